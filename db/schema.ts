@@ -1,0 +1,202 @@
+/**
+ * The catalog's data model (DESIGN.md, "Data model"). Identifiers are stored
+ * canonical: VMFS UUIDs 8-8-4-12 lower-case, device ids `naa.<lower hex>`.
+ * Child rows (extents, targets, segments, snapshots) belong to the artifact they
+ * were parsed from, so `reindex` can replace them artifact by artifact.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  pgTable, text, integer, bigint, boolean, timestamp, jsonb, serial, index, uniqueIndex, primaryKey,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const big = (name: string) => bigint(name, { mode: 'number' });
+
+export const hosts = pgTable('hosts', {
+  name: text('name').primaryKey(),
+  kind: text('kind').notNull(),
+  systemUuid: text('system_uuid'),
+  firstSeen: ts('first_seen').notNull(),
+  lastSeen: ts('last_seen').notNull(),
+  lastCaptureId: text('last_capture_id'),
+}, (t) => [index('hosts_name_trgm').using('gin', sql`${t.name} gin_trgm_ops`)]);
+
+export const tokens = pgTable('tokens', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  role: text('role').notNull(), // admin | operator | collector
+  host: text('host'), // collector tokens: the only host they may write for
+  secretSha256: text('secret_sha256').notNull(),
+  createdAt: ts('created_at').notNull(),
+  lastUsedAt: ts('last_used_at'),
+  revokedAt: ts('revoked_at'),
+}, (t) => [uniqueIndex('tokens_secret').on(t.secretSha256)]);
+
+export const captures = pgTable('captures', {
+  id: text('id').primaryKey(),
+  host: text('host').notNull(),
+  state: text('state').notNull(), // open | committed
+  collectedAt: ts('collected_at').notNull(),
+  receivedAt: ts('received_at').notNull(),
+  committedAt: ts('committed_at'),
+  collectorVersion: text('collector_version').notNull(),
+  manifestKey: text('manifest_key'),
+  /** The begin request as accepted, so commit and retries see exactly what was announced. */
+  request: jsonb('request').notNull(),
+}, (t) => [index('captures_host_time').on(t.host, t.collectedAt)]);
+
+export const blobs = pgTable('blobs', {
+  sha256: text('sha256').primaryKey(),
+  size: integer('size').notNull(),
+  encoding: text('encoding').notNull(), // identity | gzip
+  storedSize: integer('stored_size').notNull(),
+  firstStored: ts('first_stored').notNull(),
+  lastVerified: ts('last_verified').notNull(),
+});
+
+export const artifacts = pgTable('artifacts', {
+  id: text('id').primaryKey(),
+  captureId: text('capture_id').notNull(),
+  host: text('host').notNull(),
+  collectedAt: ts('collected_at').notNull(),
+  kind: text('kind').notNull(),
+  fileName: text('file_name').notNull(),
+  sourcePath: text('source_path').notNull(),
+  device: text('device'),
+  size: big('size').notNull(),
+  sha256: text('sha256').notNull(),
+  chunks: jsonb('chunks').notNull(), // [{sha256,size,encoding,storedSize}]
+  parseStatus: text('parse_status').notNull(), // ok | error | opaque
+  parseError: jsonb('parse_error'),
+  parsed: jsonb('parsed'),
+  pinned: boolean('pinned').notNull().default(false),
+}, (t) => [
+  index('artifacts_capture').on(t.captureId),
+  index('artifacts_sha256').on(t.sha256),
+  index('artifacts_host_time').on(t.host, t.collectedAt),
+]);
+
+export const volumes = pgTable('volumes', {
+  vmfsUuid: text('vmfs_uuid').primaryKey(),
+  label: text('label'),
+  version: text('version'),
+  blockSize: big('block_size'),
+  createdAt: ts('created_at'),
+  creatorMac: text('creator_mac'),
+  firstSeen: ts('first_seen').notNull(),
+  lastSeen: ts('last_seen').notNull(),
+}, (t) => [index('volumes_label_trgm').using('gin', sql`${t.label} gin_trgm_ops`)]);
+
+/** segment UUID → VMFS UUID, learned from FS descriptors (`.vh.sf`, long header dumps). */
+export const segments = pgTable('segments', {
+  artifactId: text('artifact_id').notNull(),
+  segmentUuid: text('segment_uuid').notNull(),
+  vmfsUuid: text('vmfs_uuid').notNull(),
+  seenAt: ts('seen_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.artifactId, t.segmentUuid] }), index('segments_segment').on(t.segmentUuid), index('segments_vmfs').on(t.vmfsUuid)]);
+
+/** One extent as seen in one artifact: a header dump's LVM header, or an ESX inventory line. */
+export const extents = pgTable('extents', {
+  id: serial('id').primaryKey(),
+  artifactId: text('artifact_id').notNull(),
+  captureId: text('capture_id').notNull(),
+  host: text('host').notNull(),
+  source: text('source').notNull(), // header | inventory
+  vmfsUuid: text('vmfs_uuid'),
+  segmentUuid: text('segment_uuid'),
+  extentUuid: text('extent_uuid'),
+  deviceId: text('device_id'),
+  vml: text('vml'),
+  lun: integer('lun'),
+  vendor: text('vendor'),
+  model: text('model'),
+  revision: text('revision'),
+  sizeBytes: big('size_bytes'),
+  partitionScheme: text('partition_scheme'),
+  partitionIndex: integer('partition_index'),
+  partitionStart: big('partition_start'),
+  partitionEnd: big('partition_end'),
+  partitionType: text('partition_type'),
+  partitionMissing: boolean('partition_missing').notNull().default(false),
+  devicePath: text('device_path'),
+  seenAt: ts('seen_at').notNull(),
+}, (t) => [
+  index('extents_artifact').on(t.artifactId),
+  index('extents_vmfs').on(t.vmfsUuid),
+  index('extents_segment').on(t.segmentUuid),
+  index('extents_device').on(t.deviceId),
+  index('extents_vml').on(t.vml),
+]);
+
+/** device id ↔ its latest known LUN, vml, vendor/model. */
+export const luns = pgTable('luns', {
+  deviceId: text('device_id').primaryKey(),
+  lun: integer('lun'),
+  vml: text('vml'),
+  vendor: text('vendor'),
+  model: text('model'),
+  sizeBytes: big('size_bytes'),
+  lastSeen: ts('last_seen').notNull(),
+}, (t) => [index('luns_vml').on(t.vml)]);
+
+/** iSCSI target LUs as a storage host presents them (iscsitgt or COMSTAR). */
+export const targets = pgTable('targets', {
+  id: serial('id').primaryKey(),
+  artifactId: text('artifact_id').notNull(),
+  captureId: text('capture_id').notNull(),
+  storageHost: text('storage_host').notNull(),
+  stack: text('stack').notNull(), // iscsitgt | comstar
+  iqn: text('iqn'),
+  alias: text('alias'),
+  lun: integer('lun'),
+  deviceId: text('device_id'),
+  backingStore: text('backing_store'),
+  sizeBytes: big('size_bytes'),
+  tpgs: jsonb('tpgs').notNull(),
+  acl: jsonb('acl').notNull(),
+  seenAt: ts('seen_at').notNull(),
+}, (t) => [
+  index('targets_artifact').on(t.artifactId),
+  index('targets_device').on(t.deviceId),
+  index('targets_iqn_trgm').using('gin', sql`${t.iqn} gin_trgm_ops`),
+  index('targets_backing_trgm').using('gin', sql`${t.backingStore} gin_trgm_ops`),
+]);
+
+export const zfsSnapshots = pgTable('zfs_snapshots', {
+  id: serial('id').primaryKey(),
+  artifactId: text('artifact_id').notNull(),
+  captureId: text('capture_id').notNull(),
+  host: text('host').notNull(),
+  dataset: text('dataset').notNull(),
+  snapshot: text('snapshot').notNull(),
+  name: text('name').notNull(),
+  createdAt: ts('created_at').notNull(),
+  usedBytes: big('used_bytes').notNull(),
+}, (t) => [index('zfs_snapshots_artifact').on(t.artifactId), index('zfs_snapshots_dataset').on(t.dataset)]);
+
+export const events = pgTable('events', {
+  id: serial('id').primaryKey(),
+  type: text('type').notNull(), // lun-id-changed, device-id-changed, partition-missing, …
+  severity: text('severity').notNull(), // info | warning | critical
+  vmfsUuid: text('vmfs_uuid'),
+  deviceId: text('device_id'),
+  host: text('host'),
+  captureId: text('capture_id'),
+  artifactId: text('artifact_id'),
+  message: text('message').notNull(),
+  details: jsonb('details'),
+  createdAt: ts('created_at').notNull(),
+  acknowledged: boolean('acknowledged').notNull().default(false),
+}, (t) => [index('events_vmfs').on(t.vmfsUuid), index('events_device').on(t.deviceId), index('events_artifact').on(t.artifactId)]);
+
+export const audit = pgTable('audit', {
+  id: serial('id').primaryKey(),
+  at: ts('at').notNull(),
+  tokenId: text('token_id'),
+  role: text('role'),
+  action: text('action').notNull(), // download, bundle, token-create, token-revoke, rebuild, reindex
+  subject: text('subject').notNull(),
+  remoteAddr: text('remote_addr'),
+  requestId: text('request_id'),
+  details: jsonb('details'),
+}, (t) => [index('audit_at').on(t.at)]);

@@ -1,0 +1,27 @@
+/** Why a parser refused its input. */
+export type FormatErrorCode = 'empty' | 'truncated' | 'bad_magic' | 'unrecognized' | 'malformed' | 'too_large';
+
+/**
+ * The only error a parser in formats/ may throw. `offset` is a byte offset into
+ * the input, `line` a 1-based line number, whichever applies.
+ */
+export class FormatError extends Error {
+  readonly code: FormatErrorCode;
+  readonly offset?: number;
+  readonly line?: number;
+  constructor(code: FormatErrorCode, message: string, where: { offset?: number; line?: number } = {}) {
+    super(message);
+    this.name = 'FormatError';
+    this.code = code;
+    if (where.offset !== undefined) this.offset = where.offset;
+    if (where.line !== undefined) this.line = where.line;
+  }
+  toJSON(): { code: FormatErrorCode; message: string; offset?: number; line?: number } {
+    return { code: this.code, message: this.message, ...(this.offset !== undefined ? { offset: this.offset } : {}), ...(this.line !== undefined ? { line: this.line } : {}) };
+  }
+}
+
+/** True for a FormatError, also across bundle copies of this module. */
+export function isFormatError(e: unknown): e is FormatError {
+  return e instanceof FormatError || (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'FormatError');
+}

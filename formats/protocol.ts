@@ -1,0 +1,106 @@
+/**
+ * The ingest protocol between collector and catalog (DESIGN.md, "Ingest protocol").
+ * Plain types only: the collector bundle must stay free of validation libraries;
+ * the api validates the same shapes with zod (api/schemas).
+ *
+ * Flow:
+ *  1. POST /v1/captures (BeginRequest) → BeginResponse. Idempotent on captureId; may be
+ *     repeated with the same artifacts to add chunk encodings (see ChunkRef).
+ *  2. PUT each `missing[i].url` with the stored bytes and `missing[i].headers`.
+ *  3. POST /v1/captures/{captureId}/commit → CommitResponse.
+ */
+import type { ArtifactKind } from './types.js';
+
+/** Chunks are fixed 1 MiB slices of an artifact (the last may be shorter). */
+export const CHUNK_SIZE = 1024 * 1024;
+
+export type ChunkEncoding = 'identity' | 'gzip';
+
+export interface ChunkRef {
+  /** SHA-256 (lower-case hex) of the uncompressed bytes: the chunk's name everywhere. */
+  sha256: string;
+  /** Uncompressed size, ≤ CHUNK_SIZE. */
+  size: number;
+  /**
+   * How the collector will store it. Optional: a chunk declared without these gets
+   * an identity upload URL; one declared with them gets a URL bound to exactly
+   * those stored bytes (length and SHA-256), so the store refuses anything else.
+   */
+  encoding?: ChunkEncoding;
+  storedSize?: number;
+  storedSha256?: string;
+}
+
+export interface ArtifactRef {
+  kind: ArtifactKind;
+  fileName: string;
+  sourcePath: string;
+  /** The device the bytes came from (`naa.…`, `/dev/sdb`, a zvol path), when any. */
+  device?: string | null;
+  size: number;
+  sha256: string;
+  chunks: ChunkRef[];
+}
+
+export interface HostRef {
+  name: string;
+  kind: 'esx' | 'esxi' | 'solaris' | 'linux';
+  systemUuid?: string | null;
+}
+
+export interface BeginRequest {
+  /** UUIDv7 chosen by the collector. */
+  captureId: string;
+  host: HostRef;
+  collectedAt: string;
+  collector: { version: string };
+  artifacts: ArtifactRef[];
+}
+
+export interface UploadTarget {
+  sha256: string;
+  encoding: ChunkEncoding;
+  method: 'PUT';
+  url: string;
+  headers: Record<string, string>;
+  expiresAt: string;
+}
+
+export interface BeginResponse {
+  captureId: string;
+  state: 'open' | 'committed';
+  /** Chunks the store lacks, each with where to PUT it. */
+  missing: UploadTarget[];
+  /** Chunk hashes the store already holds. */
+  present: string[];
+}
+
+export interface ArtifactSummary {
+  id: string;
+  kind: ArtifactKind;
+  fileName: string;
+  parseStatus: 'ok' | 'error' | 'opaque';
+  parseError: { code: string; message: string } | null;
+  /** Ids found: vmfsUuid, deviceId, vml, iqn, backingStore, … */
+  found: Record<string, string[]>;
+}
+
+export interface CommitResponse {
+  captureId: string;
+  state: 'committed';
+  committedAt: string;
+  manifestKey: string;
+  artifacts: ArtifactSummary[];
+}
+
+/** The manifest object written to `manifests/<host>/<captureId>.json` on commit. */
+export interface CaptureManifest {
+  format: 'vmfs-catalog-manifest/1';
+  captureId: string;
+  host: HostRef;
+  collectedAt: string;
+  receivedAt: string;
+  committedAt: string;
+  collector: { version: string };
+  artifacts: Array<Omit<ArtifactRef, 'chunks'> & { id: string; chunks: Array<{ sha256: string; size: number; encoding: ChunkEncoding; storedSize: number }> }>;
+}
