@@ -1,0 +1,73 @@
+/**
+ * The one app factory: the Node server, the Lambda handler and every test build
+ * the same app from injected services (STYLE.md §1–2).
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { randomUUID } from 'node:crypto';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { ApiError, errorBody } from './errors.js';
+import type { AppEnv, App, Services } from './context.js';
+import { routeModules } from './routes/index.js';
+import { registerDocsRoutes } from './routes/docs.js';
+
+/** JSON request bodies above this are refused with 413 (a 10,000-artifact begin fits). */
+export const MAX_JSON_BODY_BYTES = 64 * 1024 * 1024;
+
+export const VERSION = '0.1.0';
+
+/** Builds the catalog app around its services. */
+export function createApp(services: Services, extraRoutes: Array<(app: App) => void> = []): App {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const issues = result.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+        throw new ApiError('bad_request', `invalid request: ${issues.join('; ')}`);
+      }
+    },
+  });
+
+  app.use('*', async (c, next) => {
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
+    c.set('requestId', requestId);
+    c.set('services', services);
+    c.header('x-request-id', requestId);
+    const started = performance.now();
+    await next();
+    // Never log headers: they carry bearer tokens.
+    services.logger.debug('request', { requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) });
+  });
+
+  app.use('/v1/*', async (c, next) => {
+    if (c.req.method === 'POST' || c.req.method === 'DELETE' || c.req.method === 'PATCH') {
+      return bodyLimit({
+        maxSize: MAX_JSON_BODY_BYTES,
+        onError: () => { throw new ApiError('payload_too_large', `request body over ${MAX_JSON_BODY_BYTES} bytes`); },
+      })(c, next);
+    }
+    await next();
+  });
+
+  app.onError((err, c) => {
+    const requestId = c.var.requestId ?? randomUUID();
+    if (err instanceof ApiError) {
+      if (err.status >= 500) services.logger.error('request failed', { requestId, code: err.code, err: err.message });
+      return c.json(errorBody(err.code, err.message, requestId), err.status);
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      const code = status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : status >= 500 ? 'internal' : 'bad_request';
+      return c.json(errorBody(code, status >= 500 ? 'internal error' : err.message || code, requestId), status);
+    }
+    if (err instanceof SyntaxError) return c.json(errorBody('bad_request', 'the request body is not valid JSON', requestId), 400);
+    services.logger.error('unhandled error', { requestId, err: err instanceof Error ? err.stack ?? err.message : String(err) });
+    return c.json(errorBody('internal', 'internal error', requestId), 500);
+  });
+
+  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`, c.var.requestId ?? randomUUID()), 404));
+
+  for (const register of [...routeModules, ...extraRoutes]) register(app);
+  registerDocsRoutes(app, VERSION);
+  return app;
+}

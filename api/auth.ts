@@ -1,0 +1,90 @@
+/**
+ * Bearer tokens with roles. Secrets are shown once and stored as SHA-256;
+ * `CATALOG_BOOTSTRAP_TOKEN` is accepted as an admin token when set.
+ */
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { and, eq, isNull } from 'drizzle-orm';
+import type { MiddlewareHandler } from 'hono';
+import type { Db } from '../db/client.js';
+import { tokens } from '../db/schema.js';
+import { ApiError } from './errors.js';
+import type { AppEnv, Principal, Role } from './context.js';
+
+/** SHA-256 hex of a token secret: what the tokens table stores. */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** A new random token secret. The prefix makes leaked tokens easy to grep for. */
+export function newSecret(): string {
+  return `vrc_${randomBytes(32).toString('base64url')}`;
+}
+
+export interface NewToken { id: string; token: string; role: Role; host: string | null; name: string }
+
+/** Creates a token; the secret is returned once and never stored. */
+export async function createToken(db: Db, input: { role: Role; host?: string | null; name: string }, now: Date): Promise<NewToken> {
+  if (input.role === 'collector' && !input.host) throw new ApiError('bad_request', 'a collector token needs the host it collects for');
+  const id = randomUUID();
+  const token = newSecret();
+  await db.insert(tokens).values({ id, name: input.name, role: input.role, host: input.host ?? null, secretSha256: hashSecret(token), createdAt: now });
+  return { id, token, role: input.role, host: input.host ?? null, name: input.name };
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+/** Resolves a bearer secret to its principal, or null. */
+export async function authenticate(db: Db, secret: string, bootstrapToken: string | undefined, now: Date): Promise<Principal | null> {
+  if (bootstrapToken && sameSecret(secret, bootstrapToken)) return { tokenId: 'bootstrap', role: 'admin', host: null };
+  const [row] = await db.select().from(tokens).where(and(eq(tokens.secretSha256, hashSecret(secret)), isNull(tokens.revokedAt))).limit(1);
+  if (!row) return null;
+  // Touch last-used at most once a minute: a hot path must not write on every request.
+  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
+    await db.update(tokens).set({ lastUsedAt: now }).where(eq(tokens.id, row.id));
+  }
+  return { tokenId: row.id, role: row.role as Role, host: row.host };
+}
+
+/** Middleware: a valid bearer token whose role is one of `roles` (admin always passes). */
+export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const { db, config, now } = c.var.services;
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw new ApiError('unauthorized', 'a bearer token is required (Authorization: Bearer <token>)');
+    const principal = await authenticate(db, match[1], config.CATALOG_BOOTSTRAP_TOKEN, now());
+    if (!principal) throw new ApiError('unauthorized', 'the token is unknown or revoked');
+    if (principal.role !== 'admin' && !roles.includes(principal.role)) {
+      throw new ApiError('forbidden', `this route needs the ${roles.join(' or ')} role; the token has ${principal.role}`);
+    }
+    c.set('principal', principal);
+    await next();
+  };
+}
+
+/** A collector token may only write for its own host; admin may write for any. */
+export function assertHostAllowed(principal: Principal, host: string): void {
+  if (principal.role === 'collector' && principal.host !== host) {
+    throw new ApiError('forbidden', `this collector token may only write for host ${principal.host}`);
+  }
+}
+
+/**
+ * First start without CATALOG_BOOTSTRAP_TOKEN and without any admin token:
+ * create one, return it for printing once, and keep it in $DATA_DIR/bootstrap-token (0600).
+ */
+export async function ensureBootstrapToken(db: Db, dataDir: string, bootstrapToken: string | undefined, now: Date): Promise<NewToken | null> {
+  if (bootstrapToken) return null;
+  const [admin] = await db.select({ id: tokens.id }).from(tokens).where(and(eq(tokens.role, 'admin'), isNull(tokens.revokedAt))).limit(1);
+  if (admin) return null;
+  const created = await createToken(db, { role: 'admin', name: 'bootstrap' }, now);
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(dataDir, 'bootstrap-token'), created.token + '\n', { mode: 0o600 });
+  return created;
+}

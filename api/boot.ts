@@ -1,0 +1,31 @@
+/** Opens the services the app runs on, from a validated configuration. */
+import { resolve } from 'node:path';
+import { openDb } from '../db/client.js';
+import type { Config } from './config.js';
+import type { Services } from './context.js';
+import { createLogger, type Logger } from './logger.js';
+import { createBlobStore } from './store/index.js';
+
+export interface OpenedServices {
+  services: Services;
+  close(): Promise<void>;
+}
+
+/** Database (migrated) + blob store + logger + clock. */
+export async function openServices(config: Config, options: { logger?: Logger; now?: () => Date } = {}): Promise<OpenedServices> {
+  const dataDir = resolve(config.DATA_DIR);
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const opened = await openDb({ databaseUrl: config.DATABASE_URL, dataDir });
+  const publicBaseUrl = config.PUBLIC_URL ?? `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
+  const store = createBlobStore({
+    dataDir,
+    publicBaseUrl,
+    s3: config.S3_BUCKET
+      ? { bucket: config.S3_BUCKET, endpoint: config.S3_ENDPOINT, region: config.S3_REGION, forcePathStyle: config.S3_FORCE_PATH_STYLE }
+      : undefined,
+  });
+  return {
+    services: { db: opened.db, dbFlavour: opened.flavour, store, config: { ...config, DATA_DIR: dataDir }, logger, now: options.now ?? (() => new Date()) },
+    close: () => opened.close(),
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * AWS Lambda entry: the same app behind API Gateway HTTP API (payload v2).
+ * Configuration comes from the function's environment (DATABASE_URL and S3_BUCKET
+ * are required there: Lambda has no persistent disk for the embedded default).
+ */
+import { handle } from 'hono/aws-lambda';
+import { createApp } from './app.js';
+import { openServices } from './boot.js';
+import { loadConfig } from './config.js';
+import type { App } from './context.js';
+
+let appPromise: Promise<App> | undefined;
+
+/** Builds the app once per container and reuses it across invocations. */
+export function lambdaApp(): Promise<App> {
+  appPromise ??= (async () => {
+    const { services } = await openServices(loadConfig());
+    return createApp(services);
+  })();
+  return appPromise;
+}
+
+/** Handler for an app built elsewhere (tests inject their own services). */
+export function handlerFor(app: App) {
+  return handle(app);
+}
+
+export const handler = async (event: Parameters<ReturnType<typeof handle>>[0], context: Parameters<ReturnType<typeof handle>>[1]) => {
+  const app = await lambdaApp();
+  return handle(app)(event, context);
+};

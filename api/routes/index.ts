@@ -1,0 +1,9 @@
+/** Every route module, in the order they are registered. Add yours here. */
+import type { App } from '../context.js';
+import { registerHealthRoutes } from './health.js';
+import { registerTokenRoutes } from './tokens.js';
+
+export const routeModules: Array<(app: App) => void> = [
+  registerHealthRoutes,
+  registerTokenRoutes,
+];

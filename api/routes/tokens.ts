@@ -1,0 +1,80 @@
+/** Admin: create and revoke bearer tokens. */
+import { createRoute, z } from '@hono/zod-openapi';
+import { eq } from 'drizzle-orm';
+import { tokens } from '../../db/schema.js';
+import { createToken, requireRole } from '../auth.js';
+import { ApiError } from '../errors.js';
+import type { App } from '../context.js';
+import { recordAudit } from '../services/audit.js';
+import { ErrorSchema } from './schemas.js';
+
+const TokenCreate = z.object({
+  role: z.enum(['admin', 'operator', 'collector']),
+  host: z.string().min(1).max(255).optional(),
+  name: z.string().min(1).max(200),
+}).openapi('TokenCreate');
+
+const TokenCreated = z.object({
+  id: z.string(), token: z.string().describe('The secret. Shown once; only its SHA-256 is stored.'),
+  role: z.string(), host: z.string().nullable(), name: z.string(),
+}).openapi('TokenCreated');
+
+const TokenRow = z.object({
+  id: z.string(), name: z.string(), role: z.string(), host: z.string().nullable(),
+  createdAt: z.string(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable(),
+}).openapi('Token');
+
+const create = createRoute({
+  method: 'post', path: '/v1/tokens', tags: ['admin'], security: [{ bearer: [] }],
+  middleware: [requireRole('admin')] as const,
+  request: { body: { content: { 'application/json': { schema: TokenCreate } }, required: true } },
+  responses: {
+    201: { description: 'Created; the secret is in `token` and is never shown again', content: { 'application/json': { schema: TokenCreated } } },
+    400: { description: 'Bad request', content: { 'application/json': { schema: ErrorSchema } } },
+  },
+});
+
+const list = createRoute({
+  method: 'get', path: '/v1/tokens', tags: ['admin'], security: [{ bearer: [] }],
+  middleware: [requireRole('admin')] as const,
+  responses: { 200: { description: 'Tokens (never their secrets)', content: { 'application/json': { schema: z.object({ tokens: z.array(TokenRow) }) } } } },
+});
+
+const revoke = createRoute({
+  method: 'delete', path: '/v1/tokens/{id}', tags: ['admin'], security: [{ bearer: [] }],
+  middleware: [requireRole('admin')] as const,
+  request: { params: z.object({ id: z.string().min(1).max(100) }) },
+  responses: {
+    200: { description: 'Revoked', content: { 'application/json': { schema: z.object({ id: z.string(), revokedAt: z.string() }) } } },
+    404: { description: 'No such token', content: { 'application/json': { schema: ErrorSchema } } },
+  },
+});
+
+/** Registers the token routes. */
+export function registerTokenRoutes(app: App): void {
+  app.openapi(create, async (c) => {
+    const body = c.req.valid('json');
+    const { db, now } = c.var.services;
+    const created = await createToken(db, body, now());
+    await recordAudit(c, 'token-create', created.id, { role: created.role, host: created.host, name: created.name });
+    return c.json(created, 201);
+  });
+  app.openapi(list, async (c) => {
+    const rows = await c.var.services.db.select().from(tokens).orderBy(tokens.createdAt);
+    return c.json({
+      tokens: rows.map((r) => ({
+        id: r.id, name: r.name, role: r.role, host: r.host, createdAt: r.createdAt.toISOString(),
+        lastUsedAt: r.lastUsedAt?.toISOString() ?? null, revokedAt: r.revokedAt?.toISOString() ?? null,
+      })),
+    }, 200);
+  });
+  app.openapi(revoke, async (c) => {
+    const { id } = c.req.valid('param');
+    const { db, now } = c.var.services;
+    const at = now();
+    const updated = await db.update(tokens).set({ revokedAt: at }).where(eq(tokens.id, id)).returning({ id: tokens.id });
+    if (updated.length === 0) throw new ApiError('not_found', `no token ${id}`);
+    await recordAudit(c, 'token-revoke', id);
+    return c.json({ id, revokedAt: at.toISOString() }, 200);
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * `npm start`: the catalog on Node. With no configuration it runs on the embedded
+ * default (PGlite in ./data/pg, blobs in ./data/blobs) on 127.0.0.1:8787.
+ */
+import { serve } from '@hono/node-server';
+import { createApp } from './app.js';
+import { ensureBootstrapToken } from './auth.js';
+import { openServices } from './boot.js';
+import { ConfigError, loadConfig } from './config.js';
+import { DatabaseBusyError } from '../db/client.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const { services, close } = await openServices(config);
+  const created = await ensureBootstrapToken(services.db, services.config.DATA_DIR, config.CATALOG_BOOTSTRAP_TOKEN, services.now());
+  if (created) {
+    process.stdout.write(
+      `First start: created an admin token. It is shown once here and kept in ${services.config.DATA_DIR}/bootstrap-token (mode 0600):\n  ${created.token}\n`,
+    );
+  }
+  const app = createApp(services);
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
+    process.stdout.write(
+      `VMFS Recovery Catalog listening on http://${info.address}:${info.port} (database: ${services.dbFlavour}, store: ${services.store.kind}, data: ${services.config.DATA_DIR})\n`,
+    );
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    services.logger.info('stopping', { signal });
+    server.close(() => {
+      void close().finally(() => process.exit(0));
+    });
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError || err instanceof DatabaseBusyError) {
+    process.stderr.write(`catalog: ${err.message}\n`);
+    process.exit(78);
+  }
+  process.stderr.write(`catalog: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

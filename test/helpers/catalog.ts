@@ -1,0 +1,137 @@
+/**
+ * A real catalog for tests: the same createApp as production on either flavour —
+ * 'embedded' (PGlite + filesystem store, always) or 'postgres-s3' (a fresh database on
+ * the real Postgres at TEST_DATABASE_URL + the S3 server from test/helpers/swift.ts).
+ * With `listen: true` it serves on a real socket (127.0.0.1, random port).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { describe } from 'vitest';
+import { createApp } from '../../api/app.js';
+import { openServices } from '../../api/boot.js';
+import { loadConfig } from '../../api/config.js';
+import type { App, Services } from '../../api/context.js';
+import { createLogger } from '../../api/logger.js';
+import { s3TestConfig } from './swift.js';
+
+export type Flavour = 'embedded' | 'postgres-s3';
+
+export interface TestCatalog {
+  flavour: Flavour;
+  app: App;
+  services: Services;
+  /** Base URL of the listening server ('' without listen). */
+  url: string;
+  adminToken: string;
+  dataDir: string;
+  /** fetch-like call against the app (through the socket when listening). */
+  request(path: string, init?: RequestInit & { token?: string | null }): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  listen?: boolean;
+  now?: () => Date;
+  env?: Record<string, string>;
+}
+
+/** Why the postgres-s3 flavour cannot run here, or null when it can. */
+export function postgresS3Unavailable(): string | null {
+  if (!process.env.TEST_DATABASE_URL) return 'TEST_DATABASE_URL is not set (CI sets it; see .ci/run)';
+  if (!s3TestConfig()) return 'S3_ENDPOINT is not set: no S3 server to test against (CI starts Swift; see .ci/run)';
+  return null;
+}
+
+/** The flavours that can run on this machine; the others are reported once, with why. */
+export function availableFlavours(): Flavour[] {
+  const why = postgresS3Unavailable();
+  if (why) {
+    console.warn(`[catalog tests] postgres-s3 flavour not run: ${why}`);
+    return ['embedded'];
+  }
+  return ['embedded', 'postgres-s3'];
+}
+
+/** describe() once per available flavour. */
+export function describeEachFlavour(name: string, body: (flavour: Flavour) => void): void {
+  for (const flavour of availableFlavours()) describe(`${name} [${flavour}]`, () => body(flavour));
+}
+
+async function createDatabase(baseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const { default: postgres } = await import('postgres');
+  const name = `vrc_test_${Date.now()}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const a = postgres(baseUrl, { max: 1, onnotice: () => {} });
+      await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+/** Starts a catalog of the given flavour in a fresh data dir / database / bucket. */
+export async function startTestCatalog(flavour: Flavour, options: StartOptions = {}): Promise<TestCatalog> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vrc-catalog-'));
+  const adminToken = `test-admin-${randomBytes(16).toString('hex')}`;
+  const env: Record<string, string> = { DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: adminToken, LOG_LEVEL: 'silent', ...options.env };
+  let dropDb: (() => Promise<void>) | undefined;
+  if (flavour === 'postgres-s3') {
+    const why = postgresS3Unavailable();
+    if (why) throw new Error(why);
+    const created = await createDatabase(process.env.TEST_DATABASE_URL!);
+    dropDb = created.drop;
+    const s3 = s3TestConfig()!;
+    const bucket = `vrc-test-${randomBytes(5).toString('hex')}`;
+    await s3.createBucket(bucket);
+    Object.assign(env, { DATABASE_URL: created.url, S3_BUCKET: bucket, S3_ENDPOINT: s3.endpoint, S3_REGION: s3.region, S3_FORCE_PATH_STYLE: 'true' });
+  }
+
+  let server: ServerType | undefined;
+  let url = '';
+  let port = 0;
+  if (options.listen) {
+    // Reserve the port first so PUBLIC_URL (used in fs-store upload URLs) is right.
+    const probe = serve({ fetch: () => new Response(''), port: 0, hostname: '127.0.0.1' });
+    await new Promise<void>((r) => probe.once('listening', () => r()));
+    port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    url = `http://127.0.0.1:${port}`;
+    env.PORT = String(port);
+    env.PUBLIC_URL = url;
+  }
+  const config = loadConfig(env);
+  const opened = await openServices(config, { logger: createLogger('silent'), now: options.now });
+  const app = createApp(opened.services);
+  if (options.listen) {
+    server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' });
+    await new Promise<void>((r) => server!.once('listening', () => r()));
+  }
+
+  const request = async (path: string, init: RequestInit & { token?: string | null } = {}) => {
+    const { token = adminToken, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (token) headers.set('authorization', `Bearer ${token}`);
+    if (server) return fetch(url + path, { ...rest, headers });
+    return app.request(path, { ...rest, headers });
+  };
+
+  return {
+    flavour, app, services: opened.services, url, adminToken, dataDir, request,
+    close: async () => {
+      if (server) await new Promise<void>((r) => server!.close(() => r()));
+      await opened.close();
+      if (dropDb) await dropDb();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
