@@ -1,0 +1,67 @@
+/**
+ * Names the kind of an artifact: content first (magics, XML roots, listing
+ * headers), file name second. Never throws.
+ */
+import type { ArtifactKind } from './types.js';
+import { hasVmfsPartitionEntry, looksLikeVhSf, looksLikeVmfsHeader } from './vmfs.js';
+
+/** Text detection looks at this much of the start of a file. */
+const TEXT_WINDOW = 64 * 1024;
+
+const latin1 = new TextDecoder('latin1');
+
+function textKind(text: string): ArtifactKind | null {
+  if (/<service_bundle[\s>]/.test(text)) {
+    // Legacy target: svc:/system/iscsitgt; COMSTAR: svc:/system/stmf (FORMATS.md §4).
+    if (/name=['"](system\/)?iscsitgt['"]/.test(text)) return 'iscsitgt-smf';
+    if (/name=['"](system\/)?stmf['"]/.test(text)) return 'stmf-smf';
+    if (text.includes('iscsitgt')) return 'iscsitgt-smf';
+    if (text.includes('stmf')) return 'stmf-smf';
+  }
+  // FORMATS.md §5: the headers each COMSTAR listing starts its records with.
+  if (/^\s*LU Name:\s/m.test(text) || /^\s*View Entry:\s*\d/m.test(text) || /^\s*Found \d+ LU\(s\)/m.test(text)
+    || /^\s*TARGET NAME\s+STATE\s+SESSIONS/m.test(text) || /^\s*TARGET PORTAL GROUP\s+PORTAL COUNT/m.test(text)) {
+    return 'comstar-listing';
+  }
+  // FORMATS.md §6: esx.conf, esxcfg-vmhbadevs, esxcli tables and device lists, partedUtil.
+  if (/^\s*\/system\/uuid\s*=/m.test(text)
+    || /^\s*vmhba\d+:\d+:\d+(:\d+)?\s+\/dev\/sd[a-z]+\d*/m.test(text)
+    || (/Volume Name/.test(text) && /VMFS UUID/.test(text) && /Device Name/.test(text))
+    || (/^\s+Devfs Path:/m.test(text) && /^\s+Display Name:/m.test(text))
+    || /^gpt\r?\n\d+ \d+ \d+ \d+\r?\n/.test(text)) {
+    return 'esx-inventory';
+  }
+  // FORMATS.md §8: `zfs list -H -p` rows are TAB-separated name@snap, seconds, bytes.
+  if (/^[^\s@]+@[^\s@]+\t\d+\t\d+\r?$/m.test(text)) return 'zfs-snapshots';
+  return null;
+}
+
+function nameKind(fileName: string): ArtifactKind | null {
+  const base = fileName.split(/[\\/]/).pop()!.toLowerCase();
+  if (base.includes('undelete')) return 'vmfs-undelete';
+  // vmfs-bu style names: `<host>-<uuid>-vh.sf.bu`, `.vh.sf`.
+  if (/vh\.sf(\.bu)?$/.test(base)) return 'vh-sf';
+  if (/^vmfs-header-backup-.*\.hex$/.test(base) || /^part-backup-.*\.hex$/.test(base) || base.endsWith('.hex')) return 'vmfs-header';
+  if (base.endsWith('.xml')) {
+    if (base.includes('iscsitgt')) return 'iscsitgt-smf';
+    if (base.includes('stmf')) return 'stmf-smf';
+  }
+  return null;
+}
+
+/** Names an artifact's kind from its bytes, then its file name; 'unknown' otherwise. */
+export function detect(bytes: Uint8Array, fileName?: string): ArtifactKind {
+  try {
+    if (looksLikeVmfsHeader(bytes)) return 'vmfs-header';
+    if (looksLikeVhSf(bytes)) return 'vh-sf';
+    const text = latin1.decode(bytes.subarray(0, TEXT_WINDOW));
+    const byText = textKind(text);
+    if (byText) return byText;
+    // A first-sector `part-backup` dump: a table naming a VMFS partition, nothing else.
+    if (bytes.length < 0x100000 && hasVmfsPartitionEntry(bytes)) return 'vmfs-header';
+    if (fileName) return nameKind(fileName) ?? 'unknown';
+    return 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

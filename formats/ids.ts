@@ -1,0 +1,230 @@
+/**
+ * Device identifiers (naa./eui./t10./mpx./vml.), VMFS UUID spellings and the
+ * typed search query a pasted term becomes. FORMATS.md §3.
+ */
+import { FormatError } from './errors.js';
+
+const HEX = /^[0-9a-f]+$/i;
+
+/** vml "uuid type" byte (FORMATS.md §3, KB 2078730): how the device-id bytes are to be read. */
+export const VML_ID_TYPE = { mpx: 0, serial: 1, naa: 2, symm: 3 } as const;
+
+/** Lower-case hex of some bytes. */
+export function toHex(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += bytes[i].toString(16).padStart(2, '0');
+  return s;
+}
+
+/** Bytes of an even-length hex string (caller checks it is hex). */
+export function fromHex(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+function printableAscii(bytes: Uint8Array): string | null {
+  let s = '';
+  for (const b of bytes) {
+    if (b < 0x20 || b > 0x7e) return null;
+    s += String.fromCharCode(b);
+  }
+  return s;
+}
+
+/**
+ * Canonical device id: `naa.`/`eui.` + lower-case hex, `t10.`/`mpx.` with the
+ * prefix lower-cased and the rest as printed; a bare 16 or 32 hex digit string is
+ * taken as an NAA id. Throws FormatError 'malformed' for anything else.
+ */
+export function canonicalDeviceId(s: string): string {
+  const t = s.trim();
+  const prefix = t.slice(0, 4).toLowerCase();
+  const rest = t.slice(4);
+  if (prefix === 'naa.') {
+    // NAA type 5 ids are 8 bytes, type 6 16 bytes (FORMATS.md §3); ESX prints both.
+    if (HEX.test(rest) && (rest.length === 16 || rest.length === 32)) return 'naa.' + rest.toLowerCase();
+    throw new FormatError('malformed', `naa. id needs 16 or 32 hex digits: ${JSON.stringify(t.slice(0, 80))}`, { offset: 4 });
+  }
+  if (prefix === 'eui.') {
+    // EUI-64 (16 digits); NVMe namespaces also show 24/32-digit EUI/NGUID forms.
+    if (HEX.test(rest) && (rest.length === 16 || rest.length === 24 || rest.length === 32)) return 'eui.' + rest.toLowerCase();
+    throw new FormatError('malformed', `eui. id needs 16, 24 or 32 hex digits: ${JSON.stringify(t.slice(0, 80))}`, { offset: 4 });
+  }
+  if (prefix === 't10.' || prefix === 'mpx.') {
+    // t10 ids carry vendor/product text whose case is significant as printed.
+    if (rest.length > 0 && rest.length <= 256 && /^[\x21-\x7e]+$/.test(rest)) return prefix + rest;
+    throw new FormatError('malformed', `${prefix} id has no printable body`, { offset: 4 });
+  }
+  if (HEX.test(t) && (t.length === 16 || t.length === 32)) return 'naa.' + t.toLowerCase();
+  throw new FormatError('malformed', `not a device id: ${JSON.stringify(t.slice(0, 80))}`, { offset: 0 });
+}
+
+/**
+ * The device id that a vml id type and its device-id bytes stand for: NAA (and
+ * EMC SYMM, which carries an NAA designator) → `naa.<hex>`; serial → `t10.<ascii>`;
+ * mpx → `mpx.<ascii>`. Throws FormatError 'malformed' when the bytes do not fit the type.
+ */
+export function deviceIdFromIdBytes(idType: number, idBytes: Uint8Array): string {
+  if (idType === VML_ID_TYPE.naa || idType === VML_ID_TYPE.symm) {
+    if (idBytes.length === 8 || idBytes.length === 16) return 'naa.' + toHex(idBytes);
+    throw new FormatError('malformed', `NAA device id must be 8 or 16 bytes, got ${idBytes.length}`);
+  }
+  if (idType === VML_ID_TYPE.serial || idType === VML_ID_TYPE.mpx) {
+    const text = printableAscii(idBytes)?.trim().replace(/\s+/g, '_');
+    if (text) return (idType === VML_ID_TYPE.mpx ? 'mpx.' : 't10.') + text;
+    throw new FormatError('malformed', 'serial/mpx device id is not printable ASCII');
+  }
+  throw new FormatError('malformed', `unknown device id type ${idType}`);
+}
+
+export interface VmlParts {
+  /** Canonical `vml.<lower hex>`. */
+  vml: string;
+  deviceId: string;
+  lun: number;
+  idType: number;
+  deviceType: number;
+  /** The first 6 bytes of the model as stored (may be '' when absent). */
+  modelPrefix: string;
+}
+
+/**
+ * Decodes a `vml.` id (FORMATS.md §3): id type, device type, LUN low byte first,
+ * a reserved 00, the device-id bytes, then the first 6 ASCII bytes of the model.
+ */
+export function parseVml(s: string): VmlParts {
+  const t = s.trim();
+  if (t.slice(0, 4).toLowerCase() !== 'vml.') throw new FormatError('malformed', 'vml id must start with vml.', { offset: 0 });
+  const hex = t.slice(4);
+  if (!HEX.test(hex) || hex.length % 2 !== 0) throw new FormatError('malformed', 'vml id body must be an even number of hex digits', { offset: 4 });
+  if (hex.length > 256) throw new FormatError('too_large', 'vml id longer than 128 bytes', { offset: 4 });
+  const b = fromHex(hex);
+  if (b.length < 6) throw new FormatError('truncated', 'vml id shorter than its 5-byte prefix plus an id', { offset: 4 + b.length * 2 });
+  const idType = b[0];
+  const deviceType = b[1];
+  const lun = b[2] | (b[3] << 8);
+  const body = b.subarray(5);
+  let idBytes: Uint8Array;
+  let modelBytes: Uint8Array;
+  if ((idType === VML_ID_TYPE.naa || idType === VML_ID_TYPE.symm) && (body.length === 8 || body.length === 16)) {
+    // Some tools print the vml without its model tail.
+    idBytes = body;
+    modelBytes = new Uint8Array(0);
+  } else if (body.length > 6) {
+    idBytes = body.subarray(0, body.length - 6);
+    modelBytes = body.subarray(body.length - 6);
+  } else {
+    throw new FormatError('truncated', 'vml id has no device-id bytes', { offset: 14 });
+  }
+  let deviceId: string;
+  try {
+    deviceId = deviceIdFromIdBytes(idType, idBytes);
+  } catch (e) {
+    throw new FormatError('malformed', `vml device id: ${(e as Error).message}`, { offset: 14 });
+  }
+  const modelPrefix = printableAscii(modelBytes) ?? '';
+  return { vml: 'vml.' + hex.toLowerCase(), deviceId, lun, idType, deviceType, modelPrefix };
+}
+
+/** Builds the `vml.` id ESX derives from a device's SCSI identity (FORMATS.md §3). */
+export function buildVml(parts: { idType: number; deviceType: number; lun: number; deviceIdBytes: Uint8Array; model: string | Uint8Array }): string {
+  const head = new Uint8Array([parts.idType & 0xff, parts.deviceType & 0xff, parts.lun & 0xff, (parts.lun >> 8) & 0xff, 0]);
+  let model: Uint8Array;
+  if (typeof parts.model === 'string') {
+    model = new Uint8Array(6).fill(0x20);
+    for (let i = 0; i < Math.min(6, parts.model.length); i++) model[i] = parts.model.charCodeAt(i) & 0xff;
+  } else {
+    model = parts.model.subarray(0, 6);
+  }
+  return 'vml.' + toHex(head) + toHex(parts.deviceIdBytes) + toHex(model);
+}
+
+/**
+ * Canonical VMFS UUID (`8-8-4-12`, lower case) from any spelling with or without
+ * dashes; null when the text is not 32 hex digits.
+ */
+export function canonicalVmfsUuid(s: string): string | null {
+  const hex = s.trim().replace(/-/g, '');
+  if (hex.length !== 32 || !HEX.test(hex)) return null;
+  return dashUuid(hex.toLowerCase());
+}
+
+/** Inserts the VMFS UUID dashes (after digits 8, 16, 20) into up to 32 hex digits. */
+function dashUuid(hex: string): string {
+  const parts = [hex.slice(0, 8), hex.slice(8, 16), hex.slice(16, 20), hex.slice(20)];
+  return parts.filter((p) => p.length > 0).join('-');
+}
+
+/** What a pasted search term is taken to mean; see parseQuery for the rules. */
+export type SearchQuery =
+  | { type: 'vmfsUuid'; raw: string; vmfsUuid: string }
+  | { type: 'uuidPrefix'; raw: string; prefix: string }
+  | { type: 'deviceId'; raw: string; deviceId: string }
+  | { type: 'vml'; raw: string; vml: string; deviceId: string; lun: number }
+  | { type: 'iqn'; raw: string; iqn: string }
+  | { type: 'backingStore'; raw: string; path: string; dataset: string | null }
+  | { type: 'hex'; raw: string; hex: string; vmfsUuid: string | null; deviceId: string | null }
+  | { type: 'text'; raw: string; text: string };
+
+const ZVOL_PATH = /^\/dev\/zvol\/r?dsk\/(.+)$/;
+const ZFS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)+(@[A-Za-z0-9_.:-]+)?$/;
+/** A VMFS UUID cut short, its dashes where 8-8-4-12 puts them. */
+const UUID_PREFIX = /^[0-9a-f]{8}-([0-9a-f]{0,8}|[0-9a-f]{8}-([0-9a-f]{0,4}|[0-9a-f]{4}-[0-9a-f]{0,12}))$/i;
+
+/**
+ * Turns any term a user pastes into a typed query. Rules, first match wins
+ * (the term is trimmed; an empty term throws FormatError 'empty'):
+ * 1. `vml.<hex>` that decodes → vml (device id and LUN decoded).
+ * 2. `naa.`/`eui.`/`t10.`/`mpx.` (any case) that canonicalises → deviceId.
+ * 3. `iqn.…` → iqn, lower-cased (RFC 3720 names compare case-insensitively).
+ * 4. An absolute path → backingStore; `/dev/zvol/(r)dsk/<ds>` names dataset `<ds>`.
+ *    A ZFS name `pool/ds[/…][@snap]` → backingStore with that dataset.
+ * 5. `8-8-4-12` hex with dashes → vmfsUuid.
+ * 6. 32 bare hex digits → hex: always a VMFS UUID spelling; also an NAA id when
+ *    the first digit is 6 (the only 16-byte NAA type).
+ * 7. 16 bare hex digits → deviceId `naa.<hex>` (an 8-byte NAA id).
+ * 8. 8 to 31 hex digits, dashes only where a VMFS UUID has them → uuidPrefix,
+ *    returned lower-case with canonical dashes.
+ * 9. Anything else (label fragment, host name, malformed ids) → text.
+ */
+export function parseQuery(term: string): SearchQuery {
+  const raw = term;
+  const t = term.trim();
+  if (t.length === 0) throw new FormatError('empty', 'empty search term', { offset: 0 });
+  const lower = t.toLowerCase();
+  if (lower.startsWith('vml.')) {
+    try {
+      const v = parseVml(t);
+      return { type: 'vml', raw, vml: v.vml, deviceId: v.deviceId, lun: v.lun };
+    } catch {
+      return { type: 'text', raw, text: t };
+    }
+  }
+  if (/^(naa|eui|t10|mpx)\./.test(lower)) {
+    try {
+      return { type: 'deviceId', raw, deviceId: canonicalDeviceId(t) };
+    } catch {
+      return { type: 'text', raw, text: t };
+    }
+  }
+  if (lower.startsWith('iqn.') && !/\s/.test(t)) return { type: 'iqn', raw, iqn: lower };
+  if (t.startsWith('/') && !/\s/.test(t)) {
+    const m = ZVOL_PATH.exec(t);
+    return { type: 'backingStore', raw, path: t, dataset: m ? m[1].replace(/\/+$/, '') || null : null };
+  }
+  if (ZFS_NAME.test(t)) {
+    const dataset = t.split('@')[0];
+    return { type: 'backingStore', raw, path: t, dataset };
+  }
+  if (/^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(t)) return { type: 'vmfsUuid', raw, vmfsUuid: lower };
+  if (HEX.test(t) && t.length === 32) {
+    return { type: 'hex', raw, hex: lower, vmfsUuid: dashUuid(lower), deviceId: lower[0] === '6' ? 'naa.' + lower : null };
+  }
+  if (HEX.test(t) && t.length === 16) return { type: 'deviceId', raw, deviceId: 'naa.' + lower };
+  const digits = lower.replace(/-/g, '');
+  if (digits.length >= 8 && digits.length < 32 && (HEX.test(t) || UUID_PREFIX.test(t))) {
+    return { type: 'uuidPrefix', raw, prefix: dashUuid(digits) };
+  }
+  return { type: 'text', raw, text: t };
+}

@@ -1,0 +1,41 @@
+/**
+ * One entry point from (kind, bytes) to a ParsedArtifact, so the collector's
+ * `inspect` and the catalog's ingest parse every artifact the same way.
+ */
+import { FormatError, isFormatError } from './errors.js';
+import type { ArtifactKind, ParsedArtifact } from './types.js';
+import { parseVmfsHeader, parseVhSf } from './vmfs.js';
+import { parseIscsitgtSmf, parseStmfSmf } from './smf.js';
+import { parseComstarListing } from './comstar.js';
+import { parseEsxInventory } from './esx.js';
+import { parseZfsSnapshots } from './zfs.js';
+
+/** vmfs-undelete archives have no public format (FORMATS.md §7): kept opaque, never parsed. */
+function opaqueUndelete(bytes: Uint8Array): ParsedArtifact {
+  return { kind: 'vmfs-undelete', partition: null, device: null, vmfs: null, details: { opaque: true, size: bytes.length } };
+}
+
+function dispatch(kind: ArtifactKind, bytes: Uint8Array): ParsedArtifact {
+  switch (kind) {
+    case 'vmfs-header': return parseVmfsHeader(bytes);
+    case 'vh-sf': return parseVhSf(bytes);
+    case 'vmfs-undelete': return opaqueUndelete(bytes);
+    case 'iscsitgt-smf': return parseIscsitgtSmf(bytes);
+    case 'stmf-smf': return parseStmfSmf(bytes);
+    case 'comstar-listing': return parseComstarListing(bytes);
+    case 'esx-inventory': return parseEsxInventory(bytes);
+    case 'zfs-snapshots': return parseZfsSnapshots(bytes);
+    case 'unknown': throw new FormatError('unrecognized', 'artifact kind unknown; nothing to parse', { offset: 0 });
+    default: throw new FormatError('unrecognized', `no parser for kind ${JSON.stringify(kind)}`, { offset: 0 });
+  }
+}
+
+/** Parses bytes as the given artifact kind; every failure is a FormatError. */
+export function parseArtifact(kind: ArtifactKind, bytes: Uint8Array): ParsedArtifact {
+  try {
+    return dispatch(kind, bytes);
+  } catch (e) {
+    if (isFormatError(e)) throw e;
+    throw new FormatError('malformed', `${kind} parser failed: ${(e as Error)?.message ?? String(e)}`, { offset: 0 });
+  }
+}

@@ -1,0 +1,607 @@
+/**
+ * VMFS header dumps and `.vh.sf` copies (FORMATS.md §1): partition lookup, LVM
+ * device header, volume table, FS descriptor. Field offsets follow FORMATS.md,
+ * cross-read against fox-it/dissect.vmfs `c_lvm.py` (LVM_DevMetadata,
+ * LVM_VolDescriptor) and glandium/vmfs-tools `libvmfs/`.
+ */
+import { FormatError, isFormatError } from './errors.js';
+import { deviceIdFromIdBytes, buildVml, toHex } from './ids.js';
+import { parsePartitionTable, GPT_TYPE_VMFS, MBR_TYPE_VMFS, type PartitionTable, type CrcCheck } from './partition.js';
+import type { ArtifactDetails, DeviceInfo, ParsedArtifact, PartitionInfo, VmfsInfo } from './types.js';
+
+export const LVM_MAGIC = 0xc001d00d;
+export const FS_MAGIC = 0x2fabf15e;
+/** VMFS-L (ESXi 7 OSDATA) uses the next magic. */
+export const FS_MAGIC_VMFSL = 0x2fabf15f;
+/** LVM device header: partition + 1 MiB. */
+export const LVM_HEADER_OFFSET = 0x100000;
+/** FS descriptor: LV byte 0x200000 (and `.vh.sf` byte 0x200000). */
+export const FS_DESCRIPTOR_OFFSET = 0x200000;
+/** dataOffset as ESX writes it; used only when a header's own value is unusable. */
+export const DEFAULT_DATA_OFFSET = 0x1100000;
+/** Where VMFS partitions usually start (FORMATS.md §2), in the order a wiped table is probed. */
+export const PROBE_LBAS = [128, 2048, 63] as const;
+
+/** LVM_DevMetadata is 0xD6 bytes (dissect c_lvm.py). */
+const LVM_HEADER_SIZE = 0xd6;
+const VOLUME_ENTRY_SIZE = 0x200;
+/** The FS descriptor fields end at 0xDD (sub-block size). */
+const FS_DESCRIPTOR_SIZE = 0xdd;
+/** LVM_MAX_VOLUMES_PER_DEV: 512 for LVM 5 and older, 1 for LVM 6 (dissect c_lvm.py). */
+const MAX_VOLUMES_LVM5 = 512;
+const MAX_VOLUMES_LVM6 = 1;
+/** Beyond this a dataOffset is corrupt: ESX uses 17 MiB; support dumps stop at ~1.5 GiB. */
+const MAX_PLAUSIBLE_DATA_OFFSET = 1 << 30;
+
+export interface LvmDeviceHeader {
+  /** Byte offset of the header in the dump. */
+  offset: number;
+  majorVersion: number;
+  minorVersion: number;
+  deviceIdType: number;
+  deviceIdLength: number;
+  lun: number;
+  scsiDeviceType: number;
+  scsiLevel: number;
+  vendor: string;
+  model: string;
+  revision: string;
+  /** The device-id bytes (length from +0x0D) as lower-case hex. */
+  deviceIdHex: string;
+  /** The 6 model bytes stored after the device id (the vml tail). */
+  modelPrefix: string;
+  diskBlockSize: number;
+  sizeBytes: number;
+  numVolumes: number;
+  numPEs: number;
+  lastPEIndex: number;
+  generation: number;
+  dataOffset: number;
+  extentUuid: string;
+  initTimeUs: number;
+  initTime: string | null;
+  modifyTimeUs: number;
+  modifyTime: string | null;
+  mdAlignment: number;
+  flags: number;
+  /** flags bit 0: a VMFS-L (OSDATA) device. */
+  vmfsL: boolean;
+}
+
+export interface VolumeTableEntry {
+  index: number;
+  offset: number;
+  logicalSize: number;
+  generation: number;
+  state: number;
+  stateName: 'invalid' | 'normal' | 'resignature-pending' | 'resignature-done' | 'unknown';
+  /** The text at +0x14 (the volume's UUID as text). */
+  name: string;
+  segmentUuid: string;
+  snapId: number;
+  createdAtUs: number;
+  createdAt: string | null;
+  peCount: number;
+  firstPE: number;
+  lastPE: number;
+  extentCount: number;
+}
+
+export interface FsDescriptor {
+  offset: number;
+  magic: string;
+  vmfsL: boolean;
+  rawVersion: number;
+  minorVersion: number;
+  version: string;
+  vmfsUuid: string;
+  configFlags: number;
+  label: string;
+  diskBlockSize: number;
+  fileBlockSize: number;
+  ctime: number;
+  createdAt: string | null;
+  snapId: number;
+  segmentUuid: string;
+  subBlockSize: number;
+}
+
+export interface PartitionTableSummary {
+  scheme: PartitionTable['scheme'];
+  sectorSize: number;
+  protectiveMbr: boolean;
+  entries: { index: number; type: string; typeName: string | null; startLba: number; endLba: number; name?: string }[];
+  headerCrc: CrcCheck | null;
+  entriesCrc: CrcCheck | null;
+  notes: string[];
+}
+
+/** `details` of a vmfs-header artifact. */
+export interface VmfsHeaderDetails extends ArtifactDetails {
+  /** 'disk': the dump starts at LBA 0; 'partition': it starts at the VMFS partition. */
+  layout: 'disk' | 'partition';
+  /** Byte offset of the VMFS partition in the dump. */
+  partitionOffset: number;
+  lvm: LvmDeviceHeader;
+  volumeTable: VolumeTableEntry[];
+  fsDescriptor: FsDescriptor | null;
+  partitionTable: PartitionTableSummary | null;
+  notes: string[];
+}
+
+/** What the collector must read to capture a header dump that reaches the FS descriptor. */
+export interface HeaderDumpPlan {
+  partition: PartitionInfo | null;
+  /** Byte offset of the VMFS partition from the start of the bytes given. */
+  partitionOffset: number;
+  dataOffset: number;
+  /** partitionOffset + dataOffset + 0x200000 + 4096. */
+  needBytes: number;
+  notes: string[];
+}
+
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Canonical VMFS UUID `%08x-%08x-%04x-<MAC>` from 16 stored bytes: three
+ * little-endian integers, then the 6 MAC bytes in stored order (FORMATS.md §1).
+ */
+export function formatUuid(b: Uint8Array): string {
+  if (b.length < 16) throw new FormatError('truncated', 'a VMFS UUID is 16 bytes', { offset: b.length });
+  const v = viewOf(b);
+  const h = (n: number, w: number) => n.toString(16).padStart(w, '0');
+  return `${h(v.getUint32(0, true), 8)}-${h(v.getUint32(4, true), 8)}-${h(v.getUint16(8, true), 4)}-${toHex(b.subarray(10, 16))}`;
+}
+
+/** Creation time (the UUID's first word, seconds) and creating host MAC of a canonical VMFS UUID. */
+export function decodeUuid(uuid: string): { createdAt: string | null; creatorMac: string | null } {
+  const m = /^([0-9a-f]{8})-[0-9a-f]{8}-[0-9a-f]{4}-([0-9a-f]{12})$/.exec(uuid);
+  if (!m) return { createdAt: null, creatorMac: null };
+  const secs = parseInt(m[1], 16);
+  const mac = m[2];
+  return {
+    createdAt: secs > 0 ? new Date(secs * 1000).toISOString() : null,
+    creatorMac: /^0+$/.test(mac) ? null : mac.match(/../g)!.join(':'),
+  };
+}
+
+function isoFromUs(us: number): string | null {
+  if (us <= 0) return null;
+  const d = new Date(Math.floor(us / 1000));
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+function isoFromSecs(s: number): string | null {
+  return s > 0 ? new Date(s * 1000).toISOString() : null;
+}
+
+/** Space/NUL padded ASCII field, trimmed. */
+function asciiField(b: Uint8Array): string {
+  let s = '';
+  for (const c of b) {
+    if (c === 0) break;
+    s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '?';
+  }
+  return s.trim();
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/** Reads a u64 as a number; a value past 2^53 is clamped with a note rather than silently rounded. */
+function u64(view: DataView, off: number, field: string, notes: string[]): number {
+  const v = view.getBigUint64(off, true);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
+    notes.push(`${field} 0x${v.toString(16)} exceeds 2^53; clamped`);
+    return Number.MAX_SAFE_INTEGER;
+  }
+  return Number(v);
+}
+
+function hasU32(bytes: Uint8Array, off: number, magic: number): boolean {
+  if (off < 0 || off + 4 > bytes.length) return false;
+  return ((bytes[off] | (bytes[off + 1] << 8) | (bytes[off + 2] << 16) | (bytes[off + 3] << 24)) >>> 0) === magic;
+}
+
+function parseLvmHeader(bytes: Uint8Array, h: number, notes: string[]): LvmDeviceHeader {
+  if (h + LVM_HEADER_SIZE > bytes.length) {
+    throw new FormatError('truncated', `dump ends inside the LVM device header at 0x${h.toString(16)}`, { offset: bytes.length });
+  }
+  const v = new DataView(bytes.buffer, bytes.byteOffset + h, LVM_HEADER_SIZE);
+  const b = bytes.subarray(h, h + LVM_HEADER_SIZE);
+  const idLen = b[0x0d];
+  // +0x2E holds 44 bytes: the device id (length at +0x0D) followed by the first
+  // 6 bytes of the model, exactly the tail of the vml id (FORMATS.md §1, §3).
+  const idBytes = b.subarray(0x2e, 0x2e + Math.min(idLen, 44));
+  if (idLen > 44) notes.push(`device id length ${idLen} exceeds the 44-byte field`);
+  const tail = b.subarray(0x2e + Math.min(idLen, 44), Math.min(0x2e + idLen + 6, 0x5a));
+  const initTimeUs = u64(v, 0x92, 'LVM init time', notes);
+  const modifyTimeUs = u64(v, 0x9a, 'LVM modify time', notes);
+  const flags = v.getUint32(0xd2, true);
+  return {
+    offset: h,
+    majorVersion: v.getUint32(0x04, true),
+    minorVersion: v.getUint32(0x08, true),
+    deviceIdType: b[0x0c],
+    deviceIdLength: idLen,
+    lun: v.getUint16(0x0e, true),
+    scsiDeviceType: b[0x10],
+    scsiLevel: b[0x11],
+    vendor: asciiField(b.subarray(0x12, 0x1a)),
+    model: asciiField(b.subarray(0x1a, 0x2a)),
+    revision: asciiField(b.subarray(0x2a, 0x2e)),
+    deviceIdHex: toHex(idBytes),
+    modelPrefix: String.fromCharCode(...tail),
+    diskBlockSize: v.getUint32(0x5a, true),
+    // Full 8 bytes: a 4-byte read wraps past 4 GiB of sectors (FORMATS.md §1).
+    sizeBytes: u64(v, 0x5e, 'device size', notes),
+    numVolumes: v.getUint32(0x66, true),
+    numPEs: v.getUint32(0x6a, true),
+    lastPEIndex: v.getUint32(0x6e, true),
+    generation: u64(v, 0x72, 'LVM generation', notes),
+    dataOffset: u64(v, 0x7a, 'dataOffset', notes),
+    extentUuid: formatUuid(b.subarray(0x82, 0x92)),
+    initTimeUs,
+    initTime: isoFromUs(initTimeUs),
+    modifyTimeUs,
+    modifyTime: isoFromUs(modifyTimeUs),
+    mdAlignment: v.getUint32(0xca, true),
+    flags,
+    vmfsL: (flags & 1) === 1,
+  };
+}
+
+/** S: volume table distance from the device header (FORMATS.md §1; LVM_SIZEOF_LVM_DEVMETA). */
+function volumeTableOffset(lvm: LvmDeviceHeader, notes: string[]): number {
+  if (lvm.majorVersion < 6) return 0x200;
+  const a = lvm.mdAlignment;
+  if (a >= 0x200 && a <= 0x100000 && (a & (a - 1)) === 0) return a;
+  notes.push(`LVM 6 mdAlignment 0x${a.toString(16)} unusable; assumed 0x1000`);
+  return 0x1000;
+}
+
+const VOLUME_STATES: VolumeTableEntry['stateName'][] = ['invalid', 'normal', 'resignature-pending', 'resignature-done'];
+
+function parseVolumeTable(bytes: Uint8Array, lvm: LvmDeviceHeader, notes: string[]): VolumeTableEntry[] {
+  const start = lvm.offset + volumeTableOffset(lvm, notes);
+  const max = lvm.majorVersion >= 6 ? MAX_VOLUMES_LVM6 : MAX_VOLUMES_LVM5;
+  let count = lvm.numVolumes;
+  if (count > max) {
+    notes.push(`LVM header says ${count} volumes; at most ${max} read`);
+    count = max;
+  }
+  const entries: VolumeTableEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const off = start + i * VOLUME_ENTRY_SIZE;
+    if (off + VOLUME_ENTRY_SIZE > bytes.length) {
+      notes.push(`dump ends before volume table entry ${i} at 0x${off.toString(16)}`);
+      break;
+    }
+    const v = new DataView(bytes.buffer, bytes.byteOffset + off, VOLUME_ENTRY_SIZE);
+    const b = bytes.subarray(off, off + VOLUME_ENTRY_SIZE);
+    const state = v.getUint32(0x10, true);
+    const createdAtUs = u64(v, 0x68, `volume ${i} creation time`, notes);
+    entries.push({
+      index: i,
+      offset: off,
+      logicalSize: u64(v, 0x00, `volume ${i} logical size`, notes),
+      generation: u64(v, 0x08, `volume ${i} generation`, notes),
+      state,
+      stateName: VOLUME_STATES[state] ?? 'unknown',
+      name: asciiField(b.subarray(0x14, 0x54)),
+      segmentUuid: formatUuid(b.subarray(0x54, 0x64)),
+      snapId: v.getUint32(0x64, true),
+      createdAtUs,
+      createdAt: isoFromUs(createdAtUs),
+      peCount: v.getUint32(0x74, true),
+      firstPE: u64(v, 0x78, `volume ${i} first PE`, notes),
+      lastPE: u64(v, 0x80, `volume ${i} last PE`, notes),
+      extentCount: v.getUint32(0x90, true),
+    });
+  }
+  return entries;
+}
+
+/** Raw FS version → VMFS major: 4 is VMFS3, 14 VMFS5, 24 and up VMFS6 (FORMATS.md §1). */
+function vmfsMajor(raw: number): number {
+  if (raw >= 24) return 6;
+  if (raw >= 14) return 5;
+  if (raw >= 3) return 3;
+  return raw;
+}
+
+function parseFsDescriptor(bytes: Uint8Array, off: number, notes: string[]): FsDescriptor {
+  const v = new DataView(bytes.buffer, bytes.byteOffset + off, FS_DESCRIPTOR_SIZE);
+  const b = bytes.subarray(off, off + FS_DESCRIPTOR_SIZE);
+  const magic = v.getUint32(0, true);
+  const rawVersion = v.getUint32(0x04, true);
+  const minorVersion = b[0x08];
+  const labelBytes = b.subarray(0x1d, 0x9d);
+  const nul = labelBytes.indexOf(0);
+  const ctime = v.getUint32(0xa9, true);
+  return {
+    offset: off,
+    magic: '0x' + magic.toString(16),
+    vmfsL: magic === FS_MAGIC_VMFSL,
+    rawVersion,
+    minorVersion,
+    version: `VMFS-${vmfsMajor(rawVersion)}.${minorVersion}`,
+    vmfsUuid: formatUuid(b.subarray(0x09, 0x19)),
+    configFlags: v.getUint32(0x19, true),
+    label: utf8.decode(nul >= 0 ? labelBytes.subarray(0, nul) : labelBytes).trim(),
+    diskBlockSize: v.getUint32(0x9d, true),
+    fileBlockSize: u64(v, 0xa1, 'file block size', notes),
+    ctime,
+    createdAt: isoFromSecs(ctime),
+    snapId: v.getUint32(0xad, true),
+    segmentUuid: formatUuid(b.subarray(0xb1, 0xc1)),
+    subBlockSize: v.getUint32(0xd9, true),
+  };
+}
+
+function hasFsDescriptor(bytes: Uint8Array, off: number): boolean {
+  return off + FS_DESCRIPTOR_SIZE <= bytes.length && (hasU32(bytes, off, FS_MAGIC) || hasU32(bytes, off, FS_MAGIC_VMFSL));
+}
+
+interface Located {
+  layout: 'disk' | 'partition';
+  partition: PartitionInfo | null;
+  partitionOffset: number;
+  table: PartitionTable | null;
+  notes: string[];
+}
+
+function isVmfsEntry(table: PartitionTable, type: string): boolean {
+  return table.scheme === 'gpt' ? type === GPT_TYPE_VMFS : type === '0x' + MBR_TYPE_VMFS.toString(16);
+}
+
+/**
+ * Finds the LVM device header: through a VMFS partition table entry, then at
+ * 0x100000 (a partition-relative dump), then by probing LBA 128, 2048 and 63
+ * (a wiped or wrong table: the partition is reported missing).
+ */
+function locateVmfs(bytes: Uint8Array): Located {
+  const notes: string[] = [];
+  let table: PartitionTable | null = null;
+  if (bytes.length >= 512) {
+    try {
+      table = parsePartitionTable(bytes);
+      notes.push(...table.notes);
+    } catch (e) {
+      notes.push(`partition table unreadable: ${(e as Error).message}`);
+    }
+  }
+  let unreachable: { offset: number } | null = null;
+  if (table && table.scheme !== 'none') {
+    for (const entry of table.entries) {
+      if (!isVmfsEntry(table, entry.type)) continue;
+      const partitionOffset = entry.startLba * table.sectorSize;
+      const h = partitionOffset + LVM_HEADER_OFFSET;
+      if (hasU32(bytes, h, LVM_MAGIC)) {
+        const scheme = table.scheme;
+        return {
+          layout: 'disk',
+          partition: { scheme, index: entry.index, type: entry.type, startLba: entry.startLba, endLba: entry.endLba, missing: false },
+          partitionOffset,
+          table,
+          notes,
+        };
+      }
+      if (h + 4 > bytes.length) unreachable ??= { offset: h };
+      else notes.push(`partition ${entry.index} (VMFS type) at LBA ${entry.startLba} holds no LVM header`);
+    }
+  }
+  if (hasU32(bytes, LVM_HEADER_OFFSET, LVM_MAGIC)) {
+    return { layout: 'partition', partition: null, partitionOffset: 0, table: null, notes: [] };
+  }
+  for (const lba of PROBE_LBAS) {
+    const partitionOffset = lba * 512;
+    if (!hasU32(bytes, partitionOffset + LVM_HEADER_OFFSET, LVM_MAGIC)) continue;
+    // An entry that starts here but has another type still describes the partition.
+    const entry = table && table.scheme !== 'none' && table.sectorSize === 512 ? table.entries.find((e) => e.startLba === lba && e.typeName !== 'GPT protective') : undefined;
+    if (entry && table) {
+      notes.push(`partition ${entry.index} at LBA ${lba} holds VMFS but is typed ${entry.type}`);
+      return {
+        layout: 'disk',
+        partition: { scheme: table.scheme, index: entry.index, type: entry.type, startLba: lba, endLba: entry.endLba, missing: false },
+        partitionOffset,
+        table,
+        notes,
+      };
+    }
+    notes.push(`no partition table entry describes the VMFS found at LBA ${lba}`);
+    return {
+      layout: 'disk',
+      partition: { scheme: 'none', index: 0, type: '', startLba: lba, endLba: 0, missing: true },
+      partitionOffset,
+      table,
+      notes,
+    };
+  }
+  if (unreachable) {
+    throw new FormatError('truncated', `dump ends before the LVM header of the VMFS partition at 0x${unreachable.offset.toString(16)}`, { offset: bytes.length });
+  }
+  if (bytes.length < LVM_HEADER_OFFSET + 4) {
+    throw new FormatError('truncated', 'dump too short to reach an LVM header (needs more than 1 MiB)', { offset: bytes.length });
+  }
+  throw new FormatError('bad_magic', 'no LVM magic 0xC001D00D through the partition table, at 0x100000, or at LBA 128/2048/63', { offset: LVM_HEADER_OFFSET });
+}
+
+function summarizeTable(table: PartitionTable | null): PartitionTableSummary | null {
+  if (!table) return null;
+  return {
+    scheme: table.scheme,
+    sectorSize: table.sectorSize,
+    protectiveMbr: table.mbr?.protective ?? false,
+    entries: table.entries.map((e) => ({ index: e.index, type: e.type, typeName: e.typeName, startLba: e.startLba, endLba: e.endLba, ...(e.name !== undefined ? { name: e.name } : {}) })),
+    headerCrc: table.gpt?.headerCrc ?? null,
+    entriesCrc: table.gpt?.entriesCrc ?? null,
+    notes: table.notes,
+  };
+}
+
+function vmfsVersionFromLvm(major: number): string {
+  // LVM 4 came with ESX 4 and still carries VMFS3; there is no VMFS-4.
+  return `VMFS-${major === 4 ? 3 : major}`;
+}
+
+function deviceFromLvm(lvm: LvmDeviceHeader, notes: string[]): DeviceInfo {
+  const idBytes = Uint8Array.from(lvm.deviceIdHex.match(/../g) ?? [], (x) => parseInt(x, 16));
+  let deviceId = '';
+  try {
+    deviceId = deviceIdFromIdBytes(lvm.deviceIdType, idBytes);
+  } catch (e) {
+    notes.push(`device id not decodable: ${(e as Error).message}`);
+  }
+  const model = lvm.modelPrefix.length === 6 ? lvm.modelPrefix : lvm.model.padEnd(6, ' ');
+  return {
+    deviceId,
+    vml: buildVml({ idType: lvm.deviceIdType, deviceType: lvm.scsiDeviceType, lun: lvm.lun, deviceIdBytes: idBytes, model }),
+    lun: lvm.lun,
+    vendor: lvm.vendor,
+    model: lvm.model,
+    revision: lvm.revision,
+    sizeBytes: lvm.sizeBytes,
+    extentUuid: lvm.extentUuid,
+  };
+}
+
+/** Identity of the volume; creation time and MAC come from the VMFS UUID, else from the segment UUID made with it. */
+function vmfsInfo(version: string, fs: FsDescriptor | null, segmentUuid: string | null): VmfsInfo {
+  const source = fs?.vmfsUuid ?? segmentUuid;
+  const decoded = source ? decodeUuid(source) : { createdAt: null, creatorMac: null };
+  return {
+    vmfsUuid: fs?.vmfsUuid ?? null,
+    label: fs ? fs.label : null,
+    version,
+    blockSize: fs ? fs.fileBlockSize : null,
+    segmentUuid,
+    createdAt: decoded.createdAt ?? fs?.createdAt ?? null,
+    creatorMac: decoded.creatorMac,
+  };
+}
+
+function wrap<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (isFormatError(e)) throw e;
+    throw new FormatError('malformed', `${what}: ${(e as Error)?.message ?? String(e)}`, { offset: 0 });
+  }
+}
+
+/**
+ * Parses a VMFS header dump, disk- or partition-relative: partition, LVM device
+ * header, volume table and, when the dump reaches it, the FS descriptor.
+ */
+export function parseVmfsHeader(bytes: Uint8Array): ParsedArtifact {
+  return wrap('vmfs header', () => {
+    if (bytes.length === 0) throw new FormatError('empty', 'no bytes', { offset: 0 });
+    const where = locateVmfs(bytes);
+    const notes = where.notes;
+    const lvm = parseLvmHeader(bytes, where.partitionOffset + LVM_HEADER_OFFSET, notes);
+    const volumeTable = parseVolumeTable(bytes, lvm, notes);
+    let fsDescriptor: FsDescriptor | null = null;
+    const fsOff = where.partitionOffset + lvm.dataOffset + FS_DESCRIPTOR_OFFSET;
+    if (lvm.dataOffset === 0 || lvm.dataOffset > MAX_PLAUSIBLE_DATA_OFFSET) {
+      notes.push(`dataOffset 0x${lvm.dataOffset.toString(16)} implausible; FS descriptor not looked for`);
+    } else if (fsOff + FS_DESCRIPTOR_SIZE > bytes.length) {
+      notes.push(`dump ends before the FS descriptor at 0x${fsOff.toString(16)}`);
+    } else if (hasFsDescriptor(bytes, fsOff)) {
+      fsDescriptor = parseFsDescriptor(bytes, fsOff, notes);
+    } else {
+      // A later extent of a spanned volume has no descriptor at its LV start.
+      notes.push(`no FS descriptor magic at 0x${fsOff.toString(16)}`);
+    }
+    const segmentUuid = volumeTable[0]?.segmentUuid ?? fsDescriptor?.segmentUuid ?? null;
+    const details: VmfsHeaderDetails = {
+      layout: where.layout,
+      partitionOffset: where.partitionOffset,
+      lvm,
+      volumeTable,
+      fsDescriptor,
+      partitionTable: summarizeTable(where.table),
+      notes,
+    };
+    return {
+      kind: 'vmfs-header',
+      partition: where.partition,
+      device: deviceFromLvm(lvm, notes),
+      vmfs: vmfsInfo(fsDescriptor?.version ?? vmfsVersionFromLvm(lvm.majorVersion), fsDescriptor, segmentUuid),
+      details,
+    };
+  });
+}
+
+/** Parses a `.vh.sf` copy: its byte 0 is LV byte 0, so the FS descriptor is at 0x200000. */
+export function parseVhSf(bytes: Uint8Array): ParsedArtifact {
+  return wrap('.vh.sf', () => {
+    if (bytes.length === 0) throw new FormatError('empty', 'no bytes', { offset: 0 });
+    if (bytes.length < FS_DESCRIPTOR_OFFSET + FS_DESCRIPTOR_SIZE) {
+      throw new FormatError('truncated', '.vh.sf copy ends before the FS descriptor at 0x200000', { offset: bytes.length });
+    }
+    if (!hasFsDescriptor(bytes, FS_DESCRIPTOR_OFFSET)) {
+      throw new FormatError('bad_magic', 'no FS descriptor magic 0x2FABF15E at 0x200000', { offset: FS_DESCRIPTOR_OFFSET });
+    }
+    const notes: string[] = [];
+    const fs = parseFsDescriptor(bytes, FS_DESCRIPTOR_OFFSET, notes);
+    return {
+      kind: 'vh-sf',
+      partition: null,
+      device: null,
+      vmfs: vmfsInfo(fs.version, fs, fs.segmentUuid),
+      details: { fsDescriptor: fs, notes },
+    };
+  });
+}
+
+/**
+ * From the first few MiB of a disk or partition, where its VMFS partition is and
+ * how many bytes a header dump must hold to include the FS descriptor.
+ */
+export function planHeaderDump(firstBytes: Uint8Array): HeaderDumpPlan {
+  return wrap('header dump plan', () => {
+    if (firstBytes.length === 0) throw new FormatError('empty', 'no bytes', { offset: 0 });
+    const where = locateVmfs(firstBytes);
+    const notes = where.notes;
+    const lvm = parseLvmHeader(firstBytes, where.partitionOffset + LVM_HEADER_OFFSET, notes);
+    let dataOffset = lvm.dataOffset;
+    if (dataOffset === 0 || dataOffset > MAX_PLAUSIBLE_DATA_OFFSET) {
+      notes.push(`dataOffset 0x${dataOffset.toString(16)} implausible; planned with 0x${DEFAULT_DATA_OFFSET.toString(16)}`);
+      dataOffset = DEFAULT_DATA_OFFSET;
+    }
+    return {
+      partition: where.partition,
+      partitionOffset: where.partitionOffset,
+      dataOffset,
+      needBytes: where.partitionOffset + dataOffset + FS_DESCRIPTOR_OFFSET + 4096,
+      notes,
+    };
+  });
+}
+
+/** True when the bytes hold an LVM header where a VMFS dump would (used by detect). */
+export function looksLikeVmfsHeader(bytes: Uint8Array): boolean {
+  try {
+    locateVmfs(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when a partition table in the first sectors names a VMFS partition (a short `part-backup` dump). */
+export function hasVmfsPartitionEntry(bytes: Uint8Array): boolean {
+  try {
+    const table = parsePartitionTable(bytes);
+    return table.scheme !== 'none' && table.entries.some((e) => isVmfsEntry(table, e.type));
+  } catch {
+    return false;
+  }
+}
+
+/** True when an FS descriptor magic sits at 0x200000 (a `.vh.sf` copy). */
+export function looksLikeVhSf(bytes: Uint8Array): boolean {
+  return hasFsDescriptor(bytes, FS_DESCRIPTOR_OFFSET);
+}
