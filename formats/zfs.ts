@@ -1,0 +1,63 @@
+/**
+ * `zfs list -H -p -t snapshot -o name,creation,used`: one snapshot a line,
+ * TAB-separated (`-H`), creation in epoch seconds and used in bytes (`-p`).
+ * Lines without TABs (stderr such as "no datasets available") are skipped.
+ */
+import { FormatError } from './errors.js';
+import type { ParsedArtifact, ZfsSnapshot } from './types.js';
+import { MAX_TEXT_BYTES, decodeInput, guarded, looksBinary, splitLines, splitSections } from './text.js';
+
+export interface ZfsDetails {
+  [key: string]: unknown;
+  snapshots: ZfsSnapshot[];
+  /** Datasets that have snapshots, sorted. */
+  datasets: string[];
+}
+
+/** Parse a zfs snapshot listing (bare or in a collector section) into snapshots with ISO creation times. */
+export function parseZfsSnapshots(input: Uint8Array | string): ParsedArtifact {
+  return guarded('zfs snapshot list', () => {
+    const text = decodeInput(input, MAX_TEXT_BYTES, 'zfs snapshot list');
+    if (looksBinary(text)) throw new FormatError('unrecognized', 'zfs snapshot list: binary input');
+    const sections = splitSections(splitLines(text));
+    const snapshots: ZfsSnapshot[] = [];
+    let zfsSection = false;
+    for (const section of sections) {
+      if (section.command !== null) {
+        if (!/\bzfs\b/.test(section.command)) continue;
+        zfsSection = true;
+      }
+      for (let i = 0; i < section.lines.length; i++) {
+        const lineNo = section.firstLine + i;
+        const line = section.lines[i];
+        if (!line.includes('\t')) continue;
+        const fields = line.split('\t').map((f) => f.trim());
+        const name = fields[0];
+        const at = name.indexOf('@');
+        if (at <= 0 || at === name.length - 1) continue;
+        if (fields.length < 3) throw new FormatError('malformed', 'snapshot line needs name, creation and used', { line: lineNo });
+        const creation = fields[1];
+        const used = fields[2];
+        if (!/^\d{1,12}$/.test(creation)) throw new FormatError('malformed', `creation is not epoch seconds: ${creation.slice(0, 40)}`, { line: lineNo });
+        // `-p` prints exact bytes; `-` appears for a snapshot being destroyed.
+        if (!/^(\d{1,16}|-)$/.test(used)) throw new FormatError('malformed', `used is not a byte count: ${used.slice(0, 40)}`, { line: lineNo });
+        const seconds = Number(creation);
+        const date = new Date(seconds * 1000);
+        if (Number.isNaN(date.getTime())) throw new FormatError('malformed', `creation out of range: ${creation}`, { line: lineNo });
+        snapshots.push({
+          name,
+          dataset: name.slice(0, at),
+          snapshot: name.slice(at + 1),
+          createdAt: date.toISOString(),
+          usedBytes: used === '-' ? 0 : Number(used),
+        });
+      }
+    }
+    if (snapshots.length === 0 && !zfsSection) {
+      throw new FormatError('unrecognized', 'zfs snapshot list: no `dataset@snapshot<TAB>creation<TAB>used` lines');
+    }
+    const datasets = [...new Set(snapshots.map((s) => s.dataset))].sort();
+    const details: ZfsDetails = { snapshots, datasets };
+    return { kind: 'zfs-snapshots', partition: null, device: null, vmfs: null, details };
+  });
+}
