@@ -17,6 +17,12 @@ export interface PresignPutOptions {
   contentLength: number;
   /** SHA-256 (hex) of exactly the bytes that will be PUT (the stored, maybe gzipped, bytes). */
   payloadSha256: string;
+  /**
+   * Base64 MD5 of the same bytes (the Content-MD5 header value). Needed by the S3 store:
+   * a presigned URL cannot make every S3 server check a SHA-256 (Swift signs query-auth
+   * requests as UNSIGNED-PAYLOAD), but all of them verify a signed Content-MD5.
+   */
+  contentMd5?: string;
   expiresInSeconds: number;
 }
 

@@ -1,0 +1,111 @@
+/**
+ * The filesystem store's own upload and download URLs (S3 serves these itself):
+ * `PUT /v1/blobs/<key>?exp&len&sha256&sig` stores exactly the signed body,
+ * `GET /v1/blobs/<key>?exp[&name]&sig` downloads, with Range support.
+ * No bearer token: the signature is the authorisation.
+ */
+import { Hono } from 'hono';
+import { Readable } from 'node:stream';
+import { ApiError } from '../errors.js';
+import { blobKeyFromUrlPath, type FsBlobStore } from '../store/fs.js';
+import { BlobNotFoundError } from '../store/types.js';
+import { attachmentDisposition } from '../store/content-disposition.js';
+
+/** A single byte range resolved against an object size (inclusive end). */
+export type ByteRangeAnswer = { start: number; end: number } | 'unsatisfiable' | null;
+
+/**
+ * Resolves a `Range` header against `size` (RFC 9110 §14.1.2): one `bytes=` range,
+ * suffix ranges and open ends allowed. null means "send the whole object" (no header,
+ * another unit, several ranges, or a malformed one, which a server may ignore).
+ */
+export function resolveByteRange(header: string | undefined, size: number): ByteRangeAnswer {
+  if (!header) return null;
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Number(m[2]);
+  if (end < start) return null;
+  if (start >= size) return 'unsatisfiable';
+  return { start, end: Math.min(end, size - 1) };
+}
+
+async function* requestChunks(stream: ReadableStream<Uint8Array> | null): AsyncGenerator<Uint8Array> {
+  if (!stream) return;
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    // Stops reading an over-long or refused body instead of draining it.
+    await reader.cancel().catch(() => {});
+  }
+}
+
+function keyOf(url: string): string {
+  // The raw path, decoded per segment: Hono's own decoding would turn `%2F` into `/`.
+  const key = blobKeyFromUrlPath(new URL(url).pathname);
+  if (!key) throw new ApiError('bad_request', 'invalid object key');
+  return key;
+}
+
+/** Routes for the filesystem store's signed URLs; mount at the app root. */
+export function createBlobRoutes(store: FsBlobStore): Hono {
+  const routes = new Hono();
+
+  routes.put('/v1/blobs/*', async (c) => {
+    const key = keyOf(c.req.url);
+    const grant = await store.verifyPresigned('PUT', key, c.req.query());
+    const length = grant.contentLength!;
+    const declared = c.req.header('content-length');
+    if (declared !== undefined) {
+      if (!/^\d+$/.test(declared)) throw new ApiError('bad_request', 'invalid Content-Length');
+      if (Number(declared) > length) throw new ApiError('payload_too_large', `the body is longer than the ${length} bytes the upload URL allows`);
+      if (Number(declared) !== length) throw new ApiError('bad_request', `the body has ${declared} bytes, the upload URL expects ${length}`);
+    }
+    await store.writeVerified(key, requestChunks(c.req.raw.body), { length, sha256: grant.payloadSha256! });
+    return c.body(null, 200);
+  });
+
+  routes.get('/v1/blobs/*', async (c) => {
+    const key = keyOf(c.req.url);
+    const grant = await store.verifyPresigned('GET', key, c.req.query());
+    const info = await store.head(key);
+    if (!info) throw new ApiError('not_found', `no object ${key}`);
+    const headers: Record<string, string> = {
+      'content-type': 'application/octet-stream',
+      'accept-ranges': 'bytes',
+      'cache-control': 'private, no-store',
+    };
+    if (grant.fileName) headers['content-disposition'] = attachmentDisposition(grant.fileName);
+    const range = resolveByteRange(c.req.header('range'), info.size);
+    if (range === 'unsatisfiable') {
+      c.header('content-range', `bytes */${info.size}`);
+      throw new ApiError('range_not_satisfiable', `the range is outside the ${info.size}-byte object`);
+    }
+    let status: 200 | 206 = 200;
+    if (range) {
+      status = 206;
+      headers['content-range'] = `bytes ${range.start}-${range.end}/${info.size}`;
+      headers['content-length'] = String(range.end - range.start + 1);
+    } else {
+      headers['content-length'] = String(info.size);
+    }
+    if (c.req.method === 'HEAD') return new Response(null, { status, headers });
+    const stream = info.size === 0 ? null : await store.getStream(key, range ?? undefined).catch((err) => {
+      if (err instanceof BlobNotFoundError) throw new ApiError('not_found', `no object ${key}`); // deleted since the head
+      throw err;
+    });
+    return new Response(stream ? (Readable.toWeb(stream) as ReadableStream<Uint8Array>) : null, { status, headers });
+  });
+
+  return routes;
+}

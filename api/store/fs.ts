@@ -1,0 +1,376 @@
+/**
+ * The embedded blob store: one file per object under $DATA_DIR/blobs, written
+ * atomically, with uploads and downloads through the API's own signed URLs
+ * (`/v1/blobs/<key>?exp=…&len=…&sha256=…&sig=…`, see api/routes/blobs.ts).
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { ApiError } from '../errors.js';
+import { BlobNotFoundError, type BlobStore, type ObjectInfo, type PresignedRequest, type PresignPutOptions } from './types.js';
+
+export interface FsBlobStoreOptions {
+  /** Objects live in `<dataDir>/blobs`; the URL secret in `<dataDir>/store-secret`. */
+  dataDir: string;
+  /** Where clients reach this API; signed URLs start with it. */
+  publicBaseUrl: string;
+  /** HMAC key for signed URLs; by default read from (or created in) `<dataDir>/store-secret`. */
+  secret?: Uint8Array;
+  /** The clock that signs and checks expiry; tests pass a fake one. */
+  now?: () => Date;
+}
+
+/** What a verified signed URL allows. */
+export interface PresignedGrant {
+  method: 'PUT' | 'GET';
+  key: string;
+  expiresAt: Date;
+  /** PUT only: the exact body length and SHA-256 the signature binds. */
+  contentLength?: number;
+  payloadSha256?: string;
+  /** GET only: the file name for Content-Disposition. */
+  fileName?: string;
+}
+
+const SECRET_FILE = 'store-secret';
+const SECRET_BYTES = 32;
+const HEX64 = /^[0-9a-f]{64}$/;
+// Segments are what keys are made of (hex hashes, URI-encoded host names, UUIDs,
+// file names); a leading dot is reserved for temp files, so `..` cannot sneak in.
+const KEY_SEGMENT = /^[A-Za-z0-9_~%+=@,:-][A-Za-z0-9._~%+=@,:-]*$/;
+const MAX_KEY_LENGTH = 1024;
+
+/** True when a key can name a file under the store root (no traversal, no temp-file names). */
+export function isValidBlobKey(key: string): boolean {
+  if (key.length === 0 || key.length > MAX_KEY_LENGTH) return false;
+  return key.split('/').every((segment) => KEY_SEGMENT.test(segment));
+}
+
+function assertKey(key: string): void {
+  if (!isValidBlobKey(key)) throw new ApiError('bad_request', `invalid object key: ${JSON.stringify(key.slice(0, 100))}`);
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
+}
+
+/** The URL path of a key: each segment percent-encoded, so `%` in a key survives the round trip. */
+export function blobUrlPath(key: string): string {
+  return `/v1/blobs/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/** The key named by a raw request path under /v1/blobs/, or null when it is not a valid key. */
+export function blobKeyFromUrlPath(pathname: string): string | null {
+  const prefix = '/v1/blobs/';
+  if (!pathname.startsWith(prefix)) return null;
+  try {
+    const key = pathname.slice(prefix.length).split('/').map(decodeURIComponent).join('/');
+    return isValidBlobKey(key) ? key : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Filesystem BlobStore whose signed URLs point at the API itself. */
+export class FsBlobStore implements BlobStore {
+  readonly kind = 'fs' as const;
+  /** `<dataDir>/blobs`. */
+  readonly root: string;
+  private readonly dataDir: string;
+  private readonly publicBaseUrl: string;
+  private readonly now: () => Date;
+  private secret: Promise<Buffer> | undefined;
+
+  constructor(options: FsBlobStoreOptions) {
+    this.dataDir = options.dataDir;
+    this.root = join(options.dataDir, 'blobs');
+    this.publicBaseUrl = options.publicBaseUrl.replace(/\/+$/, '');
+    this.now = options.now ?? (() => new Date());
+    if (options.secret) this.secret = Promise.resolve(Buffer.from(options.secret));
+  }
+
+  private path(key: string): string {
+    assertKey(key);
+    return join(this.root, ...key.split('/'));
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    try {
+      const st = await stat(this.path(key));
+      return st.isFile() ? { key, size: st.size } : null;
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async getBytes(key: string): Promise<Uint8Array | null> {
+    try {
+      return new Uint8Array(await readFile(this.path(key)));
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Streams an object or a range of it (inclusive end, clamped to the size); RangeError when it starts past the end. */
+  async getStream(key: string, range?: { start: number; end: number }): Promise<Readable> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.path(key), 'r');
+    } catch (err) {
+      if (isMissing(err)) throw new BlobNotFoundError(key);
+      throw err;
+    }
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) throw new BlobNotFoundError(key);
+      if (!range) return createReadStream('', { fd: handle, autoClose: true });
+      checkRange(range, st.size);
+      return createReadStream('', { fd: handle, autoClose: true, start: range.start, end: Math.min(range.end, st.size - 1) });
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  /** Writes an object atomically (temp file + fsync + rename + fsync of the directory). */
+  async put(key: string, body: Uint8Array | Readable, contentLength?: number): Promise<void> {
+    const target = this.path(key);
+    const chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array> = body instanceof Uint8Array ? [body] : (body as AsyncIterable<Uint8Array>);
+    await this.writeAtomically(target, chunks, (written) => {
+      if (contentLength !== undefined && written > contentLength) throw new Error(`body of ${key} is longer than ${contentLength} bytes`);
+    }, (written) => {
+      if (contentLength !== undefined && written !== contentLength) throw new Error(`body of ${key} has ${written} bytes, ${contentLength} announced`);
+    });
+  }
+
+  /**
+   * Stores an upload only when it is exactly `length` bytes with SHA-256 `sha256`: it is
+   * hashed while it streams into a temp file and renamed into place only after the check.
+   * Over-long bodies stop at the first byte past `length` (413); short ones (400) and
+   * another hash (400) leave nothing behind.
+   */
+  async writeVerified(key: string, body: AsyncIterable<Uint8Array>, expected: { length: number; sha256: string }): Promise<void> {
+    const target = this.path(key);
+    const hash = createHash('sha256');
+    await this.writeAtomically(target, body, (written, chunk) => {
+      if (written > expected.length) throw new ApiError('payload_too_large', `the body is longer than the ${expected.length} bytes the upload URL allows`);
+      hash.update(chunk);
+    }, (written) => {
+      if (written !== expected.length) throw new ApiError('bad_request', `the body has ${written} bytes, the upload URL expects ${expected.length}`);
+      const actual = hash.digest('hex');
+      if (actual !== expected.sha256) throw new ApiError('bad_request', `the payload hash differs from the one the upload URL was signed for (got sha256 ${actual}, expected ${expected.sha256})`);
+    });
+  }
+
+  private async writeAtomically(
+    target: string,
+    body: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+    onChunk: (written: number, chunk: Uint8Array) => void,
+    beforeCommit: (written: number) => void,
+  ): Promise<void> {
+    const dir = dirname(target);
+    await mkdir(dir, { recursive: true });
+    // Same directory as the target, so the rename cannot cross a filesystem; the
+    // leading dot keeps it out of listings and out of the key space.
+    const temp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
+    const handle = await open(temp, 'wx', 0o644);
+    let committed = false;
+    try {
+      let written = 0;
+      for await (const chunk of body) {
+        written += chunk.byteLength;
+        onChunk(written, chunk);
+        let offset = 0;
+        while (offset < chunk.byteLength) {
+          const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
+          offset += bytesWritten;
+        }
+      }
+      beforeCommit(written);
+      // Data must be durable before the name points at it, or a crash could leave
+      // a complete-looking name over missing bytes.
+      await handle.sync();
+      await handle.close();
+      await rename(temp, target);
+      committed = true;
+      await syncDirectory(dir);
+    } finally {
+      if (!committed) {
+        await handle.close().catch(() => {});
+        await unlink(temp).catch(() => {});
+      }
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await unlink(this.path(key));
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+  }
+
+  /** Every object under a prefix in key order (byte order, as S3 lists). */
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const cut = prefix.lastIndexOf('/');
+    const baseKey = cut >= 0 ? prefix.slice(0, cut + 1) : '';
+    if (baseKey && !isValidBlobKey(baseKey.slice(0, -1))) return;
+    yield* this.walk(join(this.root, ...baseKey.split('/').filter(Boolean)), baseKey, prefix);
+  }
+
+  private async *walk(dir: string, keyPrefix: string, prefix: string): AsyncGenerator<ObjectInfo> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+    // A directory stands for the keys under `name/`: sorting it as `name/` puts
+    // `a-b` (0x2d) before `a/…` (0x2f), the order S3 would list them in.
+    const named = entries
+      .filter((e) => !e.name.startsWith('.') && (e.isFile() || e.isDirectory()))
+      .map((e) => ({ entry: e, sortKey: keyPrefix + e.name + (e.isDirectory() ? '/' : '') }))
+      .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+    for (const { entry, sortKey } of named) {
+      if (entry.isDirectory()) {
+        if (sortKey.startsWith(prefix) || prefix.startsWith(sortKey)) yield* this.walk(join(dir, entry.name), sortKey, prefix);
+      } else if (sortKey.startsWith(prefix)) {
+        try {
+          const st = await stat(join(dir, entry.name));
+          yield { key: sortKey, size: st.size };
+        } catch (err) {
+          if (!isMissing(err)) throw err; // deleted while listing
+        }
+      }
+    }
+  }
+
+  /** A signed URL of this API that accepts exactly one body (length + SHA-256) for `key` until it expires. */
+  async presignPut(key: string, options: PresignPutOptions): Promise<PresignedRequest> {
+    assertKey(key);
+    if (!Number.isSafeInteger(options.contentLength) || options.contentLength < 0) throw new RangeError('contentLength must be a non-negative integer');
+    const sha256 = options.payloadSha256.toLowerCase();
+    if (!HEX64.test(sha256)) throw new RangeError('payloadSha256 must be 64 hex digits');
+    const exp = this.expiry(options.expiresInSeconds);
+    const sig = await this.sign(['PUT', key, String(exp), String(options.contentLength), sha256, '']);
+    const query = new URLSearchParams({ exp: String(exp), len: String(options.contentLength), sha256, sig });
+    return {
+      method: 'PUT',
+      url: `${this.publicBaseUrl}${blobUrlPath(key)}?${query}`,
+      headers: { 'content-length': String(options.contentLength) },
+      expiresAt: new Date(exp * 1000),
+    };
+  }
+
+  /** A signed download URL of this API, optionally naming the file for Content-Disposition. */
+  async presignGet(key: string, options: { expiresInSeconds: number; fileName?: string }): Promise<PresignedRequest> {
+    assertKey(key);
+    const exp = this.expiry(options.expiresInSeconds);
+    const name = options.fileName ?? '';
+    const sig = await this.sign(['GET', key, String(exp), '', '', name]);
+    const query = new URLSearchParams({ exp: String(exp), ...(name ? { name } : {}), sig });
+    return { method: 'GET', url: `${this.publicBaseUrl}${blobUrlPath(key)}?${query}`, headers: {}, expiresAt: new Date(exp * 1000) };
+  }
+
+  /**
+   * Checks a signed URL's query for `method` on `key`; throws ApiError forbidden when the
+   * signature does not cover exactly these values (tampered, another key) or it expired.
+   */
+  async verifyPresigned(method: 'PUT' | 'GET', key: string, query: Record<string, string | undefined>): Promise<PresignedGrant> {
+    const { exp, len, sha256, sig, name } = query;
+    if (!exp || !/^\d{1,12}$/.test(exp) || !sig || !/^[0-9a-f]{64}$/.test(sig)) throw new ApiError('forbidden', 'the URL is not signed');
+    if (method === 'PUT' && (!len || !/^\d{1,15}$/.test(len) || !sha256 || !HEX64.test(sha256))) throw new ApiError('forbidden', 'the upload URL is not signed for a length and hash');
+    const fields = method === 'PUT' ? [method, key, exp, len!, sha256!, ''] : [method, key, exp, '', '', name ?? ''];
+    const expected = Buffer.from(await this.sign(fields), 'hex');
+    if (!timingSafeEqual(expected, Buffer.from(sig, 'hex'))) throw new ApiError('forbidden', 'the URL signature does not match this request');
+    const expiresAt = new Date(Number(exp) * 1000);
+    if (this.now().getTime() > expiresAt.getTime()) throw new ApiError('forbidden', `the URL expired at ${expiresAt.toISOString()}`);
+    return method === 'PUT'
+      ? { method, key, expiresAt, contentLength: Number(len), payloadSha256: sha256 }
+      : { method, key, expiresAt, ...(name ? { fileName: name } : {}) };
+  }
+
+  async check(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    await this.secretKey();
+  }
+
+  private expiry(expiresInSeconds: number): number {
+    if (!Number.isFinite(expiresInSeconds) || expiresInSeconds <= 0) throw new RangeError('expiresInSeconds must be positive');
+    return Math.floor(this.now().getTime() / 1000) + Math.ceil(expiresInSeconds);
+  }
+
+  // Fields joined by newlines: keys and file names cannot hold one unescaped
+  // (keys are validated, names are URI-encoded), so no two field lists sign alike.
+  private async sign(fields: string[]): Promise<string> {
+    const canonical = fields.map((f, i) => (i === 5 ? encodeURIComponent(f) : f)).join('\n');
+    return createHmac('sha256', await this.secretKey()).update(canonical).digest('hex');
+  }
+
+  private secretKey(): Promise<Buffer> {
+    this.secret ??= loadOrCreateSecret(join(this.dataDir, SECRET_FILE)).catch((err) => {
+      this.secret = undefined;
+      throw err;
+    });
+    return this.secret;
+  }
+}
+
+/** RangeError unless `range` is a satisfiable inclusive byte range of an object of `size` bytes. */
+export function checkRange(range: { start: number; end: number }, size: number): void {
+  if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start) {
+    throw new RangeError(`invalid byte range ${range.start}-${range.end}`);
+  }
+  if (range.start >= size) throw new RangeError(`byte range ${range.start}-${range.end} starts past the end (${size} bytes)`);
+}
+
+/**
+ * Reads the URL secret, creating it (0600, random) on first use. Created under a temp
+ * name and hard-linked into place, so two processes starting together agree on one
+ * secret and neither ever reads a half-written file.
+ */
+async function loadOrCreateSecret(path: string): Promise<Buffer> {
+  try {
+    return await readSecret(path);
+  } catch (err) {
+    if (!isMissing(err)) throw err;
+  }
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(temp, randomBytes(SECRET_BYTES), { mode: 0o600, flag: 'wx' });
+  try {
+    const handle = await open(temp, 'r');
+    await handle.sync();
+    await handle.close();
+    await link(temp, path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  } finally {
+    await unlink(temp).catch(() => {});
+  }
+  await syncDirectory(dirname(path));
+  return readSecret(path);
+}
+
+async function readSecret(path: string): Promise<Buffer> {
+  const secret = await readFile(path);
+  if (secret.length < 16) throw new Error(`${path} holds ${secret.length} bytes; a URL secret needs at least 16`);
+  return secret;
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+

@@ -1,0 +1,276 @@
+/**
+ * Blob store on any S3-compatible server through @aws-sdk/client-s3 (AWS, MinIO,
+ * Ceph, Garage, R2, OpenStack Swift's s3api). Uploads never pass through the API:
+ * the collector PUTs to URLs presigned here, bound to one key, expiry, length and body.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { attachmentDisposition } from './content-disposition.js';
+import { BlobNotFoundError, type BlobStore, type ObjectInfo, type PresignedRequest, type PresignPutOptions } from './types.js';
+
+export interface S3BlobStoreOptions {
+  bucket: string;
+  /** For servers other than AWS (e.g. http://127.0.0.1:18480). */
+  endpoint?: string;
+  region?: string;
+  forcePathStyle?: boolean;
+  /** Explicit credentials; otherwise the standard AWS chain (env, profile, role). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** The clock presigned URLs are signed with; tests pass a fake one. */
+  now?: () => Date;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const BASE64_MD5 = /^[A-Za-z0-9+/]{22}==$/;
+
+/** The S3 client settings every part of the catalog uses. */
+export function s3ClientConfig(options: Omit<S3BlobStoreOptions, 'bucket' | 'now'>): S3ClientConfig {
+  return {
+    region: options.region ?? 'us-east-1',
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    forcePathStyle: options.forcePathStyle ?? false,
+    ...(options.accessKeyId && options.secretAccessKey
+      ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }
+      : {}),
+    // The defaults send streamed bodies aws-chunked with a CRC32 trailer, which
+    // servers that do not decode it (Swift answers 501) reject or store corrupted.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  };
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+function isNotFound(err: unknown): boolean {
+  const name = (err as { name?: string } | undefined)?.name;
+  return name === 'NoSuchKey' || name === 'NotFound' || statusOf(err) === 404;
+}
+
+/** BlobStore on an S3 bucket. */
+export class S3BlobStore implements BlobStore {
+  readonly kind = 's3' as const;
+  readonly bucket: string;
+  readonly client: S3Client;
+  private readonly now: () => Date;
+
+  constructor(options: S3BlobStoreOptions) {
+    this.bucket = options.bucket;
+    this.client = new S3Client(s3ClientConfig(options));
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { key, size: out.ContentLength ?? 0 };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async getBytes(key: string): Promise<Uint8Array | null> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Streams an object or a range of it (inclusive end, clamped to the size); RangeError when it starts past the end. */
+  async getStream(key: string, range?: { start: number; end: number }): Promise<Readable> {
+    if (range && (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start)) {
+      throw new RangeError(`invalid byte range ${range.start}-${range.end}`);
+    }
+    try {
+      const out = await this.client.send(new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+      }));
+      if (!out.Body) return Readable.from([]);
+      // On Node the SDK body is an http.IncomingMessage, already a Readable.
+      return out.Body instanceof Readable ? out.Body : Readable.fromWeb(out.Body.transformToWebStream() as import('node:stream/web').ReadableStream);
+    } catch (err) {
+      if (isNotFound(err)) throw new BlobNotFoundError(key);
+      if ((err as { name?: string }).name === 'InvalidRange' || statusOf(err) === 416) {
+        throw new RangeError(`byte range ${range?.start}-${range?.end} starts past the end of ${key}`);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Writes an object with PutObject (S3 makes it visible only once complete). A stream
+   * needs its length (PutObject cannot send an unknown-length body plainly); without
+   * one it is read into memory first, which is fine for chunks and manifests.
+   */
+  async put(key: string, body: Uint8Array | Readable, contentLength?: number): Promise<void> {
+    let payload: Uint8Array | Readable = body;
+    let length = contentLength;
+    if (!(body instanceof Uint8Array) && length === undefined) {
+      const parts: Uint8Array[] = [];
+      for await (const part of body) parts.push(part as Uint8Array);
+      payload = Buffer.concat(parts);
+    }
+    if (payload instanceof Uint8Array) {
+      if (length !== undefined && length !== payload.byteLength) throw new Error(`body of ${key} has ${payload.byteLength} bytes, ${length} announced`);
+      length = payload.byteLength;
+    }
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: payload, ContentLength: length }));
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  /** Every object under a prefix in key order, following ListObjectsV2 continuation tokens. */
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    let token: string | undefined;
+    do {
+      const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const obj of out.Contents ?? []) {
+        if (obj.Key !== undefined) yield { key: obj.Key, size: obj.Size ?? 0 };
+      }
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /**
+   * A presigned PUT that the server accepts only for this key, before expiry, with exactly
+   * `contentLength` bytes whose MD5 is `contentMd5`. Signed headers: host, content-length,
+   * content-md5 and x-amz-checksum-sha256; the client must send them as returned.
+   *
+   * Why not the SHA-256 as the signed payload hash (`x-amz-content-sha256`): for
+   * query-string auth, Swift's s3api (2.30, s3request.py `_canonical_request`) always
+   * signs `UNSIGNED-PAYLOAD`, so such a URL fails even for the right body (403
+   * SignatureDoesNotMatch), and it would not check the hash either. A signed Content-MD5
+   * is verified by Swift, AWS and the other S3 servers alike (400 BadDigest on another
+   * body). `x-amz-checksum-sha256` adds the SHA-256 check where the server implements
+   * it (AWS does; Swift ignores it); the commit re-checks every chunk's SHA-256 anyway.
+   */
+  async presignPut(key: string, options: PresignPutOptions): Promise<PresignedRequest> {
+    if (!Number.isSafeInteger(options.contentLength) || options.contentLength < 0) throw new RangeError('contentLength must be a non-negative integer');
+    const sha256 = options.payloadSha256.toLowerCase();
+    if (!HEX64.test(sha256)) throw new RangeError('payloadSha256 must be 64 hex digits');
+    if (!options.contentMd5 || !BASE64_MD5.test(options.contentMd5)) {
+      throw new RangeError('an S3 upload URL needs contentMd5 (base64 MD5 of the body): S3 servers verify it, which binds the URL to one body');
+    }
+    const headers: Record<string, string> = {
+      'content-length': String(options.contentLength),
+      'content-md5': options.contentMd5,
+      'x-amz-checksum-sha256': Buffer.from(sha256, 'hex').toString('base64'),
+    };
+    const signedAt = this.now();
+    const url = await this.presignRequest(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key }),
+      headers,
+      options.expiresInSeconds,
+      signedAt,
+    );
+    return { method: 'PUT', url, headers, expiresAt: new Date(signedAt.getTime() + options.expiresInSeconds * 1000) };
+  }
+
+  /** A presigned GET, with Content-Disposition naming the file when given. */
+  async presignGet(key: string, options: { expiresInSeconds: number; fileName?: string }): Promise<PresignedRequest> {
+    const signedAt = this.now();
+    const url = await getSignedUrl(this.client, new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      ...(options.fileName ? { ResponseContentDisposition: attachmentDisposition(options.fileName) } : {}),
+    }), { expiresIn: options.expiresInSeconds, signingDate: signedAt });
+    return { method: 'GET', url, headers: {}, expiresAt: new Date(signedAt.getTime() + options.expiresInSeconds * 1000) };
+  }
+
+  async check(): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+  }
+
+  /** Creates the bucket when it does not exist (tests and development). */
+  async createBucketIfMissing(): Promise<void> {
+    try {
+      await this.check();
+      return;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    try {
+      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw err;
+    }
+  }
+
+  /**
+   * Signs `command` as the SDK would send it (same endpoint, path style, region and
+   * credentials: the SDK resolves them and we intercept just before its own signer),
+   * but with our signed headers and the URL in the query string.
+   */
+  private async presignRequest(command: PutObjectCommand, headers: Record<string, string>, expiresIn: number, signingDate: Date): Promise<string> {
+    const config = this.client.config;
+    const stack = this.client.middlewareStack.clone();
+    stack.addRelativeTo(
+      (_next: unknown, context: Record<string, any>) => async (args: { request: any }) => {
+        const request = args.request;
+        const scheme = context.selectedHttpAuthScheme;
+        const signer = new SignatureV4({
+          service: scheme?.signingProperties?.signingName ?? context.signing_service ?? 's3',
+          region: scheme?.signingProperties?.signingRegion ?? context.signing_region ?? (await config.region()),
+          credentials: scheme?.identity ?? (await config.credentials()),
+          sha256: config.sha256,
+          // S3 signs the path as sent, not double-encoded.
+          uriEscapePath: false,
+          applyChecksum: false,
+        });
+        const host = request.headers.host ?? `${request.hostname}${request.port ? `:${request.port}` : ''}`;
+        // Only what we mean to bind: the SDK's own headers (user agent, invocation id) would
+        // otherwise be signed and the client would have to repeat them.
+        request.headers = { host, ...headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' };
+        const presigned = await signer.presign(request, {
+          expiresIn,
+          signingDate,
+          // Signed as headers (the client sends them), not hoisted into the query.
+          unhoistableHeaders: new Set(Object.keys(headers)),
+        });
+        return { output: { $metadata: {}, presigned }, response: {} };
+      },
+      { name: 'catalogPresignPut', relation: 'before', toMiddleware: 'awsAuthMiddleware', override: true },
+    );
+    const handler = command.resolveMiddleware(stack as any, config, {});
+    const { output } = (await handler({ input: command.input })) as unknown as { output: { presigned: any } };
+    return formatUrl(output.presigned);
+  }
+}
+
+function formatUrl(request: { protocol: string; hostname: string; port?: number; path: string; query?: Record<string, string | string[] | null> }): string {
+  const url = new URL(`${request.protocol}//${request.hostname}${request.port ? `:${request.port}` : ''}`);
+  // The path is already URI-encoded by the SDK serializer; keep it byte for byte.
+  const query = Object.entries(request.query ?? {})
+    .flatMap(([k, v]) => (v === null ? [encodeURIComponent(k)] : (Array.isArray(v) ? v : [v]).map((x) => `${encodeURIComponent(k)}=${encodeURIComponent(x)}`)))
+    .join('&');
+  return `${url.origin}${request.path}${query ? `?${query}` : ''}`;
+}
+
+/** Base64 MD5 of a body: what presignPut needs as `contentMd5`. */
+export function contentMd5(body: Uint8Array): string {
+  return createHash('md5').update(body).digest('base64');
+}
