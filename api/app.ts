@@ -10,6 +10,8 @@ import { ApiError, errorBody } from './errors.js';
 import type { AppEnv, App, Services } from './context.js';
 import { routeModules } from './routes/index.js';
 import { registerDocsRoutes } from './routes/docs.js';
+import { createBlobRoutes } from './routes/blobs.js';
+import { FsBlobStore } from './store/fs.js';
 
 /** JSON request bodies above this are refused with 413 (a 10,000-artifact begin fits). */
 export const MAX_JSON_BODY_BYTES = 64 * 1024 * 1024;
@@ -68,6 +70,8 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`, c.var.requestId ?? randomUUID()), 404));
 
   for (const register of [...routeModules, ...extraRoutes]) register(app);
+  // The filesystem store's signed upload/download URLs point at this API (S3 serves its own).
+  if (services.store.kind === 'fs' && services.store instanceof FsBlobStore) app.route('/', createBlobRoutes(services.store));
   registerDocsRoutes(app, VERSION);
   return app;
 }

@@ -1,0 +1,102 @@
+/** Ingest: begin a capture (which chunks to upload where) and commit it (verify, parse, index). */
+import { createRoute, z } from '@hono/zod-openapi';
+import { ARTIFACT_KINDS } from '../../formats/types.js';
+import type { BeginRequest } from '../../formats/protocol.js';
+import { requireRole } from '../auth.js';
+import type { App } from '../context.js';
+import { beginCapture, commitCapture } from '../services/ingest.js';
+import { ErrorSchema } from './schemas.js';
+
+const SHA256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits');
+const UUID = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID');
+const Size = z.number().int().nonnegative();
+
+const ChunkRef = z.object({
+  sha256: SHA256.describe('SHA-256 of the uncompressed bytes: the chunk\'s name'),
+  size: Size.describe('Uncompressed size, at most 1 MiB'),
+  encoding: z.enum(['identity', 'gzip']).optional(),
+  storedSize: Size.optional(),
+  storedSha256: SHA256.optional(),
+}).openapi('ChunkRef');
+
+const ArtifactRef = z.object({
+  kind: z.enum(ARTIFACT_KINDS),
+  fileName: z.string().min(1).max(255),
+  sourcePath: z.string().max(4096),
+  device: z.string().max(1024).nullable().optional(),
+  size: Size,
+  sha256: SHA256,
+  chunks: z.array(ChunkRef),
+}).openapi('ArtifactRef');
+
+const BeginRequestSchema = z.object({
+  captureId: UUID.describe('UUIDv7 chosen by the collector; repeating begin with it is harmless'),
+  host: z.object({
+    name: z.string().min(1).max(255),
+    kind: z.enum(['esx', 'esxi', 'solaris', 'linux']),
+    systemUuid: z.string().max(100).nullable().optional(),
+  }),
+  collectedAt: z.string().datetime({ offset: true }),
+  collector: z.object({ version: z.string().min(1).max(100) }),
+  artifacts: z.array(ArtifactRef),
+}).openapi('BeginRequest');
+
+const UploadTarget = z.object({
+  sha256: z.string(), encoding: z.enum(['identity', 'gzip']), method: z.literal('PUT'), url: z.string(),
+  headers: z.record(z.string(), z.string()), expiresAt: z.string(),
+}).openapi('UploadTarget');
+
+const BeginResponse = z.object({
+  captureId: z.string(), state: z.enum(['open', 'committed']),
+  missing: z.array(UploadTarget).describe('Chunks the store lacks, each with where to PUT it'),
+  present: z.array(z.string()).describe('Chunk hashes the store already holds'),
+}).openapi('BeginResponse');
+
+const ArtifactSummary = z.object({
+  id: z.string(), kind: z.string(), fileName: z.string(), parseStatus: z.enum(['ok', 'error', 'opaque']),
+  parseError: z.object({ code: z.string(), message: z.string() }).nullable(),
+  found: z.record(z.string(), z.array(z.string())).describe('Ids found: vmfsUuid, deviceId, vml, iqn, backingStore, …'),
+}).openapi('ArtifactSummary');
+
+const CommitResponse = z.object({
+  captureId: z.string(), state: z.literal('committed'), committedAt: z.string(), manifestKey: z.string(),
+  artifacts: z.array(ArtifactSummary),
+}).openapi('CommitResponse');
+
+const err = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });
+
+const begin = createRoute({
+  method: 'post', path: '/v1/captures', tags: ['ingest'], security: [{ bearer: [] }],
+  summary: 'Begin a capture: announce its artifacts and chunks, get upload URLs for the chunks the store lacks',
+  middleware: [requireRole('collector')] as const,
+  request: { body: { content: { 'application/json': { schema: BeginRequestSchema } }, required: true } },
+  responses: {
+    200: { description: 'The chunks to upload (idempotent on captureId)', content: { 'application/json': { schema: BeginResponse } } },
+    400: err('Bad request'), 401: err('No or bad token'), 403: err('Wrong role or another host'),
+    409: err('The capture id is taken by different content'), 413: err('Over a limit'),
+  },
+});
+
+const commit = createRoute({
+  method: 'post', path: '/v1/captures/{id}/commit', tags: ['ingest'], security: [{ bearer: [] }],
+  summary: 'Commit a capture: verify every chunk, parse and index every artifact, write the manifest',
+  middleware: [requireRole('collector')] as const,
+  request: { params: z.object({ id: UUID }) },
+  responses: {
+    200: { description: 'Committed (idempotent)', content: { 'application/json': { schema: CommitResponse } } },
+    401: err('No or bad token'), 403: err('Wrong role or another host'), 404: err('No such capture'),
+    413: err('A chunk inflates past 1 MiB'), 422: err('A chunk is missing or is not what its name says; nothing was indexed'),
+  },
+});
+
+/** Registers POST /v1/captures and POST /v1/captures/{id}/commit. */
+export function registerCaptureRoutes(app: App): void {
+  app.openapi(begin, async (c) => {
+    const body = c.req.valid('json') as BeginRequest;
+    return c.json(await beginCapture(c.var.services, c.var.principal!, body), 200);
+  });
+  app.openapi(commit, async (c) => {
+    const { id } = c.req.valid('param');
+    return c.json(await commitCapture(c.var.services, c.var.principal!, id.toLowerCase()), 200);
+  });
+}

@@ -1,0 +1,134 @@
+/**
+ * Reading chunks back from the store: inflate (bounded), verify, assemble an
+ * artifact's bytes for parsing. Every check uses the SHA-256 of the uncompressed
+ * bytes, whatever encoding the object rests in.
+ */
+import { createHash } from 'node:crypto';
+import { gunzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { CHUNK_SIZE, type ChunkEncoding } from '../../formats/protocol.js';
+import type { ArtifactKind } from '../../formats/types.js';
+import { chunkKey, type BlobStore } from '../store/types.js';
+
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * How much of an artifact is read for parsing. A vmfs-header dump's facts all sit
+ * in its first 64 MiB: the partition table (LBA 0–33), the LVM header at partition
+ * + 1 MiB, the volume table right after it, and the FS descriptor at partition +
+ * dataOffset (usually 0x1100000 = 17 MiB) + 0x200000 — under 20 MiB even for a GPT
+ * partition at LBA 2048. Support-grade dumps reach 1.5 GiB; holding those whole in
+ * memory to parse the first 20 MiB would let one upload exhaust the API. `.vh.sf`
+ * copies (4–8 MiB) and the text kinds (KB–MB) fit under the same bound; past it a
+ * text artifact is a parse error (too_large) rather than an out-of-memory.
+ */
+export const PARSE_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/** How much of an artifact of this kind the parser reads. */
+export function parseWindow(kind: ArtifactKind, size: number): number {
+  return Math.min(size, PARSE_LIMIT_BYTES);
+}
+
+/** A chunk that is missing or is not what its name says. */
+export class ChunkError extends Error {
+  constructor(readonly sha256: string, readonly reason: 'missing' | 'wrong-size' | 'wrong-hash' | 'bad-encoding' | 'too-large', message: string) {
+    super(message);
+    this.name = 'ChunkError';
+  }
+}
+
+/** SHA-256 hex of some bytes. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+/** Inflates gzip bytes, refusing output past `maxBytes` (a gzip bomb stops there). */
+export async function gunzipBounded(bytes: Uint8Array, maxBytes: number = CHUNK_SIZE): Promise<Uint8Array> {
+  try {
+    // maxOutputLength makes zlib stop with ERR_BUFFER_TOO_LARGE instead of allocating.
+    const out = await gunzipAsync(bytes, { maxOutputLength: maxBytes });
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
+      throw new ChunkError('', 'too-large', `inflates past ${maxBytes} bytes`);
+    }
+    throw new ChunkError('', 'bad-encoding', `not valid gzip: ${(e as Error).message}`);
+  }
+}
+
+export interface VerifiedChunk {
+  bytes: Uint8Array;
+  encoding: ChunkEncoding;
+  storedSize: number;
+}
+
+/**
+ * Decodes stored chunk bytes and checks them against the chunk's name: identity when
+ * the length and hash match, else gzip (bounded to 1 MiB). A chunk is content-addressed,
+ * so any encoding whose inflated bytes have the right SHA-256 is the chunk.
+ */
+export async function decodeChunk(sha256: string, size: number, stored: Uint8Array): Promise<VerifiedChunk> {
+  if (stored.length === size && sha256Hex(stored) === sha256) return { bytes: stored, encoding: 'identity', storedSize: stored.length };
+  if (stored.length >= 2 && stored[0] === GZIP_MAGIC[0] && stored[1] === GZIP_MAGIC[1]) {
+    let inflated: Uint8Array;
+    try {
+      inflated = await gunzipBounded(stored, CHUNK_SIZE);
+    } catch (e) {
+      const ce = e as ChunkError;
+      throw new ChunkError(sha256, ce.reason, `chunk ${sha256}: ${ce.message}`);
+    }
+    if (inflated.length !== size) throw new ChunkError(sha256, 'wrong-size', `chunk ${sha256}: inflates to ${inflated.length} bytes, announced ${size}`);
+    if (sha256Hex(inflated) !== sha256) throw new ChunkError(sha256, 'wrong-hash', `chunk ${sha256}: the stored bytes do not have this SHA-256`);
+    return { bytes: inflated, encoding: 'gzip', storedSize: stored.length };
+  }
+  if (stored.length !== size) throw new ChunkError(sha256, 'wrong-size', `chunk ${sha256}: stored ${stored.length} bytes, announced ${size}`);
+  throw new ChunkError(sha256, 'wrong-hash', `chunk ${sha256}: the stored bytes do not have this SHA-256`);
+}
+
+/** Reads one chunk from the store, decoded and verified. */
+export async function readChunk(store: BlobStore, sha256: string, size: number): Promise<VerifiedChunk> {
+  const stored = await store.getBytes(chunkKey(sha256));
+  if (!stored) throw new ChunkError(sha256, 'missing', `chunk ${sha256} is not in the store`);
+  return decodeChunk(sha256, size, stored);
+}
+
+export interface AssembledArtifact {
+  /** The first `window` bytes (the whole artifact when it fits). */
+  bytes: Uint8Array;
+  /** SHA-256 of the whole artifact, when every chunk was read. */
+  sha256: string | null;
+}
+
+/**
+ * Concatenates an artifact's chunks. Reads at most `window` bytes into memory; with
+ * `hashAll` it streams the rest through the hash too (one chunk at a time), so the
+ * whole-artifact SHA-256 is checked without holding a 4 GiB artifact.
+ */
+export async function assembleArtifact(
+  store: BlobStore,
+  chunks: Array<{ sha256: string; size: number }>,
+  options: { window: number; hashAll: boolean },
+): Promise<AssembledArtifact> {
+  const hash = createHash('sha256');
+  const parts: Uint8Array[] = [];
+  let held = 0;
+  let offset = 0;
+  for (const c of chunks) {
+    if (offset >= options.window && !options.hashAll) break;
+    const { bytes } = await readChunk(store, c.sha256, c.size);
+    hash.update(bytes);
+    if (held < options.window) {
+      const take = Math.min(bytes.length, options.window - held);
+      parts.push(take === bytes.length ? bytes : bytes.subarray(0, take));
+      held += take;
+    }
+    offset += bytes.length;
+  }
+  const out = new Uint8Array(held);
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  const complete = offset === chunks.reduce((n, c) => n + c.size, 0);
+  return { bytes: out, sha256: complete ? hash.digest('hex') : null };
+}

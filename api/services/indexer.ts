@@ -1,0 +1,275 @@
+/**
+ * ParsedArtifact → catalog rows. The core (`indexRows`, `foundIds`) is pure; the
+ * shell (`writeIndexedRows`, `replaceArtifactRows`) writes them inside the caller's
+ * transaction. Upserts of shared rows (volumes, luns, hosts) keep the newest
+ * observation whatever the order captures arrive in, so a rebuild from manifests
+ * in any order ends with the same rows.
+ */
+import { inArray, sql } from 'drizzle-orm';
+import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
+import { canonicalDeviceId, parseVml } from '../../formats/ids.js';
+import type { Db } from '../../db/client.js';
+import { extents, luns, segments, targets, volumes, zfsSnapshots, events, hosts } from '../../db/schema.js';
+import type { Observation } from './drift.js';
+
+export interface ArtifactContext {
+  artifactId: string;
+  captureId: string;
+  host: string;
+  collectedAt: Date;
+  kind: ArtifactKind;
+  /** The device the collector read the bytes from, as it announced it. */
+  device: string | null;
+}
+
+type ExtentRow = typeof extents.$inferInsert;
+type SegmentRow = typeof segments.$inferInsert;
+type TargetRow = typeof targets.$inferInsert;
+type SnapshotRow = typeof zfsSnapshots.$inferInsert;
+type VolumeRow = typeof volumes.$inferInsert;
+type LunRow = typeof luns.$inferInsert;
+
+export interface IndexedRows {
+  extents: ExtentRow[];
+  segments: SegmentRow[];
+  targets: TargetRow[];
+  zfsSnapshots: SnapshotRow[];
+  volumes: VolumeRow[];
+  luns: LunRow[];
+  /** From an ESX inventory's /system/uuid. */
+  hostSystemUuid: string | null;
+  /** Header and `.vh.sf` observations, for drift against the previous capture. */
+  observations: Observation[];
+}
+
+/** A device id in canonical form, or null when the text is not one (e.g. `/dev/sdb`). */
+export function deviceIdOrNull(s: string | null | undefined): string | null {
+  if (!s) return null;
+  try {
+    return canonicalDeviceId(s);
+  } catch {
+    return null;
+  }
+}
+
+function lunFromVml(vml: string | null): number | null {
+  if (!vml) return null;
+  try { return parseVml(vml).lun; } catch { return null; }
+}
+
+/** The catalog rows one parsed artifact contributes. */
+export function indexRows(ctx: ArtifactContext, parsed: ParsedArtifact): IndexedRows {
+  const out: IndexedRows = { extents: [], segments: [], targets: [], zfsSnapshots: [], volumes: [], luns: [], hostSystemUuid: null, observations: [] };
+  const base = { artifactId: ctx.artifactId, captureId: ctx.captureId, seenAt: ctx.collectedAt };
+  const vmfs = parsed.vmfs;
+  const devicePath = ctx.device && !deviceIdOrNull(ctx.device) ? ctx.device : null;
+
+  if (vmfs?.vmfsUuid) {
+    out.volumes.push({
+      vmfsUuid: vmfs.vmfsUuid, label: vmfs.label, version: vmfs.version, blockSize: vmfs.blockSize,
+      createdAt: vmfs.createdAt ? new Date(vmfs.createdAt) : null, creatorMac: vmfs.creatorMac,
+      firstSeen: ctx.collectedAt, lastSeen: ctx.collectedAt,
+    });
+    if (vmfs.segmentUuid) out.segments.push({ artifactId: ctx.artifactId, segmentUuid: vmfs.segmentUuid, vmfsUuid: vmfs.vmfsUuid, seenAt: ctx.collectedAt });
+  }
+
+  if (parsed.kind === 'vmfs-header' && parsed.device) {
+    const d = parsed.device;
+    const p = parsed.partition;
+    out.extents.push({
+      ...base, host: ctx.host, source: 'header',
+      vmfsUuid: vmfs?.vmfsUuid ?? null, segmentUuid: vmfs?.segmentUuid ?? null, extentUuid: d.extentUuid || null,
+      deviceId: d.deviceId || null, vml: d.vml || null, lun: d.lun, vendor: d.vendor || null, model: d.model || null,
+      revision: d.revision || null, sizeBytes: d.sizeBytes,
+      partitionScheme: p?.scheme ?? null, partitionIndex: p?.index ?? null,
+      partitionStart: p?.startLba ?? null, partitionEnd: p?.endLba ?? null, partitionType: p?.type ?? null,
+      partitionMissing: p?.missing ?? false, devicePath,
+    });
+    if (d.deviceId) {
+      out.luns.push({ deviceId: d.deviceId, lun: d.lun, vml: d.vml || null, vendor: d.vendor || null, model: d.model || null, sizeBytes: d.sizeBytes, lastSeen: ctx.collectedAt });
+    }
+  }
+
+  if (parsed.kind === 'vmfs-header' || parsed.kind === 'vh-sf') {
+    out.observations.push({
+      deviceId: parsed.device?.deviceId ?? null,
+      sourceDeviceId: deviceIdOrNull(ctx.device),
+      extentUuid: parsed.device?.extentUuid ?? null,
+      vmfsUuid: vmfs?.vmfsUuid ?? null,
+      segmentUuid: vmfs?.segmentUuid ?? null,
+      lun: parsed.device?.lun ?? null,
+      label: vmfs?.label ?? null,
+      version: vmfs?.version ?? null,
+      blockSize: vmfs?.blockSize ?? null,
+      sizeBytes: parsed.device?.sizeBytes ?? null,
+      vendor: parsed.device?.vendor ?? null,
+      model: parsed.device?.model ?? null,
+      partition: parsed.partition,
+      artifactId: ctx.artifactId,
+      captureId: ctx.captureId,
+    });
+  }
+
+  const details = parsed.details ?? {};
+  if (details.systemUuid) out.hostSystemUuid = details.systemUuid;
+  const devicesById = new Map((details.devices ?? []).map((d) => [d.deviceId, d]));
+  for (const d of details.devices ?? []) {
+    out.luns.push({ deviceId: d.deviceId, lun: lunFromVml(d.vml), vml: d.vml, vendor: d.vendor, model: d.model, sizeBytes: d.sizeBytes, lastSeen: ctx.collectedAt });
+  }
+  for (const e of details.extents ?? []) {
+    const dev = e.deviceId ? devicesById.get(e.deviceId) : undefined;
+    const vml = dev?.vml ?? null;
+    out.extents.push({
+      ...base, host: ctx.host, source: 'inventory', vmfsUuid: e.vmfsUuid, deviceId: e.deviceId, vml, lun: lunFromVml(vml),
+      vendor: dev?.vendor ?? null, model: dev?.model ?? null, revision: dev?.revision ?? null, sizeBytes: dev?.sizeBytes ?? null,
+      partitionIndex: e.partition, devicePath: e.devicePath ?? dev?.devfsPath ?? null, partitionMissing: false,
+    });
+    out.volumes.push({ vmfsUuid: e.vmfsUuid, label: e.volumeName, firstSeen: ctx.collectedAt, lastSeen: ctx.collectedAt });
+  }
+  for (const t of details.targetLus ?? []) {
+    out.targets.push({
+      ...base, storageHost: ctx.host, stack: t.stack, iqn: t.iqn, alias: t.alias, lun: t.lun, deviceId: t.deviceId,
+      backingStore: t.backingStore, sizeBytes: t.sizeBytes, tpgs: t.tpgs, acl: t.acl,
+    });
+  }
+  for (const s of details.snapshots ?? []) {
+    out.zfsSnapshots.push({
+      artifactId: ctx.artifactId, captureId: ctx.captureId, host: ctx.host, dataset: s.dataset, snapshot: s.snapshot,
+      name: s.name, createdAt: new Date(s.createdAt), usedBytes: s.usedBytes,
+    });
+  }
+  return out;
+}
+
+function addFound(found: Record<string, string[]>, key: string, value: string | null | undefined | number): void {
+  if (value === null || value === undefined || value === '') return;
+  const v = String(value);
+  const list = (found[key] ??= []);
+  if (!list.includes(v)) list.push(v);
+}
+
+/** The ids a parsed artifact names, for the commit summary: vmfsUuid, deviceId, vml, iqn, backingStore, … */
+export function foundIds(parsed: ParsedArtifact | null): Record<string, string[]> {
+  const found: Record<string, string[]> = {};
+  if (!parsed) return found;
+  addFound(found, 'vmfsUuid', parsed.vmfs?.vmfsUuid);
+  addFound(found, 'label', parsed.vmfs?.label);
+  addFound(found, 'segmentUuid', parsed.vmfs?.segmentUuid);
+  addFound(found, 'deviceId', parsed.device?.deviceId);
+  addFound(found, 'vml', parsed.device?.vml);
+  if (parsed.device) addFound(found, 'lun', parsed.device.lun);
+  addFound(found, 'extentUuid', parsed.device?.extentUuid);
+  const d = parsed.details ?? {};
+  addFound(found, 'systemUuid', d.systemUuid ?? null);
+  for (const dev of d.devices ?? []) { addFound(found, 'deviceId', dev.deviceId); addFound(found, 'vml', dev.vml); }
+  for (const e of d.extents ?? []) { addFound(found, 'vmfsUuid', e.vmfsUuid); addFound(found, 'deviceId', e.deviceId); addFound(found, 'label', e.volumeName); }
+  for (const t of d.targetLus ?? []) { addFound(found, 'iqn', t.iqn); addFound(found, 'deviceId', t.deviceId); addFound(found, 'backingStore', t.backingStore); }
+  for (const s of d.snapshots ?? []) { addFound(found, 'dataset', s.dataset); }
+  return found;
+}
+
+/** Deletes every child row an artifact produced (before reindexing it). */
+export async function deleteArtifactRows(tx: Db, artifactIds: string[]): Promise<void> {
+  if (artifactIds.length === 0) return;
+  await tx.delete(extents).where(inArray(extents.artifactId, artifactIds));
+  await tx.delete(segments).where(inArray(segments.artifactId, artifactIds));
+  await tx.delete(targets).where(inArray(targets.artifactId, artifactIds));
+  await tx.delete(zfsSnapshots).where(inArray(zfsSnapshots.artifactId, artifactIds));
+  await tx.delete(events).where(inArray(events.artifactId, artifactIds));
+}
+
+const BATCH = 500;
+async function insertBatched<T>(rows: T[], insert: (batch: T[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < rows.length; i += BATCH) await insert(rows.slice(i, i + BATCH));
+}
+
+/** Keeps for each key the row with the newest lastSeen (one upsert may not touch a row twice). */
+function newestBy<T extends { lastSeen: Date }>(rows: T[], key: (r: T) => string): T[] {
+  const m = new Map<string, T>();
+  for (const r of rows) {
+    const k = key(r);
+    const prev = m.get(k);
+    if (!prev) { m.set(k, r); continue; }
+    // Merge: the newer observation wins, but fields it lacks keep the older value.
+    const [older, newer] = prev.lastSeen > r.lastSeen ? [r, prev] : [prev, r];
+    const merged = { ...older } as Record<string, unknown>;
+    for (const [f, v] of Object.entries(newer)) if (v !== null && v !== undefined) merged[f] = v;
+    const firsts = [prev, r].map((x) => (x as unknown as { firstSeen?: Date }).firstSeen).filter((x): x is Date => !!x);
+    if (firsts.length) merged.firstSeen = new Date(Math.min(...firsts.map((x) => x.getTime())));
+    m.set(k, merged as T);
+  }
+  return [...m.values()];
+}
+
+/** Newer wins per column, but a null never overwrites a known value. */
+const newerWins = (table: string, col: string) =>
+  sql.raw(`CASE WHEN excluded.last_seen >= ${table}.last_seen THEN coalesce(excluded.${col}, ${table}.${col}) ELSE coalesce(${table}.${col}, excluded.${col}) END`);
+
+/** Writes the rows of one artifact (child rows, then volume and lun upserts). */
+export async function writeIndexedRows(tx: Db, rows: IndexedRows): Promise<void> {
+  await insertBatched(rows.extents, (b) => tx.insert(extents).values(b));
+  await insertBatched(rows.segments, (b) => tx.insert(segments).values(b).onConflictDoNothing());
+  await insertBatched(rows.targets, (b) => tx.insert(targets).values(b));
+  await insertBatched(rows.zfsSnapshots, (b) => tx.insert(zfsSnapshots).values(b));
+  await upsertVolumes(tx, rows.volumes);
+  await upsertLuns(tx, rows.luns);
+}
+
+/** Inserts or merges volumes: the newest observation's label/version win. */
+export async function upsertVolumes(tx: Db, rows: VolumeRow[]): Promise<void> {
+  for (const batch of chunked(newestBy(rows, (r) => r.vmfsUuid), BATCH)) {
+    await tx.insert(volumes).values(batch).onConflictDoUpdate({
+      target: volumes.vmfsUuid,
+      set: {
+        label: newerWins('volumes', 'label'),
+        version: newerWins('volumes', 'version'),
+        blockSize: newerWins('volumes', 'block_size'),
+        createdAt: sql`coalesce(volumes.created_at, excluded.created_at)`,
+        creatorMac: sql`coalesce(volumes.creator_mac, excluded.creator_mac)`,
+        firstSeen: sql`least(volumes.first_seen, excluded.first_seen)`,
+        lastSeen: sql`greatest(volumes.last_seen, excluded.last_seen)`,
+      },
+    });
+  }
+}
+
+/** Inserts or merges luns: the newest observation's LUN, vml, vendor/model win. */
+export async function upsertLuns(tx: Db, rows: LunRow[]): Promise<void> {
+  for (const batch of chunked(newestBy(rows, (r) => r.deviceId), BATCH)) {
+    await tx.insert(luns).values(batch).onConflictDoUpdate({
+      target: luns.deviceId,
+      set: {
+        lun: newerWins('luns', 'lun'),
+        vml: newerWins('luns', 'vml'),
+        vendor: newerWins('luns', 'vendor'),
+        model: newerWins('luns', 'model'),
+        sizeBytes: newerWins('luns', 'size_bytes'),
+        lastSeen: sql`greatest(luns.last_seen, excluded.last_seen)`,
+      },
+    });
+  }
+}
+
+/** Inserts or merges a host: kind and system UUID from its newest capture. */
+export async function upsertHost(tx: Db, host: { name: string; kind: string; systemUuid: string | null; seenAt: Date; captureId: string }): Promise<void> {
+  await tx.insert(hosts).values({
+    name: host.name, kind: host.kind, systemUuid: host.systemUuid, firstSeen: host.seenAt, lastSeen: host.seenAt, lastCaptureId: host.captureId,
+  }).onConflictDoUpdate({
+    target: hosts.name,
+    set: {
+      kind: sql`CASE WHEN excluded.last_seen >= hosts.last_seen THEN excluded.kind ELSE hosts.kind END`,
+      systemUuid: newerWins('hosts', 'system_uuid'),
+      lastCaptureId: sql`CASE WHEN excluded.last_seen >= hosts.last_seen THEN excluded.last_capture_id ELSE hosts.last_capture_id END`,
+      firstSeen: sql`least(hosts.first_seen, excluded.first_seen)`,
+      lastSeen: sql`greatest(hosts.last_seen, excluded.last_seen)`,
+    },
+  });
+}
+
+function chunked<T>(rows: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += n) out.push(rows.slice(i, i + n));
+  return out;
+}
+
+

@@ -1,0 +1,442 @@
+/**
+ * The write side of the ingest protocol (DESIGN.md, "Ingest protocol"):
+ * begin (which chunks the store lacks, with upload URLs) and commit (verify every
+ * chunk, parse every artifact, index in one transaction, write the manifest).
+ * The server never trusts client metadata: sizes and hashes are checked against
+ * the stored bytes, and every artifact is parsed here.
+ */
+import { createHash } from 'node:crypto';
+import { and, desc, eq, inArray, lt } from 'drizzle-orm';
+import { CHUNK_SIZE } from '../../formats/protocol.js';
+import type {
+  ArtifactRef, ArtifactSummary, BeginRequest, BeginResponse, CaptureManifest, ChunkEncoding, CommitResponse, HostRef, UploadTarget,
+} from '../../formats/protocol.js';
+import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
+import { isFormatError } from '../../formats/errors.js';
+import { parseArtifact } from '../../formats/parse.js';
+import { detect } from '../../formats/detect.js';
+import type { Db } from '../../db/client.js';
+import { artifacts, blobs, captures, events, extents, segments } from '../../db/schema.js';
+import { assertHostAllowed } from '../auth.js';
+import type { Principal, Services } from '../context.js';
+import { ApiError } from '../errors.js';
+import { chunkKey, manifestKey, type BlobStore } from '../store/types.js';
+import { assembleArtifact, ChunkError, readChunk, parseWindow } from './chunks.js';
+import { detectDrift, type DriftEvent, type Observation } from './drift.js';
+import { foundIds, indexRows, upsertHost, writeIndexedRows, type ArtifactContext } from './indexer.js';
+
+export const MAX_ARTIFACTS_PER_CAPTURE = 10_000;
+export const MAX_ARTIFACT_BYTES = 4 * 1024 * 1024 * 1024;
+/** A gzip stream of 1 MiB of incompressible bytes is a little larger than 1 MiB. */
+export const MAX_STORED_CHUNK_BYTES = CHUNK_SIZE + 64 * 1024;
+
+/** One chunk as a manifest records it: how it actually rests in the store. */
+export interface StoredChunk { sha256: string; size: number; encoding: ChunkEncoding; storedSize: number }
+export type ManifestArtifact = CaptureManifest['artifacts'][number];
+
+/**
+ * Deterministic artifact id from (captureId, index), shaped like a UUID (version
+ * nibble 5, RFC 4122 variant), so `rebuild` recreates the same ids and links.
+ */
+export function artifactId(captureId: string, index: number): string {
+  const b = createHash('sha256').update(`vmfs-catalog/artifact/${captureId}/${index}`).digest();
+  b[6] = (b[6] & 0x0f) | 0x50;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = b.subarray(0, 16).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** Refuses a begin request over a limit (413) or whose chunks do not describe its artifacts (400). */
+export function checkBeginLimits(req: BeginRequest): void {
+  if (req.artifacts.length > MAX_ARTIFACTS_PER_CAPTURE) {
+    throw new ApiError('payload_too_large', `a capture holds at most ${MAX_ARTIFACTS_PER_CAPTURE} artifacts; this one has ${req.artifacts.length}`);
+  }
+  const sizes = new Map<string, number>();
+  req.artifacts.forEach((a, i) => {
+    const what = `artifact ${i} (${a.fileName})`;
+    if (a.size > MAX_ARTIFACT_BYTES) throw new ApiError('payload_too_large', `${what} is ${a.size} bytes; the limit is ${MAX_ARTIFACT_BYTES} (4 GiB)`);
+    let sum = 0;
+    for (const c of a.chunks) {
+      if (c.size > CHUNK_SIZE) throw new ApiError('payload_too_large', `${what}: chunk ${c.sha256} is ${c.size} bytes; a chunk holds at most ${CHUNK_SIZE} uncompressed`);
+      if (c.storedSize !== undefined && c.storedSize > MAX_STORED_CHUNK_BYTES) {
+        throw new ApiError('payload_too_large', `${what}: chunk ${c.sha256} would be stored as ${c.storedSize} bytes; the limit is ${MAX_STORED_CHUNK_BYTES}`);
+      }
+      const encoding = c.encoding ?? 'identity';
+      if (encoding === 'identity' && c.storedSize !== undefined && c.storedSize !== c.size) {
+        throw new ApiError('bad_request', `${what}: chunk ${c.sha256} is identity-encoded but declares storedSize ${c.storedSize} ≠ size ${c.size}`);
+      }
+      if (encoding === 'gzip' && (c.storedSize === undefined || c.storedSha256 === undefined)) {
+        throw new ApiError('bad_request', `${what}: gzip chunk ${c.sha256} needs storedSize and storedSha256`);
+      }
+      const seen = sizes.get(c.sha256);
+      if (seen !== undefined && seen !== c.size) throw new ApiError('bad_request', `chunk ${c.sha256} is announced with two sizes (${seen} and ${c.size})`);
+      sizes.set(c.sha256, c.size);
+      sum += c.size;
+    }
+    if (sum !== a.size) throw new ApiError('bad_request', `${what}: its chunks add up to ${sum} bytes, not the announced ${a.size}`);
+  });
+}
+
+/** What identifies a capture's content: everything but how chunks travel (a repeat may add encodings). */
+function captureIdentity(req: BeginRequest): string {
+  return JSON.stringify({
+    host: req.host.name,
+    artifacts: req.artifacts.map((a) => [a.kind, a.fileName, a.sourcePath, a.device ?? null, a.size, a.sha256, a.chunks.map((c) => [c.sha256, c.size])]),
+  });
+}
+
+/** Every distinct chunk of a request, first declaration first. */
+function distinctChunks(req: BeginRequest): Map<string, ArtifactRef['chunks'][number]> {
+  const m = new Map<string, ArtifactRef['chunks'][number]>();
+  for (const a of req.artifacts) for (const c of a.chunks) {
+    const prev = m.get(c.sha256);
+    // A later declaration with an encoding refines one without.
+    if (!prev || (!prev.encoding && c.encoding)) m.set(c.sha256, c);
+  }
+  return m;
+}
+
+/** Runs `fn` over items with at most `limit` in flight. */
+async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+async function knownBlobs(db: Db, shas: string[]): Promise<Map<string, typeof blobs.$inferSelect>> {
+  const m = new Map<string, typeof blobs.$inferSelect>();
+  for (let i = 0; i < shas.length; i += 1000) {
+    const rows = await db.select().from(blobs).where(inArray(blobs.sha256, shas.slice(i, i + 1000)));
+    for (const r of rows) m.set(r.sha256, r);
+  }
+  return m;
+}
+
+/** POST /v1/captures: records the capture (idempotent on its id) and answers which chunks to upload where. */
+export async function beginCapture(services: Services, principal: Principal, request: BeginRequest): Promise<BeginResponse> {
+  const { db, store, config, now } = services;
+  const req: BeginRequest = { ...request, captureId: request.captureId.toLowerCase() };
+  assertHostAllowed(principal, req.host.name);
+  checkBeginLimits(req);
+  const collectedAt = new Date(req.collectedAt);
+  if (Number.isNaN(collectedAt.getTime())) throw new ApiError('bad_request', `collectedAt is not a date: ${req.collectedAt}`);
+
+  await db.insert(captures).values({
+    id: req.captureId, host: req.host.name, state: 'open', collectedAt, receivedAt: now(),
+    collectorVersion: req.collector.version, request: req,
+  }).onConflictDoNothing();
+  const [row] = await db.select().from(captures).where(eq(captures.id, req.captureId));
+  const accepted = row.request as BeginRequest;
+  if (row.host !== req.host.name || captureIdentity(accepted) !== captureIdentity(req)) {
+    throw new ApiError('conflict', `capture ${req.captureId} already exists with a different host or artifacts; pick a new capture id`);
+  }
+  const chunks = distinctChunks(req);
+  const shas = [...chunks.keys()];
+  if (row.state === 'committed') return { captureId: req.captureId, state: 'committed', missing: [], present: shas };
+  // A repeat may declare encodings the first call did not: keep the newest declaration.
+  if (JSON.stringify(accepted) !== JSON.stringify(req)) await db.update(captures).set({ request: req }).where(eq(captures.id, req.captureId));
+
+  const known = await knownBlobs(db, shas);
+  const present: string[] = [];
+  const missing: UploadTarget[] = [];
+  await pool(shas, 16, async (sha) => {
+    if (known.has(sha) || (await store.head(chunkKey(sha)))) { present.push(sha); return; }
+    const c = chunks.get(sha)!;
+    const encoding = c.encoding ?? 'identity';
+    const signed = await store.presignPut(chunkKey(sha), {
+      contentLength: c.storedSize ?? c.size,
+      payloadSha256: c.storedSha256 ?? sha,
+      expiresInSeconds: config.UPLOAD_URL_TTL,
+    });
+    missing.push({ sha256: sha, encoding, method: 'PUT', url: signed.url, headers: signed.headers, expiresAt: signed.expiresAt.toISOString() });
+  });
+  const order = new Map(shas.map((s, i) => [s, i]));
+  missing.sort((a, b) => order.get(a.sha256)! - order.get(b.sha256)!);
+  present.sort((a, b) => order.get(a)! - order.get(b)!);
+  return { captureId: req.captureId, state: 'open', missing, present };
+}
+
+type BlobRow = typeof blobs.$inferInsert;
+
+/**
+ * Checks every chunk is in the store and is what its name says. Chunks already in
+ * `blobs` with the same stored size are trusted (they were verified when first
+ * stored); the rest are read back, inflated (bounded) and hashed. A bad object is
+ * deleted so a retry can upload it again.
+ */
+export async function verifyChunks(
+  db: Db, store: BlobStore, chunks: Array<{ sha256: string; size: number }>, at: Date,
+): Promise<{ stored: Map<string, StoredChunk>; newBlobs: BlobRow[] }> {
+  const known = await knownBlobs(db, chunks.map((c) => c.sha256));
+  const stored = new Map<string, StoredChunk>();
+  const newBlobs: BlobRow[] = [];
+  const problems: Array<{ sha256: string; reason: string; message: string }> = [];
+  await pool(chunks, 8, async (c) => {
+    const head = await store.head(chunkKey(c.sha256));
+    if (!head) { problems.push({ sha256: c.sha256, reason: 'missing', message: `chunk ${c.sha256} was never uploaded` }); return; }
+    const k = known.get(c.sha256);
+    if (k && k.storedSize === head.size && k.size === c.size) {
+      stored.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: k.encoding as ChunkEncoding, storedSize: k.storedSize });
+      return;
+    }
+    try {
+      const v = await readChunk(store, c.sha256, c.size);
+      stored.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: v.encoding, storedSize: v.storedSize });
+      newBlobs.push({ sha256: c.sha256, size: c.size, encoding: v.encoding, storedSize: v.storedSize, firstStored: at, lastVerified: at });
+    } catch (e) {
+      if (!(e instanceof ChunkError)) throw e;
+      problems.push({ sha256: c.sha256, reason: e.reason, message: e.message });
+      if (e.reason !== 'missing') await store.delete(chunkKey(c.sha256)).catch(() => {});
+    }
+  });
+  if (problems.length > 0) {
+    problems.sort((a, b) => a.sha256.localeCompare(b.sha256));
+    const tooLarge = problems.find((p) => p.reason === 'too-large');
+    const shown = problems.slice(0, 5).map((p) => p.message).join('; ');
+    const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
+    throw new ApiError(tooLarge ? 'payload_too_large' : 'unprocessable', `the capture cannot be committed: ${shown}${more}; upload the chunks again and retry`, { chunks: problems });
+  }
+  return { stored, newBlobs };
+}
+
+/** An artifact after parsing: what gets written to the catalog. */
+export interface ParsedEntry {
+  id: string;
+  index: number;
+  ref: ManifestArtifact;
+  parseStatus: 'ok' | 'error' | 'opaque';
+  parseError: { code: string; message: string } | null;
+  parsed: ParsedArtifact | null;
+}
+
+/** Kinds whose bytes are never parsed (FORMATS.md §7: no public format). */
+const OPAQUE_KINDS: ReadonlySet<ArtifactKind> = new Set(['vmfs-undelete']);
+
+/** True when an artifact with this hash and chunk list was verified before (a daily run of an unchanged host). */
+async function verifiedBefore(db: Db, sha256: string, chunkShas: string[]): Promise<boolean> {
+  const rows = await db.select({ chunks: artifacts.chunks }).from(artifacts).where(eq(artifacts.sha256, sha256)).limit(5);
+  const want = chunkShas.join(',');
+  return rows.some((r) => (r.chunks as StoredChunk[]).map((c) => c.sha256).join(',') === want);
+}
+
+/**
+ * Reads (the parse window of) an artifact, checks its whole SHA-256 against its
+ * chunks, and parses it. A parse failure is recorded on the artifact, not thrown.
+ */
+export async function parseStoredArtifact(db: Db, store: BlobStore, ref: ManifestArtifact, id: string, index: number, options: { verifyWhole: boolean; kindFilter?: ArtifactKind }): Promise<ParsedEntry> {
+  const opaque = OPAQUE_KINDS.has(ref.kind);
+  const window = opaque ? 0 : parseWindow(ref.kind, ref.size);
+  const needWhole = options.verifyWhole && !(await verifiedBefore(db, ref.sha256, ref.chunks.map((c) => c.sha256)));
+  let bytes: Uint8Array = new Uint8Array(0);
+  if (window > 0 || needWhole) {
+    let assembled;
+    try {
+      assembled = await assembleArtifact(store, ref.chunks, { window, hashAll: needWhole });
+    } catch (e) {
+      if (e instanceof ChunkError) throw new ApiError('unprocessable', `artifact ${index} (${ref.fileName}): ${e.message}`);
+      throw e;
+    }
+    if (needWhole && assembled.sha256 !== ref.sha256) {
+      throw new ApiError('unprocessable', `artifact ${index} (${ref.fileName}): its chunks hash to ${assembled.sha256}, not the announced ${ref.sha256}`);
+    }
+    bytes = assembled.bytes;
+  }
+  const entry: ParsedEntry = { id, index, ref, parseStatus: 'opaque', parseError: null, parsed: null };
+  if (opaque) return entry;
+  let kind: ArtifactKind = ref.kind;
+  if (kind === 'unknown') {
+    kind = detect(bytes, ref.fileName);
+    if (kind === 'unknown' || OPAQUE_KINDS.has(kind)) return entry;
+  }
+  // A vmfs-header longer than the window parses from its first 64 MiB, which hold
+  // every header structure (see PARSE_LIMIT_BYTES); any other kind that long is refused.
+  if (ref.size > window && kind !== 'vmfs-header') {
+    entry.parseStatus = 'error';
+    entry.parseError = { code: 'too_large', message: `a ${kind} artifact of ${ref.size} bytes is over the ${window}-byte parse limit` };
+    return entry;
+  }
+  try {
+    entry.parsed = parseArtifact(kind, bytes);
+    entry.parseStatus = 'ok';
+  } catch (e) {
+    if (!isFormatError(e)) throw e;
+    entry.parseStatus = 'error';
+    entry.parseError = { code: e.code, message: e.message };
+  }
+  return entry;
+}
+
+/** The capture as the catalog records it. */
+export interface CaptureRecord {
+  captureId: string;
+  host: HostRef;
+  collectedAt: Date;
+  receivedAt: Date;
+  committedAt: Date;
+  collectorVersion: string;
+  manifestKey: string;
+}
+
+/** Finds the previous observation of the same extent (by extent UUID) or volume (`.vh.sf`, by VMFS UUID). */
+async function previousObservation(tx: Db, kind: ArtifactKind, current: Observation, before: Date): Promise<Observation | null> {
+  let prevId: string | undefined;
+  if (kind === 'vmfs-header' && current.extentUuid) {
+    const [r] = await tx.select({ id: extents.artifactId }).from(extents)
+      .where(and(eq(extents.extentUuid, current.extentUuid), eq(extents.source, 'header'), lt(extents.seenAt, before)))
+      .orderBy(desc(extents.seenAt)).limit(1);
+    prevId = r?.id;
+  } else if (kind === 'vh-sf' && current.vmfsUuid) {
+    const [r] = await tx.select({ id: segments.artifactId }).from(segments)
+      .innerJoin(artifacts, eq(artifacts.id, segments.artifactId))
+      .where(and(eq(segments.vmfsUuid, current.vmfsUuid), eq(artifacts.kind, 'vh-sf'), lt(segments.seenAt, before)))
+      .orderBy(desc(segments.seenAt)).limit(1);
+    prevId = r?.id;
+  }
+  if (!prevId) return null;
+  const [a] = await tx.select().from(artifacts).where(eq(artifacts.id, prevId));
+  if (!a?.parsed) return null;
+  const rows = indexRows({ artifactId: a.id, captureId: a.captureId, host: a.host, collectedAt: a.collectedAt, kind: a.kind as ArtifactKind, device: a.device }, a.parsed as ParsedArtifact);
+  return rows.observations[0] ?? null;
+}
+
+/**
+ * Writes one parsed artifact's rows and its drift events (against the previous
+ * capture of the same extent or volume). Used by commit, rebuild and reindex.
+ */
+export async function indexEntry(tx: Db, record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt' | 'committedAt'>, entry: ParsedEntry): Promise<void> {
+  const ctx: ArtifactContext = {
+    artifactId: entry.id, captureId: record.captureId, host: record.host.name, collectedAt: record.collectedAt,
+    kind: entry.ref.kind, device: entry.ref.device ?? null,
+  };
+  const drift: DriftEvent[] = [];
+  if (entry.parsed) {
+    const rows = indexRows(ctx, entry.parsed);
+    for (const obs of rows.observations) {
+      drift.push(...detectDrift(await previousObservation(tx, entry.parsed.kind, obs, record.collectedAt), obs));
+    }
+    await writeIndexedRows(tx, rows);
+  } else if (entry.parseError) {
+    drift.push(...detectDrift(null, { deviceId: null, vmfsUuid: null, parseError: entry.parseError }));
+  }
+  if (drift.length > 0) {
+    await tx.insert(events).values(drift.map((d) => ({
+      type: d.type, severity: d.severity, vmfsUuid: d.vmfsUuid, deviceId: d.deviceId, host: record.host.name,
+      captureId: record.captureId, artifactId: entry.id, message: `${entry.ref.fileName}: ${d.message}`, details: d.details,
+      createdAt: record.committedAt,
+    })));
+  }
+}
+
+/** Inserts a committed capture's artifacts and every row they produce (inside the caller's transaction). */
+export async function writeCapture(tx: Db, record: CaptureRecord, entries: ParsedEntry[], newBlobs: BlobRow[], hostSystemUuid: string | null): Promise<void> {
+  for (let i = 0; i < newBlobs.length; i += 500) {
+    await tx.insert(blobs).values(newBlobs.slice(i, i + 500)).onConflictDoNothing();
+  }
+  const systemUuid = hostSystemUuid ?? record.host.systemUuid ?? null;
+  await upsertHost(tx, { name: record.host.name, kind: record.host.kind, systemUuid, seenAt: record.collectedAt, captureId: record.captureId });
+  const rows = entries.map((e) => ({
+    id: e.id, captureId: record.captureId, host: record.host.name, collectedAt: record.collectedAt, kind: e.ref.kind,
+    fileName: e.ref.fileName, sourcePath: e.ref.sourcePath, device: e.ref.device ?? null, size: e.ref.size, sha256: e.ref.sha256,
+    chunks: e.ref.chunks, parseStatus: e.parseStatus, parseError: e.parseError, parsed: e.parsed,
+  }));
+  for (let i = 0; i < rows.length; i += 200) await tx.insert(artifacts).values(rows.slice(i, i + 200));
+  for (const e of entries) await indexEntry(tx, record, e);
+}
+
+/** The summary a commit answers for one artifact. */
+export function summarize(e: Pick<ParsedEntry, 'id' | 'parseStatus' | 'parseError' | 'parsed'> & { kind: ArtifactKind; fileName: string }): ArtifactSummary {
+  return { id: e.id, kind: e.kind, fileName: e.fileName, parseStatus: e.parseStatus, parseError: e.parseError, found: foundIds(e.parsed) };
+}
+
+/** The manifest object of a committed capture: self-describing, enough for `rebuild`. */
+export function buildManifest(record: CaptureRecord, entries: ParsedEntry[]): CaptureManifest {
+  return {
+    format: 'vmfs-catalog-manifest/1',
+    captureId: record.captureId,
+    host: record.host,
+    collectedAt: record.collectedAt.toISOString(),
+    receivedAt: record.receivedAt.toISOString(),
+    committedAt: record.committedAt.toISOString(),
+    collector: { version: record.collectorVersion },
+    artifacts: entries.map((e) => e.ref),
+  };
+}
+
+async function committedAnswer(db: Db, captureId: string): Promise<CommitResponse> {
+  const [cap] = await db.select().from(captures).where(eq(captures.id, captureId));
+  const req = cap.request as BeginRequest;
+  const ids = req.artifacts.map((_, i) => artifactId(captureId, i));
+  const rows = ids.length ? await db.select().from(artifacts).where(inArray(artifacts.id, ids)) : [];
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return {
+    captureId,
+    state: 'committed',
+    committedAt: cap.committedAt!.toISOString(),
+    manifestKey: cap.manifestKey!,
+    artifacts: ids.map((id) => byId.get(id)).filter((r) => r !== undefined).map((r) => summarize({
+      id: r.id, kind: r.kind as ArtifactKind, fileName: r.fileName, parseStatus: r.parseStatus as ParsedEntry['parseStatus'],
+      parseError: r.parseError as ParsedEntry['parseError'], parsed: r.parsed as ParsedArtifact | null,
+    })),
+  };
+}
+
+class AlreadyCommitted extends Error {}
+
+/** POST /v1/captures/{id}/commit: verify, parse, index in one transaction, write the manifest. */
+export async function commitCapture(services: Services, principal: Principal, captureId: string): Promise<CommitResponse> {
+  const { db, store, now } = services;
+  const [cap] = await db.select().from(captures).where(eq(captures.id, captureId));
+  if (!cap) throw new ApiError('not_found', `no capture ${captureId}; begin it first with POST /v1/captures`);
+  assertHostAllowed(principal, cap.host);
+  if (cap.state === 'committed') return committedAnswer(db, captureId);
+
+  const req = cap.request as BeginRequest;
+  const distinct = [...distinctChunks(req).values()].map((c) => ({ sha256: c.sha256, size: c.size }));
+  const { stored, newBlobs } = await verifyChunks(db, store, distinct, now());
+
+  const entries: ParsedEntry[] = [];
+  for (let i = 0; i < req.artifacts.length; i++) {
+    const a = req.artifacts[i];
+    const ref: ManifestArtifact = {
+      id: artifactId(captureId, i), kind: a.kind, fileName: a.fileName, sourcePath: a.sourcePath, device: a.device ?? null,
+      size: a.size, sha256: a.sha256, chunks: a.chunks.map((c) => stored.get(c.sha256)!),
+    };
+    entries.push(await parseStoredArtifact(db, store, ref, ref.id, i, { verifyWhole: true }));
+  }
+
+  const committedAt = now();
+  const record: CaptureRecord = {
+    captureId, host: req.host, collectedAt: cap.collectedAt, receivedAt: cap.receivedAt, committedAt,
+    collectorVersion: cap.collectorVersion, manifestKey: manifestKey(req.host.name, captureId),
+  };
+  const systemUuid = entries.map((e) => e.parsed?.details?.systemUuid ?? null).find((s) => !!s) ?? null;
+  try {
+    await db.transaction(async (txRaw) => {
+      const tx = txRaw as unknown as Db;
+      // The row lock serialises concurrent commits of one capture: the loser sees 'committed'.
+      const claimed = await tx.update(captures).set({ state: 'committed', committedAt, manifestKey: record.manifestKey })
+        .where(and(eq(captures.id, captureId), eq(captures.state, 'open'))).returning({ id: captures.id });
+      if (claimed.length === 0) throw new AlreadyCommitted();
+      await writeCapture(tx, record, entries, newBlobs, systemUuid);
+      // The bucket is the source of truth: the manifest is written before the
+      // transaction commits. A manifest without a committed row is harmless
+      // (rebuild picks it up); a committed row without a manifest would be lost by rebuild.
+      const manifest = JSON.stringify(buildManifest(record, entries), null, 1);
+      await store.put(record.manifestKey, new TextEncoder().encode(manifest));
+    });
+  } catch (e) {
+    if (e instanceof AlreadyCommitted) return committedAnswer(db, captureId);
+    throw e;
+  }
+  return {
+    captureId, state: 'committed', committedAt: committedAt.toISOString(), manifestKey: record.manifestKey,
+    artifacts: entries.map((e) => summarize({ ...e, kind: e.ref.kind, fileName: e.ref.fileName })),
+  };
+}
