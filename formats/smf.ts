@@ -433,15 +433,15 @@ export interface StmfDetails {
 
 function readGroups(pg: SmfPropertyGroup | undefined): StmfGroup[] {
   if (!pg) return [];
-  const groups: StmfGroup[] = [];
+  const groups: { n: number; group: StmfGroup }[] = [];
   // group_name-<N> holds the name, group_name-<N>-member_list the members (store.c).
   for (const [prop, p] of pg.properties) {
-    const m = /^group_name-(\d+)$/.exec(prop);
+    const m = /^group_name-(\d{1,15})$/.exec(prop);
     if (!m) continue;
     const name = p.values[0] ?? '';
-    groups.push({ name, members: list(pg, `${prop}-member_list`) });
+    groups.push({ n: Number(m[1]), group: { name, members: list(pg, `${prop}-member_list`) } });
   }
-  return groups;
+  return groups.sort((a, b) => a.n - b.n).map((g) => g.group);
 }
 
 /**
