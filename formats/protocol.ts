@@ -29,6 +29,12 @@ export interface ChunkRef {
   encoding?: ChunkEncoding;
   storedSize?: number;
   storedSha256?: string;
+  /**
+   * Base64 MD5 of the bytes as PUT (the stored bytes: gzipped when encoding is gzip).
+   * Needed when the catalog stores chunks in S3: S3 servers verify Content-MD5, which
+   * binds the presigned URL to exactly one body. Ignored by the filesystem store.
+   */
+  storedMd5?: string;
 }
 
 export interface ArtifactRef {
