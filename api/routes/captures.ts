@@ -17,6 +17,8 @@ const ChunkRef = z.object({
   encoding: z.enum(['identity', 'gzip']).optional(),
   storedSize: Size.optional(),
   storedSha256: SHA256.optional(),
+  storedMd5: z.string().regex(/^[A-Za-z0-9+/]{22}==$/, 'must be a base64 MD5').optional()
+    .describe('Base64 MD5 of the bytes as uploaded; required when the catalog stores chunks in S3'),
 }).openapi('ChunkRef');
 
 const ArtifactRef = z.object({

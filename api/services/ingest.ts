@@ -47,7 +47,7 @@ export function artifactId(captureId: string, index: number): string {
 }
 
 /** Refuses a begin request over a limit (413) or whose chunks do not describe its artifacts (400). */
-export function checkBeginLimits(req: BeginRequest): void {
+export function checkBeginLimits(req: BeginRequest, requireMd5 = false): void {
   if (req.artifacts.length > MAX_ARTIFACTS_PER_CAPTURE) {
     throw new ApiError('payload_too_large', `a capture holds at most ${MAX_ARTIFACTS_PER_CAPTURE} artifacts; this one has ${req.artifacts.length}`);
   }
@@ -62,6 +62,9 @@ export function checkBeginLimits(req: BeginRequest): void {
         throw new ApiError('payload_too_large', `${what}: chunk ${c.sha256} would be stored as ${c.storedSize} bytes; the limit is ${MAX_STORED_CHUNK_BYTES}`);
       }
       const encoding = c.encoding ?? 'identity';
+      if (requireMd5 && !c.storedMd5) {
+        throw new ApiError('bad_request', `${what}: chunk ${c.sha256} needs storedMd5 (base64 MD5 of the bytes as uploaded): this catalog stores chunks in S3, which binds upload URLs to it`);
+      }
       if (encoding === 'identity' && c.storedSize !== undefined && c.storedSize !== c.size) {
         throw new ApiError('bad_request', `${what}: chunk ${c.sha256} is identity-encoded but declares storedSize ${c.storedSize} ≠ size ${c.size}`);
       }
@@ -124,7 +127,7 @@ export async function beginCapture(services: Services, principal: Principal, req
   const { db, store, config, now } = services;
   const req: BeginRequest = { ...request, captureId: request.captureId.toLowerCase() };
   assertHostAllowed(principal, req.host.name);
-  checkBeginLimits(req);
+  checkBeginLimits(req, store.kind === 's3');
   const collectedAt = new Date(req.collectedAt);
   if (Number.isNaN(collectedAt.getTime())) throw new ApiError('bad_request', `collectedAt is not a date: ${req.collectedAt}`);
 
@@ -153,6 +156,7 @@ export async function beginCapture(services: Services, principal: Principal, req
     const signed = await store.presignPut(chunkKey(sha), {
       contentLength: c.storedSize ?? c.size,
       payloadSha256: c.storedSha256 ?? sha,
+      ...(c.storedMd5 ? { contentMd5: c.storedMd5 } : {}),
       expiresInSeconds: config.UPLOAD_URL_TTL,
     });
     missing.push({ sha256: sha, encoding, method: 'PUT', url: signed.url, headers: signed.headers, expiresAt: signed.expiresAt.toISOString() });

@@ -57,6 +57,11 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** Base64 MD5 of some bytes (S3 upload URLs are bound to it). */
+export function md5Base64(bytes: Uint8Array): string {
+  return createHash('md5').update(bytes).digest('base64');
+}
+
 /** A fresh UUIDv7 (time-ordered), as the collector picks capture ids. */
 export function uuidv7(at: Date = new Date()): string {
   const b = randomBytes(16);
@@ -77,10 +82,10 @@ export function chunkArtifact(a: TestArtifact): { ref: ArtifactRef; stored: Map<
     const sha256 = sha256Hex(raw);
     if (a.gzip) {
       const gz = new Uint8Array(gzipSync(raw));
-      chunks.push({ sha256, size: raw.length, encoding: 'gzip', storedSize: gz.length, storedSha256: sha256Hex(gz) });
+      chunks.push({ sha256, size: raw.length, encoding: 'gzip', storedSize: gz.length, storedSha256: sha256Hex(gz), storedMd5: md5Base64(gz) });
       stored.set(sha256, gz);
     } else {
-      chunks.push({ sha256, size: raw.length });
+      chunks.push({ sha256, size: raw.length, storedMd5: md5Base64(raw) });
       stored.set(sha256, raw);
     }
   }
