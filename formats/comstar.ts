@@ -277,10 +277,8 @@ export function parseComstarListing(input: Uint8Array | string): ParsedArtifact 
             if (/^TARGET NAME\s/.test(line)) break;
             if (!indented) {
               const words = line.split(/\s+/);
-              if (!/^(iqn|eui|naa|wwn)\./i.test(words[0])) {
-                target = null;
-                break;
-              }
+              // stderr can land between a row and its details (it is unbuffered): skip it, keep the row open.
+              if (!/^(iqn|eui|naa|wwn)\./i.test(words[0])) break;
               target = {
                 iqn: words[0], state: valueOrNull(words[1] ?? null), sessions: parseCount(words[2] ?? null), alias: null,
                 auth: null, authFromDefaults: false, chapUser: null, chapSecretSet: null, tpgTags: [],
@@ -328,10 +326,7 @@ export function parseComstarListing(input: Uint8Array | string): ParsedArtifact 
             if (/^TARGET PORTAL GROUP\s/.test(line)) break;
             if (!indented) {
               const words = line.split(/\s+/);
-              if (words.length < 2 || parseCount(words[1]) === null) {
-                tpg = null;
-                break;
-              }
+              if (words.length < 2 || parseCount(words[1]) === null) break;
               tpg = { tag: words[0], portalCount: parseCount(words[1]), portals: [] };
               tpgs.push(tpg);
             } else if (tpg) {

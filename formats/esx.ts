@@ -197,10 +197,7 @@ export function parseEsxInventory(input: Uint8Array | string): ParsedArtifact {
           case 'device-list': {
             if (!/^\s/.test(line)) {
               // A device block opens with its id alone on an unindented line; anything else there is noise.
-              if (!/^\S+$/.test(line)) {
-                device = null;
-                break;
-              }
+              if (!/^\S+$/.test(line)) break;
               device = {
                 deviceId: canonicalEsxDevice(line.trim()), vml: null, displayName: null, vendor: null, model: null,
                 revision: null, sizeBytes: null, devfsPath: null,
