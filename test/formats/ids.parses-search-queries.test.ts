@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseQuery, type SearchQuery } from '../../formats/ids.js';
 
-const cases: [string, Omit<SearchQuery, 'raw'>][] = [
+/** A query without its raw term, kept per union member. */
+type Expected = SearchQuery extends infer Q ? (Q extends unknown ? Omit<Q, 'raw'> : never) : never;
+
+const cases: [string, Expected][] = [
   ['5a1c3e7f-2b4d6e80-91a2-0050569a1b2c', { type: 'vmfsUuid', vmfsUuid: '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c' }],
   ['  5A1C3E7F-2B4D6E80-91A2-0050569A1B2C  ', { type: 'vmfsUuid', vmfsUuid: '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c' }],
   ['5a1c3e7f', { type: 'uuidPrefix', prefix: '5a1c3e7f' }],
