@@ -1,0 +1,111 @@
+import { CHUNK_SIZE, isFormatError, planHeaderDump, redactSecrets, type ArtifactRef, type ArtifactKind } from '../formats/index.js';
+import { bufferSource, chunkStream, type ChunkStager } from './chunker.js';
+import { describeError } from './errors.js';
+import type { HostAccess } from './host-access.js';
+import { isTextKind, type PlannedArtifact } from './discover.js';
+import type { ArtifactSource } from './spool.js';
+
+/** How much of a device is read to plan a header dump (partition table + LVM header). */
+export const PLAN_BYTES = 3 * 1024 * 1024;
+
+export type ArtifactStatus = 'ok' | 'error' | 'skipped';
+
+/** One artifact's outcome in a run's report. */
+export interface CapturedArtifact {
+  kind: ArtifactKind;
+  fileName: string;
+  sourcePath: string;
+  device: string | null;
+  status: ArtifactStatus;
+  error: string | null;
+  /** Why it was skipped or how its length was chosen. */
+  note: string | null;
+  size: number;
+  sha256: string | null;
+  chunks: number;
+  ref: ArtifactRef | null;
+  source: ArtifactSource | null;
+}
+
+async function readAll(src: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const p of src) parts.push(p);
+  return Buffer.concat(parts);
+}
+
+async function* concatSources(head: Buffer, rest: AsyncIterable<Buffer> | null): AsyncIterable<Buffer> {
+  // Hand the head over in 1 MiB pieces so the chunker can take them without copying.
+  for (let off = 0; off < head.length; off += CHUNK_SIZE) yield head.subarray(off, Math.min(off + CHUNK_SIZE, head.length));
+  if (rest) yield* rest;
+}
+
+export interface CaptureOptions {
+  /** `--header-bytes`: overrides the planned length of header dumps. */
+  headerBytes: number | null;
+  onBytes?: (n: number) => void;
+}
+
+/**
+ * Reads one planned artifact through the chunker. Header dumps read 3 MiB first,
+ * plan the length that reaches the FS descriptor, then stream the rest: the
+ * first 3 MiB are not read twice.
+ */
+export async function captureArtifact(access: HostAccess, p: PlannedArtifact, stager: ChunkStager, opts: CaptureOptions): Promise<CapturedArtifact> {
+  const out: CapturedArtifact = {
+    kind: p.kind, fileName: p.fileName, sourcePath: p.sourcePath, device: p.device,
+    status: 'error', error: p.error ?? null, note: null, size: 0, sha256: null, chunks: 0, ref: null, source: null,
+  };
+  if (p.error) return out;
+  try {
+    let source: AsyncIterable<Buffer>;
+    let forceStage = false;
+    if (p.text) {
+      // Inline command output cannot be re-read later, so its chunks are always staged.
+      source = bufferSource(p.text);
+      forceStage = true;
+    } else if (p.read && isTextKind(p.kind)) {
+      const raw = await readAll(access.read(p.read.path, 0, p.read.length === 'header' ? PLAN_BYTES : p.read.length));
+      const red = redactSecrets(p.kind, raw).bytes;
+      source = bufferSource(Buffer.from(red.buffer, red.byteOffset, red.byteLength));
+      forceStage = true;
+    } else if (p.read && p.read.length === 'header') {
+      const head = await readAll(access.read(p.read.path, 0, PLAN_BYTES));
+      let need: number;
+      if (opts.headerBytes !== null) {
+        need = opts.headerBytes;
+        out.note = `--header-bytes ${need}`;
+      } else {
+        try {
+          need = planHeaderDump(head).needBytes;
+          out.note = `planned ${need} bytes to reach the FS descriptor`;
+        } catch (e) {
+          if (p.onlyIfVmfs && isFormatError(e)) {
+            out.status = 'skipped';
+            out.note = `no VMFS found (${describeError(e)})`;
+            return out;
+          }
+          need = head.length;
+          out.note = `no VMFS layout to plan from (${describeError(e)}); kept the first ${head.length} bytes`;
+        }
+      }
+      const rest = need > head.length && head.length === PLAN_BYTES ? access.read(p.read.path, PLAN_BYTES, need - PLAN_BYTES) : null;
+      source = concatSources(head.subarray(0, Math.min(need, head.length)), rest);
+      out.source = { access: access.ref, path: p.read.path, offset: 0 };
+    } else if (p.read) {
+      source = access.read(p.read.path, 0, p.read.length as number);
+      out.source = { access: access.ref, path: p.read.path, offset: 0 };
+    } else {
+      throw new Error('nothing to read');
+    }
+    const c = await chunkStream(source, stager, opts.onBytes, forceStage);
+    out.size = c.size;
+    out.sha256 = c.sha256;
+    out.chunks = c.chunks.length;
+    out.ref = { kind: p.kind, fileName: p.fileName, sourcePath: p.sourcePath, device: p.device, size: c.size, sha256: c.sha256, chunks: c.chunks };
+    out.status = 'ok';
+  } catch (e) {
+    out.error = describeError(e);
+    out.source = null;
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+import type { BeginRequest, BeginResponse, CommitResponse, UploadTarget } from '../formats/index.js';
+import { CollectorError } from './errors.js';
+import { requestWithRetry, type HttpRequest, type RetryPolicy } from './http.js';
+
+/** The catalog's ingest API as the collector uses it: JSON over HTTP, bearer token. */
+export class CatalogClient {
+  private readonly origin: string;
+
+  constructor(readonly baseUrl: string, private readonly token: string, readonly retry: RetryPolicy) {
+    this.origin = new URL(baseUrl).origin;
+  }
+
+  private json(method: string, path: string, body?: unknown): HttpRequest {
+    return {
+      method,
+      url: `${this.baseUrl}${path}`,
+      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', accept: 'application/json' },
+      body: body === undefined ? '' : JSON.stringify(body),
+    };
+  }
+
+  private static parse<T>(body: Buffer, what: string): T {
+    try {
+      return JSON.parse(body.toString('utf8')) as T;
+    } catch {
+      throw new CollectorError(`${what}: the catalog answered with something that is not JSON`);
+    }
+  }
+
+  /** POST /v1/captures: idempotent on captureId. */
+  async begin(req: BeginRequest): Promise<BeginResponse> {
+    const res = await requestWithRetry(this.json('POST', '/v1/captures', req), `begin capture ${req.captureId}`, this.retry);
+    return CatalogClient.parse<BeginResponse>(res.body, 'begin');
+  }
+
+  /** POST /v1/captures/{id}/commit. */
+  async commit(captureId: string): Promise<CommitResponse> {
+    const res = await requestWithRetry(this.json('POST', `/v1/captures/${encodeURIComponent(captureId)}/commit`, {}), `commit capture ${captureId}`, this.retry);
+    return CatalogClient.parse<CommitResponse>(res.body, 'commit');
+  }
+
+  /**
+   * PUTs one chunk's stored bytes to the URL the catalog handed out. The bearer token
+   * goes only to the catalog's own origin, never to an object store.
+   */
+  async put(target: UploadTarget, body: Buffer): Promise<void> {
+    const url = new URL(target.url, `${this.baseUrl}/`).toString();
+    const headers: Record<string, string> = { ...target.headers };
+    if (new URL(url).origin === this.origin) headers.authorization = `Bearer ${this.token}`;
+    await requestWithRetry({ method: 'PUT', url, headers, body }, `upload chunk ${target.sha256.slice(0, 12)}`, this.retry);
+  }
+
+  /** A GET under the API, for downloads; the caller streams the response. */
+  getRequest(path: string): HttpRequest {
+    return { method: 'GET', url: `${this.baseUrl}${path}`, headers: { authorization: `Bearer ${this.token}` }, timeoutMs: 300_000 };
+  }
+}

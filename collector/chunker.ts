@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { gzip } from 'node:zlib';
+import { CHUNK_SIZE, type ChunkEncoding, type ChunkRef } from '../formats/index.js';
+import type { Spool } from './spool.js';
+
+/**
+ * gzip level for staged chunks. Header dumps are mostly zeros with a few dense
+ * regions: level 1 already shrinks a zero MiB to ~1 KiB, and higher levels gain
+ * little on the dense parts while costing several times the CPU (test/bench/collector.bench.ts).
+ */
+export const GZIP_LEVEL = 1;
+
+export function sha256Hex(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function gzipAsync(data: Buffer, level: number): Promise<Buffer> {
+  return new Promise((res, rej) => gzip(data, { level }, (e, out) => (e ? rej(e) : res(out))));
+}
+
+export interface StagerStats {
+  /** Chunks compressed (and staged, outside a dry run) in this run. */
+  compressed: number;
+  /** Bytes those chunks take when stored. */
+  storedBytes: number;
+  /** Chunks left unstaged because the spool is full. */
+  unstaged: number;
+}
+
+/**
+ * Decides per chunk what the begin request declares: a chunk the catalog is known to
+ * hold is declared bare; any other is compressed and staged in the spool under its
+ * SHA-256, then declared with its encoding and stored size/hash. Without a spool
+ * (dry run) chunks are compressed only to learn their size.
+ */
+export class ChunkStager {
+  readonly stats: StagerStats = { compressed: 0, storedBytes: 0, unstaged: 0 };
+  private refs = new Map<string, Promise<ChunkRef>>();
+
+  constructor(
+    private readonly spool: Spool | null,
+    private readonly known: ReadonlySet<string>,
+    private readonly level: number = GZIP_LEVEL,
+  ) {}
+
+  /** The chunk's declaration; `force` stages it even when the catalog is believed to hold it. */
+  offer(sha256: string, data: Buffer, force = false): Promise<ChunkRef> {
+    if (!force && this.known.has(sha256)) return Promise.resolve({ sha256, size: data.length });
+    let p = this.refs.get(sha256);
+    if (!p) {
+      p = this.stage(sha256, data);
+      this.refs.set(sha256, p);
+    }
+    return p;
+  }
+
+  private async stage(sha256: string, data: Buffer): Promise<ChunkRef> {
+    const existing = this.spool?.staged(sha256);
+    if (existing) {
+      const stored = await fsp.readFile(existing.file);
+      return { sha256, size: data.length, encoding: existing.encoding, storedSize: stored.length, storedSha256: sha256Hex(stored) };
+    }
+    const gz = await gzipAsync(data, this.level);
+    const encoding: ChunkEncoding = gz.length < data.length ? 'gzip' : 'identity';
+    const stored = encoding === 'gzip' ? gz : data;
+    const ref: ChunkRef = { sha256, size: data.length, encoding, storedSize: stored.length, storedSha256: encoding === 'gzip' ? sha256Hex(gz) : sha256 };
+    if (this.spool && !(await this.spool.stage(sha256, encoding, stored))) {
+      this.stats.unstaged++;
+      this.refs.delete(sha256);
+      return { sha256, size: data.length };
+    }
+    this.stats.compressed++;
+    this.stats.storedBytes += stored.length;
+    return ref;
+  }
+}
+
+export interface ChunkedArtifact {
+  size: number;
+  sha256: string;
+  chunks: ChunkRef[];
+}
+
+/** How many chunks may be compressing/staging while the next ones are hashed. */
+const STAGE_AHEAD = 4;
+
+/**
+ * Cuts a byte stream into 1 MiB chunks, hashes each and the whole, and hands each
+ * chunk to the stager. Memory stays at a few chunks whatever the stream's length.
+ */
+export async function chunkStream(source: AsyncIterable<Buffer>, stager: ChunkStager, onBytes?: (n: number) => void, forceStage = false): Promise<ChunkedArtifact> {
+  const whole = createHash('sha256');
+  const pending: Array<Promise<ChunkRef>> = [];
+  const chunks: ChunkRef[] = [];
+  let inFlight: Array<Promise<unknown>> = [];
+  let size = 0;
+  let buf: Buffer | null = null;
+  let fill = 0;
+
+  const emit = async (chunk: Buffer) => {
+    const sha = sha256Hex(chunk);
+    whole.update(chunk);
+    size += chunk.length;
+    onBytes?.(chunk.length);
+    const p = stager.offer(sha, chunk, forceStage);
+    pending.push(p);
+    inFlight.push(p);
+    if (inFlight.length >= STAGE_AHEAD) {
+      await inFlight.shift();
+    }
+  };
+
+  for await (const piece of source) {
+    let off = 0;
+    while (off < piece.length) {
+      if (fill === 0 && piece.length - off >= CHUNK_SIZE) {
+        // Aligned whole chunk: take it without copying.
+        await emit(off === 0 && piece.length === CHUNK_SIZE ? piece : piece.subarray(off, off + CHUNK_SIZE));
+        off += CHUNK_SIZE;
+        continue;
+      }
+      if (!buf) buf = Buffer.allocUnsafe(CHUNK_SIZE);
+      const n = Math.min(CHUNK_SIZE - fill, piece.length - off);
+      piece.copy(buf, fill, off, off + n);
+      fill += n;
+      off += n;
+      if (fill === CHUNK_SIZE) {
+        await emit(buf);
+        buf = null;
+        fill = 0;
+      }
+    }
+  }
+  if (fill > 0 && buf) await emit(buf.subarray(0, fill));
+  inFlight = [];
+  for (const p of pending) chunks.push(await p);
+  return { size, sha256: whole.digest('hex'), chunks };
+}
+
+/** A byte buffer as a one-piece stream. */
+export async function* bufferSource(data: Buffer): AsyncIterable<Buffer> {
+  if (data.length > 0) yield data;
+}

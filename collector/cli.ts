@@ -1,0 +1,84 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './errors.js';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+/** Options every command that talks to the catalog understands. */
+export const CATALOG_OPTIONS = {
+  config: { type: 'string' },
+  url: { type: 'string' },
+  token: { type: 'string' },
+  retries: { type: 'string' },
+} as const satisfies OptionSpec;
+
+/** Options of commands that send captures (collect, import). */
+export const SEND_OPTIONS = {
+  ...CATALOG_OPTIONS,
+  host: { type: 'string' },
+  spool: { type: 'string' },
+  'spool-max-bytes': { type: 'string' },
+  parallel: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+} as const satisfies OptionSpec;
+
+export interface ParsedCommand<V> {
+  values: V;
+  positionals: string[];
+}
+
+/** parseArgs with `--help`/`--json` added and its errors turned into usage errors (exit 64). */
+export function parseCommand<O extends OptionSpec>(command: string, options: O, args: string[], allowPositionals: boolean) {
+  try {
+    const r = parseArgs({
+      args,
+      options: { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' }, ...options },
+      allowPositionals,
+      strict: true,
+    });
+    return r;
+  } catch (e) {
+    throw new UsageError(`${command}: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+const SIZE_SUFFIX: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** A byte count with an optional K/M/G/T (binary) suffix: `1536M`, `20971520`. */
+export function parseBytes(text: string, what: string): number {
+  const m = /^(\d+)\s*([kmgt]?)(i?b)?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`${what}: not a byte count: ${text}`);
+  const v = Number(m[1]) * SIZE_SUFFIX[m[2].toLowerCase()];
+  if (!Number.isSafeInteger(v)) throw new UsageError(`${what}: too large: ${text}`);
+  return v;
+}
+
+/** A whole number in [min, max]. */
+export function parseInteger(text: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`${what}: not a whole number: ${text}`);
+  const v = Number(text);
+  if (v < min || v > max) throw new UsageError(`${what}: must be between ${min} and ${max}`);
+  return v;
+}
+
+export const COMMON_HELP = `
+Catalog options (flags win over env, env over the config file):
+  --url URL              catalog base URL (env CATALOG_URL, config "catalogUrl")
+  --token TOKEN          bearer token (env CATALOG_TOKEN, config "token"); never printed
+  --config FILE          JSON config (default /etc/vmfs-collector.json; a missing default is fine)
+  --retries N            retries per request on network errors and 5xx (default 4)
+  --json                 machine-readable output on stdout
+  -h, --help             this help`;
+
+export const SEND_HELP = `
+Sending options:
+  --host NAME            host name recorded (env COLLECTOR_HOST, config "host"; default: hostname)
+  --spool DIR            spool for unsent captures and staged chunks (default /var/spool/vmfs-collector)
+  --spool-max-bytes N    bound on the spool (default 2G; K/M/G suffixes)
+  --parallel N           chunk uploads at once (default 4)
+  --dry-run              read, hash and report, but upload and commit nothing
+  -q, --quiet            no progress output (progress only shows on a TTY anyway)`;
+
+export const EXIT_HELP = `
+Exit status: 0 done · 2 partial (some artifacts failed, the rest committed) · 64 usage ·
+75 catalog unreachable, capture kept in the spool for the next run.`;

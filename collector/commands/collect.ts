@@ -1,0 +1,89 @@
+import { captureArtifact } from '../capture.js';
+import { COMMON_HELP, EXIT_HELP, parseBytes, parseCommand, SEND_HELP, SEND_OPTIONS } from '../cli.js';
+import { loadConfigFile, resolveSendConfig } from '../config.js';
+import { discoverHost } from '../discover.js';
+import { UsageError } from '../errors.js';
+import { LocalAccess, SshAccess, type HostAccess } from '../host-access.js';
+import { Progress } from '../progress.js';
+import { formatRunReport, SendSession } from '../send.js';
+
+export const HELP = `Usage: collector collect [options]
+
+Discovers what this host (or each --ssh host) can lose, reads it, cuts it into 1 MiB
+chunks, uploads only the chunks the catalog lacks, and commits one capture per host.
+
+  --root DIR             read devices and files under DIR (default /; for staged hosts)
+  --ssh [USER@]HOST      collect from an agentless ESXi host through ssh (repeatable;
+                         config "ssh"); BatchMode, 10 s connect timeout, host keys
+                         must already be in known_hosts
+  --device PATH          also dump the VMFS header region of PATH (repeatable)
+  --file KIND:PATH       also capture PATH as KIND, e.g. vh-sf:/backup/ds1.vh.sf (repeatable)
+  --undelete PATH        vmfs-undelete archive file or directory (repeatable; config "undeletePaths")
+  --header-bytes N       header dump length instead of the planned one (e.g. 1536M for support)
+${SEND_HELP}
+${COMMON_HELP}
+${EXIT_HELP}
+`;
+
+const OPTIONS = {
+  ...SEND_OPTIONS,
+  root: { type: 'string' },
+  ssh: { type: 'string', multiple: true },
+  device: { type: 'string', multiple: true },
+  file: { type: 'string', multiple: true },
+  undelete: { type: 'string', multiple: true },
+  'header-bytes': { type: 'string' },
+} as const;
+
+/** `collect`: discover → read → chunk → upload missing → commit, one capture per host. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand('collect', OPTIONS, args, true);
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length) throw new UsageError(`collect: unexpected argument ${positionals[0]}`);
+  const file = loadConfigFile(values.config);
+  const cfg = resolveSendConfig(values, file);
+  const headerBytesText = values['header-bytes'] ?? (file.headerBytes !== undefined ? String(file.headerBytes) : undefined);
+  const headerBytes = headerBytesText !== undefined ? parseBytes(headerBytesText, '--header-bytes') : null;
+  if (headerBytes !== null && headerBytes < 512) throw new UsageError('--header-bytes: at least 512');
+  const sshTargets = values.ssh ?? file.ssh ?? [];
+  let accesses: Array<{ access: HostAccess; hostName: string }>;
+  try {
+    accesses = sshTargets.length
+      ? sshTargets.map((t) => ({ access: new SshAccess(t), hostName: t.replace(/^.*@/, '') }))
+      : [{ access: new LocalAccess(values.root ?? file.root ?? '/'), hostName: cfg.host }];
+  } catch (e) {
+    throw new UsageError(`collect: ${(e as Error).message}`);
+  }
+  const dryRun = values['dry-run'] === true;
+  const progress = new Progress(values.quiet === true || values.json === true);
+  const session = await SendSession.open('collect', cfg, dryRun, progress);
+  let report;
+  try {
+    await session.flushSpool();
+    for (const { access, hostName } of accesses) {
+      const collectedAt = new Date().toISOString();
+      const d = await discoverHost(access, {
+        hostName,
+        devices: values.device ?? file.devices,
+        files: values.file ?? file.files,
+        undeletePaths: values.undelete ?? file.undeletePaths,
+      });
+      progress.setTotal(d.artifacts.length);
+      const captured = [];
+      for (const p of d.artifacts) {
+        captured.push(await captureArtifact(access, p, session.stager, { headerBytes, onBytes: session.onBytes }));
+        progress.artifactDone();
+      }
+      await session.send(d.host, collectedAt, captured);
+    }
+    report = await session.finish();
+  } finally {
+    session.close();
+  }
+  progress.finish();
+  process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : formatRunReport(report));
+  return report.exitCode;
+}

@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { parseCommand } from '../cli.js';
+import { UsageError } from '../errors.js';
+
+export const HELP = `Usage: collector cron [--schedule "M H * * *"] [--args "..."]
+
+Prints a crontab line that runs collect daily, and how to make it survive reboots
+on ESXi (whose root crontab is rebuilt at boot) through /etc/rc.local.d/local.sh.
+The default minute is derived from the host name, so a fleet does not start at once.
+
+  --schedule SPEC        five cron fields (default: a host-specific minute past 02:00)
+  --args "..."           extra collect arguments, e.g. "--ssh root@esx01 --ssh root@esx02"
+  -h, --help             this help
+`;
+
+/** `cron`: prints the lines; changes nothing. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand('cron', { schedule: { type: 'string' }, args: { type: 'string' } }, args, true);
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length) throw new UsageError(`cron: unexpected argument ${positionals[0]}`);
+  const minute = createHash('sha256').update(hostname()).digest()[0] % 60;
+  const schedule = values.schedule ?? `${minute} 2 * * *`;
+  if (schedule.trim().split(/\s+/).length !== 5) throw new UsageError('cron: --schedule wants five cron fields');
+  const script = resolve(process.argv[1] ?? 'collector.cjs');
+  const cmd = `${process.execPath} ${script} collect --quiet${values.args ? ` ${values.args}` : ''} >> /var/log/vmfs-collector.log 2>&1`;
+  const line = `${schedule} ${cmd}`;
+  process.stdout.write(`# crontab -e (as root), or /etc/cron.d/vmfs-collector with "root" after the schedule:
+${line}
+
+# ESXi rebuilds /var/spool/cron/crontabs/root at boot. To keep the line, append this
+# to /etc/rc.local.d/local.sh (before its "exit 0"), then run it once by hand:
+/bin/kill $(cat /var/run/crond.pid) 2>/dev/null
+grep -q vmfs-collector /var/spool/cron/crontabs/root || echo '${line.replace(/'/g, `'\\''`)}' >> /var/spool/cron/crontabs/root
+/usr/lib/vmware/busybox/bin/busybox crond
+`);
+  return 0;
+}

@@ -1,0 +1,83 @@
+import { parseCommand } from '../cli.js';
+import { loadConfigFile } from '../config.js';
+import { discoverHost, type Discovery } from '../discover.js';
+import { UsageError } from '../errors.js';
+import { LocalAccess, SshAccess, type HostAccess } from '../host-access.js';
+
+export const HELP = `Usage: collector discover [--root DIR] [--ssh [USER@]HOST]... [--json]
+
+Runs the host's own commands (esxcli, esxcfg-vmhbadevs, svccfg, stmfadm, itadm,
+sbdadm, zfs) and lists what collect would capture, and why. Reads no device data
+and sends nothing; backing stores are kept by collect only when they hold VMFS.
+
+  --root DIR             devices and files under DIR (default /)
+  --ssh [USER@]HOST      an agentless ESXi host, through ssh (repeatable)
+  --device PATH          as collect --device
+  --file KIND:PATH       as collect --file
+  --undelete PATH        as collect --undelete
+  --host NAME            host name to show (default: hostname)
+  --config FILE          JSON config (default /etc/vmfs-collector.json)
+  --json                 machine-readable output
+  -h, --help             this help
+`;
+
+const OPTIONS = {
+  config: { type: 'string' },
+  host: { type: 'string' },
+  root: { type: 'string' },
+  ssh: { type: 'string', multiple: true },
+  device: { type: 'string', multiple: true },
+  file: { type: 'string', multiple: true },
+  undelete: { type: 'string', multiple: true },
+} as const;
+
+function toJson(d: Discovery) {
+  return {
+    host: d.host,
+    access: d.access.label,
+    artifacts: d.artifacts.map((a) => ({
+      kind: a.kind, fileName: a.fileName, sourcePath: a.sourcePath, device: a.device, why: a.why,
+      bytes: a.text ? a.text.length : a.read ? (a.read.length === 'header' ? 'header' : a.read.length >= Number.MAX_SAFE_INTEGER ? 'whole' : a.read.length) : null,
+      onlyIfVmfs: a.onlyIfVmfs === true,
+      error: a.error ?? null,
+    })),
+    notes: d.notes,
+  };
+}
+
+/** `discover`: what collect would capture, without reading or sending it. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand('discover', OPTIONS, args, true);
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length) throw new UsageError(`discover: unexpected argument ${positionals[0]}`);
+  const file = loadConfigFile(values.config);
+  const ssh = values.ssh ?? file.ssh ?? [];
+  let accesses: Array<{ access: HostAccess; name: string }>;
+  try {
+    accesses = ssh.length
+      ? ssh.map((t) => ({ access: new SshAccess(t), name: t.replace(/^.*@/, '') }))
+      : [{ access: new LocalAccess(values.root ?? file.root ?? '/'), name: values.host ?? process.env.COLLECTOR_HOST ?? file.host ?? (await import('node:os')).hostname() }];
+  } catch (e) {
+    throw new UsageError(`discover: ${(e as Error).message}`);
+  }
+  const found: Discovery[] = [];
+  for (const { access, name } of accesses) {
+    found.push(await discoverHost(access, { hostName: name, devices: values.device ?? file.devices, files: values.file ?? file.files, undeletePaths: values.undelete ?? file.undeletePaths }));
+  }
+  if (values.json) {
+    process.stdout.write(JSON.stringify(found.map(toJson), null, 2) + '\n');
+  } else {
+    for (const d of found) {
+      process.stdout.write(`${d.host.name} (${d.host.kind}${d.host.systemUuid ? `, system ${d.host.systemUuid}` : ''}) via ${d.access.label}\n`);
+      for (const a of d.artifacts) {
+        const what = a.text ? `${a.text.length} bytes of command output` : a.read?.length === 'header' ? 'header dump, length planned from its partition table and LVM header' : 'file';
+        process.stdout.write(`  ${a.kind.padEnd(15)} ${a.sourcePath}\n      ${a.why}; ${what}${a.onlyIfVmfs ? ' (only if it holds VMFS)' : ''}${a.error ? `\n      ERROR ${a.error}` : ''}\n`);
+      }
+      for (const n of d.notes) process.stdout.write(`  note: ${n}\n`);
+    }
+  }
+  return found.some((d) => d.artifacts.some((a) => a.error)) ? 2 : 0;
+}

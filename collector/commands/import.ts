@@ -1,0 +1,133 @@
+import { promises as fsp } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { ARTIFACT_KINDS, detect, type ArtifactKind, type HostRef } from '../../formats/index.js';
+import { captureArtifact, PLAN_BYTES, type CapturedArtifact } from '../capture.js';
+import { COMMON_HELP, EXIT_HELP, parseCommand, SEND_HELP, SEND_OPTIONS } from '../cli.js';
+import { loadConfigFile, resolveSendConfig } from '../config.js';
+import { WHOLE_FILE, type PlannedArtifact } from '../discover.js';
+import { describeError, UsageError } from '../errors.js';
+import { LocalAccess } from '../host-access.js';
+import { Progress } from '../progress.js';
+import { formatRunReport, SendSession } from '../send.js';
+
+export const HELP = `Usage: collector import FILE... --host NAME [options]
+
+Uploads backups made before the collector existed: vmfs-header-backup-sdX.hex,
+vmfs-metadata-sdX-vh.sf.bu, part-backup-*.hex, vmfs-undelete archives, saved
+"svccfg export" XML, saved listings. Each file's kind is detected from its content
+(then its name); its modification time is when it was collected. Files are grouped
+into one capture per UTC day of modification time (a day's cron output belongs
+together), collected at the latest modification time of the group.
+
+  --host NAME            the host the files came from (default as collect)
+  --host-kind KIND       esx, esxi, solaris or linux (default: guessed from the kinds)
+  --kind KIND            treat every FILE as KIND instead of detecting it
+${SEND_HELP}
+${COMMON_HELP}
+${EXIT_HELP}
+`;
+
+const OPTIONS = {
+  ...SEND_OPTIONS,
+  'host-kind': { type: 'string' },
+  kind: { type: 'string' },
+} as const;
+
+const HOST_KINDS = ['esx', 'esxi', 'solaris', 'linux'] as const;
+
+/** The host kind the artifacts suggest: storage-host exports → solaris, VMFS dumps → esx. */
+function guessHostKind(kinds: ArtifactKind[]): HostRef['kind'] {
+  if (kinds.some((k) => k === 'iscsitgt-smf' || k === 'stmf-smf' || k === 'comstar-listing' || k === 'zfs-snapshots')) return 'solaris';
+  if (kinds.some((k) => k === 'vmfs-header' || k === 'vh-sf' || k === 'vmfs-undelete' || k === 'esx-inventory')) return 'esx';
+  return 'linux';
+}
+
+interface ImportFile {
+  plan: PlannedArtifact;
+  mtime: Date;
+}
+
+async function planFile(path: string, forced: ArtifactKind | undefined): Promise<ImportFile | CapturedArtifact> {
+  const abs = resolve(path);
+  const base = basename(abs);
+  try {
+    const st = await fsp.stat(abs);
+    if (!st.isFile()) throw new Error('not a regular file');
+    let kind = forced;
+    if (!kind) {
+      const fh = await fsp.open(abs, 'r');
+      try {
+        const head = Buffer.alloc(Math.min(st.size, PLAN_BYTES));
+        await fh.read(head, 0, head.length, 0);
+        kind = detect(head, base);
+      } finally {
+        await fh.close();
+      }
+    }
+    if (kind === 'unknown') throw new Error('not a recognised backup (content and name); use --kind');
+    // Legacy dumps are stored whole, exactly as the old scripts wrote them.
+    return { plan: { kind, fileName: base, sourcePath: abs, device: null, why: 'imported', read: { path: abs, length: WHOLE_FILE } }, mtime: st.mtime };
+  } catch (e) {
+    return { kind: forced ?? 'unknown', fileName: base, sourcePath: abs, device: null, status: 'error', error: describeError(e), note: null, size: 0, sha256: null, chunks: 0, ref: null, source: null };
+  }
+}
+
+/** `import FILE...`: legacy backups into captures dated by their mtimes. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand('import', OPTIONS, args, true);
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('import: no FILE given (see import --help)');
+  const forced = values.kind as ArtifactKind | undefined;
+  if (forced !== undefined && (!(ARTIFACT_KINDS as readonly string[]).includes(forced) || forced === 'unknown')) {
+    throw new UsageError(`import: --kind must be one of ${ARTIFACT_KINDS.filter((k) => k !== 'unknown').join(', ')}`);
+  }
+  const hostKind = values['host-kind'] as HostRef['kind'] | undefined;
+  if (hostKind !== undefined && !HOST_KINDS.includes(hostKind)) throw new UsageError(`import: --host-kind must be one of ${HOST_KINDS.join(', ')}`);
+  const file = loadConfigFile(values.config);
+  const cfg = resolveSendConfig(values, file);
+  const dryRun = values['dry-run'] === true;
+
+  const planned: ImportFile[] = [];
+  const failed: CapturedArtifact[] = [];
+  for (const p of positionals) {
+    const r = await planFile(p, forced);
+    if ('plan' in r) planned.push(r);
+    else failed.push(r);
+  }
+  const days = new Map<string, ImportFile[]>();
+  for (const f of planned.sort((a, b) => a.mtime.getTime() - b.mtime.getTime())) {
+    const day = f.mtime.toISOString().slice(0, 10);
+    days.set(day, [...(days.get(day) ?? []), f]);
+  }
+
+  const progress = new Progress(values.quiet === true || values.json === true);
+  progress.setTotal(planned.length);
+  const session = await SendSession.open('import', cfg, dryRun, progress);
+  const access = new LocalAccess('/');
+  let report;
+  try {
+    await session.flushSpool();
+    let first = true;
+    for (const group of days.values()) {
+      const captured: CapturedArtifact[] = first ? [...failed] : [];
+      first = false;
+      for (const f of group) {
+        captured.push(await captureArtifact(access, f.plan, session.stager, { headerBytes: null, onBytes: session.onBytes }));
+        progress.artifactDone();
+      }
+      const collectedAt = group[group.length - 1].mtime.toISOString();
+      const host: HostRef = { name: cfg.host, kind: hostKind ?? guessHostKind(group.map((g) => g.plan.kind)), systemUuid: null };
+      await session.send(host, collectedAt, captured);
+    }
+    if (days.size === 0) await session.send({ name: cfg.host, kind: hostKind ?? 'linux', systemUuid: null }, new Date().toISOString(), failed);
+    report = await session.finish();
+  } finally {
+    session.close();
+  }
+  progress.finish();
+  process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : formatRunReport(report));
+  return report.exitCode;
+}

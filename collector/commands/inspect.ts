@@ -1,0 +1,143 @@
+import { promises as fsp } from 'node:fs';
+import {
+  ARTIFACT_KINDS, detect, isFormatError, parseArtifact, planHeaderDump, type ArtifactKind, type ParsedArtifact,
+} from '../../formats/index.js';
+import { PLAN_BYTES } from '../capture.js';
+import { parseCommand } from '../cli.js';
+import { describeError, EXIT, UsageError } from '../errors.js';
+
+export const HELP = `Usage: collector inspect FILE... [--kind KIND] [--json]
+
+Parses saved artifacts locally (header dumps, .vh.sf copies, SMF exports, COMSTAR and
+ESX listings, zfs snapshot lists) and prints what they say. Nothing is sent anywhere.
+
+  --kind KIND    parse every FILE as KIND instead of detecting it
+                 (${ARTIFACT_KINDS.join(', ')})
+  --json         one JSON array on stdout, one object per FILE in argument order
+  -h, --help     this help
+
+Exit status: 0 every file parsed · 2 some did not (the output is still printed) · 64 usage.
+`;
+
+/** Reads at most this much of a text artifact (the parsers refuse more anyway). */
+const MAX_TEXT_READ = 64 * 1024 * 1024;
+
+export interface InspectResult {
+  file: string;
+  kind: ArtifactKind;
+  ok: boolean;
+  error: { code: string; message: string } | null;
+  partition: ParsedArtifact['partition'];
+  device: ParsedArtifact['device'];
+  vmfs: ParsedArtifact['vmfs'];
+  details: ParsedArtifact['details'];
+}
+
+async function readRange(fh: fsp.FileHandle, offset: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return buf.subarray(0, got);
+}
+
+/**
+ * The bytes a parser needs: a header dump up to its FS descriptor (not a whole
+ * 1.5 GiB support dump), a `.vh.sf` up to 3 MiB, text whole.
+ */
+async function readForKind(path: string, forced: ArtifactKind | undefined): Promise<{ kind: ArtifactKind; bytes: Buffer }> {
+  const fh = await fsp.open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const head = await readRange(fh, 0, Math.min(size, PLAN_BYTES));
+    const kind = forced ?? detect(head, path);
+    if (kind === 'vmfs-header' && size > head.length) {
+      let need = size;
+      try {
+        need = Math.min(size, planHeaderDump(head).needBytes);
+      } catch {
+        need = head.length;
+      }
+      return { kind, bytes: need > head.length ? Buffer.concat([head, await readRange(fh, head.length, need - head.length)]) : head };
+    }
+    if (kind === 'vh-sf' || kind === 'vmfs-undelete' || kind === 'vmfs-header') return { kind, bytes: head };
+    return { kind, bytes: size > head.length ? Buffer.concat([head, await readRange(fh, head.length, Math.min(size, MAX_TEXT_READ) - head.length)]) : head };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Inspects one file; never throws. */
+export async function inspectFile(file: string, forced?: ArtifactKind): Promise<InspectResult> {
+  const r: InspectResult = { file, kind: forced ?? 'unknown', ok: false, error: null, partition: null, device: null, vmfs: null, details: {} };
+  let bytes: Buffer;
+  try {
+    const read = await readForKind(file, forced);
+    r.kind = read.kind;
+    bytes = read.bytes;
+  } catch (e) {
+    r.error = { code: 'unreadable', message: describeError(e) };
+    return r;
+  }
+  try {
+    const parsed = parseArtifact(r.kind, bytes);
+    r.kind = parsed.kind;
+    r.partition = parsed.partition;
+    r.device = parsed.device;
+    r.vmfs = parsed.vmfs;
+    r.details = parsed.details;
+    r.ok = true;
+  } catch (e) {
+    r.error = isFormatError(e) ? { code: e.code, message: e.message } : { code: 'malformed', message: describeError(e) };
+  }
+  return r;
+}
+
+function summarize(r: InspectResult): string {
+  const lines = [`${r.file}: ${r.kind}${r.ok ? '' : ` — ERROR ${r.error?.code}: ${r.error?.message}`}`];
+  if (r.partition) {
+    const p = r.partition;
+    lines.push(`  partition  ${p.scheme} #${p.index} type ${p.type || '?'} LBA ${p.startLba}–${p.endLba || '?'}${(p as { missing?: boolean }).missing ? '  (MISSING from the partition table)' : ''}`);
+  }
+  if (r.device) {
+    const d = r.device;
+    lines.push(`  device     ${d.deviceId}  LUN ${d.lun}  ${d.vendor} ${d.model} ${d.revision}`.trimEnd());
+    lines.push(`             ${d.vml}  ${d.sizeBytes} bytes  extent ${d.extentUuid}`);
+  }
+  if (r.vmfs) {
+    const v = r.vmfs;
+    lines.push(`  vmfs       ${v.vmfsUuid ?? '(UUID not in this dump)'}  "${v.label ?? ''}"  ${v.version}${v.blockSize ? `  block ${v.blockSize}` : ''}`);
+    if (v.createdAt) lines.push(`             created ${v.createdAt}${v.creatorMac ? ` by ${v.creatorMac}` : ''}${v.segmentUuid ? `  segment ${v.segmentUuid}` : ''}`);
+  }
+  const d = r.details;
+  for (const lu of d.targetLus ?? []) {
+    lines.push(`  lu         ${lu.deviceId ?? '(no GUID yet)'}  ${lu.stack}  ${lu.iqn ?? '(all targets)'}  LUN ${lu.lun ?? '?'}  ${lu.backingStore ?? ''}  ${lu.sizeBytes ?? ''}`.trimEnd());
+  }
+  if (d.systemUuid) lines.push(`  system     ${d.systemUuid}`);
+  for (const x of d.extents ?? []) lines.push(`  extent     ${x.vmfsUuid}  ${x.volumeName ?? ''}  ${x.deviceId ?? x.devicePath ?? ''}:${x.partition ?? ''}`);
+  for (const dev of d.devices ?? []) lines.push(`  device     ${dev.deviceId}  ${dev.vml ?? ''}  ${dev.vendor ?? ''} ${dev.model ?? ''}`.trimEnd());
+  for (const s of d.snapshots ?? []) lines.push(`  snapshot   ${s.name}  ${s.createdAt}  ${s.usedBytes}`);
+  if (d.redacted?.length) lines.push(`  redacted   ${d.redacted.join(', ')}`);
+  return lines.join('\n');
+}
+
+/** `inspect FILE...`: local parse, human or `--json` output. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand('inspect', { kind: { type: 'string' } }, args, true);
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('inspect: no FILE given (see inspect --help)');
+  const kind = values.kind as ArtifactKind | undefined;
+  if (kind !== undefined && !(ARTIFACT_KINDS as readonly string[]).includes(kind)) {
+    throw new UsageError(`inspect: --kind must be one of ${ARTIFACT_KINDS.join(', ')}`);
+  }
+  const results: InspectResult[] = [];
+  for (const f of positionals) results.push(await inspectFile(f, kind));
+  process.stdout.write(values.json ? JSON.stringify(results, null, 2) + '\n' : results.map(summarize).join('\n\n') + '\n');
+  return results.every((r) => r.ok) ? EXIT.ok : EXIT.partial;
+}

@@ -1,0 +1,216 @@
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, writeSync, promises as fsp } from 'node:fs';
+import { dirname, join, posix, resolve } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { CatalogClient } from '../catalog-client.js';
+import { CATALOG_OPTIONS, COMMON_HELP, parseCommand } from '../cli.js';
+import { loadConfigFile, requireCatalog, resolveCatalogConfig } from '../config.js';
+import { CollectorError, describeError, UsageError } from '../errors.js';
+import { errorText, openRequest, RejectedError, UnreachableError, type HttpRequest } from '../http.js';
+import { TarReader, type TarEntry } from '../tar.js';
+
+export const HELP = `Usage: collector restore (--volume UUID | --device ID) [--at ISO] [-o DIR]
+
+Downloads the restore bundle of a VMFS volume (or of a LUN) as of a point in time,
+checks every file against the bundle's SHA256SUMS and unpacks it into DIR. A bundle
+that fails any check is refused and nothing is left behind. This command never writes
+to a device: read RESTORE.md in DIR; its restore.sh --apply does, after its own checks.
+
+  --volume UUID          VMFS volume UUID (as under /vmfs/volumes)
+  --device ID            device id (naa.…, eui.…, t10.…) instead of a volume
+  --at ISO               the catalog as of this time (default: latest)
+  -o, --output DIR       where to unpack (default ./restore-<id>); must be new or empty
+${COMMON_HELP}
+`;
+
+const OPTIONS = {
+  ...CATALOG_OPTIONS,
+  volume: { type: 'string' },
+  device: { type: 'string' },
+  at: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+} as const;
+
+/** A tar member path made safe: relative, no `..`, no empty segments. */
+export function safeMemberPath(p: string): string {
+  const norm = posix.normalize(p.replace(/\/+$/, ''));
+  if (norm === '' || norm === '.' || norm.startsWith('/') || norm === '..' || norm.startsWith('../') || norm.includes('\0') || norm.split('/').includes('..')) {
+    throw new CollectorError(`bundle refused: unsafe member path ${JSON.stringify(p)}`);
+  }
+  return norm;
+}
+
+export interface UnpackedFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * Unpacks a gzip'd tar stream into `dir` (which must exist), hashing every file as it
+ * is written. Refuses links, devices and unsafe paths. Returns the files written.
+ */
+export async function unpackBundle(stream: AsyncIterable<Buffer>, dir: string): Promise<UnpackedFile[]> {
+  const files: UnpackedFile[] = [];
+  const seen = new Set<string>();
+  let fd: number | null = null;
+  let hash: Hash | null = null;
+  let current: UnpackedFile | null = null;
+  const reader = new TarReader({
+    entry(e: TarEntry) {
+      if (e.typeflag === 'x' || e.typeflag === 'g') return;
+      if (e.type === 'other') throw new CollectorError(`bundle refused: ${JSON.stringify(e.path)} is not a plain file or directory (type ${e.typeflag})`);
+      const rel = safeMemberPath(e.path);
+      const target = join(dir, rel);
+      if (e.type === 'directory') {
+        mkdirSync(target, { recursive: true });
+        return;
+      }
+      if (seen.has(rel)) throw new CollectorError(`bundle refused: ${rel} appears twice`);
+      seen.add(rel);
+      mkdirSync(dirname(target), { recursive: true });
+      fd = openSync(target, 'wx', e.mode & 0o100 ? 0o755 : 0o644);
+      hash = createHash('sha256');
+      current = { path: rel, size: 0, sha256: '' };
+    },
+    data(chunk: Buffer) {
+      if (fd === null || !hash || !current) return;
+      writeSync(fd, chunk);
+      hash.update(chunk);
+      current.size += chunk.length;
+    },
+    entryEnd() {
+      if (fd === null || !hash || !current) return;
+      closeSync(fd);
+      current.sha256 = hash.digest('hex');
+      files.push(current);
+      fd = null;
+      hash = null;
+      current = null;
+    },
+  });
+  try {
+    for await (const chunk of stream) reader.write(chunk);
+    reader.end();
+  } catch (e) {
+    if (e instanceof CollectorError) throw e;
+    throw new CollectorError(`bundle refused: ${describeError(e)}`);
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+  return files;
+}
+
+/** Parses `SHA256SUMS` lines (`<hex>  <path>` or `<hex> *<path>`). */
+export function parseSha256Sums(text: string): Map<string, string> {
+  const sums = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.trim()) continue;
+    const m = /^([0-9a-fA-F]{64}) [ *](.+)$/.exec(line);
+    if (!m) throw new CollectorError(`bundle refused: SHA256SUMS line not understood: ${JSON.stringify(line.slice(0, 80))}`);
+    sums.set(posix.normalize(m[2].replace(/^\.\//, '')), m[1].toLowerCase());
+  }
+  return sums;
+}
+
+/**
+ * Checks every unpacked file against SHA256SUMS: each listed file present with that
+ * hash, and no file the list does not name. Throws on the first discrepancy.
+ */
+export async function verifyBundle(dir: string, files: UnpackedFile[]): Promise<void> {
+  const sumsFiles = files.filter((f) => posix.basename(f.path) === 'SHA256SUMS');
+  if (sumsFiles.length !== 1) throw new CollectorError(`bundle refused: expected one SHA256SUMS, found ${sumsFiles.length}`);
+  const sumsFile = sumsFiles[0];
+  const base = posix.dirname(sumsFile.path);
+  const sums = parseSha256Sums(await fsp.readFile(join(dir, sumsFile.path), 'utf8'));
+  if (sums.size === 0) throw new CollectorError('bundle refused: SHA256SUMS is empty');
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  for (const [rel, want] of sums) {
+    const path = base === '.' ? rel : posix.join(base, rel);
+    const f = byPath.get(path);
+    if (!f) throw new CollectorError(`bundle refused: ${path} is listed in SHA256SUMS but missing`);
+    if (f.sha256 !== want) throw new CollectorError(`bundle refused: ${path} does not match its SHA-256 in SHA256SUMS (tampered or corrupt)`);
+  }
+  for (const f of files) {
+    if (f === sumsFile) continue;
+    const rel = base === '.' ? f.path : posix.relative(base, f.path);
+    if (!sums.has(rel)) throw new CollectorError(`bundle refused: ${f.path} is not listed in SHA256SUMS`);
+  }
+}
+
+/** GET with up to 3 redirects (a Lambda catalog answers with a presigned object URL). */
+async function download(client: CatalogClient, path: string): Promise<AsyncIterable<Buffer>> {
+  let req: HttpRequest = client.getRequest(path);
+  const origin = new URL(req.url).origin;
+  for (let hop = 0; hop < 4; hop++) {
+    let res;
+    try {
+      res = await openRequest(req);
+    } catch (e) {
+      throw new UnreachableError(`catalog unreachable: ${describeError(e)}`);
+    }
+    const status = res.statusCode ?? 0;
+    if (status >= 300 && status < 400 && res.headers.location) {
+      res.resume();
+      const url = new URL(res.headers.location, req.url).toString();
+      // The bearer token stays with the catalog; presigned URLs carry their own authority.
+      req = { method: 'GET', url, headers: new URL(url).origin === origin ? req.headers : {}, timeoutMs: req.timeoutMs };
+      continue;
+    }
+    if (status !== 200) {
+      const parts: Buffer[] = [];
+      for await (const c of res) parts.push(c as Buffer);
+      const msg = errorText({ status, headers: res.headers, body: Buffer.concat(parts) });
+      if (status >= 500) throw new UnreachableError(`restore bundle: HTTP ${status} ${msg}`);
+      throw new RejectedError(`restore bundle: HTTP ${status} ${msg}`, status);
+    }
+    return res.pipe(createGunzip());
+  }
+  throw new CollectorError('restore bundle: too many redirects');
+}
+
+/** `restore`: fetch, verify, unpack; never touches a device. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand('restore', OPTIONS, args, true);
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length) throw new UsageError(`restore: unexpected argument ${positionals[0]}`);
+  if (!values.volume === !values.device) throw new UsageError('restore: give exactly one of --volume UUID or --device ID');
+  if (values.at !== undefined && Number.isNaN(Date.parse(values.at))) throw new UsageError(`restore: --at is not an ISO 8601 time: ${values.at}`);
+  const id = (values.volume ?? values.device)!.trim();
+  const cfg = resolveCatalogConfig(values, loadConfigFile(values.config));
+  const { catalogUrl, token } = requireCatalog(cfg);
+  const client = new CatalogClient(catalogUrl, token, cfg.retry);
+
+  const out = resolve(values.output ?? `restore-${id.replace(/[^A-Za-z0-9._-]+/g, '_')}`);
+  const existing = await fsp.readdir(out).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
+  if (existing && existing.length > 0) throw new UsageError(`restore: ${out} exists and is not empty`);
+  const staging = `${out}.partial-${process.pid}`;
+  await fsp.mkdir(staging, { recursive: true });
+
+  const path = values.volume
+    ? `/v1/volumes/${encodeURIComponent(id)}/restore-bundle`
+    : `/v1/luns/${encodeURIComponent(id)}/restore-bundle`;
+  let files: UnpackedFile[];
+  try {
+    const stream = await download(client, values.at ? `${path}?at=${encodeURIComponent(values.at)}` : path);
+    files = await unpackBundle(stream, staging);
+    await verifyBundle(staging, files);
+    if (existing) await fsp.rmdir(out);
+    await fsp.rename(staging, out);
+  } catch (e) {
+    await fsp.rm(staging, { recursive: true, force: true });
+    if (e instanceof CollectorError) throw e;
+    throw new CollectorError(`restore: ${describeError(e)}`);
+  }
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ output: out, verified: true, files }, null, 2) + '\n');
+  } else {
+    process.stdout.write(`${out}: ${files.length} file(s), every SHA-256 verified against SHA256SUMS\n`);
+    for (const f of files) process.stdout.write(`  ${f.sha256}  ${f.path}\n`);
+    process.stdout.write('Next: read RESTORE.md there. Nothing was written to any device.\n');
+  }
+  return 0;
+}

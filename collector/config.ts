@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { CollectorError, UsageError } from './errors.js';
+import { parseBytes, parseInteger } from './cli.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './http.js';
+
+export const DEFAULT_CONFIG_FILE = '/etc/vmfs-collector.json';
+export const DEFAULT_SPOOL_DIR = '/var/spool/vmfs-collector';
+export const DEFAULT_SPOOL_MAX_BYTES = 2 * 1024 ** 3;
+
+/** The JSON config file, every key optional. */
+export interface ConfigFile {
+  catalogUrl?: string;
+  token?: string;
+  host?: string;
+  spool?: string;
+  spoolMaxBytes?: number | string;
+  parallel?: number;
+  retries?: number;
+  root?: string;
+  ssh?: string[];
+  devices?: string[];
+  files?: string[];
+  undeletePaths?: string[];
+  headerBytes?: number | string;
+}
+
+export interface CatalogConfig {
+  catalogUrl: string | null;
+  token: string | null;
+  retry: RetryPolicy;
+}
+
+export interface SendConfig extends CatalogConfig {
+  host: string;
+  spoolDir: string;
+  spoolMaxBytes: number;
+  parallel: number;
+}
+
+/** Reads the config file: an explicit `--config` must exist, the default may not. */
+export function loadConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): ConfigFile {
+  const path = explicit ?? env.VMFS_COLLECTOR_CONFIG ?? DEFAULT_CONFIG_FILE;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (explicit === undefined && (e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new CollectorError(`config ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new CollectorError(`config ${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CollectorError(`config ${path}: must be a JSON object`);
+  const c = parsed as Record<string, unknown>;
+  for (const k of ['catalogUrl', 'token', 'host', 'spool', 'root'] as const) {
+    if (c[k] !== undefined && typeof c[k] !== 'string') throw new CollectorError(`config ${path}: "${k}" must be a string`);
+  }
+  for (const k of ['ssh', 'devices', 'files', 'undeletePaths'] as const) {
+    if (c[k] !== undefined && !(Array.isArray(c[k]) && (c[k] as unknown[]).every((x) => typeof x === 'string'))) {
+      throw new CollectorError(`config ${path}: "${k}" must be a list of strings`);
+    }
+  }
+  return c as ConfigFile;
+}
+
+interface CatalogFlags {
+  config?: string;
+  url?: string;
+  token?: string;
+  retries?: string;
+}
+
+/** Catalog URL and token: flags, then env, then the file. */
+export function resolveCatalogConfig(flags: CatalogFlags, file: ConfigFile, env: NodeJS.ProcessEnv = process.env): CatalogConfig {
+  const catalogUrl = flags.url ?? env.CATALOG_URL ?? file.catalogUrl ?? null;
+  if (catalogUrl !== null) {
+    let u: URL;
+    try {
+      u = new URL(catalogUrl);
+    } catch {
+      throw new UsageError(`catalog URL is not a URL: ${catalogUrl}`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`catalog URL must be http or https: ${catalogUrl}`);
+  }
+  const retries = flags.retries !== undefined ? parseInteger(flags.retries, '--retries', 0, 20) : file.retries ?? DEFAULT_RETRY.retries;
+  return {
+    catalogUrl: catalogUrl === null ? null : catalogUrl.replace(/\/+$/, ''),
+    token: flags.token ?? env.CATALOG_TOKEN ?? file.token ?? null,
+    retry: { ...DEFAULT_RETRY, retries },
+  };
+}
+
+interface SendFlags extends CatalogFlags {
+  host?: string;
+  spool?: string;
+  'spool-max-bytes'?: string;
+  parallel?: string;
+}
+
+/** Everything collect/import need to send a capture. */
+export function resolveSendConfig(flags: SendFlags, file: ConfigFile, env: NodeJS.ProcessEnv = process.env): SendConfig {
+  const base = resolveCatalogConfig(flags, file, env);
+  const maxText = flags['spool-max-bytes'] ?? (file.spoolMaxBytes !== undefined ? String(file.spoolMaxBytes) : undefined);
+  return {
+    ...base,
+    host: flags.host ?? env.COLLECTOR_HOST ?? file.host ?? hostname(),
+    spoolDir: flags.spool ?? file.spool ?? DEFAULT_SPOOL_DIR,
+    spoolMaxBytes: maxText !== undefined ? parseBytes(maxText, '--spool-max-bytes') : DEFAULT_SPOOL_MAX_BYTES,
+    parallel: flags.parallel !== undefined ? parseInteger(flags.parallel, '--parallel', 1, 64) : file.parallel ?? 4,
+  };
+}
+
+/** Fails with a usage error unless a catalog URL and token are configured. */
+export function requireCatalog(c: CatalogConfig): { catalogUrl: string; token: string } {
+  if (!c.catalogUrl) throw new UsageError('no catalog URL: pass --url, set CATALOG_URL, or "catalogUrl" in the config file');
+  if (!c.token) throw new UsageError('no token: pass --token, set CATALOG_TOKEN, or "token" in the config file');
+  return { catalogUrl: c.catalogUrl, token: c.token };
+}

@@ -1,0 +1,133 @@
+import { promises as fsp } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { CHUNK_SIZE, type BeginResponse, type ChunkRef, type CommitResponse, type UploadTarget } from '../formats/index.js';
+import type { CatalogClient } from './catalog-client.js';
+import { ChunkStager, sha256Hex } from './chunker.js';
+import { CollectorError, describeError } from './errors.js';
+import { accessFromRef } from './host-access.js';
+import { RejectedError } from './http.js';
+import type { Spool, SpooledCapture } from './spool.js';
+
+export interface DeliveryResult {
+  captureId: string;
+  commit: CommitResponse | null;
+  chunksUploaded: number;
+  bytesUploaded: number;
+  putRequests: number;
+  /** Begin requests sent (2 when stale chunks had to be re-read and re-declared). */
+  beginRequests: number;
+}
+
+export interface DeliveryOptions {
+  parallel: number;
+  onUploaded?: (bytes: number) => void;
+}
+
+/** Runs `work` over `items` with at most `limit` at once; the first failure wins. */
+async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: unknown = null;
+  const lane = async () => {
+    while (failed === null && next < items.length) {
+      const item = items[next++];
+      try {
+        await work(item);
+      } catch (e) {
+        failed ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failed !== null) throw failed;
+}
+
+async function readAll(src: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const p of src) parts.push(p);
+  return Buffer.concat(parts);
+}
+
+/**
+ * Re-reads chunks the catalog lacks but the spool does not hold (the known-present list
+ * was stale, or the spool was full), stages them, and rewrites their declarations.
+ */
+async function restageMissing(c: SpooledCapture, shas: Set<string>, spool: Spool): Promise<void> {
+  const stager = new ChunkStager(spool, new Set());
+  const refs = new Map<string, ChunkRef>();
+  for (const sha of shas) {
+    for (let ai = 0; ai < c.begin.artifacts.length && !refs.has(sha); ai++) {
+      const a = c.begin.artifacts[ai];
+      const src = c.sources[ai];
+      const idx = a.chunks.findIndex((ch) => ch.sha256 === sha);
+      if (idx === -1 || !src) continue;
+      const size = a.chunks[idx].size;
+      let data: Buffer;
+      try {
+        data = await readAll(accessFromRef(src.access).read(src.path, src.offset + idx * CHUNK_SIZE, size));
+      } catch (e) {
+        throw new CollectorError(`capture ${c.begin.captureId}: re-reading ${src.path}: ${describeError(e)}`);
+      }
+      if (data.length !== size || sha256Hex(data) !== sha) {
+        throw new RejectedError(`capture ${c.begin.captureId}: ${src.path} changed since it was read; chunk ${idx} can no longer be sent`, 0);
+      }
+      refs.set(sha, await stager.offer(sha, data, true));
+    }
+    if (!refs.has(sha)) throw new RejectedError(`capture ${c.begin.captureId}: chunk ${sha.slice(0, 12)} is neither staged nor re-readable`, 0);
+  }
+  for (const a of c.begin.artifacts) a.chunks = a.chunks.map((ch) => refs.get(ch.sha256) ?? ch);
+  await spool.saveCapture(c);
+}
+
+/** The bytes to PUT for a target, from the staged file (decompressed if an identity upload is asked). */
+async function storedBytes(spool: Spool, t: UploadTarget): Promise<Buffer> {
+  const s = spool.staged(t.sha256);
+  if (!s) throw new CollectorError(`chunk ${t.sha256.slice(0, 12)} is not staged`);
+  const data = await fsp.readFile(s.file);
+  if (s.encoding === t.encoding) return data;
+  if (t.encoding === 'identity') return gunzipSync(data);
+  throw new CollectorError(`the catalog asked for a ${t.encoding} upload of chunk ${t.sha256.slice(0, 12)}, staged as ${s.encoding}`);
+}
+
+/**
+ * Sends one spooled capture: begin, PUT what the catalog lacks, commit; then remembers
+ * its chunks as present and drops it from the spool. Safe to repeat: same captureId.
+ * Network failures surface as UnreachableError with the capture still spooled.
+ */
+export async function deliverCapture(c: SpooledCapture, client: CatalogClient, spool: Spool, opts: DeliveryOptions): Promise<DeliveryResult> {
+  const result: DeliveryResult = { captureId: c.begin.captureId, commit: null, chunksUploaded: 0, bytesUploaded: 0, putRequests: 0, beginRequests: 0 };
+  const allShas = new Set(c.begin.artifacts.flatMap((a) => a.chunks.map((ch) => ch.sha256)));
+  let begun: BeginResponse;
+  try {
+    begun = await client.begin(c.begin);
+    result.beginRequests++;
+    if (begun.state !== 'committed') {
+      const unstaged = new Set(begun.missing.map((t) => t.sha256).filter((sha) => !spool.staged(sha)));
+      if (unstaged.size > 0) {
+        await spool.forgetChunks(unstaged);
+        await restageMissing(c, unstaged, spool);
+        begun = await client.begin(c.begin);
+        result.beginRequests++;
+      }
+      const targets = [...new Map(begun.missing.map((t) => [t.sha256, t])).values()];
+      await pool(targets, opts.parallel, async (t) => {
+        const body = await storedBytes(spool, t);
+        await client.put(t, body);
+        result.chunksUploaded++;
+        result.putRequests++;
+        result.bytesUploaded += body.length;
+        opts.onUploaded?.(body.length);
+      });
+    }
+    result.commit = await client.commit(c.begin.captureId);
+  } catch (e) {
+    // A begin the catalog refuses as malformed will never succeed: park it aside.
+    if (e instanceof RejectedError && (e.status === 0 || e.status === 400 || e.status === 422)) {
+      await spool.rejectCapture(c.begin.captureId, e.message);
+    }
+    throw e;
+  }
+  await spool.rememberChunks(allShas);
+  await spool.removeCapture(c.begin.captureId);
+  await spool.collectGarbage();
+  return result;
+}

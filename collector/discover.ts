@@ -1,0 +1,279 @@
+import {
+  ARTIFACT_KINDS, parseComstarListing, parseEsxInventory, parseIscsitgtSmf, redactSecrets,
+  type ArtifactKind, type HostRef, type TargetLu,
+} from '../formats/index.js';
+import { describeError } from './errors.js';
+import type { HostAccess } from './host-access.js';
+
+/** `.vh.sf` copies: the FS descriptor sits at +2 MiB, so the first 8 MiB are plenty. */
+export const VH_SF_BYTES = 8 * 1024 * 1024;
+/** Streamed whole (vmfs-undelete archives, `--file` of a binary kind). */
+export const WHOLE_FILE = Number.MAX_SAFE_INTEGER;
+
+const TEXT_KINDS: ReadonlySet<ArtifactKind> = new Set(['iscsitgt-smf', 'stmf-smf', 'comstar-listing', 'esx-inventory', 'zfs-snapshots']);
+
+/** True for the kinds stored as text (redacted before hashing). */
+export function isTextKind(kind: ArtifactKind): boolean {
+  return TEXT_KINDS.has(kind);
+}
+
+/** One artifact `collect` would capture, and why. */
+export interface PlannedArtifact {
+  kind: ArtifactKind;
+  fileName: string;
+  /** Host path, or the command lines that produced it. */
+  sourcePath: string;
+  /** The device the bytes belong to (`naa.…`, `/dev/sdb`, a zvol path). */
+  device: string | null;
+  why: string;
+  /** Command output, already redacted. */
+  text?: Buffer;
+  /** Bytes to read from a device or file: a header dump (length planned from its start) or a fixed length. */
+  read?: { path: string; length: number | 'header' };
+  /** A backing store: skipped (not an error) when it holds no VMFS. */
+  onlyIfVmfs?: boolean;
+  /** Discovery already knows it cannot be captured. */
+  error?: string;
+}
+
+export interface Discovery {
+  host: HostRef;
+  access: HostAccess;
+  artifacts: PlannedArtifact[];
+  /** Things looked for and not found, for `discover`. */
+  notes: string[];
+}
+
+export interface DiscoverOptions {
+  hostName: string;
+  devices?: string[];
+  /** `KIND:PATH` */
+  files?: string[];
+  undeletePaths?: string[];
+}
+
+/** Marks one command's output inside a combined text artifact (formats/text.ts SECTION_MARKER). */
+export function sectionHeader(argv: string[]): string {
+  return `# vmfs-collector: ${argv.join(' ')}\n`;
+}
+
+interface Section {
+  argv: string[];
+  out: Buffer;
+  ok: boolean;
+  error: string | null;
+}
+
+async function runSection(access: HostAccess, argv: string[]): Promise<Section> {
+  const r = await access.run(argv);
+  const ok = r.code === 0;
+  return { argv, out: r.stdout, ok, error: ok ? null : r.missing ? `${argv[0]}: not found` : `${argv.join(' ')}: exit ${r.code}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n')[0]}` : ''}` };
+}
+
+/** Sections joined as the parsers expect; empty outputs still get their marker. */
+function combine(sections: Section[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const s of sections) {
+    parts.push(Buffer.from(sectionHeader(s.argv)));
+    parts.push(s.out);
+    if (s.out.length > 0 && s.out[s.out.length - 1] !== 0x0a) parts.push(Buffer.from('\n'));
+  }
+  return Buffer.concat(parts);
+}
+
+function redacted(kind: ArtifactKind, bytes: Buffer): Buffer {
+  const out = redactSecrets(kind, bytes).bytes;
+  return Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/**
+ * Command output as a text artifact: one command's output is stored as printed;
+ * several (comstar-listing, esx-inventory) each get their marker line.
+ */
+function textArtifact(kind: ArtifactKind, fileName: string, sections: Section[], why: string): PlannedArtifact {
+  const good = sections.filter((s) => s.ok);
+  const bytes = sections.length === 1 ? sections[0].out : combine(good);
+  const a: PlannedArtifact = { kind, fileName, sourcePath: sections.map((s) => s.argv.join(' ')).join('; '), device: null, why, text: redacted(kind, bytes) };
+  if (good.length === 0) a.error = sections.map((s) => s.error).join('; ');
+  return a;
+}
+
+function safeName(s: string): string {
+  return s.replace(/^\/+/, '').replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
+function headerDump(path: string, device: string | null, why: string): PlannedArtifact {
+  return { kind: 'vmfs-header', fileName: `vmfs-header-${safeName(device ?? path)}.bin`, sourcePath: path, device, why, read: { path, length: 'header' } };
+}
+
+/** ESXi 5+ (esxcli) and ESX 3.x (esxcfg-vmhbadevs): inventory, a header dump per extent device, `.vh.sf` per volume. */
+async function discoverEsx(access: HostAccess, d: Discovery): Promise<boolean> {
+  const extentList = await runSection(access, ['esxcli', 'storage', 'vmfs', 'extent', 'list']);
+  let esx3 = false;
+  const sections: Section[] = [];
+  if (extentList.ok) {
+    d.host.kind = 'esxi';
+    sections.push(extentList, await runSection(access, ['esxcli', 'storage', 'core', 'device', 'list']));
+  } else {
+    const mapped = await runSection(access, ['esxcfg-vmhbadevs', '-m']);
+    if (!mapped.ok && mapped.error?.endsWith('not found') && extentList.error?.endsWith('not found')) {
+      d.notes.push('no esxcli or esxcfg-vmhbadevs: not an ESX host');
+      return false;
+    }
+    if (!mapped.ok) {
+      d.notes.push(`ESX commands failed: ${extentList.error}; ${mapped.error}`);
+      sections.push(extentList, mapped);
+    } else {
+      esx3 = true;
+      d.host.kind = 'esx';
+      sections.push(await runSection(access, ['esxcfg-vmhbadevs']), mapped);
+    }
+  }
+  const conf = await access.readText('/etc/vmware/esx.conf');
+  const uuidLine = conf?.split('\n').find((l) => /^\s*\/system\/uuid\s*=/.test(l));
+  if (uuidLine) {
+    sections.push({ argv: ['grep', '/system/uuid', '/etc/vmware/esx.conf'], out: Buffer.from(uuidLine.trim() + '\n'), ok: true, error: null });
+    const m = /"([0-9a-fA-F-]{36})"/.exec(uuidLine);
+    if (m) d.host.systemUuid = m[1].toLowerCase();
+  }
+
+  // Parse what we have so far to learn devices and volumes.
+  let extents: Array<{ vmfsUuid: string; deviceId: string | null; devicePath: string | null }> = [];
+  try {
+    extents = parseEsxInventory(combine(sections.filter((s) => s.ok))).details.extents ?? [];
+  } catch (e) {
+    d.notes.push(`inventory did not parse: ${describeError(e)}`);
+  }
+  const disks = new Map<string, string | null>();
+  for (const x of extents) {
+    if (esx3) {
+      const part = x.devicePath ?? (x.deviceId?.startsWith('/dev/') ? x.deviceId : null);
+      // ESX 3 maps `/dev/sdb1`; the dump starts at the disk, so the partition table is included.
+      if (part) disks.set(part.replace(/(sd[a-z]+)\d+$/, '$1'), null);
+    } else if (x.deviceId) {
+      disks.set(`/vmfs/devices/disks/${x.deviceId}`, x.deviceId);
+    }
+  }
+  if (!esx3 && disks.size > 0) {
+    const probe = await access.run(['partedUtil', 'getptbl', [...disks.keys()][0]]);
+    if (!probe.missing) {
+      for (const path of disks.keys()) sections.push(await runSection(access, ['partedUtil', 'getptbl', path]));
+    }
+  }
+  d.artifacts.push(textArtifact('esx-inventory', 'esx-inventory.txt', sections, esx3 ? 'ESX 3.x: esxcfg-vmhbadevs' : 'ESXi: esxcli'));
+  for (const [path, deviceId] of disks) d.artifacts.push(headerDump(path, deviceId ?? path, 'holds a VMFS extent'));
+  for (const uuid of new Set(extents.map((x) => x.vmfsUuid).filter(Boolean))) {
+    const path = `/vmfs/volumes/${uuid}/.vh.sf`;
+    d.artifacts.push({ kind: 'vh-sf', fileName: `${uuid}.vh.sf`, sourcePath: path, device: null, why: `FS descriptor copy of volume ${uuid}`, read: { path, length: VH_SF_BYTES } });
+  }
+  return true;
+}
+
+/** OpenSolaris/illumos: iscsitgt and/or COMSTAR configuration, zfs snapshots, and the VMFS headers of every LU's backing store. */
+async function discoverSolaris(access: HostAccess, d: Discovery): Promise<boolean> {
+  const lus: TargetLu[] = [];
+  let found = false;
+
+  const legacy = await runSection(access, ['svccfg', 'export', 'iscsitgt']);
+  if (legacy.ok && legacy.out.toString('utf8').includes('service_bundle')) {
+    found = true;
+    const a = textArtifact('iscsitgt-smf', 'iscsitgt.xml', [legacy], 'legacy iscsitgt target service');
+    d.artifacts.push(a);
+    try {
+      if (a.text) lus.push(...(parseIscsitgtSmf(a.text).details.targetLus ?? []));
+    } catch (e) {
+      d.notes.push(`iscsitgt export did not parse: ${describeError(e)}`);
+    }
+  } else {
+    d.notes.push(legacy.error?.endsWith('not found') ? 'no svccfg: not an SMF host' : 'no iscsitgt service');
+  }
+
+  const listLu = await runSection(access, ['stmfadm', 'list-lu', '-v']);
+  if (listLu.error?.endsWith('not found')) {
+    d.notes.push('no stmfadm: COMSTAR not installed');
+  } else {
+    found = true;
+    const smf = await runSection(access, ['svccfg', 'export', '-a', 'stmf']);
+    d.artifacts.push(textArtifact('stmf-smf', 'stmf.xml', [smf], 'COMSTAR configuration'));
+    const sections: Section[] = [listLu];
+    const guids = [...new Set([...listLu.out.toString('utf8').matchAll(/LU Name:\s*([0-9A-Fa-f]{32})/g)].map((m) => m[1]))];
+    for (const g of guids) sections.push(await runSection(access, ['stmfadm', 'list-view', '-l', g]));
+    for (const argv of [['stmfadm', 'list-hg', '-v'], ['stmfadm', 'list-tg', '-v'], ['itadm', 'list-target', '-v'], ['itadm', 'list-tpg', '-v'], ['sbdadm', 'list-lu']]) {
+      const s = await runSection(access, argv);
+      if (s.ok) sections.push(s);
+      else d.notes.push(s.error ?? argv.join(' '));
+    }
+    const listing = textArtifact('comstar-listing', 'comstar-listing.txt', sections, 'COMSTAR LUs, views, targets, TPGs');
+    d.artifacts.push(listing);
+    try {
+      if (listing.text) lus.push(...(parseComstarListing(listing.text).details.targetLus ?? []));
+    } catch (e) {
+      d.notes.push(`COMSTAR listing did not parse: ${describeError(e)}`);
+    }
+  }
+  if (!found) return false;
+  d.host.kind = 'solaris';
+
+  // One header dump per backing store, linked to its LU GUID.
+  const stores = new Map<string, string | null>();
+  for (const lu of lus) {
+    if (!lu.backingStore) continue;
+    if (!stores.has(lu.backingStore) || stores.get(lu.backingStore) === null) stores.set(lu.backingStore, lu.deviceId);
+  }
+  for (const [path, deviceId] of stores) {
+    d.artifacts.push({ ...headerDump(path, deviceId ?? path, `backing store of LU ${deviceId ?? '(GUID not assigned yet)'}`), onlyIfVmfs: true });
+  }
+  const datasets = [...stores.keys()].map((p) => /^\/dev\/zvol\/r?dsk\/(.+)$/.exec(p)?.[1]).filter((x): x is string => !!x);
+  if (datasets.length > 0) {
+    const zfs = await runSection(access, ['zfs', 'list', '-H', '-p', '-t', 'snapshot', '-o', 'name,creation,used', '-r', ...new Set(datasets)]);
+    if (zfs.error?.endsWith('not found')) d.notes.push('no zfs command');
+    else {
+      d.artifacts.push(textArtifact('zfs-snapshots', 'zfs-snapshots.txt', [zfs], 'snapshots of the backing zvols'));
+    }
+  }
+  return true;
+}
+
+/** Parses `KIND:PATH` of `--file`. */
+export function parseFileSpec(spec: string): { kind: ArtifactKind; path: string } {
+  const i = spec.indexOf(':');
+  const kind = spec.slice(0, i) as ArtifactKind;
+  if (i <= 0 || !(ARTIFACT_KINDS as readonly string[]).includes(kind) || kind === 'unknown') {
+    throw new Error(`--file wants KIND:PATH with KIND one of ${ARTIFACT_KINDS.filter((k) => k !== 'unknown').join(', ')}: ${spec}`);
+  }
+  return { kind, path: spec.slice(i + 1) };
+}
+
+/**
+ * What `collect` would capture on one host, found by running the host's own commands.
+ * Never throws for a missing command or device: those become notes or per-artifact errors.
+ */
+export async function discoverHost(access: HostAccess, opts: DiscoverOptions): Promise<Discovery> {
+  const d: Discovery = { host: { name: opts.hostName, kind: 'linux', systemUuid: null }, access, artifacts: [], notes: [] };
+  const esx = await discoverEsx(access, d);
+  if (!esx) await discoverSolaris(access, d);
+
+  for (const dir of opts.undeletePaths ?? []) {
+    const names = await access.list(dir);
+    const files = names === null ? [dir] : names.map((n) => `${dir.replace(/\/+$/, '')}/${n}`);
+    for (const path of files) {
+      d.artifacts.push({ kind: 'vmfs-undelete', fileName: safeName(path.split('/').pop() ?? path), sourcePath: path, device: null, why: 'configured vmfs-undelete path', read: { path, length: WHOLE_FILE } });
+    }
+  }
+  for (const path of opts.devices ?? []) {
+    const base = path.split('/').pop() ?? path;
+    d.artifacts.push(headerDump(path, /^(naa|eui|t10|mpx)\./.test(base) ? base : path, 'given with --device'));
+  }
+  for (const spec of opts.files ?? []) {
+    let parsed: { kind: ArtifactKind; path: string };
+    try {
+      parsed = parseFileSpec(spec);
+    } catch (e) {
+      d.artifacts.push({ kind: 'unknown', fileName: safeName(spec), sourcePath: spec, device: null, why: 'given with --file', error: describeError(e) });
+      continue;
+    }
+    // A file given by hand is already the artifact (a saved dump, an export): stored whole.
+    d.artifacts.push({ kind: parsed.kind, fileName: safeName(parsed.path.split('/').pop() ?? parsed.path), sourcePath: parsed.path, device: null, why: 'given with --file', read: { path: parsed.path, length: WHOLE_FILE } });
+  }
+  return d;
+}

@@ -1,0 +1,211 @@
+import { spawn } from 'node:child_process';
+import { constants, promises as fsp } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
+import { CHUNK_SIZE } from '../formats/index.js';
+
+/** The outcome of running one of the host's commands. */
+export interface CommandResult {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+  /** The command does not exist on the host. */
+  missing: boolean;
+}
+
+/** Where a byte range came from, recorded so a spooled capture can re-read a chunk later. */
+export type AccessRef = { type: 'local'; root: string } | { type: 'ssh'; target: string };
+
+/**
+ * How discovery and capture reach a host: the local machine (paths under a root)
+ * or a remote ESXi host through the system `ssh` client.
+ */
+export interface HostAccess {
+  readonly ref: AccessRef;
+  /** `local` or the ssh target, for messages. */
+  readonly label: string;
+  run(argv: string[]): Promise<CommandResult>;
+  /** Streams `length` bytes from `offset` of a device or file (fewer when it ends first). */
+  read(path: string, offset: number, length: number): AsyncIterable<Buffer>;
+  /** A host file's text, or null when it does not exist. */
+  readText(path: string): Promise<string | null>;
+  /** Names in a directory, or null when it cannot be listed. */
+  list(dir: string): Promise<string[] | null>;
+}
+
+/** Largest command output kept; listings are KB, SMF exports at most a few MB. */
+const MAX_OUTPUT = 64 * 1024 * 1024;
+
+function runProcess(file: string, args: string[]): Promise<CommandResult> {
+  return new Promise((done) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outBytes = 0;
+    child.stdout.on('data', (c: Buffer) => {
+      outBytes += c.length;
+      if (outBytes <= MAX_OUTPUT) out.push(c);
+      else child.kill();
+    });
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      done({ code: 127, stdout: Buffer.alloc(0), stderr: e.message, missing: e.code === 'ENOENT' }),
+    );
+    child.on('close', (code, signal) => {
+      const stderr = Buffer.concat(err).toString('utf8');
+      done({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out), stderr: outBytes > MAX_OUTPUT ? 'output too large' : stderr, missing: false });
+    });
+  });
+}
+
+/** Finds an executable on PATH, or null. */
+export async function whichOnPath(command: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+  if (command.includes('/')) return command;
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, command);
+    try {
+      await fsp.access(p, constants.X_OK);
+      if ((await fsp.stat(p)).isFile()) return p;
+    } catch {
+      /* not here */
+    }
+  }
+  return null;
+}
+
+/** The local host; device and file paths resolve under `root` (commands come from PATH). */
+export class LocalAccess implements HostAccess {
+  readonly ref: AccessRef;
+  readonly label = 'local';
+  constructor(readonly root: string) {
+    this.ref = { type: 'local', root: resolve(root) };
+  }
+
+  /** A host path mapped under the root. */
+  path(p: string): string {
+    return join(this.ref.type === 'local' ? this.ref.root : '/', p);
+  }
+
+  async run(argv: string[]): Promise<CommandResult> {
+    const exe = await whichOnPath(argv[0]);
+    if (!exe) return { code: 127, stdout: Buffer.alloc(0), stderr: `${argv[0]}: not found on PATH`, missing: true };
+    return runProcess(exe, argv.slice(1));
+  }
+
+  async *read(path: string, offset: number, length: number): AsyncIterable<Buffer> {
+    const fh = await fsp.open(this.path(path), 'r');
+    try {
+      let pos = offset;
+      const end = offset + length;
+      while (pos < end) {
+        // Whole 1 MiB reads at chunk-aligned positions let the chunker take buffers without copying.
+        const want = Math.min(CHUNK_SIZE - (pos % CHUNK_SIZE), end - pos);
+        const buf = Buffer.allocUnsafe(want);
+        let got = 0;
+        while (got < want) {
+          const { bytesRead } = await fh.read(buf, got, want - got, pos + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        if (got > 0) yield got === want ? buf : buf.subarray(0, got);
+        if (got < want) return;
+        pos += got;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async readText(path: string): Promise<string | null> {
+    try {
+      return await fsp.readFile(this.path(path), 'utf8');
+    } catch {
+      return null;
+    }
+  }
+
+  async list(dir: string): Promise<string[] | null> {
+    try {
+      return (await fsp.readdir(this.path(dir))).sort();
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** Quotes one word for the remote POSIX shell. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Options that keep ssh from prompting or trusting an unknown host key. */
+export const SSH_OPTIONS = ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'StrictHostKeyChecking=yes'];
+
+/**
+ * An ESXi host without an agent, reached with the system ssh client (the user's keys,
+ * known_hosts and ~/.ssh/config). Reads stream `dd` output; nothing is copied to disk.
+ */
+export class SshAccess implements HostAccess {
+  readonly ref: AccessRef;
+  readonly label: string;
+  constructor(readonly target: string) {
+    if (!/^([A-Za-z0-9._-]+@)?[A-Za-z0-9._:[\]-]+$/.test(target) || target.startsWith('-')) {
+      throw new Error(`not an ssh target: ${target}`);
+    }
+    this.ref = { type: 'ssh', target };
+    this.label = target;
+  }
+
+  private sshArgs(remote: string): string[] {
+    return [...SSH_OPTIONS, '--', this.target, remote];
+  }
+
+  async run(argv: string[]): Promise<CommandResult> {
+    const r = await runProcess('ssh', this.sshArgs(argv.map(shellQuote).join(' ')));
+    if (r.missing) return { ...r, missing: false, stderr: 'ssh client not found on PATH' };
+    // ssh exits 255 for its own failures; 127 is the remote shell's "command not found".
+    return { ...r, missing: r.code === 127 };
+  }
+
+  async *read(path: string, offset: number, length: number): AsyncIterable<Buffer> {
+    if (offset % CHUNK_SIZE !== 0) throw new Error('remote reads start on a 1 MiB boundary');
+    const count = Math.ceil(length / CHUNK_SIZE);
+    const remote = `dd if=${shellQuote(path)} bs=1M skip=${offset / CHUNK_SIZE} count=${count} 2>/dev/null || { echo "dd failed" >&2; exit 3; }`;
+    const child = spawn('ssh', this.sshArgs(remote), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const err: Buffer[] = [];
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    const closed = new Promise<number>((r) => child.on('close', (code) => r(code ?? 1)));
+    const failed = new Promise<never>((_, rej) => child.on('error', rej));
+    failed.catch(() => undefined);
+    let left = length;
+    let sent = 0;
+    try {
+      for await (const c of child.stdout as AsyncIterable<Buffer>) {
+        if (left <= 0) continue;
+        const part = c.length > left ? c.subarray(0, left) : c;
+        left -= part.length;
+        sent += part.length;
+        yield part;
+      }
+      const code = await Promise.race([closed, failed]);
+      if (code !== 0 && sent === 0) throw new Error(`${this.target}: reading ${path}: ${Buffer.concat(err).toString('utf8').trim() || `ssh exit ${code}`}`);
+    } finally {
+      if (child.exitCode === null) child.kill();
+    }
+  }
+
+  async readText(path: string): Promise<string | null> {
+    const r = await this.run(['cat', path]);
+    return r.code === 0 ? r.stdout.toString('utf8') : null;
+  }
+
+  async list(dir: string): Promise<string[] | null> {
+    const r = await this.run(['ls', '-1', dir]);
+    return r.code === 0 ? r.stdout.toString('utf8').split('\n').map((s) => s.trim()).filter(Boolean).sort() : null;
+  }
+}
+
+/** Rebuilds the access a spooled capture recorded. */
+export function accessFromRef(ref: AccessRef): HostAccess {
+  return ref.type === 'local' ? new LocalAccess(ref.root) : new SshAccess(ref.target);
+}

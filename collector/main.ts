@@ -1,0 +1,77 @@
+/**
+ * The collector's entry point (bundled to dist/collector.cjs). Dispatches on the
+ * command name before loading anything else, so `--version` and `--help` cost
+ * no more than starting Node.
+ */
+import { CollectorError, describeError, EXIT } from './errors.js';
+
+declare const __COLLECTOR_VERSION__: string;
+const VERSION = typeof __COLLECTOR_VERSION__ === 'string' ? __COLLECTOR_VERSION__ : '0.0.0-dev';
+
+const USAGE = `Usage: collector <command> [options]
+
+Keeps the bytes that bring a VMware datastore back (VMFS headers, .vh.sf copies,
+iSCSI target configuration, ESX inventories) in the recovery catalog.
+
+Commands:
+  collect             discover, read and upload what this host (or --ssh hosts) can lose
+  import FILE...      upload backups made by the old cron scripts (.hex, .bu, SMF XML, …)
+  inspect FILE...     parse saved artifacts locally and print what they say
+  discover            show what collect would capture here, and why
+  restore             fetch a restore bundle, verify every checksum, unpack it
+  cron                print the crontab line (and how to keep it on ESXi)
+
+  collector <command> --help     options of a command
+  collector --version            the collector's version
+
+Configuration: flags, then env CATALOG_URL / CATALOG_TOKEN / COLLECTOR_HOST, then
+the JSON file given with --config (default /etc/vmfs-collector.json).
+Exit status: 0 done · 2 partial · 64 usage · 75 catalog unreachable, capture spooled.
+`;
+
+type CommandModule = { run(args: string[]): Promise<number> };
+
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  collect: () => import('./commands/collect.js'),
+  import: () => import('./commands/import.js'),
+  inspect: () => import('./commands/inspect.js'),
+  discover: () => import('./commands/discover.js'),
+  restore: () => import('./commands/restore.js'),
+  cron: () => import('./commands/cron.js'),
+};
+
+/** Runs one command line; resolves with the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === '--version' || command === '-V' || command === 'version') {
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return EXIT.ok;
+  }
+  const load = command === undefined ? undefined : COMMANDS[command];
+  if (!load) {
+    process.stderr.write(command === undefined ? USAGE : `collector: unknown command ${JSON.stringify(command)} (see collector --help)\n`);
+    return EXIT.usage;
+  }
+  try {
+    return await (await load()).run(rest);
+  } catch (e) {
+    if (e instanceof CollectorError) {
+      process.stderr.write(`collector ${command}: ${e.message}\n`);
+      return e.exitCode;
+    }
+    // Unexpected: still one line, unless the operator asks for the trace.
+    process.stderr.write(`collector ${command}: internal error: ${describeError(e)}\n`);
+    if (process.env.COLLECTOR_DEBUG) process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
+    return EXIT.failed;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,253 @@
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import type { ArtifactSummary, BeginRequest, HostRef } from '../formats/index.js';
+import type { CapturedArtifact } from './capture.js';
+import { CatalogClient } from './catalog-client.js';
+import { ChunkStager } from './chunker.js';
+import { requireCatalog, type SendConfig } from './config.js';
+import { deliverCapture, type DeliveryResult } from './deliver.js';
+import { CollectorError, describeError, EXIT } from './errors.js';
+import { UnreachableError } from './http.js';
+import type { Progress } from './progress.js';
+import { Spool, type SpooledCapture } from './spool.js';
+import { uuidv7 } from './uuidv7.js';
+
+declare const __COLLECTOR_VERSION__: string;
+/** The bundle's version (package.json), set at build time. */
+export const VERSION = typeof __COLLECTOR_VERSION__ === 'string' ? __COLLECTOR_VERSION__ : '0.0.0-dev';
+
+export type CaptureState = 'committed' | 'spooled' | 'dry-run' | 'failed' | 'empty';
+
+export interface ArtifactReport {
+  kind: string;
+  fileName: string;
+  sourcePath: string;
+  device: string | null;
+  status: CapturedArtifact['status'];
+  error: string | null;
+  note: string | null;
+  size: number;
+  sha256: string | null;
+  chunks: number;
+  /** What the catalog made of it on commit. */
+  parseStatus: ArtifactSummary['parseStatus'] | null;
+  parseError: ArtifactSummary['parseError'];
+}
+
+export interface CaptureReport {
+  captureId: string;
+  host: string;
+  hostKind: HostRef['kind'];
+  collectedAt: string;
+  state: CaptureState;
+  error: string | null;
+  chunks: number;
+  chunksUploaded: number;
+  bytesUploaded: number;
+  artifacts: ArtifactReport[];
+}
+
+export interface RunReport {
+  command: string;
+  version: string;
+  dryRun: boolean;
+  exitCode: number;
+  artifacts: number;
+  artifactsFailed: number;
+  chunks: number;
+  chunksUploaded: number;
+  putRequests: number;
+  bytesRead: number;
+  bytesUploaded: number;
+  seconds: number;
+  /** Captures from earlier runs delivered now, and those still waiting. */
+  spool: { delivered: string[]; pending: number };
+  captures: CaptureReport[];
+}
+
+/**
+ * One run of collect/import: the spool (not in a dry run), the catalog client, the
+ * stager, and the running report. Captures are written to the spool before they
+ * are sent, so a crash or an unreachable catalog loses nothing.
+ */
+export class SendSession {
+  readonly report: RunReport;
+  readonly stager: ChunkStager;
+  private readonly started = Date.now();
+  /** Set once the catalog proved unreachable: the rest of the run only spools. */
+  private unreachable: string | null = null;
+  private dryRunCounted = { chunks: 0, bytes: 0 };
+
+  private constructor(
+    command: string,
+    readonly cfg: SendConfig,
+    readonly dryRun: boolean,
+    private readonly spool: Spool | null,
+    private readonly client: CatalogClient | null,
+    known: Set<string>,
+    private readonly progress: Progress,
+  ) {
+    this.stager = new ChunkStager(spool, known);
+    this.report = {
+      command, version: VERSION, dryRun, exitCode: 0, artifacts: 0, artifactsFailed: 0, chunks: 0, chunksUploaded: 0,
+      putRequests: 0, bytesRead: 0, bytesUploaded: 0, seconds: 0, spool: { delivered: [], pending: 0 }, captures: [],
+    };
+  }
+
+  static async open(command: string, cfg: SendConfig, dryRun: boolean, progress: Progress): Promise<SendSession> {
+    if (dryRun) {
+      // Read-only look at what the catalog is known to hold, so the report shows what would be sent.
+      const text = await fsp.readFile(join(cfg.spoolDir, 'known-chunks'), 'utf8').catch(() => '');
+      return new SendSession(command, cfg, true, null, null, new Set(text.split('\n').filter(Boolean)), progress);
+    }
+    const { catalogUrl, token } = requireCatalog(cfg);
+    const spool = await Spool.open(cfg.spoolDir, cfg.spoolMaxBytes);
+    return new SendSession(command, cfg, false, spool, new CatalogClient(catalogUrl, token, cfg.retry), await spool.knownChunks(), progress);
+  }
+
+  /** Counts bytes read (for the report and progress). */
+  onBytes = (n: number): void => {
+    this.report.bytesRead += n;
+    this.progress.read(n);
+  };
+
+  private account(d: DeliveryResult): void {
+    this.report.chunksUploaded += d.chunksUploaded;
+    this.report.bytesUploaded += d.bytesUploaded;
+    this.report.putRequests += d.putRequests;
+  }
+
+  private deliver(c: SpooledCapture): Promise<DeliveryResult> {
+    return deliverCapture(c, this.client!, this.spool!, { parallel: this.cfg.parallel, onUploaded: (n) => this.progress.upload(n) });
+  }
+
+  /** Sends captures earlier runs left in the spool, oldest first; stops at the first unreachable. */
+  async flushSpool(): Promise<void> {
+    if (!this.spool) return;
+    for (const c of await this.spool.pendingCaptures()) {
+      if (this.unreachable) break;
+      try {
+        this.account(await this.deliver(c));
+        this.report.spool.delivered.push(c.begin.captureId);
+      } catch (e) {
+        if (e instanceof UnreachableError) this.unreachable = e.message;
+        else process.stderr.write(`warning: spooled capture ${c.begin.captureId}: ${describeError(e)}\n`);
+      }
+    }
+  }
+
+  /** Builds, spools and sends one capture of a host's artifacts. */
+  async send(host: HostRef, collectedAt: string, artifacts: CapturedArtifact[]): Promise<CaptureReport> {
+    const ok = artifacts.filter((a) => a.status === 'ok' && a.ref);
+    const begin: BeginRequest = {
+      captureId: uuidv7(),
+      host,
+      collectedAt,
+      collector: { version: VERSION },
+      artifacts: ok.map((a) => a.ref!),
+    };
+    const rep: CaptureReport = {
+      captureId: begin.captureId, host: host.name, hostKind: host.kind, collectedAt, state: 'dry-run', error: null,
+      chunks: ok.reduce((n, a) => n + a.chunks, 0), chunksUploaded: 0, bytesUploaded: 0,
+      artifacts: artifacts.map((a) => ({
+        kind: a.kind, fileName: a.fileName, sourcePath: a.sourcePath, device: a.device, status: a.status, error: a.error,
+        note: a.note, size: a.size, sha256: a.sha256, chunks: a.chunks, parseStatus: null, parseError: null,
+      })),
+    };
+    this.report.captures.push(rep);
+    this.report.artifacts += ok.length;
+    this.report.artifactsFailed += artifacts.filter((a) => a.status === 'error').length;
+    this.report.chunks += rep.chunks;
+    if (ok.length === 0) {
+      rep.state = 'empty';
+      rep.error = 'nothing could be captured';
+      return rep;
+    }
+    if (this.dryRun) {
+      // What would go out: every chunk the catalog is not known to hold, compressed.
+      rep.chunksUploaded = this.stager.stats.compressed - this.dryRunCounted.chunks;
+      rep.bytesUploaded = this.stager.stats.storedBytes - this.dryRunCounted.bytes;
+      this.dryRunCounted = { chunks: this.stager.stats.compressed, bytes: this.stager.stats.storedBytes };
+      return rep;
+    }
+    const spooled: SpooledCapture = { format: 'vmfs-collector-spool/1', begin, sources: ok.map((a) => a.source), spooledAt: new Date().toISOString() };
+    await this.spool!.saveCapture(spooled);
+    if (this.unreachable) {
+      rep.state = 'spooled';
+      rep.error = this.unreachable;
+      return rep;
+    }
+    try {
+      const d = await this.deliver(spooled);
+      this.account(d);
+      rep.state = 'committed';
+      rep.chunksUploaded = d.chunksUploaded;
+      rep.bytesUploaded = d.bytesUploaded;
+      const summaries = d.commit?.artifacts ?? [];
+      rep.artifacts.filter((a) => a.status === 'ok').forEach((a, i) => {
+        const s = summaries[i];
+        if (s) {
+          a.parseStatus = s.parseStatus;
+          a.parseError = s.parseError;
+        }
+      });
+    } catch (e) {
+      if (e instanceof UnreachableError) {
+        this.unreachable = e.message;
+        rep.state = 'spooled';
+      } else rep.state = 'failed';
+      rep.error = describeError(e);
+    }
+    return rep;
+  }
+
+  /** Final numbers and exit status: 75 if anything waits in the spool, 1 if a capture failed, 2 if an artifact did. */
+  async finish(): Promise<RunReport> {
+    const r = this.report;
+    r.seconds = Math.round((Date.now() - this.started) / 10) / 100;
+    if (this.spool) {
+      r.spool.pending = (await this.spool.pendingCaptures()).length;
+      this.spool.close();
+    }
+    if (r.dryRun) {
+      r.chunksUploaded = this.stager.stats.compressed;
+      r.bytesUploaded = this.stager.stats.storedBytes;
+    }
+    const states = r.captures.map((c) => c.state);
+    if (states.includes('spooled') || (this.unreachable && r.spool.pending > 0)) r.exitCode = EXIT.spooled;
+    else if (states.includes('failed')) r.exitCode = EXIT.failed;
+    else if (r.artifactsFailed > 0 || states.includes('empty')) r.exitCode = EXIT.partial;
+    else r.exitCode = EXIT.ok;
+    return r;
+  }
+
+  close(): void {
+    this.spool?.close();
+  }
+}
+
+/** Human summary of a run, a few lines. */
+export function formatRunReport(r: RunReport): string {
+  const lines: string[] = [];
+  const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+  if (r.spool.delivered.length) lines.push(`delivered ${r.spool.delivered.length} spooled capture(s): ${r.spool.delivered.join(', ')}`);
+  for (const c of r.captures) {
+    lines.push(`${c.host} (${c.hostKind}) capture ${c.captureId}: ${c.state}${c.error ? ` — ${c.error}` : ''}`);
+    for (const a of c.artifacts) {
+      const what = a.status === 'ok' ? `${mib(a.size)}, ${a.chunks} chunk(s)${a.parseStatus ? `, parse ${a.parseStatus}` : ''}` : a.status === 'skipped' ? `skipped: ${a.note}` : `ERROR ${a.error}`;
+      lines.push(`  ${a.kind.padEnd(15)} ${a.sourcePath}  ${what}`);
+    }
+  }
+  lines.push(
+    `${r.dryRun ? 'dry run: ' : ''}${r.artifacts} artifact(s), ${r.chunks} chunk(s), read ${mib(r.bytesRead)}, ` +
+      `${r.dryRun ? 'would upload' : 'uploaded'} ${r.chunksUploaded} chunk(s) ${mib(r.bytesUploaded)} in ${r.seconds} s` +
+      (r.spool.pending ? `; ${r.spool.pending} capture(s) waiting in the spool` : ''),
+  );
+  return lines.join('\n') + '\n';
+}
+
+/** Fails with CollectorError if a run's configuration cannot send anything. */
+export function assertSendable(cfg: SendConfig, dryRun: boolean): void {
+  if (!dryRun) requireCatalog(cfg);
+  if (!cfg.host) throw new CollectorError('no host name');
+}
