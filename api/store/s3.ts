@@ -32,13 +32,15 @@ export interface S3BlobStoreOptions {
   secretAccessKey?: string;
   /** The clock presigned URLs are signed with; tests pass a fake one. */
   now?: () => Date;
+  /** Keys per ListObjectsV2 page (S3's maximum and default is 1000). */
+  listPageSize?: number;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const BASE64_MD5 = /^[A-Za-z0-9+/]{22}==$/;
 
 /** The S3 client settings every part of the catalog uses. */
-export function s3ClientConfig(options: Omit<S3BlobStoreOptions, 'bucket' | 'now'>): S3ClientConfig {
+export function s3ClientConfig(options: Omit<S3BlobStoreOptions, 'bucket' | 'now' | 'listPageSize'>): S3ClientConfig {
   return {
     region: options.region ?? 'us-east-1',
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
@@ -68,11 +70,13 @@ export class S3BlobStore implements BlobStore {
   readonly bucket: string;
   readonly client: S3Client;
   private readonly now: () => Date;
+  private readonly listPageSize: number | undefined;
 
   constructor(options: S3BlobStoreOptions) {
     this.bucket = options.bucket;
     this.client = new S3Client(s3ClientConfig(options));
     this.now = options.now ?? (() => new Date());
+    this.listPageSize = options.listPageSize;
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
@@ -146,7 +150,7 @@ export class S3BlobStore implements BlobStore {
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     let token: string | undefined;
     do {
-      const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: this.listPageSize }));
       for (const obj of out.Contents ?? []) {
         if (obj.Key !== undefined) yield { key: obj.Key, size: obj.Size ?? 0 };
       }
