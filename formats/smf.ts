@@ -148,7 +148,13 @@ export function readSmfExport(input: Uint8Array | string, what: string): SmfProp
   if (valid !== true) {
     throw new FormatError('malformed', `${what}: ${valid.err.msg}`, { line: valid.err.line });
   }
-  const doc = xmlParser.parse(text) as XmlNode;
+  let doc: XmlNode;
+  try {
+    doc = xmlParser.parse(text) as XmlNode;
+  } catch (e) {
+    // The validator lets a few oddities through (an unclosed processing instruction) that the parser refuses.
+    throw new FormatError('malformed', `${what}: ${e instanceof Error ? e.message.slice(0, 200) : 'unreadable XML'}`);
+  }
   const bundles = asNodes(doc.service_bundle);
   if (bundles.length === 0) throw new FormatError('unrecognized', `${what}: no <service_bundle> element`);
   const groups: SmfPropertyGroup[] = [];
