@@ -1,0 +1,186 @@
+/**
+ * The ingest protocol's happy paths: begin → PUT missing chunks → commit indexes a
+ * capture's artifacts; repeats are harmless; unchanged chunks are not uploaded again.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { artifacts, captures, events, extents, segments, targets, volumes, zfsSnapshots, blobs, hosts, luns } from '../../db/schema.js';
+import { manifestKey } from '../../api/store/types.js';
+import type { CaptureManifest } from '../../formats/protocol.js';
+import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
+import { begin, commit, ingest, prepareCapture, uploadMissing, uuidv7 } from '../helpers/ingest-client.js';
+import { buildVhSf, buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
+import { iscsitgtExport, zfsListSnapshots } from '../fixtures/text-fixtures.js';
+
+/** Through the LVM header and volume table of a GPT disk (partition at LBA 2048). */
+const MiB3 = 3 * 1024 * 1024;
+const enc = (s: string) => new TextEncoder().encode(s);
+
+const iscsitgt = enc(iscsitgtExport({
+  targets: [{
+    name: 'lun0', iqn: 'iqn.1986-03.com.sun:02:0123abcd-lun0', alias: 'esx-lun0',
+    luns: [{ lun: 0, guid: DEFAULTS.deviceId.slice(4), backingStore: '/dev/zvol/rdsk/tank/iscsi/lun0', blocks: 0x6400000 }],
+  }],
+}));
+const zfs = enc(zfsListSnapshots([
+  { name: 'tank/iscsi/lun0@daily-2026-11-01', creation: 1793491200, used: 1024 },
+  { name: 'tank/iscsi/lun0@daily-2026-11-02', creation: 1793577600, used: 2048 },
+]));
+
+describeEachFlavour('captures: begin and commit', (flavour) => {
+  let catalog: TestCatalog;
+  beforeAll(async () => { catalog = await startTestCatalog(flavour); });
+  afterAll(async () => { await catalog?.close(); });
+
+  it('indexes a header dump, a .vh.sf, an iscsitgt export and zfs snapshots', async () => {
+    const header = buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy' });
+    const vhsf = buildVhSf({ lvmMajor: 3 });
+    const answer = await ingest(catalog, {
+      host: 'esx01', hostKind: 'esx',
+      artifacts: [
+        { kind: 'vmfs-header', fileName: 'sdb.hex', device: DEFAULTS.deviceId, bytes: header },
+        { kind: 'vh-sf', fileName: 'vh.sf', sourcePath: `/vmfs/volumes/${DEFAULTS.vmfsUuid}/.vh.sf`, bytes: vhsf, gzip: true },
+        { kind: 'iscsitgt-smf', fileName: 'iscsitgt.xml', bytes: iscsitgt },
+        { kind: 'zfs-snapshots', fileName: 'zfs-snapshots.txt', bytes: zfs },
+      ],
+    });
+    expect(answer.state).toBe('committed');
+    expect(answer.artifacts.map((a) => [a.kind, a.parseStatus])).toEqual([
+      ['vmfs-header', 'ok'], ['vh-sf', 'ok'], ['iscsitgt-smf', 'ok'], ['zfs-snapshots', 'ok'],
+    ]);
+    const [h, v, t] = answer.artifacts;
+    expect(h.found.deviceId).toEqual([DEFAULTS.deviceId]);
+    expect(h.found.lun).toEqual([String(DEFAULTS.lun)]);
+    expect(h.found.vml?.[0]).toMatch(/^vml\.02000c00/);
+    expect(v.found.vmfsUuid).toEqual([DEFAULTS.vmfsUuid]);
+    expect(v.found.label).toEqual([DEFAULTS.label]);
+    expect(t.found.iqn).toEqual(['iqn.1986-03.com.sun:02:0123abcd-lun0']);
+    expect(t.found.backingStore).toEqual(['/dev/zvol/rdsk/tank/iscsi/lun0']);
+
+    const { db, store } = catalog.services;
+    const [cap] = await db.select().from(captures).where(eq(captures.id, answer.captureId));
+    expect(cap.state).toBe('committed');
+    expect(cap.manifestKey).toBe(manifestKey('esx01', answer.captureId));
+    const [vol] = await db.select().from(volumes).where(eq(volumes.vmfsUuid, DEFAULTS.vmfsUuid));
+    expect(vol.label).toBe(DEFAULTS.label);
+    const ext = await db.select().from(extents).where(eq(extents.artifactId, h.id));
+    expect(ext).toHaveLength(1);
+    expect(ext[0]).toMatchObject({ deviceId: DEFAULTS.deviceId, lun: DEFAULTS.lun, segmentUuid: DEFAULTS.segmentUuid, partitionScheme: 'mbr', partitionStart: 128, host: 'esx01' });
+    // The header dump joins the volume through the segment UUID the .vh.sf names.
+    const seg = await db.select().from(segments).where(eq(segments.vmfsUuid, DEFAULTS.vmfsUuid));
+    expect(seg.map((s) => s.segmentUuid)).toEqual([DEFAULTS.segmentUuid]);
+    const tgt = await db.select().from(targets).where(eq(targets.artifactId, t.id));
+    expect(tgt[0]).toMatchObject({ stack: 'iscsitgt', deviceId: DEFAULTS.deviceId, backingStore: '/dev/zvol/rdsk/tank/iscsi/lun0', storageHost: 'esx01', lun: 0 });
+    expect(await db.select().from(zfsSnapshots).where(eq(zfsSnapshots.dataset, 'tank/iscsi/lun0'))).toHaveLength(2);
+    const [lun] = await db.select().from(luns).where(eq(luns.deviceId, DEFAULTS.deviceId));
+    expect(lun.lun).toBe(DEFAULTS.lun);
+    const [host] = await db.select().from(hosts).where(eq(hosts.name, 'esx01'));
+    expect(host).toMatchObject({ kind: 'esx', lastCaptureId: answer.captureId });
+    // gzip chunks are recorded as such, identity ones as identity.
+    const rows = await db.select().from(artifacts).where(eq(artifacts.captureId, answer.captureId));
+    const vhRow = rows.find((r) => r.kind === 'vh-sf')!;
+    expect((vhRow.chunks as Array<{ encoding: string; storedSize: number; size: number }>).every((c) => c.encoding === 'gzip' && c.storedSize < c.size)).toBe(true);
+
+    const manifest = JSON.parse(new TextDecoder().decode((await store.getBytes(answer.manifestKey))!)) as CaptureManifest;
+    expect(manifest).toMatchObject({ format: 'vmfs-catalog-manifest/1', captureId: answer.captureId, host: { name: 'esx01', kind: 'esx' } });
+    expect(manifest.artifacts.map((a) => a.id)).toEqual(answer.artifacts.map((a) => a.id));
+    expect(manifest.artifacts[0].chunks).toHaveLength(2);
+  });
+
+  it('is idempotent: begin twice and commit twice give one capture with the same rows', async () => {
+    const bytes = buildVmfsDisk({ lvmMajor: 5, dumpLength: MiB3, deviceId: 'naa.6006016000000000000000000000aaaa', extentUuid: '5a1c3e7d-00000001-0001-0050569a1b2c', noiseSeed: 7 });
+    const prepared = prepareCapture({ host: 'esx02', artifacts: [{ kind: 'vmfs-header', fileName: 'a.hex', bytes }] });
+    const first = await begin(catalog, prepared.request);
+    const second = await begin(catalog, prepared.request);
+    expect(second.state).toBe('open');
+    expect(second.missing.map((m) => m.sha256)).toEqual(first.missing.map((m) => m.sha256));
+    await uploadMissing(catalog, prepared, second);
+    const one = await commit(catalog, prepared.request.captureId);
+    const countAfterOne = (await catalog.services.db.select().from(extents).where(eq(extents.captureId, one.captureId))).length;
+    const two = await commit(catalog, prepared.request.captureId);
+    expect(two).toEqual(one);
+    expect((await catalog.services.db.select().from(extents).where(eq(extents.captureId, one.captureId))).length).toBe(countAfterOne);
+    expect(await catalog.services.db.select().from(artifacts).where(eq(artifacts.captureId, one.captureId))).toHaveLength(1);
+    const again = await begin(catalog, prepared.request);
+    expect(again).toMatchObject({ state: 'committed', missing: [] });
+  });
+
+  it('asks only for chunks the store lacks: an unchanged capture uploads nothing', async () => {
+    const bytes = buildVmfsDisk({ lvmMajor: 5, dumpLength: MiB3, noiseSeed: 11 });
+    await ingest(catalog, { host: 'esx03', artifacts: [{ kind: 'vmfs-header', fileName: 'b.hex', bytes }] });
+    const prepared = prepareCapture({ host: 'esx03', artifacts: [{ kind: 'vmfs-header', fileName: 'b.hex', bytes }] });
+    const answer = await begin(catalog, prepared.request);
+    expect(answer.missing).toEqual([]);
+    expect(answer.present).toHaveLength(3);
+    const done = await commit(catalog, prepared.request.captureId);
+    expect(done.artifacts[0].parseStatus).toBe('ok');
+  });
+
+  it('a repeat begin may add chunk encodings and still counts as the same capture', async () => {
+    const bytes = enc('tank/a@s1\t1793491200\t1\n'.repeat(10));
+    const captureId = uuidv7();
+    const plain = prepareCapture({ host: 'sol01', hostKind: 'solaris', captureId, artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes }] });
+    const gz = prepareCapture({ host: 'sol01', hostKind: 'solaris', captureId, collectedAt: plain.request.collectedAt, artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes, gzip: true }] });
+    await begin(catalog, plain.request);
+    const answer = await begin(catalog, gz.request);
+    expect(answer.missing[0].encoding).toBe('gzip');
+    await uploadMissing(catalog, gz, answer);
+    const done = await commit(catalog, captureId);
+    expect(done.artifacts[0].found.dataset).toEqual(['tank/a']);
+  });
+
+  it('refuses the same capture id with other artifacts (409) and another host (409)', async () => {
+    const prepared = prepareCapture({ host: 'esx04', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: zfs }] });
+    await begin(catalog, prepared.request);
+    const other = prepareCapture({ host: 'esx04', captureId: prepared.request.captureId, artifacts: [{ kind: 'zfs-snapshots', fileName: 'z2.txt', bytes: zfs }] });
+    await expect(begin(catalog, other.request)).rejects.toMatchObject({ status: 409, code: 'conflict' });
+    const otherHost = { ...prepared.request, host: { ...prepared.request.host, name: 'esx05' } };
+    await expect(begin(catalog, otherHost)).rejects.toMatchObject({ status: 409 });
+  });
+
+  it('records a parse error on the artifact and an event, and still commits', async () => {
+    const garbage = new Uint8Array(4096).fill(0x41);
+    const answer = await ingest(catalog, {
+      host: 'esx06', artifacts: [
+        { kind: 'vmfs-header', fileName: 'broken.hex', bytes: garbage },
+        { kind: 'vmfs-undelete', fileName: 'undelete.tgz', bytes: new Uint8Array(3000).fill(7) },
+      ],
+    });
+    expect(answer.artifacts[0]).toMatchObject({ parseStatus: 'error' });
+    expect(answer.artifacts[0].parseError?.code).toBeTruthy();
+    expect(answer.artifacts[1]).toMatchObject({ parseStatus: 'opaque', parseError: null });
+    const ev = await catalog.services.db.select().from(events).where(eq(events.artifactId, answer.artifacts[0].id));
+    expect(ev.map((e) => e.type)).toEqual(['parse-error']);
+  });
+
+  it('raises drift events against the previous capture of the same extent', async () => {
+    const base = { lvmMajor: 5 as const, dumpLength: MiB3, deviceId: 'naa.6006016000000000000000000000bbbb', extentUuid: '5a1c3e7d-00000002-0002-0050569a1b2c', noiseSeed: 3 };
+    const t0 = new Date('2026-11-01T00:00:00Z');
+    await ingest(catalog, { host: 'esx07', collectedAt: t0, artifacts: [{ kind: 'vmfs-header', fileName: 'd.hex', bytes: buildVmfsDisk({ ...base, lun: 5 }) }] });
+    const later = await ingest(catalog, {
+      host: 'esx07', collectedAt: new Date(t0.getTime() + 86_400_000),
+      artifacts: [{ kind: 'vmfs-header', fileName: 'd.hex', device: 'naa.6006016000000000000000000000cccc', bytes: buildVmfsDisk({ ...base, lun: 9, scheme: 'none' }) }],
+    });
+    const ev = await catalog.services.db.select().from(events).where(eq(events.artifactId, later.artifacts[0].id));
+    // The fixture's wiped table also changes the partition size the LVM header records (header-changed).
+    expect(ev.map((e) => e.type)).toEqual(expect.arrayContaining(['device-id-changed', 'lun-id-changed', 'partition-missing']));
+    expect(ev.find((e) => e.type === 'lun-id-changed')?.severity).toBe('critical');
+    expect(ev.every((e) => e.deviceId === base.deviceId && e.host === 'esx07')).toBe(true);
+  });
+
+  it('answers 404 for a commit of an unknown capture', async () => {
+    await expect(commit(catalog, uuidv7())).rejects.toMatchObject({ status: 404, code: 'not_found' });
+  });
+
+  it('records verified chunks in blobs', async () => {
+    const rows = await catalog.services.db.select().from(blobs);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.size <= 1024 * 1024 && /^[0-9a-f]{64}$/.test(r.sha256))).toBe(true);
+  });
+
+  it('shows both routes in /openapi.json', async () => {
+    const spec = await (await catalog.request('/openapi.json')).json() as { paths: Record<string, unknown> };
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/v1/captures', '/v1/captures/{id}/commit']));
+  });
+
+});
