@@ -57,8 +57,9 @@ export function detect(bytes: Uint8Array, fileName?: string): ArtifactKind {
     const text = latin1.decode(bytes.subarray(0, TEXT_WINDOW));
     const byText = textKind(text);
     if (byText) return byText;
-    // A first-sector `part-backup` dump: a table naming a VMFS partition, nothing else.
-    if (bytes.length < 0x100000 && hasVmfsPartitionEntry(bytes)) return 'vmfs-header';
+    // A table naming a VMFS partition whose header the bytes do not reach: a
+    // first-sector `part-backup` dump, or a 2 MiB legacy dump of a GPT disk.
+    if (hasVmfsPartitionEntry(bytes)) return 'vmfs-header';
     if (fileName) return nameKind(fileName) ?? 'unknown';
     return 'unknown';
   } catch {

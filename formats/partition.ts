@@ -223,8 +223,16 @@ function parseGpt(bytes: Uint8Array, sectorSize: number, notes: string[]): { hea
     const typeBytes = bytes.subarray(off, off + 16);
     if (typeBytes.every((b) => b === 0)) continue;
     const type = formatGuid(typeBytes);
-    const startLba = readSafeU64(view, off + 32, `GPT entry ${i + 1} first LBA`);
-    const endLba = readSafeU64(view, off + 40, `GPT entry ${i + 1} last LBA`);
+    let startLba: number;
+    let endLba: number;
+    try {
+      startLba = readSafeU64(view, off + 32, `GPT entry ${i + 1} first LBA`);
+      endLba = readSafeU64(view, off + 40, `GPT entry ${i + 1} last LBA`);
+    } catch (e) {
+      // One corrupt entry must not hide the others (the VMFS one may be intact).
+      notes.push(`${(e as Error).message}; entry skipped`);
+      continue;
+    }
     entries.push({
       index: i + 1,
       type,

@@ -55,3 +55,9 @@ describe('detect by file name when content says nothing', () => {
     expect(detect(buildVhSf(), 'vmfs-header-backup-sdb.hex')).toBe('vh-sf');
   });
 });
+
+describe('detect on dumps too short for their header', () => {
+  it('a 2 MiB legacy dump of a GPT disk is still a vmfs-header (its parse says truncated)', () => {
+    expect(detect(buildVmfsDisk({ lvmMajor: 5, dumpLength: 'legacy' }))).toBe('vmfs-header');
+  });
+});

@@ -138,3 +138,14 @@ describe('parseVmfsHeader reads each layout', () => {
     expect(parsed.device?.vml).toBe('vml.0200020100' + '5000c50012345678' + '535433303030');
   });
 });
+
+describe('4Kn disks', () => {
+  it('finds the GPT header at byte 4096 and the partition at LBA × 4096', () => {
+    const parsed = parseVmfsHeader(buildVmfsDisk({ lvmMajor: 6, sectorSize: 4096 }));
+    expect(parsed.partition).toMatchObject({ scheme: 'gpt', index: 1, type: GPT_VMFS, startLba: 256, missing: false });
+    const details = parsed.details as VmfsHeaderDetails;
+    expect(details.partitionOffset).toBe(256 * 4096);
+    expect(details.partitionTable).toMatchObject({ sectorSize: 4096, headerCrc: { ok: true }, entriesCrc: { ok: true } });
+    expect(parsed.vmfs?.vmfsUuid).toBe(DEFAULTS.vmfsUuid);
+  });
+});

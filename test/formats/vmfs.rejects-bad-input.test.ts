@@ -24,12 +24,14 @@ describe('parseVmfsHeader refuses what is not a VMFS header', () => {
     expect((parsed.details as VmfsHeaderDetails).notes.join('\n')).toMatch(/device size 0xffffffffffffffff exceeds 2\^53/);
   });
 
-  it('survives a GPT whose entry LBAs are garbage by probing', () => {
+  it('survives a GPT whose VMFS entry LBAs are garbage by probing', () => {
     const bytes = buildVmfsDisk({ lvmMajor: 5 });
     bytes.fill(0xff, 1024 + 32, 1024 + 48);
     const parsed = parseVmfsHeader(bytes);
     expect(parsed.partition).toMatchObject({ missing: true, startLba: 2048 });
-    expect((parsed.details as VmfsHeaderDetails).notes.join('\n')).toMatch(/partition table unreadable/);
+    const details = parsed.details as VmfsHeaderDetails;
+    expect(details.notes.join('\n')).toMatch(/GPT entry 1 first LBA 0xffffffffffffffff exceeds 2\^53; entry skipped/);
+    expect(details.partitionTable?.entriesCrc?.ok).toBe(false);
   });
 });
 
