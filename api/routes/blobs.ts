@@ -29,10 +29,9 @@ export function resolveByteRange(header: string | undefined, size: number): Byte
     return { start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(m[1]);
-  const end = m[2] === '' ? size - 1 : Number(m[2]);
-  if (end < start) return null;
+  if (m[2] !== '' && Number(m[2]) < start) return null;
   if (start >= size) return 'unsatisfiable';
-  return { start, end: Math.min(end, size - 1) };
+  return { start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) };
 }
 
 async function* requestChunks(stream: ReadableStream<Uint8Array> | null): AsyncGenerator<Uint8Array> {
