@@ -4,8 +4,10 @@ import { resolveByteRange } from '../../api/routes/blobs.js';
 
 const SIZE = 1000;
 
+type Case = [header: string | undefined, expected: ReturnType<typeof resolveByteRange>, why: string];
+
 describe('resolveByteRange', () => {
-  it.each([
+  it.each<Case>([
     [undefined, null, 'no header: whole object'],
     ['bytes=0-0', { start: 0, end: 0 }, 'first byte'],
     ['bytes=0-999', { start: 0, end: 999 }, 'exactly the object'],

@@ -25,8 +25,8 @@ function presignFor(store: BlobStore, c: Chunk, expiresInSeconds = 300): Promise
 }
 
 /** PUTs `body` to a presigned URL as a collector would, sending the signed headers. */
-async function upload(url: string, headers: Record<string, string>, body: Uint8Array): Promise<{ status: number; text: string }> {
-  const res = await fetch(url, { method: 'PUT', headers: { ...headers, 'content-length': String(body.length) }, body });
+async function upload(url: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, { method: 'PUT', headers: { ...headers, 'content-length': String(body.length) }, body: new Uint8Array(body) });
   return { status: res.status, text: await res.text() };
 }
 
