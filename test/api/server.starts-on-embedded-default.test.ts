@@ -1,0 +1,61 @@
+/**
+ * `npm start` on a machine with no services: PGlite + filesystem store, a bootstrap
+ * admin token printed once and kept 0600, and a bad setting named on stderr.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT, serverEnv, spawnServer } from '../helpers/spawn-server.js';
+
+describe('npm start (api/server.ts) on the embedded default', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vrc-start-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('creates, prints once and keeps the bootstrap admin token; answers health and readiness', { timeout: 240_000 }, async () => {
+    const first = await spawnServer({ DATA_DIR: dataDir });
+    try {
+      const printed = /^\s+(vrc_\S+)$/m.exec(first.stdout())?.[1];
+      expect(printed).toBeDefined();
+      const file = join(dataDir, 'bootstrap-token');
+      expect(readFileSync(file, 'utf8').trim()).toBe(printed);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(first.stdout()).toContain('database: pglite');
+      expect(first.stdout()).toContain('store: fs');
+
+      expect(await (await fetch(`${first.url}/healthz`)).json()).toEqual({ status: 'ok' });
+      const ready = await fetch(`${first.url}/readyz`);
+      expect(ready.status).toBe(200);
+      const tokens = await fetch(`${first.url}/v1/tokens`, { headers: { authorization: `Bearer ${printed}` } });
+      expect(tokens.status).toBe(200);
+      const unauth = await fetch(`${first.url}/v1/tokens`);
+      expect(unauth.status).toBe(401);
+      expect(((await unauth.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+      // The token must never reach the logs.
+      expect(first.stderr()).not.toContain(printed!);
+    } finally {
+      expect(await first.stop()).toBe(0);
+    }
+
+    const second = await spawnServer({ DATA_DIR: dataDir });
+    try {
+      expect(second.stdout()).not.toMatch(/vrc_/);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('refuses a bad setting with a message naming the variable and a non-zero exit', { timeout: 120_000 }, async () => {
+    const child = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'api/server.ts')], {
+      cwd: ROOT, env: serverEnv({ DATA_DIR: dataDir, PORT: 'eighty', DATABASE_URL: 'mysql://x' }), stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d) => { err += d; });
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(code).not.toBe(0);
+    expect(err).toContain('PORT');
+    expect(err).toContain('DATABASE_URL');
+    expect(err).not.toContain('    at '); // no stack trace
+  });
+});

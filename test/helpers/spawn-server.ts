@@ -1,0 +1,61 @@
+/**
+ * Runs the real `api/server.ts` as a child process, as `npm start` does, on a free
+ * port, and waits for its "listening" line. Used by tests that kill -9 it, restart it,
+ * or drive it with the collector bundle.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code (or signal) once the process is gone. */
+  exited: Promise<number | string>;
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/** The environment a server child gets: ours, minus anything that would switch it off the embedded default. */
+export function serverEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^(DATABASE_URL|S3_|CATALOG_|PUBLIC_URL|PORT$|HOST$|DATA_DIR$)/.test(k)) continue;
+    env[k] = v;
+  }
+  return { ...env, LOG_LEVEL: 'warn', ...extra };
+}
+
+/** Starts `tsx api/server.ts` with the given env (DATA_DIR required) on PORT=0 unless given. */
+export async function spawnServer(env: Record<string, string>, timeoutMs = 120_000): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'api/server.ts')], {
+    cwd: ROOT,
+    env: serverEnv({ PORT: '0', ...env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => { err += d; });
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`)), timeoutMs);
+    const check = () => {
+      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => { clearTimeout(timer); reject(new Error(`server exited (${code}) before listening\nstdout: ${out}\nstderr: ${err}`)); });
+  });
+  return {
+    child, url, exited,
+    stdout: () => out,
+    stderr: () => err,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
