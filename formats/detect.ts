@@ -10,6 +10,27 @@ const TEXT_WINDOW = 64 * 1024;
 
 const latin1 = new TextDecoder('latin1');
 
+/**
+ * The collector stores several command outputs in one file, each after a
+ * `# vmfs-collector: <command>` line (formats/text.ts): the command names the
+ * kind even when every output is empty (no snapshots, `Found 0 LU(s)`).
+ */
+function collectorSectionKind(text: string): ArtifactKind | null {
+  const marker = /^[ \t]*# vmfs-collector:[ \t]*(\S+)([^\r\n]*)/gm;
+  for (let m = marker.exec(text); m; m = marker.exec(text)) {
+    const program = m[1].split('/').pop()!;
+    const rest = m[2];
+    if (program === 'svccfg') {
+      if (/\biscsitgt\b/.test(rest)) return 'iscsitgt-smf';
+      if (/\bstmf\b/.test(rest)) return 'stmf-smf';
+    }
+    if (program === 'stmfadm' || program === 'sbdadm' || program === 'itadm') return 'comstar-listing';
+    if (program === 'esxcli' || program.startsWith('esxcfg-') || program === 'partedUtil' || /esx\.conf/.test(rest)) return 'esx-inventory';
+    if (program === 'zfs') return 'zfs-snapshots';
+  }
+  return null;
+}
+
 function textKind(text: string): ArtifactKind | null {
   if (/<service_bundle[\s>]/.test(text)) {
     // Legacy target: svc:/system/iscsitgt; COMSTAR: svc:/system/stmf (FORMATS.md §4).
@@ -18,6 +39,8 @@ function textKind(text: string): ArtifactKind | null {
     if (text.includes('iscsitgt')) return 'iscsitgt-smf';
     if (text.includes('stmf')) return 'stmf-smf';
   }
+  const bySection = collectorSectionKind(text);
+  if (bySection) return bySection;
   // FORMATS.md §5: the headers each COMSTAR listing starts its records with.
   if (/^\s*LU Name:\s/m.test(text) || /^\s*View Entry:\s*\d/m.test(text) || /^\s*Found \d+ LU\(s\)/m.test(text)
     || /^\s*TARGET NAME\s+STATE\s+SESSIONS/m.test(text) || /^\s*TARGET PORTAL GROUP\s+PORTAL COUNT/m.test(text)) {
@@ -28,7 +51,7 @@ function textKind(text: string): ArtifactKind | null {
     || /^\s*vmhba\d+:\d+:\d+(:\d+)?\s+\/dev\/sd[a-z]+\d*/m.test(text)
     || (/Volume Name/.test(text) && /VMFS UUID/.test(text) && /Device Name/.test(text))
     || (/^\s+Devfs Path:/m.test(text) && /^\s+Display Name:/m.test(text))
-    || /^gpt\r?\n\d+ \d+ \d+ \d+\r?\n/.test(text)) {
+    || /^(gpt|msdos)\r?\n\d+ \d+ \d+ \d+\r?\n/.test(text)) {
     return 'esx-inventory';
   }
   // FORMATS.md §8: `zfs list -H -p` rows are TAB-separated name@snap, seconds, bytes.
@@ -41,7 +64,8 @@ function nameKind(fileName: string): ArtifactKind | null {
   if (base.includes('undelete')) return 'vmfs-undelete';
   // vmfs-bu style names: `<host>-<uuid>-vh.sf.bu`, `.vh.sf`.
   if (/vh\.sf(\.bu)?$/.test(base)) return 'vh-sf';
-  if (/^vmfs-header-backup-.*\.hex$/.test(base) || /^part-backup-.*\.hex$/.test(base) || base.endsWith('.hex')) return 'vmfs-header';
+  // vmfs-bu's `vmfs-header-backup-sdX.hex` / `part-backup-sdX.hex`, the collector's `vmfs-header-<dev>.bin`.
+  if (base.startsWith('vmfs-header') || /^part-backup-.*\.hex$/.test(base) || base.endsWith('.hex')) return 'vmfs-header';
   if (base.endsWith('.xml')) {
     if (base.includes('iscsitgt')) return 'iscsitgt-smf';
     if (base.includes('stmf')) return 'stmf-smf';

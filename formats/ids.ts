@@ -64,18 +64,20 @@ export function canonicalDeviceId(s: string): string {
  * The device id that a vml id type and its device-id bytes stand for: NAA (and
  * EMC SYMM, which carries an NAA designator) → `naa.<hex>`; serial → `t10.<ascii>`;
  * mpx → `mpx.<ascii>`. Throws FormatError 'malformed' when the bytes do not fit the type.
+ * A serial-type vml holds only the serial, not the vendor/product ESX puts in
+ * front of it in a `t10.` id, so that spelling is a search key, not ESX's name.
  */
 export function deviceIdFromIdBytes(idType: number, idBytes: Uint8Array): string {
   if (idType === VML_ID_TYPE.naa || idType === VML_ID_TYPE.symm) {
     if (idBytes.length === 8 || idBytes.length === 16) return 'naa.' + toHex(idBytes);
-    throw new FormatError('malformed', `NAA device id must be 8 or 16 bytes, got ${idBytes.length}`);
+    throw new FormatError('malformed', `NAA device id must be 8 or 16 bytes, got ${idBytes.length}`, { offset: 0 });
   }
   if (idType === VML_ID_TYPE.serial || idType === VML_ID_TYPE.mpx) {
     const text = printableAscii(idBytes)?.trim().replace(/\s+/g, '_');
     if (text) return (idType === VML_ID_TYPE.mpx ? 'mpx.' : 't10.') + text;
-    throw new FormatError('malformed', 'serial/mpx device id is not printable ASCII');
+    throw new FormatError('malformed', 'serial/mpx device id is not printable ASCII', { offset: 0 });
   }
-  throw new FormatError('malformed', `unknown device id type ${idType}`);
+  throw new FormatError('malformed', `unknown device id type ${idType}`, { offset: 0 });
 }
 
 export interface VmlParts {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { detect } from '../../formats/detect.js';
 import { buildVhSf, buildVmfsDisk } from '../fixtures/vmfs-images.js';
+import * as tf from '../fixtures/text-fixtures.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -59,5 +60,40 @@ describe('detect by file name when content says nothing', () => {
 describe('detect on dumps too short for their header', () => {
   it('a 2 MiB legacy dump of a GPT disk is still a vmfs-header (its parse says truncated)', () => {
     expect(detect(buildVmfsDisk({ lvmMajor: 5, dumpLength: 'legacy' }))).toBe('vmfs-header');
+  });
+});
+
+describe('detect on the composed text fixtures, with their quirks', () => {
+  const guid = '600144F0C0FFEE00000000000000BEEF';
+  const iqn = 'iqn.1986-03.com.sun:02:7e1b3f0c-target1';
+  const quirks = { crlf: true, trailingSpaces: true, tabs: true, stderr: ['stmfadm: warning: something odd'] };
+  it.each([
+    ['iscsitgt export', () => tf.iscsitgtExport({ targets: [{ name: 'lun0', iqn, luns: [{ lun: 0, guid: '0' }] }], passwords: true, reverse: true }), 'iscsitgt-smf'],
+    ['stmf export, lower-case GUIDs', () => tf.stmfExport({ lus: [{ guid, views: [{ entry: 0, lun: 3 }] }], lowerCaseGuids: true, crlf: true }), 'stmf-smf'],
+    ['stmfadm list-lu -v', () => tf.stmfadmListLu([{ guid }], quirks), 'comstar-listing'],
+    ['stmfadm list-view', () => tf.stmfadmListView([{ entry: 0, lun: 3 }], quirks), 'comstar-listing'],
+    ['sbdadm list-lu', () => tf.sbdadmListLu([{ guid, sizeBytes: 2 ** 40, source: '/dev/zvol/rdsk/tank/iscsi/lun0' }], quirks), 'comstar-listing'],
+    ['itadm list-target -v', () => tf.itadmListTarget([{ iqn }], quirks), 'comstar-listing'],
+    ['itadm list-tpg -v', () => tf.itadmListTpg([{ name: 'tpg1', portals: ['10.0.0.1:3260'] }], quirks), 'comstar-listing'],
+    ['esxcli device list', () => tf.esxcliDeviceList([{ id: 'naa.' + guid.toLowerCase() }], { crlf: true }), 'esx-inventory'],
+    ['esxcli extent list', () => tf.esxcliExtentList([{ volumeName: 'my datastore', vmfsUuid: '4a1c3e7f-2b4d6e80-91a2-0050569a1b2c', extentNumber: 0, deviceName: 'naa.' + guid.toLowerCase(), partition: 1 }]), 'esx-inventory'],
+    ['esxcfg-vmhbadevs -m', () => tf.esxcfgVmhbadevs([{ vmhba: 'vmhba1:0:12:1', devicePath: '/dev/sdb1', vmfsUuid: '4a1c3e7f-2b4d6e80-91a2-0050569a1b2c' }]), 'esx-inventory'],
+    ['esx.conf', () => tf.esxConf('4a1c3e7f-2b4d6e80-91a2-0050569a1b2c', { crlf: true }), 'esx-inventory'],
+    ['partedUtil getptbl', () => tf.partedUtilGetptbl({ scheme: 'gpt', geometry: [267349, 255, 63, 4294967296], partitions: [{ num: 1, start: 2048, end: 4294967262 }] }), 'esx-inventory'],
+    ['zfs list -H -p', () => tf.zfsListSnapshots([{ name: 'tank/iscsi/lun0@daily', creation: 1764000000, used: 4096 }], { crlf: true }), 'zfs-snapshots'],
+    ['collector file of COMSTAR listings', () => tf.collectorFile([{ command: 'stmfadm list-lu -v', output: '' }, { command: 'sbdadm list-lu', output: tf.sbdadmListLu([]) }]), 'comstar-listing'],
+    ['collector file of esxcli outputs', () => tf.collectorFile([{ command: '/sbin/esxcli storage core device list', output: '' }], { crlf: true }), 'esx-inventory'],
+    ['collector file of an empty zfs list', () => tf.collectorFile([{ command: 'zfs list -H -p -t snapshot -o name,creation,used', output: '' }]), 'zfs-snapshots'],
+  ] as const)('%s → %s', (_name, make, kind) => {
+    expect(detect(text(make()))).toBe(kind);
+  });
+});
+
+describe('detect by the collector file names', () => {
+  it.each([
+    ['vmfs-header-naa.600144f0c0ffee00000000000000beef.bin', 'vmfs-header'],
+    ['4a1c3e7f-2b4d6e80-91a2-0050569a1b2c.vh.sf', 'vh-sf'],
+  ] as const)('%s → %s', (name, kind) => {
+    expect(detect(new Uint8Array(16), name)).toBe(kind);
   });
 });
