@@ -3,9 +3,23 @@ import type { App } from '../context.js';
 import { registerHealthRoutes } from './health.js';
 import { registerTokenRoutes } from './tokens.js';
 import { registerCaptureRoutes } from './captures.js';
+import { registerSearchRoutes } from './search.js';
+import { registerVolumeRoutes } from './volumes.js';
+import { registerLunRoutes } from './luns.js';
+import { registerHostRoutes } from './hosts.js';
+import { registerEventRoutes } from './events.js';
+import { registerArtifactRoutes } from './artifacts.js';
+import { registerBundleRoutes } from './bundle.js';
 
 export const routeModules: Array<(app: App) => void> = [
   registerHealthRoutes,
   registerTokenRoutes,
   registerCaptureRoutes,
+  registerSearchRoutes,
+  registerVolumeRoutes,
+  registerLunRoutes,
+  registerHostRoutes,
+  registerEventRoutes,
+  registerArtifactRoutes,
+  registerBundleRoutes,
 ];

@@ -1,0 +1,90 @@
+/**
+ * Restore bundles for a volume or a LUN, as of a time: a streamed `.tar.gz`, or with
+ * `?redirect=1` a 302 to a presigned GET of the same bundle assembled in the store
+ * (`bundles/…`), for runtimes whose response size is capped (Lambda).
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { requireRole } from '../auth.js';
+import { ApiError } from '../errors.js';
+import type { App, AppEnv } from '../context.js';
+import { recordAudit } from '../services/audit.js';
+import { assembleObject, toWebStream } from '../services/content.js';
+import { bundleFileName, bundleObjectKey, bundleTarGz, selectBundle, type BundleSubject } from '../services/bundle.js';
+import { deviceIdParam, vmfsUuidParam } from '../services/volume.js';
+import { attachmentDisposition } from '../store/content-disposition.js';
+import { DOWNLOAD_URL_TTL_SECONDS } from './artifacts.js';
+import { READ_ERRORS } from './volumes.js';
+
+const query = z.object({
+  at: z.string().max(64).optional().openapi({ description: 'ISO 8601: the newest capture of each source at or before this time (default now)', example: '2026-03-01T00:00:00Z' }),
+  redirect: z.enum(['0', '1', 'true', 'false']).optional().openapi({ description: '1: assemble in the store and answer 302 to a presigned GET' }),
+});
+
+const responses = {
+  200: { description: 'The bundle (.tar.gz), streamed', content: { 'application/gzip': { schema: z.string().openapi({ format: 'binary' }) } } },
+  302: { description: 'Redirect to a presigned GET of the assembled bundle' },
+  ...READ_ERRORS,
+};
+
+const volumeBundleRoute = createRoute({
+  method: 'get', path: '/v1/volumes/{vmfsUuid}/restore-bundle', tags: ['restore'], security: [{ bearer: [] }],
+  summary: 'Everything to restore a volume as of a time: artifacts, SHA256SUMS, RESTORE.md, restore.sh',
+  middleware: [requireRole('operator')] as const,
+  request: { params: z.object({ vmfsUuid: z.string().min(1).max(100) }), query },
+  responses,
+});
+
+const lunBundleRoute = createRoute({
+  method: 'get', path: '/v1/luns/{deviceId}/restore-bundle', tags: ['restore'], security: [{ bearer: [] }],
+  summary: 'Everything to restore one LUN as of a time: its header dumps, its volume\'s .vh.sf, host inventories, target configuration',
+  middleware: [requireRole('operator')] as const,
+  request: { params: z.object({ deviceId: z.string().min(1).max(300) }), query },
+  responses,
+});
+
+function bundleTime(at: string | undefined, now: Date): Date {
+  if (!at) return now;
+  const d = new Date(at);
+  if (Number.isNaN(d.getTime())) throw new ApiError('bad_request', `at: not an ISO 8601 time: ${JSON.stringify(at.slice(0, 60))}`);
+  return d.getTime() > now.getTime() ? now : d;
+}
+
+async function answerBundle(c: Context<AppEnv>, subject: BundleSubject, at: string | undefined, redirect: string | undefined): Promise<Response> {
+  const { db, store, now, logger } = c.var.services;
+  const current = now();
+  const sel = await selectBundle(db, subject, bundleTime(at, current), current);
+  const fileName = bundleFileName(sel);
+  const audit = {
+    at: sel.at, files: sel.files.length, bytes: sel.files.reduce((n, f) => n + f.size, 0),
+    artifacts: sel.files.map((f) => f.artifactId), redirect: redirect === '1' || redirect === 'true',
+  };
+  if (audit.redirect) {
+    const key = bundleObjectKey(sel, at !== undefined);
+    if (!(await store.head(key))) await assembleObject(store, key, bundleTarGz(store, sel));
+    const signed = await store.presignGet(key, { expiresInSeconds: DOWNLOAD_URL_TTL_SECONDS, fileName });
+    await recordAudit(c, 'bundle', subject.vmfsUuid ?? subject.deviceId!, { ...audit, key });
+    return c.redirect(signed.url, 302);
+  }
+  await recordAudit(c, 'bundle', subject.vmfsUuid ?? subject.deviceId!, audit);
+  const body = toWebStream(bundleTarGz(store, sel), (e) => {
+    logger.error('bundle stream failed', { requestId: c.var.requestId, subject: subject.vmfsUuid ?? subject.deviceId, err: e instanceof Error ? e.message : String(e) });
+  });
+  return c.body(body, 200, {
+    'Content-Type': 'application/gzip',
+    'Content-Disposition': attachmentDisposition(fileName),
+    'Cache-Control': 'private, no-store',
+  });
+}
+
+/** Registers the restore-bundle routes. */
+export function registerBundleRoutes(app: App): void {
+  app.openapi(volumeBundleRoute, async (c) => {
+    const { at, redirect } = c.req.valid('query');
+    return answerBundle(c as unknown as Context<AppEnv>, { vmfsUuid: vmfsUuidParam(c.req.valid('param').vmfsUuid) }, at, redirect);
+  });
+  app.openapi(lunBundleRoute, async (c) => {
+    const { at, redirect } = c.req.valid('query');
+    return answerBundle(c as unknown as Context<AppEnv>, { deviceId: deviceIdParam(c.req.valid('param').deviceId).deviceId }, at, redirect);
+  });
+}

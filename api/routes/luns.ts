@@ -1,0 +1,30 @@
+/** The LUN view: one device (NAA/EUI/t10, any spelling, or a vml) with its volumes, extents and LUs. */
+import { createRoute, z } from '@hono/zod-openapi';
+import { requireRole } from '../auth.js';
+import type { App } from '../context.js';
+import { deviceIdParam, getLun } from '../services/volume.js';
+import { ArtifactSummarySchema, EventSchema, ExtentSchema, READ_ERRORS, SnapshotSchema, TargetSchema } from './volumes.js';
+
+const LunSchema = z.object({
+  deviceId: z.string(), lun: z.number().nullable(), vml: z.string().nullable(), vendor: z.string().nullable(), model: z.string().nullable(),
+  sizeBytes: z.number().nullable(), lastSeen: z.string().nullable(),
+  volumes: z.array(z.object({ vmfsUuid: z.string(), label: z.string().nullable(), version: z.string().nullable() })),
+  extents: z.array(ExtentSchema), targets: z.array(TargetSchema), snapshots: z.array(SnapshotSchema),
+  artifacts: z.array(ArtifactSummarySchema), events: z.array(EventSchema),
+}).openapi('Lun');
+
+const getLunRoute = createRoute({
+  method: 'get', path: '/v1/luns/{deviceId}', tags: ['catalog'], security: [{ bearer: [] }],
+  summary: 'A device (LUN) with the volumes on it, its extents, the LUs presenting it, artifacts and events',
+  middleware: [requireRole('operator')] as const,
+  request: { params: z.object({ deviceId: z.string().min(1).max(300).openapi({ description: '`naa.…` in any case, bare hex, `eui.`/`t10.`, or a `vml.` id', example: 'naa.600144f0aabbccddeeff001122334455' }) }) },
+  responses: { 200: { description: 'The device', content: { 'application/json': { schema: LunSchema } } }, ...READ_ERRORS },
+});
+
+/** Registers GET /v1/luns/{deviceId}. */
+export function registerLunRoutes(app: App): void {
+  app.openapi(getLunRoute, async (c) => {
+    const { deviceId } = deviceIdParam(c.req.valid('param').deviceId);
+    return c.json(await getLun(c.var.services.db, deviceId), 200);
+  });
+}

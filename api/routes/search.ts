@@ -1,0 +1,63 @@
+/** GET /v1/search?q=: whatever an operator pastes, typed and answered with scored hits. */
+import { createRoute, z } from '@hono/zod-openapi';
+import { isFormatError } from '../../formats/errors.js';
+import { parseQuery, type SearchQuery } from '../../formats/ids.js';
+import { requireRole } from '../auth.js';
+import { ApiError } from '../errors.js';
+import type { App } from '../context.js';
+import { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, searchCatalog } from '../services/search.js';
+import { READ_ERRORS } from './volumes.js';
+
+const base = { score: z.number().describe('100 = exact id; lower = prefix, fragment or a linked object'), match: z.string().describe('What matched') };
+const HitSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('volume'), ...base, vmfsUuid: z.string(), label: z.string().nullable(), version: z.string().nullable(), lastSeen: z.string().nullable() }),
+  z.object({
+    type: z.literal('lun'), ...base, deviceId: z.string(), lun: z.number().nullable(), vml: z.string().nullable(), vendor: z.string().nullable(),
+    model: z.string().nullable(), sizeBytes: z.number().nullable(), lastSeen: z.string().nullable(),
+  }),
+  z.object({ type: z.literal('host'), ...base, name: z.string(), kind: z.string(), lastSeen: z.string().nullable() }),
+  z.object({
+    type: z.literal('target'), ...base, storageHost: z.string(), stack: z.string(), iqn: z.string().nullable(), alias: z.string().nullable(),
+    lun: z.number().nullable(), deviceId: z.string().nullable(), backingStore: z.string().nullable(), sizeBytes: z.number().nullable(), seenAt: z.string().nullable(),
+  }),
+  z.object({
+    type: z.literal('snapshot'), ...base, host: z.string(), dataset: z.string(), snapshot: z.string(), name: z.string(),
+    createdAt: z.string().nullable(), usedBytes: z.number().nullable(),
+  }),
+]).openapi('SearchHit');
+
+const SearchResponse = z.object({
+  query: z.object({ type: z.string(), raw: z.string() }).catchall(z.unknown())
+    .describe('How the term was understood: vmfsUuid | uuidPrefix | deviceId | vml (deviceId + lun) | iqn | backingStore (path, dataset) | hex | text'),
+  hits: z.array(HitSchema).describe('Best first'),
+  truncated: z.boolean().describe('More hits matched than `limit`'),
+}).openapi('SearchResult');
+
+const searchRoute = createRoute({
+  method: 'get', path: '/v1/search', tags: ['catalog'], security: [{ bearer: [] }],
+  summary: 'Search by VMFS UUID (any spelling or an 8+ digit prefix), naa./vml. id, label fragment, host, IQN or zvol path',
+  middleware: [requireRole('operator')] as const,
+  request: {
+    query: z.object({
+      q: z.string().max(1024).openapi({ description: 'What you know', example: 'naa.600144F0AABBCCDDEEFF001122334455' }),
+      limit: z.coerce.number().int().min(1).max(MAX_SEARCH_LIMIT).optional().openapi({ description: `At most this many hits (default ${DEFAULT_SEARCH_LIMIT})` }),
+    }),
+  },
+  responses: { 200: { description: 'Typed hits, best first', content: { 'application/json': { schema: SearchResponse } } }, ...READ_ERRORS },
+});
+
+/** Registers GET /v1/search. */
+export function registerSearchRoutes(app: App): void {
+  app.openapi(searchRoute, async (c) => {
+    const { q, limit } = c.req.valid('query');
+    let query: SearchQuery;
+    try {
+      query = parseQuery(q);
+    } catch (e) {
+      if (isFormatError(e)) throw new ApiError('bad_request', `q: ${e.message}`);
+      throw e;
+    }
+    const result = await searchCatalog(c.var.services.db, query, limit ?? DEFAULT_SEARCH_LIMIT);
+    return c.json(result, 200);
+  });
+}

@@ -1,0 +1,341 @@
+/**
+ * Search: whatever an operator pastes (DESIGN.md "Who uses it"), typed by
+ * `parseQuery` (formats/ids.ts), answered with scored hits, best first.
+ * Every lookup rides an index: primary keys (UUIDs, device ids, also for
+ * prefixes through a key range), btree indexes on device ids / vml / datasets,
+ * and pg_trgm GIN indexes for label, host name, IQN and backing-store fragments.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+import { queryRows, type Db } from '../../db/client.js';
+import type { SearchQuery } from '../../formats/ids.js';
+import { datasetOfBackingStore, inList, iso, num, str, volumesOnDevices } from './volume.js';
+
+export type HitType = 'volume' | 'lun' | 'host' | 'target' | 'snapshot';
+
+interface HitBase {
+  score: number;
+  /** What matched: 'vmfsUuid', 'uuidPrefix', 'deviceId', 'vml', 'label', 'host', 'iqn', 'alias', 'backingStore', 'dataset', … */
+  match: string;
+}
+
+export interface VolumeHit extends HitBase {
+  type: 'volume';
+  vmfsUuid: string;
+  label: string | null;
+  version: string | null;
+  lastSeen: string | null;
+}
+
+export interface LunHit extends HitBase {
+  type: 'lun';
+  deviceId: string;
+  lun: number | null;
+  vml: string | null;
+  vendor: string | null;
+  model: string | null;
+  sizeBytes: number | null;
+  lastSeen: string | null;
+}
+
+export interface HostHit extends HitBase {
+  type: 'host';
+  name: string;
+  kind: string;
+  lastSeen: string | null;
+}
+
+export interface TargetHit extends HitBase {
+  type: 'target';
+  storageHost: string;
+  stack: string;
+  iqn: string | null;
+  alias: string | null;
+  lun: number | null;
+  deviceId: string | null;
+  backingStore: string | null;
+  sizeBytes: number | null;
+  seenAt: string | null;
+}
+
+export interface SnapshotHit extends HitBase {
+  type: 'snapshot';
+  host: string;
+  dataset: string;
+  snapshot: string;
+  name: string;
+  createdAt: string | null;
+  usedBytes: number | null;
+}
+
+export type SearchHit = VolumeHit | LunHit | HostHit | TargetHit | SnapshotHit;
+
+export interface SearchResult {
+  query: SearchQuery;
+  hits: SearchHit[];
+  /** True when more hits matched than `limit`. */
+  truncated: boolean;
+}
+
+export const DEFAULT_SEARCH_LIMIT = 25;
+export const MAX_SEARCH_LIMIT = 200;
+
+type Row = Record<string, unknown>;
+
+/** Escapes LIKE wildcards so a pasted `_` or `%` means itself. */
+export function likeEscape(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** The next hex digit, for the open upper end of a prefix range (`9` → `a`, `f` → `g`). */
+function nextHexChar(c: string): string {
+  if (c === '9') return 'a';
+  return String.fromCharCode(c.charCodeAt(0) + 1);
+}
+
+/**
+ * A key range `[lo, hi)` holding every canonical id that starts with `prefix`.
+ * Canonical UUIDs and naa ids are lower-case hex with fixed dashes, so they order
+ * the same under the C collation and the usual libc ones (which skip dashes at the
+ * first level); the LIKE beside the range makes the match exact either way.
+ */
+export function prefixRange(prefix: string): { lo: string; hi: string } {
+  let p = prefix;
+  while (p.endsWith('-')) p = p.slice(0, -1);
+  return { lo: p, hi: p.slice(0, -1) + nextHexChar(p.slice(-1)) };
+}
+
+function volumeHit(r: Row, score: number, match: string): VolumeHit {
+  return { type: 'volume', score, match, vmfsUuid: String(r.vmfs_uuid), label: str(r.label), version: str(r.version), lastSeen: iso(r.last_seen) };
+}
+
+function lunHit(r: Row, score: number, match: string): LunHit {
+  return {
+    type: 'lun', score, match, deviceId: String(r.device_id), lun: num(r.lun), vml: str(r.vml), vendor: str(r.vendor),
+    model: str(r.model), sizeBytes: num(r.size_bytes), lastSeen: iso(r.last_seen),
+  };
+}
+
+function targetHit(r: Row, score: number, match: string): TargetHit {
+  return {
+    type: 'target', score, match, storageHost: String(r.storage_host), stack: String(r.stack), iqn: str(r.iqn), alias: str(r.alias),
+    lun: num(r.lun), deviceId: str(r.device_id), backingStore: str(r.backing_store), sizeBytes: num(r.size_bytes), seenAt: iso(r.seen_at),
+  };
+}
+
+function snapshotHit(r: Row, score: number, match: string): SnapshotHit {
+  return {
+    type: 'snapshot', score, match, host: String(r.host), dataset: String(r.dataset), snapshot: String(r.snapshot),
+    name: String(r.name), createdAt: iso(r.created_at), usedBytes: num(r.used_bytes),
+  };
+}
+
+class Hits {
+  private readonly byKey = new Map<string, SearchHit>();
+  add(hit: SearchHit): void {
+    const key = hitKey(hit);
+    const old = this.byKey.get(key);
+    if (!old || old.score < hit.score) this.byKey.set(key, hit);
+  }
+  sorted(): SearchHit[] {
+    return [...this.byKey.values()].sort((a, b) => b.score - a.score || (hitTime(b) ?? '').localeCompare(hitTime(a) ?? ''));
+  }
+}
+
+function hitKey(h: SearchHit): string {
+  switch (h.type) {
+    case 'volume': return `volume:${h.vmfsUuid}`;
+    case 'lun': return `lun:${h.deviceId}`;
+    case 'host': return `host:${h.name}`;
+    case 'target': return `target:${h.storageHost}|${h.stack}|${h.iqn ?? ''}|${h.lun ?? ''}|${h.deviceId ?? ''}`;
+    case 'snapshot': return `snapshot:${h.host}|${h.name}`;
+  }
+}
+
+function hitTime(h: SearchHit): string | null {
+  switch (h.type) {
+    case 'target': return h.seenAt;
+    case 'snapshot': return h.createdAt;
+    default: return h.lastSeen;
+  }
+}
+
+const TARGET_KEY = sql.raw(`t.storage_host, t.stack, coalesce(t.iqn, ''), coalesce(t.lun, -1), coalesce(t.device_id, '')`);
+
+/** The latest row of each target LU matching `where` (over committed artifacts). */
+async function targetRows(db: Db, where: SQL, limit: number): Promise<Row[]> {
+  return queryRows<Row>(db, sql`
+    SELECT * FROM (
+      SELECT DISTINCT ON (${TARGET_KEY}) t.*
+        FROM targets t JOIN artifacts a ON a.id = t.artifact_id
+       WHERE ${where}
+       ORDER BY ${TARGET_KEY}, t.seen_at DESC, t.id DESC
+    ) x ORDER BY x.seen_at DESC LIMIT ${limit}`);
+}
+
+/** Volume rows for some VMFS UUIDs; UUIDs only seen in extents/segments get a bare row. */
+async function volumeRows(db: Db, uuids: string[]): Promise<Row[]> {
+  if (uuids.length === 0) return [];
+  const rows = await queryRows<Row>(db, sql`SELECT vmfs_uuid, label, version, last_seen FROM volumes WHERE vmfs_uuid IN ${inList(uuids)}`);
+  const found = new Set(rows.map((r) => String(r.vmfs_uuid)));
+  for (const u of uuids) if (!found.has(u)) rows.push({ vmfs_uuid: u, label: null, version: null, last_seen: null });
+  return rows;
+}
+
+/** A VMFS UUID the catalog knows from a volume row, an inventory extent or an FS descriptor. */
+async function knownVolume(db: Db, vmfsUuid: string): Promise<Row | null> {
+  const [row] = await queryRows<Row>(db, sql`SELECT vmfs_uuid, label, version, last_seen FROM volumes WHERE vmfs_uuid = ${vmfsUuid}`);
+  if (row) return row;
+  const [seen] = await queryRows<Row>(db, sql`
+    SELECT max(x.seen_at) AS last_seen FROM (
+      SELECT s.seen_at FROM segments s JOIN artifacts a ON a.id = s.artifact_id WHERE s.vmfs_uuid = ${vmfsUuid}
+      UNION ALL
+      SELECT e.seen_at FROM extents e JOIN artifacts a ON a.id = e.artifact_id WHERE e.vmfs_uuid = ${vmfsUuid}
+    ) x`);
+  return seen?.last_seen ? { vmfs_uuid: vmfsUuid, label: null, version: null, last_seen: seen.last_seen } : null;
+}
+
+/** A device the catalog knows (luns row, else its latest extent or target sighting). */
+async function knownDevice(db: Db, deviceId: string): Promise<Row | null> {
+  const [row] = await queryRows<Row>(db, sql`SELECT * FROM luns WHERE device_id = ${deviceId}`);
+  if (row) return row;
+  const [ext] = await queryRows<Row>(db, sql`
+    SELECT e.device_id, e.lun, e.vml, e.vendor, e.model, e.size_bytes, e.seen_at AS last_seen
+      FROM extents e JOIN artifacts a ON a.id = e.artifact_id WHERE e.device_id = ${deviceId}
+     ORDER BY e.seen_at DESC LIMIT 1`);
+  if (ext) return ext;
+  const [tgt] = await queryRows<Row>(db, sql`
+    SELECT t.device_id, t.lun, NULL AS vml, NULL AS vendor, NULL AS model, t.size_bytes, t.seen_at AS last_seen
+      FROM targets t JOIN artifacts a ON a.id = t.artifact_id WHERE t.device_id = ${deviceId}
+     ORDER BY t.seen_at DESC LIMIT 1`);
+  return tgt ?? null;
+}
+
+/** Hits for one device: the LUN, the volumes on it, the target LUs presenting it. */
+async function deviceHits(db: Db, hits: Hits, deviceId: string, match: string, score: number, limit: number): Promise<void> {
+  const device = await knownDevice(db, deviceId);
+  if (device) hits.add(lunHit(device, score, match));
+  for (const r of await targetRows(db, sql`t.device_id = ${deviceId}`, limit)) hits.add(targetHit(r, score - 5, match));
+  for (const r of await volumeRows(db, await volumesOnDevices(db, [deviceId]))) hits.add(volumeHit(r, score - 10, match));
+}
+
+/** Runs a typed query against the catalog; at most `limit` hits, best first. */
+export async function searchCatalog(db: Db, query: SearchQuery, limit: number = DEFAULT_SEARCH_LIMIT): Promise<SearchResult> {
+  const hits = new Hits();
+  const n = Math.max(1, Math.min(limit, MAX_SEARCH_LIMIT)) + 1;
+  switch (query.type) {
+    case 'vmfsUuid': {
+      const v = await knownVolume(db, query.vmfsUuid);
+      if (v) hits.add(volumeHit(v, 100, 'vmfsUuid'));
+      break;
+    }
+    case 'hex': {
+      if (query.vmfsUuid) {
+        const v = await knownVolume(db, query.vmfsUuid);
+        if (v) hits.add(volumeHit(v, 100, 'vmfsUuid'));
+      }
+      if (query.deviceId) await deviceHits(db, hits, query.deviceId, 'deviceId', 100, n);
+      break;
+    }
+    case 'uuidPrefix': {
+      const { lo, hi } = prefixRange(query.prefix);
+      const rows = await queryRows<Row>(db, sql`
+        SELECT vmfs_uuid, label, version, last_seen FROM volumes
+         WHERE vmfs_uuid >= ${lo} AND vmfs_uuid < ${hi} AND vmfs_uuid LIKE ${likeEscape(lo) + '%'}
+         ORDER BY last_seen DESC LIMIT ${n}`);
+      for (const r of rows) hits.add(volumeHit(r, 90, 'uuidPrefix'));
+      // Bare hex may also be the start of an NAA id (a truncated `naa.6001…` copied from a log).
+      const digits = query.prefix.replace(/-/g, '');
+      if (!query.raw.includes('-')) {
+        const dev = prefixRange('naa.' + digits);
+        const luns = await queryRows<Row>(db, sql`
+          SELECT * FROM luns WHERE device_id >= ${dev.lo} AND device_id < ${dev.hi} AND device_id LIKE ${likeEscape(dev.lo) + '%'}
+           ORDER BY last_seen DESC LIMIT ${n}`);
+        for (const r of luns) hits.add(lunHit(r, 80, 'deviceIdPrefix'));
+      }
+      break;
+    }
+    case 'deviceId':
+      await deviceHits(db, hits, query.deviceId, 'deviceId', 100, n);
+      break;
+    case 'vml': {
+      await deviceHits(db, hits, query.deviceId, 'vml', 100, n);
+      // A vml also names the LUN it was seen at: show where that exact vml was recorded.
+      const [byVml] = await queryRows<Row>(db, sql`SELECT * FROM luns WHERE vml = ${query.vml}`);
+      if (byVml) hits.add(lunHit(byVml, 100, 'vml'));
+      break;
+    }
+    case 'iqn': {
+      for (const r of await targetRows(db, sql`lower(t.iqn) = ${query.iqn}`, n)) hits.add(targetHit(r, 100, 'iqn'));
+      for (const r of await targetRows(db, sql`t.iqn ILIKE ${'%' + likeEscape(query.iqn) + '%'}`, n)) hits.add(targetHit(r, 70, 'iqn'));
+      break;
+    }
+    case 'backingStore':
+      await backingStoreHits(db, hits, query.path, query.dataset, n);
+      break;
+    case 'text':
+      await textHits(db, hits, query.text, n);
+      break;
+  }
+  const sorted = hits.sorted();
+  const max = Math.max(1, Math.min(limit, MAX_SEARCH_LIMIT));
+  return { query, hits: sorted.slice(0, max), truncated: sorted.length > max };
+}
+
+async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: string | null, n: number): Promise<void> {
+  const snapshotName = path.includes('@') && !path.startsWith('/') ? path : null;
+  const exact: string[] = [path];
+  if (dataset) exact.push(`/dev/zvol/rdsk/${dataset}`, `/dev/zvol/dsk/${dataset}`);
+  const targets = await targetRows(db, sql`t.backing_store IN ${inList(exact)}`, n);
+  for (const r of targets) hits.add(targetHit(r, 100, 'backingStore'));
+  const fragment = dataset ?? path;
+  for (const r of await targetRows(db, sql`t.backing_store ILIKE ${'%' + likeEscape(fragment) + '%'}`, n)) hits.add(targetHit(r, 70, 'backingStore'));
+  // The datastore on that zvol: the zvol path is often all a storage admin has.
+  const devices = [...new Set(targets.map((t) => str(t.device_id)).filter((d): d is string => !!d))];
+  for (const r of await volumeRows(db, await volumesOnDevices(db, devices))) hits.add(volumeHit(r, 85, 'backingStore'));
+  for (const d of devices) {
+    const device = await knownDevice(db, d);
+    if (device) hits.add(lunHit(device, 80, 'backingStore'));
+  }
+  const datasets = new Set<string>();
+  if (dataset) datasets.add(dataset);
+  for (const t of targets) {
+    const ds = datasetOfBackingStore(str(t.backing_store));
+    if (ds) datasets.add(ds);
+  }
+  if (datasets.size) {
+    const snaps = await queryRows<Row>(db, sql`
+      WITH latest AS (
+        SELECT DISTINCT ON (z.host, z.dataset) z.host, z.dataset, z.artifact_id
+          FROM zfs_snapshots z JOIN artifacts a ON a.id = z.artifact_id
+         WHERE z.dataset IN ${inList([...datasets])}
+         ORDER BY z.host, z.dataset, a.collected_at DESC
+      )
+      SELECT z.* FROM zfs_snapshots z JOIN latest l ON l.artifact_id = z.artifact_id AND l.dataset = z.dataset
+       ORDER BY z.created_at DESC LIMIT ${n}`);
+    for (const r of snaps) hits.add(snapshotHit(r, snapshotName && r.name === snapshotName ? 100 : 75, 'dataset'));
+  }
+}
+
+async function textHits(db: Db, hits: Hits, text: string, n: number): Promise<void> {
+  const contains = '%' + likeEscape(text) + '%';
+  const lower = text.toLowerCase();
+  // Labels: exact beats prefix beats fragment; pg_trgm similarity orders the fragments.
+  const volumes = await queryRows<Row>(db, sql`
+    SELECT vmfs_uuid, label, version, last_seen FROM volumes WHERE label ILIKE ${contains}
+     ORDER BY (lower(label) = ${lower}) DESC, similarity(label, ${text}) DESC, last_seen DESC LIMIT ${n}`);
+  for (const r of volumes) {
+    const label = String(r.label).toLowerCase();
+    hits.add(volumeHit(r, label === lower ? 95 : label.startsWith(lower) ? 80 : 60, 'label'));
+  }
+  const hosts = await queryRows<Row>(db, sql`
+    SELECT name, kind, last_seen FROM hosts WHERE name ILIKE ${contains}
+     ORDER BY (lower(name) = ${lower}) DESC, similarity(name, ${text}) DESC LIMIT ${n}`);
+  for (const r of hosts) {
+    const name = String(r.name).toLowerCase();
+    hits.add({ type: 'host', score: name === lower ? 95 : name.startsWith(lower) ? 75 : 55, match: 'host', name: String(r.name), kind: String(r.kind), lastSeen: iso(r.last_seen) });
+  }
+  for (const r of await targetRows(db, sql`(t.iqn ILIKE ${contains} OR t.alias ILIKE ${contains} OR t.backing_store ILIKE ${contains})`, n)) {
+    const alias = str(r.alias)?.toLowerCase();
+    hits.add(targetHit(r, alias === lower ? 90 : 50, alias?.includes(lower) ? 'alias' : str(r.iqn)?.toLowerCase().includes(lower) ? 'iqn' : 'backingStore'));
+  }
+}
