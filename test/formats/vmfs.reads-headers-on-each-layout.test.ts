@@ -149,3 +149,12 @@ describe('4Kn disks', () => {
     expect(parsed.vmfs?.vmfsUuid).toBe(DEFAULTS.vmfsUuid);
   });
 });
+
+describe('fixture noise', () => {
+  it('makes legacy dumps of different devices differ without disturbing the parse', () => {
+    const a = buildVmfsDisk({ dumpLength: 'legacy', noiseSeed: 1 });
+    const b = buildVmfsDisk({ dumpLength: 'legacy', noiseSeed: 2 });
+    expect(Buffer.compare(Buffer.from(a), Buffer.from(b))).not.toBe(0);
+    expect(parseVmfsHeader(a).device).toEqual(parseVmfsHeader(b).device);
+  });
+});
