@@ -15,6 +15,11 @@ export function sha256Hex(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** How staged bytes are declared: size, SHA-256 and base64 MD5 (S3 binds upload URLs to Content-MD5). */
+function storedFields(stored: Buffer): Pick<ChunkRef, 'storedSize' | 'storedSha256' | 'storedMd5'> {
+  return { storedSize: stored.length, storedSha256: sha256Hex(stored), storedMd5: createHash('md5').update(stored).digest('base64') };
+}
+
 function gzipAsync(data: Buffer, level: number): Promise<Buffer> {
   return new Promise((res, rej) => gzip(data, { level }, (e, out) => (e ? rej(e) : res(out))));
 }
@@ -59,12 +64,12 @@ export class ChunkStager {
     const existing = this.spool?.staged(sha256);
     if (existing) {
       const stored = await fsp.readFile(existing.file);
-      return { sha256, size: data.length, encoding: existing.encoding, storedSize: stored.length, storedSha256: sha256Hex(stored) };
+      return { sha256, size: data.length, encoding: existing.encoding, ...storedFields(stored) };
     }
     const gz = await gzipAsync(data, this.level);
     const encoding: ChunkEncoding = gz.length < data.length ? 'gzip' : 'identity';
     const stored = encoding === 'gzip' ? gz : data;
-    const ref: ChunkRef = { sha256, size: data.length, encoding, storedSize: stored.length, storedSha256: encoding === 'gzip' ? sha256Hex(gz) : sha256 };
+    const ref: ChunkRef = { sha256, size: data.length, encoding, ...storedFields(stored) };
     if (this.spool && !(await this.spool.stage(sha256, encoding, stored))) {
       this.stats.unstaged++;
       this.refs.delete(sha256);
