@@ -3,6 +3,7 @@ import type { App } from '../context.js';
 import { registerHealthRoutes } from './health.js';
 import { registerTokenRoutes } from './tokens.js';
 import { registerCaptureRoutes } from './captures.js';
+import { registerAdminRoutes } from './admin.js';
 import { registerSearchRoutes } from './search.js';
 import { registerVolumeRoutes } from './volumes.js';
 import { registerLunRoutes } from './luns.js';
@@ -15,6 +16,7 @@ export const routeModules: Array<(app: App) => void> = [
   registerHealthRoutes,
   registerTokenRoutes,
   registerCaptureRoutes,
+  registerAdminRoutes,
   registerSearchRoutes,
   registerVolumeRoutes,
   registerLunRoutes,

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { ArtifactKind } from '../../formats/types.js';
 import type {
-  ArtifactRef, BeginRequest, BeginResponse, ChunkRef, CommitResponse, HostRef, UploadTarget,
+  ArtifactRef, ChunkEncoding, BeginRequest, BeginResponse, ChunkRef, CommitResponse, HostRef, UploadTarget,
 } from '../../formats/protocol.js';
 import { CHUNK_SIZE } from '../../formats/protocol.js';
 import type { TestCatalog } from './catalog.js';
@@ -37,8 +37,13 @@ export interface IngestInput {
 /** A prepared capture: the begin request plus the stored bytes of every chunk, by sha256. */
 export interface PreparedCapture {
   request: BeginRequest;
-  /** sha256 of the uncompressed chunk → the bytes to PUT (gzipped when declared so). */
+  /**
+   * sha256 of the uncompressed chunk → the bytes to PUT (gzipped when declared so).
+   * A chunk shared by an identity and a gzip artifact maps to its gzip bytes, as the
+   * catalog then asks for those; `variants` holds both.
+   */
   stored: Map<string, Uint8Array>;
+  variants: Map<string, Partial<Record<ChunkEncoding, Uint8Array>>>;
 }
 
 /** An error answer from the catalog, with its status and error code. */
@@ -106,9 +111,16 @@ export function chunkArtifact(a: TestArtifact): { ref: ArtifactRef; stored: Map<
 /** Builds the begin request (and the chunk bytes) for a capture. */
 export function prepareCapture(input: IngestInput): PreparedCapture {
   const stored = new Map<string, Uint8Array>();
+  const variants = new Map<string, Partial<Record<ChunkEncoding, Uint8Array>>>();
   const artifacts = input.artifacts.map((a) => {
     const c = chunkArtifact(a);
-    for (const [k, v] of c.stored) stored.set(k, v);
+    const encoding: ChunkEncoding = a.gzip ? 'gzip' : 'identity';
+    for (const [k, v] of c.stored) {
+      const vs = variants.get(k) ?? {};
+      vs[encoding] ??= v;
+      variants.set(k, vs);
+      stored.set(k, vs.gzip ?? vs.identity!);
+    }
     return c.ref;
   });
   const collectedAt = input.collectedAt instanceof Date ? input.collectedAt.toISOString() : input.collectedAt ?? new Date().toISOString();
@@ -121,6 +133,7 @@ export function prepareCapture(input: IngestInput): PreparedCapture {
       artifacts,
     },
     stored,
+    variants,
   };
 }
 
@@ -163,7 +176,7 @@ export async function commit(catalog: TestCatalog, captureId: string, token: str
 /** Uploads every missing chunk of a begin answer; throws when the store refuses one. */
 export async function uploadMissing(catalog: TestCatalog, prepared: PreparedCapture, answer: BeginResponse): Promise<void> {
   for (const target of answer.missing) {
-    const bytes = prepared.stored.get(target.sha256);
+    const bytes = prepared.variants?.get(target.sha256)?.[target.encoding] ?? prepared.stored.get(target.sha256);
     if (!bytes) throw new Error(`begin asked for chunk ${target.sha256} this capture does not have`);
     const res = await putChunk(catalog, target, bytes);
     if (!res.ok) throw new IngestHttpError(`PUT chunk ${target.sha256}`, res.status, await res.text());

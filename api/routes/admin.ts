@@ -1,0 +1,56 @@
+/** Admin: rebuild the catalog from the store's manifests, re-parse stored artifacts. */
+import { createRoute, z } from '@hono/zod-openapi';
+import { ARTIFACT_KINDS } from '../../formats/types.js';
+import { requireRole } from '../auth.js';
+import type { App } from '../context.js';
+import { recordAudit } from '../services/audit.js';
+import { rebuildCatalog, reindexArtifacts } from '../services/admin.js';
+import { ErrorSchema } from './schemas.js';
+
+const RebuildResult = z.object({
+  manifests: z.number(), captures: z.number(), skipped: z.number(), artifacts: z.number(),
+  errors: z.array(z.object({ key: z.string(), message: z.string() })),
+}).openapi('RebuildResult');
+
+const ReindexResult = z.object({
+  artifacts: z.number(), ok: z.number(), error: z.number(), opaque: z.number(),
+  failed: z.array(z.object({ id: z.string(), message: z.string() })),
+}).openapi('ReindexResult');
+
+const err = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });
+
+const rebuild = createRoute({
+  method: 'post', path: '/v1/admin/rebuild', tags: ['admin'], security: [{ bearer: [] }],
+  summary: 'Recreate every capture the catalog lacks from the manifests in the store',
+  middleware: [requireRole('admin')] as const,
+  responses: {
+    200: { description: 'Counts', content: { 'application/json': { schema: RebuildResult } } },
+    401: err('No or bad token'), 403: err('Not an admin token'),
+  },
+});
+
+const reindex = createRoute({
+  method: 'post', path: '/v1/admin/reindex', tags: ['admin'], security: [{ bearer: [] }],
+  summary: 'Re-parse stored artifacts (all, or one kind) and replace their catalog rows',
+  middleware: [requireRole('admin')] as const,
+  request: { query: z.object({ kind: z.enum(ARTIFACT_KINDS).optional() }) },
+  responses: {
+    200: { description: 'Counts', content: { 'application/json': { schema: ReindexResult } } },
+    400: err('Unknown kind'), 401: err('No or bad token'), 403: err('Not an admin token'),
+  },
+});
+
+/** Registers POST /v1/admin/rebuild and POST /v1/admin/reindex. */
+export function registerAdminRoutes(app: App): void {
+  app.openapi(rebuild, async (c) => {
+    const result = await rebuildCatalog(c.var.services);
+    await recordAudit(c, 'rebuild', 'catalog', { captures: result.captures, skipped: result.skipped, errors: result.errors.length });
+    return c.json(result, 200);
+  });
+  app.openapi(reindex, async (c) => {
+    const { kind } = c.req.valid('query');
+    const result = await reindexArtifacts(c.var.services, { kind });
+    await recordAudit(c, 'reindex', kind ?? 'all', { artifacts: result.artifacts, ok: result.ok, error: result.error });
+    return c.json(result, 200);
+  });
+}

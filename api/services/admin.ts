@@ -1,0 +1,166 @@
+/**
+ * Admin operations shared by the API routes and the CLI:
+ * `rebuild` recreates catalog rows from the manifests in the store alone (the bucket
+ * is the source of truth), `reindex` re-parses stored artifacts after a parser changed.
+ */
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import type { BeginRequest, CaptureManifest } from '../../formats/protocol.js';
+import type { ArtifactKind } from '../../formats/types.js';
+import type { Db } from '../../db/client.js';
+import { artifacts, blobs, captures } from '../../db/schema.js';
+import type { Services } from '../context.js';
+import { ApiError } from '../errors.js';
+import { deleteArtifactRows } from './indexer.js';
+import { indexEntry, parseStoredArtifact, writeCapture, type CaptureRecord, type ParsedEntry } from './ingest.js';
+
+/** Progress callback: `done` of `total` items, with what is being worked on. */
+export type Progress = (done: number, total: number, what: string) => void;
+
+export interface RebuildResult {
+  manifests: number;
+  /** Captures recreated from their manifest. */
+  captures: number;
+  /** Captures already in the catalog, left as they are. */
+  skipped: number;
+  artifacts: number;
+  errors: Array<{ key: string; message: string }>;
+}
+
+function isManifest(m: unknown): m is CaptureManifest {
+  const x = m as Partial<CaptureManifest> | null;
+  return !!x && x.format === 'vmfs-catalog-manifest/1' && typeof x.captureId === 'string' && !!x.host && Array.isArray(x.artifacts);
+}
+
+/** The begin request a manifest implies, stored on the recreated capture row. */
+function requestOf(m: CaptureManifest): BeginRequest {
+  return {
+    captureId: m.captureId, host: m.host, collectedAt: m.collectedAt, collector: m.collector,
+    artifacts: m.artifacts.map((a) => ({
+      kind: a.kind, fileName: a.fileName, sourcePath: a.sourcePath, device: a.device ?? null, size: a.size, sha256: a.sha256,
+      chunks: a.chunks.map((c) => ({ sha256: c.sha256, size: c.size, encoding: c.encoding, storedSize: c.storedSize })),
+    })),
+  };
+}
+
+/**
+ * Recreates every capture found under `manifests/` that the catalog lacks: reads its
+ * chunks, parses, indexes. Manifests are applied oldest capture first, so drift events
+ * come out as they did at commit time. Captures already committed are skipped.
+ */
+export async function rebuildCatalog(services: Services, onProgress?: Progress): Promise<RebuildResult> {
+  const { db, store, now } = services;
+  const keys: string[] = [];
+  for await (const o of store.list('manifests/')) if (o.key.endsWith('.json')) keys.push(o.key);
+  const result: RebuildResult = { manifests: keys.length, captures: 0, skipped: 0, artifacts: 0, errors: [] };
+  const loaded: Array<{ key: string; manifest: CaptureManifest }> = [];
+  for (const key of keys) {
+    try {
+      const bytes = await store.getBytes(key);
+      const manifest = bytes ? JSON.parse(new TextDecoder().decode(bytes)) as unknown : null;
+      if (!isManifest(manifest)) throw new Error('not a vmfs-catalog-manifest/1 object');
+      loaded.push({ key, manifest });
+    } catch (e) {
+      result.errors.push({ key, message: (e as Error).message });
+    }
+  }
+  loaded.sort((a, b) => a.manifest.collectedAt.localeCompare(b.manifest.collectedAt) || a.manifest.captureId.localeCompare(b.manifest.captureId));
+  let done = 0;
+  for (const { key, manifest } of loaded) {
+    onProgress?.(done++, loaded.length, key);
+    const [existing] = await db.select({ state: captures.state }).from(captures).where(eq(captures.id, manifest.captureId));
+    if (existing?.state === 'committed') { result.skipped++; continue; }
+    try {
+      const entries: ParsedEntry[] = [];
+      for (let i = 0; i < manifest.artifacts.length; i++) {
+        const ref = manifest.artifacts[i];
+        entries.push(await parseStoredArtifact(db, store, ref, ref.id, i, { verifyWhole: false }));
+      }
+      const record: CaptureRecord = {
+        captureId: manifest.captureId, host: manifest.host, collectedAt: new Date(manifest.collectedAt),
+        receivedAt: new Date(manifest.receivedAt), committedAt: new Date(manifest.committedAt),
+        collectorVersion: manifest.collector.version, manifestKey: key,
+      };
+      const at = now();
+      const chunkRows = new Map<string, typeof blobs.$inferInsert>();
+      for (const a of manifest.artifacts) for (const c of a.chunks) {
+        chunkRows.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: c.encoding, storedSize: c.storedSize, firstStored: record.committedAt, lastVerified: at });
+      }
+      const systemUuid = entries.map((e) => e.parsed?.details?.systemUuid ?? null).find((s) => !!s) ?? null;
+      await db.transaction(async (txRaw) => {
+        const tx = txRaw as unknown as Db;
+        // An open row (begun, manifest written, transaction lost) is replaced by the manifest's truth.
+        await tx.delete(captures).where(eq(captures.id, manifest.captureId));
+        await tx.insert(captures).values({
+          id: manifest.captureId, host: manifest.host.name, state: 'committed', collectedAt: record.collectedAt,
+          receivedAt: record.receivedAt, committedAt: record.committedAt, collectorVersion: record.collectorVersion,
+          manifestKey: key, request: requestOf(manifest),
+        });
+        await writeCapture(tx, record, entries, [...chunkRows.values()], systemUuid);
+      });
+      result.captures++;
+      result.artifacts += entries.length;
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      result.errors.push({ key, message: e.message });
+    }
+  }
+  onProgress?.(loaded.length, loaded.length, 'done');
+  return result;
+}
+
+export interface ReindexResult {
+  artifacts: number;
+  ok: number;
+  error: number;
+  opaque: number;
+  /** Artifacts whose chunks could not be read (left as they were). */
+  failed: Array<{ id: string; message: string }>;
+}
+
+/**
+ * Re-parses stored artifacts (all, or one kind) and replaces their child rows and
+ * events, oldest first so drift is computed against already re-parsed predecessors.
+ * Volumes and luns are merged again, never deleted.
+ */
+export async function reindexArtifacts(services: Services, options: { kind?: ArtifactKind } = {}, onProgress?: Progress): Promise<ReindexResult> {
+  const { db, store } = services;
+  const rows = await db.select({ id: artifacts.id }).from(artifacts)
+    .where(options.kind ? eq(artifacts.kind, options.kind) : undefined)
+    .orderBy(asc(artifacts.collectedAt), asc(artifacts.id));
+  const result: ReindexResult = { artifacts: rows.length, ok: 0, error: 0, opaque: 0, failed: [] };
+  for (let i = 0; i < rows.length; i += 100) {
+    const ids = rows.slice(i, i + 100).map((r) => r.id);
+    const batch = await db.select().from(artifacts).where(inArray(artifacts.id, ids));
+    const caps = await db.select().from(captures).where(inArray(captures.id, [...new Set(batch.map((b) => b.captureId))]));
+    const capById = new Map(caps.map((c) => [c.id, c]));
+    batch.sort((a, b) => a.collectedAt.getTime() - b.collectedAt.getTime() || a.id.localeCompare(b.id));
+    for (const a of batch) {
+      onProgress?.(i + batch.indexOf(a), rows.length, `${a.kind} ${a.fileName}`);
+      const cap = capById.get(a.captureId);
+      if (!cap) continue;
+      const req = cap.request as BeginRequest;
+      const ref = {
+        id: a.id, kind: a.kind as ArtifactKind, fileName: a.fileName, sourcePath: a.sourcePath, device: a.device,
+        size: a.size, sha256: a.sha256, chunks: a.chunks as ParsedEntry['ref']['chunks'],
+      };
+      let entry: ParsedEntry;
+      try {
+        entry = await parseStoredArtifact(db, store, ref, a.id, 0, { verifyWhole: false });
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+        result.failed.push({ id: a.id, message: e.message });
+        continue;
+      }
+      await db.transaction(async (txRaw) => {
+        const tx = txRaw as unknown as Db;
+        await deleteArtifactRows(tx, [a.id]);
+        await tx.update(artifacts).set({ parseStatus: entry.parseStatus, parseError: entry.parseError, parsed: entry.parsed })
+          .where(and(eq(artifacts.id, a.id)));
+        await indexEntry(tx, { captureId: a.captureId, host: req.host, collectedAt: a.collectedAt, committedAt: cap.committedAt ?? a.collectedAt }, entry);
+      });
+      result[entry.parseStatus]++;
+    }
+  }
+  onProgress?.(rows.length, rows.length, 'done');
+  return result;
+}
