@@ -4,7 +4,8 @@
  * `GET /v1/blobs/<key>?exp[&name]&sig` downloads, with Range support.
  * No bearer token: the signature is the authorisation.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
+import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { ApiError } from '../errors.js';
 import { blobKeyFromUrlPath, type FsBlobStore } from '../store/fs.js';
@@ -34,7 +35,21 @@ export function resolveByteRange(header: string | undefined, size: number): Byte
   return { start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) };
 }
 
-async function* requestChunks(stream: ReadableStream<Uint8Array> | null): AsyncGenerator<Uint8Array> {
+/**
+ * The request body as it arrives. On Node the IncomingMessage is read directly (about
+ * twice the throughput of its web-stream wrapper); elsewhere the web stream.
+ */
+function requestChunks(c: Context): AsyncIterable<Uint8Array> {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming && typeof incoming.iterator === 'function') {
+    // Not destroyed when we stop early (413): the server then drains or closes it
+    // after sending our answer, instead of resetting the connection under it.
+    return incoming.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>;
+  }
+  return webChunks(c.req.raw.body);
+}
+
+async function* webChunks(stream: ReadableStream<Uint8Array> | null): AsyncGenerator<Uint8Array> {
   if (!stream) return;
   const reader = stream.getReader();
   try {
@@ -70,7 +85,7 @@ export function createBlobRoutes(store: FsBlobStore): Hono {
       if (Number(declared) > length) throw new ApiError('payload_too_large', `the body is longer than the ${length} bytes the upload URL allows`);
       if (Number(declared) !== length) throw new ApiError('bad_request', `the body has ${declared} bytes, the upload URL expects ${length}`);
     }
-    await store.writeVerified(key, requestChunks(c.req.raw.body), { length, sha256: grant.payloadSha256! });
+    await store.writeVerified(key, requestChunks(c), { length, sha256: grant.payloadSha256! });
     return c.body(null, 200);
   });
 
