@@ -29,9 +29,11 @@ export interface ArtifactReport {
   size: number;
   sha256: string | null;
   chunks: number;
-  /** What the catalog made of it on commit. */
+  /** What the catalog made of it on commit: its id, parse outcome and the ids it found. */
+  artifactId: string | null;
   parseStatus: ArtifactSummary['parseStatus'] | null;
   parseError: ArtifactSummary['parseError'];
+  found: ArtifactSummary['found'] | null;
 }
 
 export interface CaptureReport {
@@ -151,7 +153,7 @@ export class SendSession {
       chunks: ok.reduce((n, a) => n + a.chunks, 0), chunksUploaded: 0, bytesUploaded: 0,
       artifacts: artifacts.map((a) => ({
         kind: a.kind, fileName: a.fileName, sourcePath: a.sourcePath, device: a.device, status: a.status, error: a.error,
-        note: a.note, size: a.size, sha256: a.sha256, chunks: a.chunks, parseStatus: null, parseError: null,
+        note: a.note, size: a.size, sha256: a.sha256, chunks: a.chunks, artifactId: null, parseStatus: null, parseError: null, found: null,
       })),
     };
     this.report.captures.push(rep);
@@ -187,8 +189,10 @@ export class SendSession {
       rep.artifacts.filter((a) => a.status === 'ok').forEach((a, i) => {
         const s = summaries[i];
         if (s) {
+          a.artifactId = s.id;
           a.parseStatus = s.parseStatus;
           a.parseError = s.parseError;
+          a.found = s.found;
         }
       });
     } catch (e) {
