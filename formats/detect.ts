@@ -31,6 +31,8 @@ function collectorSectionKind(text: string): ArtifactKind | null {
   return null;
 }
 
+// Line-start patterns use [ \t]*, never \s*: under /m a \s* run crosses newlines
+// and turns a file of blank lines into quadratic work.
 function textKind(text: string): ArtifactKind | null {
   if (/<service_bundle[\s>]/.test(text)) {
     // Legacy target: svc:/system/iscsitgt; COMSTAR: svc:/system/stmf (FORMATS.md §4).
@@ -42,15 +44,15 @@ function textKind(text: string): ArtifactKind | null {
   const bySection = collectorSectionKind(text);
   if (bySection) return bySection;
   // FORMATS.md §5: the headers each COMSTAR listing starts its records with.
-  if (/^\s*LU Name:\s/m.test(text) || /^\s*View Entry:\s*\d/m.test(text) || /^\s*Found \d+ LU\(s\)/m.test(text)
-    || /^\s*TARGET NAME\s+STATE\s+SESSIONS/m.test(text) || /^\s*TARGET PORTAL GROUP\s+PORTAL COUNT/m.test(text)) {
+  if (/^[ \t]*LU Name:[ \t]/m.test(text) || /^[ \t]*View Entry:[ \t]*\d/m.test(text) || /^[ \t]*Found \d+ LU\(s\)/m.test(text)
+    || /^[ \t]*TARGET NAME[ \t]+STATE[ \t]+SESSIONS/m.test(text) || /^[ \t]*TARGET PORTAL GROUP[ \t]+PORTAL COUNT/m.test(text)) {
     return 'comstar-listing';
   }
   // FORMATS.md §6: esx.conf, esxcfg-vmhbadevs, esxcli tables and device lists, partedUtil.
-  if (/^\s*\/system\/uuid\s*=/m.test(text)
-    || /^\s*vmhba\d+:\d+:\d+(:\d+)?\s+\/dev\/sd[a-z]+\d*/m.test(text)
+  if (/^[ \t]*\/system\/uuid[ \t]*=/m.test(text)
+    || /^[ \t]*vmhba\d+:\d+:\d+(:\d+)?[ \t]+\/dev\/sd[a-z]+\d*/m.test(text)
     || (/Volume Name/.test(text) && /VMFS UUID/.test(text) && /Device Name/.test(text))
-    || (/^\s+Devfs Path:/m.test(text) && /^\s+Display Name:/m.test(text))
+    || (/^[ \t]+Devfs Path:/m.test(text) && /^[ \t]+Display Name:/m.test(text))
     || /^(gpt|msdos)\r?\n\d+ \d+ \d+ \d+\r?\n/.test(text)) {
     return 'esx-inventory';
   }

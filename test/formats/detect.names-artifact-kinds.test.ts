@@ -97,3 +97,15 @@ describe('detect by the collector file names', () => {
     expect(detect(new Uint8Array(16), name)).toBe(kind);
   });
 });
+
+describe('detect stays linear on degenerate text', () => {
+  // Once a file of blank lines took minutes (a \s* at line starts under /m); the test timeout guards it.
+  it.each([
+    ['64 KiB of newlines', 0x0a],
+    ['64 KiB of spaces', 0x20],
+    ['64 KiB of TABs', 0x09],
+    ['64 KiB of CRs', 0x0d],
+  ] as const)('%s → unknown', (_name, byte) => {
+    expect(detect(new Uint8Array(64 * 1024).fill(byte))).toBe('unknown');
+  });
+});
