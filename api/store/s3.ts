@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { ApiError } from '../errors.js';
 import { attachmentDisposition } from './content-disposition.js';
 import { BlobNotFoundError, type BlobStore, type ObjectInfo, type PresignedRequest, type PresignPutOptions } from './types.js';
 
@@ -176,7 +177,9 @@ export class S3BlobStore implements BlobStore {
     const sha256 = options.payloadSha256.toLowerCase();
     if (!HEX64.test(sha256)) throw new RangeError('payloadSha256 must be 64 hex digits');
     if (!options.contentMd5 || !BASE64_MD5.test(options.contentMd5)) {
-      throw new RangeError('an S3 upload URL needs contentMd5 (base64 MD5 of the body): S3 servers verify it, which binds the URL to one body');
+      // A client input problem (the begin call must announce each stored chunk's MD5),
+      // hence a 400 rather than a 500.
+      throw new ApiError('bad_request', 'uploads to the S3 store need the base64 MD5 of each stored chunk: S3 servers verify it, which binds the upload URL to one body');
     }
     const headers: Record<string, string> = {
       'content-length': String(options.contentLength),

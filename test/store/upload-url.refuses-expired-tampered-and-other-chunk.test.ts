@@ -122,6 +122,12 @@ for (const kind of storeKinds()) {
     });
 
     if (kind === 's3') {
+      it('will not sign an upload without the MD5 that binds its body', async () => {
+        const a = chunk();
+        await expect(t.store.presignPut(a.key, { contentLength: CHUNK, payloadSha256: a.sha256, expiresInSeconds: 300 }))
+          .rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/MD5/) });
+      });
+
       it("refuses chunk B's bytes with B's own Content-MD5 on A's URL (the header is signed)", async () => {
         const a = chunk();
         const b = chunk();
