@@ -1,0 +1,188 @@
+/**
+ * `npm run catalog -- <command>`: the admin commands without the API (tokens,
+ * rebuild, reindex). They open the same database and store the server uses; with
+ * the embedded database only one process may hold it, so this says so plainly
+ * when a running server has it.
+ */
+import { parseArgs } from 'node:util';
+import { eq } from 'drizzle-orm';
+import { DatabaseBusyError } from '../db/client.js';
+import { audit, tokens } from '../db/schema.js';
+import { ARTIFACT_KINDS, type ArtifactKind } from '../formats/types.js';
+import { createToken } from './auth.js';
+import { openServices, type OpenedServices } from './boot.js';
+import { ConfigError, loadConfig } from './config.js';
+import type { Role } from './context.js';
+import { ApiError } from './errors.js';
+import { createLogger } from './logger.js';
+import { rebuildCatalog, reindexArtifacts, type Progress } from './services/admin.js';
+
+const USAGE = `usage: npm run catalog -- <command> [options]
+
+commands:
+  tokens create --role admin|operator|collector [--host HOST] --name NAME
+                               create a bearer token; its secret is printed once
+  tokens list                  list tokens (never their secrets)
+  tokens revoke ID             revoke a token
+  rebuild                      recreate the catalog from the manifests in the store
+  reindex [--kind KIND]        re-parse stored artifacts (all, or one kind)
+
+options:
+  --json                       machine-readable output on stdout
+  -h, --help                   this text
+
+Configuration comes from the environment, as for \`npm start\` (see .env.example).
+With the embedded database (no DATABASE_URL), stop the server first or use the
+API's admin routes (POST /v1/tokens, /v1/admin/rebuild, /v1/admin/reindex).`;
+
+/** A usage mistake: exit 64 (EX_USAGE) with one line. */
+class UsageError extends Error {}
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  isTTY: boolean;
+}
+
+function progressPrinter(io: Io, label: string): Progress | undefined {
+  if (!io.isTTY) return undefined;
+  let last = 0;
+  return (done, total, what) => {
+    const t = Date.now();
+    if (done < total && t - last < 100) return;
+    last = t;
+    const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
+    io.err(`\r\x1b[2K${label} ${done}/${total} (${pct}%) ${what.slice(0, 60)}${done === total ? '\n' : ''}`);
+  };
+}
+
+async function withServices<T>(fn: (opened: OpenedServices) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const opened = await openServices(config, { logger: createLogger(config.LOG_LEVEL === 'debug' ? 'debug' : 'warn') });
+  try {
+    return await fn(opened);
+  } finally {
+    await opened.close();
+  }
+}
+
+async function cliAudit(opened: OpenedServices, action: string, subject: string, details: Record<string, unknown>): Promise<void> {
+  const { db, now } = opened.services;
+  await db.insert(audit).values({ at: now(), tokenId: null, role: 'cli', action, subject, remoteAddr: 'cli', requestId: null, details });
+}
+
+/** Runs one CLI invocation; returns the exit status. */
+export async function runCli(argv: string[], io: Io): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        role: { type: 'string' }, host: { type: 'string' }, name: { type: 'string' }, kind: { type: 'string' },
+        json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    io.err(`catalog: ${(e as Error).message}\n`);
+    return 64;
+  }
+  const { values, positionals } = parsed;
+  const json = values.json ?? false;
+  const print = (human: string, machine: unknown) => io.out(json ? JSON.stringify(machine, null, 2) + '\n' : human + '\n');
+  if (values.help || positionals.length === 0) {
+    (values.help ? io.out : io.err)(USAGE + '\n');
+    return values.help ? 0 : 64;
+  }
+  const [command, sub, ...rest] = positionals;
+  try {
+    switch (command) {
+      case 'tokens': {
+        if (sub === 'create') {
+          const role = values.role as Role | undefined;
+          if (!role || !['admin', 'operator', 'collector'].includes(role)) throw new UsageError('tokens create needs --role admin|operator|collector');
+          if (!values.name) throw new UsageError('tokens create needs --name NAME');
+          if (role === 'collector' && !values.host) throw new UsageError('a collector token needs --host HOST (the only host it may write for)');
+          return await withServices(async (opened) => {
+            const created = await createToken(opened.services.db, { role, host: values.host ?? null, name: values.name! }, opened.services.now());
+            await cliAudit(opened, 'token-create', created.id, { role, host: created.host, name: created.name });
+            print(`created ${role} token ${created.id}${created.host ? ` for host ${created.host}` : ''} (${created.name}).\n`
+              + `The secret is shown once, here:\n  ${created.token}`, created);
+            return 0;
+          });
+        }
+        if (sub === 'list') {
+          return await withServices(async (opened) => {
+            const rows = await opened.services.db.select().from(tokens).orderBy(tokens.createdAt);
+            const list = rows.map((r) => ({
+              id: r.id, name: r.name, role: r.role, host: r.host, createdAt: r.createdAt.toISOString(),
+              lastUsedAt: r.lastUsedAt?.toISOString() ?? null, revokedAt: r.revokedAt?.toISOString() ?? null,
+            }));
+            const human = list.length === 0 ? 'no tokens' : list.map((t) =>
+              `${t.id}  ${t.role.padEnd(9)} ${(t.host ?? '-').padEnd(20)} ${t.name}${t.revokedAt ? `  (revoked ${t.revokedAt})` : ''}`).join('\n');
+            print(human, { tokens: list });
+            return 0;
+          });
+        }
+        if (sub === 'revoke') {
+          const id = rest[0];
+          if (!id) throw new UsageError('tokens revoke needs the token id');
+          return await withServices(async (opened) => {
+            const at = opened.services.now();
+            const updated = await opened.services.db.update(tokens).set({ revokedAt: at }).where(eq(tokens.id, id)).returning({ id: tokens.id });
+            if (updated.length === 0) throw new ApiError('not_found', `no token ${id}`);
+            await cliAudit(opened, 'token-revoke', id, {});
+            print(`revoked token ${id}`, { id, revokedAt: at.toISOString() });
+            return 0;
+          });
+        }
+        throw new UsageError(`unknown tokens command ${JSON.stringify(sub ?? '')}; try tokens create|list|revoke`);
+      }
+      case 'rebuild': {
+        if (sub) throw new UsageError(`rebuild takes no arguments (got ${JSON.stringify(sub)})`);
+        return await withServices(async (opened) => {
+          const result = await rebuildCatalog(opened.services, progressPrinter(io, 'rebuild'));
+          await cliAudit(opened, 'rebuild', 'catalog', { captures: result.captures, skipped: result.skipped, errors: result.errors.length });
+          const errors = result.errors.map((e) => `\n  ${e.key}: ${e.message}`).join('');
+          print(`rebuild: ${result.manifests} manifests, ${result.captures} captures recreated (${result.artifacts} artifacts), ${result.skipped} already present, ${result.errors.length} errors${errors}`, result);
+          return result.errors.length > 0 ? 2 : 0;
+        });
+      }
+      case 'reindex': {
+        if (sub) throw new UsageError(`reindex takes no arguments (got ${JSON.stringify(sub)}); use --kind KIND`);
+        const kind = values.kind as ArtifactKind | undefined;
+        if (kind && !ARTIFACT_KINDS.includes(kind)) throw new UsageError(`unknown --kind ${kind}; one of ${ARTIFACT_KINDS.join(', ')}`);
+        return await withServices(async (opened) => {
+          const result = await reindexArtifacts(opened.services, { kind }, progressPrinter(io, 'reindex'));
+          await cliAudit(opened, 'reindex', kind ?? 'all', { artifacts: result.artifacts, ok: result.ok, error: result.error });
+          print(`reindex: ${result.artifacts} artifacts — ${result.ok} parsed, ${result.error} parse errors, ${result.opaque} opaque, ${result.failed.length} unreadable`, result);
+          return result.failed.length > 0 ? 2 : 0;
+        });
+      }
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}; see --help`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) { io.err(`catalog: ${e.message}\n`); return 64; }
+    if (e instanceof DatabaseBusyError) {
+      io.err(`catalog: the embedded database in ${e.dataDir} is in use by a running catalog server (pid ${e.pid}); stop it first, or use the API's admin routes instead\n`);
+      return 75;
+    }
+    if (e instanceof ConfigError) { io.err(`catalog: ${e.message.replace(/\n\s*/g, ' ')}\n`); return 78; }
+    if (e instanceof ApiError) { io.err(`catalog: ${e.message}\n`); return 1; }
+    io.err(`catalog: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain || process.argv[1]?.endsWith('api/cli.ts')) {
+  runCli(process.argv.slice(2), {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+    isTTY: Boolean(process.stderr.isTTY),
+  }).then((code) => { process.exitCode = code; }, (e) => {
+    process.stderr.write(`catalog: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  });
+}
