@@ -236,26 +236,13 @@ export async function searchCatalog(db: Db, query: SearchQuery, limit: number = 
       if (query.deviceId) await deviceHits(db, hits, query.deviceId, 'deviceId', 100, n);
       break;
     }
-    case 'uuidPrefix': {
-      const { lo, hi } = prefixRange(query.prefix);
-      const rows = await queryRows<Row>(db, sql`
-        SELECT vmfs_uuid, label, version, last_seen FROM volumes
-         WHERE vmfs_uuid >= ${lo} AND vmfs_uuid < ${hi} AND vmfs_uuid LIKE ${likeEscape(lo) + '%'}
-         ORDER BY last_seen DESC LIMIT ${n}`);
-      for (const r of rows) hits.add(volumeHit(r, 90, 'uuidPrefix'));
-      // Bare hex may also be the start of an NAA id (a truncated `naa.6001…` copied from a log).
-      const digits = query.prefix.replace(/-/g, '');
-      if (!query.raw.includes('-')) {
-        const dev = prefixRange('naa.' + digits);
-        const luns = await queryRows<Row>(db, sql`
-          SELECT * FROM luns WHERE device_id >= ${dev.lo} AND device_id < ${dev.hi} AND device_id LIKE ${likeEscape(dev.lo) + '%'}
-           ORDER BY last_seen DESC LIMIT ${n}`);
-        for (const r of luns) hits.add(lunHit(r, 80, 'deviceIdPrefix'));
-      }
+    case 'uuidPrefix':
+      await prefixHits(db, hits, query.prefix, !query.raw.includes('-'), n);
       break;
-    }
     case 'deviceId':
       await deviceHits(db, hits, query.deviceId, 'deviceId', 100, n);
+      // 16 bare hex digits are an 8-byte NAA id, or the first two words of a VMFS UUID.
+      if (/^[0-9a-f]{16}$/i.test(query.raw.trim())) await prefixHits(db, hits, query.raw.trim().toLowerCase(), false, n);
       break;
     case 'vml': {
       await deviceHits(db, hits, query.deviceId, 'vml', 100, n);
@@ -279,6 +266,29 @@ export async function searchCatalog(db: Db, query: SearchQuery, limit: number = 
   const sorted = hits.sorted();
   const max = Math.max(1, Math.min(limit, MAX_SEARCH_LIMIT));
   return { query, hits: sorted.slice(0, max), truncated: sorted.length > max };
+}
+
+/** Volumes whose UUID starts with `prefix`; for bare hex also devices whose NAA id does. */
+async function prefixHits(db: Db, hits: Hits, prefix: string, alsoDevices: boolean, n: number): Promise<void> {
+  const digits = prefix.replace(/-/g, '');
+  const { lo, hi } = prefixRange(dashed(digits));
+  const rows = await queryRows<Row>(db, sql`
+    SELECT vmfs_uuid, label, version, last_seen FROM volumes
+     WHERE vmfs_uuid >= ${lo} AND vmfs_uuid < ${hi} AND vmfs_uuid LIKE ${likeEscape(lo) + '%'}
+     ORDER BY last_seen DESC LIMIT ${n}`);
+  for (const r of rows) hits.add(volumeHit(r, 90, 'uuidPrefix'));
+  if (!alsoDevices) return;
+  // Bare hex may also be the start of an NAA id (a truncated `naa.6001…` copied from a log).
+  const dev = prefixRange('naa.' + digits);
+  const luns = await queryRows<Row>(db, sql`
+    SELECT * FROM luns WHERE device_id >= ${dev.lo} AND device_id < ${dev.hi} AND device_id LIKE ${likeEscape(dev.lo) + '%'}
+     ORDER BY last_seen DESC LIMIT ${n}`);
+  for (const r of luns) hits.add(lunHit(r, 80, 'deviceIdPrefix'));
+}
+
+/** Up to 32 hex digits with the VMFS UUID dashes (after 8, 16, 20). */
+function dashed(digits: string): string {
+  return [digits.slice(0, 8), digits.slice(8, 16), digits.slice(16, 20), digits.slice(20)].filter((p) => p).join('-');
 }
 
 async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: string | null, n: number): Promise<void> {
