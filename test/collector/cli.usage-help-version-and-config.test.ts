@@ -1,0 +1,96 @@
+/**
+ * The CLI surface: --help on every command, --version, exit 64 for usage errors,
+ * configuration precedence (flags > env > file), and the token never printed.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBundle, runCollector, runJson } from './run-collector.js';
+import { stageEsxiHost, type EsxiHost } from '../helpers/staged-hosts.js';
+
+const COMMANDS = ['collect', 'import', 'inspect', 'discover', 'restore', 'cron'];
+const SECRET = 'tok-never-printed-0123456789abcdef';
+const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+const clean = (): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(CATALOG_|COLLECTOR_)/.test(k)) env[k] = v;
+  return { ...env, VMFS_COLLECTOR_CONFIG: join(dir, 'absent.json') };
+};
+let host: EsxiHost;
+
+beforeAll(async () => {
+  buildBundle();
+  host = await stageEsxiHost([{ deviceId: 'naa.6006016012345678abcdef0123450009', index: 9, sizeBytes: 24 * 1024 * 1024 }]);
+});
+afterAll(() => {
+  host?.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the command line', () => {
+  it('prints the version, and the usage', async () => {
+    const v = await runCollector(['--version'], clean());
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const h = await runCollector(['--help'], clean());
+    expect(h.code).toBe(0);
+    for (const c of COMMANDS) expect(h.stdout).toContain(c);
+    const none = await runCollector([], clean());
+    expect(none.code).toBe(64);
+  });
+
+  it('has --help on every command', async () => {
+    for (const c of COMMANDS) {
+      const r = await runCollector([c, '--help'], clean());
+      expect([c, r.code]).toEqual([c, 0]);
+      expect(r.stdout).toMatch(new RegExp(`^Usage: collector ${c}`));
+    }
+  });
+
+  it('exits 64 with one line for an unknown command or flag', async () => {
+    for (const args of [['frobnicate'], ['collect', '--no-such-flag'], ['collect', '--parallel', 'many'], ['import'], ['cron', '--schedule', '1 2 3']]) {
+      const r = await runCollector(args, clean());
+      expect([args.join(' '), r.code]).toEqual([args.join(' '), 64]);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('needs a catalog URL and token to send, and says so', async () => {
+    const r = await runCollector(['collect', '--root', host.root, '--spool', join(dir, 'spool')], { ...host.env, ...clean(), PATH: host.env.PATH });
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/no catalog URL/);
+  });
+
+  it('refuses a missing explicit config file, accepts a missing default one', async () => {
+    const r = await runCollector(['collect', '--dry-run', '--root', host.root, '--config', join(dir, 'nope.json')], { ...host.env, ...clean(), PATH: host.env.PATH });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/nope\.json: ENOENT/);
+    const ok = await runCollector(['collect', '--dry-run', '--json', '--root', host.root], { ...host.env, ...clean(), PATH: host.env.PATH });
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  it('takes flags over env over the config file, and never prints the token', async () => {
+    const cfg = join(dir, 'cfg.json');
+    writeFileSync(cfg, JSON.stringify({ catalogUrl: 'http://127.0.0.1:9/from-file', token: SECRET, host: 'from-file' }));
+    const env = { ...host.env, ...clean(), PATH: host.env.PATH };
+    const fromFile = await runJson(['collect', '--dry-run', '--json', '--root', host.root, '--config', cfg], env);
+    expect(fromFile.json.captures[0].host).toBe('from-file');
+    const fromEnv = await runJson(['collect', '--dry-run', '--json', '--root', host.root, '--config', cfg], { ...env, COLLECTOR_HOST: 'from-env' });
+    expect(fromEnv.json.captures[0].host).toBe('from-env');
+    const fromFlag = await runJson(['collect', '--dry-run', '--json', '--root', host.root, '--config', cfg, '--host', 'from-flag'], { ...env, COLLECTOR_HOST: 'from-env' });
+    expect(fromFlag.json.captures[0].host).toBe('from-flag');
+    // A real send to a closed port: the error names the request, never the token.
+    const sent = await runJson(['collect', '--json', '--root', host.root, '--config', cfg, '--spool', join(dir, 'spool-cfg'), '--retries', '0'], env);
+    expect(sent.code).toBe(75);
+    for (const out of [fromFile, fromEnv, fromFlag, sent]) expect(out.stdout + out.stderr).not.toContain(SECRET);
+  });
+
+  it('prints a crontab line and the ESXi local.sh recipe', async () => {
+    const r = await runCollector(['cron', '--schedule', '5 3 * * *', '--args=--ssh root@esx01'], clean());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^5 3 \* \* \* .*collector\.cjs collect --quiet --ssh root@esx01 >> \/var\/log\/vmfs-collector\.log 2>&1$/m);
+    expect(r.stdout).toContain('/etc/rc.local.d/local.sh');
+  });
+});
