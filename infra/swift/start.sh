@@ -7,6 +7,7 @@
 # Ports (env overrides): SWIFT_PROXY_PORT (default 18480, or the 2nd argument),
 # SWIFT_ACCOUNT_PORT/SWIFT_CONTAINER_PORT/SWIFT_OBJECT_PORT (proxy+1..+3),
 # SWIFT_MEMCACHED_PORT (proxy+9). Bucket created: S3_BUCKET (default catalog-test).
+# Readiness wait: SWIFT_START_TIMEOUT seconds (default 30).
 set -eu
 
 if [ $# -lt 1 ]; then
@@ -69,6 +70,26 @@ if [ "$all_alive" = 1 ] && healthy; then
 fi
 "$here/stop.sh" "$BASE" >&2 || true
 
+# A port already served (another Swift, another base dir) would answer our
+# healthcheck in place of the servers that cannot bind: refuse it up front.
+busy=$($PY - 127.0.0.1 "$PROXY_PORT" "$ACCOUNT_PORT" "$CONTAINER_PORT" "$OBJECT_PORT" "$MEMCACHED_PORT" <<'PYEOF'
+import socket, sys
+host = sys.argv[1]
+for port in sys.argv[2:]:
+    s = socket.socket()
+    s.settimeout(0.5)
+    try:
+        if s.connect_ex((host, int(port))) == 0:
+            print(port, end=' ')
+    finally:
+        s.close()
+PYEOF
+)
+if [ -n "$busy" ]; then
+  echo "swift: port(s) ${busy}already in use on 127.0.0.1; stop what runs there (infra/swift/stop.sh <its dir>) or choose another proxy port (2nd argument / SWIFT_*_PORT)" >&2
+  exit 1
+fi
+
 mkdir -p "$BASE/etc" "$BASE/srv/node/d1" "$BASE/log" "$BASE/run"
 for s in $SERVERS; do
   sed -e "s#@BASE@#$BASE#g" \
@@ -114,10 +135,10 @@ for s in account container object proxy; do
   echo $! > "$BASE/run/$s.pid"
 done
 
-deadline=$(( $(date +%s) + 30 ))
+deadline=$(( $(date +%s) + ${SWIFT_START_TIMEOUT:-30} ))
 until healthy; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
-    echo "swift: no OK from http://127.0.0.1:$PROXY_PORT/healthcheck within 30 s; logs:" >&2
+    echo "swift: no OK from http://127.0.0.1:$PROXY_PORT/healthcheck within ${SWIFT_START_TIMEOUT:-30} s; logs:" >&2
     for f in "$BASE"/log/*.log; do echo "==> $f <==" >&2; tail -n 50 "$f" >&2; done
     "$here/stop.sh" "$BASE" >&2 || true
     exit 1
