@@ -221,7 +221,7 @@ export function parseComstarListing(input: Uint8Array | string): ParsedArtifact 
 
       for (let i = 0; i < section.lines.length; i++) {
         const lineNo = section.firstLine + i;
-        const line = section.lines[i].replace(/\s+$/, '');
+        const line = section.lines[i].trimEnd();
         if (line.trim() === '') continue;
         const opens = kindOfLine(line);
         if (opens !== null) {

@@ -98,6 +98,8 @@ function dashSpans(line: string): { start: number; end: number }[] | null {
       const start = i;
       while (i < line.length && line[i] === '-') i++;
       spans.push({ start, end: i });
+      // esxcli's table has five columns; a line of many dash runs is not its underline.
+      if (spans.length > 32) return null;
     } else i++;
   }
   return spans;
@@ -140,7 +142,7 @@ export function parseEsxInventory(input: Uint8Array | string): ParsedArtifact {
       const lines = section.lines;
       for (let i = 0; i < lines.length; i++) {
         const lineNo = section.firstLine + i;
-        const line = lines[i].replace(/\s+$/, '');
+        const line = lines[i].trimEnd();
         if (line.trim() === '') {
           if (mode === 'device-list') device = null;
           continue;

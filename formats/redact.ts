@@ -20,7 +20,7 @@ const AUTH_PROPS = new Set(['read_authorization', 'modify_authorization', 'value
 function bytesToBinary(bytes: Uint8Array): string {
   let s = '';
   for (let i = 0; i < bytes.length; i += 8192) {
-    s += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, i + 8192)));
+    s += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192) as unknown as number[]);
   }
   return s;
 }
