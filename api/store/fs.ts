@@ -110,7 +110,7 @@ export class FsBlobStore implements BlobStore {
 
   async getBytes(key: string): Promise<Uint8Array | null> {
     try {
-      return new Uint8Array(await readFile(this.path(key)));
+      return await readFile(this.path(key));
     } catch (err) {
       if (isMissing(err)) return null;
       throw err;

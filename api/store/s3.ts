@@ -167,10 +167,11 @@ export class S3BlobStore implements BlobStore {
    * Why not the SHA-256 as the signed payload hash (`x-amz-content-sha256`): for
    * query-string auth, Swift's s3api (2.30, s3request.py `_canonical_request`) always
    * signs `UNSIGNED-PAYLOAD`, so such a URL fails even for the right body (403
-   * SignatureDoesNotMatch), and it would not check the hash either. A signed Content-MD5
-   * is verified by Swift, AWS and the other S3 servers alike (400 BadDigest on another
-   * body). `x-amz-checksum-sha256` adds the SHA-256 check where the server implements
-   * it (AWS does; Swift ignores it); the commit re-checks every chunk's SHA-256 anyway.
+   * SignatureDoesNotMatch), and it would not check the hash either. Content-MD5 belongs
+   * to the original S3 PutObject contract: signed, it cannot be swapped, and Swift and
+   * AWS answer another body with 400 BadDigest. `x-amz-checksum-sha256` adds the SHA-256
+   * check where the server implements it (AWS does; Swift ignores it); the commit
+   * re-checks every chunk's SHA-256 anyway.
    */
   async presignPut(key: string, options: PresignPutOptions): Promise<PresignedRequest> {
     if (!Number.isSafeInteger(options.contentLength) || options.contentLength < 0) throw new RangeError('contentLength must be a non-negative integer');
