@@ -1,15 +1,18 @@
-// Bundles the collector into one CommonJS file that runs on plain Node >= 18.
-// Usage: node infra/build.mjs [--quiet]
+// Builds:
+//   dist/collector.cjs  the collector: one CommonJS file for plain Node >= 18, no dependencies
+//   dist/lambda.mjs     (with --lambda) the catalog's AWS Lambda handler, one ESM file
+// Usage: node infra/build.mjs [--quiet] [--lambda]
 import { build } from 'esbuild';
 import { readFileSync, statSync } from 'node:fs';
 
 const quiet = process.argv.includes('--quiet');
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-const outfile = new URL('../dist/collector.cjs', import.meta.url).pathname;
+const path = (p) => new URL(`../${p}`, import.meta.url).pathname;
+const report = (file) => { if (!quiet) console.log(`${file} ${(statSync(path(file)).size / 1024).toFixed(1)} KiB`); };
 
 await build({
-  entryPoints: [new URL('../collector/main.ts', import.meta.url).pathname],
-  outfile,
+  entryPoints: [path('collector/main.ts')],
+  outfile: path('dist/collector.cjs'),
   bundle: true,
   platform: 'node',
   target: 'node18',
@@ -20,4 +23,24 @@ await build({
   define: { __COLLECTOR_VERSION__: JSON.stringify(pkg.version) },
   logLevel: quiet ? 'error' : 'warning',
 });
-if (!quiet) console.log(`dist/collector.cjs ${(statSync(outfile).size / 1024).toFixed(1)} KiB`);
+report('dist/collector.cjs');
+
+if (process.argv.includes('--lambda')) {
+  await build({
+    entryPoints: [path('api/lambda.ts')],
+    outfile: path('dist/lambda.mjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    minify: true,
+    legalComments: 'none',
+    // The AWS SDK and postgres.js still call require() inside an ESM bundle.
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    // PGlite loads its WebAssembly next to its module: on Lambda the catalog runs on
+    // PostgreSQL (DATABASE_URL), so the embedded database stays out of the bundle.
+    external: ['@electric-sql/pglite', '@electric-sql/pglite/*'],
+    logLevel: quiet ? 'error' : 'warning',
+  });
+  report('dist/lambda.mjs');
+}
