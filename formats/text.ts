@@ -5,6 +5,7 @@
  * Everything here is linear in the input: no backtracking-prone regexes.
  */
 import { FormatError, isFormatError } from './errors.js';
+import { canonicalDeviceId } from './ids.js';
 
 /** Largest text listing accepted. Real listings are KB; a 100k-snapshot zfs list is ~10 MB. */
 export const MAX_TEXT_BYTES = 32 * 1024 * 1024;
@@ -100,9 +101,8 @@ const HEX_RE = /^[0-9a-fA-F]+$/;
 /**
  * A device id as `naa.<lower hex>` from an LU GUID as stmfadm (upper case),
  * sbdadm (lower case) or iscsitgt (maybe `0x`-prefixed) print it; null when
- * the text is not 16 or 32 hex digits.
- * Local stand-in for ids.ts `canonicalDeviceId`, which throws on garbage
- * where these parsers want a null.
+ * the text is not 16 or 32 hex digits (ids.ts canonicalDeviceId would throw;
+ * these parsers keep going with a null).
  */
 export function deviceIdFromGuid(raw: string | null | undefined): string | null {
   if (!raw) return null;
@@ -110,17 +110,22 @@ export function deviceIdFromGuid(raw: string | null | undefined): string | null 
   if (/^naa\./i.test(v)) v = v.slice(4);
   else if (/^0x/i.test(v)) v = v.slice(2);
   if ((v.length !== 32 && v.length !== 16) || !HEX_RE.test(v)) return null;
-  return `naa.${v.toLowerCase()}`;
+  return canonicalDeviceId(v);
 }
 
 /**
- * A device name as ESX prints it, canonical where the scheme allows: `naa.`
- * and `eui.` ids lower-case; t10/mpx/paths kept as printed.
+ * A device name as ESX prints it, canonical where ids.ts can make it so
+ * (`naa.`/`eui.` lower-case); anything else (a `/dev/sdX` path, an odd id)
+ * kept as printed.
  */
 export function canonicalEsxDevice(raw: string): string {
   const v = raw.trim();
-  if (/^(naa|eui)\.[0-9a-fA-F]+$/.test(v)) return v.toLowerCase();
-  return v;
+  try {
+    return canonicalDeviceId(v);
+  } catch (e) {
+    if (isFormatError(e)) return v;
+    throw e;
+  }
 }
 
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;

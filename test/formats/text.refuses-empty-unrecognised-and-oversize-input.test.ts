@@ -40,6 +40,17 @@ describe.each(PARSERS)('%s refuses what it cannot read', (_name, parse) => {
     expect(codeOf(() => parse(new Uint8Array(32 * 1024 * 1024 + 1)))).toBe('too_large');
   });
 
+  // Inputs that make backtracking regexes quadratic; a parser that had one would not finish within the test timeout.
+  test.each([
+    ['a long run of spaces inside a line', 'x' + ' '.repeat(1_000_000) + 'y'],
+    ['a tag that never closes', '<service_bundle><propval ' + 'a'.repeat(1_000_000)],
+    ['many attributes', '<service_bundle><propval ' + "a='b' ".repeat(100_000) + '/>'],
+    ['an underline of many dash runs', 'Volume Name  VMFS UUID\n' + '- '.repeat(300_000) + '\n' + 'a '.repeat(300_000)],
+    ['a secret line of blanks', 'targetchapsecret:' + ' \t'.repeat(500_000) + 'x'],
+  ])('finishes on %s', (_label, input) => {
+    expect(['parsed', 'unrecognized', 'malformed', 'empty']).toContain(codeOf(() => parse(input)));
+  });
+
   test('something that is not text or bytes → unrecognized', () => {
     expect(codeOf(() => parse(42 as unknown as string))).toBe('unrecognized');
   });
