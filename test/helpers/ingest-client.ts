@@ -191,3 +191,23 @@ export async function ingest(catalog: TestCatalog, input: IngestInput): Promise<
   await uploadMissing(catalog, prepared, answer);
   return commit(catalog, prepared.request.captureId, token);
 }
+
+/**
+ * A catalog running elsewhere (a child `api/server.ts`), seen through the same shape
+ * the protocol steps use. Only `url`, `adminToken` and `request` are real.
+ */
+export function remoteCatalog(url: string, adminToken: string): TestCatalog {
+  const request = (path: string, init: RequestInit & { token?: string | null } = {}) => {
+    const { token = adminToken, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (token) headers.set('authorization', `Bearer ${token}`);
+    return fetch(url + path, { ...rest, headers });
+  };
+  const unavailable = () => { throw new Error('a remote catalog has no in-process app or services'); };
+  return {
+    flavour: 'embedded', url, adminToken, dataDir: '', request,
+    get app() { return unavailable(); },
+    get services() { return unavailable(); },
+    close: async () => {},
+  } as unknown as TestCatalog;
+}
