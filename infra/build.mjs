@@ -1,9 +1,10 @@
 // Builds:
 //   dist/collector.cjs  the collector: one CommonJS file for plain Node >= 18, no dependencies
-//   dist/lambda.mjs     (with --lambda) the catalog's AWS Lambda handler, one ESM file
+//   dist/lambda.mjs     (with --lambda) the catalog's AWS Lambda handler, one ESM file,
+//                       with dist/migrations beside it (deploy the dist/ folder)
 // Usage: node infra/build.mjs [--quiet] [--lambda]
 import { build } from 'esbuild';
-import { readFileSync, statSync } from 'node:fs';
+import { cpSync, readFileSync, statSync } from 'node:fs';
 
 const quiet = process.argv.includes('--quiet');
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -42,5 +43,7 @@ if (process.argv.includes('--lambda')) {
     external: ['@electric-sql/pglite', '@electric-sql/pglite/*'],
     logLevel: quiet ? 'error' : 'warning',
   });
+  // db/client.ts finds migrations beside its module: in the bundle that is dist/.
+  cpSync(path('db/migrations'), path('dist/migrations'), { recursive: true });
   report('dist/lambda.mjs');
 }
