@@ -48,6 +48,8 @@ const xmlParser = new XMLParser({
   ignorePiTags: true,
   trimValues: true,
   maxNestedTags: 64,
+  // Callbacks get a matcher instead of a built path string: the parse runs about twice as fast.
+  jPath: false,
   isArray: (name: string) => ARRAY_TAGS.has(name),
 });
 
