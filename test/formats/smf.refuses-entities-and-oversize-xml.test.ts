@@ -112,6 +112,12 @@ describe('SMF hardening', () => {
     expect(refusal(() => parseStmfSmf(xml)).code).toBe('unrecognized');
   });
 
+  test('refuses prototype-polluting names without polluting anything', () => {
+    const xml = "<service_bundle><service name='system/iscsitgt'><__proto__ polluted='1'/><property_group name='target_t' type='configuration'><propval name='iscsi-name' value='iqn.a'/></property_group></service></service_bundle>";
+    expect(refusal(() => parseIscsitgtSmf(xml)).code).toBe('malformed');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   test('a stmf export is not mistaken for iscsitgt content', () => {
     expect(refusal(() => parseIscsitgtSmf(stmfExport({ lus: [] }))).code).toBe('unrecognized');
   });
