@@ -1,0 +1,141 @@
+/**
+ * `npm run catalog -- …` as a real process: usage errors in one line, tokens
+ * create/list/revoke, a clear message while a running server holds the embedded
+ * database, and `rebuild` after the database directory is deleted giving the same
+ * search answers as before.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT, serverEnv } from '../helpers/spawn-server.js';
+import { serverChildEnv, startServerChild, type ServerChild } from '../helpers/server-child.js';
+import { ingest, remoteCatalog } from '../helpers/ingest-client.js';
+import { buildVhSf, buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
+import { iscsitgtExport } from '../fixtures/text-fixtures.js';
+
+interface Run { code: number; stdout: string; stderr: string }
+
+/** Runs the CLI with async spawn (the test process must stay responsive). */
+function catalogCli(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'api/cli.ts'), ...args], { cwd: ROOT, env: serverEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+const oneLine = (s: string) => s.trim().split('\n').length === 1;
+
+describe('catalog CLI', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vrc-cli-'));
+  const env = { DATA_DIR: dataDir };
+  const bootstrap = `cli-admin-${randomBytes(16).toString('hex')}`;
+  const servers: ServerChild[] = [];
+  afterAll(async () => {
+    for (const s of servers) await s.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('prints help, and one-line errors for bad usage', { timeout: 300_000 }, async () => {
+    const help = await catalogCli(['--help'], env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/tokens create --role/);
+    const none = await catalogCli([], env);
+    expect(none.code).toBe(64);
+    for (const args of [['bogus'], ['tokens', 'create', '--name', 'x'], ['tokens', 'create', '--role', 'collector', '--name', 'x'], ['reindex', '--kind', 'nope'], ['tokens', 'list', '--wat']]) {
+      const r = await catalogCli(args, env);
+      expect(r.code, args.join(' ')).toBe(64);
+      expect(oneLine(r.stderr), r.stderr).toBe(true);
+      expect(r.stderr).toMatch(/^catalog: /);
+    }
+  });
+
+  let adminToken = '';
+  it('creates, lists and revokes tokens', { timeout: 300_000 }, async () => {
+    const created = await catalogCli(['tokens', 'create', '--role', 'admin', '--name', 'ops', '--json'], env);
+    expect(created.code, created.stderr).toBe(0);
+    const admin = JSON.parse(created.stdout) as { id: string; token: string; role: string };
+    expect(admin).toMatchObject({ role: 'admin', token: expect.stringMatching(/^vrc_/) });
+    adminToken = admin.token;
+    const collector = JSON.parse((await catalogCli(['tokens', 'create', '--role', 'collector', '--host', 'esx01', '--name', 'esx01 cron', '--json'], env)).stdout) as { id: string };
+    const human = await catalogCli(['tokens', 'create', '--role', 'operator', '--name', 'desk'], env);
+    expect(human.stdout).toMatch(/shown once/);
+
+    const revoke = await catalogCli(['tokens', 'revoke', collector.id], env);
+    expect(revoke.code).toBe(0);
+    const list = JSON.parse((await catalogCli(['tokens', 'list', '--json'], env)).stdout) as { tokens: Array<{ id: string; role: string; host: string | null; revokedAt: string | null }> };
+    expect(list.tokens).toHaveLength(3);
+    expect(list.tokens.find((t) => t.id === collector.id)).toMatchObject({ role: 'collector', host: 'esx01', revokedAt: expect.any(String) });
+    expect(JSON.stringify(list)).not.toContain(admin.token);
+    const unknown = await catalogCli(['tokens', 'revoke', 'no-such-id'], env);
+    expect(unknown.code).toBe(1);
+    expect(oneLine(unknown.stderr)).toBe(true);
+  });
+
+  it('says clearly that a running server holds the embedded database', { timeout: 300_000 }, async () => {
+    const server = await startServerChild(await serverChildEnv(dataDir, bootstrap));
+    servers.push(server);
+    // The token the CLI created works against the server.
+    const tokensRes = await fetch(`${server.url}/v1/tokens`, { headers: { authorization: `Bearer ${adminToken}` } });
+    expect(tokensRes.status).toBe(200);
+    const busy = await catalogCli(['tokens', 'list'], env);
+    expect(busy.code).toBe(75);
+    expect(oneLine(busy.stderr)).toBe(true);
+    expect(busy.stderr).toContain('in use by a running catalog server');
+    expect(busy.stderr).toContain(`pid ${server.pid}`);
+    await server.kill('SIGTERM');
+  });
+
+  it('rebuild after the database is deleted gives the same search answers', { timeout: 600_000 }, async () => {
+    const server = await startServerChild(await serverChildEnv(dataDir, bootstrap));
+    servers.push(server);
+    const catalog = remoteCatalog(server.url, bootstrap);
+    const t0 = Date.parse('2026-10-01T02:00:00Z');
+    await ingest(catalog, {
+      host: 'esx01', collectedAt: new Date(t0),
+      artifacts: [
+        { kind: 'vmfs-header', fileName: 'sdb.hex', device: DEFAULTS.deviceId, bytes: buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy' }), gzip: true },
+        { kind: 'vh-sf', fileName: 'vh.sf', bytes: buildVhSf({ lvmMajor: 3 }) },
+      ],
+    });
+    await ingest(catalog, {
+      host: 'sol01', hostKind: 'solaris', collectedAt: new Date(t0 + 3600_000),
+      artifacts: [{
+        kind: 'iscsitgt-smf', fileName: 'iscsitgt.xml', bytes: new TextEncoder().encode(iscsitgtExport({
+          targets: [{ name: 'lun0', iqn: 'iqn.1986-03.com.sun:02:cli-lun0', luns: [{ lun: 0, guid: DEFAULTS.deviceId.slice(4), backingStore: '/dev/zvol/rdsk/tank/cli/lun0', blocks: 0x6400000 }] }],
+        })),
+      }],
+    });
+    const queries = [DEFAULTS.vmfsUuid, DEFAULTS.deviceId.toUpperCase(), 'datastore', 'iqn.1986-03.com.sun:02:cli-lun0', '/dev/zvol/rdsk/tank/cli/lun0', 'esx01'];
+    const answers = async (base: string) => {
+      const out: unknown[] = [];
+      for (const q of queries) {
+        const r = await fetch(`${base}/v1/search?q=${encodeURIComponent(q)}`, { headers: { authorization: `Bearer ${bootstrap}` } });
+        expect(r.status).toBe(200);
+        out.push(await r.json());
+      }
+      out.push(await (await fetch(`${base}/v1/volumes/${DEFAULTS.vmfsUuid}`, { headers: { authorization: `Bearer ${bootstrap}` } })).json());
+      return out;
+    };
+    const before = await answers(server.url);
+    expect(JSON.stringify(before[0])).toContain(DEFAULTS.vmfsUuid);
+    await server.kill('SIGTERM');
+
+    rmSync(join(dataDir, 'pg'), { recursive: true, force: true });
+    const rebuilt = await catalogCli(['rebuild', '--json'], env);
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(JSON.parse(rebuilt.stdout)).toMatchObject({ manifests: 2, captures: 2, artifacts: 3, errors: [] });
+
+    const after = await startServerChild(await serverChildEnv(dataDir, bootstrap));
+    servers.push(after);
+    expect(await answers(after.url)).toEqual(before);
+    await after.kill('SIGTERM');
+  });
+});
