@@ -76,7 +76,8 @@ export async function captureArtifact(access: HostAccess, p: PlannedArtifact, st
         out.note = `--header-bytes ${need}`;
       } else {
         try {
-          need = planHeaderDump(head).needBytes;
+          // A copy: the captured bytes must be exactly the device's, whatever a parser does with its input.
+          need = planHeaderDump(Uint8Array.from(head)).needBytes;
           out.note = `planned ${need} bytes to reach the FS descriptor`;
         } catch (e) {
           if (p.onlyIfVmfs && isFormatError(e)) {

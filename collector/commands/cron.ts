@@ -4,14 +4,14 @@ import { resolve } from 'node:path';
 import { parseCommand } from '../cli.js';
 import { UsageError } from '../errors.js';
 
-export const HELP = `Usage: collector cron [--schedule "M H * * *"] [--args "..."]
+export const HELP = `Usage: collector cron [--schedule "M H * * *"] [--args="..."]
 
 Prints a crontab line that runs collect daily, and how to make it survive reboots
 on ESXi (whose root crontab is rebuilt at boot) through /etc/rc.local.d/local.sh.
 The default minute is derived from the host name, so a fleet does not start at once.
 
   --schedule SPEC        five cron fields (default: a host-specific minute past 02:00)
-  --args "..."           extra collect arguments, e.g. "--ssh root@esx01 --ssh root@esx02"
+  --args="..."           extra collect arguments, e.g. --args="--ssh root@esx01 --ssh root@esx02"
   -h, --help             this help
 `;
 

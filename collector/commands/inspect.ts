@@ -53,11 +53,12 @@ async function readForKind(path: string, forced: ArtifactKind | undefined): Prom
   try {
     const size = (await fh.stat()).size;
     const head = await readRange(fh, 0, Math.min(size, PLAN_BYTES));
-    const kind = forced ?? detect(head, path);
+    // Parsers get copies: what they do with their input must not change what is parsed next.
+    const kind = forced ?? detect(Uint8Array.from(head), path);
     if (kind === 'vmfs-header' && size > head.length) {
       let need = size;
       try {
-        need = Math.min(size, planHeaderDump(head).needBytes);
+        need = Math.min(size, planHeaderDump(Uint8Array.from(head)).needBytes);
       } catch {
         need = head.length;
       }

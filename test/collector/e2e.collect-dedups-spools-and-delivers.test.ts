@@ -104,4 +104,24 @@ describe('collect against the real catalog', { timeout: 120_000 }, () => {
     expect(after).toContain(`${spooledId}.json`);
     expect(new Set(after).size).toBe(after.length);
   });
+
+  it('re-reads and re-declares chunks a catalog lacks although the spool believes it holds them', { timeout: SERVER_START_MS + 120_000 }, async () => {
+    // A second, empty catalog: every chunk in the spool's known list is stale there.
+    const otherData = mkdtempSync(join(tmpdir(), 'collector-e2e-data2-'));
+    const otherPort = String(await freePort());
+    const other = await spawnServer({ DATA_DIR: otherData, CATALOG_BOOTSTRAP_TOKEN: TOKEN, PORT: otherPort }, SERVER_START_MS);
+    try {
+      const r = await runJson(['collect', '--json', '--root', host.root, '--host', 'esxi-e2e', '--spool', spool, '--url', other.url, '--retries', '1'], { ...host.env, CATALOG_TOKEN: TOKEN });
+      expect(r.code, r.stderr + JSON.stringify(r.json.captures[0]?.error)).toBe(0);
+      const [c] = r.json.captures;
+      expect(c.state).toBe('committed');
+      for (const a of c.artifacts) expect([a.kind, a.parseStatus]).toEqual([a.kind, 'ok']);
+      expect(r.json.chunksUploaded).toBeGreaterThan(5);
+      // Re-read chunks went up compressed too.
+      expect(r.json.bytesUploaded).toBeLessThan(r.json.bytesRead / 20);
+    } finally {
+      await other.stop();
+      rmSync(otherData, { recursive: true, force: true });
+    }
+  });
 });
