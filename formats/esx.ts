@@ -39,7 +39,7 @@ export interface VmhbaDevice {
   devicePath: string;
 }
 
-export type EsxSectionKind = 'vmhbadevs' | 'esx-conf' | 'device-list' | 'extent-list' | 'getptbl';
+export type EsxSectionKind = 'vmhbadevs' | 'scsidevs' | 'esx-conf' | 'device-list' | 'extent-list' | 'getptbl';
 
 export interface EsxDetails {
   [key: string]: unknown;
@@ -52,6 +52,7 @@ export interface EsxDetails {
 }
 
 const VMHBA_RE = /^vmhba\d{1,4}(:\d{1,5}){2,3}$/;
+const SCSIDEV_PART_RE = /^(naa|eui|t10|mpx)\.\S+:\d{1,3}$/;
 const SCHEME_RE = /^(gpt|msdos|loop|unknown|bsd|dvh|mac|pc98|sun)$/;
 const SYSTEM_UUID_RE = /^\s*\/system\/uuid\s*=\s*"([^"\n]*)"/;
 
@@ -59,6 +60,7 @@ function classifyCommand(command: string): { kind: EsxSectionKind | null; disk: 
   const words = commandWords(command);
   const base = words.map((w) => w.replace(/^.*\//, ''));
   if (base.includes('esxcfg-vmhbadevs')) return { kind: 'vmhbadevs', disk: null };
+  if (base.includes('esxcfg-scsidevs')) return { kind: 'scsidevs', disk: null };
   if (words.some((w) => w.includes('esx.conf') || w.includes('/system/uuid'))) return { kind: 'esx-conf', disk: null };
   if (base.includes('esxcli')) {
     if (base.includes('device') && base.includes('list')) return { kind: 'device-list', disk: null };
@@ -166,6 +168,8 @@ export function parseEsxInventory(input: Uint8Array | string): ParsedArtifact {
           columns = null;
         } else if (VMHBA_RE.test(words[0]) && (words[1] ?? '').startsWith('/dev/')) {
           mode = 'vmhbadevs';
+        } else if (SCSIDEV_PART_RE.test(words[0]) && (words[1] ?? '').startsWith('/vmfs/devices/disks/')) {
+          mode = 'scsidevs';
         } else if (SCHEME_RE.test(line.trim()) && (mode === 'getptbl' || /^\d+\s+\d+\s+\d+\s+\d+$/.test((lines[i + 1] ?? '').trim()))) {
           mode = 'getptbl';
         } else if (mode !== 'device-list' && /^[^\s:]+(:[^\s:]+)*$/.test(line) && /^\s+Display Name:/.test(lines[i + 1] ?? '')) {
@@ -193,6 +197,26 @@ export function parseEsxInventory(input: Uint8Array | string): ParsedArtifact {
               devicePath: words[1],
               vmhba: parts.slice(0, 3).join(':'),
               partition: parts.length === 4 ? Number(parts[3]) : parseCount(/(\d+)$/.exec(words[1])?.[1] ?? null),
+            });
+            break;
+          }
+          case 'scsidevs': {
+            // ESX 4+ `esxcfg-scsidevs -m`: <device>:<partition>  <devfs path>  <VMFS UUID>  <extent>  <volume name…>.
+            // Layout from VMware KB examples, unverified against every build: read by tokens, name = the rest of the line.
+            if (!SCSIDEV_PART_RE.test(words[0]) || words.length < 4) break;
+            const vmfsUuid = canonicalVmfsUuid(words[2]);
+            if (vmfsUuid === null) break;
+            const colon = words[0].lastIndexOf(':');
+            let rest = line.trim();
+            for (let k = 0; k < 4; k++) rest = rest.slice(rest.indexOf(words[k]) + words[k].length).trimStart();
+            extents.push({
+              volumeName: rest === '' ? null : rest,
+              vmfsUuid,
+              extentNumber: parseCount(words[3]),
+              deviceId: canonicalEsxDevice(words[0].slice(0, colon)),
+              devicePath: words[1],
+              vmhba: null,
+              partition: parseCount(words[0].slice(colon + 1)),
             });
             break;
           }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { parseEsxInventory, type EsxDetails } from '../../formats/esx.js';
 import {
-  collectorFile, esxcfgVmhbadevs, esxcliDeviceList, esxcliExtentList, esxConf, partedUtilGetptbl, type Quirks,
+  collectorFile, esxcfgScsidevsM, esxcfgVmhbadevs, esxcliDeviceList, esxcliExtentList, esxConf, partedUtilGetptbl, type Quirks,
 } from '../fixtures/text-fixtures.js';
 
 const NAA = 'naa.600144f0c6e7d3b400004f9a2c4e0001';
@@ -74,6 +74,19 @@ describe('ESX inventory', () => {
     expect(d.vmhbaDevices).toEqual([{ vmhba: 'vmhba0:0:0', devicePath: '/dev/sda' }, { vmhba: 'vmhba1:0:12', devicePath: '/dev/sdb' }]);
     expect(d.extents).toEqual([{ volumeName: null, vmfsUuid: '48858dbf-0f36ab44-8e1c-001a6467a6de', extentNumber: null, deviceId: '/dev/sdb', devicePath: '/dev/sdb1', vmhba: 'vmhba1:0:12', partition: 1 }]);
     expect(d.systemUuid).toBe('48858dbf-1a2b3c4d-5e6f-001a6467a6de');
+  });
+
+  test('ESX 4+: esxcfg-scsidevs -m, bare and as a section', () => {
+    const out = esxcfgScsidevsM([
+      { device: NAA, partition: 1, vmfsUuid: VMFS, extentNumber: 0, volumeName: 'Production Datastore 01' },
+      { device: 'mpx.vmhba32:C0:T0:L0', partition: 3, vmfsUuid: '4f9a2c4e-1b2c3d4e-5f60-0050569a1b2c', extentNumber: 0, volumeName: 'datastore1' },
+    ], { trailingSpaces: true });
+    const expected = [
+      { volumeName: 'Production Datastore 01', vmfsUuid: VMFS, extentNumber: 0, deviceId: NAA, devicePath: `/vmfs/devices/disks/${NAA}:1`, vmhba: null, partition: 1 },
+      { volumeName: 'datastore1', vmfsUuid: '4f9a2c4e-1b2c3d4e-5f60-0050569a1b2c', extentNumber: 0, deviceId: 'mpx.vmhba32:C0:T0:L0', devicePath: '/vmfs/devices/disks/mpx.vmhba32:C0:T0:L0:3', vmhba: null, partition: 3 },
+    ];
+    expect(details(out).extents).toEqual(expected);
+    expect(details(collectorFile([{ command: 'esxcfg-scsidevs -m', output: out }])).extents).toEqual(expected);
   });
 
   test('an MBR partition table from partedUtil', () => {

@@ -16,6 +16,8 @@ import { parseZfsSnapshots } from '../../formats/zfs.js';
 import * as F from '../fixtures/text-fixtures.js';
 
 const RUNS = 10_000;
+// A few seconds each on an idle machine; the margin is for a loaded CI box, not for slow parsers.
+const FUZZ_TIMEOUT_MS = 180_000;
 const GUID = '600144F0C6E7D3B400004F9A2C4E0001';
 const VMFS = '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c';
 
@@ -53,6 +55,7 @@ const SEEDS: Record<string, string[]> = {
       { command: 'grep /system/uuid /etc/vmware/esx.conf', output: F.esxConf(VMFS) },
       { command: 'partedUtil getptbl /vmfs/devices/disks/naa.600144f0c6e7d3b400004f9a2c4e0001', output: F.partedUtilGetptbl({ scheme: 'gpt', geometry: [1, 2, 3, 4], partitions: [{ num: 1, start: 2048, end: 4096 }] }) },
       { command: 'esxcfg-vmhbadevs -m', output: F.esxcfgVmhbadevs([{ vmhba: 'vmhba1:0:1:1', devicePath: '/dev/sdb1', vmfsUuid: VMFS }]) },
+      { command: 'esxcfg-scsidevs -m', output: F.esxcfgScsidevsM([{ device: 'naa.600144f0c6e7d3b400004f9a2c4e0001', partition: 1, vmfsUuid: VMFS, extentNumber: 0, volumeName: 'My DS' }]) },
     ]),
   ],
   zfs: [F.zfsListSnapshots([{ name: 'tank/a@s1', creation: 1704067200, used: 10 }, { name: 'tank/b@s 2', creation: 1, used: 0 }])],
@@ -131,7 +134,7 @@ const PARSERS: [string, (input: Uint8Array | string) => ParsedArtifact, string[]
 describe('text parsers under fuzzing', () => {
   test.each(PARSERS)('%s throws nothing but FormatError', (_name, parse, seeds) => {
     fc.assert(fc.property(inputs(seeds), (input) => onlyFormatErrors(() => parse(input))), { numRuns: RUNS });
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   const KINDS: [ArtifactKind, string[]][] = [['iscsitgt-smf', SEEDS.iscsitgt], ['stmf-smf', SEEDS.stmf], ['comstar-listing', SEEDS.comstar]];
   test.each(KINDS)('redactSecrets(%s) throws nothing but FormatError and is idempotent', (kind, seeds) => {
@@ -143,5 +146,5 @@ describe('text parsers under fuzzing', () => {
         if (Buffer.compare(Buffer.from(once.bytes), Buffer.from(twice.bytes)) !== 0) throw new Error('redaction is not idempotent');
       });
     }), { numRuns: RUNS });
-  });
+  }, FUZZ_TIMEOUT_MS);
 });
