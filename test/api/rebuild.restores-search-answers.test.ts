@@ -34,7 +34,34 @@ async function snapshot(catalog: TestCatalog): Promise<Record<string, unknown[]>
     zfsSnapshots: await q('select artifact_id, capture_id, host, dataset, snapshot, name, created_at, used_bytes from zfs_snapshots order by name'),
     events: await q('select type, severity, vmfs_uuid, device_id, host, capture_id, artifact_id, message, details, created_at from events order by artifact_id, type'),
     blobs: await q('select sha256, size, encoding, stored_size from blobs order by sha256'),
+    answers: await answers(catalog),
   };
+}
+
+/** What an operator sees: search answers for the spellings they paste, and the volume view. */
+async function answers(catalog: TestCatalog): Promise<unknown[]> {
+  const out: unknown[] = [];
+  const paths = [
+    ...[DEFAULTS.vmfsUuid, DEFAULTS.vmfsUuid.replace(/-/g, '').toUpperCase(), DEFAULTS.deviceId.toUpperCase(), DEFAULTS.deviceId.slice(4),
+      'vml.02000c00006006016012345678abcdef0123456789565241494420', 'datastore', 'iqn.1986-03.com.sun:02:aaaa-lun0',
+      '/dev/zvol/rdsk/tank/iscsi/lun0', 'sol01'].map((q) => `/v1/search?q=${encodeURIComponent(q)}`),
+    `/v1/volumes/${DEFAULTS.vmfsUuid}`,
+    `/v1/luns/${DEFAULTS.deviceId}`,
+  ];
+  for (const path of paths) {
+    const res = await catalog.request(path);
+    out.push({ path, status: res.status, body: withoutSerialIds(await res.json()) });
+  }
+  return out;
+}
+
+/** Drops numeric `id`s (serial row ids, e.g. of events, which reindex recreates); string ids stay. */
+function withoutSerialIds(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutSerialIds);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).filter(([k, x]) => !(k === 'id' && typeof x === 'number')).map(([k, x]) => [k, withoutSerialIds(x)]));
+  }
+  return v;
 }
 
 describeEachFlavour('rebuild and reindex', (flavour) => {
@@ -86,6 +113,10 @@ describeEachFlavour('rebuild and reindex', (flavour) => {
     expect(before.targets.length).toBe(1);
     expect(before.events.length).toBeGreaterThan(0);
     expect(before.captures).toHaveLength(3);
+    for (const a of before.answers as Array<{ path: string; status: number; body: { hits?: unknown[] } }>) {
+      expect(a.status, a.path).toBe(200);
+      if (a.body.hits) expect(a.body.hits.length, a.path).toBeGreaterThan(0);
+    }
   });
 
   it('rebuild after the tables are emptied gives the same rows', async () => {
