@@ -34,6 +34,7 @@ const BASES: VmfsImageOptions[] = [
   { lvmMajor: 5, partitionRelative: true, dataOffset: 0x20000 },
   { lvmMajor: 3, scheme: 'none', dataOffset: 0x20000 },
   { lvmMajor: 6, scheme: 'none', startLba: 2048, tableStartLba: 4096, dataOffset: 0x20000 },
+  { lvmMajor: 6, sectorSize: 4096, dataOffset: 0x20000 },
 ];
 
 interface Base {
@@ -46,7 +47,7 @@ const bases: Base[] = BASES.map((opts) => {
   const { layout } = vmfsDiskRegions(opts);
   return {
     bytes: buildVmfsDisk(opts),
-    hotspots: [0, 0x1be, 0x1fe, 512, 1024, layout.lvmHeaderOffset, layout.volumeTableOffset, layout.fsDescriptorOffset],
+    hotspots: [0, 0x1be, 0x1fe, 512, 1024, 4096, 8192, layout.lvmHeaderOffset, layout.volumeTableOffset, layout.fsDescriptorOffset],
   };
 });
 const secondExtent = buildTwoExtentVolume({ dataOffset: 0x20000 }).second;
