@@ -168,6 +168,25 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
     expect(ev.every((e) => e.deviceId === base.deviceId && e.host === 'esx07')).toBe(true);
   });
 
+  it('raises label-changed when a later .vh.sf names the volume differently', async () => {
+    const vmfsUuid = '5b1c3e7f-2b4d6e80-91a2-0050569a1b2c';
+    const t0 = new Date('2026-11-03T00:00:00Z');
+    await ingest(catalog, { host: 'esx08', collectedAt: t0, artifacts: [{ kind: 'vh-sf', fileName: 'vh.sf', bytes: buildVhSf({ vmfsUuid, label: 'prod-a' }) }] });
+    const later = await ingest(catalog, { host: 'esx08', collectedAt: new Date(t0.getTime() + 3600_000), artifacts: [{ kind: 'vh-sf', fileName: 'vh.sf', bytes: buildVhSf({ vmfsUuid, label: 'prod-b' }) }] });
+    const ev = await catalog.services.db.select().from(events).where(eq(events.artifactId, later.artifacts[0].id));
+    expect(ev.map((e) => [e.type, e.vmfsUuid])).toEqual([['label-changed', vmfsUuid]]);
+    const [vol] = await catalog.services.db.select().from(volumes).where(eq(volumes.vmfsUuid, vmfsUuid));
+    expect(vol.label).toBe('prod-b');
+  });
+
+  it('two commits of one capture at the same time index it once and answer the same', async () => {
+    const prepared = prepareCapture({ host: 'esx09', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: enc('tank/c@x\t1793491200\t5\n') }] });
+    await uploadMissing(catalog, prepared, await begin(catalog, prepared.request));
+    const [a, b] = await Promise.all([commit(catalog, prepared.request.captureId), commit(catalog, prepared.request.captureId)]);
+    expect(a).toEqual(b);
+    expect(await catalog.services.db.select().from(zfsSnapshots).where(eq(zfsSnapshots.captureId, prepared.request.captureId))).toHaveLength(1);
+  });
+
   it('answers 404 for a commit of an unknown capture', async () => {
     await expect(commit(catalog, uuidv7())).rejects.toMatchObject({ status: 404, code: 'not_found' });
   });
