@@ -7,7 +7,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
-import type { SearchQuery } from '../../formats/ids.js';
+import { canonicalDeviceId, canonicalVmfsUuid, type SearchQuery } from '../../formats/ids.js';
 import { datasetOfBackingStore, inList, iso, num, str, volumesOnDevices } from './volume.js';
 
 export type HitType = 'volume' | 'lun' | 'host' | 'target' | 'snapshot';
@@ -257,6 +257,7 @@ export async function searchCatalog(db: Db, query: SearchQuery, limit: number = 
       break;
     }
     case 'backingStore':
+      await esxPathHits(db, hits, query.path, n);
       await backingStoreHits(db, hits, query.path, query.dataset, n);
       break;
     case 'text':
@@ -266,6 +267,31 @@ export async function searchCatalog(db: Db, query: SearchQuery, limit: number = 
   const sorted = hits.sorted();
   const max = Math.max(1, Math.min(limit, MAX_SEARCH_LIMIT));
   return { query, hits: sorted.slice(0, max), truncated: sorted.length > max };
+}
+
+/**
+ * ESX paths an operator copies from a shell: `/vmfs/volumes/<uuid or label>[/…]` and
+ * `/vmfs/devices/disks/<device id>[:partition]`.
+ */
+async function esxPathHits(db: Db, hits: Hits, path: string, n: number): Promise<void> {
+  const volume = /^\/vmfs\/volumes\/([^/]+)/.exec(path);
+  if (volume) {
+    const uuid = canonicalVmfsUuid(volume[1]);
+    const v = uuid ? await knownVolume(db, uuid) : null;
+    if (v) hits.add(volumeHit(v, 100, 'vmfsUuid'));
+    const byLabel = await queryRows<Row>(db, sql`SELECT vmfs_uuid, label, version, last_seen FROM volumes WHERE lower(label) = ${volume[1].toLowerCase()} LIMIT ${n}`);
+    for (const r of byLabel) hits.add(volumeHit(r, 95, 'label'));
+  }
+  const disk = /^\/vmfs\/devices\/disks\/([^/:]+)(?::\d+)?$/.exec(path);
+  if (disk) {
+    let deviceId: string | null = null;
+    try { deviceId = canonicalDeviceId(disk[1]); } catch { /* vml. or not an id */ }
+    if (!deviceId && disk[1].toLowerCase().startsWith('vml.')) {
+      const [byVml] = await queryRows<Row>(db, sql`SELECT device_id FROM luns WHERE vml = ${disk[1].toLowerCase()}`);
+      deviceId = str(byVml?.device_id);
+    }
+    if (deviceId) await deviceHits(db, hits, deviceId, 'deviceId', 100, n);
+  }
 }
 
 /** Volumes whose UUID starts with `prefix`; for bare hex also devices whose NAA id does. */

@@ -85,6 +85,14 @@ describeEachFlavour('read routes: security', (flavour) => {
     expect(after[0].n - before[0].n).toBe(2);
   });
 
+  it('/openapi.json documents every read route with bearer security', async () => {
+    const doc = (await (await catalog.request('/openapi.json', { token: null })).json()) as { paths: Record<string, { get?: { security?: unknown[] } }> };
+    for (const path of ['/v1/search', '/v1/volumes/{vmfsUuid}', '/v1/luns/{deviceId}', '/v1/hosts', '/v1/hosts/{name}', '/v1/events',
+      '/v1/artifacts/{id}', '/v1/artifacts/{id}/content', '/v1/volumes/{vmfsUuid}/restore-bundle', '/v1/luns/{deviceId}/restore-bundle']) {
+      expect(doc.paths[path]?.get?.security, path).toEqual([{ bearer: [] }]);
+    }
+  });
+
   it('401 once the operator token is revoked', async () => {
     const created = await catalog.request('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role: 'operator', name: 'short-lived' }) });
     const { id, token } = (await created.json()) as { id: string; token: string };

@@ -104,6 +104,16 @@ describeEachFlavour('GET /v1/search', (flavour) => {
     expect(bySnapshot.body.hits.find((h: Json) => h.type === 'snapshot')).toMatchObject({ name: `${EXTENT1.dataset}@daily-2026-09-30`, score: 100 });
   });
 
+  it('understands ESX paths: /vmfs/volumes/<uuid or label> and /vmfs/devices/disks/<id>:<partition>', async () => {
+    for (const q of [`/vmfs/volumes/${PROD.vmfsUuid}/vm1/vm1.vmdk`, `/vmfs/volumes/${PROD.label}`]) {
+      const { body } = await search(q);
+      expect(body.hits[0], q).toMatchObject({ type: 'volume', vmfsUuid: PROD.vmfsUuid });
+    }
+    const { body } = await search(`/vmfs/devices/disks/${EXTENT2.deviceId}:1`);
+    expect(body.hits[0]).toMatchObject({ type: 'lun', deviceId: EXTENT2.deviceId });
+    expect(volumeHits(body)).toEqual([PROD.vmfsUuid]);
+  });
+
   it('bounds the hits, says when it cut, and answers nothing for the unknown', async () => {
     const { body } = await search('esx', '&limit=1');
     expect(body.hits).toHaveLength(1);
