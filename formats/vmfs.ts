@@ -19,8 +19,12 @@ export const LVM_HEADER_OFFSET = 0x100000;
 export const FS_DESCRIPTOR_OFFSET = 0x200000;
 /** dataOffset as ESX writes it; used only when a header's own value is unusable. */
 export const DEFAULT_DATA_OFFSET = 0x1100000;
-/** Where VMFS partitions usually start (FORMATS.md §2), in the order a wiped table is probed. */
-export const PROBE_LBAS = [128, 2048, 63] as const;
+/**
+ * Where VMFS partitions start, in the order a wiped table is probed: the usual
+ * 128, 2048, 63 (FORMATS.md §2), then 1024 and 16384, starts dissect.vmfs also
+ * looks at (its LVM bases 0x180000 and 0x900000).
+ */
+export const PROBE_LBAS = [128, 2048, 63, 1024, 16384] as const;
 
 /** LVM_DevMetadata is 0xD6 bytes (dissect c_lvm.py). */
 const LVM_HEADER_SIZE = 0xd6;
@@ -425,7 +429,7 @@ function locateVmfs(bytes: Uint8Array): Located {
   if (bytes.length < LVM_HEADER_OFFSET + 4) {
     throw new FormatError('truncated', 'dump too short to reach an LVM header (needs more than 1 MiB)', { offset: bytes.length });
   }
-  throw new FormatError('bad_magic', 'no LVM magic 0xC001D00D through the partition table, at 0x100000, or at LBA 128/2048/63', { offset: LVM_HEADER_OFFSET });
+  throw new FormatError('bad_magic', `no LVM magic 0xC001D00D through the partition table, at 0x100000, or at LBA ${PROBE_LBAS.join('/')}`, { offset: LVM_HEADER_OFFSET });
 }
 
 function summarizeTable(table: PartitionTable | null): PartitionTableSummary | null {
