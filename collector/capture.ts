@@ -27,10 +27,23 @@ export interface CapturedArtifact {
   source: ArtifactSource | null;
 }
 
-async function readAll(src: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const p of src) parts.push(p);
-  return Buffer.concat(parts);
+/**
+ * Reads a whole (small) stream into one buffer (`into` when given and large enough);
+ * pieces are copied since readers reuse theirs.
+ */
+export async function readAll(src: AsyncIterable<Buffer>, sizeHint = 0, into?: Buffer): Promise<Buffer> {
+  let out = into ?? Buffer.allocUnsafe(sizeHint || 64 * 1024);
+  let fill = 0;
+  for await (const p of src) {
+    if (fill + p.length > out.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, fill + p.length));
+      out.copy(bigger, 0, 0, fill);
+      out = bigger;
+    }
+    p.copy(out, fill);
+    fill += p.length;
+  }
+  return out.subarray(0, fill);
 }
 
 async function* concatSources(head: Buffer, rest: AsyncIterable<Buffer> | null): AsyncIterable<Buffer> {
@@ -38,6 +51,13 @@ async function* concatSources(head: Buffer, rest: AsyncIterable<Buffer> | null):
   for (let off = 0; off < head.length; off += CHUNK_SIZE) yield head.subarray(off, Math.min(off + CHUNK_SIZE, head.length));
   if (rest) yield* rest;
 }
+
+/**
+ * Artifacts are captured one after another, so the 3 MiB planning head and the copy
+ * the parser gets are allocated once per process: memory stays flat over 50 devices.
+ */
+let headBuffer: Buffer | null = null;
+let planScratch: Uint8Array | null = null;
 
 export interface CaptureOptions {
   /** `--header-bytes`: overrides the planned length of header dumps. */
@@ -69,7 +89,7 @@ export async function captureArtifact(access: HostAccess, p: PlannedArtifact, st
       source = bufferSource(Buffer.from(red.buffer, red.byteOffset, red.byteLength));
       forceStage = true;
     } else if (p.read && p.read.length === 'header') {
-      const head = await readAll(access.read(p.read.path, 0, PLAN_BYTES));
+      const head = await readAll(access.read(p.read.path, 0, PLAN_BYTES), PLAN_BYTES, (headBuffer ??= Buffer.allocUnsafe(PLAN_BYTES)));
       let need: number;
       if (opts.headerBytes !== null) {
         need = opts.headerBytes;
@@ -77,7 +97,9 @@ export async function captureArtifact(access: HostAccess, p: PlannedArtifact, st
       } else {
         try {
           // A copy: the captured bytes must be exactly the device's, whatever a parser does with its input.
-          need = planHeaderDump(Uint8Array.from(head)).needBytes;
+          planScratch ??= new Uint8Array(PLAN_BYTES);
+          planScratch.set(head);
+          need = planHeaderDump(planScratch.subarray(0, head.length)).needBytes;
           out.note = `planned ${need} bytes to reach the FS descriptor`;
         } catch (e) {
           if (p.onlyIfVmfs && isFormatError(e)) {

@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { CHUNK_SIZE, type BeginResponse, type ChunkRef, type CommitResponse, type UploadTarget } from '../formats/index.js';
 import type { CatalogClient } from './catalog-client.js';
+import { readAll } from './capture.js';
 import { ChunkStager, sha256Hex } from './chunker.js';
 import { CollectorError, describeError } from './errors.js';
 import { accessFromRef } from './host-access.js';
@@ -41,12 +42,6 @@ async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<voi
   if (failed !== null) throw failed;
 }
 
-async function readAll(src: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const p of src) parts.push(p);
-  return Buffer.concat(parts);
-}
-
 /**
  * Re-reads chunks the catalog lacks but the spool does not hold (the known-present list
  * was stale, or the spool was full), stages them, and rewrites their declarations.
@@ -63,7 +58,7 @@ async function restageMissing(c: SpooledCapture, shas: Set<string>, spool: Spool
       const size = a.chunks[idx].size;
       let data: Buffer;
       try {
-        data = await readAll(accessFromRef(src.access).read(src.path, src.offset + idx * CHUNK_SIZE, size));
+        data = await readAll(accessFromRef(src.access).read(src.path, src.offset + idx * CHUNK_SIZE, size), size);
       } catch (e) {
         throw new CollectorError(`capture ${c.begin.captureId}: re-reading ${src.path}: ${describeError(e)}`);
       }

@@ -180,7 +180,7 @@ async function discoverSolaris(access: HostAccess, d: Discovery): Promise<boolea
     const a = textArtifact('iscsitgt-smf', 'iscsitgt.xml', [legacy], 'legacy iscsitgt target service');
     d.artifacts.push(a);
     try {
-      if (a.text) lus.push(...(parseIscsitgtSmf(Uint8Array.from(a.text)).details.targetLus ?? []));
+      if (a.text) lus.push(...(parseIscsitgtSmf(new Uint8Array(a.text)).details.targetLus ?? []));
     } catch (e) {
       d.notes.push(`iscsitgt export did not parse: ${describeError(e)}`);
     }
@@ -206,7 +206,7 @@ async function discoverSolaris(access: HostAccess, d: Discovery): Promise<boolea
     const listing = textArtifact('comstar-listing', 'comstar-listing.txt', sections, 'COMSTAR LUs, views, targets, TPGs');
     d.artifacts.push(listing);
     try {
-      if (listing.text) lus.push(...(parseComstarListing(Uint8Array.from(listing.text)).details.targetLus ?? []));
+      if (listing.text) lus.push(...(parseComstarListing(new Uint8Array(listing.text)).details.targetLus ?? []));
     } catch (e) {
       d.notes.push(`COMSTAR listing did not parse: ${describeError(e)}`);
     }

@@ -24,7 +24,10 @@ export interface HostAccess {
   /** `local` or the ssh target, for messages. */
   readonly label: string;
   run(argv: string[]): Promise<CommandResult>;
-  /** Streams `length` bytes from `offset` of a device or file (fewer when it ends first). */
+  /**
+   * Streams `length` bytes from `offset` of a device or file (fewer when it ends first).
+   * A yielded buffer may be reused for the next piece: copy what you keep.
+   */
   read(path: string, offset: number, length: number): AsyncIterable<Buffer>;
   /** A host file's text, or null when it does not exist. */
   readText(path: string): Promise<string | null>;
@@ -77,6 +80,7 @@ export async function whichOnPath(command: string, env: NodeJS.ProcessEnv = proc
 export class LocalAccess implements HostAccess {
   readonly ref: AccessRef;
   readonly label = 'local';
+  private buffer: Buffer | null = null;
   constructor(readonly root: string) {
     this.ref = { type: 'local', root: resolve(root) };
   }
@@ -97,17 +101,19 @@ export class LocalAccess implements HostAccess {
     try {
       let pos = offset;
       const end = offset + length;
+      // One buffer for every read of this host keeps memory flat however many devices
+      // and however long each: reads of one host run one at a time.
+      const buf = (this.buffer ??= Buffer.allocUnsafe(CHUNK_SIZE));
       while (pos < end) {
         // Whole 1 MiB reads at chunk-aligned positions let the chunker take buffers without copying.
-        const want = Math.min(CHUNK_SIZE - (pos % CHUNK_SIZE), end - pos);
-        const buf = Buffer.allocUnsafe(want);
+        const want = Math.min(CHUNK_SIZE - (pos % CHUNK_SIZE), end - pos, buf.length);
         let got = 0;
         while (got < want) {
           const { bytesRead } = await fh.read(buf, got, want - got, pos + got);
           if (bytesRead === 0) break;
           got += bytesRead;
         }
-        if (got > 0) yield got === want ? buf : buf.subarray(0, got);
+        if (got > 0) yield buf.subarray(0, got);
         if (got < want) return;
         pos += got;
       }

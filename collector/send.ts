@@ -62,6 +62,8 @@ export interface RunReport {
   bytesRead: number;
   bytesUploaded: number;
   seconds: number;
+  /** Of `seconds`, the time spent reading, hashing and staging (the rest is talking to the catalog). */
+  readSeconds: number;
   /** Captures from earlier runs delivered now, and those still waiting. */
   spool: { delivered: string[]; pending: number };
   captures: CaptureReport[];
@@ -92,7 +94,7 @@ export class SendSession {
     this.stager = new ChunkStager(spool, known);
     this.report = {
       command, version: VERSION, dryRun, exitCode: 0, artifacts: 0, artifactsFailed: 0, chunks: 0, chunksUploaded: 0,
-      putRequests: 0, bytesRead: 0, bytesUploaded: 0, seconds: 0, spool: { delivered: [], pending: 0 }, captures: [],
+      putRequests: 0, bytesRead: 0, bytesUploaded: 0, seconds: 0, readSeconds: 0, spool: { delivered: [], pending: 0 }, captures: [],
     };
   }
 
@@ -106,6 +108,18 @@ export class SendSession {
     const spool = await Spool.open(cfg.spoolDir, cfg.spoolMaxBytes);
     return new SendSession(command, cfg, false, spool, new CatalogClient(catalogUrl, token, cfg.retry), await spool.knownChunks(), progress);
   }
+
+  /** Runs one artifact read, counting its time as reading. */
+  async timedRead<T>(read: () => Promise<T>): Promise<T> {
+    const start = Date.now();
+    try {
+      return await read();
+    } finally {
+      this.readMs += Date.now() - start;
+    }
+  }
+
+  private readMs = 0;
 
   /** Counts bytes read (for the report and progress). */
   onBytes = (n: number): void => {
@@ -209,6 +223,7 @@ export class SendSession {
   async finish(): Promise<RunReport> {
     const r = this.report;
     r.seconds = Math.round((Date.now() - this.started) / 10) / 100;
+    r.readSeconds = Math.round(this.readMs / 10) / 100;
     if (this.spool) {
       r.spool.pending = (await this.spool.pendingCaptures()).length;
       this.spool.close();

@@ -54,11 +54,11 @@ async function readForKind(path: string, forced: ArtifactKind | undefined): Prom
     const size = (await fh.stat()).size;
     const head = await readRange(fh, 0, Math.min(size, PLAN_BYTES));
     // Parsers get copies: what they do with their input must not change what is parsed next.
-    const kind = forced ?? detect(Uint8Array.from(head), path);
+    const kind = forced ?? detect(new Uint8Array(head), path);
     if (kind === 'vmfs-header' && size > head.length) {
       let need = size;
       try {
-        need = Math.min(size, planHeaderDump(Uint8Array.from(head)).needBytes);
+        need = Math.min(size, planHeaderDump(new Uint8Array(head)).needBytes);
       } catch {
         need = head.length;
       }
