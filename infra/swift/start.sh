@@ -154,19 +154,40 @@ until healthy; do
   sleep 0.2
 done
 
-# Create the test bucket through the native Swift API (a bucket is a container of
-# the test account); 201 created or 202 already there.
-$PY - "$PROXY_PORT" "$BUCKET" <<'PYEOF' >&2
-import sys, urllib.request
-port, bucket = sys.argv[1], sys.argv[2]
-auth = urllib.request.Request('http://127.0.0.1:%s/auth/v1.0' % port,
-                              headers={'X-Auth-User': 'test:tester', 'X-Auth-Key': 'testing'})
-with urllib.request.urlopen(auth, timeout=10) as r:
-    token, url = r.headers['X-Auth-Token'], r.headers['X-Storage-Url']
-put = urllib.request.Request('%s/%s' % (url, bucket), method='PUT', headers={'X-Auth-Token': token})
-with urllib.request.urlopen(put, timeout=10) as r:
-    print('swift: bucket %s ready (HTTP %d)' % (bucket, r.status))
+# The proxy answers /healthcheck before the account, container and object servers
+# accept requests (seconds apart on a busy machine). Ready means: the test bucket
+# exists and a probe object can be written and removed, through the native Swift API
+# (a bucket is a container of the test account); retried until the deadline.
+if ! $PY - "$PROXY_PORT" "$BUCKET" "$deadline" <<'PYEOF' >&2
+import sys, time, urllib.request, urllib.error
+port, bucket, deadline = sys.argv[1], sys.argv[2], int(sys.argv[3])
+
+def call(method, url, headers):
+    with urllib.request.urlopen(urllib.request.Request(url, method=method, headers=headers), timeout=10) as r:
+        return r
+
+last = None
+while time.time() < deadline:
+    try:
+        r = call('GET', 'http://127.0.0.1:%s/auth/v1.0' % port, {'X-Auth-User': 'test:tester', 'X-Auth-Key': 'testing'})
+        token, url = r.headers['X-Auth-Token'], r.headers['X-Storage-Url']
+        auth = {'X-Auth-Token': token}
+        status = call('PUT', '%s/%s' % (url, bucket), auth).status
+        call('PUT', '%s/%s/.start-probe' % (url, bucket), dict(auth, **{'Content-Length': '0'}))
+        call('DELETE', '%s/%s/.start-probe' % (url, bucket), auth)
+        print('swift: bucket %s ready (HTTP %d)' % (bucket, status))
+        sys.exit(0)
+    except (urllib.error.URLError, OSError) as err:
+        last = err
+        time.sleep(0.3)
+print('swift: the servers did not accept a bucket and an object in time: %s' % last)
+sys.exit(1)
 PYEOF
+then
+  for f in "$BASE"/log/*.log; do echo "==> $f <==" >&2; tail -n 50 "$f" >&2; done
+  "$here/stop.sh" "$BASE" >&2 || true
+  exit 1
+fi
 
 echo "swift: running in $BASE (proxy 127.0.0.1:$PROXY_PORT)" >&2
 print_env | tee "$BASE/env"

@@ -39,4 +39,5 @@ for pid in $pids; do
     waited=$((waited + 1))
   done
 done
+rm -f "$BASE/run/memcached.pidfile"
 [ -z "$pids" ] || echo "swift: stopped$pids" >&2
