@@ -106,18 +106,23 @@ function headerDump(path: string, device: string | null, why: string): PlannedAr
   return { kind: 'vmfs-header', fileName: `vmfs-header-${safeName(device ?? path)}.bin`, sourcePath: path, device, why, read: { path, length: 'header' } };
 }
 
-/** ESXi 5+ (esxcli) and ESX 3.x (esxcfg-vmhbadevs): inventory, a header dump per extent device, `.vh.sf` per volume. */
+/** ESXi 5+ (esxcli), ESX 4 (esxcfg-scsidevs) and ESX 3.x (esxcfg-vmhbadevs): inventory, a header dump per extent device, `.vh.sf` per volume. */
 async function discoverEsx(access: HostAccess, d: Discovery): Promise<boolean> {
   const extentList = await runSection(access, ['esxcli', 'storage', 'vmfs', 'extent', 'list']);
   let esx3 = false;
+  let scsidevs: Section | null = null;
   const sections: Section[] = [];
   if (extentList.ok) {
     d.host.kind = 'esxi';
     sections.push(extentList, await runSection(access, ['esxcli', 'storage', 'core', 'device', 'list']));
+  } else if ((scsidevs = await runSection(access, ['esxcfg-scsidevs', '-m'])).ok) {
+    // ESX/ESXi 4: no `esxcli storage`, but esxcfg-scsidevs maps devices to VMFS UUIDs.
+    d.host.kind = 'esx';
+    sections.push(scsidevs);
   } else {
     const mapped = await runSection(access, ['esxcfg-vmhbadevs', '-m']);
-    if (!mapped.ok && mapped.error?.endsWith('not found') && extentList.error?.endsWith('not found')) {
-      d.notes.push('no esxcli or esxcfg-vmhbadevs: not an ESX host');
+    if (!mapped.ok && [mapped, scsidevs, extentList].every((x) => x.error?.endsWith('not found'))) {
+      d.notes.push('no esxcli, esxcfg-scsidevs or esxcfg-vmhbadevs: not an ESX host');
       return false;
     }
     if (!mapped.ok) {
@@ -160,7 +165,7 @@ async function discoverEsx(access: HostAccess, d: Discovery): Promise<boolean> {
       for (const path of disks.keys()) sections.push(await runSection(access, ['partedUtil', 'getptbl', path]));
     }
   }
-  d.artifacts.push(textArtifact('esx-inventory', 'esx-inventory.txt', sections, esx3 ? 'ESX 3.x: esxcfg-vmhbadevs' : 'ESXi: esxcli'));
+  d.artifacts.push(textArtifact('esx-inventory', 'esx-inventory.txt', sections, esx3 ? 'ESX 3.x: esxcfg-vmhbadevs' : scsidevs?.ok ? 'ESX 4: esxcfg-scsidevs' : 'ESXi: esxcli'));
   for (const [path, deviceId] of disks) d.artifacts.push(headerDump(path, deviceId ?? path, 'holds a VMFS extent'));
   for (const uuid of new Set(extents.map((x) => x.vmfsUuid).filter(Boolean))) {
     const path = `/vmfs/volumes/${uuid}/.vh.sf`;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { buildVhSf, writeVmfsDevice, type VmfsImageOptions } from '../fixtures/vmfs-images.js';
 import {
-  esxcfgVmhbadevs, esxcliDeviceList, esxcliExtentList, esxConf, iscsitgtExport, itadmListTarget, itadmListTpg,
+  esxcfgScsidevsM, esxcfgVmhbadevs, esxcliDeviceList, esxcliExtentList, esxConf, iscsitgtExport, itadmListTarget, itadmListTpg,
   partedUtilGetptbl, sbdadmListLu, stmfadmListGroups, stmfadmListLu, stmfadmListView, stmfExport, zfsListSnapshots,
 } from '../fixtures/text-fixtures.js';
 
@@ -148,6 +148,18 @@ export async function stageEsxiHost(devices: DeviceSpec[], h: StagedHost = stage
     parted[`getptbl /vmfs/devices/disks/${d.deviceId}`] = partedUtilGetptbl({ scheme: 'gpt', geometry: [8, 255, 63, d.sizeBytes / 512], partitions: [{ num: 1, start: 2048, end: d.sizeBytes / 512 - 1 }] });
   }
   fakeCommand(h, 'partedUtil', parted);
+  return { ...h, devices: staged };
+}
+
+/** An ESX 4 host: no `esxcli storage`, `esxcfg-scsidevs -m` maps GPT/MBR VMFS disks under /vmfs/devices/disks. */
+export async function stageEsx4Host(devices: DeviceSpec[], h: StagedHost = stageFolder('staged-esx4-')): Promise<EsxiHost> {
+  const staged: StagedDevice[] = [];
+  for (const d of devices) staged.push(await writeDevice(h, `/vmfs/devices/disks/${d.deviceId}`, d, { lvmMajor: 3, scheme: 'mbr' }));
+  for (const d of staged) hostFile(h, `/vmfs/volumes/${d.vmfsUuid}/.vh.sf`, buildVhSf({ lvmMajor: 3, vmfsUuid: d.vmfsUuid, label: d.label, segmentUuid: d.segmentUuid }));
+  hostFile(h, '/etc/vmware/esx.conf', esxConf(ESXI_SYSTEM_UUID));
+  fakeCommand(h, 'esxcfg-scsidevs', {
+    '-m': esxcfgScsidevsM(staged.map((d) => ({ device: d.deviceId, partition: 1, vmfsUuid: d.vmfsUuid, extentNumber: 0, volumeName: d.label }))),
+  });
   return { ...h, devices: staged };
 }
 
