@@ -306,6 +306,34 @@ export class FsBlobStore implements BlobStore {
       : { method, key, expiresAt, ...(name ? { fileName: name } : {}) };
   }
 
+  /**
+   * Deletes temp files left by writers that died mid-put (kill -9, power loss) once they
+   * are older than `olderThanMs`, so no live upload loses its file. Returns how many.
+   */
+  async removeStaleTemp(olderThanMs = 3600_000): Promise<number> {
+    const cutoff = this.now().getTime() - olderThanMs;
+    let removed = 0;
+    const sweep = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (isMissing(err)) return;
+        throw err;
+      }
+      for (const e of entries) {
+        const path = join(dir, e.name);
+        if (e.isDirectory()) await sweep(path);
+        else if (e.name.startsWith('.tmp-')) {
+          const st = await stat(path).catch(() => null);
+          if (st && st.mtimeMs <= cutoff && (await unlink(path).then(() => true, () => false))) removed++;
+        }
+      }
+    };
+    await sweep(this.root);
+    return removed;
+  }
+
   async check(): Promise<void> {
     await mkdir(this.root, { recursive: true });
     await this.secretKey();

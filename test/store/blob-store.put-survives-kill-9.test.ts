@@ -82,8 +82,14 @@ for (const kind of storeKinds()) {
       expect(listed).toEqual([]);
       if (t.store instanceof FsBlobStore) {
         // The half-written bytes sit in a dot-named temp file that no key can name.
-        const left = await readdir(join(t.store.root, 'chunks', '4e'));
+        const dir = join(t.store.root, 'chunks', '4e');
+        const left = await readdir(dir);
+        expect(left.length).toBeGreaterThan(0);
         expect(left.every((name) => name.startsWith('.tmp-'))).toBe(true);
+        // Too young to be swept (it could be a live upload), then swept once stale.
+        expect(await t.store.removeStaleTemp()).toBe(0);
+        expect(await t.store.removeStaleTemp(0)).toBeGreaterThanOrEqual(left.length);
+        expect(await readdir(dir)).toEqual([]);
       }
     });
   });
