@@ -160,6 +160,11 @@ export const targets = pgTable('targets', {
   index('targets_device').on(t.deviceId),
   index('targets_iqn_trgm').using('gin', sql`${t.iqn} gin_trgm_ops`),
   index('targets_backing_trgm').using('gin', sql`${t.backingStore} gin_trgm_ops`),
+  // Exact lookups: every IQN and zvol path of a site shares a long prefix, which
+  // makes trigram indexes slow for equality; btree answers those in one probe.
+  index('targets_iqn_lower').on(sql`lower(${t.iqn})`),
+  index('targets_backing').on(t.backingStore),
+  index('targets_alias_trgm').using('gin', sql`${t.alias} gin_trgm_ops`),
 ]);
 
 export const zfsSnapshots = pgTable('zfs_snapshots', {

@@ -252,8 +252,12 @@ export async function searchCatalog(db: Db, query: SearchQuery, limit: number = 
       break;
     }
     case 'iqn': {
-      for (const r of await targetRows(db, sql`lower(t.iqn) = ${query.iqn}`, n)) hits.add(targetHit(r, 100, 'iqn'));
-      for (const r of await targetRows(db, sql`t.iqn ILIKE ${'%' + likeEscape(query.iqn) + '%'}`, n)) hits.add(targetHit(r, 70, 'iqn'));
+      const exact = await targetRows(db, sql`lower(t.iqn) = ${query.iqn}`, n);
+      for (const r of exact) hits.add(targetHit(r, 100, 'iqn'));
+      // A fragment of an IQN (shared prefixes make this the slow path: only when nothing matched exactly).
+      if (exact.length === 0) {
+        for (const r of await targetRows(db, sql`t.iqn ILIKE ${'%' + likeEscape(query.iqn) + '%'}`, n)) hits.add(targetHit(r, 70, 'iqn'));
+      }
       break;
     }
     case 'backingStore':
@@ -323,8 +327,10 @@ async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: strin
   if (dataset) exact.push(`/dev/zvol/rdsk/${dataset}`, `/dev/zvol/dsk/${dataset}`);
   const targets = await targetRows(db, sql`t.backing_store IN ${inList(exact)}`, n);
   for (const r of targets) hits.add(targetHit(r, 100, 'backingStore'));
-  const fragment = dataset ?? path;
-  for (const r of await targetRows(db, sql`t.backing_store ILIKE ${'%' + likeEscape(fragment) + '%'}`, n)) hits.add(targetHit(r, 70, 'backingStore'));
+  if (targets.length === 0) {
+    const fragment = dataset ?? path;
+    for (const r of await targetRows(db, sql`t.backing_store ILIKE ${'%' + likeEscape(fragment) + '%'}`, n)) hits.add(targetHit(r, 70, 'backingStore'));
+  }
   // The datastore on that zvol: the zvol path is often all a storage admin has.
   const devices = [...new Set(targets.map((t) => str(t.device_id)).filter((d): d is string => !!d))];
   for (const r of await volumeRows(db, await volumesOnDevices(db, devices))) hits.add(volumeHit(r, 85, 'backingStore'));
