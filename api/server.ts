@@ -8,6 +8,7 @@ import { ensureBootstrapToken } from './auth.js';
 import { openServices } from './boot.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DatabaseBusyError } from '../db/client.js';
+import { FsBlobStore } from './store/fs.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -17,6 +18,11 @@ async function main(): Promise<void> {
     process.stdout.write(
       `First start: created an admin token. It is shown once here and kept in ${services.config.DATA_DIR}/bootstrap-token (mode 0600):\n  ${created.token}\n`,
     );
+  }
+  if (services.store instanceof FsBlobStore) {
+    // Temp files of uploads that a crash (kill -9) cut off; finished objects are never temp files.
+    const removed = await services.store.removeStaleTemp();
+    if (removed > 0) services.logger.info('removed unfinished uploads', { removed });
   }
   const app = createApp(services);
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
