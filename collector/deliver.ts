@@ -93,7 +93,16 @@ export async function deliverCapture(c: SpooledCapture, client: CatalogClient, s
   const allShas = new Set(c.begin.artifacts.flatMap((a) => a.chunks.map((ch) => ch.sha256)));
   let begun: BeginResponse;
   try {
-    begun = await client.begin(c.begin);
+    try {
+      begun = await client.begin(c.begin);
+    } catch (e) {
+      // An S3-backed catalog may insist on storedMd5 for every chunk, even those it holds;
+      // chunks declared bare (believed present) then get staged from their sources first.
+      if (!(e instanceof RejectedError && e.status === 400 && /storedMd5/.test(e.message))) throw e;
+      await restageMissing(c, new Set(c.begin.artifacts.flatMap((a) => a.chunks.filter((ch) => !ch.storedMd5).map((ch) => ch.sha256))), spool);
+      result.beginRequests++;
+      begun = await client.begin(c.begin);
+    }
     result.beginRequests++;
     if (begun.state !== 'committed') {
       const unstaged = new Set(begun.missing.map((t) => t.sha256).filter((sha) => !spool.staged(sha)));
