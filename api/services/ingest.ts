@@ -47,7 +47,7 @@ export function artifactId(captureId: string, index: number): string {
 }
 
 /** Refuses a begin request over a limit (413) or whose chunks do not describe its artifacts (400). */
-export function checkBeginLimits(req: BeginRequest, requireMd5 = false): void {
+export function checkBeginLimits(req: BeginRequest): void {
   if (req.artifacts.length > MAX_ARTIFACTS_PER_CAPTURE) {
     throw new ApiError('payload_too_large', `a capture holds at most ${MAX_ARTIFACTS_PER_CAPTURE} artifacts; this one has ${req.artifacts.length}`);
   }
@@ -62,9 +62,6 @@ export function checkBeginLimits(req: BeginRequest, requireMd5 = false): void {
         throw new ApiError('payload_too_large', `${what}: chunk ${c.sha256} would be stored as ${c.storedSize} bytes; the limit is ${MAX_STORED_CHUNK_BYTES}`);
       }
       const encoding = c.encoding ?? 'identity';
-      if (requireMd5 && !c.storedMd5) {
-        throw new ApiError('bad_request', `${what}: chunk ${c.sha256} needs storedMd5 (base64 MD5 of the bytes as uploaded): this catalog stores chunks in S3, which binds upload URLs to it`);
-      }
       if (encoding === 'identity' && c.storedSize !== undefined && c.storedSize !== c.size) {
         throw new ApiError('bad_request', `${what}: chunk ${c.sha256} is identity-encoded but declares storedSize ${c.storedSize} ≠ size ${c.size}`);
       }
@@ -127,7 +124,7 @@ export async function beginCapture(services: Services, principal: Principal, req
   const { db, store, config, now } = services;
   const req: BeginRequest = { ...request, captureId: request.captureId.toLowerCase() };
   assertHostAllowed(principal, req.host.name);
-  checkBeginLimits(req, store.kind === 's3');
+  checkBeginLimits(req);
   const collectedAt = new Date(req.collectedAt);
   if (Number.isNaN(collectedAt.getTime())) throw new ApiError('bad_request', `collectedAt is not a date: ${req.collectedAt}`);
 
@@ -148,9 +145,19 @@ export async function beginCapture(services: Services, principal: Principal, req
 
   const known = await knownBlobs(db, shas);
   const present: string[] = [];
-  const missing: UploadTarget[] = [];
+  const lacking: string[] = [];
   await pool(shas, 16, async (sha) => {
-    if (known.has(sha) || (await store.head(chunkKey(sha)))) { present.push(sha); return; }
+    if (known.has(sha) || (await store.head(chunkKey(sha)))) present.push(sha);
+    else lacking.push(sha);
+  });
+  // S3 servers verify Content-MD5, which is what binds an upload URL to one body; only
+  // chunks that need an upload URL must declare it.
+  const noMd5 = store.kind === 's3' ? lacking.filter((sha) => !chunks.get(sha)!.storedMd5) : [];
+  if (noMd5.length > 0) {
+    throw new ApiError('bad_request', `chunk ${noMd5[0]}${noMd5.length > 1 ? ` (and ${noMd5.length - 1} more)` : ''} needs storedMd5 (base64 MD5 of the bytes as uploaded): this catalog stores chunks in S3, which binds upload URLs to it`);
+  }
+  const missing: UploadTarget[] = [];
+  await pool(lacking, 16, async (sha) => {
     const c = chunks.get(sha)!;
     const encoding = c.encoding ?? 'identity';
     const signed = await store.presignPut(chunkKey(sha), {

@@ -1,7 +1,7 @@
 /** Begin refuses requests over the protocol's limits with 413 and malformed ones with 400, in the one error shape. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
-import { begin, prepareCapture, sha256Hex } from '../helpers/ingest-client.js';
+import { begin, ingest, prepareCapture, sha256Hex } from '../helpers/ingest-client.js';
 import type { BeginRequest } from '../../formats/protocol.js';
 
 const MiB = 1024 * 1024;
@@ -62,6 +62,23 @@ describeEachFlavour('captures: limits', (flavour) => {
 
   it('refuses a gzip chunk without its stored size and hash (400)', async () => {
     await expectError(request([{ kind: 'unknown', fileName: 'g', sourcePath: '/g', size: 10, sha256: H(9), chunks: [{ sha256: H(10), size: 10, encoding: 'gzip' }] }]), 400, 'bad_request');
+  });
+
+  it('wants storedMd5 only for chunks that need an upload URL, and only on S3', async () => {
+    const bytes = new TextEncoder().encode('tank/md5@a\t1793491200\t1\n');
+    const first = prepareCapture({ host: 'esx-limits', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes }] });
+    const bare = (r: BeginRequest): BeginRequest => ({ ...r, artifacts: r.artifacts.map((a) => ({ ...a, chunks: a.chunks.map(({ storedMd5: _, ...c }) => c) })) });
+    const res = await catalog.request('/v1/captures', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(bare(first.request)) });
+    if (catalog.services.store.kind === 's3') {
+      expect(res.status).toBe(400);
+      expect((await res.json() as { error: { message: string } }).error.message).toMatch(/storedMd5/);
+    } else {
+      expect(res.status).toBe(200);
+    }
+    await ingest(catalog, { host: 'esx-limits', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes }] });
+    // The chunk is now held: a begin without its MD5 is fine on every store.
+    const again = prepareCapture({ host: 'esx-limits', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes }] });
+    expect(await begin(catalog, bare(again.request))).toMatchObject({ state: 'open', missing: [] });
   });
 
   it('accepts an empty artifact and an empty capture', async () => {
