@@ -47,7 +47,7 @@ describe('npm start (api/server.ts) on the embedded default', () => {
   });
 
   it('refuses a bad setting with a message naming the variable and a non-zero exit', { timeout: 120_000 }, async () => {
-    const child = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'api/server.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'api/server.ts')], {
       cwd: ROOT, env: serverEnv({ DATA_DIR: dataDir, PORT: 'eighty', DATABASE_URL: 'mysql://x' }), stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';

@@ -1,12 +1,9 @@
 /**
- * `api/server.ts` as ONE child process (node --import tsx), for tests that kill -9 it or
- * need its data dir held. The tsx CLI would run the server in a grandchild that a
- * SIGKILL of the CLI leaves running, still holding the embedded database.
+ * `api/server.ts` as one child process on a port chosen up front (so PUBLIC_URL can
+ * name it), for tests that kill -9 it or need its data dir held.
  */
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { ROOT, serverEnv } from './spawn-server.js';
+import { spawnServer } from './spawn-server.js';
 
 export interface ServerChild {
   url: string;
@@ -25,27 +22,8 @@ export async function freePort(): Promise<number> {
 
 /** Starts the server with `env` (DATA_DIR, PORT, PUBLIC_URL, …) and waits for its listening line. */
 export async function startServerChild(env: Record<string, string>): Promise<ServerChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'api/server.ts')], { cwd: ROOT, env: serverEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => { err += d; });
-  const exited = new Promise<number | string>((r) => child.once('exit', (code, signal) => r(signal ?? code ?? -1)));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    void exited.then((code) => reject(new Error(`server exited (${code}) before listening: ${err}`)));
-  });
-  return {
-    url,
-    pid: child.pid!,
-    kill: async (signal) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
+  const server = await spawnServer(env);
+  return { url: server.url, pid: server.child.pid!, kill: (signal) => server.stop(signal) };
 }
 
 /** Environment for a server child on a fixed free port with its own data dir and admin token. */

@@ -1,5 +1,6 @@
 /**
- * Runs the real `api/server.ts` as a child process, as `npm start` does, on a free
+ * Runs the real `api/server.ts` as ONE child process (node --import tsx: the tsx CLI
+ * would leave the server in a grandchild that kill -9 misses), on a free
  * port, and waits for its "listening" line. Used by tests that kill -9 it, restart it,
  * or drive it with the collector bundle.
  */
@@ -30,7 +31,7 @@ export function serverEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 /** Starts `tsx api/server.ts` with the given env (DATA_DIR required) on PORT=0 unless given. */
 export async function spawnServer(env: Record<string, string>, timeoutMs = 120_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'api/server.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'api/server.ts')], {
     cwd: ROOT,
     env: serverEnv({ PORT: '0', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
