@@ -5,7 +5,7 @@ import type { CatalogClient } from './catalog-client.js';
 import { readAll } from './capture.js';
 import { ChunkStager, sha256Hex } from './chunker.js';
 import { CollectorError, describeError } from './errors.js';
-import { accessFromRef } from './host-access.js';
+import { accessFromRef, type HostAccess } from './host-access.js';
 import { RejectedError } from './http.js';
 import type { Spool, SpooledCapture } from './spool.js';
 
@@ -49,6 +49,9 @@ async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<voi
 async function restageMissing(c: SpooledCapture, shas: Set<string>, spool: Spool): Promise<void> {
   const stager = new ChunkStager(spool, new Set());
   const refs = new Map<string, ChunkRef>();
+  // One access per source host and one chunk buffer for all re-reads: memory stays flat.
+  const accesses = new Map<string, HostAccess>();
+  const scratch = Buffer.allocUnsafe(CHUNK_SIZE);
   for (const sha of shas) {
     for (let ai = 0; ai < c.begin.artifacts.length && !refs.has(sha); ai++) {
       const a = c.begin.artifacts[ai];
@@ -58,7 +61,10 @@ async function restageMissing(c: SpooledCapture, shas: Set<string>, spool: Spool
       const size = a.chunks[idx].size;
       let data: Buffer;
       try {
-        data = await readAll(accessFromRef(src.access).read(src.path, src.offset + idx * CHUNK_SIZE, size), size);
+        const key = JSON.stringify(src.access);
+        let access = accesses.get(key);
+        if (!access) accesses.set(key, (access = accessFromRef(src.access)));
+        data = await readAll(access.read(src.path, src.offset + idx * CHUNK_SIZE, size), size, scratch);
       } catch (e) {
         throw new CollectorError(`capture ${c.begin.captureId}: re-reading ${src.path}: ${describeError(e)}`);
       }
