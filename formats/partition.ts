@@ -179,7 +179,9 @@ function parseGpt(bytes: Uint8Array, sectorSize: number, notes: string[]): { hea
     notes.push(`GPT header size ${headerSize} out of range; CRC checked over 92 bytes`);
     headerSize = 92;
   }
-  const copy = bytes.slice(base, base + headerSize);
+  // A real copy: Buffer#slice is a view, and zeroing the CRC field in a view would
+  // corrupt the caller's bytes (a header dump the collector is about to upload).
+  const copy = Uint8Array.prototype.slice.call(bytes, base, base + headerSize);
   copy.fill(0, 16, 20);
   computedHeaderCrc = crc32(copy);
   const header: GptHeader = {
