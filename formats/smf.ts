@@ -8,7 +8,7 @@
  * entity processing off, and only the five predefined entities and character
  * references are decoded afterwards, in one linear pass.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLParser, XMLValidator, type EntityDecoderOptions } from 'fast-xml-parser';
 import { FormatError } from './errors.js';
 import type { ParsedArtifact, TargetLu } from './types.js';
 import { MAX_XML_BYTES, decodeInput, deviceIdFromGuid, guarded, looksBinary } from './text.js';
@@ -36,6 +36,14 @@ const AUTH_PROPS = new Set(['read_authorization', 'modify_authorization', 'value
 
 const ARRAY_TAGS = new Set(['service', 'instance', 'property_group', 'propval', 'property', 'value_node']);
 
+const IDENTITY_ENTITY_DECODER: EntityDecoderOptions = {
+  setExternalEntities(): void {},
+  reset(): void {},
+  setXmlVersion(): void {},
+  addInputEntities(): void {},
+  decode: (value: string): string => value,
+};
+
 const xmlParser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '',
@@ -51,6 +59,10 @@ const xmlParser = new XMLParser({
   // Callbacks get a matcher instead of a built path string: the parse runs about twice as fast.
   jPath: false,
   isArray: (name: string) => ARRAY_TAGS.has(name),
+  // Entities stay as written (processEntities is off and `<!ENTITY` is refused before
+  // parsing): an identity decoder says so explicitly, and lets the collector bundle
+  // leave the library's entity tables out (infra/build.mjs).
+  entityDecoder: IDENTITY_ENTITY_DECODER,
 });
 
 /** Line (1-based) of a character offset. */

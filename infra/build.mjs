@@ -11,8 +11,20 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 const path = (p) => new URL(`../${p}`, import.meta.url).pathname;
 const report = (file) => { if (!quiet) console.log(`${file} ${(statSync(path(file)).size / 1024).toFixed(1)} KiB`); };
 
+// Parts of fast-xml-parser that formats/smf.ts switches off are dead code in the
+// collector, which has a size budget: see the comments in infra/shims/.
+const xmlOptionsOff = {
+  name: 'xml-options-off',
+  setup(b) {
+    b.onResolve({ filter: /^(@nodable\/entities|is-unsafe)$/ }, () => ({ path: path('infra/shims/xml-entities-off.js') }));
+    b.onResolve({ filter: /^strnum$/ }, () => ({ path: path('infra/shims/no-number-parsing.js') }));
+  },
+};
+
 await build({
   entryPoints: [path('collector/main.ts')],
+  plugins: [xmlOptionsOff],
+  charset: 'utf8',
   outfile: path('dist/collector.cjs'),
   bundle: true,
   platform: 'node',
