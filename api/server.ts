@@ -2,6 +2,7 @@
  * `npm start`: the catalog on Node. With no configuration it runs on the embedded
  * default (PGlite in ./data/pg, blobs in ./data/blobs) on 127.0.0.1:8787.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 import { ensureBootstrapToken } from './auth.js';
@@ -10,8 +11,18 @@ import { ConfigError, loadConfig } from './config.js';
 import { DatabaseBusyError } from '../db/client.js';
 import { FsBlobStore } from './store/fs.js';
 
+/** A free port on `host`: with PORT=0 the port must be known before the store signs upload URLs. */
+async function freePort(host: string): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(0, host, () => resolve()));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
+  if (config.PORT === 0 && !config.PUBLIC_URL) config.PORT = await freePort(config.HOST);
   const { services, close } = await openServices(config);
   const created = await ensureBootstrapToken(services.db, services.config.DATA_DIR, config.CATALOG_BOOTSTRAP_TOKEN, services.now());
   if (created) {

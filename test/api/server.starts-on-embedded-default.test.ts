@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, serverEnv, spawnServer } from '../helpers/spawn-server.js';
+import { prepareCapture } from '../helpers/ingest-client.js';
 
 describe('npm start (api/server.ts) on the embedded default', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'vrc-start-'));
@@ -32,6 +33,13 @@ describe('npm start (api/server.ts) on the embedded default', () => {
       const unauth = await fetch(`${first.url}/v1/tokens`);
       expect(unauth.status).toBe(401);
       expect(((await unauth.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+      // PORT=0: the upload URLs the embedded store signs name the port actually listened on.
+      const prepared = prepareCapture({ host: 'esx-start', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: new TextEncoder().encode('tank/a@b\t1793491200\t1\n') }] });
+      const begun = await fetch(`${first.url}/v1/captures`, { method: 'POST', headers: { authorization: `Bearer ${printed}`, 'content-type': 'application/json' }, body: JSON.stringify(prepared.request) });
+      expect(begun.status).toBe(200);
+      const { missing } = (await begun.json()) as { missing: Array<{ url: string }> };
+      expect(missing).toHaveLength(1);
+      expect(missing[0].url.startsWith(`${first.url}/v1/blobs/`)).toBe(true);
       // The token must never reach the logs.
       expect(first.stderr()).not.toContain(printed!);
     } finally {
