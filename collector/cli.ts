@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './errors.js';
+import { commandTimeout } from './host-access.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -51,6 +52,14 @@ export function parseBytes(text: string, what: string): number {
   const v = Number(m[1]) * SIZE_SUFFIX[m[2].toLowerCase()];
   if (!Number.isSafeInteger(v)) throw new UsageError(`${what}: too large: ${text}`);
   return v;
+}
+
+export const HOST_HELP = `  --command-timeout S    kill a host command (or an ssh read silent that long) after S
+                         seconds; that artifact fails (default 300)`;
+
+/** Sets the host command timeout from `--command-timeout` (seconds). */
+export function applyCommandTimeout(text: string | undefined): void {
+  if (text !== undefined) commandTimeout.ms = parseInteger(text, '--command-timeout', 1, 86_400) * 1000;
 }
 
 /** A whole number in [min, max]. */

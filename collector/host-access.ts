@@ -38,9 +38,34 @@ export interface HostAccess {
 /** Largest command output kept; listings are KB, SMF exports at most a few MB. */
 const MAX_OUTPUT = 64 * 1024 * 1024;
 
+/**
+ * How long a host command may run, and how long a remote read may go without a byte
+ * (`--command-timeout`): a hung command must not hold the spool lock for ever.
+ */
+export const commandTimeout = { ms: 300_000 };
+
+/** Kills `child` once the command timeout passes without a `bump()`; `expired` tells afterwards. */
+function watchdog(child: ReturnType<typeof spawn>) {
+  let timer: NodeJS.Timeout;
+  const w = { expired: false, bump: () => {}, stop: () => clearTimeout(timer) };
+  w.bump = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      w.expired = true;
+      child.kill('SIGKILL');
+      // A grandchild (the shell's sleep, ssh's remote side) may still hold the pipes open.
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    }, commandTimeout.ms);
+  };
+  w.bump();
+  return w;
+}
+
 function runProcess(file: string, args: string[]): Promise<CommandResult> {
   return new Promise((done) => {
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const dog = watchdog(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
@@ -50,12 +75,14 @@ function runProcess(file: string, args: string[]): Promise<CommandResult> {
       else child.kill();
     });
     child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', (e: NodeJS.ErrnoException) =>
-      done({ code: 127, stdout: Buffer.alloc(0), stderr: e.message, missing: e.code === 'ENOENT' }),
-    );
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      dog.stop();
+      done({ code: 127, stdout: Buffer.alloc(0), stderr: e.message, missing: e.code === 'ENOENT' });
+    });
     child.on('close', (code, signal) => {
-      const stderr = Buffer.concat(err).toString('utf8');
-      done({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out), stderr: outBytes > MAX_OUTPUT ? 'output too large' : stderr, missing: false });
+      dog.stop();
+      const stderr = dog.expired ? `timed out after ${commandTimeout.ms / 1000} s` : outBytes > MAX_OUTPUT ? 'output too large' : Buffer.concat(err).toString('utf8');
+      done({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out), stderr, missing: false });
     });
   });
 }
@@ -144,8 +171,13 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Options that keep ssh from prompting or trusting an unknown host key. */
-export const SSH_OPTIONS = ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'StrictHostKeyChecking=yes'];
+/**
+ * Options that keep ssh from prompting or trusting an unknown host key, and that end
+ * a session whose host went silent (4 keepalives 15 s apart unanswered).
+ */
+export const SSH_OPTIONS = [
+  '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'StrictHostKeyChecking=yes', '-o', 'ServerAliveInterval=15', '-o', 'ServerAliveCountMax=4',
+];
 
 /**
  * An ESXi host without an agent, reached with the system ssh client (the user's keys,
@@ -178,6 +210,8 @@ export class SshAccess implements HostAccess {
     const count = Math.ceil(length / CHUNK_SIZE);
     const remote = `dd if=${shellQuote(path)} bs=1M skip=${offset / CHUNK_SIZE} count=${count} 2>/dev/null || { echo "dd failed" >&2; exit 3; }`;
     const child = spawn('ssh', this.sshArgs(remote), { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A long dump may take longer than the timeout: only silence for that long ends it.
+    const dog = watchdog(child);
     const err: Buffer[] = [];
     child.stderr.on('data', (c: Buffer) => err.push(c));
     const closed = new Promise<number>((r) => child.on('close', (code) => r(code ?? 1)));
@@ -186,16 +220,27 @@ export class SshAccess implements HostAccess {
     let left = length;
     let sent = 0;
     try {
-      for await (const c of child.stdout as AsyncIterable<Buffer>) {
-        if (left <= 0) continue;
-        const part = c.length > left ? c.subarray(0, left) : c;
-        left -= part.length;
-        sent += part.length;
-        yield part;
+      try {
+        for await (const c of child.stdout as AsyncIterable<Buffer>) {
+          dog.bump();
+          if (left <= 0) continue;
+          const part = c.length > left ? c.subarray(0, left) : c;
+          left -= part.length;
+          sent += part.length;
+          yield part;
+        }
+      } catch (e) {
+        if (!dog.expired) throw e;
       }
       const code = await Promise.race([closed, failed]);
-      if (code !== 0 && sent === 0) throw new Error(`${this.target}: reading ${path}: ${Buffer.concat(err).toString('utf8').trim() || `ssh exit ${code}`}`);
+      // Any non-zero exit means the read was cut short (a device shorter than asked exits 0):
+      // the bytes so far must not pass for a whole dump.
+      if (code !== 0) {
+        const why = dog.expired ? `no data for ${commandTimeout.ms / 1000} s` : Buffer.concat(err).toString('utf8').trim() || `ssh exit ${code}`;
+        throw new Error(`${this.target}: reading ${path}: ${why}${sent ? ` after ${sent} bytes` : ''}`);
+      }
     } finally {
+      dog.stop();
       if (child.exitCode === null) child.kill();
     }
   }

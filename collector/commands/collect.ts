@@ -1,5 +1,5 @@
 import { captureArtifact } from '../capture.js';
-import { COMMON_HELP, EXIT_HELP, parseBytes, parseCommand, SEND_HELP, SEND_OPTIONS } from '../cli.js';
+import { applyCommandTimeout, COMMON_HELP, EXIT_HELP, HOST_HELP, parseBytes, parseCommand, SEND_HELP, SEND_OPTIONS } from '../cli.js';
 import { loadConfigFile, resolveSendConfig } from '../config.js';
 import { discoverHost } from '../discover.js';
 import { UsageError } from '../errors.js';
@@ -20,6 +20,7 @@ chunks, uploads only the chunks the catalog lacks, and commits one capture per h
   --file KIND:PATH       also capture PATH as KIND, e.g. vh-sf:/backup/ds1.vh.sf (repeatable)
   --undelete PATH        vmfs-undelete archive file or directory (repeatable; config "undeletePaths")
   --header-bytes N       header dump length instead of the planned one (e.g. 1536M for support)
+${HOST_HELP}
 ${SEND_HELP}
 ${COMMON_HELP}
 ${EXIT_HELP}
@@ -32,12 +33,14 @@ const OPTIONS = {
   device: { type: 'string', multiple: true },
   file: { type: 'string', multiple: true },
   undelete: { type: 'string', multiple: true },
+  'command-timeout': { type: 'string' },
   'header-bytes': { type: 'string' },
 } as const;
 
 /** `collect`: discover → read → chunk → upload missing → commit, one capture per host. */
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand('collect', OPTIONS, args, true);
+  applyCommandTimeout(values['command-timeout']);
   if (values.help) {
     process.stdout.write(HELP);
     return 0;

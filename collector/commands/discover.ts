@@ -1,4 +1,4 @@
-import { parseCommand } from '../cli.js';
+import { applyCommandTimeout, HOST_HELP, parseCommand } from '../cli.js';
 import { loadConfigFile } from '../config.js';
 import { discoverHost, type Discovery } from '../discover.js';
 import { UsageError } from '../errors.js';
@@ -16,6 +16,7 @@ and sends nothing; backing stores are kept by collect only when they hold VMFS.
   --file KIND:PATH       as collect --file
   --undelete PATH        as collect --undelete
   --host NAME            host name to show (default: hostname)
+${HOST_HELP}
   --config FILE          JSON config (default /etc/vmfs-collector.json)
   --json                 machine-readable output
   -h, --help             this help
@@ -29,6 +30,7 @@ const OPTIONS = {
   device: { type: 'string', multiple: true },
   file: { type: 'string', multiple: true },
   undelete: { type: 'string', multiple: true },
+  'command-timeout': { type: 'string' },
 } as const;
 
 function toJson(d: Discovery) {
@@ -48,6 +50,7 @@ function toJson(d: Discovery) {
 /** `discover`: what collect would capture, without reading or sending it. */
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand('discover', OPTIONS, args, true);
+  applyCommandTimeout(values['command-timeout']);
   if (values.help) {
     process.stdout.write(HELP);
     return 0;

@@ -253,8 +253,9 @@ export async function stageSolarisHost(lus: SolarisLu[], stacks: { iscsitgt?: bo
  * A fake `ssh` in `h.bin`: checks the collector's options, logs each call to
  * `ssh.log`, and runs the remote command locally with absolute paths mapped
  * under `remoteRoot` (the staged ESXi host), so `dd if=/vmfs/...` reads its images.
+ * `dd: 'fail'` makes every dd print 4 KiB then exit 3; `'hang'` makes it go silent.
  */
-export function fakeSsh(h: StagedHost, remoteRoot: string, remoteBin: string): void {
+export function fakeSsh(h: StagedHost, remoteRoot: string, remoteBin: string, dd: 'ok' | 'fail' | 'hang' = 'ok'): void {
   const log = join(h.dir, 'ssh.log');
   const script = `#!/usr/bin/env node
 const { spawnSync } = require('node:child_process');
@@ -273,6 +274,10 @@ const remote = args.slice(i + 1).join(' ');
 fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ opts, target, remote }) + '\\n');
 if (!opts.includes('BatchMode=yes')) { process.stderr.write('fake ssh: BatchMode=yes missing\\n'); process.exit(255); }
 if (target.includes('unreachable')) { process.stderr.write('ssh: connect to host ' + target + ' port 22: Connection refused\\n'); process.exit(255); }
+const dd = ${JSON.stringify(dd)};
+// A connection that drops mid-dump: some bytes, then ssh's non-zero exit; or one that goes silent.
+if (remote.startsWith('dd ') && dd === 'fail') { process.stdout.write(Buffer.alloc(4096, 7), () => process.exit(3)); return; }
+if (remote.startsWith('dd ') && dd === 'hang') { setTimeout(() => {}, 600000); return; }
 const root = ${JSON.stringify(remoteRoot)};
 const mapped = remote.replace(/(if=|^cat |^ls -1 )'?\\//g, (m) => m.replace(/\\/$/, root + '/'));
 const r = spawnSync('/bin/sh', ['-c', mapped], { stdio: 'inherit', env: { ...process.env, PATH: ${JSON.stringify(remoteBin)} + ':/usr/bin:/bin' } });
