@@ -45,16 +45,20 @@ export function datasetOfBackingStore(path: string | null): string | null {
   return m ? m[1] : null;
 }
 
-/** A VMFS UUID path parameter in any spelling → canonical, or 400. */
+/**
+ * A VMFS UUID path or query parameter in any spelling → canonical, or 400.
+ * `raw` is as the router hands it over, already percent-decoded once (a malformed
+ * escape such as `%ZZ` is left as is); decoding again would turn it into a URIError.
+ */
 export function vmfsUuidParam(raw: string): string {
-  const uuid = canonicalVmfsUuid(decodeURIComponent(raw));
+  const uuid = canonicalVmfsUuid(raw);
   if (!uuid) throw new ApiError('bad_request', `not a VMFS UUID: ${JSON.stringify(raw.slice(0, 80))} (32 hex digits, dashes optional)`);
   return uuid;
 }
 
-/** A device id path parameter in any spelling (naa./bare hex/upper case/vml.) → canonical device id, or 400. */
+/** A device id path or query parameter (already decoded by the router, see vmfsUuidParam) in any spelling (naa./bare hex/upper case/vml.) → canonical device id, or 400. */
 export function deviceIdParam(raw: string): { deviceId: string; lun: number | null } {
-  const t = decodeURIComponent(raw).trim();
+  const t = raw.trim();
   try {
     if (t.toLowerCase().startsWith('vml.')) {
       const v = parseVml(t);
