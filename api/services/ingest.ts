@@ -77,10 +77,17 @@ export function checkBeginLimits(req: BeginRequest): void {
   });
 }
 
-/** What identifies a capture's content: everything but how chunks travel (a repeat may add encodings). */
+/**
+ * What identifies a capture: host, collection time (as an instant, so a retry may spell it
+ * differently) and content — everything but how chunks travel (a repeat may add encodings).
+ * `captures.collected_at` is written by the first begin only, so a repeat with another
+ * time must be refused rather than let the stored request disagree with it.
+ */
 function captureIdentity(req: BeginRequest): string {
+  const at = new Date(req.collectedAt);
   return JSON.stringify({
     host: req.host.name,
+    collectedAt: Number.isNaN(at.getTime()) ? req.collectedAt : at.toISOString(),
     artifacts: req.artifacts.map((a) => [a.kind, a.fileName, a.sourcePath, a.device ?? null, a.size, a.sha256, a.chunks.map((c) => [c.sha256, c.size])]),
   });
 }
@@ -135,7 +142,7 @@ export async function beginCapture(services: Services, principal: Principal, req
   const [row] = await db.select().from(captures).where(eq(captures.id, req.captureId));
   const accepted = row.request as BeginRequest;
   if (row.host !== req.host.name || captureIdentity(accepted) !== captureIdentity(req)) {
-    throw new ApiError('conflict', `capture ${req.captureId} already exists with a different host or artifacts; pick a new capture id`);
+    throw new ApiError('conflict', `capture ${req.captureId} already exists with a different host, collection time or artifacts; pick a new capture id`);
   }
   const chunks = distinctChunks(req);
   const shas = [...chunks.keys()];
