@@ -110,7 +110,8 @@ export async function deliverCapture(c: SpooledCapture, client: CatalogClient, s
       begun = await client.begin(c.begin);
     }
     result.beginRequests++;
-    if (begun.state !== 'committed') {
+    const upload = async () => {
+      if (begun.state === 'committed') return;
       const unstaged = new Set(begun.missing.map((t) => t.sha256).filter((sha) => !spool.staged(sha)));
       if (unstaged.size > 0) {
         await spool.forgetChunks(unstaged);
@@ -127,10 +128,22 @@ export async function deliverCapture(c: SpooledCapture, client: CatalogClient, s
         result.bytesUploaded += body.length;
         opts.onUploaded?.(body.length);
       });
+    };
+    await upload();
+    try {
+      result.commit = await client.commit(c.begin.captureId);
+    } catch (e) {
+      // 422: the catalog found a chunk that does not match its hash and deleted it;
+      // a second begin names what it now lacks, and one more upload can mend it.
+      if (!(e instanceof RejectedError && e.status === 422)) throw e;
+      begun = await client.begin(c.begin);
+      result.beginRequests++;
+      await upload();
+      result.commit = await client.commit(c.begin.captureId);
     }
-    result.commit = await client.commit(c.begin.captureId);
   } catch (e) {
-    // A begin the catalog refuses as malformed will never succeed: park it aside.
+    // A begin the catalog refuses as malformed, or a commit still refused after one mend,
+    // will never succeed: park it aside. 401/403 stay spooled for a corrected token.
     if (e instanceof RejectedError && (e.status === 0 || e.status === 400 || e.status === 422)) {
       await spool.rejectCapture(c.begin.captureId, e.message);
     }

@@ -7,7 +7,7 @@ import { ChunkStager } from './chunker.js';
 import { requireCatalog, type SendConfig } from './config.js';
 import { deliverCapture, type DeliveryResult } from './deliver.js';
 import { CollectorError, describeError, EXIT } from './errors.js';
-import { UnreachableError } from './http.js';
+import { RejectedError, UnreachableError } from './http.js';
 import type { Progress } from './progress.js';
 import { Spool, type SpooledCapture } from './spool.js';
 import { uuidv7 } from './uuidv7.js';
@@ -80,6 +80,8 @@ export class SendSession {
   private readonly started = Date.now();
   /** Set once the catalog proved unreachable: the rest of the run only spools. */
   private unreachable: string | null = null;
+  /** Set once the catalog refused the token (401) or its host scope (403): the rest only spools. */
+  private refused: string | null = null;
   private dryRunCounted = { chunks: 0, bytes: 0 };
 
   private constructor(
@@ -147,6 +149,7 @@ export class SendSession {
         this.report.spool.delivered.push(c.begin.captureId);
       } catch (e) {
         if (e instanceof UnreachableError) this.unreachable = e.message;
+        else if (this.noteRefusal(e, c.begin.host.name)) break;
         else process.stderr.write(`warning: spooled capture ${c.begin.captureId}: ${describeError(e)}\n`);
       }
     }
@@ -188,9 +191,9 @@ export class SendSession {
     }
     const spooled: SpooledCapture = { format: 'vmfs-collector-spool/1', begin, sources: ok.map((a) => a.source), spooledAt: new Date().toISOString() };
     await this.spool!.saveCapture(spooled);
-    if (this.unreachable) {
+    if (this.unreachable || this.refused) {
       rep.state = 'spooled';
-      rep.error = this.unreachable;
+      rep.error = this.refused ?? this.unreachable;
       return rep;
     }
     try {
@@ -213,13 +216,25 @@ export class SendSession {
       if (e instanceof UnreachableError) {
         this.unreachable = e.message;
         rep.state = 'spooled';
-      } else rep.state = 'failed';
-      rep.error = describeError(e);
+      } else rep.state = this.noteRefusal(e, host.name) ? 'spooled' : 'failed';
+      rep.error = this.refused ?? describeError(e);
     }
     return rep;
   }
 
-  /** Final numbers and exit status: 75 if anything waits in the spool, 1 if a capture failed, 2 if an artifact did. */
+  /** Remembers a 401/403: the same token would be refused for every other capture too. */
+  private noteRefusal(e: unknown, host: string): boolean {
+    if (!(e instanceof RejectedError && (e.status === 401 || e.status === 403))) return false;
+    this.refused ??= e.status === 401
+      ? `the catalog refused the token (HTTP 401); captures stay in the spool until a valid token is configured`
+      : `the token is not allowed to send for host ${host} (HTTP 403); captures stay in the spool until a token with that host in its scope is configured`;
+    return true;
+  }
+
+  /**
+   * Final numbers and exit status: 1 if the token was refused or a capture failed, 75 if
+   * anything waits in the spool for the catalog, 2 if an artifact failed.
+   */
   async finish(): Promise<RunReport> {
     const r = this.report;
     r.seconds = Math.round((Date.now() - this.started) / 10) / 100;
@@ -233,7 +248,10 @@ export class SendSession {
       r.bytesUploaded = this.stager.stats.storedBytes;
     }
     const states = r.captures.map((c) => c.state);
-    if (states.includes('spooled') || (this.unreachable && r.spool.pending > 0)) r.exitCode = EXIT.spooled;
+    if (this.refused) {
+      process.stderr.write(`error: ${this.refused}\n`);
+      r.exitCode = EXIT.failed;
+    } else if (states.includes('spooled') || (this.unreachable && r.spool.pending > 0)) r.exitCode = EXIT.spooled;
     else if (states.includes('failed')) r.exitCode = EXIT.failed;
     else if (r.artifactsFailed > 0 || states.includes('empty')) r.exitCode = EXIT.partial;
     else r.exitCode = EXIT.ok;

@@ -1,0 +1,88 @@
+/**
+ * A commit refused with 422 (the catalog deleted a corrupt chunk) is mended by one more
+ * begin + upload + commit; only a second refusal sets the capture aside. A token the
+ * catalog refuses (401) or whose host scope does not fit (403) keeps the capture in the
+ * spool, says why once, and exits 1; the next run with a good token delivers it.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MiB, stageEsxiHost, type EsxiHost } from '../helpers/staged-hosts.js';
+import { startScriptedCatalog, type ScriptedCatalog } from './scripted-catalog.js';
+import { buildBundle, runJson } from './run-collector.js';
+
+const TOKEN = 'scripted-catalog-token-0123456789';
+
+describe('delivery refusals', { timeout: 60_000 }, () => {
+  let host: EsxiHost;
+  let cat: ScriptedCatalog;
+  let n = 0;
+  let spool: string;
+
+  beforeAll(async () => {
+    buildBundle();
+    host = await stageEsxiHost([{ deviceId: 'naa.6006016012345678abcdef01234500bb', index: 4, sizeBytes: 16 * MiB }]);
+  });
+  beforeEach(async () => {
+    await cat?.close();
+    cat = await startScriptedCatalog(TOKEN);
+    spool = join(host.dir, `spool-${n++}`);
+  });
+  afterAll(async () => {
+    await cat?.close();
+    host?.cleanup();
+  });
+
+  const collect = (token = TOKEN) =>
+    runJson(['collect', '--json', '--root', host.root, '--host', 'esxi-refused', '--spool', spool, '--url', cat.url, '--retries', '0'], { ...host.env, CATALOG_TOKEN: token });
+  const spooled = (d: string) => readdirSync(join(spool, d)).filter((f) => f.endsWith('.json'));
+
+  it('re-uploads what a 422 commit deleted and commits again', async () => {
+    cat.mode.commit422 = 1;
+    const r = await collect();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.captures[0].state).toBe('committed');
+    expect(cat.log.filter((l) => l.endsWith('/commit'))).toHaveLength(2);
+    expect(cat.log.filter((l) => l === 'POST /v1/captures')).toHaveLength(2);
+    // Every distinct chunk once, plus the one the catalog deleted.
+    expect(r.json.putRequests).toBe(cat.chunks.size + 1);
+    expect(spooled('captures')).toEqual([]);
+    expect(spooled('rejected')).toEqual([]);
+  });
+
+  it('sets a capture aside only when the mended commit is refused again', async () => {
+    cat.mode.commit422 = 2;
+    const r = await collect();
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.json.captures[0].state).toBe('failed');
+    expect(spooled('rejected')).toEqual([`${r.json.captures[0].captureId}.json`]);
+  });
+
+  it('keeps a capture refused for its token spooled, says so once, exits 1, and delivers it with a good token', async () => {
+    const r = await collect('wrong-token');
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.match(/refused the token \(HTTP 401\)/g)).toHaveLength(1);
+    const id = r.json.captures[0].captureId;
+    expect(r.json.captures[0].state).toBe('spooled');
+    expect(spooled('captures')).toEqual([`${id}.json`]);
+    expect(spooled('rejected')).toEqual([]);
+
+    const again = await collect('wrong-token');
+    expect(again.code).toBe(1);
+    expect(again.stderr.match(/refused the token/g)).toHaveLength(1);
+    expect(spooled('captures')).toHaveLength(2);
+
+    const fixed = await collect();
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(fixed.json.spool.delivered).toContain(id);
+    expect(spooled('captures')).toEqual([]);
+  });
+
+  it('names the host when the token may not send for it (403)', async () => {
+    cat.mode.refuse = 403;
+    const r = await collect();
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/not allowed to send for host esxi-refused \(HTTP 403\)/);
+    expect(spooled('captures')).toHaveLength(1);
+  });
+});

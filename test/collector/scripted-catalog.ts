@@ -1,0 +1,70 @@
+/**
+ * A catalog stand-in for answers the real one gives only in rare states (a commit
+ * refused with 422 after it deleted a corrupt chunk, a token refused mid-run): it
+ * speaks the ingest protocol, keeps PUT chunks in memory and logs every request.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { BeginRequest } from '../../formats/index.js';
+
+export interface ScriptedCatalog {
+  url: string;
+  /** Method and path of each request, in order. */
+  log: string[];
+  chunks: Map<string, Buffer>;
+  /** How the next requests are answered. */
+  mode: { token: string; refuse?: 401 | 403; commit422: number };
+  close(): Promise<void>;
+}
+
+/** Starts the stand-in on 127.0.0.1; `commit422` commits are refused (each deletes one stored chunk). */
+export async function startScriptedCatalog(token: string): Promise<ScriptedCatalog> {
+  const begins = new Map<string, BeginRequest>();
+  const cat: ScriptedCatalog = { url: '', log: [], chunks: new Map(), mode: { token, commit422: 0 }, close: () => new Promise((r) => server.close(() => r())) };
+  const json = (res: any, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const server: Server = createServer(async (req, res) => {
+    const parts: Buffer[] = [];
+    for await (const c of req) parts.push(c as Buffer);
+    const body = Buffer.concat(parts);
+    const path = new URL(req.url!, 'http://x').pathname;
+    cat.log.push(`${req.method} ${path}`);
+    if (req.headers.authorization !== `Bearer ${cat.mode.token}` || cat.mode.refuse) {
+      const status = cat.mode.refuse ?? 401;
+      return json(res, status, { error: { code: status === 401 ? 'unauthorized' : 'forbidden', message: status === 401 ? 'invalid token' : 'host not in token scope' } });
+    }
+    if (req.method === 'PUT' && path.startsWith('/put/')) {
+      cat.chunks.set(path.slice(5), body);
+      res.writeHead(200);
+      return res.end();
+    }
+    if (req.method === 'POST' && path === '/v1/captures') {
+      const b = JSON.parse(body.toString('utf8')) as BeginRequest;
+      begins.set(b.captureId, b);
+      const all = new Map(b.artifacts.flatMap((a) => a.chunks.map((ch) => [ch.sha256, ch] as const)));
+      const missing = [...all.values()].filter((ch) => !cat.chunks.has(ch.sha256)).map((ch) => ({
+        sha256: ch.sha256, encoding: ch.encoding ?? 'identity', method: 'PUT', url: `${cat.url}/put/${ch.sha256}`, headers: {}, expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+      }));
+      return json(res, 200, { captureId: b.captureId, state: 'open', missing, present: [...all.keys()].filter((s) => cat.chunks.has(s)) });
+    }
+    const m = /^\/v1\/captures\/([^/]+)\/commit$/.exec(path);
+    if (req.method === 'POST' && m) {
+      const b = begins.get(m[1])!;
+      if (cat.mode.commit422 > 0) {
+        cat.mode.commit422--;
+        cat.chunks.delete(b.artifacts[0].chunks[0].sha256);
+        return json(res, 422, { error: { code: 'chunk_mismatch', message: 'a chunk did not match its hash and was deleted; upload it again' } });
+      }
+      return json(res, 200, {
+        captureId: b.captureId, state: 'committed', committedAt: new Date().toISOString(), manifestKey: `manifests/x/${b.captureId}.json`,
+        artifacts: b.artifacts.map((a, i) => ({ id: `a${i}`, kind: a.kind, fileName: a.fileName, parseStatus: 'opaque', parseError: null, found: {} })),
+      });
+    }
+    json(res, 404, { error: { code: 'not_found', message: path } });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  cat.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return cat;
+}
