@@ -30,7 +30,7 @@ export interface StagerStats {
   compressed: number;
   /** Bytes those chunks take when stored. */
   storedBytes: number;
-  /** Chunks left unstaged because the spool is full. */
+  /** Device/file chunks left unstaged because the spool is full (re-read when sent). */
   unstaged: number;
 }
 
@@ -50,18 +50,22 @@ export class ChunkStager {
     private readonly level: number = GZIP_LEVEL,
   ) {}
 
-  /** The chunk's declaration; `force` stages it even when the catalog is believed to hold it. */
+  /**
+   * The chunk's declaration. `force` stages it even when the catalog is believed to hold
+   * it, and even past the spool bound: bytes that cannot be read again (command output,
+   * redacted text) or are about to be sent must be kept.
+   */
   offer(sha256: string, data: Buffer, force = false): Promise<ChunkRef> {
     if (!force && this.known.has(sha256)) return Promise.resolve({ sha256, size: data.length });
     let p = this.refs.get(sha256);
     if (!p) {
-      p = this.stage(sha256, data);
+      p = this.stage(sha256, data, force);
       this.refs.set(sha256, p);
     }
     return p;
   }
 
-  private async stage(sha256: string, input: Buffer): Promise<ChunkRef> {
+  private async stage(sha256: string, input: Buffer, force: boolean): Promise<ChunkRef> {
     const existing = this.spool?.staged(sha256);
     if (existing) {
       const stored = await fsp.readFile(existing.file);
@@ -77,7 +81,7 @@ export class ChunkStager {
       const encoding: ChunkEncoding = gz.length < data.length ? 'gzip' : 'identity';
       const stored = encoding === 'gzip' ? gz : data;
       const ref: ChunkRef = { sha256, size: data.length, encoding, ...storedFields(stored) };
-      if (this.spool && !(await this.spool.stage(sha256, encoding, stored))) {
+      if (this.spool && !(await this.spool.stage(sha256, encoding, stored, force))) {
         this.stats.unstaged++;
         this.refs.delete(sha256);
         return { sha256, size: data.length };

@@ -134,9 +134,9 @@ export class Spool {
   }
 
   /** Stores a chunk's upload bytes; false when the spool bound would be exceeded. */
-  async stage(sha256: string, encoding: ChunkEncoding, stored: Buffer): Promise<boolean> {
+  async stage(sha256: string, encoding: ChunkEncoding, stored: Buffer, overBound = false): Promise<boolean> {
     if (this.stagedIndex.has(sha256)) return true;
-    if (this.usedBytes + stored.length > this.maxBytes) return false;
+    if (!overBound && this.usedBytes + stored.length > this.maxBytes) return false;
     const file = join(this.dir, 'chunks', `${sha256}.${encoding === 'gzip' ? 'gz' : 'raw'}`);
     await writeAtomic(file, stored);
     this.usedBytes += stored.length;

@@ -81,7 +81,20 @@ describe('ChunkStager', () => {
     }
   });
 
-  it('leaves chunks unstaged (declared bare) once the spool bound is reached', async () => {
+  it('stages chunks that cannot be read again (command output) even past the spool bound', async () => {
+    const spool = await Spool.open(join(dir, 'full-spool'), 100);
+    try {
+      const stager = new ChunkStager(spool, new Set());
+      const c = await chunkStream(pieces(randomBytes(CHUNK_SIZE + 10), [4096]), stager, undefined, true);
+      expect(c.chunks.map((x) => x.encoding)).toEqual(['identity', 'identity']);
+      expect(c.chunks.every((x) => spool.staged(x.sha256))).toBe(true);
+      expect(stager.stats.unstaged).toBe(0);
+    } finally {
+      spool.close();
+    }
+  });
+
+  it('leaves device chunks unstaged (declared bare) once the spool bound is reached', async () => {
     const spool = await Spool.open(join(dir, 'small-spool'), 100);
     try {
       const stager = new ChunkStager(spool, new Set());

@@ -7,7 +7,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MiB, stageEsxiHost, type EsxiHost } from '../helpers/staged-hosts.js';
+import { MiB, stageEsxiHost, stageSolarisHost, type EsxiHost } from '../helpers/staged-hosts.js';
 import { startScriptedCatalog, type ScriptedCatalog } from './scripted-catalog.js';
 import { buildBundle, runJson } from './run-collector.js';
 
@@ -84,5 +84,26 @@ describe('delivery refusals', { timeout: 60_000 }, () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/not allowed to send for host esxi-refused \(HTTP 403\)/);
     expect(spooled('captures')).toHaveLength(1);
+  });
+});
+
+describe('a full spool', { timeout: 60_000 }, () => {
+  it('still delivers command output (SMF exports, listings), which cannot be re-read', async () => {
+    buildBundle();
+    const storage = await stageSolarisHost([{ guid: '600144F0C0FFEE0000000000000000BB', dataset: 'tank/lun0', lun: 0, vmfs: { deviceId: '', index: 5, lun: 0 }, sizeBytes: 16 * MiB }]);
+    const cat = await startScriptedCatalog(TOKEN);
+    try {
+      const r = await runJson(
+        ['collect', '--json', '--root', storage.root, '--host', 'thumper', '--spool', join(storage.dir, 'spool'), '--spool-max-bytes', '1', '--url', cat.url, '--retries', '0'],
+        { ...storage.env, CATALOG_TOKEN: TOKEN },
+      );
+      expect(r.code, r.stderr + JSON.stringify(r.json.captures[0]?.error)).toBe(0);
+      const kinds = r.json.captures[0].artifacts.map((a: any) => a.kind);
+      expect(kinds).toEqual(expect.arrayContaining(['iscsitgt-smf', 'stmf-smf', 'comstar-listing', 'vmfs-header']));
+      expect(r.json.captures[0].state).toBe('committed');
+    } finally {
+      await cat.close();
+      storage.cleanup();
+    }
   });
 });
