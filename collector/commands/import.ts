@@ -15,14 +15,15 @@ export const HELP = `Usage: collector import FILE... --host NAME [options]
 Uploads backups made before the collector existed: vmfs-header-backup-sdX.hex,
 vmfs-metadata-sdX-vh.sf.bu, part-backup-*.hex, vmfs-undelete archives, saved
 "svccfg export" XML, saved listings. Each file's kind is detected from its content
-(then its name); its modification time is when it was collected. Files are grouped
-into one capture per UTC day of modification time (a day's cron output belongs
-together), collected at the latest modification time of the group.
+(then its name); its modification time is when it was collected: files with the
+same modification time form one capture collected at that time, each other time
+its own capture. Files that cannot be read or recognised are reported with the first.
 
-  --host NAME            the host the files came from (default as collect)
+  --host NAME            the host the files came from (required: this machine's own
+                         name, env or config would be wrong for another host's files)
   --host-kind KIND       esx, esxi, solaris or linux (default: guessed from the kinds)
   --kind KIND            treat every FILE as KIND instead of detecting it
-${SEND_HELP}
+${SEND_HELP.replace(/\n  --host NAME[^\n]*/, '')}
 ${COMMON_HELP}
 ${EXIT_HELP}
 `;
@@ -80,6 +81,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) throw new UsageError('import: no FILE given (see import --help)');
+  if (!values.host) throw new UsageError('import: --host NAME is required (the host the files came from)');
   const forced = values.kind as ArtifactKind | undefined;
   if (forced !== undefined && (!(ARTIFACT_KINDS as readonly string[]).includes(forced) || forced === 'unknown')) {
     throw new UsageError(`import: --kind must be one of ${ARTIFACT_KINDS.filter((k) => k !== 'unknown').join(', ')}`);
@@ -97,10 +99,11 @@ export async function run(args: string[]): Promise<number> {
     if ('plan' in r) planned.push(r);
     else failed.push(r);
   }
-  const days = new Map<string, ImportFile[]>();
+  // One capture per distinct mtime: each is a moment the old scripts collected at.
+  const moments = new Map<number, ImportFile[]>();
   for (const f of planned.sort((a, b) => a.mtime.getTime() - b.mtime.getTime())) {
-    const day = f.mtime.toISOString().slice(0, 10);
-    days.set(day, [...(days.get(day) ?? []), f]);
+    const t = f.mtime.getTime();
+    moments.set(t, [...(moments.get(t) ?? []), f]);
   }
 
   const progress = new Progress(values.quiet === true || values.json === true);
@@ -111,18 +114,18 @@ export async function run(args: string[]): Promise<number> {
   try {
     await session.flushSpool();
     let first = true;
-    for (const group of days.values()) {
+    for (const group of moments.values()) {
       const captured: CapturedArtifact[] = first ? [...failed] : [];
       first = false;
       for (const f of group) {
         captured.push(await session.timedRead(() => captureArtifact(access, f.plan, session.stager, { headerBytes: null, onBytes: session.onBytes })));
         progress.artifactDone();
       }
-      const collectedAt = group[group.length - 1].mtime.toISOString();
+      const collectedAt = group[0].mtime.toISOString();
       const host: HostRef = { name: cfg.host, kind: hostKind ?? guessHostKind(group.map((g) => g.plan.kind)), systemUuid: null };
       await session.send(host, collectedAt, captured);
     }
-    if (days.size === 0) await session.send({ name: cfg.host, kind: hostKind ?? 'linux', systemUuid: null }, new Date().toISOString(), failed);
+    if (moments.size === 0) await session.send({ name: cfg.host, kind: hostKind ?? 'linux', systemUuid: null }, new Date().toISOString(), failed);
     report = await session.finish();
   } finally {
     session.close();

@@ -110,14 +110,15 @@ describe('a storage host and an agentless ESXi host', { timeout: 120_000 }, () =
     expect(r.json.captures[0].artifacts[0].error).toMatch(/exit 255/);
   });
 
-  it('imports legacy backups, one capture per day of modification time', async () => {
+  it('imports legacy backups, one capture per distinct modification time', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'legacy-'));
     try {
       const day1 = new Date('2024-03-01T02:15:00Z');
+      const day1Later = new Date('2024-03-01T02:16:00Z');
       const day2 = new Date('2024-03-02T02:15:00Z');
       const files: Array<[string, Uint8Array | string, Date]> = [
         ['vmfs-header-backup-sdb.hex', buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy', noiseSeed: 11 }), day1],
-        ['vmfs-metadata-sdb-vh.sf.bu', buildVhSf({ lvmMajor: 3 }), day1],
+        ['vmfs-metadata-sdb-vh.sf.bu', buildVhSf({ lvmMajor: 3 }), day1Later],
         ['iscsitgt-export.xml', iscsitgtExport({ targets: [{ name: 't0', iqn: 'iqn.1986-03.com.sun:02:legacy', luns: [{ lun: 0, guid: GUID.toLowerCase(), backingStore: '/dev/zvol/rdsk/tank/old' }] }], passwords: true }), day2],
         ['notes.txt', 'nothing the catalog knows\n', day2],
       ];
@@ -129,6 +130,7 @@ describe('a storage host and an agentless ESXi host', { timeout: 120_000 }, () =
       expect(r.code, r.stderr).toBe(2);
       expect(r.json.captures.map((c: any) => [c.collectedAt, c.state])).toEqual([
         [day1.toISOString(), 'committed'],
+        [day1Later.toISOString(), 'committed'],
         [day2.toISOString(), 'committed'],
       ]);
       const all = r.json.captures.flatMap((c: any) => c.artifacts);
