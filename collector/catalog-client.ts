@@ -1,6 +1,6 @@
 import type { BeginRequest, BeginResponse, CommitResponse, UploadTarget } from '../formats/index.js';
 import { CollectorError } from './errors.js';
-import { requestWithRetry, type HttpRequest, type RetryPolicy } from './http.js';
+import { COMMIT_TIMEOUT_MS, requestWithRetry, type HttpRequest, type RetryPolicy } from './http.js';
 
 /** The catalog's ingest API as the collector uses it: JSON over HTTP, bearer token. */
 export class CatalogClient {
@@ -35,7 +35,8 @@ export class CatalogClient {
 
   /** POST /v1/captures/{id}/commit. */
   async commit(captureId: string): Promise<CommitResponse> {
-    const res = await requestWithRetry(this.json('POST', `/v1/captures/${encodeURIComponent(captureId)}/commit`, {}), `commit capture ${captureId}`, this.retry);
+    const req = { ...this.json('POST', `/v1/captures/${encodeURIComponent(captureId)}/commit`, {}), timeoutMs: COMMIT_TIMEOUT_MS };
+    const res = await requestWithRetry(req, `commit capture ${captureId}`, this.retry);
     return CatalogClient.parse<CommitResponse>(res.body, 'commit');
   }
 

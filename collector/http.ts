@@ -24,6 +24,15 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
+/** Idle timeout of begin, PUT and other requests: a live catalog answers within it. */
+export const requestTimeout = { ms: 60_000 };
+
+/**
+ * Idle timeout of a commit: on the first commit of a large support-grade dump the
+ * catalog reads and hashes the whole artifact before it answers.
+ */
+export const COMMIT_TIMEOUT_MS = 15 * 60_000;
+
 export const DEFAULT_RETRY: RetryPolicy = { retries: 4, baseDelayMs: 250, maxDelayMs: 8000 };
 
 export interface HttpRequest {
@@ -55,7 +64,7 @@ export async function openRequest(req: HttpRequest): Promise<IncomingMessage> {
     const headers: Record<string, string> = { ...req.headers };
     if (body) headers['content-length'] = String(body.length);
     const r = mod.request(url, { method: req.method, headers }, resolve);
-    r.setTimeout(req.timeoutMs ?? 60_000, () => r.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
+    r.setTimeout(req.timeoutMs ?? requestTimeout.ms, () => r.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
     r.on('error', reject);
     r.end(body);
   });
