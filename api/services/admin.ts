@@ -42,10 +42,21 @@ function requestOf(m: CaptureManifest): BeginRequest {
   };
 }
 
+/** A capture committed by someone else (a commit retry) while rebuild was working on it. */
+class CommittedMeanwhile extends Error {}
+
 /**
  * Recreates every capture found under `manifests/` that the catalog lacks: reads its
  * chunks, parses, indexes. Manifests are applied oldest capture first, so drift events
  * come out as they did at commit time. Captures already committed are skipped.
+ *
+ * A commit writes its manifest before its transaction commits (the store is the source of
+ * truth), so a manifest may exist for a capture whose commit failed and whose row is still
+ * open. Rebuild then completes that capture from the manifest — the collector was told the
+ * commit failed and retries it with the same capture id, which finds the capture committed
+ * and answers it with the same artifact ids (they derive from capture id and index). Both
+ * orders give the rows once: the open row is replaced only while still open, and a capture
+ * committed meanwhile by the retry is left alone and counted as skipped.
  */
 export async function rebuildCatalog(services: Services, onProgress?: Progress): Promise<RebuildResult> {
   const { db, store, now } = services;
@@ -88,18 +99,22 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
       const systemUuid = entries.map((e) => e.parsed?.details?.systemUuid ?? null).find((s) => !!s) ?? null;
       await db.transaction(async (txRaw) => {
         const tx = txRaw as unknown as Db;
-        // An open row (begun, manifest written, transaction lost) is replaced by the manifest's truth.
-        await tx.delete(captures).where(eq(captures.id, manifest.captureId));
-        await tx.insert(captures).values({
+        // An open row (begun, manifest written, transaction lost) is replaced by the manifest's
+        // truth — only while it is still open: a concurrent commit retry holds the row lock,
+        // and once it has committed the delete no longer matches and the insert conflicts.
+        await tx.delete(captures).where(and(eq(captures.id, manifest.captureId), eq(captures.state, 'open')));
+        const inserted = await tx.insert(captures).values({
           id: manifest.captureId, host: manifest.host.name, state: 'committed', collectedAt: record.collectedAt,
           receivedAt: record.receivedAt, committedAt: record.committedAt, collectorVersion: record.collectorVersion,
           manifestKey: key, request: requestOf(manifest),
-        });
+        }).onConflictDoNothing().returning({ id: captures.id });
+        if (inserted.length === 0) throw new CommittedMeanwhile();
         await writeCapture(tx, record, entries, [...chunkRows.values()], systemUuid);
       });
       result.captures++;
       result.artifacts += entries.length;
     } catch (e) {
+      if (e instanceof CommittedMeanwhile) { result.skipped++; continue; }
       if (!(e instanceof ApiError)) throw e;
       result.errors.push({ key, message: e.message });
     }

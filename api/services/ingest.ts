@@ -461,8 +461,12 @@ export async function commitCapture(services: Services, principal: Principal, ca
       if (claimed.length === 0) throw new AlreadyCommitted();
       await writeCapture(tx, record, entries, newBlobs, systemUuid);
       // The bucket is the source of truth: the manifest is written before the
-      // transaction commits. A manifest without a committed row is harmless
-      // (rebuild picks it up); a committed row without a manifest would be lost by rebuild.
+      // transaction commits. A committed row without a manifest would be lost by rebuild;
+      // a manifest without a committed row (COMMIT failed after this put) is completed
+      // by rebuild, and the client, told the commit failed, retries it with the same id:
+      // whichever comes first indexes the capture, the other finds it committed and
+      // answers the same artifact ids (see rebuildCatalog).
+      // test/api/rebuild.completes-manifest-of-failed-commit-once.test.ts shows both orders.
       const manifest = JSON.stringify(buildManifest(record, entries), null, 1);
       await store.put(record.manifestKey, new TextEncoder().encode(manifest));
     });
