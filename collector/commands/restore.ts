@@ -6,7 +6,7 @@ import { CatalogClient } from '../catalog-client.js';
 import { CATALOG_OPTIONS, COMMON_HELP, parseCommand } from '../cli.js';
 import { loadConfigFile, requireCatalog, resolveCatalogConfig } from '../config.js';
 import { CollectorError, describeError, UsageError } from '../errors.js';
-import { errorText, openRequest, RejectedError, UnreachableError, type HttpRequest } from '../http.js';
+import { backoffDelay, errorText, openRequest, RejectedError, UnreachableError, type HttpRequest } from '../http.js';
 import { TarReader, type TarEntry } from '../tar.js';
 
 export const HELP = `Usage: collector restore (--volume UUID | --device ID) [--at ISO] [-o DIR]
@@ -14,7 +14,8 @@ export const HELP = `Usage: collector restore (--volume UUID | --device ID) [--a
 Downloads the restore bundle of a VMFS volume (or of a LUN) as of a point in time,
 checks every file against the bundle's SHA256SUMS and unpacks it into DIR. A bundle
 that fails any check is refused and nothing is left behind. This command never writes
-to a device: read RESTORE.md in DIR; its restore.sh --apply does, after its own checks.
+to a device: read RESTORE.md in DIR/vmfs-restore-<uuid>-<time>/ (the path is printed
+at the end); its restore.sh --apply does, after its own checks.
 
   --volume UUID          VMFS volume UUID (as under /vmfs/volumes)
   --device ID            device id (naa.…, eui.…, t10.…) instead of a volume
@@ -169,6 +170,18 @@ async function download(client: CatalogClient, path: string): Promise<AsyncItera
   throw new CollectorError('restore bundle: too many redirects');
 }
 
+/** download() again on network errors and 5xx, with the upload backoff (`--retries`). */
+async function downloadWithRetry(client: CatalogClient, path: string): Promise<AsyncIterable<Buffer>> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await download(client, path);
+    } catch (e) {
+      if (!(e instanceof UnreachableError) || attempt >= client.retry.retries) throw e;
+      await new Promise((r) => setTimeout(r, backoffDelay(attempt, client.retry)));
+    }
+  }
+}
+
 /** `restore`: fetch, verify, unpack; never touches a device. */
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand('restore', OPTIONS, args, true);
@@ -195,7 +208,7 @@ export async function run(args: string[]): Promise<number> {
     : `/v1/luns/${encodeURIComponent(id)}/restore-bundle`;
   let files: UnpackedFile[];
   try {
-    const stream = await download(client, values.at ? `${path}?at=${encodeURIComponent(values.at)}` : path);
+    const stream = await downloadWithRetry(client, values.at ? `${path}?at=${encodeURIComponent(values.at)}` : path);
     files = await unpackBundle(stream, staging);
     await verifyBundle(staging, files);
     if (existing) await fsp.rmdir(out);
@@ -205,12 +218,14 @@ export async function run(args: string[]): Promise<number> {
     if (e instanceof CollectorError) throw e;
     throw new CollectorError(`restore: ${describeError(e)}`);
   }
+  // The bundle's own top directory (beside SHA256SUMS) holds RESTORE.md.
+  const guide = join(out, posix.dirname(files.find((f) => posix.basename(f.path) === 'SHA256SUMS')!.path), 'RESTORE.md');
   if (values.json) {
-    process.stdout.write(JSON.stringify({ output: out, verified: true, files }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ output: out, verified: true, restoreGuide: guide, files }, null, 2) + '\n');
   } else {
     process.stdout.write(`${out}: ${files.length} file(s), every SHA-256 verified against SHA256SUMS\n`);
     for (const f of files) process.stdout.write(`  ${f.sha256}  ${f.path}\n`);
-    process.stdout.write('Next: read RESTORE.md there. Nothing was written to any device.\n');
+    process.stdout.write(`Next: read ${guide}. Nothing was written to any device.\n`);
   }
   return 0;
 }

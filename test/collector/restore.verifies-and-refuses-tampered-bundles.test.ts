@@ -21,6 +21,8 @@ const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
 const dir = mkdtempSync(join(tmpdir(), 'restore-test-'));
 const bundles = new Map<string, Buffer>();
 const requests: Array<{ url: string; auth: string | undefined }> = [];
+/** Paths answered with 503 this many more times before the bundle. */
+const flaky = new Map<string, number>();
 let server: Server;
 let url: string;
 
@@ -54,6 +56,11 @@ beforeAll(async () => {
       return;
     }
     const path = (req.url ?? '').split('?')[0];
+    if ((flaky.get(path) ?? 0) > 0) {
+      flaky.set(path, flaky.get(path)! - 1);
+      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'unavailable', message: 'try again', requestId: 'r3' } }));
+      return;
+    }
     const body = bundles.get(path);
     if (!body) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no such volume', requestId: 'r2' } }));
@@ -90,6 +97,21 @@ describe('restore', () => {
     expect(r.stdout).toContain('verified');
     expect(requests.at(-1)?.url).toBe(`/v1/volumes/${UUID}/restore-bundle?at=2026-11-01T00%3A00%3A00Z`);
     expect(readdirSync(r.parent)).toEqual(['restored']);
+  });
+
+  it('retries a 5xx with backoff (--retries) and prints where RESTORE.md is', async () => {
+    const volume = '5a1c3e08-2b4d6e80-91a2-0050569a1b2c';
+    flaky.set(`/v1/volumes/${volume}/restore-bundle`, 2);
+    const r = await restore(volume, makeBundle(goodFiles), ['--retries', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(requests.filter((q) => q.url.startsWith(`/v1/volumes/${volume}/`))).toHaveLength(3);
+    expect(r.stdout).toContain(`Next: read ${join(r.out, `restore-${UUID}`, 'RESTORE.md')}.`);
+
+    flaky.set(`/v1/volumes/${volume}/restore-bundle`, 2);
+    const out = join(mkdtempSync(join(dir, 'out-')), 'r');
+    const once = await runCollector(['restore', '--volume', volume, '-o', out, '--retries', '1'], env());
+    expect(once.code).toBe(75);
+    expect(once.stderr).toMatch(/HTTP 503/);
   });
 
   it('prints the files with --json', async () => {
