@@ -92,5 +92,29 @@ describe('the command line', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^5 3 \* \* \* .*collector\.cjs collect --quiet --ssh root@esx01 >> \/var\/log\/vmfs-collector\.log 2>&1$/m);
     expect(r.stdout).toContain('/etc/rc.local.d/local.sh');
+    // The line has no URL or token: it says where they come from, with a placeholder.
+    expect(r.stdout).toContain('relies on /etc/vmfs-collector.json');
+    expect(r.stdout).toContain('"token": "<token>"');
+    expect((await runCollector(['cron', '--help'], clean())).stdout).toContain('relies on /etc/vmfs-collector.json');
+  });
+
+  it('refuses to put a token in the crontab (usage, exit 64)', async () => {
+    for (const args of ['--token=abc', '--ssh root@esx01 --token abc']) {
+      const r = await runCollector(['cron', `--args=${args}`], clean());
+      expect(r.code).toBe(64);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/must not carry --token/)]);
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  it('documents exit 1 and VMFS_COLLECTOR_CONFIG', async () => {
+    expect((await runCollector(['--help'], clean())).stdout).toMatch(/VMFS_COLLECTOR_CONFIG[\s\S]*1 failed/);
+    for (const c of ['collect', 'import']) expect((await runCollector([c, '--help'], clean())).stdout).toMatch(/Exit status: 0 done · 1 failed/);
+  });
+
+  it('is a usage error (64, one line) to collect from a --root that does not exist', async () => {
+    const r = await runCollector(['collect', '--root', join(dir, 'nonexistent'), '--dry-run'], clean());
+    expect(r.code).toBe(64);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/--root .*nonexistent is not a directory/)]);
   });
 });
