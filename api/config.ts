@@ -22,6 +22,8 @@ export const configSchema = z.object({
   UPLOAD_URL_TTL: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(3600),
   /** Hours after which a host without a capture is reported stale. */
   STALE_AFTER_HOURS: z.coerce.number().positive().default(36),
+  /** Take the client address of audit rows from X-Forwarded-For (only behind a proxy that sets it). */
+  TRUST_PROXY: bool.default(false),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 

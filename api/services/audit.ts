@@ -4,14 +4,37 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { audit } from '../../db/schema.js';
 import type { AppEnv } from '../context.js';
 
-function remoteAddr(c: Context<AppEnv>): string | null {
-  const forwarded = c.req.header('x-forwarded-for');
-  if (forwarded) return forwarded.split(',')[0].trim();
+/** What hono/aws-lambda puts in `c.env.requestContext` (REST API v1 and HTTP API v2 events). */
+interface LambdaRequestContext { identity?: { sourceIp?: string }; http?: { sourceIp?: string } }
+
+/**
+ * The address of whatever opened the connection: the Node socket's peer, or on Lambda the
+ * API Gateway event's sourceIp (read directly: hono's own Lambda helper would fall back to
+ * X-Forwarded-For, which is not ours to trust here). Null where there is neither (app.request()).
+ */
+function peerAddr(c: Context<AppEnv>): string | null {
+  const env = c.env as { incoming?: unknown; requestContext?: LambdaRequestContext } | undefined;
+  if (env?.requestContext) return env.requestContext.identity?.sourceIp ?? env.requestContext.http?.sourceIp ?? null;
+  if (!env?.incoming) return null;
   try {
     return getConnInfo(c).remote.address ?? null;
   } catch {
-    return null; // Lambda and app.request() have no socket
+    return null;
   }
+}
+
+/**
+ * The client address an audit row records. X-Forwarded-For is any client's to write, so it
+ * counts only with TRUST_PROXY=true (the catalog is reachable only through a proxy that adds
+ * the header); then its last entry — the one that proxy appended for the peer it saw — is used,
+ * as entries before it came from the client. Otherwise, and when the header is absent, the peer.
+ */
+export function remoteAddr(c: Context<AppEnv>): string | null {
+  if (c.var.services.config.TRUST_PROXY) {
+    const hops = (c.req.header('x-forwarded-for') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (hops.length > 0) return hops[hops.length - 1];
+  }
+  return peerAddr(c);
 }
 
 /** Writes one audit row for the current request's principal. */
