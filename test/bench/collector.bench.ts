@@ -1,6 +1,6 @@
 /**
- * The collector against the real catalog (embedded, or Postgres + S3 when
- * DATABASE_URL / S3_ENDPOINT are set): 50 staged LUNs × 20 MiB header regions
+ * The collector against the real catalog (embedded, or Postgres + S3 when CI's
+ * TEST_DATABASE_URL and S3_ENDPOINT are set: a fresh database and a fresh bucket): 50 staged LUNs × 20 MiB header regions
  * (mostly zeros, a few unique regions each). Day 1 from empty, day 2 with 4 KiB
  * changed in 5 LUNs, day 3 unchanged; then one 1.5 GiB support-grade dump.
  * Prints wall time, bytes uploaded, PUT requests, the collector's peak RSS, and the
@@ -19,6 +19,7 @@ import { spawnServer } from '../helpers/spawn-server.js';
 import { writeVmfsDevice, type Region } from '../fixtures/vmfs-images.js';
 import { BUNDLE, buildBundle, freePort } from '../collector/run-collector.js';
 import { GZIP_LEVEL } from '../../collector/chunker.js';
+import { freshBucket, s3TestConfig } from '../helpers/swift.js';
 
 const MiB = 1024 * 1024;
 const LUNS = 50;
@@ -104,10 +105,32 @@ export async function run(): Promise<void> {
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir);
   const extra: Record<string, string> = {};
-  for (const k of ['DATABASE_URL', 'S3_ENDPOINT', 'S3_BUCKET', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_FORCE_PATH_STYLE']) {
-    if (process.env[k]) extra[k] = process.env[k]!;
+  let flavour = 'embedded (PGlite + filesystem store)';
+  let dropDatabase = async () => {};
+  const s3 = s3TestConfig();
+  if (process.env.TEST_DATABASE_URL && s3) {
+    // CI's variables: a fresh database beside TEST_DATABASE_URL's and a fresh bucket.
+    const { default: postgres } = await import('postgres');
+    const name = `vrc_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
+    const admin = postgres(process.env.TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`CREATE DATABASE ${name}`);
+    await admin.end();
+    dropDatabase = async () => {
+      const a = postgres(process.env.TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
+      await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    };
+    const url = new URL(process.env.TEST_DATABASE_URL);
+    url.pathname = `/${name}`;
+    const bucket = await freshBucket(s3, 'bench');
+    Object.assign(extra, {
+      DATABASE_URL: url.toString(), S3_ENDPOINT: s3.endpoint, S3_BUCKET: bucket, S3_REGION: s3.region, S3_FORCE_PATH_STYLE: String(s3.forcePathStyle),
+      AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    });
+    flavour = `Postgres (database ${name}) + S3 (${s3.endpoint}, bucket ${bucket})`;
+  } else {
+    console.log(`Postgres + S3 not run: ${process.env.TEST_DATABASE_URL ? 'S3_ENDPOINT' : 'TEST_DATABASE_URL'} is not set`);
   }
-  const flavour = extra.DATABASE_URL ? `Postgres${extra.S3_ENDPOINT ? ' + S3' : ''}` : 'embedded (PGlite + filesystem store)';
   const server = await spawnServer({ DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: TOKEN, PORT: String(await freePort()), ...extra }, 300_000);
   try {
     const devDir = join(dir, 'root', 'dev');
@@ -167,6 +190,7 @@ export async function run(): Promise<void> {
     console.log(`bundle: dist/collector.cjs ${(statSync(BUNDLE).size / 1024).toFixed(1)} KiB`);
   } finally {
     await server.stop();
+    await dropDatabase();
     rmSync(dir, { recursive: true, force: true });
   }
 }
