@@ -39,18 +39,34 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
+/** True under CI (.ci/run exports CI=true), where every service the tests need must be present. */
+export function underCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.CI?.trim().toLowerCase();
+  return !!v && v !== 'false' && v !== '0';
+}
+
+/**
+ * Reports a service the tests cannot reach. Under CI that fails the run (throws while the
+ * test file is collected), so tests CI must run are never dropped silently; elsewhere it
+ * prints why the tests that need the service are left out.
+ */
+export function reportMissingService(what: string, why: string, env: NodeJS.ProcessEnv = process.env): void {
+  if (underCi(env)) throw new Error(`${what}: ${why} — under CI (CI=${env.CI}) this service is required, not optional`);
+  console.warn(`${what}: ${why}`);
+}
+
 /** Why the postgres-s3 flavour cannot run here, or null when it can. */
-export function postgresS3Unavailable(): string | null {
-  if (!process.env.TEST_DATABASE_URL) return 'TEST_DATABASE_URL is not set (CI sets it; see .ci/run)';
-  if (!s3TestConfig()) return 'S3_ENDPOINT is not set: no S3 server to test against (CI starts Swift; see .ci/run)';
+export function postgresS3Unavailable(env: NodeJS.ProcessEnv = process.env): string | null {
+  if (!env.TEST_DATABASE_URL) return 'TEST_DATABASE_URL is not set (CI sets it; see .ci/run)';
+  if (!s3TestConfig(env)) return 'S3_ENDPOINT is not set: no S3 server to test against (CI starts Swift; see .ci/run)';
   return null;
 }
 
-/** The flavours that can run on this machine; the others are reported once, with why. */
-export function availableFlavours(): Flavour[] {
-  const why = postgresS3Unavailable();
+/** The flavours that can run on this machine; the others are reported once, with why (a failure under CI). */
+export function availableFlavours(env: NodeJS.ProcessEnv = process.env): Flavour[] {
+  const why = postgresS3Unavailable(env);
   if (why) {
-    console.warn(`[catalog tests] postgres-s3 flavour not run: ${why}`);
+    reportMissingService('[catalog tests] postgres-s3 flavour not run', why, env);
     return ['embedded'];
   }
   return ['embedded', 'postgres-s3'];

@@ -13,6 +13,7 @@ import { createBlobRoutes } from '../../api/routes/blobs.js';
 import { FsBlobStore, type FsBlobStoreOptions } from '../../api/store/fs.js';
 import { S3BlobStore, type S3BlobStoreOptions } from '../../api/store/s3.js';
 import type { BlobStore } from '../../api/store/types.js';
+import { reportMissingService } from '../helpers/catalog.js';
 import { freshBucket, s3TestConfig } from '../helpers/swift.js';
 
 export type StoreKind = 'fs' | 's3';
@@ -70,10 +71,11 @@ export async function startS3Store(options: Partial<S3BlobStoreOptions> = {}): P
   };
 }
 
-/** The stores that can run here; S3 without a server is reported once, with the reason. */
-export function storeKinds(): StoreKind[] {
-  if (s3TestConfig()) return ['fs', 's3'];
-  console.warn('[store tests] S3 store (Swift) not tested: S3_ENDPOINT is not set. Start it with `infra/swift/start.sh <dir>` and export what it prints (CI does this in .ci/run).');
+/** The stores that can run here; S3 without a server is reported once, with the reason (a failure under CI). */
+export function storeKinds(env: NodeJS.ProcessEnv = process.env): StoreKind[] {
+  if (s3TestConfig(env)) return ['fs', 's3'];
+  reportMissingService('[store tests] S3 store (Swift) not tested',
+    'S3_ENDPOINT is not set. Start it with `infra/swift/start.sh <dir>` and export what it prints (CI does this in .ci/run)', env);
   return ['fs'];
 }
 
