@@ -89,6 +89,5 @@ Sending options:
   -q, --quiet            no progress output (progress only shows on a TTY anyway)`;
 
 export const EXIT_HELP = `
-Exit status: 0 done · 1 failed (e.g. token refused or host not in its scope: the capture
-stays in the spool; the reason is printed) · 2 partial (some artifacts failed, the rest
-committed) · 64 usage · 75 catalog unreachable, capture kept in the spool for the next run.`;
+Exit status: 0 done · 1 failed (e.g. token or host refused: capture kept in the spool) ·
+2 partial (some artifacts failed) · 64 usage · 75 catalog unreachable, capture spooled.`;

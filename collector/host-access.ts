@@ -218,7 +218,6 @@ export class SshAccess implements HostAccess {
     const failed = new Promise<never>((_, rej) => child.on('error', rej));
     failed.catch(() => undefined);
     let left = length;
-    let sent = 0;
     try {
       try {
         for await (const c of child.stdout as AsyncIterable<Buffer>) {
@@ -226,7 +225,6 @@ export class SshAccess implements HostAccess {
           if (left <= 0) continue;
           const part = c.length > left ? c.subarray(0, left) : c;
           left -= part.length;
-          sent += part.length;
           yield part;
         }
       } catch (e) {
@@ -237,7 +235,7 @@ export class SshAccess implements HostAccess {
       // the bytes so far must not pass for a whole dump.
       if (code !== 0) {
         const why = dog.expired ? `no data for ${commandTimeout.ms / 1000} s` : Buffer.concat(err).toString('utf8').trim() || `ssh exit ${code}`;
-        throw new Error(`${this.target}: reading ${path}: ${why}${sent ? ` after ${sent} bytes` : ''}`);
+        throw new Error(`${this.target}: reading ${path}: ${why}`);
       }
     } finally {
       dog.stop();

@@ -27,8 +27,7 @@ Commands:
 Configuration: flags, then env CATALOG_URL / CATALOG_TOKEN / COLLECTOR_HOST, then
 the JSON file given with --config, else env VMFS_COLLECTOR_CONFIG, else
 /etc/vmfs-collector.json (a missing default file is fine).
-Exit status: 0 done · 1 failed (token refused, capture kept in the spool; see the
-message) · 2 partial · 64 usage · 75 catalog unreachable, capture spooled.
+Exit status: 0 done · 1 failed · 2 partial · 64 usage · 75 catalog unreachable, capture spooled.
 `;
 
 type CommandModule = { run(args: string[]): Promise<number> };

@@ -225,9 +225,7 @@ export class SendSession {
   /** Remembers a 401/403: the same token would be refused for every other capture too. */
   private noteRefusal(e: unknown, host: string): boolean {
     if (!(e instanceof RejectedError && (e.status === 401 || e.status === 403))) return false;
-    this.refused ??= e.status === 401
-      ? `the catalog refused the token (HTTP 401); captures stay in the spool until a valid token is configured`
-      : `the token is not allowed to send for host ${host} (HTTP 403); captures stay in the spool until a token with that host in its scope is configured`;
+    this.refused ??= `${e.status === 401 ? 'the catalog refused the token' : `the token is not allowed to send for host ${host}`} (HTTP ${e.status}); kept in the spool until the token is fixed`;
     return true;
   }
 

@@ -9,9 +9,8 @@ export const HELP = `Usage: collector cron [--schedule "M H * * *"] [--args="...
 Prints a crontab line that runs collect daily, and how to make it survive reboots
 on ESXi (whose root crontab is rebuilt at boot) through /etc/rc.local.d/local.sh.
 The default minute is derived from the host name, so a fleet does not start at once.
-The line carries no catalog URL or token: it relies on /etc/vmfs-collector.json
-(or VMFS_COLLECTOR_CONFIG), whose shape is printed with it. --args may not hold
---token: a token must never land in a crontab.
+The line holds no URL or token: it relies on /etc/vmfs-collector.json (shape
+printed with it). --args may not hold --token: no token in a crontab.
 
   --schedule SPEC        five cron fields (default: a host-specific minute past 02:00)
   --args="..."           extra collect arguments, e.g. --args="--ssh root@esx01 --ssh root@esx02"
@@ -29,7 +28,7 @@ export async function run(args: string[]): Promise<number> {
   const minute = createHash('sha256').update(hostname()).digest()[0] % 60;
   const schedule = values.schedule ?? `${minute} 2 * * *`;
   if (schedule.trim().split(/\s+/).length !== 5) throw new UsageError('cron: --schedule wants five cron fields');
-  if (values.args && /(^|\s)--token\b/.test(values.args)) throw new UsageError('cron: --args must not carry --token (it would sit in the crontab); put "token" in /etc/vmfs-collector.json');
+  if (values.args && /(^|\s)--token\b/.test(values.args)) throw new UsageError('cron: --args must not carry --token; put "token" in /etc/vmfs-collector.json');
   const script = resolve(process.argv[1] ?? 'collector.cjs');
   const cmd = `${process.execPath} ${script} collect --quiet${values.args ? ` ${values.args}` : ''} >> /var/log/vmfs-collector.log 2>&1`;
   const line = `${schedule} ${cmd}`;

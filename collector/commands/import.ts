@@ -16,11 +16,9 @@ Uploads backups made before the collector existed: vmfs-header-backup-sdX.hex,
 vmfs-metadata-sdX-vh.sf.bu, part-backup-*.hex, vmfs-undelete archives, saved
 "svccfg export" XML, saved listings. Each file's kind is detected from its content
 (then its name); its modification time is when it was collected: files with the
-same modification time form one capture collected at that time, each other time
-its own capture. Files that cannot be read or recognised are reported with the first.
+same modification time form one capture collected at that time.
 
-  --host NAME            the host the files came from (required: this machine's own
-                         name, env or config would be wrong for another host's files)
+  --host NAME            the host the files came from (required)
   --host-kind KIND       esx, esxi, solaris or linux (default: guessed from the kinds)
   --kind KIND            treat every FILE as KIND instead of detecting it
 ${SEND_HELP.replace(/\n  --host NAME[^\n]*/, '')}

@@ -93,7 +93,7 @@ describe('the command line', () => {
     expect(r.stdout).toMatch(/^5 3 \* \* \* .*collector\.cjs collect --quiet --ssh root@esx01 >> \/var\/log\/vmfs-collector\.log 2>&1$/m);
     expect(r.stdout).toContain('/etc/rc.local.d/local.sh');
     // The line has no URL or token: it says where they come from, with a placeholder.
-    expect(r.stdout).toContain('relies on /etc/vmfs-collector.json');
+    expect(r.stdout).toContain("relies on /etc/vmfs-collector.json");
     expect(r.stdout).toContain('"token": "<token>"');
     expect((await runCollector(['cron', '--help'], clean())).stdout).toContain('relies on /etc/vmfs-collector.json');
   });

@@ -45,7 +45,7 @@ describe('import', { timeout: 60_000 }, () => {
   it('documents --host once, as required, and one capture per modification time', async () => {
     const r = await runCollector(['import', '--help'], env.env);
     expect(r.stdout.match(/^ {2}--host NAME/gm)).toHaveLength(1);
-    expect(r.stdout).toMatch(/--host NAME +the host the files came from \(required/);
+    expect(r.stdout).toMatch(/--host NAME +the host the files came from \(required\)/);
     expect(r.stdout).toMatch(/same modification time form one capture/);
   });
 });
