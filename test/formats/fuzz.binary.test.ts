@@ -15,6 +15,52 @@ import { buildTwoExtentVolume, buildVhSf, buildVmfsDisk, vmfsDiskRegions, type V
 
 const RUNS = 10_000;
 
+/**
+ * Per-input wall-clock guard: "each parser finishes in bounded time" as a property of each
+ * input, not only of the whole file's timeout. A hang detector, not a speed assertion — the
+ * limit is orders of magnitude above any input's real time (the slowest one is printed), so
+ * only a runaway input (catastrophic backtracking, a loop that all but never ends) trips it,
+ * and fast-check then shrinks that input. The parsers are synchronous: a truly endless loop
+ * cannot be interrupted from the same thread and is still ended by the test timeout.
+ */
+const HANG_LIMIT_MS = 2000;
+
+interface HangGuard {
+  /** Runs one input's check, failing it when it took over the limit. */
+  check<T>(fn: () => T): T;
+  /** Prints the slowest input's time (once per parser). */
+  report(): void;
+}
+
+function hangGuard(parser: string, limitMs = HANG_LIMIT_MS): HangGuard {
+  let slowest = 0;
+  let inputs = 0;
+  return {
+    check<T>(fn: () => T): T {
+      const started = performance.now();
+      const out = fn();
+      const took = performance.now() - started;
+      inputs++;
+      if (took > slowest) slowest = took;
+      if (took > limitMs) throw new Error(`${parser}: an input took ${took.toFixed(0)} ms, over the ${limitMs} ms hang limit`);
+      return out;
+    },
+    report() {
+      console.log(`[fuzz] ${parser}: slowest of ${inputs} inputs took ${slowest.toFixed(1)} ms (hang limit ${limitMs} ms)`);
+    },
+  };
+}
+
+/** fc.assert with every input under a hang guard; prints the slowest input's time even when the property fails. */
+function assertGuarded<T>(parser: string, arb: fc.Arbitrary<T>, predicate: (input: T) => unknown, runs: number): void {
+  const guard = hangGuard(parser);
+  try {
+    fc.assert(fc.property(arb, (input) => { guard.check(() => predicate(input)); }), { numRuns: runs });
+  } finally {
+    guard.report();
+  }
+}
+
 /** Runs fn; a thrown non-FormatError fails the property. */
 function onlyFormatError(fn: () => unknown): boolean {
   try {
@@ -146,34 +192,34 @@ const smallBytes = fc.uint8Array({ maxLength: 4096 });
 
 describe('binary parsers let only FormatError out', () => {
   it('parsePartitionTable: random bytes, random GPT headers, mutated images', () => {
-    fc.assert(fc.property(fc.oneof(
+    assertGuarded('parsePartitionTable', fc.oneof(
       smallBytes.map((b) => (u: (x: Uint8Array) => unknown) => u(b)),
       gptArb.map((b) => (u: (x: Uint8Array) => unknown) => u(b)),
       mutatedArb(bases).map((m) => (u: (x: Uint8Array) => unknown) => withMutation(bases, { ...m, cut: Math.min(m.cut, 0.02) }, u)),
-    ), (run) => onlyFormatError(() => run(parsePartitionTable))), { numRuns: RUNS });
+    ), (run) => onlyFormatError(() => run(parsePartitionTable)), RUNS);
   });
 
   it('parseVmfsHeader: random bytes, random structures behind magics, mutated images', () => {
-    fc.assert(fc.property(fc.oneof(
+    assertGuarded('parseVmfsHeader', fc.oneof(
       smallBytes.map((b) => (u: (x: Uint8Array) => unknown) => u(b)),
       structuredArb.map((s) => (u: (x: Uint8Array) => unknown) => withStructured(s, u)),
       mutatedArb(bases).map((m) => (u: (x: Uint8Array) => unknown) => withMutation(bases, m, u)),
-    ), (run) => onlyFormatError(() => run(parseVmfsHeader))), { numRuns: RUNS });
+    ), (run) => onlyFormatError(() => run(parseVmfsHeader)), RUNS);
   });
 
   it('planHeaderDump: random bytes, random structures, mutated images', () => {
-    fc.assert(fc.property(fc.oneof(
+    assertGuarded('planHeaderDump', fc.oneof(
       smallBytes.map((b) => (u: (x: Uint8Array) => unknown) => u(b)),
       structuredArb.map((s) => (u: (x: Uint8Array) => unknown) => withStructured(s, u)),
       mutatedArb(bases).map((m) => (u: (x: Uint8Array) => unknown) => withMutation(bases, m, u)),
     ), (run) => onlyFormatError(() => {
       const plan = run(planHeaderDump) as ReturnType<typeof planHeaderDump>;
       expect(Number.isSafeInteger(plan.needBytes)).toBe(true);
-    })), { numRuns: RUNS });
+    }), RUNS);
   });
 
   it('parseVhSf: random bytes, random descriptors, mutated copies', () => {
-    fc.assert(fc.property(fc.oneof(
+    assertGuarded('parseVhSf', fc.oneof(
       smallBytes.map((b) => (u: (x: Uint8Array) => unknown) => u(b)),
       fc.uint8Array({ minLength: 0xe0, maxLength: 0x200 }).map((d) => (u: (x: Uint8Array) => unknown) => {
         vhScratch.fill(0, 0x200000);
@@ -182,21 +228,21 @@ describe('binary parsers let only FormatError out', () => {
         return u(vhScratch.subarray(0, 0x200000 + d.length));
       }),
       mutatedArb([vhSfBase]).map((m) => (u: (x: Uint8Array) => unknown) => withMutation([vhSfBase], m, u)),
-    ), (run) => onlyFormatError(() => run(parseVhSf))), { numRuns: RUNS });
+    ), (run) => onlyFormatError(() => run(parseVhSf)), RUNS);
   });
 
   it('detect never throws and always names a kind', () => {
     const name = fc.option(fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('vmfs-header-backup-sdb.hex', 'x-vh.sf.bu', 'stmf.xml', 'undelete.bin', 'part-backup-sdc.hex')), { nil: undefined });
     const text = fc.array(fc.constantFrom('LU Name: ', '<service_bundle ', 'iscsitgt', 'stmf', 'View Entry: 1', 'Found 3 LU(s)', '/system/uuid = ', 'a@b\t1\t2', '\n', '\t', 'TARGET NAME  STATE  SESSIONS', 'gpt\n1 2 3 4\n', 'x'), { maxLength: 30 })
       .map((parts) => new TextEncoder().encode(parts.join('')));
-    fc.assert(fc.property(fc.oneof(
+    assertGuarded('detect', fc.oneof(
       fc.tuple(smallBytes, name).map(([b, n]) => () => detect(b, n)),
       fc.tuple(text, name).map(([b, n]) => () => detect(b, n)),
       fc.tuple(mutatedArb(bases), name).map(([m, n]) => () => withMutation(bases, m, (b) => detect(b, n))),
     ), (run) => {
       expect(ARTIFACT_KINDS).toContain(run());
       return true;
-    }), { numRuns: RUNS });
+    }, RUNS);
   });
 });
 
@@ -207,22 +253,22 @@ describe('identifier parsers let only FormatError out', () => {
   const terms = fc.oneof(fc.string({ maxLength: 80 }), prefixed, fc.stringMatching(/^vml\.[0-9a-f]{0,90}$/));
 
   it('parseVml', () => {
-    fc.assert(fc.property(terms, (s) => onlyFormatError(() => {
+    assertGuarded('parseVml', terms, (s) => onlyFormatError(() => {
       const v = parseVml(s);
       expect(v.lun).toBeGreaterThanOrEqual(0);
       expect(v.lun).toBeLessThan(65536);
-    })), { numRuns: RUNS });
+    }), RUNS);
   });
 
   it('canonicalDeviceId (idempotent on success)', () => {
-    fc.assert(fc.property(terms, (s) => onlyFormatError(() => {
+    assertGuarded('canonicalDeviceId', terms, (s) => onlyFormatError(() => {
       const id = canonicalDeviceId(s);
       expect(canonicalDeviceId(id)).toBe(id);
-    })), { numRuns: RUNS });
+    }), RUNS);
   });
 
   it('parseQuery (only empty terms are refused)', () => {
-    fc.assert(fc.property(terms, (s) => {
+    assertGuarded('parseQuery', terms, (s) => {
       try {
         const q = parseQuery(s);
         expect(q.raw).toBe(s);
@@ -232,14 +278,24 @@ describe('identifier parsers let only FormatError out', () => {
         expect(s.trim()).toBe('');
       }
       return true;
-    }), { numRuns: RUNS });
+    }, RUNS);
   });
 
   it('canonicalVmfsUuid never throws', () => {
-    fc.assert(fc.property(terms, (s) => {
+    assertGuarded('canonicalVmfsUuid', terms, (s) => {
       const u = canonicalVmfsUuid(s);
       if (u !== null) expect(u).toMatch(/^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{12}$/);
       return true;
-    }), { numRuns: RUNS });
+    }, RUNS);
+  });
+});
+
+describe('the per-input hang guard', () => {
+  it('fails an input that runs past the limit and names the parser', () => {
+    // A limit of 1 ms and an input that spins for 30 ms: the guard, not the test timeout, fails it.
+    const guard = hangGuard('spin', 1);
+    const spin = () => { const end = performance.now() + 30; while (performance.now() < end) { /* spin */ } return 'done'; };
+    expect(() => guard.check(spin)).toThrow(/spin: an input took \d+ ms, over the 1 ms hang limit/);
+    expect(hangGuard('quick').check(() => 'ok')).toBe('ok');
   });
 });

@@ -1,11 +1,11 @@
 /**
  * Property-based fuzzing of every text parser and of redactSecrets: random
  * strings and bytes, token soups, and fixtures mutated by deletion, insertion,
- * duplication and truncation. Only FormatError may come out, and every case
- * must finish (vitest's timeout bounds the file).
+ * duplication and truncation. Only FormatError may come out, and every input
+ * must finish (a per-input hang guard; vitest's timeout bounds the file).
  */
 import fc from 'fast-check';
-import { describe, test } from 'vitest';
+import { describe, expect, it, test } from 'vitest';
 import { parseComstarListing } from '../../formats/comstar.js';
 import { isFormatError } from '../../formats/errors.js';
 import { parseEsxInventory } from '../../formats/esx.js';
@@ -16,6 +16,52 @@ import { parseZfsSnapshots } from '../../formats/zfs.js';
 import * as F from '../fixtures/text-fixtures.js';
 
 const RUNS = 10_000;
+
+/**
+ * Per-input wall-clock guard: "each parser finishes in bounded time" as a property of each
+ * input, not only of the whole file's timeout. A hang detector, not a speed assertion — the
+ * limit is orders of magnitude above any input's real time (the slowest one is printed), so
+ * only a runaway input (catastrophic backtracking, a loop that all but never ends) trips it,
+ * and fast-check then shrinks that input. The parsers are synchronous: a truly endless loop
+ * cannot be interrupted from the same thread and is still ended by the test timeout.
+ */
+const HANG_LIMIT_MS = 2000;
+
+interface HangGuard {
+  /** Runs one input's check, failing it when it took over the limit. */
+  check<T>(fn: () => T): T;
+  /** Prints the slowest input's time (once per parser). */
+  report(): void;
+}
+
+function hangGuard(parser: string, limitMs = HANG_LIMIT_MS): HangGuard {
+  let slowest = 0;
+  let inputs = 0;
+  return {
+    check<T>(fn: () => T): T {
+      const started = performance.now();
+      const out = fn();
+      const took = performance.now() - started;
+      inputs++;
+      if (took > slowest) slowest = took;
+      if (took > limitMs) throw new Error(`${parser}: an input took ${took.toFixed(0)} ms, over the ${limitMs} ms hang limit`);
+      return out;
+    },
+    report() {
+      console.log(`[fuzz] ${parser}: slowest of ${inputs} inputs took ${slowest.toFixed(1)} ms (hang limit ${limitMs} ms)`);
+    },
+  };
+}
+
+/** fc.assert with every input under a hang guard; prints the slowest input's time even when the property fails. */
+function assertGuarded<T>(parser: string, arb: fc.Arbitrary<T>, predicate: (input: T) => unknown, runs: number): void {
+  const guard = hangGuard(parser);
+  try {
+    fc.assert(fc.property(arb, (input) => { guard.check(() => predicate(input)); }), { numRuns: runs });
+  } finally {
+    guard.report();
+  }
+}
 // A few seconds each on an idle machine; the margin is for a loaded CI box, not for slow parsers.
 const FUZZ_TIMEOUT_MS = 180_000;
 const GUID = '600144F0C6E7D3B400004F9A2C4E0001';
@@ -132,19 +178,29 @@ const PARSERS: [string, (input: Uint8Array | string) => ParsedArtifact, string[]
 ];
 
 describe('text parsers under fuzzing', () => {
-  test.each(PARSERS)('%s throws nothing but FormatError', (_name, parse, seeds) => {
-    fc.assert(fc.property(inputs(seeds), (input) => onlyFormatErrors(() => parse(input))), { numRuns: RUNS });
+  test.each(PARSERS)('%s throws nothing but FormatError', (name, parse, seeds) => {
+    assertGuarded(name, inputs(seeds), (input) => onlyFormatErrors(() => parse(input)), RUNS);
   }, FUZZ_TIMEOUT_MS);
 
   const KINDS: [ArtifactKind, string[]][] = [['iscsitgt-smf', SEEDS.iscsitgt], ['stmf-smf', SEEDS.stmf], ['comstar-listing', SEEDS.comstar]];
   test.each(KINDS)('redactSecrets(%s) throws nothing but FormatError and is idempotent', (kind, seeds) => {
-    fc.assert(fc.property(inputs(seeds), (input) => {
+    assertGuarded(`redactSecrets(${kind})`, inputs(seeds), (input) => {
       const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input;
       onlyFormatErrors(() => {
         const once = redactSecrets(kind, bytes);
         const twice = redactSecrets(kind, once.bytes);
         if (Buffer.compare(Buffer.from(once.bytes), Buffer.from(twice.bytes)) !== 0) throw new Error('redaction is not idempotent');
       });
-    }), { numRuns: RUNS });
+    }, RUNS);
   }, FUZZ_TIMEOUT_MS);
+});
+
+describe('the per-input hang guard (text)', () => {
+  it('fails an input that runs past the limit and names the parser', () => {
+    // A limit of 1 ms and an input that spins for 30 ms: the guard, not the test timeout, fails it.
+    const guard = hangGuard('spin', 1);
+    const spin = () => { const end = performance.now() + 30; while (performance.now() < end) { /* spin */ } return 'done'; };
+    expect(() => guard.check(spin)).toThrow(/spin: an input took \d+ ms, over the 1 ms hang limit/);
+    expect(hangGuard('quick').check(() => 'ok')).toBe('ok');
+  });
 });
