@@ -224,7 +224,8 @@ export class SendSession {
 
   /** Remembers a 401/403: the same token would be refused for every other capture too. */
   private noteRefusal(e: unknown, host: string): boolean {
-    if (!(e instanceof RejectedError && (e.status === 401 || e.status === 403))) return false;
+    // An object store's 403 on an upload URL is an expired signature, not the token.
+    if (!(e instanceof RejectedError && (e.status === 401 || e.status === 403)) || e.message.startsWith('upload')) return false;
     this.refused ??= `${e.status === 401 ? 'the catalog refused the token' : `the token is not allowed to send for host ${host}`} (HTTP ${e.status}); kept in the spool until the token is fixed`;
     return true;
   }

@@ -85,6 +85,16 @@ describe('delivery refusals', { timeout: 60_000 }, () => {
     expect(r.stderr).toMatch(/not allowed to send for host esxi-refused \(HTTP 403\)/);
     expect(spooled('captures')).toHaveLength(1);
   });
+
+  it('does not blame the token for an upload URL the store refuses (403: expired signature)', async () => {
+    cat.mode.putStatus = 403;
+    const r = await collect();
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.json.captures[0].state).toBe('failed');
+    expect(r.json.captures[0].error).toMatch(/upload chunk .*HTTP 403/);
+    expect(r.stderr).not.toMatch(/token/);
+    expect(spooled('captures')).toHaveLength(1);
+  });
 });
 
 describe('a full spool', { timeout: 60_000 }, () => {

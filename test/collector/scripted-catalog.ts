@@ -13,7 +13,7 @@ export interface ScriptedCatalog {
   log: string[];
   chunks: Map<string, Buffer>;
   /** How the next requests are answered. */
-  mode: { token: string; refuse?: 401 | 403; commit422: number };
+  mode: { token: string; refuse?: 401 | 403; commit422: number; putStatus?: number };
   close(): Promise<void>;
 }
 
@@ -36,6 +36,7 @@ export async function startScriptedCatalog(token: string): Promise<ScriptedCatal
       return json(res, status, { error: { code: status === 401 ? 'unauthorized' : 'forbidden', message: status === 401 ? 'invalid token' : 'host not in token scope' } });
     }
     if (req.method === 'PUT' && path.startsWith('/put/')) {
+      if (cat.mode.putStatus) return json(res, cat.mode.putStatus, { error: { code: 'AccessDenied', message: 'Request has expired' } });
       cat.chunks.set(path.slice(5), body);
       res.writeHead(200);
       return res.end();
