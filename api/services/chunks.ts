@@ -109,15 +109,33 @@ export interface AssembledArtifact {
 export async function assembleArtifact(
   store: BlobStore,
   chunks: Array<{ sha256: string; size: number }>,
-  options: { window: number; hashAll: boolean },
+  options: { window: number; hashAll: boolean; cache?: ChunkCache },
 ): Promise<AssembledArtifact> {
+  const cache = options.cache ?? new ChunkCache();
   const hash = createHash('sha256');
   const parts: Uint8Array[] = [];
   let held = 0;
   let offset = 0;
+  // Read ahead a few chunks at a time: one GET after another costs a round trip each on S3.
+  const needed: Array<{ sha256: string; size: number }> = [];
   for (const c of chunks) {
     if (offset >= options.window && !options.hashAll) break;
-    const { bytes } = await readChunk(store, c.sha256, c.size);
+    needed.push(c);
+    offset += c.size;
+  }
+  offset = 0;
+  const AHEAD = 4;
+  const pending = new Map<number, Promise<Uint8Array>>();
+  const fetchAt = (i: number) => {
+    if (i >= needed.length || pending.has(i)) return;
+    const read = cache.get(store, needed[i].sha256, needed[i].size);
+    read.catch(() => {}); // awaited below in order; a read ahead that fails must not go unhandled
+    pending.set(i, read);
+  };
+  for (let i = 0; i < needed.length; i++) {
+    for (let k = i; k < i + AHEAD; k++) fetchAt(k);
+    const bytes = await pending.get(i)!;
+    pending.delete(i);
     hash.update(bytes);
     if (held < options.window) {
       const take = Math.min(bytes.length, options.window - held);
@@ -131,4 +149,28 @@ export async function assembleArtifact(
   for (const p of parts) { out.set(p, at); at += p.length; }
   const complete = offset === chunks.reduce((n, c) => n + c.size, 0);
   return { bytes: out, sha256: complete ? hash.digest('hex') : null };
+}
+
+/**
+ * Verified chunks kept for the length of one commit, bounded in bytes. Header dumps of
+ * many LUNs share most chunks (runs of zeros): each is fetched and checked once, not
+ * once per artifact and offset.
+ */
+export class ChunkCache {
+  private readonly entries = new Map<string, Promise<Uint8Array>>();
+  private bytes = 0;
+  constructor(private readonly maxBytes = 64 * 1024 * 1024) {}
+
+  /** The verified bytes of a chunk, from the cache or the store. */
+  get(store: BlobStore, sha256: string, size: number): Promise<Uint8Array> {
+    const hit = this.entries.get(sha256);
+    if (hit) return hit;
+    const read = readChunk(store, sha256, size).then((v) => v.bytes);
+    if (this.bytes + size <= this.maxBytes) {
+      this.entries.set(sha256, read);
+      this.bytes += size;
+      read.catch(() => { this.entries.delete(sha256); this.bytes -= size; });
+    }
+    return read;
+  }
 }

@@ -21,7 +21,7 @@ import { assertHostAllowed } from '../auth.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { chunkKey, manifestKey, type BlobStore } from '../store/types.js';
-import { assembleArtifact, ChunkError, readChunk, parseWindow } from './chunks.js';
+import { assembleArtifact, ChunkCache, ChunkError, readChunk, parseWindow } from './chunks.js';
 import { detectDrift, type DriftEvent, type Observation } from './drift.js';
 import { foundIds, indexRows, upsertHost, writeIndexedRows, type ArtifactContext } from './indexer.js';
 
@@ -261,7 +261,7 @@ async function committedBefore(db: Db, ref: ManifestArtifact): Promise<Pick<Pars
  * chunks, and parses it. A parse failure is recorded on the artifact, not thrown.
  * With `verifyWhole` (a commit), bytes committed before are neither re-read nor re-parsed.
  */
-export async function parseStoredArtifact(db: Db, store: BlobStore, ref: ManifestArtifact, id: string, index: number, options: { verifyWhole: boolean; kindFilter?: ArtifactKind }): Promise<ParsedEntry> {
+export async function parseStoredArtifact(db: Db, store: BlobStore, ref: ManifestArtifact, id: string, index: number, options: { verifyWhole: boolean; kindFilter?: ArtifactKind; cache?: ChunkCache }): Promise<ParsedEntry> {
   const opaque = OPAQUE_KINDS.has(ref.kind);
   if (options.verifyWhole) {
     const before = await committedBefore(db, ref);
@@ -273,7 +273,7 @@ export async function parseStoredArtifact(db: Db, store: BlobStore, ref: Manifes
   if (window > 0 || needWhole) {
     let assembled;
     try {
-      assembled = await assembleArtifact(store, ref.chunks, { window, hashAll: needWhole });
+      assembled = await assembleArtifact(store, ref.chunks, { window, hashAll: needWhole, cache: options.cache });
     } catch (e) {
       if (e instanceof ChunkError) throw new ApiError('unprocessable', `artifact ${index} (${ref.fileName}): ${e.message}`);
       throw e;
@@ -437,13 +437,14 @@ export async function commitCapture(services: Services, principal: Principal, ca
   const { stored, newBlobs } = await verifyChunks(db, store, distinct, now());
 
   const entries: ParsedEntry[] = [];
+  const cache = new ChunkCache();
   for (let i = 0; i < req.artifacts.length; i++) {
     const a = req.artifacts[i];
     const ref: ManifestArtifact = {
       id: artifactId(captureId, i), kind: a.kind, fileName: a.fileName, sourcePath: a.sourcePath, device: a.device ?? null,
       size: a.size, sha256: a.sha256, chunks: a.chunks.map((c) => stored.get(c.sha256)!),
     };
-    entries.push(await parseStoredArtifact(db, store, ref, ref.id, i, { verifyWhole: true }));
+    entries.push(await parseStoredArtifact(db, store, ref, ref.id, i, { verifyWhole: true, cache }));
   }
 
   const committedAt = now();
