@@ -24,6 +24,7 @@ import { chunkKey } from '../../api/store/types.js';
 import { CHUNK_SIZE } from '../../formats/protocol.js';
 import { queryRows } from '../../db/client.js';
 import type { TestCatalog } from '../helpers/catalog.js';
+import { createDatabase } from '../helpers/database.js';
 import { ingest } from '../helpers/ingest-client.js';
 import { buildVmfsDisk, buildVhSf } from '../fixtures/vmfs-images.js';
 
@@ -62,23 +63,6 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peakMi
   }
 }
 
-async function createDatabase(baseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const { default: postgres } = await import('postgres');
-  const name = `vrc_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
-  const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const a = postgres(baseUrl, { max: 1, onnotice: () => {} });
-      await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    },
-  };
-}
 
 /** A catalog on the given database (or the embedded one), fs store in a temp dir. */
 async function openCatalog(databaseUrl: string | undefined): Promise<TestCatalog> {
@@ -318,7 +302,7 @@ export async function run(): Promise<void> {
     }
     return;
   }
-  const created = await createDatabase(base);
+  const created = await createDatabase(base, 'vrc_bench');
   const catalog = await openCatalog(created.url);
   try {
     console.log(`bulk load: ${VOLUMES} volumes, ${ARTIFACTS} artifacts, ${HOSTS} hosts (Postgres, fs store)`);

@@ -20,6 +20,7 @@ import { writeVmfsDevice, type Region } from '../fixtures/vmfs-images.js';
 import { BUNDLE, buildBundle, freePort } from '../collector/run-collector.js';
 import { GZIP_LEVEL } from '../../collector/chunker.js';
 import { freshBucket, s3TestConfig } from '../helpers/swift.js';
+import { createDatabase } from '../helpers/database.js';
 
 const MiB = 1024 * 1024;
 const LUNS = 50;
@@ -110,24 +111,14 @@ export async function run(): Promise<void> {
   const s3 = s3TestConfig();
   if (process.env.TEST_DATABASE_URL && s3) {
     // CI's variables: a fresh database beside TEST_DATABASE_URL's and a fresh bucket.
-    const { default: postgres } = await import('postgres');
-    const name = `vrc_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
-    const admin = postgres(process.env.TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`CREATE DATABASE ${name}`);
-    await admin.end();
-    dropDatabase = async () => {
-      const a = postgres(process.env.TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
-      await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    };
-    const url = new URL(process.env.TEST_DATABASE_URL);
-    url.pathname = `/${name}`;
+    const created = await createDatabase(process.env.TEST_DATABASE_URL, 'vrc_bench');
+    dropDatabase = created.drop;
     const bucket = await freshBucket(s3, 'bench');
     Object.assign(extra, {
-      DATABASE_URL: url.toString(), S3_ENDPOINT: s3.endpoint, S3_BUCKET: bucket, S3_REGION: s3.region, S3_FORCE_PATH_STYLE: String(s3.forcePathStyle),
+      DATABASE_URL: created.url, S3_ENDPOINT: s3.endpoint, S3_BUCKET: bucket, S3_REGION: s3.region, S3_FORCE_PATH_STYLE: String(s3.forcePathStyle),
       AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
     });
-    flavour = `Postgres (database ${name}) + S3 (${s3.endpoint}, bucket ${bucket})`;
+    flavour = `Postgres (${new URL(created.url).pathname.slice(1)}) + S3 (${s3.endpoint}, bucket ${bucket})`;
   } else {
     console.log(`Postgres + S3 not run: ${process.env.TEST_DATABASE_URL ? 'S3_ENDPOINT' : 'TEST_DATABASE_URL'} is not set`);
   }

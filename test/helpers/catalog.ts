@@ -17,6 +17,7 @@ import { loadConfig } from '../../api/config.js';
 import type { App, Services } from '../../api/context.js';
 import { createLogger } from '../../api/logger.js';
 import { s3TestConfig } from './swift.js';
+import { createDatabase } from './database.js';
 
 export type Flavour = 'embedded' | 'postgres-s3';
 
@@ -77,23 +78,6 @@ export function describeEachFlavour(name: string, body: (flavour: Flavour) => vo
   for (const flavour of availableFlavours()) describe(`${name} [${flavour}]`, () => body(flavour));
 }
 
-async function createDatabase(baseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const { default: postgres } = await import('postgres');
-  const name = `vrc_test_${Date.now()}_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const a = postgres(baseUrl, { max: 1, onnotice: () => {} });
-      await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    },
-  };
-}
 
 /** Starts a catalog of the given flavour in a fresh data dir / database / bucket. */
 export async function startTestCatalog(flavour: Flavour, options: StartOptions = {}): Promise<TestCatalog> {

@@ -1,0 +1,21 @@
+/** Fresh PostgreSQL databases for tests and benchmarks (no vitest import: benchmarks use it too). */
+import { randomBytes } from 'node:crypto';
+
+/** A fresh, empty database on the server at `baseUrl` (tests and benchmarks each get their own). */
+export async function createDatabase(baseUrl: string, prefix = 'vrc_test'): Promise<{ url: string; drop: () => Promise<void> }> {
+  const { default: postgres } = await import('postgres');
+  const name = `${prefix}_${Date.now()}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const a = postgres(baseUrl, { max: 1, onnotice: () => {} });
+      await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
