@@ -22,7 +22,7 @@ import { artifactBytes, chunkList, type StoredChunk } from './content.js';
 import { expectedIdHex, extentAction, renderRestoreScript, type RestoreExtent, type RestorePlan } from './restore-script.js';
 import {
   datasetOfBackingStore, inList, iso, num, segmentsOfVolume, snapshotsOfDatasets, str, targetsOfDevices, volumesOnDevices,
-  type SnapshotView, type TargetView,
+  type PartitionView, type SnapshotView, type TargetView,
 } from './volume.js';
 
 /** What a bundle is for: a volume, or one LUN (device). */
@@ -110,18 +110,12 @@ function compactTime(isoTime: string): string {
   return isoTime.replace(/[-:]/g, '').replace(/\.\d+/, '');
 }
 
-interface HeaderExtent {
+interface HeaderExtent extends PartitionView {
   artifact: ArtifactRef;
   deviceId: string | null;
   vml: string | null;
   lun: number | null;
   devicePath: string | null;
-  scheme: string | null;
-  index: number | null;
-  startLba: number | null;
-  endLba: number | null;
-  type: string | null;
-  missing: boolean;
 }
 
 function headerExtent(r: Row): HeaderExtent {

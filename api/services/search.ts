@@ -8,7 +8,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
 import { canonicalDeviceId, canonicalVmfsUuid, type SearchQuery } from '../../formats/ids.js';
-import { datasetOfBackingStore, inList, iso, num, str, volumesOnDevices } from './volume.js';
+import { datasetOfBackingStore, inList, iso, num, str, volumesOnDevices, type TargetView } from './volume.js';
 
 export type HitType = 'volume' | 'lun' | 'host' | 'target' | 'snapshot';
 
@@ -44,16 +44,9 @@ export interface HostHit extends HitBase {
   lastSeen: string | null;
 }
 
-export interface TargetHit extends HitBase {
+/** A target LU as the volume view shows it, as a search hit. */
+export interface TargetHit extends HitBase, Omit<TargetView, 'seenAt' | 'artifactId'> {
   type: 'target';
-  storageHost: string;
-  stack: string;
-  iqn: string | null;
-  alias: string | null;
-  lun: number | null;
-  deviceId: string | null;
-  backingStore: string | null;
-  sizeBytes: number | null;
   seenAt: string | null;
 }
 

@@ -58,6 +58,16 @@ function isMissing(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
 }
 
+/** A directory's entries; none when it does not exist (yet). */
+async function entriesOf(dir: string) {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isMissing(err)) return [];
+    throw err;
+  }
+}
+
 /** The URL path of a key: each segment percent-encoded, so `%` in a key survives the round trip. */
 export function blobUrlPath(key: string): string {
   return `/v1/blobs/${key.split('/').map(encodeURIComponent).join('/')}`;
@@ -234,13 +244,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   private async *walk(dir: string, keyPrefix: string, prefix: string): AsyncGenerator<ObjectInfo> {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (isMissing(err)) return;
-      throw err;
-    }
+    const entries = await entriesOf(dir);
     // A directory stands for the keys under `name/`: sorting it as `name/` puts
     // `a-b` (0x2d) before `a/…` (0x2f), the order S3 would list them in.
     const named = entries
@@ -314,13 +318,7 @@ export class FsBlobStore implements BlobStore {
     const cutoff = this.now().getTime() - olderThanMs;
     let removed = 0;
     const sweep = async (dir: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (err) {
-        if (isMissing(err)) return;
-        throw err;
-      }
+      const entries = await entriesOf(dir);
       for (const e of entries) {
         const path = join(dir, e.name);
         if (e.isDirectory()) await sweep(path);

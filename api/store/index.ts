@@ -3,22 +3,14 @@
  * filesystem under `<dataDir>/blobs` (the embedded default).
  */
 import { FsBlobStore } from './fs.js';
-import { S3BlobStore } from './s3.js';
+import { S3BlobStore, type S3BlobStoreOptions } from './s3.js';
 import type { BlobStore } from './types.js';
 
 export interface BlobStoreConfig {
   dataDir: string;
   /** Where clients reach the API; the filesystem store's signed URLs start with it. */
   publicBaseUrl: string;
-  s3?: {
-    bucket: string;
-    endpoint?: string;
-    region?: string;
-    forcePathStyle?: boolean;
-    /** Explicit credentials; otherwise the standard AWS chain. */
-    accessKeyId?: string;
-    secretAccessKey?: string;
-  };
+  s3?: Omit<S3BlobStoreOptions, 'now' | 'listPageSize'>;
 }
 
 /** The configured blob store. */
