@@ -190,7 +190,7 @@ type BlobRow = typeof blobs.$inferInsert;
  * deleted so a retry can upload it again.
  */
 export async function verifyChunks(
-  db: Db, store: BlobStore, chunks: Array<{ sha256: string; size: number }>, at: Date,
+  db: Db, store: BlobStore, chunks: Array<{ sha256: string; size: number }>, at: Date, cache?: ChunkCache,
 ): Promise<{ stored: Map<string, StoredChunk>; newBlobs: BlobRow[] }> {
   const known = await knownBlobs(db, chunks.map((c) => c.sha256));
   const stored = new Map<string, StoredChunk>();
@@ -206,6 +206,8 @@ export async function verifyChunks(
     }
     try {
       const v = await readChunk(store, c.sha256, c.size);
+      // The parse that follows needs these bytes again: keep them rather than read twice.
+      cache?.add(c.sha256, v.bytes);
       stored.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: v.encoding, storedSize: v.storedSize });
       newBlobs.push({ sha256: c.sha256, size: c.size, encoding: v.encoding, storedSize: v.storedSize, firstStored: at, lastVerified: at });
     } catch (e) {
@@ -434,10 +436,10 @@ export async function commitCapture(services: Services, principal: Principal, ca
 
   const req = cap.request as BeginRequest;
   const distinct = [...distinctChunks(req).values()].map((c) => ({ sha256: c.sha256, size: c.size }));
-  const { stored, newBlobs } = await verifyChunks(db, store, distinct, now());
+  const cache = new ChunkCache();
+  const { stored, newBlobs } = await verifyChunks(db, store, distinct, now(), cache);
 
   const entries: ParsedEntry[] = [];
-  const cache = new ChunkCache();
   for (let i = 0; i < req.artifacts.length; i++) {
     const a = req.artifacts[i];
     const ref: ManifestArtifact = {

@@ -44,3 +44,18 @@ it('a chunk missing from the store still fails the assembly', async () => {
   const ghost = new Uint8Array(10).fill(7);
   await expect(assembleArtifact(fs, [{ sha256: sha(ghost), size: 10 }], { window: 1024, hashAll: true })).rejects.toThrow(/not in the store/);
 });
+
+it('chunks a commit already verified are not read from the store again', async () => {
+  const fs = new FsBlobStore({ dataDir: dir, publicBaseUrl: 'http://127.0.0.1:1' });
+  const c = new Uint8Array(2048).fill(0x5c);
+  await fs.put(chunkKey(sha(c)), c);
+  let reads = 0;
+  const counting: BlobStore = Object.assign(Object.create(fs) as BlobStore, {
+    getBytes: (key: string) => { reads++; return fs.getBytes(key); },
+  });
+  const cache = new ChunkCache();
+  cache.add(sha(c), c);
+  const out = await assembleArtifact(counting, [{ sha256: sha(c), size: c.length }], { window: 4096, hashAll: true, cache });
+  expect(out.sha256).toBe(sha(c));
+  expect(reads).toBe(0);
+});
