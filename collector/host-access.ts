@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { constants, promises as fsp } from 'node:fs';
+import { constants, promises as fsp, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { CHUNK_SIZE } from '../formats/index.js';
+import { UsageError } from './errors.js';
 
 /** The outcome of running one of the host's commands. */
 export interface CommandResult {
@@ -257,4 +258,19 @@ export class SshAccess implements HostAccess {
 /** Rebuilds the access a spooled capture recorded. */
 export function accessFromRef(ref: AccessRef): HostAccess {
   return ref.type === 'local' ? new LocalAccess(ref.root) : new SshAccess(ref.target);
+}
+
+/**
+ * The hosts one run reads: each `--ssh` target (named by its host part), or this
+ * machine under `root`. A mistyped --root is a usage error, not a host with nothing to lose.
+ */
+export function hostAccesses(command: string, sshTargets: string[], root: string, localName: string): Array<{ access: HostAccess; hostName: string }> {
+  if (!sshTargets.length && !statSync(root, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${command}: --root ${root} is not a directory`);
+  try {
+    return sshTargets.length
+      ? sshTargets.map((t) => ({ access: new SshAccess(t), hostName: t.replace(/^.*@/, '') }))
+      : [{ access: new LocalAccess(root), hostName: localName }];
+  } catch (e) {
+    throw new UsageError(`${command}: ${(e as Error).message}`);
+  }
 }

@@ -1,10 +1,9 @@
-import { statSync } from 'node:fs';
 import { captureArtifact } from '../capture.js';
 import { applyCommandTimeout, COMMON_HELP, EXIT_HELP, HOST_HELP, parseBytes, parseCommand, SEND_HELP, SEND_OPTIONS } from '../cli.js';
 import { loadConfigFile, resolveSendConfig } from '../config.js';
 import { discoverHost } from '../discover.js';
 import { UsageError } from '../errors.js';
-import { LocalAccess, SshAccess, type HostAccess } from '../host-access.js';
+import { hostAccesses } from '../host-access.js';
 import { Progress } from '../progress.js';
 import { formatRunReport, SendSession } from '../send.js';
 
@@ -53,17 +52,7 @@ export async function run(args: string[]): Promise<number> {
   const headerBytes = headerBytesText !== undefined ? parseBytes(headerBytesText, '--header-bytes') : null;
   if (headerBytes !== null && headerBytes < 512) throw new UsageError('--header-bytes: at least 512');
   const sshTargets = values.ssh ?? file.ssh ?? [];
-  const root = values.root ?? file.root ?? '/';
-  // A mistyped --root would otherwise read as a host with nothing to lose.
-  if (!sshTargets.length && !statSync(root, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`collect: --root ${root} is not a directory`);
-  let accesses: Array<{ access: HostAccess; hostName: string }>;
-  try {
-    accesses = sshTargets.length
-      ? sshTargets.map((t) => ({ access: new SshAccess(t), hostName: t.replace(/^.*@/, '') }))
-      : [{ access: new LocalAccess(root), hostName: cfg.host }];
-  } catch (e) {
-    throw new UsageError(`collect: ${(e as Error).message}`);
-  }
+  const accesses = hostAccesses('collect', sshTargets, values.root ?? file.root ?? '/', cfg.host);
   const dryRun = values['dry-run'] === true;
   const progress = new Progress(values.quiet === true || values.json === true);
   const session = await SendSession.open('collect', cfg, dryRun, progress);

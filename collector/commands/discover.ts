@@ -2,7 +2,7 @@ import { applyCommandTimeout, HOST_HELP, parseCommand } from '../cli.js';
 import { loadConfigFile } from '../config.js';
 import { discoverHost, type Discovery } from '../discover.js';
 import { UsageError } from '../errors.js';
-import { LocalAccess, SshAccess, type HostAccess } from '../host-access.js';
+import { hostAccesses } from '../host-access.js';
 
 export const HELP = `Usage: collector discover [--root DIR] [--ssh [USER@]HOST]... [--json]
 
@@ -58,17 +58,11 @@ export async function run(args: string[]): Promise<number> {
   if (positionals.length) throw new UsageError(`discover: unexpected argument ${positionals[0]}`);
   const file = loadConfigFile(values.config);
   const ssh = values.ssh ?? file.ssh ?? [];
-  let accesses: Array<{ access: HostAccess; name: string }>;
-  try {
-    accesses = ssh.length
-      ? ssh.map((t) => ({ access: new SshAccess(t), name: t.replace(/^.*@/, '') }))
-      : [{ access: new LocalAccess(values.root ?? file.root ?? '/'), name: values.host ?? process.env.COLLECTOR_HOST ?? file.host ?? (await import('node:os')).hostname() }];
-  } catch (e) {
-    throw new UsageError(`discover: ${(e as Error).message}`);
-  }
+  const localName = values.host ?? process.env.COLLECTOR_HOST ?? file.host ?? (await import('node:os')).hostname();
+  const accesses = hostAccesses('discover', ssh, values.root ?? file.root ?? '/', localName);
   const found: Discovery[] = [];
-  for (const { access, name } of accesses) {
-    found.push(await discoverHost(access, { hostName: name, devices: values.device ?? file.devices, files: values.file ?? file.files, undeletePaths: values.undelete ?? file.undeletePaths }));
+  for (const { access, hostName } of accesses) {
+    found.push(await discoverHost(access, { hostName, devices: values.device ?? file.devices, files: values.file ?? file.files, undeletePaths: values.undelete ?? file.undeletePaths }));
   }
   if (values.json) {
     process.stdout.write(JSON.stringify(found.map(toJson), null, 2) + '\n');
