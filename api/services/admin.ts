@@ -11,7 +11,7 @@ import { artifacts, blobs, captures } from '../../db/schema.js';
 import type { Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { deleteArtifactRows } from './indexer.js';
-import { indexEntry, parseStoredArtifact, writeCapture, type CaptureRecord, type ParsedEntry } from './ingest.js';
+import { indexEntry, parseStoredArtifact, writeArtifactGuarded, writeCapture, type CaptureRecord, type ParsedEntry } from './ingest.js';
 
 /** Progress callback: `done` of `total` items, with what is being worked on. */
 export type Progress = (done: number, total: number, what: string) => void;
@@ -166,14 +166,17 @@ export async function reindexArtifacts(services: Services, options: { kind?: Art
         result.failed.push({ id: a.id, message: e.message });
         continue;
       }
-      await db.transaction(async (txRaw) => {
+      const record = { captureId: a.captureId, host: req.host, collectedAt: a.collectedAt, committedAt: cap.committedAt ?? a.collectedAt };
+      const written = await db.transaction(async (txRaw) => {
         const tx = txRaw as unknown as Db;
         await deleteArtifactRows(tx, [a.id]);
-        await tx.update(artifacts).set({ parseStatus: entry.parseStatus, parseError: entry.parseError, parsed: entry.parsed })
-          .where(and(eq(artifacts.id, a.id)));
-        await indexEntry(tx, { captureId: a.captureId, host: req.host, collectedAt: a.collectedAt, committedAt: cap.committedAt ?? a.collectedAt }, entry);
+        // What the database refuses of a new parse is recorded as a parse error, as at commit.
+        return writeArtifactGuarded(tx, record, entry, async (sp, x) => {
+          await sp.update(artifacts).set({ parseStatus: x.parseStatus, parseError: x.parseError, parsed: x.parsed }).where(eq(artifacts.id, a.id));
+          await indexEntry(sp, record, x);
+        });
       });
-      result[entry.parseStatus]++;
+      result[written.parseStatus]++;
     }
   }
   onProgress?.(rows.length, rows.length, 'done');

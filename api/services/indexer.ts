@@ -273,3 +273,50 @@ function chunked<T>(rows: T[], n: number): T[][] {
 }
 
 
+/**
+ * A copy of parsed JSON that PostgreSQL's jsonb and text accept: no U+0000 in any
+ * string or key (jsonb refuses `\u0000`, text refuses the NUL byte), and no lone UTF-16
+ * surrogate (jsonb refuses the escape). Parsers are meant to return clean text already
+ * (docs/formats.md); this is the catalog's own guard, so a parser slip is never a 5xx.
+ */
+export function cleanJson<T>(value: T): T {
+  return clean(value) as T;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+function cleanString(s: string): string {
+  const noNul = s.includes('\u0000') ? s.replace(/\u0000/g, '') : s;
+  return noNul.replace(LONE_SURROGATE, '\uFFFD');
+}
+
+function clean(v: unknown): unknown {
+  if (typeof v === 'string') return cleanString(v);
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(clean);
+  if (v instanceof Date) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[cleanString(k)] = clean(x);
+  return out;
+}
+
+/**
+ * Why rows built from an artifact's bytes were refused, when the refusal is about those
+ * values and not about the database being reachable: SQLSTATE class 22 (data exception:
+ * bad encoding, value out of range), 23 (constraint) or 54 (value too large), or the
+ * RangeError/TypeError a bad value raises before the query is sent (an invalid date).
+ * Null for anything else (connection loss, serialisation failure), which must still fail
+ * the request. The text names the database's own error, never the query's parameters.
+ */
+export function unindexableReason(e: unknown): string | null {
+  const cause = (e as { cause?: unknown } | null)?.cause ?? e;
+  const code = (cause as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code)) {
+    const message = String((cause as { message?: unknown }).message ?? '').split('\n')[0].slice(0, 300);
+    return `the catalog could not index this artifact (SQLSTATE ${code}: ${message})`;
+  }
+  if (cause instanceof RangeError || cause instanceof TypeError) {
+    return `the catalog could not index this artifact (${cause.name}: ${cause.message.split('\n')[0].slice(0, 300)})`;
+  }
+  return null;
+}

@@ -23,12 +23,8 @@ import { ApiError } from '../errors.js';
 import { chunkKey, manifestKey, type BlobStore } from '../store/types.js';
 import { assembleArtifact, ChunkCache, ChunkError, readChunk, parseWindow } from './chunks.js';
 import { detectDrift, type DriftEvent, type Observation } from './drift.js';
-import { foundIds, indexRows, upsertHost, writeIndexedRows, type ArtifactContext } from './indexer.js';
-
-export const MAX_ARTIFACTS_PER_CAPTURE = 10_000;
-export const MAX_ARTIFACT_BYTES = 4 * 1024 * 1024 * 1024;
-/** A gzip stream of 1 MiB of incompressible bytes is a little larger than 1 MiB. */
-export const MAX_STORED_CHUNK_BYTES = CHUNK_SIZE + 64 * 1024;
+import { checkBeginLimits } from './limits.js';
+import { cleanJson, foundIds, indexRows, unindexableReason, upsertHost, writeIndexedRows, type ArtifactContext } from './indexer.js';
 
 /** One chunk as a manifest records it: how it actually rests in the store. */
 export interface StoredChunk { sha256: string; size: number; encoding: ChunkEncoding; storedSize: number }
@@ -44,37 +40,6 @@ export function artifactId(captureId: string, index: number): string {
   b[8] = (b[8] & 0x3f) | 0x80;
   const h = b.subarray(0, 16).toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-/** Refuses a begin request over a limit (413) or whose chunks do not describe its artifacts (400). */
-export function checkBeginLimits(req: BeginRequest): void {
-  if (req.artifacts.length > MAX_ARTIFACTS_PER_CAPTURE) {
-    throw new ApiError('payload_too_large', `a capture holds at most ${MAX_ARTIFACTS_PER_CAPTURE} artifacts; this one has ${req.artifacts.length}`);
-  }
-  const sizes = new Map<string, number>();
-  req.artifacts.forEach((a, i) => {
-    const what = `artifact ${i} (${a.fileName})`;
-    if (a.size > MAX_ARTIFACT_BYTES) throw new ApiError('payload_too_large', `${what} is ${a.size} bytes; the limit is ${MAX_ARTIFACT_BYTES} (4 GiB)`);
-    let sum = 0;
-    for (const c of a.chunks) {
-      if (c.size > CHUNK_SIZE) throw new ApiError('payload_too_large', `${what}: chunk ${c.sha256} is ${c.size} bytes; a chunk holds at most ${CHUNK_SIZE} uncompressed`);
-      if (c.storedSize !== undefined && c.storedSize > MAX_STORED_CHUNK_BYTES) {
-        throw new ApiError('payload_too_large', `${what}: chunk ${c.sha256} would be stored as ${c.storedSize} bytes; the limit is ${MAX_STORED_CHUNK_BYTES}`);
-      }
-      const encoding = c.encoding ?? 'identity';
-      if (encoding === 'identity' && c.storedSize !== undefined && c.storedSize !== c.size) {
-        throw new ApiError('bad_request', `${what}: chunk ${c.sha256} is identity-encoded but declares storedSize ${c.storedSize} ≠ size ${c.size}`);
-      }
-      if (encoding === 'gzip' && (c.storedSize === undefined || c.storedSha256 === undefined)) {
-        throw new ApiError('bad_request', `${what}: gzip chunk ${c.sha256} needs storedSize and storedSha256`);
-      }
-      const seen = sizes.get(c.sha256);
-      if (seen !== undefined && seen !== c.size) throw new ApiError('bad_request', `chunk ${c.sha256} is announced with two sizes (${seen} and ${c.size})`);
-      sizes.set(c.sha256, c.size);
-      sum += c.size;
-    }
-    if (sum !== a.size) throw new ApiError('bad_request', `${what}: its chunks add up to ${sum} bytes, not the announced ${a.size}`);
-  });
 }
 
 /**
@@ -300,12 +265,15 @@ export async function parseStoredArtifact(db: Db, store: BlobStore, ref: Manifes
     return entry;
   }
   try {
-    entry.parsed = parseArtifact(kind, bytes);
+    entry.parsed = cleanJson(parseArtifact(kind, bytes));
     entry.parseStatus = 'ok';
   } catch (e) {
-    if (!isFormatError(e)) throw e;
+    // A parser that trips over its input in any other way is still refusing those bytes:
+    // the artifact is kept as a parse error, never a 5xx for the whole capture.
     entry.parseStatus = 'error';
-    entry.parseError = { code: e.code, message: e.message };
+    entry.parseError = isFormatError(e)
+      ? cleanJson({ code: e.code, message: e.message })
+      : cleanJson({ code: 'parser_failed', message: `the ${kind} parser failed on these bytes: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`.slice(0, 500) });
   }
   return entry;
 }
@@ -371,20 +339,73 @@ export async function indexEntry(tx: Db, record: Pick<CaptureRecord, 'captureId'
   }
 }
 
-/** Inserts a committed capture's artifacts and every row they produce (inside the caller's transaction). */
-export async function writeCapture(tx: Db, record: CaptureRecord, entries: ParsedEntry[], newBlobs: BlobRow[], hostSystemUuid: string | null): Promise<void> {
-  for (let i = 0; i < newBlobs.length; i += 500) {
-    await tx.insert(blobs).values(newBlobs.slice(i, i + 500)).onConflictDoNothing();
-  }
-  const systemUuid = hostSystemUuid ?? record.host.systemUuid ?? null;
-  await upsertHost(tx, { name: record.host.name, kind: record.host.kind, systemUuid, seenAt: record.collectedAt, captureId: record.captureId });
-  const rows = entries.map((e) => ({
+function artifactRow(record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt'>, e: ParsedEntry): typeof artifacts.$inferInsert {
+  return {
     id: e.id, captureId: record.captureId, host: record.host.name, collectedAt: record.collectedAt, kind: e.ref.kind,
     fileName: e.ref.fileName, sourcePath: e.ref.sourcePath, device: e.ref.device ?? null, size: e.ref.size, sha256: e.ref.sha256,
     chunks: e.ref.chunks, parseStatus: e.parseStatus, parseError: e.parseError, parsed: e.parsed,
-  }));
-  for (let i = 0; i < rows.length; i += 200) await tx.insert(artifacts).values(rows.slice(i, i + 200));
-  for (const e of entries) await indexEntry(tx, record, e);
+  };
+}
+
+/** The entry an artifact becomes when the catalog cannot index what its parser returned. */
+export function unindexedEntry(entry: ParsedEntry, reason: string): ParsedEntry {
+  return { ...entry, parseStatus: 'error', parseError: { code: 'unindexable', message: reason }, parsed: null };
+}
+
+/**
+ * Writes one artifact's row, child rows and events inside a savepoint. When the database
+ * refuses what the bytes produced (see unindexableReason), that savepoint is rolled back
+ * and the artifact is recorded as a parse error with the reason, so the rest of the
+ * capture still commits. Returns the entry as written.
+ */
+export async function writeArtifactGuarded(
+  tx: Db, record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt' | 'committedAt'>, entry: ParsedEntry,
+  write: (sp: Db, entry: ParsedEntry) => Promise<void>,
+): Promise<ParsedEntry> {
+  try {
+    await tx.transaction(async (sp) => write(sp as unknown as Db, entry));
+    return entry;
+  } catch (e) {
+    const reason = unindexableReason(e);
+    if (!reason) throw e;
+    const failed = unindexedEntry(entry, reason);
+    await write(tx, failed);
+    return failed;
+  }
+}
+
+/**
+ * Inserts a committed capture's artifacts and every row they produce (inside the caller's
+ * transaction) and returns the entries as written. All artifacts go in one savepoint
+ * first; when the database refuses one of them, that savepoint is rolled back and each
+ * artifact is written in its own, so one unindexable artifact becomes a parse error
+ * instead of failing the capture.
+ */
+export async function writeCapture(tx: Db, record: CaptureRecord, entries: ParsedEntry[], newBlobs: BlobRow[], hostSystemUuid: string | null): Promise<ParsedEntry[]> {
+  for (let i = 0; i < newBlobs.length; i += 500) {
+    await tx.insert(blobs).values(newBlobs.slice(i, i + 500)).onConflictDoNothing();
+  }
+  const systemUuid = cleanJson(hostSystemUuid ?? record.host.systemUuid ?? null);
+  await upsertHost(tx, { name: record.host.name, kind: record.host.kind, systemUuid, seenAt: record.collectedAt, captureId: record.captureId });
+  try {
+    await tx.transaction(async (spRaw) => {
+      const sp = spRaw as unknown as Db;
+      const rows = entries.map((e) => artifactRow(record, e));
+      for (let i = 0; i < rows.length; i += 200) await sp.insert(artifacts).values(rows.slice(i, i + 200));
+      for (const e of entries) await indexEntry(sp, record, e);
+    });
+    return entries;
+  } catch (e) {
+    if (!unindexableReason(e)) throw e;
+  }
+  const written: ParsedEntry[] = [];
+  for (const entry of entries) {
+    written.push(await writeArtifactGuarded(tx, record, entry, async (sp, x) => {
+      await sp.insert(artifacts).values(artifactRow(record, x));
+      await indexEntry(sp, record, x);
+    }));
+  }
+  return written;
 }
 
 /** The summary a commit answers for one artifact. */
@@ -455,6 +476,7 @@ export async function commitCapture(services: Services, principal: Principal, ca
     collectorVersion: cap.collectorVersion, manifestKey: manifestKey(req.host.name, captureId),
   };
   const systemUuid = entries.map((e) => e.parsed?.details?.systemUuid ?? null).find((s) => !!s) ?? null;
+  let written = entries;
   try {
     await db.transaction(async (txRaw) => {
       const tx = txRaw as unknown as Db;
@@ -462,7 +484,7 @@ export async function commitCapture(services: Services, principal: Principal, ca
       const claimed = await tx.update(captures).set({ state: 'committed', committedAt, manifestKey: record.manifestKey })
         .where(and(eq(captures.id, captureId), eq(captures.state, 'open'))).returning({ id: captures.id });
       if (claimed.length === 0) throw new AlreadyCommitted();
-      await writeCapture(tx, record, entries, newBlobs, systemUuid);
+      written = await writeCapture(tx, record, entries, newBlobs, systemUuid);
       // The bucket is the source of truth: the manifest is written before the
       // transaction commits. A committed row without a manifest would be lost by rebuild;
       // a manifest without a committed row (COMMIT failed after this put) is completed
@@ -479,6 +501,6 @@ export async function commitCapture(services: Services, principal: Principal, ca
   }
   return {
     captureId, state: 'committed', committedAt: committedAt.toISOString(), manifestKey: record.manifestKey,
-    artifacts: entries.map((e) => summarize({ ...e, kind: e.ref.kind, fileName: e.ref.fileName })),
+    artifacts: written.map((e) => summarize({ ...e, kind: e.ref.kind, fileName: e.ref.fileName })),
   };
 }
