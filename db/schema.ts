@@ -43,6 +43,8 @@ export const captures = pgTable('captures', {
   manifestKey: text('manifest_key'),
   /** The begin request as accepted, so commit and retries see exactly what was announced. */
   request: jsonb('request').notNull(),
+  /** The latest begin: its upload URLs are valid from here on; staged uploads are swept a while after. */
+  lastBegunAt: ts('last_begun_at'),
 }, (t) => [index('captures_host_time').on(t.host, t.collectedAt)]);
 
 export const blobs = pgTable('blobs', {
@@ -53,6 +55,17 @@ export const blobs = pgTable('blobs', {
   firstStored: ts('first_stored').notNull(),
   lastVerified: ts('last_verified').notNull(),
 });
+
+/**
+ * Dedup is scoped per host: a chunk counts as present for a host only when one of that
+ * host's committed captures holds it (the host uploaded it, or had it verified from its own
+ * upload). Another host's chunks are uploaded again (to staging) and verified, so `begin`
+ * tells no host which chunks other hosts hold, and no host can reference bytes it never had.
+ */
+export const hostChunks = pgTable('host_chunks', {
+  host: text('host').notNull(),
+  sha256: text('sha256').notNull(),
+}, (t) => [primaryKey({ columns: [t.host, t.sha256] })]);
 
 export const artifacts = pgTable('artifacts', {
   id: text('id').primaryKey(),
@@ -70,6 +83,8 @@ export const artifacts = pgTable('artifacts', {
   parseError: jsonb('parse_error'),
   parsed: jsonb('parsed'),
   pinned: boolean('pinned').notNull().default(false),
+  /** Set when the catalog redacted secrets before storing: `{ originalSha256, originalSize, fields }`. */
+  redaction: jsonb('redaction'),
 }, (t) => [
   index('artifacts_capture').on(t.captureId),
   index('artifacts_sha256').on(t.sha256),
