@@ -54,7 +54,24 @@ function describePartition(p: PartitionInfo): string {
   return p.missing ? 'no partition table entry' : `${p.scheme} #${p.index} LBA ${p.startLba}–${p.endLba} type ${p.type}`;
 }
 
-/** Fields compared by `header-changed`: identity facts no other event covers. */
+/**
+ * Two VMFS version strings at the precision both have. A dump that stops before the FS
+ * descriptor knows only the LVM major (`VMFS-3`); one that reaches it knows the minor too
+ * (`VMFS-3.31`, docs/formats.md): those agree unless their majors differ.
+ */
+export function sameVersion(a: string, b: string): boolean {
+  if (a === b) return true;
+  const [majorA, minorA] = a.split('.', 2);
+  const [majorB, minorB] = b.split('.', 2);
+  if (minorA === undefined || minorB === undefined) return majorA === majorB;
+  return false;
+}
+
+/**
+ * Fields compared by `header-changed`: identity facts no other event covers. A field is
+ * compared only when both observations have it: a short header dump lacks what only the
+ * FS descriptor holds (block size, and the version's minor), which is not a change.
+ */
 const HEADER_FIELDS = ['segmentUuid', 'extentUuid', 'version', 'blockSize', 'sizeBytes', 'vendor', 'model'] as const;
 
 /** The events between a previous and a current observation of the same extent or volume. */
@@ -109,7 +126,8 @@ export function detectDrift(previous: Observation | null, current: Observation):
   for (const f of HEADER_FIELDS) {
     const a = previous[f];
     const b = current[f];
-    if (a != null && b != null && a !== b) changed[f] = { previous: a, current: b };
+    if (a == null || b == null || a === '' || b === '') continue;
+    if (f === 'version' ? !sameVersion(String(a), String(b)) : a !== b) changed[f] = { previous: a, current: b };
   }
   if (Object.keys(changed).length > 0) {
     push('header-changed', 'warning', `the VMFS header changed: ${Object.keys(changed).join(', ')}`, { changed });
