@@ -5,11 +5,13 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ApiError } from '../errors.js';
-import { BlobNotFoundError, type BlobStore, type ObjectInfo, type PresignedRequest, type PresignPutOptions } from './types.js';
+import {
+  BlobNotFoundError, captureOfStagingKey, stagingPrefix, type BlobStore, type ObjectInfo, type PresignedRequest, type PresignPutOptions,
+} from './types.js';
 
 export interface FsBlobStoreOptions {
   /** Objects live in `<dataDir>/blobs`; the URL secret in `<dataDir>/store-secret`. */
@@ -163,10 +165,16 @@ export class FsBlobStore implements BlobStore {
    * Stores an upload only when it is exactly `length` bytes with SHA-256 `sha256`: it is
    * hashed while it streams into a temp file and renamed into place only after the check.
    * Over-long bodies stop at the first byte past `length` (413); short ones (400) and
-   * another hash (400) leave nothing behind.
+   * another hash (400) leave nothing behind. A staging key is accepted only while its
+   * capture's staging area exists (from begin until commit or sweep): an upload URL of a
+   * committed capture is refused (409) instead of leaving bytes no one will read.
    */
   async writeVerified(key: string, body: AsyncIterable<Uint8Array>, expected: { length: number; sha256: string }): Promise<void> {
     const target = this.path(key);
+    const captureId = captureOfStagingKey(key);
+    if (captureId !== null && !(await stat(dirname(target)).then((st) => st.isDirectory(), () => false))) {
+      throw new ApiError('conflict', `capture ${captureId} takes no more uploads (it was committed, or abandoned and swept); begin it again`);
+    }
     const hash = createHash('sha256');
     await this.writeAtomically(target, body, (written, chunk) => {
       if (written > expected.length) throw new ApiError('payload_too_large', `the body is longer than the ${expected.length} bytes the upload URL allows`);
@@ -175,7 +183,35 @@ export class FsBlobStore implements BlobStore {
       if (written !== expected.length) throw new ApiError('bad_request', `the body has ${written} bytes, the upload URL expects ${expected.length}`);
       const actual = hash.digest('hex');
       if (actual !== expected.sha256) throw new ApiError('bad_request', `the payload hash differs from the one the upload URL was signed for (got sha256 ${actual}, expected ${expected.sha256})`);
+    }).catch((err) => {
+      // The commit removed the staging area while this body was arriving.
+      if (captureId !== null && isMissing(err)) throw new ApiError('conflict', `capture ${captureId} takes no more uploads (it was committed meanwhile); begin it again`);
+      throw err;
     });
+  }
+
+  /** Write-once create: a temp file hard-linked to the key, which fails when the key exists. */
+  async putIfAbsent(key: string, body: Uint8Array): Promise<'created' | 'exists'> {
+    const target = this.path(key);
+    let outcome: 'created' | 'exists' = 'created';
+    await this.writeAtomically(target, [body], () => {}, () => {}, async (temp) => {
+      try {
+        await link(temp, target);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        outcome = 'exists';
+      }
+      await unlink(temp);
+    });
+    return outcome;
+  }
+
+  async openStaging(captureId: string): Promise<void> {
+    await mkdir(this.path(stagingPrefix(captureId).slice(0, -1)), { recursive: true });
+  }
+
+  async closeStaging(captureId: string): Promise<void> {
+    await rm(this.path(stagingPrefix(captureId).slice(0, -1)), { recursive: true, force: true });
   }
 
   private async writeAtomically(
@@ -183,9 +219,12 @@ export class FsBlobStore implements BlobStore {
     body: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
     onChunk: (written: number, chunk: Uint8Array) => void,
     beforeCommit: (written: number) => void,
+    // How the finished temp file takes the key's name: rename (replace) unless told otherwise.
+    place: (temp: string) => Promise<void> = (temp) => rename(temp, target),
   ): Promise<void> {
     const dir = dirname(target);
-    await mkdir(dir, { recursive: true });
+    // A staging directory is made by openStaging only: writing must not recreate one a commit removed.
+    if (captureOfStagingKey(relativeKey(this.root, target)) === null) await mkdir(dir, { recursive: true });
     // Same directory as the target, so the rename cannot cross a filesystem; the
     // leading dot keeps it out of listings and out of the key space.
     const temp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
@@ -215,7 +254,7 @@ export class FsBlobStore implements BlobStore {
       // a complete-looking name over missing bytes.
       await handle.sync();
       await handle.close();
-      await rename(temp, target);
+      await place(temp);
       committed = true;
       await syncDirectory(dir);
     } finally {
@@ -356,6 +395,11 @@ export class FsBlobStore implements BlobStore {
     });
     return this.secret;
   }
+}
+
+/** The key a path under `root` stands for. */
+function relativeKey(root: string, path: string): string {
+  return path.slice(root.length + 1).split(/[\\/]/).join('/');
 }
 
 /** RangeError unless `range` is a satisfiable inclusive byte range of an object of `size` bytes. */

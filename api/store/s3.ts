@@ -20,7 +20,9 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { ApiError } from '../errors.js';
 import { attachmentDisposition } from './content-disposition.js';
-import { BlobNotFoundError, type BlobStore, type ObjectInfo, type PresignedRequest, type PresignPutOptions } from './types.js';
+import {
+  BlobNotFoundError, stagingPrefix, type BlobStore, type ObjectInfo, type PresignedRequest, type PresignPutOptions,
+} from './types.js';
 
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -72,6 +74,8 @@ export class S3BlobStore implements BlobStore {
   readonly client: S3Client;
   private readonly now: () => Date;
   private readonly listPageSize: number | undefined;
+  /** Whether the server honours `If-None-Match: *` on PUT; undefined until the first try. */
+  private conditionalPuts: boolean | undefined;
 
   constructor(options: S3BlobStoreOptions) {
     this.bucket = options.bucket;
@@ -143,8 +147,43 @@ export class S3BlobStore implements BlobStore {
     await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: payload, ContentLength: length }));
   }
 
+  /**
+   * Write once: PutObject with `If-None-Match: *` (412 when the key exists). Servers that
+   * do not implement conditional writes (Swift's s3api answers 501) are remembered and
+   * get "HEAD, then PUT only if absent" instead. That fallback has a window between the
+   * HEAD and the PUT, which is harmless here: only the commit writes chunk keys, always
+   * with bytes it verified against the key's hash, so a racing writer writes the same chunk.
+   */
+  async putIfAbsent(key: string, body: Uint8Array): Promise<'created' | 'exists'> {
+    if (this.conditionalPuts !== false) {
+      try {
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.byteLength, IfNoneMatch: '*' }));
+        this.conditionalPuts = true;
+        return 'created';
+      } catch (err) {
+        const status = statusOf(err);
+        // 409 ConditionalRequestConflict: a concurrent conditional write won; the key is taken.
+        if (status === 412 || status === 409) return 'exists';
+        if (status !== 501 && (err as { name?: string }).name !== 'NotImplemented') throw err;
+        this.conditionalPuts = false;
+      }
+    }
+    if (await this.head(key)) return 'exists';
+    await this.put(key, body);
+    return 'created';
+  }
+
   async delete(key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  /** Nothing to prepare: a presigned URL is the only way in, and it expires. */
+  async openStaging(): Promise<void> {}
+
+  async closeStaging(captureId: string): Promise<void> {
+    const keys: string[] = [];
+    for await (const o of this.list(stagingPrefix(captureId))) keys.push(o.key);
+    for (let i = 0; i < keys.length; i += 16) await Promise.all(keys.slice(i, i + 16).map((k) => this.delete(k)));
   }
 
   /** Every object under a prefix in key order, following ListObjectsV2 continuation tokens. */

@@ -2,7 +2,11 @@
  * Where chunks and manifests rest. Two implementations: S3 (any S3-compatible
  * server through @aws-sdk/client-s3) and the filesystem under $DATA_DIR/blobs,
  * the embedded default. Keys: `chunks/<sha256[0:2]>/<sha256>`, `manifests/<host>/<captureId>.json`,
- * `bundles/<…>` for assembled downloads.
+ * `bundles/<…>` for assembled downloads, `staging/<captureId>/<sha256>` for uploads.
+ *
+ * Chunks are written once: upload URLs only ever point at a capture's staging keys;
+ * commit verifies the staged bytes and publishes them under `chunks/` with `putIfAbsent`
+ * (docs/architecture.md, "Write once, verify before publishing").
  */
 import type { Readable } from 'node:stream';
 
@@ -44,7 +48,22 @@ export interface BlobStore {
   getStream(key: string, range?: { start: number; end: number }): Promise<Readable>;
   /** Write an object atomically: readers see the old object or the whole new one. */
   put(key: string, body: Uint8Array | Readable, contentLength?: number): Promise<void>;
+  /**
+   * Creates an object only when the key is free (write once): 'created', or 'exists' when
+   * an object already rests there (left untouched). The fs store links a fully written temp
+   * file into place; S3 sends `If-None-Match: *`, and on servers that answer 501 to it
+   * (OpenStack Swift) falls back to "HEAD, then PUT only if absent" — safe because only
+   * the commit writes these keys, always with bytes it has verified.
+   */
+  putIfAbsent(key: string, body: Uint8Array): Promise<'created' | 'exists'>;
   delete(key: string): Promise<void>;
+  /**
+   * Makes a capture's staging area ready for uploads (the fs store's upload route
+   * refuses keys of a capture whose area is gone). A no-op on S3.
+   */
+  openStaging(captureId: string): Promise<void>;
+  /** Removes a capture's staging area and every object in it; later uploads to it are refused (fs) or orphaned (S3, swept). */
+  closeStaging(captureId: string): Promise<void>;
   /** Every object under a prefix, in key order. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** A URL the collector PUTs one chunk to. */
@@ -65,6 +84,22 @@ export class BlobNotFoundError extends Error {
 /** The content-addressed key of a chunk. */
 export function chunkKey(sha256: string): string {
   return `chunks/${sha256.slice(0, 2)}/${sha256}`;
+}
+
+/** Where a capture's upload of one chunk waits for the commit to verify it. */
+export function stagingKey(captureId: string, sha256: string): string {
+  return `${stagingPrefix(captureId)}${sha256}`;
+}
+
+/** Every staged upload of a capture lives under this prefix. */
+export function stagingPrefix(captureId: string): string {
+  return `staging/${captureId}/`;
+}
+
+/** The capture id of a staging key, or null when the key is not one. */
+export function captureOfStagingKey(key: string): string | null {
+  const m = /^staging\/([^/]+)\/[^/]+$/.exec(key);
+  return m ? m[1] : null;
 }
 
 /** Where a committed capture's manifest lives. */

@@ -1,0 +1,232 @@
+/**
+ * Write once, verify before publishing (docs/architecture.md). Upload URLs point at a
+ * capture's staging keys (`staging/<captureId>/<sha256>`), never at `chunks/…`; the commit
+ * verifies each staged object and only then publishes it under its content-addressed key
+ * with a write-once create, so no upload URL can change bytes another capture relies on.
+ *
+ * Dedup is scoped per host (`host_chunks`): a chunk counts as present for host H only when a
+ * committed capture of H holds it, and the store still has it. Any other chunk H names is
+ * uploaded (to staging) and verified — publishing is then a no-op when the canonical object
+ * already rests there. So `begin` is no oracle for other hosts' chunks, and no host can
+ * reference bytes it never had.
+ */
+import { and, eq, inArray } from 'drizzle-orm';
+import type { ChunkEncoding } from '../../formats/protocol.js';
+import type { Db } from '../../db/client.js';
+import { blobs, captures, hostChunks } from '../../db/schema.js';
+import type { Services } from '../context.js';
+import { captureOfStagingKey, chunkKey, type BlobStore } from '../store/types.js';
+import { ChunkError, decodeChunk, type VerifiedChunk } from './chunks.js';
+
+/** How long a store's answer that a chunk exists is believed (an unchanged run asks once). */
+export const PRESENCE_TTL_MS = 60_000;
+
+type BlobRow = typeof blobs.$inferSelect;
+
+/**
+ * The store's answers to "is chunk X there, with what stored size", cached briefly per
+ * store. Only positive answers are kept: a chunk found missing is asked about again.
+ */
+class PresenceCache {
+  private readonly seen = new Map<string, { storedSize: number; at: number }>();
+  constructor(private readonly store: BlobStore) {}
+
+  async storedSize(sha256: string, now: number): Promise<number | null> {
+    const hit = this.seen.get(sha256);
+    if (hit && now - hit.at < PRESENCE_TTL_MS && now >= hit.at) return hit.storedSize;
+    const head = await this.store.head(chunkKey(sha256));
+    if (!head) { this.seen.delete(sha256); return null; }
+    if (this.seen.size > 200_000) this.seen.clear();
+    this.seen.set(sha256, { storedSize: head.size, at: now });
+    return head.size;
+  }
+
+  forget(sha256: string): void {
+    this.seen.delete(sha256);
+  }
+}
+
+const presenceCaches = new WeakMap<BlobStore, PresenceCache>();
+
+/** The presence cache of one store (shared by every request the process serves). */
+export function presenceOf(store: BlobStore): PresenceCache {
+  let cache = presenceCaches.get(store);
+  if (!cache) { cache = new PresenceCache(store); presenceCaches.set(store, cache); }
+  return cache;
+}
+
+/** Rows of `blobs` for these chunks. */
+export async function knownBlobs(db: Db, shas: string[]): Promise<Map<string, BlobRow>> {
+  const m = new Map<string, BlobRow>();
+  for (let i = 0; i < shas.length; i += 1000) {
+    const rows = await db.select().from(blobs).where(inArray(blobs.sha256, shas.slice(i, i + 1000)));
+    for (const r of rows) m.set(r.sha256, r);
+  }
+  return m;
+}
+
+/** Which of these chunks a host holds (dedup scope). */
+export async function heldByHost(db: Db, host: string, shas: string[]): Promise<Set<string>> {
+  const held = new Set<string>();
+  for (let i = 0; i < shas.length; i += 1000) {
+    const rows = await db.select({ sha256: hostChunks.sha256 }).from(hostChunks)
+      .where(and(eq(hostChunks.host, host), inArray(hostChunks.sha256, shas.slice(i, i + 1000))));
+    for (const r of rows) held.add(r.sha256);
+  }
+  return held;
+}
+
+/** Records that a host holds these chunks (inside the commit's transaction). */
+export async function recordHeld(tx: Db, host: string, shas: Iterable<string>): Promise<void> {
+  const rows = [...new Set(shas)].map((sha256) => ({ host, sha256 }));
+  for (let i = 0; i < rows.length; i += 1000) await tx.insert(hostChunks).values(rows.slice(i, i + 1000)).onConflictDoNothing();
+}
+
+/**
+ * Which of a host's chunks really are in the store: held by the host, known to `blobs`, and
+ * answered by the store (HEAD/stat, cached briefly) with the stored size `blobs` recorded.
+ * A chunk `blobs` calls present that the store lacks is marked missing (its row deleted),
+ * so it is handed out for upload again instead of wedging every commit.
+ */
+export async function confirmHeld(db: Db, store: BlobStore, now: Date, host: string, shas: string[]): Promise<Map<string, BlobRow>> {
+  const held = await heldByHost(db, host, shas);
+  const known = await knownBlobs(db, shas.filter((s) => held.has(s)));
+  const presence = presenceOf(store);
+  const confirmed = new Map<string, BlobRow>();
+  const lost: string[] = [];
+  await pool([...known.values()], 16, async (row) => {
+    const size = await presence.storedSize(row.sha256, now.getTime());
+    if (size === row.storedSize) confirmed.set(row.sha256, row);
+    else if (size === null) lost.push(row.sha256);
+  });
+  await markMissing(db, store, lost);
+  return confirmed;
+}
+
+/** Forgets chunks the store lacks: their `blobs` rows go, so no one is told they are present. */
+export async function markMissing(db: Db, store: BlobStore, shas: string[]): Promise<void> {
+  const presence = presenceOf(store);
+  for (const s of shas) presence.forget(s);
+  for (let i = 0; i < shas.length; i += 1000) await db.delete(blobs).where(inArray(blobs.sha256, shas.slice(i, i + 1000)));
+}
+
+/** A chunk as the manifest records it, plus the `blobs` row to write when this commit stored or first verified it. */
+export interface Published {
+  stored: { sha256: string; size: number; encoding: ChunkEncoding; storedSize: number };
+  newBlob: typeof blobs.$inferInsert | null;
+}
+
+/**
+ * Publishes verified chunk bytes under the chunk's key, write-once. When an object already
+ * rests there it is kept if `blobs` vouches for it (same stored size) or it reads back as
+ * the chunk; one that does not (damaged in the store) is replaced by the verified bytes.
+ */
+export async function publishChunk(
+  db: Db, store: BlobStore, at: Date, chunk: VerifiedChunk & { sha256: string; storedBytes: Uint8Array }, known: BlobRow | undefined,
+): Promise<Published> {
+  const key = chunkKey(chunk.sha256);
+  const size = chunk.bytes.length;
+  const ours: Published = {
+    stored: { sha256: chunk.sha256, size, encoding: chunk.encoding, storedSize: chunk.storedSize },
+    newBlob: { sha256: chunk.sha256, size, encoding: chunk.encoding, storedSize: chunk.storedSize, firstStored: at, lastVerified: at },
+  };
+  const outcome = await store.putIfAbsent(key, chunk.storedBytes);
+  presenceOf(store).forget(chunk.sha256);
+  if (outcome === 'created') {
+    // A row describing an object that was lost (maybe another encoding) must not survive it.
+    if (known) await db.delete(blobs).where(eq(blobs.sha256, chunk.sha256));
+    return ours;
+  }
+  const head = await store.head(key);
+  if (known && head && known.storedSize === head.size && known.size === size) {
+    return { stored: { sha256: chunk.sha256, size, encoding: known.encoding as ChunkEncoding, storedSize: known.storedSize }, newBlob: null };
+  }
+  const existing = await store.getBytes(key);
+  if (existing) {
+    try {
+      const v = await decodeChunk(chunk.sha256, size, existing);
+      return { stored: { sha256: chunk.sha256, size, encoding: v.encoding, storedSize: v.storedSize }, newBlob: { ...ours.newBlob!, encoding: v.encoding, storedSize: v.storedSize } };
+    } catch (e) {
+      if (!(e instanceof ChunkError)) throw e;
+    }
+  }
+  // Damaged or vanished since: the verified bytes are the chunk, whoever wrote the bad ones.
+  await store.put(key, chunk.storedBytes);
+  if (known) await db.delete(blobs).where(eq(blobs.sha256, chunk.sha256));
+  return ours;
+}
+
+/** Runs `fn` over items with at most `limit` in flight. */
+export async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+/** Staged uploads of an open capture are kept this long after its latest begin. */
+export const STAGING_MAX_AGE_MS = 24 * 3600_000;
+const SWEEP_INTERVAL_MS = 3600_000;
+const lastSweep = new WeakMap<BlobStore, number>();
+
+export interface SweepResult {
+  /** Staged objects deleted. */
+  deleted: number;
+  /** Captures whose staging area was removed. */
+  captures: number;
+}
+
+/**
+ * Removes the staged uploads no commit will read: those of committed captures (a commit
+ * that died before its cleanup), of captures the catalog does not know, and of open
+ * captures last begun more than `maxAgeMs` ago (abandoned; a later begin hands out new
+ * URLs). Runs from the commit path at most once an hour per process (`maybeSweepStaging`).
+ */
+export async function sweepStaging(services: Pick<Services, 'db' | 'store' | 'now'>, options: { maxAgeMs?: number } = {}): Promise<SweepResult> {
+  const { db, store, now } = services;
+  const maxAge = options.maxAgeMs ?? STAGING_MAX_AGE_MS;
+  const ids = new Set<string>();
+  for await (const o of store.list('staging/')) {
+    const id = captureOfStagingKey(o.key);
+    if (id) ids.add(id);
+    if (ids.size >= 10_000) break; // bounded work per sweep; the next one continues
+  }
+  const result: SweepResult = { deleted: 0, captures: 0 };
+  const all = [...ids];
+  for (let i = 0; i < all.length; i += 500) {
+    const batch = all.slice(i, i + 500);
+    const rows = await db.select({ id: captures.id, state: captures.state, receivedAt: captures.receivedAt, lastBegunAt: captures.lastBegunAt })
+      .from(captures).where(inArray(captures.id, batch));
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const id of batch) {
+      const row = byId.get(id);
+      const begun = row ? (row.lastBegunAt ?? row.receivedAt).getTime() : 0;
+      const abandoned = !row || row.state === 'committed' || now().getTime() - begun > maxAge;
+      if (!abandoned) continue;
+      for await (const _ of store.list(`staging/${id}/`)) result.deleted++;
+      await store.closeStaging(id);
+      result.captures++;
+    }
+  }
+  return result;
+}
+
+/** sweepStaging at most once an hour per store and process; never fails the caller. */
+export async function maybeSweepStaging(services: Services): Promise<void> {
+  const at = services.now().getTime();
+  const last = lastSweep.get(services.store);
+  if (last !== undefined && at - last < SWEEP_INTERVAL_MS && at >= last) return;
+  lastSweep.set(services.store, at);
+  try {
+    const r = await sweepStaging(services);
+    if (r.captures > 0) services.logger.info('staging swept', { ...r });
+  } catch (e) {
+    services.logger.warn('staging sweep failed', { error: (e as Error).message });
+  }
+}
