@@ -141,6 +141,8 @@ export const extents = pgTable('extents', {
   index('extents_segment').on(t.segmentUuid),
   index('extents_device').on(t.deviceId),
   index('extents_vml').on(t.vml),
+  // Search by extent UUID (the LVM header's device UUID) and drift's previous sighting of an extent.
+  index('extents_extent').on(t.extentUuid),
 ]);
 
 /** device id ↔ its latest known LUN, vml, vendor/model. */
@@ -180,6 +182,8 @@ export const targets = pgTable('targets', {
   index('targets_iqn_lower').on(sql`lower(${t.iqn})`),
   index('targets_backing').on(t.backingStore),
   index('targets_alias_trgm').using('gin', sql`${t.alias} gin_trgm_ops`),
+  // Search by initiator IQN: the target LUs whose ACL names it (`acl @> '["iqn…"]'`).
+  index('targets_acl').using('gin', sql`${t.acl} jsonb_path_ops`),
 ]);
 
 export const zfsSnapshots = pgTable('zfs_snapshots', {
