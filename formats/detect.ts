@@ -35,7 +35,7 @@ function collectorSectionKind(text: string): ArtifactKind | null {
 // and turns a file of blank lines into quadratic work.
 function textKind(text: string): ArtifactKind | null {
   if (/<service_bundle[\s>]/.test(text)) {
-    // Legacy target: svc:/system/iscsitgt; COMSTAR: svc:/system/stmf (FORMATS.md §4).
+    // Legacy target: svc:/system/iscsitgt; COMSTAR: svc:/system/stmf (docs/formats.md "SMF exports").
     if (/name=['"](system\/)?iscsitgt['"]/.test(text)) return 'iscsitgt-smf';
     if (/name=['"](system\/)?stmf['"]/.test(text)) return 'stmf-smf';
     if (text.includes('iscsitgt')) return 'iscsitgt-smf';
@@ -43,12 +43,12 @@ function textKind(text: string): ArtifactKind | null {
   }
   const bySection = collectorSectionKind(text);
   if (bySection) return bySection;
-  // FORMATS.md §5: the headers each COMSTAR listing starts its records with.
+  // docs/formats.md "COMSTAR listings": the headers each COMSTAR listing starts its records with.
   if (/^[ \t]*LU Name:[ \t]/m.test(text) || /^[ \t]*View Entry:[ \t]*\d/m.test(text) || /^[ \t]*Found \d+ LU\(s\)/m.test(text)
     || /^[ \t]*TARGET NAME[ \t]+STATE[ \t]+SESSIONS/m.test(text) || /^[ \t]*TARGET PORTAL GROUP[ \t]+PORTAL COUNT/m.test(text)) {
     return 'comstar-listing';
   }
-  // FORMATS.md §6: esx.conf, esxcfg-vmhbadevs, esxcli tables and device lists, partedUtil.
+  // docs/formats.md "ESX inventory": esx.conf, esxcfg-vmhbadevs, esxcli tables and device lists, partedUtil.
   if (/^[ \t]*\/system\/uuid[ \t]*=/m.test(text)
     || /^[ \t]*vmhba\d+:\d+:\d+(:\d+)?[ \t]+\/dev\/sd[a-z]+\d*/m.test(text)
     || (/Volume Name/.test(text) && /VMFS UUID/.test(text) && /Device Name/.test(text))
@@ -56,7 +56,7 @@ function textKind(text: string): ArtifactKind | null {
     || /^(gpt|msdos)\r?\n\d+ \d+ \d+ \d+\r?\n/.test(text)) {
     return 'esx-inventory';
   }
-  // FORMATS.md §8: `zfs list -H -p` rows are TAB-separated name@snap, seconds, bytes.
+  // docs/formats.md "ZFS snapshots": `zfs list -H -p` rows are TAB-separated name@snap, seconds, bytes.
   if (/^[^\s@]+@[^\s@]+\t\d+\t\d+\r?$/m.test(text)) return 'zfs-snapshots';
   return null;
 }

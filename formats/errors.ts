@@ -1,3 +1,5 @@
+import { cleanText } from './text-rule.js';
+
 /** Why a parser refused its input. */
 export type FormatErrorCode = 'empty' | 'truncated' | 'bad_magic' | 'unrecognized' | 'malformed' | 'too_large';
 
@@ -10,7 +12,8 @@ export class FormatError extends Error {
   readonly offset?: number;
   readonly line?: number;
   constructor(code: FormatErrorCode, message: string, where: { offset?: number; line?: number } = {}) {
-    super(message);
+    // Messages quote input; they leave formats/ under the same text rule as results.
+    super(cleanText(message));
     this.name = 'FormatError';
     this.code = code;
     if (where.offset !== undefined) this.offset = where.offset;

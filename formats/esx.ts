@@ -154,7 +154,7 @@ export function parseEsxInventory(input: Uint8Array | string): ParsedArtifact {
         // Recognise an output by its first line when no command line said what it is.
         const uuidLine = SYSTEM_UUID_RE.exec(line);
         if (uuidLine) {
-          // FORMATS.md gives 8-8-4-12 like a VMFS UUID; keep other spellings, lower-cased when they are hex.
+          // docs/formats.md "ESX inventory" gives 8-8-4-12 like a VMFS UUID; keep other spellings, lower-cased when they are hex.
           const raw = uuidLine[1].trim();
           systemUuid = canonicalVmfsUuid(raw) ?? (raw === '' ? null : /^[0-9a-fA-F-]+$/.test(raw) ? raw.toLowerCase() : raw);
           recognised = true;

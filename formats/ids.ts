@@ -1,12 +1,13 @@
 /**
  * Device identifiers (naa./eui./t10./mpx./vml.), VMFS UUID spellings and the
- * typed search query a pasted term becomes. FORMATS.md §3.
+ * typed search query a pasted term becomes (docs/formats.md, "Device identifiers").
  */
 import { FormatError } from './errors.js';
+import { cleanDeep } from './text-rule.js';
 
 const HEX = /^[0-9a-f]+$/i;
 
-/** vml "uuid type" byte (FORMATS.md §3, KB 2078730): how the device-id bytes are to be read. */
+/** vml "uuid type" byte (docs/formats.md "Device identifiers"; VMware KB 2078730): how the device-id bytes are to be read. */
 export const VML_ID_TYPE = { mpx: 0, serial: 1, naa: 2, symm: 3 } as const;
 
 /** Lower-case hex of some bytes. */
@@ -42,7 +43,7 @@ export function canonicalDeviceId(s: string): string {
   const prefix = t.slice(0, 4).toLowerCase();
   const rest = t.slice(4);
   if (prefix === 'naa.') {
-    // NAA type 5 ids are 8 bytes, type 6 16 bytes (FORMATS.md §3); ESX prints both.
+    // NAA type 5 ids are 8 bytes, type 6 16 bytes (docs/formats.md "Device identifiers"); ESX prints both.
     if (HEX.test(rest) && (rest.length === 16 || rest.length === 32)) return 'naa.' + rest.toLowerCase();
     throw new FormatError('malformed', `naa. id needs 16 or 32 hex digits: ${JSON.stringify(t.slice(0, 80))}`, { offset: 4 });
   }
@@ -80,6 +81,30 @@ export function deviceIdFromIdBytes(idType: number, idBytes: Uint8Array): string
   throw new FormatError('malformed', `unknown device id type ${idType}`, { offset: 0 });
 }
 
+/**
+ * Length in bytes of the NAA designator that starts with this byte, from its
+ * high nibble (the NAA field, T10 SPC-4 "NAA designator format"): types 1, 2,
+ * 3 and 5 are 8 bytes, type 6 (IEEE Registered Extended) 16; 0 otherwise.
+ */
+export function naaDesignatorLength(firstByte: number): 0 | 8 | 16 {
+  const naa = firstByte >> 4;
+  if (naa === 6) return 16;
+  if (naa === 1 || naa === 2 || naa === 3 || naa === 5) return 8;
+  return 0;
+}
+
+/**
+ * The device a name stands for, when the name spells one: `naa.…`/`eui.…`
+ * (maybe with the `:1` partition suffix `esxcfg-scsidevs -m` and
+ * `/vmfs/devices/disks` print, maybe inside a path or file name) or `vml.…`.
+ */
+export function deviceNameKeys(name: string): { deviceId: string | null; vml: string | null } {
+  const base = name.trim().slice(name.trim().lastIndexOf('/') + 1);
+  const vml = /vml\.((?:[0-9a-f]{2}){6,128})(?![0-9a-f])/i.exec(base);
+  const id = /\b(naa\.(?:[0-9a-f]{32}|[0-9a-f]{16})|eui\.(?:[0-9a-f]{32}|[0-9a-f]{24}|[0-9a-f]{16}))(?![0-9a-f])/i.exec(base);
+  return { deviceId: id ? id[1].toLowerCase() : null, vml: vml ? 'vml.' + vml[1].toLowerCase() : null };
+}
+
 export interface VmlParts {
   /** Canonical `vml.<lower hex>`. */
   vml: string;
@@ -92,8 +117,9 @@ export interface VmlParts {
 }
 
 /**
- * Decodes a `vml.` id (FORMATS.md §3): id type, device type, LUN low byte first,
- * a reserved 00, the device-id bytes, then the first 6 ASCII bytes of the model.
+ * Decodes a `vml.` id (docs/formats.md "Device identifiers"; VMware KB 2078730,
+ * KB 379673): id type, device type, LUN low byte first, a reserved 00, the
+ * device-id bytes, then the first 6 ASCII bytes of the model.
  */
 export function parseVml(s: string): VmlParts {
   const t = s.trim();
@@ -129,7 +155,10 @@ export function parseVml(s: string): VmlParts {
   return { vml: 'vml.' + hex.toLowerCase(), deviceId, lun, idType, deviceType, modelPrefix };
 }
 
-/** Builds the `vml.` id ESX derives from a device's SCSI identity (FORMATS.md §3). */
+/**
+ * Builds the `vml.` id ESX derives from a device's SCSI identity (docs/formats.md
+ * "Device identifiers"): the 5-byte head, then the id bytes, then 6 model bytes.
+ */
 export function buildVml(parts: { idType: number; deviceType: number; lun: number; deviceIdBytes: Uint8Array; model: string | Uint8Array }): string {
   const head = new Uint8Array([parts.idType & 0xff, parts.deviceType & 0xff, parts.lun & 0xff, (parts.lun >> 8) & 0xff, 0]);
   let model: Uint8Array;
@@ -191,6 +220,11 @@ const UUID_PREFIX = /^[0-9a-f]{8}-([0-9a-f]{0,8}|[0-9a-f]{8}-([0-9a-f]{0,4}|[0-9
  * 9. Anything else (label fragment, host name, malformed ids) → text.
  */
 export function parseQuery(term: string): SearchQuery {
+  // A pasted term can carry control bytes; what leaves here follows the text rule.
+  return cleanDeep(readQuery(term));
+}
+
+function readQuery(term: string): SearchQuery {
   const raw = term;
   const t = term.trim();
   if (t.length === 0) throw new FormatError('empty', 'empty search term', { offset: 0 });

@@ -7,7 +7,7 @@ export * from './types.js';
 export * from './protocol.js';
 // Binary formats and identifiers.
 export { parsePartitionTable, type PartitionTable, type PartitionEntry } from './partition.js';
-export { parseVmfsHeader, parseVhSf, planHeaderDump, formatUuid, type VmfsHeaderDetails, type HeaderDumpPlan } from './vmfs.js';
+export { parseVmfsHeader, parseVhSf, planHeaderDump, formatUuid, type VmfsHeaderDetails, type HeaderDumpPlan, type LvmDeviceHeader, type DeviceIdLayout, type VmfsHeaderHints } from './vmfs.js';
 export { canonicalDeviceId, parseVml, buildVml, parseQuery, canonicalVmfsUuid, type SearchQuery } from './ids.js';
 // Text formats.
 export { parseIscsitgtSmf, parseStmfSmf } from './smf.js';
@@ -17,4 +17,6 @@ export { parseZfsSnapshots } from './zfs.js';
 export { redactSecrets } from './redact.js';
 // Dispatch.
 export { detect } from './detect.js';
-export { parseArtifact } from './parse.js';
+export { parseArtifact, type ParseHints } from './parse.js';
+// The text rule every returned string follows.
+export { cleanText, cleanDeep } from './text-rule.js';

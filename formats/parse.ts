@@ -4,20 +4,24 @@
  */
 import { FormatError, isFormatError } from './errors.js';
 import type { ArtifactKind, ParsedArtifact } from './types.js';
-import { parseVmfsHeader, parseVhSf } from './vmfs.js';
+import { cleanDeep } from './text-rule.js';
+import { parseVmfsHeader, parseVhSf, type VmfsHeaderHints } from './vmfs.js';
 import { parseIscsitgtSmf, parseStmfSmf } from './smf.js';
 import { parseComstarListing } from './comstar.js';
 import { parseEsxInventory } from './esx.js';
 import { parseZfsSnapshots } from './zfs.js';
 
-/** vmfs-undelete archives have no public format (FORMATS.md §7): kept opaque, never parsed. */
+/** vmfs-undelete archives have no public format (docs/formats.md "vmfs-undelete archives"): kept opaque, never parsed. */
 function opaqueUndelete(bytes: Uint8Array): ParsedArtifact {
   return { kind: 'vmfs-undelete', partition: null, device: null, vmfs: null, details: { opaque: true, size: bytes.length } };
 }
 
-function dispatch(kind: ArtifactKind, bytes: Uint8Array): ParsedArtifact {
+/** What the caller knows about where the bytes came from; every field optional. */
+export type ParseHints = VmfsHeaderHints;
+
+function dispatch(kind: ArtifactKind, bytes: Uint8Array, hints: ParseHints): ParsedArtifact {
   switch (kind) {
-    case 'vmfs-header': return parseVmfsHeader(bytes);
+    case 'vmfs-header': return parseVmfsHeader(bytes, hints);
     case 'vh-sf': return parseVhSf(bytes);
     case 'vmfs-undelete': return opaqueUndelete(bytes);
     case 'iscsitgt-smf': return parseIscsitgtSmf(bytes);
@@ -30,10 +34,14 @@ function dispatch(kind: ArtifactKind, bytes: Uint8Array): ParsedArtifact {
   }
 }
 
-/** Parses bytes as the given artifact kind; every failure is a FormatError. */
-export function parseArtifact(kind: ArtifactKind, bytes: Uint8Array): ParsedArtifact {
+/**
+ * Parses bytes as the given artifact kind; every failure is a FormatError.
+ * Every parser applies the text rule (text-rule.ts) itself; the result is
+ * walked once more here so no string leaves formats/ without it.
+ */
+export function parseArtifact(kind: ArtifactKind, bytes: Uint8Array, hints: ParseHints = {}): ParsedArtifact {
   try {
-    return dispatch(kind, bytes);
+    return cleanDeep(dispatch(kind, bytes, hints));
   } catch (e) {
     if (isFormatError(e)) throw e;
     throw new FormatError('malformed', `${kind} parser failed: ${(e as Error)?.message ?? String(e)}`, { offset: 0 });

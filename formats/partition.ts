@@ -1,9 +1,10 @@
 /**
- * MBR and GPT partition tables (FORMATS.md §2; UEFI spec ch. 5, util-linux
+ * MBR and GPT partition tables (docs/formats.md "Partition tables"; UEFI spec ch. 5, util-linux
  * libfdisk gpt.c for field meaning). CRC mismatches are reported, never fatal:
  * a damaged table is exactly what a recovery operator needs to see.
  */
 import { FormatError } from './errors.js';
+import { cleanText } from './text-rule.js';
 
 /** One partition as a restore needs it. */
 export interface PartitionEntry {
@@ -64,7 +65,7 @@ export const MBR_TYPE_VMKCORE = 0xfc;
 export const MBR_TYPE_GPT_PROTECTIVE = 0xee;
 export const GPT_TYPE_VMFS = 'AA31E02A-400F-11DB-9590-000C2911D1B8';
 
-/** VMware partition type GUIDs (FORMATS.md §2). */
+/** VMware partition type GUIDs (docs/formats.md "Partition tables"). */
 export const GPT_TYPE_NAMES: Record<string, string> = {
   [GPT_TYPE_VMFS]: 'VMFS',
   '9D275380-40AD-11DB-BF97-000C2911D1B8': 'vmkDiagnostic',
@@ -156,6 +157,7 @@ function parseMbr(bytes: Uint8Array): NonNullable<PartitionTable['mbr']> {
   return { signature, protective, diskSignature: hex32(view.getUint32(0x1b8, true)), entries };
 }
 
+/** GPT partition name: UTF-16LE up to the first NUL, under the text rule (lone surrogates escaped). */
 function utf16Name(b: Uint8Array): string {
   let s = '';
   for (let i = 0; i + 1 < b.length; i += 2) {
@@ -163,7 +165,7 @@ function utf16Name(b: Uint8Array): string {
     if (c === 0) break;
     s += String.fromCharCode(c);
   }
-  return s;
+  return cleanText(s).trim();
 }
 
 function parseGpt(bytes: Uint8Array, sectorSize: number, notes: string[]): { header: GptHeader; entries: PartitionEntry[] } {

@@ -6,6 +6,7 @@
  */
 import { FormatError, isFormatError } from './errors.js';
 import { canonicalDeviceId } from './ids.js';
+import { cleanDeep, decodeUtf8 } from './text-rule.js';
 
 /** Largest text listing accepted. Real listings are KB; a 100k-snapshot zfs list is ~10 MB. */
 export const MAX_TEXT_BYTES = 32 * 1024 * 1024;
@@ -18,11 +19,10 @@ export const SECTION_MARKER = '# vmfs-collector:';
 /** Placeholders stmfadm/sbdadm print instead of a value (stmfadm.c printExtLuProps). */
 const PLACEHOLDERS = new Set(['not set', '-', '<error retrieving property>', 'prop unavailable in standby', '<none>', 'unknown', '']);
 
-const decoder = new TextDecoder('utf-8', { fatal: false });
-
 /**
  * Bytes or text in, text out; refuses oversize input ('too_large') and input
- * holding nothing but whitespace ('empty'). A UTF-8 BOM is dropped.
+ * holding nothing but whitespace ('empty'). A UTF-8 BOM is dropped; a byte that
+ * is not UTF-8 reads `\xNN` (text-rule.ts).
  */
 export function decodeInput(input: Uint8Array | string, maxBytes: number, what: string): string {
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
@@ -32,7 +32,7 @@ export function decodeInput(input: Uint8Array | string, maxBytes: number, what: 
   if (size > maxBytes) {
     throw new FormatError('too_large', `${what}: ${size} bytes is over the ${maxBytes}-byte limit`);
   }
-  let text = typeof input === 'string' ? input : decoder.decode(input);
+  let text = typeof input === 'string' ? input : decodeUtf8(input);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') throw new FormatError('empty', `${what}: input is empty`);
   return text;
@@ -145,11 +145,12 @@ export function looksBinary(text: string): boolean {
 
 /**
  * Run a parser body and let only FormatError out: anything else (a bug, a
- * stack overflow on hostile input) becomes 'malformed'.
+ * stack overflow on hostile input) becomes 'malformed'. The result leaves with
+ * the text rule applied to every string in it (text-rule.ts).
  */
 export function guarded<T>(what: string, body: () => T): T {
   try {
-    return body();
+    return cleanDeep(body());
   } catch (e) {
     if (isFormatError(e)) throw e;
     const message = e instanceof Error ? e.message : String(e);

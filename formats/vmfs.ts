@@ -1,11 +1,13 @@
 /**
- * VMFS header dumps and `.vh.sf` copies (FORMATS.md §1): partition lookup, LVM
- * device header, volume table, FS descriptor. Field offsets follow FORMATS.md,
- * cross-read against fox-it/dissect.vmfs `c_lvm.py` (LVM_DevMetadata,
- * LVM_VolDescriptor) and glandium/vmfs-tools `libvmfs/`.
+ * VMFS header dumps and `.vh.sf` copies (docs/formats.md, "VMFS on disk"):
+ * partition lookup, LVM device header, volume table, FS descriptor. Field
+ * offsets as that section gives them, with its sources: fox-it/dissect.vmfs
+ * `c_lvm.py` (LVM_DevMetadata, SCSI_DiskId, LVM_VolDescriptor) and
+ * glandium/vmfs-tools `libvmfs/vmfs_volume.h`.
  */
 import { FormatError, isFormatError } from './errors.js';
-import { deviceIdFromIdBytes, buildVml, toHex } from './ids.js';
+import { deviceIdFromIdBytes, deviceNameKeys, buildVml, naaDesignatorLength, toHex, VML_ID_TYPE } from './ids.js';
+import { cleanDeep, fieldText } from './text-rule.js';
 import { parsePartitionTable, GPT_TYPE_VMFS, MBR_TYPE_VMFS, type PartitionTable, type CrcCheck } from './partition.js';
 import type { ArtifactDetails, DeviceInfo, ParsedArtifact, PartitionInfo, VmfsInfo } from './types.js';
 
@@ -21,8 +23,8 @@ export const FS_DESCRIPTOR_OFFSET = 0x200000;
 export const DEFAULT_DATA_OFFSET = 0x1100000;
 /**
  * Where VMFS partitions start, in the order a wiped table is probed: the usual
- * 128, 2048, 63 (FORMATS.md §2), then 1024 and 16384, starts dissect.vmfs also
- * looks at (its LVM bases 0x180000 and 0x900000).
+ * 128, 2048, 63 (docs/formats.md "Partition tables"), then 1024 and 16384,
+ * starts dissect.vmfs also looks at (its LVM bases 0x180000 and 0x900000).
  */
 export const PROBE_LBAS = [128, 2048, 63, 1024, 16384] as const;
 
@@ -37,23 +39,51 @@ const MAX_VOLUMES_LVM6 = 1;
 /** Beyond this a dataOffset is corrupt: ESX uses 17 MiB; support dumps stop at ~1.5 GiB. */
 const MAX_PLAUSIBLE_DATA_OFFSET = 1 << 30;
 
+/**
+ * How the 44-byte id field at LVM header +0x2E was split (docs/formats.md "LVM
+ * device header"): 'with-model-prefix' when the length at +0x0D counts the id
+ * and the 6 model bytes after it (what ESX 3.5 writes: 22 for a 16-byte NAA);
+ * 'id-then-model' when it counts the id alone; 'naa-designator' when neither
+ * fits and the NAA type nibble of the first byte gave the id length.
+ */
+export type DeviceIdLayout = 'with-model-prefix' | 'id-then-model' | 'naa-designator';
+
+/** What the caller knows about the bytes, to settle an ambiguous header. */
+export interface VmfsHeaderHints {
+  /**
+   * The device the bytes were read from, in any spelling ESX prints
+   * (`naa.…`, `naa.…:1`, `/vmfs/devices/disks/vml.…`, a file name holding one).
+   */
+  deviceName?: string;
+}
+
 export interface LvmDeviceHeader {
   /** Byte offset of the header in the dump. */
   offset: number;
   majorVersion: number;
   minorVersion: number;
   deviceIdType: number;
+  /** The length byte at +0x0D as stored. */
   deviceIdLength: number;
+  /** How that length was read. */
+  deviceIdLayout: DeviceIdLayout;
   lun: number;
   scsiDeviceType: number;
   scsiLevel: number;
   vendor: string;
   model: string;
   revision: string;
-  /** The device-id bytes (length from +0x0D) as lower-case hex. */
+  /** Raw bytes of vendor (+0x12, 8), model (+0x1A, 16) and revision (+0x2A, 4) as hex. */
+  vendorHex: string;
+  modelHex: string;
+  revisionHex: string;
+  /** The device-id bytes as read (without the model prefix), lower-case hex. */
   deviceIdHex: string;
-  /** The 6 model bytes stored after the device id (the vml tail). */
+  /** All 44 bytes of the id field at +0x2E, lower-case hex. */
+  deviceIdFieldHex: string;
+  /** The 6 model bytes that end the vml id, as text and as hex. */
   modelPrefix: string;
+  modelPrefixHex: string;
   diskBlockSize: number;
   sizeBytes: number;
   numVolumes: number;
@@ -81,6 +111,8 @@ export interface VolumeTableEntry {
   stateName: 'invalid' | 'normal' | 'resignature-pending' | 'resignature-done' | 'unknown';
   /** The text at +0x14 (the volume's UUID as text). */
   name: string;
+  /** Its raw bytes as hex, without the trailing NUL padding. */
+  nameHex: string;
   segmentUuid: string;
   snapId: number;
   createdAtUs: number;
@@ -150,7 +182,7 @@ function viewOf(bytes: Uint8Array): DataView {
 
 /**
  * Canonical VMFS UUID `%08x-%08x-%04x-<MAC>` from 16 stored bytes: three
- * little-endian integers, then the 6 MAC bytes in stored order (FORMATS.md §1).
+ * little-endian integers, then the 6 MAC bytes in stored order (docs/formats.md "VMFS UUID").
  */
 export function formatUuid(b: Uint8Array): string {
   if (b.length < 16) throw new FormatError('truncated', 'a VMFS UUID is 16 bytes', { offset: b.length });
@@ -181,17 +213,6 @@ function isoFromSecs(s: number): string | null {
   return s > 0 ? new Date(s * 1000).toISOString() : null;
 }
 
-/** Space/NUL padded ASCII field, trimmed. */
-function asciiField(b: Uint8Array): string {
-  let s = '';
-  for (const c of b) {
-    if (c === 0) break;
-    s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '?';
-  }
-  return s.trim();
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 /** Reads a u64 as a number; a value past 2^53 is clamped with a note rather than silently rounded. */
 function u64(view: DataView, off: number, field: string, notes: string[]): number {
@@ -208,37 +229,139 @@ function hasU32(bytes: Uint8Array, off: number, magic: number): boolean {
   return ((bytes[off] | (bytes[off + 1] << 8) | (bytes[off + 2] << 16) | (bytes[off + 3] << 24)) >>> 0) === magic;
 }
 
-function parseLvmHeader(bytes: Uint8Array, h: number, notes: string[]): LvmDeviceHeader {
+/** One way of cutting the id field into device-id bytes and the 6-byte vml tail. */
+interface IdReading {
+  layout: DeviceIdLayout;
+  id: Uint8Array;
+  tail: Uint8Array;
+  deviceId: string | null;
+  tailIsModel: boolean;
+}
+
+/** Model bytes compare with NUL and space padding taken as the same. */
+function sameModelBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if ((a[i] || 0x20) !== (b[i] || 0x20)) return false;
+  return true;
+}
+
+function readingOf(layout: DeviceIdLayout, idType: number, field: Uint8Array, idLen: number, model6: Uint8Array): IdReading {
+  const id = field.subarray(0, idLen);
+  const tail = field.subarray(idLen, Math.min(idLen + 6, field.length));
+  let deviceId: string | null = null;
+  try {
+    deviceId = deviceIdFromIdBytes(idType, id);
+  } catch {
+    deviceId = null;
+  }
+  return { layout, id, tail, deviceId, tailIsModel: sameModelBytes(tail, model6) };
+}
+
+/** The vml tail: the stored model bytes, or the model field's first 6 when those are missing or NUL. */
+function vmlTail(r: IdReading, model6: Uint8Array): Uint8Array {
+  if (r.tail.length === 6 && !r.tail.includes(0)) return r.tail;
+  return Uint8Array.from(model6, (c) => c || 0x20);
+}
+
+function vmlOf(idType: number, deviceType: number, lun: number, r: IdReading, model6: Uint8Array): string {
+  return buildVml({ idType, deviceType, lun, deviceIdBytes: r.id, model: vmlTail(r, model6) });
+}
+
+/**
+ * Splits the 44-byte id field at +0x2E (docs/formats.md "LVM device header").
+ * Real hosts store the id followed by the model's first 6 bytes and count both
+ * in the length at +0x0D; older readings counted the id alone. Both are tried:
+ * the device name the caller knows wins, then a reading whose id decodes for
+ * its type, then one whose trailing 6 bytes are the model's; a tie is noted.
+ */
+function readDeviceIdField(b: Uint8Array, hints: VmfsHeaderHints, notes: string[]): { reading: IdReading; vml: string } {
+  const idType = b[0x0c];
+  const idLen = b[0x0d];
+  const lun = b[0x0e] | (b[0x0f] << 8);
+  const deviceType = b[0x10];
+  const model6 = b.subarray(0x1a, 0x20);
+  const field = b.subarray(0x2e, 0x5a);
+  const candidates: IdReading[] = [];
+  if (idLen > 6 && idLen <= field.length) candidates.push(readingOf('with-model-prefix', idType, field, idLen - 6, model6));
+  if (idLen > 0 && idLen <= field.length) candidates.push(readingOf('id-then-model', idType, field, idLen, model6));
+  if (idLen > field.length) notes.push(`device id length ${idLen} exceeds the 44-byte field`);
+
+  const named = hints.deviceName ? deviceNameKeys(hints.deviceName) : { deviceId: null, vml: null };
+  const score = (r: IdReading) =>
+    (r.deviceId !== null && (r.deviceId === named.deviceId || vmlOf(idType, deviceType, lun, r, model6) === named.vml) ? 4 : 0) +
+    (r.deviceId !== null ? 2 : 0) +
+    (r.tailIsModel ? 1 : 0);
+  // Stable sort: on equal scores the real-host layout (listed first) stays first.
+  const ranked = [...candidates].sort((x, y) => score(y) - score(x));
+  let reading = ranked[0];
+  if (reading && ranked[1] && score(ranked[0]) === score(ranked[1]) && reading.deviceId !== null) {
+    notes.push(`device id length ${idLen} reads as both layouts; taken as ${reading.layout} (${reading.id.length}-byte id)`);
+  }
+
+  const isNaa = idType === VML_ID_TYPE.naa || idType === VML_ID_TYPE.symm;
+  if ((!reading || reading.deviceId === null) && isNaa && naaDesignatorLength(field[0]) > 0) {
+    // A header that carries an NAA always yields it: its own type nibble says how long it is.
+    const n = naaDesignatorLength(field[0]);
+    reading = readingOf('naa-designator', idType, field, n, model6);
+    notes.push(`device id length ${idLen} fits neither layout; NAA type ${field[0] >> 4} read as ${n} bytes`);
+  }
+  if (!reading) {
+    notes.push(`device id length ${idLen}: no device id stored`);
+    reading = readingOf('with-model-prefix', idType, field, 0, model6);
+  } else if (reading.deviceId === null) {
+    let why = 'unknown reason';
+    try {
+      deviceIdFromIdBytes(idType, reading.id);
+    } catch (e) {
+      why = (e as Error).message;
+    }
+    notes.push(`device id not decodable: ${why}`);
+  } else if (!reading.tailIsModel) {
+    notes.push(`the 6 bytes after the device id (${toHex(reading.tail)}) are not the model's first 6 (${toHex(model6)})`);
+  }
+  return { reading, vml: vmlOf(idType, deviceType, lun, reading, model6) };
+}
+
+interface LvmRead {
+  header: LvmDeviceHeader;
+  deviceId: string;
+  vml: string;
+}
+
+function parseLvmHeader(bytes: Uint8Array, h: number, notes: string[], hints: VmfsHeaderHints = {}): LvmRead {
   if (h + LVM_HEADER_SIZE > bytes.length) {
     throw new FormatError('truncated', `dump ends inside the LVM device header at 0x${h.toString(16)}`, { offset: bytes.length });
   }
   const v = new DataView(bytes.buffer, bytes.byteOffset + h, LVM_HEADER_SIZE);
   const b = bytes.subarray(h, h + LVM_HEADER_SIZE);
-  const idLen = b[0x0d];
-  // +0x2E holds 44 bytes: the device id (length at +0x0D) followed by the first
-  // 6 bytes of the model, exactly the tail of the vml id (FORMATS.md §1, §3).
-  const idBytes = b.subarray(0x2e, 0x2e + Math.min(idLen, 44));
-  if (idLen > 44) notes.push(`device id length ${idLen} exceeds the 44-byte field`);
-  const tail = b.subarray(0x2e + Math.min(idLen, 44), Math.min(0x2e + idLen + 6, 0x5a));
+  // SCSI_DiskId at +0x0C (dissect.vmfs c_lvm.py): type, length, LUN, device
+  // type, level, vendor[8], model[16], revision[4], id[44].
+  const { reading, vml } = readDeviceIdField(b, hints, notes);
   const initTimeUs = u64(v, 0x92, 'LVM init time', notes);
   const modifyTimeUs = u64(v, 0x9a, 'LVM modify time', notes);
   const flags = v.getUint32(0xd2, true);
-  return {
+  const header: LvmDeviceHeader = {
     offset: h,
     majorVersion: v.getUint32(0x04, true),
     minorVersion: v.getUint32(0x08, true),
     deviceIdType: b[0x0c],
-    deviceIdLength: idLen,
+    deviceIdLength: b[0x0d],
+    deviceIdLayout: reading.layout,
     lun: v.getUint16(0x0e, true),
     scsiDeviceType: b[0x10],
     scsiLevel: b[0x11],
-    vendor: asciiField(b.subarray(0x12, 0x1a)),
-    model: asciiField(b.subarray(0x1a, 0x2a)),
-    revision: asciiField(b.subarray(0x2a, 0x2e)),
-    deviceIdHex: toHex(idBytes),
-    modelPrefix: String.fromCharCode(...tail),
+    vendor: fieldText(b.subarray(0x12, 0x1a)),
+    model: fieldText(b.subarray(0x1a, 0x2a)),
+    revision: fieldText(b.subarray(0x2a, 0x2e)),
+    vendorHex: toHex(b.subarray(0x12, 0x1a)),
+    modelHex: toHex(b.subarray(0x1a, 0x2a)),
+    revisionHex: toHex(b.subarray(0x2a, 0x2e)),
+    deviceIdHex: toHex(reading.id),
+    deviceIdFieldHex: toHex(b.subarray(0x2e, 0x5a)),
+    modelPrefix: fieldText(reading.tail),
+    modelPrefixHex: toHex(reading.tail),
     diskBlockSize: v.getUint32(0x5a, true),
-    // Full 8 bytes: a 4-byte read wraps past 4 GiB of sectors (FORMATS.md §1).
+    // Full 8 bytes: a 4-byte read wraps past 4 GiB of sectors (docs/formats.md "LVM device header").
     sizeBytes: u64(v, 0x5e, 'device size', notes),
     numVolumes: v.getUint32(0x66, true),
     numPEs: v.getUint32(0x6a, true),
@@ -254,9 +377,10 @@ function parseLvmHeader(bytes: Uint8Array, h: number, notes: string[]): LvmDevic
     flags,
     vmfsL: (flags & 1) === 1,
   };
+  return { header, deviceId: reading.deviceId ?? '', vml };
 }
 
-/** S: volume table distance from the device header (FORMATS.md §1; LVM_SIZEOF_LVM_DEVMETA). */
+/** S: volume table distance from the device header (docs/formats.md "VMFS on disk"; dissect.vmfs LVM_SIZEOF_LVM_DEVMETA). */
 function volumeTableOffset(lvm: LvmDeviceHeader, notes: string[]): number {
   if (lvm.majorVersion < 6) return 0x200;
   const a = lvm.mdAlignment;
@@ -293,7 +417,8 @@ function parseVolumeTable(bytes: Uint8Array, lvm: LvmDeviceHeader, notes: string
       generation: u64(v, 0x08, `volume ${i} generation`, notes),
       state,
       stateName: VOLUME_STATES[state] ?? 'unknown',
-      name: asciiField(b.subarray(0x14, 0x54)),
+      name: fieldText(b.subarray(0x14, 0x54)),
+      nameHex: toHex(b.subarray(0x14, 0x54)).replace(/(00)+$/, ''),
       segmentUuid: formatUuid(b.subarray(0x54, 0x64)),
       snapId: v.getUint32(0x64, true),
       createdAtUs,
@@ -307,7 +432,7 @@ function parseVolumeTable(bytes: Uint8Array, lvm: LvmDeviceHeader, notes: string
   return entries;
 }
 
-/** Raw FS version → VMFS major: 4 is VMFS3, 14 VMFS5, 24 and up VMFS6 (FORMATS.md §1). */
+/** Raw FS version → VMFS major: 4 is VMFS3, 14 VMFS5, 24 and up VMFS6 (docs/formats.md "FS descriptor"). */
 function vmfsMajor(raw: number): number {
   if (raw >= 24) return 6;
   if (raw >= 14) return 5;
@@ -321,8 +446,6 @@ function parseFsDescriptor(bytes: Uint8Array, off: number, notes: string[]): FsD
   const magic = v.getUint32(0, true);
   const rawVersion = v.getUint32(0x04, true);
   const minorVersion = b[0x08];
-  const labelBytes = b.subarray(0x1d, 0x9d);
-  const nul = labelBytes.indexOf(0);
   const ctime = v.getUint32(0xa9, true);
   return {
     offset: off,
@@ -333,7 +456,7 @@ function parseFsDescriptor(bytes: Uint8Array, off: number, notes: string[]): FsD
     version: `VMFS-${vmfsMajor(rawVersion)}.${minorVersion}`,
     vmfsUuid: formatUuid(b.subarray(0x09, 0x19)),
     configFlags: v.getUint32(0x19, true),
-    label: utf8.decode(nul >= 0 ? labelBytes.subarray(0, nul) : labelBytes).trim(),
+    label: fieldText(b.subarray(0x1d, 0x9d)),
     diskBlockSize: v.getUint32(0x9d, true),
     fileBlockSize: u64(v, 0xa1, 'file block size', notes),
     ctime,
@@ -450,24 +573,17 @@ function vmfsVersionFromLvm(major: number): string {
   return `VMFS-${major === 4 ? 3 : major}`;
 }
 
-function deviceFromLvm(lvm: LvmDeviceHeader, notes: string[]): DeviceInfo {
-  const idBytes = Uint8Array.from(lvm.deviceIdHex.match(/../g) ?? [], (x) => parseInt(x, 16));
-  let deviceId = '';
-  try {
-    deviceId = deviceIdFromIdBytes(lvm.deviceIdType, idBytes);
-  } catch (e) {
-    notes.push(`device id not decodable: ${(e as Error).message}`);
-  }
-  const model = lvm.modelPrefix.length === 6 ? lvm.modelPrefix : lvm.model.padEnd(6, ' ');
+function deviceFromLvm(lvm: LvmRead): DeviceInfo {
+  const h = lvm.header;
   return {
-    deviceId,
-    vml: buildVml({ idType: lvm.deviceIdType, deviceType: lvm.scsiDeviceType, lun: lvm.lun, deviceIdBytes: idBytes, model }),
-    lun: lvm.lun,
-    vendor: lvm.vendor,
-    model: lvm.model,
-    revision: lvm.revision,
-    sizeBytes: lvm.sizeBytes,
-    extentUuid: lvm.extentUuid,
+    deviceId: lvm.deviceId,
+    vml: lvm.vml,
+    lun: h.lun,
+    vendor: h.vendor,
+    model: h.model,
+    revision: h.revision,
+    sizeBytes: h.sizeBytes,
+    extentUuid: h.extentUuid,
   };
 }
 
@@ -498,13 +614,16 @@ function wrap<T>(what: string, fn: () => T): T {
 /**
  * Parses a VMFS header dump, disk- or partition-relative: partition, LVM device
  * header, volume table and, when the dump reaches it, the FS descriptor.
+ * `hints.deviceName` (the device the dump was read from) settles a device id
+ * field that reads both ways.
  */
-export function parseVmfsHeader(bytes: Uint8Array): ParsedArtifact {
+export function parseVmfsHeader(bytes: Uint8Array, hints: VmfsHeaderHints = {}): ParsedArtifact {
   return wrap('vmfs header', () => {
     if (bytes.length === 0) throw new FormatError('empty', 'no bytes', { offset: 0 });
     const where = locateVmfs(bytes);
     const notes = where.notes;
-    const lvm = parseLvmHeader(bytes, where.partitionOffset + LVM_HEADER_OFFSET, notes);
+    const read = parseLvmHeader(bytes, where.partitionOffset + LVM_HEADER_OFFSET, notes, hints);
+    const lvm = read.header;
     const volumeTable = parseVolumeTable(bytes, lvm, notes);
     let fsDescriptor: FsDescriptor | null = null;
     const fsOff = where.partitionOffset + lvm.dataOffset + FS_DESCRIPTOR_OFFSET;
@@ -528,13 +647,13 @@ export function parseVmfsHeader(bytes: Uint8Array): ParsedArtifact {
       partitionTable: summarizeTable(where.table),
       notes,
     };
-    return {
+    return cleanDeep<ParsedArtifact>({
       kind: 'vmfs-header',
       partition: where.partition,
-      device: deviceFromLvm(lvm, notes),
+      device: deviceFromLvm(read),
       vmfs: vmfsInfo(fsDescriptor?.version ?? vmfsVersionFromLvm(lvm.majorVersion), fsDescriptor, segmentUuid),
       details,
-    };
+    });
   });
 }
 
@@ -550,13 +669,13 @@ export function parseVhSf(bytes: Uint8Array): ParsedArtifact {
     }
     const notes: string[] = [];
     const fs = parseFsDescriptor(bytes, FS_DESCRIPTOR_OFFSET, notes);
-    return {
+    return cleanDeep<ParsedArtifact>({
       kind: 'vh-sf',
       partition: null,
       device: null,
       vmfs: vmfsInfo(fs.version, fs, fs.segmentUuid),
       details: { fsDescriptor: fs, notes },
-    };
+    });
   });
 }
 
@@ -569,7 +688,7 @@ export function planHeaderDump(firstBytes: Uint8Array): HeaderDumpPlan {
     if (firstBytes.length === 0) throw new FormatError('empty', 'no bytes', { offset: 0 });
     const where = locateVmfs(firstBytes);
     const notes = where.notes;
-    const lvm = parseLvmHeader(firstBytes, where.partitionOffset + LVM_HEADER_OFFSET, notes);
+    const lvm = parseLvmHeader(firstBytes, where.partitionOffset + LVM_HEADER_OFFSET, notes).header;
     let dataOffset = lvm.dataOffset;
     if (dataOffset === 0 || dataOffset > MAX_PLAUSIBLE_DATA_OFFSET) {
       notes.push(`dataOffset 0x${dataOffset.toString(16)} implausible; planned with 0x${DEFAULT_DATA_OFFSET.toString(16)}`);

@@ -110,12 +110,19 @@ describe('parseVmfsHeader reads each layout', () => {
     expect(parsed.partition?.endLba).toBe(size / 512 - 34);
   });
 
-  it('decodes LVM header fields', () => {
-    const details = parseVmfsHeader(buildVmfsDisk({ lvmMajor: 5, lun: 300, vendor: 'SUN', model: 'COMSTAR', revision: '1.0', deviceId: 'naa.600144F0C0FFEE00000000000000BEEF' })).details as VmfsHeaderDetails;
+  it.each([
+    ['with-model-prefix', 22],
+    ['id-then-model', 16],
+  ] as const)('decodes LVM header fields (length at +0x0D read as %s)', (layout, storedLength) => {
+    const details = parseVmfsHeader(buildVmfsDisk({ lvmMajor: 5, lun: 300, vendor: 'SUN', model: 'COMSTAR', revision: '1.0', deviceId: 'naa.600144F0C0FFEE00000000000000BEEF', deviceIdLayout: layout })).details as VmfsHeaderDetails;
+    expect(details.notes).toEqual([]);
     expect(details.lvm).toMatchObject({
       majorVersion: 5,
       deviceIdType: 2,
-      deviceIdLength: 16,
+      deviceIdLength: storedLength,
+      deviceIdLayout: layout,
+      vendorHex: Buffer.from('SUN     ').toString('hex'),
+      deviceIdFieldHex: '600144f0c0ffee00000000000000beef' + Buffer.from('COMSTA').toString('hex') + '00'.repeat(22),
       lun: 300,
       scsiDeviceType: 0,
       vendor: 'SUN',

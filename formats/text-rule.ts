@@ -1,0 +1,133 @@
+/**
+ * The one rule for text leaving formats/ (docs/formats.md, "Text leaving the
+ * parsers"): every string a parser returns is well-formed Unicode (so valid
+ * UTF-8 once encoded) and holds no control character.
+ *
+ * - NUL padding at either end of a string is dropped; fixed-width fields from
+ *   binary structures are also cut at their first NUL and trimmed of spaces.
+ * - Any other C0 control (U+0000–U+001F), DEL and C1 control (U+0080–U+009F)
+ *   is shown as `\xNN` (two lower-case hex digits).
+ * - A byte that is not part of a well-formed UTF-8 sequence is shown as `\xNN`
+ *   too, never as U+FFFD: the reader sees which byte it was.
+ * - A lone UTF-16 surrogate (a GPT name can hold one) is shown as `\uXXXX`.
+ *
+ * The escaped form is for display and indexing; it is not reversible (a literal
+ * backslash is left alone). Where a field is an identifier, the parser also
+ * returns its raw bytes as hex.
+ */
+
+/** Something in the string needs the slow path: a control, or a lone surrogate. */
+const NEEDS_WORK = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+const hex2 = (n: number) => n.toString(16).padStart(2, '0');
+
+/** Applies the rule to a string already in memory. */
+export function cleanText(s: string): string {
+  if (!NEEDS_WORK.test(s)) return s;
+  let start = 0;
+  let end = s.length;
+  while (start < end && s.charCodeAt(start) === 0) start++;
+  while (end > start && s.charCodeAt(end - 1) === 0) end--;
+  let out = '';
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
+      out += '\\x' + hex2(c);
+    } else if (c >= 0xd800 && c <= 0xdbff) {
+      const next = i + 1 < end ? s.charCodeAt(i + 1) : 0;
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        out += s[i] + s[i + 1];
+        i++;
+      } else {
+        out += '\\u' + c.toString(16);
+      }
+    } else if (c >= 0xdc00 && c <= 0xdfff) {
+      out += '\\u' + c.toString(16);
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Length of the well-formed UTF-8 sequence starting at i (RFC 3629 table), or 0. */
+function sequenceLength(b: Uint8Array, i: number): number {
+  const c = b[i];
+  if (c < 0x80) return 1;
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < b.length && b[i + k] >= lo && b[i + k] <= hi;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
+  if ((c >= 0xe1 && c <= 0xec) || c === 0xee || c === 0xef) return cont(1) && cont(2) ? 3 : 0;
+  if (c === 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
+  if (c === 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (c === 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
+/**
+ * UTF-8 bytes to a string in which every byte outside a well-formed sequence
+ * reads `\xNN`. Control characters are left for cleanText; a BOM is kept.
+ * Linear: well-formed runs are decoded in one call each.
+ */
+export function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    // Falls through to the byte-by-byte pass.
+  }
+  const parts: string[] = [];
+  let runStart = 0;
+  let i = 0;
+  while (i < bytes.length) {
+    const n = sequenceLength(bytes, i);
+    if (n > 0) {
+      i += n;
+      continue;
+    }
+    if (i > runStart) parts.push(strictUtf8.decode(bytes.subarray(runStart, i)));
+    parts.push('\\x' + hex2(bytes[i]));
+    i++;
+    runStart = i;
+  }
+  if (i > runStart) parts.push(strictUtf8.decode(bytes.subarray(runStart, i)));
+  return parts.join('');
+}
+
+/**
+ * A fixed-width text field of a binary structure (vendor, model, label…): cut
+ * at its first NUL, decoded by the rule above, trimmed of space padding.
+ */
+export function fieldText(bytes: Uint8Array): string {
+  const nul = bytes.indexOf(0);
+  return cleanText(decodeUtf8(nul >= 0 ? bytes.subarray(0, nul) : bytes)).trim();
+}
+
+function isPlainObject(v: object): v is Record<string, unknown> {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * A copy of a parser's result with the rule applied to every string in it,
+ * object keys included. Arrays and plain objects are walked; numbers, booleans,
+ * null and other objects (byte arrays) are kept as they are.
+ */
+export function cleanDeep<T>(value: T): T {
+  return walk(value, 0) as T;
+}
+
+/** Parser results are a few levels deep; the bound only stops a cycle. */
+const MAX_DEPTH = 64;
+
+function walk(v: unknown, depth: number): unknown {
+  if (typeof v === 'string') return cleanText(v);
+  if (typeof v !== 'object' || v === null || depth > MAX_DEPTH) return v;
+  if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
+  if (!isPlainObject(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(v)) out[cleanText(key)] = walk(v[key], depth + 1);
+  return out;
+}
