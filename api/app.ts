@@ -6,15 +6,37 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { ApiError, errorBody } from './errors.js';
+import { ApiError, RETRY_AFTER_SECONDS, describeError, errorBody, errorContext, toApiError } from './errors.js';
+import { CONTROL_CHARS, LIMITS } from './services/limits.js';
 import type { AppEnv, App, Services } from './context.js';
 import { routeModules } from './routes/index.js';
 import { registerDocsRoutes } from './routes/docs.js';
 import { createBlobRoutes } from './routes/blobs.js';
 import { FsBlobStore } from './store/fs.js';
 
-/** JSON request bodies above this are refused with 413 (a 10,000-artifact begin fits). */
-export const MAX_JSON_BODY_BYTES = 64 * 1024 * 1024;
+/** JSON request bodies above this are refused with 413 before they are parsed (see LIMITS). */
+export const MAX_JSON_BODY_BYTES = LIMITS.requestBodyBytes;
+
+/**
+ * Why a request's path or query cannot be right, or null: a segment or value that does
+ * not decode, or that holds NUL or another control character (no name the catalog
+ * stores can hold one, and the database refuses NUL in text).
+ */
+export function pathOrQueryProblem(rawUrl: string): string | null {
+  const url = new URL(rawUrl);
+  for (const segment of url.pathname.split('/')) {
+    let decoded: string;
+    try { decoded = decodeURIComponent(segment); } catch { return 'the request path does not decode (bad percent-encoding)'; }
+    if (CONTROL_CHARS.test(decoded)) return 'the request path holds a NUL or control character';
+  }
+  let query: URLSearchParams;
+  try { query = new URLSearchParams(url.search); } catch { return 'the query does not decode'; }
+  for (const [k, v] of query) {
+    if (CONTROL_CHARS.test(k) || CONTROL_CHARS.test(v)) return `query parameter ${JSON.stringify(k.replace(CONTROL_CHARS, '?').slice(0, 40))} holds a NUL or control character`;
+  }
+  if (/%(?![0-9A-Fa-f]{2})/.test(url.search)) return 'the query does not decode (bad percent-encoding)';
+  return null;
+}
 
 export const VERSION = '0.1.0';
 
@@ -36,6 +58,8 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
     c.set('services', services);
     c.header('x-request-id', requestId);
     const started = performance.now();
+    const problem = pathOrQueryProblem(c.req.url);
+    if (problem) throw new ApiError('bad_request', problem);
     await next();
     // Never log headers: they carry bearer tokens.
     services.logger.debug('request', { requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) });
@@ -53,18 +77,23 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
 
   app.onError((err, c) => {
     const requestId = c.var.requestId ?? randomUUID();
-    if (err instanceof ApiError) {
-      if (err.status >= 500) services.logger.error('request failed', { requestId, code: err.code, err: err.message });
-      return c.json(errorBody(err.code, err.message, requestId), err.status);
-    }
     if (err instanceof HTTPException) {
       const status = err.status;
       const code = status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : status >= 500 ? 'internal' : 'bad_request';
       return c.json(errorBody(code, status >= 500 ? 'internal error' : err.message || code, requestId), status);
     }
     if (err instanceof SyntaxError) return c.json(errorBody('bad_request', 'the request body is not valid JSON', requestId), 400);
-    services.logger.error('unhandled error', { requestId, err: err instanceof Error ? err.stack ?? err.message : String(err) });
-    return c.json(errorBody('internal', 'internal error', requestId), 500);
+    const api = toApiError(err);
+    if (api.status >= 500) {
+      // One line an operator can act on: the database's or store's own error, where it
+      // happened, never parameters or bytes (see describeError).
+      services.logger.error('request failed', {
+        requestId, method: c.req.method, path: c.req.path, status: api.status, code: api.code, ...errorContext(err),
+        ...(api === err && api.cause === undefined ? { error: api.message } : describeError(api === err ? api.cause : err)),
+      });
+    }
+    if (api.code === 'service_unavailable') c.header('retry-after', String(RETRY_AFTER_SECONDS));
+    return c.json(errorBody(api.code, api.message, requestId, api.details), api.status);
   });
 
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`, c.var.requestId ?? randomUUID()), 404));

@@ -1,10 +1,12 @@
 /** Ingest: begin a capture (which chunks to upload where) and commit it (verify, parse, index). */
 import { createRoute, z } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { ARTIFACT_KINDS } from '../../formats/types.js';
 import type { BeginRequest } from '../../formats/protocol.js';
 import { requireRole } from '../auth.js';
-import type { App } from '../context.js';
+import type { App, AppEnv } from '../context.js';
 import { beginCapture, commitCapture } from '../services/ingest.js';
+import { FILE_NAME_RULE, HOST_NAME_RULE, LIMITS, precheckBeginCounts } from '../services/limits.js';
 import { ErrorSchema } from './schemas.js';
 
 const SHA256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits');
@@ -23,24 +25,24 @@ const ChunkRef = z.object({
 
 const ArtifactRef = z.object({
   kind: z.enum(ARTIFACT_KINDS),
-  fileName: z.string().min(1).max(255),
-  sourcePath: z.string().max(4096),
-  device: z.string().max(1024).nullable().optional(),
+  fileName: z.string().describe(`File name: ${FILE_NAME_RULE}`),
+  sourcePath: z.string().describe(`Where the bytes were read, at most ${LIMITS.sourcePathBytes} bytes`),
+  device: z.string().nullable().optional().describe(`At most ${LIMITS.deviceBytes} bytes`),
   size: Size,
   sha256: SHA256,
-  chunks: z.array(ChunkRef),
+  chunks: z.array(ChunkRef).describe(`At most ${LIMITS.chunksPerArtifact} per artifact and ${LIMITS.chunksPerCapture} per capture`),
 }).openapi('ArtifactRef');
 
 const BeginRequestSchema = z.object({
   captureId: UUID.describe('UUIDv7 chosen by the collector; repeating begin with it is harmless'),
   host: z.object({
-    name: z.string().min(1).max(255),
+    name: z.string().describe(`Host name: ${HOST_NAME_RULE}`),
     kind: z.enum(['esx', 'esxi', 'solaris', 'linux']),
-    systemUuid: z.string().max(100).nullable().optional(),
+    systemUuid: z.string().nullable().optional(),
   }),
   collectedAt: z.string().datetime({ offset: true }),
-  collector: z.object({ version: z.string().min(1).max(100) }),
-  artifacts: z.array(ArtifactRef),
+  collector: z.object({ version: z.string().min(1) }),
+  artifacts: z.array(ArtifactRef).describe(`At most ${LIMITS.artifactsPerCapture}`),
 }).openapi('BeginRequest');
 
 const UploadTarget = z.object({
@@ -67,15 +69,24 @@ const CommitResponse = z.object({
 
 const err = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });
 
+/** The counting limits, checked on the parsed JSON before it is validated (a 100,000-chunk request is refused cheaply). */
+const precheckCounts: MiddlewareHandler<AppEnv> = async (c, next) => {
+  let body: unknown;
+  try { body = await c.req.json(); } catch { body = undefined; }
+  precheckBeginCounts(body);
+  await next();
+};
+
 const begin = createRoute({
   method: 'post', path: '/v1/captures', tags: ['ingest'], security: [{ bearer: [] }],
   summary: 'Begin a capture: announce its artifacts and chunks, get upload URLs for the chunks the store lacks',
-  middleware: [requireRole('collector')] as const,
+  middleware: [requireRole('collector'), precheckCounts] as const,
   request: { body: { content: { 'application/json': { schema: BeginRequestSchema } }, required: true } },
   responses: {
     200: { description: 'The chunks to upload (idempotent on captureId)', content: { 'application/json': { schema: BeginResponse } } },
-    400: err('Bad request'), 401: err('No or bad token'), 403: err('Wrong role or another host'),
-    409: err('The capture id is taken by different content'), 413: err('Over a limit'),
+    400: err('Bad request, or over a limit of the limits table (details.limit names it)'), 401: err('No or bad token'), 403: err('Wrong role or another host'),
+    409: err('The capture id is taken by different content'), 413: err('The request body is over the size limit'),
+    503: err('The store or the database is unavailable; retry after Retry-After seconds'),
   },
 });
 
@@ -88,6 +99,7 @@ const commit = createRoute({
     200: { description: 'Committed (idempotent)', content: { 'application/json': { schema: CommitResponse } } },
     401: err('No or bad token'), 403: err('Wrong role or another host'), 404: err('No such capture'),
     413: err('A chunk inflates past 1 MiB'), 422: err('A chunk is missing or is not what its name says; nothing was indexed'),
+    503: err('The store or the database is unavailable; retry after Retry-After seconds'),
   },
 });
 

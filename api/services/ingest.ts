@@ -25,11 +25,6 @@ import { assembleArtifact, ChunkCache, ChunkError, readChunk, parseWindow } from
 import { detectDrift, type DriftEvent, type Observation } from './drift.js';
 import { cleanJson, foundIds, indexRows, unindexableReason, upsertHost, writeIndexedRows, type ArtifactContext } from './indexer.js';
 
-export const MAX_ARTIFACTS_PER_CAPTURE = 10_000;
-export const MAX_ARTIFACT_BYTES = 4 * 1024 * 1024 * 1024;
-/** A gzip stream of 1 MiB of incompressible bytes is a little larger than 1 MiB. */
-export const MAX_STORED_CHUNK_BYTES = CHUNK_SIZE + 64 * 1024;
-
 /** One chunk as a manifest records it: how it actually rests in the store. */
 export interface StoredChunk { sha256: string; size: number; encoding: ChunkEncoding; storedSize: number }
 export type ManifestArtifact = CaptureManifest['artifacts'][number];
@@ -44,37 +39,6 @@ export function artifactId(captureId: string, index: number): string {
   b[8] = (b[8] & 0x3f) | 0x80;
   const h = b.subarray(0, 16).toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-/** Refuses a begin request over a limit (413) or whose chunks do not describe its artifacts (400). */
-export function checkBeginLimits(req: BeginRequest): void {
-  if (req.artifacts.length > MAX_ARTIFACTS_PER_CAPTURE) {
-    throw new ApiError('payload_too_large', `a capture holds at most ${MAX_ARTIFACTS_PER_CAPTURE} artifacts; this one has ${req.artifacts.length}`);
-  }
-  const sizes = new Map<string, number>();
-  req.artifacts.forEach((a, i) => {
-    const what = `artifact ${i} (${a.fileName})`;
-    if (a.size > MAX_ARTIFACT_BYTES) throw new ApiError('payload_too_large', `${what} is ${a.size} bytes; the limit is ${MAX_ARTIFACT_BYTES} (4 GiB)`);
-    let sum = 0;
-    for (const c of a.chunks) {
-      if (c.size > CHUNK_SIZE) throw new ApiError('payload_too_large', `${what}: chunk ${c.sha256} is ${c.size} bytes; a chunk holds at most ${CHUNK_SIZE} uncompressed`);
-      if (c.storedSize !== undefined && c.storedSize > MAX_STORED_CHUNK_BYTES) {
-        throw new ApiError('payload_too_large', `${what}: chunk ${c.sha256} would be stored as ${c.storedSize} bytes; the limit is ${MAX_STORED_CHUNK_BYTES}`);
-      }
-      const encoding = c.encoding ?? 'identity';
-      if (encoding === 'identity' && c.storedSize !== undefined && c.storedSize !== c.size) {
-        throw new ApiError('bad_request', `${what}: chunk ${c.sha256} is identity-encoded but declares storedSize ${c.storedSize} ≠ size ${c.size}`);
-      }
-      if (encoding === 'gzip' && (c.storedSize === undefined || c.storedSha256 === undefined)) {
-        throw new ApiError('bad_request', `${what}: gzip chunk ${c.sha256} needs storedSize and storedSha256`);
-      }
-      const seen = sizes.get(c.sha256);
-      if (seen !== undefined && seen !== c.size) throw new ApiError('bad_request', `chunk ${c.sha256} is announced with two sizes (${seen} and ${c.size})`);
-      sizes.set(c.sha256, c.size);
-      sum += c.size;
-    }
-    if (sum !== a.size) throw new ApiError('bad_request', `${what}: its chunks add up to ${sum} bytes, not the announced ${a.size}`);
-  });
 }
 
 /**

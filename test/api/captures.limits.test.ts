@@ -1,4 +1,4 @@
-/** Begin refuses requests over the protocol's limits with 413 and malformed ones with 400, in the one error shape. */
+/** Begin refuses requests over the limits table (api/services/limits.ts) and malformed ones with 400, in the one error shape. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, ingest, prepareCapture, sha256Hex } from '../helpers/ingest-client.js';
@@ -18,34 +18,38 @@ describeEachFlavour('captures: limits', (flavour) => {
   beforeAll(async () => { catalog = await startTestCatalog(flavour); });
   afterAll(async () => { await catalog?.close(); });
 
-  async function expectError(req: unknown, status: number, code: string, message?: RegExp) {
+  async function expectError(req: unknown, status: number, code: string, message?: RegExp, limit?: string) {
     const res = await catalog.request('/v1/captures', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(req) });
     expect(res.status).toBe(status);
-    const body = await res.json() as { error: { code: string; message: string; requestId: string } };
+    const body = await res.json() as { error: { code: string; message: string; requestId: string; details?: { limit?: string } } };
     expect(body.error.code).toBe(code);
     expect(body.error.requestId).toBeTruthy();
     if (message) expect(body.error.message).toMatch(message);
+    if (limit) {
+      expect(body.error.details?.limit).toBe(limit);
+      expect(body.error.message).toContain(`limit ${limit}`);
+    }
   }
 
   it('refuses a chunk over 1 MiB uncompressed', async () => {
     await expectError(request([{ kind: 'unknown', fileName: 'big', sourcePath: '/x', size: MiB + 1, sha256: H(1), chunks: [{ sha256: H(2), size: MiB + 1 }] }]),
-      413, 'payload_too_large', /at most 1048576/);
+      400, 'bad_request', /at most 1048576/, 'chunkBytes');
   });
 
-  it('refuses more than 10,000 artifacts', async () => {
+  it('refuses more than 10,000 artifacts (400 naming the limit)', async () => {
     const one = { kind: 'unknown' as const, fileName: 'e', sourcePath: '/e', size: 0, sha256: sha256Hex(new Uint8Array(0)), chunks: [] };
-    await expectError(request(Array.from({ length: 10_001 }, () => one)), 413, 'payload_too_large', /10000 artifacts/);
+    await expectError(request(Array.from({ length: 10_001 }, () => one)), 400, 'bad_request', /10000 artifacts/, 'artifactsPerCapture');
   });
 
   it('refuses an artifact over 4 GiB', async () => {
-    const size = 4 * 1024 * MiB + MiB;
-    const chunks = Array.from({ length: size / MiB }, (_, i) => ({ sha256: H(i % 256), size: MiB }));
-    await expectError(request([{ kind: 'vmfs-header', fileName: 'huge', sourcePath: '/h', size, sha256: H(3), chunks }]), 413, 'payload_too_large', /4 GiB/);
+    const size = 4 * 1024 * MiB + 1;
+    const chunks = Array.from({ length: 4096 }, (_, i) => ({ sha256: H(i % 256), size: MiB }));
+    await expectError(request([{ kind: 'vmfs-header', fileName: 'huge', sourcePath: '/h', size, sha256: H(3), chunks }]), 400, 'bad_request', /4 GiB/, 'artifactBytes');
   });
 
   it('refuses a gzip chunk whose stored size is over the bound', async () => {
     await expectError(request([{ kind: 'unknown', fileName: 'g', sourcePath: '/g', size: 10, sha256: H(4), chunks: [{ sha256: H(5), size: 10, encoding: 'gzip', storedSize: 2 * MiB, storedSha256: H(6) }] }]),
-      413, 'payload_too_large');
+      400, 'bad_request', /stored as 2097152 bytes/, 'storedChunkBytes');
   });
 
   it('refuses chunks that do not add up to the artifact size (400)', async () => {

@@ -1,0 +1,172 @@
+/**
+ * What a capture may declare at begin, in one table. Every limit here is checked by
+ * `checkBeginLimits` before anything is written, and answered with 400 naming the limit
+ * (`details.limit`), so nothing a begin accepts can be refused later by commit, the
+ * manifest key (`manifests/<host>/<captureId>.json`) or the filesystem store's key rule
+ * (api/store/fs.ts `isValidBlobKey`). The checks are linear in the request and stop at
+ * the first limit passed. See docs/architecture.md ("Limits").
+ */
+import { CHUNK_SIZE, type BeginRequest } from '../../formats/protocol.js';
+import { ApiError } from '../errors.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+/** The limits table. Names are what a 400 answer carries in `details.limit`. */
+export const LIMITS = {
+  /** JSON request body, checked before it is parsed (413). A 65,536-chunk begin is about 20 MB. */
+  requestBodyBytes: 64 * MiB,
+  artifactsPerCapture: 10_000,
+  /** 4 GiB in 1 MiB chunks. */
+  chunksPerArtifact: 4096,
+  /** Chunk references across all artifacts of one capture (repeats count). */
+  chunksPerCapture: 65_536,
+  artifactBytes: 4 * GiB,
+  /** Sum of the declared sizes of a capture's artifacts. */
+  captureBytes: 64 * GiB,
+  /** Uncompressed bytes of one chunk. */
+  chunkBytes: CHUNK_SIZE,
+  /** A gzip stream of 1 MiB of incompressible bytes is a little larger than 1 MiB. */
+  storedChunkBytes: CHUNK_SIZE + 64 * KiB,
+  /** Host names: DNS style (see HOST_NAME_RULE). */
+  hostNameBytes: 253,
+  hostLabelBytes: 63,
+  /** File names: a safe set (see FILE_NAME_RULE). */
+  fileNameBytes: 255,
+  sourcePathBytes: 4096,
+  deviceBytes: 1024,
+  collectorVersionBytes: 100,
+  systemUuidBytes: 100,
+} as const;
+
+export type LimitName = keyof typeof LIMITS;
+
+export const MAX_ARTIFACTS_PER_CAPTURE = LIMITS.artifactsPerCapture;
+export const MAX_ARTIFACT_BYTES = LIMITS.artifactBytes;
+export const MAX_STORED_CHUNK_BYTES = LIMITS.storedChunkBytes;
+
+/**
+ * Host names are DNS-style: dot-separated labels of ASCII letters, digits, `-` and `_`
+ * (`_` because some hosts' own names carry it), each 1–63 bytes, at most 253 in all; so
+ * no leading, trailing or doubled dot. Such a name is its own URI encoding and a valid
+ * store key segment.
+ */
+export const HOST_NAME_RULE = 'dot-separated labels of letters, digits, - and _ (each 1-63 characters, at most 253 in all)';
+const HOST_LABEL = /^[A-Za-z0-9_-]{1,63}$/;
+
+/**
+ * File names are a safe set: ASCII letters, digits and `. _ - + = @ , ~`, at most 255
+ * bytes, not starting with `.` (so never `.` or `..`), never `/`, NUL or other control
+ * bytes. The collector's own names (`vmfs-header-<device>.bin`, `<uuid>.vh.sf`, …) fit.
+ */
+export const FILE_NAME_RULE = 'letters, digits and . _ - + = @ , ~ (not starting with ".", at most 255 characters)';
+const FILE_NAME = /^[A-Za-z0-9_+=@,~-][A-Za-z0-9._+=@,~-]{0,254}$/;
+
+/** C0 controls, DEL and C1 controls: never valid in a name, path or query. */
+// eslint-disable-next-line no-control-regex
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Why `name` is not a valid host name, or null when it is. */
+export function hostNameProblem(name: string): string | null {
+  if (name.length === 0) return 'is empty';
+  if (name.length > LIMITS.hostNameBytes) return `is ${name.length} characters; the limit is ${LIMITS.hostNameBytes}`;
+  for (const label of name.split('.')) {
+    if (label.length > LIMITS.hostLabelBytes) return `has a label of ${label.length} characters; the limit is ${LIMITS.hostLabelBytes}`;
+    if (!HOST_LABEL.test(label)) return `is not ${HOST_NAME_RULE}`;
+  }
+  return null;
+}
+
+/** Why `name` is not a valid artifact file name, or null when it is. */
+export function fileNameProblem(name: string): string | null {
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > LIMITS.fileNameBytes) return `is ${bytes} bytes; the limit is ${LIMITS.fileNameBytes}`;
+  if (!FILE_NAME.test(name)) return `is not ${FILE_NAME_RULE}`;
+  return null;
+}
+
+/** Quoted for a message: at most 80 characters, controls escaped. */
+function shown(s: string): string {
+  return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
+}
+
+function over(limit: LimitName, message: string, actual: number | string): never {
+  throw new ApiError('bad_request', `${message} (limit ${limit})`, { limit, max: LIMITS[limit], actual });
+}
+
+function textProblem(limit: LimitName, what: string, value: string): void {
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > LIMITS[limit]) over(limit, `${what} is ${bytes} bytes; the limit is ${LIMITS[limit]}`, bytes);
+  if (CONTROL_CHARS.test(value)) throw new ApiError('bad_request', `${what} holds a NUL or control character`, { limit, actual: 'control character' });
+}
+
+/**
+ * Refuses a begin request over a limit of LIMITS (400 naming it) or whose chunks do not
+ * describe its artifacts (400). One pass over the request; it stops at the first problem.
+ */
+export function checkBeginLimits(req: BeginRequest): void {
+  const hostProblem = hostNameProblem(req.host.name);
+  if (hostProblem) over('hostNameBytes', `host name ${shown(req.host.name)} ${hostProblem}`, req.host.name.length);
+  textProblem('collectorVersionBytes', 'collector.version', req.collector.version);
+  if (req.host.systemUuid) textProblem('systemUuidBytes', 'host.systemUuid', req.host.systemUuid);
+  if (req.artifacts.length > LIMITS.artifactsPerCapture) {
+    over('artifactsPerCapture', `a capture holds at most ${LIMITS.artifactsPerCapture} artifacts; this one has ${req.artifacts.length}`, req.artifacts.length);
+  }
+  const sizes = new Map<string, number>();
+  let captureChunks = 0;
+  let captureBytes = 0;
+  req.artifacts.forEach((a, i) => {
+    const what = `artifact ${i} (${shown(a.fileName)})`;
+    const nameProblem = fileNameProblem(a.fileName);
+    if (nameProblem) over('fileNameBytes', `artifact ${i}: file name ${shown(a.fileName)} ${nameProblem}`, Buffer.byteLength(a.fileName, 'utf8'));
+    textProblem('sourcePathBytes', `${what}: sourcePath`, a.sourcePath);
+    if (a.device) textProblem('deviceBytes', `${what}: device`, a.device);
+    if (a.size > LIMITS.artifactBytes) over('artifactBytes', `${what} is ${a.size} bytes; the limit is ${LIMITS.artifactBytes} (4 GiB)`, a.size);
+    captureBytes += a.size;
+    if (captureBytes > LIMITS.captureBytes) over('captureBytes', `the artifacts of this capture add up to more than ${LIMITS.captureBytes} bytes (64 GiB)`, captureBytes);
+    if (a.chunks.length > LIMITS.chunksPerArtifact) over('chunksPerArtifact', `${what} has ${a.chunks.length} chunks; the limit is ${LIMITS.chunksPerArtifact}`, a.chunks.length);
+    captureChunks += a.chunks.length;
+    if (captureChunks > LIMITS.chunksPerCapture) over('chunksPerCapture', `this capture has more than ${LIMITS.chunksPerCapture} chunks`, captureChunks);
+    let sum = 0;
+    for (const c of a.chunks) {
+      if (c.size > LIMITS.chunkBytes) over('chunkBytes', `${what}: chunk ${c.sha256} is ${c.size} bytes; a chunk holds at most ${LIMITS.chunkBytes} uncompressed`, c.size);
+      if (c.storedSize !== undefined && c.storedSize > LIMITS.storedChunkBytes) {
+        over('storedChunkBytes', `${what}: chunk ${c.sha256} would be stored as ${c.storedSize} bytes; the limit is ${LIMITS.storedChunkBytes}`, c.storedSize);
+      }
+      const encoding = c.encoding ?? 'identity';
+      if (encoding === 'identity' && c.storedSize !== undefined && c.storedSize !== c.size) {
+        throw new ApiError('bad_request', `${what}: chunk ${c.sha256} is identity-encoded but declares storedSize ${c.storedSize} ≠ size ${c.size}`);
+      }
+      if (encoding === 'gzip' && (c.storedSize === undefined || c.storedSha256 === undefined)) {
+        throw new ApiError('bad_request', `${what}: gzip chunk ${c.sha256} needs storedSize and storedSha256`);
+      }
+      const seen = sizes.get(c.sha256);
+      if (seen !== undefined && seen !== c.size) throw new ApiError('bad_request', `chunk ${c.sha256} is announced with two sizes (${seen} and ${c.size})`);
+      sizes.set(c.sha256, c.size);
+      sum += c.size;
+    }
+    if (sum !== a.size) throw new ApiError('bad_request', `${what}: its chunks add up to ${sum} bytes, not the announced ${a.size}`);
+  });
+}
+
+/**
+ * The counting limits, on the parsed JSON before it is validated: a request with
+ * 100,000 chunks is refused here, without building or validating 100,000 objects.
+ * Anything that is not the expected shape is left to validation.
+ */
+export function precheckBeginCounts(body: unknown): void {
+  const artifacts = (body as { artifacts?: unknown } | null)?.artifacts;
+  if (!Array.isArray(artifacts)) return;
+  if (artifacts.length > LIMITS.artifactsPerCapture) {
+    over('artifactsPerCapture', `a capture holds at most ${LIMITS.artifactsPerCapture} artifacts; this one has ${artifacts.length}`, artifacts.length);
+  }
+  let total = 0;
+  artifacts.forEach((a: unknown, i) => {
+    const chunks = (a as { chunks?: unknown } | null)?.chunks;
+    if (!Array.isArray(chunks)) return;
+    if (chunks.length > LIMITS.chunksPerArtifact) over('chunksPerArtifact', `artifact ${i} has ${chunks.length} chunks; the limit is ${LIMITS.chunksPerArtifact}`, chunks.length);
+    total += chunks.length;
+    if (total > LIMITS.chunksPerCapture) over('chunksPerCapture', `this capture has more than ${LIMITS.chunksPerCapture} chunks`, total);
+  });
+}
