@@ -5,11 +5,16 @@
  * SHA256SUMS before anything else, then, for each extent, prints what would bring
  * the partition table back. It writes only with `--apply`, and only to a device whose
  * LVM device header (partition + 0x100000, magic 0xC001D00D) still carries the
- * device id the extent had (header +0x2E, length at +0x0D; FORMATS.md §1). A device
- * whose header is gone is refused unless the operator names it with `--force-device`.
+ * device id the extent had (+0x2E, length at +0x0D, read both ways real hosts write
+ * it; docs/formats.md §1). `--force-device PATH` overrides the check for PATH.
+ *
+ * Every command the script prints or runs, and every command RESTORE.md shows, has
+ * its arguments single-quoted (`'` written `'\''`), which dash, busybox sh and ksh read
+ * alike; collector-supplied strings (device paths, labels, host names) never reach a
+ * command line unquoted, and control characters never reach the output at all.
  */
 
-/** GPT type GUID of a VMFS partition, as partedUtil spells it (FORMATS.md §2). */
+/** GPT type GUID of a VMFS partition, as partedUtil spells it (docs/formats.md §2). */
 export const PARTEDUTIL_VMFS_TYPE = 'AA31E02A400F11DB9590000C2911D1B8';
 
 /** LVM device header: 0x100000 bytes (2048 sectors) past the partition start. */
@@ -61,7 +66,29 @@ export type ExtentAction =
   | { kind: 'gpt'; command: string; alternative: string }
   | { kind: 'none'; reason: string };
 
-/** Quotes a string for sh: single quotes, embedded ones closed and escaped. */
+/** Characters that must never reach a terminal or a command line raw: C0, DEL, C1, line/paragraph separators, bidi overrides. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const CONTROL_ALL = new RegExp(CONTROL.source, 'g');
+
+/** True when `s` holds a character `visible` would escape. */
+export function hasControlChars(s: string): boolean {
+  return CONTROL.test(s);
+}
+
+/** `s` on one line with every control character shown as `\xNN` / `\uNNNN`: safe to print and to put in Markdown. */
+export function visible(s: string): string {
+  return s.replace(CONTROL_ALL, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/**
+ * Quotes one argument for sh: bare when it holds only characters no shell treats
+ * specially, else single quotes with each `'` written `'\''` (POSIX; dash, busybox
+ * sh and ksh agree). Callers keep control characters out (see `hasControlChars`):
+ * a quoted newline is correct sh but splits a printed command over two lines.
+ */
 export function shQuote(s: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -74,7 +101,7 @@ export function expectedIdHex(deviceId: string | null, vml: string | null): stri
     if (m) return m[1].toLowerCase();
   }
   if (vml) {
-    // vml. = id type, device type, LUN (2 bytes), reserved, the id bytes, then 6 model bytes (FORMATS.md §3).
+    // vml. = id type, device type, LUN (2 bytes), reserved, the id bytes, then 6 model bytes (docs/formats.md §3).
     const body = vml.slice(4).toLowerCase();
     if (/^[0-9a-f]+$/.test(body) && body.length > 10 + 12) return body.slice(10, body.length - 12);
   }
@@ -87,26 +114,44 @@ function partedType(type: string): string {
   return /^[0-9A-F]{32}$/.test(t) ? t : PARTEDUTIL_VMFS_TYPE;
 }
 
-/** The command that restores one extent's partition table onto `device`. */
-export function extentAction(extent: RestoreExtent, device: string): ExtentAction {
+/** MBR partition type as a number (0xfb = VMFS when unreadable). */
+function mbrType(type: string): number {
+  const t = Number.parseInt(type.replace(/^0x/i, ''), 16);
+  return Number.isFinite(t) && t >= 0 && t <= 0xff ? t : 0xfb;
+}
+
+/** Why nothing can be restored automatically for an extent, whatever the device; null when something can. */
+function nothingToRestore(extent: RestoreExtent): string | null {
   const p = extent.partition;
   if (p.scheme === 'none' || p.missing) {
-    return { kind: 'none', reason: `the dump${extent.headerCollectedAt ? ` of ${extent.headerCollectedAt}` : ''} holds no partition table entry for this VMFS partition (it was found by probing at LBA ${p.startLba}); pick an earlier --at, or recreate the entry by hand (RESTORE.md)` };
+    return `the dump${extent.headerCollectedAt ? ` of ${extent.headerCollectedAt}` : ''} holds no partition table entry for this VMFS partition (it was found by probing at LBA ${p.startLba}); pick an earlier --at, or recreate the entry by hand (RESTORE.md)`;
   }
-  if (!extent.headerFile) return { kind: 'none', reason: 'no header dump of this extent is in the bundle' };
+  if (!extent.headerFile) return 'no header dump of this extent is in the bundle';
+  return null;
+}
+
+/** The command that restores one extent's partition table onto `device`. */
+export function extentAction(extent: RestoreExtent, device: string): ExtentAction {
+  const reason = nothingToRestore(extent);
+  if (reason) return { kind: 'none', reason };
+  if (hasControlChars(device)) {
+    return { kind: 'none', reason: `the recorded device path ${shQuote(visible(device))} holds control characters, so no command is written for it; name the device: sh restore.sh --device ${extent.number}=PATH` };
+  }
+  const p = extent.partition;
   const index = p.index > 0 ? p.index : 1;
+  const file = shQuote(extent.headerFile!);
+  const dev = shQuote(device);
   if (p.scheme === 'mbr') {
-    const type = Number.parseInt(p.type.replace(/^0x/i, ''), 16);
     return {
       kind: 'mbr',
-      command: `dd if=${shQuote(extent.headerFile)} of=${shQuote(device)} bs=512 count=1 conv=notrunc`,
-      alternative: `partedUtil setptbl ${shQuote(device)} msdos "${index} ${p.startLba} ${p.endLba} ${Number.isFinite(type) ? type : 251} 0"`,
+      command: `dd if=${file} of=${dev} bs=512 count=1 conv=notrunc`,
+      alternative: `partedUtil setptbl ${dev} msdos ${shQuote(`${index} ${p.startLba} ${p.endLba} ${mbrType(p.type)} 0`)}`,
     };
   }
   return {
     kind: 'gpt',
-    command: `partedUtil setptbl ${shQuote(device)} gpt "${index} ${p.startLba} ${p.endLba} ${partedType(p.type)} 0"`,
-    alternative: `dd if=${shQuote(extent.headerFile)} of=${shQuote(device)} bs=512 count=34 conv=notrunc   # primary GPT only; repair the backup header afterwards (sgdisk -e / partedUtil fixGpt)`,
+    command: `partedUtil setptbl ${dev} gpt ${shQuote(`${index} ${p.startLba} ${p.endLba} ${partedType(p.type)} 0`)}`,
+    alternative: `dd if=${file} of=${dev} bs=512 count=34 conv=notrunc   # primary GPT only; repair the backup header afterwards (sgdisk -e / partedUtil fixGpt)`,
   };
 }
 
@@ -116,9 +161,41 @@ FORCE_DEVICE=
 DEVICE_MAP=
 ONLY=
 REFUSED=0
+WROTE=0
 
 say() { printf '%s\\n' "$*"; }
 die() { printf 'restore.sh: %s\\n' "$*" >&2; exit 1; }
+
+SQ="'"
+# Every control character but NUL (which no shell string holds), for case patterns.
+CNTRL=$(printf '\\001\\002\\003\\004\\005\\006\\007\\010\\011\\012\\013\\014\\015\\016\\017\\020\\021\\022\\023\\024\\025\\026\\027\\030\\031\\032\\033\\034\\035\\036\\037\\177')
+
+# q ARG: ARG quoted for sh. Bare when it holds only safe characters, else single
+# quotes with each ' written '\\'' — what dash, busybox sh and ksh all read back as ARG.
+q() {
+  case $1 in
+    '') printf "''"; return ;;
+    *[!A-Za-z0-9_@%+=:,./-]*) ;;
+    *) printf '%s' "$1"; return ;;
+  esac
+  qs=$1 qo=
+  while :; do
+    case $qs in
+      *"$SQ"*) qo="$qo\${qs%%"$SQ"*}$SQ\\\\$SQ$SQ"; qs=\${qs#*"$SQ"} ;;
+      *) qo="$qo$qs"; break ;;
+    esac
+  done
+  printf "'%s'" "$qo"
+}
+
+# has_cntrl ARG: true when ARG holds a control character (a newline would split a printed command).
+has_cntrl() { case $1 in *["$CNTRL"]*) return 0 ;; esac; return 1; }
+
+# shown ARG: ARG quoted as q does, control characters shown as ?: for messages, never run.
+shown() {
+  if has_cntrl "$1"; then q "$(printf '%s' "$1" | tr '\\001-\\037\\177' '????????????????????????????????')"
+  else q "$1"; fi
+}
 
 usage() {
   cat <<'USAGE'
@@ -130,8 +207,11 @@ each extent, the command that restores its partition table.
                         + 0x100000) carries the extent's device id
   --device PATH         the device to restore (one extent), or N=PATH / naa.…=PATH
   --extent N            only extent N
-  --force-device PATH   allow writing PATH although its LVM header is unreadable
-                        (never when it names another device)
+  --force-device PATH   write PATH although its LVM header cannot confirm it (gone,
+                        unreadable, or carrying another id): only after checking
+                        yourself that PATH is the right device
+Exit status: 0 done (or dry run), 1 bad arguments or bundle, 2 some extent refused
+or failed, 3 --apply had nothing to write.
 USAGE
 }
 
@@ -148,7 +228,7 @@ $1" ;;
     --extent) shift; [ $# -gt 0 ] || die "--extent needs a number"; ONLY=$1 ;;
     --extent=*) ONLY=\${1#--extent=} ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument: $1" ;;
+    *) usage >&2; die "unknown argument: $(shown "$1")" ;;
   esac
   shift
 done
@@ -192,12 +272,15 @@ device_for() {
     esac
   done
   IFS=$old_ifs
-  printf '%s\\n' "$dev"
+  printf '%s_' "$dev"
 }
 
-# Reads the LVM header of device $1 at sector $2 and compares the device id bytes
-# (+0x2E, hex chars 93…, length at +0x0D) with $3. Sets HEADER_STATE to
-# match | other | gone | unreadable, and HEADER_ID to the id found.
+# Reads the LVM device header of device $1 at sector $2 and compares its device id
+# with $3 (hex, any case). Sets HEADER_STATE to match | other | gone | unreadable and
+# HEADER_ID to the id found (lower-case hex). +0x0D holds a length and +0x2E the id
+# bytes followed by the first 6 bytes of the model (+0x1A); real ESX 3.5 / COMSTAR
+# hosts count those 6 model bytes in the length (22 for a 16-byte NAA), others count
+# the id alone, so the id is compared under both readings (docs/formats.md §1).
 check_header() {
   HEADER_ID=
   if [ ! -r "$1" ]; then HEADER_STATE=unreadable; return; fi
@@ -206,58 +289,84 @@ check_header() {
   # Magic 0xC001D00D, little-endian.
   if [ "$(printf '%s' "$hex" | cut -c1-8)" != "0dd001c0" ]; then HEADER_STATE=gone; return; fi
   len=$(printf '%d' "0x$(printf '%s' "$hex" | cut -c27-28)")
+  model6=$(printf '%s' "$hex" | cut -c53-64)
+  whole= short=
   if [ "$len" -ge 1 ] && [ "$len" -le 44 ]; then
-    HEADER_ID=$(printf '%s' "$hex" | cut -c93-$((92 + len * 2)))
+    whole=$(printf '%s' "$hex" | cut -c93-$((92 + len * 2)))
+    if [ "$len" -gt 6 ]; then short=$(printf '%s' "$hex" | cut -c93-$((92 + (len - 6) * 2))); fi
   fi
-  if [ -n "$3" ] && [ "$HEADER_ID" = "$3" ]; then HEADER_STATE=match; else HEADER_STATE=other; fi
+  # The id shown: without the model prefix when the length visibly counts it.
+  HEADER_ID=$whole
+  if [ -n "$short" ] && [ "\${whole#"$short"}" = "$model6" ]; then HEADER_ID=$short; fi
+  want=$(printf '%s' "$3" | tr 'A-F' 'a-f')
+  HEADER_STATE=other
+  if [ -n "$want" ]; then
+    if [ "$want" = "$short" ]; then HEADER_ID=$short; HEADER_STATE=match
+    elif [ "$want" = "$whole" ]; then HEADER_ID=$whole; HEADER_STATE=match
+    fi
+  fi
 }
 
-# One extent. $1 number, $2 device id, $3 default device, $4 LVM header sector,
-# $5 expected id hex, $6 scheme (mbr|gpt|none), $7 partition number, $8 start LBA,
-# $9 end LBA, $10 type, $11 header dump file, $12 why nothing can be done (scheme none).
+# One extent. $1 number, $2 device id, $3 default device ('' when none is usable),
+# $4 LVM header sector, $5 expected id hex, $6 scheme (mbr|gpt|none), $7 partition
+# number, $8 start LBA, $9 end LBA, $10 type, $11 header dump file, $12 why nothing
+# can be done (scheme none) or why there is no default device.
 restore_extent() {
   n=$1; id=$2; defdev=$3; sector=$4; expect=$5; kind=$6; index=$7; start=$8; end=$9
   shift 9
   ptype=$1; file=$2; reason=$3
   if [ -n "$ONLY" ] && [ "$ONLY" != "$n" ]; then return; fi
-  dev=$(device_for "$n" "$id" "$defdev")
+  # device_for ends its output with _ so that no trailing newline of a path is lost.
+  dev=$(device_for "$n" "$id" "$defdev"); dev=\${dev%_}
   say ""
-  say "extent $n: $id -> $dev"
+  say "extent $n: $(shown "$id") -> $(shown "$dev")"
   if [ "$kind" = none ]; then
     say "  nothing to restore automatically: $reason"
     return
   fi
+  if [ -z "$dev" ]; then
+    say "  no device to write: $reason"
+    [ "$APPLY" -eq 1 ] && REFUSED=1
+    return
+  fi
+  if has_cntrl "$dev"; then
+    say "  REFUSED: the device path $(shown "$dev") holds control characters (shown as ?); name the device with --device $n=PATH"
+    [ "$APPLY" -eq 1 ] && REFUSED=1
+    return
+  fi
+  qdev=$(q "$dev"); qfile=$(q "$file")
   if [ "$kind" = mbr ]; then
-    cmd="dd if=$file of=$dev bs=512 count=1 conv=notrunc"
-    alt="partedUtil setptbl $dev msdos \\"$index $start $end $(printf '%d' "$ptype") 0\\""
+    spec="$index $start $end $(printf '%d' "$ptype") 0"
+    cmd="dd if=$qfile of=$qdev bs=512 count=1 conv=notrunc"
+    alt="partedUtil setptbl $qdev msdos $(q "$spec")"
   else
-    cmd="partedUtil setptbl $dev gpt \\"$index $start $end $ptype 0\\""
-    alt="dd if=$file of=$dev bs=512 count=34 conv=notrunc   # primary GPT only; repair the backup header afterwards"
+    spec="$index $start $end $ptype 0"
+    cmd="partedUtil setptbl $qdev gpt $(q "$spec")"
+    alt="dd if=$qfile of=$qdev bs=512 count=34 conv=notrunc   # primary GPT only; repair the backup header afterwards"
   fi
   check_header "$dev" "$sector" "$expect"
   case "$HEADER_STATE" in
-    match) say "  LVM header at sector $sector carries $id: the right device" ;;
+    match) say "  LVM header at sector $sector carries $(shown "$id"): the right device" ;;
     other) say "  LVM header at sector $sector carries id \${HEADER_ID:-(none)}, expected \${expect:-(unknown)}: WRONG DEVICE" ;;
     gone) say "  no LVM header at sector $sector (magic 0xC001D00D missing)" ;;
-    unreadable) say "  $dev is not readable here" ;;
+    unreadable) say "  $qdev is not readable here" ;;
   esac
   if [ "$APPLY" -ne 1 ]; then
     say "  would run: $cmd"
     say "  or:        $alt"
     return
   fi
-  case "$HEADER_STATE" in
-    match) ;;
-    gone|unreadable)
-      if [ "$FORCE_DEVICE" != "$dev" ]; then
-        say "  REFUSED: cannot confirm $dev is $id; re-run with --force-device $dev if you are sure"
-        REFUSED=1; return
+  if [ "$HEADER_STATE" != match ]; then
+    if [ "$FORCE_DEVICE" != "$dev" ]; then
+      if [ "$HEADER_STATE" = other ]; then
+        say "  REFUSED: $qdev holds another device's LVM header; check --device (if you have checked $qdev is the right device, re-run with --force-device $qdev)"
+      else
+        say "  REFUSED: cannot confirm $qdev is $(shown "$id"); re-run with --force-device $qdev if you are sure"
       fi
-      say "  --force-device $dev given: writing without a header check" ;;
-    *)
-      say "  REFUSED: $dev holds another device's LVM header; check --device"
-      REFUSED=1; return ;;
-  esac
+      REFUSED=1; return
+    fi
+    say "  --force-device $qdev given: writing without a matching header"
+  fi
   if [ "$kind" = gpt ] && ! command -v partedUtil >/dev/null 2>&1; then
     say "  REFUSED: partedUtil is not here (ESXi has it); elsewhere: $alt"
     REFUSED=1; return
@@ -265,52 +374,55 @@ restore_extent() {
   say "  running: $cmd"
   if [ "$kind" = mbr ]; then
     dd if="$file" of="$dev" bs=512 count=1 conv=notrunc 2>/dev/null || { say "  dd failed"; REFUSED=1; return; }
+    WROTE=$((WROTE + 1))
     want=$(dd if="$file" bs=512 count=1 2>/dev/null | od -A n -t x1 -v | tr -d ' \\n')
     got=$(dd if="$dev" bs=512 count=1 2>/dev/null | od -A n -t x1 -v | tr -d ' \\n')
     if [ "$want" = "$got" ]; then say "  sector 0 written and read back: it matches the saved table"
     else say "  sector 0 read back differs from the saved table"; REFUSED=1; fi
   else
-    partedUtil setptbl "$dev" gpt "$index $start $end $ptype 0" || { say "  partedUtil failed"; REFUSED=1; }
+    partedUtil setptbl "$dev" gpt "$spec" || { say "  partedUtil failed"; REFUSED=1; return; }
+    WROTE=$((WROTE + 1))
   fi
 }
 `;
 
 /** Renders restore.sh for a plan. Pure: the same plan gives the same script. */
 export function renderRestoreScript(plan: RestorePlan): string {
+  const label = plan.label ? visible(plan.label) : null;
   const lines: string[] = [];
   lines.push('#!/bin/sh');
-  lines.push(`# restore.sh for VMFS volume ${plan.vmfsUuid ?? '(unknown)'}${plan.label ? ` "${oneLine(plan.label)}"` : ''}, as of ${plan.at}.`);
-  lines.push(`# Generated ${plan.generatedAt} by the VMFS Recovery Catalog. Read RESTORE.md first.`);
+  lines.push(`# restore.sh for VMFS volume ${visible(plan.vmfsUuid ?? '(unknown)')}${label ? ` "${label}"` : ''}, as of ${visible(plan.at)}.`);
+  lines.push(`# Generated ${visible(plan.generatedAt)} by the VMFS Recovery Catalog. Read RESTORE.md first.`);
   lines.push('# Without --apply this script writes nothing.');
   lines.push(PRELUDE);
   lines.push(`EXTENTS=${plan.extents.length}`);
+  lines.push('case $ONLY in');
+  lines.push("  '') ;;");
+  lines.push(`  ${plan.extents.length ? plan.extents.map((e) => e.number).join('|') : "''"}) ;;`);
+  lines.push(`  *) die "no extent $(shown "$ONLY") in this bundle (it has ${plan.extents.length})" ;;`);
+  lines.push('esac');
   lines.push('verify_sums');
-  lines.push(`say "volume ${shSafe(plan.vmfsUuid ?? 'unknown')}${plan.label ? ` (${shSafe(oneLine(plan.label))})` : ''}, ${plan.extents.length} extent(s), as of ${shSafe(plan.at)}"`);
+  lines.push(`say ${shQuote(`volume ${visible(plan.vmfsUuid ?? 'unknown')}${label ? ` (${label})` : ''}, ${plan.extents.length} extent(s), as of ${visible(plan.at)}`)}`);
   lines.push('[ "$APPLY" -eq 1 ] || say "dry run: nothing is written (add --apply to write)"');
   for (const e of plan.extents) {
-    const action = extentAction(e, e.devicePath);
+    const nothing = nothingToRestore(e);
     const p = e.partition;
-    const scheme = action.kind === 'none' ? 'none' : p.scheme;
-    const type = scheme === 'mbr' ? `0x${(Number.parseInt(p.type.replace(/^0x/i, ''), 16) || 0xfb).toString(16)}` : partedType(p.type);
+    const scheme = nothing ? 'none' : p.scheme;
+    // A recorded path with control characters is never written into a command: the operator names the device.
+    const badPath = hasControlChars(e.devicePath);
+    const type = scheme === 'mbr' ? `0x${mbrType(p.type).toString(16)}` : partedType(p.type);
+    const why = nothing ?? (badPath ? `the recorded device path ${shQuote(visible(e.devicePath))} holds control characters; name the device with --device ${e.number}=PATH` : '');
     const args = [
-      String(e.number), e.deviceId ?? e.vml ?? 'unknown', e.devicePath,
+      String(e.number), visible(e.deviceId ?? e.vml ?? 'unknown'), badPath ? '' : e.devicePath,
       String(p.startLba + LVM_HEADER_SECTOR_OFFSET), e.expectedIdHex ?? '',
       scheme, String(p.index > 0 ? p.index : 1), String(p.startLba), String(p.endLba), type,
-      e.headerFile ?? '', action.kind === 'none' ? action.reason : '',
+      e.headerFile ?? '', visible(why),
     ];
-    lines.push(`restore_extent ${args.map((a) => (a === '' ? "''" : shQuote(oneLine(a)))).join(' ')}`);
+    lines.push(`restore_extent ${args.map(shQuote).join(' ')}`);
   }
   lines.push('say ""');
-  lines.push('if [ "$REFUSED" -ne 0 ]; then say "some extents were refused: nothing was written to them"; exit 2; fi');
+  lines.push('if [ "$REFUSED" -ne 0 ]; then say "some extents were refused or failed: nothing was written to them"; exit 2; fi');
+  lines.push('if [ "$APPLY" -eq 1 ] && [ "$WROTE" -eq 0 ]; then say "nothing to write: no extent of this bundle has a partition table this script can restore (see above); nothing was written"; exit 3; fi');
   lines.push('exit 0');
   return lines.join('\n') + '\n';
-}
-
-function oneLine(s: string): string {
-  return s.replace(/[\r\n]+/g, ' ');
-}
-
-/** Text safe inside a double-quoted sh string. */
-function shSafe(s: string): string {
-  return s.replace(/[\\"$`]/g, (c) => `\\${c}`);
 }
