@@ -1,0 +1,428 @@
+/**
+ * The DR plan for one volume, as a pure function: from the VMFS UUID's extents (the
+ * device ids and LUNs written in their LVM headers) to the LU that presents each device
+ * on a storage host, its backing zvol and that zvol's snapshots, and from there to the
+ * storage commands, in the order to run them, that bring the LUN back with the NAA the
+ * VMFS header expects. The caller gathers the catalog rows (api/dr/gather.ts); this
+ * module only decides and renders, so every branch is tested by tables.
+ *
+ * Command facts, from the tools' own sources and manuals:
+ * - legacy iscsitgt keeps its whole configuration in the SMF service `iscsitgt`
+ *   (illumos-gate `usr/src/cmd/iscsi/iscsitgtd/`): `svccfg import` of a saved export
+ *   brings it back; an LU's zvol is the `backing-store` property of group
+ *   `param_<target>_<lun>`; TPGTs and initiators are `iscsitadm` objects.
+ * - COMSTAR (`stmfadm(1M)`, `itadm(1M)`, `sbdadm(1M)`; illumos-gate `usr/src/cmd/stmfadm/`):
+ *   `stmfadm create-lu -p guid=<32 hex>` gives a new LU the GUID we saved, which ESX
+ *   then reports as `naa.<guid>`; `import-lu` re-registers a zvol that still holds its
+ *   LU metadata (and so its GUID); views map the LU to a LUN number per host/target group.
+ * - ESX treats a LUN whose device id differs from the one in its VMFS header as a
+ *   snapshot LUN (VMware KB 1011387): it mounts only after a resignature, which gives
+ *   the volume a new VMFS UUID.
+ */
+
+/** An artifact a step comes from, named as it appears in the restore bundle. */
+export interface PlanSource {
+  artifactId: string;
+  kind: string;
+  host: string;
+  fileName: string;
+  collectedAt: string;
+  /** Path inside the restore bundle, when the bundle carries the artifact. */
+  bundlePath: string | null;
+}
+
+export interface PlanExtent {
+  deviceId: string;
+  lun: number | null;
+  vml: string | null;
+  host: string;
+  source: PlanSource;
+}
+
+export interface PlanGroup {
+  name: string;
+  members: string[];
+}
+
+export interface PlanLu {
+  stack: 'iscsitgt' | 'comstar';
+  storageHost: string;
+  /** `naa.<32 lower hex>`: the GUID the target presents. */
+  deviceId: string;
+  lun: number | null;
+  iqn: string | null;
+  alias: string | null;
+  backingStore: string | null;
+  sizeBytes: number | null;
+  /** iscsitgt: the target's local name (`target_<name>` group); needed for `param_<name>_<lun>`. */
+  targetName?: string | null;
+  /** iscsitgt: TPGT tags and their addresses; COMSTAR: TPG tags and portals. */
+  portalGroups: { tag: string; addresses: string[] }[];
+  /** Initiators allowed: iscsitgt local name → IQN; COMSTAR: host group members. */
+  initiators: { name: string; iqn: string }[];
+  /** COMSTAR view groups (null = All). */
+  hostGroup?: PlanGroup | null;
+  targetGroup?: PlanGroup | null;
+  /** Whether the capture shows CHAP configured (secrets are never kept). */
+  chap: boolean;
+  source: PlanSource;
+}
+
+export interface PlanSnapshot {
+  host: string;
+  dataset: string;
+  snapshot: string;
+  createdAt: string;
+  source: PlanSource;
+}
+
+export interface DrPlanInput {
+  vmfsUuid: string;
+  label: string | null;
+  /** The point in time asked for (ISO), or null for "latest". */
+  at: string | null;
+  extents: PlanExtent[];
+  lus: PlanLu[];
+  snapshots: PlanSnapshot[];
+}
+
+export interface PlanStep {
+  /** 1-based, in the order to run. */
+  n: number;
+  stage: 'storage' | 'zfs' | 'esx';
+  title: string;
+  /** Shell commands, arguments quoted; empty for a step that is a check to read. */
+  commands: string[];
+  /** Why, and when to skip. */
+  note: string | null;
+  from: PlanSource[];
+}
+
+export type NaaVerdict = 'match' | 'mismatch' | 'no-lu';
+
+export interface NaaCheck {
+  deviceId: string;
+  /** What the saved VMFS header expects. */
+  headerDeviceId: string;
+  /** What the captured LU presents (null: no captured LU presents it). */
+  luDeviceId: string | null;
+  verdict: NaaVerdict;
+  /** The step that makes the target present the header's id. */
+  guaranteedBy: string | null;
+  headerLun: number | null;
+  luLun: number | null;
+  message: string;
+}
+
+export interface MissingLink {
+  link: 'extent' | 'storage-lu' | 'backing-store' | 'snapshots';
+  deviceId: string | null;
+  message: string;
+  /** Which collector run would provide it. */
+  collector: string;
+}
+
+export interface DrPlan {
+  vmfsUuid: string;
+  label: string | null;
+  at: string | null;
+  complete: boolean;
+  naaChecks: NaaCheck[];
+  missing: MissingLink[];
+  steps: PlanStep[];
+}
+
+/**
+ * POSIX single-quote quoting: safe to paste into sh, dash, ksh, bash and busybox sh.
+ * Control characters (a newline in a collector-supplied name) become `?`, so every command
+ * stays one line an operator can copy alone; no real IQN, zvol or group name holds one.
+ */
+export function shellQuote(arg: string): string {
+  const clean = arg.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(clean) ? clean : `'${clean.replace(/'/g, `'\\''`)}'`;
+}
+
+/** One command line from its words, each quoted. */
+export function command(...words: string[]): string {
+  return words.map(shellQuote).join(' ');
+}
+
+/** `naa.600144f0…` → the 32 upper-case hex digits stmfadm takes as a GUID; null for other ids. */
+export function guidOf(deviceId: string): string | null {
+  const m = /^naa\.([0-9a-f]{32})$/i.exec(deviceId);
+  return m ? m[1].toUpperCase() : null;
+}
+
+/** `/dev/zvol/rdsk/pool/iscsi/lun0` → `pool/iscsi/lun0`. */
+export function datasetOf(backingStore: string | null): string | null {
+  const m = backingStore ? /^\/dev\/zvol\/r?dsk\/(.+?)\/*$/.exec(backingStore) : null;
+  return m ? m[1] : null;
+}
+
+/** The snapshot to clone for a point in time: the newest taken at or before `at` (the newest of all without). */
+export function chooseSnapshot(snapshots: PlanSnapshot[], dataset: string, at: string | null): PlanSnapshot | null {
+  const limit = at ? Date.parse(at) : Infinity;
+  let best: PlanSnapshot | null = null;
+  for (const s of snapshots) {
+    if (s.dataset !== dataset) continue;
+    const t = Date.parse(s.createdAt);
+    if (t > limit) continue;
+    if (!best || t > Date.parse(best.createdAt) || (t === Date.parse(best.createdAt) && s.snapshot > best.snapshot)) best = s;
+  }
+  return best;
+}
+
+/** A clone name that says what it is and when: `<last path part>-<snapshot>`, safe as a dataset name. */
+function cloneName(dataset: string, snapshot: string): string {
+  const base = dataset.split('/').pop() ?? dataset;
+  return `${base}-${snapshot}`.replace(/[^A-Za-z0-9_.:-]/g, '_');
+}
+
+/** The saved file's path for a command: the bundle path when the bundle carries it. */
+function savedFile(source: PlanSource): string {
+  return source.bundlePath ?? source.fileName;
+}
+
+function describeSource(s: PlanSource): string {
+  return `${s.kind} ${s.fileName} from ${s.host} at ${s.collectedAt}`;
+}
+
+/** The LU to rebuild for a device: an exact GUID match first, newest capture first. */
+function luFor(lus: PlanLu[], deviceId: string): PlanLu | null {
+  const matches = lus.filter((l) => l.deviceId.toLowerCase() === deviceId.toLowerCase());
+  matches.sort((a, b) => Date.parse(b.source.collectedAt) - Date.parse(a.source.collectedAt));
+  return matches[0] ?? null;
+}
+
+function stepsForIscsitgt(lu: PlanLu, clonePath: string | null): Omit<PlanStep, 'n'>[] {
+  const steps: Omit<PlanStep, 'n'>[] = [];
+  const target = lu.targetName ?? null;
+  steps.push({
+    stage: 'storage', title: `Restore the iscsitgt configuration on ${lu.storageHost}`,
+    commands: [
+      command('svcadm', 'disable', 'iscsitgt'),
+      command('svccfg', 'delete', 'iscsitgt'),
+      command('svccfg', 'import', savedFile(lu.source)),
+    ],
+    note: 'svccfg delete replaces the whole target configuration: run it only when the saved export is to become the whole configuration '
+      + '(a rebuilt or DR storage host); to add this target to a running configuration, skip it. CHAP secrets and the `passwords` group were '
+      + 'redacted at capture and are not in the export.',
+    from: [lu.source],
+  });
+  if (target !== null && lu.lun !== null) {
+    const newPath = clonePath ?? lu.backingStore ?? '<new backing store>';
+    steps.push({
+      stage: 'storage', title: `Point LUN ${lu.lun} of target ${target} at ${clonePath ? 'the clone' : 'the DR path'}`,
+      commands: [
+        command('svccfg', '-s', 'iscsitgt', 'setprop', `param_${target}_${lu.lun}/backing-store`, '=', 'astring:', newPath),
+        command('svcadm', 'refresh', 'iscsitgt'),
+      ],
+      note: clonePath
+        ? 'Tests the point in time on a clone; replication to the original zvol is not touched.'
+        : `Only when the DR pool or path differs from the saved ${lu.backingStore ?? '(unknown)'}; otherwise skip.`,
+      from: [lu.source],
+    });
+  }
+  steps.push({ stage: 'storage', title: 'Start the target', commands: [command('svcadm', 'enable', 'iscsitgt')], note: null, from: [lu.source] });
+  const fix: string[] = [];
+  for (const g of lu.portalGroups) {
+    fix.push(command('iscsitadm', 'create', 'tpgt', g.tag));
+    for (const a of g.addresses) fix.push(command('iscsitadm', 'modify', 'tpgt', '-i', a, g.tag));
+    if (target) fix.push(command('iscsitadm', 'modify', 'target', '-p', g.tag, target));
+  }
+  for (const i of lu.initiators) {
+    fix.push(command('iscsitadm', 'create', 'initiator', '-n', i.iqn, i.name));
+    if (target) fix.push(command('iscsitadm', 'modify', 'target', '-l', i.name, target));
+  }
+  if (lu.chap) for (const i of lu.initiators) fix.push(command('iscsitadm', 'modify', 'initiator', '-C', i.name));
+  if (fix.length) {
+    steps.push({
+      stage: 'storage', title: 'Re-create portal groups and the ACL when addresses or initiators differ',
+      commands: fix,
+      note: `Only when the DR site's addresses or initiators differ from the saved ones (the import restored the saved ones).${lu.chap ? ' CHAP was configured: set each secret again (-C prompts for it).' : ''}`,
+      from: [lu.source],
+    });
+  }
+  return steps;
+}
+
+function stepsForComstar(lu: PlanLu, headerDeviceId: string, clonePath: string | null): Omit<PlanStep, 'n'>[] {
+  const steps: Omit<PlanStep, 'n'>[] = [];
+  const guid = guidOf(headerDeviceId) ?? guidOf(lu.deviceId) ?? lu.deviceId;
+  const zvol = clonePath ?? lu.backingStore ?? '<zvol>';
+  steps.push({
+    stage: 'storage', title: `Create the LU with the GUID the VMFS header expects (${guid})`,
+    commands: [command('stmfadm', 'create-lu', '-p', `guid=${guid}`, zvol)],
+    note: `If ${zvol} still holds its LU metadata (the original zvol or a replica of it), \`${command('stmfadm', 'import-lu', zvol)}\` `
+      + `(or \`${command('sbdadm', 'import-lu', zvol)}\`) brings the LU back with its GUID instead; check with \`${command('stmfadm', 'list-lu', '-v', guid)}\`.`,
+    from: [lu.source],
+  });
+  const groups: string[] = [];
+  if (lu.hostGroup) {
+    groups.push(command('stmfadm', 'create-hg', lu.hostGroup.name));
+    if (lu.hostGroup.members.length) groups.push(command('stmfadm', 'add-hg-member', '-g', lu.hostGroup.name, ...lu.hostGroup.members));
+  }
+  if (lu.targetGroup) groups.push(command('stmfadm', 'create-tg', lu.targetGroup.name));
+  for (const g of lu.portalGroups) groups.push(command('itadm', 'create-tpg', g.tag, ...g.addresses));
+  if (lu.iqn) {
+    const words = ['itadm', 'create-target', '-n', lu.iqn];
+    if (lu.alias) words.push('-l', lu.alias);
+    if (lu.portalGroups.length) words.push('-t', lu.portalGroups.map((g) => g.tag).join(','));
+    groups.push(command(...words));
+  }
+  if (lu.targetGroup && lu.targetGroup.members.length) {
+    for (const m of lu.targetGroup.members) groups.push(command('stmfadm', 'offline-target', m));
+    groups.push(command('stmfadm', 'add-tg-member', '-g', lu.targetGroup.name, ...lu.targetGroup.members));
+    for (const m of lu.targetGroup.members) groups.push(command('stmfadm', 'online-target', m));
+  }
+  if (groups.length) {
+    steps.push({
+      stage: 'storage', title: 'Re-create the host group, target group, portal group and target',
+      commands: groups,
+      note: `Skip what already exists on this storage host.${lu.chap ? ' CHAP was configured: set the secret again (itadm modify-target -s); it was redacted at capture.' : ''}`,
+      from: [lu.source],
+    });
+  }
+  const view = ['stmfadm', 'add-view'];
+  if (lu.lun !== null) view.push('-n', String(lu.lun));
+  if (lu.hostGroup) view.push('-h', lu.hostGroup.name);
+  if (lu.targetGroup) view.push('-t', lu.targetGroup.name);
+  view.push(guid);
+  steps.push({
+    stage: 'storage', title: `Present the LU as LUN ${lu.lun ?? '?'}`,
+    commands: [command(...view), command('stmfadm', 'list-view', '-l', guid)],
+    note: lu.lun === null ? 'The saved view had no LUN number: use the LUN in the VMFS header, or ESX treats the volume as a snapshot LUN.' : null,
+    from: [lu.source],
+  });
+  return steps;
+}
+
+/** Builds the plan: NAA checks, missing links, and the steps in the order to run them. */
+export function buildDrPlan(input: DrPlanInput): DrPlan {
+  const naaChecks: NaaCheck[] = [];
+  const missing: MissingLink[] = [];
+  const steps: Omit<PlanStep, 'n'>[] = [];
+  const extents = dedupeExtents(input.extents);
+  if (!extents.length) {
+    missing.push({
+      link: 'extent', deviceId: null,
+      message: `no header dump names a device of volume ${input.vmfsUuid}, so there is no NAA to restore against`,
+      collector: 'collect on the ESX host (or the storage host reading the LU) to capture the LVM header dumps',
+    });
+  }
+  for (const ext of extents) {
+    const lu = luFor(input.lus, ext.deviceId);
+    if (!lu) {
+      // A replica under another GUID: an LU on a storage host whose zvol carries this volume is not known by GUID,
+      // so say what the header expects and both ways out.
+      naaChecks.push({
+        deviceId: ext.deviceId, headerDeviceId: ext.deviceId, luDeviceId: null, verdict: 'no-lu', guaranteedBy: null,
+        headerLun: ext.lun, luLun: null,
+        message: `no captured LU presents ${ext.deviceId}: either the storage host was never collected, or the LU now has another GUID `
+          + '(a replica presented under a new GUID). Ways out: give the LU the saved GUID (stmfadm create-lu -p guid=…), '
+          + 'or mount the copy with a resignature (new VMFS UUID; VMs must be re-registered).',
+      });
+      missing.push({
+        link: 'storage-lu', deviceId: ext.deviceId,
+        message: `no iscsitgt or COMSTAR capture presents ${ext.deviceId}`,
+        collector: 'collect on the storage host (svccfg export iscsitgt, or svccfg export -a stmf and the stmfadm/itadm listings)',
+      });
+      continue;
+    }
+    const dataset = datasetOf(lu.backingStore);
+    let clonePath: string | null = null;
+    if (!dataset) {
+      missing.push({
+        link: 'backing-store', deviceId: ext.deviceId,
+        message: `the LU ${lu.deviceId} on ${lu.storageHost} has no zvol backing store on record (${lu.backingStore ?? 'none'})`,
+        collector: 'collect on the storage host with the COMSTAR listings (stmfadm list-lu -v shows the data file)',
+      });
+    } else {
+      const snap = chooseSnapshot(input.snapshots, dataset, input.at);
+      if (!snap) {
+        missing.push({
+          link: 'snapshots', deviceId: ext.deviceId,
+          message: `no snapshot of ${dataset}${input.at ? ` taken at or before ${input.at}` : ''} is on record`,
+          collector: `collect on ${lu.storageHost} (zfs list -H -p -t snapshot)`,
+        });
+      } else if (input.at) {
+        const pool = dataset.split('/')[0];
+        const clone = `${pool}/clones/${cloneName(dataset, snap.snapshot)}`;
+        clonePath = `/dev/zvol/rdsk/${clone}`;
+        steps.push({
+          stage: 'zfs', title: `Clone ${dataset}@${snap.snapshot} (newest snapshot at or before ${input.at})`,
+          commands: [command('zfs', 'create', '-p', `${pool}/clones`), command('zfs', 'clone', `${dataset}@${snap.snapshot}`, clone)],
+          note: `The LU is then backed by ${clonePath}; the replicated zvol ${dataset} stays untouched.`,
+          from: [snap.source],
+        });
+      }
+    }
+    const headerGuid = guidOf(ext.deviceId);
+    const match = lu.deviceId.toLowerCase() === ext.deviceId.toLowerCase();
+    const lunMatch = ext.lun === null || lu.lun === null || ext.lun === lu.lun;
+    const stackSteps = lu.stack === 'iscsitgt' ? stepsForIscsitgt(lu, clonePath) : stepsForComstar(lu, ext.deviceId, clonePath);
+    const guaranteeStep = lu.stack === 'iscsitgt' ? 'svccfg import (the saved param_ group carries the GUID)' : `stmfadm create-lu -p guid=${headerGuid ?? '…'}`;
+    naaChecks.push({
+      deviceId: ext.deviceId, headerDeviceId: ext.deviceId, luDeviceId: lu.deviceId, verdict: match ? 'match' : 'mismatch',
+      guaranteedBy: guaranteeStep, headerLun: ext.lun, luLun: lu.lun,
+      message: `the VMFS header expects ${ext.deviceId}${ext.lun !== null ? ` at LUN ${ext.lun}` : ''}; ${lu.storageHost} presents ${lu.deviceId}`
+        + `${lu.lun !== null ? ` as LUN ${lu.lun}` : ''} (${lu.stack}); ${guaranteeStep} keeps that id.`
+        + (lunMatch ? '' : ` The LUN differs (${lu.lun} ≠ ${ext.lun}): present it as LUN ${ext.lun}, or ESX sees a snapshot LUN.`),
+    });
+    steps.push(...stackSteps);
+  }
+  if (extents.length) {
+    steps.push({
+      stage: 'esx', title: 'Rescan on the ESX host and check the volume mounts with its old UUID',
+      commands: [
+        command('esxcli', 'storage', 'core', 'adapter', 'rescan', '--all'),
+        command('esxcli', 'storage', 'vmfs', 'snapshot', 'list'),
+        command('esxcli', 'storage', 'vmfs', 'extent', 'list'),
+      ],
+      note: `ESX 3.x/4.x: esxcfg-rescan <vmhba>, then esxcfg-scsidevs -m (or esxcfg-vmhbadevs -m). ${input.vmfsUuid} must be listed on `
+        + `${extents.map((e) => e.deviceId).join(', ')} and must not appear as a snapshot (unresolved) volume; if it does, the device id or LUN `
+        + 'differs from the header: fix the LU rather than resignature, unless a new VMFS UUID is acceptable.',
+      from: extents.map((e) => e.source),
+    });
+  }
+  return {
+    vmfsUuid: input.vmfsUuid, label: input.label, at: input.at,
+    complete: missing.length === 0 && naaChecks.every((c) => c.verdict === 'match'),
+    naaChecks, missing,
+    steps: steps.map((s, i) => ({ n: i + 1, ...s })),
+  };
+}
+
+/** One extent per device id: the newest header's. */
+function dedupeExtents(extents: PlanExtent[]): PlanExtent[] {
+  const byDevice = new Map<string, PlanExtent>();
+  for (const e of extents) {
+    const key = e.deviceId.toLowerCase();
+    const prev = byDevice.get(key);
+    if (!prev || Date.parse(e.source.collectedAt) > Date.parse(prev.source.collectedAt)) byDevice.set(key, e);
+  }
+  return [...byDevice.values()].sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+}
+
+/** Text from captures on one line: a newline in a collector-supplied name must not start a pasteable line. */
+function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
+}
+
+/** The plan as plain text: what `restore.sh --plan` prints and RESTORE.md's "DR plan" section holds. */
+export function renderDrPlanText(plan: DrPlan): string {
+  const out: string[] = [];
+  out.push(oneLine(`DR plan for ${plan.vmfsUuid}${plan.label ? ` (${plan.label})` : ''}${plan.at ? ` as of ${plan.at}` : ''}`));
+  out.push(plan.complete ? 'The chain is complete and every NAA matches.' : 'The chain is NOT complete or an NAA differs: read the notes below.');
+  for (const c of plan.naaChecks) out.push(oneLine(`NAA check (${c.verdict}): ${c.message}`));
+  for (const m of plan.missing) out.push(oneLine(`Missing ${m.link}: ${m.message} — ${m.collector}`));
+  for (const s of plan.steps) {
+    out.push('');
+    out.push(oneLine(`${s.n}. [${s.stage}] ${s.title}`));
+    // Commands are quoted word by word; a newline inside a quoted word stays inside its quotes.
+    for (const c of s.commands) out.push(`   ${c}`);
+    if (s.note) out.push(`   # ${oneLine(s.note)}`);
+    out.push(`   # from: ${oneLine(s.from.map(describeSource).join('; '))}`);
+  }
+  return out.join('\n') + '\n';
+}
