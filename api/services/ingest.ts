@@ -24,6 +24,7 @@ import { chunkKey, manifestKey, type BlobStore } from '../store/types.js';
 import { assembleArtifact, ChunkCache, ChunkError, readChunk, parseWindow } from './chunks.js';
 import { detectDrift, type DriftEvent, type Observation } from './drift.js';
 import { cleanJson, foundIds, indexRows, unindexableReason, upsertHost, writeIndexedRows, type ArtifactContext } from './indexer.js';
+import { checkBeginLimits } from './limits.js';
 
 /** One chunk as a manifest records it: how it actually rests in the store. */
 export interface StoredChunk { sha256: string; size: number; encoding: ChunkEncoding; storedSize: number }
