@@ -245,16 +245,25 @@ function sameModelBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * The device id these bytes spell for their type, or why not. An NAA must also
+ * agree with its own type nibble (8 or 16 bytes), so zeros are no NAA.
+ */
+function decodeId(idType: number, id: Uint8Array): { deviceId: string | null; why: string } {
+  if ((idType === VML_ID_TYPE.naa || idType === VML_ID_TYPE.symm) && id.length > 0 && naaDesignatorLength(id[0]) !== id.length) {
+    return { deviceId: null, why: `NAA type ${id[0] >> 4} does not describe a ${id.length}-byte id` };
+  }
+  try {
+    return { deviceId: deviceIdFromIdBytes(idType, id), why: '' };
+  } catch (e) {
+    return { deviceId: null, why: (e as Error).message };
+  }
+}
+
 function readingOf(layout: DeviceIdLayout, idType: number, field: Uint8Array, idLen: number, model6: Uint8Array): IdReading {
   const id = field.subarray(0, idLen);
   const tail = field.subarray(idLen, Math.min(idLen + 6, field.length));
-  let deviceId: string | null = null;
-  try {
-    deviceId = deviceIdFromIdBytes(idType, id);
-  } catch {
-    deviceId = null;
-  }
-  return { layout, id, tail, deviceId, tailIsModel: sameModelBytes(tail, model6) };
+  return { layout, id, tail, deviceId: decodeId(idType, id).deviceId, tailIsModel: sameModelBytes(tail, model6) };
 }
 
 /** The vml tail: the stored model bytes, or the model field's first 6 when those are missing or NUL. */
@@ -309,13 +318,7 @@ function readDeviceIdField(b: Uint8Array, hints: VmfsHeaderHints, notes: string[
     notes.push(`device id length ${idLen}: no device id stored`);
     reading = readingOf('with-model-prefix', idType, field, 0, model6);
   } else if (reading.deviceId === null) {
-    let why = 'unknown reason';
-    try {
-      deviceIdFromIdBytes(idType, reading.id);
-    } catch (e) {
-      why = (e as Error).message;
-    }
-    notes.push(`device id not decodable: ${why}`);
+    notes.push(`device id not decodable: ${decodeId(idType, reading.id).why}`);
   } else if (!reading.tailIsModel) {
     notes.push(`the 6 bytes after the device id (${toHex(reading.tail)}) are not the model's first 6 (${toHex(model6)})`);
   }
