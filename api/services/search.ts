@@ -7,7 +7,7 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
-import { canonicalDeviceId, canonicalVmfsUuid, type SearchQuery } from '../../formats/ids.js';
+import { canonicalDeviceId, canonicalVmfsUuid, parseQuery, parseVml, type SearchQuery } from '../../formats/ids.js';
 import { datasetOfBackingStore, inList, iso, num, str, volumesOnDevices, type TargetView } from './volume.js';
 
 export type HitType = 'volume' | 'lun' | 'host' | 'target' | 'snapshot';
@@ -62,8 +62,11 @@ export interface SnapshotHit extends HitBase {
 
 export type SearchHit = VolumeHit | LunHit | HostHit | TargetHit | SnapshotHit;
 
+/** How a term was understood; `partition` when a device id carried a `:N` partition suffix. */
+export type UnderstoodQuery = SearchQuery & { partition?: number };
+
 export interface SearchResult {
-  query: SearchQuery;
+  query: UnderstoodQuery;
   hits: SearchHit[];
   /** True when more hits matched than `limit`. */
   truncated: boolean;
@@ -211,20 +214,39 @@ async function deviceHits(db: Db, hits: Hits, deviceId: string, match: string, s
   for (const r of await volumeRows(db, await volumesOnDevices(db, [deviceId]))) hits.add(volumeHit(r, score - 10, match));
 }
 
+/** A device id or vml id with a partition suffix, as `esxcfg-scsidevs -m` and /vmfs/devices/disks print them. */
+const PARTITION_SUFFIX = /^((?:naa|eui|t10|mpx|vml)\.[^\s:]+):(\d{1,3})$/i;
+
+/**
+ * The device a `naa.…:1` or `vml.…:1` names (the partition suffix is dropped: a search
+ * answers with the device, its volumes and targets). Any other query is returned as is.
+ */
+export function withoutPartitionSuffix(query: SearchQuery): UnderstoodQuery {
+  if (query.type !== 'text') return query;
+  const m = PARTITION_SUFFIX.exec(query.text);
+  if (!m) return query;
+  const inner = parseQuery(m[1]);
+  if (inner.type !== 'deviceId' && inner.type !== 'vml') return query;
+  return { ...inner, raw: query.raw, partition: Number(m[2]) };
+}
+
 /** Runs a typed query against the catalog; at most `limit` hits, best first. */
-export async function searchCatalog(db: Db, query: SearchQuery, limit: number = DEFAULT_SEARCH_LIMIT): Promise<SearchResult> {
+export async function searchCatalog(db: Db, typed: SearchQuery, limit: number = DEFAULT_SEARCH_LIMIT): Promise<SearchResult> {
+  const query = withoutPartitionSuffix(typed);
   const hits = new Hits();
   const n = Math.max(1, Math.min(limit, MAX_SEARCH_LIMIT)) + 1;
   switch (query.type) {
     case 'vmfsUuid': {
       const v = await knownVolume(db, query.vmfsUuid);
       if (v) hits.add(volumeHit(v, 100, 'vmfsUuid'));
+      await lvmUuidHits(db, hits, query.vmfsUuid, n);
       break;
     }
     case 'hex': {
       if (query.vmfsUuid) {
         const v = await knownVolume(db, query.vmfsUuid);
         if (v) hits.add(volumeHit(v, 100, 'vmfsUuid'));
+        await lvmUuidHits(db, hits, query.vmfsUuid, n);
       }
       if (query.deviceId) await deviceHits(db, hits, query.deviceId, 'deviceId', 100, n);
       break;
@@ -247,8 +269,11 @@ export async function searchCatalog(db: Db, query: SearchQuery, limit: number = 
     case 'iqn': {
       const exact = await targetRows(db, sql`lower(t.iqn) = ${query.iqn}`, n);
       for (const r of exact) hits.add(targetHit(r, 100, 'iqn'));
+      // An initiator's IQN: the target LUs whose ACL names it.
+      const allowed = await aclTargetRows(db, [...new Set([query.iqn, query.raw.trim()])], n);
+      for (const r of allowed) hits.add(targetHit(r, 90, 'acl'));
       // A fragment of an IQN (shared prefixes make this the slow path: only when nothing matched exactly).
-      if (exact.length === 0) {
+      if (exact.length === 0 && allowed.length === 0) {
         for (const r of await targetRows(db, sql`t.iqn ILIKE ${'%' + likeEscape(query.iqn) + '%'}`, n)) hits.add(targetHit(r, 70, 'iqn'));
       }
       break;
@@ -284,11 +309,62 @@ async function esxPathHits(db: Db, hits: Hits, path: string, n: number): Promise
     let deviceId: string | null = null;
     try { deviceId = canonicalDeviceId(disk[1]); } catch { /* vml. or not an id */ }
     if (!deviceId && disk[1].toLowerCase().startsWith('vml.')) {
+      try { deviceId = parseVml(disk[1]).deviceId; } catch { /* a vml the catalog may still know verbatim */ }
+    }
+    if (!deviceId && disk[1].toLowerCase().startsWith('vml.')) {
       const [byVml] = await queryRows<Row>(db, sql`SELECT device_id FROM luns WHERE vml = ${disk[1].toLowerCase()}`);
       deviceId = str(byVml?.device_id);
     }
     if (deviceId) await deviceHits(db, hits, deviceId, 'deviceId', 100, n);
   }
+}
+
+/**
+ * A UUID-shaped term may be an LVM segment UUID (the volume table's, which names the
+ * volume) or an extent UUID (LVM header + 0x82, which names one device of it): see
+ * docs/formats.md. Segment → the volume(s) it belongs to and the devices holding it;
+ * extent → its device, with that device's volumes and targets.
+ */
+async function lvmUuidHits(db: Db, hits: Hits, uuid: string, n: number): Promise<void> {
+  const volumes = await queryRows<Row>(db, sql`
+    SELECT s.vmfs_uuid FROM segments s JOIN artifacts a ON a.id = s.artifact_id WHERE s.segment_uuid = ${uuid}
+    UNION
+    SELECT e.vmfs_uuid FROM extents e JOIN artifacts a ON a.id = e.artifact_id WHERE e.segment_uuid = ${uuid} AND e.vmfs_uuid IS NOT NULL`);
+  for (const r of await volumeRows(db, volumes.map((v) => String(v.vmfs_uuid)))) hits.add(volumeHit(r, 95, 'segmentUuid'));
+  const segmentDevices = await queryRows<Row>(db, sql`
+    SELECT DISTINCT e.device_id FROM extents e JOIN artifacts a ON a.id = e.artifact_id
+     WHERE e.segment_uuid = ${uuid} AND e.device_id IS NOT NULL LIMIT ${n}`);
+  for (const r of segmentDevices) {
+    const device = await knownDevice(db, String(r.device_id));
+    if (device) hits.add(lunHit(device, 85, 'segmentUuid'));
+  }
+  const extentDevices = await queryRows<Row>(db, sql`
+    SELECT DISTINCT e.device_id FROM extents e JOIN artifacts a ON a.id = e.artifact_id
+     WHERE e.extent_uuid = ${uuid} AND e.device_id IS NOT NULL LIMIT ${n}`);
+  for (const r of extentDevices) await deviceHits(db, hits, String(r.device_id), 'extentUuid', 100, n);
+}
+
+/**
+ * Target LUs whose latest sighting's ACL names one of `initiators` (RFC 3720 names compare
+ * case-insensitively; ACLs keep the spelling the storage host printed, so both the
+ * lower-cased and the pasted spelling are tried). A target whose ACL dropped the initiator
+ * later is not answered.
+ */
+async function aclTargetRows(db: Db, initiators: string[], limit: number): Promise<Row[]> {
+  const names = sql.join(initiators.map((i) => sql`t.acl @> ${JSON.stringify([i])}::jsonb`), sql` OR `);
+  const namesX = sql.join(initiators.map((i) => sql`x.acl @> ${JSON.stringify([i])}::jsonb`), sql` OR `);
+  return queryRows<Row>(db, sql`
+    WITH named AS (
+      SELECT DISTINCT t.storage_host, t.stack, coalesce(t.iqn, '') AS iqn, coalesce(t.lun, -1) AS lun, coalesce(t.device_id, '') AS device_id
+        FROM targets t JOIN artifacts a ON a.id = t.artifact_id WHERE ${names}
+    )
+    SELECT * FROM (
+      SELECT DISTINCT ON (${TARGET_KEY}) t.*
+        FROM targets t JOIN artifacts a ON a.id = t.artifact_id
+        JOIN named k ON k.storage_host = t.storage_host AND k.stack = t.stack AND k.iqn = coalesce(t.iqn, '')
+                    AND k.lun = coalesce(t.lun, -1) AND k.device_id = coalesce(t.device_id, '')
+       ORDER BY ${TARGET_KEY}, t.seen_at DESC, t.id DESC
+    ) x WHERE ${namesX} ORDER BY x.seen_at DESC LIMIT ${limit}`);
 }
 
 /** Volumes whose UUID starts with `prefix`; for bare hex also devices whose NAA id does. */
