@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import { basename } from 'node:path';
 import {
   ARTIFACT_KINDS, detect, isFormatError, parseArtifact, planHeaderDump, type ArtifactKind, type ParsedArtifact,
 } from '../../formats/index.js';
@@ -84,7 +85,8 @@ export async function inspectFile(file: string, forced?: ArtifactKind): Promise<
     return r;
   }
   try {
-    const parsed = parseArtifact(r.kind, bytes);
+    // A file named after its device (naa.….hdr, vml.…:1) settles a header that reads two ways.
+    const parsed = parseArtifact(r.kind, bytes, { deviceName: basename(file) });
     r.kind = parsed.kind;
     r.partition = parsed.partition;
     r.device = parsed.device;
@@ -105,8 +107,11 @@ function summarize(r: InspectResult): string {
   }
   if (r.device) {
     const d = r.device;
-    lines.push(`  device     ${d.deviceId}  LUN ${d.lun}  ${d.vendor} ${d.model} ${d.revision}`.trimEnd());
-    lines.push(`             ${d.vml}  ${d.sizeBytes} bytes  extent ${d.extentUuid}`);
+    lines.push(`  device     ${d.deviceId || '(no device id)'}  LUN ${d.lun}  ${d.vendor} ${d.model} ${d.revision}`.trimEnd());
+    lines.push(`  vml        ${d.vml}`);
+    lines.push(`             ${d.sizeBytes} bytes  extent ${d.extentUuid}`);
+    const lvm = (r.details as { lvm?: { deviceIdLength?: number; deviceIdLayout?: string } }).lvm;
+    if (lvm?.deviceIdLayout) lines.push(`             id length byte ${lvm.deviceIdLength} read as ${lvm.deviceIdLayout}`);
   }
   if (r.vmfs) {
     const v = r.vmfs;
@@ -122,6 +127,8 @@ function summarize(r: InspectResult): string {
   for (const dev of d.devices ?? []) lines.push(`  device     ${dev.deviceId}  ${dev.vml ?? ''}  ${dev.vendor ?? ''} ${dev.model ?? ''}`.trimEnd());
   for (const s of d.snapshots ?? []) lines.push(`  snapshot   ${s.name}  ${s.createdAt}  ${s.usedBytes}`);
   if (d.redacted?.length) lines.push(`  redacted   ${d.redacted.join(', ')}`);
+  const notes = Array.isArray(d.notes) ? d.notes.filter((n): n is string => typeof n === 'string') : [];
+  notes.forEach((n, i) => lines.push(`  ${i === 0 ? 'note' : '    '}       ${n}`));
   return lines.join('\n');
 }
 

@@ -12,6 +12,9 @@ import { iscsitgtExport, FIXTURE_SECRETS, zfsListSnapshots } from '../fixtures/t
 import { buildBundle, runCollector, runJson } from './run-collector.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'inspect-'));
+const SEED_NAA = '600144f0c0ffee0000004a1c3e7f0003';
+/** vml. + type 02, disk 00, LUN 03 00, reserved 00, the NAA, "COMSTA" (VMware KB 2078730 layout). */
+const SEED_VML = `vml.0200030000${SEED_NAA}434f4d535441`;
 const f = (name: string) => join(dir, name);
 
 beforeAll(() => {
@@ -22,6 +25,12 @@ beforeAll(() => {
   writeFileSync(f('iscsitgt.xml'), iscsitgtExport({ targets: [{ name: 't0', iqn: 'iqn.1986-03.com.sun:02:t0', luns: [{ lun: 0, guid: DEFAULTS.deviceId.slice(4), backingStore: '/dev/zvol/rdsk/tank/t0' }] }], passwords: true }));
   writeFileSync(f('snapshots.txt'), zfsListSnapshots([{ name: 'tank/t0@a', creation: 1700000000, used: 1 }]));
   writeFileSync(f('garbage.bin'), Buffer.alloc(4096, 0x41));
+  // What an ESX 3.5 host on a COMSTAR LU writes: length byte 22 (NAA + "COMSTA"), NUL-padded text.
+  writeFileSync(f('comstar-lun3.hdr'), buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy', lun: 3, vendor: 'SUN', model: 'COMSTAR', revision: '1.0', deviceId: SEED_NAA, scsiTextPad: 0x00 }));
+  // The same header with a length byte no layout explains: the NAA is still read, with a note.
+  const odd = buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy', lun: 3, vendor: 'SUN', model: 'COMSTAR', deviceId: SEED_NAA });
+  odd[128 * 512 + 0x100000 + 0x0d] = 30;
+  writeFileSync(f('odd-length.hdr'), odd);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -63,6 +72,26 @@ describe('inspect', () => {
     expect(r.stdout).toContain(DEFAULTS.vmfsUuid);
     expect(r.stdout).toContain(DEFAULTS.deviceId);
     expect(r.stdout).toContain('gpt #1');
+  });
+
+  it('shows the NAA, the vml, the LUN and the id layout of a real-host header, in JSON and in the summary', async () => {
+    const r = await runJson(['inspect', '--json', f('comstar-lun3.hdr')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json[0].device).toMatchObject({ deviceId: `naa.${SEED_NAA}`, vml: SEED_VML, lun: 3, vendor: 'SUN', model: 'COMSTAR', revision: '1.0' });
+    expect(r.json[0].details.lvm).toMatchObject({ deviceIdLength: 22, deviceIdLayout: 'with-model-prefix', deviceIdHex: SEED_NAA });
+    expect(r.stdout).not.toMatch(/\\u0000/);
+    const human = await runCollector(['inspect', f('comstar-lun3.hdr')]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`naa.${SEED_NAA}  LUN 3  SUN COMSTAR 1.0`);
+    expect(human.stdout).toContain(SEED_VML);
+    expect(human.stdout).toContain('id length byte 22 read as with-model-prefix');
+  });
+
+  it('prints the parser notes in the summary', async () => {
+    const human = await runCollector(['inspect', f('odd-length.hdr')]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`naa.${SEED_NAA}`);
+    expect(human.stdout).toMatch(/note +device id length 30 fits neither layout; NAA type 6 read as 16 bytes/);
   });
 
   it('exits 64 for bad usage', async () => {
