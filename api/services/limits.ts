@@ -24,7 +24,7 @@ export const LIMITS = {
   chunksPerCapture: 65_536,
   artifactBytes: 4 * GiB,
   /** Sum of the declared sizes of a capture's artifacts. */
-  captureBytes: 64 * GiB,
+  captureBytes: 32 * GiB,
   /** Uncompressed bytes of one chunk. */
   chunkBytes: CHUNK_SIZE,
   /** A gzip stream of 1 MiB of incompressible bytes is a little larger than 1 MiB. */
@@ -98,7 +98,7 @@ function over(limit: LimitName, message: string, actual: number | string): never
 function textProblem(limit: LimitName, what: string, value: string): void {
   const bytes = Buffer.byteLength(value, 'utf8');
   if (bytes > LIMITS[limit]) over(limit, `${what} is ${bytes} bytes; the limit is ${LIMITS[limit]}`, bytes);
-  if (CONTROL_CHARS.test(value)) throw new ApiError('bad_request', `${what} holds a NUL or control character`, { limit, actual: 'control character' });
+  if (CONTROL_CHARS.test(value)) throw new ApiError('bad_request', `${what} holds a NUL or control character (limit ${limit})`, { limit, actual: 'control character' });
 }
 
 /**
@@ -124,7 +124,7 @@ export function checkBeginLimits(req: BeginRequest): void {
     if (a.device) textProblem('deviceBytes', `${what}: device`, a.device);
     if (a.size > LIMITS.artifactBytes) over('artifactBytes', `${what} is ${a.size} bytes; the limit is ${LIMITS.artifactBytes} (4 GiB)`, a.size);
     captureBytes += a.size;
-    if (captureBytes > LIMITS.captureBytes) over('captureBytes', `the artifacts of this capture add up to more than ${LIMITS.captureBytes} bytes (64 GiB)`, captureBytes);
+    if (captureBytes > LIMITS.captureBytes) over('captureBytes', `the artifacts of this capture add up to more than ${LIMITS.captureBytes} bytes (32 GiB)`, captureBytes);
     if (a.chunks.length > LIMITS.chunksPerArtifact) over('chunksPerArtifact', `${what} has ${a.chunks.length} chunks; the limit is ${LIMITS.chunksPerArtifact}`, a.chunks.length);
     captureChunks += a.chunks.length;
     if (captureChunks > LIMITS.chunksPerCapture) over('chunksPerCapture', `this capture has more than ${LIMITS.chunksPerCapture} chunks`, captureChunks);
