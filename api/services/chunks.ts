@@ -87,9 +87,9 @@ export async function decodeChunk(sha256: string, size: number, stored: Uint8Arr
   throw new ChunkError(sha256, 'wrong-hash', `chunk ${sha256}: the stored bytes do not have this SHA-256`);
 }
 
-/** Reads one chunk from the store, decoded and verified. */
-export async function readChunk(store: BlobStore, sha256: string, size: number): Promise<VerifiedChunk> {
-  const stored = await store.getBytes(chunkKey(sha256));
+/** Reads one chunk from the store (its chunk key, or `key` when it rests elsewhere, e.g. staged), decoded and verified. */
+export async function readChunk(store: BlobStore, sha256: string, size: number, key: string = chunkKey(sha256)): Promise<VerifiedChunk> {
+  const stored = await store.getBytes(key);
   if (!stored) throw new ChunkError(sha256, 'missing', `chunk ${sha256} is not in the store`);
   return decodeChunk(sha256, size, stored);
 }
@@ -158,8 +158,14 @@ export async function assembleArtifact(
  */
 export class ChunkCache {
   private readonly entries = new Map<string, Promise<Uint8Array>>();
+  private readonly located = new Map<string, string>();
   private bytes = 0;
   constructor(private readonly maxBytes = 64 * 1024 * 1024) {}
+
+  /** Reads of this chunk go to `key` (a staged upload not yet published). */
+  locate(sha256: string, key: string): void {
+    this.located.set(sha256, key);
+  }
 
   /** Keeps bytes already verified elsewhere, while the budget allows. */
   add(sha256: string, bytes: Uint8Array): void {
@@ -172,7 +178,7 @@ export class ChunkCache {
   get(store: BlobStore, sha256: string, size: number): Promise<Uint8Array> {
     const hit = this.entries.get(sha256);
     if (hit) return hit;
-    const read = readChunk(store, sha256, size).then((v) => v.bytes);
+    const read = readChunk(store, sha256, size, this.located.get(sha256)).then((v) => v.bytes);
     if (this.bytes + size <= this.maxBytes) {
       this.entries.set(sha256, read);
       this.bytes += size;

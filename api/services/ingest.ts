@@ -20,11 +20,15 @@ import { artifacts, blobs, captures, events, extents, segments } from '../../db/
 import { assertHostAllowed } from '../auth.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError } from '../errors.js';
-import { chunkKey, manifestKey, type BlobStore } from '../store/types.js';
-import { assembleArtifact, ChunkCache, ChunkError, readChunk, parseWindow } from './chunks.js';
+import { manifestKey, stagingKey, stagingPrefix, type BlobStore } from '../store/types.js';
+import { assembleArtifact, ChunkCache, ChunkError, decodeChunk, parseWindow } from './chunks.js';
 import { detectDrift, type DriftEvent, type Observation } from './drift.js';
-import { cleanJson, foundIds, indexRows, unindexableReason, upsertHost, writeIndexedRows, type ArtifactContext } from './indexer.js';
+import { mayNeedRedaction, redactArtifacts, type RedactionNote } from './redaction.js';
+import {
+  confirmHeld, heldByHost, knownBlobs, markMissing, maybeSweepStaging, pool, presenceOf, publishChunk, recordHeld, type Published,
+} from './staging.js';
 import { checkBeginLimits } from './limits.js';
+import { cleanJson, foundIds, indexRows, unindexableReason, upsertHost, writeIndexedRows, type ArtifactContext } from './indexer.js';
 
 /** One chunk as a manifest records it: how it actually rests in the store. */
 export interface StoredChunk { sha256: string; size: number; encoding: ChunkEncoding; storedSize: number }
@@ -68,26 +72,11 @@ function distinctChunks(req: BeginRequest): Map<string, ArtifactRef['chunks'][nu
   return m;
 }
 
-/** Runs `fn` over items with at most `limit` in flight. */
-async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  });
-  await Promise.all(workers);
-  return out;
-}
-
-async function knownBlobs(db: Db, shas: string[]): Promise<Map<string, typeof blobs.$inferSelect>> {
-  const m = new Map<string, typeof blobs.$inferSelect>();
-  for (let i = 0; i < shas.length; i += 1000) {
-    const rows = await db.select().from(blobs).where(inArray(blobs.sha256, shas.slice(i, i + 1000)));
-    for (const r of rows) m.set(r.sha256, r);
-  }
+/** Stored sizes of a capture's staged uploads, by chunk hash (one listing). */
+async function stagedSizes(store: BlobStore, captureId: string): Promise<Map<string, number>> {
+  const m = new Map<string, number>();
+  const prefix = stagingPrefix(captureId);
+  for await (const o of store.list(prefix)) m.set(o.key.slice(prefix.length), o.size);
   return m;
 }
 
@@ -113,15 +102,21 @@ export async function beginCapture(services: Services, principal: Principal, req
   const shas = [...chunks.keys()];
   if (row.state === 'committed') return { captureId: req.captureId, state: 'committed', missing: [], present: shas };
   // A repeat may declare encodings the first call did not: keep the newest declaration.
-  if (JSON.stringify(accepted) !== JSON.stringify(req)) await db.update(captures).set({ request: req }).where(eq(captures.id, req.captureId));
+  // The time of this begin starts its upload URLs' lives (the staging sweep waits for them).
+  const changed = JSON.stringify(accepted) !== JSON.stringify(req);
+  await db.update(captures).set({ lastBegunAt: now(), ...(changed ? { request: req } : {}) }).where(eq(captures.id, req.captureId));
 
-  const known = await knownBlobs(db, shas);
+  // Present means: this host holds the chunk (dedup is per host, see services/staging.ts) and
+  // the store answers that it has it, or this capture already staged it (the commit verifies).
+  const held = await confirmHeld(db, store, now(), req.host.name, shas);
+  const staged = await stagedSizes(store, req.captureId);
   const present: string[] = [];
   const lacking: string[] = [];
-  await pool(shas, 16, async (sha) => {
-    if (known.has(sha) || (await store.head(chunkKey(sha)))) present.push(sha);
+  for (const sha of shas) {
+    const c = chunks.get(sha)!;
+    if (held.has(sha) || staged.get(sha) === (c.storedSize ?? c.size)) present.push(sha);
     else lacking.push(sha);
-  });
+  }
   // S3 servers verify Content-MD5, which is what binds an upload URL to one body; only
   // chunks that need an upload URL must declare it.
   const noMd5 = store.kind === 's3' ? lacking.filter((sha) => !chunks.get(sha)!.storedMd5) : [];
@@ -129,10 +124,13 @@ export async function beginCapture(services: Services, principal: Principal, req
     throw new ApiError('bad_request', `chunk ${noMd5[0]}${noMd5.length > 1 ? ` (and ${noMd5.length - 1} more)` : ''} needs storedMd5 (base64 MD5 of the bytes as uploaded): this catalog stores chunks in S3, which binds upload URLs to it`);
   }
   const missing: UploadTarget[] = [];
+  if (lacking.length > 0) await store.openStaging(req.captureId);
   await pool(lacking, 16, async (sha) => {
     const c = chunks.get(sha)!;
     const encoding = c.encoding ?? 'identity';
-    const signed = await store.presignPut(chunkKey(sha), {
+    // Never the chunk's own key: an upload lands in this capture's staging area and is
+    // published by the commit only after verification (write once).
+    const signed = await store.presignPut(stagingKey(req.captureId, sha), {
       contentLength: c.storedSize ?? c.size,
       payloadSha256: c.storedSha256 ?? sha,
       ...(c.storedMd5 ? { contentMd5: c.storedMd5 } : {}),
@@ -148,39 +146,74 @@ export async function beginCapture(services: Services, principal: Principal, req
 
 type BlobRow = typeof blobs.$inferInsert;
 
+/** What verifyChunks found: every chunk as it rests (or will rest), and the staged ones still to publish. */
+export interface VerifiedChunks {
+  stored: Map<string, StoredChunk>;
+  newBlobs: BlobRow[];
+  /** Verified staged chunks left unpublished (`deferred`): publishStaged decides after redaction. */
+  pending: Set<string>;
+}
+
 /**
- * Checks every chunk is in the store and is what its name says. Chunks already in
- * `blobs` with the same stored size are trusted (they were verified when first
- * stored); the rest are read back, inflated (bounded) and hashed. A bad object is
- * deleted so a retry can upload it again.
+ * Checks every chunk of a capture, and publishes what it verified. A chunk this capture
+ * staged is read back, inflated (bounded), hashed, and published under its chunk key
+ * write-once (a bad one is deleted so a retry can upload it again). A chunk not staged
+ * counts only when the capture's host holds it (dedup is per host) and the store has it
+ * with the stored size `blobs` recorded; anything else was never uploaded. Chunks in
+ * `deferred` (those only secret-bearing kinds reference) are verified but stay staged.
  */
 export async function verifyChunks(
-  db: Db, store: BlobStore, chunks: Array<{ sha256: string; size: number }>, at: Date, cache?: ChunkCache,
-): Promise<{ stored: Map<string, StoredChunk>; newBlobs: BlobRow[] }> {
-  const known = await knownBlobs(db, chunks.map((c) => c.sha256));
+  db: Db, store: BlobStore, capture: { id: string; host: string }, chunks: Array<{ sha256: string; size: number }>, at: Date,
+  cache: ChunkCache = new ChunkCache(), deferred: ReadonlySet<string> = new Set(),
+): Promise<VerifiedChunks> {
+  const shas = chunks.map((c) => c.sha256);
+  const known = await knownBlobs(db, shas);
+  const held = await heldByHost(db, capture.host, shas);
+  const staged = await stagedSizes(store, capture.id);
+  const presence = presenceOf(store);
   const stored = new Map<string, StoredChunk>();
   const newBlobs: BlobRow[] = [];
+  const pending = new Set<string>();
+  const lost: string[] = [];
   const problems: Array<{ sha256: string; reason: string; message: string }> = [];
   await pool(chunks, 8, async (c) => {
-    const head = await store.head(chunkKey(c.sha256));
-    if (!head) { problems.push({ sha256: c.sha256, reason: 'missing', message: `chunk ${c.sha256} was never uploaded` }); return; }
     const k = known.get(c.sha256);
-    if (k && k.storedSize === head.size && k.size === c.size) {
-      stored.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: k.encoding as ChunkEncoding, storedSize: k.storedSize });
+    if (!staged.has(c.sha256)) {
+      // The same message whether or not another host holds the chunk: no existence oracle.
+      const never = { sha256: c.sha256, reason: 'missing', message: `chunk ${c.sha256} was never uploaded` };
+      if (!held.has(c.sha256) || !k || k.size !== c.size) { problems.push(never); return; }
+      const size = await presence.storedSize(c.sha256, at.getTime());
+      if (size === k.storedSize) {
+        stored.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: k.encoding as ChunkEncoding, storedSize: k.storedSize });
+        return;
+      }
+      if (size === null) lost.push(c.sha256);
+      problems.push({ sha256: c.sha256, reason: 'missing', message: `chunk ${c.sha256} is no longer in the store; upload it again` });
       return;
     }
+    const key = stagingKey(capture.id, c.sha256);
     try {
-      const v = await readChunk(store, c.sha256, c.size);
+      const bytes = await store.getBytes(key);
+      if (!bytes) throw new ChunkError(c.sha256, 'missing', `chunk ${c.sha256} was never uploaded`);
+      const v = await decodeChunk(c.sha256, c.size, bytes);
       // The parse that follows needs these bytes again: keep them rather than read twice.
-      cache?.add(c.sha256, v.bytes);
-      stored.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: v.encoding, storedSize: v.storedSize });
-      newBlobs.push({ sha256: c.sha256, size: c.size, encoding: v.encoding, storedSize: v.storedSize, firstStored: at, lastVerified: at });
+      cache.add(c.sha256, v.bytes);
+      if (deferred.has(c.sha256)) {
+        cache.locate(c.sha256, key);
+        pending.add(c.sha256);
+        stored.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: v.encoding, storedSize: v.storedSize });
+        return;
+      }
+      const done = await publishChunk(db, store, at, { ...v, sha256: c.sha256, storedBytes: bytes }, k);
+      stored.set(c.sha256, done.stored);
+      if (done.newBlob) newBlobs.push(done.newBlob);
     } catch (e) {
       if (!(e instanceof ChunkError)) throw e;
       problems.push({ sha256: c.sha256, reason: e.reason, message: e.message });
-      if (e.reason !== 'missing') await store.delete(chunkKey(c.sha256)).catch(() => {});
+      if (e.reason !== 'missing') await store.delete(key).catch(() => {});
     }
   });
+  await markMissing(db, store, lost);
   if (problems.length > 0) {
     problems.sort((a, b) => a.sha256.localeCompare(b.sha256));
     const tooLarge = problems.find((p) => p.reason === 'too-large');
@@ -188,7 +221,31 @@ export async function verifyChunks(
     const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
     throw new ApiError(tooLarge ? 'payload_too_large' : 'unprocessable', `the capture cannot be committed: ${shown}${more}; upload the chunks again and retry`, { chunks: problems });
   }
-  return { stored, newBlobs };
+  return { stored, newBlobs, pending };
+}
+
+/**
+ * Publishes the verified staged chunks verifyChunks held back that the artifacts, as they
+ * will be stored (after redaction), still reference; answers those artifacts with the
+ * chunks as they then rest. Chunks only a redacted original referenced are never published.
+ */
+async function publishStaged(
+  db: Db, store: BlobStore, captureId: string, refs: ManifestArtifact[], pending: ReadonlySet<string>, at: Date,
+): Promise<{ refs: ManifestArtifact[]; published: Published[] }> {
+  const wanted = [...new Set(refs.flatMap((r) => r.chunks.map((c) => c.sha256)).filter((s) => pending.has(s)))];
+  const known = await knownBlobs(db, wanted);
+  const done = new Map<string, Published>();
+  await pool(wanted, 8, async (sha) => {
+    const size = refs.flatMap((r) => r.chunks).find((c) => c.sha256 === sha)!.size;
+    const bytes = await store.getBytes(stagingKey(captureId, sha));
+    if (!bytes) throw new ApiError('unprocessable', `chunk ${sha} vanished from staging during the commit; retry`);
+    const v = await decodeChunk(sha, size, bytes);
+    done.set(sha, await publishChunk(db, store, at, { ...v, sha256: sha, storedBytes: bytes }, known.get(sha)));
+  });
+  return {
+    refs: refs.map((r) => ({ ...r, chunks: r.chunks.map((c) => done.get(c.sha256)?.stored ?? c) })),
+    published: [...done.values()],
+  };
 }
 
 /** An artifact after parsing: what gets written to the catalog. */
@@ -199,6 +256,15 @@ export interface ParsedEntry {
   parseStatus: 'ok' | 'error' | 'opaque';
   parseError: { code: string; message: string } | null;
   parsed: ParsedArtifact | null;
+  /** Set when the catalog redacted secrets from the uploaded bytes before storing them. */
+  redaction?: RedactionNote | null;
+}
+
+/** An entry of a redacted artifact: the note on the entry and in its parsed details (`serverRedaction`). */
+function withRedaction(entry: ParsedEntry, note: RedactionNote | undefined): ParsedEntry {
+  if (!note) return entry;
+  const parsed = entry.parsed ? { ...entry.parsed, details: { ...entry.parsed.details, serverRedaction: note } } : null;
+  return { ...entry, parsed, redaction: note };
 }
 
 /** Kinds whose bytes are never parsed (FORMATS.md §7: no public format). */
@@ -242,7 +308,11 @@ export async function parseStoredArtifact(db: Db, store: BlobStore, ref: Manifes
     try {
       assembled = await assembleArtifact(store, ref.chunks, { window, hashAll: needWhole, cache: options.cache });
     } catch (e) {
-      if (e instanceof ChunkError) throw new ApiError('unprocessable', `artifact ${index} (${ref.fileName}): ${e.message}`);
+      if (e instanceof ChunkError) {
+        // reindex and rebuild come here too: a chunk the store lost is no longer called present.
+        if (e.reason === 'missing') await markMissing(db, store, [e.sha256]);
+        throw new ApiError('unprocessable', `artifact ${index} (${ref.fileName}): ${e.message}`);
+      }
       throw e;
     }
     if (needWhole && assembled.sha256 !== ref.sha256) {
@@ -343,7 +413,7 @@ function artifactRow(record: Pick<CaptureRecord, 'captureId' | 'host' | 'collect
   return {
     id: e.id, captureId: record.captureId, host: record.host.name, collectedAt: record.collectedAt, kind: e.ref.kind,
     fileName: e.ref.fileName, sourcePath: e.ref.sourcePath, device: e.ref.device ?? null, size: e.ref.size, sha256: e.ref.sha256,
-    chunks: e.ref.chunks, parseStatus: e.parseStatus, parseError: e.parseError, parsed: e.parsed,
+    chunks: e.ref.chunks, parseStatus: e.parseStatus, parseError: e.parseError, parsed: e.parsed, redaction: e.redaction ?? null,
   };
 }
 
@@ -385,6 +455,8 @@ export async function writeCapture(tx: Db, record: CaptureRecord, entries: Parse
   for (let i = 0; i < newBlobs.length; i += 500) {
     await tx.insert(blobs).values(newBlobs.slice(i, i + 500)).onConflictDoNothing();
   }
+  // The host now holds every chunk its capture references (dedup scope, services/staging.ts).
+  await recordHeld(tx, record.host.name, entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)));
   const systemUuid = cleanJson(hostSystemUuid ?? record.host.systemUuid ?? null);
   await upsertHost(tx, { name: record.host.name, kind: record.host.kind, systemUuid, seenAt: record.collectedAt, captureId: record.captureId });
   try {
@@ -458,16 +530,32 @@ export async function commitCapture(services: Services, principal: Principal, ca
   const req = cap.request as BeginRequest;
   const distinct = [...distinctChunks(req).values()].map((c) => ({ sha256: c.sha256, size: c.size }));
   const cache = new ChunkCache();
-  const { stored, newBlobs } = await verifyChunks(db, store, distinct, now(), cache);
+  // Chunks only secret-bearing kinds reference stay staged until redaction has run.
+  const otherwise = new Set(req.artifacts.filter((a) => !mayNeedRedaction(a.kind)).flatMap((a) => a.chunks.map((c) => c.sha256)));
+  const deferred = new Set(distinct.map((c) => c.sha256).filter((s) => !otherwise.has(s)));
+  let verified: VerifiedChunks;
+  try {
+    verified = await verifyChunks(db, store, { id: captureId, host: cap.host }, distinct, now(), cache, deferred);
+  } catch (e) {
+    // A concurrent commit of this capture that finished first removed the staged uploads.
+    const [again] = await db.select({ state: captures.state }).from(captures).where(eq(captures.id, captureId));
+    if (again?.state === 'committed') return committedAnswer(db, captureId);
+    throw e;
+  }
+  const { stored } = verified;
+  const declared: ManifestArtifact[] = req.artifacts.map((a, i) => ({
+    id: artifactId(captureId, i), kind: a.kind, fileName: a.fileName, sourcePath: a.sourcePath, device: a.device ?? null,
+    size: a.size, sha256: a.sha256, chunks: a.chunks.map((c) => stored.get(c.sha256)!),
+  }));
+  const redaction = await redactArtifacts(db, store, now(), declared, cache);
+  const publishing = await publishStaged(db, store, captureId, redaction.refs, verified.pending, now());
+  const newBlobs = [...verified.newBlobs, ...[...redaction.published, ...publishing.published].flatMap((p) => (p.newBlob ? [p.newBlob] : []))];
 
   const entries: ParsedEntry[] = [];
   for (let i = 0; i < req.artifacts.length; i++) {
-    const a = req.artifacts[i];
-    const ref: ManifestArtifact = {
-      id: artifactId(captureId, i), kind: a.kind, fileName: a.fileName, sourcePath: a.sourcePath, device: a.device ?? null,
-      size: a.size, sha256: a.sha256, chunks: a.chunks.map((c) => stored.get(c.sha256)!),
-    };
-    entries.push(await parseStoredArtifact(db, store, ref, ref.id, i, { verifyWhole: true, cache }));
+    const ref = publishing.refs[i];
+    const entry = await parseStoredArtifact(db, store, ref, ref.id, i, { verifyWhole: true, cache });
+    entries.push(withRedaction(entry, redaction.notes.get(i)));
   }
 
   const committedAt = now();
@@ -499,6 +587,10 @@ export async function commitCapture(services: Services, principal: Principal, ca
     if (e instanceof AlreadyCommitted) return committedAnswer(db, captureId);
     throw e;
   }
+  // Uploads to this capture are now useless: its staged objects go (the fs upload route
+  // refuses its keys from here on); what a crash leaves behind, the sweep removes.
+  await store.closeStaging(captureId).catch((e) => services.logger.warn('staging cleanup failed', { captureId, error: (e as Error).message }));
+  await maybeSweepStaging(services);
   return {
     captureId, state: 'committed', committedAt: committedAt.toISOString(), manifestKey: record.manifestKey,
     artifacts: written.map((e) => summarize({ ...e, kind: e.ref.kind, fileName: e.ref.fileName })),

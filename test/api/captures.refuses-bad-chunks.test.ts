@@ -1,14 +1,14 @@
 /**
  * Commit checks every chunk against its name: a missing, wrong or over-inflating
- * chunk refuses the commit (nothing indexed, the capture stays open, a bad object
- * is deleted so a retry can upload it again). Upload URLs that expired, were
+ * chunk refuses the commit (nothing indexed, the capture stays open, a bad staged
+ * upload is deleted so a retry can upload it again). Upload URLs that expired, were
  * tampered with or are used for another chunk are refused by the store itself.
  */
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { artifacts, captures, extents } from '../../db/schema.js';
-import { chunkKey, type BlobStore } from '../../api/store/types.js';
+import { chunkKey, stagingKey, type BlobStore } from '../../api/store/types.js';
 import { FsBlobStore } from '../../api/store/fs.js';
 import { S3BlobStore } from '../../api/store/s3.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
@@ -45,15 +45,17 @@ describeEachFlavour('captures: bad chunks and refused uploads', (flavour) => {
     const answer = await begin(catalog, prepared.request);
     const [victim, ...rest] = answer.missing;
     for (const t of rest) expect((await putChunk(catalog, t, prepared.stored.get(t.sha256)!)).ok).toBe(true);
-    // Bytes that do not hash to the chunk's name, written behind the upload URL's back.
+    // Bytes that do not hash to the chunk's name, staged behind the upload URL's back.
     const wrong = new Uint8Array(prepared.stored.get(victim.sha256)!);
     wrong[100] ^= 0xff;
-    await catalog.services.store.put(chunkKey(victim.sha256), wrong);
+    const staged = stagingKey(prepared.request.captureId, victim.sha256);
+    await catalog.services.store.put(staged, wrong);
 
     const err = await commit(catalog, prepared.request.captureId).catch((e) => e);
     expect(err).toMatchObject({ status: 422, code: 'unprocessable' });
     expect(err.body.error.message).toContain(victim.sha256);
     await expectNothingIndexed(prepared.request.captureId);
+    expect(await catalog.services.store.head(staged)).toBeNull();
     expect(await catalog.services.store.head(chunkKey(victim.sha256))).toBeNull();
 
     const retry = await begin(catalog, prepared.request);
@@ -103,7 +105,7 @@ describeEachFlavour('captures: bad chunks and refused uploads', (flavour) => {
     const ca = prepared.stored.get(ta.sha256)!;
     const cb = prepared.stored.get(tb.sha256)!;
 
-    const expired = await pastStore().presignPut(chunkKey(ta.sha256), { contentLength: ca.length, payloadSha256: ta.sha256, contentMd5: md5Base64(ca), expiresInSeconds: 60 });
+    const expired = await pastStore().presignPut(stagingKey(prepared.request.captureId, ta.sha256), { contentLength: ca.length, payloadSha256: ta.sha256, contentMd5: md5Base64(ca), expiresInSeconds: 60 });
     const r1 = await putChunk(catalog, expired, ca);
     expect(r1.status).toBe(403);
 
@@ -120,8 +122,10 @@ describeEachFlavour('captures: bad chunks and refused uploads', (flavour) => {
     expect(r3.status).toBeGreaterThanOrEqual(400);
     expect(r3.status).toBeLessThan(500);
 
-    expect(await catalog.services.store.head(chunkKey(ta.sha256))).toBeNull();
-    expect(await catalog.services.store.head(chunkKey(tb.sha256))).toBeNull();
+    for (const t of [ta, tb]) {
+      expect(await catalog.services.store.head(stagingKey(prepared.request.captureId, t.sha256))).toBeNull();
+      expect(await catalog.services.store.head(chunkKey(t.sha256))).toBeNull();
+    }
     const err = await commit(catalog, prepared.request.captureId).catch((e) => e);
     expect(err).toMatchObject({ status: 422 });
     await expectNothingIndexed(prepared.request.captureId);
