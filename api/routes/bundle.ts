@@ -43,7 +43,8 @@ const lunBundleRoute = createRoute({
   responses,
 });
 
-function bundleTime(at: string | undefined, now: Date): Date {
+/** `?at=` as a time (400 when unreadable); a time after now is now. */
+export function bundleTime(at: string | undefined, now: Date): Date {
   if (!at) return now;
   const d = new Date(at);
   if (Number.isNaN(d.getTime())) throw new ApiError('bad_request', `at: not an ISO 8601 time: ${JSON.stringify(at.slice(0, 60))}`);

@@ -11,6 +11,7 @@ import { registerHostRoutes } from './hosts.js';
 import { registerEventRoutes } from './events.js';
 import { registerArtifactRoutes } from './artifacts.js';
 import { registerBundleRoutes } from './bundle.js';
+import { registerDrPlanRoutes } from './dr-plan.js';
 
 export const routeModules: Array<(app: App) => void> = [
   registerHealthRoutes,
@@ -24,4 +25,5 @@ export const routeModules: Array<(app: App) => void> = [
   registerEventRoutes,
   registerArtifactRoutes,
   registerBundleRoutes,
+  registerDrPlanRoutes,
 ];

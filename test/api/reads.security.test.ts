@@ -32,6 +32,7 @@ describeEachFlavour('read routes: security', (flavour) => {
       `/v1/artifacts/${artifactId}/content`,
       `/v1/volumes/${PROD.vmfsUuid}/restore-bundle`,
       `/v1/luns/${EXTENT1.deviceId}/restore-bundle`,
+      `/v1/volumes/${PROD.vmfsUuid}/dr-plan`,
     ];
   });
   afterAll(async () => catalog?.close());
@@ -89,9 +90,19 @@ describeEachFlavour('read routes: security', (flavour) => {
   it('/openapi.json documents every read route with bearer security', async () => {
     const doc = (await (await catalog.request('/openapi.json', { token: null })).json()) as { paths: Record<string, { get?: { security?: unknown[] } }> };
     for (const path of ['/v1/search', '/v1/volumes/{vmfsUuid}', '/v1/luns/{deviceId}', '/v1/hosts', '/v1/hosts/{name}', '/v1/events',
-      '/v1/artifacts/{id}', '/v1/artifacts/{id}/content', '/v1/volumes/{vmfsUuid}/restore-bundle', '/v1/luns/{deviceId}/restore-bundle']) {
+      '/v1/artifacts/{id}', '/v1/artifacts/{id}/content', '/v1/volumes/{vmfsUuid}/restore-bundle', '/v1/luns/{deviceId}/restore-bundle',
+      '/v1/volumes/{vmfsUuid}/dr-plan']) {
       expect(doc.paths[path]?.get?.security, path).toEqual([{ bearer: [] }]);
     }
+  });
+
+  it('every GET route /openapi.json lists under /v1 is in this test\'s route table', async () => {
+    const doc = (await (await catalog.request('/openapi.json', { token: null })).json()) as { paths: Record<string, { get?: unknown }> };
+    const templates = routes.map((r) => r.split('?')[0]);
+    const covered = (path: string) => templates.some((t) => new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(t));
+    // Admin-only reads are covered by the admin tests; everything else must be here.
+    const uncovered = Object.keys(doc.paths).filter((p) => p.startsWith('/v1/') && doc.paths[p].get && !p.startsWith('/v1/tokens') && !p.startsWith('/v1/admin') && !covered(p));
+    expect(uncovered).toEqual([]);
   });
 
   it('401 once the operator token is revoked', async () => {

@@ -1,0 +1,149 @@
+/**
+ * Gathers the DR plan's input from a restore bundle's selection (api/services/bundle.ts
+ * `selectBundle`): the same artifacts, as of the same time, that the bundle carries — so
+ * the plan's "svccfg import <file>" names a file the operator holds — enriched with what
+ * only the parsed SMF exports and COMSTAR listings know (an iscsitgt target's local name,
+ * its TPGTs and initiators; COMSTAR views with their host and target groups, TPG portals).
+ */
+import { sql } from 'drizzle-orm';
+import { queryRows, type Db } from '../../db/client.js';
+import type { IscsitgtDetails, StmfDetails } from '../../formats/smf.js';
+import type { ComstarDetails } from '../../formats/comstar.js';
+import type { BundleSelection } from '../services/bundle.js';
+import { inList } from '../services/volume.js';
+import { buildDrPlan, guidOf, type DrPlan, type DrPlanInput, type PlanGroup, type PlanLu, type PlanSource } from './plan.js';
+
+interface ArtifactRow {
+  id: string;
+  kind: string;
+  host: string;
+  file_name: string;
+  collected_at: Date | string;
+  parsed: { details?: unknown } | null;
+}
+
+function isoOf(v: Date | string): string {
+  return v instanceof Date ? v.toISOString() : new Date(v).toISOString();
+}
+
+/**
+ * Builds the plan for a bundle selection. `pointInTime`: the operator asked for a time
+ * (`?at=`), so the plan clones the newest snapshot before it instead of using the live zvol.
+ */
+export async function drPlanForSelection(db: Db, sel: BundleSelection, pointInTime: boolean): Promise<DrPlan> {
+  return buildDrPlan(await drPlanInput(db, sel, pointInTime));
+}
+
+/** The plan's input: extents from the selected header dumps, LUs from the storage captures, snapshots of their zvols. */
+export async function drPlanInput(db: Db, sel: BundleSelection, pointInTime: boolean): Promise<DrPlanInput> {
+  const ids = [...new Set([...sel.targets.map((t) => t.artifactId), ...sel.snapshots.map((s) => s.artifactId), ...sel.files.map((f) => f.artifactId)])];
+  const rows = ids.length
+    ? await queryRows<ArtifactRow>(db, sql`SELECT id, kind, host, file_name, collected_at, parsed FROM artifacts WHERE id IN ${inList(ids)}`)
+    : [];
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const fileOf = new Map(sel.files.map((f) => [f.artifactId, f]));
+  const source = (artifactId: string): PlanSource => {
+    const f = fileOf.get(artifactId);
+    const r = byId.get(artifactId);
+    return {
+      artifactId,
+      kind: f?.kind ?? r?.kind ?? 'unknown',
+      host: f?.host ?? r?.host ?? 'unknown',
+      fileName: f?.fileName ?? r?.file_name ?? artifactId,
+      collectedAt: f?.collectedAt ?? (r ? isoOf(r.collected_at) : ''),
+      bundlePath: f?.path ?? null,
+    };
+  };
+  const pathToArtifact = new Map(sel.files.map((f) => [f.path, f.artifactId]));
+
+  const extents = sel.plan.extents.filter((e) => e.deviceId).map((e) => ({
+    deviceId: e.deviceId!,
+    lun: e.lun,
+    vml: e.vml,
+    host: e.host,
+    source: e.headerFile && pathToArtifact.has(e.headerFile)
+      ? source(pathToArtifact.get(e.headerFile)!)
+      : { artifactId: '', kind: 'vmfs-header', host: e.host, fileName: e.headerFile ?? 'header dump', collectedAt: e.headerCollectedAt ?? '', bundlePath: e.headerFile },
+  }));
+
+  // Storage-side details of each storage host, newest capture first, from every storage artifact selected.
+  const storage = rows.filter((r) => r.kind === 'iscsitgt-smf' || r.kind === 'stmf-smf' || r.kind === 'comstar-listing')
+    .sort((a, b) => isoOf(b.collected_at).localeCompare(isoOf(a.collected_at)));
+
+  const lus: PlanLu[] = [];
+  for (const t of sel.targets) {
+    if (!t.deviceId) continue;
+    const stack = t.stack === 'comstar' ? 'comstar' : 'iscsitgt';
+    const lu: PlanLu = {
+      stack, storageHost: t.storageHost, deviceId: t.deviceId, lun: t.lun, iqn: t.iqn, alias: t.alias,
+      backingStore: t.backingStore, sizeBytes: t.sizeBytes, portalGroups: [], initiators: [], chap: false,
+      hostGroup: null, targetGroup: null, targetName: null, source: source(t.artifactId),
+    };
+    const own = byId.get(t.artifactId);
+    if (stack === 'iscsitgt' && own?.parsed?.details) enrichIscsitgt(lu, own.parsed.details as IscsitgtDetails);
+    if (stack === 'comstar') {
+      for (const r of storage.filter((s) => s.host === t.storageHost && s.kind !== 'iscsitgt-smf')) {
+        const d = r.parsed?.details;
+        if (!d) continue;
+        if (r.kind === 'stmf-smf') enrichStmf(lu, d as StmfDetails);
+        else enrichListing(lu, d as ComstarDetails);
+      }
+    }
+    lus.push(lu);
+  }
+
+  return {
+    vmfsUuid: sel.vmfsUuid ?? sel.deviceId ?? '',
+    label: sel.label,
+    at: pointInTime ? sel.at : null,
+    extents,
+    lus,
+    snapshots: sel.snapshots.map((s) => ({ host: s.host, dataset: s.dataset, snapshot: s.snapshot, createdAt: s.createdAt, source: source(s.artifactId) })),
+  };
+}
+
+function enrichIscsitgt(lu: PlanLu, d: IscsitgtDetails): void {
+  const target = (d.targets ?? []).find((x) => lu.iqn && x.iqn?.toLowerCase() === lu.iqn.toLowerCase())
+    ?? (d.lus ?? []).map((l) => (l.deviceId === lu.deviceId ? (d.targets ?? []).find((x) => x.name === l.target) : undefined)).find(Boolean);
+  if (!target) return;
+  lu.targetName = target.name;
+  lu.portalGroups = (d.tpgts ?? []).filter((g) => target.tpgts.includes(g.tag)).map((g) => ({ tag: g.tag, addresses: g.addresses }));
+  const initiators = new Map((d.initiators ?? []).map((i) => [i.name, i.iqn]));
+  lu.initiators = target.aclNames.map((name) => ({ name, iqn: initiators.get(name) ?? name })).filter((i) => !!i.iqn);
+  // The collector names what it redacted: CHAP secrets were configured.
+  lu.chap = (d.redacted ?? []).some((r) => /chap|passwords/i.test(r));
+}
+
+function sameGuid(deviceIdOrGuid: string | null, lu: PlanLu): boolean {
+  if (!deviceIdOrGuid) return false;
+  const g = guidOf(lu.deviceId);
+  return deviceIdOrGuid.toLowerCase() === lu.deviceId.toLowerCase() || (g !== null && deviceIdOrGuid.toUpperCase() === g);
+}
+
+function groupOf(name: string | null, groups: { name: string; members: string[] }[] | undefined): PlanGroup | null {
+  if (!name) return null;
+  const g = (groups ?? []).find((x) => x.name === name);
+  return { name, members: g?.members ?? [] };
+}
+
+function enrichStmf(lu: PlanLu, d: StmfDetails): void {
+  const view = (d.views ?? []).find((v) => sameGuid(v.deviceId ?? v.guid, lu) && (lu.lun === null || v.lun === lu.lun));
+  if (!view) return;
+  lu.hostGroup ??= groupOf(view.hostGroup, d.hostGroups);
+  lu.targetGroup ??= groupOf(view.targetGroup, d.targetGroups);
+}
+
+function enrichListing(lu: PlanLu, d: ComstarDetails): void {
+  const view = (d.views ?? []).find((v) => sameGuid(v.deviceId ?? v.guid, lu) && (lu.lun === null || v.lun === lu.lun));
+  if (view) {
+    lu.hostGroup ??= groupOf(view.hostGroup, d.hostGroups);
+    lu.targetGroup ??= groupOf(view.targetGroup, d.targetGroups);
+  }
+  const target = lu.iqn ? (d.targets ?? []).find((t) => t.iqn.toLowerCase() === lu.iqn!.toLowerCase()) : undefined;
+  if (target && !lu.portalGroups.length) {
+    const tags = target.tpgTags.map((t) => t.tpg).filter((t) => t !== 'default');
+    lu.portalGroups = tags.map((tag) => ({ tag, addresses: (d.tpgs ?? []).find((p) => p.tag === tag)?.portals ?? [] }));
+    lu.alias ??= target.alias;
+    lu.chap ||= target.chapSecretSet === true || /chap/i.test(target.auth ?? '');
+  }
+}

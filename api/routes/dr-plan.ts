@@ -1,0 +1,70 @@
+/**
+ * The DR plan of a volume: the storage commands, in order, that bring its LUNs back with
+ * the NAA its VMFS header expects (api/dr/plan.ts), as JSON or as the text `restore.sh --plan`
+ * prints. Built from the same selection as the restore bundle, so its file names match.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { requireRole } from '../auth.js';
+import type { App } from '../context.js';
+import { drPlanForSelection } from '../dr/gather.js';
+import { renderDrPlanText } from '../dr/plan.js';
+import { selectBundle } from '../services/bundle.js';
+import { vmfsUuidParam } from '../services/volume.js';
+import { bundleTime } from './bundle.js';
+import { READ_ERRORS } from './volumes.js';
+
+const SourceSchema = z.object({
+  artifactId: z.string(), kind: z.string(), host: z.string(), fileName: z.string(), collectedAt: z.string(),
+  bundlePath: z.string().nullable().describe('Path of the artifact inside the restore bundle of the same time'),
+}).openapi('DrPlanSource');
+
+const DrPlanSchema = z.object({
+  vmfsUuid: z.string(), label: z.string().nullable(), at: z.string().nullable(),
+  complete: z.boolean().describe('Every link of the chain is on record and every NAA matches'),
+  naaChecks: z.array(z.object({
+    deviceId: z.string(), headerDeviceId: z.string(), luDeviceId: z.string().nullable(),
+    verdict: z.enum(['match', 'mismatch', 'no-lu']), guaranteedBy: z.string().nullable(),
+    headerLun: z.number().nullable(), luLun: z.number().nullable(), message: z.string(),
+  })),
+  missing: z.array(z.object({
+    link: z.enum(['extent', 'storage-lu', 'backing-store', 'snapshots']), deviceId: z.string().nullable(), message: z.string(), collector: z.string(),
+  })),
+  steps: z.array(z.object({
+    n: z.number(), stage: z.enum(['storage', 'zfs', 'esx']), title: z.string(), commands: z.array(z.string()),
+    note: z.string().nullable(), from: z.array(SourceSchema),
+  })),
+}).openapi('DrPlan');
+
+const drPlanRoute = createRoute({
+  method: 'get', path: '/v1/volumes/{vmfsUuid}/dr-plan', tags: ['restore'], security: [{ bearer: [] }],
+  summary: 'The storage commands, in order, that bring a volume\'s LUNs back with the NAA its VMFS header expects',
+  middleware: [requireRole('operator')] as const,
+  request: {
+    params: z.object({ vmfsUuid: z.string().min(1).max(100) }),
+    query: z.object({
+      at: z.string().max(64).optional().openapi({ description: 'ISO 8601: plan from the captures at or before this time, cloning the newest zfs snapshot before it' }),
+      format: z.enum(['json', 'text']).optional().openapi({ description: 'text: the plan as restore.sh --plan prints it' }),
+    }),
+  },
+  responses: {
+    200: {
+      description: 'The plan',
+      content: { 'application/json': { schema: DrPlanSchema }, 'text/plain': { schema: z.string() } },
+    },
+    ...READ_ERRORS,
+  },
+});
+
+/** Registers GET /v1/volumes/{vmfsUuid}/dr-plan. */
+export function registerDrPlanRoutes(app: App): void {
+  app.openapi(drPlanRoute, async (c) => {
+    const { db, now } = c.var.services;
+    const vmfsUuid = vmfsUuidParam(c.req.valid('param').vmfsUuid);
+    const { at, format } = c.req.valid('query');
+    const current = now();
+    const sel = await selectBundle(db, { vmfsUuid }, bundleTime(at, current), current);
+    const plan = await drPlanForSelection(db, sel, at !== undefined);
+    if (format === 'text') return c.text(renderDrPlanText(plan), 200);
+    return c.json(plan, 200);
+  });
+}
