@@ -23,7 +23,7 @@ describe('canonicalDeviceId', () => {
 });
 
 describe('parseVml', () => {
-  it('decodes the FORMATS.md example', () => {
+  it('decodes the docs/formats.md §3 example', () => {
     expect(parseVml('vml.02000c00006006016012345678abcdef0123456789565241494420')).toEqual({
       vml: 'vml.02000c00006006016012345678abcdef0123456789565241494420',
       deviceId: 'naa.6006016012345678abcdef0123456789',
@@ -64,7 +64,7 @@ describe('parseVml', () => {
 });
 
 describe('buildVml', () => {
-  it('rebuilds the FORMATS.md example and round-trips through parseVml', () => {
+  it('rebuilds the docs/formats.md §3 example and round-trips through parseVml', () => {
     const deviceIdBytes = Buffer.from('6006016012345678abcdef0123456789', 'hex');
     const vml = buildVml({ idType: 2, deviceType: 0, lun: 12, deviceIdBytes, model: 'VRAID' });
     expect(vml).toBe('vml.02000c00006006016012345678abcdef0123456789565241494420');

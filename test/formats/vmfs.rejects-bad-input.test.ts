@@ -36,7 +36,7 @@ describe('parseVmfsHeader refuses what is not a VMFS header', () => {
 });
 
 describe('formatUuid', () => {
-  it('prints the FORMATS.md example', () => {
+  it('prints the docs/formats.md §1 example', () => {
     const b = Uint8Array.from([0x7f, 0x3e, 0x1c, 0x5a, 0x80, 0x6e, 0x4d, 0x2b, 0xa2, 0x91, 0x00, 0x50, 0x56, 0x9a, 0x1b, 0x2c]);
     expect(formatUuid(b)).toBe('5a1c3e7f-2b4d6e80-91a2-0050569a1b2c');
   });
