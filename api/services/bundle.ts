@@ -19,7 +19,7 @@ import { queryRows, type Db } from '../../db/client.js';
 import { ApiError } from '../errors.js';
 import type { BlobStore } from '../store/types.js';
 import { artifactBytes, chunkList, type StoredChunk } from './content.js';
-import { expectedIdHex, extentAction, renderRestoreScript, type RestoreExtent, type RestorePlan } from './restore-script.js';
+import { expectedIdHex, extentAction, renderRestoreScript, visible, type RestoreExtent, type RestorePlan } from './restore-script.js';
 import {
   datasetOfBackingStore, inList, iso, num, segmentsOfVolume, snapshotsOfDatasets, str, targetsOfDevices, volumesOnDevices,
   type PartitionView, type SnapshotView, type TargetView,
@@ -302,19 +302,25 @@ export function renderSha256Sums(entries: Array<{ path: string; sha256: string }
   return entries.map((e) => `${e.sha256}  ${e.path}\n`).join('');
 }
 
+/** A Markdown table cell: one line, control characters shown escaped, `|` escaped. */
 function mdCell(s: string | number | null | undefined): string {
-  return String(s ?? '—').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
+  return visible(String(s ?? '—')).replace(/\|/g, '\\|');
 }
 
-/** RESTORE.md: what each file is, where it came from, and the steps for each accident. Pure. */
+/**
+ * RESTORE.md: what each file is, where it came from, and the steps for each accident. Pure.
+ * Collector-supplied text (labels, host names, device paths) appears with control
+ * characters escaped, so it can neither break a line nor open a code block; commands
+ * in code blocks quote their arguments as restore.sh does.
+ */
 export function renderRestoreGuide(sel: BundleSelection): string {
-  const title = sel.vmfsUuid ? `VMFS volume ${sel.vmfsUuid}${sel.label ? ` ("${sel.label}")` : ''}` : `LUN ${sel.deviceId}`;
+  const title = visible(sel.vmfsUuid ? `VMFS volume ${sel.vmfsUuid}${sel.label ? ` ("${sel.label}")` : ''}` : `LUN ${sel.deviceId}`);
   const out: string[] = [];
   out.push(`# Restore bundle: ${title}`);
   out.push('');
   out.push(`As of **${sel.at}** (the newest capture of every source at or before that time). Generated ${sel.generatedAt} by the VMFS Recovery Catalog.`);
-  if (sel.version) out.push(`Filesystem: ${sel.version}.`);
-  if (sel.deviceId && sel.volumes.length) out.push(`Volumes on this device: ${sel.volumes.join(', ')}.`);
+  if (sel.version) out.push(`Filesystem: ${visible(sel.version)}.`);
+  if (sel.deviceId && sel.volumes.length) out.push(`Volumes on this device: ${visible(sel.volumes.join(', '))}.`);
   out.push('');
   out.push('First, in this directory: `sha256sum -c SHA256SUMS` (Solaris/illumos: `digest -a sha256 <file>` per line; `restore.sh` does this itself). Do not use a bundle that fails it.');
   out.push('');
@@ -336,12 +342,12 @@ export function renderRestoreGuide(sel: BundleSelection): string {
     out.push('```');
     for (const e of sel.plan.extents) {
       const a = extentAction(e, e.devicePath);
-      out.push(`# extent ${e.number}: ${e.deviceId ?? 'unknown device'}`);
-      out.push(a.kind === 'none' ? `# nothing automatic: ${a.reason}` : a.command);
+      out.push(`# extent ${e.number}: ${visible(e.deviceId ?? 'unknown device')}`);
+      out.push(a.kind === 'none' ? `# nothing automatic: ${visible(a.reason)}` : a.command);
     }
     out.push('```');
     out.push('');
-    out.push('Device paths differ between hosts and boots (`/dev/sdX` on ESX 3, `/vmfs/devices/disks/<id>` on ESXi, `/dev/zvol/rdsk/<dataset>` on the storage host): name the right one with `--device N=PATH`. If the LVM header itself is gone, the script refuses unless you confirm the device with `--force-device PATH`.');
+    out.push('Device paths differ between hosts and boots (`/dev/sdX` on ESX 3, `/vmfs/devices/disks/<id>` on ESXi, `/dev/zvol/rdsk/<dataset>` on the storage host): name the right one with `--device N=PATH`. If the device\'s LVM header is gone or carries another id, the script refuses; once you have checked the device yourself (for instance when the id recorded above is wrong), `--force-device PATH` lets it write that one device. `--apply` exits 0 when it wrote every extent it could, 2 when an extent was refused or failed, 3 when there was nothing to write.');
   }
   out.push('');
   if (sel.targets.length) {
@@ -357,7 +363,7 @@ export function renderRestoreGuide(sel: BundleSelection): string {
     out.push('');
     out.push('Newest first, as the last snapshot list at or before the bundle time showed them:');
     out.push('');
-    for (const s of sel.snapshots.slice(0, 50)) out.push(`- \`${s.name}\` (${s.createdAt}, on ${s.host})`);
+    for (const s of sel.snapshots.slice(0, 50)) out.push(`- \`${visible(s.name)}\` (${s.createdAt}, on ${visible(s.host)})`);
     if (sel.snapshots.length > 50) out.push(`- … ${sel.snapshots.length - 50} more in the zfs-snapshots list`);
     out.push('');
   }
