@@ -15,13 +15,19 @@ export interface OpenedServices {
 export async function openServices(config: Config, options: { logger?: Logger; now?: () => Date } = {}): Promise<OpenedServices> {
   const dataDir = resolve(config.DATA_DIR);
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
-  const opened = await openDb({ databaseUrl: config.DATABASE_URL, dataDir });
+  const opened = await openDb({
+    databaseUrl: config.DATABASE_URL, dataDir,
+    connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT, statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+  });
   const publicBaseUrl = config.PUBLIC_URL ?? `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
   const store = createBlobStore({
     dataDir,
     publicBaseUrl,
     s3: config.S3_BUCKET
-      ? { bucket: config.S3_BUCKET, endpoint: config.S3_ENDPOINT, region: config.S3_REGION, forcePathStyle: config.S3_FORCE_PATH_STYLE }
+      ? {
+        bucket: config.S3_BUCKET, endpoint: config.S3_ENDPOINT, region: config.S3_REGION, forcePathStyle: config.S3_FORCE_PATH_STYLE,
+        timeoutMs: config.S3_TIMEOUT_MS, maxAttempts: config.S3_MAX_ATTEMPTS,
+      }
       : undefined,
   });
   return {

@@ -17,6 +17,16 @@ export const configSchema = z.object({
   S3_ENDPOINT: z.string().url().optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),
   S3_FORCE_PATH_STYLE: bool.default(false),
+  /** Milliseconds an S3 request may stay silent (connecting, sending, waiting) before it fails. */
+  S3_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** Tries per S3 request, the first included. */
+  S3_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  /** Seconds to wait for a Postgres connection. */
+  DATABASE_CONNECT_TIMEOUT: z.coerce.number().int().min(1).max(600).default(10),
+  /** Milliseconds one SQL statement may run on Postgres (statement_timeout); 0 = no limit. */
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(86_400_000).default(120_000),
+  /** Milliseconds /readyz waits for the database and the store probe before it answers 503. */
+  READY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
   CATALOG_BOOTSTRAP_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   /** Seconds an upload URL stays valid. */
   UPLOAD_URL_TTL: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(3600),

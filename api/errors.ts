@@ -120,7 +120,8 @@ export function describeError(err: unknown): Record<string, unknown> {
       out.constraint ??= cut(x.constraint_name ?? x.constraint, 100);
       out.table ??= cut(x.table_name ?? x.table, 100);
       out.column ??= cut(x.column_name ?? x.column, 100);
-      out.dbDetail ??= cut(x.detail, 200);
+      // Only a key's detail ("Key (id)=(…) already exists"): "Failing row contains (…)" is row data.
+      if (typeof x.detail === 'string' && x.detail.startsWith('Key (')) out.dbDetail ??= cut(x.detail, 200);
       continue;
     }
     out.error ??= cut(`${(x.name as string) ?? 'Error'}: ${isQueryWrapper(e) ? '' : String(x.message ?? '')}`, 300);

@@ -68,6 +68,10 @@ export interface OpenDbOptions {
   dataDir: string;
   /** Skip applying migrations (tests that load a migrated template). */
   migrate?: boolean;
+  /** Postgres only: seconds to wait for a connection (default 10). */
+  connectTimeoutSeconds?: number;
+  /** Postgres only: statement_timeout in milliseconds (default 120 s; 0 = none). */
+  statementTimeoutMs?: number;
 }
 
 /** Opens the catalog database and applies pending migrations. */
@@ -76,7 +80,14 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
   if (options.databaseUrl) {
     const { default: postgres } = await import('postgres');
     const { drizzle } = await import('drizzle-orm/postgres-js');
-    const sql = postgres(options.databaseUrl, { max: 10, onnotice: () => {} });
+    // Bounded waits: a server that does not accept connections, or a statement that runs
+    // away, fails the request (503, see api/errors.ts) instead of holding it forever.
+    const sql = postgres(options.databaseUrl, {
+      max: 10,
+      onnotice: () => {},
+      connect_timeout: options.connectTimeoutSeconds ?? 10,
+      connection: { statement_timeout: options.statementTimeoutMs ?? 120_000 },
+    });
     const db = drizzle(sql, { schema }) as unknown as Db;
     if (migrate) {
       const { migrate: run } = await import('drizzle-orm/postgres-js/migrator');

@@ -4,6 +4,7 @@ import type { MiddlewareHandler } from 'hono';
 import { ARTIFACT_KINDS } from '../../formats/types.js';
 import type { BeginRequest } from '../../formats/protocol.js';
 import { requireRole } from '../auth.js';
+import { annotateError } from '../errors.js';
 import type { App, AppEnv } from '../context.js';
 import { beginCapture, commitCapture } from '../services/ingest.js';
 import { FILE_NAME_RULE, HOST_NAME_RULE, LIMITS, precheckBeginCounts } from '../services/limits.js';
@@ -107,10 +108,13 @@ const commit = createRoute({
 export function registerCaptureRoutes(app: App): void {
   app.openapi(begin, async (c) => {
     const body = c.req.valid('json') as BeginRequest;
-    return c.json(await beginCapture(c.var.services, c.var.principal!, body), 200);
+    // A failure's log line names the capture (see api/errors.ts annotateError).
+    const answer = await beginCapture(c.var.services, c.var.principal!, body).catch((e: unknown) => { throw annotateError(e, { captureId: body.captureId.toLowerCase() }); });
+    return c.json(answer, 200);
   });
   app.openapi(commit, async (c) => {
-    const { id } = c.req.valid('param');
-    return c.json(await commitCapture(c.var.services, c.var.principal!, id.toLowerCase()), 200);
+    const id = c.req.valid('param').id.toLowerCase();
+    const answer = await commitCapture(c.var.services, c.var.principal!, id).catch((e: unknown) => { throw annotateError(e, { captureId: id }); });
+    return c.json(answer, 200);
   });
 }

@@ -19,7 +19,7 @@ import type { Db } from '../../db/client.js';
 import { artifacts, blobs, captures, events, extents, segments } from '../../db/schema.js';
 import { assertHostAllowed } from '../auth.js';
 import type { Principal, Services } from '../context.js';
-import { ApiError } from '../errors.js';
+import { ApiError, annotateError } from '../errors.js';
 import { manifestKey, stagingKey, stagingPrefix, type BlobStore } from '../store/types.js';
 import { assembleArtifact, ChunkCache, ChunkError, decodeChunk, parseWindow } from './chunks.js';
 import { detectDrift, type DriftEvent, type Observation } from './drift.js';
@@ -475,7 +475,7 @@ export async function writeCapture(tx: Db, record: CaptureRecord, entries: Parse
     written.push(await writeArtifactGuarded(tx, record, entry, async (sp, x) => {
       await sp.insert(artifacts).values(artifactRow(record, x));
       await indexEntry(sp, record, x);
-    }));
+    }).catch((e: unknown) => { throw annotateError(e, { artifactId: entry.id }); }));
   }
   return written;
 }

@@ -37,7 +37,14 @@ export interface S3BlobStoreOptions {
   now?: () => Date;
   /** Keys per ListObjectsV2 page (S3's maximum and default is 1000). */
   listPageSize?: number;
+  /** Milliseconds a request may sit without a byte moving (connect, send, answer) before it fails; default 10 s. */
+  timeoutMs?: number;
+  /** Tries per request, the first included (the SDK's standard retry with backoff); default 3. */
+  maxAttempts?: number;
 }
+
+export const S3_DEFAULT_TIMEOUT_MS = 10_000;
+export const S3_DEFAULT_MAX_ATTEMPTS = 3;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const BASE64_MD5 = /^[A-Za-z0-9+/]{22}==$/;
@@ -55,6 +62,14 @@ export function s3ClientConfig(options: Omit<S3BlobStoreOptions, 'bucket' | 'now
     // servers that do not decode it (Swift answers 501) reject or store corrupted.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // A hung or unreachable server must not hang requests: the connection attempt and
+    // every quiet stretch of a request are bounded (socketTimeout is inactivity, so a
+    // long download that keeps moving is not cut), and failed tries are bounded too.
+    requestHandler: {
+      connectionTimeout: Math.min(options.timeoutMs ?? S3_DEFAULT_TIMEOUT_MS, 3000),
+      socketTimeout: options.timeoutMs ?? S3_DEFAULT_TIMEOUT_MS,
+    },
+    maxAttempts: options.maxAttempts ?? S3_DEFAULT_MAX_ATTEMPTS,
   };
 }
 
