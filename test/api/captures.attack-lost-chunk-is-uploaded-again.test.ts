@@ -1,0 +1,67 @@
+/**
+ * Attack (or plain loss): a chunk the catalog's `blobs` table calls present is gone from
+ * the store. `begin` used to call it present on the table's word while `commit` refused
+ * it as never uploaded, on every retry, forever. Now `begin` asks the store (HEAD/stat),
+ * marks the chunk missing and hands it out for upload again, so the next capture of the
+ * same bytes commits; `reindex` marks a lost chunk missing too.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { artifacts, blobs } from '../../db/schema.js';
+import { chunkKey } from '../../api/store/types.js';
+import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
+import { begin, commit, ingest, prepareCapture, sha256Hex, uploadMissing } from '../helpers/ingest-client.js';
+
+const MiB = 1024 * 1024;
+
+describeEachFlavour('attack: a chunk lost from the store does not wedge later captures', (flavour) => {
+  let catalog: TestCatalog;
+  beforeAll(async () => { catalog = await startTestCatalog(flavour); });
+  afterAll(async () => { await catalog?.close(); });
+
+  it('the next capture of the same bytes is asked for the lost chunk and commits', async () => {
+    const bytes = randomBytes(2 * MiB + 100);
+    const first = await ingest(catalog, { host: 'esx-lost', artifacts: [{ kind: 'vmfs-undelete', fileName: 'u.tgz', bytes }] });
+    expect(first.state).toBe('committed');
+    const lost = sha256Hex(bytes.subarray(MiB, 2 * MiB));
+    const { db, store } = catalog.services;
+    expect(await db.select().from(blobs).where(eq(blobs.sha256, lost))).toHaveLength(1);
+    await store.delete(chunkKey(lost));
+
+    const again = prepareCapture({ host: 'esx-lost', artifacts: [{ kind: 'vmfs-undelete', fileName: 'u.tgz', bytes }] });
+    const answer = await begin(catalog, again.request);
+    expect(answer.missing.map((m) => m.sha256)).toEqual([lost]);
+    expect(answer.present).toHaveLength(2);
+    // Marked missing: the table no longer calls it present.
+    expect(await db.select().from(blobs).where(eq(blobs.sha256, lost))).toEqual([]);
+    await uploadMissing(catalog, again, answer);
+    const done = await commit(catalog, again.request.captureId);
+    expect(done.state).toBe('committed');
+    expect(await store.head(chunkKey(lost))).not.toBeNull();
+    expect(await db.select().from(blobs).where(eq(blobs.sha256, lost))).toHaveLength(1);
+    // Both captures' bytes download whole again.
+    for (const id of [first.artifacts[0].id, done.artifacts[0].id]) {
+      const res = await catalog.request(`/v1/artifacts/${id}/content`);
+      expect(sha256Hex(new Uint8Array(await res.arrayBuffer()))).toBe(sha256Hex(bytes));
+    }
+  });
+
+  it('reindex marks a chunk it cannot find missing', async () => {
+    const line = `tank/l@${randomBytes(4).toString('hex')}\t1793491200\t1\n`;
+    const done = await ingest(catalog, { host: 'esx-lost2', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: new TextEncoder().encode(line) }] });
+    const { db, store } = catalog.services;
+    const [row] = await db.select().from(blobs).where(eq(blobs.sha256, (await artifactChunks(done.artifacts[0].id))[0]));
+    await store.delete(chunkKey(row.sha256));
+    const res = await catalog.request('/v1/admin/reindex?kind=zfs-snapshots', { method: 'POST' });
+    expect(res.status).toBe(200);
+    const result = await res.json() as { failed: Array<{ id: string }> };
+    expect(result.failed.map((f) => f.id)).toContain(done.artifacts[0].id);
+    expect(await db.select().from(blobs).where(eq(blobs.sha256, row.sha256))).toEqual([]);
+  });
+
+  async function artifactChunks(id: string): Promise<string[]> {
+    const [a] = await catalog.services.db.select().from(artifacts).where(eq(artifacts.id, id));
+    return (a.chunks as Array<{ sha256: string }>).map((c) => c.sha256);
+  }
+});
