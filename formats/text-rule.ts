@@ -52,19 +52,19 @@ export function cleanText(s: string): string {
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Length of the well-formed UTF-8 sequence starting at i (RFC 3629 table), or 0. */
-function sequenceLength(b: Uint8Array, i: number): number {
-  const c = b[i];
-  if (c < 0x80) return 1;
-  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < b.length && b[i + k] >= lo && b[i + k] <= hi;
-  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
-  if (c === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
-  if ((c >= 0xe1 && c <= 0xec) || c === 0xee || c === 0xef) return cont(1) && cont(2) ? 3 : 0;
-  if (c === 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
-  if (c === 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
-  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
-  if (c === 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
-  return 0;
+/** Bytes a UTF-8 sequence takes by its lead byte (RFC 3629); 0 for a byte no sequence starts with. */
+const leadLength = (c: number) => (c < 0x80 ? 1 : c < 0xc2 ? 0 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf5 ? 4 : 0);
+
+/** True when bytes[i…i+n) is one well-formed sequence (the strict decoder refuses overlongs and surrogates). */
+function wellFormed(bytes: Uint8Array, i: number, n: number): boolean {
+  if (n === 1) return true;
+  if (n === 0 || i + n > bytes.length) return false;
+  try {
+    strictUtf8.decode(bytes.subarray(i, i + n));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -82,8 +82,8 @@ export function decodeUtf8(bytes: Uint8Array): string {
   let runStart = 0;
   let i = 0;
   while (i < bytes.length) {
-    const n = sequenceLength(bytes, i);
-    if (n > 0) {
+    const n = leadLength(bytes[i]);
+    if (wellFormed(bytes, i, n)) {
       i += n;
       continue;
     }
