@@ -83,6 +83,11 @@ export function visible(s: string): string {
   });
 }
 
+/** `s` in double quotes for a message (not a command): control characters escaped, `"` and `\` escaped. */
+function quotedForDisplay(s: string): string {
+  return `"${visible(s.replace(/[\\"]/g, (c) => `\\${c}`))}"`;
+}
+
 /**
  * Quotes one argument for sh: bare when it holds only characters no shell treats
  * specially, else single quotes with each `'` written `'\''` (POSIX; dash, busybox
@@ -135,7 +140,7 @@ export function extentAction(extent: RestoreExtent, device: string): ExtentActio
   const reason = nothingToRestore(extent);
   if (reason) return { kind: 'none', reason };
   if (hasControlChars(device)) {
-    return { kind: 'none', reason: `the recorded device path ${shQuote(visible(device))} holds control characters, so no command is written for it; name the device: sh restore.sh --device ${extent.number}=PATH` };
+    return { kind: 'none', reason: `the recorded device path ${quotedForDisplay(device)} holds control characters, so no command is written for it; name the device: sh restore.sh --device ${extent.number}=PATH` };
   }
   const p = extent.partition;
   const index = p.index > 0 ? p.index : 1;
@@ -412,7 +417,7 @@ export function renderRestoreScript(plan: RestorePlan): string {
     // A recorded path with control characters is never written into a command: the operator names the device.
     const badPath = hasControlChars(e.devicePath);
     const type = scheme === 'mbr' ? `0x${mbrType(p.type).toString(16)}` : partedType(p.type);
-    const why = nothing ?? (badPath ? `the recorded device path ${shQuote(visible(e.devicePath))} holds control characters; name the device with --device ${e.number}=PATH` : '');
+    const why = nothing ?? (badPath ? `the recorded device path ${quotedForDisplay(e.devicePath)} holds control characters; name the device with --device ${e.number}=PATH` : '');
     const args = [
       String(e.number), visible(e.deviceId ?? e.vml ?? 'unknown'), badPath ? '' : e.devicePath,
       String(p.startLba + LVM_HEADER_SECTOR_OFFSET), e.expectedIdHex ?? '',
