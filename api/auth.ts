@@ -2,9 +2,7 @@
  * Bearer tokens with roles. Secrets are shown once and stored as SHA-256;
  * `CATALOG_BOOTSTRAP_TOKEN` is accepted as an admin token when set.
  */
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { MiddlewareHandler } from 'hono';
 import type { Db } from '../db/client.js';
@@ -24,14 +22,7 @@ export function newSecret(): string {
 
 export interface NewToken { id: string; token: string; role: Role; host: string | null; name: string }
 
-/** Creates a token; the secret is returned once and never stored. */
-export async function createToken(db: Db, input: { role: Role; host?: string | null; name: string }, now: Date): Promise<NewToken> {
-  if (input.role === 'collector' && !input.host) throw new ApiError('bad_request', 'a collector token needs the host it collects for');
-  const id = randomUUID();
-  const token = newSecret();
-  await db.insert(tokens).values({ id, name: input.name, role: input.role, host: input.host ?? null, secretSha256: hashSecret(token), createdAt: now });
-  return { id, token, role: input.role, host: input.host ?? null, name: input.name };
-}
+// Creating, revoking and restoring tokens (kept in the store too): api/services/tokens.ts.
 
 function sameSecret(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a).digest();
@@ -84,18 +75,4 @@ export function assertHostAllowed(principal: Principal, host: string): void {
   if (principal.role === 'collector' && !(principal.host && hostScopeCovers(principal.host, host))) {
     throw new ApiError('forbidden', `this collector token may only write for host ${principal.host}`);
   }
-}
-
-/**
- * First start without CATALOG_BOOTSTRAP_TOKEN and without any admin token:
- * create one, return it for printing once, and keep it in $DATA_DIR/bootstrap-token (0600).
- */
-export async function ensureBootstrapToken(db: Db, dataDir: string, bootstrapToken: string | undefined, now: Date): Promise<NewToken | null> {
-  if (bootstrapToken) return null;
-  const [admin] = await db.select({ id: tokens.id }).from(tokens).where(and(eq(tokens.role, 'admin'), isNull(tokens.revokedAt))).limit(1);
-  if (admin) return null;
-  const created = await createToken(db, { role: 'admin', name: 'bootstrap' }, now);
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(join(dataDir, 'bootstrap-token'), created.token + '\n', { mode: 0o600 });
-  return created;
 }

@@ -5,17 +5,16 @@
  * when a running server has it.
  */
 import { parseArgs } from 'node:util';
-import { eq } from 'drizzle-orm';
 import { DatabaseBusyError } from '../db/client.js';
 import { audit, tokens } from '../db/schema.js';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../formats/types.js';
-import { createToken } from './auth.js';
 import { openServices, type OpenedServices } from './boot.js';
 import { ConfigError, loadConfig } from './config.js';
 import type { Role } from './context.js';
 import { ApiError } from './errors.js';
 import { createLogger } from './logger.js';
 import { rebuildCatalog, reindexArtifacts, type Progress } from './services/admin.js';
+import { createToken, revokeToken } from './services/tokens.js';
 
 const USAGE = `usage: npm run catalog -- <command> [options]
 
@@ -104,7 +103,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           if (!values.name) throw new UsageError('tokens create needs --name NAME');
           if (role === 'collector' && !values.host) throw new UsageError('a collector token needs --host HOST (the only host it may write for)');
           return await withServices(async (opened) => {
-            const created = await createToken(opened.services.db, { role, host: values.host ?? null, name: values.name! }, opened.services.now());
+            const created = await createToken(opened.services, { role, host: values.host ?? null, name: values.name! });
             await cliAudit(opened, 'token-create', created.id, { role, host: created.host, name: created.name });
             print(`created ${role} token ${created.id}${created.host ? ` for host ${created.host}` : ''} (${created.name}).\n`
               + `The secret is shown once, here:\n  ${created.token}`, created);
@@ -128,9 +127,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           const id = rest[0];
           if (!id) throw new UsageError('tokens revoke needs the token id');
           return await withServices(async (opened) => {
-            const at = opened.services.now();
-            const updated = await opened.services.db.update(tokens).set({ revokedAt: at }).where(eq(tokens.id, id)).returning({ id: tokens.id });
-            if (updated.length === 0) throw new ApiError('not_found', `no token ${id}`);
+            const at = await revokeToken(opened.services, id);
             await cliAudit(opened, 'token-revoke', id, {});
             print(`revoked token ${id}`, { id, revokedAt: at.toISOString() });
             return 0;
@@ -144,7 +141,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           const result = await rebuildCatalog(opened.services, progressPrinter(io, 'rebuild'));
           await cliAudit(opened, 'rebuild', 'catalog', { captures: result.captures, skipped: result.skipped, errors: result.errors.length });
           const errors = result.errors.map((e) => `\n  ${e.key}: ${e.message}`).join('');
-          print(`rebuild: ${result.manifests} manifests, ${result.captures} captures recreated (${result.artifacts} artifacts), ${result.skipped} already present, ${result.errors.length} errors${errors}`, result);
+          print(`rebuild: ${result.manifests} manifests, ${result.captures} captures recreated (${result.artifacts} artifacts), ${result.skipped} already present, ${result.tokens.restored} tokens restored, ${result.errors.length} errors${errors}`, result);
           return result.errors.length > 0 ? 2 : 0;
         });
       }

@@ -5,8 +5,8 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
-import { ensureBootstrapToken } from './auth.js';
 import { openServices } from './boot.js';
+import { ensureBootstrapToken } from './services/tokens.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DatabaseBusyError } from '../db/client.js';
 import { FsBlobStore } from './store/fs.js';
@@ -24,10 +24,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   if (config.PORT === 0 && !config.PUBLIC_URL) config.PORT = await freePort(config.HOST);
   const { services, close } = await openServices(config);
-  const created = await ensureBootstrapToken(services.db, services.config.DATA_DIR, config.CATALOG_BOOTSTRAP_TOKEN, services.now());
+  const created = await ensureBootstrapToken(services, services.config.DATA_DIR, config.CATALOG_BOOTSTRAP_TOKEN);
   if (created) {
     process.stdout.write(
-      `First start: created an admin token. It is shown once here and kept in ${services.config.DATA_DIR}/bootstrap-token (mode 0600):\n  ${created.token}\n`,
+      `First start: created an admin token. It is shown once here and kept in ${created.file} (mode 0600):\n  ${created.token}\n`,
     );
   }
   if (services.store instanceof FsBlobStore) {

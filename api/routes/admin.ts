@@ -9,6 +9,7 @@ import { ErrorSchema } from './schemas.js';
 
 const RebuildResult = z.object({
   manifests: z.number(), captures: z.number(), skipped: z.number(), artifacts: z.number(),
+  tokens: z.object({ restored: z.number(), revoked: z.number() }).describe('Tokens brought back from the store, and tokens revoked again'),
   errors: z.array(z.object({ key: z.string(), message: z.string() })),
 }).openapi('RebuildResult');
 

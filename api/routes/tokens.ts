@@ -1,11 +1,10 @@
 /** Admin: create and revoke bearer tokens. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { eq } from 'drizzle-orm';
 import { tokens } from '../../db/schema.js';
-import { createToken, requireRole } from '../auth.js';
-import { ApiError } from '../errors.js';
+import { requireRole } from '../auth.js';
 import type { App } from '../context.js';
 import { recordAudit } from '../services/audit.js';
+import { createToken, revokeToken } from '../services/tokens.js';
 import { ErrorSchema } from './schemas.js';
 
 const TokenCreate = z.object({
@@ -55,8 +54,7 @@ const revoke = createRoute({
 export function registerTokenRoutes(app: App): void {
   app.openapi(create, async (c) => {
     const body = c.req.valid('json');
-    const { db, now } = c.var.services;
-    const created = await createToken(db, body, now());
+    const created = await createToken(c.var.services, body);
     await recordAudit(c, 'token-create', created.id, { role: created.role, host: created.host, name: created.name });
     return c.json(created, 201);
   });
@@ -71,10 +69,7 @@ export function registerTokenRoutes(app: App): void {
   });
   app.openapi(revoke, async (c) => {
     const { id } = c.req.valid('param');
-    const { db, now } = c.var.services;
-    const at = now();
-    const updated = await db.update(tokens).set({ revokedAt: at }).where(eq(tokens.id, id)).returning({ id: tokens.id });
-    if (updated.length === 0) throw new ApiError('not_found', `no token ${id}`);
+    const at = await revokeToken(c.var.services, id);
     await recordAudit(c, 'token-revoke', id);
     return c.json({ id, revokedAt: at.toISOString() }, 200);
   });

@@ -11,6 +11,7 @@ import { artifacts, blobs, captures } from '../../db/schema.js';
 import type { Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { deleteArtifactRows } from './indexer.js';
+import { restoreTokens } from './tokens.js';
 import { indexEntry, parseStoredArtifact, writeArtifactGuarded, writeCapture, type CaptureRecord, type ParsedEntry } from './ingest.js';
 
 /** Progress callback: `done` of `total` items, with what is being worked on. */
@@ -23,6 +24,8 @@ export interface RebuildResult {
   /** Captures already in the catalog, left as they are. */
   skipped: number;
   artifacts: number;
+  /** Tokens brought back from `tokens/` (see api/services/tokens.ts), and tokens revoked again. */
+  tokens: { restored: number; revoked: number };
   errors: Array<{ key: string; message: string }>;
 }
 
@@ -46,7 +49,8 @@ function requestOf(m: CaptureManifest): BeginRequest {
 class CommittedMeanwhile extends Error {}
 
 /**
- * Recreates every capture found under `manifests/` that the catalog lacks: reads its
+ * Restores the tokens kept under `tokens/`, then recreates every capture found under
+ * `manifests/` that the catalog lacks: reads its
  * chunks, parses, indexes. Manifests are applied oldest capture first, so drift events
  * come out as they did at commit time. Captures already committed are skipped.
  *
@@ -62,7 +66,12 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
   const { db, store, now } = services;
   const keys: string[] = [];
   for await (const o of store.list('manifests/')) if (o.key.endsWith('.json')) keys.push(o.key);
-  const result: RebuildResult = { manifests: keys.length, captures: 0, skipped: 0, artifacts: 0, errors: [] };
+  // Access first: the operators and collectors locked out by a lost database get back in.
+  const restored = await restoreTokens(db, store);
+  const result: RebuildResult = {
+    manifests: keys.length, captures: 0, skipped: 0, artifacts: 0,
+    tokens: { restored: restored.restored, revoked: restored.revoked }, errors: [...restored.errors],
+  };
   const loaded: Array<{ key: string; manifest: CaptureManifest }> = [];
   for (const key of keys) {
     try {
