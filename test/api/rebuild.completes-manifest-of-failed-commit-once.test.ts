@@ -12,7 +12,7 @@ import { queryRows } from '../../db/client.js';
 import { artifactId } from '../../api/services/ingest.js';
 import { rebuildCatalog } from '../../api/services/admin.js';
 import type { BlobStore } from '../../api/store/types.js';
-import { manifestKey } from '../../api/store/types.js';
+import { chunkKey, manifestKey } from '../../api/store/types.js';
 import type { CaptureManifest } from '../../formats/protocol.js';
 import { buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
 import { zfsListSnapshots } from '../fixtures/text-fixtures.js';
@@ -46,6 +46,9 @@ async function failedCommit(catalog: TestCatalog, host: string, collectedAt: str
     ],
   });
   await uploadMissing(catalog, prepared, await begin(catalog, prepared.request));
+  // The commit verified the staged uploads and published them under their chunk keys
+  // before its transaction failed.
+  for (const [sha, bytes] of prepared.stored) await catalog.services.store.putIfAbsent(chunkKey(sha), bytes);
   const key = manifestKey(prepared.request.host.name, prepared.request.captureId);
   await catalog.services.store.put(key, new TextEncoder().encode(JSON.stringify(manifestOf(prepared))));
   return prepared;
