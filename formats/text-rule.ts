@@ -111,9 +111,10 @@ function isPlainObject(v: object): v is Record<string, unknown> {
 }
 
 /**
- * A copy of a parser's result with the rule applied to every string in it,
- * object keys included. Arrays and plain objects are walked; numbers, booleans,
- * null and other objects (byte arrays) are kept as they are.
+ * A parser's result with the rule applied to every string in it, object keys
+ * included. Arrays and plain objects are walked; numbers, booleans, null and
+ * other objects (byte arrays) are kept as they are. Copy on write: a part with
+ * nothing to change is returned as it came, so a clean result costs one scan.
  */
 export function cleanDeep<T>(value: T): T {
   return walk(value, 0) as T;
@@ -125,9 +126,21 @@ const MAX_DEPTH = 64;
 function walk(v: unknown, depth: number): unknown {
   if (typeof v === 'string') return cleanText(v);
   if (typeof v !== 'object' || v === null || depth > MAX_DEPTH) return v;
-  if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
+  if (Array.isArray(v)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < v.length; i++) {
+      const x = walk(v[i], depth + 1);
+      if (x !== v[i]) (out ??= v.slice())[i] = x;
+    }
+    return out ?? v;
+  }
   if (!isPlainObject(v)) return v;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(v)) out[cleanText(key)] = walk(v[key], depth + 1);
-  return out;
+  let changed = false;
+  const entries = Object.keys(v).map((key) => {
+    const k = cleanText(key);
+    const x = walk(v[key], depth + 1);
+    if (k !== key || x !== v[key]) changed = true;
+    return [k, x] as const;
+  });
+  return changed ? Object.fromEntries(entries) : v;
 }
