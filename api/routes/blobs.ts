@@ -2,7 +2,9 @@
  * The filesystem store's own upload and download URLs (S3 serves these itself):
  * `PUT /v1/blobs/<key>?exp&len&sha256&sig` stores exactly the signed body,
  * `GET /v1/blobs/<key>?exp[&name]&sig` downloads, with Range support.
- * No bearer token: the signature is the authorisation.
+ * No bearer token: the signature is the authorisation. Upload URLs name staging keys only
+ * (`staging/<captureId>/<sha256>`); a PUT for a capture whose staging area is gone
+ * (committed or swept) answers 409, so a long-lived URL cannot write after its commit.
  */
 import { Hono, type Context } from 'hono';
 import type { IncomingMessage } from 'node:http';
