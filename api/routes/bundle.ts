@@ -15,6 +15,7 @@ import { deviceIdParam, vmfsUuidParam } from '../services/volume.js';
 import { attachmentDisposition } from '../store/content-disposition.js';
 import { DOWNLOAD_URL_TTL_SECONDS } from './artifacts.js';
 import { READ_ERRORS } from './volumes.js';
+import { drPlanForSelection } from '../dr/gather.js';
 
 const query = z.object({
   at: z.string().max(64).optional().openapi({ description: 'ISO 8601: the newest capture of each source at or before this time (default now)', example: '2026-03-01T00:00:00Z' }),
@@ -55,6 +56,8 @@ async function answerBundle(c: Context<AppEnv>, subject: BundleSubject, at: stri
   const { db, store, now, logger } = c.var.services;
   const current = now();
   const sel = await selectBundle(db, subject, bundleTime(at, current), current);
+  // A volume's bundle carries its DR plan (RESTORE.md "DR plan", DR-PLAN.txt, restore.sh --plan).
+  if (subject.vmfsUuid) sel.drPlan = await drPlanForSelection(db, sel, at !== undefined);
   const fileName = bundleFileName(sel);
   const audit = {
     at: sel.at, files: sel.files.length, bytes: sel.files.reduce((n, f) => n + f.size, 0),

@@ -19,6 +19,8 @@ import { queryRows, type Db } from '../../db/client.js';
 import { ApiError } from '../errors.js';
 import type { BlobStore } from '../store/types.js';
 import { artifactBytes, chunkList, type StoredChunk } from './content.js';
+import type { DrPlan } from '../dr/plan.js';
+import { renderDrPlanText, type PlanStep } from '../dr/plan.js';
 import { expectedIdHex, extentAction, renderRestoreScript, visible, type RestoreExtent, type RestorePlan } from './restore-script.js';
 import {
   datasetOfBackingStore, inList, iso, num, segmentsOfVolume, snapshotsOfDatasets, str, targetsOfDevices, volumesOnDevices,
@@ -62,6 +64,8 @@ export interface BundleSelection {
   snapshots: SnapshotView[];
   /** Volumes on the subject's devices (for a LUN bundle), else [vmfsUuid]. */
   volumes: string[];
+  /** The storage-side DR plan (api/dr/plan.ts), when the caller asked for it. */
+  drPlan?: DrPlan;
 }
 
 /** Artifact kinds a storage host's target configuration lives in. */
@@ -367,12 +371,14 @@ export function renderRestoreGuide(sel: BundleSelection): string {
     if (sel.snapshots.length > 50) out.push(`- … ${sel.snapshots.length - 50} more in the zfs-snapshots list`);
     out.push('');
   }
+  if (sel.drPlan) out.push(...renderDrPlanSection(sel.drPlan), '');
   out.push('## Files');
   out.push('');
   out.push('| file | what it is | host | captured | bytes | SHA-256 |');
   out.push('|---|---|---|---|---|---|');
   for (const f of sel.files) out.push(`| ${mdCell(f.path)} | ${mdCell(f.describes)} | ${mdCell(f.host)} | ${mdCell(f.collectedAt)} | ${f.size} | \`${f.sha256}\` |`);
   out.push('| restore.sh | the restore script (POSIX sh) | | | | |');
+  if (sel.drPlan) out.push('| DR-PLAN.txt | the DR plan as `sh restore.sh --plan` prints it | | | | |');
   out.push('| bundle.json | this selection, machine-readable | | | | |');
   out.push('');
   out.push('## Steps for each accident');
@@ -407,6 +413,28 @@ export function renderRestoreGuide(sel: BundleSelection): string {
   return out.join('\n');
 }
 
+/** RESTORE.md's "DR plan" section: the NAA checks, missing links, and each step's commands in a code block. */
+function renderDrPlanSection(plan: DrPlan): string[] {
+  const out: string[] = ['## DR plan', ''];
+  out.push('The storage commands, in order, that bring these LUNs back with the NAA the VMFS header expects (`sh restore.sh --plan` prints the same).'
+    + (plan.at ? ` Planned as of ${visible(plan.at)}: the LUs are backed by clones of the newest snapshot at or before that time.` : ''));
+  out.push('');
+  for (const c of plan.naaChecks) out.push(`- **NAA check (${c.verdict})**: ${visible(c.message)}`);
+  for (const m of plan.missing) out.push(`- **Missing ${m.link}**: ${visible(m.message)} — ${visible(m.collector)}`);
+  if (plan.naaChecks.length || plan.missing.length) out.push('');
+  const from = (s: PlanStep) => s.from.map((f) => visible(f.bundlePath ?? `${f.kind} ${f.fileName} (${f.host}, not in this bundle)`)).join(', ');
+  for (const s of plan.steps) {
+    out.push(`${s.n}. **${visible(s.title)}** (${s.stage}; from ${from(s)})${s.note ? ` — ${visible(s.note)}` : ''}`);
+    if (s.commands.length) {
+      out.push('');
+      out.push('   ```');
+      for (const c of s.commands) out.push(`   ${c}`);
+      out.push('   ```');
+    }
+  }
+  return out;
+}
+
 /** bundle.json: the selection without chunk lists. */
 export function renderBundleJson(sel: BundleSelection): string {
   return JSON.stringify({
@@ -417,6 +445,7 @@ export function renderBundleJson(sel: BundleSelection): string {
     extents: sel.plan.extents,
     targets: sel.targets,
     snapshots: sel.snapshots,
+    drPlan: sel.drPlan ?? null,
   }, null, 2) + '\n';
 }
 
@@ -430,6 +459,7 @@ export function generatedFiles(sel: BundleSelection): GeneratedFile[] {
     { path: 'restore.sh', bytes: enc.encode(renderRestoreScript(sel.plan)), mode: 0o755 },
     { path: 'bundle.json', bytes: enc.encode(renderBundleJson(sel)), mode: 0o644 },
   ];
+  if (sel.drPlan) files.push({ path: 'DR-PLAN.txt', bytes: enc.encode(renderDrPlanText(sel.drPlan)), mode: 0o644 });
   const sums = [
     ...files.map((f) => ({ path: f.path, sha256: createHash('sha256').update(f.bytes).digest('hex') })),
     ...sel.files.map((f) => ({ path: f.path, sha256: f.sha256 })),

@@ -162,6 +162,7 @@ export function extentAction(extent: RestoreExtent, device: string): ExtentActio
 
 const PRELUDE = `set -u
 APPLY=0
+PLAN=0
 FORCE_DEVICE=
 DEVICE_MAP=
 ONLY=
@@ -205,6 +206,7 @@ shown() {
 usage() {
   cat <<'USAGE'
 usage: sh restore.sh [--apply] [--device [N=|DEVICE_ID=]PATH]... [--extent N] [--force-device PATH]
+       sh restore.sh --plan
 
 Without --apply nothing is written: the script verifies SHA256SUMS and prints, for
 each extent, the command that restores its partition table.
@@ -212,6 +214,8 @@ each extent, the command that restores its partition table.
                         + 0x100000) carries the extent's device id
   --device PATH         the device to restore (one extent), or N=PATH / naa.…=PATH
   --extent N            only extent N
+  --plan                print the DR plan (DR-PLAN.txt): the storage commands that
+                        bring the LUNs back with the NAA the VMFS header expects
   --force-device PATH   write PATH although its LVM header cannot confirm it (gone,
                         unreadable, or carrying another id): only after checking
                         yourself that PATH is the right device
@@ -223,6 +227,7 @@ USAGE
 while [ $# -gt 0 ]; do
   case "$1" in
     --apply) APPLY=1 ;;
+    --plan) PLAN=1 ;;
     --dry-run) APPLY=0 ;;
     --force-device) shift; [ $# -gt 0 ] || die "--force-device needs a device path"; FORCE_DEVICE=$1 ;;
     --force-device=*) FORCE_DEVICE=\${1#--force-device=} ;;
@@ -408,6 +413,11 @@ export function renderRestoreScript(plan: RestorePlan): string {
   lines.push(`  *) die "no extent $(shown "$ONLY") in this bundle (it has ${plan.extents.length})" ;;`);
   lines.push('esac');
   lines.push('verify_sums');
+  lines.push('if [ "$PLAN" -eq 1 ]; then');
+  lines.push('  [ -f DR-PLAN.txt ] || die "this bundle has no DR-PLAN.txt (a bundle of one LUN, or from an older catalog)"');
+  lines.push('  cat DR-PLAN.txt');
+  lines.push('  exit 0');
+  lines.push('fi');
   lines.push(`say ${shQuote(`volume ${visible(plan.vmfsUuid ?? 'unknown')}${label ? ` (${label})` : ''}, ${plan.extents.length} extent(s), as of ${visible(plan.at)}`)}`);
   lines.push('[ "$APPLY" -eq 1 ] || say "dry run: nothing is written (add --apply to write)"');
   for (const e of plan.extents) {

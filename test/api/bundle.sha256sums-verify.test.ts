@@ -74,7 +74,7 @@ describeEachFlavour('restore bundles', (flavour) => {
   it('holds every artifact of the volume, its ESX host and its storage host, and nothing else', async () => {
     const { root } = await bundleFor(`/v1/volumes/${PROD.vmfsUuid}/restore-bundle`);
     expect(listFiles(root)).toEqual([
-      'RESTORE.md', 'SHA256SUMS', 'bundle.json',
+      'DR-PLAN.txt', 'RESTORE.md', 'SHA256SUMS', 'bundle.json',
       'esx01/esx-inventory/inventory.txt',
       'esx01/vh-sf/prod-datastore-01.vh.sf',
       `esx01/vmfs-header/${EXTENT1.deviceId}.hex`,
@@ -98,7 +98,16 @@ describeEachFlavour('restore bundles', (flavour) => {
   it('restore.sh verifies the bundle, prints the right dd line per extent, and its --apply restores a wiped table', async () => {
     const { root } = await bundleFor(`/v1/volumes/${PROD.vmfsUuid}/restore-bundle`);
     const dry = await run('sh', [join(root, 'restore.sh')]);
-    expect(dry.stdout).toContain('SHA256SUMS: 9 files verified');
+    expect(dry.stdout).toContain('SHA256SUMS: 10 files verified');
+    // --plan prints the DR plan the bundle carries (after the same verification), and RESTORE.md holds it too.
+    const plan = await run('sh', [join(root, 'restore.sh'), '--plan']);
+    expect(plan.stdout).toContain('SHA256SUMS: 10 files verified');
+    expect(plan.stdout).toContain('   svccfg import sol01/iscsitgt-smf/iscsitgt.xml\n');
+    expect(plan.stdout).toContain(`NAA check (match): the VMFS header expects ${EXTENT1.deviceId} at LUN ${EXTENT1.lun}`);
+    expect(plan.stdout).toContain(readFileSync(join(root, 'DR-PLAN.txt'), 'utf8'));
+    const guide = readFileSync(join(root, 'RESTORE.md'), 'utf8');
+    expect(guide).toContain('## DR plan');
+    expect(guide).toContain(`   svccfg -s iscsitgt setprop param_prod_${EXTENT1.lun}/backing-store = astring: ${EXTENT1.zvol}\n`);
     for (const d of [EXTENT1.deviceId, EXTENT2.deviceId]) {
       expect(dry.stdout).toContain(`would run: dd if=esx01/vmfs-header/${d}.hex of=/vmfs/devices/disks/${d} bs=512 count=1 conv=notrunc`);
     }
