@@ -18,6 +18,8 @@ const xmlOptionsOff = {
   setup(b) {
     b.onResolve({ filter: /^(@nodable\/entities|is-unsafe)$/ }, () => ({ path: path('infra/shims/xml-entities-off.js') }));
     b.onResolve({ filter: /^strnum$/ }, () => ({ path: path('infra/shims/no-number-parsing.js') }));
+    b.onResolve({ filter: /\/DocTypeReader\.js$/ }, () => ({ path: path('infra/shims/doctype-off.js') }));
+    b.onResolve({ filter: /^path-expression-matcher$/ }, () => ({ path: path('infra/shims/path-matcher-off.js') }));
   },
 };
 
