@@ -124,6 +124,22 @@ describeEachFlavour('captures: the limits table at its edges', (flavour) => {
     await expectLimit(request([...full, oneByteChunks(1, 'one-more.bin')]), 'captureBytes');
   });
 
+  it('refuses a body over requestBodyBytes with 413 before parsing it', async () => {
+    // Only spaces: parsed, it would be a 400 (not JSON); the 413 shows the size is checked first.
+    const piece = new Uint8Array(MiB).fill(0x20);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(ctrl) {
+        if (sent > LIMITS.requestBodyBytes) { ctrl.close(); return; }
+        ctrl.enqueue(piece);
+        sent += piece.length;
+      },
+    });
+    const res = await catalog.request('/v1/captures', { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(413);
+    expect((await res.json() as { error: { code: string } }).error.code).toBe('payload_too_large');
+  });
+
   it('answers a 20,000-chunk begin, and refuses 100,000 one-byte chunks with a small answer', async () => {
     // 20,000 distinct chunks, all missing: begin hands out 20,000 upload URLs.
     const chunks = Array.from({ length: 20_000 }, (_, i) => {
