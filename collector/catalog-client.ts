@@ -1,6 +1,6 @@
 import type { BeginRequest, BeginResponse, CommitResponse, UploadTarget } from '../formats/index.js';
 import { CollectorError } from './errors.js';
-import { COMMIT_TIMEOUT_MS, requestWithRetry, type HttpRequest, type RetryPolicy } from './http.js';
+import { COMMIT_TIMEOUT_MS, RejectedError, requestWithRetry, type HttpRequest, type RetryPolicy } from './http.js';
 
 /** The catalog's ingest API as the collector uses it: JSON over HTTP, bearer token. */
 export class CatalogClient {
@@ -48,7 +48,11 @@ export class CatalogClient {
     const url = new URL(target.url, `${this.baseUrl}/`).toString();
     const headers: Record<string, string> = { ...target.headers };
     if (new URL(url).origin === this.origin) headers.authorization = `Bearer ${this.token}`;
-    await requestWithRetry({ method: 'PUT', url, headers, body }, `upload chunk ${target.sha256.slice(0, 12)}`, this.retry);
+    await requestWithRetry({ method: 'PUT', url, headers, body }, `upload chunk ${target.sha256.slice(0, 12)}`, this.retry).catch((e) => {
+      // A refused upload URL (expired signature) says nothing about the capture or the token.
+      if (e instanceof RejectedError) e.store = true;
+      throw e;
+    });
   }
 
   /** A GET under the API, for downloads; the caller streams the response. */

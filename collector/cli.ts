@@ -75,7 +75,8 @@ Catalog options (flags win over env, env over the config file):
   --url URL              catalog base URL (env CATALOG_URL, config "catalogUrl")
   --token TOKEN          bearer token (env CATALOG_TOKEN, config "token"); never printed
   --config FILE          JSON config (default /etc/vmfs-collector.json; a missing default is fine)
-  --retries N            retries per request on network errors and 5xx (default 4)
+  --retries N            retries per request on network errors, 408, 429 and 5xx
+                         (default 4; a Retry-After up to 60 s is waited out)
   --json                 machine-readable output on stdout
   -h, --help             this help`;
 
@@ -89,5 +90,8 @@ Sending options:
   -q, --quiet            no progress output (progress only shows on a TTY anyway)`;
 
 export const EXIT_HELP = `
-Exit status: 0 done · 1 failed (e.g. token or host refused: capture kept in the spool) ·
-2 partial (some artifacts failed) · 64 usage · 75 catalog unreachable, capture spooled.`;
+Exit status, the first that applies: 1 token or host refused (capture kept in the spool) ·
+75 catalog unreachable or failing, capture spooled for the next run · 1 failed ·
+65 delivered, but the catalog will never take a capture (a 4xx, or the same 5xx on 3 runs
+over 6 h or more): it is set aside in <spool>/rejected/ (collector spool list) ·
+2 partial (some artifacts failed) · 0 done. 64: usage.`;

@@ -4,10 +4,10 @@ import { CHUNK_SIZE, type BeginResponse, type ChunkRef, type CommitResponse, typ
 import type { CatalogClient } from './catalog-client.js';
 import { readAll } from './capture.js';
 import { ChunkStager, sha256Hex } from './chunker.js';
-import { CollectorError, describeError } from './errors.js';
+import { CollectorError, describeError, EXIT } from './errors.js';
 import { accessFromRef, type HostAccess } from './host-access.js';
-import { RejectedError } from './http.js';
-import type { Spool, SpooledCapture } from './spool.js';
+import { RejectedError, UnreachableError } from './http.js';
+import type { DeliveryAttempt, Rejection, Spool, SpooledCapture } from './spool.js';
 
 export interface DeliveryResult {
   captureId: string;
@@ -22,6 +22,58 @@ export interface DeliveryResult {
 export interface DeliveryOptions {
   parallel: number;
   onUploaded?: (bytes: number) => void;
+}
+
+/** A capture moved to `rejected/`: the run goes on with the others; the exit status says so. */
+export class CaptureRejected extends CollectorError {
+  constructor(message: string, readonly captureId: string, readonly rejection: Rejection) {
+    super(message, EXIT.rejected);
+    this.name = 'CaptureRejected';
+  }
+}
+
+/**
+ * When a 5xx stops meaning "try again later". 502, 503 and 504 (the catalog or its proxy
+ * is down or busy) never do, nor do network errors, timeouts, 408 and 429, however long
+ * they last. Any other 5xx — a 500 is the catalog failing on this very capture — does
+ * once the same status has answered on `runs` runs spanning `hours` or more: a passing
+ * fault (a restart, a full disk) gets hours to clear, while a capture the catalog chokes
+ * on cannot hold up its host forever.
+ */
+export const GIVE_UP = { runs: 3, hours: 6 };
+
+/** True when the attempts so far (the latest last) say the capture will never go. */
+export function givesUp(attempts: DeliveryAttempt[], now: number): boolean {
+  const last = attempts.at(-1);
+  if (!last || last.status < 500 || last.status === 502 || last.status === 503 || last.status === 504) return false;
+  const same = attempts.filter((a) => a.status === last.status);
+  return same.length >= GIVE_UP.runs && now - Date.parse(same[0].at) >= GIVE_UP.hours * 3_600_000;
+}
+
+/**
+ * Records a failed delivery in the capture's spool entry and decides what it means:
+ * a 4xx from the catalog other than 401/403 (408 and 429 are retried, never thrown as
+ * refusals), a capture the collector itself can no longer send (status 0), or a 5xx past
+ * GIVE_UP moves the capture to `rejected/` and yields CaptureRejected; anything else is
+ * returned as is and the capture stays queued.
+ */
+async function settleFailure(c: SpooledCapture, e: unknown, spool: Spool, now: number): Promise<unknown> {
+  const http = e instanceof RejectedError || e instanceof UnreachableError ? e : null;
+  const attempt: DeliveryAttempt = { at: new Date(now).toISOString(), status: http?.status ?? 0, error: describeError(e) };
+  if (http?.requestId) attempt.requestId = http.requestId;
+  await spool.recordAttempt(c, attempt);
+  let message = attempt.error;
+  if (givesUp(c.attempts!, now)) {
+    const same = c.attempts!.filter((a) => a.status === attempt.status);
+    message += `; HTTP ${attempt.status} on ${same.length} runs since ${same[0].at}`;
+  } else if (!(e instanceof RejectedError) || e.store || e.status === 401 || e.status === 403) return e;
+  const rejection: Rejection = { rejectedAt: attempt.at, status: attempt.status, message, requestId: attempt.requestId ?? null };
+  await spool.rejectCapture(c, rejection);
+  return new CaptureRejected(
+    `capture ${c.begin.captureId} of ${c.begin.host.name} (collected ${c.begin.collectedAt}) will never be taken: ${message}; kept in ${spool.dir}/rejected/${c.begin.captureId}/ (see collector spool list)`,
+    c.begin.captureId,
+    rejection,
+  );
 }
 
 /** Runs `work` over `items` with at most `limit` at once; the first failure wins. */
@@ -142,12 +194,7 @@ export async function deliverCapture(c: SpooledCapture, client: CatalogClient, s
       result.commit = await client.commit(c.begin.captureId);
     }
   } catch (e) {
-    // A begin the catalog refuses as malformed, or a commit still refused after one mend,
-    // will never succeed: park it aside. 401/403 stay spooled for a corrected token.
-    if (e instanceof RejectedError && (e.status === 0 || e.status === 400 || e.status === 422)) {
-      await spool.rejectCapture(c.begin.captureId, e.message);
-    }
-    throw e;
+    throw await settleFailure(c, e, spool, Date.now());
   }
   await spool.rememberChunks(allShas);
   await spool.removeCapture(c.begin.captureId);

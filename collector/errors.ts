@@ -1,5 +1,9 @@
-/** Exit statuses every command shares (sysexits-style where one exists). */
-export const EXIT = { ok: 0, failed: 1, partial: 2, usage: 64, spooled: 75 } as const;
+/**
+ * Exit statuses every command shares (sysexits-style where one exists). `rejected`
+ * (EX_DATAERR): the run delivered what it could, but the catalog will never take one
+ * capture, which now waits in `<spool>/rejected/` for an operator.
+ */
+export const EXIT = { ok: 0, failed: 1, partial: 2, usage: 64, rejected: 65, spooled: 75 } as const;
 
 /**
  * An expected failure: printed as one line on stderr, never with a stack trace.

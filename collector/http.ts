@@ -1,17 +1,24 @@
 import type { IncomingMessage } from 'node:http';
 import { CollectorError, describeError } from './errors.js';
 
-/** The catalog could not be reached, or kept failing with 5xx after every retry. */
+/**
+ * The catalog could not be reached, or kept failing after every retry: try again later.
+ * `status` is the last HTTP status (0: network error or timeout).
+ */
 export class UnreachableError extends CollectorError {
-  constructor(message: string) {
+  constructor(message: string, readonly status = 0, readonly requestId?: string) {
     super(message, 75);
     this.name = 'UnreachableError';
   }
 }
 
-/** The catalog answered with a 4xx: retrying the same request cannot help. */
+/**
+ * A 4xx that retrying the same request cannot change (status 0: the collector itself
+ * cannot send the capture). `store`: an object store refused an upload URL, not the catalog.
+ */
 export class RejectedError extends CollectorError {
-  constructor(message: string, readonly status: number) {
+  store = false;
+  constructor(message: string, readonly status: number, readonly requestId?: string) {
     super(message);
     this.name = 'RejectedError';
   }
@@ -78,35 +85,65 @@ export async function request(req: HttpRequest): Promise<HttpResponse> {
   return { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) };
 }
 
-/** The server's `{"error":{"message"}}` text, or the start of the body. */
+/** The server's `{"error":{"code","message"}}` text, or the start of the body. */
 export function errorText(res: HttpResponse): string {
+  return catalogError(res).text;
+}
+
+/** The error text and request id of a response (`{"error":{"code","message","requestId"}}`, or the x-request-id header). */
+export function catalogError(res: HttpResponse): { text: string; requestId?: string } {
+  let requestId = res.headers['x-request-id'] as string | undefined;
   try {
-    const j = JSON.parse(res.body.toString('utf8')) as { error?: { code?: string; message?: string } };
-    if (j.error?.message) return j.error.code ? `${j.error.code}: ${j.error.message}` : j.error.message;
+    const e = (JSON.parse(res.body.toString('utf8')) as { error?: { code?: string; message?: string; requestId?: string } }).error;
+    requestId = e?.requestId ?? requestId;
+    if (e?.message) return { text: e.code ? `${e.code}: ${e.message}` : e.message, requestId };
   } catch {
     /* not JSON */
   }
-  return res.body.toString('utf8', 0, 200).replace(/\s+/g, ' ').trim() || `HTTP ${res.status}`;
+  return { text: res.body.toString('utf8', 0, 200).replace(/\s+/g, ' ').trim() || `HTTP ${res.status}`, requestId };
+}
+
+/** A Retry-After wait the run sits out; a longer one ends this run's tries (the next run goes again). */
+export const RETRY_AFTER_MAX_MS = 60_000;
+
+/** Retry-After (seconds or an HTTP date) in ms, or null. */
+export function retryAfterMs(value: string | undefined, now = Date.now()): number | null {
+  if (!value) return null;
+  const ms = /^\d+$/.test(value.trim()) ? Number(value) * 1000 : Date.parse(value) - now;
+  return Number.isFinite(ms) ? Math.max(0, ms) : null;
 }
 
 /**
- * Sends a request, retrying network errors and 5xx with backoff and jitter.
- * 2xx resolves; 4xx throws RejectedError at once; exhausted retries throw UnreachableError.
- * `what` names the request in messages (never the URL: it may carry a signature).
+ * Sends a request, retrying what says "try again later" — network errors, timeouts, 408,
+ * 429 and 5xx — with backoff and jitter, waiting out a Retry-After up to RETRY_AFTER_MAX_MS.
+ * 2xx resolves; any other 4xx throws RejectedError at once; exhausted retries (or a longer
+ * Retry-After) throw UnreachableError. `what` names the request in messages (never the
+ * URL: it may carry a signature).
  */
 export async function requestWithRetry(req: HttpRequest | (() => HttpRequest), what: string, policy: RetryPolicy = DEFAULT_RETRY): Promise<HttpResponse> {
   let last = '';
+  let status = 0;
+  let requestId: string | undefined;
+  let wait = 0;
   for (let attempt = 0; attempt <= policy.retries; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, backoffDelay(attempt - 1, policy)));
+    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.max(wait, backoffDelay(attempt - 1, policy))));
     try {
       const res = await request(typeof req === 'function' ? req() : req);
       if (res.status >= 200 && res.status < 300) return res;
-      if (res.status < 500) throw new RejectedError(`${what}: HTTP ${res.status} ${errorText(res)}`, res.status);
-      last = `HTTP ${res.status} ${errorText(res)}`;
+      const err = catalogError(res);
+      status = res.status;
+      requestId = err.requestId;
+      last = `HTTP ${status} ${err.text}${requestId ? ` (request ${requestId})` : ''}`;
+      if (status < 500 && status !== 408 && status !== 429) throw new RejectedError(`${what}: ${last}`, status, requestId);
+      wait = retryAfterMs(res.headers['retry-after'] as string | undefined) ?? 0;
+      if (wait > RETRY_AFTER_MAX_MS) throw new UnreachableError(`${what}: ${last}; retry after ${Math.round(wait / 1000)} s`, status, requestId);
     } catch (e) {
-      if (e instanceof RejectedError) throw e;
+      if (e instanceof CollectorError) throw e;
       last = describeError(e);
+      status = 0;
+      requestId = undefined;
+      wait = 0;
     }
   }
-  throw new UnreachableError(`${what} failed after ${policy.retries + 1} attempts: ${last}`);
+  throw new UnreachableError(`${what} failed after ${policy.retries + 1} attempts: ${last}`, status, requestId);
 }

@@ -20,6 +20,7 @@ Commands:
   discover            show what collect would capture here, and why
   restore             fetch a restore bundle, verify every checksum, unpack it
   cron                print the crontab line (and how to keep it on ESXi)
+  spool               list, resend or drop captures waiting in the spool or rejected
 
   collector <command> --help     options of a command
   collector --version            the collector's version
@@ -27,7 +28,8 @@ Commands:
 Configuration: flags, then env CATALOG_URL / CATALOG_TOKEN / COLLECTOR_HOST, then
 the JSON file given with --config, else env VMFS_COLLECTOR_CONFIG, else
 /etc/vmfs-collector.json (a missing default file is fine).
-Exit status: 0 done · 1 failed · 2 partial · 64 usage · 75 catalog unreachable, capture spooled.
+Exit status: 0 done · 1 failed · 2 partial · 64 usage · 65 delivered, but a capture was
+rejected (see collector spool list) · 75 catalog unreachable, capture spooled.
 `;
 
 type CommandModule = { run(args: string[]): Promise<number> };
@@ -39,6 +41,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   discover: () => import('./commands/discover.js'),
   restore: () => import('./commands/restore.js'),
   cron: () => import('./commands/cron.js'),
+  spool: () => import('./commands/spool.js'),
 };
 
 /** Runs one command line; resolves with the exit status. */

@@ -5,18 +5,18 @@ import type { CapturedArtifact } from './capture.js';
 import { CatalogClient } from './catalog-client.js';
 import { ChunkStager } from './chunker.js';
 import { requireCatalog, type SendConfig } from './config.js';
-import { deliverCapture, type DeliveryResult } from './deliver.js';
+import { CaptureRejected, deliverCapture, type DeliveryResult } from './deliver.js';
 import { CollectorError, describeError, EXIT } from './errors.js';
 import { RejectedError, UnreachableError } from './http.js';
 import type { Progress } from './progress.js';
-import { Spool, type SpooledCapture } from './spool.js';
+import { readSpool, Spool, type SpooledCapture } from './spool.js';
 import { uuidv7 } from './uuidv7.js';
 
 declare const __COLLECTOR_VERSION__: string;
 /** The bundle's version (package.json), set at build time. */
 export const VERSION = typeof __COLLECTOR_VERSION__ === 'string' ? __COLLECTOR_VERSION__ : '0.0.0-dev';
 
-export type CaptureState = 'committed' | 'spooled' | 'dry-run' | 'failed' | 'empty';
+export type CaptureState = 'committed' | 'spooled' | 'rejected' | 'dry-run' | 'failed' | 'empty';
 
 export interface ArtifactReport {
   kind: string;
@@ -64,8 +64,11 @@ export interface RunReport {
   seconds: number;
   /** Of `seconds`, the time spent reading, hashing and staging (the rest is talking to the catalog). */
   readSeconds: number;
-  /** Captures from earlier runs delivered now, and those still waiting. */
-  spool: { delivered: string[]; pending: number };
+  /**
+   * Captures from earlier runs delivered now, those still waiting, those this run moved
+   * to `rejected/`, and how many sit there in all.
+   */
+  spool: { delivered: string[]; pending: number; rejected: string[]; setAside: number };
   captures: CaptureReport[];
 }
 
@@ -96,7 +99,7 @@ export class SendSession {
     this.stager = new ChunkStager(spool, known);
     this.report = {
       command, version: VERSION, dryRun, exitCode: 0, artifacts: 0, artifactsFailed: 0, chunks: 0, chunksUploaded: 0,
-      putRequests: 0, bytesRead: 0, bytesUploaded: 0, seconds: 0, readSeconds: 0, spool: { delivered: [], pending: 0 }, captures: [],
+      putRequests: 0, bytesRead: 0, bytesUploaded: 0, seconds: 0, readSeconds: 0, spool: { delivered: [], pending: 0, rejected: [], setAside: 0 }, captures: [],
     };
   }
 
@@ -139,7 +142,11 @@ export class SendSession {
     return deliverCapture(c, this.client!, this.spool!, { parallel: this.cfg.parallel, onUploaded: (n) => this.progress.upload(n) });
   }
 
-  /** Sends captures earlier runs left in the spool, oldest first; stops at the first unreachable. */
+  /**
+   * Sends captures earlier runs left in the spool, oldest first. Stops when the catalog
+   * is out of reach or refuses the token; a capture it fails on or rejects does not
+   * hold up the ones behind it.
+   */
   async flushSpool(): Promise<void> {
     if (!this.spool) return;
     for (const c of await this.spool.pendingCaptures()) {
@@ -148,12 +155,35 @@ export class SendSession {
         this.account(await this.deliver(c));
         this.report.spool.delivered.push(c.begin.captureId);
       } catch (e) {
-        if (e instanceof UnreachableError) this.unreachable = e.message;
-        else if (this.noteRefusal(e, c.begin.host.name)) break;
-        else process.stderr.write(`warning: spooled capture ${c.begin.captureId}: ${describeError(e)}\n`);
+        if (this.noteRejected(e) || this.noteUnreachable(e)) continue;
+        if (this.noteRefusal(e, c.begin.host.name)) break;
+        process.stderr.write(`warning: spooled capture ${c.begin.captureId}: ${describeError(e)}\n`);
       }
     }
   }
+
+  /** Says so (one line) when a capture was moved to rejected/. */
+  private noteRejected(e: unknown): boolean {
+    if (!(e instanceof CaptureRejected)) return false;
+    process.stderr.write(`rejected: ${e.message}\n`);
+    this.report.spool.rejected.push(e.captureId);
+    return true;
+  }
+
+  /**
+   * A try-again-later failure. Network errors, timeouts and 502/503/504 mean the catalog is
+   * out of reach: the rest of the run only spools. Any other 5xx is the catalog failing on
+   * this capture: the next one still goes.
+   */
+  private noteUnreachable(e: unknown): boolean {
+    if (!(e instanceof UnreachableError)) return false;
+    this.waiting = true;
+    if (e.status < 500 || e.status === 502 || e.status === 503 || e.status === 504) this.unreachable = e.message;
+    else process.stderr.write(`warning: ${e.message}\n`);
+    return true;
+  }
+
+  private waiting = false;
 
   /** Builds, spools and sends one capture of a host's artifacts. */
   async send(host: HostRef, collectedAt: string, artifacts: CapturedArtifact[]): Promise<CaptureReport> {
@@ -213,10 +243,8 @@ export class SendSession {
         }
       });
     } catch (e) {
-      if (e instanceof UnreachableError) {
-        this.unreachable = e.message;
-        rep.state = 'spooled';
-      } else rep.state = this.noteRefusal(e, host.name) ? 'spooled' : 'failed';
+      if (this.noteRejected(e)) rep.state = 'rejected';
+      else rep.state = this.noteUnreachable(e) || this.noteRefusal(e, host.name) ? 'spooled' : 'failed';
       rep.error = this.refused ?? describeError(e);
     }
     return rep;
@@ -225,21 +253,24 @@ export class SendSession {
   /** Remembers a 401/403: the same token would be refused for every other capture too. */
   private noteRefusal(e: unknown, host: string): boolean {
     // An object store's 403 on an upload URL is an expired signature, not the token.
-    if (!(e instanceof RejectedError && (e.status === 401 || e.status === 403)) || e.message.startsWith('upload')) return false;
+    if (!(e instanceof RejectedError && (e.status === 401 || e.status === 403)) || e.store) return false;
     this.refused ??= `${e.status === 401 ? 'the catalog refused the token' : `the token is not allowed to send for host ${host}`} (HTTP ${e.status}); kept in the spool until the token is fixed`;
     return true;
   }
 
   /**
-   * Final numbers and exit status: 1 if the token was refused or a capture failed, 75 if
-   * anything waits in the spool for the catalog, 2 if an artifact failed.
+   * Final numbers and exit status, the first that applies: 1 if the token was refused, 75
+   * if a capture waits in the spool for the catalog, 1 if a capture failed, 65 if the run
+   * moved a capture to rejected/, 2 if an artifact failed.
    */
   async finish(): Promise<RunReport> {
     const r = this.report;
     r.seconds = Math.round((Date.now() - this.started) / 10) / 100;
     r.readSeconds = Math.round(this.readMs / 10) / 100;
     if (this.spool) {
-      r.spool.pending = (await this.spool.pendingCaptures()).length;
+      const entries = await readSpool(this.spool.dir);
+      r.spool.pending = entries.filter((e) => e.state === 'pending').length;
+      r.spool.setAside = entries.length - r.spool.pending;
       this.spool.close();
     }
     if (r.dryRun) {
@@ -250,8 +281,9 @@ export class SendSession {
     if (this.refused) {
       process.stderr.write(`error: ${this.refused}\n`);
       r.exitCode = EXIT.failed;
-    } else if (states.includes('spooled') || (this.unreachable && r.spool.pending > 0)) r.exitCode = EXIT.spooled;
+    } else if (states.includes('spooled') || ((this.unreachable || this.waiting) && r.spool.pending > 0)) r.exitCode = EXIT.spooled;
     else if (states.includes('failed')) r.exitCode = EXIT.failed;
+    else if (r.spool.rejected.length > 0) r.exitCode = EXIT.rejected;
     else if (r.artifactsFailed > 0 || states.includes('empty')) r.exitCode = EXIT.partial;
     else r.exitCode = EXIT.ok;
     return r;
@@ -277,7 +309,8 @@ export function formatRunReport(r: RunReport): string {
   lines.push(
     `${r.dryRun ? 'dry run: ' : ''}${r.artifacts} artifact(s), ${r.chunks} chunk(s), read ${mib(r.bytesRead)}, ` +
       `${r.dryRun ? 'would upload' : 'uploaded'} ${r.chunksUploaded} chunk(s) ${mib(r.bytesUploaded)} in ${r.seconds} s` +
-      (r.spool.pending ? `; ${r.spool.pending} capture(s) waiting in the spool` : ''),
+      (r.spool.pending ? `; ${r.spool.pending} capture(s) waiting in the spool` : '') +
+      (r.spool.setAside ? `; ${r.spool.setAside} rejected (collector spool list)` : ''),
   );
   return lines.join('\n') + '\n';
 }

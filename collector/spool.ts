@@ -23,7 +23,43 @@ export interface SpooledCapture {
   begin: BeginRequest;
   sources: Array<ArtifactSource | null>;
   spooledAt: string;
+  /** Failed deliveries, oldest first (one per run; the last MAX_ATTEMPTS kept). */
+  attempts?: DeliveryAttempt[];
 }
+
+/** One failed delivery: when, the HTTP status (0: no answer), and what was said. */
+export interface DeliveryAttempt {
+  at: string;
+  status: number;
+  error: string;
+  requestId?: string;
+}
+
+/** Why a capture sits in `rejected/<id>/`: the catalog's last answer (status 0: the collector could not send it). */
+export interface Rejection {
+  rejectedAt: string;
+  status: number;
+  message: string;
+  requestId: string | null;
+}
+
+/** A capture in the spool, as `collector spool list` shows it. */
+export interface SpoolEntry {
+  id: string;
+  state: 'pending' | 'rejected';
+  host: string;
+  collectedAt: string;
+  artifacts: number;
+  /** Bytes of the artifacts it holds, and bytes its staged chunks take in the spool. */
+  size: number;
+  spoolBytes: number;
+  attempts: number;
+  lastError: string | null;
+  rejection: Rejection | null;
+  capture: SpooledCapture;
+}
+
+const MAX_ATTEMPTS = 20;
 
 export interface StagedChunk {
   sha256: string;
@@ -37,8 +73,10 @@ const KNOWN_MAX = 200_000;
 
 /**
  * The spool directory: staged chunk bytes (`chunks/<sha256>.gz|.raw`), captures not yet
- * committed (`captures/<captureId>.json`), refused ones (`rejected/`), and the list of
- * chunk hashes the catalog confirmed it holds (`known-chunks`, one per line).
+ * committed (`captures/<captureId>.json`), captures the catalog will never take
+ * (`rejected/<captureId>/capture.json` + `rejection.json`; their staged chunks are kept
+ * for a resend), and the list of chunk hashes the catalog confirmed it holds
+ * (`known-chunks`, one per line).
  */
 export class Spool {
   private usedBytes = 0;
@@ -152,33 +190,45 @@ export class Spool {
     await fsp.rm(join(this.dir, 'captures', `${captureId}.json`), { force: true });
   }
 
-  /** Moves a capture the catalog refused out of the queue, kept for a human to look at. */
-  async rejectCapture(captureId: string, reason: string): Promise<void> {
-    const from = join(this.dir, 'captures', `${captureId}.json`);
-    await fsp.rename(from, join(this.dir, 'rejected', `${captureId}.json`)).catch(() => undefined);
-    await fsp.writeFile(join(this.dir, 'rejected', `${captureId}.reason`), reason + '\n').catch(() => undefined);
+  /** Adds a failed delivery to the capture's spool entry. */
+  async recordAttempt(c: SpooledCapture, attempt: DeliveryAttempt): Promise<void> {
+    c.attempts = [...(c.attempts ?? []), attempt].slice(-MAX_ATTEMPTS);
+    await this.saveCapture(c);
+  }
+
+  /** Moves a capture the catalog will never take out of the queue, kept for an operator. */
+  async rejectCapture(c: SpooledCapture, why: Rejection): Promise<void> {
+    const dir = join(this.dir, 'rejected', c.begin.captureId);
+    await fsp.mkdir(dir, { recursive: true });
+    await writeAtomic(join(dir, 'capture.json'), JSON.stringify(c));
+    await writeAtomic(join(dir, 'rejection.json'), JSON.stringify(why, null, 2) + '\n');
+    await this.removeCapture(c.begin.captureId);
+  }
+
+  /** Puts a rejected capture back in the queue with a clean attempt history. */
+  async unreject(e: SpoolEntry): Promise<SpooledCapture> {
+    const c = { ...e.capture, attempts: [] };
+    await this.saveCapture(c);
+    await fsp.rm(join(this.dir, 'rejected', e.id), { recursive: true, force: true });
+    return c;
+  }
+
+  /** Deletes a capture, pending or rejected, and the staged chunks only it needed. */
+  async drop(e: SpoolEntry): Promise<void> {
+    await (e.state === 'pending' ? this.removeCapture(e.id) : fsp.rm(join(this.dir, 'rejected', e.id), { recursive: true, force: true }));
+    await this.collectGarbage();
   }
 
   /** Captures waiting to be delivered, oldest first (UUIDv7 ids sort by time). */
   async pendingCaptures(): Promise<SpooledCapture[]> {
-    const names = (await fsp.readdir(join(this.dir, 'captures'))).filter((n) => n.endsWith('.json')).sort();
-    const out: SpooledCapture[] = [];
-    for (const n of names) {
-      try {
-        const c = JSON.parse(await fsp.readFile(join(this.dir, 'captures', n), 'utf8')) as SpooledCapture;
-        if (c.format === 'vmfs-collector-spool/1' && c.begin?.captureId) out.push(c);
-      } catch {
-        /* a torn file cannot be sent; leave it for a human */
-      }
-    }
-    return out;
+    return (await readSpool(this.dir)).filter((e) => e.state === 'pending').map((e) => e.capture);
   }
 
-  /** Deletes staged chunks no waiting capture declares as staged. */
+  /** Deletes staged chunks no pending or rejected capture declares as staged. */
   async collectGarbage(): Promise<void> {
     const needed = new Set<string>();
-    for (const c of await this.pendingCaptures()) {
-      for (const a of c.begin.artifacts) for (const ch of a.chunks) if (ch.encoding) needed.add(ch.sha256);
+    for (const e of await readSpool(this.dir)) {
+      for (const a of e.capture.begin.artifacts) for (const ch of a.chunks) if (ch.encoding) needed.add(ch.sha256);
     }
     for (const [sha, s] of this.stagedIndex) {
       if (needed.has(sha)) continue;
@@ -188,6 +238,41 @@ export class Spool {
       this.stagedIndex.delete(sha);
     }
   }
+}
+
+/**
+ * Every capture in a spool directory, pending then rejected, each oldest first (UUIDv7
+ * ids sort by time). Reads only: safe while a run holds the lock. A torn file is skipped
+ * (it cannot be sent; it stays for a human).
+ */
+export async function readSpool(dir: string): Promise<SpoolEntry[]> {
+  const out: SpoolEntry[] = [];
+  const read = async (file: string) => JSON.parse(await fsp.readFile(file, 'utf8'));
+  for (const state of ['pending', 'rejected'] as const) {
+    const sub = join(dir, state === 'pending' ? 'captures' : 'rejected');
+    const names = (await fsp.readdir(sub).catch(() => [] as string[])).sort();
+    for (const n of names) {
+      if (state === 'pending' && !n.endsWith('.json')) continue;
+      try {
+        const c = (await read(state === 'pending' ? join(sub, n) : join(sub, n, 'capture.json'))) as SpooledCapture;
+        if (c.format !== 'vmfs-collector-spool/1' || !c.begin?.captureId) continue;
+        const rejection = state === 'rejected' ? ((await read(join(sub, n, 'rejection.json')).catch(() => null)) as Rejection | null) : null;
+        const staged = new Map<string, string>();
+        for (const a of c.begin.artifacts) for (const ch of a.chunks) if (ch.encoding) staged.set(ch.sha256, `${ch.sha256}.${ch.encoding === 'gzip' ? 'gz' : 'raw'}`);
+        let spoolBytes = 0;
+        for (const f of staged.values()) spoolBytes += (await fsp.stat(join(dir, 'chunks', f)).catch(() => ({ size: 0 }))).size;
+        const last = c.attempts?.at(-1);
+        out.push({
+          id: c.begin.captureId, state, host: c.begin.host.name, collectedAt: c.begin.collectedAt, artifacts: c.begin.artifacts.length,
+          size: c.begin.artifacts.reduce((n, a) => n + a.size, 0), spoolBytes, attempts: c.attempts?.length ?? 0,
+          lastError: rejection?.message ?? last?.error ?? null, rejection, capture: c,
+        });
+      } catch {
+        /* torn or foreign: skipped */
+      }
+    }
+  }
+  return out;
 }
 
 function pidAlive(pid: number): boolean {

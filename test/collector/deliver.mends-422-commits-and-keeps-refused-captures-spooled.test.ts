@@ -35,7 +35,7 @@ describe('delivery refusals', { timeout: 60_000 }, () => {
 
   const collect = (token = TOKEN) =>
     runJson(['collect', '--json', '--root', host.root, '--host', 'esxi-refused', '--spool', spool, '--url', cat.url, '--retries', '0'], { ...host.env, CATALOG_TOKEN: token });
-  const spooled = (d: string) => readdirSync(join(spool, d)).filter((f) => f.endsWith('.json'));
+  const spooled = (d: string) => readdirSync(join(spool, d)).filter((f) => d === 'rejected' || f.endsWith('.json'));
 
   it('re-uploads what a 422 commit deleted and commits again', async () => {
     cat.mode.commit422 = 1;
@@ -53,9 +53,9 @@ describe('delivery refusals', { timeout: 60_000 }, () => {
   it('sets a capture aside only when the mended commit is refused again', async () => {
     cat.mode.commit422 = 2;
     const r = await collect();
-    expect(r.code, r.stderr).toBe(1);
-    expect(r.json.captures[0].state).toBe('failed');
-    expect(spooled('rejected')).toEqual([`${r.json.captures[0].captureId}.json`]);
+    expect(r.code, r.stderr).toBe(65);
+    expect(r.json.captures[0].state).toBe('rejected');
+    expect(readdirSync(join(spool, 'rejected'))).toEqual([r.json.captures[0].captureId]);
   });
 
   it('keeps a capture refused for its token spooled, says so once, exits 1, and delivers it with a good token', async () => {

@@ -1,0 +1,79 @@
+import { CATALOG_OPTIONS, COMMON_HELP, parseCommand } from '../cli.js';
+import { loadConfigFile, requireCatalog, resolveSendConfig } from '../config.js';
+import { CatalogClient } from '../catalog-client.js';
+import { deliverCapture } from '../deliver.js';
+import { CollectorError, UsageError } from '../errors.js';
+import { readSpool, Spool, type SpoolEntry } from '../spool.js';
+
+export const HELP = `Usage: collector spool list | resend ID | drop ID [options]
+
+The captures waiting in the spool for the catalog (pending) and those it will never
+take (rejected: a 4xx, or the same 5xx on 3 runs over 6 h or more).
+
+  list                   each capture: id, state, host, collected at, artifacts, size,
+                         failed attempts, last error (--json: all of it)
+  resend ID              deliver a capture now; a rejected one goes back to the queue
+  drop ID                delete a capture, pending or rejected, saying what it was
+  ID may be any unique prefix of a capture id.
+
+  --spool DIR            the spool (default /var/spool/vmfs-collector; config "spool")
+${COMMON_HELP}
+
+Exit status: 0 done · 1 failed, or no such capture · 64 usage · 65 rejected again ·
+75 catalog unreachable (the capture stays pending).
+`;
+
+const OPTIONS = { ...CATALOG_OPTIONS, spool: { type: 'string' } } as const;
+
+const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+
+/** The one capture whose id starts with `id`, or a one-line error. */
+function pick(entries: SpoolEntry[], id: string, dir: string): SpoolEntry {
+  const hits = entries.filter((e) => e.id.startsWith(id));
+  if (hits.length === 1 && id) return hits[0];
+  throw new CollectorError(hits.length ? `${JSON.stringify(id)} matches ${hits.length} captures in ${dir}` : `no capture ${JSON.stringify(id)} in ${dir} (see collector spool list)`);
+}
+
+const describe = (e: SpoolEntry) => `${e.state} capture ${e.id} of ${e.host}, collected ${e.collectedAt}: ${e.artifacts} artifact(s), ${mib(e.size)}`;
+
+/** `spool`: list, resend or drop the captures in the spool. */
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand('spool', OPTIONS, args, true);
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const [action, id] = positionals;
+  const arity = action === 'list' ? 1 : action === 'resend' || action === 'drop' ? 2 : 0;
+  if (!arity || positionals.length !== arity) throw new UsageError(`spool: expected list, resend ID or drop ID (see collector spool --help)`);
+  const cfg = resolveSendConfig(values, loadConfigFile(values.config));
+  const dir = cfg.spoolDir;
+
+  if (action === 'list') {
+    const entries = await readSpool(dir);
+    if (values.json) {
+      process.stdout.write(JSON.stringify({ spool: dir, captures: entries.map(({ capture, ...e }) => e) }, null, 2) + '\n');
+    } else {
+      for (const e of entries) process.stdout.write(`${describe(e)}; ${mib(e.spoolBytes)} staged; ${e.attempts} failed attempt(s)${e.lastError ? `; last: ${e.lastError}` : ''}\n`);
+      if (!entries.length) process.stdout.write(`no captures in ${dir}\n`);
+    }
+    return 0;
+  }
+
+  const client = action === 'resend' ? requireCatalog(cfg) : null;
+  const spool = await Spool.open(dir, cfg.spoolMaxBytes);
+  try {
+    const e = pick(await readSpool(dir), id, dir);
+    if (action === 'drop') {
+      process.stdout.write(`dropping ${describe(e)}\n`);
+      await spool.drop(e);
+      return 0;
+    }
+    const c = e.state === 'rejected' ? await spool.unreject(e) : e.capture;
+    const d = await deliverCapture(c, new CatalogClient(client!.catalogUrl, client!.token, cfg.retry), spool, { parallel: cfg.parallel });
+    process.stdout.write(`delivered capture ${e.id} of ${e.host}: ${d.chunksUploaded} chunk(s) uploaded, ${mib(d.bytesUploaded)}\n`);
+    return 0;
+  } finally {
+    spool.close();
+  }
+}
