@@ -6,7 +6,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 import { openServices } from './boot.js';
-import { ensureBootstrapToken } from './services/tokens.js';
+import { ensureBootstrapToken, keepAllTokens } from './services/tokens.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DatabaseBusyError } from '../db/client.js';
 import { FsBlobStore } from './store/fs.js';
@@ -25,6 +25,12 @@ async function main(): Promise<void> {
   if (config.PORT === 0 && !config.PUBLIC_URL) config.PORT = await freePort(config.HOST);
   const { services, close } = await openServices(config);
   const created = await ensureBootstrapToken(services, services.config.DATA_DIR, config.CATALOG_BOOTSTRAP_TOKEN);
+  // Every token the database holds gets its restorable record in the store (see rebuild);
+  // a store that cannot be reached now is retried at the next start, not a reason to stay down.
+  await keepAllTokens(services).then(
+    (written) => { if (written > 0) services.logger.info('kept token records in the store', { written }); },
+    (e: unknown) => services.logger.warn('could not keep token records in the store', { error: e instanceof Error ? e.message : String(e) }),
+  );
   if (created) {
     process.stdout.write(
       `First start: created an admin token. It is shown once here and kept in ${created.file} (mode 0600):\n  ${created.token}\n`,

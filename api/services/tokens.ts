@@ -126,6 +126,27 @@ export async function restoreTokens(db: Db, store: BlobStore): Promise<RestoreTo
   return result;
 }
 
+/**
+ * Writes the record of every token the store does not know as the database does (tokens
+ * made before records were kept, or a revocation whose record write was lost). Run at
+ * start, so every token a database holds can be restored after it is lost. Returns how
+ * many records were written.
+ */
+export async function keepAllTokens(services: Pick<Services, 'db' | 'store'>): Promise<number> {
+  const rows = await services.db.select().from(tokens);
+  let written = 0;
+  for (const row of rows) {
+    const bytes = await services.store.getBytes(tokenKey(row.id)).catch(() => null);
+    let stored: unknown = null;
+    try { stored = bytes ? JSON.parse(new TextDecoder().decode(bytes)) : null; } catch { /* rewritten below */ }
+    const want = kept(row);
+    if (isKept(stored) && stored.secretSha256 === want.secretSha256 && (stored.revokedAt !== null || want.revokedAt === null)) continue;
+    await putKept(services.store, want);
+    written++;
+  }
+  return written;
+}
+
 async function hasActiveAdmin(db: Db): Promise<boolean> {
   const [admin] = await db.select({ n: sql<number>`1` }).from(tokens).where(and(eq(tokens.role, 'admin'), isNull(tokens.revokedAt))).limit(1);
   return !!admin;

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { queryRows } from '../../db/client.js';
 import { hashSecret } from '../../api/auth.js';
-import { ensureBootstrapToken, tokenKey } from '../../api/services/tokens.js';
+import { ensureBootstrapToken, keepAllTokens, tokenKey } from '../../api/services/tokens.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { ingest, IngestHttpError } from '../helpers/ingest-client.js';
 import { buildVhSf } from '../fixtures/vmfs-images.js';
@@ -79,6 +79,20 @@ describeEachFlavour('rebuild restores tokens', (flavour) => {
     const again = (await (await catalog.request('/v1/admin/rebuild', { method: 'POST' })).json()) as Json;
     expect(again.tokens).toEqual({ restored: 0, revoked: 1 });
     expect(await status('/v1/search?q=esx-a', revoked.token)).toBe(401);
+  });
+
+  it('a start writes the records of tokens the store lacks (made before records were kept), so they survive a rebuild too', async () => {
+    const old = await createToken({ role: 'operator', name: 'from before' });
+    const gone = await createToken({ role: 'operator', name: 'revoked before' });
+    await catalog.services.store.delete(tokenKey(old.id));
+    await catalog.services.store.delete(tokenKey(gone.id));
+    await queryRows(catalog.services.db, sql`UPDATE tokens SET revoked_at = now() WHERE id = ${gone.id}`);
+    expect(await keepAllTokens(catalog.services)).toBe(2);
+    expect(await keepAllTokens(catalog.services)).toBe(0);
+    await wipeDatabase(catalog);
+    await catalog.request('/v1/admin/rebuild', { method: 'POST' });
+    expect(await status('/v1/search?q=x', old.token)).toBe(200);
+    expect(await status('/v1/search?q=x', gone.token)).toBe(401);
   });
 
   it('a start on a lost database restores kept tokens instead of making a new bootstrap token, and never overwrites the file', async () => {
