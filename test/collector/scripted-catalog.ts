@@ -13,9 +13,17 @@ export interface ScriptedCatalog {
   log: string[];
   chunks: Map<string, Buffer>;
   /** How the next requests are answered. */
-  mode: { token: string; refuse?: 401 | 403; commit422: number; putStatus?: number };
+  mode: { token: string; refuse?: 401 | 403; commit422: number; putStatus?: number; answer?: ScriptedAnswer };
   close(): Promise<void>;
 }
+
+/**
+ * Answers a request itself instead of the protocol (undefined: the protocol answers).
+ * `captureId` is the capture a begin or commit names.
+ */
+export type ScriptedAnswer = (req: { method: string; path: string; captureId: string | null }) =>
+  | { status: number; headers?: Record<string, string>; body?: unknown }
+  | undefined;
 
 /** Starts the stand-in on 127.0.0.1; `commit422` commits are refused (each deletes one stored chunk). */
 export async function startScriptedCatalog(token: string): Promise<ScriptedCatalog> {
@@ -34,6 +42,12 @@ export async function startScriptedCatalog(token: string): Promise<ScriptedCatal
     if (req.headers.authorization !== `Bearer ${cat.mode.token}` || cat.mode.refuse) {
       const status = cat.mode.refuse ?? 401;
       return json(res, status, { error: { code: status === 401 ? 'unauthorized' : 'forbidden', message: status === 401 ? 'invalid token' : 'host not in token scope' } });
+    }
+    const named = /^\/v1\/captures\/([^/]+)\/commit$/.exec(path)?.[1] ?? (path === '/v1/captures' ? (JSON.parse(body.toString('utf8')) as BeginRequest).captureId : null);
+    const scripted = cat.mode.answer?.({ method: req.method!, path, captureId: named });
+    if (scripted) {
+      res.writeHead(scripted.status, { 'content-type': 'application/json', ...scripted.headers });
+      return res.end(JSON.stringify(scripted.body ?? {}));
     }
     if (req.method === 'PUT' && path.startsWith('/put/')) {
       if (cat.mode.putStatus) return json(res, cat.mode.putStatus, { error: { code: 'AccessDenied', message: 'Request has expired' } });
