@@ -86,6 +86,27 @@ export function fileNameProblem(name: string): string | null {
   return null;
 }
 
+/**
+ * The name an artifact is stored and offered under: the collector's file name with every
+ * character outside the safe set (FILE_NAME_RULE) replaced by `_`, and a leading `.` too
+ * (`.vh.sf` → `_vh.sf`, `backup (1).hex` → `backup__1_.hex`). Collectors in the field send
+ * the names the files had, so odd characters are mended rather than refused; a NUL or
+ * control character, an empty name and a name over the length limit are still refused.
+ * Deterministic, so a repeated begin names its artifacts the same way.
+ */
+export function sanitizeFileName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._+=@,~-]/gu, '_').replace(/^\./, '_');
+}
+
+/** A begin request with its file names sanitized (see sanitizeFileName); names that cannot be mended are left for checkBeginLimits to refuse. */
+export function sanitizeBeginRequest(req: BeginRequest): BeginRequest {
+  if (req.artifacts.every((a) => FILE_NAME.test(a.fileName) || a.fileName === '' || CONTROL_CHARS.test(a.fileName))) return req;
+  return {
+    ...req,
+    artifacts: req.artifacts.map((a) => (a.fileName === '' || CONTROL_CHARS.test(a.fileName) ? a : { ...a, fileName: sanitizeFileName(a.fileName) })),
+  };
+}
+
 /** Quoted for a message: at most 80 characters, controls escaped. */
 function shown(s: string): string {
   return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
