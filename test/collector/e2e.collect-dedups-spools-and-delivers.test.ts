@@ -95,7 +95,7 @@ describe('collect against the real catalog', { timeout: 120_000 }, () => {
     server = await spawnServer({ DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: TOKEN, PORT: port }, SERVER_START_MS);
     const up = await collect();
     expect(up.code, up.stderr).toBe(0);
-    expect(up.json.spool).toEqual({ delivered: [spooledId], pending: 0 });
+    expect(up.json.spool).toEqual({ delivered: [spooledId], pending: 0, rejected: [], setAside: 0 });
     expect(readdirSync(join(spool, 'captures'))).toEqual([]);
     // Nothing changed on the host: neither capture needed a chunk upload.
     expect(up.json.bytesUploaded).toBe(0);
