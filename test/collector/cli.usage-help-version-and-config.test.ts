@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle, runCollector, runJson } from './run-collector.js';
 import { stageEsxiHost, type EsxiHost } from '../helpers/staged-hosts.js';
 
-const COMMANDS = ['collect', 'import', 'inspect', 'discover', 'restore', 'cron'];
+const COMMANDS = ['collect', 'import', 'inspect', 'discover', 'restore', 'cron', 'spool'];
 const SECRET = 'tok-never-printed-0123456789abcdef';
 const dir = mkdtempSync(join(tmpdir(), 'cli-'));
 const clean = (): NodeJS.ProcessEnv => {
