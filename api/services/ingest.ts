@@ -335,7 +335,8 @@ export async function parseStoredArtifact(db: Db, store: BlobStore, ref: Manifes
     return entry;
   }
   try {
-    entry.parsed = cleanJson(parseArtifact(kind, bytes));
+    // The device a header dump was read from settles which device-id layout it holds (docs/formats.md §1).
+    entry.parsed = cleanJson(parseArtifact(kind, bytes, { deviceName: ref.device ?? ref.sourcePath }));
     entry.parseStatus = 'ok';
   } catch (e) {
     // A parser that trips over its input in any other way is still refusing those bytes:
