@@ -42,6 +42,13 @@ export class CaptureRejected extends CollectorError {
  */
 export const GIVE_UP = { runs: 3, hours: 6 };
 
+/**
+ * 4xx answers that say nothing about the capture: a refused token (401) or host scope
+ * (403), or a URL that does not lead to the ingest API (404, 405: a begin creates, it
+ * looks nothing up). Every capture would get the same answer: all stay queued.
+ */
+export const NOT_THE_CAPTURE = [401, 403, 404, 405];
+
 /** True when the attempts so far (the latest last) say the capture will never go. */
 export function givesUp(attempts: DeliveryAttempt[], now: number): boolean {
   const last = attempts.at(-1);
@@ -52,7 +59,7 @@ export function givesUp(attempts: DeliveryAttempt[], now: number): boolean {
 
 /**
  * Records a failed delivery in the capture's spool entry and decides what it means:
- * a 4xx from the catalog other than 401/403 (408 and 429 are retried, never thrown as
+ * a 4xx from the catalog other than NOT_THE_CAPTURE (408 and 429 are retried, never thrown as
  * refusals), a capture the collector itself can no longer send (status 0), or a 5xx past
  * GIVE_UP moves the capture to `rejected/` and yields CaptureRejected; anything else is
  * returned as is and the capture stays queued.
@@ -66,7 +73,7 @@ async function settleFailure(c: SpooledCapture, e: unknown, spool: Spool, now: n
   if (givesUp(c.attempts!, now)) {
     const same = c.attempts!.filter((a) => a.status === attempt.status);
     message += `; HTTP ${attempt.status} on ${same.length} runs since ${same[0].at}`;
-  } else if (!(e instanceof RejectedError) || e.store || e.status === 401 || e.status === 403) return e;
+  } else if (!(e instanceof RejectedError) || e.store || NOT_THE_CAPTURE.includes(e.status)) return e;
   const rejection: Rejection = { rejectedAt: attempt.at, status: attempt.status, message, requestId: attempt.requestId ?? null };
   await spool.rejectCapture(c, rejection);
   return new CaptureRejected(
@@ -187,7 +194,8 @@ export async function deliverCapture(c: SpooledCapture, client: CatalogClient, s
     } catch (e) {
       // 422: the catalog found a chunk that does not match its hash and deleted it;
       // a second begin names what it now lacks, and one more upload can mend it.
-      if (!(e instanceof RejectedError && e.status === 422)) throw e;
+      // 404: the catalog swept the open capture meanwhile; the begin opens it again.
+      if (!(e instanceof RejectedError && (e.status === 422 || e.status === 404))) throw e;
       begun = await client.begin(c.begin);
       result.beginRequests++;
       await upload();

@@ -5,7 +5,7 @@ import type { CapturedArtifact } from './capture.js';
 import { CatalogClient } from './catalog-client.js';
 import { ChunkStager } from './chunker.js';
 import { requireCatalog, type SendConfig } from './config.js';
-import { CaptureRejected, deliverCapture, type DeliveryResult } from './deliver.js';
+import { CaptureRejected, deliverCapture, NOT_THE_CAPTURE, type DeliveryResult } from './deliver.js';
 import { CollectorError, describeError, EXIT } from './errors.js';
 import { RejectedError, UnreachableError } from './http.js';
 import type { Progress } from './progress.js';
@@ -83,7 +83,7 @@ export class SendSession {
   private readonly started = Date.now();
   /** Set once the catalog proved unreachable: the rest of the run only spools. */
   private unreachable: string | null = null;
-  /** Set once the catalog refused the token (401) or its host scope (403): the rest only spools. */
+  /** Set once the catalog refused the token (401), its host scope (403) or the URL (404/405): the rest only spools. */
   private refused: string | null = null;
   private dryRunCounted = { chunks: 0, bytes: 0 };
 
@@ -250,11 +250,12 @@ export class SendSession {
     return rep;
   }
 
-  /** Remembers a 401/403: the same token would be refused for every other capture too. */
+  /** Remembers a 401/403/404/405: every other capture would get the same answer. */
   private noteRefusal(e: unknown, host: string): boolean {
     // An object store's 403 on an upload URL is an expired signature, not the token.
-    if (!(e instanceof RejectedError && (e.status === 401 || e.status === 403)) || e.store) return false;
-    this.refused ??= `${e.status === 401 ? 'the catalog refused the token' : `the token is not allowed to send for host ${host}`} (HTTP ${e.status}); kept in the spool until the token is fixed`;
+    if (!(e instanceof RejectedError && NOT_THE_CAPTURE.includes(e.status)) || e.store) return false;
+    const what = e.status === 401 ? 'the catalog refused the token' : e.status === 403 ? `the token is not allowed to send for host ${host}` : 'the catalog URL does not lead to its API';
+    this.refused ??= `${what} (HTTP ${e.status}); kept in the spool until the ${e.status > 403 ? 'URL' : 'token'} is fixed`;
     return true;
   }
 

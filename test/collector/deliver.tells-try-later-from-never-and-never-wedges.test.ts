@@ -156,6 +156,26 @@ describe('try later or never', { timeout: 90_000 }, () => {
     expect(commits()).toHaveLength(3);
   });
 
+  it('keeps everything spooled when the URL does not lead to the catalog (404 at begin), says so once, and exits 1', async () => {
+    const first = await pendingCapture();
+    const r = await collect(`${cat.url}/not-the-api`);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.match(/the catalog URL does not lead to its API \(HTTP 404\)/g)).toHaveLength(1);
+    expect(r.json.captures[0].state).toBe('spooled');
+    expect(pending().sort()).toEqual([first, r.json.captures[0].captureId].sort());
+    expect(rejected()).toEqual([]);
+  });
+
+  it('opens a capture again when its commit finds it gone (404) and commits it', async () => {
+    let left = 1;
+    cat.mode.answer = ({ path }) => (path.endsWith('/commit') && left-- > 0 ? { status: 404, body: { error: { code: 'not_found', message: 'no open capture' } } } : undefined);
+    const r = await collect();
+    expect(r.code, r.stderr).toBe(0);
+    expect(cat.log.filter((l) => l === 'POST /v1/captures')).toHaveLength(2);
+    expect(commits()).toHaveLength(2);
+    expect(rejected()).toEqual([]);
+  });
+
   it('lists, resends and drops spooled captures', async () => {
     const refused = await pendingCapture();
     cat.mode.answer = ({ captureId }) => (captureId === refused ? { status: 400, body: { error: { code: 'bad_request', message: 'bad host name', requestId: 'req-400' } } } : undefined);
