@@ -50,7 +50,7 @@ export interface SpoolEntry {
   host: string;
   collectedAt: string;
   artifacts: number;
-  /** Bytes of the artifacts it holds, and bytes its staged chunks take in the spool. */
+  /** Bytes of the artifacts it holds, and bytes its staged chunks take in the spool (0 unless asked for). */
   size: number;
   spoolBytes: number;
   attempts: number;
@@ -242,10 +242,10 @@ export class Spool {
 
 /**
  * Every capture in a spool directory, pending then rejected, each oldest first (UUIDv7
- * ids sort by time). Reads only: safe while a run holds the lock. A torn file is skipped
+ * ids sort by time); `sizes`: also the bytes of their staged chunks (a stat per chunk). Reads only: safe while a run holds the lock. A torn file is skipped
  * (it cannot be sent; it stays for a human).
  */
-export async function readSpool(dir: string): Promise<SpoolEntry[]> {
+export async function readSpool(dir: string, sizes = false): Promise<SpoolEntry[]> {
   const out: SpoolEntry[] = [];
   const read = async (file: string) => JSON.parse(await fsp.readFile(file, 'utf8'));
   for (const state of ['pending', 'rejected'] as const) {
@@ -260,7 +260,7 @@ export async function readSpool(dir: string): Promise<SpoolEntry[]> {
         const staged = new Map<string, string>();
         for (const a of c.begin.artifacts) for (const ch of a.chunks) if (ch.encoding) staged.set(ch.sha256, `${ch.sha256}.${ch.encoding === 'gzip' ? 'gz' : 'raw'}`);
         let spoolBytes = 0;
-        for (const f of staged.values()) spoolBytes += (await fsp.stat(join(dir, 'chunks', f)).catch(() => ({ size: 0 }))).size;
+        if (sizes) for (const f of staged.values()) spoolBytes += (await fsp.stat(join(dir, 'chunks', f)).catch(() => ({ size: 0 }))).size;
         const last = c.attempts?.at(-1);
         out.push({
           id: c.begin.captureId, state, host: c.begin.host.name, collectedAt: c.begin.collectedAt, artifacts: c.begin.artifacts.length,

@@ -50,7 +50,7 @@ export async function run(args: string[]): Promise<number> {
   const dir = cfg.spoolDir;
 
   if (action === 'list') {
-    const entries = await readSpool(dir);
+    const entries = await readSpool(dir, true);
     if (values.json) {
       process.stdout.write(JSON.stringify({ spool: dir, captures: entries.map(({ capture, ...e }) => e) }, null, 2) + '\n');
     } else {

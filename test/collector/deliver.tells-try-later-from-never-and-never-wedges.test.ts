@@ -197,6 +197,8 @@ describe('try later or never', { timeout: 90_000 }, () => {
     expect(listed.captures[0].lastError).toMatch(/ECONNREFUSED/);
     expect(listed.captures[1]).toMatchObject({ attempts: 2, rejection: { status: 400, requestId: 'req-400' } });
     expect(listed.captures[1].lastError).toMatch(/bad host name/);
+    // A rejected capture keeps its staged chunks for a resend (command output cannot be re-read).
+    expect(listed.captures[1].spoolBytes).toBeGreaterThan(0);
 
     const human = await spoolCmd('list');
     expect(human.code).toBe(0);
