@@ -36,9 +36,11 @@ export class CaptureRejected extends CollectorError {
  * When a 5xx stops meaning "try again later". 502, 503 and 504 (the catalog or its proxy
  * is down or busy) never do, nor do network errors, timeouts, 408 and 429, however long
  * they last. Any other 5xx — a 500 is the catalog failing on this very capture — does
- * once the same status has answered on `runs` runs spanning `hours` or more: a passing
- * fault (a restart, a full disk) gets hours to clear, while a capture the catalog chokes
- * on cannot hold up its host forever.
+ * once the same status has answered on `runs` runs spanning `hours` or more, and the
+ * catalog took some other capture from this spool after the first of them (a catalog
+ * failing on everything is an outage, not this capture's fault): a passing fault (a
+ * restart, a full disk) gets hours to clear, while a capture the catalog chokes on
+ * cannot hold up its host forever.
  */
 export const GIVE_UP = { runs: 3, hours: 6 };
 
@@ -49,12 +51,16 @@ export const GIVE_UP = { runs: 3, hours: 6 };
  */
 export const NOT_THE_CAPTURE = [401, 403, 404, 405];
 
-/** True when the attempts so far (the latest last) say the capture will never go. */
-export function givesUp(attempts: DeliveryAttempt[], now: number): boolean {
+/**
+ * True when the attempts so far (the latest last) say the capture will never go;
+ * `lastDelivery`: when this spool last delivered a capture (ms, 0: never).
+ */
+export function givesUp(attempts: DeliveryAttempt[], now: number, lastDelivery: number): boolean {
   const last = attempts.at(-1);
   if (!last || last.status < 500 || last.status === 502 || last.status === 503 || last.status === 504) return false;
   const same = attempts.filter((a) => a.status === last.status);
-  return same.length >= GIVE_UP.runs && now - Date.parse(same[0].at) >= GIVE_UP.hours * 3_600_000;
+  const first = Date.parse(same[0].at);
+  return same.length >= GIVE_UP.runs && now - first >= GIVE_UP.hours * 3_600_000 && lastDelivery > first;
 }
 
 /**
@@ -70,7 +76,7 @@ async function settleFailure(c: SpooledCapture, e: unknown, spool: Spool, now: n
   if (http?.requestId) attempt.requestId = http.requestId;
   await spool.recordAttempt(c, attempt);
   let message = attempt.error;
-  if (givesUp(c.attempts!, now)) {
+  if (givesUp(c.attempts!, now, await spool.lastDelivery())) {
     const same = c.attempts!.filter((a) => a.status === attempt.status);
     message += `; HTTP ${attempt.status} on ${same.length} runs since ${same[0].at}`;
   } else if (!(e instanceof RejectedError) || e.store || NOT_THE_CAPTURE.includes(e.status)) return e;

@@ -137,6 +137,11 @@ export class Spool {
     }
   }
 
+  /** When a capture from this spool was last delivered (ms; 0: never): every delivery rewrites known-chunks. */
+  async lastDelivery(): Promise<number> {
+    return (await fsp.stat(join(this.dir, KNOWN_FILE)).catch(() => ({ mtimeMs: 0 }))).mtimeMs;
+  }
+
   /** Hashes the catalog has confirmed it holds. */
   async knownChunks(): Promise<Set<string>> {
     try {

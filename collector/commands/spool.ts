@@ -8,7 +8,7 @@ import { readSpool, Spool, type SpoolEntry } from '../spool.js';
 export const HELP = `Usage: collector spool list | resend ID | drop ID [options]
 
 The captures waiting in the spool for the catalog (pending) and those it will never
-take (rejected: a 4xx, or the same 5xx on 3 runs over 6 h or more).
+take (rejected: a 4xx, or the same 5xx on 3 runs over 6 h while others went through).
 
   list                   each capture: id, state, host, collected at, artifacts, size,
                          failed attempts, last error (--json: all of it)

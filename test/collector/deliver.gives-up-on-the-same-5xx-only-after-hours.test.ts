@@ -1,8 +1,9 @@
 /**
  * The rule that turns "try again later" into "never" for a 5xx (collector/deliver.ts
  * GIVE_UP): the same status other than 502/503/504 on 3 runs whose first is 6 h or more
- * before the latest. Outages, network errors and refusals never count; and the
- * Retry-After reading the in-run retries rely on.
+ * before the latest, while the catalog took another capture since the first. Outages,
+ * network errors and refusals never count; and the Retry-After reading the in-run
+ * retries rely on.
  */
 import { describe, expect, it } from 'vitest';
 import { givesUp } from '../../collector/deliver.js';
@@ -13,6 +14,7 @@ const NOW = Date.parse('2024-05-01T12:00:00Z');
 const at = (hoursAgo: number, status: number): DeliveryAttempt => ({ at: new Date(NOW - hoursAgo * 3_600_000).toISOString(), status, error: `HTTP ${status}` });
 
 describe('givesUp', () => {
+  const delivered = NOW - 3_600_000;
   it.each<[string, DeliveryAttempt[], boolean]>([
     ['no attempts', [], false],
     ['one 500', [at(0, 500)], false],
@@ -28,7 +30,14 @@ describe('givesUp', () => {
     ['504 for days', [at(72, 504), at(36, 504), at(0, 504)], false],
     ['429 for days', [at(72, 429), at(36, 429), at(0, 429)], false],
   ])('%s → %s', (_, attempts, expected) => {
-    expect(givesUp(attempts, NOW)).toBe(expected);
+    expect(givesUp(attempts, NOW, delivered)).toBe(expected);
+  });
+
+  it('never gives up while the catalog took nothing from this spool since the first failure (it fails on everything)', () => {
+    const attempts = [at(30, 500), at(20, 500), at(10, 500), at(0, 500)];
+    expect(givesUp(attempts, NOW, 0)).toBe(false);
+    expect(givesUp(attempts, NOW, NOW - 31 * 3_600_000)).toBe(false);
+    expect(givesUp(attempts, NOW, NOW - 29 * 3_600_000)).toBe(true);
   });
 });
 

@@ -156,6 +156,20 @@ describe('try later or never', { timeout: 90_000 }, () => {
     expect(commits()).toHaveLength(3);
   });
 
+  it('never gives up while the catalog answers 500 to every capture (an outage, not the capture)', async () => {
+    const stuck = await pendingCapture();
+    cat.mode.answer = ({ path }) => (path === '/v1/captures' ? { status: 500, body: { error: { code: 'internal', message: 'internal error' } } } : undefined);
+    const e = entry(stuck);
+    e.attempts = [7, 3].map((h) => ({ at: new Date(Date.now() - h * HOUR).toISOString(), status: 500, error: 'HTTP 500 internal: internal error' }));
+    writeFileSync(entryFile(stuck), JSON.stringify(e));
+    const r = await collect();
+    expect(r.code, r.stderr).toBe(75);
+    expect(r.json.captures[0].state).toBe('spooled');
+    expect(pending().sort()).toEqual([stuck, r.json.captures[0].captureId].sort());
+    expect(entry(stuck).attempts).toHaveLength(3);
+    expect(rejected()).toEqual([]);
+  });
+
   it('keeps everything spooled when the URL does not lead to the catalog (404 at begin), says so once, and exits 1', async () => {
     const first = await pendingCapture();
     const r = await collect(`${cat.url}/not-the-api`);
