@@ -27,7 +27,7 @@ import { mayNeedRedaction, redactArtifacts, type RedactionNote } from './redacti
 import {
   confirmHeld, heldByHost, knownBlobs, markMissing, maybeSweepStaging, pool, presenceOf, publishChunk, recordHeld, type Published,
 } from './staging.js';
-import { checkBeginLimits, sanitizeBeginRequest } from './limits.js';
+import { checkBeginLimits } from './limits.js';
 import { cleanJson, foundIds, indexRows, unindexableReason, upsertHost, writeIndexedRows, type ArtifactContext } from './indexer.js';
 
 /** One chunk as a manifest records it: how it actually rests in the store. */
@@ -83,7 +83,7 @@ async function stagedSizes(store: BlobStore, captureId: string): Promise<Map<str
 /** POST /v1/captures: records the capture (idempotent on its id) and answers which chunks to upload where. */
 export async function beginCapture(services: Services, principal: Principal, request: BeginRequest): Promise<BeginResponse> {
   const { db, store, config, now } = services;
-  const req: BeginRequest = sanitizeBeginRequest({ ...request, captureId: request.captureId.toLowerCase() });
+  const req: BeginRequest = { ...request, captureId: request.captureId.toLowerCase() };
   assertHostAllowed(principal, req.host.name);
   checkBeginLimits(req);
   const collectedAt = new Date(req.collectedAt);

@@ -32,7 +32,7 @@ export const LIMITS = {
   /** Host names: DNS style (see HOST_NAME_RULE). */
   hostNameBytes: 253,
   hostLabelBytes: 63,
-  /** File names: a safe set (see FILE_NAME_RULE). */
+  /** File names: see FILE_NAME_RULE. */
   fileNameBytes: 255,
   sourcePathBytes: 4096,
   deviceBytes: 1024,
@@ -56,16 +56,20 @@ export const HOST_NAME_RULE = 'dot-separated labels of letters, digits, - and _ 
 const HOST_LABEL = /^[A-Za-z0-9_-]{1,63}$/;
 
 /**
- * File names are a safe set: ASCII letters, digits and `. _ - + = @ , ~`, at most 255
- * bytes, not starting with `.` (so never `.` or `..`), never `/`, NUL or other control
- * bytes. The collector's own names (`vmfs-header-<device>.bin`, `<uuid>.vh.sf`, …) fit.
+ * File names are what the collector saw (`.vh.sf`, `backup (1).hex`, non-ASCII): the catalog
+ * keeps them for display and downloads (RFC 6266 `filename*`) and never builds a store key or
+ * a path from them; where a name becomes a path (a bundle's `<host>/<kind>/<file>`) it is made
+ * safe there (api/services/bundle.ts `safeName`). So only what no name may hold is refused:
+ * nothing at all, more than 255 bytes, a NUL or other control character.
  */
-export const FILE_NAME_RULE = 'letters, digits and . _ - + = @ , ~ (not starting with ".", at most 255 characters)';
-const FILE_NAME = /^[A-Za-z0-9_+=@,~-][A-Za-z0-9._+=@,~-]{0,254}$/;
+export const FILE_NAME_RULE = '1-255 bytes of UTF-8 without NUL or other control characters';
 
 /** C0 controls, DEL and C1 controls: never valid in a name, path or query. */
 // eslint-disable-next-line no-control-regex
 export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Half of a UTF-16 pair with no other half: not UTF-8 text. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Why `name` is not a valid host name, or null when it is. */
 export function hostNameProblem(name: string): string | null {
@@ -82,29 +86,8 @@ export function hostNameProblem(name: string): string | null {
 export function fileNameProblem(name: string): string | null {
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes > LIMITS.fileNameBytes) return `is ${bytes} bytes; the limit is ${LIMITS.fileNameBytes}`;
-  if (!FILE_NAME.test(name)) return `is not ${FILE_NAME_RULE}`;
+  if (bytes === 0 || CONTROL_CHARS.test(name) || LONE_SURROGATE.test(name)) return `is not ${FILE_NAME_RULE}`;
   return null;
-}
-
-/**
- * The name an artifact is stored and offered under: the collector's file name with every
- * character outside the safe set (FILE_NAME_RULE) replaced by `_`, and a leading `.` too
- * (`.vh.sf` → `_vh.sf`, `backup (1).hex` → `backup__1_.hex`). Collectors in the field send
- * the names the files had, so odd characters are mended rather than refused; a NUL or
- * control character, an empty name and a name over the length limit are still refused.
- * Deterministic, so a repeated begin names its artifacts the same way.
- */
-export function sanitizeFileName(name: string): string {
-  return name.replace(/[^A-Za-z0-9._+=@,~-]/gu, '_').replace(/^\./, '_');
-}
-
-/** A begin request with its file names sanitized (see sanitizeFileName); names that cannot be mended are left for checkBeginLimits to refuse. */
-export function sanitizeBeginRequest(req: BeginRequest): BeginRequest {
-  if (req.artifacts.every((a) => FILE_NAME.test(a.fileName) || a.fileName === '' || CONTROL_CHARS.test(a.fileName))) return req;
-  return {
-    ...req,
-    artifacts: req.artifacts.map((a) => (a.fileName === '' || CONTROL_CHARS.test(a.fileName) ? a : { ...a, fileName: sanitizeFileName(a.fileName) })),
-  };
 }
 
 /** Quoted for a message: at most 80 characters, controls escaped. */
