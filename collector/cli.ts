@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './errors.js';
-import { commandTimeout } from './host-access.js';
+import { DEFAULT_HOST_SETTINGS, type HostSettings } from './host-access.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -57,9 +57,10 @@ export function parseBytes(text: string, what: string): number {
 export const HOST_HELP = `  --command-timeout S    kill a host command (or an ssh read silent that long) after S
                          seconds; that artifact fails (default 300)`;
 
-/** Sets the host command timeout from `--command-timeout` (seconds). */
-export function applyCommandTimeout(text: string | undefined): void {
-  if (text !== undefined) commandTimeout.ms = parseInteger(text, '--command-timeout', 1, 86_400) * 1000;
+/** How the run reaches its hosts: `--command-timeout` (seconds), else the default. */
+export function parseHostSettings(commandTimeout: string | undefined): HostSettings {
+  if (commandTimeout === undefined) return DEFAULT_HOST_SETTINGS;
+  return { commandTimeoutMs: parseInteger(commandTimeout, '--command-timeout', 1, 86_400) * 1000 };
 }
 
 /** A whole number in [min, max]. */

@@ -5,7 +5,7 @@ import type { CatalogClient } from './catalog-client.js';
 import { readAll } from './capture.js';
 import { ChunkStager, sha256Hex } from './chunker.js';
 import { CollectorError, describeError, EXIT } from './errors.js';
-import { accessFromRef, type HostAccess } from './host-access.js';
+import { accessFromRef, type HostAccess, type HostSettings } from './host-access.js';
 import { RejectedError, UnreachableError } from './http.js';
 import type { DeliveryAttempt, Rejection, Spool, SpooledCapture } from './spool.js';
 
@@ -22,6 +22,8 @@ export interface DeliveryResult {
 export interface DeliveryOptions {
   parallel: number;
   onUploaded?: (bytes: number) => void;
+  /** How chunks the spool lacks are re-read from their hosts (default: DEFAULT_HOST_SETTINGS). */
+  host?: HostSettings;
 }
 
 /** A capture moved to `rejected/`: the run goes on with the others; the exit status says so. */
@@ -42,7 +44,7 @@ export class CaptureRejected extends CollectorError {
  * restart, a full disk) gets hours to clear, while a capture the catalog chokes on
  * cannot hold up its host forever.
  */
-export const GIVE_UP = { runs: 3, hours: 6 };
+export const GIVE_UP = Object.freeze({ runs: 3, hours: 6 });
 
 /**
  * 4xx answers that say nothing about the capture: a refused token (401) or host scope
@@ -111,7 +113,7 @@ async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<voi
  * Re-reads chunks the catalog lacks but the spool does not hold (the known-present list
  * was stale, or the spool was full), stages them, and rewrites their declarations.
  */
-async function restageMissing(c: SpooledCapture, shas: Set<string>, spool: Spool): Promise<void> {
+async function restageMissing(c: SpooledCapture, shas: Set<string>, spool: Spool, host?: HostSettings): Promise<void> {
   const stager = new ChunkStager(spool, new Set());
   const refs = new Map<string, ChunkRef>();
   // One access per source host and one chunk buffer for all re-reads: memory stays flat.
@@ -128,7 +130,7 @@ async function restageMissing(c: SpooledCapture, shas: Set<string>, spool: Spool
       try {
         const key = JSON.stringify(src.access);
         let access = accesses.get(key);
-        if (!access) accesses.set(key, (access = accessFromRef(src.access)));
+        if (!access) accesses.set(key, (access = accessFromRef(src.access, host)));
         data = await readAll(access.read(src.path, src.offset + idx * CHUNK_SIZE, size), size, scratch);
       } catch (e) {
         throw new CollectorError(`capture ${c.begin.captureId}: re-reading ${src.path}: ${describeError(e)}`);
@@ -170,7 +172,7 @@ export async function deliverCapture(c: SpooledCapture, client: CatalogClient, s
       // An S3-backed catalog may insist on storedMd5 for every chunk, even those it holds;
       // chunks declared bare (believed present) then get staged from their sources first.
       if (!(e instanceof RejectedError && e.status === 400 && /storedMd5/.test(e.message))) throw e;
-      await restageMissing(c, new Set(c.begin.artifacts.flatMap((a) => a.chunks.filter((ch) => !ch.storedMd5).map((ch) => ch.sha256))), spool);
+      await restageMissing(c, new Set(c.begin.artifacts.flatMap((a) => a.chunks.filter((ch) => !ch.storedMd5).map((ch) => ch.sha256))), spool, opts.host);
       result.beginRequests++;
       begun = await client.begin(c.begin);
     }
@@ -180,7 +182,7 @@ export async function deliverCapture(c: SpooledCapture, client: CatalogClient, s
       const unstaged = new Set(begun.missing.map((t) => t.sha256).filter((sha) => !spool.staged(sha)));
       if (unstaged.size > 0) {
         await spool.forgetChunks(unstaged);
-        await restageMissing(c, unstaged, spool);
+        await restageMissing(c, unstaged, spool, opts.host);
         begun = await client.begin(c.begin);
         result.beginRequests++;
       }

@@ -39,14 +39,19 @@ export interface HostAccess {
 /** Largest command output kept; listings are KB, SMF exports at most a few MB. */
 const MAX_OUTPUT = 64 * 1024 * 1024;
 
-/**
- * How long a host command may run, and how long a remote read may go without a byte
- * (`--command-timeout`): a hung command must not hold the spool lock for ever.
- */
-export const commandTimeout = { ms: 300_000 };
+/** How a run reaches its hosts; each access gets these from its command's options. */
+export interface HostSettings {
+  /**
+   * How long a host command may run, and how long a remote read may go without a byte
+   * (`--command-timeout`): a hung command must not hold the spool lock for ever.
+   */
+  commandTimeoutMs: number;
+}
 
-/** Kills `child` once the command timeout passes without a `bump()`; `expired` tells afterwards. */
-function watchdog(child: ReturnType<typeof spawn>) {
+export const DEFAULT_HOST_SETTINGS: Readonly<HostSettings> = Object.freeze({ commandTimeoutMs: 300_000 });
+
+/** Kills `child` once `timeoutMs` passes without a `bump()`; `expired` tells afterwards. */
+function watchdog(child: ReturnType<typeof spawn>, timeoutMs: number) {
   let timer: NodeJS.Timeout;
   const w = { expired: false, bump: () => {}, stop: () => clearTimeout(timer) };
   w.bump = () => {
@@ -57,16 +62,16 @@ function watchdog(child: ReturnType<typeof spawn>) {
       // A grandchild (the shell's sleep, ssh's remote side) may still hold the pipes open.
       child.stdout?.destroy();
       child.stderr?.destroy();
-    }, commandTimeout.ms);
+    }, timeoutMs);
   };
   w.bump();
   return w;
 }
 
-function runProcess(file: string, args: string[]): Promise<CommandResult> {
+function runProcess(file: string, args: string[], timeoutMs: number): Promise<CommandResult> {
   return new Promise((done) => {
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const dog = watchdog(child);
+    const dog = watchdog(child, timeoutMs);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
@@ -82,7 +87,7 @@ function runProcess(file: string, args: string[]): Promise<CommandResult> {
     });
     child.on('close', (code, signal) => {
       dog.stop();
-      const stderr = dog.expired ? `timed out after ${commandTimeout.ms / 1000} s` : outBytes > MAX_OUTPUT ? 'output too large' : Buffer.concat(err).toString('utf8');
+      const stderr = dog.expired ? `timed out after ${timeoutMs / 1000} s` : outBytes > MAX_OUTPUT ? 'output too large' : Buffer.concat(err).toString('utf8');
       done({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out), stderr, missing: false });
     });
   });
@@ -109,7 +114,7 @@ export class LocalAccess implements HostAccess {
   readonly ref: AccessRef;
   readonly label = 'local';
   private buffer: Buffer | null = null;
-  constructor(readonly root: string) {
+  constructor(readonly root: string, readonly settings: HostSettings = DEFAULT_HOST_SETTINGS) {
     this.ref = { type: 'local', root: resolve(root) };
   }
 
@@ -121,7 +126,7 @@ export class LocalAccess implements HostAccess {
   async run(argv: string[]): Promise<CommandResult> {
     const exe = await whichOnPath(argv[0]);
     if (!exe) return { code: 127, stdout: Buffer.alloc(0), stderr: `${argv[0]}: not found on PATH`, missing: true };
-    return runProcess(exe, argv.slice(1));
+    return runProcess(exe, argv.slice(1), this.settings.commandTimeoutMs);
   }
 
   async *read(path: string, offset: number, length: number): AsyncIterable<Buffer> {
@@ -187,7 +192,7 @@ export const SSH_OPTIONS = [
 export class SshAccess implements HostAccess {
   readonly ref: AccessRef;
   readonly label: string;
-  constructor(readonly target: string) {
+  constructor(readonly target: string, readonly settings: HostSettings = DEFAULT_HOST_SETTINGS) {
     if (!/^([A-Za-z0-9._-]+@)?[A-Za-z0-9._:[\]-]+$/.test(target) || target.startsWith('-')) {
       throw new Error(`not an ssh target: ${target}`);
     }
@@ -200,7 +205,7 @@ export class SshAccess implements HostAccess {
   }
 
   async run(argv: string[]): Promise<CommandResult> {
-    const r = await runProcess('ssh', this.sshArgs(argv.map(shellQuote).join(' ')));
+    const r = await runProcess('ssh', this.sshArgs(argv.map(shellQuote).join(' ')), this.settings.commandTimeoutMs);
     if (r.missing) return { ...r, missing: false, stderr: 'ssh client not found on PATH' };
     // ssh exits 255 for its own failures; 127 is the remote shell's "command not found".
     return { ...r, missing: r.code === 127 };
@@ -212,7 +217,7 @@ export class SshAccess implements HostAccess {
     const remote = `dd if=${shellQuote(path)} bs=1M skip=${offset / CHUNK_SIZE} count=${count} 2>/dev/null || { echo "dd failed" >&2; exit 3; }`;
     const child = spawn('ssh', this.sshArgs(remote), { stdio: ['ignore', 'pipe', 'pipe'] });
     // A long dump may take longer than the timeout: only silence for that long ends it.
-    const dog = watchdog(child);
+    const dog = watchdog(child, this.settings.commandTimeoutMs);
     const err: Buffer[] = [];
     child.stderr.on('data', (c: Buffer) => err.push(c));
     const closed = new Promise<number>((r) => child.on('close', (code) => r(code ?? 1)));
@@ -235,7 +240,7 @@ export class SshAccess implements HostAccess {
       // Any non-zero exit means the read was cut short (a device shorter than asked exits 0):
       // the bytes so far must not pass for a whole dump.
       if (code !== 0) {
-        const why = dog.expired ? `no data for ${commandTimeout.ms / 1000} s` : Buffer.concat(err).toString('utf8').trim() || `ssh exit ${code}`;
+        const why = dog.expired ? `no data for ${this.settings.commandTimeoutMs / 1000} s` : Buffer.concat(err).toString('utf8').trim() || `ssh exit ${code}`;
         throw new Error(`${this.target}: reading ${path}: ${why}`);
       }
     } finally {
@@ -256,20 +261,26 @@ export class SshAccess implements HostAccess {
 }
 
 /** Rebuilds the access a spooled capture recorded. */
-export function accessFromRef(ref: AccessRef): HostAccess {
-  return ref.type === 'local' ? new LocalAccess(ref.root) : new SshAccess(ref.target);
+export function accessFromRef(ref: AccessRef, settings: HostSettings = DEFAULT_HOST_SETTINGS): HostAccess {
+  return ref.type === 'local' ? new LocalAccess(ref.root, settings) : new SshAccess(ref.target, settings);
 }
 
 /**
  * The hosts one run reads: each `--ssh` target (named by its host part), or this
  * machine under `root`. A mistyped --root is a usage error, not a host with nothing to lose.
  */
-export function hostAccesses(command: string, sshTargets: string[], root: string, localName: string): Array<{ access: HostAccess; hostName: string }> {
+export function hostAccesses(
+  command: string,
+  sshTargets: string[],
+  root: string,
+  localName: string,
+  settings: HostSettings = DEFAULT_HOST_SETTINGS,
+): Array<{ access: HostAccess; hostName: string }> {
   if (!sshTargets.length && !statSync(root, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${command}: --root ${root} is not a directory`);
   try {
     return sshTargets.length
-      ? sshTargets.map((t) => ({ access: new SshAccess(t), hostName: t.replace(/^.*@/, '') }))
-      : [{ access: new LocalAccess(root), hostName: localName }];
+      ? sshTargets.map((t) => ({ access: new SshAccess(t, settings), hostName: t.replace(/^.*@/, '') }))
+      : [{ access: new LocalAccess(root, settings), hostName: localName }];
   } catch (e) {
     throw new UsageError(`${command}: ${(e as Error).message}`);
   }

@@ -32,7 +32,7 @@ export interface RetryPolicy {
 }
 
 /** Idle timeout of begin, PUT and other requests: a live catalog answers within it. */
-export const requestTimeout = { ms: 60_000 };
+export const REQUEST_TIMEOUT_MS = 60_000;
 
 /**
  * Idle timeout of a commit: on the first commit of a large support-grade dump the
@@ -71,7 +71,7 @@ export async function openRequest(req: HttpRequest): Promise<IncomingMessage> {
     const headers: Record<string, string> = { ...req.headers };
     if (body) headers['content-length'] = String(body.length);
     const r = mod.request(url, { method: req.method, headers }, resolve);
-    r.setTimeout(req.timeoutMs ?? requestTimeout.ms, () => r.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
+    r.setTimeout(req.timeoutMs ?? REQUEST_TIMEOUT_MS, () => r.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
     r.on('error', reject);
     r.end(body);
   });

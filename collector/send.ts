@@ -7,6 +7,7 @@ import { ChunkStager } from './chunker.js';
 import { requireCatalog, type SendConfig } from './config.js';
 import { CaptureRejected, deliverCapture, NOT_THE_CAPTURE, type DeliveryResult } from './deliver.js';
 import { CollectorError, describeError, EXIT } from './errors.js';
+import { DEFAULT_HOST_SETTINGS, type HostSettings } from './host-access.js';
 import { RejectedError, UnreachableError } from './http.js';
 import type { Progress } from './progress.js';
 import { readSpool, Spool, type SpooledCapture } from './spool.js';
@@ -95,6 +96,7 @@ export class SendSession {
     private readonly client: CatalogClient | null,
     known: Set<string>,
     private readonly progress: Progress,
+    private readonly host: HostSettings,
   ) {
     this.stager = new ChunkStager(spool, known);
     this.report = {
@@ -103,15 +105,15 @@ export class SendSession {
     };
   }
 
-  static async open(command: string, cfg: SendConfig, dryRun: boolean, progress: Progress): Promise<SendSession> {
+  static async open(command: string, cfg: SendConfig, dryRun: boolean, progress: Progress, host: HostSettings = DEFAULT_HOST_SETTINGS): Promise<SendSession> {
     if (dryRun) {
       // Read-only look at what the catalog is known to hold, so the report shows what would be sent.
       const text = await fsp.readFile(join(cfg.spoolDir, 'known-chunks'), 'utf8').catch(() => '');
-      return new SendSession(command, cfg, true, null, null, new Set(text.split('\n').filter(Boolean)), progress);
+      return new SendSession(command, cfg, true, null, null, new Set(text.split('\n').filter(Boolean)), progress, host);
     }
     const { catalogUrl, token } = requireCatalog(cfg);
     const spool = await Spool.open(cfg.spoolDir, cfg.spoolMaxBytes);
-    return new SendSession(command, cfg, false, spool, new CatalogClient(catalogUrl, token, cfg.retry), await spool.knownChunks(), progress);
+    return new SendSession(command, cfg, false, spool, new CatalogClient(catalogUrl, token, cfg.retry), await spool.knownChunks(), progress, host);
   }
 
   /** Runs one artifact read, counting its time as reading. */
@@ -139,7 +141,7 @@ export class SendSession {
   }
 
   private deliver(c: SpooledCapture): Promise<DeliveryResult> {
-    return deliverCapture(c, this.client!, this.spool!, { parallel: this.cfg.parallel, onUploaded: (n) => this.progress.upload(n) });
+    return deliverCapture(c, this.client!, this.spool!, { parallel: this.cfg.parallel, onUploaded: (n) => this.progress.upload(n), host: this.host });
   }
 
   /**

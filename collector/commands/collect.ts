@@ -1,5 +1,5 @@
 import { captureArtifact } from '../capture.js';
-import { applyCommandTimeout, COMMON_HELP, EXIT_HELP, HOST_HELP, parseBytes, parseCommand, SEND_HELP, SEND_OPTIONS } from '../cli.js';
+import { COMMON_HELP, EXIT_HELP, HOST_HELP, parseBytes, parseCommand, parseHostSettings, SEND_HELP, SEND_OPTIONS } from '../cli.js';
 import { loadConfigFile, resolveSendConfig } from '../config.js';
 import { discoverHost } from '../discover.js';
 import { UsageError } from '../errors.js';
@@ -40,7 +40,7 @@ const OPTIONS = {
 /** `collect`: discover → read → chunk → upload missing → commit, one capture per host. */
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand('collect', OPTIONS, args, true);
-  applyCommandTimeout(values['command-timeout']);
+  const hostSettings = parseHostSettings(values['command-timeout']);
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
@@ -52,10 +52,10 @@ export async function run(args: string[]): Promise<number> {
   const headerBytes = headerBytesText !== undefined ? parseBytes(headerBytesText, '--header-bytes') : null;
   if (headerBytes !== null && headerBytes < 512) throw new UsageError('--header-bytes: at least 512');
   const sshTargets = values.ssh ?? file.ssh ?? [];
-  const accesses = hostAccesses('collect', sshTargets, values.root ?? file.root ?? '/', cfg.host);
+  const accesses = hostAccesses('collect', sshTargets, values.root ?? file.root ?? '/', cfg.host, hostSettings);
   const dryRun = values['dry-run'] === true;
   const progress = new Progress(values.quiet === true || values.json === true);
-  const session = await SendSession.open('collect', cfg, dryRun, progress);
+  const session = await SendSession.open('collect', cfg, dryRun, progress, hostSettings);
   let report;
   try {
     await session.flushSpool();

@@ -1,4 +1,4 @@
-import { applyCommandTimeout, HOST_HELP, parseCommand } from '../cli.js';
+import { HOST_HELP, parseCommand, parseHostSettings } from '../cli.js';
 import { loadConfigFile } from '../config.js';
 import { discoverHost, type Discovery } from '../discover.js';
 import { UsageError } from '../errors.js';
@@ -50,7 +50,7 @@ function toJson(d: Discovery) {
 /** `discover`: what collect would capture, without reading or sending it. */
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand('discover', OPTIONS, args, true);
-  applyCommandTimeout(values['command-timeout']);
+  const hostSettings = parseHostSettings(values['command-timeout']);
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
@@ -59,7 +59,7 @@ export async function run(args: string[]): Promise<number> {
   const file = loadConfigFile(values.config);
   const ssh = values.ssh ?? file.ssh ?? [];
   const localName = values.host ?? process.env.COLLECTOR_HOST ?? file.host ?? (await import('node:os')).hostname();
-  const accesses = hostAccesses('discover', ssh, values.root ?? file.root ?? '/', localName);
+  const accesses = hostAccesses('discover', ssh, values.root ?? file.root ?? '/', localName, hostSettings);
   const found: Discovery[] = [];
   for (const { access, hostName } of accesses) {
     found.push(await discoverHost(access, { hostName, devices: values.device ?? file.devices, files: values.file ?? file.files, undeletePaths: values.undelete ?? file.undeletePaths }));
