@@ -12,7 +12,8 @@ import type { AppEnv, App, Services } from './context.js';
 import { routeModules } from './routes/index.js';
 import { registerDocsRoutes } from './routes/docs.js';
 import { createBlobRoutes } from './routes/blobs.js';
-import { FsBlobStore } from './store/fs.js';
+import { servesOwnUrls } from './store/types.js';
+import { VERSION } from './version.js';
 
 /** JSON request bodies above this are refused with 413 before they are parsed (see LIMITS). */
 export const MAX_JSON_BODY_BYTES = LIMITS.requestBodyBytes;
@@ -37,8 +38,6 @@ export function pathOrQueryProblem(rawUrl: string): string | null {
   if (/%(?![0-9A-Fa-f]{2})/.test(url.search)) return 'the query does not decode (bad percent-encoding)';
   return null;
 }
-
-export const VERSION = '0.1.0';
 
 /** Builds the catalog app around its services. */
 export function createApp(services: Services, extraRoutes: Array<(app: App) => void> = []): App {
@@ -100,7 +99,7 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
 
   for (const register of [...routeModules, ...extraRoutes]) register(app);
   // The filesystem store's signed upload/download URLs point at this API (S3 serves its own).
-  if (services.store.kind === 'fs' && services.store instanceof FsBlobStore) app.route('/', createBlobRoutes(services.store));
+  if (servesOwnUrls(services.store)) app.route('/', createBlobRoutes(services.store));
   registerDocsRoutes(app, VERSION);
   return app;
 }

@@ -10,8 +10,8 @@ import { Hono, type Context } from 'hono';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { ApiError } from '../errors.js';
-import { blobKeyFromUrlPath, type FsBlobStore } from '../store/fs.js';
-import { BlobNotFoundError } from '../store/types.js';
+import { blobKeyFromUrlPath } from '../store/fs.js';
+import { BlobNotFoundError, type SelfServingStore } from '../store/types.js';
 import { attachmentDisposition } from '../store/content-disposition.js';
 
 /** A single byte range resolved against an object size (inclusive end). */
@@ -74,7 +74,7 @@ function keyOf(url: string): string {
 }
 
 /** Routes for the filesystem store's signed URLs; mount at the app root. */
-export function createBlobRoutes(store: FsBlobStore): Hono {
+export function createBlobRoutes(store: SelfServingStore): Hono {
   const routes = new Hono();
 
   routes.put('/v1/blobs/*', async (c) => {

@@ -10,8 +10,6 @@ import { queryRows, type Db } from '../../db/client.js';
 import { canonicalDeviceId, canonicalVmfsUuid, parseQuery, parseVml, type SearchQuery } from '../../formats/ids.js';
 import { datasetOfBackingStore, inList, iso, num, str, volumesOnDevices, type TargetView } from './volume.js';
 
-export type HitType = 'volume' | 'lun' | 'host' | 'target' | 'snapshot';
-
 interface HitBase {
   score: number;
   /** What matched: 'vmfsUuid', 'uuidPrefix', 'deviceId', 'vml', 'label', 'host', 'iqn', 'alias', 'backingStore', 'dataset', … */

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ApiError } from '../errors.js';
 import {
-  BlobNotFoundError, captureOfStagingKey, stagingPrefix, type BlobStore, type ObjectInfo, type PresignedRequest, type PresignPutOptions,
+  BlobNotFoundError, captureOfStagingKey, stagingPrefix, type BlobStore, type ObjectInfo, type PresignedGrant, type PresignedRequest, type PresignPutOptions,
 } from './types.js';
 
 export interface FsBlobStoreOptions {
@@ -24,17 +24,6 @@ export interface FsBlobStoreOptions {
   now?: () => Date;
 }
 
-/** What a verified signed URL allows. */
-export interface PresignedGrant {
-  method: 'PUT' | 'GET';
-  key: string;
-  expiresAt: Date;
-  /** PUT only: the exact body length and SHA-256 the signature binds. */
-  contentLength?: number;
-  payloadSha256?: string;
-  /** GET only: the file name for Content-Disposition. */
-  fileName?: string;
-}
 
 const SECRET_FILE = 'store-secret';
 const SECRET_BYTES = 32;

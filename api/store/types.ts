@@ -72,6 +72,33 @@ export interface BlobStore {
   presignGet(key: string, options: { expiresInSeconds: number; fileName?: string }): Promise<PresignedRequest>;
   /** Throws when the store cannot be reached (readiness). */
   check(): Promise<void>;
+  /**
+   * Stores whose presigned URLs point at the API itself (the filesystem store) check a
+   * signed request here; S3 serves and checks its own URLs and leaves this out.
+   */
+  verifyPresigned?(method: 'PUT' | 'GET', key: string, query: Record<string, string | undefined>): Promise<PresignedGrant>;
+  /** With verifyPresigned: writes a signed upload's body, refusing one whose length or SHA-256 differs. */
+  writeVerified?(key: string, body: AsyncIterable<Uint8Array>, expected: { length: number; sha256: string }): Promise<void>;
+}
+
+/** What a verified signed URL allows. */
+export interface PresignedGrant {
+  method: 'PUT' | 'GET';
+  key: string;
+  expiresAt: Date;
+  /** PUT only: the exact body length and SHA-256 the signature binds. */
+  contentLength?: number;
+  payloadSha256?: string;
+  /** GET only: the file name for Content-Disposition. */
+  fileName?: string;
+}
+
+/** A store the API serves signed URLs for (see BlobStore.verifyPresigned). */
+export type SelfServingStore = BlobStore & Required<Pick<BlobStore, 'verifyPresigned' | 'writeVerified'>>;
+
+/** True when the API itself must answer the store's signed URLs. */
+export function servesOwnUrls(store: BlobStore): store is SelfServingStore {
+  return typeof store.verifyPresigned === 'function' && typeof store.writeVerified === 'function';
 }
 
 export class BlobNotFoundError extends Error {
