@@ -2,7 +2,7 @@
 //   dist/collector.cjs  the collector: one CommonJS file for plain Node >= 18, no dependencies
 //   dist/lambda.mjs     (with --lambda) the catalog's AWS Lambda handler, one ESM file,
 //                       with dist/migrations beside it (deploy the dist/ folder)
-// Usage: node infra/build.mjs [--quiet] [--lambda]
+// Usage: node infra/build.mjs [--quiet] [--lambda | --lambda-only]
 import { build } from 'esbuild';
 import { cpSync, readFileSync, statSync } from 'node:fs';
 
@@ -23,7 +23,8 @@ const xmlOptionsOff = {
   },
 };
 
-await build({
+const lambdaOnly = process.argv.includes('--lambda-only');
+if (!lambdaOnly) await build({
   entryPoints: [path('collector/main.ts')],
   plugins: [xmlOptionsOff],
   charset: 'utf8',
@@ -38,9 +39,9 @@ await build({
   define: { __COLLECTOR_VERSION__: JSON.stringify(pkg.version) },
   logLevel: quiet ? 'error' : 'warning',
 });
-report('dist/collector.cjs');
+if (!lambdaOnly) report('dist/collector.cjs');
 
-if (process.argv.includes('--lambda')) {
+if (lambdaOnly || process.argv.includes('--lambda')) {
   await build({
     entryPoints: [path('api/lambda.ts')],
     outfile: path('dist/lambda.mjs'),

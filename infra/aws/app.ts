@@ -1,0 +1,61 @@
+/**
+ * Synthesizes the catalog's AWS deployment (infra/aws/stack.ts) into cdk.out/, offline:
+ *
+ *   npm run cdk:synth                                  # Aurora Serverless v2 + RDS Proxy
+ *   npm run cdk:synth -- -c database=secret -c databaseSecretArn=arn:aws:secretsmanager:…
+ *   npm run cdk:synth -- -c objectLock=true            # bucket with S3 Object Lock
+ *
+ * Deploy the result with the AWS CDK CLI (`npx aws-cdk deploy --app cdk.out`) or from
+ * cdk.out's CloudFormation template. The same context keys work with the CLI's `-c`.
+ */
+import { App, Duration } from 'aws-cdk-lib';
+import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CatalogStack } from './stack.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** `-c key=value` pairs (the CDK CLI's spelling) from the command line. */
+function contextFromArgs(argv: string[]): Record<string, string> {
+  const { values } = parseArgs({ args: argv, options: { context: { type: 'string', short: 'c', multiple: true }, out: { type: 'string' } }, allowPositionals: false });
+  const context: Record<string, string> = {};
+  for (const pair of values.context ?? []) {
+    const i = pair.indexOf('=');
+    if (i <= 0) throw new Error(`-c ${pair}: expected key=value`);
+    context[pair.slice(0, i)] = pair.slice(i + 1);
+  }
+  return context;
+}
+
+/** Builds the stack from context; exported for the assertions test. */
+export function buildApp(context: Record<string, string>, outdir?: string): { app: App; stack: CatalogStack } {
+  const app = new App({ context, outdir });
+  const database = (app.node.tryGetContext('database') ?? 'aurora') as string;
+  if (database !== 'aurora' && database !== 'secret') throw new Error(`-c database=${database}: use aurora or secret`);
+  const stack = new CatalogStack(app, (app.node.tryGetContext('stackName') as string | undefined) ?? 'VmfsRecoveryCatalog', {
+    lambdaCodeDir: (app.node.tryGetContext('lambdaCodeDir') as string | undefined) ?? `${ROOT}dist`,
+    database,
+    databaseSecretArn: app.node.tryGetContext('databaseSecretArn'),
+    objectLock: String(app.node.tryGetContext('objectLock')) === 'true',
+    maintenanceEvery: Duration.minutes(Number(app.node.tryGetContext('maintenanceMinutes') ?? 60)),
+  });
+  return { app, stack };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  try {
+    const args = process.argv.slice(2);
+    const out = parseArgs({ args, options: { context: { type: 'string', short: 'c', multiple: true }, out: { type: 'string' } } }).values.out ?? `${ROOT}cdk.out`;
+    const { app, stack } = buildApp(contextFromArgs(args), out);
+    const assembly = app.synth();
+    const template = assembly.getStackByName(stack.stackName);
+    const resources = Object.keys((template.template as { Resources: object }).Resources).length;
+    const bundle = `${(app.node.tryGetContext('lambdaCodeDir') as string | undefined) ?? `${ROOT}dist`}/lambda.mjs`;
+    console.log(`${template.templateFullPath}: ${resources} resources (database=${stack.node.tryGetContext('database') ?? 'aurora'}); `
+      + `Lambda bundle ${bundle}: ${(statSync(bundle).size / 1024).toFixed(1)} KiB (nodejs22.x, arm64)`);
+  } catch (e) {
+    console.error(`cdk:synth: ${(e as Error).message}`);
+    process.exit(1);
+  }
+}
