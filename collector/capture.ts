@@ -1,7 +1,8 @@
 import { CHUNK_SIZE, isFormatError, planHeaderDump, redactSecrets, type ArtifactRef, type ArtifactKind } from '../formats/index.js';
-import { bufferSource, chunkStream, type ChunkStager } from './chunker.js';
+import { bufferSource, chunkStream, SourceChangedError, type ChunkStager, type ChunkStreamOptions } from './chunker.js';
+import type { DigestMemo } from './digest-memo.js';
 import { describeError } from './errors.js';
-import type { HostAccess } from './host-access.js';
+import { accessFromRef, type HostAccess } from './host-access.js';
 import { isTextKind, type PlannedArtifact } from './discover.js';
 import type { ArtifactSource } from './spool.js';
 
@@ -63,6 +64,11 @@ export interface CaptureOptions {
   /** `--header-bytes`: overrides the planned length of header dumps. */
   headerBytes: number | null;
   onBytes?: (n: number) => void;
+  /**
+   * Earlier digests of local sources: an artifact whose chunks all match its last read
+   * reuses that whole SHA-256 and hashes its bytes once.
+   */
+  digests?: DigestMemo | null;
 }
 
 /**
@@ -70,7 +76,7 @@ export interface CaptureOptions {
  * plan the length that reaches the FS descriptor, then stream the rest: the
  * first 3 MiB are not read twice.
  */
-export async function captureArtifact(access: HostAccess, p: PlannedArtifact, stager: ChunkStager, opts: CaptureOptions): Promise<CapturedArtifact> {
+export async function captureArtifact(access: HostAccess, p: PlannedArtifact, stager: ChunkStager, opts: CaptureOptions, usePrior = true): Promise<CapturedArtifact> {
   const out: CapturedArtifact = {
     kind: p.kind, fileName: p.fileName, sourcePath: p.sourcePath, device: p.device,
     status: 'error', error: p.error ?? null, note: null, size: 0, sha256: null, chunks: 0, ref: null, source: null,
@@ -120,7 +126,24 @@ export async function captureArtifact(access: HostAccess, p: PlannedArtifact, st
     } else {
       throw new Error('nothing to read');
     }
-    const c = await chunkStream(source, stager, opts.onBytes, forceStage);
+    const streamOpts: ChunkStreamOptions = { onBytes: opts.onBytes, forceStage };
+    const src = out.source;
+    const prior = src && usePrior && access.ref.type === 'local' ? opts.digests?.get(src) : null;
+    if (src && prior) {
+      // A second access: it reads into its own buffer, not the one `source` yields.
+      const again = accessFromRef(access.ref);
+      streamOpts.prior = { digest: prior, reread: (length) => again.read(src.path, src.offset, length) };
+    }
+    let c;
+    try {
+      c = await chunkStream(source, stager, streamOpts);
+    } catch (e) {
+      if (!(e instanceof SourceChangedError) || !src) throw e;
+      // Written while it was read: read it again from the start, hashing every byte twice.
+      opts.digests!.forget(src);
+      return captureArtifact(access, p, stager, opts, false);
+    }
+    if (src && access.ref.type === 'local') opts.digests?.set(src, { size: c.size, sha256: c.sha256, chunks: c.chunks.map((x) => x.sha256) });
     out.size = c.size;
     out.sha256 = c.sha256;
     out.chunks = c.chunks.length;

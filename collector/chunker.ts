@@ -111,56 +111,133 @@ export interface ChunkedArtifact {
 const STAGE_AHEAD = 4;
 
 /**
+ * What an earlier read of the same source gave: its size, whole SHA-256 and chunk hashes.
+ * Identical chunk hashes mean identical bytes, so an identical chunk list has the same
+ * whole SHA-256 and its bytes need hashing only once (per chunk).
+ */
+export interface PriorDigest {
+  size: number;
+  sha256: string;
+  chunks: string[];
+}
+
+export interface ChunkStreamOptions {
+  onBytes?: (n: number) => void;
+  /** Stage every chunk, even those the catalog is believed to hold (bytes that cannot be read again). */
+  forceStage?: boolean;
+  /**
+   * The source's earlier digest and a way to read its first bytes again. While the chunks
+   * match the prior ones the whole-artifact hash is not fed; at the first difference the
+   * matched prefix is read again (each chunk checked against its hash) and fed, so every
+   * byte still goes through both hashes when anything changed. `reread` must not reuse
+   * the buffers `source` yields.
+   */
+  prior?: { digest: PriorDigest; reread: (length: number) => AsyncIterable<Buffer> };
+}
+
+
+/** The source no longer holds the bytes it gave moments ago (a device written while it is read). */
+export class SourceChangedError extends Error {
+  constructor(what: string) {
+    super(`changed while being read (${what})`);
+    this.name = 'SourceChangedError';
+  }
+}
+
+/**
  * Cuts a byte stream into 1 MiB chunks, hashes each and the whole, and hands each
  * chunk to the stager. Memory stays at a few chunks whatever the stream's length.
+ *
+ * The protocol needs both the per-chunk and the whole-artifact SHA-256 (the whole one
+ * cannot be derived from the chunk hashes), so each byte is read once and hashed twice,
+ * except when `opts.prior` lets the whole hash be reused: then bytes that match the earlier
+ * read are hashed once.
  */
-export async function chunkStream(source: AsyncIterable<Buffer>, stager: ChunkStager, onBytes?: (n: number) => void, forceStage = false): Promise<ChunkedArtifact> {
+export async function chunkStream(source: AsyncIterable<Buffer>, stager: ChunkStager, opts: ChunkStreamOptions = {}): Promise<ChunkedArtifact> {
+  const { onBytes, forceStage = false, prior } = opts;
   const whole = createHash('sha256');
   const pending: Array<Promise<ChunkRef>> = [];
   const chunks: ChunkRef[] = [];
   let inFlight: Array<Promise<unknown>> = [];
   let size = 0;
-  let buf: Buffer | null = null;
-  let fill = 0;
+  // Chunks so far that equal the prior read's, and whose bytes the whole hash has not seen yet.
+  let deferred = prior ? 0 : -1;
+  let deferredBytes = 0;
 
   const emit = async (chunk: Buffer) => {
     const sha = sha256Hex(chunk);
-    whole.update(chunk);
     size += chunk.length;
     onBytes?.(chunk.length);
     const p = stager.offer(sha, chunk, forceStage);
     pending.push(p);
     inFlight.push(p);
+    if (deferred >= 0 && prior!.digest.chunks[deferred] === sha) {
+      deferred++;
+      deferredBytes += chunk.length;
+    } else {
+      if (deferred > 0) await feedPrefix();
+      deferred = -1;
+      whole.update(chunk);
+    }
     if (inFlight.length >= STAGE_AHEAD) {
       await inFlight.shift();
     }
   };
 
+  /** Feeds the whole hash the deferred prefix, read again and checked against its chunk hashes. */
+  const feedPrefix = async () => {
+    let i = 0;
+    for await (const c of cut(prior!.reread(deferredBytes))) {
+      if (i >= deferred || sha256Hex(c) !== prior!.digest.chunks[i]) throw new SourceChangedError(`chunk ${i} differs on a second read`);
+      whole.update(c);
+      i++;
+    }
+    if (i !== deferred) throw new SourceChangedError('shorter on a second read');
+  };
+
+  for await (const c of cut(source)) await emit(c);
+  inFlight = [];
+  for (const p of pending) chunks.push(await p);
+  let sha256: string;
+  if (deferred >= 0 && deferred === prior!.digest.chunks.length && size === prior!.digest.size) {
+    // Every chunk equals the prior read's: so do the bytes, and so does the whole hash.
+    sha256 = prior!.digest.sha256;
+  } else {
+    if (deferred > 0) await feedPrefix();
+    sha256 = whole.digest('hex');
+  }
+  return { size, sha256, chunks };
+}
+
+/**
+ * A stream's 1 MiB chunks (the last may be shorter). A yielded chunk is valid until the
+ * next is asked for: it may be the source's own buffer or one reused for copies.
+ */
+async function* cut(source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  let buf: Buffer | null = null;
+  let fill = 0;
   for await (const piece of source) {
     let off = 0;
     while (off < piece.length) {
       if (fill === 0 && piece.length - off >= CHUNK_SIZE) {
         // Aligned whole chunk: take it without copying.
-        await emit(off === 0 && piece.length === CHUNK_SIZE ? piece : piece.subarray(off, off + CHUNK_SIZE));
+        yield off === 0 && piece.length === CHUNK_SIZE ? piece : piece.subarray(off, off + CHUNK_SIZE);
         off += CHUNK_SIZE;
         continue;
       }
-      // Allocated once per stream: emit() hashes synchronously and the stager copies what it keeps.
+      // Allocated once per stream: the chunk's consumer hashes it and the stager copies what it keeps.
       buf ??= Buffer.allocUnsafe(CHUNK_SIZE);
       const n = Math.min(CHUNK_SIZE - fill, piece.length - off);
       piece.copy(buf, fill, off, off + n);
       fill += n;
       off += n;
       if (fill === CHUNK_SIZE) {
-        await emit(buf);
+        yield buf;
         fill = 0;
       }
     }
   }
-  if (fill > 0 && buf) await emit(buf.subarray(0, fill));
-  inFlight = [];
-  for (const p of pending) chunks.push(await p);
-  return { size, sha256: whole.digest('hex'), chunks };
+  if (fill > 0 && buf) yield buf.subarray(0, fill);
 }
 
 /** A byte buffer as a one-piece stream. */

@@ -6,6 +6,7 @@ import { CatalogClient } from './catalog-client.js';
 import { ChunkStager } from './chunker.js';
 import { requireCatalog, type SendConfig } from './config.js';
 import { CaptureRejected, deliverCapture, NOT_THE_CAPTURE, type DeliveryResult } from './deliver.js';
+import { DigestMemo } from './digest-memo.js';
 import { CollectorError, describeError, EXIT } from './errors.js';
 import { DEFAULT_HOST_SETTINGS, type HostSettings } from './host-access.js';
 import { RejectedError, UnreachableError } from './http.js';
@@ -97,6 +98,8 @@ export class SendSession {
     known: Set<string>,
     private readonly progress: Progress,
     private readonly host: HostSettings,
+    /** Digests of earlier reads (none in a dry run): unchanged sources are hashed once. */
+    readonly digests: DigestMemo | null = null,
   ) {
     this.stager = new ChunkStager(spool, known);
     this.report = {
@@ -113,7 +116,7 @@ export class SendSession {
     }
     const { catalogUrl, token } = requireCatalog(cfg);
     const spool = await Spool.open(cfg.spoolDir, cfg.spoolMaxBytes);
-    return new SendSession(command, cfg, false, spool, new CatalogClient(catalogUrl, token, cfg.retry), await spool.knownChunks(), progress, host);
+    return new SendSession(command, cfg, false, spool, new CatalogClient(catalogUrl, token, cfg.retry), await spool.knownChunks(), progress, host, await DigestMemo.load(spool.dir));
   }
 
   /** Runs one artifact read, counting its time as reading. */
@@ -271,6 +274,7 @@ export class SendSession {
     r.seconds = Math.round((Date.now() - this.started) / 10) / 100;
     r.readSeconds = Math.round(this.readMs / 10) / 100;
     if (this.spool) {
+      await this.digests?.save();
       const entries = await readSpool(this.spool.dir);
       r.spool.pending = entries.filter((e) => e.state === 'pending').length;
       r.spool.setAside = entries.length - r.spool.pending;

@@ -116,7 +116,7 @@ export async function run(args: string[]): Promise<number> {
       const captured: CapturedArtifact[] = first ? [...failed] : [];
       first = false;
       for (const f of group) {
-        captured.push(await session.timedRead(() => captureArtifact(access, f.plan, session.stager, { headerBytes: null, onBytes: session.onBytes })));
+        captured.push(await session.timedRead(() => captureArtifact(access, f.plan, session.stager, { headerBytes: null, onBytes: session.onBytes, digests: session.digests })));
         progress.artifactDone();
       }
       const collectedAt = group[0].mtime.toISOString();

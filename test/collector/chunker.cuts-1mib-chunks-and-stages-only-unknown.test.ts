@@ -85,7 +85,7 @@ describe('ChunkStager', () => {
     const spool = await Spool.open(join(dir, 'full-spool'), 100);
     try {
       const stager = new ChunkStager(spool, new Set());
-      const c = await chunkStream(pieces(randomBytes(CHUNK_SIZE + 10), [4096]), stager, undefined, true);
+      const c = await chunkStream(pieces(randomBytes(CHUNK_SIZE + 10), [4096]), stager, { forceStage: true });
       expect(c.chunks.map((x) => x.encoding)).toEqual(['identity', 'identity']);
       expect(c.chunks.every((x) => spool.staged(x.sha256))).toBe(true);
       expect(stager.stats.unstaged).toBe(0);
