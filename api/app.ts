@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError, RETRY_AFTER_SECONDS, describeError, errorBody, errorContext, toApiError } from './errors.js';
-import { CONTROL_CHARS, LIMITS } from './services/limits.js';
+import { CONTROL_CHARS, LIMITS } from './ingest/limits.js';
 import type { AppEnv, App, Services } from './context.js';
 import { routeModules } from './routes/index.js';
 import { registerDocsRoutes } from './routes/docs.js';

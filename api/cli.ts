@@ -13,8 +13,8 @@ import { ConfigError, loadConfig } from './config.js';
 import type { Role } from './context.js';
 import { ApiError } from './errors.js';
 import { createLogger } from './logger.js';
-import { rebuildCatalog, reindexArtifacts, type Progress } from './services/admin.js';
-import { createToken, revokeToken } from './services/tokens.js';
+import { rebuildCatalog, reindexArtifacts, type Progress } from './admin/rebuild.js';
+import { createToken, revokeToken } from './admin/tokens.js';
 
 const USAGE = `usage: npm run catalog -- <command> [options]
 

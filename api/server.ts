@@ -6,7 +6,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 import { openServices } from './boot.js';
-import { ensureBootstrapToken, keepAllTokens } from './services/tokens.js';
+import { ensureBootstrapToken, keepAllTokens } from './admin/tokens.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DatabaseBusyError } from '../db/client.js';
 import { FsBlobStore } from './store/fs.js';

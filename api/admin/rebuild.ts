@@ -10,9 +10,10 @@ import type { Db } from '../../db/client.js';
 import { artifacts, blobs, captures } from '../../db/schema.js';
 import type { Services } from '../context.js';
 import { ApiError } from '../errors.js';
-import { deleteArtifactRows } from './indexer.js';
+import { deleteArtifactRows } from '../pipeline/indexer.js';
 import { restoreTokens } from './tokens.js';
-import { indexEntry, parseStoredArtifact, writeArtifactGuarded, writeCapture, type CaptureRecord, type ParsedEntry } from './ingest.js';
+import { indexEntry, writeArtifactGuarded, writeCapture, type CaptureRecord } from '../pipeline/write.js';
+import { parseStoredArtifact, type ParsedEntry } from '../pipeline/parse.js';
 
 /** Progress callback: `done` of `total` items, with what is being worked on. */
 export type Progress = (done: number, total: number, what: string) => void;
@@ -24,7 +25,7 @@ export interface RebuildResult {
   /** Captures already in the catalog, left as they are. */
   skipped: number;
   artifacts: number;
-  /** Tokens brought back from `tokens/` (see api/services/tokens.ts), and tokens revoked again. */
+  /** Tokens brought back from `tokens/` (see api/admin/tokens.ts), and tokens revoked again. */
   tokens: { restored: number; revoked: number };
   errors: Array<{ key: string; message: string }>;
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { tokens } from '../../db/schema.js';
-import { hashSecret, newSecret, type NewToken } from '../auth.js';
+import { hashSecret, newSecret, type NewToken } from './secrets.js';
 import type { Role, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import type { BlobStore } from '../store/types.js';

@@ -1,5 +1,5 @@
 /**
- * Gathers the DR plan's input from a restore bundle's selection (api/services/bundle.ts
+ * Gathers the DR plan's input from a restore bundle's selection (api/bundle/select.ts
  * `selectBundle`): the same artifacts, as of the same time, that the bundle carries — so
  * the plan's "svccfg import <file>" names a file the operator holds — enriched with what
  * only the parsed SMF exports and COMSTAR listings know (an iscsitgt target's local name,
@@ -9,8 +9,8 @@ import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
 import type { IscsitgtDetails, StmfDetails } from '../../formats/smf.js';
 import type { ComstarDetails } from '../../formats/comstar.js';
-import type { BundleSelection } from '../services/bundle.js';
-import { inList } from '../services/volume.js';
+import type { BundleSelection } from '../bundle/select.js';
+import { inList } from '../read/rows.js';
 import { buildDrPlan, guidOf, type DrPlan, type DrPlanInput, type PlanGroup, type PlanLu, type PlanSource } from './plan.js';
 
 interface ArtifactRow {

@@ -59,7 +59,7 @@ const HOST_LABEL = /^[A-Za-z0-9_-]{1,63}$/;
  * File names are what the collector saw (`.vh.sf`, `backup (1).hex`, non-ASCII): the catalog
  * keeps them for display and downloads (RFC 6266 `filename*`) and never builds a store key or
  * a path from them; where a name becomes a path (a bundle's `<host>/<kind>/<file>`) it is made
- * safe there (api/services/bundle.ts `safeName`). So only what no name may hold is refused:
+ * safe there (api/bundle/select.ts `safeName`). So only what no name may hold is refused:
  * nothing at all, more than 255 bytes, a NUL or other control character.
  */
 export const FILE_NAME_RULE = '1-255 bytes of UTF-8 without NUL or other control characters';

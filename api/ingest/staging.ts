@@ -16,7 +16,7 @@ import type { Db } from '../../db/client.js';
 import { blobs, captures, hostChunks } from '../../db/schema.js';
 import type { Services } from '../context.js';
 import { captureOfStagingKey, chunkKey, type BlobStore } from '../store/types.js';
-import { ChunkError, decodeChunk, type VerifiedChunk } from './chunks.js';
+import { ChunkError, decodeChunk, type VerifiedChunk } from '../pipeline/chunks.js';
 
 /** How long a store's answer that a chunk exists is believed (an unchanged run asks once). */
 export const PRESENCE_TTL_MS = 60_000;

@@ -15,8 +15,8 @@ import { redactSecrets } from '../../formats/redact.js';
 import { ApiError } from '../errors.js';
 import type { BlobStore } from '../store/types.js';
 import { assembleArtifact, ChunkCache, ChunkError, PARSE_LIMIT_BYTES, sha256Hex } from './chunks.js';
-import { knownBlobs, publishChunk, type Published } from './staging.js';
-import type { ManifestArtifact } from './ingest.js';
+import { knownBlobs, publishChunk, type Published } from '../ingest/staging.js';
+import type { ManifestArtifact } from './verify.js';
 
 /** The kinds that can carry secrets (formats/redact.ts acts on exactly these). */
 export const REDACTABLE_KINDS: ReadonlySet<ArtifactKind> = new Set(['iscsitgt-smf', 'stmf-smf', 'comstar-listing']);

@@ -8,7 +8,8 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
 import { canonicalDeviceId, canonicalVmfsUuid, parseQuery, parseVml, type SearchQuery } from '../../formats/ids.js';
-import { datasetOfBackingStore, inList, iso, num, str, volumesOnDevices, type TargetView } from './volume.js';
+import { datasetOfBackingStore, volumesOnDevices, type TargetView } from './volumes.js';
+import { inList, iso, num, str } from './rows.js';
 
 interface HitBase {
   score: number;

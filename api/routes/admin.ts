@@ -1,10 +1,10 @@
 /** Admin: rebuild the catalog from the store's manifests, re-parse stored artifacts. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { ARTIFACT_KINDS } from '../../formats/types.js';
-import { requireRole } from '../auth.js';
+import { requireRole } from '../http/auth.js';
 import type { App } from '../context.js';
-import { recordAudit } from '../services/audit.js';
-import { rebuildCatalog, reindexArtifacts } from '../services/admin.js';
+import { recordAudit } from '../http/audit.js';
+import { rebuildCatalog, reindexArtifacts } from '../admin/rebuild.js';
 import { ErrorSchema } from './schemas.js';
 
 const RebuildResult = z.object({

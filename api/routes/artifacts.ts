@@ -7,12 +7,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import { queryRows } from '../../db/client.js';
-import { requireRole } from '../auth.js';
+import { requireRole } from '../http/auth.js';
 import { ApiError } from '../errors.js';
 import type { App } from '../context.js';
-import { recordAudit } from '../services/audit.js';
-import { artifactBytes, assembleObject, chunkList, etagMatches, parseRange, toWebStream } from '../services/content.js';
-import { eventView, iso, num, str } from '../services/volume.js';
+import { recordAudit } from '../http/audit.js';
+import { artifactBytes, assembleObject, chunkList, toWebStream } from '../read/content.js';
+import { etagMatches, parseRange } from '../http/range.js';
+import { eventView } from '../read/volumes.js';
+import { iso, num, str } from '../read/rows.js';
 import { attachmentDisposition } from '../store/content-disposition.js';
 import { EventSchema, READ_ERRORS, err } from './volumes.js';
 

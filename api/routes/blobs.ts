@@ -10,32 +10,10 @@ import { Hono, type Context } from 'hono';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { ApiError } from '../errors.js';
+import { parseRange } from '../http/range.js';
 import { blobKeyFromUrlPath } from '../store/fs.js';
 import { BlobNotFoundError, type SelfServingStore } from '../store/types.js';
 import { attachmentDisposition } from '../store/content-disposition.js';
-
-/** A single byte range resolved against an object size (inclusive end). */
-export type ByteRangeAnswer = { start: number; end: number } | 'unsatisfiable' | null;
-
-/**
- * Resolves a `Range` header against `size` (RFC 9110 §14.1.2): one `bytes=` range,
- * suffix ranges and open ends allowed. null means "send the whole object" (no header,
- * another unit, several ranges, or a malformed one, which a server may ignore).
- */
-export function resolveByteRange(header: string | undefined, size: number): ByteRangeAnswer {
-  if (!header) return null;
-  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (!m || (m[1] === '' && m[2] === '')) return null;
-  if (m[1] === '') {
-    const suffix = Number(m[2]);
-    if (suffix === 0 || size === 0) return 'unsatisfiable';
-    return { start: Math.max(0, size - suffix), end: size - 1 };
-  }
-  const start = Number(m[1]);
-  if (m[2] !== '' && Number(m[2]) < start) return null;
-  if (start >= size) return 'unsatisfiable';
-  return { start, end: m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1) };
-}
 
 /**
  * The request body as it arrives. On Node the IncomingMessage is read directly (about
@@ -102,7 +80,7 @@ export function createBlobRoutes(store: SelfServingStore): Hono {
       'cache-control': 'private, no-store',
     };
     if (grant.fileName) headers['content-disposition'] = attachmentDisposition(grant.fileName);
-    const range = resolveByteRange(c.req.header('range'), info.size);
+    const range = parseRange(c.req.header('range'), info.size);
     if (range === 'unsatisfiable') {
       c.header('content-range', `bytes */${info.size}`);
       throw new ApiError('range_not_satisfiable', `the range is outside the ${info.size}-byte object`);

@@ -5,13 +5,14 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { requireRole } from '../auth.js';
+import { requireRole } from '../http/auth.js';
 import { ApiError } from '../errors.js';
 import type { App, AppEnv } from '../context.js';
-import { recordAudit } from '../services/audit.js';
-import { assembleObject, toWebStream } from '../services/content.js';
-import { bundleFileName, bundleObjectKey, bundleTarGz, selectBundle, type BundleSubject } from '../services/bundle.js';
-import { deviceIdParam, vmfsUuidParam } from '../services/volume.js';
+import { recordAudit } from '../http/audit.js';
+import { assembleObject, toWebStream } from '../read/content.js';
+import { bundleFileName, bundleObjectKey, bundleTarGz } from '../bundle/tar.js';
+import { selectBundle, type BundleSubject } from '../bundle/select.js';
+import { deviceIdParam, vmfsUuidParam } from '../http/params.js';
 import { attachmentDisposition } from '../store/content-disposition.js';
 import { DOWNLOAD_URL_TTL_SECONDS } from './artifacts.js';
 import { READ_ERRORS } from './volumes.js';

@@ -3,11 +3,12 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { ARTIFACT_KINDS } from '../../formats/types.js';
 import type { BeginRequest } from '../../formats/protocol.js';
-import { requireRole } from '../auth.js';
+import { requireRole } from '../http/auth.js';
 import { annotateError } from '../errors.js';
 import type { App, AppEnv } from '../context.js';
-import { beginCapture, commitCapture } from '../services/ingest.js';
-import { FILE_NAME_RULE, HOST_NAME_RULE, LIMITS, precheckBeginCounts } from '../services/limits.js';
+import { beginCapture } from '../ingest/begin.js';
+import { commitCapture } from '../ingest/commit.js';
+import { FILE_NAME_RULE, HOST_NAME_RULE, LIMITS, precheckBeginCounts } from '../ingest/limits.js';
 import { ErrorSchema } from './schemas.js';
 
 const SHA256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits');

@@ -4,12 +4,12 @@
  * prints. Built from the same selection as the restore bundle, so its file names match.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { requireRole } from '../auth.js';
+import { requireRole } from '../http/auth.js';
 import type { App } from '../context.js';
 import { drPlanForSelection } from '../dr/gather.js';
 import { renderDrPlanText } from '../dr/plan.js';
-import { selectBundle } from '../services/bundle.js';
-import { vmfsUuidParam } from '../services/volume.js';
+import { selectBundle } from '../bundle/select.js';
+import { vmfsUuidParam } from '../http/params.js';
 import { bundleTime } from './bundle.js';
 import { READ_ERRORS } from './volumes.js';
 

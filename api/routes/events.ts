@@ -2,10 +2,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { sql, type SQL } from 'drizzle-orm';
 import { queryRows } from '../../db/client.js';
-import { requireRole } from '../auth.js';
+import { requireRole } from '../http/auth.js';
 import { ApiError } from '../errors.js';
 import type { App } from '../context.js';
-import { deviceIdParam, eventView, vmfsUuidParam } from '../services/volume.js';
+import { deviceIdParam, vmfsUuidParam } from '../http/params.js';
+import { eventView } from '../read/volumes.js';
 import { EventSchema, READ_ERRORS } from './volumes.js';
 
 export const DEFAULT_EVENT_LIMIT = 100;

@@ -5,10 +5,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
-import { requireRole } from '../auth.js';
+import { requireRole } from '../http/auth.js';
 import { ApiError } from '../errors.js';
 import type { App } from '../context.js';
-import { artifactSummary, eventView, iso, num, str } from '../services/volume.js';
+import { artifactSummary, eventView } from '../read/volumes.js';
+import { iso, num, str } from '../read/rows.js';
 import { ArtifactSummarySchema, EventSchema, READ_ERRORS } from './volumes.js';
 
 const CaptureSchema = z.object({

@@ -1,8 +1,9 @@
 /** The LUN view: one device (NAA/EUI/t10, any spelling, or a vml) with its volumes, extents and LUs. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { requireRole } from '../auth.js';
+import { requireRole } from '../http/auth.js';
 import type { App } from '../context.js';
-import { deviceIdParam, getLun } from '../services/volume.js';
+import { deviceIdParam } from '../http/params.js';
+import { getLun } from '../read/volumes.js';
 import { ArtifactSummarySchema, EventSchema, ExtentSchema, READ_ERRORS, SnapshotSchema, TargetSchema } from './volumes.js';
 
 const LunSchema = z.object({

@@ -2,10 +2,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { isFormatError } from '../../formats/errors.js';
 import { parseQuery, type SearchQuery } from '../../formats/ids.js';
-import { requireRole } from '../auth.js';
+import { requireRole } from '../http/auth.js';
 import { ApiError } from '../errors.js';
 import type { App } from '../context.js';
-import { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, searchCatalog } from '../services/search.js';
+import { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, searchCatalog } from '../read/search.js';
 import { READ_ERRORS } from './volumes.js';
 
 const base = { score: z.number().describe('100 = exact id; lower = prefix, fragment or a linked object'), match: z.string().describe('What matched') };

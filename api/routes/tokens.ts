@@ -1,10 +1,10 @@
 /** Admin: create and revoke bearer tokens. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { tokens } from '../../db/schema.js';
-import { requireRole } from '../auth.js';
+import { requireRole } from '../http/auth.js';
 import type { App } from '../context.js';
-import { recordAudit } from '../services/audit.js';
-import { createToken, revokeToken } from '../services/tokens.js';
+import { recordAudit } from '../http/audit.js';
+import { createToken, revokeToken } from '../admin/tokens.js';
 import { ErrorSchema } from './schemas.js';
 
 const TokenCreate = z.object({

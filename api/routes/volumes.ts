@@ -1,8 +1,9 @@
 /** The volume view: one VMFS volume with its extents, LUs, snapshots, artifacts and events. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { requireRole } from '../auth.js';
+import { requireRole } from '../http/auth.js';
 import type { App } from '../context.js';
-import { getVolume, vmfsUuidParam } from '../services/volume.js';
+import { getVolume } from '../read/volumes.js';
+import { vmfsUuidParam } from '../http/params.js';
 import { ErrorSchema } from './schemas.js';
 
 /** An error response entry for createRoute. */

@@ -2,7 +2,7 @@
 
 /**
  * `attachment` with an ASCII fallback name and the UTF-8 name (RFC 6266 §4.3). File names
- * are the collector's (api/services/limits.ts): path separators become `_` in both, and a
+ * are the collector's (api/ingest/limits.ts): path separators become `_` in both, and a
  * name of dots alone becomes `_`, so no client that honours the header writes outside the
  * directory it downloads into.
  */

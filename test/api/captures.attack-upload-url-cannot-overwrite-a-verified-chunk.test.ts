@@ -9,9 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { chunkKey, stagingKey } from '../../api/store/types.js';
-import { decodeChunk } from '../../api/services/chunks.js';
-import { artifactId } from '../../api/services/ingest.js';
-import { sweepStaging } from '../../api/services/staging.js';
+import { decodeChunk } from '../../api/pipeline/chunks.js';
+import { artifactId } from '../../api/ingest/begin.js';
+import { sweepStaging } from '../../api/ingest/staging.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, commit, md5Base64, prepareCapture, putChunk, sha256Hex, uploadMissing } from '../helpers/ingest-client.js';
 

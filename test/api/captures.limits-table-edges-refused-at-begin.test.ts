@@ -1,5 +1,5 @@
 /**
- * The limits table (api/services/limits.ts) at its edges: what begin accepts at a limit
+ * The limits table (api/ingest/limits.ts) at its edges: what begin accepts at a limit
  * commits, and one past it is refused at begin with 400 naming the limit. Host and file
  * names that commit used to refuse (an invalid store key, ENAMETOOLONG) are refused at
  * begin; the largest accepted names commit on both flavours.
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, ingest, prepareCapture, sha256Hex } from '../helpers/ingest-client.js';
 import type { BeginRequest } from '../../formats/protocol.js';
-import { LIMITS } from '../../api/services/limits.js';
+import { LIMITS } from '../../api/ingest/limits.js';
 import { createLogger, type Logger } from '../../api/logger.js';
 
 const MiB = 1024 * 1024;

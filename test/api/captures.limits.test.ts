@@ -1,4 +1,4 @@
-/** Begin refuses requests over the limits table (api/services/limits.ts) and malformed ones with 400, in the one error shape. */
+/** Begin refuses requests over the limits table (api/ingest/limits.ts) and malformed ones with 400, in the one error shape. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, ingest, prepareCapture, sha256Hex } from '../helpers/ingest-client.js';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { assembleArtifact, ChunkCache } from '../../api/services/chunks.js';
+import { assembleArtifact, ChunkCache } from '../../api/pipeline/chunks.js';
 import { FsBlobStore } from '../../api/store/fs.js';
 import { chunkKey, type BlobStore } from '../../api/store/types.js';
 

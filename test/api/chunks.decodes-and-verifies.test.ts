@@ -1,7 +1,7 @@
 /** Chunk decoding: identity or gzip, whichever the stored bytes are, checked against the chunk's name; gzip bounded to 1 MiB. */
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { ChunkError, decodeChunk, gunzipBounded, PARSE_LIMIT_BYTES, parseWindow, sha256Hex } from '../../api/services/chunks.js';
+import { ChunkError, decodeChunk, gunzipBounded, PARSE_LIMIT_BYTES, parseWindow, sha256Hex } from '../../api/pipeline/chunks.js';
 
 const MiB = 1024 * 1024;
 const bytes = new Uint8Array(4096).map((_, i) => (i * 7) & 0xff);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { events } from '../../db/schema.js';
-import { detectDrift, sameVersion, type Observation } from '../../api/services/drift.js';
+import { detectDrift, sameVersion, type Observation } from '../../api/pipeline/drift.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { ingest } from '../helpers/ingest-client.js';
 import { buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';

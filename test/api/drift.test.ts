@@ -1,6 +1,6 @@
 /** Drift detection is a pure function: (previous, current) observation → events. Table-driven. */
 import { describe, expect, it } from 'vitest';
-import { detectDrift, type Observation } from '../../api/services/drift.js';
+import { detectDrift, type Observation } from '../../api/pipeline/drift.js';
 import type { PartitionInfo } from '../../formats/types.js';
 
 const gpt: PartitionInfo = { scheme: 'gpt', index: 1, type: 'AA31E02A-400F-11DB-9590-000C2911D1B8', startLba: 2048, endLba: 4194270, missing: false };

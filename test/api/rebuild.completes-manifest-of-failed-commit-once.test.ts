@@ -9,8 +9,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { queryRows } from '../../db/client.js';
-import { artifactId } from '../../api/services/ingest.js';
-import { rebuildCatalog } from '../../api/services/admin.js';
+import { artifactId } from '../../api/ingest/begin.js';
+import { rebuildCatalog } from '../../api/admin/rebuild.js';
 import type { BlobStore } from '../../api/store/types.js';
 import { chunkKey, manifestKey } from '../../api/store/types.js';
 import type { CaptureManifest } from '../../formats/protocol.js';

@@ -20,8 +20,9 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderRestoreGuide, type BundleSelection } from '../../api/services/bundle.js';
-import type { RestoreExtent } from '../../api/services/restore-script.js';
+import { renderRestoreGuide } from '../../api/bundle/render.js';
+import { type BundleSelection } from '../../api/bundle/select.js';
+import type { RestoreExtent } from '../../api/bundle/restore-script.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import { startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { ingest, IngestHttpError } from '../helpers/ingest-client.js';

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { renderRestoreScript, type RestorePlan } from '../../api/services/restore-script.js';
+import { renderRestoreScript, type RestorePlan } from '../../api/bundle/restore-script.js';
 
 export interface Shell {
   name: string;

@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { expectedIdHex, type RestoreExtent, type RestorePlan } from '../../api/services/restore-script.js';
+import { expectedIdHex, type RestoreExtent, type RestorePlan } from '../../api/bundle/restore-script.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import { availableShells, runScript, sha256, withIdLength, writeBundle } from './restore-harness.js';
 

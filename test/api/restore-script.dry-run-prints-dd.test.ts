@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   expectedIdHex, extentAction, renderRestoreScript, shQuote, type RestoreExtent, type RestorePlan,
-} from '../../api/services/restore-script.js';
+} from '../../api/bundle/restore-script.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 
 const NAA = 'naa.600144f0aabbccddeeff001122334455';

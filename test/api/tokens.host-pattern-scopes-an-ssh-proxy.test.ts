@@ -3,7 +3,7 @@
  * whole ESXi cluster with one token, and that token still cannot write for other hosts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostScopeCovers } from '../../api/auth.js';
+import { hostScopeCovers } from '../../api/ingest/host-scope.js';
 import { startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { ingest, prepareCapture } from '../helpers/ingest-client.js';
 

@@ -1,12 +1,12 @@
 /** Range headers resolved against an object size (RFC 9110 §14.1.2), table-driven. */
 import { describe, expect, it } from 'vitest';
-import { resolveByteRange } from '../../api/routes/blobs.js';
+import { parseRange } from '../../api/http/range.js';
 
 const SIZE = 1000;
 
-type Case = [header: string | undefined, expected: ReturnType<typeof resolveByteRange>, why: string];
+type Case = [header: string | undefined, expected: ReturnType<typeof parseRange>, why: string];
 
-describe('resolveByteRange', () => {
+describe('parseRange', () => {
   it.each<Case>([
     [undefined, null, 'no header: whole object'],
     ['bytes=0-0', { start: 0, end: 0 }, 'first byte'],
@@ -25,11 +25,11 @@ describe('resolveByteRange', () => {
     ['items=0-1', null, 'another unit: whole object'],
     ['bytes=-', null, 'malformed: ignored'],
   ])('%s → %j (%s)', (header, expected) => {
-    expect(resolveByteRange(header, SIZE)).toEqual(expected);
+    expect(parseRange(header, SIZE)).toEqual(expected);
   });
 
   it('finds nothing to serve in an empty object', () => {
-    expect(resolveByteRange('bytes=0-', 0)).toBe('unsatisfiable');
-    expect(resolveByteRange('bytes=-1', 0)).toBe('unsatisfiable');
+    expect(parseRange('bytes=0-', 0)).toBe('unsatisfiable');
+    expect(parseRange('bytes=-1', 0)).toBe('unsatisfiable');
   });
 });

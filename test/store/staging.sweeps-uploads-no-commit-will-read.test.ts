@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { stagingKey } from '../../api/store/types.js';
-import { STAGING_MAX_AGE_MS, sweepStaging } from '../../api/services/staging.js';
+import { STAGING_MAX_AGE_MS, sweepStaging } from '../../api/ingest/staging.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, commit, prepareCapture, uploadMissing } from '../helpers/ingest-client.js';
 

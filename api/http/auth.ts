@@ -1,0 +1,48 @@
+/**
+ * Bearer tokens with roles. Secrets are shown once and stored as SHA-256;
+ * `CATALOG_BOOTSTRAP_TOKEN` is accepted as an admin token when set.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { and, eq, isNull } from 'drizzle-orm';
+import type { MiddlewareHandler } from 'hono';
+import type { Db } from '../../db/client.js';
+import { tokens } from '../../db/schema.js';
+import { ApiError } from '../errors.js';
+import type { AppEnv, Principal, Role } from '../context.js';
+import { hashSecret } from '../admin/secrets.js';
+
+
+function sameSecret(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+/** Resolves a bearer secret to its principal, or null. */
+export async function authenticate(db: Db, secret: string, bootstrapToken: string | undefined, now: Date): Promise<Principal | null> {
+  if (bootstrapToken && sameSecret(secret, bootstrapToken)) return { tokenId: 'bootstrap', role: 'admin', host: null };
+  const [row] = await db.select().from(tokens).where(and(eq(tokens.secretSha256, hashSecret(secret)), isNull(tokens.revokedAt))).limit(1);
+  if (!row) return null;
+  // Touch last-used at most once a minute: a hot path must not write on every request.
+  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
+    await db.update(tokens).set({ lastUsedAt: now }).where(eq(tokens.id, row.id));
+  }
+  return { tokenId: row.id, role: row.role as Role, host: row.host };
+}
+
+/** Middleware: a valid bearer token whose role is one of `roles` (admin always passes). */
+export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const { db, config, now } = c.var.services;
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw new ApiError('unauthorized', 'a bearer token is required (Authorization: Bearer <token>)');
+    const principal = await authenticate(db, match[1], config.CATALOG_BOOTSTRAP_TOKEN, now());
+    if (!principal) throw new ApiError('unauthorized', 'the token is unknown or revoked');
+    if (principal.role !== 'admin' && !roles.includes(principal.role)) {
+      throw new ApiError('forbidden', `this route needs the ${roles.join(' or ')} role; the token has ${principal.role}`);
+    }
+    c.set('principal', principal);
+    await next();
+  };
+}

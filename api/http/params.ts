@@ -1,0 +1,28 @@
+/** Path and query parameters in any spelling an operator pastes, made canonical, or a 400. */
+import { canonicalDeviceId, canonicalVmfsUuid, parseVml } from '../../formats/ids.js';
+import { ApiError } from '../errors.js';
+
+/**
+ * A VMFS UUID path or query parameter in any spelling → canonical, or 400.
+ * `raw` is as the router hands it over, already percent-decoded once (a malformed
+ * escape such as `%ZZ` is left as is); decoding again would turn it into a URIError.
+ */
+export function vmfsUuidParam(raw: string): string {
+  const uuid = canonicalVmfsUuid(raw);
+  if (!uuid) throw new ApiError('bad_request', `not a VMFS UUID: ${JSON.stringify(raw.slice(0, 80))} (32 hex digits, dashes optional)`);
+  return uuid;
+}
+
+/** A device id path or query parameter (already decoded by the router, see vmfsUuidParam) in any spelling (naa./bare hex/upper case/vml.) → canonical device id, or 400. */
+export function deviceIdParam(raw: string): { deviceId: string; lun: number | null } {
+  const t = raw.trim();
+  try {
+    if (t.toLowerCase().startsWith('vml.')) {
+      const v = parseVml(t);
+      return { deviceId: v.deviceId, lun: v.lun };
+    }
+    return { deviceId: canonicalDeviceId(t), lun: null };
+  } catch {
+    throw new ApiError('bad_request', `not a device id: ${JSON.stringify(t.slice(0, 80))} (naa./eui./t10./vml. or 16/32 hex digits)`);
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Begin, the first step of the ingest protocol (docs/architecture.md, "Ingest protocol"):
+ * record the capture (idempotent on its id) and answer which chunks the store lacks,
+ * with upload URLs to per-capture staging keys.
+ */
+import { createHash } from 'node:crypto';
+import { eq, } from 'drizzle-orm';
+import type {
+  ArtifactRef, BeginRequest, BeginResponse, UploadTarget,
+} from '../../formats/protocol.js';
+import { captures, } from '../../db/schema.js';
+import { assertHostAllowed } from './host-scope.js';
+import type { Principal, Services } from '../context.js';
+import { ApiError, } from '../errors.js';
+import { stagingKey, } from '../store/types.js';
+import {
+  confirmHeld, pool, 
+} from './staging.js';
+import { checkBeginLimits } from './limits.js';
+import { stagedSizes } from '../pipeline/verify.js';
+
+/**
+ * Deterministic artifact id from (captureId, index), shaped like a UUID (version
+ * nibble 5, RFC 4122 variant), so `rebuild` recreates the same ids and links.
+ */
+export function artifactId(captureId: string, index: number): string {
+  const b = createHash('sha256').update(`vmfs-catalog/artifact/${captureId}/${index}`).digest();
+  b[6] = (b[6] & 0x0f) | 0x50;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = b.subarray(0, 16).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/**
+ * What identifies a capture: host, collection time (as an instant, so a retry may spell it
+ * differently) and content — everything but how chunks travel (a repeat may add encodings).
+ * `captures.collected_at` is written by the first begin only, so a repeat with another
+ * time must be refused rather than let the stored request disagree with it.
+ */
+function captureIdentity(req: BeginRequest): string {
+  const at = new Date(req.collectedAt);
+  return JSON.stringify({
+    host: req.host.name,
+    collectedAt: Number.isNaN(at.getTime()) ? req.collectedAt : at.toISOString(),
+    artifacts: req.artifacts.map((a) => [a.kind, a.fileName, a.sourcePath, a.device ?? null, a.size, a.sha256, a.chunks.map((c) => [c.sha256, c.size])]),
+  });
+}
+
+/** Every distinct chunk of a request, first declaration first. */
+export function distinctChunks(req: BeginRequest): Map<string, ArtifactRef['chunks'][number]> {
+  const m = new Map<string, ArtifactRef['chunks'][number]>();
+  for (const a of req.artifacts) for (const c of a.chunks) {
+    const prev = m.get(c.sha256);
+    // A later declaration with an encoding refines one without.
+    if (!prev || (!prev.encoding && c.encoding)) m.set(c.sha256, c);
+  }
+  return m;
+}
+/** POST /v1/captures: records the capture (idempotent on its id) and answers which chunks to upload where. */
+export async function beginCapture(services: Services, principal: Principal, request: BeginRequest): Promise<BeginResponse> {
+  const { db, store, config, now } = services;
+  const req: BeginRequest = { ...request, captureId: request.captureId.toLowerCase() };
+  assertHostAllowed(principal, req.host.name);
+  checkBeginLimits(req);
+  const collectedAt = new Date(req.collectedAt);
+  if (Number.isNaN(collectedAt.getTime())) throw new ApiError('bad_request', `collectedAt is not a date: ${req.collectedAt}`);
+
+  await db.insert(captures).values({
+    id: req.captureId, host: req.host.name, state: 'open', collectedAt, receivedAt: now(),
+    collectorVersion: req.collector.version, request: req,
+  }).onConflictDoNothing();
+  const [row] = await db.select().from(captures).where(eq(captures.id, req.captureId));
+  const accepted = row.request as BeginRequest;
+  if (row.host !== req.host.name || captureIdentity(accepted) !== captureIdentity(req)) {
+    throw new ApiError('conflict', `capture ${req.captureId} already exists with a different host, collection time or artifacts; pick a new capture id`);
+  }
+  const chunks = distinctChunks(req);
+  const shas = [...chunks.keys()];
+  if (row.state === 'committed') return { captureId: req.captureId, state: 'committed', missing: [], present: shas };
+  // A repeat may declare encodings the first call did not: keep the newest declaration.
+  // The time of this begin starts its upload URLs' lives (the staging sweep waits for them).
+  const changed = JSON.stringify(accepted) !== JSON.stringify(req);
+  await db.update(captures).set({ lastBegunAt: now(), ...(changed ? { request: req } : {}) }).where(eq(captures.id, req.captureId));
+
+  // Present means: this host holds the chunk (dedup is per host, see api/ingest/staging.ts) and
+  // the store answers that it has it, or this capture already staged it (the commit verifies).
+  const held = await confirmHeld(db, store, now(), req.host.name, shas);
+  const staged = await stagedSizes(store, req.captureId);
+  const present: string[] = [];
+  const lacking: string[] = [];
+  for (const sha of shas) {
+    const c = chunks.get(sha)!;
+    if (held.has(sha) || staged.get(sha) === (c.storedSize ?? c.size)) present.push(sha);
+    else lacking.push(sha);
+  }
+  // S3 servers verify Content-MD5, which is what binds an upload URL to one body; only
+  // chunks that need an upload URL must declare it.
+  const noMd5 = store.kind === 's3' ? lacking.filter((sha) => !chunks.get(sha)!.storedMd5) : [];
+  if (noMd5.length > 0) {
+    throw new ApiError('bad_request', `chunk ${noMd5[0]}${noMd5.length > 1 ? ` (and ${noMd5.length - 1} more)` : ''} needs storedMd5 (base64 MD5 of the bytes as uploaded): this catalog stores chunks in S3, which binds upload URLs to it`);
+  }
+  const missing: UploadTarget[] = [];
+  if (lacking.length > 0) await store.openStaging(req.captureId);
+  await pool(lacking, 16, async (sha) => {
+    const c = chunks.get(sha)!;
+    const encoding = c.encoding ?? 'identity';
+    // Never the chunk's own key: an upload lands in this capture's staging area and is
+    // published by the commit only after verification (write once).
+    const signed = await store.presignPut(stagingKey(req.captureId, sha), {
+      contentLength: c.storedSize ?? c.size,
+      payloadSha256: c.storedSha256 ?? sha,
+      ...(c.storedMd5 ? { contentMd5: c.storedMd5 } : {}),
+      expiresInSeconds: config.UPLOAD_URL_TTL,
+    });
+    missing.push({ sha256: sha, encoding, method: 'PUT', url: signed.url, headers: signed.headers, expiresAt: signed.expiresAt.toISOString() });
+  });
+  const order = new Map(shas.map((s, i) => [s, i]));
+  missing.sort((a, b) => order.get(a.sha256)! - order.get(b.sha256)!);
+  present.sort((a, b) => order.get(a)! - order.get(b)!);
+  return { captureId: req.captureId, state: 'open', missing, present };
+}

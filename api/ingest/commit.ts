@@ -1,0 +1,121 @@
+/**
+ * Commit, the last step of the ingest protocol: verify → parse → index → drift
+ * (api/pipeline/) in one transaction, then the manifest. Repeating a commit answers the
+ * same artifact ids.
+ */
+import { and, eq, inArray, } from 'drizzle-orm';
+import type {BeginRequest, CommitResponse, 
+} from '../../formats/protocol.js';
+import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
+import type { Db } from '../../db/client.js';
+import { artifacts, captures, } from '../../db/schema.js';
+import { assertHostAllowed } from './host-scope.js';
+import type { Principal, Services } from '../context.js';
+import { ApiError, } from '../errors.js';
+import { manifestKey, } from '../store/types.js';
+import { ChunkCache, } from '../pipeline/chunks.js';
+import { mayNeedRedaction, redactArtifacts, } from '../pipeline/redaction.js';
+import {maybeSweepStaging, 
+} from './staging.js';
+import { artifactId, distinctChunks } from './begin.js';
+import { publishStaged, verifyChunks, type ManifestArtifact, type VerifiedChunks } from '../pipeline/verify.js';
+import { parseStoredArtifact, withRedaction, type ParsedEntry } from '../pipeline/parse.js';
+import { buildManifest, summarize, writeCapture, type CaptureRecord } from '../pipeline/write.js';
+
+async function committedAnswer(db: Db, captureId: string): Promise<CommitResponse> {
+  const [cap] = await db.select().from(captures).where(eq(captures.id, captureId));
+  const req = cap.request as BeginRequest;
+  const ids = req.artifacts.map((_, i) => artifactId(captureId, i));
+  const rows = ids.length ? await db.select().from(artifacts).where(inArray(artifacts.id, ids)) : [];
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return {
+    captureId,
+    state: 'committed',
+    committedAt: cap.committedAt!.toISOString(),
+    manifestKey: cap.manifestKey!,
+    artifacts: ids.map((id) => byId.get(id)).filter((r) => r !== undefined).map((r) => summarize({
+      id: r.id, kind: r.kind as ArtifactKind, fileName: r.fileName, parseStatus: r.parseStatus as ParsedEntry['parseStatus'],
+      parseError: r.parseError as ParsedEntry['parseError'], parsed: r.parsed as ParsedArtifact | null,
+    })),
+  };
+}
+
+class AlreadyCommitted extends Error {}
+
+/** POST /v1/captures/{id}/commit: verify, parse, index in one transaction, write the manifest. */
+export async function commitCapture(services: Services, principal: Principal, captureId: string): Promise<CommitResponse> {
+  const { db, store, now } = services;
+  const [cap] = await db.select().from(captures).where(eq(captures.id, captureId));
+  if (!cap) throw new ApiError('not_found', `no capture ${captureId}; begin it first with POST /v1/captures`);
+  assertHostAllowed(principal, cap.host);
+  if (cap.state === 'committed') return committedAnswer(db, captureId);
+
+  const req = cap.request as BeginRequest;
+  const distinct = [...distinctChunks(req).values()].map((c) => ({ sha256: c.sha256, size: c.size }));
+  const cache = new ChunkCache();
+  // Chunks only secret-bearing kinds reference stay staged until redaction has run.
+  const otherwise = new Set(req.artifacts.filter((a) => !mayNeedRedaction(a.kind)).flatMap((a) => a.chunks.map((c) => c.sha256)));
+  const deferred = new Set(distinct.map((c) => c.sha256).filter((s) => !otherwise.has(s)));
+  let verified: VerifiedChunks;
+  try {
+    verified = await verifyChunks(db, store, { id: captureId, host: cap.host }, distinct, now(), cache, deferred);
+  } catch (e) {
+    // A concurrent commit of this capture that finished first removed the staged uploads.
+    const [again] = await db.select({ state: captures.state }).from(captures).where(eq(captures.id, captureId));
+    if (again?.state === 'committed') return committedAnswer(db, captureId);
+    throw e;
+  }
+  const { stored } = verified;
+  const declared: ManifestArtifact[] = req.artifacts.map((a, i) => ({
+    id: artifactId(captureId, i), kind: a.kind, fileName: a.fileName, sourcePath: a.sourcePath, device: a.device ?? null,
+    size: a.size, sha256: a.sha256, chunks: a.chunks.map((c) => stored.get(c.sha256)!),
+  }));
+  const redaction = await redactArtifacts(db, store, now(), declared, cache);
+  const publishing = await publishStaged(db, store, captureId, redaction.refs, verified.pending, now());
+  const newBlobs = [...verified.newBlobs, ...[...redaction.published, ...publishing.published].flatMap((p) => (p.newBlob ? [p.newBlob] : []))];
+
+  const entries: ParsedEntry[] = [];
+  for (let i = 0; i < req.artifacts.length; i++) {
+    const ref = publishing.refs[i];
+    const entry = await parseStoredArtifact(db, store, ref, ref.id, i, { verifyWhole: true, cache });
+    entries.push(withRedaction(entry, redaction.notes.get(i)));
+  }
+
+  const committedAt = now();
+  const record: CaptureRecord = {
+    captureId, host: req.host, collectedAt: cap.collectedAt, receivedAt: cap.receivedAt, committedAt,
+    collectorVersion: cap.collectorVersion, manifestKey: manifestKey(req.host.name, captureId),
+  };
+  const systemUuid = entries.map((e) => e.parsed?.details?.systemUuid ?? null).find((s) => !!s) ?? null;
+  let written = entries;
+  try {
+    await db.transaction(async (txRaw) => {
+      const tx = txRaw as unknown as Db;
+      // The row lock serialises concurrent commits of one capture: the loser sees 'committed'.
+      const claimed = await tx.update(captures).set({ state: 'committed', committedAt, manifestKey: record.manifestKey })
+        .where(and(eq(captures.id, captureId), eq(captures.state, 'open'))).returning({ id: captures.id });
+      if (claimed.length === 0) throw new AlreadyCommitted();
+      written = await writeCapture(tx, record, entries, newBlobs, systemUuid);
+      // The bucket is the source of truth: the manifest is written before the
+      // transaction commits. A committed row without a manifest would be lost by rebuild;
+      // a manifest without a committed row (COMMIT failed after this put) is completed
+      // by rebuild, and the client, told the commit failed, retries it with the same id:
+      // whichever comes first indexes the capture, the other finds it committed and
+      // answers the same artifact ids (see rebuildCatalog).
+      // test/api/rebuild.completes-manifest-of-failed-commit-once.test.ts shows both orders.
+      const manifest = JSON.stringify(buildManifest(record, entries), null, 1);
+      await store.put(record.manifestKey, new TextEncoder().encode(manifest));
+    });
+  } catch (e) {
+    if (e instanceof AlreadyCommitted) return committedAnswer(db, captureId);
+    throw e;
+  }
+  // Uploads to this capture are now useless: its staged objects go (the fs upload route
+  // refuses its keys from here on); what a crash leaves behind, the sweep removes.
+  await store.closeStaging(captureId).catch((e) => services.logger.warn('staging cleanup failed', { captureId, error: (e as Error).message }));
+  await maybeSweepStaging(services);
+  return {
+    captureId, state: 'committed', committedAt: committedAt.toISOString(), manifestKey: record.manifestKey,
+    artifacts: written.map((e) => summarize({ ...e, kind: e.ref.kind, fileName: e.ref.fileName })),
+  };
+}

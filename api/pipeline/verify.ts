@@ -1,0 +1,130 @@
+/**
+ * Verify, the first stage of the pipeline: every chunk of a capture is read back,
+ * checked against its size and SHA-256, and published write-once under its hash.
+ * The server never trusts client metadata.
+ */
+import type {CaptureManifest, ChunkEncoding, 
+} from '../../formats/protocol.js';
+import type { Db } from '../../db/client.js';
+import { blobs, } from '../../db/schema.js';
+import { ApiError, } from '../errors.js';
+import { stagingKey, stagingPrefix, type BlobStore } from '../store/types.js';
+import { ChunkCache, ChunkError, decodeChunk, } from './chunks.js';
+import {heldByHost, knownBlobs, markMissing, pool, presenceOf, publishChunk, type Published,
+} from '../ingest/staging.js';
+
+/** One chunk as a manifest records it: how it actually rests in the store. */
+export interface StoredChunk { sha256: string; size: number; encoding: ChunkEncoding; storedSize: number }
+export type ManifestArtifact = CaptureManifest['artifacts'][number];
+
+/** Stored sizes of a capture's staged uploads, by chunk hash (one listing). */
+export async function stagedSizes(store: BlobStore, captureId: string): Promise<Map<string, number>> {
+  const m = new Map<string, number>();
+  const prefix = stagingPrefix(captureId);
+  for await (const o of store.list(prefix)) m.set(o.key.slice(prefix.length), o.size);
+  return m;
+}
+
+export type BlobRow = typeof blobs.$inferInsert;
+
+/** What verifyChunks found: every chunk as it rests (or will rest), and the staged ones still to publish. */
+export interface VerifiedChunks {
+  stored: Map<string, StoredChunk>;
+  newBlobs: BlobRow[];
+  /** Verified staged chunks left unpublished (`deferred`): publishStaged decides after redaction. */
+  pending: Set<string>;
+}
+
+/**
+ * Checks every chunk of a capture, and publishes what it verified. A chunk this capture
+ * staged is read back, inflated (bounded), hashed, and published under its chunk key
+ * write-once (a bad one is deleted so a retry can upload it again). A chunk not staged
+ * counts only when the capture's host holds it (dedup is per host) and the store has it
+ * with the stored size `blobs` recorded; anything else was never uploaded. Chunks in
+ * `deferred` (those only secret-bearing kinds reference) are verified but stay staged.
+ */
+export async function verifyChunks(
+  db: Db, store: BlobStore, capture: { id: string; host: string }, chunks: Array<{ sha256: string; size: number }>, at: Date,
+  cache: ChunkCache = new ChunkCache(), deferred: ReadonlySet<string> = new Set(),
+): Promise<VerifiedChunks> {
+  const shas = chunks.map((c) => c.sha256);
+  const known = await knownBlobs(db, shas);
+  const held = await heldByHost(db, capture.host, shas);
+  const staged = await stagedSizes(store, capture.id);
+  const presence = presenceOf(store);
+  const stored = new Map<string, StoredChunk>();
+  const newBlobs: BlobRow[] = [];
+  const pending = new Set<string>();
+  const lost: string[] = [];
+  const problems: Array<{ sha256: string; reason: string; message: string }> = [];
+  await pool(chunks, 8, async (c) => {
+    const k = known.get(c.sha256);
+    if (!staged.has(c.sha256)) {
+      // The same message whether or not another host holds the chunk: no existence oracle.
+      const never = { sha256: c.sha256, reason: 'missing', message: `chunk ${c.sha256} was never uploaded` };
+      if (!held.has(c.sha256) || !k || k.size !== c.size) { problems.push(never); return; }
+      const size = await presence.storedSize(c.sha256, at.getTime());
+      if (size === k.storedSize) {
+        stored.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: k.encoding as ChunkEncoding, storedSize: k.storedSize });
+        return;
+      }
+      if (size === null) lost.push(c.sha256);
+      problems.push({ sha256: c.sha256, reason: 'missing', message: `chunk ${c.sha256} is no longer in the store; upload it again` });
+      return;
+    }
+    const key = stagingKey(capture.id, c.sha256);
+    try {
+      const bytes = await store.getBytes(key);
+      if (!bytes) throw new ChunkError(c.sha256, 'missing', `chunk ${c.sha256} was never uploaded`);
+      const v = await decodeChunk(c.sha256, c.size, bytes);
+      // The parse that follows needs these bytes again: keep them rather than read twice.
+      cache.add(c.sha256, v.bytes);
+      if (deferred.has(c.sha256)) {
+        cache.locate(c.sha256, key);
+        pending.add(c.sha256);
+        stored.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: v.encoding, storedSize: v.storedSize });
+        return;
+      }
+      const done = await publishChunk(db, store, at, { ...v, sha256: c.sha256, storedBytes: bytes }, k);
+      stored.set(c.sha256, done.stored);
+      if (done.newBlob) newBlobs.push(done.newBlob);
+    } catch (e) {
+      if (!(e instanceof ChunkError)) throw e;
+      problems.push({ sha256: c.sha256, reason: e.reason, message: e.message });
+      if (e.reason !== 'missing') await store.delete(key).catch(() => {});
+    }
+  });
+  await markMissing(db, store, lost);
+  if (problems.length > 0) {
+    problems.sort((a, b) => a.sha256.localeCompare(b.sha256));
+    const tooLarge = problems.find((p) => p.reason === 'too-large');
+    const shown = problems.slice(0, 5).map((p) => p.message).join('; ');
+    const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
+    throw new ApiError(tooLarge ? 'payload_too_large' : 'unprocessable', `the capture cannot be committed: ${shown}${more}; upload the chunks again and retry`, { chunks: problems });
+  }
+  return { stored, newBlobs, pending };
+}
+
+/**
+ * Publishes the verified staged chunks verifyChunks held back that the artifacts, as they
+ * will be stored (after redaction), still reference; answers those artifacts with the
+ * chunks as they then rest. Chunks only a redacted original referenced are never published.
+ */
+export async function publishStaged(
+  db: Db, store: BlobStore, captureId: string, refs: ManifestArtifact[], pending: ReadonlySet<string>, at: Date,
+): Promise<{ refs: ManifestArtifact[]; published: Published[] }> {
+  const wanted = [...new Set(refs.flatMap((r) => r.chunks.map((c) => c.sha256)).filter((s) => pending.has(s)))];
+  const known = await knownBlobs(db, wanted);
+  const done = new Map<string, Published>();
+  await pool(wanted, 8, async (sha) => {
+    const size = refs.flatMap((r) => r.chunks).find((c) => c.sha256 === sha)!.size;
+    const bytes = await store.getBytes(stagingKey(captureId, sha));
+    if (!bytes) throw new ApiError('unprocessable', `chunk ${sha} vanished from staging during the commit; retry`);
+    const v = await decodeChunk(sha, size, bytes);
+    done.set(sha, await publishChunk(db, store, at, { ...v, sha256: sha, storedBytes: bytes }, known.get(sha)));
+  });
+  return {
+    refs: refs.map((r) => ({ ...r, chunks: r.chunks.map((c) => done.get(c.sha256)?.stored ?? c) })),
+    published: [...done.values()],
+  };
+}

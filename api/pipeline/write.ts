@@ -1,0 +1,170 @@
+/**
+ * Index and drift: a capture's parsed artifacts written as catalog rows in the caller's
+ * transaction, with the drift events against the previous observation of each extent
+ * or volume, and the manifest that lets `rebuild` recreate it. Shared by commit,
+ * rebuild and reindex.
+ */
+import { and, desc, eq, lt } from 'drizzle-orm';
+import type {ArtifactSummary, CaptureManifest, HostRef, 
+} from '../../formats/protocol.js';
+import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
+import type { Db } from '../../db/client.js';
+import { artifacts, blobs, events, extents, segments } from '../../db/schema.js';
+import { annotateError } from '../errors.js';
+import { detectDrift, type DriftEvent, type Observation } from './drift.js';
+import {recordHeld, 
+} from '../ingest/staging.js';
+import { cleanJson, foundIds, indexRows, unindexableReason, upsertHost, writeIndexedRows, type ArtifactContext } from './indexer.js';
+import type { ParsedEntry } from './parse.js';
+import type { BlobRow } from './verify.js';
+
+/** The capture as the catalog records it. */
+export interface CaptureRecord {
+  captureId: string;
+  host: HostRef;
+  collectedAt: Date;
+  receivedAt: Date;
+  committedAt: Date;
+  collectorVersion: string;
+  manifestKey: string;
+}
+
+/** Finds the previous observation of the same extent (by extent UUID) or volume (`.vh.sf`, by VMFS UUID). */
+async function previousObservation(tx: Db, kind: ArtifactKind, current: Observation, before: Date): Promise<Observation | null> {
+  let prevId: string | undefined;
+  if (kind === 'vmfs-header' && current.extentUuid) {
+    const [r] = await tx.select({ id: extents.artifactId }).from(extents)
+      .where(and(eq(extents.extentUuid, current.extentUuid), eq(extents.source, 'header'), lt(extents.seenAt, before)))
+      .orderBy(desc(extents.seenAt)).limit(1);
+    prevId = r?.id;
+  } else if (kind === 'vh-sf' && current.vmfsUuid) {
+    const [r] = await tx.select({ id: segments.artifactId }).from(segments)
+      .innerJoin(artifacts, eq(artifacts.id, segments.artifactId))
+      .where(and(eq(segments.vmfsUuid, current.vmfsUuid), eq(artifacts.kind, 'vh-sf'), lt(segments.seenAt, before)))
+      .orderBy(desc(segments.seenAt)).limit(1);
+    prevId = r?.id;
+  }
+  if (!prevId) return null;
+  const [a] = await tx.select().from(artifacts).where(eq(artifacts.id, prevId));
+  if (!a?.parsed) return null;
+  const rows = indexRows({ artifactId: a.id, captureId: a.captureId, host: a.host, collectedAt: a.collectedAt, kind: a.kind as ArtifactKind, device: a.device }, a.parsed as ParsedArtifact);
+  return rows.observations[0] ?? null;
+}
+
+/**
+ * Writes one parsed artifact's rows and its drift events (against the previous
+ * capture of the same extent or volume). Used by commit, rebuild and reindex.
+ */
+export async function indexEntry(tx: Db, record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt' | 'committedAt'>, entry: ParsedEntry): Promise<void> {
+  const ctx: ArtifactContext = {
+    artifactId: entry.id, captureId: record.captureId, host: record.host.name, collectedAt: record.collectedAt,
+    kind: entry.ref.kind, device: entry.ref.device ?? null,
+  };
+  const drift: DriftEvent[] = [];
+  if (entry.parsed) {
+    const rows = indexRows(ctx, entry.parsed);
+    for (const obs of rows.observations) {
+      drift.push(...detectDrift(await previousObservation(tx, entry.parsed.kind, obs, record.collectedAt), obs));
+    }
+    await writeIndexedRows(tx, rows);
+  } else if (entry.parseError) {
+    drift.push(...detectDrift(null, { deviceId: null, vmfsUuid: null, parseError: entry.parseError }));
+  }
+  if (drift.length > 0) {
+    await tx.insert(events).values(drift.map((d) => ({
+      type: d.type, severity: d.severity, vmfsUuid: d.vmfsUuid, deviceId: d.deviceId, host: record.host.name,
+      captureId: record.captureId, artifactId: entry.id, message: `${entry.ref.fileName}: ${d.message}`, details: d.details,
+      createdAt: record.committedAt,
+    })));
+  }
+}
+
+function artifactRow(record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt'>, e: ParsedEntry): typeof artifacts.$inferInsert {
+  return {
+    id: e.id, captureId: record.captureId, host: record.host.name, collectedAt: record.collectedAt, kind: e.ref.kind,
+    fileName: e.ref.fileName, sourcePath: e.ref.sourcePath, device: e.ref.device ?? null, size: e.ref.size, sha256: e.ref.sha256,
+    chunks: e.ref.chunks, parseStatus: e.parseStatus, parseError: e.parseError, parsed: e.parsed, redaction: e.redaction ?? null,
+  };
+}
+
+/** The entry an artifact becomes when the catalog cannot index what its parser returned. */
+export function unindexedEntry(entry: ParsedEntry, reason: string): ParsedEntry {
+  return { ...entry, parseStatus: 'error', parseError: { code: 'unindexable', message: reason }, parsed: null };
+}
+
+/**
+ * Writes one artifact's row, child rows and events inside a savepoint. When the database
+ * refuses what the bytes produced (see unindexableReason), that savepoint is rolled back
+ * and the artifact is recorded as a parse error with the reason, so the rest of the
+ * capture still commits. Returns the entry as written.
+ */
+export async function writeArtifactGuarded(
+  tx: Db, record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt' | 'committedAt'>, entry: ParsedEntry,
+  write: (sp: Db, entry: ParsedEntry) => Promise<void>,
+): Promise<ParsedEntry> {
+  try {
+    await tx.transaction(async (sp) => write(sp as unknown as Db, entry));
+    return entry;
+  } catch (e) {
+    const reason = unindexableReason(e);
+    if (!reason) throw e;
+    const failed = unindexedEntry(entry, reason);
+    await write(tx, failed);
+    return failed;
+  }
+}
+
+/**
+ * Inserts a committed capture's artifacts and every row they produce (inside the caller's
+ * transaction) and returns the entries as written. All artifacts go in one savepoint
+ * first; when the database refuses one of them, that savepoint is rolled back and each
+ * artifact is written in its own, so one unindexable artifact becomes a parse error
+ * instead of failing the capture.
+ */
+export async function writeCapture(tx: Db, record: CaptureRecord, entries: ParsedEntry[], newBlobs: BlobRow[], hostSystemUuid: string | null): Promise<ParsedEntry[]> {
+  for (let i = 0; i < newBlobs.length; i += 500) {
+    await tx.insert(blobs).values(newBlobs.slice(i, i + 500)).onConflictDoNothing();
+  }
+  // The host now holds every chunk its capture references (dedup scope, api/ingest/staging.ts).
+  await recordHeld(tx, record.host.name, entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)));
+  const systemUuid = cleanJson(hostSystemUuid ?? record.host.systemUuid ?? null);
+  await upsertHost(tx, { name: record.host.name, kind: record.host.kind, systemUuid, seenAt: record.collectedAt, captureId: record.captureId });
+  try {
+    await tx.transaction(async (spRaw) => {
+      const sp = spRaw as unknown as Db;
+      const rows = entries.map((e) => artifactRow(record, e));
+      for (let i = 0; i < rows.length; i += 200) await sp.insert(artifacts).values(rows.slice(i, i + 200));
+      for (const e of entries) await indexEntry(sp, record, e);
+    });
+    return entries;
+  } catch (e) {
+    if (!unindexableReason(e)) throw e;
+  }
+  const written: ParsedEntry[] = [];
+  for (const entry of entries) {
+    written.push(await writeArtifactGuarded(tx, record, entry, async (sp, x) => {
+      await sp.insert(artifacts).values(artifactRow(record, x));
+      await indexEntry(sp, record, x);
+    }).catch((e: unknown) => { throw annotateError(e, { artifactId: entry.id }); }));
+  }
+  return written;
+}
+
+/** The summary a commit answers for one artifact. */
+export function summarize(e: Pick<ParsedEntry, 'id' | 'parseStatus' | 'parseError' | 'parsed'> & { kind: ArtifactKind; fileName: string }): ArtifactSummary {
+  return { id: e.id, kind: e.kind, fileName: e.fileName, parseStatus: e.parseStatus, parseError: e.parseError, found: foundIds(e.parsed) };
+}
+
+/** The manifest object of a committed capture: self-describing, enough for `rebuild`. */
+export function buildManifest(record: CaptureRecord, entries: ParsedEntry[]): CaptureManifest {
+  return {
+    format: 'vmfs-catalog-manifest/1',
+    captureId: record.captureId,
+    host: record.host,
+    collectedAt: record.collectedAt.toISOString(),
+    receivedAt: record.receivedAt.toISOString(),
+    committedAt: record.committedAt.toISOString(),
+    collector: { version: record.collectorVersion },
+    artifacts: entries.map((e) => e.ref),
+  };
+}

@@ -1,0 +1,186 @@
+/**
+ * An artifact's bytes, streamed chunk by chunk from the blob store: gzip-stored
+ * chunks are inflated, every whole chunk is checked against its SHA-256 on the way
+ * out, and nothing larger than one chunk is ever held in memory.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { CHUNK_SIZE } from '../../formats/protocol.js';
+import { chunkKey, type BlobStore } from '../store/types.js';
+
+/** One chunk of an artifact as `artifacts.chunks` records it. */
+export interface StoredChunk {
+  sha256: string;
+  size: number;
+  encoding: 'identity' | 'gzip';
+  storedSize: number;
+}
+
+/** Inclusive byte range. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** The chunk list of an artifact row (jsonb), normalised. */
+export function chunkList(value: unknown): StoredChunk[] {
+  if (!Array.isArray(value)) return [];
+  return value.map((c: Record<string, unknown>) => ({
+    sha256: String(c.sha256),
+    size: Number(c.size),
+    encoding: c.encoding === 'gzip' ? 'gzip' : 'identity',
+    storedSize: Number(c.storedSize ?? c.size),
+  }));
+}
+
+class ChunkIntegrityError extends Error {
+  constructor(readonly sha256: string, message: string) {
+    super(`chunk ${sha256}: ${message}`);
+    this.name = 'ChunkIntegrityError';
+  }
+}
+
+async function* inflated(stream: Readable, chunk: StoredChunk): AsyncGenerator<Buffer> {
+  // Larger output pieces than the 16 KiB default: fewer hand-offs per 1 MiB chunk.
+  const gunzip = createGunzip({ chunkSize: 128 * 1024 });
+  stream.on('error', (e) => gunzip.destroy(e));
+  stream.pipe(gunzip);
+  let total = 0;
+  try {
+    for await (const part of gunzip as AsyncIterable<Buffer>) {
+      total += part.length;
+      // A gzip chunk is bounded by its declared size (≤ 1 MiB): never inflate past it.
+      if (total > chunk.size || total > CHUNK_SIZE) throw new ChunkIntegrityError(chunk.sha256, 'inflates past its declared size');
+      yield part;
+    }
+  } finally {
+    stream.destroy();
+    gunzip.destroy();
+  }
+}
+
+/** Opens the stored object of a chunk: the whole (inflated) chunk, or an identity chunk's byte range. */
+async function openChunk(store: BlobStore, chunk: StoredChunk, from: number, to: number): Promise<AsyncIterable<Buffer>> {
+  const whole = from === 0 && to === chunk.size - 1;
+  if (chunk.encoding === 'gzip') return inflated(await store.getStream(chunkKey(chunk.sha256)), chunk);
+  const stream = await store.getStream(chunkKey(chunk.sha256), whole ? undefined : { start: from, end: to });
+  return stream as AsyncIterable<Buffer>;
+}
+
+/**
+ * Bytes `range` (inclusive; default all) of an artifact made of `chunks`, in order.
+ * The next chunk's object is opened while the current one streams (one ahead), so a
+ * store with per-request latency (S3) does not stall between chunks.
+ */
+export async function* artifactBytes(store: BlobStore, chunks: StoredChunk[], range?: ByteRange): AsyncGenerator<Uint8Array> {
+  const total = chunks.reduce((n, c) => n + c.size, 0);
+  const start = range?.start ?? 0;
+  const end = range?.end ?? total - 1;
+  if (total === 0 || end < start) return;
+  // Which part of which chunk the range covers.
+  const plan: Array<{ chunk: StoredChunk; from: number; to: number }> = [];
+  let offset = 0;
+  for (const chunk of chunks) {
+    const chunkEnd = offset + chunk.size - 1;
+    if (chunkEnd >= start && offset <= end) {
+      plan.push({ chunk, from: Math.max(start, offset) - offset, to: Math.min(end, chunkEnd) - offset });
+    }
+    offset += chunk.size;
+  }
+  const opened: Array<Promise<AsyncIterable<Buffer>>> = [];
+  const open = (i: number) => {
+    if (i < plan.length && !opened[i]) {
+      opened[i] = openChunk(store, plan[i].chunk, plan[i].from, plan[i].to);
+      opened[i].catch(() => {}); // surfaced when awaited
+    }
+  };
+  try {
+    for (let i = 0; i < plan.length; i++) {
+      open(i);
+      const { chunk, from, to } = plan[i];
+      const body = await opened[i];
+      open(i + 1);
+      const whole = from === 0 && to === chunk.size - 1;
+      // gzip chunks always arrive whole: cut the wanted slice out while hashing all of it.
+      const sliceFromInflated = chunk.encoding === 'gzip';
+      const hash = whole || sliceFromInflated ? createHash('sha256') : null;
+      let pos = 0;
+      let sent = 0;
+      for await (const part of body) {
+        hash?.update(part);
+        if (sliceFromInflated) {
+          const a = Math.max(from, pos);
+          const b = Math.min(to + 1, pos + part.length);
+          if (b > a) {
+            yield part.subarray(a - pos, b - pos);
+            sent += b - a;
+          }
+        } else {
+          yield part;
+          sent += part.length;
+        }
+        pos += part.length;
+      }
+      const wantBytes = to - from + 1;
+      if (sent !== wantBytes) throw new ChunkIntegrityError(chunk.sha256, `store gave ${sent} bytes, expected ${wantBytes}`);
+      if (hash && pos === chunk.size) {
+        const got = hash.digest('hex');
+        if (got !== chunk.sha256) throw new ChunkIntegrityError(chunk.sha256, `stored bytes hash to ${got}`);
+      } else if (hash) {
+        throw new ChunkIntegrityError(chunk.sha256, `inflates to ${pos} bytes, expected ${chunk.size}`);
+      }
+    }
+  } finally {
+    // Close the look-ahead stream when the reader stops early or an error ends the loop.
+    for (const p of opened) {
+      p?.then((s) => (s as Partial<Readable>).destroy?.(), () => {});
+    }
+  }
+}
+
+/**
+ * A web ReadableStream pulling from an async iterable: one piece per pull, so the
+ * HTTP client's pace is the only pace; cancelling stops the source.
+ */
+export function toWebStream(source: AsyncIterable<Uint8Array>, onError?: (e: unknown) => void): ReadableStream<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done } = await it.next();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (e) {
+        onError?.(e);
+        controller.error(e);
+      }
+    },
+    async cancel() {
+      await it.return?.(undefined);
+    },
+  }, { highWaterMark: 1 });
+}
+
+/**
+ * Writes a stream of bytes to the store under `key` (through a temporary file, so
+ * the store gets a known length and readers never see half an object). Returns the
+ * object's size.
+ */
+export async function assembleObject(store: BlobStore, key: string, source: AsyncIterable<Uint8Array> | Readable): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'vrc-assemble-'));
+  const file = join(dir, 'object');
+  try {
+    await pipeline(source, createWriteStream(file));
+    const { size } = await stat(file);
+    await store.put(key, createReadStream(file), size);
+    return size;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

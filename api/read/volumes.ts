@@ -1,0 +1,372 @@
+/**
+ * The volume and LUN views: one VMFS volume joined to everything the catalog knows
+ * about it. The links (FORMATS.md §1 "How the pieces link"):
+ *   FS descriptor (`.vh.sf`, long dumps) → segments: segment UUID → VMFS UUID
+ *   header dumps → extents(source 'header'): segment UUID, device id, LUN, partition
+ *   ESX inventories → extents(source 'inventory'): VMFS UUID, device id / path
+ *   device id (NAA = LU GUID) → targets of the storage hosts → backing store → zfs snapshots.
+ * Child rows count only through an `artifacts` row, which exists only once its capture committed.
+ */
+import { sql, type SQL } from 'drizzle-orm';
+import { queryRows, type Db } from '../../db/client.js';
+import { ApiError } from '../errors.js';
+import { inList, iso, num, str, unique } from './rows.js';
+
+/** The dataset a zvol backing store names (`/dev/zvol/rdsk/<ds>` → `<ds>`), or null. */
+export function datasetOfBackingStore(path: string | null): string | null {
+  const m = path ? /^\/dev\/zvol\/r?dsk\/(.+?)\/*$/.exec(path) : null;
+  return m ? m[1] : null;
+}
+
+// ---- view shapes ----
+
+export interface PartitionView {
+  scheme: string | null;
+  index: number | null;
+  startLba: number | null;
+  endLba: number | null;
+  type: string | null;
+  missing: boolean;
+}
+
+export interface ExtentView {
+  deviceId: string | null;
+  vml: string | null;
+  lun: number | null;
+  vendor: string | null;
+  model: string | null;
+  revision: string | null;
+  sizeBytes: number | null;
+  vmfsUuid: string | null;
+  segmentUuid: string | null;
+  extentUuid: string | null;
+  host: string;
+  devicePath: string | null;
+  partition: PartitionView | null;
+  /** 'header' (an LVM header in a dump) or 'inventory' (an ESX host's extent list). */
+  source: string;
+  seenAt: string;
+  firstSeenAt: string;
+  artifactId: string;
+}
+
+export interface TargetView {
+  storageHost: string;
+  stack: string;
+  iqn: string | null;
+  alias: string | null;
+  lun: number | null;
+  deviceId: string | null;
+  backingStore: string | null;
+  sizeBytes: number | null;
+  seenAt: string;
+  artifactId: string;
+}
+
+export interface SnapshotView {
+  host: string;
+  dataset: string;
+  snapshot: string;
+  name: string;
+  createdAt: string;
+  usedBytes: number | null;
+  artifactId: string;
+}
+
+export interface ArtifactSummaryView {
+  id: string;
+  captureId: string;
+  kind: string;
+  fileName: string;
+  sourcePath: string;
+  device: string | null;
+  host: string;
+  collectedAt: string;
+  size: number;
+  sha256: string;
+  parseStatus: string;
+}
+
+export interface EventView {
+  id: number;
+  type: string;
+  severity: string;
+  vmfsUuid: string | null;
+  deviceId: string | null;
+  host: string | null;
+  captureId: string | null;
+  artifactId: string | null;
+  message: string;
+  details: unknown;
+  createdAt: string;
+  acknowledged: boolean;
+}
+
+export interface VolumeView {
+  vmfsUuid: string;
+  label: string | null;
+  version: string | null;
+  blockSize: number | null;
+  createdAt: string | null;
+  creatorMac: string | null;
+  firstSeen: string | null;
+  lastSeen: string | null;
+  segmentUuids: string[];
+  extents: ExtentView[];
+  targets: TargetView[];
+  snapshots: SnapshotView[];
+  artifacts: ArtifactSummaryView[];
+  events: EventView[];
+}
+
+export interface LunView {
+  deviceId: string;
+  lun: number | null;
+  vml: string | null;
+  vendor: string | null;
+  model: string | null;
+  sizeBytes: number | null;
+  lastSeen: string | null;
+  volumes: Array<{ vmfsUuid: string; label: string | null; version: string | null }>;
+  extents: ExtentView[];
+  targets: TargetView[];
+  snapshots: SnapshotView[];
+  artifacts: ArtifactSummaryView[];
+  events: EventView[];
+}
+
+/** Bounds on the lists a view returns (history can grow for years). */
+export const VIEW_LIMITS = { artifacts: 500, events: 200, snapshots: 500, targets: 500, extents: 1000 } as const;
+
+type Row = Record<string, unknown>;
+
+function extentView(r: Row): ExtentView {
+  const scheme = str(r.partition_scheme);
+  return {
+    deviceId: str(r.device_id), vml: str(r.vml), lun: num(r.lun), vendor: str(r.vendor), model: str(r.model),
+    revision: str(r.revision), sizeBytes: num(r.size_bytes), vmfsUuid: str(r.vmfs_uuid), segmentUuid: str(r.segment_uuid),
+    extentUuid: str(r.extent_uuid), host: String(r.host), devicePath: str(r.device_path),
+    partition: scheme || r.partition_missing ? {
+      scheme, index: num(r.partition_index), startLba: num(r.partition_start), endLba: num(r.partition_end),
+      type: str(r.partition_type), missing: Boolean(r.partition_missing),
+    } : null,
+    source: String(r.source), seenAt: iso(r.seen_at)!, firstSeenAt: iso(r.first_seen ?? r.seen_at)!, artifactId: String(r.artifact_id),
+  };
+}
+
+function targetView(r: Row): TargetView {
+  return {
+    storageHost: String(r.storage_host), stack: String(r.stack), iqn: str(r.iqn), alias: str(r.alias), lun: num(r.lun),
+    deviceId: str(r.device_id), backingStore: str(r.backing_store), sizeBytes: num(r.size_bytes), seenAt: iso(r.seen_at)!,
+    artifactId: String(r.artifact_id),
+  };
+}
+
+function snapshotView(r: Row): SnapshotView {
+  return {
+    host: String(r.host), dataset: String(r.dataset), snapshot: String(r.snapshot), name: String(r.name),
+    createdAt: iso(r.created_at)!, usedBytes: num(r.used_bytes), artifactId: String(r.artifact_id),
+  };
+}
+
+/** An artifacts row (raw) as the summary the views list. */
+export function artifactSummary(r: Row): ArtifactSummaryView {
+  return {
+    id: String(r.id), captureId: String(r.capture_id), kind: String(r.kind), fileName: String(r.file_name),
+    sourcePath: String(r.source_path), device: str(r.device), host: String(r.host), collectedAt: iso(r.collected_at)!,
+    size: num(r.size) ?? 0, sha256: String(r.sha256), parseStatus: String(r.parse_status),
+  };
+}
+
+/** An events row (raw) as the API shows it. */
+export function eventView(r: Row): EventView {
+  return {
+    id: num(r.id)!, type: String(r.type), severity: String(r.severity), vmfsUuid: str(r.vmfs_uuid), deviceId: str(r.device_id),
+    host: str(r.host), captureId: str(r.capture_id), artifactId: str(r.artifact_id), message: String(r.message),
+    details: r.details ?? null, createdAt: iso(r.created_at)!, acknowledged: Boolean(r.acknowledged),
+  };
+}
+
+const EXTENT_KEY = sql.raw(`e.host, e.source, coalesce(e.device_id, ''), coalesce(e.device_path, ''), coalesce(e.lun, -1)`);
+
+/** Segment UUIDs of a volume: from FS descriptors (segments) and from inventory/header rows that named the volume. */
+export async function segmentsOfVolume(db: Db, vmfsUuid: string, at?: Date): Promise<string[]> {
+  const before = at ? sql`AND a.collected_at <= ${at.toISOString()}` : sql``;
+  const rows = await queryRows<Row>(db, sql`
+    SELECT s.segment_uuid FROM segments s JOIN artifacts a ON a.id = s.artifact_id
+     WHERE s.vmfs_uuid = ${vmfsUuid} ${before}
+    UNION
+    SELECT e.segment_uuid FROM extents e JOIN artifacts a ON a.id = e.artifact_id
+     WHERE e.vmfs_uuid = ${vmfsUuid} AND e.segment_uuid IS NOT NULL ${before}`);
+  return rows.map((r) => String(r.segment_uuid));
+}
+
+/** Latest sighting of each extent of a volume (per host, source, device and LUN), with its first sighting. */
+async function extentsWhere(db: Db, where: SQL): Promise<ExtentView[]> {
+  const rows = await queryRows<Row>(db, sql`
+    SELECT * FROM (
+      SELECT DISTINCT ON (${EXTENT_KEY}) e.*, min(e.seen_at) OVER (PARTITION BY ${EXTENT_KEY}) AS first_seen
+        FROM extents e JOIN artifacts a ON a.id = e.artifact_id
+       WHERE ${where}
+       ORDER BY ${EXTENT_KEY}, e.seen_at DESC, e.id DESC
+    ) x ORDER BY x.seen_at DESC, x.host, x.device_id
+    LIMIT ${VIEW_LIMITS.extents}`);
+  return rows.map(extentView);
+}
+
+/** The latest row of each target LU (per storage host, stack, IQN, LUN, device) presenting any of the devices. */
+export async function targetsOfDevices(db: Db, deviceIds: string[], at?: Date): Promise<TargetView[]> {
+  if (deviceIds.length === 0) return [];
+  const before = at ? sql`AND a.collected_at <= ${at.toISOString()}` : sql``;
+  const rows = await queryRows<Row>(db, sql`
+    SELECT * FROM (
+      SELECT DISTINCT ON (t.storage_host, t.stack, coalesce(t.iqn, ''), coalesce(t.lun, -1), t.device_id) t.*
+        FROM targets t JOIN artifacts a ON a.id = t.artifact_id
+       WHERE t.device_id IN ${inList(deviceIds)} ${before}
+       ORDER BY t.storage_host, t.stack, coalesce(t.iqn, ''), coalesce(t.lun, -1), t.device_id, t.seen_at DESC, t.id DESC
+    ) x ORDER BY x.seen_at DESC, x.storage_host, x.iqn
+    LIMIT ${VIEW_LIMITS.targets}`);
+  return rows.map(targetView);
+}
+
+/**
+ * The zfs snapshots of some datasets, as the latest snapshot list of each (host,
+ * dataset) shows them: a snapshot destroyed since is not offered as a clone source.
+ */
+export async function snapshotsOfDatasets(db: Db, datasets: string[], at?: Date): Promise<SnapshotView[]> {
+  if (datasets.length === 0) return [];
+  const before = at ? sql`AND a.collected_at <= ${at.toISOString()}` : sql``;
+  const rows = await queryRows<Row>(db, sql`
+    WITH latest AS (
+      SELECT DISTINCT ON (z.host, z.dataset) z.host, z.dataset, z.artifact_id
+        FROM zfs_snapshots z JOIN artifacts a ON a.id = z.artifact_id
+       WHERE z.dataset IN ${inList(datasets)} ${before}
+       ORDER BY z.host, z.dataset, a.collected_at DESC
+    )
+    SELECT z.* FROM zfs_snapshots z JOIN latest l ON l.artifact_id = z.artifact_id AND l.dataset = z.dataset
+     ORDER BY z.created_at DESC, z.name
+     LIMIT ${VIEW_LIMITS.snapshots}`);
+  return rows.map(snapshotView);
+}
+
+async function artifactsByIds(db: Db, ids: string[]): Promise<ArtifactSummaryView[]> {
+  if (ids.length === 0) return [];
+  const rows = await queryRows<Row>(db, sql`
+    SELECT id, capture_id, kind, file_name, source_path, device, host, collected_at, size, sha256, parse_status
+      FROM artifacts WHERE id IN ${inList(ids)}
+     ORDER BY collected_at DESC, host, file_name
+     LIMIT ${VIEW_LIMITS.artifacts}`);
+  return rows.map(artifactSummary);
+}
+
+async function eventsWhere(db: Db, where: SQL): Promise<EventView[]> {
+  const rows = await queryRows<Row>(db, sql`SELECT * FROM events WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ${VIEW_LIMITS.events}`);
+  return rows.map(eventView);
+}
+/** Every artifact id whose rows link to the volume or its devices (bounded). */
+async function linkedArtifactIds(db: Db, vmfsUuid: string | null, segmentUuids: string[], deviceIds: string[]): Promise<string[]> {
+  const parts: SQL[] = [];
+  if (vmfsUuid) {
+    parts.push(sql`SELECT artifact_id, seen_at FROM segments WHERE vmfs_uuid = ${vmfsUuid}`);
+    parts.push(sql`SELECT artifact_id, seen_at FROM extents WHERE vmfs_uuid = ${vmfsUuid}`);
+  }
+  if (segmentUuids.length) parts.push(sql`SELECT artifact_id, seen_at FROM extents WHERE segment_uuid IN ${inList(segmentUuids)}`);
+  if (deviceIds.length) {
+    parts.push(sql`SELECT artifact_id, seen_at FROM extents WHERE device_id IN ${inList(deviceIds)}`);
+    parts.push(sql`SELECT artifact_id, seen_at FROM targets WHERE device_id IN ${inList(deviceIds)}`);
+  }
+  if (parts.length === 0) return [];
+  const rows = await queryRows<Row>(db, sql`
+    SELECT artifact_id FROM (${sql.join(parts, sql` UNION ALL `)}) l
+     GROUP BY artifact_id ORDER BY max(seen_at) DESC LIMIT ${VIEW_LIMITS.artifacts}`);
+  return rows.map((r) => String(r.artifact_id));
+}
+
+/** The volume view, or 404 when the catalog has never seen the volume. */
+export async function getVolume(db: Db, vmfsUuid: string): Promise<VolumeView> {
+  const [volume] = await queryRows<Row>(db, sql`SELECT * FROM volumes WHERE vmfs_uuid = ${vmfsUuid}`);
+  const segmentUuids = await segmentsOfVolume(db, vmfsUuid);
+  const extents = await extentsWhere(db, segmentUuids.length
+    ? sql`(e.vmfs_uuid = ${vmfsUuid} OR e.segment_uuid IN ${inList(segmentUuids)})`
+    : sql`e.vmfs_uuid = ${vmfsUuid}`);
+  if (!volume && extents.length === 0 && segmentUuids.length === 0) {
+    throw new ApiError('not_found', `no volume ${vmfsUuid} in the catalog`);
+  }
+  const deviceIds = unique(extents.map((e) => e.deviceId));
+  const targets = await targetsOfDevices(db, deviceIds);
+  const snapshots = await snapshotsOfDatasets(db, unique(targets.map((t) => datasetOfBackingStore(t.backingStore))));
+  const artifactIds = unique([
+    ...(await linkedArtifactIds(db, vmfsUuid, segmentUuids, deviceIds)),
+    ...snapshots.map((s) => s.artifactId),
+  ]);
+  const hosts = unique(extents.map((e) => e.host));
+  // vmfs-undelete archives are opaque: they link to a volume through the path they were saved under.
+  if (hosts.length) {
+    const undelete = await queryRows<Row>(db, sql`
+      SELECT id FROM artifacts WHERE host IN ${inList(hosts)} AND kind = 'vmfs-undelete'
+         AND (source_path LIKE ${'%' + vmfsUuid + '%'} OR device = ${vmfsUuid})
+       ORDER BY collected_at DESC LIMIT 50`);
+    artifactIds.push(...undelete.map((r) => String(r.id)));
+  }
+  const events = await eventsWhere(db, deviceIds.length
+    ? sql`(vmfs_uuid = ${vmfsUuid} OR device_id IN ${inList(deviceIds)})`
+    : sql`vmfs_uuid = ${vmfsUuid}`);
+  return {
+    vmfsUuid,
+    label: str(volume?.label),
+    version: str(volume?.version),
+    blockSize: num(volume?.block_size),
+    createdAt: iso(volume?.created_at),
+    creatorMac: str(volume?.creator_mac),
+    firstSeen: iso(volume?.first_seen),
+    lastSeen: iso(volume?.last_seen) ?? extents[0]?.seenAt ?? null,
+    segmentUuids,
+    extents,
+    targets,
+    snapshots,
+    artifacts: await artifactsByIds(db, unique(artifactIds)),
+    events,
+  };
+}
+
+/** VMFS UUIDs whose extents sit on any of the devices (directly, or through the segment UUID). */
+export async function volumesOnDevices(db: Db, deviceIds: string[], at?: Date): Promise<string[]> {
+  if (deviceIds.length === 0) return [];
+  const before = at ? sql`AND a.collected_at <= ${at.toISOString()}` : sql``;
+  const rows = await queryRows<Row>(db, sql`
+    SELECT DISTINCT coalesce(e.vmfs_uuid, s.vmfs_uuid) AS vmfs_uuid
+      FROM extents e JOIN artifacts a ON a.id = e.artifact_id
+      LEFT JOIN segments s ON e.vmfs_uuid IS NULL AND s.segment_uuid = e.segment_uuid
+     WHERE e.device_id IN ${inList(deviceIds)} ${before}`);
+  return unique(rows.map((r) => str(r.vmfs_uuid)));
+}
+
+/** The LUN view, or 404 when no extent, target or lun row knows the device. */
+export async function getLun(db: Db, deviceId: string): Promise<LunView> {
+  const [lun] = await queryRows<Row>(db, sql`SELECT * FROM luns WHERE device_id = ${deviceId}`);
+  const extents = await extentsWhere(db, sql`e.device_id = ${deviceId}`);
+  const targets = await targetsOfDevices(db, [deviceId]);
+  if (!lun && extents.length === 0 && targets.length === 0) throw new ApiError('not_found', `no device ${deviceId} in the catalog`);
+  const uuids = await volumesOnDevices(db, [deviceId]);
+  const volumes = uuids.length
+    ? (await queryRows<Row>(db, sql`SELECT vmfs_uuid, label, version FROM volumes WHERE vmfs_uuid IN ${inList(uuids)}`))
+    : [];
+  const known = new Map(volumes.map((v) => [String(v.vmfs_uuid), v]));
+  const snapshots = await snapshotsOfDatasets(db, unique(targets.map((t) => datasetOfBackingStore(t.backingStore))));
+  const latest = extents.find((e) => e.source === 'header') ?? extents[0];
+  return {
+    deviceId,
+    lun: num(lun?.lun) ?? latest?.lun ?? targets[0]?.lun ?? null,
+    vml: str(lun?.vml) ?? latest?.vml ?? null,
+    vendor: str(lun?.vendor) ?? latest?.vendor ?? null,
+    model: str(lun?.model) ?? latest?.model ?? null,
+    sizeBytes: num(lun?.size_bytes) ?? latest?.sizeBytes ?? targets[0]?.sizeBytes ?? null,
+    lastSeen: iso(lun?.last_seen) ?? latest?.seenAt ?? targets[0]?.seenAt ?? null,
+    volumes: uuids.map((u) => ({ vmfsUuid: u, label: str(known.get(u)?.label), version: str(known.get(u)?.version) })),
+    extents,
+    targets,
+    snapshots,
+    artifacts: await artifactsByIds(db, unique([...(await linkedArtifactIds(db, null, [], [deviceId])), ...snapshots.map((s) => s.artifactId)])),
+    events: await eventsWhere(db, sql`device_id = ${deviceId}`),
+  };
+}
