@@ -2,9 +2,11 @@
 //   dist/collector.cjs  the collector: one CommonJS file for plain Node >= 18, no dependencies
 //   dist/lambda.mjs     (with --lambda) the catalog's AWS Lambda handler, one ESM file,
 //                       with dist/migrations beside it (deploy the dist/ folder)
-// Usage: node infra/build.mjs [--quiet] [--lambda | --lambda-only]
+//   dist/server.mjs     (with --server) the catalog server as one ESM file (containers, systemd)
+// Usage: node infra/build.mjs [--quiet] [--lambda | --lambda-only] [--server] [--out DIR]
 import { build } from 'esbuild';
 import { cpSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 const quiet = process.argv.includes('--quiet');
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -41,10 +43,21 @@ if (!lambdaOnly) await build({
 });
 if (!lambdaOnly) report('dist/collector.cjs');
 
-if (lambdaOnly || process.argv.includes('--lambda')) {
+/**
+ * The catalog as one ESM file for Node: the AWS Lambda handler, or the server a container or
+ * systemd runs without tsx. PGlite loads its WebAssembly next to its own module, so it stays
+ * external (installed with the production dependencies; on Lambda the catalog runs on
+ * PostgreSQL and never loads it); db/client.ts finds migrations beside its module: dist/.
+ */
+const outArg = process.argv.indexOf('--out');
+/** Where the catalog bundles go: dist/, or `--out DIR` (inside the checkout, so node_modules resolves). */
+const catalogOut = outArg > 0 ? resolve(process.argv[outArg + 1]) : path('dist');
+
+async function catalogBundle(entry, name) {
+  const outfile = join(catalogOut, name);
   await build({
-    entryPoints: [path('api/lambda.ts')],
-    outfile: path('dist/lambda.mjs'),
+    entryPoints: [path(entry)],
+    outfile,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -53,12 +66,12 @@ if (lambdaOnly || process.argv.includes('--lambda')) {
     legalComments: 'none',
     // The AWS SDK and postgres.js still call require() inside an ESM bundle.
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    // PGlite loads its WebAssembly next to its module: on Lambda the catalog runs on
-    // PostgreSQL (DATABASE_URL), so the embedded database stays out of the bundle.
     external: ['@electric-sql/pglite', '@electric-sql/pglite/*'],
     logLevel: quiet ? 'error' : 'warning',
   });
-  // db/client.ts finds migrations beside its module: in the bundle that is dist/.
-  cpSync(path('db/migrations'), path('dist/migrations'), { recursive: true });
-  report('dist/lambda.mjs');
+  cpSync(path('db/migrations'), join(catalogOut, 'migrations'), { recursive: true });
+  if (!quiet) console.log(`${outfile} ${(statSync(outfile).size / 1024).toFixed(1)} KiB`);
 }
+
+if (lambdaOnly || process.argv.includes('--lambda')) await catalogBundle('api/lambda.ts', 'lambda.mjs');
+if (process.argv.includes('--server')) await catalogBundle('api/server.ts', 'server.mjs');
