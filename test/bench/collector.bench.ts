@@ -1,31 +1,51 @@
 /**
- * The collector against the real catalog (embedded, or Postgres + S3 when CI's
- * TEST_DATABASE_URL and S3_ENDPOINT are set: a fresh database and a fresh bucket): 50 staged LUNs × 20 MiB header regions
- * (mostly zeros, a few unique regions each). Day 1 from empty, day 2 with 4 KiB
- * changed in 5 LUNs, day 3 unchanged; then one 1.5 GiB support-grade dump.
- * Prints wall time, bytes uploaded, PUT requests, the collector's peak RSS, and the
- * ratio of wall time to reading + hashing the same bytes in one pass; also gzip
- * levels on real chunk shapes, `--version` against `node -e 0`, and the bundle size.
- * Run alone: `npx tsx test/bench/collector.bench.ts`. No assertions.
+ * The daily run, side by side in one run: the same LUN header files (50 × 20 MiB, mostly
+ * zeros with a few unique regions each) backed up by restic (its S3 backend) and by the
+ * collector's `collect` into the embedded catalog and into PostgreSQL + S3, with the same
+ * S3 server for restic and the catalog. Day 1 from empty, day 2 with 4 KiB changed in 5
+ * LUNs, day 3 unchanged; each day's wall time is the median of BENCH_RUNS runs (each run
+ * starts from empty catalogs, an empty restic repository and empty spools). A "read +
+ * SHA-256 once" pass over the same bytes is the yardstick. Bytes over the wire are counted
+ * by TCP proxies: collector ↔ catalog at the catalog's port, and everything that reaches
+ * the S3 server (restic's uploads; the catalog's own requests and the collector's chunk
+ * PUTs to upload URLs). Prints ratios; asserts nothing.
+ *
+ *   npm run bench -- collector                       quick: BENCH_SCALE=0.2 (10 LUNs), 3 runs
+ *   BENCH_SCALE=1 npm run bench -- collector         the full 50 × 20 MiB
+ *   BENCH_RUNS=5 BENCH_SUPPORT=1 …                   more runs; also a 1.5 GiB support dump
+ *   COLLECTOR_BUNDLE=/path/collector.cjs …           another build of the collector (before/after)
+ *
+ * PostgreSQL + S3 runs when TEST_DATABASE_URL and S3_ENDPOINT (and the AWS_* keys) are set,
+ * as in .ci/run or after `source` of infra/swift/start.sh's output. restic comes from the
+ * Debian package (installed here with apt-get when missing and we are root); it talks to
+ * the S3 server through a TLS front (restic's S3 client signs plain-HTTP uploads with
+ * aws-chunked payloads, which Swift's s3api refuses). The repository password is
+ * RESTIC_PASSWORD when set.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeSync, readSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { spawnServer } from '../helpers/spawn-server.js';
+import { spawnServer, type ServerProcess } from '../helpers/spawn-server.js';
 import { writeVmfsDevice, type Region } from '../fixtures/vmfs-images.js';
-import { BUNDLE, buildBundle, freePort } from '../collector/run-collector.js';
+import { BUNDLE as BUILT_BUNDLE, buildBundle, freePort } from '../collector/run-collector.js';
 import { GZIP_LEVEL } from '../../collector/chunker.js';
-import { freshBucket, s3TestConfig } from '../helpers/swift.js';
+import { freshBucket, s3TestConfig, type S3TestConfig } from '../helpers/swift.js';
 import { createDatabase } from '../helpers/database.js';
 
 const MiB = 1024 * 1024;
-const LUNS = 50;
+const SCALE = Number(process.env.BENCH_SCALE ?? '0.2');
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? '3'));
+const LUNS = Math.max(2, Math.round(50 * SCALE));
 const LUN_BYTES = 20 * MiB;
+const CHANGED = Math.min(5, LUNS);
 const TOKEN = 'collector-bench-bootstrap-token-0123456789';
+const BUNDLE = process.env.COLLECTOR_BUNDLE ?? BUILT_BUNDLE;
 
 /** A few unique regions per LUN, like real header dumps: metadata blocks amid zeros. */
 function uniqueRegions(i: number): Region[] {
@@ -34,36 +54,62 @@ function uniqueRegions(i: number): Region[] {
   return regions;
 }
 
-interface Run {
-  seconds: number;
-  report: any;
-  peakRssMb: number;
+/** A TCP proxy that counts bytes each way (optionally terminating TLS). */
+interface Counter {
+  port: number;
+  up: number;
+  down: number;
+  reset(): void;
+  close(): void;
 }
 
-/** Runs the bundle under /usr/bin/time to learn its peak RSS. */
-function collect(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  const timeFile = join(tmpdir(), `collector-bench-time-${process.pid}`);
+async function countingProxy(target: { host: string; port: number }, tlsOptions?: tls.TlsOptions): Promise<Counter> {
+  const c = { port: 0, up: 0, down: 0, reset: () => { c.up = 0; c.down = 0; }, close: () => server.close() } as Counter;
+  const sockets = new Set<net.Socket>();
+  const handle = (client: net.Socket) => {
+    const upstream = net.connect(target.port, target.host);
+    sockets.add(client).add(upstream);
+    client.on('data', (d: Buffer) => { c.up += d.length; });
+    upstream.on('data', (d: Buffer) => { c.down += d.length; });
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  };
+  const server = tlsOptions ? tls.createServer(tlsOptions, handle) : net.createServer(handle);
+  c.close = () => { for (const s of sockets) s.destroy(); server.close(); };
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  c.port = (server.address() as net.AddressInfo).port;
+  return c;
+}
+
+interface Sample {
+  seconds: number;
+  /** Bytes collector → catalog and back; bytes to the S3 server and back. */
+  catalogUp: number;
+  catalogDown: number;
+  s3Up: number;
+  s3Down: number;
+  /** restic's data_added, or the collector's stored bytes uploaded. */
+  added: number;
+  detail: string;
+}
+
+function exec(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; out: string; err: string; code: number }> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, process.execPath, BUNDLE, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
-    child.on('close', (code) => {
-      const seconds = (performance.now() - start) / 1000;
-      try {
-        const report = JSON.parse(out);
-        resolve({ seconds, report, peakRssMb: Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop()) / 1024 });
-      } catch {
-        reject(new Error(`collector exited ${code}: ${err}\n${out.slice(0, 500)}`));
-      }
-    });
+    child.on('close', (code) => resolve({ seconds: (performance.now() - start) / 1000, out, err, code: code ?? 1 }));
   });
 }
 
-/** Reads and SHA-256s the first `bytes` of each file in 1 MiB pieces: the floor any collector pays. */
+/** Reads each file in 1 MiB pieces and SHA-256s it once: the floor any collector pays. */
 function readAndHash(files: string[], bytes: number): number {
   const buf = Buffer.allocUnsafe(MiB);
   const start = performance.now();
@@ -73,9 +119,7 @@ function readAndHash(files: string[], bytes: number): number {
     for (let off = 0; off < bytes; off += MiB) {
       const n = readSync(fd, buf, 0, Math.min(MiB, bytes - off), off);
       if (n === 0) break;
-      const piece = buf.subarray(0, n);
-      createHash('sha256').update(piece).digest();
-      whole.update(piece);
+      whole.update(buf.subarray(0, n));
     }
     whole.digest();
     closeSync(fd);
@@ -83,12 +127,32 @@ function readAndHash(files: string[], bytes: number): number {
   return (performance.now() - start) / 1000;
 }
 
-function timeCommand(args: string[], runs: number): number {
-  execFileSync(process.execPath, args);
-  const start = performance.now();
-  for (let i = 0; i < runs; i++) execFileSync(process.execPath, args);
-  return (performance.now() - start) / runs;
+/** restic from PATH, installed with apt-get when missing (as root); null with the reason printed. */
+function findRestic(): string | null {
+  const which = () => spawnSync('sh', ['-c', 'command -v restic'], { encoding: 'utf8' }).stdout.trim() || null;
+  let path = which();
+  if (!path && process.getuid?.() === 0) {
+    console.log('restic not found: apt-get install -y restic …');
+    spawnSync('sh', ['-c', 'apt-get install -y -qq restic >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq restic >/dev/null 2>&1)'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    path = which();
+  }
+  if (!path) console.log('restic not run: it is not installed and could not be installed with apt-get (not root, or no package source)');
+  return path;
 }
+
+/** A self-signed certificate for 127.0.0.1, for restic's TLS front; null when openssl is missing. */
+function selfSignedCert(dir: string): { key: string; cert: string; certFile: string } | null {
+  const key = join(dir, 'tls-key.pem');
+  const certFile = join(dir, 'tls-cert.pem');
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', certFile, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  if (r.status !== 0) return null;
+  return { key: readFileSync(key, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 function gzipLevels(sample: Buffer[]): void {
   for (const level of [1, 3, 6, 9]) {
@@ -100,69 +164,172 @@ function gzipLevels(sample: Buffer[]): void {
   }
 }
 
-export async function run(): Promise<void> {
-  buildBundle();
-  const dir = mkdtempSync(join(tmpdir(), 'collector-bench-'));
-  const dataDir = join(dir, 'data');
-  mkdirSync(dataDir);
-  const extra: Record<string, string> = {};
-  let flavour = 'embedded (PGlite + filesystem store)';
-  let dropDatabase = async () => {};
-  const s3 = s3TestConfig();
-  if (process.env.TEST_DATABASE_URL && s3) {
-    // CI's variables: a fresh database beside TEST_DATABASE_URL's and a fresh bucket.
-    const created = await createDatabase(process.env.TEST_DATABASE_URL, 'vrc_bench');
-    dropDatabase = created.drop;
-    const bucket = await freshBucket(s3, 'bench');
-    Object.assign(extra, {
-      DATABASE_URL: created.url, S3_ENDPOINT: s3.endpoint, S3_BUCKET: bucket, S3_REGION: s3.region, S3_FORCE_PATH_STYLE: String(s3.forcePathStyle),
-      AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+function timeCommand(args: string[], runs: number): number {
+  execFileSync(process.execPath, args);
+  const start = performance.now();
+  for (let i = 0; i < runs; i++) execFileSync(process.execPath, args);
+  return (performance.now() - start) / runs;
+}
+
+const fmtBytes = (n: number) => (n >= 10 * MiB ? `${(n / MiB).toFixed(1)} MiB` : n >= 10 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${Math.round(n)} B`);
+
+/** One flavour of catalog for one run: a fresh server, spool, and the proxy in front of it. */
+interface Flavour {
+  name: string;
+  server: ServerProcess;
+  proxy: Counter;
+  spool: string;
+  drop: () => Promise<void>;
+}
+
+async function startFlavour(name: string, dir: string, s3Proxy: Counter | null, s3: S3TestConfig | null): Promise<Flavour> {
+  const dataDir = mkdtempSync(join(dir, `${name}-data-`));
+  // The proxy goes first and is the catalog's public URL, so upload URLs it hands out lead through it too.
+  const port = await freePort();
+  const proxy = await countingProxy({ host: '127.0.0.1', port });
+  const env: Record<string, string> = { DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: TOKEN, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${proxy.port}` };
+  let drop = async () => {};
+  if (name === 'postgres+s3') {
+    const created = await createDatabase(process.env.TEST_DATABASE_URL!, 'vrc_bench');
+    drop = created.drop;
+    const bucket = await freshBucket(s3!, 'bench');
+    Object.assign(env, {
+      DATABASE_URL: created.url, S3_ENDPOINT: `http://127.0.0.1:${s3Proxy!.port}`, S3_BUCKET: bucket, S3_REGION: s3!.region, S3_FORCE_PATH_STYLE: 'true',
+      AWS_ACCESS_KEY_ID: s3!.accessKeyId, AWS_SECRET_ACCESS_KEY: s3!.secretAccessKey,
     });
-    flavour = `Postgres (${new URL(created.url).pathname.slice(1)}) + S3 (${s3.endpoint}, bucket ${bucket})`;
-  } else {
-    console.log(`Postgres + S3 not run: ${process.env.TEST_DATABASE_URL ? 'S3_ENDPOINT' : 'TEST_DATABASE_URL'} is not set`);
   }
-  const server = await spawnServer({ DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: TOKEN, PORT: String(await freePort()), ...extra }, 300_000);
-  try {
-    const devDir = join(dir, 'root', 'dev');
-    mkdirSync(devDir, { recursive: true });
-    const files: string[] = [];
-    for (let i = 0; i < LUNS; i++) {
-      const f = join(devDir, `lun${i}`);
-      await writeVmfsDevice(f, { lvmMajor: 5, deviceId: `naa.600144f0c0ffee0000000000000${(0x1000 + i).toString(16)}`, lun: i, noiseSeed: i + 1, extraRegions: uniqueRegions(i) }, LUN_BYTES);
-      files.push(f);
-    }
-    const env = { ...process.env, CATALOG_TOKEN: TOKEN, VMFS_COLLECTOR_CONFIG: join(dir, 'none.json') };
-    const args = ['collect', '--json', '--quiet', '--root', join(dir, 'root'), '--host', 'bench', '--spool', join(dir, 'spool'), '--url', server.url, ...files.map((_, i) => `--device=/dev/lun${i}`)];
+  const server = await spawnServer(env, 300_000);
+  return { name, server, proxy, spool: mkdtempSync(join(dir, `${name}-spool-`)), drop };
+}
 
-    console.log(`catalog: ${flavour}; ${LUNS} LUNs × ${LUN_BYTES / MiB} MiB = ${(LUNS * LUN_BYTES) / MiB} MiB per day`);
-    const baseline = readAndHash(files, LUN_BYTES);
-    console.log(`read + sha256 of the same bytes in one pass: ${baseline.toFixed(2)} s`);
-    const line = (day: string, r: Run) =>
-      console.log(
-        `${day.padEnd(28)} wall ${r.seconds.toFixed(2).padStart(6)} s  (${(r.seconds / baseline).toFixed(2)} × read+hash)  ` +
-        `uploaded ${String(r.report.bytesUploaded).padStart(9)} B in ${String(r.report.putRequests).padStart(3)} PUTs  ` +
-        `read ${(r.report.bytesRead / MiB).toFixed(0)} MiB  peak RSS ${r.peakRssMb.toFixed(0)} MB  exit ${r.report.exitCode}\n` +
-        `${''.padEnd(28)} of which read+hash+stage ${r.report.readSeconds.toFixed(2)} s (${(r.report.readSeconds / baseline).toFixed(2)} × read+hash), ` +
-        `catalog round trips (begin, PUTs, commit) ${(r.report.seconds - r.report.readSeconds).toFixed(2)} s, process start ${(r.seconds - r.report.seconds).toFixed(2)} s`,
-      );
+export async function run(): Promise<void> {
+  if (!process.env.COLLECTOR_BUNDLE) buildBundle();
+  const dir = mkdtempSync(join(tmpdir(), 'collector-bench-'));
+  const s3 = s3TestConfig();
+  const withPostgres = Boolean(process.env.TEST_DATABASE_URL && s3);
+  if (!withPostgres) console.log(`PostgreSQL + S3 not run: ${process.env.TEST_DATABASE_URL ? 'S3_ENDPOINT' : 'TEST_DATABASE_URL'} is not set`);
+  let restic = s3 ? findRestic() : null;
+  if (!s3) console.log('restic not run: S3_ENDPOINT is not set (restic is measured against the same S3 server as the catalog)');
+  const cert = restic ? selfSignedCert(dir) : null;
+  if (restic && !cert) {
+    console.log('restic not run: openssl is missing (restic needs a TLS front to upload to this S3 server)');
+    restic = null;
+  }
+  const s3Target = s3 ? { host: new URL(s3.endpoint).hostname, port: Number(new URL(s3.endpoint).port || 80) } : null;
+  const s3Proxy = s3Target ? await countingProxy(s3Target) : null;
+  const s3TlsProxy = s3Target && cert ? await countingProxy(s3Target, { key: cert.key, cert: cert.cert }) : null;
+  const resticPassword = process.env.RESTIC_PASSWORD ?? `bench-${randomBytes(6).toString('hex')}`;
 
-    line('day 1 (empty catalog)', await collect(args, env));
-    for (let i = 0; i < 5; i++) {
-      const fd = openSync(files[i * 10], 'r+');
-      // Inside a chunk that was all zeros: a change amid dense data re-sends that chunk's dense bytes too.
-      writeSync(fd, randomBytes(4096), 0, 4096, 9 * MiB + i * 4096);
+  const devDir = join(dir, 'root', 'dev');
+  mkdirSync(devDir, { recursive: true });
+  const files: string[] = [];
+  for (let i = 0; i < LUNS; i++) {
+    const f = join(devDir, `lun${i}`);
+    await writeVmfsDevice(f, { lvmMajor: 5, deviceId: `naa.600144f0c0ffee0000000000000${(0x1000 + i).toString(16)}`, lun: i, noiseSeed: i + 1, extraRegions: uniqueRegions(i) }, LUN_BYTES);
+    files.push(f);
+  }
+  // Day 2's change: 4 KiB inside a chunk that was all zeros (a change amid dense data re-sends that chunk's dense bytes too).
+  const changedAt = (i: number) => 9 * MiB + i * 4096;
+  const setDay2 = (on: boolean) => {
+    for (let i = 0; i < CHANGED; i++) {
+      const fd = openSync(files[Math.floor((i * LUNS) / CHANGED)], 'r+');
+      writeSync(fd, on ? randomBytes(4096) : Buffer.alloc(4096), 0, 4096, changedAt(i));
       closeSync(fd);
     }
-    line('day 2 (4 KiB changed in 5)', await collect(args, env));
-    line('day 3 (unchanged)', await collect(args, env));
+  };
 
-    // A support-grade dump: 1.5 GiB through the same chunker, memory must stay flat.
-    const big = join(devDir, 'support');
-    await writeVmfsDevice(big, { lvmMajor: 6, noiseSeed: 99 }, 1536 * MiB);
-    const bigRun = await collect(['collect', '--json', '--quiet', '--root', join(dir, 'root'), '--host', 'bench-support', '--spool', join(dir, 'spool'), '--url', server.url, '--device=/dev/support', '--header-bytes', '1536M'], env);
-    line('1.5 GiB support dump', bigRun);
-    console.log(`  (read + sha256 of 1.5 GiB alone: ${readAndHash([big], 1536 * MiB).toFixed(2)} s)`);
+  const tools = ['read + SHA-256 once', ...(restic ? ['restic'] : []), 'collect, embedded', ...(withPostgres ? ['collect, postgres+s3'] : [])];
+  const samples = new Map<string, Sample[][]>(tools.map((t) => [t, [[], [], []]]));
+  console.log(
+    `${LUNS} LUNs × ${LUN_BYTES / MiB} MiB = ${(LUNS * LUN_BYTES) / MiB} MiB read a day; day 2 changes 4 KiB in ${CHANGED}; ${RUNS} run(s) (BENCH_SCALE=${SCALE}, BENCH_RUNS=${RUNS}); ` +
+      `collector ${BUNDLE}`,
+  );
+
+  try {
+    for (let r = 0; r < RUNS; r++) {
+      setDay2(false);
+      const flavours = [await startFlavour('embedded', dir, null, null)];
+      if (withPostgres) flavours.push(await startFlavour('postgres+s3', dir, s3Proxy, s3));
+      const repo = restic ? `s3:https://127.0.0.1:${s3TlsProxy!.port}/vrc-bench-restic-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}` : '';
+      const resticEnv = { ...process.env, RESTIC_PASSWORD: resticPassword, AWS_ACCESS_KEY_ID: s3?.accessKeyId, AWS_SECRET_ACCESS_KEY: s3?.secretAccessKey, RESTIC_CACHE_DIR: mkdtempSync(join(dir, 'restic-cache-')) };
+      const resticArgs = (...a: string[]) => ['-r', repo, '--cacert', cert!.certFile, '-o', `s3.region=${s3!.region}`, ...a];
+      if (restic) {
+        const init = await exec(restic, resticArgs('init', '--repository-version', '2'), resticEnv);
+        if (init.code !== 0) throw new Error(`restic init failed: ${init.err}`);
+      }
+      try {
+        for (let day = 1; day <= 3; day++) {
+          if (day === 2) setDay2(true);
+          const put = (tool: string, s: Sample) => samples.get(tool)![day - 1].push(s);
+          put('read + SHA-256 once', { seconds: readAndHash(files, LUN_BYTES), catalogUp: 0, catalogDown: 0, s3Up: 0, s3Down: 0, added: 0, detail: '' });
+          if (restic) {
+            s3TlsProxy!.reset();
+            const b = await exec(restic, resticArgs('backup', '--json', '--host', 'bench', join(dir, 'root')), resticEnv);
+            const summary = b.out.split('\n').filter(Boolean)
+              .map((l) => JSON.parse(l) as { message_type: string; data_added: number; files_new: number; files_changed: number; files_unmodified: number })
+              .find((m) => m.message_type === 'summary');
+            if (b.code !== 0 || !summary) throw new Error(`restic backup exited ${b.code}: ${b.err}`);
+            put('restic', { seconds: b.seconds, catalogUp: 0, catalogDown: 0, s3Up: s3TlsProxy!.up, s3Down: s3TlsProxy!.down, added: summary.data_added, detail: `files new/changed/unmodified ${summary.files_new}/${summary.files_changed}/${summary.files_unmodified}` });
+          }
+          for (const f of flavours) {
+            f.proxy.reset();
+            s3Proxy?.reset();
+            const args = ['collect', '--json', '--quiet', '--root', join(dir, 'root'), '--host', 'bench', '--spool', f.spool, '--url', `http://127.0.0.1:${f.proxy.port}`, ...files.map((_, i) => `--device=/dev/lun${i}`)];
+            const c = await exec(process.execPath, [BUNDLE, ...args], { ...process.env, CATALOG_TOKEN: TOKEN, VMFS_COLLECTOR_CONFIG: join(dir, 'none.json') });
+            const report = JSON.parse(c.out || 'null');
+            if (!report || report.exitCode !== 0) throw new Error(`collect (${f.name}) exited ${c.code}: ${c.err}\n${c.out.slice(0, 500)}`);
+            put(`collect, ${f.name}`, {
+              seconds: c.seconds, catalogUp: f.proxy.up, catalogDown: f.proxy.down, s3Up: f.name === 'embedded' ? 0 : s3Proxy!.up, s3Down: f.name === 'embedded' ? 0 : s3Proxy!.down,
+              added: report.bytesUploaded,
+              detail: `read+hash+stage ${report.readSeconds.toFixed(2)} s, catalog round trips ${(report.seconds - report.readSeconds).toFixed(2)} s, ${report.putRequests} PUTs, read ${(report.bytesRead / MiB).toFixed(0)} MiB`,
+            });
+          }
+        }
+      } finally {
+        for (const f of flavours) {
+          f.proxy.close();
+          await f.server.stop();
+          await f.drop();
+        }
+      }
+      console.log(`run ${r + 1}/${RUNS} done`);
+    }
+
+    for (let day = 1; day <= 3; day++) {
+      const label = ['day 1 (empty)', `day 2 (4 KiB changed in ${CHANGED})`, 'day 3 (unchanged)'][day - 1];
+      const med = (tool: string, k: keyof Sample) => median(samples.get(tool)![day - 1].map((s) => s[k] as number));
+      const yard = med('read + SHA-256 once', 'seconds');
+      const base = restic ? med('restic', 'seconds') : NaN;
+      console.log(`\n${label}, medians of ${RUNS}:`);
+      for (const tool of tools) {
+        const t = med(tool, 'seconds');
+        const ratios = tool.startsWith('read') ? '' : `  ${(t / yard).toFixed(2)} × read+hash${restic && tool !== 'restic' ? `  ${(t / base).toFixed(2)} × restic` : ''}`;
+        const wire = tool.startsWith('read')
+          ? ''
+          : `  wire ${fmtBytes(median(samples.get(tool)![day - 1].map((s) => s.catalogUp + s.catalogDown + s.s3Up + s.s3Down)))}: ` +
+            `catalog ↑${fmtBytes(med(tool, 'catalogUp'))} ↓${fmtBytes(med(tool, 'catalogDown'))}, S3 ↑${fmtBytes(med(tool, 's3Up'))} ↓${fmtBytes(med(tool, 's3Down'))}; ` +
+            `${tool === 'restic' ? 'data_added (before compression)' : 'chunk bytes uploaded'} ${fmtBytes(med(tool, 'added'))}`;
+        const last = samples.get(tool)![day - 1].at(-1)!;
+        console.log(`  ${tool.padEnd(22)} ${t.toFixed(2).padStart(6)} s${ratios}${wire}${last.detail ? `\n  ${''.padEnd(22)} (last run: ${last.detail})` : ''}`);
+      }
+    }
+
+    if (process.env.BENCH_SUPPORT === '1') {
+      // A support-grade dump: 1.5 GiB through the same chunker, memory must stay flat.
+      const f = await startFlavour('embedded', dir, null, null);
+      try {
+        const big = join(devDir, 'support');
+        await writeVmfsDevice(big, { lvmMajor: 6, noiseSeed: 99 }, 1536 * MiB);
+        const timeFile = join(dir, 'time');
+        const c = await exec('/usr/bin/time', ['-f', '%M', '-o', timeFile, process.execPath, BUNDLE, 'collect', '--json', '--quiet', '--root', join(dir, 'root'), '--host', 'bench-support', '--spool', f.spool, '--url', f.server.url, '--device=/dev/support', '--header-bytes', '1536M'], { ...process.env, CATALOG_TOKEN: TOKEN, VMFS_COLLECTOR_CONFIG: join(dir, 'none.json') });
+        const rss = Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop()) / 1024;
+        console.log(`\n1.5 GiB support dump: ${c.seconds.toFixed(2)} s, peak RSS ${rss.toFixed(0)} MB (read + SHA-256 once alone: ${readAndHash([big], 1536 * MiB).toFixed(2)} s)`);
+        rmSync(big, { force: true });
+      } finally {
+        f.proxy.close();
+        await f.server.stop();
+      }
+    }
 
     const sample: Buffer[] = [];
     const fd = openSync(files[0], 'r');
@@ -172,16 +339,15 @@ export async function run(): Promise<void> {
       sample.push(b);
     }
     closeSync(fd);
-    console.log(`gzip levels on one LUN's 20 chunks (the collector uses level ${GZIP_LEVEL}):`);
+    console.log(`\ngzip levels on one LUN's 20 chunks (the collector uses level ${GZIP_LEVEL}):`);
     gzipLevels(sample);
-
     const base = timeCommand(['-e', '0'], 15);
     const version = timeCommand([BUNDLE, '--version'], 15);
     console.log(`startup: node -e 0 ${base.toFixed(1)} ms, collector --version ${version.toFixed(1)} ms (${(version / base).toFixed(2)} ×)`);
-    console.log(`bundle: dist/collector.cjs ${(statSync(BUNDLE).size / 1024).toFixed(1)} KiB`);
+    console.log(`bundle: ${BUNDLE} ${statSync(BUNDLE).size} bytes`);
   } finally {
-    await server.stop();
-    await dropDatabase();
+    s3Proxy?.close();
+    s3TlsProxy?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
