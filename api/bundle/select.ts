@@ -5,7 +5,8 @@ import { ApiError } from '../errors.js';
 import { chunkList, type StoredChunk } from '../read/content.js';
 import type { DrPlan } from '../dr/plan.js';
 import { expectedIdHex, type RestoreExtent, type RestorePlan } from './restore-script.js';
-import { datasetOfBackingStore, segmentsOfVolume, snapshotsOfDatasets, targetsOfDevices, volumesOnDevices, type PartitionView, type SnapshotView, type TargetView } from '../read/volumes.js';
+import { datasetOfBackingStore, segmentsOfVolume, snapshotsOfDatasets, targetsOfDevices, volumesOnDevices } from '../read/volumes.js';
+import type { PartitionView, SnapshotView, TargetView } from '../schemas/catalog.js';
 import { inList, iso, num, str } from '../read/rows.js';
 
 /** What a bundle is for: a volume, or one LUN (device). */

@@ -6,70 +6,24 @@
  * and pg_trgm GIN indexes for label, host name, IQN and backing-store fragments.
  */
 import { sql, type SQL } from 'drizzle-orm';
+import type { SearchHit, SearchResultBody } from '../schemas/catalog.js';
 import { queryRows, type Db } from '../../db/client.js';
 import { canonicalDeviceId, canonicalVmfsUuid, parseQuery, parseVml, type SearchQuery } from '../../formats/ids.js';
-import { datasetOfBackingStore, volumesOnDevices, type TargetView } from './volumes.js';
+import { datasetOfBackingStore, volumesOnDevices } from './volumes.js';
 import { inList, iso, num, str } from './rows.js';
 
-interface HitBase {
-  score: number;
-  /** What matched: 'vmfsUuid', 'uuidPrefix', 'deviceId', 'vml', 'label', 'host', 'iqn', 'alias', 'backingStore', 'dataset', … */
-  match: string;
-}
-
-export interface VolumeHit extends HitBase {
-  type: 'volume';
-  vmfsUuid: string;
-  label: string | null;
-  version: string | null;
-  lastSeen: string | null;
-}
-
-export interface LunHit extends HitBase {
-  type: 'lun';
-  deviceId: string;
-  lun: number | null;
-  vml: string | null;
-  vendor: string | null;
-  model: string | null;
-  sizeBytes: number | null;
-  lastSeen: string | null;
-}
-
-export interface HostHit extends HitBase {
-  type: 'host';
-  name: string;
-  kind: string;
-  lastSeen: string | null;
-}
-
-/** A target LU as the volume view shows it, as a search hit. */
-export interface TargetHit extends HitBase, Omit<TargetView, 'seenAt' | 'artifactId'> {
-  type: 'target';
-  seenAt: string | null;
-}
-
-export interface SnapshotHit extends HitBase {
-  type: 'snapshot';
-  host: string;
-  dataset: string;
-  snapshot: string;
-  name: string;
-  createdAt: string | null;
-  usedBytes: number | null;
-}
-
-export type SearchHit = VolumeHit | LunHit | HostHit | TargetHit | SnapshotHit;
+/** The hits are the response schema's (api/schemas/catalog.ts). */
+export type { SearchHit } from '../schemas/catalog.js';
+type VolumeHit = Extract<SearchHit, { type: 'volume' }>;
+type LunHit = Extract<SearchHit, { type: 'lun' }>;
+type TargetHit = Extract<SearchHit, { type: 'target' }>;
+type SnapshotHit = Extract<SearchHit, { type: 'snapshot' }>;
 
 /** How a term was understood; `partition` when a device id carried a `:N` partition suffix. */
 export type UnderstoodQuery = SearchQuery & { partition?: number };
 
-export interface SearchResult {
-  query: UnderstoodQuery;
-  hits: SearchHit[];
-  /** True when more hits matched than `limit`. */
-  truncated: boolean;
-}
+/** The search answer: `SearchResult` of the response schema, with the query as parseQuery typed it. */
+export type SearchResult = SearchResultBody & { query: UnderstoodQuery };
 
 export const DEFAULT_SEARCH_LIMIT = 25;
 export const MAX_SEARCH_LIMIT = 200;

@@ -11,6 +11,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
 import { ApiError } from '../errors.js';
 import { inList, iso, num, str, unique } from './rows.js';
+import type { ArtifactSummaryView, EventView, ExtentView, LunView, SnapshotView, TargetView, VolumeView } from '../schemas/catalog.js';
 
 /** The dataset a zvol backing store names (`/dev/zvol/rdsk/<ds>` → `<ds>`), or null. */
 export function datasetOfBackingStore(path: string | null): string | null {
@@ -18,122 +19,7 @@ export function datasetOfBackingStore(path: string | null): string | null {
   return m ? m[1] : null;
 }
 
-// ---- view shapes ----
-
-export interface PartitionView {
-  scheme: string | null;
-  index: number | null;
-  startLba: number | null;
-  endLba: number | null;
-  type: string | null;
-  missing: boolean;
-}
-
-export interface ExtentView {
-  deviceId: string | null;
-  vml: string | null;
-  lun: number | null;
-  vendor: string | null;
-  model: string | null;
-  revision: string | null;
-  sizeBytes: number | null;
-  vmfsUuid: string | null;
-  segmentUuid: string | null;
-  extentUuid: string | null;
-  host: string;
-  devicePath: string | null;
-  partition: PartitionView | null;
-  /** 'header' (an LVM header in a dump) or 'inventory' (an ESX host's extent list). */
-  source: string;
-  seenAt: string;
-  firstSeenAt: string;
-  artifactId: string;
-}
-
-export interface TargetView {
-  storageHost: string;
-  stack: string;
-  iqn: string | null;
-  alias: string | null;
-  lun: number | null;
-  deviceId: string | null;
-  backingStore: string | null;
-  sizeBytes: number | null;
-  seenAt: string;
-  artifactId: string;
-}
-
-export interface SnapshotView {
-  host: string;
-  dataset: string;
-  snapshot: string;
-  name: string;
-  createdAt: string;
-  usedBytes: number | null;
-  artifactId: string;
-}
-
-export interface ArtifactSummaryView {
-  id: string;
-  captureId: string;
-  kind: string;
-  fileName: string;
-  sourcePath: string;
-  device: string | null;
-  host: string;
-  collectedAt: string;
-  size: number;
-  sha256: string;
-  parseStatus: string;
-}
-
-export interface EventView {
-  id: number;
-  type: string;
-  severity: string;
-  vmfsUuid: string | null;
-  deviceId: string | null;
-  host: string | null;
-  captureId: string | null;
-  artifactId: string | null;
-  message: string;
-  details: unknown;
-  createdAt: string;
-  acknowledged: boolean;
-}
-
-export interface VolumeView {
-  vmfsUuid: string;
-  label: string | null;
-  version: string | null;
-  blockSize: number | null;
-  createdAt: string | null;
-  creatorMac: string | null;
-  firstSeen: string | null;
-  lastSeen: string | null;
-  segmentUuids: string[];
-  extents: ExtentView[];
-  targets: TargetView[];
-  snapshots: SnapshotView[];
-  artifacts: ArtifactSummaryView[];
-  events: EventView[];
-}
-
-export interface LunView {
-  deviceId: string;
-  lun: number | null;
-  vml: string | null;
-  vendor: string | null;
-  model: string | null;
-  sizeBytes: number | null;
-  lastSeen: string | null;
-  volumes: Array<{ vmfsUuid: string; label: string | null; version: string | null }>;
-  extents: ExtentView[];
-  targets: TargetView[];
-  snapshots: SnapshotView[];
-  artifacts: ArtifactSummaryView[];
-  events: EventView[];
-}
+// The view types are the response schemas' (api/schemas/catalog.ts).
 
 /** Bounds on the lists a view returns (history can grow for years). */
 export const VIEW_LIMITS = { artifacts: 500, events: 200, snapshots: 500, targets: 500, extents: 1000 } as const;

@@ -5,20 +5,8 @@ import { requireRole } from '../http/auth.js';
 import type { App } from '../context.js';
 import { recordAudit } from '../http/audit.js';
 import { rebuildCatalog, reindexArtifacts } from '../admin/rebuild.js';
-import { ErrorSchema } from './schemas.js';
-
-const RebuildResult = z.object({
-  manifests: z.number(), captures: z.number(), skipped: z.number(), artifacts: z.number(),
-  tokens: z.object({ restored: z.number(), revoked: z.number() }).describe('Tokens brought back from the store, and tokens revoked again'),
-  errors: z.array(z.object({ key: z.string(), message: z.string() })),
-}).openapi('RebuildResult');
-
-const ReindexResult = z.object({
-  artifacts: z.number(), ok: z.number(), error: z.number(), opaque: z.number(),
-  failed: z.array(z.object({ id: z.string(), message: z.string() })),
-}).openapi('ReindexResult');
-
-const err = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });
+import { RebuildResult, ReindexResult } from '../schemas/admin.js';
+import { err } from '../schemas/common.js';
 
 const rebuild = createRoute({
   method: 'post', path: '/v1/admin/rebuild', tags: ['admin'], security: [{ bearer: [] }],

@@ -16,19 +16,11 @@ import { etagMatches, parseRange } from '../http/range.js';
 import { eventView } from '../read/volumes.js';
 import { iso, num, str } from '../read/rows.js';
 import { attachmentDisposition } from '../store/content-disposition.js';
-import { EventSchema, READ_ERRORS, err } from './volumes.js';
+import { READ_ERRORS, err } from '../schemas/common.js';
+import { ArtifactSchema } from '../schemas/catalog.js';
 
 /** How long a redirect's presigned GET stays valid. */
 export const DOWNLOAD_URL_TTL_SECONDS = 15 * 60;
-
-const ArtifactSchema = z.object({
-  id: z.string(), captureId: z.string(), host: z.string(), collectedAt: z.string(), committedAt: z.string().nullable(),
-  kind: z.string(), fileName: z.string(), sourcePath: z.string(), device: z.string().nullable(),
-  size: z.number(), sha256: z.string(), chunkCount: z.number(),
-  parseStatus: z.string(), parseError: z.unknown(), parsed: z.unknown(), pinned: z.boolean(),
-  contentUrl: z.string().describe('Where the bytes are'),
-  events: z.array(EventSchema),
-}).openapi('Artifact');
 
 const idParam = z.object({ id: z.string().min(1).max(100).openapi({ description: 'Artifact id' }) });
 

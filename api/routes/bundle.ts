@@ -15,7 +15,7 @@ import { selectBundle, type BundleSubject } from '../bundle/select.js';
 import { deviceIdParam, vmfsUuidParam } from '../http/params.js';
 import { attachmentDisposition } from '../store/content-disposition.js';
 import { DOWNLOAD_URL_TTL_SECONDS } from './artifacts.js';
-import { READ_ERRORS } from './volumes.js';
+import { READ_ERRORS } from '../schemas/common.js';
 import { drPlanForSelection } from '../dr/gather.js';
 
 const query = z.object({

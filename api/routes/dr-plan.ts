@@ -11,29 +11,8 @@ import { renderDrPlanText } from '../dr/plan.js';
 import { selectBundle } from '../bundle/select.js';
 import { vmfsUuidParam } from '../http/params.js';
 import { bundleTime } from './bundle.js';
-import { READ_ERRORS } from './volumes.js';
-
-const SourceSchema = z.object({
-  artifactId: z.string(), kind: z.string(), host: z.string(), fileName: z.string(), collectedAt: z.string(),
-  bundlePath: z.string().nullable().describe('Path of the artifact inside the restore bundle of the same time'),
-}).openapi('DrPlanSource');
-
-const DrPlanSchema = z.object({
-  vmfsUuid: z.string(), label: z.string().nullable(), at: z.string().nullable(),
-  complete: z.boolean().describe('Every link of the chain is on record and every NAA matches'),
-  naaChecks: z.array(z.object({
-    deviceId: z.string(), headerDeviceId: z.string(), luDeviceId: z.string().nullable(),
-    verdict: z.enum(['match', 'mismatch', 'no-lu']), guaranteedBy: z.string().nullable(),
-    headerLun: z.number().nullable(), luLun: z.number().nullable(), message: z.string(),
-  })),
-  missing: z.array(z.object({
-    link: z.enum(['extent', 'storage-lu', 'backing-store', 'snapshots']), deviceId: z.string().nullable(), message: z.string(), collector: z.string(),
-  })),
-  steps: z.array(z.object({
-    n: z.number(), stage: z.enum(['storage', 'zfs', 'esx']), title: z.string(), commands: z.array(z.string()),
-    note: z.string().nullable(), from: z.array(SourceSchema),
-  })),
-}).openapi('DrPlan');
+import { READ_ERRORS } from '../schemas/common.js';
+import { DrPlanSchema, } from '../schemas/catalog.js';
 
 const drPlanRoute = createRoute({
   method: 'get', path: '/v1/volumes/{vmfsUuid}/dr-plan', tags: ['restore'], security: [{ bearer: [] }],

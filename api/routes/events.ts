@@ -7,7 +7,8 @@ import { ApiError } from '../errors.js';
 import type { App } from '../context.js';
 import { deviceIdParam, vmfsUuidParam } from '../http/params.js';
 import { eventView } from '../read/volumes.js';
-import { EventSchema, READ_ERRORS } from './volumes.js';
+import { READ_ERRORS } from '../schemas/common.js';
+import { EventSchema } from '../schemas/catalog.js';
 
 export const DEFAULT_EVENT_LIMIT = 100;
 export const MAX_EVENT_LIMIT = 1000;

@@ -1,14 +1,10 @@
 /** Liveness and readiness; no token needed. */
 import { randomBytes } from 'node:crypto';
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute, } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import type { App, Services } from '../context.js';
 import { RETRY_AFTER_SECONDS, describeError } from '../errors.js';
-
-const Health = z.object({
-  status: z.string(),
-  checks: z.record(z.string(), z.string()).optional().describe('database and store: "ok", or what failed'),
-}).openapi('Health');
+import { Health } from '../schemas/common.js';
 
 const healthz = createRoute({
   method: 'get', path: '/healthz', tags: ['health'],

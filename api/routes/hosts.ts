@@ -10,29 +10,8 @@ import { ApiError } from '../errors.js';
 import type { App } from '../context.js';
 import { artifactSummary, eventView } from '../read/volumes.js';
 import { iso, num, str } from '../read/rows.js';
-import { ArtifactSummarySchema, EventSchema, READ_ERRORS } from './volumes.js';
-
-const CaptureSchema = z.object({
-  id: z.string(), collectedAt: z.string(), committedAt: z.string().nullable(), collectorVersion: z.string(), artifactCount: z.number(),
-}).openapi('CaptureListed');
-
-const HostSchema = z.object({
-  name: z.string(), kind: z.string(), systemUuid: z.string().nullable(), firstSeen: z.string(), lastSeen: z.string(),
-  lastCapture: CaptureSchema.nullable().describe('The newest committed capture'),
-  stale: z.boolean().describe('No committed capture within STALE_AFTER_HOURS'),
-  hoursSinceLastCapture: z.number().nullable(),
-}).openapi('Host');
-
-const HostDetailSchema = HostSchema.extend({
-  captures: z.array(CaptureSchema).describe('Newest first, at most 100'),
-  artifacts: z.array(ArtifactSummarySchema).describe('The artifacts of the last capture'),
-  volumes: z.array(z.object({ vmfsUuid: z.string(), label: z.string().nullable(), lastSeen: z.string() })).describe('Volumes whose extents this host saw'),
-  targets: z.array(z.object({
-    stack: z.string(), iqn: z.string().nullable(), alias: z.string().nullable(), lun: z.number().nullable(), deviceId: z.string().nullable(),
-    backingStore: z.string().nullable(), sizeBytes: z.number().nullable(), seenAt: z.string(),
-  })).describe('LUs this host presents (storage hosts), per its last capture that listed any'),
-  events: z.array(EventSchema),
-}).openapi('HostDetail');
+import { READ_ERRORS } from '../schemas/common.js';
+import { HostDetailSchema, HostSchema } from '../schemas/catalog.js';
 
 const listRoute = createRoute({
   method: 'get', path: '/v1/hosts', tags: ['catalog'], security: [{ bearer: [] }],

@@ -4,15 +4,8 @@ import { requireRole } from '../http/auth.js';
 import type { App } from '../context.js';
 import { deviceIdParam } from '../http/params.js';
 import { getLun } from '../read/volumes.js';
-import { ArtifactSummarySchema, EventSchema, ExtentSchema, READ_ERRORS, SnapshotSchema, TargetSchema } from './volumes.js';
-
-const LunSchema = z.object({
-  deviceId: z.string(), lun: z.number().nullable(), vml: z.string().nullable(), vendor: z.string().nullable(), model: z.string().nullable(),
-  sizeBytes: z.number().nullable(), lastSeen: z.string().nullable(),
-  volumes: z.array(z.object({ vmfsUuid: z.string(), label: z.string().nullable(), version: z.string().nullable() })),
-  extents: z.array(ExtentSchema), targets: z.array(TargetSchema), snapshots: z.array(SnapshotSchema),
-  artifacts: z.array(ArtifactSummarySchema), events: z.array(EventSchema),
-}).openapi('Lun');
+import { READ_ERRORS } from '../schemas/common.js';
+import { LunSchema } from '../schemas/catalog.js';
 
 const getLunRoute = createRoute({
   method: 'get', path: '/v1/luns/{deviceId}', tags: ['catalog'], security: [{ bearer: [] }],

@@ -6,32 +6,8 @@ import { requireRole } from '../http/auth.js';
 import { ApiError } from '../errors.js';
 import type { App } from '../context.js';
 import { DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, searchCatalog } from '../read/search.js';
-import { READ_ERRORS } from './volumes.js';
-
-const base = { score: z.number().describe('100 = exact id; lower = prefix, fragment or a linked object'), match: z.string().describe('What matched') };
-const HitSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('volume'), ...base, vmfsUuid: z.string(), label: z.string().nullable(), version: z.string().nullable(), lastSeen: z.string().nullable() }),
-  z.object({
-    type: z.literal('lun'), ...base, deviceId: z.string(), lun: z.number().nullable(), vml: z.string().nullable(), vendor: z.string().nullable(),
-    model: z.string().nullable(), sizeBytes: z.number().nullable(), lastSeen: z.string().nullable(),
-  }),
-  z.object({ type: z.literal('host'), ...base, name: z.string(), kind: z.string(), lastSeen: z.string().nullable() }),
-  z.object({
-    type: z.literal('target'), ...base, storageHost: z.string(), stack: z.string(), iqn: z.string().nullable(), alias: z.string().nullable(),
-    lun: z.number().nullable(), deviceId: z.string().nullable(), backingStore: z.string().nullable(), sizeBytes: z.number().nullable(), seenAt: z.string().nullable(),
-  }),
-  z.object({
-    type: z.literal('snapshot'), ...base, host: z.string(), dataset: z.string(), snapshot: z.string(), name: z.string(),
-    createdAt: z.string().nullable(), usedBytes: z.number().nullable(),
-  }),
-]).openapi('SearchHit');
-
-const SearchResponse = z.object({
-  query: z.object({ type: z.string(), raw: z.string() }).catchall(z.unknown())
-    .describe('How the term was understood: vmfsUuid | uuidPrefix | deviceId | vml (deviceId + lun) | iqn | backingStore (path, dataset) | hex | text'),
-  hits: z.array(HitSchema).describe('Best first'),
-  truncated: z.boolean().describe('More hits matched than `limit`'),
-}).openapi('SearchResult');
+import { READ_ERRORS } from '../schemas/common.js';
+import { SearchResponse } from '../schemas/catalog.js';
 
 const searchRoute = createRoute({
   method: 'get', path: '/v1/search', tags: ['catalog'], security: [{ bearer: [] }],

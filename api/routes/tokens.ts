@@ -5,24 +5,8 @@ import { requireRole } from '../http/auth.js';
 import type { App } from '../context.js';
 import { recordAudit } from '../http/audit.js';
 import { createToken, revokeToken } from '../admin/tokens.js';
-import { ErrorSchema } from './schemas.js';
-
-const TokenCreate = z.object({
-  role: z.enum(['admin', 'operator', 'collector']),
-  host: z.string().min(1).max(255).regex(/^[A-Za-z0-9._:*-]+$/, 'a host name, or a pattern with * wildcards').optional()
-    .describe('collector tokens: the host they write for, or a pattern such as `esxi-*` for an SSH proxy collecting a cluster'),
-  name: z.string().min(1).max(200),
-}).openapi('TokenCreate');
-
-const TokenCreated = z.object({
-  id: z.string(), token: z.string().describe('The secret. Shown once; only its SHA-256 is stored.'),
-  role: z.string(), host: z.string().nullable(), name: z.string(),
-}).openapi('TokenCreated');
-
-const TokenRow = z.object({
-  id: z.string(), name: z.string(), role: z.string(), host: z.string().nullable(),
-  createdAt: z.string(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable(),
-}).openapi('Token');
+import { ErrorSchema } from '../schemas/common.js';
+import { TokenCreate, TokenCreated, TokenRow } from '../schemas/admin.js';
 
 const create = createRoute({
   method: 'post', path: '/v1/tokens', tags: ['admin'], security: [{ bearer: [] }],

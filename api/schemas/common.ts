@@ -1,0 +1,27 @@
+/** Shapes every route shares: the error body, error responses, health. */
+import { z } from '@hono/zod-openapi';
+
+
+export const ErrorSchema = z.object({
+  error: z.object({
+    code: z.string().openapi({ example: 'not_found' }),
+    message: z.string(),
+    requestId: z.string(),
+  }),
+}).openapi('Error');
+
+/** An error response entry for createRoute. */
+export const err = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });
+
+/** Error responses every read route can give. */
+export const READ_ERRORS = {
+  400: err('Bad identifier or parameter'),
+  401: err('No or bad token'),
+  403: err('The token\'s role may not read the catalog'),
+  404: err('Not in the catalog'),
+} as const;
+
+export const Health = z.object({
+  status: z.string(),
+  checks: z.record(z.string(), z.string()).optional().describe('database and store: "ok", or what failed'),
+}).openapi('Health');
