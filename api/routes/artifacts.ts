@@ -5,16 +5,13 @@
  * answers 302 to a presigned GET (for runtimes that cap response sizes, e.g. Lambda).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { sql } from 'drizzle-orm';
-import { queryRows } from '../../db/client.js';
+import { artifactContent, getArtifact } from '../read/artifacts.js';
 import { requireRole } from '../http/auth.js';
 import { ApiError } from '../errors.js';
 import type { App } from '../context.js';
 import { recordAudit } from '../http/audit.js';
-import { artifactBytes, assembleObject, chunkList, toWebStream } from '../read/content.js';
+import { artifactBytes, assembleObject, toWebStream } from '../read/content.js';
 import { etagMatches, parseRange } from '../http/range.js';
-import { eventView } from '../read/volumes.js';
-import { iso, num, str } from '../read/rows.js';
 import { attachmentDisposition } from '../store/content-disposition.js';
 import { READ_ERRORS, err } from '../schemas/common.js';
 import { ArtifactSchema } from '../schemas/catalog.js';
@@ -55,41 +52,23 @@ const contentRoute = createRoute({
   },
 });
 
-type Row = Record<string, unknown>;
-
-async function artifactRow(db: import('../../db/client.js').Db, id: string): Promise<Row> {
-  const [row] = await queryRows<Row>(db, sql`
-    SELECT a.*, c.committed_at FROM artifacts a LEFT JOIN captures c ON c.id = a.capture_id WHERE a.id = ${id}`);
-  if (!row) throw new ApiError('not_found', `no artifact ${id}`);
-  return row;
-}
-
 /** Registers the artifact routes. */
 export function registerArtifactRoutes(app: App): void {
   app.openapi(getArtifactRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { db } = c.var.services;
-    const r = await artifactRow(db, id);
-    const events = await queryRows<Row>(db, sql`SELECT * FROM events WHERE artifact_id = ${id} ORDER BY created_at DESC, id DESC LIMIT 100`);
-    return c.json({
-      id: String(r.id), captureId: String(r.capture_id), host: String(r.host), collectedAt: iso(r.collected_at)!, committedAt: iso(r.committed_at),
-      kind: String(r.kind), fileName: String(r.file_name), sourcePath: String(r.source_path), device: str(r.device),
-      size: num(r.size) ?? 0, sha256: String(r.sha256), chunkCount: chunkList(r.chunks).length,
-      parseStatus: String(r.parse_status), parseError: r.parse_error ?? null, parsed: r.parsed ?? null, pinned: Boolean(r.pinned),
-      contentUrl: `/v1/artifacts/${encodeURIComponent(String(r.id))}/content`,
-      events: events.map(eventView),
-    }, 200);
+    const artifact = await getArtifact(db, id);
+    if (!artifact) throw new ApiError('not_found', `no artifact ${id}`);
+    return c.json(artifact, 200);
   });
 
   app.openapi(contentRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { redirect } = c.req.valid('query');
     const { db, store, logger } = c.var.services;
-    const r = await artifactRow(db, id);
-    const sha256 = String(r.sha256);
-    const size = num(r.size) ?? 0;
-    const fileName = String(r.file_name);
-    const chunks = chunkList(r.chunks);
+    const found = await artifactContent(db, id);
+    if (!found) throw new ApiError('not_found', `no artifact ${id}`);
+    const { sha256, size, fileName, chunks } = found;
     const etag = `"${sha256}"`;
     const common: Record<string, string> = {
       ETag: etag,

@@ -1,17 +1,12 @@
 /** GET /v1/events: drift and health events, newest first, filtered and paged by id. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { sql, type SQL } from 'drizzle-orm';
-import { queryRows } from '../../db/client.js';
+import { DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT, listEvents } from '../read/events.js';
 import { requireRole } from '../http/auth.js';
 import { ApiError } from '../errors.js';
 import type { App } from '../context.js';
 import { deviceIdParam, vmfsUuidParam } from '../http/params.js';
-import { eventView } from '../read/volumes.js';
 import { READ_ERRORS } from '../schemas/common.js';
 import { EventSchema } from '../schemas/catalog.js';
-
-export const DEFAULT_EVENT_LIMIT = 100;
-export const MAX_EVENT_LIMIT = 1000;
 
 const listRoute = createRoute({
   method: 'get', path: '/v1/events', tags: ['catalog'], security: [{ bearer: [] }],
@@ -50,21 +45,15 @@ function time(name: string, value: string): string {
 export function registerEventRoutes(app: App): void {
   app.openapi(listRoute, async (c) => {
     const q = c.req.valid('query');
-    const where: SQL[] = [];
-    if (q.type) where.push(sql`type = ${q.type}`);
-    if (q.severity) where.push(sql`severity = ${q.severity}`);
-    if (q.host) where.push(sql`host = ${q.host}`);
-    if (q.vmfsUuid) where.push(sql`vmfs_uuid = ${vmfsUuidParam(q.vmfsUuid)}`);
-    if (q.deviceId) where.push(sql`device_id = ${deviceIdParam(q.deviceId).deviceId}`);
-    if (q.acknowledged) where.push(sql`acknowledged = ${q.acknowledged === 'true'}`);
-    if (q.since) where.push(sql`created_at >= ${time('since', q.since)}`);
-    if (q.until) where.push(sql`created_at < ${time('until', q.until)}`);
-    if (q.before) where.push(sql`id < ${q.before}`);
-    const limit = q.limit ?? DEFAULT_EVENT_LIMIT;
-    const rows = await queryRows<Record<string, unknown>>(c.var.services.db, sql`
-      SELECT * FROM events ${where.length ? sql`WHERE ${sql.join(where, sql` AND `)}` : sql``}
-       ORDER BY id DESC LIMIT ${limit + 1}`);
-    const events = rows.slice(0, limit).map(eventView);
-    return c.json({ events, nextBefore: rows.length > limit ? events[events.length - 1].id : null }, 200);
+    const page = await listEvents(c.var.services.db, {
+      type: q.type, severity: q.severity, host: q.host,
+      vmfsUuid: q.vmfsUuid ? vmfsUuidParam(q.vmfsUuid) : undefined,
+      deviceId: q.deviceId ? deviceIdParam(q.deviceId).deviceId : undefined,
+      acknowledged: q.acknowledged ? q.acknowledged === 'true' : undefined,
+      since: q.since ? time('since', q.since) : undefined,
+      until: q.until ? time('until', q.until) : undefined,
+      before: q.before, limit: q.limit ?? DEFAULT_EVENT_LIMIT,
+    });
+    return c.json(page, 200);
   });
 }

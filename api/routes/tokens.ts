@@ -1,6 +1,6 @@
 /** Admin: create and revoke bearer tokens. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { tokens } from '../../db/schema.js';
+import { listTokens } from '../read/tokens.js';
 import { requireRole } from '../http/auth.js';
 import type { App } from '../context.js';
 import { recordAudit } from '../http/audit.js';
@@ -43,13 +43,7 @@ export function registerTokenRoutes(app: App): void {
     return c.json(created, 201);
   });
   app.openapi(list, async (c) => {
-    const rows = await c.var.services.db.select().from(tokens).orderBy(tokens.createdAt);
-    return c.json({
-      tokens: rows.map((r) => ({
-        id: r.id, name: r.name, role: r.role, host: r.host, createdAt: r.createdAt.toISOString(),
-        lastUsedAt: r.lastUsedAt?.toISOString() ?? null, revokedAt: r.revokedAt?.toISOString() ?? null,
-      })),
-    }, 200);
+    return c.json({ tokens: await listTokens(c.var.services.db) }, 200);
   });
   app.openapi(revoke, async (c) => {
     const { id } = c.req.valid('param');

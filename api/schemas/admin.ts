@@ -28,3 +28,5 @@ export const ReindexResult = z.object({
   artifacts: z.number(), ok: z.number(), error: z.number(), opaque: z.number(),
   failed: z.array(z.object({ id: z.string(), message: z.string() })),
 }).openapi('ReindexResult');
+
+export type TokenView = z.infer<typeof TokenRow>;

@@ -1,0 +1,44 @@
+/** Drift and health events, newest first, filtered and paged by id. */
+import { sql, type SQL } from 'drizzle-orm';
+import { queryRows, type Db } from '../../db/client.js';
+import type { EventView } from '../schemas/catalog.js';
+import { eventView } from './volumes.js';
+
+export const DEFAULT_EVENT_LIMIT = 100;
+export const MAX_EVENT_LIMIT = 1000;
+
+/** Which events to list; ids and times already canonical. */
+export interface EventFilter {
+  type?: string;
+  severity?: string;
+  host?: string;
+  vmfsUuid?: string;
+  deviceId?: string;
+  acknowledged?: boolean;
+  /** ISO 8601: created at or after. */
+  since?: string;
+  /** ISO 8601: created before. */
+  until?: string;
+  /** Only ids below this (the previous page's `nextBefore`). */
+  before?: number;
+  limit: number;
+}
+
+/** One page of events and the `before` of the next page (null on the last). */
+export async function listEvents(db: Db, f: EventFilter): Promise<{ events: EventView[]; nextBefore: number | null }> {
+  const where: SQL[] = [];
+  if (f.type) where.push(sql`type = ${f.type}`);
+  if (f.severity) where.push(sql`severity = ${f.severity}`);
+  if (f.host) where.push(sql`host = ${f.host}`);
+  if (f.vmfsUuid) where.push(sql`vmfs_uuid = ${f.vmfsUuid}`);
+  if (f.deviceId) where.push(sql`device_id = ${f.deviceId}`);
+  if (f.acknowledged !== undefined) where.push(sql`acknowledged = ${f.acknowledged}`);
+  if (f.since) where.push(sql`created_at >= ${f.since}`);
+  if (f.until) where.push(sql`created_at < ${f.until}`);
+  if (f.before) where.push(sql`id < ${f.before}`);
+  const rows = await queryRows<Record<string, unknown>>(db, sql`
+    SELECT * FROM events ${where.length ? sql`WHERE ${sql.join(where, sql` AND `)}` : sql``}
+     ORDER BY id DESC LIMIT ${f.limit + 1}`);
+  const events = rows.slice(0, f.limit).map(eventView);
+  return { events, nextBefore: rows.length > f.limit ? events[events.length - 1].id : null };
+}
