@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import type { Services } from './context.js';
 import { createLogger, type Logger } from './logger.js';
 import { createBlobStore } from './store/index.js';
+import { databaseUrlFromSecret, fetchSecretString } from './database-secret.js';
 
 export interface OpenedServices {
   services: Services;
@@ -12,12 +13,19 @@ export interface OpenedServices {
 }
 
 /** Database (migrated) + blob store + logger + clock. */
-export async function openServices(config: Config, options: { logger?: Logger; now?: () => Date } = {}): Promise<OpenedServices> {
+export async function openServices(
+  config: Config,
+  options: { logger?: Logger; now?: () => Date; fetchSecret?: (arn: string, region: string) => Promise<string> } = {},
+): Promise<OpenedServices> {
   const dataDir = resolve(config.DATA_DIR);
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const databaseUrl = config.DATABASE_URL ?? (config.DATABASE_SECRET_ARN
+    ? databaseUrlFromSecret(await (options.fetchSecret ?? fetchSecretString)(config.DATABASE_SECRET_ARN, config.S3_REGION), config.DATABASE_HOST)
+    : undefined);
   const opened = await openDb({
-    databaseUrl: config.DATABASE_URL, dataDir,
+    databaseUrl, dataDir,
     connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT, statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    poolMax: config.DATABASE_POOL_MAX, prepare: config.DATABASE_PREPARE,
   });
   const publicBaseUrl = config.PUBLIC_URL ?? `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
   const store = createBlobStore({

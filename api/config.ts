@@ -21,6 +21,17 @@ export const configSchema = z.object({
   S3_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   /** Tries per S3 request, the first included. */
   S3_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  /**
+   * Where DATABASE_URL comes from when it is not set: a Secrets Manager secret (ARN) holding
+   * the postgres:// URL, or RDS's JSON {username, password, host, port, dbname}.
+   */
+  DATABASE_SECRET_ARN: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:/, 'must be a Secrets Manager secret ARN').optional(),
+  /** With DATABASE_SECRET_ARN: connect to this host instead of the secret's (an RDS Proxy endpoint). */
+  DATABASE_HOST: z.string().min(1).optional(),
+  /** Connections this process may hold to Postgres; 1 on Lambda (RDS Proxy pools them). */
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  /** Use prepared statements on Postgres; false behind a transaction-pooling proxy (RDS Proxy, PgBouncer). */
+  DATABASE_PREPARE: bool.default(true),
   /** Seconds to wait for a Postgres connection. */
   DATABASE_CONNECT_TIMEOUT: z.coerce.number().int().min(1).max(600).default(10),
   /** Milliseconds one SQL statement may run on Postgres (statement_timeout); 0 = no limit. */

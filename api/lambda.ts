@@ -7,7 +7,8 @@ import { handle } from 'hono/aws-lambda';
 import { createApp } from './app.js';
 import { openServices } from './boot.js';
 import { loadConfig } from './config.js';
-import type { App } from './context.js';
+import type { App, Services } from './context.js';
+import { sweepStaging, type SweepResult } from './ingest/staging.js';
 
 let appPromise: Promise<App> | undefined;
 
@@ -29,3 +30,23 @@ export const handler = async (event: Parameters<ReturnType<typeof handle>>[0], c
   const app = await lambdaApp();
   return handle(app)(event, context);
 };
+
+let servicesPromise: ReturnType<typeof openServices> | undefined;
+
+/**
+ * The scheduled maintenance function (an EventBridge rule, infra/aws/stack.ts): today it
+ * sweeps staged uploads no commit will read; retention, scrub slices and stale-host events
+ * join here as they are built. Returns what it did, which Lambda logs.
+ */
+export const maintenance = async (): Promise<{ sweptStaging: SweepResult }> => {
+  servicesPromise ??= openServices(loadConfig());
+  const { services } = await servicesPromise;
+  return runMaintenance(services);
+};
+
+/** One maintenance pass over the given services (the scheduled function, and tests). */
+export async function runMaintenance(services: Services): Promise<{ sweptStaging: SweepResult }> {
+  const sweptStaging = await sweepStaging(services);
+  services.logger.info('maintenance done', { sweptStaging });
+  return { sweptStaging };
+}

@@ -9,7 +9,7 @@ import { RebuildResult, ReindexResult } from '../schemas/admin.js';
 import { err } from '../schemas/common.js';
 
 const rebuild = createRoute({
-  method: 'post', path: '/v1/admin/rebuild', tags: ['admin'], security: [{ bearer: [] }],
+  method: 'post', path: '/v1/admin/rebuild', operationId: 'rebuildCatalog', tags: ['admin'], security: [{ bearer: [] }],
   summary: 'Recreate every capture the catalog lacks from the manifests in the store',
   middleware: [requireRole('admin')] as const,
   responses: {
@@ -19,7 +19,7 @@ const rebuild = createRoute({
 });
 
 const reindex = createRoute({
-  method: 'post', path: '/v1/admin/reindex', tags: ['admin'], security: [{ bearer: [] }],
+  method: 'post', path: '/v1/admin/reindex', operationId: 'reindexArtifacts', tags: ['admin'], security: [{ bearer: [] }],
   summary: 'Re-parse stored artifacts (all, or one kind) and replace their catalog rows',
   middleware: [requireRole('admin')] as const,
   request: { query: z.object({ kind: z.enum(ARTIFACT_KINDS).optional() }) },

@@ -22,7 +22,7 @@ export const DOWNLOAD_URL_TTL_SECONDS = 15 * 60;
 const idParam = z.object({ id: z.string().min(1).max(100).openapi({ description: 'Artifact id' }) });
 
 const getArtifactRoute = createRoute({
-  method: 'get', path: '/v1/artifacts/{id}', tags: ['catalog'], security: [{ bearer: [] }],
+  method: 'get', path: '/v1/artifacts/{id}', operationId: 'getArtifact', tags: ['catalog'], security: [{ bearer: [] }],
   summary: 'An artifact\'s metadata and what the parser found in it',
   middleware: [requireRole('operator')] as const,
   request: { params: idParam },
@@ -30,7 +30,7 @@ const getArtifactRoute = createRoute({
 });
 
 const contentRoute = createRoute({
-  method: 'get', path: '/v1/artifacts/{id}/content', tags: ['catalog'], security: [{ bearer: [] }],
+  method: 'get', path: '/v1/artifacts/{id}/content', operationId: 'getArtifactContent', tags: ['catalog'], security: [{ bearer: [] }],
   summary: 'The artifact\'s original bytes (streamed; Range, If-None-Match; ?redirect=1 for a presigned URL)',
   middleware: [requireRole('operator')] as const,
   request: {

@@ -30,7 +30,7 @@ const responses = {
 };
 
 const volumeBundleRoute = createRoute({
-  method: 'get', path: '/v1/volumes/{vmfsUuid}/restore-bundle', tags: ['restore'], security: [{ bearer: [] }],
+  method: 'get', path: '/v1/volumes/{vmfsUuid}/restore-bundle', operationId: 'getVolumeRestoreBundle', tags: ['restore'], security: [{ bearer: [] }],
   summary: 'Everything to restore a volume as of a time: artifacts, SHA256SUMS, RESTORE.md, restore.sh',
   middleware: [requireRole('operator')] as const,
   request: { params: z.object({ vmfsUuid: z.string().min(1).max(100) }), query },
@@ -38,7 +38,7 @@ const volumeBundleRoute = createRoute({
 });
 
 const lunBundleRoute = createRoute({
-  method: 'get', path: '/v1/luns/{deviceId}/restore-bundle', tags: ['restore'], security: [{ bearer: [] }],
+  method: 'get', path: '/v1/luns/{deviceId}/restore-bundle', operationId: 'getLunRestoreBundle', tags: ['restore'], security: [{ bearer: [] }],
   summary: 'Everything to restore one LUN as of a time: its header dumps, its volume\'s .vh.sf, host inventories, target configuration',
   middleware: [requireRole('operator')] as const,
   request: { params: z.object({ deviceId: z.string().min(1).max(300) }), query },

@@ -20,7 +20,7 @@ const precheckCounts: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 const begin = createRoute({
-  method: 'post', path: '/v1/captures', tags: ['ingest'], security: [{ bearer: [] }],
+  method: 'post', path: '/v1/captures', operationId: 'beginCapture', tags: ['ingest'], security: [{ bearer: [] }],
   summary: 'Begin a capture: announce its artifacts and chunks, get upload URLs for the chunks the store lacks',
   middleware: [requireRole('collector'), precheckCounts] as const,
   request: { body: { content: { 'application/json': { schema: BeginRequestSchema } }, required: true } },
@@ -33,7 +33,7 @@ const begin = createRoute({
 });
 
 const commit = createRoute({
-  method: 'post', path: '/v1/captures/{id}/commit', tags: ['ingest'], security: [{ bearer: [] }],
+  method: 'post', path: '/v1/captures/{id}/commit', operationId: 'commitCapture', tags: ['ingest'], security: [{ bearer: [] }],
   summary: 'Commit a capture: verify every chunk, parse and index every artifact, write the manifest',
   middleware: [requireRole('collector')] as const,
   request: { params: z.object({ id: UUID }) },

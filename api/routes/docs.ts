@@ -44,6 +44,7 @@ export function registerDocsRoutes(app: App, version: string): void {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc('/openapi.json', {
     openapi: '3.0.0',
+    servers: [{ url: '/', description: 'This catalog (paths are relative to where it is served)' }],
     info: { title: 'VMFS Recovery Catalog', version, description: 'Search and restore VMFS headers, .vh.sf copies and iSCSI target configuration.' },
   });
   app.get('/docs', (c) => c.html(DOCS_HTML));

@@ -15,7 +15,7 @@ import { READ_ERRORS } from '../schemas/common.js';
 import { DrPlanSchema, } from '../schemas/catalog.js';
 
 const drPlanRoute = createRoute({
-  method: 'get', path: '/v1/volumes/{vmfsUuid}/dr-plan', tags: ['restore'], security: [{ bearer: [] }],
+  method: 'get', path: '/v1/volumes/{vmfsUuid}/dr-plan', operationId: 'getVolumeDrPlan', tags: ['restore'], security: [{ bearer: [] }],
   summary: 'The storage commands, in order, that bring a volume\'s LUNs back with the NAA its VMFS header expects',
   middleware: [requireRole('operator')] as const,
   request: {

@@ -9,7 +9,7 @@ import { READ_ERRORS } from '../schemas/common.js';
 import { EventSchema } from '../schemas/catalog.js';
 
 const listRoute = createRoute({
-  method: 'get', path: '/v1/events', tags: ['catalog'], security: [{ bearer: [] }],
+  method: 'get', path: '/v1/events', operationId: 'listEvents', tags: ['catalog'], security: [{ bearer: [] }],
   summary: 'Drift and health events (lun-id-changed, device-id-changed, partition-missing, …), newest first',
   middleware: [requireRole('operator')] as const,
   request: {

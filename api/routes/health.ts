@@ -4,17 +4,18 @@ import { createRoute, } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import type { App, Services } from '../context.js';
 import { RETRY_AFTER_SECONDS, describeError } from '../errors.js';
-import { Health } from '../schemas/common.js';
+import { Health, PATH_ERROR } from '../schemas/common.js';
 
 const healthz = createRoute({
-  method: 'get', path: '/healthz', tags: ['health'],
-  responses: { 200: { description: 'The process answers', content: { 'application/json': { schema: Health } } } },
+  method: 'get', path: '/healthz', operationId: 'getHealth', summary: 'Liveness: the process answers', security: [], tags: ['health'],
+  responses: { 200: { description: 'The process answers', content: { 'application/json': { schema: Health } } }, 400: PATH_ERROR },
 });
 const readyz = createRoute({
-  method: 'get', path: '/readyz', tags: ['health'],
+  method: 'get', path: '/readyz', operationId: 'getReadiness', security: [], tags: ['health'],
   summary: 'Ready: the database answers, and the store takes, returns and deletes a probe object, within READY_TIMEOUT_MS',
   responses: {
     200: { description: 'Database and store work', content: { 'application/json': { schema: Health } } },
+    400: PATH_ERROR,
     503: { description: 'The database or the store does not work (or not in time)', content: { 'application/json': { schema: Health } } },
   },
 });

@@ -10,7 +10,7 @@ import { READ_ERRORS } from '../schemas/common.js';
 import { SearchResponse } from '../schemas/catalog.js';
 
 const searchRoute = createRoute({
-  method: 'get', path: '/v1/search', tags: ['catalog'], security: [{ bearer: [] }],
+  method: 'get', path: '/v1/search', operationId: 'search', tags: ['catalog'], security: [{ bearer: [] }],
   summary: 'Search by VMFS UUID (any spelling or an 8+ digit prefix), naa./vml. id, label fragment, host, IQN or zvol path',
   middleware: [requireRole('operator')] as const,
   request: {

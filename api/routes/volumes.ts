@@ -8,7 +8,7 @@ import { READ_ERRORS, } from '../schemas/common.js';
 import { VolumeSchema } from '../schemas/catalog.js';
 
 const getVolumeRoute = createRoute({
-  method: 'get', path: '/v1/volumes/{vmfsUuid}', tags: ['catalog'], security: [{ bearer: [] }],
+  method: 'get', path: '/v1/volumes/{vmfsUuid}', operationId: 'getVolume', tags: ['catalog'], security: [{ bearer: [] }],
   summary: 'A VMFS volume joined to its extents, LUs, snapshots, artifacts and events',
   middleware: [requireRole('operator')] as const,
   request: { params: z.object({ vmfsUuid: z.string().min(1).max(100).openapi({ description: 'VMFS UUID, with or without dashes, any case', example: '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c' }) }) },

@@ -39,7 +39,7 @@ export const ArtifactSummarySchema = z.object({
 export const EventSchema = z.object({
   id: z.number(), type: z.string(), severity: z.string(), vmfsUuid: z.string().nullable(), deviceId: z.string().nullable(),
   host: z.string().nullable(), captureId: z.string().nullable(), artifactId: z.string().nullable(), message: z.string(),
-  details: z.unknown(), createdAt: z.string(), acknowledged: z.boolean(),
+  details: z.unknown().openapi({ type: 'object', nullable: true, description: 'What drifted: the previous and current values' }), createdAt: z.string(), acknowledged: z.boolean(),
 }).openapi('Event');
 
 export const VolumeSchema = z.object({
@@ -87,7 +87,8 @@ export const ArtifactSchema = z.object({
   id: z.string(), captureId: z.string(), host: z.string(), collectedAt: z.string(), committedAt: z.string().nullable(),
   kind: z.string(), fileName: z.string(), sourcePath: z.string(), device: z.string().nullable(),
   size: z.number(), sha256: z.string(), chunkCount: z.number(),
-  parseStatus: z.string(), parseError: z.unknown(), parsed: z.unknown(), pinned: z.boolean(),
+  parseStatus: z.string(), parseError: z.unknown().openapi({ type: 'object', nullable: true, description: '`{code, message}` when the parser refused the bytes' }),
+  parsed: z.unknown().openapi({ type: 'object', nullable: true, description: 'What the parser found (kind, ids, details)' }), pinned: z.boolean(),
   contentUrl: z.string().describe('Where the bytes are'),
   events: z.array(EventSchema),
 }).openapi('Artifact');
@@ -112,7 +113,7 @@ export const HitSchema = z.discriminatedUnion('type', [
 ]).openapi('SearchHit');
 
 export const SearchResponse = z.object({
-  query: z.object({ type: z.string(), raw: z.string() }).catchall(z.unknown())
+  query: z.object({ type: z.string(), raw: z.string() }).catchall(z.unknown()).openapi({ additionalProperties: true })
     .describe('How the term was understood: vmfsUuid | uuidPrefix | deviceId | vml (deviceId + lun) | iqn | backingStore (path, dataset) | hex | text'),
   hits: z.array(HitSchema).describe('Best first'),
   truncated: z.boolean().describe('More hits matched than `limit`'),

@@ -25,3 +25,12 @@ export const Health = z.object({
   status: z.string(),
   checks: z.record(z.string(), z.string()).optional().describe('database and store: "ok", or what failed'),
 }).openapi('Health');
+
+/** Any route answers this for a path or query holding NUL, control characters or bad percent-encoding (api/app.ts). */
+export const PATH_ERROR = err('A path or query with NUL, control characters or bad percent-encoding');
+
+/** Error responses of the admin routes. */
+export const ADMIN_ERRORS = {
+  401: err('No or bad token'),
+  403: err('The token\'s role is not admin'),
+} as const;
