@@ -72,6 +72,10 @@ export interface OpenDbOptions {
   connectTimeoutSeconds?: number;
   /** Postgres only: statement_timeout in milliseconds (default 120 s; 0 = none). */
   statementTimeoutMs?: number;
+  /** Postgres only: connections in the pool (default 10; 1 on Lambda). */
+  poolMax?: number;
+  /** Postgres only: prepared statements (default true; false behind a transaction-pooling proxy). */
+  prepare?: boolean;
 }
 
 /** Opens the catalog database and applies pending migrations. */
@@ -83,7 +87,8 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
     // Bounded waits: a server that does not accept connections, or a statement that runs
     // away, fails the request (503, see api/errors.ts) instead of holding it forever.
     const sql = postgres(options.databaseUrl, {
-      max: 10,
+      max: options.poolMax ?? 10,
+      prepare: options.prepare ?? true,
       onnotice: () => {},
       connect_timeout: options.connectTimeoutSeconds ?? 10,
       connection: { statement_timeout: options.statementTimeoutMs ?? 120_000 },
