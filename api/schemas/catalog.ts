@@ -4,6 +4,12 @@
  */
 import { z } from '@hono/zod-openapi';
 
+/**
+ * A JSON value or null, documented as a nullable object: OpenAPI 3.0 client generators
+ * need a `type` beside `nullable` (the metadata typings leave `nullable` out, hence the spread).
+ */
+const jsonOrNull = (description: string) => z.unknown().openapi({ type: 'object', description, ...({ nullable: true } as object) });
+
 export const PartitionSchema = z.object({
   scheme: z.string().nullable().describe('mbr | gpt | none'),
   index: z.number().nullable(),
@@ -39,7 +45,7 @@ export const ArtifactSummarySchema = z.object({
 export const EventSchema = z.object({
   id: z.number(), type: z.string(), severity: z.string(), vmfsUuid: z.string().nullable(), deviceId: z.string().nullable(),
   host: z.string().nullable(), captureId: z.string().nullable(), artifactId: z.string().nullable(), message: z.string(),
-  details: z.unknown().openapi({ type: 'object' as const, nullable: true, description: 'What drifted: the previous and current values' }), createdAt: z.string(), acknowledged: z.boolean(),
+  details: jsonOrNull('What drifted: the previous and current values'), createdAt: z.string(), acknowledged: z.boolean(),
 }).openapi('Event');
 
 export const VolumeSchema = z.object({
@@ -87,8 +93,8 @@ export const ArtifactSchema = z.object({
   id: z.string(), captureId: z.string(), host: z.string(), collectedAt: z.string(), committedAt: z.string().nullable(),
   kind: z.string(), fileName: z.string(), sourcePath: z.string(), device: z.string().nullable(),
   size: z.number(), sha256: z.string(), chunkCount: z.number(),
-  parseStatus: z.string(), parseError: z.unknown().openapi({ type: 'object' as const, nullable: true, description: '`{code, message}` when the parser refused the bytes' }),
-  parsed: z.unknown().openapi({ type: 'object' as const, nullable: true, description: 'What the parser found (kind, ids, details)' }), pinned: z.boolean(),
+  parseStatus: z.string(), parseError: jsonOrNull('`{code, message}` when the parser refused the bytes'),
+  parsed: jsonOrNull('What the parser found (kind, ids, details)'), pinned: z.boolean(),
   contentUrl: z.string().describe('Where the bytes are'),
   events: z.array(EventSchema),
 }).openapi('Artifact');
