@@ -4,12 +4,7 @@
  * out, and nothing larger than one chunk is ever held in memory.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { CHUNK_SIZE } from '../../formats/protocol.js';
 import { chunkKey, type BlobStore } from '../store/types.js';
@@ -168,19 +163,9 @@ export function toWebStream(source: AsyncIterable<Uint8Array>, onError?: (e: unk
 }
 
 /**
- * Writes a stream of bytes to the store under `key` (through a temporary file, so
- * the store gets a known length and readers never see half an object). Returns the
- * object's size.
+ * Writes a stream into the store as one object (an artifact or bundle served by presigned
+ * GET): streamed by the store, never held whole in memory or on local disk.
  */
 export async function assembleObject(store: BlobStore, key: string, source: AsyncIterable<Uint8Array> | Readable): Promise<number> {
-  const dir = await mkdtemp(join(tmpdir(), 'vrc-assemble-'));
-  const file = join(dir, 'object');
-  try {
-    await pipeline(source, createWriteStream(file));
-    const { size } = await stat(file);
-    await store.put(key, createReadStream(file), size);
-    return size;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  return store.putStream(key, source as AsyncIterable<Uint8Array>);
 }

@@ -150,6 +150,12 @@ export class FsBlobStore implements BlobStore {
     });
   }
 
+  async putStream(key: string, body: AsyncIterable<Uint8Array>): Promise<number> {
+    let size = 0;
+    await this.writeAtomically(this.path(key), body, (written) => { size = written; }, () => {});
+    return size;
+  }
+
   /**
    * Stores an upload only when it is exactly `length` bytes with SHA-256 `sha256`: it is
    * hashed while it streams into a temp file and renamed into place only after the check.

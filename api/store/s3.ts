@@ -17,6 +17,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { Upload } from '@aws-sdk/lib-storage';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { ApiError } from '../errors.js';
 import { attachmentDisposition } from './content-disposition.js';
@@ -160,6 +161,31 @@ export class S3BlobStore implements BlobStore {
       length = payload.byteLength;
     }
     await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: payload, ContentLength: length }));
+  }
+
+  /**
+   * Multipart upload through lib-storage: parts of PUT_STREAM_PART_BYTES, at most two in
+   * flight, so an assembled bundle of any size costs ~16 MiB of memory and no local disk
+   * (Lambda's /tmp is small). A stream that fails midway aborts the upload; the bucket's
+   * lifecycle rule removes what an aborted process leaves.
+   */
+  async putStream(key: string, body: AsyncIterable<Uint8Array>): Promise<number> {
+    let size = 0;
+    const counted = Readable.from((async function* () {
+      for await (const chunk of body) {
+        size += chunk.byteLength;
+        yield chunk;
+      }
+    })());
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: counted },
+      partSize: PUT_STREAM_PART_BYTES,
+      queueSize: 2,
+      leavePartsOnError: false,
+    });
+    await upload.done();
+    return size;
   }
 
   /**
@@ -361,6 +387,9 @@ export class S3BlobStore implements BlobStore {
     return formatUrl(output.presigned);
   }
 }
+
+/** Part size of putStream's multipart uploads (S3's minimum is 5 MiB). */
+export const PUT_STREAM_PART_BYTES = 8 * 1024 * 1024;
 
 /** Keys presignPlainKey signs directly: these characters are the same URI-encoded or not. */
 const PLAIN_KEY = /^[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*$/;

@@ -49,6 +49,12 @@ export interface BlobStore {
   /** Write an object atomically: readers see the old object or the whole new one. */
   put(key: string, body: Uint8Array | Readable, contentLength?: number): Promise<void>;
   /**
+   * Write an object of unknown length from a stream, holding a bounded part of it in memory
+   * and none of it on local disk (S3: multipart upload; fs: a temp file renamed into place).
+   * Returns its size.
+   */
+  putStream(key: string, body: AsyncIterable<Uint8Array>): Promise<number>;
+  /**
    * Creates an object only when the key is free (write once): 'created', or 'exists' when
    * an object already rests there (left untouched). The fs store links a fully written temp
    * file into place; S3 sends `If-None-Match: *`, and on servers that answer 501 to it
