@@ -5,13 +5,41 @@
 //   dist/server.mjs     (with --server) the catalog server as one ESM file (containers, systemd)
 // Usage: node infra/build.mjs [--quiet] [--lambda | --lambda-only] [--server] [--out DIR]
 import { build } from 'esbuild';
-import { cpSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 const quiet = process.argv.includes('--quiet');
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const path = (p) => new URL(`../${p}`, import.meta.url).pathname;
 const report = (file) => { if (!quiet) console.log(`${file} ${(statSync(path(file)).size / 1024).toFixed(1)} KiB`); };
+
+/**
+ * Every output is written to a temp file and renamed into place, so a test or a process
+ * running the previous build never reads half a file while a new one is written.
+ */
+function writeAtomically(file, bytes) {
+  mkdirSync(dirname(file), { recursive: true });
+  const temp = `${file}.tmp-${process.pid}`;
+  writeFileSync(temp, bytes);
+  renameSync(temp, file);
+}
+
+/** esbuild in memory, then each output file written atomically. */
+async function buildTo(options) {
+  const result = await build({ ...options, write: false });
+  for (const f of result.outputFiles) writeAtomically(f.path, f.contents);
+}
+
+/** db/migrations copied file by file, each atomically (the catalog bundles read them beside their module). */
+function copyMigrations(to) {
+  const walk = (from, dest) => {
+    for (const entry of readdirSync(from, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(from, entry.name), join(dest, entry.name));
+      else writeAtomically(join(dest, entry.name), readFileSync(join(from, entry.name)));
+    }
+  };
+  walk(path('db/migrations'), to);
+}
 
 // Parts of fast-xml-parser that formats/smf.ts switches off are dead code in the
 // collector, which has a size budget: see the comments in infra/shims/.
@@ -26,7 +54,7 @@ const xmlOptionsOff = {
 };
 
 const lambdaOnly = process.argv.includes('--lambda-only');
-if (!lambdaOnly) await build({
+if (!lambdaOnly) await buildTo({
   entryPoints: [path('collector/main.ts')],
   plugins: [xmlOptionsOff],
   charset: 'utf8',
@@ -55,7 +83,7 @@ const catalogOut = outArg > 0 ? resolve(process.argv[outArg + 1]) : path('dist')
 
 async function catalogBundle(entry, name) {
   const outfile = join(catalogOut, name);
-  await build({
+  await buildTo({
     entryPoints: [path(entry)],
     outfile,
     bundle: true,
@@ -69,7 +97,7 @@ async function catalogBundle(entry, name) {
     external: ['@electric-sql/pglite', '@electric-sql/pglite/*'],
     logLevel: quiet ? 'error' : 'warning',
   });
-  cpSync(path('db/migrations'), join(catalogOut, 'migrations'), { recursive: true });
+  copyMigrations(join(catalogOut, 'migrations'));
   if (!quiet) console.log(`${outfile} ${(statSync(outfile).size / 1024).toFixed(1)} KiB`);
 }
 

@@ -16,7 +16,6 @@ const work = mkdtempSync(join(tmpdir(), 'vrc-lambda-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 it('dist/lambda.mjs serves health, an authorised route and the error shape', { timeout: 180_000 }, async () => {
-  await run(process.execPath, [join(ROOT, 'infra/build.mjs'), '--quiet', '--lambda'], { cwd: ROOT });
   const script = join(work, 'invoke.mjs');
   writeFileSync(script, `
     import { handler } from ${JSON.stringify(join(ROOT, 'dist/lambda.mjs'))};

@@ -16,7 +16,6 @@ import { ROOT } from '../helpers/spawn-server.js';
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'vrc-bundle-'));
 const bundle = join(ROOT, 'dist/collector.cjs');
-beforeAll(async () => { await run(process.execPath, [join(ROOT, 'infra/build.mjs'), '--quiet'], { cwd: ROOT }); }, 120_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const guid = '600144F0A1B2C3D4E5F6A7B8C9D0E1F2';

@@ -1,20 +1,18 @@
 /**
- * Runs the collector the way a user does: `node dist/collector.cjs …`, built once
- * per test process, spawned asynchronously (an in-process server may have to answer).
+ * Runs the collector the way a user does: `node dist/collector.cjs …` (built once per test
+ * run by test/helpers/build-once.ts), spawned asynchronously (an in-process server may
+ * have to answer).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const BUNDLE = join(ROOT, 'dist', 'collector.cjs');
 
-let built = false;
-
-/** Builds dist/collector.cjs (once per process). */
+/** The bundle the run's global setup built; a clear failure when a suite runs outside vitest's setup. */
 export function buildBundle(): void {
-  if (built) return;
-  execFileSync(process.execPath, [join(ROOT, 'infra', 'build.mjs'), '--quiet'], { cwd: ROOT, stdio: 'inherit' });
-  built = true;
+  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run the tests with vitest (its globalSetup builds it) or \`npm run build\``);
 }
 
 export interface CollectorRun {

@@ -30,7 +30,6 @@ describe('import → search → download → restore bundle, with the collector 
   const get = (path: string) => fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
 
   beforeAll(async () => {
-    await run(process.execPath, [join(ROOT, 'infra/build.mjs'), '--quiet'], { cwd: ROOT });
     server = await spawnServer({ DATA_DIR: join(work, 'data'), CATALOG_BOOTSTRAP_TOKEN: TOKEN });
     const files = join(work, 'backups');
     mkdirSync(files);
