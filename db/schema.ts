@@ -211,6 +211,10 @@ export const events = pgTable('events', {
   details: jsonb('details'),
   createdAt: ts('created_at').notNull(),
   acknowledged: boolean('acknowledged').notNull().default(false),
+  /** When and by which token (id) an operator acknowledged the event, and the note they left. */
+  acknowledgedAt: ts('acknowledged_at'),
+  acknowledgedBy: text('acknowledged_by'),
+  ackNote: text('ack_note'),
 }, (t) => [index('events_vmfs').on(t.vmfsUuid), index('events_device').on(t.deviceId), index('events_artifact').on(t.artifactId)]);
 
 export const audit = pgTable('audit', {
@@ -224,3 +228,16 @@ export const audit = pgTable('audit', {
   requestId: text('request_id'),
   details: jsonb('details'),
 }, (t) => [index('audit_at').on(t.at)]);
+
+/**
+ * Web console sign-ins. The cookie carries a random session id; only its SHA-256 is kept,
+ * with the token (id) it was opened with, so a revoked token ends its sessions too.
+ */
+export const consoleSessions = pgTable('console_sessions', {
+  idSha256: text('id_sha256').primaryKey(),
+  tokenId: text('token_id').notNull(),
+  role: text('role').notNull(),
+  createdAt: ts('created_at').notNull(),
+  lastSeenAt: ts('last_seen_at').notNull(),
+  expiresAt: ts('expires_at').notNull(),
+}, (t) => [index('console_sessions_expires').on(t.expiresAt)]);
