@@ -1,6 +1,6 @@
 /**
  * The one app factory: the Node server, the Lambda handler and every test build
- * the same app from injected services (STYLE.md §1–2).
+ * the same app from injected services (docs/architecture.md, "The app and its routes").
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';

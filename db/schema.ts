@@ -1,5 +1,5 @@
 /**
- * The catalog's data model (DESIGN.md, "Data model"). Identifiers are stored
+ * The catalog's data model (docs/architecture.md, "Data model"). Identifiers are stored
  * canonical: VMFS UUIDs 8-8-4-12 lower-case, device ids `naa.<lower hex>`.
  * Child rows (extents, targets, segments, snapshots) belong to the artifact they
  * were parsed from, so `reindex` can replace them artifact by artifact.

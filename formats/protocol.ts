@@ -1,5 +1,5 @@
 /**
- * The ingest protocol between collector and catalog (DESIGN.md, "Ingest protocol").
+ * The ingest protocol between collector and catalog (docs/architecture.md, "Ingest protocol").
  * Plain types only: the collector bundle must stay free of validation libraries;
  * the api validates the same shapes with zod (api/schemas).
  *

@@ -1,7 +1,7 @@
 /**
- * Drift detection as a pure function (STYLE.md §5): what an extent or volume looked
+ * Drift detection as a pure function: what an extent or volume looked
  * like in the previous capture, what it looks like now → the events an operator
- * should see. The accidents these catch are the ones DESIGN.md lists: a wiped
+ * should see. The accidents these catch are the ones docs/architecture.md lists: a wiped
  * partition table, a LUN re-presented under another LUN ID, a DR target whose NAA
  * differs from the one written in the VMFS header.
  */
@@ -89,7 +89,7 @@ export function detectDrift(previous: Observation | null, current: Observation):
 
   // Within one capture: the bytes came from a device whose id is not the one in its
   // own VMFS header. ESX sees such a LUN as a snapshot and will not mount it unless
-  // it is resignatured (FORMATS.md §3).
+  // it is resignatured (docs/formats.md §3).
   if (current.sourceDeviceId && current.deviceId && current.sourceDeviceId !== current.deviceId) {
     push('device-id-changed', 'critical',
       `the VMFS header on ${current.sourceDeviceId} names device ${current.deviceId}: ESX will treat it as a snapshot LUN`,

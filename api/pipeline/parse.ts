@@ -38,7 +38,7 @@ export function withRedaction(entry: ParsedEntry, note: RedactionNote | undefine
   return { ...entry, parsed, redaction: note };
 }
 
-/** Kinds whose bytes are never parsed (FORMATS.md §7: no public format). */
+/** Kinds whose bytes are never parsed (docs/formats.md §7: no public format). */
 const OPAQUE_KINDS: ReadonlySet<ArtifactKind> = new Set(['vmfs-undelete']);
 
 /**

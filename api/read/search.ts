@@ -1,5 +1,5 @@
 /**
- * Search: whatever an operator pastes (DESIGN.md "Who uses it"), typed by
+ * Search: whatever an operator pastes (docs/architecture.md "Who uses it"), typed by
  * `parseQuery` (formats/ids.ts), answered with scored hits, best first.
  * Every lookup rides an index: primary keys (UUIDs, device ids, also for
  * prefixes through a key range), btree indexes on device ids / vml / datasets,

@@ -1,6 +1,6 @@
 /**
  * The volume and LUN views: one VMFS volume joined to everything the catalog knows
- * about it. The links (FORMATS.md §1 "How the pieces link"):
+ * about it. The links (docs/formats.md §1 "How the pieces link"):
  *   FS descriptor (`.vh.sf`, long dumps) → segments: segment UUID → VMFS UUID
  *   header dumps → extents(source 'header'): segment UUID, device id, LUN, partition
  *   ESX inventories → extents(source 'inventory'): VMFS UUID, device id / path

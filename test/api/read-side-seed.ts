@@ -51,7 +51,7 @@ export const SCRATCH = {
 
 export const IQN = 'iqn.1986-03.com.sun:02:prod-datastore';
 
-/** The vml ESX derives for an extent's device (FORMATS.md §3). */
+/** The vml ESX derives for an extent's device (docs/formats.md §3). */
 export function vmlOf(deviceId: string, lun: number, model = 'COMSTAR'): string {
   return buildVml({ idType: 2, deviceType: 0, lun, deviceIdBytes: Buffer.from(deviceId.slice(4), 'hex'), model });
 }
