@@ -143,6 +143,8 @@ export const extents = pgTable('extents', {
   index('extents_vml').on(t.vml),
   // Search by extent UUID (the LVM header's device UUID) and drift's previous sighting of an extent.
   index('extents_extent').on(t.extentUuid),
+  // Health checks: the newest extent sightings of each host.
+  index('extents_host_seen').on(t.host, t.seenAt),
 ]);
 
 /** device id ↔ its latest known LUN, vml, vendor/model. */
@@ -184,6 +186,8 @@ export const targets = pgTable('targets', {
   index('targets_alias_trgm').using('gin', sql`${t.alias} gin_trgm_ops`),
   // Search by initiator IQN: the target LUs whose ACL names it (`acl @> '["iqn…"]'`).
   index('targets_acl').using('gin', sql`${t.acl} jsonb_path_ops`),
+  // Health checks: the newest target capture of each storage host.
+  index('targets_host_seen').on(t.storageHost, t.seenAt),
 ]);
 
 export const zfsSnapshots = pgTable('zfs_snapshots', {
@@ -196,7 +200,11 @@ export const zfsSnapshots = pgTable('zfs_snapshots', {
   name: text('name').notNull(),
   createdAt: ts('created_at').notNull(),
   usedBytes: big('used_bytes').notNull(),
-}, (t) => [index('zfs_snapshots_artifact').on(t.artifactId), index('zfs_snapshots_dataset').on(t.dataset)]);
+}, (t) => [
+  index('zfs_snapshots_artifact').on(t.artifactId), index('zfs_snapshots_dataset').on(t.dataset),
+  // Health checks: the newest snapshot listing of each host.
+  index('zfs_snapshots_host').on(t.host, t.captureId),
+]);
 
 export const events = pgTable('events', {
   id: serial('id').primaryKey(),
@@ -215,7 +223,34 @@ export const events = pgTable('events', {
   acknowledgedAt: ts('acknowledged_at'),
   acknowledgedBy: text('acknowledged_by'),
   ackNote: text('ack_note'),
-}, (t) => [index('events_vmfs').on(t.vmfsUuid), index('events_device').on(t.deviceId), index('events_artifact').on(t.artifactId)]);
+  /**
+   * Health events (target-guid-mismatch, backing-store-missing, host-stale) name the condition
+   * they report, e.g. `host-stale:esx01`: at most one unresolved event per condition, resolved
+   * (resolved_at) when a later capture or scan finds the condition gone.
+   */
+  condition: text('condition'),
+  resolvedAt: ts('resolved_at'),
+}, (t) => [
+  index('events_vmfs').on(t.vmfsUuid), index('events_device').on(t.deviceId), index('events_artifact').on(t.artifactId),
+  uniqueIndex('events_open_condition').on(t.condition).where(sql`${t.resolvedAt} IS NULL`),
+]);
+
+/**
+ * Webhook deliveries waiting or done (WEBHOOK_URL): written in the transaction that raised
+ * the event, sent after it commits and by the scheduled run, retried with backoff.
+ */
+export const webhookOutbox = pgTable('webhook_outbox', {
+  id: serial('id').primaryKey(),
+  eventId: integer('event_id'),
+  /** The JSON body as it is sent, byte for byte (the signature covers these bytes). */
+  body: text('body').notNull(),
+  createdAt: ts('created_at').notNull(),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: ts('next_attempt_at').notNull(),
+  deliveredAt: ts('delivered_at'),
+  lastStatus: integer('last_status'),
+  lastError: text('last_error'),
+}, (t) => [index('webhook_outbox_due').on(t.nextAttemptAt).where(sql`${t.deliveredAt} IS NULL`)]);
 
 export const audit = pgTable('audit', {
   id: serial('id').primaryKey(),
