@@ -276,3 +276,36 @@ export const consoleSessions = pgTable('console_sessions', {
   lastSeenAt: ts('last_seen_at').notNull(),
   expiresAt: ts('expires_at').notNull(),
 }, (t) => [index('console_sessions_expires').on(t.expiresAt)]);
+
+/** Captures retention must keep whatever its policy says, with the operator's reason (api/retention/pins.ts). */
+export const capturePins = pgTable('capture_pins', {
+  captureId: text('capture_id').primaryKey(),
+  note: text('note').notNull(),
+  pinnedAt: ts('pinned_at').notNull(),
+  pinnedBy: text('pinned_by'), // token id, or 'cli'
+});
+
+/** One retention run: who ran it, what it dropped, what it freed (api/retention/run.ts). */
+export const retentionRuns = pgTable('retention_runs', {
+  id: serial('id').primaryKey(),
+  startedAt: ts('started_at').notNull(),
+  finishedAt: ts('finished_at'),
+  ranBy: text('ran_by').notNull(), // token id, 'cli' or 'maintenance'
+  dryRun: boolean('dry_run').notNull(),
+  policy: text('policy').notNull(),
+  kept: integer('kept').notNull().default(0),
+  dropped: jsonb('dropped').notNull(), // capture ids
+  chunksDeleted: integer('chunks_deleted').notNull().default(0),
+  bytesFreed: big('bytes_freed').notNull().default(0),
+  /** Objects left in place because the bucket's Object Lock holds them: [{ key, until }]. */
+  locked: jsonb('locked'),
+}, (t) => [index('retention_runs_started').on(t.startedAt)]);
+
+/** Where the read-data scrub stopped (the last chunk key re-hashed), so the next slice goes on from there. */
+export const scrubState = pgTable('scrub_state', {
+  name: text('name').primaryKey(),
+  cursor: text('cursor'),
+  /** When the current pass over the store started (a pass ends when the cursor wraps). */
+  passStartedAt: ts('pass_started_at'),
+  updatedAt: ts('updated_at').notNull(),
+});
