@@ -3,6 +3,8 @@ import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
 import type { EventView } from '../schemas/catalog.js';
 import { eventView } from './volumes.js';
+import { ApiError } from '../errors.js';
+import { CONTROL_CHARS } from '../ingest/limits.js';
 
 export const DEFAULT_EVENT_LIMIT = 100;
 export const MAX_EVENT_LIMIT = 1000;
@@ -41,4 +43,33 @@ export async function listEvents(db: Db, f: EventFilter): Promise<{ events: Even
      ORDER BY id DESC LIMIT ${f.limit + 1}`);
   const events = rows.slice(0, f.limit).map(eventView);
   return { events, nextBefore: rows.length > f.limit ? events[events.length - 1].id : null };
+}
+
+/** Who acknowledges an event, when, and why. */
+export interface Acknowledgement {
+  tokenId: string;
+  at: Date;
+  note: string | null;
+}
+
+/**
+ * Marks an event acknowledged with a note; null when there is no such event. Acknowledging
+ * again keeps the first time and token, and replaces the note only when one is given.
+ */
+export async function acknowledgeEvent(db: Db, id: number, ack: Acknowledgement): Promise<EventView | null> {
+  const [row] = await queryRows<Record<string, unknown>>(db, sql`
+    UPDATE events SET acknowledged = TRUE,
+           acknowledged_at = coalesce(acknowledged_at, ${ack.at.toISOString()}),
+           acknowledged_by = coalesce(acknowledged_by, ${ack.tokenId}),
+           ack_note = coalesce(${ack.note}, ack_note)
+     WHERE id = ${id} RETURNING *`);
+  return row ? eventView(row) : null;
+}
+
+/** The note as kept: trimmed, null when empty; line breaks and tabs allowed, other control characters refused. */
+export function ackNote(note: string | undefined): string | null {
+  const trimmed = note?.trim();
+  if (!trimmed) return null;
+  if (CONTROL_CHARS.test(trimmed.replace(/[\r\n\t]/g, ' '))) throw new ApiError('bad_request', 'note: holds a NUL or control character');
+  return trimmed;
 }

@@ -1,6 +1,7 @@
-/** GET /v1/events: drift and health events, newest first, filtered and paged by id. */
+/** GET /v1/events: drift and health events, newest first, filtered and paged by id; POST …/{id}/ack acknowledges one. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT, listEvents } from '../read/events.js';
+import { DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT, ackNote, acknowledgeEvent, listEvents } from '../read/events.js';
+import { recordAudit } from '../http/audit.js';
 import { requireRole } from '../http/auth.js';
 import { ApiError } from '../errors.js';
 import type { App } from '../context.js';
@@ -35,14 +36,40 @@ const listRoute = createRoute({
   },
 });
 
+const ackRoute = createRoute({
+  method: 'post', path: '/v1/events/{id}/ack', operationId: 'acknowledgeEvent', tags: ['catalog'], security: [{ bearer: [] }],
+  summary: 'Acknowledge an event, with a note saying what was done about it',
+  middleware: [requireRole('operator')] as const,
+  request: {
+    params: z.object({ id: z.coerce.number().int().positive().openapi({ description: 'Event id' }) }),
+    body: {
+      required: false,
+      content: { 'application/json': { schema: z.object({ note: z.string().max(2000).optional().openapi({ example: 'LUN renumbered on purpose during the SAN move' }) }) } },
+    },
+  },
+  responses: {
+    200: { description: 'The acknowledged event', content: { 'application/json': { schema: EventSchema } } },
+    ...READ_ERRORS,
+  },
+});
+
 function time(name: string, value: string): string {
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) throw new ApiError('bad_request', `${name}: not an ISO 8601 time: ${JSON.stringify(value.slice(0, 60))}`);
   return d.toISOString();
 }
 
-/** Registers GET /v1/events. */
+/** Registers GET /v1/events and POST /v1/events/{id}/ack. */
 export function registerEventRoutes(app: App): void {
+  app.openapi(ackRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const body = c.req.header('content-type')?.includes('application/json') ? c.req.valid('json') : {};
+    const note = ackNote(body?.note);
+    const event = await acknowledgeEvent(c.var.services.db, id, { tokenId: c.var.principal!.tokenId, at: c.var.services.now(), note });
+    if (!event) throw new ApiError('not_found', `no event ${id}`);
+    await recordAudit(c, 'event-ack', String(id), note ? { note } : undefined);
+    return c.json(event, 200);
+  });
   app.openapi(listRoute, async (c) => {
     const q = c.req.valid('query');
     const page = await listEvents(c.var.services.db, {

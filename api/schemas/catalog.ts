@@ -46,6 +46,8 @@ export const EventSchema = z.object({
   id: z.number(), type: z.string(), severity: z.string(), vmfsUuid: z.string().nullable(), deviceId: z.string().nullable(),
   host: z.string().nullable(), captureId: z.string().nullable(), artifactId: z.string().nullable(), message: z.string(),
   details: jsonOrNull('What drifted: the previous and current values'), createdAt: z.string(), acknowledged: z.boolean(),
+  acknowledgedAt: z.string().nullable(), acknowledgedBy: z.string().nullable().describe('Id of the token that acknowledged it'),
+  ackNote: z.string().nullable(),
 }).openapi('Event');
 
 export const VolumeSchema = z.object({

@@ -26,6 +26,7 @@ const ROLES: Record<string, Guard> = {
   listHosts: 'operator',
   getHost: 'operator',
   listEvents: 'operator',
+  acknowledgeEvent: 'operator',
   getArtifact: 'operator',
   getArtifactContent: 'operator',
   getVolumeRestoreBundle: 'operator',

@@ -64,6 +64,10 @@ export interface paths {
     /** One host: captures, last artifacts, volumes seen, LUs presented, events */
     get: operations["getHost"];
   };
+  "/v1/events/{id}/ack": {
+    /** Acknowledge an event, with a note saying what was done about it */
+    post: operations["acknowledgeEvent"];
+  };
   "/v1/events": {
     /** Drift and health events (lun-id-changed, device-id-changed, partition-missing, …), newest first */
     get: operations["listEvents"];
@@ -422,6 +426,10 @@ export interface components {
       details?: Record<string, unknown> | null;
       createdAt: string;
       acknowledged: boolean;
+      acknowledgedAt: string | null;
+      /** @description Id of the token that acknowledged it */
+      acknowledgedBy: string | null;
+      ackNote: string | null;
     };
     Lun: {
       deviceId: string;
@@ -1014,6 +1022,55 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["HostDetail"];
+        };
+      };
+      /** @description Bad identifier or parameter */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No or bad token */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The token's role may not read the catalog */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not in the catalog */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Acknowledge an event, with a note saying what was done about it */
+  acknowledgeEvent: {
+    parameters: {
+      path: {
+        /** @description Event id */
+        id: number;
+      };
+    };
+    requestBody?: {
+      content: {
+        "application/json": {
+          /** @example LUN renumbered on purpose during the SAN move */
+          note?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The acknowledged event */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Event"];
         };
       };
       /** @description Bad identifier or parameter */
