@@ -43,6 +43,12 @@ export const configSchema = z.object({
   UPLOAD_URL_TTL: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(3600),
   /** Hours after which a host without a capture is reported stale. */
   STALE_AFTER_HOURS: z.coerce.number().positive().default(36),
+  /** Hours after the newest snapshot of an LU's backing zvol before backing-store-missing says replication stopped. */
+  REPLICATION_PERIOD_HOURS: z.coerce.number().positive().default(48),
+  /** Where events are POSTed (optional); deliveries wait in the webhook_outbox table and are retried. */
+  WEBHOOK_URL: z.string().url().regex(/^https?:\/\//, 'must be an http(s) URL').optional(),
+  /** Key of the X-Catalog-Signature-256 HMAC-SHA256 header on every webhook delivery. */
+  WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Take the client address of audit rows from X-Forwarded-For (only behind a proxy that sets it). */
   TRUST_PROXY: bool.default(false),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
