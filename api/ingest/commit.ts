@@ -21,6 +21,8 @@ import { artifactId, distinctChunks } from './begin.js';
 import { publishStaged, verifyChunks, type ManifestArtifact, type VerifiedChunks } from '../pipeline/verify.js';
 import { parseStoredArtifact, withRedaction, type ParsedEntry } from '../pipeline/parse.js';
 import { buildManifest, summarize, writeCapture, type CaptureRecord } from '../pipeline/write.js';
+import { afterCommit } from '../events/checks.js';
+import { enqueueCaptureEvents } from '../events/webhook.js';
 
 async function committedAnswer(db: Db, captureId: string): Promise<CommitResponse> {
   const [cap] = await db.select().from(captures).where(eq(captures.id, captureId));
@@ -105,6 +107,8 @@ export async function commitCapture(services: Services, principal: Principal, ca
       // test/api/rebuild.completes-manifest-of-failed-commit-once.test.ts shows both orders.
       const manifest = JSON.stringify(buildManifest(record, entries), null, 1);
       await store.put(record.manifestKey, new TextEncoder().encode(manifest));
+      // Webhooks for the drift this capture raised: queued with it, sent after it commits.
+      await enqueueCaptureEvents(tx, services.config, committedAt, captureId);
     });
   } catch (e) {
     if (e instanceof AlreadyCommitted) return committedAnswer(db, captureId);
@@ -114,6 +118,9 @@ export async function commitCapture(services: Services, principal: Principal, ca
   // refuses its keys from here on); what a crash leaves behind, the sweep removes.
   await store.closeStaging(captureId).catch((e) => services.logger.warn('staging cleanup failed', { captureId, error: (e as Error).message }));
   await maybeSweepStaging(services);
+  // Health events across hosts (target-guid-mismatch, backing-store-missing; host-stale
+  // resolved) and webhook delivery: after the commit, never failing it.
+  await afterCommit(services, { captureId, host: req.host.name });
   return {
     captureId, state: 'committed', committedAt: committedAt.toISOString(), manifestKey: record.manifestKey,
     artifacts: written.map((e) => summarize({ ...e, kind: e.ref.kind, fileName: e.ref.fileName })),
