@@ -9,6 +9,7 @@ import { openServices } from './boot.js';
 import { loadConfig } from './config.js';
 import type { App, Services } from './context.js';
 import { sweepStaging, type SweepResult } from './ingest/staging.js';
+import { runEventChecks, type EventChecks } from './events/checks.js';
 
 let appPromise: Promise<App> | undefined;
 
@@ -35,18 +36,24 @@ let servicesPromise: ReturnType<typeof openServices> | undefined;
 
 /**
  * The scheduled maintenance function (an EventBridge rule, infra/aws/stack.ts): today it
- * sweeps staged uploads no commit will read; retention, scrub slices and stale-host events
- * join here as they are built. Returns what it did, which Lambda logs.
+ * sweeps staged uploads no commit will read, raises host-stale (and re-evaluates the other
+ * health events), and sends due webhook deliveries. Returns what it did, which Lambda logs.
  */
-export const maintenance = async (): Promise<{ sweptStaging: SweepResult }> => {
+export const maintenance = async (): Promise<Maintenance> => {
   servicesPromise ??= openServices(loadConfig());
   const { services } = await servicesPromise;
   return runMaintenance(services);
 };
 
+export interface Maintenance {
+  sweptStaging: SweepResult;
+  events: EventChecks;
+}
+
 /** One maintenance pass over the given services (the scheduled function, and tests). */
-export async function runMaintenance(services: Services): Promise<{ sweptStaging: SweepResult }> {
+export async function runMaintenance(services: Services): Promise<Maintenance> {
   const sweptStaging = await sweepStaging(services);
-  services.logger.info('maintenance done', { sweptStaging });
-  return { sweptStaging };
+  const events = await runEventChecks(services);
+  services.logger.info('maintenance done', { sweptStaging, events });
+  return { sweptStaging, events };
 }

@@ -63,7 +63,12 @@ export async function indexEntry(tx: Db, record: Pick<CaptureRecord, 'captureId'
   const drift: DriftEvent[] = [];
   if (entry.parsed) {
     const rows = indexRows(ctx, entry.parsed);
-    for (const obs of rows.observations) {
+    // A storage host's dump of an LU's backing zvol is announced under the LU's GUID: a header
+    // naming another device there is target-guid-mismatch (api/events/health.ts), kept open
+    // until fixed, rather than a device-id-changed raised again by every capture.
+    const zvolDump = /^\/dev\/zvol\//.test(entry.ref.sourcePath);
+    for (const found of rows.observations) {
+      const obs = zvolDump ? { ...found, sourceDeviceId: null } : found;
       drift.push(...detectDrift(await previousObservation(tx, entry.parsed.kind, obs, record.collectedAt), obs));
     }
     await writeIndexedRows(tx, rows);
