@@ -17,6 +17,7 @@ import {
   confirmHeld, pool, 
 } from './staging.js';
 import { checkBeginLimits } from './limits.js';
+import { holdIngestLock } from '../retention/lock.js';
 import { stagedSizes } from '../pipeline/verify.js';
 
 /**
@@ -65,10 +66,16 @@ export async function beginCapture(services: Services, principal: Principal, req
   const collectedAt = new Date(req.collectedAt);
   if (Number.isNaN(collectedAt.getTime())) throw new ApiError('bad_request', `collectedAt is not a date: ${req.collectedAt}`);
 
-  await db.insert(captures).values({
-    id: req.captureId, host: req.host.name, state: 'open', collectedAt, receivedAt: now(),
-    collectorVersion: req.collector.version, request: req,
-  }).onConflictDoNothing();
+  // The open row is written under the sweep lock, shared (api/retention/lock.ts): from here
+  // on garbage collection sees this capture's chunks as referenced, and a sweep batch in
+  // progress finishes before this begin says which chunks are present.
+  await db.transaction(async (tx) => {
+    await holdIngestLock(tx as unknown as typeof db);
+    await tx.insert(captures).values({
+      id: req.captureId, host: req.host.name, state: 'open', collectedAt, receivedAt: now(),
+      collectorVersion: req.collector.version, request: req,
+    }).onConflictDoNothing();
+  });
   const [row] = await db.select().from(captures).where(eq(captures.id, req.captureId));
   const accepted = row.request as BeginRequest;
   if (row.host !== req.host.name || captureIdentity(accepted) !== captureIdentity(req)) {
@@ -85,7 +92,8 @@ export async function beginCapture(services: Services, principal: Principal, req
   // Present means: this host holds the chunk (dedup is per host, see api/ingest/staging.ts) and
   // the store answers that it has it, or this capture already staged it (the commit verifies).
   const held = await confirmHeld(db, store, now(), req.host.name, shas);
-  const staged = await stagedSizes(store, req.captureId);
+  // Staged uploads matter only for chunks the host does not hold: an unchanged run lists nothing.
+  const staged = shas.every((s) => held.has(s)) ? new Map<string, number>() : await stagedSizes(store, req.captureId);
   const present: string[] = [];
   const lacking: string[] = [];
   for (const sha of shas) {

@@ -97,7 +97,7 @@ export async function commitCapture(services: Services, principal: Principal, ca
       const claimed = await tx.update(captures).set({ state: 'committed', committedAt, manifestKey: record.manifestKey })
         .where(and(eq(captures.id, captureId), eq(captures.state, 'open'))).returning({ id: captures.id });
       if (claimed.length === 0) throw new AlreadyCommitted();
-      written = await writeCapture(tx, record, entries, newBlobs, systemUuid);
+      written = await writeCapture(tx, record, entries, newBlobs, systemUuid, verified.held);
       // The bucket is the source of truth: the manifest is written before the
       // transaction commits. A committed row without a manifest would be lost by rebuild;
       // a manifest without a committed row (COMMIT failed after this put) is completed
@@ -105,7 +105,8 @@ export async function commitCapture(services: Services, principal: Principal, ca
       // whichever comes first indexes the capture, the other finds it committed and
       // answers the same artifact ids (see rebuildCatalog).
       // test/api/rebuild.completes-manifest-of-failed-commit-once.test.ts shows both orders.
-      const manifest = JSON.stringify(buildManifest(record, entries), null, 1);
+      // Compact (no indentation): most of a manifest is chunk lists.
+      const manifest = JSON.stringify(buildManifest(record, entries));
       await store.put(record.manifestKey, new TextEncoder().encode(manifest));
       // Webhooks for the drift this capture raised: queued with it, sent after it commits.
       await enqueueCaptureEvents(tx, services.config, committedAt, captureId);

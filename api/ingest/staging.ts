@@ -21,7 +21,32 @@ import { ChunkError, decodeChunk, type VerifiedChunk } from '../pipeline/chunks.
 /** How long a store's answer that a chunk exists is believed (an unchanged run asks once). */
 export const PRESENCE_TTL_MS = 60_000;
 
+/**
+ * How long a chunk the catalog verified in the store (`blobs.last_verified`: written when it
+ * was published, moved on each time the store answers for it again) is believed present
+ * without asking the store. Each chunk's window is between one and two of these, spread by
+ * its hash, so a daily run of an unchanged host asks the store about a few chunks a day
+ * instead of every chunk every day: an unchanged day costs no store request per chunk.
+ * A chunk lost from the store meanwhile is found when its window ends (begin then hands it
+ * out for upload again), or at once by a download or `reindex` that reads it.
+ */
+export const CHUNK_TRUST_MS = 7 * 24 * 3600_000;
+
 type BlobRow = typeof blobs.$inferSelect;
+
+/** Whether `blobs` alone may vouch for this chunk at `at` (see CHUNK_TRUST_MS). */
+export function trustedRecord(row: Pick<BlobRow, 'sha256' | 'lastVerified'>, at: Date): boolean {
+  const verified = row.lastVerified.getTime();
+  const spread = (Number.parseInt(row.sha256.slice(0, 2), 16) / 256) * CHUNK_TRUST_MS;
+  return verified <= at.getTime() && at.getTime() < verified + CHUNK_TRUST_MS + (Number.isFinite(spread) ? spread : 0);
+}
+
+/** Records that the store answered for these chunks at `at` (their trust window starts again). */
+export async function markVerified(db: Db, shas: string[], at: Date): Promise<void> {
+  for (let i = 0; i < shas.length; i += 1000) {
+    await db.update(blobs).set({ lastVerified: at }).where(inArray(blobs.sha256, shas.slice(i, i + 1000)));
+  }
+}
 
 /**
  * The store's answers to "is chunk X there, with what stored size", cached briefly per
@@ -76,9 +101,9 @@ export async function heldByHost(db: Db, host: string, shas: string[]): Promise<
   return held;
 }
 
-/** Records that a host holds these chunks (inside the commit's transaction). */
-export async function recordHeld(tx: Db, host: string, shas: Iterable<string>): Promise<void> {
-  const rows = [...new Set(shas)].map((sha256) => ({ host, sha256 }));
+/** Records that a host holds these chunks (inside the commit's transaction); `skip` are known held already. */
+export async function recordHeld(tx: Db, host: string, shas: Iterable<string>, skip: ReadonlySet<string> = new Set()): Promise<void> {
+  const rows = [...new Set(shas)].filter((sha256) => !skip.has(sha256)).map((sha256) => ({ host, sha256 }));
   for (let i = 0; i < rows.length; i += 1000) await tx.insert(hostChunks).values(rows.slice(i, i + 1000)).onConflictDoNothing();
 }
 
@@ -88,17 +113,20 @@ export async function recordHeld(tx: Db, host: string, shas: Iterable<string>): 
  * A chunk `blobs` calls present that the store lacks is marked missing (its row deleted),
  * so it is handed out for upload again instead of wedging every commit.
  */
-export async function confirmHeld(db: Db, store: BlobStore, now: Date, host: string, shas: string[]): Promise<Map<string, BlobRow>> {
-  const held = await heldByHost(db, host, shas);
+export async function confirmHeld(db: Db, store: BlobStore, now: Date, host: string, shas: string[], heldAlready?: Set<string>): Promise<Map<string, BlobRow>> {
+  const held = heldAlready ?? await heldByHost(db, host, shas);
   const known = await knownBlobs(db, shas.filter((s) => held.has(s)));
   const presence = presenceOf(store);
   const confirmed = new Map<string, BlobRow>();
   const lost: string[] = [];
+  const answered: string[] = [];
   await pool([...known.values()], 16, async (row) => {
+    if (trustedRecord(row, now)) { confirmed.set(row.sha256, row); return; }
     const size = await presence.storedSize(row.sha256, now.getTime());
-    if (size === row.storedSize) confirmed.set(row.sha256, row);
+    if (size === row.storedSize) { confirmed.set(row.sha256, row); answered.push(row.sha256); }
     else if (size === null) lost.push(row.sha256);
   });
+  await markVerified(db, answered, now);
   await markMissing(db, store, lost);
   return confirmed;
 }

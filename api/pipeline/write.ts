@@ -126,12 +126,15 @@ export async function writeArtifactGuarded(
  * artifact is written in its own, so one unindexable artifact becomes a parse error
  * instead of failing the capture.
  */
-export async function writeCapture(tx: Db, record: CaptureRecord, entries: ParsedEntry[], newBlobs: BlobRow[], hostSystemUuid: string | null): Promise<ParsedEntry[]> {
+export async function writeCapture(
+  tx: Db, record: CaptureRecord, entries: ParsedEntry[], newBlobs: BlobRow[], hostSystemUuid: string | null, heldBefore?: ReadonlySet<string>,
+): Promise<ParsedEntry[]> {
   for (let i = 0; i < newBlobs.length; i += 500) {
     await tx.insert(blobs).values(newBlobs.slice(i, i + 500)).onConflictDoNothing();
   }
   // The host now holds every chunk its capture references (dedup scope, api/ingest/staging.ts).
-  await recordHeld(tx, record.host.name, entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)));
+  // Rows it held before are left alone: an unchanged capture inserts none.
+  await recordHeld(tx, record.host.name, entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)), heldBefore);
   const systemUuid = cleanJson(hostSystemUuid ?? record.host.systemUuid ?? null);
   await upsertHost(tx, { name: record.host.name, kind: record.host.kind, systemUuid, seenAt: record.collectedAt, captureId: record.captureId });
   try {
