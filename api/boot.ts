@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import type { Services } from './context.js';
 import { createLogger, type Logger } from './logger.js';
 import { createBlobStore } from './store/index.js';
+import { initialLockDate } from './retention/object-lock.js';
 import { databaseUrlFromSecret, fetchSecretString } from './database-secret.js';
 
 export interface OpenedServices {
@@ -35,6 +36,7 @@ export async function openServices(
       ? {
         bucket: config.S3_BUCKET, endpoint: config.S3_ENDPOINT, region: config.S3_REGION, forcePathStyle: config.S3_FORCE_PATH_STYLE,
         timeoutMs: config.S3_TIMEOUT_MS, maxAttempts: config.S3_MAX_ATTEMPTS,
+        ...(config.S3_OBJECT_LOCK ? { objectLock: { mode: config.S3_OBJECT_LOCK_MODE, retainUntil: () => initialLockDate(config, options.now?.() ?? new Date()) } } : {}),
       }
       : undefined,
   });

@@ -52,6 +52,25 @@ export const configSchema = z.object({
   /** Take the client address of audit rows from X-Forwarded-For (only behind a proxy that sets it). */
   TRUST_PROXY: bool.default(false),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** GFS retention (api/retention/): counts per period (a number or `unlimited`), keep-within as a duration (`7d`). */
+  RETENTION_KEEP_LAST: z.string().regex(/^(\d+|unlimited)$/, 'a number or unlimited').optional(),
+  RETENTION_KEEP_HOURLY: z.string().regex(/^(\d+|unlimited)$/, 'a number or unlimited').optional(),
+  RETENTION_KEEP_DAILY: z.string().regex(/^(\d+|unlimited)$/, 'a number or unlimited').optional(),
+  RETENTION_KEEP_WEEKLY: z.string().regex(/^(\d+|unlimited)$/, 'a number or unlimited').default('5'),
+  RETENTION_KEEP_MONTHLY: z.string().regex(/^(\d+|unlimited)$/, 'a number or unlimited').default('12'),
+  RETENTION_KEEP_YEARLY: z.string().regex(/^(\d+|unlimited)$/, 'a number or unlimited').default('unlimited'),
+  RETENTION_KEEP_WITHIN: z.string().regex(/^(?:\d+y)?(?:\d+m)?(?:\d+d)?(?:\d+h)?$/, 'a duration such as 7d, 36h, 1y6m').default('7d'),
+  /** IANA time zone whose calendar days, ISO weeks, months and years the retention buckets follow. */
+  RETENTION_TIME_ZONE: z.string().min(1).default('UTC'),
+  /** Whether the scheduled maintenance pass applies retention (deletes dropped captures and their chunks). */
+  RETENTION_SCHEDULED: bool.default(false),
+  /** Percent of the stored chunks the scheduled maintenance pass re-reads and re-hashes (0 = no scrub). */
+  SCRUB_PERCENT: z.coerce.number().min(0).max(100).default(5),
+  /** S3 Object Lock: chunk and manifest PUTs carry a retention date (the bucket must have Object Lock enabled). */
+  S3_OBJECT_LOCK: bool.default(false),
+  S3_OBJECT_LOCK_MODE: z.enum(['GOVERNANCE', 'COMPLIANCE']).default('GOVERNANCE'),
+  /** Days an object kept by an unlimited tier (or a pin) is locked for; each retention run extends it. */
+  S3_OBJECT_LOCK_MAX_DAYS: z.coerce.number().int().min(1).max(36_500).default(400),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -8,7 +8,8 @@ import type {BeginRequest, CommitResponse,
 } from '../../formats/protocol.js';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import type { Db } from '../../db/client.js';
-import { artifacts, captures, } from '../../db/schema.js';
+import { artifacts, blobs, captures, } from '../../db/schema.js';
+import { holdIngestLock } from '../retention/lock.js';
 import { assertHostAllowed } from './host-scope.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError, } from '../errors.js';
@@ -43,6 +44,20 @@ async function committedAnswer(db: Db, captureId: string): Promise<CommitRespons
 }
 
 class AlreadyCommitted extends Error {}
+
+/**
+ * Chunks of this capture whose `blobs` row is gone: a retention sweep removed them after
+ * the verify step reused the object (api/retention/lock.ts). Every chunk a commit verified
+ * or published has its row by now (writeCapture inserts the new ones).
+ */
+async function sweptMeanwhile(tx: Db, shas: string[]): Promise<string[]> {
+  const want = [...new Set(shas)];
+  const have = new Set<string>();
+  for (let i = 0; i < want.length; i += 1000) {
+    for (const r of await tx.select({ sha256: blobs.sha256 }).from(blobs).where(inArray(blobs.sha256, want.slice(i, i + 1000)))) have.add(r.sha256);
+  }
+  return want.filter((s) => !have.has(s)).sort();
+}
 
 /** POST /v1/captures/{id}/commit: verify, parse, index in one transaction, write the manifest. */
 export async function commitCapture(services: Services, principal: Principal, captureId: string): Promise<CommitResponse> {
@@ -93,11 +108,18 @@ export async function commitCapture(services: Services, principal: Principal, ca
   try {
     await db.transaction(async (txRaw) => {
       const tx = txRaw as unknown as Db;
+      // Garbage collection waits for this transaction, or this one for a sweep batch to end
+      // (api/retention/lock.ts); the check after writeCapture then sees any chunk swept meanwhile.
+      await holdIngestLock(tx);
       // The row lock serialises concurrent commits of one capture: the loser sees 'committed'.
       const claimed = await tx.update(captures).set({ state: 'committed', committedAt, manifestKey: record.manifestKey })
         .where(and(eq(captures.id, captureId), eq(captures.state, 'open'))).returning({ id: captures.id });
       if (claimed.length === 0) throw new AlreadyCommitted();
       written = await writeCapture(tx, record, entries, newBlobs, systemUuid, verified.held);
+      const swept = await sweptMeanwhile(tx, entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)));
+      if (swept.length > 0) {
+        throw new ApiError('service_unavailable', `chunk ${swept[0]} was removed by garbage collection during this commit; begin the capture again`);
+      }
       // The bucket is the source of truth: the manifest is written before the
       // transaction commits. A committed row without a manifest would be lost by rebuild;
       // a manifest without a committed row (COMMIT failed after this put) is completed

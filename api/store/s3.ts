@@ -13,6 +13,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  PutObjectRetentionCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
@@ -42,6 +43,12 @@ export interface S3BlobStoreOptions {
   timeoutMs?: number;
   /** Tries per request, the first included (the SDK's standard retry with backoff); default 3. */
   maxAttempts?: number;
+  /**
+   * S3 Object Lock (only for buckets created with it; never on servers without it, such as
+   * Swift): chunk and manifest PUTs carry this mode and the date `retainUntil` answers for
+   * the key; retention runs extend the date (api/retention/object-lock.ts).
+   */
+  objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; retainUntil: (key: string) => Date };
 }
 
 export const S3_DEFAULT_TIMEOUT_MS = 10_000;
@@ -92,12 +99,47 @@ export class S3BlobStore implements BlobStore {
   private readonly listPageSize: number | undefined;
   /** Whether the server honours `If-None-Match: *` on PUT; undefined until the first try. */
   private conditionalPuts: boolean | undefined;
+  readonly objectLock: S3BlobStoreOptions['objectLock'];
 
   constructor(options: S3BlobStoreOptions) {
     this.bucket = options.bucket;
     this.client = new S3Client(s3ClientConfig(options));
     this.now = options.now ?? (() => new Date());
     this.listPageSize = options.listPageSize;
+    this.objectLock = options.objectLock;
+  }
+
+  /**
+   * Object Lock parameters for a PUT of this key: chunks and manifests only (staging and
+   * bundles stay deletable). S3 requires a Content-MD5 (or checksum) on a PUT that sets a
+   * retention date, so it is sent with the lock.
+   */
+  private lockParams(key: string, body: Uint8Array | null) {
+    if (!this.objectLock || !(key.startsWith('chunks/') || key.startsWith('manifests/'))) return {};
+    return {
+      ObjectLockMode: this.objectLock.mode,
+      ObjectLockRetainUntilDate: this.objectLock.retainUntil(key),
+      ...(body ? { ContentMD5: contentMd5(body) } : {}),
+    };
+  }
+
+  /** The retain-until date Object Lock holds the object to, or null (no lock, or absent). */
+  async lockedUntil(key: string): Promise<Date | null> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return out.ObjectLockRetainUntilDate ?? null;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Extends an object's Object Lock retention to `until` (S3 only ever lengthens it in COMPLIANCE mode). */
+  async extendLock(key: string, until: Date): Promise<void> {
+    if (!this.objectLock) return;
+    await this.client.send(new PutObjectRetentionCommand({
+      Bucket: this.bucket, Key: key, Retention: { Mode: this.objectLock.mode, RetainUntilDate: until },
+    }));
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
@@ -160,7 +202,8 @@ export class S3BlobStore implements BlobStore {
       if (length !== undefined && length !== payload.byteLength) throw new Error(`body of ${key} has ${payload.byteLength} bytes, ${length} announced`);
       length = payload.byteLength;
     }
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: payload, ContentLength: length }));
+    const lock = this.lockParams(key, payload instanceof Uint8Array ? payload : null);
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: payload, ContentLength: length, ...lock }));
   }
 
   /**
@@ -198,7 +241,9 @@ export class S3BlobStore implements BlobStore {
   async putIfAbsent(key: string, body: Uint8Array): Promise<'created' | 'exists'> {
     if (this.conditionalPuts !== false) {
       try {
-        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.byteLength, IfNoneMatch: '*' }));
+        await this.client.send(new PutObjectCommand({
+          Bucket: this.bucket, Key: key, Body: body, ContentLength: body.byteLength, IfNoneMatch: '*', ...this.lockParams(key, body),
+        }));
         this.conditionalPuts = true;
         return 'created';
       } catch (err) {

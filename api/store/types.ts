@@ -85,6 +85,10 @@ export interface BlobStore {
   verifyPresigned?(method: 'PUT' | 'GET', key: string, query: Record<string, string | undefined>): Promise<PresignedGrant>;
   /** With verifyPresigned: writes a signed upload's body, refusing one whose length or SHA-256 differs. */
   writeVerified?(key: string, body: AsyncIterable<Uint8Array>, expected: { length: number; sha256: string }): Promise<void>;
+  /** S3 with Object Lock configured: the date an object is locked until, or null. */
+  lockedUntil?(key: string): Promise<Date | null>;
+  /** S3 with Object Lock configured: lengthens an object's retention (api/retention/object-lock.ts). */
+  extendLock?(key: string, until: Date): Promise<void>;
 }
 
 /** What a verified signed URL allows. */

@@ -1,0 +1,38 @@
+/**
+ * The one advisory lock that makes garbage collection safe against ingest.
+ *
+ * The rule: a chunk is swept only when no committed artifact and no open (begun, not yet
+ * committed) capture references it. Three steps make that hold against concurrent work:
+ *
+ * 1. `begin` inserts its open capture row while holding this lock SHARED (api/ingest/begin.ts),
+ *    before it tells the collector which chunks are present. The sweep holds it EXCLUSIVE
+ *    while it re-checks a batch against open captures and captures committed since the mark,
+ *    deletes the batch's `blobs` and `host_chunks` rows and deletes the objects. So a begin
+ *    either came first (its capture is open: its chunks are protected) or comes after the
+ *    batch (the chunks are no longer held by its host: it is asked to upload them).
+ * 2. A commit's transaction takes the lock SHARED too and then checks that every chunk its
+ *    artifacts reference still has its `blobs` row (api/ingest/commit.ts). A commit that
+ *    reused an object a batch then swept (possible only for bytes its begin never named:
+ *    redacted SMF output) fails with 503 and is retried by the collector, instead of
+ *    committing a capture that references a deleted chunk.
+ * 3. Only chunks with a `blobs` row are candidates; an object a commit in flight has just
+ *    published has none yet, so it is never swept under it (`check` lists real orphans).
+ *
+ * On PGlite (one connection) the transaction itself already excludes every other query;
+ * the advisory lock is then a no-op but harmless.
+ */
+import { sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+
+/** The lock's key (any constant the catalog uses for nothing else: "vrcg"). */
+const SWEEP_LOCK_KEY = 0x76726367;
+
+/** Inside a transaction: wait until no sweep batch runs, and keep sweeps out until it ends. */
+export async function holdIngestLock(tx: Db): Promise<void> {
+  await tx.execute(sql.raw(`select pg_advisory_xact_lock_shared(${SWEEP_LOCK_KEY})`));
+}
+
+/** Inside a transaction: wait until no begin or commit holds the lock, and keep them out until it ends. */
+export async function holdSweepLock(tx: Db): Promise<void> {
+  await tx.execute(sql.raw(`select pg_advisory_xact_lock(${SWEEP_LOCK_KEY})`));
+}
