@@ -15,6 +15,10 @@ import { ApiError } from './errors.js';
 import { createLogger } from './logger.js';
 import { rebuildCatalog, reindexArtifacts, type Progress } from './admin/rebuild.js';
 import { createToken, revokeToken } from './admin/tokens.js';
+import { formatRetentionReport, runRetention } from './retention/run.js';
+import { checkStore, formatCheckReport } from './retention/check.js';
+import { pinCapture, unpinCapture } from './retention/pins.js';
+import { runEventChecks } from './events/checks.js';
 
 const USAGE = `usage: npm run catalog -- <command> [options]
 
@@ -25,6 +29,13 @@ commands:
   tokens revoke ID             revoke a token
   rebuild                      recreate the catalog from the manifests in the store
   reindex [--kind KIND]        re-parse stored artifacts (all, or one kind)
+  retention [--dry-run]        apply the GFS retention policy (RETENTION_*): every capture with
+                               its keep reasons or drop; without --dry-run delete what it drops
+  check [--read-data-subset=N%]
+                               check manifests, rows and chunks; re-hash the next N % of chunks
+  pin ID --note TEXT           keep a capture whatever the policy says
+  unpin ID                     remove a pin
+  events scan                  raise host-stale (and re-check the health events), send due webhooks
 
 options:
   --json                       machine-readable output on stdout
@@ -79,6 +90,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       allowPositionals: true,
       options: {
         role: { type: 'string' }, host: { type: 'string' }, name: { type: 'string' }, kind: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false }, 'read-data-subset': { type: 'string' }, note: { type: 'string' },
         json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -154,6 +166,56 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           await cliAudit(opened, 'reindex', kind ?? 'all', { artifacts: result.artifacts, ok: result.ok, error: result.error });
           print(`reindex: ${result.artifacts} artifacts — ${result.ok} parsed, ${result.error} parse errors, ${result.opaque} opaque, ${result.failed.length} unreadable`, result);
           return result.failed.length > 0 ? 2 : 0;
+        });
+      }
+      case 'events': {
+        if (sub !== 'scan' || rest.length) throw new UsageError(`unknown events command ${JSON.stringify([sub, ...rest].join(' '))}; try events scan`);
+        return await withServices(async (opened) => {
+          const result = await runEventChecks(opened.services);
+          await cliAudit(opened, 'event-scan', 'events', { raised: result.raised, resolved: result.resolved });
+          print(`events scan: ${result.raised} raised, ${result.resolved} resolved; webhooks: ${result.webhooks.delivered} delivered, ${result.webhooks.failed} failed`, result);
+          return 0;
+        });
+      }
+      case 'retention': {
+        if (sub) throw new UsageError(`retention takes no arguments (got ${JSON.stringify(sub)}); use --dry-run`);
+        const dryRun = values['dry-run'] ?? false;
+        return await withServices(async (opened) => {
+          const report = await runRetention(opened.services, { dryRun, ranBy: 'cli' });
+          await cliAudit(opened, dryRun ? 'retention-dry-run' : 'retention', `run ${report.runId}`, {
+            kept: report.plan.keep, dropped: report.dropped.length, chunksDeleted: report.chunksDeleted, bytesFreed: report.bytesFreed,
+          });
+          print(formatRetentionReport(report), report);
+          return 0;
+        });
+      }
+      case 'check': {
+        if (sub) throw new UsageError(`check takes no arguments (got ${JSON.stringify(sub)}); use --read-data-subset=N%`);
+        const subset = values['read-data-subset'];
+        const m = subset === undefined ? null : /^(\d+(?:\.\d+)?)%?$/.exec(subset.trim());
+        if (subset !== undefined && (!m || Number(m[1]) > 100)) throw new UsageError(`--read-data-subset takes a percentage from 0 to 100, e.g. 5% (got ${JSON.stringify(subset)})`);
+        return await withServices(async (opened) => {
+          const report = await checkStore(opened.services, { readDataPercent: m ? Number(m[1]) : 0 });
+          await cliAudit(opened, 'check', 'store', { clean: report.clean, corrupt: report.scrub?.corrupt.length ?? 0 });
+          print(formatCheckReport(report), report);
+          return report.clean ? 0 : 3;
+        });
+      }
+      case 'pin':
+      case 'unpin': {
+        if (!sub) throw new UsageError(`${command} needs the capture id`);
+        if (command === 'pin' && !values.note?.trim()) throw new UsageError('pin needs --note TEXT (why the capture must be kept)');
+        return await withServices(async (opened) => {
+          if (command === 'pin') {
+            const pinned = await pinCapture(opened.services, sub, values.note!, 'cli');
+            await cliAudit(opened, 'pin', pinned.captureId, { note: pinned.note });
+            print(`pinned ${pinned.captureId}: ${pinned.note}`, pinned);
+          } else {
+            await unpinCapture(opened.services, sub);
+            await cliAudit(opened, 'unpin', sub, {});
+            print(`unpinned ${sub}`, { captureId: sub, pinned: false });
+          }
+          return 0;
         });
       }
       default:

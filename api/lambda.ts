@@ -10,6 +10,8 @@ import { loadConfig } from './config.js';
 import type { App, Services } from './context.js';
 import { sweepStaging, type SweepResult } from './ingest/staging.js';
 import { runEventChecks, type EventChecks } from './events/checks.js';
+import { runRetention } from './retention/run.js';
+import { checkStore } from './retention/check.js';
 
 let appPromise: Promise<App> | undefined;
 
@@ -48,12 +50,26 @@ export const maintenance = async (): Promise<Maintenance> => {
 export interface Maintenance {
   sweptStaging: SweepResult;
   events: EventChecks;
+  /** With RETENTION_SCHEDULED: what retention dropped and freed (null when off). */
+  retention: { runId: number; dropped: number; chunksDeleted: number; bytesFreed: number } | null;
+  /** With SCRUB_PERCENT > 0: the slice of stored chunks re-hashed, and the corrupt ones found (null when off). */
+  scrub: { read: number; corrupt: number; clean: boolean } | null;
 }
 
 /** One maintenance pass over the given services (the scheduled function, and tests). */
 export async function runMaintenance(services: Services): Promise<Maintenance> {
   const sweptStaging = await sweepStaging(services);
   const events = await runEventChecks(services);
-  services.logger.info('maintenance done', { sweptStaging, events });
-  return { sweptStaging, events };
+  let retention: Maintenance['retention'] = null;
+  if (services.config.RETENTION_SCHEDULED) {
+    const r = await runRetention(services, { dryRun: false, ranBy: 'maintenance' });
+    retention = { runId: r.runId, dropped: r.dropped.length, chunksDeleted: r.chunksDeleted, bytesFreed: r.bytesFreed };
+  }
+  let scrub: Maintenance['scrub'] = null;
+  if (services.config.SCRUB_PERCENT > 0) {
+    const c = await checkStore(services, { readDataPercent: services.config.SCRUB_PERCENT });
+    scrub = { read: c.scrub?.read ?? 0, corrupt: c.scrub?.corrupt.length ?? 0, clean: c.clean };
+  }
+  services.logger.info('maintenance done', { sweptStaging, events, retention, scrub });
+  return { sweptStaging, events, retention, scrub };
 }

@@ -12,6 +12,7 @@ import { registerEventRoutes } from './events.js';
 import { registerArtifactRoutes } from './artifacts.js';
 import { registerBundleRoutes } from './bundle.js';
 import { registerDrPlanRoutes } from './dr-plan.js';
+import { registerRetentionRoutes } from './retention.js';
 
 export const routeModules: Array<(app: App) => void> = [
   registerHealthRoutes,
@@ -26,4 +27,5 @@ export const routeModules: Array<(app: App) => void> = [
   registerArtifactRoutes,
   registerBundleRoutes,
   registerDrPlanRoutes,
+  registerRetentionRoutes,
 ];
