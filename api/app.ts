@@ -11,6 +11,7 @@ import { CONTROL_CHARS, LIMITS } from './ingest/limits.js';
 import type { AppEnv, App, Services } from './context.js';
 import { routeModules } from './routes/index.js';
 import { registerDocsRoutes } from './routes/docs.js';
+import { registerConsole } from './console/index.js';
 import { createBlobRoutes } from './routes/blobs.js';
 import { servesOwnUrls } from './store/types.js';
 import { VERSION } from './version.js';
@@ -97,6 +98,8 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
 
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`, c.var.requestId ?? randomUUID()), 404));
 
+  // The web console first: its session bridge for download links must run before the API's guards.
+  registerConsole(app);
   for (const register of [...routeModules, ...extraRoutes]) register(app);
   // The filesystem store's signed upload/download URLs point at this API (S3 serves its own).
   if (servesOwnUrls(services.store)) app.route('/', createBlobRoutes(services.store));

@@ -20,6 +20,13 @@ async function freePort(host: string): Promise<number> {
   return port;
 }
 
+/** Where a browser reaches the console: PUBLIC_URL, else the bound address (a wildcard bind is reachable on loopback). */
+function consoleUrl(publicUrl: string | undefined, address: string, port: number): string {
+  if (publicUrl) return publicUrl.replace(/\/+$/, '') + '/';
+  const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
+  return `http://${host}:${port}/`;
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   if (config.PORT === 0 && !config.PUBLIC_URL) config.PORT = await freePort(config.HOST);
@@ -31,11 +38,6 @@ async function main(): Promise<void> {
     (written) => { if (written > 0) services.logger.info('kept token records in the store', { written }); },
     (e: unknown) => services.logger.warn('could not keep token records in the store', { error: e instanceof Error ? e.message : String(e) }),
   );
-  if (created) {
-    process.stdout.write(
-      `First start: created an admin token. It is shown once here and kept in ${created.file} (mode 0600):\n  ${created.token}\n`,
-    );
-  }
   if (services.store instanceof FsBlobStore) {
     // Temp files of uploads that a crash (kill -9) cut off; finished objects are never temp files.
     const removed = await services.store.removeStaleTemp();
@@ -43,6 +45,13 @@ async function main(): Promise<void> {
   }
   const app = createApp(services);
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
+    // The console URL comes first: it is what a newcomer (or an operator on a DR night) opens.
+    process.stdout.write(`Web console: ${consoleUrl(config.PUBLIC_URL, info.address, info.port)} (sign in with an operator or admin token)\n`);
+    if (created) {
+      process.stdout.write(
+        `First start: created an admin token. It is shown once here and kept in ${created.file} (mode 0600):\n  ${created.token}\n`,
+      );
+    }
     process.stdout.write(
       `VMFS Recovery Catalog listening on http://${info.address}:${info.port} (database: ${services.dbFlavour}, store: ${services.store.kind}, data: ${services.config.DATA_DIR})\n`,
     );

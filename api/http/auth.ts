@@ -36,8 +36,10 @@ export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {
     const { db, config, now } = c.var.services;
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) throw new ApiError('unauthorized', 'a bearer token is required (Authorization: Bearer <token>)');
-    const principal = await authenticate(db, match[1], config.CATALOG_BOOTSTRAP_TOKEN, now());
+    // Without a bearer token, a principal set earlier counts: the web console's session, which
+    // api/console/session.ts resolves only for the download routes (GET) a browser follows.
+    const principal = match ? await authenticate(db, match[1], config.CATALOG_BOOTSTRAP_TOKEN, now()) : c.var.principal;
+    if (!match && !principal) throw new ApiError('unauthorized', 'a bearer token is required (Authorization: Bearer <token>)');
     if (!principal) throw new ApiError('unauthorized', 'the token is unknown or revoked');
     if (principal.role !== 'admin' && !roles.includes(principal.role)) {
       throw new ApiError('forbidden', `this route needs the ${roles.join(' or ')} role; the token has ${principal.role}`);

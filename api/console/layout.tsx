@@ -1,0 +1,140 @@
+/** @jsxImportSource hono/jsx */
+/** The page frame: title, search on every page, navigation, sign-out; and shared pieces of the pages. */
+import type { Child } from 'hono/jsx';
+import type { ConsoleUser } from './session.js';
+import type { ArtifactSummaryView, EventView } from '../schemas/catalog.js';
+import { bytes, when } from './format.js';
+
+export const PRODUCT = 'VMFS Recovery Catalog';
+
+export interface LayoutProps {
+  title: string;
+  user: ConsoleUser | null;
+  /** The search box's text. */
+  q?: string;
+  /** The landing page has its own large search box. */
+  hideHeaderSearch?: boolean;
+  children?: Child;
+}
+
+/** The whole HTML document around a page. */
+export function Layout(props: LayoutProps) {
+  const { user } = props;
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${props.title} · ${PRODUCT}`}</title>
+        <link rel="stylesheet" href="/console.css" />
+      </head>
+      <body>
+        <a class="skip" href="#main">Skip to content</a>
+        <header class="top">
+          <a class="brand" href="/">{PRODUCT}</a>
+          {user && !props.hideHeaderSearch && (
+            <form class="search" role="search" method="get" action="/search">
+              <label class="visually-hidden" for="header-q">Search the catalog</label>
+              <input id="header-q" name="q" type="search" value={props.q ?? ''} placeholder="UUID, naa./vml. id, label, host, IQN, zvol" />
+              <button type="submit">Search</button>
+            </form>
+          )}
+          {user && (
+            <nav aria-label="Main">
+              <ul>
+                <li><a href="/hosts">Hosts</a></li>
+                <li><a href="/events">Events</a></li>
+                {user.role === 'admin' && <li><a href="/tokens">Tokens</a></li>}
+              </ul>
+            </nav>
+          )}
+          {user && (
+            <form method="post" action="/sign-out">
+              <input type="hidden" name="_csrf" value={user.csrf} />
+              <button type="submit">Sign out</button>
+            </form>
+          )}
+        </header>
+        <main id="main">{props.children}</main>
+        <footer>{PRODUCT} · signed in as {user ? user.role : 'nobody'} · times in UTC · <a href="/docs">API</a></footer>
+      </body>
+    </html>
+  );
+}
+
+/** A time element in UTC. */
+export function Time({ iso }: { iso: string | null | undefined }) {
+  return iso ? <time datetime={iso}>{when(iso)}</time> : <span>—</span>;
+}
+
+/** A table that scrolls sideways on a phone instead of breaking the page. */
+export function Table(props: { caption: string; head: string[]; children?: Child }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <caption class="visually-hidden">{props.caption}</caption>
+        <thead><tr>{props.head.map((h) => <th scope="col">{h}</th>)}</tr></thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The download link of an artifact: the API's streaming content route, which accepts the console session. */
+export function artifactHref(id: string): string {
+  return `/v1/artifacts/${encodeURIComponent(id)}/content`;
+}
+
+/** Artifacts with size, SHA-256, host and time; each name downloads the bytes. */
+export function ArtifactTable({ artifacts, caption }: { artifacts: ArtifactSummaryView[]; caption: string }) {
+  if (artifacts.length === 0) return <p>No artifacts.</p>;
+  return (
+    <Table caption={caption} head={['File', 'Kind', 'Size', 'SHA-256', 'Host', 'Collected', 'Parsed']}>
+      {artifacts.map((a) => (
+        <tr>
+          <td><a href={artifactHref(a.id)} download={a.fileName} data-artifact={a.id}>{a.fileName}</a><br /><span class="hint mono">{a.sourcePath}</span></td>
+          <td>{a.kind}</td>
+          <td>{bytes(a.size)}</td>
+          <td><code>{a.sha256}</code></td>
+          <td><a href={`/hosts/${encodeURIComponent(a.host)}`}>{a.host}</a></td>
+          <td><Time iso={a.collectedAt} /></td>
+          <td>{a.parseStatus}</td>
+        </tr>
+      ))}
+    </Table>
+  );
+}
+
+/** Events, with an acknowledge form on each open one. */
+export function EventTable({ events, user, back, caption }: { events: EventView[]; user: ConsoleUser; back: string; caption: string }) {
+  if (events.length === 0) return <p>No events.</p>;
+  return (
+    <Table caption={caption} head={['When', 'Severity', 'Event', 'Where', 'State']}>
+      {events.map((e) => (
+        <tr id={`event-${e.id}`}>
+          <td><Time iso={e.createdAt} /></td>
+          <td class={`sev-${e.severity}`}>{e.severity}</td>
+          <td><span class="tag">{e.type}</span> {e.message}</td>
+          <td>
+            {e.vmfsUuid && <div><a href={`/volumes/${e.vmfsUuid}`}>volume {e.vmfsUuid}</a></div>}
+            {e.deviceId && <div><a href={`/luns/${encodeURIComponent(e.deviceId)}`}>{e.deviceId}</a></div>}
+            {e.host && <div><a href={`/hosts/${encodeURIComponent(e.host)}`}>{e.host}</a></div>}
+          </td>
+          <td>
+            {e.acknowledged ? (
+              <span>acknowledged <Time iso={e.acknowledgedAt} />{e.ackNote && <>: <q>{e.ackNote}</q></>}</span>
+            ) : (
+              <form class="inline-form" method="post" action={`/events/${e.id}/ack`}>
+                <input type="hidden" name="_csrf" value={user.csrf} />
+                <input type="hidden" name="back" value={back} />
+                <label class="visually-hidden" for={`note-${e.id}`}>Note for event {e.id}</label>
+                <input id={`note-${e.id}`} name="note" type="text" maxlength={2000} placeholder="note (what was done)" />
+                <button type="submit" class="secondary">Acknowledge</button>
+              </form>
+            )}
+          </td>
+        </tr>
+      ))}
+    </Table>
+  );
+}

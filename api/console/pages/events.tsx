@@ -1,0 +1,68 @@
+/** @jsxImportSource hono/jsx */
+/** Events: open first, filters, acknowledge with a note. */
+import { EventTable, Layout } from '../layout.js';
+import type { ConsoleUser } from '../session.js';
+import type { EventView } from '../../schemas/catalog.js';
+
+/** The filters the events page takes (query string). */
+export interface EventFilters {
+  state: 'open' | 'acknowledged' | 'all';
+  type?: string;
+  severity?: string;
+  host?: string;
+}
+
+export const EVENT_TYPES = [
+  'lun-id-changed', 'device-id-changed', 'partition-missing', 'partition-changed', 'label-changed', 'header-changed', 'parse-error',
+];
+
+/** The page; `back` returns here after an acknowledgement. */
+export function EventsPage({ user, filters, open, acknowledged, back }: {
+  user: ConsoleUser; filters: EventFilters; open: EventView[]; acknowledged: EventView[]; back: string;
+}) {
+  const types = [...new Set([...EVENT_TYPES, ...(filters.type ? [filters.type] : [])])];
+  return (
+    <Layout title="Events" user={user}>
+      <h1>Events</h1>
+      <form method="get" action="/events" class="actions" aria-label="Filter events">
+        <div class="field">
+          <label for="f-state">State</label>
+          <select id="f-state" name="state">
+            {(['open', 'acknowledged', 'all'] as const).map((s) => <option value={s} selected={filters.state === s}>{s}</option>)}
+          </select>
+        </div>
+        <div class="field">
+          <label for="f-type">Type</label>
+          <select id="f-type" name="type">
+            <option value="">any</option>
+            {types.map((t) => <option value={t} selected={filters.type === t}>{t}</option>)}
+          </select>
+        </div>
+        <div class="field">
+          <label for="f-severity">Severity</label>
+          <select id="f-severity" name="severity">
+            <option value="">any</option>
+            {['critical', 'warning', 'info'].map((s) => <option value={s} selected={filters.severity === s}>{s}</option>)}
+          </select>
+        </div>
+        <div class="field">
+          <label for="f-host">Host</label>
+          <input id="f-host" name="host" type="text" value={filters.host ?? ''} />
+        </div>
+        <button type="submit">Filter</button>
+      </form>
+      {filters.state !== 'acknowledged' && (
+        <section aria-labelledby="open-h">
+          <h2 id="open-h">Open <span class="group-count">({open.length})</span></h2>
+          <EventTable events={open} user={user} back={back} caption="Open events" />
+        </section>
+      )}
+      {filters.state !== 'open' && (
+        <section aria-labelledby="acked-h">
+          <h2 id="acked-h">Acknowledged <span class="group-count">({acknowledged.length})</span></h2>
+          <EventTable events={acknowledged} user={user} back={back} caption="Acknowledged events" />
+        </section>
+      )}
+    </Layout>
+  );
+}
