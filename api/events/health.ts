@@ -191,6 +191,9 @@ const dateOf = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
+/** An extent's volume: named in its header, or (a dump without the FS descriptor) through its segment UUID. */
+const VMFS_OF_EXTENT = sql.raw(`coalesce(e.vmfs_uuid, (SELECT s.vmfs_uuid FROM segments s WHERE s.segment_uuid = e.segment_uuid LIMIT 1))`);
+
 /**
  * The catalog's current state for the health checks: each storage host's newest target
  * capture, each other host's newest extent sightings, the header dumps storage hosts took
@@ -215,7 +218,7 @@ export async function gatherHealthState(db: Db): Promise<HealthState> {
     WITH newest AS (
       SELECT DISTINCT ON (host) host, capture_id FROM extents WHERE device_id IS NOT NULL ${notStorage} ORDER BY host, seen_at DESC, capture_id DESC
     )
-    SELECT e.host, e.device_id, e.vmfs_uuid, e.lun, e.artifact_id
+    SELECT e.host, e.device_id, ${VMFS_OF_EXTENT} AS vmfs_uuid, e.lun, e.artifact_id
       FROM extents e JOIN newest n ON n.host = e.host AND n.capture_id = e.capture_id
      WHERE e.device_id IS NOT NULL
      ORDER BY e.host, e.device_id, e.source`);
@@ -226,7 +229,7 @@ export async function gatherHealthState(db: Db): Promise<HealthState> {
   let listings: SnapshotListing[] = [];
   if (storageHosts.length) {
     const headerRows = await queryRows<Row>(db, sql`
-      SELECT DISTINCT ON (e.host, a.source_path) e.host, a.source_path, e.device_id, e.vmfs_uuid, e.artifact_id
+      SELECT DISTINCT ON (e.host, a.source_path) e.host, a.source_path, e.device_id, ${VMFS_OF_EXTENT} AS vmfs_uuid, e.artifact_id
         FROM extents e JOIN artifacts a ON a.id = e.artifact_id
        WHERE e.source = 'header' AND e.host IN ${inList(storageHosts)}
        ORDER BY e.host, a.source_path, e.seen_at DESC`);

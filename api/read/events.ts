@@ -17,6 +17,8 @@ export interface EventFilter {
   vmfsUuid?: string;
   deviceId?: string;
   acknowledged?: boolean;
+  /** open: neither acknowledged nor resolved; acknowledged; resolved (its condition is gone). */
+  status?: 'open' | 'acknowledged' | 'resolved';
   /** ISO 8601: created at or after. */
   since?: string;
   /** ISO 8601: created before. */
@@ -35,6 +37,9 @@ export async function listEvents(db: Db, f: EventFilter): Promise<{ events: Even
   if (f.vmfsUuid) where.push(sql`vmfs_uuid = ${f.vmfsUuid}`);
   if (f.deviceId) where.push(sql`device_id = ${f.deviceId}`);
   if (f.acknowledged !== undefined) where.push(sql`acknowledged = ${f.acknowledged}`);
+  if (f.status === 'open') where.push(sql`acknowledged = false AND resolved_at IS NULL`);
+  if (f.status === 'acknowledged') where.push(sql`acknowledged = true`);
+  if (f.status === 'resolved') where.push(sql`resolved_at IS NOT NULL`);
   if (f.since) where.push(sql`created_at >= ${f.since}`);
   if (f.until) where.push(sql`created_at < ${f.until}`);
   if (f.before) where.push(sql`id < ${f.before}`);

@@ -71,6 +71,7 @@ export function eventView(r: Row): EventView {
     host: str(r.host), captureId: str(r.capture_id), artifactId: str(r.artifact_id), message: String(r.message),
     details: r.details ?? null, createdAt: iso(r.created_at)!, acknowledged: Boolean(r.acknowledged),
     acknowledgedAt: iso(r.acknowledged_at), acknowledgedBy: str(r.acknowledged_by), ackNote: str(r.ack_note),
+    condition: str(r.condition), resolvedAt: iso(r.resolved_at),
   };
 }
 

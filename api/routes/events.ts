@@ -8,6 +8,28 @@ import type { App } from '../context.js';
 import { deviceIdParam, vmfsUuidParam } from '../http/params.js';
 import { READ_ERRORS } from '../schemas/common.js';
 import { EventSchema } from '../schemas/catalog.js';
+import { err } from '../schemas/common.js';
+import { runEventChecks } from '../events/checks.js';
+
+const scanRoute = createRoute({
+  method: 'post', path: '/v1/admin/events/scan', operationId: 'scanEvents', tags: ['admin'], security: [{ bearer: [] }],
+  summary: 'Run the scheduled event checks now: host-stale, the cross-host health events, due webhook deliveries',
+  middleware: [requireRole('admin')] as const,
+  responses: {
+    200: {
+      description: 'What the scan raised, resolved and delivered',
+      content: {
+        'application/json': {
+          schema: z.object({
+            raised: z.number(), resolved: z.number(),
+            webhooks: z.object({ delivered: z.number(), failed: z.number() }),
+          }).openapi('EventScan'),
+        },
+      },
+    },
+    401: err('No or bad token'), 403: err('Not an admin token'),
+  },
+});
 
 const listRoute = createRoute({
   method: 'get', path: '/v1/events', operationId: 'listEvents', tags: ['catalog'], security: [{ bearer: [] }],
@@ -21,6 +43,8 @@ const listRoute = createRoute({
       vmfsUuid: z.string().max(100).optional().openapi({ description: 'Any spelling' }),
       deviceId: z.string().max(300).optional().openapi({ description: 'Any spelling, or a vml.' }),
       acknowledged: z.enum(['true', 'false']).optional(),
+      status: z.enum(['open', 'acknowledged', 'resolved']).optional()
+        .openapi({ description: 'open: neither acknowledged nor resolved; acknowledged; resolved: a later capture or scan found the condition gone' }),
       since: z.string().optional().openapi({ description: 'ISO 8601; events created at or after' }),
       until: z.string().optional().openapi({ description: 'ISO 8601; events created before' }),
       before: z.coerce.number().int().positive().optional().openapi({ description: 'Page: only events with an id below this (`nextBefore` of the previous page)' }),
@@ -59,8 +83,13 @@ function time(name: string, value: string): string {
   return d.toISOString();
 }
 
-/** Registers GET /v1/events and POST /v1/events/{id}/ack. */
+/** Registers GET /v1/events, POST /v1/events/{id}/ack and POST /v1/admin/events/scan. */
 export function registerEventRoutes(app: App): void {
+  app.openapi(scanRoute, async (c) => {
+    const result = await runEventChecks(c.var.services);
+    await recordAudit(c, 'event-scan', 'events', { raised: result.raised, resolved: result.resolved });
+    return c.json(result, 200);
+  });
   app.openapi(ackRoute, async (c) => {
     const { id } = c.req.valid('param');
     const body = c.req.header('content-type')?.includes('application/json') ? c.req.valid('json') : {};
@@ -77,6 +106,7 @@ export function registerEventRoutes(app: App): void {
       vmfsUuid: q.vmfsUuid ? vmfsUuidParam(q.vmfsUuid) : undefined,
       deviceId: q.deviceId ? deviceIdParam(q.deviceId).deviceId : undefined,
       acknowledged: q.acknowledged ? q.acknowledged === 'true' : undefined,
+      status: q.status,
       since: q.since ? time('since', q.since) : undefined,
       until: q.until ? time('until', q.until) : undefined,
       before: q.before, limit: q.limit ?? DEFAULT_EVENT_LIMIT,

@@ -48,6 +48,8 @@ export const EventSchema = z.object({
   details: jsonOrNull('What drifted: the previous and current values'), createdAt: z.string(), acknowledged: z.boolean(),
   acknowledgedAt: z.string().nullable(), acknowledgedBy: z.string().nullable().describe('Id of the token that acknowledged it'),
   ackNote: z.string().nullable(),
+  condition: z.string().nullable().describe('Health events (target-guid-mismatch, backing-store-missing, host-stale): the condition reported, one open event each'),
+  resolvedAt: z.string().nullable().describe('When a later capture or scan found the condition gone'),
 }).openapi('Event');
 
 export const VolumeSchema = z.object({
