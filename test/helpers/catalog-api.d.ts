@@ -64,6 +64,10 @@ export interface paths {
     /** One host: captures, last artifacts, volumes seen, LUs presented, events */
     get: operations["getHost"];
   };
+  "/v1/admin/events/scan": {
+    /** Run the scheduled event checks now: host-stale, the cross-host health events, due webhook deliveries */
+    post: operations["scanEvents"];
+  };
   "/v1/events/{id}/ack": {
     /** Acknowledge an event, with a note saying what was done about it */
     post: operations["acknowledgeEvent"];
@@ -91,6 +95,20 @@ export interface paths {
   "/v1/volumes/{vmfsUuid}/dr-plan": {
     /** The storage commands, in order, that bring a volume's LUNs back with the NAA its VMFS header expects */
     get: operations["getVolumeDrPlan"];
+  };
+  "/v1/retention/run": {
+    /** Apply the GFS retention policy: every capture with its keep reasons or drop; unless a dry run, delete dropped captures and unreferenced chunks */
+    post: operations["runRetention"];
+  };
+  "/v1/admin/check": {
+    /** Check manifests, rows and chunks against each other; optionally re-hash the next slice of stored chunks */
+    post: operations["checkStore"];
+  };
+  "/v1/captures/{id}/pin": {
+    /** Pin a capture: retention keeps it, listed as "pinned: <note>" */
+    put: operations["pinCapture"];
+    /** Unpin a capture */
+    delete: operations["unpinCapture"];
   };
 }
 
@@ -430,6 +448,10 @@ export interface components {
       /** @description Id of the token that acknowledged it */
       acknowledgedBy: string | null;
       ackNote: string | null;
+      /** @description Health events (target-guid-mismatch, backing-store-missing, host-stale): the condition reported, one open event each */
+      condition: string | null;
+      /** @description When a later capture or scan found the condition gone */
+      resolvedAt: string | null;
     };
     Lun: {
       deviceId: string;
@@ -493,6 +515,14 @@ export interface components {
         })[];
       events: components["schemas"]["Event"][];
     });
+    EventScan: {
+      raised: number;
+      resolved: number;
+      webhooks: {
+        delivered: number;
+        failed: number;
+      };
+    };
     Artifact: {
       id: string;
       captureId: string;
@@ -558,6 +588,98 @@ export interface components {
       collectedAt: string;
       /** @description Path of the artifact inside the restore bundle of the same time */
       bundlePath: string | null;
+    };
+    RetentionReport: {
+      runId: number;
+      dryRun: boolean;
+      policy: string;
+      timeZone: string;
+      plan: {
+        now: string;
+        keep: number;
+        drop: number;
+        captures: components["schemas"]["RetentionCapture"][];
+      };
+      dropped: string[];
+      /** @description Dropped by the policy, left because Object Lock holds their manifest */
+      lockedCaptures: {
+          captureId: string;
+          until: string;
+        }[];
+      chunksDeleted: number;
+      bytesFreed: number;
+      lockedChunks: {
+          key: string;
+          until: string;
+        }[];
+      lockExtended: number;
+    };
+    RetentionCapture: {
+      captureId: string;
+      host: string;
+      collectedAt: string;
+      /** @description The time the rules used: collection time, or receipt time when the collector clock was more than a day off */
+      time: string;
+      /** @enum {string} */
+      decision: "keep" | "drop";
+      /** @description Why it is kept (e.g. "within 7d", "weekly 2025-W3", "pinned: <note>", "newest good capture of volume …"), or why it goes */
+      reasons: string[];
+      /** @description What each host and artifact source said */
+      series: {
+          series: string;
+          reasons: string[];
+        }[];
+      manifestKey: string | null;
+    };
+    CheckReport: {
+      manifests: number;
+      captures: number;
+      chunksReferenced: number;
+      chunksStored: number;
+      capturesWithoutManifest: string[];
+      manifestsWithoutCapture: string[];
+      missingChunks: {
+          sha256: string;
+          artifacts: string[];
+        }[];
+      wrongSize: {
+          sha256: string;
+          expected: number;
+          actual: number;
+        }[];
+      orphanChunks: {
+          key: string;
+          size: number;
+        }[];
+      orphanRows: {
+        blobs: string[];
+        artifacts: string[];
+      };
+      scrub: ({
+        percent: number;
+        read: number;
+        bytes: number;
+        from: string | null;
+        to: string | null;
+        wrapped: boolean;
+        corrupt: {
+            sha256: string;
+            reason: string;
+            artifacts: string[];
+            volumes: string[];
+          }[];
+      }) | null;
+      clean: boolean;
+    };
+    Pin: {
+      captureId: string;
+      note: string;
+      pinnedAt: string;
+      pinnedBy: string | null;
+    };
+    PinRequest: {
+      /** @description Why this capture must be kept */
+      note: string;
     };
   };
   responses: never;
@@ -1050,6 +1172,29 @@ export interface operations {
       };
     };
   };
+  /** Run the scheduled event checks now: host-stale, the cross-host health events, due webhook deliveries */
+  scanEvents: {
+    responses: {
+      /** @description What the scan raised, resolved and delivered */
+      200: {
+        content: {
+          "application/json": components["schemas"]["EventScan"];
+        };
+      };
+      /** @description No or bad token */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not an admin token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
   /** Acknowledge an event, with a note saying what was done about it */
   acknowledgeEvent: {
     parameters: {
@@ -1111,6 +1256,8 @@ export interface operations {
         /** @description Any spelling, or a vml. */
         deviceId?: string;
         acknowledged?: "true" | "false";
+        /** @description open: neither acknowledged nor resolved; acknowledged; resolved: a later capture or scan found the condition gone */
+        status?: "open" | "acknowledged" | "resolved";
         /** @description ISO 8601; events created at or after */
         since?: string;
         /** @description ISO 8601; events created before */
@@ -1408,6 +1555,164 @@ export interface operations {
         };
       };
       /** @description Not in the catalog */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Apply the GFS retention policy: every capture with its keep reasons or drop; unless a dry run, delete dropped captures and unreferenced chunks */
+  runRetention: {
+    parameters: {
+      query?: {
+        /** @description true (the default): only say what would happen */
+        dry_run?: "true" | "false";
+      };
+    };
+    responses: {
+      /** @description The run, recorded */
+      200: {
+        content: {
+          "application/json": components["schemas"]["RetentionReport"];
+        };
+      };
+      /** @description Bad parameter */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No or bad token */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not an admin token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Check manifests, rows and chunks against each other; optionally re-hash the next slice of stored chunks */
+  checkStore: {
+    parameters: {
+      query?: {
+        /** @description Percent of stored chunks to re-read and re-hash, going on where the last check stopped */
+        read_data_subset?: number | null;
+      };
+    };
+    responses: {
+      /** @description What was found */
+      200: {
+        content: {
+          "application/json": components["schemas"]["CheckReport"];
+        };
+      };
+      /** @description Bad parameter */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No or bad token */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not an admin token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Pin a capture: retention keeps it, listed as "pinned: <note>" */
+  pinCapture: {
+    parameters: {
+      path: {
+        id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PinRequest"];
+      };
+    };
+    responses: {
+      /** @description Pinned */
+      200: {
+        content: {
+          "application/json": components["schemas"]["Pin"];
+        };
+      };
+      /** @description Bad id or note */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No or bad token */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not an admin token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No such committed capture */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Unpin a capture */
+  unpinCapture: {
+    parameters: {
+      path: {
+        id: string;
+      };
+    };
+    responses: {
+      /** @description Unpinned */
+      200: {
+        content: {
+          "application/json": {
+            captureId: string;
+            pinned: boolean;
+          };
+        };
+      };
+      /** @description Bad id */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No or bad token */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not an admin token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not pinned */
       404: {
         content: {
           "application/json": components["schemas"]["Error"];
