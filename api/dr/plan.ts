@@ -111,8 +111,16 @@ export interface NaaCheck {
   guaranteedBy: string | null;
   headerLun: number | null;
   luLun: number | null;
+  /** The LU's LUN differs from the one in the header: ESX would see a snapshot LUN. */
+  lunMismatch: boolean;
+  /** What checks the id once more on the night, before anything is written. */
+  checkedBy: string;
   message: string;
 }
+
+/** The restore script's own guard, the same for every extent. */
+const RESTORE_CHECK = (deviceId: string) =>
+  `restore.sh --apply reads the LVM header on the device it is about to write and refuses unless it names ${deviceId}`;
 
 export interface MissingLink {
   link: 'extent' | 'storage-lu' | 'backing-store' | 'snapshots';
@@ -317,7 +325,7 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
       // so say what the header expects and both ways out.
       naaChecks.push({
         deviceId: ext.deviceId, headerDeviceId: ext.deviceId, luDeviceId: null, verdict: 'no-lu', guaranteedBy: null,
-        headerLun: ext.lun, luLun: null,
+        headerLun: ext.lun, luLun: null, lunMismatch: false, checkedBy: RESTORE_CHECK(ext.deviceId),
         message: `no captured LU presents ${ext.deviceId}: either the storage host was never collected, or the LU now has another GUID `
           + '(a replica presented under a new GUID). Ways out: give the LU the saved GUID (stmfadm create-lu -p guid=…), '
           + 'or mount the copy with a resignature (new VMFS UUID; VMs must be re-registered).',
@@ -364,10 +372,11 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
     const guaranteeStep = lu.stack === 'iscsitgt' ? 'svccfg import (the saved param_ group carries the GUID)' : `stmfadm create-lu -p guid=${headerGuid ?? '…'}`;
     naaChecks.push({
       deviceId: ext.deviceId, headerDeviceId: ext.deviceId, luDeviceId: lu.deviceId, verdict: match ? 'match' : 'mismatch',
-      guaranteedBy: guaranteeStep, headerLun: ext.lun, luLun: lu.lun,
+      guaranteedBy: guaranteeStep, headerLun: ext.lun, luLun: lu.lun, lunMismatch: !lunMatch, checkedBy: RESTORE_CHECK(ext.deviceId),
       message: `the VMFS header expects ${ext.deviceId}${ext.lun !== null ? ` at LUN ${ext.lun}` : ''}; ${lu.storageHost} presents ${lu.deviceId}`
         + `${lu.lun !== null ? ` as LUN ${lu.lun}` : ''} (${lu.stack}); ${guaranteeStep} keeps that id.`
-        + (lunMatch ? '' : ` The LUN differs (${lu.lun} ≠ ${ext.lun}): present it as LUN ${ext.lun}, or ESX sees a snapshot LUN.`),
+        + (lunMatch ? '' : ` The LUN differs (${lu.lun} ≠ ${ext.lun}): present it as LUN ${ext.lun}, or ESX sees a snapshot LUN.`)
+        + ` Before writing, ${RESTORE_CHECK(ext.deviceId)}.`,
     });
     steps.push(...stackSteps);
   }

@@ -140,7 +140,10 @@ export const DrPlanSchema = z.object({
   naaChecks: z.array(z.object({
     deviceId: z.string(), headerDeviceId: z.string(), luDeviceId: z.string().nullable(),
     verdict: z.enum(['match', 'mismatch', 'no-lu']), guaranteedBy: z.string().nullable(),
-    headerLun: z.number().nullable(), luLun: z.number().nullable(), message: z.string(),
+    headerLun: z.number().nullable(), luLun: z.number().nullable(),
+    lunMismatch: z.boolean().describe('The LU\'s LUN differs from the header\'s: ESX would see a snapshot LUN'),
+    checkedBy: z.string().describe('The restore script\'s check of the id on the device, before it writes'),
+    message: z.string(),
   })),
   missing: z.array(z.object({
     link: z.enum(['extent', 'storage-lu', 'backing-store', 'snapshots']), deviceId: z.string().nullable(), message: z.string(), collector: z.string(),

@@ -140,6 +140,16 @@ describe('COMSTAR', () => {
   it('a LUN that differs from the header is called out', () => {
     const plan = buildDrPlan({ ...comstar, lus: [{ ...comstar.lus[0], lun: 7 }] });
     expect(plan.naaChecks[0].message).toMatch(/The LUN differs \(7 ≠ 3\)/);
+    expect(plan.naaChecks[0].lunMismatch).toBe(true);
+    expect(buildDrPlan(comstar).naaChecks[0].lunMismatch).toBe(false);
+  });
+
+  it('states the step that keeps the NAA and the restore script\'s check of it on the device', () => {
+    const plan = buildDrPlan(comstar);
+    expect(plan.naaChecks[0].checkedBy).toBe(`restore.sh --apply reads the LVM header on the device it is about to write and refuses unless it names ${NAA}`);
+    const line = renderDrPlanText(plan).split('\n').find((l) => l.startsWith('NAA check (match)'))!;
+    expect(line).toContain(`stmfadm create-lu -p guid=${GUID} keeps that id`);
+    expect(line).toContain(`Before writing, restore.sh --apply reads the LVM header on the device it is about to write and refuses unless it names ${NAA}.`);
   });
 });
 
