@@ -561,6 +561,10 @@ export interface components {
           guaranteedBy: string | null;
           headerLun: number | null;
           luLun: number | null;
+          /** @description The LU's LUN differs from the header's: ESX would see a snapshot LUN */
+          lunMismatch: boolean;
+          /** @description The restore script's check of the id on the device, before it writes */
+          checkedBy: string;
           message: string;
         })[];
       missing: ({
