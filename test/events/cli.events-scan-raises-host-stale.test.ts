@@ -1,0 +1,65 @@
+/**
+ * `npm run catalog -- events scan`: the scheduled checks from the command line, on the
+ * database and store the server uses. A host whose only capture is from 2000 is stale at
+ * any wall clock this runs under; a second scan raises nothing new.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { runCli } from '../../api/cli.js';
+import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
+import { ingest } from '../helpers/ingest-client.js';
+import { EXTENT1, extent1Dump } from '../api/read-side-seed.js';
+
+async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
+  const saved = { ...process.env };
+  Object.assign(process.env, env, { LOG_LEVEL: 'silent' });
+  let out = '';
+  let err = '';
+  try {
+    const code = await runCli(args, { out: (s) => { out += s; }, err: (s) => { err += s; }, isTTY: false });
+    return { code, out, err };
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+}
+
+describeEachFlavour('catalog events scan', (flavour) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vrc-events-cli-'));
+  let catalog: TestCatalog | undefined;
+  afterAll(async () => {
+    await catalog?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('raises host-stale once for a host silent past STALE_AFTER_HOURS', { timeout: 120_000 }, async () => {
+    catalog = await startTestCatalog(flavour, { env: { DATA_DIR: dataDir } });
+    await ingest(catalog, {
+      host: 'esx-old', hostKind: 'esxi', collectedAt: new Date('2000-01-01T00:00:00Z'),
+      artifacts: [{ kind: 'vmfs-header', fileName: 'h.hex', device: EXTENT1.deviceId, bytes: extent1Dump() }],
+    });
+    const { config } = catalog.services;
+    const env: Record<string, string> = { DATA_DIR: dataDir };
+    if (flavour === 'postgres-s3') {
+      Object.assign(env, {
+        DATABASE_URL: config.DATABASE_URL!, S3_BUCKET: config.S3_BUCKET!, S3_ENDPOINT: config.S3_ENDPOINT!, S3_REGION: config.S3_REGION, S3_FORCE_PATH_STYLE: 'true',
+      });
+    } else {
+      // One process at a time holds the embedded database: the catalog lets go of it (its data dir stays).
+      await catalog.close();
+      catalog = undefined;
+    }
+    const first = await cli(['events', 'scan', '--json'], env);
+    expect(first.err).toBe('');
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.out)).toMatchObject({ raised: 1, resolved: 0 });
+    const again = await cli(['events', 'scan'], env);
+    expect(again.code).toBe(0);
+    expect(again.out).toMatch(/^events scan: 0 raised, 0 resolved; webhooks: 0 delivered, 0 failed\n$/);
+    const bad = await cli(['events', 'sweep'], env);
+    expect(bad.code).toBe(64);
+    expect(bad.err).toMatch(/^catalog: unknown events command "sweep"; try events scan\n$/);
+  });
+});
