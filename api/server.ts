@@ -10,6 +10,10 @@ import { ensureBootstrapToken, keepAllTokens } from './admin/tokens.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DatabaseBusyError } from '../db/client.js';
 import { FsBlobStore } from './store/fs.js';
+import { runEventChecks } from './events/checks.js';
+
+/** How often a self-hosted server runs the scheduled event checks (on AWS, the maintenance function does). */
+const EVENT_CHECK_INTERVAL_MS = 3_600_000;
 
 /** A free port on `host`: with PORT=0 the port must be known before the store signs upload URLs. */
 async function freePort(host: string): Promise<number> {
@@ -44,6 +48,14 @@ async function main(): Promise<void> {
     if (removed > 0) services.logger.info('removed unfinished uploads', { removed });
   }
   const app = createApp(services);
+  // host-stale, the cross-host health events and due webhook deliveries, hourly.
+  const checks = setInterval(() => {
+    runEventChecks(services).then(
+      (r) => { if (r.raised || r.resolved) services.logger.info('event checks', { ...r }); },
+      (e: unknown) => services.logger.warn('event checks failed', { error: e instanceof Error ? e.message : String(e) }),
+    );
+  }, EVENT_CHECK_INTERVAL_MS);
+  checks.unref();
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     // The console URL comes first: it is what a newcomer (or an operator on a DR night) opens.
     process.stdout.write(`Web console: ${consoleUrl(config.PUBLIC_URL, info.address, info.port)} (sign in with an operator or admin token)\n`);
@@ -60,6 +72,7 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    clearInterval(checks);
     services.logger.info('stopping', { signal });
     server.close(() => {
       void close().finally(() => process.exit(0));
