@@ -70,7 +70,8 @@ export function Time({ iso }: { iso: string | null | undefined }) {
 /** A table that scrolls sideways on a phone instead of breaking the page. */
 export function Table(props: { caption: string; head: string[]; children?: Child }) {
   return (
-    <div class="table-wrap">
+    // Focusable so a keyboard can scroll a wide table sideways on a small screen.
+    <div class="table-wrap" tabindex={0} role="region" aria-label={props.caption}>
       <table>
         <caption class="visually-hidden">{props.caption}</caption>
         <thead><tr>{props.head.map((h) => <th scope="col">{h}</th>)}</tr></thead>

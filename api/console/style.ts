@@ -39,7 +39,8 @@ button.danger { background: var(--bad); border-color: var(--bad); }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 0; }
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; overflow-wrap: anywhere; }
-.table-wrap { overflow-x: auto; }
+.table-wrap { overflow-x: auto; max-width: 100%; position: relative; }
+.table-wrap table { min-width: 44rem; }
 table { border-collapse: collapse; width: 100%; font-size: .93rem; }
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--soft); font-weight: 600; }
@@ -48,11 +49,14 @@ th { background: var(--soft); font-weight: 600; }
 .stale { color: var(--bad); font-weight: 700; }
 .tag { display: inline-block; padding: 0 .4rem; border-radius: 3px; background: var(--soft); border: 1px solid var(--line); font-size: .85rem; }
 .actions { display: flex; flex-wrap: wrap; gap: .8rem; align-items: end; margin: 1rem 0; }
-.actions form { display: flex; flex-wrap: wrap; gap: .4rem; align-items: end; }
+.actions form { display: flex; flex-wrap: wrap; gap: .4rem; align-items: end; max-width: 100%; }
+.actions .field, .actions select { max-width: 100%; }
 .field { display: flex; flex-direction: column; gap: .2rem; }
 .inline-form { display: flex; flex-wrap: wrap; gap: .3rem; align-items: center; }
 .timeline { width: 100%; height: auto; max-height: 9rem; border: 1px solid var(--line); background: #fff; }
 .group-count { color: var(--muted); font-weight: 400; }
+main > *, figure { max-width: 100%; }
+figure { margin: 0; }
 footer { color: var(--muted); font-size: .85rem; padding: 1rem; text-align: center; }
 pre.secret { background: var(--soft); padding: .6rem; overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
 @media (max-width: 40rem) { header.top .brand { width: 100%; } dl.facts { grid-template-columns: 1fr; } dl.facts dt { font-weight: 600; } }

@@ -1,0 +1,151 @@
+/**
+ * The console's pages in chromium, as an admin and an operator: search by upper-case NAA
+ * and by `vml.…:1`, grouped results, the volume page, an artifact download checked against
+ * the SHA-256 the page shows, a bundle as of an earlier capture, acknowledging an event,
+ * creating and revoking a token, sign-out; the same on a phone-sized screen. Every page is
+ * screenshotted (.tmp/console-screens/) and checked with axe-core.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXTENT1, PROD, vmlOf } from '../api/read-side-seed.js';
+import { tokenFor } from '../api/read-side-seed.js';
+import { freshPage, noBrowser, screenAndCheck, sha256, signIn, startRig, verifyBundle, type ConsoleRig } from './harness.js';
+
+describe.skipIf(noBrowser !== null)('the web console in a real browser', () => {
+  let rig: ConsoleRig;
+  beforeAll(async () => { rig = await startRig(); });
+  afterAll(async () => rig?.close());
+
+  it('signs in, searches by upper-case NAA and by vml.…:1, shows the volume, downloads an artifact and an earlier bundle', async () => {
+    const { page, context, external } = await freshPage(rig);
+    const url = rig.catalog.url;
+    await page.goto(`${url}/volumes/${PROD.vmfsUuid}`);
+    expect(new URL(page.url()).pathname).toBe('/sign-in');
+    await screenAndCheck(page, '01-sign-in');
+    await page.fill('#token', rig.catalog.adminToken);
+    await Promise.all([page.waitForNavigation(), page.press('#token', 'Enter')]);
+    // Back where the operator was going.
+    expect(new URL(page.url()).pathname).toBe(`/volumes/${PROD.vmfsUuid}`);
+
+    await page.goto(`${url}/`);
+    await screenAndCheck(page, '02-landing');
+
+    // Upper-case NAA: one volume → straight to its page.
+    await page.fill('#q', EXTENT1.deviceId.toUpperCase());
+    await Promise.all([page.waitForURL(/\/volumes\//), page.press('#q', 'Enter')]);
+    expect(await page.textContent('#vmfs-uuid')).toBe(PROD.vmfsUuid);
+    await screenAndCheck(page, '03-volume');
+    expect(await page.textContent('h1')).toContain(PROD.label);
+    expect(await page.locator('svg.timeline').getAttribute('data-changes')).toBe('1');
+    expect(await page.locator('#open-events + .table-wrap, #open-events ~ div').first().textContent()).toContain('lun-id-changed');
+
+    // vml.…:1 as /vmfs/devices/disks lists it, from the header's search box.
+    await page.fill('#header-q', `${vmlOf(EXTENT1.deviceId, EXTENT1.lun)}:1`);
+    await Promise.all([page.waitForURL(/\/volumes\//), page.press('#header-q', 'Enter')]);
+    expect(await page.textContent('#vmfs-uuid')).toBe(PROD.vmfsUuid);
+
+    // A fragment: results grouped by type, with how the query was read.
+    await page.fill('#header-q', 'prod');
+    await Promise.all([page.waitForURL(/\/search\?q=prod/), page.press('#header-q', 'Enter')]);
+    expect(await page.textContent('#understood')).toContain('text');
+    const groups = await page.$$eval('section[data-group]', (s) => s.map((e) => (e as HTMLElement).dataset.group));
+    expect(groups).toContain('volume');
+    expect(groups).toContain('target');
+    await screenAndCheck(page, '04-search-results');
+
+    // An artifact: the bytes on disk hash to the SHA-256 the page shows.
+    await page.goto(`${url}/volumes/${PROD.vmfsUuid}`);
+    const link = page.locator(`a[data-artifact]`, { hasText: 'prod-datastore-01.vh.sf' });
+    const row = link.locator('xpath=ancestor::tr');
+    const shown = (await row.locator('code').first().textContent())!.trim();
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    const file = join(rig.downloads, download.suggestedFilename());
+    await download.saveAs(file);
+    expect(download.suggestedFilename()).toBe('prod-datastore-01.vh.sf');
+    expect(sha256(readFileSync(file))).toBe(shown);
+
+    // A bundle as of the first capture (before the LUN changed).
+    const options = await page.$$eval('#as-of option', (o) => o.map((e) => (e as HTMLOptionElement).value));
+    await page.selectOption('#as-of', options[options.length - 1]);
+    const [bundle] = await Promise.all([page.waitForEvent('download'), page.click('text=Download bundle as of then')]);
+    const tgz = join(rig.downloads, `asof-${bundle.suggestedFilename()}`);
+    await bundle.saveAs(tgz);
+    expect((await verifyBundle(tgz, join(rig.downloads, 'asof'))).length).toBeGreaterThan(2);
+
+    await page.goto(`${url}/luns/${EXTENT1.deviceId}`);
+    await screenAndCheck(page, '05-device');
+    await page.goto(`${url}/hosts`);
+    await screenAndCheck(page, '06-hosts');
+    await page.click('text=sol01');
+    expect(await page.textContent('h1')).toBe('Host sol01');
+    await screenAndCheck(page, '07-host');
+    expect(external).toEqual([]);
+    await context.close();
+  });
+
+  it('acknowledges an event with a note (open events first)', async () => {
+    const { page, context } = await freshPage(rig);
+    await signIn(page, rig.catalog.url, await tokenFor(rig.catalog, 'operator'));
+    await page.goto(`${rig.catalog.url}/events`);
+    await screenAndCheck(page, '08-events');
+    const open = page.locator('#open-h + .table-wrap tr[id^=event-]');
+    expect(await open.count()).toBeGreaterThan(0);
+    const id = (await open.first().getAttribute('id'))!.slice('event-'.length);
+    await page.fill(`#note-${id}`, 'LUN renumbered on purpose during the SAN move');
+    await Promise.all([page.waitForNavigation(), page.click(`#event-${id} button`)]);
+    expect(await page.locator(`#event-${id}`).count()).toBe(0);
+    await page.goto(`${rig.catalog.url}/events?state=all`);
+    expect(await page.textContent(`#event-${id}`)).toContain('LUN renumbered on purpose during the SAN move');
+    await screenAndCheck(page, '09-events-all');
+    const api = (await (await rig.catalog.request(`/v1/events?acknowledged=true`)).json()) as { events: Array<{ id: number; ackNote: string }> };
+    expect(api.events.find((e) => e.id === Number(id))?.ackNote).toBe('LUN renumbered on purpose during the SAN move');
+    await context.close();
+  });
+
+  it('creates a collector token (secret shown once, with its config line), revokes it, and signs out', async () => {
+    const { page, context } = await freshPage(rig);
+    const url = rig.catalog.url;
+    await signIn(page, url, rig.catalog.adminToken);
+    await page.goto(`${url}/tokens`);
+    await page.fill('#t-name', 'esx03 cron');
+    await page.selectOption('#t-role', 'collector');
+    await page.fill('#t-host', 'esx03');
+    await Promise.all([page.waitForNavigation(), page.click('form[action="/tokens"] button')]);
+    const secret = (await page.textContent('#new-secret'))!.trim();
+    const config = JSON.parse((await page.textContent('#collector-config'))!) as Record<string, string>;
+    expect(config).toEqual({ catalogUrl: url, token: secret, host: 'esx03' });
+    await screenAndCheck(page, '10-tokens-created');
+    // The secret works for the collector's begin call (it is a collector token for esx03).
+    const hosts = await rig.catalog.request('/v1/hosts', { token: secret });
+    expect(hosts.status).toBe(403);
+    // Shown once: the list page does not show it again.
+    await page.goto(`${url}/tokens`);
+    expect(await page.content()).not.toContain(secret);
+    const row = page.locator('tr', { hasText: 'esx03 cron' });
+    await Promise.all([page.waitForNavigation(), row.locator('button', { hasText: 'Revoke' }).click()]);
+    expect(await page.locator('tr', { hasText: 'esx03 cron' }).textContent()).toContain('revoked');
+    expect((await rig.catalog.request('/v1/hosts', { token: secret })).status).toBe(401);
+    await screenAndCheck(page, '11-tokens');
+
+    await Promise.all([page.waitForNavigation(), page.click('text=Sign out')]);
+    expect(new URL(page.url()).pathname).toBe('/sign-in');
+    await page.goto(`${url}/tokens`);
+    expect(new URL(page.url()).pathname).toBe('/sign-in');
+    await context.close();
+  });
+
+  it('reads on a phone-sized screen', async () => {
+    const { page, context } = await freshPage(rig, { width: 390, height: 844 });
+    await signIn(page, rig.catalog.url, rig.catalog.adminToken);
+    await page.goto(`${rig.catalog.url}/volumes/${PROD.vmfsUuid}`);
+    // The page itself does not scroll sideways; wide tables scroll inside their box.
+    const wider = await page.evaluate(() => [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'))
+      .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${e.className}`).slice(0, 5));
+    expect(wider, 'elements wider than the screen').toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth), 'page width').toBeLessThanOrEqual(390);
+    await screenAndCheck(page, '12-volume-phone');
+    await context.close();
+  });
+});
