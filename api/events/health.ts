@@ -195,15 +195,23 @@ const strOrNull = (v: unknown): string | null => (v === null || v === undefined 
 const VMFS_OF_EXTENT = sql.raw(`coalesce(e.vmfs_uuid, (SELECT s.vmfs_uuid FROM segments s WHERE s.segment_uuid = e.segment_uuid LIMIT 1))`);
 
 /**
+ * Each host's newest capture with rows in `table` matching `where` (alias `x`): one index
+ * probe per host on (host, seen_at), not a scan of every sighting ever recorded.
+ */
+const NEWEST_PER_HOST = (table: 'targets' | 'extents', hostColumn: 'storage_host' | 'host', where: ReturnType<typeof sql>) => sql`
+  SELECT h.name AS ${sql.raw(hostColumn)}, l.capture_id FROM hosts h
+   CROSS JOIN LATERAL (
+     SELECT x.capture_id FROM ${sql.raw(table)} x WHERE x.${sql.raw(hostColumn)} = h.name AND ${where}
+      ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1) l`;
+
+/**
  * The catalog's current state for the health checks: each storage host's newest target
  * capture, each other host's newest extent sightings, the header dumps storage hosts took
  * of their backing stores, and each storage host's newest snapshot listing.
  */
 export async function gatherHealthState(db: Db): Promise<HealthState> {
   const luRows = await queryRows<Row>(db, sql`
-    WITH newest AS (
-      SELECT DISTINCT ON (storage_host) storage_host, capture_id FROM targets ORDER BY storage_host, seen_at DESC, capture_id DESC
-    )
+    WITH newest AS (${NEWEST_PER_HOST('targets', 'storage_host', sql`TRUE`)})
     SELECT t.storage_host, t.device_id, t.lun, t.iqn, t.backing_store, t.artifact_id
       FROM targets t JOIN newest n ON n.storage_host = t.storage_host AND n.capture_id = t.capture_id
      WHERE t.device_id IS NOT NULL
@@ -213,14 +221,12 @@ export async function gatherHealthState(db: Db): Promise<HealthState> {
     backingStore: strOrNull(r.backing_store), artifactId: String(r.artifact_id),
   }));
   const storageHosts = [...new Set(lus.map((l) => l.storageHost))];
-  const notStorage = storageHosts.length ? sql`AND host NOT IN ${inList(storageHosts)}` : sql``;
+  const notStorage = storageHosts.length ? sql`AND e.host NOT IN ${inList(storageHosts)}` : sql``;
   const extentRows = await queryRows<Row>(db, sql`
-    WITH newest AS (
-      SELECT DISTINCT ON (host) host, capture_id FROM extents WHERE device_id IS NOT NULL ${notStorage} ORDER BY host, seen_at DESC, capture_id DESC
-    )
+    WITH newest AS (${NEWEST_PER_HOST('extents', 'host', sql`x.device_id IS NOT NULL`)})
     SELECT e.host, e.device_id, ${VMFS_OF_EXTENT} AS vmfs_uuid, e.lun, e.artifact_id
       FROM extents e JOIN newest n ON n.host = e.host AND n.capture_id = e.capture_id
-     WHERE e.device_id IS NOT NULL
+     WHERE e.device_id IS NOT NULL ${notStorage}
      ORDER BY e.host, e.device_id, e.source`);
   const extents: CurrentExtent[] = extentRows.map((r) => ({
     host: String(r.host), deviceId: String(r.device_id), vmfsUuid: strOrNull(r.vmfs_uuid), lun: numOrNull(r.lun), artifactId: String(r.artifact_id),
@@ -228,19 +234,24 @@ export async function gatherHealthState(db: Db): Promise<HealthState> {
   let storageHeaders: StorageHeader[] = [];
   let listings: SnapshotListing[] = [];
   if (storageHosts.length) {
+    // The header dumps of each storage host's newest capture that has any.
     const headerRows = await queryRows<Row>(db, sql`
-      SELECT DISTINCT ON (e.host, a.source_path) e.host, a.source_path, e.device_id, ${VMFS_OF_EXTENT} AS vmfs_uuid, e.artifact_id
-        FROM extents e JOIN artifacts a ON a.id = e.artifact_id
+      WITH newest AS (${NEWEST_PER_HOST('extents', 'host', sql`x.source = 'header'`)})
+      SELECT e.host, a.source_path, e.device_id, ${VMFS_OF_EXTENT} AS vmfs_uuid, e.artifact_id
+        FROM extents e JOIN newest n ON n.host = e.host AND n.capture_id = e.capture_id JOIN artifacts a ON a.id = e.artifact_id
        WHERE e.source = 'header' AND e.host IN ${inList(storageHosts)}
-       ORDER BY e.host, a.source_path, e.seen_at DESC`);
+       ORDER BY e.host, a.source_path`);
     storageHeaders = headerRows.map((r) => ({
       host: String(r.host), sourcePath: String(r.source_path), deviceId: strOrNull(r.device_id), vmfsUuid: strOrNull(r.vmfs_uuid), artifactId: String(r.artifact_id),
     }));
     const listingRows = await queryRows<Row>(db, sql`
       WITH newest AS (
-        SELECT DISTINCT ON (a.host) a.host, a.id AS artifact_id, a.collected_at FROM artifacts a
-         WHERE a.kind = 'zfs-snapshots' AND a.parse_status = 'ok' AND a.host IN ${inList(storageHosts)}
-         ORDER BY a.host, a.collected_at DESC, a.id DESC
+        SELECT h.name AS host, l.id AS artifact_id, l.collected_at FROM hosts h
+         CROSS JOIN LATERAL (
+           SELECT a.id, a.collected_at FROM artifacts a
+            WHERE a.host = h.name AND a.kind = 'zfs-snapshots' AND a.parse_status = 'ok'
+            ORDER BY a.collected_at DESC, a.id DESC LIMIT 1) l
+         WHERE h.name IN ${inList(storageHosts)}
       )
       SELECT n.host, n.artifact_id, n.collected_at, s.dataset, s.snapshot, s.created_at
         FROM newest n LEFT JOIN zfs_snapshots s ON s.artifact_id = n.artifact_id
