@@ -159,12 +159,56 @@ async function knownDevice(db: Db, deviceId: string): Promise<Row | null> {
   return tgt ?? null;
 }
 
-/** Hits for one device: the LUN, the volumes on it, the target LUs presenting it. */
+/**
+ * The SQL of a device's rows, one per line, tagged `hit`: its LUN (the luns row, else its
+ * latest extent, else its latest target sighting), the latest row of each target LU
+ * presenting it, and the volumes on it (a bare row for a UUID no volume row names).
+ * Every branch is an indexed lookup; they travel in one statement.
+ */
+function deviceRowsSql(deviceId: string, limit: number): SQL {
+  return sql`
+    SELECT 'lun' AS hit, to_jsonb(d) AS row FROM (
+      SELECT * FROM (
+        (SELECT device_id, lun, vml, vendor, model, size_bytes, last_seen, 1 AS pri FROM luns WHERE device_id = ${deviceId})
+        UNION ALL
+        (SELECT e.device_id, e.lun, e.vml, e.vendor, e.model, e.size_bytes, e.seen_at, 2
+           FROM extents e JOIN artifacts a ON a.id = e.artifact_id WHERE e.device_id = ${deviceId} ORDER BY e.seen_at DESC LIMIT 1)
+        UNION ALL
+        (SELECT t.device_id, t.lun, NULL, NULL, NULL, t.size_bytes, t.seen_at, 3
+           FROM targets t JOIN artifacts a ON a.id = t.artifact_id WHERE t.device_id = ${deviceId} ORDER BY t.seen_at DESC LIMIT 1)
+      ) k ORDER BY pri LIMIT 1
+    ) d
+    UNION ALL
+    SELECT 'target', to_jsonb(x) FROM (
+      SELECT * FROM (
+        SELECT DISTINCT ON (${TARGET_KEY}) t.*
+          FROM targets t JOIN artifacts a ON a.id = t.artifact_id
+         WHERE t.device_id = ${deviceId}
+         ORDER BY ${TARGET_KEY}, t.seen_at DESC, t.id DESC
+      ) y ORDER BY y.seen_at DESC LIMIT ${limit}
+    ) x
+    UNION ALL
+    SELECT 'volume', jsonb_build_object('vmfs_uuid', i.vmfs_uuid, 'label', v.label, 'version', v.version, 'last_seen', v.last_seen) FROM (
+      SELECT DISTINCT coalesce(e.vmfs_uuid, s.vmfs_uuid) AS vmfs_uuid
+        FROM extents e JOIN artifacts a ON a.id = e.artifact_id
+        LEFT JOIN segments s ON e.vmfs_uuid IS NULL AND s.segment_uuid = e.segment_uuid
+       WHERE e.device_id = ${deviceId}
+    ) i LEFT JOIN volumes v ON v.vmfs_uuid = i.vmfs_uuid WHERE i.vmfs_uuid IS NOT NULL`;
+}
+
+/** Adds the hits of deviceRowsSql's rows. */
+function addDeviceRows(hits: Hits, rows: Row[], match: string, score: number): void {
+  for (const r of rows) {
+    const row = r.row as Row;
+    if (r.hit === 'lun') hits.add(lunHit(row, score, match));
+    else if (r.hit === 'target') hits.add(targetHit(row, score - 5, match));
+    else if (r.hit === 'volume') hits.add(volumeHit(row, score - 10, match));
+  }
+}
+
+/** Hits for one device: the LUN, the volumes on it, the target LUs presenting it (one round trip). */
 async function deviceHits(db: Db, hits: Hits, deviceId: string, match: string, score: number, limit: number): Promise<void> {
-  const device = await knownDevice(db, deviceId);
-  if (device) hits.add(lunHit(device, score, match));
-  for (const r of await targetRows(db, sql`t.device_id = ${deviceId}`, limit)) hits.add(targetHit(r, score - 5, match));
-  for (const r of await volumeRows(db, await volumesOnDevices(db, [deviceId]))) hits.add(volumeHit(r, score - 10, match));
+  addDeviceRows(hits, await queryRows<Row>(db, deviceRowsSql(deviceId, limit)), match, score);
 }
 
 /** A device id or vml id with a partition suffix, as `esxcfg-scsidevs -m` and /vmfs/devices/disks print them. */
@@ -189,18 +233,11 @@ export async function searchCatalog(db: Db, typed: SearchQuery, limit: number = 
   const hits = new Hits();
   const n = Math.max(1, Math.min(limit, MAX_SEARCH_LIMIT)) + 1;
   switch (query.type) {
-    case 'vmfsUuid': {
-      const v = await knownVolume(db, query.vmfsUuid);
-      if (v) hits.add(volumeHit(v, 100, 'vmfsUuid'));
-      await lvmUuidHits(db, hits, query.vmfsUuid, n);
+    case 'vmfsUuid':
+      await uuidHits(db, hits, query.vmfsUuid, n);
       break;
-    }
     case 'hex': {
-      if (query.vmfsUuid) {
-        const v = await knownVolume(db, query.vmfsUuid);
-        if (v) hits.add(volumeHit(v, 100, 'vmfsUuid'));
-        await lvmUuidHits(db, hits, query.vmfsUuid, n);
-      }
+      if (query.vmfsUuid) await uuidHits(db, hits, query.vmfsUuid, n);
       if (query.deviceId) await deviceHits(db, hits, query.deviceId, 'deviceId', 100, n);
       break;
     }
@@ -213,10 +250,13 @@ export async function searchCatalog(db: Db, typed: SearchQuery, limit: number = 
       if (/^[0-9a-f]{16}$/i.test(query.raw.trim())) await prefixHits(db, hits, query.raw.trim().toLowerCase(), false, n);
       break;
     case 'vml': {
-      await deviceHits(db, hits, query.deviceId, 'vml', 100, n);
-      // A vml also names the LUN it was seen at: show where that exact vml was recorded.
-      const [byVml] = await queryRows<Row>(db, sql`SELECT * FROM luns WHERE vml = ${query.vml}`);
-      if (byVml) hits.add(lunHit(byVml, 100, 'vml'));
+      // A vml also names the LUN it was seen at: where that exact vml was recorded rides along.
+      const rows = await queryRows<Row>(db, sql`
+        ${deviceRowsSql(query.deviceId, n)}
+        UNION ALL
+        SELECT 'byVml', to_jsonb(l) FROM (SELECT * FROM luns WHERE vml = ${query.vml} LIMIT 1) l`);
+      addDeviceRows(hits, rows, 'vml', 100);
+      for (const r of rows) if (r.hit === 'byVml') hits.add(lunHit(r.row as Row, 100, 'vml'));
       break;
     }
     case 'iqn': {
@@ -295,6 +335,54 @@ async function lvmUuidHits(db: Db, hits: Hits, uuid: string, n: number): Promise
     SELECT DISTINCT e.device_id FROM extents e JOIN artifacts a ON a.id = e.artifact_id
      WHERE e.extent_uuid = ${uuid} AND e.device_id IS NOT NULL LIMIT ${n}`);
   for (const r of extentDevices) await deviceHits(db, hits, String(r.device_id), 'extentUuid', 100, n);
+}
+
+/**
+ * A VMFS UUID term in one round trip: the volume (its row, else when an FS descriptor or an
+ * inventory extent saw it), and the same UUID as an LVM segment UUID (its volumes, the
+ * devices holding it) or extent UUID (its device ids); lvmUuidHits explains both. Only a
+ * term that is an extent UUID takes a second round trip per device it names.
+ */
+async function uuidHits(db: Db, hits: Hits, uuid: string, n: number): Promise<void> {
+  const rows = await queryRows<Row>(db, sql`
+    SELECT 'volume' AS hit, to_jsonb(v) AS row FROM (
+      SELECT * FROM (
+        (SELECT vmfs_uuid, label, version, last_seen, 1 AS pri FROM volumes WHERE vmfs_uuid = ${uuid})
+        UNION ALL
+        (SELECT ${uuid}::text, NULL, NULL, max(x.seen_at), 2 FROM (
+          SELECT s.seen_at FROM segments s JOIN artifacts a ON a.id = s.artifact_id WHERE s.vmfs_uuid = ${uuid}
+          UNION ALL
+          SELECT e.seen_at FROM extents e JOIN artifacts a ON a.id = e.artifact_id WHERE e.vmfs_uuid = ${uuid}
+        ) x HAVING max(x.seen_at) IS NOT NULL)
+      ) k ORDER BY pri LIMIT 1
+    ) v
+    UNION ALL
+    SELECT 'segmentVolume', jsonb_build_object('vmfs_uuid', i.vmfs_uuid, 'label', vo.label, 'version', vo.version, 'last_seen', vo.last_seen) FROM (
+      SELECT s.vmfs_uuid FROM segments s JOIN artifacts a ON a.id = s.artifact_id WHERE s.segment_uuid = ${uuid}
+      UNION
+      SELECT e.vmfs_uuid FROM extents e JOIN artifacts a ON a.id = e.artifact_id WHERE e.segment_uuid = ${uuid} AND e.vmfs_uuid IS NOT NULL
+    ) i LEFT JOIN volumes vo ON vo.vmfs_uuid = i.vmfs_uuid
+    UNION ALL
+    SELECT 'segmentDevice', to_jsonb(d) FROM (
+      SELECT DISTINCT ON (e.device_id) e.device_id,
+             coalesce(l.lun, e.lun) AS lun, coalesce(l.vml, e.vml) AS vml, coalesce(l.vendor, e.vendor) AS vendor,
+             coalesce(l.model, e.model) AS model, coalesce(l.size_bytes, e.size_bytes) AS size_bytes, coalesce(l.last_seen, e.seen_at) AS last_seen
+        FROM extents e JOIN artifacts a ON a.id = e.artifact_id LEFT JOIN luns l ON l.device_id = e.device_id
+       WHERE e.segment_uuid = ${uuid} AND e.device_id IS NOT NULL
+       ORDER BY e.device_id, e.seen_at DESC LIMIT ${n}
+    ) d
+    UNION ALL
+    SELECT 'extentDevice', jsonb_build_object('device_id', x.device_id) FROM (
+      SELECT DISTINCT e.device_id FROM extents e JOIN artifacts a ON a.id = e.artifact_id
+       WHERE e.extent_uuid = ${uuid} AND e.device_id IS NOT NULL LIMIT ${n}
+    ) x`);
+  for (const r of rows) {
+    const row = r.row as Row;
+    if (r.hit === 'volume') hits.add(volumeHit(row, 100, 'vmfsUuid'));
+    else if (r.hit === 'segmentVolume') hits.add(volumeHit(row, 95, 'segmentUuid'));
+    else if (r.hit === 'segmentDevice') hits.add(lunHit(row, 85, 'segmentUuid'));
+  }
+  for (const r of rows) if (r.hit === 'extentDevice') await deviceHits(db, hits, String((r.row as Row).device_id), 'extentUuid', 100, n);
 }
 
 /**
@@ -384,22 +472,36 @@ async function textHits(db: Db, hits: Hits, text: string, n: number): Promise<vo
   const contains = '%' + likeEscape(text) + '%';
   const lower = text.toLowerCase();
   // Labels: exact beats prefix beats fragment; pg_trgm similarity orders the fragments.
-  const volumes = await queryRows<Row>(db, sql`
-    SELECT vmfs_uuid, label, version, last_seen FROM volumes WHERE label ILIKE ${contains}
-     ORDER BY (lower(label) = ${lower}) DESC, similarity(label, ${text}) DESC, last_seen DESC LIMIT ${n}`);
-  for (const r of volumes) {
-    const label = String(r.label).toLowerCase();
-    hits.add(volumeHit(r, label === lower ? 95 : label.startsWith(lower) ? 80 : 60, 'label'));
-  }
-  const hosts = await queryRows<Row>(db, sql`
-    SELECT name, kind, last_seen FROM hosts WHERE name ILIKE ${contains}
-     ORDER BY (lower(name) = ${lower}) DESC, similarity(name, ${text}) DESC LIMIT ${n}`);
-  for (const r of hosts) {
-    const name = String(r.name).toLowerCase();
-    hits.add({ type: 'host', score: name === lower ? 95 : name.startsWith(lower) ? 75 : 55, match: 'host', name: String(r.name), kind: String(r.kind), lastSeen: iso(r.last_seen) });
-  }
-  for (const r of await targetRows(db, sql`(t.iqn ILIKE ${contains} OR t.alias ILIKE ${contains} OR t.backing_store ILIKE ${contains})`, n)) {
-    const alias = str(r.alias)?.toLowerCase();
-    hits.add(targetHit(r, alias === lower ? 90 : 50, alias?.includes(lower) ? 'alias' : str(r.iqn)?.toLowerCase().includes(lower) ? 'iqn' : 'backingStore'));
+  // Volumes, hosts and target LUs travel in one statement, each branch with its own order and limit.
+  const rows = await queryRows<Row>(db, sql`
+    SELECT 'volume' AS hit, to_jsonb(v) AS row FROM (
+      SELECT vmfs_uuid, label, version, last_seen FROM volumes WHERE label ILIKE ${contains}
+       ORDER BY (lower(label) = ${lower}) DESC, similarity(label, ${text}) DESC, last_seen DESC LIMIT ${n}
+    ) v
+    UNION ALL
+    SELECT 'host', to_jsonb(h) FROM (
+      SELECT name, kind, last_seen FROM hosts WHERE name ILIKE ${contains}
+       ORDER BY (lower(name) = ${lower}) DESC, similarity(name, ${text}) DESC LIMIT ${n}
+    ) h
+    UNION ALL
+    SELECT 'target', to_jsonb(x) FROM (
+      SELECT * FROM (
+        SELECT DISTINCT ON (${TARGET_KEY}) t.*
+          FROM targets t JOIN artifacts a ON a.id = t.artifact_id
+         WHERE (t.iqn ILIKE ${contains} OR t.alias ILIKE ${contains} OR t.backing_store ILIKE ${contains})
+         ORDER BY ${TARGET_KEY}, t.seen_at DESC, t.id DESC
+      ) y ORDER BY y.seen_at DESC LIMIT ${n}
+    ) x`);
+  for (const { hit, row } of rows as Array<{ hit: string; row: Row }>) {
+    if (hit === 'volume') {
+      const label = String(row.label).toLowerCase();
+      hits.add(volumeHit(row, label === lower ? 95 : label.startsWith(lower) ? 80 : 60, 'label'));
+    } else if (hit === 'host') {
+      const name = String(row.name).toLowerCase();
+      hits.add({ type: 'host', score: name === lower ? 95 : name.startsWith(lower) ? 75 : 55, match: 'host', name: String(row.name), kind: String(row.kind), lastSeen: iso(row.last_seen) });
+    } else {
+      const alias = str(row.alias)?.toLowerCase();
+      hits.add(targetHit(row, alias === lower ? 90 : 50, alias?.includes(lower) ? 'alias' : str(row.iqn)?.toLowerCase().includes(lower) ? 'iqn' : 'backingStore'));
+    }
   }
 }
