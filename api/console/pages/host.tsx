@@ -38,7 +38,7 @@ export function HostPage({ user, h, now }: { user: ConsoleUser; h: HostDetailVie
   return (
     <Layout title={`Host ${h.name}`} user={user}>
       <h1>Host {h.name}</h1>
-      {h.stale && <p class="notice bad" role="status">No capture from this host for {h.hoursSinceLastCapture ?? '—'} hours: it is stale. Check its collector (cron, spool, token).</p>}
+      {h.stale && <p class="notice bad" role="status">{h.lastCapture ? `Its last capture was ${ago(h.lastCapture.collectedAt, now)}` : 'It has no capture yet'}: the host is stale. Check its collector (cron, spool, token).</p>}
       <dl class="facts">
         <dt>Kind</dt><dd>{h.kind}</dd>
         <dt>System UUID</dt><dd><code>{h.systemUuid ?? '—'}</code></dd>

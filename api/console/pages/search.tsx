@@ -61,7 +61,7 @@ function HitLine({ h }: { h: SearchHit }) {
     case 'lun':
       return <li><a href={href}><code>{h.deviceId}</code></a> · LUN {h.lun ?? '?'} · {[h.vendor, h.model].filter(Boolean).join(' ')} · {bytes(h.sizeBytes)} · last seen <Time iso={h.lastSeen} /></li>;
     case 'target':
-      return <li><a href={href}>{h.storageHost}</a> · {h.stack} · <code>{h.iqn ?? '—'}</code>{h.alias && <> ({h.alias})</>} · LUN {h.lun ?? '?'} · <code>{h.backingStore ?? '—'}</code></li>;
+      return <li><a href={href}>{h.storageHost} LUN {h.lun ?? '?'}{h.deviceId ? ` (${h.deviceId})` : ''}</a> · {h.stack} · <code>{h.iqn ?? '—'}</code>{h.alias && <> ({h.alias})</>} · LUN {h.lun ?? '?'} · <code>{h.backingStore ?? '—'}</code></li>;
     case 'host':
       return <li><a href={href}>{h.name}</a> · {h.kind} · last seen <Time iso={h.lastSeen} /></li>;
     case 'snapshot':
