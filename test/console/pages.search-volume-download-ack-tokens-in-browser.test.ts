@@ -73,6 +73,10 @@ describe.skipIf(noBrowser !== null)('the web console in a real browser', () => {
     await bundle.saveAs(tgz);
     expect((await verifyBundle(tgz, join(rig.downloads, 'asof'))).length).toBeGreaterThan(2);
 
+    // The DR plan text, through the same session.
+    await Promise.all([page.waitForNavigation(), page.click('text=DR plan (text)')]);
+    expect(await page.textContent('body')).toContain(`DR plan for ${PROD.vmfsUuid} (${PROD.label})`);
+
     await page.goto(`${url}/luns/${EXTENT1.deviceId}`);
     await screenAndCheck(page, '05-device');
     await page.goto(`${url}/hosts`);
