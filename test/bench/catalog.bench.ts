@@ -65,10 +65,10 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peakMi
 
 
 /** A catalog on the given database (or the embedded one), fs store in a temp dir. */
-async function openCatalog(databaseUrl: string | undefined): Promise<TestCatalog> {
+export async function openCatalog(databaseUrl: string | undefined, env: Record<string, string> = {}): Promise<TestCatalog> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vrc-bench-'));
   const adminToken = `bench-admin-${randomBytes(16).toString('hex')}`;
-  const config = loadConfig({ DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: adminToken, LOG_LEVEL: 'silent', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
+  const config = loadConfig({ DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: adminToken, LOG_LEVEL: 'silent', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), ...env });
   const opened = await openServices(config, { logger: createLogger('silent') });
   const app = createApp(opened.services);
   const request = async (path: string, init: RequestInit & { token?: string | null } = {}) => {
@@ -84,7 +84,7 @@ async function openCatalog(databaseUrl: string | undefined): Promise<TestCatalog
 }
 
 /** Bulk load with generate_series: hosts, captures, artifacts, volumes and everything that links them. */
-async function bulkLoad(catalog: TestCatalog): Promise<void> {
+export async function bulkLoad(catalog: TestCatalog): Promise<void> {
   const { db } = catalog.services;
   const captures = Math.ceil(ARTIFACTS / PER_CAPTURE);
   const steps: Array<[string, ReturnType<typeof sql>]> = [
@@ -140,7 +140,7 @@ async function bulkLoad(catalog: TestCatalog): Promise<void> {
 }
 
 /** One query term per type, for volume number g. */
-function queryFor(type: string, g: number): string {
+export function queryFor(type: string, g: number): string {
   const uuid = volumeUuid(g);
   const dev = deviceOf(g, 0);
   switch (type) {
