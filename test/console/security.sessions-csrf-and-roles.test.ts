@@ -175,6 +175,26 @@ describe('console sessions, CSRF and roles', () => {
     expect((await fetch(`${url}/`, { headers: { cookie: third.cookie }, redirect: 'manual' })).status).toBe(303);
   });
 
+  it('answers unknown and malformed ids with pages, not JSON, and never a 5xx', async () => {
+    const s = await session(rig.catalog.adminToken);
+    const cases: Array<[string, number, string]> = [
+      ['/volumes/00000000-00000000-0000-000000000000', 404, 'no volume 00000000-00000000-0000-000000000000'],
+      ['/volumes/not-a-uuid', 400, 'Cannot do that'],
+      ['/luns/naa.6000000000000000000000000000dead', 404, 'no device'],
+      ['/hosts/nosuchhost', 404, 'No host nosuchhost'],
+    ];
+    for (const [path, status, text] of cases) {
+      const res = await fetch(url + path, { headers: { cookie: s.cookie } });
+      expect(res.status, path).toBe(status);
+      expect(res.headers.get('content-type'), path).toMatch(/^text\/html/);
+      expect(await res.text(), path).toContain(text);
+    }
+    const bad = await post('/events/abc/ack', { _csrf: s.csrf }, { cookie: s.cookie });
+    expect(bad.status).toBe(400);
+    const control = await post('/events/1/ack', { _csrf: s.csrf, note: 'a\u0000b' }, { cookie: s.cookie });
+    expect(control.status).toBe(400);
+  });
+
   async function countTokens(): Promise<number> {
     const [row] = await queryRows<{ n: number }>(rig.catalog.services.db, sql`SELECT count(*)::int AS n FROM tokens`);
     return Number(row.n);
