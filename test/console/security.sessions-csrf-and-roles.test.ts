@@ -61,6 +61,17 @@ describe('console sessions, CSRF and roles', () => {
     expect(unknown.headers.get('set-cookie')).toBeNull();
   });
 
+  it.skipIf(noBrowser !== null)('tells a browser why a collector token cannot sign in, and sets no cookie', async () => {
+    const { page, context } = await freshPage(rig);
+    await page.goto(`${url}/`);
+    await page.fill('#token', await tokenFor(rig.catalog, 'collector', 'esx02'));
+    await Promise.all([page.waitForNavigation(), page.press('#token', 'Enter')]);
+    expect(await page.textContent('#sign-in-problem')).toContain('collector token');
+    expect(await context.cookies()).toEqual([]);
+    await screenAndCheck(page, '14-sign-in-collector-refused');
+    await context.close();
+  });
+
   it('keeps a random session id in the cookie, never the token, and only its SHA-256 in the database', async () => {
     const operator = await tokenFor(rig.catalog, 'operator');
     const res = await post('/sign-in', { token: operator, next: '/' });
