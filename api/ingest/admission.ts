@@ -10,7 +10,7 @@ import type { AppEnv, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 
 export const INGEST_IN_FLIGHT = 16;
-export const INGEST_QUEUE = 64;
+export const INGEST_QUEUE = 512;
 export const INGEST_WAIT_MS = 10_000;
 
 /** A counting gate with a bounded queue; `enter` answers the function that leaves it. */
