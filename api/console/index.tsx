@@ -112,7 +112,7 @@ function straightTo(r: SearchResult): string | null {
 
 function eventFilters(c: C): EventFilters {
   const q = c.req.query();
-  const state = q.state === 'acknowledged' || q.state === 'all' ? q.state : 'open';
+  const state = q.state === 'acknowledged' || q.state === 'resolved' || q.state === 'all' ? q.state : 'open';
   const clean = (s: string | undefined) => (s && s.trim() ? s.trim().slice(0, 255) : undefined);
   const severity = ['info', 'warning', 'critical'].includes(q.severity ?? '') ? q.severity : undefined;
   return { state, type: clean(q.type), severity, host: clean(q.host) };
@@ -202,9 +202,13 @@ export function registerConsole(app: App): void {
     const filters = eventFilters(c);
     const { db } = c.var.services;
     const base = { type: filters.type, severity: filters.severity, host: filters.host, limit: 200 };
-    const open = filters.state === 'acknowledged' ? [] : (await listEvents(db, { ...base, acknowledged: false })).events;
-    const acknowledged = filters.state === 'open' ? [] : (await listEvents(db, { ...base, acknowledged: true })).events;
-    return html(c, <EventsPage user={user} filters={filters} open={open} acknowledged={acknowledged} back={here(c)} />);
+    const list = async (status: 'open' | 'acknowledged' | 'resolved') =>
+      filters.state === status || filters.state === 'all' ? (await listEvents(db, { ...base, status })).events : [];
+    const [open, acknowledged, resolved] = [await list('open'), await list('acknowledged'), await list('resolved')];
+    // An acknowledged event whose condition is gone is listed once, as acknowledged.
+    const shown = new Set(acknowledged.map((e) => e.id));
+    return html(c, <EventsPage user={user} filters={filters} open={open} acknowledged={acknowledged}
+      resolved={resolved.filter((e) => !shown.has(e.id))} back={here(c)} />);
   }));
 
   app.post('/events/:id/ack', page(async (c) => {

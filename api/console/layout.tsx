@@ -106,6 +106,11 @@ export function ArtifactTable({ artifacts, caption }: { artifacts: ArtifactSumma
   );
 }
 
+/** Open: neither acknowledged nor resolved (a later capture or check found the condition gone). */
+export function isOpen(e: EventView): boolean {
+  return !e.acknowledged && !e.resolvedAt;
+}
+
 /** Events, with an acknowledge form on each open one. */
 export function EventTable({ events, user, back, caption }: { events: EventView[]; user: ConsoleUser; back: string; caption: string }) {
   if (events.length === 0) return <p>No events.</p>;
@@ -124,6 +129,8 @@ export function EventTable({ events, user, back, caption }: { events: EventView[
           <td>
             {e.acknowledged ? (
               <span>acknowledged <Time iso={e.acknowledgedAt} />{e.ackNote && <>: <q>{e.ackNote}</q></>}</span>
+            ) : e.resolvedAt ? (
+              <span>resolved <Time iso={e.resolvedAt} /></span>
             ) : (
               <form class="inline-form" method="post" action={`/events/${e.id}/ack`}>
                 <input type="hidden" name="_csrf" value={user.csrf} />

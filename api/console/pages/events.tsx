@@ -6,7 +6,7 @@ import type { EventView } from '../../schemas/catalog.js';
 
 /** The filters the events page takes (query string). */
 export interface EventFilters {
-  state: 'open' | 'acknowledged' | 'all';
+  state: 'open' | 'acknowledged' | 'resolved' | 'all';
   type?: string;
   severity?: string;
   host?: string;
@@ -17,8 +17,8 @@ export const EVENT_TYPES = [
 ];
 
 /** The page; `back` returns here after an acknowledgement. */
-export function EventsPage({ user, filters, open, acknowledged, back }: {
-  user: ConsoleUser; filters: EventFilters; open: EventView[]; acknowledged: EventView[]; back: string;
+export function EventsPage({ user, filters, open, acknowledged, resolved, back }: {
+  user: ConsoleUser; filters: EventFilters; open: EventView[]; acknowledged: EventView[]; resolved: EventView[]; back: string;
 }) {
   const types = [...new Set([...EVENT_TYPES, ...(filters.type ? [filters.type] : [])])];
   return (
@@ -28,7 +28,7 @@ export function EventsPage({ user, filters, open, acknowledged, back }: {
         <div class="field">
           <label for="f-state">State</label>
           <select id="f-state" name="state">
-            {(['open', 'acknowledged', 'all'] as const).map((s) => <option value={s} selected={filters.state === s}>{s}</option>)}
+            {(['open', 'acknowledged', 'resolved', 'all'] as const).map((s) => <option value={s} selected={filters.state === s}>{s}</option>)}
           </select>
         </div>
         <div class="field">
@@ -51,16 +51,23 @@ export function EventsPage({ user, filters, open, acknowledged, back }: {
         </div>
         <button type="submit">Filter</button>
       </form>
-      {filters.state !== 'acknowledged' && (
+      {(filters.state === 'open' || filters.state === 'all') && (
         <section aria-labelledby="open-h">
           <h2 id="open-h">Open <span class="group-count">({open.length})</span></h2>
           <EventTable events={open} user={user} back={back} caption="Open events" />
         </section>
       )}
-      {filters.state !== 'open' && (
+      {(filters.state === 'acknowledged' || filters.state === 'all') && (
         <section aria-labelledby="acked-h">
           <h2 id="acked-h">Acknowledged <span class="group-count">({acknowledged.length})</span></h2>
           <EventTable events={acknowledged} user={user} back={back} caption="Acknowledged events" />
+        </section>
+      )}
+      {(filters.state === 'resolved' || filters.state === 'all') && (
+        <section aria-labelledby="resolved-h">
+          <h2 id="resolved-h">Resolved <span class="group-count">({resolved.length})</span></h2>
+          <p class="hint">A later capture or check found the condition gone.</p>
+          <EventTable events={resolved} user={user} back={back} caption="Resolved events" />
         </section>
       )}
     </Layout>

@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** The hosts list and one host: kind, last capture and its age (stale flagged), what it held. */
-import { ArtifactTable, EventTable, Layout, Table, Time } from '../layout.js';
+import { ArtifactTable, EventTable, Layout, Table, Time, isOpen } from '../layout.js';
 import type { ConsoleUser } from '../session.js';
 import type { HostDetailView, HostView } from '../../schemas/catalog.js';
 import { ago, bytes } from '../format.js';
@@ -34,7 +34,7 @@ export function HostsPage({ user, hosts, now, staleAfterHours }: { user: Console
 
 /** One host. */
 export function HostPage({ user, h, now }: { user: ConsoleUser; h: HostDetailView; now: Date }) {
-  const open = h.events.filter((e) => !e.acknowledged);
+  const open = h.events.filter(isOpen);
   return (
     <Layout title={`Host ${h.name}`} user={user}>
       <h1>Host {h.name}</h1>

@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** The volume page (what an operator restores from) and the device (LUN) page. */
-import { ArtifactTable, EventTable, Layout, Table, Time } from '../layout.js';
+import { ArtifactTable, EventTable, Layout, Table, Time, isOpen } from '../layout.js';
 import type { ConsoleUser } from '../session.js';
 import type { ExtentView, LunView, SnapshotView, TargetView, VolumeView } from '../../schemas/catalog.js';
 import { Timeline, timelinePoints, type TimelinePoint } from '../timeline.js';
@@ -88,7 +88,7 @@ function RestoreActions({ bundleHref, points, drPlanHref }: { bundleHref: string
 export function VolumePage({ user, v, via }: { user: ConsoleUser; v: VolumeView; via?: string }) {
   const decoded = decodeVmfsUuid(v.vmfsUuid);
   const points = timelinePoints(v.artifacts, v.events);
-  const open = v.events.filter((e) => !e.acknowledged);
+  const open = v.events.filter(isOpen);
   const base = `/v1/volumes/${v.vmfsUuid}`;
   return (
     <Layout title={`Volume ${v.label ?? v.vmfsUuid}`} user={user} q={via}>
@@ -124,7 +124,7 @@ export function VolumePage({ user, v, via }: { user: ConsoleUser; v: VolumeView;
 /** The device (LUN) page. */
 export function LunPage({ user, l }: { user: ConsoleUser; l: LunView }) {
   const points = timelinePoints(l.artifacts, l.events);
-  const open = l.events.filter((e) => !e.acknowledged);
+  const open = l.events.filter(isOpen);
   return (
     <Layout title={`Device ${l.deviceId}`} user={user}>
       <h1>Device <code>{l.deviceId}</code></h1>
