@@ -196,12 +196,13 @@ const VMFS_OF_EXTENT = sql.raw(`coalesce(e.vmfs_uuid, (SELECT s.vmfs_uuid FROM s
 
 /**
  * Each host's newest capture with rows in `table` matching `where` (alias `x`): one index
- * probe per host on (host, seen_at), not a scan of every sighting ever recorded.
+ * probe per host on (host, seen_at), not a scan of every sighting ever recorded; its rows are
+ * joined back on (host, seen_at) too, which that index answers (a capture's rows share seen_at).
  */
 const NEWEST_PER_HOST = (table: 'targets' | 'extents', hostColumn: 'storage_host' | 'host', where: ReturnType<typeof sql>) => sql`
-  SELECT h.name AS ${sql.raw(hostColumn)}, l.capture_id FROM hosts h
+  SELECT h.name AS ${sql.raw(hostColumn)}, l.capture_id, l.seen_at FROM hosts h
    CROSS JOIN LATERAL (
-     SELECT x.capture_id FROM ${sql.raw(table)} x WHERE x.${sql.raw(hostColumn)} = h.name AND ${where}
+     SELECT x.capture_id, x.seen_at FROM ${sql.raw(table)} x WHERE x.${sql.raw(hostColumn)} = h.name AND ${where}
       ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1) l`;
 
 /**
@@ -213,7 +214,7 @@ export async function gatherHealthState(db: Db): Promise<HealthState> {
   const luRows = await queryRows<Row>(db, sql`
     WITH newest AS (${NEWEST_PER_HOST('targets', 'storage_host', sql`TRUE`)})
     SELECT t.storage_host, t.device_id, t.lun, t.iqn, t.backing_store, t.artifact_id
-      FROM targets t JOIN newest n ON n.storage_host = t.storage_host AND n.capture_id = t.capture_id
+      FROM targets t JOIN newest n ON n.storage_host = t.storage_host AND n.seen_at = t.seen_at AND n.capture_id = t.capture_id
      WHERE t.device_id IS NOT NULL
      ORDER BY t.storage_host, t.device_id, t.lun`);
   const lus: CurrentLu[] = luRows.map((r) => ({
@@ -225,7 +226,7 @@ export async function gatherHealthState(db: Db): Promise<HealthState> {
   const extentRows = await queryRows<Row>(db, sql`
     WITH newest AS (${NEWEST_PER_HOST('extents', 'host', sql`x.device_id IS NOT NULL`)})
     SELECT e.host, e.device_id, ${VMFS_OF_EXTENT} AS vmfs_uuid, e.lun, e.artifact_id
-      FROM extents e JOIN newest n ON n.host = e.host AND n.capture_id = e.capture_id
+      FROM extents e JOIN newest n ON n.host = e.host AND n.seen_at = e.seen_at AND n.capture_id = e.capture_id
      WHERE e.device_id IS NOT NULL ${notStorage}
      ORDER BY e.host, e.device_id, e.source`);
   const extents: CurrentExtent[] = extentRows.map((r) => ({
@@ -238,7 +239,7 @@ export async function gatherHealthState(db: Db): Promise<HealthState> {
     const headerRows = await queryRows<Row>(db, sql`
       WITH newest AS (${NEWEST_PER_HOST('extents', 'host', sql`x.source = 'header'`)})
       SELECT e.host, a.source_path, e.device_id, ${VMFS_OF_EXTENT} AS vmfs_uuid, e.artifact_id
-        FROM extents e JOIN newest n ON n.host = e.host AND n.capture_id = e.capture_id JOIN artifacts a ON a.id = e.artifact_id
+        FROM extents e JOIN newest n ON n.host = e.host AND n.seen_at = e.seen_at AND n.capture_id = e.capture_id JOIN artifacts a ON a.id = e.artifact_id
        WHERE e.source = 'header' AND e.host IN ${inList(storageHosts)}
        ORDER BY e.host, a.source_path`);
     storageHeaders = headerRows.map((r) => ({
