@@ -261,7 +261,10 @@ export async function gatherHealthState(db: Db): Promise<HealthState> {
     for (const r of listingRows) {
       const host = String(r.host);
       let l = byHost.get(host);
-      if (!l) byHost.set(host, (l = { host, artifactId: String(r.artifact_id), collectedAt: dateOf(r.collected_at), newest: new Map(), listedBefore: new Set() }));
+      if (!l) {
+        l = { host, artifactId: String(r.artifact_id), collectedAt: dateOf(r.collected_at), newest: new Map(), listedBefore: new Set() };
+        byHost.set(host, l);
+      }
       if (r.dataset !== null && r.dataset !== undefined) l.newest.set(String(r.dataset), { snapshot: String(r.snapshot), createdAt: dateOf(r.created_at) });
     }
     listings = [...byHost.values()];
