@@ -11,7 +11,8 @@ import { ApiError } from '../errors.js';
 
 export const INGEST_IN_FLIGHT = 16;
 export const INGEST_QUEUE = 512;
-export const INGEST_WAIT_MS = 10_000;
+/** Under the collector's 60 s request timeout (collector/http.ts), so a waiter is answered before it gives up. */
+export const INGEST_WAIT_MS = 30_000;
 
 /** A counting gate with a bounded queue; `enter` answers the function that leaves it. */
 export class Admission {
