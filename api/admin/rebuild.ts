@@ -103,8 +103,10 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
       };
       const at = now();
       const chunkRows = new Map<string, typeof blobs.$inferInsert>();
+      // Known from a manifest, not asked of the store: never verified (epoch), so the first begin
+      // naming the chunk asks the store before `blobs` vouches for it (CHUNK_TRUST_MS, api/ingest/staging.ts).
       for (const a of manifest.artifacts) for (const c of a.chunks) {
-        chunkRows.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: c.encoding, storedSize: c.storedSize, firstStored: record.committedAt, lastVerified: at });
+        chunkRows.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: c.encoding, storedSize: c.storedSize, firstStored: record.committedAt, lastVerified: new Date(0) });
       }
       const systemUuid = entries.map((e) => e.parsed?.details?.systemUuid ?? null).find((s) => !!s) ?? null;
       await db.transaction(async (txRaw) => {
