@@ -66,6 +66,8 @@ export interface PlanLu {
   /** Whether the capture shows CHAP configured (secrets are never kept). */
   chap: boolean;
   source: PlanSource;
+  /** Other captures of the same LU whose fields filled gaps in this one (see luFor). */
+  alsoFrom?: PlanSource[];
 }
 
 export interface PlanSnapshot {
@@ -196,10 +198,41 @@ function describeSource(s: PlanSource): string {
 }
 
 /** The LU to rebuild for a device: an exact GUID match first, newest capture first. */
+/**
+ * The LU to rebuild for a device: the newest capture that presents its GUID, preferring one
+ * that names the backing store. A COMSTAR host is seen through several artifacts of one
+ * capture — the stmf SMF export (views and groups; its LU data files are opaque provider
+ * data) and the stmfadm/itadm listings (data file, target, portals) — so the gaps of the
+ * chosen row are filled from the other rows of the same storage host and stack.
+ */
 function luFor(lus: PlanLu[], deviceId: string): PlanLu | null {
   const matches = lus.filter((l) => l.deviceId.toLowerCase() === deviceId.toLowerCase());
-  matches.sort((a, b) => Date.parse(b.source.collectedAt) - Date.parse(a.source.collectedAt));
-  return matches[0] ?? null;
+  matches.sort((a, b) => Date.parse(b.source.collectedAt) - Date.parse(a.source.collectedAt)
+    || Number(b.backingStore !== null) - Number(a.backingStore !== null));
+  if (!matches.length) return null;
+  const lu: PlanLu = { ...matches[0], alsoFrom: [] };
+  for (const m of matches.slice(1)) {
+    if (m.storageHost !== lu.storageHost || m.stack !== lu.stack || (lu.lun !== null && m.lun !== null && m.lun !== lu.lun)) continue;
+    const before = JSON.stringify(lu);
+    lu.backingStore ??= m.backingStore;
+    lu.iqn ??= m.iqn;
+    lu.alias ??= m.alias;
+    lu.lun ??= m.lun;
+    lu.sizeBytes ??= m.sizeBytes;
+    lu.targetName ??= m.targetName;
+    lu.hostGroup ??= m.hostGroup;
+    lu.targetGroup ??= m.targetGroup;
+    if (!lu.portalGroups.length) lu.portalGroups = m.portalGroups;
+    if (!lu.initiators.length) lu.initiators = m.initiators;
+    lu.chap ||= m.chap;
+    if (JSON.stringify(lu) !== before && m.source.artifactId !== lu.source.artifactId) lu.alsoFrom!.push(m.source);
+  }
+  return lu;
+}
+
+/** The captures a step of this LU comes from. */
+function sourcesOf(lu: PlanLu): PlanSource[] {
+  return [lu.source, ...(lu.alsoFrom ?? [])];
 }
 
 function stepsForIscsitgt(lu: PlanLu, clonePath: string | null): Omit<PlanStep, 'n'>[] {
@@ -215,7 +248,7 @@ function stepsForIscsitgt(lu: PlanLu, clonePath: string | null): Omit<PlanStep, 
     note: 'svccfg delete replaces the whole target configuration: run it only when the saved export is to become the whole configuration '
       + '(a rebuilt or DR storage host); to add this target to a running configuration, skip it. CHAP secrets and the `passwords` group were '
       + 'redacted at capture and are not in the export.',
-    from: [lu.source],
+    from: sourcesOf(lu),
   });
   if (target !== null && lu.lun !== null) {
     const newPath = clonePath ?? lu.backingStore ?? '<new backing store>';
@@ -228,10 +261,10 @@ function stepsForIscsitgt(lu: PlanLu, clonePath: string | null): Omit<PlanStep, 
       note: clonePath
         ? 'Tests the point in time on a clone; replication to the original zvol is not touched.'
         : `Only when the DR pool or path differs from the saved ${lu.backingStore ?? '(unknown)'}; otherwise skip.`,
-      from: [lu.source],
+      from: sourcesOf(lu),
     });
   }
-  steps.push({ stage: 'storage', title: 'Start the target', commands: [command('svcadm', 'enable', 'iscsitgt')], note: null, from: [lu.source] });
+  steps.push({ stage: 'storage', title: 'Start the target', commands: [command('svcadm', 'enable', 'iscsitgt')], note: null, from: sourcesOf(lu) });
   const fix: string[] = [];
   for (const g of lu.portalGroups) {
     fix.push(command('iscsitadm', 'create', 'tpgt', g.tag));
@@ -248,7 +281,7 @@ function stepsForIscsitgt(lu: PlanLu, clonePath: string | null): Omit<PlanStep, 
       stage: 'storage', title: 'Re-create portal groups and the ACL when addresses or initiators differ',
       commands: fix,
       note: `Only when the DR site's addresses or initiators differ from the saved ones (the import restored the saved ones).${lu.chap ? ' CHAP was configured: set each secret again (-C prompts for it).' : ''}`,
-      from: [lu.source],
+      from: sourcesOf(lu),
     });
   }
   return steps;
@@ -263,7 +296,7 @@ function stepsForComstar(lu: PlanLu, headerDeviceId: string, clonePath: string |
     commands: [command('stmfadm', 'create-lu', '-p', `guid=${guid}`, zvol)],
     note: `If ${zvol} still holds its LU metadata (the original zvol or a replica of it), \`${command('stmfadm', 'import-lu', zvol)}\` `
       + `(or \`${command('sbdadm', 'import-lu', zvol)}\`) brings the LU back with its GUID instead; check with \`${command('stmfadm', 'list-lu', '-v', guid)}\`.`,
-    from: [lu.source],
+    from: sourcesOf(lu),
   });
   const groups: string[] = [];
   if (lu.hostGroup) {
@@ -288,7 +321,7 @@ function stepsForComstar(lu: PlanLu, headerDeviceId: string, clonePath: string |
       stage: 'storage', title: 'Re-create the host group, target group, portal group and target',
       commands: groups,
       note: `Skip what already exists on this storage host.${lu.chap ? ' CHAP was configured: set the secret again (itadm modify-target -s); it was redacted at capture.' : ''}`,
-      from: [lu.source],
+      from: sourcesOf(lu),
     });
   }
   const view = ['stmfadm', 'add-view'];
@@ -300,7 +333,7 @@ function stepsForComstar(lu: PlanLu, headerDeviceId: string, clonePath: string |
     stage: 'storage', title: `Present the LU as LUN ${lu.lun ?? '?'}`,
     commands: [command(...view), command('stmfadm', 'list-view', '-l', guid)],
     note: lu.lun === null ? 'The saved view had no LUN number: use the LUN in the VMFS header, or ESX treats the volume as a snapshot LUN.' : null,
-    from: [lu.source],
+    from: sourcesOf(lu),
   });
   return steps;
 }

@@ -111,7 +111,7 @@ export async function targetsOfDevices(db: Db, deviceIds: string[], at?: Date): 
       SELECT DISTINCT ON (t.storage_host, t.stack, coalesce(t.iqn, ''), coalesce(t.lun, -1), t.device_id) t.*
         FROM targets t JOIN artifacts a ON a.id = t.artifact_id
        WHERE t.device_id IN ${inList(deviceIds)} ${before}
-       ORDER BY t.storage_host, t.stack, coalesce(t.iqn, ''), coalesce(t.lun, -1), t.device_id, t.seen_at DESC, t.id DESC
+       ORDER BY t.storage_host, t.stack, coalesce(t.iqn, ''), coalesce(t.lun, -1), t.device_id, t.seen_at DESC, (t.backing_store IS NULL), t.id DESC
     ) x ORDER BY x.seen_at DESC, x.storage_host, x.iqn
     LIMIT ${VIEW_LIMITS.targets}`);
   return rows.map(targetView);
