@@ -85,6 +85,8 @@ export class CatalogStack extends Stack {
       DATABASE_PREPARE: 'false',
       NODE_OPTIONS: '--enable-source-maps',
     };
+    // Chunk and manifest PUTs then carry retain-until dates that follow the retention tiers.
+    if (props.objectLock === true) env.S3_OBJECT_LOCK = 'true';
     let vpc: ec2.IVpc | undefined;
     let dbSecret: secrets.ISecret;
     let lambdaSecurityGroup: ec2.SecurityGroup | undefined;
@@ -144,7 +146,7 @@ export class CatalogStack extends Stack {
     this.maintenance = fn('MaintenanceFunction', 'lambda.maintenance', Duration.minutes(15), 'VMFS Recovery Catalog maintenance (staging sweep, retention, scrub, stale hosts)');
 
     for (const f of [this.api, this.maintenance]) {
-      this.grantCatalogPrefixes(f.role!);
+      this.grantCatalogPrefixes(f.role!, props.objectLock === true);
       dbSecret.grantRead(f);
     }
 
@@ -165,10 +167,11 @@ export class CatalogStack extends Stack {
   }
 
   /** Object access only under the catalog's prefixes, listing only this bucket. */
-  private grantCatalogPrefixes(role: iam.IRole): void {
+  private grantCatalogPrefixes(role: iam.IRole, objectLock: boolean): void {
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'CatalogObjects',
-      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload',
+        ...(objectLock ? ['s3:PutObjectRetention', 's3:GetObjectRetention'] : [])],
       resources: CATALOG_PREFIXES.map((p) => this.bucket.arnForObjects(`${p}*`)),
     }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({

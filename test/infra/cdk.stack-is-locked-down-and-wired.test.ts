@@ -111,6 +111,9 @@ describe('existing database from Secrets Manager, with Object Lock', () => {
     const fns = Object.values(t.findResources('AWS::Lambda::Function')) as any[];
     for (const f of fns.filter((x) => /^lambda\./.test(x.Properties.Handler))) expect(f.Properties.Environment.Variables.DATABASE_SECRET_ARN).toBe(SECRET_ARN);
     t.hasResourceProperties('AWS::S3::Bucket', { ObjectLockEnabled: true });
+    for (const f of fns.filter((x) => /^lambda\./.test(x.Properties.Handler))) expect(f.Properties.Environment.Variables.S3_OBJECT_LOCK).toBe('true');
+    const actions = (Object.values(t.findResources('AWS::IAM::Policy')) as any[]).flatMap((p) => p.Properties.PolicyDocument.Statement).flatMap((st: any) => [st.Action].flat());
+    expect(actions).toContain('s3:PutObjectRetention');
   });
 
   it('refuses secret mode without a secret, naming what is missing', () => {
