@@ -6,7 +6,8 @@ import { createGzip, constants as zlibConstants } from 'node:zlib';
 import { Header, Pax } from 'tar';
 import type { BlobStore } from '../store/types.js';
 import { artifactBytes, } from '../read/content.js';
-import { safeName, type BundleSelection } from './select.js';
+import { safeName } from './files.js';
+import type { BundleSelection } from './select.js';
 import { generatedFiles } from './render.js';
 
 /** One tar header block (plus a pax header when the path does not fit ustar). */

@@ -1,0 +1,106 @@
+/**
+ * The shapes of a restore bundle's selection: the typed rows the queries gather
+ * (api/bundle/rows.ts), and what the pure selection makes of them (api/bundle/select.ts).
+ */
+import type { StoredChunk } from '../read/content.js';
+import type { DrPlan } from '../dr/plan.js';
+import type { RestorePlan } from './restore-script.js';
+import type { PartitionView, SnapshotView, TargetView } from '../schemas/catalog.js';
+
+/** What a bundle is for: a volume, or one LUN (device). */
+export type BundleSubject = { vmfsUuid: string; deviceId?: undefined } | { deviceId: string; vmfsUuid?: undefined };
+
+/** One stored artifact, as the bundle needs it. */
+export interface ArtifactRef {
+  id: string;
+  captureId: string;
+  kind: string;
+  host: string;
+  fileName: string;
+  sourcePath: string;
+  device: string | null;
+  /** ISO 8601. */
+  collectedAt: string;
+  size: number;
+  sha256: string;
+  chunks: StoredChunk[];
+}
+
+/** An extent row linked to the subject, with the artifact it was read from. */
+export interface ExtentRow extends PartitionView {
+  /** `header` (read from a header dump) or `inventory` (an ESX inventory's extent list). */
+  source: string;
+  /** The host the extent was seen on. */
+  host: string;
+  artifact: ArtifactRef;
+  deviceId: string | null;
+  vml: string | null;
+  lun: number | null;
+  devicePath: string | null;
+}
+
+/** An FS descriptor copy (.vh.sf, long dump) of one of the bundle's volumes. */
+export interface DescriptorRow {
+  vmfsUuid: string;
+  artifact: ArtifactRef;
+}
+
+/** Everything the catalog knows about a subject as of a time: the queries' output, the selection's input. */
+export interface BundleRows {
+  /** The subject volume, or the volumes on the subject device. */
+  volumes: string[];
+  /** Extents on the subject, newest artifact first (then by extent id). */
+  extents: ExtentRow[];
+  /** Descriptor copies of `volumes`, every one at or before the time. */
+  descriptors: DescriptorRow[];
+  /** The newest ESX inventory of each series on the hosts that saw the subject. */
+  inventories: ArtifactRef[];
+  /** The newest vmfs-undelete archive of each series naming one of `volumes`. */
+  undelete: ArtifactRef[];
+  /** iSCSI LUs presenting the subject's devices. */
+  targets: TargetView[];
+  /** The newest target configuration and snapshot list of each series on the storage hosts of `targets`. */
+  storageConfig: ArtifactRef[];
+  /** Snapshots of the targets' backing datasets. */
+  snapshots: SnapshotView[];
+  /** Label and version, when `volumes` is one volume the catalog has a row for. */
+  volume: { label: string | null; version: string | null } | null;
+}
+
+export interface BundleFile {
+  /** Relative to the bundle root. */
+  path: string;
+  artifactId: string;
+  captureId: string;
+  kind: string;
+  host: string;
+  fileName: string;
+  sourcePath: string;
+  device: string | null;
+  collectedAt: string;
+  size: number;
+  sha256: string;
+  chunks: StoredChunk[];
+  /** One line for RESTORE.md: what this file is. */
+  describes: string;
+}
+
+export interface BundleSelection {
+  vmfsUuid: string | null;
+  deviceId: string | null;
+  label: string | null;
+  version: string | null;
+  /** As of (ISO 8601). */
+  at: string;
+  generatedAt: string;
+  /** Top directory inside the tar. */
+  root: string;
+  files: BundleFile[];
+  plan: RestorePlan;
+  targets: TargetView[];
+  snapshots: SnapshotView[];
+  /** Volumes on the subject's devices (for a LUN bundle), else [vmfsUuid]. */
+  volumes: string[];
+  /** The storage-side DR plan (api/dr/plan.ts), when the caller asked for it. */
+  drPlan?: DrPlan;
+}
