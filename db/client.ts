@@ -118,6 +118,11 @@ async function seedFromTemplate(pgDir: string, extensions: import('@electric-sql
       await migrate(drizzle(client, { schema }), { migrationsFolder: MIGRATIONS_DIR });
       await client.close();
       try { renameSync(building, template); } catch { /* another start made it first */ }
+      // Templates of earlier migrations (40 MB each) go; a start still copying one falls back to initdb.
+      const cache = dirname(template);
+      for (const name of readdirSync(cache)) {
+        if (/^pglite-[0-9a-f]{16}$/.test(name) && join(cache, name) !== template) rmSync(join(cache, name), { recursive: true, force: true });
+      }
     } catch {
       return false;
     } finally {
