@@ -1,0 +1,107 @@
+/**
+ * The restore plan's extents (api/bundle/extents.ts), as tables: one per device, from
+ * the newest chosen dump that still had the partition table (else the newest), numbered
+ * in LUN order (then device id), each naming the bundle path of its dump and the device
+ * restore.sh writes to by default.
+ */
+import { describe, expect, it } from 'vitest';
+import { defaultDevicePath, restoreExtents } from '../../api/bundle/extents.js';
+import { bundleFiles } from '../../api/bundle/files.js';
+import type { ExtentRow } from '../../api/bundle/types.js';
+import { header, hoursAfterT0, wiped } from './rows-fixture.js';
+
+const DEV3 = 'naa.600144f0aabbccddeeff001122334455';
+const DEV4 = 'naa.600144f0c0ffee00000000000000beef';
+const DEV7 = 'naa.600144f00000000000000000000000a7';
+
+/** The extents for `headers`, with files made the way the selection makes them. */
+function plan(headers: ExtentRow[]) {
+  const none = { descriptors: [], inventories: [], undelete: [], storageConfig: [] };
+  return restoreExtents(headers, bundleFiles({ ...none, headers }));
+}
+
+describe('restoreExtents', () => {
+  it('no header dumps: no extents', () => expect(restoreExtents([], [])).toEqual([]));
+
+  const d3 = header({ deviceId: DEV3, lun: 3 });
+  const d4 = header({ deviceId: DEV4, lun: 4 });
+  const d7 = header({ deviceId: DEV7, lun: 7 });
+  const d4lun0 = header({ deviceId: DEV4, lun: 0 });
+  const noLun = header({ deviceId: DEV7, lun: null });
+  const sameLunA = header({ deviceId: DEV4, lun: 5 });
+  const sameLunB = header({ deviceId: DEV3, lun: 5 });
+  const lunOrder: Array<{ name: string; headers: ExtentRow[]; devices: string[] }> = [
+    { name: 'already in LUN order', headers: [d3, d4, d7], devices: [DEV3, DEV4, DEV7] },
+    { name: 'reversed', headers: [d7, d4, d3], devices: [DEV3, DEV4, DEV7] },
+    { name: 'numeric, not text, order (LUN 7 before LUN 10)', headers: [header({ deviceId: DEV3, lun: 10 }), d7], devices: [DEV7, DEV3] },
+    { name: 'LUN 0 first', headers: [d3, d4lun0], devices: [DEV4, DEV3] },
+    { name: 'an unknown LUN sorts as LUN 0', headers: [d3, noLun], devices: [DEV7, DEV3] },
+    { name: 'one LUN number on two devices: by device id', headers: [sameLunA, sameLunB], devices: [DEV3, DEV4] },
+  ];
+  it.each(lunOrder)('LUN order: $name', ({ headers, devices }) => {
+    const extents = plan(headers);
+    expect(extents.map((e) => e.deviceId)).toEqual(devices);
+    expect(extents.map((e) => e.number)).toEqual(devices.map((_, i) => i + 1));
+  });
+
+  it('a device whose newest dump lost its table restores from the newest intact one', () => {
+    const older = header({ artifact: { collectedAt: hoursAfterT0(0) } });
+    const after = wiped({ artifact: { collectedAt: hoursAfterT0(3) } });
+    const files = bundleFiles({ headers: [after, older], descriptors: [], inventories: [], undelete: [], storageConfig: [] });
+    const [e] = restoreExtents([after, older], files);
+    expect(e).toMatchObject({
+      number: 1, host: 'esx01', deviceId: DEV3, lun: 3, headerCollectedAt: hoursAfterT0(0),
+      headerFile: files.find((f) => f.artifactId === older.artifact.id)!.path,
+      partition: { scheme: 'mbr', index: 1, startLba: 128, endLba: 209715199, type: '0xfb', missing: false },
+    });
+    expect(restoreExtents([after, older], files)).toHaveLength(1);
+  });
+
+  it('the newest of two intact dumps wins, whatever their order', () => {
+    const a = header({ artifact: { collectedAt: hoursAfterT0(1) } });
+    const b = header({ artifact: { collectedAt: hoursAfterT0(2) } });
+    expect(plan([a, b])[0].headerCollectedAt).toBe(hoursAfterT0(2));
+    expect(plan([b, a])[0].headerCollectedAt).toBe(hoursAfterT0(2));
+  });
+
+  it('no intact dump: the newest, with no table to write', () => {
+    const [e] = plan([wiped({ artifact: { collectedAt: hoursAfterT0(1) } }), wiped({ startLba: 63, artifact: { collectedAt: hoursAfterT0(2) } })]);
+    expect(e.partition).toEqual({ scheme: 'none', index: 0, startLba: 63, endLba: 0, type: '', missing: false });
+  });
+
+  it('a dump whose table entry is flagged missing keeps the flag', () => {
+    expect(plan([header({ missing: true })])[0].partition).toMatchObject({ scheme: 'mbr', missing: true });
+  });
+
+  it('without a device id, dumps are grouped by host and device path', () => {
+    const a = header({ deviceId: null, devicePath: '/dev/sdb', artifact: { host: 'esx01', device: null } });
+    const b = header({ deviceId: null, devicePath: '/dev/sdb', artifact: { host: 'esx02', device: null } });
+    const c = header({ deviceId: null, devicePath: '/dev/sdb', artifact: { host: 'esx01', device: null, sourcePath: '/dev/sdb-again' } });
+    const extents = plan([a, b, c]);
+    expect(extents.map((e) => [e.host, e.devicePath])).toEqual([['esx01', '/dev/sdb'], ['esx02', '/dev/sdb']]);
+  });
+
+  it('a dump that is not in the files has no header file', () => {
+    expect(restoreExtents([header()], [])[0].headerFile).toBeNull();
+  });
+
+  it('the expected id is the NAA digits, or the id inside the vml (docs/formats.md §3, after VMware KB 2078730)', () => {
+    expect(plan([header({ deviceId: 'naa.600144F0AABBCCDDEEFF001122334455' })])[0].expectedIdHex).toBe('600144f0aabbccddeeff001122334455');
+    // vml. = id type (2 hex), device type (2), LUN (4), reserved (2), the id, then 6 model bytes (12 hex): "COMSTA".
+    const vml = `vml.0200030000600144f0aabbccddeeff001122334455${'434f4d535441'}`;
+    expect(plan([header({ deviceId: null, vml, artifact: { device: null } })])[0].expectedIdHex).toBe('600144f0aabbccddeeff001122334455');
+    expect(plan([header({ deviceId: 'mpx.vmhba1:C0:T0:L0', vml: null })])[0].expectedIdHex).toBeNull();
+  });
+});
+
+describe('defaultDevicePath', () => {
+  const table: Array<[string, Parameters<typeof header>[0], string]> = [
+    ['the path the dump was read from', { devicePath: '/dev/zvol/rdsk/tank/vmfs/lun3' }, '/dev/zvol/rdsk/tank/vmfs/lun3'],
+    ['else the artifact\'s device when it is a path', { devicePath: null, artifact: { device: '/dev/sdc' } }, '/dev/sdc'],
+    ['a relative device path is not a path', { devicePath: 'sdb', artifact: { device: DEV3 } }, `/vmfs/devices/disks/${DEV3}`],
+    ['else the ESXi node of the device id', { devicePath: null }, `/vmfs/devices/disks/${DEV3}`],
+    ['else of the artifact\'s device', { deviceId: null, devicePath: null, artifact: { device: 'mpx.vmhba1:C0:T0:L0' } }, '/vmfs/devices/disks/mpx.vmhba1:C0:T0:L0'],
+    ['else a placeholder naming no device', { deviceId: null, devicePath: null, artifact: { device: null } }, '/vmfs/devices/disks/UNKNOWN-DEVICE'],
+  ];
+  it.each(table)('%s', (_name, over, path) => expect(defaultDevicePath(header(over))).toBe(path));
+});
