@@ -25,12 +25,15 @@ export const PRESENCE_TTL_MS = 60_000;
  * How long a chunk the catalog verified in the store (`blobs.last_verified`: written when it
  * was published, moved on each time the store answers for it again) is believed present
  * without asking the store. Each chunk's window is between one and two of these, spread by
- * its hash, so a daily run of an unchanged host asks the store about a few chunks a day
- * instead of every chunk every day: an unchanged day costs no store request per chunk.
- * A chunk lost from the store meanwhile is found when its window ends (begin then hands it
- * out for upload again), or at once by a download or `reindex` that reads it.
+ * its hash. Kept short on purpose: a chunk lost from the bucket (deleted by hand, a bucket
+ * policy, a broken replica) must be noticed by the next daily capture of the same bytes,
+ * which then uploads it again, rather than let captures commit on top of a hole for days.
+ * So a daily run of an unchanged host asks the store once per chunk (HEAD on S3, stat on
+ * fs, 16 at a time), and repeated runs within the hour ask nothing. A longer window would
+ * save those requests at the cost of noticing a loss later (`check` and downloads still
+ * notice it at once).
  */
-export const CHUNK_TRUST_MS = 7 * 24 * 3600_000;
+export const CHUNK_TRUST_MS = 3600_000;
 
 type BlobRow = typeof blobs.$inferSelect;
 
