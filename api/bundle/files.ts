@@ -36,8 +36,10 @@ export function describeHeaderDump(h: ExtentRow): string {
   const part = h.scheme && h.scheme !== 'none' && !h.missing
     ? `${h.scheme.toUpperCase()} partition ${h.index ?? '?'} (LBA ${h.startLba}–${h.endLba}, type ${h.type})`
     : `no partition table entry (VMFS found at LBA ${h.startLba ?? '?'})`;
+  const device = h.deviceId ?? h.artifact.device ?? 'a device';
+  const lun = h.lun !== null ? ` LUN ${h.lun}` : '';
   const where = h.devicePath ?? h.artifact.device ?? h.artifact.sourcePath;
-  return `header dump of ${h.deviceId ?? h.artifact.device ?? 'a device'}${h.lun !== null ? ` LUN ${h.lun}` : ''} read on ${h.artifact.host} from ${where}; ${part}`;
+  return `header dump of ${device}${lun} read on ${h.artifact.host} from ${where}; ${part}`;
 }
 
 function describeStorageConfig(a: ArtifactRef): string {
@@ -66,7 +68,8 @@ export function bundleFiles(c: BundleContents): BundleFile[] {
   };
   for (const h of c.headers) add(h.artifact, describeHeaderDump(h));
   for (const d of c.descriptors) {
-    add(d.artifact, `${d.artifact.kind === 'vh-sf' ? '.vh.sf copy' : 'FS descriptor copy'} of volume ${d.vmfsUuid} from ${d.artifact.host} (${d.artifact.sourcePath})`);
+    const what = d.artifact.kind === 'vh-sf' ? '.vh.sf copy' : 'FS descriptor copy';
+    add(d.artifact, `${what} of volume ${d.vmfsUuid} from ${d.artifact.host} (${d.artifact.sourcePath})`);
   }
   for (const a of c.inventories) add(a, `ESX inventory of ${a.host} (${a.sourcePath}): device ↔ vmhba ↔ VMFS UUID map`);
   for (const a of c.undelete) add(a, `vmfs-undelete archive from ${a.host} (${a.sourcePath}); opaque, kept as saved`);

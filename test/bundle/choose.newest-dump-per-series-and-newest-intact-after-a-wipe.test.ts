@@ -72,7 +72,8 @@ describe('the hosts and devices the other queries ask about', () => {
     { name: 'volume bundle, no rows', rows: [], subject: { vmfsUuid: 'v' }, devices: [], esxHosts: [] },
     { name: 'LUN bundle, no rows: its own device still asked about', rows: [], subject: { deviceId: DEV4 }, devices: [DEV4], esxHosts: [] },
     { name: 'LUN bundle whose device the rows name: listed once', rows: [h2, h2], subject: { deviceId: DEV4 }, devices: [DEV4], esxHosts: ['esx02'] },
-    { name: 'volume bundle over two devices and an inventory', rows: [h1, h2, inv], subject: { vmfsUuid: 'v' }, devices: [DEV3, DEV4], esxHosts: ['esx01', 'esx02', 'esx09'] },
+    { name: 'volume bundle over two devices and an inventory', rows: [h1, h2, inv], subject: { vmfsUuid: 'v' }, devices: [DEV3, DEV4],
+      esxHosts: ['esx01', 'esx02', 'esx09'] },
     { name: 'an extent without a device id names no device', rows: [header({ deviceId: null })], subject: { vmfsUuid: 'v' }, devices: [], esxHosts: ['esx01'] },
   ];
   it.each(table)('$name', ({ rows, subject, devices, esxHosts }) => {

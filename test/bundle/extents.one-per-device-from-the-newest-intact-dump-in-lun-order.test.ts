@@ -100,7 +100,8 @@ describe('defaultDevicePath', () => {
     ['else the artifact\'s device when it is a path', { devicePath: null, artifact: { device: '/dev/sdc' } }, '/dev/sdc'],
     ['a relative device path is not a path', { devicePath: 'sdb', artifact: { device: DEV3 } }, `/vmfs/devices/disks/${DEV3}`],
     ['else the ESXi node of the device id', { devicePath: null }, `/vmfs/devices/disks/${DEV3}`],
-    ['else of the artifact\'s device', { deviceId: null, devicePath: null, artifact: { device: 'mpx.vmhba1:C0:T0:L0' } }, '/vmfs/devices/disks/mpx.vmhba1:C0:T0:L0'],
+    ['else of the artifact\'s device', { deviceId: null, devicePath: null, artifact: { device: 'mpx.vmhba1:C0:T0:L0' } },
+      '/vmfs/devices/disks/mpx.vmhba1:C0:T0:L0'],
     ['else a placeholder naming no device', { deviceId: null, devicePath: null, artifact: { device: null } }, '/vmfs/devices/disks/UNKNOWN-DEVICE'],
   ];
   it.each(table)('%s', (_name, over, path) => expect(defaultDevicePath(header(over))).toBe(path));

@@ -19,7 +19,8 @@ const NOW = new Date('2026-10-02T00:00:00Z');
 const hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 function selection(over: Partial<Parameters<typeof rows>[0]> = {}): BundleSelection {
-  const chunked = artifact({ kind: 'esx-inventory', fileName: 'inventory.txt', chunks: [{ sha256: 'cd'.repeat(32), size: 5, encoding: 'identity', storedSize: 5 }] });
+  const chunks = [{ sha256: 'cd'.repeat(32), size: 5, encoding: 'identity' as const, storedSize: 5 }];
+  const chunked = artifact({ kind: 'esx-inventory', fileName: 'inventory.txt', chunks });
   return composeSelection(rows({
     volumes: [VOL], volume: { label: 'prod', version: 'VMFS-3.31' },
     extents: [header()], descriptors: [descriptor(VOL)], inventories: [chunked], targets: [target()], snapshots: [snapshot()], ...over,
@@ -32,7 +33,10 @@ describe('renderSha256Sums', () => {
   it.each([
     { entries: [], text: '' },
     { entries: [{ path: 'RESTORE.md', sha256: 'a'.repeat(64) }], text: `${'a'.repeat(64)}  RESTORE.md\n` },
-    { entries: [{ path: 'b', sha256: '1'.repeat(64) }, { path: 'esx01/vh-sf/x.vh.sf', sha256: '2'.repeat(64) }], text: `${'1'.repeat(64)}  b\n${'2'.repeat(64)}  esx01/vh-sf/x.vh.sf\n` },
+    {
+      entries: [{ path: 'b', sha256: '1'.repeat(64) }, { path: 'esx01/vh-sf/x.vh.sf', sha256: '2'.repeat(64) }],
+      text: `${'1'.repeat(64)}  b\n${'2'.repeat(64)}  esx01/vh-sf/x.vh.sf\n`,
+    },
   ])('$entries.length entries', ({ entries, text }) => expect(renderSha256Sums(entries)).toBe(text));
 });
 
@@ -66,8 +70,12 @@ describe('renderBundleJson', () => {
     const sel = selection();
     for (const [drPlan, expected] of [[undefined, null], [DR_PLAN, DR_PLAN]] as const) {
       const json = JSON.parse(renderBundleJson({ ...sel, drPlan }));
-      expect(Object.keys(json)).toEqual(['format', 'vmfsUuid', 'deviceId', 'label', 'version', 'at', 'generatedAt', 'volumes', 'files', 'extents', 'targets', 'snapshots', 'drPlan']);
-      expect(json).toMatchObject({ format: 'vmfs-catalog-bundle/1', vmfsUuid: VOL, deviceId: null, label: 'prod', version: 'VMFS-3.31', at: sel.at, drPlan: expected });
+      expect(Object.keys(json)).toEqual([
+        'format', 'vmfsUuid', 'deviceId', 'label', 'version', 'at', 'generatedAt', 'volumes', 'files', 'extents', 'targets', 'snapshots', 'drPlan',
+      ]);
+      expect(json).toMatchObject({
+        format: 'vmfs-catalog-bundle/1', vmfsUuid: VOL, deviceId: null, label: 'prod', version: 'VMFS-3.31', at: sel.at, drPlan: expected,
+      });
       expect(json.files).toHaveLength(sel.files.length);
       for (const f of json.files) expect(f).not.toHaveProperty('chunks');
       expect(json.extents).toEqual(sel.plan.extents);
@@ -78,10 +86,20 @@ describe('renderBundleJson', () => {
 describe('renderRestoreGuide', () => {
   const many = Array.from({ length: 53 }, (_, i) => snapshot({ name: `tank/vmfs/lun3@s${i}` }));
   const table: Array<{ name: string; over: Partial<Parameters<typeof rows>[0]>; has: string[]; hasNot: string[] }> = [
-    { name: 'a full bundle', over: {}, has: ['# Restore bundle: VMFS volume 5a1c3e7f-2b4d6e80-91a2-0050569a1b2c ("prod")', '## Extents', '## iSCSI LUs presenting these devices', '## ZFS snapshots of the backing stores', '| 1 | naa.600144f0aabbccddeeff001122334455 | 3 | esx01 |'], hasNot: ['No header dump', '## DR plan'] },
+    {
+      name: 'a full bundle', over: {},
+      has: [
+        '# Restore bundle: VMFS volume 5a1c3e7f-2b4d6e80-91a2-0050569a1b2c ("prod")', '## Extents', '## iSCSI LUs presenting these devices',
+        '## ZFS snapshots of the backing stores', '| 1 | naa.600144f0aabbccddeeff001122334455 | 3 | esx01 |',
+      ],
+      hasNot: ['No header dump', '## DR plan'],
+    },
     { name: 'no header dump', over: { extents: [] }, has: ['No header dump of this volume\'s devices was captured by then'], hasNot: ['| 1 | naa.'] },
     { name: 'no LUs, no snapshots', over: { targets: [], snapshots: [] }, has: ['## Files'], hasNot: ['## iSCSI LUs', '## ZFS snapshots'] },
-    { name: 'more than 50 snapshots: the first 50 and a count', over: { snapshots: many }, has: ['`tank/vmfs/lun3@s49`', '- … 3 more in the zfs-snapshots list'], hasNot: ['`tank/vmfs/lun3@s50`'] },
+    {
+      name: 'more than 50 snapshots: the first 50 and a count', over: { snapshots: many },
+      has: ['`tank/vmfs/lun3@s49`', '- … 3 more in the zfs-snapshots list'], hasNot: ['`tank/vmfs/lun3@s50`'],
+    },
   ];
   it.each(table)('$name', ({ over, has, hasNot }) => {
     const md = renderRestoreGuide(selection(over));

@@ -35,8 +35,11 @@ describe('composeSelection', () => {
     expect(composeSelection(r, { vmfsUuid: VOL }, AT, NOW)).not.toBeNull();
   });
 
-  const naming: Array<{ name: string; subject: BundleSubject; volumes: string[]; vmfsUuid: string | null; deviceId: string | null; root: string; label: string | null }> = [
-    { name: 'volume bundle', subject: { vmfsUuid: VOL }, volumes: [VOL], vmfsUuid: VOL, deviceId: null, root: `vmfs-restore-${VOL}-20261001T050000Z`, label: 'prod' },
+  type Naming = { name: string; subject: BundleSubject; volumes: string[]; vmfsUuid: string | null; deviceId: string | null; root: string;
+    label: string | null };
+  const naming: Naming[] = [
+    { name: 'volume bundle', subject: { vmfsUuid: VOL }, volumes: [VOL], vmfsUuid: VOL, deviceId: null,
+      root: `vmfs-restore-${VOL}-20261001T050000Z`, label: 'prod' },
     { name: 'LUN bundle of a device holding one volume: that volume', subject: { deviceId: DEV3 }, volumes: [VOL], vmfsUuid: VOL, deviceId: DEV3,
       root: `vmfs-restore-${DEV3}-20261001T050000Z`, label: 'prod' },
     { name: 'LUN bundle of a device holding two volumes: none named', subject: { deviceId: DEV3 }, volumes: [VOL, VOL2], vmfsUuid: null, deviceId: DEV3,
@@ -47,7 +50,8 @@ describe('composeSelection', () => {
   it.each(naming)('$name', ({ subject, volumes, vmfsUuid, deviceId, root, label }) => {
     const volume = volumes.length === 1 ? { label: 'prod', version: 'VMFS-3.31' } : null;
     const sel = composeSelection(rows({ volumes, extents: [header()], volume }), subject, AT, NOW)!;
-    expect(sel).toMatchObject({ vmfsUuid, deviceId, root, label, version: volume?.version ?? null, volumes, at: '2026-10-01T05:00:00.000Z', generatedAt: '2026-10-02T00:00:00.123Z' });
+    expect(sel).toMatchObject({ vmfsUuid, deviceId, root, label, version: volume?.version ?? null, volumes });
+    expect([sel.at, sel.generatedAt]).toEqual(['2026-10-01T05:00:00.000Z', '2026-10-02T00:00:00.123Z']);
     expect(sel.plan).toMatchObject({ vmfsUuid, label, at: sel.at, generatedAt: sel.generatedAt });
   });
 
