@@ -12,6 +12,7 @@ import type { Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { deleteArtifactRows } from '../pipeline/indexer.js';
 import { restoreTokens } from './tokens.js';
+import { reconcileHealth } from '../events/health.js';
 import { indexEntry, writeArtifactGuarded, writeCapture, type CaptureRecord } from '../pipeline/write.js';
 import { parseStoredArtifact, type ParsedEntry } from '../pipeline/parse.js';
 
@@ -131,8 +132,18 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
       result.errors.push({ key, message: e.message });
     }
   }
+  // Health conditions (an LU's GUID no captured header names, a backing zvol without recent
+  // snapshots, …) are not in any manifest: they follow from the rows just restored.
+  if (result.captures > 0) await reconcileAfterRestore(services);
   onProgress?.(loaded.length, loaded.length, 'done');
   return result;
+}
+
+/** Re-evaluates the health conditions over the restored rows (no webhook: nothing changed for the receiver). */
+async function reconcileAfterRestore(services: Services): Promise<void> {
+  await services.db.transaction(async (txRaw) => {
+    await reconcileHealth(txRaw as unknown as Db, services.now(), null, { replicationPeriodHours: services.config.REPLICATION_PERIOD_HOURS });
+  });
 }
 
 export interface ReindexResult {

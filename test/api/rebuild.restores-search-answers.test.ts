@@ -32,7 +32,11 @@ async function snapshot(catalog: TestCatalog): Promise<Record<string, unknown[]>
     targets: await q(`select artifact_id, capture_id, storage_host, stack, iqn, alias, lun, device_id, backing_store, size_bytes, tpgs, acl, seen_at
       from targets order by artifact_id, coalesce(iqn, ''), coalesce(lun, -1)`),
     zfsSnapshots: await q('select artifact_id, capture_id, host, dataset, snapshot, name, created_at, used_bytes from zfs_snapshots order by name'),
-    events: await q('select type, severity, vmfs_uuid, device_id, host, capture_id, artifact_id, message, details, created_at from events order by artifact_id, type'),
+    // Drift events keep their time; health conditions are re-evaluated from the rows (rebuild
+    // raises them again when it restores), so their condition, not their time, must match.
+    events: await q(`select type, severity, vmfs_uuid, device_id, host, artifact_id, message, details, condition,
+      case when condition is null then capture_id end as capture_id, case when condition is null then created_at end as created_at
+      from events order by artifact_id, type, condition`),
     blobs: await q('select sha256, size, encoding, stored_size from blobs order by sha256'),
     answers: await answers(catalog),
   };
@@ -55,11 +59,17 @@ async function answers(catalog: TestCatalog): Promise<unknown[]> {
   return out;
 }
 
-/** Drops numeric `id`s (serial row ids, e.g. of events, which reindex recreates); string ids stay. */
+/**
+ * Drops numeric `id`s (serial row ids, e.g. of events, which reindex recreates); string ids stay.
+ * A health event (it has a `condition`) is re-evaluated from the rows: its time and raising capture go too.
+ */
 function withoutSerialIds(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutSerialIds);
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).filter(([k, x]) => !(k === 'id' && typeof x === 'number')).map(([k, x]) => [k, withoutSerialIds(x)]));
+    const health = typeof (v as { condition?: unknown }).condition === 'string';
+    return Object.fromEntries(Object.entries(v)
+      .filter(([k, x]) => !(k === 'id' && typeof x === 'number') && !(health && (k === 'createdAt' || k === 'captureId')))
+      .map(([k, x]) => [k, withoutSerialIds(x)]));
   }
   return v;
 }

@@ -856,7 +856,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description The store or the database is unavailable; retry after Retry-After seconds */
+      /** @description The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds */
       503: {
         content: {
           "application/json": components["schemas"]["Error"];
@@ -908,7 +908,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description The store or the database is unavailable; retry after Retry-After seconds */
+      /** @description The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds */
       503: {
         content: {
           "application/json": components["schemas"]["Error"];
