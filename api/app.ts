@@ -28,13 +28,22 @@ export function pathOrQueryProblem(rawUrl: string): string | null {
   const url = new URL(rawUrl);
   for (const segment of url.pathname.split('/')) {
     let decoded: string;
-    try { decoded = decodeURIComponent(segment); } catch { return 'the request path does not decode (bad percent-encoding)'; }
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      return 'the request path does not decode (bad percent-encoding)';
+    }
     if (CONTROL_CHARS.test(decoded)) return 'the request path holds a NUL or control character';
   }
   let query: URLSearchParams;
-  try { query = new URLSearchParams(url.search); } catch { return 'the query does not decode'; }
+  try {
+    query = new URLSearchParams(url.search);
+  } catch {
+    return 'the query does not decode';
+  }
   for (const [k, v] of query) {
-    if (CONTROL_CHARS.test(k) || CONTROL_CHARS.test(v)) return `query parameter ${JSON.stringify(k.replace(CONTROL_CHARS, '?').slice(0, 40))} holds a NUL or control character`;
+    if (CONTROL_CHARS.test(k) || CONTROL_CHARS.test(v))
+      return `query parameter ${JSON.stringify(k.replace(CONTROL_CHARS, '?').slice(0, 40))} holds a NUL or control character`;
   }
   if (/%(?![0-9A-Fa-f]{2})/.test(url.search)) return 'the query does not decode (bad percent-encoding)';
   return null;
@@ -69,7 +78,9 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
     if (c.req.method === 'POST' || c.req.method === 'DELETE' || c.req.method === 'PATCH') {
       return bodyLimit({
         maxSize: MAX_JSON_BODY_BYTES,
-        onError: () => { throw new ApiError('payload_too_large', `request body over ${MAX_JSON_BODY_BYTES} bytes`); },
+        onError: () => {
+          throw new ApiError('payload_too_large', `request body over ${MAX_JSON_BODY_BYTES} bytes`);
+        },
       })(c, next);
     }
     await next();
@@ -79,7 +90,18 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
     const requestId = c.var.requestId ?? randomUUID();
     if (err instanceof HTTPException) {
       const status = err.status;
-      const code = status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : status >= 500 ? 'internal' : 'bad_request';
+      const code =
+        status === 401
+          ? 'unauthorized'
+          : status === 403
+            ? 'forbidden'
+            : status === 404
+              ? 'not_found'
+              : status === 413
+                ? 'payload_too_large'
+                : status >= 500
+                  ? 'internal'
+                  : 'bad_request';
       return c.json(errorBody(code, status >= 500 ? 'internal error' : err.message || code, requestId), status);
     }
     if (err instanceof SyntaxError) return c.json(errorBody('bad_request', 'the request body is not valid JSON', requestId), 400);
@@ -88,7 +110,12 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
       // One line an operator can act on: the database's or store's own error, where it
       // happened, never parameters or bytes (see describeError).
       services.logger.error('request failed', {
-        requestId, method: c.req.method, path: c.req.path, status: api.status, code: api.code, ...errorContext(err),
+        requestId,
+        method: c.req.method,
+        path: c.req.path,
+        status: api.status,
+        code: api.code,
+        ...errorContext(err),
         ...(api === err && api.cause === undefined ? { error: api.message } : describeError(api === err ? api.cause : err)),
       });
     }

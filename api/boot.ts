@@ -20,13 +20,18 @@ export async function openServices(
 ): Promise<OpenedServices> {
   const dataDir = resolve(config.DATA_DIR);
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
-  const databaseUrl = config.DATABASE_URL ?? (config.DATABASE_SECRET_ARN
-    ? databaseUrlFromSecret(await (options.fetchSecret ?? fetchSecretString)(config.DATABASE_SECRET_ARN, config.S3_REGION), config.DATABASE_HOST)
-    : undefined);
+  const databaseUrl =
+    config.DATABASE_URL ??
+    (config.DATABASE_SECRET_ARN
+      ? databaseUrlFromSecret(await (options.fetchSecret ?? fetchSecretString)(config.DATABASE_SECRET_ARN, config.S3_REGION), config.DATABASE_HOST)
+      : undefined);
   const opened = await openDb({
-    databaseUrl, dataDir,
-    connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT, statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
-    poolMax: config.DATABASE_POOL_MAX, prepare: config.DATABASE_PREPARE,
+    databaseUrl,
+    dataDir,
+    connectTimeoutSeconds: config.DATABASE_CONNECT_TIMEOUT,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    poolMax: config.DATABASE_POOL_MAX,
+    prepare: config.DATABASE_PREPARE,
   });
   const publicBaseUrl = config.PUBLIC_URL ?? `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
   const store = createBlobStore({
@@ -34,10 +39,16 @@ export async function openServices(
     publicBaseUrl,
     s3: config.S3_BUCKET
       ? {
-        bucket: config.S3_BUCKET, endpoint: config.S3_ENDPOINT, region: config.S3_REGION, forcePathStyle: config.S3_FORCE_PATH_STYLE,
-        timeoutMs: config.S3_TIMEOUT_MS, maxAttempts: config.S3_MAX_ATTEMPTS,
-        ...(config.S3_OBJECT_LOCK ? { objectLock: { mode: config.S3_OBJECT_LOCK_MODE, retainUntil: () => initialLockDate(config, options.now?.() ?? new Date()) } } : {}),
-      }
+          bucket: config.S3_BUCKET,
+          endpoint: config.S3_ENDPOINT,
+          region: config.S3_REGION,
+          forcePathStyle: config.S3_FORCE_PATH_STYLE,
+          timeoutMs: config.S3_TIMEOUT_MS,
+          maxAttempts: config.S3_MAX_ATTEMPTS,
+          ...(config.S3_OBJECT_LOCK
+            ? { objectLock: { mode: config.S3_OBJECT_LOCK_MODE, retainUntil: () => initialLockDate(config, options.now?.() ?? new Date()) } }
+            : {}),
+        }
       : undefined,
   });
   return {

@@ -89,9 +89,15 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       args: argv,
       allowPositionals: true,
       options: {
-        role: { type: 'string' }, host: { type: 'string' }, name: { type: 'string' }, kind: { type: 'string' },
-        'dry-run': { type: 'boolean', default: false }, 'read-data-subset': { type: 'string' }, note: { type: 'string' },
-        json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+        role: { type: 'string' },
+        host: { type: 'string' },
+        name: { type: 'string' },
+        kind: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        'read-data-subset': { type: 'string' },
+        note: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (e) {
@@ -117,8 +123,11 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           return await withServices(async (opened) => {
             const created = await createToken(opened.services, { role, host: values.host ?? null, name: values.name! });
             await cliAudit(opened, 'token-create', created.id, { role, host: created.host, name: created.name });
-            print(`created ${role} token ${created.id}${created.host ? ` for host ${created.host}` : ''} (${created.name}).\n`
-              + `The secret is shown once, here:\n  ${created.token}`, created);
+            print(
+              `created ${role} token ${created.id}${created.host ? ` for host ${created.host}` : ''} (${created.name}).\n` +
+                `The secret is shown once, here:\n  ${created.token}`,
+              created,
+            );
             return 0;
           });
         }
@@ -126,11 +135,20 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           return await withServices(async (opened) => {
             const rows = await opened.services.db.select().from(tokens).orderBy(tokens.createdAt);
             const list = rows.map((r) => ({
-              id: r.id, name: r.name, role: r.role, host: r.host, createdAt: r.createdAt.toISOString(),
-              lastUsedAt: r.lastUsedAt?.toISOString() ?? null, revokedAt: r.revokedAt?.toISOString() ?? null,
+              id: r.id,
+              name: r.name,
+              role: r.role,
+              host: r.host,
+              createdAt: r.createdAt.toISOString(),
+              lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
+              revokedAt: r.revokedAt?.toISOString() ?? null,
             }));
-            const human = list.length === 0 ? 'no tokens' : list.map((t) =>
-              `${t.id}  ${t.role.padEnd(9)} ${(t.host ?? '-').padEnd(20)} ${t.name}${t.revokedAt ? `  (revoked ${t.revokedAt})` : ''}`).join('\n');
+            const human =
+              list.length === 0
+                ? 'no tokens'
+                : list
+                    .map((t) => `${t.id}  ${t.role.padEnd(9)} ${(t.host ?? '-').padEnd(20)} ${t.name}${t.revokedAt ? `  (revoked ${t.revokedAt})` : ''}`)
+                    .join('\n');
             print(human, { tokens: list });
             return 0;
           });
@@ -153,7 +171,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           const result = await rebuildCatalog(opened.services, progressPrinter(io, 'rebuild'));
           await cliAudit(opened, 'rebuild', 'catalog', { captures: result.captures, skipped: result.skipped, errors: result.errors.length });
           const errors = result.errors.map((e) => `\n  ${e.key}: ${e.message}`).join('');
-          print(`rebuild: ${result.manifests} manifests, ${result.captures} captures recreated (${result.artifacts} artifacts), ${result.skipped} already present, ${result.tokens.restored} tokens restored, ${result.errors.length} errors${errors}`, result);
+          print(
+            `rebuild: ${result.manifests} manifests, ${result.captures} captures recreated (${result.artifacts} artifacts), ${result.skipped} already present, ${result.tokens.restored} tokens restored, ${result.errors.length} errors${errors}`,
+            result,
+          );
           return result.errors.length > 0 ? 2 : 0;
         });
       }
@@ -164,7 +185,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         return await withServices(async (opened) => {
           const result = await reindexArtifacts(opened.services, { kind }, progressPrinter(io, 'reindex'));
           await cliAudit(opened, 'reindex', kind ?? 'all', { artifacts: result.artifacts, ok: result.ok, error: result.error });
-          print(`reindex: ${result.artifacts} artifacts — ${result.ok} parsed, ${result.error} parse errors, ${result.opaque} opaque, ${result.failed.length} unreadable`, result);
+          print(
+            `reindex: ${result.artifacts} artifacts — ${result.ok} parsed, ${result.error} parse errors, ${result.opaque} opaque, ${result.failed.length} unreadable`,
+            result,
+          );
           return result.failed.length > 0 ? 2 : 0;
         });
       }
@@ -173,7 +197,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         return await withServices(async (opened) => {
           const result = await runEventChecks(opened.services);
           await cliAudit(opened, 'event-scan', 'events', { raised: result.raised, resolved: result.resolved });
-          print(`events scan: ${result.raised} raised, ${result.resolved} resolved; webhooks: ${result.webhooks.delivered} delivered, ${result.webhooks.failed} failed`, result);
+          print(
+            `events scan: ${result.raised} raised, ${result.resolved} resolved; webhooks: ${result.webhooks.delivered} delivered, ${result.webhooks.failed} failed`,
+            result,
+          );
           return 0;
         });
       }
@@ -183,7 +210,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         return await withServices(async (opened) => {
           const report = await runRetention(opened.services, { dryRun, ranBy: 'cli' });
           await cliAudit(opened, dryRun ? 'retention-dry-run' : 'retention', `run ${report.runId}`, {
-            kept: report.plan.keep, dropped: report.dropped.length, chunksDeleted: report.chunksDeleted, bytesFreed: report.bytesFreed,
+            kept: report.plan.keep,
+            dropped: report.dropped.length,
+            chunksDeleted: report.chunksDeleted,
+            bytesFreed: report.bytesFreed,
           });
           print(formatRetentionReport(report), report);
           return 0;
@@ -193,7 +223,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         if (sub) throw new UsageError(`check takes no arguments (got ${JSON.stringify(sub)}); use --read-data-subset=N%`);
         const subset = values['read-data-subset'];
         const m = subset === undefined ? null : /^(\d+(?:\.\d+)?)%?$/.exec(subset.trim());
-        if (subset !== undefined && (!m || Number(m[1]) > 100)) throw new UsageError(`--read-data-subset takes a percentage from 0 to 100, e.g. 5% (got ${JSON.stringify(subset)})`);
+        if (subset !== undefined && (!m || Number(m[1]) > 100))
+          throw new UsageError(`--read-data-subset takes a percentage from 0 to 100, e.g. 5% (got ${JSON.stringify(subset)})`);
         return await withServices(async (opened) => {
           const report = await checkStore(opened.services, { readDataPercent: m ? Number(m[1]) : 0 });
           await cliAudit(opened, 'check', 'store', { clean: report.clean, corrupt: report.scrub?.corrupt.length ?? 0 });
@@ -222,13 +253,24 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}; see --help`);
     }
   } catch (e) {
-    if (e instanceof UsageError) { io.err(`catalog: ${e.message}\n`); return 64; }
+    if (e instanceof UsageError) {
+      io.err(`catalog: ${e.message}\n`);
+      return 64;
+    }
     if (e instanceof DatabaseBusyError) {
-      io.err(`catalog: the embedded database in ${e.dataDir} is in use by a running catalog server (pid ${e.pid}); stop it first, or use the API's admin routes instead\n`);
+      io.err(
+        `catalog: the embedded database in ${e.dataDir} is in use by a running catalog server (pid ${e.pid}); stop it first, or use the API's admin routes instead\n`,
+      );
       return 75;
     }
-    if (e instanceof ConfigError) { io.err(`catalog: ${e.message.replace(/\n\s*/g, ' ')}\n`); return 78; }
-    if (e instanceof ApiError) { io.err(`catalog: ${e.message}\n`); return 1; }
+    if (e instanceof ConfigError) {
+      io.err(`catalog: ${e.message.replace(/\n\s*/g, ' ')}\n`);
+      return 78;
+    }
+    if (e instanceof ApiError) {
+      io.err(`catalog: ${e.message}\n`);
+      return 1;
+    }
     io.err(`catalog: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
@@ -240,8 +282,13 @@ if (isMain || process.argv[1]?.endsWith('api/cli.ts')) {
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s),
     isTTY: Boolean(process.stderr.isTTY),
-  }).then((code) => { process.exitCode = code; }, (e) => {
-    process.stderr.write(`catalog: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 1;
-  });
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`catalog: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

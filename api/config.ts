@@ -12,7 +12,10 @@ export const configSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   /** Base URL clients use to reach this API (fs-store upload/download URLs point here). */
   PUBLIC_URL: z.string().url().optional(),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
   S3_BUCKET: z.string().min(3).optional(),
   S3_ENDPOINT: z.string().url().optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),
@@ -25,7 +28,10 @@ export const configSchema = z.object({
    * Where DATABASE_URL comes from when it is not set: a Secrets Manager secret (ARN) holding
    * the postgres:// URL, or RDS's JSON {username, password, host, port, dbname}.
    */
-  DATABASE_SECRET_ARN: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:/, 'must be a Secrets Manager secret ARN').optional(),
+  DATABASE_SECRET_ARN: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:secretsmanager:/, 'must be a Secrets Manager secret ARN')
+    .optional(),
   /** With DATABASE_SECRET_ARN: connect to this host instead of the secret's (an RDS Proxy endpoint). */
   DATABASE_HOST: z.string().min(1).optional(),
   /** Connections this process may hold to Postgres; 1 on Lambda (RDS Proxy pools them). */
@@ -40,26 +46,56 @@ export const configSchema = z.object({
   READY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
   CATALOG_BOOTSTRAP_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   /** Seconds an upload URL stays valid. */
-  UPLOAD_URL_TTL: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(3600),
+  UPLOAD_URL_TTL: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(7 * 24 * 3600)
+    .default(3600),
   /** Hours after which a host without a capture is reported stale. */
   STALE_AFTER_HOURS: z.coerce.number().positive().default(36),
   /** Hours after the newest snapshot of an LU's backing zvol before backing-store-missing says replication stopped. */
   REPLICATION_PERIOD_HOURS: z.coerce.number().positive().default(48),
   /** Where events are POSTed (optional); deliveries wait in the webhook_outbox table and are retried. */
-  WEBHOOK_URL: z.string().url().regex(/^https?:\/\//, 'must be an http(s) URL').optional(),
+  WEBHOOK_URL: z
+    .string()
+    .url()
+    .regex(/^https?:\/\//, 'must be an http(s) URL')
+    .optional(),
   /** Key of the X-Catalog-Signature-256 HMAC-SHA256 header on every webhook delivery. */
   WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Take the client address of audit rows from X-Forwarded-For (only behind a proxy that sets it). */
   TRUST_PROXY: bool.default(false),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** GFS retention (api/retention/): counts per period (a number or `unlimited`), keep-within as a duration (`7d`). */
-  RETENTION_KEEP_LAST: z.string().regex(/^(\d+|unlimited)$/, 'a number or unlimited').optional(),
-  RETENTION_KEEP_HOURLY: z.string().regex(/^(\d+|unlimited)$/, 'a number or unlimited').optional(),
-  RETENTION_KEEP_DAILY: z.string().regex(/^(\d+|unlimited)$/, 'a number or unlimited').optional(),
-  RETENTION_KEEP_WEEKLY: z.string().regex(/^(\d+|unlimited)$/, 'a number or unlimited').default('5'),
-  RETENTION_KEEP_MONTHLY: z.string().regex(/^(\d+|unlimited)$/, 'a number or unlimited').default('12'),
-  RETENTION_KEEP_YEARLY: z.string().regex(/^(\d+|unlimited)$/, 'a number or unlimited').default('unlimited'),
-  RETENTION_KEEP_WITHIN: z.string().regex(/^(?:\d+y)?(?:\d+m)?(?:\d+d)?(?:\d+h)?$/, 'a duration such as 7d, 36h, 1y6m').default('7d'),
+  RETENTION_KEEP_LAST: z
+    .string()
+    .regex(/^(\d+|unlimited)$/, 'a number or unlimited')
+    .optional(),
+  RETENTION_KEEP_HOURLY: z
+    .string()
+    .regex(/^(\d+|unlimited)$/, 'a number or unlimited')
+    .optional(),
+  RETENTION_KEEP_DAILY: z
+    .string()
+    .regex(/^(\d+|unlimited)$/, 'a number or unlimited')
+    .optional(),
+  RETENTION_KEEP_WEEKLY: z
+    .string()
+    .regex(/^(\d+|unlimited)$/, 'a number or unlimited')
+    .default('5'),
+  RETENTION_KEEP_MONTHLY: z
+    .string()
+    .regex(/^(\d+|unlimited)$/, 'a number or unlimited')
+    .default('12'),
+  RETENTION_KEEP_YEARLY: z
+    .string()
+    .regex(/^(\d+|unlimited)$/, 'a number or unlimited')
+    .default('unlimited'),
+  RETENTION_KEEP_WITHIN: z
+    .string()
+    .regex(/^(?:\d+y)?(?:\d+m)?(?:\d+d)?(?:\d+h)?$/, 'a duration such as 7d, 36h, 1y6m')
+    .default('7d'),
   /** IANA time zone whose calendar days, ISO weeks, months and years the retention buckets follow. */
   RETENTION_TIME_ZONE: z.string().min(1).default('UTC'),
   /** Whether the scheduled maintenance pass applies retention (deletes dropped captures and their chunks). */

@@ -25,7 +25,7 @@ export function databaseUrlFromSecret(secretString: string, hostOverride?: strin
   }
   const { username, password, host, port, dbname } = value;
   if (typeof username !== 'string' || typeof password !== 'string' || (typeof host !== 'string' && !hostOverride)) {
-    throw new Error('DATABASE_SECRET_ARN: the secret\'s JSON lacks username, password or host');
+    throw new Error("DATABASE_SECRET_ARN: the secret's JSON lacks username, password or host");
   }
   const url = new URL('postgres://placeholder');
   url.username = encodeURIComponent(username);
@@ -49,7 +49,9 @@ export async function fetchSecretString(arn: string, fallbackRegion: string): Pr
     if (!out.SecretString) throw new Error('the secret has no string value');
     return out.SecretString;
   } catch (e) {
-    throw new ApiError('service_unavailable', `DATABASE_SECRET_ARN: cannot read the secret (${(e as Error).name}: ${(e as Error).message})`, undefined, { cause: e });
+    throw new ApiError('service_unavailable', `DATABASE_SECRET_ARN: cannot read the secret (${(e as Error).name}: ${(e as Error).message})`, undefined, {
+      cause: e,
+    });
   } finally {
     client.destroy();
   }

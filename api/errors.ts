@@ -52,7 +52,11 @@ export function errorBody(code: ErrorCode, message: string, requestId: string, d
 }
 
 /** Where an error happened (capture, artifact): attached on the way up, read by the log line. */
-export interface ErrorContext { captureId?: string; artifactId?: string; artifacts?: string }
+export interface ErrorContext {
+  captureId?: string;
+  artifactId?: string;
+  artifacts?: string;
+}
 
 const CONTEXT = Symbol('catalogErrorContext');
 
@@ -111,10 +115,25 @@ export function describeError(err: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const e of chain) {
     const x = e as Record<string, unknown>;
-    if (isQueryWrapper(e)) { out.query ??= cut(String(x.query).replace(/\s+/g, ' '), 160); continue; }
-    if (e instanceof ApiError) { out.apiCode ??= e.code; continue; }
+    if (isQueryWrapper(e)) {
+      out.query ??= cut(String(x.query).replace(/\s+/g, ' '), 160);
+      continue;
+    }
+    if (e instanceof ApiError) {
+      out.apiCode ??= e.code;
+      continue;
+    }
     const sqlstate = typeof x.code === 'string' && /^[0-9A-Z]{5}$/.test(x.code) ? x.code : undefined;
-    if (sqlstate && (x.severity !== undefined || x.routine !== undefined || x.constraint_name !== undefined || x.table_name !== undefined || x.constraint !== undefined || x.table !== undefined || 'position' in x)) {
+    if (
+      sqlstate &&
+      (x.severity !== undefined ||
+        x.routine !== undefined ||
+        x.constraint_name !== undefined ||
+        x.table_name !== undefined ||
+        x.constraint !== undefined ||
+        x.table !== undefined ||
+        'position' in x)
+    ) {
       out.sqlstate ??= sqlstate;
       out.dbMessage ??= cut(x.message, 300);
       out.constraint ??= cut(x.constraint_name ?? x.constraint, 100);
@@ -132,7 +151,11 @@ export function describeError(err: unknown): Record<string, unknown> {
   }
   const innermost = chain[chain.length - 1] as { stack?: unknown } | undefined;
   if (innermost && !isQueryWrapper(innermost) && typeof innermost.stack === 'string') {
-    const frames = innermost.stack.split('\n').filter((l) => /^\s+at /.test(l)).slice(0, 3).map((l) => l.trim());
+    const frames = innermost.stack
+      .split('\n')
+      .filter((l) => /^\s+at /.test(l))
+      .slice(0, 3)
+      .map((l) => l.trim());
     if (frames.length) out.at = cut(frames.join(' < '), 400);
   }
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
@@ -140,12 +163,30 @@ export function describeError(err: unknown): Record<string, unknown> {
 }
 
 const NET_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'EPIPE',
-  'ENOTFOUND', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ENOTFOUND',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
   // postgres.js
-  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
   // a filesystem store that cannot be written or is full
-  'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EIO',
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'ENOSPC',
+  'EDQUOT',
+  'EIO',
 ]);
 const TIMEOUT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'AbortError', 'ServiceUnavailable', 'SlowDown', 'InternalError']);
 
@@ -174,6 +215,6 @@ export function isUnavailable(err: unknown): boolean {
 /** The ApiError a failure becomes: itself when it is one, `service_unavailable` for an outage, else `internal`. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  if (isUnavailable(err)) return new ApiError('service_unavailable', 'the catalog\'s database or store is unavailable; retry later', undefined, { cause: err });
+  if (isUnavailable(err)) return new ApiError('service_unavailable', "the catalog's database or store is unavailable; retry later", undefined, { cause: err });
   return new ApiError('internal', 'internal error', undefined, { cause: err });
 }

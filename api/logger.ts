@@ -16,10 +16,12 @@ export const MAX_LINE_BYTES = 2000;
 export function boundedLine(record: Record<string, unknown>): string {
   let line = JSON.stringify(record);
   for (let keep = 400; Buffer.byteLength(line) > MAX_LINE_BYTES && keep >= 25; keep = Math.floor(keep / 2)) {
-    const cut = Object.fromEntries(Object.entries(record).map(([k, v]) => {
-      const s = typeof v === 'string' ? v : v !== null && typeof v === 'object' ? JSON.stringify(v) : v;
-      return [k, typeof s === 'string' && s.length > keep ? `${s.slice(0, keep)}…` : s];
-    }));
+    const cut = Object.fromEntries(
+      Object.entries(record).map(([k, v]) => {
+        const s = typeof v === 'string' ? v : v !== null && typeof v === 'object' ? JSON.stringify(v) : v;
+        return [k, typeof s === 'string' && s.length > keep ? `${s.slice(0, keep)}…` : s];
+      }),
+    );
     line = JSON.stringify({ ...cut, truncated: true });
   }
   if (Buffer.byteLength(line) > MAX_LINE_BYTES) {

@@ -39,7 +39,9 @@ async function main(): Promise<void> {
   // Every token the database holds gets its restorable record in the store (see rebuild);
   // a store that cannot be reached now is retried at the next start, not a reason to stay down.
   await keepAllTokens(services).then(
-    (written) => { if (written > 0) services.logger.info('kept token records in the store', { written }); },
+    (written) => {
+      if (written > 0) services.logger.info('kept token records in the store', { written });
+    },
     (e: unknown) => services.logger.warn('could not keep token records in the store', { error: e instanceof Error ? e.message : String(e) }),
   );
   if (services.store instanceof FsBlobStore) {
@@ -51,7 +53,9 @@ async function main(): Promise<void> {
   // host-stale, the cross-host health events and due webhook deliveries, hourly.
   const checks = setInterval(() => {
     runEventChecks(services).then(
-      (r) => { if (r.raised || r.resolved) services.logger.info('event checks', { ...r }); },
+      (r) => {
+        if (r.raised || r.resolved) services.logger.info('event checks', { ...r });
+      },
       (e: unknown) => services.logger.warn('event checks failed', { error: e instanceof Error ? e.message : String(e) }),
     );
   }, EVENT_CHECK_INTERVAL_MS);
@@ -60,9 +64,7 @@ async function main(): Promise<void> {
     // The console URL comes first: it is what a newcomer (or an operator on a DR night) opens.
     process.stdout.write(`Web console: ${consoleUrl(config.PUBLIC_URL, info.address, info.port)} (sign in with an operator or admin token)\n`);
     if (created) {
-      process.stdout.write(
-        `First start: created an admin token. It is shown once here and kept in ${created.file} (mode 0600):\n  ${created.token}\n`,
-      );
+      process.stdout.write(`First start: created an admin token. It is shown once here and kept in ${created.file} (mode 0600):\n  ${created.token}\n`);
     }
     process.stdout.write(
       `VMFS Recovery Catalog listening on http://${info.address}:${info.port} (database: ${services.dbFlavour}, store: ${services.store.kind}, data: ${services.config.DATA_DIR})\n`,

@@ -76,10 +76,26 @@ export interface CaptureOptions {
  * plan the length that reaches the FS descriptor, then stream the rest: the
  * first 3 MiB are not read twice.
  */
-export async function captureArtifact(access: HostAccess, p: PlannedArtifact, stager: ChunkStager, opts: CaptureOptions, usePrior = true): Promise<CapturedArtifact> {
+export async function captureArtifact(
+  access: HostAccess,
+  p: PlannedArtifact,
+  stager: ChunkStager,
+  opts: CaptureOptions,
+  usePrior = true,
+): Promise<CapturedArtifact> {
   const out: CapturedArtifact = {
-    kind: p.kind, fileName: p.fileName, sourcePath: p.sourcePath, device: p.device,
-    status: 'error', error: p.error ?? null, note: null, size: 0, sha256: null, chunks: 0, ref: null, source: null,
+    kind: p.kind,
+    fileName: p.fileName,
+    sourcePath: p.sourcePath,
+    device: p.device,
+    status: 'error',
+    error: p.error ?? null,
+    note: null,
+    size: 0,
+    sha256: null,
+    chunks: 0,
+    ref: null,
+    source: null,
   };
   if (p.error) return out;
   try {

@@ -62,7 +62,11 @@ export class CatalogClient {
     const url = new URL(target.url, `${this.baseUrl}/`).toString();
     const headers: Record<string, string> = { ...target.headers };
     if (new URL(url).origin === this.origin) headers.authorization = `Bearer ${this.token}`;
-    await requestWithRetry({ method: 'PUT', url, headers, body, timeoutMs: this.timeouts.requestMs }, `upload chunk ${target.sha256.slice(0, 12)}`, this.retry).catch((e) => {
+    await requestWithRetry(
+      { method: 'PUT', url, headers, body, timeoutMs: this.timeouts.requestMs },
+      `upload chunk ${target.sha256.slice(0, 12)}`,
+      this.retry,
+    ).catch((e) => {
       // A refused upload URL (expired signature) says nothing about the capture or the token.
       if (e instanceof RejectedError) e.store = true;
       throw e;

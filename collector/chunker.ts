@@ -135,7 +135,6 @@ export interface ChunkStreamOptions {
   prior?: { digest: PriorDigest; reread: (length: number) => AsyncIterable<Buffer> };
 }
 
-
 /** The source no longer holds the bytes it gave moments ago (a device written while it is read). */
 export class SourceChangedError extends Error {
   constructor(what: string) {

@@ -86,7 +86,7 @@ export function resolveCatalogConfig(flags: CatalogFlags, file: ConfigFile, env:
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`catalog URL must be http or https: ${catalogUrl}`);
   }
-  const retries = flags.retries !== undefined ? parseInteger(flags.retries, '--retries', 0, 20) : file.retries ?? DEFAULT_RETRY.retries;
+  const retries = flags.retries !== undefined ? parseInteger(flags.retries, '--retries', 0, 20) : (file.retries ?? DEFAULT_RETRY.retries);
   return {
     catalogUrl: catalogUrl === null ? null : catalogUrl.replace(/\/+$/, ''),
     token: flags.token ?? env.CATALOG_TOKEN ?? file.token ?? null,
@@ -110,7 +110,7 @@ export function resolveSendConfig(flags: SendFlags, file: ConfigFile, env: NodeJ
     host: flags.host ?? env.COLLECTOR_HOST ?? file.host ?? hostname(),
     spoolDir: flags.spool ?? file.spool ?? DEFAULT_SPOOL_DIR,
     spoolMaxBytes: maxText !== undefined ? parseBytes(maxText, '--spool-max-bytes') : DEFAULT_SPOOL_MAX_BYTES,
-    parallel: flags.parallel !== undefined ? parseInteger(flags.parallel, '--parallel', 1, 64) : file.parallel ?? 4,
+    parallel: flags.parallel !== undefined ? parseInteger(flags.parallel, '--parallel', 1, 64) : (file.parallel ?? 4),
   };
 }
 

@@ -28,7 +28,11 @@ export interface DeliveryOptions {
 
 /** A capture moved to `rejected/`: the run goes on with the others; the exit status says so. */
 export class CaptureRejected extends CollectorError {
-  constructor(message: string, readonly captureId: string, readonly rejection: Rejection) {
+  constructor(
+    message: string,
+    readonly captureId: string,
+    readonly rejection: Rejection,
+  ) {
     super(message, EXIT.rejected);
     this.name = 'CaptureRejected';
   }

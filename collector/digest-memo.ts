@@ -16,7 +16,10 @@ const MEMO_MAX = 10_000;
 export class DigestMemo {
   private changed = false;
 
-  private constructor(private readonly file: string, private readonly entries: Map<string, PriorDigest>) {}
+  private constructor(
+    private readonly file: string,
+    private readonly entries: Map<string, PriorDigest>,
+  ) {}
 
   static async load(spoolDir: string): Promise<DigestMemo> {
     const file = join(spoolDir, MEMO_FILE);

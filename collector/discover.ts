@@ -1,6 +1,12 @@
 import {
-  ARTIFACT_KINDS, parseComstarListing, parseEsxInventory, parseIscsitgtSmf, redactSecrets,
-  type ArtifactKind, type HostRef, type TargetLu,
+  ARTIFACT_KINDS,
+  parseComstarListing,
+  parseEsxInventory,
+  parseIscsitgtSmf,
+  redactSecrets,
+  type ArtifactKind,
+  type HostRef,
+  type TargetLu,
 } from '../formats/index.js';
 import { describeError } from './errors.js';
 import type { HostAccess } from './host-access.js';
@@ -67,7 +73,12 @@ interface Section {
 async function runSection(access: HostAccess, argv: string[]): Promise<Section> {
   const r = await access.run(argv);
   const ok = r.code === 0;
-  return { argv, out: r.stdout, ok, error: ok ? null : r.missing ? `${argv[0]}: not found` : `${argv.join(' ')}: exit ${r.code}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n')[0]}` : ''}` };
+  return {
+    argv,
+    out: r.stdout,
+    ok,
+    error: ok ? null : r.missing ? `${argv[0]}: not found` : `${argv.join(' ')}: exit ${r.code}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n')[0]}` : ''}`,
+  };
 }
 
 /** Sections joined as the parsers expect; empty outputs still get their marker. */
@@ -165,11 +176,20 @@ async function discoverEsx(access: HostAccess, d: Discovery): Promise<boolean> {
       for (const path of disks.keys()) sections.push(await runSection(access, ['partedUtil', 'getptbl', path]));
     }
   }
-  d.artifacts.push(textArtifact('esx-inventory', 'esx-inventory.txt', sections, esx3 ? 'ESX 3.x: esxcfg-vmhbadevs' : scsidevs?.ok ? 'ESX 4: esxcfg-scsidevs' : 'ESXi: esxcli'));
+  d.artifacts.push(
+    textArtifact('esx-inventory', 'esx-inventory.txt', sections, esx3 ? 'ESX 3.x: esxcfg-vmhbadevs' : scsidevs?.ok ? 'ESX 4: esxcfg-scsidevs' : 'ESXi: esxcli'),
+  );
   for (const [path, deviceId] of disks) d.artifacts.push(headerDump(path, deviceId ?? path, 'holds a VMFS extent'));
   for (const uuid of new Set(extents.map((x) => x.vmfsUuid).filter(Boolean))) {
     const path = `/vmfs/volumes/${uuid}/.vh.sf`;
-    d.artifacts.push({ kind: 'vh-sf', fileName: `${uuid}.vh.sf`, sourcePath: path, device: null, why: `FS descriptor copy of volume ${uuid}`, read: { path, length: VH_SF_BYTES } });
+    d.artifacts.push({
+      kind: 'vh-sf',
+      fileName: `${uuid}.vh.sf`,
+      sourcePath: path,
+      device: null,
+      why: `FS descriptor copy of volume ${uuid}`,
+      read: { path, length: VH_SF_BYTES },
+    });
   }
   return true;
 }
@@ -203,7 +223,13 @@ async function discoverSolaris(access: HostAccess, d: Discovery): Promise<boolea
     const sections: Section[] = [listLu];
     const guids = [...new Set([...listLu.out.toString('utf8').matchAll(/LU Name:\s*([0-9A-Fa-f]{32})/g)].map((m) => m[1]))];
     for (const g of guids) sections.push(await runSection(access, ['stmfadm', 'list-view', '-l', g]));
-    for (const argv of [['stmfadm', 'list-hg', '-v'], ['stmfadm', 'list-tg', '-v'], ['itadm', 'list-target', '-v'], ['itadm', 'list-tpg', '-v'], ['sbdadm', 'list-lu']]) {
+    for (const argv of [
+      ['stmfadm', 'list-hg', '-v'],
+      ['stmfadm', 'list-tg', '-v'],
+      ['itadm', 'list-target', '-v'],
+      ['itadm', 'list-tpg', '-v'],
+      ['sbdadm', 'list-lu'],
+    ]) {
       const s = await runSection(access, argv);
       if (s.ok) sections.push(s);
       else d.notes.push(s.error ?? argv.join(' '));
@@ -262,7 +288,14 @@ export async function discoverHost(access: HostAccess, opts: DiscoverOptions): P
     const names = await access.list(dir);
     const files = names === null ? [dir] : names.map((n) => `${dir.replace(/\/+$/, '')}/${n}`);
     for (const path of files) {
-      d.artifacts.push({ kind: 'vmfs-undelete', fileName: safeName(path.split('/').pop() ?? path), sourcePath: path, device: null, why: 'configured vmfs-undelete path', read: { path, length: WHOLE_FILE } });
+      d.artifacts.push({
+        kind: 'vmfs-undelete',
+        fileName: safeName(path.split('/').pop() ?? path),
+        sourcePath: path,
+        device: null,
+        why: 'configured vmfs-undelete path',
+        read: { path, length: WHOLE_FILE },
+      });
     }
   }
   for (const path of opts.devices ?? []) {
@@ -278,7 +311,14 @@ export async function discoverHost(access: HostAccess, opts: DiscoverOptions): P
       continue;
     }
     // A file given by hand is already the artifact (a saved dump, an export): stored whole.
-    d.artifacts.push({ kind: parsed.kind, fileName: safeName(parsed.path.split('/').pop() ?? parsed.path), sourcePath: parsed.path, device: null, why: 'given with --file', read: { path: parsed.path, length: WHOLE_FILE } });
+    d.artifacts.push({
+      kind: parsed.kind,
+      fileName: safeName(parsed.path.split('/').pop() ?? parsed.path),
+      sourcePath: parsed.path,
+      device: null,
+      why: 'given with --file',
+      read: { path: parsed.path, length: WHOLE_FILE },
+    });
   }
   return d;
 }

@@ -114,7 +114,10 @@ export class LocalAccess implements HostAccess {
   readonly ref: AccessRef;
   readonly label = 'local';
   private buffer: Buffer | null = null;
-  constructor(readonly root: string, readonly settings: HostSettings = DEFAULT_HOST_SETTINGS) {
+  constructor(
+    readonly root: string,
+    readonly settings: HostSettings = DEFAULT_HOST_SETTINGS,
+  ) {
     this.ref = { type: 'local', root: resolve(root) };
   }
 
@@ -182,7 +185,16 @@ export function shellQuote(word: string): string {
  * a session whose host went silent (4 keepalives 15 s apart unanswered).
  */
 export const SSH_OPTIONS = [
-  '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'StrictHostKeyChecking=yes', '-o', 'ServerAliveInterval=15', '-o', 'ServerAliveCountMax=4',
+  '-o',
+  'BatchMode=yes',
+  '-o',
+  'ConnectTimeout=10',
+  '-o',
+  'StrictHostKeyChecking=yes',
+  '-o',
+  'ServerAliveInterval=15',
+  '-o',
+  'ServerAliveCountMax=4',
 ];
 
 /**
@@ -192,7 +204,10 @@ export const SSH_OPTIONS = [
 export class SshAccess implements HostAccess {
   readonly ref: AccessRef;
   readonly label: string;
-  constructor(readonly target: string, readonly settings: HostSettings = DEFAULT_HOST_SETTINGS) {
+  constructor(
+    readonly target: string,
+    readonly settings: HostSettings = DEFAULT_HOST_SETTINGS,
+  ) {
     if (!/^([A-Za-z0-9._-]+@)?[A-Za-z0-9._:[\]-]+$/.test(target) || target.startsWith('-')) {
       throw new Error(`not an ssh target: ${target}`);
     }
@@ -256,7 +271,14 @@ export class SshAccess implements HostAccess {
 
   async list(dir: string): Promise<string[] | null> {
     const r = await this.run(['ls', '-1', dir]);
-    return r.code === 0 ? r.stdout.toString('utf8').split('\n').map((s) => s.trim()).filter(Boolean).sort() : null;
+    return r.code === 0
+      ? r.stdout
+          .toString('utf8')
+          .split('\n')
+          .map((s) => s.trim())
+          .filter(Boolean)
+          .sort()
+      : null;
   }
 }
 

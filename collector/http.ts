@@ -6,7 +6,11 @@ import { CollectorError, describeError } from './errors.js';
  * `status` is the last HTTP status (0: network error or timeout).
  */
 export class UnreachableError extends CollectorError {
-  constructor(message: string, readonly status = 0, readonly requestId?: string) {
+  constructor(
+    message: string,
+    readonly status = 0,
+    readonly requestId?: string,
+  ) {
     super(message, 75);
     this.name = 'UnreachableError';
   }
@@ -18,7 +22,11 @@ export class UnreachableError extends CollectorError {
  */
 export class RejectedError extends CollectorError {
   store = false;
-  constructor(message: string, readonly status: number, readonly requestId?: string) {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly requestId?: string,
+  ) {
     super(message);
     this.name = 'RejectedError';
   }

@@ -8,7 +8,10 @@ export class Progress {
   private last = 0;
   private readonly enabled: boolean;
 
-  constructor(quiet: boolean, private readonly stream: NodeJS.WriteStream = process.stderr) {
+  constructor(
+    quiet: boolean,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+  ) {
     this.enabled = !quiet && stream.isTTY === true;
   }
 
@@ -39,7 +42,9 @@ export class Progress {
     this.last = now;
     const secs = Math.max((now - this.start) / 1000, 0.001);
     const mib = this.bytes / 1048576;
-    this.stream.write(`\r\x1b[Kartifacts ${this.done}/${this.total}  read ${mib.toFixed(1)} MiB  ${(mib / secs).toFixed(1)} MiB/s  sent ${(this.uploaded / 1048576).toFixed(1)} MiB`);
+    this.stream.write(
+      `\r\x1b[Kartifacts ${this.done}/${this.total}  read ${mib.toFixed(1)} MiB  ${(mib / secs).toFixed(1)} MiB/s  sent ${(this.uploaded / 1048576).toFixed(1)} MiB`,
+    );
   }
 
   /** Clears the line before normal output. */

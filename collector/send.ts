@@ -103,8 +103,21 @@ export class SendSession {
   ) {
     this.stager = new ChunkStager(spool, known);
     this.report = {
-      command, version: VERSION, dryRun, exitCode: 0, artifacts: 0, artifactsFailed: 0, chunks: 0, chunksUploaded: 0,
-      putRequests: 0, bytesRead: 0, bytesUploaded: 0, seconds: 0, readSeconds: 0, spool: { delivered: [], pending: 0, rejected: [], setAside: 0 }, captures: [],
+      command,
+      version: VERSION,
+      dryRun,
+      exitCode: 0,
+      artifacts: 0,
+      artifactsFailed: 0,
+      chunks: 0,
+      chunksUploaded: 0,
+      putRequests: 0,
+      bytesRead: 0,
+      bytesUploaded: 0,
+      seconds: 0,
+      readSeconds: 0,
+      spool: { delivered: [], pending: 0, rejected: [], setAside: 0 },
+      captures: [],
     };
   }
 
@@ -116,7 +129,17 @@ export class SendSession {
     }
     const { catalogUrl, token } = requireCatalog(cfg);
     const spool = await Spool.open(cfg.spoolDir, cfg.spoolMaxBytes);
-    return new SendSession(command, cfg, false, spool, new CatalogClient(catalogUrl, token, cfg.retry), await spool.knownChunks(), progress, host, await DigestMemo.load(spool.dir));
+    return new SendSession(
+      command,
+      cfg,
+      false,
+      spool,
+      new CatalogClient(catalogUrl, token, cfg.retry),
+      await spool.knownChunks(),
+      progress,
+      host,
+      await DigestMemo.load(spool.dir),
+    );
   }
 
   /** Runs one artifact read, counting its time as reading. */
@@ -201,11 +224,30 @@ export class SendSession {
       artifacts: ok.map((a) => a.ref!),
     };
     const rep: CaptureReport = {
-      captureId: begin.captureId, host: host.name, hostKind: host.kind, collectedAt, state: 'dry-run', error: null,
-      chunks: ok.reduce((n, a) => n + a.chunks, 0), chunksUploaded: 0, bytesUploaded: 0,
+      captureId: begin.captureId,
+      host: host.name,
+      hostKind: host.kind,
+      collectedAt,
+      state: 'dry-run',
+      error: null,
+      chunks: ok.reduce((n, a) => n + a.chunks, 0),
+      chunksUploaded: 0,
+      bytesUploaded: 0,
       artifacts: artifacts.map((a) => ({
-        kind: a.kind, fileName: a.fileName, sourcePath: a.sourcePath, device: a.device, status: a.status, error: a.error,
-        note: a.note, size: a.size, sha256: a.sha256, chunks: a.chunks, artifactId: null, parseStatus: null, parseError: null, found: null,
+        kind: a.kind,
+        fileName: a.fileName,
+        sourcePath: a.sourcePath,
+        device: a.device,
+        status: a.status,
+        error: a.error,
+        note: a.note,
+        size: a.size,
+        sha256: a.sha256,
+        chunks: a.chunks,
+        artifactId: null,
+        parseStatus: null,
+        parseError: null,
+        found: null,
       })),
     };
     this.report.captures.push(rep);
@@ -238,15 +280,17 @@ export class SendSession {
       rep.chunksUploaded = d.chunksUploaded;
       rep.bytesUploaded = d.bytesUploaded;
       const summaries = d.commit?.artifacts ?? [];
-      rep.artifacts.filter((a) => a.status === 'ok').forEach((a, i) => {
-        const s = summaries[i];
-        if (s) {
-          a.artifactId = s.id;
-          a.parseStatus = s.parseStatus;
-          a.parseError = s.parseError;
-          a.found = s.found;
-        }
-      });
+      rep.artifacts
+        .filter((a) => a.status === 'ok')
+        .forEach((a, i) => {
+          const s = summaries[i];
+          if (s) {
+            a.artifactId = s.id;
+            a.parseStatus = s.parseStatus;
+            a.parseError = s.parseError;
+            a.found = s.found;
+          }
+        });
     } catch (e) {
       if (this.noteRejected(e)) rep.state = 'rejected';
       else rep.state = this.noteUnreachable(e) || this.noteRefusal(e, host.name) ? 'spooled' : 'failed';
@@ -259,7 +303,12 @@ export class SendSession {
   private noteRefusal(e: unknown, host: string): boolean {
     // An object store's 403 on an upload URL is an expired signature, not the token.
     if (!(e instanceof RejectedError && NOT_THE_CAPTURE.includes(e.status)) || e.store) return false;
-    const what = e.status === 401 ? 'the catalog refused the token' : e.status === 403 ? `the token is not allowed to send for host ${host}` : 'the catalog URL does not lead to its API';
+    const what =
+      e.status === 401
+        ? 'the catalog refused the token'
+        : e.status === 403
+          ? `the token is not allowed to send for host ${host}`
+          : 'the catalog URL does not lead to its API';
     this.refused ??= `${what} (HTTP ${e.status}); kept in the spool until the ${e.status > 403 ? 'URL' : 'token'} is fixed`;
     return true;
   }
@@ -309,7 +358,12 @@ export function formatRunReport(r: RunReport): string {
   for (const c of r.captures) {
     lines.push(`${c.host} (${c.hostKind}) capture ${c.captureId}: ${c.state}${c.error ? ` — ${c.error}` : ''}`);
     for (const a of c.artifacts) {
-      const what = a.status === 'ok' ? `${mib(a.size)}, ${a.chunks} chunk(s)${a.parseStatus ? `, parse ${a.parseStatus}` : ''}` : a.status === 'skipped' ? `skipped: ${a.note}` : `ERROR ${a.error}`;
+      const what =
+        a.status === 'ok'
+          ? `${mib(a.size)}, ${a.chunks} chunk(s)${a.parseStatus ? `, parse ${a.parseStatus}` : ''}`
+          : a.status === 'skipped'
+            ? `skipped: ${a.note}`
+            : `ERROR ${a.error}`;
       lines.push(`  ${a.kind.padEnd(15)} ${a.sourcePath}  ${what}`);
     }
   }

@@ -83,7 +83,10 @@ export class Spool {
   private stagedIndex = new Map<string, StagedChunk>();
   private lockFd: number | null = null;
 
-  private constructor(readonly dir: string, readonly maxBytes: number) {}
+  private constructor(
+    readonly dir: string,
+    readonly maxBytes: number,
+  ) {}
 
   /** Opens (creating when needed) the spool and takes its lock. */
   static async open(dir: string, maxBytes: number): Promise<Spool> {
@@ -263,14 +266,23 @@ export async function readSpool(dir: string, sizes = false): Promise<SpoolEntry[
         if (c.format !== 'vmfs-collector-spool/1' || !c.begin?.captureId) continue;
         const rejection = state === 'rejected' ? ((await read(join(sub, n, 'rejection.json')).catch(() => null)) as Rejection | null) : null;
         const staged = new Map<string, string>();
-        for (const a of c.begin.artifacts) for (const ch of a.chunks) if (ch.encoding) staged.set(ch.sha256, `${ch.sha256}.${ch.encoding === 'gzip' ? 'gz' : 'raw'}`);
+        for (const a of c.begin.artifacts)
+          for (const ch of a.chunks) if (ch.encoding) staged.set(ch.sha256, `${ch.sha256}.${ch.encoding === 'gzip' ? 'gz' : 'raw'}`);
         let spoolBytes = 0;
         if (sizes) for (const f of staged.values()) spoolBytes += (await fsp.stat(join(dir, 'chunks', f)).catch(() => ({ size: 0 }))).size;
         const last = c.attempts?.at(-1);
         out.push({
-          id: c.begin.captureId, state, host: c.begin.host.name, collectedAt: c.begin.collectedAt, artifacts: c.begin.artifacts.length,
-          size: c.begin.artifacts.reduce((n, a) => n + a.size, 0), spoolBytes, attempts: c.attempts?.length ?? 0,
-          lastError: rejection?.message ?? last?.error ?? null, rejection, capture: c,
+          id: c.begin.captureId,
+          state,
+          host: c.begin.host.name,
+          collectedAt: c.begin.collectedAt,
+          artifacts: c.begin.artifacts.length,
+          size: c.begin.artifacts.reduce((n, a) => n + a.size, 0),
+          spoolBytes,
+          attempts: c.attempts?.length ?? 0,
+          lastError: rejection?.message ?? last?.error ?? null,
+          rejection,
+          capture: c,
         });
       } catch {
         /* torn or foreign: skipped */

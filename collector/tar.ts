@@ -6,7 +6,10 @@
  */
 
 export class TarError extends Error {
-  constructor(message: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
     super(`${message} (tar offset ${offset})`);
     this.name = 'TarError';
   }
@@ -182,7 +185,10 @@ function cString(b: Buffer, off: number, len: number): string {
 }
 
 function parseOctal(b: Buffer, off: number, len: number, at: number): number {
-  const s = b.toString('latin1', off, off + len).replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  const s = b
+    .toString('latin1', off, off + len)
+    .replace(/[\0 ]+$/, '')
+    .replace(/^ +/, '');
   if (s === '') return 0;
   if (!/^[0-7]{1,12}$/.test(s)) throw new TarError('bad octal field', at + off);
   return parseInt(s, 8);

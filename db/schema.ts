@@ -5,47 +5,57 @@
  * were parsed from, so `reindex` can replace them artifact by artifact.
  */
 import { sql } from 'drizzle-orm';
-import {
-  pgTable, text, integer, bigint, boolean, timestamp, jsonb, serial, index, uniqueIndex, primaryKey,
-} from 'drizzle-orm/pg-core';
+import { pgTable, text, integer, bigint, boolean, timestamp, jsonb, serial, index, uniqueIndex, primaryKey } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 const big = (name: string) => bigint(name, { mode: 'number' });
 
-export const hosts = pgTable('hosts', {
-  name: text('name').primaryKey(),
-  kind: text('kind').notNull(),
-  systemUuid: text('system_uuid'),
-  firstSeen: ts('first_seen').notNull(),
-  lastSeen: ts('last_seen').notNull(),
-  lastCaptureId: text('last_capture_id'),
-}, (t) => [index('hosts_name_trgm').using('gin', sql`${t.name} gin_trgm_ops`)]);
+export const hosts = pgTable(
+  'hosts',
+  {
+    name: text('name').primaryKey(),
+    kind: text('kind').notNull(),
+    systemUuid: text('system_uuid'),
+    firstSeen: ts('first_seen').notNull(),
+    lastSeen: ts('last_seen').notNull(),
+    lastCaptureId: text('last_capture_id'),
+  },
+  (t) => [index('hosts_name_trgm').using('gin', sql`${t.name} gin_trgm_ops`)],
+);
 
-export const tokens = pgTable('tokens', {
-  id: text('id').primaryKey(),
-  name: text('name').notNull(),
-  role: text('role').notNull(), // admin | operator | collector
-  host: text('host'), // collector tokens: the only host they may write for
-  secretSha256: text('secret_sha256').notNull(),
-  createdAt: ts('created_at').notNull(),
-  lastUsedAt: ts('last_used_at'),
-  revokedAt: ts('revoked_at'),
-}, (t) => [uniqueIndex('tokens_secret').on(t.secretSha256)]);
+export const tokens = pgTable(
+  'tokens',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    role: text('role').notNull(), // admin | operator | collector
+    host: text('host'), // collector tokens: the only host they may write for
+    secretSha256: text('secret_sha256').notNull(),
+    createdAt: ts('created_at').notNull(),
+    lastUsedAt: ts('last_used_at'),
+    revokedAt: ts('revoked_at'),
+  },
+  (t) => [uniqueIndex('tokens_secret').on(t.secretSha256)],
+);
 
-export const captures = pgTable('captures', {
-  id: text('id').primaryKey(),
-  host: text('host').notNull(),
-  state: text('state').notNull(), // open | committed
-  collectedAt: ts('collected_at').notNull(),
-  receivedAt: ts('received_at').notNull(),
-  committedAt: ts('committed_at'),
-  collectorVersion: text('collector_version').notNull(),
-  manifestKey: text('manifest_key'),
-  /** The begin request as accepted, so commit and retries see exactly what was announced. */
-  request: jsonb('request').notNull(),
-  /** The latest begin: its upload URLs are valid from here on; staged uploads are swept a while after. */
-  lastBegunAt: ts('last_begun_at'),
-}, (t) => [index('captures_host_time').on(t.host, t.collectedAt)]);
+export const captures = pgTable(
+  'captures',
+  {
+    id: text('id').primaryKey(),
+    host: text('host').notNull(),
+    state: text('state').notNull(), // open | committed
+    collectedAt: ts('collected_at').notNull(),
+    receivedAt: ts('received_at').notNull(),
+    committedAt: ts('committed_at'),
+    collectorVersion: text('collector_version').notNull(),
+    manifestKey: text('manifest_key'),
+    /** The begin request as accepted, so commit and retries see exactly what was announced. */
+    request: jsonb('request').notNull(),
+    /** The latest begin: its upload URLs are valid from here on; staged uploads are swept a while after. */
+    lastBegunAt: ts('last_begun_at'),
+  },
+  (t) => [index('captures_host_time').on(t.host, t.collectedAt)],
+);
 
 export const blobs = pgTable('blobs', {
   sha256: text('sha256').primaryKey(),
@@ -62,220 +72,267 @@ export const blobs = pgTable('blobs', {
  * upload). Another host's chunks are uploaded again (to staging) and verified, so `begin`
  * tells no host which chunks other hosts hold, and no host can reference bytes it never had.
  */
-export const hostChunks = pgTable('host_chunks', {
-  host: text('host').notNull(),
-  sha256: text('sha256').notNull(),
-}, (t) => [primaryKey({ columns: [t.host, t.sha256] })]);
+export const hostChunks = pgTable(
+  'host_chunks',
+  {
+    host: text('host').notNull(),
+    sha256: text('sha256').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.host, t.sha256] })],
+);
 
-export const artifacts = pgTable('artifacts', {
-  id: text('id').primaryKey(),
-  captureId: text('capture_id').notNull(),
-  host: text('host').notNull(),
-  collectedAt: ts('collected_at').notNull(),
-  kind: text('kind').notNull(),
-  fileName: text('file_name').notNull(),
-  sourcePath: text('source_path').notNull(),
-  device: text('device'),
-  size: big('size').notNull(),
-  sha256: text('sha256').notNull(),
-  chunks: jsonb('chunks').notNull(), // [{sha256,size,encoding,storedSize}]
-  parseStatus: text('parse_status').notNull(), // ok | error | opaque
-  parseError: jsonb('parse_error'),
-  parsed: jsonb('parsed'),
-  pinned: boolean('pinned').notNull().default(false),
-  /** Set when the catalog redacted secrets before storing: `{ originalSha256, originalSize, fields }`. */
-  redaction: jsonb('redaction'),
-}, (t) => [
-  index('artifacts_capture').on(t.captureId),
-  index('artifacts_sha256').on(t.sha256),
-  index('artifacts_host_time').on(t.host, t.collectedAt),
-]);
+export const artifacts = pgTable(
+  'artifacts',
+  {
+    id: text('id').primaryKey(),
+    captureId: text('capture_id').notNull(),
+    host: text('host').notNull(),
+    collectedAt: ts('collected_at').notNull(),
+    kind: text('kind').notNull(),
+    fileName: text('file_name').notNull(),
+    sourcePath: text('source_path').notNull(),
+    device: text('device'),
+    size: big('size').notNull(),
+    sha256: text('sha256').notNull(),
+    chunks: jsonb('chunks').notNull(), // [{sha256,size,encoding,storedSize}]
+    parseStatus: text('parse_status').notNull(), // ok | error | opaque
+    parseError: jsonb('parse_error'),
+    parsed: jsonb('parsed'),
+    pinned: boolean('pinned').notNull().default(false),
+    /** Set when the catalog redacted secrets before storing: `{ originalSha256, originalSize, fields }`. */
+    redaction: jsonb('redaction'),
+  },
+  (t) => [index('artifacts_capture').on(t.captureId), index('artifacts_sha256').on(t.sha256), index('artifacts_host_time').on(t.host, t.collectedAt)],
+);
 
-export const volumes = pgTable('volumes', {
-  vmfsUuid: text('vmfs_uuid').primaryKey(),
-  label: text('label'),
-  version: text('version'),
-  blockSize: big('block_size'),
-  createdAt: ts('created_at'),
-  creatorMac: text('creator_mac'),
-  firstSeen: ts('first_seen').notNull(),
-  lastSeen: ts('last_seen').notNull(),
-}, (t) => [index('volumes_label_trgm').using('gin', sql`${t.label} gin_trgm_ops`)]);
+export const volumes = pgTable(
+  'volumes',
+  {
+    vmfsUuid: text('vmfs_uuid').primaryKey(),
+    label: text('label'),
+    version: text('version'),
+    blockSize: big('block_size'),
+    createdAt: ts('created_at'),
+    creatorMac: text('creator_mac'),
+    firstSeen: ts('first_seen').notNull(),
+    lastSeen: ts('last_seen').notNull(),
+  },
+  (t) => [index('volumes_label_trgm').using('gin', sql`${t.label} gin_trgm_ops`)],
+);
 
 /** segment UUID → VMFS UUID, learned from FS descriptors (`.vh.sf`, long header dumps). */
-export const segments = pgTable('segments', {
-  artifactId: text('artifact_id').notNull(),
-  segmentUuid: text('segment_uuid').notNull(),
-  vmfsUuid: text('vmfs_uuid').notNull(),
-  seenAt: ts('seen_at').notNull(),
-}, (t) => [primaryKey({ columns: [t.artifactId, t.segmentUuid] }), index('segments_segment').on(t.segmentUuid), index('segments_vmfs').on(t.vmfsUuid)]);
+export const segments = pgTable(
+  'segments',
+  {
+    artifactId: text('artifact_id').notNull(),
+    segmentUuid: text('segment_uuid').notNull(),
+    vmfsUuid: text('vmfs_uuid').notNull(),
+    seenAt: ts('seen_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.artifactId, t.segmentUuid] }), index('segments_segment').on(t.segmentUuid), index('segments_vmfs').on(t.vmfsUuid)],
+);
 
 /** One extent as seen in one artifact: a header dump's LVM header, or an ESX inventory line. */
-export const extents = pgTable('extents', {
-  id: serial('id').primaryKey(),
-  artifactId: text('artifact_id').notNull(),
-  captureId: text('capture_id').notNull(),
-  host: text('host').notNull(),
-  source: text('source').notNull(), // header | inventory
-  vmfsUuid: text('vmfs_uuid'),
-  segmentUuid: text('segment_uuid'),
-  extentUuid: text('extent_uuid'),
-  deviceId: text('device_id'),
-  vml: text('vml'),
-  lun: integer('lun'),
-  vendor: text('vendor'),
-  model: text('model'),
-  revision: text('revision'),
-  sizeBytes: big('size_bytes'),
-  partitionScheme: text('partition_scheme'),
-  partitionIndex: integer('partition_index'),
-  partitionStart: big('partition_start'),
-  partitionEnd: big('partition_end'),
-  partitionType: text('partition_type'),
-  partitionMissing: boolean('partition_missing').notNull().default(false),
-  devicePath: text('device_path'),
-  seenAt: ts('seen_at').notNull(),
-}, (t) => [
-  index('extents_artifact').on(t.artifactId),
-  index('extents_vmfs').on(t.vmfsUuid),
-  index('extents_segment').on(t.segmentUuid),
-  index('extents_device').on(t.deviceId),
-  index('extents_vml').on(t.vml),
-  // Search by extent UUID (the LVM header's device UUID) and drift's previous sighting of an extent.
-  index('extents_extent').on(t.extentUuid),
-  // Health checks: the newest extent sightings of each host.
-  index('extents_host_seen').on(t.host, t.seenAt),
-]);
+export const extents = pgTable(
+  'extents',
+  {
+    id: serial('id').primaryKey(),
+    artifactId: text('artifact_id').notNull(),
+    captureId: text('capture_id').notNull(),
+    host: text('host').notNull(),
+    source: text('source').notNull(), // header | inventory
+    vmfsUuid: text('vmfs_uuid'),
+    segmentUuid: text('segment_uuid'),
+    extentUuid: text('extent_uuid'),
+    deviceId: text('device_id'),
+    vml: text('vml'),
+    lun: integer('lun'),
+    vendor: text('vendor'),
+    model: text('model'),
+    revision: text('revision'),
+    sizeBytes: big('size_bytes'),
+    partitionScheme: text('partition_scheme'),
+    partitionIndex: integer('partition_index'),
+    partitionStart: big('partition_start'),
+    partitionEnd: big('partition_end'),
+    partitionType: text('partition_type'),
+    partitionMissing: boolean('partition_missing').notNull().default(false),
+    devicePath: text('device_path'),
+    seenAt: ts('seen_at').notNull(),
+  },
+  (t) => [
+    index('extents_artifact').on(t.artifactId),
+    index('extents_vmfs').on(t.vmfsUuid),
+    index('extents_segment').on(t.segmentUuid),
+    index('extents_device').on(t.deviceId),
+    index('extents_vml').on(t.vml),
+    // Search by extent UUID (the LVM header's device UUID) and drift's previous sighting of an extent.
+    index('extents_extent').on(t.extentUuid),
+    // Health checks: the newest extent sightings of each host.
+    index('extents_host_seen').on(t.host, t.seenAt),
+  ],
+);
 
 /** device id ↔ its latest known LUN, vml, vendor/model. */
-export const luns = pgTable('luns', {
-  deviceId: text('device_id').primaryKey(),
-  lun: integer('lun'),
-  vml: text('vml'),
-  vendor: text('vendor'),
-  model: text('model'),
-  sizeBytes: big('size_bytes'),
-  lastSeen: ts('last_seen').notNull(),
-}, (t) => [index('luns_vml').on(t.vml)]);
+export const luns = pgTable(
+  'luns',
+  {
+    deviceId: text('device_id').primaryKey(),
+    lun: integer('lun'),
+    vml: text('vml'),
+    vendor: text('vendor'),
+    model: text('model'),
+    sizeBytes: big('size_bytes'),
+    lastSeen: ts('last_seen').notNull(),
+  },
+  (t) => [index('luns_vml').on(t.vml)],
+);
 
 /** iSCSI target LUs as a storage host presents them (iscsitgt or COMSTAR). */
-export const targets = pgTable('targets', {
-  id: serial('id').primaryKey(),
-  artifactId: text('artifact_id').notNull(),
-  captureId: text('capture_id').notNull(),
-  storageHost: text('storage_host').notNull(),
-  stack: text('stack').notNull(), // iscsitgt | comstar
-  iqn: text('iqn'),
-  alias: text('alias'),
-  lun: integer('lun'),
-  deviceId: text('device_id'),
-  backingStore: text('backing_store'),
-  sizeBytes: big('size_bytes'),
-  tpgs: jsonb('tpgs').notNull(),
-  acl: jsonb('acl').notNull(),
-  seenAt: ts('seen_at').notNull(),
-}, (t) => [
-  index('targets_artifact').on(t.artifactId),
-  index('targets_device').on(t.deviceId),
-  index('targets_iqn_trgm').using('gin', sql`${t.iqn} gin_trgm_ops`),
-  index('targets_backing_trgm').using('gin', sql`${t.backingStore} gin_trgm_ops`),
-  // Exact lookups: every IQN and zvol path of a site shares a long prefix, which
-  // makes trigram indexes slow for equality; btree answers those in one probe.
-  index('targets_iqn_lower').on(sql`lower(${t.iqn})`),
-  index('targets_backing').on(t.backingStore),
-  index('targets_alias_trgm').using('gin', sql`${t.alias} gin_trgm_ops`),
-  // Search by initiator IQN: the target LUs whose ACL names it (`acl @> '["iqn…"]'`).
-  index('targets_acl').using('gin', sql`${t.acl} jsonb_path_ops`),
-  // Health checks: the newest target capture of each storage host.
-  index('targets_host_seen').on(t.storageHost, t.seenAt),
-]);
+export const targets = pgTable(
+  'targets',
+  {
+    id: serial('id').primaryKey(),
+    artifactId: text('artifact_id').notNull(),
+    captureId: text('capture_id').notNull(),
+    storageHost: text('storage_host').notNull(),
+    stack: text('stack').notNull(), // iscsitgt | comstar
+    iqn: text('iqn'),
+    alias: text('alias'),
+    lun: integer('lun'),
+    deviceId: text('device_id'),
+    backingStore: text('backing_store'),
+    sizeBytes: big('size_bytes'),
+    tpgs: jsonb('tpgs').notNull(),
+    acl: jsonb('acl').notNull(),
+    seenAt: ts('seen_at').notNull(),
+  },
+  (t) => [
+    index('targets_artifact').on(t.artifactId),
+    index('targets_device').on(t.deviceId),
+    index('targets_iqn_trgm').using('gin', sql`${t.iqn} gin_trgm_ops`),
+    index('targets_backing_trgm').using('gin', sql`${t.backingStore} gin_trgm_ops`),
+    // Exact lookups: every IQN and zvol path of a site shares a long prefix, which
+    // makes trigram indexes slow for equality; btree answers those in one probe.
+    index('targets_iqn_lower').on(sql`lower(${t.iqn})`),
+    index('targets_backing').on(t.backingStore),
+    index('targets_alias_trgm').using('gin', sql`${t.alias} gin_trgm_ops`),
+    // Search by initiator IQN: the target LUs whose ACL names it (`acl @> '["iqn…"]'`).
+    index('targets_acl').using('gin', sql`${t.acl} jsonb_path_ops`),
+    // Health checks: the newest target capture of each storage host.
+    index('targets_host_seen').on(t.storageHost, t.seenAt),
+  ],
+);
 
-export const zfsSnapshots = pgTable('zfs_snapshots', {
-  id: serial('id').primaryKey(),
-  artifactId: text('artifact_id').notNull(),
-  captureId: text('capture_id').notNull(),
-  host: text('host').notNull(),
-  dataset: text('dataset').notNull(),
-  snapshot: text('snapshot').notNull(),
-  name: text('name').notNull(),
-  createdAt: ts('created_at').notNull(),
-  usedBytes: big('used_bytes').notNull(),
-}, (t) => [
-  index('zfs_snapshots_artifact').on(t.artifactId), index('zfs_snapshots_dataset').on(t.dataset),
-  // Health checks: the newest snapshot listing of each host.
-  index('zfs_snapshots_host').on(t.host, t.captureId),
-]);
+export const zfsSnapshots = pgTable(
+  'zfs_snapshots',
+  {
+    id: serial('id').primaryKey(),
+    artifactId: text('artifact_id').notNull(),
+    captureId: text('capture_id').notNull(),
+    host: text('host').notNull(),
+    dataset: text('dataset').notNull(),
+    snapshot: text('snapshot').notNull(),
+    name: text('name').notNull(),
+    createdAt: ts('created_at').notNull(),
+    usedBytes: big('used_bytes').notNull(),
+  },
+  (t) => [
+    index('zfs_snapshots_artifact').on(t.artifactId),
+    index('zfs_snapshots_dataset').on(t.dataset),
+    // Health checks: the newest snapshot listing of each host.
+    index('zfs_snapshots_host').on(t.host, t.captureId),
+  ],
+);
 
-export const events = pgTable('events', {
-  id: serial('id').primaryKey(),
-  type: text('type').notNull(), // lun-id-changed, device-id-changed, partition-missing, …
-  severity: text('severity').notNull(), // info | warning | critical
-  vmfsUuid: text('vmfs_uuid'),
-  deviceId: text('device_id'),
-  host: text('host'),
-  captureId: text('capture_id'),
-  artifactId: text('artifact_id'),
-  message: text('message').notNull(),
-  details: jsonb('details'),
-  createdAt: ts('created_at').notNull(),
-  acknowledged: boolean('acknowledged').notNull().default(false),
-  /** When and by which token (id) an operator acknowledged the event, and the note they left. */
-  acknowledgedAt: ts('acknowledged_at'),
-  acknowledgedBy: text('acknowledged_by'),
-  ackNote: text('ack_note'),
-  /**
-   * Health events (target-guid-mismatch, backing-store-missing, host-stale) name the condition
-   * they report, e.g. `host-stale:esx01`: at most one unresolved event per condition, resolved
-   * (resolved_at) when a later capture or scan finds the condition gone.
-   */
-  condition: text('condition'),
-  resolvedAt: ts('resolved_at'),
-}, (t) => [
-  index('events_vmfs').on(t.vmfsUuid), index('events_device').on(t.deviceId), index('events_artifact').on(t.artifactId),
-  uniqueIndex('events_open_condition').on(t.condition).where(sql`${t.resolvedAt} IS NULL`),
-]);
+export const events = pgTable(
+  'events',
+  {
+    id: serial('id').primaryKey(),
+    type: text('type').notNull(), // lun-id-changed, device-id-changed, partition-missing, …
+    severity: text('severity').notNull(), // info | warning | critical
+    vmfsUuid: text('vmfs_uuid'),
+    deviceId: text('device_id'),
+    host: text('host'),
+    captureId: text('capture_id'),
+    artifactId: text('artifact_id'),
+    message: text('message').notNull(),
+    details: jsonb('details'),
+    createdAt: ts('created_at').notNull(),
+    acknowledged: boolean('acknowledged').notNull().default(false),
+    /** When and by which token (id) an operator acknowledged the event, and the note they left. */
+    acknowledgedAt: ts('acknowledged_at'),
+    acknowledgedBy: text('acknowledged_by'),
+    ackNote: text('ack_note'),
+    /**
+     * Health events (target-guid-mismatch, backing-store-missing, host-stale) name the condition
+     * they report, e.g. `host-stale:esx01`: at most one unresolved event per condition, resolved
+     * (resolved_at) when a later capture or scan finds the condition gone.
+     */
+    condition: text('condition'),
+    resolvedAt: ts('resolved_at'),
+  },
+  (t) => [
+    index('events_vmfs').on(t.vmfsUuid),
+    index('events_device').on(t.deviceId),
+    index('events_artifact').on(t.artifactId),
+    uniqueIndex('events_open_condition').on(t.condition).where(sql`${t.resolvedAt} IS NULL`),
+  ],
+);
 
 /**
  * Webhook deliveries waiting or done (WEBHOOK_URL): written in the transaction that raised
  * the event, sent after it commits and by the scheduled run, retried with backoff.
  */
-export const webhookOutbox = pgTable('webhook_outbox', {
-  id: serial('id').primaryKey(),
-  eventId: integer('event_id'),
-  /** The JSON body as it is sent, byte for byte (the signature covers these bytes). */
-  body: text('body').notNull(),
-  createdAt: ts('created_at').notNull(),
-  attempts: integer('attempts').notNull().default(0),
-  nextAttemptAt: ts('next_attempt_at').notNull(),
-  deliveredAt: ts('delivered_at'),
-  lastStatus: integer('last_status'),
-  lastError: text('last_error'),
-}, (t) => [index('webhook_outbox_due').on(t.nextAttemptAt).where(sql`${t.deliveredAt} IS NULL`)]);
+export const webhookOutbox = pgTable(
+  'webhook_outbox',
+  {
+    id: serial('id').primaryKey(),
+    eventId: integer('event_id'),
+    /** The JSON body as it is sent, byte for byte (the signature covers these bytes). */
+    body: text('body').notNull(),
+    createdAt: ts('created_at').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: ts('next_attempt_at').notNull(),
+    deliveredAt: ts('delivered_at'),
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+  },
+  (t) => [index('webhook_outbox_due').on(t.nextAttemptAt).where(sql`${t.deliveredAt} IS NULL`)],
+);
 
-export const audit = pgTable('audit', {
-  id: serial('id').primaryKey(),
-  at: ts('at').notNull(),
-  tokenId: text('token_id'),
-  role: text('role'),
-  action: text('action').notNull(), // download, bundle, token-create, token-revoke, rebuild, reindex
-  subject: text('subject').notNull(),
-  remoteAddr: text('remote_addr'),
-  requestId: text('request_id'),
-  details: jsonb('details'),
-}, (t) => [index('audit_at').on(t.at)]);
+export const audit = pgTable(
+  'audit',
+  {
+    id: serial('id').primaryKey(),
+    at: ts('at').notNull(),
+    tokenId: text('token_id'),
+    role: text('role'),
+    action: text('action').notNull(), // download, bundle, token-create, token-revoke, rebuild, reindex
+    subject: text('subject').notNull(),
+    remoteAddr: text('remote_addr'),
+    requestId: text('request_id'),
+    details: jsonb('details'),
+  },
+  (t) => [index('audit_at').on(t.at)],
+);
 
 /**
  * Web console sign-ins. The cookie carries a random session id; only its SHA-256 is kept,
  * with the token (id) it was opened with, so a revoked token ends its sessions too.
  */
-export const consoleSessions = pgTable('console_sessions', {
-  idSha256: text('id_sha256').primaryKey(),
-  tokenId: text('token_id').notNull(),
-  role: text('role').notNull(),
-  createdAt: ts('created_at').notNull(),
-  lastSeenAt: ts('last_seen_at').notNull(),
-  expiresAt: ts('expires_at').notNull(),
-}, (t) => [index('console_sessions_expires').on(t.expiresAt)]);
+export const consoleSessions = pgTable(
+  'console_sessions',
+  {
+    idSha256: text('id_sha256').primaryKey(),
+    tokenId: text('token_id').notNull(),
+    role: text('role').notNull(),
+    createdAt: ts('created_at').notNull(),
+    lastSeenAt: ts('last_seen_at').notNull(),
+    expiresAt: ts('expires_at').notNull(),
+  },
+  (t) => [index('console_sessions_expires').on(t.expiresAt)],
+);
 
 /** Captures retention must keep whatever its policy says, with the operator's reason (api/retention/pins.ts). */
 export const capturePins = pgTable('capture_pins', {
@@ -286,20 +343,24 @@ export const capturePins = pgTable('capture_pins', {
 });
 
 /** One retention run: who ran it, what it dropped, what it freed (api/retention/run.ts). */
-export const retentionRuns = pgTable('retention_runs', {
-  id: serial('id').primaryKey(),
-  startedAt: ts('started_at').notNull(),
-  finishedAt: ts('finished_at'),
-  ranBy: text('ran_by').notNull(), // token id, 'cli' or 'maintenance'
-  dryRun: boolean('dry_run').notNull(),
-  policy: text('policy').notNull(),
-  kept: integer('kept').notNull().default(0),
-  dropped: jsonb('dropped').notNull(), // capture ids
-  chunksDeleted: integer('chunks_deleted').notNull().default(0),
-  bytesFreed: big('bytes_freed').notNull().default(0),
-  /** Objects left in place because the bucket's Object Lock holds them: [{ key, until }]. */
-  locked: jsonb('locked'),
-}, (t) => [index('retention_runs_started').on(t.startedAt)]);
+export const retentionRuns = pgTable(
+  'retention_runs',
+  {
+    id: serial('id').primaryKey(),
+    startedAt: ts('started_at').notNull(),
+    finishedAt: ts('finished_at'),
+    ranBy: text('ran_by').notNull(), // token id, 'cli' or 'maintenance'
+    dryRun: boolean('dry_run').notNull(),
+    policy: text('policy').notNull(),
+    kept: integer('kept').notNull().default(0),
+    dropped: jsonb('dropped').notNull(), // capture ids
+    chunksDeleted: integer('chunks_deleted').notNull().default(0),
+    bytesFreed: big('bytes_freed').notNull().default(0),
+    /** Objects left in place because the bucket's Object Lock holds them: [{ key, until }]. */
+    locked: jsonb('locked'),
+  },
+  (t) => [index('retention_runs_started').on(t.startedAt)],
+);
 
 /** Where the read-data scrub stopped (the last chunk key re-hashed), so the next slice goes on from there. */
 export const scrubState = pgTable('scrub_state', {

@@ -13,7 +13,18 @@
  */
 import { FormatError } from './errors.js';
 import type { ParsedArtifact, TargetLu } from './types.js';
-import { MAX_TEXT_BYTES, commandWords, decodeInput, deviceIdFromGuid, guarded, looksBinary, parseCount, splitLines, splitSections, valueOrNull } from './text.js';
+import {
+  MAX_TEXT_BYTES,
+  commandWords,
+  decodeInput,
+  deviceIdFromGuid,
+  guarded,
+  looksBinary,
+  parseCount,
+  splitLines,
+  splitSections,
+  valueOrNull,
+} from './text.js';
 
 export interface ComstarLu {
   guid: string;
@@ -154,31 +165,76 @@ function enabled(v: string | null): boolean | null {
 
 function emptyLu(guid: string): ComstarLu {
   return {
-    guid, deviceId: deviceIdFromGuid(guid), operationalStatus: null, provider: null, alias: null, viewEntryCount: null,
-    dataFile: null, metaFile: null, sizeBytes: null, blockSize: null, managementUrl: null, vendor: null, product: null,
-    serial: null, writeProtect: null, writebackCache: null, accessState: null,
+    guid,
+    deviceId: deviceIdFromGuid(guid),
+    operationalStatus: null,
+    provider: null,
+    alias: null,
+    viewEntryCount: null,
+    dataFile: null,
+    metaFile: null,
+    sizeBytes: null,
+    blockSize: null,
+    managementUrl: null,
+    vendor: null,
+    product: null,
+    serial: null,
+    writeProtect: null,
+    writebackCache: null,
+    accessState: null,
   };
 }
 
 function applyLuProperty(lu: ComstarLu, label: string, raw: string): void {
   const v = valueOrNull(raw);
   switch (label.toLowerCase()) {
-    case 'operational status': lu.operationalStatus = v; break;
-    case 'provider name': lu.provider = v; break;
-    case 'alias': lu.alias = v; break;
-    case 'view entry count': lu.viewEntryCount = parseCount(v); break;
-    case 'data file': lu.dataFile = v; break;
-    case 'meta file': lu.metaFile = v; break;
-    case 'size': lu.sizeBytes = parseCount(v); break;
-    case 'block size': lu.blockSize = parseCount(v); break;
-    case 'management url': lu.managementUrl = v; break;
-    case 'vendor id': lu.vendor = v; break;
-    case 'product id': lu.product = v; break;
-    case 'serial num': lu.serial = v; break;
-    case 'write protect': lu.writeProtect = enabled(v); break;
-    case 'writeback cache': lu.writebackCache = enabled(v); break;
-    case 'access state': lu.accessState = v; break;
-    default: break;
+    case 'operational status':
+      lu.operationalStatus = v;
+      break;
+    case 'provider name':
+      lu.provider = v;
+      break;
+    case 'alias':
+      lu.alias = v;
+      break;
+    case 'view entry count':
+      lu.viewEntryCount = parseCount(v);
+      break;
+    case 'data file':
+      lu.dataFile = v;
+      break;
+    case 'meta file':
+      lu.metaFile = v;
+      break;
+    case 'size':
+      lu.sizeBytes = parseCount(v);
+      break;
+    case 'block size':
+      lu.blockSize = parseCount(v);
+      break;
+    case 'management url':
+      lu.managementUrl = v;
+      break;
+    case 'vendor id':
+      lu.vendor = v;
+      break;
+    case 'product id':
+      lu.product = v;
+      break;
+    case 'serial num':
+      lu.serial = v;
+      break;
+    case 'write protect':
+      lu.writeProtect = enabled(v);
+      break;
+    case 'writeback cache':
+      lu.writebackCache = enabled(v);
+      break;
+    case 'access state':
+      lu.accessState = v;
+      break;
+    default:
+      break;
   }
 }
 
@@ -280,22 +336,33 @@ export function parseComstarListing(input: Uint8Array | string): ParsedArtifact 
               // stderr can land between a row and its details (it is unbuffered): skip it, keep the row open.
               if (!/^(iqn|eui|naa|wwn)\./i.test(words[0])) break;
               target = {
-                iqn: words[0], state: valueOrNull(words[1] ?? null), sessions: parseCount(words[2] ?? null), alias: null,
-                auth: null, authFromDefaults: false, chapUser: null, chapSecretSet: null, tpgTags: [],
+                iqn: words[0],
+                state: valueOrNull(words[1] ?? null),
+                sessions: parseCount(words[2] ?? null),
+                alias: null,
+                auth: null,
+                authFromDefaults: false,
+                chapUser: null,
+                chapSecretSet: null,
+                tpgTags: [],
               };
               targets.push(target);
             } else if (target) {
               const kv = labelled(line);
               if (!kv) break;
               switch (kv.label.toLowerCase()) {
-                case 'alias': target.alias = valueOrNull(kv.value); break;
+                case 'alias':
+                  target.alias = valueOrNull(kv.value);
+                  break;
                 case 'auth': {
                   const defaults = kv.value.endsWith('(defaults)');
                   target.authFromDefaults = defaults;
                   target.auth = valueOrNull(defaults ? kv.value.slice(0, -'(defaults)'.length) : kv.value);
                   break;
                 }
-                case 'targetchapuser': target.chapUser = valueOrNull(kv.value); break;
+                case 'targetchapuser':
+                  target.chapUser = valueOrNull(kv.value);
+                  break;
                 case 'targetchapsecret': {
                   // itadm prints set/unset; anything else is a secret that slipped through: name it, drop it.
                   const v = kv.value.toLowerCase();
@@ -317,7 +384,8 @@ export function parseComstarListing(input: Uint8Array | string): ParsedArtifact 
                   }
                   break;
                 }
-                default: break;
+                default:
+                  break;
               }
             }
             break;
@@ -333,7 +401,13 @@ export function parseComstarListing(input: Uint8Array | string): ParsedArtifact 
               const kv = labelled(line);
               if (kv && kv.label.toLowerCase() === 'portals') {
                 // The value itself holds colons (ip:port); take everything after the first one.
-                tpg.portals = kv.value === '<none>' ? [] : kv.value.split(',').map((p) => p.trim()).filter((p) => p !== '');
+                tpg.portals =
+                  kv.value === '<none>'
+                    ? []
+                    : kv.value
+                        .split(',')
+                        .map((p) => p.trim())
+                        .filter((p) => p !== '');
               }
             }
             break;
@@ -396,15 +470,31 @@ export function parseComstarListing(input: Uint8Array | string): ParsedArtifact 
         for (const iqn of iqns) {
           const t = iqn === null ? undefined : targetByIqn.get(iqn);
           push({
-            stack: 'comstar', iqn, alias: t?.alias ?? null, lun: v.lun, deviceId, backingStore, sizeBytes,
-            tpgs: t ? t.tpgTags.map((x) => x.tpg) : [], acl: [...acl],
+            stack: 'comstar',
+            iqn,
+            alias: t?.alias ?? null,
+            lun: v.lun,
+            deviceId,
+            backingStore,
+            sizeBytes,
+            tpgs: t ? t.tpgTags.map((x) => x.tpg) : [],
+            acl: [...acl],
           });
         }
       }
     }
 
     const details: ComstarDetails = {
-      sections: sectionInfo, lus: luList, views, targets, tpgs, sbd, hostGroups, targetGroups, targetLus, redacted: [...new Set(redacted)],
+      sections: sectionInfo,
+      lus: luList,
+      views,
+      targets,
+      tpgs,
+      sbd,
+      hostGroups,
+      targetGroups,
+      targetLus,
+      redacted: [...new Set(redacted)],
     };
     return { kind: 'comstar-listing', partition: null, device: null, vmfs: null, details };
   });

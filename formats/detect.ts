@@ -44,16 +44,23 @@ function textKind(text: string): ArtifactKind | null {
   const bySection = collectorSectionKind(text);
   if (bySection) return bySection;
   // docs/formats.md "COMSTAR listings": the headers each COMSTAR listing starts its records with.
-  if (/^[ \t]*LU Name:[ \t]/m.test(text) || /^[ \t]*View Entry:[ \t]*\d/m.test(text) || /^[ \t]*Found \d+ LU\(s\)/m.test(text)
-    || /^[ \t]*TARGET NAME[ \t]+STATE[ \t]+SESSIONS/m.test(text) || /^[ \t]*TARGET PORTAL GROUP[ \t]+PORTAL COUNT/m.test(text)) {
+  if (
+    /^[ \t]*LU Name:[ \t]/m.test(text) ||
+    /^[ \t]*View Entry:[ \t]*\d/m.test(text) ||
+    /^[ \t]*Found \d+ LU\(s\)/m.test(text) ||
+    /^[ \t]*TARGET NAME[ \t]+STATE[ \t]+SESSIONS/m.test(text) ||
+    /^[ \t]*TARGET PORTAL GROUP[ \t]+PORTAL COUNT/m.test(text)
+  ) {
     return 'comstar-listing';
   }
   // docs/formats.md "ESX inventory": esx.conf, esxcfg-vmhbadevs, esxcli tables and device lists, partedUtil.
-  if (/^[ \t]*\/system\/uuid[ \t]*=/m.test(text)
-    || /^[ \t]*vmhba\d+:\d+:\d+(:\d+)?[ \t]+\/dev\/sd[a-z]+\d*/m.test(text)
-    || (/Volume Name/.test(text) && /VMFS UUID/.test(text) && /Device Name/.test(text))
-    || (/^[ \t]+Devfs Path:/m.test(text) && /^[ \t]+Display Name:/m.test(text))
-    || /^(gpt|msdos)\r?\n\d+ \d+ \d+ \d+\r?\n/.test(text)) {
+  if (
+    /^[ \t]*\/system\/uuid[ \t]*=/m.test(text) ||
+    /^[ \t]*vmhba\d+:\d+:\d+(:\d+)?[ \t]+\/dev\/sd[a-z]+\d*/m.test(text) ||
+    (/Volume Name/.test(text) && /VMFS UUID/.test(text) && /Device Name/.test(text)) ||
+    (/^[ \t]+Devfs Path:/m.test(text) && /^[ \t]+Display Name:/m.test(text)) ||
+    /^(gpt|msdos)\r?\n\d+ \d+ \d+ \d+\r?\n/.test(text)
+  ) {
     return 'esx-inventory';
   }
   // docs/formats.md "ZFS snapshots": `zfs list -H -p` rows are TAB-separated name@snap, seconds, bytes.

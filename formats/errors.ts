@@ -20,7 +20,12 @@ export class FormatError extends Error {
     if (where.line !== undefined) this.line = where.line;
   }
   toJSON(): { code: FormatErrorCode; message: string; offset?: number; line?: number } {
-    return { code: this.code, message: this.message, ...(this.offset !== undefined ? { offset: this.offset } : {}), ...(this.line !== undefined ? { line: this.line } : {}) };
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.offset !== undefined ? { offset: this.offset } : {}),
+      ...(this.line !== undefined ? { line: this.line } : {}),
+    };
   }
 }
 

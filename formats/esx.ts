@@ -8,8 +8,17 @@
 import { FormatError } from './errors.js';
 import type { EsxDevice, EsxExtent, ParsedArtifact } from './types.js';
 import {
-  MAX_TEXT_BYTES, canonicalEsxDevice, canonicalVmfsUuid, commandWords, decodeInput, guarded, looksBinary, parseCount,
-  splitLines, splitSections, valueOrNull,
+  MAX_TEXT_BYTES,
+  canonicalEsxDevice,
+  canonicalVmfsUuid,
+  commandWords,
+  decodeInput,
+  guarded,
+  looksBinary,
+  parseCount,
+  splitLines,
+  splitSections,
+  valueOrNull,
 } from './text.js';
 
 export interface EsxPartition {
@@ -183,7 +192,11 @@ export function parseEsxInventory(input: Uint8Array | string): ParsedArtifact {
           case 'vmhbadevs': {
             if (!VMHBA_RE.test(words[0]) || !(words[1] ?? '').startsWith('/dev/')) break;
             const parts = words[0].split(':');
-            const vmfsUuid = words.slice(2).map((w) => canonicalVmfsUuid(w)).find((u) => u !== null) ?? null;
+            const vmfsUuid =
+              words
+                .slice(2)
+                .map((w) => canonicalVmfsUuid(w))
+                .find((u) => u !== null) ?? null;
             if (vmfsUuid === null) {
               vmhbaDevices.push({ vmhba: words[0], devicePath: words[1] });
               break;
@@ -225,8 +238,14 @@ export function parseEsxInventory(input: Uint8Array | string): ParsedArtifact {
               // A device block opens with its id alone on an unindented line; anything else there is noise.
               if (!/^\S+$/.test(line)) break;
               device = {
-                deviceId: canonicalEsxDevice(line.trim()), vml: null, displayName: null, vendor: null, model: null,
-                revision: null, sizeBytes: null, devfsPath: null,
+                deviceId: canonicalEsxDevice(line.trim()),
+                vml: null,
+                displayName: null,
+                vendor: null,
+                model: null,
+                revision: null,
+                sizeBytes: null,
+                devfsPath: null,
               };
               devices.push(device);
               break;
@@ -310,10 +329,17 @@ function extentRow(line: string, spans: { start: number; end: number }[] | null,
     const extentNumber = parseCount(at('extent number'));
     const deviceName = valueOrNull(at('device name'));
     if (vmfsUuid && deviceName && !/\s/.test(deviceName) && extentNumber !== null) {
-      return [{
-        volumeName: valueOrNull(at('volume name')), vmfsUuid, extentNumber, deviceId: canonicalEsxDevice(deviceName),
-        devicePath: null, vmhba: null, partition: parseCount(at('partition')),
-      }];
+      return [
+        {
+          volumeName: valueOrNull(at('volume name')),
+          vmfsUuid,
+          extentNumber,
+          deviceId: canonicalEsxDevice(deviceName),
+          devicePath: null,
+          vmhba: null,
+          partition: parseCount(at('partition')),
+        },
+      ];
     }
   }
   const words = line.trim().split(/\s+/);
@@ -321,15 +347,17 @@ function extentRow(line: string, spans: { start: number; end: number }[] | null,
   if (u === -1 || words.length < u + 3) return [];
   const uuidToken = words[u];
   const before = line.slice(0, line.indexOf(uuidToken)).trim();
-  return [{
-    volumeName: before === '' ? null : before,
-    vmfsUuid: canonicalVmfsUuid(uuidToken) as string,
-    extentNumber: parseCount(words[u + 1]),
-    deviceId: canonicalEsxDevice(words[u + 2]),
-    devicePath: null,
-    vmhba: null,
-    partition: parseCount(words[u + 3] ?? null),
-  }];
+  return [
+    {
+      volumeName: before === '' ? null : before,
+      vmfsUuid: canonicalVmfsUuid(uuidToken) as string,
+      extentNumber: parseCount(words[u + 1]),
+      deviceId: canonicalEsxDevice(words[u + 2]),
+      devicePath: null,
+      vmhba: null,
+      partition: parseCount(words[u + 3] ?? null),
+    },
+  ];
 }
 
 /** `num start end GUID typeName attr` (GPT) or `num start end type attr` (MBR). */
@@ -342,7 +370,15 @@ function partitionLine(words: string[], lineNo: number): EsxPartition {
   }
   const typeGuid = dashedGuid(words[3]);
   if (typeGuid !== null) {
-    return { num, start, end, typeGuid, typeName: words.length >= 6 ? words[4] : null, mbrType: null, attr: parseCount(words[words.length >= 6 ? 5 : 4] ?? null) };
+    return {
+      num,
+      start,
+      end,
+      typeGuid,
+      typeName: words.length >= 6 ? words[4] : null,
+      mbrType: null,
+      attr: parseCount(words[words.length >= 6 ? 5 : 4] ?? null),
+    };
   }
   const mbrType = parseCount(words[3]);
   if (mbrType === null || mbrType > 255) {

@@ -7,7 +7,17 @@ export * from './types.js';
 export * from './protocol.js';
 // Binary formats and identifiers.
 export { parsePartitionTable, type PartitionTable, type PartitionEntry } from './partition.js';
-export { parseVmfsHeader, parseVhSf, planHeaderDump, formatUuid, type VmfsHeaderDetails, type HeaderDumpPlan, type LvmDeviceHeader, type DeviceIdLayout, type VmfsHeaderHints } from './vmfs.js';
+export {
+  parseVmfsHeader,
+  parseVhSf,
+  planHeaderDump,
+  formatUuid,
+  type VmfsHeaderDetails,
+  type HeaderDumpPlan,
+  type LvmDeviceHeader,
+  type DeviceIdLayout,
+  type VmfsHeaderHints,
+} from './vmfs.js';
 export { canonicalDeviceId, parseVml, buildVml, parseQuery, canonicalVmfsUuid, type SearchQuery } from './ids.js';
 // Text formats.
 export { parseIscsitgtSmf, parseStmfSmf } from './smf.js';

@@ -21,16 +21,26 @@ export type ParseHints = VmfsHeaderHints;
 
 function dispatch(kind: ArtifactKind, bytes: Uint8Array, hints: ParseHints): ParsedArtifact {
   switch (kind) {
-    case 'vmfs-header': return parseVmfsHeader(bytes, hints);
-    case 'vh-sf': return parseVhSf(bytes);
-    case 'vmfs-undelete': return opaqueUndelete(bytes);
-    case 'iscsitgt-smf': return parseIscsitgtSmf(bytes);
-    case 'stmf-smf': return parseStmfSmf(bytes);
-    case 'comstar-listing': return parseComstarListing(bytes);
-    case 'esx-inventory': return parseEsxInventory(bytes);
-    case 'zfs-snapshots': return parseZfsSnapshots(bytes);
-    case 'unknown': throw new FormatError('unrecognized', 'artifact kind unknown; nothing to parse', { offset: 0 });
-    default: throw new FormatError('unrecognized', `no parser for kind ${JSON.stringify(kind)}`, { offset: 0 });
+    case 'vmfs-header':
+      return parseVmfsHeader(bytes, hints);
+    case 'vh-sf':
+      return parseVhSf(bytes);
+    case 'vmfs-undelete':
+      return opaqueUndelete(bytes);
+    case 'iscsitgt-smf':
+      return parseIscsitgtSmf(bytes);
+    case 'stmf-smf':
+      return parseStmfSmf(bytes);
+    case 'comstar-listing':
+      return parseComstarListing(bytes);
+    case 'esx-inventory':
+      return parseEsxInventory(bytes);
+    case 'zfs-snapshots':
+      return parseZfsSnapshots(bytes);
+    case 'unknown':
+      throw new FormatError('unrecognized', 'artifact kind unknown; nothing to parse', { offset: 0 });
+    default:
+      throw new FormatError('unrecognized', `no parser for kind ${JSON.stringify(kind)}`, { offset: 0 });
   }
 }
 

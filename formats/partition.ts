@@ -81,10 +81,10 @@ const MBR_TYPE_NAMES: Record<number, string> = {
   [MBR_TYPE_VMFS]: 'VMFS',
   [MBR_TYPE_VMKCORE]: 'vmkDiagnostic',
   [MBR_TYPE_GPT_PROTECTIVE]: 'GPT protective',
-  0x05: 'extended',
-  0x0f: 'extended',
-  0x83: 'Linux',
-  0x07: 'NTFS',
+  5: 'extended',
+  15: 'extended',
+  131: 'Linux',
+  7: 'NTFS',
 };
 
 const GPT_SIGNATURE = 'EFI PART';
@@ -247,7 +247,12 @@ function parseGpt(bytes: Uint8Array, sectorSize: number, notes: string[]): { hea
       bootable: false,
       name: utf16Name(bytes.subarray(off + 56, off + 128)),
       uniqueGuid: formatGuid(bytes.subarray(off + 16, off + 32)),
-      attributes: '0x' + view.getBigUint64(off + 48, true).toString(16).padStart(16, '0'),
+      attributes:
+        '0x' +
+        view
+          .getBigUint64(off + 48, true)
+          .toString(16)
+          .padStart(16, '0'),
     });
   }
   return { header, entries };
@@ -275,7 +280,8 @@ export function parsePartitionTable(bytes: Uint8Array): PartitionTable {
       const { header, entries } = parseGpt(bytes, sectorSize, notes);
       return { scheme: 'gpt', sectorSize, mbr, gpt: header, entries, notes };
     }
-    if (!mbr.signature) return { scheme: 'none', sectorSize: 512, mbr: null, gpt: null, entries: [], notes: ['no MBR signature 0x55AA at 0x1FE and no GPT header'] };
+    if (!mbr.signature)
+      return { scheme: 'none', sectorSize: 512, mbr: null, gpt: null, entries: [], notes: ['no MBR signature 0x55AA at 0x1FE and no GPT header'] };
     if (mbr.protective) notes.push(bytes.length < 1024 ? 'protective MBR; dump ends before the GPT header' : 'protective MBR but no GPT header at LBA 1');
     return { scheme: 'mbr', sectorSize: 512, mbr, gpt: null, entries: mbr.entries, notes };
   } catch (e) {

@@ -156,7 +156,7 @@ function redactSmf(text: string): { text: string; redacted: string[] } {
     at = c.attr.end;
   }
   out += text.slice(at);
-  const names = [...new Set(chosen.map((c) => (secretProviders.has(c.group ?? '') ? c.group as string : `${c.group ?? ''}/${c.property}`)))];
+  const names = [...new Set(chosen.map((c) => (secretProviders.has(c.group ?? '') ? (c.group as string) : `${c.group ?? ''}/${c.property}`)))];
   return { text: out, redacted: names };
 }
 

@@ -342,7 +342,9 @@ export function parseIscsitgtSmf(input: Uint8Array | string): ParsedArtifact {
           acl.push(a);
         }
       }
-      const luns = list(pg, 'lun-list').map((l) => Number(l)).filter((n) => Number.isInteger(n) && n >= 0);
+      const luns = list(pg, 'lun-list')
+        .map((l) => Number(l))
+        .filter((n) => Number.isInteger(n) && n >= 0);
       return {
         name,
         iqn: first(pg, 'iscsi-name'),

@@ -77,7 +77,10 @@ export function splitSections(lines: string[]): Section[] {
 
 /** Split a command line into words (no quoting rules: the collector's commands have none). */
 export function commandWords(command: string): string[] {
-  return command.trim().split(/\s+/).filter((w) => w !== '');
+  return command
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
 }
 
 /** Trimmed value, or null for the placeholders stmfadm, sbdadm and itadm print. */

@@ -4,8 +4,15 @@
  */
 
 export const ARTIFACT_KINDS = [
-  'vmfs-header', 'vh-sf', 'vmfs-undelete', 'iscsitgt-smf', 'stmf-smf',
-  'comstar-listing', 'esx-inventory', 'zfs-snapshots', 'unknown',
+  'vmfs-header',
+  'vh-sf',
+  'vmfs-undelete',
+  'iscsitgt-smf',
+  'stmf-smf',
+  'comstar-listing',
+  'esx-inventory',
+  'zfs-snapshots',
+  'unknown',
 ] as const;
 export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
 

@@ -213,7 +213,6 @@ function isoFromSecs(s: number): string | null {
   return s > 0 ? new Date(s * 1000).toISOString() : null;
 }
 
-
 /** Reads a u64 as a number; a value past 2^53 is clamped with a note rather than silently rounded. */
 function u64(view: DataView, off: number, field: string, notes: string[]): number {
   const v = view.getBigUint64(off, true);
@@ -226,7 +225,7 @@ function u64(view: DataView, off: number, field: string, notes: string[]): numbe
 
 function hasU32(bytes: Uint8Array, off: number, magic: number): boolean {
   if (off < 0 || off + 4 > bytes.length) return false;
-  return ((bytes[off] | (bytes[off + 1] << 8) | (bytes[off + 2] << 16) | (bytes[off + 3] << 24)) >>> 0) === magic;
+  return (bytes[off] | (bytes[off + 1] << 8) | (bytes[off + 2] << 16) | (bytes[off + 3] << 24)) >>> 0 === magic;
 }
 
 /** One way of cutting the id field into device-id bytes and the 6-byte vml tail. */
@@ -529,7 +528,10 @@ function locateVmfs(bytes: Uint8Array): Located {
     const partitionOffset = lba * 512;
     if (!hasU32(bytes, partitionOffset + LVM_HEADER_OFFSET, LVM_MAGIC)) continue;
     // An entry that starts here but has another type still describes the partition.
-    const entry = table && table.scheme !== 'none' && table.sectorSize === 512 ? table.entries.find((e) => e.startLba === lba && e.typeName !== 'GPT protective') : undefined;
+    const entry =
+      table && table.scheme !== 'none' && table.sectorSize === 512
+        ? table.entries.find((e) => e.startLba === lba && e.typeName !== 'GPT protective')
+        : undefined;
     if (entry && table) {
       notes.push(`partition ${entry.index} at LBA ${lba} holds VMFS but is typed ${entry.type}`);
       return {
@@ -550,12 +552,16 @@ function locateVmfs(bytes: Uint8Array): Located {
     };
   }
   if (unreachable) {
-    throw new FormatError('truncated', `dump ends before the LVM header of the VMFS partition at 0x${unreachable.offset.toString(16)}`, { offset: bytes.length });
+    throw new FormatError('truncated', `dump ends before the LVM header of the VMFS partition at 0x${unreachable.offset.toString(16)}`, {
+      offset: bytes.length,
+    });
   }
   if (bytes.length < LVM_HEADER_OFFSET + 4) {
     throw new FormatError('truncated', 'dump too short to reach an LVM header (needs more than 1 MiB)', { offset: bytes.length });
   }
-  throw new FormatError('bad_magic', `no LVM magic 0xC001D00D through the partition table, at 0x100000, or at LBA ${PROBE_LBAS.join('/')}`, { offset: LVM_HEADER_OFFSET });
+  throw new FormatError('bad_magic', `no LVM magic 0xC001D00D through the partition table, at 0x100000, or at LBA ${PROBE_LBAS.join('/')}`, {
+    offset: LVM_HEADER_OFFSET,
+  });
 }
 
 function summarizeTable(table: PartitionTable | null): PartitionTableSummary | null {
@@ -564,7 +570,14 @@ function summarizeTable(table: PartitionTable | null): PartitionTableSummary | n
     scheme: table.scheme,
     sectorSize: table.sectorSize,
     protectiveMbr: table.mbr?.protective ?? false,
-    entries: table.entries.map((e) => ({ index: e.index, type: e.type, typeName: e.typeName, startLba: e.startLba, endLba: e.endLba, ...(e.name !== undefined ? { name: e.name } : {}) })),
+    entries: table.entries.map((e) => ({
+      index: e.index,
+      type: e.type,
+      typeName: e.typeName,
+      startLba: e.startLba,
+      endLba: e.endLba,
+      ...(e.name !== undefined ? { name: e.name } : {}),
+    })),
     headerCrc: table.gpt?.headerCrc ?? null,
     entriesCrc: table.gpt?.entriesCrc ?? null,
     notes: table.notes,

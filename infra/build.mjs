@@ -11,7 +11,9 @@ import { dirname, join, resolve } from 'node:path';
 const quiet = process.argv.includes('--quiet');
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const path = (p) => new URL(`../${p}`, import.meta.url).pathname;
-const report = (file) => { if (!quiet) console.log(`${file} ${(statSync(path(file)).size / 1024).toFixed(1)} KiB`); };
+const report = (file) => {
+  if (!quiet) console.log(`${file} ${(statSync(path(file)).size / 1024).toFixed(1)} KiB`);
+};
 
 /**
  * Every output is written to a temp file and renamed into place, so a test or a process
@@ -54,21 +56,22 @@ const xmlOptionsOff = {
 };
 
 const lambdaOnly = process.argv.includes('--lambda-only');
-if (!lambdaOnly) await buildTo({
-  entryPoints: [path('collector/main.ts')],
-  plugins: [xmlOptionsOff],
-  charset: 'utf8',
-  outfile: path('dist/collector.cjs'),
-  bundle: true,
-  platform: 'node',
-  target: 'node18',
-  format: 'cjs',
-  minify: true,
-  legalComments: 'none',
-  banner: { js: '#!/usr/bin/env node' },
-  define: { __COLLECTOR_VERSION__: JSON.stringify(pkg.version) },
-  logLevel: quiet ? 'error' : 'warning',
-});
+if (!lambdaOnly)
+  await buildTo({
+    entryPoints: [path('collector/main.ts')],
+    plugins: [xmlOptionsOff],
+    charset: 'utf8',
+    outfile: path('dist/collector.cjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node18',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    banner: { js: '#!/usr/bin/env node' },
+    define: { __COLLECTOR_VERSION__: JSON.stringify(pkg.version) },
+    logLevel: quiet ? 'error' : 'warning',
+  });
 if (!lambdaOnly) report('dist/collector.cjs');
 
 /**

@@ -7,7 +7,7 @@ import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { BeginRequest, CaptureManifest } from '../../formats/protocol.js';
 import type { ArtifactKind } from '../../formats/types.js';
 import type { Db } from '../../db/client.js';
-import { artifacts, blobs, captures } from '../../db/schema.js';
+import { artifacts, type blobs, captures } from '../../db/schema.js';
 import type { Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { deleteArtifactRows } from '../pipeline/indexer.js';
@@ -39,9 +39,17 @@ function isManifest(m: unknown): m is CaptureManifest {
 /** The begin request a manifest implies, stored on the recreated capture row. */
 function requestOf(m: CaptureManifest): BeginRequest {
   return {
-    captureId: m.captureId, host: m.host, collectedAt: m.collectedAt, collector: m.collector,
+    captureId: m.captureId,
+    host: m.host,
+    collectedAt: m.collectedAt,
+    collector: m.collector,
     artifacts: m.artifacts.map((a) => ({
-      kind: a.kind, fileName: a.fileName, sourcePath: a.sourcePath, device: a.device ?? null, size: a.size, sha256: a.sha256,
+      kind: a.kind,
+      fileName: a.fileName,
+      sourcePath: a.sourcePath,
+      device: a.device ?? null,
+      size: a.size,
+      sha256: a.sha256,
       chunks: a.chunks.map((c) => ({ sha256: c.sha256, size: c.size, encoding: c.encoding, storedSize: c.storedSize })),
     })),
   };
@@ -71,14 +79,18 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
   // Access first: the operators and collectors locked out by a lost database get back in.
   const restored = await restoreTokens(db, store);
   const result: RebuildResult = {
-    manifests: keys.length, captures: 0, skipped: 0, artifacts: 0,
-    tokens: { restored: restored.restored, revoked: restored.revoked }, errors: [...restored.errors],
+    manifests: keys.length,
+    captures: 0,
+    skipped: 0,
+    artifacts: 0,
+    tokens: { restored: restored.restored, revoked: restored.revoked },
+    errors: [...restored.errors],
   };
   const loaded: Array<{ key: string; manifest: CaptureManifest }> = [];
   for (const key of keys) {
     try {
       const bytes = await store.getBytes(key);
-      const manifest = bytes ? JSON.parse(new TextDecoder().decode(bytes)) as unknown : null;
+      const manifest = bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as unknown) : null;
       if (!isManifest(manifest)) throw new Error('not a vmfs-catalog-manifest/1 object');
       loaded.push({ key, manifest });
     } catch (e) {
@@ -90,7 +102,10 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
   for (const { key, manifest } of loaded) {
     onProgress?.(done++, loaded.length, key);
     const [existing] = await db.select({ state: captures.state }).from(captures).where(eq(captures.id, manifest.captureId));
-    if (existing?.state === 'committed') { result.skipped++; continue; }
+    if (existing?.state === 'committed') {
+      result.skipped++;
+      continue;
+    }
     try {
       const entries: ParsedEntry[] = [];
       for (let i = 0; i < manifest.artifacts.length; i++) {
@@ -98,17 +113,29 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
         entries.push(await parseStoredArtifact(db, store, ref, ref.id, i, { verifyWhole: false }));
       }
       const record: CaptureRecord = {
-        captureId: manifest.captureId, host: manifest.host, collectedAt: new Date(manifest.collectedAt),
-        receivedAt: new Date(manifest.receivedAt), committedAt: new Date(manifest.committedAt),
-        collectorVersion: manifest.collector.version, manifestKey: key,
+        captureId: manifest.captureId,
+        host: manifest.host,
+        collectedAt: new Date(manifest.collectedAt),
+        receivedAt: new Date(manifest.receivedAt),
+        committedAt: new Date(manifest.committedAt),
+        collectorVersion: manifest.collector.version,
+        manifestKey: key,
       };
-      const at = now();
+      const _at = now();
       const chunkRows = new Map<string, typeof blobs.$inferInsert>();
       // Known from a manifest, not asked of the store: never verified (epoch), so the first begin
       // naming the chunk asks the store before `blobs` vouches for it (CHUNK_TRUST_MS, api/ingest/staging.ts).
-      for (const a of manifest.artifacts) for (const c of a.chunks) {
-        chunkRows.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: c.encoding, storedSize: c.storedSize, firstStored: record.committedAt, lastVerified: new Date(0) });
-      }
+      for (const a of manifest.artifacts)
+        for (const c of a.chunks) {
+          chunkRows.set(c.sha256, {
+            sha256: c.sha256,
+            size: c.size,
+            encoding: c.encoding,
+            storedSize: c.storedSize,
+            firstStored: record.committedAt,
+            lastVerified: new Date(0),
+          });
+        }
       const systemUuid = entries.map((e) => e.parsed?.details?.systemUuid ?? null).find((s) => !!s) ?? null;
       await db.transaction(async (txRaw) => {
         const tx = txRaw as unknown as Db;
@@ -116,18 +143,31 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
         // truth — only while it is still open: a concurrent commit retry holds the row lock,
         // and once it has committed the delete no longer matches and the insert conflicts.
         await tx.delete(captures).where(and(eq(captures.id, manifest.captureId), eq(captures.state, 'open')));
-        const inserted = await tx.insert(captures).values({
-          id: manifest.captureId, host: manifest.host.name, state: 'committed', collectedAt: record.collectedAt,
-          receivedAt: record.receivedAt, committedAt: record.committedAt, collectorVersion: record.collectorVersion,
-          manifestKey: key, request: requestOf(manifest),
-        }).onConflictDoNothing().returning({ id: captures.id });
+        const inserted = await tx
+          .insert(captures)
+          .values({
+            id: manifest.captureId,
+            host: manifest.host.name,
+            state: 'committed',
+            collectedAt: record.collectedAt,
+            receivedAt: record.receivedAt,
+            committedAt: record.committedAt,
+            collectorVersion: record.collectorVersion,
+            manifestKey: key,
+            request: requestOf(manifest),
+          })
+          .onConflictDoNothing()
+          .returning({ id: captures.id });
         if (inserted.length === 0) throw new CommittedMeanwhile();
         await writeCapture(tx, record, entries, [...chunkRows.values()], systemUuid);
       });
       result.captures++;
       result.artifacts += entries.length;
     } catch (e) {
-      if (e instanceof CommittedMeanwhile) { result.skipped++; continue; }
+      if (e instanceof CommittedMeanwhile) {
+        result.skipped++;
+        continue;
+      }
       if (!(e instanceof ApiError)) throw e;
       result.errors.push({ key, message: e.message });
     }
@@ -162,14 +202,19 @@ export interface ReindexResult {
  */
 export async function reindexArtifacts(services: Services, options: { kind?: ArtifactKind } = {}, onProgress?: Progress): Promise<ReindexResult> {
   const { db, store } = services;
-  const rows = await db.select({ id: artifacts.id }).from(artifacts)
+  const rows = await db
+    .select({ id: artifacts.id })
+    .from(artifacts)
     .where(options.kind ? eq(artifacts.kind, options.kind) : undefined)
     .orderBy(asc(artifacts.collectedAt), asc(artifacts.id));
   const result: ReindexResult = { artifacts: rows.length, ok: 0, error: 0, opaque: 0, failed: [] };
   for (let i = 0; i < rows.length; i += 100) {
     const ids = rows.slice(i, i + 100).map((r) => r.id);
     const batch = await db.select().from(artifacts).where(inArray(artifacts.id, ids));
-    const caps = await db.select().from(captures).where(inArray(captures.id, [...new Set(batch.map((b) => b.captureId))]));
+    const caps = await db
+      .select()
+      .from(captures)
+      .where(inArray(captures.id, [...new Set(batch.map((b) => b.captureId))]));
     const capById = new Map(caps.map((c) => [c.id, c]));
     batch.sort((a, b) => a.collectedAt.getTime() - b.collectedAt.getTime() || a.id.localeCompare(b.id));
     for (const a of batch) {
@@ -178,8 +223,14 @@ export async function reindexArtifacts(services: Services, options: { kind?: Art
       if (!cap) continue;
       const req = cap.request as BeginRequest;
       const ref = {
-        id: a.id, kind: a.kind as ArtifactKind, fileName: a.fileName, sourcePath: a.sourcePath, device: a.device,
-        size: a.size, sha256: a.sha256, chunks: a.chunks as ParsedEntry['ref']['chunks'],
+        id: a.id,
+        kind: a.kind as ArtifactKind,
+        fileName: a.fileName,
+        sourcePath: a.sourcePath,
+        device: a.device,
+        size: a.size,
+        sha256: a.sha256,
+        chunks: a.chunks as ParsedEntry['ref']['chunks'],
       };
       let entry: ParsedEntry;
       try {

@@ -1,5 +1,5 @@
 /** Token secrets: shown once, stored as SHA-256. */
-import { createHash, randomBytes, } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Role } from '../context.js';
 
 /** SHA-256 hex of a token secret: what the tokens table stores. */
@@ -12,4 +12,10 @@ export function newSecret(): string {
   return `vrc_${randomBytes(32).toString('base64url')}`;
 }
 
-export interface NewToken { id: string; token: string; role: Role; host: string | null; name: string }
+export interface NewToken {
+  id: string;
+  token: string;
+  role: Role;
+  host: string | null;
+  name: string;
+}

@@ -42,8 +42,14 @@ type TokenServices = Pick<Services, 'db' | 'store' | 'now'>;
 
 function kept(row: Pick<TokenRow, 'id' | 'name' | 'role' | 'host' | 'secretSha256' | 'createdAt' | 'revokedAt'>): KeptToken {
   return {
-    format: FORMAT, id: row.id, name: row.name, role: row.role as Role, host: row.host, secretSha256: row.secretSha256,
-    createdAt: row.createdAt.toISOString(), revokedAt: row.revokedAt?.toISOString() ?? null,
+    format: FORMAT,
+    id: row.id,
+    name: row.name,
+    role: row.role as Role,
+    host: row.host,
+    secretSha256: row.secretSha256,
+    createdAt: row.createdAt.toISOString(),
+    revokedAt: row.revokedAt?.toISOString() ?? null,
   };
 }
 
@@ -74,17 +80,28 @@ export async function revokeToken(services: TokenServices, id: string): Promise<
   if (!row) throw new ApiError('not_found', `no token ${id}`);
   const at = row.revokedAt ?? services.now();
   await putKept(services.store, kept({ ...row, revokedAt: at }));
-  await services.db.update(tokens).set({ revokedAt: at }).where(and(eq(tokens.id, id), isNull(tokens.revokedAt)));
+  await services.db
+    .update(tokens)
+    .set({ revokedAt: at })
+    .where(and(eq(tokens.id, id), isNull(tokens.revokedAt)));
   return at;
 }
 
 function isKept(x: unknown): x is KeptToken {
   const t = x as Partial<KeptToken> | null;
-  return !!t && t.format === FORMAT && typeof t.id === 'string' && typeof t.name === 'string'
-    && ['admin', 'operator', 'collector'].includes(t.role as string) && typeof t.secretSha256 === 'string' && /^[0-9a-f]{64}$/.test(t.secretSha256)
-    && typeof t.createdAt === 'string' && !Number.isNaN(Date.parse(t.createdAt))
-    && (t.revokedAt === null || (typeof t.revokedAt === 'string' && !Number.isNaN(Date.parse(t.revokedAt))))
-    && (t.host === null || typeof t.host === 'string');
+  return (
+    !!t &&
+    t.format === FORMAT &&
+    typeof t.id === 'string' &&
+    typeof t.name === 'string' &&
+    ['admin', 'operator', 'collector'].includes(t.role as string) &&
+    typeof t.secretSha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(t.secretSha256) &&
+    typeof t.createdAt === 'string' &&
+    !Number.isNaN(Date.parse(t.createdAt)) &&
+    (t.revokedAt === null || (typeof t.revokedAt === 'string' && !Number.isNaN(Date.parse(t.revokedAt)))) &&
+    (t.host === null || typeof t.host === 'string')
+  );
 }
 
 export interface RestoreTokensResult {
@@ -111,15 +128,34 @@ export async function restoreTokens(db: Db, store: BlobStore): Promise<RestoreTo
       result.errors.push({ key: o.key, message: (e as Error).message });
       continue;
     }
-    if (!isKept(record)) { result.errors.push({ key: o.key, message: `not a ${FORMAT} object` }); continue; }
+    if (!isKept(record)) {
+      result.errors.push({ key: o.key, message: `not a ${FORMAT} object` });
+      continue;
+    }
     const revokedAt = record.revokedAt ? new Date(record.revokedAt) : null;
-    const inserted = await db.insert(tokens).values({
-      id: record.id, name: record.name, role: record.role, host: record.host, secretSha256: record.secretSha256,
-      createdAt: new Date(record.createdAt), revokedAt,
-    }).onConflictDoNothing().returning({ id: tokens.id });
-    if (inserted.length > 0) { result.restored++; continue; }
+    const inserted = await db
+      .insert(tokens)
+      .values({
+        id: record.id,
+        name: record.name,
+        role: record.role,
+        host: record.host,
+        secretSha256: record.secretSha256,
+        createdAt: new Date(record.createdAt),
+        revokedAt,
+      })
+      .onConflictDoNothing()
+      .returning({ id: tokens.id });
+    if (inserted.length > 0) {
+      result.restored++;
+      continue;
+    }
     if (revokedAt) {
-      const updated = await db.update(tokens).set({ revokedAt }).where(and(eq(tokens.id, record.id), isNull(tokens.revokedAt))).returning({ id: tokens.id });
+      const updated = await db
+        .update(tokens)
+        .set({ revokedAt })
+        .where(and(eq(tokens.id, record.id), isNull(tokens.revokedAt)))
+        .returning({ id: tokens.id });
       result.revoked += updated.length;
     }
   }
@@ -138,7 +174,11 @@ export async function keepAllTokens(services: Pick<Services, 'db' | 'store'>): P
   for (const row of rows) {
     const bytes = await services.store.getBytes(tokenKey(row.id)).catch(() => null);
     let stored: unknown = null;
-    try { stored = bytes ? JSON.parse(new TextDecoder().decode(bytes)) : null; } catch { /* rewritten below */ }
+    try {
+      stored = bytes ? JSON.parse(new TextDecoder().decode(bytes)) : null;
+    } catch {
+      /* rewritten below */
+    }
     const want = kept(row);
     if (isKept(stored) && stored.secretSha256 === want.secretSha256 && (stored.revokedAt !== null || want.revokedAt === null)) continue;
     await putKept(services.store, want);
@@ -148,7 +188,11 @@ export async function keepAllTokens(services: Pick<Services, 'db' | 'store'>): P
 }
 
 async function hasActiveAdmin(db: Db): Promise<boolean> {
-  const [admin] = await db.select({ n: sql<number>`1` }).from(tokens).where(and(eq(tokens.role, 'admin'), isNull(tokens.revokedAt))).limit(1);
+  const [admin] = await db
+    .select({ n: sql<number>`1` })
+    .from(tokens)
+    .where(and(eq(tokens.role, 'admin'), isNull(tokens.revokedAt)))
+    .limit(1);
   return !!admin;
 }
 
@@ -174,7 +218,9 @@ function writeNewFile(dir: string, name: string, text: string): string {
  * never overwritten (it may hold the secret of a token a rebuild brings back).
  */
 export async function ensureBootstrapToken(
-  services: TokenServices, dataDir: string, bootstrapToken: string | undefined,
+  services: TokenServices,
+  dataDir: string,
+  bootstrapToken: string | undefined,
 ): Promise<(NewToken & { file: string }) | null> {
   if (bootstrapToken) return null;
   if (await hasActiveAdmin(services.db)) return null;

@@ -37,7 +37,8 @@ export function chooseHeaderDumps(extents: readonly ExtentRow[]): ExtentRow[] {
   for (const latest of latestPerSeries(headers)) {
     chosen.push(latest);
     if (!intact(latest)) {
-      const good = headers.filter((h) => seriesKey(h.artifact) === seriesKey(latest.artifact) && intact(h))
+      const good = headers
+        .filter((h) => seriesKey(h.artifact) === seriesKey(latest.artifact) && intact(h))
         .sort((a, b) => b.artifact.collectedAt.localeCompare(a.artifact.collectedAt))[0];
       if (good) chosen.push(good);
     }
@@ -59,11 +60,13 @@ export function subjectDeviceIds(extents: readonly ExtentRow[], subject: BundleS
 
 /** ESX-side hosts whose inventories and undelete archives the bundle carries: hosts of the header dumps, inventory rows and descriptors. */
 export function esxHostsOf(extents: readonly ExtentRow[], descriptors: readonly DescriptorRow[]): string[] {
-  return [...new Set([
-    ...extents.filter((e) => e.source === 'header').map((e) => e.artifact.host),
-    ...inventoryHostsOf(extents),
-    ...descriptors.map((d) => d.artifact.host),
-  ])];
+  return [
+    ...new Set([
+      ...extents.filter((e) => e.source === 'header').map((e) => e.artifact.host),
+      ...inventoryHostsOf(extents),
+      ...descriptors.map((d) => d.artifact.host),
+    ]),
+  ];
 }
 
 /** Storage hosts presenting the subject's devices. */

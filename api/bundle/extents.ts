@@ -38,7 +38,11 @@ export function restoreExtents(headers: readonly ExtentRow[], files: readonly Bu
       headerCollectedAt: source.artifact.collectedAt,
       partition: {
         scheme: source.scheme === 'mbr' || source.scheme === 'gpt' ? source.scheme : 'none',
-        index: source.index ?? 0, startLba: source.startLba ?? 0, endLba: source.endLba ?? 0, type: source.type ?? '', missing: source.missing,
+        index: source.index ?? 0,
+        startLba: source.startLba ?? 0,
+        endLba: source.endLba ?? 0,
+        type: source.type ?? '',
+        missing: source.missing,
       },
       expectedIdHex: expectedIdHex(source.deviceId, source.vml),
     });

@@ -8,7 +8,10 @@ import type { ArtifactRef, BundleFile, DescriptorRow, ExtentRow } from './types.
 
 /** Path-safe name: no separators, no leading dot, nothing a shell or sha256sum line would trip on. */
 export function safeName(s: string): string {
-  const cleaned = s.replace(/[^A-Za-z0-9._@+=,-]/g, '_').replace(/^\.+/, '_').slice(0, 120);
+  const cleaned = s
+    .replace(/[^A-Za-z0-9._@+=,-]/g, '_')
+    .replace(/^\.+/, '_')
+    .slice(0, 120);
   return cleaned || '_';
 }
 
@@ -33,9 +36,10 @@ export interface BundleContents {
 
 /** RESTORE.md's line for a header dump: which device, where it was read, what partition table it held. */
 export function describeHeaderDump(h: ExtentRow): string {
-  const part = h.scheme && h.scheme !== 'none' && !h.missing
-    ? `${h.scheme.toUpperCase()} partition ${h.index ?? '?'} (LBA ${h.startLba}–${h.endLba}, type ${h.type})`
-    : `no partition table entry (VMFS found at LBA ${h.startLba ?? '?'})`;
+  const part =
+    h.scheme && h.scheme !== 'none' && !h.missing
+      ? `${h.scheme.toUpperCase()} partition ${h.index ?? '?'} (LBA ${h.startLba}–${h.endLba}, type ${h.type})`
+      : `no partition table entry (VMFS found at LBA ${h.startLba ?? '?'})`;
   const device = h.deviceId ?? h.artifact.device ?? 'a device';
   const lun = h.lun !== null ? ` LUN ${h.lun}` : '';
   const where = h.devicePath ?? h.artifact.device ?? h.artifact.sourcePath;
@@ -43,10 +47,14 @@ export function describeHeaderDump(h: ExtentRow): string {
 }
 
 function describeStorageConfig(a: ArtifactRef): string {
-  const what = a.kind === 'iscsitgt-smf' ? 'iscsitgt SMF export (targets, LUs, GUIDs, backing stores)'
-    : a.kind === 'stmf-smf' ? 'COMSTAR stmf SMF export (LUs, views, host/target groups)'
-      : a.kind === 'comstar-listing' ? 'COMSTAR listing (stmfadm/itadm/sbdadm output)'
-        : 'zfs snapshot list';
+  const what =
+    a.kind === 'iscsitgt-smf'
+      ? 'iscsitgt SMF export (targets, LUs, GUIDs, backing stores)'
+      : a.kind === 'stmf-smf'
+        ? 'COMSTAR stmf SMF export (LUs, views, host/target groups)'
+        : a.kind === 'comstar-listing'
+          ? 'COMSTAR listing (stmfadm/itadm/sbdadm output)'
+          : 'zfs snapshot list';
   return `${what} of storage host ${a.host} (${a.sourcePath})`;
 }
 
@@ -62,8 +70,19 @@ export function bundleFiles(c: BundleContents): BundleFile[] {
     taken.add(path);
     byArtifact.add(a.id);
     files.push({
-      path, artifactId: a.id, captureId: a.captureId, kind: a.kind, host: a.host, fileName: a.fileName, sourcePath: a.sourcePath,
-      device: a.device, collectedAt: a.collectedAt, size: a.size, sha256: a.sha256, chunks: a.chunks, describes,
+      path,
+      artifactId: a.id,
+      captureId: a.captureId,
+      kind: a.kind,
+      host: a.host,
+      fileName: a.fileName,
+      sourcePath: a.sourcePath,
+      device: a.device,
+      collectedAt: a.collectedAt,
+      size: a.size,
+      sha256: a.sha256,
+      chunks: a.chunks,
+      describes,
     });
   };
   for (const h of c.headers) add(h.artifact, describeHeaderDump(h));

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { DrPlan } from '../dr/plan.js';
 import { renderDrPlanText, type PlanStep } from '../dr/plan.js';
-import { extentAction, renderRestoreScript, visible, } from './restore-script.js';
+import { extentAction, renderRestoreScript, visible } from './restore-script.js';
 import type { BundleSelection } from './select.js';
 
 /** `sha256sum -c` lines: `<hex>  <path>`. */
@@ -33,22 +33,31 @@ export function renderRestoreGuide(sel: BundleSelection): string {
   if (sel.version) out.push(`Filesystem: ${visible(sel.version)}.`);
   if (sel.deviceId && sel.volumes.length) out.push(`Volumes on this device: ${visible(sel.volumes.join(', '))}.`);
   out.push('');
-  out.push('First, in this directory: `sha256sum -c SHA256SUMS` (Solaris/illumos: `digest -a sha256 <file>` per line; `restore.sh` does this itself). Do not use a bundle that fails it.');
+  out.push(
+    'First, in this directory: `sha256sum -c SHA256SUMS` (Solaris/illumos: `digest -a sha256 <file>` per line; `restore.sh` does this itself). Do not use a bundle that fails it.',
+  );
   out.push('');
   out.push('## Extents');
   out.push('');
   if (sel.plan.extents.length === 0) {
-    out.push('No header dump of this volume\'s devices was captured by then: the partition table cannot be restored from this bundle.');
+    out.push("No header dump of this volume's devices was captured by then: the partition table cannot be restored from this bundle.");
   } else {
     out.push('| # | device id | LUN | host | device path | partition table (from the dump) | saved dump |');
     out.push('|---|---|---|---|---|---|---|');
     for (const e of sel.plan.extents) {
       const p = e.partition;
-      const part = p.scheme === 'none' || p.missing ? `none saved (VMFS at LBA ${p.startLba})` : `${p.scheme.toUpperCase()} #${p.index}, LBA ${p.startLba}–${p.endLba}, type ${p.type}`;
-      out.push(`| ${e.number} | ${mdCell(e.deviceId)} | ${mdCell(e.lun)} | ${mdCell(e.host)} | ${mdCell(e.devicePath)} | ${mdCell(part)} | ${mdCell(e.headerFile)} (${mdCell(e.headerCollectedAt)}) |`);
+      const part =
+        p.scheme === 'none' || p.missing
+          ? `none saved (VMFS at LBA ${p.startLba})`
+          : `${p.scheme.toUpperCase()} #${p.index}, LBA ${p.startLba}–${p.endLba}, type ${p.type}`;
+      out.push(
+        `| ${e.number} | ${mdCell(e.deviceId)} | ${mdCell(e.lun)} | ${mdCell(e.host)} | ${mdCell(e.devicePath)} | ${mdCell(part)} | ${mdCell(e.headerFile)} (${mdCell(e.headerCollectedAt)}) |`,
+      );
     }
     out.push('');
-    out.push('What `restore.sh` would run for each (dry run: `sh restore.sh`; write: `sh restore.sh --apply`, after it checks the device\'s LVM header at partition + 0x100000 carries the device id above):');
+    out.push(
+      "What `restore.sh` would run for each (dry run: `sh restore.sh`; write: `sh restore.sh --apply`, after it checks the device's LVM header at partition + 0x100000 carries the device id above):",
+    );
     out.push('');
     out.push('```');
     for (const e of sel.plan.extents) {
@@ -58,7 +67,9 @@ export function renderRestoreGuide(sel: BundleSelection): string {
     }
     out.push('```');
     out.push('');
-    out.push('Device paths differ between hosts and boots (`/dev/sdX` on ESX 3, `/vmfs/devices/disks/<id>` on ESXi, `/dev/zvol/rdsk/<dataset>` on the storage host): name the right one with `--device N=PATH`. If the device\'s LVM header is gone or carries another id, the script refuses; once you have checked the device yourself (for instance when the id recorded above is wrong), `--force-device PATH` lets it write that one device. `--apply` exits 0 when it wrote every extent it could, 2 when an extent was refused or failed, 3 when there was nothing to write.');
+    out.push(
+      "Device paths differ between hosts and boots (`/dev/sdX` on ESX 3, `/vmfs/devices/disks/<id>` on ESXi, `/dev/zvol/rdsk/<dataset>` on the storage host): name the right one with `--device N=PATH`. If the device's LVM header is gone or carries another id, the script refuses; once you have checked the device yourself (for instance when the id recorded above is wrong), `--force-device PATH` lets it write that one device. `--apply` exits 0 when it wrote every extent it could, 2 when an extent was refused or failed, 3 when there was nothing to write.",
+    );
   }
   out.push('');
   if (sel.targets.length) {
@@ -66,7 +77,10 @@ export function renderRestoreGuide(sel: BundleSelection): string {
     out.push('');
     out.push('| storage host | stack | target IQN | alias | LUN | LU GUID / device id | backing store | size |');
     out.push('|---|---|---|---|---|---|---|---|');
-    for (const t of sel.targets) out.push(`| ${mdCell(t.storageHost)} | ${mdCell(t.stack)} | ${mdCell(t.iqn)} | ${mdCell(t.alias)} | ${mdCell(t.lun)} | ${mdCell(t.deviceId)} | ${mdCell(t.backingStore)} | ${mdCell(t.sizeBytes)} |`);
+    for (const t of sel.targets)
+      out.push(
+        `| ${mdCell(t.storageHost)} | ${mdCell(t.stack)} | ${mdCell(t.iqn)} | ${mdCell(t.alias)} | ${mdCell(t.lun)} | ${mdCell(t.deviceId)} | ${mdCell(t.backingStore)} | ${mdCell(t.sizeBytes)} |`,
+      );
     out.push('');
   }
   if (sel.snapshots.length) {
@@ -83,7 +97,8 @@ export function renderRestoreGuide(sel: BundleSelection): string {
   out.push('');
   out.push('| file | what it is | host | captured | bytes | SHA-256 |');
   out.push('|---|---|---|---|---|---|');
-  for (const f of sel.files) out.push(`| ${mdCell(f.path)} | ${mdCell(f.describes)} | ${mdCell(f.host)} | ${mdCell(f.collectedAt)} | ${f.size} | \`${f.sha256}\` |`);
+  for (const f of sel.files)
+    out.push(`| ${mdCell(f.path)} | ${mdCell(f.describes)} | ${mdCell(f.host)} | ${mdCell(f.collectedAt)} | ${f.size} | \`${f.sha256}\` |`);
   out.push('| restore.sh | the restore script (POSIX sh) | | | | |');
   if (sel.drPlan) out.push('| DR-PLAN.txt | the DR plan as `sh restore.sh --plan` prints it | | | | |');
   out.push('| bundle.json | this selection, machine-readable | | | | |');
@@ -92,30 +107,50 @@ export function renderRestoreGuide(sel: BundleSelection): string {
   out.push('');
   out.push('### Wiped partition table (the datastore "disappeared")');
   out.push('The LVM header and the data are still on the LUN; only sector 0 (MBR) or the GPT lost the VMFS entry.');
-  out.push('1. `sh restore.sh` — verifies the bundle and prints, per extent, the `dd` (MBR: the saved first sector) or `partedUtil setptbl` (GPT) line, and whether the device\'s LVM header carries the expected id.');
+  out.push(
+    "1. `sh restore.sh` — verifies the bundle and prints, per extent, the `dd` (MBR: the saved first sector) or `partedUtil setptbl` (GPT) line, and whether the device's LVM header carries the expected id.",
+  );
   out.push('2. `sh restore.sh --apply` (add `--device N=PATH` when the device path differs).');
   out.push('3. ESXi: `esxcli storage core adapter rescan --all`, then `esxcli storage filesystem list`; ESX 3.x: `esxcfg-rescan vmhbaN`, `vmkfstools -V`.');
-  out.push('If the newest dump had already lost the table, this bundle also holds the newest dump that still had it and the script uses that one; otherwise ask for a bundle with an earlier `at`.');
+  out.push(
+    'If the newest dump had already lost the table, this bundle also holds the newest dump that still had it and the script uses that one; otherwise ask for a bundle with an earlier `at`.',
+  );
   out.push('');
   out.push('### LUN re-presented under another LUN ID, or as a snapshot LUN (resignature)');
   out.push('ESX compares the device id and LUN in the LVM header with what it sees; a mismatch makes the volume a *snapshot LUN* that is not mounted.');
-  out.push('- Best: present the LU again with its old LUN number (table above). COMSTAR: `stmfadm remove-view -l <GUID> -a` then `stmfadm add-view -n <LUN> <GUID>`; iscsitgt: recreate the LU with the same LUN (`iscsitadm create target -u <LUN> -b <backing store> <name>`).');
-  out.push('- Or mount keeping the signature (same VMFS UUID, VMs stay registered): ESXi `esxcli storage vmfs snapshot list`, `esxcli storage vmfs snapshot mount -u <VMFS UUID>`; ESX 3.x: set `LVM.DisallowSnapshotLun = 0`, rescan. Never while the original is also mounted.');
-  out.push('- Or resignature (new VMFS UUID; every VM must be re-registered): `esxcli storage vmfs snapshot resignature -u <VMFS UUID>`, ESX 3.x `LVM.EnableResignature = 1`.');
+  out.push(
+    '- Best: present the LU again with its old LUN number (table above). COMSTAR: `stmfadm remove-view -l <GUID> -a` then `stmfadm add-view -n <LUN> <GUID>`; iscsitgt: recreate the LU with the same LUN (`iscsitadm create target -u <LUN> -b <backing store> <name>`).',
+  );
+  out.push(
+    '- Or mount keeping the signature (same VMFS UUID, VMs stay registered): ESXi `esxcli storage vmfs snapshot list`, `esxcli storage vmfs snapshot mount -u <VMFS UUID>`; ESX 3.x: set `LVM.DisallowSnapshotLun = 0`, rescan. Never while the original is also mounted.',
+  );
+  out.push(
+    '- Or resignature (new VMFS UUID; every VM must be re-registered): `esxcli storage vmfs snapshot resignature -u <VMFS UUID>`, ESX 3.x `LVM.EnableResignature = 1`.',
+  );
   out.push('');
   out.push('### DR target whose LU GUID (NAA) differs from the one in the VMFS header');
-  out.push('A replica or clone presented under a new GUID is a snapshot LUN to ESX. Either give the LU the original GUID (COMSTAR: `stmfadm create-lu -p guid=<original 32 hex digits> <zvol>`; iscsitgt: the `guid` in the `param_<target>_<lun>` group of the saved SMF export) or mount keeping the signature as above. `restore.sh` checks the header, not the live NAA, so it accepts a replica whose header still carries the original id.');
+  out.push(
+    'A replica or clone presented under a new GUID is a snapshot LUN to ESX. Either give the LU the original GUID (COMSTAR: `stmfadm create-lu -p guid=<original 32 hex digits> <zvol>`; iscsitgt: the `guid` in the `param_<target>_<lun>` group of the saved SMF export) or mount keeping the signature as above. `restore.sh` checks the header, not the live NAA, so it accepts a replica whose header still carries the original id.',
+  );
   out.push('');
   out.push('### Damaged VMFS header or `.vh.sf`');
-  out.push('The saved `.vh.sf` copy holds the FS descriptor at +0x200000 (VMFS UUID, label, block size); the header dumps hold the LVM header and volume table at partition + 0x100000. Compare them with the damaged device before writing anything (`dd ... | xxd`); copying VMs off read-only with vmfs-tools (`vmfs-fuse`) using these files is safer than writing metadata back. Writing a header region back is a last resort, on a clone of the LUN (ZFS: `zfs clone <snapshot> <pool>/clones/<name>`).');
+  out.push(
+    'The saved `.vh.sf` copy holds the FS descriptor at +0x200000 (VMFS UUID, label, block size); the header dumps hold the LVM header and volume table at partition + 0x100000. Compare them with the damaged device before writing anything (`dd ... | xxd`); copying VMs off read-only with vmfs-tools (`vmfs-fuse`) using these files is safer than writing metadata back. Writing a header region back is a last resort, on a clone of the LUN (ZFS: `zfs clone <snapshot> <pool>/clones/<name>`).',
+  );
   out.push('');
   out.push('### Lost iSCSI target configuration');
-  out.push('- Legacy iscsitgt: `svcadm disable iscsitgt`, `svccfg import <iscsitgt-smf file>`, `svcadm enable iscsitgt`; secrets were redacted at capture, so set CHAP secrets again (`iscsitadm modify admin -C`).');
-  out.push('- COMSTAR: `svcadm disable stmf`, `svccfg import <stmf-smf file>`, `svcadm enable stmf`; or rebuild from the listings: `stmfadm create-lu -p guid=<GUID> <data file>` (or `stmfadm import-lu`/`sbdadm import-lu` when the zvol still has its metadata), `stmfadm add-view -n <LUN> <GUID>`, `itadm create-target -n <IQN>`, `itadm create-tpg`.');
+  out.push(
+    '- Legacy iscsitgt: `svcadm disable iscsitgt`, `svccfg import <iscsitgt-smf file>`, `svcadm enable iscsitgt`; secrets were redacted at capture, so set CHAP secrets again (`iscsitadm modify admin -C`).',
+  );
+  out.push(
+    '- COMSTAR: `svcadm disable stmf`, `svccfg import <stmf-smf file>`, `svcadm enable stmf`; or rebuild from the listings: `stmfadm create-lu -p guid=<GUID> <data file>` (or `stmfadm import-lu`/`sbdadm import-lu` when the zvol still has its metadata), `stmfadm add-view -n <LUN> <GUID>`, `itadm create-target -n <IQN>`, `itadm create-tpg`.',
+  );
   out.push('- Keep every GUID and LUN exactly as above, or ESX sees snapshot LUNs.');
   out.push('');
   out.push('### Deleted vmdk');
-  out.push('If a vmfs-undelete archive is listed above, restore with VMware\'s vmfs-undelete utility on the host it came from; otherwise clone a ZFS snapshot from before the deletion and copy the vmdk off it.');
+  out.push(
+    "If a vmfs-undelete archive is listed above, restore with VMware's vmfs-undelete utility on the host it came from; otherwise clone a ZFS snapshot from before the deletion and copy the vmdk off it.",
+  );
   out.push('');
   return out.join('\n');
 }
@@ -123,8 +158,10 @@ export function renderRestoreGuide(sel: BundleSelection): string {
 /** RESTORE.md's "DR plan" section: the NAA checks, missing links, and each step's commands in a code block. */
 function renderDrPlanSection(plan: DrPlan): string[] {
   const out: string[] = ['## DR plan', ''];
-  out.push('The storage commands, in order, that bring these LUNs back with the NAA the VMFS header expects (`sh restore.sh --plan` prints the same).'
-    + (plan.at ? ` Planned as of ${visible(plan.at)}: the LUs are backed by clones of the newest snapshot at or before that time.` : ''));
+  out.push(
+    'The storage commands, in order, that bring these LUNs back with the NAA the VMFS header expects (`sh restore.sh --plan` prints the same).' +
+      (plan.at ? ` Planned as of ${visible(plan.at)}: the LUs are backed by clones of the newest snapshot at or before that time.` : ''),
+  );
   out.push('');
   for (const c of plan.naaChecks) out.push(`- **NAA check (${c.verdict})**: ${visible(c.message)}`);
   for (const m of plan.missing) out.push(`- **Missing ${m.link}**: ${visible(m.message)} — ${visible(m.collector)}`);
@@ -144,19 +181,34 @@ function renderDrPlanSection(plan: DrPlan): string[] {
 
 /** bundle.json: the selection without chunk lists. */
 export function renderBundleJson(sel: BundleSelection): string {
-  return JSON.stringify({
-    format: 'vmfs-catalog-bundle/1',
-    vmfsUuid: sel.vmfsUuid, deviceId: sel.deviceId, label: sel.label, version: sel.version, at: sel.at, generatedAt: sel.generatedAt,
-    volumes: sel.volumes,
-    files: sel.files.map(({ chunks: _chunks, ...f }) => f),
-    extents: sel.plan.extents,
-    targets: sel.targets,
-    snapshots: sel.snapshots,
-    drPlan: sel.drPlan ?? null,
-  }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      {
+        format: 'vmfs-catalog-bundle/1',
+        vmfsUuid: sel.vmfsUuid,
+        deviceId: sel.deviceId,
+        label: sel.label,
+        version: sel.version,
+        at: sel.at,
+        generatedAt: sel.generatedAt,
+        volumes: sel.volumes,
+        files: sel.files.map(({ chunks: _chunks, ...f }) => f),
+        extents: sel.plan.extents,
+        targets: sel.targets,
+        snapshots: sel.snapshots,
+        drPlan: sel.drPlan ?? null,
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
-interface GeneratedFile { path: string; bytes: Uint8Array; mode: number }
+interface GeneratedFile {
+  path: string;
+  bytes: Uint8Array;
+  mode: number;
+}
 
 /** The generated files of a bundle, SHA256SUMS last (it lists all the others and every artifact). */
 export function generatedFiles(sel: BundleSelection): GeneratedFile[] {

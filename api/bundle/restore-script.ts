@@ -140,7 +140,10 @@ export function extentAction(extent: RestoreExtent, device: string): ExtentActio
   const reason = nothingToRestore(extent);
   if (reason) return { kind: 'none', reason };
   if (hasControlChars(device)) {
-    return { kind: 'none', reason: `the recorded device path ${quotedForDisplay(device)} holds control characters, so no command is written for it; name the device: sh restore.sh --device ${extent.number}=PATH` };
+    return {
+      kind: 'none',
+      reason: `the recorded device path ${quotedForDisplay(device)} holds control characters, so no command is written for it; name the device: sh restore.sh --device ${extent.number}=PATH`,
+    };
   }
   const p = extent.partition;
   const index = p.index > 0 ? p.index : 1;
@@ -418,7 +421,9 @@ export function renderRestoreScript(plan: RestorePlan): string {
   lines.push('  cat DR-PLAN.txt');
   lines.push('  exit 0');
   lines.push('fi');
-  lines.push(`say ${shQuote(`volume ${visible(plan.vmfsUuid ?? 'unknown')}${label ? ` (${label})` : ''}, ${plan.extents.length} extent(s), as of ${visible(plan.at)}`)}`);
+  lines.push(
+    `say ${shQuote(`volume ${visible(plan.vmfsUuid ?? 'unknown')}${label ? ` (${label})` : ''}, ${plan.extents.length} extent(s), as of ${visible(plan.at)}`)}`,
+  );
   lines.push('[ "$APPLY" -eq 1 ] || say "dry run: nothing is written (add --apply to write)"');
   for (const e of plan.extents) {
     const nothing = nothingToRestore(e);
@@ -427,18 +432,30 @@ export function renderRestoreScript(plan: RestorePlan): string {
     // A recorded path with control characters is never written into a command: the operator names the device.
     const badPath = hasControlChars(e.devicePath);
     const type = scheme === 'mbr' ? `0x${mbrType(p.type).toString(16)}` : partedType(p.type);
-    const why = nothing ?? (badPath ? `the recorded device path ${quotedForDisplay(e.devicePath)} holds control characters; name the device with --device ${e.number}=PATH` : '');
+    const why =
+      nothing ??
+      (badPath ? `the recorded device path ${quotedForDisplay(e.devicePath)} holds control characters; name the device with --device ${e.number}=PATH` : '');
     const args = [
-      String(e.number), visible(e.deviceId ?? e.vml ?? 'unknown'), badPath ? '' : e.devicePath,
-      String(p.startLba + LVM_HEADER_SECTOR_OFFSET), e.expectedIdHex ?? '',
-      scheme, String(p.index > 0 ? p.index : 1), String(p.startLba), String(p.endLba), type,
-      e.headerFile ?? '', visible(why),
+      String(e.number),
+      visible(e.deviceId ?? e.vml ?? 'unknown'),
+      badPath ? '' : e.devicePath,
+      String(p.startLba + LVM_HEADER_SECTOR_OFFSET),
+      e.expectedIdHex ?? '',
+      scheme,
+      String(p.index > 0 ? p.index : 1),
+      String(p.startLba),
+      String(p.endLba),
+      type,
+      e.headerFile ?? '',
+      visible(why),
     ];
     lines.push(`restore_extent ${args.map(shQuote).join(' ')}`);
   }
   lines.push('say ""');
   lines.push('if [ "$REFUSED" -ne 0 ]; then say "some extents were refused or failed: nothing was written to them"; exit 2; fi');
-  lines.push('if [ "$APPLY" -eq 1 ] && [ "$WROTE" -eq 0 ]; then say "nothing to write: no extent of this bundle has a partition table this script can restore (see above); nothing was written"; exit 3; fi');
+  lines.push(
+    'if [ "$APPLY" -eq 1 ] && [ "$WROTE" -eq 0 ]; then say "nothing to write: no extent of this bundle has a partition table this script can restore (see above); nothing was written"; exit 3; fi',
+  );
   lines.push('exit 0');
   return lines.join('\n') + '\n';
 }

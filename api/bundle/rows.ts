@@ -21,29 +21,49 @@ const ARTIFACT_COLUMNS = sql.raw(`a.id AS a_id, a.capture_id AS a_capture_id, a.
 
 function artifactRef(r: Row): ArtifactRef {
   return {
-    id: String(r.a_id), captureId: String(r.a_capture_id), kind: String(r.a_kind), host: String(r.a_host), fileName: String(r.a_file_name),
-    sourcePath: String(r.a_source_path), device: str(r.a_device), collectedAt: iso(r.a_collected_at)!, size: num(r.a_size) ?? 0,
-    sha256: String(r.a_sha256), chunks: chunkList(r.a_chunks),
+    id: String(r.a_id),
+    captureId: String(r.a_capture_id),
+    kind: String(r.a_kind),
+    host: String(r.a_host),
+    fileName: String(r.a_file_name),
+    sourcePath: String(r.a_source_path),
+    device: str(r.a_device),
+    collectedAt: iso(r.a_collected_at)!,
+    size: num(r.a_size) ?? 0,
+    sha256: String(r.a_sha256),
+    chunks: chunkList(r.a_chunks),
   };
 }
 
 function extentRow(r: Row): ExtentRow {
   return {
-    source: String(r.source), host: String(r.host),
-    artifact: artifactRef(r), deviceId: str(r.device_id), vml: str(r.vml), lun: num(r.lun), devicePath: str(r.device_path),
-    scheme: str(r.partition_scheme), index: num(r.partition_index), startLba: num(r.partition_start), endLba: num(r.partition_end),
-    type: str(r.partition_type), missing: Boolean(r.partition_missing),
+    source: String(r.source),
+    host: String(r.host),
+    artifact: artifactRef(r),
+    deviceId: str(r.device_id),
+    vml: str(r.vml),
+    lun: num(r.lun),
+    devicePath: str(r.device_path),
+    scheme: str(r.partition_scheme),
+    index: num(r.partition_index),
+    startLba: num(r.partition_start),
+    endLba: num(r.partition_end),
+    type: str(r.partition_type),
+    missing: Boolean(r.partition_missing),
   };
 }
 
 /** The newest artifact of each (host, kind, source path, device) series of `kinds` on `hosts`. */
 async function artifactsOfHosts(db: Db, hosts: string[], kinds: readonly string[], at: Date, extra: SQL = sql``): Promise<ArtifactRef[]> {
   if (hosts.length === 0) return [];
-  const rows = await queryRows<Row>(db, sql`
+  const rows = await queryRows<Row>(
+    db,
+    sql`
     SELECT DISTINCT ON (a.host, a.kind, a.source_path, coalesce(a.device, '')) ${ARTIFACT_COLUMNS}
       FROM artifacts a
      WHERE a.host IN ${inList(hosts)} AND a.kind IN ${inList([...kinds])} AND a.collected_at <= ${at.toISOString()} ${extra}
-     ORDER BY a.host, a.kind, a.source_path, coalesce(a.device, ''), a.collected_at DESC`);
+     ORDER BY a.host, a.kind, a.source_path, coalesce(a.device, ''), a.collected_at DESC`,
+  );
   return rows.map(artifactRef);
 }
 
@@ -56,29 +76,43 @@ async function extentsOf(db: Db, subject: BundleSubject, at: Date): Promise<Exte
   } else {
     link = sql`e.device_id = ${subject.deviceId}`;
   }
-  const rows = await queryRows<Row>(db, sql`
+  const rows = await queryRows<Row>(
+    db,
+    sql`
     SELECT e.*, ${ARTIFACT_COLUMNS}
       FROM extents e JOIN artifacts a ON a.id = e.artifact_id
      WHERE ${link} AND a.collected_at <= ${at.toISOString()}
-     ORDER BY a.collected_at DESC, e.id`);
+     ORDER BY a.collected_at DESC, e.id`,
+  );
   return rows.map(extentRow);
 }
 
 /** FS descriptor copies (.vh.sf, long dumps) of the volumes. */
 async function descriptorsOf(db: Db, volumes: string[], at: Date): Promise<DescriptorRow[]> {
   if (volumes.length === 0) return [];
-  const rows = await queryRows<Row>(db, sql`
+  const rows = await queryRows<Row>(
+    db,
+    sql`
     SELECT s.vmfs_uuid, ${ARTIFACT_COLUMNS}
       FROM segments s JOIN artifacts a ON a.id = s.artifact_id
-     WHERE s.vmfs_uuid IN ${inList(volumes)} AND a.collected_at <= ${at.toISOString()}`);
+     WHERE s.vmfs_uuid IN ${inList(volumes)} AND a.collected_at <= ${at.toISOString()}`,
+  );
   return rows.map((r) => ({ vmfsUuid: String(r.vmfs_uuid), artifact: artifactRef(r) }));
 }
 
 /** vmfs-undelete archives on `hosts` whose source path or device names one of the volumes. */
 function undeleteOf(db: Db, hosts: string[], volumes: string[], at: Date): Promise<ArtifactRef[]> {
   if (volumes.length === 0) return Promise.resolve([]);
-  return artifactsOfHosts(db, hosts, ['vmfs-undelete'], at,
-    sql`AND (${sql.join(volumes.map((v) => sql`a.source_path LIKE ${'%' + v + '%'} OR a.device = ${v}`), sql` OR `)})`);
+  return artifactsOfHosts(
+    db,
+    hosts,
+    ['vmfs-undelete'],
+    at,
+    sql`AND (${sql.join(
+      volumes.map((v) => sql`a.source_path LIKE ${'%' + v + '%'} OR a.device = ${v}`),
+      sql` OR `,
+    )})`,
+  );
 }
 
 async function volumeMeta(db: Db, volumes: string[]): Promise<BundleRows['volume']> {

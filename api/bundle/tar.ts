@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream';
 import { createGzip, constants as zlibConstants } from 'node:zlib';
 import { Header, Pax } from 'tar';
 import type { BlobStore } from '../store/types.js';
-import { artifactBytes, } from '../read/content.js';
+import { artifactBytes } from '../read/content.js';
 import { safeName } from './files.js';
 import type { BundleSelection } from './select.js';
 import { generatedFiles } from './render.js';

@@ -7,7 +7,10 @@ export function bytes(n: number | null | undefined): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let v = n;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
@@ -47,14 +50,22 @@ export function decodeVmfsUuid(vmfsUuid: string): { createdAt: string; creatorMa
 export function understood(q: UnderstoodQuery): string {
   const partition = q.partition !== undefined ? `, partition ${q.partition} (a search answers with the whole device)` : '';
   switch (q.type) {
-    case 'vmfsUuid': return `a VMFS UUID: ${q.vmfsUuid}`;
-    case 'uuidPrefix': return `the start of a VMFS UUID: ${q.prefix}…`;
-    case 'deviceId': return `a device id: ${q.deviceId}${partition}`;
-    case 'vml': return `a vml. id: device ${q.deviceId} seen at LUN ${q.lun}${partition}`;
-    case 'iqn': return `an iSCSI name (IQN): ${q.iqn}`;
-    case 'backingStore': return `a path or ZFS name: ${q.path}${q.dataset ? ` (dataset ${q.dataset})` : ''}`;
-    case 'hex': return `32 hex digits: the VMFS UUID ${q.vmfsUuid}${q.deviceId ? ` or the device ${q.deviceId}` : ''}`;
-    case 'text': return `text: a label, host name, alias, IQN or path fragment "${q.text}"`;
+    case 'vmfsUuid':
+      return `a VMFS UUID: ${q.vmfsUuid}`;
+    case 'uuidPrefix':
+      return `the start of a VMFS UUID: ${q.prefix}…`;
+    case 'deviceId':
+      return `a device id: ${q.deviceId}${partition}`;
+    case 'vml':
+      return `a vml. id: device ${q.deviceId} seen at LUN ${q.lun}${partition}`;
+    case 'iqn':
+      return `an iSCSI name (IQN): ${q.iqn}`;
+    case 'backingStore':
+      return `a path or ZFS name: ${q.path}${q.dataset ? ` (dataset ${q.dataset})` : ''}`;
+    case 'hex':
+      return `32 hex digits: the VMFS UUID ${q.vmfsUuid}${q.deviceId ? ` or the device ${q.deviceId}` : ''}`;
+    case 'text':
+      return `text: a label, host name, alias, IQN or path fragment "${q.text}"`;
   }
 }
 

@@ -77,7 +77,8 @@ function page(handler: Page, opts: { admin?: boolean; post?: boolean } = {}) {
     }
     if (opts.post) {
       const form = await c.req.parseBody();
-      if (!csrfMatches(user, form._csrf)) return problem(c, user, new ApiError('forbidden', 'The form is missing its CSRF token or is from an old page: reload and try again.'));
+      if (!csrfMatches(user, form._csrf))
+        return problem(c, user, new ApiError('forbidden', 'The form is missing its CSRF token or is from an old page: reload and try again.'));
     }
     try {
       return await handler(c, user);
@@ -131,7 +132,12 @@ export function registerConsole(app: App): void {
   for (const path of ['/', '/sign-in', '/sign-out', '/search', '/volumes/*', '/luns/*', '/hosts', '/hosts/*', '/events', '/events/*', '/tokens', '/tokens/*']) {
     app.use(path, async (c, next) => {
       if (c.req.method !== 'POST') return next();
-      return bodyLimit({ maxSize: MAX_FORM_BYTES, onError: () => { throw new ApiError('payload_too_large', `form over ${MAX_FORM_BYTES} bytes`); } })(c, next);
+      return bodyLimit({
+        maxSize: MAX_FORM_BYTES,
+        onError: () => {
+          throw new ApiError('payload_too_large', `form over ${MAX_FORM_BYTES} bytes`);
+        },
+      })(c, next);
     });
   }
 
@@ -155,100 +161,150 @@ export function registerConsole(app: App): void {
     return c.redirect(next, 303);
   });
 
-  app.post('/sign-out', page(async (c) => {
-    await signOut(c);
-    return c.redirect('/sign-in?ended=1', 303);
-  }, { post: true }));
+  app.post(
+    '/sign-out',
+    page(
+      async (c) => {
+        await signOut(c);
+        return c.redirect('/sign-in?ended=1', 303);
+      },
+      { post: true },
+    ),
+  );
 
-  app.get('/', page(async (c, user) => html(c, <LandingPage user={user} />)));
+  app.get(
+    '/',
+    page(async (c, user) => html(c, <LandingPage user={user} />)),
+  );
 
-  app.get('/search', page(async (c, user) => {
-    const q = (c.req.query('q') ?? '').slice(0, 1024);
-    if (!q.trim()) return c.redirect('/', 303);
-    const result = await search(c, q);
-    if (!result) return html(c, <LandingPage user={user} />);
-    const target = straightTo(result);
-    if (target) return c.redirect(target.startsWith('/volumes/') ? `${target}?q=${encodeURIComponent(q)}` : target, 303);
-    return html(c, <ResultsPage user={user} q={q} result={result} />);
-  }));
+  app.get(
+    '/search',
+    page(async (c, user) => {
+      const q = (c.req.query('q') ?? '').slice(0, 1024);
+      if (!q.trim()) return c.redirect('/', 303);
+      const result = await search(c, q);
+      if (!result) return html(c, <LandingPage user={user} />);
+      const target = straightTo(result);
+      if (target) return c.redirect(target.startsWith('/volumes/') ? `${target}?q=${encodeURIComponent(q)}` : target, 303);
+      return html(c, <ResultsPage user={user} q={q} result={result} />);
+    }),
+  );
 
-  app.get('/volumes/:vmfsUuid', page(async (c, user) => {
-    const v = await getVolume(c.var.services.db, vmfsUuidParam(c.req.param('vmfsUuid') ?? ''));
-    const via = c.req.query('q')?.slice(0, 1024);
-    return html(c, <VolumePage user={user} v={v} via={via || undefined} />);
-  }));
+  app.get(
+    '/volumes/:vmfsUuid',
+    page(async (c, user) => {
+      const v = await getVolume(c.var.services.db, vmfsUuidParam(c.req.param('vmfsUuid') ?? ''));
+      const via = c.req.query('q')?.slice(0, 1024);
+      return html(c, <VolumePage user={user} v={v} via={via || undefined} />);
+    }),
+  );
 
-  app.get('/luns/:deviceId', page(async (c, user) => {
-    const l = await getLun(c.var.services.db, deviceIdParam(c.req.param('deviceId') ?? '').deviceId);
-    return html(c, <LunPage user={user} l={l} />);
-  }));
+  app.get(
+    '/luns/:deviceId',
+    page(async (c, user) => {
+      const l = await getLun(c.var.services.db, deviceIdParam(c.req.param('deviceId') ?? '').deviceId);
+      return html(c, <LunPage user={user} l={l} />);
+    }),
+  );
 
-  app.get('/hosts', page(async (c, user) => {
-    const { db, now, config } = c.var.services;
-    const at = now();
-    return html(c, <HostsPage user={user} hosts={await listHosts(db, at, config.STALE_AFTER_HOURS)} now={at} staleAfterHours={config.STALE_AFTER_HOURS} />);
-  }));
+  app.get(
+    '/hosts',
+    page(async (c, user) => {
+      const { db, now, config } = c.var.services;
+      const at = now();
+      return html(c, <HostsPage user={user} hosts={await listHosts(db, at, config.STALE_AFTER_HOURS)} now={at} staleAfterHours={config.STALE_AFTER_HOURS} />);
+    }),
+  );
 
-  app.get('/hosts/:name', page(async (c, user) => {
-    const { db, now, config } = c.var.services;
-    const name = c.req.param('name') ?? '';
-    const at = now();
-    const h = await getHost(db, name, at, config.STALE_AFTER_HOURS);
-    if (!h) throw new ApiError('not_found', `No host ${name} in the catalog.`);
-    return html(c, <HostPage user={user} h={h} now={at} />);
-  }));
+  app.get(
+    '/hosts/:name',
+    page(async (c, user) => {
+      const { db, now, config } = c.var.services;
+      const name = c.req.param('name') ?? '';
+      const at = now();
+      const h = await getHost(db, name, at, config.STALE_AFTER_HOURS);
+      if (!h) throw new ApiError('not_found', `No host ${name} in the catalog.`);
+      return html(c, <HostPage user={user} h={h} now={at} />);
+    }),
+  );
 
-  app.get('/events', page(async (c, user) => {
-    const filters = eventFilters(c);
-    const { db } = c.var.services;
-    const base = { type: filters.type, severity: filters.severity, host: filters.host, limit: 200 };
-    const list = async (status: 'open' | 'acknowledged' | 'resolved') =>
-      filters.state === status || filters.state === 'all' ? (await listEvents(db, { ...base, status })).events : [];
-    const [open, acknowledged, resolved] = [await list('open'), await list('acknowledged'), await list('resolved')];
-    // An acknowledged event whose condition is gone is listed once, as acknowledged.
-    const shown = new Set(acknowledged.map((e) => e.id));
-    return html(c, <EventsPage user={user} filters={filters} open={open} acknowledged={acknowledged}
-      resolved={resolved.filter((e) => !shown.has(e.id))} back={here(c)} />);
-  }));
+  app.get(
+    '/events',
+    page(async (c, user) => {
+      const filters = eventFilters(c);
+      const { db } = c.var.services;
+      const base = { type: filters.type, severity: filters.severity, host: filters.host, limit: 200 };
+      const list = async (status: 'open' | 'acknowledged' | 'resolved') =>
+        filters.state === status || filters.state === 'all' ? (await listEvents(db, { ...base, status })).events : [];
+      const [open, acknowledged, resolved] = [await list('open'), await list('acknowledged'), await list('resolved')];
+      // An acknowledged event whose condition is gone is listed once, as acknowledged.
+      const shown = new Set(acknowledged.map((e) => e.id));
+      return html(
+        c,
+        <EventsPage user={user} filters={filters} open={open} acknowledged={acknowledged} resolved={resolved.filter((e) => !shown.has(e.id))} back={here(c)} />,
+      );
+    }),
+  );
 
-  app.post('/events/:id/ack', page(async (c) => {
-    const id = Number(c.req.param('id') ?? '');
-    if (!Number.isSafeInteger(id) || id <= 0) throw new ApiError('bad_request', 'Not an event id.');
-    const form = await c.req.parseBody();
-    const note = ackNote(typeof form.note === 'string' ? form.note : undefined);
-    const { db, now } = c.var.services;
-    const event = await acknowledgeEvent(db, id, { tokenId: c.var.principal!.tokenId, at: now(), note });
-    if (!event) throw new ApiError('not_found', `No event ${id}.`);
-    await recordAudit(c, 'event-ack', String(id), note ? { note } : undefined);
-    return c.redirect(localPath(form.back ?? '/events'), 303);
-  }, { post: true }));
+  app.post(
+    '/events/:id/ack',
+    page(
+      async (c) => {
+        const id = Number(c.req.param('id') ?? '');
+        if (!Number.isSafeInteger(id) || id <= 0) throw new ApiError('bad_request', 'Not an event id.');
+        const form = await c.req.parseBody();
+        const note = ackNote(typeof form.note === 'string' ? form.note : undefined);
+        const { db, now } = c.var.services;
+        const event = await acknowledgeEvent(db, id, { tokenId: c.var.principal!.tokenId, at: now(), note });
+        if (!event) throw new ApiError('not_found', `No event ${id}.`);
+        await recordAudit(c, 'event-ack', String(id), note ? { note } : undefined);
+        return c.redirect(localPath(form.back ?? '/events'), 303);
+      },
+      { post: true },
+    ),
+  );
 
-  app.get('/tokens', page(async (c, user) => html(c, <TokensPage user={user} tokens={await listTokens(c.var.services.db)} />), { admin: true }));
+  app.get(
+    '/tokens',
+    page(async (c, user) => html(c, <TokensPage user={user} tokens={await listTokens(c.var.services.db)} />), { admin: true }),
+  );
 
-  app.post('/tokens', page(async (c, user) => {
-    const form = await c.req.parseBody();
-    const field = (k: string) => (typeof form[k] === 'string' && (form[k] as string).trim() ? (form[k] as string).trim() : undefined);
-    const input = TokenCreate.safeParse({ name: field('name'), role: field('role'), host: field('host') });
-    const { db, config } = c.var.services;
-    const refuse = async (why: string) => html(c, <TokensPage user={user} tokens={await listTokens(db)} problem={why} />, 400);
-    if (!input.success) return refuse(input.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    let token;
-    try {
-      token = await createToken(c.var.services, input.data);
-    } catch (e) {
-      const api = toApiError(e);
-      if (api.status === 400) return refuse(api.message);
-      throw e;
-    }
-    await recordAudit(c, 'token-create', token.id, { role: token.role, host: token.host, name: token.name });
-    const created: JustCreated = { token, catalogUrl: (config.PUBLIC_URL ?? new URL(c.req.url).origin).replace(/\/+$/, '') };
-    return html(c, <TokensPage user={user} tokens={await listTokens(db)} created={created} />, 200);
-  }, { admin: true, post: true }));
+  app.post(
+    '/tokens',
+    page(
+      async (c, user) => {
+        const form = await c.req.parseBody();
+        const field = (k: string) => (typeof form[k] === 'string' && (form[k] as string).trim() ? (form[k] as string).trim() : undefined);
+        const input = TokenCreate.safeParse({ name: field('name'), role: field('role'), host: field('host') });
+        const { db, config } = c.var.services;
+        const refuse = async (why: string) => html(c, <TokensPage user={user} tokens={await listTokens(db)} problem={why} />, 400);
+        if (!input.success) return refuse(input.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+        let token;
+        try {
+          token = await createToken(c.var.services, input.data);
+        } catch (e) {
+          const api = toApiError(e);
+          if (api.status === 400) return refuse(api.message);
+          throw e;
+        }
+        await recordAudit(c, 'token-create', token.id, { role: token.role, host: token.host, name: token.name });
+        const created: JustCreated = { token, catalogUrl: (config.PUBLIC_URL ?? new URL(c.req.url).origin).replace(/\/+$/, '') };
+        return html(c, <TokensPage user={user} tokens={await listTokens(db)} created={created} />, 200);
+      },
+      { admin: true, post: true },
+    ),
+  );
 
-  app.post('/tokens/:id/revoke', page(async (c) => {
-    const id = c.req.param('id') ?? '';
-    await revokeToken(c.var.services, id);
-    await recordAudit(c, 'token-revoke', id);
-    return c.redirect('/tokens', 303);
-  }, { admin: true, post: true }));
+  app.post(
+    '/tokens/:id/revoke',
+    page(
+      async (c) => {
+        const id = c.req.param('id') ?? '';
+        await revokeToken(c.var.services, id);
+        await recordAudit(c, 'token-revoke', id);
+        return c.redirect('/tokens', 303);
+      },
+      { admin: true, post: true },
+    ),
+  );
 }

@@ -29,12 +29,18 @@ export function Layout(props: LayoutProps) {
         <link rel="stylesheet" href="/console.css" />
       </head>
       <body>
-        <a class="skip" href="#main">Skip to content</a>
+        <a class="skip" href="#main">
+          Skip to content
+        </a>
         <header class="top">
-          <a class="brand" href="/">{PRODUCT}</a>
+          <a class="brand" href="/">
+            {PRODUCT}
+          </a>
           {user && !props.hideHeaderSearch && (
             <form class="search" role="search" method="get" action="/search">
-              <label class="visually-hidden" for="header-q">Search the catalog</label>
+              <label class="visually-hidden" for="header-q">
+                Search the catalog
+              </label>
               <input id="header-q" name="q" type="search" value={props.q ?? ''} placeholder="UUID, naa./vml. id, label, host, IQN, zvol" />
               <button type="submit">Search</button>
             </form>
@@ -42,9 +48,17 @@ export function Layout(props: LayoutProps) {
           {user && (
             <nav aria-label="Main">
               <ul>
-                <li><a href="/hosts">Hosts</a></li>
-                <li><a href="/events">Events</a></li>
-                {user.role === 'admin' && <li><a href="/tokens">Tokens</a></li>}
+                <li>
+                  <a href="/hosts">Hosts</a>
+                </li>
+                <li>
+                  <a href="/events">Events</a>
+                </li>
+                {user.role === 'admin' && (
+                  <li>
+                    <a href="/tokens">Tokens</a>
+                  </li>
+                )}
               </ul>
             </nav>
           )}
@@ -56,7 +70,9 @@ export function Layout(props: LayoutProps) {
           )}
         </header>
         <main id="main">{props.children}</main>
-        <footer>{PRODUCT} · signed in as {user ? user.role : 'nobody'} · times in UTC · <a href="/docs">API</a></footer>
+        <footer>
+          {PRODUCT} · signed in as {user ? user.role : 'nobody'} · times in UTC · <a href="/docs">API</a>
+        </footer>
       </body>
     </html>
   );
@@ -74,7 +90,13 @@ export function Table(props: { caption: string; head: string[]; children?: Child
     <div class="table-wrap" tabindex={0} role="region" aria-label={props.caption}>
       <table>
         <caption class="visually-hidden">{props.caption}</caption>
-        <thead><tr>{props.head.map((h) => <th scope="col">{h}</th>)}</tr></thead>
+        <thead>
+          <tr>
+            {props.head.map((h) => (
+              <th scope="col">{h}</th>
+            ))}
+          </tr>
+        </thead>
         <tbody>{props.children}</tbody>
       </table>
     </div>
@@ -93,12 +115,24 @@ export function ArtifactTable({ artifacts, caption }: { artifacts: ArtifactSumma
     <Table caption={caption} head={['File', 'Kind', 'Size', 'SHA-256', 'Host', 'Collected', 'Parsed']}>
       {artifacts.map((a) => (
         <tr>
-          <td><a href={artifactHref(a.id)} download={a.fileName} data-artifact={a.id}>{a.fileName}</a><br /><span class="hint mono">{a.sourcePath}</span></td>
+          <td>
+            <a href={artifactHref(a.id)} download={a.fileName} data-artifact={a.id}>
+              {a.fileName}
+            </a>
+            <br />
+            <span class="hint mono">{a.sourcePath}</span>
+          </td>
           <td>{a.kind}</td>
           <td>{bytes(a.size)}</td>
-          <td><code>{a.sha256}</code></td>
-          <td><a href={`/hosts/${encodeURIComponent(a.host)}`}>{a.host}</a></td>
-          <td><Time iso={a.collectedAt} /></td>
+          <td>
+            <code>{a.sha256}</code>
+          </td>
+          <td>
+            <a href={`/hosts/${encodeURIComponent(a.host)}`}>{a.host}</a>
+          </td>
+          <td>
+            <Time iso={a.collectedAt} />
+          </td>
           <td>{a.parseStatus}</td>
         </tr>
       ))}
@@ -118,26 +152,55 @@ export function EventTable({ events, user, back, caption }: { events: EventView[
     <Table caption={caption} head={['When', 'Severity', 'Event', 'Where', 'State']}>
       {events.map((e) => (
         <tr id={`event-${e.id}`}>
-          <td><Time iso={e.createdAt} /></td>
-          <td class={`sev-${e.severity}`}>{e.severity}</td>
-          <td><span class="tag">{e.type}</span> {e.message}</td>
           <td>
-            {e.vmfsUuid && <div><a href={`/volumes/${e.vmfsUuid}`}>volume {e.vmfsUuid}</a></div>}
-            {e.deviceId && <div><a href={`/luns/${encodeURIComponent(e.deviceId)}`}>{e.deviceId}</a></div>}
-            {e.host && <div><a href={`/hosts/${encodeURIComponent(e.host)}`}>{e.host}</a></div>}
+            <Time iso={e.createdAt} />
+          </td>
+          <td class={`sev-${e.severity}`}>{e.severity}</td>
+          <td>
+            <span class="tag">{e.type}</span> {e.message}
+          </td>
+          <td>
+            {e.vmfsUuid && (
+              <div>
+                <a href={`/volumes/${e.vmfsUuid}`}>volume {e.vmfsUuid}</a>
+              </div>
+            )}
+            {e.deviceId && (
+              <div>
+                <a href={`/luns/${encodeURIComponent(e.deviceId)}`}>{e.deviceId}</a>
+              </div>
+            )}
+            {e.host && (
+              <div>
+                <a href={`/hosts/${encodeURIComponent(e.host)}`}>{e.host}</a>
+              </div>
+            )}
           </td>
           <td>
             {e.acknowledged ? (
-              <span>acknowledged <Time iso={e.acknowledgedAt} />{e.ackNote && <>: <q>{e.ackNote}</q></>}</span>
+              <span>
+                acknowledged <Time iso={e.acknowledgedAt} />
+                {e.ackNote && (
+                  <>
+                    : <q>{e.ackNote}</q>
+                  </>
+                )}
+              </span>
             ) : e.resolvedAt ? (
-              <span>resolved <Time iso={e.resolvedAt} /></span>
+              <span>
+                resolved <Time iso={e.resolvedAt} />
+              </span>
             ) : (
               <form class="inline-form" method="post" action={`/events/${e.id}/ack`}>
                 <input type="hidden" name="_csrf" value={user.csrf} />
                 <input type="hidden" name="back" value={back} />
-                <label class="visually-hidden" for={`note-${e.id}`}>Note for event {e.id}</label>
+                <label class="visually-hidden" for={`note-${e.id}`}>
+                  Note for event {e.id}
+                </label>
                 <input id={`note-${e.id}`} name="note" type="text" maxlength={2000} placeholder="note (what was done)" />
-                <button type="submit" class="secondary">Acknowledge</button>
+                <button type="submit" class="secondary">
+                  Acknowledge
+                </button>
               </form>
             )}
           </td>

@@ -61,8 +61,12 @@ export async function signIn(c: Context<AppEnv>, secret: string): Promise<{ ok: 
   const id = randomBytes(32).toString('base64url');
   const at = now();
   await db.insert(consoleSessions).values({
-    idSha256: sha256Hex(id), tokenId: principal.tokenId, role: principal.role,
-    createdAt: at, lastSeenAt: at, expiresAt: new Date(at.getTime() + SESSION_IDLE_MS),
+    idSha256: sha256Hex(id),
+    tokenId: principal.tokenId,
+    role: principal.role,
+    createdAt: at,
+    lastSeenAt: at,
+    expiresAt: new Date(at.getTime() + SESSION_IDLE_MS),
   });
   // Sessions long expired are swept at sign-in: there is no background job on Lambda.
   await db.delete(consoleSessions).where(lt(consoleSessions.expiresAt, new Date(at.getTime() - 24 * 3_600_000)));
@@ -88,8 +92,11 @@ export async function sessionUser(c: Context<AppEnv>): Promise<ConsoleUser | nul
   if (!id) return null;
   const { db, config, now } = c.var.services;
   const at = now();
-  const [row] = await db.select().from(consoleSessions)
-    .where(and(eq(consoleSessions.idSha256, sha256Hex(id)), gt(consoleSessions.expiresAt, at))).limit(1);
+  const [row] = await db
+    .select()
+    .from(consoleSessions)
+    .where(and(eq(consoleSessions.idSha256, sha256Hex(id)), gt(consoleSessions.expiresAt, at)))
+    .limit(1);
   if (!row) return null;
   let host: string | null = null;
   if (row.tokenId === 'bootstrap') {

@@ -46,7 +46,14 @@ export function Timeline({ points }: { points: TimelinePoint[] }) {
   const changed = points.filter((p) => p.changes.length > 0).length;
   return (
     <figure>
-      <svg class="timeline" viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby="timeline-title timeline-desc" data-captures={points.length} data-changes={changed}>
+      <svg
+        class="timeline"
+        viewBox={`0 0 ${W} ${H}`}
+        role="img"
+        aria-labelledby="timeline-title timeline-desc"
+        data-captures={points.length}
+        data-changes={changed}
+      >
         <title id="timeline-title">Captures of this volume over time</title>
         <desc id="timeline-desc">{`${points.length} captures from ${when(points[0].collectedAt)} to ${when(points[points.length - 1].collectedAt)}; ${changed} raised a change.`}</desc>
         <line x1={PAD / 2} y1={55} x2={W - PAD / 2} y2={55} stroke="#4d5661" stroke-width={2} />
@@ -56,7 +63,9 @@ export function Timeline({ points }: { points: TimelinePoint[] }) {
             <g class="change">
               <title>{`${when(p.collectedAt)} ${p.host}: ${p.changes.join(', ')}`}</title>
               <rect x={cx - 8} y={47} width={16} height={16} transform={`rotate(45 ${cx} 55)`} fill="#a3190f" />
-              <text x={cx} y={30} text-anchor="middle" font-size="13" fill="#a3190f">{p.changes.map((c) => c.replace(/-changed$|-missing$/, '')).join(', ')}</text>
+              <text x={cx} y={30} text-anchor="middle" font-size="13" fill="#a3190f">
+                {p.changes.map((c) => c.replace(/-changed$|-missing$/, '')).join(', ')}
+              </text>
             </g>
           ) : (
             <g class="capture">
@@ -65,15 +74,24 @@ export function Timeline({ points }: { points: TimelinePoint[] }) {
             </g>
           );
         })}
-        <text x={PAD / 2} y={95} font-size="13" fill="#1b1f24">{when(points[0].collectedAt)}</text>
-        {points.length > 1 && <text x={W - PAD / 2} y={95} font-size="13" text-anchor="end" fill="#1b1f24">{when(points[points.length - 1].collectedAt)}</text>}
+        <text x={PAD / 2} y={95} font-size="13" fill="#1b1f24">
+          {when(points[0].collectedAt)}
+        </text>
+        {points.length > 1 && (
+          <text x={W - PAD / 2} y={95} font-size="13" text-anchor="end" fill="#1b1f24">
+            {when(points[points.length - 1].collectedAt)}
+          </text>
+        )}
       </svg>
       <figcaption>
         <details>
           <summary>The {points.length} captures as a list</summary>
           <ol>
             {points.map((p) => (
-              <li><Time iso={p.collectedAt} /> · {p.host} · <span class="mono">{p.captureId}</span>{p.changes.length > 0 && <strong> — changed: {p.changes.join(', ')}</strong>}</li>
+              <li>
+                <Time iso={p.collectedAt} /> · {p.host} · <span class="mono">{p.captureId}</span>
+                {p.changes.length > 0 && <strong> — changed: {p.changes.join(', ')}</strong>}
+              </li>
             ))}
           </ol>
         </details>

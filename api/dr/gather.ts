@@ -56,18 +56,29 @@ export async function drPlanInput(db: Db, sel: BundleSelection, pointInTime: boo
   };
   const pathToArtifact = new Map(sel.files.map((f) => [f.path, f.artifactId]));
 
-  const extents = sel.plan.extents.filter((e) => e.deviceId).map((e) => ({
-    deviceId: e.deviceId!,
-    lun: e.lun,
-    vml: e.vml,
-    host: e.host,
-    source: e.headerFile && pathToArtifact.has(e.headerFile)
-      ? source(pathToArtifact.get(e.headerFile)!)
-      : { artifactId: '', kind: 'vmfs-header', host: e.host, fileName: e.headerFile ?? 'header dump', collectedAt: e.headerCollectedAt ?? '', bundlePath: e.headerFile },
-  }));
+  const extents = sel.plan.extents
+    .filter((e) => e.deviceId)
+    .map((e) => ({
+      deviceId: e.deviceId!,
+      lun: e.lun,
+      vml: e.vml,
+      host: e.host,
+      source:
+        e.headerFile && pathToArtifact.has(e.headerFile)
+          ? source(pathToArtifact.get(e.headerFile)!)
+          : {
+              artifactId: '',
+              kind: 'vmfs-header',
+              host: e.host,
+              fileName: e.headerFile ?? 'header dump',
+              collectedAt: e.headerCollectedAt ?? '',
+              bundlePath: e.headerFile,
+            },
+    }));
 
   // Storage-side details of each storage host, newest capture first, from every storage artifact selected.
-  const storage = rows.filter((r) => r.kind === 'iscsitgt-smf' || r.kind === 'stmf-smf' || r.kind === 'comstar-listing')
+  const storage = rows
+    .filter((r) => r.kind === 'iscsitgt-smf' || r.kind === 'stmf-smf' || r.kind === 'comstar-listing')
     .sort((a, b) => isoOf(b.collected_at).localeCompare(isoOf(a.collected_at)));
 
   const lus: PlanLu[] = [];
@@ -75,9 +86,21 @@ export async function drPlanInput(db: Db, sel: BundleSelection, pointInTime: boo
     if (!t.deviceId) continue;
     const stack = t.stack === 'comstar' ? 'comstar' : 'iscsitgt';
     const lu: PlanLu = {
-      stack, storageHost: t.storageHost, deviceId: t.deviceId, lun: t.lun, iqn: t.iqn, alias: t.alias,
-      backingStore: t.backingStore, sizeBytes: t.sizeBytes, portalGroups: [], initiators: [], chap: false,
-      hostGroup: null, targetGroup: null, targetName: null, source: source(t.artifactId),
+      stack,
+      storageHost: t.storageHost,
+      deviceId: t.deviceId,
+      lun: t.lun,
+      iqn: t.iqn,
+      alias: t.alias,
+      backingStore: t.backingStore,
+      sizeBytes: t.sizeBytes,
+      portalGroups: [],
+      initiators: [],
+      chap: false,
+      hostGroup: null,
+      targetGroup: null,
+      targetName: null,
+      source: source(t.artifactId),
     };
     const own = byId.get(t.artifactId);
     if (stack === 'iscsitgt' && own?.parsed?.details) enrichIscsitgt(lu, own.parsed.details as IscsitgtDetails);
@@ -103,8 +126,9 @@ export async function drPlanInput(db: Db, sel: BundleSelection, pointInTime: boo
 }
 
 function enrichIscsitgt(lu: PlanLu, d: IscsitgtDetails): void {
-  const target = (d.targets ?? []).find((x) => lu.iqn && x.iqn?.toLowerCase() === lu.iqn.toLowerCase())
-    ?? (d.lus ?? []).map((l) => (l.deviceId === lu.deviceId ? (d.targets ?? []).find((x) => x.name === l.target) : undefined)).find(Boolean);
+  const target =
+    (d.targets ?? []).find((x) => lu.iqn && x.iqn?.toLowerCase() === lu.iqn.toLowerCase()) ??
+    (d.lus ?? []).map((l) => (l.deviceId === lu.deviceId ? (d.targets ?? []).find((x) => x.name === l.target) : undefined)).find(Boolean);
   if (!target) return;
   lu.targetName = target.name;
   lu.portalGroups = (d.tpgts ?? []).filter((g) => target.tpgts.includes(g.tag)).map((g) => ({ tag: g.tag, addresses: g.addresses }));

@@ -207,8 +207,9 @@ function describeSource(s: PlanSource): string {
  */
 function luFor(lus: PlanLu[], deviceId: string): PlanLu | null {
   const matches = lus.filter((l) => l.deviceId.toLowerCase() === deviceId.toLowerCase());
-  matches.sort((a, b) => Date.parse(b.source.collectedAt) - Date.parse(a.source.collectedAt)
-    || Number(b.backingStore !== null) - Number(a.backingStore !== null));
+  matches.sort(
+    (a, b) => Date.parse(b.source.collectedAt) - Date.parse(a.source.collectedAt) || Number(b.backingStore !== null) - Number(a.backingStore !== null),
+  );
   if (!matches.length) return null;
   const lu: PlanLu = { ...matches[0], alsoFrom: [] };
   for (const m of matches.slice(1)) {
@@ -239,21 +240,20 @@ function stepsForIscsitgt(lu: PlanLu, clonePath: string | null): Omit<PlanStep, 
   const steps: Omit<PlanStep, 'n'>[] = [];
   const target = lu.targetName ?? null;
   steps.push({
-    stage: 'storage', title: `Restore the iscsitgt configuration on ${lu.storageHost}`,
-    commands: [
-      command('svcadm', 'disable', 'iscsitgt'),
-      command('svccfg', 'delete', 'iscsitgt'),
-      command('svccfg', 'import', savedFile(lu.source)),
-    ],
-    note: 'svccfg delete replaces the whole target configuration: run it only when the saved export is to become the whole configuration '
-      + '(a rebuilt or DR storage host); to add this target to a running configuration, skip it. CHAP secrets and the `passwords` group were '
-      + 'redacted at capture and are not in the export.',
+    stage: 'storage',
+    title: `Restore the iscsitgt configuration on ${lu.storageHost}`,
+    commands: [command('svcadm', 'disable', 'iscsitgt'), command('svccfg', 'delete', 'iscsitgt'), command('svccfg', 'import', savedFile(lu.source))],
+    note:
+      'svccfg delete replaces the whole target configuration: run it only when the saved export is to become the whole configuration ' +
+      '(a rebuilt or DR storage host); to add this target to a running configuration, skip it. CHAP secrets and the `passwords` group were ' +
+      'redacted at capture and are not in the export.',
     from: sourcesOf(lu),
   });
   if (target !== null && lu.lun !== null) {
     const newPath = clonePath ?? lu.backingStore ?? '<new backing store>';
     steps.push({
-      stage: 'storage', title: `Point LUN ${lu.lun} of target ${target} at ${clonePath ? 'the clone' : 'the DR path'}`,
+      stage: 'storage',
+      title: `Point LUN ${lu.lun} of target ${target} at ${clonePath ? 'the clone' : 'the DR path'}`,
       commands: [
         command('svccfg', '-s', 'iscsitgt', 'setprop', `param_${target}_${lu.lun}/backing-store`, '=', 'astring:', newPath),
         command('svcadm', 'refresh', 'iscsitgt'),
@@ -278,7 +278,8 @@ function stepsForIscsitgt(lu: PlanLu, clonePath: string | null): Omit<PlanStep, 
   if (lu.chap) for (const i of lu.initiators) fix.push(command('iscsitadm', 'modify', 'initiator', '-C', i.name));
   if (fix.length) {
     steps.push({
-      stage: 'storage', title: 'Re-create portal groups and the ACL when addresses or initiators differ',
+      stage: 'storage',
+      title: 'Re-create portal groups and the ACL when addresses or initiators differ',
       commands: fix,
       note: `Only when the DR site's addresses or initiators differ from the saved ones (the import restored the saved ones).${lu.chap ? ' CHAP was configured: set each secret again (-C prompts for it).' : ''}`,
       from: sourcesOf(lu),
@@ -292,10 +293,12 @@ function stepsForComstar(lu: PlanLu, headerDeviceId: string, clonePath: string |
   const guid = guidOf(headerDeviceId) ?? guidOf(lu.deviceId) ?? lu.deviceId;
   const zvol = clonePath ?? lu.backingStore ?? '<zvol>';
   steps.push({
-    stage: 'storage', title: `Create the LU with the GUID the VMFS header expects (${guid})`,
+    stage: 'storage',
+    title: `Create the LU with the GUID the VMFS header expects (${guid})`,
     commands: [command('stmfadm', 'create-lu', '-p', `guid=${guid}`, zvol)],
-    note: `If ${zvol} still holds its LU metadata (the original zvol or a replica of it), \`${command('stmfadm', 'import-lu', zvol)}\` `
-      + `(or \`${command('sbdadm', 'import-lu', zvol)}\`) brings the LU back with its GUID instead; check with \`${command('stmfadm', 'list-lu', '-v', guid)}\`.`,
+    note:
+      `If ${zvol} still holds its LU metadata (the original zvol or a replica of it), \`${command('stmfadm', 'import-lu', zvol)}\` ` +
+      `(or \`${command('sbdadm', 'import-lu', zvol)}\`) brings the LU back with its GUID instead; check with \`${command('stmfadm', 'list-lu', '-v', guid)}\`.`,
     from: sourcesOf(lu),
   });
   const groups: string[] = [];
@@ -318,7 +321,8 @@ function stepsForComstar(lu: PlanLu, headerDeviceId: string, clonePath: string |
   }
   if (groups.length) {
     steps.push({
-      stage: 'storage', title: 'Re-create the host group, target group, portal group and target',
+      stage: 'storage',
+      title: 'Re-create the host group, target group, portal group and target',
       commands: groups,
       note: `Skip what already exists on this storage host.${lu.chap ? ' CHAP was configured: set the secret again (itadm modify-target -s); it was redacted at capture.' : ''}`,
       from: sourcesOf(lu),
@@ -330,7 +334,8 @@ function stepsForComstar(lu: PlanLu, headerDeviceId: string, clonePath: string |
   if (lu.targetGroup) view.push('-t', lu.targetGroup.name);
   view.push(guid);
   steps.push({
-    stage: 'storage', title: `Present the LU as LUN ${lu.lun ?? '?'}`,
+    stage: 'storage',
+    title: `Present the LU as LUN ${lu.lun ?? '?'}`,
     commands: [command(...view), command('stmfadm', 'list-view', '-l', guid)],
     note: lu.lun === null ? 'The saved view had no LUN number: use the LUN in the VMFS header, or ESX treats the volume as a snapshot LUN.' : null,
     from: sourcesOf(lu),
@@ -346,7 +351,8 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
   const extents = dedupeExtents(input.extents);
   if (!extents.length) {
     missing.push({
-      link: 'extent', deviceId: null,
+      link: 'extent',
+      deviceId: null,
       message: `no header dump names a device of volume ${input.vmfsUuid}, so there is no NAA to restore against`,
       collector: 'collect on the ESX host (or the storage host reading the LU) to capture the LVM header dumps',
     });
@@ -357,14 +363,23 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
       // A replica under another GUID: an LU on a storage host whose zvol carries this volume is not known by GUID,
       // so say what the header expects and both ways out.
       naaChecks.push({
-        deviceId: ext.deviceId, headerDeviceId: ext.deviceId, luDeviceId: null, verdict: 'no-lu', guaranteedBy: null,
-        headerLun: ext.lun, luLun: null, lunMismatch: false, checkedBy: RESTORE_CHECK(ext.deviceId),
-        message: `no captured LU presents ${ext.deviceId}: either the storage host was never collected, or the LU now has another GUID `
-          + '(a replica presented under a new GUID). Ways out: give the LU the saved GUID (stmfadm create-lu -p guid=…), '
-          + 'or mount the copy with a resignature (new VMFS UUID; VMs must be re-registered).',
+        deviceId: ext.deviceId,
+        headerDeviceId: ext.deviceId,
+        luDeviceId: null,
+        verdict: 'no-lu',
+        guaranteedBy: null,
+        headerLun: ext.lun,
+        luLun: null,
+        lunMismatch: false,
+        checkedBy: RESTORE_CHECK(ext.deviceId),
+        message:
+          `no captured LU presents ${ext.deviceId}: either the storage host was never collected, or the LU now has another GUID ` +
+          '(a replica presented under a new GUID). Ways out: give the LU the saved GUID (stmfadm create-lu -p guid=…), ' +
+          'or mount the copy with a resignature (new VMFS UUID; VMs must be re-registered).',
       });
       missing.push({
-        link: 'storage-lu', deviceId: ext.deviceId,
+        link: 'storage-lu',
+        deviceId: ext.deviceId,
         message: `no iscsitgt or COMSTAR capture presents ${ext.deviceId}`,
         collector: 'collect on the storage host (svccfg export iscsitgt, or svccfg export -a stmf and the stmfadm/itadm listings)',
       });
@@ -374,7 +389,8 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
     let clonePath: string | null = null;
     if (!dataset) {
       missing.push({
-        link: 'backing-store', deviceId: ext.deviceId,
+        link: 'backing-store',
+        deviceId: ext.deviceId,
         message: `the LU ${lu.deviceId} on ${lu.storageHost} has no zvol backing store on record (${lu.backingStore ?? 'none'})`,
         collector: 'collect on the storage host with the COMSTAR listings (stmfadm list-lu -v shows the data file)',
       });
@@ -382,7 +398,8 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
       const snap = chooseSnapshot(input.snapshots, dataset, input.at);
       if (!snap) {
         missing.push({
-          link: 'snapshots', deviceId: ext.deviceId,
+          link: 'snapshots',
+          deviceId: ext.deviceId,
           message: `no snapshot of ${dataset}${input.at ? ` taken at or before ${input.at}` : ''} is on record`,
           collector: `collect on ${lu.storageHost} (zfs list -H -p -t snapshot)`,
         });
@@ -391,7 +408,8 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
         const clone = `${pool}/clones/${cloneName(dataset, snap.snapshot)}`;
         clonePath = `/dev/zvol/rdsk/${clone}`;
         steps.push({
-          stage: 'zfs', title: `Clone ${dataset}@${snap.snapshot} (newest snapshot at or before ${input.at})`,
+          stage: 'zfs',
+          title: `Clone ${dataset}@${snap.snapshot} (newest snapshot at or before ${input.at})`,
           commands: [command('zfs', 'create', '-p', `${pool}/clones`), command('zfs', 'clone', `${dataset}@${snap.snapshot}`, clone)],
           note: `The LU is then backed by ${clonePath}; the replicated zvol ${dataset} stays untouched.`,
           from: [snap.source],
@@ -402,35 +420,49 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
     const match = lu.deviceId.toLowerCase() === ext.deviceId.toLowerCase();
     const lunMatch = ext.lun === null || lu.lun === null || ext.lun === lu.lun;
     const stackSteps = lu.stack === 'iscsitgt' ? stepsForIscsitgt(lu, clonePath) : stepsForComstar(lu, ext.deviceId, clonePath);
-    const guaranteeStep = lu.stack === 'iscsitgt' ? 'svccfg import (the saved param_ group carries the GUID)' : `stmfadm create-lu -p guid=${headerGuid ?? '…'}`;
+    const guaranteeStep =
+      lu.stack === 'iscsitgt' ? 'svccfg import (the saved param_ group carries the GUID)' : `stmfadm create-lu -p guid=${headerGuid ?? '…'}`;
     naaChecks.push({
-      deviceId: ext.deviceId, headerDeviceId: ext.deviceId, luDeviceId: lu.deviceId, verdict: match ? 'match' : 'mismatch',
-      guaranteedBy: guaranteeStep, headerLun: ext.lun, luLun: lu.lun, lunMismatch: !lunMatch, checkedBy: RESTORE_CHECK(ext.deviceId),
-      message: `the VMFS header expects ${ext.deviceId}${ext.lun !== null ? ` at LUN ${ext.lun}` : ''}; ${lu.storageHost} presents ${lu.deviceId}`
-        + `${lu.lun !== null ? ` as LUN ${lu.lun}` : ''} (${lu.stack}); ${guaranteeStep} keeps that id.`
-        + (lunMatch ? '' : ` The LUN differs (${lu.lun} ≠ ${ext.lun}): present it as LUN ${ext.lun}, or ESX sees a snapshot LUN.`)
-        + ` Before writing, ${RESTORE_CHECK(ext.deviceId)}.`,
+      deviceId: ext.deviceId,
+      headerDeviceId: ext.deviceId,
+      luDeviceId: lu.deviceId,
+      verdict: match ? 'match' : 'mismatch',
+      guaranteedBy: guaranteeStep,
+      headerLun: ext.lun,
+      luLun: lu.lun,
+      lunMismatch: !lunMatch,
+      checkedBy: RESTORE_CHECK(ext.deviceId),
+      message:
+        `the VMFS header expects ${ext.deviceId}${ext.lun !== null ? ` at LUN ${ext.lun}` : ''}; ${lu.storageHost} presents ${lu.deviceId}` +
+        `${lu.lun !== null ? ` as LUN ${lu.lun}` : ''} (${lu.stack}); ${guaranteeStep} keeps that id.` +
+        (lunMatch ? '' : ` The LUN differs (${lu.lun} ≠ ${ext.lun}): present it as LUN ${ext.lun}, or ESX sees a snapshot LUN.`) +
+        ` Before writing, ${RESTORE_CHECK(ext.deviceId)}.`,
     });
     steps.push(...stackSteps);
   }
   if (extents.length) {
     steps.push({
-      stage: 'esx', title: 'Rescan on the ESX host and check the volume mounts with its old UUID',
+      stage: 'esx',
+      title: 'Rescan on the ESX host and check the volume mounts with its old UUID',
       commands: [
         command('esxcli', 'storage', 'core', 'adapter', 'rescan', '--all'),
         command('esxcli', 'storage', 'vmfs', 'snapshot', 'list'),
         command('esxcli', 'storage', 'vmfs', 'extent', 'list'),
       ],
-      note: `ESX 3.x/4.x: esxcfg-rescan <vmhba>, then esxcfg-scsidevs -m (or esxcfg-vmhbadevs -m). ${input.vmfsUuid} must be listed on `
-        + `${extents.map((e) => e.deviceId).join(', ')} and must not appear as a snapshot (unresolved) volume; if it does, the device id or LUN `
-        + 'differs from the header: fix the LU rather than resignature, unless a new VMFS UUID is acceptable.',
+      note:
+        `ESX 3.x/4.x: esxcfg-rescan <vmhba>, then esxcfg-scsidevs -m (or esxcfg-vmhbadevs -m). ${input.vmfsUuid} must be listed on ` +
+        `${extents.map((e) => e.deviceId).join(', ')} and must not appear as a snapshot (unresolved) volume; if it does, the device id or LUN ` +
+        'differs from the header: fix the LU rather than resignature, unless a new VMFS UUID is acceptable.',
       from: extents.map((e) => e.source),
     });
   }
   return {
-    vmfsUuid: input.vmfsUuid, label: input.label, at: input.at,
+    vmfsUuid: input.vmfsUuid,
+    label: input.label,
+    at: input.at,
     complete: missing.length === 0 && naaChecks.every((c) => c.verdict === 'match'),
-    naaChecks, missing,
+    naaChecks,
+    missing,
     steps: steps.map((s, i) => ({ n: i + 1, ...s })),
   };
 }

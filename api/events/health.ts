@@ -119,10 +119,15 @@ export function healthConditions(state: HealthState, options: HealthOptions): He
     const hosts = [...new Set(seen.map((e) => e.host))].sort();
     const first = seen[0];
     out.push({
-      condition: `target-guid-mismatch:extent:${deviceId}`, type: 'target-guid-mismatch', severity: 'warning',
-      host: first.host, vmfsUuid: first.vmfsUuid, deviceId,
-      message: `the VMFS extent on ${deviceId} (seen by ${hosts.join(', ')}) is presented by no LU on the captured storage hosts `
-        + `(${storageHosts.join(', ')}): a DR target rebuilt from these captures would not present it under this NAA`,
+      condition: `target-guid-mismatch:extent:${deviceId}`,
+      type: 'target-guid-mismatch',
+      severity: 'warning',
+      host: first.host,
+      vmfsUuid: first.vmfsUuid,
+      deviceId,
+      message:
+        `the VMFS extent on ${deviceId} (seen by ${hosts.join(', ')}) is presented by no LU on the captured storage hosts ` +
+        `(${storageHosts.join(', ')}): a DR target rebuilt from these captures would not present it under this NAA`,
       details: { deviceId, seenBy: hosts, lun: first.lun, artifactId: first.artifactId, storageHosts },
     });
   }
@@ -132,13 +137,24 @@ export function healthConditions(state: HealthState, options: HealthOptions): He
     const header = state.storageHeaders.find((h) => h.host === lu.storageHost && sameStore(h.sourcePath, lu.backingStore!));
     if (!header?.deviceId || header.deviceId === lu.deviceId) continue;
     out.push({
-      condition: `target-guid-mismatch:lu:${lu.storageHost}:${lu.deviceId}`, type: 'target-guid-mismatch', severity: 'critical',
-      host: lu.storageHost, vmfsUuid: header.vmfsUuid, deviceId: header.deviceId,
-      message: `the LU ${lu.deviceId} on ${lu.storageHost} (LUN ${lu.lun ?? '?'}) is backed by ${lu.backingStore}, whose VMFS header names `
-        + `device ${header.deviceId}: ESX will see a snapshot LUN; give the LU the GUID ${header.deviceId.slice(4).toUpperCase()} or resignature`,
+      condition: `target-guid-mismatch:lu:${lu.storageHost}:${lu.deviceId}`,
+      type: 'target-guid-mismatch',
+      severity: 'critical',
+      host: lu.storageHost,
+      vmfsUuid: header.vmfsUuid,
+      deviceId: header.deviceId,
+      message:
+        `the LU ${lu.deviceId} on ${lu.storageHost} (LUN ${lu.lun ?? '?'}) is backed by ${lu.backingStore}, whose VMFS header names ` +
+        `device ${header.deviceId}: ESX will see a snapshot LUN; give the LU the GUID ${header.deviceId.slice(4).toUpperCase()} or resignature`,
       details: {
-        luDeviceId: lu.deviceId, headerDeviceId: header.deviceId, storageHost: lu.storageHost, lun: lu.lun, iqn: lu.iqn,
-        backingStore: lu.backingStore, luArtifactId: lu.artifactId, headerArtifactId: header.artifactId,
+        luDeviceId: lu.deviceId,
+        headerDeviceId: header.deviceId,
+        storageHost: lu.storageHost,
+        lun: lu.lun,
+        iqn: lu.iqn,
+        backingStore: lu.backingStore,
+        luArtifactId: lu.artifactId,
+        headerArtifactId: header.artifactId,
       },
     });
   }
@@ -156,14 +172,26 @@ export function healthConditions(state: HealthState, options: HealthOptions): He
     done.add(key);
     const vmfsUuid = headerOf(lu)?.vmfsUuid ?? null;
     const newest = listing.newest.get(dataset);
-    const base = { storageHost: lu.storageHost, dataset, luDeviceId: lu.deviceId, lun: lu.lun, backingStore: lu.backingStore, listingArtifactId: listing.artifactId };
+    const base = {
+      storageHost: lu.storageHost,
+      dataset,
+      luDeviceId: lu.deviceId,
+      lun: lu.lun,
+      backingStore: lu.backingStore,
+      listingArtifactId: listing.artifactId,
+    };
     if (!newest) {
       const before = listing.listedBefore.has(dataset);
       out.push({
-        condition: `backing-store-missing:${key}:not-listed`, type: 'backing-store-missing', severity: 'critical',
-        host: lu.storageHost, vmfsUuid, deviceId: lu.deviceId,
-        message: `the zvol ${dataset} backing LU ${lu.deviceId} on ${lu.storageHost} ${before ? 'no longer appears' : 'does not appear'} `
-          + `in the host's snapshot listing of ${listing.collectedAt.toISOString()}: nothing to restore it from`,
+        condition: `backing-store-missing:${key}:not-listed`,
+        type: 'backing-store-missing',
+        severity: 'critical',
+        host: lu.storageHost,
+        vmfsUuid,
+        deviceId: lu.deviceId,
+        message:
+          `the zvol ${dataset} backing LU ${lu.deviceId} on ${lu.storageHost} ${before ? 'no longer appears' : 'does not appear'} ` +
+          `in the host's snapshot listing of ${listing.collectedAt.toISOString()}: nothing to restore it from`,
         details: { ...base, reason: 'not-listed', listedBefore: before },
       });
       continue;
@@ -171,14 +199,23 @@ export function healthConditions(state: HealthState, options: HealthOptions): He
     const ageMs = listing.collectedAt.getTime() - newest.createdAt.getTime();
     if (ageMs > periodMs) {
       out.push({
-        condition: `backing-store-missing:${key}:no-recent-snapshot`, type: 'backing-store-missing', severity: 'warning',
-        host: lu.storageHost, vmfsUuid, deviceId: lu.deviceId,
-        message: `the newest snapshot of ${dataset} (backing LU ${lu.deviceId} on ${lu.storageHost}) is ${dataset}@${newest.snapshot} `
-          + `of ${newest.createdAt.toISOString()}, ${Math.round(ageMs / 3_600_000)} h before the listing: longer than the `
-          + `${options.replicationPeriodHours} h replication period`,
+        condition: `backing-store-missing:${key}:no-recent-snapshot`,
+        type: 'backing-store-missing',
+        severity: 'warning',
+        host: lu.storageHost,
+        vmfsUuid,
+        deviceId: lu.deviceId,
+        message:
+          `the newest snapshot of ${dataset} (backing LU ${lu.deviceId} on ${lu.storageHost}) is ${dataset}@${newest.snapshot} ` +
+          `of ${newest.createdAt.toISOString()}, ${Math.round(ageMs / 3_600_000)} h before the listing: longer than the ` +
+          `${options.replicationPeriodHours} h replication period`,
         details: {
-          ...base, reason: 'no-recent-snapshot', newestSnapshot: newest.snapshot, newestCreatedAt: newest.createdAt.toISOString(),
-          listedAt: listing.collectedAt.toISOString(), replicationPeriodHours: options.replicationPeriodHours,
+          ...base,
+          reason: 'no-recent-snapshot',
+          newestSnapshot: newest.snapshot,
+          newestCreatedAt: newest.createdAt.toISOString(),
+          listedAt: listing.collectedAt.toISOString(),
+          replicationPeriodHours: options.replicationPeriodHours,
         },
       });
     }
@@ -211,41 +248,64 @@ const NEWEST_PER_HOST = (table: 'targets' | 'extents', hostColumn: 'storage_host
  * of their backing stores, and each storage host's newest snapshot listing.
  */
 export async function gatherHealthState(db: Db): Promise<HealthState> {
-  const luRows = await queryRows<Row>(db, sql`
+  const luRows = await queryRows<Row>(
+    db,
+    sql`
     WITH newest AS (${NEWEST_PER_HOST('targets', 'storage_host', sql`TRUE`)})
     SELECT t.storage_host, t.device_id, t.lun, t.iqn, t.backing_store, t.artifact_id
       FROM targets t JOIN newest n ON n.storage_host = t.storage_host AND n.seen_at = t.seen_at AND n.capture_id = t.capture_id
      WHERE t.device_id IS NOT NULL
-     ORDER BY t.storage_host, t.device_id, t.lun`);
+     ORDER BY t.storage_host, t.device_id, t.lun`,
+  );
   const lus: CurrentLu[] = luRows.map((r) => ({
-    storageHost: String(r.storage_host), deviceId: String(r.device_id), lun: numOrNull(r.lun), iqn: strOrNull(r.iqn),
-    backingStore: strOrNull(r.backing_store), artifactId: String(r.artifact_id),
+    storageHost: String(r.storage_host),
+    deviceId: String(r.device_id),
+    lun: numOrNull(r.lun),
+    iqn: strOrNull(r.iqn),
+    backingStore: strOrNull(r.backing_store),
+    artifactId: String(r.artifact_id),
   }));
   const storageHosts = [...new Set(lus.map((l) => l.storageHost))];
   const notStorage = storageHosts.length ? sql`AND e.host NOT IN ${inList(storageHosts)}` : sql``;
-  const extentRows = await queryRows<Row>(db, sql`
+  const extentRows = await queryRows<Row>(
+    db,
+    sql`
     WITH newest AS (${NEWEST_PER_HOST('extents', 'host', sql`x.device_id IS NOT NULL`)})
     SELECT e.host, e.device_id, ${VMFS_OF_EXTENT} AS vmfs_uuid, e.lun, e.artifact_id
       FROM extents e JOIN newest n ON n.host = e.host AND n.seen_at = e.seen_at AND n.capture_id = e.capture_id
      WHERE e.device_id IS NOT NULL ${notStorage}
-     ORDER BY e.host, e.device_id, e.source`);
+     ORDER BY e.host, e.device_id, e.source`,
+  );
   const extents: CurrentExtent[] = extentRows.map((r) => ({
-    host: String(r.host), deviceId: String(r.device_id), vmfsUuid: strOrNull(r.vmfs_uuid), lun: numOrNull(r.lun), artifactId: String(r.artifact_id),
+    host: String(r.host),
+    deviceId: String(r.device_id),
+    vmfsUuid: strOrNull(r.vmfs_uuid),
+    lun: numOrNull(r.lun),
+    artifactId: String(r.artifact_id),
   }));
   let storageHeaders: StorageHeader[] = [];
   let listings: SnapshotListing[] = [];
   if (storageHosts.length) {
     // The header dumps of each storage host's newest capture that has any.
-    const headerRows = await queryRows<Row>(db, sql`
+    const headerRows = await queryRows<Row>(
+      db,
+      sql`
       WITH newest AS (${NEWEST_PER_HOST('extents', 'host', sql`x.source = 'header'`)})
       SELECT e.host, a.source_path, e.device_id, ${VMFS_OF_EXTENT} AS vmfs_uuid, e.artifact_id
         FROM extents e JOIN newest n ON n.host = e.host AND n.seen_at = e.seen_at AND n.capture_id = e.capture_id JOIN artifacts a ON a.id = e.artifact_id
        WHERE e.source = 'header' AND e.host IN ${inList(storageHosts)}
-       ORDER BY e.host, a.source_path`);
+       ORDER BY e.host, a.source_path`,
+    );
     storageHeaders = headerRows.map((r) => ({
-      host: String(r.host), sourcePath: String(r.source_path), deviceId: strOrNull(r.device_id), vmfsUuid: strOrNull(r.vmfs_uuid), artifactId: String(r.artifact_id),
+      host: String(r.host),
+      sourcePath: String(r.source_path),
+      deviceId: strOrNull(r.device_id),
+      vmfsUuid: strOrNull(r.vmfs_uuid),
+      artifactId: String(r.artifact_id),
     }));
-    const listingRows = await queryRows<Row>(db, sql`
+    const listingRows = await queryRows<Row>(
+      db,
+      sql`
       WITH newest AS (
         SELECT h.name AS host, l.id AS artifact_id, l.collected_at FROM hosts h
          CROSS JOIN LATERAL (
@@ -256,7 +316,8 @@ export async function gatherHealthState(db: Db): Promise<HealthState> {
       )
       SELECT n.host, n.artifact_id, n.collected_at, s.dataset, s.snapshot, s.created_at
         FROM newest n LEFT JOIN zfs_snapshots s ON s.artifact_id = n.artifact_id
-       ORDER BY n.host, s.dataset, s.created_at`);
+       ORDER BY n.host, s.dataset, s.created_at`,
+    );
     const byHost = new Map<string, SnapshotListing>();
     for (const r of listingRows) {
       const host = String(r.host);
@@ -270,11 +331,15 @@ export async function gatherHealthState(db: Db): Promise<HealthState> {
     listings = [...byHost.values()];
     // Datasets an earlier listing of the host held, among those the LUs name and the newest lacks.
     for (const l of listings) {
-      const wanted = [...new Set(lus.filter((u) => u.storageHost === l.host).map((u) => datasetOfBackingStore(u.backingStore)))]
-        .filter((d): d is string => !!d && !l.newest.has(d));
+      const wanted = [...new Set(lus.filter((u) => u.storageHost === l.host).map((u) => datasetOfBackingStore(u.backingStore)))].filter(
+        (d): d is string => !!d && !l.newest.has(d),
+      );
       if (!wanted.length) continue;
-      const rows = await queryRows<Row>(db, sql`
-        SELECT DISTINCT dataset FROM zfs_snapshots WHERE host = ${l.host} AND dataset IN ${inList(wanted)}`);
+      const rows = await queryRows<Row>(
+        db,
+        sql`
+        SELECT DISTINCT dataset FROM zfs_snapshots WHERE host = ${l.host} AND dataset IN ${inList(wanted)}`,
+      );
       for (const r of rows) l.listedBefore.add(String(r.dataset));
     }
   }
@@ -293,24 +358,28 @@ export interface Reconciled {
  * unique index on events(condition) keeps two concurrent reconciliations from raising one
  * condition twice.
  */
-export async function applyConditions(
-  tx: Db, types: HealthEventType[], holding: HealthCondition[], at: Date, captureId: string | null,
-): Promise<Reconciled> {
+export async function applyConditions(tx: Db, types: HealthEventType[], holding: HealthCondition[], at: Date, captureId: string | null): Promise<Reconciled> {
   const raised: number[] = [];
   for (const c of holding) {
-    const rows = await queryRows<Row>(tx, sql`
+    const rows = await queryRows<Row>(
+      tx,
+      sql`
       INSERT INTO events (type, severity, vmfs_uuid, device_id, host, capture_id, artifact_id, message, details, created_at, condition)
       VALUES (${c.type}, ${c.severity}, ${c.vmfsUuid}, ${c.deviceId}, ${c.host}, ${captureId}, NULL, ${c.message},
               ${JSON.stringify(c.details)}::jsonb, ${at.toISOString()}, ${c.condition})
-      ON CONFLICT DO NOTHING RETURNING id`);
+      ON CONFLICT DO NOTHING RETURNING id`,
+    );
     if (rows[0]) raised.push(Number(rows[0].id));
   }
   const keys = holding.map((c) => c.condition);
-  const resolvedRows = await queryRows<Row>(tx, sql`
+  const resolvedRows = await queryRows<Row>(
+    tx,
+    sql`
     UPDATE events SET resolved_at = ${at.toISOString()}
      WHERE resolved_at IS NULL AND condition IS NOT NULL AND type IN ${inList(types)}
        ${keys.length ? sql`AND condition NOT IN ${inList(keys)}` : sql``}
-     RETURNING id`);
+     RETURNING id`,
+  );
   return { raised, resolved: resolvedRows.map((r) => Number(r.id)) };
 }
 

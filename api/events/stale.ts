@@ -13,15 +13,23 @@ type Row = Record<string, unknown>;
 /** The host-stale conditions at `now`: one per host whose last capture is older than the limit. */
 export function staleConditions(hosts: { name: string; lastSeen: Date }[], now: Date, staleAfterHours: number): HealthCondition[] {
   const limitMs = staleAfterHours * 3_600_000;
-  return hosts.filter((h) => now.getTime() - h.lastSeen.getTime() > limitMs).map((h) => {
-    const hours = Math.floor((now.getTime() - h.lastSeen.getTime()) / 3_600_000);
-    return {
-      condition: `host-stale:${h.name}`, type: 'host-stale' as const, severity: 'warning' as const, host: h.name, vmfsUuid: null, deviceId: null,
-      message: `no capture from ${h.name} for ${hours} h (last collected ${h.lastSeen.toISOString()}; the limit is ${staleAfterHours} h): `
-        + 'its collector may have stopped, and what it saves is getting old',
-      details: { lastCollectedAt: h.lastSeen.toISOString(), hoursSince: hours, staleAfterHours },
-    };
-  });
+  return hosts
+    .filter((h) => now.getTime() - h.lastSeen.getTime() > limitMs)
+    .map((h) => {
+      const hours = Math.floor((now.getTime() - h.lastSeen.getTime()) / 3_600_000);
+      return {
+        condition: `host-stale:${h.name}`,
+        type: 'host-stale' as const,
+        severity: 'warning' as const,
+        host: h.name,
+        vmfsUuid: null,
+        deviceId: null,
+        message:
+          `no capture from ${h.name} for ${hours} h (last collected ${h.lastSeen.toISOString()}; the limit is ${staleAfterHours} h): ` +
+          'its collector may have stopped, and what it saves is getting old',
+        details: { lastCollectedAt: h.lastSeen.toISOString(), hoursSince: hours, staleAfterHours },
+      };
+    });
 }
 
 /** Raises host-stale for every stale host not reported yet, and resolves those that are fresh again. */
@@ -33,8 +41,11 @@ export async function scanStaleHosts(tx: Db, now: Date, staleAfterHours: number)
 
 /** A capture of the host arrived: its open host-stale event is resolved. */
 export async function resolveHostStale(tx: Db, host: string, at: Date): Promise<number[]> {
-  const rows = await queryRows<Row>(tx, sql`
+  const rows = await queryRows<Row>(
+    tx,
+    sql`
     UPDATE events SET resolved_at = ${at.toISOString()}
-     WHERE type = 'host-stale' AND resolved_at IS NULL AND condition = ${`host-stale:${host}`} RETURNING id`);
+     WHERE type = 'host-stale' AND resolved_at IS NULL AND condition = ${`host-stale:${host}`} RETURNING id`,
+  );
   return rows.map((r) => Number(r.id));
 }

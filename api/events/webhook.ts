@@ -50,9 +50,12 @@ export async function enqueueEvents(tx: Db, config: Pick<Config, 'WEBHOOK_URL'>,
   for (const r of rows) {
     const event = eventView(r);
     const body = JSON.stringify({ type, event });
-    await queryRows(tx, sql`
+    await queryRows(
+      tx,
+      sql`
       INSERT INTO webhook_outbox (event_id, body, created_at, attempts, next_attempt_at)
-      VALUES (${event.id}, ${body}, ${at.toISOString()}, 0, ${at.toISOString()})`);
+      VALUES (${event.id}, ${body}, ${at.toISOString()}, 0, ${at.toISOString()})`,
+    );
   }
   return rows.length;
 }
@@ -61,7 +64,13 @@ export async function enqueueEvents(tx: Db, config: Pick<Config, 'WEBHOOK_URL'>,
 export async function enqueueCaptureEvents(tx: Db, config: Pick<Config, 'WEBHOOK_URL'>, at: Date, captureId: string): Promise<number> {
   if (!config.WEBHOOK_URL) return 0;
   const rows = await queryRows<Row>(tx, sql`SELECT id FROM events WHERE capture_id = ${captureId} AND condition IS NULL ORDER BY id`);
-  return enqueueEvents(tx, config, at, 'event.raised', rows.map((r) => Number(r.id)));
+  return enqueueEvents(
+    tx,
+    config,
+    at,
+    'event.raised',
+    rows.map((r) => Number(r.id)),
+  );
 }
 
 export interface DeliveryPass {
@@ -78,12 +87,15 @@ export async function deliverDue(services: Pick<Services, 'db' | 'config' | 'log
   for (let i = 0; i < PASS_LIMIT; i++) {
     const at = now();
     // Claimed by moving its next attempt past a lease: a concurrent pass skips it.
-    const [row] = await queryRows<Row>(db, sql`
+    const [row] = await queryRows<Row>(
+      db,
+      sql`
       UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = ${new Date(at.getTime() + LEASE_MS).toISOString()}
        WHERE id = (SELECT id FROM webhook_outbox
                     WHERE delivered_at IS NULL AND next_attempt_at <= ${at.toISOString()} AND attempts < ${MAX_ATTEMPTS}
                     ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-       RETURNING id, body, attempts`);
+       RETURNING id, body, attempts`,
+    );
     if (!row) break;
     const id = Number(row.id);
     const body = String(row.body);
@@ -92,8 +104,10 @@ export async function deliverDue(services: Pick<Services, 'db' | 'config' | 'log
     let error: string | null = null;
     try {
       const headers: Record<string, string> = {
-        'content-type': 'application/json', 'user-agent': 'vmfs-recovery-catalog-webhook',
-        'x-catalog-event': (JSON.parse(body) as { type: string }).type, 'x-catalog-delivery': String(id),
+        'content-type': 'application/json',
+        'user-agent': 'vmfs-recovery-catalog-webhook',
+        'x-catalog-event': (JSON.parse(body) as { type: string }).type,
+        'x-catalog-delivery': String(id),
       };
       if (config.WEBHOOK_SECRET) headers['x-catalog-signature-256'] = signatureOf(config.WEBHOOK_SECRET, body);
       const res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(SEND_TIMEOUT_MS) });
@@ -110,8 +124,11 @@ export async function deliverDue(services: Pick<Services, 'db' | 'config' | 'log
       pass.delivered++;
     } else {
       const next = new Date(done.getTime() + backoffMs(attempts));
-      await queryRows(db, sql`
-        UPDATE webhook_outbox SET next_attempt_at = ${next.toISOString()}, last_status = ${status}, last_error = ${error} WHERE id = ${id}`);
+      await queryRows(
+        db,
+        sql`
+        UPDATE webhook_outbox SET next_attempt_at = ${next.toISOString()}, last_status = ${status}, last_error = ${error} WHERE id = ${id}`,
+      );
       pass.failed++;
       // The receiver's address may hold credentials: the log names the delivery, never the URL.
       logger.warn('webhook delivery failed', { delivery: id, attempts, error, nextAttemptAt: next.toISOString() });
@@ -129,10 +146,12 @@ const running = new WeakMap<object, Promise<void>>();
 export function kickDelivery(services: Pick<Services, 'db' | 'config' | 'logger' | 'now'>): void {
   if (!services.config.WEBHOOK_URL) return;
   const previous = running.get(services.db) ?? Promise.resolve();
-  const next = previous.then(() => deliverDue(services)).then(
-    () => undefined,
-    (e: unknown) => services.logger.warn('webhook delivery pass failed', { error: e instanceof Error ? e.message : String(e) }),
-  );
+  const next = previous
+    .then(() => deliverDue(services))
+    .then(
+      () => undefined,
+      (e: unknown) => services.logger.warn('webhook delivery pass failed', { error: e instanceof Error ? e.message : String(e) }),
+    );
   running.set(services.db, next);
 }
 

@@ -5,7 +5,10 @@ import { audit } from '../../db/schema.js';
 import type { AppEnv } from '../context.js';
 
 /** What hono/aws-lambda puts in `c.env.requestContext` (REST API v1 and HTTP API v2 events). */
-interface LambdaRequestContext { identity?: { sourceIp?: string }; http?: { sourceIp?: string } }
+interface LambdaRequestContext {
+  identity?: { sourceIp?: string };
+  http?: { sourceIp?: string };
+}
 
 /**
  * The address of whatever opened the connection: the Node socket's peer, or on Lambda the
@@ -31,7 +34,10 @@ function peerAddr(c: Context<AppEnv>): string | null {
  */
 export function remoteAddr(c: Context<AppEnv>): string | null {
   if (c.var.services.config.TRUST_PROXY) {
-    const hops = (c.req.header('x-forwarded-for') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const hops = (c.req.header('x-forwarded-for') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     if (hops.length > 0) return hops[hops.length - 1];
   }
   return peerAddr(c);

@@ -11,7 +11,6 @@ import { ApiError } from '../errors.js';
 import type { AppEnv, Principal, Role } from '../context.js';
 import { hashSecret } from '../admin/secrets.js';
 
-
 function sameSecret(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a).digest();
   const hb = createHash('sha256').update(b).digest();
@@ -21,7 +20,11 @@ function sameSecret(a: string, b: string): boolean {
 /** Resolves a bearer secret to its principal, or null. */
 export async function authenticate(db: Db, secret: string, bootstrapToken: string | undefined, now: Date): Promise<Principal | null> {
   if (bootstrapToken && sameSecret(secret, bootstrapToken)) return { tokenId: 'bootstrap', role: 'admin', host: null };
-  const [row] = await db.select().from(tokens).where(and(eq(tokens.secretSha256, hashSecret(secret)), isNull(tokens.revokedAt))).limit(1);
+  const [row] = await db
+    .select()
+    .from(tokens)
+    .where(and(eq(tokens.secretSha256, hashSecret(secret)), isNull(tokens.revokedAt)))
+    .limit(1);
   if (!row) return null;
   // Touch last-used at most once a minute: a hot path must not write on every request.
   if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {

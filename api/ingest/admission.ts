@@ -19,7 +19,11 @@ export class Admission {
   private running = 0;
   private readonly waiting: Array<{ admit: () => void; timer: NodeJS.Timeout }> = [];
 
-  constructor(readonly inFlight: number = INGEST_IN_FLIGHT, readonly queue: number = INGEST_QUEUE, readonly waitMs: number = INGEST_WAIT_MS) {}
+  constructor(
+    readonly inFlight: number = INGEST_IN_FLIGHT,
+    readonly queue: number = INGEST_QUEUE,
+    readonly waitMs: number = INGEST_WAIT_MS,
+  ) {}
 
   /** Requests running now, and waiting. */
   get load(): { running: number; waiting: number } {
@@ -34,7 +38,10 @@ export class Admission {
     if (this.waiting.length >= this.queue) throw busy();
     await new Promise<void>((resolve, reject) => {
       const entry = {
-        admit: () => { clearTimeout(entry.timer); resolve(); },
+        admit: () => {
+          clearTimeout(entry.timer);
+          resolve();
+        },
         timer: setTimeout(() => {
           const i = this.waiting.indexOf(entry);
           if (i >= 0) this.waiting.splice(i, 1);
@@ -68,7 +75,10 @@ const gates = new WeakMap<object, Admission>();
 /** The admission gate of one catalog (keyed by its database handle, shared by the routes of one app). */
 export function admissionOf(services: Pick<Services, 'db'>): Admission {
   let gate = gates.get(services.db);
-  if (!gate) { gate = new Admission(); gates.set(services.db, gate); }
+  if (!gate) {
+    gate = new Admission();
+    gates.set(services.db, gate);
+  }
   return gate;
 }
 

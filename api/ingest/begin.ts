@@ -4,18 +4,14 @@
  * with upload URLs to per-capture staging keys.
  */
 import { createHash } from 'node:crypto';
-import { eq, } from 'drizzle-orm';
-import type {
-  ArtifactRef, BeginRequest, BeginResponse, UploadTarget,
-} from '../../formats/protocol.js';
-import { captures, } from '../../db/schema.js';
+import { eq } from 'drizzle-orm';
+import type { ArtifactRef, BeginRequest, BeginResponse, UploadTarget } from '../../formats/protocol.js';
+import { captures } from '../../db/schema.js';
 import { assertHostAllowed } from './host-scope.js';
 import type { Principal, Services } from '../context.js';
-import { ApiError, } from '../errors.js';
-import { stagingKey, } from '../store/types.js';
-import {
-  confirmHeld, pool, 
-} from './staging.js';
+import { ApiError } from '../errors.js';
+import { stagingKey } from '../store/types.js';
+import { confirmHeld, pool } from './staging.js';
 import { checkBeginLimits } from './limits.js';
 import { holdIngestLock } from '../retention/lock.js';
 import { stagedSizes } from '../pipeline/verify.js';
@@ -50,11 +46,12 @@ function captureIdentity(req: BeginRequest): string {
 /** Every distinct chunk of a request, first declaration first. */
 export function distinctChunks(req: BeginRequest): Map<string, ArtifactRef['chunks'][number]> {
   const m = new Map<string, ArtifactRef['chunks'][number]>();
-  for (const a of req.artifacts) for (const c of a.chunks) {
-    const prev = m.get(c.sha256);
-    // A later declaration with an encoding refines one without.
-    if (!prev || (!prev.encoding && c.encoding)) m.set(c.sha256, c);
-  }
+  for (const a of req.artifacts)
+    for (const c of a.chunks) {
+      const prev = m.get(c.sha256);
+      // A later declaration with an encoding refines one without.
+      if (!prev || (!prev.encoding && c.encoding)) m.set(c.sha256, c);
+    }
   return m;
 }
 /** POST /v1/captures: records the capture (idempotent on its id) and answers which chunks to upload where. */
@@ -71,10 +68,18 @@ export async function beginCapture(services: Services, principal: Principal, req
   // progress finishes before this begin says which chunks are present.
   await db.transaction(async (tx) => {
     await holdIngestLock(tx as unknown as typeof db);
-    await tx.insert(captures).values({
-      id: req.captureId, host: req.host.name, state: 'open', collectedAt, receivedAt: now(),
-      collectorVersion: req.collector.version, request: req,
-    }).onConflictDoNothing();
+    await tx
+      .insert(captures)
+      .values({
+        id: req.captureId,
+        host: req.host.name,
+        state: 'open',
+        collectedAt,
+        receivedAt: now(),
+        collectorVersion: req.collector.version,
+        request: req,
+      })
+      .onConflictDoNothing();
   });
   const [row] = await db.select().from(captures).where(eq(captures.id, req.captureId));
   const accepted = row.request as BeginRequest;
@@ -87,7 +92,10 @@ export async function beginCapture(services: Services, principal: Principal, req
   // A repeat may declare encodings the first call did not: keep the newest declaration.
   // The time of this begin starts its upload URLs' lives (the staging sweep waits for them).
   const changed = JSON.stringify(accepted) !== JSON.stringify(req);
-  await db.update(captures).set({ lastBegunAt: now(), ...(changed ? { request: req } : {}) }).where(eq(captures.id, req.captureId));
+  await db
+    .update(captures)
+    .set({ lastBegunAt: now(), ...(changed ? { request: req } : {}) })
+    .where(eq(captures.id, req.captureId));
 
   // Present means: this host holds the chunk (dedup is per host, see api/ingest/staging.ts) and
   // the store answers that it has it, or this capture already staged it (the commit verifies).
@@ -105,7 +113,10 @@ export async function beginCapture(services: Services, principal: Principal, req
   // chunks that need an upload URL must declare it.
   const noMd5 = store.kind === 's3' ? lacking.filter((sha) => !chunks.get(sha)!.storedMd5) : [];
   if (noMd5.length > 0) {
-    throw new ApiError('bad_request', `chunk ${noMd5[0]}${noMd5.length > 1 ? ` (and ${noMd5.length - 1} more)` : ''} needs storedMd5 (base64 MD5 of the bytes as uploaded): this catalog stores chunks in S3, which binds upload URLs to it`);
+    throw new ApiError(
+      'bad_request',
+      `chunk ${noMd5[0]}${noMd5.length > 1 ? ` (and ${noMd5.length - 1} more)` : ''} needs storedMd5 (base64 MD5 of the bytes as uploaded): this catalog stores chunks in S3, which binds upload URLs to it`,
+    );
   }
   const missing: UploadTarget[] = [];
   if (lacking.length > 0) await store.openStaging(req.captureId);

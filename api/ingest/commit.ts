@@ -3,21 +3,19 @@
  * (api/pipeline/) in one transaction, then the manifest. Repeating a commit answers the
  * same artifact ids.
  */
-import { and, eq, inArray, } from 'drizzle-orm';
-import type {BeginRequest, CommitResponse, 
-} from '../../formats/protocol.js';
+import { and, eq, inArray } from 'drizzle-orm';
+import type { BeginRequest, CommitResponse } from '../../formats/protocol.js';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import type { Db } from '../../db/client.js';
-import { artifacts, blobs, captures, } from '../../db/schema.js';
+import { artifacts, blobs, captures } from '../../db/schema.js';
 import { holdIngestLock } from '../retention/lock.js';
 import { assertHostAllowed } from './host-scope.js';
 import type { Principal, Services } from '../context.js';
-import { ApiError, } from '../errors.js';
-import { manifestKey, } from '../store/types.js';
-import { ChunkCache, } from '../pipeline/chunks.js';
-import { mayNeedRedaction, redactArtifacts, } from '../pipeline/redaction.js';
-import {maybeSweepStaging, 
-} from './staging.js';
+import { ApiError } from '../errors.js';
+import { manifestKey } from '../store/types.js';
+import { ChunkCache } from '../pipeline/chunks.js';
+import { mayNeedRedaction, redactArtifacts } from '../pipeline/redaction.js';
+import { maybeSweepStaging } from './staging.js';
 import { artifactId, distinctChunks } from './begin.js';
 import { publishStaged, verifyChunks, type ManifestArtifact, type VerifiedChunks } from '../pipeline/verify.js';
 import { parseStoredArtifact, withRedaction, type ParsedEntry } from '../pipeline/parse.js';
@@ -36,10 +34,19 @@ async function committedAnswer(db: Db, captureId: string): Promise<CommitRespons
     state: 'committed',
     committedAt: cap.committedAt!.toISOString(),
     manifestKey: cap.manifestKey!,
-    artifacts: ids.map((id) => byId.get(id)).filter((r) => r !== undefined).map((r) => summarize({
-      id: r.id, kind: r.kind as ArtifactKind, fileName: r.fileName, parseStatus: r.parseStatus as ParsedEntry['parseStatus'],
-      parseError: r.parseError as ParsedEntry['parseError'], parsed: r.parsed as ParsedArtifact | null,
-    })),
+    artifacts: ids
+      .map((id) => byId.get(id))
+      .filter((r) => r !== undefined)
+      .map((r) =>
+        summarize({
+          id: r.id,
+          kind: r.kind as ArtifactKind,
+          fileName: r.fileName,
+          parseStatus: r.parseStatus as ParsedEntry['parseStatus'],
+          parseError: r.parseError as ParsedEntry['parseError'],
+          parsed: r.parsed as ParsedArtifact | null,
+        }),
+      ),
   };
 }
 
@@ -54,7 +61,11 @@ async function sweptMeanwhile(tx: Db, shas: string[]): Promise<string[]> {
   const want = [...new Set(shas)];
   const have = new Set<string>();
   for (let i = 0; i < want.length; i += 1000) {
-    for (const r of await tx.select({ sha256: blobs.sha256 }).from(blobs).where(inArray(blobs.sha256, want.slice(i, i + 1000)))) have.add(r.sha256);
+    for (const r of await tx
+      .select({ sha256: blobs.sha256 })
+      .from(blobs)
+      .where(inArray(blobs.sha256, want.slice(i, i + 1000))))
+      have.add(r.sha256);
   }
   return want.filter((s) => !have.has(s)).sort();
 }
@@ -84,8 +95,14 @@ export async function commitCapture(services: Services, principal: Principal, ca
   }
   const { stored } = verified;
   const declared: ManifestArtifact[] = req.artifacts.map((a, i) => ({
-    id: artifactId(captureId, i), kind: a.kind, fileName: a.fileName, sourcePath: a.sourcePath, device: a.device ?? null,
-    size: a.size, sha256: a.sha256, chunks: a.chunks.map((c) => stored.get(c.sha256)!),
+    id: artifactId(captureId, i),
+    kind: a.kind,
+    fileName: a.fileName,
+    sourcePath: a.sourcePath,
+    device: a.device ?? null,
+    size: a.size,
+    sha256: a.sha256,
+    chunks: a.chunks.map((c) => stored.get(c.sha256)!),
   }));
   const redaction = await redactArtifacts(db, store, now(), declared, cache);
   const publishing = await publishStaged(db, store, captureId, redaction.refs, verified.pending, now());
@@ -100,8 +117,13 @@ export async function commitCapture(services: Services, principal: Principal, ca
 
   const committedAt = now();
   const record: CaptureRecord = {
-    captureId, host: req.host, collectedAt: cap.collectedAt, receivedAt: cap.receivedAt, committedAt,
-    collectorVersion: cap.collectorVersion, manifestKey: manifestKey(req.host.name, captureId),
+    captureId,
+    host: req.host,
+    collectedAt: cap.collectedAt,
+    receivedAt: cap.receivedAt,
+    committedAt,
+    collectorVersion: cap.collectorVersion,
+    manifestKey: manifestKey(req.host.name, captureId),
   };
   const systemUuid = entries.map((e) => e.parsed?.details?.systemUuid ?? null).find((s) => !!s) ?? null;
   let written = entries;
@@ -112,11 +134,17 @@ export async function commitCapture(services: Services, principal: Principal, ca
       // (api/retention/lock.ts); the check after writeCapture then sees any chunk swept meanwhile.
       await holdIngestLock(tx);
       // The row lock serialises concurrent commits of one capture: the loser sees 'committed'.
-      const claimed = await tx.update(captures).set({ state: 'committed', committedAt, manifestKey: record.manifestKey })
-        .where(and(eq(captures.id, captureId), eq(captures.state, 'open'))).returning({ id: captures.id });
+      const claimed = await tx
+        .update(captures)
+        .set({ state: 'committed', committedAt, manifestKey: record.manifestKey })
+        .where(and(eq(captures.id, captureId), eq(captures.state, 'open')))
+        .returning({ id: captures.id });
       if (claimed.length === 0) throw new AlreadyCommitted();
       written = await writeCapture(tx, record, entries, newBlobs, systemUuid, verified.held);
-      const swept = await sweptMeanwhile(tx, entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)));
+      const swept = await sweptMeanwhile(
+        tx,
+        entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)),
+      );
       if (swept.length > 0) {
         throw new ApiError('service_unavailable', `chunk ${swept[0]} was removed by garbage collection during this commit; begin the capture again`);
       }
@@ -145,7 +173,10 @@ export async function commitCapture(services: Services, principal: Principal, ca
   // resolved) and webhook delivery: after the commit, never failing it.
   await afterCommit(services, { captureId, host: req.host.name });
   return {
-    captureId, state: 'committed', committedAt: committedAt.toISOString(), manifestKey: record.manifestKey,
+    captureId,
+    state: 'committed',
+    committedAt: committedAt.toISOString(),
+    manifestKey: record.manifestKey,
     artifacts: written.map((e) => summarize({ ...e, kind: e.ref.kind, fileName: e.ref.fileName })),
   };
 }

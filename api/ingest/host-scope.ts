@@ -1,6 +1,6 @@
 /** Which hosts a collector token may write for. */
 import { ApiError } from '../errors.js';
-import type { Principal, } from '../context.js';
+import type { Principal } from '../context.js';
 
 /**
  * True when a collector token's host scope covers `host`. The scope is a host name or a
@@ -9,7 +9,10 @@ import type { Principal, } from '../context.js';
  */
 export function hostScopeCovers(scope: string, host: string): boolean {
   if (!scope.includes('*')) return scope === host;
-  const pattern = scope.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*');
+  const pattern = scope
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('[^/]*');
   return new RegExp(`^${pattern}$`).test(host);
 }
 

@@ -102,7 +102,8 @@ function over(limit: LimitName, message: string, actual: number | string): never
 function textProblem(limit: LimitName, what: string, value: string): void {
   const bytes = Buffer.byteLength(value, 'utf8');
   if (bytes > LIMITS[limit]) over(limit, `${what} is ${bytes} bytes; the limit is ${LIMITS[limit]}`, bytes);
-  if (CONTROL_CHARS.test(value)) throw new ApiError('bad_request', `${what} holds a NUL or control character (limit ${limit})`, { limit, actual: 'control character' });
+  if (CONTROL_CHARS.test(value))
+    throw new ApiError('bad_request', `${what} holds a NUL or control character (limit ${limit})`, { limit, actual: 'control character' });
 }
 
 /**
@@ -128,13 +129,16 @@ export function checkBeginLimits(req: BeginRequest): void {
     if (a.device) textProblem('deviceBytes', `${what}: device`, a.device);
     if (a.size > LIMITS.artifactBytes) over('artifactBytes', `${what} is ${a.size} bytes; the limit is ${LIMITS.artifactBytes} (4 GiB)`, a.size);
     captureBytes += a.size;
-    if (captureBytes > LIMITS.captureBytes) over('captureBytes', `the artifacts of this capture add up to more than ${LIMITS.captureBytes} bytes (32 GiB)`, captureBytes);
-    if (a.chunks.length > LIMITS.chunksPerArtifact) over('chunksPerArtifact', `${what} has ${a.chunks.length} chunks; the limit is ${LIMITS.chunksPerArtifact}`, a.chunks.length);
+    if (captureBytes > LIMITS.captureBytes)
+      over('captureBytes', `the artifacts of this capture add up to more than ${LIMITS.captureBytes} bytes (32 GiB)`, captureBytes);
+    if (a.chunks.length > LIMITS.chunksPerArtifact)
+      over('chunksPerArtifact', `${what} has ${a.chunks.length} chunks; the limit is ${LIMITS.chunksPerArtifact}`, a.chunks.length);
     captureChunks += a.chunks.length;
     if (captureChunks > LIMITS.chunksPerCapture) over('chunksPerCapture', `this capture has more than ${LIMITS.chunksPerCapture} chunks`, captureChunks);
     let sum = 0;
     for (const c of a.chunks) {
-      if (c.size > LIMITS.chunkBytes) over('chunkBytes', `${what}: chunk ${c.sha256} is ${c.size} bytes; a chunk holds at most ${LIMITS.chunkBytes} uncompressed`, c.size);
+      if (c.size > LIMITS.chunkBytes)
+        over('chunkBytes', `${what}: chunk ${c.sha256} is ${c.size} bytes; a chunk holds at most ${LIMITS.chunkBytes} uncompressed`, c.size);
       if (c.storedSize !== undefined && c.storedSize > LIMITS.storedChunkBytes) {
         over('storedChunkBytes', `${what}: chunk ${c.sha256} would be stored as ${c.storedSize} bytes; the limit is ${LIMITS.storedChunkBytes}`, c.storedSize);
       }
@@ -169,7 +173,8 @@ export function precheckBeginCounts(body: unknown): void {
   artifacts.forEach((a: unknown, i) => {
     const chunks = (a as { chunks?: unknown } | null)?.chunks;
     if (!Array.isArray(chunks)) return;
-    if (chunks.length > LIMITS.chunksPerArtifact) over('chunksPerArtifact', `artifact ${i} has ${chunks.length} chunks; the limit is ${LIMITS.chunksPerArtifact}`, chunks.length);
+    if (chunks.length > LIMITS.chunksPerArtifact)
+      over('chunksPerArtifact', `artifact ${i} has ${chunks.length} chunks; the limit is ${LIMITS.chunksPerArtifact}`, chunks.length);
     total += chunks.length;
     if (total > LIMITS.chunksPerCapture) over('chunksPerCapture', `this capture has more than ${LIMITS.chunksPerCapture} chunks`, total);
   });

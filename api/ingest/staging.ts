@@ -47,7 +47,10 @@ export function trustedRecord(row: Pick<BlobRow, 'sha256' | 'lastVerified'>, at:
 /** Records that the store answered for these chunks at `at` (their trust window starts again). */
 export async function markVerified(db: Db, shas: string[], at: Date): Promise<void> {
   for (let i = 0; i < shas.length; i += 1000) {
-    await db.update(blobs).set({ lastVerified: at }).where(inArray(blobs.sha256, shas.slice(i, i + 1000)));
+    await db
+      .update(blobs)
+      .set({ lastVerified: at })
+      .where(inArray(blobs.sha256, shas.slice(i, i + 1000)));
   }
 }
 
@@ -63,7 +66,10 @@ class PresenceCache {
     const hit = this.seen.get(sha256);
     if (hit && now - hit.at < PRESENCE_TTL_MS && now >= hit.at) return hit.storedSize;
     const head = await this.store.head(chunkKey(sha256));
-    if (!head) { this.seen.delete(sha256); return null; }
+    if (!head) {
+      this.seen.delete(sha256);
+      return null;
+    }
     if (this.seen.size > 200_000) this.seen.clear();
     this.seen.set(sha256, { storedSize: head.size, at: now });
     return head.size;
@@ -79,7 +85,10 @@ const presenceCaches = new WeakMap<BlobStore, PresenceCache>();
 /** The presence cache of one store (shared by every request the process serves). */
 export function presenceOf(store: BlobStore): PresenceCache {
   let cache = presenceCaches.get(store);
-  if (!cache) { cache = new PresenceCache(store); presenceCaches.set(store, cache); }
+  if (!cache) {
+    cache = new PresenceCache(store);
+    presenceCaches.set(store, cache);
+  }
   return cache;
 }
 
@@ -87,7 +96,10 @@ export function presenceOf(store: BlobStore): PresenceCache {
 export async function knownBlobs(db: Db, shas: string[]): Promise<Map<string, BlobRow>> {
   const m = new Map<string, BlobRow>();
   for (let i = 0; i < shas.length; i += 1000) {
-    const rows = await db.select().from(blobs).where(inArray(blobs.sha256, shas.slice(i, i + 1000)));
+    const rows = await db
+      .select()
+      .from(blobs)
+      .where(inArray(blobs.sha256, shas.slice(i, i + 1000)));
     for (const r of rows) m.set(r.sha256, r);
   }
   return m;
@@ -97,7 +109,9 @@ export async function knownBlobs(db: Db, shas: string[]): Promise<Map<string, Bl
 export async function heldByHost(db: Db, host: string, shas: string[]): Promise<Set<string>> {
   const held = new Set<string>();
   for (let i = 0; i < shas.length; i += 1000) {
-    const rows = await db.select({ sha256: hostChunks.sha256 }).from(hostChunks)
+    const rows = await db
+      .select({ sha256: hostChunks.sha256 })
+      .from(hostChunks)
       .where(and(eq(hostChunks.host, host), inArray(hostChunks.sha256, shas.slice(i, i + 1000))));
     for (const r of rows) held.add(r.sha256);
   }
@@ -107,7 +121,11 @@ export async function heldByHost(db: Db, host: string, shas: string[]): Promise<
 /** Records that a host holds these chunks (inside the commit's transaction); `skip` are known held already. */
 export async function recordHeld(tx: Db, host: string, shas: Iterable<string>, skip: ReadonlySet<string> = new Set()): Promise<void> {
   const rows = [...new Set(shas)].filter((sha256) => !skip.has(sha256)).map((sha256) => ({ host, sha256 }));
-  for (let i = 0; i < rows.length; i += 1000) await tx.insert(hostChunks).values(rows.slice(i, i + 1000)).onConflictDoNothing();
+  for (let i = 0; i < rows.length; i += 1000)
+    await tx
+      .insert(hostChunks)
+      .values(rows.slice(i, i + 1000))
+      .onConflictDoNothing();
 }
 
 /**
@@ -117,17 +135,25 @@ export async function recordHeld(tx: Db, host: string, shas: Iterable<string>, s
  * so it is handed out for upload again instead of wedging every commit.
  */
 export async function confirmHeld(db: Db, store: BlobStore, now: Date, host: string, shas: string[], heldAlready?: Set<string>): Promise<Map<string, BlobRow>> {
-  const held = heldAlready ?? await heldByHost(db, host, shas);
-  const known = await knownBlobs(db, shas.filter((s) => held.has(s)));
+  const held = heldAlready ?? (await heldByHost(db, host, shas));
+  const known = await knownBlobs(
+    db,
+    shas.filter((s) => held.has(s)),
+  );
   const presence = presenceOf(store);
   const confirmed = new Map<string, BlobRow>();
   const lost: string[] = [];
   const answered: string[] = [];
   await pool([...known.values()], 16, async (row) => {
-    if (trustedRecord(row, now)) { confirmed.set(row.sha256, row); return; }
+    if (trustedRecord(row, now)) {
+      confirmed.set(row.sha256, row);
+      return;
+    }
     const size = await presence.storedSize(row.sha256, now.getTime());
-    if (size === row.storedSize) { confirmed.set(row.sha256, row); answered.push(row.sha256); }
-    else if (size === null) lost.push(row.sha256);
+    if (size === row.storedSize) {
+      confirmed.set(row.sha256, row);
+      answered.push(row.sha256);
+    } else if (size === null) lost.push(row.sha256);
   });
   await markVerified(db, answered, now);
   await markMissing(db, store, lost);
@@ -153,7 +179,11 @@ export interface Published {
  * the chunk; one that does not (damaged in the store) is replaced by the verified bytes.
  */
 export async function publishChunk(
-  db: Db, store: BlobStore, at: Date, chunk: VerifiedChunk & { sha256: string; storedBytes: Uint8Array }, known: BlobRow | undefined,
+  db: Db,
+  store: BlobStore,
+  at: Date,
+  chunk: VerifiedChunk & { sha256: string; storedBytes: Uint8Array },
+  known: BlobRow | undefined,
 ): Promise<Published> {
   const key = chunkKey(chunk.sha256);
   const size = chunk.bytes.length;
@@ -176,7 +206,10 @@ export async function publishChunk(
   if (existing) {
     try {
       const v = await decodeChunk(chunk.sha256, size, existing);
-      return { stored: { sha256: chunk.sha256, size, encoding: v.encoding, storedSize: v.storedSize }, newBlob: { ...ours.newBlob!, encoding: v.encoding, storedSize: v.storedSize } };
+      return {
+        stored: { sha256: chunk.sha256, size, encoding: v.encoding, storedSize: v.storedSize },
+        newBlob: { ...ours.newBlob!, encoding: v.encoding, storedSize: v.storedSize },
+      };
     } catch (e) {
       if (!(e instanceof ChunkError)) throw e;
     }
@@ -232,8 +265,10 @@ export async function sweepStaging(services: Pick<Services, 'db' | 'store' | 'no
   const all = [...ids];
   for (let i = 0; i < all.length; i += 500) {
     const batch = all.slice(i, i + 500);
-    const rows = await db.select({ id: captures.id, state: captures.state, receivedAt: captures.receivedAt, lastBegunAt: captures.lastBegunAt })
-      .from(captures).where(inArray(captures.id, batch));
+    const rows = await db
+      .select({ id: captures.id, state: captures.state, receivedAt: captures.receivedAt, lastBegunAt: captures.lastBegunAt })
+      .from(captures)
+      .where(inArray(captures.id, batch));
     const byId = new Map(rows.map((r) => [r.id, r]));
     for (const id of batch) {
       const row = byId.get(id);

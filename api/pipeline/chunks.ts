@@ -25,13 +25,17 @@ const gunzipAsync = promisify(gunzip);
 export const PARSE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** How much of an artifact of this kind the parser reads. */
-export function parseWindow(kind: ArtifactKind, size: number): number {
+export function parseWindow(_kind: ArtifactKind, size: number): number {
   return Math.min(size, PARSE_LIMIT_BYTES);
 }
 
 /** A chunk that is missing or is not what its name says. */
 export class ChunkError extends Error {
-  constructor(readonly sha256: string, readonly reason: 'missing' | 'wrong-size' | 'wrong-hash' | 'bad-encoding' | 'too-large', message: string) {
+  constructor(
+    readonly sha256: string,
+    readonly reason: 'missing' | 'wrong-size' | 'wrong-hash' | 'bad-encoding' | 'too-large',
+    message: string,
+  ) {
     super(message);
     this.name = 'ChunkError';
   }
@@ -146,7 +150,10 @@ export async function assembleArtifact(
   }
   const out = new Uint8Array(held);
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   const complete = offset === chunks.reduce((n, c) => n + c.size, 0);
   return { bytes: out, sha256: complete ? hash.digest('hex') : null };
 }
@@ -182,7 +189,10 @@ export class ChunkCache {
     if (this.bytes + size <= this.maxBytes) {
       this.entries.set(sha256, read);
       this.bytes += size;
-      read.catch(() => { this.entries.delete(sha256); this.bytes -= size; });
+      read.catch(() => {
+        this.entries.delete(sha256);
+        this.bytes -= size;
+      });
     }
     return read;
   }

@@ -8,8 +8,13 @@
 import type { PartitionInfo } from '../../formats/types.js';
 
 export type DriftEventType =
-  | 'lun-id-changed' | 'device-id-changed' | 'partition-missing' | 'partition-changed'
-  | 'label-changed' | 'header-changed' | 'parse-error';
+  | 'lun-id-changed'
+  | 'device-id-changed'
+  | 'partition-missing'
+  | 'partition-changed'
+  | 'label-changed'
+  | 'header-changed'
+  | 'parse-error';
 
 export type Severity = 'info' | 'warning' | 'critical';
 
@@ -46,8 +51,7 @@ export interface Observation {
 }
 
 function samePartition(a: PartitionInfo, b: PartitionInfo): boolean {
-  return a.scheme === b.scheme && a.index === b.index && a.startLba === b.startLba && a.endLba === b.endLba
-    && a.type.toLowerCase() === b.type.toLowerCase();
+  return a.scheme === b.scheme && a.index === b.index && a.startLba === b.startLba && a.endLba === b.endLba && a.type.toLowerCase() === b.type.toLowerCase();
 }
 
 function describePartition(p: PartitionInfo): string {
@@ -91,36 +95,48 @@ export function detectDrift(previous: Observation | null, current: Observation):
   // own VMFS header. ESX sees such a LUN as a snapshot and will not mount it unless
   // it is resignatured (docs/formats.md §3).
   if (current.sourceDeviceId && current.deviceId && current.sourceDeviceId !== current.deviceId) {
-    push('device-id-changed', 'critical',
+    push(
+      'device-id-changed',
+      'critical',
       `the VMFS header on ${current.sourceDeviceId} names device ${current.deviceId}: ESX will treat it as a snapshot LUN`,
-      { headerDeviceId: current.deviceId, sourceDeviceId: current.sourceDeviceId });
+      { headerDeviceId: current.deviceId, sourceDeviceId: current.sourceDeviceId },
+    );
   }
 
   const partition = current.partition ?? null;
-  if (partition?.missing && !(previous?.partition?.missing)) {
-    push('partition-missing', 'critical',
-      previous?.partition ? `the partition table entry for the VMFS partition is gone (was ${describePartition(previous.partition)})`
+  if (partition?.missing && !previous?.partition?.missing) {
+    push(
+      'partition-missing',
+      'critical',
+      previous?.partition
+        ? `the partition table entry for the VMFS partition is gone (was ${describePartition(previous.partition)})`
         : 'a VMFS header was found but no partition table entry describes it',
-      { previous: previous?.partition ?? null, current: partition });
+      { previous: previous?.partition ?? null, current: partition },
+    );
   }
 
   if (!previous || previous.parseError) return events;
 
   if (previous.deviceId && current.deviceId && previous.deviceId !== current.deviceId) {
-    push('device-id-changed', 'critical', `the extent's device id changed from ${previous.deviceId} to ${current.deviceId}`,
-      { previous: previous.deviceId, current: current.deviceId });
+    push('device-id-changed', 'critical', `the extent's device id changed from ${previous.deviceId} to ${current.deviceId}`, {
+      previous: previous.deviceId,
+      current: current.deviceId,
+    });
   }
   if (previous.lun != null && current.lun != null && previous.lun !== current.lun) {
-    push('lun-id-changed', 'critical', `LUN ${previous.lun} is now presented as LUN ${current.lun}`,
-      { previous: previous.lun, current: current.lun });
+    push('lun-id-changed', 'critical', `LUN ${previous.lun} is now presented as LUN ${current.lun}`, { previous: previous.lun, current: current.lun });
   }
   if (previous.partition && partition && !previous.partition.missing && !partition.missing && !samePartition(previous.partition, partition)) {
-    push('partition-changed', 'warning', `the VMFS partition changed from ${describePartition(previous.partition)} to ${describePartition(partition)}`,
-      { previous: previous.partition, current: partition });
+    push('partition-changed', 'warning', `the VMFS partition changed from ${describePartition(previous.partition)} to ${describePartition(partition)}`, {
+      previous: previous.partition,
+      current: partition,
+    });
   }
   if (previous.label != null && current.label != null && previous.label !== current.label) {
-    push('label-changed', 'info', `the datastore label changed from "${previous.label}" to "${current.label}"`,
-      { previous: previous.label, current: current.label });
+    push('label-changed', 'info', `the datastore label changed from "${previous.label}" to "${current.label}"`, {
+      previous: previous.label,
+      current: current.label,
+    });
   }
   const changed: Record<string, { previous: unknown; current: unknown }> = {};
   for (const f of HEADER_FIELDS) {

@@ -54,7 +54,11 @@ export function deviceIdOrNull(s: string | null | undefined): string | null {
 
 function lunFromVml(vml: string | null): number | null {
   if (!vml) return null;
-  try { return parseVml(vml).lun; } catch { return null; }
+  try {
+    return parseVml(vml).lun;
+  } catch {
+    return null;
+  }
 }
 
 /** The catalog rows one parsed artifact contributes. */
@@ -66,9 +70,14 @@ export function indexRows(ctx: ArtifactContext, parsed: ParsedArtifact): Indexed
 
   if (vmfs?.vmfsUuid) {
     out.volumes.push({
-      vmfsUuid: vmfs.vmfsUuid, label: vmfs.label, version: vmfs.version, blockSize: vmfs.blockSize,
-      createdAt: vmfs.createdAt ? new Date(vmfs.createdAt) : null, creatorMac: vmfs.creatorMac,
-      firstSeen: ctx.collectedAt, lastSeen: ctx.collectedAt,
+      vmfsUuid: vmfs.vmfsUuid,
+      label: vmfs.label,
+      version: vmfs.version,
+      blockSize: vmfs.blockSize,
+      createdAt: vmfs.createdAt ? new Date(vmfs.createdAt) : null,
+      creatorMac: vmfs.creatorMac,
+      firstSeen: ctx.collectedAt,
+      lastSeen: ctx.collectedAt,
     });
     if (vmfs.segmentUuid) out.segments.push({ artifactId: ctx.artifactId, segmentUuid: vmfs.segmentUuid, vmfsUuid: vmfs.vmfsUuid, seenAt: ctx.collectedAt });
   }
@@ -77,16 +86,37 @@ export function indexRows(ctx: ArtifactContext, parsed: ParsedArtifact): Indexed
     const d = parsed.device;
     const p = parsed.partition;
     out.extents.push({
-      ...base, host: ctx.host, source: 'header',
-      vmfsUuid: vmfs?.vmfsUuid ?? null, segmentUuid: vmfs?.segmentUuid ?? null, extentUuid: d.extentUuid || null,
-      deviceId: d.deviceId || null, vml: d.vml || null, lun: d.lun, vendor: d.vendor || null, model: d.model || null,
-      revision: d.revision || null, sizeBytes: d.sizeBytes,
-      partitionScheme: p?.scheme ?? null, partitionIndex: p?.index ?? null,
-      partitionStart: p?.startLba ?? null, partitionEnd: p?.endLba ?? null, partitionType: p?.type ?? null,
-      partitionMissing: p?.missing ?? false, devicePath,
+      ...base,
+      host: ctx.host,
+      source: 'header',
+      vmfsUuid: vmfs?.vmfsUuid ?? null,
+      segmentUuid: vmfs?.segmentUuid ?? null,
+      extentUuid: d.extentUuid || null,
+      deviceId: d.deviceId || null,
+      vml: d.vml || null,
+      lun: d.lun,
+      vendor: d.vendor || null,
+      model: d.model || null,
+      revision: d.revision || null,
+      sizeBytes: d.sizeBytes,
+      partitionScheme: p?.scheme ?? null,
+      partitionIndex: p?.index ?? null,
+      partitionStart: p?.startLba ?? null,
+      partitionEnd: p?.endLba ?? null,
+      partitionType: p?.type ?? null,
+      partitionMissing: p?.missing ?? false,
+      devicePath,
     });
     if (d.deviceId) {
-      out.luns.push({ deviceId: d.deviceId, lun: d.lun, vml: d.vml || null, vendor: d.vendor || null, model: d.model || null, sizeBytes: d.sizeBytes, lastSeen: ctx.collectedAt });
+      out.luns.push({
+        deviceId: d.deviceId,
+        lun: d.lun,
+        vml: d.vml || null,
+        vendor: d.vendor || null,
+        model: d.model || null,
+        sizeBytes: d.sizeBytes,
+        lastSeen: ctx.collectedAt,
+      });
     }
   }
 
@@ -114,28 +144,62 @@ export function indexRows(ctx: ArtifactContext, parsed: ParsedArtifact): Indexed
   if (details.systemUuid) out.hostSystemUuid = details.systemUuid;
   const devicesById = new Map((details.devices ?? []).map((d) => [d.deviceId, d]));
   for (const d of details.devices ?? []) {
-    out.luns.push({ deviceId: d.deviceId, lun: lunFromVml(d.vml), vml: d.vml, vendor: d.vendor, model: d.model, sizeBytes: d.sizeBytes, lastSeen: ctx.collectedAt });
+    out.luns.push({
+      deviceId: d.deviceId,
+      lun: lunFromVml(d.vml),
+      vml: d.vml,
+      vendor: d.vendor,
+      model: d.model,
+      sizeBytes: d.sizeBytes,
+      lastSeen: ctx.collectedAt,
+    });
   }
   for (const e of details.extents ?? []) {
     const dev = e.deviceId ? devicesById.get(e.deviceId) : undefined;
     const vml = dev?.vml ?? null;
     out.extents.push({
-      ...base, host: ctx.host, source: 'inventory', vmfsUuid: e.vmfsUuid, deviceId: e.deviceId, vml, lun: lunFromVml(vml),
-      vendor: dev?.vendor ?? null, model: dev?.model ?? null, revision: dev?.revision ?? null, sizeBytes: dev?.sizeBytes ?? null,
-      partitionIndex: e.partition, devicePath: e.devicePath ?? dev?.devfsPath ?? null, partitionMissing: false,
+      ...base,
+      host: ctx.host,
+      source: 'inventory',
+      vmfsUuid: e.vmfsUuid,
+      deviceId: e.deviceId,
+      vml,
+      lun: lunFromVml(vml),
+      vendor: dev?.vendor ?? null,
+      model: dev?.model ?? null,
+      revision: dev?.revision ?? null,
+      sizeBytes: dev?.sizeBytes ?? null,
+      partitionIndex: e.partition,
+      devicePath: e.devicePath ?? dev?.devfsPath ?? null,
+      partitionMissing: false,
     });
     out.volumes.push({ vmfsUuid: e.vmfsUuid, label: e.volumeName, firstSeen: ctx.collectedAt, lastSeen: ctx.collectedAt });
   }
   for (const t of details.targetLus ?? []) {
     out.targets.push({
-      ...base, storageHost: ctx.host, stack: t.stack, iqn: t.iqn, alias: t.alias, lun: t.lun, deviceId: t.deviceId,
-      backingStore: t.backingStore, sizeBytes: t.sizeBytes, tpgs: t.tpgs, acl: t.acl,
+      ...base,
+      storageHost: ctx.host,
+      stack: t.stack,
+      iqn: t.iqn,
+      alias: t.alias,
+      lun: t.lun,
+      deviceId: t.deviceId,
+      backingStore: t.backingStore,
+      sizeBytes: t.sizeBytes,
+      tpgs: t.tpgs,
+      acl: t.acl,
     });
   }
   for (const s of details.snapshots ?? []) {
     out.zfsSnapshots.push({
-      artifactId: ctx.artifactId, captureId: ctx.captureId, host: ctx.host, dataset: s.dataset, snapshot: s.snapshot,
-      name: s.name, createdAt: new Date(s.createdAt), usedBytes: s.usedBytes,
+      artifactId: ctx.artifactId,
+      captureId: ctx.captureId,
+      host: ctx.host,
+      dataset: s.dataset,
+      snapshot: s.snapshot,
+      name: s.name,
+      createdAt: new Date(s.createdAt),
+      usedBytes: s.usedBytes,
     });
   }
   return out;
@@ -161,10 +225,23 @@ export function foundIds(parsed: ParsedArtifact | null): Record<string, string[]
   addFound(found, 'extentUuid', parsed.device?.extentUuid);
   const d = parsed.details ?? {};
   addFound(found, 'systemUuid', d.systemUuid ?? null);
-  for (const dev of d.devices ?? []) { addFound(found, 'deviceId', dev.deviceId); addFound(found, 'vml', dev.vml); }
-  for (const e of d.extents ?? []) { addFound(found, 'vmfsUuid', e.vmfsUuid); addFound(found, 'deviceId', e.deviceId); addFound(found, 'label', e.volumeName); }
-  for (const t of d.targetLus ?? []) { addFound(found, 'iqn', t.iqn); addFound(found, 'deviceId', t.deviceId); addFound(found, 'backingStore', t.backingStore); }
-  for (const s of d.snapshots ?? []) { addFound(found, 'dataset', s.dataset); }
+  for (const dev of d.devices ?? []) {
+    addFound(found, 'deviceId', dev.deviceId);
+    addFound(found, 'vml', dev.vml);
+  }
+  for (const e of d.extents ?? []) {
+    addFound(found, 'vmfsUuid', e.vmfsUuid);
+    addFound(found, 'deviceId', e.deviceId);
+    addFound(found, 'label', e.volumeName);
+  }
+  for (const t of d.targetLus ?? []) {
+    addFound(found, 'iqn', t.iqn);
+    addFound(found, 'deviceId', t.deviceId);
+    addFound(found, 'backingStore', t.backingStore);
+  }
+  for (const s of d.snapshots ?? []) {
+    addFound(found, 'dataset', s.dataset);
+  }
   return found;
 }
 
@@ -189,7 +266,10 @@ function newestBy<T extends { lastSeen: Date }>(rows: T[], key: (r: T) => string
   for (const r of rows) {
     const k = key(r);
     const prev = m.get(k);
-    if (!prev) { m.set(k, r); continue; }
+    if (!prev) {
+      m.set(k, r);
+      continue;
+    }
     // Merge: the newer observation wins, but fields it lacks keep the older value.
     const [older, newer] = prev.lastSeen > r.lastSeen ? [r, prev] : [prev, r];
     const merged = { ...older } as Record<string, unknown>;
@@ -203,7 +283,9 @@ function newestBy<T extends { lastSeen: Date }>(rows: T[], key: (r: T) => string
 
 /** Newer wins per column, but a null never overwrites a known value. */
 const newerWins = (table: string, col: string) =>
-  sql.raw(`CASE WHEN excluded.last_seen >= ${table}.last_seen THEN coalesce(excluded.${col}, ${table}.${col}) ELSE coalesce(${table}.${col}, excluded.${col}) END`);
+  sql.raw(
+    `CASE WHEN excluded.last_seen >= ${table}.last_seen THEN coalesce(excluded.${col}, ${table}.${col}) ELSE coalesce(${table}.${col}, excluded.${col}) END`,
+  );
 
 /** Writes the rows of one artifact (child rows, then volume and lun upserts). */
 export async function writeIndexedRows(tx: Db, rows: IndexedRows): Promise<void> {
@@ -217,53 +299,73 @@ export async function writeIndexedRows(tx: Db, rows: IndexedRows): Promise<void>
 
 /** Inserts or merges volumes: the newest observation's label/version win. */
 export async function upsertVolumes(tx: Db, rows: VolumeRow[]): Promise<void> {
-  for (const batch of chunked(newestBy(rows, (r) => r.vmfsUuid), BATCH)) {
-    await tx.insert(volumes).values(batch).onConflictDoUpdate({
-      target: volumes.vmfsUuid,
-      set: {
-        label: newerWins('volumes', 'label'),
-        version: newerWins('volumes', 'version'),
-        blockSize: newerWins('volumes', 'block_size'),
-        createdAt: sql`coalesce(volumes.created_at, excluded.created_at)`,
-        creatorMac: sql`coalesce(volumes.creator_mac, excluded.creator_mac)`,
-        firstSeen: sql`least(volumes.first_seen, excluded.first_seen)`,
-        lastSeen: sql`greatest(volumes.last_seen, excluded.last_seen)`,
-      },
-    });
+  for (const batch of chunked(
+    newestBy(rows, (r) => r.vmfsUuid),
+    BATCH,
+  )) {
+    await tx
+      .insert(volumes)
+      .values(batch)
+      .onConflictDoUpdate({
+        target: volumes.vmfsUuid,
+        set: {
+          label: newerWins('volumes', 'label'),
+          version: newerWins('volumes', 'version'),
+          blockSize: newerWins('volumes', 'block_size'),
+          createdAt: sql`coalesce(volumes.created_at, excluded.created_at)`,
+          creatorMac: sql`coalesce(volumes.creator_mac, excluded.creator_mac)`,
+          firstSeen: sql`least(volumes.first_seen, excluded.first_seen)`,
+          lastSeen: sql`greatest(volumes.last_seen, excluded.last_seen)`,
+        },
+      });
   }
 }
 
 /** Inserts or merges luns: the newest observation's LUN, vml, vendor/model win. */
 export async function upsertLuns(tx: Db, rows: LunRow[]): Promise<void> {
-  for (const batch of chunked(newestBy(rows, (r) => r.deviceId), BATCH)) {
-    await tx.insert(luns).values(batch).onConflictDoUpdate({
-      target: luns.deviceId,
-      set: {
-        lun: newerWins('luns', 'lun'),
-        vml: newerWins('luns', 'vml'),
-        vendor: newerWins('luns', 'vendor'),
-        model: newerWins('luns', 'model'),
-        sizeBytes: newerWins('luns', 'size_bytes'),
-        lastSeen: sql`greatest(luns.last_seen, excluded.last_seen)`,
-      },
-    });
+  for (const batch of chunked(
+    newestBy(rows, (r) => r.deviceId),
+    BATCH,
+  )) {
+    await tx
+      .insert(luns)
+      .values(batch)
+      .onConflictDoUpdate({
+        target: luns.deviceId,
+        set: {
+          lun: newerWins('luns', 'lun'),
+          vml: newerWins('luns', 'vml'),
+          vendor: newerWins('luns', 'vendor'),
+          model: newerWins('luns', 'model'),
+          sizeBytes: newerWins('luns', 'size_bytes'),
+          lastSeen: sql`greatest(luns.last_seen, excluded.last_seen)`,
+        },
+      });
   }
 }
 
 /** Inserts or merges a host: kind and system UUID from its newest capture. */
 export async function upsertHost(tx: Db, host: { name: string; kind: string; systemUuid: string | null; seenAt: Date; captureId: string }): Promise<void> {
-  await tx.insert(hosts).values({
-    name: host.name, kind: host.kind, systemUuid: host.systemUuid, firstSeen: host.seenAt, lastSeen: host.seenAt, lastCaptureId: host.captureId,
-  }).onConflictDoUpdate({
-    target: hosts.name,
-    set: {
-      kind: sql`CASE WHEN excluded.last_seen >= hosts.last_seen THEN excluded.kind ELSE hosts.kind END`,
-      systemUuid: newerWins('hosts', 'system_uuid'),
-      lastCaptureId: sql`CASE WHEN excluded.last_seen >= hosts.last_seen THEN excluded.last_capture_id ELSE hosts.last_capture_id END`,
-      firstSeen: sql`least(hosts.first_seen, excluded.first_seen)`,
-      lastSeen: sql`greatest(hosts.last_seen, excluded.last_seen)`,
-    },
-  });
+  await tx
+    .insert(hosts)
+    .values({
+      name: host.name,
+      kind: host.kind,
+      systemUuid: host.systemUuid,
+      firstSeen: host.seenAt,
+      lastSeen: host.seenAt,
+      lastCaptureId: host.captureId,
+    })
+    .onConflictDoUpdate({
+      target: hosts.name,
+      set: {
+        kind: sql`CASE WHEN excluded.last_seen >= hosts.last_seen THEN excluded.kind ELSE hosts.kind END`,
+        systemUuid: newerWins('hosts', 'system_uuid'),
+        lastCaptureId: sql`CASE WHEN excluded.last_seen >= hosts.last_seen THEN excluded.last_capture_id ELSE hosts.last_capture_id END`,
+        firstSeen: sql`least(hosts.first_seen, excluded.first_seen)`,
+        lastSeen: sql`greatest(hosts.last_seen, excluded.last_seen)`,
+      },
+    });
 }
 
 function chunked<T>(rows: T[], n: number): T[][] {
@@ -271,7 +373,6 @@ function chunked<T>(rows: T[], n: number): T[][] {
   for (let i = 0; i < rows.length; i += n) out.push(rows.slice(i, i + n));
   return out;
 }
-
 
 /**
  * A copy of parsed JSON that PostgreSQL's jsonb and text accept: no U+0000 in any
@@ -312,7 +413,9 @@ export function unindexableReason(e: unknown): string | null {
   const cause = (e as { cause?: unknown } | null)?.cause ?? e;
   const code = (cause as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code)) {
-    const message = String((cause as { message?: unknown }).message ?? '').split('\n')[0].slice(0, 300);
+    const message = String((cause as { message?: unknown }).message ?? '')
+      .split('\n')[0]
+      .slice(0, 300);
     return `the catalog could not index this artifact (SQLSTATE ${code}: ${message})`;
   }
   if (cause instanceof RangeError || cause instanceof TypeError) {

@@ -3,20 +3,19 @@
  * whole SHA-256 checked, and parsed by formats/parseArtifact. A parser that refuses the
  * bytes makes a parse-error entry, never a failed capture.
  */
-import { desc, eq, } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import { isFormatError } from '../../formats/errors.js';
 import { parseArtifact } from '../../formats/parse.js';
 import { detect } from '../../formats/detect.js';
 import type { Db } from '../../db/client.js';
-import { artifacts, } from '../../db/schema.js';
-import { ApiError, } from '../errors.js';
-import { type BlobStore } from '../store/types.js';
-import { assembleArtifact, ChunkCache, ChunkError, parseWindow } from './chunks.js';
-import { type RedactionNote } from './redaction.js';
-import {markMissing, 
-} from '../ingest/staging.js';
-import { cleanJson, } from './indexer.js';
+import { artifacts } from '../../db/schema.js';
+import { ApiError } from '../errors.js';
+import type { BlobStore } from '../store/types.js';
+import { assembleArtifact, type ChunkCache, ChunkError, parseWindow } from './chunks.js';
+import type { RedactionNote } from './redaction.js';
+import { markMissing } from '../ingest/staging.js';
+import { cleanJson } from './indexer.js';
 import type { ManifestArtifact, StoredChunk } from './verify.js';
 
 /** An artifact after parsing: what gets written to the catalog. */
@@ -48,8 +47,12 @@ const OPAQUE_KINDS: ReadonlySet<ArtifactKind> = new Set(['vmfs-undelete']);
  * `reindex` is for). This keeps an unchanged commit from re-reading every dump.
  */
 async function committedBefore(db: Db, ref: ManifestArtifact): Promise<Pick<ParsedEntry, 'parseStatus' | 'parseError' | 'parsed'> | null> {
-  const rows = await db.select({ kind: artifacts.kind, chunks: artifacts.chunks, parseStatus: artifacts.parseStatus, parseError: artifacts.parseError, parsed: artifacts.parsed })
-    .from(artifacts).where(eq(artifacts.sha256, ref.sha256)).orderBy(desc(artifacts.collectedAt)).limit(5);
+  const rows = await db
+    .select({ kind: artifacts.kind, chunks: artifacts.chunks, parseStatus: artifacts.parseStatus, parseError: artifacts.parseError, parsed: artifacts.parsed })
+    .from(artifacts)
+    .where(eq(artifacts.sha256, ref.sha256))
+    .orderBy(desc(artifacts.collectedAt))
+    .limit(5);
   const want = ref.chunks.map((c) => c.sha256).join(',');
   const same = rows.find((r) => r.kind === ref.kind && (r.chunks as StoredChunk[]).map((c) => c.sha256).join(',') === want);
   if (!same) return null;
@@ -65,7 +68,14 @@ async function committedBefore(db: Db, ref: ManifestArtifact): Promise<Pick<Pars
  * chunks, and parses it. A parse failure is recorded on the artifact, not thrown.
  * With `verifyWhole` (a commit), bytes committed before are neither re-read nor re-parsed.
  */
-export async function parseStoredArtifact(db: Db, store: BlobStore, ref: ManifestArtifact, id: string, index: number, options: { verifyWhole: boolean; kindFilter?: ArtifactKind; cache?: ChunkCache }): Promise<ParsedEntry> {
+export async function parseStoredArtifact(
+  db: Db,
+  store: BlobStore,
+  ref: ManifestArtifact,
+  id: string,
+  index: number,
+  options: { verifyWhole: boolean; kindFilter?: ArtifactKind; cache?: ChunkCache },
+): Promise<ParsedEntry> {
   const opaque = OPAQUE_KINDS.has(ref.kind);
   if (options.verifyWhole) {
     const before = await committedBefore(db, ref);
@@ -115,7 +125,10 @@ export async function parseStoredArtifact(db: Db, store: BlobStore, ref: Manifes
     entry.parseStatus = 'error';
     entry.parseError = isFormatError(e)
       ? cleanJson({ code: e.code, message: e.message })
-      : cleanJson({ code: 'parser_failed', message: `the ${kind} parser failed on these bytes: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`.slice(0, 500) });
+      : cleanJson({
+          code: 'parser_failed',
+          message: `the ${kind} parser failed on these bytes: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`.slice(0, 500),
+        });
   }
   return entry;
 }

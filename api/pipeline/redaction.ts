@@ -14,7 +14,7 @@ import { isFormatError } from '../../formats/errors.js';
 import { redactSecrets } from '../../formats/redact.js';
 import { ApiError } from '../errors.js';
 import type { BlobStore } from '../store/types.js';
-import { assembleArtifact, ChunkCache, ChunkError, PARSE_LIMIT_BYTES, sha256Hex } from './chunks.js';
+import { assembleArtifact, type ChunkCache, ChunkError, PARSE_LIMIT_BYTES, sha256Hex } from './chunks.js';
 import { knownBlobs, publishChunk, type Published } from '../ingest/staging.js';
 import type { ManifestArtifact } from './verify.js';
 
@@ -44,7 +44,11 @@ const DETECT_WINDOW = 64 * 1024;
  * notes by artifact index, and the `blobs` rows of chunks this created.
  */
 export async function redactArtifacts(
-  db: Db, store: BlobStore, at: Date, refs: ManifestArtifact[], cache: ChunkCache,
+  db: Db,
+  store: BlobStore,
+  at: Date,
+  refs: ManifestArtifact[],
+  cache: ChunkCache,
 ): Promise<{ refs: ManifestArtifact[]; notes: Map<number, RedactionNote>; published: Published[] }> {
   const out = [...refs];
   const notes = new Map<number, RedactionNote>();
@@ -61,7 +65,10 @@ export async function redactArtifacts(
         if (!REDACTABLE_KINDS.has(kind)) continue;
       }
       if (ref.size > PARSE_LIMIT_BYTES) {
-        throw new ApiError('payload_too_large', `${where}: a ${kind} artifact of ${ref.size} bytes is over the ${PARSE_LIMIT_BYTES}-byte limit up to which the catalog removes secrets`);
+        throw new ApiError(
+          'payload_too_large',
+          `${where}: a ${kind} artifact of ${ref.size} bytes is over the ${PARSE_LIMIT_BYTES}-byte limit up to which the catalog removes secrets`,
+        );
       }
       const whole = await assembleArtifact(store, ref.chunks, { window: ref.size, hashAll: true, cache });
       if (whole.sha256 !== ref.sha256) {
@@ -81,10 +88,19 @@ export async function redactArtifacts(
         const bytes = result.bytes.subarray(off, Math.min(off + CHUNK_SIZE, result.bytes.length));
         pieces.push({ sha256: sha256Hex(bytes), bytes });
       }
-      const known = await knownBlobs(db, pieces.map((p) => p.sha256));
+      const known = await knownBlobs(
+        db,
+        pieces.map((p) => p.sha256),
+      );
       const chunks: ManifestArtifact['chunks'] = [];
       for (const p of pieces) {
-        const done = await publishChunk(db, store, at, { sha256: p.sha256, bytes: p.bytes, encoding: 'identity', storedSize: p.bytes.length, storedBytes: p.bytes }, known.get(p.sha256));
+        const done = await publishChunk(
+          db,
+          store,
+          at,
+          { sha256: p.sha256, bytes: p.bytes, encoding: 'identity', storedSize: p.bytes.length, storedBytes: p.bytes },
+          known.get(p.sha256),
+        );
         cache.add(p.sha256, p.bytes);
         published.push(done);
         chunks.push(done.stored);

@@ -3,18 +3,21 @@
  * checked against its size and SHA-256, and published write-once under its hash.
  * The server never trusts client metadata.
  */
-import type {CaptureManifest, ChunkEncoding, 
-} from '../../formats/protocol.js';
+import type { CaptureManifest, ChunkEncoding } from '../../formats/protocol.js';
 import type { Db } from '../../db/client.js';
-import { blobs, } from '../../db/schema.js';
-import { ApiError, } from '../errors.js';
+import type { blobs } from '../../db/schema.js';
+import { ApiError } from '../errors.js';
 import { stagingKey, stagingPrefix, type BlobStore } from '../store/types.js';
-import { ChunkCache, ChunkError, decodeChunk, } from './chunks.js';
-import {heldByHost, knownBlobs, markMissing, markVerified, pool, presenceOf, publishChunk, trustedRecord, type Published,
-} from '../ingest/staging.js';
+import { ChunkCache, ChunkError, decodeChunk } from './chunks.js';
+import { heldByHost, knownBlobs, markMissing, markVerified, pool, presenceOf, publishChunk, trustedRecord, type Published } from '../ingest/staging.js';
 
 /** One chunk as a manifest records it: how it actually rests in the store. */
-export interface StoredChunk { sha256: string; size: number; encoding: ChunkEncoding; storedSize: number }
+export interface StoredChunk {
+  sha256: string;
+  size: number;
+  encoding: ChunkEncoding;
+  storedSize: number;
+}
 export type ManifestArtifact = CaptureManifest['artifacts'][number];
 
 /** Stored sizes of a capture's staged uploads, by chunk hash (one listing). */
@@ -46,8 +49,13 @@ export interface VerifiedChunks {
  * `deferred` (those only secret-bearing kinds reference) are verified but stay staged.
  */
 export async function verifyChunks(
-  db: Db, store: BlobStore, capture: { id: string; host: string }, chunks: Array<{ sha256: string; size: number }>, at: Date,
-  cache: ChunkCache = new ChunkCache(), deferred: ReadonlySet<string> = new Set(),
+  db: Db,
+  store: BlobStore,
+  capture: { id: string; host: string },
+  chunks: Array<{ sha256: string; size: number }>,
+  at: Date,
+  cache: ChunkCache = new ChunkCache(),
+  deferred: ReadonlySet<string> = new Set(),
 ): Promise<VerifiedChunks> {
   const shas = chunks.map((c) => c.sha256);
   const known = await knownBlobs(db, shas);
@@ -71,7 +79,10 @@ export async function verifyChunks(
     if (!staged.has(c.sha256)) {
       // The same message whether or not another host holds the chunk: no existence oracle.
       const never = { sha256: c.sha256, reason: 'missing', message: `chunk ${c.sha256} was never uploaded` };
-      if (!held.has(c.sha256) || !k || k.size !== c.size) { problems.push(never); return; }
+      if (!held.has(c.sha256) || !k || k.size !== c.size) {
+        problems.push(never);
+        return;
+      }
       // Verified when it was published (or last asked about): no store request per chunk.
       const size = trustedRecord(k, at) ? k.storedSize : await presence.storedSize(c.sha256, at.getTime());
       if (size === k.storedSize) {
@@ -110,9 +121,16 @@ export async function verifyChunks(
   if (problems.length > 0) {
     problems.sort((a, b) => a.sha256.localeCompare(b.sha256));
     const tooLarge = problems.find((p) => p.reason === 'too-large');
-    const shown = problems.slice(0, 5).map((p) => p.message).join('; ');
+    const shown = problems
+      .slice(0, 5)
+      .map((p) => p.message)
+      .join('; ');
     const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
-    throw new ApiError(tooLarge ? 'payload_too_large' : 'unprocessable', `the capture cannot be committed: ${shown}${more}; upload the chunks again and retry`, { chunks: problems });
+    throw new ApiError(
+      tooLarge ? 'payload_too_large' : 'unprocessable',
+      `the capture cannot be committed: ${shown}${more}; upload the chunks again and retry`,
+      { chunks: problems },
+    );
   }
   return { stored, newBlobs, pending, held };
 }
@@ -123,7 +141,12 @@ export async function verifyChunks(
  * chunks as they then rest. Chunks only a redacted original referenced are never published.
  */
 export async function publishStaged(
-  db: Db, store: BlobStore, captureId: string, refs: ManifestArtifact[], pending: ReadonlySet<string>, at: Date,
+  db: Db,
+  store: BlobStore,
+  captureId: string,
+  refs: ManifestArtifact[],
+  pending: ReadonlySet<string>,
+  at: Date,
 ): Promise<{ refs: ManifestArtifact[]; published: Published[] }> {
   const wanted = [...new Set(refs.flatMap((r) => r.chunks.map((c) => c.sha256)).filter((s) => pending.has(s)))];
   const known = await knownBlobs(db, wanted);

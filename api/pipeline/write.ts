@@ -5,15 +5,13 @@
  * rebuild and reindex.
  */
 import { and, desc, eq, lt } from 'drizzle-orm';
-import type {ArtifactSummary, CaptureManifest, HostRef, 
-} from '../../formats/protocol.js';
+import type { ArtifactSummary, CaptureManifest, HostRef } from '../../formats/protocol.js';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import type { Db } from '../../db/client.js';
 import { artifacts, blobs, events, extents, segments } from '../../db/schema.js';
 import { annotateError } from '../errors.js';
 import { detectDrift, type DriftEvent, type Observation } from './drift.js';
-import {recordHeld, 
-} from '../ingest/staging.js';
+import { recordHeld } from '../ingest/staging.js';
 import { cleanJson, foundIds, indexRows, unindexableReason, upsertHost, writeIndexedRows, type ArtifactContext } from './indexer.js';
 import type { ParsedEntry } from './parse.js';
 import type { BlobRow } from './verify.js';
@@ -33,21 +31,30 @@ export interface CaptureRecord {
 async function previousObservation(tx: Db, kind: ArtifactKind, current: Observation, before: Date): Promise<Observation | null> {
   let prevId: string | undefined;
   if (kind === 'vmfs-header' && current.extentUuid) {
-    const [r] = await tx.select({ id: extents.artifactId }).from(extents)
+    const [r] = await tx
+      .select({ id: extents.artifactId })
+      .from(extents)
       .where(and(eq(extents.extentUuid, current.extentUuid), eq(extents.source, 'header'), lt(extents.seenAt, before)))
-      .orderBy(desc(extents.seenAt)).limit(1);
+      .orderBy(desc(extents.seenAt))
+      .limit(1);
     prevId = r?.id;
   } else if (kind === 'vh-sf' && current.vmfsUuid) {
-    const [r] = await tx.select({ id: segments.artifactId }).from(segments)
+    const [r] = await tx
+      .select({ id: segments.artifactId })
+      .from(segments)
       .innerJoin(artifacts, eq(artifacts.id, segments.artifactId))
       .where(and(eq(segments.vmfsUuid, current.vmfsUuid), eq(artifacts.kind, 'vh-sf'), lt(segments.seenAt, before)))
-      .orderBy(desc(segments.seenAt)).limit(1);
+      .orderBy(desc(segments.seenAt))
+      .limit(1);
     prevId = r?.id;
   }
   if (!prevId) return null;
   const [a] = await tx.select().from(artifacts).where(eq(artifacts.id, prevId));
   if (!a?.parsed) return null;
-  const rows = indexRows({ artifactId: a.id, captureId: a.captureId, host: a.host, collectedAt: a.collectedAt, kind: a.kind as ArtifactKind, device: a.device }, a.parsed as ParsedArtifact);
+  const rows = indexRows(
+    { artifactId: a.id, captureId: a.captureId, host: a.host, collectedAt: a.collectedAt, kind: a.kind as ArtifactKind, device: a.device },
+    a.parsed as ParsedArtifact,
+  );
   return rows.observations[0] ?? null;
 }
 
@@ -57,8 +64,12 @@ async function previousObservation(tx: Db, kind: ArtifactKind, current: Observat
  */
 export async function indexEntry(tx: Db, record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt' | 'committedAt'>, entry: ParsedEntry): Promise<void> {
   const ctx: ArtifactContext = {
-    artifactId: entry.id, captureId: record.captureId, host: record.host.name, collectedAt: record.collectedAt,
-    kind: entry.ref.kind, device: entry.ref.device ?? null,
+    artifactId: entry.id,
+    captureId: record.captureId,
+    host: record.host.name,
+    collectedAt: record.collectedAt,
+    kind: entry.ref.kind,
+    device: entry.ref.device ?? null,
   };
   const drift: DriftEvent[] = [];
   if (entry.parsed) {
@@ -76,19 +87,40 @@ export async function indexEntry(tx: Db, record: Pick<CaptureRecord, 'captureId'
     drift.push(...detectDrift(null, { deviceId: null, vmfsUuid: null, parseError: entry.parseError }));
   }
   if (drift.length > 0) {
-    await tx.insert(events).values(drift.map((d) => ({
-      type: d.type, severity: d.severity, vmfsUuid: d.vmfsUuid, deviceId: d.deviceId, host: record.host.name,
-      captureId: record.captureId, artifactId: entry.id, message: `${entry.ref.fileName}: ${d.message}`, details: d.details,
-      createdAt: record.committedAt,
-    })));
+    await tx.insert(events).values(
+      drift.map((d) => ({
+        type: d.type,
+        severity: d.severity,
+        vmfsUuid: d.vmfsUuid,
+        deviceId: d.deviceId,
+        host: record.host.name,
+        captureId: record.captureId,
+        artifactId: entry.id,
+        message: `${entry.ref.fileName}: ${d.message}`,
+        details: d.details,
+        createdAt: record.committedAt,
+      })),
+    );
   }
 }
 
 function artifactRow(record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt'>, e: ParsedEntry): typeof artifacts.$inferInsert {
   return {
-    id: e.id, captureId: record.captureId, host: record.host.name, collectedAt: record.collectedAt, kind: e.ref.kind,
-    fileName: e.ref.fileName, sourcePath: e.ref.sourcePath, device: e.ref.device ?? null, size: e.ref.size, sha256: e.ref.sha256,
-    chunks: e.ref.chunks, parseStatus: e.parseStatus, parseError: e.parseError, parsed: e.parsed, redaction: e.redaction ?? null,
+    id: e.id,
+    captureId: record.captureId,
+    host: record.host.name,
+    collectedAt: record.collectedAt,
+    kind: e.ref.kind,
+    fileName: e.ref.fileName,
+    sourcePath: e.ref.sourcePath,
+    device: e.ref.device ?? null,
+    size: e.ref.size,
+    sha256: e.ref.sha256,
+    chunks: e.ref.chunks,
+    parseStatus: e.parseStatus,
+    parseError: e.parseError,
+    parsed: e.parsed,
+    redaction: e.redaction ?? null,
   };
 }
 
@@ -104,7 +136,9 @@ export function unindexedEntry(entry: ParsedEntry, reason: string): ParsedEntry 
  * capture still commits. Returns the entry as written.
  */
 export async function writeArtifactGuarded(
-  tx: Db, record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt' | 'committedAt'>, entry: ParsedEntry,
+  tx: Db,
+  _record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt' | 'committedAt'>,
+  entry: ParsedEntry,
   write: (sp: Db, entry: ParsedEntry) => Promise<void>,
 ): Promise<ParsedEntry> {
   try {
@@ -127,14 +161,27 @@ export async function writeArtifactGuarded(
  * instead of failing the capture.
  */
 export async function writeCapture(
-  tx: Db, record: CaptureRecord, entries: ParsedEntry[], newBlobs: BlobRow[], hostSystemUuid: string | null, heldBefore?: ReadonlySet<string>,
+  tx: Db,
+  record: CaptureRecord,
+  entries: ParsedEntry[],
+  newBlobs: BlobRow[],
+  hostSystemUuid: string | null,
+  heldBefore?: ReadonlySet<string>,
 ): Promise<ParsedEntry[]> {
   for (let i = 0; i < newBlobs.length; i += 500) {
-    await tx.insert(blobs).values(newBlobs.slice(i, i + 500)).onConflictDoNothing();
+    await tx
+      .insert(blobs)
+      .values(newBlobs.slice(i, i + 500))
+      .onConflictDoNothing();
   }
   // The host now holds every chunk its capture references (dedup scope, api/ingest/staging.ts).
   // Rows it held before are left alone: an unchanged capture inserts none.
-  await recordHeld(tx, record.host.name, entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)), heldBefore);
+  await recordHeld(
+    tx,
+    record.host.name,
+    entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)),
+    heldBefore,
+  );
   const systemUuid = cleanJson(hostSystemUuid ?? record.host.systemUuid ?? null);
   await upsertHost(tx, { name: record.host.name, kind: record.host.kind, systemUuid, seenAt: record.collectedAt, captureId: record.captureId });
   try {
@@ -150,10 +197,14 @@ export async function writeCapture(
   }
   const written: ParsedEntry[] = [];
   for (const entry of entries) {
-    written.push(await writeArtifactGuarded(tx, record, entry, async (sp, x) => {
-      await sp.insert(artifacts).values(artifactRow(record, x));
-      await indexEntry(sp, record, x);
-    }).catch((e: unknown) => { throw annotateError(e, { artifactId: entry.id }); }));
+    written.push(
+      await writeArtifactGuarded(tx, record, entry, async (sp, x) => {
+        await sp.insert(artifacts).values(artifactRow(record, x));
+        await indexEntry(sp, record, x);
+      }).catch((e: unknown) => {
+        throw annotateError(e, { artifactId: entry.id });
+      }),
+    );
   }
   return written;
 }

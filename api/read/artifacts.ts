@@ -9,8 +9,11 @@ import { eventView } from './volumes.js';
 type Row = Record<string, unknown>;
 
 async function artifactRow(db: Db, id: string): Promise<Row | null> {
-  const [row] = await queryRows<Row>(db, sql`
-    SELECT a.*, c.committed_at FROM artifacts a LEFT JOIN captures c ON c.id = a.capture_id WHERE a.id = ${id}`);
+  const [row] = await queryRows<Row>(
+    db,
+    sql`
+    SELECT a.*, c.committed_at FROM artifacts a LEFT JOIN captures c ON c.id = a.capture_id WHERE a.id = ${id}`,
+  );
   return row ?? null;
 }
 
@@ -20,10 +23,22 @@ export async function getArtifact(db: Db, id: string): Promise<ArtifactView | nu
   if (!r) return null;
   const events = await queryRows<Row>(db, sql`SELECT * FROM events WHERE artifact_id = ${id} ORDER BY created_at DESC, id DESC LIMIT 100`);
   return {
-    id: String(r.id), captureId: String(r.capture_id), host: String(r.host), collectedAt: iso(r.collected_at)!, committedAt: iso(r.committed_at),
-    kind: String(r.kind), fileName: String(r.file_name), sourcePath: String(r.source_path), device: str(r.device),
-    size: num(r.size) ?? 0, sha256: String(r.sha256), chunkCount: chunkList(r.chunks).length,
-    parseStatus: String(r.parse_status), parseError: r.parse_error ?? null, parsed: r.parsed ?? null, pinned: Boolean(r.pinned),
+    id: String(r.id),
+    captureId: String(r.capture_id),
+    host: String(r.host),
+    collectedAt: iso(r.collected_at)!,
+    committedAt: iso(r.committed_at),
+    kind: String(r.kind),
+    fileName: String(r.file_name),
+    sourcePath: String(r.source_path),
+    device: str(r.device),
+    size: num(r.size) ?? 0,
+    sha256: String(r.sha256),
+    chunkCount: chunkList(r.chunks).length,
+    parseStatus: String(r.parse_status),
+    parseError: r.parse_error ?? null,
+    parsed: r.parsed ?? null,
+    pinned: Boolean(r.pinned),
     contentUrl: `/v1/artifacts/${encodeURIComponent(String(r.id))}/content`,
     events: events.map(eventView),
   };

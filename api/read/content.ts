@@ -35,7 +35,10 @@ export function chunkList(value: unknown): StoredChunk[] {
 }
 
 class ChunkIntegrityError extends Error {
-  constructor(readonly sha256: string, message: string) {
+  constructor(
+    readonly sha256: string,
+    message: string,
+  ) {
     super(`chunk ${sha256}: ${message}`);
     this.name = 'ChunkIntegrityError';
   }
@@ -134,7 +137,10 @@ export async function* artifactBytes(store: BlobStore, chunks: StoredChunk[], ra
   } finally {
     // Close the look-ahead stream when the reader stops early or an error ends the loop.
     for (const p of opened) {
-      p?.then((s) => (s as Partial<Readable>).destroy?.(), () => {});
+      p?.then(
+        (s) => (s as Partial<Readable>).destroy?.(),
+        () => {},
+      );
     }
   }
 }
@@ -145,21 +151,24 @@ export async function* artifactBytes(store: BlobStore, chunks: StoredChunk[], ra
  */
 export function toWebStream(source: AsyncIterable<Uint8Array>, onError?: (e: unknown) => void): ReadableStream<Uint8Array> {
   const it = source[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { value, done } = await it.next();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      } catch (e) {
-        onError?.(e);
-        controller.error(e);
-      }
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { value, done } = await it.next();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (e) {
+          onError?.(e);
+          controller.error(e);
+        }
+      },
+      async cancel() {
+        await it.return?.(undefined);
+      },
     },
-    async cancel() {
-      await it.return?.(undefined);
-    },
-  }, { highWaterMark: 1 });
+    { highWaterMark: 1 },
+  );
 }
 
 /**

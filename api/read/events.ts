@@ -43,9 +43,12 @@ export async function listEvents(db: Db, f: EventFilter): Promise<{ events: Even
   if (f.since) where.push(sql`created_at >= ${f.since}`);
   if (f.until) where.push(sql`created_at < ${f.until}`);
   if (f.before) where.push(sql`id < ${f.before}`);
-  const rows = await queryRows<Record<string, unknown>>(db, sql`
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`
     SELECT * FROM events ${where.length ? sql`WHERE ${sql.join(where, sql` AND `)}` : sql``}
-     ORDER BY id DESC LIMIT ${f.limit + 1}`);
+     ORDER BY id DESC LIMIT ${f.limit + 1}`,
+  );
   const events = rows.slice(0, f.limit).map(eventView);
   return { events, nextBefore: rows.length > f.limit ? events[events.length - 1].id : null };
 }
@@ -62,12 +65,15 @@ export interface Acknowledgement {
  * again keeps the first time and token, and replaces the note only when one is given.
  */
 export async function acknowledgeEvent(db: Db, id: number, ack: Acknowledgement): Promise<EventView | null> {
-  const [row] = await queryRows<Record<string, unknown>>(db, sql`
+  const [row] = await queryRows<Record<string, unknown>>(
+    db,
+    sql`
     UPDATE events SET acknowledged = TRUE,
            acknowledged_at = coalesce(acknowledged_at, ${ack.at.toISOString()}),
            acknowledged_by = coalesce(acknowledged_by, ${ack.tokenId}),
            ack_note = coalesce(${ack.note}, ack_note)
-     WHERE id = ${id} RETURNING *`);
+     WHERE id = ${id} RETURNING *`,
+  );
   return row ? eventView(row) : null;
 }
 

@@ -12,7 +12,10 @@ type Row = Record<string, unknown>;
 
 function captureView(r: Row): CaptureView {
   return {
-    id: String(r.id), collectedAt: iso(r.collected_at)!, committedAt: iso(r.committed_at), collectorVersion: String(r.collector_version),
+    id: String(r.id),
+    collectedAt: iso(r.collected_at)!,
+    committedAt: iso(r.committed_at),
+    collectorVersion: String(r.collector_version),
     artifactCount: num(r.artifact_count) ?? 0,
   };
 }
@@ -20,7 +23,9 @@ function captureView(r: Row): CaptureView {
 /** Hosts (all, or one) with their newest committed capture. */
 async function hostRows(db: Db, name?: string): Promise<Row[]> {
   const where = name === undefined ? sql`TRUE` : sql`h.name = ${name}`;
-  return queryRows<Row>(db, sql`
+  return queryRows<Row>(
+    db,
+    sql`
     SELECT h.*, lc.id AS c_id, lc.collected_at AS c_collected_at, lc.committed_at AS c_committed_at,
            lc.collector_version AS c_collector_version,
            (SELECT count(*) FROM artifacts a WHERE a.capture_id = lc.id) AS c_artifact_count
@@ -30,16 +35,27 @@ async function hostRows(db: Db, name?: string): Promise<Row[]> {
          ORDER BY c.collected_at DESC LIMIT 1
       ) lc ON TRUE
      WHERE ${where}
-     ORDER BY h.name`);
+     ORDER BY h.name`,
+  );
 }
 
 function hostView(r: Row, now: Date, staleAfterHours: number): HostView {
-  const lastCapture = r.c_id ? captureView({
-    id: r.c_id, collected_at: r.c_collected_at, committed_at: r.c_committed_at, collector_version: r.c_collector_version, artifact_count: r.c_artifact_count,
-  }) : null;
+  const lastCapture = r.c_id
+    ? captureView({
+        id: r.c_id,
+        collected_at: r.c_collected_at,
+        committed_at: r.c_committed_at,
+        collector_version: r.c_collector_version,
+        artifact_count: r.c_artifact_count,
+      })
+    : null;
   const hours = lastCapture ? (now.getTime() - new Date(lastCapture.collectedAt).getTime()) / 3_600_000 : null;
   return {
-    name: String(r.name), kind: String(r.kind), systemUuid: str(r.system_uuid), firstSeen: iso(r.first_seen)!, lastSeen: iso(r.last_seen)!,
+    name: String(r.name),
+    kind: String(r.kind),
+    systemUuid: str(r.system_uuid),
+    firstSeen: iso(r.first_seen)!,
+    lastSeen: iso(r.last_seen)!,
     lastCapture,
     stale: hours === null || hours > staleAfterHours,
     hoursSinceLastCapture: hours === null ? null : Math.round(hours * 10) / 10,
@@ -56,15 +72,20 @@ export async function getHost(db: Db, name: string, now: Date, staleAfterHours: 
   const [row] = await hostRows(db, name);
   if (!row) return null;
   const host = hostView(row, now, staleAfterHours);
-    const captures = await queryRows<Row>(db, sql`
+  const captures = await queryRows<Row>(
+    db,
+    sql`
     SELECT c.id, c.collected_at, c.committed_at, c.collector_version,
            (SELECT count(*) FROM artifacts a WHERE a.capture_id = c.id) AS artifact_count
       FROM captures c WHERE c.host = ${name} AND c.state = 'committed'
-     ORDER BY c.collected_at DESC LIMIT 100`);
+     ORDER BY c.collected_at DESC LIMIT 100`,
+  );
   const artifacts = host.lastCapture
     ? await queryRows<Row>(db, sql`SELECT * FROM artifacts WHERE capture_id = ${host.lastCapture.id} ORDER BY kind, file_name`)
     : [];
-  const volumes = await queryRows<Row>(db, sql`
+  const volumes = await queryRows<Row>(
+    db,
+    sql`
     SELECT x.vmfs_uuid, v.label, x.last_seen FROM (
       SELECT coalesce(e.vmfs_uuid, s.vmfs_uuid) AS vmfs_uuid, max(e.seen_at) AS last_seen
         FROM extents e JOIN artifacts a ON a.id = e.artifact_id
@@ -73,14 +94,18 @@ export async function getHost(db: Db, name: string, now: Date, staleAfterHours: 
        GROUP BY 1
     ) x LEFT JOIN volumes v ON v.vmfs_uuid = x.vmfs_uuid
      WHERE x.vmfs_uuid IS NOT NULL
-     ORDER BY x.last_seen DESC LIMIT 500`);
+     ORDER BY x.last_seen DESC LIMIT 500`,
+  );
   // Each artifact of the host's newest capture that lists targets describes the current configuration.
-  const targets = await queryRows<Row>(db, sql`
+  const targets = await queryRows<Row>(
+    db,
+    sql`
     SELECT t.* FROM targets t
      WHERE t.capture_id = (
        SELECT t2.capture_id FROM targets t2 JOIN artifacts a ON a.id = t2.artifact_id
         WHERE t2.storage_host = ${name} ORDER BY a.collected_at DESC LIMIT 1)
-     ORDER BY t.iqn, t.lun LIMIT 1000`);
+     ORDER BY t.iqn, t.lun LIMIT 1000`,
+  );
   const events = await queryRows<Row>(db, sql`SELECT * FROM events WHERE host = ${name} ORDER BY created_at DESC, id DESC LIMIT 200`);
   return {
     ...host,
@@ -88,8 +113,14 @@ export async function getHost(db: Db, name: string, now: Date, staleAfterHours: 
     artifacts: artifacts.map(artifactSummary),
     volumes: volumes.map((v) => ({ vmfsUuid: String(v.vmfs_uuid), label: str(v.label), lastSeen: iso(v.last_seen)! })),
     targets: targets.map((t) => ({
-      stack: String(t.stack), iqn: str(t.iqn), alias: str(t.alias), lun: num(t.lun), deviceId: str(t.device_id),
-      backingStore: str(t.backing_store), sizeBytes: num(t.size_bytes), seenAt: iso(t.seen_at)!,
+      stack: String(t.stack),
+      iqn: str(t.iqn),
+      alias: str(t.alias),
+      lun: num(t.lun),
+      deviceId: str(t.device_id),
+      backingStore: str(t.backing_store),
+      sizeBytes: num(t.size_bytes),
+      seenAt: iso(t.seen_at)!,
     })),
     events: events.map(eventView),
   };

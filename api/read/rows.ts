@@ -5,7 +5,9 @@ import { sql, type SQL } from 'drizzle-orm';
 export function iso(v: unknown): string | null {
   if (v === null || v === undefined) return null;
   if (v instanceof Date) return v.toISOString();
-  const s = String(v).replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00');
+  const s = String(v)
+    .replace(' ', 'T')
+    .replace(/([+-]\d\d)$/, '$1:00');
   const d = new Date(s);
   return Number.isNaN(d.getTime()) ? String(v) : d.toISOString();
 }
@@ -23,9 +25,11 @@ export function str(v: unknown): string | null {
 
 /** `(a, b, c)` for an IN list; callers never pass an empty list. */
 export function inList(values: readonly (string | number)[]): SQL {
-  return sql`(${sql.join(values.map((v) => sql`${v}`), sql`, `)})`;
+  return sql`(${sql.join(
+    values.map((v) => sql`${v}`),
+    sql`, `,
+  )})`;
 }
-
 
 export function unique<T>(values: Iterable<T | null | undefined>): T[] {
   return [...new Set([...values].filter((v): v is T => v !== null && v !== undefined))];

@@ -59,22 +59,47 @@ function volumeHit(r: Row, score: number, match: string): VolumeHit {
 
 function lunHit(r: Row, score: number, match: string): LunHit {
   return {
-    type: 'lun', score, match, deviceId: String(r.device_id), lun: num(r.lun), vml: str(r.vml), vendor: str(r.vendor),
-    model: str(r.model), sizeBytes: num(r.size_bytes), lastSeen: iso(r.last_seen),
+    type: 'lun',
+    score,
+    match,
+    deviceId: String(r.device_id),
+    lun: num(r.lun),
+    vml: str(r.vml),
+    vendor: str(r.vendor),
+    model: str(r.model),
+    sizeBytes: num(r.size_bytes),
+    lastSeen: iso(r.last_seen),
   };
 }
 
 function targetHit(r: Row, score: number, match: string): TargetHit {
   return {
-    type: 'target', score, match, storageHost: String(r.storage_host), stack: String(r.stack), iqn: str(r.iqn), alias: str(r.alias),
-    lun: num(r.lun), deviceId: str(r.device_id), backingStore: str(r.backing_store), sizeBytes: num(r.size_bytes), seenAt: iso(r.seen_at),
+    type: 'target',
+    score,
+    match,
+    storageHost: String(r.storage_host),
+    stack: String(r.stack),
+    iqn: str(r.iqn),
+    alias: str(r.alias),
+    lun: num(r.lun),
+    deviceId: str(r.device_id),
+    backingStore: str(r.backing_store),
+    sizeBytes: num(r.size_bytes),
+    seenAt: iso(r.seen_at),
   };
 }
 
 function snapshotHit(r: Row, score: number, match: string): SnapshotHit {
   return {
-    type: 'snapshot', score, match, host: String(r.host), dataset: String(r.dataset), snapshot: String(r.snapshot),
-    name: String(r.name), createdAt: iso(r.created_at), usedBytes: num(r.used_bytes),
+    type: 'snapshot',
+    score,
+    match,
+    host: String(r.host),
+    dataset: String(r.dataset),
+    snapshot: String(r.snapshot),
+    name: String(r.name),
+    createdAt: iso(r.created_at),
+    usedBytes: num(r.used_bytes),
   };
 }
 
@@ -92,19 +117,27 @@ class Hits {
 
 function hitKey(h: SearchHit): string {
   switch (h.type) {
-    case 'volume': return `volume:${h.vmfsUuid}`;
-    case 'lun': return `lun:${h.deviceId}`;
-    case 'host': return `host:${h.name}`;
-    case 'target': return `target:${h.storageHost}|${h.stack}|${h.iqn ?? ''}|${h.lun ?? ''}|${h.deviceId ?? ''}`;
-    case 'snapshot': return `snapshot:${h.host}|${h.name}`;
+    case 'volume':
+      return `volume:${h.vmfsUuid}`;
+    case 'lun':
+      return `lun:${h.deviceId}`;
+    case 'host':
+      return `host:${h.name}`;
+    case 'target':
+      return `target:${h.storageHost}|${h.stack}|${h.iqn ?? ''}|${h.lun ?? ''}|${h.deviceId ?? ''}`;
+    case 'snapshot':
+      return `snapshot:${h.host}|${h.name}`;
   }
 }
 
 function hitTime(h: SearchHit): string | null {
   switch (h.type) {
-    case 'target': return h.seenAt;
-    case 'snapshot': return h.createdAt;
-    default: return h.lastSeen;
+    case 'target':
+      return h.seenAt;
+    case 'snapshot':
+      return h.createdAt;
+    default:
+      return h.lastSeen;
   }
 }
 
@@ -112,13 +145,16 @@ const TARGET_KEY = sql.raw(`t.storage_host, t.stack, coalesce(t.iqn, ''), coales
 
 /** The latest row of each target LU matching `where` (over committed artifacts). */
 async function targetRows(db: Db, where: SQL, limit: number): Promise<Row[]> {
-  return queryRows<Row>(db, sql`
+  return queryRows<Row>(
+    db,
+    sql`
     SELECT * FROM (
       SELECT DISTINCT ON (${TARGET_KEY}) t.*
         FROM targets t JOIN artifacts a ON a.id = t.artifact_id
        WHERE ${where}
        ORDER BY ${TARGET_KEY}, t.seen_at DESC, t.id DESC
-    ) x ORDER BY x.seen_at DESC LIMIT ${limit}`);
+    ) x ORDER BY x.seen_at DESC LIMIT ${limit}`,
+  );
 }
 
 /** Volume rows for some VMFS UUIDs; UUIDs only seen in extents/segments get a bare row. */
@@ -134,12 +170,15 @@ async function volumeRows(db: Db, uuids: string[]): Promise<Row[]> {
 async function knownVolume(db: Db, vmfsUuid: string): Promise<Row | null> {
   const [row] = await queryRows<Row>(db, sql`SELECT vmfs_uuid, label, version, last_seen FROM volumes WHERE vmfs_uuid = ${vmfsUuid}`);
   if (row) return row;
-  const [seen] = await queryRows<Row>(db, sql`
+  const [seen] = await queryRows<Row>(
+    db,
+    sql`
     SELECT max(x.seen_at) AS last_seen FROM (
       SELECT s.seen_at FROM segments s JOIN artifacts a ON a.id = s.artifact_id WHERE s.vmfs_uuid = ${vmfsUuid}
       UNION ALL
       SELECT e.seen_at FROM extents e JOIN artifacts a ON a.id = e.artifact_id WHERE e.vmfs_uuid = ${vmfsUuid}
-    ) x`);
+    ) x`,
+  );
   return seen?.last_seen ? { vmfs_uuid: vmfsUuid, label: null, version: null, last_seen: seen.last_seen } : null;
 }
 
@@ -147,15 +186,21 @@ async function knownVolume(db: Db, vmfsUuid: string): Promise<Row | null> {
 async function knownDevice(db: Db, deviceId: string): Promise<Row | null> {
   const [row] = await queryRows<Row>(db, sql`SELECT * FROM luns WHERE device_id = ${deviceId}`);
   if (row) return row;
-  const [ext] = await queryRows<Row>(db, sql`
+  const [ext] = await queryRows<Row>(
+    db,
+    sql`
     SELECT e.device_id, e.lun, e.vml, e.vendor, e.model, e.size_bytes, e.seen_at AS last_seen
       FROM extents e JOIN artifacts a ON a.id = e.artifact_id WHERE e.device_id = ${deviceId}
-     ORDER BY e.seen_at DESC LIMIT 1`);
+     ORDER BY e.seen_at DESC LIMIT 1`,
+  );
   if (ext) return ext;
-  const [tgt] = await queryRows<Row>(db, sql`
+  const [tgt] = await queryRows<Row>(
+    db,
+    sql`
     SELECT t.device_id, t.lun, NULL AS vml, NULL AS vendor, NULL AS model, t.size_bytes, t.seen_at AS last_seen
       FROM targets t JOIN artifacts a ON a.id = t.artifact_id WHERE t.device_id = ${deviceId}
-     ORDER BY t.seen_at DESC LIMIT 1`);
+     ORDER BY t.seen_at DESC LIMIT 1`,
+  );
   return tgt ?? null;
 }
 
@@ -251,10 +296,13 @@ export async function searchCatalog(db: Db, typed: SearchQuery, limit: number = 
       break;
     case 'vml': {
       // A vml also names the LUN it was seen at: where that exact vml was recorded rides along.
-      const rows = await queryRows<Row>(db, sql`
+      const rows = await queryRows<Row>(
+        db,
+        sql`
         ${deviceRowsSql(query.deviceId, n)}
         UNION ALL
-        SELECT 'byVml', to_jsonb(l) FROM (SELECT * FROM luns WHERE vml = ${query.vml} LIMIT 1) l`);
+        SELECT 'byVml', to_jsonb(l) FROM (SELECT * FROM luns WHERE vml = ${query.vml} LIMIT 1) l`,
+      );
       addDeviceRows(hits, rows, 'vml', 100);
       for (const r of rows) if (r.hit === 'byVml') hits.add(lunHit(r.row as Row, 100, 'vml'));
       break;
@@ -294,15 +342,26 @@ async function esxPathHits(db: Db, hits: Hits, path: string, n: number): Promise
     const uuid = canonicalVmfsUuid(volume[1]);
     const v = uuid ? await knownVolume(db, uuid) : null;
     if (v) hits.add(volumeHit(v, 100, 'vmfsUuid'));
-    const byLabel = await queryRows<Row>(db, sql`SELECT vmfs_uuid, label, version, last_seen FROM volumes WHERE lower(label) = ${volume[1].toLowerCase()} LIMIT ${n}`);
+    const byLabel = await queryRows<Row>(
+      db,
+      sql`SELECT vmfs_uuid, label, version, last_seen FROM volumes WHERE lower(label) = ${volume[1].toLowerCase()} LIMIT ${n}`,
+    );
     for (const r of byLabel) hits.add(volumeHit(r, 95, 'label'));
   }
   const disk = /^\/vmfs\/devices\/disks\/([^/:]+)(?::\d+)?$/.exec(path);
   if (disk) {
     let deviceId: string | null = null;
-    try { deviceId = canonicalDeviceId(disk[1]); } catch { /* vml. or not an id */ }
+    try {
+      deviceId = canonicalDeviceId(disk[1]);
+    } catch {
+      /* vml. or not an id */
+    }
     if (!deviceId && disk[1].toLowerCase().startsWith('vml.')) {
-      try { deviceId = parseVml(disk[1]).deviceId; } catch { /* a vml the catalog may still know verbatim */ }
+      try {
+        deviceId = parseVml(disk[1]).deviceId;
+      } catch {
+        /* a vml the catalog may still know verbatim */
+      }
     }
     if (!deviceId && disk[1].toLowerCase().startsWith('vml.')) {
       const [byVml] = await queryRows<Row>(db, sql`SELECT device_id FROM luns WHERE vml = ${disk[1].toLowerCase()}`);
@@ -318,22 +377,35 @@ async function esxPathHits(db: Db, hits: Hits, path: string, n: number): Promise
  * docs/formats.md. Segment → the volume(s) it belongs to and the devices holding it;
  * extent → its device, with that device's volumes and targets.
  */
-async function lvmUuidHits(db: Db, hits: Hits, uuid: string, n: number): Promise<void> {
-  const volumes = await queryRows<Row>(db, sql`
+async function _lvmUuidHits(db: Db, hits: Hits, uuid: string, n: number): Promise<void> {
+  const volumes = await queryRows<Row>(
+    db,
+    sql`
     SELECT s.vmfs_uuid FROM segments s JOIN artifacts a ON a.id = s.artifact_id WHERE s.segment_uuid = ${uuid}
     UNION
-    SELECT e.vmfs_uuid FROM extents e JOIN artifacts a ON a.id = e.artifact_id WHERE e.segment_uuid = ${uuid} AND e.vmfs_uuid IS NOT NULL`);
-  for (const r of await volumeRows(db, volumes.map((v) => String(v.vmfs_uuid)))) hits.add(volumeHit(r, 95, 'segmentUuid'));
-  const segmentDevices = await queryRows<Row>(db, sql`
+    SELECT e.vmfs_uuid FROM extents e JOIN artifacts a ON a.id = e.artifact_id WHERE e.segment_uuid = ${uuid} AND e.vmfs_uuid IS NOT NULL`,
+  );
+  for (const r of await volumeRows(
+    db,
+    volumes.map((v) => String(v.vmfs_uuid)),
+  ))
+    hits.add(volumeHit(r, 95, 'segmentUuid'));
+  const segmentDevices = await queryRows<Row>(
+    db,
+    sql`
     SELECT DISTINCT e.device_id FROM extents e JOIN artifacts a ON a.id = e.artifact_id
-     WHERE e.segment_uuid = ${uuid} AND e.device_id IS NOT NULL LIMIT ${n}`);
+     WHERE e.segment_uuid = ${uuid} AND e.device_id IS NOT NULL LIMIT ${n}`,
+  );
   for (const r of segmentDevices) {
     const device = await knownDevice(db, String(r.device_id));
     if (device) hits.add(lunHit(device, 85, 'segmentUuid'));
   }
-  const extentDevices = await queryRows<Row>(db, sql`
+  const extentDevices = await queryRows<Row>(
+    db,
+    sql`
     SELECT DISTINCT e.device_id FROM extents e JOIN artifacts a ON a.id = e.artifact_id
-     WHERE e.extent_uuid = ${uuid} AND e.device_id IS NOT NULL LIMIT ${n}`);
+     WHERE e.extent_uuid = ${uuid} AND e.device_id IS NOT NULL LIMIT ${n}`,
+  );
   for (const r of extentDevices) await deviceHits(db, hits, String(r.device_id), 'extentUuid', 100, n);
 }
 
@@ -344,7 +416,9 @@ async function lvmUuidHits(db: Db, hits: Hits, uuid: string, n: number): Promise
  * term that is an extent UUID takes a second round trip per device it names.
  */
 async function uuidHits(db: Db, hits: Hits, uuid: string, n: number): Promise<void> {
-  const rows = await queryRows<Row>(db, sql`
+  const rows = await queryRows<Row>(
+    db,
+    sql`
     SELECT 'volume' AS hit, to_jsonb(v) AS row FROM (
       SELECT * FROM (
         (SELECT vmfs_uuid, label, version, last_seen, 1 AS pri FROM volumes WHERE vmfs_uuid = ${uuid})
@@ -375,7 +449,8 @@ async function uuidHits(db: Db, hits: Hits, uuid: string, n: number): Promise<vo
     SELECT 'extentDevice', jsonb_build_object('device_id', x.device_id) FROM (
       SELECT DISTINCT e.device_id FROM extents e JOIN artifacts a ON a.id = e.artifact_id
        WHERE e.extent_uuid = ${uuid} AND e.device_id IS NOT NULL LIMIT ${n}
-    ) x`);
+    ) x`,
+  );
   for (const r of rows) {
     const row = r.row as Row;
     if (r.hit === 'volume') hits.add(volumeHit(row, 100, 'vmfsUuid'));
@@ -392,9 +467,17 @@ async function uuidHits(db: Db, hits: Hits, uuid: string, n: number): Promise<vo
  * later is not answered.
  */
 async function aclTargetRows(db: Db, initiators: string[], limit: number): Promise<Row[]> {
-  const names = sql.join(initiators.map((i) => sql`t.acl @> ${JSON.stringify([i])}::jsonb`), sql` OR `);
-  const namesX = sql.join(initiators.map((i) => sql`x.acl @> ${JSON.stringify([i])}::jsonb`), sql` OR `);
-  return queryRows<Row>(db, sql`
+  const names = sql.join(
+    initiators.map((i) => sql`t.acl @> ${JSON.stringify([i])}::jsonb`),
+    sql` OR `,
+  );
+  const namesX = sql.join(
+    initiators.map((i) => sql`x.acl @> ${JSON.stringify([i])}::jsonb`),
+    sql` OR `,
+  );
+  return queryRows<Row>(
+    db,
+    sql`
     WITH named AS (
       SELECT DISTINCT t.storage_host, t.stack, coalesce(t.iqn, '') AS iqn, coalesce(t.lun, -1) AS lun, coalesce(t.device_id, '') AS device_id
         FROM targets t JOIN artifacts a ON a.id = t.artifact_id WHERE ${names}
@@ -405,24 +488,31 @@ async function aclTargetRows(db: Db, initiators: string[], limit: number): Promi
         JOIN named k ON k.storage_host = t.storage_host AND k.stack = t.stack AND k.iqn = coalesce(t.iqn, '')
                     AND k.lun = coalesce(t.lun, -1) AND k.device_id = coalesce(t.device_id, '')
        ORDER BY ${TARGET_KEY}, t.seen_at DESC, t.id DESC
-    ) x WHERE ${namesX} ORDER BY x.seen_at DESC LIMIT ${limit}`);
+    ) x WHERE ${namesX} ORDER BY x.seen_at DESC LIMIT ${limit}`,
+  );
 }
 
 /** Volumes whose UUID starts with `prefix`; for bare hex also devices whose NAA id does. */
 async function prefixHits(db: Db, hits: Hits, prefix: string, alsoDevices: boolean, n: number): Promise<void> {
   const digits = prefix.replace(/-/g, '');
   const { lo, hi } = prefixRange(dashed(digits));
-  const rows = await queryRows<Row>(db, sql`
+  const rows = await queryRows<Row>(
+    db,
+    sql`
     SELECT vmfs_uuid, label, version, last_seen FROM volumes
      WHERE vmfs_uuid >= ${lo} AND vmfs_uuid < ${hi} AND vmfs_uuid LIKE ${likeEscape(lo) + '%'}
-     ORDER BY last_seen DESC LIMIT ${n}`);
+     ORDER BY last_seen DESC LIMIT ${n}`,
+  );
   for (const r of rows) hits.add(volumeHit(r, 90, 'uuidPrefix'));
   if (!alsoDevices) return;
   // Bare hex may also be the start of an NAA id (a truncated `naa.6001…` copied from a log).
   const dev = prefixRange('naa.' + digits);
-  const luns = await queryRows<Row>(db, sql`
+  const luns = await queryRows<Row>(
+    db,
+    sql`
     SELECT * FROM luns WHERE device_id >= ${dev.lo} AND device_id < ${dev.hi} AND device_id LIKE ${likeEscape(dev.lo) + '%'}
-     ORDER BY last_seen DESC LIMIT ${n}`);
+     ORDER BY last_seen DESC LIMIT ${n}`,
+  );
   for (const r of luns) hits.add(lunHit(r, 80, 'deviceIdPrefix'));
 }
 
@@ -455,7 +545,9 @@ async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: strin
     if (ds) datasets.add(ds);
   }
   if (datasets.size) {
-    const snaps = await queryRows<Row>(db, sql`
+    const snaps = await queryRows<Row>(
+      db,
+      sql`
       WITH latest AS (
         SELECT DISTINCT ON (z.host, z.dataset) z.host, z.dataset, z.artifact_id
           FROM zfs_snapshots z JOIN artifacts a ON a.id = z.artifact_id
@@ -463,7 +555,8 @@ async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: strin
          ORDER BY z.host, z.dataset, a.collected_at DESC
       )
       SELECT z.* FROM zfs_snapshots z JOIN latest l ON l.artifact_id = z.artifact_id AND l.dataset = z.dataset
-       ORDER BY z.created_at DESC LIMIT ${n}`);
+       ORDER BY z.created_at DESC LIMIT ${n}`,
+    );
     for (const r of snaps) hits.add(snapshotHit(r, snapshotName && r.name === snapshotName ? 100 : 75, 'dataset'));
   }
 }
@@ -473,7 +566,9 @@ async function textHits(db: Db, hits: Hits, text: string, n: number): Promise<vo
   const lower = text.toLowerCase();
   // Labels: exact beats prefix beats fragment; pg_trgm similarity orders the fragments.
   // Volumes, hosts and target LUs travel in one statement, each branch with its own order and limit.
-  const rows = await queryRows<Row>(db, sql`
+  const rows = await queryRows<Row>(
+    db,
+    sql`
     SELECT 'volume' AS hit, to_jsonb(v) AS row FROM (
       SELECT vmfs_uuid, label, version, last_seen FROM volumes WHERE label ILIKE ${contains}
        ORDER BY (lower(label) = ${lower}) DESC, similarity(label, ${text}) DESC, last_seen DESC LIMIT ${n}
@@ -491,17 +586,27 @@ async function textHits(db: Db, hits: Hits, text: string, n: number): Promise<vo
          WHERE (t.iqn ILIKE ${contains} OR t.alias ILIKE ${contains} OR t.backing_store ILIKE ${contains})
          ORDER BY ${TARGET_KEY}, t.seen_at DESC, t.id DESC
       ) y ORDER BY y.seen_at DESC LIMIT ${n}
-    ) x`);
+    ) x`,
+  );
   for (const { hit, row } of rows as Array<{ hit: string; row: Row }>) {
     if (hit === 'volume') {
       const label = String(row.label).toLowerCase();
       hits.add(volumeHit(row, label === lower ? 95 : label.startsWith(lower) ? 80 : 60, 'label'));
     } else if (hit === 'host') {
       const name = String(row.name).toLowerCase();
-      hits.add({ type: 'host', score: name === lower ? 95 : name.startsWith(lower) ? 75 : 55, match: 'host', name: String(row.name), kind: String(row.kind), lastSeen: iso(row.last_seen) });
+      hits.add({
+        type: 'host',
+        score: name === lower ? 95 : name.startsWith(lower) ? 75 : 55,
+        match: 'host',
+        name: String(row.name),
+        kind: String(row.kind),
+        lastSeen: iso(row.last_seen),
+      });
     } else {
       const alias = str(row.alias)?.toLowerCase();
-      hits.add(targetHit(row, alias === lower ? 90 : 50, alias?.includes(lower) ? 'alias' : str(row.iqn)?.toLowerCase().includes(lower) ? 'iqn' : 'backingStore'));
+      hits.add(
+        targetHit(row, alias === lower ? 90 : 50, alias?.includes(lower) ? 'alias' : str(row.iqn)?.toLowerCase().includes(lower) ? 'iqn' : 'backingStore'),
+      );
     }
   }
 }

@@ -29,49 +29,100 @@ type Row = Record<string, unknown>;
 function extentView(r: Row): ExtentView {
   const scheme = str(r.partition_scheme);
   return {
-    deviceId: str(r.device_id), vml: str(r.vml), lun: num(r.lun), vendor: str(r.vendor), model: str(r.model),
-    revision: str(r.revision), sizeBytes: num(r.size_bytes), vmfsUuid: str(r.vmfs_uuid), segmentUuid: str(r.segment_uuid),
-    extentUuid: str(r.extent_uuid), host: String(r.host), devicePath: str(r.device_path),
-    partition: scheme || r.partition_missing ? {
-      scheme, index: num(r.partition_index), startLba: num(r.partition_start), endLba: num(r.partition_end),
-      type: str(r.partition_type), missing: Boolean(r.partition_missing),
-    } : null,
-    source: String(r.source), seenAt: iso(r.seen_at)!, firstSeenAt: iso(r.first_seen ?? r.seen_at)!, artifactId: String(r.artifact_id),
+    deviceId: str(r.device_id),
+    vml: str(r.vml),
+    lun: num(r.lun),
+    vendor: str(r.vendor),
+    model: str(r.model),
+    revision: str(r.revision),
+    sizeBytes: num(r.size_bytes),
+    vmfsUuid: str(r.vmfs_uuid),
+    segmentUuid: str(r.segment_uuid),
+    extentUuid: str(r.extent_uuid),
+    host: String(r.host),
+    devicePath: str(r.device_path),
+    partition:
+      scheme || r.partition_missing
+        ? {
+            scheme,
+            index: num(r.partition_index),
+            startLba: num(r.partition_start),
+            endLba: num(r.partition_end),
+            type: str(r.partition_type),
+            missing: Boolean(r.partition_missing),
+          }
+        : null,
+    source: String(r.source),
+    seenAt: iso(r.seen_at)!,
+    firstSeenAt: iso(r.first_seen ?? r.seen_at)!,
+    artifactId: String(r.artifact_id),
   };
 }
 
 function targetView(r: Row): TargetView {
   return {
-    storageHost: String(r.storage_host), stack: String(r.stack), iqn: str(r.iqn), alias: str(r.alias), lun: num(r.lun),
-    deviceId: str(r.device_id), backingStore: str(r.backing_store), sizeBytes: num(r.size_bytes), seenAt: iso(r.seen_at)!,
+    storageHost: String(r.storage_host),
+    stack: String(r.stack),
+    iqn: str(r.iqn),
+    alias: str(r.alias),
+    lun: num(r.lun),
+    deviceId: str(r.device_id),
+    backingStore: str(r.backing_store),
+    sizeBytes: num(r.size_bytes),
+    seenAt: iso(r.seen_at)!,
     artifactId: String(r.artifact_id),
   };
 }
 
 function snapshotView(r: Row): SnapshotView {
   return {
-    host: String(r.host), dataset: String(r.dataset), snapshot: String(r.snapshot), name: String(r.name),
-    createdAt: iso(r.created_at)!, usedBytes: num(r.used_bytes), artifactId: String(r.artifact_id),
+    host: String(r.host),
+    dataset: String(r.dataset),
+    snapshot: String(r.snapshot),
+    name: String(r.name),
+    createdAt: iso(r.created_at)!,
+    usedBytes: num(r.used_bytes),
+    artifactId: String(r.artifact_id),
   };
 }
 
 /** An artifacts row (raw) as the summary the views list. */
 export function artifactSummary(r: Row): ArtifactSummaryView {
   return {
-    id: String(r.id), captureId: String(r.capture_id), kind: String(r.kind), fileName: String(r.file_name),
-    sourcePath: String(r.source_path), device: str(r.device), host: String(r.host), collectedAt: iso(r.collected_at)!,
-    size: num(r.size) ?? 0, sha256: String(r.sha256), parseStatus: String(r.parse_status),
+    id: String(r.id),
+    captureId: String(r.capture_id),
+    kind: String(r.kind),
+    fileName: String(r.file_name),
+    sourcePath: String(r.source_path),
+    device: str(r.device),
+    host: String(r.host),
+    collectedAt: iso(r.collected_at)!,
+    size: num(r.size) ?? 0,
+    sha256: String(r.sha256),
+    parseStatus: String(r.parse_status),
   };
 }
 
 /** An events row (raw) as the API shows it. */
 export function eventView(r: Row): EventView {
   return {
-    id: num(r.id)!, type: String(r.type), severity: String(r.severity), vmfsUuid: str(r.vmfs_uuid), deviceId: str(r.device_id),
-    host: str(r.host), captureId: str(r.capture_id), artifactId: str(r.artifact_id), message: String(r.message),
-    details: r.details ?? null, createdAt: iso(r.created_at)!, acknowledged: Boolean(r.acknowledged),
-    acknowledgedAt: iso(r.acknowledged_at), acknowledgedBy: str(r.acknowledged_by), ackNote: str(r.ack_note),
-    condition: str(r.condition), resolvedAt: iso(r.resolved_at),
+    id: num(r.id)!,
+    type: String(r.type),
+    severity: String(r.severity),
+    vmfsUuid: str(r.vmfs_uuid),
+    deviceId: str(r.device_id),
+    host: str(r.host),
+    captureId: str(r.capture_id),
+    artifactId: str(r.artifact_id),
+    message: String(r.message),
+    details: r.details ?? null,
+    createdAt: iso(r.created_at)!,
+    acknowledged: Boolean(r.acknowledged),
+    acknowledgedAt: iso(r.acknowledged_at),
+    acknowledgedBy: str(r.acknowledged_by),
+    ackNote: str(r.ack_note),
+    condition: str(r.condition),
+    resolvedAt: iso(r.resolved_at),
   };
 }
 
@@ -80,25 +131,31 @@ const EXTENT_KEY = sql.raw(`e.host, e.source, coalesce(e.device_id, ''), coalesc
 /** Segment UUIDs of a volume: from FS descriptors (segments) and from inventory/header rows that named the volume. */
 export async function segmentsOfVolume(db: Db, vmfsUuid: string, at?: Date): Promise<string[]> {
   const before = at ? sql`AND a.collected_at <= ${at.toISOString()}` : sql``;
-  const rows = await queryRows<Row>(db, sql`
+  const rows = await queryRows<Row>(
+    db,
+    sql`
     SELECT s.segment_uuid FROM segments s JOIN artifacts a ON a.id = s.artifact_id
      WHERE s.vmfs_uuid = ${vmfsUuid} ${before}
     UNION
     SELECT e.segment_uuid FROM extents e JOIN artifacts a ON a.id = e.artifact_id
-     WHERE e.vmfs_uuid = ${vmfsUuid} AND e.segment_uuid IS NOT NULL ${before}`);
+     WHERE e.vmfs_uuid = ${vmfsUuid} AND e.segment_uuid IS NOT NULL ${before}`,
+  );
   return rows.map((r) => String(r.segment_uuid));
 }
 
 /** Latest sighting of each extent of a volume (per host, source, device and LUN), with its first sighting. */
 async function extentsWhere(db: Db, where: SQL): Promise<ExtentView[]> {
-  const rows = await queryRows<Row>(db, sql`
+  const rows = await queryRows<Row>(
+    db,
+    sql`
     SELECT * FROM (
       SELECT DISTINCT ON (${EXTENT_KEY}) e.*, min(e.seen_at) OVER (PARTITION BY ${EXTENT_KEY}) AS first_seen
         FROM extents e JOIN artifacts a ON a.id = e.artifact_id
        WHERE ${where}
        ORDER BY ${EXTENT_KEY}, e.seen_at DESC, e.id DESC
     ) x ORDER BY x.seen_at DESC, x.host, x.device_id
-    LIMIT ${VIEW_LIMITS.extents}`);
+    LIMIT ${VIEW_LIMITS.extents}`,
+  );
   return rows.map(extentView);
 }
 
@@ -106,14 +163,17 @@ async function extentsWhere(db: Db, where: SQL): Promise<ExtentView[]> {
 export async function targetsOfDevices(db: Db, deviceIds: string[], at?: Date): Promise<TargetView[]> {
   if (deviceIds.length === 0) return [];
   const before = at ? sql`AND a.collected_at <= ${at.toISOString()}` : sql``;
-  const rows = await queryRows<Row>(db, sql`
+  const rows = await queryRows<Row>(
+    db,
+    sql`
     SELECT * FROM (
       SELECT DISTINCT ON (t.storage_host, t.stack, coalesce(t.iqn, ''), coalesce(t.lun, -1), t.device_id) t.*
         FROM targets t JOIN artifacts a ON a.id = t.artifact_id
        WHERE t.device_id IN ${inList(deviceIds)} ${before}
        ORDER BY t.storage_host, t.stack, coalesce(t.iqn, ''), coalesce(t.lun, -1), t.device_id, t.seen_at DESC, (t.backing_store IS NULL), t.id DESC
     ) x ORDER BY x.seen_at DESC, x.storage_host, x.iqn
-    LIMIT ${VIEW_LIMITS.targets}`);
+    LIMIT ${VIEW_LIMITS.targets}`,
+  );
   return rows.map(targetView);
 }
 
@@ -124,7 +184,9 @@ export async function targetsOfDevices(db: Db, deviceIds: string[], at?: Date): 
 export async function snapshotsOfDatasets(db: Db, datasets: string[], at?: Date): Promise<SnapshotView[]> {
   if (datasets.length === 0) return [];
   const before = at ? sql`AND a.collected_at <= ${at.toISOString()}` : sql``;
-  const rows = await queryRows<Row>(db, sql`
+  const rows = await queryRows<Row>(
+    db,
+    sql`
     WITH latest AS (
       SELECT DISTINCT ON (z.host, z.dataset) z.host, z.dataset, z.artifact_id
         FROM zfs_snapshots z JOIN artifacts a ON a.id = z.artifact_id
@@ -133,17 +195,21 @@ export async function snapshotsOfDatasets(db: Db, datasets: string[], at?: Date)
     )
     SELECT z.* FROM zfs_snapshots z JOIN latest l ON l.artifact_id = z.artifact_id AND l.dataset = z.dataset
      ORDER BY z.created_at DESC, z.name
-     LIMIT ${VIEW_LIMITS.snapshots}`);
+     LIMIT ${VIEW_LIMITS.snapshots}`,
+  );
   return rows.map(snapshotView);
 }
 
 async function artifactsByIds(db: Db, ids: string[]): Promise<ArtifactSummaryView[]> {
   if (ids.length === 0) return [];
-  const rows = await queryRows<Row>(db, sql`
+  const rows = await queryRows<Row>(
+    db,
+    sql`
     SELECT id, capture_id, kind, file_name, source_path, device, host, collected_at, size, sha256, parse_status
       FROM artifacts WHERE id IN ${inList(ids)}
      ORDER BY collected_at DESC, host, file_name
-     LIMIT ${VIEW_LIMITS.artifacts}`);
+     LIMIT ${VIEW_LIMITS.artifacts}`,
+  );
   return rows.map(artifactSummary);
 }
 
@@ -164,9 +230,12 @@ async function linkedArtifactIds(db: Db, vmfsUuid: string | null, segmentUuids: 
     parts.push(sql`SELECT artifact_id, seen_at FROM targets WHERE device_id IN ${inList(deviceIds)}`);
   }
   if (parts.length === 0) return [];
-  const rows = await queryRows<Row>(db, sql`
+  const rows = await queryRows<Row>(
+    db,
+    sql`
     SELECT artifact_id FROM (${sql.join(parts, sql` UNION ALL `)}) l
-     GROUP BY artifact_id ORDER BY max(seen_at) DESC LIMIT ${VIEW_LIMITS.artifacts}`);
+     GROUP BY artifact_id ORDER BY max(seen_at) DESC LIMIT ${VIEW_LIMITS.artifacts}`,
+  );
   return rows.map((r) => String(r.artifact_id));
 }
 
@@ -174,31 +243,30 @@ async function linkedArtifactIds(db: Db, vmfsUuid: string | null, segmentUuids: 
 export async function getVolume(db: Db, vmfsUuid: string): Promise<VolumeView> {
   const [volume] = await queryRows<Row>(db, sql`SELECT * FROM volumes WHERE vmfs_uuid = ${vmfsUuid}`);
   const segmentUuids = await segmentsOfVolume(db, vmfsUuid);
-  const extents = await extentsWhere(db, segmentUuids.length
-    ? sql`(e.vmfs_uuid = ${vmfsUuid} OR e.segment_uuid IN ${inList(segmentUuids)})`
-    : sql`e.vmfs_uuid = ${vmfsUuid}`);
+  const extents = await extentsWhere(
+    db,
+    segmentUuids.length ? sql`(e.vmfs_uuid = ${vmfsUuid} OR e.segment_uuid IN ${inList(segmentUuids)})` : sql`e.vmfs_uuid = ${vmfsUuid}`,
+  );
   if (!volume && extents.length === 0 && segmentUuids.length === 0) {
     throw new ApiError('not_found', `no volume ${vmfsUuid} in the catalog`);
   }
   const deviceIds = unique(extents.map((e) => e.deviceId));
   const targets = await targetsOfDevices(db, deviceIds);
   const snapshots = await snapshotsOfDatasets(db, unique(targets.map((t) => datasetOfBackingStore(t.backingStore))));
-  const artifactIds = unique([
-    ...(await linkedArtifactIds(db, vmfsUuid, segmentUuids, deviceIds)),
-    ...snapshots.map((s) => s.artifactId),
-  ]);
+  const artifactIds = unique([...(await linkedArtifactIds(db, vmfsUuid, segmentUuids, deviceIds)), ...snapshots.map((s) => s.artifactId)]);
   const hosts = unique(extents.map((e) => e.host));
   // vmfs-undelete archives are opaque: they link to a volume through the path they were saved under.
   if (hosts.length) {
-    const undelete = await queryRows<Row>(db, sql`
+    const undelete = await queryRows<Row>(
+      db,
+      sql`
       SELECT id FROM artifacts WHERE host IN ${inList(hosts)} AND kind = 'vmfs-undelete'
          AND (source_path LIKE ${'%' + vmfsUuid + '%'} OR device = ${vmfsUuid})
-       ORDER BY collected_at DESC LIMIT 50`);
+       ORDER BY collected_at DESC LIMIT 50`,
+    );
     artifactIds.push(...undelete.map((r) => String(r.id)));
   }
-  const events = await eventsWhere(db, deviceIds.length
-    ? sql`(vmfs_uuid = ${vmfsUuid} OR device_id IN ${inList(deviceIds)})`
-    : sql`vmfs_uuid = ${vmfsUuid}`);
+  const events = await eventsWhere(db, deviceIds.length ? sql`(vmfs_uuid = ${vmfsUuid} OR device_id IN ${inList(deviceIds)})` : sql`vmfs_uuid = ${vmfsUuid}`);
   return {
     vmfsUuid,
     label: str(volume?.label),
@@ -221,11 +289,14 @@ export async function getVolume(db: Db, vmfsUuid: string): Promise<VolumeView> {
 export async function volumesOnDevices(db: Db, deviceIds: string[], at?: Date): Promise<string[]> {
   if (deviceIds.length === 0) return [];
   const before = at ? sql`AND a.collected_at <= ${at.toISOString()}` : sql``;
-  const rows = await queryRows<Row>(db, sql`
+  const rows = await queryRows<Row>(
+    db,
+    sql`
     SELECT DISTINCT coalesce(e.vmfs_uuid, s.vmfs_uuid) AS vmfs_uuid
       FROM extents e JOIN artifacts a ON a.id = e.artifact_id
       LEFT JOIN segments s ON e.vmfs_uuid IS NULL AND s.segment_uuid = e.segment_uuid
-     WHERE e.device_id IN ${inList(deviceIds)} ${before}`);
+     WHERE e.device_id IN ${inList(deviceIds)} ${before}`,
+  );
   return unique(rows.map((r) => str(r.vmfs_uuid)));
 }
 
@@ -236,9 +307,7 @@ export async function getLun(db: Db, deviceId: string): Promise<LunView> {
   const targets = await targetsOfDevices(db, [deviceId]);
   if (!lun && extents.length === 0 && targets.length === 0) throw new ApiError('not_found', `no device ${deviceId} in the catalog`);
   const uuids = await volumesOnDevices(db, [deviceId]);
-  const volumes = uuids.length
-    ? (await queryRows<Row>(db, sql`SELECT vmfs_uuid, label, version FROM volumes WHERE vmfs_uuid IN ${inList(uuids)}`))
-    : [];
+  const volumes = uuids.length ? await queryRows<Row>(db, sql`SELECT vmfs_uuid, label, version FROM volumes WHERE vmfs_uuid IN ${inList(uuids)}`) : [];
   const known = new Map(volumes.map((v) => [String(v.vmfs_uuid), v]));
   const snapshots = await snapshotsOfDatasets(db, unique(targets.map((t) => datasetOfBackingStore(t.backingStore))));
   const latest = extents.find((e) => e.source === 'header') ?? extents[0];

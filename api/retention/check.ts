@@ -16,7 +16,12 @@ import { pool } from '../ingest/staging.js';
 import { chunkKey } from '../store/types.js';
 import { rowsOf } from './gather.js';
 
-export interface CorruptChunk { sha256: string; reason: string; artifacts: string[]; volumes: string[] }
+export interface CorruptChunk {
+  sha256: string;
+  reason: string;
+  artifacts: string[];
+  volumes: string[];
+}
 
 export interface CheckReport {
   manifests: number;
@@ -43,20 +48,29 @@ export async function checkStore(services: Pick<Services, 'db' | 'store' | 'now'
   for await (const o of store.list('manifests/')) if (o.key.endsWith('.json')) manifests.add(o.key);
   const caps = rowsOf<{ id: string; manifest_key: string | null }>(await db.execute(sql`select id, manifest_key from captures where state = 'committed'`));
   const rowKeys = new Set(caps.map((c) => c.manifest_key).filter((k): k is string => !!k));
-  const capturesWithoutManifest = caps.filter((c) => !c.manifest_key || !manifests.has(c.manifest_key)).map((c) => c.id).sort();
+  const capturesWithoutManifest = caps
+    .filter((c) => !c.manifest_key || !manifests.has(c.manifest_key))
+    .map((c) => c.id)
+    .sort();
   const manifestsWithoutCapture = [...manifests].filter((k) => !rowKeys.has(k)).sort();
 
   // Referenced: chunk → stored size and the artifacts naming it.
   const refs = new Map<string, { storedSize: number; size: number; artifacts: string[] }>();
-  for (const r of rowsOf<{ id: string; sha: string; stored: number | string; size: number | string }>(await db.execute(sql`
+  for (const r of rowsOf<{ id: string; sha: string; stored: number | string; size: number | string }>(
+    await db.execute(sql`
       select a.id, c->>'sha256' as sha, c->>'storedSize' as stored, c->>'size' as size
-      from artifacts a join captures cap on cap.id = a.capture_id and cap.state = 'committed', jsonb_array_elements(a.chunks) c`))) {
+      from artifacts a join captures cap on cap.id = a.capture_id and cap.state = 'committed', jsonb_array_elements(a.chunks) c`),
+  )) {
     const e = refs.get(r.sha) ?? { storedSize: Number(r.stored), size: Number(r.size), artifacts: [] };
     if (!e.artifacts.includes(r.id)) e.artifacts.push(r.id);
     refs.set(r.sha, e);
   }
-  const openNamed = new Set(rowsOf<{ sha: string }>(await db.execute(sql`select distinct c->>'sha256' as sha from captures cap,
-    jsonb_array_elements(cap.request->'artifacts') a, jsonb_array_elements(a->'chunks') c where cap.state = 'open'`)).map((r) => r.sha));
+  const openNamed = new Set(
+    rowsOf<{ sha: string }>(
+      await db.execute(sql`select distinct c->>'sha256' as sha from captures cap,
+    jsonb_array_elements(cap.request->'artifacts') a, jsonb_array_elements(a->'chunks') c where cap.state = 'open'`),
+    ).map((r) => r.sha),
+  );
   const stored = new Map<string, number>();
   for await (const o of store.list('chunks/')) stored.set(o.key.slice(o.key.lastIndexOf('/') + 1), o.size);
 
@@ -69,13 +83,20 @@ export async function checkStore(services: Pick<Services, 'db' | 'store' | 'now'
   }
   missingChunks.sort((a, b) => a.sha256.localeCompare(b.sha256));
   wrongSize.sort((a, b) => a.sha256.localeCompare(b.sha256));
-  const orphanChunks = [...stored].filter(([sha]) => !refs.has(sha) && !openNamed.has(sha)).map(([sha, size]) => ({ key: chunkKey(sha), size }))
+  const orphanChunks = [...stored]
+    .filter(([sha]) => !refs.has(sha) && !openNamed.has(sha))
+    .map(([sha, size]) => ({ key: chunkKey(sha), size }))
     .sort((a, b) => a.key.localeCompare(b.key));
   const blobRows = rowsOf<{ sha256: string; size: number }>(await db.execute(sql`select sha256, size from blobs`));
   const orphanRows = {
-    blobs: blobRows.filter((b) => !stored.has(b.sha256)).map((b) => b.sha256).sort(),
-    artifacts: rowsOf<{ id: string }>(await db.execute(sql`select a.id from artifacts a left join captures c on c.id = a.capture_id
-      where c.id is null or c.state <> 'committed' order by a.id`)).map((r) => r.id),
+    blobs: blobRows
+      .filter((b) => !stored.has(b.sha256))
+      .map((b) => b.sha256)
+      .sort(),
+    artifacts: rowsOf<{ id: string }>(
+      await db.execute(sql`select a.id from artifacts a left join captures c on c.id = a.capture_id
+      where c.id is null or c.state <> 'committed' order by a.id`),
+    ).map((r) => r.id),
   };
 
   let scrub: CheckReport['scrub'] = null;
@@ -84,17 +105,37 @@ export async function checkStore(services: Pick<Services, 'db' | 'store' | 'now'
     const sizes = new Map(blobRows.map((b) => [b.sha256, Number(b.size)]));
     scrub = await scrubSlice(services, [...stored.keys()].sort(), percent, (sha) => refs.get(sha)?.size ?? sizes.get(sha), refs);
   }
-  const clean = !capturesWithoutManifest.length && !manifestsWithoutCapture.length && !missingChunks.length && !wrongSize.length
-    && !orphanChunks.length && !orphanRows.blobs.length && !orphanRows.artifacts.length && !(scrub?.corrupt.length);
+  const clean =
+    !capturesWithoutManifest.length &&
+    !manifestsWithoutCapture.length &&
+    !missingChunks.length &&
+    !wrongSize.length &&
+    !orphanChunks.length &&
+    !orphanRows.blobs.length &&
+    !orphanRows.artifacts.length &&
+    !scrub?.corrupt.length;
   return {
-    manifests: manifests.size, captures: caps.length, chunksReferenced: refs.size, chunksStored: stored.size,
-    capturesWithoutManifest, manifestsWithoutCapture, missingChunks, wrongSize, orphanChunks, orphanRows, scrub, clean,
+    manifests: manifests.size,
+    captures: caps.length,
+    chunksReferenced: refs.size,
+    chunksStored: stored.size,
+    capturesWithoutManifest,
+    manifestsWithoutCapture,
+    missingChunks,
+    wrongSize,
+    orphanChunks,
+    orphanRows,
+    scrub,
+    clean,
   };
 }
 
 /** Re-reads and re-hashes the next `percent` of the chunks (in key order, wrapping), and records where it stopped. */
 async function scrubSlice(
-  services: Pick<Services, 'db' | 'store' | 'now'>, shas: string[], percent: number, sizeOf: (sha: string) => number | undefined,
+  services: Pick<Services, 'db' | 'store' | 'now'>,
+  shas: string[],
+  percent: number,
+  sizeOf: (sha: string) => number | undefined,
   refs: Map<string, { artifacts: string[] }>,
 ): Promise<NonNullable<CheckReport['scrub']>> {
   const { db, store, now } = services;
@@ -103,7 +144,10 @@ async function scrubSlice(
   const take = shas.length === 0 ? 0 : Math.min(shas.length, Math.max(1, Math.ceil((shas.length * percent) / 100)));
   let start = from === null ? 0 : shas.findIndex((s) => s > from);
   let wrapped = false;
-  if (start < 0) { start = 0; wrapped = from !== null; }
+  if (start < 0) {
+    start = 0;
+    wrapped = from !== null;
+  }
   const slice: string[] = [];
   for (let i = 0; i < take; i++) {
     const idx = (start + i) % shas.length;
@@ -128,12 +172,18 @@ async function scrubSlice(
     }
   });
   const at = now();
-  for (let i = 0; i < good.length; i += 500) await db.update(blobs).set({ lastVerified: at }).where(inArray(blobs.sha256, good.slice(i, i + 500)));
+  for (let i = 0; i < good.length; i += 500)
+    await db
+      .update(blobs)
+      .set({ lastVerified: at })
+      .where(inArray(blobs.sha256, good.slice(i, i + 500)));
   for (const c of corrupt) await raiseCorrupt(services, c);
   corrupt.sort((a, b) => a.sha256.localeCompare(b.sha256));
   const to = slice.length ? slice[slice.length - 1] : from;
   const passStartedAt = wrapped || !state?.passStartedAt ? at : state.passStartedAt;
-  await db.insert(scrubState).values({ name: SCRUB, cursor: to, passStartedAt, updatedAt: at })
+  await db
+    .insert(scrubState)
+    .values({ name: SCRUB, cursor: to, passStartedAt, updatedAt: at })
     .onConflictDoUpdate({ target: scrubState.name, set: { cursor: to, passStartedAt, updatedAt: at } });
   return { percent, read: slice.length, bytes, from, to, wrapped, corrupt };
 }
@@ -142,24 +192,45 @@ async function scrubSlice(
 async function raiseCorrupt(services: Pick<Services, 'db' | 'now'>, c: CorruptChunk): Promise<void> {
   const { db, now } = services;
   if (c.artifacts.length === 0) return;
-  const arts = rowsOf<{ id: string; capture_id: string; host: string; device: string | null; file_name: string }>(await db.execute(sql`
-    select id, capture_id, host, device, file_name from artifacts where id in (${sql.join(c.artifacts.map((a) => sql`${a}`), sql`, `)})`));
+  const arts = rowsOf<{ id: string; capture_id: string; host: string; device: string | null; file_name: string }>(
+    await db.execute(sql`
+    select id, capture_id, host, device, file_name from artifacts where id in (${sql.join(
+      c.artifacts.map((a) => sql`${a}`),
+      sql`, `,
+    )})`),
+  );
   const vols = new Map<string, Set<string>>();
-  const ext = await db.select({ a: extents.artifactId, v: extents.vmfsUuid, d: extents.deviceId }).from(extents).where(inArray(extents.artifactId, c.artifacts));
+  const ext = await db
+    .select({ a: extents.artifactId, v: extents.vmfsUuid, d: extents.deviceId })
+    .from(extents)
+    .where(inArray(extents.artifactId, c.artifacts));
   const seg = await db.select({ a: segments.artifactId, v: segments.vmfsUuid }).from(segments).where(inArray(segments.artifactId, c.artifacts));
-  for (const r of [...ext, ...seg]) if (r.v) { const s = vols.get(r.a) ?? new Set(); s.add(r.v); vols.set(r.a, s); }
+  for (const r of [...ext, ...seg])
+    if (r.v) {
+      const s = vols.get(r.a) ?? new Set();
+      s.add(r.v);
+      vols.set(r.a, s);
+    }
   const devices = new Map(ext.filter((r) => r.d).map((r) => [r.a, r.d!]));
   c.volumes = [...new Set([...vols.values()].flatMap((s) => [...s]))].sort();
   for (const a of arts) {
-    const existing = await db.select({ id: events.id, details: events.details }).from(events)
+    const existing = await db
+      .select({ id: events.id, details: events.details })
+      .from(events)
       .where(and(eq(events.type, 'chunk-corrupt'), eq(events.artifactId, a.id), eq(events.acknowledged, false)));
     if (existing.some((e) => (e.details as { sha256?: string } | null)?.sha256 === c.sha256)) continue;
     const volumes = [...(vols.get(a.id) ?? [])].sort();
     const rows = (volumes.length ? volumes : [null]).map((v) => ({
-      type: 'chunk-corrupt', severity: 'critical', vmfsUuid: v, deviceId: devices.get(a.id) ?? a.device ?? null, host: a.host,
-      captureId: a.capture_id, artifactId: a.id,
+      type: 'chunk-corrupt',
+      severity: 'critical',
+      vmfsUuid: v,
+      deviceId: devices.get(a.id) ?? a.device ?? null,
+      host: a.host,
+      captureId: a.capture_id,
+      artifactId: a.id,
       message: `${a.file_name}: stored chunk ${c.sha256} no longer matches its hash (${c.reason}); restore from another capture or re-collect`,
-      details: { sha256: c.sha256, reason: c.reason, artifacts: c.artifacts, volumes: c.volumes }, createdAt: now(),
+      details: { sha256: c.sha256, reason: c.reason, artifacts: c.artifacts, volumes: c.volumes },
+      createdAt: now(),
     }));
     await db.insert(events).values(rows);
   }
@@ -176,8 +247,11 @@ export function formatCheckReport(r: CheckReport): string {
   for (const b of r.orphanRows.blobs) lines.push(`  blobs row without object: ${b}`);
   for (const a of r.orphanRows.artifacts) lines.push(`  artifact row without committed capture: ${a}`);
   if (r.scrub) {
-    lines.push(`  read ${r.scrub.read} chunks (${r.scrub.bytes} bytes, ${r.scrub.percent}%) from ${r.scrub.from ?? 'the start'} to ${r.scrub.to ?? '-'}${r.scrub.wrapped ? ', wrapped' : ''}`);
-    for (const c of r.scrub.corrupt) lines.push(`  CORRUPT chunk ${c.sha256}: ${c.reason} (artifacts ${c.artifacts.join(', ') || '-'}; volumes ${c.volumes.join(', ') || '-'})`);
+    lines.push(
+      `  read ${r.scrub.read} chunks (${r.scrub.bytes} bytes, ${r.scrub.percent}%) from ${r.scrub.from ?? 'the start'} to ${r.scrub.to ?? '-'}${r.scrub.wrapped ? ', wrapped' : ''}`,
+    );
+    for (const c of r.scrub.corrupt)
+      lines.push(`  CORRUPT chunk ${c.sha256}: ${c.reason} (artifacts ${c.artifacts.join(', ') || '-'}; volumes ${c.volumes.join(', ') || '-'})`);
   }
   lines.push(r.clean ? 'clean' : 'problems found');
   return lines.join('\n');

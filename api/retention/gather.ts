@@ -83,9 +83,19 @@ export async function planRetention(db: Db, policy: RetentionPolicy, timeZone: s
       join captures c on c.id = a.capture_id and c.state = 'committed'`),
   );
   const prot = await protectedCaptures(db);
-  const byId = new Map<string, Row>(caps.map((c) => [c.id, {
-    id: c.id, host: c.host, collectedAt: new Date(c.collected_at), receivedAt: new Date(c.received_at), pinnedNote: c.note, manifestKey: c.manifest_key,
-  }]));
+  const byId = new Map<string, Row>(
+    caps.map((c) => [
+      c.id,
+      {
+        id: c.id,
+        host: c.host,
+        collectedAt: new Date(c.collected_at),
+        receivedAt: new Date(c.received_at),
+        pinnedNote: c.note,
+        manifestKey: c.manifest_key,
+      },
+    ]),
+  );
   // series label → capture id → the capture as that series sees it
   const series = new Map<string, Map<string, Row>>();
   const add = (label: string, cap: Row, protectedBy: string[]) => {
@@ -129,8 +139,14 @@ function entry(planned: Map<string, PlannedCapture>, cap: Row, time: Date): Plan
   let p = planned.get(cap.id);
   if (!p) {
     p = {
-      captureId: cap.id, host: cap.host, collectedAt: cap.collectedAt.toISOString(), time: time.toISOString(),
-      decision: 'drop', reasons: [], series: [], manifestKey: cap.manifestKey,
+      captureId: cap.id,
+      host: cap.host,
+      collectedAt: cap.collectedAt.toISOString(),
+      time: time.toISOString(),
+      decision: 'drop',
+      reasons: [],
+      series: [],
+      manifestKey: cap.manifestKey,
     };
     planned.set(cap.id, p);
   }

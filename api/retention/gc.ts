@@ -32,10 +32,16 @@ async function committedIds(db: Db): Promise<Set<string>> {
 /** Chunks named by artifacts (of the given captures, or all) and by open captures' begin requests. */
 async function namedChunks(db: Db, onlyCaptures?: string[]): Promise<Set<string>> {
   const named = new Set<string>();
-  const arts = onlyCaptures === undefined
-    ? await db.execute(sql`select distinct c->>'sha256' as sha from artifacts a, jsonb_array_elements(a.chunks) c`)
-    : onlyCaptures.length === 0 ? [] : await db.execute(sql`select distinct c->>'sha256' as sha from artifacts a, jsonb_array_elements(a.chunks) c
-        where a.capture_id in (${sql.join(onlyCaptures.map((id) => sql`${id}`), sql`, `)})`);
+  const arts =
+    onlyCaptures === undefined
+      ? await db.execute(sql`select distinct c->>'sha256' as sha from artifacts a, jsonb_array_elements(a.chunks) c`)
+      : onlyCaptures.length === 0
+        ? []
+        : await db.execute(sql`select distinct c->>'sha256' as sha from artifacts a, jsonb_array_elements(a.chunks) c
+        where a.capture_id in (${sql.join(
+          onlyCaptures.map((id) => sql`${id}`),
+          sql`, `,
+        )})`);
   for (const r of rowsOf<{ sha: string }>(arts)) named.add(r.sha);
   // A begun capture's request: its chunks are about to be committed (or were just verified).
   const open = await db.execute(sql`select distinct c->>'sha256' as sha from captures cap,
@@ -46,7 +52,8 @@ async function namedChunks(db: Db, onlyCaptures?: string[]): Promise<Set<string>
 
 /** Deletes every chunk no artifact and no open capture references. */
 export async function sweepUnreferencedChunks(
-  services: Pick<Services, 'db' | 'store' | 'now'>, options: { batchSize?: number; beforeBatch?: () => Promise<void> } = {},
+  services: Pick<Services, 'db' | 'store' | 'now'>,
+  options: { batchSize?: number; beforeBatch?: () => Promise<void> } = {},
 ): Promise<SweepOutcome> {
   const { db, store, now } = services;
   // Mark. The committed set is read before the references: a capture committing in between
@@ -63,22 +70,36 @@ export async function sweepUnreferencedChunks(
     await db.transaction(async (txRaw) => {
       const tx = txRaw as unknown as Db;
       await holdSweepLock(tx);
-      const since = [...await committedIds(tx)].filter((id) => !marked.has(id));
+      const since = [...(await committedIds(tx))].filter((id) => !marked.has(id));
       const again = await namedChunks(tx, since);
-      const stillThere = new Set(rowsOf<{ sha256: string }>(await tx.execute(sql`select sha256 from blobs
-        where sha256 in (${sql.join(batch.map((b) => sql`${b.sha256}`), sql`, `)})`)).map((r) => r.sha256));
+      const stillThere = new Set(
+        rowsOf<{ sha256: string }>(
+          await tx.execute(sql`select sha256 from blobs
+        where sha256 in (${sql.join(
+          batch.map((b) => sql`${b.sha256}`),
+          sql`, `,
+        )})`),
+        ).map((r) => r.sha256),
+      );
       const doomed: typeof batch = [];
-      await pool(batch.filter((b) => !again.has(b.sha256) && stillThere.has(b.sha256)), 16, async (b) => {
-        const until = store.lockedUntil ? await store.lockedUntil(chunkKey(b.sha256)) : null;
-        if (until && until.getTime() > now().getTime()) out.locked.push({ key: chunkKey(b.sha256), until: until.toISOString() });
-        else doomed.push(b);
-      });
+      await pool(
+        batch.filter((b) => !again.has(b.sha256) && stillThere.has(b.sha256)),
+        16,
+        async (b) => {
+          const until = store.lockedUntil ? await store.lockedUntil(chunkKey(b.sha256)) : null;
+          if (until && until.getTime() > now().getTime()) out.locked.push({ key: chunkKey(b.sha256), until: until.toISOString() });
+          else doomed.push(b);
+        },
+      );
       if (doomed.length === 0) return;
       const shas = doomed.map((b) => b.sha256);
       await tx.delete(blobs).where(inArray(blobs.sha256, shas));
       await tx.delete(hostChunks).where(inArray(hostChunks.sha256, shas));
       // The objects go while the lock is held: no begin can be told they are present meanwhile.
-      await pool(shas, 16, async (sha) => { await store.delete(chunkKey(sha)); presenceOf(store).forget(sha); });
+      await pool(shas, 16, async (sha) => {
+        await store.delete(chunkKey(sha));
+        presenceOf(store).forget(sha);
+      });
       out.chunksDeleted += doomed.length;
       out.bytesFreed += doomed.reduce((n, b) => n + Number(b.stored_size), 0);
       out.swept.push(...shas);

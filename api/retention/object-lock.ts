@@ -37,7 +37,9 @@ export function initialLockDate(config: Pick<Config, 'RETENTION_KEEP_WITHIN'>, n
 export function lockDateFor(reasons: string[], time: Date, policy: RetentionPolicy, now: Date, maxDays: number): Date {
   const open = new Date(now.getTime() + maxDays * DAY);
   let until = new Date(now.getTime() + DAY);
-  const later = (d: Date) => { if (d.getTime() > until.getTime()) until = d; };
+  const later = (d: Date) => {
+    if (d.getTime() > until.getTime()) until = d;
+  };
   const n = (c: RetentionPolicy['keepDaily']) => (c === 'unlimited' || c === undefined ? null : c);
   for (const r of reasons) {
     const tier = /^(?:oldest )?(hourly|daily|weekly|monthly|yearly)\b/.exec(r)?.[1];
@@ -45,7 +47,11 @@ export function lockDateFor(reasons: string[], time: Date, policy: RetentionPoli
       const w = policy.keepWithin;
       later(addCalendar(time, w.years, w.months, w.days, w.hours));
     } else if (tier) {
-      const c = n(({ hourly: policy.keepHourly, daily: policy.keepDaily, weekly: policy.keepWeekly, monthly: policy.keepMonthly, yearly: policy.keepYearly })[tier as 'daily']);
+      const c = n(
+        { hourly: policy.keepHourly, daily: policy.keepDaily, weekly: policy.keepWeekly, monthly: policy.keepMonthly, yearly: policy.keepYearly }[
+          tier as 'daily'
+        ],
+      );
       if (c === null) later(open);
       else if (tier === 'hourly') later(addCalendar(time, 0, 0, 0, c));
       else if (tier === 'daily') later(addCalendar(time, 0, 0, c, 0));

@@ -4,7 +4,12 @@ import { capturePins, captures } from '../../db/schema.js';
 import type { Services } from '../context.js';
 import { ApiError } from '../errors.js';
 
-export interface PinView { captureId: string; note: string; pinnedAt: string; pinnedBy: string | null }
+export interface PinView {
+  captureId: string;
+  note: string;
+  pinnedAt: string;
+  pinnedBy: string | null;
+}
 
 /** Pins a committed capture (again: the note is replaced). */
 export async function pinCapture(services: Pick<Services, 'db' | 'now'>, captureId: string, note: string, by: string | null): Promise<PinView> {
@@ -15,7 +20,10 @@ export async function pinCapture(services: Pick<Services, 'db' | 'now'>, capture
   const [cap] = await services.db.select({ state: captures.state }).from(captures).where(eq(captures.id, id));
   if (!cap || cap.state !== 'committed') throw new ApiError('not_found', `no committed capture ${id}`);
   const row = { captureId: id, note: text, pinnedAt: services.now(), pinnedBy: by };
-  await services.db.insert(capturePins).values(row).onConflictDoUpdate({ target: capturePins.captureId, set: { note: text, pinnedAt: row.pinnedAt, pinnedBy: by } });
+  await services.db
+    .insert(capturePins)
+    .values(row)
+    .onConflictDoUpdate({ target: capturePins.captureId, set: { note: text, pinnedAt: row.pinnedAt, pinnedBy: by } });
   return { ...row, pinnedAt: row.pinnedAt.toISOString() };
 }
 

@@ -113,7 +113,14 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
     });
     formatters.set(timeZone, f);
   }
@@ -148,12 +155,20 @@ export function isoWeek(year: number, month: number, day: number): { year: numbe
 
 function bucketOf(period: Period, w: Wall, index: number): string {
   switch (period) {
-    case 'last': return `#${index}`;
-    case 'hourly': return `${w.year}-${w.month}-${w.day}T${w.hour}`;
-    case 'daily': return `${w.year}-${w.month}-${w.day}`;
-    case 'weekly': { const iw = isoWeek(w.year, w.month, w.day); return `${iw.year}-W${iw.week}`; }
-    case 'monthly': return `${w.year}-${w.month}`;
-    case 'yearly': return `${w.year}`;
+    case 'last':
+      return `#${index}`;
+    case 'hourly':
+      return `${w.year}-${w.month}-${w.day}T${w.hour}`;
+    case 'daily':
+      return `${w.year}-${w.month}-${w.day}`;
+    case 'weekly': {
+      const iw = isoWeek(w.year, w.month, w.day);
+      return `${iw.year}-W${iw.week}`;
+    }
+    case 'monthly':
+      return `${w.year}-${w.month}`;
+    case 'yearly':
+      return `${w.year}`;
   }
 }
 
@@ -222,18 +237,14 @@ export function effectiveTime(c: RetentionCapture): { time: Date; note: string |
  * Applies a policy to the captures of one group (one host and artifact source).
  * Deterministic: ties in time are broken by capture id, newest (greatest) first.
  */
-export function applyRetention<C extends RetentionCapture>(
-  captures: readonly C[],
-  policy: RetentionPolicy,
-  timeZone: string,
-  now: Date,
-): RetentionResult<C> {
+export function applyRetention<C extends RetentionCapture>(captures: readonly C[], policy: RetentionPolicy, timeZone: string, now: Date): RetentionResult<C> {
   checkTimeZone(timeZone);
   const items = captures.map((capture) => ({ capture, ...effectiveTime(capture) }));
   items.sort((a, b) => b.time.getTime() - a.time.getTime() || (a.capture.id < b.capture.id ? 1 : a.capture.id > b.capture.id ? -1 : 0));
 
-  const rules = PERIODS.map(({ period, key }) => ({ period, left: policy[key] as KeepCount | undefined, last: null as string | null }))
-    .filter((r) => r.left === 'unlimited' || (typeof r.left === 'number' && r.left > 0));
+  const rules = PERIODS.map(({ period, key }) => ({ period, left: policy[key] as KeepCount | undefined, last: null as string | null })).filter(
+    (r) => r.left === 'unlimited' || (typeof r.left === 'number' && r.left > 0),
+  );
   // keep-within counts back from the newest capture that is not in the future (restic: findLatestTimestamp).
   const past = items.filter((i) => i.time.getTime() <= now.getTime());
   const newest = past.length ? past[0].time : null;

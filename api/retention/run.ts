@@ -60,7 +60,10 @@ async function extendLocks(services: Pick<Services, 'db' | 'store' | 'now' | 'co
   const { db, store, now, config } = services;
   if (!store.extendLock || !store.lockedUntil) return 0;
   const want = new Map<string, Date>();
-  const wantAt = (key: string, d: Date) => { const p = want.get(key); if (!p || p < d) want.set(key, d); };
+  const wantAt = (key: string, d: Date) => {
+    const p = want.get(key);
+    if (!p || p < d) want.set(key, d);
+  };
   const kept = plan.captures.filter((c) => c.decision === 'keep');
   const byCapture = new Map<string, Date>();
   for (const c of kept) {
@@ -71,8 +74,13 @@ async function extendLocks(services: Pick<Services, 'db' | 'store' | 'now' | 'co
   const ids = [...byCapture.keys()];
   for (let i = 0; i < ids.length; i += 500) {
     const part = ids.slice(i, i + 500);
-    const rows = rowsOf<{ capture_id: string; sha: string }>(await db.execute(sql`select distinct a.capture_id, c->>'sha256' as sha
-      from artifacts a, jsonb_array_elements(a.chunks) c where a.capture_id in (${sql.join(part.map((id) => sql`${id}`), sql`, `)})`));
+    const rows = rowsOf<{ capture_id: string; sha: string }>(
+      await db.execute(sql`select distinct a.capture_id, c->>'sha256' as sha
+      from artifacts a, jsonb_array_elements(a.chunks) c where a.capture_id in (${sql.join(
+        part.map((id) => sql`${id}`),
+        sql`, `,
+      )})`),
+    );
     for (const r of rows) wantAt(chunkKey(r.sha), byCapture.get(r.capture_id)!);
   }
   let extended = 0;
@@ -94,8 +102,17 @@ export async function runRetention(services: Services, options: RetentionRunOpti
   const timeZone = options.timeZone ?? configured.timeZone;
   const plan = await planRetention(db, policy, timeZone, startedAt);
   const report: RetentionReport = {
-    runId: 0, dryRun: options.dryRun, policy: describePolicy(policy), timeZone, plan, dropped: [], lockedCaptures: [],
-    chunksDeleted: 0, bytesFreed: 0, lockedChunks: [], lockExtended: 0,
+    runId: 0,
+    dryRun: options.dryRun,
+    policy: describePolicy(policy),
+    timeZone,
+    plan,
+    dropped: [],
+    lockedCaptures: [],
+    chunksDeleted: 0,
+    bytesFreed: 0,
+    lockedChunks: [],
+    lockExtended: 0,
   };
   if (!options.dryRun) {
     for (const c of plan.captures.filter((x) => x.decision === 'drop')) {
@@ -117,11 +134,21 @@ export async function runRetention(services: Services, options: RetentionRunOpti
     report.lockedChunks = swept.locked;
     report.lockExtended = await extendLocks(services, plan);
   }
-  const [row] = await db.insert(retentionRuns).values({
-    startedAt, finishedAt: now(), ranBy: options.ranBy, dryRun: options.dryRun, policy: `${report.policy} (${timeZone})`,
-    kept: plan.keep, dropped: report.dropped, chunksDeleted: report.chunksDeleted, bytesFreed: report.bytesFreed,
-    locked: [...report.lockedCaptures.map((l) => ({ key: `capture ${l.captureId}`, until: l.until })), ...report.lockedChunks],
-  }).returning({ id: retentionRuns.id });
+  const [row] = await db
+    .insert(retentionRuns)
+    .values({
+      startedAt,
+      finishedAt: now(),
+      ranBy: options.ranBy,
+      dryRun: options.dryRun,
+      policy: `${report.policy} (${timeZone})`,
+      kept: plan.keep,
+      dropped: report.dropped,
+      chunksDeleted: report.chunksDeleted,
+      bytesFreed: report.bytesFreed,
+      locked: [...report.lockedCaptures.map((l) => ({ key: `capture ${l.captureId}`, until: l.until })), ...report.lockedChunks],
+    })
+    .returning({ id: retentionRuns.id });
   report.runId = row.id;
   return report;
 }
@@ -132,9 +159,11 @@ export function formatRetentionReport(r: RetentionReport): string {
   for (const c of r.plan.captures) {
     lines.push(`${c.decision === 'keep' ? 'keep' : 'drop'}  ${c.time}  ${c.host}  ${c.captureId}  ${c.reasons.join('; ')}`);
   }
-  lines.push(`${r.plan.keep} kept, ${r.plan.drop} ${r.dryRun ? 'would be dropped' : 'dropped'}`
-    + (r.dryRun ? '' : `; ${r.dropped.length} deleted, ${r.chunksDeleted} chunks swept, ${r.bytesFreed} bytes freed`)
-    + (r.lockedCaptures.length + r.lockedChunks.length ? `; ${r.lockedCaptures.length} captures and ${r.lockedChunks.length} chunks locked` : ''));
+  lines.push(
+    `${r.plan.keep} kept, ${r.plan.drop} ${r.dryRun ? 'would be dropped' : 'dropped'}` +
+      (r.dryRun ? '' : `; ${r.dropped.length} deleted, ${r.chunksDeleted} chunks swept, ${r.bytesFreed} bytes freed`) +
+      (r.lockedCaptures.length + r.lockedChunks.length ? `; ${r.lockedCaptures.length} captures and ${r.lockedChunks.length} chunks locked` : ''),
+  );
   for (const l of r.lockedCaptures) lines.push(`  capture ${l.captureId} locked until ${l.until}`);
   for (const l of r.lockedChunks) lines.push(`  ${l.key} locked until ${l.until}`);
   return lines.join('\n');

@@ -9,23 +9,34 @@ import { RebuildResult, ReindexResult } from '../schemas/admin.js';
 import { err } from '../schemas/common.js';
 
 const rebuild = createRoute({
-  method: 'post', path: '/v1/admin/rebuild', operationId: 'rebuildCatalog', tags: ['admin'], security: [{ bearer: [] }],
+  method: 'post',
+  path: '/v1/admin/rebuild',
+  operationId: 'rebuildCatalog',
+  tags: ['admin'],
+  security: [{ bearer: [] }],
   summary: 'Recreate every capture the catalog lacks from the manifests in the store',
   middleware: [requireRole('admin')] as const,
   responses: {
     200: { description: 'Counts', content: { 'application/json': { schema: RebuildResult } } },
-    401: err('No or bad token'), 403: err('Not an admin token'),
+    401: err('No or bad token'),
+    403: err('Not an admin token'),
   },
 });
 
 const reindex = createRoute({
-  method: 'post', path: '/v1/admin/reindex', operationId: 'reindexArtifacts', tags: ['admin'], security: [{ bearer: [] }],
+  method: 'post',
+  path: '/v1/admin/reindex',
+  operationId: 'reindexArtifacts',
+  tags: ['admin'],
+  security: [{ bearer: [] }],
   summary: 'Re-parse stored artifacts (all, or one kind) and replace their catalog rows',
   middleware: [requireRole('admin')] as const,
   request: { query: z.object({ kind: z.enum(ARTIFACT_KINDS).optional() }) },
   responses: {
     200: { description: 'Counts', content: { 'application/json': { schema: ReindexResult } } },
-    400: err('Unknown kind'), 401: err('No or bad token'), 403: err('Not an admin token'),
+    400: err('Unknown kind'),
+    401: err('No or bad token'),
+    403: err('Not an admin token'),
   },
 });
 

@@ -22,20 +22,30 @@ export const DOWNLOAD_URL_TTL_SECONDS = 15 * 60;
 const idParam = z.object({ id: z.string().min(1).max(100).openapi({ description: 'Artifact id' }) });
 
 const getArtifactRoute = createRoute({
-  method: 'get', path: '/v1/artifacts/{id}', operationId: 'getArtifact', tags: ['catalog'], security: [{ bearer: [] }],
-  summary: 'An artifact\'s metadata and what the parser found in it',
+  method: 'get',
+  path: '/v1/artifacts/{id}',
+  operationId: 'getArtifact',
+  tags: ['catalog'],
+  security: [{ bearer: [] }],
+  summary: "An artifact's metadata and what the parser found in it",
   middleware: [requireRole('operator')] as const,
   request: { params: idParam },
   responses: { 200: { description: 'The artifact', content: { 'application/json': { schema: ArtifactSchema } } }, ...READ_ERRORS },
 });
 
 const contentRoute = createRoute({
-  method: 'get', path: '/v1/artifacts/{id}/content', operationId: 'getArtifactContent', tags: ['catalog'], security: [{ bearer: [] }],
-  summary: 'The artifact\'s original bytes (streamed; Range, If-None-Match; ?redirect=1 for a presigned URL)',
+  method: 'get',
+  path: '/v1/artifacts/{id}/content',
+  operationId: 'getArtifactContent',
+  tags: ['catalog'],
+  security: [{ bearer: [] }],
+  summary: "The artifact's original bytes (streamed; Range, If-None-Match; ?redirect=1 for a presigned URL)",
   middleware: [requireRole('operator')] as const,
   request: {
     params: idParam,
-    query: z.object({ redirect: z.enum(['0', '1', 'true', 'false']).optional().openapi({ description: '1: answer 302 to a presigned GET of the assembled object' }) }),
+    query: z.object({
+      redirect: z.enum(['0', '1', 'true', 'false']).optional().openapi({ description: '1: answer 302 to a presigned GET of the assembled object' }),
+    }),
     headers: z.object({
       range: z.string().optional().openapi({ description: 'One byte range, e.g. `bytes=0-511`' }),
       'if-none-match': z.string().optional(),

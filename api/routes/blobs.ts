@@ -94,10 +94,13 @@ export function createBlobRoutes(store: SelfServingStore): Hono {
       headers['content-length'] = String(info.size);
     }
     if (c.req.method === 'HEAD') return new Response(null, { status, headers });
-    const stream = info.size === 0 ? null : await store.getStream(key, range ?? undefined).catch((err) => {
-      if (err instanceof BlobNotFoundError) throw new ApiError('not_found', `no object ${key}`); // deleted since the head
-      throw err;
-    });
+    const stream =
+      info.size === 0
+        ? null
+        : await store.getStream(key, range ?? undefined).catch((err) => {
+            if (err instanceof BlobNotFoundError) throw new ApiError('not_found', `no object ${key}`); // deleted since the head
+            throw err;
+          });
     return new Response(stream ? (Readable.toWeb(stream) as ReadableStream<Uint8Array>) : null, { status, headers });
   });
 

@@ -19,7 +19,11 @@ import { READ_ERRORS } from '../schemas/common.js';
 import { drPlanForSelection } from '../dr/gather.js';
 
 const query = z.object({
-  at: z.string().max(64).optional().openapi({ description: 'ISO 8601: the newest capture of each source at or before this time (default now)', example: '2026-03-01T00:00:00Z' }),
+  at: z
+    .string()
+    .max(64)
+    .optional()
+    .openapi({ description: 'ISO 8601: the newest capture of each source at or before this time (default now)', example: '2026-03-01T00:00:00Z' }),
   redirect: z.enum(['0', '1', 'true', 'false']).optional().openapi({ description: '1: assemble in the store and answer 302 to a presigned GET' }),
 });
 
@@ -30,7 +34,11 @@ const responses = {
 };
 
 const volumeBundleRoute = createRoute({
-  method: 'get', path: '/v1/volumes/{vmfsUuid}/restore-bundle', operationId: 'getVolumeRestoreBundle', tags: ['restore'], security: [{ bearer: [] }],
+  method: 'get',
+  path: '/v1/volumes/{vmfsUuid}/restore-bundle',
+  operationId: 'getVolumeRestoreBundle',
+  tags: ['restore'],
+  security: [{ bearer: [] }],
   summary: 'Everything to restore a volume as of a time: artifacts, SHA256SUMS, RESTORE.md, restore.sh',
   middleware: [requireRole('operator')] as const,
   request: { params: z.object({ vmfsUuid: z.string().min(1).max(100) }), query },
@@ -38,8 +46,12 @@ const volumeBundleRoute = createRoute({
 });
 
 const lunBundleRoute = createRoute({
-  method: 'get', path: '/v1/luns/{deviceId}/restore-bundle', operationId: 'getLunRestoreBundle', tags: ['restore'], security: [{ bearer: [] }],
-  summary: 'Everything to restore one LUN as of a time: its header dumps, its volume\'s .vh.sf, host inventories, target configuration',
+  method: 'get',
+  path: '/v1/luns/{deviceId}/restore-bundle',
+  operationId: 'getLunRestoreBundle',
+  tags: ['restore'],
+  security: [{ bearer: [] }],
+  summary: "Everything to restore one LUN as of a time: its header dumps, its volume's .vh.sf, host inventories, target configuration",
   middleware: [requireRole('operator')] as const,
   request: { params: z.object({ deviceId: z.string().min(1).max(300) }), query },
   responses,
@@ -61,8 +73,11 @@ async function answerBundle(c: Context<AppEnv>, subject: BundleSubject, at: stri
   if (subject.vmfsUuid) sel.drPlan = await drPlanForSelection(db, sel, at !== undefined);
   const fileName = bundleFileName(sel);
   const audit = {
-    at: sel.at, files: sel.files.length, bytes: sel.files.reduce((n, f) => n + f.size, 0),
-    artifacts: sel.files.map((f) => f.artifactId), redirect: redirect === '1' || redirect === 'true',
+    at: sel.at,
+    files: sel.files.length,
+    bytes: sel.files.reduce((n, f) => n + f.size, 0),
+    artifacts: sel.files.map((f) => f.artifactId),
+    redirect: redirect === '1' || redirect === 'true',
   };
   if (audit.redirect) {
     const key = bundleObjectKey(sel, at !== undefined);
@@ -73,7 +88,11 @@ async function answerBundle(c: Context<AppEnv>, subject: BundleSubject, at: stri
   }
   await recordAudit(c, 'bundle', subject.vmfsUuid ?? subject.deviceId!, audit);
   const body = toWebStream(bundleTarGz(store, sel), (e) => {
-    logger.error('bundle stream failed', { requestId: c.var.requestId, subject: subject.vmfsUuid ?? subject.deviceId, err: e instanceof Error ? e.message : String(e) });
+    logger.error('bundle stream failed', {
+      requestId: c.var.requestId,
+      subject: subject.vmfsUuid ?? subject.deviceId,
+      err: e instanceof Error ? e.message : String(e),
+    });
   });
   return c.body(body, 200, {
     'Content-Type': 'application/gzip',

@@ -9,39 +9,57 @@ import { beginCapture } from '../ingest/begin.js';
 import { commitCapture } from '../ingest/commit.js';
 import { precheckBeginCounts } from '../ingest/limits.js';
 import { admitIngest } from '../ingest/admission.js';
-import { BeginRequestSchema, BeginResponse, CommitResponse, UUID, } from '../schemas/ingest.js';
+import { BeginRequestSchema, BeginResponse, CommitResponse, UUID } from '../schemas/ingest.js';
 import { err } from '../schemas/common.js';
 
 /** The counting limits, checked on the parsed JSON before it is validated (a 100,000-chunk request is refused cheaply). */
 const precheckCounts: MiddlewareHandler<AppEnv> = async (c, next) => {
   let body: unknown;
-  try { body = await c.req.json(); } catch { body = undefined; }
+  try {
+    body = await c.req.json();
+  } catch {
+    body = undefined;
+  }
   precheckBeginCounts(body);
   await next();
 };
 
 const begin = createRoute({
-  method: 'post', path: '/v1/captures', operationId: 'beginCapture', tags: ['ingest'], security: [{ bearer: [] }],
+  method: 'post',
+  path: '/v1/captures',
+  operationId: 'beginCapture',
+  tags: ['ingest'],
+  security: [{ bearer: [] }],
   summary: 'Begin a capture: announce its artifacts and chunks, get upload URLs for the chunks the store lacks',
   middleware: [requireRole('collector'), precheckCounts, admitIngest] as const,
   request: { body: { content: { 'application/json': { schema: BeginRequestSchema } }, required: true } },
   responses: {
     200: { description: 'The chunks to upload (idempotent on captureId)', content: { 'application/json': { schema: BeginResponse } } },
-    400: err('Bad request, or over a limit of the limits table (details.limit names it)'), 401: err('No or bad token'), 403: err('Wrong role or another host'),
-    409: err('The capture id is taken by different content'), 413: err('The request body is over the size limit'),
+    400: err('Bad request, or over a limit of the limits table (details.limit names it)'),
+    401: err('No or bad token'),
+    403: err('Wrong role or another host'),
+    409: err('The capture id is taken by different content'),
+    413: err('The request body is over the size limit'),
     503: err('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
   },
 });
 
 const commit = createRoute({
-  method: 'post', path: '/v1/captures/{id}/commit', operationId: 'commitCapture', tags: ['ingest'], security: [{ bearer: [] }],
+  method: 'post',
+  path: '/v1/captures/{id}/commit',
+  operationId: 'commitCapture',
+  tags: ['ingest'],
+  security: [{ bearer: [] }],
   summary: 'Commit a capture: verify every chunk, parse and index every artifact, write the manifest',
   middleware: [requireRole('collector'), admitIngest] as const,
   request: { params: z.object({ id: UUID }) },
   responses: {
     200: { description: 'Committed (idempotent)', content: { 'application/json': { schema: CommitResponse } } },
-    401: err('No or bad token'), 403: err('Wrong role or another host'), 404: err('No such capture'),
-    413: err('A chunk inflates past 1 MiB'), 422: err('A chunk is missing or is not what its name says; nothing was indexed'),
+    401: err('No or bad token'),
+    403: err('Wrong role or another host'),
+    404: err('No such capture'),
+    413: err('A chunk inflates past 1 MiB'),
+    422: err('A chunk is missing or is not what its name says; nothing was indexed'),
     503: err('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
   },
 });
@@ -51,12 +69,16 @@ export function registerCaptureRoutes(app: App): void {
   app.openapi(begin, async (c) => {
     const body: BeginRequest = c.req.valid('json');
     // A failure's log line names the capture (see api/errors.ts annotateError).
-    const answer = await beginCapture(c.var.services, c.var.principal!, body).catch((e: unknown) => { throw annotateError(e, { captureId: body.captureId.toLowerCase() }); });
+    const answer = await beginCapture(c.var.services, c.var.principal!, body).catch((e: unknown) => {
+      throw annotateError(e, { captureId: body.captureId.toLowerCase() });
+    });
     return c.json(answer, 200);
   });
   app.openapi(commit, async (c) => {
     const id = c.req.valid('param').id.toLowerCase();
-    const answer = await commitCapture(c.var.services, c.var.principal!, id).catch((e: unknown) => { throw annotateError(e, { captureId: id }); });
+    const answer = await commitCapture(c.var.services, c.var.principal!, id).catch((e: unknown) => {
+      throw annotateError(e, { captureId: id });
+    });
     return c.json(answer, 200);
   });
 }

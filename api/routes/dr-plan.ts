@@ -12,16 +12,24 @@ import { selectBundle } from '../bundle/select.js';
 import { vmfsUuidParam } from '../http/params.js';
 import { bundleTime } from './bundle.js';
 import { READ_ERRORS } from '../schemas/common.js';
-import { DrPlanSchema, } from '../schemas/catalog.js';
+import { DrPlanSchema } from '../schemas/catalog.js';
 
 const drPlanRoute = createRoute({
-  method: 'get', path: '/v1/volumes/{vmfsUuid}/dr-plan', operationId: 'getVolumeDrPlan', tags: ['restore'], security: [{ bearer: [] }],
-  summary: 'The storage commands, in order, that bring a volume\'s LUNs back with the NAA its VMFS header expects',
+  method: 'get',
+  path: '/v1/volumes/{vmfsUuid}/dr-plan',
+  operationId: 'getVolumeDrPlan',
+  tags: ['restore'],
+  security: [{ bearer: [] }],
+  summary: "The storage commands, in order, that bring a volume's LUNs back with the NAA its VMFS header expects",
   middleware: [requireRole('operator')] as const,
   request: {
     params: z.object({ vmfsUuid: z.string().min(1).max(100) }),
     query: z.object({
-      at: z.string().max(64).optional().openapi({ description: 'ISO 8601: plan from the captures at or before this time, cloning the newest zfs snapshot before it' }),
+      at: z
+        .string()
+        .max(64)
+        .optional()
+        .openapi({ description: 'ISO 8601: plan from the captures at or before this time, cloning the newest zfs snapshot before it' }),
       format: z.enum(['json', 'text']).optional().openapi({ description: 'text: the plan as restore.sh --plan prints it' }),
     }),
   },

@@ -12,7 +12,11 @@ import { err } from '../schemas/common.js';
 import { runEventChecks } from '../events/checks.js';
 
 const scanRoute = createRoute({
-  method: 'post', path: '/v1/admin/events/scan', operationId: 'scanEvents', tags: ['admin'], security: [{ bearer: [] }],
+  method: 'post',
+  path: '/v1/admin/events/scan',
+  operationId: 'scanEvents',
+  tags: ['admin'],
+  security: [{ bearer: [] }],
   summary: 'Run the scheduled event checks now: host-stale, the cross-host health events, due webhook deliveries',
   middleware: [requireRole('admin')] as const,
   responses: {
@@ -20,19 +24,27 @@ const scanRoute = createRoute({
       description: 'What the scan raised, resolved and delivered',
       content: {
         'application/json': {
-          schema: z.object({
-            raised: z.number(), resolved: z.number(),
-            webhooks: z.object({ delivered: z.number(), failed: z.number() }),
-          }).openapi('EventScan'),
+          schema: z
+            .object({
+              raised: z.number(),
+              resolved: z.number(),
+              webhooks: z.object({ delivered: z.number(), failed: z.number() }),
+            })
+            .openapi('EventScan'),
         },
       },
     },
-    401: err('No or bad token'), 403: err('Not an admin token'),
+    401: err('No or bad token'),
+    403: err('Not an admin token'),
   },
 });
 
 const listRoute = createRoute({
-  method: 'get', path: '/v1/events', operationId: 'listEvents', tags: ['catalog'], security: [{ bearer: [] }],
+  method: 'get',
+  path: '/v1/events',
+  operationId: 'listEvents',
+  tags: ['catalog'],
+  security: [{ bearer: [] }],
   summary: 'Drift and health events (lun-id-changed, device-id-changed, partition-missing, …), newest first',
   middleware: [requireRole('operator')] as const,
   request: {
@@ -43,11 +55,18 @@ const listRoute = createRoute({
       vmfsUuid: z.string().max(100).optional().openapi({ description: 'Any spelling' }),
       deviceId: z.string().max(300).optional().openapi({ description: 'Any spelling, or a vml.' }),
       acknowledged: z.enum(['true', 'false']).optional(),
-      status: z.enum(['open', 'acknowledged', 'resolved']).optional()
+      status: z
+        .enum(['open', 'acknowledged', 'resolved'])
+        .optional()
         .openapi({ description: 'open: neither acknowledged nor resolved; acknowledged; resolved: a later capture or scan found the condition gone' }),
       since: z.string().optional().openapi({ description: 'ISO 8601; events created at or after' }),
       until: z.string().optional().openapi({ description: 'ISO 8601; events created before' }),
-      before: z.coerce.number().int().positive().optional().openapi({ description: 'Page: only events with an id below this (`nextBefore` of the previous page)' }),
+      before: z.coerce
+        .number()
+        .int()
+        .positive()
+        .optional()
+        .openapi({ description: 'Page: only events with an id below this (`nextBefore` of the previous page)' }),
       limit: z.coerce.number().int().min(1).max(MAX_EVENT_LIMIT).optional(),
     }),
   },
@@ -61,14 +80,22 @@ const listRoute = createRoute({
 });
 
 const ackRoute = createRoute({
-  method: 'post', path: '/v1/events/{id}/ack', operationId: 'acknowledgeEvent', tags: ['catalog'], security: [{ bearer: [] }],
+  method: 'post',
+  path: '/v1/events/{id}/ack',
+  operationId: 'acknowledgeEvent',
+  tags: ['catalog'],
+  security: [{ bearer: [] }],
   summary: 'Acknowledge an event, with a note saying what was done about it',
   middleware: [requireRole('operator')] as const,
   request: {
     params: z.object({ id: z.coerce.number().int().positive().openapi({ description: 'Event id' }) }),
     body: {
       required: false,
-      content: { 'application/json': { schema: z.object({ note: z.string().max(2000).optional().openapi({ example: 'LUN renumbered on purpose during the SAN move' }) }) } },
+      content: {
+        'application/json': {
+          schema: z.object({ note: z.string().max(2000).optional().openapi({ example: 'LUN renumbered on purpose during the SAN move' }) }),
+        },
+      },
     },
   },
   responses: {
@@ -102,14 +129,17 @@ export function registerEventRoutes(app: App): void {
   app.openapi(listRoute, async (c) => {
     const q = c.req.valid('query');
     const page = await listEvents(c.var.services.db, {
-      type: q.type, severity: q.severity, host: q.host,
+      type: q.type,
+      severity: q.severity,
+      host: q.host,
       vmfsUuid: q.vmfsUuid ? vmfsUuidParam(q.vmfsUuid) : undefined,
       deviceId: q.deviceId ? deviceIdParam(q.deviceId).deviceId : undefined,
       acknowledged: q.acknowledged ? q.acknowledged === 'true' : undefined,
       status: q.status,
       since: q.since ? time('since', q.since) : undefined,
       until: q.until ? time('until', q.until) : undefined,
-      before: q.before, limit: q.limit ?? DEFAULT_EVENT_LIMIT,
+      before: q.before,
+      limit: q.limit ?? DEFAULT_EVENT_LIMIT,
     });
     return c.json(page, 200);
   });

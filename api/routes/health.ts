@@ -1,17 +1,26 @@
 /** Liveness and readiness; no token needed. */
 import { randomBytes } from 'node:crypto';
-import { createRoute, } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import type { App, Services } from '../context.js';
 import { RETRY_AFTER_SECONDS, describeError } from '../errors.js';
 import { Health, PATH_ERROR } from '../schemas/common.js';
 
 const healthz = createRoute({
-  method: 'get', path: '/healthz', operationId: 'getHealth', summary: 'Liveness: the process answers', security: [], tags: ['health'],
+  method: 'get',
+  path: '/healthz',
+  operationId: 'getHealth',
+  summary: 'Liveness: the process answers',
+  security: [],
+  tags: ['health'],
   responses: { 200: { description: 'The process answers', content: { 'application/json': { schema: Health } } }, 400: PATH_ERROR },
 });
 const readyz = createRoute({
-  method: 'get', path: '/readyz', operationId: 'getReadiness', security: [], tags: ['health'],
+  method: 'get',
+  path: '/readyz',
+  operationId: 'getReadiness',
+  security: [],
+  tags: ['health'],
   summary: 'Ready: the database answers, and the store takes, returns and deletes a probe object, within READY_TIMEOUT_MS',
   responses: {
     200: { description: 'Database and store work', content: { 'application/json': { schema: Health } } },
@@ -24,13 +33,18 @@ const readyz = createRoute({
 export const PROBE_PREFIX = 'probes/';
 
 class ProbeTimeout extends Error {
-  constructor(ms: number) { super(`no answer within ${ms} ms`); this.name = 'TimeoutError'; }
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+    this.name = 'TimeoutError';
+  }
 }
 
 /** `work` or a ProbeTimeout after `ms`, whichever comes first (the work is left to finish on its own). */
 async function within<T>(ms: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new ProbeTimeout(ms)), ms); });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ProbeTimeout(ms)), ms);
+  });
   try {
     return await Promise.race([work, timeout]);
   } finally {
@@ -65,12 +79,22 @@ export function registerHealthRoutes(app: App): void {
     const checks: Record<string, string> = {};
     await Promise.all([
       within(ms, db.execute(sql`select 1`)).then(
-        () => { checks.database = 'ok'; },
-        (e) => { checks.database = `unavailable: ${summary(e)}`; logger.warn('readyz: database', { requestId: c.var.requestId, ...describeError(e) }); },
+        () => {
+          checks.database = 'ok';
+        },
+        (e) => {
+          checks.database = `unavailable: ${summary(e)}`;
+          logger.warn('readyz: database', { requestId: c.var.requestId, ...describeError(e) });
+        },
       ),
       within(ms, probeStore(store)).then(
-        () => { checks.store = 'ok'; },
-        (e) => { checks.store = `unavailable: ${summary(e)}`; logger.warn('readyz: store', { requestId: c.var.requestId, store: store.kind, ...describeError(e) }); },
+        () => {
+          checks.store = 'ok';
+        },
+        (e) => {
+          checks.store = `unavailable: ${summary(e)}`;
+          logger.warn('readyz: store', { requestId: c.var.requestId, store: store.kind, ...describeError(e) });
+        },
       ),
     ]);
     const ok = checks.database === 'ok' && checks.store === 'ok';

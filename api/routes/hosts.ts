@@ -11,14 +11,25 @@ import { READ_ERRORS } from '../schemas/common.js';
 import { HostDetailSchema, HostSchema } from '../schemas/catalog.js';
 
 const listRoute = createRoute({
-  method: 'get', path: '/v1/hosts', operationId: 'listHosts', tags: ['catalog'], security: [{ bearer: [] }],
+  method: 'get',
+  path: '/v1/hosts',
+  operationId: 'listHosts',
+  tags: ['catalog'],
+  security: [{ bearer: [] }],
   summary: 'Every host with its last capture and staleness',
   middleware: [requireRole('operator')] as const,
-  responses: { 200: { description: 'Hosts by name', content: { 'application/json': { schema: z.object({ hosts: z.array(HostSchema), staleAfterHours: z.number() }) } } }, ...READ_ERRORS },
+  responses: {
+    200: { description: 'Hosts by name', content: { 'application/json': { schema: z.object({ hosts: z.array(HostSchema), staleAfterHours: z.number() }) } } },
+    ...READ_ERRORS,
+  },
 });
 
 const getRoute = createRoute({
-  method: 'get', path: '/v1/hosts/{name}', operationId: 'getHost', tags: ['catalog'], security: [{ bearer: [] }],
+  method: 'get',
+  path: '/v1/hosts/{name}',
+  operationId: 'getHost',
+  tags: ['catalog'],
+  security: [{ bearer: [] }],
   summary: 'One host: captures, last artifacts, volumes seen, LUs presented, events',
   middleware: [requireRole('operator')] as const,
   request: { params: z.object({ name: z.string().min(1).max(255) }) },

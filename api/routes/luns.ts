@@ -8,10 +8,22 @@ import { READ_ERRORS } from '../schemas/common.js';
 import { LunSchema } from '../schemas/catalog.js';
 
 const getLunRoute = createRoute({
-  method: 'get', path: '/v1/luns/{deviceId}', operationId: 'getLun', tags: ['catalog'], security: [{ bearer: [] }],
+  method: 'get',
+  path: '/v1/luns/{deviceId}',
+  operationId: 'getLun',
+  tags: ['catalog'],
+  security: [{ bearer: [] }],
   summary: 'A device (LUN) with the volumes on it, its extents, the LUs presenting it, artifacts and events',
   middleware: [requireRole('operator')] as const,
-  request: { params: z.object({ deviceId: z.string().min(1).max(300).openapi({ description: '`naa.…` in any case, bare hex, `eui.`/`t10.`, or a `vml.` id', example: 'naa.600144f0aabbccddeeff001122334455' }) }) },
+  request: {
+    params: z.object({
+      deviceId: z
+        .string()
+        .min(1)
+        .max(300)
+        .openapi({ description: '`naa.…` in any case, bare hex, `eui.`/`t10.`, or a `vml.` id', example: 'naa.600144f0aabbccddeeff001122334455' }),
+    }),
+  },
   responses: { 200: { description: 'The device', content: { 'application/json': { schema: LunSchema } } }, ...READ_ERRORS },
 });
 

@@ -10,48 +10,83 @@ import { CheckReport, Pin, PinBody, RetentionReport } from '../schemas/retention
 import { err } from '../schemas/common.js';
 
 const run = createRoute({
-  method: 'post', path: '/v1/retention/run', operationId: 'runRetention', tags: ['admin'], security: [{ bearer: [] }],
+  method: 'post',
+  path: '/v1/retention/run',
+  operationId: 'runRetention',
+  tags: ['admin'],
+  security: [{ bearer: [] }],
   summary: 'Apply the GFS retention policy: every capture with its keep reasons or drop; unless a dry run, delete dropped captures and unreferenced chunks',
   middleware: [requireRole('admin')] as const,
   request: { query: z.object({ dry_run: z.enum(['true', 'false']).default('true').describe('true (the default): only say what would happen') }) },
   responses: {
     200: { description: 'The run, recorded', content: { 'application/json': { schema: RetentionReport } } },
-    400: err('Bad parameter'), 401: err('No or bad token'), 403: err('Not an admin token'),
+    400: err('Bad parameter'),
+    401: err('No or bad token'),
+    403: err('Not an admin token'),
   },
 });
 
 const check = createRoute({
-  method: 'post', path: '/v1/admin/check', operationId: 'checkStore', tags: ['admin'], security: [{ bearer: [] }],
+  method: 'post',
+  path: '/v1/admin/check',
+  operationId: 'checkStore',
+  tags: ['admin'],
+  security: [{ bearer: [] }],
   summary: 'Check manifests, rows and chunks against each other; optionally re-hash the next slice of stored chunks',
   middleware: [requireRole('admin')] as const,
-  request: { query: z.object({ read_data_subset: z.coerce.number().min(0).max(100).optional().describe('Percent of stored chunks to re-read and re-hash, going on where the last check stopped') }) },
+  request: {
+    query: z.object({
+      read_data_subset: z.coerce
+        .number()
+        .min(0)
+        .max(100)
+        .optional()
+        .describe('Percent of stored chunks to re-read and re-hash, going on where the last check stopped'),
+    }),
+  },
   responses: {
     200: { description: 'What was found', content: { 'application/json': { schema: CheckReport } } },
-    400: err('Bad parameter'), 401: err('No or bad token'), 403: err('Not an admin token'),
+    400: err('Bad parameter'),
+    401: err('No or bad token'),
+    403: err('Not an admin token'),
   },
 });
 
 const CaptureParam = z.object({ id: z.string().regex(/^[0-9A-Fa-f-]{1,64}$/, 'a capture id') });
 
 const pin = createRoute({
-  method: 'put', path: '/v1/captures/{id}/pin', operationId: 'pinCapture', tags: ['admin'], security: [{ bearer: [] }],
+  method: 'put',
+  path: '/v1/captures/{id}/pin',
+  operationId: 'pinCapture',
+  tags: ['admin'],
+  security: [{ bearer: [] }],
   summary: 'Pin a capture: retention keeps it, listed as "pinned: <note>"',
   middleware: [requireRole('admin')] as const,
   request: { params: CaptureParam, body: { content: { 'application/json': { schema: PinBody } }, required: true } },
   responses: {
     200: { description: 'Pinned', content: { 'application/json': { schema: Pin } } },
-    400: err('Bad id or note'), 401: err('No or bad token'), 403: err('Not an admin token'), 404: err('No such committed capture'),
+    400: err('Bad id or note'),
+    401: err('No or bad token'),
+    403: err('Not an admin token'),
+    404: err('No such committed capture'),
   },
 });
 
 const unpin = createRoute({
-  method: 'delete', path: '/v1/captures/{id}/pin', operationId: 'unpinCapture', tags: ['admin'], security: [{ bearer: [] }],
+  method: 'delete',
+  path: '/v1/captures/{id}/pin',
+  operationId: 'unpinCapture',
+  tags: ['admin'],
+  security: [{ bearer: [] }],
   summary: 'Unpin a capture',
   middleware: [requireRole('admin')] as const,
   request: { params: CaptureParam },
   responses: {
     200: { description: 'Unpinned', content: { 'application/json': { schema: z.object({ captureId: z.string(), pinned: z.boolean() }) } } },
-    400: err('Bad id'), 401: err('No or bad token'), 403: err('Not an admin token'), 404: err('Not pinned'),
+    400: err('Bad id'),
+    401: err('No or bad token'),
+    403: err('Not an admin token'),
+    404: err('Not pinned'),
   },
 });
 
@@ -61,7 +96,10 @@ export function registerRetentionRoutes(app: App): void {
     const dryRun = c.req.valid('query').dry_run !== 'false';
     const report = await runRetention(c.var.services, { dryRun, ranBy: c.var.principal?.tokenId ?? 'api' });
     await recordAudit(c, dryRun ? 'retention-dry-run' : 'retention', `run ${report.runId}`, {
-      kept: report.plan.keep, dropped: report.dropped.length, chunksDeleted: report.chunksDeleted, bytesFreed: report.bytesFreed,
+      kept: report.plan.keep,
+      dropped: report.dropped.length,
+      chunksDeleted: report.chunksDeleted,
+      bytesFreed: report.bytesFreed,
     });
     return c.json(report, 200);
   });

@@ -10,13 +10,23 @@ import { READ_ERRORS } from '../schemas/common.js';
 import { SearchResponse } from '../schemas/catalog.js';
 
 const searchRoute = createRoute({
-  method: 'get', path: '/v1/search', operationId: 'search', tags: ['catalog'], security: [{ bearer: [] }],
+  method: 'get',
+  path: '/v1/search',
+  operationId: 'search',
+  tags: ['catalog'],
+  security: [{ bearer: [] }],
   summary: 'Search by VMFS UUID (any spelling or an 8+ digit prefix), naa./vml. id, label fragment, host, IQN or zvol path',
   middleware: [requireRole('operator')] as const,
   request: {
     query: z.object({
       q: z.string().max(1024).openapi({ description: 'What you know', example: 'naa.600144F0AABBCCDDEEFF001122334455' }),
-      limit: z.coerce.number().int().min(1).max(MAX_SEARCH_LIMIT).optional().openapi({ description: `At most this many hits (default ${DEFAULT_SEARCH_LIMIT})` }),
+      limit: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(MAX_SEARCH_LIMIT)
+        .optional()
+        .openapi({ description: `At most this many hits (default ${DEFAULT_SEARCH_LIMIT})` }),
     }),
   },
   responses: { 200: { description: 'Typed hits, best first', content: { 'application/json': { schema: SearchResponse } } }, ...READ_ERRORS },

@@ -9,7 +9,12 @@ import { ADMIN_ERRORS, ErrorSchema } from '../schemas/common.js';
 import { TokenCreate, TokenCreated, TokenRow } from '../schemas/admin.js';
 
 const create = createRoute({
-  method: 'post', path: '/v1/tokens', operationId: 'createToken', summary: 'Create a token (the secret is shown once)', tags: ['admin'], security: [{ bearer: [] }],
+  method: 'post',
+  path: '/v1/tokens',
+  operationId: 'createToken',
+  summary: 'Create a token (the secret is shown once)',
+  tags: ['admin'],
+  security: [{ bearer: [] }],
   middleware: [requireRole('admin')] as const,
   request: { body: { content: { 'application/json': { schema: TokenCreate } }, required: true } },
   responses: {
@@ -19,13 +24,26 @@ const create = createRoute({
 });
 
 const list = createRoute({
-  method: 'get', path: '/v1/tokens', operationId: 'listTokens', summary: 'List tokens, never their secrets', tags: ['admin'], security: [{ bearer: [] }],
+  method: 'get',
+  path: '/v1/tokens',
+  operationId: 'listTokens',
+  summary: 'List tokens, never their secrets',
+  tags: ['admin'],
+  security: [{ bearer: [] }],
   middleware: [requireRole('admin')] as const,
-  responses: { 200: { description: 'Tokens (never their secrets)', content: { 'application/json': { schema: z.object({ tokens: z.array(TokenRow) }) } } }, ...ADMIN_ERRORS },
+  responses: {
+    200: { description: 'Tokens (never their secrets)', content: { 'application/json': { schema: z.object({ tokens: z.array(TokenRow) }) } } },
+    ...ADMIN_ERRORS,
+  },
 });
 
 const revoke = createRoute({
-  method: 'delete', path: '/v1/tokens/{id}', operationId: 'revokeToken', summary: 'Revoke a token', tags: ['admin'], security: [{ bearer: [] }],
+  method: 'delete',
+  path: '/v1/tokens/{id}',
+  operationId: 'revokeToken',
+  summary: 'Revoke a token',
+  tags: ['admin'],
+  security: [{ bearer: [] }],
   middleware: [requireRole('admin')] as const,
   request: { params: z.object({ id: z.string().min(1).max(100) }) },
   responses: {

@@ -1,32 +1,61 @@
 /** Admin shapes: tokens, rebuild and reindex. */
 import { z } from '@hono/zod-openapi';
 
-export const TokenCreate = z.object({
-  role: z.enum(['admin', 'operator', 'collector']),
-  host: z.string().min(1).max(255).regex(/^[A-Za-z0-9._:*-]+$/, 'a host name, or a pattern with * wildcards').optional()
-    .describe('collector tokens: the host they write for, or a pattern such as `esxi-*` for an SSH proxy collecting a cluster'),
-  name: z.string().min(1).max(200),
-}).openapi('TokenCreate');
+export const TokenCreate = z
+  .object({
+    role: z.enum(['admin', 'operator', 'collector']),
+    host: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[A-Za-z0-9._:*-]+$/, 'a host name, or a pattern with * wildcards')
+      .optional()
+      .describe('collector tokens: the host they write for, or a pattern such as `esxi-*` for an SSH proxy collecting a cluster'),
+    name: z.string().min(1).max(200),
+  })
+  .openapi('TokenCreate');
 
-export const TokenCreated = z.object({
-  id: z.string(), token: z.string().describe('The secret. Shown once; only its SHA-256 is stored.'),
-  role: z.string(), host: z.string().nullable(), name: z.string(),
-}).openapi('TokenCreated');
+export const TokenCreated = z
+  .object({
+    id: z.string(),
+    token: z.string().describe('The secret. Shown once; only its SHA-256 is stored.'),
+    role: z.string(),
+    host: z.string().nullable(),
+    name: z.string(),
+  })
+  .openapi('TokenCreated');
 
-export const TokenRow = z.object({
-  id: z.string(), name: z.string(), role: z.string(), host: z.string().nullable(),
-  createdAt: z.string(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable(),
-}).openapi('Token');
+export const TokenRow = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    role: z.string(),
+    host: z.string().nullable(),
+    createdAt: z.string(),
+    lastUsedAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+  })
+  .openapi('Token');
 
-export const RebuildResult = z.object({
-  manifests: z.number(), captures: z.number(), skipped: z.number(), artifacts: z.number(),
-  tokens: z.object({ restored: z.number(), revoked: z.number() }).describe('Tokens brought back from the store, and tokens revoked again'),
-  errors: z.array(z.object({ key: z.string(), message: z.string() })),
-}).openapi('RebuildResult');
+export const RebuildResult = z
+  .object({
+    manifests: z.number(),
+    captures: z.number(),
+    skipped: z.number(),
+    artifacts: z.number(),
+    tokens: z.object({ restored: z.number(), revoked: z.number() }).describe('Tokens brought back from the store, and tokens revoked again'),
+    errors: z.array(z.object({ key: z.string(), message: z.string() })),
+  })
+  .openapi('RebuildResult');
 
-export const ReindexResult = z.object({
-  artifacts: z.number(), ok: z.number(), error: z.number(), opaque: z.number(),
-  failed: z.array(z.object({ id: z.string(), message: z.string() })),
-}).openapi('ReindexResult');
+export const ReindexResult = z
+  .object({
+    artifacts: z.number(),
+    ok: z.number(),
+    error: z.number(),
+    opaque: z.number(),
+    failed: z.array(z.object({ id: z.string(), message: z.string() })),
+  })
+  .openapi('ReindexResult');
 
 export type TokenView = z.infer<typeof TokenRow>;

@@ -10,149 +10,324 @@ import { z } from '@hono/zod-openapi';
  */
 const jsonOrNull = (description: string) => z.unknown().openapi({ type: 'object', description, ...({ nullable: true } as object) });
 
-export const PartitionSchema = z.object({
-  scheme: z.string().nullable().describe('mbr | gpt | none'),
-  index: z.number().nullable(),
-  startLba: z.number().nullable(),
-  endLba: z.number().nullable(),
-  type: z.string().nullable().describe('`0xfb` for MBR, the type GUID for GPT'),
-  missing: z.boolean().describe('No table entry described the VMFS partition found by probing'),
-}).openapi('Partition');
+export const PartitionSchema = z
+  .object({
+    scheme: z.string().nullable().describe('mbr | gpt | none'),
+    index: z.number().nullable(),
+    startLba: z.number().nullable(),
+    endLba: z.number().nullable(),
+    type: z.string().nullable().describe('`0xfb` for MBR, the type GUID for GPT'),
+    missing: z.boolean().describe('No table entry described the VMFS partition found by probing'),
+  })
+  .openapi('Partition');
 
-export const ExtentSchema = z.object({
-  deviceId: z.string().nullable(), vml: z.string().nullable(), lun: z.number().nullable(),
-  vendor: z.string().nullable(), model: z.string().nullable(), revision: z.string().nullable(), sizeBytes: z.number().nullable(),
-  vmfsUuid: z.string().nullable(), segmentUuid: z.string().nullable(), extentUuid: z.string().nullable(),
-  host: z.string(), devicePath: z.string().nullable(), partition: PartitionSchema.nullable(),
-  source: z.string().describe('header (an LVM header in a dump) | inventory (an ESX host\'s extent list)'),
-  seenAt: z.string(), firstSeenAt: z.string(), artifactId: z.string(),
-}).openapi('Extent');
+export const ExtentSchema = z
+  .object({
+    deviceId: z.string().nullable(),
+    vml: z.string().nullable(),
+    lun: z.number().nullable(),
+    vendor: z.string().nullable(),
+    model: z.string().nullable(),
+    revision: z.string().nullable(),
+    sizeBytes: z.number().nullable(),
+    vmfsUuid: z.string().nullable(),
+    segmentUuid: z.string().nullable(),
+    extentUuid: z.string().nullable(),
+    host: z.string(),
+    devicePath: z.string().nullable(),
+    partition: PartitionSchema.nullable(),
+    source: z.string().describe("header (an LVM header in a dump) | inventory (an ESX host's extent list)"),
+    seenAt: z.string(),
+    firstSeenAt: z.string(),
+    artifactId: z.string(),
+  })
+  .openapi('Extent');
 
-export const TargetSchema = z.object({
-  storageHost: z.string(), stack: z.string(), iqn: z.string().nullable(), alias: z.string().nullable(), lun: z.number().nullable(),
-  deviceId: z.string().nullable(), backingStore: z.string().nullable(), sizeBytes: z.number().nullable(), seenAt: z.string(), artifactId: z.string(),
-}).openapi('TargetLu');
+export const TargetSchema = z
+  .object({
+    storageHost: z.string(),
+    stack: z.string(),
+    iqn: z.string().nullable(),
+    alias: z.string().nullable(),
+    lun: z.number().nullable(),
+    deviceId: z.string().nullable(),
+    backingStore: z.string().nullable(),
+    sizeBytes: z.number().nullable(),
+    seenAt: z.string(),
+    artifactId: z.string(),
+  })
+  .openapi('TargetLu');
 
-export const SnapshotSchema = z.object({
-  host: z.string(), dataset: z.string(), snapshot: z.string(), name: z.string(), createdAt: z.string(), usedBytes: z.number().nullable(), artifactId: z.string(),
-}).openapi('ZfsSnapshot');
+export const SnapshotSchema = z
+  .object({
+    host: z.string(),
+    dataset: z.string(),
+    snapshot: z.string(),
+    name: z.string(),
+    createdAt: z.string(),
+    usedBytes: z.number().nullable(),
+    artifactId: z.string(),
+  })
+  .openapi('ZfsSnapshot');
 
-export const ArtifactSummarySchema = z.object({
-  id: z.string(), captureId: z.string(), kind: z.string(), fileName: z.string(), sourcePath: z.string(), device: z.string().nullable(),
-  host: z.string(), collectedAt: z.string(), size: z.number(), sha256: z.string(), parseStatus: z.string(),
-}).openapi('ArtifactListed');
+export const ArtifactSummarySchema = z
+  .object({
+    id: z.string(),
+    captureId: z.string(),
+    kind: z.string(),
+    fileName: z.string(),
+    sourcePath: z.string(),
+    device: z.string().nullable(),
+    host: z.string(),
+    collectedAt: z.string(),
+    size: z.number(),
+    sha256: z.string(),
+    parseStatus: z.string(),
+  })
+  .openapi('ArtifactListed');
 
-export const EventSchema = z.object({
-  id: z.number(), type: z.string(), severity: z.string(), vmfsUuid: z.string().nullable(), deviceId: z.string().nullable(),
-  host: z.string().nullable(), captureId: z.string().nullable(), artifactId: z.string().nullable(), message: z.string(),
-  details: jsonOrNull('What drifted: the previous and current values'), createdAt: z.string(), acknowledged: z.boolean(),
-  acknowledgedAt: z.string().nullable(), acknowledgedBy: z.string().nullable().describe('Id of the token that acknowledged it'),
-  ackNote: z.string().nullable(),
-  condition: z.string().nullable().describe('Health events (target-guid-mismatch, backing-store-missing, host-stale): the condition reported, one open event each'),
-  resolvedAt: z.string().nullable().describe('When a later capture or scan found the condition gone'),
-}).openapi('Event');
+export const EventSchema = z
+  .object({
+    id: z.number(),
+    type: z.string(),
+    severity: z.string(),
+    vmfsUuid: z.string().nullable(),
+    deviceId: z.string().nullable(),
+    host: z.string().nullable(),
+    captureId: z.string().nullable(),
+    artifactId: z.string().nullable(),
+    message: z.string(),
+    details: jsonOrNull('What drifted: the previous and current values'),
+    createdAt: z.string(),
+    acknowledged: z.boolean(),
+    acknowledgedAt: z.string().nullable(),
+    acknowledgedBy: z.string().nullable().describe('Id of the token that acknowledged it'),
+    ackNote: z.string().nullable(),
+    condition: z
+      .string()
+      .nullable()
+      .describe('Health events (target-guid-mismatch, backing-store-missing, host-stale): the condition reported, one open event each'),
+    resolvedAt: z.string().nullable().describe('When a later capture or scan found the condition gone'),
+  })
+  .openapi('Event');
 
-export const VolumeSchema = z.object({
-  vmfsUuid: z.string(), label: z.string().nullable(), version: z.string().nullable(), blockSize: z.number().nullable(),
-  createdAt: z.string().nullable(), creatorMac: z.string().nullable(), firstSeen: z.string().nullable(), lastSeen: z.string().nullable(),
-  segmentUuids: z.array(z.string()),
-  extents: z.array(ExtentSchema).describe('The latest sighting of each extent per host, source, device and LUN'),
-  targets: z.array(TargetSchema).describe('iSCSI LUs presenting the extents\' devices (NAA = LU GUID)'),
-  snapshots: z.array(SnapshotSchema).describe('zfs snapshots of the LUs\' backing zvols, per the latest snapshot list'),
-  artifacts: z.array(ArtifactSummarySchema),
-  events: z.array(EventSchema),
-}).openapi('Volume');
+export const VolumeSchema = z
+  .object({
+    vmfsUuid: z.string(),
+    label: z.string().nullable(),
+    version: z.string().nullable(),
+    blockSize: z.number().nullable(),
+    createdAt: z.string().nullable(),
+    creatorMac: z.string().nullable(),
+    firstSeen: z.string().nullable(),
+    lastSeen: z.string().nullable(),
+    segmentUuids: z.array(z.string()),
+    extents: z.array(ExtentSchema).describe('The latest sighting of each extent per host, source, device and LUN'),
+    targets: z.array(TargetSchema).describe("iSCSI LUs presenting the extents' devices (NAA = LU GUID)"),
+    snapshots: z.array(SnapshotSchema).describe("zfs snapshots of the LUs' backing zvols, per the latest snapshot list"),
+    artifacts: z.array(ArtifactSummarySchema),
+    events: z.array(EventSchema),
+  })
+  .openapi('Volume');
 
-export const LunSchema = z.object({
-  deviceId: z.string(), lun: z.number().nullable(), vml: z.string().nullable(), vendor: z.string().nullable(), model: z.string().nullable(),
-  sizeBytes: z.number().nullable(), lastSeen: z.string().nullable(),
-  volumes: z.array(z.object({ vmfsUuid: z.string(), label: z.string().nullable(), version: z.string().nullable() })),
-  extents: z.array(ExtentSchema), targets: z.array(TargetSchema), snapshots: z.array(SnapshotSchema),
-  artifacts: z.array(ArtifactSummarySchema), events: z.array(EventSchema),
-}).openapi('Lun');
+export const LunSchema = z
+  .object({
+    deviceId: z.string(),
+    lun: z.number().nullable(),
+    vml: z.string().nullable(),
+    vendor: z.string().nullable(),
+    model: z.string().nullable(),
+    sizeBytes: z.number().nullable(),
+    lastSeen: z.string().nullable(),
+    volumes: z.array(z.object({ vmfsUuid: z.string(), label: z.string().nullable(), version: z.string().nullable() })),
+    extents: z.array(ExtentSchema),
+    targets: z.array(TargetSchema),
+    snapshots: z.array(SnapshotSchema),
+    artifacts: z.array(ArtifactSummarySchema),
+    events: z.array(EventSchema),
+  })
+  .openapi('Lun');
 
-export const CaptureSchema = z.object({
-  id: z.string(), collectedAt: z.string(), committedAt: z.string().nullable(), collectorVersion: z.string(), artifactCount: z.number(),
-}).openapi('CaptureListed');
+export const CaptureSchema = z
+  .object({
+    id: z.string(),
+    collectedAt: z.string(),
+    committedAt: z.string().nullable(),
+    collectorVersion: z.string(),
+    artifactCount: z.number(),
+  })
+  .openapi('CaptureListed');
 
-export const HostSchema = z.object({
-  name: z.string(), kind: z.string(), systemUuid: z.string().nullable(), firstSeen: z.string(), lastSeen: z.string(),
-  lastCapture: CaptureSchema.nullable().describe('The newest committed capture'),
-  stale: z.boolean().describe('No committed capture within STALE_AFTER_HOURS'),
-  hoursSinceLastCapture: z.number().nullable(),
-}).openapi('Host');
+export const HostSchema = z
+  .object({
+    name: z.string(),
+    kind: z.string(),
+    systemUuid: z.string().nullable(),
+    firstSeen: z.string(),
+    lastSeen: z.string(),
+    lastCapture: CaptureSchema.nullable().describe('The newest committed capture'),
+    stale: z.boolean().describe('No committed capture within STALE_AFTER_HOURS'),
+    hoursSinceLastCapture: z.number().nullable(),
+  })
+  .openapi('Host');
 
 export const HostDetailSchema = HostSchema.extend({
   captures: z.array(CaptureSchema).describe('Newest first, at most 100'),
   artifacts: z.array(ArtifactSummarySchema).describe('The artifacts of the last capture'),
   volumes: z.array(z.object({ vmfsUuid: z.string(), label: z.string().nullable(), lastSeen: z.string() })).describe('Volumes whose extents this host saw'),
-  targets: z.array(z.object({
-    stack: z.string(), iqn: z.string().nullable(), alias: z.string().nullable(), lun: z.number().nullable(), deviceId: z.string().nullable(),
-    backingStore: z.string().nullable(), sizeBytes: z.number().nullable(), seenAt: z.string(),
-  })).describe('LUs this host presents (storage hosts), per its last capture that listed any'),
+  targets: z
+    .array(
+      z.object({
+        stack: z.string(),
+        iqn: z.string().nullable(),
+        alias: z.string().nullable(),
+        lun: z.number().nullable(),
+        deviceId: z.string().nullable(),
+        backingStore: z.string().nullable(),
+        sizeBytes: z.number().nullable(),
+        seenAt: z.string(),
+      }),
+    )
+    .describe('LUs this host presents (storage hosts), per its last capture that listed any'),
   events: z.array(EventSchema),
 }).openapi('HostDetail');
 
-export const ArtifactSchema = z.object({
-  id: z.string(), captureId: z.string(), host: z.string(), collectedAt: z.string(), committedAt: z.string().nullable(),
-  kind: z.string(), fileName: z.string(), sourcePath: z.string(), device: z.string().nullable(),
-  size: z.number(), sha256: z.string(), chunkCount: z.number(),
-  parseStatus: z.string(), parseError: jsonOrNull('`{code, message}` when the parser refused the bytes'),
-  parsed: jsonOrNull('What the parser found (kind, ids, details)'), pinned: z.boolean(),
-  contentUrl: z.string().describe('Where the bytes are'),
-  events: z.array(EventSchema),
-}).openapi('Artifact');
+export const ArtifactSchema = z
+  .object({
+    id: z.string(),
+    captureId: z.string(),
+    host: z.string(),
+    collectedAt: z.string(),
+    committedAt: z.string().nullable(),
+    kind: z.string(),
+    fileName: z.string(),
+    sourcePath: z.string(),
+    device: z.string().nullable(),
+    size: z.number(),
+    sha256: z.string(),
+    chunkCount: z.number(),
+    parseStatus: z.string(),
+    parseError: jsonOrNull('`{code, message}` when the parser refused the bytes'),
+    parsed: jsonOrNull('What the parser found (kind, ids, details)'),
+    pinned: z.boolean(),
+    contentUrl: z.string().describe('Where the bytes are'),
+    events: z.array(EventSchema),
+  })
+  .openapi('Artifact');
 
 const base = { score: z.number().describe('100 = exact id; lower = prefix, fragment or a linked object'), match: z.string().describe('What matched') };
 
-export const HitSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('volume'), ...base, vmfsUuid: z.string(), label: z.string().nullable(), version: z.string().nullable(), lastSeen: z.string().nullable() }),
-  z.object({
-    type: z.literal('lun'), ...base, deviceId: z.string(), lun: z.number().nullable(), vml: z.string().nullable(), vendor: z.string().nullable(),
-    model: z.string().nullable(), sizeBytes: z.number().nullable(), lastSeen: z.string().nullable(),
-  }),
-  z.object({ type: z.literal('host'), ...base, name: z.string(), kind: z.string(), lastSeen: z.string().nullable() }),
-  z.object({
-    type: z.literal('target'), ...base, storageHost: z.string(), stack: z.string(), iqn: z.string().nullable(), alias: z.string().nullable(),
-    lun: z.number().nullable(), deviceId: z.string().nullable(), backingStore: z.string().nullable(), sizeBytes: z.number().nullable(), seenAt: z.string().nullable(),
-  }),
-  z.object({
-    type: z.literal('snapshot'), ...base, host: z.string(), dataset: z.string(), snapshot: z.string(), name: z.string(),
-    createdAt: z.string().nullable(), usedBytes: z.number().nullable(),
-  }),
-]).openapi('SearchHit');
+export const HitSchema = z
+  .discriminatedUnion('type', [
+    z.object({
+      type: z.literal('volume'),
+      ...base,
+      vmfsUuid: z.string(),
+      label: z.string().nullable(),
+      version: z.string().nullable(),
+      lastSeen: z.string().nullable(),
+    }),
+    z.object({
+      type: z.literal('lun'),
+      ...base,
+      deviceId: z.string(),
+      lun: z.number().nullable(),
+      vml: z.string().nullable(),
+      vendor: z.string().nullable(),
+      model: z.string().nullable(),
+      sizeBytes: z.number().nullable(),
+      lastSeen: z.string().nullable(),
+    }),
+    z.object({ type: z.literal('host'), ...base, name: z.string(), kind: z.string(), lastSeen: z.string().nullable() }),
+    z.object({
+      type: z.literal('target'),
+      ...base,
+      storageHost: z.string(),
+      stack: z.string(),
+      iqn: z.string().nullable(),
+      alias: z.string().nullable(),
+      lun: z.number().nullable(),
+      deviceId: z.string().nullable(),
+      backingStore: z.string().nullable(),
+      sizeBytes: z.number().nullable(),
+      seenAt: z.string().nullable(),
+    }),
+    z.object({
+      type: z.literal('snapshot'),
+      ...base,
+      host: z.string(),
+      dataset: z.string(),
+      snapshot: z.string(),
+      name: z.string(),
+      createdAt: z.string().nullable(),
+      usedBytes: z.number().nullable(),
+    }),
+  ])
+  .openapi('SearchHit');
 
-export const SearchResponse = z.object({
-  query: z.object({ type: z.string(), raw: z.string() }).catchall(z.unknown()).openapi({ additionalProperties: true })
-    .describe('How the term was understood: vmfsUuid | uuidPrefix | deviceId | vml (deviceId + lun) | iqn | backingStore (path, dataset) | hex | text'),
-  hits: z.array(HitSchema).describe('Best first'),
-  truncated: z.boolean().describe('More hits matched than `limit`'),
-}).openapi('SearchResult');
+export const SearchResponse = z
+  .object({
+    query: z
+      .object({ type: z.string(), raw: z.string() })
+      .catchall(z.unknown())
+      .openapi({ additionalProperties: true })
+      .describe('How the term was understood: vmfsUuid | uuidPrefix | deviceId | vml (deviceId + lun) | iqn | backingStore (path, dataset) | hex | text'),
+    hits: z.array(HitSchema).describe('Best first'),
+    truncated: z.boolean().describe('More hits matched than `limit`'),
+  })
+  .openapi('SearchResult');
 
-export const SourceSchema = z.object({
-  artifactId: z.string(), kind: z.string(), host: z.string(), fileName: z.string(), collectedAt: z.string(),
-  bundlePath: z.string().nullable().describe('Path of the artifact inside the restore bundle of the same time'),
-}).openapi('DrPlanSource');
+export const SourceSchema = z
+  .object({
+    artifactId: z.string(),
+    kind: z.string(),
+    host: z.string(),
+    fileName: z.string(),
+    collectedAt: z.string(),
+    bundlePath: z.string().nullable().describe('Path of the artifact inside the restore bundle of the same time'),
+  })
+  .openapi('DrPlanSource');
 
-export const DrPlanSchema = z.object({
-  vmfsUuid: z.string(), label: z.string().nullable(), at: z.string().nullable(),
-  complete: z.boolean().describe('Every link of the chain is on record and every NAA matches'),
-  naaChecks: z.array(z.object({
-    deviceId: z.string(), headerDeviceId: z.string(), luDeviceId: z.string().nullable(),
-    verdict: z.enum(['match', 'mismatch', 'no-lu']), guaranteedBy: z.string().nullable(),
-    headerLun: z.number().nullable(), luLun: z.number().nullable(),
-    lunMismatch: z.boolean().describe('The LU\'s LUN differs from the header\'s: ESX would see a snapshot LUN'),
-    checkedBy: z.string().describe('The restore script\'s check of the id on the device, before it writes'),
-    message: z.string(),
-  })),
-  missing: z.array(z.object({
-    link: z.enum(['extent', 'storage-lu', 'backing-store', 'snapshots']), deviceId: z.string().nullable(), message: z.string(), collector: z.string(),
-  })),
-  steps: z.array(z.object({
-    n: z.number(), stage: z.enum(['storage', 'zfs', 'esx']), title: z.string(), commands: z.array(z.string()),
-    note: z.string().nullable(), from: z.array(SourceSchema),
-  })),
-}).openapi('DrPlan');
+export const DrPlanSchema = z
+  .object({
+    vmfsUuid: z.string(),
+    label: z.string().nullable(),
+    at: z.string().nullable(),
+    complete: z.boolean().describe('Every link of the chain is on record and every NAA matches'),
+    naaChecks: z.array(
+      z.object({
+        deviceId: z.string(),
+        headerDeviceId: z.string(),
+        luDeviceId: z.string().nullable(),
+        verdict: z.enum(['match', 'mismatch', 'no-lu']),
+        guaranteedBy: z.string().nullable(),
+        headerLun: z.number().nullable(),
+        luLun: z.number().nullable(),
+        lunMismatch: z.boolean().describe("The LU's LUN differs from the header's: ESX would see a snapshot LUN"),
+        checkedBy: z.string().describe("The restore script's check of the id on the device, before it writes"),
+        message: z.string(),
+      }),
+    ),
+    missing: z.array(
+      z.object({
+        link: z.enum(['extent', 'storage-lu', 'backing-store', 'snapshots']),
+        deviceId: z.string().nullable(),
+        message: z.string(),
+        collector: z.string(),
+      }),
+    ),
+    steps: z.array(
+      z.object({
+        n: z.number(),
+        stage: z.enum(['storage', 'zfs', 'esx']),
+        title: z.string(),
+        commands: z.array(z.string()),
+        note: z.string().nullable(),
+        from: z.array(SourceSchema),
+      }),
+    ),
+  })
+  .openapi('DrPlan');
 
 export type PartitionView = z.infer<typeof PartitionSchema>;
 export type ExtentView = z.infer<typeof ExtentSchema>;

@@ -1,14 +1,15 @@
 /** Shapes every route shares: the error body, error responses, health. */
 import { z } from '@hono/zod-openapi';
 
-
-export const ErrorSchema = z.object({
-  error: z.object({
-    code: z.string().openapi({ example: 'not_found' }),
-    message: z.string(),
-    requestId: z.string(),
-  }),
-}).openapi('Error');
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'not_found' }),
+      message: z.string(),
+      requestId: z.string(),
+    }),
+  })
+  .openapi('Error');
 
 /** An error response entry for createRoute. */
 export const err = (description: string) => ({ description, content: { 'application/json': { schema: ErrorSchema } } });
@@ -17,14 +18,16 @@ export const err = (description: string) => ({ description, content: { 'applicat
 export const READ_ERRORS = {
   400: err('Bad identifier or parameter'),
   401: err('No or bad token'),
-  403: err('The token\'s role may not read the catalog'),
+  403: err("The token's role may not read the catalog"),
   404: err('Not in the catalog'),
 } as const;
 
-export const Health = z.object({
-  status: z.string(),
-  checks: z.record(z.string(), z.string()).optional().describe('database and store: "ok", or what failed'),
-}).openapi('Health');
+export const Health = z
+  .object({
+    status: z.string(),
+    checks: z.record(z.string(), z.string()).optional().describe('database and store: "ok", or what failed'),
+  })
+  .openapi('Health');
 
 /** Any route answers this for a path or query holding NUL, control characters or bad percent-encoding (api/app.ts). */
 export const PATH_ERROR = err('A path or query with NUL, control characters or bad percent-encoding');
@@ -32,5 +35,5 @@ export const PATH_ERROR = err('A path or query with NUL, control characters or b
 /** Error responses of the admin routes. */
 export const ADMIN_ERRORS = {
   401: err('No or bad token'),
-  403: err('The token\'s role is not admin'),
+  403: err("The token's role is not admin"),
 } as const;

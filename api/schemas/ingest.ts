@@ -13,59 +13,87 @@ export const UUID = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 
 export const Size = z.number().int().nonnegative();
 
-export const ChunkRef = z.object({
-  sha256: SHA256.describe('SHA-256 of the uncompressed bytes: the chunk\'s name'),
-  size: Size.describe('Uncompressed size, at most 1 MiB'),
-  encoding: z.enum(['identity', 'gzip']).optional(),
-  storedSize: Size.optional(),
-  storedSha256: SHA256.optional(),
-  storedMd5: z.string().regex(/^[A-Za-z0-9+/]{22}==$/, 'must be a base64 MD5').optional()
-    .describe('Base64 MD5 of the bytes as uploaded; required when the catalog stores chunks in S3'),
-}).openapi('ChunkRef');
+export const ChunkRef = z
+  .object({
+    sha256: SHA256.describe("SHA-256 of the uncompressed bytes: the chunk's name"),
+    size: Size.describe('Uncompressed size, at most 1 MiB'),
+    encoding: z.enum(['identity', 'gzip']).optional(),
+    storedSize: Size.optional(),
+    storedSha256: SHA256.optional(),
+    storedMd5: z
+      .string()
+      .regex(/^[A-Za-z0-9+/]{22}==$/, 'must be a base64 MD5')
+      .optional()
+      .describe('Base64 MD5 of the bytes as uploaded; required when the catalog stores chunks in S3'),
+  })
+  .openapi('ChunkRef');
 
-export const ArtifactRef = z.object({
-  kind: z.enum(ARTIFACT_KINDS),
-  fileName: z.string().describe(`File name: ${FILE_NAME_RULE}`),
-  sourcePath: z.string().describe(`Where the bytes were read, at most ${LIMITS.sourcePathBytes} bytes`),
-  device: z.string().nullable().optional().describe(`At most ${LIMITS.deviceBytes} bytes`),
-  size: Size,
-  sha256: SHA256,
-  chunks: z.array(ChunkRef).describe(`At most ${LIMITS.chunksPerArtifact} per artifact and ${LIMITS.chunksPerCapture} per capture`),
-}).openapi('ArtifactRef');
+export const ArtifactRef = z
+  .object({
+    kind: z.enum(ARTIFACT_KINDS),
+    fileName: z.string().describe(`File name: ${FILE_NAME_RULE}`),
+    sourcePath: z.string().describe(`Where the bytes were read, at most ${LIMITS.sourcePathBytes} bytes`),
+    device: z.string().nullable().optional().describe(`At most ${LIMITS.deviceBytes} bytes`),
+    size: Size,
+    sha256: SHA256,
+    chunks: z.array(ChunkRef).describe(`At most ${LIMITS.chunksPerArtifact} per artifact and ${LIMITS.chunksPerCapture} per capture`),
+  })
+  .openapi('ArtifactRef');
 
-export const BeginRequestSchema = z.object({
-  captureId: UUID.describe('UUIDv7 chosen by the collector; repeating begin with it is harmless'),
-  host: z.object({
-    name: z.string().describe(`Host name: ${HOST_NAME_RULE}`),
-    kind: z.enum(['esx', 'esxi', 'solaris', 'linux']),
-    systemUuid: z.string().nullable().optional(),
-  }),
-  collectedAt: z.string().datetime({ offset: true }),
-  collector: z.object({ version: z.string().min(1) }),
-  artifacts: z.array(ArtifactRef).describe(`At most ${LIMITS.artifactsPerCapture}`),
-}).openapi('BeginRequest');
+export const BeginRequestSchema = z
+  .object({
+    captureId: UUID.describe('UUIDv7 chosen by the collector; repeating begin with it is harmless'),
+    host: z.object({
+      name: z.string().describe(`Host name: ${HOST_NAME_RULE}`),
+      kind: z.enum(['esx', 'esxi', 'solaris', 'linux']),
+      systemUuid: z.string().nullable().optional(),
+    }),
+    collectedAt: z.string().datetime({ offset: true }),
+    collector: z.object({ version: z.string().min(1) }),
+    artifacts: z.array(ArtifactRef).describe(`At most ${LIMITS.artifactsPerCapture}`),
+  })
+  .openapi('BeginRequest');
 
-export const UploadTarget = z.object({
-  sha256: z.string(), encoding: z.enum(['identity', 'gzip']), method: z.literal('PUT'), url: z.string(),
-  headers: z.record(z.string(), z.string()), expiresAt: z.string(),
-}).openapi('UploadTarget');
+export const UploadTarget = z
+  .object({
+    sha256: z.string(),
+    encoding: z.enum(['identity', 'gzip']),
+    method: z.literal('PUT'),
+    url: z.string(),
+    headers: z.record(z.string(), z.string()),
+    expiresAt: z.string(),
+  })
+  .openapi('UploadTarget');
 
-export const BeginResponse = z.object({
-  captureId: z.string(), state: z.enum(['open', 'committed']),
-  missing: z.array(UploadTarget).describe('Chunks the store lacks, each with where to PUT it'),
-  present: z.array(z.string()).describe('Chunk hashes the store already holds'),
-}).openapi('BeginResponse');
+export const BeginResponse = z
+  .object({
+    captureId: z.string(),
+    state: z.enum(['open', 'committed']),
+    missing: z.array(UploadTarget).describe('Chunks the store lacks, each with where to PUT it'),
+    present: z.array(z.string()).describe('Chunk hashes the store already holds'),
+  })
+  .openapi('BeginResponse');
 
-export const ArtifactSummary = z.object({
-  id: z.string(), kind: z.enum(ARTIFACT_KINDS), fileName: z.string(), parseStatus: z.enum(['ok', 'error', 'opaque']),
-  parseError: z.object({ code: z.string(), message: z.string() }).nullable(),
-  found: z.record(z.string(), z.array(z.string())).describe('Ids found: vmfsUuid, deviceId, vml, iqn, backingStore, …'),
-}).openapi('ArtifactSummary');
+export const ArtifactSummary = z
+  .object({
+    id: z.string(),
+    kind: z.enum(ARTIFACT_KINDS),
+    fileName: z.string(),
+    parseStatus: z.enum(['ok', 'error', 'opaque']),
+    parseError: z.object({ code: z.string(), message: z.string() }).nullable(),
+    found: z.record(z.string(), z.array(z.string())).describe('Ids found: vmfsUuid, deviceId, vml, iqn, backingStore, …'),
+  })
+  .openapi('ArtifactSummary');
 
-export const CommitResponse = z.object({
-  captureId: z.string(), state: z.literal('committed'), committedAt: z.string(), manifestKey: z.string(),
-  artifacts: z.array(ArtifactSummary),
-}).openapi('CommitResponse');
+export const CommitResponse = z
+  .object({
+    captureId: z.string(),
+    state: z.literal('committed'),
+    committedAt: z.string(),
+    manifestKey: z.string(),
+    artifacts: z.array(ArtifactSummary),
+  })
+  .openapi('CommitResponse');
 
 // ---- formats/protocol.ts states these shapes for the collector (which carries no zod);
 // the compiler checks here that both say the same, in both directions.

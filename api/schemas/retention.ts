@@ -3,37 +3,65 @@ import { z } from '@hono/zod-openapi';
 
 const Locked = z.object({ key: z.string(), until: z.string() });
 
-export const PlannedCapture = z.object({
-  captureId: z.string(), host: z.string(), collectedAt: z.string(),
-  time: z.string().describe('The time the rules used: collection time, or receipt time when the collector clock was more than a day off'),
-  decision: z.enum(['keep', 'drop']),
-  reasons: z.array(z.string()).describe('Why it is kept (e.g. "within 7d", "weekly 2025-W3", "pinned: <note>", "newest good capture of volume …"), or why it goes'),
-  series: z.array(z.object({ series: z.string(), reasons: z.array(z.string()) })).describe('What each host and artifact source said'),
-  manifestKey: z.string().nullable(),
-}).openapi('RetentionCapture');
+export const PlannedCapture = z
+  .object({
+    captureId: z.string(),
+    host: z.string(),
+    collectedAt: z.string(),
+    time: z.string().describe('The time the rules used: collection time, or receipt time when the collector clock was more than a day off'),
+    decision: z.enum(['keep', 'drop']),
+    reasons: z
+      .array(z.string())
+      .describe('Why it is kept (e.g. "within 7d", "weekly 2025-W3", "pinned: <note>", "newest good capture of volume …"), or why it goes'),
+    series: z.array(z.object({ series: z.string(), reasons: z.array(z.string()) })).describe('What each host and artifact source said'),
+    manifestKey: z.string().nullable(),
+  })
+  .openapi('RetentionCapture');
 
-export const RetentionReport = z.object({
-  runId: z.number(), dryRun: z.boolean(), policy: z.string(), timeZone: z.string(),
-  plan: z.object({ now: z.string(), keep: z.number(), drop: z.number(), captures: z.array(PlannedCapture) }),
-  dropped: z.array(z.string()),
-  lockedCaptures: z.array(z.object({ captureId: z.string(), until: z.string() })).describe('Dropped by the policy, left because Object Lock holds their manifest'),
-  chunksDeleted: z.number(), bytesFreed: z.number(),
-  lockedChunks: z.array(Locked), lockExtended: z.number(),
-}).openapi('RetentionReport');
+export const RetentionReport = z
+  .object({
+    runId: z.number(),
+    dryRun: z.boolean(),
+    policy: z.string(),
+    timeZone: z.string(),
+    plan: z.object({ now: z.string(), keep: z.number(), drop: z.number(), captures: z.array(PlannedCapture) }),
+    dropped: z.array(z.string()),
+    lockedCaptures: z
+      .array(z.object({ captureId: z.string(), until: z.string() }))
+      .describe('Dropped by the policy, left because Object Lock holds their manifest'),
+    chunksDeleted: z.number(),
+    bytesFreed: z.number(),
+    lockedChunks: z.array(Locked),
+    lockExtended: z.number(),
+  })
+  .openapi('RetentionReport');
 
-export const CheckReport = z.object({
-  manifests: z.number(), captures: z.number(), chunksReferenced: z.number(), chunksStored: z.number(),
-  capturesWithoutManifest: z.array(z.string()), manifestsWithoutCapture: z.array(z.string()),
-  missingChunks: z.array(z.object({ sha256: z.string(), artifacts: z.array(z.string()) })),
-  wrongSize: z.array(z.object({ sha256: z.string(), expected: z.number(), actual: z.number() })),
-  orphanChunks: z.array(z.object({ key: z.string(), size: z.number() })),
-  orphanRows: z.object({ blobs: z.array(z.string()), artifacts: z.array(z.string()) }),
-  scrub: z.object({
-    percent: z.number(), read: z.number(), bytes: z.number(), from: z.string().nullable(), to: z.string().nullable(), wrapped: z.boolean(),
-    corrupt: z.array(z.object({ sha256: z.string(), reason: z.string(), artifacts: z.array(z.string()), volumes: z.array(z.string()) })),
-  }).nullable(),
-  clean: z.boolean(),
-}).openapi('CheckReport');
+export const CheckReport = z
+  .object({
+    manifests: z.number(),
+    captures: z.number(),
+    chunksReferenced: z.number(),
+    chunksStored: z.number(),
+    capturesWithoutManifest: z.array(z.string()),
+    manifestsWithoutCapture: z.array(z.string()),
+    missingChunks: z.array(z.object({ sha256: z.string(), artifacts: z.array(z.string()) })),
+    wrongSize: z.array(z.object({ sha256: z.string(), expected: z.number(), actual: z.number() })),
+    orphanChunks: z.array(z.object({ key: z.string(), size: z.number() })),
+    orphanRows: z.object({ blobs: z.array(z.string()), artifacts: z.array(z.string()) }),
+    scrub: z
+      .object({
+        percent: z.number(),
+        read: z.number(),
+        bytes: z.number(),
+        from: z.string().nullable(),
+        to: z.string().nullable(),
+        wrapped: z.boolean(),
+        corrupt: z.array(z.object({ sha256: z.string(), reason: z.string(), artifacts: z.array(z.string()), volumes: z.array(z.string()) })),
+      })
+      .nullable(),
+    clean: z.boolean(),
+  })
+  .openapi('CheckReport');
 
 export const PinBody = z.object({ note: z.string().min(1).max(500).describe('Why this capture must be kept') }).openapi('PinRequest');
 export const Pin = z.object({ captureId: z.string(), note: z.string(), pinnedAt: z.string(), pinnedBy: z.string().nullable() }).openapi('Pin');

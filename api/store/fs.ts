@@ -10,7 +10,14 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ApiError } from '../errors.js';
 import {
-  BlobNotFoundError, captureOfStagingKey, stagingPrefix, type BlobStore, type ObjectInfo, type PresignedGrant, type PresignedRequest, type PresignPutOptions,
+  BlobNotFoundError,
+  captureOfStagingKey,
+  stagingPrefix,
+  type BlobStore,
+  type ObjectInfo,
+  type PresignedGrant,
+  type PresignedRequest,
+  type PresignPutOptions,
 } from './types.js';
 
 export interface FsBlobStoreOptions {
@@ -23,7 +30,6 @@ export interface FsBlobStoreOptions {
   /** The clock that signs and checks expiry; tests pass a fake one. */
   now?: () => Date;
 }
-
 
 const SECRET_FILE = 'store-secret';
 const SECRET_BYTES = 32;
@@ -143,16 +149,28 @@ export class FsBlobStore implements BlobStore {
   async put(key: string, body: Uint8Array | Readable, contentLength?: number): Promise<void> {
     const target = this.path(key);
     const chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array> = body instanceof Uint8Array ? [body] : (body as AsyncIterable<Uint8Array>);
-    await this.writeAtomically(target, chunks, (written) => {
-      if (contentLength !== undefined && written > contentLength) throw new Error(`body of ${key} is longer than ${contentLength} bytes`);
-    }, (written) => {
-      if (contentLength !== undefined && written !== contentLength) throw new Error(`body of ${key} has ${written} bytes, ${contentLength} announced`);
-    });
+    await this.writeAtomically(
+      target,
+      chunks,
+      (written) => {
+        if (contentLength !== undefined && written > contentLength) throw new Error(`body of ${key} is longer than ${contentLength} bytes`);
+      },
+      (written) => {
+        if (contentLength !== undefined && written !== contentLength) throw new Error(`body of ${key} has ${written} bytes, ${contentLength} announced`);
+      },
+    );
   }
 
   async putStream(key: string, body: AsyncIterable<Uint8Array>): Promise<number> {
     let size = 0;
-    await this.writeAtomically(this.path(key), body, (written) => { size = written; }, () => {});
+    await this.writeAtomically(
+      this.path(key),
+      body,
+      (written) => {
+        size = written;
+      },
+      () => {},
+    );
     return size;
   }
 
@@ -167,20 +185,36 @@ export class FsBlobStore implements BlobStore {
   async writeVerified(key: string, body: AsyncIterable<Uint8Array>, expected: { length: number; sha256: string }): Promise<void> {
     const target = this.path(key);
     const captureId = captureOfStagingKey(key);
-    if (captureId !== null && !(await stat(dirname(target)).then((st) => st.isDirectory(), () => false))) {
+    if (
+      captureId !== null &&
+      !(await stat(dirname(target)).then(
+        (st) => st.isDirectory(),
+        () => false,
+      ))
+    ) {
       throw new ApiError('conflict', `capture ${captureId} takes no more uploads (it was committed, or abandoned and swept); begin it again`);
     }
     const hash = createHash('sha256');
-    await this.writeAtomically(target, body, (written, chunk) => {
-      if (written > expected.length) throw new ApiError('payload_too_large', `the body is longer than the ${expected.length} bytes the upload URL allows`);
-      hash.update(chunk);
-    }, (written) => {
-      if (written !== expected.length) throw new ApiError('bad_request', `the body has ${written} bytes, the upload URL expects ${expected.length}`);
-      const actual = hash.digest('hex');
-      if (actual !== expected.sha256) throw new ApiError('bad_request', `the payload hash differs from the one the upload URL was signed for (got sha256 ${actual}, expected ${expected.sha256})`);
-    }).catch((err) => {
+    await this.writeAtomically(
+      target,
+      body,
+      (written, chunk) => {
+        if (written > expected.length) throw new ApiError('payload_too_large', `the body is longer than the ${expected.length} bytes the upload URL allows`);
+        hash.update(chunk);
+      },
+      (written) => {
+        if (written !== expected.length) throw new ApiError('bad_request', `the body has ${written} bytes, the upload URL expects ${expected.length}`);
+        const actual = hash.digest('hex');
+        if (actual !== expected.sha256)
+          throw new ApiError(
+            'bad_request',
+            `the payload hash differs from the one the upload URL was signed for (got sha256 ${actual}, expected ${expected.sha256})`,
+          );
+      },
+    ).catch((err) => {
       // The commit removed the staging area while this body was arriving.
-      if (captureId !== null && isMissing(err)) throw new ApiError('conflict', `capture ${captureId} takes no more uploads (it was committed meanwhile); begin it again`);
+      if (captureId !== null && isMissing(err))
+        throw new ApiError('conflict', `capture ${captureId} takes no more uploads (it was committed meanwhile); begin it again`);
       throw err;
     });
   }
@@ -189,15 +223,21 @@ export class FsBlobStore implements BlobStore {
   async putIfAbsent(key: string, body: Uint8Array): Promise<'created' | 'exists'> {
     const target = this.path(key);
     let outcome: 'created' | 'exists' = 'created';
-    await this.writeAtomically(target, [body], () => {}, () => {}, async (temp) => {
-      try {
-        await link(temp, target);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        outcome = 'exists';
-      }
-      await unlink(temp);
-    });
+    await this.writeAtomically(
+      target,
+      [body],
+      () => {},
+      () => {},
+      async (temp) => {
+        try {
+          await link(temp, target);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          outcome = 'exists';
+        }
+        await unlink(temp);
+      },
+    );
     return outcome;
   }
 
@@ -333,7 +373,8 @@ export class FsBlobStore implements BlobStore {
   async verifyPresigned(method: 'PUT' | 'GET', key: string, query: Record<string, string | undefined>): Promise<PresignedGrant> {
     const { exp, len, sha256, sig, name } = query;
     if (!exp || !/^\d{1,12}$/.test(exp) || !sig || !/^[0-9a-f]{64}$/.test(sig)) throw new ApiError('forbidden', 'the URL is not signed');
-    if (method === 'PUT' && (!len || !/^\d{1,15}$/.test(len) || !sha256 || !HEX64.test(sha256))) throw new ApiError('forbidden', 'the upload URL is not signed for a length and hash');
+    if (method === 'PUT' && (!len || !/^\d{1,15}$/.test(len) || !sha256 || !HEX64.test(sha256)))
+      throw new ApiError('forbidden', 'the upload URL is not signed for a length and hash');
     const fields = method === 'PUT' ? [method, key, exp, len!, sha256!, ''] : [method, key, exp, '', '', name ?? ''];
     const expected = Buffer.from(await this.sign(fields), 'hex');
     if (!timingSafeEqual(expected, Buffer.from(sig, 'hex'))) throw new ApiError('forbidden', 'the URL signature does not match this request');
@@ -358,7 +399,15 @@ export class FsBlobStore implements BlobStore {
         if (e.isDirectory()) await sweep(path);
         else if (e.name.startsWith('.tmp-')) {
           const st = await stat(path).catch(() => null);
-          if (st && st.mtimeMs <= cutoff && (await unlink(path).then(() => true, () => false))) removed++;
+          if (
+            st &&
+            st.mtimeMs <= cutoff &&
+            (await unlink(path).then(
+              () => true,
+              () => false,
+            ))
+          )
+            removed++;
         }
       }
     };
@@ -380,7 +429,9 @@ export class FsBlobStore implements BlobStore {
   // (keys are validated, names are URI-encoded), so no two field lists sign alike.
   private async sign(fields: string[]): Promise<string> {
     const canonical = fields.map((f, i) => (i === 5 ? encodeURIComponent(f) : f)).join('\n');
-    return createHmac('sha256', await this.secretKey()).update(canonical).digest('hex');
+    return createHmac('sha256', await this.secretKey())
+      .update(canonical)
+      .digest('hex');
   }
 
   private secretKey(): Promise<Buffer> {
@@ -394,7 +445,10 @@ export class FsBlobStore implements BlobStore {
 
 /** The key a path under `root` stands for. */
 function relativeKey(root: string, path: string): string {
-  return path.slice(root.length + 1).split(/[\\/]/).join('/');
+  return path
+    .slice(root.length + 1)
+    .split(/[\\/]/)
+    .join('/');
 }
 
 /** RangeError unless `range` is a satisfiable inclusive byte range of an object of `size` bytes. */
@@ -459,4 +513,3 @@ async function syncDirectory(dir: string): Promise<void> {
     await handle.close();
   }
 }
-

@@ -22,9 +22,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { ApiError } from '../errors.js';
 import { attachmentDisposition } from './content-disposition.js';
-import {
-  BlobNotFoundError, stagingPrefix, type BlobStore, type ObjectInfo, type PresignedRequest, type PresignPutOptions,
-} from './types.js';
+import { BlobNotFoundError, stagingPrefix, type BlobStore, type ObjectInfo, type PresignedRequest, type PresignPutOptions } from './types.js';
 
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -63,9 +61,7 @@ export function s3ClientConfig(options: Omit<S3BlobStoreOptions, 'bucket' | 'now
     region: options.region ?? 'us-east-1',
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     forcePathStyle: options.forcePathStyle ?? false,
-    ...(options.accessKeyId && options.secretAccessKey
-      ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }
-      : {}),
+    ...(options.accessKeyId && options.secretAccessKey ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } } : {}),
     // The defaults send streamed bodies aws-chunked with a CRC32 trailer, which
     // servers that do not decode it (Swift answers 501) reject or store corrupted.
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -137,9 +133,13 @@ export class S3BlobStore implements BlobStore {
   /** Extends an object's Object Lock retention to `until` (S3 only ever lengthens it in COMPLIANCE mode). */
   async extendLock(key: string, until: Date): Promise<void> {
     if (!this.objectLock) return;
-    await this.client.send(new PutObjectRetentionCommand({
-      Bucket: this.bucket, Key: key, Retention: { Mode: this.objectLock.mode, RetainUntilDate: until },
-    }));
+    await this.client.send(
+      new PutObjectRetentionCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Retention: { Mode: this.objectLock.mode, RetainUntilDate: until },
+      }),
+    );
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
@@ -168,11 +168,13 @@ export class S3BlobStore implements BlobStore {
       throw new RangeError(`invalid byte range ${range.start}-${range.end}`);
     }
     try {
-      const out = await this.client.send(new GetObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
-      }));
+      const out = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+        }),
+      );
       if (!out.Body) return Readable.from([]);
       // On Node the SDK body is an http.IncomingMessage, already a Readable.
       return out.Body instanceof Readable ? out.Body : Readable.fromWeb(out.Body.transformToWebStream() as import('node:stream/web').ReadableStream);
@@ -214,12 +216,14 @@ export class S3BlobStore implements BlobStore {
    */
   async putStream(key: string, body: AsyncIterable<Uint8Array>): Promise<number> {
     let size = 0;
-    const counted = Readable.from((async function* () {
-      for await (const chunk of body) {
-        size += chunk.byteLength;
-        yield chunk;
-      }
-    })());
+    const counted = Readable.from(
+      (async function* () {
+        for await (const chunk of body) {
+          size += chunk.byteLength;
+          yield chunk;
+        }
+      })(),
+    );
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.bucket, Key: key, Body: counted },
@@ -241,9 +245,16 @@ export class S3BlobStore implements BlobStore {
   async putIfAbsent(key: string, body: Uint8Array): Promise<'created' | 'exists'> {
     if (this.conditionalPuts !== false) {
       try {
-        await this.client.send(new PutObjectCommand({
-          Bucket: this.bucket, Key: key, Body: body, ContentLength: body.byteLength, IfNoneMatch: '*', ...this.lockParams(key, body),
-        }));
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: body,
+            ContentLength: body.byteLength,
+            IfNoneMatch: '*',
+            ...this.lockParams(key, body),
+          }),
+        );
         this.conditionalPuts = true;
         return 'created';
       } catch (err) {
@@ -276,7 +287,9 @@ export class S3BlobStore implements BlobStore {
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     let token: string | undefined;
     do {
-      const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: this.listPageSize }));
+      const out = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: this.listPageSize }),
+      );
       for (const obj of out.Contents ?? []) {
         if (obj.Key !== undefined) yield { key: obj.Key, size: obj.Size ?? 0 };
       }
@@ -305,7 +318,10 @@ export class S3BlobStore implements BlobStore {
     if (!options.contentMd5 || !BASE64_MD5.test(options.contentMd5)) {
       // A client input problem (the begin call must announce each stored chunk's MD5),
       // hence a 400 rather than a 500.
-      throw new ApiError('bad_request', 'uploads to the S3 store need the base64 MD5 of each stored chunk: S3 servers verify it, which binds the upload URL to one body');
+      throw new ApiError(
+        'bad_request',
+        'uploads to the S3 store need the base64 MD5 of each stored chunk: S3 servers verify it, which binds the upload URL to one body',
+      );
     }
     const headers: Record<string, string> = {
       'content-length': String(options.contentLength),
@@ -333,8 +349,13 @@ export class S3BlobStore implements BlobStore {
     });
     const t = await this.putTemplate;
     const request = {
-      method: 'PUT', protocol: t.protocol, hostname: t.hostname, port: t.port, path: `${t.pathPrefix}${key}`,
-      query: { ...t.query }, headers: { host: t.host, ...headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+      method: 'PUT',
+      protocol: t.protocol,
+      hostname: t.hostname,
+      port: t.port,
+      path: `${t.pathPrefix}${key}`,
+      query: { ...t.query },
+      headers: { host: t.host, ...headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
     };
     const presigned = await t.signer.presign(request as any, { expiresIn, signingDate, unhoistableHeaders: new Set(Object.keys(headers)) });
     return formatUrl(presigned as any);
@@ -349,8 +370,13 @@ export class S3BlobStore implements BlobStore {
       const path: string = request.path;
       if (!path.endsWith(`/${probe}`)) throw new Error(`unexpected presign path ${path}`);
       seen = {
-        protocol: request.protocol, hostname: request.hostname, port: request.port, host: request.headers.host,
-        pathPrefix: path.slice(0, path.length - probe.length), query: { ...(request.query ?? {}) }, signer,
+        protocol: request.protocol,
+        hostname: request.hostname,
+        port: request.port,
+        host: request.headers.host,
+        pathPrefix: path.slice(0, path.length - probe.length),
+        query: { ...(request.query ?? {}) },
+        signer,
       };
     });
     return seen!;
@@ -359,11 +385,15 @@ export class S3BlobStore implements BlobStore {
   /** A presigned GET, with Content-Disposition naming the file when given. */
   async presignGet(key: string, options: { expiresInSeconds: number; fileName?: string }): Promise<PresignedRequest> {
     const signedAt = this.now();
-    const url = await getSignedUrl(this.client, new GetObjectCommand({
-      Bucket: this.bucket,
-      Key: key,
-      ...(options.fileName ? { ResponseContentDisposition: attachmentDisposition(options.fileName) } : {}),
-    }), { expiresIn: options.expiresInSeconds, signingDate: signedAt });
+    const url = await getSignedUrl(
+      this.client,
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ...(options.fileName ? { ResponseContentDisposition: attachmentDisposition(options.fileName) } : {}),
+      }),
+      { expiresIn: options.expiresInSeconds, signingDate: signedAt },
+    );
     return { method: 'GET', url, headers: {}, expiresAt: new Date(signedAt.getTime() + options.expiresInSeconds * 1000) };
   }
 
@@ -393,7 +423,10 @@ export class S3BlobStore implements BlobStore {
    * but with our signed headers and the URL in the query string.
    */
   private async presignRequest(
-    command: PutObjectCommand, headers: Record<string, string>, expiresIn: number, signingDate: Date,
+    command: PutObjectCommand,
+    headers: Record<string, string>,
+    expiresIn: number,
+    signingDate: Date,
     onRequest?: (request: any, signer: SignatureV4) => void,
   ): Promise<string> {
     const config = this.client.config;
@@ -406,7 +439,7 @@ export class S3BlobStore implements BlobStore {
           service: scheme?.signingProperties?.signingName ?? context.signing_service ?? 's3',
           region: scheme?.signingProperties?.signingRegion ?? context.signing_region ?? (await config.region()),
           // A provider, not a snapshot, when the signer is kept for later URLs (presignPlainKey).
-          credentials: onRequest && typeof config.credentials === 'function' ? config.credentials : scheme?.identity ?? (await config.credentials()),
+          credentials: onRequest && typeof config.credentials === 'function' ? config.credentials : (scheme?.identity ?? (await config.credentials())),
           sha256: config.sha256,
           // S3 signs the path as sent, not double-encoded.
           uriEscapePath: false,

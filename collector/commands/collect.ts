@@ -70,7 +70,9 @@ export async function run(args: string[]): Promise<number> {
       progress.setTotal(d.artifacts.length);
       const captured = [];
       for (const p of d.artifacts) {
-        captured.push(await session.timedRead(() => captureArtifact(access, p, session.stager, { headerBytes, onBytes: session.onBytes, digests: session.digests })));
+        captured.push(
+          await session.timedRead(() => captureArtifact(access, p, session.stager, { headerBytes, onBytes: session.onBytes, digests: session.digests })),
+        );
         progress.artifactDone();
       }
       await session.send(d.host, collectedAt, captured);

@@ -38,8 +38,20 @@ function toJson(d: Discovery) {
     host: d.host,
     access: d.access.label,
     artifacts: d.artifacts.map((a) => ({
-      kind: a.kind, fileName: a.fileName, sourcePath: a.sourcePath, device: a.device, why: a.why,
-      bytes: a.text ? a.text.length : a.read ? (a.read.length === 'header' ? 'header' : a.read.length >= Number.MAX_SAFE_INTEGER ? 'whole' : a.read.length) : null,
+      kind: a.kind,
+      fileName: a.fileName,
+      sourcePath: a.sourcePath,
+      device: a.device,
+      why: a.why,
+      bytes: a.text
+        ? a.text.length
+        : a.read
+          ? a.read.length === 'header'
+            ? 'header'
+            : a.read.length >= Number.MAX_SAFE_INTEGER
+              ? 'whole'
+              : a.read.length
+          : null,
       onlyIfVmfs: a.onlyIfVmfs === true,
       error: a.error ?? null,
     })),
@@ -62,7 +74,14 @@ export async function run(args: string[]): Promise<number> {
   const accesses = hostAccesses('discover', ssh, values.root ?? file.root ?? '/', localName, hostSettings);
   const found: Discovery[] = [];
   for (const { access, hostName } of accesses) {
-    found.push(await discoverHost(access, { hostName, devices: values.device ?? file.devices, files: values.file ?? file.files, undeletePaths: values.undelete ?? file.undeletePaths }));
+    found.push(
+      await discoverHost(access, {
+        hostName,
+        devices: values.device ?? file.devices,
+        files: values.file ?? file.files,
+        undeletePaths: values.undelete ?? file.undeletePaths,
+      }),
+    );
   }
   if (values.json) {
     process.stdout.write(JSON.stringify(found.map(toJson), null, 2) + '\n');
@@ -70,8 +89,14 @@ export async function run(args: string[]): Promise<number> {
     for (const d of found) {
       process.stdout.write(`${d.host.name} (${d.host.kind}${d.host.systemUuid ? `, system ${d.host.systemUuid}` : ''}) via ${d.access.label}\n`);
       for (const a of d.artifacts) {
-        const what = a.text ? `${a.text.length} bytes of command output` : a.read?.length === 'header' ? 'header dump, length planned from its partition table and LVM header' : 'file';
-        process.stdout.write(`  ${a.kind.padEnd(15)} ${a.sourcePath}\n      ${a.why}; ${what}${a.onlyIfVmfs ? ' (only if it holds VMFS)' : ''}${a.error ? `\n      ERROR ${a.error}` : ''}\n`);
+        const what = a.text
+          ? `${a.text.length} bytes of command output`
+          : a.read?.length === 'header'
+            ? 'header dump, length planned from its partition table and LVM header'
+            : 'file';
+        process.stdout.write(
+          `  ${a.kind.padEnd(15)} ${a.sourcePath}\n      ${a.why}; ${what}${a.onlyIfVmfs ? ' (only if it holds VMFS)' : ''}${a.error ? `\n      ERROR ${a.error}` : ''}\n`,
+        );
       }
       for (const n of d.notes) process.stdout.write(`  note: ${n}\n`);
     }

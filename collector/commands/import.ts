@@ -21,7 +21,7 @@ same modification time form one capture collected at that time.
   --host NAME            the host the files came from (required)
   --host-kind KIND       esx, esxi, solaris or linux (default: guessed from the kinds)
   --kind KIND            treat every FILE as KIND instead of detecting it
-${SEND_HELP.replace(/\n  --host NAME[^\n]*/, '')}
+${SEND_HELP.replace(/\n {2}--host NAME[^\n]*/, '')}
 ${COMMON_HELP}
 ${EXIT_HELP}
 `;
@@ -67,7 +67,20 @@ async function planFile(path: string, forced: ArtifactKind | undefined): Promise
     // Legacy dumps are stored whole, exactly as the old scripts wrote them.
     return { plan: { kind, fileName: base, sourcePath: abs, device: null, why: 'imported', read: { path: abs, length: WHOLE_FILE } }, mtime: st.mtime };
   } catch (e) {
-    return { kind: forced ?? 'unknown', fileName: base, sourcePath: abs, device: null, status: 'error', error: describeError(e), note: null, size: 0, sha256: null, chunks: 0, ref: null, source: null };
+    return {
+      kind: forced ?? 'unknown',
+      fileName: base,
+      sourcePath: abs,
+      device: null,
+      status: 'error',
+      error: describeError(e),
+      note: null,
+      size: 0,
+      sha256: null,
+      chunks: 0,
+      ref: null,
+      source: null,
+    };
   }
 }
 
@@ -116,7 +129,11 @@ export async function run(args: string[]): Promise<number> {
       const captured: CapturedArtifact[] = first ? [...failed] : [];
       first = false;
       for (const f of group) {
-        captured.push(await session.timedRead(() => captureArtifact(access, f.plan, session.stager, { headerBytes: null, onBytes: session.onBytes, digests: session.digests })));
+        captured.push(
+          await session.timedRead(() =>
+            captureArtifact(access, f.plan, session.stager, { headerBytes: null, onBytes: session.onBytes, digests: session.digests }),
+          ),
+        );
         progress.artifactDone();
       }
       const collectedAt = group[0].mtime.toISOString();

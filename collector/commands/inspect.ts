@@ -1,8 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import { basename } from 'node:path';
-import {
-  ARTIFACT_KINDS, detect, isFormatError, parseArtifact, planHeaderDump, type ArtifactKind, type ParsedArtifact,
-} from '../../formats/index.js';
+import { ARTIFACT_KINDS, detect, isFormatError, parseArtifact, planHeaderDump, type ArtifactKind, type ParsedArtifact } from '../../formats/index.js';
 import { PLAN_BYTES } from '../capture.js';
 import { parseCommand } from '../cli.js';
 import { describeError, EXIT, UsageError } from '../errors.js';
@@ -103,7 +101,9 @@ function summarize(r: InspectResult): string {
   const lines = [`${r.file}: ${r.kind}${r.ok ? '' : ` — ERROR ${r.error?.code}: ${r.error?.message}`}`];
   if (r.partition) {
     const p = r.partition;
-    lines.push(`  partition  ${p.scheme} #${p.index} type ${p.type || '?'} LBA ${p.startLba}–${p.endLba || '?'}${(p as { missing?: boolean }).missing ? '  (MISSING from the partition table)' : ''}`);
+    lines.push(
+      `  partition  ${p.scheme} #${p.index} type ${p.type || '?'} LBA ${p.startLba}–${p.endLba || '?'}${(p as { missing?: boolean }).missing ? '  (MISSING from the partition table)' : ''}`,
+    );
   }
   if (r.device) {
     const d = r.device;
@@ -116,11 +116,14 @@ function summarize(r: InspectResult): string {
   if (r.vmfs) {
     const v = r.vmfs;
     lines.push(`  vmfs       ${v.vmfsUuid ?? '(UUID not in this dump)'}  "${v.label ?? ''}"  ${v.version}${v.blockSize ? `  block ${v.blockSize}` : ''}`);
-    if (v.createdAt) lines.push(`             created ${v.createdAt}${v.creatorMac ? ` by ${v.creatorMac}` : ''}${v.segmentUuid ? `  segment ${v.segmentUuid}` : ''}`);
+    if (v.createdAt)
+      lines.push(`             created ${v.createdAt}${v.creatorMac ? ` by ${v.creatorMac}` : ''}${v.segmentUuid ? `  segment ${v.segmentUuid}` : ''}`);
   }
   const d = r.details;
   for (const lu of d.targetLus ?? []) {
-    lines.push(`  lu         ${lu.deviceId ?? '(no GUID yet)'}  ${lu.stack}  ${lu.iqn ?? '(all targets)'}  LUN ${lu.lun ?? '?'}  ${lu.backingStore ?? ''}  ${lu.sizeBytes ?? ''}`.trimEnd());
+    lines.push(
+      `  lu         ${lu.deviceId ?? '(no GUID yet)'}  ${lu.stack}  ${lu.iqn ?? '(all targets)'}  LUN ${lu.lun ?? '?'}  ${lu.backingStore ?? ''}  ${lu.sizeBytes ?? ''}`.trimEnd(),
+    );
   }
   if (d.systemUuid) lines.push(`  system     ${d.systemUuid}`);
   for (const x of d.extents ?? []) lines.push(`  extent     ${x.vmfsUuid}  ${x.volumeName ?? ''}  ${x.deviceId ?? x.devicePath ?? ''}:${x.partition ?? ''}`);

@@ -203,9 +203,7 @@ export async function run(args: string[]): Promise<number> {
   const staging = `${out}.partial-${process.pid}`;
   await fsp.mkdir(staging, { recursive: true });
 
-  const path = values.volume
-    ? `/v1/volumes/${encodeURIComponent(id)}/restore-bundle`
-    : `/v1/luns/${encodeURIComponent(id)}/restore-bundle`;
+  const path = values.volume ? `/v1/volumes/${encodeURIComponent(id)}/restore-bundle` : `/v1/luns/${encodeURIComponent(id)}/restore-bundle`;
   let files: UnpackedFile[];
   try {
     const stream = await downloadWithRetry(client, values.at ? `${path}?at=${encodeURIComponent(values.at)}` : path);

@@ -31,7 +31,9 @@ const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 function pick(entries: SpoolEntry[], id: string, dir: string): SpoolEntry {
   const hits = entries.filter((e) => e.id.startsWith(id));
   if (hits.length === 1 && id) return hits[0];
-  throw new CollectorError(hits.length ? `${JSON.stringify(id)} matches ${hits.length} captures in ${dir}` : `no capture ${JSON.stringify(id)} in ${dir} (see collector spool list)`);
+  throw new CollectorError(
+    hits.length ? `${JSON.stringify(id)} matches ${hits.length} captures in ${dir}` : `no capture ${JSON.stringify(id)} in ${dir} (see collector spool list)`,
+  );
 }
 
 const describe = (e: SpoolEntry) => `${e.state} capture ${e.id} of ${e.host}, collected ${e.collectedAt}: ${e.artifacts} artifact(s), ${mib(e.size)}`;
@@ -54,7 +56,8 @@ export async function run(args: string[]): Promise<number> {
     if (values.json) {
       process.stdout.write(JSON.stringify({ spool: dir, captures: entries.map(({ capture, ...e }) => e) }, null, 2) + '\n');
     } else {
-      for (const e of entries) process.stdout.write(`${describe(e)}; ${mib(e.spoolBytes)} staged; ${e.attempts} failed attempt(s)${e.lastError ? `; last: ${e.lastError}` : ''}\n`);
+      for (const e of entries)
+        process.stdout.write(`${describe(e)}; ${mib(e.spoolBytes)} staged; ${e.attempts} failed attempt(s)${e.lastError ? `; last: ${e.lastError}` : ''}\n`);
       if (!entries.length) process.stdout.write(`no captures in ${dir}\n`);
     }
     return 0;

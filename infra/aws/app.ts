@@ -18,7 +18,11 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** `-c key=value` pairs (the CDK CLI's spelling) from the command line. */
 function contextFromArgs(argv: string[]): Record<string, string> {
-  const { values } = parseArgs({ args: argv, options: { context: { type: 'string', short: 'c', multiple: true }, out: { type: 'string' } }, allowPositionals: false });
+  const { values } = parseArgs({
+    args: argv,
+    options: { context: { type: 'string', short: 'c', multiple: true }, out: { type: 'string' } },
+    allowPositionals: false,
+  });
   const context: Record<string, string> = {};
   for (const pair of values.context ?? []) {
     const i = pair.indexOf('=');
@@ -46,14 +50,17 @@ export function buildApp(context: Record<string, string>, outdir?: string): { ap
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
     const args = process.argv.slice(2);
-    const out = parseArgs({ args, options: { context: { type: 'string', short: 'c', multiple: true }, out: { type: 'string' } } }).values.out ?? `${ROOT}cdk.out`;
+    const out =
+      parseArgs({ args, options: { context: { type: 'string', short: 'c', multiple: true }, out: { type: 'string' } } }).values.out ?? `${ROOT}cdk.out`;
     const { app, stack } = buildApp(contextFromArgs(args), out);
     const assembly = app.synth();
     const template = assembly.getStackByName(stack.stackName);
     const resources = Object.keys((template.template as { Resources: object }).Resources).length;
     const bundle = `${(app.node.tryGetContext('lambdaCodeDir') as string | undefined) ?? `${ROOT}dist`}/lambda.mjs`;
-    console.log(`${template.templateFullPath}: ${resources} resources (database=${stack.node.tryGetContext('database') ?? 'aurora'}); `
-      + `Lambda bundle ${bundle}: ${(statSync(bundle).size / 1024).toFixed(1)} KiB (nodejs22.x, arm64)`);
+    console.log(
+      `${template.templateFullPath}: ${resources} resources (database=${stack.node.tryGetContext('database') ?? 'aurora'}); ` +
+        `Lambda bundle ${bundle}: ${(statSync(bundle).size / 1024).toFixed(1)} KiB (nodejs22.x, arm64)`,
+    );
   } catch (e) {
     console.error(`cdk:synth: ${(e as Error).message}`);
     process.exit(1);

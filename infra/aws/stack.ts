@@ -127,23 +127,29 @@ export class CatalogStack extends Stack {
     env.CATALOG_BOOTSTRAP_TOKEN = SecretValue.secretsManager(bootstrap.secretArn).unsafeUnwrap();
 
     const code = lambda.Code.fromAsset(props.lambdaCodeDir, { exclude: ['collector.cjs', '*.map.txt'] });
-    const fn = (name: string, handler: string, timeout: Duration, description: string) => new lambda.Function(this, name, {
-      description,
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
-      handler,
-      code,
-      memorySize: 1024,
-      timeout,
-      environment: env,
-      vpc,
-      vpcSubnets: vpc ? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } : undefined,
-      securityGroups: lambdaSecurityGroup ? [lambdaSecurityGroup] : undefined,
-      logGroup: new logs.LogGroup(this, `${name}Logs`, { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY }),
-    });
+    const fn = (name: string, handler: string, timeout: Duration, description: string) =>
+      new lambda.Function(this, name, {
+        description,
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        handler,
+        code,
+        memorySize: 1024,
+        timeout,
+        environment: env,
+        vpc,
+        vpcSubnets: vpc ? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } : undefined,
+        securityGroups: lambdaSecurityGroup ? [lambdaSecurityGroup] : undefined,
+        logGroup: new logs.LogGroup(this, `${name}Logs`, { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY }),
+      });
     // API Gateway HTTP APIs give an integration 30 s at most.
     this.api = fn('ApiFunction', 'lambda.handler', Duration.seconds(29), 'VMFS Recovery Catalog API');
-    this.maintenance = fn('MaintenanceFunction', 'lambda.maintenance', Duration.minutes(15), 'VMFS Recovery Catalog maintenance (staging sweep, retention, scrub, stale hosts)');
+    this.maintenance = fn(
+      'MaintenanceFunction',
+      'lambda.maintenance',
+      Duration.minutes(15),
+      'VMFS Recovery Catalog maintenance (staging sweep, retention, scrub, stale hosts)',
+    );
 
     for (const f of [this.api, this.maintenance]) {
       this.grantCatalogPrefixes(f.role!, props.objectLock === true);
@@ -163,21 +169,33 @@ export class CatalogStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', { value: this.httpApi.apiEndpoint, description: 'CATALOG_URL for collectors and operators' });
     new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName });
-    new CfnOutput(this, 'BootstrapTokenSecret', { value: bootstrap.secretArn, description: 'aws secretsmanager get-secret-value --secret-id <this> gives the first admin token' });
+    new CfnOutput(this, 'BootstrapTokenSecret', {
+      value: bootstrap.secretArn,
+      description: 'aws secretsmanager get-secret-value --secret-id <this> gives the first admin token',
+    });
   }
 
   /** Object access only under the catalog's prefixes, listing only this bucket. */
   private grantCatalogPrefixes(role: iam.IRole, objectLock: boolean): void {
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'CatalogObjects',
-      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload',
-        ...(objectLock ? ['s3:PutObjectRetention', 's3:GetObjectRetention'] : [])],
-      resources: CATALOG_PREFIXES.map((p) => this.bucket.arnForObjects(`${p}*`)),
-    }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'CatalogBucket',
-      actions: ['s3:ListBucket'],
-      resources: [this.bucket.bucketArn],
-    }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'CatalogObjects',
+        actions: [
+          's3:GetObject',
+          's3:PutObject',
+          's3:DeleteObject',
+          's3:AbortMultipartUpload',
+          ...(objectLock ? ['s3:PutObjectRetention', 's3:GetObjectRetention'] : []),
+        ],
+        resources: CATALOG_PREFIXES.map((p) => this.bucket.arnForObjects(`${p}*`)),
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'CatalogBucket',
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+      }),
+    );
   }
 }

@@ -12,7 +12,9 @@ import { ingest } from '../helpers/ingest-client.js';
 import { CHUNK_SIZE } from '../../formats/protocol.js';
 import { extent1Dump, T0 } from './read-side-seed.js';
 
-interface Json { [k: string]: any }
+interface Json {
+  [k: string]: any;
+}
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describeEachFlavour('GET /v1/artifacts/{id}/content', (flavour) => {
@@ -27,9 +29,16 @@ describeEachFlavour('GET /v1/artifacts/{id}/content', (flavour) => {
     bytes = new Uint8Array([...extent1Dump(), ...randomBytes(CHUNK_SIZE / 2)]);
     plainBytes = new Uint8Array(randomBytes(CHUNK_SIZE + 1000));
     const res = await ingest(catalog, {
-      host: 'esx01', collectedAt: T0,
+      host: 'esx01',
+      collectedAt: T0,
       artifacts: [
-        { kind: 'vmfs-header', fileName: 'naa.600144f0aabbccddeeff001122334455 (lun 3).hex', device: 'naa.600144f0aabbccddeeff001122334455', bytes, gzip: true },
+        {
+          kind: 'vmfs-header',
+          fileName: 'naa.600144f0aabbccddeeff001122334455 (lun 3).hex',
+          device: 'naa.600144f0aabbccddeeff001122334455',
+          bytes,
+          gzip: true,
+        },
         { kind: 'vmfs-undelete', fileName: 'undelete.bu', sourcePath: '/vmfs/volumes/x/undelete.bu', bytes: plainBytes },
       ],
     });
@@ -39,7 +48,10 @@ describeEachFlavour('GET /v1/artifacts/{id}/content', (flavour) => {
   afterAll(async () => catalog?.close());
 
   it('streams the original bytes with ETag, Content-Length and the original file name', async () => {
-    for (const [id, want, name] of [[gzId, bytes, 'naa.600144f0aabbccddeeff001122334455 (lun 3).hex'], [plainId, plainBytes, 'undelete.bu']] as const) {
+    for (const [id, want, name] of [
+      [gzId, bytes, 'naa.600144f0aabbccddeeff001122334455 (lun 3).hex'],
+      [plainId, plainBytes, 'undelete.bu'],
+    ] as const) {
       const res = await catalog.request(`/v1/artifacts/${id}/content`);
       expect(res.status).toBe(200);
       const body = new Uint8Array(await res.arrayBuffer());
@@ -62,7 +74,10 @@ describeEachFlavour('GET /v1/artifacts/{id}/content', (flavour) => {
       ['bytes=-100', n - 100, n - 1],
       [`bytes=${n - 5}-${n + 1000}`, n - 5, n - 1],
     ];
-    for (const [id, want] of [[gzId, bytes], [plainId, plainBytes]] as const) {
+    for (const [id, want] of [
+      [gzId, bytes],
+      [plainId, plainBytes],
+    ] as const) {
       for (const [range, from, to] of cases(want.length)) {
         const res = await catalog.request(`/v1/artifacts/${id}/content`, { headers: { range } });
         expect(res.status, range).toBe(206);
@@ -114,8 +129,15 @@ describeEachFlavour('GET /v1/artifacts/{id}/content', (flavour) => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as Json;
     expect(body).toMatchObject({
-      id: gzId, host: 'esx01', kind: 'vmfs-header', size: bytes.length, sha256: sha256(bytes), chunkCount: 3,
-      parseStatus: 'ok', collectedAt: T0.toISOString(), contentUrl: `/v1/artifacts/${gzId}/content`,
+      id: gzId,
+      host: 'esx01',
+      kind: 'vmfs-header',
+      size: bytes.length,
+      sha256: sha256(bytes),
+      chunkCount: 3,
+      parseStatus: 'ok',
+      collectedAt: T0.toISOString(),
+      contentUrl: `/v1/artifacts/${gzId}/content`,
     });
     expect(body.committedAt).toEqual(expect.any(String));
     expect(body.parsed.device.deviceId).toBe('naa.600144f0aabbccddeeff001122334455');

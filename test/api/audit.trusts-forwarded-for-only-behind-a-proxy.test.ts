@@ -17,8 +17,10 @@ const zfs = new TextEncoder().encode('tank/a@daily\t1793491200\t1024\n');
 /** Downloads one artifact and answers the remote_addr of the audit row it left. */
 async function auditedAddr(catalog: TestCatalog, artifactId: string, send: (path: string) => Promise<void>): Promise<string | null> {
   await send(`/v1/artifacts/${artifactId}/content`);
-  const [row] = await queryRows<{ remote_addr: string | null; subject: string }>(catalog.services.db,
-    sql`SELECT remote_addr, subject FROM audit WHERE action = 'download' ORDER BY id DESC LIMIT 1`);
+  const [row] = await queryRows<{ remote_addr: string | null; subject: string }>(
+    catalog.services.db,
+    sql`SELECT remote_addr, subject FROM audit WHERE action = 'download' ORDER BY id DESC LIMIT 1`,
+  );
   expect(row.subject).toBe(artifactId);
   return row.remote_addr;
 }
@@ -34,7 +36,10 @@ describeEachFlavour('audit: the client address', (flavour) => {
     directArtifact = (await ingest(direct, { host: 'esx41', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: zfs }] })).artifacts[0].id;
     proxiedArtifact = (await ingest(proxied, { host: 'esx42', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: zfs }] })).artifacts[0].id;
   });
-  afterAll(async () => { await direct?.close(); await proxied?.close(); });
+  afterAll(async () => {
+    await direct?.close();
+    await proxied?.close();
+  });
 
   const download = (catalog: TestCatalog, headers: Record<string, string>) => async (path: string) => {
     const res = await catalog.request(path, { headers });
@@ -60,16 +65,29 @@ describeEachFlavour('audit: the client address', (flavour) => {
     const handler = handlerFor(direct.app);
     const now = new Date();
     const invoke = async (path: string) => {
-      const res = (await handler({
-        version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: '',
-        headers: { host: 'abc123.execute-api.eu-west-1.amazonaws.com', authorization: `Bearer ${direct.adminToken}`, 'x-forwarded-for': '203.0.113.66' },
-        requestContext: {
-          accountId: '123456789012', apiId: 'abc123', domainName: 'abc123.execute-api.eu-west-1.amazonaws.com', domainPrefix: 'abc123',
-          http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '198.51.100.7', userAgent: 'vitest' },
-          requestId: randomUUID(), routeKey: '$default', stage: '$default', time: now.toUTCString(), timeEpoch: now.getTime(),
-        },
-        isBase64Encoded: false,
-      } as never, { awsRequestId: 'req', getRemainingTimeInMillis: () => 30_000 } as never)) as { statusCode: number };
+      const res = (await handler(
+        {
+          version: '2.0',
+          routeKey: '$default',
+          rawPath: path,
+          rawQueryString: '',
+          headers: { host: 'abc123.execute-api.eu-west-1.amazonaws.com', authorization: `Bearer ${direct.adminToken}`, 'x-forwarded-for': '203.0.113.66' },
+          requestContext: {
+            accountId: '123456789012',
+            apiId: 'abc123',
+            domainName: 'abc123.execute-api.eu-west-1.amazonaws.com',
+            domainPrefix: 'abc123',
+            http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '198.51.100.7', userAgent: 'vitest' },
+            requestId: randomUUID(),
+            routeKey: '$default',
+            stage: '$default',
+            time: now.toUTCString(),
+            timeEpoch: now.getTime(),
+          },
+          isBase64Encoded: false,
+        } as never,
+        { awsRequestId: 'req', getRemainingTimeInMillis: () => 30_000 } as never,
+      )) as { statusCode: number };
       expect(res.statusCode).toBe(200);
     };
     expect(await auditedAddr(direct, directArtifact, invoke)).toBe('198.51.100.7');

@@ -67,28 +67,50 @@ describeEachFlavour('restore bundles', (flavour) => {
     const { root } = await unpack(res);
     const check = await run('sha256sum', ['-c', 'SHA256SUMS'], { cwd: root });
     expect(check.stdout).not.toContain('FAILED');
-    const listed = readFileSync(join(root, 'SHA256SUMS'), 'utf8').trim().split('\n').map((l) => l.slice(66)).sort();
+    const listed = readFileSync(join(root, 'SHA256SUMS'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.slice(66))
+      .sort();
     expect(listed).toEqual(listFiles(root).filter((f) => f !== 'SHA256SUMS'));
   });
 
   it('holds every artifact of the volume, its ESX host and its storage host, and nothing else', async () => {
     const { root } = await bundleFor(`/v1/volumes/${PROD.vmfsUuid}/restore-bundle`);
-    expect(listFiles(root)).toEqual([
-      'DR-PLAN.txt', 'RESTORE.md', 'SHA256SUMS', 'bundle.json',
-      'esx01/esx-inventory/inventory.txt',
-      'esx01/vh-sf/prod-datastore-01.vh.sf',
-      `esx01/vmfs-header/${EXTENT1.deviceId}.hex`,
-      `esx01/vmfs-header/${EXTENT2.deviceId}.hex`,
-      'restore.sh',
-      'sol01/iscsitgt-smf/iscsitgt.xml',
-      'sol01/zfs-snapshots/zfs-snapshots.txt',
-    ].sort());
+    expect(listFiles(root)).toEqual(
+      [
+        'DR-PLAN.txt',
+        'RESTORE.md',
+        'SHA256SUMS',
+        'bundle.json',
+        'esx01/esx-inventory/inventory.txt',
+        'esx01/vh-sf/prod-datastore-01.vh.sf',
+        `esx01/vmfs-header/${EXTENT1.deviceId}.hex`,
+        `esx01/vmfs-header/${EXTENT2.deviceId}.hex`,
+        'restore.sh',
+        'sol01/iscsitgt-smf/iscsitgt.xml',
+        'sol01/zfs-snapshots/zfs-snapshots.txt',
+      ].sort(),
+    );
     expect(sha256(readFileSync(join(root, `esx01/vmfs-header/${EXTENT1.deviceId}.hex`)))).toBe(sha256(extent1Dump()));
     expect(sha256(readFileSync(join(root, `esx01/vmfs-header/${EXTENT2.deviceId}.hex`)))).toBe(sha256(extent2Dump()));
     expect(sha256(readFileSync(join(root, 'esx01/vh-sf/prod-datastore-01.vh.sf')))).toBe(sha256(prodVhSf()));
     expect(statSync(join(root, 'restore.sh')).mode & 0o111).not.toBe(0);
     const guide = readFileSync(join(root, 'RESTORE.md'), 'utf8');
-    for (const s of [PROD.vmfsUuid, PROD.label, EXTENT1.deviceId, EXTENT2.deviceId, IQN, EXTENT1.zvol, 'MBR #1, LBA 128', 'Wiped partition table', 'resignature', 'LU GUID (NAA) differs', '.vh.sf', 'Lost iSCSI target configuration']) {
+    for (const s of [
+      PROD.vmfsUuid,
+      PROD.label,
+      EXTENT1.deviceId,
+      EXTENT2.deviceId,
+      IQN,
+      EXTENT1.zvol,
+      'MBR #1, LBA 128',
+      'Wiped partition table',
+      'resignature',
+      'LU GUID (NAA) differs',
+      '.vh.sf',
+      'Lost iSCSI target configuration',
+    ]) {
       expect(guide, s).toContain(s);
     }
     const manifest = JSON.parse(readFileSync(join(root, 'bundle.json'), 'utf8'));
@@ -122,7 +144,7 @@ describeEachFlavour('restore bundles', (flavour) => {
     expect(sha256(readFileSync(disk))).toBe(sha256(extent1Dump()));
   });
 
-  it('the LUN bundle holds that device\'s dumps and the rest of its volume\'s context', async () => {
+  it("the LUN bundle holds that device's dumps and the rest of its volume's context", async () => {
     const { root, name } = await bundleFor(`/v1/luns/${EXTENT2.deviceId.slice(4).toUpperCase()}/restore-bundle`);
     expect(name).toMatch(new RegExp(`^vmfs-restore-${EXTENT2.deviceId}-`));
     const files = listFiles(root);
@@ -158,11 +180,18 @@ describeEachFlavour('restore bundles', (flavour) => {
   it('after the accident, the bundle also keeps the newest dump that still had the table, and restore.sh uses it', async () => {
     // A later capture of extent 1 whose partition table is gone (the wiped datastore).
     await ingest(catalog, {
-      host: 'esx01', hostKind: 'esxi', collectedAt: new Date(T0.getTime() + 3 * HOUR),
-      artifacts: [{
-        kind: 'vmfs-header', fileName: `${EXTENT1.deviceId}.hex`, sourcePath: `/vmfs/devices/disks/${EXTENT1.deviceId}`, device: EXTENT1.deviceId,
-        bytes: extent1Dump({ scheme: 'none', startLba: 128 }),
-      }],
+      host: 'esx01',
+      hostKind: 'esxi',
+      collectedAt: new Date(T0.getTime() + 3 * HOUR),
+      artifacts: [
+        {
+          kind: 'vmfs-header',
+          fileName: `${EXTENT1.deviceId}.hex`,
+          sourcePath: `/vmfs/devices/disks/${EXTENT1.deviceId}`,
+          device: EXTENT1.deviceId,
+          bytes: extent1Dump({ scheme: 'none', startLba: 128 }),
+        },
+      ],
     });
     const { root } = await bundleFor(`/v1/volumes/${PROD.vmfsUuid}/restore-bundle`);
     const dumps = listFiles(root).filter((f) => f.startsWith('esx01/vmfs-header/') && f.includes(EXTENT1.deviceId));

@@ -18,11 +18,17 @@ describeEachFlavour('attack: begin is no chunk-existence oracle', (flavour) => {
   beforeAll(async () => {
     catalog = await startTestCatalog(flavour);
     for (const host of ['host-a', 'host-b']) {
-      const res = await catalog.request('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role: 'collector', host, name: host }) });
+      const res = await catalog.request('/v1/tokens', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ role: 'collector', host, name: host }),
+      });
       tokens[host] = ((await res.json()) as { token: string }).token;
     }
   });
-  afterAll(async () => { await catalog?.close(); });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   it('another host\'s chunk is "missing" for A, exactly like one no one has', async () => {
     const secretOfB = randomBytes(5000);
@@ -30,10 +36,13 @@ describeEachFlavour('attack: begin is no chunk-existence oracle', (flavour) => {
     await ingest(catalog, { host: 'host-b', token: tokens['host-b'], artifacts: [{ kind: 'vmfs-undelete', fileName: 'b.tgz', bytes: secretOfB }] });
     const before = await catalog.services.store.getBytes(chunkKey(sha256Hex(secretOfB)));
 
-    const probe = prepareCapture({ host: 'host-a', artifacts: [
-      { kind: 'vmfs-undelete', fileName: 'guess.tgz', bytes: secretOfB },
-      { kind: 'vmfs-undelete', fileName: 'none.tgz', bytes: nobodys },
-    ] });
+    const probe = prepareCapture({
+      host: 'host-a',
+      artifacts: [
+        { kind: 'vmfs-undelete', fileName: 'guess.tgz', bytes: secretOfB },
+        { kind: 'vmfs-undelete', fileName: 'none.tgz', bytes: nobodys },
+      ],
+    });
     const answer = await begin(catalog, probe.request, tokens['host-a']);
     expect(answer.present).toEqual([]);
     expect(answer.missing.map((m) => m.sha256).sort()).toEqual([sha256Hex(secretOfB), sha256Hex(nobodys)].sort());

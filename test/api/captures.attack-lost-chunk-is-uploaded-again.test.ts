@@ -23,8 +23,12 @@ describeEachFlavour('attack: a chunk lost from the store does not wedge later ca
   let catalog: TestCatalog;
   // The catalog's clock: moved past the trust window to let the store be asked again.
   let skew = 0;
-  beforeAll(async () => { catalog = await startTestCatalog(flavour, { now: () => new Date(Date.now() + skew) }); });
-  afterAll(async () => { await catalog?.close(); });
+  beforeAll(async () => {
+    catalog = await startTestCatalog(flavour, { now: () => new Date(Date.now() + skew) });
+  });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   it('the next capture of the same bytes is asked for the lost chunk and commits', async () => {
     const bytes = randomBytes(2 * MiB + 100);
@@ -62,11 +66,14 @@ describeEachFlavour('attack: a chunk lost from the store does not wedge later ca
     const line = `tank/l@${randomBytes(4).toString('hex')}\t1793491200\t1\n`;
     const done = await ingest(catalog, { host: 'esx-lost2', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: new TextEncoder().encode(line) }] });
     const { db, store } = catalog.services;
-    const [row] = await db.select().from(blobs).where(eq(blobs.sha256, (await artifactChunks(done.artifacts[0].id))[0]));
+    const [row] = await db
+      .select()
+      .from(blobs)
+      .where(eq(blobs.sha256, (await artifactChunks(done.artifacts[0].id))[0]));
     await store.delete(chunkKey(row.sha256));
     const res = await catalog.request('/v1/admin/reindex?kind=zfs-snapshots', { method: 'POST' });
     expect(res.status).toBe(200);
-    const result = await res.json() as { failed: Array<{ id: string }> };
+    const result = (await res.json()) as { failed: Array<{ id: string }> };
     expect(result.failed.map((f) => f.id)).toContain(done.artifacts[0].id);
     expect(await db.select().from(blobs).where(eq(blobs.sha256, row.sha256))).toEqual([]);
   });

@@ -24,34 +24,50 @@ const b64 = (s: string): string => Buffer.from(s).toString('base64');
 // secret only when one was set on an old build (illumos-gate usr/src/cmd/itadm/itadm.c).
 const RAW: Array<{ kind: ArtifactKind; declared: ArtifactKind; fileName: string; bytes: Uint8Array; secrets: string[] }> = [
   {
-    kind: 'iscsitgt-smf', declared: 'iscsitgt-smf', fileName: 'iscsitgt.xml',
-    bytes: enc(iscsitgtExport({
-      targets: [{ name: 't0', iqn: 'iqn.2001-04.com.example:t0', acl: ['esx01'], luns: [{ lun: 0, guid: '600144f0c6e7d3b400004f9a2c4e0001' }] }],
-      initiators: [{ name: 'esx01', iqn: 'iqn.1998-01.com.vmware:esx01' }],
-      passwords: true,
-    })),
+    kind: 'iscsitgt-smf',
+    declared: 'iscsitgt-smf',
+    fileName: 'iscsitgt.xml',
+    bytes: enc(
+      iscsitgtExport({
+        targets: [{ name: 't0', iqn: 'iqn.2001-04.com.example:t0', acl: ['esx01'], luns: [{ lun: 0, guid: '600144f0c6e7d3b400004f9a2c4e0001' }] }],
+        initiators: [{ name: 'esx01', iqn: 'iqn.1998-01.com.vmware:esx01' }],
+        passwords: true,
+      }),
+    ),
     secrets: [b64(FIXTURE_SECRETS.targetChap), b64(FIXTURE_SECRETS.radius), b64(FIXTURE_SECRETS.initiatorChap)],
   },
   {
     // Declared `unknown`: the server detects what it is and still redacts.
-    kind: 'iscsitgt-smf', declared: 'unknown', fileName: 'export.xml',
-    bytes: enc(iscsitgtExport({
-      targets: [{ name: 't1', iqn: 'iqn.2001-04.com.example:t1', luns: [{ lun: 1, guid: '600144f0c6e7d3b400004f9a2c4e0002' }] }],
-      passwords: true,
-    })),
+    kind: 'iscsitgt-smf',
+    declared: 'unknown',
+    fileName: 'export.xml',
+    bytes: enc(
+      iscsitgtExport({
+        targets: [{ name: 't1', iqn: 'iqn.2001-04.com.example:t1', luns: [{ lun: 1, guid: '600144f0c6e7d3b400004f9a2c4e0002' }] }],
+        passwords: true,
+      }),
+    ),
     secrets: [b64(FIXTURE_SECRETS.targetChap), b64(FIXTURE_SECRETS.radius)],
   },
 ];
 
 describeEachFlavour('attack: raw SMF secrets are redacted on the server', (flavour) => {
   let catalog: TestCatalog;
-  beforeAll(async () => { catalog = await startTestCatalog(flavour); });
-  afterAll(async () => { await catalog?.close(); });
+  beforeAll(async () => {
+    catalog = await startTestCatalog(flavour);
+  });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   for (const raw of RAW) {
     it(`${raw.declared} ${raw.fileName}: stored and downloaded without its secrets`, async () => {
       for (const s of raw.secrets) expect(Buffer.from(raw.bytes).includes(s)).toBe(true);
-      const done = await ingest(catalog, { host: 'sol-raw', hostKind: 'solaris', artifacts: [{ kind: raw.declared, fileName: raw.fileName, bytes: raw.bytes }] });
+      const done = await ingest(catalog, {
+        host: 'sol-raw',
+        hostKind: 'solaris',
+        artifacts: [{ kind: raw.declared, fileName: raw.fileName, bytes: raw.bytes }],
+      });
       expect(done.artifacts[0].parseStatus).toBe('ok');
       const id = done.artifacts[0].id;
 
@@ -77,15 +93,29 @@ describeEachFlavour('attack: raw SMF secrets are redacted on the server', (flavo
 
   it('an stmf export and an itadm listing uploaded raw are redacted too', async () => {
     const stmf = enc(stmfExport({ lus: [], iscsitSecret: true }));
-    const listing = enc(collectorFile([{ command: 'itadm list-target -v', output: itadmListTarget([{ iqn: 'iqn.2010-09.org.example:t9', chapUser: 'u', chapSecret: 'literal-chap-secret-77' }]) }]));
+    const listing = enc(
+      collectorFile([
+        {
+          command: 'itadm list-target -v',
+          output: itadmListTarget([{ iqn: 'iqn.2010-09.org.example:t9', chapUser: 'u', chapSecret: 'literal-chap-secret-77' }]),
+        },
+      ]),
+    );
     // The raw bytes do carry the secrets (hex inside the provider data's packed nvlist; literal in the listing).
     expect(Buffer.from(stmf).includes(Buffer.from(FIXTURE_SECRETS.targetChap).toString('hex'))).toBe(true);
     expect(Buffer.from(listing).includes('literal-chap-secret-77')).toBe(true);
-    const done = await ingest(catalog, { host: 'sol-raw2', hostKind: 'solaris', artifacts: [
-      { kind: 'stmf-smf', fileName: 'stmf.xml', bytes: stmf },
-      { kind: 'comstar-listing', fileName: 'comstar.txt', bytes: listing },
-    ] });
-    for (const [i, secret] of [[0, FIXTURE_SECRETS.targetChap], [1, 'literal-chap-secret-77']] as const) {
+    const done = await ingest(catalog, {
+      host: 'sol-raw2',
+      hostKind: 'solaris',
+      artifacts: [
+        { kind: 'stmf-smf', fileName: 'stmf.xml', bytes: stmf },
+        { kind: 'comstar-listing', fileName: 'comstar.txt', bytes: listing },
+      ],
+    });
+    for (const [i, secret] of [
+      [0, FIXTURE_SECRETS.targetChap],
+      [1, 'literal-chap-secret-77'],
+    ] as const) {
       const res = await catalog.request(`/v1/artifacts/${done.artifacts[i].id}/content`);
       const text = Buffer.from(await res.arrayBuffer());
       expect(text.includes(secret)).toBe(false);
@@ -96,7 +126,11 @@ describeEachFlavour('attack: raw SMF secrets are redacted on the server', (flavo
   it('an already redacted upload (what the collector sends) is stored as is', async () => {
     const { redactSecrets } = await import('../../formats/redact.js');
     const clean = redactSecrets('iscsitgt-smf', RAW[0].bytes).bytes;
-    const done = await ingest(catalog, { host: 'sol-clean', hostKind: 'solaris', artifacts: [{ kind: 'iscsitgt-smf', fileName: 'iscsitgt.xml', bytes: clean }] });
+    const done = await ingest(catalog, {
+      host: 'sol-clean',
+      hostKind: 'solaris',
+      artifacts: [{ kind: 'iscsitgt-smf', fileName: 'iscsitgt.xml', bytes: clean }],
+    });
     const [row] = await catalog.services.db.select().from(artifacts).where(eq(artifacts.id, done.artifacts[0].id));
     expect(row.sha256).toBe(sha256Hex(clean));
     expect(row.redaction).toBeNull();

@@ -21,14 +21,20 @@ describeEachFlavour('attack: an upload URL cannot overwrite a verified chunk', (
   beforeAll(async () => {
     catalog = await startTestCatalog(flavour);
     for (const host of ['attackerhost', 'victimhost']) {
-      const res = await catalog.request('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role: 'collector', host, name: host }) });
+      const res = await catalog.request('/v1/tokens', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ role: 'collector', host, name: host }),
+      });
       expect(res.status).toBe(201);
       tokens[host] = ((await res.json()) as { token: string }).token;
     }
   });
-  afterAll(async () => { await catalog?.close(); });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
-  it('the attacker\'s late PUT changes neither the stored chunk nor the victim\'s download', async () => {
+  it("the attacker's late PUT changes neither the stored chunk nor the victim's download", async () => {
     // An opaque artifact (no parse), so the test is about bytes only.
     const original = randomBytes(4096);
     const sha = sha256Hex(original);
@@ -36,10 +42,18 @@ describeEachFlavour('attack: an upload URL cannot overwrite a verified chunk', (
 
     // The attacker names the chunk first, declaring "stored bytes" that are its own.
     const attack = prepareCapture({ host: 'attackerhost', token: tokens.attackerhost, artifacts: [] });
-    attack.request.artifacts = [{
-      kind: 'vmfs-undelete', fileName: 'x.tgz', sourcePath: '/x.tgz', size: original.length, sha256: sha,
-      chunks: [{ sha256: sha, size: original.length, encoding: 'gzip', storedSize: bogus.length, storedSha256: sha256Hex(bogus), storedMd5: md5Base64(bogus) }],
-    }];
+    attack.request.artifacts = [
+      {
+        kind: 'vmfs-undelete',
+        fileName: 'x.tgz',
+        sourcePath: '/x.tgz',
+        size: original.length,
+        sha256: sha,
+        chunks: [
+          { sha256: sha, size: original.length, encoding: 'gzip', storedSize: bogus.length, storedSha256: sha256Hex(bogus), storedMd5: md5Base64(bogus) },
+        ],
+      },
+    ];
     const attackAnswer = await begin(catalog, attack.request, tokens.attackerhost);
     expect(attackAnswer.missing).toHaveLength(1);
     const attackerUrl = attackAnswer.missing[0];
@@ -55,7 +69,10 @@ describeEachFlavour('attack: an upload URL cannot overwrite a verified chunk', (
     const put = await putChunk(catalog, attackerUrl, bogus);
     expect(put.status).toBe(200);
     // …but they rest in the attacker's staging area, never under the chunk's key.
-    expect(await catalog.services.store.head(stagingKey(attack.request.captureId, sha))).toEqual({ key: stagingKey(attack.request.captureId, sha), size: bogus.length });
+    expect(await catalog.services.store.head(stagingKey(attack.request.captureId, sha))).toEqual({
+      key: stagingKey(attack.request.captureId, sha),
+      size: bogus.length,
+    });
     const stored = await catalog.services.store.getBytes(chunkKey(sha));
     expect(sha256Hex((await decodeChunk(sha, original.length, stored!)).bytes)).toBe(sha);
 

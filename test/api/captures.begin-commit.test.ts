@@ -16,27 +16,40 @@ import { iscsitgtExport, zfsListSnapshots } from '../fixtures/text-fixtures.js';
 const MiB3 = 3 * 1024 * 1024;
 const enc = (s: string) => new TextEncoder().encode(s);
 
-const iscsitgt = enc(iscsitgtExport({
-  targets: [{
-    name: 'lun0', iqn: 'iqn.1986-03.com.sun:02:0123abcd-lun0', alias: 'esx-lun0',
-    luns: [{ lun: 0, guid: DEFAULTS.deviceId.slice(4), backingStore: '/dev/zvol/rdsk/tank/iscsi/lun0', blocks: 0x6400000 }],
-  }],
-}));
-const zfs = enc(zfsListSnapshots([
-  { name: 'tank/iscsi/lun0@daily-2026-11-01', creation: 1793491200, used: 1024 },
-  { name: 'tank/iscsi/lun0@daily-2026-11-02', creation: 1793577600, used: 2048 },
-]));
+const iscsitgt = enc(
+  iscsitgtExport({
+    targets: [
+      {
+        name: 'lun0',
+        iqn: 'iqn.1986-03.com.sun:02:0123abcd-lun0',
+        alias: 'esx-lun0',
+        luns: [{ lun: 0, guid: DEFAULTS.deviceId.slice(4), backingStore: '/dev/zvol/rdsk/tank/iscsi/lun0', blocks: 0x6400000 }],
+      },
+    ],
+  }),
+);
+const zfs = enc(
+  zfsListSnapshots([
+    { name: 'tank/iscsi/lun0@daily-2026-11-01', creation: 1793491200, used: 1024 },
+    { name: 'tank/iscsi/lun0@daily-2026-11-02', creation: 1793577600, used: 2048 },
+  ]),
+);
 
 describeEachFlavour('captures: begin and commit', (flavour) => {
   let catalog: TestCatalog;
-  beforeAll(async () => { catalog = await startTestCatalog(flavour); });
-  afterAll(async () => { await catalog?.close(); });
+  beforeAll(async () => {
+    catalog = await startTestCatalog(flavour);
+  });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   it('indexes a header dump, a .vh.sf, an iscsitgt export and zfs snapshots', async () => {
     const header = buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy' });
     const vhsf = buildVhSf({ lvmMajor: 3 });
     const answer = await ingest(catalog, {
-      host: 'esx01', hostKind: 'esx',
+      host: 'esx01',
+      hostKind: 'esx',
       artifacts: [
         { kind: 'vmfs-header', fileName: 'sdb.hex', device: DEFAULTS.deviceId, bytes: header },
         { kind: 'vh-sf', fileName: 'vh.sf', sourcePath: `/vmfs/volumes/${DEFAULTS.vmfsUuid}/.vh.sf`, bytes: vhsf, gzip: true },
@@ -46,7 +59,10 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
     });
     expect(answer.state).toBe('committed');
     expect(answer.artifacts.map((a) => [a.kind, a.parseStatus])).toEqual([
-      ['vmfs-header', 'ok'], ['vh-sf', 'ok'], ['iscsitgt-smf', 'ok'], ['zfs-snapshots', 'ok'],
+      ['vmfs-header', 'ok'],
+      ['vh-sf', 'ok'],
+      ['iscsitgt-smf', 'ok'],
+      ['zfs-snapshots', 'ok'],
     ]);
     const [h, v, t] = answer.artifacts;
     expect(h.found.deviceId).toEqual([DEFAULTS.deviceId]);
@@ -65,12 +81,25 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
     expect(vol.label).toBe(DEFAULTS.label);
     const ext = await db.select().from(extents).where(eq(extents.artifactId, h.id));
     expect(ext).toHaveLength(1);
-    expect(ext[0]).toMatchObject({ deviceId: DEFAULTS.deviceId, lun: DEFAULTS.lun, segmentUuid: DEFAULTS.segmentUuid, partitionScheme: 'mbr', partitionStart: 128, host: 'esx01' });
+    expect(ext[0]).toMatchObject({
+      deviceId: DEFAULTS.deviceId,
+      lun: DEFAULTS.lun,
+      segmentUuid: DEFAULTS.segmentUuid,
+      partitionScheme: 'mbr',
+      partitionStart: 128,
+      host: 'esx01',
+    });
     // The header dump joins the volume through the segment UUID the .vh.sf names.
     const seg = await db.select().from(segments).where(eq(segments.vmfsUuid, DEFAULTS.vmfsUuid));
     expect(seg.map((s) => s.segmentUuid)).toEqual([DEFAULTS.segmentUuid]);
     const tgt = await db.select().from(targets).where(eq(targets.artifactId, t.id));
-    expect(tgt[0]).toMatchObject({ stack: 'iscsitgt', deviceId: DEFAULTS.deviceId, backingStore: '/dev/zvol/rdsk/tank/iscsi/lun0', storageHost: 'esx01', lun: 0 });
+    expect(tgt[0]).toMatchObject({
+      stack: 'iscsitgt',
+      deviceId: DEFAULTS.deviceId,
+      backingStore: '/dev/zvol/rdsk/tank/iscsi/lun0',
+      storageHost: 'esx01',
+      lun: 0,
+    });
     expect(await db.select().from(zfsSnapshots).where(eq(zfsSnapshots.dataset, 'tank/iscsi/lun0'))).toHaveLength(2);
     const [lun] = await db.select().from(luns).where(eq(luns.deviceId, DEFAULTS.deviceId));
     expect(lun.lun).toBe(DEFAULTS.lun);
@@ -79,7 +108,9 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
     // gzip chunks are recorded as such, identity ones as identity.
     const rows = await db.select().from(artifacts).where(eq(artifacts.captureId, answer.captureId));
     const vhRow = rows.find((r) => r.kind === 'vh-sf')!;
-    expect((vhRow.chunks as Array<{ encoding: string; storedSize: number; size: number }>).every((c) => c.encoding === 'gzip' && c.storedSize < c.size)).toBe(true);
+    expect((vhRow.chunks as Array<{ encoding: string; storedSize: number; size: number }>).every((c) => c.encoding === 'gzip' && c.storedSize < c.size)).toBe(
+      true,
+    );
 
     const manifest = JSON.parse(new TextDecoder().decode((await store.getBytes(answer.manifestKey))!)) as CaptureManifest;
     expect(manifest).toMatchObject({ format: 'vmfs-catalog-manifest/1', captureId: answer.captureId, host: { name: 'esx01', kind: 'esx' } });
@@ -88,7 +119,13 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
   });
 
   it('is idempotent: begin twice and commit twice give one capture with the same rows', async () => {
-    const bytes = buildVmfsDisk({ lvmMajor: 5, dumpLength: MiB3, deviceId: 'naa.6006016000000000000000000000aaaa', extentUuid: '5a1c3e7d-00000001-0001-0050569a1b2c', noiseSeed: 7 });
+    const bytes = buildVmfsDisk({
+      lvmMajor: 5,
+      dumpLength: MiB3,
+      deviceId: 'naa.6006016000000000000000000000aaaa',
+      extentUuid: '5a1c3e7d-00000001-0001-0050569a1b2c',
+      noiseSeed: 7,
+    });
     const prepared = prepareCapture({ host: 'esx02', artifacts: [{ kind: 'vmfs-header', fileName: 'a.hex', bytes }] });
     const first = await begin(catalog, prepared.request);
     const second = await begin(catalog, prepared.request);
@@ -120,7 +157,13 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
     const bytes = enc('tank/a@s1\t1793491200\t1\n'.repeat(10));
     const captureId = uuidv7();
     const plain = prepareCapture({ host: 'sol01', hostKind: 'solaris', captureId, artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes }] });
-    const gz = prepareCapture({ host: 'sol01', hostKind: 'solaris', captureId, collectedAt: plain.request.collectedAt, artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes, gzip: true }] });
+    const gz = prepareCapture({
+      host: 'sol01',
+      hostKind: 'solaris',
+      captureId,
+      collectedAt: plain.request.collectedAt,
+      artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes, gzip: true }],
+    });
     await begin(catalog, plain.request);
     const answer = await begin(catalog, gz.request);
     expect(answer.missing[0].encoding).toBe('gzip');
@@ -132,7 +175,11 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
   it('refuses the same capture id with other artifacts (409) and another host (409)', async () => {
     const prepared = prepareCapture({ host: 'esx04', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: zfs }] });
     await begin(catalog, prepared.request);
-    const other = prepareCapture({ host: 'esx04', captureId: prepared.request.captureId, artifacts: [{ kind: 'zfs-snapshots', fileName: 'z2.txt', bytes: zfs }] });
+    const other = prepareCapture({
+      host: 'esx04',
+      captureId: prepared.request.captureId,
+      artifacts: [{ kind: 'zfs-snapshots', fileName: 'z2.txt', bytes: zfs }],
+    });
     await expect(begin(catalog, other.request)).rejects.toMatchObject({ status: 409, code: 'conflict' });
     const otherHost = { ...prepared.request, host: { ...prepared.request.host, name: 'esx05' } };
     await expect(begin(catalog, otherHost)).rejects.toMatchObject({ status: 409 });
@@ -141,7 +188,8 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
   it('records a parse error on the artifact and an event, and still commits', async () => {
     const garbage = new Uint8Array(4096).fill(0x41);
     const answer = await ingest(catalog, {
-      host: 'esx06', artifacts: [
+      host: 'esx06',
+      artifacts: [
         { kind: 'vmfs-header', fileName: 'broken.hex', bytes: garbage },
         { kind: 'vmfs-undelete', fileName: 'undelete.tgz', bytes: new Uint8Array(3000).fill(7) },
       ],
@@ -154,12 +202,25 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
   });
 
   it('raises drift events against the previous capture of the same extent', async () => {
-    const base = { lvmMajor: 5 as const, dumpLength: MiB3, deviceId: 'naa.6006016000000000000000000000bbbb', extentUuid: '5a1c3e7d-00000002-0002-0050569a1b2c', noiseSeed: 3 };
+    const base = {
+      lvmMajor: 5 as const,
+      dumpLength: MiB3,
+      deviceId: 'naa.6006016000000000000000000000bbbb',
+      extentUuid: '5a1c3e7d-00000002-0002-0050569a1b2c',
+      noiseSeed: 3,
+    };
     const t0 = new Date('2026-11-01T00:00:00Z');
-    await ingest(catalog, { host: 'esx07', collectedAt: t0, artifacts: [{ kind: 'vmfs-header', fileName: 'd.hex', bytes: buildVmfsDisk({ ...base, lun: 5 }) }] });
+    await ingest(catalog, {
+      host: 'esx07',
+      collectedAt: t0,
+      artifacts: [{ kind: 'vmfs-header', fileName: 'd.hex', bytes: buildVmfsDisk({ ...base, lun: 5 }) }],
+    });
     const later = await ingest(catalog, {
-      host: 'esx07', collectedAt: new Date(t0.getTime() + 86_400_000),
-      artifacts: [{ kind: 'vmfs-header', fileName: 'd.hex', device: 'naa.6006016000000000000000000000cccc', bytes: buildVmfsDisk({ ...base, lun: 9, scheme: 'none' }) }],
+      host: 'esx07',
+      collectedAt: new Date(t0.getTime() + 86_400_000),
+      artifacts: [
+        { kind: 'vmfs-header', fileName: 'd.hex', device: 'naa.6006016000000000000000000000cccc', bytes: buildVmfsDisk({ ...base, lun: 9, scheme: 'none' }) },
+      ],
     });
     const ev = await catalog.services.db.select().from(events).where(eq(events.artifactId, later.artifacts[0].id));
     // The fixture's wiped table also changes the partition size the LVM header records (header-changed).
@@ -171,8 +232,16 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
   it('raises label-changed when a later .vh.sf names the volume differently', async () => {
     const vmfsUuid = '5b1c3e7f-2b4d6e80-91a2-0050569a1b2c';
     const t0 = new Date('2026-11-03T00:00:00Z');
-    await ingest(catalog, { host: 'esx08', collectedAt: t0, artifacts: [{ kind: 'vh-sf', fileName: 'vh.sf', bytes: buildVhSf({ vmfsUuid, label: 'prod-a' }) }] });
-    const later = await ingest(catalog, { host: 'esx08', collectedAt: new Date(t0.getTime() + 3600_000), artifacts: [{ kind: 'vh-sf', fileName: 'vh.sf', bytes: buildVhSf({ vmfsUuid, label: 'prod-b' }) }] });
+    await ingest(catalog, {
+      host: 'esx08',
+      collectedAt: t0,
+      artifacts: [{ kind: 'vh-sf', fileName: 'vh.sf', bytes: buildVhSf({ vmfsUuid, label: 'prod-a' }) }],
+    });
+    const later = await ingest(catalog, {
+      host: 'esx08',
+      collectedAt: new Date(t0.getTime() + 3600_000),
+      artifacts: [{ kind: 'vh-sf', fileName: 'vh.sf', bytes: buildVhSf({ vmfsUuid, label: 'prod-b' }) }],
+    });
     const ev = await catalog.services.db.select().from(events).where(eq(events.artifactId, later.artifacts[0].id));
     expect(ev.map((e) => [e.type, e.vmfsUuid])).toEqual([['label-changed', vmfsUuid]]);
     const [vol] = await catalog.services.db.select().from(volumes).where(eq(volumes.vmfsUuid, vmfsUuid));
@@ -198,8 +267,7 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
   });
 
   it('shows both routes in /openapi.json', async () => {
-    const spec = await (await catalog.request('/openapi.json')).json() as { paths: Record<string, unknown> };
+    const spec = (await (await catalog.request('/openapi.json')).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/v1/captures', '/v1/captures/{id}/commit']));
   });
-
 });

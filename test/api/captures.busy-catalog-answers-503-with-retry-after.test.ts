@@ -17,7 +17,10 @@ describe('the ingest gate', () => {
     const a = await gate.enter();
     const b = await gate.enter();
     let cAdmitted = false;
-    const c = gate.enter().then((leave) => { cAdmitted = true; return leave; });
+    const c = gate.enter().then((leave) => {
+      cAdmitted = true;
+      return leave;
+    });
     await expect(gate.enter()).rejects.toMatchObject({ code: 'service_unavailable' });
     expect(gate.load).toEqual({ running: 2, waiting: 1 });
     a();
@@ -36,8 +39,12 @@ describe('the ingest gate', () => {
 
 describe('a busy catalog [embedded]', () => {
   let catalog: TestCatalog;
-  beforeAll(async () => { catalog = await startTestCatalog('embedded'); });
-  afterAll(async () => { await catalog?.close(); });
+  beforeAll(async () => {
+    catalog = await startTestCatalog('embedded');
+  });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   it('answers begin with 503 + Retry-After while the gate and its queue are full, and takes the capture after', async () => {
     const gate = admissionOf(catalog.services);
@@ -45,17 +52,27 @@ describe('a busy catalog [embedded]', () => {
     const held = await Promise.all(Array.from({ length: INGEST_IN_FLIGHT }, () => gate.enter()));
     // Each waiter leaves as soon as it is admitted.
     const queued = Array.from({ length: INGEST_QUEUE }, () => gate.enter().then((leave) => leave()));
-    const capture = prepareCapture({ host: 'esx-busy', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: new TextEncoder().encode('tank/a@x\t1793491200\t1\n') }] });
-    const res = await catalog.request('/v1/captures', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(capture.request) });
+    const capture = prepareCapture({
+      host: 'esx-busy',
+      artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: new TextEncoder().encode('tank/a@x\t1793491200\t1\n') }],
+    });
+    const res = await catalog.request('/v1/captures', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(capture.request),
+    });
     expect(res.status).toBe(503);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
-    const body = await res.json() as { error: { code: string; message: string; requestId: string } };
+    const body = (await res.json()) as { error: { code: string; message: string; requestId: string } };
     expect(body.error.code).toBe('service_unavailable');
     expect(body.error.requestId).toBeTruthy();
     for (const leave of held) leave();
     await Promise.all(queued);
     expect(gate.load).toEqual({ running: 0, waiting: 0 });
-    const done = await ingest(catalog, { host: 'esx-busy', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: new TextEncoder().encode('tank/a@x\t1793491200\t1\n') }] });
+    const done = await ingest(catalog, {
+      host: 'esx-busy',
+      artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: new TextEncoder().encode('tank/a@x\t1793491200\t1\n') }],
+    });
     expect(done.state).toBe('committed');
   });
 });

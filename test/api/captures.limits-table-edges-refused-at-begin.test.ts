@@ -26,7 +26,11 @@ function request(artifacts: Artifact[], host = 'esx-edges'): BeginRequest {
 /** An artifact of `n` one-byte chunks, all the same chunk (so it needs one upload at most). */
 function oneByteChunks(n: number, fileName = 'ones.bin'): Artifact {
   return {
-    kind: 'unknown', fileName, sourcePath: '/ones', size: n, sha256: sha256Hex(new Uint8Array(n).fill(1)),
+    kind: 'unknown',
+    fileName,
+    sourcePath: '/ones',
+    size: n,
+    sha256: sha256Hex(new Uint8Array(n).fill(1)),
     chunks: Array.from({ length: n }, () => ({ sha256: ONE_SHA, size: 1, storedMd5: MD5_OF_ONE })),
   };
 }
@@ -35,7 +39,11 @@ function oneByteChunks(n: number, fileName = 'ones.bin'): Artifact {
 function mibChunks(mib: number, fileName: string): Artifact {
   const sha = sha256Hex(new Uint8Array(MiB));
   return {
-    kind: 'unknown', fileName, sourcePath: '/big', size: mib * MiB, sha256: sha256Hex(new TextEncoder().encode(fileName)),
+    kind: 'unknown',
+    fileName,
+    sourcePath: '/big',
+    size: mib * MiB,
+    sha256: sha256Hex(new TextEncoder().encode(fileName)),
     chunks: Array.from({ length: mib }, () => ({ sha256: sha, size: MiB, storedMd5: 'tKVfYbcB2LZ1rrXbAA3c0A==' })),
   };
 }
@@ -48,9 +56,13 @@ describeEachFlavour('captures: the limits table at its edges', (flavour) => {
     // A 5xx is a bug here: keep its log line for the failure message.
     (catalog.services as { logger: Logger }).logger = createLogger('error', (l) => logged.push(l));
   });
-  afterAll(async () => { await catalog?.close(); });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
-  async function post(req: unknown): Promise<{ status: number; body: { error?: { code: string; message: string; requestId: string; details?: { limit?: string } } }; bytes: number }> {
+  async function post(
+    req: unknown,
+  ): Promise<{ status: number; body: { error?: { code: string; message: string; requestId: string; details?: { limit?: string } } }; bytes: number }> {
     const res = await catalog.request('/v1/captures', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(req) });
     const text = await res.text();
     return { status: res.status, body: JSON.parse(text), bytes: text.length };
@@ -67,8 +79,23 @@ describeEachFlavour('captures: the limits table at its edges', (flavour) => {
 
   it('refuses host names a store key or a DNS name cannot be, at begin', async () => {
     const bad = [
-      '.', '..', '.hidden', 'esx(01)', 'esx*', 'esx"01', "esx'01", 'esx 01', 'esx/01', 'a..b', 'a.', 'ésx01', 'x'.repeat(64),
-      `${'a'.repeat(63)}.`.repeat(4).slice(0, 254), 'esx\u000001', 'esx\n01', '',
+      '.',
+      '..',
+      '.hidden',
+      'esx(01)',
+      'esx*',
+      'esx"01',
+      "esx'01",
+      'esx 01',
+      'esx/01',
+      'a..b',
+      'a.',
+      'ésx01',
+      'x'.repeat(64),
+      `${'a'.repeat(63)}.`.repeat(4).slice(0, 254),
+      'esx\u000001',
+      'esx\n01',
+      '',
     ];
     for (const name of bad) await expectLimit(request([], name), 'hostNameBytes');
   });
@@ -81,7 +108,10 @@ describeEachFlavour('captures: the limits table at its edges', (flavour) => {
   it('keeps any other file name as the collector saw it, and offers it safely', async () => {
     // Names from the field: a dot file, spaces and parentheses, quotes, non-ASCII, path-like and shell-like names.
     const names = ['.', '..', '.vh.sf', 'a/b', 'ü.bin', 'esx(01).bin', 'a*b', 'backup (1).hex', "it's.hex", '$(touch x).hex', '../../etc/passwd'];
-    const done = await ingest(catalog, { host: 'esx03', artifacts: names.map((fileName, i) => ({ kind: 'unknown' as const, fileName, bytes: new Uint8Array([i]) })) });
+    const done = await ingest(catalog, {
+      host: 'esx03',
+      artifacts: names.map((fileName, i) => ({ kind: 'unknown' as const, fileName, bytes: new Uint8Array([i]) })),
+    });
     expect(done.state).toBe('committed');
     for (const a of done.artifacts) {
       const meta = (await (await catalog.request(`/v1/artifacts/${a.id}`)).json()) as { fileName: string };
@@ -90,7 +120,7 @@ describeEachFlavour('captures: the limits table at its edges', (flavour) => {
       await res.arrayBuffer();
       // The plain filename= fallback holds no path separator, quote or control character.
       const plain = /filename="([^"]*)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? '';
-      expect(plain, meta.fileName).not.toMatch(/[\/\\"\u0000-\u001f]/);
+      expect(plain, meta.fileName).not.toMatch(/[/\\"\u0000-\u001f]/);
     }
   });
 
@@ -114,7 +144,10 @@ describeEachFlavour('captures: the limits table at its edges', (flavour) => {
     const host = [63, 63, 63, 61].map((n, i) => String.fromCharCode(97 + i).repeat(n)).join('.');
     expect(host.length).toBe(LIMITS.hostNameBytes);
     const fileName = `${'f'.repeat(LIMITS.fileNameBytes - 4)}.bin`;
-    const done = await ingest(catalog, { host, artifacts: [{ kind: 'zfs-snapshots', fileName, bytes: new TextEncoder().encode('tank/a@x\t1793491200\t1\n') }] });
+    const done = await ingest(catalog, {
+      host,
+      artifacts: [{ kind: 'zfs-snapshots', fileName, bytes: new TextEncoder().encode('tank/a@x\t1793491200\t1\n') }],
+    });
     expect(done.state).toBe('committed');
     expect(done.manifestKey).toContain(host);
     const odd = await ingest(catalog, { host: 'esx_01.example-site.local', artifacts: [{ kind: 'unknown', fileName: 'a+b=c@d,e~f.vh.sf', bytes: ONE }] });
@@ -146,14 +179,17 @@ describeEachFlavour('captures: the limits table at its edges', (flavour) => {
     let sent = 0;
     const body = new ReadableStream<Uint8Array>({
       pull(ctrl) {
-        if (sent > LIMITS.requestBodyBytes) { ctrl.close(); return; }
+        if (sent > LIMITS.requestBodyBytes) {
+          ctrl.close();
+          return;
+        }
         ctrl.enqueue(piece);
         sent += piece.length;
       },
     });
     const res = await catalog.request('/v1/captures', { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
     expect(res.status).toBe(413);
-    expect((await res.json() as { error: { code: string } }).error.code).toBe('payload_too_large');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
   });
 
   it('answers a 20,000-chunk begin, and refuses 100,000 one-byte chunks with a small answer', async () => {
@@ -164,7 +200,11 @@ describeEachFlavour('captures: the limits table at its edges', (flavour) => {
       return { sha256: sha256Hex(b), size: 4, storedMd5: 'AAAAAAAAAAAAAAAAAAAAAA==' };
     });
     const artifacts = Array.from({ length: 5 }, (_, k) => ({
-      kind: 'unknown' as const, fileName: `part${k}.bin`, sourcePath: `/p${k}`, size: 4 * 4000, sha256: sha256Hex(new Uint8Array([k])),
+      kind: 'unknown' as const,
+      fileName: `part${k}.bin`,
+      sourcePath: `/p${k}`,
+      size: 4 * 4000,
+      sha256: sha256Hex(new Uint8Array([k])),
       chunks: chunks.slice(k * 4000, (k + 1) * 4000),
     }));
     let started = performance.now();
@@ -181,6 +221,8 @@ describeEachFlavour('captures: the limits table at its edges', (flavour) => {
     expect(refused.error?.details?.limit).toBe('chunksPerCapture');
     expect(bytes).toBeLessThan(1024);
     // Printed, not asserted (no timed assertions): the numbers the limits are about.
-    console.log(`[${flavour}] begin of 20,000 missing chunks: ${beginMs.toFixed(0)} ms; 100,000 one-byte chunks (${(body.length / 1e6).toFixed(1)} MB body) refused in ${refusedMs.toFixed(0)} ms with a ${bytes}-byte answer`);
+    console.log(
+      `[${flavour}] begin of 20,000 missing chunks: ${beginMs.toFixed(0)} ms; 100,000 one-byte chunks (${(body.length / 1e6).toFixed(1)} MB body) refused in ${refusedMs.toFixed(0)} ms with a ${bytes}-byte answer`,
+    );
   });
 });

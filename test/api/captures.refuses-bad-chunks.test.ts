@@ -20,8 +20,12 @@ const MiB = 1024 * 1024;
 
 describeEachFlavour('captures: bad chunks and refused uploads', (flavour) => {
   let catalog: TestCatalog;
-  beforeAll(async () => { catalog = await startTestCatalog(flavour); });
-  afterAll(async () => { await catalog?.close(); });
+  beforeAll(async () => {
+    catalog = await startTestCatalog(flavour);
+  });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   /** A store of the same kind and bucket whose clock is two hours behind: its URLs are already expired. */
   function pastStore(): BlobStore {
@@ -66,7 +70,10 @@ describeEachFlavour('captures: bad chunks and refused uploads', (flavour) => {
   });
 
   it('refuses a commit while a chunk was never uploaded', async () => {
-    const prepared = prepareCapture({ host: 'esx-bad', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: new TextEncoder().encode('tank/never@a\t1\t2\n') }] });
+    const prepared = prepareCapture({
+      host: 'esx-bad',
+      artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: new TextEncoder().encode('tank/never@a\t1\t2\n') }],
+    });
     const answer = await begin(catalog, prepared.request);
     expect(answer.missing).toHaveLength(1);
     const err = await commit(catalog, prepared.request.captureId).catch((e) => e);
@@ -81,10 +88,16 @@ describeEachFlavour('captures: bad chunks and refused uploads', (flavour) => {
     const bomb = new Uint8Array(gzipSync(new Uint8Array(2 * MiB).fill(0x5a)));
     const sha = sha256Hex(chunk);
     const prepared = prepareCapture({ host: 'esx-bad', artifacts: [] });
-    prepared.request.artifacts = [{
-      kind: 'vmfs-header', fileName: 'bomb.hex', sourcePath: '/bomb', size: MiB, sha256: sha,
-      chunks: [{ sha256: sha, size: MiB, encoding: 'gzip', storedSize: bomb.length, storedSha256: sha256Hex(bomb), storedMd5: md5Base64(bomb) }],
-    }];
+    prepared.request.artifacts = [
+      {
+        kind: 'vmfs-header',
+        fileName: 'bomb.hex',
+        sourcePath: '/bomb',
+        size: MiB,
+        sha256: sha,
+        chunks: [{ sha256: sha, size: MiB, encoding: 'gzip', storedSize: bomb.length, storedSha256: sha256Hex(bomb), storedMd5: md5Base64(bomb) }],
+      },
+    ];
     prepared.stored.set(sha, bomb);
     const answer = await begin(catalog, prepared.request);
     expect(answer.missing).toHaveLength(1);
@@ -98,14 +111,25 @@ describeEachFlavour('captures: bad chunks and refused uploads', (flavour) => {
   it('the store refuses an expired, a tampered and an other-chunk upload URL; the commit then refuses the capture', async () => {
     const a = new TextEncoder().encode('tank/a@one\t1793491200\t1\n');
     const b = new TextEncoder().encode('tank/b@two\t1793491200\t2\n');
-    const prepared = prepareCapture({ host: 'esx-urls', artifacts: [{ kind: 'zfs-snapshots', fileName: 'a.txt', bytes: a }, { kind: 'zfs-snapshots', fileName: 'b.txt', bytes: b }] });
+    const prepared = prepareCapture({
+      host: 'esx-urls',
+      artifacts: [
+        { kind: 'zfs-snapshots', fileName: 'a.txt', bytes: a },
+        { kind: 'zfs-snapshots', fileName: 'b.txt', bytes: b },
+      ],
+    });
     const answer = await begin(catalog, prepared.request);
     expect(answer.missing).toHaveLength(2);
     const [ta, tb] = answer.missing;
     const ca = prepared.stored.get(ta.sha256)!;
     const cb = prepared.stored.get(tb.sha256)!;
 
-    const expired = await pastStore().presignPut(stagingKey(prepared.request.captureId, ta.sha256), { contentLength: ca.length, payloadSha256: ta.sha256, contentMd5: md5Base64(ca), expiresInSeconds: 60 });
+    const expired = await pastStore().presignPut(stagingKey(prepared.request.captureId, ta.sha256), {
+      contentLength: ca.length,
+      payloadSha256: ta.sha256,
+      contentMd5: md5Base64(ca),
+      expiresInSeconds: 60,
+    });
     const r1 = await putChunk(catalog, expired, ca);
     expect(r1.status).toBe(403);
 

@@ -15,11 +15,19 @@ const zfs = new TextEncoder().encode(zfsListSnapshots([{ name: 'tank/a@daily-202
 
 describeEachFlavour('captures: a repeated begin with another collectedAt', (flavour) => {
   let catalog: TestCatalog;
-  beforeAll(async () => { catalog = await startTestCatalog(flavour); });
-  afterAll(async () => { await catalog?.close(); });
+  beforeAll(async () => {
+    catalog = await startTestCatalog(flavour);
+  });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   it('answers 409 conflict and keeps the first request and collected_at', async () => {
-    const prepared = prepareCapture({ host: 'esx21', collectedAt: '2026-11-01T02:00:00.000Z', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: zfs }] });
+    const prepared = prepareCapture({
+      host: 'esx21',
+      collectedAt: '2026-11-01T02:00:00.000Z',
+      artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: zfs }],
+    });
     const answer = await begin(catalog, prepared.request);
     const later: BeginRequest = { ...prepared.request, collectedAt: '2026-11-02T02:00:00.000Z' };
     await expect(begin(catalog, later)).rejects.toMatchObject({ status: 409, code: 'conflict' });
@@ -35,7 +43,11 @@ describeEachFlavour('captures: a repeated begin with another collectedAt', (flav
   });
 
   it('accepts the same instant spelt differently', async () => {
-    const prepared = prepareCapture({ host: 'esx22', collectedAt: '2026-11-01T02:00:00.000Z', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: zfs }] });
+    const prepared = prepareCapture({
+      host: 'esx22',
+      collectedAt: '2026-11-01T02:00:00.000Z',
+      artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: zfs }],
+    });
     await begin(catalog, prepared.request);
     const again = await begin(catalog, { ...prepared.request, collectedAt: '2026-11-01T04:00:00+02:00' });
     expect(again.state).toBe('open');

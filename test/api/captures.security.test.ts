@@ -15,9 +15,13 @@ describeEachFlavour('captures, admin and tokens: security', (flavour) => {
   beforeAll(async () => {
     catalog = await startTestCatalog(flavour);
     const make = async (role: string, host?: string) => {
-      const res = await catalog.request('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role, host, name: `${role}-${host ?? 'all'}` }) });
+      const res = await catalog.request('/v1/tokens', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ role, host, name: `${role}-${host ?? 'all'}` }),
+      });
       expect(res.status).toBe(201);
-      return (await res.json() as { id: string; token: string });
+      return (await res.json()) as { id: string; token: string };
     };
     tokens.admin = (await make('admin')).token;
     tokens.operator = (await make('operator')).token;
@@ -29,7 +33,9 @@ describeEachFlavour('captures, admin and tokens: security', (flavour) => {
     await begin(catalog, prepared.request);
     openCaptureId = prepared.request.captureId;
   });
-  afterAll(async () => { await catalog?.close(); });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   type Call = { name: string; method: string; path: () => string; body?: () => unknown };
   const calls: Call[] = [
@@ -49,10 +55,12 @@ describeEachFlavour('captures, admin and tokens: security', (flavour) => {
     collector: ['begin', 'commit'],
   };
 
-  const send = (call: Call, token: string | null) => catalog.request(call.path(), {
-    method: call.method, token,
-    ...(call.body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(call.body()) } : {}),
-  });
+  const send = (call: Call, token: string | null) =>
+    catalog.request(call.path(), {
+      method: call.method,
+      token,
+      ...(call.body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(call.body()) } : {}),
+    });
 
   for (const principal of ['admin', 'bootstrap', 'operator', 'collector']) {
     it(`${principal}: allowed where the matrix says, 403 elsewhere`, async () => {
@@ -70,15 +78,21 @@ describeEachFlavour('captures, admin and tokens: security', (flavour) => {
     });
   }
 
-  for (const [what, token] of [['no', null], ['an unknown', 'vrc_not-a-real-token'], ['a malformed', 'Basic abc'], ['a revoked', 'revoked']] as const) {
+  for (const [what, token] of [
+    ['no', null],
+    ['an unknown', 'vrc_not-a-real-token'],
+    ['a malformed', 'Basic abc'],
+    ['a revoked', 'revoked'],
+  ] as const) {
     it(`${what} token gets 401 on every write route`, async () => {
       for (const call of calls) {
         const t = token === 'revoked' ? tokens.revoked : token;
-        const res = token === 'Basic abc'
-          ? await catalog.request(call.path(), { method: call.method, token: null, headers: { authorization: 'Basic abc' } })
-          : await send(call, t);
+        const res =
+          token === 'Basic abc'
+            ? await catalog.request(call.path(), { method: call.method, token: null, headers: { authorization: 'Basic abc' } })
+            : await send(call, t);
         expect(res.status, `${what} ${call.name}`).toBe(401);
-        const body = await res.json() as { error: { code: string; requestId: string } };
+        const body = (await res.json()) as { error: { code: string; requestId: string } };
         expect(body.error.code).toBe('unauthorized');
         expect(body.error.requestId).toBeTruthy();
       }
@@ -103,11 +117,15 @@ describeEachFlavour('captures, admin and tokens: security', (flavour) => {
   });
 
   it('a collector token cannot be created without its host', async () => {
-    const res = await catalog.request('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role: 'collector', name: 'hostless' }) });
+    const res = await catalog.request('/v1/tokens', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'collector', name: 'hostless' }),
+    });
     expect(res.status).toBe(400);
   });
 
-  it('the filesystem store\'s upload route wants a signature, not a bearer token', async () => {
+  it("the filesystem store's upload route wants a signature, not a bearer token", async () => {
     const res = await catalog.request(`/v1/blobs/chunks/ab/${'ab'.repeat(32)}`, { method: 'PUT', body: 'x', token: tokens.admin });
     if (catalog.services.store.kind === 'fs') expect(res.status).toBe(403);
     else expect(res.status).toBe(404); // S3 serves its own URLs; the API has no blob route

@@ -23,20 +23,30 @@ function countCalls(store: BlobStore): Record<string, number> {
     const fn = target[name];
     if (typeof fn !== 'function') continue;
     counts[name] = 0;
-    target[name] = (...args: unknown[]) => { counts[name]++; return (fn as (...a: unknown[]) => unknown).apply(store, args); };
+    target[name] = (...args: unknown[]) => {
+      counts[name]++;
+      return (fn as (...a: unknown[]) => unknown).apply(store, args);
+    };
   }
   return counts;
 }
 
 describeEachFlavour('an unchanged capture asks the store nothing per chunk', (flavour) => {
   let catalog: TestCatalog;
-  beforeAll(async () => { catalog = await startTestCatalog(flavour); });
-  afterAll(async () => { await catalog?.close(); });
+  beforeAll(async () => {
+    catalog = await startTestCatalog(flavour);
+  });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   it('the second capture of the same bytes gets no upload URL, reads no chunk and writes only its manifest', async () => {
     // 6 artifacts of 3–4 chunks each (gzip and identity), 22 distinct chunks.
     const artifacts: TestArtifact[] = Array.from({ length: 6 }, (_, i) => ({
-      kind: 'vmfs-undelete', fileName: `u${i}.tgz`, bytes: randomBytes(3 * MiB + i * 200_000), gzip: i % 2 === 0,
+      kind: 'vmfs-undelete',
+      fileName: `u${i}.tgz`,
+      bytes: randomBytes(3 * MiB + i * 200_000),
+      gzip: i % 2 === 0,
     }));
     const first = await ingest(catalog, { host: 'esx-daily', artifacts });
     expect(first.state).toBe('committed');

@@ -24,7 +24,10 @@ it('two artifacts sharing a zero chunk: 3 distinct chunks, 3 store reads, exact 
   for (const c of [zero, a, b]) await fs.put(chunkKey(sha(c)), c);
   let reads = 0;
   const counting: BlobStore = Object.assign(Object.create(fs) as BlobStore, {
-    getBytes: (key: string) => { reads++; return fs.getBytes(key); },
+    getBytes: (key: string) => {
+      reads++;
+      return fs.getBytes(key);
+    },
   });
   const ref = (parts: Uint8Array[]) => parts.map((p) => ({ sha256: sha(p), size: p.length }));
   const lun1 = [zero, a, zero, zero, b];
@@ -51,7 +54,10 @@ it('chunks a commit already verified are not read from the store again', async (
   await fs.put(chunkKey(sha(c)), c);
   let reads = 0;
   const counting: BlobStore = Object.assign(Object.create(fs) as BlobStore, {
-    getBytes: (key: string) => { reads++; return fs.getBytes(key); },
+    getBytes: (key: string) => {
+      reads++;
+      return fs.getBytes(key);
+    },
   });
   const cache = new ChunkCache();
   cache.add(sha(c), c);

@@ -25,7 +25,16 @@ describe('decodeChunk', () => {
   });
 
   const refused: Array<[string, () => Uint8Array, number, ChunkError['reason']]> = [
-    ['one flipped byte', () => { const b = new Uint8Array(bytes); b[9] ^= 1; return b; }, 4096, 'wrong-hash'],
+    [
+      'one flipped byte',
+      () => {
+        const b = new Uint8Array(bytes);
+        b[9] ^= 1;
+        return b;
+      },
+      4096,
+      'wrong-hash',
+    ],
     ['a shorter object', () => bytes.subarray(0, 100), 4096, 'wrong-size'],
     ['gzip of other bytes', () => new Uint8Array(gzipSync(new Uint8Array(4096))), 4096, 'wrong-hash'],
     ['gzip of the right bytes plus one', () => new Uint8Array(gzipSync(new Uint8Array([...bytes, 0]))), 4096, 'wrong-size'],

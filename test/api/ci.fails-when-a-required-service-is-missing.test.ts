@@ -10,7 +10,9 @@ import { storeKinds } from '../store/blob-server.js';
 const S3 = { S3_ENDPOINT: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' };
 
 describe('missing test services', () => {
-  afterEach(() => { vi.restoreAllMocks(); });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
 
   it('under CI, a missing TEST_DATABASE_URL or S3_ENDPOINT fails the catalog tests', () => {
     expect(() => availableFlavours({ CI: 'true', ...S3 })).toThrow(/TEST_DATABASE_URL/);

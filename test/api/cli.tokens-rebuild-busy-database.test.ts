@@ -16,16 +16,28 @@ import { ingest, remoteCatalog } from '../helpers/ingest-client.js';
 import { buildVhSf, buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
 import { iscsitgtExport } from '../fixtures/text-fixtures.js';
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the CLI with async spawn (the test process must stay responsive). */
 function catalogCli(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'api/cli.ts'), ...args], { cwd: ROOT, env: serverEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'api/cli.ts'), ...args], {
+      cwd: ROOT,
+      env: serverEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     child.once('error', reject);
     child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
@@ -49,7 +61,13 @@ describe('catalog CLI', () => {
     expect(help.stdout).toMatch(/tokens create --role/);
     const none = await catalogCli([], env);
     expect(none.code).toBe(64);
-    for (const args of [['bogus'], ['tokens', 'create', '--name', 'x'], ['tokens', 'create', '--role', 'collector', '--name', 'x'], ['reindex', '--kind', 'nope'], ['tokens', 'list', '--wat']]) {
+    for (const args of [
+      ['bogus'],
+      ['tokens', 'create', '--name', 'x'],
+      ['tokens', 'create', '--role', 'collector', '--name', 'x'],
+      ['reindex', '--kind', 'nope'],
+      ['tokens', 'list', '--wat'],
+    ]) {
       const r = await catalogCli(args, env);
       expect(r.code, args.join(' ')).toBe(64);
       expect(oneLine(r.stderr), r.stderr).toBe(true);
@@ -64,13 +82,17 @@ describe('catalog CLI', () => {
     const admin = JSON.parse(created.stdout) as { id: string; token: string; role: string };
     expect(admin).toMatchObject({ role: 'admin', token: expect.stringMatching(/^vrc_/) });
     adminToken = admin.token;
-    const collector = JSON.parse((await catalogCli(['tokens', 'create', '--role', 'collector', '--host', 'esx01', '--name', 'esx01 cron', '--json'], env)).stdout) as { id: string };
+    const collector = JSON.parse(
+      (await catalogCli(['tokens', 'create', '--role', 'collector', '--host', 'esx01', '--name', 'esx01 cron', '--json'], env)).stdout,
+    ) as { id: string };
     const human = await catalogCli(['tokens', 'create', '--role', 'operator', '--name', 'desk'], env);
     expect(human.stdout).toMatch(/shown once/);
 
     const revoke = await catalogCli(['tokens', 'revoke', collector.id], env);
     expect(revoke.code).toBe(0);
-    const list = JSON.parse((await catalogCli(['tokens', 'list', '--json'], env)).stdout) as { tokens: Array<{ id: string; role: string; host: string | null; revokedAt: string | null }> };
+    const list = JSON.parse((await catalogCli(['tokens', 'list', '--json'], env)).stdout) as {
+      tokens: Array<{ id: string; role: string; host: string | null; revokedAt: string | null }>;
+    };
     expect(list.tokens).toHaveLength(3);
     expect(list.tokens.find((t) => t.id === collector.id)).toMatchObject({ role: 'collector', host: 'esx01', revokedAt: expect.any(String) });
     expect(JSON.stringify(list)).not.toContain(admin.token);
@@ -99,21 +121,43 @@ describe('catalog CLI', () => {
     const catalog = remoteCatalog(server.url, bootstrap);
     const t0 = Date.parse('2026-10-01T02:00:00Z');
     await ingest(catalog, {
-      host: 'esx01', collectedAt: new Date(t0),
+      host: 'esx01',
+      collectedAt: new Date(t0),
       artifacts: [
         { kind: 'vmfs-header', fileName: 'sdb.hex', device: DEFAULTS.deviceId, bytes: buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy' }), gzip: true },
         { kind: 'vh-sf', fileName: 'vh.sf', bytes: buildVhSf({ lvmMajor: 3 }) },
       ],
     });
     await ingest(catalog, {
-      host: 'sol01', hostKind: 'solaris', collectedAt: new Date(t0 + 3600_000),
-      artifacts: [{
-        kind: 'iscsitgt-smf', fileName: 'iscsitgt.xml', bytes: new TextEncoder().encode(iscsitgtExport({
-          targets: [{ name: 'lun0', iqn: 'iqn.1986-03.com.sun:02:cli-lun0', luns: [{ lun: 0, guid: DEFAULTS.deviceId.slice(4), backingStore: '/dev/zvol/rdsk/tank/cli/lun0', blocks: 0x6400000 }] }],
-        })),
-      }],
+      host: 'sol01',
+      hostKind: 'solaris',
+      collectedAt: new Date(t0 + 3600_000),
+      artifacts: [
+        {
+          kind: 'iscsitgt-smf',
+          fileName: 'iscsitgt.xml',
+          bytes: new TextEncoder().encode(
+            iscsitgtExport({
+              targets: [
+                {
+                  name: 'lun0',
+                  iqn: 'iqn.1986-03.com.sun:02:cli-lun0',
+                  luns: [{ lun: 0, guid: DEFAULTS.deviceId.slice(4), backingStore: '/dev/zvol/rdsk/tank/cli/lun0', blocks: 0x6400000 }],
+                },
+              ],
+            }),
+          ),
+        },
+      ],
     });
-    const queries = [DEFAULTS.vmfsUuid, DEFAULTS.deviceId.toUpperCase(), 'datastore', 'iqn.1986-03.com.sun:02:cli-lun0', '/dev/zvol/rdsk/tank/cli/lun0', 'esx01'];
+    const queries = [
+      DEFAULTS.vmfsUuid,
+      DEFAULTS.deviceId.toUpperCase(),
+      'datastore',
+      'iqn.1986-03.com.sun:02:cli-lun0',
+      '/dev/zvol/rdsk/tank/cli/lun0',
+      'esx01',
+    ];
     const answers = async (base: string) => {
       const out: unknown[] = [];
       for (const q of queries) {

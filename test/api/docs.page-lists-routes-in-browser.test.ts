@@ -24,8 +24,16 @@ describe.skipIf(noBrowser !== null)('GET /docs in a real browser', () => {
     profile = mkdtempSync(join(tmpdir(), 'vrc-chromium-'));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   afterAll(async () => {
@@ -41,7 +49,9 @@ describe.skipIf(noBrowser !== null)('GET /docs in a real browser', () => {
 
     const page = await browser.newPage();
     const external: string[] = [];
-    page.on('request', (r) => { if (!r.url().startsWith(catalog.url)) external.push(r.url()); });
+    page.on('request', (r) => {
+      if (!r.url().startsWith(catalog.url)) external.push(r.url());
+    });
     await page.goto(`${catalog.url}/docs`);
     await page.waitForSelector('.route');
     const shown = await page.$$eval('.route', (els) => els.map((e) => (e as HTMLElement).dataset.route));

@@ -13,8 +13,18 @@ import { ingest } from '../helpers/ingest-client.js';
 import { buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
 
 const full: Observation = {
-  deviceId: DEFAULTS.deviceId, extentUuid: DEFAULTS.extentUuid, vmfsUuid: DEFAULTS.vmfsUuid, segmentUuid: DEFAULTS.segmentUuid,
-  lun: 12, label: 'datastore1', version: 'VMFS-3.31', blockSize: 1048576, sizeBytes: 644245028864, vendor: 'DGC', model: 'VRAID', partition: null,
+  deviceId: DEFAULTS.deviceId,
+  extentUuid: DEFAULTS.extentUuid,
+  vmfsUuid: DEFAULTS.vmfsUuid,
+  segmentUuid: DEFAULTS.segmentUuid,
+  lun: 12,
+  label: 'datastore1',
+  version: 'VMFS-3.31',
+  blockSize: 1048576,
+  sizeBytes: 644245028864,
+  vendor: 'DGC',
+  model: 'VRAID',
+  partition: null,
 };
 /** The same extent from a dump that ends before the FS descriptor. */
 const short: Observation = { ...full, vmfsUuid: null, label: null, version: 'VMFS-3', blockSize: null };
@@ -47,8 +57,12 @@ describe('header-changed compares only fields present on both sides', () => {
 
 describeEachFlavour('drift through ingest: short and full dumps of one extent', (flavour) => {
   let catalog: TestCatalog;
-  beforeAll(async () => { catalog = await startTestCatalog(flavour); });
-  afterAll(async () => { await catalog?.close(); });
+  beforeAll(async () => {
+    catalog = await startTestCatalog(flavour);
+  });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   it('raises no header-changed between a dump through the FS descriptor and a 2 MiB one', async () => {
     // A small data offset keeps the dump that reaches the FS descriptor (LV + 2 MiB) near 4 MiB.
@@ -60,15 +74,32 @@ describeEachFlavour('drift through ingest: short and full dumps of one extent', 
     expect(a.artifacts[0].found.vmfsUuid).toEqual([DEFAULTS.vmfsUuid]);
     const b = await ingest(catalog, { host: 'esx35', collectedAt: day(2), artifacts: [{ kind: 'vmfs-header', fileName: 'sdb.bin', bytes: legacy }] });
     expect(b.artifacts[0].found.vmfsUuid).toBeUndefined();
-    const c = await ingest(catalog, { host: 'esx35', collectedAt: day(3), artifacts: [{ kind: 'vmfs-header', fileName: 'sdb.bin', bytes: buildVmfsDisk({ ...opts, dumpLength: 'descriptor', noiseSeed: 9 }) }] });
+    const c = await ingest(catalog, {
+      host: 'esx35',
+      collectedAt: day(3),
+      artifacts: [{ kind: 'vmfs-header', fileName: 'sdb.bin', bytes: buildVmfsDisk({ ...opts, dumpLength: 'descriptor', noiseSeed: 9 }) }],
+    });
     const { db } = catalog.services;
     for (const capture of [b, c]) {
-      const rows = await db.select().from(events).where(and(eq(events.captureId, capture.captureId), eq(events.type, 'header-changed')));
-      expect(rows.map((r) => r.message), capture.captureId).toEqual([]);
+      const rows = await db
+        .select()
+        .from(events)
+        .where(and(eq(events.captureId, capture.captureId), eq(events.type, 'header-changed')));
+      expect(
+        rows.map((r) => r.message),
+        capture.captureId,
+      ).toEqual([]);
     }
     // A header that really changed its major is still reported.
-    const d = await ingest(catalog, { host: 'esx35', collectedAt: day(4), artifacts: [{ kind: 'vmfs-header', fileName: 'sdb.bin', bytes: buildVmfsDisk({ ...opts, lvmMajor: 5, scheme: 'mbr', dumpLength: 'legacy' }) }] });
-    const changed = await db.select().from(events).where(and(eq(events.captureId, d.captureId), eq(events.type, 'header-changed')));
+    const d = await ingest(catalog, {
+      host: 'esx35',
+      collectedAt: day(4),
+      artifacts: [{ kind: 'vmfs-header', fileName: 'sdb.bin', bytes: buildVmfsDisk({ ...opts, lvmMajor: 5, scheme: 'mbr', dumpLength: 'legacy' }) }],
+    });
+    const changed = await db
+      .select()
+      .from(events)
+      .where(and(eq(events.captureId, d.captureId), eq(events.type, 'header-changed')));
     expect(changed).toHaveLength(1);
     expect(changed[0].details).toMatchObject({ changed: { version: { previous: 'VMFS-3.31', current: 'VMFS-5' } } });
   });

@@ -20,7 +20,9 @@ describeEachFlavour('errors: the 5xx log line', (flavour) => {
     lines.length = 0;
     (catalog.services as { logger: Logger }).logger = createLogger('warn', (l) => lines.push(l));
   });
-  afterEach(async () => { await catalog?.close().catch(() => {}); });
+  afterEach(async () => {
+    await catalog?.close().catch(() => {});
+  });
 
   it('names SQLSTATE, constraint, table, capture, artifact and request id, and nothing of the row', async () => {
     // A constraint the catalog does not have: the artifact row of this capture violates it.
@@ -28,7 +30,10 @@ describeEachFlavour('errors: the 5xx log line', (flavour) => {
     const bytes = new TextEncoder().encode(`tank/a@${MARKER}\t1793491200\t1\n`);
     const prepared = prepareCapture({ host: 'esx-log', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', sourcePath: `/tmp/${MARKER}`, bytes }] });
     await uploadMissing(catalog, prepared, await begin(catalog, prepared.request));
-    const failed = await commit(catalog, prepared.request.captureId).then(() => null, (e: unknown) => e);
+    const failed = await commit(catalog, prepared.request.captureId).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(failed).toBeInstanceOf(IngestHttpError);
     const answer = (failed as IngestHttpError).body as { error: { code: string; message: string; requestId: string } };
     expect((failed as IngestHttpError).status).toBe(500);
@@ -41,8 +46,13 @@ describeEachFlavour('errors: the 5xx log line', (flavour) => {
     expect(Buffer.byteLength(line)).toBeLessThan(2048);
     const logged = JSON.parse(line) as Record<string, unknown>;
     expect(logged).toMatchObject({
-      msg: 'request failed', status: 500, requestId: answer.error.requestId,
-      captureId: prepared.request.captureId, sqlstate: '23514', constraint: 'no_marker', table: 'artifacts',
+      msg: 'request failed',
+      status: 500,
+      requestId: answer.error.requestId,
+      captureId: prepared.request.captureId,
+      sqlstate: '23514',
+      constraint: 'no_marker',
+      table: 'artifacts',
     });
     expect(String(logged.dbMessage)).toContain('no_marker');
     expect(String(logged.artifactId)).toMatch(/^[0-9a-f-]{36}$/);
@@ -55,8 +65,12 @@ describeEachFlavour('errors: the 5xx log line', (flavour) => {
     const prepared = prepareCapture({ host: 'esx-log', artifacts: [{ kind: 'unknown', fileName: 'one.bin', bytes: new Uint8Array([1]) }] });
     // The catalog's own connection ends under it: every query now fails to reach the database.
     await catalog.close();
-    const res = await catalog.request('/v1/captures', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(prepared.request) });
-    const body = await res.json() as { error: { code: string; requestId: string } };
+    const res = await catalog.request('/v1/captures', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(prepared.request),
+    });
+    const body = (await res.json()) as { error: { code: string; requestId: string } };
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(body.error.code).toBe('service_unavailable');

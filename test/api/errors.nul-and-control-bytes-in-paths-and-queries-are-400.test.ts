@@ -11,9 +11,14 @@ describeEachFlavour('errors: NUL and control bytes in requests', (flavour) => {
   let catalog: TestCatalog;
   beforeAll(async () => {
     catalog = await startTestCatalog(flavour);
-    await ingest(catalog, { host: 'esx01', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: new TextEncoder().encode('tank/a@x\t1793491200\t1\n') }] });
+    await ingest(catalog, {
+      host: 'esx01',
+      artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: new TextEncoder().encode('tank/a@x\t1793491200\t1\n') }],
+    });
   });
-  afterAll(async () => { await catalog?.close(); });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   async function expect400(path: string, init: RequestInit = {}) {
     const res = await catalog.request(path, init);
@@ -44,7 +49,11 @@ describeEachFlavour('errors: NUL and control bytes in requests', (flavour) => {
   });
 
   it('refuses them in host and file names at begin, before anything is stored', async () => {
-    for (const [host, fileName] of [['esx\u000001', 'a.txt'], ['esx01', 'a\u0000.txt'], ['esx01', 'a\u001b.txt']]) {
+    for (const [host, fileName] of [
+      ['esx\u000001', 'a.txt'],
+      ['esx01', 'a\u0000.txt'],
+      ['esx01', 'a\u001b.txt'],
+    ]) {
       const { request } = prepareCapture({ host, artifacts: [{ kind: 'unknown', fileName, bytes: new Uint8Array([1]) }] });
       const message = await expect400('/v1/captures', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
       expect(message).toMatch(/limit (hostNameBytes|fileNameBytes)/);

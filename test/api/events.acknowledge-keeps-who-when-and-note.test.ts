@@ -8,7 +8,9 @@ import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../help
 import { ingest } from '../helpers/ingest-client.js';
 import { EXTENT1, HOUR, T0, extent1Dump, seedDatacenter, tokenFor } from './read-side-seed.js';
 
-interface Json { [k: string]: any }
+interface Json {
+  [k: string]: any;
+}
 
 describeEachFlavour('POST /v1/events/{id}/ack', (flavour) => {
   let catalog: TestCatalog;
@@ -18,15 +20,20 @@ describeEachFlavour('POST /v1/events/{id}/ack', (flavour) => {
     await seedDatacenter(catalog);
     // Extent 1 re-presented as LUN 9: a lun-id-changed event.
     await ingest(catalog, {
-      host: 'esx01', hostKind: 'esxi', collectedAt: new Date(T0.getTime() + 24 * HOUR),
+      host: 'esx01',
+      hostKind: 'esxi',
+      collectedAt: new Date(T0.getTime() + 24 * HOUR),
       artifacts: [{ kind: 'vmfs-header', fileName: `${EXTENT1.deviceId}.hex`, device: EXTENT1.deviceId, bytes: extent1Dump({ lun: 9 }) }],
     });
   });
   afterAll(async () => catalog?.close());
 
-  const ack = (id: number | string, body?: unknown, token?: string) => catalog.request(`/v1/events/${id}/ack`, {
-    method: 'POST', token, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
+  const ack = (id: number | string, body?: unknown, token?: string) =>
+    catalog.request(`/v1/events/${id}/ack`, {
+      method: 'POST',
+      token,
+      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    });
 
   it('acknowledges with the token, the time and the note; the open list no longer shows it', async () => {
     const open = (await (await catalog.request('/v1/events?acknowledged=false&type=lun-id-changed')).json()) as Json;
@@ -37,7 +44,12 @@ describeEachFlavour('POST /v1/events/{id}/ack', (flavour) => {
     const res = await ack(event.id, { note: '  LUN renumbered on purpose\nduring the SAN move ' }, operator);
     expect(res.status).toBe(200);
     const acked = (await res.json()) as Json;
-    expect(acked).toMatchObject({ id: event.id, acknowledged: true, acknowledgedAt: clock.toISOString(), ackNote: 'LUN renumbered on purpose\nduring the SAN move' });
+    expect(acked).toMatchObject({
+      id: event.id,
+      acknowledged: true,
+      acknowledgedAt: clock.toISOString(),
+      ackNote: 'LUN renumbered on purpose\nduring the SAN move',
+    });
     const tokens = (await (await catalog.request('/v1/tokens')).json()) as Json;
     expect(acked.acknowledgedBy).toBe(tokens.tokens.find((t: Json) => t.role === 'operator').id);
     const still = (await (await catalog.request('/v1/events?acknowledged=false&type=lun-id-changed')).json()) as Json;

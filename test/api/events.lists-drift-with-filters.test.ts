@@ -8,7 +8,9 @@ import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../help
 import { ingest } from '../helpers/ingest-client.js';
 import { EXTENT1, EXTENT2, HOUR, PROD, T0, extent1Dump, seedDatacenter, vmlOf } from './read-side-seed.js';
 
-interface Json { [k: string]: any }
+interface Json {
+  [k: string]: any;
+}
 
 describeEachFlavour('GET /v1/events', (flavour) => {
   let catalog: TestCatalog;
@@ -16,10 +18,15 @@ describeEachFlavour('GET /v1/events', (flavour) => {
     catalog = await startTestCatalog(flavour);
     await seedDatacenter(catalog);
     // Drift on extent 1: re-presented as LUN 9, then its partition table wiped.
-    const header = (collectedAt: Date, bytes: Uint8Array) => ingest(catalog, {
-      host: 'esx01', hostKind: 'esxi', collectedAt,
-      artifacts: [{ kind: 'vmfs-header', fileName: `${EXTENT1.deviceId}.hex`, sourcePath: `/vmfs/devices/disks/${EXTENT1.deviceId}`, device: EXTENT1.deviceId, bytes }],
-    });
+    const header = (collectedAt: Date, bytes: Uint8Array) =>
+      ingest(catalog, {
+        host: 'esx01',
+        hostKind: 'esxi',
+        collectedAt,
+        artifacts: [
+          { kind: 'vmfs-header', fileName: `${EXTENT1.deviceId}.hex`, sourcePath: `/vmfs/devices/disks/${EXTENT1.deviceId}`, device: EXTENT1.deviceId, bytes },
+        ],
+      });
     await header(new Date(T0.getTime() + 24 * HOUR), extent1Dump({ lun: 9 }));
     await header(new Date(T0.getTime() + 48 * HOUR), extent1Dump({ lun: 9, scheme: 'none', startLba: 128 }));
   });
@@ -70,10 +77,10 @@ describeEachFlavour('GET /v1/events', (flavour) => {
     expect(second.body.events.map((e: Json) => e.id)).toEqual([all[1]]);
   });
 
-  it('the volume and LUN views carry their devices\' events', async () => {
-    const vol = await catalog.request(`/v1/volumes/${PROD.vmfsUuid}`).then((r) => r.json()) as Json;
+  it("the volume and LUN views carry their devices' events", async () => {
+    const vol = (await catalog.request(`/v1/volumes/${PROD.vmfsUuid}`).then((r) => r.json())) as Json;
     expect(vol.events.map((e: Json) => e.type)).toContain('partition-missing');
-    const lun = await catalog.request(`/v1/luns/${EXTENT1.deviceId}`).then((r) => r.json()) as Json;
+    const lun = (await catalog.request(`/v1/luns/${EXTENT1.deviceId}`).then((r) => r.json())) as Json;
     expect(lun.events.map((e: Json) => e.type)).toContain('lun-id-changed');
     expect(lun.lun).toBe(9);
   });

@@ -20,12 +20,18 @@ import { startSwift, type RunningSwift } from '../helpers/swift.js';
 async function readyz(catalog: TestCatalog): Promise<{ status: number; body: { status: string; checks: Record<string, string> }; ms: number }> {
   const started = performance.now();
   const res = await catalog.request('/readyz', { token: null });
-  return { status: res.status, body: await res.json() as { status: string; checks: Record<string, string> }, ms: performance.now() - started };
+  return { status: res.status, body: (await res.json()) as { status: string; checks: Record<string, string> }, ms: performance.now() - started };
 }
 
 /** The error a protocol step answered (or null when it succeeded). */
 async function failure(p: Promise<unknown>): Promise<IngestHttpError | null> {
-  return p.then(() => null, (e: unknown) => { if (e instanceof IngestHttpError) return e; throw e; });
+  return p.then(
+    () => null,
+    (e: unknown) => {
+      if (e instanceof IngestHttpError) return e;
+      throw e;
+    },
+  );
 }
 
 function expect503(e: IngestHttpError | null) {
@@ -36,8 +42,12 @@ function expect503(e: IngestHttpError | null) {
 
 describe('readyz on the filesystem store', () => {
   let catalog: TestCatalog;
-  beforeAll(async () => { catalog = await startTestCatalog('embedded'); });
-  afterAll(async () => { await catalog?.close(); });
+  beforeAll(async () => {
+    catalog = await startTestCatalog('embedded');
+  });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   it('answers 200 while the store takes a probe object, 503 once it cannot be written', async () => {
     const ok = await readyz(catalog);
@@ -69,11 +79,12 @@ describe('readyz on the filesystem store', () => {
 
 /** A free block of ports for a private Swift (proxy, +1..+3, +9). */
 async function freePortBlock(): Promise<number> {
-  const free = (port: number) => new Promise<boolean>((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
   for (let attempt = 0; attempt < 20; attempt++) {
     const base = 20000 + Math.floor(Math.random() * 4000) * 10;
     const all = await Promise.all([0, 1, 2, 3, 9].map((d) => free(base + d)));
@@ -105,28 +116,48 @@ describe('outages of the S3 store (a private Swift, frozen then stopped)', () =>
     }
     proxyPid = Number(readFileSync(join(swiftDir, 'run', 'proxy.pid'), 'utf8'));
     // The S3 client takes its credentials from the standard AWS chain.
-    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) { savedEnv[k] = process.env[k]; process.env[k] = swift.env[k]; }
+    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
+      savedEnv[k] = process.env[k];
+      process.env[k] = swift.env[k];
+    }
     catalog = await startTestCatalog('embedded', {
       env: {
-        S3_BUCKET: swift.config.bucket, S3_ENDPOINT: swift.config.endpoint, S3_REGION: swift.config.region, S3_FORCE_PATH_STYLE: 'true',
+        S3_BUCKET: swift.config.bucket,
+        S3_ENDPOINT: swift.config.endpoint,
+        S3_REGION: swift.config.region,
+        S3_FORCE_PATH_STYLE: 'true',
         // Short, so a frozen server costs this test seconds: 1 s of silence, 2 tries.
-        S3_TIMEOUT_MS: '1000', S3_MAX_ATTEMPTS: '2', READY_TIMEOUT_MS: '3000',
+        S3_TIMEOUT_MS: '1000',
+        S3_MAX_ATTEMPTS: '2',
+        READY_TIMEOUT_MS: '3000',
       },
     });
   }, 200_000);
 
   afterAll(async () => {
-    if (proxyPid) { try { process.kill(proxyPid, 'SIGCONT'); } catch { /* gone */ } }
+    if (proxyPid) {
+      try {
+        process.kill(proxyPid, 'SIGCONT');
+      } catch {
+        /* gone */
+      }
+    }
     await catalog?.close();
     await swift?.stop();
-    for (const [k, v] of Object.entries(savedEnv)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+    for (const [k, v] of Object.entries(savedEnv)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
     if (swiftDir) rmSync(swiftDir, { recursive: true, force: true });
   }, 60_000);
 
   const bytes = (tag: string) => new TextEncoder().encode(`tank/${tag}@daily\t1793491200\t1\n`);
 
   it('frozen: readyz, begin and commit answer 503 with Retry-After; the commit goes through once it thaws', async () => {
-    if (!catalog) { console.warn(`skipped: ${why}`); return; }
+    if (!catalog) {
+      console.warn(`skipped: ${why}`);
+      return;
+    }
     expect((await readyz(catalog)).status).toBe(200);
     await ingest(catalog, { host: 'esx-outage', artifacts: [{ kind: 'zfs-snapshots', fileName: 'a.txt', bytes: bytes('a') }] });
     const pending = prepareCapture({ host: 'esx-outage', artifacts: [{ kind: 'zfs-snapshots', fileName: 'b.txt', bytes: bytes('b') }] });
@@ -141,15 +172,21 @@ describe('outages of the S3 store (a private Swift, frozen then stopped)', () =>
 
       const fresh = prepareCapture({ host: 'esx-outage', artifacts: [{ kind: 'zfs-snapshots', fileName: 'c.txt', bytes: bytes('c') }] });
       let started = performance.now();
-      const res = await catalog.request('/v1/captures', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fresh.request) });
+      const res = await catalog.request('/v1/captures', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(fresh.request),
+      });
       const beginMs = performance.now() - started;
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
-      expect((await res.json() as { error: { code: string } }).error.code).toBe('service_unavailable');
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('service_unavailable');
 
       started = performance.now();
       expect503(await failure(commit(catalog, pending.request.captureId)));
-      console.log(`frozen S3: readyz 503 in ${down.ms.toFixed(0)} ms, begin 503 in ${beginMs.toFixed(0)} ms, commit 503 in ${(performance.now() - started).toFixed(0)} ms`);
+      console.log(
+        `frozen S3: readyz 503 in ${down.ms.toFixed(0)} ms, begin 503 in ${beginMs.toFixed(0)} ms, commit 503 in ${(performance.now() - started).toFixed(0)} ms`,
+      );
     } finally {
       process.kill(proxyPid, 'SIGCONT');
     }
@@ -158,7 +195,10 @@ describe('outages of the S3 store (a private Swift, frozen then stopped)', () =>
   }, 120_000);
 
   it('stopped: readyz, begin and commit answer 503 with Retry-After', async () => {
-    if (!catalog || !swift) { console.warn(`skipped: ${why}`); return; }
+    if (!catalog || !swift) {
+      console.warn(`skipped: ${why}`);
+      return;
+    }
     const pending = prepareCapture({ host: 'esx-outage', artifacts: [{ kind: 'zfs-snapshots', fileName: 'd.txt', bytes: bytes('d') }] });
     await uploadMissing(catalog, pending, await begin(catalog, pending.request));
     await swift.stop();

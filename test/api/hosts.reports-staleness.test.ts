@@ -8,7 +8,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { EXTENT1, EXTENT2, HOUR, IQN, PROD, SCRATCH, T0, seedDatacenter } from './read-side-seed.js';
 
-interface Json { [k: string]: any }
+interface Json {
+  [k: string]: any;
+}
 
 describeEachFlavour('GET /v1/hosts', (flavour) => {
   let catalog: TestCatalog;

@@ -20,7 +20,9 @@ import { begin, commit, IngestHttpError, prepareCapture, uploadMissing, type Tes
 import { buildVhSf, buildVmfsDisk, vmfsDiskRegions, type VmfsImageOptions } from '../fixtures/vmfs-images.js';
 import { iscsitgtExport, stmfExport } from '../fixtures/text-fixtures.js';
 
-interface Json { [k: string]: any }
+interface Json {
+  [k: string]: any;
+}
 
 const RUNS = Number(process.env.INGEST_PROPERTY_RUNS ?? 25);
 const SEED = process.env.INGEST_PROPERTY_SEED ? Number(process.env.INGEST_PROPERTY_SEED) : Date.now() % 2 ** 31;
@@ -30,12 +32,24 @@ const LVM = { idLength: 0x0d, vendor: 0x12, model: 0x1a, revision: 0x2a, id: 0x2
 /** FS descriptor label (vmfs-tools fs.h: `label[128]` at +0x1d). */
 const FS_LABEL = 0x1d;
 
-interface Base { name: string; bytes: Uint8Array; lvm: number; volumeTable: number; fs: number | null }
+interface Base {
+  name: string;
+  bytes: Uint8Array;
+  lvm: number;
+  volumeTable: number;
+  fs: number | null;
+}
 
 function base(name: string, opts: VmfsImageOptions): Base {
   const bytes = buildVmfsDisk(opts);
   const { layout } = vmfsDiskRegions(opts);
-  return { name, bytes, lvm: layout.lvmHeaderOffset, volumeTable: layout.volumeTableOffset, fs: layout.fsDescriptorOffset + 512 <= bytes.length ? layout.fsDescriptorOffset : null };
+  return {
+    name,
+    bytes,
+    lvm: layout.lvmHeaderOffset,
+    volumeTable: layout.volumeTableOffset,
+    fs: layout.fsDescriptorOffset + 512 <= bytes.length ? layout.fsDescriptorOffset : null,
+  };
 }
 
 const BASES: Base[] = [
@@ -50,14 +64,26 @@ const VHSF = buildVhSf({ lvmMajor: 3, length: 0x200000 + 0x1000 });
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const SMF = {
-  iscsitgt: enc(iscsitgtExport({
-    initiators: [{ name: 'esx01', iqn: 'iqn.1998-01.com.vmware:esx01' }],
-    targets: [{ name: 'lun0', iqn: 'iqn.1986-03.com.sun:02:fuzz', alias: 'fuzz', acl: ['esx01'], luns: [{ lun: 0, guid: '600144f0aabbccddeeff001122334455', backingStore: '/dev/zvol/rdsk/tank/fuzz', blocks: 0x100000 }] }],
-  })),
-  stmf: enc(stmfExport({
-    hostGroups: [{ name: 'esx', members: ['iqn.1998-01.com.vmware:esx01'] }],
-    lus: [{ guid: '600144F0AABBCCDDEEFF001122334455', views: [{ entry: 0, hostGroup: 'esx', lun: 0 }] }],
-  })),
+  iscsitgt: enc(
+    iscsitgtExport({
+      initiators: [{ name: 'esx01', iqn: 'iqn.1998-01.com.vmware:esx01' }],
+      targets: [
+        {
+          name: 'lun0',
+          iqn: 'iqn.1986-03.com.sun:02:fuzz',
+          alias: 'fuzz',
+          acl: ['esx01'],
+          luns: [{ lun: 0, guid: '600144f0aabbccddeeff001122334455', backingStore: '/dev/zvol/rdsk/tank/fuzz', blocks: 0x100000 }],
+        },
+      ],
+    }),
+  ),
+  stmf: enc(
+    stmfExport({
+      hostGroups: [{ name: 'esx', members: ['iqn.1998-01.com.vmware:esx01'] }],
+      lus: [{ guid: '600144F0AABBCCDDEEFF001122334455', views: [{ entry: 0, hostGroup: 'esx', lun: 0 }] }],
+    }),
+  ),
 };
 
 /** A byte the tools meet in real dumps: NUL padding, 0xFF erased flash, or anything. */
@@ -65,7 +91,8 @@ const byte = fc.oneof(fc.constant(0), fc.constant(0xff), fc.integer({ min: 0, ma
 const run = (span: number) => fc.record({ at: fc.nat(span - 1), bytes: fc.array(byte, { minLength: 1, maxLength: 24 }) });
 type Run = { at: number; bytes: number[] };
 /** Mostly untouched regions, so that many inputs still parse and the search branches run. */
-const runs = (span: number, max: number) => fc.oneof({ arbitrary: fc.constant([] as Run[]), weight: 2 }, { arbitrary: fc.array(run(span), { minLength: 1, maxLength: max }), weight: 1 });
+const runs = (span: number, max: number) =>
+  fc.oneof({ arbitrary: fc.constant([] as Run[]), weight: 2 }, { arbitrary: fc.array(run(span), { minLength: 1, maxLength: max }), weight: 1 });
 /** Truncation at a fraction of the length, in one input of five. */
 const truncation = fc.oneof({ arbitrary: fc.constant(undefined), weight: 4 }, { arbitrary: fc.double({ min: 0, max: 1, noNaN: true }), weight: 1 });
 
@@ -75,7 +102,10 @@ function apply(out: Uint8Array, origin: number, runs: Run[]): void {
 
 const headerInput = fc.record({
   base: fc.nat(BASES.length - 1),
-  idLength: fc.option(fc.oneof(fc.constant(22), fc.constant(16), fc.constant(8), fc.constant(0), fc.constant(44), fc.integer({ min: 0, max: 255 })), { nil: undefined, freq: 2 }),
+  idLength: fc.option(fc.oneof(fc.constant(22), fc.constant(16), fc.constant(8), fc.constant(0), fc.constant(44), fc.integer({ min: 0, max: 255 })), {
+    nil: undefined,
+    freq: 2,
+  }),
   nulText: fc.subarray(['vendor', 'model', 'revision', 'afterId'] as const),
   lvm: runs(0x200, 4),
   volumeTable: runs(0x200, 3),
@@ -123,8 +153,13 @@ function vhsfBytes(v: typeof vhsfInput extends fc.Arbitrary<infer T> ? T : never
 const splice = fc.record({
   at: fc.double({ min: 0, max: 1, noNaN: true }),
   bytes: fc.oneof(
-    fc.constant([0]), fc.constant([0, 0, 0, 0]), fc.constant([0xff, 0xfe]), fc.constant([0xc3]), fc.constant([0xed, 0xa0, 0x80]),
-    fc.constant([0xc2, 0x85]), fc.array(byte, { minLength: 1, maxLength: 8 }),
+    fc.constant([0]),
+    fc.constant([0, 0, 0, 0]),
+    fc.constant([0xff, 0xfe]),
+    fc.constant([0xc3]),
+    fc.constant([0xed, 0xa0, 0x80]),
+    fc.constant([0xc2, 0x85]),
+    fc.array(byte, { minLength: 1, maxLength: 8 }),
   ),
   replace: fc.boolean(),
 });
@@ -158,7 +193,8 @@ function artifactsOf(c: CaptureInput): TestArtifact[] {
   const kind = (k: ArtifactKind, detect: boolean): ArtifactKind => (detect ? 'unknown' : k);
   if (c.header) out.push({ kind: kind('vmfs-header', c.header.detect), fileName: 'sdb-header.bin', device: '/dev/sdb', bytes: headerBytes(c.header) });
   if (c.vhsf) out.push({ kind: kind('vh-sf', c.vhsf.detect), fileName: 'datastore1.vh.sf', gzip: true, bytes: vhsfBytes(c.vhsf) });
-  if (c.smf) out.push({ kind: kind(c.smf.which === 'stmf' ? 'stmf-smf' : 'iscsitgt-smf', c.smf.detect), fileName: `${c.smf.which}.xml`, bytes: smfBytes(c.smf) });
+  if (c.smf)
+    out.push({ kind: kind(c.smf.which === 'stmf' ? 'stmf-smf' : 'iscsitgt-smf', c.smf.detect), fileName: `${c.smf.which}.xml`, bytes: smfBytes(c.smf) });
   // A capture always holds something: an empty artifact is bytes too.
   if (out.length === 0) out.push({ kind: 'unknown', fileName: 'empty', bytes: new Uint8Array(0) });
   return out;
@@ -173,8 +209,12 @@ const SEED_ERA: CaptureInput = {
 
 describeEachFlavour('ingest property: any artifact bytes commit without 5xx and stay searchable', (flavour) => {
   let catalog: TestCatalog;
-  beforeAll(async () => { catalog = await startTestCatalog(flavour, { listen: true }); });
-  afterAll(async () => { await catalog?.close(); });
+  beforeAll(async () => {
+    catalog = await startTestCatalog(flavour, { listen: true });
+  });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   it(`${RUNS} random and mutated captures (seed ${SEED})`, async () => {
     let n = 0;
@@ -188,45 +228,61 @@ describeEachFlavour('ingest property: any artifact bytes commit without 5xx and 
       return { status: res.status, body: (await res.json()) as Json };
     };
     console.log(`[ingest property] ${flavour}: seed ${SEED}, ${RUNS} runs (replay: INGEST_PROPERTY_SEED=${SEED})`);
-    await fc.assert(fc.asyncProperty(captureInput, async (input) => {
-      const host = `fuzz-${flavour}-${++n}`;
-      const prepared = prepareCapture({ host, collectedAt: new Date(Date.UTC(2026, 10, 1) + n * 60_000), artifacts: artifactsOf(input) });
-      let answer;
-      try {
-        const begun = await begin(catalog, prepared.request);
-        count(statuses, 200);
-        await uploadMissing(catalog, prepared, begun);
-        answer = await commit(catalog, prepared.request.captureId);
-        count(statuses, 200);
-      } catch (e) {
-        if (e instanceof IngestHttpError) {
-          count(statuses, e.status);
-          throw new Error(`${e.step} answered ${e.status} (${e.code}) for well-formed protocol carrying these bytes: ${JSON.stringify(e.body).slice(0, 400)}`);
+    await fc.assert(
+      fc.asyncProperty(captureInput, async (input) => {
+        const host = `fuzz-${flavour}-${++n}`;
+        const prepared = prepareCapture({ host, collectedAt: new Date(Date.UTC(2026, 10, 1) + n * 60_000), artifacts: artifactsOf(input) });
+        let answer;
+        try {
+          const begun = await begin(catalog, prepared.request);
+          count(statuses, 200);
+          await uploadMissing(catalog, prepared, begun);
+          answer = await commit(catalog, prepared.request.captureId);
+          count(statuses, 200);
+        } catch (e) {
+          if (e instanceof IngestHttpError) {
+            count(statuses, e.status);
+            throw new Error(
+              `${e.step} answered ${e.status} (${e.code}) for well-formed protocol carrying these bytes: ${JSON.stringify(e.body).slice(0, 400)}`,
+            );
+          }
+          throw e;
         }
-        throw e;
-      }
-      expect(answer.state).toBe('committed');
-      for (const a of answer.artifacts) count(parse, `${a.kind}:${a.parseStatus}`);
+        expect(answer.state).toBe('committed');
+        for (const a of answer.artifacts) count(parse, `${a.kind}:${a.parseStatus}`);
 
-      const byHost = await search(host);
-      expect(byHost.status).toBe(200);
-      expect(byHost.body.hits.some((h: Json) => h.type === 'host' && h.name === host), `host ${host}`).toBe(true);
-      for (const a of answer.artifacts) {
-        for (const uuid of a.found.vmfsUuid ?? []) {
-          count(searched, 'vmfsUuid');
-          const r = await search(uuid);
-          expect(r.status).toBe(200);
-          expect(r.body.hits.some((h: Json) => h.type === 'volume' && h.vmfsUuid === uuid), `vmfsUuid ${uuid}`).toBe(true);
+        const byHost = await search(host);
+        expect(byHost.status).toBe(200);
+        expect(
+          byHost.body.hits.some((h: Json) => h.type === 'host' && h.name === host),
+          `host ${host}`,
+        ).toBe(true);
+        for (const a of answer.artifacts) {
+          for (const uuid of a.found.vmfsUuid ?? []) {
+            count(searched, 'vmfsUuid');
+            const r = await search(uuid);
+            expect(r.status).toBe(200);
+            expect(
+              r.body.hits.some((h: Json) => h.type === 'volume' && h.vmfsUuid === uuid),
+              `vmfsUuid ${uuid}`,
+            ).toBe(true);
+          }
+          for (const id of (a.found.deviceId ?? []).filter((d) => d.startsWith('naa.'))) {
+            count(searched, 'deviceId');
+            const r = await search(id);
+            expect(r.status).toBe(200);
+            expect(
+              r.body.hits.some((h: Json) => h.deviceId === id),
+              `deviceId ${id}`,
+            ).toBe(true);
+          }
         }
-        for (const id of (a.found.deviceId ?? []).filter((d) => d.startsWith('naa.'))) {
-          count(searched, 'deviceId');
-          const r = await search(id);
-          expect(r.status).toBe(200);
-          expect(r.body.hits.some((h: Json) => h.deviceId === id), `deviceId ${id}`).toBe(true);
-        }
-      }
-    }), { numRuns: RUNS, seed: SEED, endOnFailure: true, examples: [[SEED_ERA]] });
-    console.log(`[ingest property] ${flavour}: statuses ${JSON.stringify(Object.fromEntries(statuses))}; parse results ${JSON.stringify(Object.fromEntries(parse))}; searched by ${JSON.stringify(Object.fromEntries(searched))}`);
+      }),
+      { numRuns: RUNS, seed: SEED, endOnFailure: true, examples: [[SEED_ERA]] },
+    );
+    console.log(
+      `[ingest property] ${flavour}: statuses ${JSON.stringify(Object.fromEntries(statuses))}; parse results ${JSON.stringify(Object.fromEntries(parse))}; searched by ${JSON.stringify(Object.fromEntries(searched))}`,
+    );
     expect([...statuses.keys()].filter((s) => s >= 500)).toEqual([]);
   }, 180_000);
 });

@@ -10,14 +10,16 @@ import type { Db } from '../../db/client.js';
 import { artifacts, events, extents, hosts } from '../../db/schema.js';
 import { cleanJson, unindexableReason } from '../../api/pipeline/indexer.js';
 import { writeCapture, type CaptureRecord } from '../../api/pipeline/write.js';
-import { type ParsedEntry } from '../../api/pipeline/parse.js';
+import type { ParsedEntry } from '../../api/pipeline/parse.js';
 import type { ParsedArtifact } from '../../formats/types.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { ingest, uuidv7 } from '../helpers/ingest-client.js';
 import { buildVmfsDisk, vmfsDiskRegions } from '../fixtures/vmfs-images.js';
 import { esxcliDeviceList, collectorFile } from '../fixtures/text-fixtures.js';
 
-interface Json { [k: string]: any }
+interface Json {
+  [k: string]: any;
+}
 
 /**
  * The header an ESX 3.5 host wrote on a COMSTAR LU: LVM header + 0x0D holds 22 — the
@@ -37,15 +39,31 @@ function comstarHeader(): Uint8Array {
 
 function entry(id: string, index: number, parsed: ParsedArtifact | null, kind: ParsedArtifact['kind'] = 'vmfs-header'): ParsedEntry {
   return {
-    id, index, parsed, parseStatus: parsed ? 'ok' : 'opaque', parseError: null,
+    id,
+    index,
+    parsed,
+    parseStatus: parsed ? 'ok' : 'opaque',
+    parseError: null,
     ref: { id, kind, fileName: `a${index}.bin`, sourcePath: `/x/a${index}.bin`, device: null, size: 1, sha256: 'ab'.repeat(32), chunks: [] },
   };
 }
 
 function headerParsed(lun: number, extentUuid: string): ParsedArtifact {
   return {
-    kind: 'vmfs-header', partition: null, vmfs: null, details: {},
-    device: { deviceId: 'naa.600144f0000000000000000000000001', vml: '', lun, vendor: 'SUN', model: 'COMSTAR', revision: '1.0', sizeBytes: 1 << 30, extentUuid },
+    kind: 'vmfs-header',
+    partition: null,
+    vmfs: null,
+    details: {},
+    device: {
+      deviceId: 'naa.600144f0000000000000000000000001',
+      vml: '',
+      lun,
+      vendor: 'SUN',
+      model: 'COMSTAR',
+      revision: '1.0',
+      sizeBytes: 1 << 30,
+      extentUuid,
+    },
   };
 }
 
@@ -56,8 +74,9 @@ it('cleanJson strips NUL from every string and key and mends lone surrogates; ot
 });
 
 it('only value errors count as unindexable; a lost connection still fails the request', () => {
-  expect(unindexableReason({ cause: { code: '22003', message: 'value "1099511627776" is out of range for type integer' } }))
-    .toMatch(/SQLSTATE 22003: value .* out of range/);
+  expect(unindexableReason({ cause: { code: '22003', message: 'value "1099511627776" is out of range for type integer' } })).toMatch(
+    /SQLSTATE 22003: value .* out of range/,
+  );
   expect(unindexableReason(new RangeError('Invalid time value'))).toMatch(/RangeError/);
   expect(unindexableReason({ cause: { code: '08006', message: 'connection failure' } })).toBeNull();
   expect(unindexableReason(new Error('socket hang up'))).toBeNull();
@@ -65,8 +84,12 @@ it('only value errors count as unindexable; a lost connection still fails the re
 
 describeEachFlavour('commit: an artifact the catalog cannot index', (flavour) => {
   let catalog: TestCatalog;
-  beforeAll(async () => { catalog = await startTestCatalog(flavour); });
-  afterAll(async () => { await catalog?.close(); });
+  beforeAll(async () => {
+    catalog = await startTestCatalog(flavour);
+  });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   it('commits a capture holding a 22-byte device id header with NUL-padded text, and finds it by host', async () => {
     const inventory = new TextEncoder().encode(collectorFile([{ command: 'esxcli storage core device list', output: esxcliDeviceList([]) }]));
@@ -92,14 +115,21 @@ describeEachFlavour('commit: an artifact the catalog cannot index', (flavour) =>
     const captureId = uuidv7();
     const at = new Date('2026-11-02T03:00:00Z');
     const record: CaptureRecord = {
-      captureId, host: { name: 'esx-bad-lun', kind: 'esxi' }, collectedAt: at, receivedAt: at, committedAt: at,
-      collectorVersion: 't', manifestKey: `manifests/esx-bad-lun/${captureId}.json`,
+      captureId,
+      host: { name: 'esx-bad-lun', kind: 'esxi' },
+      collectedAt: at,
+      receivedAt: at,
+      committedAt: at,
+      collectorVersion: 't',
+      manifestKey: `manifests/esx-bad-lun/${captureId}.json`,
     };
     const good = entry(`${captureId.slice(0, 30)}-good`, 0, headerParsed(5, '4a1c3e7d-00000000-0000-0050569a0001'));
     // A LUN of 2^40 does not fit the integer column: PostgreSQL answers SQLSTATE 22003.
     const bad = entry(`${captureId.slice(0, 30)}-bad`, 1, headerParsed(2 ** 40, '4a1c3e7d-00000000-0000-0050569a0002'));
     let written: ParsedEntry[] = [];
-    await db.transaction(async (tx) => { written = await writeCapture(tx as unknown as Db, record, [good, bad], [], null); });
+    await db.transaction(async (tx) => {
+      written = await writeCapture(tx as unknown as Db, record, [good, bad], [], null);
+    });
 
     expect(written.map((e) => e.parseStatus)).toEqual(['ok', 'error']);
     expect(written[1].parseError).toMatchObject({ code: 'unindexable' });
@@ -123,12 +153,19 @@ describeEachFlavour('commit: an artifact the catalog cannot index', (flavour) =>
     const captureId = uuidv7();
     const at = new Date('2026-11-03T03:00:00Z');
     const record: CaptureRecord = {
-      captureId, host: { name: 'esx-good', kind: 'esxi' }, collectedAt: at, receivedAt: at, committedAt: at,
-      collectorVersion: 't', manifestKey: `manifests/esx-good/${captureId}.json`,
+      captureId,
+      host: { name: 'esx-good', kind: 'esxi' },
+      collectedAt: at,
+      receivedAt: at,
+      committedAt: at,
+      collectorVersion: 't',
+      manifestKey: `manifests/esx-good/${captureId}.json`,
     };
     const es = [0, 1, 2].map((i) => entry(`${captureId.slice(0, 30)}-${i}`, i, headerParsed(i, `4a1c3e7d-00000000-0000-0050569a010${i}`)));
     let written: ParsedEntry[] = [];
-    await db.transaction(async (tx) => { written = await writeCapture(tx as unknown as Db, record, es, [], null); });
+    await db.transaction(async (tx) => {
+      written = await writeCapture(tx as unknown as Db, record, es, [], null);
+    });
     expect(written).toBe(es);
     expect(await db.select().from(artifacts).where(eq(artifacts.captureId, captureId))).toHaveLength(3);
   });

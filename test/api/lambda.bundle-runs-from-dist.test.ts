@@ -17,7 +17,9 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 it('dist/lambda.mjs serves health, an authorised route and the error shape', { timeout: 180_000 }, async () => {
   const script = join(work, 'invoke.mjs');
-  writeFileSync(script, `
+  writeFileSync(
+    script,
+    `
     import { handler } from ${JSON.stringify(join(ROOT, 'dist/lambda.mjs'))};
     const event = (method, path, headers = {}) => ({
       version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: '', headers: { host: 'x.execute-api.local', ...headers },
@@ -30,7 +32,8 @@ it('dist/lambda.mjs serves health, an authorised route and the error shape', { t
     out.push(await handler(event('GET', '/v1/tokens', { authorization: 'Bearer wrong-token-wrong-token-wrong' }), {}));
     process.stdout.write(JSON.stringify(out));
     process.exit(0);
-  `);
+  `,
+  );
   const token = 'lambda-bootstrap-token-0123456789abcdef';
   const { stdout } = await run(process.execPath, [script], {
     cwd: ROOT,

@@ -10,29 +10,56 @@ import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../help
 import { ingest, prepareCapture } from '../helpers/ingest-client.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 
-interface V2Result { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean; multiValueHeaders?: unknown; cookies?: string[] }
+interface V2Result {
+  statusCode: number;
+  headers?: Record<string, string>;
+  body?: string;
+  isBase64Encoded?: boolean;
+  multiValueHeaders?: unknown;
+  cookies?: string[];
+}
 
 /** An API Gateway HTTP API v2 event, as the gateway sends it. */
 function v2Event(method: string, path: string, options: { query?: string; headers?: Record<string, string>; body?: string | Uint8Array } = {}) {
   const binary = options.body instanceof Uint8Array;
   const now = new Date();
   return {
-    version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: options.query ?? '',
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: options.query ?? '',
     headers: { host: 'abc123.execute-api.eu-west-1.amazonaws.com', 'user-agent': 'vitest', 'x-forwarded-for': '198.51.100.7', ...options.headers },
     requestContext: {
-      accountId: '123456789012', apiId: 'abc123', domainName: 'abc123.execute-api.eu-west-1.amazonaws.com', domainPrefix: 'abc123',
+      accountId: '123456789012',
+      apiId: 'abc123',
+      domainName: 'abc123.execute-api.eu-west-1.amazonaws.com',
+      domainPrefix: 'abc123',
       http: { method, path, protocol: 'HTTP/1.1', sourceIp: '198.51.100.7', userAgent: 'vitest' },
-      requestId: randomUUID(), routeKey: '$default', stage: '$default', time: now.toUTCString(), timeEpoch: now.getTime(),
+      requestId: randomUUID(),
+      routeKey: '$default',
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
     },
-    ...(options.body !== undefined ? { body: binary ? Buffer.from(options.body as Uint8Array).toString('base64') : options.body as string, isBase64Encoded: binary } : { isBase64Encoded: false }),
+    ...(options.body !== undefined
+      ? { body: binary ? Buffer.from(options.body as Uint8Array).toString('base64') : (options.body as string), isBase64Encoded: binary }
+      : { isBase64Encoded: false }),
   };
 }
 
 const lambdaContext = {
-  callbackWaitsForEmptyEventLoop: false, functionName: 'catalog', functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:catalog', memoryLimitInMB: '1024',
-  awsRequestId: 'req', logGroupName: '/aws/lambda/catalog', logStreamName: 's', getRemainingTimeInMillis: () => 30_000,
-  done: () => {}, fail: () => {}, succeed: () => {},
+  callbackWaitsForEmptyEventLoop: false,
+  functionName: 'catalog',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:catalog',
+  memoryLimitInMB: '1024',
+  awsRequestId: 'req',
+  logGroupName: '/aws/lambda/catalog',
+  logStreamName: 's',
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => {},
+  fail: () => {},
+  succeed: () => {},
 };
 
 describeEachFlavour('lambda handler', (flavour) => {
@@ -43,7 +70,9 @@ describeEachFlavour('lambda handler', (flavour) => {
     const handler = handlerFor(catalog.app);
     invoke = async (event) => (await handler(event as never, lambdaContext as never)) as V2Result;
   });
-  afterAll(async () => { await catalog?.close(); });
+  afterAll(async () => {
+    await catalog?.close();
+  });
   const auth = () => ({ authorization: `Bearer ${catalog.adminToken}` });
 
   it('answers JSON: health and a begin call', async () => {
@@ -51,8 +80,13 @@ describeEachFlavour('lambda handler', (flavour) => {
     expect(health.statusCode).toBe(200);
     expect(JSON.parse(health.body!)).toEqual({ status: 'ok' });
 
-    const prepared = prepareCapture({ host: 'esx-lambda', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: new TextEncoder().encode('tank/l@a\t1793491200\t1\n') }] });
-    const res = await invoke(v2Event('POST', '/v1/captures', { headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify(prepared.request) }));
+    const prepared = prepareCapture({
+      host: 'esx-lambda',
+      artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: new TextEncoder().encode('tank/l@a\t1793491200\t1\n') }],
+    });
+    const res = await invoke(
+      v2Event('POST', '/v1/captures', { headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify(prepared.request) }),
+    );
     expect(res.statusCode).toBe(200);
     expect(res.headers?.['content-type']).toMatch(/application\/json/);
     const answer = JSON.parse(res.body!) as { state: string; missing: Array<{ url: string }> };
@@ -76,11 +110,15 @@ describeEachFlavour('lambda handler', (flavour) => {
   it('takes a base64 request body (a chunk upload on the filesystem store)', async () => {
     const chunk = new TextEncoder().encode('tank/l2@b\t1793491200\t2\n');
     const prepared = prepareCapture({ host: 'esx-lambda', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z2.txt', bytes: chunk }] });
-    const beginRes = await invoke(v2Event('POST', '/v1/captures', { headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify(prepared.request) }));
+    const beginRes = await invoke(
+      v2Event('POST', '/v1/captures', { headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify(prepared.request) }),
+    );
     const [target] = (JSON.parse(beginRes.body!) as { missing: Array<{ url: string; headers: Record<string, string> }> }).missing;
     if (catalog.services.store.kind === 'fs') {
       const u = new URL(target.url);
-      const put = await invoke(v2Event('PUT', u.pathname, { query: u.search.slice(1), headers: { ...target.headers, 'content-type': 'application/octet-stream' }, body: chunk }));
+      const put = await invoke(
+        v2Event('PUT', u.pathname, { query: u.search.slice(1), headers: { ...target.headers, 'content-type': 'application/octet-stream' }, body: chunk }),
+      );
       expect(put.statusCode).toBe(200);
     } else {
       // On S3 the upload goes to the store itself, never through the function.

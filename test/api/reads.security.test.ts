@@ -76,8 +76,11 @@ describeEachFlavour('read routes: security', (flavour) => {
     await res.arrayBuffer();
     const bundle = await catalog.request(`/v1/volumes/${PROD.vmfsUuid}/restore-bundle`, { token: operator });
     await bundle.arrayBuffer();
-    const rows = await queryRows<Record<string, unknown>>(catalog.services.db, sql`
-      SELECT action, subject, token_id, role, remote_addr, request_id FROM audit WHERE action IN ('download', 'bundle') ORDER BY id DESC LIMIT 2`);
+    const rows = await queryRows<Record<string, unknown>>(
+      catalog.services.db,
+      sql`
+      SELECT action, subject, token_id, role, remote_addr, request_id FROM audit WHERE action IN ('download', 'bundle') ORDER BY id DESC LIMIT 2`,
+    );
     expect(rows).toHaveLength(2);
     // TRUST_PROXY is off: the header is ignored, and app.request() has no socket peer.
     expect(rows[1]).toMatchObject({ action: 'download', subject: artifactId, token_id: operatorTokenId, role: 'operator', remote_addr: null });
@@ -89,24 +92,40 @@ describeEachFlavour('read routes: security', (flavour) => {
 
   it('/openapi.json documents every read route with bearer security', async () => {
     const doc = (await (await catalog.request('/openapi.json', { token: null })).json()) as { paths: Record<string, { get?: { security?: unknown[] } }> };
-    for (const path of ['/v1/search', '/v1/volumes/{vmfsUuid}', '/v1/luns/{deviceId}', '/v1/hosts', '/v1/hosts/{name}', '/v1/events',
-      '/v1/artifacts/{id}', '/v1/artifacts/{id}/content', '/v1/volumes/{vmfsUuid}/restore-bundle', '/v1/luns/{deviceId}/restore-bundle',
-      '/v1/volumes/{vmfsUuid}/dr-plan']) {
+    for (const path of [
+      '/v1/search',
+      '/v1/volumes/{vmfsUuid}',
+      '/v1/luns/{deviceId}',
+      '/v1/hosts',
+      '/v1/hosts/{name}',
+      '/v1/events',
+      '/v1/artifacts/{id}',
+      '/v1/artifacts/{id}/content',
+      '/v1/volumes/{vmfsUuid}/restore-bundle',
+      '/v1/luns/{deviceId}/restore-bundle',
+      '/v1/volumes/{vmfsUuid}/dr-plan',
+    ]) {
       expect(doc.paths[path]?.get?.security, path).toEqual([{ bearer: [] }]);
     }
   });
 
-  it('every GET route /openapi.json lists under /v1 is in this test\'s route table', async () => {
+  it("every GET route /openapi.json lists under /v1 is in this test's route table", async () => {
     const doc = (await (await catalog.request('/openapi.json', { token: null })).json()) as { paths: Record<string, { get?: unknown }> };
     const templates = routes.map((r) => r.split('?')[0]);
     const covered = (path: string) => templates.some((t) => new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(t));
     // Admin-only reads are covered by the admin tests; everything else must be here.
-    const uncovered = Object.keys(doc.paths).filter((p) => p.startsWith('/v1/') && doc.paths[p].get && !p.startsWith('/v1/tokens') && !p.startsWith('/v1/admin') && !covered(p));
+    const uncovered = Object.keys(doc.paths).filter(
+      (p) => p.startsWith('/v1/') && doc.paths[p].get && !p.startsWith('/v1/tokens') && !p.startsWith('/v1/admin') && !covered(p),
+    );
     expect(uncovered).toEqual([]);
   });
 
   it('401 once the operator token is revoked', async () => {
-    const created = await catalog.request('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role: 'operator', name: 'short-lived' }) });
+    const created = await catalog.request('/v1/tokens', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'operator', name: 'short-lived' }),
+    });
     const { id, token } = (await created.json()) as { id: string; token: string };
     expect((await catalog.request('/v1/hosts', { token })).status).toBe(200);
     expect((await catalog.request(`/v1/tokens/${id}`, { method: 'DELETE' })).status).toBe(200);

@@ -19,20 +19,33 @@ import { zfsListSnapshots } from '../fixtures/text-fixtures.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, commit, prepareCapture, uploadMissing, type PreparedCapture } from '../helpers/ingest-client.js';
 
-const zfs = new TextEncoder().encode(zfsListSnapshots([
-  { name: 'tank/iscsi/lun0@daily-2026-11-01', creation: 1793491200, used: 1024 },
-  { name: 'tank/iscsi/lun0@daily-2026-11-02', creation: 1793577600, used: 2048 },
-]));
+const zfs = new TextEncoder().encode(
+  zfsListSnapshots([
+    { name: 'tank/iscsi/lun0@daily-2026-11-01', creation: 1793491200, used: 1024 },
+    { name: 'tank/iscsi/lun0@daily-2026-11-02', creation: 1793577600, used: 2048 },
+  ]),
+);
 
 /** The manifest the failed commit wrote: identity chunks, so stored size = size. */
 function manifestOf(p: PreparedCapture): CaptureManifest {
   const r = p.request;
   return {
-    format: 'vmfs-catalog-manifest/1', captureId: r.captureId, host: r.host, collectedAt: r.collectedAt,
-    receivedAt: r.collectedAt, committedAt: r.collectedAt, collector: r.collector,
+    format: 'vmfs-catalog-manifest/1',
+    captureId: r.captureId,
+    host: r.host,
+    collectedAt: r.collectedAt,
+    receivedAt: r.collectedAt,
+    committedAt: r.collectedAt,
+    collector: r.collector,
     artifacts: r.artifacts.map((a, i) => ({
-      id: artifactId(r.captureId, i), kind: a.kind, fileName: a.fileName, sourcePath: a.sourcePath, device: a.device ?? null,
-      size: a.size, sha256: a.sha256, chunks: a.chunks.map((c) => ({ sha256: c.sha256, size: c.size, encoding: 'identity' as const, storedSize: c.size })),
+      id: artifactId(r.captureId, i),
+      kind: a.kind,
+      fileName: a.fileName,
+      sourcePath: a.sourcePath,
+      device: a.device ?? null,
+      size: a.size,
+      sha256: a.sha256,
+      chunks: a.chunks.map((c) => ({ sha256: c.sha256, size: c.size, encoding: 'identity' as const, storedSize: c.size })),
     })),
   };
 }
@@ -40,7 +53,9 @@ function manifestOf(p: PreparedCapture): CaptureManifest {
 /** Begins and uploads a capture, then leaves what a failed COMMIT leaves: its manifest and an open row. */
 async function failedCommit(catalog: TestCatalog, host: string, collectedAt: string): Promise<PreparedCapture> {
   const prepared = prepareCapture({
-    host, collectedAt, artifacts: [
+    host,
+    collectedAt,
+    artifacts: [
       { kind: 'vmfs-header', fileName: 'sdb.hex', device: DEFAULTS.deviceId, bytes: buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy' }) },
       { kind: 'zfs-snapshots', fileName: 'zfs-snapshots.txt', bytes: zfs },
     ],
@@ -56,18 +71,30 @@ async function failedCommit(catalog: TestCatalog, host: string, collectedAt: str
 
 /** How many rows each table holds for one capture. */
 async function rowsOf(catalog: TestCatalog, captureId: string): Promise<Record<string, number>> {
-  const count = async (table: string) => (await queryRows<{ n: number }>(catalog.services.db,
-    sql`SELECT count(*)::int AS n FROM ${sql.raw(table)} WHERE ${sql.raw(table === 'captures' ? 'id' : 'capture_id')} = ${captureId}`))[0].n;
+  const count = async (table: string) =>
+    (
+      await queryRows<{ n: number }>(
+        catalog.services.db,
+        sql`SELECT count(*)::int AS n FROM ${sql.raw(table)} WHERE ${sql.raw(table === 'captures' ? 'id' : 'capture_id')} = ${captureId}`,
+      )
+    )[0].n;
   return {
-    captures: await count('captures'), artifacts: await count('artifacts'), extents: await count('extents'),
-    zfs_snapshots: await count('zfs_snapshots'), events: await count('events'),
+    captures: await count('captures'),
+    artifacts: await count('artifacts'),
+    extents: await count('extents'),
+    zfs_snapshots: await count('zfs_snapshots'),
+    events: await count('events'),
   };
 }
 
 describeEachFlavour('rebuild after a commit whose transaction failed', (flavour) => {
   let catalog: TestCatalog;
-  beforeAll(async () => { catalog = await startTestCatalog(flavour); });
-  afterAll(async () => { await catalog?.close(); });
+  beforeAll(async () => {
+    catalog = await startTestCatalog(flavour);
+  });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   it('rebuild first: indexes the capture once; the commit retry answers committed without duplicates', async () => {
     const prepared = await failedCommit(catalog, 'esx31', '2026-11-01T02:00:00.000Z');
@@ -112,9 +139,13 @@ describeEachFlavour('rebuild after a commit whose transaction failed', (flavour)
     // Rebuild's store holds its first chunk read until the retry has committed: rebuild has
     // then seen the row open and parses the capture while the retry commits it.
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     let reached!: () => void;
-    const atGate = new Promise<void>((r) => { reached = r; });
+    const atGate = new Promise<void>((r) => {
+      reached = r;
+    });
     const real = catalog.services.store;
     const gated = new Proxy(real, {
       get(target, prop, receiver) {

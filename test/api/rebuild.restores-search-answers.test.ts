@@ -22,10 +22,13 @@ async function snapshot(catalog: TestCatalog): Promise<Record<string, unknown[]>
   return {
     hosts: await q('select name, kind, system_uuid, first_seen, last_seen, last_capture_id from hosts order by name'),
     captures: await q('select id, host, state, collected_at, received_at, committed_at, collector_version, manifest_key from captures order by id'),
-    artifacts: await q('select id, capture_id, host, collected_at, kind, file_name, source_path, device, size, sha256, chunks, parse_status, parse_error, parsed from artifacts order by id'),
+    artifacts: await q(
+      'select id, capture_id, host, collected_at, kind, file_name, source_path, device, size, sha256, chunks, parse_status, parse_error, parsed from artifacts order by id',
+    ),
     volumes: await q('select * from volumes order by vmfs_uuid'),
     segments: await q('select * from segments order by artifact_id, segment_uuid'),
-    extents: await q(`select artifact_id, capture_id, host, source, vmfs_uuid, segment_uuid, extent_uuid, device_id, vml, lun, vendor, model, revision, size_bytes,
+    extents:
+      await q(`select artifact_id, capture_id, host, source, vmfs_uuid, segment_uuid, extent_uuid, device_id, vml, lun, vendor, model, revision, size_bytes,
       partition_scheme, partition_index, partition_start, partition_end, partition_type, partition_missing, device_path, seen_at from extents
       order by artifact_id, source, coalesce(device_id, ''), coalesce(vmfs_uuid, '')`),
     luns: await q('select * from luns order by device_id'),
@@ -46,9 +49,17 @@ async function snapshot(catalog: TestCatalog): Promise<Record<string, unknown[]>
 async function answers(catalog: TestCatalog): Promise<unknown[]> {
   const out: unknown[] = [];
   const paths = [
-    ...[DEFAULTS.vmfsUuid, DEFAULTS.vmfsUuid.replace(/-/g, '').toUpperCase(), DEFAULTS.deviceId.toUpperCase(), DEFAULTS.deviceId.slice(4),
-      'vml.02000c00006006016012345678abcdef0123456789565241494420', 'datastore', 'iqn.1986-03.com.sun:02:aaaa-lun0',
-      '/dev/zvol/rdsk/tank/iscsi/lun0', 'sol01'].map((q) => `/v1/search?q=${encodeURIComponent(q)}`),
+    ...[
+      DEFAULTS.vmfsUuid,
+      DEFAULTS.vmfsUuid.replace(/-/g, '').toUpperCase(),
+      DEFAULTS.deviceId.toUpperCase(),
+      DEFAULTS.deviceId.slice(4),
+      'vml.02000c00006006016012345678abcdef0123456789565241494420',
+      'datastore',
+      'iqn.1986-03.com.sun:02:aaaa-lun0',
+      '/dev/zvol/rdsk/tank/iscsi/lun0',
+      'sol01',
+    ].map((q) => `/v1/search?q=${encodeURIComponent(q)}`),
     `/v1/volumes/${DEFAULTS.vmfsUuid}`,
     `/v1/luns/${DEFAULTS.deviceId}`,
   ];
@@ -67,9 +78,11 @@ function withoutSerialIds(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutSerialIds);
   if (v && typeof v === 'object') {
     const health = typeof (v as { condition?: unknown }).condition === 'string';
-    return Object.fromEntries(Object.entries(v)
-      .filter(([k, x]) => !(k === 'id' && typeof x === 'number') && !(health && (k === 'createdAt' || k === 'captureId')))
-      .map(([k, x]) => [k, withoutSerialIds(x)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k, x]) => !(k === 'id' && typeof x === 'number') && !(health && (k === 'createdAt' || k === 'captureId')))
+        .map(([k, x]) => [k, withoutSerialIds(x)]),
+    );
   }
   return v;
 }
@@ -82,40 +95,75 @@ describeEachFlavour('rebuild and reindex', (flavour) => {
     const t0 = new Date('2026-10-01T02:00:00Z');
     const { first, second } = buildTwoExtentVolume({ dumpLength: 3 * 1024 * 1024 });
     await ingest(catalog, {
-      host: 'esx01', hostKind: 'esxi', collectedAt: t0,
+      host: 'esx01',
+      hostKind: 'esxi',
+      collectedAt: t0,
       artifacts: [
         { kind: 'vmfs-header', fileName: 'naa.6006.hex', device: DEFAULTS.deviceId, bytes: first },
         { kind: 'vmfs-header', fileName: 'naa.6001.hex', device: 'naa.600144f0c0ffee00000000000000beef', bytes: second, gzip: true },
         { kind: 'vh-sf', fileName: 'vh.sf', bytes: buildVhSf({ lvmMajor: 5 }) },
         {
-          kind: 'esx-inventory', fileName: 'inventory.txt',
-          bytes: enc([
-            esxcliDeviceList([{ id: DEFAULTS.deviceId, vendor: 'DGC', model: 'VRAID', sizeMb: 2048000, vml: 'vml.02000c00006006016012345678abcdef0123456789565241494420' }]),
-            esxcliExtentList([{ volumeName: 'datastore1', vmfsUuid: DEFAULTS.vmfsUuid, extentNumber: 0, deviceName: DEFAULTS.deviceId, partition: 1 }]),
-          ].join('\n')),
+          kind: 'esx-inventory',
+          fileName: 'inventory.txt',
+          bytes: enc(
+            [
+              esxcliDeviceList([
+                { id: DEFAULTS.deviceId, vendor: 'DGC', model: 'VRAID', sizeMb: 2048000, vml: 'vml.02000c00006006016012345678abcdef0123456789565241494420' },
+              ]),
+              esxcliExtentList([{ volumeName: 'datastore1', vmfsUuid: DEFAULTS.vmfsUuid, extentNumber: 0, deviceName: DEFAULTS.deviceId, partition: 1 }]),
+            ].join('\n'),
+          ),
         },
       ],
     });
     await ingest(catalog, {
-      host: 'sol01', hostKind: 'solaris', collectedAt: new Date(t0.getTime() + DAY),
+      host: 'sol01',
+      hostKind: 'solaris',
+      collectedAt: new Date(t0.getTime() + DAY),
       artifacts: [
         {
-          kind: 'iscsitgt-smf', fileName: 'iscsitgt.xml', bytes: enc(iscsitgtExport({
-            targets: [{ name: 'lun0', iqn: 'iqn.1986-03.com.sun:02:aaaa-lun0', luns: [{ lun: 0, guid: DEFAULTS.deviceId.slice(4), backingStore: '/dev/zvol/rdsk/tank/iscsi/lun0', blocks: 0x6400000 }] }],
-          })),
+          kind: 'iscsitgt-smf',
+          fileName: 'iscsitgt.xml',
+          bytes: enc(
+            iscsitgtExport({
+              targets: [
+                {
+                  name: 'lun0',
+                  iqn: 'iqn.1986-03.com.sun:02:aaaa-lun0',
+                  luns: [{ lun: 0, guid: DEFAULTS.deviceId.slice(4), backingStore: '/dev/zvol/rdsk/tank/iscsi/lun0', blocks: 0x6400000 }],
+                },
+              ],
+            }),
+          ),
         },
         { kind: 'zfs-snapshots', fileName: 'zfs.txt', bytes: enc(zfsListSnapshots([{ name: 'tank/iscsi/lun0@daily', creation: 1790000000, used: 10 }])) },
-        { kind: 'vmfs-header', fileName: 'lun0.hex', device: '/dev/zvol/rdsk/tank/iscsi/lun0', bytes: buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy', lun: 0 }) },
+        {
+          kind: 'vmfs-header',
+          fileName: 'lun0.hex',
+          device: '/dev/zvol/rdsk/tank/iscsi/lun0',
+          bytes: buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy', lun: 0 }),
+        },
       ],
     });
     // A later capture with drift (LUN changed, table wiped) so events are part of what rebuild must restore.
     await ingest(catalog, {
-      host: 'sol01', hostKind: 'solaris', collectedAt: new Date(t0.getTime() + 2 * DAY),
-      artifacts: [{ kind: 'vmfs-header', fileName: 'lun0.hex', device: '/dev/zvol/rdsk/tank/iscsi/lun0', bytes: buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy', lun: 3, scheme: 'none' }) }],
+      host: 'sol01',
+      hostKind: 'solaris',
+      collectedAt: new Date(t0.getTime() + 2 * DAY),
+      artifacts: [
+        {
+          kind: 'vmfs-header',
+          fileName: 'lun0.hex',
+          device: '/dev/zvol/rdsk/tank/iscsi/lun0',
+          bytes: buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy', lun: 3, scheme: 'none' }),
+        },
+      ],
     });
     before = await snapshot(catalog);
   });
-  afterAll(async () => { await catalog?.close(); });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   it('has something worth rebuilding', () => {
     expect(before.volumes.length).toBeGreaterThan(0);
@@ -130,9 +178,9 @@ describeEachFlavour('rebuild and reindex', (flavour) => {
   });
 
   it('rebuild after the tables are emptied gives the same rows', async () => {
-    await catalog.services.db.execute(sql.raw(
-      'TRUNCATE hosts, captures, blobs, artifacts, volumes, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY',
-    ));
+    await catalog.services.db.execute(
+      sql.raw('TRUNCATE hosts, captures, blobs, artifacts, volumes, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY'),
+    );
     expect((await snapshot(catalog)).volumes).toEqual([]);
     const res = await catalog.request('/v1/admin/rebuild', { method: 'POST' });
     expect(res.status).toBe(200);

@@ -16,7 +16,9 @@ import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../help
 import { ingest, IngestHttpError } from '../helpers/ingest-client.js';
 import { buildVhSf } from '../fixtures/vmfs-images.js';
 
-interface Json { [k: string]: any }
+interface Json {
+  [k: string]: any;
+}
 
 const ALL_TABLES = 'tokens, audit, hosts, captures, blobs, artifacts, volumes, segments, extents, luns, targets, zfs_snapshots, events';
 
@@ -26,8 +28,12 @@ async function wipeDatabase(catalog: TestCatalog): Promise<void> {
 
 describeEachFlavour('rebuild restores tokens', (flavour) => {
   let catalog: TestCatalog;
-  beforeAll(async () => { catalog = await startTestCatalog(flavour); });
-  afterAll(async () => { await catalog?.close(); });
+  beforeAll(async () => {
+    catalog = await startTestCatalog(flavour);
+  });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   const createToken = async (body: Record<string, string>) => {
     const res = await catalog.request('/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -66,7 +72,11 @@ describeEachFlavour('rebuild restores tokens', (flavour) => {
     expect(await status('/v1/search?q=esx-a', revoked.token)).toBe(401);
     // The collector keeps its host scope.
     await ingest(catalog, { host: 'esx-b', token: collector.token, artifacts: [{ kind: 'vh-sf', fileName: 'vh.sf', bytes: buildVhSf({ label: 'b' }) }] });
-    const refused = await ingest(catalog, { host: 'sol01', token: collector.token, artifacts: [{ kind: 'vh-sf', fileName: 'vh.sf', bytes: buildVhSf({ label: 'c' }) }] }).catch((e) => e);
+    const refused = await ingest(catalog, {
+      host: 'sol01',
+      token: collector.token,
+      artifacts: [{ kind: 'vh-sf', fileName: 'vh.sf', bytes: buildVhSf({ label: 'c' }) }],
+    }).catch((e) => e);
     expect(refused).toBeInstanceOf(IngestHttpError);
     expect((refused as IngestHttpError).status).toBe(403);
 

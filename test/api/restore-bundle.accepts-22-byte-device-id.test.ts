@@ -22,21 +22,44 @@ describeEachFlavour('a bundle of a 22-byte device id header', (flavour) => {
   let catalog: TestCatalog;
   const temps: string[] = [];
   const cases = [
-    { length: 22, deviceId: 'naa.600144f0aabbccddeeff001122334466', vmfsUuid: '5a1c3e7f-2b4d6e80-91a2-0050569a1c01', segmentUuid: '5a1c3e7e-11223344-5566-0050569a1c01' },
-    { length: 16, deviceId: 'naa.600144f0aabbccddeeff001122334477', vmfsUuid: '5a1c3e7f-2b4d6e80-91a2-0050569a1c02', segmentUuid: '5a1c3e7e-11223344-5566-0050569a1c02' },
+    {
+      length: 22,
+      deviceId: 'naa.600144f0aabbccddeeff001122334466',
+      vmfsUuid: '5a1c3e7f-2b4d6e80-91a2-0050569a1c01',
+      segmentUuid: '5a1c3e7e-11223344-5566-0050569a1c01',
+    },
+    {
+      length: 16,
+      deviceId: 'naa.600144f0aabbccddeeff001122334477',
+      vmfsUuid: '5a1c3e7f-2b4d6e80-91a2-0050569a1c02',
+      segmentUuid: '5a1c3e7e-11223344-5566-0050569a1c02',
+    },
   ];
   const dumps = new Map<number, Uint8Array>();
 
   beforeAll(async () => {
     catalog = await startTestCatalog(flavour);
     for (const c of cases) {
-      const dump = withIdLength(buildVmfsDisk({
-        lvmMajor: 3, scheme: 'mbr', vmfsUuid: c.vmfsUuid, segmentUuid: c.segmentUuid, label: `lun-${c.length}`, deviceId: c.deviceId, lun: 3,
-        vendor: 'SUN', model: 'COMSTAR', dumpLength: 'descriptor',
-      }), c.length);
+      const dump = withIdLength(
+        buildVmfsDisk({
+          lvmMajor: 3,
+          scheme: 'mbr',
+          vmfsUuid: c.vmfsUuid,
+          segmentUuid: c.segmentUuid,
+          label: `lun-${c.length}`,
+          deviceId: c.deviceId,
+          lun: 3,
+          vendor: 'SUN',
+          model: 'COMSTAR',
+          dumpLength: 'descriptor',
+        }),
+        c.length,
+      );
       dumps.set(c.length, dump);
       await ingest(catalog, {
-        host: 'esx35', hostKind: 'esx', collectedAt: new Date('2026-10-01T02:00:00Z'),
+        host: 'esx35',
+        hostKind: 'esx',
+        collectedAt: new Date('2026-10-01T02:00:00Z'),
         artifacts: [{ kind: 'vmfs-header', fileName: `${c.deviceId}.hex`, sourcePath: '/dev/sdc', device: '/dev/sdc', bytes: dump }],
       });
     }

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderRestoreGuide } from '../../api/bundle/render.js';
-import { type BundleSelection } from '../../api/bundle/select.js';
+import type { BundleSelection } from '../../api/bundle/select.js';
 import type { RestoreExtent } from '../../api/bundle/restore-script.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import { startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
@@ -29,8 +29,14 @@ import { ingest, IngestHttpError } from '../helpers/ingest-client.js';
 import { availableShells, runScript, writeBundle, type Shell } from './restore-harness.js';
 
 const temps: string[] = [];
-afterAll(() => { for (const t of temps) rmSync(t, { recursive: true, force: true }); });
-const tempDir = (prefix: string) => { const d = mkdtempSync(join(tmpdir(), prefix)); temps.push(d); return d; };
+afterAll(() => {
+  for (const t of temps) rmSync(t, { recursive: true, force: true });
+});
+const tempDir = (prefix: string) => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+};
 
 /** Each payload, if it ever ran, leaves a file named pwned-… in the working directory. */
 const HOSTILE_DEVICES = [
@@ -57,11 +63,7 @@ const HOSTILE_LABELS = [
   'prod\n```\ntouch pwned-label-fence\n```',
   'prod"; touch pwned-label-dq; echo "',
 ];
-const HOSTILE_HOSTS = [
-  "esx'; touch pwned-host-quote #",
-  'esx$(touch pwned-host-dollar)',
-  'esx\n```\ntouch pwned-host-fence\n```',
-];
+const HOSTILE_HOSTS = ["esx'; touch pwned-host-quote #", 'esx$(touch pwned-host-dollar)', 'esx\n```\ntouch pwned-host-fence\n```'];
 
 /** Stand-ins for the tools a restore command runs: each call is one file of NUL-separated argv. */
 function stubBin(): { bin: string; calls: string } {
@@ -69,17 +71,22 @@ function stubBin(): { bin: string; calls: string } {
   const calls = join(bin, 'calls');
   mkdirSync(calls);
   for (const tool of ['dd', 'partedUtil', 'sgdisk']) {
-    writeFileSync(join(bin, tool), `#!/bin/sh
+    writeFileSync(
+      join(bin, tool),
+      `#!/bin/sh
 n=$(ls '${calls}' | wc -l | tr -d ' ')
 { printf '%s' ${tool}; for a in "$@"; do printf '\\000%s' "$a"; done; } > '${calls}/'$n
-`);
+`,
+    );
     chmodSync(join(bin, tool), 0o755);
   }
   return { bin, calls };
 }
 
 function recordedCalls(calls: string): string[][] {
-  return readdirSync(calls).sort((a, b) => Number(a) - Number(b)).map((f) => readFileSync(join(calls, f), 'utf8').split('\0'));
+  return readdirSync(calls)
+    .sort((a, b) => Number(a) - Number(b))
+    .map((f) => readFileSync(join(calls, f), 'utf8').split('\0'));
 }
 
 /** The argv of the command that restores `e` onto its recorded device, and of the alternative. */
@@ -87,9 +94,15 @@ function intendedArgv(e: RestoreExtent): { command: string[]; alternative: strin
   const p = e.partition;
   const dd = (count: number) => ['dd', `if=${e.headerFile}`, `of=${e.devicePath}`, 'bs=512', `count=${count}`, 'conv=notrunc'];
   if (p.scheme === 'mbr') {
-    return { command: dd(1), alternative: ['partedUtil', 'setptbl', e.devicePath, 'msdos', `${p.index} ${p.startLba} ${p.endLba} ${Number.parseInt(p.type, 16)} 0`] };
+    return {
+      command: dd(1),
+      alternative: ['partedUtil', 'setptbl', e.devicePath, 'msdos', `${p.index} ${p.startLba} ${p.endLba} ${Number.parseInt(p.type, 16)} 0`],
+    };
   }
-  return { command: ['partedUtil', 'setptbl', e.devicePath, 'gpt', `${p.index} ${p.startLba} ${p.endLba} ${p.type.replace(/-/g, '').toUpperCase()} 0`], alternative: dd(34) };
+  return {
+    command: ['partedUtil', 'setptbl', e.devicePath, 'gpt', `${p.index} ${p.startLba} ${p.endLba} ${p.type.replace(/-/g, '').toUpperCase()} 0`],
+    alternative: dd(34),
+  };
 }
 
 const hasControl = (s: string) => /[\u0000-\u001f\u007f]/.test(s);
@@ -99,7 +112,9 @@ function runInSandbox(shell: Shell, line: string): { calls: string[][]; left: st
   const sandbox = tempDir('vrc-sandbox-');
   const { bin, calls } = stubBin();
   const r = spawnSync(shell.argv[0], [...shell.argv.slice(1), '-c', line], {
-    cwd: sandbox, encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}`, HOME: sandbox },
+    cwd: sandbox,
+    encoding: 'utf8',
+    env: { PATH: `${bin}:${process.env.PATH}`, HOME: sandbox },
   });
   return { calls: recordedCalls(calls), left: readdirSync(sandbox), code: r.status, out: r.stdout + r.stderr };
 }
@@ -112,10 +127,17 @@ function guideCommands(guide: string): Array<{ extent: number | null; line: stri
   for (const line of guide.split('\n')) {
     // The DR plan's storage commands are proven one argument per word in test/dr/.
     if (line.startsWith('## DR plan')) break;
-    if (/^\s*```/.test(line)) { inBlock = !inBlock; extent = null; continue; }
+    if (/^\s*```/.test(line)) {
+      inBlock = !inBlock;
+      extent = null;
+      continue;
+    }
     if (!inBlock) continue;
     const m = /^# extent (\d+):/.exec(line);
-    if (m) { extent = Number(m[1]); continue; }
+    if (m) {
+      extent = Number(m[1]);
+      continue;
+    }
     if (line.trim() === '' || line.startsWith('#')) continue;
     out.push({ extent, line });
   }
@@ -128,8 +150,14 @@ function printedCommands(out: string): Map<number, { would: string[]; or: string
   let current: { would: string[]; or: string[]; text: string } | null = null;
   for (const line of out.split('\n')) {
     const m = /^extent (\d+): /.exec(line);
-    if (m) { current = { would: [], or: [], text: '' }; byExtent.set(Number(m[1]), current); }
-    if (line.startsWith('  would run: ')) { expect(current, `a command outside any extent: ${line}`).not.toBeNull(); current!.would.push(line.slice('  would run: '.length)); }
+    if (m) {
+      current = { would: [], or: [], text: '' };
+      byExtent.set(Number(m[1]), current);
+    }
+    if (line.startsWith('  would run: ')) {
+      expect(current, `a command outside any extent: ${line}`).not.toBeNull();
+      current!.would.push(line.slice('  would run: '.length));
+    }
     if (line.startsWith('  or:        ')) current!.or.push(line.slice('  or:        '.length));
     if (current) current.text += line + '\n';
   }
@@ -191,7 +219,8 @@ function checkBundle(shells: Shell[], root: string, extents: RestoreExtent[], ho
       const sandbox = tempDir('vrc-sandbox-');
       const { bin, calls } = stubBin();
       const r = runScript(shell, join(root, 'restore.sh'), ['--apply', '--extent', String(e.number), '--force-device', e.devicePath], {
-        PATH: `${bin}:${process.env.PATH}`, HOME: sandbox,
+        PATH: `${bin}:${process.env.PATH}`,
+        HOME: sandbox,
       });
       // The stand-in dd writes nothing, so the read-back differs: refused after the write.
       expect(r.code, r.out).toBe(2);
@@ -211,11 +240,16 @@ describe('restore bundle rendered from hostile strings', () => {
     const root = tempDir('vrc-pure-');
     const dump = new Uint8Array(4096);
     const allExtents: RestoreExtent[] = HOSTILE_DEVICES.map((devicePath, i) => ({
-      number: i + 1, host: HOSTILE_HOSTS[i % HOSTILE_HOSTS.length], deviceId: `naa.600144f0${String(i).padStart(24, '0')}`, vml: null, lun: i,
-      devicePath, headerFile: `esx_01/vmfs-header/lun${i}.hex`, headerCollectedAt: '2026-10-01T02:00:00.000Z',
-      partition: i % 2 === 1
-        ? { scheme: 'gpt', index: 1, startLba: 2048, endLba: 4294967261, type: 'AA31E02A-400F-11DB-9590-000C2911D1B8', missing: false }
-        : mbr(128),
+      number: i + 1,
+      host: HOSTILE_HOSTS[i % HOSTILE_HOSTS.length],
+      deviceId: `naa.600144f0${String(i).padStart(24, '0')}`,
+      vml: null,
+      lun: i,
+      devicePath,
+      headerFile: `esx_01/vmfs-header/lun${i}.hex`,
+      headerCollectedAt: '2026-10-01T02:00:00.000Z',
+      partition:
+        i % 2 === 1 ? { scheme: 'gpt', index: 1, startLba: 2048, endLba: 4294967261, type: 'AA31E02A-400F-11DB-9590-000C2911D1B8', missing: false } : mbr(128),
       expectedIdHex: `600144f0${String(i).padStart(24, '0')}`,
     }));
     // Each label gets a bundle; the extents are dealt out among them (every extent checked once).
@@ -227,8 +261,18 @@ describe('restore bundle rendered from hostile strings', () => {
       const plan = { vmfsUuid: '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c', label, at: '2026-10-01T03:00:00.000Z', generatedAt: '2026-10-02T00:00:00.000Z', extents };
       writeBundle(dir, plan, Object.fromEntries(extents.map((e) => [e.headerFile!, dump])));
       const sel: BundleSelection = {
-        vmfsUuid: plan.vmfsUuid, deviceId: null, label, version: 'VMFS-3.31', at: plan.at, generatedAt: plan.generatedAt, root: 'r',
-        files: [], plan, targets: [], snapshots: [{ name: `tank/lun@a\n\`\`\`\ntouch pwned-snapshot`, createdAt: plan.at, host: HOSTILE_HOSTS[2] } as never], volumes: [],
+        vmfsUuid: plan.vmfsUuid,
+        deviceId: null,
+        label,
+        version: 'VMFS-3.31',
+        at: plan.at,
+        generatedAt: plan.generatedAt,
+        root: 'r',
+        files: [],
+        plan,
+        targets: [],
+        snapshots: [{ name: `tank/lun@a\n\`\`\`\ntouch pwned-snapshot`, createdAt: plan.at, host: HOSTILE_HOSTS[2] } as never],
+        volumes: [],
       };
       writeFileSync(join(dir, 'RESTORE.md'), renderRestoreGuide(sel));
       checkBundle(shells, dir, extents, devices);
@@ -253,14 +297,26 @@ describe('restore bundle built through the API from hostile collector input', ()
         // The first extent's dump reaches the FS descriptor (label, VMFS UUID); the others
         // link to it through the segment UUID in their volume table, as on a real host.
         const bytes = buildVmfsDisk({
-          lvmMajor: 3, scheme: 'mbr', vmfsUuid, segmentUuid, label, deviceId, lun: j, vendor: 'SUN', model: 'COMSTAR',
-          extentCount: devices.length, firstPE: j * 400, peCount: 400,
+          lvmMajor: 3,
+          scheme: 'mbr',
+          vmfsUuid,
+          segmentUuid,
+          label,
+          deviceId,
+          lun: j,
+          vendor: 'SUN',
+          model: 'COMSTAR',
+          extentCount: devices.length,
+          firstPE: j * 400,
+          peCount: 400,
           ...(j === 0 ? { dumpLength: 'descriptor' as const } : { dumpLength: 'legacy' as const, fsDescriptor: false }),
         });
         for (const host of [HOSTILE_HOSTS[(v + j) % HOSTILE_HOSTS.length], 'esx-plain']) {
           try {
             await ingest(catalog, {
-              host, hostKind: 'esxi', collectedAt: new Date(Date.UTC(2026, 9, 1, 2, v, j)),
+              host,
+              hostKind: 'esxi',
+              collectedAt: new Date(Date.UTC(2026, 9, 1, 2, v, j)),
               artifacts: [{ kind: 'vmfs-header', fileName: `lun${j}.hex`, sourcePath: device, device, bytes }],
             });
             accepted.push(device);
@@ -276,14 +332,22 @@ describe('restore bundle built through the API from hostile collector input', ()
     }
     if (refusedAtTheDoor.length) console.warn(`refused at begin/commit (checked in the rendered part instead):\n  ${refusedAtTheDoor.join('\n  ')}`);
   });
-  afterAll(async () => { await catalog?.close(); });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   it('every printed and documented command runs only the intended tool, the hostile string one argument', async () => {
     let checkedDevices = 0;
     for (const v of volumes) {
       if (v.devices.length === 0) continue;
       const res = await catalog.request(`/v1/volumes/${v.vmfsUuid}/restore-bundle`);
-      expect(res.status, await res.clone().text().catch(() => '')).toBe(200);
+      expect(
+        res.status,
+        await res
+          .clone()
+          .text()
+          .catch(() => ''),
+      ).toBe(200);
       const dir = tempDir('vrc-api-bundle-');
       writeFileSync(join(dir, 'b.tar.gz'), new Uint8Array(await res.arrayBuffer()));
       execFileSync('tar', ['-xzf', join(dir, 'b.tar.gz'), '-C', dir]);
@@ -297,7 +361,11 @@ describe('restore bundle built through the API from hostile collector input', ()
     // Each hostile path was either checked in a bundle here or refused at the door with a 4xx.
     const refusedDevices = HOSTILE_DEVICES.filter((d) => !volumes.some((v) => v.devices.includes(d)));
     expect(checkedDevices + refusedDevices.length).toBe(HOSTILE_DEVICES.length);
-    for (const d of refusedDevices) expect(refusedAtTheDoor.some((r) => r.endsWith(`/ ${JSON.stringify(d)}: 400 bad_request`)), d).toBe(true);
+    for (const d of refusedDevices)
+      expect(
+        refusedAtTheDoor.some((r) => r.endsWith(`/ ${JSON.stringify(d)}: 400 bad_request`)),
+        d,
+      ).toBe(true);
     expect(checkedDevices, 'no hostile device path reached a bundle: this part checks nothing').toBeGreaterThan(0);
   });
 });

@@ -28,7 +28,10 @@ export function availableShells(): Shell[] {
   for (const s of candidates) {
     const probe = spawnSync(s.argv[0], [...s.argv.slice(1), '-c', 'exit 0'], { encoding: 'utf8' });
     if (probe.status === 0) found.push(s);
-    else console.warn(`restore tests: ${s.name} is not installed here (${probe.error?.message ?? `exit ${probe.status}`}); its runs are left out (apt-get install ${s.argv[0]})`);
+    else
+      console.warn(
+        `restore tests: ${s.name} is not installed here (${probe.error?.message ?? `exit ${probe.status}`}); its runs are left out (apt-get install ${s.argv[0]})`,
+      );
   }
   if (found.length === 0) throw new Error('restore tests: no POSIX shell (dash, busybox, ksh) found');
   return found;

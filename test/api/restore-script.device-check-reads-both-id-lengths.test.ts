@@ -28,20 +28,37 @@ const NAA8 = 'naa.5000c500a1b2c3d4';
 const HEADER_FILE = 'esx01/vmfs-header/lun3.hex';
 
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
-const tempDir = (prefix: string) => { const d = mkdtempSync(join(tmpdir(), prefix)); dirs.push(d); return d; };
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+const tempDir = (prefix: string) => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+};
 
 function extent(over: Partial<RestoreExtent> = {}): RestoreExtent {
   return {
-    number: 1, host: 'esx01', deviceId: NAA, vml: null, lun: 3, devicePath: `/vmfs/devices/disks/${NAA}`,
-    headerFile: HEADER_FILE, headerCollectedAt: '2026-10-01T02:00:00.000Z',
+    number: 1,
+    host: 'esx01',
+    deviceId: NAA,
+    vml: null,
+    lun: 3,
+    devicePath: `/vmfs/devices/disks/${NAA}`,
+    headerFile: HEADER_FILE,
+    headerCollectedAt: '2026-10-01T02:00:00.000Z',
     partition: { scheme: 'mbr', index: 1, startLba: 128, endLba: 209715199, type: '0xfb', missing: false },
-    expectedIdHex: NAA.slice(4), ...over,
+    expectedIdHex: NAA.slice(4),
+    ...over,
   };
 }
 
 const plan = (extents: RestoreExtent[]): RestorePlan => ({
-  vmfsUuid: '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c', label: 'prod', at: '2026-10-01T03:00:00.000Z', generatedAt: '2026-10-02T00:00:00.000Z', extents,
+  vmfsUuid: '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c',
+  label: 'prod',
+  at: '2026-10-01T03:00:00.000Z',
+  generatedAt: '2026-10-02T00:00:00.000Z',
+  extents,
 });
 
 /** A 2 MiB dump from LBA 0 of an ESX 3.5 extent on a COMSTAR LU (MBR, VMFS partition at LBA 128). */
@@ -64,8 +81,7 @@ describe('expectedIdHex reads the seed-spelling vml', () => {
 });
 
 describe.each(availableShells())('restore.sh device check under $name', (shell) => {
-  const bundle = (extents: RestoreExtent[], dump: Uint8Array) =>
-    writeBundle(tempDir('vrc-bundle-'), plan(extents), { [HEADER_FILE]: dump });
+  const bundle = (extents: RestoreExtent[], dump: Uint8Array) => writeBundle(tempDir('vrc-bundle-'), plan(extents), { [HEADER_FILE]: dump });
 
   it.each([
     ['22 (NAA + the first 6 model bytes, as ESX 3.5 on COMSTAR writes it)', NAA, 22],

@@ -12,9 +12,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  expectedIdHex, extentAction, renderRestoreScript, shQuote, type RestoreExtent, type RestorePlan,
-} from '../../api/bundle/restore-script.js';
+import { expectedIdHex, extentAction, renderRestoreScript, shQuote, type RestoreExtent, type RestorePlan } from '../../api/bundle/restore-script.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 
 const NAA = 'naa.600144f0aabbccddeeff001122334455';
@@ -23,20 +21,35 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 function extent(over: Partial<RestoreExtent> = {}): RestoreExtent {
   return {
-    number: 1, host: 'esx01', deviceId: NAA, vml: null, lun: 3, devicePath: `/vmfs/devices/disks/${NAA}`,
-    headerFile: `esx01/vmfs-header/${NAA}.hex`, headerCollectedAt: '2026-10-01T02:00:00.000Z',
+    number: 1,
+    host: 'esx01',
+    deviceId: NAA,
+    vml: null,
+    lun: 3,
+    devicePath: `/vmfs/devices/disks/${NAA}`,
+    headerFile: `esx01/vmfs-header/${NAA}.hex`,
+    headerCollectedAt: '2026-10-01T02:00:00.000Z',
     partition: { scheme: 'mbr', index: 1, startLba: 128, endLba: 209715199, type: '0xfb', missing: false },
-    expectedIdHex: NAA.slice(4), ...over,
+    expectedIdHex: NAA.slice(4),
+    ...over,
   };
 }
 
 describe('restore-script: pure parts', () => {
   it.each([
     ['MBR: the saved first sector back with dd', extent(), 'mbr', `dd if=esx01/vmfs-header/${NAA}.hex of=/dev/sdb bs=512 count=1 conv=notrunc`],
-    ['GPT: partedUtil setptbl with the saved start, end and VMFS type', extent({ partition: { scheme: 'gpt', index: 1, startLba: 2048, endLba: 4294967261, type: 'AA31E02A-400F-11DB-9590-000C2911D1B8', missing: false } }),
-      'gpt', "partedUtil setptbl /dev/sdb gpt '1 2048 4294967261 AA31E02A400F11DB9590000C2911D1B8 0'"],
-    ['GPT partition 2', extent({ partition: { scheme: 'gpt', index: 2, startLba: 4096, endLba: 8191, type: 'aa31e02a-400f-11db-9590-000c2911d1b8', missing: false } }),
-      'gpt', "partedUtil setptbl /dev/sdb gpt '2 4096 8191 AA31E02A400F11DB9590000C2911D1B8 0'"],
+    [
+      'GPT: partedUtil setptbl with the saved start, end and VMFS type',
+      extent({ partition: { scheme: 'gpt', index: 1, startLba: 2048, endLba: 4294967261, type: 'AA31E02A-400F-11DB-9590-000C2911D1B8', missing: false } }),
+      'gpt',
+      "partedUtil setptbl /dev/sdb gpt '1 2048 4294967261 AA31E02A400F11DB9590000C2911D1B8 0'",
+    ],
+    [
+      'GPT partition 2',
+      extent({ partition: { scheme: 'gpt', index: 2, startLba: 4096, endLba: 8191, type: 'aa31e02a-400f-11db-9590-000c2911d1b8', missing: false } }),
+      'gpt',
+      "partedUtil setptbl /dev/sdb gpt '2 4096 8191 AA31E02A400F11DB9590000C2911D1B8 0'",
+    ],
   ])('%s', (_name, e, kind, command) => {
     const a = extentAction(e, '/dev/sdb');
     expect(a.kind).toBe(kind);
@@ -73,7 +86,13 @@ describe('restore-script: pure parts', () => {
   });
 
   it('is deterministic and never writes in its text without --apply gating', () => {
-    const plan: RestorePlan = { vmfsUuid: '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c', label: "it's $HOME", at: '2026-10-01T03:00:00.000Z', generatedAt: '2026-10-02T00:00:00.000Z', extents: [extent()] };
+    const plan: RestorePlan = {
+      vmfsUuid: '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c',
+      label: "it's $HOME",
+      at: '2026-10-01T03:00:00.000Z',
+      generatedAt: '2026-10-02T00:00:00.000Z',
+      extents: [extent()],
+    };
     const a = renderRestoreScript(plan);
     expect(renderRestoreScript(plan)).toBe(a);
     expect(a.startsWith('#!/bin/sh\n')).toBe(true);
@@ -86,7 +105,9 @@ describe('restore-script: pure parts', () => {
 
 describe('restore-script: run with sh on device files', () => {
   const dirs: string[] = [];
-  afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
 
   /** A bundle directory with one dump, restore.sh and SHA256SUMS; returns paths. */
   function bundle(e: RestoreExtent, dump: Uint8Array) {
@@ -94,7 +115,13 @@ describe('restore-script: run with sh on device files', () => {
     dirs.push(dir);
     mkdirSync(join(dir, 'esx01', 'vmfs-header'), { recursive: true });
     writeFileSync(join(dir, e.headerFile!), dump);
-    const script = renderRestoreScript({ vmfsUuid: '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c', label: 'prod', at: '2026-10-01T03:00:00.000Z', generatedAt: '2026-10-02T00:00:00.000Z', extents: [e] });
+    const script = renderRestoreScript({
+      vmfsUuid: '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c',
+      label: 'prod',
+      at: '2026-10-01T03:00:00.000Z',
+      generatedAt: '2026-10-02T00:00:00.000Z',
+      extents: [e],
+    });
     writeFileSync(join(dir, 'restore.sh'), script, { mode: 0o755 });
     writeFileSync(join(dir, 'SHA256SUMS'), `${sha256(Buffer.from(script))}  restore.sh\n${sha256(dump)}  ${e.headerFile}\n`);
     return { dir, script: join(dir, 'restore.sh') };
@@ -196,7 +223,9 @@ describe('restore-script: run with sh on device files', () => {
 
   it('GPT: prints the partedUtil line, refuses without partedUtil, runs it with --apply when present', () => {
     const gptDump = buildVmfsDisk({ lvmMajor: 5, scheme: 'gpt', deviceId: NAA, lun: 3, dumpLength: 3 * 1024 * 1024, noiseSeed: 1 });
-    const e = extent({ partition: { scheme: 'gpt', index: 1, startLba: 2048, endLba: 209715166, type: 'AA31E02A-400F-11DB-9590-000C2911D1B8', missing: false } });
+    const e = extent({
+      partition: { scheme: 'gpt', index: 1, startLba: 2048, endLba: 209715166, type: 'AA31E02A-400F-11DB-9590-000C2911D1B8', missing: false },
+    });
     const dev = device(gptDump);
     const { script } = bundle(e, gptDump);
     const line = `partedUtil setptbl ${dev} gpt '1 2048 209715166 AA31E02A400F11DB9590000C2911D1B8 0'`;

@@ -21,7 +21,9 @@ describeEachFlavour('check and scrub', (flavour) => {
     catalog = await startTestCatalog(flavour);
     header = buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy' });
     const done = await ingest(catalog, {
-      host: 'esx1', hostKind: 'esxi', artifacts: [
+      host: 'esx1',
+      hostKind: 'esxi',
+      artifacts: [
         { kind: 'vmfs-header', fileName: 'sdb.hex', device: DEFAULTS.deviceId, bytes: header },
         { kind: 'unknown', fileName: 'other.bin', bytes: other },
       ],
@@ -29,9 +31,12 @@ describeEachFlavour('check and scrub', (flavour) => {
     headerArtifact = done.artifacts[0].id;
     otherArtifact = done.artifacts[1].id;
   }, 120_000);
-  afterAll(async () => { await catalog?.close(); });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
-  const check = async (percent?: number) => (await catalog.request(`/v1/admin/check${percent === undefined ? '' : `?read_data_subset=${percent}`}`, { method: 'POST' })).json();
+  const check = async (percent?: number) =>
+    (await catalog.request(`/v1/admin/check${percent === undefined ? '' : `?read_data_subset=${percent}`}`, { method: 'POST' })).json();
 
   it('reports a clean store clean, and a scrub slice goes on where the last stopped', async () => {
     const r = await check(50);

@@ -31,17 +31,24 @@ describeEachFlavour('retention run', (flavour) => {
         { kind: 'unknown' as const, fileName: 'same.bin', sourcePath: '/var/dumps/same.bin', bytes: shared },
       ];
       // Only the first capture holds a header dump of the extent: it stays the newest good one.
-      const extra = d === 0 ? [{ kind: 'vmfs-header' as const, fileName: 'sdb.hex', device: DEFAULTS.deviceId, bytes: buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy' }) }] : [];
+      const extra =
+        d === 0
+          ? [{ kind: 'vmfs-header' as const, fileName: 'sdb.hex', device: DEFAULTS.deviceId, bytes: buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy' }) }]
+          : [];
       const done = await ingest(catalog, { host: 'stor1', hostKind: 'solaris', collectedAt: at, artifacts: [...artifacts, ...extra] });
       ids.push(done.captureId);
     }
     clock = new Date(Date.UTC(2025, 0, DAYS, 18, 0, 0));
   }, 240_000);
-  afterAll(async () => { await catalog?.close(); });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   it('explains every capture, drops none on a dry run, then deletes exactly the dropped ones and frees their bytes', async () => {
     const pin = await catalog.request(`/v1/captures/${ids[3]}/pin`, {
-      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ note: 'before the array swap' }),
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ note: 'before the array swap' }),
     });
     expect(pin.status).toBe(200);
 
@@ -59,21 +66,32 @@ describeEachFlavour('retention run', (flavour) => {
     expect(rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from captures`))[0].n).toBe(DAYS);
 
     const real = await (await catalog.request('/v1/retention/run?dry_run=false', { method: 'POST' })).json();
-    const dropped = dry.plan.captures.filter((c: { decision: string }) => c.decision === 'drop').map((c: { captureId: string }) => c.captureId).sort();
+    const dropped = dry.plan.captures
+      .filter((c: { decision: string }) => c.decision === 'drop')
+      .map((c: { captureId: string }) => c.captureId)
+      .sort();
     expect(dropped.length).toBeGreaterThan(20);
     expect([...real.dropped].sort()).toEqual(dropped);
     // Each dropped capture held one chunk of its own; the chunk every capture shares stays.
     expect(real.chunksDeleted).toBe(dropped.length);
     expect(real.bytesFreed).toBe(dropped.length * UNIQUE);
-    const runs = rowsOf<{ ran_by: string; bytes_freed: number; dry_run: boolean }>(await db.execute(sql`select ran_by, bytes_freed, dry_run from retention_runs order by id`));
-    expect(runs.map((r) => [r.dry_run, Number(r.bytes_freed)])).toEqual([[true, 0], [false, dropped.length * UNIQUE]]);
+    const runs = rowsOf<{ ran_by: string; bytes_freed: number; dry_run: boolean }>(
+      await db.execute(sql`select ran_by, bytes_freed, dry_run from retention_runs order by id`),
+    );
+    expect(runs.map((r) => [r.dry_run, Number(r.bytes_freed)])).toEqual([
+      [true, 0],
+      [false, dropped.length * UNIQUE],
+    ]);
 
     const check = await (await catalog.request('/v1/admin/check?read_data_subset=100', { method: 'POST' })).json();
     expect(check.clean).toBe(true);
     expect(check.captures).toBe(DAYS - dropped.length);
 
     // rebuild from the manifests alone gives back exactly the kept captures.
-    const kept = dry.plan.captures.filter((c: { decision: string }) => c.decision === 'keep').map((c: { captureId: string }) => c.captureId).sort();
+    const kept = dry.plan.captures
+      .filter((c: { decision: string }) => c.decision === 'keep')
+      .map((c: { captureId: string }) => c.captureId)
+      .sort();
     for (const t of ['events', 'extents', 'segments', 'targets', 'zfs_snapshots', 'artifacts', 'capture_pins', 'captures', 'host_chunks', 'blobs']) {
       await db.execute(sql.raw(`delete from ${t}`));
     }

@@ -8,7 +8,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { EXTENT1, EXTENT2, IQN, PROD, SCRATCH, seedDatacenter, vmlOf } from './read-side-seed.js';
 
-interface Json { [k: string]: any }
+interface Json {
+  [k: string]: any;
+}
 
 describeEachFlavour('GET /v1/search', (flavour) => {
   let catalog: TestCatalog;
@@ -57,7 +59,12 @@ describeEachFlavour('GET /v1/search', (flavour) => {
   });
 
   it('finds a device by its NAA in stmfadm upper case, as bare hex, with or without naa.', async () => {
-    for (const q of [EXTENT2.deviceId.toUpperCase(), EXTENT2.deviceId.slice(4).toUpperCase(), EXTENT2.deviceId.slice(4), `naa.${EXTENT2.deviceId.slice(4).toUpperCase()}`]) {
+    for (const q of [
+      EXTENT2.deviceId.toUpperCase(),
+      EXTENT2.deviceId.slice(4).toUpperCase(),
+      EXTENT2.deviceId.slice(4),
+      `naa.${EXTENT2.deviceId.slice(4).toUpperCase()}`,
+    ]) {
       const { body } = await search(q);
       const lun = body.hits.find((h: Json) => h.type === 'lun');
       expect(lun, q).toMatchObject({ deviceId: EXTENT2.deviceId, lun: EXTENT2.lun, vendor: 'SUN', model: 'COMSTAR' });
@@ -80,7 +87,12 @@ describeEachFlavour('GET /v1/search', (flavour) => {
     const { body } = await search('esx01');
     expect(body.hits[0]).toMatchObject({ type: 'host', name: 'esx01', kind: 'esxi', score: 95 });
     const fragment = await search('esx');
-    expect(fragment.body.hits.filter((h: Json) => h.type === 'host').map((h: Json) => h.name).sort()).toEqual(['esx01', 'esx02']);
+    expect(
+      fragment.body.hits
+        .filter((h: Json) => h.type === 'host')
+        .map((h: Json) => h.name)
+        .sort(),
+    ).toEqual(['esx01', 'esx02']);
   });
 
   it('finds the target LUs by IQN, in any case', async () => {
@@ -96,7 +108,10 @@ describeEachFlavour('GET /v1/search', (flavour) => {
     expect(body.query).toMatchObject({ type: 'backingStore', dataset: EXTENT1.dataset });
     expect(body.hits[0]).toMatchObject({ type: 'target', backingStore: EXTENT1.zvol, deviceId: EXTENT1.deviceId });
     expect(volumeHits(body)).toEqual([PROD.vmfsUuid]);
-    const snaps = body.hits.filter((h: Json) => h.type === 'snapshot').map((h: Json) => h.name).sort();
+    const snaps = body.hits
+      .filter((h: Json) => h.type === 'snapshot')
+      .map((h: Json) => h.name)
+      .sort();
     expect(snaps).toEqual([`${EXTENT1.dataset}@daily-2026-09-30`, `${EXTENT1.dataset}@daily-2026-10-01`]);
     const byDataset = await search(EXTENT2.dataset);
     expect(byDataset.body.hits.filter((h: Json) => h.type === 'snapshot').map((h: Json) => h.name)).toEqual([`${EXTENT2.dataset}@daily-2026-10-01`]);

@@ -14,7 +14,9 @@ import { ingest } from '../helpers/ingest-client.js';
 import { iscsitgtExport } from '../fixtures/text-fixtures.js';
 import { EXTENT1, EXTENT2, PROD, T0, HOUR, seedDatacenter, vmlOf } from './read-side-seed.js';
 
-interface Json { [k: string]: any }
+interface Json {
+  [k: string]: any;
+}
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const ESX01_INITIATOR = 'iqn.1998-01.com.vmware:esx01-4a1c3e7f';
@@ -23,13 +25,23 @@ const ACL_IQN = 'iqn.1986-03.com.sun:02:acl-target';
 
 /** sol02 exports one target whose ACL names both ESX initiators, later only esx01's. */
 function aclExport(initiators: string[]): Uint8Array {
-  return enc(iscsitgtExport({
-    initiators: [{ name: 'esx01', iqn: ESX01_INITIATOR }, { name: 'esx02', iqn: ESX02_INITIATOR }],
-    targets: [{
-      name: 'acl', iqn: ACL_IQN, alias: 'acl-ds', acl: initiators,
-      luns: [{ lun: 0, guid: '600144f0000000000000000000ac1000', backingStore: '/dev/zvol/rdsk/tank/acl0', blocks: 0x100000 }],
-    }],
-  }));
+  return enc(
+    iscsitgtExport({
+      initiators: [
+        { name: 'esx01', iqn: ESX01_INITIATOR },
+        { name: 'esx02', iqn: ESX02_INITIATOR },
+      ],
+      targets: [
+        {
+          name: 'acl',
+          iqn: ACL_IQN,
+          alias: 'acl-ds',
+          acl: initiators,
+          luns: [{ lun: 0, guid: '600144f0000000000000000000ac1000', backingStore: '/dev/zvol/rdsk/tank/acl0', blocks: 0x100000 }],
+        },
+      ],
+    }),
+  );
 }
 
 describeEachFlavour('search: the spellings storage tools print', (flavour) => {
@@ -37,8 +49,18 @@ describeEachFlavour('search: the spellings storage tools print', (flavour) => {
   beforeAll(async () => {
     catalog = await startTestCatalog(flavour);
     await seedDatacenter(catalog);
-    await ingest(catalog, { host: 'sol02', hostKind: 'solaris', collectedAt: new Date(T0.getTime() + 3 * HOUR), artifacts: [{ kind: 'iscsitgt-smf', fileName: 'iscsitgt.xml', bytes: aclExport(['esx01', 'esx02']) }] });
-    await ingest(catalog, { host: 'sol02', hostKind: 'solaris', collectedAt: new Date(T0.getTime() + 4 * HOUR), artifacts: [{ kind: 'iscsitgt-smf', fileName: 'iscsitgt.xml', bytes: aclExport(['esx01']) }] });
+    await ingest(catalog, {
+      host: 'sol02',
+      hostKind: 'solaris',
+      collectedAt: new Date(T0.getTime() + 3 * HOUR),
+      artifacts: [{ kind: 'iscsitgt-smf', fileName: 'iscsitgt.xml', bytes: aclExport(['esx01', 'esx02']) }],
+    });
+    await ingest(catalog, {
+      host: 'sol02',
+      hostKind: 'solaris',
+      collectedAt: new Date(T0.getTime() + 4 * HOUR),
+      artifacts: [{ kind: 'iscsitgt-smf', fileName: 'iscsitgt.xml', bytes: aclExport(['esx01']) }],
+    });
   });
   afterAll(async () => catalog?.close());
 
@@ -52,14 +74,19 @@ describeEachFlavour('search: the spellings storage tools print', (flavour) => {
   it('takes naa.…:N and vml.…:N as the device, with the partition noted', async () => {
     const vml = vmlOf(EXTENT1.deviceId, EXTENT1.lun);
     for (const [q, deviceId] of [
-      [`${EXTENT2.deviceId}:1`, EXTENT2.deviceId], [`${EXTENT2.deviceId.toUpperCase().replace('NAA.', 'naa.')}:1`, EXTENT2.deviceId],
-      [`${vml}:1`, EXTENT1.deviceId], [`${vml.toUpperCase().replace('VML.', 'vml.')}:3`, EXTENT1.deviceId],
+      [`${EXTENT2.deviceId}:1`, EXTENT2.deviceId],
+      [`${EXTENT2.deviceId.toUpperCase().replace('NAA.', 'naa.')}:1`, EXTENT2.deviceId],
+      [`${vml}:1`, EXTENT1.deviceId],
+      [`${vml.toUpperCase().replace('VML.', 'vml.')}:3`, EXTENT1.deviceId],
     ] as const) {
       const body = await search(q);
       expect(body.query, q).toMatchObject({ deviceId, raw: q });
       expect(body.query.partition, q).toBe(Number(q.split(':').pop()));
       expect(body.hits[0], q).toMatchObject({ type: 'lun', deviceId, score: 100 });
-      expect(ofType(body, 'volume').map((h: Json) => h.vmfsUuid), q).toEqual([PROD.vmfsUuid]);
+      expect(
+        ofType(body, 'volume').map((h: Json) => h.vmfsUuid),
+        q,
+      ).toEqual([PROD.vmfsUuid]);
     }
     expect((await search(`${vml}:1`)).query.type).toBe('vml');
     // Not a device id with a suffix: still text.
@@ -76,7 +103,12 @@ describeEachFlavour('search: the spellings storage tools print', (flavour) => {
     for (const q of [PROD.segmentUuid, PROD.segmentUuid.replace(/-/g, ''), PROD.segmentUuid.toUpperCase()]) {
       const body = await search(q);
       expect(body.hits[0], q).toMatchObject({ type: 'volume', vmfsUuid: PROD.vmfsUuid, label: PROD.label, match: 'segmentUuid' });
-      expect(ofType(body, 'lun').map((h: Json) => h.deviceId).sort(), q).toEqual([EXTENT1.deviceId, EXTENT2.deviceId].sort());
+      expect(
+        ofType(body, 'lun')
+          .map((h: Json) => h.deviceId)
+          .sort(),
+        q,
+      ).toEqual([EXTENT1.deviceId, EXTENT2.deviceId].sort());
     }
   });
 
@@ -84,7 +116,10 @@ describeEachFlavour('search: the spellings storage tools print', (flavour) => {
     for (const q of [EXTENT1.extentUuid, EXTENT1.extentUuid.replace(/-/g, '')]) {
       const body = await search(q);
       expect(body.hits[0], q).toMatchObject({ type: 'lun', deviceId: EXTENT1.deviceId, lun: EXTENT1.lun, match: 'extentUuid', score: 100 });
-      expect(ofType(body, 'volume').map((h: Json) => h.vmfsUuid), q).toEqual([PROD.vmfsUuid]);
+      expect(
+        ofType(body, 'volume').map((h: Json) => h.vmfsUuid),
+        q,
+      ).toEqual([PROD.vmfsUuid]);
       expect(ofType(body, 'target')[0], q).toMatchObject({ deviceId: EXTENT1.deviceId, storageHost: 'sol01' });
     }
     const other = await search(EXTENT2.extentUuid);
@@ -95,7 +130,10 @@ describeEachFlavour('search: the spellings storage tools print', (flavour) => {
     for (const q of [ESX01_INITIATOR, ESX01_INITIATOR.toUpperCase()]) {
       const body = await search(q);
       const targets = ofType(body, 'target');
-      expect(targets.map((t: Json) => [t.iqn, t.storageHost, t.match]), q).toEqual([[ACL_IQN, 'sol02', 'acl']]);
+      expect(
+        targets.map((t: Json) => [t.iqn, t.storageHost, t.match]),
+        q,
+      ).toEqual([[ACL_IQN, 'sol02', 'acl']]);
     }
     // esx02 was dropped from the ACL in sol02's latest capture.
     expect(ofType(await search(ESX02_INITIATOR), 'target')).toEqual([]);

@@ -46,7 +46,12 @@ const PARAM_VALUES: Record<string, string> = {
   name: 'esx01',
 };
 
-interface Operation { method: string; path: string; operationId: string; security?: unknown[] }
+interface Operation {
+  method: string;
+  path: string;
+  operationId: string;
+  security?: unknown[];
+}
 
 describe('every operation in /openapi.json has a role, and the API enforces it', () => {
   let catalog: TestCatalog;
@@ -54,22 +59,35 @@ describe('every operation in /openapi.json has a role, and the API enforces it',
   const tokens: Partial<Record<'operator' | 'collector', string>> = {};
   beforeAll(async () => {
     catalog = await startTestCatalog('embedded');
-    const spec = (await (await catalog.request('/openapi.json', { token: null })).json()) as { paths: Record<string, Record<string, Omit<Operation, 'method' | 'path'>>> };
-    operations = Object.entries(spec.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ ...op, method: method.toUpperCase(), path })));
+    const spec = (await (await catalog.request('/openapi.json', { token: null })).json()) as {
+      paths: Record<string, Record<string, Omit<Operation, 'method' | 'path'>>>;
+    };
+    operations = Object.entries(spec.paths).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => ({ ...op, method: method.toUpperCase(), path })),
+    );
     tokens.operator = await tokenFor(catalog, 'operator');
     tokens.collector = await tokenFor(catalog, 'collector', 'esx01');
   });
   afterAll(async () => catalog?.close());
 
   const url = (op: Operation) => op.path.replace(/\{(\w+)\}/g, (_, p: string) => encodeURIComponent(PARAM_VALUES[p] ?? 'x'));
-  const call = (op: Operation, token: string | null) => catalog.request(url(op), {
-    method: op.method, token, ...(op.method === 'POST' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {}),
-  });
+  const call = (op: Operation, token: string | null) =>
+    catalog.request(url(op), {
+      method: op.method,
+      token,
+      ...(op.method === 'POST' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {}),
+    });
 
   it('lists each operation of the role table and nothing else', () => {
     const ids = operations.map((o) => o.operationId);
-    expect(ids.filter((id) => !(id in ROLES)), 'operations without a role entry').toEqual([]);
-    expect(Object.keys(ROLES).filter((id) => !ids.includes(id)), 'role entries without an operation').toEqual([]);
+    expect(
+      ids.filter((id) => !(id in ROLES)),
+      'operations without a role entry',
+    ).toEqual([]);
+    expect(
+      Object.keys(ROLES).filter((id) => !ids.includes(id)),
+      'role entries without an operation',
+    ).toEqual([]);
   });
 
   it('documents security as the table says', () => {

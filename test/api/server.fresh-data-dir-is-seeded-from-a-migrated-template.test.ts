@@ -13,8 +13,14 @@ import { MIGRATIONS_DIR, openDb, queryRows } from '../../db/client.js';
 import { hosts } from '../../db/schema.js';
 
 const dirs: string[] = [];
-const fresh = () => { const d = mkdtempSync(join(tmpdir(), 'vrc-seed-')); dirs.push(d); return d; };
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+const fresh = () => {
+  const d = mkdtempSync(join(tmpdir(), 'vrc-seed-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 describe('a fresh embedded data directory', () => {
   it('starts migrated from the template, independent of other copies, and keeps its rows', async () => {

@@ -34,8 +34,15 @@ describe('npm start (api/server.ts) on the embedded default', () => {
       expect(unauth.status).toBe(401);
       expect(((await unauth.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
       // PORT=0: the upload URLs the embedded store signs name the port actually listened on.
-      const prepared = prepareCapture({ host: 'esx-start', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: new TextEncoder().encode('tank/a@b\t1793491200\t1\n') }] });
-      const begun = await fetch(`${first.url}/v1/captures`, { method: 'POST', headers: { authorization: `Bearer ${printed}`, 'content-type': 'application/json' }, body: JSON.stringify(prepared.request) });
+      const prepared = prepareCapture({
+        host: 'esx-start',
+        artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: new TextEncoder().encode('tank/a@b\t1793491200\t1\n') }],
+      });
+      const begun = await fetch(`${first.url}/v1/captures`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${printed}`, 'content-type': 'application/json' },
+        body: JSON.stringify(prepared.request),
+      });
       expect(begun.status).toBe(200);
       const { missing } = (await begun.json()) as { missing: Array<{ url: string }> };
       expect(missing).toHaveLength(1);
@@ -56,10 +63,14 @@ describe('npm start (api/server.ts) on the embedded default', () => {
 
   it('refuses a bad setting with a message naming the variable and a non-zero exit', { timeout: 120_000 }, async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'api/server.ts')], {
-      cwd: ROOT, env: serverEnv({ DATA_DIR: dataDir, PORT: 'eighty', DATABASE_URL: 'mysql://x' }), stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT,
+      env: serverEnv({ DATA_DIR: dataDir, PORT: 'eighty', DATABASE_URL: 'mysql://x' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';
-    child.stderr.on('data', (d) => { err += d; });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     expect(code).not.toBe(0);
     expect(err).toContain('PORT');

@@ -28,7 +28,11 @@ describe('the server after kill -9', () => {
     const catalog = remoteCatalog(first.url, token);
     const bytes = buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy', noiseSeed: 41 });
     const collectedAt = new Date().toISOString();
-    const done = await ingest(catalog, { host: 'esx-kill9', collectedAt, artifacts: [{ kind: 'vmfs-header', fileName: 'sdb.hex', device: DEFAULTS.deviceId, bytes }] });
+    const done = await ingest(catalog, {
+      host: 'esx-kill9',
+      collectedAt,
+      artifacts: [{ kind: 'vmfs-header', fileName: 'sdb.hex', device: DEFAULTS.deviceId, bytes }],
+    });
     expect(done.state).toBe('committed');
 
     expect(await first.kill('SIGKILL')).toBe('SIGKILL');
@@ -39,7 +43,15 @@ describe('the server after kill -9', () => {
     const artifact = await again.request(`/v1/artifacts/${done.artifacts[0].id}`);
     expect(artifact.status).toBe(200);
     expect(await artifact.json()).toMatchObject({ id: done.artifacts[0].id, sha256: expect.any(String) });
-    const repeat = await begin(again, prepareCapture({ host: 'esx-kill9', captureId: done.captureId, collectedAt, artifacts: [{ kind: 'vmfs-header', fileName: 'sdb.hex', device: DEFAULTS.deviceId, bytes }] }).request);
+    const repeat = await begin(
+      again,
+      prepareCapture({
+        host: 'esx-kill9',
+        captureId: done.captureId,
+        collectedAt,
+        artifacts: [{ kind: 'vmfs-header', fileName: 'sdb.hex', device: DEFAULTS.deviceId, bytes }],
+      }).request,
+    );
     expect(repeat).toMatchObject({ state: 'committed', missing: [] });
     const search = await again.request(`/v1/search?q=${encodeURIComponent(DEFAULTS.deviceId.toUpperCase())}`);
     expect(search.status).toBe(200);

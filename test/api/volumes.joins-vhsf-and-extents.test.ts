@@ -9,7 +9,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { EXTENT1, EXTENT2, IQN, PROD, SCRATCH, T0, seedDatacenter, vmlOf, type Seeded } from './read-side-seed.js';
 
-interface Json { [k: string]: any }
+interface Json {
+  [k: string]: any;
+}
 
 describeEachFlavour('GET /v1/volumes/{vmfsUuid}', (flavour) => {
   let catalog: TestCatalog;
@@ -37,8 +39,13 @@ describeEachFlavour('GET /v1/volumes/{vmfsUuid}', (flavour) => {
     expect(headers.map((e: Json) => e.deviceId).sort()).toEqual([EXTENT1.deviceId, EXTENT2.deviceId].sort());
     const first = headers.find((e: Json) => e.deviceId === EXTENT1.deviceId);
     expect(first).toMatchObject({
-      lun: EXTENT1.lun, vendor: 'SUN', model: 'COMSTAR', segmentUuid: PROD.segmentUuid, host: 'esx01',
-      vml: vmlOf(EXTENT1.deviceId, EXTENT1.lun), seenAt: T0.toISOString(),
+      lun: EXTENT1.lun,
+      vendor: 'SUN',
+      model: 'COMSTAR',
+      segmentUuid: PROD.segmentUuid,
+      host: 'esx01',
+      vml: vmlOf(EXTENT1.deviceId, EXTENT1.lun),
+      seenAt: T0.toISOString(),
       partition: { scheme: 'mbr', index: 1, startLba: 128, missing: false },
     });
     // The legacy dump ends before the FS descriptor: the link is the segment UUID alone.
@@ -47,14 +54,16 @@ describeEachFlavour('GET /v1/volumes/{vmfsUuid}', (flavour) => {
     expect(inventory.map((e: Json) => e.deviceId).sort()).toEqual([EXTENT1.deviceId, EXTENT2.deviceId].sort());
   });
 
-  it('adds the storage host\'s LUs through the device id, and their zvols\' snapshots', async () => {
+  it("adds the storage host's LUs through the device id, and their zvols' snapshots", async () => {
     const { body } = await get(`/v1/volumes/${PROD.vmfsUuid}`);
     expect(body.targets).toHaveLength(2);
     const lu3 = body.targets.find((t: Json) => t.lun === EXTENT1.lun);
     expect(lu3).toMatchObject({ storageHost: 'sol01', stack: 'iscsitgt', iqn: IQN, alias: 'prod-ds', deviceId: EXTENT1.deviceId, backingStore: EXTENT1.zvol });
     expect(lu3.sizeBytes).toBe(0xc800000 * 512);
     expect(body.snapshots.map((s: Json) => s.name).sort()).toEqual([
-      `${EXTENT1.dataset}@daily-2026-09-30`, `${EXTENT1.dataset}@daily-2026-10-01`, `${EXTENT2.dataset}@daily-2026-10-01`,
+      `${EXTENT1.dataset}@daily-2026-09-30`,
+      `${EXTENT1.dataset}@daily-2026-10-01`,
+      `${EXTENT2.dataset}@daily-2026-10-01`,
     ]);
   });
 
@@ -94,7 +103,12 @@ describeEachFlavour('GET /v1/volumes/{vmfsUuid}', (flavour) => {
     expect(status).toBe(200);
     expect(body.label).toBe(SCRATCH.label);
     expect(body.extents).toHaveLength(1);
-    expect(body.extents[0]).toMatchObject({ deviceId: SCRATCH.deviceId, vmfsUuid: SCRATCH.vmfsUuid, host: 'esx02', partition: { scheme: 'gpt', startLba: 2048 } });
+    expect(body.extents[0]).toMatchObject({
+      deviceId: SCRATCH.deviceId,
+      vmfsUuid: SCRATCH.vmfsUuid,
+      host: 'esx02',
+      partition: { scheme: 'gpt', startLba: 2048 },
+    });
     expect(body.targets).toEqual([]);
   });
 

@@ -9,7 +9,9 @@ import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../help
 
 describeEachFlavour('malformed volume and LUN ids', (flavour) => {
   let catalog: TestCatalog;
-  beforeAll(async () => { catalog = await startTestCatalog(flavour); });
+  beforeAll(async () => {
+    catalog = await startTestCatalog(flavour);
+  });
   afterAll(async () => catalog?.close());
 
   const routes = [

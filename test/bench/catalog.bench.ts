@@ -53,7 +53,9 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peakMi
   global.gc?.();
   const base = process.memoryUsage.rss();
   let peak = base;
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 20);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 20);
   try {
     const result = await fn();
     peak = Math.max(peak, process.memoryUsage.rss());
@@ -63,12 +65,17 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peakMi
   }
 }
 
-
 /** A catalog on the given database (or the embedded one), fs store in a temp dir. */
 export async function openCatalog(databaseUrl: string | undefined, env: Record<string, string> = {}): Promise<TestCatalog> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vrc-bench-'));
   const adminToken = `bench-admin-${randomBytes(16).toString('hex')}`;
-  const config = loadConfig({ DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: adminToken, LOG_LEVEL: 'silent', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), ...env });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    CATALOG_BOOTSTRAP_TOKEN: adminToken,
+    LOG_LEVEL: 'silent',
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...env,
+  });
   const opened = await openServices(config, { logger: createLogger('silent') });
   const app = createApp(opened.services);
   const request = async (path: string, init: RequestInit & { token?: string | null } = {}) => {
@@ -78,8 +85,17 @@ export async function openCatalog(databaseUrl: string | undefined, env: Record<s
     return app.request(path, { ...rest, headers });
   };
   return {
-    flavour: databaseUrl ? 'postgres-s3' : 'embedded', app, services: opened.services, url: '', adminToken, dataDir, request,
-    close: async () => { await opened.close(); rmSync(dataDir, { recursive: true, force: true }); },
+    flavour: databaseUrl ? 'postgres-s3' : 'embedded',
+    app,
+    services: opened.services,
+    url: '',
+    adminToken,
+    dataDir,
+    request,
+    close: async () => {
+      await opened.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -88,48 +104,78 @@ export async function bulkLoad(catalog: TestCatalog): Promise<void> {
   const { db } = catalog.services;
   const captures = Math.ceil(ARTIFACTS / PER_CAPTURE);
   const steps: Array<[string, ReturnType<typeof sql>]> = [
-    ['hosts', sql`INSERT INTO hosts (name, kind, first_seen, last_seen, last_capture_id)
-      SELECT 'esx' || lpad(g::text, 4, '0'), 'esxi', now() - interval '400 days', now(), NULL FROM generate_series(1, ${HOSTS}) g`],
-    ['captures', sql`INSERT INTO captures (id, host, state, collected_at, received_at, committed_at, collector_version, request)
+    [
+      'hosts',
+      sql`INSERT INTO hosts (name, kind, first_seen, last_seen, last_capture_id)
+      SELECT 'esx' || lpad(g::text, 4, '0'), 'esxi', now() - interval '400 days', now(), NULL FROM generate_series(1, ${HOSTS}) g`,
+    ],
+    [
+      'captures',
+      sql`INSERT INTO captures (id, host, state, collected_at, received_at, committed_at, collector_version, request)
       SELECT 'cap-' || g, 'esx' || lpad((g % ${HOSTS} + 1)::text, 4, '0'), 'committed', now() - make_interval(mins => g), now() - make_interval(mins => g),
-             now() - make_interval(mins => g), 'bench', '{}'::jsonb FROM generate_series(1, ${captures}) g`],
-    ['artifacts', sql`INSERT INTO artifacts (id, capture_id, host, collected_at, kind, file_name, source_path, device, size, sha256, chunks, parse_status)
+             now() - make_interval(mins => g), 'bench', '{}'::jsonb FROM generate_series(1, ${captures}) g`,
+    ],
+    [
+      'artifacts',
+      sql`INSERT INTO artifacts (id, capture_id, host, collected_at, kind, file_name, source_path, device, size, sha256, chunks, parse_status)
       SELECT 'art-' || g, 'cap-' || ((g - 1) / ${PER_CAPTURE} + 1), 'esx' || lpad((((g - 1) / ${PER_CAPTURE}) % ${HOSTS} + 1)::text, 4, '0'),
              now() - make_interval(mins => (g - 1) / ${PER_CAPTURE} + 1),
              (ARRAY['vmfs-header','vh-sf','esx-inventory','iscsitgt-smf','zfs-snapshots'])[g % 5 + 1],
              'file-' || g, '/source/' || (g % 5000), NULL, 2097152, md5(g::text) || md5((g + 1)::text), '[]'::jsonb, 'ok'
-        FROM generate_series(1, ${ARTIFACTS}) g`],
-    ['volumes', sql`INSERT INTO volumes (vmfs_uuid, label, version, block_size, first_seen, last_seen)
+        FROM generate_series(1, ${ARTIFACTS}) g`,
+    ],
+    [
+      'volumes',
+      sql`INSERT INTO volumes (vmfs_uuid, label, version, block_size, first_seen, last_seen)
       SELECT substr(h, 1, 8) || '-' || substr(h, 9, 8) || '-' || substr(h, 17, 4) || '-' || substr(h, 21, 12),
              'ds-' || (ARRAY['prod','test','dev','backup','vdi'])[g % 5 + 1] || '-' || g, 'VMFS-5.81', 1048576, now() - interval '300 days', now()
-        FROM (SELECT g, md5('vol' || g) AS h FROM generate_series(1, ${VOLUMES}) g) x`],
-    ['segments', sql`INSERT INTO segments (artifact_id, segment_uuid, vmfs_uuid, seen_at)
+        FROM (SELECT g, md5('vol' || g) AS h FROM generate_series(1, ${VOLUMES}) g) x`,
+    ],
+    [
+      'segments',
+      sql`INSERT INTO segments (artifact_id, segment_uuid, vmfs_uuid, seen_at)
       SELECT 'art-' || (g * 10 % ${ARTIFACTS} + 1), substr(s, 1, 8) || '-' || substr(s, 9, 8) || '-' || substr(s, 17, 4) || '-' || substr(s, 21, 12),
              substr(h, 1, 8) || '-' || substr(h, 9, 8) || '-' || substr(h, 17, 4) || '-' || substr(h, 21, 12), now()
-        FROM (SELECT g, md5('vol' || g) AS h, md5('seg' || g) AS s FROM generate_series(1, ${VOLUMES}) g) x`],
-    ['extents (header, 2 per volume)', sql`INSERT INTO extents (artifact_id, capture_id, host, source, segment_uuid, device_id, vml, lun, vendor, model,
+        FROM (SELECT g, md5('vol' || g) AS h, md5('seg' || g) AS s FROM generate_series(1, ${VOLUMES}) g) x`,
+    ],
+    [
+      'extents (header, 2 per volume)',
+      sql`INSERT INTO extents (artifact_id, capture_id, host, source, segment_uuid, device_id, vml, lun, vendor, model,
         partition_scheme, partition_index, partition_start, partition_end, partition_type, seen_at)
       SELECT 'art-' || ((g * 10 + e) % ${ARTIFACTS} + 1), 'cap-1', 'esx' || lpad((g % ${HOSTS} + 1)::text, 4, '0'), 'header',
              substr(s, 1, 8) || '-' || substr(s, 9, 8) || '-' || substr(s, 17, 4) || '-' || substr(s, 21, 12),
              'naa.600144f0' || substr(d, 1, 24), 'vml.0200' || lpad(to_hex(g % 256), 2, '0') || '0000600144f0' || substr(d, 1, 24) || '434f4d535441',
              g % 256, 'SUN', 'COMSTAR', 'gpt', 1, 2048, 2147483614, 'AA31E02A-400F-11DB-9590-000C2911D1B8', now()
-        FROM (SELECT g, e, md5('seg' || g) AS s, md5('dev' || g || '-' || e) AS d FROM generate_series(1, ${VOLUMES}) g, generate_series(0, 1) e) x`],
-    ['extents (inventory)', sql`INSERT INTO extents (artifact_id, capture_id, host, source, vmfs_uuid, device_id, lun, partition_index, seen_at)
+        FROM (SELECT g, e, md5('seg' || g) AS s, md5('dev' || g || '-' || e) AS d FROM generate_series(1, ${VOLUMES}) g, generate_series(0, 1) e) x`,
+    ],
+    [
+      'extents (inventory)',
+      sql`INSERT INTO extents (artifact_id, capture_id, host, source, vmfs_uuid, device_id, lun, partition_index, seen_at)
       SELECT 'art-' || ((g * 10 + 2) % ${ARTIFACTS} + 1), 'cap-1', 'esx' || lpad((g % ${HOSTS} + 1)::text, 4, '0'), 'inventory',
              substr(h, 1, 8) || '-' || substr(h, 9, 8) || '-' || substr(h, 17, 4) || '-' || substr(h, 21, 12),
              'naa.600144f0' || substr(md5('dev' || g || '-0'), 1, 24), g % 256, 1, now()
-        FROM (SELECT g, md5('vol' || g) AS h FROM generate_series(1, ${VOLUMES}) g) x`],
-    ['luns', sql`INSERT INTO luns (device_id, lun, vml, vendor, model, size_bytes, last_seen)
-      SELECT DISTINCT ON (device_id) device_id, lun, vml, vendor, model, 1099511627776, now() FROM extents WHERE source = 'header' AND device_id IS NOT NULL`],
-    ['targets', sql`INSERT INTO targets (artifact_id, capture_id, storage_host, stack, iqn, alias, lun, device_id, backing_store, size_bytes, tpgs, acl, seen_at)
+        FROM (SELECT g, md5('vol' || g) AS h FROM generate_series(1, ${VOLUMES}) g) x`,
+    ],
+    [
+      'luns',
+      sql`INSERT INTO luns (device_id, lun, vml, vendor, model, size_bytes, last_seen)
+      SELECT DISTINCT ON (device_id) device_id, lun, vml, vendor, model, 1099511627776, now() FROM extents WHERE source = 'header' AND device_id IS NOT NULL`,
+    ],
+    [
+      'targets',
+      sql`INSERT INTO targets (artifact_id, capture_id, storage_host, stack, iqn, alias, lun, device_id, backing_store, size_bytes, tpgs, acl, seen_at)
       SELECT 'art-' || ((g * 10 + 3) % ${ARTIFACTS} + 1), 'cap-1', 'sol' || lpad((g % 50 + 1)::text, 2, '0'), 'comstar',
              'iqn.1986-03.com.sun:02:' || md5('iqn' || g), 'lu-' || g, g % 256, 'naa.600144f0' || substr(md5('dev' || g || '-0'), 1, 24),
              '/dev/zvol/rdsk/tank/vmfs/lun' || g, 1099511627776, '[]'::jsonb, '[]'::jsonb, now()
-        FROM generate_series(1, ${VOLUMES}) g`],
-    ['zfs snapshots (3 per zvol)', sql`INSERT INTO zfs_snapshots (artifact_id, capture_id, host, dataset, snapshot, name, created_at, used_bytes)
+        FROM generate_series(1, ${VOLUMES}) g`,
+    ],
+    [
+      'zfs snapshots (3 per zvol)',
+      sql`INSERT INTO zfs_snapshots (artifact_id, capture_id, host, dataset, snapshot, name, created_at, used_bytes)
       SELECT 'art-' || ((g * 10 + 4) % ${ARTIFACTS} + 1), 'cap-1', 'sol' || lpad((g % 50 + 1)::text, 2, '0'), 'tank/vmfs/lun' || g, 'daily-' || d,
              'tank/vmfs/lun' || g || '@daily-' || d, now() - make_interval(days => d), 1048576
-        FROM generate_series(1, ${VOLUMES}) g, generate_series(1, 3) d`],
+        FROM generate_series(1, ${VOLUMES}) g, generate_series(1, 3) d`,
+    ],
   ];
   for (const [name, statement] of steps) {
     const t = performance.now();
@@ -144,16 +190,26 @@ export function queryFor(type: string, g: number): string {
   const uuid = volumeUuid(g);
   const dev = deviceOf(g, 0);
   switch (type) {
-    case 'vmfsUuid': return uuid;
-    case 'uuid no dashes, upper': return uuid.replace(/-/g, '').toUpperCase();
-    case 'uuid prefix (8)': return uuid.slice(0, 8);
-    case 'naa upper case': return dev.toUpperCase();
-    case 'vml': return `vml.0200${(g % 256).toString(16).padStart(2, '0')}0000${dev.slice(4)}434f4d535441`;
-    case 'label fragment': return `${LABELS[g % 5]}-${g}`;
-    case 'host name': return `esx${String(g % HOSTS + 1).padStart(4, '0')}`;
-    case 'iqn': return `iqn.1986-03.com.sun:02:${md5(`iqn${g}`)}`;
-    case 'zvol path': return `/dev/zvol/rdsk/tank/vmfs/lun${g}`;
-    default: throw new Error(type);
+    case 'vmfsUuid':
+      return uuid;
+    case 'uuid no dashes, upper':
+      return uuid.replace(/-/g, '').toUpperCase();
+    case 'uuid prefix (8)':
+      return uuid.slice(0, 8);
+    case 'naa upper case':
+      return dev.toUpperCase();
+    case 'vml':
+      return `vml.0200${(g % 256).toString(16).padStart(2, '0')}0000${dev.slice(4)}434f4d535441`;
+    case 'label fragment':
+      return `${LABELS[g % 5]}-${g}`;
+    case 'host name':
+      return `esx${String((g % HOSTS) + 1).padStart(4, '0')}`;
+    case 'iqn':
+      return `iqn.1986-03.com.sun:02:${md5(`iqn${g}`)}`;
+    case 'zvol path':
+      return `/dev/zvol/rdsk/tank/vmfs/lun${g}`;
+    default:
+      throw new Error(type);
   }
 }
 
@@ -178,7 +234,9 @@ async function benchSearch(catalog: TestCatalog): Promise<void> {
     }
     times.sort((a, b) => a - b);
     all.push(...times);
-    console.log(`  ${type.padEnd(24)} p50 ${percentile(times, 50).toFixed(2).padStart(7)} ms   p99 ${percentile(times, 99).toFixed(2).padStart(7)} ms   hits found ${found}/${iterations}`);
+    console.log(
+      `  ${type.padEnd(24)} p50 ${percentile(times, 50).toFixed(2).padStart(7)} ms   p99 ${percentile(times, 99).toFixed(2).padStart(7)} ms   hits found ${found}/${iterations}`,
+    );
   }
   all.sort((a, b) => a - b);
   console.log(`  ${'all types'.padEnd(24)} p50 ${percentile(all, 50).toFixed(2).padStart(7)} ms   p99 ${percentile(all, 99).toFixed(2).padStart(7)} ms`);
@@ -190,21 +248,26 @@ async function benchSearch(catalog: TestCatalog): Promise<void> {
     base.push(performance.now() - t);
   }
   base.sort((a, b) => a - b);
-  console.log(`  ${'yardstick /v1/events?limit=1'.padEnd(24)} p50 ${percentile(base, 50).toFixed(2).padStart(7)} ms   search p50 / yardstick p50 = ${(percentile(all, 50) / percentile(base, 50)).toFixed(1)}`);
+  console.log(
+    `  ${'yardstick /v1/events?limit=1'.padEnd(24)} p50 ${percentile(base, 50).toFixed(2).padStart(7)} ms   search p50 / yardstick p50 = ${(percentile(all, 50) / percentile(base, 50)).toFixed(1)}`,
+  );
 }
 
 async function benchCommits(catalog: TestCatalog): Promise<void> {
   // 20 artifacts like a storage host's daily capture: 2 MiB header dumps (mostly zeros) and small text files.
-  const header = (seed: number) => buildVmfsDisk({ lvmMajor: 5, dumpLength: 'legacy', noiseSeed: seed, deviceId: `naa.600144f0${md5(`commit${seed}`).slice(0, 24)}`, lun: seed % 256 });
+  const header = (seed: number) =>
+    buildVmfsDisk({ lvmMajor: 5, dumpLength: 'legacy', noiseSeed: seed, deviceId: `naa.600144f0${md5(`commit${seed}`).slice(0, 24)}`, lun: seed % 256 });
   const text = (i: number, c: number) => new TextEncoder().encode(`tank/vmfs/lun${i}@daily-${c}\t${1790000000 + c}\t1024\n`.repeat(50));
   const times: number[] = [];
   const commitOnly: number[] = [];
   const host = 'bench-commit-host';
   const start = performance.now();
   for (let c = 0; c < COMMITS; c++) {
-    const artifacts = Array.from({ length: PER_CAPTURE }, (_, i) => i < 8
-      ? { kind: 'vmfs-header' as const, fileName: `lun${i}.hex`, device: null, bytes: header(i + c * 1000), gzip: true }
-      : { kind: 'zfs-snapshots' as const, fileName: `zfs-${i}.txt`, bytes: text(i, c) });
+    const artifacts = Array.from({ length: PER_CAPTURE }, (_, i) =>
+      i < 8
+        ? { kind: 'vmfs-header' as const, fileName: `lun${i}.hex`, device: null, bytes: header(i + c * 1000), gzip: true }
+        : { kind: 'zfs-snapshots' as const, fileName: `zfs-${i}.txt`, bytes: text(i, c) },
+    );
     const t = performance.now();
     const res = await ingest(catalog, { host, hostKind: 'solaris', collectedAt: new Date(Date.now() - (COMMITS - c) * 60_000), artifacts });
     times.push(performance.now() - t);
@@ -224,8 +287,12 @@ async function benchCommits(catalog: TestCatalog): Promise<void> {
   times.sort((a, b) => a - b);
   commitOnly.sort((a, b) => a - b);
   console.log(`\ncommits of ${PER_CAPTURE}-artifact captures (8 × 2 MiB gzip header dumps + 12 text lists), begin → PUT → commit, sequential:`);
-  console.log(`  ${COMMITS} captures in ${elapsed.toFixed(1)} s = ${(COMMITS / elapsed).toFixed(2)} captures/s   p50 ${percentile(times, 50).toFixed(0)} ms   p99 ${percentile(times, 99).toFixed(0)} ms`);
-  console.log(`  commit call alone (chunks already stored): p50 ${percentile(commitOnly, 50).toFixed(0)} ms = ${(1000 / percentile(commitOnly, 50)).toFixed(1)} commits/s`);
+  console.log(
+    `  ${COMMITS} captures in ${elapsed.toFixed(1)} s = ${(COMMITS / elapsed).toFixed(2)} captures/s   p50 ${percentile(times, 50).toFixed(0)} ms   p99 ${percentile(times, 99).toFixed(0)} ms`,
+  );
+  console.log(
+    `  commit call alone (chunks already stored): p50 ${percentile(commitOnly, 50).toFixed(0)} ms = ${(1000 / percentile(commitOnly, 50)).toFixed(1)} commits/s`,
+  );
 }
 
 async function benchBundle(catalog: TestCatalog): Promise<void> {
@@ -233,10 +300,27 @@ async function benchBundle(catalog: TestCatalog): Promise<void> {
   // A support-grade dump: BUNDLE_MIB of chunks, each 64 KiB of noise then zeros (header dumps are mostly zeros).
   const bytes = new Uint8Array(BUNDLE_MIB * MiB);
   for (let off = 0; off < bytes.length; off += CHUNK_SIZE) bytes.set(randomBytes(64 * 1024), off);
-  bytes.set(buildVmfsDisk({ lvmMajor: 3, scheme: 'mbr', dumpLength: 'legacy', deviceId: 'naa.600144f0beefbeefbeefbeefbeef0001', lun: 1, vmfsUuid: '5b000000-11111111-2222-001b21000001', segmentUuid: '5b000000-11111111-2222-001b21000002' }), 0);
-  const vhsf = buildVhSf({ lvmMajor: 3, vmfsUuid: '5b000000-11111111-2222-001b21000001', segmentUuid: '5b000000-11111111-2222-001b21000002', label: 'bench-bundle' });
+  bytes.set(
+    buildVmfsDisk({
+      lvmMajor: 3,
+      scheme: 'mbr',
+      dumpLength: 'legacy',
+      deviceId: 'naa.600144f0beefbeefbeefbeefbeef0001',
+      lun: 1,
+      vmfsUuid: '5b000000-11111111-2222-001b21000001',
+      segmentUuid: '5b000000-11111111-2222-001b21000002',
+    }),
+    0,
+  );
+  const vhsf = buildVhSf({
+    lvmMajor: 3,
+    vmfsUuid: '5b000000-11111111-2222-001b21000001',
+    segmentUuid: '5b000000-11111111-2222-001b21000002',
+    label: 'bench-bundle',
+  });
   const res = await ingest(catalog, {
-    host: 'bench-bundle-host', collectedAt: new Date(),
+    host: 'bench-bundle-host',
+    collectedAt: new Date(),
     artifacts: [
       { kind: 'vmfs-header', fileName: 'support-grade.hex', device: 'naa.600144f0beefbeefbeefbeefbeef0001', bytes, gzip: true },
       { kind: 'vh-sf', fileName: 'bench.vh.sf', bytes: vhsf },
@@ -281,10 +365,18 @@ async function benchBundle(catalog: TestCatalog): Promise<void> {
     return { ms: performance.now() - t, n };
   });
   console.log(`\nstreaming a ${BUNDLE_MIB} MiB artifact (gzip-stored chunks) out of the ${store.kind} store:`);
-  console.log(`  store, chunk objects as stored   ${rate(direct.result.n, direct.result.ms)}   ${(direct.result.n / MiB).toFixed(0)} MiB stored   peak RSS +${direct.peakMiB.toFixed(0)} MiB`);
-  console.log(`  store + gunzip (the same bytes)   ${rate(inflated.result.n, inflated.result.ms)}   ${(inflated.result.n / MiB).toFixed(0)} MiB out      peak RSS +${inflated.peakMiB.toFixed(0)} MiB   ← yardstick`);
-  console.log(`  GET /content (inflate + verify)  ${rate(content.result.n, content.result.ms)}   ${(content.result.n / MiB).toFixed(0)} MiB out      peak RSS +${content.peakMiB.toFixed(0)} MiB   time / yardstick ${(content.result.ms / inflated.result.ms).toFixed(2)}`);
-  console.log(`  GET /restore-bundle (tar + gzip) ${rate(total, bundle.result.ms)}   ${(bundle.result.n / MiB).toFixed(0)} MiB .tar.gz  peak RSS +${bundle.peakMiB.toFixed(0)} MiB   time / yardstick ${(bundle.result.ms / inflated.result.ms).toFixed(2)}   (rate over the ${(total / MiB).toFixed(0)} MiB of artifacts)`);
+  console.log(
+    `  store, chunk objects as stored   ${rate(direct.result.n, direct.result.ms)}   ${(direct.result.n / MiB).toFixed(0)} MiB stored   peak RSS +${direct.peakMiB.toFixed(0)} MiB`,
+  );
+  console.log(
+    `  store + gunzip (the same bytes)   ${rate(inflated.result.n, inflated.result.ms)}   ${(inflated.result.n / MiB).toFixed(0)} MiB out      peak RSS +${inflated.peakMiB.toFixed(0)} MiB   ← yardstick`,
+  );
+  console.log(
+    `  GET /content (inflate + verify)  ${rate(content.result.n, content.result.ms)}   ${(content.result.n / MiB).toFixed(0)} MiB out      peak RSS +${content.peakMiB.toFixed(0)} MiB   time / yardstick ${(content.result.ms / inflated.result.ms).toFixed(2)}`,
+  );
+  console.log(
+    `  GET /restore-bundle (tar + gzip) ${rate(total, bundle.result.ms)}   ${(bundle.result.n / MiB).toFixed(0)} MiB .tar.gz  peak RSS +${bundle.peakMiB.toFixed(0)} MiB   time / yardstick ${(bundle.result.ms / inflated.result.ms).toFixed(2)}   (rate over the ${(total / MiB).toFixed(0)} MiB of artifacts)`,
+  );
 }
 
 /** Runs every catalog benchmark and prints the numbers. */
@@ -319,5 +411,8 @@ export async function run(): Promise<void> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  run().catch((e) => { console.error(e); process.exitCode = 1; });
+  run().catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
 }

@@ -64,21 +64,42 @@ interface Counter {
 }
 
 async function countingProxy(target: { host: string; port: number }, tlsOptions?: tls.TlsOptions): Promise<Counter> {
-  const c = { port: 0, up: 0, down: 0, reset: () => { c.up = 0; c.down = 0; }, close: () => server.close() } as Counter;
+  const c = {
+    port: 0,
+    up: 0,
+    down: 0,
+    reset: () => {
+      c.up = 0;
+      c.down = 0;
+    },
+    close: () => server.close(),
+  } as Counter;
   const sockets = new Set<net.Socket>();
   const handle = (client: net.Socket) => {
     const upstream = net.connect(target.port, target.host);
     sockets.add(client).add(upstream);
-    client.on('data', (d: Buffer) => { c.up += d.length; });
-    upstream.on('data', (d: Buffer) => { c.down += d.length; });
+    client.on('data', (d: Buffer) => {
+      c.up += d.length;
+    });
+    upstream.on('data', (d: Buffer) => {
+      c.down += d.length;
+    });
     client.pipe(upstream);
     upstream.pipe(client);
-    const end = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
   };
   const server = tlsOptions ? tls.createServer(tlsOptions, handle) : net.createServer(handle);
-  c.close = () => { for (const s of sockets) s.destroy(); server.close(); };
+  c.close = () => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  };
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   c.port = (server.address() as net.AddressInfo).port;
   return c;
@@ -133,7 +154,10 @@ function findRestic(): string | null {
   let path = which();
   if (!path && process.getuid?.() === 0) {
     console.log('restic not found: apt-get install -y restic …');
-    spawnSync('sh', ['-c', 'apt-get install -y -qq restic >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq restic >/dev/null 2>&1)'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    spawnSync('sh', ['-c', 'apt-get install -y -qq restic >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq restic >/dev/null 2>&1)'], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     path = which();
   }
   if (!path) console.log('restic not run: it is not installed and could not be installed with apt-get (not root, or no package source)');
@@ -144,7 +168,27 @@ function findRestic(): string | null {
 function selfSignedCert(dir: string): { key: string; cert: string; certFile: string } | null {
   const key = join(dir, 'tls-key.pem');
   const certFile = join(dir, 'tls-cert.pem');
-  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', certFile, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const r = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      certFile,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   if (r.status !== 0) return null;
   return { key: readFileSync(key, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
 }
@@ -194,8 +238,13 @@ async function startFlavour(name: string, dir: string, s3Proxy: Counter | null, 
     drop = created.drop;
     const bucket = await freshBucket(s3!, 'bench');
     Object.assign(env, {
-      DATABASE_URL: created.url, S3_ENDPOINT: `http://127.0.0.1:${s3Proxy!.port}`, S3_BUCKET: bucket, S3_REGION: s3!.region, S3_FORCE_PATH_STYLE: 'true',
-      AWS_ACCESS_KEY_ID: s3!.accessKeyId, AWS_SECRET_ACCESS_KEY: s3!.secretAccessKey,
+      DATABASE_URL: created.url,
+      S3_ENDPOINT: `http://127.0.0.1:${s3Proxy!.port}`,
+      S3_BUCKET: bucket,
+      S3_REGION: s3!.region,
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_ACCESS_KEY_ID: s3!.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3!.secretAccessKey,
     });
   }
   const server = await spawnServer(env, 300_000);
@@ -225,7 +274,11 @@ export async function run(): Promise<void> {
   const files: string[] = [];
   for (let i = 0; i < LUNS; i++) {
     const f = join(devDir, `lun${i}`);
-    await writeVmfsDevice(f, { lvmMajor: 5, deviceId: `naa.600144f0c0ffee0000000000000${(0x1000 + i).toString(16)}`, lun: i, noiseSeed: i + 1, extraRegions: uniqueRegions(i) }, LUN_BYTES);
+    await writeVmfsDevice(
+      f,
+      { lvmMajor: 5, deviceId: `naa.600144f0c0ffee0000000000000${(0x1000 + i).toString(16)}`, lun: i, noiseSeed: i + 1, extraRegions: uniqueRegions(i) },
+      LUN_BYTES,
+    );
     files.push(f);
   }
   // Day 2's change: 4 KiB inside a chunk that was all zeros (a change amid dense data re-sends that chunk's dense bytes too).
@@ -251,7 +304,13 @@ export async function run(): Promise<void> {
       const flavours = [await startFlavour('embedded', dir, null, null)];
       if (withPostgres) flavours.push(await startFlavour('postgres+s3', dir, s3Proxy, s3));
       const repo = restic ? `s3:https://127.0.0.1:${s3TlsProxy!.port}/vrc-bench-restic-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}` : '';
-      const resticEnv = { ...process.env, RESTIC_PASSWORD: resticPassword, AWS_ACCESS_KEY_ID: s3?.accessKeyId, AWS_SECRET_ACCESS_KEY: s3?.secretAccessKey, RESTIC_CACHE_DIR: mkdtempSync(join(dir, 'restic-cache-')) };
+      const resticEnv = {
+        ...process.env,
+        RESTIC_PASSWORD: resticPassword,
+        AWS_ACCESS_KEY_ID: s3?.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3?.secretAccessKey,
+        RESTIC_CACHE_DIR: mkdtempSync(join(dir, 'restic-cache-')),
+      };
       const resticArgs = (...a: string[]) => ['-r', repo, '--cacert', cert!.certFile, '-o', `s3.region=${s3!.region}`, ...a];
       if (restic) {
         const init = await exec(restic, resticArgs('init', '--repository-version', '2'), resticEnv);
@@ -265,21 +324,48 @@ export async function run(): Promise<void> {
           if (restic) {
             s3TlsProxy!.reset();
             const b = await exec(restic, resticArgs('backup', '--json', '--host', 'bench', join(dir, 'root')), resticEnv);
-            const summary = b.out.split('\n').filter(Boolean)
+            const summary = b.out
+              .split('\n')
+              .filter(Boolean)
               .map((l) => JSON.parse(l) as { message_type: string; data_added: number; files_new: number; files_changed: number; files_unmodified: number })
               .find((m) => m.message_type === 'summary');
             if (b.code !== 0 || !summary) throw new Error(`restic backup exited ${b.code}: ${b.err}`);
-            put('restic', { seconds: b.seconds, catalogUp: 0, catalogDown: 0, s3Up: s3TlsProxy!.up, s3Down: s3TlsProxy!.down, added: summary.data_added, detail: `files new/changed/unmodified ${summary.files_new}/${summary.files_changed}/${summary.files_unmodified}` });
+            put('restic', {
+              seconds: b.seconds,
+              catalogUp: 0,
+              catalogDown: 0,
+              s3Up: s3TlsProxy!.up,
+              s3Down: s3TlsProxy!.down,
+              added: summary.data_added,
+              detail: `files new/changed/unmodified ${summary.files_new}/${summary.files_changed}/${summary.files_unmodified}`,
+            });
           }
           for (const f of flavours) {
             f.proxy.reset();
             s3Proxy?.reset();
-            const args = ['collect', '--json', '--quiet', '--root', join(dir, 'root'), '--host', 'bench', '--spool', f.spool, '--url', `http://127.0.0.1:${f.proxy.port}`, ...files.map((_, i) => `--device=/dev/lun${i}`)];
+            const args = [
+              'collect',
+              '--json',
+              '--quiet',
+              '--root',
+              join(dir, 'root'),
+              '--host',
+              'bench',
+              '--spool',
+              f.spool,
+              '--url',
+              `http://127.0.0.1:${f.proxy.port}`,
+              ...files.map((_, i) => `--device=/dev/lun${i}`),
+            ];
             const c = await exec(process.execPath, [BUNDLE, ...args], { ...process.env, CATALOG_TOKEN: TOKEN, VMFS_COLLECTOR_CONFIG: join(dir, 'none.json') });
             const report = JSON.parse(c.out || 'null');
             if (!report || report.exitCode !== 0) throw new Error(`collect (${f.name}) exited ${c.code}: ${c.err}\n${c.out.slice(0, 500)}`);
             put(`collect, ${f.name}`, {
-              seconds: c.seconds, catalogUp: f.proxy.up, catalogDown: f.proxy.down, s3Up: f.name === 'embedded' ? 0 : s3Proxy!.up, s3Down: f.name === 'embedded' ? 0 : s3Proxy!.down,
+              seconds: c.seconds,
+              catalogUp: f.proxy.up,
+              catalogDown: f.proxy.down,
+              s3Up: f.name === 'embedded' ? 0 : s3Proxy!.up,
+              s3Down: f.name === 'embedded' ? 0 : s3Proxy!.down,
               added: report.bytesUploaded,
               detail: `read+hash+stage ${report.readSeconds.toFixed(2)} s, catalog round trips ${(report.seconds - report.readSeconds).toFixed(2)} s, ${report.putRequests} PUTs, read ${(report.bytesRead / MiB).toFixed(0)} MiB`,
             });
@@ -303,14 +389,18 @@ export async function run(): Promise<void> {
       console.log(`\n${label}, medians of ${RUNS}:`);
       for (const tool of tools) {
         const t = med(tool, 'seconds');
-        const ratios = tool.startsWith('read') ? '' : `  ${(t / yard).toFixed(2)} × read+hash${restic && tool !== 'restic' ? `  ${(t / base).toFixed(2)} × restic` : ''}`;
+        const ratios = tool.startsWith('read')
+          ? ''
+          : `  ${(t / yard).toFixed(2)} × read+hash${restic && tool !== 'restic' ? `  ${(t / base).toFixed(2)} × restic` : ''}`;
         const wire = tool.startsWith('read')
           ? ''
           : `  wire ${fmtBytes(median(samples.get(tool)![day - 1].map((s) => s.catalogUp + s.catalogDown + s.s3Up + s.s3Down)))}: ` +
             `catalog ↑${fmtBytes(med(tool, 'catalogUp'))} ↓${fmtBytes(med(tool, 'catalogDown'))}, S3 ↑${fmtBytes(med(tool, 's3Up'))} ↓${fmtBytes(med(tool, 's3Down'))}; ` +
             `${tool === 'restic' ? 'data_added (before compression)' : 'chunk bytes uploaded'} ${fmtBytes(med(tool, 'added'))}`;
         const last = samples.get(tool)![day - 1].at(-1)!;
-        console.log(`  ${tool.padEnd(22)} ${t.toFixed(2).padStart(6)} s${ratios}${wire}${last.detail ? `\n  ${''.padEnd(22)} (last run: ${last.detail})` : ''}`);
+        console.log(
+          `  ${tool.padEnd(22)} ${t.toFixed(2).padStart(6)} s${ratios}${wire}${last.detail ? `\n  ${''.padEnd(22)} (last run: ${last.detail})` : ''}`,
+        );
       }
     }
 
@@ -321,9 +411,36 @@ export async function run(): Promise<void> {
         const big = join(devDir, 'support');
         await writeVmfsDevice(big, { lvmMajor: 6, noiseSeed: 99 }, 1536 * MiB);
         const timeFile = join(dir, 'time');
-        const c = await exec('/usr/bin/time', ['-f', '%M', '-o', timeFile, process.execPath, BUNDLE, 'collect', '--json', '--quiet', '--root', join(dir, 'root'), '--host', 'bench-support', '--spool', f.spool, '--url', f.server.url, '--device=/dev/support', '--header-bytes', '1536M'], { ...process.env, CATALOG_TOKEN: TOKEN, VMFS_COLLECTOR_CONFIG: join(dir, 'none.json') });
+        const c = await exec(
+          '/usr/bin/time',
+          [
+            '-f',
+            '%M',
+            '-o',
+            timeFile,
+            process.execPath,
+            BUNDLE,
+            'collect',
+            '--json',
+            '--quiet',
+            '--root',
+            join(dir, 'root'),
+            '--host',
+            'bench-support',
+            '--spool',
+            f.spool,
+            '--url',
+            f.server.url,
+            '--device=/dev/support',
+            '--header-bytes',
+            '1536M',
+          ],
+          { ...process.env, CATALOG_TOKEN: TOKEN, VMFS_COLLECTOR_CONFIG: join(dir, 'none.json') },
+        );
         const rss = Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop()) / 1024;
-        console.log(`\n1.5 GiB support dump: ${c.seconds.toFixed(2)} s, peak RSS ${rss.toFixed(0)} MB (read + SHA-256 once alone: ${readAndHash([big], 1536 * MiB).toFixed(2)} s)`);
+        console.log(
+          `\n1.5 GiB support dump: ${c.seconds.toFixed(2)} s, peak RSS ${rss.toFixed(0)} MB (read + SHA-256 once alone: ${readAndHash([big], 1536 * MiB).toFixed(2)} s)`,
+        );
         rmSync(big, { force: true });
       } finally {
         f.proxy.close();

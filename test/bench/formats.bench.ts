@@ -33,9 +33,9 @@ function line(name: string, bytes: Uint8Array, parse: () => unknown): void {
   const mbps = (ms: number) => bytes.length / MiB / (ms / 1000);
   console.log(
     `${name.padEnd(44)} ${(bytes.length / MiB).toFixed(2).padStart(6)} MiB  ` +
-    `parse ${p.perOpMs.toFixed(3).padStart(9)} ms (${mbps(p.perOpMs).toFixed(0).padStart(9)} MiB/s)  ` +
-    `sha256 ${h.perOpMs.toFixed(3).padStart(8)} ms (${mbps(h.perOpMs).toFixed(0).padStart(5)} MiB/s)  ` +
-    `parse/sha256 time ratio ${(p.perOpMs / h.perOpMs).toFixed(4)}`,
+      `parse ${p.perOpMs.toFixed(3).padStart(9)} ms (${mbps(p.perOpMs).toFixed(0).padStart(9)} MiB/s)  ` +
+      `sha256 ${h.perOpMs.toFixed(3).padStart(8)} ms (${mbps(h.perOpMs).toFixed(0).padStart(5)} MiB/s)  ` +
+      `parse/sha256 time ratio ${(p.perOpMs / h.perOpMs).toFixed(4)}`,
   );
 }
 

@@ -23,14 +23,21 @@ import { createDatabase } from '../helpers/database.js';
 import { begin, commit, IngestHttpError, prepareCapture, remoteCatalog, uploadMissing } from '../helpers/ingest-client.js';
 import type { TestCatalog } from '../helpers/catalog.js';
 
-const COLLECTORS = (process.env.LOAD_COLLECTORS ?? '200,500').split(',').map(Number).filter((n) => n > 0);
+const COLLECTORS = (process.env.LOAD_COLLECTORS ?? '200,500')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const CAPTURES = Number(process.env.LOAD_CAPTURES ?? 5);
 const TOKEN = `load-bench-${randomBytes(12).toString('hex')}`;
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Tally { busy: number; failed: number; failures: Map<string, number> }
+interface Tally {
+  busy: number;
+  failed: number;
+  failures: Map<string, number>;
+}
 
 /** Runs `step` until it is not answered 503, waiting out Retry-After between tries. */
 async function withBackPressure<T>(tally: Tally, step: () => Promise<T>): Promise<T> {
@@ -53,45 +60,58 @@ async function oneRun(catalog: TestCatalog, collectors: number): Promise<void> {
   const times: number[] = [];
   let commits = 0;
   const start = performance.now();
-  await Promise.all(Array.from({ length: collectors }, async (_, i) => {
-    const host = `load-${collectors}-${i}`;
-    for (let c = 0; c < CAPTURES; c++) {
-      const zfs = `tank/vmfs/lun${i}@daily-${c}\t${1790000000 + c}\t${randomBytes(4).readUInt32BE()}\n`.repeat(40);
-      const stmf = `LU Name: 600144F0${randomBytes(12).toString('hex').toUpperCase()}\n    Data File: /dev/zvol/rdsk/tank/vmfs/lun${i}\n`.repeat(20);
-      const prepared = prepareCapture({
-        host, hostKind: 'solaris',
-        artifacts: [
-          { kind: 'zfs-snapshots', fileName: 'zfs-list.txt', bytes: new TextEncoder().encode(zfs) },
-          { kind: 'unknown', fileName: 'stmfadm-list-lu.txt', bytes: new TextEncoder().encode(stmf) },
-        ],
-      });
-      const t = performance.now();
-      try {
-        const answer = await withBackPressure(tally, () => begin(catalog, prepared.request));
-        await withBackPressure(tally, () => uploadMissing(catalog, prepared, answer));
-        await withBackPressure(tally, () => commit(catalog, prepared.request.captureId));
-        commits++;
-        times.push(performance.now() - t);
-      } catch (e) {
-        tally.failed++;
-        const key = e instanceof IngestHttpError ? `HTTP ${e.status}` : `${(e as Error).name}: ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`;
-        tally.failures.set(key, (tally.failures.get(key) ?? 0) + 1);
+  await Promise.all(
+    Array.from({ length: collectors }, async (_, i) => {
+      const host = `load-${collectors}-${i}`;
+      for (let c = 0; c < CAPTURES; c++) {
+        const zfs = `tank/vmfs/lun${i}@daily-${c}\t${1790000000 + c}\t${randomBytes(4).readUInt32BE()}\n`.repeat(40);
+        const stmf = `LU Name: 600144F0${randomBytes(12).toString('hex').toUpperCase()}\n    Data File: /dev/zvol/rdsk/tank/vmfs/lun${i}\n`.repeat(20);
+        const prepared = prepareCapture({
+          host,
+          hostKind: 'solaris',
+          artifacts: [
+            { kind: 'zfs-snapshots', fileName: 'zfs-list.txt', bytes: new TextEncoder().encode(zfs) },
+            { kind: 'unknown', fileName: 'stmfadm-list-lu.txt', bytes: new TextEncoder().encode(stmf) },
+          ],
+        });
+        const t = performance.now();
+        try {
+          const answer = await withBackPressure(tally, () => begin(catalog, prepared.request));
+          await withBackPressure(tally, () => uploadMissing(catalog, prepared, answer));
+          await withBackPressure(tally, () => commit(catalog, prepared.request.captureId));
+          commits++;
+          times.push(performance.now() - t);
+        } catch (e) {
+          tally.failed++;
+          const key =
+            e instanceof IngestHttpError
+              ? `HTTP ${e.status}`
+              : `${(e as Error).name}: ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`;
+          tally.failures.set(key, (tally.failures.get(key) ?? 0) + 1);
+        }
       }
-    }
-  }));
+    }),
+  );
   const seconds = (performance.now() - start) / 1000;
   times.sort((a, b) => a - b);
-  console.log(`  ${String(collectors).padStart(4)} collectors × ${CAPTURES} captures: ${commits} commits in ${seconds.toFixed(1)} s = ${(commits / seconds).toFixed(1)} commits/s, ` +
-    `capture p50 ${(percentile(times, 50) / 1000).toFixed(2)} s p99 ${(percentile(times, 99) / 1000).toFixed(2)} s; 503 answers ${tally.busy}, failed captures ${tally.failed}` +
-    (tally.failures.size ? ` (${[...tally.failures].map(([k, n]) => `${n}× ${k}`).join(', ')})` : ''));
+  console.log(
+    `  ${String(collectors).padStart(4)} collectors × ${CAPTURES} captures: ${commits} commits in ${seconds.toFixed(1)} s = ${(commits / seconds).toFixed(1)} commits/s, ` +
+      `capture p50 ${(percentile(times, 50) / 1000).toFixed(2)} s p99 ${(percentile(times, 99) / 1000).toFixed(2)} s; 503 answers ${tally.busy}, failed captures ${tally.failed}` +
+      (tally.failures.size ? ` (${[...tally.failures].map(([k, n]) => `${n}× ${k}`).join(', ')})` : ''),
+  );
 }
 
 async function healthRate(url: string, clients: number): Promise<number> {
   let n = 0;
   const until = performance.now() + 3000;
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (performance.now() < until) { await (await fetch(`${url}/healthz`)).arrayBuffer(); n++; }
-  }));
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < until) {
+        await (await fetch(`${url}/healthz`)).arrayBuffer();
+        n++;
+      }
+    }),
+  );
   return n / 3;
 }
 

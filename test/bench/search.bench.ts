@@ -30,7 +30,12 @@ const TYPES = ['naa upper case', 'vml', 'vmfsUuid', 'uuid no dashes, upper', 'la
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
-interface Run { rps: number; p50: number; p99: number; found: number }
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  found: number;
+}
 
 /** REQUESTS calls of `call(i)` by CONCURRENCY workers (after a warm-up of one round). */
 async function load(call: (g: number) => Promise<boolean>): Promise<Run> {
@@ -40,13 +45,15 @@ async function load(call: (g: number) => Promise<boolean>): Promise<Run> {
   let found = 0;
   let next = 0;
   const start = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next++ < REQUESTS) {
-      const t = performance.now();
-      if (await call(pick())) found++;
-      times.push(performance.now() - t);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < REQUESTS) {
+        const t = performance.now();
+        if (await call(pick())) found++;
+        times.push(performance.now() - t);
+      }
+    }),
+  );
   const seconds = (performance.now() - start) / 1000;
   times.sort((a, b) => a - b);
   return { rps: times.length / seconds, p50: percentile(times, 50), p99: percentile(times, 99), found };
@@ -62,7 +69,7 @@ export async function run(): Promise<void> {
   process.env.BENCH_VOLUMES = String(VOLUMES);
   process.env.BENCH_ARTIFACTS = String(ARTIFACTS);
   const { openCatalog, bulkLoad, queryFor } = await import('./catalog.bench.js');
-  const before = process.env.SEARCH_BEFORE ? (await import(process.env.SEARCH_BEFORE)) as typeof import('../../api/read/search.js') : null;
+  const before = process.env.SEARCH_BEFORE ? ((await import(process.env.SEARCH_BEFORE)) as typeof import('../../api/read/search.js')) : null;
   const created = await createDatabase(base, 'vrc_search');
   const catalog = await openCatalog(created.url, { DATABASE_POOL_MAX: String(CONCURRENCY) });
   try {
@@ -83,10 +90,11 @@ export async function run(): Promise<void> {
       return ((await res.json()) as unknown[]).length > 0;
     });
     console.log(`\n${CONCURRENCY} concurrent clients, ${REQUESTS} requests each line (hits found / requests):`);
-    const line = (name: string, r: Run, ratio?: number) => console.log(
-      `  ${name.padEnd(30)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  ` +
-      `found ${r.found}/${REQUESTS}${ratio === undefined ? '' : `  ${ratio.toFixed(2)} × baseline`}`,
-    );
+    const line = (name: string, r: Run, ratio?: number) =>
+      console.log(
+        `  ${name.padEnd(30)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  ` +
+          `found ${r.found}/${REQUESTS}${ratio === undefined ? '' : `  ${ratio.toFixed(2)} × baseline`}`,
+      );
     line('baseline: one indexed lookup', one);
     for (const type of TYPES) {
       const r = await load(async (g) => {

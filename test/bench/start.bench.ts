@@ -30,9 +30,16 @@ async function timeToHealthy(args: string[], env: Record<string, string>): Promi
   const start = performance.now();
   const [file, ...rest] = args[0] === 'npm' ? args : [process.execPath, ...args];
   // Its own process group, so `npm start`'s server child is stopped with it.
-  const child = spawn(file, rest, { cwd: ROOT, env: serverEnv({ ...env, PORT: String(port), HOST: '127.0.0.1' }), stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const child = spawn(file, rest, {
+    cwd: ROOT,
+    env: serverEnv({ ...env, PORT: String(port), HOST: '127.0.0.1' }),
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
   let err = '';
-  child.stderr!.on('data', (d) => { err += d; });
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   try {
     for (;;) {
@@ -40,12 +47,18 @@ async function timeToHealthy(args: string[], env: Record<string, string>): Promi
       try {
         const res = await fetch(`http://127.0.0.1:${port}/healthz`);
         if (res.status === 200) return (performance.now() - start) / 1000;
-      } catch { /* not listening yet */ }
+      } catch {
+        /* not listening yet */
+      }
       if (performance.now() - start > 120_000) throw new Error(`no /healthz in 120 s: ${err}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   } finally {
-    try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
     await exited;
     // The server lets open connections finish before it exits: wait until it let go of the data dir.
     while (env.DATA_DIR && existsSync(join(env.DATA_DIR, 'catalog.lock'))) await new Promise((r) => setTimeout(r, 20));
@@ -83,7 +96,9 @@ export async function run(): Promise<void> {
     const { first, again } = results.get(name)!;
     const f = median(first);
     const a = median(again);
-    console.log(`  ${name.padEnd(22)} fresh data dir ${f.toFixed(2)} s (${(f / b).toFixed(1)} × bare)   restart ${a.toFixed(2)} s (${(a / b).toFixed(1)} × bare)`);
+    console.log(
+      `  ${name.padEnd(22)} fresh data dir ${f.toFixed(2)} s (${(f / b).toFixed(1)} × bare)   restart ${a.toFixed(2)} s (${(a / b).toFixed(1)} × bare)`,
+    );
   }
 }
 

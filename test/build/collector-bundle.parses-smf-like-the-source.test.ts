@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { parseArtifact } from '../../formats/index.js';
 import { iscsitgtExport, stmfExport } from '../fixtures/text-fixtures.js';
 import { ROOT } from '../helpers/spawn-server.js';
@@ -20,17 +20,41 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const guid = '600144F0A1B2C3D4E5F6A7B8C9D0E1F2';
 const exports: Array<[string, 'iscsitgt-smf' | 'stmf-smf', string]> = [
-  ['iscsitgt.xml', 'iscsitgt-smf', iscsitgtExport({
-    targets: [{ name: 'lun0', iqn: 'iqn.1986-03.com.sun:02:3b1c8f2e-lun0', alias: 'vmfs & co', luns: [{ lun: 0, guid: guid.toLowerCase(), backingStore: '/dev/zvol/rdsk/tank/iscsi/lun0', blocks: 0x6400000 }], acl: ['esx1'] }],
-    initiators: [{ name: 'esx1', iqn: 'iqn.1998-01.com.vmware:esx1-4a2b' }],
-    tpgts: [{ tag: '1', addresses: ['192.0.2.10'] }],
-    passwords: true,
-  })],
-  ['stmf.xml', 'stmf-smf', stmfExport({
-    targetGroups: [{ name: 'tg-esx', members: ['iqn.2010-09.org.illumos:02:target0'] }],
-    lus: [{ guid, views: [{ entry: 0, targetGroup: 'tg-esx', lun: 3 }, { entry: 1, lun: 4 }] }],
-    sbdChunks: 2,
-  })],
+  [
+    'iscsitgt.xml',
+    'iscsitgt-smf',
+    iscsitgtExport({
+      targets: [
+        {
+          name: 'lun0',
+          iqn: 'iqn.1986-03.com.sun:02:3b1c8f2e-lun0',
+          alias: 'vmfs & co',
+          luns: [{ lun: 0, guid: guid.toLowerCase(), backingStore: '/dev/zvol/rdsk/tank/iscsi/lun0', blocks: 0x6400000 }],
+          acl: ['esx1'],
+        },
+      ],
+      initiators: [{ name: 'esx1', iqn: 'iqn.1998-01.com.vmware:esx1-4a2b' }],
+      tpgts: [{ tag: '1', addresses: ['192.0.2.10'] }],
+      passwords: true,
+    }),
+  ],
+  [
+    'stmf.xml',
+    'stmf-smf',
+    stmfExport({
+      targetGroups: [{ name: 'tg-esx', members: ['iqn.2010-09.org.illumos:02:target0'] }],
+      lus: [
+        {
+          guid,
+          views: [
+            { entry: 0, targetGroup: 'tg-esx', lun: 3 },
+            { entry: 1, lun: 4 },
+          ],
+        },
+      ],
+      sbdChunks: 2,
+    }),
+  ],
 ];
 
 it.each(exports)('%s: `inspect --json` from the bundle equals the source parser', async (name, kind, xml) => {
@@ -46,7 +70,10 @@ it.each(exports)('%s: `inspect --json` from the bundle equals the source parser'
 
 it('an entity declaration is still refused by the bundle', async () => {
   const file = join(work, 'bomb.xml');
-  writeFileSync(file, `<?xml version='1.0'?>\n<!DOCTYPE service_bundle [<!ENTITY a "aaaaaaaa">]>\n<service_bundle type='profile' name='x'>&a;</service_bundle>\n`);
+  writeFileSync(
+    file,
+    `<?xml version='1.0'?>\n<!DOCTYPE service_bundle [<!ENTITY a "aaaaaaaa">]>\n<service_bundle type='profile' name='x'>&a;</service_bundle>\n`,
+  );
   const child = await run(process.execPath, [bundle, 'inspect', '--json', '--kind', 'iscsitgt-smf', file]).catch((e: { code: number; stdout: string }) => e);
   expect((child as { code?: number }).code).toBe(2);
   const [result] = JSON.parse((child as { stdout: string }).stdout) as Array<{ ok: boolean; error: { code: string } }>;

@@ -31,7 +31,7 @@ const cases: Array<{ name: string; rows: ExtentRow[]; chosen: ExtentRow[] }> = [
   { name: 'inventory rows only: no header dump to choose', rows: [inv], chosen: [] },
   { name: 'one dump', rows: [t0], chosen: [t0] },
   { name: 'a series of intact dumps: only the newest', rows: [t2, t1, t0], chosen: [t2] },
-  { name: 'the rows\' order does not matter for the newest', rows: [t0, t2, t1], chosen: [t2] },
+  { name: "the rows' order does not matter for the newest", rows: [t0, t2, t1], chosen: [t2] },
   { name: 'newest wiped: it, and the newest that still had the table', rows: [t3wiped, t2, t1, t0], chosen: [t3wiped, t2] },
   { name: 'two wiped dumps in a row: the newest wiped one and the newest intact', rows: [t4wiped, t3wiped, t1, t0], chosen: [t4wiped, t1] },
   { name: 'an entry flagged missing counts as lost', rows: [t3missing, t2], chosen: [t3missing, t2] },
@@ -72,8 +72,13 @@ describe('the hosts and devices the other queries ask about', () => {
     { name: 'volume bundle, no rows', rows: [], subject: { vmfsUuid: 'v' }, devices: [], esxHosts: [] },
     { name: 'LUN bundle, no rows: its own device still asked about', rows: [], subject: { deviceId: DEV4 }, devices: [DEV4], esxHosts: [] },
     { name: 'LUN bundle whose device the rows name: listed once', rows: [h2, h2], subject: { deviceId: DEV4 }, devices: [DEV4], esxHosts: ['esx02'] },
-    { name: 'volume bundle over two devices and an inventory', rows: [h1, h2, inv], subject: { vmfsUuid: 'v' }, devices: [DEV3, DEV4],
-      esxHosts: ['esx01', 'esx02', 'esx09'] },
+    {
+      name: 'volume bundle over two devices and an inventory',
+      rows: [h1, h2, inv],
+      subject: { vmfsUuid: 'v' },
+      devices: [DEV3, DEV4],
+      esxHosts: ['esx01', 'esx02', 'esx09'],
+    },
     { name: 'an extent without a device id names no device', rows: [header({ deviceId: null })], subject: { vmfsUuid: 'v' }, devices: [], esxHosts: ['esx01'] },
   ];
   it.each(table)('$name', ({ rows, subject, devices, esxHosts }) => {

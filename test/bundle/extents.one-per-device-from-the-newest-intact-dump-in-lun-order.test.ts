@@ -50,7 +50,11 @@ describe('restoreExtents', () => {
     const files = bundleFiles({ headers: [after, older], descriptors: [], inventories: [], undelete: [], storageConfig: [] });
     const [e] = restoreExtents([after, older], files);
     expect(e).toMatchObject({
-      number: 1, host: 'esx01', deviceId: DEV3, lun: 3, headerCollectedAt: hoursAfterT0(0),
+      number: 1,
+      host: 'esx01',
+      deviceId: DEV3,
+      lun: 3,
+      headerCollectedAt: hoursAfterT0(0),
       headerFile: files.find((f) => f.artifactId === older.artifact.id)!.path,
       partition: { scheme: 'mbr', index: 1, startLba: 128, endLba: 209715199, type: '0xfb', missing: false },
     });
@@ -78,7 +82,10 @@ describe('restoreExtents', () => {
     const b = header({ deviceId: null, devicePath: '/dev/sdb', artifact: { host: 'esx02', device: null } });
     const c = header({ deviceId: null, devicePath: '/dev/sdb', artifact: { host: 'esx01', device: null, sourcePath: '/dev/sdb-again' } });
     const extents = plan([a, b, c]);
-    expect(extents.map((e) => [e.host, e.devicePath])).toEqual([['esx01', '/dev/sdb'], ['esx02', '/dev/sdb']]);
+    expect(extents.map((e) => [e.host, e.devicePath])).toEqual([
+      ['esx01', '/dev/sdb'],
+      ['esx02', '/dev/sdb'],
+    ]);
   });
 
   it('a dump that is not in the files has no header file', () => {
@@ -97,11 +104,14 @@ describe('restoreExtents', () => {
 describe('defaultDevicePath', () => {
   const table: Array<[string, Parameters<typeof header>[0], string]> = [
     ['the path the dump was read from', { devicePath: '/dev/zvol/rdsk/tank/vmfs/lun3' }, '/dev/zvol/rdsk/tank/vmfs/lun3'],
-    ['else the artifact\'s device when it is a path', { devicePath: null, artifact: { device: '/dev/sdc' } }, '/dev/sdc'],
+    ["else the artifact's device when it is a path", { devicePath: null, artifact: { device: '/dev/sdc' } }, '/dev/sdc'],
     ['a relative device path is not a path', { devicePath: 'sdb', artifact: { device: DEV3 } }, `/vmfs/devices/disks/${DEV3}`],
     ['else the ESXi node of the device id', { devicePath: null }, `/vmfs/devices/disks/${DEV3}`],
-    ['else of the artifact\'s device', { deviceId: null, devicePath: null, artifact: { device: 'mpx.vmhba1:C0:T0:L0' } },
-      '/vmfs/devices/disks/mpx.vmhba1:C0:T0:L0'],
+    [
+      "else of the artifact's device",
+      { deviceId: null, devicePath: null, artifact: { device: 'mpx.vmhba1:C0:T0:L0' } },
+      '/vmfs/devices/disks/mpx.vmhba1:C0:T0:L0',
+    ],
     ['else a placeholder naming no device', { deviceId: null, devicePath: null, artifact: { device: null } }, '/vmfs/devices/disks/UNKNOWN-DEVICE'],
   ];
   it.each(table)('%s', (_name, over, path) => expect(defaultDevicePath(header(over))).toBe(path));

@@ -112,8 +112,9 @@ describe('bundleFiles', () => {
       descriptors: [descriptor('5a1c3e7f-2b4d6e80-91a2-0050569a1b2c')],
       inventories: [artifact({ kind: 'esx-inventory', fileName: 'inventory.txt' })],
       undelete: [artifact({ kind: 'vmfs-undelete', fileName: 'undelete.tgz' })],
-      storageConfig: ['iscsitgt-smf', 'stmf-smf', 'comstar-listing', 'zfs-snapshots']
-        .map((kind) => artifact({ kind, host: 'sol01', fileName: `${kind}.txt`, sourcePath: 'cmd' })),
+      storageConfig: ['iscsitgt-smf', 'stmf-smf', 'comstar-listing', 'zfs-snapshots'].map((kind) =>
+        artifact({ kind, host: 'sol01', fileName: `${kind}.txt`, sourcePath: 'cmd' }),
+      ),
     });
     expect(files.map((f) => [f.kind, f.describes.split(' (')[0].split(' of ')[0]])).toEqual([
       ['vmfs-header', 'header dump'],
@@ -132,8 +133,10 @@ describe('bundleFiles', () => {
       [{ lun: 3, devicePath: '/dev/sdb' }, 'header dump of naa.600144f0aabbccddeeff001122334455 LUN 3 read on esx01 from /dev/sdb; MBR partition 1'],
       [{ lun: null }, 'header dump of naa.600144f0aabbccddeeff001122334455 read on esx01 from naa.600144f0aabbccddeeff001122334455; MBR'],
       [{ deviceId: null, lun: null, artifact: { device: null, sourcePath: 'dd of sdc' } }, 'header dump of a device read on esx01 from dd of sdc; MBR'],
-      [{ scheme: 'gpt', index: 1, startLba: 2048, endLba: 4096, type: 'AA31E02A400F11DB9590000C2911D1B8' },
-        'GPT partition 1 (LBA 2048–4096, type AA31E02A400F11DB9590000C2911D1B8)'],
+      [
+        { scheme: 'gpt', index: 1, startLba: 2048, endLba: 4096, type: 'AA31E02A400F11DB9590000C2911D1B8' },
+        'GPT partition 1 (LBA 2048–4096, type AA31E02A400F11DB9590000C2911D1B8)',
+      ],
     ];
     for (const [over, text] of table) expect(bundleFiles({ ...none, headers: [header(over)] })[0].describes).toContain(text);
   });
@@ -142,8 +145,17 @@ describe('bundleFiles', () => {
     const a = artifact({ kind: 'esx-inventory', chunks: [{ sha256: 'cd'.repeat(32), size: 10, encoding: 'gzip', storedSize: 7 }] });
     const [f] = bundleFiles({ ...none, inventories: [a] });
     expect(f).toMatchObject({
-      artifactId: a.id, captureId: a.captureId, kind: a.kind, host: a.host, fileName: a.fileName, sourcePath: a.sourcePath,
-      device: a.device, collectedAt: a.collectedAt, size: a.size, sha256: a.sha256, chunks: a.chunks,
+      artifactId: a.id,
+      captureId: a.captureId,
+      kind: a.kind,
+      host: a.host,
+      fileName: a.fileName,
+      sourcePath: a.sourcePath,
+      device: a.device,
+      collectedAt: a.collectedAt,
+      size: a.size,
+      sha256: a.sha256,
+      chunks: a.chunks,
     });
   });
 });

@@ -21,10 +21,21 @@ const hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 function selection(over: Partial<Parameters<typeof rows>[0]> = {}): BundleSelection {
   const chunks = [{ sha256: 'cd'.repeat(32), size: 5, encoding: 'identity' as const, storedSize: 5 }];
   const chunked = artifact({ kind: 'esx-inventory', fileName: 'inventory.txt', chunks });
-  return composeSelection(rows({
-    volumes: [VOL], volume: { label: 'prod', version: 'VMFS-3.31' },
-    extents: [header()], descriptors: [descriptor(VOL)], inventories: [chunked], targets: [target()], snapshots: [snapshot()], ...over,
-  }), { vmfsUuid: VOL }, AT, NOW)!;
+  return composeSelection(
+    rows({
+      volumes: [VOL],
+      volume: { label: 'prod', version: 'VMFS-3.31' },
+      extents: [header()],
+      descriptors: [descriptor(VOL)],
+      inventories: [chunked],
+      targets: [target()],
+      snapshots: [snapshot()],
+      ...over,
+    }),
+    { vmfsUuid: VOL },
+    AT,
+    NOW,
+  )!;
 }
 
 const DR_PLAN: DrPlan = { vmfsUuid: VOL, label: 'prod', at: null, complete: true, naaChecks: [], missing: [], steps: [] };
@@ -34,7 +45,10 @@ describe('renderSha256Sums', () => {
     { entries: [], text: '' },
     { entries: [{ path: 'RESTORE.md', sha256: 'a'.repeat(64) }], text: `${'a'.repeat(64)}  RESTORE.md\n` },
     {
-      entries: [{ path: 'b', sha256: '1'.repeat(64) }, { path: 'esx01/vh-sf/x.vh.sf', sha256: '2'.repeat(64) }],
+      entries: [
+        { path: 'b', sha256: '1'.repeat(64) },
+        { path: 'esx01/vh-sf/x.vh.sf', sha256: '2'.repeat(64) },
+      ],
       text: `${'1'.repeat(64)}  b\n${'2'.repeat(64)}  esx01/vh-sf/x.vh.sf\n`,
     },
   ])('$entries.length entries', ({ entries, text }) => expect(renderSha256Sums(entries)).toBe(text));
@@ -51,10 +65,12 @@ describe('generatedFiles', () => {
     expect(files.map((f) => f.path)).toEqual(paths);
     expect(files.map((f) => f.mode)).toEqual(paths.map((p) => (p === 'restore.sh' ? 0o755 : 0o644)));
     const sums = new TextDecoder().decode(files.at(-1)!.bytes);
-    expect(sums).toBe(renderSha256Sums([
-      ...files.slice(0, -1).map((f) => ({ path: f.path, sha256: hex(f.bytes) })),
-      ...sel.files.map((f) => ({ path: f.path, sha256: f.sha256 })),
-    ]));
+    expect(sums).toBe(
+      renderSha256Sums([
+        ...files.slice(0, -1).map((f) => ({ path: f.path, sha256: hex(f.bytes) })),
+        ...sel.files.map((f) => ({ path: f.path, sha256: f.sha256 })),
+      ]),
+    );
     expect(sums.trim().split('\n')).toHaveLength(paths.length - 1 + sel.files.length);
   });
   it('the same selection renders the same bytes (a copy of it too)', () => {
@@ -68,13 +84,34 @@ describe('generatedFiles', () => {
 describe('renderBundleJson', () => {
   it('the selection without chunk lists, and the DR plan or null', () => {
     const sel = selection();
-    for (const [drPlan, expected] of [[undefined, null], [DR_PLAN, DR_PLAN]] as const) {
+    for (const [drPlan, expected] of [
+      [undefined, null],
+      [DR_PLAN, DR_PLAN],
+    ] as const) {
       const json = JSON.parse(renderBundleJson({ ...sel, drPlan }));
       expect(Object.keys(json)).toEqual([
-        'format', 'vmfsUuid', 'deviceId', 'label', 'version', 'at', 'generatedAt', 'volumes', 'files', 'extents', 'targets', 'snapshots', 'drPlan',
+        'format',
+        'vmfsUuid',
+        'deviceId',
+        'label',
+        'version',
+        'at',
+        'generatedAt',
+        'volumes',
+        'files',
+        'extents',
+        'targets',
+        'snapshots',
+        'drPlan',
       ]);
       expect(json).toMatchObject({
-        format: 'vmfs-catalog-bundle/1', vmfsUuid: VOL, deviceId: null, label: 'prod', version: 'VMFS-3.31', at: sel.at, drPlan: expected,
+        format: 'vmfs-catalog-bundle/1',
+        vmfsUuid: VOL,
+        deviceId: null,
+        label: 'prod',
+        version: 'VMFS-3.31',
+        at: sel.at,
+        drPlan: expected,
       });
       expect(json.files).toHaveLength(sel.files.length);
       for (const f of json.files) expect(f).not.toHaveProperty('chunks');
@@ -87,18 +124,24 @@ describe('renderRestoreGuide', () => {
   const many = Array.from({ length: 53 }, (_, i) => snapshot({ name: `tank/vmfs/lun3@s${i}` }));
   const table: Array<{ name: string; over: Partial<Parameters<typeof rows>[0]>; has: string[]; hasNot: string[] }> = [
     {
-      name: 'a full bundle', over: {},
+      name: 'a full bundle',
+      over: {},
       has: [
-        '# Restore bundle: VMFS volume 5a1c3e7f-2b4d6e80-91a2-0050569a1b2c ("prod")', '## Extents', '## iSCSI LUs presenting these devices',
-        '## ZFS snapshots of the backing stores', '| 1 | naa.600144f0aabbccddeeff001122334455 | 3 | esx01 |',
+        '# Restore bundle: VMFS volume 5a1c3e7f-2b4d6e80-91a2-0050569a1b2c ("prod")',
+        '## Extents',
+        '## iSCSI LUs presenting these devices',
+        '## ZFS snapshots of the backing stores',
+        '| 1 | naa.600144f0aabbccddeeff001122334455 | 3 | esx01 |',
       ],
       hasNot: ['No header dump', '## DR plan'],
     },
-    { name: 'no header dump', over: { extents: [] }, has: ['No header dump of this volume\'s devices was captured by then'], hasNot: ['| 1 | naa.'] },
+    { name: 'no header dump', over: { extents: [] }, has: ["No header dump of this volume's devices was captured by then"], hasNot: ['| 1 | naa.'] },
     { name: 'no LUs, no snapshots', over: { targets: [], snapshots: [] }, has: ['## Files'], hasNot: ['## iSCSI LUs', '## ZFS snapshots'] },
     {
-      name: 'more than 50 snapshots: the first 50 and a count', over: { snapshots: many },
-      has: ['`tank/vmfs/lun3@s49`', '- … 3 more in the zfs-snapshots list'], hasNot: ['`tank/vmfs/lun3@s50`'],
+      name: 'more than 50 snapshots: the first 50 and a count',
+      over: { snapshots: many },
+      has: ['`tank/vmfs/lun3@s49`', '- … 3 more in the zfs-snapshots list'],
+      hasNot: ['`tank/vmfs/lun3@s50`'],
     },
   ];
   it.each(table)('$name', ({ over, has, hasNot }) => {

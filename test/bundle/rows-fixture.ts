@@ -11,9 +11,17 @@ let nextId = 0;
 export function artifact(over: Partial<ArtifactRef> = {}): ArtifactRef {
   nextId += 1;
   return {
-    id: `${nextId.toString(16).padStart(8, '0')}aaaabbbbccccddddeeeeffff`, captureId: 'c0ffee00-0000-7000-8000-000000000001', kind: 'vmfs-header',
-    host: 'esx01', fileName: 'naa.600144f0aabbccddeeff001122334455.hex', sourcePath: '/vmfs/devices/disks/naa.600144f0aabbccddeeff001122334455',
-    device: 'naa.600144f0aabbccddeeff001122334455', collectedAt: '2026-10-01T02:00:00.000Z', size: 2 * 1024 * 1024, sha256: 'ab'.repeat(32), chunks: [],
+    id: `${nextId.toString(16).padStart(8, '0')}aaaabbbbccccddddeeeeffff`,
+    captureId: 'c0ffee00-0000-7000-8000-000000000001',
+    kind: 'vmfs-header',
+    host: 'esx01',
+    fileName: 'naa.600144f0aabbccddeeff001122334455.hex',
+    sourcePath: '/vmfs/devices/disks/naa.600144f0aabbccddeeff001122334455',
+    device: 'naa.600144f0aabbccddeeff001122334455',
+    collectedAt: '2026-10-01T02:00:00.000Z',
+    size: 2 * 1024 * 1024,
+    sha256: 'ab'.repeat(32),
+    chunks: [],
     ...over,
   };
 }
@@ -26,8 +34,18 @@ export function header(over: Partial<Omit<ExtentRow, 'artifact'>> & { artifact?:
   const { artifact: a, ...rest } = over;
   const deviceId = rest.deviceId === undefined ? 'naa.600144f0aabbccddeeff001122334455' : rest.deviceId;
   return {
-    source: 'header', host: a?.host ?? 'esx01', deviceId, vml: null, lun: 3, devicePath: null,
-    scheme: 'mbr', index: 1, startLba: 128, endLba: 209715199, type: '0xfb', missing: false,
+    source: 'header',
+    host: a?.host ?? 'esx01',
+    deviceId,
+    vml: null,
+    lun: 3,
+    devicePath: null,
+    scheme: 'mbr',
+    index: 1,
+    startLba: 128,
+    endLba: 209715199,
+    type: '0xfb',
+    missing: false,
     ...rest,
     artifact: artifact({ device: deviceId, fileName: `${deviceId ?? 'disk'}.hex`, sourcePath: `/vmfs/devices/disks/${deviceId ?? 'disk'}`, ...a }),
   };
@@ -41,8 +59,18 @@ export function wiped(over: Parameters<typeof header>[0] = {}): ExtentRow {
 /** An extent row from an ESX inventory (no dump behind it). */
 export function inventoryExtent(host: string, deviceId: string): ExtentRow {
   return {
-    source: 'inventory', host, deviceId, vml: null, lun: null, devicePath: null,
-    scheme: null, index: 1, startLba: null, endLba: null, type: null, missing: false,
+    source: 'inventory',
+    host,
+    deviceId,
+    vml: null,
+    lun: null,
+    devicePath: null,
+    scheme: null,
+    index: 1,
+    startLba: null,
+    endLba: null,
+    type: null,
+    missing: false,
     artifact: artifact({ kind: 'esx-inventory', host, fileName: 'inventory.txt', sourcePath: 'esxcli', device: null }),
   };
 }
@@ -53,15 +81,30 @@ export function descriptor(vmfsUuid: string, over: Partial<ArtifactRef> = {}): D
 
 export function target(over: Partial<TargetView> = {}): TargetView {
   return {
-    storageHost: 'sol01', stack: 'iscsitgt', iqn: 'iqn.1986-03.com.sun:02:prod', alias: null, lun: 3, deviceId: 'naa.600144f0aabbccddeeff001122334455',
-    backingStore: '/dev/zvol/rdsk/tank/vmfs/lun3', sizeBytes: 1 << 30, seenAt: '2026-10-01T03:00:00.000Z', artifactId: 'f'.repeat(32), ...over,
+    storageHost: 'sol01',
+    stack: 'iscsitgt',
+    iqn: 'iqn.1986-03.com.sun:02:prod',
+    alias: null,
+    lun: 3,
+    deviceId: 'naa.600144f0aabbccddeeff001122334455',
+    backingStore: '/dev/zvol/rdsk/tank/vmfs/lun3',
+    sizeBytes: 1 << 30,
+    seenAt: '2026-10-01T03:00:00.000Z',
+    artifactId: 'f'.repeat(32),
+    ...over,
   };
 }
 
 export function snapshot(over: Partial<SnapshotView> = {}): SnapshotView {
   return {
-    host: 'sol01', dataset: 'tank/vmfs/lun3', snapshot: 'daily', name: 'tank/vmfs/lun3@daily', createdAt: '2026-10-01T01:50:00.000Z', usedBytes: 2048,
-    artifactId: 'e'.repeat(32), ...over,
+    host: 'sol01',
+    dataset: 'tank/vmfs/lun3',
+    snapshot: 'daily',
+    name: 'tank/vmfs/lun3@daily',
+    createdAt: '2026-10-01T01:50:00.000Z',
+    usedBytes: 2048,
+    artifactId: 'e'.repeat(32),
+    ...over,
   };
 }
 

@@ -35,17 +35,52 @@ describe('composeSelection', () => {
     expect(composeSelection(r, { vmfsUuid: VOL }, AT, NOW)).not.toBeNull();
   });
 
-  type Naming = { name: string; subject: BundleSubject; volumes: string[]; vmfsUuid: string | null; deviceId: string | null; root: string;
-    label: string | null };
+  type Naming = {
+    name: string;
+    subject: BundleSubject;
+    volumes: string[];
+    vmfsUuid: string | null;
+    deviceId: string | null;
+    root: string;
+    label: string | null;
+  };
   const naming: Naming[] = [
-    { name: 'volume bundle', subject: { vmfsUuid: VOL }, volumes: [VOL], vmfsUuid: VOL, deviceId: null,
-      root: `vmfs-restore-${VOL}-20261001T050000Z`, label: 'prod' },
-    { name: 'LUN bundle of a device holding one volume: that volume', subject: { deviceId: DEV3 }, volumes: [VOL], vmfsUuid: VOL, deviceId: DEV3,
-      root: `vmfs-restore-${DEV3}-20261001T050000Z`, label: 'prod' },
-    { name: 'LUN bundle of a device holding two volumes: none named', subject: { deviceId: DEV3 }, volumes: [VOL, VOL2], vmfsUuid: null, deviceId: DEV3,
-      root: `vmfs-restore-${DEV3}-20261001T050000Z`, label: null },
-    { name: 'LUN bundle of a device holding no volume', subject: { deviceId: DEV3 }, volumes: [], vmfsUuid: null, deviceId: DEV3,
-      root: `vmfs-restore-${DEV3}-20261001T050000Z`, label: null },
+    {
+      name: 'volume bundle',
+      subject: { vmfsUuid: VOL },
+      volumes: [VOL],
+      vmfsUuid: VOL,
+      deviceId: null,
+      root: `vmfs-restore-${VOL}-20261001T050000Z`,
+      label: 'prod',
+    },
+    {
+      name: 'LUN bundle of a device holding one volume: that volume',
+      subject: { deviceId: DEV3 },
+      volumes: [VOL],
+      vmfsUuid: VOL,
+      deviceId: DEV3,
+      root: `vmfs-restore-${DEV3}-20261001T050000Z`,
+      label: 'prod',
+    },
+    {
+      name: 'LUN bundle of a device holding two volumes: none named',
+      subject: { deviceId: DEV3 },
+      volumes: [VOL, VOL2],
+      vmfsUuid: null,
+      deviceId: DEV3,
+      root: `vmfs-restore-${DEV3}-20261001T050000Z`,
+      label: null,
+    },
+    {
+      name: 'LUN bundle of a device holding no volume',
+      subject: { deviceId: DEV3 },
+      volumes: [],
+      vmfsUuid: null,
+      deviceId: DEV3,
+      root: `vmfs-restore-${DEV3}-20261001T050000Z`,
+      label: null,
+    },
   ];
   it.each(naming)('$name', ({ subject, volumes, vmfsUuid, deviceId, root, label }) => {
     const volume = volumes.length === 1 ? { label: 'prod', version: 'VMFS-3.31' } : null;

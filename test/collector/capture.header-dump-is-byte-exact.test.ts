@@ -18,10 +18,21 @@ const MiB = 1024 * 1024;
 const root = mkdtempSync(join(tmpdir(), 'capture-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const plan = (path: string, onlyIfVmfs = false): PlannedArtifact => ({ kind: 'vmfs-header', fileName: 'd.bin', sourcePath: path, device: null, why: 'test', read: { path, length: 'header' }, onlyIfVmfs });
+const plan = (path: string, onlyIfVmfs = false): PlannedArtifact => ({
+  kind: 'vmfs-header',
+  fileName: 'd.bin',
+  sourcePath: path,
+  device: null,
+  why: 'test',
+  read: { path, length: 'header' },
+  onlyIfVmfs,
+});
 
 describe('header dumps', () => {
-  for (const [name, opts] of [['gpt', { lvmMajor: 5, scheme: 'gpt' }], ['mbr', { lvmMajor: 3, scheme: 'mbr' }]] as const) {
+  for (const [name, opts] of [
+    ['gpt', { lvmMajor: 5, scheme: 'gpt' }],
+    ['mbr', { lvmMajor: 3, scheme: 'mbr' }],
+  ] as const) {
     it(`are byte-exact and reach the FS descriptor on ${name}`, async () => {
       mkdirSync(join(root, 'dev'), { recursive: true });
       const layout = await writeVmfsDevice(join(root, 'dev', name), { ...opts, noiseSeed: 3 }, 64 * MiB);

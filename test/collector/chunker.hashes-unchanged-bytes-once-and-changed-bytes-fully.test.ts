@@ -98,7 +98,14 @@ describe('chunkStream with a prior digest', () => {
 
 describe('captureArtifact with the digest memo', () => {
   const root = join(dir, 'root');
-  const plan: PlannedArtifact = { kind: 'unknown', fileName: 'disk.bin', sourcePath: '/disk.bin', device: null, why: 'test', read: { path: '/disk.bin', length: 4 * CHUNK_SIZE } } as PlannedArtifact;
+  const plan: PlannedArtifact = {
+    kind: 'unknown',
+    fileName: 'disk.bin',
+    sourcePath: '/disk.bin',
+    device: null,
+    why: 'test',
+    read: { path: '/disk.bin', length: 4 * CHUNK_SIZE },
+  } as PlannedArtifact;
 
   it('declares the SHA-256 of the bytes read on every day: first, unchanged, changed', async () => {
     const { mkdirSync } = await import('node:fs');

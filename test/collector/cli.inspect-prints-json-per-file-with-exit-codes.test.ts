@@ -22,11 +22,20 @@ beforeAll(() => {
   writeFileSync(f('gpt-vmfs5.bin'), buildVmfsDisk({ lvmMajor: 5 }));
   writeFileSync(f('legacy-2mib.hex'), buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy' }));
   writeFileSync(f('ds.vh.sf'), buildVhSf({ lvmMajor: 5 }));
-  writeFileSync(f('iscsitgt.xml'), iscsitgtExport({ targets: [{ name: 't0', iqn: 'iqn.1986-03.com.sun:02:t0', luns: [{ lun: 0, guid: DEFAULTS.deviceId.slice(4), backingStore: '/dev/zvol/rdsk/tank/t0' }] }], passwords: true }));
+  writeFileSync(
+    f('iscsitgt.xml'),
+    iscsitgtExport({
+      targets: [{ name: 't0', iqn: 'iqn.1986-03.com.sun:02:t0', luns: [{ lun: 0, guid: DEFAULTS.deviceId.slice(4), backingStore: '/dev/zvol/rdsk/tank/t0' }] }],
+      passwords: true,
+    }),
+  );
   writeFileSync(f('snapshots.txt'), zfsListSnapshots([{ name: 'tank/t0@a', creation: 1700000000, used: 1 }]));
   writeFileSync(f('garbage.bin'), Buffer.alloc(4096, 0x41));
   // What an ESX 3.5 host on a COMSTAR LU writes: length byte 22 (NAA + "COMSTA"), NUL-padded text.
-  writeFileSync(f('comstar-lun3.hdr'), buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy', lun: 3, vendor: 'SUN', model: 'COMSTAR', revision: '1.0', deviceId: SEED_NAA, scsiTextPad: 0x00 }));
+  writeFileSync(
+    f('comstar-lun3.hdr'),
+    buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy', lun: 3, vendor: 'SUN', model: 'COMSTAR', revision: '1.0', deviceId: SEED_NAA, scsiTextPad: 0x00 }),
+  );
   // The same header with a length byte no layout explains: the NAA is still read, with a note.
   const odd = buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy', lun: 3, vendor: 'SUN', model: 'COMSTAR', deviceId: SEED_NAA });
   odd[128 * 512 + 0x100000 + 0x0d] = 30;
@@ -40,7 +49,11 @@ describe('inspect', () => {
     const r = await runJson(['inspect', '--json', ...files]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.map((x: any) => [x.file, x.kind, x.ok])).toEqual([
-      [files[0], 'vmfs-header', true], [files[1], 'vmfs-header', true], [files[2], 'vh-sf', true], [files[3], 'iscsitgt-smf', true], [files[4], 'zfs-snapshots', true],
+      [files[0], 'vmfs-header', true],
+      [files[1], 'vmfs-header', true],
+      [files[2], 'vh-sf', true],
+      [files[3], 'iscsitgt-smf', true],
+      [files[4], 'zfs-snapshots', true],
     ]);
     for (const x of r.json) expect(Object.keys(x)).toEqual(['file', 'kind', 'ok', 'error', 'partition', 'device', 'vmfs', 'details']);
     const [gpt, legacy, vhsf] = r.json;
@@ -54,10 +67,14 @@ describe('inspect', () => {
     expect(JSON.stringify(r.json)).not.toContain(FIXTURE_SECRETS.targetChap);
   });
 
-  it('exits 2 when any file fails, still printing every result; an unreadable file is that file\'s error', async () => {
+  it("exits 2 when any file fails, still printing every result; an unreadable file is that file's error", async () => {
     const r = await runJson(['inspect', '--json', f('garbage.bin'), f('does-not-exist'), f('gpt-vmfs5.bin')]);
     expect(r.code).toBe(2);
-    expect(r.json.map((x: any) => [x.ok, x.error?.code ?? null])).toEqual([[false, expect.any(String)], [false, 'unreadable'], [true, null]]);
+    expect(r.json.map((x: any) => [x.ok, x.error?.code ?? null])).toEqual([
+      [false, expect.any(String)],
+      [false, 'unreadable'],
+      [true, null],
+    ]);
     expect(r.json[1].error.message).toMatch(/ENOENT/);
   });
 

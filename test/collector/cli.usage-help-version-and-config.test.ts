@@ -64,7 +64,11 @@ describe('the command line', () => {
   });
 
   it('refuses a missing explicit config file, accepts a missing default one', async () => {
-    const r = await runCollector(['collect', '--dry-run', '--root', host.root, '--config', join(dir, 'nope.json')], { ...host.env, ...clean(), PATH: host.env.PATH });
+    const r = await runCollector(['collect', '--dry-run', '--root', host.root, '--config', join(dir, 'nope.json')], {
+      ...host.env,
+      ...clean(),
+      PATH: host.env.PATH,
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/nope\.json: ENOENT/);
     const ok = await runCollector(['collect', '--dry-run', '--json', '--root', host.root], { ...host.env, ...clean(), PATH: host.env.PATH });
@@ -79,7 +83,10 @@ describe('the command line', () => {
     expect(fromFile.json.captures[0].host).toBe('from-file');
     const fromEnv = await runJson(['collect', '--dry-run', '--json', '--root', host.root, '--config', cfg], { ...env, COLLECTOR_HOST: 'from-env' });
     expect(fromEnv.json.captures[0].host).toBe('from-env');
-    const fromFlag = await runJson(['collect', '--dry-run', '--json', '--root', host.root, '--config', cfg, '--host', 'from-flag'], { ...env, COLLECTOR_HOST: 'from-env' });
+    const fromFlag = await runJson(['collect', '--dry-run', '--json', '--root', host.root, '--config', cfg, '--host', 'from-flag'], {
+      ...env,
+      COLLECTOR_HOST: 'from-env',
+    });
     expect(fromFlag.json.captures[0].host).toBe('from-flag');
     // A real send to a closed port: the error names the request, never the token.
     const sent = await runJson(['collect', '--json', '--root', host.root, '--config', cfg, '--spool', join(dir, 'spool-cfg'), '--retries', '0'], env);
@@ -93,7 +100,7 @@ describe('the command line', () => {
     expect(r.stdout).toMatch(/^5 3 \* \* \* .*collector\.cjs collect --quiet --ssh root@esx01 >> \/var\/log\/vmfs-collector\.log 2>&1$/m);
     expect(r.stdout).toContain('/etc/rc.local.d/local.sh');
     // The line has no URL or token: it says where they come from, with a placeholder.
-    expect(r.stdout).toContain("relies on /etc/vmfs-collector.json");
+    expect(r.stdout).toContain('relies on /etc/vmfs-collector.json');
     expect(r.stdout).toContain('"token": "<token>"');
     expect((await runCollector(['cron', '--help'], clean())).stdout).toContain('relies on /etc/vmfs-collector.json');
   });

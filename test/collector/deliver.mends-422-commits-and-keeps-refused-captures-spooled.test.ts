@@ -34,7 +34,10 @@ describe('delivery refusals', { timeout: 60_000 }, () => {
   });
 
   const collect = (token = TOKEN) =>
-    runJson(['collect', '--json', '--root', host.root, '--host', 'esxi-refused', '--spool', spool, '--url', cat.url, '--retries', '0'], { ...host.env, CATALOG_TOKEN: token });
+    runJson(['collect', '--json', '--root', host.root, '--host', 'esxi-refused', '--spool', spool, '--url', cat.url, '--retries', '0'], {
+      ...host.env,
+      CATALOG_TOKEN: token,
+    });
   const spooled = (d: string) => readdirSync(join(spool, d)).filter((f) => d === 'rejected' || f.endsWith('.json'));
 
   it('re-uploads what a 422 commit deleted and commits again', async () => {
@@ -100,11 +103,28 @@ describe('delivery refusals', { timeout: 60_000 }, () => {
 describe('a full spool', { timeout: 60_000 }, () => {
   it('still delivers command output (SMF exports, listings), which cannot be re-read', async () => {
     buildBundle();
-    const storage = await stageSolarisHost([{ guid: '600144F0C0FFEE0000000000000000BB', dataset: 'tank/lun0', lun: 0, vmfs: { deviceId: '', index: 5, lun: 0 }, sizeBytes: 16 * MiB }]);
+    const storage = await stageSolarisHost([
+      { guid: '600144F0C0FFEE0000000000000000BB', dataset: 'tank/lun0', lun: 0, vmfs: { deviceId: '', index: 5, lun: 0 }, sizeBytes: 16 * MiB },
+    ]);
     const cat = await startScriptedCatalog(TOKEN);
     try {
       const r = await runJson(
-        ['collect', '--json', '--root', storage.root, '--host', 'thumper', '--spool', join(storage.dir, 'spool'), '--spool-max-bytes', '1', '--url', cat.url, '--retries', '0'],
+        [
+          'collect',
+          '--json',
+          '--root',
+          storage.root,
+          '--host',
+          'thumper',
+          '--spool',
+          join(storage.dir, 'spool'),
+          '--spool-max-bytes',
+          '1',
+          '--url',
+          cat.url,
+          '--retries',
+          '0',
+        ],
         { ...storage.env, CATALOG_TOKEN: TOKEN },
       );
       expect(r.code, r.stderr + JSON.stringify(r.json.captures[0]?.error)).toBe(0);

@@ -38,9 +38,16 @@ describe('try later or never', { timeout: 90_000 }, () => {
   });
 
   const collect = (url = cat.url, retries = '0') =>
-    runJson(['collect', '--json', '--root', host.root, '--host', 'esxi-never', '--spool', spool, '--url', url, '--retries', retries], { ...host.env, CATALOG_TOKEN: TOKEN });
-  const spoolCmd = (...args: string[]) => runCollector(['spool', '--spool', spool, '--url', cat.url, '--retries', '0', ...args], { ...host.env, CATALOG_TOKEN: TOKEN });
-  const pending = () => readdirSync(join(spool, 'captures')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+    runJson(['collect', '--json', '--root', host.root, '--host', 'esxi-never', '--spool', spool, '--url', url, '--retries', retries], {
+      ...host.env,
+      CATALOG_TOKEN: TOKEN,
+    });
+  const spoolCmd = (...args: string[]) =>
+    runCollector(['spool', '--spool', spool, '--url', cat.url, '--retries', '0', ...args], { ...host.env, CATALOG_TOKEN: TOKEN });
+  const pending = () =>
+    readdirSync(join(spool, 'captures'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -5));
   const rejected = () => readdirSync(join(spool, 'rejected'));
   const entryFile = (id: string) => join(spool, 'captures', `${id}.json`);
   const entry = (id: string) => JSON.parse(readFileSync(entryFile(id), 'utf8'));
@@ -66,7 +73,9 @@ describe('try later or never', { timeout: 90_000 }, () => {
   it('sets a capture the catalog refuses (422) aside, delivers the next one, and exits 65', async () => {
     const first = await pendingCapture();
     cat.mode.answer = ({ captureId }) =>
-      captureId === first ? { status: 422, body: { error: { code: 'unprocessable', message: 'artifact 0 cannot be stored', requestId: 'req-422-abc' } } } : undefined;
+      captureId === first
+        ? { status: 422, body: { error: { code: 'unprocessable', message: 'artifact 0 cannot be stored', requestId: 'req-422-abc' } } }
+        : undefined;
     const r = await collect();
     expect(r.code, r.stderr).toBe(65);
     const second = r.json.captures[0].captureId;
@@ -93,7 +102,10 @@ describe('try later or never', { timeout: 90_000 }, () => {
 
   it('retries 429 and takes it as "later", never as a refusal', async () => {
     let left = 1;
-    cat.mode.answer = ({ path }) => (path === '/v1/captures' && left-- > 0 ? { status: 429, headers: { 'retry-after': '1' }, body: { error: { code: 'too_many', message: 'slow down' } } } : undefined);
+    cat.mode.answer = ({ path }) =>
+      path === '/v1/captures' && left-- > 0
+        ? { status: 429, headers: { 'retry-after': '1' }, body: { error: { code: 'too_many', message: 'slow down' } } }
+        : undefined;
     const r = await collect(cat.url, '1');
     expect(r.code, r.stderr).toBe(0);
     expect(cat.log.filter((l) => l === 'POST /v1/captures')).toHaveLength(2);
@@ -101,7 +113,11 @@ describe('try later or never', { timeout: 90_000 }, () => {
   });
 
   it('keeps a capture pending on 503 with a Retry-After past what a run waits (exit 75), and delivers it once the catalog is back', async () => {
-    cat.mode.answer = () => ({ status: 503, headers: { 'retry-after': '3600' }, body: { error: { code: 'unavailable', message: 'store unavailable', requestId: 'req-503' } } });
+    cat.mode.answer = () => ({
+      status: 503,
+      headers: { 'retry-after': '3600' },
+      body: { error: { code: 'unavailable', message: 'store unavailable', requestId: 'req-503' } },
+    });
     const r = await collect(cat.url, '3');
     expect(r.code, r.stderr).toBe(75);
     const id = r.json.captures[0].captureId;
@@ -133,7 +149,10 @@ describe('try later or never', { timeout: 90_000 }, () => {
 
     // Three 500s, but within 2 h: still "later".
     const e = entry(stuck);
-    e.attempts = [{ ...e.attempts[1], at: new Date(Date.now() - 2 * HOUR).toISOString() }, { ...e.attempts[1], at: new Date(Date.now() - HOUR).toISOString() }];
+    e.attempts = [
+      { ...e.attempts[1], at: new Date(Date.now() - 2 * HOUR).toISOString() },
+      { ...e.attempts[1], at: new Date(Date.now() - HOUR).toISOString() },
+    ];
     writeFileSync(entryFile(stuck), JSON.stringify(e));
     const r2 = await collect();
     expect(r2.code, r2.stderr).toBe(75);
@@ -182,7 +201,8 @@ describe('try later or never', { timeout: 90_000 }, () => {
 
   it('opens a capture again when its commit finds it gone (404) and commits it', async () => {
     let left = 1;
-    cat.mode.answer = ({ path }) => (path.endsWith('/commit') && left-- > 0 ? { status: 404, body: { error: { code: 'not_found', message: 'no open capture' } } } : undefined);
+    cat.mode.answer = ({ path }) =>
+      path.endsWith('/commit') && left-- > 0 ? { status: 404, body: { error: { code: 'not_found', message: 'no open capture' } } } : undefined;
     const r = await collect();
     expect(r.code, r.stderr).toBe(0);
     expect(cat.log.filter((l) => l === 'POST /v1/captures')).toHaveLength(2);
@@ -192,7 +212,8 @@ describe('try later or never', { timeout: 90_000 }, () => {
 
   it('lists, resends and drops spooled captures', async () => {
     const refused = await pendingCapture();
-    cat.mode.answer = ({ captureId }) => (captureId === refused ? { status: 400, body: { error: { code: 'bad_request', message: 'bad host name', requestId: 'req-400' } } } : undefined);
+    cat.mode.answer = ({ captureId }) =>
+      captureId === refused ? { status: 400, body: { error: { code: 'bad_request', message: 'bad host name', requestId: 'req-400' } } } : undefined;
     expect((await collect()).code).toBe(65);
     const waiting = await pendingCapture();
 
@@ -200,7 +221,10 @@ describe('try later or never', { timeout: 90_000 }, () => {
     expect(list.code, list.stderr).toBe(0);
     const listed = JSON.parse(list.stdout);
     expect(listed.spool).toBe(spool);
-    expect(listed.captures.map((c: { id: string; state: string }) => [c.id, c.state])).toEqual([[waiting, 'pending'], [refused, 'rejected']]);
+    expect(listed.captures.map((c: { id: string; state: string }) => [c.id, c.state])).toEqual([
+      [waiting, 'pending'],
+      [refused, 'rejected'],
+    ]);
     for (const c of listed.captures) {
       expect(c.host).toBe('esxi-never');
       expect(Date.parse(c.collectedAt)).not.toBeNaN();
@@ -243,7 +267,11 @@ describe('try later or never', { timeout: 90_000 }, () => {
     expect(readdirSync(join(spool, 'chunks'))).toEqual([]);
     expect(JSON.parse((await spoolCmd('list', '--json')).stdout).captures).toEqual([]);
 
-    for (const args of [['drop', waiting], ['resend', 'no-such-capture'], ['drop', '']]) {
+    for (const args of [
+      ['drop', waiting],
+      ['resend', 'no-such-capture'],
+      ['drop', ''],
+    ]) {
       const bad = await spoolCmd(...args);
       expect([args.join(' '), bad.code]).toEqual([args.join(' '), 1]);
       expect(bad.stderr.trim().split('\n')).toHaveLength(1);

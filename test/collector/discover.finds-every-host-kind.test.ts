@@ -8,8 +8,16 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ESX3_SYSTEM_UUID, ESXI_SYSTEM_UUID, MiB, stageEsx3Host, stageEsx4Host, stageEsxiHost, stageSolarisHost, stagedIds,
-  type EsxiHost, type SolarisHost,
+  ESX3_SYSTEM_UUID,
+  ESXI_SYSTEM_UUID,
+  MiB,
+  stageEsx3Host,
+  stageEsx4Host,
+  stageEsxiHost,
+  stageSolarisHost,
+  stagedIds,
+  type EsxiHost,
+  type SolarisHost,
 } from '../helpers/staged-hosts.js';
 import { buildBundle, runJson } from './run-collector.js';
 
@@ -40,12 +48,16 @@ const dryRun = (h: { root: string; env: NodeJS.ProcessEnv }) => runJson(['collec
 const kinds = (artifacts: Array<{ kind: string }>) => artifacts.map((a) => a.kind);
 
 describe('discover', () => {
-  it('finds an ESXi host\'s inventory, every extent device and every volume', async () => {
+  it("finds an ESXi host's inventory, every extent device and every volume", async () => {
     const { code, json } = await discover(esxi);
     expect(code).toBe(0);
     expect(json[0].host).toEqual({ name: 'staged', kind: 'esxi', systemUuid: ESXI_SYSTEM_UUID });
     expect(kinds(json[0].artifacts)).toEqual(['esx-inventory', 'vmfs-header', 'vmfs-header', 'vh-sf', 'vh-sf']);
-    expect(json[0].artifacts[1]).toMatchObject({ sourcePath: '/vmfs/devices/disks/naa.6006016012345678abcdef0123460001', device: 'naa.6006016012345678abcdef0123460001', bytes: 'header' });
+    expect(json[0].artifacts[1]).toMatchObject({
+      sourcePath: '/vmfs/devices/disks/naa.6006016012345678abcdef0123460001',
+      device: 'naa.6006016012345678abcdef0123460001',
+      bytes: 'header',
+    });
     expect(json[0].artifacts[3].sourcePath).toBe(`/vmfs/volumes/${stagedIds(21).vmfsUuid}/.vh.sf`);
     expect(json[0].artifacts[0].sourcePath).toContain('partedUtil getptbl');
   });
@@ -60,7 +72,7 @@ describe('discover', () => {
     ]);
   });
 
-  it('finds an ESX 3 host\'s /dev/sdX disks through esxcfg-vmhbadevs', async () => {
+  it("finds an ESX 3 host's /dev/sdX disks through esxcfg-vmhbadevs", async () => {
     const { json } = await discover(esx3);
     expect(json[0].host).toEqual({ name: 'staged', kind: 'esx', systemUuid: ESX3_SYSTEM_UUID });
     expect(json[0].artifacts.map((a: any) => [a.kind, a.sourcePath])).toEqual([
@@ -70,7 +82,7 @@ describe('discover', () => {
     ]);
   });
 
-  it('finds a storage host\'s targets, LUs, backing stores and their snapshots', async () => {
+  it("finds a storage host's targets, LUs, backing stores and their snapshots", async () => {
     const { json } = await discover(solaris);
     expect(json[0].host.kind).toBe('solaris');
     expect(kinds(json[0].artifacts)).toEqual(['iscsitgt-smf', 'stmf-smf', 'comstar-listing', 'vmfs-header', 'vmfs-header', 'zfs-snapshots']);
@@ -104,7 +116,7 @@ describe('collect --dry-run', () => {
     }
   });
 
-  it('reports an unreadable device as that artifact\'s error, exit 2, the rest captured', async () => {
+  it("reports an unreadable device as that artifact's error, exit 2, the rest captured", async () => {
     rmSync(join(esxi.root, 'vmfs/devices/disks/naa.6006016012345678abcdef0123460002'));
     const { code, json } = await dryRun(esxi);
     expect(code).toBe(2);

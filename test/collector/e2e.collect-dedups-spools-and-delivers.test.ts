@@ -25,11 +25,18 @@ describe('collect against the real catalog', { timeout: 120_000 }, () => {
   let port: string;
 
   const collect = (extra: string[] = []) =>
-    runJson(['collect', '--json', '--root', host.root, '--host', 'esxi-e2e', '--spool', spool, '--url', `http://127.0.0.1:${port}`, '--retries', '1', ...extra], { ...host.env, CATALOG_TOKEN: TOKEN });
+    runJson(
+      ['collect', '--json', '--root', host.root, '--host', 'esxi-e2e', '--spool', spool, '--url', `http://127.0.0.1:${port}`, '--retries', '1', ...extra],
+      { ...host.env, CATALOG_TOKEN: TOKEN },
+    );
 
   const manifests = () => {
     const dir = join(dataDir, 'blobs', 'manifests', 'esxi-e2e');
-    return existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.json')).sort() : [];
+    return existsSync(dir)
+      ? readdirSync(dir)
+          .filter((n) => n.endsWith('.json'))
+          .sort()
+      : [];
   };
 
   beforeAll(async () => {
@@ -111,7 +118,10 @@ describe('collect against the real catalog', { timeout: 120_000 }, () => {
     const otherPort = String(await freePort());
     const other = await spawnServer({ DATA_DIR: otherData, CATALOG_BOOTSTRAP_TOKEN: TOKEN, PORT: otherPort }, SERVER_START_MS);
     try {
-      const r = await runJson(['collect', '--json', '--root', host.root, '--host', 'esxi-e2e', '--spool', spool, '--url', other.url, '--retries', '1'], { ...host.env, CATALOG_TOKEN: TOKEN });
+      const r = await runJson(['collect', '--json', '--root', host.root, '--host', 'esxi-e2e', '--spool', spool, '--url', other.url, '--retries', '1'], {
+        ...host.env,
+        CATALOG_TOKEN: TOKEN,
+      });
       expect(r.code, r.stderr + JSON.stringify(r.json.captures[0]?.error)).toBe(0);
       const [c] = r.json.captures;
       expect(c.state).toBe('committed');

@@ -22,13 +22,18 @@ describeEachFlavour('collector end to end', (flavour) => {
   let storage: SolarisHost;
 
   const collect = (h: { root: string; env: NodeJS.ProcessEnv; dir: string }, name: string) =>
-    runJson(['collect', '--json', '--root', h.root, '--host', name, '--spool', join(h.dir, 'spool'), '--url', catalog.url, '--retries', '2'], { ...h.env, CATALOG_TOKEN: catalog.adminToken });
+    runJson(['collect', '--json', '--root', h.root, '--host', name, '--spool', join(h.dir, 'spool'), '--url', catalog.url, '--retries', '2'], {
+      ...h.env,
+      CATALOG_TOKEN: catalog.adminToken,
+    });
 
   beforeAll(async () => {
     buildBundle();
     catalog = await startTestCatalog(flavour, { listen: true });
     esxi = await stageEsxiHost([{ deviceId: `naa.${GUID.toLowerCase()}`, index: 51, lun: 3, sizeBytes: 40 * MiB, options: COMSTAR }]);
-    storage = await stageSolarisHost([{ guid: GUID, dataset: 'tank/esx/lun3', lun: 3, vmfs: { deviceId: '', index: 51, lun: 3 }, sizeBytes: 40 * MiB }], { comstar: true });
+    storage = await stageSolarisHost([{ guid: GUID, dataset: 'tank/esx/lun3', lun: 3, vmfs: { deviceId: '', index: 51, lun: 3 }, sizeBytes: 40 * MiB }], {
+      comstar: true,
+    });
   }, 300_000);
 
   afterAll(async () => {
@@ -37,8 +42,11 @@ describeEachFlavour('collector end to end', (flavour) => {
     storage?.cleanup();
   });
 
-  it('joins the storage host\'s backing store and the ESXi host\'s device into one volume', { timeout: 180_000 }, async () => {
-    for (const [h, name] of [[esxi, 'esxi-a'], [storage, 'san-a']] as const) {
+  it("joins the storage host's backing store and the ESXi host's device into one volume", { timeout: 180_000 }, async () => {
+    for (const [h, name] of [
+      [esxi, 'esxi-a'],
+      [storage, 'san-a'],
+    ] as const) {
       const r = await collect(h, name);
       expect(r.code, r.stderr).toBe(0);
       for (const a of r.json.captures[0].artifacts) expect([a.kind, a.parseStatus]).toEqual([a.kind, 'ok']);

@@ -13,8 +13,16 @@ import { buildVhSf, buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import { iscsitgtExport, FIXTURE_SECRETS } from '../fixtures/text-fixtures.js';
 import { spawnServer, type ServerProcess } from '../helpers/spawn-server.js';
 import {
-  fakeSsh, MiB, sshCalls, stageEsxiHost, stageFolder, stageSolarisHost, stagedIds,
-  type EsxiHost, type SolarisHost, type StagedHost,
+  fakeSsh,
+  MiB,
+  sshCalls,
+  stageEsxiHost,
+  stageFolder,
+  stageSolarisHost,
+  stagedIds,
+  type EsxiHost,
+  type SolarisHost,
+  type StagedHost,
 } from '../helpers/staged-hosts.js';
 import { buildBundle, freePort, runJson } from './run-collector.js';
 
@@ -60,7 +68,10 @@ describe('a storage host and an agentless ESXi host', { timeout: 120_000 }, () =
   });
 
   it('captures the storage host: both stacks, every LU, the VMFS backing store linked to its GUID', async () => {
-    const r = await runJson(['collect', '--json', '--root', storage.root, '--host', 'thumper', '--spool', join(storage.dir, 'spool'), '--url', url], { ...storage.env, CATALOG_TOKEN: TOKEN });
+    const r = await runJson(['collect', '--json', '--root', storage.root, '--host', 'thumper', '--spool', join(storage.dir, 'spool'), '--url', url], {
+      ...storage.env,
+      CATALOG_TOKEN: TOKEN,
+    });
     expect(r.code, r.stderr).toBe(0);
     const [c] = r.json.captures;
     expect(c.state).toBe('committed');
@@ -87,7 +98,10 @@ describe('a storage host and an agentless ESXi host', { timeout: 120_000 }, () =
   });
 
   it('captures an agentless ESXi host through ssh, joining the same volume', async () => {
-    const r = await runJson(['collect', '--json', '--ssh', 'root@esxi01', '--spool', join(proxy.dir, 'spool'), '--url', url], { ...proxy.env, CATALOG_TOKEN: TOKEN });
+    const r = await runJson(['collect', '--json', '--ssh', 'root@esxi01', '--spool', join(proxy.dir, 'spool'), '--url', url], {
+      ...proxy.env,
+      CATALOG_TOKEN: TOKEN,
+    });
     expect(r.code, r.stderr).toBe(0);
     const [c] = r.json.captures;
     expect([c.host, c.hostKind, c.state]).toEqual(['esxi01', 'esxi', 'committed']);
@@ -104,7 +118,10 @@ describe('a storage host and an agentless ESXi host', { timeout: 120_000 }, () =
   });
 
   it('reports an unreachable ssh host as a failed capture (exit 2), not a crash', async () => {
-    const r = await runJson(['collect', '--json', '--ssh', 'root@unreachable-esxi', '--spool', join(proxy.dir, 'spool'), '--url', url], { ...proxy.env, CATALOG_TOKEN: TOKEN });
+    const r = await runJson(['collect', '--json', '--ssh', 'root@unreachable-esxi', '--spool', join(proxy.dir, 'spool'), '--url', url], {
+      ...proxy.env,
+      CATALOG_TOKEN: TOKEN,
+    });
     expect(r.code).toBe(2);
     expect(r.json.captures[0].state).toBe('empty');
     expect(r.json.captures[0].artifacts[0].error).toMatch(/exit 255/);
@@ -119,14 +136,26 @@ describe('a storage host and an agentless ESXi host', { timeout: 120_000 }, () =
       const files: Array<[string, Uint8Array | string, Date]> = [
         ['vmfs-header-backup-sdb.hex', buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy', noiseSeed: 11 }), day1],
         ['vmfs-metadata-sdb-vh.sf.bu', buildVhSf({ lvmMajor: 3 }), day1Later],
-        ['iscsitgt-export.xml', iscsitgtExport({ targets: [{ name: 't0', iqn: 'iqn.1986-03.com.sun:02:legacy', luns: [{ lun: 0, guid: GUID.toLowerCase(), backingStore: '/dev/zvol/rdsk/tank/old' }] }], passwords: true }), day2],
+        [
+          'iscsitgt-export.xml',
+          iscsitgtExport({
+            targets: [
+              { name: 't0', iqn: 'iqn.1986-03.com.sun:02:legacy', luns: [{ lun: 0, guid: GUID.toLowerCase(), backingStore: '/dev/zvol/rdsk/tank/old' }] },
+            ],
+            passwords: true,
+          }),
+          day2,
+        ],
         ['notes.txt', 'nothing the catalog knows\n', day2],
       ];
       for (const [name, data, when] of files) {
         writeFileSync(join(dir, name), data);
         utimesSync(join(dir, name), when, when);
       }
-      const r = await runJson(['import', '--json', '--host', 'oldesx', '--spool', join(dir, 'spool'), '--url', url, ...files.map(([n]) => join(dir, n))], { ...proxy.env, CATALOG_TOKEN: TOKEN });
+      const r = await runJson(['import', '--json', '--host', 'oldesx', '--spool', join(dir, 'spool'), '--url', url, ...files.map(([n]) => join(dir, n))], {
+        ...proxy.env,
+        CATALOG_TOKEN: TOKEN,
+      });
       expect(r.code, r.stderr).toBe(2);
       expect(r.json.captures.map((c: any) => [c.collectedAt, c.state])).toEqual([
         [day1.toISOString(), 'committed'],
@@ -165,7 +194,10 @@ describe('a storage host and an agentless ESXi host', { timeout: 120_000 }, () =
         const bytes = readFileSync(join(out, d.path));
         expect(bytes.equals(device.subarray(0, bytes.length))).toBe(true);
       }
-      const lun = await runJson(['restore', '--json', '--device', `naa.${GUID.toLowerCase()}`, '-o', `${out}-lun`, '--url', url], { ...proxy.env, CATALOG_TOKEN: TOKEN });
+      const lun = await runJson(['restore', '--json', '--device', `naa.${GUID.toLowerCase()}`, '-o', `${out}-lun`, '--url', url], {
+        ...proxy.env,
+        CATALOG_TOKEN: TOKEN,
+      });
       expect(lun.code, lun.stderr).toBe(0);
     } finally {
       rmSync(join(out, '..'), { recursive: true, force: true });

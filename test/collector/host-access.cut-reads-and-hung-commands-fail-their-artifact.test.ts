@@ -56,7 +56,10 @@ describe('cut and hung reads', { timeout: 60_000 }, () => {
     // Not exec: the sleep is a grandchild that keeps the output pipe open.
     writeFileSync(join(storage.bin, 'zfs'), '#!/bin/sh\nsleep 120\necho never\n');
     chmodSync(join(storage.bin, 'zfs'), 0o755);
-    const r = await runJson(['collect', '--json', '--dry-run', '--root', storage.root, '--host', 'thumper', '--spool', join(storage.dir, 'spool'), '--command-timeout', '1'], storage.env);
+    const r = await runJson(
+      ['collect', '--json', '--dry-run', '--root', storage.root, '--host', 'thumper', '--spool', join(storage.dir, 'spool'), '--command-timeout', '1'],
+      storage.env,
+    );
     expect(r.code, r.stderr).toBe(2);
     const zfs = r.json.captures[0].artifacts.find((a: any) => a.kind === 'zfs-snapshots');
     expect([zfs.status, zfs.error]).toEqual(['error', expect.stringMatching(/timed out after 1 s/)]);

@@ -18,7 +18,17 @@ describe('request timeouts', () => {
       req.resume();
       setTimeout(() => {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ captureId: 'c1', state: 'committed', committedAt: new Date(0).toISOString(), manifestKey: 'm', artifacts: [], missing: [], present: [] }));
+        res.end(
+          JSON.stringify({
+            captureId: 'c1',
+            state: 'committed',
+            committedAt: new Date(0).toISOString(),
+            manifestKey: 'm',
+            artifacts: [],
+            missing: [],
+            present: [],
+          }),
+        );
       }, 1500);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

@@ -23,7 +23,11 @@ describe('import', { timeout: 60_000 }, () => {
   it('makes one capture per distinct mtime, collected at that mtime', async () => {
     const t1 = new Date('2024-03-01T02:15:00Z');
     const t2 = new Date('2024-03-01T02:16:00Z');
-    const files: Array<[string, Date]> = [['a-vh.sf.bu', t1], ['b-vh.sf.bu', t2], ['c-vh.sf.bu', t1]];
+    const files: Array<[string, Date]> = [
+      ['a-vh.sf.bu', t1],
+      ['b-vh.sf.bu', t2],
+      ['c-vh.sf.bu', t1],
+    ];
     files.forEach(([name, when], i) => {
       writeFileSync(join(dir, name), buildVhSf({ lvmMajor: 3, label: `ds${i}` }));
       utimesSync(join(dir, name), when, when);
@@ -37,7 +41,10 @@ describe('import', { timeout: 60_000 }, () => {
   });
 
   it('refuses to run without --host (usage, exit 64), even with COLLECTOR_HOST set', async () => {
-    const r = await runCollector(['import', '--dry-run', '--spool', join(dir, 'spool'), join(dir, 'a-vh.sf.bu')], { ...env.env, COLLECTOR_HOST: 'this-machine' });
+    const r = await runCollector(['import', '--dry-run', '--spool', join(dir, 'spool'), join(dir, 'a-vh.sf.bu')], {
+      ...env.env,
+      COLLECTOR_HOST: 'this-machine',
+    });
     expect(r.code).toBe(64);
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/--host NAME is required/)]);
   });

@@ -32,7 +32,11 @@ function makeBundle(files: Record<string, Buffer | string>, opts: { sums?: strin
   const root = join(src, `restore-${UUID}`);
   mkdirSync(join(root, 'artifacts'), { recursive: true });
   for (const [name, data] of Object.entries(files)) writeFileSync(join(root, name), data);
-  const sums = opts.sums ?? Object.entries(files).map(([n, d]) => `${sha(d)}  ${n}\n`).join('');
+  const sums =
+    opts.sums ??
+    Object.entries(files)
+      .map(([n, d]) => `${sha(d)}  ${n}\n`)
+      .join('');
   writeFileSync(join(root, 'SHA256SUMS'), sums);
   opts.extra?.(root);
   const out = join(dir, `${randomBytes(4).toString('hex')}.tar`);
@@ -52,7 +56,9 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     requests.push({ url: req.url ?? '', auth: req.headers.authorization });
     if (req.headers.authorization !== `Bearer ${TOKEN}`) {
-      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'unauthorized', message: 'bad token', requestId: 'r1' } }));
+      res
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { code: 'unauthorized', message: 'bad token', requestId: 'r1' } }));
       return;
     }
     const path = (req.url ?? '').split('?')[0];
@@ -63,7 +69,9 @@ beforeAll(async () => {
     }
     const body = bundles.get(path);
     if (!body) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no such volume', requestId: 'r2' } }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { code: 'not_found', message: 'no such volume', requestId: 'r2' } }));
       return;
     }
     res.writeHead(200, { 'content-type': 'application/gzip' }).end(body);
@@ -124,9 +132,33 @@ describe('restore', () => {
   });
 
   const refusals: Array<[string, () => Buffer, RegExp]> = [
-    ['a file changed after SHA256SUMS was written', () => makeBundle(goodFiles, { sums: Object.entries(goodFiles).map(([n, d]) => `${sha(n === 'restore.sh' ? 'evil' : d)}  ${n}\n`).join('') }), /does not match/],
-    ['a file SHA256SUMS does not list', () => makeBundle(goodFiles, { extra: (root) => writeFileSync(join(root, 'artifacts', 'extra.bin'), 'x') }), /not listed/],
-    ['a listed file that is missing', () => makeBundle(goodFiles, { sums: `${sha('x')}  artifacts/gone.bin\n` + Object.entries(goodFiles).map(([n, d]) => `${sha(d)}  ${n}\n`).join('') }), /missing/],
+    [
+      'a file changed after SHA256SUMS was written',
+      () =>
+        makeBundle(goodFiles, {
+          sums: Object.entries(goodFiles)
+            .map(([n, d]) => `${sha(n === 'restore.sh' ? 'evil' : d)}  ${n}\n`)
+            .join(''),
+        }),
+      /does not match/,
+    ],
+    [
+      'a file SHA256SUMS does not list',
+      () => makeBundle(goodFiles, { extra: (root) => writeFileSync(join(root, 'artifacts', 'extra.bin'), 'x') }),
+      /not listed/,
+    ],
+    [
+      'a listed file that is missing',
+      () =>
+        makeBundle(goodFiles, {
+          sums:
+            `${sha('x')}  artifacts/gone.bin\n` +
+            Object.entries(goodFiles)
+              .map(([n, d]) => `${sha(d)}  ${n}\n`)
+              .join(''),
+        }),
+      /missing/,
+    ],
     ['a symlink', () => makeBundle(goodFiles, { extra: (root) => symlinkSync('/etc/passwd', join(root, 'artifacts', 'link')) }), /not a plain file/],
     ['a truncated download', () => makeBundle(goodFiles).subarray(0, 2000), /refused|unexpected end|truncated/i],
     ['no SHA256SUMS', () => gzipSync(Buffer.alloc(1024)), /SHA256SUMS|empty/],

@@ -21,9 +21,11 @@ export interface ScriptedCatalog {
  * Answers a request itself instead of the protocol (undefined: the protocol answers).
  * `captureId` is the capture a begin or commit names.
  */
-export type ScriptedAnswer = (req: { method: string; path: string; captureId: string | null }) =>
-  | { status: number; headers?: Record<string, string>; body?: unknown }
-  | undefined;
+export type ScriptedAnswer = (req: {
+  method: string;
+  path: string;
+  captureId: string | null;
+}) => { status: number; headers?: Record<string, string>; body?: unknown } | undefined;
 
 /** Starts the stand-in on 127.0.0.1; `commit422` commits are refused (each deletes one stored chunk). */
 export async function startScriptedCatalog(token: string): Promise<ScriptedCatalog> {
@@ -41,9 +43,12 @@ export async function startScriptedCatalog(token: string): Promise<ScriptedCatal
     cat.log.push(`${req.method} ${path}`);
     if (req.headers.authorization !== `Bearer ${cat.mode.token}` || cat.mode.refuse) {
       const status = cat.mode.refuse ?? 401;
-      return json(res, status, { error: { code: status === 401 ? 'unauthorized' : 'forbidden', message: status === 401 ? 'invalid token' : 'host not in token scope' } });
+      return json(res, status, {
+        error: { code: status === 401 ? 'unauthorized' : 'forbidden', message: status === 401 ? 'invalid token' : 'host not in token scope' },
+      });
     }
-    const named = /^\/v1\/captures\/([^/]+)\/commit$/.exec(path)?.[1] ?? (path === '/v1/captures' ? (JSON.parse(body.toString('utf8')) as BeginRequest).captureId : null);
+    const named =
+      /^\/v1\/captures\/([^/]+)\/commit$/.exec(path)?.[1] ?? (path === '/v1/captures' ? (JSON.parse(body.toString('utf8')) as BeginRequest).captureId : null);
     const scripted = cat.mode.answer?.({ method: req.method!, path, captureId: named });
     if (scripted) {
       res.writeHead(scripted.status, { 'content-type': 'application/json', ...scripted.headers });
@@ -59,9 +64,16 @@ export async function startScriptedCatalog(token: string): Promise<ScriptedCatal
       const b = JSON.parse(body.toString('utf8')) as BeginRequest;
       begins.set(b.captureId, b);
       const all = new Map(b.artifacts.flatMap((a) => a.chunks.map((ch) => [ch.sha256, ch] as const)));
-      const missing = [...all.values()].filter((ch) => !cat.chunks.has(ch.sha256)).map((ch) => ({
-        sha256: ch.sha256, encoding: ch.encoding ?? 'identity', method: 'PUT', url: `${cat.url}/put/${ch.sha256}`, headers: {}, expiresAt: new Date(Date.now() + 3600_000).toISOString(),
-      }));
+      const missing = [...all.values()]
+        .filter((ch) => !cat.chunks.has(ch.sha256))
+        .map((ch) => ({
+          sha256: ch.sha256,
+          encoding: ch.encoding ?? 'identity',
+          method: 'PUT',
+          url: `${cat.url}/put/${ch.sha256}`,
+          headers: {},
+          expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+        }));
       return json(res, 200, { captureId: b.captureId, state: 'open', missing, present: [...all.keys()].filter((s) => cat.chunks.has(s)) });
     }
     const m = /^\/v1\/captures\/([^/]+)\/commit$/.exec(path);
@@ -73,7 +85,10 @@ export async function startScriptedCatalog(token: string): Promise<ScriptedCatal
         return json(res, 422, { error: { code: 'chunk_mismatch', message: 'a chunk did not match its hash and was deleted; upload it again' } });
       }
       return json(res, 200, {
-        captureId: b.captureId, state: 'committed', committedAt: new Date().toISOString(), manifestKey: `manifests/x/${b.captureId}.json`,
+        captureId: b.captureId,
+        state: 'committed',
+        committedAt: new Date().toISOString(),
+        manifestKey: `manifests/x/${b.captureId}.json`,
         artifacts: b.artifacts.map((a, i) => ({ id: `a${i}`, kind: a.kind, fileName: a.fileName, parseStatus: 'opaque', parseError: null, found: {} })),
       });
     }

@@ -23,9 +23,18 @@ function readTar(data: Buffer, step = data.length || 1): Read {
   let bytes = 0;
   let current: TarEntry | null = null;
   const r = new TarReader({
-    entry(e) { current = e; hash = createHash('sha256'); bytes = 0; },
-    data(c) { hash.update(c); bytes += c.length; },
-    entryEnd() { entries.push({ ...current!, sha256: hash.digest('hex'), bytes }); },
+    entry(e) {
+      current = e;
+      hash = createHash('sha256');
+      bytes = 0;
+    },
+    data(c) {
+      hash.update(c);
+      bytes += c.length;
+    },
+    entryEnd() {
+      entries.push({ ...current!, sha256: hash.digest('hex'), bytes });
+    },
   });
   for (let i = 0; i < data.length; i += step) r.write(data.subarray(i, i + step));
   r.end();
@@ -91,17 +100,24 @@ describe('fuzzing', () => {
   };
 
   it('random bytes only ever raise TarError', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 4096 }), (bytes) => onlyTarErrors(Buffer.from(bytes))), { numRuns: 5000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 4096 }), (bytes) => onlyTarErrors(Buffer.from(bytes))),
+      { numRuns: 5000 },
+    );
   });
 
   it('mutated archives only ever raise TarError', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), fc.nat(valid.length), (flips, cut) => {
-        const m = Buffer.from(valid);
-        for (const [at, v] of flips) m[at] = v;
-        onlyTarErrors(m);
-        onlyTarErrors(m.subarray(0, cut));
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+        fc.nat(valid.length),
+        (flips, cut) => {
+          const m = Buffer.from(valid);
+          for (const [at, v] of flips) m[at] = v;
+          onlyTarErrors(m);
+          onlyTarErrors(m.subarray(0, cut));
+        },
+      ),
       { numRuns: 5000 },
     );
   });

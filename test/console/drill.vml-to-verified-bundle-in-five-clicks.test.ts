@@ -12,7 +12,9 @@ import { freshPage, noBrowser, screenAndCheck, startRig, verifyBundle, type Cons
 
 describe.skipIf(noBrowser !== null)('the DR drill: vml. id to a verified restore bundle', () => {
   let rig: ConsoleRig;
-  beforeAll(async () => { rig = await startRig(); });
+  beforeAll(async () => {
+    rig = await startRig();
+  });
   afterAll(async () => rig?.close());
 
   it('takes at most 5 clicks or Enter presses from a fresh browser', async () => {
@@ -46,7 +48,9 @@ describe.skipIf(noBrowser !== null)('the DR drill: vml. id to a verified restore
     expect(verified.some((f) => f.includes(EXTENT1.deviceId))).toBe(true);
     expect(clicks).toBeLessThanOrEqual(5);
     expect(external).toEqual([]);
-    console.log(`[drill] vml. id → verified restore bundle (${verified.length} files checked against SHA256SUMS): ${clicks} clicks/Enter presses, ${seconds.toFixed(2)} s (embedded flavour)`);
+    console.log(
+      `[drill] vml. id → verified restore bundle (${verified.length} files checked against SHA256SUMS): ${clicks} clicks/Enter presses, ${seconds.toFixed(2)} s (embedded flavour)`,
+    );
     await screenAndCheck(page, 'drill-volume-after-bundle');
     await context.close();
   });

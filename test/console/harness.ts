@@ -37,18 +37,38 @@ export async function startRig(options: { now?: () => Date } = {}): Promise<Cons
   const catalog = await startTestCatalog('embedded', { listen: true, now: options.now });
   await seedDatacenter(catalog);
   await ingest(catalog, {
-    host: 'esx01', hostKind: 'esxi', collectedAt: new Date(T0.getTime() + 24 * HOUR),
-    artifacts: [{ kind: 'vmfs-header', fileName: `${EXTENT1.deviceId}.hex`, sourcePath: `/vmfs/devices/disks/${EXTENT1.deviceId}`, device: EXTENT1.deviceId, bytes: extent1Dump({ lun: 9 }) }],
+    host: 'esx01',
+    hostKind: 'esxi',
+    collectedAt: new Date(T0.getTime() + 24 * HOUR),
+    artifacts: [
+      {
+        kind: 'vmfs-header',
+        fileName: `${EXTENT1.deviceId}.hex`,
+        sourcePath: `/vmfs/devices/disks/${EXTENT1.deviceId}`,
+        device: EXTENT1.deviceId,
+        bytes: extent1Dump({ lun: 9 }),
+      },
+    ],
   });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const downloads = mkdtempSync(join(tmpdir(), 'vrc-console-dl-'));
   mkdirSync(SCREENS, { recursive: true });
   return {
-    catalog, browser, downloads,
+    catalog,
+    browser,
+    downloads,
     close: async () => {
       await browser.close();
       await catalog.close();
@@ -58,11 +78,16 @@ export async function startRig(options: { now?: () => Date } = {}): Promise<Cons
 }
 
 /** A fresh browser context (no cookies) whose page records every request that leaves the catalog. */
-export async function freshPage(rig: ConsoleRig, viewport = { width: 1280, height: 900 }): Promise<{ context: BrowserContext; page: Page; external: string[] }> {
+export async function freshPage(
+  rig: ConsoleRig,
+  viewport = { width: 1280, height: 900 },
+): Promise<{ context: BrowserContext; page: Page; external: string[] }> {
   const context = await rig.browser.newContext({ viewport, acceptDownloads: true });
   const page = await context.newPage();
   const external: string[] = [];
-  page.on('request', (r) => { if (!r.url().startsWith(rig.catalog.url) && !r.url().startsWith('data:')) external.push(r.url()); });
+  page.on('request', (r) => {
+    if (!r.url().startsWith(rig.catalog.url) && !r.url().startsWith('data:')) external.push(r.url());
+  });
   return { context, page, external };
 }
 
@@ -75,7 +100,12 @@ export async function signIn(page: Page, url: string, token: string): Promise<vo
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-interface AxeViolation { id: string; impact: string | null; help: string; nodes: Array<{ target: unknown[] }> }
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: unknown[] }>;
+}
 
 /**
  * Runs axe-core on the page (evaluated through the DevTools protocol, so the console's CSP,
@@ -89,7 +119,13 @@ export async function seriousA11yViolations(page: Page): Promise<string[]> {
   });
   return violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target)).join(', ')}`);
+    .map(
+      (v) =>
+        `${v.id} (${v.impact}): ${v.help} at ${v.nodes
+          .slice(0, 3)
+          .map((n) => JSON.stringify(n.target))
+          .join(', ')}`,
+    );
 }
 
 /** Saves a full-page screenshot as .tmp/console-screens/<name>.png and checks the page with axe. */

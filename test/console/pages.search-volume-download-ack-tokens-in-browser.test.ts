@@ -14,7 +14,9 @@ import { freshPage, noBrowser, screenAndCheck, sha256, signIn, startRig, verifyB
 
 describe.skipIf(noBrowser !== null)('the web console in a real browser', () => {
   let rig: ConsoleRig;
-  beforeAll(async () => { rig = await startRig(); });
+  beforeAll(async () => {
+    rig = await startRig();
+  });
   afterAll(async () => rig?.close());
 
   it('signs in, searches by upper-case NAA and by vml.…:1, shows the volume, downloads an artifact and an earlier bundle', async () => {
@@ -144,9 +146,12 @@ describe.skipIf(noBrowser !== null)('the web console in a real browser', () => {
     await signIn(page, rig.catalog.url, rig.catalog.adminToken);
     await page.goto(`${rig.catalog.url}/volumes/${PROD.vmfsUuid}`);
     // The page itself does not scroll sideways; wide tables scroll inside their box.
-    const wider = await page.evaluate(() => [...document.querySelectorAll('body *')]
-      .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'))
-      .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${e.className}`).slice(0, 5));
+    const wider = await page.evaluate(() =>
+      [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'))
+        .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${e.className}`)
+        .slice(0, 5),
+    );
     expect(wider, 'elements wider than the screen').toEqual([]);
     expect(await page.evaluate(() => document.documentElement.scrollWidth), 'page width').toBeLessThanOrEqual(390);
     await screenAndCheck(page, '12-volume-phone');

@@ -96,7 +96,9 @@ describe('console sessions, CSRF and roles', () => {
     const https = await startRigTrustingProxy();
     try {
       const res = await fetch(`${https.url}/sign-in`, {
-        method: 'POST', redirect: 'manual', headers: { 'x-forwarded-proto': 'https' },
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'x-forwarded-proto': 'https' },
         body: new URLSearchParams({ token: https.adminToken, next: '/' }),
       });
       const setCookie = res.headers.get('set-cookie')!;
@@ -213,7 +215,10 @@ describe('console sessions, CSRF and roles', () => {
 });
 
 async function serve(html: string): Promise<{ server: Server; url: string }> {
-  const server = createServer((_, res) => { res.setHeader('content-type', 'text/html'); res.end(html); });
+  const server = createServer((_, res) => {
+    res.setHeader('content-type', 'text/html');
+    res.end(html);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
 }

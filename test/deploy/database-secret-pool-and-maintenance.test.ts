@@ -30,7 +30,12 @@ describe('databaseUrlFromSecret', () => {
 
   it('builds the URL from RDS JSON, escaping what a generated password holds, with TLS required', () => {
     const password = 'p@ss:w/rd?#%&=';
-    const url = new URL(databaseUrlFromSecret(JSON.stringify({ engine: 'postgres', username: 'catalog admin', password, host: 'writer.cluster.rds', port: 5432, dbname: 'catalog' }), 'proxy.rds'));
+    const url = new URL(
+      databaseUrlFromSecret(
+        JSON.stringify({ engine: 'postgres', username: 'catalog admin', password, host: 'writer.cluster.rds', port: 5432, dbname: 'catalog' }),
+        'proxy.rds',
+      ),
+    );
     expect(decodeURIComponent(url.username)).toBe('catalog admin');
     expect(decodeURIComponent(url.password)).toBe(password);
     expect(url.hostname).toBe('proxy.rds');
@@ -46,7 +51,10 @@ describe('databaseUrlFromSecret', () => {
 
   it('is part of the configuration, validated at boot', () => {
     expect(() => loadConfig({ DATABASE_SECRET_ARN: 'catalog-db' })).toThrow(/DATABASE_SECRET_ARN: must be a Secrets Manager secret ARN/);
-    expect(loadConfig({ DATABASE_SECRET_ARN: ARN, DATABASE_POOL_MAX: '1', DATABASE_PREPARE: 'false' })).toMatchObject({ DATABASE_POOL_MAX: 1, DATABASE_PREPARE: false });
+    expect(loadConfig({ DATABASE_SECRET_ARN: ARN, DATABASE_POOL_MAX: '1', DATABASE_PREPARE: 'false' })).toMatchObject({
+      DATABASE_POOL_MAX: 1,
+      DATABASE_PREPARE: false,
+    });
   });
 });
 
@@ -69,17 +77,29 @@ describe('a catalog opened the way the Lambda function opens it', () => {
     dirs.push(dataDir);
     const asked: string[] = [];
     const url = new URL(db.url);
-    const rdsJson = JSON.stringify({ username: decodeURIComponent(url.username) || 'postgres', password: decodeURIComponent(url.password), host: 'unused.example', port: Number(url.port || 5432), dbname: url.pathname.slice(1) });
+    const rdsJson = JSON.stringify({
+      username: decodeURIComponent(url.username) || 'postgres',
+      password: decodeURIComponent(url.password),
+      host: 'unused.example',
+      port: Number(url.port || 5432),
+      dbname: url.pathname.slice(1),
+    });
     const config = loadConfig({ DATA_DIR: dataDir, DATABASE_SECRET_ARN: ARN, DATABASE_HOST: url.hostname, DATABASE_POOL_MAX: '1', DATABASE_PREPARE: 'false' });
     // sslmode=require would refuse the test server's plain TCP: the stand-in hands back the URL form instead.
     const opened = await openServices(config, {
       logger: createLogger('silent'),
-      fetchSecret: async (arn) => { asked.push(arn); return databaseUrlFromSecret(rdsJson, url.hostname).replace(/\?sslmode=require$/, ''); },
+      fetchSecret: async (arn) => {
+        asked.push(arn);
+        return databaseUrlFromSecret(rdsJson, url.hostname).replace(/\?sslmode=require$/, '');
+      },
     });
     try {
       expect(asked).toEqual([ARN]);
       expect(opened.services.dbFlavour).toBe('postgres');
-      const [{ n }] = await queryRows<{ n: number }>(opened.services.db, sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ${url.pathname.slice(1)}`);
+      const [{ n }] = await queryRows<{ n: number }>(
+        opened.services.db,
+        sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = ${url.pathname.slice(1)}`,
+      );
       expect(n).toBe(1);
       // A staged upload of a capture the catalog never saw is swept by the maintenance pass.
       const capture = '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';

@@ -30,11 +30,22 @@ describe.runIf(availableFlavours().includes('postgres-s3'))('dist/lambda.mjs on 
   let artifactId = '';
 
   beforeAll(async () => {
-    if (!process.env.NODE22) reportMissingService('[lambda bundle] Node 22 not used', 'NODE22 is not set (.ci/run provides Lambda\'s Node 22); running under this Node instead');
+    if (!process.env.NODE22)
+      reportMissingService('[lambda bundle] Node 22 not used', "NODE22 is not set (.ci/run provides Lambda's Node 22); running under this Node instead");
     catalog = await startTestCatalog('postgres-s3');
     const done = await ingest(catalog, {
-      host: 'esx01', hostKind: 'esxi',
-      artifacts: [{ kind: 'vmfs-header', fileName: 'big-header.bin', sourcePath: `/vmfs/devices/disks/${DEFAULTS.deviceId}`, device: DEFAULTS.deviceId, bytes: dump, gzip: true }],
+      host: 'esx01',
+      hostKind: 'esxi',
+      artifacts: [
+        {
+          kind: 'vmfs-header',
+          fileName: 'big-header.bin',
+          sourcePath: `/vmfs/devices/disks/${DEFAULTS.deviceId}`,
+          device: DEFAULTS.deviceId,
+          bytes: dump,
+          gzip: true,
+        },
+      ],
     });
     artifactId = done.artifacts[0].id;
   }, 240_000);
@@ -47,7 +58,9 @@ describe.runIf(availableFlavours().includes('postgres-s3'))('dist/lambda.mjs on 
     const { version } = JSON.parse((await run(runtime, ['-p', 'JSON.stringify({version: process.version})'])).stdout);
     console.log(`[lambda bundle] running dist/lambda.mjs under Node ${version}`);
     const script = join(work, 'invoke.mjs');
-    writeFileSync(script, `
+    writeFileSync(
+      script,
+      `
       import { handler } from ${JSON.stringify(join(ROOT, 'dist/lambda.mjs'))};
       const token = process.env.CATALOG_BOOTSTRAP_TOKEN;
       const event = (path, query, headers = {}) => ({
@@ -65,14 +78,26 @@ describe.runIf(availableFlavours().includes('postgres-s3'))('dist/lambda.mjs on 
       };
       process.stdout.write(JSON.stringify(out));
       process.exit(0);
-    `);
+    `,
+    );
     const c = catalog.services.config;
     const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH, HOME: process.env.HOME, AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', DATA_DIR: join(work, 'tmp-catalog'), LOG_LEVEL: 'silent',
-      DATABASE_URL: c.DATABASE_URL, DATABASE_POOL_MAX: '1', DATABASE_PREPARE: 'false',
-      S3_BUCKET: c.S3_BUCKET, S3_ENDPOINT: c.S3_ENDPOINT, S3_REGION: c.S3_REGION, S3_FORCE_PATH_STYLE: 'true',
-      CATALOG_BOOTSTRAP_TOKEN: catalog.adminToken, ARTIFACT_ID: artifactId,
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      DATA_DIR: join(work, 'tmp-catalog'),
+      LOG_LEVEL: 'silent',
+      DATABASE_URL: c.DATABASE_URL,
+      DATABASE_POOL_MAX: '1',
+      DATABASE_PREPARE: 'false',
+      S3_BUCKET: c.S3_BUCKET,
+      S3_ENDPOINT: c.S3_ENDPOINT,
+      S3_REGION: c.S3_REGION,
+      S3_FORCE_PATH_STYLE: 'true',
+      CATALOG_BOOTSTRAP_TOKEN: catalog.adminToken,
+      ARTIFACT_ID: artifactId,
     };
     const { stdout } = await run(runtime, [script], { cwd: ROOT, env, maxBuffer: 8 << 20 });
     const out = JSON.parse(stdout) as Record<string, { statusCode: number; body: string; headers: Record<string, string> }>;

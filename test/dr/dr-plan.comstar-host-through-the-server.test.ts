@@ -9,7 +9,15 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildVhSf, buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import {
-  collectorFile, itadmListTarget, itadmListTpg, sbdadmListLu, stmfadmListGroups, stmfadmListLu, stmfadmListView, stmfExport, zfsListSnapshots,
+  collectorFile,
+  itadmListTarget,
+  itadmListTpg,
+  sbdadmListLu,
+  stmfadmListGroups,
+  stmfadmListLu,
+  stmfadmListView,
+  stmfExport,
+  zfsListSnapshots,
 } from '../fixtures/text-fixtures.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { ingest } from '../helpers/ingest-client.js';
@@ -29,11 +37,34 @@ describeEachFlavour('DR plan for a volume on a COMSTAR host', (flavour) => {
   beforeAll(async () => {
     catalog = await startTestCatalog(flavour);
     await ingest(catalog, {
-      host: 'esx01', hostKind: 'esxi', collectedAt: T0,
+      host: 'esx01',
+      hostKind: 'esxi',
+      collectedAt: T0,
       artifacts: [
-        { kind: 'vmfs-header', fileName: `${NAA}.bin`, sourcePath: `/vmfs/devices/disks/${NAA}`, device: NAA,
-          bytes: buildVmfsDisk({ scheme: 'mbr', startLba: 128, lvmMajor: 3, dumpLength: 'legacy', deviceId: NAA, lun: 0, vendor: 'SUN', model: 'COMSTAR', vmfsUuid: UUID, label: LABEL }) },
-        { kind: 'vh-sf', fileName: 'comstar-ds.vh.sf', sourcePath: `/vmfs/volumes/${UUID}/.vh.sf`, bytes: buildVhSf({ vmfsUuid: UUID, label: LABEL, lvmMajor: 3 }) },
+        {
+          kind: 'vmfs-header',
+          fileName: `${NAA}.bin`,
+          sourcePath: `/vmfs/devices/disks/${NAA}`,
+          device: NAA,
+          bytes: buildVmfsDisk({
+            scheme: 'mbr',
+            startLba: 128,
+            lvmMajor: 3,
+            dumpLength: 'legacy',
+            deviceId: NAA,
+            lun: 0,
+            vendor: 'SUN',
+            model: 'COMSTAR',
+            vmfsUuid: UUID,
+            label: LABEL,
+          }),
+        },
+        {
+          kind: 'vh-sf',
+          fileName: 'comstar-ds.vh.sf',
+          sourcePath: `/vmfs/volumes/${UUID}/.vh.sf`,
+          bytes: buildVhSf({ vmfsUuid: UUID, label: LABEL, lvmMajor: 3 }),
+        },
       ],
     });
     const listing = collectorFile([
@@ -46,23 +77,40 @@ describeEachFlavour('DR plan for a volume on a COMSTAR host', (flavour) => {
       { command: 'stmfadm list-tg -v', output: stmfadmListGroups('target', [{ name: 'tg0', members: [TGT] }]) },
     ]);
     await ingest(catalog, {
-      host: 'zfs01', hostKind: 'solaris', collectedAt: new Date(T0.getTime() + 3_600_000),
+      host: 'zfs01',
+      hostKind: 'solaris',
+      collectedAt: new Date(T0.getTime() + 3_600_000),
       artifacts: [
         { kind: 'comstar-listing', fileName: 'comstar.txt', sourcePath: 'stmfadm/itadm/sbdadm', bytes: enc(listing) },
-        { kind: 'stmf-smf', fileName: 'stmf.xml', sourcePath: 'svccfg export -a stmf', bytes: enc(stmfExport({
-          hostGroups: [{ name: 'esx', members: [ESX] }], targetGroups: [{ name: 'tg0', members: [TGT] }],
-          lus: [{ guid: GUID, views: [{ entry: 0, hostGroup: 'esx', targetGroup: 'tg0', lun: 0 }] }],
-        })) },
-        { kind: 'zfs-snapshots', fileName: 'zfs-snapshots.txt', sourcePath: 'zfs list -t snapshot', bytes: enc(zfsListSnapshots([
-          { name: 'tank/iscsi/esx-vol0@hourly-0100', creation: Math.floor(T0.getTime() / 1000) - 3600, used: 4096 },
-          { name: 'tank/iscsi/esx-vol0@hourly-0200', creation: Math.floor(T0.getTime() / 1000), used: 8192 },
-        ])) },
+        {
+          kind: 'stmf-smf',
+          fileName: 'stmf.xml',
+          sourcePath: 'svccfg export -a stmf',
+          bytes: enc(
+            stmfExport({
+              hostGroups: [{ name: 'esx', members: [ESX] }],
+              targetGroups: [{ name: 'tg0', members: [TGT] }],
+              lus: [{ guid: GUID, views: [{ entry: 0, hostGroup: 'esx', targetGroup: 'tg0', lun: 0 }] }],
+            }),
+          ),
+        },
+        {
+          kind: 'zfs-snapshots',
+          fileName: 'zfs-snapshots.txt',
+          sourcePath: 'zfs list -t snapshot',
+          bytes: enc(
+            zfsListSnapshots([
+              { name: 'tank/iscsi/esx-vol0@hourly-0100', creation: Math.floor(T0.getTime() / 1000) - 3600, used: 4096 },
+              { name: 'tank/iscsi/esx-vol0@hourly-0200', creation: Math.floor(T0.getTime() / 1000), used: 8192 },
+            ]),
+          ),
+        },
       ],
     });
   }, 240_000);
   afterAll(async () => catalog?.close());
 
-  it('gives the LU the header\'s GUID, re-creates groups, portal group and target, and presents LUN 0', async () => {
+  it("gives the LU the header's GUID, re-creates groups, portal group and target, and presents LUN 0", async () => {
     const res = await catalog.request(`/v1/volumes/${UUID}/dr-plan?at=${encodeURIComponent(new Date(T0.getTime() + 2 * 3_600_000).toISOString())}`);
     expect(res.status).toBe(200);
     const plan = (await res.json()) as { complete: boolean; naaChecks: Array<Record<string, unknown>>; steps: Array<{ commands: string[] }> };
@@ -88,14 +136,31 @@ describeEachFlavour('DR plan for a volume on a COMSTAR host', (flavour) => {
     ]);
     // A later snapshot list offers a newer snapshot, but the plan as of before that capture keeps the one it knew.
     await ingest(catalog, {
-      host: 'zfs01', hostKind: 'solaris', collectedAt: new Date(T0.getTime() + 5 * 3_600_000),
-      artifacts: [{ kind: 'zfs-snapshots', fileName: 'zfs-snapshots.txt', sourcePath: 'zfs list -t snapshot', bytes: enc(zfsListSnapshots([
-        { name: 'tank/iscsi/esx-vol0@hourly-0200', creation: Math.floor(T0.getTime() / 1000), used: 8192 },
-        { name: 'tank/iscsi/esx-vol0@hourly-0600', creation: Math.floor(T0.getTime() / 1000) + 4 * 3600, used: 8192 },
-      ])) }],
+      host: 'zfs01',
+      hostKind: 'solaris',
+      collectedAt: new Date(T0.getTime() + 5 * 3_600_000),
+      artifacts: [
+        {
+          kind: 'zfs-snapshots',
+          fileName: 'zfs-snapshots.txt',
+          sourcePath: 'zfs list -t snapshot',
+          bytes: enc(
+            zfsListSnapshots([
+              { name: 'tank/iscsi/esx-vol0@hourly-0200', creation: Math.floor(T0.getTime() / 1000), used: 8192 },
+              { name: 'tank/iscsi/esx-vol0@hourly-0600', creation: Math.floor(T0.getTime() / 1000) + 4 * 3600, used: 8192 },
+            ]),
+          ),
+        },
+      ],
     });
-    const planAt = async (t: number) => ((await (await catalog.request(`/v1/volumes/${UUID}/dr-plan?at=${encodeURIComponent(new Date(t).toISOString())}`)).json()) as { steps: Array<{ commands: string[] }> })
-      .steps.flatMap((s) => s.commands).find((c) => c.startsWith('zfs clone'));
+    const planAt = async (t: number) =>
+      (
+        (await (await catalog.request(`/v1/volumes/${UUID}/dr-plan?at=${encodeURIComponent(new Date(t).toISOString())}`)).json()) as {
+          steps: Array<{ commands: string[] }>;
+        }
+      ).steps
+        .flatMap((s) => s.commands)
+        .find((c) => c.startsWith('zfs clone'));
     expect(await planAt(T0.getTime() + 2 * 3_600_000)).toBe('zfs clone tank/iscsi/esx-vol0@hourly-0200 tank/clones/esx-vol0-hourly-0200');
     expect(await planAt(T0.getTime() + 6 * 3_600_000)).toBe('zfs clone tank/iscsi/esx-vol0@hourly-0600 tank/clones/esx-vol0-hourly-0600');
   });

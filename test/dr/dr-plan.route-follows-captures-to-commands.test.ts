@@ -8,7 +8,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { EXTENT1, EXTENT2, PROD, SCRATCH, T0, seedDatacenter } from '../api/read-side-seed.js';
 
-interface Json { [k: string]: any }
+interface Json {
+  [k: string]: any;
+}
 
 describeEachFlavour('GET /v1/volumes/{vmfsUuid}/dr-plan', (flavour) => {
   let catalog: TestCatalog;
@@ -24,17 +26,22 @@ describeEachFlavour('GET /v1/volumes/{vmfsUuid}/dr-plan', (flavour) => {
     const plan = (await res.json()) as Json;
     expect(plan.vmfsUuid).toBe(PROD.vmfsUuid);
     expect(plan.label).toBe(PROD.label);
-    expect(plan.naaChecks.map((c: Json) => [c.headerDeviceId, c.luDeviceId, c.verdict, c.headerLun, c.luLun])).toEqual([
-      [EXTENT1.deviceId, EXTENT1.deviceId, 'match', EXTENT1.lun, EXTENT1.lun],
-      [EXTENT2.deviceId, EXTENT2.deviceId, 'match', EXTENT2.lun, EXTENT2.lun],
-    ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
+    expect(plan.naaChecks.map((c: Json) => [c.headerDeviceId, c.luDeviceId, c.verdict, c.headerLun, c.luLun])).toEqual(
+      [
+        [EXTENT1.deviceId, EXTENT1.deviceId, 'match', EXTENT1.lun, EXTENT1.lun],
+        [EXTENT2.deviceId, EXTENT2.deviceId, 'match', EXTENT2.lun, EXTENT2.lun],
+      ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    );
     const commands: string[] = plan.steps.flatMap((s: Json) => s.commands);
     expect(commands).toContain('svccfg import sol01/iscsitgt-smf/iscsitgt.xml');
     expect(commands).toContain(`svccfg -s iscsitgt setprop param_prod_${EXTENT1.lun}/backing-store = astring: ${EXTENT1.zvol}`);
     expect(commands).toContain(`svccfg -s iscsitgt setprop param_prod_${EXTENT2.lun}/backing-store = astring: ${EXTENT2.zvol}`);
     expect(commands.at(-1)).toBe('esxcli storage vmfs extent list');
-    expect(plan.steps.find((s: Json) => s.commands.includes('svccfg import sol01/iscsitgt-smf/iscsitgt.xml')).from[0])
-      .toMatchObject({ kind: 'iscsitgt-smf', host: 'sol01', bundlePath: 'sol01/iscsitgt-smf/iscsitgt.xml' });
+    expect(plan.steps.find((s: Json) => s.commands.includes('svccfg import sol01/iscsitgt-smf/iscsitgt.xml')).from[0]).toMatchObject({
+      kind: 'iscsitgt-smf',
+      host: 'sol01',
+      bundlePath: 'sol01/iscsitgt-smf/iscsitgt.xml',
+    });
     expect(plan.complete).toBe(true);
   });
 
@@ -43,7 +50,9 @@ describeEachFlavour('GET /v1/volumes/{vmfsUuid}/dr-plan', (flavour) => {
     const plan = (await (await catalog.request(`/v1/volumes/${PROD.vmfsUuid}/dr-plan?at=${encodeURIComponent(at)}`)).json()) as Json;
     const commands: string[] = plan.steps.flatMap((s: Json) => s.commands);
     expect(commands).toContain(`zfs clone ${EXTENT1.dataset}@daily-2026-10-01 tank/clones/lun3-daily-2026-10-01`);
-    expect(commands).toContain(`svccfg -s iscsitgt setprop param_prod_${EXTENT1.lun}/backing-store = astring: /dev/zvol/rdsk/tank/clones/lun3-daily-2026-10-01`);
+    expect(commands).toContain(
+      `svccfg -s iscsitgt setprop param_prod_${EXTENT1.lun}/backing-store = astring: /dev/zvol/rdsk/tank/clones/lun3-daily-2026-10-01`,
+    );
   });
 
   it('prints the same plan as text', async () => {

@@ -23,22 +23,59 @@ function src(kind: string, fileName: string, host: string, collectedAt = '2026-1
   return { artifactId: `${kind}-${host}`, kind, host, fileName, collectedAt, bundlePath: `${host}/${kind}/${fileName}` };
 }
 
-const extent = { deviceId: NAA, lun: 3, vml: `vml.0200030000${NAA.slice(4)}434f4d535441`, host: 'esx01', source: src('vmfs-header', 'vmfs-header-sdb.bin', 'esx01') };
+const extent = {
+  deviceId: NAA,
+  lun: 3,
+  vml: `vml.0200030000${NAA.slice(4)}434f4d535441`,
+  host: 'esx01',
+  source: src('vmfs-header', 'vmfs-header-sdb.bin', 'esx01'),
+};
 const snapshots = [
-  { host: 'thumper', dataset: 'tank/iscsi/lun3', snapshot: 'daily-2026-11-26', createdAt: '2026-11-26T01:00:00.000Z', source: src('zfs-snapshots', 'zfs-snapshots.txt', 'thumper') },
-  { host: 'thumper', dataset: 'tank/iscsi/lun3', snapshot: 'daily-2026-11-27', createdAt: '2026-11-27T01:00:00.000Z', source: src('zfs-snapshots', 'zfs-snapshots.txt', 'thumper') },
-  { host: 'thumper', dataset: 'tank/iscsi/lun3', snapshot: 'daily-2026-11-28', createdAt: '2026-11-28T01:00:00.000Z', source: src('zfs-snapshots', 'zfs-snapshots.txt', 'thumper') },
+  {
+    host: 'thumper',
+    dataset: 'tank/iscsi/lun3',
+    snapshot: 'daily-2026-11-26',
+    createdAt: '2026-11-26T01:00:00.000Z',
+    source: src('zfs-snapshots', 'zfs-snapshots.txt', 'thumper'),
+  },
+  {
+    host: 'thumper',
+    dataset: 'tank/iscsi/lun3',
+    snapshot: 'daily-2026-11-27',
+    createdAt: '2026-11-27T01:00:00.000Z',
+    source: src('zfs-snapshots', 'zfs-snapshots.txt', 'thumper'),
+  },
+  {
+    host: 'thumper',
+    dataset: 'tank/iscsi/lun3',
+    snapshot: 'daily-2026-11-28',
+    createdAt: '2026-11-28T01:00:00.000Z',
+    source: src('zfs-snapshots', 'zfs-snapshots.txt', 'thumper'),
+  },
 ];
 
 const iscsitgt: DrPlanInput = {
-  vmfsUuid: UUID, label: 'vmfs-prod', at: '2026-11-27T12:00:00.000Z',
+  vmfsUuid: UUID,
+  label: 'vmfs-prod',
+  at: '2026-11-27T12:00:00.000Z',
   extents: [extent],
-  lus: [{
-    stack: 'iscsitgt', storageHost: 'thumper', deviceId: NAA, lun: 3, iqn: 'iqn.1986-03.com.sun:02:lun3', alias: 'lun3',
-    backingStore: '/dev/zvol/rdsk/tank/iscsi/lun3', sizeBytes: 53687091200, targetName: 'lun3',
-    portalGroups: [{ tag: '1', addresses: ['192.168.10.5'] }], initiators: [{ name: 'esx01', iqn: 'iqn.1998-01.com.vmware:esx01' }],
-    chap: true, source: src('iscsitgt-smf', 'iscsitgt.xml', 'thumper'),
-  }],
+  lus: [
+    {
+      stack: 'iscsitgt',
+      storageHost: 'thumper',
+      deviceId: NAA,
+      lun: 3,
+      iqn: 'iqn.1986-03.com.sun:02:lun3',
+      alias: 'lun3',
+      backingStore: '/dev/zvol/rdsk/tank/iscsi/lun3',
+      sizeBytes: 53687091200,
+      targetName: 'lun3',
+      portalGroups: [{ tag: '1', addresses: ['192.168.10.5'] }],
+      initiators: [{ name: 'esx01', iqn: 'iqn.1998-01.com.vmware:esx01' }],
+      chap: true,
+      source: src('iscsitgt-smf', 'iscsitgt.xml', 'thumper'),
+    },
+  ],
   snapshots,
 };
 
@@ -90,14 +127,24 @@ describe('legacy iscsitgt', () => {
 describe('COMSTAR', () => {
   const comstar: DrPlanInput = {
     ...iscsitgt,
-    lus: [{
-      stack: 'comstar', storageHost: 'zfs01', deviceId: NAA, lun: 3, iqn: 'iqn.2010-09.org.illumos:zfs01:vmfs', alias: 'vmfs',
-      backingStore: '/dev/zvol/rdsk/tank/iscsi/lun3', sizeBytes: 53687091200,
-      portalGroups: [{ tag: 'tpg-a', addresses: ['192.168.10.6:3260'] }], initiators: [],
-      hostGroup: { name: 'esx-cluster', members: ['iqn.1998-01.com.vmware:esx01', 'iqn.1998-01.com.vmware:esx02'] },
-      targetGroup: { name: 'tg-vmfs', members: ['iqn.2010-09.org.illumos:zfs01:vmfs'] },
-      chap: false, source: src('stmf-smf', 'stmf.xml', 'zfs01'),
-    }],
+    lus: [
+      {
+        stack: 'comstar',
+        storageHost: 'zfs01',
+        deviceId: NAA,
+        lun: 3,
+        iqn: 'iqn.2010-09.org.illumos:zfs01:vmfs',
+        alias: 'vmfs',
+        backingStore: '/dev/zvol/rdsk/tank/iscsi/lun3',
+        sizeBytes: 53687091200,
+        portalGroups: [{ tag: 'tpg-a', addresses: ['192.168.10.6:3260'] }],
+        initiators: [],
+        hostGroup: { name: 'esx-cluster', members: ['iqn.1998-01.com.vmware:esx01', 'iqn.1998-01.com.vmware:esx02'] },
+        targetGroup: { name: 'tg-vmfs', members: ['iqn.2010-09.org.illumos:zfs01:vmfs'] },
+        chap: false,
+        source: src('stmf-smf', 'stmf.xml', 'zfs01'),
+      },
+    ],
     snapshots: snapshots.map((s) => ({ ...s, host: 'zfs01' })),
   };
 
@@ -123,7 +170,7 @@ describe('COMSTAR', () => {
       'esxcli storage vmfs snapshot list',
       'esxcli storage vmfs extent list',
     ]);
-    expect(plan.steps.find((s) => s.commands[0].startsWith("stmfadm create-lu"))!.note).toMatch(/stmfadm import-lu/);
+    expect(plan.steps.find((s) => s.commands[0].startsWith('stmfadm create-lu'))!.note).toMatch(/stmfadm import-lu/);
   });
 
   it('a replica presented under a new GUID is named, with both ways out', () => {
@@ -144,10 +191,12 @@ describe('COMSTAR', () => {
     expect(buildDrPlan(comstar).naaChecks[0].lunMismatch).toBe(false);
   });
 
-  it('states the step that keeps the NAA and the restore script\'s check of it on the device', () => {
+  it("states the step that keeps the NAA and the restore script's check of it on the device", () => {
     const plan = buildDrPlan(comstar);
     expect(plan.naaChecks[0].checkedBy).toBe(`restore.sh --apply reads the LVM header on the device it is about to write and refuses unless it names ${NAA}`);
-    const line = renderDrPlanText(plan).split('\n').find((l) => l.startsWith('NAA check (match)'))!;
+    const line = renderDrPlanText(plan)
+      .split('\n')
+      .find((l) => l.startsWith('NAA check (match)'))!;
     expect(line).toContain(`stmfadm create-lu -p guid=${GUID} keeps that id`);
     expect(line).toContain(`Before writing, restore.sh --apply reads the LVM header on the device it is about to write and refuses unless it names ${NAA}.`);
   });
@@ -172,14 +221,24 @@ describe('hostile names from a collector', () => {
     const evil = "lun3'; touch PWNED #";
     const plan = buildDrPlan({
       ...iscsitgt,
-      lus: [{ ...iscsitgt.lus[0], targetName: evil, backingStore: '/dev/zvol/rdsk/tank/$(touch PWNED)', initiators: [{ name: '`touch PWNED`', iqn: 'iqn.x\ntouch PWNED' }] }],
+      lus: [
+        {
+          ...iscsitgt.lus[0],
+          targetName: evil,
+          backingStore: '/dev/zvol/rdsk/tank/$(touch PWNED)',
+          initiators: [{ name: '`touch PWNED`', iqn: 'iqn.x\ntouch PWNED' }],
+        },
+      ],
       at: null,
     });
     const text = renderDrPlanText(plan);
     const dir = spawnSync('mktemp', ['-d']).stdout.toString().trim();
     // Each command line run through sh with the tools replaced by `echo`: nothing else may run.
     for (const line of plan.steps.flatMap((s) => s.commands)) {
-      const r = spawnSync('sh', ['-c', `cd ${shellQuote(dir)} && svcadm() { :; }; svccfg() { :; }; iscsitadm() { :; }; esxcli() { :; }; zfs() { :; }; ${line}`]);
+      const r = spawnSync('sh', [
+        '-c',
+        `cd ${shellQuote(dir)} && svcadm() { :; }; svccfg() { :; }; iscsitadm() { :; }; esxcli() { :; }; zfs() { :; }; ${line}`,
+      ]);
       expect(r.status, line).toBe(0);
     }
     expect(spawnSync('ls', ['-A', dir]).stdout.toString()).toBe('');

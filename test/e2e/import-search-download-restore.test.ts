@@ -35,12 +35,22 @@ describe('import → search → download → restore bundle, with the collector 
     mkdirSync(files);
     writeFileSync(join(files, 'vmfs-header-backup-sdb.hex'), header);
     writeFileSync(join(files, 'vmfs-metadata-sdb-vh.sf.bu'), buildVhSf({}));
-    writeFileSync(join(files, 'iscsitgt.xml'), iscsitgtExport({
-      targets: [{ name: 'lun12', iqn: IQN, luns: [{ lun: 0, guid: NAA_HEX, backingStore: '/dev/zvol/rdsk/tank/iscsi/lun12', blocks: 0x6400000 }] }],
-    }));
+    writeFileSync(
+      join(files, 'iscsitgt.xml'),
+      iscsitgtExport({
+        targets: [{ name: 'lun12', iqn: IQN, luns: [{ lun: 0, guid: NAA_HEX, backingStore: '/dev/zvol/rdsk/tank/iscsi/lun12', blocks: 0x6400000 }] }],
+      }),
+    );
     const env = { ...process.env, CATALOG_URL: server.url, CATALOG_TOKEN: TOKEN };
-    for (const [host, names] of [['esx01', ['vmfs-header-backup-sdb.hex', 'vmfs-metadata-sdb-vh.sf.bu']], ['san01', ['iscsitgt.xml']]] as const) {
-      const { stdout } = await run(process.execPath, [join(ROOT, 'dist/collector.cjs'), 'import', '--json', '--host', host, '--spool', join(work, `spool-${host}`), ...names.map((n) => join(files, n))], { env });
+    for (const [host, names] of [
+      ['esx01', ['vmfs-header-backup-sdb.hex', 'vmfs-metadata-sdb-vh.sf.bu']],
+      ['san01', ['iscsitgt.xml']],
+    ] as const) {
+      const { stdout } = await run(
+        process.execPath,
+        [join(ROOT, 'dist/collector.cjs'), 'import', '--json', '--host', host, '--spool', join(work, `spool-${host}`), ...names.map((n) => join(files, n))],
+        { env },
+      );
       expect(JSON.stringify(JSON.parse(stdout))).not.toContain(TOKEN);
     }
   }, 240_000);
@@ -65,7 +75,12 @@ describe('import → search → download → restore bundle, with the collector 
   it('the volume view joins the header dump, the .vh.sf and the LU of the storage host', async () => {
     const res = await get(`/v1/volumes/${DEFAULTS.vmfsUuid}`);
     expect(res.status).toBe(200);
-    const v = (await res.json()) as { label: string; extents: Array<{ deviceId: string; lun: number; host: string }>; targets: Array<{ iqn: string; deviceId: string; storageHost: string }>; artifacts: Array<{ id: string; fileName: string; sha256: string }> };
+    const v = (await res.json()) as {
+      label: string;
+      extents: Array<{ deviceId: string; lun: number; host: string }>;
+      targets: Array<{ iqn: string; deviceId: string; storageHost: string }>;
+      artifacts: Array<{ id: string; fileName: string; sha256: string }>;
+    };
     expect(v.label).toBe(DEFAULTS.label);
     expect(v.extents).toContainEqual(expect.objectContaining({ deviceId: DEFAULTS.deviceId, lun: 12, host: 'esx01' }));
     expect(v.targets).toContainEqual(expect.objectContaining({ iqn: IQN, deviceId: DEFAULTS.deviceId, storageHost: 'san01' }));

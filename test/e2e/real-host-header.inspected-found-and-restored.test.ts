@@ -28,8 +28,18 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 // A 2 MiB legacy dump (MBR, VMFS3 partition at LBA 128), NUL-padded SCSI text as real hosts write it.
 const dump = buildVmfsDisk({
-  scheme: 'mbr', startLba: 128, lvmMajor: 3, dumpLength: 'legacy', deviceId: `naa.${NAA_HEX}`, lun: 3,
-  vendor: 'SUN', model: 'COMSTAR', revision: '1.0', scsiTextPad: 0x00, vmfsUuid: UUID, label: LABEL,
+  scheme: 'mbr',
+  startLba: 128,
+  lvmMajor: 3,
+  dumpLength: 'legacy',
+  deviceId: `naa.${NAA_HEX}`,
+  lun: 3,
+  vendor: 'SUN',
+  model: 'COMSTAR',
+  revision: '1.0',
+  scsiTextPad: 0x00,
+  vmfsUuid: UUID,
+  label: LABEL,
 });
 const vhsf = buildVhSf({ vmfsUuid: UUID, label: LABEL, lvmMajor: 3 });
 
@@ -68,19 +78,33 @@ describeEachFlavour('a real ESX 3.5 / COMSTAR header, end to end', (flavour) => 
 
   it('imported through the catalog, it is found by NAA, vml, naa.…:1, vml.…:1 and label', async () => {
     const env = { CATALOG_URL: catalog.url, CATALOG_TOKEN: catalog.adminToken };
-    await collector(['import', '--json', '--host', 'esx35', '--spool', join(work, 'spool'),
-      join(work, 'vmfs-header-backup-sdb.hex'), join(work, 'esx35-comstar-ds.vh.sf.bu')], env);
+    await collector(
+      [
+        'import',
+        '--json',
+        '--host',
+        'esx35',
+        '--spool',
+        join(work, 'spool'),
+        join(work, 'vmfs-header-backup-sdb.hex'),
+        join(work, 'esx35-comstar-ds.vh.sf.bu'),
+      ],
+      env,
+    );
     for (const q of [`naa.${NAA_HEX.toUpperCase()}`, NAA_HEX, VML, `naa.${NAA_HEX}:1`, `${VML}:1`, LABEL, 'comstar-ds']) {
       const res = await catalog.request(`/v1/search?q=${encodeURIComponent(q)}`);
       expect(res.status, q).toBe(200);
       const body = (await res.json()) as { hits: Array<{ vmfsUuid?: string; deviceId?: string }> };
-      expect(body.hits.some((h) => h.vmfsUuid === UUID || h.deviceId === `naa.${NAA_HEX}`), q).toBe(true);
+      expect(
+        body.hits.some((h) => h.vmfsUuid === UUID || h.deviceId === `naa.${NAA_HEX}`),
+        q,
+      ).toBe(true);
     }
     const lun = (await (await catalog.request(`/v1/luns/naa.${NAA_HEX}`)).json()) as { lun: number; vml: string };
     expect(lun).toMatchObject({ lun: 3, vml: VML });
   });
 
-  it('its bundle\'s restore.sh accepts the device and restores a wiped partition table', async () => {
+  it("its bundle's restore.sh accepts the device and restores a wiped partition table", async () => {
     const res = await catalog.request(`/v1/volumes/${UUID}/restore-bundle`);
     expect(res.status).toBe(200);
     const out = join(work, `bundle-${flavour}`);

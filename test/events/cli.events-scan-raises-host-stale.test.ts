@@ -18,7 +18,15 @@ async function cli(args: string[], env: Record<string, string>): Promise<{ code:
   let out = '';
   let err = '';
   try {
-    const code = await runCli(args, { out: (s) => { out += s; }, err: (s) => { err += s; }, isTTY: false });
+    const code = await runCli(args, {
+      out: (s) => {
+        out += s;
+      },
+      err: (s) => {
+        err += s;
+      },
+      isTTY: false,
+    });
     return { code, out, err };
   } finally {
     for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
@@ -37,14 +45,20 @@ describeEachFlavour('catalog events scan', (flavour) => {
   it('raises host-stale once for a host silent past STALE_AFTER_HOURS', { timeout: 120_000 }, async () => {
     catalog = await startTestCatalog(flavour, { env: { DATA_DIR: dataDir } });
     await ingest(catalog, {
-      host: 'esx-old', hostKind: 'esxi', collectedAt: new Date('2000-01-01T00:00:00Z'),
+      host: 'esx-old',
+      hostKind: 'esxi',
+      collectedAt: new Date('2000-01-01T00:00:00Z'),
       artifacts: [{ kind: 'vmfs-header', fileName: 'h.hex', device: EXTENT1.deviceId, bytes: extent1Dump() }],
     });
     const { config } = catalog.services;
     const env: Record<string, string> = { DATA_DIR: dataDir };
     if (flavour === 'postgres-s3') {
       Object.assign(env, {
-        DATABASE_URL: config.DATABASE_URL!, S3_BUCKET: config.S3_BUCKET!, S3_ENDPOINT: config.S3_ENDPOINT!, S3_REGION: config.S3_REGION, S3_FORCE_PATH_STYLE: 'true',
+        DATABASE_URL: config.DATABASE_URL!,
+        S3_BUCKET: config.S3_BUCKET!,
+        S3_ENDPOINT: config.S3_ENDPOINT!,
+        S3_REGION: config.S3_REGION,
+        S3_FORCE_PATH_STYLE: 'true',
       });
     } else {
       // One process at a time holds the embedded database: the catalog lets go of it (its data dir stays).

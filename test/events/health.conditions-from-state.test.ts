@@ -15,11 +15,17 @@ const LISTED = new Date('2026-11-28T02:00:00Z');
 function state(over: Partial<HealthState> = {}): HealthState {
   return {
     lus: [{ storageHost: 'thumper', deviceId: SUN, lun: 3, iqn: 'iqn.1986-03.com.sun:02:t', backingStore: '/dev/zvol/rdsk/tank/lun3', artifactId: 'a1' }],
-    extents: [], storageHeaders: [],
-    listings: [{
-      host: 'thumper', artifactId: 'z1', collectedAt: LISTED, listedBefore: new Set(),
-      newest: new Map([['tank/lun3', { snapshot: 'daily', createdAt: new Date(LISTED.getTime() - 48 * 3_600_000) }]]),
-    }],
+    extents: [],
+    storageHeaders: [],
+    listings: [
+      {
+        host: 'thumper',
+        artifactId: 'z1',
+        collectedAt: LISTED,
+        listedBefore: new Set(),
+        newest: new Map([['tank/lun3', { snapshot: 'daily', createdAt: new Date(LISTED.getTime() - 48 * 3_600_000) }]]),
+      },
+    ],
     ...over,
   };
 }
@@ -37,24 +43,30 @@ describe('health conditions', () => {
 
   it('flags an unpresented extent of a captured vendor, never one on another array', () => {
     const other = 'naa.600144f0000000000000000000000099';
-    const out = healthConditions(state({
-      extents: [
-        { host: 'esx01', deviceId: EMC, vmfsUuid: null, lun: 1, artifactId: 'e1' },
-        { host: 'esx01', deviceId: SUN, vmfsUuid: null, lun: 3, artifactId: 'e2' },
-        { host: 'esx01', deviceId: other, vmfsUuid: 'v', lun: 4, artifactId: 'e3' },
-        { host: 'esx02', deviceId: other, vmfsUuid: 'v', lun: 4, artifactId: 'e4' },
-      ],
-    }), { replicationPeriodHours: 48 });
+    const out = healthConditions(
+      state({
+        extents: [
+          { host: 'esx01', deviceId: EMC, vmfsUuid: null, lun: 1, artifactId: 'e1' },
+          { host: 'esx01', deviceId: SUN, vmfsUuid: null, lun: 3, artifactId: 'e2' },
+          { host: 'esx01', deviceId: other, vmfsUuid: 'v', lun: 4, artifactId: 'e3' },
+          { host: 'esx02', deviceId: other, vmfsUuid: 'v', lun: 4, artifactId: 'e4' },
+        ],
+      }),
+      { replicationPeriodHours: 48 },
+    );
     expect(out.map((c) => c.condition)).toEqual([`target-guid-mismatch:extent:${other}`]);
     expect(out[0].details).toMatchObject({ seenBy: ['esx01', 'esx02'] });
   });
 
   it('matches a header dumped from the dsk node to the LU on the rdsk node', () => {
     const replica = 'naa.600144f0dddddddddddddddddddd0003';
-    const out = healthConditions(state({
-      lus: [{ storageHost: 'thumper', deviceId: replica, lun: 3, iqn: null, backingStore: '/dev/zvol/rdsk/tank/lun3', artifactId: 'a1' }],
-      storageHeaders: [{ host: 'thumper', sourcePath: '/dev/zvol/dsk/tank/lun3', deviceId: SUN, vmfsUuid: 'v', artifactId: 'h1' }],
-    }), { replicationPeriodHours: 48 });
+    const out = healthConditions(
+      state({
+        lus: [{ storageHost: 'thumper', deviceId: replica, lun: 3, iqn: null, backingStore: '/dev/zvol/rdsk/tank/lun3', artifactId: 'a1' }],
+        storageHeaders: [{ host: 'thumper', sourcePath: '/dev/zvol/dsk/tank/lun3', deviceId: SUN, vmfsUuid: 'v', artifactId: 'h1' }],
+      }),
+      { replicationPeriodHours: 48 },
+    );
     expect(out).toMatchObject([{ condition: `target-guid-mismatch:lu:thumper:${replica}`, severity: 'critical', deviceId: SUN, vmfsUuid: 'v' }]);
   });
 
@@ -62,7 +74,9 @@ describe('health conditions', () => {
     expect(healthConditions(state(), { replicationPeriodHours: 48 })).toEqual([]);
     const older = state();
     older.listings[0].newest.set('tank/lun3', { snapshot: 'daily', createdAt: new Date(LISTED.getTime() - 48 * 3_600_000 - 60_000) });
-    expect(healthConditions(older, { replicationPeriodHours: 48 }).map((c) => c.condition)).toEqual(['backing-store-missing:thumper:tank/lun3:no-recent-snapshot']);
+    expect(healthConditions(older, { replicationPeriodHours: 48 }).map((c) => c.condition)).toEqual([
+      'backing-store-missing:thumper:tank/lun3:no-recent-snapshot',
+    ]);
     // No listing from the LU's host: nothing to judge by, nothing raised.
     expect(healthConditions(state({ listings: [] }), { replicationPeriodHours: 1 })).toEqual([]);
   });

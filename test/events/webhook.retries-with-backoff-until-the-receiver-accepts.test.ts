@@ -16,7 +16,10 @@ import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../help
 import { ingest } from '../helpers/ingest-client.js';
 import { EXTENT1, HOUR, T0, extent1Dump } from '../api/read-side-seed.js';
 
-interface Received { headers: IncomingMessage['headers']; body: string }
+interface Received {
+  headers: IncomingMessage['headers'];
+  body: string;
+}
 
 const SECRET = 'webhook-secret-for-the-test-0123';
 
@@ -24,16 +27,23 @@ const SECRET = 'webhook-secret-for-the-test-0123';
 function receiver(script: number[]) {
   const received: Received[] = [];
   let release!: () => void;
-  const released = new Promise<void>((r) => { release = r; });
+  const released = new Promise<void>((r) => {
+    release = r;
+  });
   let arrived!: () => void;
-  const firstArrived = new Promise<void>((r) => { arrived = r; });
+  const firstArrived = new Promise<void>((r) => {
+    arrived = r;
+  });
   const server: Server = createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', async () => {
       received.push({ headers: req.headers, body: Buffer.concat(parts).toString('utf8') });
       const n = received.length;
-      if (n === 1) { arrived(); await released; }
+      if (n === 1) {
+        arrived();
+        await released;
+      }
       res.statusCode = script[Math.min(n, script.length) - 1];
       res.end();
     });
@@ -58,10 +68,13 @@ describeEachFlavour('webhooks from the outbox', (flavour) => {
   });
 
   const outbox = async () => queryRows<Record<string, unknown>>(catalog.services.db, sql`SELECT * FROM webhook_outbox ORDER BY id`);
-  const header = (collectedAt: Date, lun: number) => ingest(catalog, {
-    host: 'esx01', hostKind: 'esxi', collectedAt,
-    artifacts: [{ kind: 'vmfs-header', fileName: `${EXTENT1.deviceId}.hex`, device: EXTENT1.deviceId, bytes: extent1Dump({ lun }) }],
-  });
+  const header = (collectedAt: Date, lun: number) =>
+    ingest(catalog, {
+      host: 'esx01',
+      hostKind: 'esxi',
+      collectedAt,
+      artifacts: [{ kind: 'vmfs-header', fileName: `${EXTENT1.deviceId}.hex`, device: EXTENT1.deviceId, bytes: extent1Dump({ lun }) }],
+    });
 
   it('a commit that raises an event answers while the receiver holds the delivery', async () => {
     await header(T0, EXTENT1.lun);
@@ -76,8 +89,9 @@ describeEachFlavour('webhooks from the outbox', (flavour) => {
     const [row, ...rest] = await outbox();
     expect(rest).toEqual([]);
     expect(row).toMatchObject({ attempts: 1, last_status: 500, delivered_at: null });
-    expect(new Date(String(row.next_attempt_at instanceof Date ? row.next_attempt_at.toISOString() : row.next_attempt_at)).getTime())
-      .toBe(clock.getTime() + 30_000);
+    expect(new Date(String(row.next_attempt_at instanceof Date ? row.next_attempt_at.toISOString() : row.next_attempt_at)).getTime()).toBe(
+      clock.getTime() + 30_000,
+    );
   });
 
   it('retries after the backoff, not before, and stops once the receiver accepts', async () => {

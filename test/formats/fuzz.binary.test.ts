@@ -71,11 +71,12 @@ const patchArb = fc.record({
 });
 
 /** A base image mutated in place (restored after), optionally cut short. */
-const mutatedArb = (pool: Base[]) => fc.record({
-  base: fc.integer({ min: 0, max: pool.length - 1 }),
-  patches: fc.array(patchArb, { maxLength: 6 }),
-  cut: fc.oneof(fc.constant(1), fc.double({ min: 0, max: 1, noNaN: true })),
-});
+const mutatedArb = (pool: Base[]) =>
+  fc.record({
+    base: fc.integer({ min: 0, max: pool.length - 1 }),
+    patches: fc.array(patchArb, { maxLength: 6 }),
+    cut: fc.oneof(fc.constant(1), fc.double({ min: 0, max: 1, noNaN: true })),
+  });
 
 function withMutation<T>(pool: Base[], m: { base: number; patches: Patch[]; cut: number }, fn: (bytes: Uint8Array) => T): T {
   const base = pool[m.base];
@@ -126,7 +127,8 @@ function withStructured<T>(s: { lba: number; lvm: Uint8Array; table: Uint8Array;
 }
 
 /** Sector 0–33 with random bytes behind a GPT signature. */
-const gptArb = fc.record({ header: fc.uint8Array({ minLength: 92, maxLength: 512 }), entries: fc.uint8Array({ maxLength: 4096 }), protective: fc.boolean() })
+const gptArb = fc
+  .record({ header: fc.uint8Array({ minLength: 92, maxLength: 512 }), entries: fc.uint8Array({ maxLength: 4096 }), protective: fc.boolean() })
   .map(({ header, entries, protective }) => {
     const b = new Uint8Array(1024 + entries.length);
     b.set(header, 512);
@@ -147,101 +149,186 @@ const smallBytes = fc.uint8Array({ maxLength: 4096 });
 
 describe('binary parsers let only FormatError out', () => {
   it('parsePartitionTable: random bytes, random GPT headers, mutated images', () => {
-    assertGuarded('parsePartitionTable', fc.oneof(
-      smallBytes.map((b) => (u: (x: Uint8Array) => unknown) => u(b)),
-      gptArb.map((b) => (u: (x: Uint8Array) => unknown) => u(b)),
-      mutatedArb(bases).map((m) => (u: (x: Uint8Array) => unknown) => withMutation(bases, { ...m, cut: Math.min(m.cut, 0.02) }, u)),
-    ), (run) => onlyFormatError(() => run(parsePartitionTable)), RUNS);
+    assertGuarded(
+      'parsePartitionTable',
+      fc.oneof(
+        smallBytes.map((b) => (u: (x: Uint8Array) => unknown) => u(b)),
+        gptArb.map((b) => (u: (x: Uint8Array) => unknown) => u(b)),
+        mutatedArb(bases).map((m) => (u: (x: Uint8Array) => unknown) => withMutation(bases, { ...m, cut: Math.min(m.cut, 0.02) }, u)),
+      ),
+      (run) => onlyFormatError(() => run(parsePartitionTable)),
+      RUNS,
+    );
   });
 
   it('parseVmfsHeader: random bytes, random structures behind magics, mutated images', () => {
-    assertGuarded('parseVmfsHeader', fc.oneof(
-      smallBytes.map((b) => (u: (x: Uint8Array) => unknown) => u(b)),
-      structuredArb.map((s) => (u: (x: Uint8Array) => unknown) => withStructured(s, u)),
-      mutatedArb(bases).map((m) => (u: (x: Uint8Array) => unknown) => withMutation(bases, m, u)),
-    ), (run) => onlyFormatError(() => run(parseVmfsHeader)), RUNS);
+    assertGuarded(
+      'parseVmfsHeader',
+      fc.oneof(
+        smallBytes.map((b) => (u: (x: Uint8Array) => unknown) => u(b)),
+        structuredArb.map((s) => (u: (x: Uint8Array) => unknown) => withStructured(s, u)),
+        mutatedArb(bases).map((m) => (u: (x: Uint8Array) => unknown) => withMutation(bases, m, u)),
+      ),
+      (run) => onlyFormatError(() => run(parseVmfsHeader)),
+      RUNS,
+    );
   });
 
   it('planHeaderDump: random bytes, random structures, mutated images', () => {
-    assertGuarded('planHeaderDump', fc.oneof(
-      smallBytes.map((b) => (u: (x: Uint8Array) => unknown) => u(b)),
-      structuredArb.map((s) => (u: (x: Uint8Array) => unknown) => withStructured(s, u)),
-      mutatedArb(bases).map((m) => (u: (x: Uint8Array) => unknown) => withMutation(bases, m, u)),
-    ), (run) => onlyFormatError(() => {
-      const plan = run(planHeaderDump) as ReturnType<typeof planHeaderDump>;
-      expect(Number.isSafeInteger(plan.needBytes)).toBe(true);
-    }), RUNS);
+    assertGuarded(
+      'planHeaderDump',
+      fc.oneof(
+        smallBytes.map((b) => (u: (x: Uint8Array) => unknown) => u(b)),
+        structuredArb.map((s) => (u: (x: Uint8Array) => unknown) => withStructured(s, u)),
+        mutatedArb(bases).map((m) => (u: (x: Uint8Array) => unknown) => withMutation(bases, m, u)),
+      ),
+      (run) =>
+        onlyFormatError(() => {
+          const plan = run(planHeaderDump) as ReturnType<typeof planHeaderDump>;
+          expect(Number.isSafeInteger(plan.needBytes)).toBe(true);
+        }),
+      RUNS,
+    );
   });
 
   it('parseVhSf: random bytes, random descriptors, mutated copies', () => {
-    assertGuarded('parseVhSf', fc.oneof(
-      smallBytes.map((b) => (u: (x: Uint8Array) => unknown) => u(b)),
-      fc.uint8Array({ minLength: 0xe0, maxLength: 0x200 }).map((d) => (u: (x: Uint8Array) => unknown) => {
-        vhScratch.fill(0, 0x200000);
-        vhScratch.set(d, 0x200000);
-        vhScratch.set([0x5e, 0xf1, 0xab, 0x2f], 0x200000);
-        return u(vhScratch.subarray(0, 0x200000 + d.length));
-      }),
-      mutatedArb([vhSfBase]).map((m) => (u: (x: Uint8Array) => unknown) => withMutation([vhSfBase], m, u)),
-    ), (run) => onlyFormatError(() => run(parseVhSf)), RUNS);
+    assertGuarded(
+      'parseVhSf',
+      fc.oneof(
+        smallBytes.map((b) => (u: (x: Uint8Array) => unknown) => u(b)),
+        fc.uint8Array({ minLength: 0xe0, maxLength: 0x200 }).map((d) => (u: (x: Uint8Array) => unknown) => {
+          vhScratch.fill(0, 0x200000);
+          vhScratch.set(d, 0x200000);
+          vhScratch.set([0x5e, 0xf1, 0xab, 0x2f], 0x200000);
+          return u(vhScratch.subarray(0, 0x200000 + d.length));
+        }),
+        mutatedArb([vhSfBase]).map((m) => (u: (x: Uint8Array) => unknown) => withMutation([vhSfBase], m, u)),
+      ),
+      (run) => onlyFormatError(() => run(parseVhSf)),
+      RUNS,
+    );
   });
 
   it('detect never throws and always names a kind', () => {
-    const name = fc.option(fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('vmfs-header-backup-sdb.hex', 'x-vh.sf.bu', 'stmf.xml', 'undelete.bin', 'part-backup-sdc.hex')), { nil: undefined });
-    const text = fc.array(fc.constantFrom('LU Name: ', '<service_bundle ', 'iscsitgt', 'stmf', 'View Entry: 1', 'Found 3 LU(s)', '/system/uuid = ', 'a@b\t1\t2', '\n', '\t', 'TARGET NAME  STATE  SESSIONS', 'gpt\n1 2 3 4\n', 'x'), { maxLength: 30 })
+    const name = fc.option(
+      fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('vmfs-header-backup-sdb.hex', 'x-vh.sf.bu', 'stmf.xml', 'undelete.bin', 'part-backup-sdc.hex')),
+      { nil: undefined },
+    );
+    const text = fc
+      .array(
+        fc.constantFrom(
+          'LU Name: ',
+          '<service_bundle ',
+          'iscsitgt',
+          'stmf',
+          'View Entry: 1',
+          'Found 3 LU(s)',
+          '/system/uuid = ',
+          'a@b\t1\t2',
+          '\n',
+          '\t',
+          'TARGET NAME  STATE  SESSIONS',
+          'gpt\n1 2 3 4\n',
+          'x',
+        ),
+        { maxLength: 30 },
+      )
       .map((parts) => new TextEncoder().encode(parts.join('')));
-    assertGuarded('detect', fc.oneof(
-      fc.tuple(smallBytes, name).map(([b, n]) => () => detect(b, n)),
-      fc.tuple(text, name).map(([b, n]) => () => detect(b, n)),
-      fc.tuple(mutatedArb(bases), name).map(([m, n]) => () => withMutation(bases, m, (b) => detect(b, n))),
-    ), (run) => {
-      expect(ARTIFACT_KINDS).toContain(run());
-      return true;
-    }, RUNS);
+    assertGuarded(
+      'detect',
+      fc.oneof(
+        fc.tuple(smallBytes, name).map(
+          ([b, n]) =>
+            () =>
+              detect(b, n),
+        ),
+        fc.tuple(text, name).map(
+          ([b, n]) =>
+            () =>
+              detect(b, n),
+        ),
+        fc.tuple(mutatedArb(bases), name).map(
+          ([m, n]) =>
+            () =>
+              withMutation(bases, m, (b) => detect(b, n)),
+        ),
+      ),
+      (run) => {
+        expect(ARTIFACT_KINDS).toContain(run());
+        return true;
+      },
+      RUNS,
+    );
   });
 });
 
 describe('identifier parsers let only FormatError out', () => {
   const hexish = fc.stringMatching(/^[0-9a-fA-F-]{0,40}$/);
-  const prefixed = fc.tuple(fc.constantFrom('naa.', 'NAA.', 'eui.', 't10.', 'mpx.', 'vml.', 'VML.', 'iqn.', '/dev/zvol/rdsk/', '', ' '), fc.oneof(hexish, fc.string({ maxLength: 60 })))
+  const prefixed = fc
+    .tuple(
+      fc.constantFrom('naa.', 'NAA.', 'eui.', 't10.', 'mpx.', 'vml.', 'VML.', 'iqn.', '/dev/zvol/rdsk/', '', ' '),
+      fc.oneof(hexish, fc.string({ maxLength: 60 })),
+    )
     .map(([p, s]) => p + s);
   const terms = fc.oneof(fc.string({ maxLength: 80 }), prefixed, fc.stringMatching(/^vml\.[0-9a-f]{0,90}$/));
 
   it('parseVml', () => {
-    assertGuarded('parseVml', terms, (s) => onlyFormatError(() => {
-      const v = parseVml(s);
-      expect(v.lun).toBeGreaterThanOrEqual(0);
-      expect(v.lun).toBeLessThan(65536);
-    }), RUNS);
+    assertGuarded(
+      'parseVml',
+      terms,
+      (s) =>
+        onlyFormatError(() => {
+          const v = parseVml(s);
+          expect(v.lun).toBeGreaterThanOrEqual(0);
+          expect(v.lun).toBeLessThan(65536);
+        }),
+      RUNS,
+    );
   });
 
   it('canonicalDeviceId (idempotent on success)', () => {
-    assertGuarded('canonicalDeviceId', terms, (s) => onlyFormatError(() => {
-      const id = canonicalDeviceId(s);
-      expect(canonicalDeviceId(id)).toBe(id);
-    }), RUNS);
+    assertGuarded(
+      'canonicalDeviceId',
+      terms,
+      (s) =>
+        onlyFormatError(() => {
+          const id = canonicalDeviceId(s);
+          expect(canonicalDeviceId(id)).toBe(id);
+        }),
+      RUNS,
+    );
   });
 
   it('parseQuery (only empty terms are refused)', () => {
-    assertGuarded('parseQuery', terms, (s) => {
-      try {
-        const q = parseQuery(s);
-        expect(q.raw).toBe(s);
-      } catch (e) {
-        expect(e).toBeInstanceOf(FormatError);
-        expect((e as FormatError).code).toBe('empty');
-        expect(s.trim()).toBe('');
-      }
-      return true;
-    }, RUNS);
+    assertGuarded(
+      'parseQuery',
+      terms,
+      (s) => {
+        try {
+          const q = parseQuery(s);
+          expect(q.raw).toBe(s);
+        } catch (e) {
+          expect(e).toBeInstanceOf(FormatError);
+          expect((e as FormatError).code).toBe('empty');
+          expect(s.trim()).toBe('');
+        }
+        return true;
+      },
+      RUNS,
+    );
   });
 
   it('canonicalVmfsUuid never throws', () => {
-    assertGuarded('canonicalVmfsUuid', terms, (s) => {
-      const u = canonicalVmfsUuid(s);
-      if (u !== null) expect(u).toMatch(/^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-      return true;
-    }, RUNS);
+    assertGuarded(
+      'canonicalVmfsUuid',
+      terms,
+      (s) => {
+        const u = canonicalVmfsUuid(s);
+        if (u !== null) expect(u).toMatch(/^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+        return true;
+      },
+      RUNS,
+    );
   });
 });
 
@@ -249,7 +336,13 @@ describe('the per-input hang guard', () => {
   it('fails an input that runs past the limit and names the parser', () => {
     // A limit of 1 ms and an input that spins for 30 ms: the guard, not the test timeout, fails it.
     const guard = hangGuard('spin', 1);
-    const spin = () => { const end = performance.now() + 30; while (performance.now() < end) { /* spin */ } return 'done'; };
+    const spin = () => {
+      const end = performance.now() + 30;
+      while (performance.now() < end) {
+        /* spin */
+      }
+      return 'done';
+    };
     expect(() => guard.check(spin)).toThrow(/spin: an input took \d+ ms, over the 1 ms hang limit/);
     expect(hangGuard('quick').check(() => 'ok')).toBe('ok');
   });

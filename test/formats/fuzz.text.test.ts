@@ -26,7 +26,19 @@ const VMFS = '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c';
 const SEEDS: Record<string, string[]> = {
   iscsitgt: [
     F.iscsitgtExport({
-      targets: [{ name: 'a.b:c', iqn: 'iqn.1986-03.com.sun:02:x', alias: 'x', acl: ['h1'], tpgts: ['1'], luns: [{ lun: 0, guid: GUID, backingStore: '/dev/zvol/rdsk/p/l0', blocks: 2048 }, { lun: 1, guid: '0' }] }],
+      targets: [
+        {
+          name: 'a.b:c',
+          iqn: 'iqn.1986-03.com.sun:02:x',
+          alias: 'x',
+          acl: ['h1'],
+          tpgts: ['1'],
+          luns: [
+            { lun: 0, guid: GUID, backingStore: '/dev/zvol/rdsk/p/l0', blocks: 2048 },
+            { lun: 1, guid: '0' },
+          ],
+        },
+      ],
       initiators: [{ name: 'h1', iqn: 'iqn.1998-01.com.vmware:h1' }],
       tpgts: [{ tag: '1', addresses: ['192.0.2.1', '192.0.2.2'] }],
       passwords: true,
@@ -36,7 +48,15 @@ const SEEDS: Record<string, string[]> = {
     F.stmfExport({
       hostGroups: [{ name: 'hg', members: ['iqn.1998-01.com.vmware:h1', 'iqn.1998-01.com.vmware:h2'] }],
       targetGroups: [{ name: 'tg', members: ['iqn.2010-08.org.illumos:02:t'] }],
-      lus: [{ guid: GUID, views: [{ entry: 0, hostGroup: 'hg', targetGroup: 'tg', lun: 1 }, { entry: 1, lun: 2 }] }],
+      lus: [
+        {
+          guid: GUID,
+          views: [
+            { entry: 0, hostGroup: 'hg', targetGroup: 'tg', lun: 1 },
+            { entry: 1, lun: 2 },
+          ],
+        },
+      ],
       iscsitSecret: true,
     }),
   ],
@@ -45,34 +65,111 @@ const SEEDS: Record<string, string[]> = {
       { command: 'stmfadm list-lu -v', output: F.stmfadmListLu([{ guid: GUID, dataFile: '/dev/zvol/rdsk/p/l0', sizeBytes: 1073741824 }]) },
       { command: `stmfadm list-view -l ${GUID}`, output: F.stmfadmListView([{ entry: 0, hostGroup: 'hg', targetGroup: 'tg', lun: 3 }]) },
       { command: 'sbdadm list-lu', output: F.sbdadmListLu([{ guid: GUID, sizeBytes: 1073741824, source: '/dev/zvol/rdsk/p/l0' }]) },
-      { command: 'itadm list-target -v', output: F.itadmListTarget([{ iqn: 'iqn.2010-08.org.illumos:02:t', chapSecret: 'clear-secret-value', tpgTags: [{ tpg: 'tp', tag: 2 }] }]) },
+      {
+        command: 'itadm list-target -v',
+        output: F.itadmListTarget([{ iqn: 'iqn.2010-08.org.illumos:02:t', chapSecret: 'clear-secret-value', tpgTags: [{ tpg: 'tp', tag: 2 }] }]),
+      },
       { command: 'itadm list-tpg -v', output: F.itadmListTpg([{ name: 'tp', portals: ['192.0.2.1:3260'] }]) },
       { command: 'stmfadm list-tg -v', output: F.stmfadmListGroups('target', [{ name: 'tg', members: ['iqn.2010-08.org.illumos:02:t'] }]) },
     ]),
   ],
   esx: [
     F.collectorFile([
-      { command: 'esxcli storage core device list', output: F.esxcliDeviceList([{ id: 'naa.600144f0c6e7d3b400004f9a2c4e0001', vml: 'vml.0200000000600144f0c6e7d3b400004f9a2c4e0001434f4d535441' }]) },
-      { command: 'esxcli storage vmfs extent list', output: F.esxcliExtentList([{ volumeName: 'My DS', vmfsUuid: VMFS, extentNumber: 0, deviceName: 'naa.600144f0c6e7d3b400004f9a2c4e0001', partition: 1 }]) },
+      {
+        command: 'esxcli storage core device list',
+        output: F.esxcliDeviceList([{ id: 'naa.600144f0c6e7d3b400004f9a2c4e0001', vml: 'vml.0200000000600144f0c6e7d3b400004f9a2c4e0001434f4d535441' }]),
+      },
+      {
+        command: 'esxcli storage vmfs extent list',
+        output: F.esxcliExtentList([
+          { volumeName: 'My DS', vmfsUuid: VMFS, extentNumber: 0, deviceName: 'naa.600144f0c6e7d3b400004f9a2c4e0001', partition: 1 },
+        ]),
+      },
       { command: 'grep /system/uuid /etc/vmware/esx.conf', output: F.esxConf(VMFS) },
-      { command: 'partedUtil getptbl /vmfs/devices/disks/naa.600144f0c6e7d3b400004f9a2c4e0001', output: F.partedUtilGetptbl({ scheme: 'gpt', geometry: [1, 2, 3, 4], partitions: [{ num: 1, start: 2048, end: 4096 }] }) },
+      {
+        command: 'partedUtil getptbl /vmfs/devices/disks/naa.600144f0c6e7d3b400004f9a2c4e0001',
+        output: F.partedUtilGetptbl({ scheme: 'gpt', geometry: [1, 2, 3, 4], partitions: [{ num: 1, start: 2048, end: 4096 }] }),
+      },
       { command: 'esxcfg-vmhbadevs -m', output: F.esxcfgVmhbadevs([{ vmhba: 'vmhba1:0:1:1', devicePath: '/dev/sdb1', vmfsUuid: VMFS }]) },
-      { command: 'esxcfg-scsidevs -m', output: F.esxcfgScsidevsM([{ device: 'naa.600144f0c6e7d3b400004f9a2c4e0001', partition: 1, vmfsUuid: VMFS, extentNumber: 0, volumeName: 'My DS' }]) },
+      {
+        command: 'esxcfg-scsidevs -m',
+        output: F.esxcfgScsidevsM([{ device: 'naa.600144f0c6e7d3b400004f9a2c4e0001', partition: 1, vmfsUuid: VMFS, extentNumber: 0, volumeName: 'My DS' }]),
+      },
     ]),
   ],
-  zfs: [F.zfsListSnapshots([{ name: 'tank/a@s1', creation: 1704067200, used: 10 }, { name: 'tank/b@s 2', creation: 1, used: 0 }])],
+  zfs: [
+    F.zfsListSnapshots([
+      { name: 'tank/a@s1', creation: 1704067200, used: 10 },
+      { name: 'tank/b@s 2', creation: 1, used: 0 },
+    ]),
+  ],
 };
 const ALL_SEEDS = Object.values(SEEDS).flat();
 
 const TOKENS = [
-  '<', '>', '/>', '</', '<!--', '-->', '<![CDATA[', ']]>', '<!ENTITY x "y">', '<!DOCTYPE service_bundle [', ']>', '<!DOCTYPE x SYSTEM "a">',
-  '&amp;', '&#x41;', '&#1114112;', '&x;', "'", '"', '=', '__2', '__1', '_', '\t', '\r\n', '\n', '\r', ' ', '\u0000', '\ufeff',
-  '<service_bundle>', '<service name="x">', '<property_group name="passwords">', '<property_group name="param_a_1">', '<propval name="guid" value="0"/>',
-  '<property name="acl-list"><astring_list><value_node value="h"/></astring_list></property>', '<value_node value="x"/>',
-  "<propval name='lu_nbr' type='opaque' value='ffffffffffffffff'/>", 'provider_data_pg_', 'view_entry-1-', 'lu-',
-  '# vmfs-collector: ', '# vmfs-collector: stmfadm list-view -l ', GUID, GUID.toLowerCase(), 'LU Name: ', 'View Entry: ', '    Size              : ',
-  'Found 1 LU(s)', '--------', 'TARGET NAME  STATE SESSIONS', 'TARGET PORTAL GROUP  PORTAL COUNT', '\ttargetchapsecret:\t', '\ttpg-tags:\t', ' = ',
-  'Volume Name  VMFS UUID', VMFS, 'vmhba1:0:1:1 /dev/sdb1 ', '/system/uuid = "', 'gpt\n1 2 3 4\n', '1 2 3 ', 'tank/a@b\t', '\t-\t', '99999999999999999999',
+  '<',
+  '>',
+  '/>',
+  '</',
+  '<!--',
+  '-->',
+  '<![CDATA[',
+  ']]>',
+  '<!ENTITY x "y">',
+  '<!DOCTYPE service_bundle [',
+  ']>',
+  '<!DOCTYPE x SYSTEM "a">',
+  '&amp;',
+  '&#x41;',
+  '&#1114112;',
+  '&x;',
+  "'",
+  '"',
+  '=',
+  '__2',
+  '__1',
+  '_',
+  '\t',
+  '\r\n',
+  '\n',
+  '\r',
+  ' ',
+  '\u0000',
+  '\ufeff',
+  '<service_bundle>',
+  '<service name="x">',
+  '<property_group name="passwords">',
+  '<property_group name="param_a_1">',
+  '<propval name="guid" value="0"/>',
+  '<property name="acl-list"><astring_list><value_node value="h"/></astring_list></property>',
+  '<value_node value="x"/>',
+  "<propval name='lu_nbr' type='opaque' value='ffffffffffffffff'/>",
+  'provider_data_pg_',
+  'view_entry-1-',
+  'lu-',
+  '# vmfs-collector: ',
+  '# vmfs-collector: stmfadm list-view -l ',
+  GUID,
+  GUID.toLowerCase(),
+  'LU Name: ',
+  'View Entry: ',
+  '    Size              : ',
+  'Found 1 LU(s)',
+  '--------',
+  'TARGET NAME  STATE SESSIONS',
+  'TARGET PORTAL GROUP  PORTAL COUNT',
+  '\ttargetchapsecret:\t',
+  '\ttpg-tags:\t',
+  ' = ',
+  'Volume Name  VMFS UUID',
+  VMFS,
+  'vmhba1:0:1:1 /dev/sdb1 ',
+  '/system/uuid = "',
+  'gpt\n1 2 3 4\n',
+  '1 2 3 ',
+  'tank/a@b\t',
+  '\t-\t',
+  '99999999999999999999',
 ];
 
 type Op =
@@ -105,11 +202,16 @@ function mutate(seed: string, ops: Op[]): string {
 }
 
 function inputs(seeds: string[]): fc.Arbitrary<string | Uint8Array> {
-  const mutated = fc.record({ seed: fc.constantFrom(...seeds), ops: fc.array(opArb, { minLength: 1, maxLength: 6 }) }).map(({ seed, ops }) => mutate(seed, ops));
+  const mutated = fc
+    .record({ seed: fc.constantFrom(...seeds), ops: fc.array(opArb, { minLength: 1, maxLength: 6 }) })
+    .map(({ seed, ops }) => mutate(seed, ops));
   return fc.oneof(
     { weight: 5, arbitrary: mutated },
     { weight: 1, arbitrary: mutated.map((s) => new TextEncoder().encode(s)) },
-    { weight: 1, arbitrary: fc.record({ seed: fc.constantFrom(...ALL_SEEDS), ops: fc.array(opArb, { maxLength: 4 }) }).map(({ seed, ops }) => mutate(seed, ops)) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ seed: fc.constantFrom(...ALL_SEEDS), ops: fc.array(opArb, { maxLength: 4 }) }).map(({ seed, ops }) => mutate(seed, ops)),
+    },
     { weight: 2, arbitrary: fc.array(fc.constantFrom(...TOKENS), { maxLength: 40 }).map((t) => t.join('')) },
     { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 120 }) },
@@ -134,28 +236,51 @@ const PARSERS: [string, (input: Uint8Array | string) => ParsedArtifact, string[]
 ];
 
 describe('text parsers under fuzzing', () => {
-  test.each(PARSERS)('%s throws nothing but FormatError', (name, parse, seeds) => {
-    assertGuarded(name, inputs(seeds), (input) => onlyFormatErrors(() => parse(input)), RUNS);
-  }, FUZZ_TIMEOUT_MS);
+  test.each(PARSERS)(
+    '%s throws nothing but FormatError',
+    (name, parse, seeds) => {
+      assertGuarded(name, inputs(seeds), (input) => onlyFormatErrors(() => parse(input)), RUNS);
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  const KINDS: [ArtifactKind, string[]][] = [['iscsitgt-smf', SEEDS.iscsitgt], ['stmf-smf', SEEDS.stmf], ['comstar-listing', SEEDS.comstar]];
-  test.each(KINDS)('redactSecrets(%s) throws nothing but FormatError and is idempotent', (kind, seeds) => {
-    assertGuarded(`redactSecrets(${kind})`, inputs(seeds), (input) => {
-      const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input;
-      onlyFormatErrors(() => {
-        const once = redactSecrets(kind, bytes);
-        const twice = redactSecrets(kind, once.bytes);
-        if (Buffer.compare(Buffer.from(once.bytes), Buffer.from(twice.bytes)) !== 0) throw new Error('redaction is not idempotent');
-      });
-    }, RUNS);
-  }, FUZZ_TIMEOUT_MS);
+  const KINDS: [ArtifactKind, string[]][] = [
+    ['iscsitgt-smf', SEEDS.iscsitgt],
+    ['stmf-smf', SEEDS.stmf],
+    ['comstar-listing', SEEDS.comstar],
+  ];
+  test.each(KINDS)(
+    'redactSecrets(%s) throws nothing but FormatError and is idempotent',
+    (kind, seeds) => {
+      assertGuarded(
+        `redactSecrets(${kind})`,
+        inputs(seeds),
+        (input) => {
+          const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input;
+          onlyFormatErrors(() => {
+            const once = redactSecrets(kind, bytes);
+            const twice = redactSecrets(kind, once.bytes);
+            if (Buffer.compare(Buffer.from(once.bytes), Buffer.from(twice.bytes)) !== 0) throw new Error('redaction is not idempotent');
+          });
+        },
+        RUNS,
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });
 
 describe('the per-input hang guard (text)', () => {
   it('fails an input that runs past the limit and names the parser', () => {
     // A limit of 1 ms and an input that spins for 30 ms: the guard, not the test timeout, fails it.
     const guard = hangGuard('spin', 1);
-    const spin = () => { const end = performance.now() + 30; while (performance.now() < end) { /* spin */ } return 'done'; };
+    const spin = () => {
+      const end = performance.now() + 30;
+      while (performance.now() < end) {
+        /* spin */
+      }
+      return 'done';
+    };
     expect(() => guard.check(spin)).toThrow(/spin: an input took \d+ ms, over the 1 ms hang limit/);
     expect(hangGuard('quick').check(() => 'ok')).toBe('ok');
   });

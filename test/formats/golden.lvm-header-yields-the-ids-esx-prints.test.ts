@@ -138,10 +138,18 @@ describe('published vml ids rebuilt from a header', () => {
   it('VMware KB 2078730: naa.6000eb3952315fbe000000000000001b, LUN 0, model tail "iSCSID"', () => {
     const naa = '6000eb3952315fbe000000000000001b';
     // G = 695343534944 in the KB is ASCII "iSCSID": the model's first 6 bytes.
-    const parsed = parseVmfsHeader(handHeader({
-      idType: 2, lengthByte: 22, lun: 0, vendor: 'ISCSI', model: 'iSCSIDisk', revision: '0001',
-      idField: concat(hex(naa), Buffer.from('iSCSID', 'latin1')), sizeBytes: 2 ** 30,
-    }));
+    const parsed = parseVmfsHeader(
+      handHeader({
+        idType: 2,
+        lengthByte: 22,
+        lun: 0,
+        vendor: 'ISCSI',
+        model: 'iSCSIDisk',
+        revision: '0001',
+        idField: concat(hex(naa), Buffer.from('iSCSID', 'latin1')),
+        sizeBytes: 2 ** 30,
+      }),
+    );
     expect(parsed.device?.deviceId).toBe('naa.6000eb3952315fbe000000000000001b');
     expect(parsed.device?.vml).toBe('vml.02000000006000eb3952315fbe000000000000001b695343534944');
   });
@@ -149,10 +157,18 @@ describe('published vml ids rebuilt from a header', () => {
   it('VMware KB 2078730 RDM example, written in the older id-then-model reading (length 16)', () => {
     const naa = '6090a0a8e07bea184a0685b5f62efd94';
     // 313030452d30 = "100E-0": the model's first 6 bytes (an EqualLogic 100E-00).
-    const parsed = parseVmfsHeader(handHeader({
-      idType: 2, lengthByte: 16, lun: 0, vendor: 'EQLOGIC', model: '100E-00', revision: '4.3',
-      idField: concat(hex(naa), Buffer.from('100E-0', 'latin1')), sizeBytes: 2 ** 30,
-    }));
+    const parsed = parseVmfsHeader(
+      handHeader({
+        idType: 2,
+        lengthByte: 16,
+        lun: 0,
+        vendor: 'EQLOGIC',
+        model: '100E-00',
+        revision: '4.3',
+        idField: concat(hex(naa), Buffer.from('100E-0', 'latin1')),
+        sizeBytes: 2 ** 30,
+      }),
+    );
     expect(parsed.device?.deviceId).toBe(`naa.${naa}`);
     expect(parsed.device?.vml).toBe('vml.02000000006090a0a8e07bea184a0685b5f62efd94313030452d30');
     expect((parsed.details as VmfsHeaderDetails).lvm.deviceIdLayout).toBe('id-then-model');
@@ -161,10 +177,18 @@ describe('published vml ids rebuilt from a header', () => {
   it('Broadcom KB 379673: LUN 0x105 is stored low byte first, 05 01', () => {
     // The KB's prose names naa.…001b; the vml it decodes carries …0041, which is what the bytes say.
     const naa = '6000eb3952315fbe0000000000000041';
-    const parsed = parseVmfsHeader(handHeader({
-      idType: 2, lengthByte: 22, lun: 0x105, vendor: 'ISCSI', model: 'iSCSIDisk', revision: '0001',
-      idField: concat(hex(naa), Buffer.from('iSCSID', 'latin1')), sizeBytes: 2 ** 30,
-    }));
+    const parsed = parseVmfsHeader(
+      handHeader({
+        idType: 2,
+        lengthByte: 22,
+        lun: 0x105,
+        vendor: 'ISCSI',
+        model: 'iSCSIDisk',
+        revision: '0001',
+        idField: concat(hex(naa), Buffer.from('iSCSID', 'latin1')),
+        sizeBytes: 2 ** 30,
+      }),
+    );
     expect(parsed.device?.lun).toBe(261);
     expect(parsed.device?.vml).toBe('vml.02000501006000eb3952315fbe0000000000000041695343534944');
     expect(parsed.device?.deviceId).toBe(`naa.${naa}`);

@@ -57,7 +57,7 @@ function fsDescriptorAt(dump: Uint8Array, at: number, label: Uint8Array): void {
 }
 
 /** A partition-relative dump through the FS descriptor: LVM header, one volume table entry, FS descriptor. */
-function handVolume(label: Uint8Array): Uint8Array {
+function handVolume(_label: Uint8Array): Uint8Array {
   const dump = new Uint8Array(FS + 4096);
   const v = new DataView(dump.buffer);
   v.setUint32(LVM, 0xc001d00d, true);

@@ -17,9 +17,12 @@ describe('canonicalDeviceId', () => {
     expect(canonicalDeviceId(input)).toBe(expected);
   });
 
-  it.each(['naa.12345', 'naa.zz06016012345678abcdef0123456789', 'eui.12', 't10.', 'mpx. ', 'hello', '', '6006016012345678abcdef012345678'])('refuses %j', (input) => {
-    expect(() => canonicalDeviceId(input)).toThrow(err('malformed'));
-  });
+  it.each(['naa.12345', 'naa.zz06016012345678abcdef0123456789', 'eui.12', 't10.', 'mpx. ', 'hello', '', '6006016012345678abcdef012345678'])(
+    'refuses %j',
+    (input) => {
+      expect(() => canonicalDeviceId(input)).toThrow(err('malformed'));
+    },
+  );
 });
 
 describe('parseVml', () => {
@@ -72,8 +75,9 @@ describe('buildVml', () => {
   });
 
   it('truncates the model to 6 bytes', () => {
-    expect(buildVml({ idType: 2, deviceType: 0, lun: 256, deviceIdBytes: Buffer.from('5000c50012345678', 'hex'), model: 'COMSTAR' }))
-      .toBe('vml.02000001005000c50012345678434f4d535441');
+    expect(buildVml({ idType: 2, deviceType: 0, lun: 256, deviceIdBytes: Buffer.from('5000c50012345678', 'hex'), model: 'COMSTAR' })).toBe(
+      'vml.02000001005000c50012345678434f4d535441',
+    );
   });
 });
 

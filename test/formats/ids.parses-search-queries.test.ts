@@ -15,9 +15,18 @@ const cases: [string, Expected][] = [
   ['EUI.0025385B71B04A2F', { type: 'deviceId', deviceId: 'eui.0025385b71b04a2f' }],
   ['mpx.vmhba32:C0:T0:L0', { type: 'deviceId', deviceId: 'mpx.vmhba32:C0:T0:L0' }],
   ['5000C50012345678', { type: 'deviceId', deviceId: 'naa.5000c50012345678' }],
-  ['vml.02000c00006006016012345678abcdef0123456789565241494420', { type: 'vml', vml: 'vml.02000c00006006016012345678abcdef0123456789565241494420', deviceId: 'naa.6006016012345678abcdef0123456789', lun: 12 }],
-  ['600144F0C0FFEE00000000000000BEEF', { type: 'hex', hex: '600144f0c0ffee00000000000000beef', vmfsUuid: '600144f0-c0ffee00-0000-00000000beef', deviceId: 'naa.600144f0c0ffee00000000000000beef' }],
-  ['5a1c3e7f2b4d6e8091a20050569a1b2c', { type: 'hex', hex: '5a1c3e7f2b4d6e8091a20050569a1b2c', vmfsUuid: '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c', deviceId: null }],
+  [
+    'vml.02000c00006006016012345678abcdef0123456789565241494420',
+    { type: 'vml', vml: 'vml.02000c00006006016012345678abcdef0123456789565241494420', deviceId: 'naa.6006016012345678abcdef0123456789', lun: 12 },
+  ],
+  [
+    '600144F0C0FFEE00000000000000BEEF',
+    { type: 'hex', hex: '600144f0c0ffee00000000000000beef', vmfsUuid: '600144f0-c0ffee00-0000-00000000beef', deviceId: 'naa.600144f0c0ffee00000000000000beef' },
+  ],
+  [
+    '5a1c3e7f2b4d6e8091a20050569a1b2c',
+    { type: 'hex', hex: '5a1c3e7f2b4d6e8091a20050569a1b2c', vmfsUuid: '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c', deviceId: null },
+  ],
   ['iqn.1986-03.com.sun:02:7e1b3f0c-Target1', { type: 'iqn', iqn: 'iqn.1986-03.com.sun:02:7e1b3f0c-target1' }],
   ['/dev/zvol/rdsk/tank/iscsi/lun0', { type: 'backingStore', path: '/dev/zvol/rdsk/tank/iscsi/lun0', dataset: 'tank/iscsi/lun0' }],
   ['/dev/zvol/dsk/tank/vmfs01', { type: 'backingStore', path: '/dev/zvol/dsk/tank/vmfs01', dataset: 'tank/vmfs01' }],

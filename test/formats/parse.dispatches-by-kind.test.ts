@@ -15,7 +15,11 @@ describe('parseArtifact', () => {
 
   it('keeps vmfs-undelete opaque', () => {
     expect(parseArtifact('vmfs-undelete', new Uint8Array(1234))).toEqual({
-      kind: 'vmfs-undelete', partition: null, device: null, vmfs: null, details: { opaque: true, size: 1234 },
+      kind: 'vmfs-undelete',
+      partition: null,
+      device: null,
+      vmfs: null,
+      details: { opaque: true, size: 1234 },
     });
   });
 

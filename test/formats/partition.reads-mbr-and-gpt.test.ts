@@ -7,7 +7,9 @@ const firstSectors = (opts: Parameters<typeof buildVmfsDisk>[0]) => buildVmfsDis
 
 describe('parsePartitionTable', () => {
   it('reads the four MBR slots: boot flag, type, start, sector count', () => {
-    const t = parsePartitionTable(firstSectors({ lvmMajor: 3, deviceSizeBytes: 100 * 2 ** 30, extraPartitions: [{ type: 0xfc, startLba: 1000, endLba: 1999 }] }));
+    const t = parsePartitionTable(
+      firstSectors({ lvmMajor: 3, deviceSizeBytes: 100 * 2 ** 30, extraPartitions: [{ type: 0xfc, startLba: 1000, endLba: 1999 }] }),
+    );
     expect(t.scheme).toBe('mbr');
     expect(t.mbr?.signature).toBe(true);
     expect(t.mbr?.protective).toBe(false);
@@ -28,15 +30,17 @@ describe('parsePartitionTable', () => {
   });
 
   it('names the VMware partition type GUIDs', () => {
-    const t = parsePartitionTable(firstSectors({
-      lvmMajor: 6,
-      extraPartitions: [
-        { type: GPT_VMKDIAG, startLba: 100, endLba: 199, name: 'diag' },
-        { type: GPT_VMWARE_RESERVED, startLba: 200, endLba: 299 },
-        { type: GPT_VSAN, startLba: 300, endLba: 399 },
-        { type: GPT_OSDATA, startLba: 400, endLba: 499 },
-      ],
-    }));
+    const t = parsePartitionTable(
+      firstSectors({
+        lvmMajor: 6,
+        extraPartitions: [
+          { type: GPT_VMKDIAG, startLba: 100, endLba: 199, name: 'diag' },
+          { type: GPT_VMWARE_RESERVED, startLba: 200, endLba: 299 },
+          { type: GPT_VSAN, startLba: 300, endLba: 399 },
+          { type: GPT_OSDATA, startLba: 400, endLba: 499 },
+        ],
+      }),
+    );
     expect(t.entries.map((e) => e.typeName)).toEqual(['VMFS', 'vmkDiagnostic', 'VMware reserved', 'vSAN', 'OSDATA']);
     expect(t.entries[1].name).toBe('diag');
   });

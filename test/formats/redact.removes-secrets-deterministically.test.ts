@@ -25,8 +25,7 @@ describe('redactSecrets', () => {
     }
     expect(redacted).toEqual(['passwords/main', 'passwords/radius', 'passwords/I_esx01']);
     // Only the secret values changed.
-    const expected = ISCSITGT
-      .replace(b64(FIXTURE_SECRETS.targetChap), REDACTED)
+    const expected = ISCSITGT.replace(b64(FIXTURE_SECRETS.targetChap), REDACTED)
       .replace(b64(FIXTURE_SECRETS.radius), REDACTED)
       .replace(b64(FIXTURE_SECRETS.initiatorChap), REDACTED);
     expect(text).toBe(expected);
@@ -85,10 +84,22 @@ describe('redactSecrets', () => {
   });
 
   test('comstar listing: a CHAP secret printed in clear is replaced, set/unset are kept', () => {
-    const text = collectorFile([
-      { command: 'itadm list-target -v', output: itadmListTarget([{ iqn: 'iqn.2001-04.com.example:t0', chapSecret: 'my-clear-chap-secret' }, { iqn: 'iqn.2001-04.com.example:t1', chapSecret: 'set' }], { crlf: true }) },
-      { command: 'itadm list-defaults', output: 'iSCSI Target Default Properties:\r\n\r\nradiussecret:  \tplain-radius-secret\r\n' },
-    ], { crlf: true });
+    const text = collectorFile(
+      [
+        {
+          command: 'itadm list-target -v',
+          output: itadmListTarget(
+            [
+              { iqn: 'iqn.2001-04.com.example:t0', chapSecret: 'my-clear-chap-secret' },
+              { iqn: 'iqn.2001-04.com.example:t1', chapSecret: 'set' },
+            ],
+            { crlf: true },
+          ),
+        },
+        { command: 'itadm list-defaults', output: 'iSCSI Target Default Properties:\r\n\r\nradiussecret:  \tplain-radius-secret\r\n' },
+      ],
+      { crlf: true },
+    );
     const { bytes, redacted } = redactSecrets('comstar-listing', enc(text));
     const out = dec(bytes);
     expect(out).not.toContain('my-clear-chap-secret');
@@ -117,7 +128,9 @@ describe('redactSecrets', () => {
   });
 
   test('bytes that are not UTF-8 survive untouched around a redaction', () => {
-    const head = enc("<service_bundle><service name='s'><property_group name='passwords' type='application'><propval name='main' type='astring' value='c2VjcmV0'/>");
+    const head = enc(
+      "<service_bundle><service name='s'><property_group name='passwords' type='application'><propval name='main' type='astring' value='c2VjcmV0'/>",
+    );
     const input = new Uint8Array([...head, 0xff, 0xfe, 0x80, ...enc('</property_group></service></service_bundle>')]);
     const { bytes } = redactSecrets('iscsitgt-smf', input);
     expect(Array.from(bytes.slice(bytes.length - 44 - 3, bytes.length - 44))).toEqual([0xff, 0xfe, 0x80]);

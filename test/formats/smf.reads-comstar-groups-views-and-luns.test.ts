@@ -8,11 +8,20 @@ const ESX = ['iqn.1998-01.com.vmware:esx01-4a1b2c3d', 'iqn.1998-01.com.vmware:es
 const TARGETS = ['iqn.2010-08.org.illumos:02:storage-a', 'iqn.2010-08.org.illumos:02:storage-b'];
 
 const SPEC: StmfExportSpec = {
-  hostGroups: [{ name: 'esx-cluster', members: ESX }, { name: 'backup', members: ['iqn.1998-01.com.vmware:bkp'] }],
+  hostGroups: [
+    { name: 'esx-cluster', members: ESX },
+    { name: 'backup', members: ['iqn.1998-01.com.vmware:bkp'] },
+  ],
   targetGroups: [{ name: 'tg-vmware', members: TARGETS }],
   lus: [
     { guid: LU_A, views: [{ entry: 0, hostGroup: 'esx-cluster', targetGroup: 'tg-vmware', lun: 0 }] },
-    { guid: LU_B, views: [{ entry: 0, lun: 12 }, { entry: 1, hostGroup: 'backup', lun: 300 }] },
+    {
+      guid: LU_B,
+      views: [
+        { entry: 0, lun: 12 },
+        { entry: 1, hostGroup: 'backup', lun: 300 },
+      ],
+    },
   ],
   sbdChunks: 2,
 };
@@ -29,16 +38,49 @@ describe('stmf SMF export', () => {
     ['reverse order, lower-case GUIDs, CRLF', stmfExport({ ...SPEC, reverse: true, lowerCaseGuids: true, crlf: true })],
   ])('reads groups, LUs and views (%s)', (_name, xml) => {
     const d = details(xml);
-    expect(d.hostGroups).toEqual([{ name: 'esx-cluster', members: ESX }, { name: 'backup', members: ['iqn.1998-01.com.vmware:bkp'] }]);
+    expect(d.hostGroups).toEqual([
+      { name: 'esx-cluster', members: ESX },
+      { name: 'backup', members: ['iqn.1998-01.com.vmware:bkp'] },
+    ]);
     expect(d.targetGroups).toEqual([{ name: 'tg-vmware', members: TARGETS }]);
     expect(d.lus).toEqual([
       { guid: LU_A, deviceId: `naa.${LU_A.toLowerCase()}`, viewEntryCount: 1, views: [0] },
       { guid: LU_B, deviceId: `naa.${LU_B.toLowerCase()}`, viewEntryCount: 2, views: [0, 1] },
     ]);
     expect(d.views).toEqual([
-      { guid: LU_A, deviceId: `naa.${LU_A.toLowerCase()}`, entry: 0, allHosts: false, allTargets: false, hostGroup: 'esx-cluster', targetGroup: 'tg-vmware', lun: 0, luNbr: '0000000000000000' },
-      { guid: LU_B, deviceId: `naa.${LU_B.toLowerCase()}`, entry: 0, allHosts: true, allTargets: true, hostGroup: null, targetGroup: null, lun: 12, luNbr: '000c000000000000' },
-      { guid: LU_B, deviceId: `naa.${LU_B.toLowerCase()}`, entry: 1, allHosts: false, allTargets: true, hostGroup: 'backup', targetGroup: null, lun: 300, luNbr: '012c000000000000' },
+      {
+        guid: LU_A,
+        deviceId: `naa.${LU_A.toLowerCase()}`,
+        entry: 0,
+        allHosts: false,
+        allTargets: false,
+        hostGroup: 'esx-cluster',
+        targetGroup: 'tg-vmware',
+        lun: 0,
+        luNbr: '0000000000000000',
+      },
+      {
+        guid: LU_B,
+        deviceId: `naa.${LU_B.toLowerCase()}`,
+        entry: 0,
+        allHosts: true,
+        allTargets: true,
+        hostGroup: null,
+        targetGroup: null,
+        lun: 12,
+        luNbr: '000c000000000000',
+      },
+      {
+        guid: LU_B,
+        deviceId: `naa.${LU_B.toLowerCase()}`,
+        entry: 1,
+        allHosts: false,
+        allTargets: true,
+        hostGroup: 'backup',
+        targetGroup: null,
+        lun: 300,
+        luNbr: '012c000000000000',
+      },
     ]);
     // Provider data stays opaque: only the group and its size.
     expect(d.providerData).toEqual([{ group: 'provider_data_pg_sbd', provider: 'sbd', chunks: 2, bytes: 8000, redacted: false }]);
@@ -89,8 +131,10 @@ describe('stmf SMF export', () => {
   });
 
   test('accepts groups under an instance as well as under the service', () => {
-    const xml = stmfExport({ lus: [] }).replace("<instance name='default' enabled='true'/>",
-      `<instance name='default' enabled='true'><property_group name='lu-${LU_A}' type='application'><propval name='ve_cnt' type='count' value='0'/></property_group></instance>`);
+    const xml = stmfExport({ lus: [] }).replace(
+      "<instance name='default' enabled='true'/>",
+      `<instance name='default' enabled='true'><property_group name='lu-${LU_A}' type='application'><propval name='ve_cnt' type='count' value='0'/></property_group></instance>`,
+    );
     expect(details(xml).lus).toEqual([{ guid: LU_A, deviceId: `naa.${LU_A.toLowerCase()}`, viewEntryCount: 0, views: [] }]);
   });
 });

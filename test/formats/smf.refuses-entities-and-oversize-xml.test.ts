@@ -4,7 +4,9 @@ import { parseIscsitgtSmf, parseStmfSmf } from '../../formats/smf.js';
 import { iscsitgtExport, stmfExport } from '../fixtures/text-fixtures.js';
 
 const GUID = '600144f0c6e7d3b400004f9a2c4e0001';
-const plain = iscsitgtExport({ targets: [{ name: 't0', iqn: 'iqn.2001-04.com.example:t0', luns: [{ lun: 0, guid: GUID, backingStore: '/dev/zvol/rdsk/tank/lun0' }] }] });
+const plain = iscsitgtExport({
+  targets: [{ name: 't0', iqn: 'iqn.2001-04.com.example:t0', luns: [{ lun: 0, guid: GUID, backingStore: '/dev/zvol/rdsk/tank/lun0' }] }],
+});
 
 function refusal(fn: () => unknown): FormatError {
   try {
@@ -48,10 +50,12 @@ describe('SMF hardening', () => {
   });
 
   test('refuses an external (SYSTEM) entity without reading it', () => {
-    const xml = plain.replace(
-      "<!DOCTYPE service_bundle SYSTEM '/usr/share/lib/xml/dtd/service_bundle.dtd.1'>",
-      '<!DOCTYPE service_bundle [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
-    ).replace("value='iqn.2001-04.com.example:t0'", "value='&xxe;'");
+    const xml = plain
+      .replace(
+        "<!DOCTYPE service_bundle SYSTEM '/usr/share/lib/xml/dtd/service_bundle.dtd.1'>",
+        '<!DOCTYPE service_bundle [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
+      )
+      .replace("value='iqn.2001-04.com.example:t0'", "value='&xxe;'");
     const e = refusal(() => parseIscsitgtSmf(xml));
     expect(e.code).toBe('malformed');
     expect(JSON.stringify(e)).not.toContain('root:');
@@ -74,7 +78,10 @@ describe('SMF hardening', () => {
   });
 
   test('ignores XInclude elements instead of following them', () => {
-    const xml = plain.replace("<single_instance/>", "<single_instance/><xi:include xmlns:xi='http://www.w3.org/2001/XInclude' href='/etc/passwd' parse='text'/>");
+    const xml = plain.replace(
+      '<single_instance/>',
+      "<single_instance/><xi:include xmlns:xi='http://www.w3.org/2001/XInclude' href='/etc/passwd' parse='text'/>",
+    );
     const parsed = parseIscsitgtSmf(xml);
     expect(parsed.details.targetLus).toHaveLength(1);
     expect(JSON.stringify(parsed)).not.toContain('root:');
@@ -107,13 +114,15 @@ describe('SMF hardening', () => {
   });
 
   test('refuses an iscsitgt parse of a bundle with neither iscsitgt groups nor service', () => {
-    const xml = "<?xml version='1.0'?><service_bundle type='manifest' name='x'><service name='system/other' type='service' version='0'><property_group name='general' type='framework'/></service></service_bundle>";
+    const xml =
+      "<?xml version='1.0'?><service_bundle type='manifest' name='x'><service name='system/other' type='service' version='0'><property_group name='general' type='framework'/></service></service_bundle>";
     expect(refusal(() => parseIscsitgtSmf(xml)).code).toBe('unrecognized');
     expect(refusal(() => parseStmfSmf(xml)).code).toBe('unrecognized');
   });
 
   test('refuses prototype-polluting names without polluting anything', () => {
-    const xml = "<service_bundle><service name='system/iscsitgt'><__proto__ polluted='1'/><property_group name='target_t' type='configuration'><propval name='iscsi-name' value='iqn.a'/></property_group></service></service_bundle>";
+    const xml =
+      "<service_bundle><service name='system/iscsitgt'><__proto__ polluted='1'/><property_group name='target_t' type='configuration'><propval name='iscsi-name' value='iqn.a'/></property_group></service></service_bundle>";
     expect(refusal(() => parseIscsitgtSmf(xml)).code).toBe('malformed');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });

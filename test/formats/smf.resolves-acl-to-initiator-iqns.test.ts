@@ -22,7 +22,10 @@ const SPEC: IscsitgtExportSpec = {
     { name: 'esx01', iqn: 'iqn.1998-01.com.vmware:esx01-4a1b2c3d' },
     { name: 'esx02', iqn: 'iqn.1998-01.com.vmware:esx02-5e6f7a8b' },
   ],
-  tpgts: [{ tag: '1', addresses: ['192.0.2.10'] }, { tag: '2', addresses: ['192.0.2.11', '198.51.100.11'] }],
+  tpgts: [
+    { tag: '1', addresses: ['192.0.2.10'] },
+    { tag: '2', addresses: ['192.0.2.11', '198.51.100.11'] },
+  ],
   passwords: true,
 };
 
@@ -55,10 +58,23 @@ describe('iscsitgt SMF export', () => {
     expect(vol?.unresolvedAcl).toEqual([]);
     expect(vol?.tpgts).toEqual(['1', '2']);
     expect(vol?.luns).toEqual([0, 1]);
-    expect(d.tpgts).toEqual(expect.arrayContaining([{ tag: '1', addresses: ['192.0.2.10'] }, { tag: '2', addresses: ['192.0.2.11', '198.51.100.11'] }]));
+    expect(d.tpgts).toEqual(
+      expect.arrayContaining([
+        { tag: '1', addresses: ['192.0.2.10'] },
+        { tag: '2', addresses: ['192.0.2.11', '198.51.100.11'] },
+      ]),
+    );
 
     const lu0 = d.lus.find((l) => l.target === 'esx.vol:0' && l.lun === 0);
-    expect(lu0).toMatchObject({ deviceId: `naa.${GUID}`, backingStore: '/dev/zvol/rdsk/tank/iscsi/lun0', sizeBytes: 0x6400000 * 512, vid: 'SUN', pid: 'SOLARIS', dtype: 'disk', targetKnown: true });
+    expect(lu0).toMatchObject({
+      deviceId: `naa.${GUID}`,
+      backingStore: '/dev/zvol/rdsk/tank/iscsi/lun0',
+      sizeBytes: 0x6400000 * 512,
+      vid: 'SUN',
+      pid: 'SOLARIS',
+      dtype: 'disk',
+      targetKnown: true,
+    });
     // guid exported as the count 0: the LU never came online, so no device id.
     const lu1 = d.lus.find((l) => l.target === 'esx.vol:0' && l.lun === 1);
     expect(lu1).toMatchObject({ guid: '0', deviceId: null, sizeBytes: 0x200000 * 512 });
@@ -67,8 +83,28 @@ describe('iscsitgt SMF export', () => {
 
     const rows = d.targetLus.filter((r) => r.iqn === 'iqn.1986-03.com.sun:02:7c1a2b3c-esx-vol0');
     expect(rows).toEqual([
-      { stack: 'iscsitgt', iqn: 'iqn.1986-03.com.sun:02:7c1a2b3c-esx-vol0', alias: 'esx-vol0', lun: 0, deviceId: `naa.${GUID}`, backingStore: '/dev/zvol/rdsk/tank/iscsi/lun0', sizeBytes: 53687091200, tpgs: ['1', '2'], acl: ['iqn.1998-01.com.vmware:esx01-4a1b2c3d', 'iqn.1998-01.com.vmware:esx02-5e6f7a8b'] },
-      { stack: 'iscsitgt', iqn: 'iqn.1986-03.com.sun:02:7c1a2b3c-esx-vol0', alias: 'esx-vol0', lun: 1, deviceId: null, backingStore: '/dev/zvol/rdsk/tank/iscsi/lun1', sizeBytes: 0x200000 * 512, tpgs: ['1', '2'], acl: ['iqn.1998-01.com.vmware:esx01-4a1b2c3d', 'iqn.1998-01.com.vmware:esx02-5e6f7a8b'] },
+      {
+        stack: 'iscsitgt',
+        iqn: 'iqn.1986-03.com.sun:02:7c1a2b3c-esx-vol0',
+        alias: 'esx-vol0',
+        lun: 0,
+        deviceId: `naa.${GUID}`,
+        backingStore: '/dev/zvol/rdsk/tank/iscsi/lun0',
+        sizeBytes: 53687091200,
+        tpgs: ['1', '2'],
+        acl: ['iqn.1998-01.com.vmware:esx01-4a1b2c3d', 'iqn.1998-01.com.vmware:esx02-5e6f7a8b'],
+      },
+      {
+        stack: 'iscsitgt',
+        iqn: 'iqn.1986-03.com.sun:02:7c1a2b3c-esx-vol0',
+        alias: 'esx-vol0',
+        lun: 1,
+        deviceId: null,
+        backingStore: '/dev/zvol/rdsk/tank/iscsi/lun1',
+        sizeBytes: 0x200000 * 512,
+        tpgs: ['1', '2'],
+        acl: ['iqn.1998-01.com.vmware:esx01-4a1b2c3d', 'iqn.1998-01.com.vmware:esx02-5e6f7a8b'],
+      },
     ]);
   });
 
@@ -114,11 +150,26 @@ describe('iscsitgt SMF export', () => {
   </service>
 </service_bundle>`;
     const d = details(xml);
-    expect(d.targetLus).toEqual([{ stack: 'iscsitgt', iqn: 'iqn.2001-04.com.example:t1', alias: null, lun: 3, deviceId: 'naa.600144f0c6e7d3b400004f9a2c4e0003', backingStore: '/dev/zvol/rdsk/tank/a&b', sizeBytes: 0x800 * 512, tpgs: [], acl: ['iqn.1998-01.com.vmware:direct'] }]);
+    expect(d.targetLus).toEqual([
+      {
+        stack: 'iscsitgt',
+        iqn: 'iqn.2001-04.com.example:t1',
+        alias: null,
+        lun: 3,
+        deviceId: 'naa.600144f0c6e7d3b400004f9a2c4e0003',
+        backingStore: '/dev/zvol/rdsk/tank/a&b',
+        sizeBytes: 0x800 * 512,
+        tpgs: [],
+        acl: ['iqn.1998-01.com.vmware:direct'],
+      },
+    ]);
   });
 
   test('keeps LUs of a param group whose target is gone out of targetLus but in lus', () => {
-    const xml = iscsitgtExport({ targets: [] }).replace('</service>', `<property_group name='param_orphan_0' type='parameter'><propval name='guid' type='astring' value='${GUID}'/></property_group></service>`);
+    const xml = iscsitgtExport({ targets: [] }).replace(
+      '</service>',
+      `<property_group name='param_orphan_0' type='parameter'><propval name='guid' type='astring' value='${GUID}'/></property_group></service>`,
+    );
     const d = details(xml);
     expect(d.lus).toEqual([expect.objectContaining({ target: 'orphan', lun: 0, deviceId: `naa.${GUID}`, targetKnown: false })]);
     expect(d.targetLus).toEqual([]);

@@ -81,7 +81,15 @@ const VMFS = '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c';
 
 const TEXT_SEEDS: Record<Exclude<ArtifactKind, 'vmfs-header' | 'vh-sf' | 'vmfs-undelete' | 'unknown'>, string> = {
   'iscsitgt-smf': F.iscsitgtExport({
-    targets: [{ name: 't0', iqn: 'iqn.1986-03.com.sun:02:t0', alias: `al${MARK}ias`, acl: ['h1'], luns: [{ lun: 0, guid: GUID.toLowerCase(), backingStore: `/dev/zvol/rdsk/tank/l${MARK}0`, vid: `SUN${MARK}`, pid: `COM${MARK}STAR` }] }],
+    targets: [
+      {
+        name: 't0',
+        iqn: 'iqn.1986-03.com.sun:02:t0',
+        alias: `al${MARK}ias`,
+        acl: ['h1'],
+        luns: [{ lun: 0, guid: GUID.toLowerCase(), backingStore: `/dev/zvol/rdsk/tank/l${MARK}0`, vid: `SUN${MARK}`, pid: `COM${MARK}STAR` }],
+      },
+    ],
     initiators: [{ name: 'h1', iqn: `iqn.1998-01.com.vmware:h${MARK}1` }],
   }),
   'stmf-smf': F.stmfExport({
@@ -90,12 +98,25 @@ const TEXT_SEEDS: Record<Exclude<ArtifactKind, 'vmfs-header' | 'vh-sf' | 'vmfs-u
     lus: [{ guid: GUID, views: [{ entry: 0, hostGroup: `hg${MARK}`, targetGroup: 'tg', lun: 1 }] }],
   }),
   'comstar-listing': F.collectorFile([
-    { command: 'stmfadm list-lu -v', output: F.stmfadmListLu([{ guid: GUID, dataFile: `/dev/zvol/rdsk/p/l${MARK}0`, sizeBytes: 1073741824, alias: `a${MARK}b` } as F.StmfadmLuSpec]) },
+    {
+      command: 'stmfadm list-lu -v',
+      output: F.stmfadmListLu([{ guid: GUID, dataFile: `/dev/zvol/rdsk/p/l${MARK}0`, sizeBytes: 1073741824, alias: `a${MARK}b` } as F.StmfadmLuSpec]),
+    },
     { command: 'itadm list-target -v', output: F.itadmListTarget([{ iqn: `iqn.2010-08.org.illumos:02:t${MARK}`, alias: `x${MARK}y` } as F.ItadmTargetSpec]) },
   ]),
   'esx-inventory': F.collectorFile([
-    { command: 'esxcli storage core device list', output: F.esxcliDeviceList([{ id: 'naa.600144f0c6e7d3b400004f9a2c4e0001', displayName: `Disp${MARK}lay`, vendor: `SUN${MARK}`, model: `COM${MARK}STAR` }]) },
-    { command: 'esxcli storage vmfs extent list', output: F.esxcliExtentList([{ volumeName: `My${MARK}DS`, vmfsUuid: VMFS, extentNumber: 0, deviceName: 'naa.600144f0c6e7d3b400004f9a2c4e0001', partition: 1 }]) },
+    {
+      command: 'esxcli storage core device list',
+      output: F.esxcliDeviceList([
+        { id: 'naa.600144f0c6e7d3b400004f9a2c4e0001', displayName: `Disp${MARK}lay`, vendor: `SUN${MARK}`, model: `COM${MARK}STAR` },
+      ]),
+    },
+    {
+      command: 'esxcli storage vmfs extent list',
+      output: F.esxcliExtentList([
+        { volumeName: `My${MARK}DS`, vmfsUuid: VMFS, extentNumber: 0, deviceName: 'naa.600144f0c6e7d3b400004f9a2c4e0001', partition: 1 },
+      ]),
+    },
   ]),
   'zfs-snapshots': F.zfsListSnapshots([{ name: `tank/a@s${MARK}1`, creation: 1704067200, used: 10 }]),
 };
@@ -136,16 +157,17 @@ describe('binary parsers fed dirty text fields', () => {
   const LVM = 128 * 512 + 0x100000;
   // Starts at 0xFF, not NUL: a field is read up to its first NUL.
   const garbage = (n: number) => Uint8Array.from({ length: n }, (_, i) => DIRTY.flat()[(i + 1) % DIRTY.flat().length]);
-  const image = (dumpLength: 'legacy' | 'descriptor') => buildVmfsDisk({
-    lvmMajor: 3,
-    dumpLength,
-    label: 'lab\u0001el',
-    extraRegions: [
-      { offset: LVM + 0x12, bytes: garbage(28) }, // vendor, model, revision
-      { offset: LVM + 0x2e, bytes: garbage(44) }, // the device id field
-      { offset: LVM + 0x200 + 0x14, bytes: garbage(64) }, // volume name
-    ],
-  });
+  const image = (dumpLength: 'legacy' | 'descriptor') =>
+    buildVmfsDisk({
+      lvmMajor: 3,
+      dumpLength,
+      label: 'lab\u0001el',
+      extraRegions: [
+        { offset: LVM + 0x12, bytes: garbage(28) }, // vendor, model, revision
+        { offset: LVM + 0x2e, bytes: garbage(44) }, // the device id field
+        { offset: LVM + 0x200 + 0x14, bytes: garbage(64) }, // volume name
+      ],
+    });
 
   it('vmfs-header: vendor, model, revision, id field, volume name and label full of NUL, 0xFF and invalid UTF-8', () => {
     const parsed = cleanOutcome(() => parseVmfsHeader(image('descriptor')))!;
@@ -163,7 +185,11 @@ describe('binary parsers fed dirty text fields', () => {
   });
 
   it('partition table: a GPT name holding controls and lone surrogates', () => {
-    const disk = buildVmfsDisk({ lvmMajor: 5, dumpLength: 'legacy', extraPartitions: [{ type: 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7', startLba: 100, endLba: 200, name: 'n\u0001\ud800\u0000x' }] });
+    const disk = buildVmfsDisk({
+      lvmMajor: 5,
+      dumpLength: 'legacy',
+      extraPartitions: [{ type: 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7', startLba: 100, endLba: 200, name: 'n\u0001\ud800\u0000x' }],
+    });
     const table = cleanOutcome(() => parsePartitionTable(disk))!;
     expect(table.entries[1].name).toBe('n\\x01\\ud800');
   });
@@ -171,19 +197,25 @@ describe('binary parsers fed dirty text fields', () => {
   it('fuzzed: random dirty bytes anywhere in the LVM header and FS descriptor', () => {
     const base = image('descriptor');
     const fs = base.length - 4096;
-    fc.assert(fc.property(
-      fc.array(fc.record({ region: fc.constantFrom(LVM, fs), at: fc.integer({ min: 0, max: 0xdd }), bytes: fc.constantFrom(...DIRTY) }), { minLength: 1, maxLength: 12 }),
-      (patches) => {
-        // Patched in place and put back: a copy of the 19 MiB dump per run costs more than the parse.
-        const saved = patches.map((p) => ({ at: p.region + p.at, bytes: base.slice(p.region + p.at, p.region + p.at + p.bytes.length) }));
-        for (const p of patches) base.set(p.bytes, p.region + p.at);
-        try {
-          cleanOutcome(() => parseArtifact('vmfs-header', base));
-        } finally {
-          for (const s of saved.reverse()) base.set(s.bytes, s.at);
-        }
-      },
-    ), { numRuns: 300, seed: 7 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ region: fc.constantFrom(LVM, fs), at: fc.integer({ min: 0, max: 0xdd }), bytes: fc.constantFrom(...DIRTY) }), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        (patches) => {
+          // Patched in place and put back: a copy of the 19 MiB dump per run costs more than the parse.
+          const saved = patches.map((p) => ({ at: p.region + p.at, bytes: base.slice(p.region + p.at, p.region + p.at + p.bytes.length) }));
+          for (const p of patches) base.set(p.bytes, p.region + p.at);
+          try {
+            cleanOutcome(() => parseArtifact('vmfs-header', base));
+          } finally {
+            for (const s of saved.reverse()) base.set(s.bytes, s.at);
+          }
+        },
+      ),
+      { numRuns: 300, seed: 7 },
+    );
   });
 });
 
@@ -201,17 +233,23 @@ describe('text parsers fed dirty values', () => {
 
   it.each(Object.keys(TEXT_PARSERS) as (keyof typeof TEXT_PARSERS)[])('%s fuzzed: dirty bytes at random places', (kind) => {
     const seed = Buffer.from(TEXT_SEEDS[kind].split(MARK).join(''), 'utf8');
-    fc.assert(fc.property(
-      fc.array(fc.record({ at: fc.nat(), bytes: fc.constantFrom(...DIRTY, [0x26, 0x23, 0x31, 0x3b], [0x26, 0x23, 0x78, 0x44, 0x38, 0x30, 0x30, 0x3b]) }), { minLength: 1, maxLength: 8 }),
-      (inserts) => {
-        let bytes: Uint8Array = seed;
-        for (const ins of inserts) {
-          const at = ins.at % (bytes.length + 1);
-          bytes = Buffer.concat([bytes.subarray(0, at), Uint8Array.from(ins.bytes), bytes.subarray(at)]);
-        }
-        cleanOutcome(() => parseArtifact(kind, bytes));
-      },
-    ), { numRuns: 300, seed: 11 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ at: fc.nat(), bytes: fc.constantFrom(...DIRTY, [0x26, 0x23, 0x31, 0x3b], [0x26, 0x23, 0x78, 0x44, 0x38, 0x30, 0x30, 0x3b]) }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        (inserts) => {
+          let bytes: Uint8Array = seed;
+          for (const ins of inserts) {
+            const at = ins.at % (bytes.length + 1);
+            bytes = Buffer.concat([bytes.subarray(0, at), Uint8Array.from(ins.bytes), bytes.subarray(at)]);
+          }
+          cleanOutcome(() => parseArtifact(kind, bytes));
+        },
+      ),
+      { numRuns: 300, seed: 11 },
+    );
   });
 
   it('XML character references to control characters and surrogates come out escaped', () => {

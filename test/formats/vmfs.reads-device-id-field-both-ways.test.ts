@@ -70,7 +70,12 @@ describe('a header that carries an NAA never yields an empty device id', () => {
   });
 
   it('an id field holding no NAA at all gives an empty id and a note, not an exception', () => {
-    const { device, notes } = lvmOf(withHeaderBytes([[0x0d, [22]], [0x2e, new Uint8Array(44)]]));
+    const { device, notes } = lvmOf(
+      withHeaderBytes([
+        [0x0d, [22]],
+        [0x2e, new Uint8Array(44)],
+      ]),
+    );
     expect(device.deviceId).toBe('');
     expect(notes.join('\n')).toMatch(/device id not decodable/);
   });
@@ -80,7 +85,14 @@ describe('an ambiguous header', () => {
   // Serial-type (1) ids are text, so both readings of length 12 decode:
   // with-model-prefix → id "ABCDEF" + tail "123456"; id-then-model → id "ABCDEF123456" + tail "WXYZ12".
   const field = ascii('ABCDEF123456WXYZ12');
-  const bytes = () => withHeaderBytes([[0x0c, [1, 12]], [0x2e, field]], { model: 'QQQQQQQ' });
+  const bytes = () =>
+    withHeaderBytes(
+      [
+        [0x0c, [1, 12]],
+        [0x2e, field],
+      ],
+      { model: 'QQQQQQQ' },
+    );
   const idThenModelVml = `vml.01000c0000${hexOf('ABCDEF123456')}${hexOf('WXYZ12')}`;
 
   it('is read as the real-host layout and noted', () => {
@@ -90,18 +102,17 @@ describe('an ambiguous header', () => {
     expect(notes.join('\n')).toMatch(/device id length 12 reads as both layouts; taken as with-model-prefix/);
   });
 
-  it.each([
-    idThenModelVml,
-    `/vmfs/devices/disks/${idThenModelVml}:1`,
-    `${idThenModelVml.toUpperCase().replace('VML', 'vml')}.hdr`,
-  ])('is settled by the device name it was read from: %s', (deviceName) => {
-    const parsed = parseArtifact('vmfs-header', bytes(), { deviceName });
-    const lvm = (parsed.details as VmfsHeaderDetails).lvm;
-    expect(lvm.deviceIdLayout).toBe('id-then-model');
-    expect(parsed.device?.deviceId).toBe('t10.ABCDEF123456');
-    expect(parsed.device?.vml).toBe(idThenModelVml);
-    expect((parsed.details as VmfsHeaderDetails).notes.join('\n')).not.toMatch(/both layouts/);
-  });
+  it.each([idThenModelVml, `/vmfs/devices/disks/${idThenModelVml}:1`, `${idThenModelVml.toUpperCase().replace('VML', 'vml')}.hdr`])(
+    'is settled by the device name it was read from: %s',
+    (deviceName) => {
+      const parsed = parseArtifact('vmfs-header', bytes(), { deviceName });
+      const lvm = (parsed.details as VmfsHeaderDetails).lvm;
+      expect(lvm.deviceIdLayout).toBe('id-then-model');
+      expect(parsed.device?.deviceId).toBe('t10.ABCDEF123456');
+      expect(parsed.device?.vml).toBe(idThenModelVml);
+      expect((parsed.details as VmfsHeaderDetails).notes.join('\n')).not.toMatch(/both layouts/);
+    },
+  );
 
   it('a device name that matches neither reading changes nothing', () => {
     const parsed = parseArtifact('vmfs-header', bytes(), { deviceName: 'naa.6006016012345678abcdef0123456789:1' });

@@ -27,7 +27,8 @@ describe('zfs snapshot list', () => {
   });
 
   test('a collector section with no snapshots is an empty list, not an error', () => {
-    const d = parseZfsSnapshots(collectorFile([{ command: 'zfs list -H -p -t snapshot -o name,creation,used', output: 'no datasets available\n' }])).details as ZfsDetails;
+    const d = parseZfsSnapshots(collectorFile([{ command: 'zfs list -H -p -t snapshot -o name,creation,used', output: 'no datasets available\n' }]))
+      .details as ZfsDetails;
     expect(d.snapshots).toEqual([]);
   });
 

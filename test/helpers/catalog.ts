@@ -78,7 +78,6 @@ export function describeEachFlavour(name: string, body: (flavour: Flavour) => vo
   for (const flavour of availableFlavours()) describe(`${name} [${flavour}]`, () => body(flavour));
 }
 
-
 /** Starts a catalog of the given flavour in a fresh data dir / database / bucket. */
 export async function startTestCatalog(flavour: Flavour, options: StartOptions = {}): Promise<TestCatalog> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vrc-catalog-'));
@@ -126,7 +125,13 @@ export async function startTestCatalog(flavour: Flavour, options: StartOptions =
   };
 
   return {
-    flavour, app, services: opened.services, url, adminToken, dataDir, request,
+    flavour,
+    app,
+    services: opened.services,
+    url,
+    adminToken,
+    dataDir,
+    request,
     close: async () => {
       if (server) await new Promise<void>((r) => server!.close(() => r()));
       await opened.close();

@@ -41,7 +41,12 @@ export function hangGuard(parser: string, limitMs = HANG_LIMIT_MS): HangGuard {
 export function assertGuarded<T>(parser: string, arb: fc.Arbitrary<T>, predicate: (input: T) => unknown, runs: number): void {
   const guard = hangGuard(parser);
   try {
-    fc.assert(fc.property(arb, (input) => { guard.check(() => predicate(input)); }), { numRuns: runs });
+    fc.assert(
+      fc.property(arb, (input) => {
+        guard.check(() => predicate(input));
+      }),
+      { numRuns: runs },
+    );
   } finally {
     guard.report();
   }

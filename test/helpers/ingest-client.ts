@@ -6,9 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { ArtifactKind } from '../../formats/types.js';
-import type {
-  ArtifactRef, ChunkEncoding, BeginRequest, BeginResponse, ChunkRef, CommitResponse, HostRef, UploadTarget,
-} from '../../formats/protocol.js';
+import type { ArtifactRef, ChunkEncoding, BeginRequest, BeginResponse, ChunkRef, CommitResponse, HostRef, UploadTarget } from '../../formats/protocol.js';
 import { CHUNK_SIZE } from '../../formats/protocol.js';
 import type { TestCatalog } from './catalog.js';
 
@@ -48,7 +46,11 @@ export interface PreparedCapture {
 
 /** An error answer from the catalog, with its status and error code. */
 export class IngestHttpError extends Error {
-  constructor(readonly step: string, readonly status: number, readonly body: unknown) {
+  constructor(
+    readonly step: string,
+    readonly status: number,
+    readonly body: unknown,
+  ) {
     super(`${step} answered ${status}: ${JSON.stringify(body)}`);
     this.name = 'IngestHttpError';
   }
@@ -123,7 +125,7 @@ export function prepareCapture(input: IngestInput): PreparedCapture {
     }
     return c.ref;
   });
-  const collectedAt = input.collectedAt instanceof Date ? input.collectedAt.toISOString() : input.collectedAt ?? new Date().toISOString();
+  const collectedAt = input.collectedAt instanceof Date ? input.collectedAt.toISOString() : (input.collectedAt ?? new Date().toISOString());
   return {
     request: {
       captureId: input.captureId ?? uuidv7(),
@@ -140,7 +142,11 @@ export function prepareCapture(input: IngestInput): PreparedCapture {
 async function json(step: string, res: Response): Promise<unknown> {
   const text = await res.text();
   let body: unknown = text;
-  try { body = JSON.parse(text); } catch { /* keep text */ }
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* keep text */
+  }
   if (!res.ok) throw new IngestHttpError(step, res.status, body);
   return body;
 }
@@ -148,7 +154,10 @@ async function json(step: string, res: Response): Promise<unknown> {
 /** POST /v1/captures; throws IngestHttpError on an error answer. */
 export async function begin(catalog: TestCatalog, request: BeginRequest, token: string = catalog.adminToken): Promise<BeginResponse> {
   const res = await catalog.request('/v1/captures', {
-    method: 'POST', token, headers: { 'content-type': 'application/json' }, body: JSON.stringify(request),
+    method: 'POST',
+    token,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(request),
   });
   return (await json('begin', res)) as BeginResponse;
 }
@@ -158,7 +167,12 @@ export async function begin(catalog: TestCatalog, request: BeginRequest, token: 
  * at the catalog itself: without a listening socket they go through app.request().
  * Returns the raw response (tests of refused uploads look at its status).
  */
-export async function putChunk(catalog: TestCatalog, target: Pick<UploadTarget, 'url' | 'headers'>, bytes: Uint8Array, extraHeaders: Record<string, string> = {}): Promise<Response> {
+export async function putChunk(
+  catalog: TestCatalog,
+  target: Pick<UploadTarget, 'url' | 'headers'>,
+  bytes: Uint8Array,
+  extraHeaders: Record<string, string> = {},
+): Promise<Response> {
   const init: RequestInit = { method: 'PUT', headers: { ...target.headers, ...extraHeaders }, body: bytes as unknown as BodyInit };
   if (!catalog.url && catalog.services.store.kind === 'fs') {
     const u = new URL(target.url);
@@ -203,11 +217,21 @@ export function remoteCatalog(url: string, adminToken: string): TestCatalog {
     if (token) headers.set('authorization', `Bearer ${token}`);
     return fetch(url + path, { ...rest, headers });
   };
-  const unavailable = () => { throw new Error('a remote catalog has no in-process app or services'); };
+  const unavailable = () => {
+    throw new Error('a remote catalog has no in-process app or services');
+  };
   return {
-    flavour: 'embedded', url, adminToken, dataDir: '', request,
-    get app() { return unavailable(); },
-    get services() { return unavailable(); },
+    flavour: 'embedded',
+    url,
+    adminToken,
+    dataDir: '',
+    request,
+    get app() {
+      return unavailable();
+    },
+    get services() {
+      return unavailable();
+    },
     close: async () => {},
   } as unknown as TestCatalog;
 }

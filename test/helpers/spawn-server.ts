@@ -38,20 +38,32 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 120_0
   });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { err += d; });
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`)), timeoutMs);
     const check = () => {
       const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
     };
     child.stdout!.on('data', check);
-    void exited.then((code) => { clearTimeout(timer); reject(new Error(`server exited (${code}) before listening\nstdout: ${out}\nstderr: ${err}`)); });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}) before listening\nstdout: ${out}\nstderr: ${err}`));
+    });
   });
   return {
-    child, url, exited,
+    child,
+    url,
+    exited,
     stdout: () => out,
     stderr: () => err,
     stop: async (signal = 'SIGTERM') => {

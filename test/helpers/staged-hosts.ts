@@ -11,8 +11,21 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { buildVhSf, writeVmfsDevice, type VmfsImageOptions } from '../fixtures/vmfs-images.js';
 import {
-  esxcfgScsidevsM, esxcfgVmhbadevs, esxcliDeviceList, esxcliExtentList, esxConf, iscsitgtExport, itadmListTarget, itadmListTpg,
-  partedUtilGetptbl, sbdadmListLu, stmfadmListGroups, stmfadmListLu, stmfadmListView, stmfExport, zfsListSnapshots,
+  esxcfgScsidevsM,
+  esxcfgVmhbadevs,
+  esxcliDeviceList,
+  esxcliExtentList,
+  esxConf,
+  iscsitgtExport,
+  itadmListTarget,
+  itadmListTpg,
+  partedUtilGetptbl,
+  sbdadmListLu,
+  stmfadmListGroups,
+  stmfadmListLu,
+  stmfadmListView,
+  stmfExport,
+  zfsListSnapshots,
 } from '../fixtures/text-fixtures.js';
 
 export const MiB = 1024 * 1024;
@@ -116,13 +129,28 @@ async function writeDevice(h: StagedHost, path: string, spec: DeviceSpec, base: 
   const ids = stagedIds(spec.index);
   const sizeBytes = spec.sizeBytes ?? 64 * MiB;
   const options: VmfsImageOptions = {
-    ...base, deviceId: spec.deviceId, lun: spec.lun ?? spec.index, label: spec.label ?? `datastore${spec.index}`,
-    ...ids, noiseSeed: spec.index + 1, ...spec.options,
+    ...base,
+    deviceId: spec.deviceId,
+    lun: spec.lun ?? spec.index,
+    label: spec.label ?? `datastore${spec.index}`,
+    ...ids,
+    noiseSeed: spec.index + 1,
+    ...spec.options,
   };
   const file = join(h.root, path);
   mkdirSync(dirname(file), { recursive: true });
   await writeVmfsDevice(file, options, sizeBytes);
-  return { deviceId: spec.deviceId, lun: options.lun!, label: options.label!, sizeBytes, path, options, vmfsUuid: options.vmfsUuid!, segmentUuid: options.segmentUuid!, extentUuid: options.extentUuid! };
+  return {
+    deviceId: spec.deviceId,
+    lun: options.lun!,
+    label: options.label!,
+    sizeBytes,
+    path,
+    options,
+    vmfsUuid: options.vmfsUuid!,
+    segmentUuid: options.segmentUuid!,
+    extentUuid: options.extentUuid!,
+  };
 }
 
 export const ESXI_SYSTEM_UUID = '5a1c0000-1111-2222-3333-0050569a1b2c';
@@ -140,12 +168,18 @@ export async function stageEsxiHost(devices: DeviceSpec[], h: StagedHost = stage
   }
   hostFile(h, '/etc/vmware/esx.conf', esxConf(ESXI_SYSTEM_UUID));
   fakeCommand(h, 'esxcli', {
-    'storage vmfs extent list': esxcliExtentList(staged.map((d) => ({ volumeName: d.label, vmfsUuid: d.vmfsUuid, extentNumber: 0, deviceName: d.deviceId, partition: 1 }))),
+    'storage vmfs extent list': esxcliExtentList(
+      staged.map((d) => ({ volumeName: d.label, vmfsUuid: d.vmfsUuid, extentNumber: 0, deviceName: d.deviceId, partition: 1 })),
+    ),
     'storage core device list': esxcliDeviceList(staged.map((d) => ({ id: d.deviceId, sizeMb: d.sizeBytes / MiB }))),
   });
   const parted: Record<string, string> = {};
   for (const d of staged) {
-    parted[`getptbl /vmfs/devices/disks/${d.deviceId}`] = partedUtilGetptbl({ scheme: 'gpt', geometry: [8, 255, 63, d.sizeBytes / 512], partitions: [{ num: 1, start: 2048, end: d.sizeBytes / 512 - 1 }] });
+    parted[`getptbl /vmfs/devices/disks/${d.deviceId}`] = partedUtilGetptbl({
+      scheme: 'gpt',
+      geometry: [8, 255, 63, d.sizeBytes / 512],
+      partitions: [{ num: 1, start: 2048, end: d.sizeBytes / 512 - 1 }],
+    });
   }
   fakeCommand(h, 'partedUtil', parted);
   return { ...h, devices: staged };
@@ -155,7 +189,8 @@ export async function stageEsxiHost(devices: DeviceSpec[], h: StagedHost = stage
 export async function stageEsx4Host(devices: DeviceSpec[], h: StagedHost = stageFolder('staged-esx4-')): Promise<EsxiHost> {
   const staged: StagedDevice[] = [];
   for (const d of devices) staged.push(await writeDevice(h, `/vmfs/devices/disks/${d.deviceId}`, d, { lvmMajor: 3, scheme: 'mbr' }));
-  for (const d of staged) hostFile(h, `/vmfs/volumes/${d.vmfsUuid}/.vh.sf`, buildVhSf({ lvmMajor: 3, vmfsUuid: d.vmfsUuid, label: d.label, segmentUuid: d.segmentUuid }));
+  for (const d of staged)
+    hostFile(h, `/vmfs/volumes/${d.vmfsUuid}/.vh.sf`, buildVhSf({ lvmMajor: 3, vmfsUuid: d.vmfsUuid, label: d.label, segmentUuid: d.segmentUuid }));
   hostFile(h, '/etc/vmware/esx.conf', esxConf(ESXI_SYSTEM_UUID));
   fakeCommand(h, 'esxcfg-scsidevs', {
     '-m': esxcfgScsidevsM(staged.map((d) => ({ device: d.deviceId, partition: 1, vmfsUuid: d.vmfsUuid, extentNumber: 0, volumeName: d.label }))),
@@ -169,7 +204,8 @@ export const ESX3_SYSTEM_UUID = '4a1c0000-1111-2222-3333-000c29aabbcc';
 export async function stageEsx3Host(devices: Array<DeviceSpec & { sd: string }>, h: StagedHost = stageFolder('staged-esx3-')): Promise<EsxiHost> {
   const staged: StagedDevice[] = [];
   for (const d of devices) staged.push(await writeDevice(h, `/dev/${d.sd}`, d, { lvmMajor: 3, scheme: 'mbr' }));
-  for (const d of staged) hostFile(h, `/vmfs/volumes/${d.vmfsUuid}/.vh.sf`, buildVhSf({ lvmMajor: 3, vmfsUuid: d.vmfsUuid, label: d.label, segmentUuid: d.segmentUuid }));
+  for (const d of staged)
+    hostFile(h, `/vmfs/volumes/${d.vmfsUuid}/.vh.sf`, buildVhSf({ lvmMajor: 3, vmfsUuid: d.vmfsUuid, label: d.label, segmentUuid: d.segmentUuid }));
   hostFile(h, '/etc/vmware/esx.conf', esxConf(ESX3_SYSTEM_UUID));
   fakeCommand(h, 'esxcfg-vmhbadevs', {
     '': esxcfgVmhbadevs(devices.map((d, i) => ({ vmhba: `vmhba1:0:${i}`, devicePath: `/dev/${d.sd}` }))),
@@ -198,13 +234,23 @@ export interface SolarisHost extends StagedHost {
 export const TARGET_CHAP_SECRET = 'itadm-chap-secret-s3cr3t-value';
 
 /** An OpenSolaris storage host: legacy iscsitgt and/or COMSTAR serving zvols; zfs snapshots of each. */
-export async function stageSolarisHost(lus: SolarisLu[], stacks: { iscsitgt?: boolean; comstar?: boolean } = { iscsitgt: true, comstar: true }, h: StagedHost = stageFolder('staged-solaris-')): Promise<SolarisHost> {
+export async function stageSolarisHost(
+  lus: SolarisLu[],
+  stacks: { iscsitgt?: boolean; comstar?: boolean } = { iscsitgt: true, comstar: true },
+  h: StagedHost = stageFolder('staged-solaris-'),
+): Promise<SolarisHost> {
   const out: SolarisHost['lus'] = [];
   for (const lu of lus) {
     const backingStore = `/dev/zvol/rdsk/${lu.dataset}`;
     const sizeBytes = lu.sizeBytes ?? 64 * MiB;
     let device: StagedDevice | null = null;
-    if (lu.vmfs) device = await writeDevice(h, backingStore, { ...lu.vmfs, deviceId: `naa.${lu.guid.toLowerCase()}`, sizeBytes }, { lvmMajor: 5, scheme: 'gpt', vendor: 'SUN', model: 'COMSTAR', revision: '1.0' });
+    if (lu.vmfs)
+      device = await writeDevice(
+        h,
+        backingStore,
+        { ...lu.vmfs, deviceId: `naa.${lu.guid.toLowerCase()}`, sizeBytes },
+        { lvmMajor: 5, scheme: 'gpt', vendor: 'SUN', model: 'COMSTAR', revision: '1.0' },
+      );
     else hostFile(h, backingStore, Buffer.alloc(sizeBytes));
     out.push({ ...lu, backingStore, device });
   }
@@ -214,7 +260,9 @@ export async function stageSolarisHost(lus: SolarisLu[], stacks: { iscsitgt?: bo
   if (stacks.iscsitgt) {
     svccfg['export iscsitgt'] = iscsitgtExport({
       targets: out.map((lu) => ({
-        name: `lun${lu.lun}`, iqn: `iqn.1986-03.com.sun:02:staged-${lu.lun}`, alias: `vmware-${lu.lun}`,
+        name: `lun${lu.lun}`,
+        iqn: `iqn.1986-03.com.sun:02:staged-${lu.lun}`,
+        alias: `vmware-${lu.lun}`,
         luns: [{ lun: 0, guid: lu.guid.toLowerCase(), backingStore: lu.backingStore, blocks: (lu.sizeBytes ?? 64 * MiB) / 512 }],
       })),
       passwords: true,
@@ -231,7 +279,9 @@ export async function stageSolarisHost(lus: SolarisLu[], stacks: { iscsitgt?: bo
     for (const lu of out) stmfadm[`list-view -l ${lu.guid.toUpperCase()}`] = stmfadmListView([{ entry: 0, lun: lu.lun }]);
     fakeCommand(h, 'stmfadm', stmfadm);
     fakeCommand(h, 'itadm', {
-      'list-target -v': itadmListTarget([{ iqn: 'iqn.1986-03.com.sun:02:comstar-target', chapUser: 'esx', chapSecret: TARGET_CHAP_SECRET, auth: 'chap', authDefaults: false }]),
+      'list-target -v': itadmListTarget([
+        { iqn: 'iqn.1986-03.com.sun:02:comstar-target', chapUser: 'esx', chapSecret: TARGET_CHAP_SECRET, auth: 'chap', authDefaults: false },
+      ]),
       'list-tpg -v': itadmListTpg([{ name: 'tpg1', portals: ['192.0.2.10:3260'] }]),
     });
     fakeCommand(h, 'sbdadm', { 'list-lu': sbdadmListLu(out.map((lu) => ({ guid: lu.guid, sizeBytes: lu.sizeBytes ?? 64 * MiB, source: lu.backingStore }))) });
@@ -291,7 +341,10 @@ process.exit(r.status === null ? 255 : r.status);
 /** The fake ssh's call log. */
 export function sshCalls(h: StagedHost): Array<{ opts: string[]; target: string; remote: string }> {
   try {
-    return readFileSync(join(h.dir, 'ssh.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    return readFileSync(join(h.dir, 'ssh.log'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
   } catch {
     return [];
   }

@@ -74,8 +74,12 @@ function run(script: string, args: string[]): Promise<string> {
     const child = spawn(join(ROOT, 'infra/swift', script), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${script} exited with ${code}:\n${err}`))));
   });
@@ -91,5 +95,11 @@ export async function startSwift(baseDir: string, proxyPort?: number): Promise<R
   for (const m of out.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]] = m[2];
   const config = s3TestConfig(env);
   if (!config) throw new Error(`start.sh printed no S3_ENDPOINT:\n${out}`);
-  return { env, config, stop: async () => { await run('stop.sh', [baseDir]); } };
+  return {
+    env,
+    config,
+    stop: async () => {
+      await run('stop.sh', [baseDir]);
+    },
+  };
 }

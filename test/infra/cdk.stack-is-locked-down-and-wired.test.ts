@@ -70,7 +70,9 @@ describe('Aurora mode (default)', () => {
 
   it('lets the function role touch only the catalog prefixes of its own bucket', () => {
     const policies = Object.values(t.findResources('AWS::IAM::Policy')) as any[];
-    const s3Statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement).filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('s3:')));
+    const s3Statements = policies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('s3:')));
     expect(s3Statements.length).toBeGreaterThan(0);
     for (const s of s3Statements) {
       expect([s.Action].flat()).not.toContain('s3:*');
@@ -79,7 +81,10 @@ describe('Aurora mode (default)', () => {
         const text = JSON.stringify(r);
         expect(text).toContain('CatalogBucket');
         if ([s.Action].flat().includes('s3:GetObject')) {
-          expect(CATALOG_PREFIXES.some((p) => text.includes(`/${p}*`)), text).toBe(true);
+          expect(
+            CATALOG_PREFIXES.some((p) => text.includes(`/${p}*`)),
+            text,
+          ).toBe(true);
         }
       }
     }
@@ -112,7 +117,9 @@ describe('existing database from Secrets Manager, with Object Lock', () => {
     for (const f of fns.filter((x) => /^lambda\./.test(x.Properties.Handler))) expect(f.Properties.Environment.Variables.DATABASE_SECRET_ARN).toBe(SECRET_ARN);
     t.hasResourceProperties('AWS::S3::Bucket', { ObjectLockEnabled: true });
     for (const f of fns.filter((x) => /^lambda\./.test(x.Properties.Handler))) expect(f.Properties.Environment.Variables.S3_OBJECT_LOCK).toBe('true');
-    const actions = (Object.values(t.findResources('AWS::IAM::Policy')) as any[]).flatMap((p) => p.Properties.PolicyDocument.Statement).flatMap((st: any) => [st.Action].flat());
+    const actions = (Object.values(t.findResources('AWS::IAM::Policy')) as any[])
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .flatMap((st: any) => [st.Action].flat());
     expect(actions).toContain('s3:PutObjectRetention');
   });
 

@@ -55,7 +55,9 @@ describe('Dockerfile', () => {
   const runs = [...dockerfile.matchAll(/^RUN (.+)$/gm)].map((m) => m[1]);
   const cmd = JSON.parse(/^CMD (\[.+\])$/m.exec(dockerfile)![1]) as string[];
   const dirs: string[] = [];
-  afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
 
   it('runs as a non-root user with a health check on /readyz', () => {
     expect(dockerfile).toMatch(/^USER catalog$/m);
@@ -77,7 +79,9 @@ describe('Dockerfile', () => {
     const data = mkdtempSync(join(tmpdir(), 'vrc-image-'));
     dirs.push(data);
     const child = spawn(cmd[0], cmd.slice(1), {
-      cwd: image, env: { PATH: process.env.PATH, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', DATA_DIR: data }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: image,
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', DATA_DIR: data },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
       const url = await new Promise<string>((resolve, reject) => {
@@ -87,7 +91,9 @@ describe('Dockerfile', () => {
           const m = /listening on (http:\/\/[^\s]+)/.exec(out);
           if (m) resolve(m[1]);
         });
-        child.stderr.on('data', (b) => { out += b; });
+        child.stderr.on('data', (b) => {
+          out += b;
+        });
         child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
       });
       const res = await fetch(`${url}/healthz`);

@@ -17,13 +17,23 @@ import { rowsOf } from '../../api/retention/gather.js';
 
 function prng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 describeEachFlavour('garbage collection under concurrent commits', (flavour) => {
   let catalog: TestCatalog;
-  beforeAll(async () => { catalog = await startTestCatalog(flavour); }, 60_000);
-  afterAll(async () => { await catalog?.close(); });
+  beforeAll(async () => {
+    catalog = await startTestCatalog(flavour);
+  }, 60_000);
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
   it('never lets a committed capture reference a swept chunk', async () => {
     const seed = Number(process.env.GC_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -36,7 +46,12 @@ describeEachFlavour('garbage collection under concurrent commits', (flavour) => 
       const bytes = payloads[Math.floor(rand() * payloads.length)];
       for (let attempt = 0; ; attempt++) {
         try {
-          const done = await ingest(catalog, { host: 'stor-gc', hostKind: 'solaris', collectedAt: new Date(Date.now() - (40 - i) * 1000), artifacts: [{ kind: 'unknown', fileName: 'x.bin', bytes }] });
+          const done = await ingest(catalog, {
+            host: 'stor-gc',
+            hostKind: 'solaris',
+            collectedAt: new Date(Date.now() - (40 - i) * 1000),
+            artifacts: [{ kind: 'unknown', fileName: 'x.bin', bytes }],
+          });
           expected.set(done.artifacts[0].id, bytes);
           return;
         } catch (e) {
@@ -48,7 +63,13 @@ describeEachFlavour('garbage collection under concurrent commits', (flavour) => 
     let finished = false;
     let swept = 0;
     let runCount = 0;
-    const ingests = (async () => { try { for (let i = 0; i < 14; i++) await ingestOne(i); } finally { finished = true; } })();
+    const ingests = (async () => {
+      try {
+        for (let i = 0; i < 14; i++) await ingestOne(i);
+      } finally {
+        finished = true;
+      }
+    })();
     // Retention runs back to back (with random pauses) for as long as captures come in.
     const runs = (async () => {
       while (!finished) {
@@ -72,7 +93,9 @@ describeEachFlavour('garbage collection under concurrent commits', (flavour) => 
     expect(c.capturesWithoutManifest).toEqual([]);
     await runRetention(catalog.services, { dryRun: false, ranBy: 'test', policy: { keepLast: 1 }, timeZone: 'UTC' });
     expect((await checkStore(catalog.services, { readDataPercent: 100 })).clean).toBe(true);
-    console.log(`[gc concurrency] ${runCount} runs swept ${swept} chunks while 14 captures came in; ${committed.size} kept; ${refused} commits refused and begun again`);
+    console.log(
+      `[gc concurrency] ${runCount} runs swept ${swept} chunks while 14 captures came in; ${committed.size} kept; ${refused} commits refused and begun again`,
+    );
     expect(swept).toBeGreaterThan(0);
   }, 240_000);
 });

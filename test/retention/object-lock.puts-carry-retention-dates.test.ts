@@ -13,7 +13,12 @@ import { S3BlobStore } from '../../api/store/s3.js';
 import { initialLockDate, lockDateFor } from '../../api/retention/object-lock.js';
 import { DEFAULT_POLICY } from '../../api/retention/policy.js';
 
-interface Recorded { method: string; url: string; headers: IncomingHttpHeaders; body: string }
+interface Recorded {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
 
 let server: Server;
 let endpoint: string;
@@ -38,11 +43,18 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(async () => { await new Promise<void>((r) => server.close(() => r())); });
+afterAll(async () => {
+  await new Promise<void>((r) => server.close(() => r()));
+});
 
 function store(): S3BlobStore {
   return new S3BlobStore({
-    bucket: 'locked', endpoint, forcePathStyle: true, accessKeyId: 'test', secretAccessKey: 'test', maxAttempts: 1,
+    bucket: 'locked',
+    endpoint,
+    forcePathStyle: true,
+    accessKeyId: 'test',
+    secretAccessKey: 'test',
+    maxAttempts: 1,
     objectLock: { mode: 'COMPLIANCE', retainUntil: () => UNTIL },
   });
 }

@@ -7,8 +7,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  applyRetention, DEFAULT_POLICY, describePolicy, effectiveTime, isoWeek, parseDuration, parseKeepCount, subtractDuration,
-  type RetentionCapture, type RetentionPolicy,
+  applyRetention,
+  DEFAULT_POLICY,
+  describePolicy,
+  effectiveTime,
+  isoWeek,
+  parseDuration,
+  parseKeepCount,
+  subtractDuration,
+  type RetentionCapture,
+  type RetentionPolicy,
 } from '../../api/retention/policy.js';
 
 function cap(id: string, iso: string, extra: Partial<RetentionCapture> = {}): RetentionCapture {
@@ -31,8 +39,20 @@ function daily(from: string, to: string): RetentionCapture[] {
 describe('restic documented cases', () => {
   // doc/060_forget.rst: one backup every Sunday for 12 weeks; `forget --keep-daily 4`
   // keeps the last four Sundays and removes the other eight.
-  const sundays = ['2019-09-01', '2019-09-08', '2019-09-15', '2019-09-22', '2019-09-29', '2019-10-06', '2019-10-13', '2019-10-20', '2019-10-27', '2019-11-03', '2019-11-10', '2019-11-17']
-    .map((d) => cap(d, `${d}T11:00:00Z`));
+  const sundays = [
+    '2019-09-01',
+    '2019-09-08',
+    '2019-09-15',
+    '2019-09-22',
+    '2019-09-29',
+    '2019-10-06',
+    '2019-10-13',
+    '2019-10-20',
+    '2019-10-27',
+    '2019-11-03',
+    '2019-11-10',
+    '2019-11-17',
+  ].map((d) => cap(d, `${d}T11:00:00Z`));
 
   it('keep-daily 4 on twelve Sundays keeps the last four', () => {
     const r = applyRetention(sundays, { keepDaily: 4 }, 'UTC', new Date('2019-11-18T00:00:00Z'));
@@ -56,13 +76,27 @@ describe('restic documented cases', () => {
     const all = daily('2022-01-01', '2026-11-26'); // 2026-11-26 is a Thursday
     const policy: RetentionPolicy = { keepDaily: 7, keepWeekly: 5, keepMonthly: 12, keepYearly: 75 };
     const r = applyRetention(all, policy, 'UTC', new Date('2026-11-27T00:00:00Z'));
-    const withReason = (p: string) => r.keep.filter((k) => k.reasons.some((x) => x.startsWith(p))).map((k) => k.capture.id).sort();
+    const withReason = (p: string) =>
+      r.keep
+        .filter((k) => k.reasons.some((x) => x.startsWith(p)))
+        .map((k) => k.capture.id)
+        .sort();
     expect(withReason('daily ')).toEqual(['2026-11-20', '2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24', '2026-11-25', '2026-11-26']);
     // ISO weeks end on Sunday: the current week's newest, then the four Sundays before it.
     expect(withReason('weekly ')).toEqual(['2026-11-01', '2026-11-08', '2026-11-15', '2026-11-22', '2026-11-26']);
     expect(withReason('monthly ')).toEqual([
-      '2025-12-31', '2026-01-31', '2026-02-28', '2026-03-31', '2026-04-30', '2026-05-31', '2026-06-30', '2026-07-31',
-      '2026-08-31', '2026-09-30', '2026-10-31', '2026-11-26',
+      '2025-12-31',
+      '2026-01-31',
+      '2026-02-28',
+      '2026-03-31',
+      '2026-04-30',
+      '2026-05-31',
+      '2026-06-30',
+      '2026-07-31',
+      '2026-08-31',
+      '2026-09-30',
+      '2026-10-31',
+      '2026-11-26',
     ]);
     expect(withReason('yearly ')).toEqual(['2022-12-31', '2023-12-31', '2024-12-31', '2025-12-31', '2026-11-26']);
     expect(withReason('oldest yearly')).toEqual(['2022-01-01']);
@@ -77,14 +111,26 @@ describe('calendar periods in the configured time zone', () => {
   it('ISO week numbers at year boundaries', () => {
     const table: [number, number, number, number, number][] = [
       // [y, m, d, iso year, iso week] — 2020 has 53 ISO weeks (a leap year starting on a Wednesday).
-      [2020, 12, 31, 2020, 53], [2021, 1, 1, 2020, 53], [2021, 1, 3, 2020, 53], [2021, 1, 4, 2021, 1],
-      [2018, 12, 31, 2019, 1], [2026, 1, 1, 2026, 1], [2026, 12, 31, 2026, 53], [2027, 1, 3, 2026, 53], [2027, 1, 4, 2027, 1],
+      [2020, 12, 31, 2020, 53],
+      [2021, 1, 1, 2020, 53],
+      [2021, 1, 3, 2020, 53],
+      [2021, 1, 4, 2021, 1],
+      [2018, 12, 31, 2019, 1],
+      [2026, 1, 1, 2026, 1],
+      [2026, 12, 31, 2026, 53],
+      [2027, 1, 3, 2026, 53],
+      [2027, 1, 4, 2027, 1],
     ];
     for (const [y, m, d, wy, w] of table) expect(isoWeek(y, m, d), `${y}-${m}-${d}`).toEqual({ year: wy, week: w });
   });
 
   it('the ISO week that spans New Year is one weekly bucket', () => {
-    const caps = [cap('thu', '2020-12-31T12:00:00Z'), cap('fri', '2021-01-01T12:00:00Z'), cap('sun', '2021-01-03T12:00:00Z'), cap('mon', '2021-01-04T12:00:00Z')];
+    const caps = [
+      cap('thu', '2020-12-31T12:00:00Z'),
+      cap('fri', '2021-01-01T12:00:00Z'),
+      cap('sun', '2021-01-03T12:00:00Z'),
+      cap('mon', '2021-01-04T12:00:00Z'),
+    ];
     const r = applyRetention(caps, { keepWeekly: 2 }, 'UTC', new Date('2021-01-05T00:00:00Z'));
     expect(ids(r.keep)).toEqual(['mon', 'sun']);
     expect(r.keep.find((k) => k.capture.id === 'sun')!.reasons).toEqual(['weekly 2020-W53']);
@@ -93,7 +139,7 @@ describe('calendar periods in the configured time zone', () => {
     expect(ids(y.keep)).toEqual(['mon', 'thu']);
   });
 
-  it('a day is the zone\'s day: 23:30 UTC is the next day in Berlin', () => {
+  it("a day is the zone's day: 23:30 UTC is the next day in Berlin", () => {
     const caps = [cap('a', '2026-03-01T20:00:00Z'), cap('b', '2026-03-01T23:30:00Z')];
     const utc = applyRetention(caps, { keepDaily: 5 }, 'UTC', new Date('2026-03-03T00:00:00Z'));
     const berlin = applyRetention(caps, { keepDaily: 5 }, 'Europe/Berlin', new Date('2026-03-03T00:00:00Z'));
@@ -160,7 +206,9 @@ describe('collector clocks', () => {
     // Five real Sunday captures, then an attacker plants five captures dated one per future week,
     // all received today: they share today's buckets, so the real weeks stay kept.
     const real = ['2026-10-25', '2026-11-01', '2026-11-08', '2026-11-15', '2026-11-22'].map((d) => cap(`real ${d}`, `${d}T12:00:00Z`));
-    const planted = [1, 2, 3, 4, 5].map((w) => cap(`planted ${w}`, new Date(now.getTime() + w * 7 * 86_400_000).toISOString(), { receivedAt: new Date(now.getTime() - w * 60_000) }));
+    const planted = [1, 2, 3, 4, 5].map((w) =>
+      cap(`planted ${w}`, new Date(now.getTime() + w * 7 * 86_400_000).toISOString(), { receivedAt: new Date(now.getTime() - w * 60_000) }),
+    );
     const r = applyRetention([...real, ...planted], { keepWeekly: 6 }, 'UTC', now);
     for (const c of real) expect(ids(r.keep)).toContain(c.id);
     expect(r.keep.filter((k) => k.capture.id.startsWith('planted'))).toHaveLength(1);

@@ -38,9 +38,9 @@ export async function startFsStore(options: Partial<FsBlobStoreOptions> = {}): P
   app = new Hono();
   app.route('/', createBlobRoutes(store));
   // The shape the catalog app's onError renders.
-  app.onError((err, c) => (err instanceof ApiError
-    ? c.json(errorBody(err.code, err.message, 'test'), err.status)
-    : c.json(errorBody('internal', String(err), 'test'), 500)));
+  app.onError((err, c) =>
+    err instanceof ApiError ? c.json(errorBody(err.code, err.message, 'test'), err.status) : c.json(errorBody('internal', String(err), 'test'), 500),
+  );
   return {
     kind: 'fs',
     store,
@@ -74,8 +74,11 @@ export async function startS3Store(options: Partial<S3BlobStoreOptions> = {}): P
 /** The stores that can run here; S3 without a server is reported once, with the reason (a failure under CI). */
 export function storeKinds(env: NodeJS.ProcessEnv = process.env): StoreKind[] {
   if (s3TestConfig(env)) return ['fs', 's3'];
-  reportMissingService('[store tests] S3 store (Swift) not tested',
-    'S3_ENDPOINT is not set. Start it with `infra/swift/start.sh <dir>` and export what it prints (CI does this in .ci/run)', env);
+  reportMissingService(
+    '[store tests] S3 store (Swift) not tested',
+    'S3_ENDPOINT is not set. Start it with `infra/swift/start.sh <dir>` and export what it prints (CI does this in .ci/run)',
+    env,
+  );
   return ['fs'];
 }
 

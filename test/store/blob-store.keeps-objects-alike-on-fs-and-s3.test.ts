@@ -27,8 +27,12 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 for (const kind of storeKinds()) {
   describe(`BlobStore [${kind}]`, () => {
     let t: StoreUnderTest;
-    beforeAll(async () => { t = await startStore(kind); });
-    afterAll(async () => { await t?.close(); });
+    beforeAll(async () => {
+      t = await startStore(kind);
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
 
     it('is reachable', async () => {
       await expect(t.store.check()).resolves.toBeUndefined();

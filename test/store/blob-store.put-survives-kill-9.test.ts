@@ -23,10 +23,16 @@ async function stalledWriter(t: StoreUnderTest, key: string): Promise<{ kill(): 
   if (t.store instanceof S3BlobStore) env.STALL_BUCKET = t.store.bucket;
   // node --import tsx runs the child in this very process (the tsx CLI would fork
   // another, which SIGKILL would not reach).
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/store/stalled-put.child.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/store/stalled-put.child.ts')], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
-  child.stderr.on('data', (d) => { err += d; });
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d) => {
@@ -58,8 +64,12 @@ async function halfWrittenTempFile(dir: string): Promise<void> {
 for (const kind of storeKinds()) {
   describe(`put under kill -9 [${kind}]`, () => {
     let t: StoreUnderTest;
-    beforeAll(async () => { t = await startStore(kind); });
-    afterAll(async () => { await t?.close(); });
+    beforeAll(async () => {
+      t = await startStore(kind);
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
 
     it('keeps the old object whole while a replacement is half written and after its writer dies', async () => {
       const old = randomBytes(LENGTH / 4);

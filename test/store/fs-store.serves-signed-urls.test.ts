@@ -52,8 +52,12 @@ function rawGet(url: string): Promise<{ status: number; body: Buffer }> {
 
 describe('filesystem store URLs', () => {
   let t: Started;
-  beforeAll(async () => { t = await startFsStore(); });
-  afterAll(async () => { await t?.close(); });
+  beforeAll(async () => {
+    t = await startFsStore();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
 
   it('creates its secret 0600 on first use and keeps it across restarts', async () => {
     const bytes = randomBytes(1000);
@@ -135,7 +139,9 @@ describe('filesystem store URLs', () => {
     const whole = await fetch(get.url);
     expect(whole.headers.get('content-length')).toBe('4096');
     expect(whole.headers.get('accept-ranges')).toBe('bytes');
-    expect(whole.headers.get('content-disposition')).toBe(`attachment; filename="vmfs header _naa.6001_.bin"; filename*=UTF-8''vmfs%20header%20%22naa.6001%22.bin`);
+    expect(whole.headers.get('content-disposition')).toBe(
+      `attachment; filename="vmfs header _naa.6001_.bin"; filename*=UTF-8''vmfs%20header%20%22naa.6001%22.bin`,
+    );
     expect(sha(Buffer.from(await whole.arrayBuffer()))).toBe(sha(bytes));
     const head = await fetch(get.url, { method: 'HEAD' });
     expect(head.status).toBe(200);
@@ -176,7 +182,12 @@ describe('filesystem store URLs', () => {
     }
     const secret = readFileSync(join(t.dataDir, 'store-secret'));
     // Raw paths, as an attacker would send them (fetch would normalise the dots away).
-    for (const path of ['/v1/blobs/..%2Fstore-secret', '/v1/blobs/chunks/%2E%2E/%2E%2E/store-secret', '/v1/blobs/chunks/../../store-secret', '/v1/blobs/chunks/.tmp-1']) {
+    for (const path of [
+      '/v1/blobs/..%2Fstore-secret',
+      '/v1/blobs/chunks/%2E%2E/%2E%2E/store-secret',
+      '/v1/blobs/chunks/../../store-secret',
+      '/v1/blobs/chunks/.tmp-1',
+    ]) {
       const res = await rawGet(`${t.url}${path}?exp=9999999999&sig=${'0'.repeat(64)}`);
       expect([400, 404]).toContain(res.status);
       expect(res.body.includes(secret)).toBe(false);

@@ -23,8 +23,12 @@ async function* pieces(bytes: Uint8Array, failAt?: number): AsyncGenerator<Uint8
 for (const kind of storeKinds()) {
   describe(`putStream [${kind}]`, () => {
     let t: StoreUnderTest;
-    beforeAll(async () => { t = await startStore(kind); });
-    afterAll(async () => { await t?.close(); });
+    beforeAll(async () => {
+      t = await startStore(kind);
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
 
     it('stores a 20 MiB stream of unknown length byte for byte', async () => {
       const bytes = randomBytes(20 * 1024 * 1024);

@@ -17,8 +17,13 @@ const sha = '0123456789abcdef'.repeat(4);
 for (const forcePathStyle of [true, false]) {
   describe(`presigned PUT (${forcePathStyle ? 'path style' : 'virtual-hosted'})`, () => {
     const store = new S3BlobStore({
-      bucket: 'catalog-bucket', endpoint: 'http://s3.example.test:18999', region: 'us-east-1', forcePathStyle,
-      accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', now: () => at,
+      bucket: 'catalog-bucket',
+      endpoint: 'http://s3.example.test:18999',
+      region: 'us-east-1',
+      forcePathStyle,
+      accessKeyId: 'AKIDEXAMPLE',
+      secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+      now: () => at,
     });
 
     it('signs the same URL as the SDK path, for every key shape the catalog uses', async () => {

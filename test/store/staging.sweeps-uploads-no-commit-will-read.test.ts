@@ -14,10 +14,14 @@ import { begin, commit, prepareCapture, uploadMissing } from '../helpers/ingest-
 describeEachFlavour('staging sweep', (flavour) => {
   let catalog: TestCatalog;
   let clock = new Date('2026-11-10T00:00:00Z').getTime();
-  beforeAll(async () => { catalog = await startTestCatalog(flavour, { now: () => new Date(clock) }); });
-  afterAll(async () => { await catalog?.close(); });
+  beforeAll(async () => {
+    catalog = await startTestCatalog(flavour, { now: () => new Date(clock) });
+  });
+  afterAll(async () => {
+    await catalog?.close();
+  });
 
-  it('keeps an open capture\'s uploads for a day after its latest begin, then sweeps them; a new begin still commits', async () => {
+  it("keeps an open capture's uploads for a day after its latest begin, then sweeps them; a new begin still commits", async () => {
     const bytes = randomBytes(3000);
     const prepared = prepareCapture({ host: 'esx-sweep', artifacts: [{ kind: 'vmfs-undelete', fileName: 's.tgz', bytes }] });
     const answer = await begin(catalog, prepared.request);

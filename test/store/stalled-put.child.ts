@@ -10,9 +10,10 @@ import { s3TestConfig } from '../helpers/swift.js';
 
 const length = Number(process.env.STALL_LENGTH);
 const key = process.env.STALL_KEY!;
-const store = process.env.STORE === 'fs'
-  ? new FsBlobStore({ dataDir: process.env.DATA_DIR!, publicBaseUrl: 'http://127.0.0.1:1' })
-  : new S3BlobStore(s3TestConfig()!.storeOptions(process.env.STALL_BUCKET));
+const store =
+  process.env.STORE === 'fs'
+    ? new FsBlobStore({ dataDir: process.env.DATA_DIR!, publicBaseUrl: 'http://127.0.0.1:1' })
+    : new S3BlobStore(s3TestConfig()!.storeOptions(process.env.STALL_BUCKET));
 
 const half = Buffer.alloc(Math.floor(length / 2), 0x4e);
 let pushed = false;
@@ -25,7 +26,11 @@ const body = new Readable({
   },
 });
 store.put(key, body, length).then(
-  () => { process.stdout.write('put-finished\n'); },
-  (err) => { process.stdout.write(`put-failed ${err}\n`); },
+  () => {
+    process.stdout.write('put-finished\n');
+  },
+  (err) => {
+    process.stdout.write(`put-failed ${err}\n`);
+  },
 );
 setInterval(() => {}, 1 << 30);

@@ -12,7 +12,12 @@ import { startStore, storeKinds, type StoreUnderTest } from './blob-server.js';
 
 const CHUNK = 256 * 1024;
 
-interface Chunk { bytes: Buffer; sha256: string; key: string; md5: string }
+interface Chunk {
+  bytes: Buffer;
+  sha256: string;
+  key: string;
+  md5: string;
+}
 
 function chunk(): Chunk {
   const bytes = randomBytes(CHUNK);
@@ -47,8 +52,12 @@ const EXPIRY = { fs: 'exp', s3: 'X-Amz-Expires' } as const;
 for (const kind of storeKinds()) {
   describe(`upload URL [${kind}]`, () => {
     let t: StoreUnderTest;
-    beforeAll(async () => { t = await startStore(kind); });
-    afterAll(async () => { await t?.close(); });
+    beforeAll(async () => {
+      t = await startStore(kind);
+    });
+    afterAll(async () => {
+      await t?.close();
+    });
 
     it('accepts exactly the announced chunk', async () => {
       const a = chunk();
@@ -58,13 +67,21 @@ for (const kind of storeKinds()) {
       const res = await upload(put.url, put.headers, a.bytes);
       expect(res.status, res.text).toBe(200);
       expect(await t.store.head(a.key)).toEqual({ key: a.key, size: CHUNK });
-      expect(createHash('sha256').update((await t.store.getBytes(a.key))!).digest('hex')).toBe(a.sha256);
+      expect(
+        createHash('sha256')
+          .update((await t.store.getBytes(a.key))!)
+          .digest('hex'),
+      ).toBe(a.sha256);
     });
 
     it('refuses an expired URL', async () => {
       const a = chunk();
       const hourAgo = new Date(Date.now() - 3600_000);
-      const put = await presignFor(t.withClock(() => hourAgo), a, 60);
+      const put = await presignFor(
+        t.withClock(() => hourAgo),
+        a,
+        60,
+      );
       expect(put.expiresAt.getTime()).toBeLessThan(Date.now());
       const res = await upload(put.url, put.headers, a.bytes);
       expect(res.status).toBe(403);
@@ -83,7 +100,11 @@ for (const kind of storeKinds()) {
     it('refuses a URL whose expiry was pushed back', async () => {
       const a = chunk();
       const put = await presignFor(t.store, a);
-      const res = await upload(withQuery(put.url, EXPIRY[kind], (old) => String(Number(old) + 3600)), put.headers, a.bytes);
+      const res = await upload(
+        withQuery(put.url, EXPIRY[kind], (old) => String(Number(old) + 3600)),
+        put.headers,
+        a.bytes,
+      );
       expect(res.status).toBe(403);
       expect(await t.store.head(a.key)).toBeNull();
     });
@@ -124,8 +145,10 @@ for (const kind of storeKinds()) {
     if (kind === 's3') {
       it('will not sign an upload without the MD5 that binds its body', async () => {
         const a = chunk();
-        await expect(t.store.presignPut(a.key, { contentLength: CHUNK, payloadSha256: a.sha256, expiresInSeconds: 300 }))
-          .rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/MD5/) });
+        await expect(t.store.presignPut(a.key, { contentLength: CHUNK, payloadSha256: a.sha256, expiresInSeconds: 300 })).rejects.toMatchObject({
+          code: 'bad_request',
+          message: expect.stringMatching(/MD5/),
+        });
       });
 
       it("refuses chunk B's bytes with B's own Content-MD5 on A's URL (the header is signed)", async () => {
@@ -144,9 +167,17 @@ for (const kind of storeKinds()) {
         const a = chunk();
         const b = chunk();
         const put = await presignFor(t.store, a);
-        const res1 = await upload(withQuery(put.url, 'len', (old) => String(Number(old) - 1)), put.headers, a.bytes.subarray(1));
+        const res1 = await upload(
+          withQuery(put.url, 'len', (old) => String(Number(old) - 1)),
+          put.headers,
+          a.bytes.subarray(1),
+        );
         expect(res1.status).toBe(403);
-        const res2 = await upload(withQuery(put.url, 'sha256', () => b.sha256), put.headers, b.bytes);
+        const res2 = await upload(
+          withQuery(put.url, 'sha256', () => b.sha256),
+          put.headers,
+          b.bytes,
+        );
         expect(res2.status).toBe(403);
         expect(await t.store.head(a.key)).toBeNull();
         expect(await t.store.head(b.key)).toBeNull();

@@ -12,13 +12,23 @@ export interface EventFilters {
   host?: string;
 }
 
-export const EVENT_TYPES = [
-  'lun-id-changed', 'device-id-changed', 'partition-missing', 'partition-changed', 'label-changed', 'header-changed', 'parse-error',
-];
+export const EVENT_TYPES = ['lun-id-changed', 'device-id-changed', 'partition-missing', 'partition-changed', 'label-changed', 'header-changed', 'parse-error'];
 
 /** The page; `back` returns here after an acknowledgement. */
-export function EventsPage({ user, filters, open, acknowledged, resolved, back }: {
-  user: ConsoleUser; filters: EventFilters; open: EventView[]; acknowledged: EventView[]; resolved: EventView[]; back: string;
+export function EventsPage({
+  user,
+  filters,
+  open,
+  acknowledged,
+  resolved,
+  back,
+}: {
+  user: ConsoleUser;
+  filters: EventFilters;
+  open: EventView[];
+  acknowledged: EventView[];
+  resolved: EventView[];
+  back: string;
 }) {
   const types = [...new Set([...EVENT_TYPES, ...(filters.type ? [filters.type] : [])])];
   return (
@@ -28,21 +38,33 @@ export function EventsPage({ user, filters, open, acknowledged, resolved, back }
         <div class="field">
           <label for="f-state">State</label>
           <select id="f-state" name="state">
-            {(['open', 'acknowledged', 'resolved', 'all'] as const).map((s) => <option value={s} selected={filters.state === s}>{s}</option>)}
+            {(['open', 'acknowledged', 'resolved', 'all'] as const).map((s) => (
+              <option value={s} selected={filters.state === s}>
+                {s}
+              </option>
+            ))}
           </select>
         </div>
         <div class="field">
           <label for="f-type">Type</label>
           <select id="f-type" name="type">
             <option value="">any</option>
-            {types.map((t) => <option value={t} selected={filters.type === t}>{t}</option>)}
+            {types.map((t) => (
+              <option value={t} selected={filters.type === t}>
+                {t}
+              </option>
+            ))}
           </select>
         </div>
         <div class="field">
           <label for="f-severity">Severity</label>
           <select id="f-severity" name="severity">
             <option value="">any</option>
-            {['critical', 'warning', 'info'].map((s) => <option value={s} selected={filters.severity === s}>{s}</option>)}
+            {['critical', 'warning', 'info'].map((s) => (
+              <option value={s} selected={filters.severity === s}>
+                {s}
+              </option>
+            ))}
           </select>
         </div>
         <div class="field">
@@ -53,19 +75,25 @@ export function EventsPage({ user, filters, open, acknowledged, resolved, back }
       </form>
       {(filters.state === 'open' || filters.state === 'all') && (
         <section aria-labelledby="open-h">
-          <h2 id="open-h">Open <span class="group-count">({open.length})</span></h2>
+          <h2 id="open-h">
+            Open <span class="group-count">({open.length})</span>
+          </h2>
           <EventTable events={open} user={user} back={back} caption="Open events" />
         </section>
       )}
       {(filters.state === 'acknowledged' || filters.state === 'all') && (
         <section aria-labelledby="acked-h">
-          <h2 id="acked-h">Acknowledged <span class="group-count">({acknowledged.length})</span></h2>
+          <h2 id="acked-h">
+            Acknowledged <span class="group-count">({acknowledged.length})</span>
+          </h2>
           <EventTable events={acknowledged} user={user} back={back} caption="Acknowledged events" />
         </section>
       )}
       {(filters.state === 'resolved' || filters.state === 'all') && (
         <section aria-labelledby="resolved-h">
-          <h2 id="resolved-h">Resolved <span class="group-count">({resolved.length})</span></h2>
+          <h2 id="resolved-h">
+            Resolved <span class="group-count">({resolved.length})</span>
+          </h2>
           <p class="hint">A later capture or check found the condition gone.</p>
           <EventTable events={resolved} user={user} back={back} caption="Resolved events" />
         </section>

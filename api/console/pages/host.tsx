@@ -7,7 +7,12 @@ import { ago, bytes } from '../format.js';
 
 function Age({ h, now }: { h: HostView; now: Date }) {
   const when = h.lastCapture?.collectedAt;
-  return <span class={h.stale ? 'stale' : undefined}>{ago(when, now)}{h.stale && ' — stale'}</span>;
+  return (
+    <span class={h.stale ? 'stale' : undefined}>
+      {ago(when, now)}
+      {h.stale && ' — stale'}
+    </span>
+  );
 }
 
 /** Every host. */
@@ -15,15 +20,26 @@ export function HostsPage({ user, hosts, now, staleAfterHours }: { user: Console
   const stale = hosts.filter((h) => h.stale).length;
   return (
     <Layout title="Hosts" user={user}>
-      <h1>Hosts <span class="group-count">({hosts.length}, {stale} stale)</span></h1>
+      <h1>
+        Hosts{' '}
+        <span class="group-count">
+          ({hosts.length}, {stale} stale)
+        </span>
+      </h1>
       <p class="hint">A host is stale when its last capture is older than {staleAfterHours} hours.</p>
       <Table caption="Hosts" head={['Host', 'Kind', 'Last capture', 'Age', 'Artifacts']}>
         {hosts.map((h) => (
           <tr>
-            <td><a href={`/hosts/${encodeURIComponent(h.name)}`}>{h.name}</a></td>
+            <td>
+              <a href={`/hosts/${encodeURIComponent(h.name)}`}>{h.name}</a>
+            </td>
             <td>{h.kind}</td>
-            <td><Time iso={h.lastCapture?.collectedAt} /></td>
-            <td><Age h={h} now={now} /></td>
+            <td>
+              <Time iso={h.lastCapture?.collectedAt} />
+            </td>
+            <td>
+              <Age h={h} now={now} />
+            </td>
             <td>{h.lastCapture?.artifactCount ?? 0}</td>
           </tr>
         ))}
@@ -38,37 +54,100 @@ export function HostPage({ user, h, now }: { user: ConsoleUser; h: HostDetailVie
   return (
     <Layout title={`Host ${h.name}`} user={user}>
       <h1>Host {h.name}</h1>
-      {h.stale && <p class="notice bad" role="status">{h.lastCapture ? `Its last capture was ${ago(h.lastCapture.collectedAt, now)}` : 'It has no capture yet'}: the host is stale. Check its collector (cron, spool, token).</p>}
+      {h.stale && (
+        <p class="notice bad" role="status">
+          {h.lastCapture ? `Its last capture was ${ago(h.lastCapture.collectedAt, now)}` : 'It has no capture yet'}: the host is stale. Check its collector
+          (cron, spool, token).
+        </p>
+      )}
       <dl class="facts">
-        <dt>Kind</dt><dd>{h.kind}</dd>
-        <dt>System UUID</dt><dd><code>{h.systemUuid ?? '—'}</code></dd>
-        <dt>Last capture</dt><dd><Time iso={h.lastCapture?.collectedAt} /> (<Age h={h} now={now} />){h.lastCapture && <> · collector {h.lastCapture.collectorVersion} · {h.lastCapture.artifactCount} artifacts</>}</dd>
-        <dt>First seen</dt><dd><Time iso={h.firstSeen} /></dd>
+        <dt>Kind</dt>
+        <dd>{h.kind}</dd>
+        <dt>System UUID</dt>
+        <dd>
+          <code>{h.systemUuid ?? '—'}</code>
+        </dd>
+        <dt>Last capture</dt>
+        <dd>
+          <Time iso={h.lastCapture?.collectedAt} /> (<Age h={h} now={now} />)
+          {h.lastCapture && (
+            <>
+              {' '}
+              · collector {h.lastCapture.collectorVersion} · {h.lastCapture.artifactCount} artifacts
+            </>
+          )}
+        </dd>
+        <dt>First seen</dt>
+        <dd>
+          <Time iso={h.firstSeen} />
+        </dd>
       </dl>
       <h2>What the last capture held</h2>
       <ArtifactTable artifacts={h.artifacts} caption="Artifacts of the last capture" />
       <h2>Volumes seen here</h2>
-      {h.volumes.length === 0 ? <p>None.</p> : (
-        <ul>{h.volumes.map((v) => <li><a href={`/volumes/${v.vmfsUuid}`}>{v.label ?? v.vmfsUuid}</a> <code>{v.vmfsUuid}</code> · last seen <Time iso={v.lastSeen} /></li>)}</ul>
+      {h.volumes.length === 0 ? (
+        <p>None.</p>
+      ) : (
+        <ul>
+          {h.volumes.map((v) => (
+            <li>
+              <a href={`/volumes/${v.vmfsUuid}`}>{v.label ?? v.vmfsUuid}</a> <code>{v.vmfsUuid}</code> · last seen <Time iso={v.lastSeen} />
+            </li>
+          ))}
+        </ul>
       )}
       <h2>iSCSI LUs presented</h2>
-      {h.targets.length === 0 ? <p>None.</p> : (
+      {h.targets.length === 0 ? (
+        <p>None.</p>
+      ) : (
         <Table caption="iSCSI LUs presented by this host" head={['Stack', 'IQN', 'Alias', 'LUN', 'Device id', 'Backing store', 'Size']}>
           {h.targets.map((t) => (
             <tr>
-              <td>{t.stack}</td><td><code>{t.iqn ?? '—'}</code></td><td>{t.alias ?? '—'}</td><td>{t.lun ?? '—'}</td>
-              <td>{t.deviceId ? <a href={`/luns/${encodeURIComponent(t.deviceId)}`}><code>{t.deviceId}</code></a> : '—'}</td>
-              <td><code>{t.backingStore ?? '—'}</code></td><td>{bytes(t.sizeBytes)}</td>
+              <td>{t.stack}</td>
+              <td>
+                <code>{t.iqn ?? '—'}</code>
+              </td>
+              <td>{t.alias ?? '—'}</td>
+              <td>{t.lun ?? '—'}</td>
+              <td>
+                {t.deviceId ? (
+                  <a href={`/luns/${encodeURIComponent(t.deviceId)}`}>
+                    <code>{t.deviceId}</code>
+                  </a>
+                ) : (
+                  '—'
+                )}
+              </td>
+              <td>
+                <code>{t.backingStore ?? '—'}</code>
+              </td>
+              <td>{bytes(t.sizeBytes)}</td>
             </tr>
           ))}
         </Table>
       )}
-      <h2>Open events <span class="group-count">({open.length})</span></h2>
+      <h2>
+        Open events <span class="group-count">({open.length})</span>
+      </h2>
       <EventTable events={open} user={user} back={`/hosts/${encodeURIComponent(h.name)}`} caption="Open events of this host" />
-      <h2>Captures <span class="group-count">({h.captures.length})</span></h2>
+      <h2>
+        Captures <span class="group-count">({h.captures.length})</span>
+      </h2>
       <Table caption="Captures" head={['Collected', 'Committed', 'Collector', 'Artifacts', 'Capture id']}>
         {h.captures.map((c) => (
-          <tr><td><Time iso={c.collectedAt} /></td><td><Time iso={c.committedAt} /></td><td>{c.collectorVersion}</td><td>{c.artifactCount}</td><td><code>{c.id}</code></td></tr>
+          <tr>
+            <td>
+              <Time iso={c.collectedAt} />
+            </td>
+            <td>
+              <Time iso={c.committedAt} />
+            </td>
+            <td>{c.collectorVersion}</td>
+            <td>{c.artifactCount}</td>
+            <td>
+              <code>{c.id}</code>
+            </td>
+          </tr>
         ))}
       </Table>
     </Layout>

@@ -10,18 +10,31 @@ export function SignInPage({ next, problem, expired }: { next: string; problem?:
       <div class="landing">
         <h1>Sign in</h1>
         {expired && <p class="notice">Your session has ended (signed out, expired, or its token was revoked). Sign in again.</p>}
-        {problem && <p class="notice bad" role="alert" id="sign-in-problem">{problem}</p>}
+        {problem && (
+          <p class="notice bad" role="alert" id="sign-in-problem">
+            {problem}
+          </p>
+        )}
         <form method="post" action="/sign-in" class="field">
           <input type="hidden" name="next" value={next} />
           <label for="token">Operator or admin token</label>
           <div class="inline-form">
-            <input id="token" name="token" type="password" autocomplete="current-password" required autofocus size={40}
-              aria-describedby="token-hint" {...(problem ? { 'aria-invalid': 'true' } : {})} />
+            <input
+              id="token"
+              name="token"
+              type="password"
+              autocomplete="current-password"
+              required
+              autofocus
+              size={40}
+              aria-describedby="token-hint"
+              {...(problem ? { 'aria-invalid': 'true' } : {})}
+            />
             <button type="submit">Sign in</button>
           </div>
           <p id="token-hint" class="hint">
-            The token is checked once and not kept by the browser: it gets a session cookie instead. Collector tokens cannot sign in.
-            On a first start the catalog printed an admin token and saved it in its data directory (<code>bootstrap-token</code>).
+            The token is checked once and not kept by the browser: it gets a session cookie instead. Collector tokens cannot sign in. On a first start the
+            catalog printed an admin token and saved it in its data directory (<code>bootstrap-token</code>).
           </p>
         </form>
       </div>
@@ -34,8 +47,12 @@ export function ProblemPage({ user, title, message, q }: { user: ConsoleUser | n
   return (
     <Layout title={title} user={user} q={q}>
       <h1>{title}</h1>
-      <p class="notice bad" role="alert">{message}</p>
-      <p><a href="/">Back to search</a></p>
+      <p class="notice bad" role="alert">
+        {message}
+      </p>
+      <p>
+        <a href="/">Back to search</a>
+      </p>
     </Layout>
   );
 }

@@ -16,13 +16,24 @@ function CreatedNotice({ created }: { created: JustCreated }) {
   const json = JSON.stringify({ catalogUrl, token: token.token, ...(token.host ? { host: token.host } : {}) });
   return (
     <section class="notice secret" aria-labelledby="created-h" id="created">
-      <h2 id="created-h">Token “{token.name}” created ({token.role}{token.host ? ` for ${token.host}` : ''})</h2>
-      <p><strong>Copy the secret now: it is shown only this once.</strong> The catalog keeps only its SHA-256.</p>
-      <pre class="secret" id="new-secret">{token.token}</pre>
+      <h2 id="created-h">
+        Token “{token.name}” created ({token.role}
+        {token.host ? ` for ${token.host}` : ''})
+      </h2>
+      <p>
+        <strong>Copy the secret now: it is shown only this once.</strong> The catalog keeps only its SHA-256.
+      </p>
+      <pre class="secret" id="new-secret">
+        {token.token}
+      </pre>
       {token.role === 'collector' && (
         <>
-          <p>The collector's configuration file (for <code>--config</code>):</p>
-          <pre class="secret" id="collector-config">{json}</pre>
+          <p>
+            The collector's configuration file (for <code>--config</code>):
+          </p>
+          <pre class="secret" id="collector-config">
+            {json}
+          </pre>
           <p>Or in the environment of its cron job:</p>
           <pre class="secret">{`CATALOG_URL=${catalogUrl} CATALOG_TOKEN=${token.token} node collector.cjs collect${token.host && !token.host.includes('*') ? ` --host ${token.host}` : ''}`}</pre>
         </>
@@ -38,10 +49,17 @@ export function TokensPage({ user, tokens, created, problem }: { user: ConsoleUs
       <h1>Tokens</h1>
       {created && <CreatedNotice created={created} />}
       <h2>Create a token</h2>
-      {problem && <p class="notice bad" role="alert">{problem}</p>}
+      {problem && (
+        <p class="notice bad" role="alert">
+          {problem}
+        </p>
+      )}
       <form method="post" action="/tokens" class="actions">
         <input type="hidden" name="_csrf" value={user.csrf} />
-        <div class="field"><label for="t-name">Name</label><input id="t-name" name="name" type="text" required maxlength={200} /></div>
+        <div class="field">
+          <label for="t-name">Name</label>
+          <input id="t-name" name="name" type="text" required maxlength={200} />
+        </div>
         <div class="field">
           <label for="t-role">Role</label>
           <select id="t-role" name="role">
@@ -50,19 +68,38 @@ export function TokensPage({ user, tokens, created, problem }: { user: ConsoleUs
             <option value="admin">admin (everything)</option>
           </select>
         </div>
-        <div class="field"><label for="t-host">Host (collector tokens)</label><input id="t-host" name="host" type="text" maxlength={255} placeholder="esx01 or esxi-*" /></div>
+        <div class="field">
+          <label for="t-host">Host (collector tokens)</label>
+          <input id="t-host" name="host" type="text" maxlength={255} placeholder="esx01 or esxi-*" />
+        </div>
         <button type="submit">Create</button>
       </form>
-      <h2>All tokens <span class="group-count">({tokens.length})</span></h2>
+      <h2>
+        All tokens <span class="group-count">({tokens.length})</span>
+      </h2>
       <Table caption="Tokens" head={['Name', 'Role', 'Host', 'Created', 'Last used', 'State']}>
         {tokens.map((t) => (
           <tr data-token={t.id}>
-            <td>{t.name}</td><td>{t.role}</td><td>{t.host ?? '—'}</td><td><Time iso={t.createdAt} /></td><td><Time iso={t.lastUsedAt} /></td>
+            <td>{t.name}</td>
+            <td>{t.role}</td>
+            <td>{t.host ?? '—'}</td>
             <td>
-              {t.revokedAt ? <span>revoked <Time iso={t.revokedAt} /></span> : (
+              <Time iso={t.createdAt} />
+            </td>
+            <td>
+              <Time iso={t.lastUsedAt} />
+            </td>
+            <td>
+              {t.revokedAt ? (
+                <span>
+                  revoked <Time iso={t.revokedAt} />
+                </span>
+              ) : (
                 <form method="post" action={`/tokens/${encodeURIComponent(t.id)}/revoke`}>
                   <input type="hidden" name="_csrf" value={user.csrf} />
-                  <button type="submit" class="danger" aria-label={`Revoke ${t.name}`}>Revoke</button>
+                  <button type="submit" class="danger" aria-label={`Revoke ${t.name}`}>
+                    Revoke
+                  </button>
                 </form>
               )}
             </td>

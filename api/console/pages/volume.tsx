@@ -12,14 +12,37 @@ function ExtentTable({ extents }: { extents: ExtentView[] }) {
     <Table caption="Extents" head={['Device id', 'vml.', 'LUN', 'Host', 'Partition', 'Source', 'Last seen']}>
       {extents.map((e) => (
         <tr>
-          <td>{e.deviceId ? <a href={`/luns/${encodeURIComponent(e.deviceId)}`}><code>{e.deviceId}</code></a> : <code>{e.devicePath ?? '—'}</code>}</td>
-          <td><code>{e.vml ?? '—'}</code></td>
+          <td>
+            {e.deviceId ? (
+              <a href={`/luns/${encodeURIComponent(e.deviceId)}`}>
+                <code>{e.deviceId}</code>
+              </a>
+            ) : (
+              <code>{e.devicePath ?? '—'}</code>
+            )}
+          </td>
+          <td>
+            <code>{e.vml ?? '—'}</code>
+          </td>
           <td>{e.lun ?? '—'}</td>
-          <td><a href={`/hosts/${encodeURIComponent(e.host)}`}>{e.host}</a></td>
-          <td>{e.partition ? (e.partition.missing ? <strong class="sev-critical">missing</strong>
-            : `${e.partition.scheme ?? '?'} #${e.partition.index ?? '?'} from LBA ${e.partition.startLba ?? '?'}`) : '—'}</td>
+          <td>
+            <a href={`/hosts/${encodeURIComponent(e.host)}`}>{e.host}</a>
+          </td>
+          <td>
+            {e.partition ? (
+              e.partition.missing ? (
+                <strong class="sev-critical">missing</strong>
+              ) : (
+                `${e.partition.scheme ?? '?'} #${e.partition.index ?? '?'} from LBA ${e.partition.startLba ?? '?'}`
+              )
+            ) : (
+              '—'
+            )}
+          </td>
           <td>{e.source}</td>
-          <td><Time iso={e.seenAt} /></td>
+          <td>
+            <Time iso={e.seenAt} />
+          </td>
         </tr>
       ))}
     </Table>
@@ -32,15 +55,25 @@ function TargetTable({ targets }: { targets: TargetView[] }) {
     <Table caption="iSCSI LUs" head={['Storage host', 'Stack', 'IQN', 'Alias', 'LUN', 'Device id', 'Backing store', 'Size', 'Seen']}>
       {targets.map((t) => (
         <tr>
-          <td><a href={`/hosts/${encodeURIComponent(t.storageHost)}`}>{t.storageHost}</a></td>
+          <td>
+            <a href={`/hosts/${encodeURIComponent(t.storageHost)}`}>{t.storageHost}</a>
+          </td>
           <td>{t.stack}</td>
-          <td><code>{t.iqn ?? '—'}</code></td>
+          <td>
+            <code>{t.iqn ?? '—'}</code>
+          </td>
           <td>{t.alias ?? '—'}</td>
           <td>{t.lun ?? '—'}</td>
-          <td><code>{t.deviceId ?? '—'}</code></td>
-          <td><code>{t.backingStore ?? '—'}</code></td>
+          <td>
+            <code>{t.deviceId ?? '—'}</code>
+          </td>
+          <td>
+            <code>{t.backingStore ?? '—'}</code>
+          </td>
           <td>{bytes(t.sizeBytes)}</td>
-          <td><Time iso={t.seenAt} /></td>
+          <td>
+            <Time iso={t.seenAt} />
+          </td>
         </tr>
       ))}
     </Table>
@@ -52,7 +85,16 @@ function SnapshotTable({ snapshots }: { snapshots: SnapshotView[] }) {
   return (
     <Table caption="ZFS snapshots" head={['Snapshot', 'Host', 'Created', 'Used']}>
       {snapshots.map((s) => (
-        <tr><td><code>{s.name}</code></td><td>{s.host}</td><td><Time iso={s.createdAt} /></td><td>{bytes(s.usedBytes)}</td></tr>
+        <tr>
+          <td>
+            <code>{s.name}</code>
+          </td>
+          <td>{s.host}</td>
+          <td>
+            <Time iso={s.createdAt} />
+          </td>
+          <td>{bytes(s.usedBytes)}</td>
+        </tr>
       ))}
     </Table>
   );
@@ -65,21 +107,30 @@ function RestoreActions({ bundleHref, points, drPlanHref }: { bundleHref: string
     <section aria-labelledby="restore">
       <h2 id="restore">Restore</h2>
       <div class="actions">
-        <a class="button big" id="restore-bundle" href={bundleHref} download>Restore bundle (newest captures)</a>
+        <a class="button big" id="restore-bundle" href={bundleHref} download>
+          Restore bundle (newest captures)
+        </a>
         {newestFirst.length > 0 && (
           <form method="get" action={bundleHref}>
             <div class="field">
               <label for="as-of">As of capture</label>
               <select id="as-of" name="at">
-                {newestFirst.map((p) => <option value={p.collectedAt}>{`${when(p.collectedAt)} · ${p.host}${p.changes.length ? ` · changed: ${p.changes.join(', ')}` : ''}`}</option>)}
+                {newestFirst.map((p) => (
+                  <option value={p.collectedAt}>{`${when(p.collectedAt)} · ${p.host}${p.changes.length ? ` · changed: ${p.changes.join(', ')}` : ''}`}</option>
+                ))}
               </select>
             </div>
-            <button type="submit" class="secondary">Download bundle as of then</button>
+            <button type="submit" class="secondary">
+              Download bundle as of then
+            </button>
           </form>
         )}
         {drPlanHref && <a href={drPlanHref}>DR plan (text): storage commands in order</a>}
       </div>
-      <p class="hint">A bundle is a <code>.tar.gz</code> with the artifacts, <code>SHA256SUMS</code>, <code>RESTORE.md</code> and a checked <code>restore.sh</code> (dry run unless <code>--apply</code>).</p>
+      <p class="hint">
+        A bundle is a <code>.tar.gz</code> with the artifacts, <code>SHA256SUMS</code>, <code>RESTORE.md</code> and a checked <code>restore.sh</code> (dry run
+        unless <code>--apply</code>).
+      </p>
     </section>
   );
 }
@@ -92,22 +143,44 @@ export function VolumePage({ user, v, via }: { user: ConsoleUser; v: VolumeView;
   const base = `/v1/volumes/${v.vmfsUuid}`;
   return (
     <Layout title={`Volume ${v.label ?? v.vmfsUuid}`} user={user} q={via}>
-      {via && <p class="notice">Your search <code>{via}</code> names this volume.</p>}
+      {via && (
+        <p class="notice">
+          Your search <code>{via}</code> names this volume.
+        </p>
+      )}
       <h1>Volume {v.label ?? <code>{v.vmfsUuid}</code>}</h1>
       <dl class="facts">
-        <dt>Label</dt><dd>{v.label ?? '—'}</dd>
-        <dt>VMFS UUID</dt><dd><code id="vmfs-uuid">{v.vmfsUuid}</code></dd>
-        <dt>Created</dt><dd><Time iso={v.createdAt ?? decoded?.createdAt} /> <span class="hint">(from the UUID)</span></dd>
-        <dt>Creator MAC</dt><dd><code>{v.creatorMac ?? decoded?.creatorMac ?? '—'}</code></dd>
-        <dt>Version</dt><dd>{v.version ?? '—'}</dd>
-        <dt>Block size</dt><dd>{bytes(v.blockSize)}</dd>
-        <dt>Seen</dt><dd><Time iso={v.firstSeen} /> to <Time iso={v.lastSeen} /></dd>
-        <dt>Segment UUIDs</dt><dd>{v.segmentUuids.length ? v.segmentUuids.map((s) => <code>{s} </code>) : '—'}</dd>
+        <dt>Label</dt>
+        <dd>{v.label ?? '—'}</dd>
+        <dt>VMFS UUID</dt>
+        <dd>
+          <code id="vmfs-uuid">{v.vmfsUuid}</code>
+        </dd>
+        <dt>Created</dt>
+        <dd>
+          <Time iso={v.createdAt ?? decoded?.createdAt} /> <span class="hint">(from the UUID)</span>
+        </dd>
+        <dt>Creator MAC</dt>
+        <dd>
+          <code>{v.creatorMac ?? decoded?.creatorMac ?? '—'}</code>
+        </dd>
+        <dt>Version</dt>
+        <dd>{v.version ?? '—'}</dd>
+        <dt>Block size</dt>
+        <dd>{bytes(v.blockSize)}</dd>
+        <dt>Seen</dt>
+        <dd>
+          <Time iso={v.firstSeen} /> to <Time iso={v.lastSeen} />
+        </dd>
+        <dt>Segment UUIDs</dt>
+        <dd>{v.segmentUuids.length ? v.segmentUuids.map((s) => <code>{s} </code>) : '—'}</dd>
       </dl>
       <RestoreActions bundleHref={`${base}/restore-bundle`} points={points} drPlanHref={`${base}/dr-plan?format=text`} />
       <h2>Timeline</h2>
       <Timeline points={points} />
-      <h2 id="open-events">Open events <span class="group-count">({open.length})</span></h2>
+      <h2 id="open-events">
+        Open events <span class="group-count">({open.length})</span>
+      </h2>
       <EventTable events={open} user={user} back={`/volumes/${v.vmfsUuid}`} caption="Open events of this volume" />
       <h2>Extents</h2>
       <ExtentTable extents={v.extents} />
@@ -115,7 +188,9 @@ export function VolumePage({ user, v, via }: { user: ConsoleUser; v: VolumeView;
       <TargetTable targets={v.targets} />
       <h2>ZFS snapshots of the backing stores</h2>
       <SnapshotTable snapshots={v.snapshots} />
-      <h2>Artifacts <span class="group-count">({v.artifacts.length})</span></h2>
+      <h2>
+        Artifacts <span class="group-count">({v.artifacts.length})</span>
+      </h2>
       <ArtifactTable artifacts={v.artifacts} caption="Artifacts of this volume" />
     </Layout>
   );
@@ -127,17 +202,39 @@ export function LunPage({ user, l }: { user: ConsoleUser; l: LunView }) {
   const open = l.events.filter(isOpen);
   return (
     <Layout title={`Device ${l.deviceId}`} user={user}>
-      <h1>Device <code>{l.deviceId}</code></h1>
+      <h1>
+        Device <code>{l.deviceId}</code>
+      </h1>
       <dl class="facts">
-        <dt>LUN</dt><dd>{l.lun ?? '—'}</dd>
-        <dt>vml.</dt><dd><code>{l.vml ?? '—'}</code></dd>
-        <dt>Vendor / model</dt><dd>{[l.vendor, l.model].filter(Boolean).join(' ') || '—'}</dd>
-        <dt>Size</dt><dd>{bytes(l.sizeBytes)}</dd>
-        <dt>Last seen</dt><dd><Time iso={l.lastSeen} /></dd>
-        <dt>Volumes</dt><dd>{l.volumes.length ? l.volumes.map((v) => <div><a href={`/volumes/${v.vmfsUuid}`}>{v.label ?? v.vmfsUuid}</a> <code>{v.vmfsUuid}</code></div>) : '—'}</dd>
+        <dt>LUN</dt>
+        <dd>{l.lun ?? '—'}</dd>
+        <dt>vml.</dt>
+        <dd>
+          <code>{l.vml ?? '—'}</code>
+        </dd>
+        <dt>Vendor / model</dt>
+        <dd>{[l.vendor, l.model].filter(Boolean).join(' ') || '—'}</dd>
+        <dt>Size</dt>
+        <dd>{bytes(l.sizeBytes)}</dd>
+        <dt>Last seen</dt>
+        <dd>
+          <Time iso={l.lastSeen} />
+        </dd>
+        <dt>Volumes</dt>
+        <dd>
+          {l.volumes.length
+            ? l.volumes.map((v) => (
+                <div>
+                  <a href={`/volumes/${v.vmfsUuid}`}>{v.label ?? v.vmfsUuid}</a> <code>{v.vmfsUuid}</code>
+                </div>
+              ))
+            : '—'}
+        </dd>
       </dl>
       <RestoreActions bundleHref={`/v1/luns/${encodeURIComponent(l.deviceId)}/restore-bundle`} points={points} />
-      <h2>Open events <span class="group-count">({open.length})</span></h2>
+      <h2>
+        Open events <span class="group-count">({open.length})</span>
+      </h2>
       <EventTable events={open} user={user} back={`/luns/${encodeURIComponent(l.deviceId)}`} caption="Open events of this device" />
       <h2>Extents</h2>
       <ExtentTable extents={l.extents} />
@@ -145,7 +242,9 @@ export function LunPage({ user, l }: { user: ConsoleUser; l: LunView }) {
       <TargetTable targets={l.targets} />
       <h2>ZFS snapshots of the backing stores</h2>
       <SnapshotTable snapshots={l.snapshots} />
-      <h2>Artifacts <span class="group-count">({l.artifacts.length})</span></h2>
+      <h2>
+        Artifacts <span class="group-count">({l.artifacts.length})</span>
+      </h2>
       <ArtifactTable artifacts={l.artifacts} caption="Artifacts of this device" />
     </Layout>
   );
