@@ -23,11 +23,6 @@ export const SEND_OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
 } as const satisfies OptionSpec;
 
-export interface ParsedCommand<V> {
-  values: V;
-  positionals: string[];
-}
-
 /** parseArgs with `--help`/`--json` added and its errors turned into usage errors (exit 64). */
 export function parseCommand<O extends OptionSpec>(command: string, options: O, args: string[], allowPositionals: boolean) {
   try {

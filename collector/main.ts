@@ -4,9 +4,7 @@
  * no more than starting Node.
  */
 import { CollectorError, describeError, EXIT } from './errors.js';
-
-declare const __COLLECTOR_VERSION__: string;
-const VERSION = typeof __COLLECTOR_VERSION__ === 'string' ? __COLLECTOR_VERSION__ : '0.0.0-dev';
+import { VERSION } from './version.js';
 
 const USAGE = `Usage: collector <command> [options]
 

@@ -14,9 +14,9 @@ import type { Progress } from './progress.js';
 import { readSpool, Spool, type SpooledCapture } from './spool.js';
 import { uuidv7 } from './uuidv7.js';
 
-declare const __COLLECTOR_VERSION__: string;
-/** The bundle's version (package.json), set at build time. */
-export const VERSION = typeof __COLLECTOR_VERSION__ === 'string' ? __COLLECTOR_VERSION__ : '0.0.0-dev';
+import { VERSION } from './version.js';
+
+export { VERSION };
 
 export type CaptureState = 'committed' | 'spooled' | 'rejected' | 'dry-run' | 'failed' | 'empty';
 
@@ -374,10 +374,4 @@ export function formatRunReport(r: RunReport): string {
       (r.spool.setAside ? `; ${r.spool.setAside} rejected (collector spool list)` : ''),
   );
   return lines.join('\n') + '\n';
-}
-
-/** Fails with CollectorError if a run's configuration cannot send anything. */
-export function assertSendable(cfg: SendConfig, dryRun: boolean): void {
-  if (!dryRun) requireCatalog(cfg);
-  if (!cfg.host) throw new CollectorError('no host name');
 }
