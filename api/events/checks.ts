@@ -14,22 +14,71 @@ type EventServices = Pick<Services, 'db' | 'config' | 'logger' | 'now'>;
 
 const healthOptions = (s: EventServices) => ({ replicationPeriodHours: s.config.REPLICATION_PERIOD_HOURS });
 
+interface CommittedCapture {
+  captureId: string;
+  host: string;
+}
+
+/** Per database: the health pass running now, and the one queued behind it with the captures it answers for. */
+interface PassState {
+  running: Promise<void> | null;
+  queued: { promise: Promise<void>; captures: CommittedCapture[] } | null;
+}
+const passes = new WeakMap<object, PassState>();
+
 /**
- * Runs after a capture's commit transaction. Its failure is logged, never the commit's: the
- * next commit or scheduled run evaluates the same conditions again.
+ * Runs after a capture's commit transaction and resolves once a health pass that started after
+ * that commit has run, so the commit's answer already reflects its events. Concurrent commits
+ * share passes: while one runs, every commit that arrives waits for the single next pass,
+ * which covers all of them — under load the cost is one pass per batch of commits, not one
+ * per commit (the pass reads every host's newest LUs and listings). Its failure is logged,
+ * never the commit's: the next commit or scheduled run evaluates the same conditions again.
  */
-export async function afterCommit(services: EventServices, capture: { captureId: string; host: string }): Promise<void> {
+export function afterCommit(services: EventServices, capture: CommittedCapture): Promise<void> {
+  let state = passes.get(services.db);
+  if (!state) {
+    state = { running: null, queued: null };
+    passes.set(services.db, state);
+  }
+  const s = state;
+  const start = (captures: CommittedCapture[]): Promise<void> => {
+    s.running = healthPass(services, captures).finally(() => {
+      s.running = null;
+    });
+    return s.running;
+  };
+  if (s.queued) {
+    s.queued.captures.push(capture);
+    return s.queued.promise;
+  }
+  if (!s.running) return start([capture]);
+  const captures = [capture];
+  const promise = s.running.then(() => {
+    s.queued = null;
+    return start(captures);
+  });
+  s.queued = { promise, captures };
+  return promise;
+}
+
+/** One health pass for the captures committed since the last: their hosts are no longer stale, and the cross-host conditions are re-evaluated. */
+async function healthPass(services: EventServices, captures: CommittedCapture[]): Promise<void> {
+  const newest = captures[captures.length - 1];
   try {
     const at = services.now();
     await services.db.transaction(async (txRaw) => {
       const tx = txRaw as unknown as Db;
-      const fresh = await resolveHostStale(tx, capture.host, at);
-      const health = await reconcileHealth(tx, at, capture.captureId, healthOptions(services));
+      const fresh: number[] = [];
+      for (const host of new Set(captures.map((c) => c.host))) fresh.push(...(await resolveHostStale(tx, host, at)));
+      const health = await reconcileHealth(tx, at, newest.captureId, healthOptions(services));
       await enqueueEvents(tx, services.config, at, 'event.raised', health.raised);
       await enqueueEvents(tx, services.config, at, 'event.resolved', [...fresh, ...health.resolved]);
     });
   } catch (e) {
-    services.logger.warn('health events not evaluated after commit', { captureId: capture.captureId, error: e instanceof Error ? e.message : String(e) });
+    services.logger.warn('health events not evaluated after commit', {
+      captureIds: captures.map((c) => c.captureId),
+      error: e instanceof Error ? e.message : String(e),
+    });
   }
   kickDelivery(services);
 }
