@@ -61,3 +61,13 @@ export function parseZfsSnapshots(input: Uint8Array | string): ParsedArtifact {
     return { kind: 'zfs-snapshots', partition: null, device: null, vmfs: null, details };
   });
 }
+
+/**
+ * The ZFS dataset a zvol backing store names: `/dev/zvol/rdsk/<dataset>` (or `dsk`) →
+ * `<dataset>` (docs/formats.md §8); null for a file or any other device. The link from
+ * an iSCSI LU to the snapshots a DR site can clone.
+ */
+export function datasetOfBackingStore(backingStore: string | null): string | null {
+  const m = backingStore ? /^\/dev\/zvol\/r?dsk\/(.+?)\/*$/.exec(backingStore) : null;
+  return m ? m[1] : null;
+}

@@ -1,7 +1,7 @@
 /**
  * Which rows a bundle keeps: pure functions of typed rows (api/bundle/types.ts).
  */
-import { datasetOfBackingStore } from '../read/volumes.js';
+import { datasetOfBackingStore } from '../../formats/zfs.js';
 import type { TargetView } from '../schemas/catalog.js';
 import type { ArtifactRef, BundleSubject, DescriptorRow, ExtentRow } from './types.js';
 

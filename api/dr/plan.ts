@@ -19,6 +19,8 @@
  *   snapshot LUN (VMware KB 1011387): it mounts only after a resignature, which gives
  *   the volume a new VMFS UUID.
  */
+import { datasetOfBackingStore } from '../../formats/zfs.js';
+import { shQuote } from '../bundle/restore-script.js';
 
 /** An artifact a step comes from, named as it appears in the restore bundle. */
 export interface PlanSource {
@@ -148,8 +150,7 @@ export interface DrPlan {
  * stays one line an operator can copy alone; no real IQN, zvol or group name holds one.
  */
 export function shellQuote(arg: string): string {
-  const clean = arg.replace(/[\u0000-\u001f\u007f]/g, '?');
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(clean) ? clean : `'${clean.replace(/'/g, `'\\''`)}'`;
+  return shQuote(arg.replace(/[\u0000-\u001f\u007f]/g, '?'));
 }
 
 /** One command line from its words, each quoted. */
@@ -161,12 +162,6 @@ export function command(...words: string[]): string {
 export function guidOf(deviceId: string): string | null {
   const m = /^naa\.([0-9a-f]{32})$/i.exec(deviceId);
   return m ? m[1].toUpperCase() : null;
-}
-
-/** `/dev/zvol/rdsk/pool/iscsi/lun0` → `pool/iscsi/lun0`. */
-export function datasetOf(backingStore: string | null): string | null {
-  const m = backingStore ? /^\/dev\/zvol\/r?dsk\/(.+?)\/*$/.exec(backingStore) : null;
-  return m ? m[1] : null;
 }
 
 /** The snapshot to clone for a point in time: the newest taken at or before `at` (the newest of all without). */
@@ -385,7 +380,7 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
       });
       continue;
     }
-    const dataset = datasetOf(lu.backingStore);
+    const dataset = datasetOfBackingStore(lu.backingStore);
     let clonePath: string | null = null;
     if (!dataset) {
       missing.push({
@@ -483,17 +478,21 @@ function oneLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
 }
 
-/** The plan as plain text: what `restore.sh --plan` prints and RESTORE.md's "DR plan" section holds. */
+/**
+ * The plan as plain text: what `restore.sh --plan` prints and DR-PLAN.txt holds. Every line is
+ * a `#` comment or one quoted command, so text from captures (names, labels, messages) can
+ * only ever be a comment, even when an operator pastes the whole plan into a shell.
+ */
 export function renderDrPlanText(plan: DrPlan): string {
   const out: string[] = [];
-  out.push(oneLine(`DR plan for ${plan.vmfsUuid}${plan.label ? ` (${plan.label})` : ''}${plan.at ? ` as of ${plan.at}` : ''}`));
-  out.push(plan.complete ? 'The chain is complete and every NAA matches.' : 'The chain is NOT complete or an NAA differs: read the notes below.');
-  for (const c of plan.naaChecks) out.push(oneLine(`NAA check (${c.verdict}): ${c.message}`));
-  for (const m of plan.missing) out.push(oneLine(`Missing ${m.link}: ${m.message} — ${m.collector}`));
+  out.push(`# ${oneLine(`DR plan for ${plan.vmfsUuid}${plan.label ? ` (${plan.label})` : ''}${plan.at ? ` as of ${plan.at}` : ''}`)}`);
+  out.push(plan.complete ? '# The chain is complete and every NAA matches.' : '# The chain is NOT complete or an NAA differs: read the notes below.');
+  for (const c of plan.naaChecks) out.push(`# ${oneLine(`NAA check (${c.verdict}): ${c.message}`)}`);
+  for (const m of plan.missing) out.push(`# ${oneLine(`Missing ${m.link}: ${m.message} — ${m.collector}`)}`);
   for (const s of plan.steps) {
     out.push('');
-    out.push(oneLine(`${s.n}. [${s.stage}] ${s.title}`));
-    // Commands are quoted word by word; a newline inside a quoted word stays inside its quotes.
+    out.push(`# ${oneLine(`${s.n}. [${s.stage}] ${s.title}`)}`);
+    // Quoted word by word, control characters already `?` (shellQuote): each is one line.
     for (const c of s.commands) out.push(`   ${c}`);
     if (s.note) out.push(`   # ${oneLine(s.note)}`);
     out.push(`   # from: ${oneLine(s.from.map(describeSource).join('; '))}`);

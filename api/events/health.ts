@@ -9,6 +9,7 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
 import { inList } from '../read/rows.js';
+import { datasetOfBackingStore } from '../../formats/zfs.js';
 import type { Severity } from '../pipeline/drift.js';
 
 export type HealthEventType = 'target-guid-mismatch' | 'backing-store-missing' | 'host-stale';
@@ -67,12 +68,6 @@ export interface HealthState {
   extents: CurrentExtent[];
   storageHeaders: StorageHeader[];
   listings: SnapshotListing[];
-}
-
-/** `/dev/zvol/rdsk/pool/iscsi/lun0` (or `dsk`) → `pool/iscsi/lun0`; null for a file or other device. */
-export function datasetOfBackingStore(backingStore: string | null): string | null {
-  const m = backingStore ? /^\/dev\/zvol\/r?dsk\/(.+?)\/*$/.exec(backingStore) : null;
-  return m ? m[1] : null;
 }
 
 /**

@@ -9,7 +9,8 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { SearchHit, SearchResultBody } from '../schemas/catalog.js';
 import { queryRows, type Db } from '../../db/client.js';
 import { canonicalDeviceId, canonicalVmfsUuid, parseQuery, parseVml, type SearchQuery } from '../../formats/ids.js';
-import { datasetOfBackingStore, volumesOnDevices } from './volumes.js';
+import { datasetOfBackingStore } from '../../formats/zfs.js';
+import { volumesOnDevices } from './volumes.js';
 import { inList, iso, num, str } from './rows.js';
 
 /** The hits are the response schema's (api/schemas/catalog.ts). */

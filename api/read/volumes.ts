@@ -11,13 +11,8 @@ import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
 import { ApiError } from '../errors.js';
 import { inList, iso, num, str, unique } from './rows.js';
+import { datasetOfBackingStore } from '../../formats/zfs.js';
 import type { ArtifactSummaryView, EventView, ExtentView, LunView, SnapshotView, TargetView, VolumeView } from '../schemas/catalog.js';
-
-/** The dataset a zvol backing store names (`/dev/zvol/rdsk/<ds>` → `<ds>`), or null. */
-export function datasetOfBackingStore(path: string | null): string | null {
-  const m = path ? /^\/dev\/zvol\/r?dsk\/(.+?)\/*$/.exec(path) : null;
-  return m ? m[1] : null;
-}
 
 // The view types are the response schemas' (api/schemas/catalog.ts).
 

@@ -60,7 +60,7 @@ describeEachFlavour('GET /v1/volumes/{vmfsUuid}/dr-plan', (flavour) => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await res.text();
-    expect(text).toMatch(/^DR plan for 5a1c3e7f-2b4d6e80-91a2-0050569a1b2c \(prod-datastore-01\)/);
+    expect(text).toMatch(/^# DR plan for 5a1c3e7f-2b4d6e80-91a2-0050569a1b2c \(prod-datastore-01\)/);
     expect(text).toContain('   svccfg import sol01/iscsitgt-smf/iscsitgt.xml\n');
   });
 

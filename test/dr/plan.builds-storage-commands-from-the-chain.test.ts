@@ -196,7 +196,7 @@ describe('COMSTAR', () => {
     expect(plan.naaChecks[0].checkedBy).toBe(`restore.sh --apply reads the LVM header on the device it is about to write and refuses unless it names ${NAA}`);
     const line = renderDrPlanText(plan)
       .split('\n')
-      .find((l) => l.startsWith('NAA check (match)'))!;
+      .find((l) => l.startsWith('# NAA check (match)'))!;
     expect(line).toContain(`stmfadm create-lu -p guid=${GUID} keeps that id`);
     expect(line).toContain(`Before writing, restore.sh --apply reads the LVM header on the device it is about to write and refuses unless it names ${NAA}.`);
   });
@@ -244,5 +244,24 @@ describe('hostile names from a collector', () => {
     expect(spawnSync('ls', ['-A', dir]).stdout.toString()).toBe('');
     // In the text, names with newlines never start a line of their own.
     expect(text.split('\n').some((l) => l.startsWith('touch'))).toBe(false);
+  });
+
+  it("the whole plan text pasted into a shell runs only the plan's commands: every other line is a comment", () => {
+    const evil = 'x; touch PWNED; echo';
+    const plan = buildDrPlan({
+      ...iscsitgt,
+      label: `ds$(touch PWNED)`,
+      extents: [{ ...iscsitgt.extents[0], host: evil }],
+      lus: [{ ...iscsitgt.lus[0], storageHost: evil, targetName: evil, source: { ...iscsitgt.lus[0].source, fileName: `a\n${evil}` } }],
+      snapshots: [],
+    });
+    const text = renderDrPlanText(plan);
+    for (const line of text.split('\n'))
+      expect(line === '' || /^\s*#/.test(line) || plan.steps.some((st) => st.commands.includes(line.trim())), line).toBe(true);
+    const dir = spawnSync('mktemp', ['-d']).stdout.toString().trim();
+    const stubs = 'svcadm() { :; }; svccfg() { :; }; iscsitadm() { :; }; esxcli() { :; }; zfs() { :; }; stmfadm() { :; }; itadm() { :; };';
+    const r = spawnSync('sh', ['-c', `cd ${shellQuote(dir)} && ${stubs}\n${text}`]);
+    expect(r.status, r.stderr.toString()).toBe(0);
+    expect(spawnSync('ls', ['-A', dir]).stdout.toString()).toBe('');
   });
 });

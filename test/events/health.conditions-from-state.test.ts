@@ -6,7 +6,8 @@
  * period's edge.
  */
 import { describe, expect, it } from 'vitest';
-import { datasetOfBackingStore, healthConditions, ouiOf, type HealthState } from '../../api/events/health.js';
+import { datasetOfBackingStore } from '../../formats/zfs.js';
+import { healthConditions, ouiOf, type HealthState } from '../../api/events/health.js';
 
 const SUN = 'naa.600144f0aabbccddeeff001122334455';
 const EMC = 'naa.6006016012345678abcdef0123456789';
