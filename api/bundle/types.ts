@@ -67,20 +67,11 @@ export interface BundleRows {
   volume: { label: string | null; version: string | null } | null;
 }
 
-export interface BundleFile {
+/** One artifact as the bundle carries it: the stored artifact, where it sits in the tar, and what it is. */
+export interface BundleFile extends Omit<ArtifactRef, 'id'> {
   /** Relative to the bundle root. */
   path: string;
   artifactId: string;
-  captureId: string;
-  kind: string;
-  host: string;
-  fileName: string;
-  sourcePath: string;
-  device: string | null;
-  collectedAt: string;
-  size: number;
-  sha256: string;
-  chunks: StoredChunk[];
   /** One line for RESTORE.md: what this file is. */
   describes: string;
 }
