@@ -370,3 +370,31 @@ export const scrubState = pgTable('scrub_state', {
   passStartedAt: ts('pass_started_at'),
   updatedAt: ts('updated_at').notNull(),
 });
+
+/**
+ * Commits handed to a worker because verifying their staged chunks would outlast a request
+ * (api/ingest/commit-jobs.ts). One row per capture while its commit is queued or running, or
+ * failed and not yet reported; the capture's own state stays the truth of "committed".
+ * A runner holds a job while `lease_until` is ahead and pushes it on as it works; a job whose
+ * lease ran out (its runner was killed) is taken again by the next runner.
+ */
+export const commitJobs = pgTable(
+  'commit_jobs',
+  {
+    captureId: text('capture_id').primaryKey(),
+    host: text('host').notNull(),
+    state: text('state').notNull(), // queued | running | failed
+    /** Bytes of staged chunks the commit must read and hash, as counted when it was queued. */
+    bytes: big('bytes').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    queuedAt: ts('queued_at').notNull(),
+    startedAt: ts('started_at'),
+    leaseUntil: ts('lease_until'),
+    /** Which process runs it (host:pid or the Lambda request id), for the logs. */
+    runner: text('runner'),
+    finishedAt: ts('finished_at'),
+    /** A failed job: the error the commit answered ({ status, code, message, details }). */
+    error: jsonb('error'),
+  },
+  (t) => [index('commit_jobs_lease').on(t.state, t.leaseUntil)],
+);
