@@ -52,6 +52,18 @@ export const configSchema = z.object({
     .min(10)
     .max(7 * 24 * 3600)
     .default(3600),
+  /**
+   * A commit whose staged chunks to read and hash add up to more than this many bytes is
+   * handed to a worker and answered 202 (api/ingest/commit-jobs.ts); 0 hands every commit
+   * that has new bytes to it.
+   */
+  COMMIT_INLINE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(64 * 1024 * 1024),
+  /** Seconds a commit worker holds a job without renewing it; a job whose runner died is taken again after this. */
+  COMMIT_JOB_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   /** Hours after which a host without a capture is reported stale. */
   STALE_AFTER_HOURS: z.coerce.number().positive().default(36),
   /** Hours after the newest snapshot of an LU's backing zvol before backing-store-missing says replication stopped. */

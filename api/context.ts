@@ -22,6 +22,11 @@ export interface Services {
   logger: Logger;
   /** The clock; tests pass a fake one. */
   now: () => Date;
+  /**
+   * Hands a queued commit job to whoever runs it (api/ingest/commit-jobs.ts). Unset: this
+   * process runs it in the background; the Lambda entry sets an asynchronous self-invocation.
+   */
+  dispatchCommit?: (captureId: string) => Promise<void>;
 }
 
 export interface AppEnv {

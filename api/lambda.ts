@@ -12,40 +12,97 @@ import { sweepStaging, type SweepResult } from './ingest/staging.js';
 import { runEventChecks, type EventChecks } from './events/checks.js';
 import { runRetention } from './retention/run.js';
 import { checkStore } from './retention/check.js';
+import { runCommitJob, runStaleCommitJobs, type JobRun } from './ingest/commit-jobs.js';
+
+let servicesPromise: Promise<Services> | undefined;
+
+/**
+ * The services of this container, opened once. In a deployed function (AWS_LAMBDA_FUNCTION_NAME
+ * is set by Lambda) a commit handed to a worker is an asynchronous invocation of this same
+ * function with a CommitEvent (api/ingest/commit-jobs.ts).
+ */
+function lambdaServices(): Promise<Services> {
+  servicesPromise ??= openServices(loadConfig()).then(({ services }) => {
+    const self = process.env.AWS_LAMBDA_FUNCTION_NAME;
+    if (self) services.dispatchCommit = invokeSelf(services, self);
+    return services;
+  });
+  return servicesPromise;
+}
 
 let appPromise: Promise<App> | undefined;
 
 /** Builds the app once per container and reuses it across invocations. */
 export function lambdaApp(): Promise<App> {
-  appPromise ??= (async () => {
-    const { services } = await openServices(loadConfig());
-    return createApp(services);
-  })();
+  appPromise ??= lambdaServices().then((services) => createApp(services));
   return appPromise;
 }
 
-/** Handler for an app built elsewhere (tests inject their own services). */
-export function handlerFor(app: App) {
-  return handle(app);
+/** The event that runs a commit job: what the API function sends itself (InvocationType 'Event'). */
+export interface CommitEvent {
+  kind: 'commit';
+  captureId: string;
 }
 
-export const handler = async (event: Parameters<ReturnType<typeof handle>>[0], context: Parameters<ReturnType<typeof handle>>[1]) => {
+/** True for a CommitEvent (API Gateway events carry `requestContext`, never `kind`). */
+export function isCommitEvent(event: unknown): event is CommitEvent {
+  const e = event as Partial<CommitEvent> | null;
+  return !!e && typeof e === 'object' && e.kind === 'commit' && typeof e.captureId === 'string' && /^[0-9a-f-]{36}$/i.test(e.captureId);
+}
+
+/**
+ * Sends `{ kind: 'commit', captureId }` to this function as an asynchronous invocation: Lambda
+ * queues it and answers 202 at once; the invocation runs the job with the function's full
+ * timeout. The client is made on first use (the SDK then stays out of other cold starts).
+ */
+function invokeSelf(services: Services, functionName: string): (captureId: string) => Promise<void> {
+  let client: import('@aws-sdk/client-lambda').LambdaClient | undefined;
+  return async (captureId) => {
+    const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
+    client ??= new LambdaClient({ region: process.env.AWS_REGION ?? services.config.S3_REGION, maxAttempts: 3 });
+    const payload: CommitEvent = { kind: 'commit', captureId };
+    await client.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(payload)) }));
+  };
+}
+
+/** Runs the job of a CommitEvent; what it did is the invocation's result (Lambda logs it). */
+export async function runCommitEvent(
+  services: Services,
+  event: CommitEvent,
+  context?: { awsRequestId?: string },
+): Promise<{ captureId: string; outcome: JobRun }> {
+  const outcome = await runCommitJob(services, event.captureId.toLowerCase(), `lambda:${context?.awsRequestId ?? 'local'}`);
+  return { captureId: event.captureId, outcome };
+}
+
+type GatewayEvent = Parameters<ReturnType<typeof handle>>[0];
+type GatewayContext = Parameters<ReturnType<typeof handle>>[1];
+
+/** Handler for an app built elsewhere (tests inject their own services; with them, commit events run too). */
+export function handlerFor(app: App, services?: Services) {
+  const http = handle(app);
+  return async (event: GatewayEvent | CommitEvent, context: GatewayContext) => {
+    if (isCommitEvent(event)) {
+      if (!services) throw new Error('a commit event needs the services');
+      return runCommitEvent(services, event, context);
+    }
+    return http(event, context);
+  };
+}
+
+/** The API function: API Gateway HTTP API v2 events, and the commit jobs it hands itself. */
+export const handler = async (event: GatewayEvent | CommitEvent, context: GatewayContext) => {
+  if (isCommitEvent(event)) return runCommitEvent(await lambdaServices(), event, context);
   const app = await lambdaApp();
   return handle(app)(event, context);
 };
 
-let servicesPromise: ReturnType<typeof openServices> | undefined;
-
 /**
  * The scheduled maintenance function (an EventBridge rule, infra/aws/stack.ts): today it
- * sweeps staged uploads no commit will read, raises host-stale (and re-evaluates the other
+ * runs commit jobs whose worker vanished, sweeps staged uploads no commit will read, raises host-stale (and re-evaluates the other
  * health events), and sends due webhook deliveries. Returns what it did, which Lambda logs.
  */
-export const maintenance = async (): Promise<Maintenance> => {
-  servicesPromise ??= openServices(loadConfig());
-  const { services } = await servicesPromise;
-  return runMaintenance(services);
-};
+export const maintenance = async (): Promise<Maintenance> => runMaintenance(await lambdaServices());
 
 export interface Maintenance {
   sweptStaging: SweepResult;
@@ -54,10 +111,14 @@ export interface Maintenance {
   retention: { runId: number; dropped: number; chunksDeleted: number; bytesFreed: number } | null;
   /** With SCRUB_PERCENT > 0: the slice of stored chunks re-hashed, and the corrupt ones found (null when off). */
   scrub: { read: number; corrupt: number; clean: boolean } | null;
+  /** Commit jobs whose worker vanished (a timeout, a lost invocation), run here: how each ended. */
+  commitJobs: Record<JobRun, number>;
 }
 
 /** One maintenance pass over the given services (the scheduled function, and tests). */
 export async function runMaintenance(services: Services): Promise<Maintenance> {
+  // First: a commit left to this run holds its capture's staged uploads, which the sweep then spares.
+  const commitJobs = await runStaleCommitJobs(services, 'maintenance');
   const sweptStaging = await sweepStaging(services);
   const events = await runEventChecks(services);
   let retention: Maintenance['retention'] = null;
@@ -70,6 +131,6 @@ export async function runMaintenance(services: Services): Promise<Maintenance> {
     const c = await checkStore(services, { readDataPercent: services.config.SCRUB_PERCENT });
     scrub = { read: c.scrub?.read ?? 0, corrupt: c.scrub?.corrupt.length ?? 0, clean: c.clean };
   }
-  services.logger.info('maintenance done', { sweptStaging, events, retention, scrub });
-  return { sweptStaging, events, retention, scrub };
+  services.logger.info('maintenance done', { sweptStaging, events, retention, scrub, commitJobs });
+  return { sweptStaging, events, retention, scrub, commitJobs };
 }

@@ -11,6 +11,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { DatabaseBusyError } from '../db/client.js';
 import { FsBlobStore } from './store/fs.js';
 import { runEventChecks } from './events/checks.js';
+import { startCommitWorker } from './ingest/commit-jobs.js';
 
 /** How often a self-hosted server runs the scheduled event checks (on AWS, the maintenance function does). */
 const EVENT_CHECK_INTERVAL_MS = 3_600_000;
@@ -50,6 +51,8 @@ async function main(): Promise<void> {
     if (removed > 0) services.logger.info('removed unfinished uploads', { removed });
   }
   const app = createApp(services);
+  // Commits handed to a worker run in this process; the ones a crash (kill -9) left are taken up again.
+  const stopCommitWorker = await startCommitWorker(services);
   // host-stale, the cross-host health events and due webhook deliveries, hourly.
   const checks = setInterval(() => {
     runEventChecks(services).then(
@@ -75,6 +78,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     clearInterval(checks);
+    stopCommitWorker();
     services.logger.info('stopping', { signal });
     server.close(() => {
       void close().finally(() => process.exit(0));

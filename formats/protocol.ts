@@ -7,7 +7,9 @@
  *  1. POST /v1/captures (BeginRequest) → BeginResponse. Idempotent on captureId; may be
  *     repeated with the same artifacts to add chunk encodings (see ChunkRef).
  *  2. PUT each `missing[i].url` with the stored bytes and `missing[i].headers`.
- *  3. POST /v1/captures/{captureId}/commit → CommitResponse.
+ *  3. POST /v1/captures/{captureId}/commit → CommitResponse (200), or CommitInProgress
+ *     (202 + Retry-After) when the catalog handed a large commit to a worker: POST commit
+ *     again after Retry-After until it answers 200 (or the error the commit ended with).
  */
 import type { ArtifactKind } from './types.js';
 
@@ -97,6 +99,21 @@ export interface CommitResponse {
   committedAt: string;
   manifestKey: string;
   artifacts: ArtifactSummary[];
+}
+
+/** 202 to a commit: a worker is verifying and indexing the capture; POST commit again after `retryAfter` seconds. */
+export interface CommitInProgress {
+  captureId: string;
+  state: 'committing';
+  queuedAt: string;
+  /** When the current attempt started; null while the job waits for a worker. */
+  startedAt: string | null;
+  /** Times a worker took the job (more than 1: a worker stopped and another took over). */
+  attempts: number;
+  /** Bytes of uploaded chunks the commit reads and hashes. */
+  bytes: number;
+  /** Seconds to wait before asking again (also the Retry-After header). */
+  retryAfter: number;
 }
 
 /** The manifest object written to `manifests/<host>/<captureId>.json` on commit. */

@@ -6,10 +6,10 @@ import { requireRole } from '../http/auth.js';
 import { annotateError } from '../errors.js';
 import type { App, AppEnv } from '../context.js';
 import { beginCapture } from '../ingest/begin.js';
-import { commitCapture } from '../ingest/commit.js';
+import { commitOrHandOff } from '../ingest/commit-jobs.js';
 import { precheckBeginCounts } from '../ingest/limits.js';
 import { admitIngest } from '../ingest/admission.js';
-import { BeginRequestSchema, BeginResponse, CommitResponse, UUID } from '../schemas/ingest.js';
+import { BeginRequestSchema, BeginResponse, CommitInProgress, CommitResponse, UUID } from '../schemas/ingest.js';
 import { err } from '../schemas/common.js';
 
 /** The counting limits, checked on the parsed JSON before it is validated (a 100,000-chunk request is refused cheaply). */
@@ -50,11 +50,18 @@ const commit = createRoute({
   operationId: 'commitCapture',
   tags: ['ingest'],
   security: [{ bearer: [] }],
-  summary: 'Commit a capture: verify every chunk, parse and index every artifact, write the manifest',
+  summary: 'Commit a capture: verify every chunk, parse and index every artifact, write the manifest (a large one in a worker: 202, ask again)',
   middleware: [requireRole('collector'), admitIngest] as const,
   request: { params: z.object({ id: UUID }) },
   responses: {
     200: { description: 'Committed (idempotent)', content: { 'application/json': { schema: CommitResponse } } },
+    202: {
+      description:
+        'The commit reads more uploaded bytes than one request may take (COMMIT_INLINE_MAX_BYTES): a worker verifies, parses and indexes it. ' +
+        'POST commit again after Retry-After: 202 while it runs, then 200 as above, or the 4xx/5xx the commit ended with (once; the next POST tries again)',
+      headers: z.object({ 'retry-after': z.string().describe('Seconds to wait before POSTing commit again') }),
+      content: { 'application/json': { schema: CommitInProgress } },
+    },
     401: err('No or bad token'),
     403: err('Wrong role or another host'),
     404: err('No such capture'),
@@ -76,9 +83,13 @@ export function registerCaptureRoutes(app: App): void {
   });
   app.openapi(commit, async (c) => {
     const id = c.req.valid('param').id.toLowerCase();
-    const answer = await commitCapture(c.var.services, c.var.principal!, id).catch((e: unknown) => {
+    const answer = await commitOrHandOff(c.var.services, c.var.principal!, id).catch((e: unknown) => {
       throw annotateError(e, { captureId: id });
     });
-    return c.json(answer, 200);
+    if (answer.status === 202) {
+      c.header('retry-after', String(answer.body.retryAfter));
+      return c.json(answer.body, 202);
+    }
+    return c.json(answer.body, 200);
   });
 }

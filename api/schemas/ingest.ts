@@ -95,6 +95,18 @@ export const CommitResponse = z
   })
   .openapi('CommitResponse');
 
+export const CommitInProgress = z
+  .object({
+    captureId: z.string(),
+    state: z.literal('committing'),
+    queuedAt: z.string(),
+    startedAt: z.string().nullable().describe('When the current attempt started; null while the job waits for a worker'),
+    attempts: z.number().int().describe('Times a worker took the job (more than 1: a worker stopped and another took over)'),
+    bytes: z.number().int().describe('Bytes of uploaded chunks the commit reads and hashes'),
+    retryAfter: z.number().int().describe('Seconds to wait before POSTing commit again (also the Retry-After header)'),
+  })
+  .openapi('CommitInProgress');
+
 // ---- formats/protocol.ts states these shapes for the collector (which carries no zod);
 // the compiler checks here that both say the same, in both directions.
 
@@ -111,4 +123,5 @@ export type ProtocolMatchesSchemas = [
   Assert<Same<z.infer<typeof BeginResponse>, protocol.BeginResponse>>,
   Assert<Same<z.infer<typeof ArtifactSummary>, protocol.ArtifactSummary>>,
   Assert<Same<z.infer<typeof CommitResponse>, protocol.CommitResponse>>,
+  Assert<Same<z.infer<typeof CommitInProgress>, protocol.CommitInProgress>>,
 ];

@@ -33,7 +33,7 @@ export interface paths {
     post: operations["beginCapture"];
   };
   "/v1/captures/{id}/commit": {
-    /** Commit a capture: verify every chunk, parse and index every artifact, write the manifest */
+    /** Commit a capture: verify every chunk, parse and index every artifact, write the manifest (a large one in a worker: 202, ask again) */
     post: operations["commitCapture"];
   };
   "/v1/admin/rebuild": {
@@ -243,6 +243,20 @@ export interface components {
       found: {
         [key: string]: string[];
       };
+    };
+    CommitInProgress: {
+      captureId: string;
+      /** @enum {string} */
+      state: "committing";
+      queuedAt: string;
+      /** @description When the current attempt started; null while the job waits for a worker */
+      startedAt: string | null;
+      /** @description Times a worker took the job (more than 1: a worker stopped and another took over) */
+      attempts: number;
+      /** @description Bytes of uploaded chunks the commit reads and hashes */
+      bytes: number;
+      /** @description Seconds to wait before POSTing commit again (also the Retry-After header) */
+      retryAfter: number;
     };
     RebuildResult: {
       manifests: number;
@@ -864,7 +878,7 @@ export interface operations {
       };
     };
   };
-  /** Commit a capture: verify every chunk, parse and index every artifact, write the manifest */
+  /** Commit a capture: verify every chunk, parse and index every artifact, write the manifest (a large one in a worker: 202, ask again) */
   commitCapture: {
     parameters: {
       path: {
@@ -876,6 +890,16 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["CommitResponse"];
+        };
+      };
+      /** @description The commit reads more uploaded bytes than one request may take (COMMIT_INLINE_MAX_BYTES): a worker verifies, parses and indexes it. POST commit again after Retry-After: 202 while it runs, then 200 as above, or the 4xx/5xx the commit ended with (once; the next POST tries again) */
+      202: {
+        headers: {
+          /** @description Seconds to wait before POSTing commit again */
+          "retry-after": string;
+        };
+        content: {
+          "application/json": components["schemas"]["CommitInProgress"];
         };
       };
       /** @description No or bad token */

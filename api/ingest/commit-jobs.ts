@@ -1,0 +1,301 @@
+/**
+ * Commits that outlast a request, handed to a worker.
+ *
+ * Committing a capture reads and hashes every chunk the collector uploaded for it. A
+ * support-grade header dump is 1.2–1.5 GiB: that takes longer than an HTTP request may
+ * run behind API Gateway (30 s), and longer than a collector should hold a socket open.
+ * So when the staged bytes a commit must read exceed COMMIT_INLINE_MAX_BYTES, POST
+ * /v1/captures/{id}/commit records a job (the `commit_jobs` row) and answers 202 with
+ * Retry-After; the collector POSTs commit again, and gets 202 until the job is done, then
+ * the usual 200 — or, when the job failed, the error the commit itself gave (422 for a bad
+ * chunk, 503 for an outage), once: the next POST starts a fresh attempt, as a repeated
+ * synchronous commit would.
+ *
+ * The protocol's guarantees hold because the job does nothing but call commitCapture, which
+ * already is idempotent on the capture id, all or nothing (one transaction plus the
+ * manifest) and safe to run twice at once (the capture row's lock decides which run
+ * commits; the other answers the same artifact ids):
+ *  - a job is one row per capture (its primary key), so repeating the commit queues nothing twice;
+ *  - a runner takes a job by one conditional UPDATE (queued, or running with its lease run
+ *    out) and renews the lease while it works; a runner killed mid-way (kill -9, a Lambda
+ *    timeout) leaves a lease that runs out, and the next runner takes the job again —
+ *    after MAX_ATTEMPTS such takings the job fails instead of looping;
+ *  - the capture's own state stays the one truth of "committed": a POST finds a committed
+ *    capture before it looks at any job, and a finished job's row is deleted.
+ *
+ * Who runs a job: `services.dispatchCommit` when set (on AWS Lambda, an asynchronous
+ * invocation of the API function itself, api/lambda.ts), else this process in the
+ * background (the Node server, which also takes up jobs a crash left: startCommitWorker).
+ * The scheduled maintenance run takes up any job whose runner vanished.
+ *
+ * Host scope: a POST is checked against the capture's host before any job is looked at,
+ * queued or reported, so a collector token of another host can neither start, poll nor
+ * see another host's commit (403, as for the synchronous commit).
+ */
+import { hostname } from 'node:os';
+import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import type { BeginRequest, CommitInProgress, CommitResponse } from '../../formats/protocol.js';
+import type { Db } from '../../db/client.js';
+import { captures, commitJobs } from '../../db/schema.js';
+import type { Principal, Services } from '../context.js';
+import { ApiError, describeError, ERROR_STATUS, toApiError, type ErrorCode } from '../errors.js';
+import { commitCapture } from './commit.js';
+import { distinctChunks } from './begin.js';
+import { assertHostAllowed } from './host-scope.js';
+import { heldByHost, knownBlobs } from './staging.js';
+
+/** Times a job may be taken (its runner then vanishing) before it fails instead of being taken again. */
+export const MAX_ATTEMPTS = 5;
+
+/** Jobs one process runs at once; more wait queued for a free slot. */
+export const LOCAL_JOBS = 2;
+
+/** Retry-After of a 202: about the time to hash what is left at a modest rate, within [2, 30] s. */
+const HASH_BYTES_PER_SECOND = 100 * 1024 * 1024;
+
+/** The answer to POST …/commit: committed (200), or handed to a worker (202). */
+export type CommitOutcome = { status: 200; body: CommitResponse } | { status: 202; body: CommitInProgress };
+
+type JobRow = typeof commitJobs.$inferSelect;
+
+/** What a failed job stored: the error its commit answered. */
+interface StoredError {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  details?: unknown;
+}
+
+/**
+ * Bytes a commit of this capture must read and hash: its distinct chunks that the host does
+ * not already hold with a `blobs` row of the same size — the ones uploaded to staging
+ * (api/pipeline/verify.ts verifies exactly those; the rest cost one lookup each).
+ */
+export async function stagedBytesToVerify(db: Db, host: string, request: BeginRequest): Promise<number> {
+  const chunks = [...distinctChunks(request).values()];
+  const shas = chunks.map((c) => c.sha256);
+  const known = await knownBlobs(db, shas);
+  const held = await heldByHost(db, host, shas);
+  let bytes = 0;
+  for (const c of chunks) if (!(held.has(c.sha256) && known.get(c.sha256)?.size === c.size)) bytes += c.size;
+  return bytes;
+}
+
+function inProgress(job: JobRow): CommitInProgress {
+  const seconds = Math.ceil(job.bytes / HASH_BYTES_PER_SECOND);
+  return {
+    captureId: job.captureId,
+    state: 'committing',
+    queuedAt: job.queuedAt.toISOString(),
+    startedAt: job.state === 'running' && job.startedAt ? job.startedAt.toISOString() : null,
+    attempts: job.attempts,
+    bytes: job.bytes,
+    retryAfter: Math.min(30, Math.max(2, seconds)),
+  };
+}
+
+/** True when a runner may take the job now: queued, or running under a lease that ran out. */
+function takeable(job: JobRow, now: Date): boolean {
+  return job.state === 'queued' || (job.state === 'running' && (!job.leaseUntil || job.leaseUntil < now));
+}
+
+/**
+ * POST /v1/captures/{id}/commit: the synchronous commit when its work is small, else a job
+ * for a worker (202). Repeating it polls the job; see the module comment.
+ */
+export async function commitOrHandOff(services: Services, principal: Principal, captureId: string): Promise<CommitOutcome> {
+  const { db } = services;
+  const [cap] = await db.select({ host: captures.host, state: captures.state, request: captures.request }).from(captures).where(eq(captures.id, captureId));
+  // No capture: the synchronous commit says so (404), as it always has.
+  if (!cap) return { status: 200, body: await commitCapture(services, principal, captureId) };
+  // Before any job is looked at: another host's token learns nothing about this one's commit.
+  assertHostAllowed(principal, cap.host);
+  if (cap.state === 'committed') {
+    await db.delete(commitJobs).where(eq(commitJobs.captureId, captureId));
+    return { status: 200, body: await commitCapture(services, principal, captureId) };
+  }
+
+  const [job] = await db.select().from(commitJobs).where(eq(commitJobs.captureId, captureId));
+  if (job?.state === 'failed') {
+    // Reported once: this POST answers the job's error and the next one starts afresh.
+    const [taken] = await db
+      .delete(commitJobs)
+      .where(and(eq(commitJobs.captureId, captureId), eq(commitJobs.state, 'failed')))
+      .returning({ error: commitJobs.error });
+    if (taken) throw storedToApiError(taken.error as StoredError);
+  } else if (job) {
+    if (takeable(job, services.now())) await dispatch(services, captureId);
+    return { status: 202, body: inProgress(job) };
+  }
+
+  const bytes = await stagedBytesToVerify(db, cap.host, cap.request as BeginRequest);
+  if (bytes <= services.config.COMMIT_INLINE_MAX_BYTES) return { status: 200, body: await commitCapture(services, principal, captureId) };
+
+  await db.insert(commitJobs).values({ captureId, host: cap.host, state: 'queued', bytes, queuedAt: services.now() }).onConflictDoNothing();
+  const [queued] = await db.select().from(commitJobs).where(eq(commitJobs.captureId, captureId));
+  // Gone already: a runner finished it (or failed it) between the insert and this read.
+  if (!queued) return commitOrHandOff(services, principal, captureId);
+  if (queued.state === 'failed') return commitOrHandOff(services, principal, captureId);
+  services.logger.info('commit handed to a worker', { captureId, bytes });
+  await dispatch(services, captureId);
+  return { status: 202, body: inProgress(queued) };
+}
+
+function storedToApiError(stored: StoredError): ApiError {
+  const code: ErrorCode = stored && stored.code in ERROR_STATUS ? stored.code : 'internal';
+  return new ApiError(code, stored?.message ?? 'the commit failed', stored?.details);
+}
+
+/** Hands the job on; a hand-off that fails leaves it queued for the next POST or the scheduled run. */
+async function dispatch(services: Services, captureId: string): Promise<void> {
+  try {
+    if (services.dispatchCommit) await services.dispatchCommit(captureId);
+    else runHere(services, captureId);
+  } catch (e) {
+    services.logger.warn('could not hand a commit to its worker; it stays queued', { captureId, ...describeError(e) });
+  }
+}
+
+/** The jobs this process runs now, per services (tests start several catalogs in one process). */
+const running = new WeakMap<Services, Map<string, Promise<void>>>();
+
+/** This process's name for the logs and the job row. */
+export function localRunner(): string {
+  return `${hostname()}:${process.pid}`;
+}
+
+/** Runs the job in this process, in the background, unless it runs here already or every slot is busy. */
+function runHere(services: Services, captureId: string): void {
+  const mine = running.get(services) ?? new Map<string, Promise<void>>();
+  running.set(services, mine);
+  if (mine.has(captureId) || mine.size >= LOCAL_JOBS) return;
+  const job = runCommitJob(services, captureId, localRunner())
+    .then(
+      () => undefined,
+      (e: unknown) => services.logger.warn('commit job stopped', { captureId, ...describeError(e) }),
+    )
+    .finally(() => {
+      mine.delete(captureId);
+    });
+  mine.set(captureId, job);
+}
+
+/** Resolves once the jobs this process runs for `services` have ended (tests, a clean stop). */
+export async function settleCommitJobs(services: Services): Promise<void> {
+  while ((running.get(services)?.size ?? 0) > 0) await Promise.all(running.get(services)!.values());
+}
+
+export type JobRun = 'committed' | 'failed' | 'not-taken';
+
+/**
+ * Takes the job if it is takeable, runs the commit under a renewed lease, and records the
+ * outcome: the row deleted (committed) or kept as failed with the commit's error.
+ */
+export async function runCommitJob(services: Services, captureId: string, runner: string): Promise<JobRun> {
+  const { db, logger } = services;
+  const leaseMs = services.config.COMMIT_JOB_LEASE_SECONDS * 1000;
+  const now = services.now();
+  const [job] = await db
+    .update(commitJobs)
+    .set({ state: 'running', attempts: sql`${commitJobs.attempts} + 1`, startedAt: now, leaseUntil: new Date(now.getTime() + leaseMs), runner })
+    .where(and(eq(commitJobs.captureId, captureId), or(eq(commitJobs.state, 'queued'), and(eq(commitJobs.state, 'running'), lt(commitJobs.leaseUntil, now)))))
+    .returning();
+  if (!job) return 'not-taken';
+  const mine = and(eq(commitJobs.captureId, captureId), eq(commitJobs.state, 'running'), eq(commitJobs.runner, runner));
+  if (job.attempts > MAX_ATTEMPTS) {
+    const error: StoredError = {
+      status: 500,
+      code: 'internal',
+      message: `the commit's worker stopped ${job.attempts - 1} times before it finished; POST commit again to retry`,
+    };
+    logger.error('commit job abandoned', { captureId, attempts: job.attempts - 1 });
+    await db.update(commitJobs).set({ state: 'failed', error, finishedAt: now, leaseUntil: null }).where(mine);
+    return 'failed';
+  }
+  logger.info('commit job started', { captureId, bytes: job.bytes, attempt: job.attempts, runner });
+  const renew = setInterval(
+    () => {
+      db.update(commitJobs)
+        .set({ leaseUntil: new Date(services.now().getTime() + leaseMs) })
+        .where(mine)
+        .then(
+          () => undefined,
+          (e: unknown) => logger.warn('commit job lease not renewed', { captureId, ...describeError(e) }),
+        );
+    },
+    Math.max(250, leaseMs / 3),
+  );
+  const started = performance.now();
+  try {
+    // The job acts for the capture's own host: commitCapture's host check passes, nothing wider.
+    const principal: Principal = { tokenId: 'commit-job', role: 'collector', host: job.host };
+    await commitCapture(services, principal, captureId);
+    clearInterval(renew);
+    await db.delete(commitJobs).where(eq(commitJobs.captureId, captureId));
+    logger.info('commit job done', { captureId, bytes: job.bytes, ms: Math.round(performance.now() - started) });
+    return 'committed';
+  } catch (e) {
+    clearInterval(renew);
+    const api = toApiError(e);
+    const error: StoredError = { status: api.status, code: api.code, message: api.message, ...(api.details !== undefined ? { details: api.details } : {}) };
+    const fields = { captureId, status: api.status, code: api.code, ...(api.status >= 500 ? describeError(api === e ? (api.cause ?? api) : e) : {}) };
+    if (api.status >= 500) logger.error('commit job failed', fields);
+    else logger.info('commit job refused the capture', fields);
+    await db.update(commitJobs).set({ state: 'failed', error, finishedAt: services.now(), leaseUntil: null }).where(mine);
+    return 'failed';
+  } finally {
+    clearInterval(renew);
+  }
+}
+
+/** Jobs a runner may take now: queued, or running under a lease that ran out. */
+export async function takeableJobs(services: Services): Promise<string[]> {
+  const now = services.now();
+  const rows = await services.db
+    .select({ captureId: commitJobs.captureId })
+    .from(commitJobs)
+    .where(or(eq(commitJobs.state, 'queued'), and(eq(commitJobs.state, 'running'), lt(commitJobs.leaseUntil, now))))
+    .orderBy(commitJobs.queuedAt);
+  return rows.map((r) => r.captureId);
+}
+
+/**
+ * The scheduled run's share (api/lambda.ts runMaintenance): every job whose runner vanished
+ * or never started, run here one after the other. Returns how each ended.
+ */
+export async function runStaleCommitJobs(services: Services, runner: string): Promise<Record<JobRun, number>> {
+  const ran: Record<JobRun, number> = { committed: 0, failed: 0, 'not-taken': 0 };
+  for (const captureId of await takeableJobs(services)) ran[await runCommitJob(services, captureId, runner)]++;
+  return ran;
+}
+
+/**
+ * The Node server's worker: at start it takes up the jobs a crash left (on the embedded
+ * database no other process can hold one, so its `running` jobs are released at once),
+ * then looks for takeable jobs every few seconds. Returns the function that stops it.
+ */
+export async function startCommitWorker(services: Services, options: { everyMs?: number } = {}): Promise<() => void> {
+  if (services.dbFlavour === 'pglite') {
+    const released = await services.db
+      .update(commitJobs)
+      .set({ state: 'queued' })
+      .where(eq(commitJobs.state, 'running'))
+      .returning({ captureId: commitJobs.captureId });
+    if (released.length > 0) services.logger.info('commit jobs left by a stop taken up again', { jobs: released.length });
+  }
+  const sweep = async () => {
+    for (const captureId of await takeableJobs(services)) runHere(services, captureId);
+  };
+  const tick = () => {
+    sweep().catch((e: unknown) => services.logger.warn('commit worker could not look for jobs', describeError(e)));
+  };
+  tick();
+  const timer = setInterval(tick, options.everyMs ?? Math.min(5000, services.config.COMMIT_JOB_LEASE_SECONDS * 1000));
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** The jobs of these captures (tests and the admin's view). */
+export async function commitJobsOf(db: Db, captureIds: string[]): Promise<JobRow[]> {
+  return captureIds.length ? db.select().from(commitJobs).where(inArray(commitJobs.captureId, captureIds)) : [];
+}
