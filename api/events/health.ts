@@ -298,6 +298,7 @@ export async function gatherHealthState(db: Db): Promise<HealthState> {
       vmfsUuid: strOrNull(r.vmfs_uuid),
       artifactId: String(r.artifact_id),
     }));
+    // The newest snapshot of each dataset only: a listing holds every snapshot ever kept.
     const listingRows = await queryRows<Row>(
       db,
       sql`
@@ -309,9 +310,9 @@ export async function gatherHealthState(db: Db): Promise<HealthState> {
             ORDER BY a.collected_at DESC, a.id DESC LIMIT 1) l
          WHERE h.name IN ${inList(storageHosts)}
       )
-      SELECT n.host, n.artifact_id, n.collected_at, s.dataset, s.snapshot, s.created_at
+      SELECT DISTINCT ON (n.host, s.dataset) n.host, n.artifact_id, n.collected_at, s.dataset, s.snapshot, s.created_at
         FROM newest n LEFT JOIN zfs_snapshots s ON s.artifact_id = n.artifact_id
-       ORDER BY n.host, s.dataset, s.created_at`,
+       ORDER BY n.host, s.dataset, s.created_at DESC, s.snapshot DESC`,
     );
     const byHost = new Map<string, SnapshotListing>();
     for (const r of listingRows) {
@@ -351,28 +352,46 @@ export interface Reconciled {
  * Raises an event for each condition that holds and has no unresolved event yet, and
  * resolves the unresolved events of `types` whose condition no longer holds. The partial
  * unique index on events(condition) keeps two concurrent reconciliations from raising one
- * condition twice.
+ * condition twice. Two statements whatever the number of conditions (they travel as one
+ * JSON parameter each): a health pass over hundreds of hosts must not cost hundreds of
+ * round trips, and a condition already open is skipped before it takes an id.
  */
 export async function applyConditions(tx: Db, types: HealthEventType[], holding: HealthCondition[], at: Date, captureId: string | null): Promise<Reconciled> {
   const raised: number[] = [];
-  for (const c of holding) {
+  if (holding.length > 0) {
+    const conditions = JSON.stringify(
+      holding.map((c) => ({
+        type: c.type,
+        severity: c.severity,
+        vmfsUuid: c.vmfsUuid,
+        deviceId: c.deviceId,
+        host: c.host,
+        message: c.message,
+        details: c.details,
+        condition: c.condition,
+      })),
+    );
     const rows = await queryRows<Row>(
       tx,
       sql`
       INSERT INTO events (type, severity, vmfs_uuid, device_id, host, capture_id, artifact_id, message, details, created_at, condition)
-      VALUES (${c.type}, ${c.severity}, ${c.vmfsUuid}, ${c.deviceId}, ${c.host}, ${captureId}, NULL, ${c.message},
-              ${JSON.stringify(c.details)}::jsonb, ${at.toISOString()}, ${c.condition})
+      SELECT c->>'type', c->>'severity', c->>'vmfsUuid', c->>'deviceId', c->>'host', ${captureId}::text, NULL, c->>'message', c->'details',
+             ${at.toISOString()}::timestamptz, c->>'condition'
+        FROM jsonb_array_elements(${conditions}::jsonb) WITH ORDINALITY AS j(c, n)
+       WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.condition = c->>'condition' AND e.resolved_at IS NULL)
+       ORDER BY j.n
       ON CONFLICT DO NOTHING RETURNING id`,
     );
-    if (rows[0]) raised.push(Number(rows[0].id));
+    for (const r of rows) raised.push(Number(r.id));
+    raised.sort((a, b) => a - b);
   }
-  const keys = holding.map((c) => c.condition);
+  const keys = JSON.stringify(holding.map((c) => c.condition));
   const resolvedRows = await queryRows<Row>(
     tx,
     sql`
     UPDATE events SET resolved_at = ${at.toISOString()}
      WHERE resolved_at IS NULL AND condition IS NOT NULL AND type IN ${inList(types)}
-       ${keys.length ? sql`AND condition NOT IN ${inList(keys)}` : sql``}
+       AND condition NOT IN (SELECT jsonb_array_elements_text(${keys}::jsonb))
      RETURNING id`,
   );
   return { raised, resolved: resolvedRows.map((r) => Number(r.id)) };
