@@ -1,14 +1,31 @@
 import type { BeginRequest, BeginResponse, CommitResponse, UploadTarget } from '../formats/index.js';
 import { CollectorError } from './errors.js';
-import { COMMIT_TIMEOUT_MS, RejectedError, REQUEST_TIMEOUT_MS, requestWithRetry, type HttpRequest, type RetryPolicy } from './http.js';
+import {
+  COMMIT_TIMEOUT_MS,
+  RejectedError,
+  REQUEST_TIMEOUT_MS,
+  requestWithRetry,
+  retryAfterMs,
+  UnreachableError,
+  type HttpRequest,
+  type RetryPolicy,
+} from './http.js';
 
-/** Idle timeouts of the client's requests: the commit's is longer (the catalog hashes a new dump whole first). */
+/**
+ * Idle timeouts of the client's requests: the commit's is longer (the catalog hashes a new dump
+ * whole first). `commitWaitMs`: how long one run sits out 202s (a commit the catalog's worker
+ * is on) in all; after that the capture stays spooled and goes out with the next run.
+ */
 export interface ClientTimeouts {
   requestMs: number;
   commitMs: number;
+  commitWaitMs?: number;
 }
 
 export const DEFAULT_TIMEOUTS: Readonly<ClientTimeouts> = Object.freeze({ requestMs: REQUEST_TIMEOUT_MS, commitMs: COMMIT_TIMEOUT_MS });
+
+/** What one run may still wait on commits in progress at the catalog (shared by every client of the run). */
+let commitWaitLeft = 5 * 60_000;
 
 /** The catalog's ingest API as the collector uses it: JSON over HTTP, bearer token. */
 export class CatalogClient {
@@ -47,11 +64,30 @@ export class CatalogClient {
     return CatalogClient.parse<BeginResponse>(res.body, 'begin');
   }
 
-  /** POST /v1/captures/{id}/commit. */
+  /**
+   * POST /v1/captures/{id}/commit. A 202 says the catalog's worker is verifying a large capture:
+   * the same POST is repeated after its Retry-After (1–30 s) until the answer is final, or the
+   * run's wait is used up (UnreachableError with status 202: try later).
+   */
   async commit(captureId: string): Promise<CommitResponse> {
     const req = { ...this.json('POST', `/v1/captures/${encodeURIComponent(captureId)}/commit`, {}), timeoutMs: this.timeouts.commitMs };
-    const res = await requestWithRetry(req, `commit capture ${captureId}`, this.retry);
-    return CatalogClient.parse<CommitResponse>(res.body, 'commit');
+    req.headers!.prefer = 'respond-async';
+    let waited = 0;
+    if (this.timeouts.commitWaitMs !== undefined) commitWaitLeft = this.timeouts.commitWaitMs;
+    for (;;) {
+      const res = await requestWithRetry(req, `commit capture ${captureId}`, this.retry);
+      if (res.status !== 202) return CatalogClient.parse<CommitResponse>(res.body, 'commit');
+      const wait = Math.min(Math.max(retryAfterMs(res.headers['retry-after'] as string) ?? 5000, 1000), 30_000, commitWaitLeft);
+      if (wait <= 0)
+        throw new UnreachableError(
+          `commit capture ${captureId}: still in progress at the catalog after ${waited / 1000} s; it goes out with the next run`,
+          202,
+        );
+      waited += wait;
+      if (waited > 10_000) process.stderr.write(`commit ${captureId}: the catalog is still verifying it (${waited / 1000} s)\n`);
+      commitWaitLeft -= wait;
+      await new Promise((r) => setTimeout(r, wait));
+    }
   }
 
   /**

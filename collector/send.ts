@@ -206,12 +206,15 @@ export class SendSession {
   private noteUnreachable(e: unknown): boolean {
     if (!(e instanceof UnreachableError)) return false;
     this.waiting = true;
-    if (e.status < 500 || e.status === 502 || e.status === 503 || e.status === 504) this.unreachable = e.message;
+    // 202: the catalog is up, its worker still on this commit; the other captures still go.
+    if (e.status === 202) this.late = true;
+    else if (e.status < 500 || e.status === 502 || e.status === 503 || e.status === 504) this.unreachable = e.message;
     else process.stderr.write(`warning: ${e.message}\n`);
     return true;
   }
 
   private waiting = false;
+  private late = false;
 
   /** Builds, spools and sends one capture of a host's artifacts. */
   async send(host: HostRef, collectedAt: string, artifacts: CapturedArtifact[]): Promise<CaptureReport> {
@@ -316,7 +319,8 @@ export class SendSession {
   /**
    * Final numbers and exit status, the first that applies: 1 if the token was refused, 75
    * if a capture waits in the spool for the catalog, 1 if a capture failed, 65 if the run
-   * moved a capture to rejected/, 2 if an artifact failed.
+   * moved a capture to rejected/, 2 if an artifact failed; a capture whose commit was still
+   * in progress at the catalog (202) counts as waiting only when nothing else applies.
    */
   async finish(): Promise<RunReport> {
     const r = this.report;
@@ -337,11 +341,12 @@ export class SendSession {
     if (this.refused) {
       process.stderr.write(`error: ${this.refused}\n`);
       r.exitCode = EXIT.failed;
-    } else if (states.includes('spooled') || ((this.unreachable || this.waiting) && r.spool.pending > 0)) r.exitCode = EXIT.spooled;
+    } else if (!this.late && (states.includes('spooled') || ((this.unreachable || this.waiting) && r.spool.pending > 0))) r.exitCode = EXIT.spooled;
     else if (states.includes('failed')) r.exitCode = EXIT.failed;
     else if (r.spool.rejected.length > 0) r.exitCode = EXIT.rejected;
     else if (r.artifactsFailed > 0 || states.includes('empty')) r.exitCode = EXIT.partial;
-    else r.exitCode = EXIT.ok;
+    // A commit still in progress at the catalog: try later, unless something else failed.
+    else r.exitCode = this.late ? EXIT.spooled : EXIT.ok;
     return r;
   }
 

@@ -165,7 +165,7 @@ export function localRunner(): string {
 }
 
 /** Runs the job in this process, in the background, unless it runs here already or every slot is busy. */
-function runHere(services: Services, captureId: string): void {
+export function runHere(services: Services, captureId: string): void {
   const mine = running.get(services) ?? new Map<string, Promise<void>>();
   running.set(services, mine);
   if (mine.has(captureId) || mine.size >= LOCAL_JOBS) return;

@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { BeginRequest } from '../../formats/protocol.js';
 import { requireRole } from '../http/auth.js';
-import { annotateError } from '../errors.js';
+import { ApiError, annotateError } from '../errors.js';
 import type { App, AppEnv } from '../context.js';
 import { beginCapture } from '../ingest/begin.js';
 import { commitOrHandOff } from '../ingest/commit-jobs.js';
@@ -52,7 +52,18 @@ const commit = createRoute({
   security: [{ bearer: [] }],
   summary: 'Commit a capture: verify every chunk, parse and index every artifact, write the manifest (a large one in a worker: 202, ask again)',
   middleware: [requireRole('collector'), admitIngest] as const,
-  request: { params: z.object({ id: UUID }) },
+  request: {
+    params: z.object({ id: UUID }),
+    headers: z.object({
+      prefer: z
+        .string()
+        .optional()
+        .describe(
+          '`respond-async` (RFC 7240): the client takes 202 for a commit handed to a worker. Without it such a commit answers 503 + Retry-After ' +
+            '(a client that predates the 202 then tries again later, as for a busy catalog) while the worker goes on',
+        ),
+    }),
+  },
   responses: {
     200: { description: 'Committed (idempotent)', content: { 'application/json': { schema: CommitResponse } } },
     202: {
@@ -86,6 +97,13 @@ export function registerCaptureRoutes(app: App): void {
     const answer = await commitOrHandOff(c.var.services, c.var.principal!, id).catch((e: unknown) => {
       throw annotateError(e, { captureId: id });
     });
+    if (answer.status === 202 && !/\brespond-async\b/i.test(c.req.header('prefer') ?? '')) {
+      // A client that would take any 2xx for "committed" (and drop its spooled copy) is told "later" instead.
+      throw new ApiError(
+        'service_unavailable',
+        `the catalog is committing capture ${id} in the background (${answer.body.bytes} bytes to verify); retry later`,
+      );
+    }
     if (answer.status === 202) {
       c.header('retry-after', String(answer.body.retryAfter));
       return c.json(answer.body, 202);

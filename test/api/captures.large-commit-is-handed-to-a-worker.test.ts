@@ -54,7 +54,8 @@ describeEachFlavour('captures: a large commit is handed to a worker', (flavour) 
     await catalog?.close();
   });
 
-  const post = (captureId: string, token?: string) => catalog.request(`/v1/captures/${captureId}/commit`, { method: 'POST', token });
+  const post = (captureId: string, token?: string, prefer: string | null = 'respond-async') =>
+    catalog.request(`/v1/captures/${captureId}/commit`, { method: 'POST', token, headers: prefer ? { prefer } : {} });
 
   /** POSTs commit until it answers something other than 202, letting this process's jobs end in between. */
   async function commitUntilDone(captureId: string, token?: string): Promise<Response> {
@@ -113,6 +114,20 @@ describeEachFlavour('captures: a large commit is handed to a worker', (flavour) 
     const again = await post(big.request.captureId);
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual(body);
+  });
+
+  it('a client that does not take 202 (no Prefer: respond-async) is told 503 + Retry-After while the worker goes on', async () => {
+    const big = captureOf('esx-legacy', bigDump());
+    await uploadMissing(catalog, big, await begin(catalog, big.request));
+    const res = await post(big.request.captureId, undefined, null);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBeTruthy();
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('service_unavailable');
+    await settleCommitJobs(catalog.services);
+    // Its retry finds the capture committed.
+    const later = await post(big.request.captureId, undefined, null);
+    expect(later.status).toBe(200);
+    expect(await later.json()).toMatchObject({ state: 'committed', artifacts: [{ id: artifactId(big.request.captureId, 0) }] });
   });
 
   it('a small commit is answered at once, as before', async () => {

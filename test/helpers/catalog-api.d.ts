@@ -881,6 +881,10 @@ export interface operations {
   /** Commit a capture: verify every chunk, parse and index every artifact, write the manifest (a large one in a worker: 202, ask again) */
   commitCapture: {
     parameters: {
+      header?: {
+        /** @description `respond-async` (RFC 7240): the client takes 202 for a commit handed to a worker. Without it such a commit answers 503 + Retry-After (a client that predates the 202 then tries again later, as for a busy catalog) while the worker goes on */
+        prefer?: string;
+      };
       path: {
         id: string;
       };
