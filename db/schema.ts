@@ -20,7 +20,7 @@ export const hosts = pgTable(
     lastSeen: ts('last_seen').notNull(),
     lastCaptureId: text('last_capture_id'),
   },
-  (t) => [index('hosts_name_trgm').using('gin', sql`${t.name} gin_trgm_ops`)],
+  // Host names are searched through search_names (below).
 );
 
 export const tokens = pgTable(
@@ -117,7 +117,7 @@ export const volumes = pgTable(
     firstSeen: ts('first_seen').notNull(),
     lastSeen: ts('last_seen').notNull(),
   },
-  (t) => [index('volumes_label_trgm').using('gin', sql`${t.label} gin_trgm_ops`)],
+  // Labels are searched through search_names (below).
 );
 
 /** segment UUID → VMFS UUID, learned from FS descriptors (`.vh.sf`, long header dumps). */
@@ -210,13 +210,10 @@ export const targets = pgTable(
   (t) => [
     index('targets_artifact').on(t.artifactId),
     index('targets_device').on(t.deviceId),
-    index('targets_iqn_trgm').using('gin', sql`${t.iqn} gin_trgm_ops`),
-    index('targets_backing_trgm').using('gin', sql`${t.backingStore} gin_trgm_ops`),
-    // Exact lookups: every IQN and zvol path of a site shares a long prefix, which
-    // makes trigram indexes slow for equality; btree answers those in one probe.
+    // Exact lookups (fragments go through search_names first, then here by the names found).
     index('targets_iqn_lower').on(sql`lower(${t.iqn})`),
     index('targets_backing').on(t.backingStore),
-    index('targets_alias_trgm').using('gin', sql`${t.alias} gin_trgm_ops`),
+    index('targets_alias').on(t.alias),
     // Search by initiator IQN: the target LUs whose ACL names it (`acl @> '["iqn…"]'`).
     index('targets_acl').using('gin', sql`${t.acl} jsonb_path_ops`),
     // Health checks: the newest target capture of each storage host.
@@ -243,6 +240,47 @@ export const zfsSnapshots = pgTable(
     // Health checks: the newest snapshot listing of each host.
     index('zfs_snapshots_host').on(t.host, t.captureId),
   ],
+);
+
+/**
+ * Search's lookup table: a searchable id → what it names, one row per distinct pair, so a
+ * search by device id or LVM UUID reads a few index entries instead of every sighting.
+ * `kind` says how `key` relates to `ref`:
+ * - `deviceVolume`: device id → a VMFS UUID on it (an extent names it, or the extent's
+ *   segment does, through `segmentVolume`);
+ * - `segmentVolume`: LVM segment UUID → its VMFS UUID (a segments row, or an extent naming both);
+ * - `segmentDevice`: segment UUID → a device holding it;
+ * - `extentDevice`: extent (LVM device) UUID → its device.
+ * Kept by triggers on extents and segments (the migration creates them and the view
+ * `search_key_sources` they follow), so ingest, reindex, rebuild and retention need not know.
+ */
+export const searchKeys = pgTable(
+  'search_keys',
+  {
+    key: text('key').notNull(),
+    kind: text('kind').notNull(),
+    ref: text('ref').notNull(),
+  },
+  (t) => [index('search_keys_key').on(t.key, t.kind, t.ref)],
+);
+
+/**
+ * The names a text fragment is matched against: volume labels (`ref` the VMFS UUID), host
+ * names (`ref` the host) and the IQNs, aliases and backing stores of target LUs (`ref` empty:
+ * the target rows are found by the name). One distinct row per name, kept by triggers on
+ * volumes, hosts and targets (view `search_name_sources`). Its trigram index
+ * (`search_names_name_trgm`, gin_trgm_ops, fastupdate off: the table changes only when a new
+ * name appears, and a pending list would be scanned by every search) is created by the
+ * migration after the backfill, as building it in one pass is much faster than row by row.
+ */
+export const searchNames = pgTable(
+  'search_names',
+  {
+    kind: text('kind').notNull(), // label | host | iqn | alias | backingStore
+    name: text('name').notNull(),
+    ref: text('ref').notNull(),
+  },
+  (t) => [index('search_names_ref').on(t.kind, t.ref, t.name)],
 );
 
 export const events = pgTable(
