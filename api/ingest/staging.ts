@@ -10,7 +10,7 @@
  * already rests there. So `begin` is no oracle for other hosts' chunks, and no host can
  * reference bytes it never had.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { ChunkEncoding } from '../../formats/protocol.js';
 import type { Db } from '../../db/client.js';
 import { blobs, captures, hostChunks } from '../../db/schema.js';
@@ -55,6 +55,30 @@ export async function markVerified(db: Db, shas: string[], at: Date): Promise<vo
 }
 
 /**
+ * What one page of a listing (up to 1000 keys) costs, counted in HEAD requests: on Swift's
+ * s3api a page of chunk keys takes ~150 ms, a HEAD ~7 ms. A batch of questions about chunks
+ * is answered by one listing of every chunk key when its pages cost less than a HEAD each.
+ */
+export const LIST_PAGE_COST_IN_HEADS = 20;
+const LIST_PAGE_KEYS = 1000;
+
+/** How many chunk objects the store holds, counting at most `atMost` (an estimate that is cheap to bound). */
+export type ChunkCount = (atMost: number) => Promise<number>;
+
+/** `blobs` rows, counted up to `atMost`: how many chunk keys a listing of `chunks/` would walk. */
+export function countBlobs(db: Db): ChunkCount {
+  return async (atMost) => {
+    const capped = db
+      .select({ one: sql`1` })
+      .from(blobs)
+      .limit(atMost + 1)
+      .as('capped');
+    const [row] = await db.select({ n: sql<number>`count(*)` }).from(capped);
+    return Number(row?.n ?? 0);
+  };
+}
+
+/**
  * The store's answers to "is chunk X there, with what stored size", cached briefly per
  * store. Only positive answers are kept: a chunk found missing is asked about again.
  */
@@ -62,17 +86,63 @@ class PresenceCache {
   private readonly seen = new Map<string, { storedSize: number; at: number }>();
   constructor(private readonly store: BlobStore) {}
 
-  async storedSize(sha256: string, now: number): Promise<number | null> {
+  private cached(sha256: string, now: number): number | undefined {
     const hit = this.seen.get(sha256);
-    if (hit && now - hit.at < PRESENCE_TTL_MS && now >= hit.at) return hit.storedSize;
-    const head = await this.store.head(chunkKey(sha256));
-    if (!head) {
+    return hit && now - hit.at < PRESENCE_TTL_MS && now >= hit.at ? hit.storedSize : undefined;
+  }
+
+  private remember(sha256: string, size: number | null, now: number): void {
+    if (size === null) {
       this.seen.delete(sha256);
-      return null;
+      return;
     }
     if (this.seen.size > 200_000) this.seen.clear();
-    this.seen.set(sha256, { storedSize: head.size, at: now });
-    return head.size;
+    this.seen.set(sha256, { storedSize: size, at: now });
+  }
+
+  async storedSize(sha256: string, now: number): Promise<number | null> {
+    const hit = this.cached(sha256, now);
+    if (hit !== undefined) return hit;
+    const head = await this.store.head(chunkKey(sha256));
+    this.remember(sha256, head ? head.size : null, now);
+    return head ? head.size : null;
+  }
+
+  /**
+   * Stored sizes of many chunks (null: absent), asking the store as little as it can: on S3
+   * one listing of every chunk key when its pages (`chunkCount` bounds how many there are)
+   * cost fewer requests than a HEAD per chunk, otherwise a HEAD (stat) each, 16 at a time. Both answer
+   * the same question the same way; a listing only trades many small requests for few.
+   */
+  async storedSizes(shas: string[], now: number, chunkCount: ChunkCount): Promise<Map<string, number | null>> {
+    const out = new Map<string, number | null>();
+    const ask: string[] = [];
+    for (const sha of new Set(shas)) {
+      const hit = this.cached(sha, now);
+      if (hit !== undefined) out.set(sha, hit);
+      else ask.push(sha);
+    }
+    // On the filesystem a listing stats every chunk file: never cheaper than a stat each.
+    const pagesWorthIt = this.store.kind === 's3' ? Math.floor((ask.length - 1) / LIST_PAGE_COST_IN_HEADS) : 0;
+    if (pagesWorthIt >= 1 && (await chunkCount(pagesWorthIt * LIST_PAGE_KEYS)) <= pagesWorthIt * LIST_PAGE_KEYS) {
+      const wanted = new Set(ask);
+      let found = 0;
+      for await (const o of this.store.list('chunks/')) {
+        const sha = o.key.slice(o.key.lastIndexOf('/') + 1);
+        if (!wanted.has(sha) || o.key !== chunkKey(sha) || out.has(sha)) continue;
+        out.set(sha, o.size);
+        if (++found === wanted.size) break;
+      }
+      for (const sha of ask) {
+        if (!out.has(sha)) out.set(sha, null);
+        this.remember(sha, out.get(sha)!, now);
+      }
+      return out;
+    }
+    await pool(ask, 16, async (sha) => {
+      out.set(sha, await this.storedSize(sha, now));
+    });
+    return out;
   }
 
   forget(sha256: string): void {
@@ -144,17 +214,23 @@ export async function confirmHeld(db: Db, store: BlobStore, now: Date, host: str
   const confirmed = new Map<string, BlobRow>();
   const lost: string[] = [];
   const answered: string[] = [];
-  await pool([...known.values()], 16, async (row) => {
-    if (trustedRecord(row, now)) {
-      confirmed.set(row.sha256, row);
-      return;
-    }
-    const size = await presence.storedSize(row.sha256, now.getTime());
+  const untrusted: BlobRow[] = [];
+  for (const row of known.values()) {
+    if (trustedRecord(row, now)) confirmed.set(row.sha256, row);
+    else untrusted.push(row);
+  }
+  const sizes = await presence.storedSizes(
+    untrusted.map((r) => r.sha256),
+    now.getTime(),
+    countBlobs(db),
+  );
+  for (const row of untrusted) {
+    const size = sizes.get(row.sha256);
     if (size === row.storedSize) {
       confirmed.set(row.sha256, row);
       answered.push(row.sha256);
     } else if (size === null) lost.push(row.sha256);
-  });
+  }
   await markVerified(db, answered, now);
   await markMissing(db, store, lost);
   return confirmed;
@@ -184,6 +260,8 @@ export async function publishChunk(
   at: Date,
   chunk: VerifiedChunk & { sha256: string; storedBytes: Uint8Array },
   known: BlobRow | undefined,
+  /** The stored size a listing just found under the chunk key (null: absent); undefined when none was made. */
+  listed?: number | null,
 ): Promise<Published> {
   const key = chunkKey(chunk.sha256);
   const size = chunk.bytes.length;
@@ -191,14 +269,16 @@ export async function publishChunk(
     stored: { sha256: chunk.sha256, size, encoding: chunk.encoding, storedSize: chunk.storedSize },
     newBlob: { sha256: chunk.sha256, size, encoding: chunk.encoding, storedSize: chunk.storedSize, firstStored: at, lastVerified: at },
   };
-  const outcome = await store.putIfAbsent(key, chunk.storedBytes);
+  // A key a listing found taken is not written again (write once), and asking whether it is
+  // taken once more would only repeat the listing's answer.
+  const outcome = typeof listed === 'number' ? 'exists' : await store.putIfAbsent(key, chunk.storedBytes, { seenAbsent: listed === null });
   presenceOf(store).forget(chunk.sha256);
   if (outcome === 'created') {
     // A row describing an object that was lost (maybe another encoding) must not survive it.
     if (known) await db.delete(blobs).where(eq(blobs.sha256, chunk.sha256));
     return ours;
   }
-  const head = await store.head(key);
+  const head = typeof listed === 'number' ? { size: listed } : await store.head(key);
   if (known && head && known.storedSize === head.size && known.size === size) {
     return { stored: { sha256: chunk.sha256, size, encoding: known.encoding as ChunkEncoding, storedSize: known.storedSize }, newBlob: null };
   }

@@ -9,7 +9,18 @@ import type { blobs } from '../../db/schema.js';
 import { ApiError } from '../errors.js';
 import { stagingKey, stagingPrefix, type BlobStore } from '../store/types.js';
 import { ChunkCache, ChunkError, decodeChunk } from './chunks.js';
-import { heldByHost, knownBlobs, markMissing, markVerified, pool, presenceOf, publishChunk, trustedRecord, type Published } from '../ingest/staging.js';
+import {
+  countBlobs,
+  heldByHost,
+  knownBlobs,
+  markMissing,
+  markVerified,
+  pool,
+  presenceOf,
+  publishChunk,
+  trustedRecord,
+  type Published,
+} from '../ingest/staging.js';
 
 /** One chunk as a manifest records it: how it actually rests in the store. */
 export interface StoredChunk {
@@ -29,6 +40,12 @@ export async function stagedSizes(store: BlobStore, captureId: string): Promise<
 }
 
 export type BlobRow = typeof blobs.$inferInsert;
+
+/**
+ * Staged chunks read back, verified and published at once. Each is a GET and a PUT to the
+ * store, small and latency-bound, so more in flight than cores is what keeps them moving.
+ */
+export const PUBLISH_CONCURRENCY = 16;
 
 /** What verifyChunks found: every chunk as it rests (or will rest), and the staged ones still to publish. */
 export interface VerifiedChunks {
@@ -74,26 +91,17 @@ export async function verifyChunks(
   const pending = new Set<string>();
   const lost: string[] = [];
   const problems: Array<{ sha256: string; reason: string; message: string }> = [];
-  await pool(chunks, 8, async (c) => {
+  // The store is asked about chunks in batches (presence.storedSizes: one listing when that
+  // is fewer requests): held chunks whose `blobs` record is past its trust window, and, on a
+  // store without native write-once creates, the keys the staged chunks will be published to.
+  const unstaged = chunks.filter((c) => !staged.has(c.sha256));
+  const sizes = await presence.storedSizes(
+    unstaged.filter((c) => held.has(c.sha256) && known.get(c.sha256)?.size === c.size && !trustedRecord(known.get(c.sha256)!, at)).map((c) => c.sha256),
+    at.getTime(),
+    countBlobs(db),
+  );
+  const checkStaged = async (c: { sha256: string; size: number }, listed?: number | null) => {
     const k = known.get(c.sha256);
-    if (!staged.has(c.sha256)) {
-      // The same message whether or not another host holds the chunk: no existence oracle.
-      const never = { sha256: c.sha256, reason: 'missing', message: `chunk ${c.sha256} was never uploaded` };
-      if (!held.has(c.sha256) || !k || k.size !== c.size) {
-        problems.push(never);
-        return;
-      }
-      // Verified when it was published (or last asked about): no store request per chunk.
-      const size = trustedRecord(k, at) ? k.storedSize : await presence.storedSize(c.sha256, at.getTime());
-      if (size === k.storedSize) {
-        if (!trustedRecord(k, at)) answered.push(c.sha256);
-        stored.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: k.encoding as ChunkEncoding, storedSize: k.storedSize });
-        return;
-      }
-      if (size === null) lost.push(c.sha256);
-      problems.push({ sha256: c.sha256, reason: 'missing', message: `chunk ${c.sha256} is no longer in the store; upload it again` });
-      return;
-    }
     const key = stagingKey(capture.id, c.sha256);
     try {
       const bytes = await store.getBytes(key);
@@ -107,7 +115,7 @@ export async function verifyChunks(
         stored.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: v.encoding, storedSize: v.storedSize });
         return;
       }
-      const done = await publishChunk(db, store, at, { ...v, sha256: c.sha256, storedBytes: bytes }, k);
+      const done = await publishChunk(db, store, at, { ...v, sha256: c.sha256, storedBytes: bytes }, k, listed);
       stored.set(c.sha256, done.stored);
       if (done.newBlob) newBlobs.push(done.newBlob);
     } catch (e) {
@@ -115,7 +123,42 @@ export async function verifyChunks(
       problems.push({ sha256: c.sha256, reason: e.reason, message: e.message });
       if (e.reason !== 'missing') await store.delete(key).catch(() => {});
     }
-  });
+  };
+  let toPublish = chunks.filter((c) => staged.has(c.sha256));
+  let listed = new Map<string, number | null>();
+  if (toPublish.length > 1 && store.conditionalWrites && store.conditionalWrites() !== true) {
+    // Whether this server creates write-once natively is learnt from the first publish.
+    if (store.conditionalWrites() === undefined) {
+      await checkStaged(toPublish[0]);
+      toPublish = toPublish.slice(1);
+    }
+    if (store.conditionalWrites() === false) {
+      listed = await presence.storedSizes(
+        toPublish.filter((c) => !deferred.has(c.sha256)).map((c) => c.sha256),
+        at.getTime(),
+        countBlobs(db),
+      );
+    }
+  }
+  await pool(toPublish, PUBLISH_CONCURRENCY, (c) => checkStaged(c, listed.get(c.sha256)));
+  for (const c of unstaged) {
+    const k = known.get(c.sha256);
+    // The same message whether or not another host holds the chunk: no existence oracle.
+    const never = { sha256: c.sha256, reason: 'missing', message: `chunk ${c.sha256} was never uploaded` };
+    if (!held.has(c.sha256) || !k || k.size !== c.size) {
+      problems.push(never);
+      continue;
+    }
+    // Verified when it was published (or last asked about): no store request per chunk.
+    const size = trustedRecord(k, at) ? k.storedSize : sizes.get(c.sha256);
+    if (size === k.storedSize) {
+      if (!trustedRecord(k, at)) answered.push(c.sha256);
+      stored.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: k.encoding as ChunkEncoding, storedSize: k.storedSize });
+      continue;
+    }
+    if (size === null) lost.push(c.sha256);
+    problems.push({ sha256: c.sha256, reason: 'missing', message: `chunk ${c.sha256} is no longer in the store; upload it again` });
+  }
   await markMissing(db, store, lost);
   await markVerified(db, answered, at);
   if (problems.length > 0) {
@@ -151,7 +194,7 @@ export async function publishStaged(
   const wanted = [...new Set(refs.flatMap((r) => r.chunks.map((c) => c.sha256)).filter((s) => pending.has(s)))];
   const known = await knownBlobs(db, wanted);
   const done = new Map<string, Published>();
-  await pool(wanted, 8, async (sha) => {
+  await pool(wanted, PUBLISH_CONCURRENCY, async (sha) => {
     const size = refs.flatMap((r) => r.chunks).find((c) => c.sha256 === sha)!.size;
     const bytes = await store.getBytes(stagingKey(captureId, sha));
     if (!bytes) throw new ApiError('unprocessable', `chunk ${sha} vanished from staging during the commit; retry`);

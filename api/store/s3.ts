@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -238,12 +239,18 @@ export class S3BlobStore implements BlobStore {
   /**
    * Write once: PutObject with `If-None-Match: *` (412 when the key exists). Servers that
    * do not implement conditional writes (Swift's s3api answers 501) are remembered and
-   * get "HEAD, then PUT only if absent" instead. That fallback has a window between the
-   * HEAD and the PUT, which is harmless here: only the commit writes chunk keys, always
+   * get "HEAD, then PUT only if absent" instead — or just the PUT when the caller saw the
+   * key absent in a listing moments ago (`seenAbsent`). That fallback has a window between
+   * the look and the PUT, which is harmless here: only the commit writes chunk keys, always
    * with bytes it verified against the key's hash, so a racing writer writes the same chunk.
+   * Until the server has answered one conditional PUT, others wait for that answer, so a
+   * burst of publishes costs one 501, not one per request in flight.
    */
-  async putIfAbsent(key: string, body: Uint8Array): Promise<'created' | 'exists'> {
+  async putIfAbsent(key: string, body: Uint8Array, options: { seenAbsent?: boolean } = {}): Promise<'created' | 'exists'> {
+    while (this.conditionalPuts === undefined && this.probing) await this.probing.catch(() => {});
     if (this.conditionalPuts !== false) {
+      let settle = () => {};
+      if (this.conditionalPuts === undefined) this.probing = new Promise<void>((resolve) => (settle = resolve));
       try {
         await this.client.send(
           new PutObjectCommand({
@@ -260,14 +267,27 @@ export class S3BlobStore implements BlobStore {
       } catch (err) {
         const status = statusOf(err);
         // 409 ConditionalRequestConflict: a concurrent conditional write won; the key is taken.
-        if (status === 412 || status === 409) return 'exists';
+        if (status === 412 || status === 409) {
+          this.conditionalPuts = true;
+          return 'exists';
+        }
         if (status !== 501 && (err as { name?: string }).name !== 'NotImplemented') throw err;
         this.conditionalPuts = false;
+      } finally {
+        settle();
       }
     }
-    if (await this.head(key)) return 'exists';
+    if (!options.seenAbsent && (await this.head(key))) return 'exists';
     await this.put(key, body);
     return 'created';
+  }
+
+  /** A conditional PUT in flight while conditionalPuts is still unknown. */
+  private probing: Promise<void> | undefined;
+
+  /** Whether `If-None-Match: *` is honoured: undefined until the server answered one. */
+  conditionalWrites(): boolean | undefined {
+    return this.conditionalPuts;
   }
 
   async delete(key: string): Promise<void> {
@@ -280,6 +300,36 @@ export class S3BlobStore implements BlobStore {
   async closeStaging(captureId: string): Promise<void> {
     const keys: string[] = [];
     for await (const o of this.list(stagingPrefix(captureId))) keys.push(o.key);
+    await this.deleteKeys(keys);
+  }
+
+  /** Whether the server takes Multi-Object Delete; undefined until it answered one. */
+  private multiDelete: boolean | undefined;
+
+  /**
+   * Deletes keys with one Multi-Object Delete per 1000 (S3's limit) instead of one request
+   * each; servers that refuse it (501) get single deletes, 16 at a time. An absent key is
+   * no error, as with DeleteObject.
+   */
+  async deleteKeys(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length && this.multiDelete !== false; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      try {
+        const out = await this.client.send(
+          withContentMd5(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })),
+        );
+        this.multiDelete = true;
+        const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+        if (failed.length > 0)
+          throw new Error(`deleting ${failed.length} object(s) failed, first ${failed[0].Key}: ${failed[0].Code} ${failed[0].Message ?? ''}`.trim());
+        if (i + 1000 >= keys.length) return;
+      } catch (err) {
+        const status = statusOf(err);
+        if (this.multiDelete === true || (status !== 501 && status !== 405 && (err as { name?: string }).name !== 'NotImplemented')) throw err;
+        this.multiDelete = false;
+        keys = keys.slice(i);
+      }
+    }
     for (let i = 0; i < keys.length; i += 16) await Promise.all(keys.slice(i, i + 16).map((k) => this.delete(k)));
   }
 
@@ -490,6 +540,23 @@ function formatUrl(request: { protocol: string; hostname: string; port?: number;
     .flatMap(([k, v]) => (v === null ? [encodeURIComponent(k)] : (Array.isArray(v) ? v : [v]).map((x) => `${encodeURIComponent(k)}=${encodeURIComponent(x)}`)))
     .join('&');
   return `${url.origin}${request.path}${query ? `?${query}` : ''}`;
+}
+
+/**
+ * Adds a Content-MD5 of the serialized body to a request. Multi-Object Delete must carry a
+ * checksum; the SDK sends a CRC32 (x-amz-checksum-crc32), which Swift's s3api does not
+ * know (400 "Missing required header: Content-MD5"); every S3 server takes Content-MD5.
+ */
+function withContentMd5<C extends { middlewareStack: { add: (...a: any[]) => void } }>(command: C): C {
+  command.middlewareStack.add(
+    (next: (args: any) => Promise<any>) => async (args: { request: { body?: unknown; headers: Record<string, string> } }) => {
+      const body = args.request.body;
+      if (typeof body === 'string' || body instanceof Uint8Array) args.request.headers['content-md5'] = createHash('md5').update(body).digest('base64');
+      return next(args);
+    },
+    { step: 'build', name: 'catalogContentMd5', priority: 'low' },
+  );
+  return command;
 }
 
 /** Base64 MD5 of a body: what presignPut needs as `contentMd5`. */

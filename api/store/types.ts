@@ -59,9 +59,16 @@ export interface BlobStore {
    * an object already rests there (left untouched). The fs store links a fully written temp
    * file into place; S3 sends `If-None-Match: *`, and on servers that answer 501 to it
    * (OpenStack Swift) falls back to "HEAD, then PUT only if absent" — safe because only
-   * the commit writes these keys, always with bytes it has verified.
+   * the commit writes these keys, always with bytes it has verified. `seenAbsent`: the
+   * caller found the key absent in a listing moments ago, so that fallback skips its HEAD.
    */
-  putIfAbsent(key: string, body: Uint8Array): Promise<'created' | 'exists'>;
+  putIfAbsent(key: string, body: Uint8Array, options?: { seenAbsent?: boolean }): Promise<'created' | 'exists'>;
+  /**
+   * Whether putIfAbsent is one request (a native write-once create): false on an S3 server
+   * that proved it ignores conditional PUTs (it then needs a look first), undefined before
+   * the server answered one; absent means true (the filesystem store links in place).
+   */
+  conditionalWrites?(): boolean | undefined;
   delete(key: string): Promise<void>;
   /**
    * Makes a capture's staging area ready for uploads (the fs store's upload route

@@ -8,12 +8,13 @@
  * SHA-256 once" pass over the same bytes is the yardstick. Bytes over the wire are counted
  * by TCP proxies: collector ↔ catalog at the catalog's port, and everything that reaches
  * the S3 server (restic's uploads; the catalog's own requests and the collector's chunk
- * PUTs to upload URLs). Prints ratios; asserts nothing.
+ * PUTs to upload URLs), with the S3 requests by kind. Prints ratios; asserts nothing.
  *
  *   npm run bench -- collector                       quick: BENCH_SCALE=0.2 (10 LUNs), 3 runs
  *   BENCH_SCALE=1 npm run bench -- collector         the full 50 × 20 MiB
  *   BENCH_RUNS=5 BENCH_SUPPORT=1 …                   more runs; also a 1.5 GiB support dump
  *   COLLECTOR_BUNDLE=/path/collector.cjs …           another build of the collector (before/after)
+ *   BENCH_DAY_LATER=0 …                              days 2–3 within the catalog's trust window (see DAY_LATER)
  *
  * PostgreSQL + S3 runs when TEST_DATABASE_URL and S3_ENDPOINT (and the AWS_* keys) are set,
  * as in .ci/run or after `source` of infra/swift/start.sh's output. restic comes from the
@@ -46,6 +47,14 @@ const LUN_BYTES = 20 * MiB;
 const CHANGED = Math.min(5, LUNS);
 const TOKEN = 'collector-bench-bootstrap-token-0123456789';
 const BUNDLE = process.env.COLLECTOR_BUNDLE ?? BUILT_BUNDLE;
+/**
+ * Days 2 and 3 come a day after the one before: on PostgreSQL the catalog's record of when
+ * it last saw each chunk in the store (`blobs.last_verified`) is moved back a day first, so
+ * the catalog checks the store again as a real daily run does (the runs themselves follow
+ * each other within minutes). The embedded catalog's database lives inside its process and
+ * is left as is. BENCH_DAY_LATER=0 turns this off.
+ */
+const DAY_LATER = process.env.BENCH_DAY_LATER !== '0';
 
 /** A few unique regions per LUN, like real header dumps: metadata blocks amid zeros. */
 function uniqueRegions(i: number): Region[] {
@@ -59,8 +68,21 @@ interface Counter {
   port: number;
   up: number;
   down: number;
+  /** HTTP requests seen going up (plain HTTP only), by "METHOD area" (area: the key's first segment, or list). */
+  requests: Map<string, number>;
   reset(): void;
   close(): void;
+}
+
+const REQUEST_LINE = /(GET|PUT|HEAD|POST|DELETE) (\/[^ \r\n]*) HTTP\/1\.1\r\n/g;
+
+/** What an S3 request touches: list, delete (multi-object) or the key's first segment (chunks, staging, manifests). */
+function requestArea(path: string): string {
+  const [p, q = ''] = path.split('?');
+  if (/(^|&)list-type=/.test(q) || (p.split('/').filter(Boolean).length <= 1 && !/delete/.test(q))) return 'list';
+  if (/(^|&)delete(=|&|$)/.test(q)) return 'multi-delete';
+  const segs = p.split('/').filter(Boolean);
+  return segs[1] ?? '?';
 }
 
 async function countingProxy(target: { host: string; port: number }, tlsOptions?: tls.TlsOptions): Promise<Counter> {
@@ -68,9 +90,11 @@ async function countingProxy(target: { host: string; port: number }, tlsOptions?
     port: 0,
     up: 0,
     down: 0,
+    requests: new Map(),
     reset: () => {
       c.up = 0;
       c.down = 0;
+      c.requests.clear();
     },
     close: () => server.close(),
   } as Counter;
@@ -78,8 +102,17 @@ async function countingProxy(target: { host: string; port: number }, tlsOptions?
   const handle = (client: net.Socket) => {
     const upstream = net.connect(target.port, target.host);
     sockets.add(client).add(upstream);
+    // Request lines, found across piece boundaries by keeping the tail of the previous piece.
+    let tail = '';
     client.on('data', (d: Buffer) => {
       c.up += d.length;
+      if (tlsOptions) return;
+      const text = tail + d.toString('latin1');
+      for (const m of text.matchAll(REQUEST_LINE)) {
+        const what = `${m[1]} ${requestArea(m[2])}`;
+        c.requests.set(what, (c.requests.get(what) ?? 0) + 1);
+      }
+      tail = text.slice(-300).replace(/^[\s\S]*\r\n/, '');
     });
     upstream.on('data', (d: Buffer) => {
       c.down += d.length;
@@ -115,6 +148,8 @@ interface Sample {
   /** restic's data_added, or the collector's stored bytes uploaded. */
   added: number;
   detail: string;
+  /** S3 requests by kind (postgres+s3 only), e.g. "HEAD chunks 12, GET staging 40". */
+  s3Requests?: Map<string, number>;
 }
 
 function exec(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number; out: string; err: string; code: number }> {
@@ -224,6 +259,8 @@ interface Flavour {
   proxy: Counter;
   spool: string;
   drop: () => Promise<void>;
+  /** Moves the catalog's records a day into the past (PostgreSQL only; see DAY_LATER). */
+  dayPasses: () => Promise<void>;
 }
 
 async function startFlavour(name: string, dir: string, s3Proxy: Counter | null, s3: S3TestConfig | null): Promise<Flavour> {
@@ -233,9 +270,16 @@ async function startFlavour(name: string, dir: string, s3Proxy: Counter | null, 
   const proxy = await countingProxy({ host: '127.0.0.1', port });
   const env: Record<string, string> = { DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: TOKEN, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${proxy.port}` };
   let drop = async () => {};
+  let dayPasses = async () => {};
   if (name === 'postgres+s3') {
     const created = await createDatabase(process.env.TEST_DATABASE_URL!, 'vrc_bench');
     drop = created.drop;
+    dayPasses = async () => {
+      const { default: postgres } = await import('postgres');
+      const sql = postgres(created.url, { max: 1, onnotice: () => {} });
+      await sql`UPDATE blobs SET last_verified = last_verified - interval '1 day'`;
+      await sql.end();
+    };
     const bucket = await freshBucket(s3!, 'bench');
     Object.assign(env, {
       DATABASE_URL: created.url,
@@ -248,7 +292,7 @@ async function startFlavour(name: string, dir: string, s3Proxy: Counter | null, 
     });
   }
   const server = await spawnServer(env, 300_000);
-  return { name, server, proxy, spool: mkdtempSync(join(dir, `${name}-spool-`)), drop };
+  return { name, server, proxy, spool: mkdtempSync(join(dir, `${name}-spool-`)), drop, dayPasses };
 }
 
 export async function run(): Promise<void> {
@@ -341,6 +385,7 @@ export async function run(): Promise<void> {
             });
           }
           for (const f of flavours) {
+            if (day > 1 && DAY_LATER) await f.dayPasses();
             f.proxy.reset();
             s3Proxy?.reset();
             const args = [
@@ -367,6 +412,7 @@ export async function run(): Promise<void> {
               s3Up: f.name === 'embedded' ? 0 : s3Proxy!.up,
               s3Down: f.name === 'embedded' ? 0 : s3Proxy!.down,
               added: report.bytesUploaded,
+              s3Requests: f.name === 'embedded' ? undefined : new Map(s3Proxy!.requests),
               detail: `read+hash+stage ${report.readSeconds.toFixed(2)} s, catalog round trips ${(report.seconds - report.readSeconds).toFixed(2)} s, ${report.putRequests} PUTs, read ${(report.bytesRead / MiB).toFixed(0)} MiB`,
             });
           }
@@ -401,6 +447,11 @@ export async function run(): Promise<void> {
         console.log(
           `  ${tool.padEnd(22)} ${t.toFixed(2).padStart(6)} s${ratios}${wire}${last.detail ? `\n  ${''.padEnd(22)} (last run: ${last.detail})` : ''}`,
         );
+        if (last.s3Requests) {
+          const all = [...last.s3Requests.entries()].sort((a, b) => b[1] - a[1]);
+          const total = all.reduce((n, [, k]) => n + k, 0);
+          console.log(`  ${''.padEnd(22)} (last run: ${total} S3 requests: ${all.map(([k, n]) => `${k} ${n}`).join(', ')})`);
+        }
       }
     }
 
