@@ -9,7 +9,10 @@
  * function (collectors PUT to presigned S3 URLs signed by the function's role), large
  * downloads and bundles answer with a presigned GET (`?redirect=1`), and each function
  * instance holds at most one database connection (`DATABASE_POOL_MAX=1`; RDS Proxy pools
- * them) with prepared statements off, which a transaction-pooling proxy needs.
+ * them) with prepared statements off, which a transaction-pooling proxy needs. A commit
+ * whose uploaded bytes would take longer to verify than a request may run is answered 202
+ * and handed by the API function to itself (an asynchronous invocation with the function's
+ * 15-minute timeout; the maintenance run takes up any that got lost).
  */
 import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
@@ -100,6 +103,8 @@ export class CatalogStack extends Stack {
         gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
       });
       vpc.addInterfaceEndpoint('SecretsManager', { service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER });
+      // The API function hands large commits to itself (an asynchronous Invoke) through this one.
+      vpc.addInterfaceEndpoint('Lambda', { service: ec2.InterfaceVpcEndpointAwsService.LAMBDA });
       lambdaSecurityGroup = new ec2.SecurityGroup(this, 'FunctionSecurityGroup', { vpc, description: 'catalog functions' });
       const cluster = new rds.DatabaseCluster(this, 'Database', {
         engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_6 }),
@@ -142,8 +147,14 @@ export class CatalogStack extends Stack {
         securityGroups: lambdaSecurityGroup ? [lambdaSecurityGroup] : undefined,
         logGroup: new logs.LogGroup(this, `${name}Logs`, { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY }),
       });
-    // API Gateway HTTP APIs give an integration 30 s at most.
-    this.api = fn('ApiFunction', 'lambda.handler', Duration.seconds(29), 'VMFS Recovery Catalog API');
+    // One function serves the API and runs the commit jobs it hands itself (api/ingest/commit-jobs.ts):
+    // an HTTP request is cut by API Gateway at 29 s (the integration timeout below) whatever the
+    // function's timeout; an asynchronous commit invocation gets Lambda's full 15 minutes, which
+    // reads and hashes a 1.5 GiB support-grade dump with time to spare.
+    this.api = fn('ApiFunction', 'lambda.handler', Duration.minutes(15), 'VMFS Recovery Catalog API and its commit jobs');
+    // A commit event Lambda could not run (throttled, or the function failed) is retried; one that
+    // never runs is picked up by the maintenance run (its job row stays queued).
+    this.api.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(1) });
     this.maintenance = fn(
       'MaintenanceFunction',
       'lambda.maintenance',
@@ -155,10 +166,20 @@ export class CatalogStack extends Stack {
       this.grantCatalogPrefixes(f.role!, props.objectLock === true);
       dbSecret.grantRead(f);
     }
+    // The API function may invoke itself, and nothing else. A policy of its own (not the role's
+    // default policy, which the function depends on) keeps the function's ARN out of a cycle.
+    new iam.Policy(this, 'ApiSelfInvoke', {
+      roles: [this.api.role!],
+      statements: [new iam.PolicyStatement({ sid: 'CommitJobs', actions: ['lambda:InvokeFunction'], resources: [this.api.functionArn] })],
+    });
 
     this.httpApi = new apigw.HttpApi(this, 'HttpApi', {
       description: 'VMFS Recovery Catalog',
-      defaultIntegration: new HttpLambdaIntegration('ApiIntegration', this.api, { payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0 }),
+      // API Gateway HTTP APIs give an integration 30 s at most.
+      defaultIntegration: new HttpLambdaIntegration('ApiIntegration', this.api, {
+        payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
+        timeout: Duration.seconds(29),
+      }),
     });
 
     new events.Rule(this, 'MaintenanceSchedule', {

@@ -65,7 +65,29 @@ describe('Aurora mode (default)', () => {
       expect(env.DATABASE_URL).toBeUndefined();
       expect(f.Properties.VpcConfig).toBeDefined();
     }
-    expect((catalog as any[]).find((f) => f.Properties.Handler === 'lambda.handler').Properties.Timeout).toBeLessThanOrEqual(30);
+    // HTTP requests are cut at 29 s by the integration; the commit jobs the function hands itself get 15 minutes.
+    expect((catalog as any[]).find((f) => f.Properties.Handler === 'lambda.handler').Properties.Timeout).toBe(900);
+    t.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', TimeoutInMillis: 29_000 });
+  });
+
+  it('lets the API function invoke itself asynchronously for commit jobs, and nothing else; inside the VPC through an endpoint', () => {
+    const fns = t.findResources('AWS::Lambda::Function');
+    const apiId = Object.keys(fns).find((id) => (fns[id] as any).Properties.Handler === 'lambda.handler')!;
+    const invokes = (Object.values(t.findResources('AWS::IAM::Policy')) as any[]).flatMap((p) =>
+      p.Properties.PolicyDocument.Statement.filter((st: any) => [st.Action].flat().some((a: string) => a.startsWith('lambda:'))).map((st: any) => ({
+        st,
+        roles: p.Properties.Roles,
+      })),
+    );
+    expect(invokes).toHaveLength(1);
+    const [{ st, roles }] = invokes;
+    expect(st).toMatchObject({ Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [apiId, 'Arn'] } });
+    expect(roles).toEqual([{ Ref: (fns[apiId] as any).Properties.Role['Fn::GetAtt'][0] }]);
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: apiId }, MaximumRetryAttempts: 2 });
+    t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcEndpointType: 'Interface',
+      ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.lambda']] },
+    });
   });
 
   it('lets the function role touch only the catalog prefixes of its own bucket', () => {
