@@ -1,16 +1,16 @@
 /**
- * Search: whatever an operator pastes (docs/architecture.md "Who uses it"), typed by
+ * Search: whatever an operator pastes (docs/architecture.md "Who uses it", "Search"), typed by
  * `parseQuery` (formats/ids.ts), answered with scored hits, best first.
- * Every lookup rides an index: primary keys (UUIDs, device ids, also for
- * prefixes through a key range), btree indexes on device ids / vml / datasets,
- * and pg_trgm GIN indexes for label, host name, IQN and backing-store fragments.
+ * Each query type is one statement. Device ids and LVM UUIDs go through `search_keys` (one
+ * row per distinct id → volume or device, kept by triggers: db/schema.ts) and primary keys;
+ * text fragments through the one trigram index of `search_names`; exact IQNs and zvol paths
+ * through btree indexes on targets.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { SearchHit, SearchResultBody } from '../schemas/catalog.js';
 import { queryRows, type Db } from '../../db/client.js';
 import { canonicalDeviceId, canonicalVmfsUuid, parseQuery, parseVml, type SearchQuery } from '../../formats/ids.js';
 import { datasetOfBackingStore } from '../../formats/zfs.js';
-import { volumesOnDevices } from './volumes.js';
 import { inList, iso, num, str } from './rows.js';
 
 /** The hits are the response schema's (api/schemas/catalog.ts). */
@@ -144,18 +144,51 @@ function hitTime(h: SearchHit): string | null {
 
 const TARGET_KEY = sql.raw(`t.storage_host, t.stack, coalesce(t.iqn, ''), coalesce(t.lun, -1), coalesce(t.device_id, '')`);
 
-/** The latest row of each target LU matching `where` (over committed artifacts). */
-async function targetRows(db: Db, where: SQL, limit: number): Promise<Row[]> {
-  return queryRows<Row>(
-    db,
-    sql`
+/** The latest row of each target LU among the target rows matching `where`, newest first. */
+function latestTargetsSql(where: SQL, limit: number): SQL {
+  return sql`
     SELECT * FROM (
       SELECT DISTINCT ON (${TARGET_KEY}) t.*
-        FROM targets t JOIN artifacts a ON a.id = t.artifact_id
+        FROM targets t
        WHERE ${where}
        ORDER BY ${TARGET_KEY}, t.seen_at DESC, t.id DESC
-    ) x ORDER BY x.seen_at DESC LIMIT ${limit}`,
-  );
+    ) x ORDER BY x.seen_at DESC LIMIT ${limit}`;
+}
+
+/** The latest row of each target LU matching `where`. */
+async function targetRows(db: Db, where: SQL, limit: number): Promise<Row[]> {
+  return queryRows<Row>(db, latestTargetsSql(where, limit));
+}
+
+/**
+ * `pg_trgm`'s GIN index reads the posting list of every trigram of a `%fragment%` pattern, and
+ * the trigrams of words most names share (`ds-`, `prod`, `iqn.`) have lists as long as the
+ * table. So the index is asked for the fragment's rarest-looking run — its longest run of
+ * letters and digits, one with digits first (numbers tell names apart, words repeat) — and the
+ * whole fragment is checked on the few names that come back (`namesLike`). Same answer, a
+ * fraction of the index read.
+ */
+export function indexedRun(fragment: string): string {
+  const runs = fragment.split(/[^\p{L}\p{N}]+/u).filter((r) => r.length >= 3);
+  if (runs.length === 0) return fragment;
+  const digits = (r: string) => (/\d/.test(r) ? 1 : 0);
+  return runs.reduce((best, r) => (digits(r) > digits(best) || (digits(r) === digits(best) && r.length > best.length) ? r : best));
+}
+
+/** search_names rows of `kinds` whose name contains `fragment` (any case), through the trigram index. */
+function namesLike(kinds: string[], fragment: string): SQL {
+  const run = indexedRun(fragment);
+  const whole = run === fragment ? sql`` : sql`AND strpos(lower(n.name), ${fragment.toLowerCase()}) > 0`;
+  return sql`SELECT n.kind, n.name, n.ref FROM search_names n
+     WHERE n.name ILIKE ${'%' + likeEscape(run) + '%'} ${whole} AND n.kind IN ${inList(kinds)}`;
+}
+
+/** Target rows whose IQN, alias or backing store is one of the names in `names` (a SELECT of kind, name). */
+function targetsNamed(names: SQL): SQL {
+  return sql`t.id IN (
+    SELECT t2.id FROM (${names}) m JOIN targets t2 ON lower(t2.iqn) = lower(m.name) AND t2.iqn = m.name WHERE m.kind = 'iqn'
+    UNION SELECT t2.id FROM (${names}) m JOIN targets t2 ON t2.alias = m.name WHERE m.kind = 'alias'
+    UNION SELECT t2.id FROM (${names}) m JOIN targets t2 ON t2.backing_store = m.name WHERE m.kind = 'backingStore')`;
 }
 
 /** Volume rows for some VMFS UUIDs; UUIDs only seen in extents/segments get a bare row. */
@@ -167,94 +200,116 @@ async function volumeRows(db: Db, uuids: string[]): Promise<Row[]> {
   return rows;
 }
 
+/**
+ * The volume a VMFS UUID names: its row, else (no volume row yet) when an FS descriptor or an
+ * inventory extent last saw it. The fallback runs only when there is no row.
+ */
+function volumeByUuidSql(uuid: string): SQL {
+  return sql`
+    SELECT vmfs_uuid, label, version, last_seen FROM volumes WHERE vmfs_uuid = ${uuid}
+    UNION ALL
+    SELECT ${uuid}::text, NULL, NULL, max(x.seen_at) FROM (
+      SELECT s.seen_at FROM segments s WHERE s.vmfs_uuid = ${uuid}
+      UNION ALL
+      SELECT e.seen_at FROM extents e WHERE e.vmfs_uuid = ${uuid}
+    ) x WHERE NOT EXISTS (SELECT 1 FROM volumes WHERE vmfs_uuid = ${uuid}) HAVING max(x.seen_at) IS NOT NULL`;
+}
+
 /** A VMFS UUID the catalog knows from a volume row, an inventory extent or an FS descriptor. */
 async function knownVolume(db: Db, vmfsUuid: string): Promise<Row | null> {
-  const [row] = await queryRows<Row>(db, sql`SELECT vmfs_uuid, label, version, last_seen FROM volumes WHERE vmfs_uuid = ${vmfsUuid}`);
-  if (row) return row;
-  const [seen] = await queryRows<Row>(
-    db,
-    sql`
-    SELECT max(x.seen_at) AS last_seen FROM (
-      SELECT s.seen_at FROM segments s JOIN artifacts a ON a.id = s.artifact_id WHERE s.vmfs_uuid = ${vmfsUuid}
-      UNION ALL
-      SELECT e.seen_at FROM extents e JOIN artifacts a ON a.id = e.artifact_id WHERE e.vmfs_uuid = ${vmfsUuid}
-    ) x`,
-  );
-  return seen?.last_seen ? { vmfs_uuid: vmfsUuid, label: null, version: null, last_seen: seen.last_seen } : null;
+  const [row] = await queryRows<Row>(db, volumeByUuidSql(vmfsUuid));
+  return row ?? null;
+}
+
+/**
+ * A device's LUN row for `device` (an SQL expression): the luns row, else its latest extent,
+ * else its latest target sighting. Each fallback runs only when the one before found nothing.
+ */
+function lunOfDeviceSql(device: SQL): SQL {
+  return sql`
+    SELECT device_id, lun, vml, vendor, model, size_bytes, last_seen FROM luns WHERE device_id = ${device}
+    UNION ALL
+    (SELECT e.device_id, e.lun, e.vml, e.vendor, e.model, e.size_bytes, e.seen_at FROM extents e
+      WHERE e.device_id = ${device} AND NOT EXISTS (SELECT 1 FROM luns WHERE device_id = ${device})
+      ORDER BY e.seen_at DESC LIMIT 1)
+    UNION ALL
+    (SELECT t.device_id, t.lun, NULL, NULL, NULL, t.size_bytes, t.seen_at FROM targets t
+      WHERE t.device_id = ${device} AND NOT EXISTS (SELECT 1 FROM luns WHERE device_id = ${device})
+        AND NOT EXISTS (SELECT 1 FROM extents WHERE device_id = ${device})
+      ORDER BY t.seen_at DESC LIMIT 1)`;
 }
 
 /** A device the catalog knows (luns row, else its latest extent or target sighting). */
 async function knownDevice(db: Db, deviceId: string): Promise<Row | null> {
-  const [row] = await queryRows<Row>(db, sql`SELECT * FROM luns WHERE device_id = ${deviceId}`);
-  if (row) return row;
-  const [ext] = await queryRows<Row>(
-    db,
-    sql`
-    SELECT e.device_id, e.lun, e.vml, e.vendor, e.model, e.size_bytes, e.seen_at AS last_seen
-      FROM extents e JOIN artifacts a ON a.id = e.artifact_id WHERE e.device_id = ${deviceId}
-     ORDER BY e.seen_at DESC LIMIT 1`,
-  );
-  if (ext) return ext;
-  const [tgt] = await queryRows<Row>(
-    db,
-    sql`
-    SELECT t.device_id, t.lun, NULL AS vml, NULL AS vendor, NULL AS model, t.size_bytes, t.seen_at AS last_seen
-      FROM targets t JOIN artifacts a ON a.id = t.artifact_id WHERE t.device_id = ${deviceId}
-     ORDER BY t.seen_at DESC LIMIT 1`,
-  );
-  return tgt ?? null;
+  const [row] = await queryRows<Row>(db, lunOfDeviceSql(sql`${deviceId}`));
+  return row ?? null;
+}
+
+/** What one id statement is asked: a VMFS UUID (also as segment / extent UUID), a device id, a vml. */
+interface IdTerms {
+  uuid?: string | null;
+  deviceId?: string | null;
+  /** How the device id was given: `deviceId` or `vml`. */
+  deviceMatch?: string;
+  vml?: string | null;
 }
 
 /**
- * The SQL of a device's rows, one per line, tagged `hit`: its LUN (the luns row, else its
- * latest extent, else its latest target sighting), the latest row of each target LU
- * presenting it, and the volumes on it (a bare row for a UUID no volume row names).
- * Every branch is an indexed lookup; they travel in one statement.
+ * One statement for ids, its rows tagged `hit` / `match` / `score`:
+ * - each device (the one named, and those an extent UUID names): its LUN (score 100), the
+ *   latest row of each target LU presenting it (95), the volumes on it (90, search_keys
+ *   `deviceVolume`; a bare row for a UUID no volume row names);
+ * - a VMFS UUID: the volume (100); the same UUID as an LVM segment UUID: its volumes (95) and
+ *   the devices holding it (85) — see docs/formats.md for segment vs extent UUIDs;
+ * - a vml: the LUN recorded with that exact vml (100).
  */
-function deviceRowsSql(deviceId: string, limit: number): SQL {
-  return sql`
-    SELECT 'lun' AS hit, to_jsonb(d) AS row FROM (
-      SELECT * FROM (
-        (SELECT device_id, lun, vml, vendor, model, size_bytes, last_seen, 1 AS pri FROM luns WHERE device_id = ${deviceId})
-        UNION ALL
-        (SELECT e.device_id, e.lun, e.vml, e.vendor, e.model, e.size_bytes, e.seen_at, 2
-           FROM extents e JOIN artifacts a ON a.id = e.artifact_id WHERE e.device_id = ${deviceId} ORDER BY e.seen_at DESC LIMIT 1)
-        UNION ALL
-        (SELECT t.device_id, t.lun, NULL, NULL, NULL, t.size_bytes, t.seen_at, 3
-           FROM targets t JOIN artifacts a ON a.id = t.artifact_id WHERE t.device_id = ${deviceId} ORDER BY t.seen_at DESC LIMIT 1)
-      ) k ORDER BY pri LIMIT 1
-    ) d
-    UNION ALL
-    SELECT 'target', to_jsonb(x) FROM (
-      SELECT * FROM (
-        SELECT DISTINCT ON (${TARGET_KEY}) t.*
-          FROM targets t JOIN artifacts a ON a.id = t.artifact_id
-         WHERE t.device_id = ${deviceId}
-         ORDER BY ${TARGET_KEY}, t.seen_at DESC, t.id DESC
-      ) y ORDER BY y.seen_at DESC LIMIT ${limit}
-    ) x
-    UNION ALL
-    SELECT 'volume', jsonb_build_object('vmfs_uuid', i.vmfs_uuid, 'label', v.label, 'version', v.version, 'last_seen', v.last_seen) FROM (
-      SELECT DISTINCT coalesce(e.vmfs_uuid, s.vmfs_uuid) AS vmfs_uuid
-        FROM extents e JOIN artifacts a ON a.id = e.artifact_id
-        LEFT JOIN segments s ON e.vmfs_uuid IS NULL AND s.segment_uuid = e.segment_uuid
-       WHERE e.device_id = ${deviceId}
-    ) i LEFT JOIN volumes v ON v.vmfs_uuid = i.vmfs_uuid WHERE i.vmfs_uuid IS NOT NULL`;
-}
-
-/** Adds the hits of deviceRowsSql's rows. */
-function addDeviceRows(hits: Hits, rows: Row[], match: string, score: number): void {
-  for (const r of rows) {
-    const row = r.row as Row;
-    if (r.hit === 'lun') hits.add(lunHit(row, score, match));
-    else if (r.hit === 'target') hits.add(targetHit(row, score - 5, match));
-    else if (r.hit === 'volume') hits.add(volumeHit(row, score - 10, match));
+function idRowsSql(terms: IdTerms, n: number): SQL {
+  const { uuid, deviceId, vml } = terms;
+  const devices: SQL[] = [];
+  if (deviceId) devices.push(sql`SELECT ${deviceId}::text AS device_id, ${terms.deviceMatch ?? 'deviceId'}::text AS match`);
+  if (uuid) devices.push(sql`SELECT DISTINCT ref AS device_id, 'extentUuid'::text AS match FROM search_keys WHERE key = ${uuid} AND kind = 'extentDevice'`);
+  const parts: SQL[] = [];
+  if (devices.length) {
+    parts.push(sql`
+      SELECT 'lun' AS hit, d.match, 100 AS score, to_jsonb(l) AS row
+        FROM dev d CROSS JOIN LATERAL (${lunOfDeviceSql(sql`d.device_id`)}) l`);
+    parts.push(sql`
+      SELECT 'target', d.match, 95, to_jsonb(x)
+        FROM dev d CROSS JOIN LATERAL (${latestTargetsSql(sql`t.device_id = d.device_id`, n)}) x`);
+    parts.push(sql`
+      SELECT 'volume', d.match, 90, jsonb_build_object('vmfs_uuid', k.ref, 'label', v.label, 'version', v.version, 'last_seen', v.last_seen)
+        FROM dev d CROSS JOIN LATERAL (SELECT DISTINCT ref FROM search_keys WHERE key = d.device_id AND kind = 'deviceVolume') k
+        LEFT JOIN volumes v ON v.vmfs_uuid = k.ref`);
   }
+  if (uuid) {
+    parts.push(sql`SELECT 'volume', 'vmfsUuid', 100, to_jsonb(v) FROM (${volumeByUuidSql(uuid)}) v`);
+    parts.push(sql`
+      SELECT 'volume', 'segmentUuid', 95, jsonb_build_object('vmfs_uuid', k.ref, 'label', v.label, 'version', v.version, 'last_seen', v.last_seen)
+        FROM (SELECT DISTINCT ref FROM search_keys WHERE key = ${uuid} AND kind = 'segmentVolume') k
+        LEFT JOIN volumes v ON v.vmfs_uuid = k.ref`);
+    parts.push(sql`
+      SELECT 'lun', 'segmentUuid', 85, to_jsonb(l)
+        FROM (SELECT DISTINCT ref FROM search_keys WHERE key = ${uuid} AND kind = 'segmentDevice' LIMIT ${n}) k
+        CROSS JOIN LATERAL (${lunOfDeviceSql(sql`k.ref`)}) l`);
+  }
+  if (vml) {
+    parts.push(sql`
+      SELECT 'lun', 'vml', 100, to_jsonb(l)
+        FROM (SELECT device_id, lun, vml, vendor, model, size_bytes, last_seen FROM luns WHERE vml = ${vml} LIMIT 1) l`);
+  }
+  const withDevices = devices.length ? sql`WITH dev AS MATERIALIZED (${sql.join(devices, sql` UNION `)}) ` : sql``;
+  return sql`${withDevices}${sql.join(parts, sql` UNION ALL `)}`;
 }
 
-/** Hits for one device: the LUN, the volumes on it, the target LUs presenting it (one round trip). */
-async function deviceHits(db: Db, hits: Hits, deviceId: string, match: string, score: number, limit: number): Promise<void> {
-  addDeviceRows(hits, await queryRows<Row>(db, deviceRowsSql(deviceId, limit)), match, score);
+/** Runs idRowsSql and adds its hits. */
+async function idHits(db: Db, hits: Hits, terms: IdTerms, n: number): Promise<void> {
+  const rows = await queryRows<{ hit: string; match: string; score: number; row: Row }>(db, idRowsSql(terms, n));
+  for (const { hit, match, score, row } of rows) {
+    const s = Number(score);
+    if (hit === 'lun') hits.add(lunHit(row, s, match));
+    else if (hit === 'target') hits.add(targetHit(row, s, match));
+    else if (hit === 'volume') hits.add(volumeHit(row, s, match));
+  }
 }
 
 /** A device id or vml id with a partition suffix, as `esxcfg-scsidevs -m` and /vmfs/devices/disks print them. */
@@ -280,43 +335,37 @@ export async function searchCatalog(db: Db, typed: SearchQuery, limit: number = 
   const n = Math.max(1, Math.min(limit, MAX_SEARCH_LIMIT)) + 1;
   switch (query.type) {
     case 'vmfsUuid':
-      await uuidHits(db, hits, query.vmfsUuid, n);
+      await idHits(db, hits, { uuid: query.vmfsUuid }, n);
       break;
-    case 'hex': {
-      if (query.vmfsUuid) await uuidHits(db, hits, query.vmfsUuid, n);
-      if (query.deviceId) await deviceHits(db, hits, query.deviceId, 'deviceId', 100, n);
+    case 'hex':
+      await idHits(db, hits, { uuid: query.vmfsUuid, deviceId: query.deviceId }, n);
       break;
-    }
     case 'uuidPrefix':
       await prefixHits(db, hits, query.prefix, !query.raw.includes('-'), n);
       break;
     case 'deviceId':
-      await deviceHits(db, hits, query.deviceId, 'deviceId', 100, n);
+      await idHits(db, hits, { deviceId: query.deviceId }, n);
       // 16 bare hex digits are an 8-byte NAA id, or the first two words of a VMFS UUID.
       if (/^[0-9a-f]{16}$/i.test(query.raw.trim())) await prefixHits(db, hits, query.raw.trim().toLowerCase(), false, n);
       break;
-    case 'vml': {
+    case 'vml':
       // A vml also names the LUN it was seen at: where that exact vml was recorded rides along.
-      const rows = await queryRows<Row>(
+      await idHits(db, hits, { deviceId: query.deviceId, deviceMatch: 'vml', vml: query.vml }, n);
+      break;
+    case 'iqn': {
+      // The target LUs with this IQN, and (an initiator's IQN) those whose latest ACL names it.
+      const initiators = [...new Set([query.iqn, query.raw.trim()])];
+      const rows = await queryRows<{ hit: string; row: Row }>(
         db,
         sql`
-        ${deviceRowsSql(query.deviceId, n)}
+        SELECT 'iqn' AS hit, to_jsonb(x) AS row FROM (${latestTargetsSql(sql`lower(t.iqn) = ${query.iqn}`, n)}) x
         UNION ALL
-        SELECT 'byVml', to_jsonb(l) FROM (SELECT * FROM luns WHERE vml = ${query.vml} LIMIT 1) l`,
+        SELECT 'acl', to_jsonb(x) FROM (${aclTargetsSql(initiators, n)}) x`,
       );
-      addDeviceRows(hits, rows, 'vml', 100);
-      for (const r of rows) if (r.hit === 'byVml') hits.add(lunHit(r.row as Row, 100, 'vml'));
-      break;
-    }
-    case 'iqn': {
-      const exact = await targetRows(db, sql`lower(t.iqn) = ${query.iqn}`, n);
-      for (const r of exact) hits.add(targetHit(r, 100, 'iqn'));
-      // An initiator's IQN: the target LUs whose ACL names it.
-      const allowed = await aclTargetRows(db, [...new Set([query.iqn, query.raw.trim()])], n);
-      for (const r of allowed) hits.add(targetHit(r, 90, 'acl'));
-      // A fragment of an IQN (shared prefixes make this the slow path: only when nothing matched exactly).
-      if (exact.length === 0 && allowed.length === 0) {
-        for (const r of await targetRows(db, sql`t.iqn ILIKE ${'%' + likeEscape(query.iqn) + '%'}`, n)) hits.add(targetHit(r, 70, 'iqn'));
+      for (const { hit, row } of rows) hits.add(targetHit(row, hit === 'iqn' ? 100 : 90, hit));
+      // A fragment of an IQN: only when nothing matched exactly.
+      if (rows.length === 0) {
+        for (const r of await targetRows(db, targetsNamed(namesLike(['iqn'], query.iqn)), n)) hits.add(targetHit(r, 70, 'iqn'));
       }
       break;
     }
@@ -343,9 +392,12 @@ async function esxPathHits(db: Db, hits: Hits, path: string, n: number): Promise
     const uuid = canonicalVmfsUuid(volume[1]);
     const v = uuid ? await knownVolume(db, uuid) : null;
     if (v) hits.add(volumeHit(v, 100, 'vmfsUuid'));
+    const label = volume[1];
     const byLabel = await queryRows<Row>(
       db,
-      sql`SELECT vmfs_uuid, label, version, last_seen FROM volumes WHERE lower(label) = ${volume[1].toLowerCase()} LIMIT ${n}`,
+      sql`
+      SELECT v.vmfs_uuid, v.label, v.version, v.last_seen FROM search_names s JOIN volumes v ON v.vmfs_uuid = s.ref
+       WHERE s.kind = 'label' AND s.name ILIKE ${likeEscape(label)} AND lower(s.name) = ${label.toLowerCase()} LIMIT ${n}`,
     );
     for (const r of byLabel) hits.add(volumeHit(r, 95, 'label'));
   }
@@ -368,97 +420,8 @@ async function esxPathHits(db: Db, hits: Hits, path: string, n: number): Promise
       const [byVml] = await queryRows<Row>(db, sql`SELECT device_id FROM luns WHERE vml = ${disk[1].toLowerCase()}`);
       deviceId = str(byVml?.device_id);
     }
-    if (deviceId) await deviceHits(db, hits, deviceId, 'deviceId', 100, n);
+    if (deviceId) await idHits(db, hits, { deviceId }, n);
   }
-}
-
-/**
- * A UUID-shaped term may be an LVM segment UUID (the volume table's, which names the
- * volume) or an extent UUID (LVM header + 0x82, which names one device of it): see
- * docs/formats.md. Segment → the volume(s) it belongs to and the devices holding it;
- * extent → its device, with that device's volumes and targets.
- */
-async function _lvmUuidHits(db: Db, hits: Hits, uuid: string, n: number): Promise<void> {
-  const volumes = await queryRows<Row>(
-    db,
-    sql`
-    SELECT s.vmfs_uuid FROM segments s JOIN artifacts a ON a.id = s.artifact_id WHERE s.segment_uuid = ${uuid}
-    UNION
-    SELECT e.vmfs_uuid FROM extents e JOIN artifacts a ON a.id = e.artifact_id WHERE e.segment_uuid = ${uuid} AND e.vmfs_uuid IS NOT NULL`,
-  );
-  for (const r of await volumeRows(
-    db,
-    volumes.map((v) => String(v.vmfs_uuid)),
-  ))
-    hits.add(volumeHit(r, 95, 'segmentUuid'));
-  const segmentDevices = await queryRows<Row>(
-    db,
-    sql`
-    SELECT DISTINCT e.device_id FROM extents e JOIN artifacts a ON a.id = e.artifact_id
-     WHERE e.segment_uuid = ${uuid} AND e.device_id IS NOT NULL LIMIT ${n}`,
-  );
-  for (const r of segmentDevices) {
-    const device = await knownDevice(db, String(r.device_id));
-    if (device) hits.add(lunHit(device, 85, 'segmentUuid'));
-  }
-  const extentDevices = await queryRows<Row>(
-    db,
-    sql`
-    SELECT DISTINCT e.device_id FROM extents e JOIN artifacts a ON a.id = e.artifact_id
-     WHERE e.extent_uuid = ${uuid} AND e.device_id IS NOT NULL LIMIT ${n}`,
-  );
-  for (const r of extentDevices) await deviceHits(db, hits, String(r.device_id), 'extentUuid', 100, n);
-}
-
-/**
- * A VMFS UUID term in one round trip: the volume (its row, else when an FS descriptor or an
- * inventory extent saw it), and the same UUID as an LVM segment UUID (its volumes, the
- * devices holding it) or extent UUID (its device ids); lvmUuidHits explains both. Only a
- * term that is an extent UUID takes a second round trip per device it names.
- */
-async function uuidHits(db: Db, hits: Hits, uuid: string, n: number): Promise<void> {
-  const rows = await queryRows<Row>(
-    db,
-    sql`
-    SELECT 'volume' AS hit, to_jsonb(v) AS row FROM (
-      SELECT * FROM (
-        (SELECT vmfs_uuid, label, version, last_seen, 1 AS pri FROM volumes WHERE vmfs_uuid = ${uuid})
-        UNION ALL
-        (SELECT ${uuid}::text, NULL, NULL, max(x.seen_at), 2 FROM (
-          SELECT s.seen_at FROM segments s JOIN artifacts a ON a.id = s.artifact_id WHERE s.vmfs_uuid = ${uuid}
-          UNION ALL
-          SELECT e.seen_at FROM extents e JOIN artifacts a ON a.id = e.artifact_id WHERE e.vmfs_uuid = ${uuid}
-        ) x HAVING max(x.seen_at) IS NOT NULL)
-      ) k ORDER BY pri LIMIT 1
-    ) v
-    UNION ALL
-    SELECT 'segmentVolume', jsonb_build_object('vmfs_uuid', i.vmfs_uuid, 'label', vo.label, 'version', vo.version, 'last_seen', vo.last_seen) FROM (
-      SELECT s.vmfs_uuid FROM segments s JOIN artifacts a ON a.id = s.artifact_id WHERE s.segment_uuid = ${uuid}
-      UNION
-      SELECT e.vmfs_uuid FROM extents e JOIN artifacts a ON a.id = e.artifact_id WHERE e.segment_uuid = ${uuid} AND e.vmfs_uuid IS NOT NULL
-    ) i LEFT JOIN volumes vo ON vo.vmfs_uuid = i.vmfs_uuid
-    UNION ALL
-    SELECT 'segmentDevice', to_jsonb(d) FROM (
-      SELECT DISTINCT ON (e.device_id) e.device_id,
-             coalesce(l.lun, e.lun) AS lun, coalesce(l.vml, e.vml) AS vml, coalesce(l.vendor, e.vendor) AS vendor,
-             coalesce(l.model, e.model) AS model, coalesce(l.size_bytes, e.size_bytes) AS size_bytes, coalesce(l.last_seen, e.seen_at) AS last_seen
-        FROM extents e JOIN artifacts a ON a.id = e.artifact_id LEFT JOIN luns l ON l.device_id = e.device_id
-       WHERE e.segment_uuid = ${uuid} AND e.device_id IS NOT NULL
-       ORDER BY e.device_id, e.seen_at DESC LIMIT ${n}
-    ) d
-    UNION ALL
-    SELECT 'extentDevice', jsonb_build_object('device_id', x.device_id) FROM (
-      SELECT DISTINCT e.device_id FROM extents e JOIN artifacts a ON a.id = e.artifact_id
-       WHERE e.extent_uuid = ${uuid} AND e.device_id IS NOT NULL LIMIT ${n}
-    ) x`,
-  );
-  for (const r of rows) {
-    const row = r.row as Row;
-    if (r.hit === 'volume') hits.add(volumeHit(row, 100, 'vmfsUuid'));
-    else if (r.hit === 'segmentVolume') hits.add(volumeHit(row, 95, 'segmentUuid'));
-    else if (r.hit === 'segmentDevice') hits.add(lunHit(row, 85, 'segmentUuid'));
-  }
-  for (const r of rows) if (r.hit === 'extentDevice') await deviceHits(db, hits, String((r.row as Row).device_id), 'extentUuid', 100, n);
 }
 
 /**
@@ -467,7 +430,7 @@ async function uuidHits(db: Db, hits: Hits, uuid: string, n: number): Promise<vo
  * lower-cased and the pasted spelling are tried). A target whose ACL dropped the initiator
  * later is not answered.
  */
-async function aclTargetRows(db: Db, initiators: string[], limit: number): Promise<Row[]> {
+function aclTargetsSql(initiators: string[], limit: number): SQL {
   const names = sql.join(
     initiators.map((i) => sql`t.acl @> ${JSON.stringify([i])}::jsonb`),
     sql` OR `,
@@ -476,21 +439,16 @@ async function aclTargetRows(db: Db, initiators: string[], limit: number): Promi
     initiators.map((i) => sql`x.acl @> ${JSON.stringify([i])}::jsonb`),
     sql` OR `,
   );
-  return queryRows<Row>(
-    db,
-    sql`
-    WITH named AS (
-      SELECT DISTINCT t.storage_host, t.stack, coalesce(t.iqn, '') AS iqn, coalesce(t.lun, -1) AS lun, coalesce(t.device_id, '') AS device_id
-        FROM targets t JOIN artifacts a ON a.id = t.artifact_id WHERE ${names}
-    )
+  return sql`
     SELECT * FROM (
       SELECT DISTINCT ON (${TARGET_KEY}) t.*
-        FROM targets t JOIN artifacts a ON a.id = t.artifact_id
-        JOIN named k ON k.storage_host = t.storage_host AND k.stack = t.stack AND k.iqn = coalesce(t.iqn, '')
-                    AND k.lun = coalesce(t.lun, -1) AND k.device_id = coalesce(t.device_id, '')
+        FROM targets t
+        JOIN (SELECT DISTINCT t.storage_host, t.stack, coalesce(t.iqn, '') AS iqn, coalesce(t.lun, -1) AS lun, coalesce(t.device_id, '') AS device_id
+                FROM targets t WHERE ${names}) k
+          ON k.storage_host = t.storage_host AND k.stack = t.stack AND k.iqn = coalesce(t.iqn, '')
+         AND k.lun = coalesce(t.lun, -1) AND k.device_id = coalesce(t.device_id, '')
        ORDER BY ${TARGET_KEY}, t.seen_at DESC, t.id DESC
-    ) x WHERE ${namesX} ORDER BY x.seen_at DESC LIMIT ${limit}`,
-  );
+    ) x WHERE ${namesX} ORDER BY x.seen_at DESC LIMIT ${limit}`;
 }
 
 /** Volumes whose UUID starts with `prefix`; for bare hex also devices whose NAA id does. */
@@ -530,11 +488,18 @@ async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: strin
   for (const r of targets) hits.add(targetHit(r, 100, 'backingStore'));
   if (targets.length === 0) {
     const fragment = dataset ?? path;
-    for (const r of await targetRows(db, sql`t.backing_store ILIKE ${'%' + likeEscape(fragment) + '%'}`, n)) hits.add(targetHit(r, 70, 'backingStore'));
+    for (const r of await targetRows(db, targetsNamed(namesLike(['backingStore'], fragment)), n)) hits.add(targetHit(r, 70, 'backingStore'));
   }
   // The datastore on that zvol: the zvol path is often all a storage admin has.
   const devices = [...new Set(targets.map((t) => str(t.device_id)).filter((d): d is string => !!d))];
-  for (const r of await volumeRows(db, await volumesOnDevices(db, devices))) hits.add(volumeHit(r, 85, 'backingStore'));
+  const onDevices = devices.length
+    ? await queryRows<Row>(db, sql`SELECT DISTINCT ref FROM search_keys WHERE key IN ${inList(devices)} AND kind = 'deviceVolume'`)
+    : [];
+  for (const r of await volumeRows(
+    db,
+    onDevices.map((r) => String(r.ref)),
+  ))
+    hits.add(volumeHit(r, 85, 'backingStore'));
   for (const d of devices) {
     const device = await knownDevice(db, d);
     if (device) hits.add(lunHit(device, 80, 'backingStore'));
@@ -562,34 +527,32 @@ async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: strin
   }
 }
 
+/**
+ * A text fragment: volumes by label, hosts by name, target LUs by IQN, alias or backing store,
+ * all from one read of search_names. Exact beats prefix beats fragment; pg_trgm similarity
+ * orders the fragments; each kind has its own order and limit.
+ */
 async function textHits(db: Db, hits: Hits, text: string, n: number): Promise<void> {
-  const contains = '%' + likeEscape(text) + '%';
   const lower = text.toLowerCase();
-  // Labels: exact beats prefix beats fragment; pg_trgm similarity orders the fragments.
-  // Volumes, hosts and target LUs travel in one statement, each branch with its own order and limit.
-  const rows = await queryRows<Row>(
+  const rows = await queryRows<{ hit: string; row: Row }>(
     db,
     sql`
+    WITH m AS MATERIALIZED (${namesLike(['label', 'host', 'iqn', 'alias', 'backingStore'], text)})
     SELECT 'volume' AS hit, to_jsonb(v) AS row FROM (
-      SELECT vmfs_uuid, label, version, last_seen FROM volumes WHERE label ILIKE ${contains}
-       ORDER BY (lower(label) = ${lower}) DESC, similarity(label, ${text}) DESC, last_seen DESC LIMIT ${n}
+      SELECT v.vmfs_uuid, v.label, v.version, v.last_seen FROM m JOIN volumes v ON v.vmfs_uuid = m.ref
+       WHERE m.kind = 'label'
+       ORDER BY (lower(v.label) = ${lower}) DESC, similarity(v.label, ${text}) DESC, v.last_seen DESC LIMIT ${n}
     ) v
     UNION ALL
     SELECT 'host', to_jsonb(h) FROM (
-      SELECT name, kind, last_seen FROM hosts WHERE name ILIKE ${contains}
-       ORDER BY (lower(name) = ${lower}) DESC, similarity(name, ${text}) DESC LIMIT ${n}
+      SELECT h.name, h.kind, h.last_seen FROM m JOIN hosts h ON h.name = m.ref
+       WHERE m.kind = 'host'
+       ORDER BY (lower(h.name) = ${lower}) DESC, similarity(h.name, ${text}) DESC LIMIT ${n}
     ) h
     UNION ALL
-    SELECT 'target', to_jsonb(x) FROM (
-      SELECT * FROM (
-        SELECT DISTINCT ON (${TARGET_KEY}) t.*
-          FROM targets t JOIN artifacts a ON a.id = t.artifact_id
-         WHERE (t.iqn ILIKE ${contains} OR t.alias ILIKE ${contains} OR t.backing_store ILIKE ${contains})
-         ORDER BY ${TARGET_KEY}, t.seen_at DESC, t.id DESC
-      ) y ORDER BY y.seen_at DESC LIMIT ${n}
-    ) x`,
+    SELECT 'target', to_jsonb(x) FROM (${latestTargetsSql(targetsNamed(sql`SELECT kind, name FROM m`), n)}) x`,
   );
-  for (const { hit, row } of rows as Array<{ hit: string; row: Row }>) {
+  for (const { hit, row } of rows) {
     if (hit === 'volume') {
       const label = String(row.label).toLowerCase();
       hits.add(volumeHit(row, label === lower ? 95 : label.startsWith(lower) ? 80 : 60, 'label'));
