@@ -1,4 +1,4 @@
--- Custom SQL migration file, put your code below! ---- TRUNCATE fires no DELETE trigger: emptying a table the lookup tables follow (an operator
+-- TRUNCATE fires no DELETE trigger: emptying a table the lookup tables follow (an operator
 -- about to rebuild from the bucket) recomputes them from the rows left.
 CREATE FUNCTION "search_lookup_truncated"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
