@@ -108,7 +108,7 @@ export async function verifyChunks(
       if (!bytes) throw new ChunkError(c.sha256, 'missing', `chunk ${c.sha256} was never uploaded`);
       const v = await decodeChunk(c.sha256, c.size, bytes);
       // The parse that follows needs these bytes again: keep them rather than read twice.
-      cache.add(c.sha256, v.bytes);
+      cache.add(c.sha256, v.bytes, { bytes, encoding: v.encoding });
       if (deferred.has(c.sha256)) {
         cache.locate(c.sha256, key);
         pending.add(c.sha256);

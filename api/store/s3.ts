@@ -297,10 +297,29 @@ export class S3BlobStore implements BlobStore {
   /** Nothing to prepare: a presigned URL is the only way in, and it expires. */
   async openStaging(): Promise<void> {}
 
+  /**
+   * Removes a capture's staged uploads. A few go before this returns; a larger area is
+   * removed in the background (see settled): Swift's s3api deletes one object at a time
+   * even inside a Multi-Object Delete (~20 ms each), so hundreds would hold up a commit's
+   * answer for seconds. What a process that dies meanwhile leaves behind, the staging
+   * sweep (api/ingest/staging.ts) and the bucket's lifecycle rule for `staging/` remove.
+   */
   async closeStaging(captureId: string): Promise<void> {
     const keys: string[] = [];
     for await (const o of this.list(stagingPrefix(captureId))) keys.push(o.key);
-    await this.deleteKeys(keys);
+    if (keys.length <= CLEANUP_INLINE_KEYS) return this.deleteKeys(keys);
+    const work: Promise<void> = this.deleteKeys(keys)
+      .catch(() => {})
+      .finally(() => this.cleanups.delete(work));
+    this.cleanups.add(work);
+  }
+
+  /** Staging areas closeStaging is still removing. */
+  private readonly cleanups = new Set<Promise<void>>();
+
+  /** Resolves once every removal closeStaging left running has ended. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.cleanups]);
   }
 
   /** Whether the server takes Multi-Object Delete; undefined until it answered one. */
@@ -515,6 +534,9 @@ export class S3BlobStore implements BlobStore {
     return formatUrl(output.presigned);
   }
 }
+
+/** Staged uploads closeStaging removes before it returns; more go in the background. */
+export const CLEANUP_INLINE_KEYS = 16;
 
 /** Part size of putStream's multipart uploads (S3's minimum is 5 MiB). */
 export const PUT_STREAM_PART_BYTES = 8 * 1024 * 1024;

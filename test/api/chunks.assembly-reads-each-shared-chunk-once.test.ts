@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, expect, it } from 'vitest';
 import { assembleArtifact, ChunkCache } from '../../api/pipeline/chunks.js';
 import { FsBlobStore } from '../../api/store/fs.js';
@@ -64,4 +65,30 @@ it('chunks a commit already verified are not read from the store again', async (
   const out = await assembleArtifact(counting, [{ sha256: sha(c), size: c.length }], { window: 4096, hashAll: true, cache });
   expect(out.sha256).toBe(sha(c));
   expect(reads).toBe(0);
+});
+
+it('gzipped chunks are kept as stored: a budget smaller than one inflated chunk still holds twenty', async () => {
+  const fs = new FsBlobStore({ dataDir: dir, publicBaseUrl: 'http://127.0.0.1:1' });
+  // Dump-like chunks: 1 MiB of zeros but one byte each, gzipped to about 1 KiB.
+  const parts = Array.from({ length: 20 }, (_, i) => {
+    const c = new Uint8Array(1024 * 1024);
+    c[i * 1000] = i + 1;
+    return c;
+  });
+  for (const c of parts) await fs.put(chunkKey(sha(c)), gzipSync(c));
+  let reads = 0;
+  const counting: BlobStore = Object.assign(Object.create(fs) as BlobStore, {
+    getBytes: (key: string) => {
+      reads++;
+      return fs.getBytes(key);
+    },
+  });
+  const cache = new ChunkCache(256 * 1024);
+  const refs = parts.map((p) => ({ sha256: sha(p), size: p.length }));
+  const whole = sha(Buffer.concat(parts.map((p) => Buffer.from(p))));
+  for (let pass = 0; pass < 2; pass++) {
+    const out = await assembleArtifact(counting, refs, { window: 0, hashAll: true, cache });
+    expect(out.sha256).toBe(whole);
+  }
+  expect(reads).toBe(20);
 });

@@ -15,6 +15,7 @@
  *   BENCH_RUNS=5 BENCH_SUPPORT=1 …                   more runs; also a 1.5 GiB support dump
  *   COLLECTOR_BUNDLE=/path/collector.cjs …           another build of the collector (before/after)
  *   BENCH_DAY_LATER=0 …                              days 2–3 within the catalog's trust window (see DAY_LATER)
+ *   BENCH_SERVER_LOG=1 …                             print each catalog's stderr after each run
  *
  * PostgreSQL + S3 runs when TEST_DATABASE_URL and S3_ENDPOINT (and the AWS_* keys) are set,
  * as in .ci/run or after `source` of infra/swift/start.sh's output. restic comes from the
@@ -419,6 +420,7 @@ export async function run(): Promise<void> {
         }
       } finally {
         for (const f of flavours) {
+          if (process.env.BENCH_SERVER_LOG) console.log(`--- ${f.name} server stderr\n${f.server.stderr()}`);
           f.proxy.close();
           await f.server.stop();
           await f.drop();
