@@ -114,6 +114,14 @@ describeEachFlavour('captures: a large commit is handed to a worker', (flavour) 
     const again = await post(big.request.captureId);
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual(body);
+
+    // The next capture of the same large dump on the same host has nothing new to verify: 200 at once.
+    const unchanged = captureOf('esx-async', dump);
+    const begun = await begin(catalog, unchanged.request);
+    expect(begun.missing).toEqual([]);
+    const next = await post(unchanged.request.captureId);
+    expect(next.status).toBe(200);
+    expect(await next.json()).toMatchObject({ state: 'committed', artifacts: [{ id: artifactId(unchanged.request.captureId, 0), parseStatus: 'ok' }] });
   });
 
   it('a client that does not take 202 (no Prefer: respond-async) is told 503 + Retry-After while the worker goes on', async () => {
