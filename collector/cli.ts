@@ -81,7 +81,7 @@ Sending options:
   --host NAME            host name recorded (env COLLECTOR_HOST, config "host"; default: hostname)
   --spool DIR            spool for unsent captures and staged chunks (default /var/spool/vmfs-collector)
   --spool-max-bytes N    bound on the spool (default 2G; K/M/G suffixes)
-  --parallel N           chunk uploads at once (default 4)
+  --parallel N           chunk uploads at once (default 8)
   --dry-run              read, hash and report, but upload and commit nothing
   -q, --quiet            no progress output (progress only shows on a TTY anyway)`;
 

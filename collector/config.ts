@@ -110,7 +110,7 @@ export function resolveSendConfig(flags: SendFlags, file: ConfigFile, env: NodeJ
     host: flags.host ?? env.COLLECTOR_HOST ?? file.host ?? hostname(),
     spoolDir: flags.spool ?? file.spool ?? DEFAULT_SPOOL_DIR,
     spoolMaxBytes: maxText !== undefined ? parseBytes(maxText, '--spool-max-bytes') : DEFAULT_SPOOL_MAX_BYTES,
-    parallel: flags.parallel !== undefined ? parseInteger(flags.parallel, '--parallel', 1, 64) : (file.parallel ?? 4),
+    parallel: flags.parallel !== undefined ? parseInteger(flags.parallel, '--parallel', 1, 64) : (file.parallel ?? 8),
   };
 }
 
