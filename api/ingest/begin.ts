@@ -4,16 +4,17 @@
  * with upload URLs to per-capture staging keys.
  */
 import { createHash } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { ArtifactRef, BeginRequest, BeginResponse, UploadTarget } from '../../formats/protocol.js';
 import { captures } from '../../db/schema.js';
+import { queryRows } from '../../db/client.js';
 import { assertHostAllowed } from './host-scope.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { stagingKey } from '../store/types.js';
 import { confirmHeld, pool } from './staging.js';
 import { checkBeginLimits } from './limits.js';
-import { holdIngestLock } from '../retention/lock.js';
+import { INGEST_LOCK_QUERY } from '../retention/lock.js';
 import { stagedSizes } from '../pipeline/verify.js';
 
 /**
@@ -65,43 +66,45 @@ export async function beginCapture(services: Services, principal: Principal, req
 
   // The open row is written under the sweep lock, shared (api/retention/lock.ts): from here
   // on garbage collection sees this capture's chunks as referenced, and a sweep batch in
-  // progress finishes before this begin says which chunks are present.
-  await db.transaction(async (tx) => {
-    await holdIngestLock(tx as unknown as typeof db);
-    await tx
-      .insert(captures)
-      .values({
-        id: req.captureId,
-        host: req.host.name,
-        state: 'open',
-        collectedAt,
-        receivedAt: now(),
-        collectorVersion: req.collector.version,
-        request: req,
-      })
-      .onConflictDoNothing();
-  });
-  const [row] = await db.select().from(captures).where(eq(captures.id, req.captureId));
-  const accepted = row.request as BeginRequest;
-  if (row.host !== req.host.name || captureIdentity(accepted) !== captureIdentity(req)) {
-    throw new ApiError('conflict', `capture ${req.captureId} already exists with a different host, collection time or artifacts; pick a new capture id`);
-  }
+  // progress finishes before this begin says which chunks are present. One statement takes
+  // the lock and inserts (its implicit transaction holds the lock until the row is
+  // committed): a new capture's begin costs one round trip here, not five.
+  const begunAt = now().toISOString();
+  const inserted = await queryRows(
+    db,
+    sql`
+    WITH gate AS MATERIALIZED (${INGEST_LOCK_QUERY})
+    INSERT INTO captures (id, host, state, collected_at, received_at, collector_version, request, last_begun_at)
+    SELECT ${req.captureId}, ${req.host.name}, 'open', ${collectedAt.toISOString()}::timestamptz, ${begunAt}::timestamptz,
+           ${req.collector.version}, ${JSON.stringify(req)}::jsonb, ${begunAt}::timestamptz
+      FROM gate
+    ON CONFLICT DO NOTHING RETURNING id`,
+  );
   const chunks = distinctChunks(req);
   const shas = [...chunks.keys()];
-  if (row.state === 'committed') return { captureId: req.captureId, state: 'committed', missing: [], present: shas };
-  // A repeat may declare encodings the first call did not: keep the newest declaration.
-  // The time of this begin starts its upload URLs' lives (the staging sweep waits for them).
-  const changed = JSON.stringify(accepted) !== JSON.stringify(req);
-  await db
-    .update(captures)
-    .set({ lastBegunAt: now(), ...(changed ? { request: req } : {}) })
-    .where(eq(captures.id, req.captureId));
+  if (inserted.length === 0) {
+    // A repeat (a retry, or a collector resuming its spool): the capture must be the same one.
+    const [row] = await db.select().from(captures).where(eq(captures.id, req.captureId));
+    const accepted = row.request as BeginRequest;
+    if (row.host !== req.host.name || captureIdentity(accepted) !== captureIdentity(req)) {
+      throw new ApiError('conflict', `capture ${req.captureId} already exists with a different host, collection time or artifacts; pick a new capture id`);
+    }
+    if (row.state === 'committed') return { captureId: req.captureId, state: 'committed', missing: [], present: shas };
+    // A repeat may declare encodings the first call did not: keep the newest declaration.
+    // The time of this begin starts its upload URLs' lives (the staging sweep waits for them).
+    const changed = JSON.stringify(accepted) !== JSON.stringify(req);
+    await db
+      .update(captures)
+      .set({ lastBegunAt: now(), ...(changed ? { request: req } : {}) })
+      .where(eq(captures.id, req.captureId));
+  }
 
   // Present means: this host holds the chunk (dedup is per host, see api/ingest/staging.ts) and
   // the store answers that it has it, or this capture already staged it (the commit verifies).
   const held = await confirmHeld(db, store, now(), req.host.name, shas);
-  // Staged uploads matter only for chunks the host does not hold: an unchanged run lists nothing.
-  const staged = shas.every((s) => held.has(s)) ? new Map<string, number>() : await stagedSizes(store, req.captureId);
+  // Staged uploads matter only for chunks the host does not hold (an unchanged run lists
+  // nothing), and only for a capture begun before (upload URLs come from a begin).
+  const staged = inserted.length > 0 || shas.every((s) => held.has(s)) ? new Map<string, number>() : await stagedSizes(store, req.captureId);
   const present: string[] = [];
   const lacking: string[] = [];
   for (const sha of shas) {

@@ -27,9 +27,15 @@ import type { Db } from '../../db/client.js';
 /** The lock's key (any constant the catalog uses for nothing else: "vrcg"). */
 const SWEEP_LOCK_KEY = 0x76726367;
 
+/**
+ * The shared lock as a query, for a statement that takes it itself (a CTE): that statement's
+ * transaction, even an implicit one, then holds it until it ends.
+ */
+export const INGEST_LOCK_QUERY = sql.raw(`select pg_advisory_xact_lock_shared(${SWEEP_LOCK_KEY})`);
+
 /** Inside a transaction: wait until no sweep batch runs, and keep sweeps out until it ends. */
 export async function holdIngestLock(tx: Db): Promise<void> {
-  await tx.execute(sql.raw(`select pg_advisory_xact_lock_shared(${SWEEP_LOCK_KEY})`));
+  await tx.execute(INGEST_LOCK_QUERY);
 }
 
 /** Inside a transaction: wait until no begin or commit holds the lock, and keep them out until it ends. */
