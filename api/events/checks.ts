@@ -68,8 +68,11 @@ async function healthPass(services: EventServices, captures: CommittedCapture[])
     const at = services.now();
     await services.db.transaction(async (txRaw) => {
       const tx = txRaw as unknown as Db;
-      const fresh: number[] = [];
-      for (const host of new Set(captures.map((c) => c.host))) fresh.push(...(await resolveHostStale(tx, host, at)));
+      const fresh = await resolveHostStale(
+        tx,
+        captures.map((c) => c.host),
+        at,
+      );
       const health = await reconcileHealth(tx, at, newest.captureId, healthOptions(services));
       await enqueueEvents(tx, services.config, at, 'event.raised', health.raised);
       await enqueueEvents(tx, services.config, at, 'event.resolved', [...fresh, ...health.resolved]);

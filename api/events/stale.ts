@@ -39,13 +39,16 @@ export async function scanStaleHosts(tx: Db, now: Date, staleAfterHours: number)
   return applyConditions(tx, ['host-stale'], staleConditions(hosts, now, staleAfterHours), now, null);
 }
 
-/** A capture of the host arrived: its open host-stale event is resolved. */
-export async function resolveHostStale(tx: Db, host: string, at: Date): Promise<number[]> {
+/** Captures of these hosts arrived: their open host-stale events are resolved (one statement for the lot). */
+export async function resolveHostStale(tx: Db, hosts: string[], at: Date): Promise<number[]> {
+  if (hosts.length === 0) return [];
+  const conditions = JSON.stringify([...new Set(hosts)].map((h) => `host-stale:${h}`));
   const rows = await queryRows<Row>(
     tx,
     sql`
     UPDATE events SET resolved_at = ${at.toISOString()}
-     WHERE type = 'host-stale' AND resolved_at IS NULL AND condition = ${`host-stale:${host}`} RETURNING id`,
+     WHERE type = 'host-stale' AND resolved_at IS NULL
+       AND condition IN (SELECT jsonb_array_elements_text(${conditions}::jsonb)) RETURNING id`,
   );
-  return rows.map((r) => Number(r.id));
+  return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
 }
