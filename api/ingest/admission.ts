@@ -54,6 +54,30 @@ export class Admission {
     return this.leaver();
   }
 
+  /** Slots held by commit requests, by capture id. */
+  private readonly byCapture = new Map<string, Set<() => void>>();
+
+  /** Records that `leave` is the slot of a request committing `captureId`; answers the function that leaves it. */
+  holdFor(captureId: string, leave: () => void): () => void {
+    let held = this.byCapture.get(captureId);
+    if (!held) {
+      held = new Set();
+      this.byCapture.set(captureId, held);
+    }
+    held.add(leave);
+    return () => {
+      const now = this.byCapture.get(captureId);
+      now?.delete(leave);
+      if (now?.size === 0) this.byCapture.delete(captureId);
+      leave();
+    };
+  }
+
+  /** Leaves the slots of the requests committing `captureId` (each leaves once). */
+  releaseCapture(captureId: string): void {
+    for (const leave of this.byCapture.get(captureId) ?? []) leave();
+  }
+
   private leaver(): () => void {
     let left = false;
     return () => {
@@ -82,12 +106,26 @@ export function admissionOf(services: Pick<Services, 'db'>): Admission {
   return gate;
 }
 
+/**
+ * Gives the slot of the commit request of this capture to the next waiter before that
+ * request ends: for work left that holds no database connection (a commit waiting for the
+ * shared health pass, api/events/checks.ts). Does nothing when no such request is in the
+ * gate (a commit run by a job or the CLI).
+ */
+export function leaveIngestGate(services: Pick<Services, 'db'>, captureId: string): void {
+  admissionOf(services).releaseCapture(captureId);
+}
+
 /** Route middleware: the handler runs inside the gate. */
 export const admitIngest: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const leave = await admissionOf(c.var.services).enter();
+  const gate = admissionOf(c.var.services);
+  const leave = await gate.enter();
+  // The commit route names its capture: its handler may leave early (leaveIngestGate).
+  const captureId = c.req.param('id')?.toLowerCase();
+  const release = captureId ? gate.holdFor(captureId, leave) : leave;
   try {
     await next();
   } finally {
-    leave();
+    release();
   }
 };

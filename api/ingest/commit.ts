@@ -3,12 +3,12 @@
  * (api/pipeline/) in one transaction, then the manifest. Repeating a commit answers the
  * same artifact ids.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import type { BeginRequest, CommitResponse } from '../../formats/protocol.js';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
-import type { Db } from '../../db/client.js';
-import { artifacts, blobs, captures } from '../../db/schema.js';
-import { holdIngestLock } from '../retention/lock.js';
+import { queryRows, type Db } from '../../db/client.js';
+import { artifacts, captures } from '../../db/schema.js';
+import { INGEST_LOCK_QUERY } from '../retention/lock.js';
 import { assertHostAllowed } from './host-scope.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -21,6 +21,7 @@ import { publishStaged, verifyChunks, type ManifestArtifact, type VerifiedChunks
 import { parseStoredArtifact, withRedaction, type ParsedEntry } from '../pipeline/parse.js';
 import { buildManifest, summarize, writeCapture, type CaptureRecord } from '../pipeline/write.js';
 import { afterCommit } from '../events/checks.js';
+import { leaveIngestGate } from './admission.js';
 import { enqueueCaptureEvents } from '../events/webhook.js';
 
 async function committedAnswer(db: Db, captureId: string): Promise<CommitResponse> {
@@ -54,20 +55,20 @@ class AlreadyCommitted extends Error {}
 
 /**
  * Chunks of this capture whose `blobs` row is gone: a retention sweep removed them after
- * the verify step reused the object (api/retention/lock.ts). Every chunk a commit verified
- * or published has its row by now (writeCapture inserts the new ones).
+ * the verify step reused the object (api/retention/lock.ts). Asked once the commit holds the
+ * ingest lock (no sweep runs from then until it ends), about the chunks it does not insert
+ * a row for itself. One statement whatever the number of chunks.
  */
 async function sweptMeanwhile(tx: Db, shas: string[]): Promise<string[]> {
   const want = [...new Set(shas)];
-  const have = new Set<string>();
-  for (let i = 0; i < want.length; i += 1000) {
-    for (const r of await tx
-      .select({ sha256: blobs.sha256 })
-      .from(blobs)
-      .where(inArray(blobs.sha256, want.slice(i, i + 1000))))
-      have.add(r.sha256);
-  }
-  return want.filter((s) => !have.has(s)).sort();
+  if (want.length === 0) return [];
+  const rows = await queryRows<{ sha256: string }>(
+    tx,
+    sql`
+    SELECT w.sha256 FROM jsonb_array_elements_text(${JSON.stringify(want)}::jsonb) AS w(sha256)
+     WHERE NOT EXISTS (SELECT 1 FROM blobs b WHERE b.sha256 = w.sha256)`,
+  );
+  return rows.map((r) => r.sha256).sort();
 }
 
 /** POST /v1/captures/{id}/commit: verify, parse, index in one transaction, write the manifest. */
@@ -131,33 +132,48 @@ export async function commitCapture(services: Services, principal: Principal, ca
     await db.transaction(async (txRaw) => {
       const tx = txRaw as unknown as Db;
       // Garbage collection waits for this transaction, or this one for a sweep batch to end
-      // (api/retention/lock.ts); the check after writeCapture then sees any chunk swept meanwhile.
-      await holdIngestLock(tx);
+      // (api/retention/lock.ts); the check behind the claim then sees any chunk swept meanwhile.
       // The row lock serialises concurrent commits of one capture: the loser sees 'committed'.
-      const claimed = await tx
-        .update(captures)
-        .set({ state: 'committed', committedAt, manifestKey: record.manifestKey })
-        .where(and(eq(captures.id, captureId), eq(captures.state, 'open')))
-        .returning({ id: captures.id });
-      if (claimed.length === 0) throw new AlreadyCommitted();
-      written = await writeCapture(tx, record, entries, newBlobs, systemUuid, verified.held);
-      const swept = await sweptMeanwhile(
+      // One statement takes both: a row is claimed only once the lock is held.
+      const claim = queryRows(
         tx,
-        entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)),
+        sql`
+        WITH gate AS MATERIALIZED (${INGEST_LOCK_QUERY})
+        UPDATE captures SET state = 'committed', committed_at = ${committedAt.toISOString()}::timestamptz, manifest_key = ${record.manifestKey}
+          FROM gate
+         WHERE captures.id = ${captureId} AND captures.state = 'open'
+        RETURNING captures.id`,
       );
+      // Sent right behind the claim, so it runs once the lock is held.
+      const inserting = new Set(newBlobs.map((b) => b.sha256));
+      const check = sweptMeanwhile(
+        tx,
+        entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)).filter((s) => !inserting.has(s)),
+      );
+      const [claimed, swept] = await Promise.all([claim, check]);
+      if (claimed.length === 0) throw new AlreadyCommitted();
       if (swept.length > 0) {
         throw new ApiError('service_unavailable', `chunk ${swept[0]} was removed by garbage collection during this commit; begin the capture again`);
       }
       // The bucket is the source of truth: the manifest is written before the
       // transaction commits. A committed row without a manifest would be lost by rebuild;
-      // a manifest without a committed row (COMMIT failed after this put) is completed
-      // by rebuild, and the client, told the commit failed, retries it with the same id:
-      // whichever comes first indexes the capture, the other finds it committed and
-      // answers the same artifact ids (see rebuildCatalog).
+      // a manifest without a committed row (COMMIT failed after this put, or the rows below
+      // did) is completed by rebuild, and the client, told the commit failed, retries it
+      // with the same id: whichever comes first indexes the capture, the other finds it
+      // committed and answers the same artifact ids (see rebuildCatalog).
       // test/api/rebuild.completes-manifest-of-failed-commit-once.test.ts shows both orders.
+      // The manifest names only what this commit announced (not the parse results the rows
+      // may turn into parse errors), so it is written while the rows are, not after them:
+      // the transaction stays open for the longer of the two, not their sum.
       // Compact (no indentation): most of a manifest is chunk lists.
       const manifest = JSON.stringify(buildManifest(record, entries));
-      await store.put(record.manifestKey, new TextEncoder().encode(manifest));
+      const [rows, put] = await Promise.allSettled([
+        writeCapture(tx, record, entries, newBlobs, systemUuid, verified.held),
+        store.put(record.manifestKey, new TextEncoder().encode(manifest)),
+      ]);
+      if (rows.status === 'rejected') throw rows.reason;
+      if (put.status === 'rejected') throw put.reason;
+      written = rows.value;
       // Webhooks for the drift this capture raised: queued with it, sent after it commits.
       await enqueueCaptureEvents(tx, services.config, committedAt, captureId);
     });
@@ -170,7 +186,9 @@ export async function commitCapture(services: Services, principal: Principal, ca
   await store.closeStaging(captureId).catch((e) => services.logger.warn('staging cleanup failed', { captureId, error: (e as Error).message }));
   await maybeSweepStaging(services);
   // Health events across hosts (target-guid-mismatch, backing-store-missing; host-stale
-  // resolved) and webhook delivery: after the commit, never failing it.
+  // resolved) and webhook delivery: after the commit, never failing it. Waiting for the
+  // shared pass holds no connection, so the ingest gate's slot goes to the next request.
+  leaveIngestGate(services, captureId);
   await afterCommit(services, { captureId, host: req.host.name });
   return {
     captureId,

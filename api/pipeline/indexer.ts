@@ -256,8 +256,22 @@ export async function deleteArtifactRows(tx: Db, artifactIds: string[]): Promise
 }
 
 const BATCH = 500;
-async function insertBatched<T>(rows: T[], insert: (batch: T[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < rows.length; i += BATCH) await insert(rows.slice(i, i + BATCH));
+/**
+ * Waits for every statement started together on one connection (postgres.js sends them as
+ * one pipeline; PGlite runs them in turn), then fails with the first real error: after one
+ * statement fails, the ones sent behind it in the same transaction fail with 25P02
+ * (in_failed_sql_transaction), which says nothing. Waiting for all of them means no statement
+ * of the batch is still on its way when the caller rolls back a savepoint.
+ */
+export async function settleAll(started: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(started);
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failures.length === 0) return;
+  const codeOf = (e: unknown) => {
+    const cause = (e as { cause?: unknown } | null)?.cause ?? e;
+    return (cause as { code?: unknown } | null)?.code;
+  };
+  throw failures.find((e) => codeOf(e) !== '25P02') ?? failures[0];
 }
 
 /** Keeps for each key the row with the newest lastSeen (one upsert may not touch a row twice). */
@@ -289,12 +303,22 @@ const newerWins = (table: string, col: string) =>
 
 /** Writes the rows of one artifact (child rows, then volume and lun upserts). */
 export async function writeIndexedRows(tx: Db, rows: IndexedRows): Promise<void> {
-  await insertBatched(rows.extents, (b) => tx.insert(extents).values(b));
-  await insertBatched(rows.segments, (b) => tx.insert(segments).values(b).onConflictDoNothing());
-  await insertBatched(rows.targets, (b) => tx.insert(targets).values(b));
-  await insertBatched(rows.zfsSnapshots, (b) => tx.insert(zfsSnapshots).values(b));
-  await upsertVolumes(tx, rows.volumes);
-  await upsertLuns(tx, rows.luns);
+  await settleAll(startIndexedRows(tx, rows));
+}
+
+/**
+ * Starts the statements that write the rows of one artifact, without waiting for them: a
+ * commit sends those of every artifact as one pipeline (see settleAll).
+ */
+export function startIndexedRows(tx: Db, rows: IndexedRows): Promise<unknown>[] {
+  const started: Promise<unknown>[] = [];
+  for (const b of chunked(rows.extents, BATCH)) started.push(tx.insert(extents).values(b).execute());
+  for (const b of chunked(rows.segments, BATCH)) started.push(tx.insert(segments).values(b).onConflictDoNothing().execute());
+  for (const b of chunked(rows.targets, BATCH)) started.push(tx.insert(targets).values(b).execute());
+  for (const b of chunked(rows.zfsSnapshots, BATCH)) started.push(tx.insert(zfsSnapshots).values(b).execute());
+  if (rows.volumes.length > 0) started.push(upsertVolumes(tx, rows.volumes));
+  if (rows.luns.length > 0) started.push(upsertLuns(tx, rows.luns));
+  return started;
 }
 
 /** Inserts or merges volumes: the newest observation's label/version win. */

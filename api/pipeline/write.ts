@@ -12,7 +12,17 @@ import { artifacts, blobs, events, extents, segments } from '../../db/schema.js'
 import { annotateError } from '../errors.js';
 import { detectDrift, type DriftEvent, type Observation } from './drift.js';
 import { recordHeld } from '../ingest/staging.js';
-import { cleanJson, foundIds, indexRows, unindexableReason, upsertHost, writeIndexedRows, type ArtifactContext } from './indexer.js';
+import {
+  cleanJson,
+  foundIds,
+  indexRows,
+  settleAll,
+  startIndexedRows,
+  unindexableReason,
+  upsertHost,
+  type ArtifactContext,
+  type IndexedRows,
+} from './indexer.js';
 import type { ParsedEntry } from './parse.js';
 import type { BlobRow } from './verify.js';
 
@@ -27,42 +37,46 @@ export interface CaptureRecord {
   manifestKey: string;
 }
 
-/** Finds the previous observation of the same extent (by extent UUID) or volume (`.vh.sf`, by VMFS UUID). */
+/** Finds the previous observation of the same extent (by extent UUID) or volume (`.vh.sf`, by VMFS UUID), in one query. */
 async function previousObservation(tx: Db, kind: ArtifactKind, current: Observation, before: Date): Promise<Observation | null> {
-  let prevId: string | undefined;
+  let prev: typeof artifacts.$inferSelect | undefined;
   if (kind === 'vmfs-header' && current.extentUuid) {
-    const [r] = await tx
-      .select({ id: extents.artifactId })
-      .from(extents)
-      .where(and(eq(extents.extentUuid, current.extentUuid), eq(extents.source, 'header'), lt(extents.seenAt, before)))
-      .orderBy(desc(extents.seenAt))
-      .limit(1);
-    prevId = r?.id;
+    [prev] = (
+      await tx
+        .select({ a: artifacts })
+        .from(extents)
+        .innerJoin(artifacts, eq(artifacts.id, extents.artifactId))
+        .where(and(eq(extents.extentUuid, current.extentUuid), eq(extents.source, 'header'), lt(extents.seenAt, before)))
+        .orderBy(desc(extents.seenAt))
+        .limit(1)
+    ).map((r) => r.a);
   } else if (kind === 'vh-sf' && current.vmfsUuid) {
-    const [r] = await tx
-      .select({ id: segments.artifactId })
-      .from(segments)
-      .innerJoin(artifacts, eq(artifacts.id, segments.artifactId))
-      .where(and(eq(segments.vmfsUuid, current.vmfsUuid), eq(artifacts.kind, 'vh-sf'), lt(segments.seenAt, before)))
-      .orderBy(desc(segments.seenAt))
-      .limit(1);
-    prevId = r?.id;
+    [prev] = (
+      await tx
+        .select({ a: artifacts })
+        .from(segments)
+        .innerJoin(artifacts, eq(artifacts.id, segments.artifactId))
+        .where(and(eq(segments.vmfsUuid, current.vmfsUuid), eq(artifacts.kind, 'vh-sf'), lt(segments.seenAt, before)))
+        .orderBy(desc(segments.seenAt))
+        .limit(1)
+    ).map((r) => r.a);
   }
-  if (!prevId) return null;
-  const [a] = await tx.select().from(artifacts).where(eq(artifacts.id, prevId));
-  if (!a?.parsed) return null;
+  if (!prev?.parsed) return null;
   const rows = indexRows(
-    { artifactId: a.id, captureId: a.captureId, host: a.host, collectedAt: a.collectedAt, kind: a.kind as ArtifactKind, device: a.device },
-    a.parsed as ParsedArtifact,
+    { artifactId: prev.id, captureId: prev.captureId, host: prev.host, collectedAt: prev.collectedAt, kind: prev.kind as ArtifactKind, device: prev.device },
+    prev.parsed as ParsedArtifact,
   );
   return rows.observations[0] ?? null;
 }
 
-/**
- * Writes one parsed artifact's rows and its drift events (against the previous
- * capture of the same extent or volume). Used by commit, rebuild and reindex.
- */
-export async function indexEntry(tx: Db, record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt' | 'committedAt'>, entry: ParsedEntry): Promise<void> {
+/** What one artifact writes: its catalog rows and its drift events. */
+interface PlannedEntry {
+  rows: IndexedRows | null;
+  events: Array<typeof events.$inferInsert>;
+}
+
+/** Reads what drift needs (the previous observation of each extent or volume) and builds an artifact's rows and events. */
+async function planEntry(tx: Db, record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt' | 'committedAt'>, entry: ParsedEntry): Promise<PlannedEntry> {
   const ctx: ArtifactContext = {
     artifactId: entry.id,
     captureId: record.captureId,
@@ -72,36 +86,50 @@ export async function indexEntry(tx: Db, record: Pick<CaptureRecord, 'captureId'
     device: entry.ref.device ?? null,
   };
   const drift: DriftEvent[] = [];
+  let rows: IndexedRows | null = null;
   if (entry.parsed) {
-    const rows = indexRows(ctx, entry.parsed);
+    rows = indexRows(ctx, entry.parsed);
     // A storage host's dump of an LU's backing zvol is announced under the LU's GUID: a header
     // naming another device there is target-guid-mismatch (api/events/health.ts), kept open
     // until fixed, rather than a device-id-changed raised again by every capture.
     const zvolDump = /^\/dev\/zvol\//.test(entry.ref.sourcePath);
-    for (const found of rows.observations) {
-      const obs = zvolDump ? { ...found, sourceDeviceId: null } : found;
-      drift.push(...detectDrift(await previousObservation(tx, entry.parsed.kind, obs, record.collectedAt), obs));
-    }
-    await writeIndexedRows(tx, rows);
+    const kind = entry.parsed.kind;
+    const observed = rows.observations.map((found) => (zvolDump ? { ...found, sourceDeviceId: null } : found));
+    const previous = await Promise.all(observed.map((obs) => previousObservation(tx, kind, obs, record.collectedAt)));
+    for (const [i, obs] of observed.entries()) drift.push(...detectDrift(previous[i], obs));
   } else if (entry.parseError) {
     drift.push(...detectDrift(null, { deviceId: null, vmfsUuid: null, parseError: entry.parseError }));
   }
-  if (drift.length > 0) {
-    await tx.insert(events).values(
-      drift.map((d) => ({
-        type: d.type,
-        severity: d.severity,
-        vmfsUuid: d.vmfsUuid,
-        deviceId: d.deviceId,
-        host: record.host.name,
-        captureId: record.captureId,
-        artifactId: entry.id,
-        message: `${entry.ref.fileName}: ${d.message}`,
-        details: d.details,
-        createdAt: record.committedAt,
-      })),
-    );
-  }
+  return {
+    rows,
+    events: drift.map((d) => ({
+      type: d.type,
+      severity: d.severity,
+      vmfsUuid: d.vmfsUuid,
+      deviceId: d.deviceId,
+      host: record.host.name,
+      captureId: record.captureId,
+      artifactId: entry.id,
+      message: `${entry.ref.fileName}: ${d.message}`,
+      details: d.details,
+      createdAt: record.committedAt,
+    })),
+  };
+}
+
+/** Starts the statements that write a planned artifact, without waiting for them (see settleAll). */
+function startEntryWrites(tx: Db, planned: PlannedEntry): Promise<unknown>[] {
+  const started = planned.rows ? startIndexedRows(tx, planned.rows) : [];
+  if (planned.events.length > 0) started.push(tx.insert(events).values(planned.events).execute());
+  return started;
+}
+
+/**
+ * Writes one parsed artifact's rows and its drift events (against the previous
+ * capture of the same extent or volume). Used by commit, rebuild and reindex.
+ */
+export async function indexEntry(tx: Db, record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt' | 'committedAt'>, entry: ParsedEntry): Promise<void> {
+  await settleAll(startEntryWrites(tx, await planEntry(tx, record, entry)));
 }
 
 function artifactRow(record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt'>, e: ParsedEntry): typeof artifacts.$inferInsert {
@@ -168,28 +196,46 @@ export async function writeCapture(
   hostSystemUuid: string | null,
   heldBefore?: ReadonlySet<string>,
 ): Promise<ParsedEntry[]> {
+  // The rows of the capture go as few pipelines (settleAll): the shared rows first, then,
+  // in one savepoint, the artifacts and every row and event they produce.
+  const shared: Promise<unknown>[] = [];
   for (let i = 0; i < newBlobs.length; i += 500) {
-    await tx
-      .insert(blobs)
-      .values(newBlobs.slice(i, i + 500))
-      .onConflictDoNothing();
+    shared.push(
+      tx
+        .insert(blobs)
+        .values(newBlobs.slice(i, i + 500))
+        .onConflictDoNothing()
+        .execute(),
+    );
   }
   // The host now holds every chunk its capture references (dedup scope, api/ingest/staging.ts).
   // Rows it held before are left alone: an unchanged capture inserts none.
-  await recordHeld(
-    tx,
-    record.host.name,
-    entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)),
-    heldBefore,
+  shared.push(
+    recordHeld(
+      tx,
+      record.host.name,
+      entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)),
+      heldBefore,
+    ),
   );
   const systemUuid = cleanJson(hostSystemUuid ?? record.host.systemUuid ?? null);
-  await upsertHost(tx, { name: record.host.name, kind: record.host.kind, systemUuid, seenAt: record.collectedAt, captureId: record.captureId });
+  shared.push(upsertHost(tx, { name: record.host.name, kind: record.host.kind, systemUuid, seenAt: record.collectedAt, captureId: record.captureId }));
+  await settleAll(shared);
   try {
     await tx.transaction(async (spRaw) => {
       const sp = spRaw as unknown as Db;
+      const planned = await Promise.all(entries.map((e) => planEntry(sp, record, e)));
       const rows = entries.map((e) => artifactRow(record, e));
-      for (let i = 0; i < rows.length; i += 200) await sp.insert(artifacts).values(rows.slice(i, i + 200));
-      for (const e of entries) await indexEntry(sp, record, e);
+      const started: Promise<unknown>[] = [];
+      for (let i = 0; i < rows.length; i += 200)
+        started.push(
+          sp
+            .insert(artifacts)
+            .values(rows.slice(i, i + 200))
+            .execute(),
+        );
+      for (const p of planned) started.push(...startEntryWrites(sp, p));
+      await settleAll(started);
     });
     return entries;
   } catch (e) {
