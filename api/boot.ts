@@ -4,7 +4,8 @@ import { openDb } from '../db/client.js';
 import type { Config } from './config.js';
 import type { Services } from './context.js';
 import { createLogger, type Logger } from './logger.js';
-import { createBlobStore } from './store/index.js';
+import { FsBlobStore } from './store/fs.js';
+import type { BlobStore } from './store/types.js';
 import { initialLockDate } from './retention/object-lock.js';
 import { databaseUrlFromSecret, fetchSecretString } from './database-secret.js';
 
@@ -34,23 +35,25 @@ export async function openServices(
     prepare: config.DATABASE_PREPARE,
   });
   const publicBaseUrl = config.PUBLIC_URL ?? `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
-  const store = createBlobStore({
-    dataDir,
-    publicBaseUrl,
-    s3: config.S3_BUCKET
-      ? {
-          bucket: config.S3_BUCKET,
-          endpoint: config.S3_ENDPOINT,
-          region: config.S3_REGION,
-          forcePathStyle: config.S3_FORCE_PATH_STYLE,
-          timeoutMs: config.S3_TIMEOUT_MS,
-          maxAttempts: config.S3_MAX_ATTEMPTS,
-          ...(config.S3_OBJECT_LOCK
-            ? { objectLock: { mode: config.S3_OBJECT_LOCK_MODE, retainUntil: () => initialLockDate(config, options.now?.() ?? new Date()) } }
-            : {}),
-        }
-      : undefined,
-  });
+  // The S3 store (and the AWS SDK it loads) is imported only when a bucket is configured:
+  // the embedded default starts without evaluating the SDK.
+  let store: BlobStore;
+  if (config.S3_BUCKET) {
+    const { S3BlobStore } = await import('./store/s3.js');
+    store = new S3BlobStore({
+      bucket: config.S3_BUCKET,
+      endpoint: config.S3_ENDPOINT,
+      region: config.S3_REGION,
+      forcePathStyle: config.S3_FORCE_PATH_STYLE,
+      timeoutMs: config.S3_TIMEOUT_MS,
+      maxAttempts: config.S3_MAX_ATTEMPTS,
+      ...(config.S3_OBJECT_LOCK
+        ? { objectLock: { mode: config.S3_OBJECT_LOCK_MODE, retainUntil: () => initialLockDate(config, options.now?.() ?? new Date()) } }
+        : {}),
+    });
+  } else {
+    store = new FsBlobStore({ dataDir, publicBaseUrl });
+  }
   return {
     services: { db: opened.db, dbFlavour: opened.flavour, store, config: { ...config, DATA_DIR: dataDir }, logger, now: options.now ?? (() => new Date()) },
     close: () => opened.close(),

@@ -4,13 +4,24 @@
  */
 import { createServer, type AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { createApp } from './app.js';
 import { openServices } from './boot.js';
-import { ensureBootstrapToken, keepAllTokens } from './admin/tokens.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DatabaseBusyError } from '../db/client.js';
 import { FsBlobStore } from './store/fs.js';
-import { runEventChecks } from './events/checks.js';
+
+/**
+ * The app's modules (routes, schemas, console) are imported while the database opens,
+ * not before: built into one file, a dynamic import is evaluated only when it runs, so
+ * the two overlap instead of adding up at start.
+ */
+async function loadAppModules() {
+  const [{ createApp }, { ensureBootstrapToken, keepAllTokens }, { runEventChecks }] = await Promise.all([
+    import('./app.js'),
+    import('./admin/tokens.js'),
+    import('./events/checks.js'),
+  ]);
+  return { createApp, ensureBootstrapToken, keepAllTokens, runEventChecks };
+}
 import { startCommitWorker } from './ingest/commit-jobs.js';
 
 /** How often a self-hosted server runs the scheduled event checks (on AWS, the maintenance function does). */
@@ -35,7 +46,12 @@ function consoleUrl(publicUrl: string | undefined, address: string, port: number
 async function main(): Promise<void> {
   const config = loadConfig();
   if (config.PORT === 0 && !config.PUBLIC_URL) config.PORT = await freePort(config.HOST);
-  const { services, close } = await openServices(config);
+  const opening = openServices(config);
+  const modules = loadAppModules();
+  // Neither is left unhandled while the other is awaited.
+  modules.catch(() => {});
+  const { services, close } = await opening;
+  const { createApp, ensureBootstrapToken, keepAllTokens, runEventChecks } = await modules;
   const created = await ensureBootstrapToken(services, services.config.DATA_DIR, config.CATALOG_BOOTSTRAP_TOKEN);
   // Every token the database holds gets its restorable record in the store (see rebuild);
   // a store that cannot be reached now is retried at the next start, not a reason to stay down.

@@ -11,13 +11,13 @@ import {
   writeFileSync,
   unlinkSync,
   constants,
-  cpSync,
   existsSync,
   readdirSync,
   renameSync,
   rmSync,
   rmdirSync,
 } from 'node:fs';
+import { copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
@@ -89,11 +89,15 @@ function lockDataDir(pgDir: string): () => void {
  * node_modules/.cache, named by what makes it (the PGlite version and the migrations), so a
  * changed migration or an upgraded PGlite never seeds a database from a stale one.
  */
+function pgliteDir(): string {
+  const require = createRequire(import.meta.url);
+  const entry = require.resolve('@electric-sql/pglite');
+  return entry.slice(0, entry.lastIndexOf(join('@electric-sql', 'pglite')) + join('@electric-sql', 'pglite').length);
+}
+
 function templateDir(): string | null {
   try {
-    const require = createRequire(import.meta.url);
-    const entry = require.resolve('@electric-sql/pglite');
-    const pkgDir = entry.slice(0, entry.lastIndexOf(join('@electric-sql', 'pglite')) + join('@electric-sql', 'pglite').length);
+    const pkgDir = pgliteDir();
     const version = String(JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version);
     const h = createHash('sha256').update(`pglite ${version} pg_trgm\n`);
     const walk = (dir: string, rel: string) => {
@@ -154,12 +158,75 @@ async function seedFromTemplate(pgDir: string, extensions: import('@electric-sql
   const copying = `${pgDir}.seed-${process.pid}`;
   try {
     rmSync(copying, { recursive: true, force: true });
-    cpSync(template, copying, { recursive: true });
+    await copyTree(template, copying);
     if (existsSync(pgDir)) rmdirSync(pgDir); // empty (checked above)
     renameSync(copying, pgDir);
     return true;
   } catch {
     rmSync(copying, { recursive: true, force: true });
+    return false;
+  }
+}
+
+/**
+ * Copies a directory tree with many file copies in flight: a data directory is about a
+ * thousand small files, and copied one after another (cpSync) they cost several times what
+ * the bytes do. The copies run on libuv's threads while the main thread loads the server.
+ */
+async function copyTree(from: string, to: string): Promise<void> {
+  const files: Array<[string, string]> = [];
+  const walk = async (src: string, dest: string): Promise<void> => {
+    await mkdir(dest, { recursive: true });
+    for (const entry of await readdir(src, { withFileTypes: true })) {
+      if (entry.isDirectory()) await walk(join(src, entry.name), join(dest, entry.name));
+      else files.push([join(src, entry.name), join(dest, entry.name)]);
+    }
+  };
+  await walk(from, to);
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const [src, dest] = files[next++];
+      await copyFile(src, dest);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}
+
+/**
+ * PGlite's WebAssembly compiled and its file-system image read, started at once: both
+ * happen on other threads while the template is copied and the server's modules load,
+ * instead of one after another inside PGlite.create. Null when the files are not where
+ * PGlite keeps them (PGlite then loads them itself).
+ */
+function preloadPglite(): Promise<{ pgliteWasmModule: WebAssembly.Module; fsBundle: Blob } | null> {
+  let dist: string;
+  try {
+    dist = join(pgliteDir(), 'dist');
+  } catch {
+    return Promise.resolve(null);
+  }
+  return Promise.all([readFile(join(dist, 'pglite.wasm')).then((bytes) => WebAssembly.compile(bytes)), readFile(join(dist, 'pglite.data'))]).then(
+    ([pgliteWasmModule, data]) => ({ pgliteWasmModule, fsBundle: new Blob([data]) }),
+    () => null,
+  );
+}
+
+/**
+ * True when the database already holds every migration in db/migrations: the newest
+ * applied one is at least as new as the newest in the journal, which is drizzle's own test
+ * for "nothing pending". One SELECT instead of the migrator's CREATE SCHEMA / CREATE TABLE
+ * IF NOT EXISTS and transaction on every start. False on any doubt (no table yet, no
+ * journal): the migrator then runs as before.
+ */
+async function migrationsApplied(client: import('@electric-sql/pglite').PGlite): Promise<boolean> {
+  try {
+    const journal = JSON.parse(readFileSync(join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ when: number }> };
+    const newest = Math.max(...journal.entries.map((e) => Number(e.when)));
+    if (!Number.isFinite(newest)) return false;
+    const { rows } = await client.query<{ created_at: string | number | null }>('SELECT max(created_at) AS created_at FROM drizzle.__drizzle_migrations');
+    return rows[0]?.created_at != null && Number(rows[0].created_at) >= newest;
+  } catch {
     return false;
   }
 }
@@ -205,15 +272,16 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
   mkdirSync(options.dataDir, { recursive: true });
   const unlock = lockDataDir(pgDir);
   try {
+    const preloaded = preloadPglite();
     const { PGlite } = await import('@electric-sql/pglite');
     const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
     const { drizzle } = await import('drizzle-orm/pglite');
     if (migrate) await seedFromTemplate(pgDir, { pg_trgm });
     mkdirSync(pgDir, { recursive: true });
     // relaxedDurability stays off: a commit the API acknowledged must survive kill -9.
-    const client = await PGlite.create(pgDir, { extensions: { pg_trgm }, relaxedDurability: false });
+    const client = await PGlite.create(pgDir, { extensions: { pg_trgm }, relaxedDurability: false, ...(await preloaded) });
     const db = drizzle(client, { schema }) as unknown as Db;
-    if (migrate) {
+    if (migrate && !(await migrationsApplied(client))) {
       const { migrate: run } = await import('drizzle-orm/pglite/migrator');
       await run(drizzle(client, { schema }), { migrationsFolder: MIGRATIONS_DIR });
     }

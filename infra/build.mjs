@@ -3,10 +3,12 @@
 //   dist/lambda.mjs     (with --lambda) the catalog's AWS Lambda handler, one ESM file,
 //                       with dist/migrations beside it (deploy the dist/ folder)
 //   dist/server.mjs     (with --server) the catalog server as one ESM file (containers, systemd)
-// Usage: node infra/build.mjs [--quiet] [--lambda | --lambda-only] [--server] [--out DIR]
-import { build } from 'esbuild';
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+// Usage: node infra/build.mjs [--quiet] [--lambda | --lambda-only] [--server] [--out DIR] [--if-changed]
+//   --if-changed  skip an output whose recorded inputs (every file esbuild read, the
+//                 migrations, this script, package.json) are unchanged since it was built:
+//                 `npm start` then starts the server without running esbuild at all.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 
 const quiet = process.argv.includes('--quiet');
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -26,10 +28,75 @@ function writeAtomically(file, bytes) {
   renameSync(temp, file);
 }
 
-/** esbuild in memory, then each output file written atomically. */
-async function buildTo(options) {
-  const result = await build({ ...options, write: false });
+const ROOT = path('');
+const ifChanged = process.argv.includes('--if-changed');
+
+/** Where the inputs of an output are recorded: beside it, as `.<name>.inputs.json`. */
+const stampOf = (outfile) => join(dirname(outfile), `.${relative(dirname(outfile), outfile)}.inputs.json`);
+
+/** Size and mtime of each file, keyed by its path under the checkout; null for a missing file. */
+function fingerprint(files) {
+  const out = {};
+  for (const f of files) {
+    try {
+      const st = statSync(join(ROOT, f));
+      out[f] = [st.size, st.mtimeMs];
+    } catch {
+      out[f] = null;
+    }
+  }
+  return out;
+}
+
+/** Files every output depends on besides what esbuild reads. */
+const ALWAYS = ['infra/build.mjs', 'package.json', 'package-lock.json'];
+
+/** Every file under db/migrations, by path under the checkout. */
+function migrationFiles() {
+  const files = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(dir, entry.name));
+      else files.push(join(dir, entry.name));
+    }
+  };
+  walk('db/migrations');
+  return files;
+}
+
+/**
+ * True when `outfile` was built from exactly these inputs as they are now: the same build
+ * options, and every recorded file (plus `extra`) with the size and mtime it had then.
+ * A changed, added-and-imported or deleted source changes a recorded file (an import is in
+ * the importing file), so the output is rebuilt.
+ */
+function upToDate(outfile, key, extra) {
+  if (!ifChanged || !existsSync(outfile)) return false;
+  try {
+    const stamp = JSON.parse(readFileSync(stampOf(outfile), 'utf8'));
+    if (stamp.key !== key) return false;
+    const files = [...new Set([...Object.keys(stamp.inputs), ...extra])];
+    return JSON.stringify(fingerprint(files)) === JSON.stringify(Object.fromEntries(files.map((f) => [f, stamp.inputs[f] ?? null])));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * esbuild in memory, then each output file written atomically, then what it was built from.
+ * Answers false when the output was up to date and left alone.
+ */
+async function buildTo(options, extra = []) {
+  const key = JSON.stringify({ ...options, plugins: options.plugins?.map((p) => p.name) });
+  if (upToDate(options.outfile, key, [...ALWAYS, ...extra])) return false;
+  const started = Date.now();
+  const { build } = await import('esbuild');
+  const result = await build({ ...options, absWorkingDir: ROOT, metafile: true, write: false });
   for (const f of result.outputFiles) writeAtomically(f.path, f.contents);
+  const inputs = fingerprint([...Object.keys(result.metafile.inputs).filter((f) => !f.includes(':')), ...ALWAYS, ...extra]);
+  // A file saved while esbuild ran may not be in this output: record nothing, so the next run builds again.
+  if (Object.values(inputs).every((v) => v === null || v[1] < started - 1000)) writeAtomically(stampOf(options.outfile), JSON.stringify({ key, inputs }));
+  return true;
 }
 
 /** db/migrations copied file by file, each atomically (the catalog bundles read them beside their module). */
@@ -86,21 +153,32 @@ const catalogOut = outArg > 0 ? resolve(process.argv[outArg + 1]) : path('dist')
 
 async function catalogBundle(entry, name) {
   const outfile = join(catalogOut, name);
-  await buildTo({
-    entryPoints: [path(entry)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    minify: true,
-    legalComments: 'none',
-    // The AWS SDK and postgres.js still call require() inside an ESM bundle.
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    external: ['@electric-sql/pglite', '@electric-sql/pglite/*'],
-    logLevel: quiet ? 'error' : 'warning',
-  });
-  copyMigrations(join(catalogOut, 'migrations'));
+  const migrations = migrationFiles();
+  const built = await buildTo(
+    {
+      entryPoints: [path(entry)],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'esm',
+      minify: true,
+      legalComments: 'none',
+      // The AWS SDK and postgres.js still call require() inside an ESM bundle.
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+      external: ['@electric-sql/pglite', '@electric-sql/pglite/*'],
+      logLevel: quiet ? 'error' : 'warning',
+    },
+    migrations,
+  );
+  const journal = (dir) => {
+    try {
+      return readFileSync(join(dir, 'meta', '_journal.json'), 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  if (built || journal(join(catalogOut, 'migrations')) !== journal(path('db/migrations'))) copyMigrations(join(catalogOut, 'migrations'));
   if (!quiet) console.log(`${outfile} ${(statSync(outfile).size / 1024).toFixed(1)} KiB`);
 }
 
