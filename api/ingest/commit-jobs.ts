@@ -299,7 +299,7 @@ export async function startCommitWorker(services: Services, options: { everyMs?:
   return () => clearInterval(timer);
 }
 
-/** The jobs of these captures (tests and the admin's view). */
+/** The job rows of these captures (what tests look at). */
 export async function commitJobsOf(db: Db, captureIds: string[]): Promise<JobRow[]> {
   return captureIds.length ? db.select().from(commitJobs).where(inArray(commitJobs.captureId, captureIds)) : [];
 }
