@@ -201,48 +201,59 @@ async function volumeRows(db: Db, uuids: string[]): Promise<Row[]> {
 }
 
 /**
- * The volume a VMFS UUID names: its row, else (no volume row yet) when an FS descriptor or an
- * inventory extent last saw it. The fallback runs only when there is no row.
+ * The volume a VMFS UUID names, as one jsonb `row`: its volumes row, else (no row yet) when an
+ * FS descriptor or an inventory extent last saw it. The fallback is gated on the row being
+ * missing, so the usual answer is one primary-key probe.
  */
 function volumeByUuidSql(uuid: string): SQL {
   return sql`
-    SELECT vmfs_uuid, label, version, last_seen FROM volumes WHERE vmfs_uuid = ${uuid}
-    UNION ALL
-    SELECT ${uuid}::text, NULL, NULL, max(x.seen_at) FROM (
-      SELECT s.seen_at FROM segments s WHERE s.vmfs_uuid = ${uuid}
-      UNION ALL
-      SELECT e.seen_at FROM extents e WHERE e.vmfs_uuid = ${uuid}
-    ) x WHERE NOT EXISTS (SELECT 1 FROM volumes WHERE vmfs_uuid = ${uuid}) HAVING max(x.seen_at) IS NOT NULL`;
+    SELECT CASE WHEN v.vmfs_uuid IS NOT NULL
+                THEN jsonb_build_object('vmfs_uuid', v.vmfs_uuid, 'label', v.label, 'version', v.version, 'last_seen', v.last_seen)
+                ELSE jsonb_build_object('vmfs_uuid', ${uuid}::text, 'label', NULL, 'version', NULL, 'last_seen', f.last_seen) END AS row
+      FROM (SELECT 1) one
+      LEFT JOIN volumes v ON v.vmfs_uuid = ${uuid}
+      LEFT JOIN LATERAL (
+        SELECT max(x.seen_at) AS last_seen FROM (
+          SELECT s.seen_at FROM segments s WHERE s.vmfs_uuid = ${uuid}
+          UNION ALL
+          SELECT e.seen_at FROM extents e WHERE e.vmfs_uuid = ${uuid}
+        ) x WHERE v.vmfs_uuid IS NULL
+      ) f ON true
+     WHERE v.vmfs_uuid IS NOT NULL OR f.last_seen IS NOT NULL`;
 }
 
 /** A VMFS UUID the catalog knows from a volume row, an inventory extent or an FS descriptor. */
 async function knownVolume(db: Db, vmfsUuid: string): Promise<Row | null> {
-  const [row] = await queryRows<Row>(db, volumeByUuidSql(vmfsUuid));
-  return row ?? null;
+  const [found] = await queryRows<{ row: Row }>(db, volumeByUuidSql(vmfsUuid));
+  return found?.row ?? null;
 }
 
 /**
- * A device's LUN row for `device` (an SQL expression): the luns row, else its latest extent,
- * else its latest target sighting. Each fallback runs only when the one before found nothing.
+ * A device's LUN as one jsonb `row`, for `device` (an SQL expression): its luns row, else its
+ * latest extent, else its latest target sighting. The fallbacks are gated on the luns row being
+ * missing, so the usual answer is one primary-key probe.
  */
 function lunOfDeviceSql(device: SQL): SQL {
   return sql`
-    SELECT device_id, lun, vml, vendor, model, size_bytes, last_seen FROM luns WHERE device_id = ${device}
-    UNION ALL
-    (SELECT e.device_id, e.lun, e.vml, e.vendor, e.model, e.size_bytes, e.seen_at FROM extents e
-      WHERE e.device_id = ${device} AND NOT EXISTS (SELECT 1 FROM luns WHERE device_id = ${device})
-      ORDER BY e.seen_at DESC LIMIT 1)
-    UNION ALL
-    (SELECT t.device_id, t.lun, NULL, NULL, NULL, t.size_bytes, t.seen_at FROM targets t
-      WHERE t.device_id = ${device} AND NOT EXISTS (SELECT 1 FROM luns WHERE device_id = ${device})
-        AND NOT EXISTS (SELECT 1 FROM extents WHERE device_id = ${device})
-      ORDER BY t.seen_at DESC LIMIT 1)`;
+    SELECT CASE WHEN l.device_id IS NOT NULL THEN to_jsonb(l) ELSE to_jsonb(f) - 'pri' END AS row
+      FROM (SELECT 1) one
+      LEFT JOIN luns l ON l.device_id = ${device}
+      LEFT JOIN LATERAL (
+        SELECT * FROM (
+          (SELECT e.device_id, e.lun, e.vml, e.vendor, e.model, e.size_bytes, e.seen_at AS last_seen, 1 AS pri FROM extents e
+            WHERE e.device_id = ${device} ORDER BY e.seen_at DESC LIMIT 1)
+          UNION ALL
+          (SELECT t.device_id, t.lun, NULL, NULL, NULL, t.size_bytes, t.seen_at, 2 FROM targets t
+            WHERE t.device_id = ${device} ORDER BY t.seen_at DESC LIMIT 1)
+        ) k WHERE l.device_id IS NULL ORDER BY pri LIMIT 1
+      ) f ON true
+     WHERE l.device_id IS NOT NULL OR f.device_id IS NOT NULL`;
 }
 
 /** A device the catalog knows (luns row, else its latest extent or target sighting). */
 async function knownDevice(db: Db, deviceId: string): Promise<Row | null> {
-  const [row] = await queryRows<Row>(db, lunOfDeviceSql(sql`${deviceId}`));
-  return row ?? null;
+  const [found] = await queryRows<{ row: Row }>(db, lunOfDeviceSql(sql`${deviceId}`));
+  return found?.row ?? null;
 }
 
 /** What one id statement is asked: a VMFS UUID (also as segment / extent UUID), a device id, a vml. */
@@ -267,11 +278,11 @@ function idRowsSql(terms: IdTerms, n: number): SQL {
   const { uuid, deviceId, vml } = terms;
   const devices: SQL[] = [];
   if (deviceId) devices.push(sql`SELECT ${deviceId}::text AS device_id, ${terms.deviceMatch ?? 'deviceId'}::text AS match`);
-  if (uuid) devices.push(sql`SELECT DISTINCT ref AS device_id, 'extentUuid'::text AS match FROM search_keys WHERE key = ${uuid} AND kind = 'extentDevice'`);
+  if (uuid) devices.push(sql`SELECT ref AS device_id, 'extentUuid'::text AS match FROM keyed WHERE kind = 'extentDevice'`);
   const parts: SQL[] = [];
   if (devices.length) {
     parts.push(sql`
-      SELECT 'lun' AS hit, d.match, 100 AS score, to_jsonb(l) AS row
+      SELECT 'lun' AS hit, d.match, 100 AS score, l.row
         FROM dev d CROSS JOIN LATERAL (${lunOfDeviceSql(sql`d.device_id`)}) l`);
     parts.push(sql`
       SELECT 'target', d.match, 95, to_jsonb(x)
@@ -282,14 +293,13 @@ function idRowsSql(terms: IdTerms, n: number): SQL {
         LEFT JOIN volumes v ON v.vmfs_uuid = k.ref`);
   }
   if (uuid) {
-    parts.push(sql`SELECT 'volume', 'vmfsUuid', 100, to_jsonb(v) FROM (${volumeByUuidSql(uuid)}) v`);
+    parts.push(sql`SELECT 'volume', 'vmfsUuid', 100, v.row FROM (${volumeByUuidSql(uuid)}) v`);
     parts.push(sql`
       SELECT 'volume', 'segmentUuid', 95, jsonb_build_object('vmfs_uuid', k.ref, 'label', v.label, 'version', v.version, 'last_seen', v.last_seen)
-        FROM (SELECT DISTINCT ref FROM search_keys WHERE key = ${uuid} AND kind = 'segmentVolume') k
-        LEFT JOIN volumes v ON v.vmfs_uuid = k.ref`);
+        FROM keyed k LEFT JOIN volumes v ON v.vmfs_uuid = k.ref WHERE k.kind = 'segmentVolume'`);
     parts.push(sql`
-      SELECT 'lun', 'segmentUuid', 85, to_jsonb(l)
-        FROM (SELECT DISTINCT ref FROM search_keys WHERE key = ${uuid} AND kind = 'segmentDevice' LIMIT ${n}) k
+      SELECT 'lun', 'segmentUuid', 85, l.row
+        FROM (SELECT ref FROM keyed WHERE kind = 'segmentDevice' LIMIT ${n}) k
         CROSS JOIN LATERAL (${lunOfDeviceSql(sql`k.ref`)}) l`);
   }
   if (vml) {
@@ -297,8 +307,12 @@ function idRowsSql(terms: IdTerms, n: number): SQL {
       SELECT 'lun', 'vml', 100, to_jsonb(l)
         FROM (SELECT device_id, lun, vml, vendor, model, size_bytes, last_seen FROM luns WHERE vml = ${vml} LIMIT 1) l`);
   }
-  const withDevices = devices.length ? sql`WITH dev AS MATERIALIZED (${sql.join(devices, sql` UNION `)}) ` : sql``;
-  return sql`${withDevices}${sql.join(parts, sql` UNION ALL `)}`;
+  // One index read for every row the UUID keys (segment volumes and devices, extent devices).
+  const ctes: SQL[] = [];
+  if (uuid) ctes.push(sql`keyed AS MATERIALIZED (SELECT DISTINCT kind, ref FROM search_keys WHERE key = ${uuid})`);
+  if (devices.length) ctes.push(sql`dev AS MATERIALIZED (${sql.join(devices, sql` UNION `)})`);
+  const withs = ctes.length ? sql`WITH ${sql.join(ctes, sql`, `)} ` : sql``;
+  return sql`${withs}${sql.join(parts, sql` UNION ALL `)}`;
 }
 
 /** Runs idRowsSql and adds its hits. */
