@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CHUNK_SIZE } from '../../formats/protocol.js';
-import { chunkKey, type BlobStore } from '../store/types.js';
+import { BlobNotFoundError, chunkKey, type BlobStore } from '../store/types.js';
 
 /** One chunk of an artifact as `artifacts.chunks` records it. */
 export interface StoredChunk {
@@ -142,6 +142,83 @@ export async function* artifactBytes(store: BlobStore, chunks: StoredChunk[], ra
         () => {},
       );
     }
+  }
+}
+
+/** A chunk checked against its SHA-256, as an archive takes it: a gzip member to copy, or bytes to compress. */
+export type CheckedChunk = { gzipMember: Buffer; size: number; bytes?: undefined } | { bytes: Buffer; gzipMember?: undefined };
+
+/**
+ * Chunks read and checked ahead of the one being sent: the reads and the inflating run on
+ * libuv's threads while the main thread hashes and sends. Memory: this many stored
+ * objects (a gzip chunk's is small) plus one inflated piece each.
+ */
+const LOOK_AHEAD = 4;
+
+/**
+ * Inflates a stored gzip object only to check it: SHA-256 and size of what it inflates to,
+ * and whether the inflate consumed every stored byte. The inflated bytes are hashed piece
+ * by piece and dropped, unless `keep` (then they are returned).
+ */
+function checkGzip(stored: Buffer, chunk: StoredChunk, keep: boolean): Promise<{ consumedAll: boolean; bytes: Buffer | null }> {
+  return new Promise((resolve, reject) => {
+    const gunzip = createGunzip({ chunkSize: 128 * 1024 });
+    const hash = createHash('sha256');
+    const kept: Buffer[] = [];
+    let total = 0;
+    gunzip.on('data', (part: Buffer) => {
+      total += part.length;
+      // A gzip chunk is bounded by its declared size (≤ 1 MiB): never inflate past it.
+      if (total > chunk.size || total > CHUNK_SIZE) {
+        gunzip.destroy(new ChunkIntegrityError(chunk.sha256, 'inflates past its declared size'));
+        return;
+      }
+      hash.update(part);
+      if (keep) kept.push(part);
+    });
+    gunzip.once('error', reject);
+    gunzip.once('end', () => {
+      if (total !== chunk.size) return reject(new ChunkIntegrityError(chunk.sha256, `inflates to ${total} bytes, expected ${chunk.size}`));
+      const got = hash.digest('hex');
+      if (got !== chunk.sha256) return reject(new ChunkIntegrityError(chunk.sha256, `stored bytes hash to ${got}`));
+      resolve({ consumedAll: gunzip.bytesWritten === stored.length, bytes: keep ? Buffer.concat(kept, total) : null });
+    });
+    gunzip.end(stored);
+  });
+}
+
+/**
+ * One whole chunk, read and checked against its SHA-256. A gzip-stored chunk whose object
+ * is gzip data and nothing else comes as that object: a `.tar.gz` can carry it unchanged,
+ * as gzip readers join members (RFC 1952, 2.2). Anything else comes as its bytes.
+ */
+async function checkedChunk(store: BlobStore, chunk: StoredChunk): Promise<CheckedChunk> {
+  const key = chunkKey(chunk.sha256);
+  const raw = await store.getBytes(key);
+  if (!raw) throw new BlobNotFoundError(key);
+  const stored = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (chunk.encoding === 'gzip') {
+    const first = await checkGzip(stored, chunk, false);
+    // Trailing bytes after the gzip data would upset a strict reader: send the bytes instead.
+    return first.consumedAll ? { gzipMember: stored, size: chunk.size } : { bytes: (await checkGzip(stored, chunk, true)).bytes! };
+  }
+  if (stored.length !== chunk.size) throw new ChunkIntegrityError(chunk.sha256, `store gave ${stored.length} bytes, expected ${chunk.size}`);
+  const got = createHash('sha256').update(stored).digest('hex');
+  if (got !== chunk.sha256) throw new ChunkIntegrityError(chunk.sha256, `stored bytes hash to ${got}`);
+  return { bytes: stored };
+}
+
+/** An artifact's whole chunks in order, each checked before it is yielded, a few read ahead. */
+export async function* checkedChunks(store: BlobStore, chunks: StoredChunk[]): AsyncGenerator<CheckedChunk> {
+  const inFlight: Array<Promise<CheckedChunk>> = [];
+  let next = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    for (; next < chunks.length && next <= i + LOOK_AHEAD; next++) {
+      const p = checkedChunk(store, chunks[next]);
+      p.catch(() => {}); // surfaced when its turn comes
+      inFlight.push(p);
+    }
+    yield await inFlight.shift()!;
   }
 }
 
