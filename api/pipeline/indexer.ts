@@ -5,7 +5,7 @@
  * observation whatever the order captures arrive in, so a rebuild from manifests
  * in any order ends with the same rows.
  */
-import { inArray, sql } from 'drizzle-orm';
+import { getTableColumns, getTableName, inArray, sql, type SQL, type Table } from 'drizzle-orm';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import { canonicalDeviceId, parseVml } from '../../formats/ids.js';
 import type { Db } from '../../db/client.js';
@@ -308,17 +308,48 @@ export async function writeIndexedRows(tx: Db, rows: IndexedRows): Promise<void>
 
 /**
  * Starts the statements that write the rows of one artifact, without waiting for them: a
- * commit sends those of every artifact as one pipeline (see settleAll).
+ * commit sends those of every artifact as one pipeline (see settleAll). Every row is turned
+ * into its statement before the first is sent, so a value that cannot be sent (an invalid
+ * date) fails the call, not a statement in the middle of a pipeline.
  */
 export function startIndexedRows(tx: Db, rows: IndexedRows): Promise<unknown>[] {
-  const started: Promise<unknown>[] = [];
-  for (const b of chunked(rows.extents, BATCH)) started.push(tx.insert(extents).values(b).execute());
+  const inserts = [...jsonInserts(extents, rows.extents), ...jsonInserts(targets, rows.targets), ...jsonInserts(zfsSnapshots, rows.zfsSnapshots)];
+  const started: Promise<unknown>[] = inserts.map((q) => tx.execute(q));
   for (const b of chunked(rows.segments, BATCH)) started.push(tx.insert(segments).values(b).onConflictDoNothing().execute());
-  for (const b of chunked(rows.targets, BATCH)) started.push(tx.insert(targets).values(b).execute());
-  for (const b of chunked(rows.zfsSnapshots, BATCH)) started.push(tx.insert(zfsSnapshots).values(b).execute());
   if (rows.volumes.length > 0) started.push(upsertVolumes(tx, rows.volumes));
   if (rows.luns.length > 0) started.push(upsertLuns(tx, rows.luns));
   return started;
+}
+
+/**
+ * Plain INSERTs of many rows, each batch as one JSON parameter read back by
+ * `jsonb_populate_recordset` into the table's own row type: a 40-snapshot listing is one
+ * parameter, not 320 bound one by one. Rows name the same columns (those they leave out
+ * take their defaults); dates travel as ISO text, JSON columns as JSON.
+ */
+export function jsonInserts<T extends Table>(table: T, rows: Array<T['$inferInsert']>): SQL[] {
+  if (rows.length === 0) return [];
+  const columns = Object.entries(getTableColumns(table)).filter(([key]) => rows.some((r) => (r as Record<string, unknown>)[key] !== undefined));
+  const name = sql.identifier(getTableName(table));
+  const list = sql.join(
+    columns.map(([, c]) => sql.identifier(c.name)),
+    sql`, `,
+  );
+  const out: SQL[] = [];
+  for (const batch of chunked(rows, BATCH)) {
+    const json = JSON.stringify(
+      batch.map((r) => {
+        const o: Record<string, unknown> = {};
+        for (const [key, c] of columns) {
+          const v = (r as Record<string, unknown>)[key];
+          o[c.name] = v instanceof Date ? v.toISOString() : (v ?? null);
+        }
+        return o;
+      }),
+    );
+    out.push(sql`INSERT INTO ${name} (${list}) SELECT ${list} FROM jsonb_populate_recordset(NULL::${name}, ${json}::jsonb)`);
+  }
+  return out;
 }
 
 /** Inserts or merges volumes: the newest observation's label/version win. */

@@ -16,6 +16,7 @@ import {
   cleanJson,
   foundIds,
   indexRows,
+  jsonInserts,
   settleAll,
   startIndexedRows,
   unindexableReason,
@@ -119,8 +120,9 @@ async function planEntry(tx: Db, record: Pick<CaptureRecord, 'captureId' | 'host
 
 /** Starts the statements that write a planned artifact, without waiting for them (see settleAll). */
 function startEntryWrites(tx: Db, planned: PlannedEntry): Promise<unknown>[] {
+  const eventInserts = jsonInserts(events, planned.events);
   const started = planned.rows ? startIndexedRows(tx, planned.rows) : [];
-  if (planned.events.length > 0) started.push(tx.insert(events).values(planned.events).execute());
+  for (const q of eventInserts) started.push(tx.execute(q));
   return started;
 }
 
@@ -225,17 +227,18 @@ export async function writeCapture(
     await tx.transaction(async (spRaw) => {
       const sp = spRaw as unknown as Db;
       const planned = await Promise.all(entries.map((e) => planEntry(sp, record, e)));
-      const rows = entries.map((e) => artifactRow(record, e));
       const started: Promise<unknown>[] = [];
-      for (let i = 0; i < rows.length; i += 200)
-        started.push(
-          sp
-            .insert(artifacts)
-            .values(rows.slice(i, i + 200))
-            .execute(),
-        );
-      for (const p of planned) started.push(...startEntryWrites(sp, p));
-      await settleAll(started);
+      try {
+        for (const q of jsonInserts(
+          artifacts,
+          entries.map((e) => artifactRow(record, e)),
+        ))
+          started.push(sp.execute(q));
+        for (const p of planned) started.push(...startEntryWrites(sp, p));
+      } finally {
+        // Even when building a later statement threw: none of the batch may outlive the savepoint.
+        await settleAll(started);
+      }
     });
     return entries;
   } catch (e) {
