@@ -8,20 +8,24 @@
  * does (collector/http.ts), and sends the same step again. Prints commits/s, capture p50 and
  * p99 (from begin to commit, waits included), 503 answers and failed requests (socket
  * errors, other statuses), and /healthz req/s by as many clients as the yardstick.
- * Asserts nothing.
+ * On Linux it also prints where the CPU went during each run (/proc): the catalog server,
+ * the PostgreSQL backends serving it, this process (the simulated collectors) and the whole
+ * machine — server, database and clients share its cores, so a commit rate is only read
+ * together with the share the server got. Asserts nothing.
  *
  *   npx tsx test/bench/run.ts load
  *   LOAD_COLLECTORS=200,500 LOAD_CAPTURES=5 npx tsx test/bench/load.bench.ts
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnServer } from '../helpers/spawn-server.js';
 import { createDatabase } from '../helpers/database.js';
 import { begin, commit, IngestHttpError, prepareCapture, remoteCatalog, uploadMissing } from '../helpers/ingest-client.js';
 import type { TestCatalog } from '../helpers/catalog.js';
+import postgres from 'postgres';
 
 const COLLECTORS = (process.env.LOAD_COLLECTORS ?? '200,500')
   .split(',')
@@ -55,10 +59,70 @@ async function withBackPressure<T>(tally: Tally, step: () => Promise<T>): Promis
   }
 }
 
-async function oneRun(catalog: TestCatalog, collectors: number): Promise<void> {
+/** CPU seconds a process has used (user + system), from /proc; null when unknown. */
+function cpuSecondsOf(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return null;
+  }
+}
+
+/** Busy and total CPU seconds of the whole machine, summed over its cores, from /proc/stat. */
+function machineSeconds(): { busy: number; total: number } {
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1, 9).map(Number);
+  return { busy: (user + nice + system + irq + softirq + steal) / 100, total: (user + nice + system + idle + iowait + irq + softirq + steal) / 100 };
+}
+
+/** Where the CPU goes during a run: the server, its database backends, this process, the machine. */
+interface CpuMeter {
+  start(): Promise<void>;
+  report(commits: number): Promise<string>;
+}
+
+function cpuMeter(serverPid: number, databaseUrl: string): CpuMeter | null {
+  if (!existsSync('/proc/stat') || cpuSecondsOf(serverPid) === null) return null;
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  const backends = async () =>
+    (await sql<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`).map((r) => r.pid);
+  let at: { server: number; own: NodeJS.CpuUsage; machine: { busy: number; total: number }; backends: Map<number, number> };
+  return {
+    async start() {
+      const pids = await backends();
+      at = {
+        server: cpuSecondsOf(serverPid) ?? 0,
+        own: process.cpuUsage(),
+        machine: machineSeconds(),
+        backends: new Map(pids.map((p) => [p, cpuSecondsOf(p) ?? 0])),
+      };
+    },
+    async report(commits) {
+      const server = (cpuSecondsOf(serverPid) ?? 0) - at.server;
+      const own = process.cpuUsage(at.own);
+      const clients = (own.user + own.system) / 1e6;
+      // Backends opened during the run count whole; the pool keeps its connections open.
+      let database = 0;
+      for (const p of await backends()) database += (cpuSecondsOf(p) ?? 0) - (at.backends.get(p) ?? 0);
+      const now = machineSeconds();
+      const busy = now.busy - at.machine.busy;
+      const total = now.total - at.machine.total;
+      await sql.end({ timeout: 1 });
+      const perCommit = (s: number) => (commits > 0 ? `${((1000 * s) / commits).toFixed(1)} ms/commit` : '-');
+      return (
+        `       cpu: server ${server.toFixed(1)} s (${perCommit(server)}), PostgreSQL ${database.toFixed(1)} s (${perCommit(database)}), ` +
+        `collectors (this process) ${clients.toFixed(1)} s (${perCommit(clients)}); the server got ${((100 * server) / total).toFixed(0)}% of ` +
+        `the machine's ${availableParallelism()} cores, which were ${((100 * busy) / total).toFixed(0)}% busy (${((100 * (busy - server - database - clients)) / total) | 0}% by other processes)`
+      );
+    },
+  };
+}
+
+async function oneRun(catalog: TestCatalog, collectors: number, meter: CpuMeter | null): Promise<void> {
   const tally: Tally = { busy: 0, failed: 0, failures: new Map() };
   const times: number[] = [];
   let commits = 0;
+  await meter?.start();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: collectors }, async (_, i) => {
@@ -99,6 +163,7 @@ async function oneRun(catalog: TestCatalog, collectors: number): Promise<void> {
       `capture p50 ${(percentile(times, 50) / 1000).toFixed(2)} s p99 ${(percentile(times, 99) / 1000).toFixed(2)} s; 503 answers ${tally.busy}, failed captures ${tally.failed}` +
       (tally.failures.size ? ` (${[...tally.failures].map(([k, n]) => `${n}× ${k}`).join(', ')})` : ''),
   );
+  if (meter) console.log(await meter.report(commits));
 }
 
 async function healthRate(url: string, clients: number): Promise<number> {
@@ -128,7 +193,7 @@ export async function run(): Promise<void> {
     const catalog = remoteCatalog(server.url, TOKEN);
     console.log(`catalog server on PostgreSQL (filesystem store); small captures of 2 artifacts, 1 chunk each, new bytes each time:`);
     for (const n of COLLECTORS) {
-      await oneRun(catalog, n);
+      await oneRun(catalog, n, cpuMeter(server.child.pid!, created.url));
       console.log(`       yardstick: GET /healthz by ${n} clients ${(await healthRate(server.url, n)).toFixed(0)} req/s`);
     }
   } finally {
