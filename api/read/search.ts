@@ -12,6 +12,7 @@ import { queryRows, type Db } from '../../db/client.js';
 import { canonicalDeviceId, canonicalVmfsUuid, parseQuery, parseVml, type SearchQuery } from '../../formats/ids.js';
 import { datasetOfBackingStore } from '../../formats/zfs.js';
 import { inList, iso, num, str } from './rows.js';
+import { queryPrepared } from './prepared.js';
 
 /** The hits are the response schema's (api/schemas/catalog.ts). */
 export type { SearchHit } from '../schemas/catalog.js';
@@ -157,7 +158,7 @@ function latestTargetsSql(where: SQL, limit: number): SQL {
 
 /** The latest row of each target LU matching `where`. */
 async function targetRows(db: Db, where: SQL, limit: number): Promise<Row[]> {
-  return queryRows<Row>(db, latestTargetsSql(where, limit));
+  return queryPrepared<Row>(db, latestTargetsSql(where, limit));
 }
 
 /**
@@ -224,7 +225,7 @@ function volumeByUuidSql(uuid: string): SQL {
 
 /** A VMFS UUID the catalog knows from a volume row, an inventory extent or an FS descriptor. */
 async function knownVolume(db: Db, vmfsUuid: string): Promise<Row | null> {
-  const [found] = await queryRows<{ row: Row }>(db, volumeByUuidSql(vmfsUuid));
+  const [found] = await queryPrepared<{ row: Row }>(db, volumeByUuidSql(vmfsUuid));
   return found?.row ?? null;
 }
 
@@ -252,7 +253,7 @@ function lunOfDeviceSql(device: SQL): SQL {
 
 /** A device the catalog knows (luns row, else its latest extent or target sighting). */
 async function knownDevice(db: Db, deviceId: string): Promise<Row | null> {
-  const [found] = await queryRows<{ row: Row }>(db, lunOfDeviceSql(sql`${deviceId}`));
+  const [found] = await queryPrepared<{ row: Row }>(db, lunOfDeviceSql(sql`${deviceId}`));
   return found?.row ?? null;
 }
 
@@ -317,7 +318,7 @@ function idRowsSql(terms: IdTerms, n: number): SQL {
 
 /** Runs idRowsSql and adds its hits. */
 async function idHits(db: Db, hits: Hits, terms: IdTerms, n: number): Promise<void> {
-  const rows = await queryRows<{ hit: string; match: string; score: number; row: Row }>(db, idRowsSql(terms, n));
+  const rows = await queryPrepared<{ hit: string; match: string; score: number; row: Row }>(db, idRowsSql(terms, n));
   for (const { hit, match, score, row } of rows) {
     const s = Number(score);
     if (hit === 'lun') hits.add(lunHit(row, s, match));
@@ -369,7 +370,7 @@ export async function searchCatalog(db: Db, typed: SearchQuery, limit: number = 
     case 'iqn': {
       // The target LUs with this IQN, and (an initiator's IQN) those whose latest ACL names it.
       const initiators = [...new Set([query.iqn, query.raw.trim()])];
-      const rows = await queryRows<{ hit: string; row: Row }>(
+      const rows = await queryPrepared<{ hit: string; row: Row }>(
         db,
         sql`
         SELECT 'iqn' AS hit, to_jsonb(x) AS row FROM (${latestTargetsSql(sql`lower(t.iqn) = ${query.iqn}`, n)}) x
@@ -407,7 +408,7 @@ async function esxPathHits(db: Db, hits: Hits, path: string, n: number): Promise
     const v = uuid ? await knownVolume(db, uuid) : null;
     if (v) hits.add(volumeHit(v, 100, 'vmfsUuid'));
     const label = volume[1];
-    const byLabel = await queryRows<Row>(
+    const byLabel = await queryPrepared<Row>(
       db,
       sql`
       SELECT v.vmfs_uuid, v.label, v.version, v.last_seen FROM search_names s JOIN volumes v ON v.vmfs_uuid = s.ref
@@ -431,7 +432,7 @@ async function esxPathHits(db: Db, hits: Hits, path: string, n: number): Promise
       }
     }
     if (!deviceId && disk[1].toLowerCase().startsWith('vml.')) {
-      const [byVml] = await queryRows<Row>(db, sql`SELECT device_id FROM luns WHERE vml = ${disk[1].toLowerCase()}`);
+      const [byVml] = await queryPrepared<Row>(db, sql`SELECT device_id FROM luns WHERE vml = ${disk[1].toLowerCase()}`);
       deviceId = str(byVml?.device_id);
     }
     if (deviceId) await idHits(db, hits, { deviceId }, n);
@@ -469,7 +470,7 @@ function aclTargetsSql(initiators: string[], limit: number): SQL {
 async function prefixHits(db: Db, hits: Hits, prefix: string, alsoDevices: boolean, n: number): Promise<void> {
   const digits = prefix.replace(/-/g, '');
   const { lo, hi } = prefixRange(dashed(digits));
-  const rows = await queryRows<Row>(
+  const rows = await queryPrepared<Row>(
     db,
     sql`
     SELECT vmfs_uuid, label, version, last_seen FROM volumes
@@ -480,7 +481,7 @@ async function prefixHits(db: Db, hits: Hits, prefix: string, alsoDevices: boole
   if (!alsoDevices) return;
   // Bare hex may also be the start of an NAA id (a truncated `naa.6001…` copied from a log).
   const dev = prefixRange('naa.' + digits);
-  const luns = await queryRows<Row>(
+  const luns = await queryPrepared<Row>(
     db,
     sql`
     SELECT * FROM luns WHERE device_id >= ${dev.lo} AND device_id < ${dev.hi} AND device_id LIKE ${likeEscape(dev.lo) + '%'}
@@ -548,7 +549,7 @@ async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: strin
  */
 async function textHits(db: Db, hits: Hits, text: string, n: number): Promise<void> {
   const lower = text.toLowerCase();
-  const rows = await queryRows<{ hit: string; row: Row }>(
+  const rows = await queryPrepared<{ hit: string; row: Row }>(
     db,
     sql`
     WITH m AS MATERIALIZED (${namesLike(['label', 'host', 'iqn', 'alias', 'backingStore'], text)})

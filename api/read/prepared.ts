@@ -1,0 +1,32 @@
+/**
+ * Statements the read side runs on every request, prepared. `db.execute` sends each statement
+ * unnamed, so PostgreSQL parses and plans it on every call; for a search statement of a dozen
+ * branches that planning costs more than running it. Here the statement goes through the
+ * postgres.js client drizzle wraps, named by its text, so each connection parses it once and
+ * PostgreSQL can keep its plan — unless the client was opened with `prepare: false` (behind a
+ * transaction-pooling proxy, db/client.ts), which is respected. PGlite: `queryRows` as before.
+ */
+import type { SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import { queryRows, type Db } from '../../db/client.js';
+
+const dialect = new PgDialect();
+
+/** The part of a postgres.js client used here. */
+interface PostgresJsClient {
+  unsafe(query: string, params: unknown[], options: { prepare: boolean }): Promise<unknown>;
+  options: { prepare?: boolean };
+}
+
+function postgresJsClient(db: Db): PostgresJsClient | null {
+  const client = (db as unknown as { $client?: Partial<PostgresJsClient> }).$client;
+  return client && typeof client.unsafe === 'function' && client.options ? (client as PostgresJsClient) : null;
+}
+
+/** Rows of `query`, as a prepared statement where the database allows one. */
+export async function queryPrepared<T = Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
+  const client = postgresJsClient(db);
+  if (!client || client.options.prepare === false) return queryRows<T>(db, query);
+  const { sql: text, params } = dialect.sqlToQuery(query);
+  return (await client.unsafe(text, params, { prepare: true })) as T[];
+}
