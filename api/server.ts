@@ -15,14 +15,14 @@ import { FsBlobStore } from './store/fs.js';
  * the two overlap instead of adding up at start.
  */
 async function loadAppModules() {
-  const [{ createApp }, { ensureBootstrapToken, keepAllTokens }, { runEventChecks }] = await Promise.all([
+  const [{ createApp }, { ensureBootstrapToken, keepAllTokens }, { runEventChecks }, { startCommitWorker }] = await Promise.all([
     import('./app.js'),
     import('./admin/tokens.js'),
     import('./events/checks.js'),
+    import('./ingest/commit-jobs.js'),
   ]);
-  return { createApp, ensureBootstrapToken, keepAllTokens, runEventChecks };
+  return { createApp, ensureBootstrapToken, keepAllTokens, runEventChecks, startCommitWorker };
 }
-import { startCommitWorker } from './ingest/commit-jobs.js';
 
 /** How often a self-hosted server runs the scheduled event checks (on AWS, the maintenance function does). */
 const EVENT_CHECK_INTERVAL_MS = 3_600_000;
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   // Neither is left unhandled while the other is awaited.
   modules.catch(() => {});
   const { services, close } = await opening;
-  const { createApp, ensureBootstrapToken, keepAllTokens, runEventChecks } = await modules;
+  const { createApp, ensureBootstrapToken, keepAllTokens, runEventChecks, startCommitWorker } = await modules;
   const created = await ensureBootstrapToken(services, services.config.DATA_DIR, config.CATALOG_BOOTSTRAP_TOKEN);
   // Every token the database holds gets its restorable record in the store (see rebuild);
   // a store that cannot be reached now is retried at the next start, not a reason to stay down.
@@ -62,9 +62,15 @@ async function main(): Promise<void> {
     (e: unknown) => services.logger.warn('could not keep token records in the store', { error: e instanceof Error ? e.message : String(e) }),
   );
   if (services.store instanceof FsBlobStore) {
-    // Temp files of uploads that a crash (kill -9) cut off; finished objects are never temp files.
-    const removed = await services.store.removeStaleTemp();
-    if (removed > 0) services.logger.info('removed unfinished uploads', { removed });
+    // Temp files of uploads that a crash (kill -9) cut off; finished objects are never temp
+    // files, and only files older than an hour go, so no live upload loses its file: the
+    // sweep walks the whole store, and runs beside the server rather than before it.
+    services.store.removeStaleTemp().then(
+      (removed) => {
+        if (removed > 0) services.logger.info('removed unfinished uploads', { removed });
+      },
+      (e: unknown) => services.logger.warn('could not remove unfinished uploads', { error: e instanceof Error ? e.message : String(e) }),
+    );
   }
   const app = createApp(services);
   // Commits handed to a worker run in this process; the ones a crash (kill -9) left are taken up again.
