@@ -52,8 +52,10 @@ const BUNDLE = process.env.COLLECTOR_BUNDLE ?? BUILT_BUNDLE;
  * Days 2 and 3 come a day after the one before: on PostgreSQL the catalog's record of when
  * it last saw each chunk in the store (`blobs.last_verified`) is moved back a day first, so
  * the catalog checks the store again as a real daily run does (the runs themselves follow
- * each other within minutes). The embedded catalog's database lives inside its process and
- * is left as is. BENCH_DAY_LATER=0 turns this off.
+ * each other within minutes, so what the catalog process heard from the store in the last
+ * minute, PRESENCE_TTL_MS, still counts: day 3 reuses most of day 2's answers). The embedded
+ * catalog's database lives inside its process and is left as is. BENCH_DAY_LATER=0 turns
+ * this off.
  */
 const DAY_LATER = process.env.BENCH_DAY_LATER !== '0';
 
