@@ -150,30 +150,40 @@ export async function commitCapture(services: Services, principal: Principal, ca
         tx,
         entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)).filter((s) => !inserting.has(s)),
       );
-      const [claimed, swept] = await Promise.all([claim, check]);
-      if (claimed.length === 0) throw new AlreadyCommitted();
-      if (swept.length > 0) {
-        throw new ApiError('service_unavailable', `chunk ${swept[0]} was removed by garbage collection during this commit; begin the capture again`);
+      // The rows follow in the same pipeline (writeCapture); until COMMIT they are this
+      // transaction's alone, and are rolled back with it when the claim or the check says no.
+      const rows = writeCapture(tx, record, entries, newBlobs, systemUuid, verified.held);
+      rows.catch(() => undefined); // its failure is read below; it may come before the claim's answer
+      const refuse = async (e: unknown): Promise<never> => {
+        // Nothing of the pipeline may still be on its way when the transaction rolls back.
+        await rows.catch(() => undefined);
+        throw e;
+      };
+      const [claimed, swept] = await Promise.allSettled([claim, check]);
+      if (claimed.status === 'rejected') return refuse(claimed.reason);
+      if (claimed.value.length === 0) return refuse(new AlreadyCommitted());
+      if (swept.status === 'rejected') return refuse(swept.reason);
+      if (swept.value.length > 0) {
+        return refuse(
+          new ApiError('service_unavailable', `chunk ${swept.value[0]} was removed by garbage collection during this commit; begin the capture again`),
+        );
       }
       // The bucket is the source of truth: the manifest is written before the
       // transaction commits. A committed row without a manifest would be lost by rebuild;
-      // a manifest without a committed row (COMMIT failed after this put, or the rows below
+      // a manifest without a committed row (COMMIT failed after this put, or the rows
       // did) is completed by rebuild, and the client, told the commit failed, retries it
       // with the same id: whichever comes first indexes the capture, the other finds it
       // committed and answers the same artifact ids (see rebuildCatalog).
       // test/api/rebuild.completes-manifest-of-failed-commit-once.test.ts shows both orders.
       // The manifest names only what this commit announced (not the parse results the rows
-      // may turn into parse errors), so it is written while the rows are, not after them:
-      // the transaction stays open for the longer of the two, not their sum.
+      // may turn into parse errors), so it is written while the rows are, once the capture is
+      // claimed: the transaction stays open for the longer of the two, not their sum.
       // Compact (no indentation): most of a manifest is chunk lists.
       const manifest = JSON.stringify(buildManifest(record, entries));
-      const [rows, put] = await Promise.allSettled([
-        writeCapture(tx, record, entries, newBlobs, systemUuid, verified.held),
-        store.put(record.manifestKey, new TextEncoder().encode(manifest)),
-      ]);
-      if (rows.status === 'rejected') throw rows.reason;
+      const [done, put] = await Promise.allSettled([rows, store.put(record.manifestKey, new TextEncoder().encode(manifest))]);
+      if (done.status === 'rejected') throw done.reason;
       if (put.status === 'rejected') throw put.reason;
-      written = rows.value;
+      written = done.value;
       // Webhooks for the drift this capture raised: queued with it, sent after it commits.
       await enqueueCaptureEvents(tx, services.config, committedAt, captureId);
     });

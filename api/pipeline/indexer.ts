@@ -5,7 +5,7 @@
  * observation whatever the order captures arrive in, so a rebuild from manifests
  * in any order ends with the same rows.
  */
-import { getTableColumns, getTableName, inArray, sql, type SQL, type Table } from 'drizzle-orm';
+import { getTableColumns, getTableName, inArray, sql, type SQL, type SQLWrapper, type Table } from 'drizzle-orm';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import { canonicalDeviceId, parseVml } from '../../formats/ids.js';
 import type { Db } from '../../db/client.js';
@@ -257,14 +257,16 @@ export async function deleteArtifactRows(tx: Db, artifactIds: string[]): Promise
 
 const BATCH = 500;
 /**
- * Waits for every statement started together on one connection (postgres.js sends them as
- * one pipeline; PGlite runs them in turn), then fails with the first real error: after one
- * statement fails, the ones sent behind it in the same transaction fail with 25P02
- * (in_failed_sql_transaction), which says nothing. Waiting for all of them means no statement
- * of the batch is still on its way when the caller rolls back a savepoint.
+ * Sends statements as one pipeline and waits for all of them. Each is a lazy query
+ * (drizzle's `db.execute`, built when created and sent when first awaited); awaiting them
+ * together sends them in array order (postgres.js pipelines them on the transaction's
+ * connection; PGlite runs them in turn). Fails with the first real error: after one
+ * statement fails, those behind it in the same transaction fail with 25P02
+ * (in_failed_sql_transaction), which says nothing. No statement of the batch is still on its
+ * way when this returns or throws, so a caller may roll back a savepoint at once.
  */
-export async function settleAll(started: Promise<unknown>[]): Promise<void> {
-  const results = await Promise.allSettled(started);
+export async function settleAll(statements: Array<PromiseLike<unknown>>): Promise<void> {
+  const results = await Promise.allSettled(statements);
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length === 0) return;
   const codeOf = (e: unknown) => {
@@ -303,22 +305,23 @@ const newerWins = (table: string, col: string) =>
 
 /** Writes the rows of one artifact (child rows, then volume and lun upserts). */
 export async function writeIndexedRows(tx: Db, rows: IndexedRows): Promise<void> {
-  await settleAll(startIndexedRows(tx, rows));
+  await settleAll(indexedRowStatements(tx, rows));
 }
 
 /**
- * Starts the statements that write the rows of one artifact, without waiting for them: a
- * commit sends those of every artifact as one pipeline (see settleAll). Every row is turned
- * into its statement before the first is sent, so a value that cannot be sent (an invalid
- * date) fails the call, not a statement in the middle of a pipeline.
+ * The statements that write the rows of one artifact, built but not sent (see settleAll):
+ * a commit sends those of every artifact as one pipeline. A value that cannot be sent (an
+ * invalid date) fails here, before any statement goes.
  */
-export function startIndexedRows(tx: Db, rows: IndexedRows): Promise<unknown>[] {
-  const inserts = [...jsonInserts(extents, rows.extents), ...jsonInserts(targets, rows.targets), ...jsonInserts(zfsSnapshots, rows.zfsSnapshots)];
-  const started: Promise<unknown>[] = inserts.map((q) => tx.execute(q));
-  for (const b of chunked(rows.segments, BATCH)) started.push(tx.insert(segments).values(b).onConflictDoNothing().execute());
-  if (rows.volumes.length > 0) started.push(upsertVolumes(tx, rows.volumes));
-  if (rows.luns.length > 0) started.push(upsertLuns(tx, rows.luns));
-  return started;
+export function indexedRowStatements(tx: Db, rows: IndexedRows): Array<PromiseLike<unknown>> {
+  return [
+    ...jsonInserts(extents, rows.extents),
+    ...jsonInserts(targets, rows.targets),
+    ...jsonInserts(zfsSnapshots, rows.zfsSnapshots),
+    ...chunked(rows.segments, BATCH).map((b) => tx.insert(segments).values(b).onConflictDoNothing()),
+    ...volumeUpserts(tx, rows.volumes),
+    ...lunUpserts(tx, rows.luns),
+  ].map((q) => tx.execute(q));
 }
 
 /**
@@ -353,12 +356,12 @@ export function jsonInserts<T extends Table>(table: T, rows: Array<T['$inferInse
 }
 
 /** Inserts or merges volumes: the newest observation's label/version win. */
-export async function upsertVolumes(tx: Db, rows: VolumeRow[]): Promise<void> {
-  for (const batch of chunked(
+export function volumeUpserts(tx: Db, rows: VolumeRow[]): SQLWrapper[] {
+  return chunked(
     newestBy(rows, (r) => r.vmfsUuid),
     BATCH,
-  )) {
-    await tx
+  ).map((batch) =>
+    tx
       .insert(volumes)
       .values(batch)
       .onConflictDoUpdate({
@@ -372,17 +375,17 @@ export async function upsertVolumes(tx: Db, rows: VolumeRow[]): Promise<void> {
           firstSeen: sql`least(volumes.first_seen, excluded.first_seen)`,
           lastSeen: sql`greatest(volumes.last_seen, excluded.last_seen)`,
         },
-      });
-  }
+      }),
+  );
 }
 
 /** Inserts or merges luns: the newest observation's LUN, vml, vendor/model win. */
-export async function upsertLuns(tx: Db, rows: LunRow[]): Promise<void> {
-  for (const batch of chunked(
+export function lunUpserts(tx: Db, rows: LunRow[]): SQLWrapper[] {
+  return chunked(
     newestBy(rows, (r) => r.deviceId),
     BATCH,
-  )) {
-    await tx
+  ).map((batch) =>
+    tx
       .insert(luns)
       .values(batch)
       .onConflictDoUpdate({
@@ -395,13 +398,13 @@ export async function upsertLuns(tx: Db, rows: LunRow[]): Promise<void> {
           sizeBytes: newerWins('luns', 'size_bytes'),
           lastSeen: sql`greatest(luns.last_seen, excluded.last_seen)`,
         },
-      });
-  }
+      }),
+  );
 }
 
 /** Inserts or merges a host: kind and system UUID from its newest capture. */
-export async function upsertHost(tx: Db, host: { name: string; kind: string; systemUuid: string | null; seenAt: Date; captureId: string }): Promise<void> {
-  await tx
+export function hostUpsert(tx: Db, host: { name: string; kind: string; systemUuid: string | null; seenAt: Date; captureId: string }): SQLWrapper {
+  return tx
     .insert(hosts)
     .values({
       name: host.name,

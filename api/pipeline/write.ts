@@ -8,19 +8,18 @@ import { and, desc, eq, lt } from 'drizzle-orm';
 import type { ArtifactSummary, CaptureManifest, HostRef } from '../../formats/protocol.js';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import type { Db } from '../../db/client.js';
-import { artifacts, blobs, events, extents, segments } from '../../db/schema.js';
+import { artifacts, blobs, events, extents, hostChunks, segments } from '../../db/schema.js';
 import { annotateError } from '../errors.js';
 import { detectDrift, type DriftEvent, type Observation } from './drift.js';
-import { recordHeld } from '../ingest/staging.js';
 import {
   cleanJson,
   foundIds,
   indexRows,
   jsonInserts,
+  indexedRowStatements,
   settleAll,
-  startIndexedRows,
   unindexableReason,
-  upsertHost,
+  hostUpsert,
   type ArtifactContext,
   type IndexedRows,
 } from './indexer.js';
@@ -118,12 +117,9 @@ async function planEntry(tx: Db, record: Pick<CaptureRecord, 'captureId' | 'host
   };
 }
 
-/** Starts the statements that write a planned artifact, without waiting for them (see settleAll). */
-function startEntryWrites(tx: Db, planned: PlannedEntry): Promise<unknown>[] {
-  const eventInserts = jsonInserts(events, planned.events);
-  const started = planned.rows ? startIndexedRows(tx, planned.rows) : [];
-  for (const q of eventInserts) started.push(tx.execute(q));
-  return started;
+/** The statements that write a planned artifact, built but not sent (see settleAll). */
+function entryStatements(tx: Db, planned: PlannedEntry): Array<PromiseLike<unknown>> {
+  return [...(planned.rows ? indexedRowStatements(tx, planned.rows) : []), ...jsonInserts(events, planned.events).map((q) => tx.execute(q))];
 }
 
 /**
@@ -131,7 +127,7 @@ function startEntryWrites(tx: Db, planned: PlannedEntry): Promise<unknown>[] {
  * capture of the same extent or volume). Used by commit, rebuild and reindex.
  */
 export async function indexEntry(tx: Db, record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt' | 'committedAt'>, entry: ParsedEntry): Promise<void> {
-  await settleAll(startEntryWrites(tx, await planEntry(tx, record, entry)));
+  await settleAll(entryStatements(tx, await planEntry(tx, record, entry)));
 }
 
 function artifactRow(record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt'>, e: ParsedEntry): typeof artifacts.$inferInsert {
@@ -189,6 +185,12 @@ export async function writeArtifactGuarded(
  * first; when the database refuses one of them, that savepoint is rolled back and each
  * artifact is written in its own, so one unindexable artifact becomes a parse error
  * instead of failing the capture.
+ *
+ * After the reads drift needs, the rows go as two pipelines (settleAll): the shared rows
+ * (blobs, host_chunks, the host) behind whatever the caller sent before (commit sends its
+ * claim first), then, in the savepoint, the artifacts with every row and event they produce
+ * — a handful of round trips to the database for a capture of any size. (The savepoint is
+ * postgres.js's own: a statement that fails outside one fails the whole transaction.)
  */
 export async function writeCapture(
   tx: Db,
@@ -198,47 +200,31 @@ export async function writeCapture(
   hostSystemUuid: string | null,
   heldBefore?: ReadonlySet<string>,
 ): Promise<ParsedEntry[]> {
-  // The rows of the capture go as few pipelines (settleAll): the shared rows first, then,
-  // in one savepoint, the artifacts and every row and event they produce.
-  const shared: Promise<unknown>[] = [];
-  for (let i = 0; i < newBlobs.length; i += 500) {
-    shared.push(
-      tx
-        .insert(blobs)
-        .values(newBlobs.slice(i, i + 500))
-        .onConflictDoNothing()
-        .execute(),
-    );
-  }
-  // The host now holds every chunk its capture references (dedup scope, api/ingest/staging.ts).
-  // Rows it held before are left alone: an unchanged capture inserts none.
-  shared.push(
-    recordHeld(
-      tx,
-      record.host.name,
-      entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)),
-      heldBefore,
-    ),
-  );
+  const planned = await Promise.all(entries.map((e) => planEntry(tx, record, e)));
   const systemUuid = cleanJson(hostSystemUuid ?? record.host.systemUuid ?? null);
-  shared.push(upsertHost(tx, { name: record.host.name, kind: record.host.kind, systemUuid, seenAt: record.collectedAt, captureId: record.captureId }));
-  await settleAll(shared);
+  // The host now holds every chunk its capture references (dedup scope, api/ingest/staging.ts
+  // recordHeld). Rows it held before are left alone: an unchanged capture inserts none.
+  const held = [...new Set(entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)))]
+    .filter((sha256) => !heldBefore?.has(sha256))
+    .map((sha256) => ({ host: record.host.name, sha256 }));
+  await settleAll(
+    [
+      ...chunked(newBlobs, 500).map((b) => tx.insert(blobs).values(b).onConflictDoNothing()),
+      ...chunked(held, 1000).map((b) => tx.insert(hostChunks).values(b).onConflictDoNothing()),
+      hostUpsert(tx, { name: record.host.name, kind: record.host.kind, systemUuid, seenAt: record.collectedAt, captureId: record.captureId }),
+    ].map((q) => tx.execute(q)),
+  );
   try {
     await tx.transaction(async (spRaw) => {
       const sp = spRaw as unknown as Db;
-      const planned = await Promise.all(entries.map((e) => planEntry(sp, record, e)));
-      const started: Promise<unknown>[] = [];
-      try {
-        for (const q of jsonInserts(
+      // Every statement is built before the first is sent; settleAll sends them in this order.
+      await settleAll([
+        ...jsonInserts(
           artifacts,
           entries.map((e) => artifactRow(record, e)),
-        ))
-          started.push(sp.execute(q));
-        for (const p of planned) started.push(...startEntryWrites(sp, p));
-      } finally {
-        // Even when building a later statement threw: none of the batch may outlive the savepoint.
-        await settleAll(started);
-      }
+        ).map((q) => sp.execute(q)),
+        ...planned.flatMap((p) => entryStatements(sp, p)),
+      ]);
     });
     return entries;
   } catch (e) {
@@ -256,6 +242,12 @@ export async function writeCapture(
     );
   }
   return written;
+}
+
+function chunked<T>(rows: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += n) out.push(rows.slice(i, i + n));
+  return out;
 }
 
 /** The summary a commit answers for one artifact. */
