@@ -1,4 +1,4 @@
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { gzip } from 'node:zlib';
 import { CHUNK_SIZE, type ChunkEncoding, type ChunkRef } from '../formats/index.js';
@@ -149,8 +149,8 @@ export class SourceChangedError extends Error {
  *
  * The protocol needs both the per-chunk and the whole-artifact SHA-256 (the whole one
  * cannot be derived from the chunk hashes), so each byte is read once and hashed twice,
- * the two hashes side by side on two cores, except when `opts.prior` lets the whole hash
- * be reused: then bytes that match the earlier read are hashed once.
+ * except when `opts.prior` lets the whole hash be reused: then bytes that match the earlier
+ * read are hashed once.
  */
 export async function chunkStream(source: AsyncIterable<Buffer>, stager: ChunkStager, opts: ChunkStreamOptions = {}): Promise<ChunkedArtifact> {
   const { onBytes, forceStage = false, prior } = opts;
@@ -164,12 +164,7 @@ export async function chunkStream(source: AsyncIterable<Buffer>, stager: ChunkSt
   let deferredBytes = 0;
 
   const emit = async (chunk: Buffer) => {
-    // Once the whole hash takes every byte, the chunk's own hash runs beside it on the other
-    // core (WebCrypto digests in the thread pool), so a new dump costs one hash pass of time.
-    const both = deferred < 0;
-    const digest = both ? webcrypto.subtle.digest('SHA-256', chunk) : null;
-    if (both) whole.update(chunk);
-    const sha = digest ? Buffer.from(await digest).toString('hex') : sha256Hex(chunk);
+    const sha = sha256Hex(chunk);
     size += chunk.length;
     onBytes?.(chunk.length);
     const p = stager.offer(sha, chunk, forceStage);
@@ -178,7 +173,7 @@ export async function chunkStream(source: AsyncIterable<Buffer>, stager: ChunkSt
     if (deferred >= 0 && prior!.digest.chunks[deferred] === sha) {
       deferred++;
       deferredBytes += chunk.length;
-    } else if (!both) {
+    } else {
       if (deferred > 0) await feedPrefix();
       deferred = -1;
       whole.update(chunk);
