@@ -188,16 +188,6 @@ export async function heldByHost(db: Db, host: string, shas: string[]): Promise<
   return held;
 }
 
-/** Records that a host holds these chunks (inside the commit's transaction); `skip` are known held already. */
-export async function recordHeld(tx: Db, host: string, shas: Iterable<string>, skip: ReadonlySet<string> = new Set()): Promise<void> {
-  const rows = [...new Set(shas)].filter((sha256) => !skip.has(sha256)).map((sha256) => ({ host, sha256 }));
-  for (let i = 0; i < rows.length; i += 1000)
-    await tx
-      .insert(hostChunks)
-      .values(rows.slice(i, i + 1000))
-      .onConflictDoNothing();
-}
-
 /**
  * Which of a host's chunks really are in the store: held by the host, known to `blobs`, and
  * answered by the store (HEAD/stat, cached briefly) with the stored size `blobs` recorded.

@@ -202,8 +202,9 @@ export async function writeCapture(
 ): Promise<ParsedEntry[]> {
   const planned = await Promise.all(entries.map((e) => planEntry(tx, record, e)));
   const systemUuid = cleanJson(hostSystemUuid ?? record.host.systemUuid ?? null);
-  // The host now holds every chunk its capture references (dedup scope, api/ingest/staging.ts
-  // recordHeld). Rows it held before are left alone: an unchanged capture inserts none.
+  // The host now holds every chunk its capture references (the dedup scope, `host_chunks`;
+  // see heldByHost in api/ingest/staging.ts). Rows it held before are left alone: an
+  // unchanged capture inserts none.
   const held = [...new Set(entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)))]
     .filter((sha256) => !heldBefore?.has(sha256))
     .map((sha256) => ({ host: record.host.name, sha256 }));
