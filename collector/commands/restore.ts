@@ -162,7 +162,8 @@ async function download(client: CatalogClient, path: string): Promise<AsyncItera
       const parts: Buffer[] = [];
       for await (const c of res) parts.push(c as Buffer);
       const msg = errorText({ status, headers: res.headers, body: Buffer.concat(parts) });
-      if (status >= 500) throw new UnreachableError(`restore bundle: HTTP ${status} ${msg}`);
+      // Busy or timed out (408, 429, 5xx): try again later, like every other request.
+      if (status >= 500 || status === 408 || status === 429) throw new UnreachableError(`restore bundle: HTTP ${status} ${msg}`);
       throw new RejectedError(`restore bundle: HTTP ${status} ${msg}`, status);
     }
     return res.pipe(createGunzip());
@@ -170,7 +171,7 @@ async function download(client: CatalogClient, path: string): Promise<AsyncItera
   throw new CollectorError('restore bundle: too many redirects');
 }
 
-/** download() again on network errors and 5xx, with the upload backoff (`--retries`). */
+/** download() again on network errors, 408, 429 and 5xx, with the upload backoff (`--retries`). */
 async function downloadWithRetry(client: CatalogClient, path: string): Promise<AsyncIterable<Buffer>> {
   for (let attempt = 0; ; attempt++) {
     try {

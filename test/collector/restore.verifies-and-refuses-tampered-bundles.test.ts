@@ -21,8 +21,8 @@ const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
 const dir = mkdtempSync(join(tmpdir(), 'restore-test-'));
 const bundles = new Map<string, Buffer>();
 const requests: Array<{ url: string; auth: string | undefined }> = [];
-/** Paths answered with 503 this many more times before the bundle. */
-const flaky = new Map<string, number>();
+/** Paths answered with `status` (a "try again later") this many more times before the bundle. */
+const flaky = new Map<string, { times: number; status: number }>();
 let server: Server;
 let url: string;
 
@@ -62,9 +62,12 @@ beforeAll(async () => {
       return;
     }
     const path = (req.url ?? '').split('?')[0];
-    if ((flaky.get(path) ?? 0) > 0) {
-      flaky.set(path, flaky.get(path)! - 1);
-      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'unavailable', message: 'try again', requestId: 'r3' } }));
+    const flake = flaky.get(path);
+    if (flake && flake.times > 0) {
+      flake.times--;
+      res
+        .writeHead(flake.status, { 'content-type': 'application/json', 'retry-after': '0' })
+        .end(JSON.stringify({ error: { code: 'unavailable', message: 'try again', requestId: 'r3' } }));
       return;
     }
     const body = bundles.get(path);
@@ -109,17 +112,31 @@ describe('restore', () => {
 
   it('retries a 5xx with backoff (--retries) and prints where RESTORE.md is', async () => {
     const volume = '5a1c3e08-2b4d6e80-91a2-0050569a1b2c';
-    flaky.set(`/v1/volumes/${volume}/restore-bundle`, 2);
+    flaky.set(`/v1/volumes/${volume}/restore-bundle`, { times: 2, status: 503 });
     const r = await restore(volume, makeBundle(goodFiles), ['--retries', '2']);
     expect(r.code, r.stderr).toBe(0);
     expect(requests.filter((q) => q.url.startsWith(`/v1/volumes/${volume}/`))).toHaveLength(3);
     expect(r.stdout).toContain(`Next: read ${join(r.out, `restore-${UUID}`, 'RESTORE.md')}.`);
 
-    flaky.set(`/v1/volumes/${volume}/restore-bundle`, 2);
+    flaky.set(`/v1/volumes/${volume}/restore-bundle`, { times: 2, status: 503 });
     const out = join(mkdtempSync(join(dir, 'out-')), 'r');
     const once = await runCollector(['restore', '--volume', volume, '-o', out, '--retries', '1'], env());
     expect(once.code).toBe(75);
     expect(once.stderr).toMatch(/HTTP 503/);
+  });
+
+  it.each([408, 429])('takes a %i (busy, timed out) for "try again later", not a refusal', async (status) => {
+    const volume = `5a1c3e09-2b4d6e80-91a2-0050569a${status}c`;
+    flaky.set(`/v1/volumes/${volume}/restore-bundle`, { times: 1, status });
+    const r = await restore(volume, makeBundle(goodFiles), ['--retries', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(requests.filter((q) => q.url.startsWith(`/v1/volumes/${volume}/`))).toHaveLength(2);
+
+    flaky.set(`/v1/volumes/${volume}/restore-bundle`, { times: 2, status });
+    const out = join(mkdtempSync(join(dir, 'out-')), 'r');
+    const once = await runCollector(['restore', '--volume', volume, '-o', out, '--retries', '1'], env());
+    expect(once.code, once.stderr).toBe(75);
+    expect(once.stderr).toMatch(new RegExp(`HTTP ${status}`));
   });
 
   it('prints the files with --json', async () => {
