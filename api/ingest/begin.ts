@@ -63,6 +63,9 @@ export async function beginCapture(services: Services, principal: Principal, req
   checkBeginLimits(req);
   const collectedAt = new Date(req.collectedAt);
   if (Number.isNaN(collectedAt.getTime())) throw new ApiError('bad_request', `collectedAt is not a date: ${req.collectedAt}`);
+  // A capture needs the store (uploads, then the manifest): while it has just shown an
+  // outage, say "later" now rather than hand out upload URLs that cannot work.
+  if (store.recentlyUnavailable?.()) throw new ApiError('service_unavailable', 'the blob store is unavailable; retry after Retry-After seconds');
 
   // The open row is written under the sweep lock, shared (api/retention/lock.ts): from here
   // on garbage collection sees this capture's chunks as referenced, and a sweep batch in

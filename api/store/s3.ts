@@ -21,9 +21,17 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Upload } from '@aws-sdk/lib-storage';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { ApiError } from '../errors.js';
+import { ApiError, isUnavailable } from '../errors.js';
 import { attachmentDisposition } from './content-disposition.js';
-import { BlobNotFoundError, stagingPrefix, type BlobStore, type ObjectInfo, type PresignedRequest, type PresignPutOptions } from './types.js';
+import {
+  BlobNotFoundError,
+  stagingPrefix,
+  type BlobStore,
+  type ObjectInfo,
+  type PresignedRequest,
+  type PresignPutOptions,
+  STORE_OUTAGE_MEMORY_MS,
+} from './types.js';
 
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -97,10 +105,29 @@ export class S3BlobStore implements BlobStore {
   /** Whether the server honours `If-None-Match: *` on PUT; undefined until the first try. */
   private conditionalPuts: boolean | undefined;
   readonly objectLock: S3BlobStoreOptions['objectLock'];
+  /** When the server last failed to answer (recentlyUnavailable); 0 once it answered since. */
+  private outageAt = 0;
 
   constructor(options: S3BlobStoreOptions) {
     this.bucket = options.bucket;
     this.client = new S3Client(s3ClientConfig(options));
+    // Every request's outcome, after the SDK's own tries: an outage is remembered, any answer
+    // (a 404 included) forgets it.
+    this.client.middlewareStack.add(
+      (next: (args: any) => Promise<any>) => async (args: any) => {
+        try {
+          const out = await next(args);
+          // (A presigned URL runs this stack too, but never reaches the server: no status.)
+          if (typeof out?.response?.statusCode === 'number') this.outageAt = 0;
+          return out;
+        } catch (e) {
+          // 501 is an answer (a feature the server lacks, e.g. conditional PUTs), not an outage.
+          this.outageAt = isUnavailable(e) && statusOf(e) !== 501 ? Date.now() : 0;
+          throw e;
+        }
+      },
+      { step: 'initialize', name: 'catalogOutageMemory' },
+    );
     this.now = options.now ?? (() => new Date());
     this.listPageSize = options.listPageSize;
     this.objectLock = options.objectLock;
@@ -118,6 +145,10 @@ export class S3BlobStore implements BlobStore {
       ObjectLockRetainUntilDate: this.objectLock.retainUntil(key),
       ...(body ? { ContentMD5: contentMd5(body) } : {}),
     };
+  }
+
+  recentlyUnavailable(): boolean {
+    return this.outageAt !== 0 && Date.now() - this.outageAt < STORE_OUTAGE_MEMORY_MS;
   }
 
   /** The retain-until date Object Lock holds the object to, or null (no lock, or absent). */

@@ -69,6 +69,12 @@ export interface BlobStore {
    * the server answered one; absent means true (the filesystem store links in place).
    */
   conditionalWrites?(): boolean | undefined;
+  /**
+   * True while the store's last answer was an outage (no answer, a timeout, a 5xx) within
+   * the last STORE_OUTAGE_MEMORY_MS: a begin then answers 503 instead of handing out upload
+   * URLs that cannot work. Any later answer from the store clears it. Absent: never known.
+   */
+  recentlyUnavailable?(): boolean;
   delete(key: string): Promise<void>;
   /**
    * Makes a capture's staging area ready for uploads (the fs store's upload route
@@ -150,3 +156,6 @@ export function captureOfStagingKey(key: string): string | null {
 export function manifestKey(host: string, captureId: string): string {
   return `manifests/${encodeURIComponent(host)}/${captureId}.json`;
 }
+
+/** How long an outage the store showed keeps begins answering 503 (unless it answers again sooner). */
+export const STORE_OUTAGE_MEMORY_MS = 30_000;
