@@ -98,9 +98,14 @@ function inProgress(job: JobRow): CommitInProgress {
   };
 }
 
-/** True when a runner may take the job now: queued, or running under a lease that ran out. */
+/** True when a runner may take the job now: queued, or running under a lease that ran out (as takeableAt says in SQL). */
 function takeable(job: JobRow, now: Date): boolean {
-  return job.state === 'queued' || (job.state === 'running' && (!job.leaseUntil || job.leaseUntil < now));
+  return job.state === 'queued' || (job.state === 'running' && !!job.leaseUntil && job.leaseUntil < now);
+}
+
+/** The jobs a runner may take at `now`, as a condition: what takeable says of one row. */
+function takeableAt(now: Date) {
+  return or(eq(commitJobs.state, 'queued'), and(eq(commitJobs.state, 'running'), lt(commitJobs.leaseUntil, now)));
 }
 
 /**
@@ -137,9 +142,8 @@ export async function commitOrHandOff(services: Services, principal: Principal, 
 
   await db.insert(commitJobs).values({ captureId, host: cap.host, state: 'queued', bytes, queuedAt: services.now() }).onConflictDoNothing();
   const [queued] = await db.select().from(commitJobs).where(eq(commitJobs.captureId, captureId));
-  // Gone already: a runner finished it (or failed it) between the insert and this read.
-  if (!queued) return commitOrHandOff(services, principal, captureId);
-  if (queued.state === 'failed') return commitOrHandOff(services, principal, captureId);
+  // Gone or failed already: a runner ended it between the insert and this read.
+  if (!queued || queued.state === 'failed') return commitOrHandOff(services, principal, captureId);
   services.logger.info('commit handed to a worker', { captureId, bytes });
   await dispatch(services, captureId);
   return { status: 202, body: inProgress(queued) };
@@ -202,7 +206,7 @@ export async function runCommitJob(services: Services, captureId: string, runner
   const [job] = await db
     .update(commitJobs)
     .set({ state: 'running', attempts: sql`${commitJobs.attempts} + 1`, startedAt: now, leaseUntil: new Date(now.getTime() + leaseMs), runner })
-    .where(and(eq(commitJobs.captureId, captureId), or(eq(commitJobs.state, 'queued'), and(eq(commitJobs.state, 'running'), lt(commitJobs.leaseUntil, now)))))
+    .where(and(eq(commitJobs.captureId, captureId), takeableAt(now)))
     .returning();
   if (!job) return 'not-taken';
   const mine = and(eq(commitJobs.captureId, captureId), eq(commitJobs.state, 'running'), eq(commitJobs.runner, runner));
@@ -234,12 +238,10 @@ export async function runCommitJob(services: Services, captureId: string, runner
     // The job acts for the capture's own host: commitCapture's host check passes, nothing wider.
     const principal: Principal = { tokenId: 'commit-job', role: 'collector', host: job.host };
     await commitCapture(services, principal, captureId);
-    clearInterval(renew);
     await db.delete(commitJobs).where(eq(commitJobs.captureId, captureId));
     logger.info('commit job done', { captureId, bytes: job.bytes, ms: Math.round(performance.now() - started) });
     return 'committed';
   } catch (e) {
-    clearInterval(renew);
     const api = toApiError(e);
     const error: StoredError = { status: api.status, code: api.code, message: api.message, ...(api.details !== undefined ? { details: api.details } : {}) };
     const fields = { captureId, status: api.status, code: api.code, ...(api.status >= 500 ? describeError(api === e ? (api.cause ?? api) : e) : {}) };
@@ -248,6 +250,7 @@ export async function runCommitJob(services: Services, captureId: string, runner
     await db.update(commitJobs).set({ state: 'failed', error, finishedAt: services.now(), leaseUntil: null }).where(mine);
     return 'failed';
   } finally {
+    // (A renewal after the outcome is written matches no row: it asks for this runner's running job.)
     clearInterval(renew);
   }
 }
@@ -255,11 +258,7 @@ export async function runCommitJob(services: Services, captureId: string, runner
 /** Jobs a runner may take now: queued, or running under a lease that ran out. */
 export async function takeableJobs(services: Services): Promise<string[]> {
   const now = services.now();
-  const rows = await services.db
-    .select({ captureId: commitJobs.captureId })
-    .from(commitJobs)
-    .where(or(eq(commitJobs.state, 'queued'), and(eq(commitJobs.state, 'running'), lt(commitJobs.leaseUntil, now))))
-    .orderBy(commitJobs.queuedAt);
+  const rows = await services.db.select({ captureId: commitJobs.captureId }).from(commitJobs).where(takeableAt(now)).orderBy(commitJobs.queuedAt);
   return rows.map((r) => r.captureId);
 }
 
