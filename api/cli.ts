@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DatabaseBusyError } from '../db/client.js';
-import { audit, tokens } from '../db/schema.js';
+import { audit } from '../db/schema.js';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../formats/types.js';
 import { openServices, type OpenedServices } from './boot.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -15,6 +15,7 @@ import { ApiError } from './errors.js';
 import { createLogger } from './logger.js';
 import { rebuildCatalog, reindexArtifacts, type Progress } from './admin/rebuild.js';
 import { createToken, revokeToken } from './admin/tokens.js';
+import { listTokens } from './read/tokens.js';
 import { formatRetentionReport, runRetention } from './retention/run.js';
 import { checkStore, formatCheckReport } from './retention/check.js';
 import { pinCapture, unpinCapture } from './retention/pins.js';
@@ -133,16 +134,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         }
         if (sub === 'list') {
           return await withServices(async (opened) => {
-            const rows = await opened.services.db.select().from(tokens).orderBy(tokens.createdAt);
-            const list = rows.map((r) => ({
-              id: r.id,
-              name: r.name,
-              role: r.role,
-              host: r.host,
-              createdAt: r.createdAt.toISOString(),
-              lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
-              revokedAt: r.revokedAt?.toISOString() ?? null,
-            }));
+            const list = await listTokens(opened.services.db);
             const human =
               list.length === 0
                 ? 'no tokens'

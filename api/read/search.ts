@@ -13,6 +13,7 @@ import { canonicalDeviceId, canonicalVmfsUuid, parseQuery, parseVml, type Search
 import { datasetOfBackingStore } from '../../formats/zfs.js';
 import { inList, iso, num, str } from './rows.js';
 import { queryPrepared } from './prepared.js';
+import { latestSnapshotRows, targetFields } from './volumes.js';
 
 /** The hits are the response schema's (api/schemas/catalog.ts). */
 export type { SearchHit } from '../schemas/catalog.js';
@@ -79,14 +80,7 @@ function targetHit(r: Row, score: number, match: string): TargetHit {
     type: 'target',
     score,
     match,
-    storageHost: String(r.storage_host),
-    stack: String(r.stack),
-    iqn: str(r.iqn),
-    alias: str(r.alias),
-    lun: num(r.lun),
-    deviceId: str(r.device_id),
-    backingStore: str(r.backing_store),
-    sizeBytes: num(r.size_bytes),
+    ...targetFields(r),
     seenAt: iso(r.seen_at),
   };
 }
@@ -526,18 +520,7 @@ async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: strin
     if (ds) datasets.add(ds);
   }
   if (datasets.size) {
-    const snaps = await queryRows<Row>(
-      db,
-      sql`
-      WITH latest AS (
-        SELECT DISTINCT ON (z.host, z.dataset) z.host, z.dataset, z.artifact_id
-          FROM zfs_snapshots z JOIN artifacts a ON a.id = z.artifact_id
-         WHERE z.dataset IN ${inList([...datasets])}
-         ORDER BY z.host, z.dataset, a.collected_at DESC
-      )
-      SELECT z.* FROM zfs_snapshots z JOIN latest l ON l.artifact_id = z.artifact_id AND l.dataset = z.dataset
-       ORDER BY z.created_at DESC LIMIT ${n}`,
-    );
+    const snaps = await latestSnapshotRows(db, [...datasets], n);
     for (const r of snaps) hits.add(snapshotHit(r, snapshotName && r.name === snapshotName ? 100 : 75, 'dataset'));
   }
 }

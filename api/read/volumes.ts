@@ -54,7 +54,8 @@ function extentView(r: Row): ExtentView {
   };
 }
 
-function targetView(r: Row): TargetView {
+/** A targets row's LU fields, as both the views and the search hits show them. */
+export function targetFields(r: Row) {
   return {
     storageHost: String(r.storage_host),
     stack: String(r.stack),
@@ -64,9 +65,11 @@ function targetView(r: Row): TargetView {
     deviceId: str(r.device_id),
     backingStore: str(r.backing_store),
     sizeBytes: num(r.size_bytes),
-    seenAt: iso(r.seen_at)!,
-    artifactId: String(r.artifact_id),
   };
+}
+
+function targetView(r: Row): TargetView {
+  return { ...targetFields(r), seenAt: iso(r.seen_at)!, artifactId: String(r.artifact_id) };
 }
 
 function snapshotView(r: Row): SnapshotView {
@@ -177,9 +180,14 @@ export async function targetsOfDevices(db: Db, deviceIds: string[], at?: Date): 
  * dataset) shows them: a snapshot destroyed since is not offered as a clone source.
  */
 export async function snapshotsOfDatasets(db: Db, datasets: string[], at?: Date): Promise<SnapshotView[]> {
+  return (await latestSnapshotRows(db, datasets, VIEW_LIMITS.snapshots, at)).map(snapshotView);
+}
+
+/** The zfs_snapshots rows behind {@link snapshotsOfDatasets}, newest first, at most `limit`. */
+export async function latestSnapshotRows(db: Db, datasets: string[], limit: number, at?: Date): Promise<Row[]> {
   if (datasets.length === 0) return [];
   const before = at ? sql`AND a.collected_at <= ${at.toISOString()}` : sql``;
-  const rows = await queryRows<Row>(
+  return await queryRows<Row>(
     db,
     sql`
     WITH latest AS (
@@ -190,9 +198,8 @@ export async function snapshotsOfDatasets(db: Db, datasets: string[], at?: Date)
     )
     SELECT z.* FROM zfs_snapshots z JOIN latest l ON l.artifact_id = z.artifact_id AND l.dataset = z.dataset
      ORDER BY z.created_at DESC, z.name
-     LIMIT ${VIEW_LIMITS.snapshots}`,
+     LIMIT ${limit}`,
   );
-  return rows.map(snapshotView);
 }
 
 async function artifactsByIds(db: Db, ids: string[]): Promise<ArtifactSummaryView[]> {
