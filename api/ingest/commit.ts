@@ -24,8 +24,16 @@ import { afterCommit } from '../events/checks.js';
 import { leaveIngestGate } from './admission.js';
 import { enqueueCaptureEvents } from '../events/webhook.js';
 
-async function committedAnswer(db: Db, captureId: string): Promise<CommitResponse> {
+type CaptureRow = typeof captures.$inferSelect;
+
+async function loadCapture(db: Db, captureId: string): Promise<CaptureRow | undefined> {
   const [cap] = await db.select().from(captures).where(eq(captures.id, captureId));
+  return cap;
+}
+
+/** The answer for a capture already committed, from its row (read once by the caller). */
+async function committedAnswer(db: Db, cap: CaptureRow): Promise<CommitResponse> {
+  const captureId = cap.id;
   const req = cap.request as BeginRequest;
   const ids = req.artifacts.map((_, i) => artifactId(captureId, i));
   const rows = ids.length ? await db.select().from(artifacts).where(inArray(artifacts.id, ids)) : [];
@@ -74,10 +82,10 @@ async function sweptMeanwhile(tx: Db, shas: string[]): Promise<string[]> {
 /** POST /v1/captures/{id}/commit: verify, parse, index in one transaction, write the manifest. */
 export async function commitCapture(services: Services, principal: Principal, captureId: string): Promise<CommitResponse> {
   const { db, store, now } = services;
-  const [cap] = await db.select().from(captures).where(eq(captures.id, captureId));
+  const cap = await loadCapture(db, captureId);
   if (!cap) throw new ApiError('not_found', `no capture ${captureId}; begin it first with POST /v1/captures`);
   assertHostAllowed(principal, cap.host);
-  if (cap.state === 'committed') return committedAnswer(db, captureId);
+  if (cap.state === 'committed') return committedAnswer(db, cap);
 
   const req = cap.request as BeginRequest;
   const distinct = [...distinctChunks(req).values()].map((c) => ({ sha256: c.sha256, size: c.size }));
@@ -90,8 +98,8 @@ export async function commitCapture(services: Services, principal: Principal, ca
     verified = await verifyChunks(db, store, { id: captureId, host: cap.host }, distinct, now(), cache, deferred);
   } catch (e) {
     // A concurrent commit of this capture that finished first removed the staged uploads.
-    const [again] = await db.select({ state: captures.state }).from(captures).where(eq(captures.id, captureId));
-    if (again?.state === 'committed') return committedAnswer(db, captureId);
+    const again = await loadCapture(db, captureId);
+    if (again?.state === 'committed') return committedAnswer(db, again);
     throw e;
   }
   const { stored } = verified;
@@ -188,7 +196,7 @@ export async function commitCapture(services: Services, principal: Principal, ca
       await enqueueCaptureEvents(tx, services.config, committedAt, captureId);
     });
   } catch (e) {
-    if (e instanceof AlreadyCommitted) return committedAnswer(db, captureId);
+    if (e instanceof AlreadyCommitted) return committedAnswer(db, (await loadCapture(db, captureId))!);
     throw e;
   }
   // Uploads to this capture are now useless: its staged objects go (the fs upload route
