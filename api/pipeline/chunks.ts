@@ -91,13 +91,6 @@ export async function decodeChunk(sha256: string, size: number, stored: Uint8Arr
   throw new ChunkError(sha256, 'wrong-hash', `chunk ${sha256}: the stored bytes do not have this SHA-256`);
 }
 
-/** Reads one chunk from the store (its chunk key, or `key` when it rests elsewhere, e.g. staged), decoded and verified. */
-export async function readChunk(store: BlobStore, sha256: string, size: number, key: string = chunkKey(sha256)): Promise<VerifiedChunk> {
-  const stored = await store.getBytes(key);
-  if (!stored) throw new ChunkError(sha256, 'missing', `chunk ${sha256} is not in the store`);
-  return decodeChunk(sha256, size, stored);
-}
-
 export interface AssembledArtifact {
   /** The first `window` bytes (the whole artifact when it fits). */
   bytes: Uint8Array;

@@ -191,11 +191,12 @@ export async function publishStaged(
   pending: ReadonlySet<string>,
   at: Date,
 ): Promise<{ refs: ManifestArtifact[]; published: Published[] }> {
-  const wanted = [...new Set(refs.flatMap((r) => r.chunks.map((c) => c.sha256)).filter((s) => pending.has(s)))];
+  const sizes = new Map(refs.flatMap((r) => r.chunks.filter((c) => pending.has(c.sha256)).map((c) => [c.sha256, c.size] as const)));
+  const wanted = [...sizes.keys()];
   const known = await knownBlobs(db, wanted);
   const done = new Map<string, Published>();
   await pool(wanted, PUBLISH_CONCURRENCY, async (sha) => {
-    const size = refs.flatMap((r) => r.chunks).find((c) => c.sha256 === sha)!.size;
+    const size = sizes.get(sha)!;
     const bytes = await store.getBytes(stagingKey(captureId, sha));
     if (!bytes) throw new ApiError('unprocessable', `chunk ${sha} vanished from staging during the commit; retry`);
     const v = await decodeChunk(sha, size, bytes);
