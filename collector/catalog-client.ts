@@ -38,6 +38,7 @@ export class CatalogClient {
     readonly timeouts: ClientTimeouts = DEFAULT_TIMEOUTS,
   ) {
     this.origin = new URL(baseUrl).origin;
+    if (timeouts.commitWaitMs !== undefined) commitWaitLeft = timeouts.commitWaitMs;
   }
 
   private json(method: string, path: string, body?: unknown): HttpRequest {
@@ -73,7 +74,6 @@ export class CatalogClient {
     const req = { ...this.json('POST', `/v1/captures/${encodeURIComponent(captureId)}/commit`, {}), timeoutMs: this.timeouts.commitMs };
     req.headers!.prefer = 'respond-async';
     let waited = 0;
-    if (this.timeouts.commitWaitMs !== undefined) commitWaitLeft = this.timeouts.commitWaitMs;
     for (;;) {
       const res = await requestWithRetry(req, `commit capture ${captureId}`, this.retry);
       if (res.status !== 202) return CatalogClient.parse<CommitResponse>(res.body, 'commit');

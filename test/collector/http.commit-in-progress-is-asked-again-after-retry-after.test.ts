@@ -16,6 +16,8 @@ describe('commit in progress', () => {
   const script = new Map<string, number>([
     ['twice', 2],
     ['never', -1],
+    ['never-a', -1],
+    ['never-b', -1],
   ]);
   const asked = new Map<string, number>();
 
@@ -59,5 +61,13 @@ describe('commit in progress', () => {
     expect((err as Error).message).toMatch(/still in progress at the catalog.*next run/);
     // 1 s + 1 s + the 0.5 s left, then one more look: four asks, never an endless loop.
     expect(asked.get('never')).toBe(4);
+  });
+
+  it("the run's wait is shared by its commits: once used up, the next commit asks once", async () => {
+    const c = client(2000);
+    await expect(c.commit('never-a')).rejects.toMatchObject({ status: 202 });
+    expect(asked.get('never-a')).toBe(3);
+    await expect(c.commit('never-b')).rejects.toMatchObject({ status: 202 });
+    expect(asked.get('never-b')).toBe(1);
   });
 });
