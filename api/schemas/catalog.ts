@@ -43,32 +43,31 @@ export const ExtentSchema = z
   })
   .openapi('Extent');
 
-export const TargetSchema = z
-  .object({
-    storageHost: z.string(),
-    stack: z.string(),
-    iqn: z.string().nullable(),
-    alias: z.string().nullable(),
-    lun: z.number().nullable(),
-    deviceId: z.string().nullable(),
-    backingStore: z.string().nullable(),
-    sizeBytes: z.number().nullable(),
-    seenAt: z.string(),
-    artifactId: z.string(),
-  })
-  .openapi('TargetLu');
+/** An iSCSI LU as a storage host presents it: the target list, the host page and the search hits. */
+const luFields = {
+  stack: z.string(),
+  iqn: z.string().nullable(),
+  alias: z.string().nullable(),
+  lun: z.number().nullable(),
+  deviceId: z.string().nullable(),
+  backingStore: z.string().nullable(),
+  sizeBytes: z.number().nullable(),
+  seenAt: z.string(),
+};
 
-export const SnapshotSchema = z
-  .object({
-    host: z.string(),
-    dataset: z.string(),
-    snapshot: z.string(),
-    name: z.string(),
-    createdAt: z.string(),
-    usedBytes: z.number().nullable(),
-    artifactId: z.string(),
-  })
-  .openapi('ZfsSnapshot');
+export const TargetSchema = z.object({ storageHost: z.string(), ...luFields, artifactId: z.string() }).openapi('TargetLu');
+
+/** A zfs snapshot: the views and the search hits. */
+const snapshotFields = {
+  host: z.string(),
+  dataset: z.string(),
+  snapshot: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  usedBytes: z.number().nullable(),
+};
+
+export const SnapshotSchema = z.object({ ...snapshotFields, artifactId: z.string() }).openapi('ZfsSnapshot');
 
 export const ArtifactSummarySchema = z
   .object({
@@ -111,6 +110,15 @@ export const EventSchema = z
   })
   .openapi('Event');
 
+/** What a volume or a LUN links to, in both views. */
+const linkedRows = {
+  extents: z.array(ExtentSchema),
+  targets: z.array(TargetSchema),
+  snapshots: z.array(SnapshotSchema),
+  artifacts: z.array(ArtifactSummarySchema),
+  events: z.array(EventSchema),
+};
+
 export const VolumeSchema = z
   .object({
     vmfsUuid: z.string(),
@@ -122,11 +130,10 @@ export const VolumeSchema = z
     firstSeen: z.string().nullable(),
     lastSeen: z.string().nullable(),
     segmentUuids: z.array(z.string()),
-    extents: z.array(ExtentSchema).describe('The latest sighting of each extent per host, source, device and LUN'),
-    targets: z.array(TargetSchema).describe("iSCSI LUs presenting the extents' devices (NAA = LU GUID)"),
-    snapshots: z.array(SnapshotSchema).describe("zfs snapshots of the LUs' backing zvols, per the latest snapshot list"),
-    artifacts: z.array(ArtifactSummarySchema),
-    events: z.array(EventSchema),
+    ...linkedRows,
+    extents: linkedRows.extents.describe('The latest sighting of each extent per host, source, device and LUN'),
+    targets: linkedRows.targets.describe("iSCSI LUs presenting the extents' devices (NAA = LU GUID)"),
+    snapshots: linkedRows.snapshots.describe("zfs snapshots of the LUs' backing zvols, per the latest snapshot list"),
   })
   .openapi('Volume');
 
@@ -140,11 +147,7 @@ export const LunSchema = z
     sizeBytes: z.number().nullable(),
     lastSeen: z.string().nullable(),
     volumes: z.array(z.object({ vmfsUuid: z.string(), label: z.string().nullable(), version: z.string().nullable() })),
-    extents: z.array(ExtentSchema),
-    targets: z.array(TargetSchema),
-    snapshots: z.array(SnapshotSchema),
-    artifacts: z.array(ArtifactSummarySchema),
-    events: z.array(EventSchema),
+    ...linkedRows,
   })
   .openapi('Lun');
 
@@ -175,20 +178,7 @@ export const HostDetailSchema = HostSchema.extend({
   captures: z.array(CaptureSchema).describe('Newest first, at most 100'),
   artifacts: z.array(ArtifactSummarySchema).describe('The artifacts of the last capture'),
   volumes: z.array(z.object({ vmfsUuid: z.string(), label: z.string().nullable(), lastSeen: z.string() })).describe('Volumes whose extents this host saw'),
-  targets: z
-    .array(
-      z.object({
-        stack: z.string(),
-        iqn: z.string().nullable(),
-        alias: z.string().nullable(),
-        lun: z.number().nullable(),
-        deviceId: z.string().nullable(),
-        backingStore: z.string().nullable(),
-        sizeBytes: z.number().nullable(),
-        seenAt: z.string(),
-      }),
-    )
-    .describe('LUs this host presents (storage hosts), per its last capture that listed any'),
+  targets: z.array(z.object(luFields)).describe('LUs this host presents (storage hosts), per its last capture that listed any'),
   events: z.array(EventSchema),
 }).openapi('HostDetail');
 
@@ -243,24 +233,14 @@ export const HitSchema = z
       type: z.literal('target'),
       ...base,
       storageHost: z.string(),
-      stack: z.string(),
-      iqn: z.string().nullable(),
-      alias: z.string().nullable(),
-      lun: z.number().nullable(),
-      deviceId: z.string().nullable(),
-      backingStore: z.string().nullable(),
-      sizeBytes: z.number().nullable(),
+      ...luFields,
       seenAt: z.string().nullable(),
     }),
     z.object({
       type: z.literal('snapshot'),
       ...base,
-      host: z.string(),
-      dataset: z.string(),
-      snapshot: z.string(),
-      name: z.string(),
+      ...snapshotFields,
       createdAt: z.string().nullable(),
-      usedBytes: z.number().nullable(),
     }),
   ])
   .openapi('SearchHit');
