@@ -126,9 +126,14 @@ export function eventView(r: Row): EventView {
 
 const EXTENT_KEY = sql.raw(`e.host, e.source, coalesce(e.device_id, ''), coalesce(e.device_path, ''), coalesce(e.lun, -1)`);
 
+/** `AND a.collected_at <= at` (the artifacts joined as `a`), or nothing without a time. */
+function collectedBy(at: Date | undefined): SQL {
+  return at ? sql`AND a.collected_at <= ${at.toISOString()}` : sql``;
+}
+
 /** Segment UUIDs of a volume: from FS descriptors (segments) and from inventory/header rows that named the volume. */
 export async function segmentsOfVolume(db: Db, vmfsUuid: string, at?: Date): Promise<string[]> {
-  const before = at ? sql`AND a.collected_at <= ${at.toISOString()}` : sql``;
+  const before = collectedBy(at);
   const rows = await queryRows<Row>(
     db,
     sql`
@@ -160,7 +165,7 @@ async function extentsWhere(db: Db, where: SQL): Promise<ExtentView[]> {
 /** The latest row of each target LU (per storage host, stack, IQN, LUN, device) presenting any of the devices. */
 export async function targetsOfDevices(db: Db, deviceIds: string[], at?: Date): Promise<TargetView[]> {
   if (deviceIds.length === 0) return [];
-  const before = at ? sql`AND a.collected_at <= ${at.toISOString()}` : sql``;
+  const before = collectedBy(at);
   const rows = await queryRows<Row>(
     db,
     sql`
@@ -186,7 +191,7 @@ export async function snapshotsOfDatasets(db: Db, datasets: string[], at?: Date)
 /** The zfs_snapshots rows behind {@link snapshotsOfDatasets}, newest first, at most `limit`. */
 export async function latestSnapshotRows(db: Db, datasets: string[], limit: number, at?: Date): Promise<Row[]> {
   if (datasets.length === 0) return [];
-  const before = at ? sql`AND a.collected_at <= ${at.toISOString()}` : sql``;
+  const before = collectedBy(at);
   return await queryRows<Row>(
     db,
     sql`
@@ -290,7 +295,7 @@ export async function getVolume(db: Db, vmfsUuid: string): Promise<VolumeView> {
 /** VMFS UUIDs whose extents sit on any of the devices (directly, or through the segment UUID). */
 export async function volumesOnDevices(db: Db, deviceIds: string[], at?: Date): Promise<string[]> {
   if (deviceIds.length === 0) return [];
-  const before = at ? sql`AND a.collected_at <= ${at.toISOString()}` : sql``;
+  const before = collectedBy(at);
   const rows = await queryRows<Row>(
     db,
     sql`
