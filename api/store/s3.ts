@@ -604,7 +604,7 @@ function withContentMd5<C extends { middlewareStack: { add: (...a: any[]) => voi
   command.middlewareStack.add(
     (next: (args: any) => Promise<any>) => async (args: { request: { body?: unknown; headers: Record<string, string> } }) => {
       const body = args.request.body;
-      if (typeof body === 'string' || body instanceof Uint8Array) args.request.headers['content-md5'] = createHash('md5').update(body).digest('base64');
+      if (typeof body === 'string' || body instanceof Uint8Array) args.request.headers['content-md5'] = contentMd5(body);
       return next(args);
     },
     { step: 'build', name: 'catalogContentMd5', priority: 'low' },
@@ -613,6 +613,6 @@ function withContentMd5<C extends { middlewareStack: { add: (...a: any[]) => voi
 }
 
 /** Base64 MD5 of a body: what presignPut needs as `contentMd5`. */
-export function contentMd5(body: Uint8Array): string {
+export function contentMd5(body: Uint8Array | string): string {
   return createHash('md5').update(body).digest('base64');
 }
