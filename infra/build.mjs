@@ -100,14 +100,8 @@ async function buildTo(options, extra = []) {
 }
 
 /** db/migrations copied file by file, each atomically (the catalog bundles read them beside their module). */
-function copyMigrations(to) {
-  const walk = (from, dest) => {
-    for (const entry of readdirSync(from, { withFileTypes: true })) {
-      if (entry.isDirectory()) walk(join(from, entry.name), join(dest, entry.name));
-      else writeAtomically(join(dest, entry.name), readFileSync(join(from, entry.name)));
-    }
-  };
-  walk(path('db/migrations'), to);
+function copyMigrations(files, to) {
+  for (const f of files) writeAtomically(join(to, relative('db/migrations', f)), readFileSync(join(ROOT, f)));
 }
 
 // Parts of fast-xml-parser that formats/smf.ts switches off are dead code in the
@@ -178,7 +172,7 @@ async function catalogBundle(entry, name) {
       return null;
     }
   };
-  if (built || journal(join(catalogOut, 'migrations')) !== journal(path('db/migrations'))) copyMigrations(join(catalogOut, 'migrations'));
+  if (built || journal(join(catalogOut, 'migrations')) !== journal(path('db/migrations'))) copyMigrations(migrations, join(catalogOut, 'migrations'));
   if (!quiet) console.log(`${outfile} ${(statSync(outfile).size / 1024).toFixed(1)} KiB`);
 }
 
