@@ -41,6 +41,12 @@ export async function stagedSizes(store: BlobStore, captureId: string): Promise<
 
 export type BlobRow = typeof blobs.$inferInsert;
 
+/** A staged upload read back and checked against its hash and size (ChunkError if it fails); null when nothing is staged. */
+async function readStaged(store: BlobStore, captureId: string, c: { sha256: string; size: number }) {
+  const storedBytes = await store.getBytes(stagingKey(captureId, c.sha256));
+  return storedBytes && { ...(await decodeChunk(c.sha256, c.size, storedBytes)), sha256: c.sha256, storedBytes };
+}
+
 /**
  * Staged chunks read back, verified and published at once. Each is a GET and a PUT to the
  * store, small and latency-bound, so more in flight than cores is what keeps them moving.
@@ -104,18 +110,17 @@ export async function verifyChunks(
     const k = known.get(c.sha256);
     const key = stagingKey(capture.id, c.sha256);
     try {
-      const bytes = await store.getBytes(key);
-      if (!bytes) throw new ChunkError(c.sha256, 'missing', `chunk ${c.sha256} was never uploaded`);
-      const v = await decodeChunk(c.sha256, c.size, bytes);
+      const v = await readStaged(store, capture.id, c);
+      if (!v) throw new ChunkError(c.sha256, 'missing', `chunk ${c.sha256} was never uploaded`);
       // The parse that follows needs these bytes again: keep them rather than read twice.
-      cache.add(c.sha256, v.bytes, { bytes, encoding: v.encoding });
+      cache.add(c.sha256, v.bytes, { bytes: v.storedBytes, encoding: v.encoding });
       if (deferred.has(c.sha256)) {
         cache.locate(c.sha256, key);
         pending.add(c.sha256);
         stored.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: v.encoding, storedSize: v.storedSize });
         return;
       }
-      const done = await publishChunk(db, store, at, { ...v, sha256: c.sha256, storedBytes: bytes }, k, listed);
+      const done = await publishChunk(db, store, at, v, k, listed);
       stored.set(c.sha256, done.stored);
       if (done.newBlob) newBlobs.push(done.newBlob);
     } catch (e) {
@@ -196,11 +201,9 @@ export async function publishStaged(
   const known = await knownBlobs(db, wanted);
   const done = new Map<string, Published>();
   await pool(wanted, PUBLISH_CONCURRENCY, async (sha) => {
-    const size = sizes.get(sha)!;
-    const bytes = await store.getBytes(stagingKey(captureId, sha));
-    if (!bytes) throw new ApiError('unprocessable', `chunk ${sha} vanished from staging during the commit; retry`);
-    const v = await decodeChunk(sha, size, bytes);
-    done.set(sha, await publishChunk(db, store, at, { ...v, sha256: sha, storedBytes: bytes }, known.get(sha)));
+    const v = await readStaged(store, captureId, { sha256: sha, size: sizes.get(sha)! });
+    if (!v) throw new ApiError('unprocessable', `chunk ${sha} vanished from staging during the commit; retry`);
+    done.set(sha, await publishChunk(db, store, at, v, known.get(sha)));
   });
   return {
     refs: refs.map((r) => ({ ...r, chunks: r.chunks.map((c) => done.get(c.sha256)?.stored ?? c) })),
