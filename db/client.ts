@@ -219,12 +219,12 @@ function preloadPglite(): Promise<{ pgliteWasmModule: WebAssembly.Module; fsBund
  * IF NOT EXISTS and transaction on every start. False on any doubt (no table yet, no
  * journal): the migrator then runs as before.
  */
-async function migrationsApplied(client: import('@electric-sql/pglite').PGlite): Promise<boolean> {
+async function migrationsApplied(query: (text: string) => Promise<Array<{ created_at: string | number | null }>>): Promise<boolean> {
   try {
     const journal = JSON.parse(readFileSync(join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ when: number }> };
     const newest = Math.max(...journal.entries.map((e) => Number(e.when)));
     if (!Number.isFinite(newest)) return false;
-    const { rows } = await client.query<{ created_at: string | number | null }>('SELECT max(created_at) AS created_at FROM drizzle.__drizzle_migrations');
+    const rows = await query('SELECT max(created_at) AS created_at FROM drizzle.__drizzle_migrations');
     return rows[0]?.created_at != null && Number(rows[0].created_at) >= newest;
   } catch {
     return false;
@@ -262,7 +262,7 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
       connection: { statement_timeout: options.statementTimeoutMs ?? 120_000 },
     });
     const db = drizzle(sql, { schema }) as unknown as Db;
-    if (migrate) {
+    if (migrate && !(await migrationsApplied((text) => sql.unsafe(text)))) {
       const { migrate: run } = await import('drizzle-orm/postgres-js/migrator');
       await run(drizzle(sql, { schema }), { migrationsFolder: MIGRATIONS_DIR });
     }
@@ -281,7 +281,7 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
     // relaxedDurability stays off: a commit the API acknowledged must survive kill -9.
     const client = await PGlite.create(pgDir, { extensions: { pg_trgm }, relaxedDurability: false, ...(await preloaded) });
     const db = drizzle(client, { schema }) as unknown as Db;
-    if (migrate && !(await migrationsApplied(client))) {
+    if (migrate && !(await migrationsApplied(async (text) => (await client.query<{ created_at: string | number | null }>(text)).rows))) {
       const { migrate: run } = await import('drizzle-orm/pglite/migrator');
       await run(drizzle(client, { schema }), { migrationsFolder: MIGRATIONS_DIR });
     }
