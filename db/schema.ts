@@ -101,6 +101,11 @@ export const artifacts = pgTable(
     pinned: boolean('pinned').notNull().default(false),
     /** Set when the catalog redacted secrets before storing: `{ originalSha256, originalSize, fields }`. */
     redaction: jsonb('redaction'),
+    /**
+     * The parser revision (formats/parse.ts PARSER_VERSION) that produced `parsed`: a commit
+     * reuses a parse of the same bytes only from its own revision (api/pipeline/parse.ts).
+     */
+    parserVersion: integer('parser_version'),
   },
   (t) => [index('artifacts_capture').on(t.captureId), index('artifacts_sha256').on(t.sha256), index('artifacts_host_time').on(t.host, t.collectedAt)],
 );

@@ -16,6 +16,14 @@ function opaqueUndelete(bytes: Uint8Array): ParsedArtifact {
   return { kind: 'vmfs-undelete', partition: null, device: null, vmfs: null, details: { opaque: true, size: bytes.length } };
 }
 
+/**
+ * The parsers' revision. The catalog stores it with every parse and reuses a parse of the
+ * same bytes (and hints) only when it was made at this revision: raise it with any change to
+ * what a parser returns for the same input, and the next commit of each artifact parses it
+ * afresh (`reindex` re-parses what is already stored).
+ */
+export const PARSER_VERSION = 1;
+
 /** What the caller knows about where the bytes came from; every field optional. */
 export type ParseHints = VmfsHeaderHints;
 

@@ -15,6 +15,7 @@ import { restoreTokens } from './tokens.js';
 import { reconcileHealth } from '../events/health.js';
 import { indexEntry, writeArtifactGuarded, writeCapture, type CaptureRecord } from '../pipeline/write.js';
 import { parseStoredArtifact, type ParsedEntry } from '../pipeline/parse.js';
+import { PARSER_VERSION } from '../../formats/parse.js';
 
 /** Progress callback: `done` of `total` items, with what is being worked on. */
 export type Progress = (done: number, total: number, what: string) => void;
@@ -246,7 +247,10 @@ export async function reindexArtifacts(services: Services, options: { kind?: Art
         await deleteArtifactRows(tx, [a.id]);
         // What the database refuses of a new parse is recorded as a parse error, as at commit.
         return writeArtifactGuarded(tx, record, entry, async (sp, x) => {
-          await sp.update(artifacts).set({ parseStatus: x.parseStatus, parseError: x.parseError, parsed: x.parsed }).where(eq(artifacts.id, a.id));
+          await sp
+            .update(artifacts)
+            .set({ parseStatus: x.parseStatus, parseError: x.parseError, parsed: x.parsed, parserVersion: PARSER_VERSION })
+            .where(eq(artifacts.id, a.id));
           await indexEntry(sp, record, x);
         });
       });

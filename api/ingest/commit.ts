@@ -18,7 +18,7 @@ import { mayNeedRedaction, redactArtifacts } from '../pipeline/redaction.js';
 import { maybeSweepStaging } from './staging.js';
 import { artifactId, distinctChunks } from './begin.js';
 import { publishStaged, verifyChunks, type ManifestArtifact, type VerifiedChunks } from '../pipeline/verify.js';
-import { parseStoredArtifact, withRedaction, type ParsedEntry } from '../pipeline/parse.js';
+import { earlierParses, parseStoredArtifact, withRedaction, type ParsedEntry } from '../pipeline/parse.js';
 import { buildManifest, summarize, writeCapture, type CaptureRecord } from '../pipeline/write.js';
 import { afterCommit } from '../events/checks.js';
 import { leaveIngestGate } from './admission.js';
@@ -117,10 +117,12 @@ export async function commitCapture(services: Services, principal: Principal, ca
   const publishing = await publishStaged(db, store, captureId, redaction.refs, verified.pending, now());
   const newBlobs = [...verified.newBlobs, ...[...redaction.published, ...publishing.published].flatMap((p) => (p.newBlob ? [p.newBlob] : []))];
 
+  // An artifact the host committed before, byte for byte, keeps that parse: nothing is read again.
+  const earlier = await earlierParses(db, cap.host, publishing.refs);
   const entries: ParsedEntry[] = [];
   for (let i = 0; i < req.artifacts.length; i++) {
     const ref = publishing.refs[i];
-    const entry = await parseStoredArtifact(db, store, ref, ref.id, i, { verifyWhole: true, cache });
+    const entry = await parseStoredArtifact(db, store, ref, ref.id, i, { verifyWhole: true, cache, earlier: earlier.get(i) });
     entries.push(withRedaction(entry, redaction.notes.get(i)));
   }
 

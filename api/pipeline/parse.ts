@@ -3,17 +3,16 @@
  * whole SHA-256 checked, and parsed by formats/parseArtifact. A parser that refuses the
  * bytes makes a parse-error entry, never a failed capture.
  */
-import { desc, eq } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import { isFormatError } from '../../formats/errors.js';
-import { parseArtifact } from '../../formats/parse.js';
+import { PARSER_VERSION, parseArtifact } from '../../formats/parse.js';
 import { detect } from '../../formats/detect.js';
-import type { Db } from '../../db/client.js';
-import { artifacts } from '../../db/schema.js';
+import { queryRows, type Db } from '../../db/client.js';
 import { ApiError } from '../errors.js';
 import type { BlobStore } from '../store/types.js';
 import { assembleArtifact, type ChunkCache, ChunkError, parseWindow } from './chunks.js';
-import type { RedactionNote } from './redaction.js';
+import { mayNeedRedaction, type RedactionNote } from './redaction.js';
 import { markMissing } from '../ingest/staging.js';
 import { cleanJson } from './indexer.js';
 import type { ManifestArtifact, StoredChunk } from './verify.js';
@@ -40,33 +39,79 @@ export function withRedaction(entry: ParsedEntry, note: RedactionNote | undefine
 /** Kinds whose bytes are never parsed (docs/formats.md §7: no public format). */
 const OPAQUE_KINDS: ReadonlySet<ArtifactKind> = new Set(['vmfs-undelete']);
 
+/** A parse result as an artifact row keeps it. */
+export type ParseOutcome = Pick<ParsedEntry, 'parseStatus' | 'parseError' | 'parsed'>;
+
+/** What makes two artifacts the same input to the parser: kind, name, hints, and the exact bytes (chunk by chunk). */
+function parseInput(
+  a: Pick<ManifestArtifact, 'kind' | 'fileName' | 'sourcePath' | 'device' | 'size' | 'sha256'> & { chunks: Array<{ sha256: string; size: number }> },
+): string {
+  return JSON.stringify([a.kind, a.fileName, a.sourcePath, a.device ?? null, a.size, a.sha256, a.chunks.map((c) => [c.sha256, c.size])]);
+}
+
 /**
- * An artifact committed before with the same bytes (hash and chunk list) and kind: a daily
- * run of an unchanged host. Its chunks and whole hash were verified then, and parsing is a
- * pure function of the bytes, so its parse result is reused (a parser change is what
- * `reindex` is for). This keeps an unchanged commit from re-reading every dump.
+ * Parses a commit may take over instead of reading and parsing again: for each artifact,
+ * the newest one the same host committed with the same kind, file name, source path, device,
+ * size, SHA-256 and chunk list (hash and size, in order), parsed at this PARSER_VERSION.
+ * That artifact's chunks and whole hash were verified when it was committed, and this
+ * capture's chunks are verified now, so the bytes are the same; the hints the parser takes
+ * (device, source path, file name) are the same too. Kinds that go through redaction
+ * (mayNeedRedaction) are always read. Only the host's own artifacts count: another host's
+ * parse was made with its hints, and what a commit costs must not tell one host what
+ * another committed. One query for the whole capture (keyed by index).
  */
-async function committedBefore(db: Db, ref: ManifestArtifact): Promise<Pick<ParsedEntry, 'parseStatus' | 'parseError' | 'parsed'> | null> {
-  const rows = await db
-    .select({ kind: artifacts.kind, chunks: artifacts.chunks, parseStatus: artifacts.parseStatus, parseError: artifacts.parseError, parsed: artifacts.parsed })
-    .from(artifacts)
-    .where(eq(artifacts.sha256, ref.sha256))
-    .orderBy(desc(artifacts.collectedAt))
-    .limit(5);
-  const want = ref.chunks.map((c) => c.sha256).join(',');
-  const same = rows.find((r) => r.kind === ref.kind && (r.chunks as StoredChunk[]).map((c) => c.sha256).join(',') === want);
-  if (!same) return null;
-  return {
-    parseStatus: same.parseStatus as ParsedEntry['parseStatus'],
-    parseError: (same.parseError as ParsedEntry['parseError']) ?? null,
-    parsed: (same.parsed as ParsedArtifact | null) ?? null,
-  };
+export async function earlierParses(db: Db, host: string, refs: ManifestArtifact[]): Promise<Map<number, ParseOutcome>> {
+  const wanted = refs.map((r, i) => [r, i] as const).filter(([r]) => !mayNeedRedaction(r.kind));
+  const out = new Map<number, ParseOutcome>();
+  if (wanted.length === 0) return out;
+  const shas = [...new Set(wanted.map(([r]) => r.sha256))];
+  const rows = await queryRows<{
+    kind: ArtifactKind;
+    file_name: string;
+    source_path: string;
+    device: string | null;
+    size: number | string;
+    sha256: string;
+    chunks: StoredChunk[];
+    parse_status: ParsedEntry['parseStatus'];
+    parse_error: ParsedEntry['parseError'];
+    parsed: ParsedArtifact | null;
+  }>(
+    db,
+    sql`
+    SELECT DISTINCT ON (sha256, kind, file_name, source_path, device)
+           kind, file_name, source_path, device, size, sha256, chunks, parse_status, parse_error, parsed
+      FROM artifacts
+     WHERE host = ${host} AND sha256 IN (SELECT jsonb_array_elements_text(${JSON.stringify(shas)}::jsonb))
+       AND parser_version = ${PARSER_VERSION} AND redaction IS NULL
+     ORDER BY sha256, kind, file_name, source_path, device, collected_at DESC`,
+  );
+  const byInput = new Map<string, ParseOutcome>();
+  // A driver may hand jsonb over as text.
+  const json = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+  for (const r of rows) {
+    const input = parseInput({
+      kind: r.kind,
+      fileName: r.file_name,
+      sourcePath: r.source_path,
+      device: r.device,
+      size: Number(r.size),
+      sha256: r.sha256,
+      chunks: json(r.chunks),
+    });
+    byInput.set(input, { parseStatus: r.parse_status, parseError: json(r.parse_error) ?? null, parsed: json(r.parsed) ?? null });
+  }
+  for (const [r, i] of wanted) {
+    const hit = byInput.get(parseInput(r));
+    if (hit) out.set(i, hit);
+  }
+  return out;
 }
 
 /**
  * Reads (the parse window of) an artifact, checks its whole SHA-256 against its
  * chunks, and parses it. A parse failure is recorded on the artifact, not thrown.
- * With `verifyWhole` (a commit), bytes committed before are neither re-read nor re-parsed.
+ * `earlier` (a commit, see earlierParses) is taken as the parse without reading anything.
  */
 export async function parseStoredArtifact(
   db: Db,
@@ -74,13 +119,10 @@ export async function parseStoredArtifact(
   ref: ManifestArtifact,
   id: string,
   index: number,
-  options: { verifyWhole: boolean; kindFilter?: ArtifactKind; cache?: ChunkCache },
+  options: { verifyWhole: boolean; kindFilter?: ArtifactKind; cache?: ChunkCache; earlier?: ParseOutcome },
 ): Promise<ParsedEntry> {
   const opaque = OPAQUE_KINDS.has(ref.kind);
-  if (options.verifyWhole) {
-    const before = await committedBefore(db, ref);
-    if (before) return { id, index, ref, ...before };
-  }
+  if (options.earlier) return { id, index, ref, ...options.earlier };
   const window = opaque ? 0 : parseWindow(ref.kind, ref.size);
   const needWhole = options.verifyWhole;
   let bytes: Uint8Array = new Uint8Array(0);

@@ -7,6 +7,7 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
 import type { ArtifactSummary, CaptureManifest, HostRef } from '../../formats/protocol.js';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
+import { PARSER_VERSION } from '../../formats/parse.js';
 import type { Db } from '../../db/client.js';
 import { artifacts, blobs, events, extents, hostChunks, segments } from '../../db/schema.js';
 import { annotateError } from '../errors.js';
@@ -147,6 +148,7 @@ function artifactRow(record: Pick<CaptureRecord, 'captureId' | 'host' | 'collect
     parseError: e.parseError,
     parsed: e.parsed,
     redaction: e.redaction ?? null,
+    parserVersion: PARSER_VERSION,
   };
 }
 
