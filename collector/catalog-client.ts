@@ -1,4 +1,4 @@
-import type { BeginRequest, BeginResponse, CommitResponse, UploadTarget } from '../formats/index.js';
+import type { BeginBody, BeginResponse, CommitResponse, UploadTarget } from '../formats/index.js';
 import { CollectorError } from './errors.js';
 import {
   COMMIT_TIMEOUT_MS,
@@ -59,9 +59,11 @@ export class CatalogClient {
     }
   }
 
-  /** POST /v1/captures: idempotent on captureId. */
-  async begin(req: BeginRequest): Promise<BeginResponse> {
-    const res = await requestWithRetry(this.json('POST', '/v1/captures', req), `begin capture ${req.captureId}`, this.retry);
+  /** POST /v1/captures: idempotent on captureId. The answer leaves out the chunks present (unused here). */
+  async begin(req: BeginBody): Promise<BeginResponse> {
+    const r = this.json('POST', '/v1/captures', req);
+    r.headers!.prefer = 'return=minimal';
+    const res = await requestWithRetry(r, `begin capture ${req.captureId}`, this.retry);
     return CatalogClient.parse<BeginResponse>(res.body, 'begin');
   }
 

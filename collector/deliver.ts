@@ -168,10 +168,26 @@ async function storedBytes(spool: Spool, t: UploadTarget): Promise<Buffer> {
 export async function deliverCapture(c: SpooledCapture, client: CatalogClient, spool: Spool, opts: DeliveryOptions): Promise<DeliveryResult> {
   const result: DeliveryResult = { captureId: c.begin.captureId, commit: null, chunksUploaded: 0, bytesUploaded: 0, putRequests: 0, beginRequests: 0 };
   const allShas = new Set(c.begin.artifacts.flatMap((a) => a.chunks.map((ch) => ch.sha256)));
+  // An artifact this host committed before, byte for byte, is declared by that artifact's id
+  // instead of its chunk list; if the catalog cannot resolve one, the lists go after all.
+  const known = await spool.knownArtifacts();
+  const keys = c.begin.artifacts.map((a) =>
+    sha256Hex(JSON.stringify([c.begin.host.name, a.kind, a.fileName, a.sourcePath, a.device ?? null, a.size, a.sha256, a.chunks.map((ch) => ch.sha256)])),
+  );
+  let brief = false;
+  const artifacts = c.begin.artifacts.map(({ chunks, ...a }, i) => {
+    const previous = known.get(keys[i]);
+    brief ||= !!previous;
+    return previous ? { ...a, previous } : { ...a, chunks };
+  });
   let begun: BeginResponse;
   try {
     try {
-      begun = await client.begin(c.begin);
+      begun = await client.begin(brief ? { ...c.begin, artifacts } : c.begin).catch((e) => {
+        if (!brief || !(e instanceof RejectedError)) throw e;
+        result.beginRequests++;
+        return client.begin(c.begin);
+      });
     } catch (e) {
       // An S3-backed catalog may insist on storedMd5 for every chunk, even those it holds;
       // chunks declared bare (believed present) then get staged from their sources first.
@@ -217,6 +233,7 @@ export async function deliverCapture(c: SpooledCapture, client: CatalogClient, s
     throw await settleFailure(c, e, spool, Date.now());
   }
   await spool.rememberChunks(allShas);
+  await spool.rememberArtifacts(result.commit!.artifacts.map((a, i) => [keys[i], a.id]));
   await spool.removeCapture(c.begin.captureId);
   await spool.collectGarbage();
   return result;

@@ -1,14 +1,15 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { ArtifactSummary, BeginRequest, HostRef } from '../formats/index.js';
-import type { CapturedArtifact } from './capture.js';
+import { captureArtifact, type CapturedArtifact } from './capture.js';
+import type { PlannedArtifact } from './discover.js';
 import { CatalogClient } from './catalog-client.js';
 import { ChunkStager } from './chunker.js';
 import { requireCatalog, type SendConfig } from './config.js';
 import { CaptureRejected, deliverCapture, NOT_THE_CAPTURE, type DeliveryResult } from './deliver.js';
 import { DigestMemo } from './digest-memo.js';
-import { CollectorError, describeError, EXIT } from './errors.js';
-import { DEFAULT_HOST_SETTINGS, type HostSettings } from './host-access.js';
+import { describeError, EXIT } from './errors.js';
+import { DEFAULT_HOST_SETTINGS, type HostAccess, type HostSettings } from './host-access.js';
 import { RejectedError, UnreachableError } from './http.js';
 import type { Progress } from './progress.js';
 import { readSpool, Spool, type SpooledCapture } from './spool.js';
@@ -142,14 +143,33 @@ export class SendSession {
     );
   }
 
-  /** Runs one artifact read, counting its time as reading. */
-  async timedRead<T>(read: () => Promise<T>): Promise<T> {
+  /** Reads one planned artifact (see captureArtifact), counting its time as reading and telling progress when done. */
+  async capture(access: HostAccess, plan: PlannedArtifact, headerBytes: number | null): Promise<CapturedArtifact> {
     const start = Date.now();
     try {
-      return await read();
+      return await captureArtifact(access, plan, this.stager, { headerBytes, onBytes: this.onBytes, digests: this.digests });
     } finally {
       this.readMs += Date.now() - start;
+      this.progress.artifactDone();
     }
+  }
+
+  /**
+   * The run: captures spooled earlier go first, then `work`; then the report is printed
+   * (JSON or the summary) and its exit code answered.
+   */
+  async run(work: () => Promise<void>, json: boolean): Promise<number> {
+    let r: RunReport;
+    try {
+      await this.flushSpool();
+      await work();
+      r = await this.finish();
+    } finally {
+      this.close();
+    }
+    this.progress.finish();
+    process.stdout.write(json ? JSON.stringify(r, null, 2) + '\n' : formatRunReport(r));
+    return r.exitCode;
   }
 
   private readMs = 0;

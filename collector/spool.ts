@@ -70,6 +70,7 @@ export interface StagedChunk {
 const KNOWN_FILE = 'known-chunks';
 /** The known-present list is a cache: past this many hashes the oldest are forgotten. */
 const KNOWN_MAX = 200_000;
+const ARTIFACTS_FILE = 'known-artifacts';
 
 /**
  * The spool directory: staged chunk bytes (`chunks/<sha256>.gz|.raw`), captures not yet
@@ -145,14 +146,22 @@ export class Spool {
     return (await fsp.stat(join(this.dir, KNOWN_FILE)).catch(() => ({ mtimeMs: 0 }))).mtimeMs;
   }
 
+  /** The lines of a spool file (none when it is missing). */
+  private lines(name: string): Promise<string[]> {
+    return fsp.readFile(join(this.dir, name), 'utf8').then(
+      (t) => t.split('\n'),
+      () => [],
+    );
+  }
+
+  /** Rewrites a spool file whole with the last `max` of `lines`. */
+  private keep(name: string, lines: string[], max: number): Promise<void> {
+    return writeAtomic(join(this.dir, name), lines.slice(-max).join('\n') + '\n');
+  }
+
   /** Hashes the catalog has confirmed it holds. */
   async knownChunks(): Promise<Set<string>> {
-    try {
-      const text = await fsp.readFile(join(this.dir, KNOWN_FILE), 'utf8');
-      return new Set(text.split('\n').filter((l) => /^[0-9a-f]{64}$/.test(l)));
-    } catch {
-      return new Set();
-    }
+    return new Set((await this.lines(KNOWN_FILE)).filter((l) => /^[0-9a-f]{64}$/.test(l)));
   }
 
   /** Records hashes the catalog holds (rewritten whole, newest last, bounded). */
@@ -162,9 +171,29 @@ export class Spool {
       known.delete(h);
       known.add(h);
     }
-    let list = [...known];
-    if (list.length > KNOWN_MAX) list = list.slice(list.length - KNOWN_MAX);
-    await writeAtomic(join(this.dir, KNOWN_FILE), list.join('\n') + '\n');
+    await this.keep(KNOWN_FILE, [...known], KNOWN_MAX);
+  }
+
+  /**
+   * Ids the catalog gave committed artifacts, by what identifies one (see deliverCapture):
+   * `known-artifacts`, a "key id" line each, newest last. A cache: losing it costs chunk lists.
+   */
+  async knownArtifacts(): Promise<Map<string, string>> {
+    return new Map((await this.lines(ARTIFACTS_FILE)).map((l) => l.split(' ') as [string, string]).filter((p) => p[1]));
+  }
+
+  /** Records artifact ids (rewritten whole, newest last, bounded). */
+  async rememberArtifacts(pairs: Array<[string, string]>): Promise<void> {
+    const known = await this.knownArtifacts();
+    for (const [k, id] of pairs) {
+      known.delete(k);
+      known.set(k, id);
+    }
+    await this.keep(
+      ARTIFACTS_FILE,
+      [...known].map((p) => p.join(' ')),
+      KNOWN_MAX / 20,
+    );
   }
 
   /** Forgets hashes the catalog turned out to lack. */
@@ -172,7 +201,7 @@ export class Spool {
     const known = await this.knownChunks();
     let changed = false;
     for (const h of hashes) changed = known.delete(h) || changed;
-    if (changed) await writeAtomic(join(this.dir, KNOWN_FILE), [...known].join('\n') + '\n');
+    if (changed) await this.keep(KNOWN_FILE, [...known], KNOWN_MAX);
   }
 
   staged(sha256: string): StagedChunk | null {

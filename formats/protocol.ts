@@ -4,8 +4,9 @@
  * the api validates the same shapes with zod (api/schemas).
  *
  * Flow:
- *  1. POST /v1/captures (BeginRequest) → BeginResponse. Idempotent on captureId; may be
- *     repeated with the same artifacts to add chunk encodings (see ChunkRef).
+ *  1. POST /v1/captures (BeginRequest, or BeginBody with artifacts declared unchanged since
+ *     ones the host committed: ArtifactDeclaration.previous) → BeginResponse. Idempotent on
+ *     captureId; may be repeated with the same artifacts to add chunk encodings (see ChunkRef).
  *  2. PUT each `missing[i].url` with the stored bytes and `missing[i].headers`.
  *  3. POST /v1/captures/{captureId}/commit → CommitResponse (200), or CommitInProgress
  *     (202 + Retry-After) when the catalog handed a large commit to a worker: POST commit
@@ -50,6 +51,19 @@ export interface ArtifactRef {
   chunks: ChunkRef[];
 }
 
+/**
+ * An artifact as a begin may declare it: with its chunk list (an ArtifactRef), or, in place
+ * of the list, `previous`: the id of an artifact the same host committed with the same kind,
+ * file name, source path, device, size and SHA-256, whose chunk list the catalog takes. When
+ * any `previous` of a begin does not resolve so (an unknown id, another host's, a field that
+ * differs: the same answer for all), the begin is answered 422 and records nothing; the
+ * client then declares the chunk lists itself.
+ */
+export interface ArtifactDeclaration extends Omit<ArtifactRef, 'chunks'> {
+  chunks?: ChunkRef[];
+  previous?: string;
+}
+
 export interface HostRef {
   name: string;
   kind: 'esx' | 'esxi' | 'solaris' | 'linux';
@@ -63,6 +77,11 @@ export interface BeginRequest {
   collectedAt: string;
   collector: { version: string };
   artifacts: ArtifactRef[];
+}
+
+/** A begin as sent: artifacts may name the one they are unchanged since (ArtifactDeclaration). */
+export interface BeginBody extends Omit<BeginRequest, 'artifacts'> {
+  artifacts: ArtifactDeclaration[];
 }
 
 export interface UploadTarget {
@@ -79,8 +98,11 @@ export interface BeginResponse {
   state: 'open' | 'committed';
   /** Chunks the store lacks, each with where to PUT it. */
   missing: UploadTarget[];
-  /** Chunk hashes the store already holds. */
-  present: string[];
+  /**
+   * Chunk hashes the store already holds (every declared chunk not in `missing`); left out
+   * when the begin was sent with `Prefer: return=minimal`.
+   */
+  present?: string[];
 }
 
 export interface ArtifactSummary {

@@ -5,15 +5,15 @@
  */
 import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
-import type { ArtifactRef, BeginRequest, BeginResponse, UploadTarget } from '../../formats/protocol.js';
+import type { ArtifactRef, BeginBody, BeginRequest, BeginResponse, UploadTarget } from '../../formats/protocol.js';
 import { captures } from '../../db/schema.js';
-import { queryRows } from '../../db/client.js';
+import { queryRows, type Db } from '../../db/client.js';
 import { assertHostAllowed } from './host-scope.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { stagingKey } from '../store/types.js';
 import { confirmHeld, pool } from './staging.js';
-import { checkBeginLimits } from './limits.js';
+import { checkBeginLimits, LIMITS } from './limits.js';
 import { INGEST_LOCK_QUERY } from '../retention/lock.js';
 import { stagedSizes } from '../pipeline/verify.js';
 
@@ -55,11 +55,76 @@ export function distinctChunks(req: BeginRequest): Map<string, ArtifactRef['chun
     }
   return m;
 }
-/** POST /v1/captures: records the capture (idempotent on its id) and answers which chunks to upload where. */
-export async function beginCapture(services: Services, principal: Principal, request: BeginRequest): Promise<BeginResponse> {
+/**
+ * The begin with every artifact declared by `previous` given the chunk list of that artifact:
+ * one the same host committed (rows exist only for committed captures) with the same kind,
+ * file name, source path, device, size and SHA-256. Anything else — an unknown id, another
+ * host's, a field that differs — is one and the same 422, so a reference tells nothing about
+ * what exists. The chunks taken are ones the host holds, and are verified at commit as any
+ * declared chunk is. One query: the referenced chunk lists (repeats counted) are fetched only
+ * when they fit in LIMITS.chunksPerCapture with the declared ones; past it, nothing resolves.
+ */
+export async function resolvePrevious(db: Db, body: BeginBody): Promise<BeginRequest> {
+  const ids = body.artifacts.flatMap((a) => (a.chunks === undefined && a.previous ? [a.previous.toLowerCase()] : []));
+  if (ids.length === 0) return body as BeginRequest;
+  const declared = body.artifacts.reduce((n, a) => n + (a.chunks?.length ?? 0), 0);
+  const rows = await queryRows<{
+    id: string;
+    kind: string;
+    file_name: string;
+    source_path: string;
+    device: string | null;
+    size: number | string;
+    sha256: string;
+    chunks: Array<{ sha256: string; size: number }> | string;
+  }>(
+    db,
+    sql`
+    WITH wanted AS (SELECT w.id FROM jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) AS w(id)),
+         found AS MATERIALIZED (
+           SELECT a.id, jsonb_array_length(a.chunks) AS n FROM artifacts a
+            WHERE a.host = ${body.host.name} AND a.id IN (SELECT id FROM wanted)),
+         total AS (SELECT coalesce(sum(f.n), 0) AS n FROM wanted JOIN found f USING (id))
+    SELECT a.id, a.kind, a.file_name, a.source_path, a.device, a.size, a.sha256, a.chunks
+      FROM artifacts a JOIN found f USING (id), total
+     WHERE total.n <= ${LIMITS.chunksPerCapture - declared}`,
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return {
+    ...body,
+    artifacts: body.artifacts.map((a, i) => {
+      if (a.chunks !== undefined || !a.previous) return a as ArtifactRef;
+      const r = byId.get(a.previous.toLowerCase());
+      if (
+        !r ||
+        r.kind !== a.kind ||
+        r.file_name !== a.fileName ||
+        r.source_path !== a.sourcePath ||
+        r.device !== (a.device ?? null) ||
+        Number(r.size) !== a.size ||
+        r.sha256 !== a.sha256
+      ) {
+        throw new ApiError(
+          'unprocessable',
+          `artifact ${i}: its previous artifact is not one host ${body.host.name} committed with this kind, file name, source path, device, size and sha256; declare its chunks`,
+        );
+      }
+      const { previous: _, ...ref } = a;
+      const chunks = typeof r.chunks === 'string' ? (JSON.parse(r.chunks) as Array<{ sha256: string; size: number }>) : r.chunks;
+      return { ...ref, chunks: chunks.map((c) => ({ sha256: c.sha256, size: c.size })) };
+    }),
+  };
+}
+
+/**
+ * POST /v1/captures: records the capture (idempotent on its id) and answers which chunks to
+ * upload where; `minimal` (`Prefer: return=minimal`) leaves the present chunks unlisted.
+ */
+export async function beginCapture(services: Services, principal: Principal, body: BeginBody, minimal = false): Promise<BeginResponse> {
   const { db, store, config, now } = services;
+  assertHostAllowed(principal, body.host.name);
+  const request = await resolvePrevious(db, body);
   const req: BeginRequest = { ...request, captureId: request.captureId.toLowerCase() };
-  assertHostAllowed(principal, req.host.name);
   checkBeginLimits(req);
   const collectedAt = new Date(req.collectedAt);
   if (Number.isNaN(collectedAt.getTime())) throw new ApiError('bad_request', `collectedAt is not a date: ${req.collectedAt}`);
@@ -92,7 +157,7 @@ export async function beginCapture(services: Services, principal: Principal, req
     if (row.host !== req.host.name || captureIdentity(accepted) !== captureIdentity(req)) {
       throw new ApiError('conflict', `capture ${req.captureId} already exists with a different host, collection time or artifacts; pick a new capture id`);
     }
-    if (row.state === 'committed') return { captureId: req.captureId, state: 'committed', missing: [], present: shas };
+    if (row.state === 'committed') return { captureId: req.captureId, state: 'committed', missing: [], ...(minimal ? {} : { present: shas }) };
     // A repeat may declare encodings the first call did not: keep the newest declaration.
     // The time of this begin starts its upload URLs' lives (the staging sweep waits for them).
     const changed = JSON.stringify(accepted) !== JSON.stringify(req);
@@ -141,6 +206,7 @@ export async function beginCapture(services: Services, principal: Principal, req
   });
   const order = new Map(shas.map((s, i) => [s, i]));
   missing.sort((a, b) => order.get(a.sha256)! - order.get(b.sha256)!);
+  if (minimal) return { captureId: req.captureId, state: 'open', missing };
   present.sort((a, b) => order.get(a)! - order.get(b)!);
   return { captureId: req.captureId, state: 'open', missing, present };
 }

@@ -1,7 +1,7 @@
 /** Ingest: begin a capture (which chunks to upload where) and commit it (verify, parse, index). */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import type { BeginRequest } from '../../formats/protocol.js';
+import type { BeginBody } from '../../formats/protocol.js';
 import { requireRole } from '../http/auth.js';
 import { ApiError, annotateError } from '../errors.js';
 import type { App, AppEnv } from '../context.js';
@@ -32,7 +32,12 @@ const begin = createRoute({
   security: [{ bearer: [] }],
   summary: 'Begin a capture: announce its artifacts and chunks, get upload URLs for the chunks the store lacks',
   middleware: [requireRole('collector'), precheckCounts, admitIngest] as const,
-  request: { body: { content: { 'application/json': { schema: BeginRequestSchema } }, required: true } },
+  request: {
+    headers: z.object({
+      prefer: z.string().optional().describe('`return=minimal` (RFC 7240): the answer leaves out `present` (the chunks not in `missing`)'),
+    }),
+    body: { content: { 'application/json': { schema: BeginRequestSchema } }, required: true },
+  },
   responses: {
     200: { description: 'The chunks to upload (idempotent on captureId)', content: { 'application/json': { schema: BeginResponse } } },
     400: err('Bad request, or over a limit of the limits table (details.limit names it)'),
@@ -40,6 +45,9 @@ const begin = createRoute({
     403: err('Wrong role or another host'),
     409: err('The capture id is taken by different content'),
     413: err('The request body is over the size limit'),
+    422: err(
+      'An artifact declared by `previous` is not one this host committed with the same kind, fileName, sourcePath, device, size and sha256; send its chunks',
+    ),
     503: err('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
   },
 });
@@ -85,9 +93,10 @@ const commit = createRoute({
 /** Registers POST /v1/captures and POST /v1/captures/{id}/commit. */
 export function registerCaptureRoutes(app: App): void {
   app.openapi(begin, async (c) => {
-    const body: BeginRequest = c.req.valid('json');
+    const body: BeginBody = c.req.valid('json');
+    const minimal = /\breturn=minimal\b/i.test(c.req.header('prefer') ?? '');
     // A failure's log line names the capture (see api/errors.ts annotateError).
-    const answer = await beginCapture(c.var.services, c.var.principal!, body).catch((e: unknown) => {
+    const answer = await beginCapture(c.var.services, c.var.principal!, body, minimal).catch((e: unknown) => {
       throw annotateError(e, { captureId: body.captureId.toLowerCase() });
     });
     return c.json(answer, 200);

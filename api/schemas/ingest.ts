@@ -40,6 +40,16 @@ export const ArtifactRef = z
   })
   .openapi('ArtifactRef');
 
+export const ArtifactDeclaration = ArtifactRef.extend({
+  chunks: ArtifactRef.shape.chunks.optional(),
+  previous: UUID.optional().describe(
+    'In place of `chunks`: the id of an artifact this host committed with the same kind, fileName, sourcePath, device, size and sha256 ' +
+      "(from that commit's answer); its chunk list is taken. When one does not resolve so, the begin answers 422 and the client sends `chunks`",
+  ),
+})
+  .refine((a) => (a.chunks === undefined) !== (a.previous === undefined), { message: 'declare either chunks or previous', path: ['chunks'] })
+  .openapi('ArtifactDeclaration');
+
 export const BeginRequestSchema = z
   .object({
     captureId: UUID.describe('UUIDv7 chosen by the collector; repeating begin with it is harmless'),
@@ -50,7 +60,7 @@ export const BeginRequestSchema = z
     }),
     collectedAt: z.string().datetime({ offset: true }),
     collector: z.object({ version: z.string().min(1) }),
-    artifacts: z.array(ArtifactRef).describe(`At most ${LIMITS.artifactsPerCapture}`),
+    artifacts: z.array(ArtifactDeclaration).describe(`At most ${LIMITS.artifactsPerCapture}`),
   })
   .openapi('BeginRequest');
 
@@ -70,7 +80,10 @@ export const BeginResponse = z
     captureId: z.string(),
     state: z.enum(['open', 'committed']),
     missing: z.array(UploadTarget).describe('Chunks the store lacks, each with where to PUT it'),
-    present: z.array(z.string()).describe('Chunk hashes the store already holds'),
+    present: z
+      .array(z.string())
+      .optional()
+      .describe('Chunk hashes the store already holds (every declared chunk not in `missing`); left out for `Prefer: return=minimal`'),
   })
   .openapi('BeginResponse');
 
@@ -118,7 +131,8 @@ type Assert<T extends true> = T;
 export type ProtocolMatchesSchemas = [
   Assert<Same<z.infer<typeof ChunkRef>, protocol.ChunkRef>>,
   Assert<Same<z.infer<typeof ArtifactRef>, protocol.ArtifactRef>>,
-  Assert<Same<z.infer<typeof BeginRequestSchema>, protocol.BeginRequest>>,
+  Assert<Same<z.infer<typeof ArtifactDeclaration>, protocol.ArtifactDeclaration>>,
+  Assert<Same<z.infer<typeof BeginRequestSchema>, protocol.BeginBody>>,
   Assert<Same<z.infer<typeof UploadTarget>, protocol.UploadTarget>>,
   Assert<Same<z.infer<typeof BeginResponse>, protocol.BeginResponse>>,
   Assert<Same<z.infer<typeof ArtifactSummary>, protocol.ArtifactSummary>>,

@@ -1,11 +1,10 @@
-import { captureArtifact } from '../capture.js';
 import { COMMON_HELP, EXIT_HELP, HOST_HELP, parseBytes, parseCommand, parseHostSettings, SEND_HELP, SEND_OPTIONS } from '../cli.js';
 import { loadConfigFile, resolveSendConfig } from '../config.js';
 import { discoverHost } from '../discover.js';
 import { UsageError } from '../errors.js';
 import { hostAccesses } from '../host-access.js';
 import { Progress } from '../progress.js';
-import { formatRunReport, SendSession } from '../send.js';
+import { SendSession } from '../send.js';
 
 export const HELP = `Usage: collector collect [options]
 
@@ -56,9 +55,7 @@ export async function run(args: string[]): Promise<number> {
   const dryRun = values['dry-run'] === true;
   const progress = new Progress(values.quiet === true || values.json === true);
   const session = await SendSession.open('collect', cfg, dryRun, progress, hostSettings);
-  let report;
-  try {
-    await session.flushSpool();
+  return session.run(async () => {
     for (const { access, hostName } of accesses) {
       const collectedAt = new Date().toISOString();
       const d = await discoverHost(access, {
@@ -69,19 +66,8 @@ export async function run(args: string[]): Promise<number> {
       });
       progress.setTotal(d.artifacts.length);
       const captured = [];
-      for (const p of d.artifacts) {
-        captured.push(
-          await session.timedRead(() => captureArtifact(access, p, session.stager, { headerBytes, onBytes: session.onBytes, digests: session.digests })),
-        );
-        progress.artifactDone();
-      }
+      for (const p of d.artifacts) captured.push(await session.capture(access, p, headerBytes));
       await session.send(d.host, collectedAt, captured);
     }
-    report = await session.finish();
-  } finally {
-    session.close();
-  }
-  progress.finish();
-  process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : formatRunReport(report));
-  return report.exitCode;
+  }, values.json === true);
 }

@@ -1,14 +1,14 @@
 import { promises as fsp } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { ARTIFACT_KINDS, detect, type ArtifactKind, type HostRef } from '../../formats/index.js';
-import { captureArtifact, PLAN_BYTES, type CapturedArtifact } from '../capture.js';
+import { PLAN_BYTES, type CapturedArtifact } from '../capture.js';
 import { COMMON_HELP, EXIT_HELP, parseCommand, SEND_HELP, SEND_OPTIONS } from '../cli.js';
 import { loadConfigFile, resolveSendConfig } from '../config.js';
 import { WHOLE_FILE, type PlannedArtifact } from '../discover.js';
 import { describeError, UsageError } from '../errors.js';
 import { LocalAccess } from '../host-access.js';
 import { Progress } from '../progress.js';
-import { formatRunReport, SendSession } from '../send.js';
+import { SendSession } from '../send.js';
 
 export const HELP = `Usage: collector import FILE... --host NAME [options]
 
@@ -121,31 +121,16 @@ export async function run(args: string[]): Promise<number> {
   progress.setTotal(planned.length);
   const session = await SendSession.open('import', cfg, dryRun, progress);
   const access = new LocalAccess('/');
-  let report;
-  try {
-    await session.flushSpool();
+  return session.run(async () => {
     let first = true;
     for (const group of moments.values()) {
       const captured: CapturedArtifact[] = first ? [...failed] : [];
       first = false;
-      for (const f of group) {
-        captured.push(
-          await session.timedRead(() =>
-            captureArtifact(access, f.plan, session.stager, { headerBytes: null, onBytes: session.onBytes, digests: session.digests }),
-          ),
-        );
-        progress.artifactDone();
-      }
+      for (const f of group) captured.push(await session.capture(access, f.plan, null));
       const collectedAt = group[0].mtime.toISOString();
       const host: HostRef = { name: cfg.host, kind: hostKind ?? guessHostKind(group.map((g) => g.plan.kind)), systemUuid: null };
       await session.send(host, collectedAt, captured);
     }
     if (moments.size === 0) await session.send({ name: cfg.host, kind: hostKind ?? 'linux', systemUuid: null }, new Date().toISOString(), failed);
-    report = await session.finish();
-  } finally {
-    session.close();
-  }
-  progress.finish();
-  process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : formatRunReport(report));
-  return report.exitCode;
+  }, values.json === true);
 }

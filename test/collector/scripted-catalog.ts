@@ -5,13 +5,15 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { BeginRequest } from '../../formats/index.js';
+import type { ArtifactRef, BeginBody, BeginRequest } from '../../formats/index.js';
 
 export interface ScriptedCatalog {
   url: string;
   /** Method and path of each request, in order. */
   log: string[];
   chunks: Map<string, Buffer>;
+  /** Each begin as sent, with its Prefer header. */
+  begins: Array<{ prefer: string | undefined; body: BeginBody }>;
   /** How the next requests are answered. */
   mode: { token: string; refuse?: 401 | 403; commit422: number; putStatus?: number; answer?: ScriptedAnswer };
   close(): Promise<void>;
@@ -30,7 +32,15 @@ export type ScriptedAnswer = (req: {
 /** Starts the stand-in on 127.0.0.1; `commit422` commits are refused (each deletes one stored chunk). */
 export async function startScriptedCatalog(token: string): Promise<ScriptedCatalog> {
   const begins = new Map<string, BeginRequest>();
-  const cat: ScriptedCatalog = { url: '', log: [], chunks: new Map(), mode: { token, commit422: 0 }, close: () => new Promise((r) => server.close(() => r())) };
+  const committed = new Map<string, ArtifactRef>();
+  const cat: ScriptedCatalog = {
+    url: '',
+    log: [],
+    chunks: new Map(),
+    begins: [],
+    mode: { token, commit422: 0 },
+    close: () => new Promise((r) => server.close(() => r())),
+  };
   const json = (res: any, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
@@ -61,7 +71,16 @@ export async function startScriptedCatalog(token: string): Promise<ScriptedCatal
       return res.end();
     }
     if (req.method === 'POST' && path === '/v1/captures') {
-      const b = JSON.parse(body.toString('utf8')) as BeginRequest;
+      const sent = JSON.parse(body.toString('utf8')) as BeginBody;
+      cat.begins.push({ prefer: req.headers.prefer as string | undefined, body: sent });
+      // An artifact declared by `previous` takes the chunks of the committed one, as the catalog does.
+      const artifacts = sent.artifacts.map((a) => {
+        const before = a.previous ? committed.get(a.previous) : undefined;
+        return a.chunks ? a : before?.sha256 === a.sha256 ? { ...a, chunks: before.chunks } : null;
+      });
+      if (artifacts.includes(null))
+        return json(res, 422, { error: { code: 'unprocessable', message: 'artifact: previous is not one this host committed; declare its chunks' } });
+      const b = { ...sent, artifacts } as BeginRequest;
       begins.set(b.captureId, b);
       const all = new Map(b.artifacts.flatMap((a) => a.chunks.map((ch) => [ch.sha256, ch] as const)));
       const missing = [...all.values()]
@@ -84,12 +103,20 @@ export async function startScriptedCatalog(token: string): Promise<ScriptedCatal
         cat.chunks.delete(b.artifacts[0].chunks[0].sha256);
         return json(res, 422, { error: { code: 'chunk_mismatch', message: 'a chunk did not match its hash and was deleted; upload it again' } });
       }
+      for (const [i, a] of b.artifacts.entries()) committed.set(`${b.captureId}/${i}`, a);
       return json(res, 200, {
         captureId: b.captureId,
         state: 'committed',
         committedAt: new Date().toISOString(),
         manifestKey: `manifests/x/${b.captureId}.json`,
-        artifacts: b.artifacts.map((a, i) => ({ id: `a${i}`, kind: a.kind, fileName: a.fileName, parseStatus: 'opaque', parseError: null, found: {} })),
+        artifacts: b.artifacts.map((a, i) => ({
+          id: `${b.captureId}/${i}`,
+          kind: a.kind,
+          fileName: a.fileName,
+          parseStatus: 'opaque',
+          parseError: null,
+          found: {},
+        })),
       });
     }
     json(res, 404, { error: { code: 'not_found', message: path } });

@@ -161,8 +161,8 @@ export interface components {
       state: "open" | "committed";
       /** @description Chunks the store lacks, each with where to PUT it */
       missing: components["schemas"]["UploadTarget"][];
-      /** @description Chunk hashes the store already holds */
-      present: string[];
+      /** @description Chunk hashes the store already holds (every declared chunk not in `missing`); left out for `Prefer: return=minimal` */
+      present?: string[];
     };
     UploadTarget: {
       sha256: string;
@@ -192,7 +192,23 @@ export interface components {
         version: string;
       };
       /** @description At most 10000 */
-      artifacts: components["schemas"]["ArtifactRef"][];
+      artifacts: components["schemas"]["ArtifactDeclaration"][];
+    };
+    ArtifactDeclaration: components["schemas"]["ArtifactRef"] & {
+      /** @description In place of `chunks`: the id of an artifact this host committed with the same kind, fileName, sourcePath, device, size and sha256 (from that commit's answer); its chunk list is taken. When one does not resolve so, the begin answers 422 and the client sends `chunks` */
+      previous?: string;
+    };
+    ChunkRef: {
+      /** @description SHA-256 of the uncompressed bytes: the chunk's name */
+      sha256: string;
+      /** @description Uncompressed size, at most 1 MiB */
+      size: number;
+      /** @enum {string} */
+      encoding?: "identity" | "gzip";
+      storedSize?: number;
+      storedSha256?: string;
+      /** @description Base64 MD5 of the bytes as uploaded; required when the catalog stores chunks in S3 */
+      storedMd5?: string;
     };
     ArtifactRef: {
       /** @enum {string} */
@@ -207,18 +223,6 @@ export interface components {
       sha256: string;
       /** @description At most 4096 per artifact and 65536 per capture */
       chunks: components["schemas"]["ChunkRef"][];
-    };
-    ChunkRef: {
-      /** @description SHA-256 of the uncompressed bytes: the chunk's name */
-      sha256: string;
-      /** @description Uncompressed size, at most 1 MiB */
-      size: number;
-      /** @enum {string} */
-      encoding?: "identity" | "gzip";
-      storedSize?: number;
-      storedSha256?: string;
-      /** @description Base64 MD5 of the bytes as uploaded; required when the catalog stores chunks in S3 */
-      storedMd5?: string;
     };
     CommitResponse: {
       captureId: string;
@@ -828,6 +832,12 @@ export interface operations {
   };
   /** Begin a capture: announce its artifacts and chunks, get upload URLs for the chunks the store lacks */
   beginCapture: {
+    parameters: {
+      header?: {
+        /** @description `return=minimal` (RFC 7240): the answer leaves out `present` (the chunks not in `missing`) */
+        prefer?: string;
+      };
+    };
     requestBody: {
       content: {
         "application/json": components["schemas"]["BeginRequest"];
@@ -866,6 +876,12 @@ export interface operations {
       };
       /** @description The request body is over the size limit */
       413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description An artifact declared by `previous` is not one this host committed with the same kind, fileName, sourcePath, device, size and sha256; send its chunks */
+      422: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
