@@ -246,6 +246,49 @@ export interface OpenDbOptions {
   prepare?: boolean;
 }
 
+/**
+ * Statements with at most this many parameters are prepared (see preparing): enough for every
+ * statement of a small capture's begin and commit, while a list as long as a large capture's
+ * chunk list (`IN ($1, …, $n)`, one VALUES row per chunk), which takes a new text at each
+ * length, is not kept by every connection.
+ */
+export const PREPARE_MAX_PARAMETERS = 64;
+
+/** The part of a postgres.js client (or of its transaction or savepoint) that drizzle calls. */
+interface PostgresJsLike {
+  unsafe(query: string, params?: unknown[], options?: { prepare?: boolean }): unknown;
+  begin(...args: unknown[]): unknown;
+  savepoint?(...args: unknown[]): unknown;
+}
+
+/**
+ * The postgres.js client as drizzle should see it: its statements prepared. Drizzle asks for
+ * every statement unnamed (`prepare: false`), and postgres.js sends an unnamed statement that
+ * has parameters in two round trips — Parse and Describe, then, once the parameter types are
+ * back, Bind and Execute — which also ends any pipeline of statements behind it on that
+ * connection. A prepared statement is described once per connection and then costs one round
+ * trip, pipelined with its neighbours, and PostgreSQL keeps its plan. Transactions and
+ * savepoints hand their own client to drizzle, so they are wrapped the same way. Not used when
+ * the configuration turns prepared statements off (a transaction-pooling proxy).
+ */
+export function preparing<T extends object>(client: T): T {
+  const c = client as unknown as PostgresJsLike;
+  const wrapCallback = (args: unknown[]) => {
+    const fn = args[args.length - 1];
+    return typeof fn === 'function' ? [...args.slice(0, -1), (inner: object) => fn(preparing(inner))] : args;
+  };
+  return new Proxy(client, {
+    get(target, key, receiver) {
+      if (key === 'unsafe')
+        return (query: string, params?: unknown[], options?: { prepare?: boolean }) =>
+          c.unsafe(query, params, { ...options, prepare: options?.prepare === true || (params?.length ?? 0) <= PREPARE_MAX_PARAMETERS });
+      if (key === 'begin') return (...args: unknown[]) => c.begin(...wrapCallback(args));
+      if (key === 'savepoint' && typeof c.savepoint === 'function') return (...args: unknown[]) => c.savepoint!(...wrapCallback(args));
+      return Reflect.get(target, key, receiver);
+    },
+  });
+}
+
 /** Opens the catalog database and applies pending migrations. */
 export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
   const migrate = options.migrate ?? true;
@@ -261,7 +304,7 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
       connect_timeout: options.connectTimeoutSeconds ?? 10,
       connection: { statement_timeout: options.statementTimeoutMs ?? 120_000 },
     });
-    const db = drizzle(sql, { schema }) as unknown as Db;
+    const db = drizzle(options.prepare === false ? sql : preparing(sql), { schema }) as unknown as Db;
     if (migrate && !(await migrationsApplied((text) => sql.unsafe(text)))) {
       const { migrate: run } = await import('drizzle-orm/postgres-js/migrator');
       await run(drizzle(sql, { schema }), { migrationsFolder: MIGRATIONS_DIR });
