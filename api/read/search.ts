@@ -156,12 +156,29 @@ async function targetRows(db: Db, where: SQL, limit: number): Promise<Row[]> {
 }
 
 /**
- * `pg_trgm`'s GIN index reads the posting list of every trigram of a `%fragment%` pattern, and
- * the trigrams of words most names share (`ds-`, `prod`, `iqn.`) have lists as long as the
- * table. So the index is asked for the fragment's rarest-looking run — its longest run of
- * letters and digits, one with digits first (numbers tell names apart, words repeat) — and the
- * whole fragment is checked on the few names that come back (`namesLike`). Same answer, a
- * fraction of the index read.
+ * Where the word index (search_name_words, db/migrations/0012) is read for a fragment: the
+ * fragment lower-cased, from its first letter or digit (a word never starts with a separator),
+ * at most the 200 characters a word start is kept to. Empty when it has no letter or digit.
+ */
+export function wordProbe(fragment: string): string {
+  return fragment
+    .toLowerCase()
+    .replace(/^[^\p{L}\p{N}]+/u, '')
+    .slice(0, 200);
+}
+
+/** The tsquery `'probe':*`: every indexed word start that begins with `probe`. */
+export function prefixTsquery(probe: string): string {
+  return `'${probe.replace(/\\/g, '\\\\').replace(/'/g, "''")}':*`;
+}
+
+/**
+ * When a fragment starts no word, `pg_trgm`'s GIN index reads the posting list of every
+ * trigram of the `%fragment%` pattern, and the trigrams of words most names share (`ds-`,
+ * `prod`, `iqn.`) have lists as long as the table. So the index is asked for the fragment's
+ * rarest-looking run — its longest run of letters and digits, one with digits first (numbers
+ * tell names apart, words repeat) — and the whole fragment is checked on the few names that
+ * come back (`namesLike`). Same answer, a fraction of the index read.
  */
 export function indexedRun(fragment: string): string {
   const runs = fragment.split(/[^\p{L}\p{N}]+/u).filter((r) => r.length >= 3);
@@ -170,12 +187,28 @@ export function indexedRun(fragment: string): string {
   return runs.reduce((best, r) => (digits(r) > digits(best) || (digits(r) === digits(best) && r.length > best.length) ? r : best));
 }
 
-/** search_names rows of `kinds` whose name contains `fragment` (any case), through the trigram index. */
+/**
+ * search_names rows of `kinds` matching `fragment` (any case): those with a word that starts
+ * with it (a range read of the word index: 'prod-12' finds 'ds-prod-12', 'ds-prod-120'), and
+ * only when there is none, those holding it anywhere, mid-word ('rod-12'), through the trigram
+ * index. One statement: the trigram read sits behind a one-time filter on the first part.
+ */
 function namesLike(kinds: string[], fragment: string): SQL {
+  const lower = fragment.toLowerCase();
+  const probe = wordProbe(fragment);
+  const inKinds = inList(kinds);
+  const contains = sql`strpos(lower(n.name), ${lower}) > 0`;
   const run = indexedRun(fragment);
-  const whole = run === fragment ? sql`` : sql`AND strpos(lower(n.name), ${fragment.toLowerCase()}) > 0`;
-  return sql`SELECT n.kind, n.name, n.ref FROM search_names n
-     WHERE n.name ILIKE ${'%' + likeEscape(run) + '%'} ${whole} AND n.kind IN ${inList(kinds)}`;
+  const trigram = sql`SELECT n.kind, n.name, n.ref FROM search_names n
+     WHERE n.name ILIKE ${'%' + likeEscape(run) + '%'} ${run === fragment ? sql`` : sql`AND ${contains}`} AND n.kind IN ${inKinds}`;
+  if (!probe) return trigram;
+  return sql`
+    WITH w AS MATERIALIZED (
+      SELECT n.kind, n.name, n.ref FROM search_names n
+       WHERE search_name_words(n.name) @@ ${prefixTsquery(probe)}::tsquery ${probe === lower ? sql`` : sql`AND ${contains}`} AND n.kind IN ${inKinds})
+    SELECT * FROM w
+    UNION ALL
+    SELECT * FROM (${trigram}) f WHERE NOT EXISTS (SELECT 1 FROM w)`;
 }
 
 /** Target rows whose IQN, alias or backing store is one of the names in `names` (a SELECT of kind, name). */
@@ -275,10 +308,15 @@ function idRowsSql(terms: IdTerms, n: number): SQL {
   if (deviceId) devices.push(sql`SELECT ${deviceId}::text AS device_id, ${terms.deviceMatch ?? 'deviceId'}::text AS match`);
   if (uuid) devices.push(sql`SELECT ref AS device_id, 'extentUuid'::text AS match FROM keyed WHERE kind = 'extentDevice'`);
   const parts: SQL[] = [];
+  // One index read for every row the UUID keys (segment volumes and devices, extent devices).
+  const ctes: SQL[] = [];
+  if (uuid) ctes.push(sql`keyed AS MATERIALIZED (SELECT DISTINCT kind, ref FROM search_keys WHERE key = ${uuid})`);
   if (devices.length) {
-    parts.push(sql`
-      SELECT 'lun' AS hit, d.match, 100 AS score, l.row
-        FROM dev d CROSS JOIN LATERAL (${lunOfDeviceSql(sql`d.device_id`)}) l`);
+    ctes.push(sql`dev AS MATERIALIZED (${sql.join(devices, sql` UNION `)})`);
+    ctes.push(sql`lun_hits AS MATERIALIZED (
+      SELECT 'lun'::text AS hit, d.match, 100 AS score, l.row
+        FROM dev d CROSS JOIN LATERAL (${lunOfDeviceSql(sql`d.device_id`)}) l)`);
+    parts.push(sql`SELECT * FROM lun_hits`);
     parts.push(sql`
       SELECT 'target', d.match, 95, to_jsonb(x)
         FROM dev d CROSS JOIN LATERAL (${latestTargetsSql(sql`t.device_id = d.device_id`, n)}) x`);
@@ -298,14 +336,13 @@ function idRowsSql(terms: IdTerms, n: number): SQL {
         CROSS JOIN LATERAL (${lunOfDeviceSql(sql`k.ref`)}) l`);
   }
   if (vml) {
+    // Usually the device's own LUN row carries this vml, and was answered above: then the vml
+    // index is not read (a one-time filter).
+    const answered = devices.length ? sql`WHERE NOT EXISTS (SELECT 1 FROM lun_hits h WHERE h.row->>'vml' = ${vml})` : sql``;
     parts.push(sql`
       SELECT 'lun', 'vml', 100, to_jsonb(l)
-        FROM (SELECT device_id, lun, vml, vendor, model, size_bytes, last_seen FROM luns WHERE vml = ${vml} LIMIT 1) l`);
+        FROM (SELECT device_id, lun, vml, vendor, model, size_bytes, last_seen FROM luns WHERE vml = ${vml} LIMIT 1) l ${answered}`);
   }
-  // One index read for every row the UUID keys (segment volumes and devices, extent devices).
-  const ctes: SQL[] = [];
-  if (uuid) ctes.push(sql`keyed AS MATERIALIZED (SELECT DISTINCT kind, ref FROM search_keys WHERE key = ${uuid})`);
-  if (devices.length) ctes.push(sql`dev AS MATERIALIZED (${sql.join(devices, sql` UNION `)})`);
   const withs = ctes.length ? sql`WITH ${sql.join(ctes, sql`, `)} ` : sql``;
   return sql`${withs}${sql.join(parts, sql` UNION ALL `)}`;
 }

@@ -83,6 +83,31 @@ describeEachFlavour('GET /v1/search', (flavour) => {
     expect(volumeHits((await search('vmfs')).body)).toEqual([SCRATCH.vmfsUuid]);
   });
 
+  it('matches a fragment where a word starts, and inside a word only when no word starts with it', async () => {
+    // 's' starts a word of 'scratch-vmfs' only; the s inside 'prod-datastore-01' is not answered then.
+    expect(volumeHits((await search('s')).body)).toEqual([SCRATCH.vmfsUuid]);
+    // 'store-01' starts no word anywhere: found inside 'prod-datastore-01'.
+    expect(volumeHits((await search('store-01')).body)).toEqual([PROD.vmfsUuid]);
+    expect(volumeHits((await search('TASTORE')).body)).toEqual([PROD.vmfsUuid]);
+    // A separator before the fragment is kept: '-vmfs' is in 'scratch-vmfs', not in any other label.
+    expect(volumeHits((await search('-vmfs')).body)).toEqual([SCRATCH.vmfsUuid]);
+    // Digits after letters start a word: '01' finds the hosts esx01 and sol01 (not esx02) as well as the label's '01'.
+    const digits = await search('01');
+    expect(volumeHits(digits.body)).toEqual([PROD.vmfsUuid]);
+    expect(
+      digits.body.hits
+        .filter((h: Json) => h.type === 'host')
+        .map((h: Json) => h.name)
+        .sort(),
+    ).toEqual(['esx01', 'sol01']);
+    // LIKE wildcards and tsquery syntax in a fragment mean themselves.
+    for (const q of ["prod'", 'prod\\', 'prod%', 'prod_', 'prod:*', 'prod & x', '!prod']) {
+      const { status, body } = await search(q);
+      expect(status, q).toBe(200);
+      expect(volumeHits(body), q).toEqual([]);
+    }
+  });
+
   it('finds a host by name', async () => {
     const { body } = await search('esx01');
     expect(body.hits[0]).toMatchObject({ type: 'host', name: 'esx01', kind: 'esxi', score: 95 });
