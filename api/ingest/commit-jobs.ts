@@ -114,17 +114,22 @@ function takeableAt(now: Date) {
  */
 export async function commitOrHandOff(services: Services, principal: Principal, captureId: string): Promise<CommitOutcome> {
   const { db } = services;
-  const [cap] = await db.select({ host: captures.host, state: captures.state, request: captures.request }).from(captures).where(eq(captures.id, captureId));
+  // The capture and its job, if any, in one statement; the row goes on to commitCapture, which need not read it again.
+  const [found] = await db
+    .select({ cap: captures, job: commitJobs })
+    .from(captures)
+    .leftJoin(commitJobs, eq(commitJobs.captureId, captures.id))
+    .where(eq(captures.id, captureId));
   // No capture: the synchronous commit says so (404), as it always has.
-  if (!cap) return { status: 200, body: await commitCapture(services, principal, captureId) };
-  // Before any job is looked at: another host's token learns nothing about this one's commit.
+  if (!found) return { status: 200, body: await commitCapture(services, principal, captureId) };
+  const { cap, job } = found;
+  // Before the job is looked at: another host's token learns nothing about this one's commit.
   assertHostAllowed(principal, cap.host);
   if (cap.state === 'committed') {
-    await db.delete(commitJobs).where(eq(commitJobs.captureId, captureId));
-    return { status: 200, body: await commitCapture(services, principal, captureId) };
+    if (job) await db.delete(commitJobs).where(eq(commitJobs.captureId, captureId));
+    return { status: 200, body: await commitCapture(services, principal, captureId, cap) };
   }
 
-  const [job] = await db.select().from(commitJobs).where(eq(commitJobs.captureId, captureId));
   if (job?.state === 'failed') {
     // Reported once: this POST answers the job's error and the next one starts afresh.
     const [taken] = await db
@@ -138,7 +143,8 @@ export async function commitOrHandOff(services: Services, principal: Principal, 
   }
 
   const bytes = await stagedBytesToVerify(db, cap.host, cap.request as BeginRequest, services.config.COMMIT_INLINE_MAX_BYTES);
-  if (bytes <= services.config.COMMIT_INLINE_MAX_BYTES) return { status: 200, body: await commitCapture(services, principal, captureId) };
+  if (bytes <= services.config.COMMIT_INLINE_MAX_BYTES)
+    return { status: 200, body: await commitCapture(services, principal, captureId, job ? undefined : cap) };
 
   await db.insert(commitJobs).values({ captureId, host: cap.host, state: 'queued', bytes, queuedAt: services.now() }).onConflictDoNothing();
   const [queued] = await db.select().from(commitJobs).where(eq(commitJobs.captureId, captureId));

@@ -79,10 +79,13 @@ async function sweptMeanwhile(tx: Db, shas: string[]): Promise<string[]> {
   return rows.map((r) => r.sha256).sort();
 }
 
-/** POST /v1/captures/{id}/commit: verify, parse, index in one transaction, write the manifest. */
-export async function commitCapture(services: Services, principal: Principal, captureId: string): Promise<CommitResponse> {
+/**
+ * POST /v1/captures/{id}/commit: verify, parse, index in one transaction, write the manifest.
+ * `row`: the capture's row when the caller has just read it (commitOrHandOff), else it is read here.
+ */
+export async function commitCapture(services: Services, principal: Principal, captureId: string, row?: CaptureRow): Promise<CommitResponse> {
   const { db, store, now } = services;
-  const cap = await loadCapture(db, captureId);
+  const cap = row ?? (await loadCapture(db, captureId));
   if (!cap) throw new ApiError('not_found', `no capture ${captureId}; begin it first with POST /v1/captures`);
   assertHostAllowed(principal, cap.host);
   if (cap.state === 'committed') return committedAnswer(db, cap);
