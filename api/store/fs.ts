@@ -258,8 +258,9 @@ export class FsBlobStore implements BlobStore {
     place: (temp: string) => Promise<void> = (temp) => rename(temp, target),
   ): Promise<void> {
     const dir = dirname(target);
+    const staged = captureOfStagingKey(relativeKey(this.root, target)) !== null;
     // A staging directory is made by openStaging only: writing must not recreate one a commit removed.
-    if (captureOfStagingKey(relativeKey(this.root, target)) === null) await mkdir(dir, { recursive: true });
+    if (!staged) await mkdir(dir, { recursive: true });
     // Same directory as the target, so the rename cannot cross a filesystem; the
     // leading dot keeps it out of listings and out of the key space.
     const temp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
@@ -286,12 +287,17 @@ export class FsBlobStore implements BlobStore {
       await flush();
       beforeCommit(written);
       // Data must be durable before the name points at it, or a crash could leave
-      // a complete-looking name over missing bytes.
-      await handle.sync();
+      // a complete-looking name over missing bytes. Not so for a staged upload: nothing
+      // refers to it until a commit has read it back and checked its length and hash, and
+      // that commit writes the chunk's own key durably. What a power cut does to a staged
+      // file (gone, empty, other bytes) is a chunk the commit finds missing or wrong (422,
+      // the bad one deleted): the collector begins again and uploads it again. Two fsyncs
+      // fewer per uploaded chunk.
+      if (!staged) await handle.sync();
       await handle.close();
       await place(temp);
       committed = true;
-      await syncDirectory(dir);
+      if (!staged) await syncDirectory(dir);
     } finally {
       if (!committed) {
         await handle.close().catch(() => {});
