@@ -19,45 +19,61 @@ interface CommittedCapture {
   host: string;
 }
 
-/** Per database: the health pass running now, and the one queued behind it with the captures it answers for. */
+/**
+ * Under load a health pass spends at most this share of the time: the next one starts no sooner
+ * than this many times the last one's duration after it ended. A pass reads every storage host's
+ * newest LUs and listings, so its cost grows with the catalog, not with the batch it answers for;
+ * spaced out, each pass answers for more commits. An idle catalog starts a pass at once.
+ */
+export const HEALTH_PASS_GAP_FACTOR = 3;
+/** The longest a pass waits for that gap: a commit's answer is never held much longer than this for it. */
+export const HEALTH_PASS_MAX_GAP_MS = 1000;
+
+/** Per database: the last pass scheduled (the chain new ones wait behind), the one not yet started with the captures it answers for, and when the last one ended and how long it took. */
 interface PassState {
-  running: Promise<void> | null;
+  tail: Promise<void>;
   queued: { promise: Promise<void>; captures: CommittedCapture[] } | null;
+  lastEnd: number;
+  lastMs: number;
 }
 const passes = new WeakMap<object, PassState>();
 
 /**
  * Runs after a capture's commit transaction and resolves once a health pass that started after
  * that commit has run, so the commit's answer already reflects its events. Concurrent commits
- * share passes: while one runs, every commit that arrives waits for the single next pass,
+ * share passes: every commit that arrives before the next pass starts waits for that one pass,
  * which covers all of them — under load the cost is one pass per batch of commits, not one
- * per commit (the pass reads every host's newest LUs and listings). Its failure is logged,
+ * per commit (the pass reads every host's newest LUs and listings), and passes are spaced so
+ * they take at most a quarter of the time (HEALTH_PASS_GAP_FACTOR). Its failure is logged,
  * never the commit's: the next commit or scheduled run evaluates the same conditions again.
  */
 export function afterCommit(services: EventServices, capture: CommittedCapture): Promise<void> {
   let state = passes.get(services.db);
   if (!state) {
-    state = { running: null, queued: null };
+    state = { tail: Promise.resolve(), queued: null, lastEnd: 0, lastMs: 0 };
     passes.set(services.db, state);
   }
   const s = state;
-  const start = (captures: CommittedCapture[]): Promise<void> => {
-    s.running = healthPass(services, captures).finally(() => {
-      s.running = null;
-    });
-    return s.running;
-  };
   if (s.queued) {
     s.queued.captures.push(capture);
     return s.queued.promise;
   }
-  if (!s.running) return start([capture]);
   const captures = [capture];
-  const promise = s.running.then(() => {
+  const promise = s.tail.then(async () => {
+    const wait = Math.min(HEALTH_PASS_MAX_GAP_MS, s.lastEnd + HEALTH_PASS_GAP_FACTOR * s.lastMs - performance.now());
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    // From here on, a commit that arrives waits for the next pass: this one may not see it.
     s.queued = null;
-    return start(captures);
+    const started = performance.now();
+    try {
+      await healthPass(services, captures);
+    } finally {
+      s.lastEnd = performance.now();
+      s.lastMs = s.lastEnd - started;
+    }
   });
   s.queued = { promise, captures };
+  s.tail = promise.catch(() => undefined);
   return promise;
 }
 
