@@ -14,7 +14,7 @@
  * together with the share the server got. Asserts nothing.
  *
  *   npx tsx test/bench/run.ts load
- *   LOAD_COLLECTORS=200,500 LOAD_CAPTURES=5 npx tsx test/bench/load.bench.ts
+ *   LOAD_COLLECTORS=200,500 LOAD_CAPTURES=5 LOAD_CLIENT=collector|fetch npx tsx test/bench/load.bench.ts
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,8 +23,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnServer } from '../helpers/spawn-server.js';
 import { createDatabase } from '../helpers/database.js';
-import { begin, commit, IngestHttpError, prepareCapture, remoteCatalog, uploadMissing } from '../helpers/ingest-client.js';
+import { begin, commit, IngestHttpError, prepareCapture, remoteCatalog, uploadMissing, type PreparedCapture } from '../helpers/ingest-client.js';
 import type { TestCatalog } from '../helpers/catalog.js';
+import { request as collectorRequest, type HttpRequest } from '../../collector/http.js';
+import type { BeginResponse } from '../../formats/protocol.js';
 import postgres from 'postgres';
 
 const COLLECTORS = (process.env.LOAD_COLLECTORS ?? '200,500')
@@ -32,6 +34,13 @@ const COLLECTORS = (process.env.LOAD_COLLECTORS ?? '200,500')
   .map(Number)
   .filter((n) => n > 0);
 const CAPTURES = Number(process.env.LOAD_CAPTURES ?? 5);
+/**
+ * The clients' HTTP stack: `collector` (default) sends each request with the collector's own
+ * client (collector/http.ts: node:http on the keep-alive agent), as installed collectors do;
+ * `fetch` with the test helpers' undici fetch, which costs this process several times the CPU
+ * per request — CPU the server, sharing the cores, then lacks.
+ */
+const CLIENT = process.env.LOAD_CLIENT === 'fetch' ? 'fetch' : 'collector';
 const TOKEN = `load-bench-${randomBytes(12).toString('hex')}`;
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -118,7 +127,50 @@ function cpuMeter(serverPid: number, databaseUrl: string): CpuMeter | null {
   };
 }
 
+/** begin → PUT the missing chunks → commit with the collector's HTTP client; errors as the test helpers throw them. */
+function collectorSteps(url: string, token: string) {
+  const send = async (step: string, req: HttpRequest) => {
+    const res = await collectorRequest(req);
+    const text = res.body.toString('utf8');
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      /* keep text */
+    }
+    if (res.status < 200 || res.status > 299) throw new IngestHttpError(step, res.status, body);
+    return body;
+  };
+  const auth = { authorization: `Bearer ${token}` };
+  return {
+    begin: async (prepared: PreparedCapture) =>
+      (await send('begin', {
+        method: 'POST',
+        url: `${url}/v1/captures`,
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify(prepared.request),
+      })) as BeginResponse,
+    upload: async (prepared: PreparedCapture, answer: BeginResponse) => {
+      for (const target of answer.missing) {
+        const bytes = prepared.variants.get(target.sha256)?.[target.encoding] ?? prepared.stored.get(target.sha256)!;
+        await send(`PUT chunk ${target.sha256}`, { method: target.method, url: target.url, headers: target.headers, body: Buffer.from(bytes) });
+      }
+    },
+    commit: (prepared: PreparedCapture) => send('commit', { method: 'POST', url: `${url}/v1/captures/${prepared.request.captureId}/commit`, headers: auth }),
+  };
+}
+
+/** The same three steps with the test helpers (undici fetch). */
+function fetchSteps(catalog: TestCatalog) {
+  return {
+    begin: (prepared: PreparedCapture) => begin(catalog, prepared.request),
+    upload: (prepared: PreparedCapture, answer: BeginResponse) => uploadMissing(catalog, prepared, answer),
+    commit: (prepared: PreparedCapture) => commit(catalog, prepared.request.captureId),
+  };
+}
+
 async function oneRun(catalog: TestCatalog, collectors: number, meter: CpuMeter | null): Promise<void> {
+  const steps = CLIENT === 'fetch' ? fetchSteps(catalog) : collectorSteps(catalog.url, catalog.adminToken);
   const tally: Tally = { busy: 0, failed: 0, failures: new Map() };
   const times: number[] = [];
   let commits = 0;
@@ -140,9 +192,9 @@ async function oneRun(catalog: TestCatalog, collectors: number, meter: CpuMeter 
         });
         const t = performance.now();
         try {
-          const answer = await withBackPressure(tally, () => begin(catalog, prepared.request));
-          await withBackPressure(tally, () => uploadMissing(catalog, prepared, answer));
-          await withBackPressure(tally, () => commit(catalog, prepared.request.captureId));
+          const answer = await withBackPressure(tally, () => steps.begin(prepared));
+          await withBackPressure(tally, () => steps.upload(prepared, answer));
+          await withBackPressure(tally, () => steps.commit(prepared));
           commits++;
           times.push(performance.now() - t);
         } catch (e) {
@@ -191,7 +243,9 @@ export async function run(): Promise<void> {
   const server = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: created.url, CATALOG_BOOTSTRAP_TOKEN: TOKEN, LOG_LEVEL: 'error' });
   try {
     const catalog = remoteCatalog(server.url, TOKEN);
-    console.log(`catalog server on PostgreSQL (filesystem store); small captures of 2 artifacts, 1 chunk each, new bytes each time:`);
+    console.log(
+      `catalog server on PostgreSQL (filesystem store); small captures of 2 artifacts, 1 chunk each, new bytes each time; clients send with ${CLIENT === 'fetch' ? 'undici fetch' : "the collector's HTTP client (node:http)"}:`,
+    );
     for (const n of COLLECTORS) {
       await oneRun(catalog, n, cpuMeter(server.child.pid!, created.url));
       console.log(`       yardstick: GET /healthz by ${n} clients ${(await healthRate(server.url, n)).toFixed(0)} req/s`);
