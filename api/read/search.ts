@@ -228,63 +228,19 @@ async function volumeRows(db: Db, uuids: string[]): Promise<Row[]> {
   return rows;
 }
 
-/**
- * The volume a VMFS UUID names, as one jsonb `row`: its volumes row, else (no row yet) when an
- * FS descriptor or an inventory extent last saw it. The fallback is gated on the row being
- * missing, so the usual answer is one primary-key probe.
- */
-function volumeByUuidSql(uuid: string): SQL {
-  return sql`
-    SELECT CASE WHEN v.vmfs_uuid IS NOT NULL
-                THEN jsonb_build_object('vmfs_uuid', v.vmfs_uuid, 'label', v.label, 'version', v.version, 'last_seen', v.last_seen)
-                ELSE jsonb_build_object('vmfs_uuid', ${uuid}::text, 'label', NULL, 'version', NULL, 'last_seen', f.last_seen) END AS row
-      FROM (SELECT 1) one
-      LEFT JOIN volumes v ON v.vmfs_uuid = ${uuid}
-      LEFT JOIN LATERAL (
-        SELECT max(x.seen_at) AS last_seen FROM (
-          SELECT s.seen_at FROM segments s WHERE s.vmfs_uuid = ${uuid}
-          UNION ALL
-          SELECT e.seen_at FROM extents e WHERE e.vmfs_uuid = ${uuid}
-        ) x WHERE v.vmfs_uuid IS NULL
-      ) f ON true
-     WHERE v.vmfs_uuid IS NOT NULL OR f.last_seen IS NOT NULL`;
-}
-
-/** A VMFS UUID the catalog knows from a volume row, an inventory extent or an FS descriptor. */
+/** A VMFS UUID the catalog knows from a volume row, an inventory extent or an FS descriptor (search_volume_row, db/migrations/0013). */
 async function knownVolume(db: Db, vmfsUuid: string): Promise<Row | null> {
-  const [found] = await queryPrepared<{ row: Row }>(db, volumeByUuidSql(vmfsUuid));
+  const [found] = await queryPrepared<{ row: Row | null }>(db, sql`SELECT search_volume_row(${vmfsUuid}) AS row`);
   return found?.row ?? null;
 }
 
-/**
- * A device's LUN as one jsonb `row`, for `device` (an SQL expression): its luns row, else its
- * latest extent, else its latest target sighting. The fallbacks are gated on the luns row being
- * missing, so the usual answer is one primary-key probe.
- */
-function lunOfDeviceSql(device: SQL): SQL {
-  return sql`
-    SELECT CASE WHEN l.device_id IS NOT NULL THEN to_jsonb(l) ELSE to_jsonb(f) - 'pri' END AS row
-      FROM (SELECT 1) one
-      LEFT JOIN luns l ON l.device_id = ${device}
-      LEFT JOIN LATERAL (
-        SELECT * FROM (
-          (SELECT e.device_id, e.lun, e.vml, e.vendor, e.model, e.size_bytes, e.seen_at AS last_seen, 1 AS pri FROM extents e
-            WHERE e.device_id = ${device} ORDER BY e.seen_at DESC LIMIT 1)
-          UNION ALL
-          (SELECT t.device_id, t.lun, NULL, NULL, NULL, t.size_bytes, t.seen_at, 2 FROM targets t
-            WHERE t.device_id = ${device} ORDER BY t.seen_at DESC LIMIT 1)
-        ) k WHERE l.device_id IS NULL ORDER BY pri LIMIT 1
-      ) f ON true
-     WHERE l.device_id IS NOT NULL OR f.device_id IS NOT NULL`;
-}
-
-/** A device the catalog knows (luns row, else its latest extent or target sighting). */
+/** A device the catalog knows: its luns row, else its latest extent or target sighting (search_lun_row, db/migrations/0013). */
 async function knownDevice(db: Db, deviceId: string): Promise<Row | null> {
-  const [found] = await queryPrepared<{ row: Row }>(db, lunOfDeviceSql(sql`${deviceId}`));
+  const [found] = await queryPrepared<{ row: Row | null }>(db, sql`SELECT search_lun_row(${deviceId}) AS row`);
   return found?.row ?? null;
 }
 
-/** What one id statement is asked: a VMFS UUID (also as segment / extent UUID), a device id, a vml. */
+/** What one id search is asked: a VMFS UUID (also as segment / extent UUID), a device id, a vml. */
 interface IdTerms {
   uuid?: string | null;
   deviceId?: string | null;
@@ -294,62 +250,21 @@ interface IdTerms {
 }
 
 /**
- * One statement for ids, its rows tagged `hit` / `match` / `score`:
+ * One call of search_id_hits (db/migrations/0013), its rows tagged hit / match / score:
  * - each device (the one named, and those an extent UUID names): its LUN (score 100), the
  *   latest row of each target LU presenting it (95), the volumes on it (90, search_keys
  *   `deviceVolume`; a bare row for a UUID no volume row names);
  * - a VMFS UUID: the volume (100); the same UUID as an LVM segment UUID: its volumes (95) and
  *   the devices holding it (85) — see docs/formats.md for segment vs extent UUIDs;
- * - a vml: the LUN recorded with that exact vml (100).
+ * - a vml: the LUN recorded with that exact vml (100), when the device's own row does not carry it.
+ * A function rather than one statement: the branches a usual answer does not need are never started.
  */
-function idRowsSql(terms: IdTerms, n: number): SQL {
-  const { uuid, deviceId, vml } = terms;
-  const devices: SQL[] = [];
-  if (deviceId) devices.push(sql`SELECT ${deviceId}::text AS device_id, ${terms.deviceMatch ?? 'deviceId'}::text AS match`);
-  if (uuid) devices.push(sql`SELECT ref AS device_id, 'extentUuid'::text AS match FROM keyed WHERE kind = 'extentDevice'`);
-  const parts: SQL[] = [];
-  // One index read for every row the UUID keys (segment volumes and devices, extent devices).
-  const ctes: SQL[] = [];
-  if (uuid) ctes.push(sql`keyed AS MATERIALIZED (SELECT DISTINCT kind, ref FROM search_keys WHERE key = ${uuid})`);
-  if (devices.length) {
-    ctes.push(sql`dev AS MATERIALIZED (${sql.join(devices, sql` UNION `)})`);
-    ctes.push(sql`lun_hits AS MATERIALIZED (
-      SELECT 'lun'::text AS hit, d.match, 100 AS score, l.row
-        FROM dev d CROSS JOIN LATERAL (${lunOfDeviceSql(sql`d.device_id`)}) l)`);
-    parts.push(sql`SELECT * FROM lun_hits`);
-    parts.push(sql`
-      SELECT 'target', d.match, 95, to_jsonb(x)
-        FROM dev d CROSS JOIN LATERAL (${latestTargetsSql(sql`t.device_id = d.device_id`, n)}) x`);
-    parts.push(sql`
-      SELECT 'volume', d.match, 90, jsonb_build_object('vmfs_uuid', k.ref, 'label', v.label, 'version', v.version, 'last_seen', v.last_seen)
-        FROM dev d CROSS JOIN LATERAL (SELECT DISTINCT ref FROM search_keys WHERE key = d.device_id AND kind = 'deviceVolume') k
-        LEFT JOIN volumes v ON v.vmfs_uuid = k.ref`);
-  }
-  if (uuid) {
-    parts.push(sql`SELECT 'volume', 'vmfsUuid', 100, v.row FROM (${volumeByUuidSql(uuid)}) v`);
-    parts.push(sql`
-      SELECT 'volume', 'segmentUuid', 95, jsonb_build_object('vmfs_uuid', k.ref, 'label', v.label, 'version', v.version, 'last_seen', v.last_seen)
-        FROM keyed k LEFT JOIN volumes v ON v.vmfs_uuid = k.ref WHERE k.kind = 'segmentVolume'`);
-    parts.push(sql`
-      SELECT 'lun', 'segmentUuid', 85, l.row
-        FROM (SELECT ref FROM keyed WHERE kind = 'segmentDevice' LIMIT ${n}) k
-        CROSS JOIN LATERAL (${lunOfDeviceSql(sql`k.ref`)}) l`);
-  }
-  if (vml) {
-    // Usually the device's own LUN row carries this vml, and was answered above: then the vml
-    // index is not read (a one-time filter).
-    const answered = devices.length ? sql`WHERE NOT EXISTS (SELECT 1 FROM lun_hits h WHERE h.row->>'vml' = ${vml})` : sql``;
-    parts.push(sql`
-      SELECT 'lun', 'vml', 100, to_jsonb(l)
-        FROM (SELECT device_id, lun, vml, vendor, model, size_bytes, last_seen FROM luns WHERE vml = ${vml} LIMIT 1) l ${answered}`);
-  }
-  const withs = ctes.length ? sql`WITH ${sql.join(ctes, sql`, `)} ` : sql``;
-  return sql`${withs}${sql.join(parts, sql` UNION ALL `)}`;
-}
-
-/** Runs idRowsSql and adds its hits. */
 async function idHits(db: Db, hits: Hits, terms: IdTerms, n: number): Promise<void> {
-  const rows = await queryPrepared<{ hit: string; match: string; score: number; row: Row }>(db, idRowsSql(terms, n));
+  const rows = await queryPrepared<{ hit: string; match: string; score: number; row: Row }>(
+    db,
+    sql`SELECT o_hit AS hit, o_match AS match, o_score AS score, o_row AS row
+          FROM search_id_hits(${terms.uuid ?? null}::text, ${terms.deviceId ?? null}::text, ${terms.deviceMatch ?? 'deviceId'}::text, ${terms.vml ?? null}::text, ${n}::integer)`,
+  );
   for (const { hit, match, score, row } of rows) {
     const s = Number(score);
     if (hit === 'lun') hits.add(lunHit(row, s, match));
