@@ -1,10 +1,12 @@
 /**
  * Search: whatever an operator pastes (docs/architecture.md "Who uses it", "Search"), typed by
  * `parseQuery` (formats/ids.ts), answered with scored hits, best first.
- * Each query type is one statement. Device ids and LVM UUIDs go through `search_keys` (one
- * row per distinct id → volume or device, kept by triggers: db/schema.ts) and primary keys;
- * text fragments through the one trigram index of `search_names`; exact IQNs and zvol paths
- * through btree indexes on targets.
+ * Each query type is one round trip. Device ids, vml ids and LVM UUIDs are one call of the
+ * plpgsql function search_id_hits (db/migrations/0013), which reads `search_keys` (one row per
+ * distinct id → volume or device, kept by triggers: db/schema.ts) and primary keys; text
+ * fragments one statement on `search_names`, through its word-start index (0012), or its
+ * trigram index for a fragment no word starts with; exact IQNs and zvol paths btree indexes on
+ * targets.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { SearchHit, SearchResultBody } from '../schemas/catalog.js';
