@@ -25,6 +25,11 @@ describeEachFlavour('GET /v1/search', (flavour) => {
     return { status: res.status, body: (await res.json()) as Json };
   };
   const volumeHits = (body: Json) => body.hits.filter((h: Json) => h.type === 'volume').map((h: Json) => h.vmfsUuid);
+  const hostNames = (body: Json) =>
+    body.hits
+      .filter((h: Json) => h.type === 'host')
+      .map((h: Json) => h.name)
+      .sort();
 
   it('finds the volume and its LUN by a vml. id, decoded to device id and LUN', async () => {
     const vml = vmlOf(EXTENT1.deviceId, EXTENT1.lun);
@@ -94,12 +99,7 @@ describeEachFlavour('GET /v1/search', (flavour) => {
     // Digits after letters start a word: '01' finds the hosts esx01 and sol01 (not esx02) as well as the label's '01'.
     const digits = await search('01');
     expect(volumeHits(digits.body)).toEqual([PROD.vmfsUuid]);
-    expect(
-      digits.body.hits
-        .filter((h: Json) => h.type === 'host')
-        .map((h: Json) => h.name)
-        .sort(),
-    ).toEqual(['esx01', 'sol01']);
+    expect(hostNames(digits.body)).toEqual(['esx01', 'sol01']);
     // LIKE wildcards and tsquery syntax in a fragment mean themselves.
     for (const q of ["prod'", 'prod\\', 'prod%', 'prod_', 'prod:*', 'prod & x', '!prod']) {
       const { status, body } = await search(q);
@@ -112,12 +112,7 @@ describeEachFlavour('GET /v1/search', (flavour) => {
     const { body } = await search('esx01');
     expect(body.hits[0]).toMatchObject({ type: 'host', name: 'esx01', kind: 'esxi', score: 95 });
     const fragment = await search('esx');
-    expect(
-      fragment.body.hits
-        .filter((h: Json) => h.type === 'host')
-        .map((h: Json) => h.name)
-        .sort(),
-    ).toEqual(['esx01', 'esx02']);
+    expect(hostNames(fragment.body)).toEqual(['esx01', 'esx02']);
   });
 
   it('finds the target LUs by IQN, in any case', async () => {
