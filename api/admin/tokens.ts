@@ -15,6 +15,7 @@ import { tokens } from '../../db/schema.js';
 import { hashSecret, newSecret, type NewToken } from './secrets.js';
 import type { Role, Services } from '../context.js';
 import { ApiError } from '../errors.js';
+import { forgetVerifiedTokens } from '../http/auth.js';
 import type { BlobStore } from '../store/types.js';
 
 export const TOKENS_PREFIX = 'tokens/';
@@ -84,6 +85,7 @@ export async function revokeToken(services: TokenServices, id: string): Promise<
     .update(tokens)
     .set({ revokedAt: at })
     .where(and(eq(tokens.id, id), isNull(tokens.revokedAt)));
+  forgetVerifiedTokens(services.db);
   return at;
 }
 
@@ -159,6 +161,7 @@ export async function restoreTokens(db: Db, store: BlobStore): Promise<RestoreTo
       result.revoked += updated.length;
     }
   }
+  if (result.revoked > 0) forgetVerifiedTokens(db);
   return result;
 }
 

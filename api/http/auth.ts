@@ -17,20 +17,51 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
+/**
+ * How long a token the database vouched for is taken without asking it again: a collector's
+ * begin, uploads and commit then cost one token lookup, not one each. A revocation made by
+ * this process (revokeToken, restoreTokens) forgets every such token at once; one made by
+ * another process (the CLI, another server or Lambda instance) takes effect here within this
+ * time. Unknown and revoked secrets are never remembered: each is asked about every time.
+ */
+export const VERIFIED_TOKEN_MS = 5_000;
+/** At most this many verified tokens are remembered per database (a catalog has a token per host, not millions). */
+const VERIFIED_TOKEN_MAX = 10_000;
+const verified = new WeakMap<object, Map<string, { principal: Principal; until: number }>>();
+
+/** Forgets every token verified so far (a token was revoked): the next request of each asks the database. */
+export function forgetVerifiedTokens(db: Db): void {
+  verified.get(db)?.clear();
+}
+
 /** Resolves a bearer secret to its principal, or null. */
 export async function authenticate(db: Db, secret: string, bootstrapToken: string | undefined, now: Date): Promise<Principal | null> {
   if (bootstrapToken && sameSecret(secret, bootstrapToken)) return { tokenId: 'bootstrap', role: 'admin', host: null };
+  const secretSha256 = hashSecret(secret);
+  let known = verified.get(db);
+  const hit = known?.get(secretSha256);
+  if (hit && hit.until > now.getTime() && hit.until - VERIFIED_TOKEN_MS <= now.getTime()) return hit.principal;
   const [row] = await db
     .select()
     .from(tokens)
-    .where(and(eq(tokens.secretSha256, hashSecret(secret)), isNull(tokens.revokedAt)))
+    .where(and(eq(tokens.secretSha256, secretSha256), isNull(tokens.revokedAt)))
     .limit(1);
-  if (!row) return null;
+  if (!row) {
+    known?.delete(secretSha256);
+    return null;
+  }
   // Touch last-used at most once a minute: a hot path must not write on every request.
   if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
     await db.update(tokens).set({ lastUsedAt: now }).where(eq(tokens.id, row.id));
   }
-  return { tokenId: row.id, role: row.role as Role, host: row.host };
+  const principal: Principal = { tokenId: row.id, role: row.role as Role, host: row.host };
+  if (!known) {
+    known = new Map();
+    verified.set(db, known);
+  }
+  if (known.size >= VERIFIED_TOKEN_MAX) known.clear();
+  known.set(secretSha256, { principal, until: now.getTime() + VERIFIED_TOKEN_MS });
+  return principal;
 }
 
 /** Middleware: a valid bearer token whose role is one of `roles` (admin always passes). */
