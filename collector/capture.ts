@@ -71,6 +71,24 @@ export interface CaptureOptions {
   digests?: DigestMemo | null;
 }
 
+/** An artifact that could not be captured (nothing read): where it was, and why. */
+export function failedArtifact(p: Pick<PlannedArtifact, 'kind' | 'fileName' | 'sourcePath' | 'device'>, error: string | null): CapturedArtifact {
+  return {
+    kind: p.kind,
+    fileName: p.fileName,
+    sourcePath: p.sourcePath,
+    device: p.device,
+    status: 'error',
+    error,
+    note: null,
+    size: 0,
+    sha256: null,
+    chunks: 0,
+    ref: null,
+    source: null,
+  };
+}
+
 /**
  * Reads one planned artifact through the chunker. Header dumps read 3 MiB first,
  * plan the length that reaches the FS descriptor, then stream the rest: the
@@ -83,20 +101,7 @@ export async function captureArtifact(
   opts: CaptureOptions,
   usePrior = true,
 ): Promise<CapturedArtifact> {
-  const out: CapturedArtifact = {
-    kind: p.kind,
-    fileName: p.fileName,
-    sourcePath: p.sourcePath,
-    device: p.device,
-    status: 'error',
-    error: p.error ?? null,
-    note: null,
-    size: 0,
-    sha256: null,
-    chunks: 0,
-    ref: null,
-    source: null,
-  };
+  const out = failedArtifact(p, p.error ?? null);
   if (p.error) return out;
   try {
     let source: AsyncIterable<Buffer>;

@@ -38,6 +38,17 @@ export function parseCommand<O extends OptionSpec>(command: string, options: O, 
   }
 }
 
+/** Writes a command's help when `--help` asked for it; true when it did (the command then ends). */
+export function printedHelp(values: { help?: boolean }, help: string): boolean {
+  if (values.help) process.stdout.write(help);
+  return values.help === true;
+}
+
+/** Refuses arguments a command does not take. */
+export function noPositionals(command: string, positionals: string[]): void {
+  if (positionals.length) throw new UsageError(`${command}: unexpected argument ${positionals[0]}`);
+}
+
 const SIZE_SUFFIX: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
 /** A byte count with an optional K/M/G/T (binary) suffix: `1536M`, `20971520`. */

@@ -1,4 +1,4 @@
-import { COMMON_HELP, EXIT_HELP, HOST_HELP, parseBytes, parseCommand, parseHostSettings, SEND_HELP, SEND_OPTIONS } from '../cli.js';
+import { COMMON_HELP, EXIT_HELP, HOST_HELP, noPositionals, parseBytes, parseCommand, parseHostSettings, printedHelp, SEND_HELP, SEND_OPTIONS } from '../cli.js';
 import { loadConfigFile, resolveSendConfig } from '../config.js';
 import { discoverHost } from '../discover.js';
 import { UsageError } from '../errors.js';
@@ -40,11 +40,8 @@ const OPTIONS = {
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand('collect', OPTIONS, args, true);
   const hostSettings = parseHostSettings(values['command-timeout']);
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (positionals.length) throw new UsageError(`collect: unexpected argument ${positionals[0]}`);
+  if (printedHelp(values, HELP)) return 0;
+  noPositionals('collect', positionals);
   const file = loadConfigFile(values.config);
   const cfg = resolveSendConfig(values, file);
   const headerBytesText = values['header-bytes'] ?? (file.headerBytes !== undefined ? String(file.headerBytes) : undefined);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { parseCommand } from '../cli.js';
+import { noPositionals, parseCommand, printedHelp } from '../cli.js';
 import { UsageError } from '../errors.js';
 
 export const HELP = `Usage: collector cron [--schedule "M H * * *"] [--args="..."]
@@ -20,11 +20,8 @@ printed with it). --args may not hold --token: no token in a crontab.
 /** `cron`: prints the lines; changes nothing. */
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand('cron', { schedule: { type: 'string' }, args: { type: 'string' } }, args, true);
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (positionals.length) throw new UsageError(`cron: unexpected argument ${positionals[0]}`);
+  if (printedHelp(values, HELP)) return 0;
+  noPositionals('cron', positionals);
   const minute = createHash('sha256').update(hostname()).digest()[0] % 60;
   const schedule = values.schedule ?? `${minute} 2 * * *`;
   if (schedule.trim().split(/\s+/).length !== 5) throw new UsageError('cron: --schedule wants five cron fields');

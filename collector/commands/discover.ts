@@ -1,7 +1,6 @@
-import { HOST_HELP, parseCommand, parseHostSettings } from '../cli.js';
+import { HOST_HELP, noPositionals, parseCommand, parseHostSettings, printedHelp } from '../cli.js';
 import { loadConfigFile } from '../config.js';
 import { discoverHost, type Discovery } from '../discover.js';
-import { UsageError } from '../errors.js';
 import { hostAccesses } from '../host-access.js';
 
 export const HELP = `Usage: collector discover [--root DIR] [--ssh [USER@]HOST]... [--json]
@@ -63,11 +62,8 @@ function toJson(d: Discovery) {
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand('discover', OPTIONS, args, true);
   const hostSettings = parseHostSettings(values['command-timeout']);
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (positionals.length) throw new UsageError(`discover: unexpected argument ${positionals[0]}`);
+  if (printedHelp(values, HELP)) return 0;
+  noPositionals('discover', positionals);
   const file = loadConfigFile(values.config);
   const ssh = values.ssh ?? file.ssh ?? [];
   const localName = values.host ?? process.env.COLLECTOR_HOST ?? file.host ?? (await import('node:os')).hostname();

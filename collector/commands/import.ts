@@ -1,8 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { ARTIFACT_KINDS, detect, type ArtifactKind, type HostRef } from '../../formats/index.js';
-import { PLAN_BYTES, type CapturedArtifact } from '../capture.js';
-import { COMMON_HELP, EXIT_HELP, parseCommand, SEND_HELP, SEND_OPTIONS } from '../cli.js';
+import { failedArtifact, PLAN_BYTES, type CapturedArtifact } from '../capture.js';
+import { COMMON_HELP, EXIT_HELP, parseCommand, printedHelp, SEND_HELP, SEND_OPTIONS } from '../cli.js';
 import { loadConfigFile, resolveSendConfig } from '../config.js';
 import { WHOLE_FILE, type PlannedArtifact } from '../discover.js';
 import { describeError, UsageError } from '../errors.js';
@@ -67,30 +67,14 @@ async function planFile(path: string, forced: ArtifactKind | undefined): Promise
     // Legacy dumps are stored whole, exactly as the old scripts wrote them.
     return { plan: { kind, fileName: base, sourcePath: abs, device: null, why: 'imported', read: { path: abs, length: WHOLE_FILE } }, mtime: st.mtime };
   } catch (e) {
-    return {
-      kind: forced ?? 'unknown',
-      fileName: base,
-      sourcePath: abs,
-      device: null,
-      status: 'error',
-      error: describeError(e),
-      note: null,
-      size: 0,
-      sha256: null,
-      chunks: 0,
-      ref: null,
-      source: null,
-    };
+    return failedArtifact({ kind: forced ?? 'unknown', fileName: base, sourcePath: abs, device: null }, describeError(e));
   }
 }
 
 /** `import FILE...`: legacy backups into captures dated by their mtimes. */
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand('import', OPTIONS, args, true);
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  if (printedHelp(values, HELP)) return 0;
   if (positionals.length === 0) throw new UsageError('import: no FILE given (see import --help)');
   if (!values.host) throw new UsageError('import: --host NAME is required (the host the files came from)');
   const forced = values.kind as ArtifactKind | undefined;

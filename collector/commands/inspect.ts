@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import { basename } from 'node:path';
 import { ARTIFACT_KINDS, detect, isFormatError, parseArtifact, planHeaderDump, type ArtifactKind, type ParsedArtifact } from '../../formats/index.js';
 import { PLAN_BYTES } from '../capture.js';
-import { parseCommand } from '../cli.js';
+import { parseCommand, printedHelp } from '../cli.js';
 import { describeError, EXIT, UsageError } from '../errors.js';
 
 export const HELP = `Usage: collector inspect FILE... [--kind KIND] [--json]
@@ -138,10 +138,7 @@ function summarize(r: InspectResult): string {
 /** `inspect FILE...`: local parse, human or `--json` output. */
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand('inspect', { kind: { type: 'string' } }, args, true);
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  if (printedHelp(values, HELP)) return 0;
   if (positionals.length === 0) throw new UsageError('inspect: no FILE given (see inspect --help)');
   const kind = values.kind as ArtifactKind | undefined;
   if (kind !== undefined && !(ARTIFACT_KINDS as readonly string[]).includes(kind)) {

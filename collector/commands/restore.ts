@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, openSync, writeSync, promises as fsp } from 'node
 import { dirname, join, posix, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { CatalogClient } from '../catalog-client.js';
-import { CATALOG_OPTIONS, COMMON_HELP, parseCommand } from '../cli.js';
+import { CATALOG_OPTIONS, COMMON_HELP, noPositionals, parseCommand, printedHelp } from '../cli.js';
 import { loadConfigFile, requireCatalog, resolveCatalogConfig } from '../config.js';
 import { CollectorError, describeError, UsageError } from '../errors.js';
 import { backoffDelay, errorText, openRequest, RejectedError, UnreachableError, type HttpRequest } from '../http.js';
@@ -186,11 +186,8 @@ async function downloadWithRetry(client: CatalogClient, path: string): Promise<A
 /** `restore`: fetch, verify, unpack; never touches a device. */
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand('restore', OPTIONS, args, true);
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (positionals.length) throw new UsageError(`restore: unexpected argument ${positionals[0]}`);
+  if (printedHelp(values, HELP)) return 0;
+  noPositionals('restore', positionals);
   if (!values.volume === !values.device) throw new UsageError('restore: give exactly one of --volume UUID or --device ID');
   if (values.at !== undefined && Number.isNaN(Date.parse(values.at))) throw new UsageError(`restore: --at is not an ISO 8601 time: ${values.at}`);
   const id = (values.volume ?? values.device)!.trim();

@@ -1,4 +1,4 @@
-import { CATALOG_OPTIONS, COMMON_HELP, parseCommand } from '../cli.js';
+import { CATALOG_OPTIONS, COMMON_HELP, parseCommand, printedHelp } from '../cli.js';
 import { loadConfigFile, requireCatalog, resolveSendConfig } from '../config.js';
 import { CatalogClient } from '../catalog-client.js';
 import { deliverCapture } from '../deliver.js';
@@ -41,10 +41,7 @@ const describe = (e: SpoolEntry) => `${e.state} capture ${e.id} of ${e.host}, co
 /** `spool`: list, resend or drop the captures in the spool. */
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand('spool', OPTIONS, args, true);
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  if (printedHelp(values, HELP)) return 0;
   const [action, id] = positionals;
   const arity = action === 'list' ? 1 : action === 'resend' || action === 'drop' ? 2 : 0;
   if (!arity || positionals.length !== arity) throw new UsageError(`spool: expected list, resend ID or drop ID (see collector spool --help)`);
