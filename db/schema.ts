@@ -67,6 +67,26 @@ export const blobs = pgTable('blobs', {
 });
 
 /**
+ * Chunks a capture sent through the catalog (`POST /v1/captures/{id}/chunks`): verified in
+ * memory and published under their chunk key by that request. Written after the object is
+ * stored, so a row always names an object that rests there as recorded; the commit takes
+ * these chunks as delivered without reading them back, and deletes the rows. Rows of
+ * captures that are gone or abandoned go with the staging sweep.
+ */
+export const captureChunks = pgTable(
+  'capture_chunks',
+  {
+    captureId: text('capture_id').notNull(),
+    sha256: text('sha256').notNull(),
+    size: integer('size').notNull(),
+    encoding: text('encoding').notNull(), // identity | gzip
+    storedSize: integer('stored_size').notNull(),
+    receivedAt: ts('received_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.captureId, t.sha256] })],
+);
+
+/**
  * Dedup is scoped per host: a chunk counts as present for a host only when one of that
  * host's committed captures holds it (the host uploaded it, or had it verified from its own
  * upload). Another host's chunks are uploaded again (to staging) and verified, so `begin`

@@ -7,7 +7,9 @@
  *  1. POST /v1/captures (BeginRequest, or BeginBody with artifacts declared unchanged since
  *     ones the host committed: ArtifactDeclaration.previous) → BeginResponse. Idempotent on
  *     captureId; may be repeated with the same artifacts to add chunk encodings (see ChunkRef).
- *  2. PUT each `missing[i].url` with the stored bytes and `missing[i].headers`.
+ *  2. PUT each `missing[i].url` with the stored bytes and `missing[i].headers`; or send those
+ *     stored in at most 128 KiB, batched, to PUT /v1/captures/{captureId}/chunks (framing in
+ *     api/ingest/chunks.ts; a catalog answering 404 or 405 takes them only by URL).
  *  3. POST /v1/captures/{captureId}/commit → CommitResponse (200), or CommitInProgress
  *     (202 + Retry-After) when the catalog handed a large commit to a worker: POST commit
  *     again after Retry-After until it answers 200 (or the error the commit ended with).

@@ -16,6 +16,7 @@ import { confirmHeld, pool } from './staging.js';
 import { checkBeginLimits, LIMITS } from './limits.js';
 import { INGEST_LOCK_QUERY } from '../retention/lock.js';
 import { stagedSizes } from '../pipeline/verify.js';
+import { deliveredChunks } from './chunks.js';
 
 /**
  * Deterministic artifact id from (captureId, index), shaped like a UUID (version
@@ -168,16 +169,20 @@ export async function beginCapture(services: Services, principal: Principal, bod
   }
 
   // Present means: this host holds the chunk (dedup is per host, see api/ingest/staging.ts) and
-  // the store answers that it has it, or this capture already staged it (the commit verifies).
+  // the store answers that it has it, or this capture already staged it (the commit verifies)
+  // or delivered it through the catalog (verified on arrival, api/ingest/chunks.ts).
   const held = await confirmHeld(db, store, now(), req.host.name, shas);
-  // Staged uploads matter only for chunks the host does not hold (an unchanged run lists
-  // nothing), and only for a capture begun before (upload URLs come from a begin).
-  const staged = inserted.length > 0 || shas.every((s) => held.has(s)) ? new Map<string, number>() : await stagedSizes(store, req.captureId);
+  // Staged and delivered chunks matter only for chunks the host does not hold (an unchanged
+  // run lists nothing), and only for a capture begun before (uploads follow a begin).
+  const again = inserted.length === 0 && !shas.every((s) => held.has(s));
+  const [staged, delivered] = again
+    ? await Promise.all([stagedSizes(store, req.captureId), deliveredChunks(db, req.captureId)])
+    : [new Map<string, number>(), new Map<string, { size: number }>()];
   const present: string[] = [];
   const lacking: string[] = [];
   for (const sha of shas) {
     const c = chunks.get(sha)!;
-    if (held.has(sha) || staged.get(sha) === (c.storedSize ?? c.size)) present.push(sha);
+    if (held.has(sha) || staged.get(sha) === (c.storedSize ?? c.size) || delivered.get(sha)?.size === c.size) present.push(sha);
     else lacking.push(sha);
   }
   // S3 servers verify Content-MD5, which is what binds an upload URL to one body; only

@@ -7,14 +7,15 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import type { BeginRequest, CommitResponse } from '../../formats/protocol.js';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import { queryRows, type Db } from '../../db/client.js';
-import { artifacts, captures } from '../../db/schema.js';
+import { artifacts, captureChunks, captures } from '../../db/schema.js';
 import { INGEST_LOCK_QUERY } from '../retention/lock.js';
 import { assertHostAllowed } from './host-scope.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { manifestKey } from '../store/types.js';
 import { ChunkCache } from '../pipeline/chunks.js';
-import { mayNeedRedaction, redactArtifacts } from '../pipeline/redaction.js';
+import { redactArtifacts } from '../pipeline/redaction.js';
+import { onlySecretBearing, receivedOf } from './chunks.js';
 import { maybeSweepStaging } from './staging.js';
 import { artifactId, distinctChunks } from './begin.js';
 import { publishStaged, verifyChunks, type ManifestArtifact, type VerifiedChunks } from '../pipeline/verify.js';
@@ -94,8 +95,7 @@ export async function commitCapture(services: Services, principal: Principal, ca
   const distinct = [...distinctChunks(req).values()].map((c) => ({ sha256: c.sha256, size: c.size }));
   const cache = new ChunkCache();
   // Chunks only secret-bearing kinds reference stay staged until redaction has run.
-  const otherwise = new Set(req.artifacts.filter((a) => !mayNeedRedaction(a.kind)).flatMap((a) => a.chunks.map((c) => c.sha256)));
-  const deferred = new Set(distinct.map((c) => c.sha256).filter((s) => !otherwise.has(s)));
+  const deferred = onlySecretBearing(req);
   let verified: VerifiedChunks;
   try {
     verified = await verifyChunks(db, store, { id: captureId, host: cap.host }, distinct, now(), cache, deferred);
@@ -207,6 +207,17 @@ export async function commitCapture(services: Services, principal: Principal, ca
   // Uploads to this capture are now useless: its staged objects go (the fs upload route
   // refuses its keys from here on); what a crash leaves behind, the sweep removes.
   await store.closeStaging(captureId).catch((e) => services.logger.warn('staging cleanup failed', { captureId, error: (e as Error).message }));
+  receivedOf(store).forget(
+    captureId,
+    distinct.map((c) => c.sha256),
+  );
+  // Its record of chunks delivered through the catalog too (what a crash leaves, the sweep removes).
+  if (verified.delivered.size > 0) {
+    await db
+      .delete(captureChunks)
+      .where(eq(captureChunks.captureId, captureId))
+      .catch((e) => services.logger.warn('delivered chunks cleanup failed', { captureId, error: (e as Error).message }));
+  }
   await maybeSweepStaging(services);
   // Health events across hosts (target-guid-mismatch, backing-store-missing; host-stale
   // resolved) and webhook delivery: after the commit, never failing it. Waiting for the

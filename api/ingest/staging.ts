@@ -248,13 +248,13 @@ export async function publishChunk(
   db: Db,
   store: BlobStore,
   at: Date,
-  chunk: VerifiedChunk & { sha256: string; storedBytes: Uint8Array },
+  chunk: Omit<VerifiedChunk, 'bytes'> & { sha256: string; size: number; storedBytes: Uint8Array },
   known: BlobRow | undefined,
   /** The stored size a listing just found under the chunk key (null: absent); undefined when none was made. */
   listed?: number | null,
 ): Promise<Published> {
   const key = chunkKey(chunk.sha256);
-  const size = chunk.bytes.length;
+  const size = chunk.size;
   const ours: Published = {
     stored: { sha256: chunk.sha256, size, encoding: chunk.encoding, storedSize: chunk.storedSize },
     newBlob: { sha256: chunk.sha256, size, encoding: chunk.encoding, storedSize: chunk.storedSize, firstStored: at, lastVerified: at },
@@ -290,6 +290,45 @@ export async function publishChunk(
   return ours;
 }
 
+/**
+ * Chunks verified and published at once. Each is a PUT (and, from staging, a GET) to the
+ * store, small and latency-bound, so more in flight than cores is what keeps them moving.
+ */
+export const PUBLISH_CONCURRENCY = 16;
+
+/**
+ * Runs `publish` over chunks about to be published write-once, PUBLISH_CONCURRENCY at a time.
+ * On a store without native write-once creates (Swift: a look, then a PUT), the keys of those
+ * `looked` picks are first asked about together (presence.storedSizes: one listing when that is
+ * fewer requests) and each publish is handed its answer; whether the server has them is learnt
+ * from the first publish.
+ */
+export async function publishEach<T extends { sha256: string }>(
+  db: Db,
+  store: BlobStore,
+  at: Date,
+  items: T[],
+  publish: (item: T, listed?: number | null) => Promise<void>,
+  looked: (item: T) => boolean = () => true,
+): Promise<void> {
+  let rest = items;
+  let listed = new Map<string, number | null>();
+  if (rest.length > 1 && store.conditionalWrites && store.conditionalWrites() !== true) {
+    if (store.conditionalWrites() === undefined) {
+      await publish(rest[0]);
+      rest = rest.slice(1);
+    }
+    if (store.conditionalWrites() === false) {
+      listed = await presenceOf(store).storedSizes(
+        rest.filter(looked).map((c) => c.sha256),
+        at.getTime(),
+        countBlobs(db),
+      );
+    }
+  }
+  await pool(rest, PUBLISH_CONCURRENCY, (c) => publish(c, listed.get(c.sha256)));
+}
+
 /** Runs `fn` over items with at most `limit` in flight. */
 export async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
@@ -320,7 +359,8 @@ export interface SweepResult {
  * Removes the staged uploads no commit will read: those of committed captures (a commit
  * that died before its cleanup), of captures the catalog does not know, and of open
  * captures last begun more than `maxAgeMs` ago (abandoned; a later begin hands out new
- * URLs). Runs from the commit path at most once an hour per process (`maybeSweepStaging`).
+ * URLs). The `capture_chunks` records of such captures go too. Runs from the commit path at
+ * most once an hour per process (`maybeSweepStaging`).
  */
 export async function sweepStaging(services: Pick<Services, 'db' | 'store' | 'now'>, options: { maxAgeMs?: number } = {}): Promise<SweepResult> {
   const { db, store, now } = services;
@@ -331,6 +371,11 @@ export async function sweepStaging(services: Pick<Services, 'db' | 'store' | 'no
     if (id) ids.add(id);
     if (ids.size >= 10_000) break; // bounded work per sweep; the next one continues
   }
+  // Records of chunks delivered through the catalog by captures no commit will read.
+  const cutoff = new Date(now().getTime() - maxAge).toISOString();
+  await db.execute(sql`
+    DELETE FROM capture_chunks cc WHERE NOT EXISTS (
+      SELECT 1 FROM captures c WHERE c.id = cc.capture_id AND c.state = 'open' AND coalesce(c.last_begun_at, c.received_at) >= ${cutoff}::timestamptz)`);
   const result: SweepResult = { deleted: 0, captures: 0 };
   const all = [...ids];
   for (let i = 0; i < all.length; i += 500) {

@@ -186,6 +186,14 @@ export class ChunkCache {
     this.bytes += cost;
   }
 
+  /** Keeps a chunk verified elsewhere as it rests (gzip bytes are inflated again when asked for), while the budget allows. */
+  addStored(sha256: string, stored: Uint8Array, encoding: ChunkEncoding): void {
+    if (this.entries.has(sha256) || this.packed.has(sha256) || this.bytes + stored.length > this.maxBytes) return;
+    if (encoding === 'gzip') this.packed.set(sha256, stored);
+    else this.entries.set(sha256, Promise.resolve(stored));
+    this.bytes += stored.length;
+  }
+
   /** The verified bytes of a chunk, from the cache or the store. */
   get(store: BlobStore, sha256: string, size: number): Promise<Uint8Array> {
     const hit = this.entries.get(sha256);

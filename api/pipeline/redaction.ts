@@ -98,7 +98,7 @@ export async function redactArtifacts(
           db,
           store,
           at,
-          { sha256: p.sha256, bytes: p.bytes, encoding: 'identity', storedSize: p.bytes.length, storedBytes: p.bytes },
+          { sha256: p.sha256, size: p.bytes.length, encoding: 'identity', storedSize: p.bytes.length, storedBytes: p.bytes },
           known.get(p.sha256),
         );
         cache.add(p.sha256, p.bytes);

@@ -9,6 +9,7 @@ import type { blobs } from '../../db/schema.js';
 import { ApiError } from '../errors.js';
 import { stagingKey, stagingPrefix, type BlobStore } from '../store/types.js';
 import { ChunkCache, ChunkError, decodeChunk } from './chunks.js';
+import { deliveredChunks, receivedOf } from '../ingest/chunks.js';
 import {
   countBlobs,
   heldByHost,
@@ -18,6 +19,8 @@ import {
   pool,
   presenceOf,
   publishChunk,
+  publishEach,
+  PUBLISH_CONCURRENCY,
   trustedRecord,
   type Published,
 } from '../ingest/staging.js';
@@ -43,15 +46,10 @@ export type BlobRow = typeof blobs.$inferInsert;
 
 /** A staged upload read back and checked against its hash and size (ChunkError if it fails); null when nothing is staged. */
 async function readStaged(store: BlobStore, captureId: string, c: { sha256: string; size: number }) {
-  const storedBytes = await store.getBytes(stagingKey(captureId, c.sha256));
-  return storedBytes && { ...(await decodeChunk(c.sha256, c.size, storedBytes)), sha256: c.sha256, storedBytes };
+  // A chunk this process received through the catalog and staged is not read back.
+  const storedBytes = receivedOf(store).get(captureId, c.sha256)?.stored ?? (await store.getBytes(stagingKey(captureId, c.sha256)));
+  return storedBytes && { ...(await decodeChunk(c.sha256, c.size, storedBytes)), sha256: c.sha256, size: c.size, storedBytes };
 }
-
-/**
- * Staged chunks read back, verified and published at once. Each is a GET and a PUT to the
- * store, small and latency-bound, so more in flight than cores is what keeps them moving.
- */
-export const PUBLISH_CONCURRENCY = 16;
 
 /** What verifyChunks found: every chunk as it rests (or will rest), and the staged ones still to publish. */
 export interface VerifiedChunks {
@@ -61,6 +59,8 @@ export interface VerifiedChunks {
   pending: Set<string>;
   /** Chunks the capture's host held before this commit (host_chunks rows that need no insert). */
   held: Set<string>;
+  /** Chunks this capture delivered through the catalog (their `capture_chunks` rows go once it commits). */
+  delivered: Set<string>;
 }
 
 /**
@@ -68,8 +68,10 @@ export interface VerifiedChunks {
  * staged is read back, inflated (bounded), hashed, and published under its chunk key
  * write-once (a bad one is deleted so a retry can upload it again). A chunk not staged
  * counts only when the capture's host holds it (dedup is per host) and the store has it
- * with the stored size `blobs` recorded; anything else was never uploaded. Chunks in
- * `deferred` (those only secret-bearing kinds reference) are verified but stay staged.
+ * with the stored size `blobs` recorded; anything else was never uploaded. A chunk this capture
+ * delivered through the catalog (`capture_chunks`) was verified and published when it arrived:
+ * it is taken as recorded, not read back (its bytes go to `cache` when this process received
+ * them). Chunks in `deferred` (those only secret-bearing kinds reference) are verified but stay staged.
  */
 export async function verifyChunks(
   db: Db,
@@ -82,14 +84,16 @@ export async function verifyChunks(
 ): Promise<VerifiedChunks> {
   const shas = chunks.map((c) => c.sha256);
   // Independent lookups: sent together, one round trip's wait instead of two.
-  const [known, held] = await Promise.all([knownBlobs(db, shas), heldByHost(db, capture.host, shas)]);
+  const [known, held, delivered] = await Promise.all([knownBlobs(db, shas), heldByHost(db, capture.host, shas), deliveredChunks(db, capture.id)]);
+  const sent = (c: { sha256: string; size: number }) => delivered.get(c.sha256)?.size === c.size;
   // A chunk the host holds and `blobs` vouches for (trustedRecord) is taken as stored, staged or
-  // not: when every chunk is such a one (an unchanged run) the staging area is not even listed.
+  // not: when every chunk is such a one (an unchanged run), or was delivered through the
+  // catalog, the staging area is not even listed.
   const vouched = (c: { sha256: string; size: number }) => {
     const k = known.get(c.sha256);
     return held.has(c.sha256) && !!k && k.size === c.size && trustedRecord(k, at);
   };
-  const staged = chunks.every(vouched) ? new Map<string, number>() : await stagedSizes(store, capture.id);
+  const staged = chunks.every((c) => vouched(c) || sent(c)) ? new Map<string, number>() : await stagedSizes(store, capture.id);
   const presence = presenceOf(store);
   const answered: string[] = [];
   const stored = new Map<string, StoredChunk>();
@@ -97,10 +101,24 @@ export async function verifyChunks(
   const pending = new Set<string>();
   const lost: string[] = [];
   const problems: Array<{ sha256: string; reason: string; message: string }> = [];
+  const received = receivedOf(store);
+  for (const c of chunks.filter(sent)) {
+    const r = delivered.get(c.sha256)!;
+    const k = known.get(c.sha256);
+    // `blobs` describes the object when it has a row (the route kept or replaced what it found).
+    const rests =
+      k && k.size === c.size
+        ? { encoding: k.encoding as ChunkEncoding, storedSize: k.storedSize }
+        : { encoding: r.encoding as ChunkEncoding, storedSize: r.storedSize };
+    stored.set(c.sha256, { sha256: c.sha256, size: c.size, ...rests });
+    if (!(k && k.size === c.size)) newBlobs.push({ sha256: c.sha256, size: c.size, ...rests, firstStored: r.receivedAt, lastVerified: r.receivedAt });
+    const kept = received.get(capture.id, c.sha256);
+    if (kept) cache.addStored(c.sha256, kept.stored, kept.encoding);
+  }
   // The store is asked about chunks in batches (presence.storedSizes: one listing when that
   // is fewer requests): held chunks whose `blobs` record is past its trust window, and, on a
   // store without native write-once creates, the keys the staged chunks will be published to.
-  const unstaged = chunks.filter((c) => !staged.has(c.sha256));
+  const unstaged = chunks.filter((c) => !staged.has(c.sha256) && !sent(c));
   const sizes = await presence.storedSizes(
     unstaged.filter((c) => held.has(c.sha256) && known.get(c.sha256)?.size === c.size && !trustedRecord(known.get(c.sha256)!, at)).map((c) => c.sha256),
     at.getTime(),
@@ -129,23 +147,14 @@ export async function verifyChunks(
       if (e.reason !== 'missing') await store.delete(key).catch(() => {});
     }
   };
-  let toPublish = chunks.filter((c) => staged.has(c.sha256));
-  let listed = new Map<string, number | null>();
-  if (toPublish.length > 1 && store.conditionalWrites && store.conditionalWrites() !== true) {
-    // Whether this server creates write-once natively is learnt from the first publish.
-    if (store.conditionalWrites() === undefined) {
-      await checkStaged(toPublish[0]);
-      toPublish = toPublish.slice(1);
-    }
-    if (store.conditionalWrites() === false) {
-      listed = await presence.storedSizes(
-        toPublish.filter((c) => !deferred.has(c.sha256)).map((c) => c.sha256),
-        at.getTime(),
-        countBlobs(db),
-      );
-    }
-  }
-  await pool(toPublish, PUBLISH_CONCURRENCY, (c) => checkStaged(c, listed.get(c.sha256)));
+  await publishEach(
+    db,
+    store,
+    at,
+    chunks.filter((c) => staged.has(c.sha256) && !sent(c)),
+    checkStaged,
+    (c) => !deferred.has(c.sha256),
+  );
   for (const c of unstaged) {
     const k = known.get(c.sha256);
     // The same message whether or not another host holds the chunk: no existence oracle.
@@ -180,7 +189,7 @@ export async function verifyChunks(
       { chunks: problems },
     );
   }
-  return { stored, newBlobs, pending, held };
+  return { stored, newBlobs, pending, held, delivered: new Set(chunks.filter(sent).map((c) => c.sha256)) };
 }
 
 /**

@@ -1,7 +1,8 @@
-/** Ingest: begin a capture (which chunks to upload where) and commit it (verify, parse, index). */
+/** Ingest: begin a capture (which chunks to upload where), send small chunks, and commit it (verify, parse, index). */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { BeginBody } from '../../formats/protocol.js';
+import { bodyLimit } from 'hono/body-limit';
 import { requireRole } from '../http/auth.js';
 import { ApiError, annotateError } from '../errors.js';
 import type { App, AppEnv } from '../context.js';
@@ -9,7 +10,8 @@ import { beginCapture } from '../ingest/begin.js';
 import { commitOrHandOff } from '../ingest/commit-jobs.js';
 import { precheckBeginCounts } from '../ingest/limits.js';
 import { admitIngest } from '../ingest/admission.js';
-import { BeginRequestSchema, BeginResponse, CommitInProgress, CommitResponse, UUID } from '../schemas/ingest.js';
+import { BeginRequestSchema, BeginResponse, ChunksReceived, CommitInProgress, CommitResponse, UUID } from '../schemas/ingest.js';
+import { CHUNK_BATCH_MAX_BYTES, receiveChunks, SMALL_CHUNK_MAX_STORED_BYTES } from '../ingest/chunks.js';
 import { err } from '../schemas/common.js';
 
 /** The counting limits, checked on the parsed JSON before it is validated (a 100,000-chunk request is refused cheaply). */
@@ -90,7 +92,47 @@ const commit = createRoute({
   },
 });
 
-/** Registers POST /v1/captures and POST /v1/captures/{id}/commit. */
+const chunks = createRoute({
+  method: 'put',
+  path: '/v1/captures/{id}/chunks',
+  operationId: 'sendCaptureChunks',
+  tags: ['ingest'],
+  security: [{ bearer: [] }],
+  summary: 'Send small chunks of an open capture through the catalog: verified in memory, published write-once, one store request each',
+  description:
+    `A batch of chunks the capture declared at begin and begin handed out as missing, each stored in at most ${SMALL_CHUNK_MAX_STORED_BYTES} bytes ` +
+    `(larger ones go to their upload URLs), at most ${CHUNK_BATCH_MAX_BYTES} bytes in all. The body repeats, until it ends: the chunk's SHA-256 ` +
+    '(32 bytes, raw), the stored length (4 bytes, unsigned big-endian), the stored bytes (as declared at begin: identity or one gzip member). ' +
+    'Each chunk is checked (stored size and SHA-256 as declared, SHA-256 after a bounded inflate) before any is stored; a bad one refuses the ' +
+    'whole batch. Safe to repeat. A catalog without this route answers 404 or 405: use the upload URLs.',
+  middleware: [
+    requireRole('collector'),
+    bodyLimit({
+      maxSize: CHUNK_BATCH_MAX_BYTES,
+      onError: () => {
+        throw new ApiError('payload_too_large', `a batch of chunks is at most ${CHUNK_BATCH_MAX_BYTES} bytes`);
+      },
+    }),
+    admitIngest,
+  ] as const,
+  request: {
+    params: z.object({ id: UUID }),
+    body: { content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } }, required: true },
+  },
+  responses: {
+    200: { description: 'Every chunk of the batch is verified and stored for this capture', content: { 'application/json': { schema: ChunksReceived } } },
+    400: err('The body is not the framing (a truncated head or chunk, an empty chunk or batch, a chunk twice)'),
+    401: err('No or bad token'),
+    403: err('Wrong role or another host'),
+    404: err('No such capture'),
+    409: err('The capture is committed, or a chunk is one begin answers present'),
+    413: err('The batch or a chunk is over its size limit, or a chunk inflates past 1 MiB'),
+    422: err('A chunk is not declared by the capture, or is not what its name and declaration say; nothing of the batch was stored'),
+    503: err('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
+  },
+});
+
+/** Registers POST /v1/captures, PUT /v1/captures/{id}/chunks and POST /v1/captures/{id}/commit. */
 export function registerCaptureRoutes(app: App): void {
   app.openapi(begin, async (c) => {
     const body: BeginBody = c.req.valid('json');
@@ -98,6 +140,14 @@ export function registerCaptureRoutes(app: App): void {
     // A failure's log line names the capture (see api/errors.ts annotateError).
     const answer = await beginCapture(c.var.services, c.var.principal!, body, minimal).catch((e: unknown) => {
       throw annotateError(e, { captureId: body.captureId.toLowerCase() });
+    });
+    return c.json(answer, 200);
+  });
+  app.openapi(chunks, async (c) => {
+    const id = c.req.valid('param').id.toLowerCase();
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    const answer = await receiveChunks(c.var.services, c.var.principal!, id, body).catch((e: unknown) => {
+      throw annotateError(e, { captureId: id });
     });
     return c.json(answer, 200);
   });

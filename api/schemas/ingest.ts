@@ -87,6 +87,13 @@ export const BeginResponse = z
   })
   .openapi('BeginResponse');
 
+export const ChunksReceived = z
+  .object({
+    captureId: z.string(),
+    received: z.array(z.string()).describe('The hashes of the batch, each verified and stored for this capture'),
+  })
+  .openapi('ChunksReceived');
+
 export const ArtifactSummary = z
   .object({
     id: z.string(),

@@ -23,6 +23,7 @@ const ROLES: Record<string, Guard> = {
   pinCapture: 'admin',
   unpinCapture: 'admin',
   beginCapture: 'collector',
+  sendCaptureChunks: 'collector',
   commitCapture: 'collector',
   search: 'operator',
   getVolume: 'operator',

@@ -32,6 +32,13 @@ export interface paths {
     /** Begin a capture: announce its artifacts and chunks, get upload URLs for the chunks the store lacks */
     post: operations["beginCapture"];
   };
+  "/v1/captures/{id}/chunks": {
+    /**
+     * Send small chunks of an open capture through the catalog: verified in memory, published write-once, one store request each
+     * @description A batch of chunks the capture declared at begin and begin handed out as missing, each stored in at most 131072 bytes (larger ones go to their upload URLs), at most 4194304 bytes in all. The body repeats, until it ends: the chunk's SHA-256 (32 bytes, raw), the stored length (4 bytes, unsigned big-endian), the stored bytes (as declared at begin: identity or one gzip member). Each chunk is checked (stored size and SHA-256 as declared, SHA-256 after a bounded inflate) before any is stored; a bad one refuses the whole batch. Safe to repeat. A catalog without this route answers 404 or 405: use the upload URLs.
+     */
+    put: operations["sendCaptureChunks"];
+  };
   "/v1/captures/{id}/commit": {
     /** Commit a capture: verify every chunk, parse and index every artifact, write the manifest (a large one in a worker: 202, ask again) */
     post: operations["commitCapture"];
@@ -223,6 +230,11 @@ export interface components {
       sha256: string;
       /** @description At most 4096 per artifact and 65536 per capture */
       chunks: components["schemas"]["ChunkRef"][];
+    };
+    ChunksReceived: {
+      captureId: string;
+      /** @description The hashes of the batch, each verified and stored for this capture */
+      received: string[];
     };
     CommitResponse: {
       captureId: string;
@@ -881,6 +893,78 @@ export interface operations {
         };
       };
       /** @description An artifact declared by `previous` is not one this host committed with the same kind, fileName, sourcePath, device, size and sha256; send its chunks */
+      422: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Send small chunks of an open capture through the catalog: verified in memory, published write-once, one store request each
+   * @description A batch of chunks the capture declared at begin and begin handed out as missing, each stored in at most 131072 bytes (larger ones go to their upload URLs), at most 4194304 bytes in all. The body repeats, until it ends: the chunk's SHA-256 (32 bytes, raw), the stored length (4 bytes, unsigned big-endian), the stored bytes (as declared at begin: identity or one gzip member). Each chunk is checked (stored size and SHA-256 as declared, SHA-256 after a bounded inflate) before any is stored; a bad one refuses the whole batch. Safe to repeat. A catalog without this route answers 404 or 405: use the upload URLs.
+   */
+  sendCaptureChunks: {
+    parameters: {
+      path: {
+        id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/octet-stream": string;
+      };
+    };
+    responses: {
+      /** @description Every chunk of the batch is verified and stored for this capture */
+      200: {
+        content: {
+          "application/json": components["schemas"]["ChunksReceived"];
+        };
+      };
+      /** @description The body is not the framing (a truncated head or chunk, an empty chunk or batch, a chunk twice) */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No or bad token */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Wrong role or another host */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No such capture */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The capture is committed, or a chunk is one begin answers present */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The batch or a chunk is over its size limit, or a chunk inflates past 1 MiB */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A chunk is not declared by the capture, or is not what its name and declaration say; nothing of the batch was stored */
       422: {
         content: {
           "application/json": components["schemas"]["Error"];

@@ -1,0 +1,260 @@
+/**
+ * Small chunks sent through the catalog (`PUT /v1/captures/{id}/chunks`, docs/architecture.md,
+ * "Ingest protocol"): a batch of stored chunks in one body, verified in memory (stored size and
+ * SHA-256 as declared at begin, SHA-256 after a bounded inflate) and published straight to
+ * `chunks/<sha256>` write-once — one store request per chunk where an upload URL costs three
+ * (the collector's PUT to staging, the commit's GET, its publish). Each published chunk is
+ * then recorded for its capture (`capture_chunks`), which is how the commit knows it was
+ * delivered and verified; a bounded in-process copy spares the commit reading it back.
+ *
+ * Body framing, repeated until the body ends (at most CHUNK_BATCH_MAX_BYTES in all):
+ *   32 bytes  the chunk's SHA-256 (of its uncompressed bytes), raw
+ *    4 bytes  the stored length n, unsigned big-endian, 1 … SMALL_CHUNK_MAX_STORED_BYTES
+ *    n bytes  the chunk as stored (as declared at begin: identity, or one gzip member)
+ */
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { BeginRequest, ChunkEncoding } from '../../formats/protocol.js';
+import type { Db } from '../../db/client.js';
+import { captureChunks, captures } from '../../db/schema.js';
+import type { Principal, Services } from '../context.js';
+import { ApiError } from '../errors.js';
+import { stagingKey, type BlobStore } from '../store/types.js';
+import { ChunkError, decodeChunk, sha256Hex, type VerifiedChunk } from '../pipeline/chunks.js';
+import { mayNeedRedaction } from '../pipeline/redaction.js';
+import { assertHostAllowed } from './host-scope.js';
+import { distinctChunks } from './begin.js';
+import { heldByHost, knownBlobs, pool, publishChunk, publishEach, trustedRecord } from './staging.js';
+
+const KiB = 1024;
+/** A chunk goes through the catalog when it is stored in at most this many bytes; larger ones use upload URLs. */
+export const SMALL_CHUNK_MAX_STORED_BYTES = 128 * KiB;
+/**
+ * One batch's body. API Gateway hands Lambda a binary body base64-encoded inside a 6 MB
+ * event: 4 MiB becomes 5.6 MB, with room left for the event's headers.
+ */
+export const CHUNK_BATCH_MAX_BYTES = 4096 * KiB;
+/**
+ * Chunks in one batch: each may inflate to 1 MiB while it is checked (four at a time, the
+ * inflated bytes dropped once checked), so a batch costs at most this many bounded inflates.
+ */
+export const CHUNK_BATCH_MAX_CHUNKS = 1024;
+const FRAME_HEAD_BYTES = 36;
+
+/** One chunk of a batch as it arrived. */
+export interface FramedChunk {
+  sha256: string;
+  stored: Uint8Array;
+}
+
+/** Splits a batch body into its chunks (400 on anything that is not the framing, 413 past the bounds). */
+export function parseChunkBatch(body: Uint8Array): FramedChunk[] {
+  if (body.length > CHUNK_BATCH_MAX_BYTES) throw new ApiError('payload_too_large', `a batch of chunks is at most ${CHUNK_BATCH_MAX_BYTES} bytes`);
+  const out: FramedChunk[] = [];
+  const seen = new Set<string>();
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  for (let at = 0; at < body.length; ) {
+    if (body.length - at < FRAME_HEAD_BYTES) throw new ApiError('bad_request', `the batch ends inside a chunk's 36-byte head (at byte ${at})`);
+    const sha256 = Buffer.from(body.subarray(at, at + 32)).toString('hex');
+    const n = view.getUint32(at + 32);
+    at += FRAME_HEAD_BYTES;
+    if (n === 0) throw new ApiError('bad_request', `chunk ${sha256} has no bytes`);
+    if (n > SMALL_CHUNK_MAX_STORED_BYTES) {
+      throw new ApiError('payload_too_large', `chunk ${sha256}: ${n} stored bytes; larger than ${SMALL_CHUNK_MAX_STORED_BYTES} goes to its upload URL`);
+    }
+    if (n > body.length - at) throw new ApiError('bad_request', `chunk ${sha256}: the batch ends before its ${n} bytes`);
+    if (seen.has(sha256)) throw new ApiError('bad_request', `chunk ${sha256} is sent twice in one batch`);
+    if (seen.size === CHUNK_BATCH_MAX_CHUNKS) throw new ApiError('payload_too_large', `a batch holds at most ${CHUNK_BATCH_MAX_CHUNKS} chunks`);
+    seen.add(sha256);
+    out.push({ sha256, stored: body.subarray(at, at + n) });
+    at += n;
+  }
+  if (out.length === 0) throw new ApiError('bad_request', 'the batch holds no chunk');
+  return out;
+}
+
+/** What the catalog keeps of a chunk it just received, until its capture commits. */
+interface Received {
+  stored: Uint8Array;
+  encoding: ChunkEncoding;
+  size: number;
+}
+
+/**
+ * Chunks this process received lately, as stored, by capture: the commit of that capture
+ * takes them from here instead of reading them back from the store. Bounded in bytes (the
+ * oldest go first); a commit in another process (Lambda) reads the store instead.
+ */
+export class ReceivedChunks {
+  private readonly entries = new Map<string, Received>();
+  private bytes = 0;
+  constructor(private readonly maxBytes = 64 * 1024 * KiB) {}
+
+  add(captureId: string, sha256: string, r: Received): void {
+    const key = `${captureId}/${sha256}`;
+    this.drop(key);
+    if (r.stored.length > this.maxBytes) return;
+    while (this.bytes + r.stored.length > this.maxBytes) this.drop(this.entries.keys().next().value!);
+    // A copy: the request body it came in is not held for one chunk of it.
+    this.entries.set(key, { ...r, stored: r.stored.slice() });
+    this.bytes += r.stored.length;
+  }
+
+  get(captureId: string, sha256: string): Received | undefined {
+    return this.entries.get(`${captureId}/${sha256}`);
+  }
+
+  /** Forgets a capture's chunks (it committed). */
+  forget(captureId: string, shas: Iterable<string>): void {
+    for (const s of shas) this.drop(`${captureId}/${s}`);
+  }
+
+  private drop(key: string): void {
+    const r = this.entries.get(key);
+    if (!r) return;
+    this.entries.delete(key);
+    this.bytes -= r.stored.length;
+  }
+}
+
+const receivedByStore = new WeakMap<BlobStore, ReceivedChunks>();
+
+/** The received-chunks copy of one store (shared by every request the process serves). */
+export function receivedOf(store: BlobStore): ReceivedChunks {
+  let r = receivedByStore.get(store);
+  if (!r) {
+    r = new ReceivedChunks();
+    receivedByStore.set(store, r);
+  }
+  return r;
+}
+
+/** Chunks only secret-bearing kinds reference: they stay out of `chunks/` until redaction has run at commit. */
+export function onlySecretBearing(req: BeginRequest): Set<string> {
+  const otherwise = new Set(req.artifacts.filter((a) => !mayNeedRedaction(a.kind)).flatMap((a) => a.chunks.map((c) => c.sha256)));
+  return new Set(req.artifacts.flatMap((a) => a.chunks.map((c) => c.sha256)).filter((s) => !otherwise.has(s)));
+}
+
+export type DeliveredRow = typeof captureChunks.$inferSelect;
+
+/** The chunks a capture delivered through the catalog, by hash. */
+export async function deliveredChunks(db: Db, captureId: string): Promise<Map<string, DeliveredRow>> {
+  const rows = await db.select().from(captureChunks).where(eq(captureChunks.captureId, captureId));
+  return new Map(rows.map((r) => [r.sha256, r]));
+}
+
+/**
+ * PUT /v1/captures/{id}/chunks: verifies every chunk of the batch in memory, then publishes
+ * each write-once under its chunk key (or, for a chunk only secret-bearing artifacts
+ * reference, into the capture's staging area: redaction decides at commit what is kept) and
+ * records it for the capture. All or nothing as far as checks go: one bad chunk refuses the
+ * batch before anything is written. Safe to repeat.
+ */
+export async function receiveChunks(
+  services: Services,
+  principal: Principal,
+  captureId: string,
+  body: Uint8Array,
+): Promise<{ captureId: string; received: string[] }> {
+  const { db, store, now } = services;
+  const [cap] = await db.select().from(captures).where(eq(captures.id, captureId));
+  if (!cap) throw new ApiError('not_found', `no capture ${captureId}; begin it first with POST /v1/captures`);
+  assertHostAllowed(principal, cap.host);
+  if (cap.state !== 'open') throw new ApiError('conflict', `capture ${captureId} is committed; it takes no more chunks`);
+  const batch = parseChunkBatch(body);
+  const req = cap.request as BeginRequest;
+  const declared = distinctChunks(req);
+  const undeclared = batch.filter((c) => !declared.has(c.sha256));
+  if (undeclared.length > 0) {
+    throw new ApiError('unprocessable', `chunk ${undeclared[0].sha256}${more(undeclared)} is not declared by capture ${captureId}`);
+  }
+  const shas = batch.map((c) => c.sha256);
+  const at = now();
+  const [known, held, recorded] = await Promise.all([
+    knownBlobs(db, shas),
+    heldByHost(db, cap.host, shas),
+    db
+      .select({ sha256: captureChunks.sha256 })
+      .from(captureChunks)
+      .where(and(eq(captureChunks.captureId, captureId), inArray(captureChunks.sha256, shas))),
+  ]);
+  // What begin answers present without asking the store is never handed out: not taken again.
+  const present = batch.filter((c) => {
+    const k = known.get(c.sha256);
+    return held.has(c.sha256) && !!k && k.size === declared.get(c.sha256)!.size && trustedRecord(k, at);
+  });
+  if (present.length > 0) {
+    throw new ApiError('conflict', `chunk ${present[0].sha256}${more(present)} is already held for host ${cap.host}; begin answers it present`);
+  }
+
+  const verified = await pool(batch, 4, (c) => verifyFramed(c, declared.get(c.sha256)!));
+  const problems = verified.flatMap((v) => ('problem' in v ? [v.problem] : []));
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 5).map((p) => p.message);
+    throw new ApiError(
+      problems.some((p) => p.reason === 'too-large') ? 'payload_too_large' : 'unprocessable',
+      `chunks refused (nothing of this batch was stored): ${shown.join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`,
+      { chunks: problems },
+    );
+  }
+  if (store.recentlyUnavailable?.()) throw new ApiError('service_unavailable', 'the blob store is unavailable; retry after Retry-After seconds');
+
+  const chunks = verified.flatMap((v) => ('chunk' in v ? [v.chunk] : []));
+  const deferred = onlySecretBearing(req);
+  const done = new Set(recorded.map((r) => r.sha256));
+  const rows: Array<typeof captureChunks.$inferInsert> = [];
+  const staged = chunks.filter((c) => deferred.has(c.sha256));
+  if (staged.length > 0) await store.openStaging(captureId);
+  await Promise.all(staged.map((c) => store.put(stagingKey(captureId, c.sha256), c.storedBytes)));
+  await publishEach(
+    db,
+    store,
+    at,
+    chunks.filter((c) => !deferred.has(c.sha256) && !done.has(c.sha256)),
+    async (c, listed) => {
+      const { stored } = await publishChunk(db, store, at, c, known.get(c.sha256), listed);
+      rows.push({ captureId, sha256: c.sha256, size: stored.size, encoding: stored.encoding, storedSize: stored.storedSize, receivedAt: at });
+    },
+  );
+  // Recorded only once the objects rest in the store: a crash before this leaves them
+  // unrecorded (no `blobs` row either, so garbage collection never takes them), and the
+  // collector's retry finds them there and records them.
+  for (let i = 0; i < rows.length; i += 1000) {
+    await db
+      .insert(captureChunks)
+      .values(rows.slice(i, i + 1000))
+      .onConflictDoUpdate({
+        target: [captureChunks.captureId, captureChunks.sha256],
+        set: { encoding: sql`excluded.encoding`, storedSize: sql`excluded.stored_size`, receivedAt: sql`excluded.received_at` },
+      });
+  }
+  const kept = receivedOf(store);
+  for (const c of chunks) kept.add(captureId, c.sha256, { stored: c.storedBytes, encoding: c.encoding, size: c.size });
+  return { captureId, received: shas };
+}
+
+function more(list: unknown[]): string {
+  return list.length > 1 ? ` (and ${list.length - 1} more)` : '';
+}
+
+type Checked =
+  | { chunk: Omit<VerifiedChunk, 'bytes'> & { sha256: string; size: number; storedBytes: Uint8Array } }
+  | { problem: { sha256: string; reason: string; message: string } };
+
+/** One framed chunk against its declaration: stored size and SHA-256 when declared, encoding, and its name after a bounded inflate. */
+async function verifyFramed(c: FramedChunk, ref: BeginRequest['artifacts'][number]['chunks'][number]): Promise<Checked> {
+  const problem = (reason: string, message: string): Checked => ({ problem: { sha256: c.sha256, reason, message: `chunk ${c.sha256}: ${message}` } });
+  const encoding = ref.encoding ?? 'identity';
+  if (ref.storedSize !== undefined && c.stored.length !== ref.storedSize)
+    return problem('wrong-size', `${c.stored.length} stored bytes, declared ${ref.storedSize}`);
+  if (ref.storedSha256 !== undefined && sha256Hex(c.stored) !== ref.storedSha256)
+    return problem('wrong-hash', 'the stored bytes do not have the declared stored SHA-256');
+  try {
+    const v = await decodeChunk(c.sha256, ref.size, c.stored);
+    if (v.encoding !== encoding) return problem('bad-encoding', `sent as ${v.encoding}, declared ${encoding}`);
+    // The inflated bytes are not kept: a batch holds no more than its body once checked.
+    return { chunk: { encoding: v.encoding, storedSize: v.storedSize, sha256: c.sha256, size: ref.size, storedBytes: c.stored } };
+  } catch (e) {
+    if (!(e instanceof ChunkError)) throw e;
+    return { problem: { sha256: c.sha256, reason: e.reason, message: e.message } };
+  }
+}
