@@ -5,9 +5,11 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
 import { bodyLimit } from 'hono/body-limit';
+import { compress } from 'hono/compress';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError, RETRY_AFTER_SECONDS, describeError, errorBody, errorContext, toApiError } from './errors.js';
 import { CONTROL_CHARS, LIMITS } from './ingest/limits.js';
+import { inflateRequest } from './http/content-encoding.js';
 import type { AppEnv, App, Services } from './context.js';
 import { routeModules } from './routes/index.js';
 import { registerDocsRoutes } from './routes/docs.js';
@@ -76,15 +78,23 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
 
   app.use('/v1/*', async (c, next) => {
     if (c.req.method === 'POST' || c.req.method === 'DELETE' || c.req.method === 'PATCH') {
+      // A gzip body is held to the limit twice: as sent, then inflated (inflateRequest).
       return bodyLimit({
         maxSize: MAX_JSON_BODY_BYTES,
         onError: () => {
           throw new ApiError('payload_too_large', `request body over ${MAX_JSON_BODY_BYTES} bytes`);
         },
-      })(c, next);
+      })(c, async () => {
+        await inflateRequest(c, MAX_JSON_BODY_BYTES);
+        await next();
+      });
     }
     await next();
   });
+  // Ingest answers (a commit's found ids, a begin's upload URLs) go gzipped to a client that
+  // accepts it; anything under 1 KiB goes as is.
+  app.use('/v1/captures', compress({ encoding: 'gzip' }));
+  app.use('/v1/captures/*', compress({ encoding: 'gzip' }));
 
   app.onError((err, c) => {
     const requestId = c.var.requestId ?? randomUUID();

@@ -1,4 +1,5 @@
 import type { BeginBody, BeginResponse, CommitResponse, UploadTarget } from '../formats/index.js';
+import { gzipSync } from 'node:zlib';
 import { CollectorError } from './errors.js';
 import {
   COMMIT_TIMEOUT_MS,
@@ -45,7 +46,7 @@ export class CatalogClient {
     return {
       method,
       url: `${this.baseUrl}${path}`,
-      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', accept: 'application/json' },
+      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', accept: 'application/json', 'accept-encoding': 'gzip' },
       body: body === undefined ? '' : JSON.stringify(body),
       timeoutMs: this.timeouts.requestMs,
     };
@@ -59,11 +60,25 @@ export class CatalogClient {
     }
   }
 
+  /** Begins go gzipped until a catalog refuses that (400 or 415: one that predates it): then plain. */
+  private gzip = true;
+
   /** POST /v1/captures: idempotent on captureId. The answer leaves out the chunks present (unused here). */
   async begin(req: BeginBody): Promise<BeginResponse> {
-    const r = this.json('POST', '/v1/captures', req);
-    r.headers!.prefer = 'return=minimal';
-    const res = await requestWithRetry(r, `begin capture ${req.captureId}`, this.retry);
+    const send = () => {
+      const r = this.json('POST', '/v1/captures', req);
+      r.headers!.prefer = 'return=minimal';
+      if (this.gzip) {
+        r.headers!['content-encoding'] = 'gzip';
+        r.body = gzipSync(r.body!);
+      }
+      return requestWithRetry(r, `begin capture ${req.captureId}`, this.retry);
+    };
+    const res = await send().catch((e) => {
+      if (!this.gzip || !(e instanceof RejectedError && (e.status === 400 || e.status === 415))) throw e;
+      this.gzip = false;
+      return send();
+    });
     return CatalogClient.parse<BeginResponse>(res.body, 'begin');
   }
 

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { CollectorError, describeError } from './errors.js';
 
 /**
@@ -90,7 +91,9 @@ export async function request(req: HttpRequest): Promise<HttpResponse> {
   const res = await openRequest(req);
   const parts: Buffer[] = [];
   for await (const c of res) parts.push(c as Buffer);
-  return { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) };
+  const body = Buffer.concat(parts);
+  // The catalog compresses JSON when the request says it may (CatalogClient).
+  return { status: res.statusCode ?? 0, headers: res.headers, body: res.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body };
 }
 
 /** The server's `{"error":{"code","message"}}` text, or the start of the body. */

@@ -37,6 +37,10 @@ const begin = createRoute({
   request: {
     headers: z.object({
       prefer: z.string().optional().describe('`return=minimal` (RFC 7240): the answer leaves out `present` (the chunks not in `missing`)'),
+      'content-encoding': z
+        .string()
+        .optional()
+        .describe('`gzip`: the body is gzipped (the collector sends its begin so); inflated, it is held to the same size limit (413)'),
     }),
     body: { content: { 'application/json': { schema: BeginRequestSchema } }, required: true },
   },
@@ -46,7 +50,8 @@ const begin = createRoute({
     401: err('No or bad token'),
     403: err('Wrong role or another host'),
     409: err('The capture id is taken by different content'),
-    413: err('The request body is over the size limit'),
+    413: err('The request body is over the size limit, as sent or inflated'),
+    415: err('A Content-Encoding other than gzip'),
     422: err(
       'An artifact declared by `previous` is not one this host committed with the same kind, fileName, sourcePath, device, size and sha256; send its chunks',
     ),

@@ -1,10 +1,10 @@
 /**
  * The collector bundle remembers the id the catalog gave each committed artifact
  * (`<spool>/known-artifacts`) and declares an artifact read again byte for byte by that id
- * (`previous`) instead of its chunk list; the begin asks for the minimal answer. When the
- * catalog cannot resolve such a declaration (any 4xx: an id it does not know, another
- * catalog, one that predates `previous`), the same run sends the chunk lists and the
- * capture commits.
+ * (`previous`) instead of its chunk list; the begin goes gzipped and asks for the minimal
+ * answer. When the catalog cannot resolve such a declaration (any 4xx: an id it does not
+ * know, another catalog, one that predates `previous`), the same run sends the chunk lists
+ * and the capture commits; a catalog that refuses gzip bodies (400) gets them plain.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,6 +44,7 @@ describe('unchanged artifacts declared by their previous id', { timeout: 60_000 
     expect(cat.begins).toHaveLength(1);
     const [first] = cat.begins;
     expect(first.prefer).toBe('return=minimal');
+    expect(first.gzipped).toBe(true);
     expect(first.body.artifacts.every((a) => a.chunks && !a.previous)).toBe(true);
     const ids = r.json.captures[0].artifacts.filter((a: any) => a.status === 'ok').map((a: any) => a.artifactId);
     expect(ids.length).toBeGreaterThan(1);
@@ -85,5 +86,18 @@ describe('unchanged artifacts declared by their previous id', { timeout: 60_000 
     expect(sent[1].body.captureId).toBe(sent[0].body.captureId);
     // The ids the commit answered replace the stale ones.
     expect(known().every((l) => !l.endsWith('0193a000-0000-7000-8000-000000000000'))).toBe(true);
+  });
+
+  it('sends the begin plain to a catalog that refuses gzip bodies', async () => {
+    cat.mode.plainOnly = true;
+    const before = cat.begins.length;
+    const r = await collect();
+    cat.mode.plainOnly = false;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.captures[0].state).toBe('committed');
+    const taken = cat.begins.slice(before);
+    expect(taken).toHaveLength(1);
+    expect(taken[0].gzipped).toBe(false);
+    expect(taken[0].body.artifacts.every((a) => a.previous)).toBe(true);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import type { ArtifactRef, BeginBody, BeginRequest } from '../../formats/index.js';
 
 export interface ScriptedCatalog {
@@ -12,10 +13,10 @@ export interface ScriptedCatalog {
   /** Method and path of each request, in order. */
   log: string[];
   chunks: Map<string, Buffer>;
-  /** Each begin as sent, with its Prefer header. */
-  begins: Array<{ prefer: string | undefined; body: BeginBody }>;
+  /** Each begin as taken (inflated), with its Prefer header and whether it came gzipped. */
+  begins: Array<{ prefer: string | undefined; gzipped: boolean; body: BeginBody }>;
   /** How the next requests are answered. */
-  mode: { token: string; refuse?: 401 | 403; commit422: number; putStatus?: number; answer?: ScriptedAnswer };
+  mode: { token: string; refuse?: 401 | 403; commit422: number; putStatus?: number; answer?: ScriptedAnswer; plainOnly?: boolean };
   close(): Promise<void>;
 }
 
@@ -48,7 +49,11 @@ export async function startScriptedCatalog(token: string): Promise<ScriptedCatal
   const server: Server = createServer(async (req, res) => {
     const parts: Buffer[] = [];
     for await (const c of req) parts.push(c as Buffer);
-    const body = Buffer.concat(parts);
+    const sent = Buffer.concat(parts);
+    const gzipped = req.headers['content-encoding'] === 'gzip';
+    // A catalog that predates gzip bodies reads the bytes as JSON, and refuses them.
+    if (gzipped && cat.mode.plainOnly) return json(res, 400, { error: { code: 'bad_request', message: 'the request body is not valid JSON' } });
+    const body = gzipped ? gunzipSync(sent) : sent;
     const path = new URL(req.url!, 'http://x').pathname;
     cat.log.push(`${req.method} ${path}`);
     if (req.headers.authorization !== `Bearer ${cat.mode.token}` || cat.mode.refuse) {
@@ -71,16 +76,16 @@ export async function startScriptedCatalog(token: string): Promise<ScriptedCatal
       return res.end();
     }
     if (req.method === 'POST' && path === '/v1/captures') {
-      const sent = JSON.parse(body.toString('utf8')) as BeginBody;
-      cat.begins.push({ prefer: req.headers.prefer as string | undefined, body: sent });
+      const taken = JSON.parse(body.toString('utf8')) as BeginBody;
+      cat.begins.push({ prefer: req.headers.prefer as string | undefined, gzipped, body: taken });
       // An artifact declared by `previous` takes the chunks of the committed one, as the catalog does.
-      const artifacts = sent.artifacts.map((a) => {
+      const artifacts = taken.artifacts.map((a) => {
         const before = a.previous ? committed.get(a.previous) : undefined;
         return a.chunks ? a : before?.sha256 === a.sha256 ? { ...a, chunks: before.chunks } : null;
       });
       if (artifacts.includes(null))
         return json(res, 422, { error: { code: 'unprocessable', message: 'artifact: previous is not one this host committed; declare its chunks' } });
-      const b = { ...sent, artifacts } as BeginRequest;
+      const b = { ...taken, artifacts } as BeginRequest;
       begins.set(b.captureId, b);
       const all = new Map(b.artifacts.flatMap((a) => a.chunks.map((ch) => [ch.sha256, ch] as const)));
       const missing = [...all.values()]

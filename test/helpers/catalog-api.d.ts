@@ -848,6 +848,8 @@ export interface operations {
       header?: {
         /** @description `return=minimal` (RFC 7240): the answer leaves out `present` (the chunks not in `missing`) */
         prefer?: string;
+        /** @description `gzip`: the body is gzipped (the collector sends its begin so); inflated, it is held to the same size limit (413) */
+        "content-encoding"?: string;
       };
     };
     requestBody: {
@@ -886,8 +888,14 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description The request body is over the size limit */
+      /** @description The request body is over the size limit, as sent or inflated */
       413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A Content-Encoding other than gzip */
+      415: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
