@@ -60,7 +60,7 @@ export class CatalogClient {
     }
   }
 
-  /** Begins go gzipped until a catalog refuses that (400 or 415: one that predates it): then plain. */
+  /** Begins go gzipped until a catalog refuses one (400 to 415: one that predates gzip bodies says 400): then plain. */
   private gzip = true;
 
   /** POST /v1/captures: idempotent on captureId. The answer leaves out the chunks present (unused here). */
@@ -75,7 +75,8 @@ export class CatalogClient {
       return requestWithRetry(r, `begin capture ${req.captureId}`, this.retry);
     };
     const res = await send().catch((e) => {
-      if (!this.gzip || !(e instanceof RejectedError && (e.status === 400 || e.status === 415))) throw e;
+      // 400 (a catalog that predates gzip bodies reads them as bad JSON), 415, or another refusal of the request itself.
+      if (!this.gzip || !(e instanceof RejectedError && e.status < 416)) throw e;
       this.gzip = false;
       return send();
     });

@@ -171,13 +171,11 @@ export async function deliverCapture(c: SpooledCapture, client: CatalogClient, s
   // An artifact this host committed before, byte for byte, is declared by that artifact's id
   // instead of its chunk list; if the catalog cannot resolve one, the lists go after all.
   const known = await spool.knownArtifacts();
-  const keys = c.begin.artifacts.map((a) =>
-    sha256Hex(JSON.stringify([c.begin.host.name, a.kind, a.fileName, a.sourcePath, a.device ?? null, a.size, a.sha256, a.chunks.map((ch) => ch.sha256)])),
-  );
-  let brief = false;
+  const keys = c.begin.artifacts.map((a) => sha256Hex(JSON.stringify([c.begin.host.name, { ...a, chunks: a.chunks.map((ch) => ch.sha256) }])));
+  let brief: string | undefined;
   const artifacts = c.begin.artifacts.map(({ chunks, ...a }, i) => {
     const previous = known.get(keys[i]);
-    brief ||= !!previous;
+    brief ||= previous;
     return previous ? { ...a, previous } : { ...a, chunks };
   });
   let begun: BeginResponse;

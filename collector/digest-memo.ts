@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PriorDigest } from './chunker.js';
 import type { ArtifactSource } from './spool.js';

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { constants, promises as fsp, statSync } from 'node:fs';
+import { constants, statSync } from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
 import { CHUNK_SIZE } from '../formats/index.js';
 import { UsageError } from './errors.js';

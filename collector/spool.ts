@@ -1,5 +1,5 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { promises as fsp } from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BeginRequest, ChunkEncoding } from '../formats/index.js';
 import type { AccessRef } from './host-access.js';
@@ -112,8 +112,13 @@ export class Spool {
     return s;
   }
 
+  /** A path inside the spool. */
+  private at(...parts: string[]): string {
+    return join(this.dir, ...parts);
+  }
+
   private takeLock(): void {
-    const path = join(this.dir, 'lock');
+    const path = this.at('lock');
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         this.lockFd = openSync(path, 'wx');
@@ -135,7 +140,7 @@ export class Spool {
     closeSync(this.lockFd);
     this.lockFd = null;
     try {
-      unlinkSync(join(this.dir, 'lock'));
+      unlinkSync(this.at('lock'));
     } catch {
       /* already gone */
     }
@@ -143,12 +148,12 @@ export class Spool {
 
   /** When a capture from this spool was last delivered (ms; 0: never): every delivery rewrites known-chunks. */
   async lastDelivery(): Promise<number> {
-    return (await fsp.stat(join(this.dir, KNOWN_FILE)).catch(() => ({ mtimeMs: 0 }))).mtimeMs;
+    return (await fsp.stat(this.at(KNOWN_FILE)).catch(() => ({ mtimeMs: 0 }))).mtimeMs;
   }
 
   /** The lines of a spool file (none when it is missing). */
   private lines(name: string): Promise<string[]> {
-    return fsp.readFile(join(this.dir, name), 'utf8').then(
+    return fsp.readFile(this.at(name), 'utf8').then(
       (t) => t.split('\n'),
       () => [],
     );
@@ -156,7 +161,7 @@ export class Spool {
 
   /** Rewrites a spool file whole with the last `max` of `lines`. */
   private keep(name: string, lines: string[], max: number): Promise<void> {
-    return writeAtomic(join(this.dir, name), lines.slice(-max).join('\n') + '\n');
+    return writeAtomic(this.at(name), lines.slice(-max).join('\n') + '\n');
   }
 
   /** Hashes the catalog has confirmed it holds. */
@@ -212,7 +217,7 @@ export class Spool {
   async stage(sha256: string, encoding: ChunkEncoding, stored: Buffer, overBound = false): Promise<boolean> {
     if (this.stagedIndex.has(sha256)) return true;
     if (!overBound && this.usedBytes + stored.length > this.maxBytes) return false;
-    const file = join(this.dir, 'chunks', `${sha256}.${encoding === 'gzip' ? 'gz' : 'raw'}`);
+    const file = this.at('chunks', `${sha256}.${encoding === 'gzip' ? 'gz' : 'raw'}`);
     await writeAtomic(file, stored);
     this.usedBytes += stored.length;
     this.stagedIndex.set(sha256, { sha256, encoding, file });
@@ -220,11 +225,11 @@ export class Spool {
   }
 
   async saveCapture(c: SpooledCapture): Promise<void> {
-    await writeAtomic(join(this.dir, 'captures', `${c.begin.captureId}.json`), JSON.stringify(c));
+    await writeAtomic(this.at('captures', `${c.begin.captureId}.json`), JSON.stringify(c));
   }
 
   async removeCapture(captureId: string): Promise<void> {
-    await fsp.rm(join(this.dir, 'captures', `${captureId}.json`), { force: true });
+    await fsp.rm(this.at('captures', `${captureId}.json`), { force: true });
   }
 
   /** Adds a failed delivery to the capture's spool entry. */
@@ -235,7 +240,7 @@ export class Spool {
 
   /** Moves a capture the catalog will never take out of the queue, kept for an operator. */
   async rejectCapture(c: SpooledCapture, why: Rejection): Promise<void> {
-    const dir = join(this.dir, 'rejected', c.begin.captureId);
+    const dir = this.at('rejected', c.begin.captureId);
     await fsp.mkdir(dir, { recursive: true });
     await writeAtomic(join(dir, 'capture.json'), JSON.stringify(c));
     await writeAtomic(join(dir, 'rejection.json'), JSON.stringify(why, null, 2) + '\n');
@@ -246,13 +251,13 @@ export class Spool {
   async unreject(e: SpoolEntry): Promise<SpooledCapture> {
     const c = { ...e.capture, attempts: [] };
     await this.saveCapture(c);
-    await fsp.rm(join(this.dir, 'rejected', e.id), { recursive: true, force: true });
+    await fsp.rm(this.at('rejected', e.id), { recursive: true, force: true });
     return c;
   }
 
   /** Deletes a capture, pending or rejected, and the staged chunks only it needed. */
   async drop(e: SpoolEntry): Promise<void> {
-    await (e.state === 'pending' ? this.removeCapture(e.id) : fsp.rm(join(this.dir, 'rejected', e.id), { recursive: true, force: true }));
+    await (e.state === 'pending' ? this.removeCapture(e.id) : fsp.rm(this.at('rejected', e.id), { recursive: true, force: true }));
     await this.collectGarbage();
   }
 

@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, writeSync, promises as fsp } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import { dirname, join, posix, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { CatalogClient } from '../catalog-client.js';
