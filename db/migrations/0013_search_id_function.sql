@@ -57,37 +57,57 @@ $$;
 CREATE FUNCTION "search_id_hits"(p_uuid text, p_device text, p_match text, p_vml text, p_limit integer)
   RETURNS TABLE (o_hit text, o_match text, o_score integer, o_row jsonb) LANGUAGE plpgsql STABLE AS $$
 DECLARE
-  d record;
+  devices text[] := '{}';
+  matches text[] := '{}';
+  dev text;
+  m text;
   r jsonb;
   keyed boolean := false;
   vml_answered boolean := false;
 BEGIN
+  IF p_device IS NOT NULL THEN
+    devices := ARRAY[p_device];
+    matches := ARRAY[p_match];
+  END IF;
   IF p_uuid IS NOT NULL THEN
-    r := search_volume_row(p_uuid);
+    -- The volumes row here; search_volume_row's fallbacks only for a UUID without one.
+    SELECT jsonb_build_object('vmfs_uuid', v.vmfs_uuid, 'label', v.label, 'version', v.version, 'last_seen', v.last_seen) INTO r
+      FROM volumes v WHERE v.vmfs_uuid = p_uuid;
+    IF r IS NULL THEN
+      r := search_volume_row(p_uuid);
+    END IF;
     IF r IS NOT NULL THEN
       o_hit := 'volume'; o_match := 'vmfsUuid'; o_score := 100; o_row := r;
       RETURN NEXT;
     END IF;
     keyed := EXISTS (SELECT 1 FROM search_keys k WHERE k.key = p_uuid);
+    IF keyed THEN
+      SELECT devices || array_agg(x.ref), matches || array_agg('extentUuid'::text) INTO devices, matches
+        FROM (SELECT DISTINCT k.ref FROM search_keys k WHERE k.key = p_uuid AND k.kind = 'extentDevice') x;
+      devices := coalesce(devices, '{}');
+      matches := coalesce(matches, '{}');
+    END IF;
   END IF;
-  FOR d IN
-    SELECT p_device AS device_id, p_match AS m WHERE p_device IS NOT NULL
-    UNION
-    SELECT DISTINCT k.ref, 'extentUuid' FROM search_keys k WHERE keyed AND k.key = p_uuid AND k.kind = 'extentDevice'
-  LOOP
-    r := search_lun_row(d.device_id);
+  FOR i IN 1 .. coalesce(array_length(devices, 1), 0) LOOP
+    dev := devices[i];
+    m := matches[i];
+    -- The luns row here; search_lun_row's fallbacks only for a device without one.
+    SELECT to_jsonb(l) INTO r FROM luns l WHERE l.device_id = dev;
+    IF r IS NULL THEN
+      r := search_lun_row(dev);
+    END IF;
     IF r IS NOT NULL THEN
-      o_hit := 'lun'; o_match := d.m; o_score := 100; o_row := r;
+      o_hit := 'lun'; o_match := m; o_score := 100; o_row := r;
       RETURN NEXT;
       vml_answered := vml_answered OR coalesce(r->>'vml' = p_vml, false);
     END IF;
-    RETURN QUERY SELECT 'target'::text, d.m, 95, to_jsonb(x) FROM (
+    RETURN QUERY SELECT 'target'::text, m, 95, to_jsonb(x) FROM (
       SELECT DISTINCT ON (t.storage_host, t.stack, coalesce(t.iqn, ''), coalesce(t.lun, -1), coalesce(t.device_id, '')) t.*
-        FROM targets t WHERE t.device_id = d.device_id
+        FROM targets t WHERE t.device_id = dev
        ORDER BY t.storage_host, t.stack, coalesce(t.iqn, ''), coalesce(t.lun, -1), coalesce(t.device_id, ''), t.seen_at DESC, t.id DESC
     ) x ORDER BY x.seen_at DESC LIMIT p_limit;
-    RETURN QUERY SELECT 'volume'::text, d.m, 90, jsonb_build_object('vmfs_uuid', k.ref, 'label', v.label, 'version', v.version, 'last_seen', v.last_seen)
-      FROM (SELECT DISTINCT s.ref FROM search_keys s WHERE s.key = d.device_id AND s.kind = 'deviceVolume') k
+    RETURN QUERY SELECT 'volume'::text, m, 90, jsonb_build_object('vmfs_uuid', k.ref, 'label', v.label, 'version', v.version, 'last_seen', v.last_seen)
+      FROM (SELECT DISTINCT s.ref FROM search_keys s WHERE s.key = dev AND s.kind = 'deviceVolume') k
       LEFT JOIN volumes v ON v.vmfs_uuid = k.ref;
   END LOOP;
   IF keyed THEN
