@@ -191,11 +191,14 @@ export function indexedRun(fragment: string): string {
 
 /**
  * search_names rows of `kinds` matching `fragment` (any case): those with a word that starts
- * with it (a range read of the word index: 'prod-12' finds 'ds-prod-12', 'ds-prod-120'), and
- * only when there is none, those holding it anywhere, mid-word ('rod-12'), through the trigram
- * index. One statement: the trigram read sits behind a one-time filter on the first part.
+ * with it (a range read of the word index: 'prod-12' finds 'ds-prod-12', 'ds-prod-120'), and,
+ * when those are fewer than `enough` (the answer's size), also those holding it mid-word
+ * ('rod-12', 'nonprod-12'), through the trigram index. So an answer that is not cut short
+ * holds every name containing the fragment, as a substring search would; one that is cut
+ * short is filled with word starts first. One statement: the trigram read sits behind a
+ * one-time filter on the count of the first part.
  */
-function namesLike(kinds: string[], fragment: string): SQL {
+function namesLike(kinds: string[], fragment: string, enough: number): SQL {
   const lower = fragment.toLowerCase();
   const probe = wordProbe(fragment);
   const inKinds = inList(kinds);
@@ -210,7 +213,9 @@ function namesLike(kinds: string[], fragment: string): SQL {
        WHERE search_name_words(n.name) @@ ${prefixTsquery(probe)}::tsquery ${probe === lower ? sql`` : sql`AND ${contains}`} AND n.kind IN ${inKinds})
     SELECT * FROM w
     UNION ALL
-    SELECT * FROM (${trigram}) f WHERE NOT EXISTS (SELECT 1 FROM w)`;
+    SELECT * FROM (${trigram}) f
+     WHERE (SELECT count(*) FROM w) < ${enough}
+       AND NOT EXISTS (SELECT 1 FROM w WHERE w.kind = f.kind AND w.name = f.name AND w.ref IS NOT DISTINCT FROM f.ref)`;
 }
 
 /** Target rows whose IQN, alias or backing store is one of the names in `names` (a SELECT of kind, name). */
@@ -328,7 +333,7 @@ export async function searchCatalog(db: Db, typed: SearchQuery, limit: number = 
       for (const { hit, row } of rows) hits.add(targetHit(row, hit === 'iqn' ? 100 : 90, hit));
       // A fragment of an IQN: only when nothing matched exactly.
       if (rows.length === 0) {
-        for (const r of await targetRows(db, targetsNamed(namesLike(['iqn'], query.iqn)), n)) hits.add(targetHit(r, 70, 'iqn'));
+        for (const r of await targetRows(db, targetsNamed(namesLike(['iqn'], query.iqn, n)), n)) hits.add(targetHit(r, 70, 'iqn'));
       }
       break;
     }
@@ -451,7 +456,7 @@ async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: strin
   for (const r of targets) hits.add(targetHit(r, 100, 'backingStore'));
   if (targets.length === 0) {
     const fragment = dataset ?? path;
-    for (const r of await targetRows(db, targetsNamed(namesLike(['backingStore'], fragment)), n)) hits.add(targetHit(r, 70, 'backingStore'));
+    for (const r of await targetRows(db, targetsNamed(namesLike(['backingStore'], fragment, n)), n)) hits.add(targetHit(r, 70, 'backingStore'));
   }
   // The datastore on that zvol: the zvol path is often all a storage admin has.
   const devices = [...new Set(targets.map((t) => str(t.device_id)).filter((d): d is string => !!d))];
@@ -489,7 +494,7 @@ async function textHits(db: Db, hits: Hits, text: string, n: number): Promise<vo
   const rows = await queryPrepared<{ hit: string; row: Row }>(
     db,
     sql`
-    WITH m AS MATERIALIZED (${namesLike(['label', 'host', 'iqn', 'alias', 'backingStore'], text)})
+    WITH m AS MATERIALIZED (${namesLike(['label', 'host', 'iqn', 'alias', 'backingStore'], text, n)})
     SELECT 'volume' AS hit, to_jsonb(v) AS row FROM (
       SELECT v.vmfs_uuid, v.label, v.version, v.last_seen FROM m JOIN volumes v ON v.vmfs_uuid = m.ref
        WHERE m.kind = 'label'

@@ -88,9 +88,13 @@ describeEachFlavour('GET /v1/search', (flavour) => {
     expect(volumeHits((await search('vmfs')).body)).toEqual([SCRATCH.vmfsUuid]);
   });
 
-  it('matches a fragment where a word starts, and inside a word only when no word starts with it', async () => {
-    // 's' starts a word of 'scratch-vmfs' only; the s inside 'prod-datastore-01' is not answered then.
-    expect(volumeHits((await search('s')).body)).toEqual([SCRATCH.vmfsUuid]);
+  it('matches a fragment where a word starts and inside words, word starts first when the answer is cut short', async () => {
+    // 's' starts a word of 'scratch-vmfs'; 'prod-datastore-01' holds it mid-word: a substring search answers both.
+    expect(volumeHits((await search('s')).body).sort()).toEqual([PROD.vmfsUuid, SCRATCH.vmfsUuid].sort());
+    // An answer of one hit is filled from the word starts ('scratch-vmfs', the host 'sol01'), never the mid-word match.
+    const cut = await search('s', '&limit=1');
+    expect(cut.status).toBe(200);
+    expect(volumeHits(cut.body)).not.toContain(PROD.vmfsUuid);
     // 'store-01' starts no word anywhere: found inside 'prod-datastore-01'.
     expect(volumeHits((await search('store-01')).body)).toEqual([PROD.vmfsUuid]);
     expect(volumeHits((await search('TASTORE')).body)).toEqual([PROD.vmfsUuid]);
