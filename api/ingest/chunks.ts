@@ -37,7 +37,7 @@ export const CHUNK_BATCH_MAX_BYTES = 4096 * KiB;
  * Chunks in one batch: each may inflate to 1 MiB while it is checked (four at a time, the
  * inflated bytes dropped once checked), so a batch costs at most this many bounded inflates.
  */
-export const CHUNK_BATCH_MAX_CHUNKS = 1024;
+const CHUNK_BATCH_MAX_CHUNKS = 1024;
 const FRAME_HEAD_BYTES = 36;
 
 /** One chunk of a batch as it arrived. */
@@ -47,7 +47,7 @@ export interface FramedChunk {
 }
 
 /** Splits a batch body into its chunks (400 on anything that is not the framing, 413 past the bounds). */
-export function parseChunkBatch(body: Uint8Array): FramedChunk[] {
+function parseChunkBatch(body: Uint8Array): FramedChunk[] {
   if (body.length > CHUNK_BATCH_MAX_BYTES) throw new ApiError('payload_too_large', `a batch of chunks is at most ${CHUNK_BATCH_MAX_BYTES} bytes`);
   const out: FramedChunk[] = [];
   const seen = new Set<string>();

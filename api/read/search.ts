@@ -162,7 +162,7 @@ async function targetRows(db: Db, where: SQL, limit: number): Promise<Row[]> {
  * fragment lower-cased, from its first letter or digit (a word never starts with a separator),
  * at most the 200 characters a word start is kept to. Empty when it has no letter or digit.
  */
-export function wordProbe(fragment: string): string {
+function wordProbe(fragment: string): string {
   return fragment
     .toLowerCase()
     .replace(/^[^\p{L}\p{N}]+/u, '')
@@ -170,7 +170,7 @@ export function wordProbe(fragment: string): string {
 }
 
 /** The tsquery `'probe':*`: every indexed word start that begins with `probe`. */
-export function prefixTsquery(probe: string): string {
+function prefixTsquery(probe: string): string {
   return `'${probe.replace(/\\/g, '\\\\').replace(/'/g, "''")}':*`;
 }
 
@@ -182,7 +182,7 @@ export function prefixTsquery(probe: string): string {
  * tell names apart, words repeat) — and the whole fragment is checked on the few names that
  * come back (`namesLike`). Same answer, a fraction of the index read.
  */
-export function indexedRun(fragment: string): string {
+function indexedRun(fragment: string): string {
   const runs = fragment.split(/[^\p{L}\p{N}]+/u).filter((r) => r.length >= 3);
   if (runs.length === 0) return fragment;
   const digits = (r: string) => (/\d/.test(r) ? 1 : 0);
