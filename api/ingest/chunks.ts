@@ -37,7 +37,7 @@ export const CHUNK_BATCH_MAX_BYTES = 4096 * KiB;
  * Chunks in one batch: each may inflate to 1 MiB while it is checked (four at a time, the
  * inflated bytes dropped once checked), so a batch costs at most this many bounded inflates.
  */
-const CHUNK_BATCH_MAX_CHUNKS = 1024;
+export const CHUNK_BATCH_MAX_CHUNKS = 1024;
 const FRAME_HEAD_BYTES = 36;
 
 /** One chunk of a batch as it arrived. */

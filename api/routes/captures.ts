@@ -11,7 +11,7 @@ import { commitOrHandOff } from '../ingest/commit-jobs.js';
 import { precheckBeginCounts } from '../ingest/limits.js';
 import { admitIngest } from '../ingest/admission.js';
 import { BeginRequestSchema, BeginResponse, ChunksReceived, CommitInProgress, CommitResponse, UUID } from '../schemas/ingest.js';
-import { CHUNK_BATCH_MAX_BYTES, receiveChunks, SMALL_CHUNK_MAX_STORED_BYTES } from '../ingest/chunks.js';
+import { CHUNK_BATCH_MAX_BYTES, CHUNK_BATCH_MAX_CHUNKS, receiveChunks, SMALL_CHUNK_MAX_STORED_BYTES } from '../ingest/chunks.js';
 import { err } from '../schemas/common.js';
 
 /** The counting limits, checked on the parsed JSON before it is validated (a 100,000-chunk request is refused cheaply). */
@@ -106,7 +106,7 @@ const chunks = createRoute({
   summary: 'Send small chunks of an open capture through the catalog: verified in memory, published write-once, one store request each',
   description:
     `A batch of chunks the capture declared at begin and begin handed out as missing, each stored in at most ${SMALL_CHUNK_MAX_STORED_BYTES} bytes ` +
-    `(larger ones go to their upload URLs), at most ${CHUNK_BATCH_MAX_BYTES} bytes in all. The body repeats, until it ends: the chunk's SHA-256 ` +
+    `(larger ones go to their upload URLs), at most ${CHUNK_BATCH_MAX_BYTES} bytes and ${CHUNK_BATCH_MAX_CHUNKS} chunks in all. The body repeats, until it ends: the chunk's SHA-256 ` +
     '(32 bytes, raw), the stored length (4 bytes, unsigned big-endian), the stored bytes (as declared at begin: identity or one gzip member). ' +
     'Each chunk is checked (stored size and SHA-256 as declared, SHA-256 after a bounded inflate) before any is stored; a bad one refuses the ' +
     'whole batch. Safe to repeat. A catalog without this route answers 404 or 405: use the upload URLs.',
@@ -131,7 +131,7 @@ const chunks = createRoute({
     403: err('Wrong role or another host'),
     404: err('No such capture'),
     409: err('The capture is committed, or a chunk is one begin answers present'),
-    413: err('The batch or a chunk is over its size limit, or a chunk inflates past 1 MiB'),
+    413: err('The batch is over its size or chunk-count limit, a chunk over its size limit, or a chunk inflates past 1 MiB'),
     422: err('A chunk is not declared by the capture, or is not what its name and declaration say; nothing of the batch was stored'),
     503: err('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
   },

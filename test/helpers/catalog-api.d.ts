@@ -35,7 +35,7 @@ export interface paths {
   "/v1/captures/{id}/chunks": {
     /**
      * Send small chunks of an open capture through the catalog: verified in memory, published write-once, one store request each
-     * @description A batch of chunks the capture declared at begin and begin handed out as missing, each stored in at most 131072 bytes (larger ones go to their upload URLs), at most 4194304 bytes in all. The body repeats, until it ends: the chunk's SHA-256 (32 bytes, raw), the stored length (4 bytes, unsigned big-endian), the stored bytes (as declared at begin: identity or one gzip member). Each chunk is checked (stored size and SHA-256 as declared, SHA-256 after a bounded inflate) before any is stored; a bad one refuses the whole batch. Safe to repeat. A catalog without this route answers 404 or 405: use the upload URLs.
+     * @description A batch of chunks the capture declared at begin and begin handed out as missing, each stored in at most 131072 bytes (larger ones go to their upload URLs), at most 4194304 bytes and 1024 chunks in all. The body repeats, until it ends: the chunk's SHA-256 (32 bytes, raw), the stored length (4 bytes, unsigned big-endian), the stored bytes (as declared at begin: identity or one gzip member). Each chunk is checked (stored size and SHA-256 as declared, SHA-256 after a bounded inflate) before any is stored; a bad one refuses the whole batch. Safe to repeat. A catalog without this route answers 404 or 405: use the upload URLs.
      */
     put: operations["sendCaptureChunks"];
   };
@@ -916,7 +916,7 @@ export interface operations {
   };
   /**
    * Send small chunks of an open capture through the catalog: verified in memory, published write-once, one store request each
-   * @description A batch of chunks the capture declared at begin and begin handed out as missing, each stored in at most 131072 bytes (larger ones go to their upload URLs), at most 4194304 bytes in all. The body repeats, until it ends: the chunk's SHA-256 (32 bytes, raw), the stored length (4 bytes, unsigned big-endian), the stored bytes (as declared at begin: identity or one gzip member). Each chunk is checked (stored size and SHA-256 as declared, SHA-256 after a bounded inflate) before any is stored; a bad one refuses the whole batch. Safe to repeat. A catalog without this route answers 404 or 405: use the upload URLs.
+   * @description A batch of chunks the capture declared at begin and begin handed out as missing, each stored in at most 131072 bytes (larger ones go to their upload URLs), at most 4194304 bytes and 1024 chunks in all. The body repeats, until it ends: the chunk's SHA-256 (32 bytes, raw), the stored length (4 bytes, unsigned big-endian), the stored bytes (as declared at begin: identity or one gzip member). Each chunk is checked (stored size and SHA-256 as declared, SHA-256 after a bounded inflate) before any is stored; a bad one refuses the whole batch. Safe to repeat. A catalog without this route answers 404 or 405: use the upload URLs.
    */
   sendCaptureChunks: {
     parameters: {
@@ -966,7 +966,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description The batch or a chunk is over its size limit, or a chunk inflates past 1 MiB */
+      /** @description The batch is over its size or chunk-count limit, a chunk over its size limit, or a chunk inflates past 1 MiB */
       413: {
         content: {
           "application/json": components["schemas"]["Error"];
