@@ -129,7 +129,8 @@ export async function parseStoredArtifact(
   if (window > 0 || needWhole) {
     let assembled;
     try {
-      assembled = await assembleArtifact(store, ref.chunks, { window, hashAll: needWhole, cache: options.cache });
+      // The bytes are parsed and dropped before the next artifact: the cache's window buffer will do.
+      assembled = await assembleArtifact(store, ref.chunks, { window, hashAll: needWhole, cache: options.cache, lend: true });
     } catch (e) {
       if (e instanceof ChunkError) {
         // reindex and rebuild come here too: a chunk the store lost is no longer called present.

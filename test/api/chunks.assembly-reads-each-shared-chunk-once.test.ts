@@ -43,6 +43,27 @@ it('two artifacts sharing a zero chunk: 3 distinct chunks, 3 store reads, exact 
   expect(reads).toBe(3);
 });
 
+it('artifacts assembled one after another in the window the cache lends get their own exact bytes, a window and the whole hash', async () => {
+  const fs = new FsBlobStore({ dataDir: dir, publicBaseUrl: 'http://127.0.0.1:1' });
+  const zero = new Uint8Array(1024 * 1024);
+  const a = new Uint8Array(1024 * 1024).fill(0xa3);
+  const b = new Uint8Array(4096).fill(0xb4);
+  for (const c of [zero, a, b]) await fs.put(chunkKey(sha(c)), c);
+  const ref = (parts: Uint8Array[]) => parts.map((p) => ({ sha256: sha(p), size: p.length }));
+  const whole = (parts: Uint8Array[]) => Buffer.concat(parts.map((p) => Buffer.from(p)));
+  const cache = new ChunkCache();
+  // Longest first, then a shorter one: the second must not carry bytes the first left behind.
+  for (const parts of [[a, a, b], [zero, b], [b]]) {
+    const got = await assembleArtifact(fs, ref(parts), { window: 64 * 1024 * 1024, hashAll: true, cache, lend: true });
+    expect(Buffer.from(got.bytes).equals(whole(parts))).toBe(true);
+    expect(got.sha256).toBe(sha(whole(parts)));
+  }
+  // A window shorter than the artifact holds its first bytes; the hash still covers all of it.
+  const cut = await assembleArtifact(fs, ref([a, b]), { window: 1000, hashAll: true, cache, lend: true });
+  expect(Buffer.from(cut.bytes).equals(Buffer.from(a.subarray(0, 1000)))).toBe(true);
+  expect(cut.sha256).toBe(sha(whole([a, b])));
+});
+
 it('a chunk missing from the store still fails the assembly', async () => {
   const fs = new FsBlobStore({ dataDir: dir, publicBaseUrl: 'http://127.0.0.1:1' });
   const ghost = new Uint8Array(10).fill(7);
