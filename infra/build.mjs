@@ -3,7 +3,8 @@
 //   dist/lambda.mjs     (with --lambda) the catalog's AWS Lambda handler, one ESM file,
 //                       with dist/migrations beside it (deploy the dist/ folder)
 //   dist/server.mjs     (with --server) the catalog server as one ESM file (containers, systemd)
-// Usage: node infra/build.mjs [--quiet] [--lambda | --lambda-only] [--server] [--out DIR] [--if-changed]
+//   dist/catalog.mjs    (with --cli) the admin commands (`npm run catalog -- …`) as one ESM file
+// Usage: node infra/build.mjs [--quiet] [--lambda | --lambda-only] [--server] [--cli] [--out DIR] [--if-changed]
 //   --if-changed  skip an output whose recorded inputs (every file esbuild read, the
 //                 migrations, this script, package.json) are unchanged since it was built:
 //                 `npm start` then starts the server without running esbuild at all.
@@ -184,3 +185,4 @@ async function catalogBundle(entry, name) {
 
 if (lambdaOnly || process.argv.includes('--lambda')) await catalogBundle('api/lambda.ts', 'lambda.mjs');
 if (process.argv.includes('--server')) await catalogBundle('api/server.ts', 'server.mjs');
+if (process.argv.includes('--cli')) await catalogBundle('api/cli.ts', 'catalog.mjs');

@@ -1,5 +1,6 @@
 /**
- * `npm run catalog -- …` as a real process: usage errors in one line, tokens
+ * `npm run catalog -- …` as a real process (dist/catalog.mjs, which that script runs;
+ * test/helpers/build-once.ts builds it before any suite): usage errors in one line, tokens
  * create/list/revoke, a clear message while a running server holds the embedded
  * database, and `rebuild` after the database directory is deleted giving the same
  * search answers as before.
@@ -25,7 +26,7 @@ interface Run {
 /** Runs the CLI with async spawn (the test process must stay responsive). */
 function catalogCli(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'api/cli.ts'), ...args], {
+    const child = spawn(process.execPath, [join(ROOT, 'dist/catalog.mjs'), ...args], {
       cwd: ROOT,
       env: serverEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, serverEnv, spawnServer } from '../helpers/spawn-server.js';
+import { ROOT, SERVER_BUNDLE, serverEnv, spawnServer } from '../helpers/spawn-server.js';
 import { prepareCapture } from '../helpers/ingest-client.js';
 
-describe('npm start (api/server.ts) on the embedded default', () => {
+describe('npm start (dist/server.mjs) on the embedded default', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'vrc-start-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
@@ -62,7 +62,7 @@ describe('npm start (api/server.ts) on the embedded default', () => {
   });
 
   it('refuses a bad setting with a message naming the variable and a non-zero exit', { timeout: 120_000 }, async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'api/server.ts')], {
+    const child = spawn(process.execPath, [SERVER_BUNDLE], {
       cwd: ROOT,
       env: serverEnv({ DATA_DIR: dataDir, PORT: 'eighty', DATABASE_URL: 'mysql://x' }),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,7 @@
 /**
  * vitest globalSetup: builds the deployable bundles once per test run, before any test
- * file starts — dist/collector.cjs and dist/lambda.mjs (+ dist/migrations) — so suites
+ * file starts — dist/collector.cjs, dist/lambda.mjs, dist/server.mjs (what `npm start`
+ * runs) and dist/catalog.mjs (what `npm run catalog` runs), with dist/migrations — so suites
  * run the artifacts users run without each rebuilding them (infra/build.mjs writes each
  * file atomically, so a reader never sees half a bundle).
  */
@@ -9,5 +10,5 @@ import { join } from 'node:path';
 
 export default function setup(): void {
   const root = join(import.meta.dirname, '..', '..');
-  execFileSync(process.execPath, [join(root, 'infra', 'build.mjs'), '--quiet', '--lambda'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'infra', 'build.mjs'), '--quiet', '--lambda', '--server', '--cli'], { cwd: root, stdio: 'inherit' });
 }

@@ -1,6 +1,6 @@
 /**
- * Runs the real `api/server.ts` as ONE child process (node --import tsx: the tsx CLI
- * would leave the server in a grandchild that kill -9 misses), on a free
+ * Runs the real server as ONE child process — `dist/server.mjs`, the file `npm start`
+ * runs, built once per test run by test/helpers/build-once.ts — on a free
  * port, and waits for its "listening" line. Used by tests that kill -9 it, restart it,
  * or drive it with the collector bundle.
  */
@@ -29,9 +29,12 @@ export function serverEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, LOG_LEVEL: 'warn', ...extra };
 }
 
-/** Starts `tsx api/server.ts` with the given env (DATA_DIR required) on PORT=0 unless given. */
+/** The built server `npm start` runs (test/helpers/build-once.ts builds it before any suite). */
+export const SERVER_BUNDLE = join(ROOT, 'dist/server.mjs');
+
+/** Starts `node dist/server.mjs` with the given env (DATA_DIR required) on PORT=0 unless given. */
 export async function spawnServer(env: Record<string, string>, timeoutMs = 120_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'api/server.ts')], {
+  const child = spawn(process.execPath, [SERVER_BUNDLE], {
     cwd: ROOT,
     env: serverEnv({ PORT: '0', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
