@@ -1,12 +1,13 @@
 /**
  * When the health events run: after each committed capture (`afterCommit`: the host's
- * host-stale is resolved, target-guid-mismatch and backing-store-missing re-evaluated) and in
- * the scheduled run (`runEventChecks`: host-stale scan, the same re-evaluation, due webhook
+ * host-stale is resolved, the target-guid-mismatch and backing-store-missing conditions the
+ * capture can change re-evaluated) and in the scheduled run (`runEventChecks`: host-stale
+ * scan, every target-guid-mismatch and backing-store-missing condition, due webhook
  * deliveries). Both queue webhooks for what they raised and resolved in the same transaction.
  */
 import type { Db } from '../../db/client.js';
 import type { Services } from '../context.js';
-import { reconcileHealth } from './health.js';
+import { healthScopeOf, reconcileHealth, type CommittedCapture } from './health.js';
 import { resolveHostStale, scanStaleHosts } from './stale.js';
 import { deliverDue, enqueueEvents, kickDelivery, type DeliveryPass } from './webhook.js';
 
@@ -14,43 +15,27 @@ type EventServices = Pick<Services, 'db' | 'config' | 'logger' | 'now'>;
 
 const healthOptions = (s: EventServices) => ({ replicationPeriodHours: s.config.REPLICATION_PERIOD_HOURS });
 
-interface CommittedCapture {
-  captureId: string;
-  host: string;
-}
-
-/**
- * Under load a health pass spends at most this share of the time: the next one starts no sooner
- * than this many times the last one's duration after it ended. A pass reads every storage host's
- * newest LUs and listings, so its cost grows with the catalog, not with the batch it answers for;
- * spaced out, each pass answers for more commits. An idle catalog starts a pass at once.
- */
-export const HEALTH_PASS_GAP_FACTOR = 3;
-/** The longest a pass waits for that gap: a commit's answer is never held much longer than this for it. */
-export const HEALTH_PASS_MAX_GAP_MS = 1000;
-
-/** Per database: the last pass scheduled (the chain new ones wait behind), the one not yet started with the captures it answers for, and when the last one ended and how long it took. */
+/** Per database: the last pass scheduled (the chain new ones wait behind), and the one not yet started with the captures it answers for. */
 interface PassState {
   tail: Promise<void>;
   queued: { promise: Promise<void>; captures: CommittedCapture[] } | null;
-  lastEnd: number;
-  lastMs: number;
 }
 const passes = new WeakMap<object, PassState>();
 
 /**
  * Runs after a capture's commit transaction and resolves once a health pass that started after
- * that commit has run, so the commit's answer already reflects its events. Concurrent commits
- * share passes: every commit that arrives before the next pass starts waits for that one pass,
- * which covers all of them — under load the cost is one pass per batch of commits, not one
- * per commit (the pass reads every host's newest LUs and listings), and passes are spaced so
- * they take at most a quarter of the time (HEALTH_PASS_GAP_FACTOR). Its failure is logged,
- * never the commit's: the next commit or scheduled run evaluates the same conditions again.
+ * that commit has run, so the commit's answer already reflects its events. A pass evaluates
+ * only what its captures can change (healthScopeOf: their hosts' LU and backing-store
+ * conditions, and the extent conditions of the devices they added or dropped), so it costs
+ * what the captures hold, not what the catalog holds, and starts at once: a commit on an idle
+ * catalog waits for nothing else. Passes run one at a time; every commit that arrives while
+ * one runs waits for the next, which covers all of them. Its failure is logged, never the
+ * commit's: the scheduled run evaluates every condition again.
  */
 export function afterCommit(services: EventServices, capture: CommittedCapture): Promise<void> {
   let state = passes.get(services.db);
   if (!state) {
-    state = { tail: Promise.resolve(), queued: null, lastEnd: 0, lastMs: 0 };
+    state = { tail: Promise.resolve(), queued: null };
     passes.set(services.db, state);
   }
   const s = state;
@@ -59,25 +44,21 @@ export function afterCommit(services: EventServices, capture: CommittedCapture):
     return s.queued.promise;
   }
   const captures = [capture];
-  const promise = s.tail.then(async () => {
-    const wait = Math.min(HEALTH_PASS_MAX_GAP_MS, s.lastEnd + HEALTH_PASS_GAP_FACTOR * s.lastMs - performance.now());
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  const promise = s.tail.then(() => {
     // From here on, a commit that arrives waits for the next pass: this one may not see it.
     s.queued = null;
-    const started = performance.now();
-    try {
-      await healthPass(services, captures);
-    } finally {
-      s.lastEnd = performance.now();
-      s.lastMs = s.lastEnd - started;
-    }
+    return healthPass(services, captures);
   });
   s.queued = { promise, captures };
   s.tail = promise.catch(() => undefined);
   return promise;
 }
 
-/** One health pass for the captures committed since the last: their hosts are no longer stale, and the cross-host conditions are re-evaluated. */
+/**
+ * One health pass for the captures committed since the last: their hosts are no longer stale,
+ * and the cross-host conditions they can change are re-evaluated (all of them when a capture
+ * changes which vendors' LUs a storage host presents, or whether it presents any).
+ */
 async function healthPass(services: EventServices, captures: CommittedCapture[]): Promise<void> {
   const newest = captures[captures.length - 1];
   try {
@@ -89,7 +70,8 @@ async function healthPass(services: EventServices, captures: CommittedCapture[])
         captures.map((c) => c.host),
         at,
       );
-      const health = await reconcileHealth(tx, at, newest.captureId, healthOptions(services));
+      const scope = await healthScopeOf(tx, captures);
+      const health = await reconcileHealth(tx, at, newest.captureId, healthOptions(services), scope === 'all' ? undefined : scope);
       await enqueueEvents(tx, services.config, at, 'event.raised', health.raised);
       await enqueueEvents(tx, services.config, at, 'event.resolved', [...fresh, ...health.resolved]);
     });

@@ -4,9 +4,10 @@
  * an LU whose zvol has no (recent) snapshot. `healthConditions` is a pure function of the
  * catalog's current state (`gatherHealthState`); `reconcileHealth` turns its answer into
  * events: one unresolved event per condition (`events.condition`), resolved when a later
- * capture or scan no longer finds it.
+ * capture or scan no longer finds it. After a commit only the conditions its captures can
+ * change are evaluated (`healthScopeOf`, `gatherScopedHealthState`).
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
 import { inList } from '../read/rows.js';
 import { datasetOfBackingStore } from '../../formats/zfs.js';
@@ -68,6 +69,30 @@ export interface HealthState {
   extents: CurrentExtent[];
   storageHeaders: StorageHeader[];
   listings: SnapshotListing[];
+  /**
+   * Every storage host (one whose newest target capture presents an LU), and the OUIs of every
+   * such LU; when absent, both are read from `lus`. A scoped state (`gatherScopedHealthState`)
+   * holds only some LUs, so it carries these two itself (the OUIs of the devices in question).
+   */
+  storageHosts?: string[];
+  knownOuis?: ReadonlySet<string>;
+}
+
+/**
+ * The conditions one evaluation covers: the LU and backing-store conditions of `hosts` (each
+ * is about one storage host's own rows) and the extent conditions of `devices`. The full pass
+ * covers every condition (no scope).
+ */
+export interface HealthScope {
+  hosts: ReadonlySet<string>;
+  devices: ReadonlySet<string>;
+}
+
+const EXTENT_CONDITION = 'target-guid-mismatch:extent:';
+
+/** Whether a condition is one `scope` covers (the same rule in SQL: `unresolvedInScope`). */
+export function conditionInScope(c: HealthCondition, scope: HealthScope): boolean {
+  return c.condition.startsWith(EXTENT_CONDITION) ? scope.devices.has(c.condition.slice(EXTENT_CONDITION.length)) : c.host !== null && scope.hosts.has(c.host);
 }
 
 /**
@@ -92,16 +117,21 @@ export interface HealthOptions {
   replicationPeriodHours: number;
 }
 
-/** Every target-guid-mismatch and backing-store-missing condition that holds in a state. */
-export function healthConditions(state: HealthState, options: HealthOptions): HealthCondition[] {
+/**
+ * Every target-guid-mismatch and backing-store-missing condition that holds in a state, or
+ * with `scope` those of them it covers (the state then needs to hold only what they read).
+ */
+export function healthConditions(state: HealthState, options: HealthOptions, scope?: HealthScope): HealthCondition[] {
   const out: HealthCondition[] = [];
   const presented = new Set(state.lus.map((l) => l.deviceId));
   // Only devices of the storage vendors the catalog has captures of are expected to be
   // presented by a captured LU: an extent on another array is not this catalog's to find.
-  const knownOuis = new Set(state.lus.map((l) => ouiOf(l.deviceId)).filter((o): o is string => !!o));
+  const knownOuis = state.knownOuis ?? new Set(state.lus.map((l) => ouiOf(l.deviceId)).filter((o): o is string => !!o));
+  const ownHost = (lu: CurrentLu) => !scope || scope.hosts.has(lu.storageHost);
 
   const unpresented = new Map<string, CurrentExtent[]>();
   for (const e of state.extents) {
+    if (scope && !scope.devices.has(e.deviceId)) continue;
     if (presented.has(e.deviceId)) continue;
     const oui = ouiOf(e.deviceId);
     if (!oui || !knownOuis.has(oui)) continue;
@@ -109,7 +139,7 @@ export function healthConditions(state: HealthState, options: HealthOptions): He
     list.push(e);
     unpresented.set(e.deviceId, list);
   }
-  const storageHosts = [...new Set(state.lus.map((l) => l.storageHost))].sort();
+  const storageHosts = [...new Set(state.storageHosts ?? state.lus.map((l) => l.storageHost))].sort();
   for (const [deviceId, seen] of [...unpresented].sort(([a], [b]) => a.localeCompare(b))) {
     const hosts = [...new Set(seen.map((e) => e.host))].sort();
     const first = seen[0];
@@ -128,7 +158,7 @@ export function healthConditions(state: HealthState, options: HealthOptions): He
   }
 
   for (const lu of state.lus) {
-    if (!lu.backingStore) continue;
+    if (!lu.backingStore || !ownHost(lu)) continue;
     const header = state.storageHeaders.find((h) => h.host === lu.storageHost && sameStore(h.sourcePath, lu.backingStore!));
     if (!header?.deviceId || header.deviceId === lu.deviceId) continue;
     out.push({
@@ -161,7 +191,7 @@ export function healthConditions(state: HealthState, options: HealthOptions): He
   for (const lu of state.lus) {
     const dataset = datasetOfBackingStore(lu.backingStore);
     const listing = listingOf.get(lu.storageHost);
-    if (!dataset || !listing) continue;
+    if (!dataset || !listing || !ownHost(lu)) continue;
     const key = `${lu.storageHost}:${dataset}`;
     if (done.has(key)) continue;
     done.add(key);
@@ -222,6 +252,7 @@ type Row = Record<string, unknown>;
 const dateOf = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const jsonList = (values: Iterable<string>) => JSON.stringify([...values]);
 
 /** An extent's volume: named in its header, or (a dump without the FS descriptor) through its segment UUID. */
 const VMFS_OF_EXTENT = sql.raw(`coalesce(e.vmfs_uuid, (SELECT s.vmfs_uuid FROM segments s WHERE s.segment_uuid = e.segment_uuid LIMIT 1))`);
@@ -230,12 +261,118 @@ const VMFS_OF_EXTENT = sql.raw(`coalesce(e.vmfs_uuid, (SELECT s.vmfs_uuid FROM s
  * Each host's newest capture with rows in `table` matching `where` (alias `x`): one index
  * probe per host on (host, seen_at), not a scan of every sighting ever recorded; its rows are
  * joined back on (host, seen_at) too, which that index answers (a capture's rows share seen_at).
+ * With `hosts`, only those hosts.
  */
-const NEWEST_PER_HOST = (table: 'targets' | 'extents', hostColumn: 'storage_host' | 'host', where: ReturnType<typeof sql>) => sql`
+const NEWEST_PER_HOST = (table: 'targets' | 'extents', hostColumn: 'storage_host' | 'host', where: SQL, hosts?: readonly string[]) => sql`
   SELECT h.name AS ${sql.raw(hostColumn)}, l.capture_id, l.seen_at FROM hosts h
    CROSS JOIN LATERAL (
      SELECT x.capture_id, x.seen_at FROM ${sql.raw(table)} x WHERE x.${sql.raw(hostColumn)} = h.name AND ${where}
-      ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1) l`;
+      ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1) l
+   ${hosts ? sql`WHERE h.name IN (SELECT jsonb_array_elements_text(${jsonList(hosts)}::jsonb))` : sql``}`;
+
+/** Whether row `t` of targets belongs to its host's newest target capture (the one NEWEST_PER_HOST finds). */
+const IN_NEWEST_TARGET_CAPTURE = sql.raw(`
+  EXISTS (SELECT 1 FROM hosts h WHERE h.name = t.storage_host)
+  AND (t.seen_at, t.capture_id) = (SELECT x.seen_at, x.capture_id FROM targets x WHERE x.storage_host = t.storage_host
+                                    ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1)`);
+
+const luOf = (r: Row): CurrentLu => ({
+  storageHost: String(r.storage_host),
+  deviceId: String(r.device_id),
+  lun: numOrNull(r.lun),
+  iqn: strOrNull(r.iqn),
+  backingStore: strOrNull(r.backing_store),
+  artifactId: String(r.artifact_id),
+});
+
+const extentOf = (r: Row): CurrentExtent => ({
+  host: String(r.host),
+  deviceId: String(r.device_id),
+  vmfsUuid: strOrNull(r.vmfs_uuid),
+  lun: numOrNull(r.lun),
+  artifactId: String(r.artifact_id),
+});
+
+/** The newest LUs of every storage host, or of `hosts` only. */
+async function currentLus(db: Db, hosts?: readonly string[]): Promise<CurrentLu[]> {
+  const rows = await queryRows<Row>(
+    db,
+    sql`
+    WITH newest AS (${NEWEST_PER_HOST('targets', 'storage_host', sql`TRUE`, hosts)})
+    SELECT t.storage_host, t.device_id, t.lun, t.iqn, t.backing_store, t.artifact_id
+      FROM targets t JOIN newest n ON n.storage_host = t.storage_host AND n.seen_at = t.seen_at AND n.capture_id = t.capture_id
+     WHERE t.device_id IS NOT NULL
+     ORDER BY t.storage_host, t.device_id, t.lun`,
+  );
+  return rows.map(luOf);
+}
+
+/**
+ * What the LU and backing-store conditions of these storage hosts read besides their LUs:
+ * the header dumps of each one's newest capture that has any, and each one's newest snapshot
+ * listing (the newest snapshot of each dataset, and the datasets its LUs name that earlier
+ * listings held).
+ */
+async function storageSideOf(db: Db, storageHosts: readonly string[], lus: readonly CurrentLu[]): Promise<Pick<HealthState, 'storageHeaders' | 'listings'>> {
+  if (!storageHosts.length) return { storageHeaders: [], listings: [] };
+  const headerRows = await queryRows<Row>(
+    db,
+    sql`
+    WITH newest AS (${NEWEST_PER_HOST('extents', 'host', sql`x.source = 'header'`, storageHosts)})
+    SELECT e.host, a.source_path, e.device_id, ${VMFS_OF_EXTENT} AS vmfs_uuid, e.artifact_id
+      FROM extents e JOIN newest n ON n.host = e.host AND n.seen_at = e.seen_at AND n.capture_id = e.capture_id JOIN artifacts a ON a.id = e.artifact_id
+     WHERE e.source = 'header'
+     ORDER BY e.host, a.source_path`,
+  );
+  const storageHeaders: StorageHeader[] = headerRows.map((r) => ({
+    host: String(r.host),
+    sourcePath: String(r.source_path),
+    deviceId: strOrNull(r.device_id),
+    vmfsUuid: strOrNull(r.vmfs_uuid),
+    artifactId: String(r.artifact_id),
+  }));
+  // The newest snapshot of each dataset only: a listing holds every snapshot ever kept.
+  const listingRows = await queryRows<Row>(
+    db,
+    sql`
+    WITH newest AS (
+      SELECT h.name AS host, l.id AS artifact_id, l.collected_at FROM hosts h
+       CROSS JOIN LATERAL (
+         SELECT a.id, a.collected_at FROM artifacts a
+          WHERE a.host = h.name AND a.kind = 'zfs-snapshots' AND a.parse_status = 'ok'
+          ORDER BY a.collected_at DESC, a.id DESC LIMIT 1) l
+       WHERE h.name IN (SELECT jsonb_array_elements_text(${jsonList(storageHosts)}::jsonb))
+    )
+    SELECT DISTINCT ON (n.host, s.dataset) n.host, n.artifact_id, n.collected_at, s.dataset, s.snapshot, s.created_at
+      FROM newest n LEFT JOIN zfs_snapshots s ON s.artifact_id = n.artifact_id
+     ORDER BY n.host, s.dataset, s.created_at DESC, s.snapshot DESC`,
+  );
+  const byHost = new Map<string, SnapshotListing>();
+  for (const r of listingRows) {
+    const host = String(r.host);
+    let l = byHost.get(host);
+    if (!l) {
+      l = { host, artifactId: String(r.artifact_id), collectedAt: dateOf(r.collected_at), newest: new Map(), listedBefore: new Set() };
+      byHost.set(host, l);
+    }
+    if (r.dataset !== null && r.dataset !== undefined) l.newest.set(String(r.dataset), { snapshot: String(r.snapshot), createdAt: dateOf(r.created_at) });
+  }
+  const listings = [...byHost.values()];
+  // Datasets an earlier listing of the host held, among those the LUs name and the newest lacks.
+  for (const l of listings) {
+    const wanted = [...new Set(lus.filter((u) => u.storageHost === l.host).map((u) => datasetOfBackingStore(u.backingStore)))].filter(
+      (d): d is string => !!d && !l.newest.has(d),
+    );
+    if (!wanted.length) continue;
+    const rows = await queryRows<Row>(
+      db,
+      sql`
+      SELECT DISTINCT dataset FROM zfs_snapshots WHERE host = ${l.host} AND dataset IN ${inList(wanted)}`,
+    );
+    for (const r of rows) l.listedBefore.add(String(r.dataset));
+  }
+  return { storageHeaders, listings };
+}
 
 /**
  * The catalog's current state for the health checks: each storage host's newest target
@@ -243,23 +380,7 @@ const NEWEST_PER_HOST = (table: 'targets' | 'extents', hostColumn: 'storage_host
  * of their backing stores, and each storage host's newest snapshot listing.
  */
 export async function gatherHealthState(db: Db): Promise<HealthState> {
-  const luRows = await queryRows<Row>(
-    db,
-    sql`
-    WITH newest AS (${NEWEST_PER_HOST('targets', 'storage_host', sql`TRUE`)})
-    SELECT t.storage_host, t.device_id, t.lun, t.iqn, t.backing_store, t.artifact_id
-      FROM targets t JOIN newest n ON n.storage_host = t.storage_host AND n.seen_at = t.seen_at AND n.capture_id = t.capture_id
-     WHERE t.device_id IS NOT NULL
-     ORDER BY t.storage_host, t.device_id, t.lun`,
-  );
-  const lus: CurrentLu[] = luRows.map((r) => ({
-    storageHost: String(r.storage_host),
-    deviceId: String(r.device_id),
-    lun: numOrNull(r.lun),
-    iqn: strOrNull(r.iqn),
-    backingStore: strOrNull(r.backing_store),
-    artifactId: String(r.artifact_id),
-  }));
+  const lus = await currentLus(db);
   const storageHosts = [...new Set(lus.map((l) => l.storageHost))];
   const notStorage = storageHosts.length ? sql`AND e.host NOT IN ${inList(storageHosts)}` : sql``;
   const extentRows = await queryRows<Row>(
@@ -269,77 +390,171 @@ export async function gatherHealthState(db: Db): Promise<HealthState> {
     SELECT e.host, e.device_id, ${VMFS_OF_EXTENT} AS vmfs_uuid, e.lun, e.artifact_id
       FROM extents e JOIN newest n ON n.host = e.host AND n.seen_at = e.seen_at AND n.capture_id = e.capture_id
      WHERE e.device_id IS NOT NULL ${notStorage}
-     ORDER BY e.host, e.device_id, e.source`,
+     ORDER BY e.host, e.device_id, e.source, e.artifact_id`,
   );
-  const extents: CurrentExtent[] = extentRows.map((r) => ({
-    host: String(r.host),
-    deviceId: String(r.device_id),
-    vmfsUuid: strOrNull(r.vmfs_uuid),
-    lun: numOrNull(r.lun),
-    artifactId: String(r.artifact_id),
-  }));
-  let storageHeaders: StorageHeader[] = [];
-  let listings: SnapshotListing[] = [];
-  if (storageHosts.length) {
-    // The header dumps of each storage host's newest capture that has any.
-    const headerRows = await queryRows<Row>(
+  return { lus, extents: extentRows.map(extentOf), ...(await storageSideOf(db, storageHosts, lus)) };
+}
+
+/**
+ * What the conditions `scope` covers read, and nothing else: the LUs, header dumps and
+ * listings of the scope's hosts; for its devices, the LUs presenting them on any storage host,
+ * the newest extent sightings of them by hosts that are not storage hosts, the list of storage
+ * hosts, and which of their vendors' OUIs any LU carries. Each read is an index probe per
+ * device or per host named, so its cost follows the scope, not the catalog.
+ */
+export async function gatherScopedHealthState(db: Db, scope: HealthScope): Promise<HealthState> {
+  const hosts = [...scope.hosts];
+  const own = hosts.length ? await currentLus(db, hosts) : [];
+  const side = await storageSideOf(db, [...new Set(own.map((l) => l.storageHost))], own);
+  if (scope.devices.size === 0) return { lus: own, extents: [], ...side, storageHosts: [], knownOuis: new Set() };
+
+  const devices = jsonList(scope.devices);
+  const [storageHostRows, presentingRows, extentRows] = await Promise.all([
+    queryRows<Row>(db, sql`WITH RECURSIVE ${STORAGE_HOSTS} SELECT host FROM storage_hosts`),
+    queryRows<Row>(
       db,
       sql`
-      WITH newest AS (${NEWEST_PER_HOST('extents', 'host', sql`x.source = 'header'`)})
-      SELECT e.host, a.source_path, e.device_id, ${VMFS_OF_EXTENT} AS vmfs_uuid, e.artifact_id
-        FROM extents e JOIN newest n ON n.host = e.host AND n.seen_at = e.seen_at AND n.capture_id = e.capture_id JOIN artifacts a ON a.id = e.artifact_id
-       WHERE e.source = 'header' AND e.host IN ${inList(storageHosts)}
-       ORDER BY e.host, a.source_path`,
-    );
-    storageHeaders = headerRows.map((r) => ({
-      host: String(r.host),
-      sourcePath: String(r.source_path),
-      deviceId: strOrNull(r.device_id),
-      vmfsUuid: strOrNull(r.vmfs_uuid),
-      artifactId: String(r.artifact_id),
-    }));
-    // The newest snapshot of each dataset only: a listing holds every snapshot ever kept.
-    const listingRows = await queryRows<Row>(
+      SELECT t.storage_host, t.device_id, t.lun, t.iqn, t.backing_store, t.artifact_id FROM targets t
+       WHERE t.device_id IN (SELECT jsonb_array_elements_text(${devices}::jsonb)) AND ${IN_NEWEST_TARGET_CAPTURE}
+       ORDER BY t.storage_host, t.device_id, t.lun`,
+    ),
+    queryRows<Row>(
       db,
       sql`
-      WITH newest AS (
-        SELECT h.name AS host, l.id AS artifact_id, l.collected_at FROM hosts h
-         CROSS JOIN LATERAL (
-           SELECT a.id, a.collected_at FROM artifacts a
-            WHERE a.host = h.name AND a.kind = 'zfs-snapshots' AND a.parse_status = 'ok'
-            ORDER BY a.collected_at DESC, a.id DESC LIMIT 1) l
-         WHERE h.name IN ${inList(storageHosts)}
-      )
-      SELECT DISTINCT ON (n.host, s.dataset) n.host, n.artifact_id, n.collected_at, s.dataset, s.snapshot, s.created_at
-        FROM newest n LEFT JOIN zfs_snapshots s ON s.artifact_id = n.artifact_id
-       ORDER BY n.host, s.dataset, s.created_at DESC, s.snapshot DESC`,
+      SELECT e.host, e.device_id, ${VMFS_OF_EXTENT} AS vmfs_uuid, e.lun, e.artifact_id FROM extents e
+       WHERE e.device_id IN (SELECT jsonb_array_elements_text(${devices}::jsonb))
+         AND EXISTS (SELECT 1 FROM hosts h WHERE h.name = e.host)
+         AND (e.seen_at, e.capture_id) = (SELECT x.seen_at, x.capture_id FROM extents x WHERE x.host = e.host AND x.device_id IS NOT NULL
+                                           ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1)
+       ORDER BY e.host, e.device_id, e.source, e.artifact_id`,
+    ),
+  ]);
+  const storageHosts = storageHostRows.map((r) => String(r.host));
+  const storage = new Set(storageHosts);
+  const lus = [...own, ...presentingRows.map(luOf).filter((l) => !scope.hosts.has(l.storageHost))];
+  const extents = extentRows.map(extentOf).filter((e) => !storage.has(e.host));
+  // An OUI matters only for a device seen and not presented; most are presented.
+  const presented = new Set(lus.map((l) => l.deviceId));
+  const asked = [...new Set(extents.filter((e) => !presented.has(e.deviceId)).map((e) => ouiOf(e.deviceId)))].filter((o): o is string => !!o);
+  const knownOuis = new Set<string>();
+  if (asked.length) {
+    const rows = await queryRows<Row>(
+      db,
+      sql`
+      WITH RECURSIVE ${STORAGE_HOSTS}
+      SELECT o.oui FROM jsonb_array_elements_text(${JSON.stringify(asked)}::jsonb) AS o(oui)
+       WHERE EXISTS (SELECT 1 FROM storage_hosts s JOIN targets t ON t.storage_host = s.host AND t.seen_at = s.seen_at AND t.capture_id = s.capture_id
+                      WHERE t.device_id ~ '^naa\\.[56][0-9a-f]{6}' AND substr(t.device_id, 6, 6) = o.oui)`,
     );
-    const byHost = new Map<string, SnapshotListing>();
-    for (const r of listingRows) {
-      const host = String(r.host);
-      let l = byHost.get(host);
-      if (!l) {
-        l = { host, artifactId: String(r.artifact_id), collectedAt: dateOf(r.collected_at), newest: new Map(), listedBefore: new Set() };
-        byHost.set(host, l);
-      }
-      if (r.dataset !== null && r.dataset !== undefined) l.newest.set(String(r.dataset), { snapshot: String(r.snapshot), createdAt: dateOf(r.created_at) });
-    }
-    listings = [...byHost.values()];
-    // Datasets an earlier listing of the host held, among those the LUs name and the newest lacks.
-    for (const l of listings) {
-      const wanted = [...new Set(lus.filter((u) => u.storageHost === l.host).map((u) => datasetOfBackingStore(u.backingStore)))].filter(
-        (d): d is string => !!d && !l.newest.has(d),
-      );
-      if (!wanted.length) continue;
-      const rows = await queryRows<Row>(
-        db,
-        sql`
-        SELECT DISTINCT dataset FROM zfs_snapshots WHERE host = ${l.host} AND dataset IN ${inList(wanted)}`,
-      );
-      for (const r of rows) l.listedBefore.add(String(r.dataset));
-    }
+    for (const r of rows) knownOuis.add(String(r.oui));
   }
-  return { lus, extents, storageHeaders, listings };
+  return { lus, extents, ...side, storageHosts, knownOuis };
+}
+
+/**
+ * `storage_hosts (host, seen_at, capture_id)`: every host whose newest target capture presents
+ * an LU, with that capture (what currentLus reads, without reading the LUs). The distinct
+ * target hosts are walked on the (storage_host, seen_at) index, one probe each, rather than
+ * probing every host the catalog knows.
+ */
+const STORAGE_HOSTS = sql.raw(`
+  target_hosts(host) AS (
+    (SELECT storage_host FROM targets ORDER BY storage_host LIMIT 1)
+    UNION ALL
+    SELECT (SELECT t.storage_host FROM targets t WHERE t.storage_host > p.host ORDER BY t.storage_host LIMIT 1) FROM target_hosts p WHERE p.host IS NOT NULL
+  ),
+  storage_hosts AS (
+    SELECT th.host, l.seen_at, l.capture_id FROM target_hosts th JOIN hosts h ON h.name = th.host
+     CROSS JOIN LATERAL (SELECT x.seen_at, x.capture_id FROM targets x WHERE x.storage_host = th.host
+                          ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1) l
+     WHERE EXISTS (SELECT 1 FROM targets t WHERE t.storage_host = th.host AND t.seen_at = l.seen_at AND t.capture_id = l.capture_id AND t.device_id IS NOT NULL)
+  )`);
+
+/** A committed capture and its host. */
+export interface CommittedCapture {
+  captureId: string;
+  host: string;
+}
+
+/**
+ * The conditions these committed captures can change, or 'all' when they may change any
+ * extent condition of a vendor. Why this is enough, from healthConditions:
+ *
+ * A capture adds rows of its own host H only (targets, extents, artifacts, zfs_snapshots all
+ * carry the capture's host).
+ * - An LU or backing-store condition of storage host S reads S's newest LUs, the header dumps
+ *   S took, S's newest snapshot listing and the datasets S listed before: S's rows only. So a
+ *   capture of H changes those of H alone, and all of H's are evaluated (`hosts`).
+ * - `target-guid-mismatch:extent:D` holds when a host that is not a storage host has D among
+ *   its newest extents, no storage host's newest LUs present D, and D's OUI is that of some
+ *   newest LU. It reads H only through: D among H's newest extents, D among H's newest LUs, the
+ *   OUIs of H's LUs, and whether H has LUs at all. A capture C with extent rows moves H's
+ *   newest extents from B (H's newest extent capture ordered before C, by seen_at then capture
+ *   id as NEWEST_PER_HOST orders) to C; likewise for LUs. While the OUIs of H's LUs and whether
+ *   it has any stay the same, D's condition can change only when D is in one of B, C and not
+ *   the other: those devices are `devices`, and a daily capture that saw the same devices as
+ *   the day before adds none. When the OUIs or the having-any change (H's first target
+ *   capture, a new vendor's LU, the last LU of one gone), any extent condition of that vendor
+ *   or on H's own devices can change: 'all', the full pass, which is rare.
+ * - A capture ordered before H's newest changes nothing; its differences are evaluated for
+ *   nothing. Several captures of H (in one batch or in passes in any order) each bring their
+ *   own differences, whose union holds every device that changed from the first to the last.
+ * - What a condition says beyond its key (its volume through another host's segments, the
+ *   hosts seeing the device, the list of storage hosts) is read when it is raised and never
+ *   updated, so it does not widen the scope.
+ * Rows that change without a commit (retention, reindex) are evaluated by the scheduled pass.
+ */
+export async function healthScopeOf(db: Db, captures: readonly CommittedCapture[]): Promise<HealthScope | 'all'> {
+  const ids = jsonList(new Set(captures.map((c) => c.captureId)));
+  // Per capture and table where the capture has rows (any targets row makes a capture its
+  // host's newest target capture; extents count with a device id): the device ids of the
+  // capture ('self', a null when it presents none) and of the host's newest capture before it.
+  const rows = await queryRows<Row>(
+    db,
+    sql`
+    WITH c AS (SELECT id, host, collected_at FROM captures WHERE id IN (SELECT jsonb_array_elements_text(${ids}::jsonb))),
+    lu_sides AS (
+      SELECT c.id AS cid, 'self' AS side, c.host, c.collected_at AS seen_at, c.id AS capture_id FROM c
+      UNION ALL
+      SELECT c.id, 'before', c.host, b.seen_at, b.capture_id FROM c CROSS JOIN LATERAL (
+        SELECT x.seen_at, x.capture_id FROM targets x
+         WHERE x.storage_host = c.host AND x.seen_at <= c.collected_at AND (x.seen_at < c.collected_at OR x.capture_id < c.id)
+         ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1) b
+    ),
+    extent_sides AS (
+      SELECT c.id AS cid, 'self' AS side, c.host, c.collected_at AS seen_at, c.id AS capture_id FROM c
+      UNION ALL
+      SELECT c.id, 'before', c.host, b.seen_at, b.capture_id FROM c CROSS JOIN LATERAL (
+        SELECT x.seen_at, x.capture_id FROM extents x
+         WHERE x.host = c.host AND x.device_id IS NOT NULL AND x.seen_at <= c.collected_at AND (x.seen_at < c.collected_at OR x.capture_id < c.id)
+         ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1) b
+    )
+    SELECT DISTINCT s.cid, 'lu' AS kind, s.side, t.device_id FROM lu_sides s
+      JOIN targets t ON t.storage_host = s.host AND t.seen_at = s.seen_at AND t.capture_id = s.capture_id
+     WHERE EXISTS (SELECT 1 FROM targets x JOIN c ON c.id = s.cid WHERE x.storage_host = c.host AND x.seen_at = c.collected_at AND x.capture_id = c.id)
+    UNION ALL
+    SELECT DISTINCT s.cid, 'extent', s.side, e.device_id FROM extent_sides s
+      JOIN extents e ON e.host = s.host AND e.seen_at = s.seen_at AND e.capture_id = s.capture_id AND e.device_id IS NOT NULL
+     WHERE EXISTS (SELECT 1 FROM extents x JOIN c ON c.id = s.cid WHERE x.host = c.host AND x.seen_at = c.collected_at AND x.capture_id = c.id AND x.device_id IS NOT NULL)`,
+  );
+  const sides = new Map<string, { kind: string; self: Set<string>; before: Set<string> }>();
+  for (const r of rows) {
+    const key = `${r.cid} ${r.kind}`;
+    let s = sides.get(key);
+    if (!s) {
+      s = { kind: String(r.kind), self: new Set(), before: new Set() };
+      sides.set(key, s);
+    }
+    if (r.device_id !== null && r.device_id !== undefined) (r.side === 'self' ? s.self : s.before).add(String(r.device_id));
+  }
+  const devices = new Set<string>();
+  const vendors = (ids: Set<string>) => [...new Set([...ids].map(ouiOf))].sort().join(' ');
+  for (const s of sides.values()) {
+    if (s.kind === 'lu' && (s.self.size > 0 !== s.before.size > 0 || vendors(s.self) !== vendors(s.before))) return 'all';
+    for (const d of s.self) if (!s.before.has(d)) devices.add(d);
+    for (const d of s.before) if (!s.self.has(d)) devices.add(d);
+  }
+  return { hosts: new Set(captures.map((c) => c.host)), devices };
 }
 
 /** What one reconciliation did: the ids of the events it raised and resolved. */
@@ -349,14 +564,33 @@ export interface Reconciled {
 }
 
 /**
- * Raises an event for each condition that holds and has no unresolved event yet, and
- * resolves the unresolved events of `types` whose condition no longer holds. The partial
- * unique index on events(condition) keeps two concurrent reconciliations from raising one
- * condition twice. Two statements whatever the number of conditions (they travel as one
- * JSON parameter each): a health pass over hundreds of hosts must not cost hundreds of
- * round trips, and a condition already open is skipped before it takes an id.
+ * The unresolved events a scope covers (alias-free, for the UPDATE below): the extent
+ * conditions of its devices by key, and the other conditions whose host is one of its hosts
+ * (an LU or backing-store condition names its storage host; conditionInScope is the same rule).
  */
-export async function applyConditions(tx: Db, types: HealthEventType[], holding: HealthCondition[], at: Date, captureId: string | null): Promise<Reconciled> {
+function unresolvedInScope(scope: HealthScope): SQL {
+  const extentKeys = jsonList([...scope.devices].map((d) => `${EXTENT_CONDITION}${d}`));
+  return sql`AND (condition IN (SELECT jsonb_array_elements_text(${extentKeys}::jsonb))
+                  OR (condition NOT LIKE ${`${EXTENT_CONDITION}%`} AND host IN (SELECT jsonb_array_elements_text(${jsonList(scope.hosts)}::jsonb))))`;
+}
+
+/**
+ * Raises an event for each condition that holds and has no unresolved event yet, and
+ * resolves the unresolved events of `types` (within `scope`, when given) whose condition no
+ * longer holds. The partial unique index on events(condition) keeps two concurrent
+ * reconciliations from raising one condition twice. Two statements whatever the number of
+ * conditions (they travel as one JSON parameter each): a health pass over hundreds of hosts
+ * must not cost hundreds of round trips, and a condition already open is skipped before it
+ * takes an id.
+ */
+export async function applyConditions(
+  tx: Db,
+  types: HealthEventType[],
+  holding: HealthCondition[],
+  at: Date,
+  captureId: string | null,
+  scope?: HealthScope,
+): Promise<Reconciled> {
   const raised: number[] = [];
   if (holding.length > 0) {
     const conditions = JSON.stringify(
@@ -391,14 +625,22 @@ export async function applyConditions(tx: Db, types: HealthEventType[], holding:
     sql`
     UPDATE events SET resolved_at = ${at.toISOString()}
      WHERE resolved_at IS NULL AND condition IS NOT NULL AND type IN ${inList(types)}
-       AND condition NOT IN (SELECT jsonb_array_elements_text(${keys}::jsonb))
+       AND condition NOT IN (SELECT jsonb_array_elements_text(${keys}::jsonb)) ${scope ? unresolvedInScope(scope) : sql``}
      RETURNING id`,
   );
   return { raised, resolved: resolvedRows.map((r) => Number(r.id)) };
 }
 
-/** Re-evaluates target-guid-mismatch and backing-store-missing over the whole catalog. */
-export async function reconcileHealth(tx: Db, at: Date, captureId: string | null, options: HealthOptions): Promise<Reconciled> {
-  const conditions = healthConditions(await gatherHealthState(tx), options);
-  return applyConditions(tx, ['target-guid-mismatch', 'backing-store-missing'], conditions, at, captureId);
+const HEALTH_TYPES: HealthEventType[] = ['target-guid-mismatch', 'backing-store-missing'];
+
+/**
+ * Re-evaluates target-guid-mismatch and backing-store-missing: over the whole catalog, or
+ * with `scope` the conditions it covers (after a commit: healthScopeOf), raising and
+ * resolving exactly what the whole pass would among them.
+ */
+export async function reconcileHealth(tx: Db, at: Date, captureId: string | null, options: HealthOptions, scope?: HealthScope): Promise<Reconciled> {
+  if (!scope) return applyConditions(tx, HEALTH_TYPES, healthConditions(await gatherHealthState(tx), options), at, captureId);
+  if (scope.hosts.size === 0 && scope.devices.size === 0) return { raised: [], resolved: [] };
+  const conditions = healthConditions(await gatherScopedHealthState(tx, scope), options, scope);
+  return applyConditions(tx, HEALTH_TYPES, conditions, at, captureId, scope);
 }
