@@ -56,8 +56,7 @@ export function afterCommit(services: EventServices, capture: CommittedCapture):
 
 /**
  * One health pass for the captures committed since the last: their hosts are no longer stale,
- * and the cross-host conditions they can change are re-evaluated (all of them when a capture
- * changes which vendors' LUs a storage host presents, or whether it presents any).
+ * and the cross-host conditions they can change are re-evaluated.
  */
 async function healthPass(services: EventServices, captures: CommittedCapture[]): Promise<void> {
   const newest = captures[captures.length - 1];
@@ -71,7 +70,7 @@ async function healthPass(services: EventServices, captures: CommittedCapture[])
         at,
       );
       const scope = await healthScopeOf(tx, captures);
-      const health = await reconcileHealth(tx, at, newest.captureId, healthOptions(services), scope === 'all' ? undefined : scope);
+      const health = await reconcileHealth(tx, at, newest.captureId, healthOptions(services), scope);
       await enqueueEvents(tx, services.config, at, 'event.raised', health.raised);
       await enqueueEvents(tx, services.config, at, 'event.resolved', [...fresh, ...health.resolved]);
     });

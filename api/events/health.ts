@@ -80,19 +80,27 @@ export interface HealthState {
 
 /**
  * The conditions one evaluation covers: the LU and backing-store conditions of `hosts` (each
- * is about one storage host's own rows) and the extent conditions of `devices`. The full pass
- * covers every condition (no scope).
+ * is about one storage host's own rows), and the extent conditions of `devices` and of every
+ * device whose OUI is one of `vendors`. The full pass covers every condition (no scope).
  */
 export interface HealthScope {
   hosts: ReadonlySet<string>;
   devices: ReadonlySet<string>;
+  vendors: ReadonlySet<string>;
 }
 
 const EXTENT_CONDITION = 'target-guid-mismatch:extent:';
 
+function deviceInScope(deviceId: string, scope: HealthScope): boolean {
+  const oui = ouiOf(deviceId);
+  return scope.devices.has(deviceId) || (oui !== null && scope.vendors.has(oui));
+}
+
 /** Whether a condition is one `scope` covers (the same rule in SQL: `unresolvedInScope`). */
 export function conditionInScope(c: HealthCondition, scope: HealthScope): boolean {
-  return c.condition.startsWith(EXTENT_CONDITION) ? scope.devices.has(c.condition.slice(EXTENT_CONDITION.length)) : c.host !== null && scope.hosts.has(c.host);
+  return c.condition.startsWith(EXTENT_CONDITION)
+    ? deviceInScope(c.condition.slice(EXTENT_CONDITION.length), scope)
+    : c.host !== null && scope.hosts.has(c.host);
 }
 
 /**
@@ -131,7 +139,7 @@ export function healthConditions(state: HealthState, options: HealthOptions, sco
 
   const unpresented = new Map<string, CurrentExtent[]>();
   for (const e of state.extents) {
-    if (scope && !scope.devices.has(e.deviceId)) continue;
+    if (scope && !deviceInScope(e.deviceId, scope)) continue;
     if (presented.has(e.deviceId)) continue;
     const oui = ouiOf(e.deviceId);
     if (!oui || !knownOuis.has(oui)) continue;
@@ -395,47 +403,66 @@ export async function gatherHealthState(db: Db): Promise<HealthState> {
   return { lus, extents: extentRows.map(extentOf), ...(await storageSideOf(db, storageHosts, lus)) };
 }
 
+/** Every host's newest extent sightings of devices whose OUI is one of `vendors`: the devices. */
+async function devicesOfVendors(db: Db, vendors: ReadonlySet<string>): Promise<string[]> {
+  if (vendors.size === 0) return [];
+  const rows = await queryRows<Row>(
+    db,
+    sql`
+    WITH newest AS (${NEWEST_PER_HOST('extents', 'host', sql`x.device_id IS NOT NULL`)})
+    SELECT DISTINCT e.device_id FROM extents e JOIN newest n ON n.host = e.host AND n.seen_at = e.seen_at AND n.capture_id = e.capture_id
+     WHERE e.device_id ~ ${sql.raw(NAA_WITH_OUI)} AND substr(e.device_id, 6, 6) IN (SELECT jsonb_array_elements_text(${jsonList(vendors)}::jsonb))`,
+  );
+  return rows.map((r) => String(r.device_id));
+}
+
+/** The device ids ouiOf reads an OUI from (as an SQL literal: a partial match must name it the same way). */
+const NAA_WITH_OUI = `'^naa\\.[56][0-9a-f]{6}'`;
+
 /**
  * What the conditions `scope` covers read, and nothing else: the LUs, header dumps and
- * listings of the scope's hosts; for its devices, the LUs presenting them on any storage host,
- * the newest extent sightings of them by hosts that are not storage hosts, the list of storage
- * hosts, and which of their vendors' OUIs any LU carries. Each read is an index probe per
- * device or per host named, so its cost follows the scope, not the catalog.
+ * listings of the scope's hosts; for its devices (and those of its vendors that hosts see),
+ * the LUs presenting them on any storage host, the newest extent sightings of them by hosts
+ * that are not storage hosts, and which of their OUIs any LU carries; and, only when one of
+ * their conditions holds (its message names them), the storage hosts. Each read is an index
+ * probe per device or per host named, so its cost follows the scope, not the catalog (a
+ * vendor's devices are found among every host's newest extents: rare, see healthScopeOf).
  */
 export async function gatherScopedHealthState(db: Db, scope: HealthScope): Promise<HealthState> {
   const hosts = [...scope.hosts];
   const own = hosts.length ? await currentLus(db, hosts) : [];
   const side = await storageSideOf(db, [...new Set(own.map((l) => l.storageHost))], own);
-  if (scope.devices.size === 0) return { lus: own, extents: [], ...side, storageHosts: [], knownOuis: new Set() };
+  const devices = new Set([...scope.devices, ...(await devicesOfVendors(db, scope.vendors))]);
+  if (devices.size === 0) return { lus: own, extents: [], ...side, storageHosts: [], knownOuis: new Set() };
 
-  const devices = jsonList(scope.devices);
-  const [storageHostRows, presentingRows, extentRows] = await Promise.all([
-    queryRows<Row>(db, sql`WITH RECURSIVE ${STORAGE_HOSTS} SELECT host FROM storage_hosts`),
+  const list = jsonList(devices);
+  const [presentingRows, extentRows] = await Promise.all([
     queryRows<Row>(
       db,
       sql`
       SELECT t.storage_host, t.device_id, t.lun, t.iqn, t.backing_store, t.artifact_id FROM targets t
-       WHERE t.device_id IN (SELECT jsonb_array_elements_text(${devices}::jsonb)) AND ${IN_NEWEST_TARGET_CAPTURE}
+       WHERE t.device_id IN (SELECT jsonb_array_elements_text(${list}::jsonb)) AND ${IN_NEWEST_TARGET_CAPTURE}
        ORDER BY t.storage_host, t.device_id, t.lun`,
     ),
+    // The newest sightings by hosts whose newest target capture presents no LU.
     queryRows<Row>(
       db,
       sql`
       SELECT e.host, e.device_id, ${VMFS_OF_EXTENT} AS vmfs_uuid, e.lun, e.artifact_id FROM extents e
-       WHERE e.device_id IN (SELECT jsonb_array_elements_text(${devices}::jsonb))
+       WHERE e.device_id IN (SELECT jsonb_array_elements_text(${list}::jsonb))
          AND EXISTS (SELECT 1 FROM hosts h WHERE h.name = e.host)
          AND (e.seen_at, e.capture_id) = (SELECT x.seen_at, x.capture_id FROM extents x WHERE x.host = e.host AND x.device_id IS NOT NULL
                                            ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1)
+         AND NOT EXISTS (SELECT 1 FROM targets t WHERE t.storage_host = e.host AND t.device_id IS NOT NULL AND ${IN_NEWEST_TARGET_CAPTURE})
        ORDER BY e.host, e.device_id, e.source, e.artifact_id`,
     ),
   ]);
-  const storageHosts = storageHostRows.map((r) => String(r.host));
-  const storage = new Set(storageHosts);
   const lus = [...own, ...presentingRows.map(luOf).filter((l) => !scope.hosts.has(l.storageHost))];
-  const extents = extentRows.map(extentOf).filter((e) => !storage.has(e.host));
+  const extents = extentRows.map(extentOf);
   // An OUI matters only for a device seen and not presented; most are presented.
   const presented = new Set(lus.map((l) => l.deviceId));
-  const asked = [...new Set(extents.filter((e) => !presented.has(e.deviceId)).map((e) => ouiOf(e.deviceId)))].filter((o): o is string => !!o);
+  const unpresented = extents.filter((e) => !presented.has(e.deviceId));
+  const asked = [...new Set(unpresented.map((e) => ouiOf(e.deviceId)))].filter((o): o is string => !!o);
   const knownOuis = new Set<string>();
   if (asked.length) {
     const rows = await queryRows<Row>(
@@ -444,10 +471,12 @@ export async function gatherScopedHealthState(db: Db, scope: HealthScope): Promi
       WITH RECURSIVE ${STORAGE_HOSTS}
       SELECT o.oui FROM jsonb_array_elements_text(${JSON.stringify(asked)}::jsonb) AS o(oui)
        WHERE EXISTS (SELECT 1 FROM storage_hosts s JOIN targets t ON t.storage_host = s.host AND t.seen_at = s.seen_at AND t.capture_id = s.capture_id
-                      WHERE t.device_id ~ '^naa\\.[56][0-9a-f]{6}' AND substr(t.device_id, 6, 6) = o.oui)`,
+                      WHERE t.device_id ~ ${sql.raw(NAA_WITH_OUI)} AND substr(t.device_id, 6, 6) = o.oui)`,
     );
     for (const r of rows) knownOuis.add(String(r.oui));
   }
+  const holds = unpresented.some((e) => knownOuis.has(ouiOf(e.deviceId) ?? ''));
+  const storageHosts = holds ? (await queryRows<Row>(db, sql`WITH RECURSIVE ${STORAGE_HOSTS} SELECT host FROM storage_hosts`)).map((r) => String(r.host)) : [];
   return { lus, extents, ...side, storageHosts, knownOuis };
 }
 
@@ -455,7 +484,7 @@ export async function gatherScopedHealthState(db: Db, scope: HealthScope): Promi
  * `storage_hosts (host, seen_at, capture_id)`: every host whose newest target capture presents
  * an LU, with that capture (what currentLus reads, without reading the LUs). The distinct
  * target hosts are walked on the (storage_host, seen_at) index, one probe each, rather than
- * probing every host the catalog knows.
+ * probing every host the catalog knows; read lazily, an EXISTS over it stops at the first match.
  */
 const STORAGE_HOSTS = sql.raw(`
   target_hosts(host) AS (
@@ -476,9 +505,11 @@ export interface CommittedCapture {
   host: string;
 }
 
+const symmetricDifference = (a: ReadonlySet<string>, b: ReadonlySet<string>) => [...a, ...b].filter((x) => !(a.has(x) && b.has(x)));
+const ouisOf = (ids: Iterable<string>) => new Set([...ids].map(ouiOf).filter((o): o is string => !!o));
+
 /**
- * The conditions these committed captures can change, or 'all' when they may change any
- * extent condition of a vendor. Why this is enough, from healthConditions:
+ * The conditions these committed captures can change. Why this is enough, from healthConditions:
  *
  * A capture adds rows of its own host H only (targets, extents, artifacts, zfs_snapshots all
  * carry the capture's host).
@@ -487,28 +518,31 @@ export interface CommittedCapture {
  *   capture of H changes those of H alone, and all of H's are evaluated (`hosts`).
  * - `target-guid-mismatch:extent:D` holds when a host that is not a storage host has D among
  *   its newest extents, no storage host's newest LUs present D, and D's OUI is that of some
- *   newest LU. It reads H only through: D among H's newest extents, D among H's newest LUs, the
- *   OUIs of H's LUs, and whether H has LUs at all. A capture C with extent rows moves H's
- *   newest extents from B (H's newest extent capture ordered before C, by seen_at then capture
- *   id as NEWEST_PER_HOST orders) to C; likewise for LUs. While the OUIs of H's LUs and whether
- *   it has any stay the same, D's condition can change only when D is in one of B, C and not
- *   the other: those devices are `devices`, and a daily capture that saw the same devices as
- *   the day before adds none. When the OUIs or the having-any change (H's first target
- *   capture, a new vendor's LU, the last LU of one gone), any extent condition of that vendor
- *   or on H's own devices can change: 'all', the full pass, which is rare.
+ *   newest LU. It reads H only through: D among H's newest extents, D among H's newest LUs,
+ *   the OUIs of H's newest LUs, and whether H has any (a storage host's extents do not count).
+ *   A capture C with extent rows moves H's newest extents from B (H's newest extent capture
+ *   ordered before C, by seen_at then capture id as NEWEST_PER_HOST orders) to C; one with
+ *   target rows does the same for its LUs. So D's condition can change only when D is in one
+ *   of B, C and not the other (`devices`: a daily capture that saw what the day before did
+ *   adds none); when D's OUI is one H's LUs gained or lost, which may be the first or last of
+ *   that vendor among all LUs (`vendors`: every extent condition of that OUI; H's first target
+ *   capture, or a new vendor's LU, is rare); or when H gained its first LU or lost its last, so
+ *   that its extents stop or start counting (all of H's extents, before and after, in
+ *   `devices`).
  * - A capture ordered before H's newest changes nothing; its differences are evaluated for
- *   nothing. Several captures of H (in one batch or in passes in any order) each bring their
+ *   nothing. Several captures of H (in one batch, or in passes in any order) each bring their
  *   own differences, whose union holds every device that changed from the first to the last.
  * - What a condition says beyond its key (its volume through another host's segments, the
  *   hosts seeing the device, the list of storage hosts) is read when it is raised and never
  *   updated, so it does not widen the scope.
  * Rows that change without a commit (retention, reindex) are evaluated by the scheduled pass.
  */
-export async function healthScopeOf(db: Db, captures: readonly CommittedCapture[]): Promise<HealthScope | 'all'> {
+export async function healthScopeOf(db: Db, captures: readonly CommittedCapture[]): Promise<HealthScope> {
   const ids = jsonList(new Set(captures.map((c) => c.captureId)));
-  // Per capture and table where the capture has rows (any targets row makes a capture its
-  // host's newest target capture; extents count with a device id): the device ids of the
-  // capture ('self', a null when it presents none) and of the host's newest capture before it.
+  // Per capture and table: the device ids of the capture ('self', present when the capture has
+  // rows there: any targets row makes a capture its host's newest target capture, extents
+  // count with a device id; a null device when it presents no LU) and of the host's newest
+  // capture before it ('before').
   const rows = await queryRows<Row>(
     db,
     sql`
@@ -534,27 +568,46 @@ export async function healthScopeOf(db: Db, captures: readonly CommittedCapture[
      WHERE EXISTS (SELECT 1 FROM targets x JOIN c ON c.id = s.cid WHERE x.storage_host = c.host AND x.seen_at = c.collected_at AND x.capture_id = c.id)
     UNION ALL
     SELECT DISTINCT s.cid, 'extent', s.side, e.device_id FROM extent_sides s
-      JOIN extents e ON e.host = s.host AND e.seen_at = s.seen_at AND e.capture_id = s.capture_id AND e.device_id IS NOT NULL
-     WHERE EXISTS (SELECT 1 FROM extents x JOIN c ON c.id = s.cid WHERE x.host = c.host AND x.seen_at = c.collected_at AND x.capture_id = c.id AND x.device_id IS NOT NULL)`,
+      JOIN extents e ON e.host = s.host AND e.seen_at = s.seen_at AND e.capture_id = s.capture_id AND e.device_id IS NOT NULL`,
   );
-  const sides = new Map<string, { kind: string; self: Set<string>; before: Set<string> }>();
+  const sides = new Map<string, { self: Set<string> | null; before: Set<string> }>();
   for (const r of rows) {
     const key = `${r.cid} ${r.kind}`;
     let s = sides.get(key);
     if (!s) {
-      s = { kind: String(r.kind), self: new Set(), before: new Set() };
+      s = { self: null, before: new Set() };
       sides.set(key, s);
     }
-    if (r.device_id !== null && r.device_id !== undefined) (r.side === 'self' ? s.self : s.before).add(String(r.device_id));
+    if (r.side === 'self') s.self ??= new Set();
+    const set = r.side === 'self' ? s.self! : s.before;
+    if (r.device_id !== null && r.device_id !== undefined) set.add(String(r.device_id));
   }
   const devices = new Set<string>();
-  const vendors = (ids: Set<string>) => [...new Set([...ids].map(ouiOf))].sort().join(' ');
-  for (const s of sides.values()) {
-    if (s.kind === 'lu' && (s.self.size > 0 !== s.before.size > 0 || vendors(s.self) !== vendors(s.before))) return 'all';
-    for (const d of s.self) if (!s.before.has(d)) devices.add(d);
-    for (const d of s.before) if (!s.self.has(d)) devices.add(d);
+  const vendors = new Set<string>();
+  const turned = new Set<string>();
+  for (const c of captures) {
+    const lu = sides.get(`${c.captureId} lu`);
+    const extent = sides.get(`${c.captureId} extent`);
+    if (lu?.self) {
+      for (const d of symmetricDifference(lu.self, lu.before)) devices.add(d);
+      for (const o of symmetricDifference(ouisOf(lu.self), ouisOf(lu.before))) vendors.add(o);
+      if (lu.self.size > 0 !== lu.before.size > 0) turned.add(c.host);
+    }
+    if (extent?.self) for (const d of symmetricDifference(extent.self, extent.before)) devices.add(d);
+    // A host that gained its first LU or lost its last: its extents, before and after, count or stop counting.
+    if (turned.has(c.host)) for (const d of [...(extent?.self ?? []), ...(extent?.before ?? [])]) devices.add(d);
   }
-  return { hosts: new Set(captures.map((c) => c.host)), devices };
+  if (turned.size) {
+    const newest = await queryRows<Row>(
+      db,
+      sql`
+      WITH newest AS (${NEWEST_PER_HOST('extents', 'host', sql`x.device_id IS NOT NULL`, [...turned])})
+      SELECT DISTINCT e.device_id FROM extents e JOIN newest n ON n.host = e.host AND n.seen_at = e.seen_at AND n.capture_id = e.capture_id
+       WHERE e.device_id IS NOT NULL`,
+    );
+    for (const r of newest) devices.add(String(r.device_id));
+  }
+  return { hosts: new Set(captures.map((c) => c.host)), devices, vendors };
 }
 
 /** What one reconciliation did: the ids of the events it raised and resolved. */
@@ -565,12 +618,18 @@ export interface Reconciled {
 
 /**
  * The unresolved events a scope covers (alias-free, for the UPDATE below): the extent
- * conditions of its devices by key, and the other conditions whose host is one of its hosts
- * (an LU or backing-store condition names its storage host; conditionInScope is the same rule).
+ * conditions of its devices by key and of its vendors by the OUI in the key, and the other
+ * conditions whose host is one of its hosts (an LU or backing-store condition names its
+ * storage host). conditionInScope is the same rule.
  */
 function unresolvedInScope(scope: HealthScope): SQL {
   const extentKeys = jsonList([...scope.devices].map((d) => `${EXTENT_CONDITION}${d}`));
-  return sql`AND (condition IN (SELECT jsonb_array_elements_text(${extentKeys}::jsonb))
+  const device = sql.raw(`substr(condition, ${EXTENT_CONDITION.length + 1})`);
+  const ofVendors = scope.vendors.size
+    ? sql`OR (condition LIKE ${`${EXTENT_CONDITION}%`} AND ${device} ~ ${sql.raw(NAA_WITH_OUI)}
+              AND substr(${device}, 6, 6) IN (SELECT jsonb_array_elements_text(${jsonList(scope.vendors)}::jsonb)))`
+    : sql``;
+  return sql`AND (condition IN (SELECT jsonb_array_elements_text(${extentKeys}::jsonb)) ${ofVendors}
                   OR (condition NOT LIKE ${`${EXTENT_CONDITION}%`} AND host IN (SELECT jsonb_array_elements_text(${jsonList(scope.hosts)}::jsonb))))`;
 }
 
@@ -640,7 +699,7 @@ const HEALTH_TYPES: HealthEventType[] = ['target-guid-mismatch', 'backing-store-
  */
 export async function reconcileHealth(tx: Db, at: Date, captureId: string | null, options: HealthOptions, scope?: HealthScope): Promise<Reconciled> {
   if (!scope) return applyConditions(tx, HEALTH_TYPES, healthConditions(await gatherHealthState(tx), options), at, captureId);
-  if (scope.hosts.size === 0 && scope.devices.size === 0) return { raised: [], resolved: [] };
+  if (scope.hosts.size === 0 && scope.devices.size === 0 && scope.vendors.size === 0) return { raised: [], resolved: [] };
   const conditions = healthConditions(await gatherScopedHealthState(tx, scope), options, scope);
   return applyConditions(tx, HEALTH_TYPES, conditions, at, captureId, scope);
 }

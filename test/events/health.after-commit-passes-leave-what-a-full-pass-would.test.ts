@@ -39,7 +39,10 @@ const OPTIONS = { replicationPeriodHours: 48 };
 const sun = (n: number) => `naa.600144f0${String(n).padStart(24, '0')}`;
 const EMC1 = 'naa.60060160aaaaaaaaaaaaaaaaaaaaaaa1';
 const EMC2 = 'naa.60060160aaaaaaaaaaaaaaaaaaaaaaa2';
+const EMC3 = 'naa.60060160aaaaaaaaaaaaaaaaaaaaaaa3';
 const VMFS = '6b000001-00000002-0003-000c29000001';
+const SUN = '00144f';
+const EMC = '006016';
 
 interface Lu {
   lun: number;
@@ -149,15 +152,15 @@ describeEachFlavour('health passes after commits', (flavour) => {
   }
 
   /**
-   * One capture through the server; then the scope its pass evaluated ('all' for a full pass),
-   * and the checks that the scoped passes left what a full pass would.
+   * One capture through the server; then the scope its pass evaluated, and the checks that the
+   * scoped passes left what a full pass would.
    */
-  async function capture(host: string, hours: number, artifacts: TestArtifact[]): Promise<HealthScope | 'all'> {
+  async function capture(host: string, hours: number, artifacts: TestArtifact[]): Promise<HealthScope> {
     clock = at(hours);
     const committed = await ingest(catalog, { host, hostKind: host.startsWith('esx') ? 'esxi' : 'solaris', collectedAt: at(hours), artifacts });
     const scope = await healthScopeOf(db, [{ captureId: committed.captureId, host }]);
     expect(await fullPassWouldChange(), `after ${host} at hour ${hours}`).toEqual({ raised: [], resolved: [] });
-    if (scope !== 'all') await expectScopedStateAgrees(scope);
+    await expectScopedStateAgrees(scope);
     // Everything the catalog knows as one scope: the scoped gather reads what the full one does.
     const everything = await queryRows<{ host: string | null; device_id: string | null }>(
       db,
@@ -166,15 +169,18 @@ describeEachFlavour('health passes after commits', (flavour) => {
     await expectScopedStateAgrees({
       hosts: new Set(everything.flatMap((r) => (r.host ? [r.host] : []))),
       devices: new Set(everything.flatMap((r) => (r.device_id ? [r.device_id] : []))),
+      vendors: new Set(),
     });
     return scope;
   }
 
-  const devicesOf = (scope: HealthScope | 'all') => (scope === 'all' ? 'all' : [...scope.devices].sort());
+  const devicesOf = (scope: HealthScope) => [...scope.devices].sort();
+  const vendorsOf = (scope: HealthScope) => [...scope.vendors].sort();
 
   it('storage hosts and ESX hosts come in; an extent no LU presents is raised, another vendor is not', async () => {
-    expect(await capture('sol01', 1, [targetExport([lu(1, sun(1)), lu(2, sun(2))]), listing(['tank/lun1', 'tank/lun2'], at(0.5))])).toBe('all');
-    expect(await capture('sol02', 2, [targetExport([lu(3, sun(3))]), listing(['tank/lun3'], at(1.5))])).toBe('all');
+    // A storage host's first LUs: every extent condition of their vendor is evaluated.
+    expect(vendorsOf(await capture('sol01', 1, [targetExport([lu(1, sun(1)), lu(2, sun(2))]), listing(['tank/lun1', 'tank/lun2'], at(0.5))]))).toEqual([SUN]);
+    expect(vendorsOf(await capture('sol02', 2, [targetExport([lu(3, sun(3))]), listing(['tank/lun3'], at(1.5))]))).toEqual([SUN]);
     // esx01's first capture: every device is new to it; none is the concern of a full pass.
     const esx01 = await capture('esx01', 3, [extents([sun(1), sun(2), EMC1, EMC2])]);
     expect(devicesOf(esx01)).toEqual([EMC1, EMC2, sun(1), sun(2)].sort());
@@ -233,15 +239,25 @@ describeEachFlavour('health passes after commits', (flavour) => {
     expect(await open()).toEqual([]);
   });
 
-  it("a storage host presenting another vendor's LU: every extent of that vendor is expected now (a full pass)", async () => {
+  it("a storage host presenting another vendor's LU: every extent of that vendor is expected now", async () => {
     // sol03's first capture, with an LU of esx01's EMC1: EMC2, which esx01 also sees, is now unpresented.
-    expect(await capture('sol03', 95, [targetExport([lu(7, EMC1)]), listing(['tank/lun7'], at(94.5))])).toBe('all');
+    expect(vendorsOf(await capture('sol03', 95, [targetExport([lu(7, EMC1)]), listing(['tank/lun7'], at(94.5))]))).toEqual([EMC]);
     expect(await open()).toEqual([`target-guid-mismatch:extent:${EMC2}`]);
-    // sol01 adds a Sun LU and an EMC one: its vendors change, a full pass again.
-    expect(await capture('sol01', 96, [targetExport([lu(1, sun(1)), lu(8, EMC2)]), listing(['tank/lun1', 'tank/lun8'], at(95.5))])).toBe('all');
+    // sol01 adds an EMC LU beside its Sun one.
+    expect(vendorsOf(await capture('sol01', 96, [targetExport([lu(1, sun(1)), lu(8, EMC2)]), listing(['tank/lun1', 'tank/lun8'], at(95.5))]))).toEqual([EMC]);
     expect(await open()).toEqual([]);
-    // sol03 presents a Sun LU instead: its vendors change again, EMC1 is unpresented.
-    expect(await capture('sol03', 97, [targetExport([lu(9, sun(9))]), listing(['tank/lun9'], at(96.5))])).toBe('all');
+    // sol03 presents a Sun LU instead: EMC1 is unpresented (sol01's EMC LU keeps the vendor known).
+    expect(vendorsOf(await capture('sol03', 97, [targetExport([lu(9, sun(9))]), listing(['tank/lun9'], at(96.5))]))).toEqual([SUN, EMC]);
+    expect(await open()).toEqual([`target-guid-mismatch:extent:${EMC1}`]);
+  });
+
+  it('a host that starts presenting LUs is a storage host: its own sightings stop counting', async () => {
+    await capture('sol04', 98, [extents([EMC3])]);
+    expect(await open()).toEqual([`target-guid-mismatch:extent:${EMC1}`, `target-guid-mismatch:extent:${EMC3}`]);
+    // Its first LU is a Sun one: the EMC device it sees is in the scope for the turn alone.
+    const turned = await capture('sol04', 99, [targetExport([lu(1, sun(11))]), listing(['tank/lun1'], at(98.5))]);
+    expect(vendorsOf(turned)).toEqual([SUN]);
+    expect(devicesOf(turned)).toEqual([EMC3, sun(11)].sort());
     expect(await open()).toEqual([`target-guid-mismatch:extent:${EMC1}`]);
   });
 });
