@@ -7,7 +7,7 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import type { BeginRequest, CommitResponse } from '../../formats/protocol.js';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import { queryRows, type Db } from '../../db/client.js';
-import { artifacts, captureChunks, captures } from '../../db/schema.js';
+import { artifacts, captures } from '../../db/schema.js';
 import { INGEST_LOCK_QUERY } from '../retention/lock.js';
 import { assertHostAllowed } from './host-scope.js';
 import type { Principal, Services } from '../context.js';
@@ -163,13 +163,18 @@ export async function commitCapture(services: Services, principal: Principal, ca
         tx,
         entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)).filter((s) => !inserting.has(s)),
       );
+      // The capture's records of chunks delivered through the catalog go with its commit, in
+      // the same pipeline (no transaction of their own); a commit that rolls back keeps them for
+      // the retry.
+      const cleared = verified.delivered.size > 0 ? queryRows(tx, sql`DELETE FROM capture_chunks WHERE capture_id = ${captureId}`) : Promise.resolve([]);
+      cleared.catch(() => undefined);
       // The rows follow in the same pipeline (writeCapture); until COMMIT they are this
       // transaction's alone, and are rolled back with it when the claim or the check says no.
       const rows = writeCapture(tx, record, entries, newBlobs, systemUuid, verified.held);
       rows.catch(() => undefined); // its failure is read below; it may come before the claim's answer
       const refuse = async (e: unknown): Promise<never> => {
         // Nothing of the pipeline may still be on its way when the transaction rolls back.
-        await rows.catch(() => undefined);
+        await Promise.allSettled([cleared, rows]);
         throw e;
       };
       const [claimed, swept] = await Promise.allSettled([claim, check]);
@@ -193,9 +198,10 @@ export async function commitCapture(services: Services, principal: Principal, ca
       // claimed: the transaction stays open for the longer of the two, not their sum.
       // Compact (no indentation): most of a manifest is chunk lists.
       const manifest = JSON.stringify(buildManifest(record, entries));
-      const [done, put] = await Promise.allSettled([rows, store.put(record.manifestKey, new TextEncoder().encode(manifest))]);
+      const [done, put, clear] = await Promise.allSettled([rows, store.put(record.manifestKey, new TextEncoder().encode(manifest)), cleared]);
       if (done.status === 'rejected') throw done.reason;
       if (put.status === 'rejected') throw put.reason;
+      if (clear.status === 'rejected') throw clear.reason;
       written = done.value;
       // Webhooks for the drift this capture raised: queued with it, sent after it commits.
       await enqueueCaptureEvents(tx, services.config, committedAt, captureId);
@@ -211,13 +217,6 @@ export async function commitCapture(services: Services, principal: Principal, ca
     captureId,
     distinct.map((c) => c.sha256),
   );
-  // Its record of chunks delivered through the catalog too (what a crash leaves, the sweep removes).
-  if (verified.delivered.size > 0) {
-    await db
-      .delete(captureChunks)
-      .where(eq(captureChunks.captureId, captureId))
-      .catch((e) => services.logger.warn('delivered chunks cleanup failed', { captureId, error: (e as Error).message }));
-  }
   await maybeSweepStaging(services);
   // Health events across hosts (target-guid-mismatch, backing-store-missing; host-stale
   // resolved) and webhook delivery: after the commit, never failing it. Waiting for the

@@ -354,6 +354,27 @@ describeEachFlavour('small chunks go through the catalog', (flavour) => {
       expect((await commit(catalog, a.p.request.captureId, tokens['esx-a'])).artifacts).toEqual(da.artifacts);
     });
 
+    it('a commit that fails after writing its rows keeps the records (they go only with a commit), and its retry commits', async () => {
+      const { p, answer, bytes } = await open('esx-a');
+      const id = p.request.captureId;
+      expect((await send(catalog, id, missingOf(p, answer), tokens['esx-a'])).status).toBe(200);
+      const records = () => catalog.services.db.select().from(captureChunks).where(eq(captureChunks.captureId, id));
+      const store = catalog.services.store;
+      const put = store.put;
+      // The manifest is written inside the commit's transaction: failing it rolls the commit back.
+      store.put = (key, ...rest) => (key.startsWith('manifests/') ? Promise.reject(new Error('store went away')) : put.call(store, key, ...rest));
+      try {
+        await expect(commit(catalog, id, tokens['esx-a'])).rejects.toThrow();
+      } finally {
+        store.put = put;
+      }
+      expect((await records()).map((r) => r.sha256).sort()).toEqual(answer.missing.map((m) => m.sha256).sort());
+      const done = await commit(catalog, id, tokens['esx-a']);
+      const res = await catalog.request(`/v1/artifacts/${done.artifacts[0].id}/content`);
+      expect(sha256Hex(new Uint8Array(await res.arrayBuffer()))).toBe(sha256Hex(bytes));
+      expect(await records()).toEqual([]);
+    });
+
     it('garbage collection between the chunks and the commit takes none of them', async () => {
       const { p, answer, bytes } = await open('esx-b');
       expect((await send(catalog, p.request.captureId, missingOf(p, answer), tokens['esx-b'])).status).toBe(200);
