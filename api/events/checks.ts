@@ -7,7 +7,7 @@
  */
 import type { Db } from '../../db/client.js';
 import type { Services } from '../context.js';
-import { healthScopeOf, reconcileHealth, type CommittedCapture } from './health.js';
+import { reconcileHealth, type CommittedCapture } from './health.js';
 import { resolveHostStale, scanStaleHosts } from './stale.js';
 import { deliverDue, enqueueEvents, kickDelivery, type DeliveryPass } from './webhook.js';
 
@@ -69,8 +69,7 @@ async function healthPass(services: EventServices, captures: CommittedCapture[])
         captures.map((c) => c.host),
         at,
       );
-      const scope = await healthScopeOf(tx, captures);
-      const health = await reconcileHealth(tx, at, newest.captureId, healthOptions(services), scope);
+      const health = await reconcileHealth(tx, at, newest.captureId, healthOptions(services), captures);
       await enqueueEvents(tx, services.config, at, 'event.raised', health.raised);
       await enqueueEvents(tx, services.config, at, 'event.resolved', [...fresh, ...health.resolved]);
     });

@@ -269,18 +269,29 @@ const VMFS_OF_EXTENT = sql.raw(`coalesce(e.vmfs_uuid, (SELECT s.vmfs_uuid FROM s
  * Each host's newest capture with rows in `table` matching `where` (alias `x`): one index
  * probe per host on (host, seen_at), not a scan of every sighting ever recorded; its rows are
  * joined back on (host, seen_at) too, which that index answers (a capture's rows share seen_at).
- * With `hosts`, only those hosts.
+ * With `hosts`, only those: the probes start from the names given, so a pass about a few hosts
+ * never probes every host the catalog knows.
  */
-const NEWEST_PER_HOST = (table: 'targets' | 'extents', hostColumn: 'storage_host' | 'host', where: SQL, hosts?: readonly string[]) => sql`
+const NEWEST_PER_HOST = (table: 'targets' | 'extents', hostColumn: 'storage_host' | 'host', where: SQL, hosts?: readonly string[]) => {
+  const newest = (name: SQL) => sql`
+     SELECT x.capture_id, x.seen_at FROM ${sql.raw(table)} x WHERE x.${sql.raw(hostColumn)} = ${name} AND ${where}
+      ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1`;
+  return hosts
+    ? sql`
+  SELECT w.name AS ${sql.raw(hostColumn)}, l.capture_id, l.seen_at FROM ${namesIn(hosts)} w
+   CROSS JOIN LATERAL (${newest(sql`w.name`)}) l
+   WHERE EXISTS (SELECT 1 FROM hosts h WHERE h.name = w.name OFFSET 0)`
+    : sql`
   SELECT h.name AS ${sql.raw(hostColumn)}, l.capture_id, l.seen_at FROM hosts h
-   CROSS JOIN LATERAL (
-     SELECT x.capture_id, x.seen_at FROM ${sql.raw(table)} x WHERE x.${sql.raw(hostColumn)} = h.name AND ${where}
-      ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1) l
-   ${hosts ? sql`WHERE h.name IN (SELECT jsonb_array_elements_text(${jsonList(hosts)}::jsonb))` : sql``}`;
+   CROSS JOIN LATERAL (${newest(sql`h.name`)}) l`;
+};
+
+/** The distinct names of a list, as a relation `(name)` to start from (one JSON parameter whatever its length). */
+const namesIn = (names: Iterable<string>) => sql`(SELECT DISTINCT jsonb_array_elements_text(${jsonList(new Set(names))}::jsonb) AS name)`;
 
 /** Whether row `t` of targets belongs to its host's newest target capture (the one NEWEST_PER_HOST finds). */
 const IN_NEWEST_TARGET_CAPTURE = sql.raw(`
-  EXISTS (SELECT 1 FROM hosts h WHERE h.name = t.storage_host)
+  EXISTS (SELECT 1 FROM hosts h WHERE h.name = t.storage_host OFFSET 0)
   AND (t.seen_at, t.capture_id) = (SELECT x.seen_at, x.capture_id FROM targets x WHERE x.storage_host = t.storage_host
                                     ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1)`);
 
@@ -308,8 +319,9 @@ async function currentLus(db: Db, hosts?: readonly string[]): Promise<CurrentLu[
     sql`
     WITH newest AS (${NEWEST_PER_HOST('targets', 'storage_host', sql`TRUE`, hosts)})
     SELECT t.storage_host, t.device_id, t.lun, t.iqn, t.backing_store, t.artifact_id
-      FROM targets t JOIN newest n ON n.storage_host = t.storage_host AND n.seen_at = t.seen_at AND n.capture_id = t.capture_id
-     WHERE t.device_id IS NOT NULL
+      FROM newest n CROSS JOIN LATERAL (
+        SELECT * FROM targets t WHERE t.storage_host = n.storage_host AND t.seen_at = n.seen_at AND t.capture_id = n.capture_id AND t.device_id IS NOT NULL
+        OFFSET 0) t
      ORDER BY t.storage_host, t.device_id, t.lun`,
   );
   return rows.map(luOf);
@@ -328,8 +340,9 @@ async function storageSideOf(db: Db, storageHosts: readonly string[], lus: reado
     sql`
     WITH newest AS (${NEWEST_PER_HOST('extents', 'host', sql`x.source = 'header'`, storageHosts)})
     SELECT e.host, a.source_path, e.device_id, ${VMFS_OF_EXTENT} AS vmfs_uuid, e.artifact_id
-      FROM extents e JOIN newest n ON n.host = e.host AND n.seen_at = e.seen_at AND n.capture_id = e.capture_id JOIN artifacts a ON a.id = e.artifact_id
-     WHERE e.source = 'header'
+      FROM newest n CROSS JOIN LATERAL (
+        SELECT * FROM extents e WHERE e.host = n.host AND e.seen_at = n.seen_at AND e.capture_id = n.capture_id AND e.source = 'header' OFFSET 0) e
+      JOIN artifacts a ON a.id = e.artifact_id
      ORDER BY e.host, a.source_path`,
   );
   const storageHeaders: StorageHeader[] = headerRows.map((r) => ({
@@ -344,12 +357,12 @@ async function storageSideOf(db: Db, storageHosts: readonly string[], lus: reado
     db,
     sql`
     WITH newest AS (
-      SELECT h.name AS host, l.id AS artifact_id, l.collected_at FROM hosts h
+      SELECT w.name AS host, l.id AS artifact_id, l.collected_at FROM ${namesIn(storageHosts)} w
        CROSS JOIN LATERAL (
          SELECT a.id, a.collected_at FROM artifacts a
-          WHERE a.host = h.name AND a.kind = 'zfs-snapshots' AND a.parse_status = 'ok'
+          WHERE a.host = w.name AND a.kind = 'zfs-snapshots' AND a.parse_status = 'ok'
           ORDER BY a.collected_at DESC, a.id DESC LIMIT 1) l
-       WHERE h.name IN (SELECT jsonb_array_elements_text(${jsonList(storageHosts)}::jsonb))
+       WHERE EXISTS (SELECT 1 FROM hosts h WHERE h.name = w.name OFFSET 0)
     )
     SELECT DISTINCT ON (n.host, s.dataset) n.host, n.artifact_id, n.collected_at, s.dataset, s.snapshot, s.created_at
       FROM newest n LEFT JOIN zfs_snapshots s ON s.artifact_id = n.artifact_id
@@ -410,8 +423,10 @@ async function devicesOfVendors(db: Db, vendors: ReadonlySet<string>): Promise<s
     db,
     sql`
     WITH newest AS (${NEWEST_PER_HOST('extents', 'host', sql`x.device_id IS NOT NULL`)})
-    SELECT DISTINCT e.device_id FROM extents e JOIN newest n ON n.host = e.host AND n.seen_at = e.seen_at AND n.capture_id = e.capture_id
-     WHERE e.device_id ~ ${sql.raw(NAA_WITH_OUI)} AND substr(e.device_id, 6, 6) IN (SELECT jsonb_array_elements_text(${jsonList(vendors)}::jsonb))`,
+    SELECT DISTINCT e.device_id FROM newest n CROSS JOIN LATERAL (
+      SELECT e.device_id FROM extents e WHERE e.host = n.host AND e.seen_at = n.seen_at AND e.capture_id = n.capture_id
+         AND e.device_id ~ ${sql.raw(NAA_WITH_OUI)} AND substr(e.device_id, 6, 6) IN (SELECT jsonb_array_elements_text(${jsonList(vendors)}::jsonb))
+      OFFSET 0) e`,
   );
   return rows.map((r) => String(r.device_id));
 }
@@ -435,25 +450,26 @@ export async function gatherScopedHealthState(db: Db, scope: HealthScope): Promi
   const devices = new Set([...scope.devices, ...(await devicesOfVendors(db, scope.vendors))]);
   if (devices.size === 0) return { lus: own, extents: [], ...side, storageHosts: [], knownOuis: new Set() };
 
-  const list = jsonList(devices);
   const [presentingRows, extentRows] = await Promise.all([
     queryRows<Row>(
       db,
       sql`
-      SELECT t.storage_host, t.device_id, t.lun, t.iqn, t.backing_store, t.artifact_id FROM targets t
-       WHERE t.device_id IN (SELECT jsonb_array_elements_text(${list}::jsonb)) AND ${IN_NEWEST_TARGET_CAPTURE}
+      SELECT t.storage_host, t.device_id, t.lun, t.iqn, t.backing_store, t.artifact_id FROM ${namesIn(devices)} w
+       CROSS JOIN LATERAL (SELECT * FROM targets t WHERE t.device_id = w.name AND ${IN_NEWEST_TARGET_CAPTURE} OFFSET 0) t
        ORDER BY t.storage_host, t.device_id, t.lun`,
     ),
     // The newest sightings by hosts whose newest target capture presents no LU.
     queryRows<Row>(
       db,
       sql`
-      SELECT e.host, e.device_id, ${VMFS_OF_EXTENT} AS vmfs_uuid, e.lun, e.artifact_id FROM extents e
-       WHERE e.device_id IN (SELECT jsonb_array_elements_text(${list}::jsonb))
-         AND EXISTS (SELECT 1 FROM hosts h WHERE h.name = e.host)
-         AND (e.seen_at, e.capture_id) = (SELECT x.seen_at, x.capture_id FROM extents x WHERE x.host = e.host AND x.device_id IS NOT NULL
-                                           ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1)
-         AND NOT EXISTS (SELECT 1 FROM targets t WHERE t.storage_host = e.host AND t.device_id IS NOT NULL AND ${IN_NEWEST_TARGET_CAPTURE})
+      SELECT e.host, e.device_id, ${VMFS_OF_EXTENT} AS vmfs_uuid, e.lun, e.artifact_id FROM ${namesIn(devices)} w
+       CROSS JOIN LATERAL (
+         SELECT * FROM extents e WHERE e.device_id = w.name
+            AND EXISTS (SELECT 1 FROM hosts h WHERE h.name = e.host OFFSET 0)
+            AND (e.seen_at, e.capture_id) = (SELECT x.seen_at, x.capture_id FROM extents x WHERE x.host = e.host AND x.device_id IS NOT NULL
+                                              ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1)
+            AND NOT EXISTS (SELECT 1 FROM targets t WHERE t.storage_host = e.host AND t.device_id IS NOT NULL AND ${IN_NEWEST_TARGET_CAPTURE} OFFSET 0)
+          OFFSET 0) e
        ORDER BY e.host, e.device_id, e.source, e.artifact_id`,
     ),
   ]);
@@ -469,9 +485,12 @@ export async function gatherScopedHealthState(db: Db, scope: HealthScope): Promi
       db,
       sql`
       WITH RECURSIVE ${STORAGE_HOSTS}
-      SELECT o.oui FROM jsonb_array_elements_text(${JSON.stringify(asked)}::jsonb) AS o(oui)
-       WHERE EXISTS (SELECT 1 FROM storage_hosts s JOIN targets t ON t.storage_host = s.host AND t.seen_at = s.seen_at AND t.capture_id = s.capture_id
-                      WHERE t.device_id ~ ${sql.raw(NAA_WITH_OUI)} AND substr(t.device_id, 6, 6) = o.oui)`,
+      SELECT o.name AS oui FROM ${namesIn(asked)} o
+       CROSS JOIN LATERAL (
+         SELECT 1 FROM storage_hosts s
+          CROSS JOIN LATERAL (SELECT 1 FROM targets t WHERE t.storage_host = s.host AND t.seen_at = s.seen_at AND t.capture_id = s.capture_id
+                                 AND t.device_id ~ ${sql.raw(NAA_WITH_OUI)} AND substr(t.device_id, 6, 6) = o.name LIMIT 1) t
+          LIMIT 1) known`,
     );
     for (const r of rows) knownOuis.add(String(r.oui));
   }
@@ -496,7 +515,7 @@ const STORAGE_HOSTS = sql.raw(`
     SELECT th.host, l.seen_at, l.capture_id FROM target_hosts th JOIN hosts h ON h.name = th.host
      CROSS JOIN LATERAL (SELECT x.seen_at, x.capture_id FROM targets x WHERE x.storage_host = th.host
                           ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1) l
-     WHERE EXISTS (SELECT 1 FROM targets t WHERE t.storage_host = th.host AND t.seen_at = l.seen_at AND t.capture_id = l.capture_id AND t.device_id IS NOT NULL)
+     WHERE EXISTS (SELECT 1 FROM targets t WHERE t.storage_host = th.host AND t.seen_at = l.seen_at AND t.capture_id = l.capture_id AND t.device_id IS NOT NULL OFFSET 0)
   )`);
 
 /** A committed capture and its host. */
@@ -538,7 +557,7 @@ const ouisOf = (ids: Iterable<string>) => new Set([...ids].map(ouiOf).filter((o)
  * Rows that change without a commit (retention, reindex) are evaluated by the scheduled pass.
  */
 export async function healthScopeOf(db: Db, captures: readonly CommittedCapture[]): Promise<HealthScope> {
-  const ids = jsonList(new Set(captures.map((c) => c.captureId)));
+  const ids = captures.map((c) => c.captureId);
   // Per capture and table: the device ids of the capture ('self', present when the capture has
   // rows there: any targets row makes a capture its host's newest target capture, extents
   // count with a device id; a null device when it presents no LU) and of the host's newest
@@ -546,29 +565,30 @@ export async function healthScopeOf(db: Db, captures: readonly CommittedCapture[
   const rows = await queryRows<Row>(
     db,
     sql`
-    WITH c AS (SELECT id, host, collected_at FROM captures WHERE id IN (SELECT jsonb_array_elements_text(${ids}::jsonb))),
-    lu_sides AS (
-      SELECT c.id AS cid, 'self' AS side, c.host, c.collected_at AS seen_at, c.id AS capture_id FROM c
-      UNION ALL
-      SELECT c.id, 'before', c.host, b.seen_at, b.capture_id FROM c CROSS JOIN LATERAL (
-        SELECT x.seen_at, x.capture_id FROM targets x
-         WHERE x.storage_host = c.host AND x.seen_at <= c.collected_at AND (x.seen_at < c.collected_at OR x.capture_id < c.id)
-         ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1) b
-    ),
-    extent_sides AS (
-      SELECT c.id AS cid, 'self' AS side, c.host, c.collected_at AS seen_at, c.id AS capture_id FROM c
-      UNION ALL
-      SELECT c.id, 'before', c.host, b.seen_at, b.capture_id FROM c CROSS JOIN LATERAL (
-        SELECT x.seen_at, x.capture_id FROM extents x
-         WHERE x.host = c.host AND x.device_id IS NOT NULL AND x.seen_at <= c.collected_at AND (x.seen_at < c.collected_at OR x.capture_id < c.id)
-         ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1) b
+    WITH c AS MATERIALIZED (
+      SELECT c.id, c.host, c.collected_at FROM ${namesIn(ids)} w CROSS JOIN LATERAL (SELECT * FROM captures c WHERE c.id = w.name OFFSET 0) c
     )
-    SELECT DISTINCT s.cid, 'lu' AS kind, s.side, t.device_id FROM lu_sides s
-      JOIN targets t ON t.storage_host = s.host AND t.seen_at = s.seen_at AND t.capture_id = s.capture_id
-     WHERE EXISTS (SELECT 1 FROM targets x JOIN c ON c.id = s.cid WHERE x.storage_host = c.host AND x.seen_at = c.collected_at AND x.capture_id = c.id)
+    SELECT c.id AS cid, 'lu' AS kind, s.side, r.device_id FROM c
+     CROSS JOIN LATERAL (
+       SELECT 'self' AS side, c.collected_at AS seen_at, c.id AS capture_id
+       UNION ALL
+       (SELECT 'before', x.seen_at, x.capture_id FROM targets x
+         WHERE x.storage_host = c.host AND x.seen_at <= c.collected_at AND (x.seen_at < c.collected_at OR x.capture_id < c.id)
+         ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1)) s
+     CROSS JOIN LATERAL (
+       SELECT DISTINCT t.device_id FROM targets t WHERE t.storage_host = c.host AND t.seen_at = s.seen_at AND t.capture_id = s.capture_id) r
+     WHERE EXISTS (SELECT 1 FROM targets x WHERE x.storage_host = c.host AND x.seen_at = c.collected_at AND x.capture_id = c.id OFFSET 0)
     UNION ALL
-    SELECT DISTINCT s.cid, 'extent', s.side, e.device_id FROM extent_sides s
-      JOIN extents e ON e.host = s.host AND e.seen_at = s.seen_at AND e.capture_id = s.capture_id AND e.device_id IS NOT NULL`,
+    SELECT c.id, 'extent', s.side, r.device_id FROM c
+     CROSS JOIN LATERAL (
+       SELECT 'self' AS side, c.collected_at AS seen_at, c.id AS capture_id
+       UNION ALL
+       (SELECT 'before', x.seen_at, x.capture_id FROM extents x
+         WHERE x.host = c.host AND x.device_id IS NOT NULL AND x.seen_at <= c.collected_at AND (x.seen_at < c.collected_at OR x.capture_id < c.id)
+         ORDER BY x.seen_at DESC, x.capture_id DESC LIMIT 1)) s
+     CROSS JOIN LATERAL (
+       SELECT DISTINCT e.device_id FROM extents e
+        WHERE e.host = c.host AND e.seen_at = s.seen_at AND e.capture_id = s.capture_id AND e.device_id IS NOT NULL) r`,
   );
   const sides = new Map<string, { self: Set<string> | null; before: Set<string> }>();
   for (const r of rows) {
@@ -602,8 +622,9 @@ export async function healthScopeOf(db: Db, captures: readonly CommittedCapture[
       db,
       sql`
       WITH newest AS (${NEWEST_PER_HOST('extents', 'host', sql`x.device_id IS NOT NULL`, [...turned])})
-      SELECT DISTINCT e.device_id FROM extents e JOIN newest n ON n.host = e.host AND n.seen_at = e.seen_at AND n.capture_id = e.capture_id
-       WHERE e.device_id IS NOT NULL`,
+      SELECT DISTINCT e.device_id FROM newest n CROSS JOIN LATERAL (
+        SELECT e.device_id FROM extents e WHERE e.host = n.host AND e.seen_at = n.seen_at AND e.capture_id = n.capture_id AND e.device_id IS NOT NULL
+        OFFSET 0) e`,
     );
     for (const r of newest) devices.add(String(r.device_id));
   }
@@ -694,12 +715,22 @@ const HEALTH_TYPES: HealthEventType[] = ['target-guid-mismatch', 'backing-store-
 
 /**
  * Re-evaluates target-guid-mismatch and backing-store-missing: over the whole catalog, or
- * with `scope` the conditions it covers (after a commit: healthScopeOf), raising and
+ * `after` committed captures only the conditions they can change (healthScopeOf), raising and
  * resolving exactly what the whole pass would among them.
  */
-export async function reconcileHealth(tx: Db, at: Date, captureId: string | null, options: HealthOptions, scope?: HealthScope): Promise<Reconciled> {
-  if (!scope) return applyConditions(tx, HEALTH_TYPES, healthConditions(await gatherHealthState(tx), options), at, captureId);
-  if (scope.hosts.size === 0 && scope.devices.size === 0 && scope.vendors.size === 0) return { raised: [], resolved: [] };
+export async function reconcileHealth(
+  tx: Db,
+  at: Date,
+  captureId: string | null,
+  options: HealthOptions,
+  after?: readonly CommittedCapture[],
+): Promise<Reconciled> {
+  // The statements below are index probes, but a list parameter counts as 100 rows in the
+  // estimates, which then pass jit_above_cost: PostgreSQL would spend half a second compiling
+  // a statement that runs in a millisecond. For this transaction only (the caller's).
+  await tx.execute(sql`SET LOCAL jit = off`);
+  if (!after) return applyConditions(tx, HEALTH_TYPES, healthConditions(await gatherHealthState(tx), options), at, captureId);
+  const scope = await healthScopeOf(tx, after);
   const conditions = healthConditions(await gatherScopedHealthState(tx, scope), options, scope);
   return applyConditions(tx, HEALTH_TYPES, conditions, at, captureId, scope);
 }

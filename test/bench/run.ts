@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const all = ['formats', 'collector', 'catalog', 'start', 'search', 'load', 'sizing'];
+const all = ['formats', 'collector', 'catalog', 'start', 'search', 'load', 'health', 'sizing'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = wanted.length ? wanted : all;
 
