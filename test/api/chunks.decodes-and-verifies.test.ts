@@ -59,6 +59,15 @@ describe('gunzipBounded', () => {
   });
 });
 
+describe('gunzipBounded with an expected size', () => {
+  it('inflates exactly whatever the expected size says, and the bound still holds', async () => {
+    const bytes = new Uint8Array(300_000).map((_, i) => (i * 7) % 251);
+    const gz = new Uint8Array(gzipSync(bytes));
+    for (const expected of [0, 100, 300_000, MiB]) expect(Buffer.from(await gunzipBounded(gz, MiB, expected)).equals(Buffer.from(bytes))).toBe(true);
+    await expect(gunzipBounded(new Uint8Array(gzipSync(new Uint8Array(MiB + 1))), MiB, 100)).rejects.toMatchObject({ reason: 'too-large' });
+  });
+});
+
 describe('parseWindow', () => {
   it('reads whole small artifacts and the first 64 MiB of large ones', () => {
     expect(parseWindow('vmfs-header', 2 * MiB)).toBe(2 * MiB);
