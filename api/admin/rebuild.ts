@@ -12,6 +12,7 @@ import type { Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { deleteArtifactRows } from '../pipeline/indexer.js';
 import { restoreTokens } from './tokens.js';
+import { reevaluateHealth } from '../events/checks.js';
 import { reconcileHealth } from '../events/health.js';
 import { indexEntry, writeArtifactGuarded, writeCapture, type CaptureRecord } from '../pipeline/write.js';
 import { parseStoredArtifact, type ParsedEntry } from '../pipeline/parse.js';
@@ -257,6 +258,9 @@ export async function reindexArtifacts(services: Services, options: { kind?: Art
       result[written.parseStatus]++;
     }
   }
+  // New parses may say other things than the old ones did: the cross-host conditions are
+  // evaluated again now rather than at the next scheduled scan.
+  if (result.ok + result.error + result.opaque > 0) await reevaluateHealth(services);
   onProgress?.(rows.length, rows.length, 'done');
   return result;
 }

@@ -82,6 +82,26 @@ async function healthPass(services: EventServices, captures: CommittedCapture[])
   kickDelivery(services);
 }
 
+/**
+ * A full pass over every cross-host condition, its events queued for webhooks, for rows that
+ * changed without a commit: a reindex re-parses artifacts, so what they say (devices, GUIDs,
+ * zvols) may differ; a retention run may drop rows a condition reads. The passes after
+ * commits look only at what a commit changed; without this, those conditions would wait for
+ * the scheduled scan.
+ */
+export async function reevaluateHealth(services: EventServices): Promise<{ raised: number; resolved: number }> {
+  const at = services.now();
+  const counts = await services.db.transaction(async (txRaw) => {
+    const tx = txRaw as unknown as Db;
+    const health = await reconcileHealth(tx, at, null, healthOptions(services));
+    await enqueueEvents(tx, services.config, at, 'event.raised', health.raised);
+    await enqueueEvents(tx, services.config, at, 'event.resolved', health.resolved);
+    return { raised: health.raised.length, resolved: health.resolved.length };
+  });
+  kickDelivery(services);
+  return counts;
+}
+
 export interface EventChecks {
   raised: number;
   resolved: number;

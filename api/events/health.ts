@@ -554,7 +554,8 @@ const ouisOf = (ids: Iterable<string>) => new Set([...ids].map(ouiOf).filter((o)
  * - What a condition says beyond its key (its volume through another host's segments, the
  *   hosts seeing the device, the list of storage hosts) is read when it is raised and never
  *   updated, so it does not widen the scope.
- * Rows that change without a commit (retention, reindex) are evaluated by the scheduled pass.
+ * Rows that change without a commit are evaluated by a full pass: rebuild, reindex and a
+ * retention run that dropped captures end with one (reevaluateHealth).
  */
 export async function healthScopeOf(db: Db, captures: readonly CommittedCapture[]): Promise<HealthScope> {
   const ids = captures.map((c) => c.captureId);

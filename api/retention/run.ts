@@ -4,6 +4,7 @@
  * sweep the chunks no kept artifact references (gc.ts), extend Object Lock dates of what
  * is kept (object-lock.ts), and record the run in `retention_runs`.
  */
+import { reevaluateHealth } from '../events/checks.js';
 import { eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { artifacts, capturePins, captures, retentionRuns } from '../../db/schema.js';
@@ -133,6 +134,8 @@ export async function runRetention(services: Services, options: RetentionRunOpti
     report.bytesFreed = swept.bytesFreed;
     report.lockedChunks = swept.locked;
     report.lockExtended = await extendLocks(services, plan);
+    // The newest rows a condition reads may have gone with a dropped capture: evaluate them all now.
+    if (report.dropped.length) await reevaluateHealth(services);
   }
   const [row] = await db
     .insert(retentionRuns)
