@@ -302,7 +302,10 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
       prepare: options.prepare ?? true,
       onnotice: () => {},
       connect_timeout: options.connectTimeoutSeconds ?? 10,
-      connection: { statement_timeout: options.statementTimeoutMs ?? 120_000 },
+      // JIT off: the catalog's statements are index probes and small joins, whose generic plans'
+      // estimates can still pass jit_above_cost — then PostgreSQL spends up to half a second
+      // compiling a statement that runs in a millisecond.
+      connection: { statement_timeout: options.statementTimeoutMs ?? 120_000, jit: 'off' },
     });
     const db = drizzle(options.prepare === false ? sql : preparing(sql), { schema }) as unknown as Db;
     if (migrate && !(await migrationsApplied((text) => sql.unsafe(text)))) {
