@@ -5,7 +5,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ApiError } from '../errors.js';
@@ -53,6 +53,10 @@ function assertKey(key: string): void {
 function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
+}
+
+function ignoreMissing(err: unknown): void {
+  if (!isMissing(err)) throw err;
 }
 
 /** A directory's entries; none when it does not exist (yet). */
@@ -185,15 +189,6 @@ export class FsBlobStore implements BlobStore {
   async writeVerified(key: string, body: AsyncIterable<Uint8Array>, expected: { length: number; sha256: string }): Promise<void> {
     const target = this.path(key);
     const captureId = captureOfStagingKey(key);
-    if (
-      captureId !== null &&
-      !(await stat(dirname(target)).then(
-        (st) => st.isDirectory(),
-        () => false,
-      ))
-    ) {
-      throw new ApiError('conflict', `capture ${captureId} takes no more uploads (it was committed, or abandoned and swept); begin it again`);
-    }
     const hash = createHash('sha256');
     await this.writeAtomically(
       target,
@@ -212,9 +207,11 @@ export class FsBlobStore implements BlobStore {
           );
       },
     ).catch((err) => {
-      // The commit removed the staging area while this body was arriving.
+      // No staging area to write into (asked before the body is read: the temp file is created
+      // in it first), or the commit removed it while this body was arriving. No stat of the
+      // directory beforehand: the temp file's create answers the same question.
       if (captureId !== null && isMissing(err))
-        throw new ApiError('conflict', `capture ${captureId} takes no more uploads (it was committed meanwhile); begin it again`);
+        throw new ApiError('conflict', `capture ${captureId} takes no more uploads (it was committed, or abandoned and swept); begin it again`);
       throw err;
     });
   }
@@ -236,6 +233,8 @@ export class FsBlobStore implements BlobStore {
           outcome = 'exists';
         }
         await unlink(temp);
+        // The key's existing object was made durable by its own writer: nothing to sync.
+        return outcome === 'created';
       },
     );
     return outcome;
@@ -245,8 +244,27 @@ export class FsBlobStore implements BlobStore {
     await mkdir(this.path(stagingPrefix(captureId).slice(0, -1)), { recursive: true });
   }
 
+  /**
+   * Removes a capture's staging area. It holds files only (uploads, and the temp files of
+   * uploads under way): each is unlinked and the directory removed — half the calls of rm's
+   * recursive walk, which stats every entry and tries the directory first. An entry that is
+   * no file, or one that appears meanwhile (an upload starting), leaves the rest to rm.
+   */
   async closeStaging(captureId: string): Promise<void> {
-    await rm(this.path(stagingPrefix(captureId).slice(0, -1)), { recursive: true, force: true });
+    const dir = this.path(stagingPrefix(captureId).slice(0, -1));
+    const entries = await entriesOf(dir);
+    if (entries.every((e) => e.isFile())) {
+      await Promise.all(entries.map((e) => unlink(join(dir, e.name)).catch(ignoreMissing)));
+      try {
+        await rmdir(dir);
+        return;
+      } catch (err) {
+        if (isMissing(err)) return;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
   }
 
   private async writeAtomically(
@@ -254,17 +272,26 @@ export class FsBlobStore implements BlobStore {
     body: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
     onChunk: (written: number, chunk: Uint8Array) => void,
     beforeCommit: (written: number) => void,
-    // How the finished temp file takes the key's name: rename (replace) unless told otherwise.
-    place: (temp: string) => Promise<void> = (temp) => rename(temp, target),
+    // How the finished temp file takes the key's name: rename (replace) unless told otherwise;
+    // false when it took no name (the directory then needs no sync).
+    place: (temp: string) => Promise<boolean> = (temp) => rename(temp, target).then(() => true),
   ): Promise<void> {
     const dir = dirname(target);
     const staged = captureOfStagingKey(relativeKey(this.root, target)) !== null;
-    // A staging directory is made by openStaging only: writing must not recreate one a commit removed.
-    if (!staged) await mkdir(dir, { recursive: true });
     // Same directory as the target, so the rename cannot cross a filesystem; the
     // leading dot keeps it out of listings and out of the key space.
     const temp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
-    const handle = await open(temp, 'wx', 0o644);
+    let handle: FileHandle;
+    try {
+      handle = await open(temp, 'wx', 0o644);
+    } catch (err) {
+      // The directory is made when the create finds it missing, not asked for before every
+      // write (chunks/<xx> and manifests/<host> exist after their first object). A staging
+      // directory is made by openStaging only: writing must not recreate one a commit removed.
+      if (staged || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(dir, { recursive: true });
+      handle = await open(temp, 'wx', 0o644);
+    }
     let committed = false;
     try {
       let written = 0;
@@ -295,9 +322,9 @@ export class FsBlobStore implements BlobStore {
       // fewer per uploaded chunk.
       if (!staged) await handle.sync();
       await handle.close();
-      await place(temp);
+      const placed = await place(temp);
       committed = true;
-      if (!staged) await syncDirectory(dir);
+      if (!staged && placed) await syncDirectory(dir);
     } finally {
       if (!committed) {
         await handle.close().catch(() => {});
