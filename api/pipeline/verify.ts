@@ -8,7 +8,7 @@ import type { Db } from '../../db/client.js';
 import type { blobs } from '../../db/schema.js';
 import { ApiError } from '../errors.js';
 import { stagingKey, stagingPrefix, type BlobStore } from '../store/types.js';
-import { ChunkCache, ChunkError, decodeChunk } from './chunks.js';
+import { ChunkCache, ChunkError, decodeChunk, type VerifiedChunk } from './chunks.js';
 import { deliveredChunks, receivedOf } from '../ingest/chunks.js';
 import {
   countBlobs,
@@ -51,12 +51,18 @@ async function readStaged(store: BlobStore, captureId: string, c: { sha256: stri
   return storedBytes && { ...(await decodeChunk(c.sha256, c.size, storedBytes)), sha256: c.sha256, size: c.size, storedBytes };
 }
 
+/** A staged chunk as read back and checked: how it rests, and its bytes as stored. */
+export type StagedChunk = Omit<VerifiedChunk, 'bytes'> & { sha256: string; size: number; storedBytes: Uint8Array };
+
 /** What verifyChunks found: every chunk as it rests (or will rest), and the staged ones still to publish. */
 export interface VerifiedChunks {
   stored: Map<string, StoredChunk>;
   newBlobs: BlobRow[];
-  /** Verified staged chunks left unpublished (`deferred`): publishStaged decides after redaction. */
-  pending: Set<string>;
+  /**
+   * Verified staged chunks left unpublished (`deferred`), as read: publishStaged decides after
+   * redaction, and publishes these bytes rather than read and check the staged upload again.
+   */
+  pending: Map<string, StagedChunk>;
   /** Chunks the capture's host held before this commit (host_chunks rows that need no insert). */
   held: Set<string>;
   /** Chunks this capture delivered through the catalog (their `capture_chunks` rows go once it commits). */
@@ -98,7 +104,7 @@ export async function verifyChunks(
   const answered: string[] = [];
   const stored = new Map<string, StoredChunk>();
   const newBlobs: BlobRow[] = [];
-  const pending = new Set<string>();
+  const pending = new Map<string, StagedChunk>();
   const lost: string[] = [];
   const problems: Array<{ sha256: string; reason: string; message: string }> = [];
   const received = receivedOf(store);
@@ -134,7 +140,8 @@ export async function verifyChunks(
       cache.add(c.sha256, v.bytes, { bytes: v.storedBytes, encoding: v.encoding });
       if (deferred.has(c.sha256)) {
         cache.locate(c.sha256, key);
-        pending.add(c.sha256);
+        // Its stored bytes (not the inflated ones) wait for publishStaged.
+        pending.set(c.sha256, { encoding: v.encoding, storedSize: v.storedSize, sha256: c.sha256, size: c.size, storedBytes: v.storedBytes });
         stored.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: v.encoding, storedSize: v.storedSize });
         return;
       }
@@ -202,7 +209,7 @@ export async function publishStaged(
   store: BlobStore,
   captureId: string,
   refs: ManifestArtifact[],
-  pending: ReadonlySet<string>,
+  pending: ReadonlyMap<string, StagedChunk>,
   at: Date,
 ): Promise<{ refs: ManifestArtifact[]; published: Published[] }> {
   const sizes = new Map(refs.flatMap((r) => r.chunks.filter((c) => pending.has(c.sha256)).map((c) => [c.sha256, c.size] as const)));
@@ -210,7 +217,7 @@ export async function publishStaged(
   const known = await knownBlobs(db, wanted);
   const done = new Map<string, Published>();
   await pool(wanted, PUBLISH_CONCURRENCY, async (sha) => {
-    const v = await readStaged(store, captureId, { sha256: sha, size: sizes.get(sha)! });
+    const v = pending.get(sha)?.size === sizes.get(sha) ? pending.get(sha)! : await readStaged(store, captureId, { sha256: sha, size: sizes.get(sha)! });
     if (!v) throw new ApiError('unprocessable', `chunk ${sha} vanished from staging during the commit; retry`);
     done.set(sha, await publishChunk(db, store, at, v, known.get(sha)));
   });
