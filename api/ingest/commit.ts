@@ -117,11 +117,11 @@ export async function commitCapture(services: Services, principal: Principal, ca
     chunks: a.chunks.map((c) => stored.get(c.sha256)!),
   }));
   const redaction = await redactArtifacts(db, store, now(), declared, cache);
-  const publishing = await publishStaged(db, store, captureId, redaction.refs, verified.pending, now());
+  const publishing = await publishStaged(db, store, captureId, redaction.refs, verified.pending, verified.known, now());
   const newBlobs = [...verified.newBlobs, ...[...redaction.published, ...publishing.published].flatMap((p) => (p.newBlob ? [p.newBlob] : []))];
 
   // An artifact the host committed before, byte for byte, keeps that parse: nothing is read again.
-  const earlier = await earlierParses(db, cap.host, publishing.refs);
+  const earlier = await earlierParses(db, cap.host, publishing.refs, new Set(newBlobs.map((b) => b.sha256)));
   const entries: ParsedEntry[] = [];
   for (let i = 0; i < req.artifacts.length; i++) {
     const ref = publishing.refs[i];

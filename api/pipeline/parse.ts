@@ -58,10 +58,19 @@ function parseInput(
  * (device, source path, file name) are the same too. Kinds that go through redaction
  * (mayNeedRedaction) are always read. Only the host's own artifacts count: another host's
  * parse was made with its hints, and what a commit costs must not tell one host what
- * another committed. One query for the whole capture (keyed by index).
+ * another committed. One query for the whole capture (keyed by index), none when no artifact
+ * can have one: an artifact with a chunk in `fresh` (chunks this commit gave their first `blobs`
+ * row) is not looked up, for an earlier artifact with its chunk list would have left that row
+ * (retention drops a chunk's row only with the last artifact naming it; a chunk found lost or
+ * damaged and stored again merely costs that artifact a parse, which comes out the same).
  */
-export async function earlierParses(db: Db, host: string, refs: ManifestArtifact[]): Promise<Map<number, ParseOutcome>> {
-  const wanted = refs.map((r, i) => [r, i] as const).filter(([r]) => !mayNeedRedaction(r.kind));
+export async function earlierParses(
+  db: Db,
+  host: string,
+  refs: ManifestArtifact[],
+  fresh: ReadonlySet<string> = new Set(),
+): Promise<Map<number, ParseOutcome>> {
+  const wanted = refs.map((r, i) => [r, i] as const).filter(([r]) => !mayNeedRedaction(r.kind) && !r.chunks.some((c) => fresh.has(c.sha256)));
   const out = new Map<number, ParseOutcome>();
   if (wanted.length === 0) return out;
   const shas = [...new Set(wanted.map(([r]) => r.sha256))];

@@ -67,6 +67,8 @@ export interface VerifiedChunks {
   held: Set<string>;
   /** Chunks this capture delivered through the catalog (their `capture_chunks` rows go once it commits). */
   delivered: Set<string>;
+  /** The `blobs` rows of the capture's chunks as verify read them (publishStaged takes them as they were). */
+  known: ReadonlyMap<string, typeof blobs.$inferSelect>;
 }
 
 /**
@@ -196,7 +198,7 @@ export async function verifyChunks(
       { chunks: problems },
     );
   }
-  return { stored, newBlobs, pending, held, delivered: new Set(chunks.filter(sent).map((c) => c.sha256)) };
+  return { stored, newBlobs, pending, held, delivered: new Set(chunks.filter(sent).map((c) => c.sha256)), known };
 }
 
 /**
@@ -210,11 +212,16 @@ export async function publishStaged(
   captureId: string,
   refs: ManifestArtifact[],
   pending: ReadonlyMap<string, StagedChunk>,
+  /**
+   * The chunks' `blobs` rows as verifyChunks read them: as good as reading them again, for
+   * publishChunk only asks whether a row vouched for the object it finds under the key (a row
+   * written since belongs to a publish of the same verified bytes).
+   */
+  known: ReadonlyMap<string, typeof blobs.$inferSelect>,
   at: Date,
 ): Promise<{ refs: ManifestArtifact[]; published: Published[] }> {
   const sizes = new Map(refs.flatMap((r) => r.chunks.filter((c) => pending.has(c.sha256)).map((c) => [c.sha256, c.size] as const)));
   const wanted = [...sizes.keys()];
-  const known = await knownBlobs(db, wanted);
   const done = new Map<string, Published>();
   await pool(wanted, PUBLISH_CONCURRENCY, async (sha) => {
     const v = pending.get(sha)?.size === sizes.get(sha) ? pending.get(sha)! : await readStaged(store, captureId, { sha256: sha, size: sizes.get(sha)! });
