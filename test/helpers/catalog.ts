@@ -87,7 +87,8 @@ export async function startTestCatalog(flavour: Flavour, options: StartOptions =
   if (flavour === 'postgres-s3') {
     const why = postgresS3Unavailable();
     if (why) throw new Error(why);
-    const created = await createDatabase(process.env.TEST_DATABASE_URL!);
+    // A copy of the run's migrated template (test/helpers/build-once.ts) when there is one.
+    const created = await createDatabase(process.env.TEST_DATABASE_URL!, 'vrc_test', process.env.VRC_TEST_PG_TEMPLATE);
     dropDb = created.drop;
     const s3 = s3TestConfig()!;
     const bucket = `vrc-test-${randomBytes(5).toString('hex')}`;
