@@ -101,7 +101,15 @@ export async function verifyChunks(
     const k = known.get(c.sha256);
     return held.has(c.sha256) && !!k && k.size === c.size && trustedRecord(k, at);
   };
-  const staged = chunks.every((c) => vouched(c) || sent(c)) ? new Map<string, number>() : await stagedSizes(store, capture.id);
+  // A chunk the host does not hold counts only as an upload to staging: when the host holds
+  // none of the chunks not sent through the catalog (new bytes), each is read from staging
+  // directly, and one that is not there is "never uploaded" as it would be after a listing.
+  const notSent = chunks.filter((c) => !sent(c));
+  const staged: ReadonlySet<string> = notSent.every((c) => vouched(c))
+    ? new Set()
+    : notSent.every((c) => !held.has(c.sha256))
+      ? new Set(notSent.map((c) => c.sha256))
+      : new Set((await stagedSizes(store, capture.id)).keys());
   const presence = presenceOf(store);
   const answered: string[] = [];
   const stored = new Map<string, StoredChunk>();
