@@ -4,8 +4,8 @@
  * (`/v1/blobs/<key>?exp=…&len=…&sha256=…&sig=…`, see api/routes/blobs.ts).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, createReadStream, fsync, linkSync, openSync, renameSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { closeSync, createReadStream, fsync, linkSync, openSync, renameSync, rmdirSync, unlinkSync, write, writev, writeSync } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
@@ -327,26 +327,26 @@ export class FsBlobStore implements BlobStore {
     body: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
     onChunk: (written: number, chunk: Uint8Array) => void,
     beforeCommit: (written: number) => void,
-    // How the finished temp file takes the key's name: rename (replace) unless told otherwise;
-    // false when it took no name (the directory then needs no sync).
-    place: (temp: string) => Promise<boolean> = (temp) => rename(temp, target).then(() => true),
   ): Promise<void> {
     const dir = dirname(target);
     const staged = captureOfStagingKey(relativeKey(this.root, target)) !== null;
     // Same directory as the target, so the rename cannot cross a filesystem; the
     // leading dot keeps it out of listings and out of the key space.
     const temp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
-    let handle: FileHandle;
+    // The create, close and rename are synchronous calls (see writeBytesAtomically); the
+    // body's writes and the fsyncs go to the thread pool.
+    let fd: number;
     try {
-      handle = await open(temp, 'wx', 0o644);
+      fd = openSync(temp, 'wx', 0o644);
     } catch (err) {
       // The directory is made when the create finds it missing, not asked for before every
       // write (chunks/<xx> and manifests/<host> exist after their first object). A staging
       // directory is made by openStaging only: writing must not recreate one a commit removed.
       if (staged || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       await mkdir(dir, { recursive: true });
-      handle = await open(temp, 'wx', 0o644);
+      fd = openSync(temp, 'wx', 0o644);
     }
+    let held = true;
     let committed = false;
     try {
       let written = 0;
@@ -355,7 +355,7 @@ export class FsBlobStore implements BlobStore {
       let pending: Uint8Array[] = [];
       let pendingBytes = 0;
       const flush = async () => {
-        if (pendingBytes > 0) await writeFully(handle, pending, pendingBytes);
+        if (pendingBytes > 0) await writeFully(fd, pending, pendingBytes);
         pending = [];
         pendingBytes = 0;
       };
@@ -375,17 +375,18 @@ export class FsBlobStore implements BlobStore {
       // file (gone, empty, other bytes) is a chunk the commit finds missing or wrong (422,
       // the bad one deleted): the collector begins again and uploads it again. Two fsyncs
       // fewer per uploaded chunk.
-      if (!staged) await handle.sync();
-      await handle.close();
-      const placed = await place(temp);
+      if (!staged) await fsyncFd(fd);
+      held = false;
+      closeSync(fd);
+      renameSync(temp, target);
       committed = true;
-      if (!staged && placed) await syncDirectory(dir);
     } finally {
       if (!committed) {
-        await handle.close().catch(() => {});
+        if (held) closeSync(fd);
         await unlink(temp).catch(() => {});
       }
     }
+    if (!staged) await syncDirectory(dir);
   }
 
   async delete(key: string): Promise<void> {
@@ -581,14 +582,17 @@ async function readSecret(path: string): Promise<Buffer> {
   return secret;
 }
 
-async function writeFully(handle: FileHandle, buffers: Uint8Array[], total: number): Promise<void> {
-  let { bytesWritten } = await handle.writev(buffers);
+const writevFd = promisify(writev);
+const writeFd = promisify(write);
+
+async function writeFully(fd: number, buffers: Uint8Array[], total: number): Promise<void> {
+  let { bytesWritten } = await writevFd(fd, buffers);
   if (bytesWritten === total) return;
   // Short writes are rare (full disk, signals); finish piece by piece.
   const rest = Buffer.concat(buffers).subarray(bytesWritten);
   let offset = 0;
   while (offset < rest.length) {
-    ({ bytesWritten } = await handle.write(rest, offset, rest.length - offset));
+    ({ bytesWritten } = await writeFd(fd, rest, offset, rest.length - offset));
     offset += bytesWritten;
   }
 }
