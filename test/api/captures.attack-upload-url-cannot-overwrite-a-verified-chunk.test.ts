@@ -13,22 +13,14 @@ import { decodeChunk } from '../../api/pipeline/chunks.js';
 import { artifactId } from '../../api/ingest/begin.js';
 import { sweepStaging } from '../../api/ingest/staging.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
-import { begin, commit, md5Base64, prepareCapture, putChunk, sha256Hex, uploadMissing } from '../helpers/ingest-client.js';
+import { begin, collectorTokens, commit, md5Base64, prepareCapture, putChunk, sha256Hex, uploadMissing } from '../helpers/ingest-client.js';
 
 describeEachFlavour('attack: an upload URL cannot overwrite a verified chunk', (flavour) => {
   let catalog: TestCatalog;
   const tokens: Record<string, string> = {};
   beforeAll(async () => {
     catalog = await startTestCatalog(flavour);
-    for (const host of ['attackerhost', 'victimhost']) {
-      const res = await catalog.request('/v1/tokens', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ role: 'collector', host, name: host }),
-      });
-      expect(res.status).toBe(201);
-      tokens[host] = ((await res.json()) as { token: string }).token;
-    }
+    Object.assign(tokens, await collectorTokens(catalog, ['attackerhost', 'victimhost']));
   });
   afterAll(async () => {
     await catalog?.close();

@@ -18,23 +18,12 @@ import { chunkKey, stagingPrefix, type BlobStore } from '../../api/store/types.j
 import { decodeChunk } from '../../api/pipeline/chunks.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import type { BeginResponse } from '../../formats/protocol.js';
-import { begin, commit, md5Base64, prepareCapture, sha256Hex, type PreparedCapture } from '../helpers/ingest-client.js';
+import { begin, collectorTokens, commit, frameChunks, md5Base64, prepareCapture, sha256Hex, type PreparedCapture } from '../helpers/ingest-client.js';
 import { iscsitgtExport } from '../fixtures/text-fixtures.js';
-
-/** The route's framing: 32-byte hash, 4-byte big-endian stored length, the stored bytes. */
-function frame(chunks: Array<[string, Uint8Array]>): Buffer {
-  return Buffer.concat(
-    chunks.flatMap(([sha, bytes]) => {
-      const n = Buffer.alloc(4);
-      n.writeUInt32BE(bytes.length);
-      return [Buffer.from(sha, 'hex'), n, Buffer.from(bytes)];
-    }),
-  );
-}
 
 /** The chunks begin handed out as missing, framed as stored. */
 function missingOf(p: PreparedCapture, answer: BeginResponse): Buffer {
-  return frame(answer.missing.map((m) => [m.sha256, p.stored.get(m.sha256)!]));
+  return frameChunks(answer.missing.map((m) => [m.sha256, p.stored.get(m.sha256)!]));
 }
 
 async function send(catalog: TestCatalog, captureId: string, body: Uint8Array, token: string): Promise<{ status: number; body: any }> {
@@ -97,15 +86,7 @@ describeEachFlavour('small chunks go through the catalog', (flavour) => {
   const tokens: Record<string, string> = {};
   beforeAll(async () => {
     catalog = await startTestCatalog(flavour);
-    for (const host of ['esx-a', 'esx-b', 'sol-c']) {
-      const res = await catalog.request('/v1/tokens', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ role: 'collector', host, name: host }),
-      });
-      expect(res.status).toBe(201);
-      tokens[host] = ((await res.json()) as { token: string }).token;
-    }
+    Object.assign(tokens, await collectorTokens(catalog, ['esx-a', 'esx-b', 'sol-c']));
   });
   afterAll(async () => {
     await catalog?.close();
@@ -157,11 +138,11 @@ describeEachFlavour('small chunks go through the catalog', (flavour) => {
     it('a begin repeated after some chunks went through answers them present', async () => {
       const { p, answer } = await open('esx-b');
       const [first, ...rest] = answer.missing.map((m) => [m.sha256, p.stored.get(m.sha256)!] as [string, Uint8Array]);
-      expect((await send(catalog, p.request.captureId, frame([first]), tokens['esx-b'])).status).toBe(200);
+      expect((await send(catalog, p.request.captureId, frameChunks([first]), tokens['esx-b'])).status).toBe(200);
       const again = await begin(catalog, p.request, tokens['esx-b']);
       expect(again.present).toContain(first[0]);
       expect(again.missing.map((m) => m.sha256).sort()).toEqual(rest.map(([s]) => s).sort());
-      expect((await send(catalog, p.request.captureId, frame(rest), tokens['esx-b'])).status).toBe(200);
+      expect((await send(catalog, p.request.captureId, frameChunks(rest), tokens['esx-b'])).status).toBe(200);
       await commit(catalog, p.request.captureId, tokens['esx-b']);
     });
 
@@ -207,14 +188,14 @@ describeEachFlavour('small chunks go through the catalog', (flavour) => {
     });
 
     it('no such capture: 404; not a capture id: 400', async () => {
-      await refused(404, await send(catalog, '0190b5a0-0000-7000-8000-000000000000', frame([[victim.sha, new Uint8Array(8)]]), tokens['esx-a']));
-      await refused(400, await send(catalog, 'not-a-uuid', frame([[victim.sha, new Uint8Array(8)]]), tokens['esx-a']));
+      await refused(404, await send(catalog, '0190b5a0-0000-7000-8000-000000000000', frameChunks([[victim.sha, new Uint8Array(8)]]), tokens['esx-a']));
+      await refused(400, await send(catalog, 'not-a-uuid', frameChunks([[victim.sha, new Uint8Array(8)]]), tokens['esx-a']));
     });
 
     it('a chunk the capture did not declare (another host’s, say): 422, the whole batch refused', async () => {
       const { p, answer } = await open('esx-a');
       const own = answer.missing.map((m) => [m.sha256, p.stored.get(m.sha256)!] as [string, Uint8Array]);
-      const body = frame([...own, [victim.sha, gzipSync(randomBytes(100))]]);
+      const body = frameChunks([...own, [victim.sha, gzipSync(randomBytes(100))]]);
       await refused(422, await send(catalog, p.request.captureId, body, tokens['esx-a']));
       for (const [sha] of own) expect(await catalog.services.store.head(chunkKey(sha))).toBeNull();
     });
@@ -236,16 +217,16 @@ describeEachFlavour('small chunks go through the catalog', (flavour) => {
         },
       ];
       await begin(catalog, p.request, tokens['esx-a']);
-      await refused(422, await send(catalog, p.request.captureId, frame([[victim.sha, bogus]]), tokens['esx-a']));
+      await refused(422, await send(catalog, p.request.captureId, frameChunks([[victim.sha, bogus]]), tokens['esx-a']));
       // Not what the declaration says either: still 422.
-      await refused(422, await send(catalog, p.request.captureId, frame([[victim.sha, gzipSync(randomBytes(300))]]), tokens['esx-a']));
+      await refused(422, await send(catalog, p.request.captureId, frameChunks([[victim.sha, gzipSync(randomBytes(300))]]), tokens['esx-a']));
       expect(await stagedKeys(catalog.services.store, p.request.captureId)).toEqual([]);
     });
 
     it('bytes that are the chunk but not as declared (identity sent for gzip), and a gzip bomb: 422 and 413', async () => {
       const { p, bytes } = await open('esx-a', randomBytes(2000));
       const [sha] = [...p.stored.keys()];
-      await refused(422, await send(catalog, p.request.captureId, frame([[sha, bytes]]), tokens['esx-a']));
+      await refused(422, await send(catalog, p.request.captureId, frameChunks([[sha, bytes]]), tokens['esx-a']));
       // A declared chunk whose stored bytes inflate past 1 MiB.
       const bomb = gzipSync(new Uint8Array(8 * 1024 * 1024));
       const q = prepareCapture({ host: 'esx-a', artifacts: [] });
@@ -261,7 +242,7 @@ describeEachFlavour('small chunks go through the catalog', (flavour) => {
         },
       ];
       await begin(catalog, q.request, tokens['esx-a']);
-      await refused(413, await send(catalog, q.request.captureId, frame([[fake, bomb]]), tokens['esx-a']));
+      await refused(413, await send(catalog, q.request.captureId, frameChunks([[fake, bomb]]), tokens['esx-a']));
     });
 
     it('garbage and oversize framing: 400 and 413', async () => {
@@ -269,14 +250,14 @@ describeEachFlavour('small chunks go through the catalog', (flavour) => {
       const id = p.request.captureId;
       const sha = answer.missing[0].sha256;
       const stored = p.stored.get(sha)!;
-      const good = frame([[sha, stored]]);
+      const good = frameChunks([[sha, stored]]);
       const t = tokens['esx-a'];
       await refused(400, await send(catalog, id, new Uint8Array(0), t));
       await refused(400, await send(catalog, id, good.subarray(0, 20), t));
       await refused(400, await send(catalog, id, good.subarray(0, good.length - 1), t));
       await refused(400, await send(catalog, id, Buffer.concat([good, Buffer.from([1, 2, 3])]), t));
       await refused(400, await send(catalog, id, Buffer.concat([good, good]), t));
-      await refused(400, await send(catalog, id, frame([[sha, new Uint8Array(0)]]), t));
+      await refused(400, await send(catalog, id, frameChunks([[sha, new Uint8Array(0)]]), t));
       const long = Buffer.alloc(36);
       long.writeUInt32BE(SMALL_CHUNK_MAX_STORED_BYTES + 1, 32);
       await refused(413, await send(catalog, id, Buffer.concat([long, Buffer.alloc(SMALL_CHUNK_MAX_STORED_BYTES + 1)]), t));

@@ -235,3 +235,29 @@ export function remoteCatalog(url: string, adminToken: string): TestCatalog {
     close: async () => {},
   } as unknown as TestCatalog;
 }
+
+/** A collector token for each host (POST /v1/tokens with the admin token), by host name. */
+export async function collectorTokens(catalog: TestCatalog, hosts: string[]): Promise<Record<string, string>> {
+  const tokens: Record<string, string> = {};
+  for (const host of hosts) {
+    const res = await catalog.request('/v1/tokens', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'collector', host, name: host }),
+    });
+    if (res.status !== 201) throw new IngestHttpError(`token for ${host}`, res.status, await res.text());
+    tokens[host] = ((await res.json()) as { token: string }).token;
+  }
+  return tokens;
+}
+
+/** A body for PUT /v1/captures/{id}/chunks: per chunk its 32-byte hash, 4-byte big-endian stored length, the stored bytes. */
+export function frameChunks(chunks: Array<[string, Uint8Array]>): Buffer {
+  return Buffer.concat(
+    chunks.flatMap(([sha, bytes]) => {
+      const n = Buffer.alloc(4);
+      n.writeUInt32BE(bytes.length);
+      return [Buffer.from(sha, 'hex'), n, Buffer.from(bytes)];
+    }),
+  );
+}
