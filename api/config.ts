@@ -53,9 +53,10 @@ export const configSchema = z.object({
     .max(7 * 24 * 3600)
     .default(3600),
   /**
-   * A commit whose staged chunks to read and hash add up to more than this many bytes is
-   * handed to a worker and answered 202 (api/ingest/commit-jobs.ts); 0 hands every commit
-   * that has new bytes to it.
+   * A commit whose staged chunks to read back and hash add up to more than this many bytes is
+   * handed to a worker and answered 202 (api/ingest/commit-jobs.ts; chunks taken through the
+   * chunks route were verified on arrival and do not count); 0 hands every commit that has
+   * staged bytes to it.
    */
   COMMIT_INLINE_MAX_BYTES: z.coerce
     .number()

@@ -4,7 +4,7 @@
  * Committing a capture reads and hashes every chunk the collector uploaded for it. A
  * support-grade header dump is 1.2–1.5 GiB: that takes longer than an HTTP request may
  * run behind API Gateway (30 s), and longer than a collector should hold a socket open.
- * So when the staged bytes a commit must read exceed COMMIT_INLINE_MAX_BYTES, POST
+ * So when the staged bytes a commit must still read exceed COMMIT_INLINE_MAX_BYTES, POST
  * /v1/captures/{id}/commit records a job (the `commit_jobs` row) and answers 202 with
  * Retry-After; the collector POSTs commit again, and gets 202 until the job is done, then
  * the usual 200 — or, when the job failed, the error the commit itself gave (422 for a bad
@@ -41,6 +41,7 @@ import type { Principal, Services } from '../context.js';
 import { ApiError, describeError, ERROR_STATUS, toApiError, type ErrorCode } from '../errors.js';
 import { commitCapture } from './commit.js';
 import { distinctChunks } from './begin.js';
+import { deliveredChunks } from './chunks.js';
 import { assertHostAllowed } from './host-scope.js';
 import { heldByHost, knownBlobs } from './staging.js';
 
@@ -67,21 +68,29 @@ interface StoredError {
 }
 
 /**
- * Bytes a commit of this capture must read and hash: its distinct chunks that the host does
- * not already hold with a `blobs` row of the same size — the ones uploaded to staging
- * (api/pipeline/verify.ts verifies exactly those; the rest cost one lookup each). When all its
- * distinct chunks together are at most `atMost` bytes, that sum is the answer (no lookups).
+ * Bytes a commit of this capture must still read back and hash: its distinct chunks that were
+ * neither delivered through the catalog for this capture (a `capture_chunks` row of the same
+ * size: verified and published when they arrived) nor held already by the host with a `blobs`
+ * row of the same size — the ones uploaded to staging (api/pipeline/verify.ts verifies exactly
+ * those; the rest cost one lookup each). When all its distinct chunks together are at most
+ * `atMost` bytes, that sum is the answer (no lookups).
+ *
+ * Nothing the collector declares lowers it: a `capture_chunks` row is written by the chunks
+ * route only once the catalog has inflated and hashed those bytes itself, and counts only for
+ * the capture it was sent to and at the size it was checked at (the test verify applies).
  */
-export async function stagedBytesToVerify(db: Db, host: string, request: BeginRequest, atMost = Number.POSITIVE_INFINITY): Promise<number> {
+export async function stagedBytesToVerify(db: Db, host: string, captureId: string, request: BeginRequest, atMost = Number.POSITIVE_INFINITY): Promise<number> {
   const chunks = [...distinctChunks(request).values()];
   // Most commits are small whatever is staged: then the store's records are not even asked.
   const declared = chunks.reduce((n, c) => n + c.size, 0);
   if (declared <= atMost) return declared;
   const shas = chunks.map((c) => c.sha256);
-  const known = await knownBlobs(db, shas);
-  const held = await heldByHost(db, host, shas);
+  const [known, held, delivered] = await Promise.all([knownBlobs(db, shas), heldByHost(db, host, shas), deliveredChunks(db, captureId)]);
   let bytes = 0;
-  for (const c of chunks) if (!(held.has(c.sha256) && known.get(c.sha256)?.size === c.size)) bytes += c.size;
+  for (const c of chunks) {
+    if (delivered.get(c.sha256)?.size === c.size) continue;
+    if (!(held.has(c.sha256) && known.get(c.sha256)?.size === c.size)) bytes += c.size;
+  }
   return bytes;
 }
 
@@ -142,7 +151,7 @@ export async function commitOrHandOff(services: Services, principal: Principal, 
     return { status: 202, body: inProgress(job) };
   }
 
-  const bytes = await stagedBytesToVerify(db, cap.host, cap.request as BeginRequest, services.config.COMMIT_INLINE_MAX_BYTES);
+  const bytes = await stagedBytesToVerify(db, cap.host, captureId, cap.request as BeginRequest, services.config.COMMIT_INLINE_MAX_BYTES);
   if (bytes <= services.config.COMMIT_INLINE_MAX_BYTES)
     return { status: 200, body: await commitCapture(services, principal, captureId, job ? undefined : cap) };
 
