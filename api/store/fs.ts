@@ -58,6 +58,15 @@ function isMissing(err: unknown): boolean {
 
 const fsyncFd = promisify(fsync);
 
+/** Closes a descriptor on a path that is already failing: the first error is the one to report. */
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // the error being thrown is the one that matters
+  }
+}
+
 function ignoreMissing(err: unknown): void {
   if (!isMissing(err)) throw err;
 }
@@ -311,7 +320,7 @@ export class FsBlobStore implements BlobStore {
       committed = true;
     } finally {
       if (!committed) {
-        if (held) closeSync(fd);
+        if (held) closeQuietly(fd);
         try {
           unlinkSync(temp);
         } catch {
@@ -382,7 +391,7 @@ export class FsBlobStore implements BlobStore {
       committed = true;
     } finally {
       if (!committed) {
-        if (held) closeSync(fd);
+        if (held) closeQuietly(fd);
         await unlink(temp).catch(() => {});
       }
     }
