@@ -55,7 +55,7 @@ export const configSchema = z.object({
   /**
    * A commit whose staged chunks to read back and hash add up to more than this many bytes is
    * handed to a worker and answered 202 (api/ingest/commit-jobs.ts; chunks taken through the
-   * chunks route were verified on arrival and do not count); 0 hands every commit that has
+   * chunks route were verified on arrival and do not count while this process holds them); 0 hands every commit that has
    * staged bytes to it.
    */
   COMMIT_INLINE_MAX_BYTES: z.coerce

@@ -41,7 +41,7 @@ import type { Principal, Services } from '../context.js';
 import { ApiError, describeError, ERROR_STATUS, toApiError, type ErrorCode } from '../errors.js';
 import { commitCapture } from './commit.js';
 import { distinctChunks } from './begin.js';
-import { deliveredChunks } from './chunks.js';
+import { deliveredChunks, type ReceivedChunks, receivedOf } from './chunks.js';
 import { assertHostAllowed } from './host-scope.js';
 import { heldByHost, knownBlobs } from './staging.js';
 
@@ -69,17 +69,27 @@ interface StoredError {
 
 /**
  * Bytes a commit of this capture must still read back and hash: its distinct chunks that were
- * neither delivered through the catalog for this capture (a `capture_chunks` row of the same
- * size: verified and published when they arrived) nor held already by the host with a `blobs`
- * row of the same size — the ones uploaded to staging (api/pipeline/verify.ts verifies exactly
- * those; the rest cost one lookup each). When all its distinct chunks together are at most
- * `atMost` bytes, that sum is the answer (no lookups).
+ * neither delivered through the catalog for this capture and are still in this process's copy
+ * of what it received (`inMemory`; a `capture_chunks` row of the same size says they were
+ * verified and published when they arrived) nor held already by the host with a `blobs` row of
+ * the same size — the ones uploaded to staging (api/pipeline/verify.ts verifies exactly those;
+ * the rest cost one lookup each). A delivered chunk this process does not hold (another Lambda
+ * instance took the batch, or the copy's bound pushed it out) counts: the commit would read it
+ * back from the store. When all its distinct chunks together are at most `atMost` bytes, that
+ * sum is the answer (no lookups).
  *
  * Nothing the collector declares lowers it: a `capture_chunks` row is written by the chunks
  * route only once the catalog has inflated and hashed those bytes itself, and counts only for
  * the capture it was sent to and at the size it was checked at (the test verify applies).
  */
-export async function stagedBytesToVerify(db: Db, host: string, captureId: string, request: BeginRequest, atMost = Number.POSITIVE_INFINITY): Promise<number> {
+export async function stagedBytesToVerify(
+  db: Db,
+  host: string,
+  captureId: string,
+  request: BeginRequest,
+  inMemory: ReceivedChunks,
+  atMost = Number.POSITIVE_INFINITY,
+): Promise<number> {
   const chunks = [...distinctChunks(request).values()];
   // Most commits are small whatever is staged: then the store's records are not even asked.
   const declared = chunks.reduce((n, c) => n + c.size, 0);
@@ -88,7 +98,7 @@ export async function stagedBytesToVerify(db: Db, host: string, captureId: strin
   const [known, held, delivered] = await Promise.all([knownBlobs(db, shas), heldByHost(db, host, shas), deliveredChunks(db, captureId)]);
   let bytes = 0;
   for (const c of chunks) {
-    if (delivered.get(c.sha256)?.size === c.size) continue;
+    if (delivered.get(c.sha256)?.size === c.size && inMemory.get(captureId, c.sha256)) continue;
     if (!(held.has(c.sha256) && known.get(c.sha256)?.size === c.size)) bytes += c.size;
   }
   return bytes;
@@ -151,7 +161,14 @@ export async function commitOrHandOff(services: Services, principal: Principal, 
     return { status: 202, body: inProgress(job) };
   }
 
-  const bytes = await stagedBytesToVerify(db, cap.host, captureId, cap.request as BeginRequest, services.config.COMMIT_INLINE_MAX_BYTES);
+  const bytes = await stagedBytesToVerify(
+    db,
+    cap.host,
+    captureId,
+    cap.request as BeginRequest,
+    receivedOf(services.store),
+    services.config.COMMIT_INLINE_MAX_BYTES,
+  );
   if (bytes <= services.config.COMMIT_INLINE_MAX_BYTES)
     return { status: 200, body: await commitCapture(services, principal, captureId, job ? undefined : cap) };
 

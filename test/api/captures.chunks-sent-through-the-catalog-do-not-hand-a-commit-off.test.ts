@@ -5,11 +5,13 @@
  * such chunks commits inline (200) whatever their total, while bytes uploaded to staging
  * through upload URLs past COMMIT_INLINE_MAX_BYTES are still handed to a worker (202). A
  * chunk counts as sent only for the capture it was sent to: a collector cannot lower one
- * capture's estimate with chunks it sent for another. On both flavours.
+ * capture's estimate with chunks it sent for another; and only in the process that holds its
+ * copy (a commit in another process, another Lambda instance, would read it back from the
+ * store). On both flavours.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { SMALL_CHUNK_MAX_STORED_BYTES } from '../../api/ingest/chunks.js';
+import { ReceivedChunks, receivedOf, SMALL_CHUNK_MAX_STORED_BYTES } from '../../api/ingest/chunks.js';
 import { commitJobsOf, settleCommitJobs, stagedBytesToVerify } from '../../api/ingest/commit-jobs.js';
 import type { BeginResponse, CommitInProgress } from '../../formats/protocol.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
@@ -69,7 +71,8 @@ describeEachFlavour('captures: chunks sent through the catalog do not hand a com
     [...new Map(p.request.artifacts.flatMap((a) => a.chunks.map((c) => [c.sha256, c.size] as const))).entries()]
       .filter(([sha]) => !only || only(sha))
       .reduce((n, [, size]) => n + size, 0);
-  const estimate = (p: PreparedCapture) => stagedBytesToVerify(catalog.services.db, p.request.host.name, p.request.captureId, p.request, THRESHOLD);
+  const estimate = (p: PreparedCapture, inMemory = receivedOf(catalog.services.store)) =>
+    stagedBytesToVerify(catalog.services.db, p.request.host.name, p.request.captureId, p.request, inMemory, THRESHOLD);
 
   it('a capture whose chunks all came through the catalog commits inline past the limit', async () => {
     const { p, answer } = await open('esx-sent', [{ name: 'a.bin', bytes: compressible() }]);
@@ -77,6 +80,8 @@ describeEachFlavour('captures: chunks sent through the catalog do not hand a com
     const sent = await sendSmall('esx-sent', p, answer);
     expect(sent.size).toBe(p.stored.size);
     expect(await estimate(p)).toBe(0);
+    // A process that did not take the batch (no copy of it) would read it back: it counts there.
+    expect(await estimate(p, new ReceivedChunks())).toBe(declaredBytes(p));
     const res = await post(p.request.captureId, 'esx-sent');
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ state: 'committed', artifacts: [{ parseStatus: expect.any(String) }] });
