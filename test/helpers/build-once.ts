@@ -45,7 +45,10 @@ async function migratedTemplate(): Promise<(() => Promise<void>) | undefined> {
 
 export default async function setup(): Promise<() => Promise<void>> {
   const root = join(import.meta.dirname, '..', '..');
-  execFileSync(process.execPath, [join(root, 'infra', 'build.mjs'), '--quiet', '--if-changed', '--lambda', '--server', '--cli'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'infra', 'build.mjs'), '--quiet', '--if-changed', '--lambda', '--server', '--cli'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   const drop = await migratedTemplate();
   return async () => {
     await drop?.();

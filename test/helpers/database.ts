@@ -6,11 +6,7 @@ import { randomBytes } from 'node:crypto';
  * or a copy of `template` (a database no one is connected to, e.g. the migrated one
  * test/helpers/build-once.ts makes once per test run).
  */
-export async function createDatabase(
-  baseUrl: string,
-  prefix = 'vrc_test',
-  template?: string,
-): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createDatabase(baseUrl: string, prefix = 'vrc_test', template?: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const { default: postgres } = await import('postgres');
   const name = `${prefix}_${Date.now()}_${randomBytes(4).toString('hex')}`;
   const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
