@@ -194,8 +194,10 @@ const TIMEOUT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeout
 /**
  * True when `err` says the database or the store is unavailable right now, so a retry
  * later may succeed: network failures and timeouts, Postgres connection/resource/shutdown
- * states (SQLSTATE classes 08, 53, 57P), a closed embedded database, S3 answering 5xx
- * or not answering, a filesystem store that cannot be written.
+ * states (SQLSTATE classes 08, 53, 57P), a transaction Postgres aborted for a deadlock or a
+ * serialization failure (40P01, 40001: the same request succeeds when repeated), a closed
+ * embedded database, S3 answering 5xx or not answering, a filesystem store that cannot be
+ * written.
  */
 export function isUnavailable(err: unknown): boolean {
   for (const e of causeChain(err)) {
@@ -204,6 +206,7 @@ export function isUnavailable(err: unknown): boolean {
     if (typeof x.code === 'string') {
       if (NET_CODES.has(x.code)) return true;
       if (/^(08|53)[0-9A-Z]{3}$/.test(x.code) || /^57P0[1-4]$/.test(x.code) || x.code === '57014') return true;
+      if (x.code === '40P01' || x.code === '40001') return true;
     }
     if (typeof x.name === 'string' && TIMEOUT_NAMES.has(x.name)) return true;
     const status = x.$metadata?.httpStatusCode;

@@ -217,7 +217,10 @@ export async function receiveChunks(
   );
   // Recorded only once the objects rest in the store: a crash before this leaves them
   // unrecorded (no `blobs` row either, so garbage collection never takes them), and the
-  // collector's retry finds them there and records them.
+  // collector's retry finds them there and records them. In chunk order: the same batch sent
+  // twice at once upserts the same rows, and two statements locking them in different orders
+  // would deadlock.
+  rows.sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
   for (let i = 0; i < rows.length; i += 1000) {
     await db
       .insert(captureChunks)
