@@ -58,6 +58,13 @@ function isMissing(err: unknown): boolean {
 
 const fsyncFd = promisify(fsync);
 
+/** The writes of a body held whole in memory, for writeAtomically: synchronous, to the page cache. */
+function writeAll(bytes: Uint8Array): (fd: number) => void {
+  return (fd) => {
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+  };
+}
+
 /** Closes a descriptor on a path that is already failing: the first error is the one to report. */
 function closeQuietly(fd: number): void {
   try {
@@ -166,21 +173,20 @@ export class FsBlobStore implements BlobStore {
     const target = this.path(key);
     if (body instanceof Uint8Array) {
       if (contentLength !== undefined && body.length !== contentLength) throw new Error(`body of ${key} has ${body.length} bytes, ${contentLength} announced`);
-      await this.writeBytesAtomically(target, body, (temp) => {
-        renameSync(temp, target);
-        return true;
-      });
+      await this.writeAtomically(target, writeAll(body));
       return;
     }
     await this.writeAtomically(
       target,
-      body as AsyncIterable<Uint8Array>,
-      (written) => {
-        if (contentLength !== undefined && written > contentLength) throw new Error(`body of ${key} is longer than ${contentLength} bytes`);
-      },
-      (written) => {
-        if (contentLength !== undefined && written !== contentLength) throw new Error(`body of ${key} has ${written} bytes, ${contentLength} announced`);
-      },
+      FsBlobStore.streamed(
+        body as AsyncIterable<Uint8Array>,
+        (written) => {
+          if (contentLength !== undefined && written > contentLength) throw new Error(`body of ${key} is longer than ${contentLength} bytes`);
+        },
+        (written) => {
+          if (contentLength !== undefined && written !== contentLength) throw new Error(`body of ${key} has ${written} bytes, ${contentLength} announced`);
+        },
+      ),
     );
   }
 
@@ -188,11 +194,13 @@ export class FsBlobStore implements BlobStore {
     let size = 0;
     await this.writeAtomically(
       this.path(key),
-      body,
-      (written) => {
-        size = written;
-      },
-      () => {},
+      FsBlobStore.streamed(
+        body,
+        (written) => {
+          size = written;
+        },
+        () => {},
+      ),
     );
     return size;
   }
@@ -211,20 +219,22 @@ export class FsBlobStore implements BlobStore {
     const hash = createHash('sha256');
     await this.writeAtomically(
       target,
-      body,
-      (written, chunk) => {
-        if (written > expected.length) throw new ApiError('payload_too_large', `the body is longer than the ${expected.length} bytes the upload URL allows`);
-        hash.update(chunk);
-      },
-      (written) => {
-        if (written !== expected.length) throw new ApiError('bad_request', `the body has ${written} bytes, the upload URL expects ${expected.length}`);
-        const actual = hash.digest('hex');
-        if (actual !== expected.sha256)
-          throw new ApiError(
-            'bad_request',
-            `the payload hash differs from the one the upload URL was signed for (got sha256 ${actual}, expected ${expected.sha256})`,
-          );
-      },
+      FsBlobStore.streamed(
+        body,
+        (written, chunk) => {
+          if (written > expected.length) throw new ApiError('payload_too_large', `the body is longer than the ${expected.length} bytes the upload URL allows`);
+          hash.update(chunk);
+        },
+        (written) => {
+          if (written !== expected.length) throw new ApiError('bad_request', `the body has ${written} bytes, the upload URL expects ${expected.length}`);
+          const actual = hash.digest('hex');
+          if (actual !== expected.sha256)
+            throw new ApiError(
+              'bad_request',
+              `the payload hash differs from the one the upload URL was signed for (got sha256 ${actual}, expected ${expected.sha256})`,
+            );
+        },
+      ),
     ).catch((err) => {
       // No staging area to write into (asked before the body is read: the temp file is created
       // in it first), or the commit removed it while this body was arriving. No stat of the
@@ -239,7 +249,7 @@ export class FsBlobStore implements BlobStore {
   async putIfAbsent(key: string, body: Uint8Array): Promise<'created' | 'exists'> {
     const target = this.path(key);
     let outcome: 'created' | 'exists' = 'created';
-    await this.writeBytesAtomically(target, body, (temp) => {
+    await this.writeAtomically(target, writeAll(body), (temp) => {
       try {
         linkSync(temp, target);
       } catch (err) {
@@ -267,7 +277,7 @@ export class FsBlobStore implements BlobStore {
     const dir = this.path(stagingPrefix(captureId).slice(0, -1));
     const entries = await entriesOf(dir);
     if (entries.every((e) => e.isFile())) {
-      // Synchronous calls, as in writeBytesAtomically: names only, no data to wait for.
+      // Synchronous calls, as in writeAtomically: names only, no data to wait for.
       for (const e of entries) {
         try {
           unlinkSync(join(dir, e.name));
@@ -288,22 +298,33 @@ export class FsBlobStore implements BlobStore {
   }
 
   /**
-   * writeAtomically for an object held whole in memory (a chunk, a manifest, a staged chunk):
-   * the same steps, each but the fsyncs made with the synchronous call. On a write to the page
-   * cache each of those takes microseconds, about what handing it to the thread pool costs in
-   * context switches and a promise — a commit made some twenty such round trips. The fsyncs,
-   * which wait for the disk, stay on the thread pool, and stay as many: the file before it
-   * takes its name, the directory after (none for a staged key, see writeAtomically).
-   * `place` gives the finished temp file its name; false when it took none.
+   * Writes `target` atomically: a temp file beside it, its bytes written by `write`, fsync,
+   * then `place` gives it its name (a rename, unless told otherwise; false when it took none),
+   * then the directory's fsync. The create, close, rename and unlink are synchronous calls: on
+   * the page cache each takes microseconds, about what handing it to the thread pool costs —
+   * a commit made some twenty such round trips. The fsyncs, which wait for the disk, stay on
+   * the thread pool.
    */
-  private async writeBytesAtomically(target: string, bytes: Uint8Array, place: (temp: string) => boolean): Promise<void> {
+  private async writeAtomically(
+    target: string,
+    write: (fd: number) => void | Promise<void>,
+    place: (temp: string) => boolean = (temp) => {
+      renameSync(temp, target);
+      return true;
+    },
+  ): Promise<void> {
     const dir = dirname(target);
     const staged = captureOfStagingKey(relativeKey(this.root, target)) !== null;
+    // Same directory as the target, so the rename cannot cross a filesystem; the
+    // leading dot keeps it out of listings and out of the key space.
     const temp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
     let fd: number;
     try {
       fd = openSync(temp, 'wx', 0o644);
     } catch (err) {
+      // The directory is made when the create finds it missing, not asked for before every
+      // write (chunks/<xx> and manifests/<host> exist after their first object). A staging
+      // directory is made by openStaging only: writing must not recreate one a commit removed.
       if (staged || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       await mkdir(dir, { recursive: true });
       fd = openSync(temp, 'wx', 0o644);
@@ -312,7 +333,14 @@ export class FsBlobStore implements BlobStore {
     let committed = false;
     let placed = false;
     try {
-      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+      await write(fd);
+      // Data must be durable before the name points at it, or a crash could leave
+      // a complete-looking name over missing bytes. Not so for a staged upload: nothing
+      // refers to it until a commit has read it back and checked its length and hash, and
+      // that commit writes the chunk's own key durably. What a power cut does to a staged
+      // file (gone, empty, other bytes) is a chunk the commit finds missing or wrong (422,
+      // the bad one deleted): the collector begins again and uploads it again. Two fsyncs
+      // fewer per uploaded chunk.
       if (!staged) await fsyncFd(fd);
       held = false;
       closeSync(fd);
@@ -331,33 +359,13 @@ export class FsBlobStore implements BlobStore {
     if (!staged && placed) await syncDirectory(dir);
   }
 
-  private async writeAtomically(
-    target: string,
-    body: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  /** A streamed body's writes for writeAtomically, with `onChunk` after each piece and `beforeCommit` at its end. */
+  private static streamed(
+    body: AsyncIterable<Uint8Array>,
     onChunk: (written: number, chunk: Uint8Array) => void,
     beforeCommit: (written: number) => void,
-  ): Promise<void> {
-    const dir = dirname(target);
-    const staged = captureOfStagingKey(relativeKey(this.root, target)) !== null;
-    // Same directory as the target, so the rename cannot cross a filesystem; the
-    // leading dot keeps it out of listings and out of the key space.
-    const temp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
-    // The create, close and rename are synchronous calls (see writeBytesAtomically); the
-    // body's writes and the fsyncs go to the thread pool.
-    let fd: number;
-    try {
-      fd = openSync(temp, 'wx', 0o644);
-    } catch (err) {
-      // The directory is made when the create finds it missing, not asked for before every
-      // write (chunks/<xx> and manifests/<host> exist after their first object). A staging
-      // directory is made by openStaging only: writing must not recreate one a commit removed.
-      if (staged || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      await mkdir(dir, { recursive: true });
-      fd = openSync(temp, 'wx', 0o644);
-    }
-    let held = true;
-    let committed = false;
-    try {
+  ): (fd: number) => Promise<void> {
+    return async (fd) => {
       let written = 0;
       // Sockets deliver 16–64 KiB pieces; one writev per WRITE_BATCH bytes instead of a
       // thread-pool round trip per piece.
@@ -377,25 +385,7 @@ export class FsBlobStore implements BlobStore {
       }
       await flush();
       beforeCommit(written);
-      // Data must be durable before the name points at it, or a crash could leave
-      // a complete-looking name over missing bytes. Not so for a staged upload: nothing
-      // refers to it until a commit has read it back and checked its length and hash, and
-      // that commit writes the chunk's own key durably. What a power cut does to a staged
-      // file (gone, empty, other bytes) is a chunk the commit finds missing or wrong (422,
-      // the bad one deleted): the collector begins again and uploads it again. Two fsyncs
-      // fewer per uploaded chunk.
-      if (!staged) await fsyncFd(fd);
-      held = false;
-      closeSync(fd);
-      renameSync(temp, target);
-      committed = true;
-    } finally {
-      if (!committed) {
-        if (held) closeQuietly(fd);
-        await unlink(temp).catch(() => {});
-      }
-    }
-    if (!staged) await syncDirectory(dir);
+    };
   }
 
   async delete(key: string): Promise<void> {
@@ -606,7 +596,7 @@ async function writeFully(fd: number, buffers: Uint8Array[], total: number): Pro
   }
 }
 
-/** fsyncs a directory (a name made or changed in it becomes durable); open and close are synchronous calls, as in writeBytesAtomically. */
+/** fsyncs a directory (a name made or changed in it becomes durable); open and close are synchronous calls, as in writeAtomically. */
 async function syncDirectory(dir: string): Promise<void> {
   const fd = openSync(dir, 'r');
   try {
