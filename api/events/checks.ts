@@ -7,7 +7,7 @@
  */
 import type { Db } from '../../db/client.js';
 import type { Services } from '../context.js';
-import { reconcileHealth, type CommittedCapture } from './health.js';
+import { reconcileHealth, type CommittedCapture, type Reconciled } from './health.js';
 import { resolveHostStale, scanStaleHosts } from './stale.js';
 import { deliverDue, enqueueEvents, kickDelivery, type DeliveryPass } from './webhook.js';
 
@@ -91,15 +91,19 @@ async function healthPass(services: EventServices, captures: CommittedCapture[])
  */
 export async function reevaluateHealth(services: EventServices): Promise<{ raised: number; resolved: number }> {
   const at = services.now();
-  const counts = await services.db.transaction(async (txRaw) => {
-    const tx = txRaw as unknown as Db;
-    const health = await reconcileHealth(tx, at, null, healthOptions(services));
-    await enqueueEvents(tx, services.config, at, 'event.raised', health.raised);
-    await enqueueEvents(tx, services.config, at, 'event.resolved', health.resolved);
-    return { raised: health.raised.length, resolved: health.resolved.length };
-  });
+  const counts = await services.db.transaction((tx) => reconcileEverything(tx as unknown as Db, services, at));
   kickDelivery(services);
   return counts;
+}
+
+/** Every cross-host condition evaluated in `tx`, its events (and `also`'s, raised first) queued for webhooks. */
+async function reconcileEverything(tx: Db, services: EventServices, at: Date, also: Reconciled = { raised: [], resolved: [] }) {
+  const health = await reconcileHealth(tx, at, null, healthOptions(services));
+  const raised = [...also.raised, ...health.raised];
+  const resolved = [...also.resolved, ...health.resolved];
+  await enqueueEvents(tx, services.config, at, 'event.raised', raised);
+  await enqueueEvents(tx, services.config, at, 'event.resolved', resolved);
+  return { raised: raised.length, resolved: resolved.length };
 }
 
 export interface EventChecks {
@@ -113,13 +117,7 @@ export async function runEventChecks(services: EventServices): Promise<EventChec
   const at = services.now();
   const counts = await services.db.transaction(async (txRaw) => {
     const tx = txRaw as unknown as Db;
-    const stale = await scanStaleHosts(tx, at, services.config.STALE_AFTER_HOURS);
-    const health = await reconcileHealth(tx, at, null, healthOptions(services));
-    const raised = [...stale.raised, ...health.raised];
-    const resolved = [...stale.resolved, ...health.resolved];
-    await enqueueEvents(tx, services.config, at, 'event.raised', raised);
-    await enqueueEvents(tx, services.config, at, 'event.resolved', resolved);
-    return { raised: raised.length, resolved: resolved.length };
+    return reconcileEverything(tx, services, at, await scanStaleHosts(tx, at, services.config.STALE_AFTER_HOURS));
   });
   return { ...counts, webhooks: await deliverDue(services) };
 }
