@@ -1004,7 +1004,7 @@ export interface operations {
           "application/json": components["schemas"]["CommitResponse"];
         };
       };
-      /** @description The commit reads more uploaded bytes than one request may take (COMMIT_INLINE_MAX_BYTES): a worker verifies, parses and indexes it. POST commit again after Retry-After: 202 while it runs, then 200 as above, or the 4xx/5xx the commit ended with (once; the next POST tries again) */
+      /** @description The commit must read back more uploaded bytes than one request may take (COMMIT_INLINE_MAX_BYTES; chunks this process took through PUT …/chunks and still holds do not count): a worker verifies, parses and indexes it. POST commit again after Retry-After: 202 while it runs, then 200 as above, or the 4xx/5xx the commit ended with (once; the next POST tries again) */
       202: {
         headers: {
           /** @description Seconds to wait before POSTing commit again */
