@@ -12,10 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb } from '../../db/client.js';
-import { createDatabase } from './database.js';
-
-/** Where the migrated PostgreSQL template's name reaches the test workers (test/helpers/catalog.ts). */
-export const PG_TEMPLATE_ENV = 'VRC_TEST_PG_TEMPLATE';
+import { createDatabase, PG_TEMPLATE_ENV } from './database.js';
 
 /**
  * With TEST_DATABASE_URL, one database migrated once for this run: each postgres-s3 catalog is a

@@ -17,7 +17,7 @@ import { loadConfig } from '../../api/config.js';
 import type { App, Services } from '../../api/context.js';
 import { createLogger } from '../../api/logger.js';
 import { s3TestConfig } from './swift.js';
-import { createDatabase } from './database.js';
+import { createDatabase, PG_TEMPLATE_ENV } from './database.js';
 
 export type Flavour = 'embedded' | 'postgres-s3';
 
@@ -88,7 +88,7 @@ export async function startTestCatalog(flavour: Flavour, options: StartOptions =
     const why = postgresS3Unavailable();
     if (why) throw new Error(why);
     // A copy of the run's migrated template (test/helpers/build-once.ts) when there is one.
-    const created = await createDatabase(process.env.TEST_DATABASE_URL!, 'vrc_test', process.env.VRC_TEST_PG_TEMPLATE);
+    const created = await createDatabase(process.env.TEST_DATABASE_URL!, 'vrc_test', process.env[PG_TEMPLATE_ENV]);
     dropDb = created.drop;
     const s3 = s3TestConfig()!;
     const bucket = `vrc-test-${randomBytes(5).toString('hex')}`;

@@ -1,6 +1,9 @@
 /** Fresh PostgreSQL databases for tests and benchmarks (no vitest import: benchmarks use it too). */
 import { randomBytes } from 'node:crypto';
 
+/** Where the name of the run's migrated PostgreSQL template reaches the test workers (set by test/helpers/build-once.ts). */
+export const PG_TEMPLATE_ENV = 'VRC_TEST_PG_TEMPLATE';
+
 /**
  * A fresh database on the server at `baseUrl` (tests and benchmarks each get their own): empty,
  * or a copy of `template` (a database no one is connected to, e.g. the migrated one
