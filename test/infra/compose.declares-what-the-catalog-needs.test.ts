@@ -67,12 +67,12 @@ describe('Dockerfile', () => {
 
   it('its build step makes the server its CMD starts, and that server answers /healthz', async () => {
     const buildStep = runs.find((r) => r.startsWith('node infra/build.mjs'))!;
-    expect(buildStep).toBe('node infra/build.mjs --quiet --server');
+    expect(buildStep).toBe('node infra/build.mjs --quiet --server --cli');
     // Built beside the checkout's node_modules (as the image has them), not over dist/ that other suites use.
     mkdirSync(join(ROOT, '.tmp'), { recursive: true });
     const image = mkdtempSync(join(ROOT, '.tmp', 'image-'));
     dirs.push(image);
-    await promisify(execFile)('node', ['infra/build.mjs', '--quiet', '--server', '--out', join(image, 'dist')], { cwd: ROOT });
+    await promisify(execFile)('node', ['infra/build.mjs', '--quiet', '--server', '--cli', '--out', join(image, 'dist')], { cwd: ROOT });
     expect(cmd).toEqual(['node', 'dist/server.mjs']);
     expect(existsSync(join(image, 'dist/server.mjs'))).toBe(true);
     expect(existsSync(join(image, 'dist/migrations'))).toBe(true);
@@ -101,6 +101,10 @@ describe('Dockerfile', () => {
     } finally {
       child.kill('SIGTERM');
     }
+    // The admin commands ship too, run in the image's directory as `docker compose exec` runs them.
+    expect(dockerfile).toMatch(/^COPY --from=build \/src\/dist\/catalog\.mjs \/app\/dist\/catalog\.mjs$/m);
+    const help = await promisify(execFile)('node', ['dist/catalog.mjs', '--help'], { cwd: image, env: { PATH: process.env.PATH, NODE_ENV: 'production' } });
+    expect(help.stdout).toMatch(/tokens create --role/);
   }, 180_000);
 });
 
