@@ -9,7 +9,7 @@ import { compress } from 'hono/compress';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError, RETRY_AFTER_SECONDS, describeError, errorBody, errorContext, toApiError } from './errors.js';
 import { CONTROL_CHARS, LIMITS } from './ingest/limits.js';
-import { inflateRequest } from './http/content-encoding.js';
+import { inflateFailure, inflateRequest } from './http/content-encoding.js';
 import type { AppEnv, App, Services } from './context.js';
 import { routeModules } from './routes/index.js';
 import { registerDocsRoutes } from './routes/docs.js';
@@ -78,14 +78,15 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
 
   app.use('/v1/*', async (c, next) => {
     if (c.req.method === 'POST' || c.req.method === 'DELETE' || c.req.method === 'PATCH') {
-      // A gzip body is held to the limit twice: as sent, then inflated (inflateRequest).
+      // A gzip body is held to the limit twice: as sent, then inflated when the route reads it,
+      // after its token and role checks (inflateRequest).
       return bodyLimit({
         maxSize: MAX_JSON_BODY_BYTES,
         onError: () => {
           throw new ApiError('payload_too_large', `request body over ${MAX_JSON_BODY_BYTES} bytes`);
         },
       })(c, async () => {
-        await inflateRequest(c, MAX_JSON_BODY_BYTES);
+        inflateRequest(c, MAX_JSON_BODY_BYTES);
         await next();
       });
     }
@@ -96,8 +97,10 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
   app.use('/v1/captures', compress({ encoding: 'gzip' }));
   app.use('/v1/captures/*', compress({ encoding: 'gzip' }));
 
-  app.onError((err, c) => {
+  app.onError((thrown, c) => {
     const requestId = c.var.requestId ?? randomUUID();
+    // A validator that could not read a gzip body says "malformed"; the inflate knows why (413, 400).
+    const err = (thrown instanceof HTTPException && inflateFailure(c)) || thrown;
     if (err instanceof HTTPException) {
       const status = err.status;
       const code =
