@@ -55,8 +55,9 @@ export const configSchema = z.object({
   /**
    * A commit whose staged chunks to read back and hash add up to more than this many bytes is
    * handed to a worker and answered 202 (api/ingest/commit-jobs.ts; chunks taken through the
-   * chunks route were verified on arrival and do not count while this process holds them); 0 hands every commit that has
-   * staged bytes to it.
+   * chunks route were verified on arrival and do not count while this process holds them), or whose new artifacts to hash
+   * whole add up to more than 16 times this (INLINE_WHOLE_HASH_FACTOR); 0 hands every commit that has staged bytes or a new
+   * artifact to hash to it.
    */
   COMMIT_INLINE_MAX_BYTES: z.coerce
     .number()

@@ -4,7 +4,8 @@
  * Committing a capture reads and hashes every chunk the collector uploaded for it. A
  * support-grade header dump is 1.2–1.5 GiB: that takes longer than an HTTP request may
  * run behind API Gateway (30 s), and longer than a collector should hold a socket open.
- * So when the staged bytes a commit must still read exceed COMMIT_INLINE_MAX_BYTES, POST
+ * So when the staged bytes a commit must still read exceed COMMIT_INLINE_MAX_BYTES, or the new
+ * artifacts it hashes whole exceed INLINE_WHOLE_HASH_FACTOR times that, POST
  * /v1/captures/{id}/commit records a job (the `commit_jobs` row) and answers 202 with
  * Retry-After; the collector POSTs commit again, and gets 202 until the job is done, then
  * the usual 200 — or, when the job failed, the error the commit itself gave (422 for a bad
@@ -44,6 +45,7 @@ import { distinctChunks } from './begin.js';
 import { deliveredChunks, type ReceivedChunks, receivedOf } from './chunks.js';
 import { assertHostAllowed } from './host-scope.js';
 import { heldByHost, knownBlobs } from './staging.js';
+import { earlierParses } from '../pipeline/parse.js';
 
 /** Times a job may be taken (its runner then vanishing) before it fails instead of being taken again. */
 export const MAX_ATTEMPTS = 5;
@@ -104,6 +106,35 @@ export async function stagedBytesToVerify(
   return bytes;
 }
 
+/**
+ * An inline commit hashes at most this many times COMMIT_INLINE_MAX_BYTES of artifacts whole
+ * (1 GiB by default: a day 1 of 50 header dumps of 20 MiB, about two seconds of SHA-256);
+ * past that it is handed to the worker as a large staged upload is. Hashing bytes already in
+ * memory costs far less per byte than reading a staged chunk back (and, on S3, requests), but
+ * it is still work the collector's declaration decides: an artifact may name one chunk it holds
+ * (or sends once, gzipped to about 1 KiB) thousands of times, up to the 32 GiB of a capture.
+ */
+export const INLINE_WHOLE_HASH_FACTOR = 16;
+
+/**
+ * Bytes of this capture's artifacts its commit hashes whole: every artifact but those it takes
+ * over from the host's earlier commit of the same bytes (api/pipeline/parse.ts earlierParses,
+ * asked as the commit asks it, before any chunk is new), repeats of a chunk counted each time.
+ * When all artifacts together are at most `atMost` bytes, that sum is the answer (no lookups).
+ */
+export async function wholeBytesToHash(db: Db, host: string, request: BeginRequest, atMost = Number.POSITIVE_INFINITY): Promise<number> {
+  const total = request.artifacts.reduce((n, a) => n + a.size, 0);
+  if (total <= atMost) return total;
+  const refs = request.artifacts.map((a) => ({
+    ...a,
+    id: '',
+    device: a.device ?? null,
+    chunks: a.chunks.map((c) => ({ ...c, encoding: c.encoding ?? 'identity', storedSize: c.storedSize ?? c.size })),
+  }));
+  const earlier = await earlierParses(db, host, refs);
+  return request.artifacts.reduce((n, a, i) => n + (earlier.has(i) ? 0 : a.size), 0);
+}
+
 function inProgress(job: JobRow): CommitInProgress {
   const seconds = Math.ceil(job.bytes / HASH_BYTES_PER_SECOND);
   return {
@@ -161,16 +192,14 @@ export async function commitOrHandOff(services: Services, principal: Principal, 
     return { status: 202, body: inProgress(job) };
   }
 
-  const bytes = await stagedBytesToVerify(
-    db,
-    cap.host,
-    captureId,
-    cap.request as BeginRequest,
-    receivedOf(services.store),
-    services.config.COMMIT_INLINE_MAX_BYTES,
-  );
-  if (bytes <= services.config.COMMIT_INLINE_MAX_BYTES)
+  const limit = services.config.COMMIT_INLINE_MAX_BYTES;
+  const request = cap.request as BeginRequest;
+  const staged = await stagedBytesToVerify(db, cap.host, captureId, request, receivedOf(services.store), limit);
+  // The artifacts hashed whole count only when the staged bytes alone keep the commit inline.
+  const hashed = staged <= limit ? await wholeBytesToHash(db, cap.host, request, limit * INLINE_WHOLE_HASH_FACTOR) : 0;
+  if (staged <= limit && hashed <= limit * INLINE_WHOLE_HASH_FACTOR)
     return { status: 200, body: await commitCapture(services, principal, captureId, job ? undefined : cap) };
+  const bytes = staged + hashed;
 
   await db.insert(commitJobs).values({ captureId, host: cap.host, state: 'queued', bytes, queuedAt: services.now() }).onConflictDoNothing();
   const [queued] = await db.select().from(commitJobs).where(eq(commitJobs.captureId, captureId));

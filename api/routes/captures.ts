@@ -83,7 +83,8 @@ const commit = createRoute({
     200: { description: 'Committed (idempotent)', content: { 'application/json': { schema: CommitResponse } } },
     202: {
       description:
-        'The commit must read back more uploaded bytes than one request may take (COMMIT_INLINE_MAX_BYTES; chunks this process took through PUT …/chunks and still holds do not count): a worker verifies, parses and indexes it. ' +
+        'The commit must read back more uploaded bytes than one request may take (COMMIT_INLINE_MAX_BYTES; chunks this process took through PUT …/chunks and still holds do not count), ' +
+        'or hash more than 16 times that of new artifacts whole: a worker verifies, parses and indexes it. ' +
         'POST commit again after Retry-After: 202 while it runs, then 200 as above, or the 4xx/5xx the commit ended with (once; the next POST tries again)',
       headers: z.object({ 'retry-after': z.string().describe('Seconds to wait before POSTing commit again') }),
       content: { 'application/json': { schema: CommitInProgress } },

@@ -122,7 +122,10 @@ export const CommitInProgress = z
     queuedAt: z.string(),
     startedAt: z.string().nullable().describe('When the current attempt started; null while the job waits for a worker'),
     attempts: z.number().int().describe('Times a worker took the job (more than 1: a worker stopped and another took over)'),
-    bytes: z.number().int().describe('Bytes of uploaded chunks the commit reads and hashes'),
+    bytes: z
+      .number()
+      .int()
+      .describe('Bytes of uploaded chunks the commit reads and hashes, and of new artifacts it hashes whole when those sent it to the worker'),
     retryAfter: z.number().int().describe('Seconds to wait before POSTing commit again (also the Retry-After header)'),
   })
   .openapi('CommitInProgress');

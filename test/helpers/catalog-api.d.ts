@@ -269,7 +269,7 @@ export interface components {
       startedAt: string | null;
       /** @description Times a worker took the job (more than 1: a worker stopped and another took over) */
       attempts: number;
-      /** @description Bytes of uploaded chunks the commit reads and hashes */
+      /** @description Bytes of uploaded chunks the commit reads and hashes, and of new artifacts it hashes whole when those sent it to the worker */
       bytes: number;
       /** @description Seconds to wait before POSTing commit again (also the Retry-After header) */
       retryAfter: number;
@@ -1004,7 +1004,7 @@ export interface operations {
           "application/json": components["schemas"]["CommitResponse"];
         };
       };
-      /** @description The commit must read back more uploaded bytes than one request may take (COMMIT_INLINE_MAX_BYTES; chunks this process took through PUT …/chunks and still holds do not count): a worker verifies, parses and indexes it. POST commit again after Retry-After: 202 while it runs, then 200 as above, or the 4xx/5xx the commit ended with (once; the next POST tries again) */
+      /** @description The commit must read back more uploaded bytes than one request may take (COMMIT_INLINE_MAX_BYTES; chunks this process took through PUT …/chunks and still holds do not count), or hash more than 16 times that of new artifacts whole: a worker verifies, parses and indexes it. POST commit again after Retry-After: 202 while it runs, then 200 as above, or the 4xx/5xx the commit ended with (once; the next POST tries again) */
       202: {
         headers: {
           /** @description Seconds to wait before POSTing commit again */
