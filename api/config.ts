@@ -34,6 +34,12 @@ export const configSchema = z.object({
     .optional(),
   /** With DATABASE_SECRET_ARN: connect to this host instead of the secret's (an RDS Proxy endpoint). */
   DATABASE_HOST: z.string().min(1).optional(),
+  /**
+   * Node processes serving HTTP (npm start, the container, systemd): `auto` = the available
+   * cores up to AUTO_SERVER_PROCESSES_MAX on PostgreSQL, 1 on the embedded database, which
+   * allows only one process (api/server.ts refuses more there).
+   */
+  SERVER_PROCESSES: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default('auto'),
   /** Connections this process may hold to Postgres; 1 on Lambda (RDS Proxy pools them). */
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   /** Use prepared statements on Postgres; false behind a transaction-pooling proxy (RDS Proxy, PgBouncer). */
@@ -125,10 +131,39 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 
+/**
+ * The most processes `SERVER_PROCESSES=auto` starts: each holds up to DATABASE_POOL_MAX
+ * connections (10 by default), and 4 × 10 stays well inside PostgreSQL's default
+ * max_connections (100), beside the admin CLI and other clients. Set a number to go past it.
+ */
+export const AUTO_SERVER_PROCESSES_MAX = 4;
+
+/** True when the catalog runs on PostgreSQL (a URL, or a secret holding one), false on the embedded database. */
+export function onPostgres(config: Pick<Config, 'DATABASE_URL' | 'DATABASE_SECRET_ARN'>): boolean {
+  return !!(config.DATABASE_URL || config.DATABASE_SECRET_ARN);
+}
+
+/**
+ * How many Node processes serve HTTP: SERVER_PROCESSES, with `auto` resolved (the available
+ * cores, at most AUTO_SERVER_PROCESSES_MAX, on PostgreSQL; 1 on the embedded database). A
+ * number above 1 on the embedded database throws a ConfigError: PGlite is one process's.
+ */
+export function serverProcessesOf(config: Pick<Config, 'SERVER_PROCESSES' | 'DATABASE_URL' | 'DATABASE_SECRET_ARN'>, cores: number): number {
+  const postgres = onPostgres(config);
+  if (config.SERVER_PROCESSES === 'auto') return postgres ? Math.max(1, Math.min(cores, AUTO_SERVER_PROCESSES_MAX)) : 1;
+  if (config.SERVER_PROCESSES > 1 && !postgres) {
+    throw new ConfigError([
+      `SERVER_PROCESSES: ${config.SERVER_PROCESSES} needs PostgreSQL (DATABASE_URL or DATABASE_SECRET_ARN); the embedded database allows one process`,
+    ]);
+  }
+  return config.SERVER_PROCESSES;
+}
+
 /** Thrown with one line per bad variable. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    // One problem, one line; several, one line each.
+    super(problems.length === 1 ? `invalid configuration: ${problems[0]}` : `invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
 }

@@ -1,12 +1,34 @@
 /**
  * `npm start`: the catalog on Node. With no configuration it runs on the embedded
  * default (PGlite in ./data/pg, blobs in ./data/blobs) on 127.0.0.1:8787.
+ *
+ * Processes (SERVER_PROCESSES, api/config.ts serverProcessesOf): one, the way the embedded
+ * database must run (PGlite is one process's: catalog.lock), or on PostgreSQL a primary and
+ * that many workers (node:cluster) sharing the port, so every core serves requests. The
+ * primary applies the migrations and makes the first-start admin token, once, before any
+ * worker starts; then it holds no database connection, only supervises: it prints the
+ * console URL and the token once all workers listen, starts a worker again (with a log line)
+ * when one dies, and on SIGTERM or SIGINT stops them all. A worker whose primary is gone (a
+ * kill -9) exits at once: node:cluster ends a worker whose channel to the primary closes
+ * unasked, and the listening socket was the primary's, so the port is free for a restart.
+ *
+ * What runs where: every worker serves HTTP and runs commit jobs (a job is taken by one
+ * conditional UPDATE under a lease, api/ingest/commit-jobs.ts, which several servers or
+ * Lambda instances already share); the work that is one process's job — the hourly event
+ * checks and the start's sweep of unfinished uploads — runs in worker 1 (its replacement
+ * takes it over). Each process keeps its own admission gate, health-pass queue, token and
+ * presence caches and copies of chunks it received; docs/architecture.md ("Server
+ * processes") says why each is right across processes.
  */
+import cluster, { type Worker } from 'node:cluster';
 import { createServer, type AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { serve } from '@hono/node-server';
 import { openServices } from './boot.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, serverProcessesOf, type Config } from './config.js';
+import type { Services } from './context.js';
 import { DatabaseBusyError } from '../db/client.js';
+import { createLogger } from './logger.js';
 import { FsBlobStore } from './store/fs.js';
 
 /**
@@ -15,17 +37,43 @@ import { FsBlobStore } from './store/fs.js';
  * the two overlap instead of adding up at start.
  */
 async function loadAppModules() {
-  const [{ createApp }, { ensureBootstrapToken, keepAllTokens }, { runEventChecks }, { startCommitWorker }] = await Promise.all([
-    import('./app.js'),
-    import('./admin/tokens.js'),
-    import('./events/checks.js'),
-    import('./ingest/commit-jobs.js'),
-  ]);
-  return { createApp, ensureBootstrapToken, keepAllTokens, runEventChecks, startCommitWorker };
+  const [{ createApp }, { ensureBootstrapToken, keepAllTokens }, { runEventChecks }, { startCommitWorker }, { forgetVerifiedTokens, whenTokensForgotten }] =
+    await Promise.all([
+      import('./app.js'),
+      import('./admin/tokens.js'),
+      import('./events/checks.js'),
+      import('./ingest/commit-jobs.js'),
+      import('./http/auth.js'),
+    ]);
+  return { createApp, ensureBootstrapToken, keepAllTokens, runEventChecks, startCommitWorker, forgetVerifiedTokens, whenTokensForgotten };
 }
+
+type AppModules = Awaited<ReturnType<typeof loadAppModules>>;
 
 /** How often a self-hosted server runs the scheduled event checks (on AWS, the maintenance function does). */
 const EVENT_CHECK_INTERVAL_MS = 3_600_000;
+
+/** The environment variable that tells a worker its slot (1 … SERVER_PROCESSES); slot 1 runs the maintenance. */
+const SLOT_ENV = 'VRC_SERVER_SLOT';
+
+/**
+ * Messages between a worker and the primary when a token is revoked: the worker asks (FORGET,
+ * with its own id), the primary tells every other worker (FORGET, with its relay id), each
+ * answers once it forgot (FORGOT), and the primary answers the asking worker (FORGOTTEN).
+ */
+const FORGET = 'vrc:forget-verified-tokens';
+const FORGOT = 'vrc:forgot-verified-tokens';
+const FORGOTTEN = 'vrc:verified-tokens-forgotten';
+type TokenMessage = { type: typeof FORGET; id: number } | { type: typeof FORGOT; relay: number } | { type: typeof FORGOTTEN; id: number };
+
+/** How long a revocation waits for the other workers to forget (one that died meanwhile never answers). */
+const FORGET_WAIT_MS = 2000;
+
+/** How long a stop waits for workers to finish before it kills them. */
+const STOP_WAIT_MS = 10_000;
+
+/** A worker that lived less than this is started again after a growing pause (1 s doubling to 30 s), not at once. */
+const STEADY_MS = 10_000;
 
 /** A free port on `host`: with PORT=0 the port must be known before the store signs upload URLs. */
 async function freePort(host: string): Promise<number> {
@@ -43,24 +91,54 @@ function consoleUrl(publicUrl: string | undefined, address: string, port: number
   return `http://${host}:${port}/`;
 }
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  if (config.PORT === 0 && !config.PUBLIC_URL) config.PORT = await freePort(config.HOST);
+/** The lines a start prints on stdout once the catalog listens (the console URL first: it is what a newcomer opens). */
+function printListening(
+  config: Config,
+  info: { address: string; port: number },
+  what: { dbFlavour: string; storeKind: string; dataDir: string; processes: number },
+  created: { token: string; file: string } | null,
+): void {
+  process.stdout.write(`Web console: ${consoleUrl(config.PUBLIC_URL, info.address, info.port)} (sign in with an operator or admin token)\n`);
+  if (created) {
+    process.stdout.write(`First start: created an admin token. It is shown once here and kept in ${created.file} (mode 0600):\n  ${created.token}\n`);
+  }
+  process.stdout.write(
+    `VMFS Recovery Catalog listening on http://${info.address}:${info.port} (database: ${what.dbFlavour}, store: ${what.storeKind}, data: ${what.dataDir}, processes: ${what.processes})\n`,
+  );
+}
+
+/** Opens the database and the store while the app's modules load. */
+async function openWithModules(config: Config) {
   const opening = openServices(config);
   const modules = loadAppModules();
   // Neither is left unhandled while the other is awaited.
   modules.catch(() => {});
-  const { services, close } = await opening;
-  const { createApp, ensureBootstrapToken, keepAllTokens, runEventChecks, startCommitWorker } = await modules;
-  const created = await ensureBootstrapToken(services, services.config.DATA_DIR, config.CATALOG_BOOTSTRAP_TOKEN);
-  // Every token the database holds gets its restorable record in the store (see rebuild);
-  // a store that cannot be reached now is retried at the next start, not a reason to stay down.
-  await keepAllTokens(services).then(
+  const opened = await opening;
+  return { ...opened, modules: await modules };
+}
+
+/**
+ * What a start does once, before anything serves: the first-start admin token, and every
+ * token's restorable record in the store (see rebuild); a store that cannot be reached now is
+ * retried at the next start, not a reason to stay down.
+ */
+async function bootstrap(
+  services: Services,
+  config: Config,
+  tokens: Pick<AppModules, 'ensureBootstrapToken' | 'keepAllTokens'>,
+): Promise<{ token: string; file: string } | null> {
+  const created = await tokens.ensureBootstrapToken(services, services.config.DATA_DIR, config.CATALOG_BOOTSTRAP_TOKEN);
+  await tokens.keepAllTokens(services).then(
     (written) => {
       if (written > 0) services.logger.info('kept token records in the store', { written });
     },
     (e: unknown) => services.logger.warn('could not keep token records in the store', { error: e instanceof Error ? e.message : String(e) }),
   );
+  return created;
+}
+
+/** The one-process-only work: the sweep of unfinished uploads, and the hourly event checks. Returns the function that stops it. */
+function startMaintenance(services: Services, modules: AppModules): () => void {
   if (services.store instanceof FsBlobStore) {
     // Temp files of uploads that a crash (kill -9) cut off; finished objects are never temp
     // files, and only files older than an hour go, so no live upload loses its file: the
@@ -72,12 +150,9 @@ async function main(): Promise<void> {
       (e: unknown) => services.logger.warn('could not remove unfinished uploads', { error: e instanceof Error ? e.message : String(e) }),
     );
   }
-  const app = createApp(services);
-  // Commits handed to a worker run in this process; the ones a crash (kill -9) left are taken up again.
-  const stopCommitWorker = await startCommitWorker(services);
   // host-stale, the cross-host health events and due webhook deliveries, hourly.
   const checks = setInterval(() => {
-    runEventChecks(services).then(
+    modules.runEventChecks(services).then(
       (r) => {
         if (r.raised || r.resolved) services.logger.info('event checks', { ...r });
       },
@@ -85,21 +160,40 @@ async function main(): Promise<void> {
     );
   }, EVENT_CHECK_INTERVAL_MS);
   checks.unref();
+  return () => clearInterval(checks);
+}
+
+/**
+ * Serves the app (and runs commit jobs: the ones a crash left are taken up again) until a
+ * stop signal; `stopOn` names the signals that stop this process.
+ */
+async function serveCatalog(
+  services: Services,
+  close: () => Promise<void>,
+  modules: AppModules,
+  config: Config,
+  options: { stopOn: NodeJS.Signals[]; stopMaintenance: () => void; onListening: (info: AddressInfo) => void },
+): Promise<void> {
+  const app = modules.createApp(services);
+  const stopCommitWorker = await modules.startCommitWorker(services);
+  let listened = false;
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
-    // The console URL comes first: it is what a newcomer (or an operator on a DR night) opens.
-    process.stdout.write(`Web console: ${consoleUrl(config.PUBLIC_URL, info.address, info.port)} (sign in with an operator or admin token)\n`);
-    if (created) {
-      process.stdout.write(`First start: created an admin token. It is shown once here and kept in ${created.file} (mode 0600):\n  ${created.token}\n`);
+    listened = true;
+    options.onListening(info);
+  });
+  server.on('error', (e: NodeJS.ErrnoException) => {
+    // The port taken (EADDRINUSE) or refused (EACCES): one line, not a stack trace.
+    if (!listened) {
+      process.stderr.write(`catalog: cannot listen on ${config.HOST}:${config.PORT}: ${e.code ?? e.message}\n`);
+      process.exit(1);
     }
-    process.stdout.write(
-      `VMFS Recovery Catalog listening on http://${info.address}:${info.port} (database: ${services.dbFlavour}, store: ${services.store.kind}, data: ${services.config.DATA_DIR})\n`,
-    );
+    services.logger.warn('server error', { error: e.code ?? e.message });
   });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    clearInterval(checks);
+    options.stopMaintenance();
     stopCommitWorker();
     services.logger.info('stopping', { signal });
     server.close(() => {
@@ -107,8 +201,157 @@ async function main(): Promise<void> {
     });
     setTimeout(() => process.exit(0), 5000).unref();
   };
+  for (const signal of options.stopOn) process.on(signal, () => stop(signal));
+}
+
+/** SERVER_PROCESSES=1: everything in this process, as the embedded database needs. */
+async function runSingle(config: Config): Promise<void> {
+  const { services, close, modules } = await openWithModules(config);
+  const created = await bootstrap(services, config, modules);
+  const stopMaintenance = startMaintenance(services, modules);
+  await serveCatalog(services, close, modules, config, {
+    stopOn: ['SIGINT', 'SIGTERM'],
+    stopMaintenance,
+    onListening: (info) =>
+      printListening(config, info, { dbFlavour: services.dbFlavour, storeKind: services.store.kind, dataDir: services.config.DATA_DIR, processes: 1 }, created),
+  });
+}
+
+/** A worker of the primary below: serves HTTP; slot 1 also runs the maintenance. */
+async function runWorker(): Promise<void> {
+  const config = loadConfig();
+  const slot = Number(process.env[SLOT_ENV] ?? '1');
+  const { services, close, modules } = await openWithModules(config);
+  const stopMaintenance = slot === 1 ? startMaintenance(services, modules) : () => {};
+  // SIGINT (Ctrl-C reaches the whole process group) is the primary's to act on: it stops every worker.
+  process.on('SIGINT', () => {});
+  // A revocation here reaches the other workers before it answers; one there reaches this one.
+  let asked = 0;
+  const answers = new Map<number, () => void>();
+  modules.whenTokensForgotten(
+    () =>
+      new Promise<void>((resolve) => {
+        const id = ++asked;
+        const timer = setTimeout(() => answers.get(id)?.(), FORGET_WAIT_MS);
+        answers.set(id, () => {
+          clearTimeout(timer);
+          answers.delete(id);
+          resolve();
+        });
+        process.send?.({ type: FORGET, id } satisfies TokenMessage);
+      }),
+  );
+  process.on('message', (m: TokenMessage) => {
+    if (m?.type === FORGET) {
+      void modules.forgetVerifiedTokens(services.db, { tell: false });
+      process.send?.({ type: FORGOT, relay: m.id } satisfies TokenMessage);
+    } else if (m?.type === FORGOTTEN) answers.get(m.id)?.();
+  });
+  await serveCatalog(services, close, modules, config, { stopOn: ['SIGTERM'], stopMaintenance, onListening: () => {} });
+}
+
+/** SERVER_PROCESSES > 1 (PostgreSQL): migrations and the first-start token here, once; then `processes` workers, supervised. */
+async function runPrimary(config: Config, processes: number): Promise<void> {
+  const logger = createLogger(config.LOG_LEVEL);
+  const { services, close } = await openServices(config, { logger });
+  let created: { token: string; file: string } | null;
+  try {
+    created = await bootstrap(services, config, await import('./admin/tokens.js'));
+  } finally {
+    await close();
+  }
+  const what = { dbFlavour: services.dbFlavour, storeKind: services.store.kind, dataDir: services.config.DATA_DIR, processes };
+
+  const slotOf = new Map<Worker, number>();
+  const startedAt = new Map<number, number>();
+  const pauseOf = new Map<number, number>();
+  const listening = new Set<number>();
+  let serving = false;
+  let stopping = false;
+  const fork = (slot: number) => {
+    if (stopping) return;
+    const worker = cluster.fork({ PORT: String(config.PORT), [SLOT_ENV]: String(slot) });
+    slotOf.set(worker, slot);
+    startedAt.set(slot, Date.now());
+  };
+  const workers = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
+
+  cluster.on('listening', (worker, address) => {
+    if (serving) return;
+    listening.add(slotOf.get(worker) ?? 0);
+    if (listening.size < processes) return;
+    serving = true;
+    printListening(config, { address: address.address ?? config.HOST, port: address.port }, what, created);
+    created = null;
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    const slot = slotOf.get(worker) ?? 0;
+    slotOf.delete(worker);
+    if (stopping) {
+      if (workers().length === 0) process.exit(0);
+      return;
+    }
+    if (!serving) {
+      // A worker that cannot start (the database refused it, the port is taken) will not start
+      // when asked again: the start fails, with the worker's own message above this line.
+      process.stderr.write(`catalog: server process ${slot} exited before it listened (${signal ?? `exit code ${code}`})\n`);
+      for (const w of workers()) w.process.kill('SIGKILL');
+      process.exit(typeof code === 'number' && code > 0 ? code : 1);
+    }
+    const lived = Date.now() - (startedAt.get(slot) ?? 0);
+    const pause = lived < STEADY_MS ? Math.min(30_000, Math.max(1000, 2 * (pauseOf.get(slot) ?? 0))) : 0;
+    pauseOf.set(slot, pause);
+    logger.warn('server process exited; starting another', { slot, pid: worker.process.pid, code, signal, restartInMs: pause });
+    setTimeout(() => fork(slot), pause).unref();
+  });
+
+  // A revocation in one worker: every other worker forgets its verified tokens, then the asking one is answered.
+  let relays = 0;
+  const relaying = new Map<number, { from: Worker; id: number; waiting: Set<Worker> }>();
+  const answered = (relay: number, by: Worker) => {
+    const r = relaying.get(relay);
+    if (!r) return;
+    r.waiting.delete(by);
+    if (r.waiting.size > 0) return;
+    relaying.delete(relay);
+    if (r.from.isConnected()) r.from.send({ type: FORGOTTEN, id: r.id } satisfies TokenMessage);
+  };
+  cluster.on('message', (worker, m: TokenMessage) => {
+    if (m?.type === FORGOT) return answered(m.relay, worker);
+    if (m?.type !== FORGET) return;
+    const relay = ++relays;
+    const others = workers().filter((w) => w !== worker && w.isConnected());
+    relaying.set(relay, { from: worker, id: m.id, waiting: new Set(others) });
+    for (const w of others) w.send({ type: FORGET, id: relay } satisfies TokenMessage);
+    if (others.length === 0) answered(relay, worker);
+  });
+  cluster.on('exit', (worker) => {
+    // A worker that died answers nothing: whatever waits for it waits no longer.
+    for (const relay of [...relaying.keys()]) answered(relay, worker);
+  });
+
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { signal, processes: workers().length });
+    if (workers().length === 0) process.exit(0);
+    for (const w of workers()) w.process.kill('SIGTERM');
+    setTimeout(() => {
+      for (const w of workers()) w.process.kill('SIGKILL');
+      process.exit(0);
+    }, STOP_WAIT_MS).unref();
+  };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  for (let slot = 1; slot <= processes; slot++) fork(slot);
+}
+
+async function main(): Promise<void> {
+  if (cluster.isWorker) return runWorker();
+  const config = loadConfig();
+  const processes = serverProcessesOf(config, availableParallelism());
+  if (config.PORT === 0 && !config.PUBLIC_URL) config.PORT = await freePort(config.HOST);
+  return processes === 1 ? runSingle(config) : runPrimary(config, processes);
 }
 
 main().catch((err) => {

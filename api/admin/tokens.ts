@@ -85,7 +85,7 @@ export async function revokeToken(services: TokenServices, id: string): Promise<
     .update(tokens)
     .set({ revokedAt: at })
     .where(and(eq(tokens.id, id), isNull(tokens.revokedAt)));
-  forgetVerifiedTokens(services.db);
+  await forgetVerifiedTokens(services.db);
   return at;
 }
 
@@ -161,7 +161,7 @@ export async function restoreTokens(db: Db, store: BlobStore): Promise<RestoreTo
       result.revoked += updated.length;
     }
   }
-  if (result.revoked > 0) forgetVerifiedTokens(db);
+  if (result.revoked > 0) await forgetVerifiedTokens(db);
   return result;
 }
 

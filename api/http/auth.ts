@@ -22,16 +22,31 @@ function sameSecret(a: string, b: string): boolean {
  * begin, uploads and commit then cost one token lookup, not one each. A revocation made by
  * this process (revokeToken, restoreTokens) forgets every such token at once; one made by
  * another process (the CLI, another server or Lambda instance) takes effect here within this
- * time. Unknown and revoked secrets are never remembered: each is asked about every time.
+ * time (another process of the same server is told at once, see forgetVerifiedTokens).
+ * Unknown and revoked secrets are never remembered: each is asked about every time.
  */
 export const VERIFIED_TOKEN_MS = 5_000;
 /** At most this many verified tokens are remembered per database (a catalog has a token per host, not millions). */
 const VERIFIED_TOKEN_MAX = 10_000;
 const verified = new WeakMap<object, Map<string, { principal: Principal; until: number }>>();
 
-/** Forgets every token verified so far (a token was revoked): the next request of each asks the database. */
-export function forgetVerifiedTokens(db: Db): void {
+/** Set by a server of several processes (api/server.ts): tells the others to forget theirs, resolving once they have. */
+let tellOtherProcesses: (() => Promise<void>) | undefined;
+
+/** Registers how a revocation reaches the server's other processes (undefined: there are none). */
+export function whenTokensForgotten(tell: (() => Promise<void>) | undefined): void {
+  tellOtherProcesses = tell;
+}
+
+/**
+ * Forgets every token verified so far (a token was revoked): the next request of each asks the
+ * database. In a server of several processes the others forget theirs too before this
+ * resolves, so a revocation takes effect at once in every process of the server that made it;
+ * `tell: false` is how one of those others forgets on being told.
+ */
+export async function forgetVerifiedTokens(db: Db, options: { tell?: boolean } = {}): Promise<void> {
   verified.get(db)?.clear();
+  if (options.tell !== false) await tellOtherProcesses?.();
 }
 
 /** Resolves a bearer secret to its principal, or null. */

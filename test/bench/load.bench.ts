@@ -8,16 +8,20 @@
  * does (collector/http.ts), and sends the same step again. Prints commits/s, capture p50 and
  * p99 (from begin to commit, waits included), 503 answers and failed requests (socket
  * errors, other statuses), and /healthz req/s by as many clients as the yardstick.
- * On Linux it also prints where the CPU went during each run (/proc): the catalog server,
+ * Each collector count runs once per LOAD_PROCESSES setting of the server's SERVER_PROCESSES
+ * (default `1,auto`: one process, then as many as the default starts), and prints how many
+ * server processes served it.
+ * On Linux it also prints where the CPU went during each run (/proc): the catalog server (its
+ * primary and workers together),
  * the PostgreSQL backends serving it, this process (the simulated collectors) and the whole
  * machine — server, database and clients share its cores, so a commit rate is only read
  * together with the share the server got. Asserts nothing.
  *
  *   npx tsx test/bench/run.ts load
- *   LOAD_COLLECTORS=200,500 LOAD_CAPTURES=5 LOAD_CLIENT=collector|fetch npx tsx test/bench/load.bench.ts
+ *   LOAD_COLLECTORS=200,500 LOAD_CAPTURES=5 LOAD_PROCESSES=1,auto LOAD_CLIENT=collector|fetch npx tsx test/bench/load.bench.ts
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +72,13 @@ async function withBackPressure<T>(tally: Tally, step: () => Promise<T>): Promis
   }
 }
 
+/**
+ * The server's SERVER_PROCESSES for each run (`1`, a number, or `auto`): every collector count
+ * runs once per setting, one after the other, each on a fresh database and a new server, so
+ * the settings are compared in the same run on the same (shared) machine.
+ */
+const PROCESSES = (process.env.LOAD_PROCESSES ?? '1,auto').split(',').filter((p) => p === 'auto' || Number(p) > 0);
+
 /** CPU seconds a process has used (user + system), from /proc; null when unknown. */
 function cpuSecondsOf(pid: number): number | null {
   try {
@@ -76,6 +87,21 @@ function cpuSecondsOf(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** The pid and its children (the server's primary and its workers), from /proc. */
+function processTree(pid: number): number[] {
+  const tree = [pid];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      if (ppid === pid) tree.push(Number(entry));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return tree;
 }
 
 /** Busy and total CPU seconds of the whole machine, summed over its cores, from /proc/stat. */
@@ -95,19 +121,23 @@ function cpuMeter(serverPid: number, databaseUrl: string): CpuMeter | null {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   const backends = async () =>
     (await sql<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`).map((r) => r.pid);
+  // Server processes (the primary and its workers) as of the start; one replaced meanwhile loses its share.
+  let servers: number[] = [];
+  const serverSeconds = () => servers.reduce((n, p) => n + (cpuSecondsOf(p) ?? 0), 0);
   let at: { server: number; own: NodeJS.CpuUsage; machine: { busy: number; total: number }; backends: Map<number, number> };
   return {
     async start() {
       const pids = await backends();
+      servers = processTree(serverPid);
       at = {
-        server: cpuSecondsOf(serverPid) ?? 0,
+        server: serverSeconds(),
         own: process.cpuUsage(),
         machine: machineSeconds(),
         backends: new Map(pids.map((p) => [p, cpuSecondsOf(p) ?? 0])),
       };
     },
     async report(commits) {
-      const server = (cpuSecondsOf(serverPid) ?? 0) - at.server;
+      const server = serverSeconds() - at.server;
       const own = process.cpuUsage(at.own);
       const clients = (own.user + own.system) / 1e6;
       // Backends opened during the run count whole; the pool keeps its connections open.
@@ -238,22 +268,31 @@ export async function run(): Promise<void> {
     console.log('ingest under load not run: TEST_DATABASE_URL is not set (the goal is stated for PostgreSQL)');
     return;
   }
-  const created = await createDatabase(base, 'vrc_load');
-  const dataDir = mkdtempSync(join(tmpdir(), 'vrc-load-'));
-  const server = await spawnServer({ DATA_DIR: dataDir, DATABASE_URL: created.url, CATALOG_BOOTSTRAP_TOKEN: TOKEN, LOG_LEVEL: 'error' });
-  try {
-    const catalog = remoteCatalog(server.url, TOKEN);
-    console.log(
-      `catalog server on PostgreSQL (filesystem store); small captures of 2 artifacts, 1 chunk each, new bytes each time; clients send with ${CLIENT === 'fetch' ? 'undici fetch' : "the collector's HTTP client (node:http)"}:`,
-    );
-    for (const n of COLLECTORS) {
-      await oneRun(catalog, n, cpuMeter(server.child.pid!, created.url));
-      console.log(`       yardstick: GET /healthz by ${n} clients ${(await healthRate(server.url, n)).toFixed(0)} req/s`);
+  console.log(
+    `catalog server on PostgreSQL (filesystem store); small captures of 2 artifacts, 1 chunk each, new bytes each time; clients send with ${CLIENT === 'fetch' ? 'undici fetch' : "the collector's HTTP client (node:http)"}; SERVER_PROCESSES ${PROCESSES.join(', then ')}, each run on a fresh database:`,
+  );
+  for (const n of COLLECTORS) {
+    for (const processes of PROCESSES) {
+      const created = await createDatabase(base, 'vrc_load');
+      const dataDir = mkdtempSync(join(tmpdir(), 'vrc-load-'));
+      const server = await spawnServer({
+        DATA_DIR: dataDir,
+        DATABASE_URL: created.url,
+        CATALOG_BOOTSTRAP_TOKEN: TOKEN,
+        LOG_LEVEL: 'error',
+        SERVER_PROCESSES: processes,
+      });
+      try {
+        const count = /processes: (\d+)/.exec(server.stdout())?.[1] ?? '?';
+        console.log(`  SERVER_PROCESSES=${processes}: ${count} server process${count === '1' ? '' : 'es'}`);
+        await oneRun(remoteCatalog(server.url, TOKEN), n, cpuMeter(server.child.pid!, created.url));
+        console.log(`       yardstick: GET /healthz by ${n} clients ${(await healthRate(server.url, n)).toFixed(0)} req/s`);
+      } finally {
+        await server.stop();
+        await created.drop();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     }
-  } finally {
-    await server.stop();
-    await created.drop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
