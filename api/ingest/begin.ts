@@ -30,6 +30,9 @@ export function artifactId(captureId: string, index: number): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+/** 0001-01-01T00:00:00Z, the earliest instant a timestamptz holds in the common era (PostgreSQL has no year 0). */
+const EARLIEST_COLLECTED_AT = Date.parse('0001-01-01T00:00:00Z');
+
 /**
  * What identifies a capture: host, collection time (as an instant, so a retry may spell it
  * differently) and content — everything but how chunks travel (a repeat may add encodings).
@@ -129,6 +132,8 @@ export async function beginCapture(services: Services, principal: Principal, bod
   checkBeginLimits(req);
   const collectedAt = new Date(req.collectedAt);
   if (Number.isNaN(collectedAt.getTime())) throw new ApiError('bad_request', `collectedAt is not a date: ${req.collectedAt}`);
+  // PostgreSQL has no year 0: an earlier time (0000-…, or 0001-01-01 at a positive offset) cannot be stored.
+  if (collectedAt.getTime() < EARLIEST_COLLECTED_AT) throw new ApiError('bad_request', `collectedAt is before year 1 in UTC: ${req.collectedAt}`);
   // A capture needs the store (uploads, then the manifest): while it has just shown an
   // outage, say "later" now rather than hand out upload URLs that cannot work.
   if (store.recentlyUnavailable?.()) throw new ApiError('service_unavailable', 'the blob store is unavailable; retry after Retry-After seconds');
