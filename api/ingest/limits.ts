@@ -104,6 +104,9 @@ function textProblem(limit: LimitName, what: string, value: string): void {
   if (bytes > LIMITS[limit]) over(limit, `${what} is ${bytes} bytes; the limit is ${LIMITS[limit]}`, bytes);
   if (CONTROL_CHARS.test(value))
     throw new ApiError('bad_request', `${what} holds a NUL or control character (limit ${limit})`, { limit, actual: 'control character' });
+  // JSON may escape half a pair (\ud800); UTF-8, and so the capture's jsonb and text columns, cannot hold it.
+  if (LONE_SURROGATE.test(value))
+    throw new ApiError('bad_request', `${what} holds half of a UTF-16 surrogate pair, which is not text (limit ${limit})`, { limit, actual: 'lone surrogate' });
 }
 
 /**

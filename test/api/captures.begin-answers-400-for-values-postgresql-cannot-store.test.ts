@@ -46,4 +46,21 @@ describeEachFlavour('captures: begin answers 400 for values PostgreSQL cannot st
     const { status, body } = await begin(request((r) => (r.collectedAt = '0001-01-01T00:00:00Z')));
     expect(status, JSON.stringify(body)).toBe(200);
   });
+
+  it('refuses half a surrogate pair in the source path, device, system UUID and collector version, naming the field', async () => {
+    const cases: Array<[string, (r: BeginRequest) => void]> = [
+      ['sourcePath', (r) => (r.artifacts[0].sourcePath = '/vmfs/volumes/\ud800x')],
+      ['device', (r) => (r.artifacts[0].device = 'naa.\udc00')],
+      ['systemUuid', (r) => (r.host.systemUuid = '\udbff')],
+      ['collector.version', (r) => (r.collector.version = '1.0-\ud800')],
+    ];
+    for (const [field, change] of cases) {
+      const { status, body } = await begin(request(change));
+      expect(status, `${field}: ${JSON.stringify(body)}`).toBe(400);
+      expect(body.error).toMatchObject({ code: 'bad_request', message: expect.stringContaining(field) });
+    }
+    // A whole pair is text like any other.
+    const { status, body } = await begin(request((r) => (r.artifacts[0].sourcePath = '/vmfs/volumes/\ud83d\udcbe')));
+    expect(status, JSON.stringify(body)).toBe(200);
+  });
 });
