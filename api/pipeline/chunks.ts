@@ -75,17 +75,25 @@ export interface VerifiedChunk {
 
 /**
  * Decodes stored chunk bytes and checks them against the chunk's name: identity when
- * the length and hash match, else gzip (bounded to 1 MiB). A chunk is content-addressed,
- * so any encoding whose inflated bytes have the right SHA-256 is the chunk.
+ * the length and hash match, else gzip, inflated no further than the announced size (and
+ * never past 1 MiB). A chunk is content-addressed, so any encoding whose inflated bytes
+ * have the right SHA-256 is the chunk. The announced size bounds the work, not only the
+ * result: it is the collector's to declare, and zlib hands the output over in pieces of
+ * it, so a chunk announced as 1 byte that inflated on to 1 MiB cost 16,384 pieces.
  */
 export async function decodeChunk(sha256: string, size: number, stored: Uint8Array): Promise<VerifiedChunk> {
   if (stored.length === size && sha256Hex(stored) === sha256) return { bytes: stored, encoding: 'identity', storedSize: stored.length };
   if (stored.length >= 2 && stored[0] === GZIP_MAGIC[0] && stored[1] === GZIP_MAGIC[1]) {
     let inflated: Uint8Array;
+    // zlib takes no bound below 1 byte; an empty chunk is still checked for its length below.
+    const bound = Math.max(1, Math.min(size, CHUNK_SIZE));
     try {
-      inflated = await gunzipBounded(stored, CHUNK_SIZE, size);
+      inflated = await gunzipBounded(stored, bound, size);
     } catch (e) {
       const ce = e as ChunkError;
+      // Past a smaller announced size the chunk is not what its declaration says; past 1 MiB it is too large for any chunk.
+      if (ce.reason === 'too-large' && bound < CHUNK_SIZE)
+        throw new ChunkError(sha256, 'wrong-size', `chunk ${sha256}: inflates past its announced ${size} bytes`);
       throw new ChunkError(sha256, ce.reason, `chunk ${sha256}: ${ce.message}`);
     }
     if (inflated.length !== size) throw new ChunkError(sha256, 'wrong-size', `chunk ${sha256}: inflates to ${inflated.length} bytes, announced ${size}`);
