@@ -26,6 +26,10 @@
  *   npm run bench -- search                                   1 M volumes / 3 M artifacts
  *   SEARCH_VOLUMES=50000 npm run bench -- search              a quick iteration
  *   SEARCH_BEFORE=/path/to/old/search.ts npm run bench -- search   also an older api/read/search.ts
+ *   SEARCH_KEEP=1 npm run bench -- search                     keeps the seeded database and prints its URL
+ *   SEARCH_DATABASE_URL=postgres://… npm run bench -- search  reuses one kept earlier: no seed, no trigger
+ *                                                             cost (it would add rows); migrations newer
+ *                                                             than the seed are applied as on any start
  *
  * Needs TEST_DATABASE_URL (a real PostgreSQL); prints why and stops without it.
  */
@@ -207,13 +211,20 @@ export async function run(): Promise<void> {
   process.env.BENCH_ARTIFACTS = String(ARTIFACTS);
   const { openCatalog, bulkLoad, queryFor } = await import('./catalog.bench.js');
   const before = process.env.SEARCH_BEFORE ? ((await import(process.env.SEARCH_BEFORE)) as typeof import('../../api/read/search.js')) : null;
-  const created = await createDatabase(base, 'vrc_search');
+  const reused = process.env.SEARCH_DATABASE_URL;
+  const created = reused ? { url: reused, drop: async () => {} } : await createDatabase(base, 'vrc_search');
   const catalog = await openCatalog(created.url, { DATABASE_POOL_MAX: String(CONCURRENCY) });
   const { default: postgres } = await import('postgres');
   const admin = postgres(created.url, { max: 1, onnotice: () => {}, connection: { maintenance_work_mem: '512MB' } });
   try {
-    console.log(`seed: ${VOLUMES} volumes, ${ARTIFACTS} artifacts (PostgreSQL)`);
-    await seed(admin, () => bulkLoad(catalog));
+    if (reused) {
+      const [{ n }] = await admin.unsafe<{ n: string }[]>('SELECT count(*) AS n FROM volumes');
+      console.log(`reusing ${reused.replace(/^.*\//, '')}: ${n} volumes (SEARCH_VOLUMES must match the seed)`);
+    } else {
+      console.log(`seed: ${VOLUMES} volumes, ${ARTIFACTS} artifacts (PostgreSQL)`);
+      await seed(admin, () => bulkLoad(catalog));
+      if (process.env.SEARCH_KEEP) console.log(`  kept: SEARCH_DATABASE_URL=${created.url}`);
+    }
     // A build older than search_names reads the tables' own trigram indexes: those are made for it.
     if (before && !readFileSync(process.env.SEARCH_BEFORE!, 'utf8').includes('search_names')) {
       const t = performance.now();
@@ -281,11 +292,11 @@ export async function run(): Promise<void> {
     }
     console.log('\ngoals (GET /v1/search through the whole app vs the baseline):');
     for (const s of summary) console.log(s);
-    await triggerCost(admin, 30);
+    if (!reused) await triggerCost(admin, 30);
   } finally {
     await admin.end();
     await catalog.close();
-    await created.drop();
+    if (!reused && !process.env.SEARCH_KEEP) await created.drop();
   }
 }
 
