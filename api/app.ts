@@ -21,6 +21,8 @@ import { VERSION } from './version.js';
 /** JSON request bodies above this are refused with 413 before they are parsed (see LIMITS). */
 export const MAX_JSON_BODY_BYTES = LIMITS.requestBodyBytes;
 
+const PLAIN_URL = /^[!-$&-~]*$/;
+
 /**
  * Why a request's path or query cannot be right, or null: a segment or value that does
  * not decode, or that holds NUL or another control character (no name the catalog
@@ -28,6 +30,9 @@ export const MAX_JSON_BODY_BYTES = LIMITS.requestBodyBytes;
  */
 export function pathOrQueryProblem(rawUrl: string): string | null {
   const url = new URL(rawUrl);
+  // Printable ASCII without a percent sign (most requests: ids, names, search terms) holds no
+  // control character and no escape to decode, and parsing it escapes only printable ones.
+  if (PLAIN_URL.test(rawUrl)) return null;
   for (const segment of url.pathname.split('/')) {
     let decoded: string;
     try {

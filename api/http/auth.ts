@@ -9,12 +9,14 @@ import type { Db } from '../../db/client.js';
 import { tokens } from '../../db/schema.js';
 import { ApiError } from '../errors.js';
 import type { AppEnv, Principal, Role } from '../context.js';
-import { hashSecret } from '../admin/secrets.js';
 
-function sameSecret(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+/** The bootstrap token's SHA-256, hashed once per token value (not once per request). */
+let bootstrapDigest: { token: string; digest: Buffer } | null = null;
+function bootstrapSha256(token: string): Buffer {
+  if (bootstrapDigest?.token !== token) bootstrapDigest = { token, digest: sha256(token) };
+  return bootstrapDigest.digest;
 }
 
 /**
@@ -51,8 +53,11 @@ export async function forgetVerifiedTokens(db: Db, options: { tell?: boolean } =
 
 /** Resolves a bearer secret to its principal, or null. */
 export async function authenticate(db: Db, secret: string, bootstrapToken: string | undefined, now: Date): Promise<Principal | null> {
-  if (bootstrapToken && sameSecret(secret, bootstrapToken)) return { tokenId: 'bootstrap', role: 'admin', host: null };
-  const secretSha256 = hashSecret(secret);
+  // One hash of the secret serves both checks: compared in constant time with the bootstrap
+  // token's, and in hex (hashSecret's form) as the key of the tokens table.
+  const digest = sha256(secret);
+  if (bootstrapToken && timingSafeEqual(digest, bootstrapSha256(bootstrapToken))) return { tokenId: 'bootstrap', role: 'admin', host: null };
+  const secretSha256 = digest.toString('hex');
   let known = verified.get(db);
   const hit = known?.get(secretSha256);
   if (hit && hit.until > now.getTime() && hit.until - VERIFIED_TOKEN_MS <= now.getTime()) return hit.principal;

@@ -6,7 +6,7 @@
  * PostgreSQL can keep its plan — unless the client was opened with `prepare: false` (behind a
  * transaction-pooling proxy, db/client.ts), which is respected. PGlite: `queryRows` as before.
  */
-import type { SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { queryRows, type Db } from '../../db/client.js';
 
@@ -29,4 +29,18 @@ export async function queryPrepared<T = Record<string, unknown>>(db: Db, query: 
   if (!client || client.options.prepare === false) return queryRows<T>(db, query);
   const { sql: text, params } = dialect.sqlToQuery(query);
   return (await client.unsafe(text, params, { prepare: true })) as T[];
+}
+
+/**
+ * Rows of a statement whose text never changes (`$1`… for its parameters), prepared like
+ * queryPrepared's: the text is written once, so a hot path skips building the statement and
+ * rendering it on every request. PGlite and unprepared clients: the same statement through drizzle.
+ */
+export async function queryPreparedText<T = Record<string, unknown>>(db: Db, text: string, params: unknown[]): Promise<T[]> {
+  const client = postgresJsClient(db);
+  if (client && client.options.prepare !== false) return (await client.unsafe(text, params, { prepare: true })) as T[];
+  const parts = text.split(/\$(\d+)/);
+  const chunks: SQL[] = [];
+  for (let i = 0; i < parts.length; i++) chunks.push(i % 2 === 0 ? sql.raw(parts[i]) : sql`${params[Number(parts[i]) - 1]}`);
+  return queryRows<T>(db, sql.join(chunks));
 }

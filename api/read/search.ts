@@ -14,7 +14,7 @@ import { queryRows, type Db } from '../../db/client.js';
 import { canonicalDeviceId, canonicalVmfsUuid, parseQuery, parseVml, type SearchQuery } from '../../formats/ids.js';
 import { datasetOfBackingStore } from '../../formats/zfs.js';
 import { inList, iso, num, str } from './rows.js';
-import { queryPrepared } from './prepared.js';
+import { queryPrepared, queryPreparedText } from './prepared.js';
 import { latestSnapshotRows, targetFields } from './volumes.js';
 
 /** The hits are the response schema's (api/schemas/catalog.ts). */
@@ -256,6 +256,9 @@ interface IdTerms {
   vml?: string | null;
 }
 
+const ID_HITS = `SELECT o_hit AS hit, o_match AS match, o_score AS score, o_row AS row
+  FROM search_id_hits($1::text, $2::text, $3::text, $4::text, $5::integer)`;
+
 /**
  * One call of search_id_hits (db/migrations/0013), its rows tagged hit / match / score:
  * - each device (the one named, and those an extent UUID names): its LUN (score 100), the
@@ -267,11 +270,13 @@ interface IdTerms {
  * A function rather than one statement: the branches a usual answer does not need are never started.
  */
 async function idHits(db: Db, hits: Hits, terms: IdTerms, n: number): Promise<void> {
-  const rows = await queryPrepared<{ hit: string; match: string; score: number; row: Row }>(
-    db,
-    sql`SELECT o_hit AS hit, o_match AS match, o_score AS score, o_row AS row
-          FROM search_id_hits(${terms.uuid ?? null}::text, ${terms.deviceId ?? null}::text, ${terms.deviceMatch ?? 'deviceId'}::text, ${terms.vml ?? null}::text, ${n}::integer)`,
-  );
+  const rows = await queryPreparedText<{ hit: string; match: string; score: number; row: Row }>(db, ID_HITS, [
+    terms.uuid ?? null,
+    terms.deviceId ?? null,
+    terms.deviceMatch ?? 'deviceId',
+    terms.vml ?? null,
+    n,
+  ]);
   for (const { hit, match, score, row } of rows) {
     const s = Number(score);
     if (hit === 'lun') hits.add(lunHit(row, s, match));
