@@ -35,9 +35,9 @@ export const configSchema = z.object({
   /** With DATABASE_SECRET_ARN: connect to this host instead of the secret's (an RDS Proxy endpoint). */
   DATABASE_HOST: z.string().min(1).optional(),
   /**
-   * Node processes serving HTTP (npm start, the container, systemd): `auto` = the available
-   * cores up to AUTO_SERVER_PROCESSES_MAX on PostgreSQL, 1 on the embedded database, which
-   * allows only one process (api/server.ts refuses more there).
+   * Node processes serving HTTP (npm start, the container, systemd): `auto` = one fewer than
+   * the available cores, at least 1 and at most AUTO_SERVER_PROCESSES_MAX, on PostgreSQL; 1 on
+   * the embedded database, which allows only one process (api/server.ts refuses more there).
    */
   SERVER_PROCESSES: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default('auto'),
   /** Connections this process may hold to Postgres; 1 on Lambda (RDS Proxy pools them). */
@@ -144,13 +144,17 @@ export function onPostgres(config: Pick<Config, 'DATABASE_URL' | 'DATABASE_SECRE
 }
 
 /**
- * How many Node processes serve HTTP: SERVER_PROCESSES, with `auto` resolved (the available
- * cores, at most AUTO_SERVER_PROCESSES_MAX, on PostgreSQL; 1 on the embedded database). A
- * number above 1 on the embedded database throws a ConfigError: PGlite is one process's.
+ * How many Node processes serve HTTP: SERVER_PROCESSES, with `auto` resolved. On PostgreSQL
+ * that is one fewer than the available cores (at least 1, at most AUTO_SERVER_PROCESSES_MAX):
+ * PostgreSQL spends about half as much CPU on a commit as the server does, and a second server
+ * process made each commit cost the server 30–40 % more CPU, so a process per core pays only
+ * where cores sit idle — on 2 cores shared with PostgreSQL it measured no faster (README, "Speed,
+ * measured"). On the embedded database it is 1, and a number above 1 throws a ConfigError:
+ * PGlite is one process's.
  */
 export function serverProcessesOf(config: Pick<Config, 'SERVER_PROCESSES' | 'DATABASE_URL' | 'DATABASE_SECRET_ARN'>, cores: number): number {
   const postgres = onPostgres(config);
-  if (config.SERVER_PROCESSES === 'auto') return postgres ? Math.max(1, Math.min(cores, AUTO_SERVER_PROCESSES_MAX)) : 1;
+  if (config.SERVER_PROCESSES === 'auto') return postgres ? Math.max(1, Math.min(cores - 1, AUTO_SERVER_PROCESSES_MAX)) : 1;
   if (config.SERVER_PROCESSES > 1 && !postgres) {
     throw new ConfigError([
       `SERVER_PROCESSES: ${config.SERVER_PROCESSES} needs PostgreSQL (DATABASE_URL or DATABASE_SECRET_ARN); the embedded database allows one process`,

@@ -15,6 +15,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, serverProcessesOf } from '../../api/config.js';
 import { reportMissingService, type TestCatalog } from '../helpers/catalog.js';
 import { createDatabase, PG_TEMPLATE_ENV } from '../helpers/database.js';
 import { commit, begin, prepareCapture, remoteCatalog, uploadMissing } from '../helpers/ingest-client.js';
@@ -309,5 +310,18 @@ describe('the embedded database and SERVER_PROCESSES', () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('SERVER_PROCESSES=auto', () => {
+  const pg = { DATABASE_URL: 'postgres://catalog@db/catalog' };
+  it('is one fewer than the cores on PostgreSQL, at least 1 and at most 4; 1 on the embedded database', () => {
+    const auto = (env: Record<string, string>, cores: number) => serverProcessesOf(loadConfig(env), cores);
+    expect([1, 2, 3, 4, 5, 8, 64].map((cores) => auto(pg, cores))).toEqual([1, 1, 2, 3, 4, 4, 4]);
+    expect([1, 2, 8].map((cores) => auto({}, cores))).toEqual([1, 1, 1]);
+    expect(auto({ ...pg, SERVER_PROCESSES: '6' }, 2)).toBe(6);
+    expect(auto({ SERVER_PROCESSES: '1' }, 8)).toBe(1);
+    expect(() => auto({ SERVER_PROCESSES: '2' }, 8)).toThrow(ConfigError);
+    expect(() => loadConfig({ SERVER_PROCESSES: '0' })).toThrow(ConfigError);
   });
 });

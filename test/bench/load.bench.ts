@@ -9,8 +9,8 @@
  * p99 (from begin to commit, waits included), 503 answers and failed requests (socket
  * errors, other statuses), and /healthz req/s by as many clients as the yardstick.
  * Each collector count runs once per LOAD_PROCESSES setting of the server's SERVER_PROCESSES
- * (default `1,auto`: one process, then as many as the default starts), and prints how many
- * server processes served it.
+ * (default `1,2`: one process, then a primary with two workers; `auto` is what the server
+ * starts by default), and prints how many server processes served it.
  * On Linux it also prints where the CPU went during each run (/proc): the catalog server (its
  * primary and workers together),
  * the PostgreSQL backends serving it, this process (the simulated collectors) and the whole
@@ -18,7 +18,7 @@
  * together with the share the server got. Asserts nothing.
  *
  *   npx tsx test/bench/run.ts load
- *   LOAD_COLLECTORS=200,500 LOAD_CAPTURES=5 LOAD_PROCESSES=1,auto LOAD_CLIENT=collector|fetch npx tsx test/bench/load.bench.ts
+ *   LOAD_COLLECTORS=200,500 LOAD_CAPTURES=5 LOAD_PROCESSES=1,2 LOAD_CLIENT=collector|fetch npx tsx test/bench/load.bench.ts
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -77,7 +77,7 @@ async function withBackPressure<T>(tally: Tally, step: () => Promise<T>): Promis
  * runs once per setting, one after the other, each on a fresh database and a new server, so
  * the settings are compared in the same run on the same (shared) machine.
  */
-const PROCESSES = (process.env.LOAD_PROCESSES ?? '1,auto').split(',').filter((p) => p === 'auto' || Number(p) > 0);
+const PROCESSES = (process.env.LOAD_PROCESSES ?? '1,2').split(',').filter((p) => p === 'auto' || Number(p) > 0);
 
 /** CPU seconds a process has used (user + system), from /proc; null when unknown. */
 function cpuSecondsOf(pid: number): number | null {
@@ -124,13 +124,14 @@ function cpuMeter(serverPid: number, databaseUrl: string): CpuMeter | null {
   // Server processes (the primary and its workers) as of the start; one replaced meanwhile loses its share.
   let servers: number[] = [];
   const serverSeconds = () => servers.reduce((n, p) => n + (cpuSecondsOf(p) ?? 0), 0);
-  let at: { server: number; own: NodeJS.CpuUsage; machine: { busy: number; total: number }; backends: Map<number, number> };
+  let at: { server: number; primary: number; own: NodeJS.CpuUsage; machine: { busy: number; total: number }; backends: Map<number, number> };
   return {
     async start() {
       const pids = await backends();
       servers = processTree(serverPid);
       at = {
         server: serverSeconds(),
+        primary: cpuSecondsOf(serverPid) ?? 0,
         own: process.cpuUsage(),
         machine: machineSeconds(),
         backends: new Map(pids.map((p) => [p, cpuSecondsOf(p) ?? 0])),
@@ -138,6 +139,7 @@ function cpuMeter(serverPid: number, databaseUrl: string): CpuMeter | null {
     },
     async report(commits) {
       const server = serverSeconds() - at.server;
+      const primary = (cpuSecondsOf(serverPid) ?? 0) - at.primary;
       const own = process.cpuUsage(at.own);
       const clients = (own.user + own.system) / 1e6;
       // Backends opened during the run count whole; the pool keeps its connections open.
@@ -149,7 +151,7 @@ function cpuMeter(serverPid: number, databaseUrl: string): CpuMeter | null {
       await sql.end({ timeout: 1 });
       const perCommit = (s: number) => (commits > 0 ? `${((1000 * s) / commits).toFixed(1)} ms/commit` : '-');
       return (
-        `       cpu: server ${server.toFixed(1)} s (${perCommit(server)}), PostgreSQL ${database.toFixed(1)} s (${perCommit(database)}), ` +
+        `       cpu: server ${server.toFixed(1)} s (${perCommit(server)}${servers.length > 1 ? `; its primary ${primary.toFixed(1)} s` : ''}), PostgreSQL ${database.toFixed(1)} s (${perCommit(database)}), ` +
         `collectors (this process) ${clients.toFixed(1)} s (${perCommit(clients)}); the server got ${((100 * server) / total).toFixed(0)}% of ` +
         `the machine's ${availableParallelism()} cores, which were ${((100 * busy) / total).toFixed(0)}% busy (${((100 * (busy - server - database - clients)) / total) | 0}% by other processes)`
       );
