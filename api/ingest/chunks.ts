@@ -128,6 +128,69 @@ export function receivedOf(store: BlobStore): ReceivedChunks {
   return r;
 }
 
+/** What a batch needs of its capture's declaration: the declared chunks, and those only secret-bearing kinds reference. */
+interface Declaration {
+  declared: Map<string, BeginRequest['artifacts'][number]['chunks'][number]>;
+  deferred: Set<string>;
+  /** Chunk references of the request: what keeping it costs. */
+  refs: number;
+}
+
+/**
+ * Declarations read lately, by capture and begin (a capture's request changes only with a
+ * begin, which moves `last_begun_at`): a batch costs what it carries, not a read and two walks
+ * of a declaration of up to 65,536 chunk references (~8 MB) — about a second of the catalog
+ * per one-chunk batch. Bounded in references (the oldest go first).
+ */
+class Declarations {
+  private readonly entries = new Map<string, { begun: number; declaration: Declaration }>();
+  private refs = 0;
+  constructor(private readonly maxRefs = 4 * 65_536) {}
+
+  get(captureId: string, begun: number): Declaration | undefined {
+    const hit = this.entries.get(captureId);
+    if (!hit || hit.begun !== begun) return undefined;
+    // Most recently used last.
+    this.entries.delete(captureId);
+    this.entries.set(captureId, hit);
+    return hit.declaration;
+  }
+
+  set(captureId: string, begun: number, declaration: Declaration): void {
+    this.drop(captureId);
+    if (declaration.refs > this.maxRefs) return;
+    while (this.refs + declaration.refs > this.maxRefs) this.drop(this.entries.keys().next().value!);
+    this.entries.set(captureId, { begun, declaration });
+    this.refs += declaration.refs;
+  }
+
+  private drop(captureId: string): void {
+    const hit = this.entries.get(captureId);
+    if (!hit) return;
+    this.entries.delete(captureId);
+    this.refs -= hit.declaration.refs;
+  }
+}
+
+const declarationsByDb = new WeakMap<Db, Declarations>();
+
+/** The declaration of a capture as of its begin at `begun`, read from its row when this process has not kept it. */
+async function declarationOf(db: Db, captureId: string, begun: number): Promise<Declaration> {
+  let kept = declarationsByDb.get(db);
+  if (!kept) {
+    kept = new Declarations();
+    declarationsByDb.set(db, kept);
+  }
+  const hit = kept.get(captureId, begun);
+  if (hit) return hit;
+  const [row] = await db.select({ request: captures.request }).from(captures).where(eq(captures.id, captureId));
+  if (!row) throw new ApiError('not_found', `no capture ${captureId}; begin it first with POST /v1/captures`);
+  const req = row.request as BeginRequest;
+  const declaration = { declared: distinctChunks(req), deferred: onlySecretBearing(req), refs: req.artifacts.reduce((n, a) => n + a.chunks.length, 0) };
+  kept.set(captureId, begun, declaration);
+  return declaration;
+}
+
 /** Chunks only secret-bearing kinds reference: they stay out of `chunks/` until redaction has run at commit. */
 export function onlySecretBearing(req: BeginRequest): Set<string> {
   const otherwise = new Set(req.artifacts.filter((a) => !mayNeedRedaction(a.kind)).flatMap((a) => a.chunks.map((c) => c.sha256)));
@@ -156,13 +219,16 @@ export async function receiveChunks(
   body: Uint8Array,
 ): Promise<{ captureId: string; received: string[] }> {
   const { db, store, now } = services;
-  const [cap] = await db.select().from(captures).where(eq(captures.id, captureId));
+  // Not the request: its declaration is kept per begin (declarationOf).
+  const [cap] = await db
+    .select({ host: captures.host, state: captures.state, receivedAt: captures.receivedAt, lastBegunAt: captures.lastBegunAt })
+    .from(captures)
+    .where(eq(captures.id, captureId));
   if (!cap) throw new ApiError('not_found', `no capture ${captureId}; begin it first with POST /v1/captures`);
   assertHostAllowed(principal, cap.host);
   if (cap.state !== 'open') throw new ApiError('conflict', `capture ${captureId} is committed; it takes no more chunks`);
   const batch = parseChunkBatch(body);
-  const req = cap.request as BeginRequest;
-  const declared = distinctChunks(req);
+  const { declared, deferred } = await declarationOf(db, captureId, (cap.lastBegunAt ?? cap.receivedAt).getTime());
   const undeclared = batch.filter((c) => !declared.has(c.sha256));
   if (undeclared.length > 0) {
     throw new ApiError('unprocessable', `chunk ${undeclared[0].sha256}${more(undeclared)} is not declared by capture ${captureId}`);
@@ -199,7 +265,6 @@ export async function receiveChunks(
   if (store.recentlyUnavailable?.()) throw new ApiError('service_unavailable', 'the blob store is unavailable; retry after Retry-After seconds');
 
   const chunks = verified.flatMap((v) => ('chunk' in v ? [v.chunk] : []));
-  const deferred = onlySecretBearing(req);
   const done = new Set(recorded.map((r) => r.sha256));
   const rows: Array<typeof captureChunks.$inferInsert> = [];
   const staged = chunks.filter((c) => deferred.has(c.sha256));
