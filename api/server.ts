@@ -271,6 +271,8 @@ async function runPrimary(config: Config, processes: number): Promise<void> {
   const fork = (slot: number) => {
     if (stopping) return;
     const worker = cluster.fork({ PORT: String(config.PORT), [SLOT_ENV]: String(slot) });
+    // A message to a worker that is just dying fails on its closed channel: that must not end the primary.
+    worker.on('error', (e: Error) => logger.warn('could not reach a server process', { slot, pid: worker.process.pid, error: e.message }));
     slotOf.set(worker, slot);
     startedAt.set(slot, Date.now());
   };
