@@ -121,15 +121,30 @@ function cpuMeter(serverPid: number, databaseUrl: string): CpuMeter | null {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   const backends = async () =>
     (await sql<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`).map((r) => r.pid);
+  // Transactions the database committed (the statistics lag by up to a second: read after a pause).
+  const transactions = async () => {
+    await sleep(1100);
+    const [row] = await sql<{ n: string }[]>`SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()`;
+    return Number(row?.n ?? 0);
+  };
   // Server processes (the primary and its workers) as of the start; one replaced meanwhile loses its share.
   let servers: number[] = [];
   const serverSeconds = () => servers.reduce((n, p) => n + (cpuSecondsOf(p) ?? 0), 0);
-  let at: { server: number; primary: number; own: NodeJS.CpuUsage; machine: { busy: number; total: number }; backends: Map<number, number> };
+  let at: {
+    server: number;
+    primary: number;
+    transactions: number;
+    own: NodeJS.CpuUsage;
+    machine: { busy: number; total: number };
+    backends: Map<number, number>;
+  };
   return {
     async start() {
       const pids = await backends();
       servers = processTree(serverPid);
+      const committed = await transactions();
       at = {
+        transactions: committed,
         server: serverSeconds(),
         primary: cpuSecondsOf(serverPid) ?? 0,
         own: process.cpuUsage(),
@@ -146,12 +161,13 @@ function cpuMeter(serverPid: number, databaseUrl: string): CpuMeter | null {
       let database = 0;
       for (const p of await backends()) database += (cpuSecondsOf(p) ?? 0) - (at.backends.get(p) ?? 0);
       const now = machineSeconds();
+      const xacts = (await transactions()) - at.transactions;
       const busy = now.busy - at.machine.busy;
       const total = now.total - at.machine.total;
       await sql.end({ timeout: 1 });
       const perCommit = (s: number) => (commits > 0 ? `${((1000 * s) / commits).toFixed(1)} ms/commit` : '-');
       return (
-        `       cpu: server ${server.toFixed(1)} s (${perCommit(server)}${servers.length > 1 ? `; its primary ${primary.toFixed(1)} s` : ''}), PostgreSQL ${database.toFixed(1)} s (${perCommit(database)}), ` +
+        `       cpu: server ${server.toFixed(1)} s (${perCommit(server)}${servers.length > 1 ? `; its primary ${primary.toFixed(1)} s` : ''}), PostgreSQL ${database.toFixed(1)} s (${perCommit(database)}; ${commits > 0 ? (xacts / commits).toFixed(1) : '-'} transactions/commit), ` +
         `collectors (this process) ${clients.toFixed(1)} s (${perCommit(clients)}); the server got ${((100 * server) / total).toFixed(0)}% of ` +
         `the machine's ${availableParallelism()} cores, which were ${((100 * busy) / total).toFixed(0)}% busy (${((100 * (busy - server - database - clients)) / total) | 0}% by other processes)`
       );
