@@ -304,8 +304,11 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
       connect_timeout: options.connectTimeoutSeconds ?? 10,
       // JIT off: the catalog's statements are index probes and small joins, whose generic plans'
       // estimates can still pass jit_above_cost — then PostgreSQL spends up to half a second
-      // compiling a statement that runs in a millisecond.
-      connection: { statement_timeout: options.statementTimeoutMs ?? 120_000, jit: 'off' },
+      // compiling a statement that runs in a millisecond. No parallel workers, for the same
+      // reason: a text search's word-start read is estimated at 2% of the names (a prefix
+      // tsquery's default), so it was planned as a parallel scan, and starting two workers took
+      // 6–130 ms on a busy server for a read of well under a millisecond.
+      connection: { statement_timeout: options.statementTimeoutMs ?? 120_000, jit: 'off', max_parallel_workers_per_gather: '0' },
     });
     const db = drizzle(options.prepare === false ? sql : preparing(sql), { schema }) as unknown as Db;
     if (migrate && !(await migrationsApplied((text) => sql.unsafe(text)))) {

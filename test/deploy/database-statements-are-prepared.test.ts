@@ -3,7 +3,9 @@
  * connection describes a statement once and then sends it in one round trip, instead of the
  * two postgres.js needs for an unnamed statement with parameters. Statements with more than
  * PREPARE_MAX_PARAMETERS parameters stay unnamed, and `prepare: false` (a transaction-pooling
- * proxy) keeps every statement unnamed, inside transactions and savepoints too.
+ * proxy) keeps every statement unnamed, inside transactions and savepoints too. A read path's
+ * fixed statement text (queryPreparedText) runs prepared too and answers as the statement built
+ * through drizzle does. Every connection plans without JIT and without parallel workers.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDb, PREPARE_MAX_PARAMETERS, queryRows, type Db } from '../../db/client.js';
 import { hosts } from '../../db/schema.js';
+import { queryPreparedText } from '../../api/read/prepared.js';
 import { createDatabase } from '../helpers/database.js';
 import { reportMissingService } from '../helpers/catalog.js';
 
@@ -79,5 +82,29 @@ describe('statements on PostgreSQL', () => {
       await tx.select({ kind: hosts.kind }).from(hosts).where(eq(hosts.name, 'unnamed-in-a-transaction'));
     });
     expect((await preparedTexts(db)).filter((t) => t.includes('"hosts"'))).toEqual([]);
+  });
+
+  it('plan without JIT and without parallel workers', async (ctx) => {
+    const db = await open(true);
+    if (!db) return ctx.skip();
+    const [{ jit }] = await queryRows<{ jit: string }>(db, sql`SHOW jit`);
+    const [{ max_parallel_workers_per_gather: workers }] = await queryRows<{ max_parallel_workers_per_gather: string }>(
+      db,
+      sql`SHOW max_parallel_workers_per_gather`,
+    );
+    expect({ jit, workers }).toEqual({ jit: 'off', workers: '0' });
+  });
+
+  it('with a fixed text run prepared, or unnamed when turned off, and answer as the built statement', async (ctx) => {
+    for (const prepare of [true, false]) {
+      const db = await open(prepare);
+      if (!db) return ctx.skip();
+      const text = 'SELECT $1::text AS a, $2::integer AS b, $3::text AS c, $1::text || $2::text AS d';
+      const fixed = await queryPreparedText(db, text, ['x', 5, null]);
+      const built = await queryRows(db, sql`SELECT ${'x'}::text AS a, ${5}::integer AS b, ${null}::text AS c, ${'x'}::text || ${5}::text AS d`);
+      expect(fixed).toEqual(built);
+      expect([...fixed]).toEqual([{ a: 'x', b: 5, c: null, d: 'x5' }]);
+      expect((await preparedTexts(db)).includes(text)).toBe(prepare);
+    }
   });
 });
