@@ -34,13 +34,13 @@
  * see another host's commit (403, as for the synchronous commit).
  */
 import { hostname } from 'node:os';
-import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, lt, or, sql } from 'drizzle-orm';
 import type { BeginRequest, CommitInProgress, CommitResponse } from '../../formats/protocol.js';
 import type { Db } from '../../db/client.js';
 import { captures, commitJobs } from '../../db/schema.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError, describeError, ERROR_STATUS, toApiError, type ErrorCode } from '../errors.js';
-import { commitCapture } from './commit.js';
+import { commitCapture, committedAnswer } from './commit.js';
 import { distinctChunks } from './begin.js';
 import { deliveredChunks, type ReceivedChunks, receivedOf } from './chunks.js';
 import { assertHostAllowed } from './host-scope.js';
@@ -135,6 +135,11 @@ export async function wholeBytesToHash(db: Db, host: string, request: BeginReque
   return request.artifacts.reduce((n, a, i) => n + (earlier.has(i) ? 0 : a.size), 0);
 }
 
+async function loadCaptureRow(db: Db, captureId: string): Promise<typeof captures.$inferSelect | undefined> {
+  const [row] = await db.select().from(captures).where(eq(captures.id, captureId));
+  return row;
+}
+
 function inProgress(job: JobRow): CommitInProgress {
   const seconds = Math.ceil(job.bytes / HASH_BYTES_PER_SECOND);
   return {
@@ -164,20 +169,29 @@ function takeableAt(now: Date) {
  */
 export async function commitOrHandOff(services: Services, principal: Principal, captureId: string): Promise<CommitOutcome> {
   const { db } = services;
-  // The capture and its job, if any, in one statement; the row goes on to commitCapture, which need not read it again.
+  // The capture and its job, if any, in one statement; the row goes on to commitCapture, which
+  // need not read it again. Its request (up to 65,536 chunk references) only when a commit will
+  // read it: not to answer a committed capture again or a job's poll.
+  const { request: _request, ...columns } = getTableColumns(captures);
   const [found] = await db
-    .select({ cap: captures, job: commitJobs })
+    .select({
+      cap: columns,
+      request: sql<BeginRequest | null>`CASE WHEN ${captures.state} = 'open' AND ${commitJobs.captureId} IS NULL THEN ${captures.request} END`.mapWith(
+        captures.request,
+      ),
+      job: commitJobs,
+    })
     .from(captures)
     .leftJoin(commitJobs, eq(commitJobs.captureId, captures.id))
     .where(eq(captures.id, captureId));
   // No capture: the synchronous commit says so (404), as it always has.
   if (!found) return { status: 200, body: await commitCapture(services, principal, captureId) };
-  const { cap, job } = found;
+  const { job } = found;
   // Before the job is looked at: another host's token learns nothing about this one's commit.
-  assertHostAllowed(principal, cap.host);
-  if (cap.state === 'committed') {
+  assertHostAllowed(principal, found.cap.host);
+  if (found.cap.state === 'committed') {
     if (job) await db.delete(commitJobs).where(eq(commitJobs.captureId, captureId));
-    return { status: 200, body: await commitCapture(services, principal, captureId, cap) };
+    return { status: 200, body: await committedAnswer(db, found.cap) };
   }
 
   if (job?.state === 'failed') {
@@ -192,13 +206,16 @@ export async function commitOrHandOff(services: Services, principal: Principal, 
     return { status: 202, body: inProgress(job) };
   }
 
+  // Read here when the statement above left it out (a job was there): the capture as it is now.
+  const cap = found.request ? { ...found.cap, request: found.request } : await loadCaptureRow(db, captureId);
+  if (!cap) return { status: 200, body: await commitCapture(services, principal, captureId) };
+  if (cap.state === 'committed') return { status: 200, body: await committedAnswer(db, cap) };
   const limit = services.config.COMMIT_INLINE_MAX_BYTES;
   const request = cap.request as BeginRequest;
   const staged = await stagedBytesToVerify(db, cap.host, captureId, request, receivedOf(services.store), limit);
   // The artifacts hashed whole count only when the staged bytes alone keep the commit inline.
   const hashed = staged <= limit ? await wholeBytesToHash(db, cap.host, request, limit * INLINE_WHOLE_HASH_FACTOR) : 0;
-  if (staged <= limit && hashed <= limit * INLINE_WHOLE_HASH_FACTOR)
-    return { status: 200, body: await commitCapture(services, principal, captureId, job ? undefined : cap) };
+  if (staged <= limit && hashed <= limit * INLINE_WHOLE_HASH_FACTOR) return { status: 200, body: await commitCapture(services, principal, captureId, cap) };
   const bytes = staged + hashed;
 
   await db.insert(commitJobs).values({ captureId, host: cap.host, state: 'queued', bytes, queuedAt: services.now() }).onConflictDoNothing();

@@ -3,12 +3,13 @@
  * (api/pipeline/) in one transaction, then the manifest. Repeating a commit answers the
  * same artifact ids.
  */
-import { eq, inArray, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { BeginRequest, CommitResponse } from '../../formats/protocol.js';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import { queryRows, type Db } from '../../db/client.js';
 import { artifacts, captures } from '../../db/schema.js';
 import { INGEST_LOCK_QUERY } from '../retention/lock.js';
+import { LIMITS } from './limits.js';
 import { assertHostAllowed } from './host-scope.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -32,31 +33,47 @@ async function loadCapture(db: Db, captureId: string): Promise<CaptureRow | unde
   return cap;
 }
 
-/** The answer for a capture already committed, from its row (read once by the caller). */
-async function committedAnswer(db: Db, cap: CaptureRow): Promise<CommitResponse> {
+/**
+ * The answer for a capture already committed: its artifacts in declaration order, from their
+ * rows (by capture, only the columns the answer shows). Neither the capture's request nor the
+ * artifacts' chunk lists are read: a capture may declare 65,536 chunk references, and a
+ * repeated commit (or a poll) must not cost a read of them.
+ */
+export async function committedAnswer(db: Db, cap: Pick<CaptureRow, 'id' | 'committedAt' | 'manifestKey'>): Promise<CommitResponse> {
   const captureId = cap.id;
-  const req = cap.request as BeginRequest;
-  const ids = req.artifacts.map((_, i) => artifactId(captureId, i));
-  const rows = ids.length ? await db.select().from(artifacts).where(inArray(artifacts.id, ids)) : [];
+  const rows = await db
+    .select({
+      id: artifacts.id,
+      kind: artifacts.kind,
+      fileName: artifacts.fileName,
+      parseStatus: artifacts.parseStatus,
+      parseError: artifacts.parseError,
+      parsed: artifacts.parsed,
+    })
+    .from(artifacts)
+    .where(eq(artifacts.captureId, captureId));
+  // Artifact ids follow the declaration's order (artifactId(captureId, index)).
   const byId = new Map(rows.map((r) => [r.id, r]));
+  const ordered: typeof rows = [];
+  for (let i = 0; ordered.length < rows.length && i < LIMITS.artifactsPerCapture; i++) {
+    const r = byId.get(artifactId(captureId, i));
+    if (r) ordered.push(r);
+  }
   return {
     captureId,
     state: 'committed',
     committedAt: cap.committedAt!.toISOString(),
     manifestKey: cap.manifestKey!,
-    artifacts: ids
-      .map((id) => byId.get(id))
-      .filter((r) => r !== undefined)
-      .map((r) =>
-        summarize({
-          id: r.id,
-          kind: r.kind as ArtifactKind,
-          fileName: r.fileName,
-          parseStatus: r.parseStatus as ParsedEntry['parseStatus'],
-          parseError: r.parseError as ParsedEntry['parseError'],
-          parsed: r.parsed as ParsedArtifact | null,
-        }),
-      ),
+    artifacts: ordered.map((r) =>
+      summarize({
+        id: r.id,
+        kind: r.kind as ArtifactKind,
+        fileName: r.fileName,
+        parseStatus: r.parseStatus as ParsedEntry['parseStatus'],
+        parseError: r.parseError as ParsedEntry['parseError'],
+        parsed: r.parsed as ParsedArtifact | null,
+      }),
+    ),
   };
 }
 
