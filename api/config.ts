@@ -146,10 +146,10 @@ export function onPostgres(config: Pick<Config, 'DATABASE_URL' | 'DATABASE_SECRE
 /**
  * How many Node processes serve HTTP: SERVER_PROCESSES, with `auto` resolved. On PostgreSQL
  * that is one fewer than the available cores (at least 1, at most AUTO_SERVER_PROCESSES_MAX):
- * PostgreSQL spends about half as much CPU on a commit as the server does, and a second server
- * process made each commit cost the server 30–40 % more CPU, so a process per core pays only
- * where cores sit idle — on 2 cores shared with PostgreSQL it measured no faster (README, "Speed,
- * measured"). On the embedded database it is 1, and a number above 1 throws a ConfigError:
+ * PostgreSQL spends about 40 % as much CPU on a commit as the server does, and a second server
+ * process made each commit cost the server up to 42 % more CPU, so a process per core pays only
+ * where cores would sit idle — on 2 cores shared with PostgreSQL it measured a median 8 % faster
+ * at 500 collectors and not reliably faster at 200 (README, "Speed, measured"). On the embedded database it is 1, and a number above 1 throws a ConfigError:
  * PGlite is one process's.
  */
 export function serverProcessesOf(config: Pick<Config, 'SERVER_PROCESSES' | 'DATABASE_URL' | 'DATABASE_SECRET_ARN'>, cores: number): number {
