@@ -115,5 +115,7 @@ describe('systemd unit', () => {
     expect(unit).toMatch(/^User=vmfs-catalog$/m);
     expect(unit).toMatch(/^ProtectSystem=strict$/m);
     expect(unit).toMatch(/^EnvironmentFile=\/etc\/vmfs-catalog\.env$/m);
+    // The primary of several server processes stops its workers itself (api/server.ts).
+    expect(unit).toMatch(/^KillMode=mixed$/m);
   });
 });
