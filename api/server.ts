@@ -304,7 +304,8 @@ async function runPrimary(config: Config, processes: number): Promise<void> {
     const pause = lived < STEADY_MS ? Math.min(30_000, Math.max(1000, 2 * (pauseOf.get(slot) ?? 0))) : 0;
     pauseOf.set(slot, pause);
     logger.warn('server process exited; starting another', { slot, pid: worker.process.pid, code, signal, restartInMs: pause });
-    setTimeout(() => fork(slot), pause).unref();
+    // Not unref'd: with every worker gone at once, this timer is what keeps the primary up to replace them.
+    setTimeout(() => fork(slot), pause);
   });
 
   // A revocation in one worker: every other worker forgets its verified tokens, then the asking one is answered.
