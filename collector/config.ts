@@ -23,6 +23,7 @@ export interface ConfigFile {
   files?: string[];
   undeletePaths?: string[];
   headerBytes?: number | string;
+  hashThreads?: number;
 }
 
 export interface CatalogConfig {
