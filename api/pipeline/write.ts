@@ -226,7 +226,12 @@ export async function writeCapture(
           artifacts,
           entries.map((e) => artifactRow(record, e)),
         ).map((q) => sp.execute(q)),
-        ...planned.flatMap((p) => entryStatements(sp, p)),
+        // Every artifact's rows of a kind in one statement (a capture of 50 header dumps sends
+        // 3 here, not 150): the same rows as per artifact, merged as one artifact's are.
+        ...entryStatements(sp, {
+          rows: planned.some((p) => p.rows) ? mergedRows(planned.flatMap((p) => (p.rows ? [p.rows] : []))) : null,
+          events: planned.flatMap((p) => p.events),
+        }),
       ]);
     });
     return entries;
@@ -245,6 +250,21 @@ export async function writeCapture(
     );
   }
   return written;
+}
+
+/** Several artifacts' rows as one artifact's (each list concatenated in artifact order). */
+function mergedRows(all: IndexedRows[]): IndexedRows {
+  const cat = <K extends keyof IndexedRows>(k: K) => all.flatMap((r) => r[k] as unknown[]) as IndexedRows[K];
+  return {
+    extents: cat('extents'),
+    segments: cat('segments'),
+    targets: cat('targets'),
+    zfsSnapshots: cat('zfsSnapshots'),
+    volumes: cat('volumes'),
+    luns: cat('luns'),
+    hostSystemUuid: null,
+    observations: [],
+  };
 }
 
 function chunked<T>(rows: T[], n: number): T[][] {
