@@ -1,6 +1,5 @@
-import { CHUNK_SIZE, isFormatError, planHeaderDump, redactSecrets, type ArtifactRef, type ArtifactKind, type ChunkRef } from '../formats/index.js';
-import { bufferSource, chunkStream, sha256Hex, SourceChangedError, type ChunkedArtifact, type ChunkStager, type ChunkStreamOptions } from './chunker.js';
-import type { HashPool } from './hash-pool.js';
+import { CHUNK_SIZE, isFormatError, planHeaderDump, redactSecrets, type ArtifactRef, type ArtifactKind } from '../formats/index.js';
+import { bufferSource, chunkStream, SourceChangedError, type ChunkStager, type ChunkStreamOptions } from './chunker.js';
 import type { DigestMemo } from './digest-memo.js';
 import { describeError } from './errors.js';
 import { accessFromRef, type HostAccess } from './host-access.js';
@@ -55,9 +54,8 @@ async function* concatSources(head: Buffer, rest: AsyncIterable<Buffer> | null):
 }
 
 /**
- * Artifacts are planned one after another (a thread may still be hashing the one before), so
- * the 3 MiB planning head and the copy the parser gets are allocated once per process: memory
- * stays flat over 50 devices. A capture read again after a change takes its own.
+ * Artifacts are captured one after another, so the 3 MiB planning head and the copy
+ * the parser gets are allocated once per process: memory stays flat over 50 devices.
  */
 let headBuffer: Buffer | null = null;
 let planScratch: Uint8Array | null = null;
@@ -71,10 +69,6 @@ export interface CaptureOptions {
    * reuses that whole SHA-256 and hashes its bytes once.
    */
   digests?: DigestMemo | null;
-  /** Threads that read and hash a local source read before (its digest known), while this thread goes on. */
-  pool?: HashPool | null;
-  /** Called once this capture no longer uses the buffers captures share: the next one may start. */
-  planned?: () => void;
 }
 
 /** An artifact that could not be captured (nothing read): where it was, and why. */
@@ -109,17 +103,7 @@ export async function captureArtifact(
 ): Promise<CapturedArtifact> {
   const out = failedArtifact(p, p.error ?? null);
   if (p.error) return out;
-  const done = (c: ChunkedArtifact) => {
-    if (out.source && access.ref.type === 'local') opts.digests?.set(out.source, { size: c.size, sha256: c.sha256, chunks: c.chunks.map((x) => x.sha256) });
-    out.size = c.size;
-    out.sha256 = c.sha256;
-    out.chunks = c.chunks.length;
-    out.ref = { kind: p.kind, fileName: p.fileName, sourcePath: p.sourcePath, device: p.device, size: c.size, sha256: c.sha256, chunks: c.chunks };
-    out.status = 'ok';
-    return out;
-  };
   try {
-    let length = 0;
     let source: AsyncIterable<Buffer>;
     let forceStage = false;
     if (p.text) {
@@ -132,7 +116,7 @@ export async function captureArtifact(
       source = bufferSource(Buffer.from(red.buffer, red.byteOffset, red.byteLength));
       forceStage = true;
     } else if (p.read && p.read.length === 'header') {
-      const head = await readAll(access.read(p.read.path, 0, PLAN_BYTES), PLAN_BYTES, usePrior ? (headBuffer ??= Buffer.allocUnsafe(PLAN_BYTES)) : undefined);
+      const head = await readAll(access.read(p.read.path, 0, PLAN_BYTES), PLAN_BYTES, (headBuffer ??= Buffer.allocUnsafe(PLAN_BYTES)));
       let need: number;
       if (opts.headerBytes !== null) {
         need = opts.headerBytes;
@@ -140,10 +124,9 @@ export async function captureArtifact(
       } else {
         try {
           // A copy: the captured bytes must be exactly the device's, whatever a parser does with its input.
-          const scratch = (usePrior && planScratch) || new Uint8Array(PLAN_BYTES);
-          if (usePrior) planScratch = scratch;
-          scratch.set(head);
-          need = planHeaderDump(scratch.subarray(0, head.length)).needBytes;
+          planScratch ??= new Uint8Array(PLAN_BYTES);
+          planScratch.set(head);
+          need = planHeaderDump(planScratch.subarray(0, head.length)).needBytes;
           out.note = `planned ${need} bytes to reach the FS descriptor`;
         } catch (e) {
           if (p.onlyIfVmfs && isFormatError(e)) {
@@ -155,13 +138,11 @@ export async function captureArtifact(
           out.note = `no VMFS layout to plan from (${describeError(e)}); kept the first ${head.length} bytes`;
         }
       }
-      const more = need > head.length && head.length === PLAN_BYTES;
-      length = more ? need : Math.min(need, head.length);
-      source = concatSources(head.subarray(0, length), more ? access.read(p.read.path, PLAN_BYTES, need - PLAN_BYTES) : null);
+      const rest = need > head.length && head.length === PLAN_BYTES ? access.read(p.read.path, PLAN_BYTES, need - PLAN_BYTES) : null;
+      source = concatSources(head.subarray(0, Math.min(need, head.length)), rest);
       out.source = { access: access.ref, path: p.read.path, offset: 0 };
     } else if (p.read) {
-      length = p.read.length as number;
-      source = access.read(p.read.path, 0, length);
+      source = access.read(p.read.path, 0, p.read.length as number);
       out.source = { access: access.ref, path: p.read.path, offset: 0 };
     } else {
       throw new Error('nothing to read');
@@ -169,39 +150,27 @@ export async function captureArtifact(
     const streamOpts: ChunkStreamOptions = { onBytes: opts.onBytes, forceStage };
     const src = out.source;
     const prior = src && usePrior && access.ref.type === 'local' ? opts.digests?.get(src) : null;
-    if (src && prior && opts.pool) {
-      // A thread reads and hashes it (nothing of `source` is read); chunks the catalog may
-      // lack are read again here, checked against the thread's hashes, and staged.
-      opts.planned?.();
-      const d = await opts.pool.hash({ root: (access.ref as { root: string }).root, path: src.path, length, prior });
-      const again = accessFromRef(access.ref);
-      const chunks: ChunkRef[] = [];
-      for (const [i, sha256] of d.chunks.entries()) {
-        const size = Math.min(CHUNK_SIZE, d.size - i * CHUNK_SIZE);
-        if (stager.known.has(sha256)) chunks.push({ sha256, size });
-        else {
-          const data = await readAll(again.read(src.path, i * CHUNK_SIZE, size), size);
-          if (data.length !== size || sha256Hex(data) !== sha256) throw new SourceChangedError(`chunk ${i} differs on a second read`);
-          chunks.push(await stager.offer(sha256, data));
-        }
-      }
-      opts.onBytes?.(d.size);
-      return done({ ...d, chunks });
-    }
     if (src && prior) {
       // A second access: it reads into its own buffer, not the one `source` yields.
       const again = accessFromRef(access.ref);
       streamOpts.prior = { digest: prior, reread: (length) => again.read(src.path, src.offset, length) };
     }
-    return done(await chunkStream(source, stager, streamOpts));
-  } catch (e) {
-    const src = out.source;
-    if (e instanceof SourceChangedError && src && usePrior) {
-      // Written while it was read (or its thread stopped): read it again from the start, here, hashing every byte twice.
-      // Other captures may be running by now: this one takes its own access and buffers.
-      opts.digests?.forget(src);
-      return captureArtifact(accessFromRef(access.ref), p, stager, { ...opts, pool: null }, false);
+    let c;
+    try {
+      c = await chunkStream(source, stager, streamOpts);
+    } catch (e) {
+      if (!(e instanceof SourceChangedError) || !src) throw e;
+      // Written while it was read: read it again from the start, hashing every byte twice.
+      opts.digests!.forget(src);
+      return captureArtifact(access, p, stager, opts, false);
     }
+    if (src && access.ref.type === 'local') opts.digests?.set(src, { size: c.size, sha256: c.sha256, chunks: c.chunks.map((x) => x.sha256) });
+    out.size = c.size;
+    out.sha256 = c.sha256;
+    out.chunks = c.chunks.length;
+    out.ref = { kind: p.kind, fileName: p.fileName, sourcePath: p.sourcePath, device: p.device, size: c.size, sha256: c.sha256, chunks: c.chunks };
+    out.status = 'ok';
+  } catch (e) {
     out.error = describeError(e);
     out.source = null;
   }

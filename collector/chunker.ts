@@ -46,7 +46,7 @@ export class ChunkStager {
 
   constructor(
     private readonly spool: Spool | null,
-    readonly known: ReadonlySet<string>,
+    private readonly known: ReadonlySet<string>,
     private readonly level: number = GZIP_LEVEL,
   ) {}
 

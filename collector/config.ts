@@ -23,7 +23,6 @@ export interface ConfigFile {
   files?: string[];
   undeletePaths?: string[];
   headerBytes?: number | string;
-  hashThreads?: number;
 }
 
 export interface CatalogConfig {

@@ -1,20 +1,10 @@
 /**
- * The collector's entry point (bundled to dist/collector.cjs). Commands are imported
- * statically: loading one lazily had the bundler wrap each of its modules in an init
- * function (about 2 KB of the bundle's budget), while evaluating the modules of all
- * of them costs `--version` a few milliseconds at most (test/bench/collector.bench.ts).
+ * The collector's entry point (bundled to dist/collector.cjs). Dispatches on the
+ * command name before loading anything else, so `--version` and `--help` cost
+ * no more than starting Node.
  */
-import * as collect from './commands/collect.js';
-import * as cron from './commands/cron.js';
-import * as discover from './commands/discover.js';
-import * as importCommand from './commands/import.js';
-import * as inspect from './commands/inspect.js';
-import * as restore from './commands/restore.js';
-import * as spool from './commands/spool.js';
 import { CollectorError, describeError, EXIT } from './errors.js';
 import { VERSION } from './version.js';
-import { workerData } from 'node:worker_threads';
-import { HASH_WORKER, serveHashJobs } from './hash-pool.js';
 
 const USAGE = `Usage: collector <command> [options]
 
@@ -40,7 +30,17 @@ Exit status: 0 done · 1 failed · 2 partial · 64 usage · 65 delivered, but a 
 rejected (see collector spool list) · 75 catalog unreachable, capture spooled.
 `;
 
-const COMMANDS: Record<string, { run(args: string[]): Promise<number> }> = { collect, import: importCommand, inspect, discover, restore, cron, spool };
+type CommandModule = { run(args: string[]): Promise<number> };
+
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  collect: () => import('./commands/collect.js'),
+  import: () => import('./commands/import.js'),
+  inspect: () => import('./commands/inspect.js'),
+  discover: () => import('./commands/discover.js'),
+  restore: () => import('./commands/restore.js'),
+  cron: () => import('./commands/cron.js'),
+  spool: () => import('./commands/spool.js'),
+};
 
 /** Runs one command line; resolves with the exit status. */
 export async function main(argv: string[]): Promise<number> {
@@ -59,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   try {
-    return await load.run(rest);
+    return await (await load()).run(rest);
   } catch (e) {
     if (e instanceof CollectorError) {
       process.stderr.write(`collector ${command}: ${e.message}\n`);
@@ -72,8 +72,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (workerData === HASH_WORKER) serveHashJobs();
-else if (require.main === module) {
+if (require.main === module) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

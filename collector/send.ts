@@ -6,7 +6,6 @@ import type { PlannedArtifact } from './discover.js';
 import { CatalogClient } from './catalog-client.js';
 import { ChunkStager } from './chunker.js';
 import { requireCatalog, type SendConfig } from './config.js';
-import type { HashPool } from './hash-pool.js';
 import { CaptureRejected, deliverCapture, NOT_THE_CAPTURE, type DeliveryResult } from './deliver.js';
 import { DigestMemo } from './digest-memo.js';
 import { describeError, EXIT } from './errors.js';
@@ -144,30 +143,14 @@ export class SendSession {
     );
   }
 
-  /**
-   * Reads planned artifacts (see captureArtifact) in order, counting the time as reading and
-   * telling progress as each is done. With `pool`, a source read before is hashed by a thread
-   * while the next is planned; the answers keep the plans' order.
-   */
-  async capture(access: HostAccess, plans: PlannedArtifact[], headerBytes: number | null, pool: HashPool | null = null): Promise<CapturedArtifact[]> {
+  /** Reads one planned artifact (see captureArtifact), counting its time as reading and telling progress when done. */
+  async capture(access: HostAccess, plan: PlannedArtifact, headerBytes: number | null): Promise<CapturedArtifact> {
     const start = Date.now();
-    const all: Array<Promise<CapturedArtifact>> = [];
-    for (const plan of plans) {
-      let planned!: () => void;
-      const next = new Promise<void>((r) => (planned = r));
-      const opts = { headerBytes, onBytes: this.onBytes, digests: this.digests, pool, planned };
-      all.push(
-        captureArtifact(access, plan, this.stager, opts).finally(() => {
-          planned();
-          this.progress.artifactDone();
-        }),
-      );
-      await next;
-    }
     try {
-      return await Promise.all(all);
+      return await captureArtifact(access, plan, this.stager, { headerBytes, onBytes: this.onBytes, digests: this.digests });
     } finally {
       this.readMs += Date.now() - start;
+      this.progress.artifactDone();
     }
   }
 

@@ -1,23 +1,10 @@
-import {
-  COMMON_HELP,
-  EXIT_HELP,
-  HOST_HELP,
-  noPositionals,
-  parseBytes,
-  parseCommand,
-  parseInteger,
-  parseHostSettings,
-  printedHelp,
-  SEND_HELP,
-  SEND_OPTIONS,
-} from '../cli.js';
+import { COMMON_HELP, EXIT_HELP, HOST_HELP, noPositionals, parseBytes, parseCommand, parseHostSettings, printedHelp, SEND_HELP, SEND_OPTIONS } from '../cli.js';
 import { loadConfigFile, resolveSendConfig } from '../config.js';
 import { discoverHost } from '../discover.js';
 import { UsageError } from '../errors.js';
 import { hostAccesses } from '../host-access.js';
 import { Progress } from '../progress.js';
 import { SendSession } from '../send.js';
-import { defaultHashThreads, HashPool } from '../hash-pool.js';
 
 export const HELP = `Usage: collector collect [options]
 
@@ -32,8 +19,6 @@ chunks, uploads only the chunks the catalog lacks, and commits one capture per h
   --file KIND:PATH       also capture PATH as KIND, e.g. vh-sf:/backup/ds1.vh.sf (repeatable)
   --undelete PATH        vmfs-undelete archive file or directory (repeatable; config "undeletePaths")
   --header-bytes N       header dump length instead of the planned one (e.g. 1536M for support)
-  --hash-threads N       threads that read and hash local sources read before (config
-                         "hashThreads"; default: the cores, at most 4; 0: none)
 ${HOST_HELP}
 ${SEND_HELP}
 ${COMMON_HELP}
@@ -49,7 +34,6 @@ const OPTIONS = {
   undelete: { type: 'string', multiple: true },
   'command-timeout': { type: 'string' },
   'header-bytes': { type: 'string' },
-  'hash-threads': { type: 'string' },
 } as const;
 
 /** `collect`: discover → read → chunk → upload missing → commit, one capture per host. */
@@ -67,11 +51,7 @@ export async function run(args: string[]): Promise<number> {
   const accesses = hostAccesses('collect', sshTargets, values.root ?? file.root ?? '/', cfg.host, hostSettings);
   const dryRun = values['dry-run'] === true;
   const progress = new Progress(values.quiet === true || values.json === true);
-  const threads =
-    values['hash-threads'] !== undefined ? parseInteger(values['hash-threads'], '--hash-threads', 0, 64) : (file.hashThreads ?? defaultHashThreads());
   const session = await SendSession.open('collect', cfg, dryRun, progress, hostSettings);
-  // A dry run keeps no digests, so it has nothing for threads to do.
-  const pool = dryRun || threads === 0 ? null : new HashPool(threads);
   return session.run(async () => {
     for (const { access, hostName } of accesses) {
       const collectedAt = new Date().toISOString();
@@ -82,8 +62,9 @@ export async function run(args: string[]): Promise<number> {
         undeletePaths: values.undelete ?? file.undeletePaths,
       });
       progress.setTotal(d.artifacts.length);
-      await session.send(d.host, collectedAt, await session.capture(access, d.artifacts, headerBytes, pool));
+      const captured = [];
+      for (const p of d.artifacts) captured.push(await session.capture(access, p, headerBytes));
+      await session.send(d.host, collectedAt, captured);
     }
-    pool?.close();
   }, values.json === true);
 }

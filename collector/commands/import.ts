@@ -110,13 +110,7 @@ export async function run(args: string[]): Promise<number> {
     for (const group of moments.values()) {
       const captured: CapturedArtifact[] = first ? [...failed] : [];
       first = false;
-      captured.push(
-        ...(await session.capture(
-          access,
-          group.map((f) => f.plan),
-          null,
-        )),
-      );
+      for (const f of group) captured.push(await session.capture(access, f.plan, null));
       const collectedAt = group[0].mtime.toISOString();
       const host: HostRef = { name: cfg.host, kind: hostKind ?? guessHostKind(group.map((g) => g.plan.kind)), systemUuid: null };
       await session.send(host, collectedAt, captured);
