@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
 import { HTTPException } from 'hono/http-exception';
-import { ApiError, RETRY_AFTER_SECONDS, describeError, errorBody, errorContext, toApiError } from './errors.js';
+import { ApiError, RETRY_AFTER_SECONDS, TOO_MANY_RETRY_AFTER_SECONDS, describeError, errorBody, errorContext, toApiError } from './errors.js';
 import { CONTROL_CHARS, LIMITS } from './ingest/limits.js';
 import { inflateFailure, inflateRequest } from './http/content-encoding.js';
 import type { AppEnv, App, Services } from './context.js';
@@ -138,6 +138,7 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
       });
     }
     if (api.code === 'service_unavailable') c.header('retry-after', String(RETRY_AFTER_SECONDS));
+    else if (api.code === 'too_many_requests') c.header('retry-after', String(TOO_MANY_RETRY_AFTER_SECONDS));
     return c.json(errorBody(api.code, api.message, requestId, api.details), api.status);
   });
 

@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
   unprocessable: 422,
+  too_many_requests: 429,
   internal: 500,
   service_unavailable: 503,
 } as const;
@@ -23,6 +24,9 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 
 /** Seconds a 503 asks the client to wait before it retries. */
 export const RETRY_AFTER_SECONDS = 30;
+
+/** Seconds a 429 asks the client to wait: a host's open captures are committed or expire (api/ingest/begin.ts) over minutes to hours, not seconds. */
+export const TOO_MANY_RETRY_AFTER_SECONDS = 600;
 
 export interface ApiErrorOptions {
   /** The underlying error: logged (see describeError) for a 5xx, never sent to the client. */

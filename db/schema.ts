@@ -54,7 +54,11 @@ export const captures = pgTable(
     /** The latest begin: its upload URLs are valid from here on; staged uploads are swept a while after. */
     lastBegunAt: ts('last_begun_at'),
   },
-  (t) => [index('captures_host_time').on(t.host, t.collectedAt)],
+  (t) => [
+    index('captures_host_time').on(t.host, t.collectedAt),
+    // A host's open captures, counted by every new begin (api/ingest/begin.ts MAX_OPEN_CAPTURES); a row leaves it when its capture commits.
+    index('captures_open_host').on(t.host).where(sql`state = 'open'`),
+  ],
 );
 
 export const blobs = pgTable('blobs', {

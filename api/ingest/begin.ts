@@ -12,7 +12,7 @@ import { assertHostAllowed } from './host-scope.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { stagingKey } from '../store/types.js';
-import { confirmHeld, pool } from './staging.js';
+import { confirmHeld, pool, STAGING_MAX_AGE_MS } from './staging.js';
 import { checkBeginLimits, LIMITS } from './limits.js';
 import { INGEST_LOCK_QUERY } from '../retention/lock.js';
 import { stagedSizes } from '../pipeline/verify.js';
@@ -121,6 +121,18 @@ export async function resolvePrevious(db: Db, body: BeginBody): Promise<BeginReq
 }
 
 /**
+ * Captures a host may have begun and not committed within STAGING_MAX_AGE_MS; a new one past
+ * that is answered 429 with Retry-After, and the collector keeps it spooled for its next
+ * run. A collector sends its spooled captures one after another, each begun and committed
+ * before the next, so a working one has one or two open; the bound is what keeps a token
+ * from filling the database with begin requests (a `previous` reference of a few bytes
+ * stands for an artifact's whole chunk list, stored with the capture) that nothing commits.
+ * Repeating the begin of a capture already open is never refused. An open capture past that
+ * age stops counting, and the staging sweep deletes it (api/ingest/staging.ts sweepStaging).
+ */
+export const MAX_OPEN_CAPTURES = 32;
+
+/**
  * POST /v1/captures: records the capture (idempotent on its id) and answers which chunks to
  * upload where; `minimal` (`Prefer: return=minimal`) leaves the present chunks unlisted.
  */
@@ -144,6 +156,7 @@ export async function beginCapture(services: Services, principal: Principal, bod
   // the lock and inserts (its implicit transaction holds the lock until the row is
   // committed): a new capture's begin costs one round trip here, not five.
   const begunAt = now().toISOString();
+  const openSince = new Date(now().getTime() - STAGING_MAX_AGE_MS).toISOString();
   const inserted = await queryRows(
     db,
     sql`
@@ -152,6 +165,9 @@ export async function beginCapture(services: Services, principal: Principal, bod
     SELECT ${req.captureId}, ${req.host.name}, 'open', ${collectedAt.toISOString()}::timestamptz, ${begunAt}::timestamptz,
            ${req.collector.version}, ${JSON.stringify(req)}::jsonb, ${begunAt}::timestamptz
       FROM gate
+     WHERE (SELECT count(*) FROM captures o
+             WHERE o.host = ${req.host.name} AND o.state = 'open'
+               AND coalesce(o.last_begun_at, o.received_at) > ${openSince}::timestamptz) < ${MAX_OPEN_CAPTURES}
     ON CONFLICT DO NOTHING RETURNING id`,
   );
   const chunks = distinctChunks(req);
@@ -159,6 +175,12 @@ export async function beginCapture(services: Services, principal: Principal, bod
   if (inserted.length === 0) {
     // A repeat (a retry, or a collector resuming its spool): the capture must be the same one.
     const [row] = await db.select().from(captures).where(eq(captures.id, req.captureId));
+    if (!row) {
+      throw new ApiError(
+        'too_many_requests',
+        `host ${req.host.name} has ${MAX_OPEN_CAPTURES} captures begun and not committed within ${STAGING_MAX_AGE_MS / 3600_000} h; commit them, or retry after Retry-After seconds (an open capture expires ${STAGING_MAX_AGE_MS / 3600_000} h after its latest begin)`,
+      );
+    }
     const accepted = row.request as BeginRequest;
     if (row.host !== req.host.name || captureIdentity(accepted) !== captureIdentity(req)) {
       throw new ApiError('conflict', `capture ${req.captureId} already exists with a different host, collection time or artifacts; pick a new capture id`);

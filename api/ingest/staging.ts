@@ -12,8 +12,8 @@
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { ChunkEncoding } from '../../formats/protocol.js';
-import type { Db } from '../../db/client.js';
-import { blobs, captures, hostChunks } from '../../db/schema.js';
+import { queryRows, type Db } from '../../db/client.js';
+import { blobs, captures, commitJobs, hostChunks } from '../../db/schema.js';
 import type { Services } from '../context.js';
 import { captureOfStagingKey, chunkKey, type BlobStore } from '../store/types.js';
 import { ChunkError, decodeChunk, type VerifiedChunk } from '../pipeline/chunks.js';
@@ -353,6 +353,8 @@ export interface SweepResult {
   deleted: number;
   /** Captures whose staging area was removed. */
   captures: number;
+  /** Open captures deleted because their latest begin was longer ago than the sweep's age. */
+  expired: number;
 }
 
 /**
@@ -376,7 +378,28 @@ export async function sweepStaging(services: Pick<Services, 'db' | 'store' | 'no
   await db.execute(sql`
     DELETE FROM capture_chunks cc WHERE NOT EXISTS (
       SELECT 1 FROM captures c WHERE c.id = cc.capture_id AND c.state = 'open' AND coalesce(c.last_begun_at, c.received_at) >= ${cutoff}::timestamptz)`);
-  const result: SweepResult = { deleted: 0, captures: 0 };
+  // Open captures last begun that long ago are abandoned: a collector that comes back begins
+  // them again (the same id opens a new row), and meanwhile each would hold its begin request
+  // (which may name thousands of chunks) in the database, count toward its host's open
+  // captures (api/ingest/begin.ts MAX_OPEN_CAPTURES) and keep its chunks from garbage
+  // collection forever. One whose commit a worker holds or waits for stays (its job decides);
+  // a failed job's row goes with its capture.
+  const expired = await queryRows<{ id: string }>(
+    db,
+    sql`
+    DELETE FROM captures c
+     WHERE c.state = 'open' AND coalesce(c.last_begun_at, c.received_at) < ${cutoff}::timestamptz
+       AND NOT EXISTS (SELECT 1 FROM commit_jobs j WHERE j.capture_id = c.id AND j.state <> 'failed')
+    RETURNING c.id`,
+  );
+  if (expired.length > 0)
+    await db.delete(commitJobs).where(
+      inArray(
+        commitJobs.captureId,
+        expired.map((r) => r.id),
+      ),
+    );
+  const result: SweepResult = { deleted: 0, captures: 0, expired: expired.length };
   const all = [...ids];
   for (let i = 0; i < all.length; i += 500) {
     const batch = all.slice(i, i + 500);
@@ -406,7 +429,7 @@ export async function maybeSweepStaging(services: Services): Promise<void> {
   lastSweep.set(services.store, at);
   try {
     const r = await sweepStaging(services);
-    if (r.captures > 0) services.logger.info('staging swept', { ...r });
+    if (r.captures > 0 || r.expired > 0) services.logger.info('staging swept', { ...r });
   } catch (e) {
     services.logger.warn('staging sweep failed', { error: (e as Error).message });
   }

@@ -55,6 +55,9 @@ const begin = createRoute({
     422: err(
       'An artifact declared by `previous` is not one this host committed with the same kind, fileName, sourcePath, device, size and sha256; send its chunks',
     ),
+    429: err(
+      'The host already has MAX_OPEN_CAPTURES (32) captures begun and not committed within 24 h; a new one is refused until one commits or expires (a repeated begin of an open capture is not); retry after Retry-After seconds',
+    ),
     503: err('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
   },
 });

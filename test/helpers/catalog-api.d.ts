@@ -906,6 +906,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The host already has MAX_OPEN_CAPTURES (32) captures begun and not committed within 24 h; a new one is refused until one commits or expires (a repeated begin of an open capture is not); retry after Retry-After seconds */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds */
       503: {
         content: {

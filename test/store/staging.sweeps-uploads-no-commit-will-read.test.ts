@@ -1,7 +1,7 @@
 /**
  * Staged uploads are swept when no commit will read them: an open capture's uploads stay
- * while it may still commit (24 h after its latest begin), and go once it is abandoned; a
- * later begin hands out new URLs and the capture still commits. Staging a commit left
+ * while it may still commit (24 h after its latest begin), and go once it is abandoned, with
+ * the capture itself; a later begin opens it again, hands out new URLs and it still commits. Staging a commit left
  * behind (it died before its cleanup) goes at the next sweep.
  */
 import { randomBytes } from 'node:crypto';
@@ -30,13 +30,15 @@ describeEachFlavour('staging sweep', (flavour) => {
     expect(await catalog.services.store.head(key)).not.toBeNull();
 
     clock += STAGING_MAX_AGE_MS - 60_000;
-    expect(await sweepStaging(catalog.services)).toEqual({ deleted: 0, captures: 0 });
+    expect(await sweepStaging(catalog.services)).toEqual({ deleted: 0, captures: 0, expired: 0 });
     expect(await catalog.services.store.head(key)).not.toBeNull();
 
     clock += 120_000;
-    expect(await sweepStaging(catalog.services)).toEqual({ deleted: 1, captures: 1 });
+    // The abandoned capture goes with its uploads: a commit of it finds nothing (404), which
+    // the collector answers with a new begin of the same capture (collector/deliver.ts).
+    expect(await sweepStaging(catalog.services)).toEqual({ deleted: 1, captures: 1, expired: 1 });
     expect(await catalog.services.store.head(key)).toBeNull();
-    await expect(commit(catalog, prepared.request.captureId)).rejects.toMatchObject({ status: 422 });
+    await expect(commit(catalog, prepared.request.captureId)).rejects.toMatchObject({ status: 404 });
 
     const again = await begin(catalog, prepared.request);
     expect(again.missing.map((m) => m.sha256)).toEqual(answer.missing.map((m) => m.sha256));
@@ -54,7 +56,7 @@ describeEachFlavour('staging sweep', (flavour) => {
     const key = stagingKey(prepared.request.captureId, answer.missing[0].sha256);
     await catalog.services.store.openStaging(prepared.request.captureId);
     await catalog.services.store.put(key, bytes);
-    expect(await sweepStaging(catalog.services)).toEqual({ deleted: 1, captures: 1 });
+    expect(await sweepStaging(catalog.services)).toEqual({ deleted: 1, captures: 1, expired: 0 });
     expect(await catalog.services.store.head(key)).toBeNull();
   });
 });

@@ -1,0 +1,1 @@
+CREATE INDEX "captures_open_host" ON "captures" USING btree ("host") WHERE state = 'open';
