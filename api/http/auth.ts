@@ -31,6 +31,11 @@ export const VERIFIED_TOKEN_MS = 5_000;
 /** At most this many verified tokens are remembered per database (a catalog has a token per host, not millions). */
 const VERIFIED_TOKEN_MAX = 10_000;
 const verified = new WeakMap<object, Map<string, { principal: Principal; until: number }>>();
+/**
+ * Revocations seen per database (forgetVerifiedTokens counts them). A lookup that began before
+ * one may have read the token as valid; it answers that once but does not remember it.
+ */
+const revocations = new WeakMap<object, number>();
 
 /** Set by a server of several processes (api/server.ts): tells the others to forget theirs, resolving once they have. */
 let tellOtherProcesses: (() => Promise<void>) | undefined;
@@ -48,6 +53,7 @@ export function whenTokensForgotten(tell: (() => Promise<void>) | undefined): vo
  */
 export async function forgetVerifiedTokens(db: Db, options: { tell?: boolean } = {}): Promise<void> {
   verified.get(db)?.clear();
+  revocations.set(db, (revocations.get(db) ?? 0) + 1);
   if (options.tell !== false) await tellOtherProcesses?.();
 }
 
@@ -61,6 +67,7 @@ export async function authenticate(db: Db, secret: string, bootstrapToken: strin
   let known = verified.get(db);
   const hit = known?.get(secretSha256);
   if (hit && hit.until > now.getTime() && hit.until - VERIFIED_TOKEN_MS <= now.getTime()) return hit.principal;
+  const revokedBefore = revocations.get(db) ?? 0;
   const [row] = await db
     .select()
     .from(tokens)
@@ -75,6 +82,8 @@ export async function authenticate(db: Db, secret: string, bootstrapToken: strin
     await db.update(tokens).set({ lastUsedAt: now }).where(eq(tokens.id, row.id));
   }
   const principal: Principal = { tokenId: row.id, role: row.role as Role, host: row.host };
+  // A revocation while this lookup ran may be of this very token: not remembered.
+  if ((revocations.get(db) ?? 0) !== revokedBefore) return principal;
   if (!known) {
     known = new Map();
     verified.set(db, known);
