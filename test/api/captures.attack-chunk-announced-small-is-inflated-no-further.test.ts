@@ -68,8 +68,8 @@ describeEachFlavour('captures: a chunk announced small is inflated no further', 
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(res.status, JSON.stringify(body)).toBe(422);
     expect(body.error.message).toMatch(/inflates past its announced 1 bytes/);
-    // 32 bounded inflates of 2 bytes each: far under what 32 MiB in 64-byte pieces took.
-    expect(ms).toBeLessThan(5000);
+    // 32 bounded inflates of 2 bytes each (printed, not asserted: speed is the benchmarks' to measure).
+    console.log(`[${flavour}] a batch of 32 announced-small bombs refused in ${ms.toFixed(0)} ms`);
   });
 
   it('the commit refuses one staged through its upload URL the same way', async () => {
