@@ -29,10 +29,14 @@ const PLAIN_URL = /^[!-$&-~]*$/;
  * stores can hold one, and the database refuses NUL in text).
  */
 export function pathOrQueryProblem(rawUrl: string): string | null {
-  const url = new URL(rawUrl);
   // Printable ASCII without a percent sign (most requests: ids, names, search terms) holds no
   // control character and no escape to decode, and parsing it escapes only printable ones.
-  if (PLAIN_URL.test(rawUrl)) return null;
+  return PLAIN_URL.test(rawUrl) ? null : decodedUrlProblem(rawUrl);
+}
+
+/** pathOrQueryProblem's full check: decodes every path segment and query value. */
+export function decodedUrlProblem(rawUrl: string): string | null {
+  const url = new URL(rawUrl);
   for (const segment of url.pathname.split('/')) {
     let decoded: string;
     try {
