@@ -51,15 +51,26 @@ describe('search lookup tables under concurrent commits and deletes', () => {
     for (const c of cleanups.reverse()) await c();
   });
 
-  /** Two connections with a transaction open on each, and their backend pids. */
-  async function twoTransactions(): Promise<[Reserved, number, Reserved, number]> {
+  /** True (and says why) when no PostgreSQL is set for the tests: only it can interleave two transactions. */
+  const noDatabase = () => {
+    if (!url) reportMissingService('[database tests] PostgreSQL not used', 'TEST_DATABASE_URL is not set (CI sets it; see .ci/run)');
+    return !url;
+  };
+
+  /** Runs `body` with two connections, a transaction open on each, and their backend pids; releases them after. */
+  async function inTwoTransactions(body: (two: [Reserved, number, Reserved, number]) => Promise<void>): Promise<void> {
     const a = await sql.reserve();
     const b = await sql.reserve();
-    const [{ pid: pa }] = await a`select pg_backend_pid() as pid`;
-    const [{ pid: pb }] = await b`select pg_backend_pid() as pid`;
-    await a`begin`;
-    await b`begin`;
-    return [a, pa as number, b, pb as number];
+    try {
+      const [{ pid: pa }] = await a`select pg_backend_pid() as pid`;
+      const [{ pid: pb }] = await b`select pg_backend_pid() as pid`;
+      await a`begin`;
+      await b`begin`;
+      await body([a, pa as number, b, pb as number]);
+    } finally {
+      a.release();
+      b.release();
+    }
   }
 
   /** Resolves once the backend waits for a lock; fails if the statement finished without waiting. */
@@ -109,14 +120,13 @@ describe('search lookup tables under concurrent commits and deletes', () => {
   };
 
   it('a delete of the last sighting waits for a commit whose trigger already ran, and keeps the row', async () => {
-    if (!url) return reportMissingService('[database tests] PostgreSQL not used', 'TEST_DATABASE_URL is not set (CI sets it; see .ci/run)');
+    if (noDatabase()) return;
     const device = 'naa.60000000000000000000000000000a01';
     const vmfs = '5f000001-00000000-0000-000000000001';
     await insertExtent(sql, extent('old-1', device, vmfs));
     expect(await keyRows(device)).toEqual([`deviceVolume:${vmfs}`]);
 
-    const [del, delPid, add] = await twoTransactions();
-    try {
+    await inTwoTransactions(async ([del, delPid, add]) => {
       // The commit's trigger finds the row there and adds nothing.
       await insertExtent(add, extent('new-1', device, vmfs));
       // Retention deletes the old sighting: its recompute must wait for the commit.
@@ -125,22 +135,18 @@ describe('search lookup tables under concurrent commits and deletes', () => {
       await add`commit`;
       await deleting;
       await del`commit`;
-    } finally {
-      del.release();
-      add.release();
-    }
+    });
     expect(await keyRows(device)).toEqual([`deviceVolume:${vmfs}`]);
     expect(await drift()).toEqual([]);
   });
 
   it('a commit whose trigger comes after a delete of the last sighting waits, then adds the row back', async () => {
-    if (!url) return reportMissingService('[database tests] PostgreSQL not used', 'TEST_DATABASE_URL is not set (CI sets it; see .ci/run)');
+    if (noDatabase()) return;
     const device = 'naa.60000000000000000000000000000a02';
     const vmfs = '5f000002-00000000-0000-000000000002';
     await insertExtent(sql, extent('old-2', device, vmfs));
 
-    const [del, , add, addPid] = await twoTransactions();
-    try {
+    await inTwoTransactions(async ([del, , add, addPid]) => {
       await del`delete from extents where artifact_id = 'old-2'`;
       // The commit's trigger must not see the row the uncommitted delete removed as still there.
       const adding = insertExtent(add, extent('new-2', device, vmfs));
@@ -148,16 +154,13 @@ describe('search lookup tables under concurrent commits and deletes', () => {
       await del`commit`;
       await adding;
       await add`commit`;
-    } finally {
-      del.release();
-      add.release();
-    }
+    });
     expect(await keyRows(device)).toEqual([`deviceVolume:${vmfs}`]);
     expect(await drift()).toEqual([]);
   });
 
   it("a target's IQN stays searchable when its last target row goes while a commit adds a new one", async () => {
-    if (!url) return reportMissingService('[database tests] PostgreSQL not used', 'TEST_DATABASE_URL is not set (CI sets it; see .ci/run)');
+    if (noDatabase()) return;
     const iqn = 'iqn.1986-03.com.sun:02:race-lun0';
     const target = (artifact: string) => ({
       artifact_id: artifact,
@@ -175,30 +178,25 @@ describe('search lookup tables under concurrent commits and deletes', () => {
     const iqnRows = async () => (await sql`select name from search_names where kind = 'iqn' and name = ${iqn}`).length;
     expect(await iqnRows()).toBe(1);
 
-    const [del, delPid, add] = await twoTransactions();
-    try {
+    await inTwoTransactions(async ([del, delPid, add]) => {
       await insertTarget(add, target('new-3'));
       const deleting = del`delete from targets where artifact_id = 'old-3'`;
       await waitsForLock(delPid, deleting);
       await add`commit`;
       await deleting;
       await del`commit`;
-    } finally {
-      del.release();
-      add.release();
-    }
+    });
     expect(await iqnRows()).toBe(1);
     expect(await drift()).toEqual([]);
   });
 
   it("a segment's first volume and first device, learned by two commits at once, are paired", async () => {
-    if (!url) return reportMissingService('[database tests] PostgreSQL not used', 'TEST_DATABASE_URL is not set (CI sets it; see .ci/run)');
+    if (noDatabase()) return;
     const segment = '5f000004-00000000-0000-00000000000s';
     const device = 'naa.60000000000000000000000000000a04';
     const vmfs = '5f000004-00000000-0000-000000000004';
 
-    const [first, , second, secondPid] = await twoTransactions();
-    try {
+    await inTwoTransactions(async ([first, , second, secondPid]) => {
       // A storage host's capture: the segment and its volume.
       await first`insert into segments (artifact_id, segment_uuid, vmfs_uuid, seen_at) values ('seg-4', ${segment}, ${vmfs}, now())`;
       // An ESX capture at the same moment: a device holding that segment (its header names no volume).
@@ -207,10 +205,7 @@ describe('search lookup tables under concurrent commits and deletes', () => {
       await first`commit`;
       await adding;
       await second`commit`;
-    } finally {
-      first.release();
-      second.release();
-    }
+    });
     expect(await keyRows(device)).toEqual([`deviceVolume:${vmfs}`]);
     expect(await drift()).toEqual([]);
   });
