@@ -206,6 +206,23 @@ export async function deliveredChunks(db: Db, captureId: string): Promise<Map<st
 }
 
 /**
+ * Writes chunks into the capture's staging area, where its commit looks for them. A commit
+ * that ran meanwhile (the batch's check that the capture is open came before it) removed the
+ * area: the filesystem store then finds no directory to write into, S3 takes objects no
+ * commit will read (the staging sweep removes them). Either way the batch came too late for
+ * its capture, which is the 409 of a batch for a committed capture, not a 500.
+ */
+async function stage(services: Services, captureId: string, staged: Array<{ sha256: string; storedBytes: Uint8Array }>): Promise<void> {
+  const { db, store } = services;
+  const written = await Promise.allSettled([
+    store.openStaging(captureId).then(() => Promise.all(staged.map((c) => store.put(stagingKey(captureId, c.sha256), c.storedBytes)))),
+  ]);
+  const [cap] = await db.select({ state: captures.state }).from(captures).where(eq(captures.id, captureId));
+  if (cap?.state !== 'open') throw new ApiError('conflict', `capture ${captureId} was committed while this batch arrived; it takes no more chunks`);
+  if (written[0].status === 'rejected') throw written[0].reason;
+}
+
+/**
  * PUT /v1/captures/{id}/chunks: verifies every chunk of the batch in memory, then publishes
  * each write-once under its chunk key (or, for a chunk only secret-bearing artifacts
  * reference, into the capture's staging area: redaction decides at commit what is kept) and
@@ -268,8 +285,7 @@ export async function receiveChunks(
   const done = new Set(recorded.map((r) => r.sha256));
   const rows: Array<typeof captureChunks.$inferInsert> = [];
   const staged = chunks.filter((c) => deferred.has(c.sha256));
-  if (staged.length > 0) await store.openStaging(captureId);
-  await Promise.all(staged.map((c) => store.put(stagingKey(captureId, c.sha256), c.storedBytes)));
+  if (staged.length > 0) await stage(services, captureId, staged);
   await publishEach(
     db,
     store,
