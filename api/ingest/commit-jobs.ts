@@ -154,7 +154,7 @@ function inProgress(job: JobRow): CommitInProgress {
 }
 
 /** True when a runner may take the job now: queued, or running under a lease that ran out (as takeableAt says in SQL). */
-function takeable(job: JobRow, now: Date): boolean {
+function takeable(job: Pick<JobRow, 'state' | 'leaseUntil'>, now: Date): boolean {
   return job.state === 'queued' || (job.state === 'running' && !!job.leaseUntil && job.leaseUntil < now);
 }
 
@@ -262,9 +262,14 @@ export function runHere(services: Services, captureId: string): void {
     )
     .finally(() => {
       mine.delete(captureId);
+      // A slot is free: the next waiting job (in turn, takeableJobs) starts now, not at the next tick.
+      sweepers.get(services)?.();
     });
   mine.set(captureId, job);
 }
+
+/** The commit worker's look for takeable jobs, per services, once startCommitWorker runs. */
+const sweepers = new WeakMap<Services, () => void>();
 
 /** Resolves once the jobs this process runs for `services` have ended (tests, a clean stop). */
 export async function settleCommitJobs(services: Services): Promise<void> {
@@ -333,11 +338,36 @@ export async function runCommitJob(services: Services, captureId: string, runner
   }
 }
 
-/** Jobs a runner may take now: queued, or running under a lease that ran out. */
+/**
+ * Jobs a runner may take now (queued, or running under a lease that ran out), host by host
+ * in turn: each host’s first waiting job, oldest first, then each host’s second, and so on,
+ * where a job still running counts as its host's turn taken. So one host's many large
+ * captures (up to MAX_OPEN_CAPTURES of them, api/ingest/begin.ts) do not keep another host's commit waiting behind
+ * them all: it is taken as soon as a slot frees. A host has at most MAX_OPEN_CAPTURES open
+ * captures, so the rows read here are bounded by the hosts with work waiting.
+ */
 export async function takeableJobs(services: Services): Promise<string[]> {
   const now = services.now();
-  const rows = await services.db.select({ captureId: commitJobs.captureId }).from(commitJobs).where(takeableAt(now)).orderBy(commitJobs.queuedAt);
-  return rows.map((r) => r.captureId);
+  const rows = await services.db
+    .select({
+      captureId: commitJobs.captureId,
+      host: commitJobs.host,
+      state: commitJobs.state,
+      leaseUntil: commitJobs.leaseUntil,
+      queuedAt: commitJobs.queuedAt,
+    })
+    .from(commitJobs)
+    .where(inArray(commitJobs.state, ['queued', 'running']))
+    .orderBy(commitJobs.queuedAt, commitJobs.captureId);
+  const turns = new Map<string, number>();
+  const waiting: Array<{ captureId: string; turn: number; order: number }> = [];
+  rows.forEach((r, order) => {
+    const turn = (turns.get(r.host) ?? 0) + 1;
+    turns.set(r.host, turn);
+    if (takeable(r, now)) waiting.push({ captureId: r.captureId, turn, order });
+  });
+  waiting.sort((a, b) => a.turn - b.turn || a.order - b.order);
+  return waiting.map((w) => w.captureId);
 }
 
 /**
@@ -370,10 +400,14 @@ export async function startCommitWorker(services: Services, options: { everyMs?:
   const tick = () => {
     sweep().catch((e: unknown) => services.logger.warn('commit worker could not look for jobs', describeError(e)));
   };
+  sweepers.set(services, tick);
   tick();
   const timer = setInterval(tick, options.everyMs ?? Math.min(5000, services.config.COMMIT_JOB_LEASE_SECONDS * 1000));
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    sweepers.delete(services);
+  };
 }
 
 /** The job rows of these captures (what tests look at). */
