@@ -60,6 +60,16 @@ export function parseBytes(text: string, what: string): number {
   return v;
 }
 
+/** Options of commands that discover hosts (collect, discover): where to look and how long a host command may take. */
+export const HOST_OPTIONS = {
+  root: { type: 'string' },
+  ssh: { type: 'string', multiple: true },
+  device: { type: 'string', multiple: true },
+  file: { type: 'string', multiple: true },
+  undelete: { type: 'string', multiple: true },
+  'command-timeout': { type: 'string' },
+} as const satisfies OptionSpec;
+
 export const HOST_HELP = `  --command-timeout S    kill a host command (or an ssh read silent that long) after S
                          seconds; that artifact fails (default 300)`;
 

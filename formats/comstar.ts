@@ -13,18 +13,7 @@
  */
 import { FormatError } from './errors.js';
 import type { ParsedArtifact, TargetLu } from './types.js';
-import {
-  MAX_TEXT_BYTES,
-  commandWords,
-  decodeInput,
-  deviceIdFromGuid,
-  guarded,
-  looksBinary,
-  parseCount,
-  splitLines,
-  splitSections,
-  valueOrNull,
-} from './text.js';
+import { commandWords, deviceIdFromGuid, guarded, parseCount, valueOrNull, textSections } from './text.js';
 
 export interface ComstarLu {
   guid: string;
@@ -243,9 +232,7 @@ const SECRET_VALUES_NOT_SECRET = new Set(['set', 'unset', '-', '<none>', '']);
 /** Parse COMSTAR listings (bare or collector sections) into LUs, views, targets, TPGs and joined TargetLu rows. */
 export function parseComstarListing(input: Uint8Array | string): ParsedArtifact {
   return guarded('COMSTAR listing', () => {
-    const text = decodeInput(input, MAX_TEXT_BYTES, 'COMSTAR listing');
-    if (looksBinary(text)) throw new FormatError('unrecognized', 'COMSTAR listing: binary input');
-    const sections = splitSections(splitLines(text));
+    const sections = textSections(input, 'COMSTAR listing');
 
     const lus = new Map<string, ComstarLu>();
     const views: ComstarView[] = [];

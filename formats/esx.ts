@@ -7,19 +7,7 @@
  */
 import { FormatError } from './errors.js';
 import type { EsxDevice, EsxExtent, ParsedArtifact } from './types.js';
-import {
-  MAX_TEXT_BYTES,
-  canonicalEsxDevice,
-  canonicalVmfsUuid,
-  commandWords,
-  decodeInput,
-  guarded,
-  looksBinary,
-  parseCount,
-  splitLines,
-  splitSections,
-  valueOrNull,
-} from './text.js';
+import { canonicalEsxDevice, canonicalVmfsUuid, commandWords, guarded, parseCount, valueOrNull, textSections } from './text.js';
 
 export interface EsxPartition {
   num: number;
@@ -123,9 +111,7 @@ function cut(line: string, spans: { start: number; end: number }[]): string[] {
 /** Parse ESX inventory captures into devices, extents, the host's system UUID and partition tables. */
 export function parseEsxInventory(input: Uint8Array | string): ParsedArtifact {
   return guarded('ESX inventory', () => {
-    const text = decodeInput(input, MAX_TEXT_BYTES, 'ESX inventory');
-    if (looksBinary(text)) throw new FormatError('unrecognized', 'ESX inventory: binary input');
-    const sections = splitSections(splitLines(text));
+    const sections = textSections(input, 'ESX inventory');
 
     let systemUuid: string | null = null;
     const devices: EsxDevice[] = [];

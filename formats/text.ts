@@ -53,6 +53,13 @@ export interface Section {
   lines: string[];
 }
 
+/** A listing's sections: `decodeInput` with the text bound, binary input refused ('unrecognized'), then `splitSections`. */
+export function textSections(input: Uint8Array | string, what: string): Section[] {
+  const text = decodeInput(input, MAX_TEXT_BYTES, what);
+  if (looksBinary(text)) throw new FormatError('unrecognized', `${what}: binary input`);
+  return splitSections(splitLines(text));
+}
+
 /**
  * Cut the collector's concatenated captures at each `# vmfs-collector: <command>`
  * line. Text before the first marker becomes a section with a null command; it

@@ -5,7 +5,7 @@
  */
 import { FormatError } from './errors.js';
 import type { ParsedArtifact, ZfsSnapshot } from './types.js';
-import { MAX_TEXT_BYTES, decodeInput, guarded, looksBinary, splitLines, splitSections } from './text.js';
+import { guarded, textSections } from './text.js';
 
 export interface ZfsDetails {
   [key: string]: unknown;
@@ -17,9 +17,7 @@ export interface ZfsDetails {
 /** Parse a zfs snapshot listing (bare or in a collector section) into snapshots with ISO creation times. */
 export function parseZfsSnapshots(input: Uint8Array | string): ParsedArtifact {
   return guarded('zfs snapshot list', () => {
-    const text = decodeInput(input, MAX_TEXT_BYTES, 'zfs snapshot list');
-    if (looksBinary(text)) throw new FormatError('unrecognized', 'zfs snapshot list: binary input');
-    const sections = splitSections(splitLines(text));
+    const sections = textSections(input, 'zfs snapshot list');
     const snapshots: ZfsSnapshot[] = [];
     let zfsSection = false;
     for (const section of sections) {

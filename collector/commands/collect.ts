@@ -1,4 +1,16 @@
-import { COMMON_HELP, EXIT_HELP, HOST_HELP, noPositionals, parseBytes, parseCommand, parseHostSettings, printedHelp, SEND_HELP, SEND_OPTIONS } from '../cli.js';
+import {
+  COMMON_HELP,
+  EXIT_HELP,
+  HOST_HELP,
+  HOST_OPTIONS,
+  noPositionals,
+  parseBytes,
+  parseCommand,
+  parseHostSettings,
+  printedHelp,
+  SEND_HELP,
+  SEND_OPTIONS,
+} from '../cli.js';
 import { loadConfigFile, resolveSendConfig } from '../config.js';
 import { discoverHost } from '../discover.js';
 import { UsageError } from '../errors.js';
@@ -27,12 +39,7 @@ ${EXIT_HELP}
 
 const OPTIONS = {
   ...SEND_OPTIONS,
-  root: { type: 'string' },
-  ssh: { type: 'string', multiple: true },
-  device: { type: 'string', multiple: true },
-  file: { type: 'string', multiple: true },
-  undelete: { type: 'string', multiple: true },
-  'command-timeout': { type: 'string' },
+  ...HOST_OPTIONS,
   'header-bytes': { type: 'string' },
 } as const;
 

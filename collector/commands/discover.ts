@@ -1,4 +1,4 @@
-import { HOST_HELP, noPositionals, parseCommand, parseHostSettings, printedHelp } from '../cli.js';
+import { HOST_HELP, HOST_OPTIONS, noPositionals, parseCommand, parseHostSettings, printedHelp } from '../cli.js';
 import { loadConfigFile } from '../config.js';
 import { discoverHost, type Discovery } from '../discover.js';
 import { hostAccesses } from '../host-access.js';
@@ -24,12 +24,7 @@ ${HOST_HELP}
 const OPTIONS = {
   config: { type: 'string' },
   host: { type: 'string' },
-  root: { type: 'string' },
-  ssh: { type: 'string', multiple: true },
-  device: { type: 'string', multiple: true },
-  file: { type: 'string', multiple: true },
-  undelete: { type: 'string', multiple: true },
-  'command-timeout': { type: 'string' },
+  ...HOST_OPTIONS,
 } as const;
 
 function toJson(d: Discovery) {
