@@ -114,7 +114,7 @@ export async function whichOnPath(command: string, env: NodeJS.ProcessEnv = proc
 export class LocalAccess implements HostAccess {
   readonly ref: AccessRef;
   readonly label = 'local';
-  private buffer: Buffer | null = null;
+  private buffers: Buffer[] | null = null;
   constructor(
     readonly root: string,
     readonly settings: HostSettings = DEFAULT_HOST_SETTINGS,
@@ -135,26 +135,34 @@ export class LocalAccess implements HostAccess {
 
   async *read(path: string, offset: number, length: number): AsyncIterable<Buffer> {
     const fh = await fsp.open(this.path(path), 'r');
+    // Two buffers for every read of this host keep memory flat however many devices and
+    // however long each (reads of one host run one at a time). The next piece is asked of
+    // the thread pool before this one is yielded, so it is read while this one is hashed.
+    const bufs = (this.buffers ??= [Buffer.allocUnsafe(CHUNK_SIZE), Buffer.allocUnsafe(CHUNK_SIZE)]);
+    const end = offset + length;
+    /** Up to the next chunk boundary from `at` (the chunker takes whole aligned chunks without copying); `short` at the file's end. */
+    const fill = async (buf: Buffer, at: number): Promise<{ piece: Buffer; short: boolean }> => {
+      const want = Math.min(CHUNK_SIZE - (at % CHUNK_SIZE), end - at);
+      let got = 0;
+      while (got < want) {
+        const { bytesRead } = await fh.read(buf, got, want - got, at + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return { piece: buf.subarray(0, got), short: got < want };
+    };
+    let next = offset < end ? fill(bufs[0], offset) : null;
     try {
-      let pos = offset;
-      const end = offset + length;
-      // One buffer for every read of this host keeps memory flat however many devices
-      // and however long each: reads of one host run one at a time.
-      const buf = (this.buffer ??= Buffer.allocUnsafe(CHUNK_SIZE));
-      while (pos < end) {
-        // Whole 1 MiB reads at chunk-aligned positions let the chunker take buffers without copying.
-        const want = Math.min(CHUNK_SIZE - (pos % CHUNK_SIZE), end - pos, buf.length);
-        let got = 0;
-        while (got < want) {
-          const { bytesRead } = await fh.read(buf, got, want - got, pos + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-        if (got > 0) yield buf.subarray(0, got);
-        if (got < want) return;
-        pos += got;
+      for (let pos = offset, i = 1; next; i++) {
+        const { piece, short } = await next;
+        pos += piece.length;
+        next = short || pos >= end ? null : fill(bufs[i & 1], pos);
+        // A read ahead that fails is thrown when its piece is asked for, not while nobody waits for it.
+        next?.catch(() => {});
+        if (piece.length > 0) yield piece;
       }
     } finally {
+      await next?.catch(() => {});
       await fh.close();
     }
   }
