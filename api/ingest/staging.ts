@@ -17,6 +17,7 @@ import { blobs, captures, commitJobs, hostChunks } from '../../db/schema.js';
 import type { Services } from '../context.js';
 import { captureOfStagingKey, chunkKey, type BlobStore } from '../store/types.js';
 import { ChunkError, decodeChunk, type VerifiedChunk } from '../pipeline/chunks.js';
+import { ApiError } from '../errors.js';
 
 /** How long a store's answer that a chunk exists is believed (an unchanged run asks once). */
 export const PRESENCE_TTL_MS = 60_000;
@@ -433,4 +434,49 @@ export async function maybeSweepStaging(services: Services): Promise<void> {
   } catch (e) {
     services.logger.warn('staging sweep failed', { error: (e as Error).message });
   }
+}
+
+/**
+ * Drops an open capture now, as the staging sweep drops one 24 h after its last begin: its
+ * row, its records of chunks delivered through the catalog, a commit job that waits or failed,
+ * and its staging area. For an operator whose host is refused new captures (MAX_OPEN_CAPTURES)
+ * or who wants a stuck capture gone. A committed capture is not dropped (retention decides
+ * about those); neither is one a worker is committing under a lease (its job decides). A
+ * commit that runs at the same moment either wins (the drop then finds the capture committed:
+ * 409) or finds no open capture to claim (404, as after the sweep). The collector still holds
+ * the capture in its spool and begins it again with its next run; chunks it published through
+ * the catalog stay in the store without a `blobs` row, as after the sweep, and are used again
+ * by that begin.
+ */
+export async function dropOpenCapture(
+  services: Pick<Services, 'db' | 'store' | 'now' | 'logger'>,
+  captureId: string,
+): Promise<{ captureId: string; host: string; chunkRecords: number }> {
+  const { db, store, now } = services;
+  const dropped = await db.transaction(async (txRaw) => {
+    const tx = txRaw as unknown as Db;
+    const [row] = await queryRows<{ host: string; state: string; job_state: string | null; lease_until: Date | string | null }>(
+      tx,
+      sql`
+      SELECT c.host, c.state, j.state AS job_state, j.lease_until
+        FROM captures c LEFT JOIN commit_jobs j ON j.capture_id = c.id
+       WHERE c.id = ${captureId} FOR UPDATE OF c`,
+    );
+    if (!row) throw new ApiError('not_found', `no open capture ${captureId}`);
+    if (row.state !== 'open') throw new ApiError('conflict', `capture ${captureId} is committed; retention decides what happens to committed captures`);
+    if (row.job_state === 'running' && row.lease_until !== null && new Date(row.lease_until) > now()) {
+      throw new ApiError('conflict', `a worker is committing capture ${captureId}; ask again once POST /v1/captures/${captureId}/commit answers`);
+    }
+    const records = await queryRows<{ n: number | string }>(
+      tx,
+      sql`WITH d AS (DELETE FROM capture_chunks WHERE capture_id = ${captureId} RETURNING 1) SELECT count(*) AS n FROM d`,
+    );
+    await tx.delete(commitJobs).where(eq(commitJobs.captureId, captureId));
+    await tx.delete(captures).where(eq(captures.id, captureId));
+    return { captureId, host: row.host, chunkRecords: Number(records[0].n) };
+  });
+  await store
+    .closeStaging(captureId)
+    .catch((e) => services.logger.warn('staging cleanup failed; the staging sweep removes it', { captureId, error: (e as Error).message }));
+  return dropped;
 }

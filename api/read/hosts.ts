@@ -80,6 +80,15 @@ export async function getHost(db: Db, name: string, now: Date, staleAfterHours: 
       FROM captures c WHERE c.host = ${name} AND c.state = 'committed'
      ORDER BY c.collected_at DESC LIMIT 100`,
   );
+  const open = await queryRows<Row>(
+    db,
+    sql`
+    SELECT c.id, c.collected_at, coalesce(c.last_begun_at, c.received_at) AS last_begun_at,
+           jsonb_array_length(c.request->'artifacts') AS artifact_count, j.state AS job_state, j.attempts AS job_attempts, j.error AS job_error
+      FROM captures c LEFT JOIN commit_jobs j ON j.capture_id = c.id
+     WHERE c.host = ${name} AND c.state = 'open'
+     ORDER BY 3 DESC LIMIT 100`,
+  );
   const artifacts = host.lastCapture
     ? await queryRows<Row>(db, sql`SELECT * FROM artifacts WHERE capture_id = ${host.lastCapture.id} ORDER BY kind, file_name`)
     : [];
@@ -110,6 +119,13 @@ export async function getHost(db: Db, name: string, now: Date, staleAfterHours: 
   return {
     ...host,
     captures: captures.map(captureView),
+    openCaptures: open.map((o) => ({
+      id: String(o.id),
+      collectedAt: iso(o.collected_at)!,
+      lastBegunAt: iso(o.last_begun_at)!,
+      artifactCount: num(o.artifact_count) ?? 0,
+      commitJob: o.job_state === null ? null : { state: String(o.job_state), attempts: num(o.job_attempts) ?? 0, error: jobError(o.job_error) },
+    })),
     artifacts: artifacts.map(artifactSummary),
     volumes: volumes.map((v) => ({ vmfsUuid: String(v.vmfs_uuid), label: str(v.label), lastSeen: iso(v.last_seen)! })),
     targets: targets.map((t) => ({
@@ -124,4 +140,10 @@ export async function getHost(db: Db, name: string, now: Date, staleAfterHours: 
     })),
     events: events.map(eventView),
   };
+}
+
+/** A failed commit job's stored error ({ status, code, message }) as one line. */
+function jobError(v: unknown): string | null {
+  const e = (typeof v === 'string' ? JSON.parse(v) : v) as { status?: number; code?: string; message?: string } | null;
+  return e ? `${e.status ?? ''} ${e.code ?? ''}: ${e.message ?? ''}`.trim() : null;
 }

@@ -10,7 +10,9 @@ import { beginCapture } from '../ingest/begin.js';
 import { commitOrHandOff } from '../ingest/commit-jobs.js';
 import { precheckBeginCounts } from '../ingest/limits.js';
 import { admitIngest } from '../ingest/admission.js';
-import { BeginRequestSchema, BeginResponse, ChunksReceived, CommitInProgress, CommitResponse, UUID } from '../schemas/ingest.js';
+import { BeginRequestSchema, BeginResponse, ChunksReceived, CommitInProgress, CommitResponse, OpenCaptureDropped, UUID } from '../schemas/ingest.js';
+import { dropOpenCapture } from '../ingest/staging.js';
+import { recordAudit } from '../http/audit.js';
 import { CHUNK_BATCH_MAX_BYTES, CHUNK_BATCH_MAX_CHUNKS, receiveChunks, SMALL_CHUNK_MAX_STORED_BYTES } from '../ingest/chunks.js';
 import { err } from '../schemas/common.js';
 
@@ -141,7 +143,31 @@ const chunks = createRoute({
   },
 });
 
-/** Registers POST /v1/captures, PUT /v1/captures/{id}/chunks and POST /v1/captures/{id}/commit. */
+const drop = createRoute({
+  method: 'delete',
+  path: '/v1/captures/{id}',
+  operationId: 'dropOpenCapture',
+  tags: ['ingest'],
+  security: [{ bearer: [] }],
+  summary:
+    'Drop an open capture (begun, not committed) now, as the staging sweep does 24 h after its last begin: for a host refused new captures (429), or a stuck one. ' +
+    'Its collector begins it again with its next run unless its spool is cleared',
+  middleware: [requireRole('admin')] as const,
+  request: { params: z.object({ id: UUID }) },
+  responses: {
+    200: {
+      description: 'Dropped: the capture row, its chunk records, its waiting or failed commit job, its staging area',
+      content: { 'application/json': { schema: OpenCaptureDropped } },
+    },
+    401: err('No or bad token'),
+    403: err('Not an admin token'),
+    404: err('No open capture with this id'),
+    409: err('The capture is committed (retention decides about it), or a worker is committing it now'),
+    503: err('The database is unavailable; retry after Retry-After seconds'),
+  },
+});
+
+/** Registers POST /v1/captures, PUT /v1/captures/{id}/chunks, POST /v1/captures/{id}/commit and DELETE /v1/captures/{id}. */
 export function registerCaptureRoutes(app: App): void {
   app.openapi(begin, async (c) => {
     const body: BeginBody = c.req.valid('json');
@@ -159,6 +185,12 @@ export function registerCaptureRoutes(app: App): void {
       throw annotateError(e, { captureId: id });
     });
     return c.json(answer, 200);
+  });
+  app.openapi(drop, async (c) => {
+    const id = c.req.valid('param').id.toLowerCase();
+    const dropped = await dropOpenCapture(c.var.services, id);
+    await recordAudit(c, 'drop-capture', id, { host: dropped.host, chunkRecords: dropped.chunkRecords });
+    return c.json({ ...dropped, dropped: true as const }, 200);
   });
   app.openapi(commit, async (c) => {
     const id = c.req.valid('param').id.toLowerCase();

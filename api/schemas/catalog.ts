@@ -174,8 +174,24 @@ export const HostSchema = z
   })
   .openapi('Host');
 
+export const OpenCaptureSchema = z
+  .object({
+    id: z.string(),
+    collectedAt: z.string(),
+    lastBegunAt: z.string().describe('Its latest begin; the staging sweep drops it 24 h after this'),
+    artifactCount: z.number(),
+    commitJob: z
+      .object({ state: z.string(), attempts: z.number(), error: z.string().nullable().describe('A failed job: the error its commit ended with') })
+      .nullable()
+      .describe('A commit handed to a worker'),
+  })
+  .openapi('OpenCapture');
+
 export const HostDetailSchema = HostSchema.extend({
   captures: z.array(CaptureSchema).describe('Newest first, at most 100'),
+  openCaptures: z
+    .array(OpenCaptureSchema)
+    .describe('Captures begun and not committed, newest begin first (a host may hold at most 32 within 24 h; DELETE /v1/captures/{id} drops one)'),
   artifacts: z.array(ArtifactSummarySchema).describe('The artifacts of the last capture'),
   volumes: z.array(z.object({ vmfsUuid: z.string(), label: z.string().nullable(), lastSeen: z.string() })).describe('Volumes whose extents this host saw'),
   targets: z.array(z.object(luFields)).describe('LUs this host presents (storage hosts), per its last capture that listed any'),

@@ -94,6 +94,15 @@ export const ChunksReceived = z
   })
   .openapi('ChunksReceived');
 
+export const OpenCaptureDropped = z
+  .object({
+    captureId: z.string(),
+    host: z.string(),
+    dropped: z.literal(true),
+    chunkRecords: z.number().describe('Records of chunks delivered through the catalog that went with it (the chunks stay in the store)'),
+  })
+  .openapi('OpenCaptureDropped');
+
 export const ArtifactSummary = z
   .object({
     id: z.string(),

@@ -21,6 +21,7 @@ const ROLES: Record<string, Guard> = {
   runRetention: 'admin',
   checkStore: 'admin',
   pinCapture: 'admin',
+  dropOpenCapture: 'admin',
   unpinCapture: 'admin',
   beginCapture: 'collector',
   sendCaptureChunks: 'collector',

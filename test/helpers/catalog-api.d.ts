@@ -39,6 +39,10 @@ export interface paths {
      */
     put: operations["sendCaptureChunks"];
   };
+  "/v1/captures/{id}": {
+    /** Drop an open capture (begun, not committed) now, as the staging sweep does 24 h after its last begin: for a host refused new captures (429), or a stuck one. Its collector begins it again with its next run unless its spool is cleared */
+    delete: operations["dropOpenCapture"];
+  };
   "/v1/captures/{id}/commit": {
     /** Commit a capture: verify every chunk, parse and index every artifact, write the manifest (a large one in a worker: 202, ask again) */
     post: operations["commitCapture"];
@@ -235,6 +239,14 @@ export interface components {
       captureId: string;
       /** @description The hashes of the batch, each verified and stored for this capture */
       received: string[];
+    };
+    OpenCaptureDropped: {
+      captureId: string;
+      host: string;
+      /** @enum {boolean} */
+      dropped: true;
+      /** @description Records of chunks delivered through the catalog that went with it (the chunks stay in the store) */
+      chunkRecords: number;
     };
     CommitResponse: {
       captureId: string;
@@ -524,6 +536,8 @@ export interface components {
     HostDetail: components["schemas"]["Host"] & ({
       /** @description Newest first, at most 100 */
       captures: components["schemas"]["CaptureListed"][];
+      /** @description Captures begun and not committed, newest begin first (a host may hold at most 32 within 24 h; DELETE /v1/captures/{id} drops one) */
+      openCaptures: components["schemas"]["OpenCapture"][];
       /** @description The artifacts of the last capture */
       artifacts: components["schemas"]["ArtifactListed"][];
       /** @description Volumes whose extents this host saw */
@@ -545,6 +559,20 @@ export interface components {
         })[];
       events: components["schemas"]["Event"][];
     });
+    OpenCapture: {
+      id: string;
+      collectedAt: string;
+      /** @description Its latest begin; the staging sweep drops it 24 h after this */
+      lastBegunAt: string;
+      artifactCount: number;
+      /** @description A commit handed to a worker */
+      commitJob: ({
+        state: string;
+        attempts: number;
+        /** @description A failed job: the error its commit ended with */
+        error: string | null;
+      }) | null;
+    };
     EventScan: {
       raised: number;
       resolved: number;
@@ -985,6 +1013,52 @@ export interface operations {
         };
       };
       /** @description The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /** Drop an open capture (begun, not committed) now, as the staging sweep does 24 h after its last begin: for a host refused new captures (429), or a stuck one. Its collector begins it again with its next run unless its spool is cleared */
+  dropOpenCapture: {
+    parameters: {
+      path: {
+        id: string;
+      };
+    };
+    responses: {
+      /** @description Dropped: the capture row, its chunk records, its waiting or failed commit job, its staging area */
+      200: {
+        content: {
+          "application/json": components["schemas"]["OpenCaptureDropped"];
+        };
+      };
+      /** @description No or bad token */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not an admin token */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No open capture with this id */
+      404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The capture is committed (retention decides about it), or a worker is committing it now */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The database is unavailable; retry after Retry-After seconds */
       503: {
         content: {
           "application/json": components["schemas"]["Error"];

@@ -130,6 +130,34 @@ export function HostPage({ user, h, now }: { user: ConsoleUser; h: HostDetailVie
         Open events <span class="group-count">({open.length})</span>
       </h2>
       <EventTable events={open} user={user} back={`/hosts/${encodeURIComponent(h.name)}`} caption="Open events of this host" />
+      {h.openCaptures.length > 0 && (
+        <>
+          <h2>
+            Open captures <span class="group-count">({h.openCaptures.length})</span>
+          </h2>
+          <p>
+            Begun and not committed. The catalog drops one 24 h after its last begin; an admin can drop one now with{' '}
+            <code>DELETE /v1/captures/&#123;id&#125;</code>, and the collector sends it again with its next run.
+          </p>
+          <Table caption="Open captures" head={['Collected', 'Last begun', 'Artifacts', 'Commit job', 'Capture id']}>
+            {h.openCaptures.map((c) => (
+              <tr>
+                <td>
+                  <Time iso={c.collectedAt} />
+                </td>
+                <td>
+                  <Time iso={c.lastBegunAt} />
+                </td>
+                <td>{c.artifactCount}</td>
+                <td>{c.commitJob ? `${c.commitJob.state}${c.commitJob.error ? `: ${c.commitJob.error}` : ''}` : '—'}</td>
+                <td>
+                  <code>{c.id}</code>
+                </td>
+              </tr>
+            ))}
+          </Table>
+        </>
+      )}
       <h2>
         Captures <span class="group-count">({h.captures.length})</span>
       </h2>
