@@ -140,14 +140,41 @@ export interface CommitInProgress {
   retryAfter: number;
 }
 
-/** The manifest object written to `manifests/<host>/<captureId>.json` on commit. */
+/** One chunk as a manifest records it: how it rests in the store under `chunks/`. */
+export interface ManifestChunk {
+  sha256: string;
+  size: number;
+  encoding: ChunkEncoding;
+  storedSize: number;
+}
+
+/**
+ * A committed capture's manifest as read, whichever format it was stored in: every artifact
+ * with its chunk list (repeats included). `rebuild` needs nothing else.
+ */
 export interface CaptureManifest {
-  format: 'vmfs-catalog-manifest/1';
   captureId: string;
   host: HostRef;
   collectedAt: string;
   receivedAt: string;
   committedAt: string;
   collector: { version: string };
-  artifacts: Array<Omit<ArtifactRef, 'chunks'> & { id: string; chunks: Array<{ sha256: string; size: number; encoding: ChunkEncoding; storedSize: number }> }>;
+  artifacts: Array<Omit<ArtifactRef, 'chunks'> & { id: string; chunks: ManifestChunk[] }>;
+}
+
+/** Format 1: plain JSON at `manifests/<host>/<captureId>.json`, each chunk written out where it is used. */
+export interface CaptureManifestV1 extends CaptureManifest {
+  format: 'vmfs-catalog-manifest/1';
+}
+
+/**
+ * Format 2: gzip-compressed JSON at `manifests/<host>/<captureId>.json.gz`. The capture's
+ * distinct chunks are listed once, in order of first use; an artifact's chunk list is the
+ * indexes of its chunks in that list (a zero chunk used 15 times is one entry and 15 small
+ * numbers, which the compression then folds).
+ */
+export interface CaptureManifestV2 extends Omit<CaptureManifest, 'artifacts'> {
+  format: 'vmfs-catalog-manifest/2';
+  chunks: ManifestChunk[];
+  artifacts: Array<Omit<CaptureManifest['artifacts'][number], 'chunks'> & { chunks: number[] }>;
 }

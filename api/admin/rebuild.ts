@@ -10,12 +10,14 @@ import type { Db } from '../../db/client.js';
 import { artifacts, type blobs, captures } from '../../db/schema.js';
 import type { Services } from '../context.js';
 import { ApiError } from '../errors.js';
+import { isManifestKey } from '../store/types.js';
 import { deleteArtifactRows } from '../pipeline/indexer.js';
 import { restoreTokens } from './tokens.js';
 import { reevaluateHealth } from '../events/checks.js';
 import { reconcileHealth } from '../events/health.js';
 import { indexEntry, writeArtifactGuarded, writeCapture, type CaptureRecord } from '../pipeline/write.js';
 import { parseStoredArtifact, type ParsedEntry } from '../pipeline/parse.js';
+import { decodeManifest } from '../pipeline/manifest.js';
 import { PARSER_VERSION } from '../../formats/parse.js';
 
 /** Progress callback: `done` of `total` items, with what is being worked on. */
@@ -31,11 +33,6 @@ export interface RebuildResult {
   /** Tokens brought back from `tokens/` (see api/admin/tokens.ts), and tokens revoked again. */
   tokens: { restored: number; revoked: number };
   errors: Array<{ key: string; message: string }>;
-}
-
-function isManifest(m: unknown): m is CaptureManifest {
-  const x = m as Partial<CaptureManifest> | null;
-  return !!x && x.format === 'vmfs-catalog-manifest/1' && typeof x.captureId === 'string' && !!x.host && Array.isArray(x.artifacts);
 }
 
 /** The begin request a manifest implies, stored on the recreated capture row. */
@@ -62,7 +59,7 @@ class CommittedMeanwhile extends Error {}
 
 /**
  * Restores the tokens kept under `tokens/`, then recreates every capture found under
- * `manifests/` that the catalog lacks: reads its
+ * `manifests/` that the catalog lacks (either manifest format, api/pipeline/manifest.ts): reads its
  * chunks, parses, indexes. Manifests are applied oldest capture first, so drift events
  * come out as they did at commit time. Captures already committed are skipped.
  *
@@ -77,7 +74,7 @@ class CommittedMeanwhile extends Error {}
 export async function rebuildCatalog(services: Services, onProgress?: Progress): Promise<RebuildResult> {
   const { db, store, now } = services;
   const keys: string[] = [];
-  for await (const o of store.list('manifests/')) if (o.key.endsWith('.json')) keys.push(o.key);
+  for await (const o of store.list('manifests/')) if (isManifestKey(o.key)) keys.push(o.key);
   // Access first: the operators and collectors locked out by a lost database get back in.
   const restored = await restoreTokens(db, store);
   const result: RebuildResult = {
@@ -92,9 +89,8 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
   for (const key of keys) {
     try {
       const bytes = await store.getBytes(key);
-      const manifest = bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as unknown) : null;
-      if (!isManifest(manifest)) throw new Error('not a vmfs-catalog-manifest/1 object');
-      loaded.push({ key, manifest });
+      if (!bytes) throw new Error('gone since the listing');
+      loaded.push({ key, manifest: await decodeManifest(bytes) });
     } catch (e) {
       result.errors.push({ key, message: (e as Error).message });
     }

@@ -22,6 +22,7 @@ import { artifactId, distinctChunks } from './begin.js';
 import { publishStaged, verifyChunks, type ManifestArtifact, type VerifiedChunks } from '../pipeline/verify.js';
 import { earlierParses, parseStoredArtifact, withRedaction, type ParsedEntry } from '../pipeline/parse.js';
 import { buildManifest, summarize, writeCapture, type CaptureRecord } from '../pipeline/write.js';
+import { encodeManifest } from '../pipeline/manifest.js';
 import { afterCommit } from '../events/checks.js';
 import { leaveIngestGate } from './admission.js';
 import { enqueueCaptureEvents } from '../events/webhook.js';
@@ -213,9 +214,9 @@ export async function commitCapture(services: Services, principal: Principal, ca
       // The manifest names only what this commit announced (not the parse results the rows
       // may turn into parse errors), so it is written while the rows are, once the capture is
       // claimed: the transaction stays open for the longer of the two, not their sum.
-      // Compact (no indentation): most of a manifest is chunk lists.
-      const manifest = JSON.stringify(buildManifest(record, entries));
-      const [done, put, clear] = await Promise.allSettled([rows, store.put(record.manifestKey, new TextEncoder().encode(manifest)), cleared]);
+      // Format 2 (api/pipeline/manifest.ts): each distinct chunk once, gzip-compressed.
+      const manifest = encodeManifest(buildManifest(record, entries)).then((bytes) => store.put(record.manifestKey, bytes));
+      const [done, put, clear] = await Promise.allSettled([rows, manifest, cleared]);
       if (done.status === 'rejected') throw done.reason;
       if (put.status === 'rejected') throw put.reason;
       if (clear.status === 'rejected') throw clear.reason;

@@ -2,7 +2,7 @@
  * What a capture may declare at begin, in one table. Every limit here is checked by
  * `checkBeginLimits` before anything is written, and answered with 400 naming the limit
  * (`details.limit`), so nothing a begin accepts can be refused later by commit, the
- * manifest key (`manifests/<host>/<captureId>.json`) or the filesystem store's key rule
+ * manifest key (`manifests/<host>/<captureId>.json.gz`) or the filesystem store's key rule
  * (api/store/fs.ts `isValidBlobKey`). The checks are linear in the request and stop at
  * the first limit passed. See docs/architecture.md ("Limits").
  */

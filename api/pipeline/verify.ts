@@ -3,7 +3,7 @@
  * checked against its size and SHA-256, and published write-once under its hash.
  * The server never trusts client metadata.
  */
-import type { CaptureManifest, ChunkEncoding } from '../../formats/protocol.js';
+import type { CaptureManifest, ChunkEncoding, ManifestChunk } from '../../formats/protocol.js';
 import type { Db } from '../../db/client.js';
 import type { blobs } from '../../db/schema.js';
 import { ApiError } from '../errors.js';
@@ -26,12 +26,7 @@ import {
 } from '../ingest/staging.js';
 
 /** One chunk as a manifest records it: how it actually rests in the store. */
-export interface StoredChunk {
-  sha256: string;
-  size: number;
-  encoding: ChunkEncoding;
-  storedSize: number;
-}
+export type StoredChunk = ManifestChunk;
 export type ManifestArtifact = CaptureManifest['artifacts'][number];
 
 /** Stored sizes of a capture's staged uploads, by chunk hash (one listing). */

@@ -278,10 +278,9 @@ export function summarize(e: Pick<ParsedEntry, 'id' | 'parseStatus' | 'parseErro
   return { id: e.id, kind: e.kind, fileName: e.fileName, parseStatus: e.parseStatus, parseError: e.parseError, found: foundIds(e.parsed) };
 }
 
-/** The manifest object of a committed capture: self-describing, enough for `rebuild`. */
+/** The manifest of a committed capture: self-describing, enough for `rebuild` (stored by api/pipeline/manifest.ts). */
 export function buildManifest(record: CaptureRecord, entries: ParsedEntry[]): CaptureManifest {
   return {
-    format: 'vmfs-catalog-manifest/1',
     captureId: record.captureId,
     host: record.host,
     collectedAt: record.collectedAt.toISOString(),

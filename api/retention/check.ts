@@ -13,7 +13,7 @@ import { blobs, events, extents, scrubState, segments } from '../../db/schema.js
 import type { Services } from '../context.js';
 import { ChunkError, decodeChunk } from '../pipeline/chunks.js';
 import { pool } from '../ingest/staging.js';
-import { chunkKey } from '../store/types.js';
+import { chunkKey, isManifestKey } from '../store/types.js';
 import { rowsOf } from './gather.js';
 
 export interface CorruptChunk {
@@ -45,7 +45,7 @@ const SCRUB = 'chunks';
 export async function checkStore(services: Pick<Services, 'db' | 'store' | 'now'>, options: { readDataPercent?: number } = {}): Promise<CheckReport> {
   const { db, store, now } = services;
   const manifests = new Set<string>();
-  for await (const o of store.list('manifests/')) if (o.key.endsWith('.json')) manifests.add(o.key);
+  for await (const o of store.list('manifests/')) if (isManifestKey(o.key)) manifests.add(o.key);
   const caps = rowsOf<{ id: string; manifest_key: string | null }>(await db.execute(sql`select id, manifest_key from captures where state = 'committed'`));
   const rowKeys = new Set(caps.map((c) => c.manifest_key).filter((k): k is string => !!k));
   const capturesWithoutManifest = caps

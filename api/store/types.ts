@@ -1,7 +1,8 @@
 /**
  * Where chunks and manifests rest. Two implementations: S3 (any S3-compatible
  * server through @aws-sdk/client-s3) and the filesystem under $DATA_DIR/blobs,
- * the embedded default. Keys: `chunks/<sha256[0:2]>/<sha256>`, `manifests/<host>/<captureId>.json`,
+ * the embedded default. Keys: `chunks/<sha256[0:2]>/<sha256>`, `manifests/<host>/<captureId>.json.gz`
+ * (`.json` for manifests written before format 2, api/pipeline/manifest.ts),
  * `bundles/<…>` for assembled downloads, `staging/<captureId>/<sha256>` for uploads.
  *
  * Chunks are written once: upload URLs only ever point at a capture's staging keys;
@@ -152,9 +153,14 @@ export function captureOfStagingKey(key: string): string | null {
   return m ? m[1] : null;
 }
 
-/** Where a committed capture's manifest lives. */
+/** Where a committed capture's manifest lives (format 2: gzip-compressed JSON). */
 export function manifestKey(host: string, captureId: string): string {
-  return `manifests/${encodeURIComponent(host)}/${captureId}.json`;
+  return `manifests/${encodeURIComponent(host)}/${captureId}.json.gz`;
+}
+
+/** True for a manifest's key: format 2's `.json.gz`, or `.json` of a manifest written before it. */
+export function isManifestKey(key: string): boolean {
+  return key.startsWith('manifests/') && (key.endsWith('.json.gz') || key.endsWith('.json'));
 }
 
 /** How long an outage the store showed keeps begins answering 503 (unless it answers again sooner). */

@@ -2,11 +2,13 @@
  * The ingest protocol's happy paths: begin → PUT missing chunks → commit indexes a
  * capture's artifacts; repeats are harmless; unchanged chunks are not uploaded again.
  */
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { artifacts, captures, events, extents, segments, targets, volumes, zfsSnapshots, blobs, hosts, luns } from '../../db/schema.js';
 import { manifestKey } from '../../api/store/types.js';
-import type { CaptureManifest } from '../../formats/protocol.js';
+import type { CaptureManifestV2 } from '../../formats/protocol.js';
+import { decodeManifest } from '../../api/pipeline/manifest.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, commit, ingest, prepareCapture, uploadMissing, uuidv7 } from '../helpers/ingest-client.js';
 import { buildVhSf, buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
@@ -112,8 +114,11 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
       true,
     );
 
-    const manifest = JSON.parse(new TextDecoder().decode((await store.getBytes(answer.manifestKey))!)) as CaptureManifest;
-    expect(manifest).toMatchObject({ format: 'vmfs-catalog-manifest/1', captureId: answer.captureId, host: { name: 'esx01', kind: 'esx' } });
+    // Format 2: gzip-compressed JSON under `.json.gz` (api/pipeline/manifest.ts).
+    expect(answer.manifestKey).toBe(`manifests/esx01/${answer.captureId}.json.gz`);
+    const stored = JSON.parse(gunzipSync((await store.getBytes(answer.manifestKey))!).toString('utf8')) as CaptureManifestV2;
+    expect(stored).toMatchObject({ format: 'vmfs-catalog-manifest/2', captureId: answer.captureId, host: { name: 'esx01', kind: 'esx' } });
+    const manifest = await decodeManifest((await store.getBytes(answer.manifestKey))!);
     expect(manifest.artifacts.map((a) => a.id)).toEqual(answer.artifacts.map((a) => a.id));
     expect(manifest.artifacts[0].chunks).toHaveLength(2);
   });

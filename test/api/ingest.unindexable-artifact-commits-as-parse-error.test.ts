@@ -121,7 +121,7 @@ describeEachFlavour('commit: an artifact the catalog cannot index', (flavour) =>
       receivedAt: at,
       committedAt: at,
       collectorVersion: 't',
-      manifestKey: `manifests/esx-bad-lun/${captureId}.json`,
+      manifestKey: `manifests/esx-bad-lun/${captureId}.json.gz`,
     };
     const good = entry(`${captureId.slice(0, 30)}-good`, 0, headerParsed(5, '4a1c3e7d-00000000-0000-0050569a0001'));
     // A LUN of 2^40 does not fit the integer column: PostgreSQL answers SQLSTATE 22003.
@@ -159,7 +159,7 @@ describeEachFlavour('commit: an artifact the catalog cannot index', (flavour) =>
       receivedAt: at,
       committedAt: at,
       collectorVersion: 't',
-      manifestKey: `manifests/esx-good/${captureId}.json`,
+      manifestKey: `manifests/esx-good/${captureId}.json.gz`,
     };
     const es = [0, 1, 2].map((i) => entry(`${captureId.slice(0, 30)}-${i}`, i, headerParsed(i, `4a1c3e7d-00000000-0000-0050569a010${i}`)));
     let written: ParsedEntry[] = [];

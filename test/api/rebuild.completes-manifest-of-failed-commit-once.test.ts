@@ -14,6 +14,7 @@ import { rebuildCatalog } from '../../api/admin/rebuild.js';
 import type { BlobStore } from '../../api/store/types.js';
 import { chunkKey, manifestKey } from '../../api/store/types.js';
 import type { CaptureManifest } from '../../formats/protocol.js';
+import { encodeManifest } from '../../api/pipeline/manifest.js';
 import { buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
 import { zfsListSnapshots } from '../fixtures/text-fixtures.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
@@ -30,7 +31,6 @@ const zfs = new TextEncoder().encode(
 function manifestOf(p: PreparedCapture): CaptureManifest {
   const r = p.request;
   return {
-    format: 'vmfs-catalog-manifest/1',
     captureId: r.captureId,
     host: r.host,
     collectedAt: r.collectedAt,
@@ -65,7 +65,7 @@ async function failedCommit(catalog: TestCatalog, host: string, collectedAt: str
   // before its transaction failed.
   for (const [sha, bytes] of prepared.stored) await catalog.services.store.putIfAbsent(chunkKey(sha), bytes);
   const key = manifestKey(prepared.request.host.name, prepared.request.captureId);
-  await catalog.services.store.put(key, new TextEncoder().encode(JSON.stringify(manifestOf(prepared))));
+  await catalog.services.store.put(key, await encodeManifest(manifestOf(prepared)));
   return prepared;
 }
 

@@ -34,7 +34,7 @@ describe('collect against the real catalog', { timeout: 120_000 }, () => {
     const dir = join(dataDir, 'blobs', 'manifests', 'esxi-e2e');
     return existsSync(dir)
       ? readdirSync(dir)
-          .filter((n) => n.endsWith('.json'))
+          .filter((n) => n.endsWith('.json.gz'))
           .sort()
       : [];
   };
@@ -68,7 +68,7 @@ describe('collect against the real catalog', { timeout: 120_000 }, () => {
     expect(r.json.chunksUploaded).toBeGreaterThan(0);
     // Mostly-zero dumps go up compressed: far fewer bytes than were read.
     expect(r.json.bytesUploaded).toBeLessThan(r.json.bytesRead / 20);
-    expect(manifests()).toEqual([`${c.captureId}.json`]);
+    expect(manifests()).toEqual([`${c.captureId}.json.gz`]);
   });
 
   it('uploads no chunk bytes the second time', async () => {
@@ -108,7 +108,7 @@ describe('collect against the real catalog', { timeout: 120_000 }, () => {
     expect(up.json.bytesUploaded).toBe(0);
     const after = manifests();
     expect(after.length).toBe(before.length + 2);
-    expect(after).toContain(`${spooledId}.json`);
+    expect(after).toContain(`${spooledId}.json.gz`);
     expect(new Set(after).size).toBe(after.length);
   });
 

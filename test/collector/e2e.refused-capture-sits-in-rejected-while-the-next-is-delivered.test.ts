@@ -59,7 +59,7 @@ describe('a refused capture against the real catalog', { timeout: 120_000 }, () 
     expect(r.code, r.stderr).toBe(65);
     const good = r.json.captures[0].captureId;
     expect(r.json.captures[0].state).toBe('committed');
-    expect(manifests()).toEqual([`${good}.json`]);
+    expect(manifests()).toEqual([`${good}.json.gz`]);
     expect(r.json.spool).toMatchObject({ delivered: [], pending: 0, rejected: [bad], setAside: 1 });
     expect(r.stderr).toMatch(new RegExp(`^rejected: capture ${bad} of esxi-rejected .*HTTP 400 .*\\(request [\\w.-]+\\)`, 'm'));
     expect(readdirSync(join(spool, 'captures'))).toEqual([]);
@@ -75,7 +75,7 @@ describe('a refused capture against the real catalog', { timeout: 120_000 }, () 
     writeFileSync(kept, JSON.stringify(mended));
     const resent = await runCollector(['spool', 'resend', bad, '--spool', spool, '--url', server.url, '--retries', '0'], env());
     expect(resent.code, resent.stderr).toBe(0);
-    expect(manifests()).toEqual([`${bad}.json`, `${good}.json`].sort());
+    expect(manifests()).toEqual([`${bad}.json.gz`, `${good}.json.gz`].sort());
     expect(readdirSync(join(spool, 'rejected'))).toEqual([]);
   });
 });

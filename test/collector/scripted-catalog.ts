@@ -113,7 +113,7 @@ export async function startScriptedCatalog(token: string): Promise<ScriptedCatal
         captureId: b.captureId,
         state: 'committed',
         committedAt: new Date().toISOString(),
-        manifestKey: `manifests/x/${b.captureId}.json`,
+        manifestKey: `manifests/x/${b.captureId}.json.gz`,
         artifacts: b.artifacts.map((a, i) => ({
           id: `${b.captureId}/${i}`,
           kind: a.kind,
