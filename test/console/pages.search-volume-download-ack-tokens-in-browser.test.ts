@@ -5,11 +5,13 @@
  * creating and revoking a token, sign-out; the same on a phone-sized screen. Every page is
  * screenshotted (.tmp/console-screens/) and checked with axe-core.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXTENT1, PROD, vmlOf } from '../api/read-side-seed.js';
 import { tokenFor } from '../api/read-side-seed.js';
+import { begin, prepareCapture } from '../helpers/ingest-client.js';
 import { freshPage, noBrowser, screenAndCheck, sha256, signIn, startRig, verifyBundle, type ConsoleRig } from './harness.js';
 
 describe.skipIf(noBrowser !== null)('the web console in a real browser', () => {
@@ -138,6 +140,22 @@ describe.skipIf(noBrowser !== null)('the web console in a real browser', () => {
     expect(new URL(page.url()).pathname).toBe('/sign-in');
     await page.goto(`${url}/tokens`);
     expect(new URL(page.url()).pathname).toBe('/sign-in');
+    await context.close();
+  });
+
+  it("lists a host's open captures on its page", async () => {
+    // A capture begun over the real protocol and not committed (its chunks never sent).
+    const token = await tokenFor(rig.catalog, 'collector', 'esx01');
+    const p = prepareCapture({ host: 'esx01', hostKind: 'esxi', artifacts: [{ kind: 'vmfs-undelete', fileName: 'open.tar', bytes: randomBytes(3000) }] });
+    await begin(rig.catalog, p.request, token);
+    const { page, context } = await freshPage(rig);
+    await signIn(page, rig.catalog.url, rig.catalog.adminToken);
+    await page.goto(`${rig.catalog.url}/hosts/esx01`);
+    const table = page.locator('table', { has: page.locator('caption', { hasText: 'Open captures' }) });
+    expect(await table.locator('tbody tr').count()).toBe(1);
+    expect(await table.locator('tbody tr').first().textContent()).toContain(p.request.captureId);
+    expect(await page.textContent('main')).toContain('DELETE /v1/captures/{id}');
+    await screenAndCheck(page, '13-host-open-captures');
     await context.close();
   });
 
