@@ -2,15 +2,60 @@
  * The restore plan's extents: a pure function of the chosen header dumps and the
  * bundle's files. One extent per device, from the newest dump that still had the
  * partition table (else the newest dump), ordered by LUN, then device id.
+ *
+ * Disputed extents. Every host of a cluster sees the same LUN, so several hosts commit
+ * header dumps of one device, and any host's collector token can commit a dump that
+ * claims any device. The extent therefore compares each host's newest intact dump of
+ * the device (chooseHeaderDumps keeps every one of them in the bundle): when two hosts'
+ * dumps disagree on the VMFS partition entry — scheme, index, start LBA, end LBA or
+ * type (GPT GUIDs compared without dashes, in any case) — the extent is disputed, and
+ * `dispute` lists one candidate per host, newest first. restore.sh then writes that
+ * extent only after the operator names a host (`--source N=HOST`), and RESTORE.md
+ * shows each candidate's values and command. The extent's own fields stay the newest
+ * intact dump's, as for any extent, so the order, device id and expected id are
+ * unchanged; for a disputed extent nothing writes them unpicked. Dumps that agree,
+ * and a device only one host dumped, are never disputed; nor is a device without an
+ * id, whose dumps are grouped per host and path anyway. Bytes of the saved first
+ * sector outside the VMFS entry are not compared: the rows hold the parsed entry only.
  */
 import { intact } from './choose.js';
-import { expectedIdHex, type RestoreExtent } from './restore-script.js';
+import { expectedIdHex, type RestoreCandidate, type RestoreExtent, type RestorePartition } from './restore-script.js';
 import type { BundleFile, ExtentRow } from './types.js';
 
 /** Where restore.sh writes by default: the path the dump was read from, else the ESXi device node. */
 export function defaultDevicePath(e: ExtentRow): string {
   for (const p of [e.devicePath, e.artifact.device]) if (p && p.startsWith('/')) return p;
   return `/vmfs/devices/disks/${e.deviceId ?? e.artifact.device ?? 'UNKNOWN-DEVICE'}`;
+}
+
+function partitionOf(row: ExtentRow): RestorePartition {
+  return {
+    scheme: row.scheme === 'mbr' || row.scheme === 'gpt' ? row.scheme : 'none',
+    index: row.index ?? 0,
+    startLba: row.startLba ?? 0,
+    endLba: row.endLba ?? 0,
+    type: row.type ?? '',
+    missing: row.missing,
+  };
+}
+
+/** The partition entry as two hosts' dumps are compared: equal keys restore the same table. */
+export function partitionKey(p: RestorePartition): string {
+  return [p.scheme, p.index, p.startLba, p.endLba, p.type.replace(/-/g, '').toLowerCase()].join(' ');
+}
+
+/** Each host's newest intact dump among `newestFirst`, newest first; a dispute when two of them disagree, else null. */
+function disputeOf(newestFirst: readonly ExtentRow[], pathOf: ReadonlyMap<string, string>): RestoreCandidate[] | null {
+  const perHost = new Map<string, ExtentRow>();
+  for (const h of newestFirst) if (intact(h) && !perHost.has(h.artifact.host)) perHost.set(h.artifact.host, h);
+  const candidates = [...perHost.values()].map((h) => ({
+    host: h.artifact.host,
+    devicePath: defaultDevicePath(h),
+    headerFile: pathOf.get(h.artifact.id) ?? null,
+    headerCollectedAt: h.artifact.collectedAt,
+    partition: partitionOf(h),
+  }));
+  return new Set(candidates.map((c) => partitionKey(c.partition))).size > 1 ? candidates : null;
 }
 
 /** One extent per device among `headers`; `headerFile` is the bundle path of the dump `files` carries it at. */
@@ -36,15 +81,9 @@ export function restoreExtents(headers: readonly ExtentRow[], files: readonly Bu
       devicePath: defaultDevicePath(source),
       headerFile: pathOf.get(source.artifact.id) ?? null,
       headerCollectedAt: source.artifact.collectedAt,
-      partition: {
-        scheme: source.scheme === 'mbr' || source.scheme === 'gpt' ? source.scheme : 'none',
-        index: source.index ?? 0,
-        startLba: source.startLba ?? 0,
-        endLba: source.endLba ?? 0,
-        type: source.type ?? '',
-        missing: source.missing,
-      },
+      partition: partitionOf(source),
       expectedIdHex: expectedIdHex(source.deviceId, source.vml),
+      dispute: source.deviceId ? disputeOf(sorted, pathOf) : null,
     });
   }
   return extents;

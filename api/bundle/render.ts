@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { DrPlan } from '../dr/plan.js';
 import { renderDrPlanText, type PlanStep } from '../dr/plan.js';
-import { extentAction, renderRestoreScript, visible } from './restore-script.js';
+import { candidateExtent, describePartition, extentAction, renderRestoreScript, shQuote, visible, type RestoreExtent } from './restore-script.js';
 import type { BundleSelection } from './select.js';
 
 /** `sha256sum -c` lines: `<hex>  <path>`. */
@@ -45,15 +45,18 @@ export function renderRestoreGuide(sel: BundleSelection): string {
     out.push('| # | device id | LUN | host | device path | partition table (from the dump) | saved dump |');
     out.push('|---|---|---|---|---|---|---|');
     for (const e of sel.plan.extents) {
-      const p = e.partition;
-      const part =
-        p.scheme === 'none' || p.missing
-          ? `none saved (VMFS at LBA ${p.startLba})`
-          : `${p.scheme.toUpperCase()} #${p.index}, LBA ${p.startLba}–${p.endLba}, type ${p.type}`;
+      if (e.dispute) {
+        const hosts = e.dispute.map((c) => c.host).join(', ');
+        out.push(
+          `| ${e.number} | ${mdCell(e.deviceId)} | ${mdCell(e.lun)} | ${mdCell(hosts)} | one per host (below) | **disputed**: the hosts' dumps disagree (below) | one per host (below) |`,
+        );
+        continue;
+      }
       out.push(
-        `| ${e.number} | ${mdCell(e.deviceId)} | ${mdCell(e.lun)} | ${mdCell(e.host)} | ${mdCell(e.devicePath)} | ${mdCell(part)} | ${mdCell(e.headerFile)} (${mdCell(e.headerCollectedAt)}) |`,
+        `| ${e.number} | ${mdCell(e.deviceId)} | ${mdCell(e.lun)} | ${mdCell(e.host)} | ${mdCell(e.devicePath)} | ${mdCell(describePartition(e.partition))} | ${mdCell(e.headerFile)} (${mdCell(e.headerCollectedAt)}) |`,
       );
     }
+    for (const e of sel.plan.extents) if (e.dispute) out.push('', ...renderDispute(e));
     out.push('');
     out.push(
       "What `restore.sh` would run for each (dry run: `sh restore.sh`; write: `sh restore.sh --apply`, after it checks the device's LVM header at partition + 0x100000 carries the device id above):",
@@ -61,6 +64,10 @@ export function renderRestoreGuide(sel: BundleSelection): string {
     out.push('');
     out.push('```');
     for (const e of sel.plan.extents) {
+      if (e.dispute) {
+        out.push(`# extent ${e.number}: ${visible(e.deviceId ?? 'unknown device')}: disputed, nothing is run without --source ${e.number}=HOST (see above)`);
+        continue;
+      }
       const a = extentAction(e, e.devicePath);
       out.push(`# extent ${e.number}: ${visible(e.deviceId ?? 'unknown device')}`);
       out.push(a.kind === 'none' ? `# nothing automatic: ${visible(a.reason)}` : a.command);
@@ -153,6 +160,37 @@ export function renderRestoreGuide(sel: BundleSelection): string {
   );
   out.push('');
   return out.join('\n');
+}
+
+/**
+ * RESTORE.md's account of a disputed extent: each host's newest intact dump of the device
+ * (when collected, its partition entry, the file) and the command restoring it would run,
+ * with the restore.sh line that picks it — what the operator judges by (which host's
+ * inventory agrees, which dump is newest) before choosing.
+ */
+function renderDispute(e: RestoreExtent): string[] {
+  const id = visible(e.deviceId ?? 'unknown device');
+  const out = [`### Extent ${e.number} (${id}) is disputed`, ''];
+  out.push(
+    `The newest header dumps of ${id} from ${e.dispute!.length} hosts disagree on its partition table entry. Any host that sees the LUN can send a dump of it, so the catalog cannot tell which is right: \`restore.sh --apply\` writes nothing to this extent until you pick the host whose dump you trust with \`--source ${e.number}=HOST\`. Check against what the hosts' inventories and your own records say about the datastore; newest is not proof. The LVM header check still runs on the picked host's table.`,
+  );
+  out.push('');
+  out.push('| host | dump collected | partition table (from the dump) | saved dump | device path |');
+  out.push('|---|---|---|---|---|');
+  for (const c of e.dispute!) {
+    out.push(
+      `| ${mdCell(c.host)} | ${mdCell(c.headerCollectedAt)} | ${mdCell(describePartition(c.partition))} | ${mdCell(c.headerFile)} | ${mdCell(c.devicePath)} |`,
+    );
+  }
+  out.push('');
+  out.push('```');
+  for (const c of e.dispute!) {
+    const a = extentAction(candidateExtent(e, c), c.devicePath);
+    out.push(`# from ${visible(c.host)}: sh restore.sh --apply --source ${shQuote(`${e.number}=${visible(c.host)}`)}`);
+    out.push(a.kind === 'none' ? `# nothing automatic: ${visible(a.reason)}` : a.command);
+  }
+  out.push('```');
+  return out;
 }
 
 /** RESTORE.md's "DR plan" section: the NAA checks, missing links, and each step's commands in a code block. */

@@ -8,6 +8,13 @@
  * device id the extent had (+0x2E, length at +0x0D, read both ways real hosts write
  * it; docs/formats.md §1). `--force-device PATH` overrides the check for PATH.
  *
+ * A disputed extent (hosts' newest intact dumps of the device disagree on the partition
+ * entry: api/bundle/extents.ts) is never written unpicked: the script prints each
+ * host's candidate and what it would run, and `--apply` refuses the extent (exit 2)
+ * unless `--source N=HOST` names one of those hosts; then that host's dump is restored
+ * like any extent, header check included. A `--source` naming an extent that is not
+ * disputed, or a host that is not a candidate, stops the script before anything runs.
+ *
  * Every command the script prints or runs, and every command RESTORE.md shows, has
  * its arguments single-quoted (`'` written `'\''`), which dash, busybox sh and ksh read
  * alike; collector-supplied strings (device paths, labels, host names) never reach a
@@ -49,6 +56,23 @@ export interface RestoreExtent {
   partition: RestorePartition;
   /** Device id bytes as the LVM header stores them at +0x2E (lower-case hex); null when unknown. */
   expectedIdHex: string | null;
+  /**
+   * Set when hosts' newest intact dumps of the device disagree on the partition entry:
+   * one candidate per host, newest first (api/bundle/extents.ts). restore.sh writes the
+   * extent only from the candidate `--source N=HOST` picks. Null or absent: no dispute.
+   */
+  dispute?: RestoreCandidate[] | null;
+}
+
+/** One host's newest intact dump of a disputed extent's device, as restore.sh would restore it. */
+export interface RestoreCandidate {
+  host: string;
+  /** Where that host read the dump: the default device when this candidate is picked. */
+  devicePath: string;
+  headerFile: string | null;
+  /** ISO 8601. */
+  headerCollectedAt: string;
+  partition: RestorePartition;
 }
 
 export interface RestorePlan {
@@ -135,6 +159,23 @@ function nothingToRestore(extent: RestoreExtent): string | null {
   return null;
 }
 
+/** A disputed extent as restoring it from `candidate`'s dump would: that host's dump, table and device path. */
+export function candidateExtent(extent: RestoreExtent, candidate: RestoreCandidate): RestoreExtent {
+  const { host, devicePath, headerFile, headerCollectedAt, partition } = candidate;
+  return { ...extent, host, devicePath, headerFile, headerCollectedAt, partition, dispute: null };
+}
+
+/** One line for a partition entry: `MBR #1, LBA 128–209715199, type 0xfb`. */
+export function describePartition(p: RestorePartition): string {
+  if (p.scheme === 'none' || p.missing) return `none saved (VMFS at LBA ${p.startLba})`;
+  return `${p.scheme.toUpperCase()} #${p.index}, LBA ${p.startLba}–${p.endLba}, type ${p.type}`;
+}
+
+/** A disputed extent's candidates on one line, each host with when its dump was taken and its entry; control characters escaped. */
+export function describeDispute(candidates: readonly RestoreCandidate[]): string {
+  return visible(candidates.map((c) => `${c.host} (dump of ${c.headerCollectedAt}): ${describePartition(c.partition)}`).join('; '));
+}
+
 /** The command that restores one extent's partition table onto `device`. */
 export function extentAction(extent: RestoreExtent, device: string): ExtentAction {
   const reason = nothingToRestore(extent);
@@ -168,6 +209,7 @@ APPLY=0
 PLAN=0
 FORCE_DEVICE=
 DEVICE_MAP=
+SOURCE_MAP=
 ONLY=
 REFUSED=0
 WROTE=0
@@ -209,6 +251,7 @@ shown() {
 usage() {
   cat <<'USAGE'
 usage: sh restore.sh [--apply] [--device [N=|DEVICE_ID=]PATH]... [--extent N] [--force-device PATH]
+                     [--source N=HOST]...
        sh restore.sh --plan
 
 Without --apply nothing is written: the script verifies SHA256SUMS and prints, for
@@ -217,6 +260,9 @@ each extent, the command that restores its partition table.
                         + 0x100000) carries the extent's device id
   --device PATH         the device to restore (one extent), or N=PATH / naa.…=PATH
   --extent N            only extent N
+  --source N=HOST       extent N is disputed (hosts' dumps of its device disagree
+                        on the partition table; see RESTORE.md): restore it from
+                        HOST's dump. Without it, --apply refuses a disputed extent
   --plan                print the DR plan (DR-PLAN.txt): the storage commands that
                         bring the LUNs back with the NAA the VMFS header expects
   --force-device PATH   write PATH although its LVM header cannot confirm it (gone,
@@ -238,6 +284,10 @@ while [ $# -gt 0 ]; do
 $1" ;;
     --device=*) DEVICE_MAP="$DEVICE_MAP
 \${1#--device=}" ;;
+    --source) shift; [ $# -gt 0 ] || die "--source needs N=HOST"; SOURCE_MAP="$SOURCE_MAP
+$1" ;;
+    --source=*) SOURCE_MAP="$SOURCE_MAP
+\${1#--source=}" ;;
     --extent) shift; [ $# -gt 0 ] || die "--extent needs a number"; ONLY=$1 ;;
     --extent=*) ONLY=\${1#--extent=} ;;
     -h|--help) usage; exit 0 ;;
@@ -320,19 +370,70 @@ check_header() {
   fi
 }
 
+# Stops the script unless every --source is N=HOST with N a disputed extent and HOST
+# one of its candidates (check_source, written per bundle below, knows which).
+check_sources() {
+  old_ifs=$IFS
+  IFS='
+'
+  set -f
+  set -- $SOURCE_MAP
+  set +f
+  IFS=$old_ifs
+  for m in "$@"; do
+    case $m in
+      [0-9]*=?*) check_source "\${m%%=*}" "\${m#*=}" ;;
+      *) die "--source wants N=HOST (N an extent number), got $(shown "$m")" ;;
+    esac
+  done
+}
+
+# source_of N: SRC = the host the last --source N=HOST named, '' when none did.
+source_of() {
+  SRC=
+  old_ifs=$IFS
+  IFS='
+'
+  set -f
+  for m in $SOURCE_MAP; do
+    if [ "\${m%%=*}" = "$1" ]; then SRC=\${m#*=}; fi
+  done
+  set +f
+  IFS=$old_ifs
+}
+
+# A disputed extent with no --source: $1 number, $2 device id, $3 the candidates in
+# one line. Refuses under --apply; true when the candidates are to be shown (each as
+# a dry run: APPLY is 0 until dispute_done).
+disputed() {
+  if [ -n "$ONLY" ] && [ "$ONLY" != "$1" ]; then return 1; fi
+  say ""
+  say "extent $1: $(shown "$2"): DISPUTED"
+  if [ "$APPLY" -eq 1 ]; then
+    say "  REFUSED: the newest header dumps of $(shown "$2") from different hosts disagree on its partition table: $3; nothing is written to it unless you pick the host whose dump is right: --source $1=HOST"
+    REFUSED=1
+  else
+    say "  the newest header dumps of $(shown "$2") from different hosts disagree on its partition table: $3; --apply refuses it unless you pick the host whose dump is right: --source $1=HOST"
+  fi
+  APPLY_WAS=$APPLY; APPLY=0
+  return 0
+}
+dispute_done() { APPLY=$APPLY_WAS; }
+
 # One extent. $1 number, $2 device id, $3 default device ('' when none is usable),
 # $4 LVM header sector, $5 expected id hex, $6 scheme (mbr|gpt|none), $7 partition
 # number, $8 start LBA, $9 end LBA, $10 type, $11 header dump file, $12 why nothing
-# can be done (scheme none) or why there is no default device.
+# can be done (scheme none) or why there is no default device, $13 whose dump this is
+# (a disputed extent's candidate; '' otherwise).
 restore_extent() {
   n=$1; id=$2; defdev=$3; sector=$4; expect=$5; kind=$6; index=$7; start=$8; end=$9
   shift 9
-  ptype=$1; file=$2; reason=$3
+  ptype=$1; file=$2; reason=$3; from=$4
   if [ -n "$ONLY" ] && [ "$ONLY" != "$n" ]; then return; fi
   # device_for ends its output with _ so that no trailing newline of a path is lost.
   dev=$(device_for "$n" "$id" "$defdev"); dev=\${dev%_}
   say ""
-  say "extent $n: $(shown "$id") -> $(shown "$dev")"
+  say "extent $n\${from:+, $from}: $(shown "$id") -> $(shown "$dev")"
   if [ "$kind" = none ]; then
     say "  nothing to restore automatically: $reason"
     return
@@ -415,6 +516,8 @@ export function renderRestoreScript(plan: RestorePlan): string {
   lines.push(`  ${plan.extents.length ? plan.extents.map((e) => e.number).join('|') : "''"}) ;;`);
   lines.push(`  *) die "no extent $(shown "$ONLY") in this bundle (it has ${plan.extents.length})" ;;`);
   lines.push('esac');
+  lines.push(...renderCheckSource(plan.extents.filter((e) => e.dispute)));
+  lines.push('check_sources');
   lines.push('verify_sums');
   lines.push('if [ "$PLAN" -eq 1 ]; then');
   lines.push('  [ -f DR-PLAN.txt ] || die "this bundle has no DR-PLAN.txt (a bundle of one LUN, or from an older catalog)"');
@@ -426,30 +529,26 @@ export function renderRestoreScript(plan: RestorePlan): string {
   );
   lines.push('[ "$APPLY" -eq 1 ] || say "dry run: nothing is written (add --apply to write)"');
   for (const e of plan.extents) {
-    const nothing = nothingToRestore(e);
-    const p = e.partition;
-    const scheme = nothing ? 'none' : p.scheme;
-    // A recorded path with control characters is never written into a command: the operator names the device.
-    const badPath = hasControlChars(e.devicePath);
-    const type = scheme === 'mbr' ? `0x${mbrType(p.type).toString(16)}` : partedType(p.type);
-    const why =
-      nothing ??
-      (badPath ? `the recorded device path ${quotedForDisplay(e.devicePath)} holds control characters; name the device with --device ${e.number}=PATH` : '');
-    const args = [
-      String(e.number),
-      visible(e.deviceId ?? e.vml ?? 'unknown'),
-      badPath ? '' : e.devicePath,
-      String(p.startLba + LVM_HEADER_SECTOR_OFFSET),
-      e.expectedIdHex ?? '',
-      scheme,
-      String(p.index > 0 ? p.index : 1),
-      String(p.startLba),
-      String(p.endLba),
-      type,
-      e.headerFile ?? '',
-      visible(why),
-    ];
-    lines.push(`restore_extent ${args.map(shQuote).join(' ')}`);
+    if (!e.dispute) {
+      lines.push(`restore_extent ${restoreExtentArgs(e, '').map(shQuote).join(' ')}`);
+      continue;
+    }
+    // A disputed extent: the picked host's candidate, or every candidate shown and none written.
+    const id = shQuote(visible(e.deviceId ?? e.vml ?? 'unknown'));
+    lines.push(`source_of ${e.number}`);
+    lines.push('case $SRC in');
+    for (const c of e.dispute) {
+      const args = restoreExtentArgs(candidateExtent(e, c), `from ${c.host}'s dump of ${c.headerCollectedAt}, picked with --source`);
+      lines.push(`  ${shQuote(visible(c.host))}) restore_extent ${args.map(shQuote).join(' ')} ;;`);
+    }
+    lines.push(`  *) if disputed ${e.number} ${id} ${shQuote(describeDispute(e.dispute))}; then`);
+    for (const c of e.dispute) {
+      const args = restoreExtentArgs(candidateExtent(e, c), `if picked (--source ${shQuote(`${e.number}=${visible(c.host)}`)})`);
+      lines.push(`       restore_extent ${args.map(shQuote).join(' ')}`);
+    }
+    lines.push('       dispute_done');
+    lines.push('     fi ;;');
+    lines.push('esac');
   }
   lines.push('say ""');
   lines.push('if [ "$REFUSED" -ne 0 ]; then say "some extents were refused or failed: nothing was written to them"; exit 2; fi');
@@ -458,4 +557,53 @@ export function renderRestoreScript(plan: RestorePlan): string {
   );
   lines.push('exit 0');
   return lines.join('\n') + '\n';
+}
+
+/**
+ * check_source N HOST for restore.sh: dies unless extent N is disputed and HOST (as
+ * the script prints it: control characters escaped) is one of its candidates.
+ */
+function renderCheckSource(disputes: readonly RestoreExtent[]): string[] {
+  const out = ['check_source() {', '  case $1 in'];
+  for (const e of disputes) {
+    const hosts = e.dispute!.map((c) => shQuote(visible(c.host)));
+    out.push(`    ${e.number}) case $2 in`);
+    out.push(`         ${hosts.join('|')}) ;;`);
+    out.push(
+      `         *) die "--source $(shown "$1=$2"): extent $1 has no candidate dump from $(shown "$2"); its candidates:" ${shQuote(hosts.join(', '))} ;;`,
+    );
+    out.push('       esac ;;');
+  }
+  const which = disputes.length ? `the disputed extents are ${disputes.map((e) => e.number).join(', ')}` : 'no extent of this bundle is disputed';
+  out.push(`    *) die "--source $(shown "$1=$2"): extent $(shown "$1") is not disputed, so there is no source to pick (${which})" ;;`);
+  out.push('  esac', '}');
+  return out;
+}
+
+/** restore_extent's arguments for an extent (see the function in the prelude); `from` names whose dump it is, '' for an undisputed extent. */
+function restoreExtentArgs(e: RestoreExtent, from: string): string[] {
+  const nothing = nothingToRestore(e);
+  const p = e.partition;
+  const scheme = nothing ? 'none' : p.scheme;
+  // A recorded path with control characters is never written into a command: the operator names the device.
+  const badPath = hasControlChars(e.devicePath);
+  const type = scheme === 'mbr' ? `0x${mbrType(p.type).toString(16)}` : partedType(p.type);
+  const why =
+    nothing ??
+    (badPath ? `the recorded device path ${quotedForDisplay(e.devicePath)} holds control characters; name the device with --device ${e.number}=PATH` : '');
+  return [
+    String(e.number),
+    visible(e.deviceId ?? e.vml ?? 'unknown'),
+    badPath ? '' : e.devicePath,
+    String(p.startLba + LVM_HEADER_SECTOR_OFFSET),
+    e.expectedIdHex ?? '',
+    scheme,
+    String(p.index > 0 ? p.index : 1),
+    String(p.startLba),
+    String(p.endLba),
+    type,
+    e.headerFile ?? '',
+    visible(why),
+    visible(from),
+  ];
 }

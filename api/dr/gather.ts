@@ -63,6 +63,7 @@ export async function drPlanInput(db: Db, sel: BundleSelection, pointInTime: boo
       lun: e.lun,
       vml: e.vml,
       host: e.host,
+      disputedBy: e.dispute?.map((c) => c.host) ?? [],
       source:
         e.headerFile && pathToArtifact.has(e.headerFile)
           ? source(pathToArtifact.get(e.headerFile)!)

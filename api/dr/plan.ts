@@ -39,6 +39,13 @@ export interface PlanExtent {
   vml: string | null;
   host: string;
   source: PlanSource;
+  /**
+   * The restore extent is disputed (api/bundle/extents.ts): these hosts' newest header
+   * dumps of the device disagree on its partition table. The plan's storage steps do not
+   * depend on the table, so they stand; each NAA check says restore.sh will not write it
+   * unpicked. Empty or absent: no dispute.
+   */
+  disputedBy?: string[];
 }
 
 export interface PlanGroup {
@@ -125,6 +132,15 @@ export interface NaaCheck {
 /** The restore script's own guard, the same for every extent. */
 const RESTORE_CHECK = (deviceId: string) =>
   `restore.sh --apply reads the LVM header on the device it is about to write and refuses unless it names ${deviceId}`;
+
+/** The NAA check's sentence on a disputed extent ('' when there is no dispute). */
+function disputeNote(ext: PlanExtent): string {
+  if (!ext.disputedBy?.length) return '';
+  return (
+    ` The header dumps of ${ext.deviceId} from ${ext.disputedBy.join(', ')} disagree on its partition table: restore.sh --apply ` +
+    'writes no table to it until --source N=HOST picks the host whose dump is right (RESTORE.md lists each).'
+  );
+}
 
 export interface MissingLink {
   link: 'extent' | 'storage-lu' | 'backing-store' | 'snapshots';
@@ -370,7 +386,8 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
         message:
           `no captured LU presents ${ext.deviceId}: either the storage host was never collected, or the LU now has another GUID ` +
           '(a replica presented under a new GUID). Ways out: give the LU the saved GUID (stmfadm create-lu -p guid=…), ' +
-          'or mount the copy with a resignature (new VMFS UUID; VMs must be re-registered).',
+          'or mount the copy with a resignature (new VMFS UUID; VMs must be re-registered).' +
+          disputeNote(ext),
       });
       missing.push({
         link: 'storage-lu',
@@ -431,7 +448,8 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
         `the VMFS header expects ${ext.deviceId}${ext.lun !== null ? ` at LUN ${ext.lun}` : ''}; ${lu.storageHost} presents ${lu.deviceId}` +
         `${lu.lun !== null ? ` as LUN ${lu.lun}` : ''} (${lu.stack}); ${guaranteeStep} keeps that id.` +
         (lunMatch ? '' : ` The LUN differs (${lu.lun} ≠ ${ext.lun}): present it as LUN ${ext.lun}, or ESX sees a snapshot LUN.`) +
-        ` Before writing, ${RESTORE_CHECK(ext.deviceId)}.`,
+        ` Before writing, ${RESTORE_CHECK(ext.deviceId)}.` +
+        disputeNote(ext),
     });
     steps.push(...stackSteps);
   }

@@ -2,7 +2,8 @@
  * The restore plan's extents (api/bundle/extents.ts), as tables: one per device, from
  * the newest chosen dump that still had the partition table (else the newest), numbered
  * in LUN order (then device id), each naming the bundle path of its dump and the device
- * restore.sh writes to by default.
+ * restore.sh writes to by default; disputed when hosts' newest intact dumps of a device
+ * disagree on its partition entry, with one candidate per host.
  */
 import { describe, expect, it } from 'vitest';
 import { defaultDevicePath, restoreExtents } from '../../api/bundle/extents.js';
@@ -98,6 +99,91 @@ describe('restoreExtents', () => {
     const vml = `vml.0200030000600144f0aabbccddeeff001122334455${'434f4d535441'}`;
     expect(plan([header({ deviceId: null, vml, artifact: { device: null } })])[0].expectedIdHex).toBe('600144f0aabbccddeeff001122334455');
     expect(plan([header({ deviceId: 'mpx.vmhba1:C0:T0:L0', vml: null })])[0].expectedIdHex).toBeNull();
+  });
+});
+
+describe('restoreExtents: disputed extents', () => {
+  const at = (h: number) => ({ collectedAt: hoursAfterT0(h) });
+  const victim = (over: Parameters<typeof header>[0] = {}) => header({ ...over, artifact: { host: 'esx01', ...at(1), ...over.artifact } });
+  const other = (over: Parameters<typeof header>[0] = {}) => header({ ...over, artifact: { host: 'esx02', ...at(2), ...over.artifact } });
+  const GPT = { scheme: 'gpt', index: 1, startLba: 2048, endLba: 4294967294, type: 'AA31E02A-400F-11DB-9590-000C2911D1B8' } as const;
+  const hostsInDispute = (headers: ExtentRow[]) => plan(headers).map((e) => e.dispute?.map((c) => c.host) ?? null);
+
+  const table: Array<{ name: string; headers: ExtentRow[]; dispute: Array<string[] | null> }> = [
+    { name: 'one host', headers: [victim()], dispute: [null] },
+    {
+      name: 'one host, two dumps that differ (its newest intact one counts)',
+      headers: [victim(), victim({ startLba: 2048, artifact: at(5) })],
+      dispute: [null],
+    },
+    { name: 'two hosts that agree', headers: [victim(), other()], dispute: [null] },
+    { name: 'another start LBA', headers: [victim(), other({ startLba: 2048 })], dispute: [['esx02', 'esx01']] },
+    { name: 'another end LBA', headers: [victim(), other({ endLba: 1000 })], dispute: [['esx02', 'esx01']] },
+    { name: 'another partition number', headers: [victim(), other({ index: 2 })], dispute: [['esx02', 'esx01']] },
+    { name: 'another type', headers: [victim(), other({ type: '0x07' })], dispute: [['esx02', 'esx01']] },
+    { name: 'another scheme', headers: [victim({ ...GPT }), other({ ...GPT, scheme: 'mbr' })], dispute: [['esx02', 'esx01']] },
+    {
+      name: 'a GPT type with and without dashes, in either case, agrees',
+      headers: [victim({ ...GPT }), other({ ...GPT, type: GPT.type.replace(/-/g, '').toLowerCase() })],
+      dispute: [null],
+    },
+    { name: 'the older host newest: newest first', headers: [victim({ artifact: at(9) }), other({ startLba: 2048 })], dispute: [['esx01', 'esx02']] },
+    {
+      name: "a host's wiped newest dump: its newest intact one counts",
+      headers: [victim(), wiped({ artifact: { host: 'esx02', ...at(6) } }), other({ artifact: at(2) })],
+      dispute: [null],
+    },
+    {
+      name: "a host's wiped newest dump over a differing intact one",
+      headers: [victim(), wiped({ artifact: { host: 'esx02', ...at(6) } }), other({ startLba: 2048 })],
+      dispute: [['esx02', 'esx01']],
+    },
+    {
+      name: 'a host with no intact dump is no candidate',
+      headers: [victim(), wiped({ startLba: 2048, artifact: { host: 'esx02', ...at(6) } })],
+      dispute: [null],
+    },
+    {
+      name: 'only the disputed device',
+      headers: [victim(), other({ startLba: 2048 }), victim({ deviceId: DEV7, lun: 7 }), other({ deviceId: DEV7, lun: 7 })],
+      dispute: [['esx02', 'esx01'], null],
+    },
+    {
+      name: 'three hosts, two agreeing: all three listed',
+      headers: [victim(), other({ startLba: 2048 }), header({ artifact: { host: 'esx03', ...at(0) } })],
+      dispute: [['esx02', 'esx01', 'esx03']],
+    },
+    {
+      name: 'no device id: grouped per host, never disputed',
+      headers: [victim({ deviceId: null, devicePath: '/dev/sdb' }), other({ deviceId: null, devicePath: '/dev/sdb', startLba: 2048 })],
+      dispute: [null, null],
+    },
+  ];
+  it.each(table)('$name', ({ headers, dispute }) => expect(hostsInDispute(headers)).toEqual(dispute));
+
+  it("each candidate is its host's dump, file and device path; the extent's own fields stay the newest intact dump's", () => {
+    const a = victim({ devicePath: '/dev/sdc' });
+    const b = other({ startLba: 2048, devicePath: '/vmfs/devices/disks/naa.x' });
+    const files = bundleFiles({ headers: [a, b], descriptors: [], inventories: [], undelete: [], storageConfig: [] });
+    const [e] = restoreExtents([a, b], files);
+    const fileOf = (r: ExtentRow) => files.find((f) => f.artifactId === r.artifact.id)!.path;
+    expect(e).toMatchObject({ host: 'esx02', headerFile: fileOf(b), partition: { startLba: 2048 } });
+    expect(e.dispute).toEqual([
+      {
+        host: 'esx02',
+        devicePath: '/vmfs/devices/disks/naa.x',
+        headerFile: fileOf(b),
+        headerCollectedAt: hoursAfterT0(2),
+        partition: { scheme: 'mbr', index: 1, startLba: 2048, endLba: 209715199, type: '0xfb', missing: false },
+      },
+      {
+        host: 'esx01',
+        devicePath: '/dev/sdc',
+        headerFile: fileOf(a),
+        headerCollectedAt: hoursAfterT0(1),
+        partition: { scheme: 'mbr', index: 1, startLba: 128, endLba: 209715199, type: '0xfb', missing: false },
+      },
+    ]);
   });
 });
 
