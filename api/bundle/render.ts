@@ -117,7 +117,9 @@ export function renderRestoreGuide(sel: BundleSelection): string {
   out.push(
     "1. `sh restore.sh` — verifies the bundle and prints, per extent, the `dd` (MBR: the saved first sector) or `partedUtil setptbl` (GPT) line, and whether the device's LVM header carries the expected id.",
   );
-  out.push('2. `sh restore.sh --apply` (add `--device N=PATH` when the device path differs).');
+  out.push(
+    "2. `sh restore.sh --apply` (add `--device N=PATH` when the device path differs, and `--source N=HOST` for a disputed extent once you have judged which host's dump is right).",
+  );
   out.push('3. ESXi: `esxcli storage core adapter rescan --all`, then `esxcli storage filesystem list`; ESX 3.x: `esxcfg-rescan vmhbaN`, `vmkfstools -V`.');
   out.push(
     'If the newest dump had already lost the table, this bundle also holds the newest dump that still had it and the script uses that one; otherwise ask for a bundle with an earlier `at`.',
