@@ -59,6 +59,20 @@ const BUNDLE = process.env.COLLECTOR_BUNDLE ?? BUILT_BUNDLE;
  */
 const DAY_LATER = process.env.BENCH_DAY_LATER !== '0';
 
+/**
+ * Each LUN its own datastore, as on a real host: its own volume, segment and extent UUIDs. (With
+ * the fixture's defaults all 50 were one extent seen on 50 devices, and every day's capture
+ * raised device-id-changed and lun-id-changed events a real one would not.)
+ */
+function lunUuids(i: number): { vmfsUuid: string; segmentUuid: string; extentUuid: string } {
+  const n = (0x1000 + i).toString(16);
+  return {
+    vmfsUuid: `4a1c3e7f-2b4d6e80-${n}-0050569a1b2c`,
+    segmentUuid: `4a1c3e7e-11223344-${n}-0050569a1b2c`,
+    extentUuid: `4a1c3e7d-aabbccdd-${n}-0050569a1b2c`,
+  };
+}
+
 /** A few unique regions per LUN, like real header dumps: metadata blocks amid zeros. */
 function uniqueRegions(i: number): Region[] {
   const regions: Region[] = [];
@@ -323,7 +337,14 @@ export async function run(): Promise<void> {
     const f = join(devDir, `lun${i}`);
     await writeVmfsDevice(
       f,
-      { lvmMajor: 5, deviceId: `naa.600144f0c0ffee0000000000000${(0x1000 + i).toString(16)}`, lun: i, noiseSeed: i + 1, extraRegions: uniqueRegions(i) },
+      {
+        lvmMajor: 5,
+        deviceId: `naa.600144f0c0ffee0000000000000${(0x1000 + i).toString(16)}`,
+        lun: i,
+        noiseSeed: i + 1,
+        extraRegions: uniqueRegions(i),
+        ...lunUuids(i),
+      },
       LUN_BYTES,
     );
     files.push(f);
