@@ -38,6 +38,13 @@ export interface RestorePartition {
   type: string;
   /** The dump this extent was read from had no table entry for the VMFS partition. */
   missing: boolean;
+  /**
+   * MBR only, when several hosts dumped the device: SHA-256 of the dump's first sector, which
+   * the restore copies whole (`dd … count=1`), so hosts whose entries agree but whose sectors
+   * differ elsewhere (another entry, the disk signature) still dispute the extent. `unreadable`
+   * when the bundle could not read it from the store.
+   */
+  firstSector?: string;
 }
 
 export interface RestoreExtent {
@@ -168,7 +175,8 @@ export function candidateExtent(extent: RestoreExtent, candidate: RestoreCandida
 /** One line for a partition entry: `MBR #1, LBA 128–209715199, type 0xfb`. */
 export function describePartition(p: RestorePartition): string {
   if (p.scheme === 'none' || p.missing) return `none saved (VMFS at LBA ${p.startLba})`;
-  return `${p.scheme.toUpperCase()} #${p.index}, LBA ${p.startLba}–${p.endLba}, type ${p.type}`;
+  const entry = `${p.scheme.toUpperCase()} #${p.index}, LBA ${p.startLba}–${p.endLba}, type ${p.type}`;
+  return p.firstSector ? `${entry}, first sector ${p.firstSector === 'unreadable' ? 'unreadable' : `sha256 ${p.firstSector.slice(0, 16)}…`}` : entry;
 }
 
 /** A disputed extent's candidates on one line, each host with when its dump was taken and its entry; control characters escaped. */

@@ -10,6 +10,8 @@ import { chooseHeaderDumps, inventoryHostsOf, latestPerSeries } from './choose.j
 import { restoreExtents } from './extents.js';
 import { bundleFiles, bundleRoot } from './files.js';
 import { gatherBundleRows } from './rows.js';
+import { firstSectorsOf } from './first-sectors.js';
+import type { BlobStore } from '../store/types.js';
 import type { BundleRows, BundleSelection, BundleSubject } from './types.js';
 
 export type { BundleFile, BundleSelection, BundleSubject } from './types.js';
@@ -19,7 +21,13 @@ export { safeName } from './files.js';
  * The selection made of `rows` for `subject` as of `at`, generated at `now`; null when
  * the rows hold nothing for the subject (no header dump, descriptor copy, inventory row or LU).
  */
-export function composeSelection(rows: BundleRows, subject: BundleSubject, at: Date, now: Date): BundleSelection | null {
+export function composeSelection(
+  rows: BundleRows,
+  subject: BundleSubject,
+  at: Date,
+  now: Date,
+  firstSectors?: ReadonlyMap<string, string>,
+): BundleSelection | null {
   const headers = chooseHeaderDumps(rows.extents);
   const descriptors = latestPerSeries(rows.descriptors);
   if (headers.length === 0 && descriptors.length === 0 && rows.targets.length === 0 && inventoryHostsOf(rows.extents).length === 0) return null;
@@ -37,16 +45,22 @@ export function composeSelection(rows: BundleRows, subject: BundleSubject, at: D
     generatedAt,
     root: bundleRoot(subject.vmfsUuid ?? subject.deviceId, atIso),
     files,
-    plan: { vmfsUuid, label, at: atIso, generatedAt, extents: restoreExtents(headers, files) },
+    plan: { vmfsUuid, label, at: atIso, generatedAt, extents: restoreExtents(headers, files, firstSectors) },
     targets: rows.targets,
     snapshots: rows.snapshots,
     volumes: rows.volumes,
   };
 }
 
-/** Chooses the bundle's files and restore plan for a subject as of `at`; 404 when nothing is known by then. */
-export async function selectBundle(db: Db, subject: BundleSubject, at: Date, now: Date): Promise<BundleSelection> {
-  const sel = composeSelection(await gatherBundleRows(db, subject, at), subject, at, now);
+/**
+ * Chooses the bundle's files and restore plan for a subject as of `at`; 404 when nothing is
+ * known by then. With the store, MBR dumps several hosts made of one device are compared by
+ * their first sectors too (api/bundle/first-sectors.ts).
+ */
+export async function selectBundle(db: Db, subject: BundleSubject, at: Date, now: Date, store?: BlobStore): Promise<BundleSelection> {
+  const rows = await gatherBundleRows(db, subject, at);
+  const firstSectors = store ? await firstSectorsOf(store, chooseHeaderDumps(rows.extents)) : undefined;
+  const sel = composeSelection(rows, subject, at, now, firstSectors);
   if (!sel) {
     const what = subject.vmfsUuid ? `volume ${subject.vmfsUuid}` : `device ${subject.deviceId}`;
     throw new ApiError('not_found', `the catalog holds nothing for ${what} at or before ${at.toISOString()}`);

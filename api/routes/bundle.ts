@@ -68,7 +68,7 @@ export function bundleTime(at: string | undefined, now: Date): Date {
 async function answerBundle(c: Context<AppEnv>, subject: BundleSubject, at: string | undefined, redirect: string | undefined): Promise<Response> {
   const { db, store, now, logger } = c.var.services;
   const current = now();
-  const sel = await selectBundle(db, subject, bundleTime(at, current), current);
+  const sel = await selectBundle(db, subject, bundleTime(at, current), current, store);
   // A volume's bundle carries its DR plan (RESTORE.md "DR plan", DR-PLAN.txt, restore.sh --plan).
   if (subject.vmfsUuid) sel.drPlan = await drPlanForSelection(db, sel, at !== undefined);
   const fileName = bundleFileName(sel);

@@ -45,11 +45,11 @@ const drPlanRoute = createRoute({
 /** Registers GET /v1/volumes/{vmfsUuid}/dr-plan. */
 export function registerDrPlanRoutes(app: App): void {
   app.openapi(drPlanRoute, async (c) => {
-    const { db, now } = c.var.services;
+    const { db, store, now } = c.var.services;
     const vmfsUuid = vmfsUuidParam(c.req.valid('param').vmfsUuid);
     const { at, format } = c.req.valid('query');
     const current = now();
-    const sel = await selectBundle(db, { vmfsUuid }, bundleTime(at, current), current);
+    const sel = await selectBundle(db, { vmfsUuid }, bundleTime(at, current), current, store);
     const plan = await drPlanForSelection(db, sel, at !== undefined);
     if (format === 'text') return c.text(renderDrPlanText(plan), 200);
     return c.json(plan, 200);

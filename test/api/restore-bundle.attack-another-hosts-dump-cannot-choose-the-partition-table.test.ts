@@ -178,7 +178,7 @@ describeEachFlavour('another host claiming the same LUN', (flavour) => {
     const root = await bundle(AGREED.vmfsUuid);
     const [extent] = (JSON.parse(readFileSync(join(root, 'bundle.json'), 'utf8')) as { extents: RestoreExtent[] }).extents;
     expect(extent).toMatchObject({ deviceId: AGREED.deviceId, host: PEER, dispute: null });
-    expect(readFileSync(join(root, 'RESTORE.md'), 'utf8')).not.toContain('disputed');
+    expect(readFileSync(join(root, 'RESTORE.md'), 'utf8')).not.toContain(') is disputed');
     const disk = wipedDisk(root, 'disk.img', agreedDump);
     const applied = runScript(shell, join(root, 'restore.sh'), ['--apply', '--device', disk.path]);
     expect(applied.code, applied.out).toBe(0);
