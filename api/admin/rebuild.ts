@@ -74,7 +74,10 @@ class CommittedMeanwhile extends Error {}
 export async function rebuildCatalog(services: Services, onProgress?: Progress): Promise<RebuildResult> {
   const { db, store, now } = services;
   const keys: string[] = [];
-  for await (const o of store.list('manifests/')) if (isManifestKey(o.key)) keys.push(o.key);
+  const listed = new Set<string>();
+  for await (const o of store.list('manifests/')) if (isManifestKey(o.key)) listed.add(o.key);
+  // One manifest a capture: where an upgrade left both formats (manifestKeysOf), format 2's.
+  for (const k of listed) if (!(k.endsWith('.json') && listed.has(`${k}.gz`))) keys.push(k);
   // Access first: the operators and collectors locked out by a lost database get back in.
   const restored = await restoreTokens(db, store);
   const result: RebuildResult = {

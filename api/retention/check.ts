@@ -13,7 +13,7 @@ import { blobs, events, extents, scrubState, segments } from '../../db/schema.js
 import type { Services } from '../context.js';
 import { ChunkError, decodeChunk } from '../pipeline/chunks.js';
 import { pool } from '../ingest/staging.js';
-import { chunkKey, isManifestKey } from '../store/types.js';
+import { chunkKey, isManifestKey, manifestKeysOf } from '../store/types.js';
 import { rowsOf } from './gather.js';
 
 export interface CorruptChunk {
@@ -52,7 +52,8 @@ export async function checkStore(services: Pick<Services, 'db' | 'store' | 'now'
     .filter((c) => !c.manifest_key || !manifests.has(c.manifest_key))
     .map((c) => c.id)
     .sort();
-  const manifestsWithoutCapture = [...manifests].filter((k) => !rowKeys.has(k)).sort();
+  // A capture's manifest of the other format (left by an upgrade, manifestKeysOf) is its own.
+  const manifestsWithoutCapture = [...manifests].filter((k) => !manifestKeysOf(k).some((x) => rowKeys.has(x))).sort();
 
   // Referenced: chunk → stored size and the artifacts naming it.
   const refs = new Map<string, { storedSize: number; size: number; artifacts: string[] }>();

@@ -11,7 +11,7 @@ import { artifacts, capturePins, captures, retentionRuns } from '../../db/schema
 import type { Services } from '../context.js';
 import { deleteArtifactRows } from '../pipeline/indexer.js';
 import { pool } from '../ingest/staging.js';
-import { chunkKey } from '../store/types.js';
+import { chunkKey, manifestKeysOf } from '../store/types.js';
 import { planRetention, rowsOf, type RetentionPlan } from './gather.js';
 import { sweepUnreferencedChunks } from './gc.js';
 import { lockDateFor } from './object-lock.js';
@@ -125,7 +125,13 @@ export async function runRetention(services: Services, options: RetentionRunOpti
           continue;
         }
       }
-      if (c.manifestKey) await store.delete(c.manifestKey);
+      if (c.manifestKey) {
+        const [key, other] = manifestKeysOf(c.manifestKey);
+        await store.delete(key);
+        // The capture's manifest of the other format, when an upgrade left one (manifestKeysOf):
+        // else a later rebuild would bring the dropped capture back from it. Usually absent.
+        await store.delete(other).catch(() => undefined);
+      }
       await deleteCaptureRows(db, c.captureId);
       report.dropped.push(c.captureId);
     }

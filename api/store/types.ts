@@ -158,6 +158,15 @@ export function manifestKey(host: string, captureId: string): string {
   return `manifests/${encodeURIComponent(host)}/${captureId}.json.gz`;
 }
 
+/**
+ * The keys one capture's manifest may rest under: `key` and the other format's (`.json.gz`
+ * and `.json`). A commit that failed under a catalog before format 2 may have left `.json`,
+ * and its retry after an upgrade wrote `.json.gz`: both name the one capture.
+ */
+export function manifestKeysOf(key: string): [string, string] {
+  return [key, key.endsWith('.json.gz') ? key.slice(0, -'.gz'.length) : `${key}.gz`];
+}
+
 /** True for a manifest's key: format 2's `.json.gz`, or `.json` of a manifest written before it. */
 export function isManifestKey(key: string): boolean {
   return key.startsWith('manifests/') && (key.endsWith('.json.gz') || key.endsWith('.json'));
