@@ -4,7 +4,7 @@
  * or volume, and the manifest that lets `rebuild` recreate it. Shared by commit,
  * rebuild and reindex.
  */
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { ArtifactSummary, CaptureManifest, HostRef } from '../../formats/protocol.js';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import { PARSER_VERSION } from '../../formats/parse.js';
@@ -53,26 +53,27 @@ interface DriftAsk {
  */
 async function previousObservations(tx: Db, asks: DriftAsk[], before: Date): Promise<Array<Observation | null>> {
   const found: Array<Observation | null> = asks.map(() => null);
+  const at = before.toISOString();
+  // The newest earlier artifact for each key (`u.key`), as `newest` finds it for one.
+  const latest = (newest: SQL) => (list: string) =>
+    sql`
+    SELECT u.i, p.id, p.capture_id, p.host, p.collected_at, p.kind, p.device, p.parsed
+      FROM jsonb_array_elements_text(${list}::jsonb) WITH ORDINALITY AS u(key, i)
+      CROSS JOIN LATERAL (${newest}) p`;
   const lookups = [
     {
       keys: asks.map((a) => (a.kind === 'vmfs-header' ? (a.obs.extentUuid ?? null) : null)),
-      rows: (list: string) => sql`
-        SELECT u.i, p.id, p.capture_id, p.host, p.collected_at, p.kind, p.device, p.parsed
-          FROM jsonb_array_elements_text(${list}::jsonb) WITH ORDINALITY AS u(key, i)
-          CROSS JOIN LATERAL (
-            SELECT a.* FROM extents e JOIN artifacts a ON a.id = e.artifact_id
-             WHERE e.extent_uuid = u.key AND e.source = 'header' AND e.seen_at < ${before.toISOString()}::timestamptz
-             ORDER BY e.seen_at DESC LIMIT 1) p`,
+      rows: latest(sql`
+        SELECT a.* FROM extents o JOIN artifacts a ON a.id = o.artifact_id
+         WHERE o.extent_uuid = u.key AND o.source = 'header' AND o.seen_at < ${at}::timestamptz
+         ORDER BY o.seen_at DESC LIMIT 1`),
     },
     {
       keys: asks.map((a) => (a.kind === 'vh-sf' ? (a.obs.vmfsUuid ?? null) : null)),
-      rows: (list: string) => sql`
-        SELECT u.i, p.id, p.capture_id, p.host, p.collected_at, p.kind, p.device, p.parsed
-          FROM jsonb_array_elements_text(${list}::jsonb) WITH ORDINALITY AS u(key, i)
-          CROSS JOIN LATERAL (
-            SELECT a.* FROM segments s JOIN artifacts a ON a.id = s.artifact_id
-             WHERE s.vmfs_uuid = u.key AND a.kind = 'vh-sf' AND s.seen_at < ${before.toISOString()}::timestamptz
-             ORDER BY s.seen_at DESC LIMIT 1) p`,
+      rows: latest(sql`
+        SELECT a.* FROM segments o JOIN artifacts a ON a.id = o.artifact_id
+         WHERE o.vmfs_uuid = u.key AND a.kind = 'vh-sf' AND o.seen_at < ${at}::timestamptz
+         ORDER BY o.seen_at DESC LIMIT 1`),
     },
   ];
   await Promise.all(
