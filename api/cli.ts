@@ -19,6 +19,7 @@ import { listTokens } from './read/tokens.js';
 import { formatRetentionReport, runRetention } from './retention/run.js';
 import { checkStore, formatCheckReport } from './retention/check.js';
 import { pinCapture, unpinCapture } from './retention/pins.js';
+import { dropOpenCapture } from './ingest/staging.js';
 import { runEventChecks } from './events/checks.js';
 
 const USAGE = `usage: npm run catalog -- <command> [options]
@@ -34,6 +35,8 @@ commands:
                                its keep reasons or drop; without --dry-run delete what it drops
   check [--read-data-subset=N%]
                                check manifests, rows and chunks; re-hash the next N % of chunks
+  drop ID                      drop an open capture (begun, never committed) now, as the staging
+                               sweep does 24 h after its last begin; its collector sends it again
   pin ID --note TEXT           keep a capture whatever the policy says
   unpin ID                     remove a pin
   events scan                  raise host-stale (and re-check the health events), send due webhooks
@@ -222,6 +225,15 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           await cliAudit(opened, 'check', 'store', { clean: report.clean, corrupt: report.scrub?.corrupt.length ?? 0 });
           print(formatCheckReport(report), report);
           return report.clean ? 0 : 3;
+        });
+      }
+      case 'drop': {
+        if (!sub || rest.length) throw new UsageError("drop needs one capture id (a host's open captures are listed by GET /v1/hosts/{name})");
+        return await withServices(async (opened) => {
+          const dropped = await dropOpenCapture(opened.services, sub.toLowerCase());
+          await cliAudit(opened, 'drop-capture', dropped.captureId, { host: dropped.host, chunkRecords: dropped.chunkRecords });
+          print(`dropped open capture ${dropped.captureId} of host ${dropped.host} (${dropped.chunkRecords} chunk records)`, { ...dropped, dropped: true });
+          return 0;
         });
       }
       case 'pin':

@@ -2,7 +2,7 @@
  * `npm run catalog -- …` as a real process (dist/catalog.mjs, which that script runs;
  * test/helpers/build-once.ts builds it before any suite): usage errors in one line, tokens
  * create/list/revoke, a clear message while a running server holds the embedded
- * database, and `rebuild` after the database directory is deleted giving the same
+ * database, `drop` of an open capture, and `rebuild` after the database directory is deleted giving the same
  * search answers as before.
  */
 import { spawn } from 'node:child_process';
@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, serverEnv } from '../helpers/spawn-server.js';
 import { serverChildEnv, startServerChild, type ServerChild } from '../helpers/server-child.js';
-import { ingest, remoteCatalog } from '../helpers/ingest-client.js';
+import { begin, ingest, prepareCapture, remoteCatalog } from '../helpers/ingest-client.js';
 import { buildVhSf, buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
 import { iscsitgtExport } from '../fixtures/text-fixtures.js';
 
@@ -51,6 +51,7 @@ describe('catalog CLI', () => {
   const env = { DATA_DIR: dataDir };
   const bootstrap = `cli-admin-${randomBytes(16).toString('hex')}`;
   const servers: ServerChild[] = [];
+  let openCapture = '';
   afterAll(async () => {
     for (const s of servers) await s.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
@@ -113,7 +114,24 @@ describe('catalog CLI', () => {
     expect(oneLine(busy.stderr)).toBe(true);
     expect(busy.stderr).toContain('in use by a running catalog server');
     expect(busy.stderr).toContain(`pid ${server.pid}`);
+    // A capture begun over the protocol and never committed, for `drop` once the server is gone.
+    const p = prepareCapture({ host: 'esx-open', artifacts: [{ kind: 'vmfs-undelete', fileName: 'u.tar', bytes: randomBytes(2000) }] });
+    await begin(remoteCatalog(server.url, bootstrap), p.request);
+    openCapture = p.request.captureId;
     await server.kill('SIGTERM');
+  });
+
+  it('drops an open capture; a second drop is one line and exit 1, no id a usage error', { timeout: 300_000 }, async () => {
+    const dropped = await catalogCli(['drop', openCapture, '--json'], env);
+    expect(dropped.code, dropped.stderr).toBe(0);
+    expect(JSON.parse(dropped.stdout)).toEqual({ captureId: openCapture, host: 'esx-open', chunkRecords: 0, dropped: true });
+    const again = await catalogCli(['drop', openCapture], env);
+    expect(again.code).toBe(1);
+    expect(oneLine(again.stderr)).toBe(true);
+    expect(again.stderr).toContain(`no open capture ${openCapture}`);
+    const usage = await catalogCli(['drop'], env);
+    expect(usage.code).toBe(64);
+    expect(oneLine(usage.stderr)).toBe(true);
   });
 
   it('rebuild after the database is deleted gives the same search answers', { timeout: 600_000 }, async () => {
