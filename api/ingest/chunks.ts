@@ -208,18 +208,28 @@ export async function deliveredChunks(db: Db, captureId: string): Promise<Map<st
 /**
  * Writes chunks into the capture's staging area, where its commit looks for them. A commit
  * that ran meanwhile (the batch's check that the capture is open came before it) removed the
- * area: the filesystem store then finds no directory to write into, S3 takes objects no
- * commit will read (the staging sweep removes them). Either way the batch came too late for
- * its capture, which is the 409 of a batch for a committed capture, not a 500.
+ * area: the filesystem store then finds no directory to write into, or this batch made it
+ * again; S3 takes objects no commit will read. Either way the batch came too late for its
+ * capture, which is the 409 of a batch for a committed capture, not a 500, and what it
+ * wrote is removed again (else the staging sweep would).
  */
 async function stage(services: Services, captureId: string, staged: Array<{ sha256: string; storedBytes: Uint8Array }>): Promise<void> {
-  const { db, store } = services;
-  const written = await Promise.allSettled([
-    store.openStaging(captureId).then(() => Promise.all(staged.map((c) => store.put(stagingKey(captureId, c.sha256), c.storedBytes)))),
-  ]);
+  const { db, store, logger } = services;
+  const failure = await store
+    .openStaging(captureId)
+    .then(() => Promise.all(staged.map((c) => store.put(stagingKey(captureId, c.sha256), c.storedBytes))))
+    .then(
+      () => null,
+      (e: unknown) => ({ e }),
+    );
   const [cap] = await db.select({ state: captures.state }).from(captures).where(eq(captures.id, captureId));
-  if (cap?.state !== 'open') throw new ApiError('conflict', `capture ${captureId} was committed while this batch arrived; it takes no more chunks`);
-  if (written[0].status === 'rejected') throw written[0].reason;
+  if (cap?.state !== 'open') {
+    await store
+      .closeStaging(captureId)
+      .catch((e: unknown) => logger.warn('staging cleanup failed; the staging sweep removes it', { captureId, error: (e as Error).message }));
+    throw new ApiError('conflict', `capture ${captureId} was committed while this batch arrived; it takes no more chunks`);
+  }
+  if (failure) throw failure.e;
 }
 
 /**

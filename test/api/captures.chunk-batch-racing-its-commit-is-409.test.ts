@@ -4,7 +4,8 @@
  * The race is on the path of a chunk only a secret-bearing artifact references: such a chunk
  * is written into the capture's staging area, which the commit removes. The batch's check
  * that the capture is open passes, the commit runs in between, and the staging write then
- * finds no staging area (the filesystem store) or writes into one no commit will read (S3).
+ * finds no staging area (the filesystem store), makes it again (a commit that ended before the
+ * batch opened it), or writes into one no commit will read (S3); what it wrote is removed again.
  * Either way the capture keeps what it committed, byte for byte.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -24,9 +25,12 @@ describeEachFlavour('a chunk batch racing its commit', (flavour) => {
     await catalog?.close();
   });
 
-  it('is 409 with the JSON error shape, and the committed capture reads back whole', async () => {
+  it.each([
+    ['after the batch opened the staging area', 'after'],
+    ['before the batch opened it (the batch makes it again)', 'before'],
+  ] as const)('a commit %s: 409 with the JSON error shape, nothing left staged, the capture reads back whole', async (_, when) => {
     const raw = new TextEncoder().encode(
-      iscsitgtExport({ targets: [{ name: 't0', iqn: 'iqn.2001-04.com.example:race', luns: [{ lun: 0, guid: '600144f0c6e7d3b400004f9a2c4e0177' }] }] }),
+      iscsitgtExport({ targets: [{ name: 't0', iqn: `iqn.2001-04.com.example:race-${when}`, luns: [{ lun: 0, guid: '600144f0c6e7d3b400004f9a2c4e0177' }] }] }),
     );
     const p = prepareCapture({
       host: 'sol-race',
@@ -49,8 +53,9 @@ describeEachFlavour('a chunk batch racing its commit', (flavour) => {
     const openStaging = store.openStaging.bind(store);
     let committed: Awaited<ReturnType<typeof commit>> | undefined;
     store.openStaging = async (captureId: string) => {
+      if (when === 'before') committed = await commit(catalog, captureId, token);
       await openStaging(captureId);
-      committed = await commit(catalog, captureId, token);
+      if (when === 'after') committed = await commit(catalog, captureId, token);
     };
     let retry: Response;
     try {
@@ -68,13 +73,11 @@ describeEachFlavour('a chunk batch racing its commit', (flavour) => {
     const content = await catalog.request(`/v1/artifacts/${again.artifacts[0].id}/content`);
     expect(content.status).toBe(200);
     // The stored SMF export is the redacted one; it parses and names the target.
-    expect(new TextDecoder().decode(await content.arrayBuffer())).toContain('iqn.2001-04.com.example:race');
+    expect(new TextDecoder().decode(await content.arrayBuffer())).toContain(`iqn.2001-04.com.example:race-${when}`);
     expect(sha256Hex(raw)).toBe(p.request.artifacts[0].sha256);
-    // The retry left nothing in staging for a sweep to find on the filesystem store.
-    if (flavour === 'embedded') {
-      const left: string[] = [];
-      for await (const o of store.list(stagingPrefix(p.request.captureId))) left.push(o.key);
-      expect(left).toEqual([]);
-    }
+    // The retry left nothing in staging for a sweep to find.
+    const left: string[] = [];
+    for await (const o of store.list(stagingPrefix(p.request.captureId))) left.push(o.key);
+    expect(left).toEqual([]);
   });
 });
