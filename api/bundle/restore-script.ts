@@ -355,6 +355,10 @@ device_for() {
 check_header() {
   HEADER_ID=
   if [ ! -r "$1" ]; then HEADER_STATE=unreadable; return; fi
+  # Only a disk (block or character device) or an image file is read, never a FIFO or a
+  # terminal: a device path a dump recorded (a collector's word) must not make this wait.
+  if [ -p "$1" ] || { [ ! -b "$1" ] && [ ! -c "$1" ] && [ ! -f "$1" ]; }; then HEADER_STATE=unreadable; return; fi
+  if [ -c "$1" ] && { [ -t 3 ]; } 2>/dev/null 3<"$1"; then HEADER_STATE=unreadable; return; fi
   hex=$(dd if="$1" bs=512 skip="$2" count=1 2>/dev/null | od -A n -t x1 -v | tr -d ' \\n')
   if [ "\${#hex}" -ne 1024 ]; then HEADER_STATE=gone; return; fi
   # Magic 0xC001D00D, little-endian.

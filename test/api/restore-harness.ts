@@ -55,7 +55,8 @@ export function writeBundle(dir: string, plan: RestorePlan, files: Record<string
 
 /** Runs a script under a shell; stdout and stderr together. */
 export function runScript(shell: Shell, script: string, args: string[], env: NodeJS.ProcessEnv = process.env): { code: number | null; out: string } {
-  const r = spawnSync(shell.argv[0], [...shell.argv.slice(1), script, ...args], { encoding: 'utf8', env });
+  // Bounded: a script that waits (on a FIFO, a terminal) fails its test instead of hanging the run.
+  const r = spawnSync(shell.argv[0], [...shell.argv.slice(1), script, ...args], { encoding: 'utf8', env, timeout: 60_000 });
   return { code: r.status, out: r.stdout + r.stderr };
 }
 

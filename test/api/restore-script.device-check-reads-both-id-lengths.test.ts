@@ -10,10 +10,12 @@
  * 22 bytes (docs/formats.md §1, §3). Other writers count the id alone (16).
  *
  * So the script compares the id under both readings with the expected NAA, case-
- * insensitively; `--force-device` overrides any failed check for the device it names;
+ * insensitively; a recorded path that is a FIFO or a terminal is never read (it would wait);
+ * `--force-device` overrides any failed check for the device it names;
  * and `--apply` with nothing to write says so and exits 3. Every case runs under dash,
  * busybox sh and ksh (whichever are installed; a missing one is printed).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +101,15 @@ describe.each(availableShells())('restore.sh device check under $name', (shell) 
     expect(applied.code, applied.out).toBe(0);
     expect(applied.out).not.toContain('--force-device');
     expect(sha256(readFileSync(dev))).toBe(sha256(dump));
+  });
+
+  it('a recorded device path that is a FIFO is not read: the dry run ends and says so', () => {
+    const dump = dumpOf(NAA, 22);
+    const fifo = join(tempDir('vrc-fifo-'), 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const dry = runScript(shell, bundle([extent({ devicePath: fifo })], dump), []);
+    expect(dry.code, dry.out).toBe(0);
+    expect(dry.out).toContain('is not readable here');
   });
 
   it('compares case-insensitively (an expected id in upper case, as stmfadm prints GUIDs)', () => {
