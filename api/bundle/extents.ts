@@ -15,10 +15,11 @@
  * intact dump's, as for any extent, so the order, device id and expected id are
  * unchanged; for a disputed extent nothing writes them unpicked. Dumps that agree,
  * and a device only one host dumped, are never disputed; nor is a device without an
- * id, whose dumps are grouped per host and path anyway. For MBR, whose restore copies the
- * dump's whole first sector, the sector itself is compared too (`firstSectors`: its SHA-256
- * per artifact, read by api/bundle/first-sectors.ts), so a dump that agrees on the VMFS entry
- * but carries another entry or disk signature beside it is a candidate of its own.
+ * id, whose dumps are grouped per host and path anyway. The table bytes restore.sh copies
+ * from the picked dump (an MBR's first sector, a GPT's sectors 0–33) are compared too
+ * (`savedTables`: their SHA-256 per artifact, read by api/bundle/saved-tables.ts), so a dump
+ * that agrees on the VMFS entry but carries other entries or another disk signature beside it
+ * is a candidate of its own.
  */
 import { intact } from './choose.js';
 import { expectedIdHex, type RestoreCandidate, type RestoreExtent, type RestorePartition } from './restore-script.js';
@@ -30,10 +31,10 @@ export function defaultDevicePath(e: ExtentRow): string {
   return `/vmfs/devices/disks/${e.deviceId ?? e.artifact.device ?? 'UNKNOWN-DEVICE'}`;
 }
 
-function partitionOf(row: ExtentRow, firstSectors?: ReadonlyMap<string, string>): RestorePartition {
-  const firstSector = row.scheme === 'mbr' ? firstSectors?.get(row.artifact.id) : undefined;
+function partitionOf(row: ExtentRow, savedTables?: ReadonlyMap<string, string>): RestorePartition {
+  const savedTable = savedTables?.get(row.artifact.id);
   return {
-    ...(firstSector ? { firstSector } : {}),
+    ...(savedTable ? { savedTable } : {}),
     scheme: row.scheme === 'mbr' || row.scheme === 'gpt' ? row.scheme : 'none',
     index: row.index ?? 0,
     startLba: row.startLba ?? 0,
@@ -45,32 +46,37 @@ function partitionOf(row: ExtentRow, firstSectors?: ReadonlyMap<string, string>)
 
 /** The partition entry as two hosts' dumps are compared: equal keys restore the same table. */
 export function partitionKey(p: RestorePartition): string {
-  return [p.scheme, p.index, p.startLba, p.endLba, p.type.replace(/-/g, '').toLowerCase(), p.firstSector ?? ''].join(' ');
+  return [p.scheme, p.index, p.startLba, p.endLba, p.type.replace(/-/g, '').toLowerCase(), p.savedTable ?? ''].join(' ');
 }
 
-/** Each host's newest intact dump among `newestFirst`, newest first; a dispute when two of them disagree, else null. */
+/** Each host's newest intact dump among `newestFirst` (newest first), in that order: what a dispute compares. */
+export function newestIntactPerHost(newestFirst: readonly ExtentRow[]): ExtentRow[] {
+  const perHost = new Map<string, ExtentRow>();
+  for (const h of newestFirst) if (intact(h) && !perHost.has(h.artifact.host)) perHost.set(h.artifact.host, h);
+  return [...perHost.values()];
+}
+
+/** Each host's newest intact dump among `newestFirst` as a candidate; a dispute when two of them disagree, else null. */
 function disputeOf(
   newestFirst: readonly ExtentRow[],
   pathOf: ReadonlyMap<string, string>,
-  firstSectors?: ReadonlyMap<string, string>,
+  savedTables?: ReadonlyMap<string, string>,
 ): RestoreCandidate[] | null {
-  const perHost = new Map<string, ExtentRow>();
-  for (const h of newestFirst) if (intact(h) && !perHost.has(h.artifact.host)) perHost.set(h.artifact.host, h);
-  const candidates = [...perHost.values()].map((h) => ({
+  const candidates = newestIntactPerHost(newestFirst).map((h) => ({
     host: h.artifact.host,
     devicePath: defaultDevicePath(h),
     headerFile: pathOf.get(h.artifact.id) ?? null,
     headerCollectedAt: h.artifact.collectedAt,
-    partition: partitionOf(h, firstSectors),
+    partition: partitionOf(h, savedTables),
   }));
   return new Set(candidates.map((c) => partitionKey(c.partition))).size > 1 ? candidates : null;
 }
 
 /**
  * One extent per device among `headers`; `headerFile` is the bundle path of the dump `files`
- * carries it at; `firstSectors` the SHA-256 of MBR dumps' first sectors (see above).
+ * carries it at; `savedTables` the SHA-256 of dumps' saved table bytes (see above).
  */
-export function restoreExtents(headers: readonly ExtentRow[], files: readonly BundleFile[], firstSectors?: ReadonlyMap<string, string>): RestoreExtent[] {
+export function restoreExtents(headers: readonly ExtentRow[], files: readonly BundleFile[], savedTables?: ReadonlyMap<string, string>): RestoreExtent[] {
   const pathOf = new Map<string, string>();
   for (const f of files) if (!pathOf.has(f.artifactId)) pathOf.set(f.artifactId, f.path);
   const byDevice = new Map<string, ExtentRow[]>();
@@ -92,9 +98,9 @@ export function restoreExtents(headers: readonly ExtentRow[], files: readonly Bu
       devicePath: defaultDevicePath(source),
       headerFile: pathOf.get(source.artifact.id) ?? null,
       headerCollectedAt: source.artifact.collectedAt,
-      partition: partitionOf(source, firstSectors),
+      partition: partitionOf(source, savedTables),
       expectedIdHex: expectedIdHex(source.deviceId, source.vml),
-      dispute: source.deviceId ? disputeOf(sorted, pathOf, firstSectors) : null,
+      dispute: source.deviceId ? disputeOf(sorted, pathOf, savedTables) : null,
     });
   }
   return extents;

@@ -39,12 +39,12 @@ export interface RestorePartition {
   /** The dump this extent was read from had no table entry for the VMFS partition. */
   missing: boolean;
   /**
-   * MBR only, when several hosts dumped the device: SHA-256 of the dump's first sector, which
-   * the restore copies whole (`dd … count=1`), so hosts whose entries agree but whose sectors
-   * differ elsewhere (another entry, the disk signature) still dispute the extent. `unreadable`
-   * when the bundle could not read it from the store.
+   * When several hosts dumped the device: SHA-256 of the table bytes restore.sh would copy
+   * from this dump (an MBR's first sector, a GPT's sectors 0–33), so hosts whose entries agree
+   * but whose tables differ elsewhere (another entry, the disk signature) still dispute the
+   * extent; `unreadable:<artifact id>` when the bundle could not read them from the store.
    */
-  firstSector?: string;
+  savedTable?: string;
 }
 
 export interface RestoreExtent {
@@ -176,7 +176,8 @@ export function candidateExtent(extent: RestoreExtent, candidate: RestoreCandida
 export function describePartition(p: RestorePartition): string {
   if (p.scheme === 'none' || p.missing) return `none saved (VMFS at LBA ${p.startLba})`;
   const entry = `${p.scheme.toUpperCase()} #${p.index}, LBA ${p.startLba}–${p.endLba}, type ${p.type}`;
-  return p.firstSector ? `${entry}, first sector ${p.firstSector === 'unreadable' ? 'unreadable' : `sha256 ${p.firstSector.slice(0, 16)}…`}` : entry;
+  if (!p.savedTable) return entry;
+  return `${entry}, saved table ${p.savedTable.startsWith('unreadable') ? 'unreadable' : `sha256 ${p.savedTable.slice(0, 16)}…`}`;
 }
 
 /** A disputed extent's candidates on one line, each host with when its dump was taken and its entry; control characters escaped. */

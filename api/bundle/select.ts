@@ -10,7 +10,7 @@ import { chooseHeaderDumps, inventoryHostsOf, latestPerSeries } from './choose.j
 import { restoreExtents } from './extents.js';
 import { bundleFiles, bundleRoot } from './files.js';
 import { gatherBundleRows } from './rows.js';
-import { firstSectorsOf } from './first-sectors.js';
+import { savedTablesOf } from './saved-tables.js';
 import type { BlobStore } from '../store/types.js';
 import type { BundleRows, BundleSelection, BundleSubject } from './types.js';
 
@@ -26,7 +26,7 @@ export function composeSelection(
   subject: BundleSubject,
   at: Date,
   now: Date,
-  firstSectors?: ReadonlyMap<string, string>,
+  savedTables?: ReadonlyMap<string, string>,
 ): BundleSelection | null {
   const headers = chooseHeaderDumps(rows.extents);
   const descriptors = latestPerSeries(rows.descriptors);
@@ -45,7 +45,7 @@ export function composeSelection(
     generatedAt,
     root: bundleRoot(subject.vmfsUuid ?? subject.deviceId, atIso),
     files,
-    plan: { vmfsUuid, label, at: atIso, generatedAt, extents: restoreExtents(headers, files, firstSectors) },
+    plan: { vmfsUuid, label, at: atIso, generatedAt, extents: restoreExtents(headers, files, savedTables) },
     targets: rows.targets,
     snapshots: rows.snapshots,
     volumes: rows.volumes,
@@ -55,12 +55,12 @@ export function composeSelection(
 /**
  * Chooses the bundle's files and restore plan for a subject as of `at`; 404 when nothing is
  * known by then. With the store, MBR dumps several hosts made of one device are compared by
- * their first sectors too (api/bundle/first-sectors.ts).
+ * their saved table bytes too (api/bundle/saved-tables.ts).
  */
 export async function selectBundle(db: Db, subject: BundleSubject, at: Date, now: Date, store?: BlobStore): Promise<BundleSelection> {
   const rows = await gatherBundleRows(db, subject, at);
-  const firstSectors = store ? await firstSectorsOf(store, chooseHeaderDumps(rows.extents)) : undefined;
-  const sel = composeSelection(rows, subject, at, now, firstSectors);
+  const savedTables = store ? await savedTablesOf(store, rows.extents) : undefined;
+  const sel = composeSelection(rows, subject, at, now, savedTables);
   if (!sel) {
     const what = subject.vmfsUuid ? `volume ${subject.vmfsUuid}` : `device ${subject.deviceId}`;
     throw new ApiError('not_found', `the catalog holds nothing for ${what} at or before ${at.toISOString()}`);

@@ -3,8 +3,8 @@
  * count=1`), so agreeing on the VMFS partition's entry is not enough: a host whose newer dump
  * of another host's LUN carries the same entry but another sector 0 beside it (here a second
  * partition entry laid over the VMFS data) would have had that sector written unasked. The
- * bundle compares the first sectors of MBR dumps that several hosts made of one device
- * (api/bundle/first-sectors.ts): they differ, so the extent is disputed like one whose entries
+ * bundle compares the saved table bytes of the dumps that several hosts made of one device
+ * (api/bundle/saved-tables.ts; for MBR the first sector): they differ, so the extent is disputed like one whose entries
  * differ, --apply refuses it and writes nothing, and --source picks the victim's sector. The
  * MBR layout (entries of 16 bytes from offset 446: status, CHS, type, CHS, LBA start and
  * sector count little-endian; 0x55AA at 510) is the one every MBR reader uses, e.g.
@@ -67,11 +67,11 @@ describeEachFlavour('another host’s dump with the same entry but another first
   it('parses to the same VMFS entry, yet the extent is disputed by the sectors’ hashes', async () => {
     const root = await unpackBundle();
     const [extent] = (JSON.parse(readFileSync(join(root, 'bundle.json'), 'utf8')) as { extents: RestoreExtent[] }).extents;
-    expect(extent.dispute?.map((c) => [c.host, c.partition.startLba, c.partition.firstSector])).toEqual([
+    expect(extent.dispute?.map((c) => [c.host, c.partition.startLba, c.partition.savedTable])).toEqual([
       ['esx-attacker', 128, sha256(attackerDump.subarray(0, 512))],
       ['esx-victim', 128, sha256(victimDump.subarray(0, 512))],
     ]);
-    expect(readFileSync(join(root, 'RESTORE.md'), 'utf8')).toContain(`first sector sha256 ${sha256(victimDump.subarray(0, 512)).slice(0, 16)}`);
+    expect(readFileSync(join(root, 'RESTORE.md'), 'utf8')).toContain(`saved table sha256 ${sha256(victimDump.subarray(0, 512)).slice(0, 16)}`);
   });
 
   it.each(shells)('$name: --apply refuses and writes nothing; --source picks the victim’s sector', async (shell) => {

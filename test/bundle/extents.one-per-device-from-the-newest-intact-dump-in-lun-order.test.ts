@@ -161,6 +161,22 @@ describe('restoreExtents: disputed extents', () => {
   ];
   it.each(table)('$name', ({ headers, dispute }) => expect(hostsInDispute(headers)).toEqual(dispute));
 
+  it('the saved table bytes restore.sh copies are compared too: MBR and GPT; unreadable ones never agree', () => {
+    const disputeWith = (a: ExtentRow, b: ExtentRow, tables: [string, string]) => {
+      const files = bundleFiles({ headers: [a, b], descriptors: [], inventories: [], undelete: [], storageConfig: [] });
+      const saved = new Map([
+        [a.artifact.id, tables[0]],
+        [b.artifact.id, tables[1]],
+      ]);
+      return restoreExtents([a, b], files, saved)[0].dispute?.map((c) => c.host) ?? null;
+    };
+    expect(disputeWith(victim(), other(), ['aa', 'aa'])).toBeNull();
+    expect(disputeWith(victim(), other(), ['aa', 'bb'])).toEqual(['esx02', 'esx01']);
+    expect(disputeWith(victim({ ...GPT }), other({ ...GPT }), ['aa', 'bb'])).toEqual(['esx02', 'esx01']);
+    const [a, b] = [victim(), other()];
+    expect(disputeWith(a, b, [`unreadable:${a.artifact.id}`, `unreadable:${b.artifact.id}`])).toEqual(['esx02', 'esx01']);
+  });
+
   it("each candidate is its host's dump, file and device path; the extent's own fields stay the newest intact dump's", () => {
     const a = victim({ devicePath: '/dev/sdc' });
     const b = other({ startLba: 2048, devicePath: '/vmfs/devices/disks/naa.x' });
