@@ -323,11 +323,12 @@ export async function writeCapture(
     if (!unindexableReason(e)) throw e;
   }
   const written: ParsedEntry[] = [];
-  for (const entry of entries) {
+  for (const [i, entry] of entries.entries()) {
     written.push(
       await writeArtifactGuarded(tx, record, entry, async (sp, x) => {
         await sp.insert(artifacts).values(artifactRow(record, x));
-        await indexEntry(sp, record, x);
+        // The plan made above, unless the entry became a parse error (then its own, without lookups).
+        await settleAll(entryStatements(sp, x === entry ? planned[i] : (await planEntries(sp, record, [x]))[0]));
       }).catch((e: unknown) => {
         throw annotateError(e, { artifactId: entry.id });
       }),

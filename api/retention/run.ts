@@ -126,11 +126,10 @@ export async function runRetention(services: Services, options: RetentionRunOpti
         }
       }
       if (c.manifestKey) {
-        const [key, other] = manifestKeysOf(c.manifestKey);
-        await store.delete(key);
-        // The capture's manifest of the other format, when an upgrade left one (manifestKeysOf):
-        // else a later rebuild would bring the dropped capture back from it. Usually absent.
-        await store.delete(other).catch(() => undefined);
+        // With the capture's manifest of the other format, when an upgrade left one
+        // (manifestKeysOf): else a later rebuild would bring the dropped capture back from it.
+        // Deleting an absent key succeeds; any other failure stops the run before the rows go.
+        await Promise.all(manifestKeysOf(c.manifestKey).map((k) => store.delete(k)));
       }
       await deleteCaptureRows(db, c.captureId);
       report.dropped.push(c.captureId);
