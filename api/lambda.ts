@@ -128,7 +128,7 @@ export async function runMaintenance(services: Services): Promise<Maintenance> {
   }
   let scrub: Maintenance['scrub'] = null;
   if (services.config.SCRUB_PERCENT > 0) {
-    const c = await checkStore(services, { readDataPercent: services.config.SCRUB_PERCENT });
+    const c = await checkStore(services, { readDataPercent: services.config.SCRUB_PERCENT, readManifests: false });
     scrub = { read: c.scrub?.read ?? 0, corrupt: c.scrub?.corrupt.length ?? 0, clean: c.clean };
   }
   services.logger.info('maintenance done', { sweptStaging, events, retention, scrub, commitJobs });

@@ -31,7 +31,7 @@ export function artifactId(captureId: string, index: number): string {
 }
 
 /** 0001-01-01T00:00:00Z, the earliest instant a timestamptz holds in the common era (PostgreSQL has no year 0). */
-const EARLIEST_COLLECTED_AT = Date.parse('0001-01-01T00:00:00Z');
+export const EARLIEST_COLLECTED_AT = Date.parse('0001-01-01T00:00:00Z');
 
 /**
  * What identifies a capture: host, collection time (as an instant, so a retry may spell it

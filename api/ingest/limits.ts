@@ -99,14 +99,23 @@ function over(limit: LimitName, message: string, actual: number | string): never
   throw new ApiError('bad_request', `${message} (limit ${limit})`, { limit, max: LIMITS[limit], actual });
 }
 
-function textProblem(limit: LimitName, what: string, value: string): void {
+/** Why `value` cannot be stored under `limit` (too long, a control character, not text), or null when it can. */
+export function textValueProblem(limit: LimitName, value: string): string | null {
   const bytes = Buffer.byteLength(value, 'utf8');
-  if (bytes > LIMITS[limit]) over(limit, `${what} is ${bytes} bytes; the limit is ${LIMITS[limit]}`, bytes);
-  if (CONTROL_CHARS.test(value))
-    throw new ApiError('bad_request', `${what} holds a NUL or control character (limit ${limit})`, { limit, actual: 'control character' });
+  if (bytes > LIMITS[limit]) return `is ${bytes} bytes; the limit is ${LIMITS[limit]}`;
+  if (CONTROL_CHARS.test(value)) return 'holds a NUL or control character';
   // JSON may escape half a pair (\ud800); UTF-8, and so the capture's jsonb and text columns, cannot hold it.
-  if (LONE_SURROGATE.test(value))
-    throw new ApiError('bad_request', `${what} holds half of a UTF-16 surrogate pair, which is not text (limit ${limit})`, { limit, actual: 'lone surrogate' });
+  if (LONE_SURROGATE.test(value)) return 'holds half of a UTF-16 surrogate pair, which is not text';
+  return null;
+}
+
+function textProblem(limit: LimitName, what: string, value: string): void {
+  const problem = textValueProblem(limit, value);
+  if (!problem) return;
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > LIMITS[limit]) over(limit, `${what} ${problem}`, bytes);
+  const actual = CONTROL_CHARS.test(value) ? 'control character' : 'lone surrogate';
+  throw new ApiError('bad_request', `${what} ${problem} (limit ${limit})`, { limit, actual });
 }
 
 /**

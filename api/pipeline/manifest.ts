@@ -8,7 +8,12 @@
  */
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import type { CaptureManifest, CaptureManifestV1, CaptureManifestV2, ManifestChunk } from '../../formats/protocol.js';
+import { z } from 'zod';
+import type { CaptureManifest, CaptureManifestV2, ManifestChunk } from '../../formats/protocol.js';
+import { ARTIFACT_KINDS } from '../../formats/types.js';
+import { artifactId, EARLIEST_COLLECTED_AT } from '../ingest/begin.js';
+import { fileNameProblem, hostNameProblem, LIMITS, type LimitName, textValueProblem } from '../ingest/limits.js';
+import { SHA256 } from '../schemas/ingest.js';
 import { gunzipBounded } from './chunks.js';
 
 const gzipAsync = promisify(gzip);
@@ -45,41 +50,139 @@ export async function encodeManifest(m: CaptureManifest): Promise<Uint8Array> {
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
-function isHeader(x: Partial<CaptureManifest> | null): boolean {
-  return !!x && typeof x.captureId === 'string' && !!x.host && typeof x.collectedAt === 'string' && Array.isArray(x.artifacts);
+/** Capture and artifact ids as the catalog writes them: lower-case UUIDs. */
+const LowerUuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'is not a lower-case UUID');
+const Count = (max: number) => z.number().int().nonnegative().max(max);
+/** A string a begin would have taken (api/ingest/limits.ts): what rebuild writes from it, PostgreSQL stores. */
+const Checked = (problem: (s: string) => string | null) =>
+  z.string().superRefine((s, ctx) => {
+    const why = problem(s);
+    if (why) ctx.addIssue({ code: 'custom', message: why });
+  });
+const Text = (limit: LimitName) => Checked((s) => textValueProblem(limit, s));
+const Instant = z
+  .string()
+  .datetime({ offset: true })
+  .refine((s) => Date.parse(s) >= EARLIEST_COLLECTED_AT, 'is before year 1 in UTC');
+
+const ManifestChunkShape = z.object({
+  sha256: SHA256,
+  size: Count(LIMITS.chunkBytes),
+  encoding: z.enum(['identity', 'gzip']),
+  storedSize: Count(LIMITS.storedChunkBytes),
+});
+
+const headerShape = {
+  captureId: LowerUuid,
+  host: z.object({
+    name: Checked(hostNameProblem),
+    kind: z.enum(['esx', 'esxi', 'solaris', 'linux']),
+    systemUuid: Text('systemUuidBytes').nullable().optional(),
+  }),
+  collectedAt: Instant,
+  receivedAt: Instant,
+  committedAt: Instant,
+  collector: z.object({ version: Text('collectorVersionBytes').min(1) }),
+};
+
+const artifactShape = {
+  id: LowerUuid,
+  kind: z.enum(ARTIFACT_KINDS),
+  fileName: Checked(fileNameProblem),
+  sourcePath: Text('sourcePathBytes'),
+  device: Text('deviceBytes').nullable().optional(),
+  size: Count(LIMITS.artifactBytes),
+  sha256: SHA256,
+};
+
+const ManifestV1Shape = z.object({
+  format: z.literal('vmfs-catalog-manifest/1'),
+  ...headerShape,
+  artifacts: z.array(z.object({ ...artifactShape, chunks: z.array(ManifestChunkShape).max(LIMITS.chunksPerArtifact) })).max(LIMITS.artifactsPerCapture),
+});
+
+/** Format 2's indexes are checked against its chunk table where they are looked up (`expand`). */
+const ManifestV2Shape = z.object({
+  format: z.literal('vmfs-catalog-manifest/2'),
+  ...headerShape,
+  chunks: z.array(ManifestChunkShape).max(LIMITS.chunksPerCapture),
+  artifacts: z
+    .array(z.object({ ...artifactShape, chunks: z.array(z.number().int().nonnegative()).max(LIMITS.chunksPerArtifact) }))
+    .max(LIMITS.artifactsPerCapture),
+});
+
+/** Where a problem is in a manifest, as a reader would write it: `artifacts[3].chunks[2]`. */
+function placeOf(path: ReadonlyArray<PropertyKey>): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('') || '(manifest)';
+}
+
+/** `x` as `shape` describes it, or an Error naming the first few fields that are not. */
+function shaped<T>(shape: z.ZodType<T>, x: unknown, format: string): T {
+  const result = shape.safeParse(x);
+  if (result.success) return result.data;
+  const { issues } = result.error;
+  const listed = issues.slice(0, 3).map((i) => `${placeOf(i.path)}: ${i.message}`);
+  const more = issues.length > 3 ? `; and ${issues.length - 3} more` : '';
+  throw new Error(`${format} manifest with fields no commit writes: ${listed.join('; ')}${more}`);
 }
 
 /** Format 2's chunk lists written out again; an index outside the chunk table makes it unreadable. */
-function expand(m: CaptureManifestV2): CaptureManifest {
-  if (!Array.isArray(m.chunks)) throw new Error('manifest format 2 without its chunk table');
+function expand(m: z.infer<typeof ManifestV2Shape>): CaptureManifest {
   const { captureId, host, collectedAt, receivedAt, committedAt, collector } = m;
-  const artifacts = m.artifacts.map((a, n) => {
-    if (!Array.isArray(a.chunks)) throw new Error(`manifest artifact ${n} has no chunk list`);
-    return {
-      ...a,
-      chunks: a.chunks.map((i) => {
-        const c = Number.isInteger(i) ? m.chunks[i] : undefined;
-        if (!c) throw new Error(`manifest artifact ${n} names chunk ${JSON.stringify(i)}, not in its table of ${m.chunks.length}`);
-        return c;
-      }),
-    };
-  });
+  const artifacts = m.artifacts.map((a, n) => ({
+    ...a,
+    chunks: a.chunks.map((i) => {
+      const c = m.chunks[i];
+      if (!c) throw new Error(`manifest artifacts[${n}] names chunk ${i}, not in its table of ${m.chunks.length}`);
+      return c;
+    }),
+  }));
   return { captureId, host, collectedAt, receivedAt, committedAt, collector, artifacts };
 }
 
 /**
- * A manifest's bytes read back, whichever format: format 1 (plain JSON) or format 2 (gzip).
- * Throws on anything else, naming what it found.
+ * What a manifest's shape cannot say, and commit always wrote: each artifact's id is the one
+ * commit gives it (`artifactId`, so a commit retried after a rebuild answers the same ids), its
+ * chunks add up to its size, a chunk has one size throughout, an identity chunk is stored at
+ * its size, and the capture holds at most as many chunk references as a begin may declare.
+ * One pass over the chunk lists, stopping at the first problem.
+ */
+function checkConsistent(m: CaptureManifest): CaptureManifest {
+  const sizes = new Map<string, number>();
+  let references = 0;
+  m.artifacts.forEach((a, n) => {
+    const where = `manifest artifacts[${n}]`;
+    if (a.id !== artifactId(m.captureId, n)) throw new Error(`${where} has id ${a.id}; commit gives it ${artifactId(m.captureId, n)}`);
+    references += a.chunks.length;
+    if (references > LIMITS.chunksPerCapture) throw new Error(`manifest has more than ${LIMITS.chunksPerCapture} chunk references`);
+    let sum = 0;
+    for (const c of a.chunks) {
+      if (c.encoding === 'identity' && c.storedSize !== c.size)
+        throw new Error(`${where}: identity chunk ${c.sha256} is stored as ${c.storedSize} bytes, not its ${c.size}`);
+      const seen = sizes.get(c.sha256);
+      if (seen !== undefined && seen !== c.size) throw new Error(`${where}: chunk ${c.sha256} has two sizes (${seen} and ${c.size})`);
+      sizes.set(c.sha256, c.size);
+      sum += c.size;
+    }
+    if (sum !== a.size) throw new Error(`${where}: its chunks add up to ${sum} bytes, not its size ${a.size}`);
+  });
+  return m;
+}
+
+/**
+ * A manifest's bytes read back, whichever format: format 1 (plain JSON) or format 2 (gzip),
+ * checked field by field against what a commit writes (a damaged or hand-edited manifest is an
+ * Error naming the field, never a wrong capture). Throws on anything else, naming what it found.
  */
 export async function decodeManifest(bytes: Uint8Array): Promise<CaptureManifest> {
   const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
   const text = new TextDecoder().decode(gzipped ? await gunzipBounded(bytes, MANIFEST_MAX_BYTES, 64 * 1024) : bytes);
-  const x = JSON.parse(text) as (CaptureManifestV1 | CaptureManifestV2 | { format?: unknown }) | null;
-  const format = x && typeof x === 'object' ? x.format : undefined;
-  if (format === 'vmfs-catalog-manifest/1' && isHeader(x as CaptureManifestV1)) {
-    const { format: _, ...manifest } = x as CaptureManifestV1;
-    return manifest;
+  const x = JSON.parse(text) as unknown;
+  const format = x && typeof x === 'object' ? (x as { format?: unknown }).format : undefined;
+  if (format === 'vmfs-catalog-manifest/1') {
+    const { format: _, ...manifest } = shaped(ManifestV1Shape, x, 'format 1');
+    return checkConsistent(manifest);
   }
-  if (format === 'vmfs-catalog-manifest/2' && isHeader(x as CaptureManifest)) return expand(x as CaptureManifestV2);
+  if (format === 'vmfs-catalog-manifest/2') return checkConsistent(expand(shaped(ManifestV2Shape, x, 'format 2')));
   throw new Error(`not a vmfs-catalog-manifest/1 or /2 object (format ${JSON.stringify(format ?? null)})`);
 }

@@ -1,7 +1,8 @@
 /**
  * `check`, restic's `check` for this store: every manifest has its capture rows and every
- * committed capture its manifest; every chunk an artifact references rests in the store
- * with the stored size recorded; orphans (objects nothing references, rows whose capture
+ * committed capture its manifest, and every manifest reads back as one (a damaged or
+ * hand-edited manifest is listed with why, as `rebuild` would refuse it); every chunk an
+ * artifact references rests in the store with the stored size recorded; orphans (objects nothing references, rows whose capture
  * or object is gone) are listed. With `readDataPercent` it also re-reads and re-hashes a
  * slice of the stored chunks, going on in key order from where the last slice stopped
  * (`scrub_state`), so N % a run covers the whole store every 100/N runs. A chunk whose bytes
@@ -12,6 +13,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { blobs, events, extents, scrubState, segments } from '../../db/schema.js';
 import type { Services } from '../context.js';
 import { ChunkError, decodeChunk } from '../pipeline/chunks.js';
+import { decodeManifest } from '../pipeline/manifest.js';
 import { pool } from '../ingest/staging.js';
 import { chunkKey, isManifestKey, manifestKeysOf } from '../store/types.js';
 import { rowsOf } from './gather.js';
@@ -30,6 +32,8 @@ export interface CheckReport {
   chunksStored: number;
   capturesWithoutManifest: string[];
   manifestsWithoutCapture: string[];
+  /** Manifests `rebuild` could not read (not the format a commit writes), with why. */
+  unreadableManifests: Array<{ key: string; message: string }>;
   missingChunks: Array<{ sha256: string; artifacts: string[] }>;
   wrongSize: Array<{ sha256: string; expected: number; actual: number }>;
   orphanChunks: Array<{ key: string; size: number }>;
@@ -41,8 +45,15 @@ export interface CheckReport {
 
 const SCRUB = 'chunks';
 
-/** Checks the store against the catalog (and, with readDataPercent > 0, re-hashes a slice). */
-export async function checkStore(services: Pick<Services, 'db' | 'store' | 'now'>, options: { readDataPercent?: number } = {}): Promise<CheckReport> {
+/**
+ * Checks the store against the catalog (and, with readDataPercent > 0, re-hashes a slice).
+ * Every manifest is read (a GET each, 8 at a time) unless `readManifests` is false, as in the
+ * scheduled maintenance pass, whose job is the scrub slice.
+ */
+export async function checkStore(
+  services: Pick<Services, 'db' | 'store' | 'now'>,
+  options: { readDataPercent?: number; readManifests?: boolean } = {},
+): Promise<CheckReport> {
   const { db, store, now } = services;
   const manifests = new Set<string>();
   for await (const o of store.list('manifests/')) if (isManifestKey(o.key)) manifests.add(o.key);
@@ -54,6 +65,7 @@ export async function checkStore(services: Pick<Services, 'db' | 'store' | 'now'
     .sort();
   // A capture's manifest of the other format (left by an upgrade, manifestKeysOf) is its own.
   const manifestsWithoutCapture = [...manifests].filter((k) => !manifestKeysOf(k).some((x) => rowKeys.has(x))).sort();
+  const unreadableManifests = options.readManifests === false ? [] : await unreadableOf(store, [...manifests].sort());
 
   // Referenced: chunk → stored size and the artifacts naming it.
   const refs = new Map<string, { storedSize: number; size: number; artifacts: string[] }>();
@@ -109,6 +121,7 @@ export async function checkStore(services: Pick<Services, 'db' | 'store' | 'now'
   const clean =
     !capturesWithoutManifest.length &&
     !manifestsWithoutCapture.length &&
+    !unreadableManifests.length &&
     !missingChunks.length &&
     !wrongSize.length &&
     !orphanChunks.length &&
@@ -122,6 +135,7 @@ export async function checkStore(services: Pick<Services, 'db' | 'store' | 'now'
     chunksStored: stored.size,
     capturesWithoutManifest,
     manifestsWithoutCapture,
+    unreadableManifests,
     missingChunks,
     wrongSize,
     orphanChunks,
@@ -129,6 +143,21 @@ export async function checkStore(services: Pick<Services, 'db' | 'store' | 'now'
     scrub,
     clean,
   };
+}
+
+/** The manifests among `keys` that do not read back as one (api/pipeline/manifest.ts), with why; a store failure is thrown. */
+async function unreadableOf(store: Services['store'], keys: string[]): Promise<CheckReport['unreadableManifests']> {
+  const found = await pool(keys, 8, async (key) => {
+    const bytes = await store.getBytes(key);
+    if (!bytes) return null; // gone since the listing (retention dropped it meanwhile)
+    try {
+      await decodeManifest(bytes);
+      return null;
+    } catch (e) {
+      return { key, message: (e as Error).message };
+    }
+  });
+  return found.filter((x) => x !== null);
 }
 
 /** Re-reads and re-hashes the next `percent` of the chunks (in key order, wrapping), and records where it stopped. */
@@ -242,6 +271,7 @@ export function formatCheckReport(r: CheckReport): string {
   const lines = [`check: ${r.manifests} manifests, ${r.captures} captures, ${r.chunksReferenced} chunks referenced, ${r.chunksStored} stored`];
   for (const id of r.capturesWithoutManifest) lines.push(`  capture without manifest: ${id}`);
   for (const k of r.manifestsWithoutCapture) lines.push(`  manifest without capture: ${k}`);
+  for (const u of r.unreadableManifests) lines.push(`  unreadable manifest ${u.key}: ${u.message}`);
   for (const m of r.missingChunks) lines.push(`  missing chunk ${m.sha256} (artifacts ${m.artifacts.join(', ')})`);
   for (const w of r.wrongSize) lines.push(`  chunk ${w.sha256} has ${w.actual} bytes, ${w.expected} expected`);
   for (const o of r.orphanChunks) lines.push(`  orphan chunk ${o.key} (${o.size} bytes)`);

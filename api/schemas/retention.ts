@@ -44,6 +44,9 @@ export const CheckReport = z
     chunksStored: z.number(),
     capturesWithoutManifest: z.array(z.string()),
     manifestsWithoutCapture: z.array(z.string()),
+    unreadableManifests: z
+      .array(z.object({ key: z.string(), message: z.string() }))
+      .describe('Manifests rebuild could not read (damaged, or not what a commit writes), with why'),
     missingChunks: z.array(z.object({ sha256: z.string(), artifacts: z.array(z.string()) })),
     wrongSize: z.array(z.object({ sha256: z.string(), expected: z.number(), actual: z.number() })),
     orphanChunks: z.array(z.object({ key: z.string(), size: z.number() })),

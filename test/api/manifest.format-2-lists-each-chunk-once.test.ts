@@ -76,7 +76,39 @@ describe('manifest format 2', () => {
     await expect(decodeManifest(enc(JSON.stringify({ ...lunHeads(1), format: 'vmfs-catalog-manifest/3' })))).rejects.toThrow(
       /format "vmfs-catalog-manifest\/3"/,
     );
-    await expect(decodeManifest(enc(JSON.stringify({ format: 'vmfs-catalog-manifest/2', captureId: 'x' })))).rejects.toThrow(/not a vmfs-catalog-manifest/);
+    await expect(decodeManifest(enc(JSON.stringify({ format: 'vmfs-catalog-manifest/2', captureId: 'x' })))).rejects.toThrow(
+      /^format 2 manifest with fields no commit writes: captureId: is not a lower-case UUID; host: .*; and \d+ more$/,
+    );
     await expect(decodeManifest(enc('{}'))).rejects.toThrow(/format null/);
+  });
+
+  it('refuses what no commit writes, in either format, naming the field', async () => {
+    const damaged = async (damage: (m: CaptureManifestV2) => void) => {
+      const compact = compactManifest(lunHeads(2));
+      damage(compact);
+      return decodeManifest(gzipSync(JSON.stringify(compact)));
+    };
+    await expect(damaged((m) => (m.captureId = m.captureId.toUpperCase()))).rejects.toThrow(/captureId: is not a lower-case UUID/);
+    await expect(damaged((m) => (m.chunks[2].encoding = 'zstd' as 'gzip'))).rejects.toThrow(/chunks\[2\]\.encoding: /);
+    await expect(damaged((m) => (m.chunks[2].size = MiB + 1))).rejects.toThrow(/chunks\[2\]\.size: /);
+    await expect(damaged((m) => (m.artifacts[1].chunks[3] = 1.5))).rejects.toThrow(/artifacts\[1\]\.chunks\[3\]: .*expected int/);
+    await expect(damaged((m) => ((m.artifacts[1].chunks as unknown[])[3] = '0'))).rejects.toThrow(/artifacts\[1\]\.chunks\[3\]: .*expected number/);
+    await expect(damaged((m) => (m.artifacts[1].device = 'x'.repeat(1025)))).rejects.toThrow(/artifacts\[1\]\.device: is 1025 bytes/);
+    await expect(damaged((m) => (m.chunks[0] = { ...m.chunks[0], encoding: 'identity' }))).rejects.toThrow(
+      /artifacts\[0\]: identity chunk [0-9a-f]{64} is stored as 1053 bytes, not its 1048576/,
+    );
+    // The zero chunk listed again with another size, and used: one chunk, two sizes.
+    await expect(
+      damaged((m) => {
+        m.chunks.push({ ...m.chunks[0], size: 4096 });
+        m.artifacts[1].chunks[0] = m.chunks.length - 1;
+        m.artifacts[1].size -= MiB - 4096;
+      }),
+    ).rejects.toThrow(/artifacts\[1\]: chunk [0-9a-f]{64} has two sizes \(1048576 and 4096\)/);
+    const formatOne = { format: 'vmfs-catalog-manifest/1', ...lunHeads(2) };
+    formatOne.artifacts[1].chunks[4] = { ...formatOne.artifacts[1].chunks[4], sha256: '../../tokens/admin' };
+    await expect(decodeManifest(enc(JSON.stringify(formatOne)))).rejects.toThrow(
+      /^format 1 manifest with fields no commit writes: artifacts\[1\]\.chunks\[4\]\.sha256: must be 64 lower-case hex digits$/,
+    );
   });
 });

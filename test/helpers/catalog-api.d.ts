@@ -700,6 +700,11 @@ export interface components {
       chunksStored: number;
       capturesWithoutManifest: string[];
       manifestsWithoutCapture: string[];
+      /** @description Manifests rebuild could not read (damaged, or not what a commit writes), with why */
+      unreadableManifests: {
+          key: string;
+          message: string;
+        }[];
       missingChunks: {
           sha256: string;
           artifacts: string[];

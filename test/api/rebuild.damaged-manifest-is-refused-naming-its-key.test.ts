@@ -1,0 +1,106 @@
+/**
+ * A manifest in the store that is not what a commit writes — damaged, or edited by hand — is
+ * refused by `rebuild` and listed by `check`, each naming the manifest's key and the field, and
+ * the other manifests are still read: no 500 for the whole rebuild (a missing `collector`, a
+ * chunk named by a path, a NUL in a file name all stopped it before), and no capture recreated
+ * from it (an artifact id commit never gives was written as it stood).
+ */
+import { randomUUID } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { CaptureManifestV2 } from '../../formats/protocol.js';
+import { artifactId } from '../../api/ingest/begin.js';
+import { formatCheckReport, type CheckReport } from '../../api/retention/check.js';
+import type { RebuildResult } from '../../api/admin/rebuild.js';
+import { manifestKey } from '../../api/store/types.js';
+import { queryRows } from '../../db/client.js';
+import { buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
+import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
+import { ingest } from '../helpers/ingest-client.js';
+
+type Damage = (m: CaptureManifestV2) => void;
+
+/** Each damage, and what the refusal must say about it. */
+const DAMAGES: Array<{ what: string; damage: Damage; says: RegExp }> = [
+  { what: 'no collector', damage: (m) => delete (m as Partial<CaptureManifestV2>).collector, says: /collector: .*expected object/ },
+  {
+    what: 'a chunk named by a path',
+    damage: (m) => (m.chunks[0].sha256 = '../../tokens/admin'),
+    says: /chunks\[0\]\.sha256: must be 64 lower-case hex digits/,
+  },
+  { what: 'a chunk entry that is not one', damage: (m) => ((m.chunks as unknown[])[0] = null), says: /chunks\[0\]: .*expected object, received null/ },
+  { what: 'a chunk size as text', damage: (m) => ((m.chunks[0] as { size: unknown }).size = '1048576'), says: /chunks\[0\]\.size: .*expected number/ },
+  {
+    what: 'an index past the table',
+    damage: (m) => (m.artifacts[0].chunks[0] = m.chunks.length),
+    says: /artifacts\[0\] names chunk \d+, not in its table of \d+/,
+  },
+  { what: 'a negative index', damage: (m) => (m.artifacts[0].chunks[0] = -1), says: /artifacts\[0\]\.chunks\[0\]: .*>=0/ },
+  { what: 'a NUL in a file name', damage: (m) => (m.artifacts[0].fileName = 'sdb\u0000.hex'), says: /artifacts\[0\]\.fileName: is not 1-255 bytes/ },
+  { what: 'an unknown kind', damage: (m) => ((m.artifacts[0] as { kind: string }).kind = 'tape'), says: /artifacts\[0\]\.kind: / },
+  { what: 'an id commit never gives', damage: (m) => (m.artifacts[0].id = randomUUID()), says: /artifacts\[0\] has id .*; commit gives it / },
+  { what: 'chunks that do not add up', damage: (m) => (m.artifacts[0].size += 1), says: /artifacts\[0\]: its chunks add up to \d+ bytes, not its size \d+/ },
+];
+
+describeEachFlavour('a damaged manifest', (flavour) => {
+  let catalog: TestCatalog;
+  let goodKey: string;
+  let goodCapture: string;
+  const damaged: Array<{ key: string; captureId: string; says: RegExp }> = [];
+  beforeAll(async () => {
+    catalog = await startTestCatalog(flavour, { listen: true });
+    const { store } = catalog.services;
+    const done = await ingest(catalog, {
+      host: 'esx51',
+      collectedAt: new Date('2026-11-03T02:00:00Z'),
+      artifacts: [{ kind: 'vmfs-header', fileName: 'sdb.hex', device: DEFAULTS.deviceId, bytes: buildVmfsDisk({ lvmMajor: 5, dumpLength: 2 * 1024 * 1024 }) }],
+    });
+    goodKey = done.manifestKey;
+    goodCapture = done.captureId;
+    const good = JSON.parse(gunzipSync((await store.getBytes(goodKey))!).toString('utf8')) as CaptureManifestV2;
+    for (const { damage, says } of DAMAGES) {
+      // The same capture under a capture id of its own (ids as commit gives them), then one thing damaged.
+      const m = structuredClone(good);
+      m.captureId = randomUUID();
+      for (const [i, a] of m.artifacts.entries()) a.id = artifactId(m.captureId, i);
+      damage(m);
+      const key = manifestKey(good.host.name, m.captureId);
+      await store.put(key, gzipSync(JSON.stringify(m)));
+      damaged.push({ key, captureId: m.captureId, says });
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await catalog?.close();
+  });
+
+  const post = async <T>(path: string): Promise<T> => {
+    const res = await catalog.request(path, { method: 'POST' });
+    expect(res.status, await res.clone().text()).toBe(200);
+    return (await res.json()) as T;
+  };
+
+  it('is a rebuild error naming its key and field, and the good manifest is still read', async () => {
+    await catalog.services.db.execute(
+      sql.raw('TRUNCATE hosts, captures, blobs, artifacts, volumes, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY'),
+    );
+    const result = await post<RebuildResult>('/v1/admin/rebuild');
+    expect(result).toMatchObject({ manifests: DAMAGES.length + 1, captures: 1, skipped: 0, artifacts: 1 });
+    expect([...result.errors].sort((a, b) => a.key.localeCompare(b.key))).toEqual(
+      [...damaged].sort((a, b) => a.key.localeCompare(b.key)).map((d) => ({ key: d.key, message: expect.stringMatching(d.says) })),
+    );
+    const rows = await queryRows<{ id: string }>(catalog.services.db, sql`select id from captures order by id`);
+    expect(rows.map((r) => r.id)).toEqual([goodCapture]);
+  });
+
+  it('is listed by check with why, and nothing else is', async () => {
+    const report = await post<CheckReport>('/v1/admin/check');
+    expect(report.unreadableManifests.map((u) => u.key)).toEqual(damaged.map((d) => d.key).sort());
+    for (const d of damaged) expect(report.unreadableManifests.find((u) => u.key === d.key)?.message).toMatch(d.says);
+    expect(report.manifestsWithoutCapture).toEqual(damaged.map((d) => d.key).sort());
+    expect(report).toMatchObject({ capturesWithoutManifest: [], missingChunks: [], clean: false });
+    const printed = formatCheckReport(report);
+    for (const d of damaged) expect(printed).toContain(`unreadable manifest ${d.key}: `);
+    expect(printed).not.toContain(goodKey);
+  });
+});
