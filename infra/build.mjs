@@ -163,7 +163,8 @@ async function catalogBundle(entry, name) {
       platform: 'node',
       target: 'node20',
       format: 'esm',
-      minify: true,
+      // BUILD_MINIFY=0 keeps names (a CPU profile of the server then names its functions).
+      minify: process.env.BUILD_MINIFY !== '0',
       legalComments: 'none',
       // The AWS SDK and postgres.js still call require() inside an ESM bundle.
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
