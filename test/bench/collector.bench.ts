@@ -16,6 +16,7 @@
  *   COLLECTOR_BUNDLE=/path/collector.cjs …           another build of the collector (before/after)
  *   BENCH_DAY_LATER=0 …                              days 2–3 within the catalog's trust window (see DAY_LATER)
  *   BENCH_SERVER_LOG=1 …                             print each catalog's stderr after each run
+ *   COLLECTOR_NODE_ARGS=… SERVER_NODE_ARGS=…         node options for the collector / the catalog (a CPU profile)
  *
  * PostgreSQL + S3 runs when TEST_DATABASE_URL and S3_ENDPOINT (and the AWS_* keys) are set,
  * as in .ci/run or after `source` of infra/swift/start.sh's output. restic comes from the
@@ -48,6 +49,8 @@ const LUN_BYTES = 20 * MiB;
 const CHANGED = Math.min(5, LUNS);
 const TOKEN = 'collector-bench-bootstrap-token-0123456789';
 const BUNDLE = process.env.COLLECTOR_BUNDLE ?? BUILT_BUNDLE;
+/** COLLECTOR_NODE_ARGS: node options for each `collect` run, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
+const COLLECTOR_NODE_ARGS = (process.env.COLLECTOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /**
  * Days 2 and 3 come a day after the one before: on PostgreSQL the catalog's record of when
  * it last saw each chunk in the store (`blobs.last_verified`) is moved back a day first, so
@@ -426,7 +429,7 @@ export async function run(): Promise<void> {
               `http://127.0.0.1:${f.proxy.port}`,
               ...files.map((_, i) => `--device=/dev/lun${i}`),
             ];
-            const c = await exec(process.execPath, [BUNDLE, ...args], { ...process.env, CATALOG_TOKEN: TOKEN, VMFS_COLLECTOR_CONFIG: join(dir, 'none.json') });
+            const c = await exec(process.execPath, [...COLLECTOR_NODE_ARGS, BUNDLE, ...args], { ...process.env, CATALOG_TOKEN: TOKEN, VMFS_COLLECTOR_CONFIG: join(dir, 'none.json') });
             const report = JSON.parse(c.out || 'null');
             if (!report || report.exitCode !== 0) throw new Error(`collect (${f.name}) exited ${c.code}: ${c.err}\n${c.out.slice(0, 500)}`);
             put(`collect, ${f.name}`, {

@@ -30,6 +30,22 @@ async function* pieces(data: Buffer, sizes: number[]): AsyncIterable<Buffer> {
 }
 
 describe('chunkStream', () => {
+  it('names chunks of zeros, and chunks that are zeros but for one byte, by their real SHA-256', async () => {
+    // Zeros, then zeros with one byte set at the start, the middle and the end, then a short tail of zeros.
+    const data = Buffer.alloc(5 * CHUNK_SIZE + 4096);
+    data[CHUNK_SIZE] = 1;
+    data[2 * CHUNK_SIZE + CHUNK_SIZE / 2] = 0x80;
+    data[4 * CHUNK_SIZE - 1] = 0xff;
+    const c = await chunkStream(pieces(data, [65536, CHUNK_SIZE, 3 * CHUNK_SIZE]), new ChunkStager(null, new Set()));
+    const expected = [0, 1, 2, 3, 4, 5].map((i) => sha(data.subarray(i * CHUNK_SIZE, Math.min(data.length, (i + 1) * CHUNK_SIZE))));
+    expect(c.chunks.map((x) => x.sha256)).toEqual(expected);
+    expect(new Set(expected).size).toBe(5); // chunks 0 and 4 are the same zeros; 1–3 differ from them and from each other
+    // `dd if=/dev/zero bs=1M count=1 | sha256sum` (GNU coreutils): the well-known hash of 1 MiB of zeros.
+    expect(c.chunks[0].sha256).toBe('30e14955ebf1352266dc2ff8067e68104607e750abb9d3b36582b8af909fcb58');
+    expect(c.chunks[5].sha256).toBe(sha(Buffer.alloc(4096)));
+    expect(c.sha256).toBe(sha(data));
+  });
+
   it('gives the same chunks and whole hash for any piece sizes', async () => {
     const data = randomBytes(3 * CHUNK_SIZE + 12345);
     const expected = [0, 1, 2, 3].map((i) => sha(data.subarray(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE)));
