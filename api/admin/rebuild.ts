@@ -35,7 +35,10 @@ export interface RebuildResult {
   errors: Array<{ key: string; message: string }>;
 }
 
-/** The begin request a manifest implies, stored on the recreated capture row. */
+/**
+ * The begin request a manifest implies, stored on the recreated capture row. Its chunk lists are
+ * the manifest's own: decodeManifest's chunks hold a ChunkRef's fields and nothing else.
+ */
 function requestOf(m: CaptureManifest): BeginRequest {
   return {
     captureId: m.captureId,
@@ -49,7 +52,7 @@ function requestOf(m: CaptureManifest): BeginRequest {
       device: a.device ?? null,
       size: a.size,
       sha256: a.sha256,
-      chunks: a.chunks.map((c) => ({ sha256: c.sha256, size: c.size, encoding: c.encoding, storedSize: c.storedSize })),
+      chunks: a.chunks,
     })),
   };
 }
@@ -128,14 +131,9 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
       // naming the chunk asks the store before `blobs` vouches for it (CHUNK_TRUST_MS, api/ingest/staging.ts).
       for (const a of manifest.artifacts)
         for (const c of a.chunks) {
-          chunkRows.set(c.sha256, {
-            sha256: c.sha256,
-            size: c.size,
-            encoding: c.encoding,
-            storedSize: c.storedSize,
-            firstStored: record.committedAt,
-            lastVerified: new Date(0),
-          });
+          if (chunkRows.has(c.sha256)) continue;
+          const { sha256, size, encoding, storedSize } = c;
+          chunkRows.set(sha256, { sha256, size, encoding, storedSize, firstStored: record.committedAt, lastVerified: new Date(0) });
         }
       const systemUuid = entries.map((e) => e.parsed?.details?.systemUuid ?? null).find((s) => !!s) ?? null;
       await db.transaction(async (txRaw) => {

@@ -101,7 +101,7 @@ const ManifestV1Shape = z.object({
   artifacts: z.array(z.object({ ...artifactShape, chunks: z.array(ManifestChunkShape).max(LIMITS.chunksPerArtifact) })).max(LIMITS.artifactsPerCapture),
 });
 
-/** Format 2's indexes are checked against its chunk table where they are looked up (`expand`). */
+/** Format 2's indexes are checked against its chunk table where they are looked up (`writtenOut`). */
 const ManifestV2Shape = z.object({
   format: z.literal('vmfs-catalog-manifest/2'),
   ...headerShape,
@@ -126,63 +126,63 @@ function shaped<T>(shape: z.ZodType<T>, x: unknown, format: string): T {
   throw new Error(`${format} manifest with fields no commit writes: ${listed.join('; ')}${more}`);
 }
 
-/** Format 2's chunk lists written out again; an index outside the chunk table makes it unreadable. */
-function expand(m: z.infer<typeof ManifestV2Shape>): CaptureManifest {
-  const { captureId, host, collectedAt, receivedAt, committedAt, collector } = m;
-  const artifacts = m.artifacts.map((a, n) => ({
-    ...a,
-    chunks: a.chunks.map((i) => {
-      const c = m.chunks[i];
-      if (!c) throw new Error(`manifest artifacts[${n}] names chunk ${i}, not in its table of ${m.chunks.length}`);
-      return c;
-    }),
-  }));
-  return { captureId, host, collectedAt, receivedAt, committedAt, collector, artifacts };
-}
-
 /**
- * What a manifest's shape cannot say, and commit always wrote: each artifact's id is the one
- * commit gives it (`artifactId`, so a commit retried after a rebuild answers the same ids), its
- * chunks add up to its size, a chunk has one size throughout, an identity chunk is stored at
- * its size, and the capture holds at most as many chunk references as a begin may declare.
- * One pass over the chunk lists, stopping at the first problem.
+ * The manifest with each artifact's chunk list written out (`chunkOf`: format 2 looks an index
+ * up in its table, refusing one outside it), checked in the same walk for what the shapes cannot
+ * say and commit always wrote: each artifact's id is the one commit gives it (`artifactId`, so a
+ * commit retried after a rebuild answers the same ids), its chunks add up to its size, a chunk
+ * has one size throughout, an identity chunk is stored at its size, and the capture holds at
+ * most as many chunk references as a begin may declare. Stops at the first problem.
  */
-function checkConsistent(m: CaptureManifest): CaptureManifest {
+function writtenOut<Ref>(
+  m: Omit<CaptureManifest, 'artifacts'> & { artifacts: Array<Omit<CaptureManifest['artifacts'][number], 'chunks'> & { chunks: Ref[] }> },
+  chunkOf: (ref: Ref, where: string) => ManifestChunk,
+): CaptureManifest {
+  const { captureId, host, collectedAt, receivedAt, committedAt, collector } = m;
   const sizes = new Map<string, number>();
   let references = 0;
-  m.artifacts.forEach((a, n) => {
+  const artifacts = m.artifacts.map((a, n) => {
     const where = `manifest artifacts[${n}]`;
-    if (a.id !== artifactId(m.captureId, n)) throw new Error(`${where} has id ${a.id}; commit gives it ${artifactId(m.captureId, n)}`);
+    if (a.id !== artifactId(captureId, n)) throw new Error(`${where} has id ${a.id}; commit gives it ${artifactId(captureId, n)}`);
     references += a.chunks.length;
     if (references > LIMITS.chunksPerCapture) throw new Error(`manifest has more than ${LIMITS.chunksPerCapture} chunk references`);
     let sum = 0;
-    for (const c of a.chunks) {
+    const chunks = a.chunks.map((ref) => {
+      const c = chunkOf(ref, where);
       if (c.encoding === 'identity' && c.storedSize !== c.size)
         throw new Error(`${where}: identity chunk ${c.sha256} is stored as ${c.storedSize} bytes, not its ${c.size}`);
       const seen = sizes.get(c.sha256);
-      if (seen !== undefined && seen !== c.size) throw new Error(`${where}: chunk ${c.sha256} has two sizes (${seen} and ${c.size})`);
-      sizes.set(c.sha256, c.size);
+      if (seen === undefined) sizes.set(c.sha256, c.size);
+      else if (seen !== c.size) throw new Error(`${where}: chunk ${c.sha256} has two sizes (${seen} and ${c.size})`);
       sum += c.size;
-    }
+      return c;
+    });
     if (sum !== a.size) throw new Error(`${where}: its chunks add up to ${sum} bytes, not its size ${a.size}`);
+    return { ...a, chunks };
   });
-  return m;
+  return { captureId, host, collectedAt, receivedAt, committedAt, collector, artifacts };
 }
 
 /**
  * A manifest's bytes read back, whichever format: format 1 (plain JSON) or format 2 (gzip),
  * checked field by field against what a commit writes (a damaged or hand-edited manifest is an
- * Error naming the field, never a wrong capture). Throws on anything else, naming what it found.
+ * Error naming the field, never a wrong capture). Its chunks hold a ManifestChunk's four fields
+ * and nothing else (a format 2 table entry is one object for each of its uses). Throws on
+ * anything else, naming what it found.
  */
 export async function decodeManifest(bytes: Uint8Array): Promise<CaptureManifest> {
   const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
   const text = new TextDecoder().decode(gzipped ? await gunzipBounded(bytes, MANIFEST_MAX_BYTES, 64 * 1024) : bytes);
   const x = JSON.parse(text) as unknown;
   const format = x && typeof x === 'object' ? (x as { format?: unknown }).format : undefined;
-  if (format === 'vmfs-catalog-manifest/1') {
-    const { format: _, ...manifest } = shaped(ManifestV1Shape, x, 'format 1');
-    return checkConsistent(manifest);
+  if (format === 'vmfs-catalog-manifest/1') return writtenOut(shaped(ManifestV1Shape, x, 'format 1'), (c) => c);
+  if (format === 'vmfs-catalog-manifest/2') {
+    const m = shaped(ManifestV2Shape, x, 'format 2');
+    return writtenOut(m, (i, where) => {
+      const c = m.chunks[i];
+      if (!c) throw new Error(`${where} names chunk ${i}, not in its table of ${m.chunks.length}`);
+      return c;
+    });
   }
-  if (format === 'vmfs-catalog-manifest/2') return checkConsistent(expand(shaped(ManifestV2Shape, x, 'format 2')));
   throw new Error(`not a vmfs-catalog-manifest/1 or /2 object (format ${JSON.stringify(format ?? null)})`);
 }

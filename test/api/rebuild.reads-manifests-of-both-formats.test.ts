@@ -87,6 +87,20 @@ describeEachFlavour('rebuild from manifests of format 1 and format 2', (flavour)
     expect(await rows(catalog)).toEqual(before);
   });
 
+  it("records each recreated capture's begin request with the manifest's chunk lists, repeats and order kept", async () => {
+    const { db, store } = catalog.services;
+    for (const key of [oldKey, newKey]) {
+      const manifest = await decodeManifest((await store.getBytes(key))!);
+      const [row] = await queryRows<{ request: { artifacts: Array<{ chunks: unknown[] }> } }>(
+        db,
+        sql`select request from captures where id = ${manifest.captureId}`,
+      );
+      expect(row.request.artifacts.map((a) => a.chunks)).toEqual(
+        manifest.artifacts.map((a) => a.chunks.map(({ sha256, size, encoding, storedSize }) => ({ sha256, size, encoding, storedSize }))),
+      );
+    }
+  });
+
   it('check matches each manifest to its capture', async () => {
     const report = await checkStore(catalog.services);
     expect(report).toMatchObject({ manifests: 2, captures: 2, capturesWithoutManifest: [], manifestsWithoutCapture: [], missingChunks: [] });
