@@ -2,7 +2,7 @@
  * Ingest under load with the real collector protocol: LOAD_COLLECTORS (default 200, then
  * 500) concurrent clients, each a host of its own, each sending LOAD_CAPTURES small
  * captures (a ZFS snapshot list and a COMSTAR-like text of a few KiB, new bytes every time:
- * begin → PUT the missing chunks to their upload URLs → commit) to a catalog server on
+ * begin → send the missing chunks as the collector does → commit) to a catalog server on
  * PostgreSQL (TEST_DATABASE_URL; filesystem store, so the chunk PUTs go through the
  * catalog too). A 503 is back-pressure: the client waits out Retry-After, as the collector
  * does (collector/http.ts), and sends the same step again. Prints commits/s, capture p50 and
@@ -18,7 +18,7 @@
  * together with the share the server got. Asserts nothing.
  *
  *   npx tsx test/bench/run.ts load
- *   LOAD_COLLECTORS=200,500 LOAD_CAPTURES=5 LOAD_PROCESSES=1,2 LOAD_CLIENT=collector|fetch npx tsx test/bench/load.bench.ts
+ *   LOAD_COLLECTORS=200,500 LOAD_CAPTURES=5 LOAD_PROCESSES=1,2 LOAD_CLIENT=collector|fetch LOAD_CHUNKS=batch|urls npx tsx test/bench/load.bench.ts
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -30,7 +30,7 @@ import { createDatabase } from '../helpers/database.js';
 import { begin, commit, IngestHttpError, prepareCapture, remoteCatalog, uploadMissing, type PreparedCapture } from '../helpers/ingest-client.js';
 import type { TestCatalog } from '../helpers/catalog.js';
 import { request as collectorRequest, type HttpRequest } from '../../collector/http.js';
-import type { BeginResponse } from '../../formats/protocol.js';
+import type { BeginResponse, UploadTarget } from '../../formats/protocol.js';
 import postgres from 'postgres';
 
 const COLLECTORS = (process.env.LOAD_COLLECTORS ?? '200,500')
@@ -45,6 +45,12 @@ const CAPTURES = Number(process.env.LOAD_CAPTURES ?? 5);
  * per request — CPU the server, sharing the cores, then lacks.
  */
 const CLIENT = process.env.LOAD_CLIENT === 'fetch' ? 'fetch' : 'collector';
+/**
+ * How the collector's client sends missing chunks: `batch` (default) as the collector does, small
+ * ones through `PUT /v1/captures/{id}/chunks`; `urls`: every one to its upload URL, as a
+ * collector does against a catalog without that route.
+ */
+const CHUNKS = process.env.LOAD_CHUNKS === 'urls' ? 'urls' : 'batch';
 const TOKEN = `load-bench-${randomBytes(12).toString('hex')}`;
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -199,9 +205,27 @@ function collectorSteps(url: string, token: string) {
         body: JSON.stringify(prepared.request),
       })) as BeginResponse,
     upload: async (prepared: PreparedCapture, answer: BeginResponse) => {
+      const bytesOf = (t: UploadTarget) => Buffer.from(prepared.variants.get(t.sha256)?.[t.encoding] ?? prepared.stored.get(t.sha256)!);
+      // As the collector sends them (collector/deliver.ts): a chunk stored in at most 131,036 bytes
+      // through the catalog, 32 a request; a larger one to its upload URL. LOAD_CHUNKS=urls sends all by URL.
+      const small = CHUNKS === 'batch' ? answer.missing.filter((t) => bytesOf(t).length <= 131036) : [];
+      for (let i = 0; i < small.length; i += 32) {
+        const body = Buffer.concat(
+          small.slice(i, i + 32).flatMap((t) => {
+            const d = bytesOf(t);
+            return [Buffer.from(`${t.sha256}${d.length.toString(16).padStart(8, '0')}`, 'hex'), d];
+          }),
+        );
+        await send('PUT chunks', {
+          method: 'PUT',
+          url: `${url}/v1/captures/${prepared.request.captureId}/chunks`,
+          headers: { ...auth, 'content-type': 'application/octet-stream' },
+          body,
+        });
+      }
       for (const target of answer.missing) {
-        const bytes = prepared.variants.get(target.sha256)?.[target.encoding] ?? prepared.stored.get(target.sha256)!;
-        await send(`PUT chunk ${target.sha256}`, { method: target.method, url: target.url, headers: target.headers, body: Buffer.from(bytes) });
+        if (small.includes(target)) continue;
+        await send(`PUT chunk ${target.sha256}`, { method: target.method, url: target.url, headers: target.headers, body: bytesOf(target) });
       }
     },
     commit: (prepared: PreparedCapture) => send('commit', { method: 'POST', url: `${url}/v1/captures/${prepared.request.captureId}/commit`, headers: auth }),
@@ -287,7 +311,7 @@ export async function run(): Promise<void> {
     return;
   }
   console.log(
-    `catalog server on PostgreSQL (filesystem store); small captures of 2 artifacts, 1 chunk each, new bytes each time; clients send with ${CLIENT === 'fetch' ? 'undici fetch' : "the collector's HTTP client (node:http)"}; SERVER_PROCESSES ${PROCESSES.join(', then ')}, each run on a fresh database:`,
+    `catalog server on PostgreSQL (filesystem store); small captures of 2 artifacts, 1 chunk each, new bytes each time; clients send with ${CLIENT === 'fetch' ? 'undici fetch, chunks by URL' : `the collector's HTTP client (node:http), ${CHUNKS === 'batch' ? 'small chunks through the catalog as the collector sends them' : 'chunks by URL'}`}; SERVER_PROCESSES ${PROCESSES.join(', then ')}, each run on a fresh database:`,
   );
   for (const n of COLLECTORS) {
     for (const processes of PROCESSES) {
