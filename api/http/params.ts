@@ -26,3 +26,16 @@ export function deviceIdParam(raw: string): { deviceId: string; lun: number | nu
     throw new ApiError('bad_request', `not a device id: ${JSON.stringify(t.slice(0, 80))} (naa./eui./t10./vml. or 16/32 hex digits)`);
   }
 }
+
+/**
+ * An ISO 8601 time query parameter (`at`, `since`, `until`) → Date, or 400. `Date` reads
+ * years from −271821 to 275760 (`-000001-01-01T00:00:00Z` is 2 BC); PostgreSQL refuses a
+ * signed year in its input syntax, so a time outside years 1–9999 was a 500 at the query.
+ */
+export function timeParam(name: string, raw: string): Date {
+  const d = new Date(raw);
+  if (Number.isNaN(d.getTime())) throw new ApiError('bad_request', `${name}: not an ISO 8601 time: ${JSON.stringify(raw.slice(0, 60))}`);
+  const year = d.getUTCFullYear();
+  if (year < 1 || year > 9999) throw new ApiError('bad_request', `${name}: ${JSON.stringify(raw.slice(0, 60))} is outside the years 0001–9999`);
+  return d;
+}

@@ -6,13 +6,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { requireRole } from '../http/auth.js';
-import { ApiError } from '../errors.js';
 import type { App, AppEnv } from '../context.js';
 import { recordAudit } from '../http/audit.js';
 import { assembleObject, toWebStream } from '../read/content.js';
 import { bundleFileName, bundleObjectKey, bundleTarGz } from '../bundle/tar.js';
 import { selectBundle, type BundleSubject } from '../bundle/select.js';
-import { deviceIdParam, vmfsUuidParam } from '../http/params.js';
+import { deviceIdParam, timeParam, vmfsUuidParam } from '../http/params.js';
 import { attachmentDisposition } from '../store/content-disposition.js';
 import { DOWNLOAD_URL_TTL_SECONDS } from './artifacts.js';
 import { READ_ERRORS } from '../schemas/common.js';
@@ -60,8 +59,7 @@ const lunBundleRoute = createRoute({
 /** `?at=` as a time (400 when unreadable); a time after now is now. */
 export function bundleTime(at: string | undefined, now: Date): Date {
   if (!at) return now;
-  const d = new Date(at);
-  if (Number.isNaN(d.getTime())) throw new ApiError('bad_request', `at: not an ISO 8601 time: ${JSON.stringify(at.slice(0, 60))}`);
+  const d = timeParam('at', at);
   return d.getTime() > now.getTime() ? now : d;
 }
 

@@ -5,7 +5,7 @@ import { recordAudit } from '../http/audit.js';
 import { requireRole } from '../http/auth.js';
 import { ApiError } from '../errors.js';
 import type { App } from '../context.js';
-import { deviceIdParam, vmfsUuidParam } from '../http/params.js';
+import { deviceIdParam, timeParam, vmfsUuidParam } from '../http/params.js';
 import { READ_ERRORS } from '../schemas/common.js';
 import { EventSchema } from '../schemas/catalog.js';
 import { err } from '../schemas/common.js';
@@ -105,9 +105,7 @@ const ackRoute = createRoute({
 });
 
 function time(name: string, value: string): string {
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw new ApiError('bad_request', `${name}: not an ISO 8601 time: ${JSON.stringify(value.slice(0, 60))}`);
-  return d.toISOString();
+  return timeParam(name, value).toISOString();
 }
 
 /** Registers GET /v1/events, POST /v1/events/{id}/ack and POST /v1/admin/events/scan. */
