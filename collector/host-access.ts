@@ -138,11 +138,13 @@ export class LocalAccess implements HostAccess {
     // Two buffers for every read of this host keep memory flat however many devices and
     // however long each (reads of one host run one at a time). The next piece is asked of
     // the thread pool before this one is yielded, so it is read while this one is hashed.
-    const bufs = (this.buffers ??= [Buffer.allocUnsafe(CHUNK_SIZE), Buffer.allocUnsafe(CHUNK_SIZE)]);
+    // A piece is 4 chunks: a chunk of zeros is named at memory speed (chunker.ts), and with
+    // one chunk a piece the thread pool's round trips took a fifth longer on 50 LUN heads.
+    const bufs = (this.buffers ??= [Buffer.allocUnsafe(4 * CHUNK_SIZE), Buffer.allocUnsafe(4 * CHUNK_SIZE)]);
     const end = offset + length;
-    /** Up to the next chunk boundary from `at` (the chunker takes whole aligned chunks without copying); `short` at the file's end. */
+    /** Up to 4 MiB from `at`, ending on a chunk boundary (the chunker takes whole aligned chunks without copying); `short` at the file's end. */
     const fill = async (buf: Buffer, at: number): Promise<{ piece: Buffer; short: boolean }> => {
-      const want = Math.min(CHUNK_SIZE - (at % CHUNK_SIZE), end - at);
+      const want = Math.min(buf.length - (at % CHUNK_SIZE), end - at);
       let got = 0;
       while (got < want) {
         const { bytesRead } = await fh.read(buf, got, want - got, at + got);

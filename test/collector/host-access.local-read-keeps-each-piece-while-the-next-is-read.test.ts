@@ -1,8 +1,8 @@
 /**
  * A local read asks for the next piece before it yields the current one, so reading and
  * hashing overlap. The piece a consumer holds must stay intact while the next one is read
- * (two buffers, used in turn), memory must not grow with the length read, the pieces must
- * still end on 1 MiB boundaries (the chunker takes them without copying), and a read left
+ * (two buffers, used in turn), memory must not grow with the length read, the pieces (up to
+ * 4 MiB) must still end on 1 MiB boundaries (the chunker takes them without copying), and a read left
  * early must close its file once the piece in flight has landed.
  */
 import { randomBytes } from 'node:crypto';
@@ -19,7 +19,7 @@ describe('local reads with one piece read ahead', () => {
   const root = mkdtempSync(join(tmpdir(), 'access-read-ahead-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
   mkdirSync(join(root, 'dev'));
-  const bytes = randomBytes(5 * MiB + 300_000);
+  const bytes = randomBytes(9 * MiB + 300_000);
   writeFileSync(join(root, 'dev', 'disk'), bytes);
 
   it('yields each piece intact while the next is read, cut at 1 MiB boundaries', async () => {
@@ -27,14 +27,15 @@ describe('local reads with one piece read ahead', () => {
     const offset = MiB / 2;
     let pos = offset;
     const lengths: number[] = [];
-    for await (const piece of access.read('/dev/disk', offset, 4 * MiB + 100)) {
+    for await (const piece of access.read('/dev/disk', offset, 8 * MiB + 100)) {
       // Time for the read ahead to land: had it gone into this piece's buffer, the bytes would differ.
       await sleep(20);
       expect(piece.equals(bytes.subarray(pos, pos + piece.length))).toBe(true);
       lengths.push(piece.length);
       pos += piece.length;
     }
-    expect(lengths).toEqual([MiB / 2, MiB, MiB, MiB, MiB / 2 + 100]);
+    // To the first 1 MiB boundary at most 4 MiB on, then up to 4 MiB again, then the rest.
+    expect(lengths).toEqual([3.5 * MiB, 4 * MiB, MiB / 2 + 100]);
   });
 
   it('stops at the end of the file and keeps to two buffers however much is read', async () => {
@@ -56,7 +57,7 @@ describe('local reads with one piece read ahead', () => {
     const openFiles = () => readdirSync('/proc/self/fd').length;
     const before = openFiles();
     for await (const piece of access.read('/dev/disk', 0, bytes.length)) {
-      expect(piece.equals(bytes.subarray(0, MiB))).toBe(true);
+      expect(piece.equals(bytes.subarray(0, 4 * MiB))).toBe(true);
       break;
     }
     expect(openFiles()).toBe(before);
