@@ -26,7 +26,9 @@ const zeroShas: Record<number, string> = {};
  * (A chunk longer than ZEROS never equals it and is hashed.)
  */
 export function chunkSha(chunk: Buffer): string {
-  return chunk.equals(ZEROS.subarray(0, chunk.length)) ? (zeroShas[chunk.length] ??= sha256Hex(chunk)) : sha256Hex(chunk);
+  if (!chunk.equals(ZEROS.subarray(0, chunk.length))) return sha256Hex(chunk);
+  zeroShas[chunk.length] ??= sha256Hex(chunk);
+  return zeroShas[chunk.length];
 }
 
 /** How staged bytes are declared: size, SHA-256 and base64 MD5 (S3 binds upload URLs to Content-MD5). */

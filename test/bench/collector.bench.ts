@@ -429,7 +429,11 @@ export async function run(): Promise<void> {
               `http://127.0.0.1:${f.proxy.port}`,
               ...files.map((_, i) => `--device=/dev/lun${i}`),
             ];
-            const c = await exec(process.execPath, [...COLLECTOR_NODE_ARGS, BUNDLE, ...args], { ...process.env, CATALOG_TOKEN: TOKEN, VMFS_COLLECTOR_CONFIG: join(dir, 'none.json') });
+            const c = await exec(process.execPath, [...COLLECTOR_NODE_ARGS, BUNDLE, ...args], {
+              ...process.env,
+              CATALOG_TOKEN: TOKEN,
+              VMFS_COLLECTOR_CONFIG: join(dir, 'none.json'),
+            });
             const report = JSON.parse(c.out || 'null');
             if (!report || report.exitCode !== 0) throw new Error(`collect (${f.name}) exited ${c.code}: ${c.err}\n${c.out.slice(0, 500)}`);
             put(`collect, ${f.name}`, {
