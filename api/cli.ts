@@ -11,7 +11,7 @@ import { ARTIFACT_KINDS, type ArtifactKind } from '../formats/types.js';
 import { openServices, type OpenedServices } from './boot.js';
 import { ConfigError, loadConfig } from './config.js';
 import type { Role } from './context.js';
-import { ApiError } from './errors.js';
+import { ApiError, failureLine } from './errors.js';
 import { createLogger } from './logger.js';
 import { rebuildCatalog, reindexArtifacts, type Progress } from './admin/rebuild.js';
 import { createToken, revokeToken } from './admin/tokens.js';
@@ -275,7 +275,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       io.err(`catalog: ${e.message}\n`);
       return 1;
     }
-    io.err(`catalog: ${e instanceof Error ? e.message : String(e)}\n`);
+    io.err(`catalog: ${failureLine(e)}\n`);
     return 1;
   }
 }
@@ -291,7 +291,7 @@ if (isMain || process.argv[1]?.endsWith('api/cli.ts')) {
       process.exitCode = code;
     },
     (e) => {
-      process.stderr.write(`catalog: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.stderr.write(`catalog: ${failureLine(e)}\n`);
       process.exitCode = 1;
     },
   );

@@ -4,6 +4,16 @@
  */
 import { z } from 'zod';
 
+/** True when every %XX escape in `s` decodes. */
+function decodes(s: string): boolean {
+  try {
+    decodeURIComponent(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 export const configSchema = z.object({
@@ -15,6 +25,8 @@ export const configSchema = z.object({
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    // The driver decodes the URL's escapes (a password's %); a stray % stopped the start with "URI malformed".
+    .refine(decodes, 'holds a % that starts no %XX escape (write a % in the password as %25)')
     .optional(),
   S3_BUCKET: z.string().min(3).optional(),
   S3_ENDPOINT: z.string().url().optional(),

@@ -167,6 +167,23 @@ export function describeError(err: unknown): Record<string, unknown> {
   return out;
 }
 
+/**
+ * One line for a failure that ends a start or a CLI command: the innermost cause's own
+ * words (the database's "database "x" does not exist", the system's "connect ECONNREFUSED
+ * 127.0.0.1:5432"), with the statement drizzle wrapped it in. drizzle's own message is
+ * "Failed query: <statement>\nparams: <values>": two lines that never say why, and values
+ * that may be a token's hash.
+ */
+export function failureLine(err: unknown): string {
+  const chain = causeChain(err);
+  const wrapper = chain.find(isQueryWrapper) as { query?: unknown } | undefined;
+  const inner = [...chain].reverse().find((e) => !isQueryWrapper(e)) as { message?: unknown; code?: unknown } | undefined;
+  const own = inner ? String(inner.message ?? '') || String(inner.code ?? '') : chain.length ? '' : String(err);
+  const reason = (own || 'unknown error').split('\n')[0];
+  if (!wrapper) return reason;
+  return `${reason} (at ${cut(String(wrapper.query).replace(/\s+/g, ' ').trim(), 80)})`;
+}
+
 const NET_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',

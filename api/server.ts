@@ -28,6 +28,7 @@ import { openServices } from './boot.js';
 import { ConfigError, loadConfig, serverProcessesOf, type Config } from './config.js';
 import type { Services } from './context.js';
 import { DatabaseBusyError } from '../db/client.js';
+import { failureLine } from './errors.js';
 import { createLogger } from './logger.js';
 import { FsBlobStore } from './store/fs.js';
 
@@ -362,6 +363,6 @@ main().catch((err) => {
     process.stderr.write(`catalog: ${err.message}\n`);
     process.exit(78);
   }
-  process.stderr.write(`catalog: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`catalog: cannot start: ${failureLine(err)}\n`);
   process.exit(1);
 });
