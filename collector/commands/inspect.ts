@@ -48,6 +48,9 @@ async function readRange(fh: fsp.FileHandle, offset: number, length: number): Pr
  * 1.5 GiB support dump), a `.vh.sf` up to 3 MiB, text whole.
  */
 async function readForKind(path: string, forced: ArtifactKind | undefined): Promise<{ kind: ArtifactKind; bytes: Buffer }> {
+  // Opening a FIFO waits for a writer: a named pipe among the FILEs held the command forever.
+  const st = await fsp.stat(path);
+  if (st.isFIFO() || st.isSocket()) throw new Error(`not a file or a device (a ${st.isFIFO() ? 'FIFO' : 'socket'})`);
   const fh = await fsp.open(path, 'r');
   try {
     const size = (await fh.stat()).size;
