@@ -42,10 +42,10 @@ import type { Principal, Services } from '../context.js';
 import { ApiError, describeError, ERROR_STATUS, toApiError, type ErrorCode } from '../errors.js';
 import { commitCapture, committedAnswer } from './commit.js';
 import { distinctChunks } from './begin.js';
-import { deliveredChunks, type ReceivedChunks, receivedOf } from './chunks.js';
+import { type ReceivedChunks, receivedOf } from './chunks.js';
 import { assertHostAllowed } from './host-scope.js';
-import { heldByHost, knownBlobs } from './staging.js';
 import { earlierParses } from '../pipeline/parse.js';
+import { chunkRecordsOnce, type ChunkRecords } from '../pipeline/verify.js';
 
 /** Times a job may be taken (its runner then vanishing) before it fails instead of being taken again. */
 export const MAX_ATTEMPTS = 5;
@@ -91,13 +91,13 @@ export async function stagedBytesToVerify(
   request: BeginRequest,
   inMemory: ReceivedChunks,
   atMost = Number.POSITIVE_INFINITY,
+  records: () => Promise<ChunkRecords> = chunkRecordsOnce(db, host, captureId, [...distinctChunks(request).keys()]),
 ): Promise<number> {
   const chunks = [...distinctChunks(request).values()];
   // Most commits are small whatever is staged: then the store's records are not even asked.
   const declared = chunks.reduce((n, c) => n + c.size, 0);
   if (declared <= atMost) return declared;
-  const shas = chunks.map((c) => c.sha256);
-  const [known, held, delivered] = await Promise.all([knownBlobs(db, shas), heldByHost(db, host, shas), deliveredChunks(db, captureId)]);
+  const { known, held, delivered } = await records();
   let bytes = 0;
   for (const c of chunks) {
     if (delivered.get(c.sha256)?.size === c.size && inMemory.get(captureId, c.sha256)) continue;
@@ -212,10 +212,12 @@ export async function commitOrHandOff(services: Services, principal: Principal, 
   if (cap.state === 'committed') return { status: 200, body: await committedAnswer(db, cap) };
   const limit = services.config.COMMIT_INLINE_MAX_BYTES;
   const request = cap.request as BeginRequest;
-  const staged = await stagedBytesToVerify(db, cap.host, captureId, request, receivedOf(services.store), limit);
+  // Read once for the weighing and the commit's verify (the same distinct chunks).
+  const records = chunkRecordsOnce(db, cap.host, captureId, [...distinctChunks(request).keys()]);
+  const staged = await stagedBytesToVerify(db, cap.host, captureId, request, receivedOf(services.store), limit, records);
   // The artifacts hashed whole count only when the staged bytes alone keep the commit inline.
   const hashed = staged <= limit ? await wholeBytesToHash(db, cap.host, request, limit * INLINE_WHOLE_HASH_FACTOR) : 0;
-  if (staged <= limit && hashed <= limit * INLINE_WHOLE_HASH_FACTOR) return { status: 200, body: await commitCapture(services, principal, captureId, cap) };
+  if (staged <= limit && hashed <= limit * INLINE_WHOLE_HASH_FACTOR) return { status: 200, body: await commitCapture(services, principal, captureId, cap, records) };
   const bytes = staged + hashed;
 
   await db.insert(commitJobs).values({ captureId, host: cap.host, state: 'queued', bytes, queuedAt: services.now() }).onConflictDoNothing();

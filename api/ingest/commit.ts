@@ -19,7 +19,7 @@ import { redactArtifacts } from '../pipeline/redaction.js';
 import { onlySecretBearing, receivedOf } from './chunks.js';
 import { maybeSweepStaging } from './staging.js';
 import { artifactId, distinctChunks } from './begin.js';
-import { publishStaged, verifyChunks, type ManifestArtifact, type VerifiedChunks } from '../pipeline/verify.js';
+import { publishStaged, verifyChunks, type ChunkRecords, type ManifestArtifact, type VerifiedChunks } from '../pipeline/verify.js';
 import { earlierParses, parseStoredArtifact, withRedaction, type ParsedEntry } from '../pipeline/parse.js';
 import { buildManifest, summarize, writeCapture, type CaptureRecord } from '../pipeline/write.js';
 import { encodeManifest } from '../pipeline/manifest.js';
@@ -102,7 +102,13 @@ async function sweptMeanwhile(tx: Db, shas: string[]): Promise<string[]> {
  * POST /v1/captures/{id}/commit: verify, parse, index in one transaction, write the manifest.
  * `row`: the capture's row when the caller has just read it (commitOrHandOff), else it is read here.
  */
-export async function commitCapture(services: Services, principal: Principal, captureId: string, row?: CaptureRow): Promise<CommitResponse> {
+export async function commitCapture(
+  services: Services,
+  principal: Principal,
+  captureId: string,
+  row?: CaptureRow,
+  records?: () => Promise<ChunkRecords>,
+): Promise<CommitResponse> {
   const { db, store, now } = services;
   const cap = row ?? (await loadCapture(db, captureId));
   if (!cap) throw new ApiError('not_found', `no capture ${captureId}; begin it first with POST /v1/captures`);
@@ -116,7 +122,7 @@ export async function commitCapture(services: Services, principal: Principal, ca
   const deferred = onlySecretBearing(req);
   let verified: VerifiedChunks;
   try {
-    verified = await verifyChunks(db, store, { id: captureId, host: cap.host }, distinct, now(), cache, deferred);
+    verified = await verifyChunks(db, store, { id: captureId, host: cap.host }, distinct, now(), cache, deferred, records);
   } catch (e) {
     // A concurrent commit of this capture that finished first removed the staged uploads.
     const again = await loadCapture(db, captureId);

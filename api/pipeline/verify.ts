@@ -9,7 +9,7 @@ import type { blobs } from '../../db/schema.js';
 import { ApiError } from '../errors.js';
 import { stagingKey, stagingPrefix, type BlobStore } from '../store/types.js';
 import { ChunkCache, ChunkError, decodeChunk, type VerifiedChunk } from './chunks.js';
-import { deliveredChunks, receivedOf } from '../ingest/chunks.js';
+import { deliveredChunks, receivedOf, type DeliveredRow } from '../ingest/chunks.js';
 import {
   countBlobs,
   heldByHost,
@@ -24,6 +24,28 @@ import {
   trustedRecord,
   type Published,
 } from '../ingest/staging.js';
+
+/** What the catalog's records say of a capture's chunks: their `blobs` rows, which the host holds, which the capture delivered through the catalog. */
+export interface ChunkRecords {
+  known: Map<string, typeof blobs.$inferSelect>;
+  held: Set<string>;
+  delivered: Map<string, DeliveredRow>;
+}
+
+/**
+ * A capture's chunk records, read once when first asked for: a commit that first weighs
+ * whether to run inline (ingest/commit-jobs.ts stagedBytesToVerify) and then verifies reads
+ * them once, not twice. Independent lookups, sent together.
+ */
+export function chunkRecordsOnce(db: Db, host: string, captureId: string, shas: string[]): () => Promise<ChunkRecords> {
+  let read: Promise<ChunkRecords> | null = null;
+  return () =>
+    (read ??= Promise.all([knownBlobs(db, shas), heldByHost(db, host, shas), deliveredChunks(db, captureId)]).then(([known, held, delivered]) => ({
+      known,
+      held,
+      delivered,
+    })));
+}
 
 /** One chunk as a manifest records it: how it actually rests in the store. */
 export type StoredChunk = ManifestChunk;
@@ -75,6 +97,7 @@ export interface VerifiedChunks {
  * delivered through the catalog (`capture_chunks`) was verified and published when it arrived:
  * it is taken as recorded, not read back (its bytes go to `cache` when this process received
  * them). Chunks in `deferred` (those only secret-bearing kinds reference) are verified but stay staged.
+ * `records`: the capture's chunk records as its commit read them already (chunkRecordsOnce).
  */
 export async function verifyChunks(
   db: Db,
@@ -84,10 +107,14 @@ export async function verifyChunks(
   at: Date,
   cache: ChunkCache = new ChunkCache(),
   deferred: ReadonlySet<string> = new Set(),
+  records: () => Promise<ChunkRecords> = chunkRecordsOnce(
+    db,
+    capture.host,
+    capture.id,
+    chunks.map((c) => c.sha256),
+  ),
 ): Promise<VerifiedChunks> {
-  const shas = chunks.map((c) => c.sha256);
-  // Independent lookups: sent together, one round trip's wait instead of two.
-  const [known, held, delivered] = await Promise.all([knownBlobs(db, shas), heldByHost(db, capture.host, shas), deliveredChunks(db, capture.id)]);
+  const { known, held, delivered } = await records();
   const sent = (c: { sha256: string; size: number }) => delivered.get(c.sha256)?.size === c.size;
   // A chunk the host holds and `blobs` vouches for (trustedRecord) is taken as stored, staged or
   // not: when every chunk is such a one (an unchanged run), or was delivered through the
