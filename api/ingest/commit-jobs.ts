@@ -217,7 +217,8 @@ export async function commitOrHandOff(services: Services, principal: Principal, 
   const staged = await stagedBytesToVerify(db, cap.host, captureId, request, receivedOf(services.store), limit, records);
   // The artifacts hashed whole count only when the staged bytes alone keep the commit inline.
   const hashed = staged <= limit ? await wholeBytesToHash(db, cap.host, request, limit * INLINE_WHOLE_HASH_FACTOR) : 0;
-  if (staged <= limit && hashed <= limit * INLINE_WHOLE_HASH_FACTOR) return { status: 200, body: await commitCapture(services, principal, captureId, cap, records) };
+  if (staged <= limit && hashed <= limit * INLINE_WHOLE_HASH_FACTOR)
+    return { status: 200, body: await commitCapture(services, principal, captureId, cap, records) };
   const bytes = staged + hashed;
 
   await db.insert(commitJobs).values({ captureId, host: cap.host, state: 'queued', bytes, queuedAt: services.now() }).onConflictDoNothing();
