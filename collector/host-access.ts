@@ -134,6 +134,9 @@ export class LocalAccess implements HostAccess {
   }
 
   async *read(path: string, offset: number, length: number): AsyncIterable<Buffer> {
+    // Opening a FIFO waits for a writer, past any timeout: a --device or --file naming one held the run forever.
+    const st = await fsp.stat(this.path(path));
+    if (st.isFIFO() || st.isSocket()) throw new Error(`not a file or a device (a ${st.isFIFO() ? 'FIFO' : 'socket'})`);
     const fh = await fsp.open(this.path(path), 'r');
     // Two buffers for every read of this host keep memory flat however many devices and
     // however long each (reads of one host run one at a time). The next piece is asked of
