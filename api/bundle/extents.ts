@@ -64,6 +64,7 @@ function disputeOf(
 ): RestoreCandidate[] | null {
   const candidates = newestIntactPerHost(newestFirst).map((h) => ({
     host: h.artifact.host,
+    lun: h.lun,
     devicePath: defaultDevicePath(h),
     headerFile: pathOf.get(h.artifact.id) ?? null,
     headerCollectedAt: h.artifact.collectedAt,

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { DrPlan } from '../dr/plan.js';
 import { renderDrPlanText, type PlanStep } from '../dr/plan.js';
-import { candidateExtent, describePartition, extentAction, renderRestoreScript, shQuote, visible, type RestoreExtent } from './restore-script.js';
+import { candidateExtent, describePartition, extentAction, renderRestoreScript, sourceCommand, visible, type RestoreExtent } from './restore-script.js';
 import type { BundleSelection } from './select.js';
 
 /** `sha256sum -c` lines: `<hex>  <path>`. */
@@ -188,7 +188,7 @@ function renderDispute(e: RestoreExtent): string[] {
   out.push('```');
   for (const c of e.dispute!) {
     const a = extentAction(candidateExtent(e, c), c.devicePath);
-    out.push(`# from ${visible(c.host)}: sh restore.sh --apply --source ${shQuote(`${e.number}=${visible(c.host)}`)}`);
+    out.push(`# from ${visible(c.host)}: ${sourceCommand(e.number, c.host)}`);
     out.push(a.kind === 'none' ? `# nothing automatic: ${visible(a.reason)}` : a.command);
   }
   out.push('```');
@@ -203,7 +203,10 @@ function renderDrPlanSection(plan: DrPlan): string[] {
       (plan.at ? ` Planned as of ${visible(plan.at)}: the LUs are backed by clones of the newest snapshot at or before that time.` : ''),
   );
   out.push('');
-  for (const c of plan.naaChecks) out.push(`- **NAA check (${c.verdict})**: ${visible(c.message)}`);
+  for (const c of plan.naaChecks) {
+    out.push(`- **NAA check (${c.verdict})**: ${visible(c.message)}`);
+    if (c.dispute) out.push('', '  ```', ...c.dispute.candidates.map((d) => `  ${d.command}`), '  ```', '');
+  }
   for (const m of plan.missing) out.push(`- **Missing ${m.link}**: ${visible(m.message)} — ${visible(m.collector)}`);
   if (plan.naaChecks.length || plan.missing.length) out.push('');
   const from = (s: PlanStep) => s.from.map((f) => visible(f.bundlePath ?? `${f.kind} ${f.fileName} (${f.host}, not in this bundle)`)).join(', ');

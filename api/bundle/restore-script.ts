@@ -74,6 +74,8 @@ export interface RestoreExtent {
 /** One host's newest intact dump of a disputed extent's device, as restore.sh would restore it. */
 export interface RestoreCandidate {
   host: string;
+  /** The LUN that host's dump reports (hosts may see one device at different LUNs). */
+  lun: number | null;
   /** Where that host read the dump: the default device when this candidate is picked. */
   devicePath: string;
   headerFile: string | null;
@@ -168,8 +170,8 @@ function nothingToRestore(extent: RestoreExtent): string | null {
 
 /** A disputed extent as restoring it from `candidate`'s dump would: that host's dump, table and device path. */
 export function candidateExtent(extent: RestoreExtent, candidate: RestoreCandidate): RestoreExtent {
-  const { host, devicePath, headerFile, headerCollectedAt, partition } = candidate;
-  return { ...extent, host, devicePath, headerFile, headerCollectedAt, partition, dispute: null };
+  const { host, lun, devicePath, headerFile, headerCollectedAt, partition } = candidate;
+  return { ...extent, host, lun, devicePath, headerFile, headerCollectedAt, partition, dispute: null };
 }
 
 /** One line for a partition entry: `MBR #1, LBA 128–209715199, type 0xfb`. */
@@ -183,6 +185,14 @@ export function describePartition(p: RestorePartition): string {
 /** A disputed extent's candidates on one line, each host with when its dump was taken and its entry; control characters escaped. */
 export function describeDispute(candidates: readonly RestoreCandidate[]): string {
   return visible(candidates.map((c) => `${c.host} (dump of ${c.headerCollectedAt}): ${describePartition(c.partition)}`).join('; '));
+}
+
+/**
+ * The restore.sh line that restores disputed extent `extent` from `host`'s dump: the host as
+ * the script prints and matches it (control characters escaped), quoted as one argument.
+ */
+export function sourceCommand(extent: number, host: string): string {
+  return `sh restore.sh --apply --source ${shQuote(`${extent}=${visible(host)}`)}`;
 }
 
 /** The command that restores one extent's partition table onto `device`. */

@@ -63,7 +63,7 @@ export async function drPlanInput(db: Db, sel: BundleSelection, pointInTime: boo
       lun: e.lun,
       vml: e.vml,
       host: e.host,
-      disputedBy: e.dispute?.map((c) => c.host) ?? [],
+      dispute: e.dispute ? { extent: e.number, candidates: e.dispute.map((c) => ({ host: c.host, lun: c.lun })) } : null,
       source:
         e.headerFile && pathToArtifact.has(e.headerFile)
           ? source(pathToArtifact.get(e.headerFile)!)

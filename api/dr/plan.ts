@@ -20,7 +20,7 @@
  *   the volume a new VMFS UUID.
  */
 import { datasetOfBackingStore } from '../../formats/zfs.js';
-import { shQuote } from '../bundle/restore-script.js';
+import { shQuote, sourceCommand } from '../bundle/restore-script.js';
 
 /** An artifact a step comes from, named as it appears in the restore bundle. */
 export interface PlanSource {
@@ -40,12 +40,20 @@ export interface PlanExtent {
   host: string;
   source: PlanSource;
   /**
-   * The restore extent is disputed (api/bundle/extents.ts): these hosts' newest header
-   * dumps of the device disagree on its partition table. The plan's storage steps do not
-   * depend on the table, so they stand; each NAA check says restore.sh will not write it
-   * unpicked. Empty or absent: no dispute.
+   * The restore extent is disputed (api/bundle/extents.ts): its hosts' newest header dumps
+   * of the device disagree on its partition table. The plan's storage steps do not depend on
+   * the table, so they stand; the NAA check says restore.sh will not write it unpicked, and
+   * gives the line that picks each host. Null or absent: no dispute.
    */
-  disputedBy?: string[];
+  dispute?: PlanDispute | null;
+}
+
+/** A disputed extent as the plan names it. */
+export interface PlanDispute {
+  /** The extent's number in the restore bundle: the N of restore.sh's `--source N=HOST`. */
+  extent: number;
+  /** Each host whose dump is a candidate, newest dump first, with the LUN that dump reports. */
+  candidates: Array<{ host: string; lun: number | null }>;
 }
 
 export interface PlanGroup {
@@ -127,19 +135,43 @@ export interface NaaCheck {
   /** What checks the id once more on the night, before anything is written. */
   checkedBy: string;
   message: string;
+  /**
+   * The extent is disputed: for each candidate host (newest dump first) the LUN its dump
+   * reports and the restore.sh line that restores the table from its dump. Null: no dispute.
+   */
+  dispute: { extent: number; candidates: Array<{ host: string; lun: number | null; command: string }> } | null;
 }
 
 /** The restore script's own guard, the same for every extent. */
 const RESTORE_CHECK = (deviceId: string) =>
   `restore.sh --apply reads the LVM header on the device it is about to write and refuses unless it names ${deviceId}`;
 
-/** The NAA check's sentence on a disputed extent ('' when there is no dispute). */
+/**
+ * The NAA check's sentences on a disputed extent ('' when there is no dispute). The extent's
+ * LUN is its newest dump's (`ext.host`'s); when the candidates' dumps report different LUNs,
+ * each is named.
+ */
 function disputeNote(ext: PlanExtent): string {
-  if (!ext.disputedBy?.length) return '';
+  const d = ext.dispute;
+  if (!d?.candidates.length) return '';
+  const lunOf = (lun: number | null) => (lun === null ? 'no LUN' : `LUN ${lun}`);
+  const luns =
+    new Set(d.candidates.map((c) => c.lun)).size > 1
+      ? ` Their dumps report different LUNs (${d.candidates.map((c) => `${c.host}: ${lunOf(c.lun)}`).join(', ')}); ` +
+        `the LUN above is from ${ext.host}'s dump, the newest.`
+      : '';
   return (
-    ` The header dumps of ${ext.deviceId} from ${ext.disputedBy.join(', ')} disagree on its partition table: restore.sh --apply ` +
-    'writes no table to it until --source N=HOST picks the host whose dump is right (RESTORE.md lists each).'
+    ` The header dumps of ${ext.deviceId} from ${d.candidates.map((c) => c.host).join(', ')} disagree on its partition table: ` +
+    `restore.sh --apply writes no table to it until --source ${d.extent}=HOST picks the host whose dump is right ` +
+    `(RESTORE.md shows each dump); the line for each host follows.${luns}`
   );
+}
+
+/** The NAA check's account of a disputed extent: each candidate with the restore.sh line that picks it. */
+function disputeOf(ext: PlanExtent): NaaCheck['dispute'] {
+  const d = ext.dispute;
+  if (!d?.candidates.length) return null;
+  return { extent: d.extent, candidates: d.candidates.map((c) => ({ ...c, command: sourceCommand(d.extent, c.host) })) };
 }
 
 export interface MissingLink {
@@ -388,6 +420,7 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
           '(a replica presented under a new GUID). Ways out: give the LU the saved GUID (stmfadm create-lu -p guid=…), ' +
           'or mount the copy with a resignature (new VMFS UUID; VMs must be re-registered).' +
           disputeNote(ext),
+        dispute: disputeOf(ext),
       });
       missing.push({
         link: 'storage-lu',
@@ -450,6 +483,7 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
         (lunMatch ? '' : ` The LUN differs (${lu.lun} ≠ ${ext.lun}): present it as LUN ${ext.lun}, or ESX sees a snapshot LUN.`) +
         ` Before writing, ${RESTORE_CHECK(ext.deviceId)}.` +
         disputeNote(ext),
+      dispute: disputeOf(ext),
     });
     steps.push(...stackSteps);
   }
@@ -505,7 +539,11 @@ export function renderDrPlanText(plan: DrPlan): string {
   const out: string[] = [];
   out.push(`# ${oneLine(`DR plan for ${plan.vmfsUuid}${plan.label ? ` (${plan.label})` : ''}${plan.at ? ` as of ${plan.at}` : ''}`)}`);
   out.push(plan.complete ? '# The chain is complete and every NAA matches.' : '# The chain is NOT complete or an NAA differs: read the notes below.');
-  for (const c of plan.naaChecks) out.push(`# ${oneLine(`NAA check (${c.verdict}): ${c.message}`)}`);
+  for (const c of plan.naaChecks) {
+    out.push(`# ${oneLine(`NAA check (${c.verdict}): ${c.message}`)}`);
+    // Quoted as restore.sh matches the host (sourceCommand): each is one line, to paste alone.
+    for (const d of c.dispute?.candidates ?? []) out.push(`   ${d.command}`);
+  }
   for (const m of plan.missing) out.push(`# ${oneLine(`Missing ${m.link}: ${m.message} — ${m.collector}`)}`);
   for (const s of plan.steps) {
     out.push('');

@@ -302,6 +302,19 @@ export const DrPlanSchema = z
         lunMismatch: z.boolean().describe("The LU's LUN differs from the header's: ESX would see a snapshot LUN"),
         checkedBy: z.string().describe("The restore script's check of the id on the device, before it writes"),
         message: z.string(),
+        dispute: z
+          .object({
+            extent: z.number().describe("The extent's number in the restore bundle (restore.sh --source N=HOST)"),
+            candidates: z.array(
+              z.object({
+                host: z.string(),
+                lun: z.number().nullable().describe("The LUN this host's dump reports"),
+                command: z.string().describe("The restore.sh line that restores the partition table from this host's dump"),
+              }),
+            ),
+          })
+          .nullable()
+          .describe("Hosts' newest header dumps of the device disagree on its partition table: each candidate host, newest dump first"),
       }),
     ),
     missing: z.array(

@@ -26,6 +26,7 @@ const NEWLINE = 'esx\ntouch pwned-newline';
 
 const candidate = (host: string, startLba: number, i: number): RestoreCandidate => ({
   host,
+  lun: 3,
   devicePath: '/dev/sdc',
   headerFile: `h${i}.hex`,
   headerCollectedAt: `2026-10-0${i + 1}T02:00:00.000Z`,
@@ -36,7 +37,6 @@ const extent: RestoreExtent = {
   number: 1,
   deviceId: 'naa.600144f0aabbccddeeff0011223344e1',
   vml: null,
-  lun: 3,
   expectedIdHex: '600144f0aabbccddeeff0011223344e1',
   ...dispute[0],
   dispute,

@@ -177,16 +177,17 @@ describe('restoreExtents: disputed extents', () => {
     expect(disputeWith(a, b, [`unreadable:${a.artifact.id}`, `unreadable:${b.artifact.id}`])).toEqual(['esx02', 'esx01']);
   });
 
-  it("each candidate is its host's dump, file and device path; the extent's own fields stay the newest intact dump's", () => {
+  it("each candidate is its host's dump, LUN, file and device path; the extent's own fields stay the newest intact dump's", () => {
     const a = victim({ devicePath: '/dev/sdc' });
-    const b = other({ startLba: 2048, devicePath: '/vmfs/devices/disks/naa.x' });
+    const b = other({ startLba: 2048, devicePath: '/vmfs/devices/disks/naa.x', lun: 5 });
     const files = bundleFiles({ headers: [a, b], descriptors: [], inventories: [], undelete: [], storageConfig: [] });
     const [e] = restoreExtents([a, b], files);
     const fileOf = (r: ExtentRow) => files.find((f) => f.artifactId === r.artifact.id)!.path;
-    expect(e).toMatchObject({ host: 'esx02', headerFile: fileOf(b), partition: { startLba: 2048 } });
+    expect(e).toMatchObject({ host: 'esx02', lun: 5, headerFile: fileOf(b), partition: { startLba: 2048 } });
     expect(e.dispute).toEqual([
       {
         host: 'esx02',
+        lun: 5,
         devicePath: '/vmfs/devices/disks/naa.x',
         headerFile: fileOf(b),
         headerCollectedAt: hoursAfterT0(2),
@@ -194,6 +195,7 @@ describe('restoreExtents: disputed extents', () => {
       },
       {
         host: 'esx01',
+        lun: 3,
         devicePath: '/dev/sdc',
         headerFile: fileOf(a),
         headerCollectedAt: hoursAfterT0(1),

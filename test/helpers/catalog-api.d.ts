@@ -624,6 +624,18 @@ export interface components {
           /** @description The restore script's check of the id on the device, before it writes */
           checkedBy: string;
           message: string;
+          /** @description Hosts' newest header dumps of the device disagree on its partition table: each candidate host, newest dump first */
+          dispute: ({
+            /** @description The extent's number in the restore bundle (restore.sh --source N=HOST) */
+            extent: number;
+            candidates: ({
+                host: string;
+                /** @description The LUN this host's dump reports */
+                lun: number | null;
+                /** @description The restore.sh line that restores the partition table from this host's dump */
+                command: string;
+              })[];
+          }) | null;
         })[];
       missing: ({
           /** @enum {string} */
