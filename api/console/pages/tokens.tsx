@@ -13,7 +13,9 @@ export interface JustCreated {
 
 function CreatedNotice({ created }: { created: JustCreated }) {
   const { token, catalogUrl } = created;
-  const json = JSON.stringify({ catalogUrl, token: token.token, ...(token.host ? { host: token.host } : {}) });
+  // A pattern scope (esxi-*) is no host name: as "host" in the file, every run without --ssh named its capture's host "esxi-*", which begin refuses.
+  const hostName = token.host && !token.host.includes('*') ? token.host : null;
+  const json = JSON.stringify({ catalogUrl, token: token.token, ...(hostName ? { host: hostName } : {}) });
   return (
     <section class="notice secret" aria-labelledby="created-h" id="created">
       <h2 id="created-h">
@@ -35,7 +37,7 @@ function CreatedNotice({ created }: { created: JustCreated }) {
             {json}
           </pre>
           <p>Or in the environment of its cron job:</p>
-          <pre class="secret">{`CATALOG_URL=${catalogUrl} CATALOG_TOKEN=${token.token} node collector.cjs collect${token.host && !token.host.includes('*') ? ` --host ${token.host}` : ''}`}</pre>
+          <pre class="secret">{`CATALOG_URL=${catalogUrl} CATALOG_TOKEN=${token.token} node collector.cjs collect${hostName ? ` --host ${hostName}` : ''}`}</pre>
         </>
       )}
     </section>
