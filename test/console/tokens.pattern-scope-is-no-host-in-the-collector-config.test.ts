@@ -32,9 +32,9 @@ async function createCollectorToken(host: string): Promise<{ config: Record<stri
   });
   const html = await res.text();
   expect(res.status, html.slice(0, 300)).toBe(200);
-  const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&amp;/g, '&');
-  const config = JSON.parse(unescape(/<pre class="secret" id="collector-config">([^<]*)<\/pre>/.exec(html)![1])) as Record<string, string>;
-  const cronLine = unescape(/<pre class="secret">(CATALOG_URL=[^<]*)<\/pre>/.exec(html)![1]);
+  const fromHtml = (s: string) => s.replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+  const config = JSON.parse(fromHtml(/<pre class="secret" id="collector-config">([^<]*)<\/pre>/.exec(html)![1])) as Record<string, string>;
+  const cronLine = fromHtml(/<pre class="secret">(CATALOG_URL=[^<]*)<\/pre>/.exec(html)![1]);
   return { config, cronLine };
 }
 
