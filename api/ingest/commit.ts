@@ -146,6 +146,10 @@ export async function commitCapture(
 
   // An artifact the host committed before, byte for byte, keeps that parse: nothing is read again.
   const earlier = await earlierParses(db, cap.host, publishing.refs, new Set(newBlobs.map((b) => b.sha256)));
+  await cache.prefetch(
+    store,
+    publishing.refs.flatMap((r, i) => (earlier.get(i) ? [] : r.chunks)),
+  );
   const entries: ParsedEntry[] = [];
   for (let i = 0; i < req.artifacts.length; i++) {
     const ref = publishing.refs[i];

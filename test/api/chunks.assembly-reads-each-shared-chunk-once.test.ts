@@ -113,3 +113,45 @@ it('gzipped chunks are kept as stored: a budget smaller than one inflated chunk 
   }
   expect(reads).toBe(20);
 });
+
+it('a prefetch reads the distinct chunks of several artifacts up to 16 at a time, within the budget, and assembly then reads nothing more', async () => {
+  const fs = new FsBlobStore({ dataDir: dir, publicBaseUrl: 'http://127.0.0.1:1' });
+  // Forty distinct gzip chunks (kept as stored) and one missing chunk: a prefetch failure is assembly's to report.
+  const parts = Array.from({ length: 40 }, (_, i) => new Uint8Array(64 * 1024).fill(i + 1));
+  for (const p of parts) await fs.put(chunkKey(sha(p)), gzipSync(p));
+  const missing = new Uint8Array(4096).fill(0xee);
+  let reads = 0;
+  let inFlight = 0;
+  let most = 0;
+  const counting: BlobStore = Object.assign(Object.create(fs) as BlobStore, {
+    getBytes: async (key: string) => {
+      reads++;
+      most = Math.max(most, ++inFlight);
+      try {
+        await new Promise((r) => setTimeout(r, 5));
+        return await fs.getBytes(key);
+      } finally {
+        inFlight--;
+      }
+    },
+  });
+  const ref = (ps: Uint8Array[]) => ps.map((p) => ({ sha256: sha(p), size: p.length }));
+  const artifacts = [parts.slice(0, 20), parts.slice(10, 40), [...parts.slice(0, 2), missing]];
+  const cache = new ChunkCache();
+  await cache.prefetch(counting, artifacts.flatMap(ref));
+  expect(reads).toBe(41);
+  expect(most).toBeGreaterThan(4);
+  expect(most).toBeLessThanOrEqual(16);
+  for (const a of artifacts.slice(0, 2)) {
+    const got = await assembleArtifact(counting, ref(a), { window: 64 * 1024 * 1024, hashAll: true, cache });
+    expect(got.sha256).toBe(sha(Buffer.concat(a.map((p) => Buffer.from(p)))));
+  }
+  expect(reads).toBe(41);
+  await expect(assembleArtifact(counting, ref(artifacts[2]), { window: 64 * 1024 * 1024, hashAll: true, cache })).rejects.toThrow(/not in the store/);
+
+  // A budget of eight chunks' inflated size prefetches eight: a read takes that room until its chunk is kept as stored.
+  const small = new ChunkCache(8 * 64 * 1024);
+  reads = 0;
+  await small.prefetch(counting, ref(parts));
+  expect(reads).toBe(8);
+});
