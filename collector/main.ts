@@ -62,7 +62,9 @@ export async function main(argv: string[]): Promise<number> {
     return await (await load()).run(rest);
   } catch (e) {
     if (e instanceof CollectorError) {
-      process.stderr.write(`collector ${command}: ${e.message}\n`);
+      // Usage errors name their command themselves ("restore: --at is not …"): once is enough.
+      const message = e.message.startsWith(`${command}: `) ? e.message.slice(command.length + 2) : e.message;
+      process.stderr.write(`collector ${command}: ${message}\n`);
       return e.exitCode;
     }
     // Unexpected: still one line, unless the operator asks for the trace.
