@@ -2,11 +2,12 @@
  * The CLI surface: --help on every command, --version, exit 64 for usage errors,
  * configuration precedence (flags > env > file), and the token never printed.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBundle, runCollector, runJson } from './run-collector.js';
+import { BUNDLE, buildBundle, runCollector, runJson } from './run-collector.js';
 import { stageEsxiHost, type EsxiHost } from '../helpers/staged-hosts.js';
 
 const COMMANDS = ['collect', 'import', 'inspect', 'discover', 'restore', 'cron', 'spool'];
@@ -138,5 +139,26 @@ describe('usage errors', () => {
       expect(r.code, args.join(' ')).toBe(64);
       expect(r.stderr).toBe(`${message}\n`);
     }
+  });
+});
+
+describe('cron', () => {
+  it('prints a line that runs the collector from a path with a space, pasted as printed', async () => {
+    const place = join(dir, 'vmfs tools');
+    mkdirSync(place, { recursive: true });
+    copyFileSync(BUNDLE, join(place, 'collector.cjs'));
+    const r = spawnSync(process.execPath, [join(place, 'collector.cjs'), 'cron', '--schedule', '5 3 * * *'], { env: clean(), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('5 3 * * * '))!;
+    expect(line).toContain(`'${join(place, 'collector.cjs')}'`);
+    // What cron's shell runs, with --version for collect and without the log redirect.
+    const command = line.slice('5 3 * * * '.length).replace(/ collect --quiet >> .*$/, ' --version');
+    const ran = spawnSync('sh', ['-c', command], { encoding: 'utf8' });
+    expect(ran.status, ran.stderr).toBe(0);
+    expect(ran.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    // The ESXi recipe's echo writes the same line into the crontab.
+    const echo = r.stdout.split('\n').find((l) => l.startsWith('grep -q vmfs-collector'))!;
+    const written = spawnSync('sh', ['-c', echo.replace(/^grep -q .* \|\| /, '').replace(/ >> \/var\/spool\/cron\/crontabs\/root$/, '')], { encoding: 'utf8' });
+    expect(written.stdout).toBe(`${line}\n`);
   });
 });
