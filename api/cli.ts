@@ -124,6 +124,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           if (!role || !['admin', 'operator', 'collector'].includes(role)) throw new UsageError('tokens create needs --role admin|operator|collector');
           if (!values.name) throw new UsageError('tokens create needs --name NAME');
           if (role === 'collector' && !values.host) throw new UsageError('a collector token needs --host HOST (the only host it may write for)');
+          if (role !== 'collector' && values.host) throw new UsageError(`an ${role} token reaches every host: --host is for collector tokens only`);
           return await withServices(async (opened) => {
             const created = await createToken(opened.services, { role, host: values.host ?? null, name: values.name! });
             await cliAudit(opened, 'token-create', created.id, { role, host: created.host, name: created.name });

@@ -64,6 +64,9 @@ async function putKept(store: BlobStore, record: KeptToken): Promise<void> {
  */
 export async function createToken(services: TokenServices, input: { role: Role; host?: string | null; name: string }): Promise<NewToken> {
   if (input.role === 'collector' && !input.host) throw new ApiError('bad_request', 'a collector token needs the host it collects for');
+  // Only a collector's writes are scoped; an admin or operator token with a host kept and listed it, looking scoped while it reads every host.
+  if (input.role !== 'collector' && input.host)
+    throw new ApiError('bad_request', `an ${input.role} token reaches every host: a host is for collector tokens only (leave it out)`);
   const id = randomUUID();
   const token = newSecret();
   const row = { id, name: input.name, role: input.role, host: input.host ?? null, secretSha256: hashSecret(token), createdAt: services.now(), revokedAt: null };
