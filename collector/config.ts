@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { CollectorError, UsageError } from './errors.js';
 import { parseBytes, parseInteger } from './cli.js';
@@ -64,7 +64,20 @@ export function loadConfigFile(explicit: string | undefined, env: NodeJS.Process
       throw new CollectorError(`config ${path}: "${k}" must be a list of strings`);
     }
   }
+  if (typeof c.token === 'string') warnIfOthersCanRead(path);
   return c as ConfigFile;
+}
+
+/**
+ * One line on stderr when a config file holding a token can be read by group or others, as
+ * ssh does for a key: the README asks for mode 0600, and nothing said when it was not.
+ */
+function warnIfOthersCanRead(path: string): void {
+  if (process.platform === 'win32') return;
+  const mode = statSync(path, { throwIfNoEntry: false })?.mode;
+  if (mode === undefined || (mode & 0o077) === 0) return;
+  const octal = (mode & 0o777).toString(8).padStart(4, '0');
+  process.stderr.write(`collector: warning: ${path} holds a token and others can read it (mode ${octal}); chmod 600 ${path}\n`);
 }
 
 interface CatalogFlags {

@@ -3,7 +3,7 @@
  * configuration precedence (flags > env > file), and the token never printed.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -160,5 +160,20 @@ describe('cron', () => {
     const echo = r.stdout.split('\n').find((l) => l.startsWith('grep -q vmfs-collector'))!;
     const written = spawnSync('sh', ['-c', echo.replace(/^grep -q .* \|\| /, '').replace(/ >> \/var\/spool\/cron\/crontabs\/root$/, '')], { encoding: 'utf8' });
     expect(written.stdout).toBe(`${line}\n`);
+  });
+});
+
+describe('a config file holding a token', () => {
+  it('warns in one line when others can read it, and not once it is mode 0600', async () => {
+    const cfg = join(dir, 'readable.json');
+    writeFileSync(cfg, JSON.stringify({ catalogUrl: 'http://127.0.0.1:9', token: SECRET }), { mode: 0o644 });
+    chmodSync(cfg, 0o644);
+    const loose = await runCollector(['spool', 'list', '--config', cfg, '--spool', join(dir, 'spool-cfg')], clean());
+    expect(loose.code).toBe(0);
+    expect(loose.stderr).toBe(`collector: warning: ${cfg} holds a token and others can read it (mode 0644); chmod 600 ${cfg}\n`);
+    chmodSync(cfg, 0o600);
+    const tight = await runCollector(['spool', 'list', '--config', cfg, '--spool', join(dir, 'spool-cfg')], clean());
+    expect(tight.code).toBe(0);
+    expect(tight.stderr).toBe('');
   });
 });
