@@ -23,6 +23,10 @@ at the end); its restore.sh --apply does, after its own checks.
   --at ISO               the catalog as of this time (default: latest)
   -o, --output DIR       where to unpack (default ./restore-<id>); must be new or empty
 ${COMMON_HELP}
+
+Exit status: 0 unpacked and verified · 1 failed (token refused, nothing for that volume or
+device at that time, or the bundle failed a check) · 64 usage · 75 catalog unreachable,
+busy or failing (5xx, 408, 429): try again.
 `;
 
 const OPTIONS = {

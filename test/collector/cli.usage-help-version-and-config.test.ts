@@ -118,6 +118,9 @@ describe('the command line', () => {
   it('documents exit 1 and VMFS_COLLECTOR_CONFIG', async () => {
     expect((await runCollector(['--help'], clean())).stdout).toMatch(/VMFS_COLLECTOR_CONFIG[\s\S]*1 failed/);
     for (const c of ['collect', 'import']) expect((await runCollector([c, '--help'], clean())).stdout).toMatch(/Exit status: 0 done · 1 failed/);
+    expect((await runCollector(['restore', '--help'], clean())).stdout).toMatch(
+      /Exit status: 0 unpacked and verified · 1 failed [\s\S]* 64 usage · 75 catalog unreachable/,
+    );
   });
 
   it('is a usage error (64, one line) to collect from a --root that does not exist', async () => {
