@@ -17,18 +17,17 @@ export function sha256Hex(data: Buffer | string): string {
 }
 
 const ZEROS = Buffer.alloc(CHUNK_SIZE);
-const zeroShas: Record<number, string> = {};
+let zeroSha: string | undefined;
 
 /**
  * A chunk's SHA-256. A header dump is mostly zeros (a 20 MiB LUN head holds a few MiB of
- * metadata), and a chunk of zeros has one hash per length: comparing with zeros runs at
- * memory speed, many times faster than hashing, so each length is hashed once per run.
- * (A chunk longer than ZEROS never equals it and is hashed.)
+ * metadata), and a whole chunk of zeros always has the same hash: comparing with zeros runs
+ * at memory speed, many times faster than hashing, so that hash is computed once per run.
  */
 export function chunkSha(chunk: Buffer): string {
-  if (!chunk.equals(ZEROS.subarray(0, chunk.length))) return sha256Hex(chunk);
-  zeroShas[chunk.length] ??= sha256Hex(chunk);
-  return zeroShas[chunk.length];
+  if (!chunk.equals(ZEROS)) return sha256Hex(chunk);
+  if (!zeroSha) zeroSha = sha256Hex(chunk);
+  return zeroSha;
 }
 
 /** How staged bytes are declared: size, SHA-256 and base64 MD5 (S3 binds upload URLs to Content-MD5). */

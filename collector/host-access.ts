@@ -110,6 +110,27 @@ export async function whichOnPath(command: string, env: NodeJS.ProcessEnv = proc
   return null;
 }
 
+/**
+ * Opens a file or a device for reading. A FIFO is refused first: opening one waits for a
+ * writer, past any timeout, so one named by --device, --file or `inspect` held the run
+ * forever. (Opening a socket fails at once, ENXIO.)
+ */
+export async function openToRead(path: string): Promise<fsp.FileHandle> {
+  if ((await fsp.stat(path)).isFIFO()) throw new Error('not a file or a device (a FIFO)');
+  return fsp.open(path, 'r');
+}
+
+/** Fills `buf` from `at` as far as the file goes; the bytes read. */
+export async function readAt(fh: fsp.FileHandle, buf: Buffer, at: number): Promise<Buffer> {
+  let got = 0;
+  while (got < buf.length) {
+    const { bytesRead } = await fh.read(buf, got, buf.length - got, at + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return buf.subarray(0, got);
+}
+
 /** The local host; device and file paths resolve under `root` (commands come from PATH). */
 export class LocalAccess implements HostAccess {
   readonly ref: AccessRef;
@@ -134,27 +155,19 @@ export class LocalAccess implements HostAccess {
   }
 
   async *read(path: string, offset: number, length: number): AsyncIterable<Buffer> {
-    // Opening a FIFO waits for a writer, past any timeout: a --device or --file naming one held the run forever.
-    const st = await fsp.stat(this.path(path));
-    if (st.isFIFO() || st.isSocket()) throw new Error(`not a file or a device (a ${st.isFIFO() ? 'FIFO' : 'socket'})`);
-    const fh = await fsp.open(this.path(path), 'r');
+    const fh = await openToRead(this.path(path));
     // Two buffers for every read of this host keep memory flat however many devices and
     // however long each (reads of one host run one at a time). The next piece is asked of
     // the thread pool before this one is yielded, so it is read while this one is hashed.
     // A piece is 4 chunks: a chunk of zeros is named at memory speed (chunker.ts), and with
     // one chunk a piece the thread pool's round trips took a fifth longer on 50 LUN heads.
-    const bufs = (this.buffers ??= [Buffer.allocUnsafe(4 * CHUNK_SIZE), Buffer.allocUnsafe(4 * CHUNK_SIZE)]);
+    const bufs = (this.buffers ??= [0, 1].map(() => Buffer.allocUnsafe(4 * CHUNK_SIZE)));
     const end = offset + length;
     /** Up to 4 MiB from `at`, ending on a chunk boundary (the chunker takes whole aligned chunks without copying); `short` at the file's end. */
     const fill = async (buf: Buffer, at: number): Promise<{ piece: Buffer; short: boolean }> => {
       const want = Math.min(buf.length - (at % CHUNK_SIZE), end - at);
-      let got = 0;
-      while (got < want) {
-        const { bytesRead } = await fh.read(buf, got, want - got, at + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return { piece: buf.subarray(0, got), short: got < want };
+      const piece = await readAt(fh, buf.subarray(0, want), at);
+      return { piece, short: piece.length < want };
     };
     let next = offset < end ? fill(bufs[0], offset) : null;
     try {

@@ -63,8 +63,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CollectorError) {
       // Usage errors name their command themselves ("restore: --at is not …"): once is enough.
-      const message = e.message.startsWith(`${command}: `) ? e.message.slice(command.length + 2) : e.message;
-      process.stderr.write(`collector ${command}: ${message}\n`);
+      const m = e.message;
+      process.stderr.write(`collector ${command}: ${m.slice(m.startsWith(`${command}: `) ? command.length + 2 : 0)}\n`);
       return e.exitCode;
     }
     // Unexpected: still one line, unless the operator asks for the trace.

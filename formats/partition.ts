@@ -128,7 +128,8 @@ export function readSafeU64(view: DataView, off: number, field: string, base = 0
   return Number(v);
 }
 
-function viewOf(bytes: Uint8Array): DataView {
+/** A DataView over exactly these bytes (a subarray's own window of its buffer). */
+export function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 

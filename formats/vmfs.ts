@@ -8,7 +8,7 @@
 import { FormatError, isFormatError } from './errors.js';
 import { deviceIdFromIdBytes, deviceNameKeys, buildVml, naaDesignatorLength, toHex, VML_ID_TYPE } from './ids.js';
 import { cleanDeep, fieldText } from './text-rule.js';
-import { parsePartitionTable, GPT_TYPE_VMFS, MBR_TYPE_VMFS, type PartitionTable, type CrcCheck } from './partition.js';
+import { parsePartitionTable, GPT_TYPE_VMFS, MBR_TYPE_VMFS, viewOf, type PartitionTable, type CrcCheck } from './partition.js';
 import type { ArtifactDetails, DeviceInfo, ParsedArtifact, PartitionInfo, VmfsInfo } from './types.js';
 
 export const LVM_MAGIC = 0xc001d00d;
@@ -174,10 +174,6 @@ export interface HeaderDumpPlan {
   /** partitionOffset + dataOffset + 0x200000 + 4096. */
   needBytes: number;
   notes: string[];
-}
-
-function viewOf(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**

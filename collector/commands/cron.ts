@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { noPositionals, parseCommand, printedHelp } from '../cli.js';
 import { UsageError } from '../errors.js';
+import { shellQuote } from '../host-access.js';
 
 export const HELP = `Usage: collector cron [--schedule "M H * * *"] [--args="..."]
 
@@ -17,11 +18,6 @@ printed with it). --args may not hold --token: no token in a crontab.
   -h, --help             this help
 `;
 
-/** One word of the line for cron's shell: quoted unless plain path characters (a space in "/opt/vmfs tools/" split the line in two). */
-function cronWord(word: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
 /** `cron`: prints the lines; changes nothing. */
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand('cron', { schedule: { type: 'string' }, args: { type: 'string' } }, args, true);
@@ -32,7 +28,8 @@ export async function run(args: string[]): Promise<number> {
   if (schedule.trim().split(/\s+/).length !== 5) throw new UsageError('cron: --schedule wants five cron fields');
   if (values.args && /(^|\s)--token\b/.test(values.args)) throw new UsageError('cron: --args must not carry --token; put "token" in /etc/vmfs-collector.json');
   const script = resolve(process.argv[1] ?? 'collector.cjs');
-  const cmd = `${cronWord(process.execPath)} ${cronWord(script)} collect --quiet${values.args ? ` ${values.args}` : ''} >> /var/log/vmfs-collector.log 2>&1`;
+  // Each path one word for cron's shell (a space in "/opt/vmfs tools/" split the line in two).
+  const cmd = `${shellQuote(process.execPath)} ${shellQuote(script)} collect --quiet${values.args ? ` ${values.args}` : ''} >> /var/log/vmfs-collector.log 2>&1`;
   const line = `${schedule} ${cmd}`;
   process.stdout.write(`# The line relies on /etc/vmfs-collector.json (mode 600, owned by root) for the catalog:
 # {"catalogUrl": "https://catalog.example/", "token": "<token>"}

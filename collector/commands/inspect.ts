@@ -1,9 +1,10 @@
-import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ARTIFACT_KINDS, detect, isFormatError, parseArtifact, planHeaderDump, type ArtifactKind, type ParsedArtifact } from '../../formats/index.js';
 import { PLAN_BYTES } from '../capture.js';
 import { parseCommand, printedHelp } from '../cli.js';
 import { describeError, EXIT, UsageError } from '../errors.js';
+import { openToRead, readAt } from '../host-access.js';
 
 export const HELP = `Usage: collector inspect FILE... [--kind KIND] [--json]
 
@@ -32,15 +33,9 @@ export interface InspectResult {
   details: ParsedArtifact['details'];
 }
 
-async function readRange(fh: fsp.FileHandle, offset: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
-  let got = 0;
-  while (got < length) {
-    const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return buf.subarray(0, got);
+/** Up to `length` bytes at `offset` (fewer at the file's end). */
+function readRange(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
+  return readAt(fh, Buffer.allocUnsafe(length), offset);
 }
 
 /**
@@ -48,10 +43,7 @@ async function readRange(fh: fsp.FileHandle, offset: number, length: number): Pr
  * 1.5 GiB support dump), a `.vh.sf` up to 3 MiB, text whole.
  */
 async function readForKind(path: string, forced: ArtifactKind | undefined): Promise<{ kind: ArtifactKind; bytes: Buffer }> {
-  // Opening a FIFO waits for a writer: a named pipe among the FILEs held the command forever.
-  const st = await fsp.stat(path);
-  if (st.isFIFO() || st.isSocket()) throw new Error(`not a file or a device (a ${st.isFIFO() ? 'FIFO' : 'socket'})`);
-  const fh = await fsp.open(path, 'r');
+  const fh = await openToRead(path);
   try {
     const size = (await fh.stat()).size;
     const head = await readRange(fh, 0, Math.min(size, PLAN_BYTES));
