@@ -340,20 +340,21 @@ verify_sums() {
   say "SHA256SUMS: $(wc -l < SHA256SUMS | tr -d ' ') files verified"
 }
 
+# DEVICE_MAP and SOURCE_MAP hold one option value a line (a newline first). Each is read
+# line by line from a here-document: every line as written, never split further or globbed.
+
 # The device to use for extent $1 (device id $2), default $3: the last matching --device wins.
 device_for() {
   dev=$3
-  old_ifs=$IFS
-  IFS='
-'
-  for m in $DEVICE_MAP; do
+  while IFS= read -r m; do
     case "$m" in
       /*) [ "$EXTENTS" -eq 1 ] && dev=$m ;;
       *=*) key=\${m%%=*}; val=\${m#*=}
            if [ "$key" = "$1" ] || [ "$key" = "$2" ]; then dev=$val; fi ;;
     esac
-  done
-  IFS=$old_ifs
+  done <<MAP
+$DEVICE_MAP
+MAP
   printf '%s_' "$dev"
 }
 
@@ -396,38 +397,30 @@ check_header() {
 # Stops the script unless every --source is N=HOST with N a disputed extent and HOST
 # one of its candidates (check_source, written per bundle below, knows which).
 check_sources() {
-  old_ifs=$IFS
-  IFS='
-'
-  set -f
-  set -- $SOURCE_MAP
-  set +f
-  IFS=$old_ifs
-  for m in "$@"; do
+  while IFS= read -r m; do
     case $m in
+      '') ;;
       [0-9]*=?*) check_source "\${m%%=*}" "\${m#*=}" ;;
       *) die "--source wants N=HOST (N an extent number), got $(shown "$m")" ;;
     esac
-  done
+  done <<MAP
+$SOURCE_MAP
+MAP
 }
 
 # source_of N: SRC = the host the last --source N=HOST named, '' when none did.
 source_of() {
   SRC=
-  old_ifs=$IFS
-  IFS='
-'
-  set -f
-  for m in $SOURCE_MAP; do
+  while IFS= read -r m; do
     if [ "\${m%%=*}" = "$1" ]; then SRC=\${m#*=}; fi
-  done
-  set +f
-  IFS=$old_ifs
+  done <<MAP
+$SOURCE_MAP
+MAP
 }
 
 # A disputed extent with no --source: $1 number, $2 device id, $3 the candidates in
-# one line. Refuses under --apply; true when the candidates are to be shown (each as
-# a dry run: APPLY is 0 until dispute_done).
+# one line. Refuses under --apply; true when the candidates are to be shown, each as a
+# dry run (in a subshell with APPLY=0, where restore_extent changes no counter).
 disputed() {
   if [ -n "$ONLY" ] && [ "$ONLY" != "$1" ]; then return 1; fi
   say ""
@@ -438,10 +431,8 @@ disputed() {
   else
     say "  the newest header dumps of $(shown "$2") from different hosts disagree on its partition table: $3; --apply refuses it unless you pick the host whose dump is right: --source $1=HOST"
   fi
-  APPLY_WAS=$APPLY; APPLY=0
   return 0
 }
-dispute_done() { APPLY=$APPLY_WAS; }
 
 # One extent. $1 number, $2 device id, $3 default device ('' when none is usable),
 # $4 LVM header sector, $5 expected id hex, $6 scheme (mbr|gpt|none), $7 partition
@@ -565,12 +556,12 @@ export function renderRestoreScript(plan: RestorePlan): string {
       lines.push(`  ${shQuote(visible(c.host))}) restore_extent ${args.map(shQuote).join(' ')} ;;`);
     }
     lines.push(`  *) if disputed ${e.number} ${id} ${shQuote(describeDispute(e.dispute))}; then`);
+    lines.push('       ( APPLY=0');
     for (const c of e.dispute) {
       const args = restoreExtentArgs(candidateExtent(e, c), `if picked (--source ${shQuote(`${e.number}=${visible(c.host)}`)})`);
-      lines.push(`       restore_extent ${args.map(shQuote).join(' ')}`);
+      lines.push(`         restore_extent ${args.map(shQuote).join(' ')}`);
     }
-    lines.push('       dispute_done');
-    lines.push('     fi ;;');
+    lines.push('       )', '     fi ;;');
     lines.push('esac');
   }
   lines.push('say ""');
