@@ -47,7 +47,10 @@ options:
 
 Configuration comes from the environment, as for \`npm start\` (see .env.example).
 With the embedded database (no DATABASE_URL), stop the server first or use the
-API's admin routes (POST /v1/tokens, /v1/admin/rebuild, /v1/admin/reindex).`;
+API's admin routes (POST /v1/tokens, /v1/admin/rebuild, /v1/admin/reindex).
+
+exit status: 0 done · 1 failed · 3 check found problems · 64 usage · 75 the embedded
+database is in use by a running server · 78 a setting is invalid`;
 
 /** A usage mistake: exit 64 (EX_USAGE) with one line. */
 class UsageError extends Error {}

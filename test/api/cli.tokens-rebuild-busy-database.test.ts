@@ -61,6 +61,10 @@ describe('catalog CLI', () => {
     const help = await catalogCli(['--help'], env);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/tokens create --role/);
+    // Each status the commands end with, as `check` (3) and a busy embedded database (75) use them.
+    expect(help.stdout).toMatch(
+      /exit status: 0 done · 1 failed · 3 check found problems · 64 usage · 75 the embedded\s+database is in use by a running server · 78 a setting is invalid/,
+    );
     const none = await catalogCli([], env);
     expect(none.code).toBe(64);
     for (const args of [
