@@ -4,9 +4,9 @@
  * Each query type is one round trip. Device ids, vml ids and LVM UUIDs are one call of the
  * plpgsql function search_id_hits (db/migrations/0013), which reads `search_keys` (one row per
  * distinct id → volume or device, kept by triggers: db/schema.ts) and primary keys; text
- * fragments one statement on `search_names`, through its word-start index (0012), or its
- * trigram index for a fragment no word starts with; exact IQNs and zvol paths btree indexes on
- * targets.
+ * fragments one statement on `search_names`, through its word-start index (0012), for a
+ * fragment no word starts with also from a word start inside the fragment (`namesLike`) or
+ * through its trigram index; exact IQNs and zvol paths btree indexes on targets.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { SearchHit, SearchResultBody } from '../schemas/catalog.js';
@@ -189,31 +189,68 @@ function indexedRun(fragment: string): string {
   return runs.reduce((best, r) => (digits(r) > digits(best) || (digits(r) === digits(best) && r.length > best.length) ? r : best));
 }
 
+/** An ASCII letter or digit, `[[:alnum:]]` in every locale (db/migrations/0012); any other ASCII character separates words. */
+const ASCII_ALNUM = /[a-z0-9]/;
+
+/**
+ * Where the lower-cased fragment holds a word start of its own after a separator
+ * (`test-123456` → `123456`, `qn.1986-03` → `1986-03`), the fragment from the first such place
+ * (at most 200 characters). Every name that contains the fragment, wherever it does, has a word
+ * starting there: the separator that makes it a word start is inside the fragment. So the names
+ * starting a word with it, checked for the whole fragment, are every name containing the
+ * fragment — a word-start read, not a trigram one. A word start where digits follow a letter
+ * (`esx0042` → `0042`) is not used: in hex ids such as an IQN's every few characters start one,
+ * and short numbers begin thousands of them. ASCII fragments only: their word starts are the
+ * same in JavaScript and in every database locale. Null when there is none.
+ */
+function innerWordStart(lower: string): string | null {
+  if (!/^\p{ASCII}*$/u.test(lower)) return null;
+  for (let at = 1; at < lower.length; at++) {
+    const c = lower[at];
+    if (ASCII_ALNUM.test(c) && !ASCII_ALNUM.test(lower[at - 1])) return lower.slice(at, at + 200);
+  }
+  return null;
+}
+
 /**
  * search_names rows of `kinds` matching `fragment` (any case): those with a word that starts
  * with it (a range read of the word index: 'prod-12' finds 'ds-prod-12', 'ds-prod-120'), and,
  * when those are fewer than `enough` (the answer's size), also those holding it mid-word
- * ('rod-12', 'nonprod-12'), through the trigram index. So an answer that is not cut short
- * holds every name containing the fragment, as a substring search would; one that is cut
- * short is filled with word starts first. One statement: the trigram read sits behind a
- * one-time filter on the count of the first part.
+ * ('rod-12', 'nonprod-12'). So an answer that is not cut short holds every name containing the
+ * fragment, as a substring search would; one that is cut short is filled with word starts
+ * first. One statement: the mid-word read sits behind a one-time filter on the count of the
+ * first part. The mid-word read is a second word-start read when the fragment holds a word
+ * start of its own after a separator, with digits in what follows it (`innerWordStart`:
+ * `test-123456` reads the words starting `123456`, a handful of names), else the trigram
+ * index; a fragment that begins with a separator (`-vmfs`) needs neither, its word-start read
+ * already holds every name containing it.
  */
 function namesLike(kinds: string[], fragment: string, enough: number): SQL {
   const lower = fragment.toLowerCase();
   const probe = wordProbe(fragment);
   const inKinds = inList(kinds);
   const contains = sql`strpos(lower(n.name), ${lower}) > 0`;
-  const run = indexedRun(fragment);
-  const trigram = sql`SELECT n.kind, n.name, n.ref FROM search_names n
+  const wordStarts = (p: string, checked: boolean) =>
+    sql`SELECT n.kind, n.name, n.ref FROM search_names n
+       WHERE search_name_words(n.name) @@ ${prefixTsquery(p)}::tsquery ${checked ? sql`AND ${contains}` : sql``} AND n.kind IN ${inKinds}`;
+  const inner = innerWordStart(lower);
+  if (probe && inner === probe) return wordStarts(probe, true);
+  let midWord: SQL;
+  if (inner && inner.length >= 3 && /[0-9]/.test(inner)) {
+    // Digits tell names apart; a word start such as 'lun' or '1' can begin a million of them,
+    // where the trigram index may find the fragment's own rare run ('datastore-1').
+    midWord = wordStarts(inner, true);
+  } else {
+    const run = indexedRun(fragment);
+    midWord = sql`SELECT n.kind, n.name, n.ref FROM search_names n
      WHERE n.name ILIKE ${'%' + likeEscape(run) + '%'} ${run === fragment ? sql`` : sql`AND ${contains}`} AND n.kind IN ${inKinds}`;
-  if (!probe) return trigram;
+  }
+  if (!probe) return midWord;
   return sql`
-    WITH w AS MATERIALIZED (
-      SELECT n.kind, n.name, n.ref FROM search_names n
-       WHERE search_name_words(n.name) @@ ${prefixTsquery(probe)}::tsquery ${probe === lower ? sql`` : sql`AND ${contains}`} AND n.kind IN ${inKinds})
+    WITH w AS MATERIALIZED (${wordStarts(probe, probe !== lower)})
     SELECT * FROM w
     UNION ALL
-    SELECT * FROM (${trigram}) f
+    SELECT * FROM (${midWord}) f
      WHERE (SELECT count(*) FROM w) < ${enough}
        AND NOT EXISTS (SELECT 1 FROM w WHERE w.kind = f.kind AND w.name = f.name AND w.ref IS NOT DISTINCT FROM f.ref)`;
 }

@@ -100,6 +100,15 @@ describeEachFlavour('GET /v1/search', (flavour) => {
     expect(volumeHits((await search('TASTORE')).body)).toEqual([PROD.vmfsUuid]);
     // A separator before the fragment is kept: '-vmfs' is in 'scratch-vmfs', not in any other label.
     expect(volumeHits((await search('-vmfs')).body)).toEqual([SCRATCH.vmfsUuid]);
+    // A fragment holding a word start followed by digits is found mid-word through that word start
+    // ('qn.1986-03': the IQN's word '1986-03…'), only where the whole fragment is; a short number
+    // ('tastore-01') through the trigram index.
+    const targetIqns = (body: Json) => [...new Set(body.hits.filter((h: Json) => h.type === 'target').map((h: Json) => h.iqn))];
+    expect(targetIqns((await search('QN.1986-03')).body)).toEqual([IQN]);
+    expect(targetIqns((await search('qn.1986-04')).body)).toEqual([]);
+    expect(targetIqns((await search('com.sun:02')).body)).toEqual([IQN]);
+    expect(volumeHits((await search('tastore-01')).body)).toEqual([PROD.vmfsUuid]);
+    expect(volumeHits((await search('tastore-011')).body)).toEqual([]);
     // Digits after letters start a word: '01' finds the hosts esx01 and sol01 (not esx02) as well as the label's '01'.
     const digits = await search('01');
     expect(volumeHits(digits.body)).toEqual([PROD.vmfsUuid]);
