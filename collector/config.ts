@@ -73,11 +73,11 @@ export function loadConfigFile(explicit: string | undefined, env: NodeJS.Process
  * ssh does for a key: the README asks for mode 0600, and nothing said when it was not.
  */
 function warnIfOthersCanRead(path: string): void {
-  if (process.platform === 'win32') return;
-  const mode = statSync(path, { throwIfNoEntry: false })?.mode;
-  if (mode === undefined || (mode & 0o077) === 0) return;
-  const octal = (mode & 0o777).toString(8).padStart(4, '0');
-  process.stderr.write(`collector: warning: ${path} holds a token and others can read it (mode ${octal}); chmod 600 ${path}\n`);
+  const mode = statSync(path, { throwIfNoEntry: false })?.mode ?? 0;
+  if (mode & 0o077)
+    process.stderr.write(
+      `collector: warning: ${path} holds a token and others can read it (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 ${path}\n`,
+    );
 }
 
 interface CatalogFlags {

@@ -114,6 +114,7 @@ const xmlOptionsOff = {
     b.onResolve({ filter: /^strnum$/ }, () => ({ path: path('infra/shims/no-number-parsing.js') }));
     b.onResolve({ filter: /\/DocTypeReader\.js$/ }, () => ({ path: path('infra/shims/doctype-off.js') }));
     b.onResolve({ filter: /^path-expression-matcher$/ }, () => ({ path: path('infra/shims/path-matcher-off.js') }));
+    b.onResolve({ filter: /\/OptionsBuilder\.js$/ }, () => ({ path: path('infra/shims/xml-options-fixed.js') }));
   },
 };
 
