@@ -10,10 +10,10 @@
  * already rests there. So `begin` is no oracle for other hosts' chunks, and no host can
  * reference bytes it never had.
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { ChunkEncoding } from '../../formats/protocol.js';
 import { queryRows, type Db } from '../../db/client.js';
-import { blobs, captures, commitJobs, hostChunks } from '../../db/schema.js';
+import { blobs, captures, hostChunks } from '../../db/schema.js';
 import type { Services } from '../context.js';
 import { captureOfStagingKey, chunkKey, type BlobStore } from '../store/types.js';
 import { ChunkError, decodeChunk, type VerifiedChunk } from '../pipeline/chunks.js';
@@ -385,21 +385,12 @@ export async function sweepStaging(services: Pick<Services, 'db' | 'store' | 'no
   // captures (api/ingest/begin.ts MAX_OPEN_CAPTURES) and keep its chunks from garbage
   // collection forever. One whose commit a worker holds or waits for stays (its job decides);
   // a failed job's row goes with its capture.
-  const expired = await queryRows<{ id: string }>(
+  // Their staging areas go below, with every other staging area no commit will read.
+  const expired = await deleteOpenCaptures(
     db,
-    sql`
-    DELETE FROM captures c
-     WHERE c.state = 'open' AND coalesce(c.last_begun_at, c.received_at) < ${cutoff}::timestamptz
-       AND NOT EXISTS (SELECT 1 FROM commit_jobs j WHERE j.capture_id = c.id AND j.state <> 'failed')
-    RETURNING c.id`,
+    sql`coalesce(c.last_begun_at, c.received_at) < ${cutoff}::timestamptz
+        AND NOT EXISTS (SELECT 1 FROM commit_jobs j WHERE j.capture_id = c.id AND j.state <> 'failed')`,
   );
-  if (expired.length > 0)
-    await db.delete(commitJobs).where(
-      inArray(
-        commitJobs.captureId,
-        expired.map((r) => r.id),
-      ),
-    );
   const result: SweepResult = { deleted: 0, captures: 0, expired: expired.length };
   const all = [...ids];
   for (let i = 0; i < all.length; i += 500) {
@@ -437,6 +428,25 @@ export async function maybeSweepStaging(services: Services): Promise<void> {
 }
 
 /**
+ * Deletes the open captures `which` selects (a condition on `captures c`) in one statement
+ * (PostgreSQL runs every data-modifying WITH part whether or not the query reads it): each
+ * row, its records of chunks delivered through the catalog and its commit job, the way
+ * both the staging sweep and `dropOpenCapture` drop a capture. Their staging areas are the
+ * caller's to close. Returns what went, with how many chunk records each had.
+ */
+async function deleteOpenCaptures(db: Db, which: SQL): Promise<Array<{ id: string; host: string; chunkRecords: number }>> {
+  const rows = await queryRows<{ id: string; host: string; chunk_records: number | string }>(
+    db,
+    sql`
+    WITH dropped AS (DELETE FROM captures c WHERE c.state = 'open' AND ${which} RETURNING c.id, c.host),
+         records AS (DELETE FROM capture_chunks cc USING dropped d WHERE cc.capture_id = d.id RETURNING cc.capture_id),
+         jobs AS (DELETE FROM commit_jobs j USING dropped d WHERE j.capture_id = d.id)
+    SELECT d.id, d.host, (SELECT count(*) FROM records r WHERE r.capture_id = d.id) AS chunk_records FROM dropped d`,
+  );
+  return rows.map((r) => ({ id: r.id, host: r.host, chunkRecords: Number(r.chunk_records) }));
+}
+
+/**
  * Drops an open capture now, as the staging sweep drops one 24 h after its last begin: its
  * row, its records of chunks delivered through the catalog, a commit job that waits or failed,
  * and its staging area. For an operator whose host is refused new captures (MAX_OPEN_CAPTURES)
@@ -467,13 +477,8 @@ export async function dropOpenCapture(
     if (row.job_state === 'running' && row.lease_until !== null && new Date(row.lease_until) > now()) {
       throw new ApiError('conflict', `a worker is committing capture ${captureId}; ask again once POST /v1/captures/${captureId}/commit answers`);
     }
-    const records = await queryRows<{ n: number | string }>(
-      tx,
-      sql`WITH d AS (DELETE FROM capture_chunks WHERE capture_id = ${captureId} RETURNING 1) SELECT count(*) AS n FROM d`,
-    );
-    await tx.delete(commitJobs).where(eq(commitJobs.captureId, captureId));
-    await tx.delete(captures).where(eq(captures.id, captureId));
-    return { captureId, host: row.host, chunkRecords: Number(records[0].n) };
+    const [gone] = await deleteOpenCaptures(tx, sql`c.id = ${captureId}`);
+    return { captureId, host: gone.host, chunkRecords: gone.chunkRecords };
   });
   await store
     .closeStaging(captureId)
