@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DrPlan } from '../dr/plan.js';
-import { renderDrPlanText, type PlanStep } from '../dr/plan.js';
+import { PICK_ONE, renderDrPlanText, type PlanStep } from '../dr/plan.js';
 import { candidateExtent, describePartition, extentAction, renderRestoreScript, sourceCommand, visible, type RestoreExtent } from './restore-script.js';
 import type { BundleSelection } from './select.js';
 
@@ -185,11 +185,13 @@ function renderDispute(e: RestoreExtent): string[] {
     );
   }
   out.push('');
+  // Every line a comment: pasted as a block, one candidate's command after another's would leave the last one's table.
   out.push('```');
+  out.push("# Pick ONE host; run its restore.sh line (or, by hand, its command) alone, without the leading '#':");
   for (const c of e.dispute!) {
     const a = extentAction(candidateExtent(e, c), c.devicePath);
     out.push(`# from ${visible(c.host)}: ${sourceCommand(e.number, c.host)}`);
-    out.push(a.kind === 'none' ? `# nothing automatic: ${visible(a.reason)}` : a.command);
+    out.push(a.kind === 'none' ? `# nothing automatic: ${visible(a.reason)}` : `#   ${a.command}`);
   }
   out.push('```');
   return out;
@@ -205,7 +207,7 @@ function renderDrPlanSection(plan: DrPlan): string[] {
   out.push('');
   for (const c of plan.naaChecks) {
     out.push(`- **NAA check (${c.verdict})**: ${visible(c.message)}`);
-    if (c.dispute) out.push('', '  ```', ...c.dispute.candidates.map((d) => `  ${d.command}`), '  ```', '');
+    if (c.dispute) out.push('', '  ```', `  ${PICK_ONE}`, ...c.dispute.candidates.map((d) => `  #   ${d.command}`), '  ```', '');
   }
   for (const m of plan.missing) out.push(`- **Missing ${m.link}**: ${visible(m.message)} — ${visible(m.collector)}`);
   if (plan.naaChecks.length || plan.missing.length) out.push('');

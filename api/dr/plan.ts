@@ -535,6 +535,9 @@ function oneLine(text: string): string {
  * a `#` comment or one quoted command, so text from captures (names, labels, messages) can
  * only ever be a comment, even when an operator pastes the whole plan into a shell.
  */
+/** Above a disputed extent's candidate lines, which are comments: pasting them all would apply each table in turn. */
+export const PICK_ONE = "#   Pick ONE host's table and run its line alone, without the leading '#':";
+
 export function renderDrPlanText(plan: DrPlan): string {
   const out: string[] = [];
   out.push(`# ${oneLine(`DR plan for ${plan.vmfsUuid}${plan.label ? ` (${plan.label})` : ''}${plan.at ? ` as of ${plan.at}` : ''}`)}`);
@@ -542,7 +545,8 @@ export function renderDrPlanText(plan: DrPlan): string {
   for (const c of plan.naaChecks) {
     out.push(`# ${oneLine(`NAA check (${c.verdict}): ${c.message}`)}`);
     // Quoted as restore.sh matches the host (sourceCommand): each is one line, to paste alone.
-    for (const d of c.dispute?.candidates ?? []) out.push(`   ${d.command}`);
+    // Comments even so: run one after another (a whole plan pasted) the last would win.
+    if (c.dispute?.candidates.length) out.push(PICK_ONE, ...c.dispute.candidates.map((d) => `#   ${d.command}`));
   }
   for (const m of plan.missing) out.push(`# ${oneLine(`Missing ${m.link}: ${m.message} — ${m.collector}`)}`);
   for (const s of plan.steps) {

@@ -12,7 +12,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { DrPlan } from '../../api/dr/plan.js';
+import { PICK_ONE, type DrPlan } from '../../api/dr/plan.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { collectorTokens, ingest } from '../helpers/ingest-client.js';
@@ -84,16 +84,33 @@ describeEachFlavour('a disputed extent in the DR plan', (flavour) => {
       `Their dumps report different LUNs (${ATTACKER}: LUN 7, ${VICTIM}: LUN 3); the LUN above is from ${ATTACKER}'s dump, the newest.`,
     );
     const text = await (await catalog.request(`/v1/volumes/${IDS.vmfsUuid}/dr-plan?format=text`)).text();
-    expect(text).toContain(`\n   ${line(ATTACKER)}\n   ${line(VICTIM)}\n`);
+    expect(text).toContain(`\n#   ${line(ATTACKER)}\n#   ${line(VICTIM)}\n`);
     expect(text).not.toContain('N=HOST');
   });
 
   it.each(shells)("$name: the victim's line from DR-PLAN.txt, pasted in the bundle, restores the victim's table", (shell) => {
     const guide = readFileSync(join(root, 'RESTORE.md'), 'utf8');
-    expect(guide).toContain(`  \`\`\`\n  ${line(ATTACKER)}\n  ${line(VICTIM)}\n  \`\`\``);
-    const pasted = readFileSync(join(root, 'DR-PLAN.txt'), 'utf8')
+    expect(guide).toContain(`  \`\`\`\n  ${PICK_ONE}\n  #   ${line(ATTACKER)}\n  #   ${line(VICTIM)}\n  \`\`\``);
+    // The whole plan pasted runs neither line: each is a comment, the operator's pick is to run one without its '#'.
+    const plan = readFileSync(join(root, 'DR-PLAN.txt'), 'utf8');
+    const whole = spawnSync(
+      shell.argv[0],
+      [
+        ...shell.argv.slice(1),
+        '-c',
+        plan
+          .split('\n')
+          .filter((l) => l.includes('--source'))
+          .join('\n'),
+      ],
+      { cwd: root, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(whole.status).toBe(0);
+    expect(whole.stdout + whole.stderr).toBe('');
+    const pasted = plan
       .split('\n')
       .find((l) => l.includes(`--source 1=${VICTIM}`))!
+      .replace(/^#/, '')
       .trim();
     expect(pasted).toBe(line(VICTIM));
 

@@ -115,8 +115,10 @@ describeEachFlavour('another host claiming the same LUN', (flavour) => {
     expect(guide).toContain(`### Extent 1 (${DISPUTED.deviceId}) is disputed`);
     expect(guide).toContain(`| ${ATTACKER} | ${T_ATTACKER} | MBR #1, LBA 2048–`);
     expect(guide).toContain(`| ${VICTIM} | ${T_VICTIM} | MBR #1, LBA 128–`);
-    expect(guide).toContain(`# from ${VICTIM}: sh restore.sh --apply --source 1=${VICTIM}\ndd if=${victimFile} of=/dev/sdc bs=512 count=1 conv=notrunc`);
-    expect(guide).toContain(`# from ${ATTACKER}: sh restore.sh --apply --source 1=${ATTACKER}\ndd if=${attackerFile} of=/dev/sdc bs=512 count=1 conv=notrunc`);
+    expect(guide).toContain(`# from ${VICTIM}: sh restore.sh --apply --source 1=${VICTIM}\n#   dd if=${victimFile} of=/dev/sdc bs=512 count=1 conv=notrunc`);
+    expect(guide).toContain(
+      `# from ${ATTACKER}: sh restore.sh --apply --source 1=${ATTACKER}\n#   dd if=${attackerFile} of=/dev/sdc bs=512 count=1 conv=notrunc`,
+    );
 
     const plan = await catalog.request(`/v1/volumes/${DISPUTED.vmfsUuid}/dr-plan`);
     expect(plan.status).toBe(200);

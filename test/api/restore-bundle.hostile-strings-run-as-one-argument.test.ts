@@ -277,7 +277,7 @@ describe('restore bundle rendered from hostile strings', () => {
       writeFileSync(join(dir, 'RESTORE.md'), renderRestoreGuide(sel));
       checkBundle(shells, dir, extents, devices);
     }
-  });
+  }, 180_000); // every command under every shell: past a minute on a loaded machine
 });
 
 describe('restore bundle built through the API from hostile collector input', () => {
@@ -367,5 +367,5 @@ describe('restore bundle built through the API from hostile collector input', ()
         d,
       ).toBe(true);
     expect(checkedDevices, 'no hostile device path reached a bundle: this part checks nothing').toBeGreaterThan(0);
-  });
+  }, 180_000);
 });

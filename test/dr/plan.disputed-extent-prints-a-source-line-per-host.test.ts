@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RestoreCandidate, RestoreExtent, RestorePlan } from '../../api/bundle/restore-script.js';
-import { buildDrPlan, renderDrPlanText, type DrPlanInput, type PlanSource } from '../../api/dr/plan.js';
+import { buildDrPlan, PICK_ONE, renderDrPlanText, type DrPlanInput, type PlanSource } from '../../api/dr/plan.js';
 import { availableShells, writeBundle } from '../api/restore-harness.js';
 
 const shells = availableShells();
@@ -111,10 +111,11 @@ describe('a disputed extent in the DR plan', () => {
     expect(sameLun.naaChecks[0].message).not.toContain('different LUNs');
   });
 
-  it('prints each line alone, after the check, with no control character', () => {
+  it('prints each line alone, after the check, as a comment (pasted whole, the plan applies no candidate), with no control character', () => {
     const lines = text.split('\n');
     const at = lines.findIndex((l) => l.startsWith(`# NAA check (no-lu): no captured LU presents ${DEVICE}`));
-    expect(lines.slice(at + 1, at + 1 + HOSTS.length)).toEqual(check.dispute!.candidates.map((c) => `   ${c.command}`));
+    expect(lines[at + 1]).toBe(PICK_ONE);
+    expect(lines.slice(at + 2, at + 2 + HOSTS.length)).toEqual(check.dispute!.candidates.map((c) => `#   ${c.command}`));
     expect(text).not.toContain('--source N=HOST');
     expect(/[\u0000-\u0009\u000b-\u001f\u007f]/.test(text)).toBe(false);
   });
