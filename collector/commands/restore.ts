@@ -201,7 +201,12 @@ export async function run(args: string[]): Promise<number> {
   const client = new CatalogClient(catalogUrl, token, cfg.retry);
 
   const out = resolve(values.output ?? `restore-${id.replace(/[^A-Za-z0-9._-]+/g, '_')}`);
-  const existing = await fsp.readdir(out).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : Promise.reject(e)));
+  const existing = await fsp.readdir(out).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null;
+    // A file where the directory should be said "internal error: ENOTDIR".
+    if (e.code === 'ENOTDIR') throw new UsageError(`restore: ${out} is a file, not a directory (-o wants a new or empty directory)`);
+    throw new CollectorError(`restore: ${out}: ${describeError(e)}`);
+  });
   if (existing && existing.length > 0) throw new UsageError(`restore: ${out} exists and is not empty`);
   const staging = `${out}.partial-${process.pid}`;
   await fsp.mkdir(staging, { recursive: true });

@@ -131,12 +131,16 @@ describe('the command line', () => {
 });
 
 describe('usage errors', () => {
-  it('name the command once: "collector restore: --at …", not "collector restore: restore: --at …"', async () => {
+  it('are one line naming the command once ("collector restore: --at …", not "collector restore: restore: --at …")', async () => {
     for (const [args, message] of [
       [['restore', '--volume', '4a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '--at', 'yesterday'], 'collector restore: --at is not an ISO 8601 time: yesterday'],
       [['inspect'], 'collector inspect: no FILE given (see inspect --help)'],
       [['cron', '--schedule', '1 2 3'], 'collector cron: --schedule wants five cron fields'],
       [['spool', 'frobnicate'], 'collector spool: expected list, resend ID or drop ID (see collector spool --help)'],
+      [
+        ['restore', '--volume', '4a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '--url', 'http://127.0.0.1:9', '--token', SECRET, '-o', BUNDLE],
+        `collector restore: ${BUNDLE} is a file, not a directory (-o wants a new or empty directory)`,
+      ],
     ] as const) {
       const r = await runCollector([...args], clean());
       expect(r.code, args.join(' ')).toBe(64);
