@@ -541,7 +541,10 @@ export function renderRestoreScript(plan: RestorePlan): string {
   lines.push(
     `say ${shQuote(`volume ${visible(plan.vmfsUuid ?? 'unknown')}${label ? ` (${label})` : ''}, ${plan.extents.length} extent(s), as of ${visible(plan.at)}`)}`,
   );
-  lines.push('[ "$APPLY" -eq 1 ] || say "dry run: nothing is written (add --apply to write)"');
+  // The commands a dry run shows name the bundle's files as relative paths: where they run by hand.
+  lines.push(
+    '[ "$APPLY" -eq 1 ] || say "dry run: nothing is written (add --apply to write); the file paths below are relative to $(q "$PWD"): cd there to run a line by hand"',
+  );
   for (const e of plan.extents) {
     if (!e.dispute) {
       lines.push(`restore_extent ${restoreExtentArgs(e, '').map(shQuote).join(' ')}`);

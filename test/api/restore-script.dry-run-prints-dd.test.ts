@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectedIdHex, extentAction, renderRestoreScript, shQuote, type RestoreExtent, type RestorePlan } from '../../api/bundle/restore-script.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
@@ -159,6 +159,19 @@ describe('restore-script: run with sh on device files', () => {
     expect(out).toContain(`would run: dd if=esx01/vmfs-header/${NAA}.hex of=${dev} bs=512 count=1 conv=notrunc`);
     expect(out).toContain(`LVM header at sector 2176 carries ${NAA}: the right device`);
     expect(sha256(readFileSync(dev))).toBe(before);
+    // Run from elsewhere (cwd is not the bundle), it says where its relative file paths hold: pasted there, the line runs.
+    const bundleDir = dirname(script);
+    expect(out).toContain(`the file paths below are relative to ${bundleDir}: cd there to run a line by hand`);
+    const line = /would run: (dd [^\n]*)/.exec(out)![1];
+    const copy = join(mkdtempSync(join(tmpdir(), 'vrc-dd-')), 'disk.img');
+    const pasted = spawnSync('sh', ['-c', `cd ${bundleDir} && ${line.replace(dev, copy)}`], { encoding: 'utf8' });
+    expect(pasted.status, pasted.stderr).toBe(0);
+    expect(
+      readFileSync(copy)
+        .subarray(0, 512)
+        .equals(Buffer.from(dump.subarray(0, 512))),
+    ).toBe(true);
+    rmSync(dirname(copy), { recursive: true, force: true });
   });
 
   it('--apply on the right device writes sector 0, and then the bytes match the saved table', () => {
