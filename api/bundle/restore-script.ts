@@ -192,7 +192,12 @@ export function describeDispute(candidates: readonly RestoreCandidate[]): string
  * the script prints and matches it (control characters escaped), quoted as one argument.
  */
 export function sourceCommand(extent: number, host: string): string {
-  return `sh restore.sh --apply --source ${shQuote(`${extent}=${visible(host)}`)}`;
+  return `sh restore.sh --apply ${sourceOption(extent, host)}`;
+}
+
+/** `--source N=HOST` for `host`, quoted as one argument, the host as restore.sh prints and matches it. */
+function sourceOption(extent: number, host: string): string {
+  return `--source ${shQuote(`${extent}=${visible(host)}`)}`;
 }
 
 /** The command that restores one extent's partition table onto `device`. */
@@ -561,7 +566,7 @@ export function renderRestoreScript(plan: RestorePlan): string {
     lines.push(`  *) if disputed ${e.number} ${id} ${shQuote(describeDispute(e.dispute))}; then`);
     lines.push('       ( APPLY=0');
     for (const c of e.dispute) {
-      const args = restoreExtentArgs(candidateExtent(e, c), `if picked (--source ${shQuote(`${e.number}=${visible(c.host)}`)})`);
+      const args = restoreExtentArgs(candidateExtent(e, c), `if picked (${sourceOption(e.number, c.host)})`);
       lines.push(`         restore_extent ${args.map(shQuote).join(' ')}`);
     }
     lines.push('       )', '     fi ;;');

@@ -25,7 +25,12 @@ const TABLE_BYTES: Record<string, number> = { mbr: 512, gpt: 34 * 512 };
 /** SHA-256 of the saved table bytes, per artifact id, of the dumps a dispute among `extents` compares. */
 export async function savedTablesOf(store: BlobStore, extents: readonly ExtentRow[]): Promise<Map<string, string>> {
   const byDevice = new Map<string, ExtentRow[]>();
-  for (const e of extents) if (e.source === 'header' && e.deviceId) byDevice.set(e.deviceId, [...(byDevice.get(e.deviceId) ?? []), e]);
+  for (const e of extents) {
+    if (e.source !== 'header' || !e.deviceId) continue;
+    const rows = byDevice.get(e.deviceId);
+    if (rows) rows.push(e);
+    else byDevice.set(e.deviceId, [e]);
+  }
   const wanted = new Map<string, ExtentRow>();
   for (const rows of byDevice.values()) {
     const perHost = newestIntactPerHost([...rows].sort((a, b) => b.artifact.collectedAt.localeCompare(a.artifact.collectedAt)));

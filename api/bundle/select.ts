@@ -54,8 +54,8 @@ export function composeSelection(
 
 /**
  * Chooses the bundle's files and restore plan for a subject as of `at`; 404 when nothing is
- * known by then. With the store, MBR dumps several hosts made of one device are compared by
- * their saved table bytes too (api/bundle/saved-tables.ts).
+ * known by then. With the store, the dumps several hosts made of one device are compared by
+ * the table bytes restore.sh would copy too (api/bundle/saved-tables.ts).
  */
 export async function selectBundle(db: Db, subject: BundleSubject, at: Date, now: Date, store?: BlobStore): Promise<BundleSelection> {
   const rows = await gatherBundleRows(db, subject, at);

@@ -530,14 +530,14 @@ function oneLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
 }
 
+/** Above a disputed extent's candidate lines, which are comments: pasting them all would apply each table in turn. */
+export const PICK_ONE = "#   Pick ONE host's table and run its line alone, without the leading '#':";
+
 /**
  * The plan as plain text: what `restore.sh --plan` prints and DR-PLAN.txt holds. Every line is
  * a `#` comment or one quoted command, so text from captures (names, labels, messages) can
  * only ever be a comment, even when an operator pastes the whole plan into a shell.
  */
-/** Above a disputed extent's candidate lines, which are comments: pasting them all would apply each table in turn. */
-export const PICK_ONE = "#   Pick ONE host's table and run its line alone, without the leading '#':";
-
 export function renderDrPlanText(plan: DrPlan): string {
   const out: string[] = [];
   out.push(`# ${oneLine(`DR plan for ${plan.vmfsUuid}${plan.label ? ` (${plan.label})` : ''}${plan.at ? ` as of ${plan.at}` : ''}`)}`);

@@ -78,7 +78,8 @@ interface StoredError {
  * the rest cost one lookup each). A delivered chunk this process does not hold (another Lambda
  * instance took the batch, or the copy's bound pushed it out) counts: the commit would read it
  * back from the store. When all its distinct chunks together are at most `atMost` bytes, that
- * sum is the answer (no lookups).
+ * sum is the answer (no lookups). `records`: the capture's chunk records as the caller will read
+ * them for its commit too (chunkRecordsOnce), so they are read once.
  *
  * Nothing the collector declares lowers it: a `capture_chunks` row is written by the chunks
  * route only once the catalog has inflated and hashed those bytes itself, and counts only for
@@ -91,13 +92,21 @@ export async function stagedBytesToVerify(
   request: BeginRequest,
   inMemory: ReceivedChunks,
   atMost = Number.POSITIVE_INFINITY,
-  records: () => Promise<ChunkRecords> = chunkRecordsOnce(db, host, captureId, [...distinctChunks(request).keys()]),
+  records?: () => Promise<ChunkRecords>,
 ): Promise<number> {
   const chunks = [...distinctChunks(request).values()];
   // Most commits are small whatever is staged: then the store's records are not even asked.
   const declared = chunks.reduce((n, c) => n + c.size, 0);
   if (declared <= atMost) return declared;
-  const { known, held, delivered } = await records();
+  const read =
+    records ??
+    chunkRecordsOnce(
+      db,
+      host,
+      captureId,
+      chunks.map((c) => c.sha256),
+    );
+  const { known, held, delivered } = await read();
   let bytes = 0;
   for (const c of chunks) {
     if (delivered.get(c.sha256)?.size === c.size && inMemory.get(captureId, c.sha256)) continue;

@@ -99,23 +99,24 @@ function over(limit: LimitName, message: string, actual: number | string): never
   throw new ApiError('bad_request', `${message} (limit ${limit})`, { limit, max: LIMITS[limit], actual });
 }
 
-/** Why `value` cannot be stored under `limit` (too long, a control character, not text), or null when it can. */
-export function textValueProblem(limit: LimitName, value: string): string | null {
+/**
+ * Why `value` cannot be stored under `limit`, or null when it can: `why` to follow the field's
+ * name, `actual` what the error details carry (its bytes when too long, else what it holds).
+ */
+export function textValueProblem(limit: LimitName, value: string): { why: string; actual: number | string } | null {
   const bytes = Buffer.byteLength(value, 'utf8');
-  if (bytes > LIMITS[limit]) return `is ${bytes} bytes; the limit is ${LIMITS[limit]}`;
-  if (CONTROL_CHARS.test(value)) return 'holds a NUL or control character';
+  if (bytes > LIMITS[limit]) return { why: `is ${bytes} bytes; the limit is ${LIMITS[limit]}`, actual: bytes };
+  if (CONTROL_CHARS.test(value)) return { why: 'holds a NUL or control character', actual: 'control character' };
   // JSON may escape half a pair (\ud800); UTF-8, and so the capture's jsonb and text columns, cannot hold it.
-  if (LONE_SURROGATE.test(value)) return 'holds half of a UTF-16 surrogate pair, which is not text';
+  if (LONE_SURROGATE.test(value)) return { why: 'holds half of a UTF-16 surrogate pair, which is not text', actual: 'lone surrogate' };
   return null;
 }
 
 function textProblem(limit: LimitName, what: string, value: string): void {
   const problem = textValueProblem(limit, value);
   if (!problem) return;
-  const bytes = Buffer.byteLength(value, 'utf8');
-  if (bytes > LIMITS[limit]) over(limit, `${what} ${problem}`, bytes);
-  const actual = CONTROL_CHARS.test(value) ? 'control character' : 'lone surrogate';
-  throw new ApiError('bad_request', `${what} ${problem} (limit ${limit})`, { limit, actual });
+  if (typeof problem.actual === 'number') over(limit, `${what} ${problem.why}`, problem.actual);
+  throw new ApiError('bad_request', `${what} ${problem.why} (limit ${limit})`, { limit, actual: problem.actual });
 }
 
 /**

@@ -59,7 +59,7 @@ const Checked = (problem: (s: string) => string | null) =>
     const why = problem(s);
     if (why) ctx.addIssue({ code: 'custom', message: why });
   });
-const Text = (limit: LimitName) => Checked((s) => textValueProblem(limit, s));
+const Text = (limit: LimitName) => Checked((s) => textValueProblem(limit, s)?.why ?? null);
 const Instant = z
   .string()
   .datetime({ offset: true })
