@@ -107,8 +107,8 @@ Sending options:
   -q, --quiet            no progress output (progress only shows on a TTY anyway)`;
 
 export const EXIT_HELP = `
-Exit status: 0 done · 1 failed (e.g. token, host or URL refused: capture kept in the spool) ·
-2 partial (some artifacts failed) · 64 usage · 65 delivered, but the catalog will never
+Exit status: 0 done · 1 failed (nothing could be read; or token, host or URL refused:
+capture kept in the spool) · 2 partial (some artifacts failed) · 64 usage · 65 delivered, but the catalog will never
 take a capture (a 4xx but 401/403/404/405/408/429, or the same 5xx but 502/503/504 on
 3 runs over 6 h while others went through): set aside in <spool>/rejected/ (collector
 spool list) · 75 catalog unreachable or failing, capture spooled for the next run. When

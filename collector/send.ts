@@ -279,7 +279,8 @@ export class SendSession {
     this.report.chunks += rep.chunks;
     if (ok.length === 0) {
       rep.state = 'empty';
-      rep.error = 'nothing could be captured';
+      const bad = artifacts.find((a) => a.error);
+      rep.error = bad ? `nothing could be read (${bad.sourcePath}: ${bad.error})` : 'nothing found to capture';
       return rep;
     }
     if (this.dryRun) {
@@ -338,8 +339,8 @@ export class SendSession {
 
   /**
    * Final numbers and exit status, the first that applies: 1 if the token was refused, 75
-   * if a capture waits in the spool for the catalog, 1 if a capture failed, 65 if the run
-   * moved a capture to rejected/, 2 if an artifact failed; a capture whose commit was still
+   * if a capture waits in the spool for the catalog, 1 if a capture failed or nothing at all was
+   * read, 65 if the run moved a capture to rejected/, 2 if an artifact failed; a capture whose commit was still
    * in progress at the catalog (202) counts as waiting only when nothing else applies.
    */
   async finish(): Promise<RunReport> {
@@ -363,7 +364,11 @@ export class SendSession {
       r.exitCode = EXIT.failed;
     } else if (!this.late && (states.includes('spooled') || ((this.unreachable || this.waiting) && r.spool.pending > 0))) r.exitCode = EXIT.spooled;
     else if (states.includes('failed')) r.exitCode = EXIT.failed;
-    else if (r.spool.rejected.length > 0) r.exitCode = EXIT.rejected;
+    // Not one artifact read on any host: a failure, not a partial success.
+    else if (states.length && !states.some((s) => s !== 'empty')) {
+      process.stderr.write(`error: ${r.captures.map((c) => `${c.host}: ${c.error}`).join('; ')}\n`);
+      r.exitCode = EXIT.failed;
+    } else if (r.spool.rejected.length > 0) r.exitCode = EXIT.rejected;
     else if (r.artifactsFailed > 0 || states.includes('empty')) r.exitCode = EXIT.partial;
     // A commit still in progress at the catalog: try later, unless something else failed.
     else r.exitCode = this.late ? EXIT.spooled : EXIT.ok;

@@ -117,12 +117,12 @@ describe('a storage host and an agentless ESXi host', { timeout: 120_000 }, () =
     expect(calls.some((x) => /^dd if=\/vmfs\/devices\/disks\/naa\.600144f0c0ffee000000000000000001 bs=1M skip=0 count=3/.test(x.remote))).toBe(true);
   });
 
-  it('reports an unreachable ssh host as a failed capture (exit 2), not a crash', async () => {
+  it('reports an unreachable ssh host as a failed run (exit 1: nothing was read), not a crash', async () => {
     const r = await runJson(['collect', '--json', '--ssh', 'root@unreachable-esxi', '--spool', join(proxy.dir, 'spool'), '--url', url], {
       ...proxy.env,
       CATALOG_TOKEN: TOKEN,
     });
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.json.captures[0].state).toBe('empty');
     expect(r.json.captures[0].artifacts[0].error).toMatch(/exit 255/);
   });
