@@ -54,7 +54,7 @@ export class CatalogClient {
 
   private static parse<T>(body: Buffer, what: string): T {
     try {
-      return JSON.parse(body.toString('utf8')) as T;
+      return JSON.parse(body.toString()) as T;
     } catch {
       throw new CollectorError(`${what}: the catalog answered with something that is not JSON`);
     }

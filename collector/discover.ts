@@ -48,6 +48,8 @@ export interface Discovery {
   artifacts: PlannedArtifact[];
   /** Things looked for and not found, for `discover`. */
   notes: string[];
+  /** Why an ssh host could not be reached (nothing else was tried). */
+  unreachable?: string;
 }
 
 export interface DiscoverOptions {
@@ -200,7 +202,7 @@ async function discoverSolaris(access: HostAccess, d: Discovery): Promise<boolea
   let found = false;
 
   const legacy = await runSection(access, ['svccfg', 'export', 'iscsitgt']);
-  if (legacy.ok && legacy.out.toString('utf8').includes('service_bundle')) {
+  if (legacy.ok && legacy.out.toString().includes('service_bundle')) {
     found = true;
     const a = textArtifact('iscsitgt-smf', 'iscsitgt.xml', [legacy], 'legacy iscsitgt target service');
     d.artifacts.push(a);
@@ -221,7 +223,7 @@ async function discoverSolaris(access: HostAccess, d: Discovery): Promise<boolea
     const smf = await runSection(access, ['svccfg', 'export', '-a', 'stmf']);
     d.artifacts.push(textArtifact('stmf-smf', 'stmf.xml', [smf], 'COMSTAR configuration'));
     const sections: Section[] = [listLu];
-    const guids = [...new Set([...listLu.out.toString('utf8').matchAll(/LU Name:\s*([0-9A-Fa-f]{32})/g)].map((m) => m[1]))];
+    const guids = [...new Set([...listLu.out.toString().matchAll(/LU Name:\s*([0-9A-Fa-f]{32})/g)].map((m) => m[1]))];
     for (const g of guids) sections.push(await runSection(access, ['stmfadm', 'list-view', '-l', g]));
     for (const argv of [
       ['stmfadm', 'list-hg', '-v'],
@@ -281,6 +283,13 @@ export function parseFileSpec(spec: string): { kind: ArtifactKind; path: string 
  */
 export async function discoverHost(access: HostAccess, opts: DiscoverOptions): Promise<Discovery> {
   const d: Discovery = { host: { name: opts.hostName, kind: 'linux', systemUuid: null }, access, artifacts: [], notes: [] };
+  // One login first: a host ssh cannot reach or log in to failed each command in turn (each
+  // after its connect timeout) and passed for a Linux host with nothing on it.
+  const r = access.ref.type === 'ssh' ? await access.run(['true']) : null;
+  if (r?.code) {
+    d.unreachable = `could not be reached over ssh: ${r.stderr.trim().split('\n').pop() || `exit ${r.code}`}`;
+    return d;
+  }
   const esx = await discoverEsx(access, d);
   if (!esx) await discoverSolaris(access, d);
 

@@ -88,7 +88,7 @@ function runProcess(file: string, args: string[], timeoutMs: number): Promise<Co
     });
     child.on('close', (code, signal) => {
       dog.stop();
-      const stderr = dog.expired ? `timed out after ${timeoutMs / 1000} s` : outBytes > MAX_OUTPUT ? 'output too large' : Buffer.concat(err).toString('utf8');
+      const stderr = dog.expired ? `timed out after ${timeoutMs / 1000} s` : outBytes > MAX_OUTPUT ? 'output too large' : Buffer.concat(err).toString();
       done({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out), stderr, missing: false });
     });
   });
@@ -282,7 +282,7 @@ export class SshAccess implements HostAccess {
       // Any non-zero exit means the read was cut short (a device shorter than asked exits 0):
       // the bytes so far must not pass for a whole dump.
       if (code !== 0) {
-        const why = dog.expired ? `no data for ${this.settings.commandTimeoutMs / 1000} s` : Buffer.concat(err).toString('utf8').trim() || `ssh exit ${code}`;
+        const why = dog.expired ? `no data for ${this.settings.commandTimeoutMs / 1000} s` : Buffer.concat(err).toString().trim() || `ssh exit ${code}`;
         throw new Error(`${this.target}: reading ${path}: ${why}`);
       }
     } finally {
@@ -293,14 +293,14 @@ export class SshAccess implements HostAccess {
 
   async readText(path: string): Promise<string | null> {
     const r = await this.run(['cat', path]);
-    return r.code === 0 ? r.stdout.toString('utf8') : null;
+    return r.code === 0 ? r.stdout.toString() : null;
   }
 
   async list(dir: string): Promise<string[] | null> {
     const r = await this.run(['ls', '-1', dir]);
     return r.code === 0
       ? r.stdout
-          .toString('utf8')
+          .toString()
           .split('\n')
           .map((s) => s.trim())
           .filter(Boolean)

@@ -105,7 +105,7 @@ export function errorText(res: HttpResponse): string {
 export function catalogError(res: HttpResponse): { text: string; requestId?: string } {
   let requestId = res.headers['x-request-id'] as string | undefined;
   try {
-    const e = (JSON.parse(res.body.toString('utf8')) as { error?: { code?: string; message?: string; requestId?: string } }).error;
+    const e = (JSON.parse(res.body.toString()) as { error?: { code?: string; message?: string; requestId?: string } }).error;
     requestId = e?.requestId ?? requestId;
     if (e?.message) return { text: e.code ? `${e.code}: ${e.message}` : e.message, requestId };
   } catch {

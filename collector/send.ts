@@ -42,7 +42,8 @@ export interface ArtifactReport {
 export interface CaptureReport {
   captureId: string;
   host: string;
-  hostKind: HostRef['kind'];
+  /** Null when the host could not be reached: its kind is unknown. */
+  hostKind: HostRef['kind'] | null;
   collectedAt: string;
   state: CaptureState;
   error: string | null;
@@ -236,8 +237,8 @@ export class SendSession {
   private waiting = false;
   private late = false;
 
-  /** Builds, spools and sends one capture of a host's artifacts. */
-  async send(host: HostRef, collectedAt: string, artifacts: CapturedArtifact[]): Promise<CaptureReport> {
+  /** Builds, spools and sends one capture of a host's artifacts (none when `unreachable` says why the host could not be reached). */
+  async send(host: HostRef, collectedAt: string, artifacts: CapturedArtifact[], unreachable?: string): Promise<CaptureReport> {
     const ok = artifacts.filter((a) => a.status === 'ok' && a.ref);
     const begin: BeginRequest = {
       captureId: uuidv7(),
@@ -249,7 +250,7 @@ export class SendSession {
     const rep: CaptureReport = {
       captureId: begin.captureId,
       host: host.name,
-      hostKind: host.kind,
+      hostKind: unreachable ? null : host.kind,
       collectedAt,
       state: 'dry-run',
       error: null,
@@ -280,7 +281,7 @@ export class SendSession {
     if (ok.length === 0) {
       rep.state = 'empty';
       const bad = artifacts.find((a) => a.error);
-      rep.error = bad ? `nothing could be read (${bad.sourcePath}: ${bad.error})` : 'nothing found to capture';
+      rep.error = unreachable ?? (bad ? `nothing could be read (${bad.sourcePath}: ${bad.error})` : 'nothing found to capture');
       return rep;
     }
     if (this.dryRun) {
@@ -386,7 +387,7 @@ export function formatRunReport(r: RunReport): string {
   const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
   if (r.spool.delivered.length) lines.push(`delivered ${r.spool.delivered.length} spooled capture(s): ${r.spool.delivered.join(', ')}`);
   for (const c of r.captures) {
-    lines.push(`${c.host} (${c.hostKind}) capture ${c.captureId}: ${c.state}${c.error ? ` — ${c.error}` : ''}`);
+    lines.push(`${c.host}${c.hostKind ? ` (${c.hostKind})` : ''} capture ${c.captureId}: ${c.state}${c.error ? ` — ${c.error}` : ''}`);
     for (const a of c.artifacts) {
       const what =
         a.status === 'ok'

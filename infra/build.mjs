@@ -115,6 +115,9 @@ const xmlOptionsOff = {
     b.onResolve({ filter: /\/DocTypeReader\.js$/ }, () => ({ path: path('infra/shims/doctype-off.js') }));
     b.onResolve({ filter: /^path-expression-matcher$/ }, () => ({ path: path('infra/shims/path-matcher-off.js') }));
     b.onResolve({ filter: /\/OptionsBuilder\.js$/ }, () => ({ path: path('infra/shims/xml-options-fixed.js') }));
+    // Its modules each open with 'use strict', which esbuild repeats inside each lazily run
+    // module; the collector is one strict-mode script already (see collectorTsconfig below).
+    b.onLoad({ filter: /\/fast-xml-parser\/src\/.*\.js$/ }, (a) => ({ contents: readFileSync(a.path, 'utf8').replace(/^'use strict';/m, ''), loader: 'js' }));
   },
 };
 

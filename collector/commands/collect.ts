@@ -71,7 +71,7 @@ export async function run(args: string[]): Promise<number> {
       progress.setTotal(d.artifacts.length);
       const captured = [];
       for (const p of d.artifacts) captured.push(await session.capture(access, p, headerBytes));
-      await session.send(d.host, collectedAt, captured);
+      await session.send(d.host, collectedAt, captured, d.unreachable);
     }
   }, values.json === true);
 }

@@ -29,8 +29,9 @@ const OPTIONS = {
 
 function toJson(d: Discovery) {
   return {
-    host: d.host,
+    host: d.unreachable ? { ...d.host, kind: null } : d.host,
     access: d.access.label,
+    unreachable: d.unreachable ?? null,
     artifacts: d.artifacts.map((a) => ({
       kind: a.kind,
       fileName: a.fileName,
@@ -78,6 +79,10 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(JSON.stringify(found.map(toJson), null, 2) + '\n');
   } else {
     for (const d of found) {
+      if (d.unreachable) {
+        process.stdout.write(`${d.host.name} via ${d.access.label}: ${d.unreachable}\n`);
+        continue;
+      }
       process.stdout.write(`${d.host.name} (${d.host.kind}${d.host.systemUuid ? `, system ${d.host.systemUuid}` : ''}) via ${d.access.label}\n`);
       for (const a of d.artifacts) {
         const what = a.text
@@ -92,5 +97,6 @@ export async function run(args: string[]): Promise<number> {
       for (const n of d.notes) process.stdout.write(`  note: ${n}\n`);
     }
   }
-  return found.some((d) => d.artifacts.some((a) => a.error)) ? 2 : 0;
+  // No host reached: a failure; some: partial.
+  return found.every((d) => d.unreachable) ? 1 : found.some((d) => d.unreachable || d.artifacts.some((a) => a.error)) ? 2 : 0;
 }
