@@ -140,6 +140,9 @@ if (!lambdaOnly)
     minify: true,
     legalComments: 'none',
     tsconfigRaw: collectorTsconfig,
+    // fast-xml-parser's parser keeps these on itself and reads them on every tag; nothing
+    // outside the bundle sees them, so they may be short (~580 bytes).
+    mangleProps: /^(readonlyMatcher|isCurrentNodeStopNode|stopNodeExpressionsSet|saveTextToParentTag)$/,
     banner: { js: '#!/usr/bin/env node\n"use strict";' },
     define: { __COLLECTOR_VERSION__: JSON.stringify(pkg.version) },
     logLevel: quiet ? 'error' : 'warning',

@@ -5,7 +5,7 @@ import { noPositionals, parseCommand, printedHelp } from '../cli.js';
 import { UsageError } from '../errors.js';
 import { shellQuote } from '../host-access.js';
 
-export const HELP = `Usage: collector cron [--schedule "M H * * *"] [--args="..."]
+export const HELP = `Usage: collector cron [--schedule "M H * * *"] [--args="..."] [--json]
 
 Prints a crontab line that runs collect daily, and how to make it survive reboots
 on ESXi (whose root crontab is rebuilt at boot) through /etc/rc.local.d/local.sh.
@@ -15,6 +15,7 @@ printed with it). --args may not hold --token: no token in a crontab.
 
   --schedule SPEC        five cron fields (default: a host-specific minute past 02:00)
   --args="..."           extra collect arguments, e.g. --args="--ssh root@esx01 --ssh root@esx02"
+  --json                 only {"line": "<the crontab line>"} on stdout
   -h, --help             this help
 `;
 
@@ -31,6 +32,10 @@ export async function run(args: string[]): Promise<number> {
   // Each path one word for cron's shell (a space in "/opt/vmfs tools/" split the line in two).
   const cmd = `${shellQuote(process.execPath)} ${shellQuote(script)} collect --quiet${values.args ? ` ${values.args}` : ''} >> /var/log/vmfs-collector.log 2>&1`;
   const line = `${schedule} ${cmd}`;
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ line }, null, 2)}\n`);
+    return 0;
+  }
   process.stdout.write(`# The line relies on /etc/vmfs-collector.json (mode 600, owned by root) for the catalog:
 # {"catalogUrl": "https://catalog.example/", "token": "<token>"}
 

@@ -1,0 +1,38 @@
+/**
+ * `collector cron --json` prints {"line": …}, the crontab line alone, as every other
+ * command's --json prints JSON; it was accepted and ignored (the text recipe came out).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildBundle, runCollector, runJson } from './run-collector.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cron-json-'));
+const env = (): NodeJS.ProcessEnv => {
+  const e: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(CATALOG_|COLLECTOR_)/.test(k)) e[k] = v;
+  return { ...e, VMFS_COLLECTOR_CONFIG: join(dir, 'absent.json') };
+};
+beforeAll(() => buildBundle());
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+it('prints {"line": …} with the same line the text recipe holds, and nothing else', async () => {
+  const args = ['cron', '--schedule', '5 3 * * *', '--args=--ssh root@esx01'];
+  const r = await runJson([...args, '--json'], env());
+  expect(r.code, r.stderr).toBe(0);
+  expect(Object.keys(r.json)).toEqual(['line']);
+  expect(r.json.line).toMatch(/^5 3 \* \* \* .*collector\.cjs collect --quiet --ssh root@esx01 >> \/var\/log\/vmfs-collector\.log 2>&1$/);
+  const text = await runCollector(args, env());
+  expect(text.stdout.split('\n')).toContain(r.json.line);
+});
+
+it('still refuses a token in the line, as a usage error with no JSON', async () => {
+  const r = await runCollector(['cron', '--json', '--args=--token abc'], env());
+  expect(r.code).toBe(64);
+  expect(r.stdout).toBe('');
+});
+
+it('documents --json in cron --help', async () => {
+  expect((await runCollector(['cron', '--help'], env())).stdout).toMatch(/--json +only \{"line": "<the crontab line>"\} on stdout/);
+});
