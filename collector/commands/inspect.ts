@@ -10,6 +10,7 @@ export const HELP = `Usage: collector inspect FILE... [--kind KIND] [--json]
 
 Parses saved artifacts locally (header dumps, .vh.sf copies, SMF exports, COMSTAR and
 ESX listings, zfs snapshot lists) and prints what they say. Nothing is sent anywhere.
+A FILE may be a device (/dev/sdb): read as far as its header needs.
 
   --kind KIND    parse every FILE as KIND instead of detecting it
                  (${ARTIFACT_KINDS.join(', ')})
@@ -45,21 +46,23 @@ function readRange(fh: FileHandle, offset: number, length: number): Promise<Buff
 async function readForKind(path: string, forced: ArtifactKind | undefined): Promise<{ kind: ArtifactKind; bytes: Buffer }> {
   const fh = await openToRead(path);
   try {
-    const size = (await fh.stat()).size;
+    // A block device says size 0 (it has no st_size): read as far as needed, up to its
+    // end, as collect --device does. It read nothing at all and said "empty".
+    const size = (await fh.stat()).size || Number.MAX_SAFE_INTEGER;
     const head = await readRange(fh, 0, Math.min(size, PLAN_BYTES));
     // Parsers get copies: what they do with their input must not change what is parsed next.
     const kind = forced ?? detect(new Uint8Array(head), path);
-    if (kind === 'vmfs-header' && size > head.length) {
-      let need = size;
+    // The whole file (or device) is in `head`, or only its start is wanted.
+    if (head.length < PLAN_BYTES || size === PLAN_BYTES || kind === 'vh-sf' || kind === 'vmfs-undelete') return { kind, bytes: head };
+    let need = Math.min(size, MAX_TEXT_READ);
+    if (kind === 'vmfs-header') {
       try {
         need = Math.min(size, planHeaderDump(new Uint8Array(head)).needBytes);
       } catch {
-        need = head.length;
+        need = 0;
       }
-      return { kind, bytes: need > head.length ? Buffer.concat([head, await readRange(fh, head.length, need - head.length)]) : head };
     }
-    if (kind === 'vh-sf' || kind === 'vmfs-undelete' || kind === 'vmfs-header') return { kind, bytes: head };
-    return { kind, bytes: size > head.length ? Buffer.concat([head, await readRange(fh, head.length, Math.min(size, MAX_TEXT_READ) - head.length)]) : head };
+    return { kind, bytes: need > PLAN_BYTES ? Buffer.concat([head, await readRange(fh, PLAN_BYTES, need - PLAN_BYTES)]) : head };
   } finally {
     await fh.close();
   }
