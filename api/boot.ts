@@ -14,12 +14,24 @@ export interface OpenedServices {
   close(): Promise<void>;
 }
 
+/**
+ * The AWS SDK's first client of a process on Node 20 prints an 8-line NodeVersionSupportWarning
+ * (its releases after January 2027 need Node 22) on every start of the catalog with S3 or a
+ * database secret configured. The SDK version this catalog pins runs on Node 20, so the notice
+ * is switched off with the SDK's own setting for it, which silences that warning and no other;
+ * an operator who sets AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED (to false) decides.
+ */
+function quietAwsNodeVersionNotice(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
 /** Database (migrated) + blob store + logger + clock. */
 export async function openServices(
   config: Config,
   options: { logger?: Logger; now?: () => Date; fetchSecret?: (arn: string, region: string) => Promise<string> } = {},
 ): Promise<OpenedServices> {
   const dataDir = resolve(config.DATA_DIR);
+  quietAwsNodeVersionNotice();
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   const databaseUrl =
     config.DATABASE_URL ??
