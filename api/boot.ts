@@ -8,6 +8,7 @@ import { FsBlobStore } from './store/fs.js';
 import type { BlobStore } from './store/types.js';
 import { initialLockDate } from './retention/object-lock.js';
 import { databaseUrlFromSecret, fetchSecretString } from './database-secret.js';
+import { prepareDataDir } from './data-dir.js';
 
 export interface OpenedServices {
   services: Services;
@@ -38,6 +39,10 @@ export async function openServices(
     (config.DATABASE_SECRET_ARN
       ? databaseUrlFromSecret(await (options.fetchSecret ?? fetchSecretString)(config.DATABASE_SECRET_ARN, config.S3_REGION), config.DATABASE_HOST)
       : undefined);
+  // The embedded database and the embedded store live in DATA_DIR; PostgreSQL with S3 needs it
+  // only for a first start's token file (api/admin/tokens.ts checks it then), and on Lambda it
+  // is not writable at all.
+  if (!databaseUrl || !config.S3_BUCKET) prepareDataDir(dataDir);
   const opened = await openDb({
     databaseUrl,
     dataDir,

@@ -7,7 +7,7 @@
  * brings the tokens back, revoked ones still revoked.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
@@ -17,6 +17,7 @@ import type { Role, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { forgetVerifiedTokens } from '../http/auth.js';
 import type { BlobStore } from '../store/types.js';
+import { prepareDataDir } from '../data-dir.js';
 
 export const TOKENS_PREFIX = 'tokens/';
 const FORMAT = 'vmfs-catalog-token/1';
@@ -204,7 +205,7 @@ async function hasActiveAdmin(db: Db): Promise<boolean> {
 
 /** Writes `text` to `dir/name`, or `name.1`, `name.2`, … when that exists: never overwrites a file. */
 function writeNewFile(dir: string, name: string, text: string): string {
-  mkdirSync(dir, { recursive: true });
+  prepareDataDir(dir);
   for (let n = 0; ; n++) {
     const path = join(dir, n === 0 ? name : `${name}.${n}`);
     try {

@@ -1,0 +1,59 @@
+/**
+ * `DATA_DIR=/proc/x npm start` (or `npm run catalog`) hung for ever inside Node's recursive
+ * mkdir: /proc answers ENOENT to `mkdir /proc/x`, mkdir -p makes the parent (EEXIST) and tries
+ * again, without end. A DATA_DIR the catalog cannot make or write in now stops the start at
+ * once with one line naming DATA_DIR and why, exit 78 as every other setting error.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { prepareDataDir } from '../../api/data-dir.js';
+import { ROOT, SERVER_BUNDLE, serverEnv } from '../helpers/spawn-server.js';
+
+const CLI_BUNDLE = join(ROOT, 'dist/catalog.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'vrc-boot-datadir-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const HAS_PROC = existsSync('/proc/self');
+
+describe.each([
+  ['npm start', SERVER_BUNDLE, []],
+  ['npm run catalog -- tokens list', CLI_BUNDLE, ['tokens', 'list']],
+])('%s', (_name, bundle, args) => {
+  const start = (dataDir: string) =>
+    spawnSync(process.execPath, [bundle, ...args], { env: serverEnv({ DATA_DIR: dataDir, PORT: '0' }), encoding: 'utf8', timeout: 30_000 });
+
+  it.skipIf(!HAS_PROC)('DATA_DIR=/proc/x: one line, exit 78, at once', () => {
+    const r = start('/proc/vrc-no-such-dir');
+    expect(r.signal, 'the start hung').toBeNull();
+    expect(r.status).toBe(78);
+    expect(r.stderr).toBe(
+      "catalog: invalid configuration: DATA_DIR: cannot use /proc/vrc-no-such-dir: ENOENT: no such file or directory, mkdir '/proc/vrc-no-such-dir'\n",
+    );
+  });
+
+  it.skipIf(!HAS_PROC)('DATA_DIR=/proc: it exists, but nothing can be made in it', () => {
+    const r = start('/proc');
+    expect(r.status).toBe(78);
+    expect(r.stderr).toMatch(/^catalog: invalid configuration: DATA_DIR: cannot use \/proc: ENOENT: [^\n]*\n$/);
+  });
+
+  it('a DATA_DIR under a file', () => {
+    const file = join(dir, `a-file-${args.length}`);
+    writeFileSync(file, '');
+    const r = start(join(file, 'data'));
+    expect(r.status).toBe(78);
+    expect(r.stderr).toBe(`catalog: invalid configuration: DATA_DIR: cannot use ${file}/data: ENOTDIR: not a directory, mkdir '${file}/data'\n`);
+  });
+});
+
+describe('prepareDataDir', () => {
+  it('makes the missing levels and leaves nothing else behind', () => {
+    const target = join(dir, 'x', 'y', 'z');
+    prepareDataDir(target);
+    expect(statSync(target).isDirectory()).toBe(true);
+    prepareDataDir(target);
+    expect(spawnSync('ls', ['-A', target], { encoding: 'utf8' }).stdout).toBe('');
+  });
+});
