@@ -166,7 +166,7 @@ export function renderRestoreGuide(sel: BundleSelection): string {
 
 /**
  * RESTORE.md's account of a disputed extent: each host's newest intact dump of the device
- * (when collected, its partition entry, the file) and the command restoring it would run,
+ * (its LUN, when collected, its partition entry, the file) and the command restoring it would run,
  * with the restore.sh line that picks it — what the operator judges by (which host's
  * inventory agrees, which dump is newest) before choosing.
  */
@@ -177,11 +177,13 @@ function renderDispute(e: RestoreExtent): string[] {
     `The newest header dumps of ${id} from ${e.dispute!.length} hosts disagree on its partition table entry. Any host that sees the LUN can send a dump of it, so the catalog cannot tell which is right: \`restore.sh --apply\` writes nothing to this extent until you pick the host whose dump you trust with \`--source ${e.number}=HOST\`. Check against what the hosts' inventories and your own records say about the datastore; newest is not proof. The LVM header check still runs on the picked host's table.`,
   );
   out.push('');
-  out.push('| host | dump collected | partition table (from the dump) | saved dump | device path |');
-  out.push('|---|---|---|---|---|');
+  // Each host's LUN as its dump's LVM header records it, as bundle.json and the DR plan give
+  // it: hosts that disagree on the table often disagree on the LUN too.
+  out.push('| host | LUN | dump collected | partition table (from the dump) | saved dump | device path |');
+  out.push('|---|---|---|---|---|---|');
   for (const c of e.dispute!) {
     out.push(
-      `| ${mdCell(c.host)} | ${mdCell(c.headerCollectedAt)} | ${mdCell(describePartition(c.partition))} | ${mdCell(c.headerFile)} | ${mdCell(c.devicePath)} |`,
+      `| ${mdCell(c.host)} | ${mdCell(c.lun)} | ${mdCell(c.headerCollectedAt)} | ${mdCell(describePartition(c.partition))} | ${mdCell(c.headerFile)} | ${mdCell(c.devicePath)} |`,
     );
   }
   out.push('');

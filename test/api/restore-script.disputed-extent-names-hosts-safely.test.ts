@@ -121,6 +121,6 @@ it('RESTORE.md lists each candidate on one line, control characters escaped, the
   expect(controlFree(guide)).toBe(true);
   expect(guide).toContain(`# from esx\\x0atouch pwned-newline: sh restore.sh --apply --source '1=esx\\x0atouch pwned-newline'\n`);
   expect(guide).toContain(`# from ${QUOTE}: sh restore.sh --apply --source '1=esx'\\''; touch pwned-quote #'\n`);
-  expect(guide).toContain('| esx$(touch pwned-dollar) | 2026-10-02T02:00:00.000Z | MBR #1, LBA 63–209715199, type 0xfb | h1.hex | /dev/sdc |');
+  expect(guide).toContain('| esx$(touch pwned-dollar) | 3 | 2026-10-02T02:00:00.000Z | MBR #1, LBA 63–209715199, type 0xfb | h1.hex | /dev/sdc |');
   expect(guide).toContain('# extent 1: naa.600144f0aabbccddeeff0011223344e1: disputed, nothing is run without --source 1=HOST (see above)');
 });
