@@ -63,11 +63,15 @@ export class CatalogClient {
   /** Begins go gzipped until a catalog refuses one (400 to 415: one that predates gzip bodies says 400): then plain. */
   private gzip = true;
 
-  /** POST /v1/captures: idempotent on captureId. The answer leaves out the chunks present (unused here). */
+  /**
+   * POST /v1/captures: idempotent on captureId. The answer leaves out the chunks present (unused
+   * here), and carries the commit's answer when the catalog committed the capture with it.
+   */
   async begin(req: BeginBody): Promise<BeginResponse> {
     const send = () => {
       const r = this.json('POST', '/v1/captures', req);
-      r.headers!.prefer = 'return=minimal';
+      // An unchanged capture is committed by its begin (the answer's `commit`): one round trip.
+      r.headers!.prefer = 'return=minimal, commit-if-complete';
       if (this.gzip) {
         r.headers!['content-encoding'] = 'gzip';
         r.body = gzipSync(r.body!);

@@ -242,9 +242,11 @@ export async function deliverCapture(c: SpooledCapture, client: CatalogClient, s
         sent(body);
       });
     };
-    await upload();
+    // A catalog that committed the capture with its begin (an unchanged run) said so in `commit`.
+    if (begun.commit) result.commit = begun.commit;
+    else await upload();
     try {
-      result.commit = await client.commit(c.begin.captureId);
+      result.commit ??= await client.commit(c.begin.captureId);
     } catch (e) {
       // 422: the catalog found a chunk that does not match its hash and deleted it;
       // a second begin names what it now lacks, and one more upload can mend it.

@@ -13,6 +13,8 @@
  *  3. POST /v1/captures/{captureId}/commit → CommitResponse (200), or CommitInProgress
  *     (202 + Retry-After) when the catalog handed a large commit to a worker: POST commit
  *     again after Retry-After until it answers 200 (or the error the commit ended with).
+ * A begin sent with `Prefer: commit-if-complete` whose answer carries `commit` was committed
+ * by the catalog there and then (an unchanged run): steps 2 and 3 are skipped.
  */
 import type { ArtifactKind } from './types.js';
 
@@ -105,6 +107,12 @@ export interface BeginResponse {
    * when the begin was sent with `Prefer: return=minimal`.
    */
   present?: string[];
+  /**
+   * The commit's answer, when the begin was sent with `Prefer: commit-if-complete` and the
+   * catalog committed the capture at once (an unchanged run: every artifact declared by
+   * `previous`, no chunk missing), or found it committed already. Without it, commit as usual.
+   */
+  commit?: CommitResponse;
 }
 
 export interface ArtifactSummary {

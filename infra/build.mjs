@@ -137,7 +137,7 @@ if (!lambdaOnly)
     platform: 'node',
     target: 'node18',
     format: 'cjs',
-    minify: true,
+    minify: process.env.BUILD_MINIFY !== '0',
     legalComments: 'none',
     tsconfigRaw: collectorTsconfig,
     // fast-xml-parser's parser keeps these on itself and reads them on every tag; nothing

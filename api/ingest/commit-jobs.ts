@@ -35,7 +35,7 @@
  */
 import { hostname } from 'node:os';
 import { and, eq, getTableColumns, inArray, lt, or, sql } from 'drizzle-orm';
-import type { BeginRequest, CommitInProgress, CommitResponse } from '../../formats/protocol.js';
+import type { BeginBody, BeginRequest, BeginResponse, CommitInProgress, CommitResponse } from '../../formats/protocol.js';
 import type { Db } from '../../db/client.js';
 import { captures, commitJobs } from '../../db/schema.js';
 import type { Principal, Services } from '../context.js';
@@ -237,6 +237,28 @@ export async function commitOrHandOff(services: Services, principal: Principal, 
   services.logger.info('commit handed to a worker', { captureId, bytes });
   await dispatch(services, captureId);
   return { status: 202, body: inProgress(queued) };
+}
+
+/**
+ * A begin sent with `Prefer: commit-if-complete` (the collector's, every run): when the
+ * capture is unchanged — every artifact declared by `previous`, so each takes over an earlier
+ * parse and nothing is read — and no chunk is missing, it is committed by the same request,
+ * one round trip where begin and commit took two. A capture found committed already (a
+ * spooled one sent again) is answered too. Otherwise, or when that commit is handed to a
+ * worker or refused (a chunk the store lost, an outage), the begin answers as without the
+ * preference and the collector POSTs commit as usual, which then answers what it answers.
+ */
+export async function commitAtBegin(services: Services, principal: Principal, body: BeginBody, begun: BeginResponse): Promise<BeginResponse> {
+  const unchanged = begun.missing.length === 0 && body.artifacts.every((a) => a.chunks === undefined && a.previous);
+  if (begun.state !== 'committed' && !unchanged) return begun;
+  try {
+    const outcome = await commitOrHandOff(services, principal, begun.captureId);
+    if (outcome.status === 200) return { ...begun, state: 'committed', commit: outcome.body };
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    services.logger.info('commit at begin refused; the collector commits as usual', { captureId: begun.captureId, error: e.message });
+  }
+  return begun;
 }
 
 function storedToApiError(stored: StoredError): ApiError {

@@ -7,7 +7,7 @@ import { requireRole } from '../http/auth.js';
 import { ApiError, annotateError } from '../errors.js';
 import type { App, AppEnv } from '../context.js';
 import { beginCapture } from '../ingest/begin.js';
-import { commitOrHandOff } from '../ingest/commit-jobs.js';
+import { commitAtBegin, commitOrHandOff } from '../ingest/commit-jobs.js';
 import { precheckBeginCounts } from '../ingest/limits.js';
 import { admitIngest } from '../ingest/admission.js';
 import { BeginRequestSchema, BeginResponse, ChunksReceived, CommitInProgress, CommitResponse, OpenCaptureDropped, UUID } from '../schemas/ingest.js';
@@ -38,7 +38,12 @@ const begin = createRoute({
   middleware: [requireRole('collector'), precheckCounts, admitIngest] as const,
   request: {
     headers: z.object({
-      prefer: z.string().optional().describe('`return=minimal` (RFC 7240): the answer leaves out `present` (the chunks not in `missing`)'),
+      prefer: z
+        .string()
+        .optional()
+        .describe(
+          '`return=minimal` (RFC 7240): the answer leaves out `present` (the chunks not in `missing`). `commit-if-complete`: when every artifact is declared by `previous` and no chunk is missing (an unchanged run), the begin commits the capture too and answers the commit in `commit` (`Preference-Applied: commit-if-complete`); a capture committed already is answered so too',
+        ),
       'content-encoding': z
         .string()
         .optional()
@@ -47,7 +52,10 @@ const begin = createRoute({
     body: { content: { 'application/json': { schema: BeginRequestSchema } }, required: true },
   },
   responses: {
-    200: { description: 'The chunks to upload (idempotent on captureId)', content: { 'application/json': { schema: BeginResponse } } },
+    200: {
+      description: 'The chunks to upload (idempotent on captureId); with `commit` present, the capture is committed and needs no commit request',
+      content: { 'application/json': { schema: BeginResponse } },
+    },
     400: err('Bad request, or over a limit of the limits table (details.limit names it)'),
     401: err('No or bad token'),
     403: err('Wrong role or another host'),
@@ -171,11 +179,18 @@ const drop = createRoute({
 export function registerCaptureRoutes(app: App): void {
   app.openapi(begin, async (c) => {
     const body: BeginBody = c.req.valid('json');
-    const minimal = /\breturn=minimal\b/i.test(c.req.header('prefer') ?? '');
+    const prefer = c.req.header('prefer') ?? '';
+    const minimal = /\breturn=minimal\b/i.test(prefer);
     // A failure's log line names the capture (see api/errors.ts annotateError).
-    const answer = await beginCapture(c.var.services, c.var.principal!, body, minimal).catch((e: unknown) => {
+    let answer = await beginCapture(c.var.services, c.var.principal!, body, minimal).catch((e: unknown) => {
       throw annotateError(e, { captureId: body.captureId.toLowerCase() });
     });
+    if (/\bcommit-if-complete\b/i.test(prefer)) {
+      answer = await commitAtBegin(c.var.services, c.var.principal!, body, answer).catch((e: unknown) => {
+        throw annotateError(e, { captureId: answer.captureId });
+      });
+      if (answer.commit) c.header('preference-applied', 'commit-if-complete');
+    }
     return c.json(answer, 200);
   });
   app.openapi(chunks, async (c) => {

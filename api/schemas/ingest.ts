@@ -75,18 +75,6 @@ export const UploadTarget = z
   })
   .openapi('UploadTarget');
 
-export const BeginResponse = z
-  .object({
-    captureId: z.string(),
-    state: z.enum(['open', 'committed']),
-    missing: z.array(UploadTarget).describe('Chunks the store lacks, each with where to PUT it'),
-    present: z
-      .array(z.string())
-      .optional()
-      .describe('Chunk hashes the store already holds (every declared chunk not in `missing`); left out for `Prefer: return=minimal`'),
-  })
-  .openapi('BeginResponse');
-
 export const ChunksReceived = z
   .object({
     captureId: z.string(),
@@ -123,6 +111,21 @@ export const CommitResponse = z
     artifacts: z.array(ArtifactSummary),
   })
   .openapi('CommitResponse');
+
+export const BeginResponse = z
+  .object({
+    captureId: z.string(),
+    state: z.enum(['open', 'committed']),
+    missing: z.array(UploadTarget).describe('Chunks the store lacks, each with where to PUT it'),
+    present: z
+      .array(z.string())
+      .optional()
+      .describe('Chunk hashes the store already holds (every declared chunk not in `missing`); left out for `Prefer: return=minimal`'),
+    commit: CommitResponse.optional().describe(
+      "With `Prefer: commit-if-complete`: the commit's answer when the catalog committed the capture at once (every artifact declared by `previous`, no chunk missing) or found it committed; without it, POST commit as usual",
+    ),
+  })
+  .openapi('BeginResponse');
 
 export const CommitInProgress = z
   .object({

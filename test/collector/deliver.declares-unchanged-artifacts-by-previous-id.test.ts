@@ -43,7 +43,7 @@ describe('unchanged artifacts declared by their previous id', { timeout: 60_000 
     expect(r.code, r.stderr).toBe(0);
     expect(cat.begins).toHaveLength(1);
     const [first] = cat.begins;
-    expect(first.prefer).toBe('return=minimal');
+    expect(first.prefer).toBe('return=minimal, commit-if-complete');
     expect(first.gzipped).toBe(true);
     expect(first.body.artifacts.every((a) => a.chunks && !a.previous)).toBe(true);
     const ids = r.json.captures[0].artifacts.filter((a: any) => a.status === 'ok').map((a: any) => a.artifactId);

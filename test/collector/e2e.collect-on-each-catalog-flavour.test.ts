@@ -60,9 +60,28 @@ describeEachFlavour('collector end to end', (flavour) => {
     expect(volume.targets.length).toBeGreaterThan(0);
   });
 
-  it('uploads nothing for unchanged hosts and one chunk for 4 KiB changed', { timeout: 180_000 }, async () => {
-    const again = await collect(esxi, 'esxi-a');
+  it('uploads nothing for unchanged hosts, in one request, and one chunk for 4 KiB changed', { timeout: 180_000 }, async () => {
+    // The catalog's request log (every request, whatever the level) while the unchanged run goes.
+    const requests: string[] = [];
+    const { logger } = catalog.services;
+    const debug = logger.debug;
+    logger.debug = (msg: string, fields?: Record<string, unknown>) => {
+      if (msg === 'request') requests.push(`${fields?.method} ${fields?.path} ${fields?.status}`);
+      return debug.call(logger, msg, fields);
+    };
+    let again: Awaited<ReturnType<typeof collect>>;
+    try {
+      again = await collect(esxi, 'esxi-a');
+    } finally {
+      logger.debug = debug;
+    }
     expect([again.code, again.json.bytesUploaded, again.json.putRequests], again.stderr + JSON.stringify(again.json.captures[0]?.error)).toEqual([0, 0, 0]);
+    // Every artifact unchanged: the begin commits the capture, and the run sends nothing else.
+    expect(requests).toEqual(['POST /v1/captures 200']);
+    expect(again.json.captures[0].state).toBe('committed');
+    expect(
+      again.json.captures[0].artifacts.filter((a: { status: string }) => a.status === 'ok').every((a: { artifactId: string | null }) => a.artifactId),
+    ).toBe(true);
     const fd = openSync(join(esxi.root, esxi.devices[0].path), 'r+');
     writeSync(fd, randomBytes(4096), 0, 4096, 10 * MiB + 4096);
     closeSync(fd);

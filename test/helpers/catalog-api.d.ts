@@ -174,6 +174,7 @@ export interface components {
       missing: components["schemas"]["UploadTarget"][];
       /** @description Chunk hashes the store already holds (every declared chunk not in `missing`); left out for `Prefer: return=minimal` */
       present?: string[];
+      commit?: components["schemas"]["CommitResponse"];
     };
     UploadTarget: {
       sha256: string;
@@ -186,6 +187,31 @@ export interface components {
         [key: string]: string;
       };
       expiresAt: string;
+    };
+    /** @description With `Prefer: commit-if-complete`: the commit's answer when the catalog committed the capture at once (every artifact declared by `previous`, no chunk missing) or found it committed; without it, POST commit as usual */
+    CommitResponse: {
+      captureId: string;
+      /** @enum {string} */
+      state: "committed";
+      committedAt: string;
+      manifestKey: string;
+      artifacts: components["schemas"]["ArtifactSummary"][];
+    };
+    ArtifactSummary: {
+      id: string;
+      /** @enum {string} */
+      kind: "vmfs-header" | "vh-sf" | "vmfs-undelete" | "iscsitgt-smf" | "stmf-smf" | "comstar-listing" | "esx-inventory" | "zfs-snapshots" | "unknown";
+      fileName: string;
+      /** @enum {string} */
+      parseStatus: "ok" | "error" | "opaque";
+      parseError: {
+        code: string;
+        message: string;
+      } | null;
+      /** @description Ids found: vmfsUuid, deviceId, vml, iqn, backingStore, … */
+      found: {
+        [key: string]: string[];
+      };
     };
     BeginRequest: {
       /** @description UUIDv7 chosen by the collector; repeating begin with it is harmless */
@@ -247,30 +273,6 @@ export interface components {
       dropped: true;
       /** @description Records of chunks delivered through the catalog that went with it (the chunks stay in the store) */
       chunkRecords: number;
-    };
-    CommitResponse: {
-      captureId: string;
-      /** @enum {string} */
-      state: "committed";
-      committedAt: string;
-      manifestKey: string;
-      artifacts: components["schemas"]["ArtifactSummary"][];
-    };
-    ArtifactSummary: {
-      id: string;
-      /** @enum {string} */
-      kind: "vmfs-header" | "vh-sf" | "vmfs-undelete" | "iscsitgt-smf" | "stmf-smf" | "comstar-listing" | "esx-inventory" | "zfs-snapshots" | "unknown";
-      fileName: string;
-      /** @enum {string} */
-      parseStatus: "ok" | "error" | "opaque";
-      parseError: {
-        code: string;
-        message: string;
-      } | null;
-      /** @description Ids found: vmfsUuid, deviceId, vml, iqn, backingStore, … */
-      found: {
-        [key: string]: string[];
-      };
     };
     CommitInProgress: {
       captureId: string;
@@ -891,7 +893,7 @@ export interface operations {
   beginCapture: {
     parameters: {
       header?: {
-        /** @description `return=minimal` (RFC 7240): the answer leaves out `present` (the chunks not in `missing`) */
+        /** @description `return=minimal` (RFC 7240): the answer leaves out `present` (the chunks not in `missing`). `commit-if-complete`: when every artifact is declared by `previous` and no chunk is missing (an unchanged run), the begin commits the capture too and answers the commit in `commit` (`Preference-Applied: commit-if-complete`); a capture committed already is answered so too */
         prefer?: string;
         /** @description `gzip`: the body is gzipped (the collector sends its begin so); inflated, it is held to the same size limit (413) */
         "content-encoding"?: string;
@@ -903,7 +905,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description The chunks to upload (idempotent on captureId) */
+      /** @description The chunks to upload (idempotent on captureId); with `commit` present, the capture is committed and needs no commit request */
       200: {
         content: {
           "application/json": components["schemas"]["BeginResponse"];
