@@ -182,9 +182,15 @@ export function describePartition(p: RestorePartition): string {
   return `${entry}, saved table ${p.savedTable.startsWith('unreadable') ? 'unreadable' : `sha256 ${p.savedTable.slice(0, 16)}…`}`;
 }
 
-/** A disputed extent's candidates on one line, each host with when its dump was taken and its entry; control characters escaped. */
+/**
+ * A disputed extent's candidates on one line, each host with the LUN its dump reports (hosts
+ * that disagree on the table often see the device at different LUNs), when its dump was taken
+ * and its entry; control characters escaped.
+ */
 export function describeDispute(candidates: readonly RestoreCandidate[]): string {
-  return visible(candidates.map((c) => `${c.host} (dump of ${c.headerCollectedAt}): ${describePartition(c.partition)}`).join('; '));
+  return visible(
+    candidates.map((c) => `${c.host} (${c.lun === null ? '' : `LUN ${c.lun}, `}dump of ${c.headerCollectedAt}): ${describePartition(c.partition)}`).join('; '),
+  );
 }
 
 /**

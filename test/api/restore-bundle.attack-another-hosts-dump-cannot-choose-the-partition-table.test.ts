@@ -113,8 +113,8 @@ describeEachFlavour('another host claiming the same LUN', (flavour) => {
 
     const guide = readFileSync(join(root, 'RESTORE.md'), 'utf8');
     expect(guide).toContain(`### Extent 1 (${DISPUTED.deviceId}) is disputed`);
-    expect(guide).toContain(`| ${ATTACKER} | ${T_ATTACKER} | MBR #1, LBA 2048–`);
-    expect(guide).toContain(`| ${VICTIM} | ${T_VICTIM} | MBR #1, LBA 128–`);
+    expect(guide).toContain(`| ${ATTACKER} | 3 | ${T_ATTACKER} | MBR #1, LBA 2048–`);
+    expect(guide).toContain(`| ${VICTIM} | 3 | ${T_VICTIM} | MBR #1, LBA 128–`);
     expect(guide).toContain(`# from ${VICTIM}: sh restore.sh --apply --source 1=${VICTIM}\n#   dd if=${victimFile} of=/dev/sdc bs=512 count=1 conv=notrunc`);
     expect(guide).toContain(
       `# from ${ATTACKER}: sh restore.sh --apply --source 1=${ATTACKER}\n#   dd if=${attackerFile} of=/dev/sdc bs=512 count=1 conv=notrunc`,
@@ -136,8 +136,8 @@ describeEachFlavour('another host claiming the same LUN', (flavour) => {
     const refused = runScript(shell, script, ['--apply', '--device', disk.path]);
     expect(refused.code, refused.out).toBe(2);
     const line = refused.out.split('\n').find((l) => l.includes('REFUSED'));
-    expect(line, refused.out).toContain(`${ATTACKER} (dump of ${T_ATTACKER}): MBR #1, LBA 2048–`);
-    expect(line).toContain(`${VICTIM} (dump of ${T_VICTIM}): MBR #1, LBA 128–`);
+    expect(line, refused.out).toContain(`${ATTACKER} (LUN 3, dump of ${T_ATTACKER}): MBR #1, LBA 2048–`);
+    expect(line).toContain(`${VICTIM} (LUN 3, dump of ${T_VICTIM}): MBR #1, LBA 128–`);
     expect(line).toContain('--source 1=HOST');
     expect(refused.out).not.toContain('running:');
     expect(sha256(readFileSync(disk.path))).toBe(disk.before);

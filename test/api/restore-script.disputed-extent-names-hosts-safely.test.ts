@@ -24,9 +24,10 @@ const QUOTE = "esx'; touch pwned-quote #";
 const DOLLAR = 'esx$(touch pwned-dollar)';
 const NEWLINE = 'esx\ntouch pwned-newline';
 
+// The LUN each host's dump reports is shown beside it; a dump without one shows none.
 const candidate = (host: string, startLba: number, i: number): RestoreCandidate => ({
   host,
-  lun: 3,
+  lun: i === 0 ? null : 2 + i,
   devicePath: '/dev/sdc',
   headerFile: `h${i}.hex`,
   headerCollectedAt: `2026-10-0${i + 1}T02:00:00.000Z`,
@@ -68,8 +69,8 @@ describe.each(shells)('$name: a disputed extent between hostile host names', (sh
     expect(applied.code, applied.out).toBe(2);
     for (const out of [dry.out, applied.out]) {
       expect(controlFree(out), out).toBe(true);
-      expect(out).toContain("esx'; touch pwned-quote # (dump of 2026-10-03T02:00:00.000Z): MBR #1, LBA 2048–");
-      expect(out).toContain('esx$(touch pwned-dollar) (dump of 2026-10-02T02:00:00.000Z): MBR #1, LBA 63–');
+      expect(out).toContain("esx'; touch pwned-quote # (LUN 4, dump of 2026-10-03T02:00:00.000Z): MBR #1, LBA 2048–");
+      expect(out).toContain('esx$(touch pwned-dollar) (LUN 3, dump of 2026-10-02T02:00:00.000Z): MBR #1, LBA 63–');
       expect(out).toContain('esx\\x0atouch pwned-newline (dump of 2026-10-01T02:00:00.000Z): MBR #1, LBA 128–');
       expect(out).toContain(`extent 1, if picked (--source '1=esx'\\''; touch pwned-quote #'): `);
     }
