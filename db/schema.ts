@@ -247,6 +247,8 @@ export const targets = pgTable(
     index('targets_acl').using('gin', sql`${t.acl} jsonb_path_ops`),
     // Health checks: the newest target capture of each storage host.
     index('targets_host_seen').on(t.storageHost, t.seenAt),
+    // Search by a fragment: the newest target rows first (api/read/search.ts fragmentSql).
+    index('targets_seen').on(t.seenAt, t.id),
   ],
 );
 

@@ -4,9 +4,10 @@
  * Each query type is one round trip. Device ids, vml ids and LVM UUIDs are one call of the
  * plpgsql function search_id_hits (db/migrations/0013), which reads `search_keys` (one row per
  * distinct id → volume or device, kept by triggers: db/schema.ts) and primary keys; text
- * fragments one statement on `search_names`, through its word-start index (0012), for a
- * fragment no word starts with also from a word start inside the fragment (`namesLike`) or
- * through its trigram index; exact IQNs and zvol paths btree indexes on targets.
+ * fragments one statement (`fragmentSql`): the newest target rows, and `search_names` through
+ * its word-start indexes (0012, 0017), for a fragment no word starts with also from a word start
+ * inside the fragment (`midWordRows`) or through its trigram index; exact IQNs and zvol paths
+ * btree indexes on targets.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { SearchHit, SearchResultBody } from '../schemas/catalog.js';
@@ -180,7 +181,7 @@ function prefixTsquery(probe: string): string {
  * `prod`, `iqn.`) have lists as long as the table. So the index is asked for the fragment's
  * rarest-looking run — its longest run of letters and digits, one with digits first (numbers
  * tell names apart, words repeat) — and the whole fragment is checked on the few names that
- * come back (`namesLike`). Same answer, a fraction of the index read.
+ * come back (`midWordRows`). Same answer, a fraction of the index read.
  */
 function indexedRun(fragment: string): string {
   const runs = fragment.split(/[^\p{L}\p{N}]+/u).filter((r) => r.length >= 3);
@@ -212,55 +213,239 @@ function innerWordStart(lower: string): string | null {
   return null;
 }
 
+/** The kinds of search_names each word-start index holds (db/migrations/0017): volumes' and hosts' names, and target LUs'. */
+const VOLUME_HOST_KINDS = ['label', 'host'];
+const TARGET_KINDS = ['iqn', 'alias', 'backingStore'];
+const TARGET_COLUMN: Record<string, string> = { iqn: 'iqn', alias: 'alias', backingStore: 'backing_store' };
+
 /**
- * search_names rows of `kinds` matching `fragment` (any case): those with a word that starts
- * with it (a range read of the word index: 'prod-12' finds 'ds-prod-12', 'ds-prod-120'), and,
- * when those are fewer than `enough` (the answer's size), also those holding it mid-word
- * ('rod-12', 'nonprod-12'). So an answer that is not cut short holds every name containing the
- * fragment, as a substring search would; one that is cut short is filled with word starts
- * first. One statement: the mid-word read sits behind a one-time filter on the count of the
- * first part. The mid-word read is a second word-start read when the fragment holds a word
- * start of its own after a separator, with digits in what follows it (`innerWordStart`:
- * `test-123456` reads the words starting `123456`, a handful of names), else the trigram
- * index; a fragment that begins with a separator (`-vmfs`) needs neither, its word-start read
- * already holds every name containing it.
+ * `kinds` written into the statement as literals, not parameters: PostgreSQL uses a partial
+ * index only where the statement's own text shows its predicate, generic plans included.
  */
-function namesLike(kinds: string[], fragment: string, enough: number): SQL {
-  const lower = fragment.toLowerCase();
-  const probe = wordProbe(fragment);
-  const inKinds = inList(kinds);
-  const contains = sql`strpos(lower(n.name), ${lower}) > 0`;
-  const wordStarts = (p: string, checked: boolean) =>
-    sql`SELECT n.kind, n.name, n.ref FROM search_names n
-       WHERE search_name_words(n.name) @@ ${prefixTsquery(p)}::tsquery ${checked ? sql`AND ${contains}` : sql``} AND n.kind IN ${inKinds}`;
-  const inner = innerWordStart(lower);
-  if (probe && inner === probe) return wordStarts(probe, true);
-  let midWord: SQL;
-  if (inner && inner.length >= 3 && /[0-9]/.test(inner)) {
-    // Digits tell names apart; a word start such as 'lun' or '1' can begin a million of them,
-    // where the trigram index may find the fragment's own rare run ('datastore-1').
-    midWord = wordStarts(inner, true);
-  } else {
-    const run = indexedRun(fragment);
-    midWord = sql`SELECT n.kind, n.name, n.ref FROM search_names n
-     WHERE n.name ILIKE ${'%' + likeEscape(run) + '%'} ${run === fragment ? sql`` : sql`AND ${contains}`} AND n.kind IN ${inKinds}`;
-  }
-  if (!probe) return midWord;
-  return sql`
-    WITH w AS MATERIALIZED (${wordStarts(probe, probe !== lower)})
-    SELECT * FROM w
-    UNION ALL
-    SELECT * FROM (${midWord}) f
-     WHERE (SELECT count(*) FROM w) < ${enough}
-       AND NOT EXISTS (SELECT 1 FROM w WHERE w.kind = f.kind AND w.name = f.name AND w.ref IS NOT DISTINCT FROM f.ref)`;
+function kindList(kinds: string[]): SQL {
+  for (const k of kinds) if (!VOLUME_HOST_KINDS.includes(k) && !TARGET_KINDS.includes(k)) throw new Error(`not a search_names kind: ${k}`);
+  return sql.raw(`(${kinds.map((k) => `'${k}'`).join(', ')})`);
 }
 
-/** Target rows whose IQN, alias or backing store is one of the names in `names` (a SELECT of kind, name). */
-function targetsNamed(names: SQL): SQL {
-  return sql`t.id IN (
-    SELECT t2.id FROM (${names}) m JOIN targets t2 ON lower(t2.iqn) = lower(m.name) AND t2.iqn = m.name WHERE m.kind = 'iqn'
-    UNION SELECT t2.id FROM (${names}) m JOIN targets t2 ON t2.alias = m.name WHERE m.kind = 'alias'
-    UNION SELECT t2.id FROM (${names}) m JOIN targets t2 ON t2.backing_store = m.name WHERE m.kind = 'backingStore')`;
+const raw = (b: boolean) => sql.raw(b ? 'true' : 'false');
+
+/**
+ * search_names rows of `kinds` with a word starting with `probe` (and holding `whole` where
+ * given): one range read of each word-start index the kinds are in.
+ */
+function wordStartRows(kinds: string[], probe: string, whole: string | null): SQL {
+  const reads = [VOLUME_HOST_KINDS, TARGET_KINDS]
+    .map((index) => kinds.filter((k) => index.includes(k)))
+    .filter((some) => some.length > 0)
+    .map(
+      (some) => sql`SELECT n.kind, n.name, n.ref FROM search_names n
+       WHERE search_name_words(n.name) @@ ${prefixTsquery(probe)}::tsquery ${whole === null ? sql`` : sql`AND strpos(lower(n.name), ${whole}) > 0`} AND n.kind IN ${kindList(some)}`,
+    );
+  return sql.join(reads, sql` UNION ALL `);
+}
+
+/**
+ * search_names rows of `kinds` holding the fragment mid-word ('rod-12', 'nonprod-12'): a second
+ * word-start read when the fragment holds a word start of its own after a separator, with digits
+ * in what follows it (`innerWordStart`: `test-123456` reads the words starting `123456`, a
+ * handful of names), else the trigram index.
+ */
+function midWordRows(kinds: string[], fragment: string): SQL {
+  const lower = fragment.toLowerCase();
+  const inner = innerWordStart(lower);
+  // Digits tell names apart; a word start such as 'lun' or '1' can begin a million of them,
+  // where the trigram index may find the fragment's own rare run ('datastore-1').
+  if (inner && inner.length >= 3 && /[0-9]/.test(inner)) return wordStartRows(kinds, inner, lower);
+  const run = indexedRun(fragment);
+  return sql`SELECT n.kind, n.name, n.ref FROM search_names n
+     WHERE n.name ILIKE ${'%' + likeEscape(run) + '%'} ${run === fragment ? sql`` : sql`AND strpos(lower(n.name), ${lower}) > 0`} AND n.kind IN ${kindList(kinds)}`;
+}
+
+/**
+ * A regular expression true where a word of the lower-cased name starts with an ASCII `probe`,
+ * by the rule search_name_words (db/migrations/0012) cuts words by: after the name's start or
+ * any character that is not a letter or digit, or, for a probe starting with a digit, after a
+ * letter. The same answer as the function and its index, for a few target rows at a fraction of
+ * the function's cost. Null for other probes (their letters' case and classes are the locale's).
+ */
+function wordStartPattern(probe: string): string | null {
+  if (!/^[a-z0-9][\x20-\x7e]*$/.test(probe)) return null;
+  const literal = probe.replace(/[^a-z0-9]/g, (c) => `\\${c}`);
+  return `${/^[0-9]/.test(probe) ? '(^|[^[:alnum:]]|[[:alpha:]])' : '(^|[^[:alnum:]])'}${literal}`;
+}
+
+/** `first` and the rows of `more` not in it. */
+function namesUnion(first: SQL, more: SQL): SQL {
+  return sql`SELECT * FROM (${first}) a UNION ALL
+    SELECT * FROM (${more}) b WHERE NOT EXISTS (SELECT 1 FROM (${first}) a WHERE a.kind = b.kind AND a.name = b.name AND a.ref IS NOT DISTINCT FROM b.ref)`;
+}
+
+/**
+ * The target rows whose IQN, alias or backing store is one of `names` (a SELECT of kind, name),
+ * each name looked up by its own index (LATERAL: however many names the planner expects, never
+ * a scan of every target row).
+ */
+function targetRowsNamed(names: SQL): SQL {
+  return sql`SELECT t.* FROM (${names}) m CROSS JOIN LATERAL (
+      SELECT t2.* FROM targets t2 WHERE m.kind = 'iqn' AND lower(t2.iqn) = lower(m.name) AND t2.iqn = m.name
+      UNION ALL SELECT t2.* FROM targets t2 WHERE m.kind = 'alias' AND t2.alias = m.name
+      UNION ALL SELECT t2.* FROM targets t2 WHERE m.kind = 'backingStore' AND t2.backing_store = m.name) t`;
+}
+
+/** The latest row of each target LU among `rows` (target rows, any repeated), newest first. */
+function latestOf(rows: SQL, limit: number): SQL {
+  return sql`
+    SELECT * FROM (
+      SELECT DISTINCT ON (${TARGET_KEY}) t.*
+        FROM (${rows}) t
+       ORDER BY ${TARGET_KEY}, t.seen_at DESC, t.id DESC
+    ) x ORDER BY x.seen_at DESC, x.id DESC LIMIT ${limit}`;
+}
+
+/**
+ * The volumes labelled with one of `names`, exact label first, then by pg_trgm similarity, then
+ * last seen. The similarity is worked out on the names (a label row's name is the volume's
+ * label), and only the volumes that can make the answer are read: those ranking at least as
+ * high as the limit-th name (so ties at the cut are all weighed by last seen).
+ */
+function volumesNamed(names: SQL, text: string, limit: number): SQL {
+  const lower = text.toLowerCase();
+  return sql`
+    WITH r AS MATERIALIZED (
+      SELECT m.ref, (lower(m.name) = ${lower})::int * 2 + similarity(m.name, ${text}) AS rank FROM (${names}) m WHERE m.kind = 'label')
+    SELECT v.vmfs_uuid, v.label, v.version, v.last_seen
+      FROM r CROSS JOIN LATERAL (SELECT * FROM volumes v WHERE v.vmfs_uuid = r.ref) v
+     WHERE r.rank >= coalesce((SELECT c.rank FROM r c ORDER BY c.rank DESC LIMIT 1 OFFSET ${limit - 1}), -1)
+     ORDER BY (lower(v.label) = ${lower}) DESC, similarity(v.label, ${text}) DESC, v.last_seen DESC LIMIT ${limit}`;
+}
+
+/** The hosts named in `names`, exact name first, then by similarity. */
+function hostsNamed(names: SQL, text: string, limit: number): SQL {
+  return sql`
+    SELECT h.name, h.kind, h.last_seen FROM (${names}) m CROSS JOIN LATERAL (SELECT * FROM hosts h WHERE h.name = m.ref) h
+     WHERE m.kind = 'host'
+     ORDER BY (lower(h.name) = ${text.toLowerCase()}) DESC, similarity(h.name, ${text}) DESC LIMIT ${limit}`;
+}
+
+/** How many of the newest target rows a fragment's target LUs are first looked for in (`fragmentSql`). */
+export const TARGET_WINDOW = 1000;
+
+/** A fragment's rows, tagged: `volume`, `host` (only for kinds holding label, host) and `target`. */
+type FragmentRow = { hit: 'volume' | 'host' | 'target'; row: Row };
+
+/**
+ * The volumes, hosts and target LUs named by a search_names row of `kinds` matching `fragment`
+ * (any case), each kind in its own order and to its own limit (volumes: `volumesNamed`, hosts:
+ * `hostsNamed`, target LUs: the latest row of each, newest first). The names matching are those
+ * with a word that starts with the fragment (a range read of a word-start index: 'prod-12' finds
+ * 'ds-prod-12', 'ds-prod-120'), and, when those are fewer than `enough` (the answer's size), all
+ * those holding it anywhere ('rod-12', 'nonprod-12'): an answer not cut short holds every name
+ * containing the fragment, as a substring search would; one cut short is filled with word
+ * starts first. A fragment that begins with a separator (`-vmfs`) is found by its word starts
+ * alone: they already hold every name containing it.
+ *
+ * The names of target LUs are the many ('rdsk/tank' starts a word of every backing store of a
+ * pool), and their answer is the newest LUs: so the newest `window` target rows are read first
+ * (the index on seen_at), and where the LUs matching there fill the answer, or the window holds
+ * every target row, the answer is taken from them and no index of names is read for targets.
+ * Only when that does not settle it are the target names read from their word-start index
+ * (and, for the count, the volumes' and hosts' names from theirs, a separate index, so a
+ * fragment that starts a million backing stores costs a label search nothing). One statement:
+ * each branch sits behind a one-time filter, so only the reads the answer needs start.
+ */
+function fragmentSql(kinds: string[], fragment: string, enough: number, window: number): SQL {
+  const lower = fragment.toLowerCase();
+  const probe = wordProbe(fragment);
+  const volumeHost = kinds.filter((k) => VOLUME_HOST_KINDS.includes(k));
+  const target = kinds.filter((k) => TARGET_KINDS.includes(k));
+  const outputs = (names: SQL, gate: SQL) => [
+    ...(volumeHost.includes('label') ? [sql`SELECT 'volume' AS hit, to_jsonb(v) AS row FROM (${volumesNamed(names, fragment, enough)}) v WHERE ${gate}`] : []),
+    ...(volumeHost.includes('host') ? [sql`SELECT 'host' AS hit, to_jsonb(h) AS row FROM (${hostsNamed(names, fragment, enough)}) h WHERE ${gate}`] : []),
+  ];
+  if (!probe) {
+    // No letter or digit: no word starts, only the trigram index.
+    const names = midWordRows(kinds, fragment);
+    return sql.join(
+      [
+        ...outputs(names, sql`true`),
+        sql`SELECT 'target' AS hit, to_jsonb(x) AS row FROM (${latestOf(targetRowsNamed(sql`SELECT kind, name FROM (${names}) m`), enough)}) x`,
+      ],
+      sql` UNION ALL `,
+    );
+  }
+  const whole = probe === lower ? null : lower;
+  // The fragment begins with a separator: its word starts are every name containing it.
+  const wordStartsAlone = innerWordStart(lower) === probe;
+  // Containment checked by strpos answers as ILIKE does only for ASCII (db/migrations/0012).
+  const ascii = /^\p{ASCII}*$/u.test(lower);
+  const col = (k: string) => sql.raw(`w.${TARGET_COLUMN[k]}`);
+  const startsWord = wordStartPattern(probe);
+  const wordMatch = (k: string) =>
+    sql`(strpos(lower(${col(k)}), ${probe}) > 0 AND ${
+      startsWord === null ? sql`search_name_words(${col(k)}) @@ ${prefixTsquery(probe)}::tsquery` : sql`lower(${col(k)}) ~ ${startsWord}`
+    } ${whole === null ? sql`` : sql`AND strpos(lower(${col(k)}), ${whole}) > 0`})`;
+  const flag = (k: string) => sql.raw(`w_${TARGET_COLUMN[k]}`);
+  const volumeHostWords = volumeHost.length
+    ? wordStartRows(volumeHost, probe, whole)
+    : sql`SELECT ''::text AS kind, ''::text AS name, ''::text AS ref WHERE false`;
+  const targetWords = wordStartRows(target, probe, whole);
+  const namesOf = (names: string) => sql.raw(`SELECT kind, name FROM ${names}`);
+  const withBlock = sql`WITH vh AS MATERIALIZED (${volumeHostWords}),
+      vh_all AS MATERIALIZED (${volumeHost.length ? namesUnion(sql`SELECT * FROM vh`, midWordRows(volumeHost, fragment)) : sql`SELECT * FROM vh`}),
+      win AS MATERIALIZED (SELECT t.* FROM targets t ORDER BY t.seen_at DESC, t.id DESC LIMIT ${window}),
+      tm AS MATERIALIZED (
+        SELECT w.*, ${sql.join(
+          target.map((k) => sql`${wordMatch(k)} AS ${flag(k)}`),
+          sql`, `,
+        )}, (${sql.join(
+          target.map((k) => sql`strpos(lower(${col(k)}), ${lower}) > 0`),
+          sql` OR `,
+        )}) AS contains
+          FROM win w WHERE ${sql.join(
+            target.map((k) => sql`strpos(lower(${col(k)}), ${probe}) > 0`),
+            sql` OR `,
+          )}),
+      tw AS MATERIALIZED (${latestOf(
+        sql`SELECT * FROM tm WHERE ${sql.join(
+          target.map((k) => flag(k)),
+          sql` OR `,
+        )}`,
+        enough,
+      )}),
+      tc AS MATERIALIZED (${latestOf(sql`SELECT * FROM tm WHERE contains`, enough)}),
+      tn AS MATERIALIZED (${targetWords}),
+      tn_all AS MATERIALIZED (${namesUnion(sql`SELECT * FROM tn`, midWordRows(target, fragment))}),
+      p AS MATERIALIZED (
+        SELECT (SELECT count(*) FROM vh) AS vh,
+               (SELECT ${sql.join(
+                 target.map((k) => sql`count(DISTINCT CASE WHEN ${flag(k)} THEN ${sql.raw(TARGET_COLUMN[k])} END)`),
+                 sql` + `,
+               )} FROM tm) AS tw_names,
+               (SELECT count(*) FROM win) < ${window} AS complete),
+      f AS MATERIALIZED (
+        SELECT CASE WHEN ${raw(wordStartsAlone)} OR p.vh + p.tw_names >= ${enough} THEN true
+                    WHEN p.complete THEN false
+                    ELSE p.vh + (SELECT count(*) FROM tn) >= ${enough} END AS word_starts,
+               p.complete
+          FROM p)`;
+  const selects = [
+    ...outputs(sql`SELECT * FROM vh`, sql`(SELECT word_starts FROM f)`),
+    ...outputs(sql`SELECT * FROM vh_all`, sql`NOT (SELECT word_starts FROM f)`),
+    sql`SELECT 'target' AS hit, to_jsonb(x) AS row FROM tw x
+        WHERE (SELECT word_starts FROM f) AND ((SELECT complete FROM f) OR (SELECT count(*) FROM tw) >= ${enough})`,
+    sql`SELECT 'target' AS hit, to_jsonb(x) AS row FROM (${latestOf(targetRowsNamed(namesOf('tn')), enough)}) x
+        WHERE (SELECT word_starts FROM f) AND NOT ((SELECT complete FROM f) OR (SELECT count(*) FROM tw) >= ${enough})`,
+    sql`SELECT 'target' AS hit, to_jsonb(x) AS row FROM tc x
+        WHERE NOT (SELECT word_starts FROM f) AND ${raw(ascii)} AND ((SELECT complete FROM f) OR (SELECT count(*) FROM tc) >= ${enough})`,
+    sql`SELECT 'target' AS hit, to_jsonb(x) AS row FROM (${latestOf(targetRowsNamed(namesOf('tn_all')), enough)}) x
+        WHERE NOT (SELECT word_starts FROM f) AND NOT (${raw(ascii)} AND ((SELECT complete FROM f) OR (SELECT count(*) FROM tc) >= ${enough}))`,
+  ];
+  return sql`${withBlock} ${sql.join(selects, sql` UNION ALL `)}`;
+}
+
+/** Runs `fragmentSql`. */
+async function fragmentRows(db: Db, kinds: string[], fragment: string, enough: number, window: number): Promise<FragmentRow[]> {
+  return queryPrepared<FragmentRow>(db, fragmentSql(kinds, fragment, enough, window));
 }
 
 /** Volume rows for some VMFS UUIDs; UUIDs only seen in extents/segments get a bare row. */
@@ -338,9 +523,16 @@ export function withoutPartitionSuffix(query: SearchQuery): UnderstoodQuery {
   return { ...inner, raw: query.raw, partition: Number(m[2]) };
 }
 
+/** How a search is run; the answer never depends on it. */
+export interface SearchOptions {
+  /** How many of the newest target rows a fragment's target LUs are first looked for in (`fragmentSql`); tests shrink it. */
+  targetWindow?: number;
+}
+
 /** Runs a typed query against the catalog; at most `limit` hits, best first. */
-export async function searchCatalog(db: Db, typed: SearchQuery, limit: number = DEFAULT_SEARCH_LIMIT): Promise<SearchResult> {
+export async function searchCatalog(db: Db, typed: SearchQuery, limit: number = DEFAULT_SEARCH_LIMIT, options: SearchOptions = {}): Promise<SearchResult> {
   const query = withoutPartitionSuffix(typed);
+  const window = Math.max(1, options.targetWindow ?? TARGET_WINDOW);
   const hits = new Hits();
   const n = Math.max(1, Math.min(limit, MAX_SEARCH_LIMIT)) + 1;
   switch (query.type) {
@@ -375,16 +567,16 @@ export async function searchCatalog(db: Db, typed: SearchQuery, limit: number = 
       for (const { hit, row } of rows) hits.add(targetHit(row, hit === 'iqn' ? 100 : 90, hit));
       // A fragment of an IQN: only when nothing matched exactly.
       if (rows.length === 0) {
-        for (const r of await targetRows(db, targetsNamed(namesLike(['iqn'], query.iqn, n)), n)) hits.add(targetHit(r, 70, 'iqn'));
+        for (const { row } of await fragmentRows(db, ['iqn'], query.iqn, n, window)) hits.add(targetHit(row, 70, 'iqn'));
       }
       break;
     }
     case 'backingStore':
       await esxPathHits(db, hits, query.path, n);
-      await backingStoreHits(db, hits, query.path, query.dataset, n);
+      await backingStoreHits(db, hits, query.path, query.dataset, n, window);
       break;
     case 'text':
-      await textHits(db, hits, query.text, n);
+      await textHits(db, hits, query.text, n, window);
       break;
   }
   const sorted = hits.sorted();
@@ -490,7 +682,7 @@ function dashed(digits: string): string {
   return [digits.slice(0, 8), digits.slice(8, 16), digits.slice(16, 20), digits.slice(20)].filter((p) => p).join('-');
 }
 
-async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: string | null, n: number): Promise<void> {
+async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: string | null, n: number, window: number): Promise<void> {
   const snapshotName = path.includes('@') && !path.startsWith('/') ? path : null;
   const exact: string[] = [path];
   if (dataset) exact.push(`/dev/zvol/rdsk/${dataset}`, `/dev/zvol/dsk/${dataset}`);
@@ -498,7 +690,7 @@ async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: strin
   for (const r of targets) hits.add(targetHit(r, 100, 'backingStore'));
   if (targets.length === 0) {
     const fragment = dataset ?? path;
-    for (const r of await targetRows(db, targetsNamed(namesLike(['backingStore'], fragment, n)), n)) hits.add(targetHit(r, 70, 'backingStore'));
+    for (const { row } of await fragmentRows(db, ['backingStore'], fragment, n, window)) hits.add(targetHit(row, 70, 'backingStore'));
   }
   // The datastore on that zvol: the zvol path is often all a storage admin has.
   const devices = [...new Set(targets.map((t) => str(t.device_id)).filter((d): d is string => !!d))];
@@ -527,30 +719,13 @@ async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: strin
 }
 
 /**
- * A text fragment: volumes by label, hosts by name, target LUs by IQN, alias or backing store,
- * all from one read of search_names. Exact beats prefix beats fragment; pg_trgm similarity
- * orders the fragments; each kind has its own order and limit.
+ * A text fragment: volumes by label, hosts by name, target LUs by IQN, alias or backing store
+ * (`fragmentSql`). Exact beats prefix beats fragment; pg_trgm similarity orders the fragments;
+ * each kind has its own order and limit.
  */
-async function textHits(db: Db, hits: Hits, text: string, n: number): Promise<void> {
+async function textHits(db: Db, hits: Hits, text: string, n: number, window: number): Promise<void> {
   const lower = text.toLowerCase();
-  const rows = await queryPrepared<{ hit: string; row: Row }>(
-    db,
-    sql`
-    WITH m AS MATERIALIZED (${namesLike(['label', 'host', 'iqn', 'alias', 'backingStore'], text, n)})
-    SELECT 'volume' AS hit, to_jsonb(v) AS row FROM (
-      SELECT v.vmfs_uuid, v.label, v.version, v.last_seen FROM m JOIN volumes v ON v.vmfs_uuid = m.ref
-       WHERE m.kind = 'label'
-       ORDER BY (lower(v.label) = ${lower}) DESC, similarity(v.label, ${text}) DESC, v.last_seen DESC LIMIT ${n}
-    ) v
-    UNION ALL
-    SELECT 'host', to_jsonb(h) FROM (
-      SELECT h.name, h.kind, h.last_seen FROM m JOIN hosts h ON h.name = m.ref
-       WHERE m.kind = 'host'
-       ORDER BY (lower(h.name) = ${lower}) DESC, similarity(h.name, ${text}) DESC LIMIT ${n}
-    ) h
-    UNION ALL
-    SELECT 'target', to_jsonb(x) FROM (${latestTargetsSql(targetsNamed(sql`SELECT kind, name FROM m`), n)}) x`,
-  );
+  const rows = await fragmentRows(db, ['label', 'host', 'iqn', 'alias', 'backingStore'], text, n, window);
   for (const { hit, row } of rows) {
     if (hit === 'volume') {
       const label = String(row.label).toLowerCase();

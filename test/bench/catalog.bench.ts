@@ -210,6 +210,15 @@ export function queryFor(type: string, g: number): string {
       return `iqn.1986-03.com.sun:02:${md5(`iqn${g}`)}`;
     case 'zvol path':
       return `/dev/zvol/rdsk/tank/vmfs/lun${g}`;
+    // Fragments that start a word of many names: half 'rdsk/tank' (every backing store), half 'rdsk/tank/vmfs/lun12' (about 11,000).
+    case 'zvol fragment':
+      return g % 2 ? 'rdsk/tank' : `rdsk/tank/vmfs/lun${String(g).slice(0, 2)}`;
+    // From inside the IQN, up to one hex digit of its unique part: about 62,500 IQNs hold it.
+    case 'iqn fragment':
+      return `n.1986-03.com.sun:02:${md5(`iqn${g}`).slice(0, 1)}`;
+    // 'prod-1': about 22,000 labels start a word with it.
+    case 'short label fragment':
+      return `${LABELS[g % 5]}-${String(g).slice(0, 1)}`;
     default:
       throw new Error(type);
   }

@@ -15,16 +15,22 @@
  * device_id = $1` through db.execute, the baseline; the same lookup prepared is shown beside
  * it) on the same pool, to GET /v1/search through the whole app, and to the search code alone
  * behind a bare route — this build, and SEARCH_BEFORE's build when given (then, for a build
- * older than search_names, the trigram indexes it reads are created too). Each query type is warmed first and gets its own
+ * older than search_names, the trigram indexes it reads are created too, and for one older than
+ * the split word-start indexes of db/migrations/0017, the one index it reads). Each query type is warmed first and gets its own
  * baseline run right before it, so a shared machine's changing load moves both sides of a
- * ratio alike. Prints req/s, p50, p99, the ratio to that baseline, and the goals for NAA, vml,
- * UUID (≥ 0.5×, p99 ≤ 10 ms) and label fragment (≥ 0.25×, p99 ≤ 25 ms). Last, what the lookup
+ * ratio alike. The query types (catalog.bench.ts queryFor) are the ids, a label fragment that
+ * starts a word of one or two labels (`test-123456`), and fragments that start a word of many
+ * names: `prod-1` (about 22,000 labels), an IQN's middle up to one hex digit (about 62,500
+ * IQNs) and a zvol path fragment (`rdsk/tank`, every backing store, or `rdsk/tank/vmfs/lun12`).
+ * Prints req/s, p50, p99, the ratio to that baseline, and the goals for NAA, vml, UUID
+ * (≥ 0.5×, p99 ≤ 10 ms) and label fragments (≥ 0.25×, p99 ≤ 25 ms). Last, what the lookup
  * tables' triggers cost a commit: the child rows of a 20-extent capture inserted in a
  * rolled-back transaction, triggers on
  * vs off. Asserts nothing.
  *
  *   npm run bench -- search                                   1 M volumes / 3 M artifacts
  *   SEARCH_VOLUMES=50000 npm run bench -- search              a quick iteration
+ *   SEARCH_TYPES='zvol fragment,iqn fragment' npm run bench -- search   only those lines
  *   SEARCH_BEFORE=/path/to/old/search.ts npm run bench -- search   also an older api/read/search.ts
  *   SEARCH_KEEP=1 npm run bench -- search                     keeps the seeded database and prints its URL
  *   SEARCH_DATABASE_URL=postgres://… npm run bench -- search  reuses one kept earlier: no seed, no trigger
@@ -45,7 +51,21 @@ const VOLUMES = Number(process.env.SEARCH_VOLUMES ?? 1_000_000);
 const ARTIFACTS = Number(process.env.SEARCH_ARTIFACTS ?? 3 * VOLUMES);
 const CONCURRENCY = Number(process.env.SEARCH_CONCURRENCY ?? 16);
 const REQUESTS = Number(process.env.SEARCH_REQUESTS ?? 2000);
-const TYPES = ['naa upper case', 'vml', 'vmfsUuid', 'uuid no dashes, upper', 'label fragment', 'host name', 'iqn', 'zvol path'];
+const ALL_TYPES = [
+  'naa upper case',
+  'vml',
+  'vmfsUuid',
+  'uuid no dashes, upper',
+  'label fragment',
+  'short label fragment',
+  'host name',
+  'iqn',
+  'iqn fragment',
+  'zvol path',
+  'zvol fragment',
+];
+/** SEARCH_TYPES=a,b: only those lines. */
+const TYPES = process.env.SEARCH_TYPES ? process.env.SEARCH_TYPES.split(',').map((t) => t.trim()) : ALL_TYPES;
 /** The issue's goals: ratio to the baseline and p99 (ms) per query type. */
 const GOALS: Record<string, { ratio: number; p99: number }> = {
   'naa upper case': { ratio: 0.5, p99: 10 },
@@ -53,6 +73,7 @@ const GOALS: Record<string, { ratio: number; p99: number }> = {
   vmfsUuid: { ratio: 0.5, p99: 10 },
   'uuid no dashes, upper': { ratio: 0.5, p99: 10 },
   'label fragment': { ratio: 0.25, p99: 25 },
+  'short label fragment': { ratio: 0.25, p99: 25 },
 };
 const SEARCH_TABLES = ['extents', 'segments', 'targets', 'volumes', 'hosts'];
 /** The trigram indexes search read before search_names (db/migrations/0001–0004), for SEARCH_BEFORE. */
@@ -63,6 +84,9 @@ const BEFORE_INDEXES = [
   'CREATE INDEX IF NOT EXISTS targets_alias_trgm ON targets USING gin (alias gin_trgm_ops)',
   'CREATE INDEX IF NOT EXISTS targets_backing_trgm ON targets USING gin (backing_store gin_trgm_ops)',
 ];
+
+/** The word-start index over all kinds (db/migrations/0012) a build before 0017 reads, for SEARCH_BEFORE. */
+const BEFORE_WORDS_INDEX = 'CREATE INDEX IF NOT EXISTS search_names_words ON search_names USING gin (search_name_words(name)) WITH (fastupdate = off)';
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const seconds = (t: number) => `${((performance.now() - t) / 1000).toFixed(1).padStart(6)} s`;
@@ -129,13 +153,17 @@ async function seed(admin: Admin, bulkLoad: () => Promise<void>): Promise<void> 
     'TRUNCATE search_names',
     'DROP INDEX search_names_ref',
     'DROP INDEX search_names_name_trgm',
-    'DROP INDEX search_names_words',
+    'DROP INDEX search_names_words_volume_host',
+    'DROP INDEX search_names_words_target',
     'INSERT INTO search_names (kind, name, ref) SELECT DISTINCT kind, name, ref FROM search_name_sources',
     'CREATE INDEX search_names_ref ON search_names USING btree (kind, ref, name)',
     'CREATE INDEX search_names_name_trgm ON search_names USING gin (name gin_trgm_ops) WITH (fastupdate = off)',
   ]);
-  // The word-start index (db/migrations/0012), timed on its own: its build is the seed's longest step.
-  await fill('search_names', ['CREATE INDEX search_names_words ON search_names USING gin (search_name_words(name)) WITH (fastupdate = off)']);
+  // The word-start indexes (db/migrations/0012, 0017), timed on their own: their build is the seed's longest step.
+  await fill('search_names', [
+    "CREATE INDEX search_names_words_volume_host ON search_names USING gin (search_name_words(name)) WITH (fastupdate = off) WHERE kind IN ('label', 'host')",
+    "CREATE INDEX search_names_words_target ON search_names USING gin (search_name_words(name)) WITH (fastupdate = off) WHERE kind IN ('iqn', 'alias', 'backingStore')",
+  ]);
   t = performance.now();
   await admin.unsafe('VACUUM ANALYZE');
   console.log(`  VACUUM ANALYZE                                ${seconds(t)}`);
@@ -226,10 +254,17 @@ export async function run(): Promise<void> {
       if (process.env.SEARCH_KEEP) console.log(`  kept: SEARCH_DATABASE_URL=${created.url}`);
     }
     // A build older than search_names reads the tables' own trigram indexes: those are made for it.
-    if (before && !readFileSync(process.env.SEARCH_BEFORE!, 'utf8').includes('search_names')) {
+    const beforeSource = before ? readFileSync(process.env.SEARCH_BEFORE!, 'utf8') : '';
+    if (before && !beforeSource.includes('search_names')) {
       const t = performance.now();
       for (const def of BEFORE_INDEXES) await admin.unsafe(def);
       console.log(`  trigram indexes for SEARCH_BEFORE               ${seconds(t)}`);
+    }
+    // One older than the split word-start indexes (db/migrations/0017) reads the one index over all kinds.
+    if (before && beforeSource.includes('search_name_words') && !beforeSource.includes('VOLUME_HOST_KINDS')) {
+      const t = performance.now();
+      await admin.unsafe(BEFORE_WORDS_INDEX);
+      console.log(`  word-start index for SEARCH_BEFORE              ${seconds(t)}`);
     }
     const { db } = catalog.services;
     // The yardstick: one indexed lookup behind a bare Hono route, on the same pool.
