@@ -304,48 +304,70 @@ export async function stageSolarisHost(
  * `ssh.log`, and runs the remote command locally with absolute paths mapped
  * under `remoteRoot` (the staged ESXi host), so `dd if=/vmfs/...` reads its images.
  * `dd: 'fail'` makes every dd print 4 KiB then exit 3; `'hang'` makes it go silent.
+ * A POSIX sh script, as a host's own commands are: it starts in milliseconds even on a
+ * loaded machine, so a short --command-timeout times only what the test means it to
+ * (a Node script took up to seconds to start there, past a 1 s timeout of the listings).
  */
 export function fakeSsh(h: StagedHost, remoteRoot: string, remoteBin: string, dd: 'ok' | 'fail' | 'hang' = 'ok'): void {
-  const log = join(h.dir, 'ssh.log');
-  const script = `#!/usr/bin/env node
-const { spawnSync } = require('node:child_process');
-const fs = require('node:fs');
-const args = process.argv.slice(2);
-const opts = [];
-let i = 0;
-for (; i < args.length; i++) {
-  if (args[i] === '-o') { opts.push(args[++i]); continue; }
-  if (args[i] === '--') { i++; break; }
-  if (args[i].startsWith('-')) { process.stderr.write('fake ssh: unexpected option ' + args[i] + '\\n'); process.exit(255); }
-  break;
-}
-const target = args[i];
-const remote = args.slice(i + 1).join(' ');
-fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ opts, target, remote }) + '\\n');
-if (!opts.includes('BatchMode=yes')) { process.stderr.write('fake ssh: BatchMode=yes missing\\n'); process.exit(255); }
-if (target.includes('unreachable')) { process.stderr.write('ssh: connect to host ' + target + ' port 22: Connection refused\\n'); process.exit(255); }
-const dd = ${JSON.stringify(dd)};
-// A connection that drops mid-dump: some bytes, then ssh's non-zero exit; or one that goes silent.
-if (remote.startsWith('dd ') && dd === 'fail') { process.stdout.write(Buffer.alloc(4096, 7), () => process.exit(3)); return; }
-if (remote.startsWith('dd ') && dd === 'hang') { setTimeout(() => {}, 600000); return; }
-const root = ${JSON.stringify(remoteRoot)};
-const mapped = remote.replace(/(if=|^cat |^ls -1 )'?\\//g, (m) => m.replace(/\\/$/, root + '/'));
-const r = spawnSync('/bin/sh', ['-c', mapped], { stdio: 'inherit', env: { ...process.env, PATH: ${JSON.stringify(remoteBin)} + ':/usr/bin:/bin' } });
-process.exit(r.status === null ? 255 : r.status);
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  // The remote command's absolute paths after `if=`, or after a leading `cat ` or `ls -1 `, optionally quoted, go under remoteRoot.
+  const sedRoot = remoteRoot.replace(/[\\#&]/g, '\\$&');
+  const script = `#!/bin/sh
+# Each call: its argv, NUL-separated, then a \\001 field (one write, as calls may overlap).
+printf '%s\\0' "$@" '\u0001' >> ${q(join(h.dir, 'ssh.log'))}
+batch=
+while [ $# -gt 0 ]; do
+  case $1 in
+    -o) [ "$2" = BatchMode=yes ] && batch=1; shift 2 ;;
+    --) shift; break ;;
+    -*) echo "fake ssh: unexpected option $1" >&2; exit 255 ;;
+    *) break ;;
+  esac
+done
+target=$1
+shift
+remote="$*"
+[ -n "$batch" ] || { echo 'fake ssh: BatchMode=yes missing' >&2; exit 255; }
+case $target in *unreachable*) echo "ssh: connect to host $target port 22: Connection refused" >&2; exit 255 ;; esac
+# A connection that drops mid-dump: some bytes, then ssh's non-zero exit; or one that goes silent.
+case ${q(dd)}:$remote in
+  'fail:dd '*) head -c 4096 /dev/zero | tr '\\000' '\\007'; exit 3 ;;
+  'hang:dd '*) exec sleep 600 ;;
+esac
+mapped=$(printf '%s\\n' "$remote" | sed -E ${q(`s#(if=|^cat |^ls -1 )('?)/#\\1\\2${sedRoot}/#g`)})
+PATH=${q(remoteBin)}:/usr/bin:/bin exec /bin/sh -c "$mapped"
 `;
   const path = join(h.bin, 'ssh');
   writeFileSync(path, script);
   chmodSync(path, 0o755);
 }
 
-/** The fake ssh's call log. */
+/** The fake ssh's call log: each call's -o options, target and remote command, as ssh reads its argv. */
 export function sshCalls(h: StagedHost): Array<{ opts: string[]; target: string; remote: string }> {
+  let log: string;
   try {
-    return readFileSync(join(h.dir, 'ssh.log'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l));
+    log = readFileSync(join(h.dir, 'ssh.log'), 'utf8');
   } catch {
     return [];
   }
+  const calls: Array<{ opts: string[]; target: string; remote: string }> = [];
+  let argv: string[] = [];
+  for (const field of log.split('\0').slice(0, -1)) {
+    if (field !== '\u0001') {
+      argv.push(field);
+      continue;
+    }
+    const opts: string[] = [];
+    let i = 0;
+    for (; i < argv.length; i++) {
+      if (argv[i] === '-o') opts.push(argv[++i]);
+      else if (argv[i] === '--') {
+        i++;
+        break;
+      } else break;
+    }
+    calls.push({ opts, target: argv[i], remote: argv.slice(i + 1).join(' ') });
+    argv = [];
+  }
+  return calls;
 }
