@@ -65,7 +65,11 @@ const HOSTILE_LABELS = [
 ];
 const HOSTILE_HOSTS = ["esx'; touch pwned-host-quote #", 'esx$(touch pwned-host-dollar)', 'esx\n```\ntouch pwned-host-fence\n```'];
 
-/** Stand-ins for the tools a restore command runs: each call is one file of NUL-separated argv. */
+/**
+ * Stand-ins for the tools a restore command runs: each call is one file of NUL-separated argv,
+ * numbered in call order. Shell built-ins only: a stand-in is one process, not five (this file
+ * runs a few hundred command lines under each shell).
+ */
 function stubBin(): { bin: string; calls: string } {
   const bin = tempDir('vrc-stubs-');
   const calls = join(bin, 'calls');
@@ -74,7 +78,8 @@ function stubBin(): { bin: string; calls: string } {
     writeFileSync(
       join(bin, tool),
       `#!/bin/sh
-n=$(ls '${calls}' | wc -l | tr -d ' ')
+n=0
+while [ -e '${calls}/'$n ]; do n=$((n + 1)); done
 { printf '%s' ${tool}; for a in "$@"; do printf '\\000%s' "$a"; done; } > '${calls}/'$n
 `,
     );
@@ -233,51 +238,65 @@ function checkBundle(shells: Shell[], root: string, extents: RestoreExtent[], ho
 
 const shells = availableShells();
 
+/**
+ * One bundle's checks under every shell run some hundred short processes (a few seconds on an
+ * idle machine); the bound leaves room for a machine several times oversubscribed.
+ */
+const CHECK_TIMEOUT_MS = 120_000;
+
 const mbr = (startLba: number): RestoreExtent['partition'] => ({ scheme: 'mbr', index: 1, startLba, endLba: 209715199, type: '0xfb', missing: false });
 
 describe('restore bundle rendered from hostile strings', () => {
-  it('every printed and documented command runs only the intended tool, the hostile string one argument', () => {
-    const root = tempDir('vrc-pure-');
-    const dump = new Uint8Array(4096);
-    const allExtents: RestoreExtent[] = HOSTILE_DEVICES.map((devicePath, i) => ({
-      number: i + 1,
-      host: HOSTILE_HOSTS[i % HOSTILE_HOSTS.length],
-      deviceId: `naa.600144f0${String(i).padStart(24, '0')}`,
-      vml: null,
-      lun: i,
-      devicePath,
-      headerFile: `esx_01/vmfs-header/lun${i}.hex`,
-      headerCollectedAt: '2026-10-01T02:00:00.000Z',
-      partition:
-        i % 2 === 1 ? { scheme: 'gpt', index: 1, startLba: 2048, endLba: 4294967261, type: 'AA31E02A-400F-11DB-9590-000C2911D1B8', missing: false } : mbr(128),
-      expectedIdHex: `600144f0${String(i).padStart(24, '0')}`,
-    }));
-    // Each label gets a bundle; the extents are dealt out among them (every extent checked once).
-    for (const [i, label] of HOSTILE_LABELS.entries()) {
-      const dir = join(root, String(i));
-      mkdirSync(dir);
-      const extents = allExtents.filter((_, k) => k % HOSTILE_LABELS.length === i).map((e, k) => ({ ...e, number: k + 1 }));
-      const devices = extents.map((e) => e.devicePath);
-      const plan = { vmfsUuid: '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c', label, at: '2026-10-01T03:00:00.000Z', generatedAt: '2026-10-02T00:00:00.000Z', extents };
-      writeBundle(dir, plan, Object.fromEntries(extents.map((e) => [e.headerFile!, dump])));
-      const sel: BundleSelection = {
-        vmfsUuid: plan.vmfsUuid,
-        deviceId: null,
-        label,
-        version: 'VMFS-3.31',
-        at: plan.at,
-        generatedAt: plan.generatedAt,
-        root: 'r',
-        files: [],
-        plan,
-        targets: [],
-        snapshots: [{ name: `tank/lun@a\n\`\`\`\ntouch pwned-snapshot`, createdAt: plan.at, host: HOSTILE_HOSTS[2] } as never],
-        volumes: [],
-      };
-      writeFileSync(join(dir, 'RESTORE.md'), renderRestoreGuide(sel));
-      checkBundle(shells, dir, extents, devices);
-    }
-  }, 180_000); // every command under every shell: past a minute on a loaded machine
+  const dump = new Uint8Array(4096);
+  const allExtents: RestoreExtent[] = HOSTILE_DEVICES.map((devicePath, i) => ({
+    number: i + 1,
+    host: HOSTILE_HOSTS[i % HOSTILE_HOSTS.length],
+    deviceId: `naa.600144f0${String(i).padStart(24, '0')}`,
+    vml: null,
+    lun: i,
+    devicePath,
+    headerFile: `esx_01/vmfs-header/lun${i}.hex`,
+    headerCollectedAt: '2026-10-01T02:00:00.000Z',
+    partition:
+      i % 2 === 1 ? { scheme: 'gpt', index: 1, startLba: 2048, endLba: 4294967261, type: 'AA31E02A-400F-11DB-9590-000C2911D1B8', missing: false } : mbr(128),
+    expectedIdHex: `600144f0${String(i).padStart(24, '0')}`,
+  }));
+  // Each label gets a bundle, and a test of its own; the extents are dealt out among them (every extent checked once).
+  for (const [i, label] of HOSTILE_LABELS.entries()) {
+    it(
+      `every printed and documented command runs only the intended tool, the hostile string one argument (label ${i + 1} of ${HOSTILE_LABELS.length})`,
+      () => {
+        const dir = tempDir('vrc-pure-');
+        const extents = allExtents.filter((_, k) => k % HOSTILE_LABELS.length === i).map((e, k) => ({ ...e, number: k + 1 }));
+        const devices = extents.map((e) => e.devicePath);
+        const plan = {
+          vmfsUuid: '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c',
+          label,
+          at: '2026-10-01T03:00:00.000Z',
+          generatedAt: '2026-10-02T00:00:00.000Z',
+          extents,
+        };
+        writeBundle(dir, plan, Object.fromEntries(extents.map((e) => [e.headerFile!, dump])));
+        const sel: BundleSelection = {
+          vmfsUuid: plan.vmfsUuid,
+          deviceId: null,
+          label,
+          version: 'VMFS-3.31',
+          at: plan.at,
+          generatedAt: plan.generatedAt,
+          root: 'r',
+          files: [],
+          plan,
+          targets: [],
+          snapshots: [{ name: `tank/lun@a\n\`\`\`\ntouch pwned-snapshot`, createdAt: plan.at, host: HOSTILE_HOSTS[2] } as never],
+          volumes: [],
+        };
+        writeFileSync(join(dir, 'RESTORE.md'), renderRestoreGuide(sel));
+        checkBundle(shells, dir, extents, devices);
+      },
+      CHECK_TIMEOUT_MS,
+    );
+  }
 });
 
 describe('restore bundle built through the API from hostile collector input', () => {
@@ -336,29 +355,37 @@ describe('restore bundle built through the API from hostile collector input', ()
     await catalog?.close();
   });
 
-  it('every printed and documented command runs only the intended tool, the hostile string one argument', async () => {
-    let checkedDevices = 0;
-    for (const v of volumes) {
-      if (v.devices.length === 0) continue;
-      const res = await catalog.request(`/v1/volumes/${v.vmfsUuid}/restore-bundle`);
-      expect(
-        res.status,
-        await res
-          .clone()
-          .text()
-          .catch(() => ''),
-      ).toBe(200);
-      const dir = tempDir('vrc-api-bundle-');
-      writeFileSync(join(dir, 'b.tar.gz'), new Uint8Array(await res.arrayBuffer()));
-      execFileSync('tar', ['-xzf', join(dir, 'b.tar.gz'), '-C', dir]);
-      const [name] = readdirSync(dir).filter((n) => n !== 'b.tar.gz');
-      const root = join(dir, name);
-      const manifest = JSON.parse(readFileSync(join(root, 'bundle.json'), 'utf8')) as { extents: RestoreExtent[] };
-      expect(manifest.extents.map((e) => e.devicePath).sort()).toEqual([...v.devices].sort());
-      checkBundle(shells, root, manifest.extents, v.devices);
-      checkedDevices += v.devices.length;
-    }
-    // Each hostile path was either checked in a bundle here or refused at the door with a 4xx.
+  let checkedDevices = 0;
+  // One test per volume (each label's), then one that every hostile path was accounted for.
+  for (const v of HOSTILE_LABELS.keys()) {
+    it(
+      `every printed and documented command runs only the intended tool, the hostile string one argument (volume ${v + 1} of ${HOSTILE_LABELS.length})`,
+      async () => {
+        const { vmfsUuid, devices } = volumes[v];
+        if (devices.length === 0) return;
+        const res = await catalog.request(`/v1/volumes/${vmfsUuid}/restore-bundle`);
+        expect(
+          res.status,
+          await res
+            .clone()
+            .text()
+            .catch(() => ''),
+        ).toBe(200);
+        const dir = tempDir('vrc-api-bundle-');
+        writeFileSync(join(dir, 'b.tar.gz'), new Uint8Array(await res.arrayBuffer()));
+        execFileSync('tar', ['-xzf', join(dir, 'b.tar.gz'), '-C', dir]);
+        const [name] = readdirSync(dir).filter((n) => n !== 'b.tar.gz');
+        const root = join(dir, name);
+        const manifest = JSON.parse(readFileSync(join(root, 'bundle.json'), 'utf8')) as { extents: RestoreExtent[] };
+        expect(manifest.extents.map((e) => e.devicePath).sort()).toEqual([...devices].sort());
+        checkBundle(shells, root, manifest.extents, devices);
+        checkedDevices += devices.length;
+      },
+      CHECK_TIMEOUT_MS,
+    );
+  }
+
+  it('each hostile device path was checked in a bundle or refused at the door with a 4xx', () => {
     const refusedDevices = HOSTILE_DEVICES.filter((d) => !volumes.some((v) => v.devices.includes(d)));
     expect(checkedDevices + refusedDevices.length).toBe(HOSTILE_DEVICES.length);
     for (const d of refusedDevices)
@@ -367,5 +394,5 @@ describe('restore bundle built through the API from hostile collector input', ()
         d,
       ).toBe(true);
     expect(checkedDevices, 'no hostile device path reached a bundle: this part checks nothing').toBeGreaterThan(0);
-  }, 180_000);
+  });
 });
