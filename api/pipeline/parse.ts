@@ -73,46 +73,42 @@ export async function earlierParses(
   const wanted = refs.map((r, i) => [r, i] as const).filter(([r]) => !mayNeedRedaction(r.kind) && !r.chunks.some((c) => fresh.has(c.sha256)));
   const out = new Map<number, ParseOutcome>();
   if (wanted.length === 0) return out;
-  const shas = [...new Set(wanted.map(([r]) => r.sha256))];
+  const asked = wanted.map(([r, i]) => ({ i, kind: r.kind, file_name: r.fileName, source_path: r.sourcePath, device: r.device ?? null, sha256: r.sha256 }));
+  // For each artifact, the newest of the host's rows with its sha256, kind, names and device,
+  // found through the sha256 index; only that row's chunk list and parse are read. (Picking
+  // the newest with one DISTINCT ON over every row of the host with those hashes sorted, and
+  // read the chunk lists and parses of, all the host's past captures: its cost grew with each
+  // day kept — 41 days of 50 dumps on PostgreSQL: 77–133 ms, against 8 ms for this; 29 days in
+  // the embedded database: 23 ms, against 9 ms.)
   const rows = await queryRows<{
-    kind: ArtifactKind;
-    file_name: string;
-    source_path: string;
-    device: string | null;
+    i: number;
     size: number | string;
-    sha256: string;
-    chunks: StoredChunk[];
+    chunks: StoredChunk[] | string;
     parse_status: ParsedEntry['parseStatus'];
-    parse_error: ParsedEntry['parseError'];
-    parsed: ParsedArtifact | null;
+    parse_error: ParsedEntry['parseError'] | string;
+    parsed: ParsedArtifact | string | null;
   }>(
     db,
     sql`
-    SELECT DISTINCT ON (sha256, kind, file_name, source_path, device)
-           kind, file_name, source_path, device, size, sha256, chunks, parse_status, parse_error, parsed
-      FROM artifacts
-     WHERE host = ${host} AND sha256 IN (SELECT jsonb_array_elements_text(${JSON.stringify(shas)}::jsonb))
-       AND parser_version = ${PARSER_VERSION} AND redaction IS NULL
-     ORDER BY sha256, kind, file_name, source_path, device, collected_at DESC`,
+    SELECT w.i, a.size, a.chunks, a.parse_status, a.parse_error, a.parsed
+      FROM jsonb_to_recordset(${JSON.stringify(asked)}::jsonb)
+           AS w(i int, kind text, file_name text, source_path text, device text, sha256 text)
+     CROSS JOIN LATERAL (
+       SELECT a.size, a.chunks, a.parse_status, a.parse_error, a.parsed FROM artifacts a
+        WHERE a.sha256 = w.sha256 AND a.host = ${host} AND a.kind = w.kind AND a.file_name = w.file_name
+          AND a.source_path = w.source_path AND a.device IS NOT DISTINCT FROM w.device
+          AND a.parser_version = ${PARSER_VERSION} AND a.redaction IS NULL
+        ORDER BY a.collected_at DESC LIMIT 1) a`,
   );
-  const byInput = new Map<string, ParseOutcome>();
   // A driver may hand jsonb over as text.
   const json = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
-  for (const r of rows) {
-    const input = parseInput({
-      kind: r.kind,
-      fileName: r.file_name,
-      sourcePath: r.source_path,
-      device: r.device,
-      size: Number(r.size),
-      sha256: r.sha256,
-      chunks: json(r.chunks),
-    });
-    byInput.set(input, { parseStatus: r.parse_status, parseError: json(r.parse_error) ?? null, parsed: json(r.parsed) ?? null });
-  }
-  for (const [r, i] of wanted) {
-    const hit = byInput.get(parseInput(r));
-    if (hit) out.set(i, hit);
+  const byIndex = new Map(wanted.map(([r, i]) => [i, r]));
+  for (const row of rows) {
+    const i = Number(row.i);
+    const r = byIndex.get(i)!;
+    // The same bytes chunk by chunk: the newest such row's size and chunk list match this artifact's.
+    const same = parseInput({ ...r, size: Number(row.size), chunks: json(row.chunks) }) === parseInput(r);
+    if (same) out.set(i, { parseStatus: row.parse_status, parseError: json(row.parse_error) ?? null, parsed: json(row.parsed) ?? null });
   }
   return out;
 }

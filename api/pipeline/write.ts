@@ -49,7 +49,11 @@ interface DriftAsk {
  * (a `.vh.sf`'s, by VMFS UUID) before `before`, in order: null where there is none. Two
  * statements at most for a whole capture, one per key kind, each a lateral lookup of the
  * newest earlier row per key — one per artifact sent one after another cost an unchanged
- * capture of 50 dumps 50 round trips inside the embedded database.
+ * capture of 50 dumps 50 round trips inside the embedded database. A header dump's newest
+ * observation is picked first and only its artifact read, by id (a lateral with a LIMIT, so
+ * no planner joins first): joined before the pick, every day kept of every key was joined to
+ * its artifact and sorted with it (the embedded database, 29 unchanged days of 50 dumps:
+ * 26 ms → 9 ms; the first day 9 → 7.5 ms).
  */
 async function previousObservations(tx: Db, asks: DriftAsk[], before: Date): Promise<Array<Observation | null>> {
   const found: Array<Observation | null> = asks.map(() => null);
@@ -64,9 +68,11 @@ async function previousObservations(tx: Db, asks: DriftAsk[], before: Date): Pro
     {
       keys: asks.map((a) => (a.kind === 'vmfs-header' ? (a.obs.extentUuid ?? null) : null)),
       rows: latest(sql`
-        SELECT a.* FROM extents o JOIN artifacts a ON a.id = o.artifact_id
-         WHERE o.extent_uuid = u.key AND o.source = 'header' AND o.seen_at < ${at}::timestamptz
-         ORDER BY o.seen_at DESC LIMIT 1`),
+        SELECT a.* FROM (
+          SELECT o.artifact_id FROM extents o
+           WHERE o.extent_uuid = u.key AND o.source = 'header' AND o.seen_at < ${at}::timestamptz
+           ORDER BY o.seen_at DESC LIMIT 1) o
+         CROSS JOIN LATERAL (SELECT * FROM artifacts a WHERE a.id = o.artifact_id LIMIT 1) a`),
     },
     {
       keys: asks.map((a) => (a.kind === 'vh-sf' ? (a.obs.vmfsUuid ?? null) : null)),

@@ -234,6 +234,29 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
     expect(ev.every((e) => e.deviceId === base.deviceId && e.host === 'esx07')).toBe(true);
   });
 
+  it('compares with the newest earlier capture of the extent, not an older one', async () => {
+    const base = {
+      lvmMajor: 5 as const,
+      dumpLength: MiB3,
+      deviceId: 'naa.6006016000000000000000000000dddd',
+      extentUuid: '5a1c3e7d-00000003-0003-0050569a1b2c',
+      noiseSeed: 4,
+    };
+    const t0 = new Date('2026-11-01T00:00:00Z');
+    const at = (lun: number, days: number) =>
+      ingest(catalog, {
+        host: 'esx08',
+        collectedAt: new Date(t0.getTime() + days * 86_400_000),
+        artifacts: [{ kind: 'vmfs-header', fileName: 'd.hex', bytes: buildVmfsDisk({ ...base, lun }) }],
+      });
+    const types = async (id: string) => (await catalog.services.db.select().from(events).where(eq(events.artifactId, id))).map((e) => e.type);
+    await at(5, 0);
+    expect(await types((await at(7, 1)).artifacts[0].id)).toContain('lun-id-changed');
+    // Against the day before (LUN 7) nothing changed; against the first day (LUN 5) the LUN would have.
+    expect(await types((await at(7, 2)).artifacts[0].id)).not.toContain('lun-id-changed');
+    expect(await types((await at(5, 3)).artifacts[0].id)).toContain('lun-id-changed');
+  });
+
   it('raises label-changed when a later .vh.sf names the volume differently', async () => {
     const vmfsUuid = '5b1c3e7f-2b4d6e80-91a2-0050569a1b2c';
     const t0 = new Date('2026-11-03T00:00:00Z');

@@ -112,6 +112,28 @@ describeEachFlavour('a commit reuses a parse only of the same host, bytes and hi
     expect((await row(c4.artifacts[0].id)).parser_version).toBe(PARSER_VERSION);
   });
 
+  it('takes the newest of the earlier parses, and only one whose names match', async () => {
+    const a = header(3);
+    const older = await ingest(catalog, { host: 'esx-newest', artifacts: [a] });
+    await mark(older.artifacts[0].id);
+    const newer = await ingest(catalog, { host: 'esx-newest', artifacts: [a] });
+    expect((await row(newer.artifacts[0].id)).parsed).toEqual(MARKER);
+    const NEWER = { ...MARKER, details: { marker: 'newer' } };
+    await catalog.services.db.execute(sql`UPDATE artifacts SET parsed = ${JSON.stringify(NEWER)}::jsonb WHERE id = ${newer.artifacts[0].id}`);
+    // Two earlier captures of the same bytes: the later one's parse is taken.
+    const third = await ingest(catalog, { host: 'esx-newest', artifacts: [a] });
+    expect((await row(third.artifacts[0].id)).parsed).toEqual(NEWER);
+    // The same bytes under another file name or source path are parsed afresh.
+    const fresh = cleanJson(parseArtifact('vmfs-header', a.bytes, { deviceName: a.device! }));
+    for (const other of [
+      { ...a, fileName: 'renamed.bin' },
+      { ...a, sourcePath: `${a.sourcePath}x` },
+    ]) {
+      const c = await ingest(catalog, { host: 'esx-newest', artifacts: [other] });
+      expect((await row(c.artifacts[0].id)).parsed).toEqual(fresh);
+    }
+  });
+
   it('a kind that goes through redaction is read and parsed at every commit', async () => {
     const smf = new TextEncoder().encode(
       '<?xml version="1.0" ?>\n<service_bundle type="profile" name="stmf"><service name="system/stmf" type="service" version="1"></service></service_bundle>\n',
