@@ -12,10 +12,10 @@
  *    4 bytes  the stored length n, unsigned big-endian, 1 … SMALL_CHUNK_MAX_STORED_BYTES
  *    n bytes  the chunk as stored (as declared at begin: identity, or one gzip member)
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { BeginRequest, ChunkEncoding } from '../../formats/protocol.js';
-import type { Db } from '../../db/client.js';
-import { captureChunks, captures } from '../../db/schema.js';
+import { queryRows, type Db } from '../../db/client.js';
+import { type blobs, captureChunks, captures } from '../../db/schema.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { stagingKey, type BlobStore } from '../store/types.js';
@@ -23,7 +23,7 @@ import { ChunkError, decodeChunk, sha256Hex, type VerifiedChunk } from '../pipel
 import { mayNeedRedaction } from '../pipeline/redaction.js';
 import { assertHostAllowed } from './host-scope.js';
 import { distinctChunks } from './begin.js';
-import { heldByHost, knownBlobs, pool, publishChunk, publishEach, trustedRecord } from './staging.js';
+import { blobRowsOf, type BlobJson, jsonOf, pool, publishChunk, publishEach, trustedRecord } from './staging.js';
 
 const KiB = 1024;
 /** A chunk goes through the catalog when it is stored in at most this many bytes; larger ones use upload URLs. */
@@ -147,6 +147,11 @@ class Declarations {
   private refs = 0;
   constructor(private readonly maxRefs = 4 * 65_536) {}
 
+  /** The begin this process keeps the capture's declaration for, if any. */
+  begunOf(captureId: string): number | undefined {
+    return this.entries.get(captureId)?.begun;
+  }
+
   get(captureId: string, begun: number): Declaration | undefined {
     const hit = this.entries.get(captureId);
     if (!hit || hit.begun !== begun) return undefined;
@@ -174,21 +179,86 @@ class Declarations {
 
 const declarationsByDb = new WeakMap<Db, Declarations>();
 
-/** The declaration of a capture as of its begin at `begun`, read from its row when this process has not kept it. */
-async function declarationOf(db: Db, captureId: string, begun: number): Promise<Declaration> {
+function declarationsOf(db: Db): Declarations {
   let kept = declarationsByDb.get(db);
   if (!kept) {
     kept = new Declarations();
     declarationsByDb.set(db, kept);
   }
-  const hit = kept.get(captureId, begun);
-  if (hit) return hit;
+  return kept;
+}
+
+/** What a batch's check reads of its capture and chunks, in one statement (batchRecords). */
+interface BatchRecords {
+  host: string;
+  state: string;
+  /** The begin the declaration belongs to (`last_begun_at`, else `received_at`), in ms. */
+  begun: number;
+  declaration: Declaration;
+  known: Map<string, typeof blobs.$inferSelect>;
+  held: Set<string>;
+  /** Chunks of the batch already recorded for this capture. */
+  recorded: Set<string>;
+}
+
+/**
+ * The capture (host, state, the begin its declaration belongs to), and for the batch's chunks
+ * their `blobs` rows, which the capture's host holds, and which this capture recorded already:
+ * one statement, where one each cost a batch five round trips and transactions. The request
+ * (up to 65,536 chunk references) is read only when this process has not kept the declaration
+ * of that begin (Declarations). Null when there is no such capture. The host's rows are read
+ * by the capture's own host and shown to no one before the caller's host check.
+ */
+async function batchRecords(db: Db, captureId: string, shas: string[]): Promise<BatchRecords | null> {
+  const kept = declarationsOf(db);
+  const begunKept = kept.begunOf(captureId);
+  const [row] = await queryRows<{
+    host: string;
+    state: string;
+    begun: Date | string;
+    request: BeginRequest | string | null;
+    known: BlobJson[] | string | null;
+    held: string[] | string | null;
+    recorded: string[] | string | null;
+  }>(
+    db,
+    sql`
+    WITH cap AS (
+           SELECT c.host, c.state, coalesce(c.last_begun_at, c.received_at) AS begun,
+                  CASE WHEN coalesce(c.last_begun_at, c.received_at) IS DISTINCT FROM ${begunKept === undefined ? null : new Date(begunKept).toISOString()}::timestamptz
+                       THEN c.request END AS request
+             FROM captures c WHERE c.id = ${captureId}),
+         wanted AS (SELECT w.sha256 FROM jsonb_array_elements_text(${JSON.stringify(shas)}::jsonb) AS w(sha256))
+    SELECT cap.host, cap.state, cap.begun, cap.request,
+           (SELECT json_agg(b) FROM blobs b WHERE b.sha256 IN (SELECT sha256 FROM wanted)) AS known,
+           (SELECT json_agg(h.sha256) FROM host_chunks h WHERE h.host = cap.host AND h.sha256 IN (SELECT sha256 FROM wanted)) AS held,
+           (SELECT json_agg(cc.sha256) FROM capture_chunks cc WHERE cc.capture_id = ${captureId} AND cc.sha256 IN (SELECT sha256 FROM wanted)) AS recorded
+      FROM cap`,
+  );
+  if (!row) return null;
+  const begun = new Date(row.begun).getTime();
+  let declaration = row.request === null ? kept.get(captureId, begun) : undefined;
+  if (!declaration) {
+    // Kept for another begin than the one the row names now, or dropped meanwhile: read it.
+    const req = (row.request === null ? await requestOf(db, captureId) : jsonOf(row.request)) as BeginRequest;
+    declaration = { declared: distinctChunks(req), deferred: onlySecretBearing(req), refs: req.artifacts.reduce((n, a) => n + a.chunks.length, 0) };
+    kept.set(captureId, begun, declaration);
+  }
+  return {
+    host: row.host,
+    state: row.state,
+    begun,
+    declaration,
+    known: blobRowsOf(jsonOf(row.known)),
+    held: new Set(jsonOf(row.held) ?? []),
+    recorded: new Set(jsonOf(row.recorded) ?? []),
+  };
+}
+
+async function requestOf(db: Db, captureId: string): Promise<BeginRequest> {
   const [row] = await db.select({ request: captures.request }).from(captures).where(eq(captures.id, captureId));
   if (!row) throw new ApiError('not_found', `no capture ${captureId}; begin it first with POST /v1/captures`);
-  const req = row.request as BeginRequest;
-  const declaration = { declared: distinctChunks(req), deferred: onlySecretBearing(req), refs: req.artifacts.reduce((n, a) => n + a.chunks.length, 0) };
-  kept.set(captureId, begun, declaration);
-  return declaration;
+  return row.request as BeginRequest;
 }
 
 /** Chunks only secret-bearing kinds reference: they stay out of `chunks/` until redaction has run at commit. */
@@ -209,27 +279,55 @@ export async function deliveredChunks(db: Db, captureId: string): Promise<Map<st
  * Writes chunks into the capture's staging area, where its commit looks for them. A commit
  * that ran meanwhile (the batch's check that the capture is open came before it) removed the
  * area: the filesystem store then finds no directory to write into, or this batch made it
- * again; S3 takes objects no commit will read. Either way the batch came too late for its
- * capture, which is the 409 of a batch for a committed capture, not a 500, and what it
- * wrote is removed again (else the staging sweep would).
+ * again; S3 takes objects no commit will read. The caller's closing statement (recordBatch)
+ * tells: the batch came too late for its capture, which is the 409 of a batch for a committed
+ * capture, not a 500, and what it wrote is removed again (else the staging sweep would).
+ * Answers the failure to report when the capture turns out to be open.
  */
-async function stage(services: Services, captureId: string, staged: Array<{ sha256: string; storedBytes: Uint8Array }>): Promise<void> {
-  const { db, store, logger } = services;
-  const failure = await store
+async function stage(services: Services, captureId: string, staged: Array<{ sha256: string; storedBytes: Uint8Array }>): Promise<{ e: unknown } | null> {
+  const { store } = services;
+  return store
     .openStaging(captureId)
     .then(() => Promise.all(staged.map((c) => store.put(stagingKey(captureId, c.sha256), c.storedBytes))))
     .then(
       () => null,
       (e: unknown) => ({ e }),
     );
-  const [cap] = await db.select({ state: captures.state }).from(captures).where(eq(captures.id, captureId));
-  if (cap?.state !== 'open') {
-    await store
-      .closeStaging(captureId)
-      .catch((e: unknown) => logger.warn('staging cleanup failed; the staging sweep removes it', { captureId, error: (e as Error).message }));
-    throw new ApiError('conflict', `capture ${captureId} was committed while this batch arrived; it takes no more chunks`);
-  }
-  if (failure) throw failure.e;
+}
+
+/**
+ * The batch's closing statement: records the chunks it published for the capture
+ * (`capture_chunks`) while the capture is open, and answers its state (null: gone). One
+ * statement: the check that a capture still takes chunks and the records were two. In chunk
+ * order: the same batch sent twice at once upserts the same rows, and two statements locking
+ * them in different orders would deadlock.
+ */
+async function recordBatch(db: Db, captureId: string, rows: Array<typeof captureChunks.$inferInsert>): Promise<string | null> {
+  rows.sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
+  const json = JSON.stringify(
+    rows.map((r) => ({
+      capture_id: r.captureId,
+      sha256: r.sha256,
+      size: r.size,
+      encoding: r.encoding,
+      stored_size: r.storedSize,
+      received_at: r.receivedAt.toISOString(),
+    })),
+  );
+  const [row] = await queryRows<{ state: string | null }>(
+    db,
+    sql`
+    WITH cap AS (SELECT c.state FROM captures c WHERE c.id = ${captureId}),
+         recorded AS (
+           INSERT INTO capture_chunks (capture_id, sha256, size, encoding, stored_size, received_at)
+           SELECT r.capture_id, r.sha256, r.size, r.encoding, r.stored_size, r.received_at
+             FROM jsonb_populate_recordset(NULL::capture_chunks, ${json}::jsonb) AS r
+            WHERE (SELECT state FROM cap) = 'open'
+           ON CONFLICT (capture_id, sha256) DO UPDATE
+             SET encoding = excluded.encoding, stored_size = excluded.stored_size, received_at = excluded.received_at)
+    SELECT (SELECT state FROM cap) AS state`,
+  );
+  return row?.state ?? null;
 }
 
 /**
@@ -237,7 +335,8 @@ async function stage(services: Services, captureId: string, staged: Array<{ sha2
  * each write-once under its chunk key (or, for a chunk only secret-bearing artifacts
  * reference, into the capture's staging area: redaction decides at commit what is kept) and
  * records it for the capture. All or nothing as far as checks go: one bad chunk refuses the
- * batch before anything is written. Safe to repeat.
+ * batch before anything is written. Safe to repeat. Two statements: what the checks read
+ * (batchRecords), and the records with the check that the capture still takes them (recordBatch).
  */
 export async function receiveChunks(
   services: Services,
@@ -245,31 +344,29 @@ export async function receiveChunks(
   captureId: string,
   body: Uint8Array,
 ): Promise<{ captureId: string; received: string[] }> {
-  const { db, store, now } = services;
-  // Not the request: its declaration is kept per begin (declarationOf).
-  const [cap] = await db
-    .select({ host: captures.host, state: captures.state, receivedAt: captures.receivedAt, lastBegunAt: captures.lastBegunAt })
-    .from(captures)
-    .where(eq(captures.id, captureId));
+  const { db, store, logger, now } = services;
+  // The body is read for the chunks' names first; a framing error is answered only after the
+  // host check, as before any lookup (another host's token learns nothing from it).
+  let batch: FramedChunk[] = [];
+  let badBody: unknown = null;
+  try {
+    batch = parseChunkBatch(body);
+  } catch (e) {
+    badBody = e;
+  }
+  const shas = batch.map((c) => c.sha256);
+  const cap = await batchRecords(db, captureId, shas);
   if (!cap) throw new ApiError('not_found', `no capture ${captureId}; begin it first with POST /v1/captures`);
   assertHostAllowed(principal, cap.host);
   if (cap.state !== 'open') throw new ApiError('conflict', `capture ${captureId} is committed; it takes no more chunks`);
-  const batch = parseChunkBatch(body);
-  const { declared, deferred } = await declarationOf(db, captureId, (cap.lastBegunAt ?? cap.receivedAt).getTime());
+  if (badBody) throw badBody;
+  const { declared, deferred } = cap.declaration;
   const undeclared = batch.filter((c) => !declared.has(c.sha256));
   if (undeclared.length > 0) {
     throw new ApiError('unprocessable', `chunk ${undeclared[0].sha256}${more(undeclared)} is not declared by capture ${captureId}`);
   }
-  const shas = batch.map((c) => c.sha256);
   const at = now();
-  const [known, held, recorded] = await Promise.all([
-    knownBlobs(db, shas),
-    heldByHost(db, cap.host, shas),
-    db
-      .select({ sha256: captureChunks.sha256 })
-      .from(captureChunks)
-      .where(and(eq(captureChunks.captureId, captureId), inArray(captureChunks.sha256, shas))),
-  ]);
+  const { known, held, recorded: done } = cap;
   // What begin answers present without asking the store is never handed out: not taken again.
   const present = batch.filter((c) => {
     const k = known.get(c.sha256);
@@ -292,35 +389,37 @@ export async function receiveChunks(
   if (store.recentlyUnavailable?.()) throw new ApiError('service_unavailable', 'the blob store is unavailable; retry after Retry-After seconds');
 
   const chunks = verified.flatMap((v) => ('chunk' in v ? [v.chunk] : []));
-  const done = new Set(recorded.map((r) => r.sha256));
   const rows: Array<typeof captureChunks.$inferInsert> = [];
   const staged = chunks.filter((c) => deferred.has(c.sha256));
-  if (staged.length > 0) await stage(services, captureId, staged);
-  await publishEach(
-    db,
-    store,
-    at,
-    chunks.filter((c) => !deferred.has(c.sha256) && !done.has(c.sha256)),
-    async (c, listed) => {
-      const { stored } = await publishChunk(db, store, at, c, known.get(c.sha256), listed);
-      rows.push({ captureId, sha256: c.sha256, size: stored.size, encoding: stored.encoding, storedSize: stored.storedSize, receivedAt: at });
-    },
-  );
+  const stageFailure = staged.length > 0 ? await stage(services, captureId, staged) : null;
+  if (!stageFailure) {
+    await publishEach(
+      db,
+      store,
+      at,
+      chunks.filter((c) => !deferred.has(c.sha256) && !done.has(c.sha256)),
+      async (c, listed) => {
+        const { stored } = await publishChunk(db, store, at, c, known.get(c.sha256), listed);
+        rows.push({ captureId, sha256: c.sha256, size: stored.size, encoding: stored.encoding, storedSize: stored.storedSize, receivedAt: at });
+      },
+    );
+  }
   // Recorded only once the objects rest in the store: a crash before this leaves them
   // unrecorded (no `blobs` row either, so garbage collection never takes them), and the
-  // collector's retry finds them there and records them. In chunk order: the same batch sent
-  // twice at once upserts the same rows, and two statements locking them in different orders
-  // would deadlock.
-  rows.sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0));
-  for (let i = 0; i < rows.length; i += 1000) {
-    await db
-      .insert(captureChunks)
-      .values(rows.slice(i, i + 1000))
-      .onConflictDoUpdate({
-        target: [captureChunks.captureId, captureChunks.sha256],
-        set: { encoding: sql`excluded.encoding`, storedSize: sql`excluded.stored_size`, receivedAt: sql`excluded.received_at` },
-      });
+  // collector's retry finds them there and records them. A batch that staged or published
+  // nothing new (a repeat) asks nothing more.
+  if (staged.length > 0 || rows.length > 0) {
+    const state = await recordBatch(db, captureId, rows);
+    if (state !== 'open') {
+      if (staged.length > 0) {
+        await store
+          .closeStaging(captureId)
+          .catch((e: unknown) => logger.warn('staging cleanup failed; the staging sweep removes it', { captureId, error: (e as Error).message }));
+      }
+      throw new ApiError('conflict', `capture ${captureId} was committed while this batch arrived; it takes no more chunks`);
+    }
   }
+  if (stageFailure) throw stageFailure.e;
   const kept = receivedOf(store);
   for (const c of chunks) kept.add(captureId, c.sha256, { stored: c.storedBytes, encoding: c.encoding, size: c.size });
   return { captureId, received: shas };

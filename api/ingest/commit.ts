@@ -175,15 +175,20 @@ export async function commitCapture(
       // Garbage collection waits for this transaction, or this one for a sweep batch to end
       // (api/retention/lock.ts); the check behind the claim then sees any chunk swept meanwhile.
       // The row lock serialises concurrent commits of one capture: the loser sees 'committed'.
-      // One statement takes both: a row is claimed only once the lock is held.
+      // One statement takes both: a row is claimed only once the lock is held. The capture's
+      // records of chunks delivered through the catalog go in it too (a commit that rolls back
+      // keeps them for the retry).
       const claim = queryRows(
         tx,
         sql`
-        WITH gate AS MATERIALIZED (${INGEST_LOCK_QUERY})
-        UPDATE captures SET state = 'committed', committed_at = ${committedAt.toISOString()}::timestamptz, manifest_key = ${record.manifestKey}
-          FROM gate
-         WHERE captures.id = ${captureId} AND captures.state = 'open'
-        RETURNING captures.id`,
+        WITH gate AS MATERIALIZED (${INGEST_LOCK_QUERY}),
+             claimed AS (
+               UPDATE captures SET state = 'committed', committed_at = ${committedAt.toISOString()}::timestamptz, manifest_key = ${record.manifestKey}
+                 FROM gate
+                WHERE captures.id = ${captureId} AND captures.state = 'open'
+               RETURNING captures.id),
+             cleared AS (DELETE FROM capture_chunks WHERE capture_id = ${captureId} AND EXISTS (SELECT 1 FROM claimed))
+        SELECT id FROM claimed`,
       );
       // Sent right behind the claim, so it runs once the lock is held.
       const inserting = new Set(newBlobs.map((b) => b.sha256));
@@ -191,18 +196,13 @@ export async function commitCapture(
         tx,
         entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)).filter((s) => !inserting.has(s)),
       );
-      // The capture's records of chunks delivered through the catalog go with its commit, in
-      // the same pipeline (no transaction of their own); a commit that rolls back keeps them for
-      // the retry.
-      const cleared = verified.delivered.size > 0 ? queryRows(tx, sql`DELETE FROM capture_chunks WHERE capture_id = ${captureId}`) : Promise.resolve([]);
-      cleared.catch(() => undefined);
       // The rows follow in the same pipeline (writeCapture); until COMMIT they are this
       // transaction's alone, and are rolled back with it when the claim or the check says no.
       const rows = writeCapture(tx, record, entries, newBlobs, systemUuid, verified.held);
       rows.catch(() => undefined); // its failure is read below; it may come before the claim's answer
       const refuse = async (e: unknown): Promise<never> => {
         // Nothing of the pipeline may still be on its way when the transaction rolls back.
-        await Promise.allSettled([cleared, rows]);
+        await Promise.allSettled([rows]);
         throw e;
       };
       const [claimed, swept] = await Promise.allSettled([claim, check]);
@@ -226,10 +226,9 @@ export async function commitCapture(
       // claimed: the transaction stays open for the longer of the two, not their sum.
       // Format 2 (api/pipeline/manifest.ts): each distinct chunk once, gzip-compressed.
       const manifest = encodeManifest(buildManifest(record, entries)).then((bytes) => store.put(record.manifestKey, bytes));
-      const [done, put, clear] = await Promise.allSettled([rows, manifest, cleared]);
+      const [done, put] = await Promise.allSettled([rows, manifest]);
       if (done.status === 'rejected') throw done.reason;
       if (put.status === 'rejected') throw put.reason;
-      if (clear.status === 'rejected') throw clear.reason;
       written = done.value;
       // Webhooks for the drift this capture raised: queued with it, sent after it commits.
       await enqueueCaptureEvents(tx, services.config, committedAt, captureId);

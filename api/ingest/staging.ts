@@ -10,7 +10,7 @@
  * already rests there. So `begin` is no oracle for other hosts' chunks, and no host can
  * reference bytes it never had.
  */
-import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
 import type { ChunkEncoding } from '../../formats/protocol.js';
 import { queryRows, type Db } from '../../db/client.js';
 import { blobs, captures, hostChunks } from '../../db/schema.js';
@@ -176,17 +176,49 @@ export async function knownBlobs(db: Db, shas: string[]): Promise<Map<string, Bl
   return m;
 }
 
-/** Which of these chunks a host holds (dedup scope). */
-export async function heldByHost(db: Db, host: string, shas: string[]): Promise<Set<string>> {
-  const held = new Set<string>();
+/** A `blobs` row as PostgreSQL's json_agg spells it. */
+export interface BlobJson {
+  sha256: string;
+  size: number;
+  encoding: string;
+  stored_size: number;
+  first_stored: string;
+  last_verified: string;
+}
+
+/** A json or jsonb value as the driver answered it: postgres.js parses it, PGlite may hand back its text. */
+export function jsonOf<T>(value: T | string | null): T | null {
+  return typeof value === 'string' ? (JSON.parse(value) as T) : value;
+}
+
+/** `blobs` rows read as json_agg (several lookups in one statement), by chunk. */
+export function blobRowsOf(rows: BlobJson[] | null): Map<string, BlobRow> {
+  const m = new Map<string, BlobRow>();
+  for (const r of rows ?? []) {
+    m.set(r.sha256, {
+      sha256: r.sha256,
+      size: r.size,
+      encoding: r.encoding,
+      storedSize: r.stored_size,
+      firstStored: new Date(r.first_stored),
+      lastVerified: new Date(r.last_verified),
+    });
+  }
+  return m;
+}
+
+/** The `blobs` rows of those of these chunks the host holds: one statement (a join) for what were two lookups. */
+async function heldBlobs(db: Db, host: string, shas: string[]): Promise<Map<string, BlobRow>> {
+  const m = new Map<string, BlobRow>();
   for (let i = 0; i < shas.length; i += 1000) {
     const rows = await db
-      .select({ sha256: hostChunks.sha256 })
+      .select(getTableColumns(blobs))
       .from(hostChunks)
+      .innerJoin(blobs, eq(blobs.sha256, hostChunks.sha256))
       .where(and(eq(hostChunks.host, host), inArray(hostChunks.sha256, shas.slice(i, i + 1000))));
-    for (const r of rows) held.add(r.sha256);
+    for (const r of rows) m.set(r.sha256, r);
   }
-  return held;
+  return m;
 }
 
 /**
@@ -195,12 +227,8 @@ export async function heldByHost(db: Db, host: string, shas: string[]): Promise<
  * A chunk `blobs` calls present that the store lacks is marked missing (its row deleted),
  * so it is handed out for upload again instead of wedging every commit.
  */
-export async function confirmHeld(db: Db, store: BlobStore, now: Date, host: string, shas: string[], heldAlready?: Set<string>): Promise<Map<string, BlobRow>> {
-  const held = heldAlready ?? (await heldByHost(db, host, shas));
-  const known = await knownBlobs(
-    db,
-    shas.filter((s) => held.has(s)),
-  );
+export async function confirmHeld(db: Db, store: BlobStore, now: Date, host: string, shas: string[]): Promise<Map<string, BlobRow>> {
+  const known = await heldBlobs(db, host, shas);
   const presence = presenceOf(store);
   const confirmed = new Map<string, BlobRow>();
   const lost: string[] = [];

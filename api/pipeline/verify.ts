@@ -4,16 +4,18 @@
  * The server never trusts client metadata.
  */
 import type { CaptureManifest, ChunkEncoding, ManifestChunk } from '../../formats/protocol.js';
-import type { Db } from '../../db/client.js';
+import { sql } from 'drizzle-orm';
+import { queryRows, type Db } from '../../db/client.js';
 import type { blobs } from '../../db/schema.js';
 import { ApiError } from '../errors.js';
 import { stagingKey, stagingPrefix, type BlobStore } from '../store/types.js';
 import { ChunkCache, ChunkError, decodeChunk, type VerifiedChunk } from './chunks.js';
-import { deliveredChunks, receivedOf, type DeliveredRow } from '../ingest/chunks.js';
+import { receivedOf, type DeliveredRow } from '../ingest/chunks.js';
 import {
+  blobRowsOf,
+  type BlobJson,
   countBlobs,
-  heldByHost,
-  knownBlobs,
+  jsonOf,
   markMissing,
   markVerified,
   pool,
@@ -35,16 +37,48 @@ export interface ChunkRecords {
 /**
  * A capture's chunk records, read once when first asked for: a commit that first weighs
  * whether to run inline (ingest/commit-jobs.ts stagedBytesToVerify) and then verifies reads
- * them once, not twice. Independent lookups, sent together.
+ * them once, not twice. One statement: the three lookups were a round trip and a transaction each.
  */
 export function chunkRecordsOnce(db: Db, host: string, captureId: string, shas: string[]): () => Promise<ChunkRecords> {
   let read: Promise<ChunkRecords> | null = null;
-  return () =>
-    (read ??= Promise.all([knownBlobs(db, shas), heldByHost(db, host, shas), deliveredChunks(db, captureId)]).then(([known, held, delivered]) => ({
-      known,
-      held,
-      delivered,
-    })));
+  return () => (read ??= chunkRecords(db, host, captureId, shas));
+}
+
+async function chunkRecords(db: Db, host: string, captureId: string, shas: string[]): Promise<ChunkRecords> {
+  const [row] = await queryRows<{
+    known: BlobJson[] | string | null;
+    held: string[] | string | null;
+    delivered: DeliveredJson[] | string | null;
+  }>(
+    db,
+    sql`
+    WITH wanted AS (SELECT w.sha256 FROM jsonb_array_elements_text(${JSON.stringify(shas)}::jsonb) AS w(sha256))
+    SELECT (SELECT json_agg(b) FROM blobs b WHERE b.sha256 IN (SELECT sha256 FROM wanted)) AS known,
+           (SELECT json_agg(h.sha256) FROM host_chunks h WHERE h.host = ${host} AND h.sha256 IN (SELECT sha256 FROM wanted)) AS held,
+           (SELECT json_agg(cc) FROM capture_chunks cc WHERE cc.capture_id = ${captureId}) AS delivered`,
+  );
+  const delivered = new Map<string, DeliveredRow>();
+  for (const r of jsonOf(row?.delivered ?? null) ?? []) {
+    delivered.set(r.sha256, {
+      captureId: r.capture_id,
+      sha256: r.sha256,
+      size: r.size,
+      encoding: r.encoding,
+      storedSize: r.stored_size,
+      receivedAt: new Date(r.received_at),
+    });
+  }
+  return { known: blobRowsOf(jsonOf(row?.known ?? null)), held: new Set(jsonOf(row?.held ?? null) ?? []), delivered };
+}
+
+/** A `capture_chunks` row as PostgreSQL's json_agg spells it. */
+interface DeliveredJson {
+  capture_id: string;
+  sha256: string;
+  size: number;
+  encoding: string;
+  stored_size: number;
+  received_at: string;
 }
 
 /** One chunk as a manifest records it: how it actually rests in the store. */
@@ -82,8 +116,6 @@ export interface VerifiedChunks {
   pending: Map<string, StagedChunk>;
   /** Chunks the capture's host held before this commit (host_chunks rows that need no insert). */
   held: Set<string>;
-  /** Chunks this capture delivered through the catalog (their `capture_chunks` rows go once it commits). */
-  delivered: Set<string>;
   /** The `blobs` rows of the capture's chunks as verify read them (publishStaged takes them as they were). */
   known: ReadonlyMap<string, typeof blobs.$inferSelect>;
 }
@@ -228,7 +260,7 @@ export async function verifyChunks(
       { chunks: problems },
     );
   }
-  return { stored, newBlobs, pending, held, delivered: new Set(chunks.filter(sent).map((c) => c.sha256)), known };
+  return { stored, newBlobs, pending, held, known };
 }
 
 /**

@@ -4,12 +4,12 @@
  * or volume, and the manifest that lets `rebuild` recreate it. Shared by commit,
  * rebuild and reindex.
  */
-import { type SQL, sql } from 'drizzle-orm';
+import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import type { ArtifactSummary, CaptureManifest, HostRef } from '../../formats/protocol.js';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import { PARSER_VERSION } from '../../formats/parse.js';
 import { queryRows, type Db } from '../../db/client.js';
-import { artifacts, blobs, events, hostChunks } from '../../db/schema.js';
+import { artifacts, events } from '../../db/schema.js';
 import { annotateError } from '../errors.js';
 import { detectDrift, type DriftEvent, type Observation } from './drift.js';
 import {
@@ -278,9 +278,9 @@ export async function writeArtifactGuarded(
  * artifact is written in its own, so one unindexable artifact becomes a parse error
  * instead of failing the capture.
  *
- * After the reads drift needs, the rows go as two pipelines (settleAll): the shared rows
- * (blobs, host_chunks, the host) behind whatever the caller sent before (commit sends its
- * claim first), then, in the savepoint, the artifacts with every row and event they produce
+ * After the reads drift needs, the shared rows (blobs, host_chunks, the host: one statement,
+ * sharedRows) go behind whatever the caller sent before (commit sends its claim first), then,
+ * in a pipeline (settleAll) in the savepoint, the artifacts with every row and event they produce
  * — a handful of round trips to the database for a capture of any size. (The savepoint is
  * postgres.js's own: a statement that fails outside one fails the whole transaction.)
  */
@@ -295,17 +295,18 @@ export async function writeCapture(
   const planned = await planEntries(tx, record, entries);
   const systemUuid = cleanJson(hostSystemUuid ?? record.host.systemUuid ?? null);
   // The host now holds every chunk its capture references (the dedup scope, `host_chunks`;
-  // see heldByHost in api/ingest/staging.ts). Rows it held before are left alone: an
+  // see api/ingest/staging.ts). Rows it held before are left alone: an
   // unchanged capture inserts none.
   const held = [...new Set(entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)))]
     .filter((sha256) => !heldBefore?.has(sha256))
     .map((sha256) => ({ host: record.host.name, sha256 }));
-  await settleAll(
-    [
-      ...chunked(newBlobs, 500).map((b) => tx.insert(blobs).values(b).onConflictDoNothing()),
-      ...chunked(held, 1000).map((b) => tx.insert(hostChunks).values(b).onConflictDoNothing()),
+  await tx.execute(
+    sharedRows(
+      newBlobs,
+      held.map((h) => h.sha256),
       hostUpsert(tx, { name: record.host.name, kind: record.host.kind, systemUuid, seenAt: record.collectedAt, captureId: record.captureId }),
-    ].map((q) => tx.execute(q)),
+      record.host.name,
+    ),
   );
   try {
     await tx.transaction(async (spRaw) => {
@@ -343,6 +344,35 @@ export async function writeCapture(
   return written;
 }
 
+/**
+ * The rows a capture shares with others, as one statement: its new `blobs` rows and
+ * `host_chunks` rows (each kept when one is there already) in a WITH part each, then the host's
+ * upsert. One statement where three (more past 500 chunks) cost a commit a statement each.
+ */
+function sharedRows(newBlobs: BlobRow[], held: string[], host: SQLWrapper, hostName: string): SQL {
+  const blobJson = JSON.stringify(
+    newBlobs.map((b) => ({
+      sha256: b.sha256,
+      size: b.size,
+      encoding: b.encoding,
+      stored_size: b.storedSize,
+      first_stored: b.firstStored.toISOString(),
+      last_verified: b.lastVerified.toISOString(),
+    })),
+  );
+  return sql`
+    WITH new_blobs AS (
+           INSERT INTO blobs (sha256, size, encoding, stored_size, first_stored, last_verified)
+           SELECT b.sha256, b.size, b.encoding, b.stored_size, b.first_stored, b.last_verified
+             FROM jsonb_populate_recordset(NULL::blobs, ${blobJson}::jsonb) AS b
+           ON CONFLICT DO NOTHING),
+         held AS (
+           INSERT INTO host_chunks (host, sha256)
+           SELECT ${hostName}, h.sha256 FROM jsonb_array_elements_text(${JSON.stringify(held)}::jsonb) AS h(sha256)
+           ON CONFLICT DO NOTHING)
+    ${host.getSQL()}`;
+}
+
 /** Several artifacts' rows as one artifact's (each list concatenated in artifact order). */
 function mergedRows(all: IndexedRows[]): IndexedRows {
   const cat = <K extends keyof IndexedRows>(k: K) => all.flatMap((r) => r[k] as unknown[]) as IndexedRows[K];
@@ -356,12 +386,6 @@ function mergedRows(all: IndexedRows[]): IndexedRows {
     hostSystemUuid: null,
     observations: [],
   };
-}
-
-function chunked<T>(rows: T[], n: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < rows.length; i += n) out.push(rows.slice(i, i + n));
-  return out;
 }
 
 /** The summary a commit answers for one artifact. */

@@ -1,0 +1,70 @@
+/**
+ * A small capture as the collector sends it (begin → its small chunks through
+ * `PUT /v1/captures/{id}/chunks` → commit) costs few statements: each one is a round trip, a
+ * socket write and, outside a transaction, a transaction of its own, and under load they were
+ * most of the catalog's CPU per commit. A chunk batch is two statements (what its checks read,
+ * then its records with the check that the capture is open): it was seven (the capture, its
+ * declaration, three lookups, the state re-check, the records). The commit reads the capture
+ * and its chunk records in two (it was four), and its transaction writes the shared rows in
+ * one statement and clears the records in the claim's. The counts are the statements the
+ * catalog sends (drizzle's query log), on the embedded database, where they are the same ones.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
+import { begin, collectorTokens, commit, frameChunks, prepareCapture } from '../helpers/ingest-client.js';
+
+let catalog: TestCatalog;
+let token: string;
+const sent: string[] = [];
+
+beforeAll(async () => {
+  catalog = await startTestCatalog('embedded');
+  token = (await collectorTokens(catalog, ['sol-few']))['sol-few'];
+  // Every statement of the database handle and of its transactions (they take the session's options).
+  const session = (catalog.services.db as unknown as { session: { logger: unknown; options: { logger?: unknown } } }).session;
+  const logger = { logQuery: (query: string) => sent.push(query) };
+  session.logger = logger;
+  session.options.logger = logger;
+});
+afterAll(async () => {
+  await catalog?.close();
+});
+
+it('a chunk batch is two statements and the commit reads its capture and chunk records in two', async () => {
+  const statements: Record<string, number> = {};
+  for (let c = 0; c < 2; c++) {
+    const p = prepareCapture({
+      host: 'sol-few',
+      hostKind: 'solaris',
+      artifacts: [
+        { kind: 'zfs-snapshots', fileName: 'zfs-list.txt', bytes: new TextEncoder().encode(`tank/vmfs/lun0@daily-${c}\t${1790000000 + c}\t4096\n`.repeat(40)) },
+        {
+          kind: 'unknown',
+          fileName: 'stmfadm-list-lu.txt',
+          bytes: new TextEncoder().encode(`LU Name: 600144F0${c}\n    Data File: /dev/zvol/rdsk/tank/lun${c}\n`.repeat(20)),
+        },
+      ],
+    });
+    const answer = await begin(catalog, p.request, token);
+    expect(answer.missing).toHaveLength(2);
+    const before = sent.length;
+    const res = await catalog.request(`/v1/captures/${p.request.captureId}/chunks`, {
+      method: 'PUT',
+      token,
+      headers: { 'content-type': 'application/octet-stream' },
+      body: frameChunks(answer.missing.map((m) => [m.sha256, p.stored.get(m.sha256)!])) as unknown as BodyInit,
+    });
+    expect(res.status).toBe(200);
+    statements.batch = sent.length - before;
+    const committing = sent.length;
+    const done = await commit(catalog, p.request.captureId, token);
+    expect(done.artifacts).toHaveLength(2);
+    const mine = sent.slice(committing);
+    // The statements before the commit's transaction: the capture with its job, then its chunk records.
+    statements.commitReads = mine.findIndex((q) => /^\s*WITH gate AS MATERIALIZED/.test(q));
+    statements.commit = mine.length;
+    console.log(`capture ${c}: chunk batch ${statements.batch} statements, commit ${statements.commit} (${statements.commitReads} before its transaction)`);
+    expect(statements.batch).toBe(2);
+    expect(statements.commitReads).toBe(2);
+  }
+});
