@@ -45,7 +45,7 @@ import { distinctChunks } from './begin.js';
 import { type ReceivedChunks, receivedOf } from './chunks.js';
 import { assertHostAllowed } from './host-scope.js';
 import { earlierParses } from '../pipeline/parse.js';
-import { chunkRecordsOnce, type ChunkRecords } from '../pipeline/verify.js';
+import { chunkRecordsJson, chunkRecordsOf, chunkRecordsOnce, type ChunkRecords, type ChunkRecordsJson } from '../pipeline/verify.js';
 
 /** Times a job may be taken (its runner then vanishing) before it fails instead of being taken again. */
 export const MAX_ATTEMPTS = 5;
@@ -179,8 +179,8 @@ function takeableAt(now: Date) {
 export async function commitOrHandOff(services: Services, principal: Principal, captureId: string): Promise<CommitOutcome> {
   const { db } = services;
   // The capture and its job, if any, in one statement; the row goes on to commitCapture, which
-  // need not read it again. Its request (up to 65,536 chunk references) only when a commit will
-  // read it: not to answer a committed capture again or a job's poll.
+  // need not read it again. Its request (up to 65,536 chunk references) and its chunk records
+  // only when a commit will read them: not to answer a committed capture again or a job's poll.
   const { request: _request, ...columns } = getTableColumns(captures);
   const [found] = await db
     .select({
@@ -188,6 +188,12 @@ export async function commitOrHandOff(services: Services, principal: Principal, 
       request: sql<BeginRequest | null>`CASE WHEN ${captures.state} = 'open' AND ${commitJobs.captureId} IS NULL THEN ${captures.request} END`.mapWith(
         captures.request,
       ),
+      // The chunk records its commit reads, for the same capture (chunkRecordsOnce's, from the request's chunks).
+      records: sql<ChunkRecordsJson | string | null>`CASE WHEN ${captures.state} = 'open' AND ${commitJobs.captureId} IS NULL THEN ${chunkRecordsJson(
+        sql`SELECT c->>'sha256' FROM jsonb_array_elements(${captures.request}->'artifacts') AS a(a) CROSS JOIN LATERAL jsonb_array_elements(a.a->'chunks') AS r(c)`,
+        sql`${captures.host}`,
+        sql`${captures.id}`,
+      )} END`,
       job: commitJobs,
     })
     .from(captures)
@@ -221,8 +227,9 @@ export async function commitOrHandOff(services: Services, principal: Principal, 
   if (cap.state === 'committed') return { status: 200, body: await committedAnswer(db, cap) };
   const limit = services.config.COMMIT_INLINE_MAX_BYTES;
   const request = cap.request as BeginRequest;
-  // Read once for the weighing and the commit's verify (the same distinct chunks).
-  const records = chunkRecordsOnce(db, cap.host, captureId, [...distinctChunks(request).keys()]);
+  // Read once for the weighing and the commit's verify (the same distinct chunks): with the row above when it read them.
+  const read = found.records ? chunkRecordsOf(found.records) : null;
+  const records = read ? () => Promise.resolve(read) : chunkRecordsOnce(db, cap.host, captureId, [...distinctChunks(request).keys()]);
   const staged = await stagedBytesToVerify(db, cap.host, captureId, request, receivedOf(services.store), limit, records);
   // The artifacts hashed whole count only when the staged bytes alone keep the commit inline.
   const hashed = staged <= limit ? await wholeBytesToHash(db, cap.host, request, limit * INLINE_WHOLE_HASH_FACTOR) : 0;

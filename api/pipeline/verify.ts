@@ -4,7 +4,7 @@
  * The server never trusts client metadata.
  */
 import type { CaptureManifest, ChunkEncoding, ManifestChunk } from '../../formats/protocol.js';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
 import type { blobs } from '../../db/schema.js';
 import { ApiError } from '../errors.js';
@@ -45,20 +45,37 @@ export function chunkRecordsOnce(db: Db, host: string, captureId: string, shas: 
 }
 
 async function chunkRecords(db: Db, host: string, captureId: string, shas: string[]): Promise<ChunkRecords> {
-  const [row] = await queryRows<{
-    known: BlobJson[] | string | null;
-    held: string[] | string | null;
-    delivered: DeliveredJson[] | string | null;
-  }>(
+  const [row] = await queryRows<{ records: ChunkRecordsJson | string }>(
     db,
-    sql`
-    WITH wanted AS (SELECT w.sha256 FROM jsonb_array_elements_text(${JSON.stringify(shas)}::jsonb) AS w(sha256))
-    SELECT (SELECT json_agg(b) FROM blobs b WHERE b.sha256 IN (SELECT sha256 FROM wanted)) AS known,
-           (SELECT json_agg(h.sha256) FROM host_chunks h WHERE h.host = ${host} AND h.sha256 IN (SELECT sha256 FROM wanted)) AS held,
-           (SELECT json_agg(cc) FROM capture_chunks cc WHERE cc.capture_id = ${captureId}) AS delivered`,
+    sql`SELECT ${chunkRecordsJson(sql`SELECT w.sha256 FROM jsonb_array_elements_text(${JSON.stringify(shas)}::jsonb) AS w(sha256)`, sql`${host}`, sql`${captureId}`)} AS records`,
   );
+  return chunkRecordsOf(row.records);
+}
+
+/** A capture's chunk records as chunkRecordsJson builds them. */
+export interface ChunkRecordsJson {
+  known: BlobJson[] | null;
+  held: string[] | null;
+  delivered: DeliveredJson[] | null;
+}
+
+/**
+ * A capture's chunk records as one json value, for a statement that reads them with others: the
+ * `blobs` rows of the chunks `wanted` (a query of one column) names, which of them `host`
+ * holds, and every `capture_chunks` row of `captureId`.
+ */
+export function chunkRecordsJson(wanted: SQL, host: SQL, captureId: SQL): SQL {
+  return sql`json_build_object(
+    'known', (SELECT json_agg(b) FROM blobs b WHERE b.sha256 IN (${wanted})),
+    'held', (SELECT json_agg(h.sha256) FROM host_chunks h WHERE h.host = ${host} AND h.sha256 IN (${wanted})),
+    'delivered', (SELECT json_agg(cc) FROM capture_chunks cc WHERE cc.capture_id = ${captureId}))`;
+}
+
+/** The chunk records a chunkRecordsJson value holds. */
+export function chunkRecordsOf(value: ChunkRecordsJson | string): ChunkRecords {
+  const records = jsonOf(value)!;
   const delivered = new Map<string, DeliveredRow>();
-  for (const r of jsonOf(row?.delivered ?? null) ?? []) {
+  for (const r of records.delivered ?? []) {
     delivered.set(r.sha256, {
       captureId: r.capture_id,
       sha256: r.sha256,
@@ -68,7 +85,7 @@ async function chunkRecords(db: Db, host: string, captureId: string, shas: strin
       receivedAt: new Date(r.received_at),
     });
   }
-  return { known: blobRowsOf(jsonOf(row?.known ?? null)), held: new Set(jsonOf(row?.held ?? null) ?? []), delivered };
+  return { known: blobRowsOf(records.known), held: new Set(records.held ?? []), delivered };
 }
 
 /** A `capture_chunks` row as PostgreSQL's json_agg spells it. */
