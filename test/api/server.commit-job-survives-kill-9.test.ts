@@ -20,7 +20,7 @@ import { artifacts, captures, commitJobs } from '../../db/schema.js';
 import type { CommitInProgress, CommitResponse } from '../../formats/protocol.js';
 import { buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
 import { availableFlavours, type Flavour } from '../helpers/catalog.js';
-import { createDatabase } from '../helpers/database.js';
+import { createDatabase, PG_TEMPLATE_ENV } from '../helpers/database.js';
 import { begin, prepareCapture, remoteCatalog, uploadMissing } from '../helpers/ingest-client.js';
 import { serverChildEnv, startServerChild, type ServerChild } from '../helpers/server-child.js';
 import { s3TestConfig } from '../helpers/swift.js';
@@ -43,7 +43,8 @@ for (const flavour of availableFlavours() as Flavour[]) {
       const env: Record<string, string> = { ...(await serverChildEnv(dataDir, token)), COMMIT_INLINE_MAX_BYTES: String(MiB), COMMIT_JOB_LEASE_SECONDS: '3' };
       let databaseUrl: string | undefined;
       if (flavour === 'postgres-s3') {
-        const created = await createDatabase(process.env.TEST_DATABASE_URL!);
+        // A copy of the run's migrated template (test/helpers/build-once.ts): the server finds its migrations applied.
+        const created = await createDatabase(process.env.TEST_DATABASE_URL!, 'vrc_test', process.env[PG_TEMPLATE_ENV]);
         dropDb = created.drop;
         databaseUrl = created.url;
         const s3 = s3TestConfig()!;
