@@ -330,6 +330,12 @@ function hostsNamed(names: SQL, text: string, limit: number): SQL {
 /** How many of the newest target rows a fragment's target LUs are first looked for in (`fragmentSql`). */
 export const TARGET_WINDOW = 1000;
 
+/**
+ * How many of the newest target rows are read first to see whether the fragment is in any: a
+ * fragment none of them holds is rare among target names, and the window is not read for it.
+ */
+const PROBE_ROWS = 100;
+
 /** A fragment's rows, tagged: `volume`, `host` (only for kinds holding label, host) and `target`. */
 type FragmentRow = { hit: 'volume' | 'host' | 'target'; row: Row };
 
@@ -348,6 +354,8 @@ type FragmentRow = { hit: 'volume' | 'host' | 'target'; row: Row };
  * pool), and their answer is the newest LUs: so the newest `window` target rows are read first
  * (the index on seen_at), and where the LUs matching there fill the answer, or the window holds
  * every target row, the answer is taken from them and no index of names is read for targets.
+ * The window is read only when one of the newest `PROBE_ROWS` rows (at most the window) holds the
+ * fragment (or they are the whole table): a fragment as rare as most label fragments goes to the names at once.
  * Only when that does not settle it are the target names read from their word-start index
  * (and, for the count, the volumes' and hosts' names from theirs, a separate index, so a
  * fragment that starts a million backing stores costs a label search nothing). One statement:
@@ -390,9 +398,17 @@ function fragmentSql(kinds: string[], fragment: string, enough: number, window: 
     : sql`SELECT ''::text AS kind, ''::text AS name, ''::text AS ref WHERE false`;
   const targetWords = wordStartRows(target, probe, whole);
   const namesOf = (names: string) => sql.raw(`SELECT kind, name FROM ${names}`);
+  const probeRows = Math.min(PROBE_ROWS, window);
   const withBlock = sql`WITH vh AS MATERIALIZED (${volumeHostWords}),
       vh_all AS MATERIALIZED (${volumeHost.length ? namesUnion(sql`SELECT * FROM vh`, midWordRows(volumeHost, fragment)) : sql`SELECT * FROM vh`}),
-      win AS MATERIALIZED (SELECT t.* FROM targets t ORDER BY t.seen_at DESC, t.id DESC LIMIT ${window}),
+      newest AS MATERIALIZED (SELECT t.iqn, t.alias, t.backing_store FROM targets t ORDER BY t.seen_at DESC, t.id DESC LIMIT ${probeRows}),
+      dense AS MATERIALIZED (
+        SELECT (SELECT count(*) FROM newest) < ${probeRows}
+            OR EXISTS (SELECT 1 FROM newest w WHERE ${sql.join(
+              target.map((k) => sql`strpos(lower(${col(k)}), ${probe}) > 0`),
+              sql` OR `,
+            )}) AS dense),
+      win AS MATERIALIZED (SELECT t.* FROM targets t WHERE (SELECT dense FROM dense) ORDER BY t.seen_at DESC, t.id DESC LIMIT ${window}),
       tm AS MATERIALIZED (
         SELECT w.*, ${sql.join(
           target.map((k) => sql`${wordMatch(k)} AS ${flag(k)}`),
@@ -421,7 +437,7 @@ function fragmentSql(kinds: string[], fragment: string, enough: number, window: 
                  target.map((k) => sql`count(DISTINCT CASE WHEN ${flag(k)} THEN ${sql.raw(TARGET_COLUMN[k])} END)`),
                  sql` + `,
                )} FROM tm) AS tw_names,
-               (SELECT count(*) FROM win) < ${window} AS complete),
+               (SELECT dense FROM dense) AND (SELECT count(*) FROM win) < ${window} AS complete),
       f AS MATERIALIZED (
         SELECT CASE WHEN ${raw(wordStartsAlone)} OR p.vh + p.tw_names >= ${enough} THEN true
                     WHEN p.complete THEN false
