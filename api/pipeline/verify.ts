@@ -62,13 +62,16 @@ export interface ChunkRecordsJson {
 /**
  * A capture's chunk records as one json value, for a statement that reads them with others: the
  * `blobs` rows of the chunks `wanted` (a query of one column) names, which of them `host`
- * holds, and every `capture_chunks` row of `captureId`.
+ * holds, and every `capture_chunks` row of `captureId`. `wanted` runs once, its hashes made
+ * distinct (a commit's are every chunk reference of its request, expanded from its row), and
+ * both lookups take that one array.
  */
 export function chunkRecordsJson(wanted: SQL, host: SQL, captureId: SQL): SQL {
-  return sql`json_build_object(
-    'known', (SELECT json_agg(b) FROM blobs b WHERE b.sha256 IN (${wanted})),
-    'held', (SELECT json_agg(h.sha256) FROM host_chunks h WHERE h.host = ${host} AND h.sha256 IN (${wanted})),
-    'delivered', (SELECT json_agg(cc) FROM capture_chunks cc WHERE cc.capture_id = ${captureId}))`;
+  return sql`(SELECT json_build_object(
+    'known', (SELECT json_agg(b) FROM blobs b WHERE b.sha256 = ANY(w.shas)),
+    'held', (SELECT json_agg(h.sha256) FROM host_chunks h WHERE h.host = ${host} AND h.sha256 = ANY(w.shas)),
+    'delivered', (SELECT json_agg(cc) FROM capture_chunks cc WHERE cc.capture_id = ${captureId}))
+    FROM (SELECT array_agg(DISTINCT x.sha256) AS shas FROM (${wanted}) AS x(sha256)) w)`;
 }
 
 /** The chunk records a chunkRecordsJson value holds. */
