@@ -9,16 +9,15 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import type { ArtifactDeclaration, BeginBody, BeginRequest, BeginResponse } from '../../formats/protocol.js';
+import type { BeginBody, BeginResponse } from '../../formats/protocol.js';
 import { captures } from '../../db/schema.js';
 import { artifactId } from '../../api/ingest/begin.js';
 import { ApiError } from '../../api/errors.js';
-import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
+import { lunHeader, referencing } from './previous-id-capture.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
-import { commit, ingest, prepareCapture, uuidv7, type TestArtifact } from '../helpers/ingest-client.js';
+import { commit, ingest, prepareCapture, uuidv7 } from '../helpers/ingest-client.js';
 import { tokenFor } from './read-side-seed.js';
 
-const MiB = 1024 * 1024;
 const PREFER = 'return=minimal, commit-if-complete';
 
 describeEachFlavour('begin commits an unchanged capture when asked', (flavour) => {
@@ -30,12 +29,7 @@ describeEachFlavour('begin commits an unchanged capture when asked', (flavour) =
     await catalog?.close();
   });
 
-  const header = (lun: number, fill: number): TestArtifact => {
-    const bytes = buildVmfsDisk({ dumpLength: 'descriptor' });
-    bytes.fill(fill, bytes.length - 2 * MiB, bytes.length - MiB);
-    return { kind: 'vmfs-header', fileName: `lun${lun}.bin`, sourcePath: `/dev/disks/lun${lun}`, device: `naa.600144f000000000000000000000000${lun}`, bytes };
-  };
-  const artifacts = [header(1, 1), header(2, 2)];
+  const artifacts = [lunHeader(1, 1), lunHeader(2, 2)];
 
   const post = (body: BeginBody, prefer: string | null, token?: string) =>
     catalog.request('/v1/captures', {
@@ -44,12 +38,6 @@ describeEachFlavour('begin commits an unchanged capture when asked', (flavour) =
       body: JSON.stringify(body),
       ...(token ? { token } : {}),
     });
-  /** A new capture of `request`, artifact i declared by `previous: ids[i]` (null: its chunk list). */
-  const referencing = (request: BeginRequest, ids: Array<string | null>): BeginBody => ({
-    ...request,
-    captureId: uuidv7(),
-    artifacts: request.artifacts.map(({ chunks, ...a }, i): ArtifactDeclaration => (ids[i] ? { ...a, previous: ids[i] } : { ...a, chunks })),
-  });
   const stateOf = async (captureId: string) =>
     (await catalog.services.db.select({ state: captures.state }).from(captures).where(eq(captures.id, captureId)))[0]?.state;
 
@@ -85,7 +73,7 @@ describeEachFlavour('begin commits an unchanged capture when asked', (flavour) =
     // Every chunk held, but one artifact declared by its chunk list: the commit would read it.
     const mixed = referencing(request, [ids[0], null]);
     // A new artifact: its distinct chunk is missing.
-    const changed = prepareCapture({ host: 'esx-open', artifacts: [artifacts[0], header(3, 3)] }).request;
+    const changed = prepareCapture({ host: 'esx-open', artifacts: [artifacts[0], lunHeader(3, 3)] }).request;
     const fresh = referencing(changed, [ids[0], null]);
     const plain = referencing(request, ids);
     for (const [what, body, prefer] of [

@@ -10,13 +10,11 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import type { ArtifactDeclaration, BeginBody, BeginRequest, BeginResponse } from '../../formats/protocol.js';
+import type { BeginBody, BeginRequest, BeginResponse } from '../../formats/protocol.js';
 import { queryRows } from '../../db/client.js';
-import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
+import { lunHeader, referencing } from './previous-id-capture.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
-import { begin, commit, ingest, prepareCapture, uuidv7, type TestArtifact } from '../helpers/ingest-client.js';
-
-const MiB = 1024 * 1024;
+import { begin, commit, ingest, prepareCapture, uuidv7 } from '../helpers/ingest-client.js';
 
 describeEachFlavour('begin takes an unchanged artifact by its previous id', (flavour) => {
   let catalog: TestCatalog;
@@ -27,12 +25,7 @@ describeEachFlavour('begin takes an unchanged artifact by its previous id', (fla
     await catalog?.close();
   });
 
-  const header = (lun: number, fill: number): TestArtifact => {
-    const bytes = buildVmfsDisk({ dumpLength: 'descriptor' });
-    bytes.fill(fill, bytes.length - 2 * MiB, bytes.length - MiB); // a chunk of its own per LUN
-    return { kind: 'vmfs-header', fileName: `lun${lun}.bin`, sourcePath: `/dev/disks/lun${lun}`, device: `naa.600144f000000000000000000000000${lun}`, bytes };
-  };
-  const artifacts = [header(1, 1), header(2, 2)];
+  const artifacts = [lunHeader(1, 1), lunHeader(2, 2)];
 
   /** POST /v1/captures with a body as given; the raw answer. */
   const post = (body: BeginBody, prefer?: string) =>
@@ -41,12 +34,6 @@ describeEachFlavour('begin takes an unchanged artifact by its previous id', (fla
       headers: { 'content-type': 'application/json', ...(prefer ? { prefer } : {}) },
       body: JSON.stringify(body),
     });
-  /** The request as a new capture declaring artifact i by `previous: ids[i]` (null: its chunk list). */
-  const referencing = (request: BeginRequest, ids: Array<string | null>): BeginBody => ({
-    ...request,
-    captureId: uuidv7(),
-    artifacts: request.artifacts.map(({ chunks, ...a }, i): ArtifactDeclaration => (ids[i] ? { ...a, previous: ids[i] } : { ...a, chunks })),
-  });
   const storedRequest = async (captureId: string) =>
     (await queryRows<{ request: BeginRequest | string }>(catalog.services.db, sql`SELECT request FROM captures WHERE id = ${captureId}`))[0]?.request;
 
