@@ -16,7 +16,8 @@
  *   COLLECTOR_BUNDLE=/path/collector.cjs …           another build of the collector (before/after)
  *   BENCH_DAY_LATER=0 …                              days 2–3 within the catalog's trust window (see DAY_LATER)
  *   BENCH_SERVER_LOG=1 …                             print each catalog's stderr after each run
- *   COLLECTOR_NODE_ARGS=… SERVER_NODE_ARGS=…         node options for the collector / the catalog (a CPU profile)
+ *   COLLECTOR_NODE_ARGS=… SERVER_NODE_ARGS=…         node options for the collector / the catalog (a CPU profile;
+ *                                                    BUILD_MINIFY=0 npm run bench … keeps both builds' names)
  *
  * PostgreSQL + S3 runs when TEST_DATABASE_URL and S3_ENDPOINT (and the AWS_* keys) are set,
  * as in .ci/run or after `source` of infra/swift/start.sh's output. restic comes from the
