@@ -5,6 +5,7 @@
  */
 import { CollectorError, describeError, EXIT } from './errors.js';
 import { VERSION } from './version.js';
+import { visible } from '../formats/printable.js';
 
 const USAGE = `Usage: collector <command> [options]
 
@@ -64,11 +65,11 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CollectorError) {
       // Usage errors name their command themselves ("restore: --at is not …"): once is enough.
       const m = e.message;
-      process.stderr.write(`collector ${command}: ${m.slice(m.startsWith(`${command}: `) ? command.length + 2 : 0)}\n`);
+      process.stderr.write(`collector ${command}: ${visible(m.slice(m.startsWith(`${command}: `) ? command.length + 2 : 0))}\n`);
       return e.exitCode;
     }
     // Unexpected: still one line, unless the operator asks for the trace.
-    process.stderr.write(`collector ${command}: internal error: ${describeError(e)}\n`);
+    process.stderr.write(`collector ${command}: internal error: ${visible(describeError(e))}\n`);
     if (process.env.COLLECTOR_DEBUG) process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
     return EXIT.failed;
   }

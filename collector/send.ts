@@ -16,6 +16,7 @@ import { readSpool, Spool, type SpooledCapture } from './spool.js';
 import { uuidv7 } from './uuidv7.js';
 
 import { VERSION } from './version.js';
+import { printableJson, visible, visibleLines } from '../formats/printable.js';
 
 export { VERSION };
 
@@ -169,7 +170,7 @@ export class SendSession {
       this.close();
     }
     this.progress.finish();
-    process.stdout.write(json ? JSON.stringify(r, null, 2) + '\n' : formatRunReport(r));
+    process.stdout.write(json ? printableJson(r) + '\n' : visibleLines(formatRunReport(r)));
     return r.exitCode;
   }
 
@@ -206,7 +207,7 @@ export class SendSession {
       } catch (e) {
         if (this.noteRejected(e) || this.noteUnreachable(e)) continue;
         if (this.noteRefusal(e, c.begin.host.name)) break;
-        process.stderr.write(`warning: spooled capture ${c.begin.captureId}: ${describeError(e)}\n`);
+        process.stderr.write(`warning: spooled capture ${c.begin.captureId}: ${visible(describeError(e))}\n`);
       }
     }
   }
@@ -214,7 +215,7 @@ export class SendSession {
   /** Says so (one line) when a capture was moved to rejected/. */
   private noteRejected(e: unknown): boolean {
     if (!(e instanceof CaptureRejected)) return false;
-    process.stderr.write(`rejected: ${e.message}\n`);
+    process.stderr.write(`rejected: ${visible(e.message)}\n`);
     this.report.spool.rejected.push(e.captureId);
     return true;
   }
@@ -230,7 +231,7 @@ export class SendSession {
     // 202: the catalog is up, its worker still on this commit; the other captures still go.
     if (e.status === 202) this.late = true;
     else if (e.status < 500 || e.status === 502 || e.status === 503 || e.status === 504) this.unreachable = e.message;
-    else process.stderr.write(`warning: ${e.message}\n`);
+    else process.stderr.write(`warning: ${visible(e.message)}\n`);
     return true;
   }
 
@@ -361,13 +362,13 @@ export class SendSession {
     }
     const states = r.captures.map((c) => c.state);
     if (this.refused) {
-      process.stderr.write(`error: ${this.refused}\n`);
+      process.stderr.write(`error: ${visible(this.refused)}\n`);
       r.exitCode = EXIT.failed;
     } else if (!this.late && (states.includes('spooled') || ((this.unreachable || this.waiting) && r.spool.pending > 0))) r.exitCode = EXIT.spooled;
     else if (states.includes('failed')) r.exitCode = EXIT.failed;
     // Not one artifact read on any host: a failure, not a partial success.
     else if (states.length && !states.some((s) => s !== 'empty')) {
-      process.stderr.write(`error: ${r.captures.map((c) => `${c.host}: ${c.error}`).join('; ')}\n`);
+      process.stderr.write(`error: ${visible(r.captures.map((c) => `${c.host}: ${c.error}`).join('; '))}\n`);
       r.exitCode = EXIT.failed;
     } else if (r.spool.rejected.length > 0) r.exitCode = EXIT.rejected;
     else if (r.artifactsFailed > 0 || states.includes('empty')) r.exitCode = EXIT.partial;

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { DrPlan } from '../dr/plan.js';
 import { PICK_ONE, renderDrPlanText, type PlanStep } from '../dr/plan.js';
-import { candidateExtent, describePartition, extentAction, renderRestoreScript, sourceCommand, visible, type RestoreExtent } from './restore-script.js';
+import { candidateExtent, describePartition, extentAction, renderRestoreScript, sourceCommand, type RestoreExtent } from './restore-script.js';
+import { visible } from '../../formats/printable.js';
 import type { BundleSelection } from './select.js';
 
 /** `sha256sum -c` lines: `<hex>  <path>`. */

@@ -21,6 +21,8 @@
  * command line unquoted, and control characters never reach the output at all.
  */
 
+import { hasControlChars, visible } from '../../formats/printable.js';
+
 /** GPT type GUID of a VMFS partition, as partedUtil spells it (docs/formats.md §2). */
 export const PARTEDUTIL_VMFS_TYPE = 'AA31E02A400F11DB9590000C2911D1B8';
 
@@ -98,23 +100,6 @@ export type ExtentAction =
   | { kind: 'mbr'; command: string; alternative: string }
   | { kind: 'gpt'; command: string; alternative: string }
   | { kind: 'none'; reason: string };
-
-/** Characters that must never reach a terminal or a command line raw: C0, DEL, C1, line/paragraph separators, bidi overrides. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
-const CONTROL_ALL = new RegExp(CONTROL.source, 'g');
-
-/** True when `s` holds a character `visible` would escape. */
-export function hasControlChars(s: string): boolean {
-  return CONTROL.test(s);
-}
-
-/** `s` on one line with every control character shown as `\xNN` / `\uNNNN`: safe to print and to put in Markdown. */
-export function visible(s: string): string {
-  return s.replace(CONTROL_ALL, (c) => {
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
-}
 
 /** `s` in double quotes for a message (not a command): control characters escaped, `"` and `\` escaped. */
 function quotedForDisplay(s: string): string {

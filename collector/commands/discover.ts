@@ -2,6 +2,7 @@ import { HOST_HELP, HOST_OPTIONS, noPositionals, parseCommand, parseHostSettings
 import { loadConfigFile } from '../config.js';
 import { discoverHost, type Discovery } from '../discover.js';
 import { hostAccesses } from '../host-access.js';
+import { printableJson, visible, visibleLines } from '../../formats/printable.js';
 
 export const HELP = `Usage: collector discover [--root DIR] [--ssh [USER@]HOST]... [--json]
 
@@ -76,14 +77,14 @@ export async function run(args: string[]): Promise<number> {
     );
   }
   if (values.json) {
-    process.stdout.write(JSON.stringify(found.map(toJson), null, 2) + '\n');
+    process.stdout.write(printableJson(found.map(toJson)) + '\n');
   } else {
     for (const d of found) {
       if (d.unreachable) {
-        process.stdout.write(`${d.host.name} via ${d.access.label}: ${d.unreachable}\n`);
+        process.stdout.write(visibleLines(`${d.host.name} via ${d.access.label}: ${d.unreachable}\n`));
         continue;
       }
-      process.stdout.write(`${d.host.name} (${d.host.kind}${d.host.systemUuid ? `, system ${d.host.systemUuid}` : ''}) via ${d.access.label}\n`);
+      process.stdout.write(visibleLines(`${d.host.name} (${d.host.kind}${d.host.systemUuid ? `, system ${d.host.systemUuid}` : ''}) via ${d.access.label}\n`));
       for (const a of d.artifacts) {
         const what = a.text
           ? `${a.text.length} bytes of command output`
@@ -91,10 +92,10 @@ export async function run(args: string[]): Promise<number> {
             ? 'header dump, length planned from its partition table and LVM header'
             : 'file';
         process.stdout.write(
-          `  ${a.kind.padEnd(15)} ${a.sourcePath}\n      ${a.why}; ${what}${a.onlyIfVmfs ? ' (only if it holds VMFS)' : ''}${a.error ? `\n      ERROR ${a.error}` : ''}\n`,
+          `  ${a.kind.padEnd(15)} ${visible(a.sourcePath)}\n      ${visible(a.why)}; ${what}${a.onlyIfVmfs ? ' (only if it holds VMFS)' : ''}${a.error ? `\n      ERROR ${visible(a.error)}` : ''}\n`,
         );
       }
-      for (const n of d.notes) process.stdout.write(`  note: ${n}\n`);
+      for (const n of d.notes) process.stdout.write(`  note: ${visible(n)}\n`);
     }
   }
   // No host reached: a failure; some: partial.

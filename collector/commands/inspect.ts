@@ -5,6 +5,7 @@ import { PLAN_BYTES } from '../capture.js';
 import { parseCommand, printedHelp } from '../cli.js';
 import { describeError, EXIT, UsageError } from '../errors.js';
 import { openToRead, readAt } from '../host-access.js';
+import { printableJson, visibleLines } from '../../formats/printable.js';
 
 export const HELP = `Usage: collector inspect FILE... [--kind KIND] [--json]
 
@@ -144,6 +145,6 @@ export async function run(args: string[]): Promise<number> {
   }
   const results: InspectResult[] = [];
   for (const f of positionals) results.push(await inspectFile(f, kind));
-  process.stdout.write(values.json ? JSON.stringify(results, null, 2) + '\n' : results.map(summarize).join('\n\n') + '\n');
+  process.stdout.write(values.json ? printableJson(results) + '\n' : visibleLines(results.map(summarize).join('\n\n')) + '\n');
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.partial;
 }

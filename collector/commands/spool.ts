@@ -4,6 +4,7 @@ import { CatalogClient } from '../catalog-client.js';
 import { deliverCapture } from '../deliver.js';
 import { CollectorError, UsageError } from '../errors.js';
 import { readSpool, Spool, type SpoolEntry } from '../spool.js';
+import { printableJson, visible } from '../../formats/printable.js';
 
 export const HELP = `Usage: collector spool list | resend ID | drop ID [options]
 
@@ -51,10 +52,12 @@ export async function run(args: string[]): Promise<number> {
   if (action === 'list') {
     const entries = await readSpool(dir, true);
     if (values.json) {
-      process.stdout.write(JSON.stringify({ spool: dir, captures: entries.map(({ capture, ...e }) => e) }, null, 2) + '\n');
+      process.stdout.write(printableJson({ spool: dir, captures: entries.map(({ capture, ...e }) => e) }) + '\n');
     } else {
       for (const e of entries)
-        process.stdout.write(`${describe(e)}; ${mib(e.spoolBytes)} staged; ${e.attempts} failed attempt(s)${e.lastError ? `; last: ${e.lastError}` : ''}\n`);
+        process.stdout.write(
+          `${visible(`${describe(e)}; ${mib(e.spoolBytes)} staged; ${e.attempts} failed attempt(s)${e.lastError ? `; last: ${e.lastError}` : ''}`)}\n`,
+        );
       if (!entries.length) process.stdout.write(`no captures in ${dir}\n`);
     }
     return 0;
@@ -65,7 +68,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     const e = pick(await readSpool(dir), id, dir);
     if (action === 'drop') {
-      process.stdout.write(`dropping ${describe(e)}\n`);
+      process.stdout.write(`dropping ${visible(describe(e))}\n`);
       await spool.drop(e);
       return 0;
     }

@@ -329,6 +329,8 @@ shift
 remote="$*"
 [ -n "$batch" ] || { echo 'fake ssh: BatchMode=yes missing' >&2; exit 255; }
 case $target in *unreachable*) echo "ssh: connect to host $target port 22: Connection refused" >&2; exit 255 ;; esac
+# A host whose ssh banner or error holds terminal escapes (window title, clear screen), a carriage return and a bidi override.
+case $target in *hostile*) printf 'ssh: \\033]0;owned\\007\\033[2Jbanner\\rover \\342\\200\\256txt.exe\\n' >&2; exit 255 ;; esac
 # A connection that drops mid-dump: some bytes, then ssh's non-zero exit; or one that goes silent.
 case ${q(dd)}:$remote in
   'fail:dd '*) head -c 4096 /dev/zero | tr '\\000' '\\007'; exit 3 ;;

@@ -1,0 +1,55 @@
+/**
+ * What a host says (here ssh's error for a host whose banner holds terminal escapes, a
+ * carriage return and a bidi override) reaches the operator's terminal escaped: an ESC
+ * sequence (ECMA-48) could retitle the window, clear the screen or write to the clipboard,
+ * a carriage return overwrite the line, U+202E (Unicode UAX #9) reverse the text after it.
+ * JSON output escapes them too and reads back as the same string.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { hasControlChars } from '../../formats/printable.js';
+import { fakeSsh, stageEsxiHost, stageFolder, type EsxiHost, type StagedHost } from '../helpers/staged-hosts.js';
+import { buildBundle, runCollector, runJson } from './run-collector.js';
+
+let esxi: EsxiHost;
+let proxy: StagedHost;
+const RAW = 'ssh: \u001b]0;owned\u0007\u001b[2Jbanner\rover \u202etxt.exe';
+const SHOWN = 'ssh: \\x1b]0;owned\\x07\\x1b[2Jbanner\\x0dover \\u202etxt.exe';
+const noRaw = (s: string) => hasControlChars(s.replace(/\n/g, ''));
+
+beforeAll(async () => {
+  buildBundle();
+  esxi = await stageEsxiHost([]);
+  proxy = stageFolder('staged-proxy-');
+  fakeSsh(proxy, esxi.root, esxi.bin);
+});
+afterAll(() => {
+  esxi?.cleanup();
+  proxy?.cleanup();
+});
+
+it('discover prints the host’s words escaped, on one line', async () => {
+  const r = await runCollector(['discover', '--ssh', 'root@hostile-esxi'], proxy.env);
+  expect(r.code, r.stderr).toBe(1);
+  expect(r.stdout).toBe(`hostile-esxi via root@hostile-esxi: could not be reached over ssh: ${SHOWN}\n`);
+  expect(noRaw(r.stdout + r.stderr)).toBe(false);
+});
+
+it('discover --json escapes them and reads back as what ssh said', async () => {
+  const r = await runJson(['discover', '--json', '--ssh', 'root@hostile-esxi'], proxy.env);
+  expect(noRaw(r.stdout)).toBe(false);
+  expect(r.stdout).toContain('\\u202etxt.exe');
+  expect(r.json[0].unreachable).toBe(`could not be reached over ssh: ${RAW}`);
+});
+
+it('collect escapes them in its report and in its error line', async () => {
+  const args = ['collect', '--dry-run', '--ssh', 'root@hostile-esxi', '--spool', join(proxy.dir, 'spool')];
+  const r = await runCollector(args, proxy.env);
+  expect(r.code, r.stderr).toBe(1);
+  expect(r.stderr).toBe(`error: hostile-esxi: could not be reached over ssh: ${SHOWN}\n`);
+  expect(r.stdout).toContain(`empty — could not be reached over ssh: ${SHOWN}\n`);
+  expect(noRaw(r.stdout + r.stderr)).toBe(false);
+  const j = await runJson([...args, '--json'], proxy.env);
+  expect(noRaw(j.stdout)).toBe(false);
+  expect(j.json.captures[0].error).toBe(`could not be reached over ssh: ${RAW}`);
+});
