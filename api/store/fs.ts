@@ -4,8 +4,8 @@
  * (`/v1/blobs/<key>?exp=…&len=…&sha256=…&sig=…`, see api/routes/blobs.ts).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, createReadStream, fsync, linkSync, openSync, renameSync, rmdirSync, unlinkSync, write, writev, writeSync } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { closeSync, createReadStream, fsync, linkSync, openSync, renameSync, unlinkSync, write, writev, writeSync } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
@@ -277,7 +277,7 @@ export class FsBlobStore implements BlobStore {
     const dir = this.path(stagingPrefix(captureId).slice(0, -1));
     const entries = await entriesOf(dir);
     if (entries.every((e) => e.isFile())) {
-      // Synchronous calls, as in writeAtomically: names only, no data to wait for.
+      // Synchronous unlinks, as in writeAtomically: names only, no data to wait for.
       for (const e of entries) {
         try {
           unlinkSync(join(dir, e.name));
@@ -286,7 +286,9 @@ export class FsBlobStore implements BlobStore {
         }
       }
       try {
-        rmdirSync(dir);
+        // On the thread pool: removing a directory waits for the filesystem's journal (0.2–2 ms
+        // here, where an unlink takes 25 µs), and the event loop would wait with it.
+        await rmdir(dir);
         return;
       } catch (err) {
         if (isMissing(err)) return;
