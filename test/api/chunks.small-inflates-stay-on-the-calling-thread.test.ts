@@ -1,0 +1,83 @@
+/**
+ * A small chunk is inflated, and a small capture's manifest compressed, on the calling thread:
+ * a thread-pool round trip cost several times the zlib work for a few KiB, and a small
+ * capture's commit made about four of them. Larger ones still go to the thread pool, and the
+ * bounds hold either way. Told by the zlib handles' callbacks (async_hooks): work handed to
+ * the pool comes back through one, work done in place never does.
+ */
+import { createHook } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { expect, it } from 'vitest';
+import { decodeChunk, sha256Hex } from '../../api/pipeline/chunks.js';
+import { decodeManifest, encodeManifest } from '../../api/pipeline/manifest.js';
+import type { CaptureManifest } from '../../formats/protocol.js';
+import { artifactId } from '../../api/ingest/begin.js';
+
+/** Runs `fn` and counts the zlib callbacks that came back from the thread pool meanwhile. */
+async function poolTrips(fn: () => Promise<unknown>): Promise<number> {
+  const zlib = new Set<number>();
+  let trips = 0;
+  const hook = createHook({
+    init(id, type) {
+      if (type === 'ZLIB') zlib.add(id);
+    },
+    before(id) {
+      if (zlib.has(id)) trips++;
+    },
+  });
+  hook.enable();
+  try {
+    await fn();
+  } finally {
+    hook.disable();
+  }
+  return trips;
+}
+
+it('inflates a chunk of a few KiB in place, a large one on the pool, and bounds both', async () => {
+  const small = Buffer.from('tank/vmfs/lun0@daily-0\t1790000000\t4096\n'.repeat(100));
+  const large = Buffer.concat([randomBytes(256 * 1024), Buffer.alloc(256 * 1024)]);
+  const smallGz = gzipSync(small);
+  const largeGz = gzipSync(large);
+  expect(await poolTrips(() => decodeChunk(sha256Hex(small), small.length, smallGz))).toBe(0);
+  expect(await poolTrips(() => decodeChunk(sha256Hex(large), large.length, largeGz))).toBeGreaterThan(0);
+  // Announced smaller than it inflates: stopped at the announced size, in place or not.
+  await expect(decodeChunk(sha256Hex(small), small.length - 1, smallGz)).rejects.toMatchObject({ reason: 'wrong-size' });
+  await expect(decodeChunk(sha256Hex(large), large.length - 1, largeGz)).rejects.toMatchObject({ reason: 'wrong-size' });
+  const v = await decodeChunk(sha256Hex(small), small.length, smallGz);
+  expect(Buffer.from(v.bytes).equals(small)).toBe(true);
+  expect(v.encoding).toBe('gzip');
+});
+
+it("compresses a small capture's manifest in place, and it reads back the same", async () => {
+  const chunk = { sha256: 'ab'.repeat(32), size: 4000, encoding: 'gzip' as const, storedSize: 600 };
+  const manifest: CaptureManifest = {
+    captureId: '01900000-0000-7000-8000-000000000001',
+    host: { name: 'sol-1', kind: 'solaris' },
+    collectedAt: '2026-11-30T12:00:00.000Z',
+    receivedAt: '2026-11-30T12:00:01.000Z',
+    committedAt: '2026-11-30T12:00:02.000Z',
+    collector: { version: '1.0.0' },
+    artifacts: [
+      {
+        id: artifactId('01900000-0000-7000-8000-000000000001', 0),
+        kind: 'zfs-snapshots',
+        fileName: 'zfs-list.txt',
+        sourcePath: 'zfs list',
+        device: null,
+        size: 4000,
+        sha256: 'ab'.repeat(32),
+        chunks: [chunk],
+      },
+    ],
+  } as CaptureManifest;
+  let bytes: Uint8Array = new Uint8Array();
+  expect(
+    await poolTrips(async () => {
+      bytes = await encodeManifest(manifest);
+    }),
+  ).toBe(0);
+  expect(JSON.parse(gunzipSync(bytes).toString('utf8'))).toBeTruthy();
+  expect(await decodeManifest(bytes)).toEqual(manifest);
+});
