@@ -286,9 +286,16 @@ export async function deliveredChunks(db: Db, captureId: string): Promise<Map<st
  */
 async function stage(services: Services, captureId: string, staged: Array<{ sha256: string; storedBytes: Uint8Array }>): Promise<{ e: unknown } | null> {
   const { store } = services;
-  return store
-    .openStaging(captureId)
-    .then(() => Promise.all(staged.map((c) => store.put(stagingKey(captureId, c.sha256), c.storedBytes))))
+  const putAll = () => Promise.all(staged.map((c) => store.put(stagingKey(captureId, c.sha256), c.storedBytes)));
+  // Begin opened the area: it is made again only when it is found missing (removed since),
+  // not asked for on every batch (a directory create on the thread pool each time).
+  return putAll()
+    .catch(async (e: unknown) => {
+      const code = (e as NodeJS.ErrnoException | null)?.code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
+      await store.openStaging(captureId);
+      await putAll();
+    })
     .then(
       () => null,
       (e: unknown) => ({ e }),
