@@ -314,6 +314,31 @@ export const searchNames = pgTable(
   (t) => [index('search_names_ref').on(t.kind, t.ref, t.name)],
 );
 
+/**
+ * The word starts of the labels and host names in search_names (`search_name_words`, one row
+ * per word start and name), with the name's count of distinct trigrams, what pg_trgm's
+ * similarity divides by. Btree indexes read lazily, so a search stops after as many names as
+ * it ranks: in byte order of the word start (`search_name_starts_word`: is the fragment in at
+ * most that many names?) and, where it is in more, fewest trigrams first
+ * (`search_name_starts_trigrams`: the names most similar to a short fragment are the short
+ * ones). Kept by triggers on search_names (db/migrations/0018).
+ */
+export const searchNameStarts = pgTable(
+  'search_name_starts',
+  {
+    kind: text('kind').notNull(), // label | host
+    word: text('word').notNull(),
+    trigrams: integer('trigrams').notNull(),
+    name: text('name').notNull(),
+    ref: text('ref').notNull(),
+  },
+  (t) => [
+    index('search_name_starts_word').on(t.word.op('text_pattern_ops')),
+    index('search_name_starts_trigrams').on(t.trigrams, t.word.op('text_pattern_ops')),
+    index('search_name_starts_ref').on(t.ref, t.kind),
+  ],
+);
+
 export const events = pgTable(
   'events',
   {

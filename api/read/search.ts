@@ -245,6 +245,41 @@ function wordStartRows(kinds: string[], probe: string, whole: string | null): SQ
 }
 
 /**
+ * How many label and host names a text fragment's word starts are ranked from. A fragment that
+ * starts a word of more (`prod`: 200,000 labels at 1 M volumes) is ranked from this many of
+ * them, those with the fewest trigrams, and the answer says so (`capped`).
+ */
+export const RANKED_NAMES = 1000;
+
+/** The first string after every string starting with an ASCII `prefix`, in byte order. */
+function afterPrefix(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+/**
+ * The CTEs `ns` (rows of search_name_starts whose word starts with an ASCII `probe`, in byte
+ * order of the word, at most `cap` + 1 of them: all of them when there are at most `cap`) and
+ * `nb` (only when `ns` found more: the first `cap` such rows by the name's trigram count, each
+ * count a lazy range of search_name_starts_trigrams), and `vh`, the distinct label and host
+ * rows of `kinds` they name (holding `whole` where given). Both reads stop at their LIMIT:
+ * `cap` rows however many names the fragment starts a word of (db/migrations/0018).
+ */
+function nameStartsCtes(kinds: string[], probe: string, whole: string | null, cap: number): SQL {
+  const range = sql`s.word ~>=~ ${probe} AND s.word ~<~ ${afterPrefix(probe)} AND s.kind IN ${kindList(kinds)}`;
+  return sql`ns AS MATERIALIZED (SELECT s.kind, s.name, s.ref FROM search_name_starts s WHERE ${range} ORDER BY s.word LIMIT ${cap + 1}),
+      nb AS MATERIALIZED (
+        SELECT x.kind, x.name, x.ref FROM generate_series(
+            CASE WHEN (SELECT count(*) FROM ns) > ${cap} THEN (SELECT min(trigrams) FROM search_name_starts) END,
+            (SELECT max(trigrams) FROM search_name_starts)) b(trigrams)
+          CROSS JOIN LATERAL (SELECT s.kind, s.name, s.ref FROM search_name_starts s WHERE s.trigrams = b.trigrams AND ${range} ORDER BY s.word LIMIT ${cap}) x
+         LIMIT ${cap}),
+      vh AS MATERIALIZED (
+        SELECT DISTINCT kind, name, ref FROM (
+          SELECT * FROM ns WHERE (SELECT count(*) FROM ns) <= ${cap} UNION ALL SELECT * FROM nb) m
+         ${whole === null ? sql`` : sql`WHERE strpos(lower(m.name), ${whole}) > 0`})`;
+}
+
+/**
  * search_names rows of `kinds` holding the fragment mid-word ('rod-12', 'nonprod-12'): a second
  * word-start read when the fragment holds a word start of its own after a separator, with digits
  * in what follows it (`innerWordStart`: `test-123456` reads the words starting `123456`, a
@@ -304,9 +339,10 @@ function latestOf(rows: SQL, limit: number): SQL {
 
 /**
  * The volumes labelled with one of `names`, exact label first, then by pg_trgm similarity, then
- * last seen. The similarity is worked out on the names (a label row's name is the volume's
- * label), and only the volumes that can make the answer are read: those ranking at least as
- * high as the limit-th name (so ties at the cut are all weighed by last seen).
+ * last seen, then VMFS UUID (so ties at a cut answer alike). The similarity is worked out on the
+ * names (a label row's name is the volume's label), and only the volumes that can make the
+ * answer are read: those ranking at least as high as the limit-th name (so ties at the cut are
+ * all weighed by last seen).
  */
 function volumesNamed(names: SQL, text: string, limit: number): SQL {
   const lower = text.toLowerCase();
@@ -316,15 +352,15 @@ function volumesNamed(names: SQL, text: string, limit: number): SQL {
     SELECT v.vmfs_uuid, v.label, v.version, v.last_seen
       FROM r CROSS JOIN LATERAL (SELECT * FROM volumes v WHERE v.vmfs_uuid = r.ref) v
      WHERE r.rank >= coalesce((SELECT c.rank FROM r c ORDER BY c.rank DESC LIMIT 1 OFFSET ${limit - 1}), -1)
-     ORDER BY (lower(v.label) = ${lower}) DESC, similarity(v.label, ${text}) DESC, v.last_seen DESC LIMIT ${limit}`;
+     ORDER BY (lower(v.label) = ${lower}) DESC, similarity(v.label, ${text}) DESC, v.last_seen DESC, v.vmfs_uuid LIMIT ${limit}`;
 }
 
-/** The hosts named in `names`, exact name first, then by similarity. */
+/** The hosts named in `names`, exact name first, then by similarity, then last seen (then name, so ties at a cut answer alike). */
 function hostsNamed(names: SQL, text: string, limit: number): SQL {
   return sql`
     SELECT h.name, h.kind, h.last_seen FROM (${names}) m CROSS JOIN LATERAL (SELECT * FROM hosts h WHERE h.name = m.ref) h
      WHERE m.kind = 'host'
-     ORDER BY (lower(h.name) = ${text.toLowerCase()}) DESC, similarity(h.name, ${text}) DESC LIMIT ${limit}`;
+     ORDER BY (lower(h.name) = ${text.toLowerCase()}) DESC, similarity(h.name, ${text}) DESC, h.last_seen DESC, h.name LIMIT ${limit}`;
 }
 
 /** How many of the newest target rows a fragment's target LUs are first looked for in (`fragmentSql`). */
@@ -337,7 +373,7 @@ export const TARGET_WINDOW = 1000;
 const PROBE_ROWS = 100;
 
 /** A fragment's rows, tagged: `volume`, `host` (only for kinds holding label, host) and `target`. */
-type FragmentRow = { hit: 'volume' | 'host' | 'target'; row: Row };
+type FragmentRow = { hit: 'volume' | 'host' | 'target' | 'capped'; row: Row };
 
 /**
  * The volumes, hosts and target LUs named by a search_names row of `kinds` matching `fragment`
@@ -361,7 +397,7 @@ type FragmentRow = { hit: 'volume' | 'host' | 'target'; row: Row };
  * fragment that starts a million backing stores costs a label search nothing). One statement:
  * each branch sits behind a one-time filter, so only the reads the answer needs start.
  */
-function fragmentSql(kinds: string[], fragment: string, enough: number, window: number): SQL {
+function fragmentSql(kinds: string[], fragment: string, enough: number, window: number, cap: number): SQL {
   const lower = fragment.toLowerCase();
   const probe = wordProbe(fragment);
   const volumeHost = kinds.filter((k) => VOLUME_HOST_KINDS.includes(k));
@@ -393,13 +429,17 @@ function fragmentSql(kinds: string[], fragment: string, enough: number, window: 
       startsWord === null ? sql`search_name_words(${col(k)}) @@ ${prefixTsquery(probe)}::tsquery` : sql`lower(${col(k)}) ~ ${startsWord}`
     } ${whole === null ? sql`` : sql`AND strpos(lower(${col(k)}), ${whole}) > 0`})`;
   const flag = (k: string) => sql.raw(`w_${TARGET_COLUMN[k]}`);
+  // An ASCII probe reads the labels' and hosts' word starts from their btree (`nameStartsCtes`,
+  // at most RANKED_NAMES of them); another, whose lower case the app and the database may
+  // spell apart, the GIN index of search_name_words.
+  const nameStarts = volumeHost.length > 0 && /^[\x20-\x7e]+$/.test(probe);
   const volumeHostWords = volumeHost.length
     ? wordStartRows(volumeHost, probe, whole)
     : sql`SELECT ''::text AS kind, ''::text AS name, ''::text AS ref WHERE false`;
   const targetWords = wordStartRows(target, probe, whole);
   const namesOf = (names: string) => sql.raw(`SELECT kind, name FROM ${names}`);
   const probeRows = Math.min(PROBE_ROWS, window);
-  const withBlock = sql`WITH vh AS MATERIALIZED (${volumeHostWords}),
+  const withBlock = sql`WITH ${nameStarts ? nameStartsCtes(volumeHost, probe, whole, cap) : sql`vh AS MATERIALIZED (${volumeHostWords})`},
       vh_all AS MATERIALIZED (${volumeHost.length ? namesUnion(sql`SELECT * FROM vh`, midWordRows(volumeHost, fragment)) : sql`SELECT * FROM vh`}),
       newest AS MATERIALIZED (SELECT t.iqn, t.alias, t.backing_store FROM targets t ORDER BY t.seen_at DESC, t.id DESC LIMIT ${probeRows}),
       dense AS MATERIALIZED (
@@ -445,6 +485,7 @@ function fragmentSql(kinds: string[], fragment: string, enough: number, window: 
                p.complete
           FROM p)`;
   const selects = [
+    ...(nameStarts ? [sql`SELECT 'capped' AS hit, NULL::jsonb AS row WHERE (SELECT count(*) FROM ns) > ${cap}`] : []),
     ...outputs(sql`SELECT * FROM vh`, sql`(SELECT word_starts FROM f)`),
     ...outputs(sql`SELECT * FROM vh_all`, sql`NOT (SELECT word_starts FROM f)`),
     sql`SELECT 'target' AS hit, to_jsonb(x) AS row FROM tw x
@@ -460,8 +501,8 @@ function fragmentSql(kinds: string[], fragment: string, enough: number, window: 
 }
 
 /** Runs `fragmentSql`. */
-async function fragmentRows(db: Db, kinds: string[], fragment: string, enough: number, window: number): Promise<FragmentRow[]> {
-  return queryPrepared<FragmentRow>(db, fragmentSql(kinds, fragment, enough, window));
+async function fragmentRows(db: Db, kinds: string[], fragment: string, enough: number, window: number, cap = RANKED_NAMES): Promise<FragmentRow[]> {
+  return queryPrepared<FragmentRow>(db, fragmentSql(kinds, fragment, enough, window, cap));
 }
 
 /** Volume rows for some VMFS UUIDs; UUIDs only seen in extents/segments get a bare row. */
@@ -543,12 +584,16 @@ export function withoutPartitionSuffix(query: SearchQuery): UnderstoodQuery {
 export interface SearchOptions {
   /** How many of the newest target rows a fragment's target LUs are first looked for in (`fragmentSql`); tests shrink it. */
   targetWindow?: number;
+  /** How many label and host names a fragment's word starts are ranked from (RANKED_NAMES); tests shrink it. */
+  rankedNames?: number;
 }
 
 /** Runs a typed query against the catalog; at most `limit` hits, best first. */
 export async function searchCatalog(db: Db, typed: SearchQuery, limit: number = DEFAULT_SEARCH_LIMIT, options: SearchOptions = {}): Promise<SearchResult> {
   const query = withoutPartitionSuffix(typed);
   const window = Math.max(1, options.targetWindow ?? TARGET_WINDOW);
+  const cap = Math.max(1, options.rankedNames ?? RANKED_NAMES);
+  let capped = false;
   const hits = new Hits();
   const n = Math.max(1, Math.min(limit, MAX_SEARCH_LIMIT)) + 1;
   switch (query.type) {
@@ -592,12 +637,12 @@ export async function searchCatalog(db: Db, typed: SearchQuery, limit: number = 
       await backingStoreHits(db, hits, query.path, query.dataset, n, window);
       break;
     case 'text':
-      await textHits(db, hits, query.text, n, window);
+      capped = await textHits(db, hits, query.text, n, window, cap);
       break;
   }
   const sorted = hits.sorted();
   const max = Math.max(1, Math.min(limit, MAX_SEARCH_LIMIT));
-  return { query, hits: sorted.slice(0, max), truncated: sorted.length > max };
+  return { query, hits: sorted.slice(0, max), truncated: sorted.length > max, ...(capped ? { capped: true as const } : {}) };
 }
 
 /**
@@ -739,11 +784,13 @@ async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: strin
  * (`fragmentSql`). Exact beats prefix beats fragment; pg_trgm similarity orders the fragments;
  * each kind has its own order and limit.
  */
-async function textHits(db: Db, hits: Hits, text: string, n: number, window: number): Promise<void> {
+async function textHits(db: Db, hits: Hits, text: string, n: number, window: number, cap: number): Promise<boolean> {
   const lower = text.toLowerCase();
-  const rows = await fragmentRows(db, ['label', 'host', 'iqn', 'alias', 'backingStore'], text, n, window);
+  const rows = await fragmentRows(db, ['label', 'host', 'iqn', 'alias', 'backingStore'], text, n, window, cap);
+  let capped = false;
   for (const { hit, row } of rows) {
-    if (hit === 'volume') {
+    if (hit === 'capped') capped = true;
+    else if (hit === 'volume') {
       const label = String(row.label).toLowerCase();
       hits.add(volumeHit(row, label === lower ? 95 : label.startsWith(lower) ? 80 : 60, 'label'));
     } else if (hit === 'host') {
@@ -763,4 +810,5 @@ async function textHits(db: Db, hits: Hits, text: string, n: number, window: num
       );
     }
   }
+  return capped;
 }

@@ -270,6 +270,12 @@ export const SearchResponse = z
       .describe('How the term was understood: vmfsUuid | uuidPrefix | deviceId | vml (deviceId + lun) | iqn | backingStore (path, dataset) | hex | text'),
     hits: z.array(HitSchema).describe('Best first'),
     truncated: z.boolean().describe('More hits matched than `limit`'),
+    capped: z
+      .literal(true)
+      .optional()
+      .describe(
+        'A text fragment starts a word of more labels and host names than a search ranks (1,000): the volumes and hosts answered are the most similar of the 1,000 with the fewest trigrams (similarity favours short names), and one with more trigrams may be as similar. A longer fragment narrows it. Absent when every name was ranked',
+      ),
   })
   .openapi('SearchResult');
 

@@ -1,7 +1,8 @@
 /**
- * Search reads two lookup tables the database keeps with triggers (db/schema.ts searchKeys,
- * searchNames): each must hold exactly the distinct rows of the view it follows
- * (`search_key_sources`, `search_name_sources`, db/migrations/0009) after every way rows come
+ * Search reads lookup tables the database keeps with triggers (db/schema.ts searchKeys,
+ * searchNames, searchNameStarts): each must hold exactly the distinct rows of the view it follows
+ * (`search_key_sources`, `search_name_sources`, db/migrations/0009; `search_name_start_sources`,
+ * 0018: the word starts of search_names' labels and host names) after every way rows come
  * and go — ingest, a retention run, reindex, TRUNCATE + rebuild, deleting an artifact's rows
  * (what retention and reindex do), a relabelled volume — and search answers the same before
  * and after, with nothing stale left behind.
@@ -85,9 +86,11 @@ describeEachFlavour('search lookup tables', (flavour) => {
       missingKeys: await count('SELECT key, kind, ref FROM search_key_sources EXCEPT SELECT key, kind, ref FROM search_keys'),
       staleNames: await count('SELECT kind, name, ref FROM search_names EXCEPT SELECT kind, name, ref FROM search_name_sources'),
       missingNames: await count('SELECT kind, name, ref FROM search_name_sources EXCEPT SELECT kind, name, ref FROM search_names'),
+      staleStarts: await count('SELECT * FROM search_name_starts EXCEPT ALL SELECT * FROM search_name_start_sources'),
+      missingStarts: await count('SELECT * FROM search_name_start_sources EXCEPT ALL SELECT * FROM search_name_starts'),
     };
   };
-  const inStep = { staleKeys: 0, missingKeys: 0, staleNames: 0, missingNames: 0 };
+  const inStep = { staleKeys: 0, missingKeys: 0, staleNames: 0, missingNames: 0, staleStarts: 0, missingStarts: 0 };
   const search = async (q: string) => {
     const res = await catalog.request(`/v1/search?q=${encodeURIComponent(q)}`);
     expect(res.status, q).toBe(200);

@@ -150,6 +150,8 @@ async function seed(admin: Admin, bulkLoad: () => Promise<void>): Promise<void> 
     'CREATE INDEX search_keys_key ON search_keys USING btree (key, kind, ref)',
   ]);
   await fill('search_names', [
+    // Its label and host word starts are filled from their view below, each index after.
+    'ALTER TABLE search_names DISABLE TRIGGER search_name_starts_insert',
     'TRUNCATE search_names',
     'DROP INDEX search_names_ref',
     'DROP INDEX search_names_name_trgm',
@@ -163,6 +165,18 @@ async function seed(admin: Admin, bulkLoad: () => Promise<void>): Promise<void> 
   await fill('search_names', [
     "CREATE INDEX search_names_words_volume_host ON search_names USING gin (search_name_words(name)) WITH (fastupdate = off) WHERE kind IN ('label', 'host')",
     "CREATE INDEX search_names_words_target ON search_names USING gin (search_name_words(name)) WITH (fastupdate = off) WHERE kind IN ('iqn', 'alias', 'backingStore')",
+  ]);
+  // The labels' and hosts' word starts in btree order (db/migrations/0018).
+  await fill('search_name_starts', [
+    'ALTER TABLE search_names ENABLE TRIGGER search_name_starts_insert',
+    'TRUNCATE search_name_starts',
+    'DROP INDEX search_name_starts_word',
+    'DROP INDEX search_name_starts_trigrams',
+    'DROP INDEX search_name_starts_ref',
+    'INSERT INTO search_name_starts (kind, word, trigrams, name, ref) SELECT kind, word, trigrams, name, ref FROM search_name_start_sources',
+    'CREATE INDEX search_name_starts_word ON search_name_starts USING btree (word text_pattern_ops)',
+    'CREATE INDEX search_name_starts_trigrams ON search_name_starts USING btree (trigrams, word text_pattern_ops)',
+    'CREATE INDEX search_name_starts_ref ON search_name_starts USING btree (ref, kind)',
   ]);
   t = performance.now();
   await admin.unsafe('VACUUM ANALYZE');

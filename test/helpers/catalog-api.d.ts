@@ -324,6 +324,11 @@ export interface components {
       hits: components["schemas"]["SearchHit"][];
       /** @description More hits matched than `limit` */
       truncated: boolean;
+      /**
+       * @description A text fragment starts a word of more labels and host names than a search ranks (1,000): the volumes and hosts answered are the most similar of the 1,000 with the fewest trigrams (similarity favours short names), and one with more trigrams may be as similar. A longer fragment narrows it. Absent when every name was ranked
+       * @enum {boolean}
+       */
+      capped?: true;
     };
     SearchHit: OneOf<[{
       /** @enum {string} */

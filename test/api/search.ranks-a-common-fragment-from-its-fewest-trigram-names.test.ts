@@ -1,0 +1,124 @@
+/**
+ * A text fragment's labels and host names are read from their word starts in btree order
+ * (db/migrations/0018 search_name_starts, api/read/search.ts nameStartsCtes), at most
+ * RANKED_NAMES of them: a fragment that starts a word of more (`prod` of 200,000 labels) is
+ * ranked from those with the fewest trigrams, and the answer says so with `capped`. Here the cap
+ * is shrunk: a fragment in no more names than the cap answers exactly as with the whole table and
+ * without `capped`; one in more is answered from the names with the fewest trigrams (the order
+ * of word starts being by trigram count, then byte order of the word), says `capped`, and is
+ * still cut by `truncated`; and the word starts follow a relabelled volume.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { queryRows } from '../../db/client.js';
+import { searchCatalog } from '../../api/read/search.js';
+import { parseQuery } from '../../formats/ids.js';
+import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
+
+const T0 = Date.parse('2026-10-01T00:00:00Z');
+const HOUR = 3_600_000;
+
+/** Labels with the hour they were last seen; their trigram counts are in the comments of the tests. */
+const LABELS: Array<[string, number]> = [
+  ['prod-1', 1],
+  ['PROD-1-old', 2],
+  ['ds-prod-1', 3],
+  ...Array.from({ length: 10 }, (_, d): [string, number] => [`ds-prod-1${d}`, 10 + ((d * 3) % 10)]),
+  ['ds-prod-100', 30],
+  ['nonprod-1', 31],
+  ['ds-test-1', 32],
+];
+
+describeEachFlavour('search: a fragment in more names than a search ranks', (flavour) => {
+  let catalog: TestCatalog;
+  beforeAll(async () => {
+    catalog = await startTestCatalog(flavour);
+    const { db } = catalog.services;
+    for (const [i, [label, hours]] of LABELS.entries()) {
+      const seen = new Date(T0 + hours * HOUR).toISOString();
+      await queryRows(
+        db,
+        sql`INSERT INTO volumes (vmfs_uuid, label, version, first_seen, last_seen)
+            VALUES (${`5a1c3e7f-2b4d6e80-91a2-${String(i).padStart(12, '0')}`}, ${label}, 'VMFS-6', ${seen}, ${seen})`,
+      );
+    }
+    for (let h = 1; h <= 12; h++) {
+      const seen = new Date(T0 + h * HOUR).toISOString();
+      await queryRows(
+        db,
+        sql`INSERT INTO hosts (name, kind, first_seen, last_seen) VALUES (${`prod-esx${String(h).padStart(2, '0')}`}, 'esxi', ${seen}, ${seen})`,
+      );
+    }
+  });
+  afterAll(async () => catalog?.close());
+
+  const search = (q: string, limit: number, rankedNames?: number) => searchCatalog(catalog.services.db, parseQuery(q), limit, { rankedNames });
+  const labels = (body: Awaited<ReturnType<typeof search>>) => body.hits.flatMap((h) => (h.type === 'volume' ? [h.label] : []));
+  /** How many word starts of labels and host names begin with the lower-cased fragment. */
+  const starts = async (probe: string) =>
+    Number(
+      (
+        await queryRows<{ n: number | string }>(
+          catalog.services.db,
+          sql`SELECT count(*) AS n FROM search_name_start_sources WHERE starts_with(word, ${probe.toLowerCase()})`,
+        )
+      )[0].n,
+    );
+
+  it('answers a fragment in no more word starts than the cap as with the whole table, and without capped', async () => {
+    for (const q of ['prod-1', 'PROD-1', 'ds-prod-1', 'prod', '-prod', 'rod-1', 'prod-esx0', 'esx', 'ds-test', 'old', 'no-such-name']) {
+      const n = await starts(q.replace(/^-/, ''));
+      for (const limit of [1, 3, 25]) {
+        const whole = await search(q, limit);
+        expect(whole.capped, q).toBeUndefined();
+        for (const rankedNames of [1, 2, 5, 13, 14, 30]) {
+          const ranked = await search(q, limit, rankedNames);
+          if (n <= rankedNames) expect(ranked, `${q} limit ${limit} ranked ${rankedNames}`).toEqual(whole);
+          else expect(ranked.capped, `${q} limit ${limit} ranked ${rankedNames}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('ranks a fragment in more word starts than the cap from those with the fewest trigrams, and says so', async () => {
+    // 'prod-1' starts a word of 14 labels. Trigram counts: 'prod-1' 7, 'ds-prod-1' 10, 'PROD-1-old'
+    // and 'ds-prod-1d' 11, 'ds-prod-100' 12. Ranked from 5: prod-1, ds-prod-1, then of the 11s in
+    // byte order of the word 'prod-1-old' (a '-' before digits), 'prod-10', 'prod-11'.
+    expect(await starts('prod-1')).toBe(14);
+    const five = await search('prod-1', 3, 5);
+    expect(five.capped).toBe(true);
+    expect(five.truncated).toBe(true);
+    // The four closest of those five (limit + 1): prod-1 (exact), ds-prod-1 (0.7), PROD-1-old, and of
+    // ds-prod-10 and ds-prod-11 (0.5 each) the one seen last, ds-prod-11; then by score and last seen.
+    expect(labels(five)).toEqual(['prod-1', 'PROD-1-old', 'ds-prod-11']);
+    // Ranked from all 14, ds-prod-13 (seen last of the ten 0.5s) takes that place.
+    const all = await search('prod-1', 3);
+    expect(all.capped).toBeUndefined();
+    expect(labels(all)).toEqual(['prod-1', 'PROD-1-old', 'ds-prod-13']);
+    // Ranked from 13 (all but ds-prod-100, the one with the most trigrams): the same hits, still capped.
+    const thirteen = await search('prod-1', 3, 13);
+    expect(thirteen.capped).toBe(true);
+    expect(thirteen.hits).toEqual(all.hits);
+    // 'prod' starts a word of 14 labels and 12 hosts ('prod-esx01' …, 11 trigrams each). Ranked from
+    // 14, the 13 labels of 7–11 trigrams come first and of the hosts only the first word, 'prod-esx01'.
+    const hosts = (body: Awaited<ReturnType<typeof search>>) => body.hits.flatMap((h) => (h.type === 'host' ? [h.name] : []));
+    expect(await starts('prod')).toBe(26);
+    const prod = await search('prod', 5, 14);
+    expect(prod.capped).toBe(true);
+    expect(hosts(prod)).toEqual(['prod-esx01']);
+    expect(hosts(await search('prod', 25))).toHaveLength(12);
+  });
+
+  it('follows a relabelled volume: its old label no longer starts a word, its new one does', async () => {
+    const { db } = catalog.services;
+    await queryRows(db, sql`UPDATE volumes SET label = 'qa-lab-7' WHERE label = 'ds-test-1'`);
+    try {
+      expect(labels(await search('test-1', 25))).toEqual([]);
+      expect(labels(await search('lab-7', 25, 1))).toEqual(['qa-lab-7']);
+      expect(await starts('qa-lab')).toBe(1);
+      expect(await starts('test-1')).toBe(0);
+    } finally {
+      await queryRows(db, sql`UPDATE volumes SET label = 'ds-test-1' WHERE label = 'qa-lab-7'`);
+    }
+  });
+});
