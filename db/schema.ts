@@ -333,6 +333,7 @@ export const searchNameStarts = pgTable(
     ref: text('ref').notNull(),
   },
   (t) => [
+    // Both created with INCLUDE (kind, name, ref) by the migration, for index-only reads.
     index('search_name_starts_word').on(t.word.op('text_pattern_ops')),
     index('search_name_starts_trigrams').on(t.trigrams, t.word.op('text_pattern_ops')),
     index('search_name_starts_ref').on(t.ref, t.kind),

@@ -266,12 +266,12 @@ function afterPrefix(prefix: string): string {
  */
 function nameStartsCtes(kinds: string[], probe: string, whole: string | null, cap: number): SQL {
   const range = sql`s.word ~>=~ ${probe} AND s.word ~<~ ${afterPrefix(probe)} AND s.kind IN ${kindList(kinds)}`;
-  return sql`ns AS MATERIALIZED (SELECT s.kind, s.name, s.ref FROM search_name_starts s WHERE ${range} ORDER BY s.word LIMIT ${cap + 1}),
+  return sql`ns AS MATERIALIZED (SELECT s.kind, s.name, s.ref FROM search_name_starts s WHERE ${range} ORDER BY s.word USING ~<~ LIMIT ${cap + 1}),
       nb AS MATERIALIZED (
         SELECT x.kind, x.name, x.ref FROM generate_series(
             CASE WHEN (SELECT count(*) FROM ns) > ${cap} THEN (SELECT min(trigrams) FROM search_name_starts) END,
             (SELECT max(trigrams) FROM search_name_starts)) b(trigrams)
-          CROSS JOIN LATERAL (SELECT s.kind, s.name, s.ref FROM search_name_starts s WHERE s.trigrams = b.trigrams AND ${range} ORDER BY s.word LIMIT ${cap}) x
+          CROSS JOIN LATERAL (SELECT s.kind, s.name, s.ref FROM search_name_starts s WHERE s.trigrams = b.trigrams AND ${range} ORDER BY s.word USING ~<~ LIMIT ${cap}) x
          LIMIT ${cap}),
       vh AS MATERIALIZED (
         SELECT DISTINCT kind, name, ref FROM (

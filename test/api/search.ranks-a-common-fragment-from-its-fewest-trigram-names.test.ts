@@ -68,10 +68,10 @@ describeEachFlavour('search: a fragment in more names than a search ranks', (fla
   it('answers a fragment in no more word starts than the cap as with the whole table, and without capped', async () => {
     for (const q of ['prod-1', 'PROD-1', 'ds-prod-1', 'prod', '-prod', 'rod-1', 'prod-esx0', 'esx', 'ds-test', 'old', 'no-such-name']) {
       const n = await starts(q.replace(/^-/, ''));
-      for (const limit of [1, 3, 25]) {
+      for (const limit of [1, 25]) {
         const whole = await search(q, limit);
         expect(whole.capped, q).toBeUndefined();
-        for (const rankedNames of [1, 2, 5, 13, 14, 30]) {
+        for (const rankedNames of [2, 13, 14, 30]) {
           const ranked = await search(q, limit, rankedNames);
           if (n <= rankedNames) expect(ranked, `${q} limit ${limit} ranked ${rankedNames}`).toEqual(whole);
           else expect(ranked.capped, `${q} limit ${limit} ranked ${rankedNames}`).toBe(true);

@@ -174,8 +174,8 @@ async function seed(admin: Admin, bulkLoad: () => Promise<void>): Promise<void> 
     'DROP INDEX search_name_starts_trigrams',
     'DROP INDEX search_name_starts_ref',
     'INSERT INTO search_name_starts (kind, word, trigrams, name, ref) SELECT kind, word, trigrams, name, ref FROM search_name_start_sources',
-    'CREATE INDEX search_name_starts_word ON search_name_starts USING btree (word text_pattern_ops)',
-    'CREATE INDEX search_name_starts_trigrams ON search_name_starts USING btree (trigrams, word text_pattern_ops)',
+    'CREATE INDEX search_name_starts_word ON search_name_starts USING btree (word text_pattern_ops) INCLUDE (kind, name, ref)',
+    'CREATE INDEX search_name_starts_trigrams ON search_name_starts USING btree (trigrams, word text_pattern_ops) INCLUDE (kind, name, ref)',
     'CREATE INDEX search_name_starts_ref ON search_name_starts USING btree (ref, kind)',
   ]);
   t = performance.now();
