@@ -219,6 +219,9 @@ export function queryFor(type: string, g: number): string {
     // 'prod-1': about 22,000 labels start a word with it.
     case 'short label fragment':
       return `${LABELS[g % 5]}-${String(g).slice(0, 1)}`;
+    // 'prod': 200,000 labels start a word with it (more than a search ranks: the answer is capped).
+    case 'label word':
+      return LABELS[g % 5];
     default:
       throw new Error(type);
   }

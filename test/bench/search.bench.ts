@@ -21,7 +21,7 @@
  * ratio alike. The query types (catalog.bench.ts queryFor) are the ids, a label fragment that
  * starts a word of one or two labels (`test-123456`), and fragments that start a word of many
  * names: `prod-1` (about 22,000 labels), an IQN's middle up to one hex digit (about 62,500
- * IQNs) and a zvol path fragment (`rdsk/tank`, every backing store, or `rdsk/tank/vmfs/lun12`).
+ * IQNs), a label's word (`prod`, 200,000 labels, more than a search ranks) and a zvol path fragment (`rdsk/tank`, every backing store, or `rdsk/tank/vmfs/lun12`).
  * Prints req/s, p50, p99, the ratio to that baseline, and the goals for NAA, vml, UUID
  * (≥ 0.5×, p99 ≤ 10 ms) and label fragments (≥ 0.25×, p99 ≤ 25 ms). Last, what the lookup
  * tables' triggers cost a commit: the child rows of a 20-extent capture inserted in a
@@ -58,6 +58,7 @@ const ALL_TYPES = [
   'uuid no dashes, upper',
   'label fragment',
   'short label fragment',
+  'label word',
   'host name',
   'iqn',
   'iqn fragment',
