@@ -186,6 +186,28 @@ function exec(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ s
   });
 }
 
+/** CPU seconds (user + system) a live process has used so far, from /proc (NaN where there is none). */
+function cpuSecondsOf(pid: number | undefined): number {
+  try {
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
+}
+const TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU seconds /usr/bin/time wrote for a process it ran (`-f '%U %S'`), NaN when it could not. */
+function timedCpuSeconds(file: string): number {
+  try {
+    const [user, sys] = readFileSync(file, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+    return user + sys;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Reads each file in 1 MiB pieces and SHA-256s it once: the floor any collector pays. */
 function readAndHash(files: string[], bytes: number): number {
   const buf = Buffer.allocUnsafe(MiB);
@@ -430,11 +452,22 @@ export async function run(): Promise<void> {
               `http://127.0.0.1:${f.proxy.port}`,
               ...files.map((_, i) => `--device=/dev/lun${i}`),
             ];
-            const c = await exec(process.execPath, [...COLLECTOR_NODE_ARGS, BUNDLE, ...args], {
-              ...process.env,
-              CATALOG_TOKEN: TOKEN,
-              VMFS_COLLECTOR_CONFIG: join(dir, 'none.json'),
-            });
+            // CPU time of each side (the machine's two cores are shared): the collector's from
+            // /usr/bin/time when it is there, the catalog's from /proc before and after.
+            const timeFile = join(dir, 'collector-time');
+            const timed = statSync('/usr/bin/time', { throwIfNoEntry: false }) ? ['/usr/bin/time', '-f', '%U %S', '-o', timeFile] : [];
+            rmSync(timeFile, { force: true });
+            const serverCpu = cpuSecondsOf(f.server.child.pid);
+            const c = await exec(
+              timed[0] ?? process.execPath,
+              [...timed.slice(1), ...(timed.length ? [process.execPath] : []), ...COLLECTOR_NODE_ARGS, BUNDLE, ...args],
+              {
+                ...process.env,
+                CATALOG_TOKEN: TOKEN,
+                VMFS_COLLECTOR_CONFIG: join(dir, 'none.json'),
+              },
+            );
+            const cpu = { collector: timedCpuSeconds(timeFile), catalog: cpuSecondsOf(f.server.child.pid) - serverCpu };
             const report = JSON.parse(c.out || 'null');
             if (!report || report.exitCode !== 0) throw new Error(`collect (${f.name}) exited ${c.code}: ${c.err}\n${c.out.slice(0, 500)}`);
             put(`collect, ${f.name}`, {
@@ -445,7 +478,9 @@ export async function run(): Promise<void> {
               s3Down: f.name === 'embedded' ? 0 : s3Proxy!.down,
               added: report.bytesUploaded,
               s3Requests: f.name === 'embedded' ? undefined : new Map(s3Proxy!.requests),
-              detail: `read+hash+stage ${report.readSeconds.toFixed(2)} s, catalog round trips ${(report.seconds - report.readSeconds).toFixed(2)} s, ${report.putRequests} PUTs, read ${(report.bytesRead / MiB).toFixed(0)} MiB`,
+              detail:
+                `read+hash+stage ${report.readSeconds.toFixed(2)} s, catalog round trips ${(report.seconds - report.readSeconds).toFixed(2)} s, ` +
+                `CPU collector ${cpu.collector.toFixed(2)} s, catalog ${cpu.catalog.toFixed(2)} s, ${report.putRequests} PUTs, read ${(report.bytesRead / MiB).toFixed(0)} MiB`,
             });
           }
         }
