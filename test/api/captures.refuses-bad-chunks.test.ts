@@ -69,6 +69,34 @@ describeEachFlavour('captures: bad chunks and refused uploads', (flavour) => {
     expect(done.artifacts[0].parseStatus).toBe('ok');
   });
 
+  it('refuses a commit whose chunks are all right but whose announced whole SHA-256 is not theirs, naming the first such artifact', async () => {
+    // Six dumps: the catalog hashes each whole while it reads and parses the next ones, and
+    // still refuses the capture for the third and fifth (announced with another dump's hash).
+    const dumps = Array.from({ length: 6 }, (_, i) => buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy', noiseSeed: 40 + i }));
+    const prepared = prepareCapture({
+      host: 'esx-whole',
+      artifacts: dumps.map((bytes, i) => ({ kind: 'vmfs-header' as const, fileName: `d${i}.hex`, bytes, gzip: i % 2 === 0 })),
+    });
+    const arts = prepared.request.artifacts;
+    const honest = arts.map((a) => a.sha256);
+    arts[2].sha256 = honest[3];
+    arts[4].sha256 = honest[0];
+    await uploadMissing(catalog, prepared, await begin(catalog, prepared.request));
+    const err = await commit(catalog, prepared.request.captureId).catch((e) => e);
+    expect(err).toMatchObject({ status: 422, code: 'unprocessable' });
+    expect(err.body.error.message).toContain(`artifact 2 (d2.hex): its chunks hash to ${honest[2]}, not the announced ${honest[3]}`);
+    await expectNothingIndexed(prepared.request.captureId);
+
+    // The same bytes announced with their own hashes commit (a new capture: a begin's declaration is fixed).
+    const fixed = prepareCapture({
+      host: 'esx-whole',
+      artifacts: dumps.map((bytes, i) => ({ kind: 'vmfs-header' as const, fileName: `d${i}.hex`, bytes, gzip: i % 2 === 0 })),
+    });
+    await uploadMissing(catalog, fixed, await begin(catalog, fixed.request));
+    const done = await commit(catalog, fixed.request.captureId);
+    expect(done.artifacts.map((a) => a.parseStatus)).toEqual(dumps.map(() => 'ok'));
+  });
+
   it('refuses a commit while a chunk was never uploaded', async () => {
     const prepared = prepareCapture({
       host: 'esx-bad',
