@@ -19,7 +19,7 @@ import { type blobs, captureChunks, captures } from '../../db/schema.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { stagingKey, type BlobStore } from '../store/types.js';
-import { ChunkError, decodeChunk, sha256Hex, type VerifiedChunk } from '../pipeline/chunks.js';
+import { ChunkError, decodeChunk, keptOf, sha256Hex, type VerifiedChunk } from '../pipeline/chunks.js';
 import { mayNeedRedaction } from '../pipeline/redaction.js';
 import { assertHostAllowed } from './host-scope.js';
 import { distinctChunks } from './begin.js';
@@ -429,6 +429,9 @@ export async function receiveChunks(
   if (stageFailure) throw stageFailure.e;
   const kept = receivedOf(store);
   for (const c of chunks) kept.add(captureId, c.sha256, { stored: c.storedBytes, encoding: c.encoding, size: c.size });
+  // Published and verified: later commits in this process read it from memory (a staged one is not published yet).
+  const published = keptOf(store);
+  for (const c of chunks) if (!deferred.has(c.sha256)) published.add(c.sha256, c.size, c.storedBytes, c.encoding);
   return { captureId, received: shas };
 }
 

@@ -49,17 +49,23 @@ export function sha256Hex(bytes: Uint8Array): string {
 const GZIP_MAGIC = [0x1f, 0x8b];
 /** Inflates bounded to at most this many bytes run on the calling thread (gunzipBounded). */
 const SYNC_INFLATE_MAX_BYTES = 64 * 1024;
+/** Room past the expected output in zlib's piece, so it reads the gzip trailer on the same trip (gunzipBounded). */
+const INFLATE_SLACK = 64;
 
 /**
  * Inflates gzip bytes, refusing output past `maxBytes` (a gzip bomb stops there).
  * `expected`: the size the output should have (a chunk's announced size), so zlib writes it
  * in one piece: with its default 16 KiB pieces a 1 MiB chunk costs 64 trips between the
  * thread pool and this thread and a copy to join them, several times the inflating itself.
+ * The piece is a little larger than that: output that fills it exactly leaves the gzip
+ * trailer unread, and zlib then takes a second trip with a second piece as large (for a
+ * 1 MiB chunk, 2 MiB allocated and two trips instead of one: 200 inflates of a dump's
+ * chunk took 324–439 ms of CPU that way, 168–324 ms with the slack).
  */
 export async function gunzipBounded(bytes: Uint8Array, maxBytes: number = CHUNK_SIZE, expected: number = maxBytes): Promise<Uint8Array> {
   try {
     // maxOutputLength makes zlib stop with ERR_BUFFER_TOO_LARGE instead of allocating.
-    const options = { maxOutputLength: maxBytes, chunkSize: Math.max(64, Math.min(expected, maxBytes)) };
+    const options = { maxOutputLength: maxBytes, chunkSize: Math.max(64, Math.min(expected, maxBytes)) + INFLATE_SLACK };
     // Output bounded by SYNC_INFLATE_MAX_BYTES is inflated on this thread: a few KiB inflate in
     // 15–75 µs, where handing them to the thread pool and back cost 300–370 µs of CPU.
     const out = maxBytes <= SYNC_INFLATE_MAX_BYTES ? gunzipSync(bytes, options) : await gunzipAsync(bytes, options);
@@ -228,6 +234,11 @@ export class ChunkCache {
     if (hit) return hit;
     const packed = this.packed.get(sha256);
     if (packed) return this.inflate(sha256, packed, size);
+    const kept = keptOf(store).get(sha256, size);
+    if (kept) {
+      this.addStored(sha256, kept, 'gzip');
+      return this.inflate(sha256, kept, size);
+    }
     const key = this.located.get(sha256) ?? chunkKey(sha256);
     // Room for the inflated bytes is taken now, so concurrent reads share this one.
     const fits = this.bytes + size <= this.maxBytes;
@@ -236,6 +247,8 @@ export class ChunkCache {
       const stored = await store.getBytes(key);
       if (!stored) throw new ChunkError(sha256, 'missing', `chunk ${sha256} is not in the store`);
       const v = await decodeChunk(sha256, size, stored);
+      // A published chunk read and verified: later commits in this process need not read it again.
+      if (key === chunkKey(sha256)) keptOf(store).add(sha256, size, stored, v.encoding);
       const room = fits ? size : 0;
       if (
         v.encoding === 'gzip' &&
@@ -271,8 +284,9 @@ export class ChunkCache {
     // Each is planned at its inflated size, the room a read takes until it is kept as stored.
     const wanted = new Map<string, number>();
     let planned = this.bytes;
+    const kept = keptOf(store);
     for (const c of chunks) {
-      if (this.entries.has(c.sha256) || this.packed.has(c.sha256) || wanted.has(c.sha256)) continue;
+      if (this.entries.has(c.sha256) || this.packed.has(c.sha256) || wanted.has(c.sha256) || kept.has(c.sha256, c.size)) continue;
       if (planned + c.size > this.maxBytes) break;
       wanted.set(c.sha256, c.size);
       planned += c.size;
@@ -304,6 +318,72 @@ export class ChunkCache {
     this.inflated.set(sha256, out);
     return out;
   }
+}
+
+/**
+ * Published chunks this process verified lately (received through the catalog, or read from
+ * the store and checked against their hash), kept as stored across commits when they rest
+ * gzipped at a quarter of their size or less — a header dump's chunks, mostly zeros — bounded
+ * in bytes (the least recently used go first). A commit's ChunkCache takes a chunk from here
+ * before it asks the store: the next day's capture of a dump changed in one chunk needs its
+ * other chunks for the whole hash and the parse, and they are the ones this process received
+ * or read the day before (on S3, a GET each). The bytes were verified when they were kept;
+ * whether the store still holds the chunk is verifyChunks' question, asked as before.
+ */
+export class KeptChunks {
+  private readonly entries = new Map<string, { stored: Uint8Array; size: number }>();
+  private bytes = 0;
+  constructor(private readonly maxBytes = 32 * 1024 * 1024) {}
+
+  /** The stored (gzip) bytes of a chunk of this size, if kept. */
+  get(sha256: string, size: number): Uint8Array | undefined {
+    const hit = this.entries.get(sha256);
+    if (!hit || hit.size !== size) return undefined;
+    // Most recently used last.
+    this.entries.delete(sha256);
+    this.entries.set(sha256, hit);
+    return hit.stored;
+  }
+
+  has(sha256: string, size: number): boolean {
+    return this.entries.get(sha256)?.size === size;
+  }
+
+  /** Forgets these chunks (what another process, which kept nothing, would see). */
+  forget(shas: Iterable<string>): void {
+    for (const s of shas) {
+      const hit = this.entries.get(s);
+      if (!hit) continue;
+      this.entries.delete(s);
+      this.bytes -= hit.stored.length;
+    }
+  }
+
+  /** Keeps a verified chunk as stored, when it packs well enough (see the class). */
+  add(sha256: string, size: number, stored: Uint8Array, encoding: ChunkEncoding): void {
+    if (encoding !== 'gzip' || stored.length * PACK_RATIO > size || stored.length > this.maxBytes || this.entries.has(sha256)) return;
+    while (this.bytes + stored.length > this.maxBytes) {
+      const oldest = this.entries.keys().next().value!;
+      this.bytes -= this.entries.get(oldest)!.stored.length;
+      this.entries.delete(oldest);
+    }
+    // A copy when the bytes are part of something larger (a request body): that is not held for them.
+    const own = stored.byteOffset === 0 && stored.buffer.byteLength === stored.length ? stored : stored.slice();
+    this.entries.set(sha256, { stored: own, size });
+    this.bytes += own.length;
+  }
+}
+
+const keptByStore = new WeakMap<BlobStore, KeptChunks>();
+
+/** The kept verified chunks of one store (shared by every request the process serves). */
+export function keptOf(store: BlobStore): KeptChunks {
+  let kept = keptByStore.get(store);
+  if (!kept) {
+    kept = new KeptChunks();
+    keptByStore.set(store, kept);
+  }
+  return kept;
 }
 
 /** Chunk reads ChunkCache.prefetch keeps in flight (store requests are latency-bound). */

@@ -15,7 +15,7 @@ import { blobs, captureChunks } from '../../db/schema.js';
 import { CHUNK_BATCH_MAX_BYTES, receivedOf, SMALL_CHUNK_MAX_STORED_BYTES } from '../../api/ingest/chunks.js';
 import { sweepUnreferencedChunks } from '../../api/retention/gc.js';
 import { chunkKey, stagingPrefix, type BlobStore } from '../../api/store/types.js';
-import { decodeChunk } from '../../api/pipeline/chunks.js';
+import { decodeChunk, keptOf } from '../../api/pipeline/chunks.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import type { BeginResponse } from '../../formats/protocol.js';
 import { begin, collectorTokens, commit, frameChunks, md5Base64, prepareCapture, sha256Hex, type PreparedCapture } from '../helpers/ingest-client.js';
@@ -129,10 +129,28 @@ describeEachFlavour('small chunks go through the catalog', (flavour) => {
       const { p, answer, bytes } = await open('esx-a');
       expect((await send(catalog, p.request.captureId, missingOf(p, answer), tokens['esx-a'])).status).toBe(200);
       receivedOf(catalog.services.store).forget(p.request.captureId, p.stored.keys());
+      keptOf(catalog.services.store).forget(p.stored.keys());
       const committed = await counting(catalog.services.store, () => commit(catalog, p.request.captureId, tokens['esx-a']));
       expect(committed.calls.filter((c) => c === 'getBytes chunks').length).toBeGreaterThan(0);
       const res = await catalog.request(`/v1/artifacts/${committed.result.artifacts[0].id}/content`);
       expect(sha256Hex(new Uint8Array(await res.arrayBuffer()))).toBe(sha256Hex(bytes));
+    });
+
+    it("the next day's capture of the dump, changed in one chunk, reads none of its other chunks from the store", async () => {
+      const { p, answer, bytes } = await open('esx-a');
+      expect((await send(catalog, p.request.captureId, missingOf(p, answer), tokens['esx-a'])).status).toBe(200);
+      await commit(catalog, p.request.captureId, tokens['esx-a']);
+      // Day 2: 4 KiB changed in the third chunk (zeros until now). The commit must hash the whole
+      // dump and parse it: the unchanged chunks are the ones this process received the day before.
+      const changed = bytes.slice();
+      changed.set(randomBytes(4096), 2 * 1024 * 1024 + 8192);
+      const next = await open('esx-a', changed);
+      expect(next.answer.missing).toHaveLength(1);
+      expect((await send(catalog, next.p.request.captureId, missingOf(next.p, next.answer), tokens['esx-a'])).status).toBe(200);
+      const committed = await counting(catalog.services.store, () => commit(catalog, next.p.request.captureId, tokens['esx-a']));
+      expect(committed.calls.filter((c) => c.startsWith('getBytes'))).toEqual([]);
+      const res = await catalog.request(`/v1/artifacts/${committed.result.artifacts[0].id}/content`);
+      expect(sha256Hex(new Uint8Array(await res.arrayBuffer()))).toBe(sha256Hex(changed));
     });
 
     it('a begin repeated after some chunks went through answers them present', async () => {

@@ -3,15 +3,15 @@
  * commit each distinct chunk is fetched and verified once, and the assembled bytes and
  * whole-artifact hash are the same as reading chunk by chunk.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, expect, it } from 'vitest';
-import { assembleArtifact, ChunkCache } from '../../api/pipeline/chunks.js';
+import { assembleArtifact, ChunkCache, KeptChunks, keptOf } from '../../api/pipeline/chunks.js';
 import { FsBlobStore } from '../../api/store/fs.js';
-import { chunkKey, type BlobStore } from '../../api/store/types.js';
+import { chunkKey, stagingKey, type BlobStore } from '../../api/store/types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vrc-chunks-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -150,8 +150,67 @@ it('a prefetch reads the distinct chunks of several artifacts up to 16 at a time
   await expect(assembleArtifact(counting, ref(artifacts[2]), { window: 64 * 1024 * 1024, hashAll: true, cache })).rejects.toThrow(/not in the store/);
 
   // A budget of eight chunks' inflated size prefetches eight: a read takes that room until its chunk is kept as stored.
-  const small = new ChunkCache(8 * 64 * 1024);
+  // (Through another store object: this one's KeptChunks holds the forty now, and they cost no read at all.)
   reads = 0;
-  await small.prefetch(counting, ref(parts));
+  await new ChunkCache(8 * 64 * 1024).prefetch(counting, ref(parts));
+  expect(reads).toBe(0);
+  const other = Object.create(counting) as BlobStore;
+  await new ChunkCache(8 * 64 * 1024).prefetch(other, ref(parts));
   expect(reads).toBe(8);
+});
+
+it('a published chunk read and verified once is taken from memory by a later commit, a staged one is not, and the memory is bounded', async () => {
+  const fs = new FsBlobStore({ dataDir: dir, publicBaseUrl: 'http://127.0.0.1:1' });
+  // Dump-like chunks (1 MiB, one byte set: about 1 KiB as gzip) and one that does not pack (random bytes).
+  const packs = Array.from({ length: 3 }, (_, i) => {
+    const c = new Uint8Array(1024 * 1024);
+    c[i * 4096 + 7] = 0x40 + i;
+    return c;
+  });
+  const dense = new Uint8Array(randomBytes(256 * 1024));
+  for (const c of [...packs, dense]) await fs.put(chunkKey(sha(c)), gzipSync(c));
+  let reads = 0;
+  const counting: BlobStore = Object.assign(Object.create(fs) as BlobStore, {
+    getBytes: (key: string) => {
+      reads++;
+      return fs.getBytes(key);
+    },
+  });
+  const refs = [...packs, dense].map((p) => ({ sha256: sha(p), size: p.length }));
+  const whole = sha(Buffer.concat([...packs, dense].map((p) => Buffer.from(p))));
+  // First commit: every chunk read once.
+  expect((await assembleArtifact(counting, refs, { window: 0, hashAll: true, cache: new ChunkCache() })).sha256).toBe(whole);
+  expect(reads).toBe(4);
+  // A later commit (its own ChunkCache): only the chunk that does not pack is read again.
+  expect((await assembleArtifact(counting, refs, { window: 0, hashAll: true, cache: new ChunkCache() })).sha256).toBe(whole);
+  expect(reads).toBe(5);
+  expect(keptOf(counting).has(sha(packs[0]), packs[0].length)).toBe(true);
+  expect(keptOf(counting).has(sha(dense), dense.length)).toBe(false);
+  // Asked for at another size it is not the kept chunk: read (and refused) as the store has it.
+  await expect(assembleArtifact(counting, [{ sha256: sha(packs[1]), size: 1000 }], { window: 0, hashAll: true, cache: new ChunkCache() })).rejects.toThrow(
+    /inflates past its announced 1000 bytes/,
+  );
+  expect(reads).toBe(6);
+
+  // A chunk read from a capture's staging key (ChunkCache.locate: not published yet) is not kept.
+  const staged = new Uint8Array(1024 * 1024);
+  staged[99] = 9;
+  const key = stagingKey('0190a000-0000-7000-8000-000000000001', sha(staged));
+  await fs.openStaging('0190a000-0000-7000-8000-000000000001');
+  await fs.put(key, gzipSync(staged));
+  const located = new ChunkCache();
+  located.locate(sha(staged), key);
+  await assembleArtifact(counting, [{ sha256: sha(staged), size: staged.length }], { window: 0, hashAll: true, cache: located });
+  expect(keptOf(counting).has(sha(staged), staged.length)).toBe(false);
+
+  // Bounded in bytes, the least recently used going first.
+  const kept = new KeptChunks(2500);
+  const gz = packs.map((p) => new Uint8Array(gzipSync(p)));
+  kept.add(sha(packs[0]), packs[0].length, gz[0], 'gzip');
+  kept.add(sha(packs[1]), packs[1].length, gz[1], 'gzip');
+  expect(kept.get(sha(packs[0]), packs[0].length)).toBeDefined();
+  kept.add(sha(packs[2]), packs[2].length, gz[2], 'gzip');
+  expect([0, 1, 2].map((i) => kept.has(sha(packs[i]), packs[i].length))).toEqual([true, false, true]);
+  kept.add(sha(dense), dense.length, dense, 'identity');
+  expect(kept.has(sha(dense), dense.length)).toBe(false);
 });
