@@ -16,7 +16,7 @@ import { readSpool, Spool, type SpooledCapture } from './spool.js';
 import { uuidv7 } from './uuidv7.js';
 
 import { VERSION } from './version.js';
-import { printableJson, visible, visibleLines } from '../formats/printable.js';
+import { printableJson, visible } from '../formats/printable.js';
 
 export { VERSION };
 
@@ -170,7 +170,7 @@ export class SendSession {
       this.close();
     }
     this.progress.finish();
-    process.stdout.write(json ? printableJson(r) + '\n' : visibleLines(formatRunReport(r)));
+    process.stdout.write(json ? printableJson(r) + '\n' : formatRunReport(r));
     return r.exitCode;
   }
 
@@ -405,5 +405,6 @@ export function formatRunReport(r: RunReport): string {
       (r.spool.pending ? `; ${r.spool.pending} capture(s) waiting in the spool` : '') +
       (r.spool.setAside ? `; ${r.spool.setAside} rejected (collector spool list)` : ''),
   );
-  return lines.join('\n') + '\n';
+  // Each line as one line: what a host said (a note, an error) is shown escaped, a line break in it too.
+  return lines.map(visible).join('\n') + '\n';
 }

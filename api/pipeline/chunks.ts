@@ -47,10 +47,25 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
-/** Inflates bounded to at most this many bytes run on the calling thread (gunzipBounded). */
+/** Inflates bounded to at most this many bytes, of at most this many stored bytes, may run on the calling thread (gunzipBounded). */
 const SYNC_INFLATE_MAX_BYTES = 64 * 1024;
 /** Room past the expected output in zlib's piece, so it reads the gzip trailer on the same trip (gunzipBounded). */
 const INFLATE_SLACK = 64;
+/**
+ * How many bytes may be inflated on the calling thread before the event loop turns: a batch
+ * of 1,024 small chunks (a request of about 100 KiB) would otherwise inflate up to 64 MiB
+ * there in one go, and every other request wait for it. Past it, inflates go to the thread pool.
+ */
+const SYNC_INFLATE_BUDGET = 256 * 1024;
+let syncInflateLeft = SYNC_INFLATE_BUDGET;
+
+/** Takes `bytes` from this turn of the event loop's budget of inflating on the calling thread, when it holds them. */
+function takeSyncInflate(bytes: number): boolean {
+  if (bytes > syncInflateLeft) return false;
+  if (syncInflateLeft === SYNC_INFLATE_BUDGET) setImmediate(() => (syncInflateLeft = SYNC_INFLATE_BUDGET));
+  syncInflateLeft -= bytes;
+  return true;
+}
 
 /**
  * Inflates gzip bytes, refusing output past `maxBytes` (a gzip bomb stops there).
@@ -68,7 +83,8 @@ export async function gunzipBounded(bytes: Uint8Array, maxBytes: number = CHUNK_
     const options = { maxOutputLength: maxBytes, chunkSize: Math.max(64, Math.min(expected, maxBytes)) + INFLATE_SLACK };
     // Output bounded by SYNC_INFLATE_MAX_BYTES is inflated on this thread: a few KiB inflate in
     // 15–75 µs, where handing them to the thread pool and back cost 300–370 µs of CPU.
-    const out = maxBytes <= SYNC_INFLATE_MAX_BYTES ? gunzipSync(bytes, options) : await gunzipAsync(bytes, options);
+    const sync = maxBytes <= SYNC_INFLATE_MAX_BYTES && bytes.length <= SYNC_INFLATE_MAX_BYTES && takeSyncInflate(maxBytes);
+    const out = sync ? gunzipSync(bytes, options) : await gunzipAsync(bytes, options);
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {

@@ -266,11 +266,7 @@ const BATCH = 500;
  * way when this returns or throws, so a caller may roll back a savepoint at once.
  */
 export async function settleAll(statements: Array<PromiseLike<unknown>>): Promise<void> {
-  throwFirstFailure(await Promise.allSettled(statements));
-}
-
-/** Throws what settleAll would for these results of one pipeline: its first real error. */
-export function throwFirstFailure(results: Array<PromiseSettledResult<unknown>>): void {
+  const results = await Promise.allSettled(statements);
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length === 0) return;
   const codeOf = (e: unknown) => {

@@ -17,8 +17,8 @@ import { SHA256 } from '../schemas/ingest.js';
 import { gunzipBounded } from './chunks.js';
 
 const gzipAsync = promisify(gzip);
-/** Manifests whose JSON is at most this long are compressed on the calling thread (encodeManifest). */
-const SYNC_GZIP_MAX_CHARS = 64 * 1024;
+/** Manifests whose JSON is at most this many bytes are compressed on the calling thread (encodeManifest). */
+const SYNC_GZIP_MAX_BYTES = 64 * 1024;
 
 /**
  * The most a manifest may inflate to: a capture at every limit (10,000 artifacts with 4 KiB
@@ -51,7 +51,7 @@ export async function encodeManifest(m: CaptureManifest): Promise<Uint8Array> {
   const json = JSON.stringify(compactManifest(m));
   // A small capture's manifest (a few KiB) is compressed on this thread: 50–180 µs, where the
   // thread pool's round trip cost 260–530 µs of CPU. A large one goes to the pool.
-  const out = json.length <= SYNC_GZIP_MAX_CHARS ? gzipSync(json, { level: 9 }) : await gzipAsync(json, { level: 9 });
+  const out = Buffer.byteLength(json) <= SYNC_GZIP_MAX_BYTES ? gzipSync(json, { level: 9 }) : await gzipAsync(json, { level: 9 });
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 

@@ -19,7 +19,6 @@ import {
   jsonInserts,
   indexedRowStatements,
   settleAll,
-  throwFirstFailure,
   unindexableReason,
   hostUpsert,
   type ArtifactContext,
@@ -272,9 +271,6 @@ export async function writeArtifactGuarded(
   }
 }
 
-/** The savepoint a capture's rows are written in (writeCapture). */
-const CAPTURE_ROWS_SAVEPOINT = 'capture_rows';
-
 /**
  * Inserts a committed capture's artifacts and every row they produce (inside the caller's
  * transaction) and returns the entries as written. All artifacts go in one savepoint
@@ -282,11 +278,11 @@ const CAPTURE_ROWS_SAVEPOINT = 'capture_rows';
  * artifact is written in its own, so one unindexable artifact becomes a parse error
  * instead of failing the capture.
  *
- * After the reads drift needs, one pipeline behind whatever the caller sent before (commit
- * sends its claim first): the shared rows (blobs, host_chunks, the host: one statement,
- * sharedRows), the savepoint, the artifacts with every row and event they produce, and its
- * release — a handful of round trips to the database for a capture of any size. (A
- * statement that fails outside a savepoint fails the whole transaction.)
+ * After the reads drift needs, the shared rows (blobs, host_chunks, the host: one statement,
+ * sharedRows) go behind whatever the caller sent before (commit sends its claim first), then,
+ * in a pipeline (settleAll) in the savepoint, the artifacts with every row and event they produce
+ * — a handful of round trips to the database for a capture of any size. (The savepoint is
+ * postgres.js's own: a statement that fails outside one fails the whole transaction.)
  */
 export async function writeCapture(
   tx: Db,
@@ -304,42 +300,34 @@ export async function writeCapture(
   const held = [...new Set(entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)))]
     .filter((sha256) => !heldBefore?.has(sha256))
     .map((sha256) => ({ host: record.host.name, sha256 }));
-  // One pipeline: the shared rows, then the savepoint, the artifacts with their rows and events,
-  // and its release (a nested transaction sent the savepoint and the release each as a round
-  // trip of its own, and the shared rows went alone before them). A statement that fails
-  // fails every one behind it, the release too; the savepoint is then rolled back. Every
-  // statement is built before the first is sent; allSettled sends them in this order.
-  const [shared, ...rows] = await Promise.allSettled([
-    tx.execute(
-      sharedRows(
-        newBlobs,
-        held.map((h) => h.sha256),
-        hostUpsert(tx, { name: record.host.name, kind: record.host.kind, systemUuid, seenAt: record.collectedAt, captureId: record.captureId }),
-        record.host.name,
-      ),
+  await tx.execute(
+    sharedRows(
+      newBlobs,
+      held.map((h) => h.sha256),
+      hostUpsert(tx, { name: record.host.name, kind: record.host.kind, systemUuid, seenAt: record.collectedAt, captureId: record.captureId }),
+      record.host.name,
     ),
-    tx.execute(sql.raw(`SAVEPOINT ${CAPTURE_ROWS_SAVEPOINT}`)),
-    ...jsonInserts(
-      artifacts,
-      entries.map((e) => artifactRow(record, e)),
-    ).map((q) => tx.execute(q)),
-    // Every artifact's rows of a kind in one statement (a capture of 50 header dumps sends
-    // 3 here, not 150): the same rows as per artifact, merged as one artifact's are.
-    ...entryStatements(tx, {
-      rows: planned.some((p) => p.rows) ? mergedRows(planned.flatMap((p) => (p.rows ? [p.rows] : []))) : null,
-      events: planned.flatMap((p) => p.events),
-    }),
-    tx.execute(sql.raw(`RELEASE SAVEPOINT ${CAPTURE_ROWS_SAVEPOINT}`)),
-  ]);
-  // Outside the savepoint: its failure fails the transaction, as the capture's.
-  if (shared.status === 'rejected') throw shared.reason;
+  );
   try {
-    throwFirstFailure(rows);
+    await tx.transaction(async (spRaw) => {
+      const sp = spRaw as unknown as Db;
+      // Every statement is built before the first is sent; settleAll sends them in this order.
+      await settleAll([
+        ...jsonInserts(
+          artifacts,
+          entries.map((e) => artifactRow(record, e)),
+        ).map((q) => sp.execute(q)),
+        // Every artifact's rows of a kind in one statement (a capture of 50 header dumps sends
+        // 3 here, not 150): the same rows as per artifact, merged as one artifact's are.
+        ...entryStatements(sp, {
+          rows: planned.some((p) => p.rows) ? mergedRows(planned.flatMap((p) => (p.rows ? [p.rows] : []))) : null,
+          events: planned.flatMap((p) => p.events),
+        }),
+      ]);
+    });
     return entries;
   } catch (e) {
     if (!unindexableReason(e)) throw e;
-    await tx.execute(sql.raw(`ROLLBACK TO SAVEPOINT ${CAPTURE_ROWS_SAVEPOINT}`));
-    await tx.execute(sql.raw(`RELEASE SAVEPOINT ${CAPTURE_ROWS_SAVEPOINT}`));
   }
   const written: ParsedEntry[] = [];
   for (const [i, entry] of entries.entries()) {

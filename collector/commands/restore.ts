@@ -9,6 +9,7 @@ import { loadConfigFile, requireCatalog, resolveCatalogConfig } from '../config.
 import { CollectorError, describeError, UsageError } from '../errors.js';
 import { backoffDelay, errorText, openRequest, RejectedError, UnreachableError, type HttpRequest } from '../http.js';
 import { TarReader, type TarEntry } from '../tar.js';
+import { printableJson, visible } from '../../formats/printable.js';
 
 export const HELP = `Usage: collector restore (--volume UUID | --device ID) [--at ISO] [-o DIR]
 
@@ -227,10 +228,10 @@ export async function run(args: string[]): Promise<number> {
   // The bundle's own top directory (beside SHA256SUMS) holds RESTORE.md.
   const guide = join(out, posix.dirname(files.find((f) => posix.basename(f.path) === 'SHA256SUMS')!.path), 'RESTORE.md');
   if (values.json) {
-    process.stdout.write(JSON.stringify({ output: out, verified: true, restoreGuide: guide, files }, null, 2) + '\n');
+    process.stdout.write(printableJson({ output: out, verified: true, restoreGuide: guide, files }) + '\n');
   } else {
     process.stdout.write(`${out}: ${files.length} file(s), every SHA-256 verified against SHA256SUMS\n`);
-    for (const f of files) process.stdout.write(`  ${f.sha256}  ${f.path}\n`);
+    for (const f of files) process.stdout.write(`  ${f.sha256}  ${visible(f.path)}\n`);
     process.stdout.write(`Next: read ${guide}. Nothing was written to any device.\n`);
   }
   return 0;

@@ -81,3 +81,18 @@ it("compresses a small capture's manifest in place, and it reads back the same",
   expect(JSON.parse(gunzipSync(bytes).toString('utf8'))).toBeTruthy();
   expect(await decodeManifest(bytes)).toEqual(manifest);
 });
+
+it('inflates at most 256 KiB in place before the event loop turns; the rest of a batch goes to the pool', async () => {
+  // A chunk batch holds up to 1,024 chunks: inflated all in place, 64 KiB each, one request
+  // would hold the event loop for 64 MiB of zlib.
+  const chunks = Array.from({ length: 16 }, (_, i) => Buffer.alloc(60 * 1024, i + 1));
+  const trips = await poolTrips(async () => {
+    const decoded = await Promise.all(chunks.map((c) => decodeChunk(sha256Hex(c), c.length, gzipSync(c))));
+    for (const [i, d] of decoded.entries()) expect(Buffer.from(d.bytes).equals(chunks[i])).toBe(true);
+  });
+  // 4 × 60 KiB fit the budget; the other 12 each come back from the pool.
+  expect(trips).toBeGreaterThanOrEqual(12);
+  await new Promise((r) => setImmediate(r));
+  const small = Buffer.from('a small chunk once the event loop has turned\n'.repeat(20));
+  expect(await poolTrips(() => decodeChunk(sha256Hex(small), small.length, gzipSync(small)))).toBe(0);
+});

@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { hasControlChars } from '../../formats/printable.js';
+import { formatRunReport, type RunReport } from '../../collector/send.js';
 import { fakeSsh, stageEsxiHost, stageFolder, type EsxiHost, type StagedHost } from '../helpers/staged-hosts.js';
 import { buildBundle, runCollector, runJson } from './run-collector.js';
 
@@ -52,4 +53,41 @@ it('collect escapes them in its report and in its error line', async () => {
   const j = await runJson([...args, '--json'], proxy.env);
   expect(noRaw(j.stdout)).toBe(false);
   expect(j.json.captures[0].error).toBe(`could not be reached over ssh: ${RAW}`);
+});
+
+it('a line break in what a host said cannot add a line to the report', () => {
+  const artifact = {
+    kind: 'esx-inventory',
+    fileName: 'x.txt',
+    sourcePath: '/dev/x',
+    device: null,
+    status: 'error' as const,
+    note: null,
+    size: 0,
+    sha256: null,
+    chunks: 0,
+  };
+  const report = {
+    dryRun: true,
+    artifacts: 1,
+    chunks: 0,
+    chunksUploaded: 0,
+    bytesRead: 0,
+    bytesUploaded: 0,
+    seconds: 1,
+    spool: { delivered: [], pending: 0, rejected: [], setAside: 0 },
+    captures: [
+      {
+        captureId: 'c1',
+        host: 'esx01',
+        hostKind: 'esx',
+        state: 'empty',
+        error: null,
+        artifacts: [{ ...artifact, error: 'failed\n  zfs-snapshots   /etc/ok  0.1 MiB, 1 chunk(s)' }],
+      },
+    ],
+  } as unknown as RunReport;
+  const lines = formatRunReport(report).trimEnd().split('\n');
+  expect(lines).toHaveLength(3);
+  expect(lines[1]).toBe('  esx-inventory   /dev/x  ERROR failed\\x0a  zfs-snapshots   /etc/ok  0.1 MiB, 1 chunk(s)');
 });
