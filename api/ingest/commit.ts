@@ -117,7 +117,8 @@ export async function commitCapture(
 
   const req = cap.request as BeginRequest;
   const distinct = [...distinctChunks(req).values()].map((c) => ({ sha256: c.sha256, size: c.size }));
-  const cache = new ChunkCache();
+  // The chunks this process kept from earlier commits count: verifyChunks asks the store about each.
+  const cache = new ChunkCache(undefined, true);
   // Chunks only secret-bearing kinds reference stay staged until redaction has run.
   const deferred = onlySecretBearing(req);
   let verified: VerifiedChunks;

@@ -16,7 +16,7 @@ import { queryRows, type Db } from '../../db/client.js';
 import { blobs, captures, hostChunks } from '../../db/schema.js';
 import type { Services } from '../context.js';
 import { captureOfStagingKey, chunkKey, type BlobStore } from '../store/types.js';
-import { ChunkError, decodeChunk, type VerifiedChunk } from '../pipeline/chunks.js';
+import { ChunkError, decodeChunk, keptOf, type VerifiedChunk } from '../pipeline/chunks.js';
 import { ApiError } from '../errors.js';
 
 /** How long a store's answer that a chunk exists is believed (an unchanged run asks once). */
@@ -259,6 +259,7 @@ export async function confirmHeld(db: Db, store: BlobStore, now: Date, host: str
 export async function markMissing(db: Db, store: BlobStore, shas: string[]): Promise<void> {
   const presence = presenceOf(store);
   for (const s of shas) presence.forget(s);
+  keptOf(store).forget(shas);
   for (let i = 0; i < shas.length; i += 1000) await db.delete(blobs).where(inArray(blobs.sha256, shas.slice(i, i + 1000)));
 }
 

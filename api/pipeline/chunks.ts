@@ -207,7 +207,15 @@ export class ChunkCache {
   private readonly located = new Map<string, string>();
   private bytes = 0;
   private window: Uint8Array | null = null;
-  constructor(private readonly maxBytes = 64 * 1024 * 1024) {}
+  /**
+   * `kept`: take chunks from the process's KeptChunks before the store (a commit, whose
+   * verifyChunks has just asked whether the store holds each). Reindex and rebuild do not: their
+   * read of the store is what finds a chunk it lost.
+   */
+  constructor(
+    private readonly maxBytes = 64 * 1024 * 1024,
+    private readonly kept = false,
+  ) {}
 
   /**
    * A buffer of `size` bytes to assemble an artifact's parse window in, lent again for the
@@ -250,7 +258,7 @@ export class ChunkCache {
     if (hit) return hit;
     const packed = this.packed.get(sha256);
     if (packed) return this.inflate(sha256, packed, size);
-    const kept = keptOf(store).get(sha256, size);
+    const kept = this.kept ? keptOf(store).get(sha256, size) : undefined;
     if (kept) {
       this.addStored(sha256, kept, 'gzip');
       return this.inflate(sha256, kept, size);
@@ -300,9 +308,9 @@ export class ChunkCache {
     // Each is planned at its inflated size, the room a read takes until it is kept as stored.
     const wanted = new Map<string, number>();
     let planned = this.bytes;
-    const kept = keptOf(store);
+    const kept = this.kept ? keptOf(store) : null;
     for (const c of chunks) {
-      if (this.entries.has(c.sha256) || this.packed.has(c.sha256) || wanted.has(c.sha256) || kept.has(c.sha256, c.size)) continue;
+      if (this.entries.has(c.sha256) || this.packed.has(c.sha256) || wanted.has(c.sha256) || kept?.has(c.sha256, c.size)) continue;
       if (planned + c.size > this.maxBytes) break;
       wanted.set(c.sha256, c.size);
       planned += c.size;
@@ -371,22 +379,27 @@ export class KeptChunks {
       const hit = this.entries.get(s);
       if (!hit) continue;
       this.entries.delete(s);
-      this.bytes -= hit.stored.length;
+      this.bytes -= hit.stored.length + KEPT_ENTRY_BYTES;
     }
   }
 
-  /** Keeps a verified chunk as stored, when it packs well enough (see the class). */
+  /**
+   * Keeps a verified chunk as stored, when it packs well enough (see the class). Each entry is
+   * charged KEPT_ENTRY_BYTES beside its bytes, so many tiny chunks (a collector may send 65,536
+   * in a capture) cost the process what the bound counts, not several times more.
+   */
   add(sha256: string, size: number, stored: Uint8Array, encoding: ChunkEncoding): void {
-    if (encoding !== 'gzip' || stored.length * PACK_RATIO > size || stored.length > this.maxBytes || this.entries.has(sha256)) return;
-    while (this.bytes + stored.length > this.maxBytes) {
+    const cost = stored.length + KEPT_ENTRY_BYTES;
+    if (encoding !== 'gzip' || stored.length * PACK_RATIO > size || cost > this.maxBytes || this.entries.has(sha256)) return;
+    while (this.bytes + cost > this.maxBytes) {
       const oldest = this.entries.keys().next().value!;
-      this.bytes -= this.entries.get(oldest)!.stored.length;
+      this.bytes -= this.entries.get(oldest)!.stored.length + KEPT_ENTRY_BYTES;
       this.entries.delete(oldest);
     }
     // A copy when the bytes are part of something larger (a request body): that is not held for them.
     const own = stored.byteOffset === 0 && stored.buffer.byteLength === stored.length ? stored : stored.slice();
     this.entries.set(sha256, { stored: own, size });
-    this.bytes += own.length;
+    this.bytes += own.length + KEPT_ENTRY_BYTES;
   }
 }
 
@@ -402,6 +415,8 @@ export function keptOf(store: BlobStore): KeptChunks {
   return kept;
 }
 
+/** What KeptChunks charges for each entry beside its bytes: the map entry, its object and the buffer's own (about 590 bytes measured). */
+const KEPT_ENTRY_BYTES = 640;
 /** Chunk reads ChunkCache.prefetch keeps in flight (store requests are latency-bound). */
 const PREFETCH_AT_ONCE = 16;
 /** A gzipped chunk at most 1/PACK_RATIO of its size is cached as stored (ChunkCache). */

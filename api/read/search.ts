@@ -261,11 +261,16 @@ function afterPrefix(prefix: string): string {
  * order of the word, at most `cap` + 1 of them: all of them when there are at most `cap`) and
  * `nb` (only when `ns` found more: the first `cap` such rows by the name's trigram count, each
  * count a lazy range of search_name_starts_trigrams), and `vh`, the distinct label and host
- * rows of `kinds` they name (holding `whole` where given). Both reads stop at their LIMIT:
- * `cap` rows however many names the fragment starts a word of (db/migrations/0018).
+ * rows of `kinds` they name. Both reads take only names holding `whole` where given, and stop
+ * at their LIMIT: `cap` rows however many names the fragment starts a word of
+ * (db/migrations/0018). A name in which the probe starts two words is two rows of the cap.
  */
 function nameStartsCtes(kinds: string[], probe: string, whole: string | null, cap: number): SQL {
-  const range = sql`s.word ~>=~ ${probe} AND s.word ~<~ ${afterPrefix(probe)} AND s.kind IN ${kindList(kinds)}`;
+  // A fragment that holds more than its probe ('-prod') is filtered here, in the index-only reads
+  // (name is in their INCLUDE), not after the cap: the capped names would be the probe's ('prod-…'),
+  // few of which hold the fragment.
+  const holds = whole === null ? sql`` : sql` AND strpos(lower(s.name), ${whole}) > 0`;
+  const range = sql`s.word ~>=~ ${probe} AND s.word ~<~ ${afterPrefix(probe)} AND s.kind IN ${kindList(kinds)}${holds}`;
   return sql`ns AS MATERIALIZED (SELECT s.kind, s.name, s.ref FROM search_name_starts s WHERE ${range} ORDER BY s.word USING ~<~ LIMIT ${cap + 1}),
       nb AS MATERIALIZED (
         SELECT x.kind, x.name, x.ref FROM generate_series(
@@ -275,8 +280,7 @@ function nameStartsCtes(kinds: string[], probe: string, whole: string | null, ca
          LIMIT ${cap}),
       vh AS MATERIALIZED (
         SELECT DISTINCT kind, name, ref FROM (
-          SELECT * FROM ns WHERE (SELECT count(*) FROM ns) <= ${cap} UNION ALL SELECT * FROM nb) m
-         ${whole === null ? sql`` : sql`WHERE strpos(lower(m.name), ${whole}) > 0`})`;
+          SELECT * FROM ns WHERE (SELECT count(*) FROM ns) <= ${cap} UNION ALL SELECT * FROM nb) m)`;
 }
 
 /**

@@ -12,6 +12,7 @@ import type { Db } from '../../db/client.js';
 import { blobs, hostChunks } from '../../db/schema.js';
 import type { Services } from '../context.js';
 import { pool, presenceOf } from '../ingest/staging.js';
+import { keptOf } from '../pipeline/chunks.js';
 import { chunkKey } from '../store/types.js';
 import { holdSweepLock } from './lock.js';
 import { rowsOf } from './gather.js';
@@ -99,6 +100,7 @@ export async function sweepUnreferencedChunks(
       await pool(shas, 16, async (sha) => {
         await store.delete(chunkKey(sha));
         presenceOf(store).forget(sha);
+        keptOf(store).forget([sha]);
       });
       out.chunksDeleted += doomed.length;
       out.bytesFreed += doomed.reduce((n, b) => n + Number(b.stored_size), 0);

@@ -14,6 +14,7 @@ import { eq } from 'drizzle-orm';
 import { artifacts, blobs } from '../../db/schema.js';
 import { chunkKey } from '../../api/store/types.js';
 import { CHUNK_TRUST_MS } from '../../api/ingest/staging.js';
+import { keptOf } from '../../api/pipeline/chunks.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, commit, ingest, prepareCapture, sha256Hex, uploadMissing } from '../helpers/ingest-client.js';
 
@@ -76,6 +77,29 @@ describeEachFlavour('attack: a chunk lost from the store does not wedge later ca
     const result = (await res.json()) as { failed: Array<{ id: string }> };
     expect(result.failed.map((f) => f.id)).toContain(done.artifacts[0].id);
     expect(await db.select().from(blobs).where(eq(blobs.sha256, row.sha256))).toEqual([]);
+  });
+
+  it('reindex marks a lost chunk missing even when this process kept it in memory from its commit', async () => {
+    // A gzip chunk that packs 4:1 or better is kept in memory after the commit that received it
+    // (KeptChunks); reindex must still read the store, the one place that says it is gone.
+    const lines = Array.from({ length: 2000 }, (_, i) => `tank/k@daily-${i}\t1793491200\t${i}\n`).join('');
+    const done = await ingest(catalog, {
+      host: 'esx-lost3',
+      artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', gzip: true, bytes: new TextEncoder().encode(lines) }],
+    });
+    const [sha] = await artifactChunks(done.artifacts[0].id);
+    const { db, store } = catalog.services;
+    const [row] = await db.select().from(blobs).where(eq(blobs.sha256, sha));
+    expect(row.encoding).toBe('gzip');
+    expect(keptOf(store).has(sha, Number(row.size))).toBe(true);
+    await store.delete(chunkKey(sha));
+    const res = await catalog.request('/v1/admin/reindex?kind=zfs-snapshots', { method: 'POST' });
+    expect(res.status).toBe(200);
+    const result = (await res.json()) as { failed: Array<{ id: string }> };
+    expect(result.failed.map((f) => f.id)).toContain(done.artifacts[0].id);
+    expect(await db.select().from(blobs).where(eq(blobs.sha256, sha))).toEqual([]);
+    // Marked missing: no longer kept either.
+    expect(keptOf(store).has(sha, Number(row.size))).toBe(false);
   });
 
   async function artifactChunks(id: string): Promise<string[]> {

@@ -151,11 +151,15 @@ it('a prefetch reads the distinct chunks of several artifacts up to 16 at a time
 
   // A budget of eight chunks' inflated size prefetches eight: a read takes that room until its chunk is kept as stored.
   // (Through another store object: this one's KeptChunks holds the forty now, and they cost no read at all.)
+  // A commit's cache takes them from there; another reader's (reindex, rebuild) reads the store.
   reads = 0;
-  await new ChunkCache(8 * 64 * 1024).prefetch(counting, ref(parts));
+  await new ChunkCache(8 * 64 * 1024, true).prefetch(counting, ref(parts));
   expect(reads).toBe(0);
+  await new ChunkCache(8 * 64 * 1024).prefetch(counting, ref(parts));
+  expect(reads).toBe(8);
+  reads = 0;
   const other = Object.create(counting) as BlobStore;
-  await new ChunkCache(8 * 64 * 1024).prefetch(other, ref(parts));
+  await new ChunkCache(8 * 64 * 1024, true).prefetch(other, ref(parts));
   expect(reads).toBe(8);
 });
 
@@ -182,7 +186,7 @@ it('a published chunk read and verified once is taken from memory by a later com
   expect((await assembleArtifact(counting, refs, { window: 0, hashAll: true, cache: new ChunkCache() })).sha256).toBe(whole);
   expect(reads).toBe(4);
   // A later commit (its own ChunkCache): only the chunk that does not pack is read again.
-  expect((await assembleArtifact(counting, refs, { window: 0, hashAll: true, cache: new ChunkCache() })).sha256).toBe(whole);
+  expect((await assembleArtifact(counting, refs, { window: 0, hashAll: true, cache: new ChunkCache(undefined, true) })).sha256).toBe(whole);
   expect(reads).toBe(5);
   expect(keptOf(counting).has(sha(packs[0]), packs[0].length)).toBe(true);
   expect(keptOf(counting).has(sha(dense), dense.length)).toBe(false);
@@ -203,8 +207,8 @@ it('a published chunk read and verified once is taken from memory by a later com
   await assembleArtifact(counting, [{ sha256: sha(staged), size: staged.length }], { window: 0, hashAll: true, cache: located });
   expect(keptOf(counting).has(sha(staged), staged.length)).toBe(false);
 
-  // Bounded in bytes, the least recently used going first.
-  const kept = new KeptChunks(2500);
+  // Bounded in bytes, each entry charged 640 bytes beside its own, the least recently used going first.
+  const kept = new KeptChunks(2500 + 2 * 640);
   const gz = packs.map((p) => new Uint8Array(gzipSync(p)));
   kept.add(sha(packs[0]), packs[0].length, gz[0], 'gzip');
   kept.add(sha(packs[1]), packs[1].length, gz[1], 'gzip');
@@ -213,4 +217,10 @@ it('a published chunk read and verified once is taken from memory by a later com
   expect([0, 1, 2].map((i) => kept.has(sha(packs[i]), packs[i].length))).toEqual([true, false, true]);
   kept.add(sha(dense), dense.length, dense, 'identity');
   expect(kept.has(sha(dense), dense.length)).toBe(false);
+  // Tiny chunks cost their entries: 32 MiB holds about 50,000 of 26 bytes, not 1.3 million.
+  const tiny = new KeptChunks(32 * 1024 * 1024);
+  const one = new Uint8Array(gzipSync(new Uint8Array(200)));
+  for (let i = 0; i < 60_000; i++) tiny.add(i.toString(16).padStart(64, '0'), 200, one, 'gzip');
+  expect(tiny.has((59_999).toString(16).padStart(64, '0'), 200)).toBe(true);
+  expect(tiny.has('0'.repeat(64), 200)).toBe(false);
 });

@@ -54,20 +54,24 @@ describeEachFlavour('search: a fragment in more names than a search ranks', (fla
 
   const search = (q: string, limit: number, rankedNames?: number) => searchCatalog(catalog.services.db, parseQuery(q), limit, { rankedNames });
   const labels = (body: Awaited<ReturnType<typeof search>>) => body.hits.flatMap((h) => (h.type === 'volume' ? [h.label] : []));
-  /** How many word starts of labels and host names begin with the lower-cased fragment. */
-  const starts = async (probe: string) =>
+  /**
+   * How many word starts of labels and host names begin with the lower-cased fragment (without a
+   * leading separator), in names holding the whole fragment.
+   */
+  const starts = async (fragment: string) =>
     Number(
       (
         await queryRows<{ n: number | string }>(
           catalog.services.db,
-          sql`SELECT count(*) AS n FROM search_name_start_sources WHERE starts_with(word, ${probe.toLowerCase()})`,
+          sql`SELECT count(*) AS n FROM search_name_start_sources
+               WHERE starts_with(word, ${fragment.toLowerCase().replace(/^-/, '')}) AND strpos(lower(name), ${fragment.toLowerCase()}) > 0`,
         )
       )[0].n,
     );
 
   it('answers a fragment in no more word starts than the cap as with the whole table, and without capped', async () => {
     for (const q of ['prod-1', 'PROD-1', 'ds-prod-1', 'prod', '-prod', 'rod-1', 'prod-esx0', 'esx', 'ds-test', 'old', 'no-such-name']) {
-      const n = await starts(q.replace(/^-/, ''));
+      const n = await starts(q);
       for (const limit of [1, 25]) {
         const whole = await search(q, limit);
         expect(whole.capped, q).toBeUndefined();
@@ -107,6 +111,23 @@ describeEachFlavour('search: a fragment in more names than a search ranks', (fla
     expect(prod.capped).toBe(true);
     expect(hosts(prod)).toEqual(['prod-esx01']);
     expect(hosts(await search('prod', 25))).toHaveLength(12);
+  });
+
+  it('ranks a fragment with a leading separator from the names that hold it, not from its probe’s', async () => {
+    // '-prod' is read from the word starts of 'prod' (26: 14 labels, 12 hosts), of which the 12
+    // ds-prod labels hold '-prod'. Ranked from 2, those 2 are ds-prod-1 (10 trigrams) and, of the
+    // 11s, ds-prod-10 first in byte order; ranked from the 12, the answer is the whole table's.
+    expect(await starts('-prod')).toBe(12);
+    const two = await search('-prod', 25, 2);
+    expect(two.capped).toBe(true);
+    expect(labels(two).sort()).toEqual(['ds-prod-1', 'ds-prod-10']);
+    const whole = await search('-prod', 25);
+    expect(labels(whole).sort()).toEqual(
+      LABELS.map(([l]) => l)
+        .filter((l) => l.includes('-prod'))
+        .sort(),
+    );
+    expect(await search('-prod', 25, 12)).toEqual(whole);
   });
 
   it('follows a relabelled volume: its old label no longer starts a word, its new one does', async () => {
