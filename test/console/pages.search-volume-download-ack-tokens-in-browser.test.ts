@@ -12,6 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXTENT1, PROD, vmlOf } from '../api/read-side-seed.js';
 import { tokenFor } from '../api/read-side-seed.js';
 import { begin, prepareCapture } from '../helpers/ingest-client.js';
+import { sql } from 'drizzle-orm';
+import { queryRows } from '../../db/client.js';
+import { RANKED_NAMES } from '../../api/read/search.js';
 import { freshPage, noBrowser, screenAndCheck, sha256, signIn, startRig, verifyBundle, type ConsoleRig } from './harness.js';
 
 describe.skipIf(noBrowser !== null)('the web console in a real browser', () => {
@@ -156,6 +159,23 @@ describe.skipIf(noBrowser !== null)('the web console in a real browser', () => {
     expect(await table.locator('tbody tr').first().textContent()).toContain(p.request.captureId);
     expect(await page.textContent('main')).toContain('DELETE /v1/captures/{id}');
     await screenAndCheck(page, '13-host-open-captures');
+    await context.close();
+  });
+
+  it('says when a fragment starts a word of more names than a search ranks', async () => {
+    // RANKED_NAMES + 1 labels starting 'capx-': the answer comes from the 1,000 shortest, and says so.
+    await queryRows(
+      rig.catalog.services.db,
+      sql`INSERT INTO volumes (vmfs_uuid, label, version, first_seen, last_seen)
+          SELECT '5a1c3e7f-2b4d6e80-91a2-' || lpad(to_hex(i), 12, '0'), 'capx-' || i, 'VMFS-6', now(), now()
+            FROM generate_series(1, ${RANKED_NAMES + 1}) i`,
+    );
+    const { page, context } = await freshPage(rig);
+    await signIn(page, rig.catalog.url, rig.catalog.adminToken);
+    await page.goto(`${rig.catalog.url}/search?q=capx`);
+    expect(await page.textContent('#capped')).toContain('more names than a search ranks');
+    await page.goto(`${rig.catalog.url}/search?q=capx-1000`);
+    expect(await page.locator('#capped').count()).toBe(0);
     await context.close();
   });
 

@@ -141,6 +141,11 @@ export function ResultsPage({ user, q, result }: { user: ConsoleUser; q: string;
         );
       })}
       {result.truncated && <p class="hint">More hits exist: make the query more precise.</p>}
+      {result.capped && (
+        <p class="hint" id="capped">
+          This fragment starts a word of more names than a search ranks: the closest shown are from the shortest of them. A longer fragment ranks them all.
+        </p>
+      )}
     </Layout>
   );
 }
