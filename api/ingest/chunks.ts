@@ -24,6 +24,7 @@ import { mayNeedRedaction } from '../pipeline/redaction.js';
 import { assertHostAllowed } from './host-scope.js';
 import { distinctChunks } from './begin.js';
 import { blobRowsOf, type BlobJson, jsonOf, pool, publishChunk, publishEach, trustedRecord } from './staging.js';
+import { onePer } from '../one-per.js';
 
 const KiB = 1024;
 /** A chunk goes through the catalog when it is stored in at most this many bytes; larger ones use upload URLs. */
@@ -116,17 +117,8 @@ export class ReceivedChunks {
   }
 }
 
-const receivedByStore = new WeakMap<BlobStore, ReceivedChunks>();
-
 /** The received-chunks copy of one store (shared by every request the process serves). */
-export function receivedOf(store: BlobStore): ReceivedChunks {
-  let r = receivedByStore.get(store);
-  if (!r) {
-    r = new ReceivedChunks();
-    receivedByStore.set(store, r);
-  }
-  return r;
-}
+export const receivedOf = onePer((_store: BlobStore) => new ReceivedChunks());
 
 /** What a batch needs of its capture's declaration: the declared chunks, and those only secret-bearing kinds reference. */
 interface Declaration {
@@ -177,16 +169,7 @@ class Declarations {
   }
 }
 
-const declarationsByDb = new WeakMap<Db, Declarations>();
-
-function declarationsOf(db: Db): Declarations {
-  let kept = declarationsByDb.get(db);
-  if (!kept) {
-    kept = new Declarations();
-    declarationsByDb.set(db, kept);
-  }
-  return kept;
-}
+const declarationsOf = onePer((_db: Db) => new Declarations());
 
 /** What a batch's check reads of its capture and chunks, in one statement (batchRecords). */
 interface BatchRecords {

@@ -18,6 +18,7 @@ import type { Services } from '../context.js';
 import { captureOfStagingKey, chunkKey, type BlobStore } from '../store/types.js';
 import { ChunkError, decodeChunk, keptOf, type VerifiedChunk } from '../pipeline/chunks.js';
 import { ApiError } from '../errors.js';
+import { onePer } from '../one-per.js';
 
 /** How long a store's answer that a chunk exists is believed (an unchanged run asks once). */
 export const PRESENCE_TTL_MS = 60_000;
@@ -151,17 +152,8 @@ class PresenceCache {
   }
 }
 
-const presenceCaches = new WeakMap<BlobStore, PresenceCache>();
-
 /** The presence cache of one store (shared by every request the process serves). */
-export function presenceOf(store: BlobStore): PresenceCache {
-  let cache = presenceCaches.get(store);
-  if (!cache) {
-    cache = new PresenceCache(store);
-    presenceCaches.set(store, cache);
-  }
-  return cache;
-}
+export const presenceOf = onePer((store: BlobStore) => new PresenceCache(store));
 
 /** Rows of `blobs` for these chunks. */
 export async function knownBlobs(db: Db, shas: string[]): Promise<Map<string, BlobRow>> {

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { CHUNK_SIZE, type ChunkEncoding } from '../../formats/protocol.js';
 import type { ArtifactKind } from '../../formats/types.js';
 import { chunkKey, type BlobStore } from '../store/types.js';
+import { onePer } from '../one-per.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -403,17 +404,8 @@ export class KeptChunks {
   }
 }
 
-const keptByStore = new WeakMap<BlobStore, KeptChunks>();
-
 /** The kept verified chunks of one store (shared by every request the process serves). */
-export function keptOf(store: BlobStore): KeptChunks {
-  let kept = keptByStore.get(store);
-  if (!kept) {
-    kept = new KeptChunks();
-    keptByStore.set(store, kept);
-  }
-  return kept;
-}
+export const keptOf = onePer((_store: BlobStore) => new KeptChunks());
 
 /** What KeptChunks charges for each entry beside its bytes: the map entry, its object and the buffer's own (about 590 bytes measured). */
 const KEPT_ENTRY_BYTES = 640;

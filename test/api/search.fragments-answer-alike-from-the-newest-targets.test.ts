@@ -15,9 +15,7 @@ import { queryRows } from '../../db/client.js';
 import { searchCatalog } from '../../api/read/search.js';
 import { parseQuery } from '../../formats/ids.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
-
-const T0 = Date.parse('2026-10-01T00:00:00Z');
-const HOUR = 3_600_000;
+import { HOUR, hostsSeenHourly, seedNames, T0 } from './search-names-seed.js';
 
 interface Lu {
   storageHost: string;
@@ -98,18 +96,7 @@ describeEachFlavour('search: fragment answers, whichever way their target LUs ar
             VALUES ('art-t', 'cap-t', ${r.storageHost}, 'comstar', ${r.iqn}, ${r.alias}, ${r.lun}, ${r.deviceId}, ${r.backingStore}, '[]'::jsonb, '[]'::jsonb, ${new Date(r.seenAt).toISOString()})`,
       );
     }
-    for (const [i, [label, hours]] of LABELS.entries()) {
-      const seen = new Date(T0 + hours * HOUR).toISOString();
-      await queryRows(
-        db,
-        sql`INSERT INTO volumes (vmfs_uuid, label, version, first_seen, last_seen)
-            VALUES (${`5a1c3e7f-2b4d6e80-91a2-${String(i).padStart(12, '0')}`}, ${label}, 'VMFS-6', ${seen}, ${seen})`,
-      );
-    }
-    for (let h = 1; h <= 12; h++) {
-      const seen = new Date(T0 + h * HOUR).toISOString();
-      await queryRows(db, sql`INSERT INTO hosts (name, kind, first_seen, last_seen) VALUES (${`esx${String(h).padStart(2, '0')}`}, 'esxi', ${seen}, ${seen})`);
-    }
+    await seedNames(db, LABELS, hostsSeenHourly('esx', 12));
   });
   afterAll(async () => catalog?.close());
 

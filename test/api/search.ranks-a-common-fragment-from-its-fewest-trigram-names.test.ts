@@ -14,9 +14,7 @@ import { queryRows } from '../../db/client.js';
 import { searchCatalog } from '../../api/read/search.js';
 import { parseQuery } from '../../formats/ids.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
-
-const T0 = Date.parse('2026-10-01T00:00:00Z');
-const HOUR = 3_600_000;
+import { hostsSeenHourly, seedNames } from './search-names-seed.js';
 
 /** Labels with the hour they were last seen; their trigram counts are in the comments of the tests. */
 const LABELS: Array<[string, number]> = [
@@ -33,22 +31,7 @@ describeEachFlavour('search: a fragment in more names than a search ranks', (fla
   let catalog: TestCatalog;
   beforeAll(async () => {
     catalog = await startTestCatalog(flavour);
-    const { db } = catalog.services;
-    for (const [i, [label, hours]] of LABELS.entries()) {
-      const seen = new Date(T0 + hours * HOUR).toISOString();
-      await queryRows(
-        db,
-        sql`INSERT INTO volumes (vmfs_uuid, label, version, first_seen, last_seen)
-            VALUES (${`5a1c3e7f-2b4d6e80-91a2-${String(i).padStart(12, '0')}`}, ${label}, 'VMFS-6', ${seen}, ${seen})`,
-      );
-    }
-    for (let h = 1; h <= 12; h++) {
-      const seen = new Date(T0 + h * HOUR).toISOString();
-      await queryRows(
-        db,
-        sql`INSERT INTO hosts (name, kind, first_seen, last_seen) VALUES (${`prod-esx${String(h).padStart(2, '0')}`}, 'esxi', ${seen}, ${seen})`,
-      );
-    }
+    await seedNames(catalog.services.db, LABELS, hostsSeenHourly('prod-esx', 12));
   });
   afterAll(async () => catalog?.close());
 
