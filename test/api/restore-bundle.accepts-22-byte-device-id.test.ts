@@ -14,7 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { ingest } from '../helpers/ingest-client.js';
-import { availableShells, runScript, sha256, withIdLength } from './restore-harness.js';
+import { availableShells, shellsFor, runScript, sha256, withIdLength } from './restore-harness.js';
 
 const shells = availableShells();
 
@@ -80,7 +80,7 @@ describeEachFlavour('a bundle of a 22-byte device id header', (flavour) => {
     const manifest = JSON.parse(readFileSync(join(root, 'bundle.json'), 'utf8')) as { extents: Array<{ deviceId: string; expectedIdHex: string }> };
     expect(manifest.extents.map((e) => [e.deviceId, e.expectedIdHex])).toEqual([[c.deviceId, c.deviceId.slice(4)]]);
     const dump = dumps.get(c.length)!;
-    for (const shell of shells) {
+    for (const shell of shellsFor(flavour, shells)) {
       const disk = join(dir, `disk-${shell.name.replace(/\W/g, '')}`);
       const wiped = new Uint8Array(dump);
       wiped.fill(0, 0, 512);

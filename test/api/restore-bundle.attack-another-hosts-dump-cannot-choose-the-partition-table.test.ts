@@ -7,7 +7,7 @@
  * device does carry D's id).
  *
  * Through the real API (each host with its own collector token, GET restore-bundle), and
- * restore.sh under every shell of restore-harness against a device image whose sector 0
+ * restore.sh under the shells of restore-harness (`shellsFor`) against a device image whose sector 0
  * was wiped: D is disputed, --apply refuses it naming both hosts and their start LBAs and
  * leaves the image as it was; `--source 1=<victim>` writes the victim's saved sector;
  * `--source 1=<attacker>` is the operator's explicit choice, and then the ordinary header
@@ -25,7 +25,7 @@ import type { RestoreExtent } from '../../api/bundle/restore-script.js';
 import { buildVmfsDisk, type VmfsImageOptions } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { collectorTokens, ingest } from '../helpers/ingest-client.js';
-import { availableShells, runScript, sha256 } from './restore-harness.js';
+import { availableShells, shellsFor, runScript, sha256 } from './restore-harness.js';
 
 const shells = availableShells();
 
@@ -128,7 +128,7 @@ describeEachFlavour('another host claiming the same LUN', (flavour) => {
     );
   });
 
-  it.each(shells)('$name: --apply refuses the disputed extent and writes nothing; --source picks the host', async (shell) => {
+  it.each(shellsFor(flavour, shells))('$name: --apply refuses the disputed extent and writes nothing; --source picks the host', async (shell) => {
     const root = await bundle(DISPUTED.vmfsUuid);
     const script = join(root, 'restore.sh');
     const disk = wipedDisk(root, 'disk.img', victimDump);
@@ -176,7 +176,7 @@ describeEachFlavour('another host claiming the same LUN', (flavour) => {
     expect(sha256(written.subarray(512))).toBe(sha256(victimDump.subarray(512)));
   });
 
-  it.each(shells)('$name: two hosts whose dumps agree restore as before, with no --source', async (shell) => {
+  it.each(shellsFor(flavour, shells))('$name: two hosts whose dumps agree restore as before, with no --source', async (shell) => {
     const root = await bundle(AGREED.vmfsUuid);
     const [extent] = (JSON.parse(readFileSync(join(root, 'bundle.json'), 'utf8')) as { extents: RestoreExtent[] }).extents;
     expect(extent).toMatchObject({ deviceId: AGREED.deviceId, host: PEER, dispute: null });

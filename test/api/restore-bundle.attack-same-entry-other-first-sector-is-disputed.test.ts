@@ -19,7 +19,7 @@ import type { RestoreExtent } from '../../api/bundle/restore-script.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { collectorTokens, ingest } from '../helpers/ingest-client.js';
-import { availableShells, runScript, sha256 } from './restore-harness.js';
+import { availableShells, shellsFor, runScript, sha256 } from './restore-harness.js';
 
 const shells = availableShells();
 const IDS = {
@@ -74,7 +74,7 @@ describeEachFlavour('another host’s dump with the same entry but another first
     expect(readFileSync(join(root, 'RESTORE.md'), 'utf8')).toContain(`saved table sha256 ${sha256(victimDump.subarray(0, 512)).slice(0, 16)}`);
   });
 
-  it.each(shells)('$name: --apply refuses and writes nothing; --source picks the victim’s sector', async (shell) => {
+  it.each(shellsFor(flavour, shells))('$name: --apply refuses and writes nothing; --source picks the victim’s sector', async (shell) => {
     const root = await unpackBundle();
     const disk = join(root, 'disk.img');
     const wiped = new Uint8Array(victimDump);

@@ -2,7 +2,8 @@
  * A fresh embedded database is a copy of a migrated template (db/client.ts), made once per
  * installation under node_modules/.cache and named by the PGlite version and the
  * migrations: every fresh data directory gets every migration, and the copies are
- * independent databases that keep what is written to them across a reopen.
+ * independent databases that keep what is written to them across a reopen, and open with
+ * the catalog's buffer cache size.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +43,9 @@ describe('a fresh embedded data directory', () => {
     await dbB.close();
     const again = await openDb({ dataDir: a });
     expect((await again.db.select().from(hosts)).map((h) => h.name)).toEqual(['only-in-a']);
+    // The embedded database's buffer cache is the catalog's (db/client.ts), not PostgreSQL's 128 MB default.
+    const [buffers] = await queryRows<{ shared_buffers: string }>(again.db, sql`SHOW shared_buffers`);
+    expect(buffers.shared_buffers).toBe('32MB');
     await again.close();
   });
 });
