@@ -1,7 +1,7 @@
 /** Opens the services the app runs on, from a validated configuration. */
 import { resolve } from 'node:path';
 import { openDb } from '../db/client.js';
-import type { Config } from './config.js';
+import { localBaseUrl, type Config } from './config.js';
 import type { Services } from './context.js';
 import { createLogger, type Logger } from './logger.js';
 import { FsBlobStore } from './store/fs.js';
@@ -51,7 +51,7 @@ export async function openServices(
     poolMax: config.DATABASE_POOL_MAX,
     prepare: config.DATABASE_PREPARE,
   });
-  const publicBaseUrl = config.PUBLIC_URL ?? `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
+  const publicBaseUrl = config.PUBLIC_URL ?? localBaseUrl(config.HOST, config.PORT);
   // The S3 store (and the AWS SDK it loads) is imported only when a bucket is configured:
   // the embedded default starts without evaluating the SDK.
   let store: BlobStore;

@@ -175,6 +175,16 @@ export function serverProcessesOf(config: Pick<Config, 'SERVER_PROCESSES' | 'DAT
   return config.SERVER_PROCESSES;
 }
 
+/**
+ * The http:// base URL a client on this machine uses for a bind address: PUBLIC_URL's default.
+ * A wildcard bind (0.0.0.0, ::) is reached on loopback, and an IPv6 literal needs brackets:
+ * with HOST=:: the upload URLs read `http://:::8787/…`, which no collector could parse.
+ */
+export function localBaseUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
 /** Thrown with one line per bad variable. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -25,7 +25,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { serve } from '@hono/node-server';
 import { openServices } from './boot.js';
-import { ConfigError, loadConfig, serverProcessesOf, type Config } from './config.js';
+import { ConfigError, loadConfig, localBaseUrl, serverProcessesOf, type Config } from './config.js';
 import type { Services } from './context.js';
 import { DatabaseBusyError } from '../db/client.js';
 import { failureLine } from './errors.js';
@@ -88,8 +88,7 @@ async function freePort(host: string): Promise<number> {
 /** Where a browser reaches the console: PUBLIC_URL, else the bound address (a wildcard bind is reachable on loopback). */
 function consoleUrl(publicUrl: string | undefined, address: string, port: number): string {
   if (publicUrl) return publicUrl.replace(/\/+$/, '') + '/';
-  const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
-  return `http://${host}:${port}/`;
+  return `${localBaseUrl(address, port)}/`;
 }
 
 /** The lines a start prints on stdout once the catalog listens (the console URL first: it is what a newcomer opens). */
@@ -104,7 +103,7 @@ function printListening(
     process.stdout.write(`First start: created an admin token. It is shown once here and kept in ${created.file} (mode 0600):\n  ${created.token}\n`);
   }
   process.stdout.write(
-    `VMFS Recovery Catalog listening on http://${info.address}:${info.port} (database: ${what.dbFlavour}, store: ${what.storeKind}, data: ${what.dataDir}, processes: ${what.processes})\n`,
+    `VMFS Recovery Catalog listening on http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port} (database: ${what.dbFlavour}, store: ${what.storeKind}, data: ${what.dataDir}, processes: ${what.processes})\n`,
   );
 }
 

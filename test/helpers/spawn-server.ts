@@ -53,7 +53,7 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 120_0
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`)), timeoutMs);
     const check = () => {
-      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
+      const m = /listening on (http:\/\/[\d.:[\]]+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]);
