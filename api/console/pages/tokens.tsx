@@ -36,8 +36,11 @@ function CreatedNotice({ created }: { created: JustCreated }) {
           <pre class="secret" id="collector-config">
             {json}
           </pre>
-          <p>Or in the environment of its cron job:</p>
-          <pre class="secret">{`CATALOG_URL=${catalogUrl} CATALOG_TOKEN=${token.token} node collector.cjs collect${hostName ? ` --host ${hostName}` : ''}`}</pre>
+          {/* No environment line: a token in a crontab lands in logs and mail, which the file (and `collector cron`, which refuses --token) keeps it out of. */}
+          <p>
+            Keep it as <code>/etc/vmfs-collector.json</code> with mode 0600 on the host that runs the collector; then <code>node collector.cjs cron</code>{' '}
+            prints the crontab line, which reads the token from that file.
+          </p>
         </>
       )}
     </section>
