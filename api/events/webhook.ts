@@ -36,6 +36,30 @@ export function backoffMs(attempts: number): number {
   return Math.min(BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1), BACKOFF_MAX_MS);
 }
 
+/**
+ * Where a delivery goes, and its Basic credentials. fetch refuses a URL that holds a user or
+ * password (`TypeError: Request cannot be constructed from a URL that includes credentials`),
+ * so a receiver behind Basic auth (`https://user:pass@hooks.example/…`) got every delivery
+ * failed as "not delivered: TypeError" until its 24 tries ran out. They go in the header
+ * instead, as curl sends them.
+ */
+export function webhookTarget(webhookUrl: string): { url: string; authorization: string | null } {
+  const url = new URL(webhookUrl);
+  if (!url.username && !url.password) return { url: webhookUrl, authorization: null };
+  // A stray % (no %XX escape) is taken as written, as curl does.
+  const decode = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  const credentials = `${decode(url.username)}:${decode(url.password)}`;
+  url.username = '';
+  url.password = '';
+  return { url: url.href, authorization: `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}` };
+}
+
 /** The signature header's value for a body. */
 export function signatureOf(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
@@ -82,8 +106,8 @@ export interface DeliveryPass {
 export async function deliverDue(services: Pick<Services, 'db' | 'config' | 'logger' | 'now'>): Promise<DeliveryPass> {
   const { db, config, logger, now } = services;
   const pass: DeliveryPass = { delivered: 0, failed: 0 };
-  const url = config.WEBHOOK_URL;
-  if (!url) return pass;
+  if (!config.WEBHOOK_URL) return pass;
+  const { url, authorization } = webhookTarget(config.WEBHOOK_URL);
   for (let i = 0; i < PASS_LIMIT; i++) {
     const at = now();
     // Claimed by moving its next attempt past a lease: a concurrent pass skips it.
@@ -110,6 +134,7 @@ export async function deliverDue(services: Pick<Services, 'db' | 'config' | 'log
         'x-catalog-delivery': String(id),
       };
       if (config.WEBHOOK_SECRET) headers['x-catalog-signature-256'] = signatureOf(config.WEBHOOK_SECRET, body);
+      if (authorization) headers.authorization = authorization;
       const res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(SEND_TIMEOUT_MS) });
       status = res.status;
       await res.body?.cancel().catch(() => undefined);
