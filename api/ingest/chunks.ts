@@ -19,7 +19,7 @@ import { type blobs, captureChunks, captures } from '../../db/schema.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { stagingKey, type BlobStore } from '../store/types.js';
-import { ChunkError, decodeChunk, keptOf, sha256Hex, type VerifiedChunk } from '../pipeline/chunks.js';
+import { ChunkError, decodeChunk, keptOf, PACK_RATIO, SparseChunk, sha256Hex, type VerifiedChunk } from '../pipeline/chunks.js';
 import { mayNeedRedaction } from '../pipeline/redaction.js';
 import { assertHostAllowed } from './host-scope.js';
 import { distinctChunks } from './begin.js';
@@ -78,6 +78,8 @@ interface Received {
   stored: Uint8Array;
   encoding: ChunkEncoding;
   size: number;
+  /** Its pages that are not zeros, when they pack 4:1 or better: the commit writes them into place instead of inflating `stored` again. */
+  sparse?: SparseChunk | null;
 }
 
 /**
@@ -93,11 +95,12 @@ export class ReceivedChunks {
   add(captureId: string, sha256: string, r: Received): void {
     const key = `${captureId}/${sha256}`;
     this.drop(key);
-    if (r.stored.length > this.maxBytes) return;
-    while (this.bytes + r.stored.length > this.maxBytes) this.drop(this.entries.keys().next().value!);
+    const cost = costOf(r);
+    if (cost > this.maxBytes) return;
+    while (this.bytes + cost > this.maxBytes) this.drop(this.entries.keys().next().value!);
     // A copy: the request body it came in is not held for one chunk of it.
     this.entries.set(key, { ...r, stored: r.stored.slice() });
-    this.bytes += r.stored.length;
+    this.bytes += cost;
   }
 
   get(captureId: string, sha256: string): Received | undefined {
@@ -113,8 +116,13 @@ export class ReceivedChunks {
     const r = this.entries.get(key);
     if (!r) return;
     this.entries.delete(key);
-    this.bytes -= r.stored.length;
+    this.bytes -= costOf(r);
   }
+}
+
+/** What ReceivedChunks counts for a chunk: its stored bytes and its non-zero pages. */
+function costOf(r: Received): number {
+  return r.stored.length + (r.sparse?.cost ?? 0);
 }
 
 /** The received-chunks copy of one store (shared by every request the process serves). */
@@ -366,7 +374,9 @@ export async function receiveChunks(
     throw new ApiError('conflict', `chunk ${present[0].sha256}${more(present)} is already held for host ${cap.host}; begin answers it present`);
   }
 
-  const verified = await pool(batch, 4, (c) => verifyFramed(c, declared.get(c.sha256)!));
+  // The pages kept of the batch's chunks (SparseChunk) come to at most a body's worth again.
+  const pages = { left: CHUNK_BATCH_MAX_BYTES };
+  const verified = await pool(batch, 4, (c) => verifyFramed(c, declared.get(c.sha256)!, pages));
   const problems = verified.flatMap((v) => ('problem' in v ? [v.problem] : []));
   if (problems.length > 0) {
     const shown = problems.slice(0, 5).map((p) => p.message);
@@ -411,7 +421,7 @@ export async function receiveChunks(
   }
   if (stageFailure) throw stageFailure.e;
   const kept = receivedOf(store);
-  for (const c of chunks) kept.add(captureId, c.sha256, { stored: c.storedBytes, encoding: c.encoding, size: c.size });
+  for (const c of chunks) kept.add(captureId, c.sha256, { stored: c.storedBytes, encoding: c.encoding, size: c.size, sparse: c.sparse });
   // Published and verified: later commits in this process read it from memory (a staged one is not published yet).
   const published = keptOf(store);
   for (const c of chunks) if (!deferred.has(c.sha256)) published.add(c.sha256, c.size, c.storedBytes, c.encoding);
@@ -423,11 +433,11 @@ function more(list: unknown[]): string {
 }
 
 type Checked =
-  | { chunk: Omit<VerifiedChunk, 'bytes'> & { sha256: string; size: number; storedBytes: Uint8Array } }
+  | { chunk: Omit<VerifiedChunk, 'bytes'> & { sha256: string; size: number; storedBytes: Uint8Array; sparse: SparseChunk | null } }
   | { problem: { sha256: string; reason: string; message: string } };
 
 /** One framed chunk against its declaration: stored size and SHA-256 when declared, encoding, and its name after a bounded inflate. */
-async function verifyFramed(c: FramedChunk, ref: BeginRequest['artifacts'][number]['chunks'][number]): Promise<Checked> {
+async function verifyFramed(c: FramedChunk, ref: BeginRequest['artifacts'][number]['chunks'][number], pages: { left: number }): Promise<Checked> {
   const problem = (reason: string, message: string): Checked => ({ problem: { sha256: c.sha256, reason, message: `chunk ${c.sha256}: ${message}` } });
   const encoding = ref.encoding ?? 'identity';
   if (ref.storedSize !== undefined && c.stored.length !== ref.storedSize)
@@ -437,8 +447,13 @@ async function verifyFramed(c: FramedChunk, ref: BeginRequest['artifacts'][numbe
   try {
     const v = await decodeChunk(c.sha256, ref.size, c.stored);
     if (v.encoding !== encoding) return problem('bad-encoding', `sent as ${v.encoding}, declared ${encoding}`);
-    // The inflated bytes are not kept: a batch holds no more than its body once checked.
-    return { chunk: { encoding: v.encoding, storedSize: v.storedSize, sha256: c.sha256, size: ref.size, storedBytes: c.stored } };
+    // The inflated bytes are not kept: a batch holds no more than its body once checked, and the
+    // pages of them that are not zeros when those are a quarter of the chunk or less (a dump's
+    // chunk: a few KiB), which its commit writes into place instead of inflating it again —
+    // as long as the batch's `pages` allow.
+    const sparse = SparseChunk.of(v.bytes, Math.min(Math.floor(v.bytes.length / PACK_RATIO), pages.left - SparseChunk.ENTRY_BYTES));
+    if (sparse) pages.left -= sparse.cost;
+    return { chunk: { encoding: v.encoding, storedSize: v.storedSize, sha256: c.sha256, size: ref.size, storedBytes: c.stored, sparse } };
   } catch (e) {
     if (!(e instanceof ChunkError)) throw e;
     return { problem: { sha256: c.sha256, reason: e.reason, message: e.message } };

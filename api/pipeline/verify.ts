@@ -203,7 +203,7 @@ export async function verifyChunks(
     stored.set(c.sha256, { sha256: c.sha256, size: c.size, ...rests });
     if (!(k && k.size === c.size)) newBlobs.push({ sha256: c.sha256, size: c.size, ...rests, firstStored: r.receivedAt, lastVerified: r.receivedAt });
     const kept = received.get(capture.id, c.sha256);
-    if (kept) cache.addStored(c.sha256, kept.stored, kept.encoding);
+    if (kept) cache.addStored(c.sha256, kept.stored, kept.encoding, kept.sparse);
   }
   // The store is asked about chunks in batches (presence.storedSizes: one listing when that
   // is fewer requests): held chunks whose `blobs` record is past its trust window, and, on a
