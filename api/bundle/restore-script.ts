@@ -404,6 +404,23 @@ $SOURCE_MAP
 MAP
 }
 
+# Stops the script unless every --device names an extent of this bundle: PATH alone only in a
+# bundle of one extent, else N=PATH or DEVICE_ID=PATH with a key check_device_key (written per
+# bundle below) knows. device_for skips any other value, and the extent went to its recorded
+# path with exit 0, the operator's --device unused.
+check_devices() {
+  while IFS= read -r m; do
+    case $m in
+      '') ;;
+      /*) [ "$EXTENTS" -eq 1 ] || die "--device $(shown "$m"): this bundle has $EXTENTS extents; name the one with --device N=PATH" ;;
+      ?*=?*) check_device_key "\${m%%=*}" ;;
+      *) die "--device wants /PATH, N=PATH or DEVICE_ID=PATH, got $(shown "$m")" ;;
+    esac
+  done <<MAP
+$DEVICE_MAP
+MAP
+}
+
 # source_of N: SRC = the host the last --source N=HOST named, '' when none did.
 source_of() {
   SRC=
@@ -528,6 +545,8 @@ export function renderRestoreScript(plan: RestorePlan): string {
   lines.push('esac');
   lines.push(...renderCheckSource(plan.extents.filter((e) => e.dispute)));
   lines.push('check_sources');
+  lines.push(...renderCheckDeviceKey(plan.extents));
+  lines.push('check_devices');
   lines.push('verify_sums');
   lines.push('if [ "$PLAN" -eq 1 ]; then');
   lines.push('  [ -f DR-PLAN.txt ] || die "this bundle has no DR-PLAN.txt (a bundle of one LUN, or from an older catalog)"');
@@ -591,6 +610,21 @@ function renderCheckSource(disputes: readonly RestoreExtent[]): string[] {
   out.push(`    *) die "--source $(shown "$1=$2"): extent $(shown "$1") is not disputed, so there is no source to pick (${which})" ;;`);
   out.push('  esac', '}');
   return out;
+}
+
+/** check_device_key KEY for restore.sh: dies unless KEY is an extent's number or device id (as restore_extent gets it). */
+function renderCheckDeviceKey(extents: readonly RestoreExtent[]): string[] {
+  const keys = extents.map((e) => [String(e.number), visible(e.deviceId ?? e.vml ?? 'unknown')] as const);
+  const known = keys.length ? keys.flat().map(shQuote).join('|') : "''";
+  const listed = keys.map(([n, id]) => `${n} ${id}`).join(', ') || 'none';
+  return [
+    'check_device_key() {',
+    '  case $1 in',
+    `    ${known}) ;;`,
+    `    *) die "--device $(shown "$1")=…: no extent of this bundle is $(shown "$1"); its extents:" ${shQuote(listed)} ;;`,
+    '  esac',
+    '}',
+  ];
 }
 
 /** restore_extent's arguments for an extent (see the function in the prelude); `from` names whose dump it is, '' for an undisputed extent. */
