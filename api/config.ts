@@ -3,16 +3,23 @@
  * Every variable is documented in .env.example.
  */
 import { z } from 'zod';
+import { checkTimeZone } from './retention/policy.js';
 
-/** True when every %XX escape in `s` decodes. */
-function decodes(s: string): boolean {
+/** True when `check` returns instead of throwing. */
+function passes(check: () => unknown): boolean {
   try {
-    decodeURIComponent(s);
+    check();
     return true;
   } catch {
     return false;
   }
 }
+
+/** True when every %XX escape in `s` decodes. */
+const decodes = (s: string) => passes(() => decodeURIComponent(s));
+
+/** True when the runtime knows `timeZone` as an IANA time zone. */
+const knownTimeZone = (timeZone: string) => passes(() => checkTimeZone(timeZone));
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
@@ -128,8 +135,12 @@ export const configSchema = z.object({
     .string()
     .regex(/^(?:\d+y)?(?:\d+m)?(?:\d+d)?(?:\d+h)?$/, 'a duration such as 7d, 36h, 1y6m')
     .default('7d'),
-  /** IANA time zone whose calendar days, ISO weeks, months and years the retention buckets follow. */
-  RETENTION_TIME_ZONE: z.string().min(1).default('UTC'),
+  /**
+   * IANA time zone whose calendar days, ISO weeks, months and years the retention buckets follow.
+   * Checked here: an unknown zone passed the start and stopped each retention run (and, with
+   * RETENTION_SCHEDULED, the hourly maintenance pass) later.
+   */
+  RETENTION_TIME_ZONE: z.string().min(1).refine(knownTimeZone, 'unknown time zone; use an IANA name such as Europe/Berlin or UTC').default('UTC'),
   /** Whether the scheduled maintenance pass applies retention (deletes dropped captures and their chunks). */
   RETENTION_SCHEDULED: bool.default(false),
   /** Percent of the stored chunks the scheduled maintenance pass re-reads and re-hashes (0 = no scrub). */
