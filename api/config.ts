@@ -28,7 +28,12 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   DATA_DIR: z.string().min(1).default('./data'),
   /** Base URL clients use to reach this API (fs-store upload/download URLs point here). */
-  PUBLIC_URL: z.string().url().optional(),
+  // Upload and download URLs are this plus /v1/blobs/…?…: another scheme, a query or a fragment made them unusable.
+  PUBLIC_URL: z
+    .string()
+    .url()
+    .regex(/^https?:\/\/[^?#]*$/, 'must be an http(s) URL without ? or #')
+    .optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')

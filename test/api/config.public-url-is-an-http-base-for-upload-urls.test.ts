@@ -1,0 +1,28 @@
+/**
+ * PUBLIC_URL is the base of every upload and download URL the embedded store signs
+ * (`PUBLIC_URL/v1/blobs/…?exp=…&sig=…`) and of the console URL the start prints. `ftp://x/`
+ * or `http://x/?a=1` passed the start and gave `ftp://x/v1/blobs/…` or
+ * `http://x/?a=1/v1/blobs/…`, which no collector could use; they are setting errors now.
+ */
+import { expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../api/config.js';
+
+it.each(['ftp://catalog.example/', 'file:///srv/catalog', 'http://catalog.example/?a=1', 'https://catalog.example/#top', 'catalog.example:8787'])(
+  'PUBLIC_URL=%s is a setting error',
+  (url) => {
+    expect(() => loadConfig({ PUBLIC_URL: url })).toThrow(ConfigError);
+    try {
+      loadConfig({ PUBLIC_URL: url });
+    } catch (e) {
+      expect((e as ConfigError).problems).toHaveLength(1);
+      expect((e as ConfigError).problems[0]).toMatch(/^PUBLIC_URL: /);
+    }
+  },
+);
+
+it.each(['http://127.0.0.1:8787', 'https://catalog.example/', 'https://proxy.example/vmfs-catalog', 'http://[fd00::2]:8787/'])(
+  'PUBLIC_URL=%s is taken',
+  (url) => {
+    expect(loadConfig({ PUBLIC_URL: url }).PUBLIC_URL).toBe(url);
+  },
+);
