@@ -1,6 +1,6 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { BeginRequest, ChunkEncoding } from '../formats/index.js';
 import type { AccessRef } from './host-access.js';
 import { CollectorError } from './errors.js';
@@ -93,7 +93,7 @@ export class Spool {
   static async open(dir: string, maxBytes: number): Promise<Spool> {
     const s = new Spool(dir, maxBytes);
     try {
-      for (const d of ['chunks', 'captures', 'rejected']) await fsp.mkdir(join(dir, d), { recursive: true });
+      for (const d of ['chunks', 'captures', 'rejected']) await makeDir(join(dir, d));
     } catch (e) {
       throw new CollectorError(`spool ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (use --spool DIR)`);
     }
@@ -241,7 +241,7 @@ export class Spool {
   /** Moves a capture the catalog will never take out of the queue, kept for an operator. */
   async rejectCapture(c: SpooledCapture, why: Rejection): Promise<void> {
     const dir = this.at('rejected', c.begin.captureId);
-    await fsp.mkdir(dir, { recursive: true });
+    await makeDir(dir);
     await writeAtomic(join(dir, 'capture.json'), JSON.stringify(c));
     await writeAtomic(join(dir, 'rejection.json'), JSON.stringify(why, null, 2) + '\n');
     await this.removeCapture(c.begin.captureId);
@@ -340,4 +340,22 @@ async function writeAtomic(path: string, data: string | Buffer): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
   await fsp.writeFile(tmp, data);
   await fsp.rename(tmp, path);
+}
+
+/**
+ * `mkdir -p`, one level at a time. Node's own recursive mkdir loops for ever when mkdir
+ * answers ENOENT under a parent that exists, as /proc and /sys do (`--spool /proc/x` spun at
+ * 100% CPU, printing nothing); here that ENOENT is the answer. A file in the way is EEXIST, as
+ * with `mkdir -p`.
+ */
+export async function makeDir(dir: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && dirname(dir) !== dir) {
+      await makeDir(dirname(dir));
+      await fsp.mkdir(dir);
+    } else if (code !== 'EEXIST' || !(await fsp.stat(dir)).isDirectory()) throw e;
+  }
 }

@@ -7,8 +7,8 @@ import { shellQuote } from '../host-access.js';
 
 export const HELP = `Usage: collector cron [--schedule "M H * * *"] [--args="..."] [--json]
 
-Prints a crontab line that runs collect daily, and how to make it survive reboots
-on ESXi (whose root crontab is rebuilt at boot) through /etc/rc.local.d/local.sh.
+Prints a crontab line that runs collect daily, for a storage host, an ESX host or the
+Linux proxy that collects ESXi hosts (ESXi has no Node: --args="--ssh root@esxi01").
 The default minute is derived from the host name, so a fleet does not start at once.
 The line holds no URL or token: it relies on /etc/vmfs-collector.json (shape
 printed with it). --args may not hold --token: no token in a crontab.
@@ -41,12 +41,6 @@ export async function run(args: string[]): Promise<number> {
 
 # crontab -e (as root), or /etc/cron.d/vmfs-collector with "root" after the schedule:
 ${line}
-
-# ESXi rebuilds /var/spool/cron/crontabs/root at boot. To keep the line, append this
-# to /etc/rc.local.d/local.sh (before its "exit 0"), then run it once by hand:
-/bin/kill $(cat /var/run/crond.pid) 2>/dev/null
-grep -q vmfs-collector /var/spool/cron/crontabs/root || echo '${line.replace(/'/g, `'\\''`)}' >> /var/spool/cron/crontabs/root
-/usr/lib/vmware/busybox/bin/busybox crond
 `);
   return 0;
 }

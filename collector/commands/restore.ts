@@ -8,6 +8,7 @@ import { CATALOG_OPTIONS, COMMON_HELP, noPositionals, parseCommand, printedHelp 
 import { loadConfigFile, requireCatalog, resolveCatalogConfig } from '../config.js';
 import { CollectorError, describeError, UsageError } from '../errors.js';
 import { backoffDelay, errorText, openRequest, RejectedError, UnreachableError, type HttpRequest } from '../http.js';
+import { makeDir } from '../spool.js';
 import { TarReader, type TarEntry } from '../tar.js';
 import { printableJson, visible } from '../../formats/printable.js';
 
@@ -210,7 +211,9 @@ export async function run(args: string[]): Promise<number> {
   });
   if (existing && existing.length > 0) throw new UsageError(`restore: ${out} exists and is not empty`);
   const staging = `${out}.partial-${process.pid}`;
-  await fsp.mkdir(staging, { recursive: true });
+  await makeDir(staging).catch((e) => {
+    throw new CollectorError(`restore: ${staging}: ${describeError(e)}`);
+  });
 
   const path = values.volume ? `/v1/volumes/${encodeURIComponent(id)}/restore-bundle` : `/v1/luns/${encodeURIComponent(id)}/restore-bundle`;
   let files: UnpackedFile[];

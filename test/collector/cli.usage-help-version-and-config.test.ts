@@ -95,11 +95,13 @@ describe('the command line', () => {
     for (const out of [fromFile, fromEnv, fromFlag, sent]) expect(out.stdout + out.stderr).not.toContain(SECRET);
   });
 
-  it('prints a crontab line and the ESXi local.sh recipe', async () => {
+  it('prints a crontab line, for the proxy of ESXi hosts too', async () => {
     const r = await runCollector(['cron', '--schedule', '5 3 * * *', '--args=--ssh root@esx01'], clean());
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^5 3 \* \* \* .*collector\.cjs collect --quiet --ssh root@esx01 >> \/var\/log\/vmfs-collector\.log 2>&1$/m);
-    expect(r.stdout).toContain('/etc/rc.local.d/local.sh');
+    // ESXi has no Node: no recipe for keeping the line in ESXi's own crontab, the help points at --ssh.
+    expect(r.stdout).not.toContain('rc.local');
+    expect((await runCollector(['cron', '--help'], clean())).stdout).toContain('ESXi has no Node: --args="--ssh root@esxi01"');
     // The line has no URL or token: it says where they come from, with a placeholder.
     expect(r.stdout).toContain('relies on /etc/vmfs-collector.json');
     expect(r.stdout).toContain('"token": "<token>"');
@@ -163,10 +165,26 @@ describe('cron', () => {
     const ran = spawnSync('sh', ['-c', command], { encoding: 'utf8' });
     expect(ran.status, ran.stderr).toBe(0);
     expect(ran.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
-    // The ESXi recipe's echo writes the same line into the crontab.
-    const echo = r.stdout.split('\n').find((l) => l.startsWith('grep -q vmfs-collector'))!;
-    const written = spawnSync('sh', ['-c', echo.replace(/^grep -q .* \|\| /, '').replace(/ >> \/var\/spool\/cron\/crontabs\/root$/, '')], { encoding: 'utf8' });
-    expect(written.stdout).toBe(`${line}\n`);
+  });
+});
+
+describe('a spool or restore directory mkdir cannot make', () => {
+  // /proc answers ENOENT to mkdir under it although /proc exists, which sent Node's recursive
+  // mkdir round for ever: the collector spun at 100% CPU and printed nothing. (spawnSync's
+  // timeout ends a run that still hangs, and the exit status then fails the test.)
+  it('is one line on stderr and a non-zero exit, not a hang', () => {
+    const env = { ...clean(), CATALOG_URL: 'http://127.0.0.1:9', CATALOG_TOKEN: SECRET };
+    const spool = spawnSync(process.execPath, [BUNDLE, 'spool', 'drop', '0190', '--spool', '/proc/vrc-no-such/spool'], { env, encoding: 'utf8', timeout: 30_000 });
+    expect(spool.status, spool.stderr).toBe(1);
+    expect(spool.stderr.trim().split('\n')).toEqual([expect.stringMatching(/spool \/proc\/vrc-no-such\/spool: ENOENT \(use --spool DIR\)/)]);
+    const restore = spawnSync(process.execPath, [BUNDLE, 'restore', '--volume', '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '-o', '/proc/vrc-no-such/out'], {
+      env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(restore.status, restore.stderr).toBe(1);
+    expect(restore.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^collector restore: \/proc\/vrc-no-such\/out\.partial-\d+: .*ENOENT/)]);
+    expect(restore.stderr).not.toContain('internal error');
   });
 });
 
