@@ -288,6 +288,16 @@ or failed, 3 --apply had nothing to write.
 USAGE
 }
 
+# add_device VALUE: one --device value, appended to DEVICE_MAP. An empty one (what
+# --device "$TARGET" gives with TARGET unset) is refused here, as it is given: DEVICE_MAP's
+# first line is empty, so check_devices cannot tell it from no option, and every extent
+# went to the path its dump recorded with exit 0.
+add_device() {
+  [ -n "$1" ] || die "--device is empty (an unset variable?): it wants /PATH, N=/PATH or DEVICE_ID=/PATH"
+  DEVICE_MAP="$DEVICE_MAP
+$1"
+}
+
 while [ $# -gt 0 ]; do
   case "$1" in
     --apply) APPLY=1 ;;
@@ -295,10 +305,8 @@ while [ $# -gt 0 ]; do
     --dry-run) APPLY=0 ;;
     --force-device) shift; [ $# -gt 0 ] || die "--force-device needs a device path"; FORCE_DEVICE=$1 ;;
     --force-device=*) FORCE_DEVICE=\${1#--force-device=} ;;
-    --device) shift; [ $# -gt 0 ] || die "--device needs a path"; DEVICE_MAP="$DEVICE_MAP
-$1" ;;
-    --device=*) DEVICE_MAP="$DEVICE_MAP
-\${1#--device=}" ;;
+    --device) shift; [ $# -gt 0 ] || die "--device needs a path"; add_device "$1" ;;
+    --device=*) add_device "\${1#--device=}" ;;
     --source) shift; [ $# -gt 0 ] || die "--source needs N=HOST"; SOURCE_MAP="$SOURCE_MAP
 $1" ;;
     --source=*) SOURCE_MAP="$SOURCE_MAP
@@ -404,17 +412,19 @@ $SOURCE_MAP
 MAP
 }
 
-# Stops the script unless every --device names an extent of this bundle: PATH alone only in a
-# bundle of one extent, else N=PATH or DEVICE_ID=PATH with a key check_device_key (written per
-# bundle below) knows. device_for skips any other value, and the extent went to its recorded
-# path with exit 0, the operator's --device unused.
+# Stops the script unless every --device names an extent of this bundle: /PATH alone only in a
+# bundle of one extent, else N=/PATH or DEVICE_ID=/PATH with a key check_device_key (written
+# per bundle below) knows. device_for skips any other value, and the extent went to its
+# recorded path with exit 0, the operator's --device unused. A path without its leading / is
+# refused after N= as it is alone: relative to the bundle directory the script runs in.
 check_devices() {
   while IFS= read -r m; do
     case $m in
-      '') ;;
+      '') ;; # DEVICE_MAP's first line; add_device refused an empty value
       /*) [ "$EXTENTS" -eq 1 ] || die "--device $(shown "$m"): this bundle has $EXTENTS extents; name the one with --device N=PATH" ;;
-      ?*=?*) check_device_key "\${m%%=*}" ;;
-      *) die "--device wants /PATH, N=PATH or DEVICE_ID=PATH, got $(shown "$m")" ;;
+      ?*=/*) check_device_key "\${m%%=*}"
+             case \${m#*=} in /*) ;; *) die "--device wants /PATH, N=/PATH or DEVICE_ID=/PATH, got $(shown "$m")" ;; esac ;;
+      *) die "--device wants /PATH, N=/PATH or DEVICE_ID=/PATH, got $(shown "$m")" ;;
     esac
   done <<MAP
 $DEVICE_MAP

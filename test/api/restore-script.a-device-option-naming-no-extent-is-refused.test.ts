@@ -3,8 +3,11 @@
  * site. A value that named no extent of the bundle (a typo in the NAA, an upper-case NAA, an
  * extent number it does not have, a bare PATH in a bundle of several extents, a path
  * without its leading /) was skipped without a word: the extent went to the path the dump
- * recorded and the run exited 0. Each is now one line on stderr and exit 1, before anything
- * is read or written; values that do name an extent still pick its device.
+ * recorded and the run exited 0. So did an empty value (`--device ''`, `--device=`: what
+ * `--device "$TARGET"` gives with TARGET unset) and a relative path after N= or DEVICE_ID=
+ * (`1=tmp/disk`, while a bare `tmp/disk` was refused). Each is now one line on stderr and
+ * exit 1, before anything is read or written; values that do name an extent still pick its
+ * device.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,15 +66,38 @@ describe.each(availableShells())('restore.sh under $name', (shell) => {
     ['an upper-case device id', two, [`${NAA1.toUpperCase()}=/tmp/disk`], /no extent of this bundle is NAA\.600144F0/],
     ['an extent number the bundle lacks', one, ['2=/tmp/disk'], /no extent of this bundle is 2; its extents: 1 naa\./],
     ['a bare PATH with two extents', two, ['/tmp/disk'], /this bundle has 2 extents; name the one with --device N=PATH/],
-    ['a path without its leading /', one, ['tmp/disk'], /--device wants \/PATH, N=PATH or DEVICE_ID=PATH, got tmp\/disk/],
+    ['a path without its leading /', one, ['tmp/disk'], /--device wants \/PATH, N=\/PATH or DEVICE_ID=\/PATH, got tmp\/disk/],
+    ['a path without its leading / after N=', one, ['1=tmp/disk'], /--device wants \/PATH, N=\/PATH or DEVICE_ID=\/PATH, got 1=tmp\/disk/],
+    [
+      'a path without its leading / after DEVICE_ID=',
+      two,
+      [`${NAA2}=./disk`],
+      /--device wants \/PATH, N=\/PATH or DEVICE_ID=\/PATH, got naa\.[0-9a-f]+02=\.\/disk/,
+    ],
+    ['an empty value', one, [''], /--device is empty/],
+    ['an empty value after one that names an extent', two, ['1=/tmp/disk', ''], /--device is empty/],
   ])('refuses %s in one line, exit 1', (_name, script, values, message) => {
+    refusedInOneLine(
+      script,
+      values.flatMap((v) => ['--device', v]),
+      message,
+    );
+  });
+
+  it('refuses --device= (empty after =) in one line, exit 1', () => {
+    refusedInOneLine(one, ['--device='], /--device is empty/);
+    refusedInOneLine(two, ['--device=2=/tmp/disk', '--device='], /--device is empty/);
+  });
+
+  /** Runs the script with `args`, dry and with --apply: one line matching `message`, exit 1. */
+  function refusedInOneLine(script: string, args: string[], message: RegExp): void {
     for (const apply of [[], ['--apply']]) {
-      const r = runScript(shell, script, [...apply, ...values.flatMap((v) => ['--device', v])]);
+      const r = runScript(shell, script, [...apply, ...args]);
       expect(r.code, r.out).toBe(1);
       expect(r.out.trim().split('\n'), r.out).toHaveLength(1);
       expect(r.out).toMatch(message);
     }
-  });
+  }
 
   it.each([
     ['N=PATH', two, ['2=/tmp/disk-two'], /extent 2: naa\.[0-9a-f]+02 -> \/tmp\/disk-two/],
