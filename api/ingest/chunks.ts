@@ -19,7 +19,7 @@ import { type blobs, captureChunks, captures } from '../../db/schema.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { stagingKey, type BlobStore } from '../store/types.js';
-import { ChunkError, decodeChunk, keptOf, PACK_RATIO, SparseChunk, sha256Hex, type VerifiedChunk } from '../pipeline/chunks.js';
+import { CHUNK_ENTRY_BYTES, ChunkError, decodeChunk, keptOf, PACK_RATIO, SparseChunk, sha256Hex, type VerifiedChunk } from '../pipeline/chunks.js';
 import { mayNeedRedaction } from '../pipeline/redaction.js';
 import { assertHostAllowed } from './host-scope.js';
 import { distinctChunks } from './begin.js';
@@ -85,7 +85,9 @@ interface Received {
 /**
  * Chunks this process received lately, as stored, by capture: the commit of that capture
  * takes them from here instead of reading them back from the store. Bounded in bytes (the
- * oldest go first); a commit in another process (Lambda) reads the store instead.
+ * oldest go first), each entry charged CHUNK_ENTRY_BYTES beside its bytes: a collector may
+ * send 65,536 chunks of a few bytes a capture, and they cost the process what the bound
+ * counts. A commit in another process (Lambda) reads the store instead.
  */
 export class ReceivedChunks {
   private readonly entries = new Map<string, Received>();
@@ -98,8 +100,8 @@ export class ReceivedChunks {
     const cost = costOf(r);
     if (cost > this.maxBytes) return;
     while (this.bytes + cost > this.maxBytes) this.drop(this.entries.keys().next().value!);
-    // A copy: the request body it came in is not held for one chunk of it.
-    this.entries.set(key, { ...r, stored: r.stored.slice() });
+    // A copy (also of a Buffer, whose slice() is a view): the request body it came in is not held for one chunk of it.
+    this.entries.set(key, { ...r, stored: new Uint8Array(r.stored) });
     this.bytes += cost;
   }
 
@@ -120,9 +122,9 @@ export class ReceivedChunks {
   }
 }
 
-/** What ReceivedChunks counts for a chunk: its stored bytes and its non-zero pages. */
+/** What ReceivedChunks counts for a chunk: its stored bytes, its entry, and its non-zero pages. */
 function costOf(r: Received): number {
-  return r.stored.length + (r.sparse?.cost ?? 0);
+  return r.stored.length + CHUNK_ENTRY_BYTES + (r.sparse?.cost ?? 0);
 }
 
 /** The received-chunks copy of one store (shared by every request the process serves). */
@@ -374,8 +376,9 @@ export async function receiveChunks(
     throw new ApiError('conflict', `chunk ${present[0].sha256}${more(present)} is already held for host ${cap.host}; begin answers it present`);
   }
 
-  // The pages kept of the batch's chunks (SparseChunk) come to at most a body's worth again.
-  const pages = { left: CHUNK_BATCH_MAX_BYTES };
+  // The pages kept of the batch's chunks (SparseChunk) come to at most this body's length again:
+  // a small body of well-compressed chunks keeps no more pages than it weighs.
+  const pages = { left: body.length };
   const verified = await pool(batch, 4, (c) => verifyFramed(c, declared.get(c.sha256)!, pages));
   const problems = verified.flatMap((v) => ('problem' in v ? [v.problem] : []));
   if (problems.length > 0) {
