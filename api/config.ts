@@ -21,18 +21,34 @@ const decodes = (s: string) => passes(() => decodeURIComponent(s));
 /** True when the runtime knows `timeZone` as an IANA time zone. */
 const knownTimeZone = (timeZone: string) => passes(() => checkTimeZone(timeZone));
 
+/**
+ * Why `value` cannot be PUBLIC_URL, or null. Upload, download and console URLs are PUBLIC_URL
+ * plus /v1/…: another scheme, a query or a fragment made them unusable, and a user:password@
+ * went into each of them and into the console URL the start prints. The problem never
+ * quotes the value.
+ */
+function publicUrlProblem(value: string): string | null {
+  if (!/^https?:\/\/[^?#]*$/i.test(value) || !URL.canParse(value)) return 'must be an http(s) URL without ? or #';
+  const url = new URL(value);
+  if (url.username || url.password) return 'must not hold a user name or password (user:password@): the start prints it, and every upload URL starts with it';
+  return null;
+}
+
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATA_DIR: z.string().min(1).default('./data'),
-  /** Base URL clients use to reach this API (fs-store upload/download URLs point here). */
-  // Upload and download URLs are this plus /v1/blobs/…?…: another scheme, a query or a fragment made them unusable.
+  /** Base URL clients use to reach this API (fs-store upload/download URLs point here); its scheme kept lower-case. */
   PUBLIC_URL: z
     .string()
-    .url()
-    .regex(/^https?:\/\/[^?#]*$/, 'must be an http(s) URL without ? or #')
+    .superRefine((value, ctx) => {
+      const problem = publicUrlProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    // Read as written but for the scheme: the console's cookies are Secure when it starts with https:.
+    .transform((value) => value.replace(/^https?:/i, (scheme) => scheme.toLowerCase()))
     .optional(),
   DATABASE_URL: z
     .string()
