@@ -536,8 +536,9 @@ export class KeptChunks {
       this.bytes -= this.entries.get(oldest)!.stored.length + CHUNK_ENTRY_BYTES;
       this.entries.delete(oldest);
     }
-    // A copy when the bytes are part of something larger (a request body): that is not held for them.
-    const own = stored.byteOffset === 0 && stored.buffer.byteLength === stored.length ? stored : stored.slice();
+    // A copy when the bytes are part of something larger (a request body): that is not held for
+    // them. `new Uint8Array(…)` copies; a Node Buffer's slice() would be a view of the same memory.
+    const own = stored.byteOffset === 0 && stored.buffer.byteLength === stored.length ? stored : new Uint8Array(stored);
     this.entries.set(sha256, { stored: own, size });
     this.bytes += own.length + CHUNK_ENTRY_BYTES;
   }

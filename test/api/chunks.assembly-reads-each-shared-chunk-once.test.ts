@@ -223,4 +223,12 @@ it('a published chunk read and verified once is taken from memory by a later com
   for (let i = 0; i < 60_000; i++) tiny.add(i.toString(16).padStart(64, '0'), 200, one, 'gzip');
   expect(tiny.has((59_999).toString(16).padStart(64, '0'), 200)).toBe(true);
   expect(tiny.has('0'.repeat(64), 200)).toBe(false);
+  // Bytes that are part of a larger Node Buffer (a response or request body) are kept as a copy:
+  // the body changing or being reused afterwards does not change the kept chunk.
+  const body = Buffer.concat([Buffer.from('head'), gzipSync(packs[0]), Buffer.from('tail')]);
+  const inBody = body.subarray(4, body.length - 4);
+  const own = new KeptChunks();
+  own.add(sha(packs[0]), packs[0].length, inBody, 'gzip');
+  body.fill(0);
+  expect(Buffer.from(own.get(sha(packs[0]), packs[0].length)!).equals(gzipSync(packs[0]))).toBe(true);
 });
