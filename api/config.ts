@@ -2,6 +2,7 @@
  * Configuration by environment, validated once at boot by one zod schema.
  * Every variable is documented in .env.example.
  */
+import { join } from 'node:path';
 import { z } from 'zod';
 import { checkTimeZone } from './retention/policy.js';
 
@@ -215,6 +216,36 @@ export function serverProcessesOf(config: Pick<Config, 'SERVER_PROCESSES' | 'DAT
 export function localBaseUrl(host: string, port: number): string {
   const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
+/**
+ * Settings that start the catalog but likely not as the admin meant, one sentence each (the
+ * start prints them; none stops it, since test setups export S3_ENDPOINT without a bucket on
+ * purpose). S3_ENDPOINT or S3_OBJECT_LOCK without S3_BUCKET leaves chunks and manifests in
+ * DATA_DIR. A wildcard bind without PUBLIC_URL hands out upload URLs naming 127.0.0.1, as the
+ * console opened at the printed address names it in a collector's configuration: a collector
+ * on another machine reached the catalog, then failed each upload.
+ */
+export function startWarnings(config: Pick<Config, 'HOST' | 'PORT' | 'PUBLIC_URL' | 'DATA_DIR' | 'S3_BUCKET' | 'S3_ENDPOINT' | 'S3_OBJECT_LOCK'>): string[] {
+  const warnings: string[] = [];
+  if (!config.S3_BUCKET) {
+    const set = [config.S3_ENDPOINT ? 'S3_ENDPOINT' : '', config.S3_OBJECT_LOCK ? 'S3_OBJECT_LOCK=true' : ''].filter(Boolean);
+    if (set.length) {
+      warnings.push(
+        `${set.join(' and ')} ${set.length > 1 ? 'are' : 'is'} set but S3_BUCKET is not: chunks and manifests are kept in the filesystem store under DATA_DIR (${join(config.DATA_DIR, 'blobs')}), not in S3; S3_BUCKET selects S3`,
+      );
+    }
+  }
+  if ((config.HOST === '0.0.0.0' || config.HOST === '::') && !config.PUBLIC_URL) {
+    const local = localBaseUrl(config.HOST, config.PORT);
+    const named = config.S3_BUCKET
+      ? `a console opened at ${local}/ names ${local} in a collector's configuration`
+      : `upload URLs name ${local}, as does a collector's configuration from the console opened there`;
+    warnings.push(
+      `HOST=${config.HOST} listens on every address but PUBLIC_URL is not set: ${named}, so collectors on other machines need PUBLIC_URL (http://<this machine's name>:${config.PORT})`,
+    );
+  }
+  return warnings;
 }
 
 /** Thrown with one line per bad variable. */

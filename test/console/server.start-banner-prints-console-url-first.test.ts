@@ -22,6 +22,8 @@ it('prints the console URL first, and it serves the sign-in page', async () => {
   expect(m, lines.slice(0, 3).join('\n')).not.toBeNull();
   expect(m![1]).toBe(`${server.url}/`);
   expect(lines[1]).toMatch(/^First start: created an admin token/);
+  // The defaults (127.0.0.1, no S3 setting) warn of nothing.
+  expect(server.stdout()).not.toContain('Warning:');
   const res = await fetch(m![1]);
   expect(res.url).toMatch(/\/sign-in\?next=%2F$/);
   expect(await res.text()).toContain('<title>Sign in · VMFS Recovery Catalog</title>');
