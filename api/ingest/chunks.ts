@@ -24,6 +24,7 @@ import { mayNeedRedaction } from '../pipeline/redaction.js';
 import { assertHostAllowed } from './host-scope.js';
 import { distinctChunks } from './begin.js';
 import { blobRowsOf, type BlobJson, jsonOf, pool, publishChunk, publishEach, trustedRecord } from './staging.js';
+import { OldestFirst } from '../oldest-first.js';
 import { onePer } from '../one-per.js';
 
 const KiB = 1024;
@@ -91,6 +92,7 @@ interface Received {
  */
 export class ReceivedChunks {
   private readonly entries = new Map<string, Received>();
+  private readonly oldest = new OldestFirst(this.entries);
   private bytes = 0;
   constructor(private readonly maxBytes = 64 * 1024 * KiB) {}
 
@@ -99,7 +101,7 @@ export class ReceivedChunks {
     this.drop(key);
     const cost = costOf(r);
     if (cost > this.maxBytes) return;
-    while (this.bytes + cost > this.maxBytes) this.drop(this.entries.keys().next().value!);
+    while (this.bytes + cost > this.maxBytes) this.drop(this.oldest.take());
     // A copy (also of a Buffer, whose slice() is a view): the request body it came in is not held for one chunk of it.
     this.entries.set(key, { ...r, stored: new Uint8Array(r.stored) });
     this.bytes += cost;
@@ -146,6 +148,7 @@ interface Declaration {
  */
 class Declarations {
   private readonly entries = new Map<string, { begun: number; declaration: Declaration }>();
+  private readonly oldest = new OldestFirst(this.entries);
   private refs = 0;
   constructor(private readonly maxRefs = 4 * 65_536) {}
 
@@ -166,7 +169,7 @@ class Declarations {
   set(captureId: string, begun: number, declaration: Declaration): void {
     this.drop(captureId);
     if (declaration.refs > this.maxRefs) return;
-    while (this.refs + declaration.refs > this.maxRefs) this.drop(this.entries.keys().next().value!);
+    while (this.refs + declaration.refs > this.maxRefs) this.drop(this.oldest.take());
     this.entries.set(captureId, { begun, declaration });
     this.refs += declaration.refs;
   }

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { CHUNK_SIZE, type ChunkEncoding } from '../../formats/protocol.js';
 import type { ArtifactKind } from '../../formats/types.js';
 import { chunkKey, type BlobStore } from '../store/types.js';
+import { OldestFirst } from '../oldest-first.js';
 import { onePer } from '../one-per.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -496,6 +497,7 @@ export class ChunkCache {
  */
 export class KeptChunks {
   private readonly entries = new Map<string, { stored: Uint8Array; size: number }>();
+  private readonly oldest = new OldestFirst(this.entries);
   private bytes = 0;
   constructor(private readonly maxBytes = 32 * 1024 * 1024) {}
 
@@ -532,7 +534,7 @@ export class KeptChunks {
     const cost = stored.length + CHUNK_ENTRY_BYTES;
     if (encoding !== 'gzip' || stored.length * PACK_RATIO > size || cost > this.maxBytes || this.entries.has(sha256)) return;
     while (this.bytes + cost > this.maxBytes) {
-      const oldest = this.entries.keys().next().value!;
+      const oldest = this.oldest.take();
       this.bytes -= this.entries.get(oldest)!.stored.length + CHUNK_ENTRY_BYTES;
       this.entries.delete(oldest);
     }
