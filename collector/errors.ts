@@ -31,6 +31,8 @@ export function describeError(e: unknown): string {
   if (e instanceof Error) {
     const code = (e as NodeJS.ErrnoException).code;
     const msg = e.message.split('\n')[0];
+    // OpenSSL's words for an https:// URL whose server speaks plain HTTP.
+    if (msg.includes('wrong version number')) return `${code}: no TLS there (an https:// URL for an http:// catalog?)`;
     return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
   }
   return String(e).split('\n')[0];

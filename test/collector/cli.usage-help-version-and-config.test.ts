@@ -3,6 +3,8 @@
  * configuration precedence (flags > env > file), and the token never printed.
  */
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,6 +167,22 @@ describe('cron', () => {
     const ran = spawnSync('sh', ['-c', command], { encoding: 'utf8' });
     expect(ran.status, ran.stderr).toBe(0);
     expect(ran.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('an https:// catalog URL for a catalog that speaks plain HTTP', () => {
+  it('says there is no TLS there, not only OpenSSL\'s "wrong version number"', async () => {
+    const server = createServer((_req, res) => res.end('plain'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const env = { ...clean(), CATALOG_URL: `https://127.0.0.1:${port}`, CATALOG_TOKEN: SECRET };
+      const r = await runCollector(['restore', '--volume', '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '-o', join(dir, 'tls-out'), '--retries', '0'], env);
+      expect(r.code).toBe(75);
+      expect(r.stderr.trim().split('\n')).toEqual(['collector restore: catalog unreachable: EPROTO: no TLS there (an https:// URL for an http:// catalog?)']);
+    } finally {
+      server.close();
+    }
   });
 });
 
