@@ -2,9 +2,9 @@
  * Configuration by environment, validated once at boot by one zod schema.
  * Every variable is documented in .env.example.
  */
-import { join } from 'node:path';
 import { z } from 'zod';
 import { checkTimeZone } from './retention/policy.js';
+import { fsStoreRoot } from './store/fs.js';
 
 /** True when `check` returns instead of throwing. */
 function passes(check: () => unknown): boolean {
@@ -214,8 +214,12 @@ export function serverProcessesOf(config: Pick<Config, 'SERVER_PROCESSES' | 'DAT
  * with HOST=:: the upload URLs read `http://:::8787/…`, which no collector could parse.
  */
 export function localBaseUrl(host: string, port: number): string {
-  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+  return `http://${urlHost(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host)}:${port}`;
+}
+
+/** A host as a URL writes it: an IPv6 literal in brackets. */
+export function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 /**
@@ -232,7 +236,7 @@ export function startWarnings(config: Pick<Config, 'HOST' | 'PORT' | 'PUBLIC_URL
     const set = [config.S3_ENDPOINT ? 'S3_ENDPOINT' : '', config.S3_OBJECT_LOCK ? 'S3_OBJECT_LOCK=true' : ''].filter(Boolean);
     if (set.length) {
       warnings.push(
-        `${set.join(' and ')} ${set.length > 1 ? 'are' : 'is'} set but S3_BUCKET is not: chunks and manifests are kept in the filesystem store under DATA_DIR (${join(config.DATA_DIR, 'blobs')}), not in S3; S3_BUCKET selects S3`,
+        `${set.join(' and ')} ${set.length > 1 ? 'are' : 'is'} set but S3_BUCKET is not: chunks and manifests are kept in the filesystem store under DATA_DIR (${fsStoreRoot(config.DATA_DIR)}), not in S3; S3_BUCKET selects S3`,
       );
     }
   }

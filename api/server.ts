@@ -25,7 +25,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { serve } from '@hono/node-server';
 import { openServices } from './boot.js';
-import { ConfigError, loadConfig, localBaseUrl, serverProcessesOf, startWarnings, type Config } from './config.js';
+import { ConfigError, loadConfig, localBaseUrl, serverProcessesOf, startWarnings, urlHost, type Config } from './config.js';
 import type { Services } from './context.js';
 import { DatabaseBusyError } from '../db/client.js';
 import { failureLine } from './errors.js';
@@ -105,7 +105,7 @@ function printListening(
   // One write with the listening line, which a supervisor (or a test) waits for.
   const warnings = startWarnings(config).map((w) => `Warning: ${w}\n`);
   process.stdout.write(
-    `VMFS Recovery Catalog listening on http://${info.address.includes(':') ? `[${info.address}]` : info.address}:${info.port} (database: ${what.dbFlavour}, store: ${what.storeKind}, data: ${what.dataDir}, processes: ${what.processes})\n${warnings.join('')}`,
+    `VMFS Recovery Catalog listening on http://${urlHost(info.address)}:${info.port} (database: ${what.dbFlavour}, store: ${what.storeKind}, data: ${what.dataDir}, processes: ${what.processes})\n${warnings.join('')}`,
   );
 }
 

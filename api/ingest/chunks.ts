@@ -160,9 +160,7 @@ class Declarations {
   get(captureId: string, begun: number): Declaration | undefined {
     const hit = this.entries.get(captureId);
     if (!hit || hit.begun !== begun) return undefined;
-    // Most recently used last.
-    this.entries.delete(captureId);
-    this.entries.set(captureId, hit);
+    this.oldest.use(captureId);
     return hit.declaration;
   }
 

@@ -505,9 +505,7 @@ export class KeptChunks {
   get(sha256: string, size: number): Uint8Array | undefined {
     const hit = this.entries.get(sha256);
     if (!hit || hit.size !== size) return undefined;
-    // Most recently used last.
-    this.entries.delete(sha256);
-    this.entries.set(sha256, hit);
+    this.oldest.use(sha256);
     return hit.stored;
   }
 

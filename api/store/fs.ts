@@ -106,6 +106,11 @@ export function blobKeyFromUrlPath(pathname: string): string | null {
 }
 
 /** Filesystem BlobStore whose signed URLs point at the API itself. */
+/** Where the filesystem store keeps its objects under DATA_DIR. */
+export function fsStoreRoot(dataDir: string): string {
+  return join(dataDir, 'blobs');
+}
+
 export class FsBlobStore implements BlobStore {
   readonly kind = 'fs' as const;
   /** `<dataDir>/blobs`. */
@@ -117,7 +122,7 @@ export class FsBlobStore implements BlobStore {
 
   constructor(options: FsBlobStoreOptions) {
     this.dataDir = options.dataDir;
-    this.root = join(options.dataDir, 'blobs');
+    this.root = fsStoreRoot(options.dataDir);
     this.publicBaseUrl = options.publicBaseUrl.replace(/\/+$/, '');
     this.now = options.now ?? (() => new Date());
     if (options.secret) this.secret = Promise.resolve(Buffer.from(options.secret));

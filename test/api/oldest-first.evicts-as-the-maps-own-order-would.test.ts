@@ -1,8 +1,8 @@
 /**
  * OldestFirst (api/oldest-first.ts) answers what `map.keys().next()` answers — the oldest key
  * in the Map's own order — under everything the bounded maps of the catalog do between two
- * evictions: set new keys, delete any key, move a key last (delete and set: a hit of
- * KeptChunks or Declarations), clear the map, set a key again after it was evicted. Each
+ * evictions: set new keys, delete any key, move a key last (`use`: a hit of KeptChunks
+ * or Declarations), clear the map, set a key again after it was evicted. Each
  * key taken is deleted before the next take, as its callers do.
  */
 import { describe, expect, it } from 'vitest';
@@ -34,9 +34,7 @@ describe('OldestFirst', () => {
           map.set(Math.floor(random() * nextKey), step); // maybe a key evicted before, set again
         else if (r < 0.6 && any !== undefined) map.delete(any);
         else if (r < 0.7 && any !== undefined) {
-          const v = map.get(any)!;
-          map.delete(any);
-          map.set(any, v);
+          oldest.use(any);
         } else if (r < 0.7005) map.clear();
         else if (map.size > 0) {
           const expected = map.keys().next().value;

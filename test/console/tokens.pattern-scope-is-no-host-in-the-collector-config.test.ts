@@ -4,6 +4,12 @@
  * an SSH proxy's cluster) is no host name, and with it in the file every run without --ssh
  * named its capture's host "esxi-*", which begin refuses (400): each night's capture was set
  * aside as rejected (exit 65).
+ *
+ * And the page shows the new secret with that configuration file and the way to schedule the
+ * collector from it — never inside a command line. It offered `CATALOG_URL=… CATALOG_TOKEN=vrc_…
+ * node collector.cjs collect` "in the environment of its cron job", while the README and
+ * `collector cron` (which refuses --token) keep the token out of a crontab, where cron's logs
+ * and mail would copy it.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
@@ -23,7 +29,8 @@ afterAll(async () => {
   await catalog?.close();
 });
 
-async function createCollectorToken(host: string): Promise<Record<string, string>> {
+/** The tokens page answering the creation of a collector token for `host`. */
+async function postCollectorToken(host: string): Promise<string> {
   const res = await catalog.request('/tokens', {
     method: 'POST',
     headers: { cookie },
@@ -32,6 +39,11 @@ async function createCollectorToken(host: string): Promise<Record<string, string
   });
   const html = await res.text();
   expect(res.status, html.slice(0, 300)).toBe(200);
+  return html;
+}
+
+async function createCollectorToken(host: string): Promise<Record<string, string>> {
+  const html = await postCollectorToken(host);
   const fromHtml = (s: string) => s.replace(/&quot;/g, '"').replace(/&amp;/g, '&');
   return JSON.parse(fromHtml(/<pre class="secret" id="collector-config">([^<]*)<\/pre>/.exec(html)![1])) as Record<string, string>;
 }
@@ -44,4 +56,16 @@ it('names the host of a one-host token', async () => {
 it('leaves "host" out for a pattern scope', async () => {
   const config = await createCollectorToken('esxi-*');
   expect(Object.keys(config).sort()).toEqual(['catalogUrl', 'token']);
+});
+
+it('shows the secret and the config file, and schedules through collector cron', async () => {
+  const html = await postCollectorToken('esx07');
+  const secret = /<pre class="secret" id="new-secret">([^<]+)<\/pre>/.exec(html)![1].trim();
+  expect(secret).toMatch(/^vrc_/);
+  // Once on its own, once in the configuration file's JSON: nowhere else.
+  expect(html.split(secret)).toHaveLength(3);
+  expect(html).toMatch(/id="collector-config">[^<]*&quot;token&quot;:&quot;vrc_/);
+  expect(html).not.toContain('CATALOG_TOKEN');
+  expect(html).toContain('<code>node collector.cjs cron</code>');
+  expect(html).toContain('/etc/vmfs-collector.json');
 });
