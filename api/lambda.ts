@@ -8,11 +8,8 @@ import { createApp } from './app.js';
 import { openServices } from './boot.js';
 import { loadConfig } from './config.js';
 import type { App, Services } from './context.js';
-import { sweepStaging, type SweepResult } from './ingest/staging.js';
-import { runEventChecks, type EventChecks } from './events/checks.js';
-import { runRetention } from './retention/run.js';
-import { checkStore } from './retention/check.js';
-import { runCommitJob, runStaleCommitJobs, type JobRun } from './ingest/commit-jobs.js';
+import { type JobRun, runCommitJob } from './ingest/commit-jobs.js';
+import { type Maintenance, runMaintenance } from './maintenance.js';
 
 let servicesPromise: Promise<Services> | undefined;
 
@@ -98,39 +95,7 @@ export const handler = async (event: GatewayEvent | CommitEvent, context: Gatewa
 };
 
 /**
- * The scheduled maintenance function (an EventBridge rule, infra/aws/stack.ts): today it
- * runs commit jobs whose worker vanished, sweeps staged uploads no commit will read, raises host-stale (and re-evaluates the other
- * health events), and sends due webhook deliveries. Returns what it did, which Lambda logs.
+ * The scheduled maintenance function (an EventBridge rule, infra/aws/stack.ts): one pass of
+ * api/maintenance.ts. Returns what it did, which Lambda logs.
  */
 export const maintenance = async (): Promise<Maintenance> => runMaintenance(await lambdaServices());
-
-export interface Maintenance {
-  sweptStaging: SweepResult;
-  events: EventChecks;
-  /** With RETENTION_SCHEDULED: what retention dropped and freed (null when off). */
-  retention: { runId: number; dropped: number; chunksDeleted: number; bytesFreed: number } | null;
-  /** With SCRUB_PERCENT > 0: the slice of stored chunks re-hashed, and the corrupt ones found (null when off). */
-  scrub: { read: number; corrupt: number; clean: boolean } | null;
-  /** Commit jobs whose worker vanished (a timeout, a lost invocation), run here: how each ended. */
-  commitJobs: Record<JobRun, number>;
-}
-
-/** One maintenance pass over the given services (the scheduled function, and tests). */
-export async function runMaintenance(services: Services): Promise<Maintenance> {
-  // First: a commit left to this run holds its capture's staged uploads, which the sweep then spares.
-  const commitJobs = await runStaleCommitJobs(services, 'maintenance');
-  const sweptStaging = await sweepStaging(services);
-  const events = await runEventChecks(services);
-  let retention: Maintenance['retention'] = null;
-  if (services.config.RETENTION_SCHEDULED) {
-    const r = await runRetention(services, { dryRun: false, ranBy: 'maintenance' });
-    retention = { runId: r.runId, dropped: r.dropped.length, chunksDeleted: r.chunksDeleted, bytesFreed: r.bytesFreed };
-  }
-  let scrub: Maintenance['scrub'] = null;
-  if (services.config.SCRUB_PERCENT > 0) {
-    const c = await checkStore(services, { readDataPercent: services.config.SCRUB_PERCENT, readManifests: false });
-    scrub = { read: c.scrub?.read ?? 0, corrupt: c.scrub?.corrupt.length ?? 0, clean: c.clean };
-  }
-  services.logger.info('maintenance done', { sweptStaging, events, retention, scrub, commitJobs });
-  return { sweptStaging, events, retention, scrub, commitJobs };
-}

@@ -38,21 +38,21 @@ import { FsBlobStore } from './store/fs.js';
  * the two overlap instead of adding up at start.
  */
 async function loadAppModules() {
-  const [{ createApp }, { ensureBootstrapToken, keepAllTokens }, { runEventChecks }, { startCommitWorker }, { forgetVerifiedTokens, whenTokensForgotten }] =
+  const [{ createApp }, { ensureBootstrapToken, keepAllTokens }, { runMaintenance }, { startCommitWorker }, { forgetVerifiedTokens, whenTokensForgotten }] =
     await Promise.all([
       import('./app.js'),
       import('./admin/tokens.js'),
-      import('./events/checks.js'),
+      import('./maintenance.js'),
       import('./ingest/commit-jobs.js'),
       import('./http/auth.js'),
     ]);
-  return { createApp, ensureBootstrapToken, keepAllTokens, runEventChecks, startCommitWorker, forgetVerifiedTokens, whenTokensForgotten };
+  return { createApp, ensureBootstrapToken, keepAllTokens, runMaintenance, startCommitWorker, forgetVerifiedTokens, whenTokensForgotten };
 }
 
 type AppModules = Awaited<ReturnType<typeof loadAppModules>>;
 
-/** How often a self-hosted server runs the scheduled event checks (on AWS, the maintenance function does). */
-const EVENT_CHECK_INTERVAL_MS = 3_600_000;
+/** How often a self-hosted server runs the maintenance pass (api/maintenance.ts; on AWS, the maintenance function does). */
+const MAINTENANCE_INTERVAL_MS = 3_600_000;
 
 /** The environment variable that tells a worker its slot (1 … SERVER_PROCESSES); slot 1 runs the maintenance. */
 const SLOT_ENV = 'VRC_SERVER_SLOT';
@@ -139,7 +139,7 @@ async function bootstrap(
   return created;
 }
 
-/** The one-process-only work: the sweep of unfinished uploads, and the hourly event checks. Returns the function that stops it. */
+/** The one-process-only work: the sweep of unfinished uploads, and the hourly maintenance pass. Returns the function that stops it. */
 function startMaintenance(services: Services, modules: AppModules): () => void {
   if (services.store instanceof FsBlobStore) {
     // Temp files of uploads that a crash (kill -9) cut off; finished objects are never temp
@@ -152,15 +152,20 @@ function startMaintenance(services: Services, modules: AppModules): () => void {
       (e: unknown) => services.logger.warn('could not remove unfinished uploads', { error: e instanceof Error ? e.message : String(e) }),
     );
   }
-  // host-stale, the cross-host health events and due webhook deliveries, hourly.
+  // The maintenance pass, hourly: host-stale, the cross-host health events, due webhook
+  // deliveries, the staging sweep, scheduled retention, the chunk listing and the daily scrub.
+  // (It logs what it did itself.)
+  let running = false;
   const checks = setInterval(() => {
-    modules.runEventChecks(services).then(
-      (r) => {
-        if (r.raised || r.resolved) services.logger.info('event checks', { ...r });
-      },
-      (e: unknown) => services.logger.warn('event checks failed', { error: e instanceof Error ? e.message : String(e) }),
-    );
-  }, EVENT_CHECK_INTERVAL_MS);
+    if (running) return;
+    running = true;
+    modules
+      .runMaintenance(services)
+      .catch((e: unknown) => services.logger.warn('maintenance failed', { error: e instanceof Error ? e.message : String(e) }))
+      .finally(() => {
+        running = false;
+      });
+  }, MAINTENANCE_INTERVAL_MS);
   checks.unref();
   return () => clearInterval(checks);
 }

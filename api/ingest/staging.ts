@@ -10,7 +10,7 @@
  * already rests there. So `begin` is no oracle for other hosts' chunks, and no host can
  * reference bytes it never had.
  */
-import { and, eq, getTableColumns, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import type { ChunkEncoding } from '../../formats/protocol.js';
 import { queryRows, type Db } from '../../db/client.js';
 import { blobs, captures, hostChunks } from '../../db/schema.js';
@@ -27,15 +27,23 @@ export const PRESENCE_TTL_MS = 60_000;
  * How long a chunk the catalog verified in the store (`blobs.last_verified`: written when it
  * was published, moved on each time the store answers for it again) is believed present
  * without asking the store. Each chunk's window is between one and two of these, spread by
- * its hash. Kept short on purpose: a chunk lost from the bucket (deleted by hand, a bucket
- * policy, a broken replica) must be noticed by the next daily capture of the same bytes,
- * which then uploads it again, rather than let captures commit on top of a hole for days.
- * So a daily run of an unchanged host asks the store once per chunk (HEAD on S3, stat on
- * fs, 16 at a time), and repeated runs within the hour ask nothing. A longer window would
- * save those requests at the cost of noticing a loss later (`check` and downloads still
- * notice it at once).
+ * its hash. What keeps the records fresh is the scheduled maintenance pass: each hour its
+ * check lists every chunk key (the scrub's listing, `SCRUB_PERCENT` > 0) and vouches for each
+ * chunk the listing shows at its recorded size (`vouchListed`), and doubts each one it does
+ * not show, so the next capture naming a lost chunk asks the store, finds it gone and has it
+ * uploaded again — a loss is noticed within the hour, and an unchanged daily run asks the
+ * store nothing per chunk. Longer than a day, so a missed pass or two does not make captures
+ * ask; without the maintenance pass (SCRUB_PERCENT=0) a capture asks the store about each
+ * chunk once a window (HEAD on S3, stat on fs, 16 at a time, or one listing), and a loss is
+ * noticed within one to two windows (`check` and downloads still notice it at once).
  */
-export const CHUNK_TRUST_MS = 3600_000;
+export const CHUNK_TRUST_MS = 25 * 3600_000;
+
+/**
+ * A listing renews a chunk's record only when it is older than this, so an hourly pass writes
+ * each `blobs` row about four times a day, not every hour.
+ */
+export const VOUCH_REFRESH_MS = 6 * 3600_000;
 
 type BlobRow = typeof blobs.$inferSelect;
 
@@ -45,6 +53,44 @@ export function trustedRecord(row: Pick<BlobRow, 'sha256' | 'lastVerified'>, at:
   const spread = (Number.parseInt(row.sha256.slice(0, 2), 16) / 256) * CHUNK_TRUST_MS;
   return verified <= at.getTime() && at.getTime() < verified + CHUNK_TRUST_MS + (Number.isFinite(spread) ? spread : 0);
 }
+
+/**
+ * What one listing of every chunk key (started at `from`) says of the `blobs` rows: a chunk
+ * listed at its recorded stored size was in the store then, so its record is renewed to `from`
+ * (when older than VOUCH_REFRESH_MS); a chunk published before the listing began that it does
+ * not show, or shows at another size, is doubted — its record is moved out of its trust window,
+ * so the next begin or commit naming it asks the store and, finding it gone, has it uploaded
+ * again. A chunk published while the listing ran is left alone. Rows only, no store request.
+ */
+export async function vouchListed(
+  db: Db,
+  listed: ReadonlyMap<string, number>,
+  rows: ReadonlyArray<Pick<BlobRow, 'sha256' | 'storedSize' | 'firstStored' | 'lastVerified'>>,
+  from: Date,
+): Promise<{ vouched: number; doubted: number }> {
+  const renew: string[] = [];
+  const doubt: string[] = [];
+  for (const r of rows) {
+    const size = listed.get(r.sha256);
+    if (size === r.storedSize) {
+      if (r.lastVerified.getTime() < from.getTime() - VOUCH_REFRESH_MS) renew.push(r.sha256);
+    } else if (r.firstStored.getTime() < from.getTime() && trustedRecord(r, from)) doubt.push(r.sha256);
+  }
+  // Each only where no answer of the store newer than the listing's start moved the record since.
+  for (const [shas, at] of [
+    [renew, from],
+    [doubt, DOUBTED],
+  ] as const)
+    for (let i = 0; i < shas.length; i += 1000)
+      await db
+        .update(blobs)
+        .set({ lastVerified: at })
+        .where(and(inArray(blobs.sha256, shas.slice(i, i + 1000)), lt(blobs.lastVerified, from)));
+  return { vouched: renew.length, doubted: doubt.length };
+}
+
+/** The `last_verified` of a record a listing doubted: outside every trust window. */
+const DOUBTED = new Date(0);
 
 /** Records that the store answered for these chunks at `at` (their trust window starts again). */
 export async function markVerified(db: Db, shas: string[], at: Date): Promise<void> {

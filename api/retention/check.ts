@@ -14,7 +14,7 @@ import { blobs, events, extents, scrubState, segments } from '../../db/schema.js
 import type { Services } from '../context.js';
 import { ChunkError, decodeChunk } from '../pipeline/chunks.js';
 import { decodeManifest } from '../pipeline/manifest.js';
-import { pool } from '../ingest/staging.js';
+import { pool, vouchListed } from '../ingest/staging.js';
 import { chunkKey, isManifestKey, manifestKeysOf } from '../store/types.js';
 import { rowsOf } from './gather.js';
 
@@ -40,10 +40,13 @@ export interface CheckReport {
   /** `blobs` rows whose object is gone, and artifacts whose capture is not committed. */
   orphanRows: { blobs: string[]; artifacts: string[] };
   scrub: { percent: number; read: number; bytes: number; from: string | null; to: string | null; wrapped: boolean; corrupt: CorruptChunk[] } | null;
+  /** What the chunk listing said of the `blobs` records (api/ingest/staging.ts `vouchListed`). */
+  listing: { vouched: number; doubted: number };
   clean: boolean;
 }
 
-const SCRUB = 'chunks';
+/** The scrub's row in `scrub_state`. */
+export const SCRUB = 'chunks';
 
 /**
  * Checks the store against the catalog (and, with readDataPercent > 0, re-hashes a slice).
@@ -85,7 +88,13 @@ export async function checkStore(
     ).map((r) => r.sha),
   );
   const stored = new Map<string, number>();
-  for await (const o of store.list('chunks/')) stored.set(o.key.slice(o.key.lastIndexOf('/') + 1), o.size);
+  const listedFrom = now();
+  const atItsKey = new Map<string, number>();
+  for await (const o of store.list('chunks/')) {
+    const sha = o.key.slice(o.key.lastIndexOf('/') + 1);
+    stored.set(sha, o.size);
+    if (o.key === chunkKey(sha)) atItsKey.set(sha, o.size);
+  }
 
   const missingChunks: CheckReport['missingChunks'] = [];
   const wrongSize: CheckReport['wrongSize'] = [];
@@ -100,7 +109,11 @@ export async function checkStore(
     .filter(([sha]) => !refs.has(sha) && !openNamed.has(sha))
     .map(([sha, size]) => ({ key: chunkKey(sha), size }))
     .sort((a, b) => a.key.localeCompare(b.key));
-  const blobRows = rowsOf<{ sha256: string; size: number }>(await db.execute(sql`select sha256, size from blobs`));
+  const blobRows = await db
+    .select({ sha256: blobs.sha256, size: blobs.size, storedSize: blobs.storedSize, firstStored: blobs.firstStored, lastVerified: blobs.lastVerified })
+    .from(blobs);
+  // The listing is the store's word for every chunk at once: captures need not ask it (CHUNK_TRUST_MS).
+  const listing = await vouchListed(db, atItsKey, blobRows, listedFrom);
   const orphanRows = {
     blobs: blobRows
       .filter((b) => !stored.has(b.sha256))
@@ -141,6 +154,7 @@ export async function checkStore(
     orphanChunks,
     orphanRows,
     scrub,
+    listing,
     clean,
   };
 }

@@ -62,6 +62,11 @@ export const CheckReport = z
         corrupt: z.array(z.object({ sha256: z.string(), reason: z.string(), artifacts: z.array(z.string()), volumes: z.array(z.string()) })),
       })
       .nullable(),
+    listing: z
+      .object({ vouched: z.number(), doubted: z.number() })
+      .describe(
+        'What the listing of every chunk key said of the records that let captures skip asking the store: records renewed, and records doubted (their chunk not listed at its recorded size; the next capture naming it asks the store)',
+      ),
     clean: z.boolean(),
   })
   .openapi('CheckReport');

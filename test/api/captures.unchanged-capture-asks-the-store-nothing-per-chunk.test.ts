@@ -2,8 +2,8 @@
  * A repeated run within the trust window costs the catalog work per artifact, not store
  * requests per chunk: the second capture of the same bytes by the same host gets no upload
  * URL, and neither its begin nor its commit reads, stats or lists a chunk — chunks were
- * verified when they were published and `blobs` vouches for them for an hour or two
- * (CHUNK_TRUST_MS, api/ingest/staging.ts; a daily run asks the store once per chunk); the
+ * verified when they were published and `blobs` vouches for them for a day or two
+ * (CHUNK_TRUST_MS, api/ingest/staging.ts, renewed by the hourly maintenance listing); the
  * artifacts' parse results are reused (api/pipeline/parse.ts). The store sees the manifest
  * put and the staging cleanup, whatever the number of chunks.
  */

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openServices } from '../../api/boot.js';
 import { loadConfig } from '../../api/config.js';
 import { databaseUrlFromSecret } from '../../api/database-secret.js';
-import { runMaintenance } from '../../api/lambda.js';
+import { runMaintenance } from '../../api/maintenance.js';
 import { createLogger } from '../../api/logger.js';
 import { queryRows } from '../../db/client.js';
 import { createDatabase } from '../helpers/database.js';

@@ -19,7 +19,7 @@ import { ingest, type TestArtifact } from '../helpers/ingest-client.js';
 import { EXTENT1, EXTENT2, HOUR, IQN, PROD, T0, extent1Dump, seedDatacenter } from '../api/read-side-seed.js';
 import { collectorFile, esxcliDeviceList, iscsitgtExport, zfsListSnapshots } from '../fixtures/text-fixtures.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
-import { runMaintenance } from '../../api/lambda.js';
+import { runMaintenance } from '../../api/maintenance.js';
 
 interface Json {
   [k: string]: any;

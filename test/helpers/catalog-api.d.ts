@@ -755,6 +755,11 @@ export interface components {
             volumes: string[];
           }[];
       }) | null;
+      /** @description What the listing of every chunk key said of the records that let captures skip asking the store: records renewed, and records doubted (their chunk not listed at its recorded size; the next capture naming it asks the store) */
+      listing: {
+        vouched: number;
+        doubted: number;
+      };
       clean: boolean;
     };
     Pin: {
