@@ -40,7 +40,7 @@ import type { Db } from '../../db/client.js';
 import { captures, commitJobs } from '../../db/schema.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError, describeError, ERROR_STATUS, toApiError, type ErrorCode } from '../errors.js';
-import { commitCapture, committedAnswer } from './commit.js';
+import { type CommitOptions, commitCapture, committedAnswer } from './commit.js';
 import { distinctChunks } from './begin.js';
 import { type ReceivedChunks, receivedOf } from './chunks.js';
 import { assertHostAllowed } from './host-scope.js';
@@ -176,7 +176,7 @@ function takeableAt(now: Date) {
  * POST /v1/captures/{id}/commit: the synchronous commit when its work is small, else a job
  * for a worker (202). Repeating it polls the job; see the module comment.
  */
-export async function commitOrHandOff(services: Services, principal: Principal, captureId: string): Promise<CommitOutcome> {
+export async function commitOrHandOff(services: Services, principal: Principal, captureId: string, options: CommitOptions = {}): Promise<CommitOutcome> {
   const { db } = services;
   // The capture and its job, if any, in one statement; the row goes on to commitCapture, which
   // need not read it again. Its request (up to 65,536 chunk references) and its chunk records
@@ -234,7 +234,7 @@ export async function commitOrHandOff(services: Services, principal: Principal, 
   // The artifacts hashed whole count only when the staged bytes alone keep the commit inline.
   const hashed = staged <= limit ? await wholeBytesToHash(db, cap.host, request, limit * INLINE_WHOLE_HASH_FACTOR) : 0;
   if (staged <= limit && hashed <= limit * INLINE_WHOLE_HASH_FACTOR)
-    return { status: 200, body: await commitCapture(services, principal, captureId, cap, records) };
+    return { status: 200, body: await commitCapture(services, principal, captureId, cap, records, options) };
   const bytes = staged + hashed;
 
   await db.insert(commitJobs).values({ captureId, host: cap.host, state: 'queued', bytes, queuedAt: services.now() }).onConflictDoNothing();
@@ -259,7 +259,7 @@ export async function commitAtBegin(services: Services, principal: Principal, bo
   const unchanged = begun.missing.length === 0 && body.artifacts.every((a) => a.chunks === undefined && a.previous);
   if (begun.state !== 'committed' && !unchanged) return begun;
   try {
-    const outcome = await commitOrHandOff(services, principal, begun.captureId);
+    const outcome = await commitOrHandOff(services, principal, begun.captureId, { stagingUnused: unchanged });
     if (outcome.status === 200) return { ...begun, state: 'committed', commit: outcome.body };
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;

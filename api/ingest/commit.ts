@@ -98,6 +98,16 @@ async function sweptMeanwhile(tx: Db, shas: string[]): Promise<string[]> {
   return rows.map((r) => r.sha256).sort();
 }
 
+export interface CommitOptions {
+  /**
+   * The begin committing an unchanged capture handed out no upload URL, so there is no
+   * staging area to remove (on S3 the removal is a listing, the one store request of an
+   * unchanged day besides the manifest). Should an earlier begin of the same capture have
+   * handed some out, what was uploaded to them goes with the staging sweep.
+   */
+  stagingUnused?: boolean;
+}
+
 /**
  * POST /v1/captures/{id}/commit: verify, parse, index in one transaction, write the manifest.
  * `row`: the capture's row when the caller has just read it (commitOrHandOff), else it is read here.
@@ -108,6 +118,7 @@ export async function commitCapture(
   captureId: string,
   row?: CaptureRow,
   records?: () => Promise<ChunkRecords>,
+  options: CommitOptions = {},
 ): Promise<CommitResponse> {
   const { db, store, now } = services;
   const cap = row ?? (await loadCapture(db, captureId));
@@ -240,7 +251,8 @@ export async function commitCapture(
   }
   // Uploads to this capture are now useless: its staged objects go (the fs upload route
   // refuses its keys from here on); what a crash leaves behind, the sweep removes.
-  await store.closeStaging(captureId).catch((e) => services.logger.warn('staging cleanup failed', { captureId, error: (e as Error).message }));
+  if (!options.stagingUnused)
+    await store.closeStaging(captureId).catch((e) => services.logger.warn('staging cleanup failed', { captureId, error: (e as Error).message }));
   receivedOf(store).forget(
     captureId,
     distinct.map((c) => c.sha256),

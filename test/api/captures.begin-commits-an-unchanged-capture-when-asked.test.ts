@@ -48,9 +48,20 @@ describeEachFlavour('begin commits an unchanged capture when asked', (flavour) =
       request,
       first.artifacts.map((a) => a.id),
     );
-    const res = await post(body, PREFER);
+    // No upload URL was handed out, so there is no staging area to list and remove.
+    const { store } = catalog.services;
+    const list = store.list;
+    const listed: string[] = [];
+    store.list = (prefix: string) => {
+      listed.push(prefix);
+      return list.call(store, prefix);
+    };
+    const res = await post(body, PREFER).finally(() => {
+      store.list = list;
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('preference-applied')).toBe('commit-if-complete');
+    expect(listed.filter((p) => p.startsWith('staging/'))).toEqual([]);
     const answer = (await res.json()) as BeginResponse;
     expect(answer).toMatchObject({ captureId: body.captureId, state: 'committed', missing: [] });
     expect(answer.commit?.state).toBe('committed');
