@@ -8,7 +8,7 @@
  * store nothing per chunk) — once a day with SCRUB_PERCENT > 0 that listing is `check`'s,
  * which also re-reads and re-hashes the next slice of chunks.
  */
-import { eq } from 'drizzle-orm';
+import { asc, eq, gt } from 'drizzle-orm';
 import { blobs, scrubState } from '../db/schema.js';
 import type { Services } from './context.js';
 import { runStaleCommitJobs, type JobRun } from './ingest/commit-jobs.js';
@@ -65,17 +65,68 @@ async function scrubDue(services: Pick<Services, 'db' | 'now'>): Promise<boolean
   return !state || services.now().getTime() - state.at.getTime() >= SCRUB_EVERY_MS;
 }
 
-/** One listing of every chunk key, and what it says of the `blobs` rows (vouchListed). */
-export async function vouchForStoredChunks(services: Pick<Services, 'db' | 'store' | 'now'>): Promise<Maintenance['listing']> {
+/** `blobs` rows read at a time while a listing is walked. */
+const ROWS_PAGE = 5000;
+
+type VouchRow = Parameters<typeof vouchListed>[2][number];
+
+/**
+ * One listing of every chunk key, and what it says of the `blobs` rows (vouchListed): both
+ * walked in hash order side by side (a chunk key is `chunks/<sha[0:2]>/<sha>`, so key order is
+ * hash order), a page of rows at a time, so memory stays flat however many chunks the store
+ * holds.
+ */
+export async function vouchForStoredChunks(
+  services: Pick<Services, 'db' | 'store' | 'now'>,
+  options: { pageRows?: number } = {},
+): Promise<Maintenance['listing']> {
+  const pageRows = options.pageRows ?? ROWS_PAGE;
   const { db, store } = services;
   const from = services.now();
-  const listed = new Map<string, number>();
+  const out = { vouched: 0, doubted: 0 };
+  let page: VouchRow[] = [];
+  let at = 0;
+  let last = '';
+  let more = true;
+  const peek = async (): Promise<VouchRow | undefined> => {
+    if (at === page.length && more) {
+      page = await db
+        .select({ sha256: blobs.sha256, storedSize: blobs.storedSize, firstStored: blobs.firstStored, lastVerified: blobs.lastVerified })
+        .from(blobs)
+        .where(gt(blobs.sha256, last))
+        .orderBy(asc(blobs.sha256))
+        .limit(pageRows);
+      at = 0;
+      more = page.length === pageRows;
+      for (const r of page) {
+        // Hex compares alike in every collation; were it not so, the walk below would doubt wrongly.
+        if (r.sha256 <= last) throw new Error(`blobs rows come back out of hash order (${last} before ${r.sha256})`);
+        last = r.sha256;
+      }
+    }
+    return page[at];
+  };
+  let listed = new Map<string, number>();
+  let rows: VouchRow[] = [];
+  const settle = async () => {
+    const r = await vouchListed(db, listed, rows, from);
+    out.vouched += r.vouched;
+    out.doubted += r.doubted;
+    listed = new Map();
+    rows = [];
+  };
   for await (const o of store.list('chunks/')) {
     const sha = o.key.slice(o.key.lastIndexOf('/') + 1);
-    if (o.key === chunkKey(sha)) listed.set(sha, o.size);
+    if (o.key !== chunkKey(sha)) continue;
+    // The rows up to this chunk: the ones before it were not listed.
+    for (let r = await peek(); r && r.sha256 <= sha; at++, r = await peek()) rows.push(r);
+    listed.set(sha, o.size);
+    if (rows.length >= pageRows) await settle();
   }
-  const rows = await db
-    .select({ sha256: blobs.sha256, storedSize: blobs.storedSize, firstStored: blobs.firstStored, lastVerified: blobs.lastVerified })
-    .from(blobs);
-  return vouchListed(db, listed, rows, from);
+  for (let r = await peek(); r; at++, r = await peek()) {
+    rows.push(r);
+    if (rows.length >= pageRows) await settle();
+  }
+  await settle();
+  return out;
 }

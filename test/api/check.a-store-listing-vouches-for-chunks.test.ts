@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CHUNK_TRUST_MS, VOUCH_REFRESH_MS } from '../../api/ingest/staging.js';
-import { runMaintenance, SCRUB_EVERY_MS } from '../../api/maintenance.js';
+import { runMaintenance, SCRUB_EVERY_MS, vouchForStoredChunks } from '../../api/maintenance.js';
 import { chunkKey, type BlobStore } from '../../api/store/types.js';
 import { blobs } from '../../db/schema.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
@@ -121,5 +121,32 @@ describeEachFlavour('a store listing vouches for the chunks it shows', (flavour)
     // A day after the first scrub, the next one.
     skew += SCRUB_EVERY_MS;
     expect((await runMaintenance(services)).scrub).not.toBeNull();
+  });
+
+  it('the hourly listing walks rows and keys side by side, a page at a time, and judges each row as a whole listing would', async () => {
+    const { db, store } = catalog.services;
+    const at = new Date(Date.now() + skew);
+    const old = new Date(at.getTime() - CHUNK_TRUST_MS / 2);
+    // 40 records: every third has no object, every fifth an object of another size; 6 objects have no record.
+    const shas = Array.from({ length: 46 }, (_, i) => sha256Hex(new TextEncoder().encode(`vouch-walk-${i}-${randomBytes(4).toString('hex')}`)));
+    const recorded = shas.slice(0, 40);
+    const fate = (i: number) => (i % 3 === 0 ? 'gone' : i % 5 === 0 ? 'resized' : 'there');
+    await db
+      .insert(blobs)
+      .values(recorded.map((sha) => ({ sha256: sha, size: 10, encoding: 'identity', storedSize: 10, firstStored: old, lastVerified: old })));
+    for (const [i, sha] of shas.entries()) {
+      if (i < 40 && fate(i) === 'gone') continue;
+      await store.putIfAbsent(chunkKey(sha), new Uint8Array(i < 40 && fate(i) === 'resized' ? 11 : 10));
+    }
+    const expected = { vouched: 0, doubted: 0 };
+    for (const [i] of recorded.entries()) expected[fate(i) === 'there' ? 'vouched' : 'doubted']++;
+    // Every other record in the catalog (the earlier tests') is listed at its size: vouched only when old enough.
+    const result = await vouchForStoredChunks({ db, store, now: () => at }, { pageRows: 7 });
+    expect(result.doubted).toBe(expected.doubted);
+    expect(result.vouched).toBeGreaterThanOrEqual(expected.vouched);
+    const rows = new Map((await db.select().from(blobs)).map((r) => [r.sha256, r]));
+    for (const [i, sha] of recorded.entries()) expect([sha, rows.get(sha)?.lastVerified.getTime()]).toEqual([sha, fate(i) === 'there' ? at.getTime() : 0]);
+    // An object without a record gets none.
+    for (const sha of shas.slice(40)) expect(rows.has(sha)).toBe(false);
   });
 });
