@@ -165,7 +165,7 @@ export const configSchema = z.object({
   RETENTION_TIME_ZONE: z.string().min(1).refine(knownTimeZone, 'unknown time zone; use an IANA name such as Europe/Berlin or UTC').default('UTC'),
   /** Whether the scheduled maintenance pass applies retention (deletes dropped captures and their chunks). */
   RETENTION_SCHEDULED: bool.default(false),
-  /** Percent of the stored chunks the scheduled maintenance pass re-reads and re-hashes (0 = no scrub). */
+  /** Percent of the stored chunks the maintenance pass re-reads and re-hashes once a day (0 = no scrub). */
   SCRUB_PERCENT: z.coerce.number().min(0).max(100).default(5),
   /** S3 Object Lock: chunk and manifest PUTs carry a retention date (the bucket must have Object Lock enabled). */
   S3_OBJECT_LOCK: bool.default(false),

@@ -96,6 +96,12 @@ export const handler = async (event: GatewayEvent | CommitEvent, context: Gatewa
 
 /**
  * The scheduled maintenance function (an EventBridge rule, infra/aws/stack.ts): one pass of
- * api/maintenance.ts. Returns what it did, which Lambda logs.
+ * api/maintenance.ts. Returns what it did, which Lambda logs; throws, once every step ran,
+ * when one failed.
  */
-export const maintenance = async (): Promise<Maintenance> => runMaintenance(await lambdaServices());
+export const maintenance = async (): Promise<Maintenance> => {
+  const done = await runMaintenance(await lambdaServices());
+  // Every step ran; a failed one fails the invocation, so its metrics and alarms see it.
+  if (done.failed.length > 0) throw new Error(`maintenance: ${done.failed.map((f) => `${f.step} failed: ${f.error}`).join('; ')}`);
+  return done;
+};

@@ -25,38 +25,59 @@ import { checkStore, SCRUB } from './retention/check.js';
 export const SCRUB_EVERY_MS = 23 * 3600_000;
 
 export interface Maintenance {
-  sweptStaging: SweepResult;
-  events: EventChecks;
+  /** Each of these is null when its step failed (see `failed`). */
+  sweptStaging: SweepResult | null;
+  events: EventChecks | null;
   /** With RETENTION_SCHEDULED: what retention dropped and freed (null when off). */
   retention: { runId: number; dropped: number; chunksDeleted: number; bytesFreed: number } | null;
   /** The day's scrub, when it was due: the slice of stored chunks re-hashed, and the corrupt ones found (null otherwise). */
   scrub: { read: number; corrupt: number; clean: boolean } | null;
   /** Chunks the pass's listing vouched for anew and doubted (not shown at their recorded size). */
-  listing: { vouched: number; doubted: number };
+  listing: { vouched: number; doubted: number } | null;
   /** Commit jobs whose worker vanished (a timeout, a lost invocation), run here: how each ended. */
-  commitJobs: Record<JobRun, number>;
+  commitJobs: Record<JobRun, number> | null;
+  /** The steps that failed, with why: the others ran all the same. */
+  failed: Array<{ step: string; error: string }>;
 }
 
-/** One maintenance pass over the given services (the schedules above, and tests). */
+/**
+ * One maintenance pass over the given services (the schedules above, and tests). Each step
+ * runs whatever became of the ones before it: with the store down, the staging sweep and the
+ * listing fail, and the event checks, which need only the database, still raise host-stale.
+ */
 export async function runMaintenance(services: Services): Promise<Maintenance> {
+  const failed: Maintenance['failed'] = [];
+  const step = async <T>(name: string, run: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await run();
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      failed.push({ step: name, error });
+      services.logger.warn('maintenance step failed', { step: name, error });
+      return null;
+    }
+  };
   // First: a commit left to this run holds its capture's staged uploads, which the sweep then spares.
-  const commitJobs = await runStaleCommitJobs(services, 'maintenance');
-  const sweptStaging = await sweepStaging(services);
-  const events = await runEventChecks(services);
-  let retention: Maintenance['retention'] = null;
-  if (services.config.RETENTION_SCHEDULED) {
-    const r = await runRetention(services, { dryRun: false, ranBy: 'maintenance' });
-    retention = { runId: r.runId, dropped: r.dropped.length, chunksDeleted: r.chunksDeleted, bytesFreed: r.bytesFreed };
-  }
+  const commitJobs = await step('commit jobs', () => runStaleCommitJobs(services, 'maintenance'));
+  const events = await step('event checks', () => runEventChecks(services));
+  const sweptStaging = await step('staging sweep', () => sweepStaging(services));
+  const retention = services.config.RETENTION_SCHEDULED
+    ? await step('retention', async () => {
+        const r = await runRetention(services, { dryRun: false, ranBy: 'maintenance' });
+        return { runId: r.runId, dropped: r.dropped.length, chunksDeleted: r.chunksDeleted, bytesFreed: r.bytesFreed };
+      })
+    : null;
   let scrub: Maintenance['scrub'] = null;
-  let listing: Maintenance['listing'];
-  if (services.config.SCRUB_PERCENT > 0 && (await scrubDue(services))) {
-    const c = await checkStore(services, { readDataPercent: services.config.SCRUB_PERCENT, readManifests: false });
-    scrub = { read: c.scrub?.read ?? 0, corrupt: c.scrub?.corrupt.length ?? 0, clean: c.clean };
-    listing = c.listing;
-  } else listing = await vouchForStoredChunks(services);
-  services.logger.info('maintenance done', { sweptStaging, events, retention, scrub, listing, commitJobs });
-  return { sweptStaging, events, retention, scrub, listing, commitJobs };
+  let listing: Maintenance['listing'] = null;
+  if (services.config.SCRUB_PERCENT > 0 && (await step('scrub', () => scrubDue(services)))) {
+    const c = await step('scrub', () => checkStore(services, { readDataPercent: services.config.SCRUB_PERCENT, readManifests: false }));
+    if (c) {
+      scrub = { read: c.scrub?.read ?? 0, corrupt: c.scrub?.corrupt.length ?? 0, clean: c.clean };
+      listing = c.listing;
+    }
+  } else listing = await step('chunk listing', () => vouchForStoredChunks(services));
+  services.logger.info('maintenance done', { sweptStaging, events, retention, scrub, listing, commitJobs, failed });
+  return { sweptStaging, events, retention, scrub, listing, commitJobs, failed };
 }
 
 /** Whether the last scrub is SCRUB_EVERY_MS old (or there was none). */
@@ -79,7 +100,7 @@ type VouchRow = Parameters<typeof vouchListed>[2][number];
 export async function vouchForStoredChunks(
   services: Pick<Services, 'db' | 'store' | 'now'>,
   options: { pageRows?: number } = {},
-): Promise<Maintenance['listing']> {
+): Promise<{ vouched: number; doubted: number }> {
   const pageRows = options.pageRows ?? ROWS_PAGE;
   const { db, store } = services;
   const from = services.now();

@@ -14,8 +14,8 @@
  *
  * What runs where: every worker serves HTTP and runs commit jobs (a job is taken by one
  * conditional UPDATE under a lease, api/ingest/commit-jobs.ts, which several servers or
- * Lambda instances already share); the work that is one process's job — the hourly event
- * checks and the start's sweep of unfinished uploads — runs in worker 1 (its replacement
+ * Lambda instances already share); the work that is one process's job — the hourly
+ * maintenance pass and the start's sweep of unfinished uploads — runs in worker 1 (its replacement
  * takes it over). Each process keeps its own admission gate, health-pass queue, token and
  * presence caches and copies of chunks it received; docs/architecture.md ("Server
  * processes") says why each is right across processes.

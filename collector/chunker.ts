@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { constants, crc32, deflateRaw, deflateRawSync, gzip, type ZlibOptions } from 'node:zlib';
+import * as zlib from 'node:zlib';
+import { constants, deflateRaw, deflateRawSync, gzip, type ZlibOptions } from 'node:zlib';
 import { CHUNK_SIZE, type ChunkEncoding, type ChunkRef } from '../formats/index.js';
 import type { Spool } from './spool.js';
 
@@ -45,13 +46,20 @@ function onPool(run: typeof gzip, data: Buffer, options: ZlibOptions): Promise<B
 const PAGE = 4096;
 const ZERO_PAGE = ZEROS.subarray(0, PAGE);
 /**
- * A data run up to this length is deflated on the calling thread: a dump's are a few pages,
- * and the pool's round trip cost more than deflating them (staging the benchmark's 50 dumps:
- * 1.85–1.89 s of CPU inline, 2.0–2.4 s with every run on the pool). Longer ones go to the pool.
+ * A chunk's data runs are deflated on the calling thread up to this many bytes in all: a
+ * dump's are a few pages, and the pool's round trip cost more than deflating them (staging
+ * the benchmark's 50 dumps: 1.85–1.89 s of CPU inline, 2.0–2.4 s with every run on the
+ * pool). The runs past it go to the pool, so a dense chunk with a zero page here and there
+ * does not hold the calling thread for its whole deflate.
  */
 const INLINE_MAX = 65536;
 /** Raw deflate of n zero pages, by n: a zero run's encoding depends on its length only. */
 const zeroRuns = new Map<number, Buffer>();
+/**
+ * zlib.crc32 where Node has it (20.15 and later). Read as a property, not imported by name:
+ * an ES module importing a name `node:zlib` lacks fails to load at all.
+ */
+const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32 ?? null;
 /** Node's own gzip header: no name, mtime 0, OS 3 (Unix). */
 const GZIP_HEADER = Buffer.from([31, 139, 8, 0, 0, 0, 0, 0, 0, 3]);
 
@@ -70,7 +78,7 @@ const isZeroPage = (data: Buffer, at: number) => data.length - at >= PAGE && ZER
  * is gzipped in one piece on the thread pool as before; `crc` is a parameter so tests can
  * take it away.
  */
-export async function gzipChunk(data: Buffer, level: number, crc: typeof crc32 | null = crc32): Promise<Buffer> {
+export async function gzipChunk(data: Buffer, level: number, crc: typeof crc32 = crc32): Promise<Buffer> {
   const runs: Array<[at: number, end: number, zero: boolean]> = [];
   for (let at = 0, end: number; at < data.length; at = end) {
     const zero = isZeroPage(data, at);
@@ -79,12 +87,17 @@ export async function gzipChunk(data: Buffer, level: number, crc: typeof crc32 |
   }
   if (!crc || !runs.some((r) => r[2])) return onPool(gzip, data, { level });
   const flush = { level, finishFlush: constants.Z_SYNC_FLUSH };
+  let inline = 0;
   const parts = runs.map(([at, end, zero]) => {
     const run = data.subarray(at, end);
-    if (!zero) return end - at > INLINE_MAX ? onPool(deflateRaw, run, flush) : deflateRawSync(run, flush);
+    if (!zero) {
+      inline += end - at;
+      return inline > INLINE_MAX ? onPool(deflateRaw, run, flush) : deflateRawSync(run, flush);
+    }
     let z = zeroRuns.get(end - at);
     if (!z) {
-      z = deflateRawSync(run, { finishFlush: constants.Z_SYNC_FLUSH, strategy: constants.Z_RLE });
+      // A copy: zlib's answer is a view of a 16 KiB buffer, which the cache would keep whole.
+      z = Buffer.from(deflateRawSync(run, { finishFlush: constants.Z_SYNC_FLUSH, strategy: constants.Z_RLE }));
       zeroRuns.set(end - at, z);
     }
     return z;

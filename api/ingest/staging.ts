@@ -27,15 +27,16 @@ export const PRESENCE_TTL_MS = 60_000;
  * How long a chunk the catalog verified in the store (`blobs.last_verified`: written when it
  * was published, moved on each time the store answers for it again) is believed present
  * without asking the store. Each chunk's window is between one and two of these, spread by
- * its hash. What keeps the records fresh is the scheduled maintenance pass: each hour its
- * check lists every chunk key (the scrub's listing, `SCRUB_PERCENT` > 0) and vouches for each
- * chunk the listing shows at its recorded size (`vouchListed`), and doubts each one it does
- * not show, so the next capture naming a lost chunk asks the store, finds it gone and has it
- * uploaded again — a loss is noticed within the hour, and an unchanged daily run asks the
- * store nothing per chunk. Longer than a day, so a missed pass or two does not make captures
- * ask; without the maintenance pass (SCRUB_PERCENT=0) a capture asks the store about each
- * chunk once a window (HEAD on S3, stat on fs, 16 at a time, or one listing), and a loss is
- * noticed within one to two windows (`check` and downloads still notice it at once).
+ * its hash. What keeps the records fresh is the maintenance pass (api/maintenance.ts): each
+ * hour, whatever SCRUB_PERCENT says, it lists every chunk key and vouches for each chunk the
+ * listing shows at its recorded size (`vouchListed`), and doubts each one it does not show,
+ * so the next capture naming a lost chunk asks the store, finds it gone and has it uploaded
+ * again — a loss is noticed within the hour, and an unchanged daily run asks the store
+ * nothing per chunk. Longer than a day, so a missed pass or two does not make captures ask;
+ * where no pass runs (a catalog used only through `npm run catalog`, or a deployment whose
+ * schedule was removed), a capture asks the store about each chunk once a window (HEAD on S3,
+ * stat on fs, 16 at a time, or one listing), and a loss is noticed within one to two windows
+ * (`check` and downloads still notice it at once).
  */
 export const CHUNK_TRUST_MS = 25 * 3600_000;
 
@@ -91,6 +92,11 @@ export async function vouchListed(
 
 /** The `last_verified` of a record a listing doubted: outside every trust window. */
 const DOUBTED = new Date(0);
+
+/** Moves these chunks' records out of every trust window: the next capture naming one asks the store. */
+export async function doubtRecords(db: Db, shas: string[]): Promise<void> {
+  await markVerified(db, shas, DOUBTED);
+}
 
 /** Records that the store answered for these chunks at `at` (their trust window starts again). */
 export async function markVerified(db: Db, shas: string[], at: Date): Promise<void> {

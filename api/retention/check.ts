@@ -14,7 +14,7 @@ import { blobs, events, extents, scrubState, segments } from '../../db/schema.js
 import type { Services } from '../context.js';
 import { ChunkError, decodeChunk } from '../pipeline/chunks.js';
 import { decodeManifest } from '../pipeline/manifest.js';
-import { pool, vouchListed } from '../ingest/staging.js';
+import { doubtRecords, pool, vouchListed } from '../ingest/staging.js';
 import { chunkKey, isManifestKey, manifestKeysOf } from '../store/types.js';
 import { rowsOf } from './gather.js';
 
@@ -129,7 +129,16 @@ export async function checkStore(
   const percent = options.readDataPercent ?? 0;
   if (percent > 0) {
     const sizes = new Map(blobRows.map((b) => [b.sha256, Number(b.size)]));
-    scrub = await scrubSlice(services, [...stored.keys()].sort(), percent, (sha) => refs.get(sha)?.size ?? sizes.get(sha), refs);
+    const { vanished, ...slice } = await scrubSlice(services, [...stored.keys()].sort(), percent, (sha) => refs.get(sha)?.size ?? sizes.get(sha), refs);
+    scrub = slice;
+    // What the slice found listed but gone counts as the listing's gaps do.
+    for (const sha of vanished) {
+      const r = refs.get(sha);
+      if (r) missingChunks.push({ sha256: sha, artifacts: [...r.artifacts].sort() });
+      else orphanRows.blobs.push(sha);
+    }
+    missingChunks.sort((a, b) => a.sha256.localeCompare(b.sha256));
+    orphanRows.blobs.sort();
   }
   const clean =
     !capturesWithoutManifest.length &&
@@ -181,7 +190,7 @@ async function scrubSlice(
   percent: number,
   sizeOf: (sha: string) => number | undefined,
   refs: Map<string, { artifacts: string[] }>,
-): Promise<NonNullable<CheckReport['scrub']>> {
+): Promise<NonNullable<CheckReport['scrub']> & { vanished: string[] }> {
   const { db, store, now } = services;
   const [state] = await db.select().from(scrubState).where(eq(scrubState.name, SCRUB));
   const from = state?.cursor ?? null;
@@ -200,11 +209,17 @@ async function scrubSlice(
   }
   const corrupt: CorruptChunk[] = [];
   const good: string[] = [];
+  const vanished: string[] = [];
   let bytes = 0;
   await pool(slice, 8, async (sha) => {
     const size = sizeOf(sha);
     const raw = await store.getBytes(chunkKey(sha));
-    if (!raw) return; // gone since the listing: check lists missing chunks
+    if (!raw) {
+      // Listed, yet not there: gone since the listing, or a listing that still shows a deleted
+      // object (eventually consistent servers). A chunk with a record is reported missing.
+      if (size !== undefined) vanished.push(sha);
+      return;
+    }
     bytes += raw.length;
     if (size === undefined) return; // an orphan: nothing to compare with
     try {
@@ -222,6 +237,7 @@ async function scrubSlice(
       .set({ lastVerified: at })
       .where(inArray(blobs.sha256, good.slice(i, i + 500)));
   for (const c of corrupt) await raiseCorrupt(services, c);
+  await doubtRecords(db, vanished);
   corrupt.sort((a, b) => a.sha256.localeCompare(b.sha256));
   const to = slice.length ? slice[slice.length - 1] : from;
   const passStartedAt = wrapped || !state?.passStartedAt ? at : state.passStartedAt;
@@ -229,7 +245,7 @@ async function scrubSlice(
     .insert(scrubState)
     .values({ name: SCRUB, cursor: to, passStartedAt, updatedAt: at })
     .onConflictDoUpdate({ target: scrubState.name, set: { cursor: to, passStartedAt, updatedAt: at } });
-  return { percent, read: slice.length, bytes, from, to, wrapped, corrupt };
+  return { percent, read: slice.length, bytes, from, to, wrapped, corrupt, vanished };
 }
 
 /** One chunk-corrupt event per affected artifact and volume (once: an open event for the same chunk and artifact is not repeated). */
@@ -298,6 +314,7 @@ export function formatCheckReport(r: CheckReport): string {
     for (const c of r.scrub.corrupt)
       lines.push(`  CORRUPT chunk ${c.sha256}: ${c.reason} (artifacts ${c.artifacts.join(', ') || '-'}; volumes ${c.volumes.join(', ') || '-'})`);
   }
+  lines.push(`  chunk records the listing vouched for anew: ${r.listing.vouched}; doubted (not listed at their recorded size): ${r.listing.doubted}`);
   lines.push(r.clean ? 'clean' : 'problems found');
   return lines.join('\n');
 }

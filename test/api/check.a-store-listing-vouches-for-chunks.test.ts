@@ -115,7 +115,7 @@ describeEachFlavour('a store listing vouches for the chunks it shows', (flavour)
     skew += 3600_000;
     const second = await runMaintenance(services);
     expect(second.scrub).toBeNull();
-    expect(second.listing.doubted).toBe(1);
+    expect(second.listing?.doubted).toBe(1);
     const [row] = await catalog.services.db.select().from(blobs).where(eq(blobs.sha256, lost));
     expect(row.lastVerified.getTime()).toBe(0);
     // A day after the first scrub, the next one.
@@ -148,5 +148,51 @@ describeEachFlavour('a store listing vouches for the chunks it shows', (flavour)
     for (const [i, sha] of recorded.entries()) expect([sha, rows.get(sha)?.lastVerified.getTime()]).toEqual([sha, fate(i) === 'there' ? at.getTime() : 0]);
     // An object without a record gets none.
     for (const sha of shas.slice(40)) expect(rows.has(sha)).toBe(false);
+  });
+
+  it('with the store down, the pass still runs the event checks and says which steps failed', async () => {
+    const { store } = catalog.services;
+    const list = store.list;
+    store.list = () => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:9');
+    };
+    try {
+      const done = await runMaintenance({ ...catalog.services, config: { ...catalog.services.config, SCRUB_PERCENT: 0 } });
+      expect(done.events).not.toBeNull();
+      expect(done.sweptStaging).toBeNull();
+      expect(done.listing).toBeNull();
+      expect(done.failed.map((f) => f.step)).toEqual(['staging sweep', 'chunk listing']);
+      expect(done.failed[0].error).toContain('ECONNREFUSED');
+    } finally {
+      store.list = list;
+    }
+  });
+
+  it('a listing that still shows a deleted chunk does not keep it trusted: the scrub finds it gone and reports it', async () => {
+    const bytes = randomBytes(MiB + 30);
+    const done = await ingest(catalog, { host: 'esx-phantom', artifacts: [{ kind: 'vmfs-undelete', fileName: 'p.tgz', bytes }] });
+    const sha = sha256Hex(bytes.subarray(0, MiB));
+    const { db, store } = catalog.services;
+    const [row] = await db.select().from(blobs).where(eq(blobs.sha256, sha));
+    await store.delete(chunkKey(sha));
+    // An eventually consistent listing: the deleted object is still in it, at its size.
+    const list = store.list;
+    store.list = async function* (prefix: string) {
+      const all = [];
+      for await (const o of list.call(store, prefix)) all.push(o);
+      if (chunkKey(sha).startsWith(prefix)) all.push({ key: chunkKey(sha), size: row.storedSize });
+      yield* all.sort((a, b) => (a.key < b.key ? -1 : 1));
+    };
+    try {
+      const res = await catalog.request('/v1/admin/check?read_data_subset=100', { method: 'POST' });
+      expect(res.status).toBe(200);
+      const report = (await res.json()) as { clean: boolean; missingChunks: Array<{ sha256: string; artifacts: string[] }> };
+      expect(report.clean).toBe(false);
+      expect(report.missingChunks).toContainEqual({ sha256: sha, artifacts: [done.artifacts[0].id] });
+    } finally {
+      store.list = list;
+    }
+    const [after] = await db.select().from(blobs).where(eq(blobs.sha256, sha));
+    expect(after.lastVerified.getTime()).toBe(0);
   });
 });

@@ -51,6 +51,8 @@ const cases: Array<[string, Buffer]> = [
   ['4097 zeros', Buffer.alloc(PAGE + 1)],
   ['4097 bytes, a zero page then one byte', Buffer.concat([Buffer.alloc(PAGE), Buffer.from([7])])],
   ['4096 zeros', Buffer.alloc(PAGE)],
+  ['a data run over 64 KiB beside one zero page (deflated on the pool)', chunkOf(CHUNK_SIZE, (p) => p !== 100)],
+  ['15 data pages to each zero page (runs past the inline budget go to the pool)', chunkOf(CHUNK_SIZE, (p) => p % 16 !== 15)],
 ];
 
 describe('gzipChunk', () => {
