@@ -119,6 +119,12 @@ export const artifacts = pgTable(
     size: big('size').notNull(),
     sha256: text('sha256').notNull(),
     chunks: jsonb('chunks').notNull(), // [{sha256,size,encoding,storedSize}]
+    /**
+     * The SHA-256 of the artifact's chunk list stored as a chunk (format 3 manifests,
+     * api/pipeline/chunk-lists.ts): garbage collection, `check` and Object Lock count it as a
+     * chunk the artifact references. Null for an artifact rebuilt from format 1 or 2.
+     */
+    chunkList: text('chunk_list'),
     parseStatus: text('parse_status').notNull(), // ok | error | opaque
     parseError: jsonb('parse_error'),
     parsed: jsonb('parsed'),

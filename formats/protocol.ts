@@ -167,7 +167,17 @@ export interface CaptureManifest {
   receivedAt: string;
   committedAt: string;
   collector: { version: string };
-  artifacts: Array<Omit<ArtifactRef, 'chunks'> & { id: string; chunks: ManifestChunk[] }>;
+  artifacts: Array<
+    Omit<ArtifactRef, 'chunks'> & {
+      id: string;
+      chunks: ManifestChunk[];
+      /**
+       * The artifact's chunk list as stored since format 3: a chunk of its own (ChunkListV1's
+       * JSON, gzip-compressed, under its SHA-256). Absent for an artifact read from format 1 or 2.
+       */
+      chunkList?: ManifestChunk;
+    }
+  >;
 }
 
 /** Format 1: plain JSON at `manifests/<host>/<captureId>.json`, each chunk written out where it is used. */
@@ -184,5 +194,30 @@ export interface CaptureManifestV1 extends CaptureManifest {
 export interface CaptureManifestV2 extends Omit<CaptureManifest, 'artifacts'> {
   format: 'vmfs-catalog-manifest/2';
   chunks: ManifestChunk[];
-  artifacts: Array<Omit<CaptureManifest['artifacts'][number], 'chunks'> & { chunks: number[] }>;
+  artifacts: Array<Omit<CaptureManifest['artifacts'][number], 'chunks' | 'chunkList'> & { chunks: number[] }>;
+}
+
+/**
+ * One artifact's chunk list, stored once as a chunk (since format 3): its canonical JSON (these
+ * keys in this order, no spaces) named by its SHA-256 under `chunks/`, gzip-compressed. `chunks`
+ * holds the distinct chunks in order of first use, `order` the artifact's bytes as indexes into
+ * it. Only what the bytes are, nothing of where they came from: an artifact unchanged since
+ * yesterday has yesterday's list.
+ */
+export interface ChunkListV1 {
+  format: 'vmfs-catalog-chunk-list/1';
+  size: number;
+  sha256: string;
+  chunks: ManifestChunk[];
+  order: number[];
+}
+
+/**
+ * Format 3: gzip-compressed JSON at `manifests/<host>/<captureId>.json.gz`. Each artifact is
+ * what a reader recognises it by and the SHA-256 of its chunk list (ChunkListV1); its id is
+ * `artifactId(captureId, index)`, its size, SHA-256 and chunks are in the list.
+ */
+export interface CaptureManifestV3 extends Omit<CaptureManifest, 'artifacts'> {
+  format: 'vmfs-catalog-manifest/3';
+  artifacts: Array<{ kind: ArtifactRef['kind']; fileName: string; sourcePath: string; device?: string | null; chunkList: string }>;
 }

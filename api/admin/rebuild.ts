@@ -18,6 +18,7 @@ import { reconcileHealth } from '../events/health.js';
 import { indexEntry, writeArtifactGuarded, writeCapture, type CaptureRecord } from '../pipeline/write.js';
 import { parseStoredArtifact, type ParsedEntry } from '../pipeline/parse.js';
 import { decodeManifest } from '../pipeline/manifest.js';
+import { chunkListReader } from '../pipeline/chunk-lists.js';
 import { PARSER_VERSION } from '../../formats/parse.js';
 
 /** Progress callback: `done` of `total` items, with what is being worked on. */
@@ -62,8 +63,10 @@ class CommittedMeanwhile extends Error {}
 
 /**
  * Restores the tokens kept under `tokens/`, then recreates every capture found under
- * `manifests/` that the catalog lacks (either manifest format, api/pipeline/manifest.ts): reads its
- * chunks, parses, indexes. Manifests are applied oldest capture first, so drift events
+ * `manifests/` that the catalog lacks (any manifest format, api/pipeline/manifest.ts; format 3
+ * with its artifacts' chunk lists, whose `blobs` rows it recreates with the chunks'): reads its
+ * chunks, parses, indexes. A manifest whose chunk list is missing or damaged is an error naming
+ * the manifest's key and the list, and the others are still read. Manifests are applied oldest capture first, so drift events
  * come out as they did at commit time. Captures already committed are skipped.
  *
  * A commit writes its manifest before its transaction commits (the store is the source of
@@ -79,7 +82,7 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
   const keys: string[] = [];
   const listed = new Set<string>();
   for await (const o of store.list('manifests/')) if (isManifestKey(o.key)) listed.add(o.key);
-  // One manifest a capture: where an upgrade left both formats (manifestKeysOf), format 2's.
+  // One manifest a capture: where an upgrade left both formats (manifestKeysOf), the `.json.gz`.
   for (const k of listed) if (!(k.endsWith('.json') && listed.has(`${k}.gz`))) keys.push(k);
   // Access first: the operators and collectors locked out by a lost database get back in.
   const restored = await restoreTokens(db, store);
@@ -92,11 +95,13 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
     errors: [...restored.errors],
   };
   const loaded: Array<{ key: string; manifest: CaptureManifest }> = [];
+  // Format 3's chunk lists: each fetched and checked once, a bounded part of them kept.
+  const lists = chunkListReader(store);
   for (const key of keys) {
     try {
       const bytes = await store.getBytes(key);
       if (!bytes) throw new Error('gone since the listing');
-      loaded.push({ key, manifest: await decodeManifest(bytes) });
+      loaded.push({ key, manifest: await decodeManifest(bytes, lists) });
     } catch (e) {
       result.errors.push({ key, message: (e as Error).message });
     }
@@ -130,7 +135,7 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
       // Known from a manifest, not asked of the store: never verified (epoch), so the first begin
       // naming the chunk asks the store before `blobs` vouches for it (CHUNK_TRUST_MS, api/ingest/staging.ts).
       for (const a of manifest.artifacts)
-        for (const c of a.chunks) {
+        for (const c of a.chunkList ? [...a.chunks, a.chunkList] : a.chunks) {
           if (chunkRows.has(c.sha256)) continue;
           const { sha256, size, encoding, storedSize } = c;
           chunkRows.set(sha256, { sha256, size, encoding, storedSize, firstStored: record.committedAt, lastVerified: new Date(0) });

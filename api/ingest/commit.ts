@@ -7,7 +7,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { BeginRequest, CommitResponse } from '../../formats/protocol.js';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import { queryRows, type Db } from '../../db/client.js';
-import { artifacts, captures } from '../../db/schema.js';
+import { artifacts, blobs, captures } from '../../db/schema.js';
 import { INGEST_LOCK_QUERY } from '../retention/lock.js';
 import { LIMITS } from './limits.js';
 import { assertHostAllowed } from './host-scope.js';
@@ -17,12 +17,13 @@ import { manifestKey } from '../store/types.js';
 import { ChunkCache } from '../pipeline/chunks.js';
 import { redactArtifacts } from '../pipeline/redaction.js';
 import { onlySecretBearing, receivedOf } from './chunks.js';
-import { maybeSweepStaging } from './staging.js';
+import { markVerified, maybeSweepStaging } from './staging.js';
 import { artifactId, distinctChunks } from './begin.js';
 import { publishStaged, verifyChunks, type ChunkRecords, type ManifestArtifact, type VerifiedChunks } from '../pipeline/verify.js';
 import { earlierParses, parseStoredArtifact, withRedaction, type ParsedEntry } from '../pipeline/parse.js';
 import { buildManifest, summarize, writeCapture, type CaptureRecord } from '../pipeline/write.js';
 import { encodeManifest } from '../pipeline/manifest.js';
+import { chunkListRows, encodeChunkLists, listsWithRows, storeChunkLists } from '../pipeline/chunk-lists.js';
 import { afterCommit } from '../events/checks.js';
 import { leaveIngestGate } from './admission.js';
 import { enqueueCaptureEvents } from '../events/webhook.js';
@@ -162,12 +163,19 @@ export async function commitCapture(
     store,
     publishing.refs.flatMap((r, i) => (earlier.get(i) ? [] : r.chunks)),
   );
-  const entries: ParsedEntry[] = [];
+  const parsed: ParsedEntry[] = [];
   for (let i = 0; i < req.artifacts.length; i++) {
     const ref = publishing.refs[i];
     const entry = await parseStoredArtifact(db, store, ref, ref.id, i, { verifyWhole: true, cache, earlier: earlier.get(i) });
-    entries.push(withRedaction(entry, redaction.notes.get(i)));
+    parsed.push(withRedaction(entry, redaction.notes.get(i)));
   }
+  // Each artifact's chunk list as a chunk (format 3): stored in the transaction below, unless
+  // it has its `blobs` row (an unchanged artifact's is yesterday's).
+  const lists = await encodeChunkLists(publishing.refs);
+  const entries: ParsedEntry[] = parsed.map((e, i) => ({ ...e, ref: { ...e.ref, chunkList: lists.lists[i] } }));
+  // Their rows go with the chunks' (kept where one is): COMMIT makes them visible only after the
+  // lists are stored.
+  const blobRows = [...newBlobs, ...chunkListRows(lists, now())];
 
   const committedAt = now();
   const record: CaptureRecord = {
@@ -208,19 +216,22 @@ export async function commitCapture(
         tx,
         entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)).filter((s) => !inserting.has(s)),
       );
+      // Which chunk lists are stored already, asked under the lock too (listsWithRows says why).
+      const listed = listsWithRows(tx, lists);
       // The rows follow in the same pipeline (writeCapture); until COMMIT they are this
       // transaction's alone, and are rolled back with it when the claim or the check says no.
-      const rows = writeCapture(tx, record, entries, newBlobs, systemUuid, verified.held);
+      const rows = writeCapture(tx, record, entries, blobRows, systemUuid, verified.held);
       rows.catch(() => undefined); // its failure is read below; it may come before the claim's answer
       const refuse = async (e: unknown): Promise<never> => {
         // Nothing of the pipeline may still be on its way when the transaction rolls back.
         await Promise.allSettled([rows]);
         throw e;
       };
-      const [claimed, swept] = await Promise.allSettled([claim, check]);
+      const [claimed, swept, withRows] = await Promise.allSettled([claim, check, listed]);
       if (claimed.status === 'rejected') return refuse(claimed.reason);
       if (claimed.value.length === 0) return refuse(new AlreadyCommitted());
       if (swept.status === 'rejected') return refuse(swept.reason);
+      if (withRows.status === 'rejected') return refuse(withRows.reason);
       if (swept.value.length > 0) {
         return refuse(
           new ApiError('service_unavailable', `chunk ${swept.value[0]} was removed by garbage collection during this commit; begin the capture again`),
@@ -236,12 +247,18 @@ export async function commitCapture(
       // The manifest names only what this commit announced (not the parse results the rows
       // may turn into parse errors), so it is written while the rows are, once the capture is
       // claimed: the transaction stays open for the longer of the two, not their sum.
-      // Format 2 (api/pipeline/manifest.ts): each distinct chunk once, gzip-compressed.
-      const manifest = encodeManifest(buildManifest(record, entries)).then((bytes) => store.put(record.manifestKey, bytes));
+      // Format 3 (api/pipeline/manifest.ts): each artifact's chunk list named by its hash, the
+      // lists the catalog lacks stored first (a manifest never names an absent object), their
+      // `blobs` rows inserted with the artifacts that name them.
+      const newLists = storeChunkLists(store, lists, withRows.value.stored);
+      const manifest = newLists.then(() => encodeManifest(buildManifest(record, entries))).then((bytes) => store.put(record.manifestKey, bytes));
       const [done, put] = await Promise.allSettled([rows, manifest]);
       if (done.status === 'rejected') throw done.reason;
       if (put.status === 'rejected') throw put.reason;
       written = done.value;
+      for (const { sha256, storedSize } of await newLists) await tx.update(blobs).set({ storedSize }).where(eq(blobs.sha256, sha256));
+      // A doubted list was stored again just now: its record vouches for it from here on.
+      if (withRows.value.doubted.length > 0) await markVerified(tx, withRows.value.doubted, committedAt);
       // Webhooks for the drift this capture raised: queued with it, sent after it commits.
       await enqueueCaptureEvents(tx, services.config, committedAt, captureId);
     });

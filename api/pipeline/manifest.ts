@@ -1,20 +1,23 @@
 /**
  * A committed capture's manifest as it rests in the store (formats/protocol.ts
- * `CaptureManifestV1`, `CaptureManifestV2`). Commit writes format 2: gzip-compressed JSON with
- * the capture's distinct chunks listed once and each artifact's chunk list as indexes into
- * them — on a daily run most of a manifest was the same chunk written out again (a LUN head's
- * zero chunk fifteen times), and it is the one object an unchanged day sends to the store.
- * Readers take both formats, told apart by the bytes (gzip magic), not the key.
+ * `CaptureManifestV1`, `V2`, `V3`), and the chunk lists format 3 names (`ChunkListV1`).
+ * Commit writes format 3: gzip-compressed JSON naming each artifact's chunk list by its
+ * SHA-256, the list itself stored once as a chunk. The manifest is the one object an
+ * unchanged day sends to the store; format 2 still listed the capture's ~350 distinct chunk
+ * hashes, 32 bytes each that no compression folds (22.4 KiB for 50 LUN heads), where an
+ * unchanged artifact's list is yesterday's, already stored. Format 2 listed the distinct chunks
+ * once with indexes (format 1 wrote a LUN head's zero chunk out fifteen times).
+ * Readers take all three formats, told apart by the bytes (gzip magic, `format`), not the key.
  */
 import { promisify } from 'node:util';
 import { gzip, gzipSync } from 'node:zlib';
 import { z } from 'zod';
-import type { CaptureManifest, CaptureManifestV2, ManifestChunk } from '../../formats/protocol.js';
+import type { CaptureManifest, CaptureManifestV2, CaptureManifestV3, ChunkListV1, ManifestChunk } from '../../formats/protocol.js';
 import { ARTIFACT_KINDS } from '../../formats/types.js';
 import { artifactId, EARLIEST_COLLECTED_AT } from '../ingest/begin.js';
 import { fileNameProblem, hostNameProblem, LIMITS, type LimitName, textValueProblem } from '../ingest/limits.js';
 import { SHA256 } from '../schemas/ingest.js';
-import { gunzipBounded } from './chunks.js';
+import { gunzipBounded, sha256Hex } from './chunks.js';
 
 const gzipAsync = promisify(gzip);
 /** Manifests whose JSON is at most this many bytes are compressed on the calling thread (encodeManifest). */
@@ -26,33 +29,81 @@ const SYNC_GZIP_MAX_BYTES = 64 * 1024;
  */
 const MANIFEST_MAX_BYTES = 128 * 1024 * 1024;
 
+/**
+ * The most a chunk list may inflate to: a chunk's bound. A list at its artifact's limit (4,096
+ * distinct chunks of 1 MiB stored as identity, about 137 bytes of JSON each, and their order)
+ * is about 580 KB, so every list fits where a chunk fits: scrub reads it as one.
+ */
+const CHUNK_LIST_MAX_BYTES = LIMITS.chunkBytes;
+
+/** Distinct chunks once (first use first) and the uses as indexes into them. */
+function tableOf(uses: ManifestChunk[], index: Map<string, number>, table: ManifestChunk[]): number[] {
+  return uses.map((c) => {
+    let i = index.get(c.sha256);
+    if (i === undefined) {
+      i = table.length;
+      index.set(c.sha256, i);
+      table.push({ sha256: c.sha256, size: c.size, encoding: c.encoding, storedSize: c.storedSize });
+    }
+    return i;
+  });
+}
+
 /** The format 2 object of a manifest: distinct chunks once (first use first), artifacts as indexes. */
 export function compactManifest(m: CaptureManifest): CaptureManifestV2 {
   const index = new Map<string, number>();
   const chunks: ManifestChunk[] = [];
-  const artifacts = m.artifacts.map((a) => ({
-    ...a,
-    chunks: a.chunks.map((c) => {
-      let i = index.get(c.sha256);
-      if (i === undefined) {
-        i = chunks.length;
-        index.set(c.sha256, i);
-        chunks.push({ sha256: c.sha256, size: c.size, encoding: c.encoding, storedSize: c.storedSize });
-      }
-      return i;
-    }),
-  }));
+  const artifacts = m.artifacts.map(({ chunkList: _, ...a }) => ({ ...a, chunks: tableOf(a.chunks, index, chunks) }));
   const { captureId, host, collectedAt, receivedAt, committedAt, collector } = m;
   return { format: 'vmfs-catalog-manifest/2', captureId, host, collectedAt, receivedAt, committedAt, collector, artifacts, chunks };
 }
 
-/** The bytes commit stores: format 2, as compact JSON, gzip-compressed. */
-export async function encodeManifest(m: CaptureManifest): Promise<Uint8Array> {
-  const json = JSON.stringify(compactManifest(m));
-  // A small capture's manifest (a few KiB) is compressed on this thread: 50–180 µs, where the
-  // thread pool's round trip cost 260–530 µs of CPU. A large one goes to the pool.
+/** JSON gzip-compressed: a small object (a few KiB) on this thread, a large one on the pool. */
+async function gzipJson(json: string): Promise<Uint8Array> {
+  // 50–180 µs for a few KiB on this thread, where the thread pool's round trip cost 260–530 µs of CPU.
   const out = Buffer.byteLength(json) <= SYNC_GZIP_MAX_BYTES ? gzipSync(json, { level: 9 }) : await gzipAsync(json, { level: 9 });
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** Format 2's bytes (what commits wrote before format 3): compact JSON, gzip-compressed. */
+export async function encodeManifestV2(m: CaptureManifest): Promise<Uint8Array> {
+  return gzipJson(JSON.stringify(compactManifest(m)));
+}
+
+/** A chunk list as stored: the chunk it is (named by its JSON's SHA-256) and its gzip bytes. */
+export interface EncodedChunkList {
+  chunk: ManifestChunk;
+  stored: Uint8Array;
+}
+
+/**
+ * An artifact's chunk list as a chunk: canonical JSON (ChunkListV1, keys in one order, no
+ * spaces: the same chunks give the same bytes, so the same name), gzip-compressed.
+ */
+export async function encodeChunkList(a: Pick<CaptureManifest['artifacts'][number], 'size' | 'sha256' | 'chunks'>): Promise<EncodedChunkList> {
+  const chunks: ManifestChunk[] = [];
+  const order = tableOf(a.chunks, new Map(), chunks);
+  const list: ChunkListV1 = { format: 'vmfs-catalog-chunk-list/1', size: a.size, sha256: a.sha256, chunks, order };
+  const json = JSON.stringify(list);
+  const bytes = Buffer.from(json, 'utf8');
+  if (bytes.length > CHUNK_LIST_MAX_BYTES)
+    throw new Error(`chunk list of ${a.chunks.length} chunks is ${bytes.length} bytes, past a chunk's ${CHUNK_LIST_MAX_BYTES}`);
+  const stored = await gzipJson(json);
+  return { chunk: { sha256: sha256Hex(bytes), size: bytes.length, encoding: 'gzip', storedSize: stored.length }, stored };
+}
+
+/**
+ * The bytes commit stores: format 3, as compact JSON, gzip-compressed. Every artifact must
+ * carry its chunk list (`chunkList`, from encodeChunkList), stored before the manifest.
+ */
+export async function encodeManifest(m: CaptureManifest): Promise<Uint8Array> {
+  const { captureId, host, collectedAt, receivedAt, committedAt, collector } = m;
+  const artifacts = m.artifacts.map((a, n) => {
+    if (!a.chunkList) throw new Error(`manifest artifacts[${n}] has no chunk list stored`);
+    return { kind: a.kind, fileName: a.fileName, sourcePath: a.sourcePath, device: a.device ?? null, chunkList: a.chunkList.sha256 };
+  });
+  const v3: CaptureManifestV3 = { format: 'vmfs-catalog-manifest/3', captureId, host, collectedAt, receivedAt, committedAt, collector, artifacts };
+  return gzipJson(JSON.stringify(v3));
 }
 
 /** Capture and artifact ids as the catalog writes them: lower-case UUIDs. */
@@ -116,19 +167,44 @@ const ManifestV2Shape = z.object({
     .max(LIMITS.artifactsPerCapture),
 });
 
+/** Format 3 names each artifact's chunk list; what the list holds is checked where it is read (decodeChunkList). */
+const ManifestV3Shape = z.object({
+  format: z.literal('vmfs-catalog-manifest/3'),
+  ...headerShape,
+  artifacts: z
+    .array(
+      z.object({
+        kind: artifactShape.kind,
+        fileName: artifactShape.fileName,
+        sourcePath: artifactShape.sourcePath,
+        device: artifactShape.device,
+        chunkList: SHA256,
+      }),
+    )
+    .max(LIMITS.artifactsPerCapture),
+});
+
+const ChunkListShape = z.object({
+  format: z.literal('vmfs-catalog-chunk-list/1'),
+  size: artifactShape.size,
+  sha256: SHA256,
+  chunks: z.array(ManifestChunkShape).max(LIMITS.chunksPerArtifact),
+  order: z.array(z.number().int().nonnegative()).max(LIMITS.chunksPerArtifact),
+});
+
 /** Where a problem is in a manifest, as a reader would write it: `artifacts[3].chunks[2]`. */
 function placeOf(path: ReadonlyArray<PropertyKey>): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('') || '(manifest)';
 }
 
-/** `x` as `shape` describes it, or an Error naming the first few fields that are not. */
-function shaped<T>(shape: z.ZodType<T>, x: unknown, format: string): T {
+/** `x` as `shape` describes it, or an Error naming the first few fields that are not (`what`: `format 2 manifest`). */
+function shaped<T>(shape: z.ZodType<T>, x: unknown, what: string): T {
   const result = shape.safeParse(x);
   if (result.success) return result.data;
   const { issues } = result.error;
   const listed = issues.slice(0, 3).map((i) => `${placeOf(i.path)}: ${i.message}`);
   const more = issues.length > 3 ? `; and ${issues.length - 3} more` : '';
-  throw new Error(`${format} manifest with fields no commit writes: ${listed.join('; ')}${more}`);
+  throw new Error(`${what} with fields no commit writes: ${listed.join('; ')}${more}`);
 }
 
 /**
@@ -142,12 +218,13 @@ function shaped<T>(shape: z.ZodType<T>, x: unknown, format: string): T {
 function writtenOut<Ref>(
   m: Omit<CaptureManifest, 'artifacts'> & { artifacts: Array<Omit<CaptureManifest['artifacts'][number], 'chunks'> & { chunks: Ref[] }> },
   chunkOf: (ref: Ref, where: string) => ManifestChunk,
+  placeOf: (n: number) => string = (n) => `manifest artifacts[${n}]`,
 ): CaptureManifest {
   const { captureId, host, collectedAt, receivedAt, committedAt, collector } = m;
   const sizes = new Map<string, number>();
   let references = 0;
   const artifacts = m.artifacts.map((a, n) => {
-    const where = `manifest artifacts[${n}]`;
+    const where = placeOf(n);
     if (a.id !== artifactId(captureId, n)) throw new Error(`${where} has id ${a.id}; commit gives it ${artifactId(captureId, n)}`);
     references += a.chunks.length;
     if (references > LIMITS.chunksPerCapture) throw new Error(`manifest has more than ${LIMITS.chunksPerCapture} chunk references`);
@@ -168,26 +245,126 @@ function writtenOut<Ref>(
   return { captureId, host, collectedAt, receivedAt, committedAt, collector, artifacts };
 }
 
+/** An artifact's chunk list read back (decodeChunkList): its chunks written out, and the chunk it rests as. */
+export interface ChunkList {
+  size: number;
+  sha256: string;
+  chunks: ManifestChunk[];
+  /** The list itself as a chunk: its SHA-256, its JSON's size, how it is stored. */
+  stored: ManifestChunk;
+}
+
+/** Where a format 3 manifest's reader finds a chunk list by its SHA-256 (api/pipeline/chunk-lists.ts chunkListReader). */
+export type ChunkListSource = (sha256: string) => Promise<ChunkList>;
+
 /**
- * A manifest's bytes read back, whichever format: format 1 (plain JSON) or format 2 (gzip),
- * checked field by field against what a commit writes (a damaged or hand-edited manifest is an
- * Error naming the field, never a wrong capture). Its chunks hold a ManifestChunk's four fields
- * and nothing else (a format 2 table entry is one object for each of its uses). Throws on
- * anything else, naming what it found.
+ * A chunk list's stored bytes (`chunks/<sha256>`, gzip or, when a host stored the same bytes
+ * as a chunk of its own, identity) read back: they must hash to `sha256`, have ChunkListV1's
+ * shape within an artifact's limits, and each index of `order` be inside its table. Throws an
+ * Error naming the list otherwise. The chunks' sums and sizes are checked with the manifest's
+ * (writtenOut).
  */
-export async function decodeManifest(bytes: Uint8Array): Promise<CaptureManifest> {
+export async function decodeChunkList(sha256: string, raw: Uint8Array): Promise<ChunkList> {
+  const gzipped = raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;
+  let json: Uint8Array;
+  try {
+    json = gzipped ? await gunzipBounded(raw, CHUNK_LIST_MAX_BYTES, Math.min(CHUNK_LIST_MAX_BYTES, raw.length * 4)) : raw;
+  } catch (e) {
+    throw new Error(`chunk list ${sha256} does not inflate: ${(e as Error).message}`);
+  }
+  const actual = sha256Hex(json);
+  if (actual !== sha256) throw new Error(`chunk list ${sha256} does not hash to its name (its bytes hash to ${actual})`);
+  let x: unknown;
+  try {
+    x = JSON.parse(new TextDecoder().decode(json));
+  } catch (e) {
+    throw new Error(`chunk list ${sha256} is not JSON: ${(e as Error).message}`);
+  }
+  const list = shaped(ChunkListShape, x, `chunk list ${sha256}`);
+  const chunks = list.order.map((i, k) => {
+    const c = list.chunks[i];
+    if (!c) throw new Error(`chunk list ${sha256}: order[${k}] names chunk ${i}, not in its table of ${list.chunks.length}`);
+    return c;
+  });
+  return {
+    size: list.size,
+    sha256: list.sha256,
+    chunks,
+    stored: { sha256, size: json.length, encoding: gzipped ? 'gzip' : 'identity', storedSize: raw.length },
+  };
+}
+
+/** How many chunk lists one manifest's reader asks for at once. */
+const LISTS_AT_ONCE = 8;
+
+/** Each distinct list of a format 3 manifest, a few at a time; the first failure stops it, naming the artifact. */
+async function listsOf(m: z.infer<typeof ManifestV3Shape>, lists: ChunkListSource): Promise<Map<string, ChunkList>> {
+  const first = new Map<string, number>();
+  for (const [n, a] of m.artifacts.entries()) if (!first.has(a.chunkList)) first.set(a.chunkList, n);
+  const wanted = [...first];
+  const found = new Map<string, ChunkList>();
+  let next = 0;
+  const worker = async () => {
+    while (next < wanted.length) {
+      const [sha, n] = wanted[next++];
+      try {
+        found.set(sha, await lists(sha));
+      } catch (e) {
+        next = wanted.length;
+        throw new Error(`manifest artifacts[${n}] (${m.artifacts[n].fileName}): ${(e as Error).message}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LISTS_AT_ONCE, wanted.length) }, worker));
+  return found;
+}
+
+/**
+ * A manifest's bytes read back, whichever format: format 1 (plain JSON), format 2 or 3
+ * (gzip), checked field by field against what a commit writes (a damaged or hand-edited
+ * manifest is an Error naming the field, never a wrong capture). Format 3 reads each artifact's
+ * chunk list from `lists` (one missing or damaged is an Error naming the artifact and the list);
+ * its artifacts carry the list as `chunkList`. Its chunks hold a ManifestChunk's four fields
+ * and nothing else (a table entry is one object for each of its uses). Throws on anything else,
+ * naming what it found.
+ */
+export async function decodeManifest(bytes: Uint8Array, lists?: ChunkListSource): Promise<CaptureManifest> {
   const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
   const text = new TextDecoder().decode(gzipped ? await gunzipBounded(bytes, MANIFEST_MAX_BYTES, 64 * 1024) : bytes);
   const x = JSON.parse(text) as unknown;
   const format = x && typeof x === 'object' ? (x as { format?: unknown }).format : undefined;
-  if (format === 'vmfs-catalog-manifest/1') return writtenOut(shaped(ManifestV1Shape, x, 'format 1'), (c) => c);
+  if (format === 'vmfs-catalog-manifest/1') return writtenOut(shaped(ManifestV1Shape, x, 'format 1 manifest'), (c) => c);
   if (format === 'vmfs-catalog-manifest/2') {
-    const m = shaped(ManifestV2Shape, x, 'format 2');
+    const m = shaped(ManifestV2Shape, x, 'format 2 manifest');
     return writtenOut(m, (i, where) => {
       const c = m.chunks[i];
       if (!c) throw new Error(`${where} names chunk ${i}, not in its table of ${m.chunks.length}`);
       return c;
     });
   }
-  throw new Error(`not a vmfs-catalog-manifest/1 or /2 object (format ${JSON.stringify(format ?? null)})`);
+  if (format === 'vmfs-catalog-manifest/3') {
+    const m = shaped(ManifestV3Shape, x, 'format 3 manifest');
+    if (!lists) throw new Error('a format 3 manifest is read with its chunk lists, and none were given');
+    const found = await listsOf(m, lists);
+    const artifacts = m.artifacts.map((a, n) => {
+      const list = found.get(a.chunkList)!;
+      return {
+        id: artifactId(m.captureId, n),
+        kind: a.kind,
+        fileName: a.fileName,
+        sourcePath: a.sourcePath,
+        device: a.device ?? null,
+        size: list.size,
+        sha256: list.sha256,
+        chunks: list.chunks,
+        chunkList: list.stored,
+      };
+    });
+    return writtenOut(
+      { ...m, artifacts },
+      (c) => c,
+      (n) => `manifest artifacts[${n}] (chunk list ${m.artifacts[n].chunkList})`,
+    );
+  }
+  throw new Error(`not a vmfs-catalog-manifest/1, /2 or /3 object (format ${JSON.stringify(format ?? null)})`);
 }

@@ -234,6 +234,7 @@ function artifactRow(record: Pick<CaptureRecord, 'captureId' | 'host' | 'collect
     size: e.ref.size,
     sha256: e.ref.sha256,
     chunks: e.ref.chunks,
+    chunkList: e.ref.chunkList?.sha256 ?? null,
     parseStatus: e.parseStatus,
     parseError: e.parseError,
     parsed: e.parsed,

@@ -1,8 +1,8 @@
 /**
  * `check`, restic's `check` for this store: every manifest has its capture rows and every
  * committed capture its manifest, and every manifest reads back as one (a damaged or
- * hand-edited manifest is listed with why, as `rebuild` would refuse it); every chunk an
- * artifact references rests in the store with the stored size recorded; orphans (objects nothing references, rows whose capture
+ * hand-edited manifest, or one whose chunk list is missing or damaged, is listed with why, as
+ * `rebuild` would refuse it); every chunk an artifact references (its chunk list too) rests in the store with the stored size recorded; orphans (objects nothing references, rows whose capture
  * or object is gone) are listed. With `readDataPercent` it also re-reads and re-hashes a
  * slice of the stored chunks, going on in key order from where the last slice stopped
  * (`scrub_state`), so N % a run covers the whole store every 100/N runs. A chunk whose bytes
@@ -14,6 +14,7 @@ import { blobs, events, extents, scrubState, segments } from '../../db/schema.js
 import type { Services } from '../context.js';
 import { ChunkError, decodeChunk } from '../pipeline/chunks.js';
 import { decodeManifest } from '../pipeline/manifest.js';
+import { chunkListReader } from '../pipeline/chunk-lists.js';
 import { doubtRecords, pool, vouchListed } from '../ingest/staging.js';
 import { chunkKey, isManifestKey, manifestKeysOf } from '../store/types.js';
 import { rowsOf } from './gather.js';
@@ -70,14 +71,20 @@ export async function checkStore(
   const manifestsWithoutCapture = [...manifests].filter((k) => !manifestKeysOf(k).some((x) => rowKeys.has(x))).sort();
   const unreadableManifests = options.readManifests === false ? [] : await unreadableOf(store, [...manifests].sort());
 
-  // Referenced: chunk → stored size and the artifacts naming it.
-  const refs = new Map<string, { storedSize: number; size: number; artifacts: string[] }>();
-  for (const r of rowsOf<{ id: string; sha: string; stored: number | string; size: number | string }>(
+  // Referenced: chunk → stored size and the artifacts naming it. An artifact's chunk list is a
+  // chunk it names (api/pipeline/chunk-lists.ts), its sizes those of its `blobs` row (null: none).
+  const refs = new Map<string, { storedSize: number | null; size: number | null; artifacts: string[] }>();
+  for (const r of rowsOf<{ id: string; sha: string; stored: number | string | null; size: number | string | null }>(
     await db.execute(sql`
       select a.id, c->>'sha256' as sha, c->>'storedSize' as stored, c->>'size' as size
-      from artifacts a join captures cap on cap.id = a.capture_id and cap.state = 'committed', jsonb_array_elements(a.chunks) c`),
+      from artifacts a join captures cap on cap.id = a.capture_id and cap.state = 'committed', jsonb_array_elements(a.chunks) c
+      union all
+      select a.id, a.chunk_list as sha, b.stored_size::text as stored, b.size::text as size
+      from artifacts a join captures cap on cap.id = a.capture_id and cap.state = 'committed'
+      left join blobs b on b.sha256 = a.chunk_list where a.chunk_list is not null`),
   )) {
-    const e = refs.get(r.sha) ?? { storedSize: Number(r.stored), size: Number(r.size), artifacts: [] };
+    const number = (x: number | string | null) => (x === null ? null : Number(x));
+    const e = refs.get(r.sha) ?? { storedSize: number(r.stored), size: number(r.size), artifacts: [] };
     if (!e.artifacts.includes(r.id)) e.artifacts.push(r.id);
     refs.set(r.sha, e);
   }
@@ -101,7 +108,7 @@ export async function checkStore(
   for (const [sha, r] of refs) {
     const size = stored.get(sha);
     if (size === undefined) missingChunks.push({ sha256: sha, artifacts: [...r.artifacts].sort() });
-    else if (size !== r.storedSize) wrongSize.push({ sha256: sha, expected: r.storedSize, actual: size });
+    else if (r.storedSize !== null && size !== r.storedSize) wrongSize.push({ sha256: sha, expected: r.storedSize, actual: size });
   }
   missingChunks.sort((a, b) => a.sha256.localeCompare(b.sha256));
   wrongSize.sort((a, b) => a.sha256.localeCompare(b.sha256));
@@ -168,13 +175,17 @@ export async function checkStore(
   };
 }
 
-/** The manifests among `keys` that do not read back as one (api/pipeline/manifest.ts), with why; a store failure is thrown. */
+/**
+ * The manifests among `keys` that do not read back as one (api/pipeline/manifest.ts; format 3
+ * with its chunk lists, each fetched once), with why; a store failure is thrown.
+ */
 async function unreadableOf(store: Services['store'], keys: string[]): Promise<CheckReport['unreadableManifests']> {
+  const lists = chunkListReader(store);
   const found = await pool(keys, 8, async (key) => {
     const bytes = await store.getBytes(key);
     if (!bytes) return null; // gone since the listing (retention dropped it meanwhile)
     try {
-      await decodeManifest(bytes);
+      await decodeManifest(bytes, lists);
       return null;
     } catch (e) {
       return { key, message: (e as Error).message };

@@ -1,13 +1,13 @@
 /**
  * Mark and sweep of chunks no artifact references any more (see lock.ts for why it is safe
  * against a concurrent begin or commit). Mark: the committed captures, then every chunk an
- * artifact or an open capture's begin request names; candidates are the chunks `blobs`
- * knows that none names. Sweep, a batch at a time under the sweep lock: the batch is
+ * artifact (its chunks and its chunk list) or an open capture's begin request names;
+ * candidates are the chunks `blobs` knows that none names. Sweep, a batch at a time under the sweep lock: the batch is
  * checked again against open captures and captures committed since the mark, then its
  * `blobs` and `host_chunks` rows and its objects go. An object Object Lock still holds is
  * left (with its row) and reported "locked until …"; a later run takes it.
  */
-import { inArray, sql } from 'drizzle-orm';
+import { inArray, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { blobs, hostChunks } from '../../db/schema.js';
 import type { Services } from '../context.js';
@@ -26,23 +26,34 @@ export interface SweepOutcome {
   swept: string[];
 }
 
+/** Every artifact. */
+const ALL = sql`true`;
+
 async function committedIds(db: Db): Promise<Set<string>> {
   return new Set(rowsOf<{ id: string }>(await db.execute(sql`select id from captures where state = 'committed'`)).map((r) => r.id));
 }
 
-/** Chunks named by artifacts (of the given captures, or all) and by open captures' begin requests. */
+/**
+ * Chunks named by artifacts (of the given captures, or all) — their chunks and their chunk
+ * lists (`chunk_list`, api/pipeline/chunk-lists.ts) — and by open captures' begin requests.
+ */
 async function namedChunks(db: Db, onlyCaptures?: string[]): Promise<Set<string>> {
   const named = new Set<string>();
+  const of = (which: SQL) => sql`select c->>'sha256' as sha from artifacts a, jsonb_array_elements(a.chunks) c where ${which}
+    union select a.chunk_list as sha from artifacts a where a.chunk_list is not null and ${which}`;
   const arts =
     onlyCaptures === undefined
-      ? await db.execute(sql`select distinct c->>'sha256' as sha from artifacts a, jsonb_array_elements(a.chunks) c`)
+      ? await db.execute(of(ALL))
       : onlyCaptures.length === 0
         ? []
-        : await db.execute(sql`select distinct c->>'sha256' as sha from artifacts a, jsonb_array_elements(a.chunks) c
-        where a.capture_id in (${sql.join(
-          onlyCaptures.map((id) => sql`${id}`),
-          sql`, `,
-        )})`);
+        : await db.execute(
+            of(
+              sql`a.capture_id in (${sql.join(
+                onlyCaptures.map((id) => sql`${id}`),
+                sql`, `,
+              )})`,
+            ),
+          );
   for (const r of rowsOf<{ sha: string }>(arts)) named.add(r.sha);
   // A begun capture's request: its chunks are about to be committed (or were just verified).
   const open = await db.execute(sql`select distinct c->>'sha256' as sha from captures cap,

@@ -17,6 +17,11 @@
  *    committing a capture that references a deleted chunk.
  * 3. Only chunks with a `blobs` row are candidates; an object a commit in flight has just
  *    published has none yet, so it is never swept under it (`check` lists real orphans).
+ * 4. Artifacts' chunk lists (api/pipeline/chunk-lists.ts) are chunks the catalog writes itself,
+ *    and a commit decides which to store only once it holds the lock: a list with its row stays
+ *    until the commit's rows name it, one without is stored then, before the manifest, and
+ *    given its row in the same transaction. The mark counts `artifacts.chunk_list` as a
+ *    reference, so a manifest never names a list a sweep deleted.
  *
  * On PGlite (one connection) the transaction itself already excludes every other query;
  * the advisory lock is then a no-op but harmless.

@@ -5,7 +5,7 @@
  * is kept (object-lock.ts), and record the run in `retention_runs`.
  */
 import { reevaluateHealth } from '../events/checks.js';
-import { eq, inArray, sql } from 'drizzle-orm';
+import { eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { artifacts, capturePins, captures, retentionRuns } from '../../db/schema.js';
 import type { Services } from '../context.js';
@@ -56,7 +56,18 @@ async function deleteCaptureRows(db: Db, captureId: string): Promise<void> {
   });
 }
 
-/** Extends the Object Lock of every kept manifest and chunk to the end of its longest tier. */
+/** `(a, b, …)` of some ids, for `in`. */
+function inList(ids: string[]): SQL {
+  return sql`(${sql.join(
+    ids.map((id) => sql`${id}`),
+    sql`, `,
+  )})`;
+}
+
+/**
+ * Extends the Object Lock of every kept manifest and chunk (an artifact's chunks and its chunk
+ * list, api/pipeline/chunk-lists.ts) to the end of its longest tier.
+ */
 async function extendLocks(services: Pick<Services, 'db' | 'store' | 'now' | 'config'>, plan: RetentionPlan): Promise<number> {
   const { db, store, now, config } = services;
   if (!store.extendLock || !store.lockedUntil) return 0;
@@ -76,11 +87,9 @@ async function extendLocks(services: Pick<Services, 'db' | 'store' | 'now' | 'co
   for (let i = 0; i < ids.length; i += 500) {
     const part = ids.slice(i, i + 500);
     const rows = rowsOf<{ capture_id: string; sha: string }>(
-      await db.execute(sql`select distinct a.capture_id, c->>'sha256' as sha
-      from artifacts a, jsonb_array_elements(a.chunks) c where a.capture_id in (${sql.join(
-        part.map((id) => sql`${id}`),
-        sql`, `,
-      )})`),
+      await db.execute(sql`select a.capture_id, c->>'sha256' as sha
+      from artifacts a, jsonb_array_elements(a.chunks) c where a.capture_id in ${inList(part)}
+      union select a.capture_id, a.chunk_list as sha from artifacts a where a.chunk_list is not null and a.capture_id in ${inList(part)}`),
     );
     for (const r of rows) wantAt(chunkKey(r.sha), byCapture.get(r.capture_id)!);
   }

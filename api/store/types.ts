@@ -2,7 +2,8 @@
  * Where chunks and manifests rest. Two implementations: S3 (any S3-compatible
  * server through @aws-sdk/client-s3) and the filesystem under $DATA_DIR/blobs,
  * the embedded default. Keys: `chunks/<sha256[0:2]>/<sha256>`, `manifests/<host>/<captureId>.json.gz`
- * (`.json` for manifests written before format 2, api/pipeline/manifest.ts),
+ * (`.json` for manifests written before format 2, api/pipeline/manifest.ts; since format 3 an
+ * artifact's chunk list rests under `chunks/` like a chunk, api/pipeline/chunk-lists.ts),
  * `bundles/<…>` for assembled downloads, `staging/<captureId>/<sha256>` for uploads.
  *
  * Chunks are written once: upload URLs only ever point at a capture's staging keys;
@@ -153,7 +154,7 @@ export function captureOfStagingKey(key: string): string | null {
   return m ? m[1] : null;
 }
 
-/** Where a committed capture's manifest lives (format 2: gzip-compressed JSON). */
+/** Where a committed capture's manifest lives (format 2 or 3: gzip-compressed JSON). */
 export function manifestKey(host: string, captureId: string): string {
   return `manifests/${encodeURIComponent(host)}/${captureId}.json.gz`;
 }
@@ -167,7 +168,7 @@ export function manifestKeysOf(key: string): [string, string] {
   return [key, key.endsWith('.json.gz') ? key.slice(0, -'.gz'.length) : `${key}.gz`];
 }
 
-/** True for a manifest's key: format 2's `.json.gz`, or `.json` of a manifest written before it. */
+/** True for a manifest's key: `.json.gz` (format 2 or 3), or `.json` of a manifest written before format 2. */
 export function isManifestKey(key: string): boolean {
   return key.startsWith('manifests/') && (key.endsWith('.json.gz') || key.endsWith('.json'));
 }

@@ -6,9 +6,10 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { artifacts, captures, events, extents, segments, targets, volumes, zfsSnapshots, blobs, hosts, luns } from '../../db/schema.js';
-import { manifestKey } from '../../api/store/types.js';
-import type { CaptureManifestV2 } from '../../formats/protocol.js';
+import { chunkKey, manifestKey } from '../../api/store/types.js';
+import type { CaptureManifestV3, ChunkListV1 } from '../../formats/protocol.js';
 import { decodeManifest } from '../../api/pipeline/manifest.js';
+import { chunkListReader } from '../../api/pipeline/chunk-lists.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, commit, ingest, prepareCapture, uploadMissing, uuidv7 } from '../helpers/ingest-client.js';
 import { buildVhSf, buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
@@ -114,11 +115,22 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
       true,
     );
 
-    // Format 2: gzip-compressed JSON under `.json.gz` (api/pipeline/manifest.ts).
+    // Format 3: gzip-compressed JSON under `.json.gz` naming each artifact's chunk list, stored
+    // as a chunk with its `blobs` row and named by the artifact's row (api/pipeline/manifest.ts).
     expect(answer.manifestKey).toBe(`manifests/esx01/${answer.captureId}.json.gz`);
-    const stored = JSON.parse(gunzipSync((await store.getBytes(answer.manifestKey))!).toString('utf8')) as CaptureManifestV2;
-    expect(stored).toMatchObject({ format: 'vmfs-catalog-manifest/2', captureId: answer.captureId, host: { name: 'esx01', kind: 'esx' } });
-    const manifest = await decodeManifest((await store.getBytes(answer.manifestKey))!);
+    const stored = JSON.parse(gunzipSync((await store.getBytes(answer.manifestKey))!).toString('utf8')) as CaptureManifestV3;
+    expect(stored).toMatchObject({ format: 'vmfs-catalog-manifest/3', captureId: answer.captureId, host: { name: 'esx01', kind: 'esx' } });
+    expect(stored.artifacts).toHaveLength(answer.artifacts.length);
+    for (const [n, a] of stored.artifacts.entries()) {
+      const row = rows.find((r) => r.id === answer.artifacts[n].id)!;
+      expect(a).toMatchObject({ kind: row.kind, fileName: row.fileName, chunkList: row.chunkList });
+      const list = JSON.parse(gunzipSync((await store.getBytes(chunkKey(a.chunkList)))!).toString('utf8')) as ChunkListV1;
+      expect(list).toMatchObject({ format: 'vmfs-catalog-chunk-list/1', size: row.size, sha256: row.sha256 });
+      expect(list.order.map((i) => list.chunks[i])).toEqual(row.chunks);
+      const [blob] = await db.select().from(blobs).where(eq(blobs.sha256, a.chunkList));
+      expect(blob).toMatchObject({ encoding: 'gzip', storedSize: (await store.getBytes(chunkKey(a.chunkList)))!.length });
+    }
+    const manifest = await decodeManifest((await store.getBytes(answer.manifestKey))!, chunkListReader(store));
     expect(manifest.artifacts.map((a) => a.id)).toEqual(answer.artifacts.map((a) => a.id));
     expect(manifest.artifacts[0].chunks).toHaveLength(2);
   });
@@ -154,8 +166,41 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
     const answer = await begin(catalog, prepared.request);
     expect(answer.missing).toEqual([]);
     expect(answer.present).toHaveLength(3);
+    // Its chunk list is yesterday's: the commit stores no object under chunks/ and no `blobs` row.
+    const { store, db } = catalog.services;
+    const chunkObjects = async () => {
+      const keys: string[] = [];
+      for await (const o of store.list('chunks/')) keys.push(o.key);
+      return keys;
+    };
+    const objectsBefore = await chunkObjects();
+    const blobsBefore = (await db.select({ sha256: blobs.sha256 }).from(blobs)).length;
     const done = await commit(catalog, prepared.request.captureId);
     expect(done.artifacts[0].parseStatus).toBe('ok');
+    expect(await chunkObjects()).toEqual(objectsBefore);
+    expect((await db.select({ sha256: blobs.sha256 }).from(blobs)).length).toBe(blobsBefore);
+    const named = await db.select({ chunkList: artifacts.chunkList }).from(artifacts).where(eq(artifacts.host, 'esx03'));
+    expect(named).toHaveLength(2);
+    expect(named[0].chunkList).toMatch(/^[0-9a-f]{64}$/);
+    expect(named[1].chunkList).toBe(named[0].chunkList);
+  });
+
+  it('a chunk list lost from the store is stored again by the next commit naming it, once a listing doubts it', async () => {
+    const { store, db } = catalog.services;
+    const bytes = buildVmfsDisk({ lvmMajor: 5, dumpLength: MiB3, noiseSeed: 12 });
+    const first = await ingest(catalog, { host: 'esx09', artifacts: [{ kind: 'vmfs-header', fileName: 'c.hex', bytes }] });
+    const [{ chunkList }] = await db.select({ chunkList: artifacts.chunkList }).from(artifacts).where(eq(artifacts.id, first.artifacts[0].id));
+    const stored = (await store.getBytes(chunkKey(chunkList!)))!;
+    await store.delete(chunkKey(chunkList!));
+    // What the maintenance pass's listing does to a record whose object it does not show (vouchListed).
+    await db
+      .update(blobs)
+      .set({ lastVerified: new Date(0) })
+      .where(eq(blobs.sha256, chunkList!));
+    await ingest(catalog, { host: 'esx09', artifacts: [{ kind: 'vmfs-header', fileName: 'c.hex', bytes }] });
+    expect(await store.getBytes(chunkKey(chunkList!))).toEqual(stored);
+    const [row] = await db.select().from(blobs).where(eq(blobs.sha256, chunkList!));
+    expect(row.lastVerified.getTime()).toBeGreaterThan(0);
   });
 
   it('a repeat begin may add chunk encodings and still counts as the same capture', async () => {

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blobs, captureChunks } from '../../db/schema.js';
+import { artifacts, blobs, captureChunks } from '../../db/schema.js';
 import { CHUNK_BATCH_MAX_BYTES, receivedOf, SMALL_CHUNK_MAX_STORED_BYTES } from '../../api/ingest/chunks.js';
 import { sweepUnreferencedChunks } from '../../api/retention/gc.js';
 import { chunkKey, stagingPrefix, type BlobStore } from '../../api/store/types.js';
@@ -52,18 +52,21 @@ function dump(uniqueBytes = 4096, size = 3 * 1024 * 1024 + 5000): Uint8Array {
 }
 
 /** Counts the store requests made while `fn` runs, by method and key area. */
-async function counting<T>(store: BlobStore, fn: () => Promise<T>): Promise<{ result: T; calls: string[] }> {
+async function counting<T>(store: BlobStore, fn: () => Promise<T>): Promise<{ result: T; calls: string[]; written: string[] }> {
   const calls: string[] = [];
+  /** The keys put or putIfAbsent wrote to. */
+  const written: string[] = [];
   const names = ['head', 'getBytes', 'getStream', 'put', 'putIfAbsent', 'delete', 'list'] as const;
   const saved = names.map((n) => [n, (store as any)[n]] as const);
   for (const [n, f] of saved) {
     (store as any)[n] = function (this: unknown, key: string, ...rest: unknown[]) {
       calls.push(n === 'list' ? `list ${key}` : `${n} ${String(key).split('/')[0]}`);
+      if (n.startsWith('put')) written.push(key);
       return f.call(store, key, ...rest);
     };
   }
   try {
-    return { result: await fn(), calls };
+    return { result: await fn(), calls, written };
   } finally {
     for (const [n, f] of saved) (store as any)[n] = f;
   }
@@ -114,7 +117,12 @@ describeEachFlavour('small chunks go through the catalog', (flavour) => {
       const committed = await counting(catalog.services.store, () => commit(catalog, p.request.captureId, tokens['esx-a']));
       // The chunks come from what this process received: no GET of a chunk, nothing staged to look for.
       expect(committed.calls.filter((c) => c.startsWith('getBytes'))).toEqual([]);
-      expect(committed.calls.filter((c) => c.startsWith('put') && c.endsWith(' chunks'))).toEqual([]);
+      // Its one write under chunks/ is the artifact's chunk list (format 3), none of its chunks.
+      const [row] = await catalog.services.db
+        .select({ chunkList: artifacts.chunkList })
+        .from(artifacts)
+        .where(eq(artifacts.id, committed.result.artifacts[0].id));
+      expect(new Set(committed.written.filter((k) => k.startsWith('chunks/')))).toEqual(new Set([chunkKey(row.chunkList!)]));
       const res = await catalog.request(`/v1/artifacts/${committed.result.artifacts[0].id}/content`);
       expect(sha256Hex(new Uint8Array(await res.arrayBuffer()))).toBe(sha256Hex(bytes));
       // The record goes with the commit; `blobs` knows every chunk as it rests.

@@ -1,5 +1,5 @@
 /**
- * A small chunk is inflated, and a small capture's manifest compressed, on the calling thread:
+ * A small chunk is inflated, and a small capture's manifest and chunk lists compressed, on the calling thread:
  * a thread-pool round trip cost several times the zlib work for a few KiB, and a small
  * capture's commit made about four of them. Larger ones still go to the thread pool, and the
  * bounds hold either way. Told by the zlib handles' callbacks (async_hooks): work handed to
@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { expect, it } from 'vitest';
 import { decodeChunk, sha256Hex } from '../../api/pipeline/chunks.js';
-import { decodeManifest, encodeManifest } from '../../api/pipeline/manifest.js';
+import { decodeChunkList, decodeManifest, encodeChunkList, encodeManifest, type EncodedChunkList } from '../../api/pipeline/manifest.js';
 import type { CaptureManifest } from '../../formats/protocol.js';
 import { artifactId } from '../../api/ingest/begin.js';
 
@@ -73,13 +73,17 @@ it("compresses a small capture's manifest in place, and it reads back the same",
     ],
   } as CaptureManifest;
   let bytes: Uint8Array = new Uint8Array();
+  let list: EncodedChunkList | undefined;
   expect(
     await poolTrips(async () => {
+      list = await encodeChunkList(manifest.artifacts[0]);
+      manifest.artifacts[0].chunkList = list.chunk;
       bytes = await encodeManifest(manifest);
     }),
   ).toBe(0);
   expect(JSON.parse(gunzipSync(bytes).toString('utf8'))).toBeTruthy();
-  expect(await decodeManifest(bytes)).toEqual(manifest);
+  expect(JSON.parse(gunzipSync(list!.stored).toString('utf8'))).toBeTruthy();
+  expect(await decodeManifest(bytes, (sha) => decodeChunkList(sha, list!.stored))).toEqual(manifest);
 });
 
 it('inflates at most 256 KiB in place before the event loop turns; the rest of a batch goes to the pool', async () => {

@@ -2,7 +2,7 @@
  * A commit that failed under a catalog before manifest format 2 may have left its manifest
  * as `.json`; its retry after the upgrade writes `.json.gz` and commits. Both name the one
  * capture (api/store/types.ts manifestKeysOf): `check` reports no manifest without a capture,
- * rebuild recreates the capture once from format 2, and a retention run that drops the
+ * rebuild recreates the capture once from `.json.gz` (format 2, or 3 as commits write now), and a retention run that drops the
  * capture deletes both, so no later rebuild brings it back. Both flavours.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { rebuildCatalog } from '../../api/admin/rebuild.js';
 import { checkStore } from '../../api/retention/check.js';
 import { runRetention } from '../../api/retention/run.js';
 import { decodeManifest } from '../../api/pipeline/manifest.js';
+import { chunkListReader } from '../../api/pipeline/chunk-lists.js';
 import { buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { ingest } from '../helpers/ingest-client.js';
@@ -39,7 +40,7 @@ describeEachFlavour('a capture whose manifest rests in both formats', (flavour) 
     gzKey = old.manifestKey;
     jsonKey = gzKey.replace(/\.json\.gz$/, '.json');
     // What the failed commit under the older catalog left: the same capture as format 1.
-    const manifest = await decodeManifest((await catalog.services.store.getBytes(gzKey))!);
+    const manifest = await decodeManifest((await catalog.services.store.getBytes(gzKey))!, chunkListReader(catalog.services.store));
     await catalog.services.store.put(jsonKey, new TextEncoder().encode(JSON.stringify({ format: 'vmfs-catalog-manifest/1', ...manifest })));
   });
   afterAll(async () => {
@@ -51,7 +52,7 @@ describeEachFlavour('a capture whose manifest rests in both formats', (flavour) 
     expect(report).toMatchObject({ capturesWithoutManifest: [], manifestsWithoutCapture: [] });
   });
 
-  it('rebuild recreates the capture once, from format 2', async () => {
+  it('rebuild recreates the capture once, from `.json.gz` (format 3 now)', async () => {
     await catalog.services.db.execute(
       sql.raw('TRUNCATE hosts, captures, blobs, artifacts, volumes, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY'),
     );

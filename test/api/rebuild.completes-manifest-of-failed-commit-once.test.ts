@@ -1,7 +1,7 @@
 /**
  * A commit writes its manifest before its transaction commits (the store is the source of
  * truth). When COMMIT then fails, the store holds a manifest while the capture row is still
- * open and no artifact rows exist — simulated here by writing that manifest with the store
+ * open and no artifact rows exist (its chunk lists are stored, without their rows) — simulated here by writing that manifest with the store
  * directly after begin and upload. Whichever comes next, `rebuild` or the collector's retry
  * of the commit with the same capture id, indexes the capture; the other finds it committed.
  * Either way every row exists exactly once, and a repeated rebuild changes nothing.
@@ -14,7 +14,7 @@ import { rebuildCatalog } from '../../api/admin/rebuild.js';
 import type { BlobStore } from '../../api/store/types.js';
 import { chunkKey, manifestKey } from '../../api/store/types.js';
 import type { CaptureManifest } from '../../formats/protocol.js';
-import { encodeManifest } from '../../api/pipeline/manifest.js';
+import { encodeChunkList, encodeManifest } from '../../api/pipeline/manifest.js';
 import { buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
 import { zfsListSnapshots } from '../fixtures/text-fixtures.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
@@ -65,7 +65,14 @@ async function failedCommit(catalog: TestCatalog, host: string, collectedAt: str
   // before its transaction failed.
   for (const [sha, bytes] of prepared.stored) await catalog.services.store.putIfAbsent(chunkKey(sha), bytes);
   const key = manifestKey(prepared.request.host.name, prepared.request.captureId);
-  await catalog.services.store.put(key, await encodeManifest(manifestOf(prepared)));
+  const manifest = manifestOf(prepared);
+  // Its artifacts' chunk lists, stored before the manifest that names them (format 3).
+  for (const a of manifest.artifacts) {
+    const list = await encodeChunkList(a);
+    await catalog.services.store.putIfAbsent(chunkKey(list.chunk.sha256), list.stored);
+    a.chunkList = list.chunk;
+  }
+  await catalog.services.store.put(key, await encodeManifest(manifest));
   return prepared;
 }
 

@@ -1,19 +1,23 @@
 /**
  * A manifest in the store that is not what a commit writes — damaged, or edited by hand — is
- * refused by `rebuild` and listed by `check`, each naming the manifest's key and the field, and
+ * refused by `rebuild` and listed by `check`, each naming the manifest's key and the field (for
+ * format 3, the chunk list it names: missing, its bytes not hashing to its name, not the shape
+ * of a list, or not adding up to its artifact), and
  * the other manifests are still read: no 500 for the whole rebuild (a missing `collector`, a
  * chunk named by a path, a NUL in a file name all stopped it before), and no capture recreated
  * from it (an artifact id commit never gives was written as it stood).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { CaptureManifestV2 } from '../../formats/protocol.js';
+import type { CaptureManifestV2, CaptureManifestV3, ChunkListV1 } from '../../formats/protocol.js';
 import { artifactId } from '../../api/ingest/begin.js';
 import { formatCheckReport, type CheckReport } from '../../api/retention/check.js';
 import type { RebuildResult } from '../../api/admin/rebuild.js';
-import { manifestKey } from '../../api/store/types.js';
+import { chunkKey, manifestKey } from '../../api/store/types.js';
+import { compactManifest, decodeManifest } from '../../api/pipeline/manifest.js';
+import { chunkListReader } from '../../api/pipeline/chunk-lists.js';
 import { queryRows } from '../../db/client.js';
 import { buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
@@ -48,6 +52,8 @@ describeEachFlavour('a damaged manifest', (flavour) => {
   let goodKey: string;
   let goodCapture: string;
   const damaged: Array<{ key: string; captureId: string; says: RegExp }> = [];
+  /** The format 3 manifests among them, with the chunk list each names. */
+  const listed: Array<{ key: string; sha: string }> = [];
   beforeAll(async () => {
     catalog = await startTestCatalog(flavour, { listen: true });
     const { store } = catalog.services;
@@ -58,7 +64,9 @@ describeEachFlavour('a damaged manifest', (flavour) => {
     });
     goodKey = done.manifestKey;
     goodCapture = done.captureId;
-    const good = JSON.parse(gunzipSync((await store.getBytes(goodKey))!).toString('utf8')) as CaptureManifestV2;
+    // The damages above are format 2's (a commit's manifest as format 2 wrote it).
+    const stored = (await store.getBytes(goodKey))!;
+    const good = compactManifest(await decodeManifest(stored, chunkListReader(store)));
     for (const { damage, says } of DAMAGES) {
       // The same capture under a capture id of its own (ids as commit gives them), then one thing damaged.
       const m = structuredClone(good);
@@ -68,6 +76,58 @@ describeEachFlavour('a damaged manifest', (flavour) => {
       const key = manifestKey(good.host.name, m.captureId);
       await store.put(key, gzipSync(JSON.stringify(m)));
       damaged.push({ key, captureId: m.captureId, says });
+    }
+    // Format 3 as commit writes it, naming a chunk list that is missing, damaged or not a list.
+    const good3 = JSON.parse(gunzipSync(stored).toString('utf8')) as CaptureManifestV3;
+    const listBytes = (await store.getBytes(chunkKey(good3.artifacts[0].chunkList)))!;
+    const list = JSON.parse(gunzipSync(listBytes).toString('utf8')) as ChunkListV1;
+    /** A list's JSON stored under its own hash, as a commit would: the name then fits, the contents do not. */
+    const storedAsList = async (x: unknown) => {
+      const json = Buffer.from(JSON.stringify(x));
+      const sha = createHash('sha256').update(json).digest('hex');
+      await store.put(chunkKey(sha), gzipSync(json));
+      return sha;
+    };
+    const LIST_DAMAGES: Array<{ what: string; list: () => Promise<string>; says: (sha: string) => RegExp }> = [
+      {
+        what: 'missing',
+        list: async () => randomBytes(32).toString('hex'),
+        says: (sha) => new RegExp(`chunk list ${sha} is missing \\(chunks/${sha.slice(0, 2)}/${sha}\\)`),
+      },
+      {
+        what: 'whose bytes do not hash to its name',
+        list: async () => {
+          const sha = randomBytes(32).toString('hex');
+          await store.put(chunkKey(sha), listBytes);
+          return sha;
+        },
+        says: (sha) => new RegExp(`chunk list ${sha} does not hash to its name \\(its bytes hash to ${good3.artifacts[0].chunkList}\\)`),
+      },
+      {
+        what: 'of the wrong shape',
+        list: () => storedAsList({ ...list, size: String(list.size) }),
+        says: (sha) => new RegExp(`chunk list ${sha} with fields no commit writes: size: .*expected number`),
+      },
+      {
+        what: 'naming a chunk outside its table',
+        list: () => storedAsList({ ...list, order: [...list.order.slice(1), list.chunks.length] }),
+        says: (sha) => new RegExp(`chunk list ${sha}: order\\[\\d+\\] names chunk ${list.chunks.length}, not in its table of ${list.chunks.length}`),
+      },
+      {
+        what: 'whose chunks do not add up',
+        list: () => storedAsList({ ...list, size: list.size + 1 }),
+        says: (sha) => new RegExp(`artifacts\\[0\\] \\(chunk list ${sha}\\): its chunks add up to \\d+ bytes, not its size \\d+`),
+      },
+    ];
+    for (const { list: make, says } of LIST_DAMAGES) {
+      const m = structuredClone(good3);
+      m.captureId = randomUUID();
+      const sha = await make();
+      m.artifacts[0].chunkList = sha;
+      const key = manifestKey(good3.host.name, m.captureId);
+      await store.put(key, gzipSync(JSON.stringify(m)));
+      damaged.push({ key, captureId: m.captureId, says: says(sha) });
+      listed.push({ key, sha });
     }
   }, 120_000);
   afterAll(async () => {
@@ -85,12 +145,14 @@ describeEachFlavour('a damaged manifest', (flavour) => {
       sql.raw('TRUNCATE hosts, captures, blobs, artifacts, volumes, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY'),
     );
     const result = await post<RebuildResult>('/v1/admin/rebuild');
-    expect(result).toMatchObject({ manifests: DAMAGES.length + 1, captures: 1, skipped: 0, artifacts: 1 });
+    expect(result).toMatchObject({ manifests: damaged.length + 1, captures: 1, skipped: 0, artifacts: 1 });
     expect([...result.errors].sort((a, b) => a.key.localeCompare(b.key))).toEqual(
       [...damaged].sort((a, b) => a.key.localeCompare(b.key)).map((d) => ({ key: d.key, message: expect.stringMatching(d.says) })),
     );
     const rows = await queryRows<{ id: string }>(catalog.services.db, sql`select id from captures order by id`);
     expect(rows.map((r) => r.id)).toEqual([goodCapture]);
+    // A format 3 manifest's error names the artifact and its chunk list.
+    for (const { key, sha } of listed) expect(result.errors.find((e) => e.key === key)?.message).toMatch(new RegExp(`^manifest artifacts\\[0\\] .*${sha}`));
   });
 
   it('is listed by check with why, and nothing else is', async () => {

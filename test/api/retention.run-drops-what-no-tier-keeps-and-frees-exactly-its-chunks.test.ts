@@ -1,7 +1,8 @@
 /**
  * A retention run over 50 daily captures of one storage host, on both flavours: the dry
  * run explains every capture and changes nothing; the real run deletes exactly the dropped
- * captures, frees exactly their chunks (a chunk kept captures share stays), keeps the pinned
+ * captures, frees exactly their chunks and chunk lists (a chunk or list kept captures share
+ * stays), keeps the pinned
  * capture and the newest good capture of a volume, records the run; `check` is clean after,
  * and `rebuild` on an emptied catalog brings back exactly the kept set.
  */
@@ -12,6 +13,7 @@ import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../help
 import { ingest } from '../helpers/ingest-client.js';
 import { buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
 import { rowsOf } from '../../api/retention/gather.js';
+import { chunkKey } from '../../api/store/types.js';
 
 const DAYS = 50;
 const UNIQUE = 3000;
@@ -65,6 +67,15 @@ describeEachFlavour('retention run', (flavour) => {
     const { db } = catalog.services;
     expect(rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from captures`))[0].n).toBe(DAYS);
 
+    // Each artifact's chunk list is a chunk too: daily.bin's is its capture's own, same.bin's
+    // every capture's (the same bytes give the same list).
+    const lists = rowsOf<{ capture_id: string; file_name: string; chunk_list: string; stored_size: number }>(
+      await db.execute(sql`select a.capture_id, a.file_name, a.chunk_list, b.stored_size from artifacts a join blobs b on b.sha256 = a.chunk_list`),
+    );
+    expect(lists).toHaveLength(2 * DAYS + 1);
+    const sharedList = lists.find((l) => l.file_name === 'same.bin')!.chunk_list;
+    expect(new Set(lists.filter((l) => l.file_name === 'same.bin').map((l) => l.chunk_list))).toEqual(new Set([sharedList]));
+
     const real = await (await catalog.request('/v1/retention/run?dry_run=false', { method: 'POST' })).json();
     const dropped = dry.plan.captures
       .filter((c: { decision: string }) => c.decision === 'drop')
@@ -72,15 +83,26 @@ describeEachFlavour('retention run', (flavour) => {
       .sort();
     expect(dropped.length).toBeGreaterThan(20);
     expect([...real.dropped].sort()).toEqual(dropped);
-    // Each dropped capture held one chunk of its own; the chunk every capture shares stays.
-    expect(real.chunksDeleted).toBe(dropped.length);
-    expect(real.bytesFreed).toBe(dropped.length * UNIQUE);
+    // Each dropped capture held one chunk of its own and its chunk list; the chunk and the list
+    // every capture shares stay, and so does every list a kept artifact names.
+    const droppedLists = lists.filter((l) => l.file_name === 'daily.bin' && dropped.includes(l.capture_id));
+    const listBytes = droppedLists.reduce((n, l) => n + Number(l.stored_size), 0);
+    expect(real.chunksDeleted).toBe(2 * dropped.length);
+    expect(real.bytesFreed).toBe(dropped.length * UNIQUE + listBytes);
+    const { store } = catalog.services;
+    for (const l of droppedLists) expect(await store.head(chunkKey(l.chunk_list))).toBeNull();
+    const keptLists = rowsOf<{ chunk_list: string }>(await db.execute(sql`select chunk_list from artifacts`)).map((r) => r.chunk_list);
+    expect(keptLists).toContain(sharedList);
+    for (const l of new Set(keptLists)) expect(await store.head(chunkKey(l))).not.toBeNull();
+    expect(rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from blobs where sha256 in (select chunk_list from artifacts)`))[0].n).toBe(
+      new Set(keptLists).size,
+    );
     const runs = rowsOf<{ ran_by: string; bytes_freed: number; dry_run: boolean }>(
       await db.execute(sql`select ran_by, bytes_freed, dry_run from retention_runs order by id`),
     );
     expect(runs.map((r) => [r.dry_run, Number(r.bytes_freed)])).toEqual([
       [true, 0],
-      [false, dropped.length * UNIQUE],
+      [false, dropped.length * UNIQUE + listBytes],
     ]);
 
     const check = await (await catalog.request('/v1/admin/check?read_data_subset=100', { method: 'POST' })).json();

@@ -2,7 +2,8 @@
  * Mark and sweep against concurrent ingest, randomised (the seed is printed): captures that
  * re-use chunks of captures retention is dropping are begun and committed while retention
  * runs (keep-last 1, so nearly every run drops and sweeps). Afterwards every committed
- * capture's artifact reads back byte for byte, `check` finds no missing chunk, and a last
+ * capture's artifact reads back byte for byte, `check` finds no missing chunk (nor a chunk
+ * list a kept manifest names), and a last
  * run leaves the store clean. A commit may be refused with 503 (its chunk swept meanwhile,
  * api/retention/lock.ts): the collector then begins again, as here.
  */
@@ -91,6 +92,8 @@ describeEachFlavour('garbage collection under concurrent commits', (flavour) => 
     const c = await checkStore(catalog.services);
     expect(c.missingChunks).toEqual([]);
     expect(c.capturesWithoutManifest).toEqual([]);
+    // Every kept manifest reads back, with the chunk lists it names (format 3).
+    expect(c.unreadableManifests).toEqual([]);
     await runRetention(catalog.services, { dryRun: false, ranBy: 'test', policy: { keepLast: 1 }, timeZone: 'UTC' });
     expect((await checkStore(catalog.services, { readDataPercent: 100 })).clean).toBe(true);
     console.log(
