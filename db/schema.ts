@@ -53,6 +53,12 @@ export const captures = pgTable(
     request: jsonb('request').notNull(),
     /** The latest begin: its upload URLs are valid from here on; staged uploads are swept a while after. */
     lastBegunAt: ts('last_begun_at'),
+    /**
+     * The chunk lists (format 3) a commit of this capture is about to name, written before its
+     * transaction so that a commit that fails after its manifest went out leaves them named:
+     * garbage collection and `check` count an open capture's lists as in use, as its request's chunks.
+     */
+    chunkLists: jsonb('chunk_lists'),
   },
   (t) => [
     index('captures_host_time').on(t.host, t.collectedAt),

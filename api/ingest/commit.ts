@@ -3,7 +3,7 @@
  * (api/pipeline/) in one transaction, then the manifest. Repeating a commit answers the
  * same artifact ids.
  */
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { BeginRequest, CommitResponse } from '../../formats/protocol.js';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import { queryRows, type Db } from '../../db/client.js';
@@ -188,6 +188,15 @@ export async function commitCapture(
     manifestKey: manifestKey(req.host.name, captureId),
   };
   const systemUuid = entries.map((e) => e.parsed?.details?.systemUuid ?? null).find((s) => !!s) ?? null;
+  // The lists this commit will name, recorded on the open capture outside its transaction: a
+  // commit that fails after its manifest went out (which rebuild completes) leaves the capture
+  // open with its manifest naming them, and garbage collection keeps an open capture's lists as
+  // it keeps its request's chunks (api/retention/gc.ts), so none it reused from an earlier
+  // capture is swept before the retry.
+  await db
+    .update(captures)
+    .set({ chunkLists: [...lists.distinct.keys()] })
+    .where(and(eq(captures.id, captureId), eq(captures.state, 'open')));
   let written = entries;
   try {
     await db.transaction(async (txRaw) => {
@@ -217,7 +226,7 @@ export async function commitCapture(
         entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)).filter((s) => !inserting.has(s)),
       );
       // Which chunk lists are stored already, asked under the lock too (listsWithRows says why).
-      const listed = listsWithRows(tx, lists);
+      const listed = listsWithRows(tx, lists, committedAt);
       // The rows follow in the same pipeline (writeCapture); until COMMIT they are this
       // transaction's alone, and are rolled back with it when the claim or the check says no.
       const rows = writeCapture(tx, record, entries, blobRows, systemUuid, verified.held);
@@ -250,7 +259,7 @@ export async function commitCapture(
       // Format 3 (api/pipeline/manifest.ts): each artifact's chunk list named by its hash, the
       // lists the catalog lacks stored first (a manifest never names an absent object), their
       // `blobs` rows inserted with the artifacts that name them.
-      const newLists = storeChunkLists(store, lists, withRows.value.stored);
+      const newLists = storeChunkLists(store, lists, withRows.value.stored, new Set(withRows.value.doubted));
       const manifest = newLists.then(() => encodeManifest(buildManifest(record, entries))).then((bytes) => store.put(record.manifestKey, bytes));
       const [done, put] = await Promise.allSettled([rows, manifest]);
       if (done.status === 'rejected') throw done.reason;

@@ -8,7 +8,7 @@
 import { sql } from 'drizzle-orm';
 import type { ManifestChunk } from '../../formats/protocol.js';
 import { queryRows, type Db } from '../../db/client.js';
-import { pool } from '../ingest/staging.js';
+import { pool, trustedRecord } from '../ingest/staging.js';
 import { OldestFirst } from '../oldest-first.js';
 import { type BlobStore, chunkKey } from '../store/types.js';
 import { type ChunkList, type ChunkListSource, decodeChunkList, encodeChunkList, type EncodedChunkList } from './manifest.js';
@@ -38,22 +38,25 @@ export function chunkListRows(encoded: EncodedChunkLists, at: Date): BlobRow[] {
 }
 
 /**
- * The lists among `encoded` that have their `blobs` row (`doubted`: rows whose object a store
- * listing did not show, or that rebuild recreated without asking the store — their
- * `last_verified` is the epoch, api/ingest/staging.ts vouchListed). Asked inside the commit's
+ * The lists among `encoded` that have their `blobs` row (`doubted`: rows past their trust window,
+ * or whose object a store listing did not show, or that rebuild recreated without asking the
+ * store — their `last_verified` is the epoch, api/ingest/staging.ts vouchListed). Asked inside the commit's
  * transaction once it holds the ingest lock (api/retention/lock.ts): from then until it ends no
  * sweep batch runs, so a list with its row stays, and one without is stored by storeChunkLists
  * and given its row by this transaction, with the artifacts that name it. Asking before the lock
  * would leave a window where another capture's commit gives a list its row and a sweep of that
  * capture deletes it, after this commit found it stored.
  */
-export async function listsWithRows(tx: Db, encoded: EncodedChunkLists): Promise<{ stored: Set<string>; doubted: string[] }> {
-  const rows = await queryRows<{ sha256: string; doubted: boolean }>(
+export async function listsWithRows(tx: Db, encoded: EncodedChunkLists, at: Date): Promise<{ stored: Set<string>; doubted: string[] }> {
+  const rows = await queryRows<{ sha256: string; last_verified: string | Date }>(
     tx,
-    sql`SELECT b.sha256, b.last_verified <= 'epoch'::timestamptz AS doubted FROM blobs b
+    sql`SELECT b.sha256, b.last_verified FROM blobs b
          WHERE b.sha256 IN (SELECT jsonb_array_elements_text(${JSON.stringify([...encoded.distinct.keys()])}::jsonb))`,
   );
-  return { stored: new Set(rows.filter((r) => !r.doubted).map((r) => r.sha256)), doubted: rows.filter((r) => r.doubted).map((r) => r.sha256) };
+  // A record past its trust window (no maintenance listing renewed it) is doubted as a chunk's
+  // is (api/ingest/staging.ts CHUNK_TRUST_MS): its list is stored again, after a look.
+  const doubted = (r: { sha256: string; last_verified: string | Date }) => !trustedRecord({ sha256: r.sha256, lastVerified: new Date(r.last_verified) }, at);
+  return { stored: new Set(rows.filter((r) => !doubted(r)).map((r) => r.sha256)), doubted: rows.filter(doubted).map((r) => r.sha256) };
 }
 
 /**
@@ -61,7 +64,8 @@ export async function listsWithRows(tx: Db, encoded: EncodedChunkLists): Promise
  * stored again by the next commit naming it), before the manifest is written (a manifest never
  * names an absent list). An unchanged artifact's list is yesterday's, which has its row: an
  * unchanged day stores none. Write once (`putIfAbsent`), without the look first on a server that
- * ignores conditional PUTs (`seenAbsent`): a list without its row is absent, or was stored by a
+ * ignores conditional PUTs (`seenAbsent`) unless the row is there but doubted (`doubted`: its
+ * object most likely rests there): a list without its row is absent, or was stored by a
  * commit that failed after it — the same list under its own hash, which writing again changes
  * nothing of (on the bench's Swift that look was a HEAD for each new list). A list stored here
  * whose commit then fails is an object without a row, which nothing sweeps and `check` lists as
@@ -72,11 +76,14 @@ export async function storeChunkLists(
   store: BlobStore,
   encoded: EncodedChunkLists,
   stored: Set<string>,
+  doubted: ReadonlySet<string> = new Set(),
 ): Promise<Array<{ sha256: string; storedSize: number }>> {
   const absent = [...encoded.distinct.values()].filter((e) => !stored.has(e.chunk.sha256));
   const found = await pool(absent, 16, async (e) => {
     const key = chunkKey(e.chunk.sha256);
-    if ((await store.putIfAbsent(key, e.stored, { seenAbsent: true })) === 'created') return null;
+    // A doubted list's object is most likely there (a rebuild doubts every record): look first,
+    // so a server without write-once creates does not overwrite it.
+    if ((await store.putIfAbsent(key, e.stored, { seenAbsent: !doubted.has(e.chunk.sha256) })) === 'created') return null;
     const head = await store.head(key);
     return head && head.size !== e.chunk.storedSize ? { sha256: e.chunk.sha256, storedSize: head.size } : null;
   });
@@ -87,7 +94,7 @@ export async function storeChunkLists(
  * A reader of chunk lists for format 3 manifests (decodeManifest): each list fetched once and
  * checked (decodeChunkList), kept for the manifests after it — a daily host's unchanged
  * artifacts name the same list in every capture — up to `maxBytes` of lists' JSON, least
- * recently used first, so a rebuild of years of captures holds a bounded part of them.
+ * recently used first: that bounds the lists kept, not a rebuild, which decodes every manifest first.
  * A missing list is an Error naming it and its key.
  */
 export function chunkListReader(store: BlobStore, maxBytes = 16 * 1024 * 1024): ChunkListSource {

@@ -91,7 +91,8 @@ export async function checkStore(
   const openNamed = new Set(
     rowsOf<{ sha: string }>(
       await db.execute(sql`select distinct c->>'sha256' as sha from captures cap,
-    jsonb_array_elements(cap.request->'artifacts') a, jsonb_array_elements(a->'chunks') c where cap.state = 'open'`),
+    jsonb_array_elements(cap.request->'artifacts') a, jsonb_array_elements(a->'chunks') c where cap.state = 'open'
+    union select jsonb_array_elements_text(cap.chunk_lists) from captures cap where cap.state = 'open' and cap.chunk_lists is not null`),
     ).map((r) => r.sha),
   );
   const stored = new Map<string, number>();

@@ -55,9 +55,12 @@ async function namedChunks(db: Db, onlyCaptures?: string[]): Promise<Set<string>
             ),
           );
   for (const r of rowsOf<{ sha: string }>(arts)) named.add(r.sha);
-  // A begun capture's request: its chunks are about to be committed (or were just verified).
+  // A begun capture's request: its chunks are about to be committed (or were just verified);
+  // and the chunk lists its commit named (captures.chunk_lists: a commit that failed after its
+  // manifest went out left them named there).
   const open = await db.execute(sql`select distinct c->>'sha256' as sha from captures cap,
-    jsonb_array_elements(cap.request->'artifacts') a, jsonb_array_elements(a->'chunks') c where cap.state = 'open'`);
+    jsonb_array_elements(cap.request->'artifacts') a, jsonb_array_elements(a->'chunks') c where cap.state = 'open'
+    union select jsonb_array_elements_text(cap.chunk_lists) from captures cap where cap.state = 'open' and cap.chunk_lists is not null`);
   for (const r of rowsOf<{ sha: string }>(open)) named.add(r.sha);
   return named;
 }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CHUNK_TRUST_MS, VOUCH_REFRESH_MS } from '../../api/ingest/staging.js';
 import { runMaintenance, SCRUB_EVERY_MS, vouchForStoredChunks } from '../../api/maintenance.js';
 import { chunkKey, type BlobStore } from '../../api/store/types.js';
-import { blobs } from '../../db/schema.js';
+import { artifacts, blobs } from '../../db/schema.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, commit, ingest, prepareCapture, sha256Hex, uploadMissing } from '../helpers/ingest-client.js';
 
@@ -194,5 +194,22 @@ describeEachFlavour('a store listing vouches for the chunks it shows', (flavour)
     }
     const [after] = await db.select().from(blobs).where(eq(blobs.sha256, sha));
     expect(after.lastVerified.getTime()).toBe(0);
+  });
+
+  it('a chunk list whose record is past its window, with no listing since, is stored again by the next commit naming it', async () => {
+    const bytes = new TextEncoder().encode('tank/l@stale\t1793491200\t1\n'.repeat(30));
+    const input = { host: 'stor-stale', hostKind: 'solaris' as const, artifacts: [{ kind: 'zfs-snapshots' as const, fileName: 'z.txt', bytes }] };
+    const first = await ingest(catalog, input);
+    const { db, store } = catalog.services;
+    const [row] = await db.select({ list: artifacts.chunkList }).from(artifacts).where(eq(artifacts.id, first.artifacts[0].id));
+    const list = row.list!;
+    // Lost from the bucket, and no maintenance pass ran to doubt it: only its record's age tells.
+    await store.delete(chunkKey(list));
+    skew += 2 * CHUNK_TRUST_MS + 60_000;
+    const done = await ingest(catalog, input);
+    expect(done.state).toBe('committed');
+    expect(await store.head(chunkKey(list))).not.toBeNull();
+    const [record] = await db.select().from(blobs).where(eq(blobs.sha256, list));
+    expect(Math.abs(record.lastVerified.getTime() - (Date.now() + skew))).toBeLessThan(60_000);
   });
 });
