@@ -4,7 +4,7 @@
  * with upload URLs to per-capture staging keys.
  */
 import { createHash } from 'node:crypto';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { ArtifactRef, BeginBody, BeginRequest, BeginResponse, UploadTarget } from '../../formats/protocol.js';
 import { captures } from '../../db/schema.js';
 import { queryRows, type Db } from '../../db/client.js';
@@ -216,6 +216,9 @@ export async function beginCapture(services: Services, principal: Principal, bod
   // chunks that need an upload URL must declare it.
   const noMd5 = store.kind === 's3' ? lacking.filter((sha) => !chunks.get(sha)!.storedMd5) : [];
   if (noMd5.length > 0) {
+    // Refused as sent: the capture this begin opened goes again, or a client repeating the
+    // mistake would fill its host's open captures (MAX_OPEN_CAPTURES) and be refused with 429.
+    if (inserted.length > 0) await db.delete(captures).where(and(eq(captures.id, req.captureId), eq(captures.state, 'open')));
     throw new ApiError(
       'bad_request',
       `chunk ${noMd5[0]}${noMd5.length > 1 ? ` (and ${noMd5.length - 1} more)` : ''} needs storedMd5 (base64 MD5 of the bytes as uploaded): this catalog stores chunks in S3, which binds upload URLs to it`,
