@@ -15,7 +15,7 @@ import type { Services } from '../context.js';
 import { ChunkError, decodeChunk } from '../pipeline/chunks.js';
 import { decodeManifest } from '../pipeline/manifest.js';
 import { chunkListReader } from '../pipeline/chunk-lists.js';
-import { doubtRecords, pool, vouchListed } from '../ingest/staging.js';
+import { doubtRecords, markMissing, pool, vouchListed } from '../ingest/staging.js';
 import { chunkKey, isManifestKey, manifestKeysOf } from '../store/types.js';
 import { rowsOf } from './gather.js';
 
@@ -222,6 +222,7 @@ async function scrubSlice(
   const corrupt: CorruptChunk[] = [];
   const good: string[] = [];
   const vanished: string[] = [];
+  const setAside = new Map<string, Uint8Array>();
   let bytes = 0;
   await pool(slice, 8, async (sha) => {
     const size = sizeOf(sha);
@@ -239,7 +240,20 @@ async function scrubSlice(
       good.push(sha);
     } catch (e) {
       if (!(e instanceof ChunkError)) throw e;
+      // Read once more before anything is moved: a read that went wrong is not a chunk that did.
+      const again = await store.getBytes(chunkKey(sha));
+      if (
+        again &&
+        (await decodeChunk(sha, size, again).then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        good.push(sha);
+        return;
+      }
       corrupt.push({ sha256: sha, reason: e.message, artifacts: [...(refs.get(sha)?.artifacts ?? [])].sort(), volumes: [] });
+      setAside.set(sha, again ?? raw);
     }
   });
   const at = now();
@@ -248,7 +262,7 @@ async function scrubSlice(
       .update(blobs)
       .set({ lastVerified: at })
       .where(inArray(blobs.sha256, good.slice(i, i + 500)));
-  for (const c of corrupt) await raiseCorrupt(services, c);
+  for (const c of corrupt) await raiseCorrupt(services, c, await repairable(services, c.sha256, setAside.get(c.sha256)!));
   await doubtRecords(db, vanished);
   corrupt.sort((a, b) => a.sha256.localeCompare(b.sha256));
   const to = slice.length ? slice[slice.length - 1] : from;
@@ -260,8 +274,33 @@ async function scrubSlice(
   return { percent, read: slice.length, bytes, from, to, wrapped, corrupt, vanished };
 }
 
+/** Where a chunk's bytes that no longer hash to its name are kept once taken from under it. */
+export function quarantineKey(sha256: string): string {
+  return `quarantine/${sha256}`;
+}
+
+/**
+ * A chunk whose bytes no longer hash to its name (read twice): its bytes are set aside under
+ * `quarantine/<sha256>` for whoever looks into it (nothing reads or deletes them), the object
+ * under its name goes, and its record with it (markMissing). The next capture of a host holding
+ * the good bytes is then asked for them, and its write-once create finds the key free, so the
+ * artifacts naming the chunk read whole again. Answers what the event tells the operator: how
+ * it gets repaired, or why it could not be made repairable (Object Lock holds the object).
+ */
+async function repairable(services: Pick<Services, 'db' | 'store'>, sha256: string, bytes: Uint8Array): Promise<string> {
+  const { db, store } = services;
+  try {
+    await store.put(quarantineKey(sha256), bytes);
+    await store.delete(chunkKey(sha256));
+  } catch (e) {
+    return `its stored copy could not be taken away (${(e as Error).message}); restore from another capture`;
+  }
+  await markMissing(db, store, [sha256]);
+  return `its stored copy was set aside as ${quarantineKey(sha256)}; the next capture of a host holding these bytes uploads them again, or restore from another capture`;
+}
+
 /** One chunk-corrupt event per affected artifact and volume (once: an open event for the same chunk and artifact is not repeated). */
-async function raiseCorrupt(services: Pick<Services, 'db' | 'now'>, c: CorruptChunk): Promise<void> {
+async function raiseCorrupt(services: Pick<Services, 'db' | 'now'>, c: CorruptChunk, repair: string): Promise<void> {
   const { db, now } = services;
   if (c.artifacts.length === 0) return;
   const arts = rowsOf<{ id: string; capture_id: string; host: string; device: string | null; file_name: string }>(
@@ -300,7 +339,7 @@ async function raiseCorrupt(services: Pick<Services, 'db' | 'now'>, c: CorruptCh
       host: a.host,
       captureId: a.capture_id,
       artifactId: a.id,
-      message: `${a.file_name}: stored chunk ${c.sha256} no longer matches its hash (${c.reason}); restore from another capture or re-collect`,
+      message: `${a.file_name}: stored chunk ${c.sha256} no longer matches its hash (${c.reason}); ${repair}`,
       details: { sha256: c.sha256, reason: c.reason, artifacts: c.artifacts, volumes: c.volumes },
       createdAt: now(),
     }));

@@ -1,7 +1,8 @@
 /**
  * `check` on both stores: a fresh store is clean; a stored chunk whose bytes changed (same
  * length) is found by the read-data scrub and raises a chunk-corrupt event naming the
- * artifact and its extent's device; a deleted chunk is listed as missing with the artifact
+ * artifact and its extent's device, its damaged copy is set aside and the next capture of the
+ * same bytes stores it again; a deleted chunk is listed as missing with the artifact
  * that needs it; the scrub goes on where it stopped.
  */
 import { randomBytes } from 'node:crypto';
@@ -64,10 +65,26 @@ describeEachFlavour('check and scrub', (flavour) => {
     const mine = list.filter((e) => e.type === 'chunk-corrupt');
     expect(mine.length).toBe(1);
     expect(mine[0]).toMatchObject({ artifactId: headerArtifact, deviceId: DEFAULTS.deviceId, severity: 'critical' });
-    // A second scrub over the same damage does not repeat the event.
-    await check(100);
+    expect((mine[0] as unknown as { message: string }).message).toContain(`set aside as quarantine/${sha}`);
+    // The damaged copy is set aside and its key freed: its record goes, so the host is asked for it again.
+    const { store } = catalog.services;
+    expect(Buffer.from((await store.getBytes(`quarantine/${sha}`))!).equals(Buffer.from(bad))).toBe(true);
+    expect(await store.head(chunkKey(sha))).toBeNull();
+    // A second scrub does not repeat the event: the chunk is missing now, not corrupt.
+    const second = await check(100);
+    expect(second.scrub.corrupt).toEqual([]);
+    expect(second.missingChunks.map((m: { sha256: string }) => m.sha256)).toContain(sha);
     const again = await (await catalog.request('/v1/events?type=chunk-corrupt')).json();
     expect(((again.events ?? again.items ?? again) as unknown[]).length).toBe(1);
+    // The next capture of the same bytes uploads the chunk again, and the first artifact reads whole.
+    await ingest(catalog, {
+      host: 'esx1',
+      hostKind: 'esxi',
+      artifacts: [{ kind: 'vmfs-header', fileName: 'sdb.hex', device: DEFAULTS.deviceId, bytes: header }],
+    });
+    const res = await catalog.request(`/v1/artifacts/${headerArtifact}/content`);
+    expect(res.status).toBe(200);
+    expect(sha256Hex(new Uint8Array(await res.arrayBuffer()))).toBe(sha256Hex(header));
   });
 
   it('lists a deleted chunk as missing, with the artifact that needs it', async () => {
