@@ -168,13 +168,22 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         if (sub) throw new UsageError(`rebuild takes no arguments (got ${JSON.stringify(sub)})`);
         return await withServices(async (opened) => {
           const result = await rebuildCatalog(opened.services, progressPrinter(io, 'rebuild'));
-          await cliAudit(opened, 'rebuild', 'catalog', { captures: result.captures, skipped: result.skipped, errors: result.errors.length });
+          const left = result.artifactsLeftOut;
+          await cliAudit(opened, 'rebuild', 'catalog', {
+            captures: result.captures,
+            skipped: result.skipped,
+            errors: result.errors.length,
+            artifactsLeftOut: left.length,
+          });
           const errors = result.errors.map((e) => `\n  ${e.key}: ${e.message}`).join('');
+          const leftOut = left.length
+            ? `, ${left.length} artifacts left out of their capture (chunk list missing or damaged)${left.map((l) => `\n  ${l.key} artifacts[${l.index}] (${l.fileName}) chunk list ${l.chunkList}: ${l.message}`).join('')}`
+            : '';
           print(
-            `rebuild: ${result.manifests} manifests, ${result.captures} captures recreated (${result.artifacts} artifacts), ${result.skipped} already present, ${result.tokens.restored} tokens restored, ${result.errors.length} errors${errors}`,
+            `rebuild: ${result.manifests} manifests, ${result.captures} captures recreated (${result.artifacts} artifacts), ${result.skipped} already present, ${result.tokens.restored} tokens restored, ${result.errors.length} errors${errors}${leftOut}`,
             result,
           );
-          return result.errors.length > 0 ? 2 : 0;
+          return result.errors.length > 0 || left.length > 0 ? 2 : 0;
         });
       }
       case 'reindex': {

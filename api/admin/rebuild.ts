@@ -17,7 +17,7 @@ import { reevaluateHealth } from '../events/checks.js';
 import { reconcileHealth } from '../events/health.js';
 import { indexEntry, writeArtifactGuarded, writeCapture, type CaptureRecord } from '../pipeline/write.js';
 import { parseStoredArtifact, type ParsedEntry } from '../pipeline/parse.js';
-import { decodeManifest } from '../pipeline/manifest.js';
+import { decodeManifestPartly, type LeftOutArtifact } from '../pipeline/manifest.js';
 import { chunkListReader } from '../pipeline/chunk-lists.js';
 import { PARSER_VERSION } from '../../formats/parse.js';
 
@@ -34,6 +34,12 @@ export interface RebuildResult {
   /** Tokens brought back from `tokens/` (see api/admin/tokens.ts), and tokens revoked again. */
   tokens: { restored: number; revoked: number };
   errors: Array<{ key: string; message: string }>;
+  /**
+   * Artifacts of recreated captures left out because the chunk list their manifest names
+   * (format 3) is missing or damaged: the manifest's key, the artifact's place in it (its id is
+   * `artifactId(captureId, index)`), file name, list, and why. Their capture has the others.
+   */
+  artifactsLeftOut: Array<{ key: string } & LeftOutArtifact>;
 }
 
 /**
@@ -65,8 +71,12 @@ class CommittedMeanwhile extends Error {}
  * Restores the tokens kept under `tokens/`, then recreates every capture found under
  * `manifests/` that the catalog lacks (any manifest format, api/pipeline/manifest.ts; format 3
  * with its artifacts' chunk lists, whose `blobs` rows it recreates with the chunks'): reads its
- * chunks, parses, indexes. A manifest whose chunk list is missing or damaged is an error naming
- * the manifest's key and the list, and the others are still read. Manifests are applied oldest capture first, so drift events
+ * chunks, parses, indexes. An artifact whose chunk list is missing or damaged is left out of its
+ * capture, which is recreated with the others (their ids those of their places in the manifest),
+ * and reported (`artifactsLeftOut`): a list is shared by every capture of the same bytes, on
+ * every host and day, and one lost object cost each of those captures all its artifacts when it
+ * failed the manifest. A manifest otherwise unreadable is an error naming its key, and the
+ * others are still read. Manifests are applied oldest capture first, so drift events
  * come out as they did at commit time. Captures already committed are skipped.
  *
  * A commit writes its manifest before its transaction commits (the store is the source of
@@ -93,22 +103,23 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
     artifacts: 0,
     tokens: { restored: restored.restored, revoked: restored.revoked },
     errors: [...restored.errors],
+    artifactsLeftOut: [],
   };
-  const loaded: Array<{ key: string; manifest: CaptureManifest }> = [];
+  const loaded: Array<{ key: string; manifest: CaptureManifest; positions: number[]; leftOut: LeftOutArtifact[] }> = [];
   // Format 3's chunk lists: each fetched and checked once, a bounded part of them kept.
   const lists = chunkListReader(store);
   for (const key of keys) {
     try {
       const bytes = await store.getBytes(key);
       if (!bytes) throw new Error('gone since the listing');
-      loaded.push({ key, manifest: await decodeManifest(bytes, lists) });
+      loaded.push({ key, ...(await decodeManifestPartly(bytes, lists)) });
     } catch (e) {
       result.errors.push({ key, message: (e as Error).message });
     }
   }
   loaded.sort((a, b) => a.manifest.collectedAt.localeCompare(b.manifest.collectedAt) || a.manifest.captureId.localeCompare(b.manifest.captureId));
   let done = 0;
-  for (const { key, manifest } of loaded) {
+  for (const { key, manifest, positions, leftOut } of loaded) {
     onProgress?.(done++, loaded.length, key);
     const [existing] = await db.select({ state: captures.state }).from(captures).where(eq(captures.id, manifest.captureId));
     if (existing?.state === 'committed') {
@@ -119,7 +130,7 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
       const entries: ParsedEntry[] = [];
       for (let i = 0; i < manifest.artifacts.length; i++) {
         const ref = manifest.artifacts[i];
-        entries.push(await parseStoredArtifact(db, store, ref, ref.id, i, { verifyWhole: false }));
+        entries.push(await parseStoredArtifact(db, store, ref, ref.id, positions[i], { verifyWhole: false }));
       }
       const record: CaptureRecord = {
         captureId: manifest.captureId,
@@ -167,6 +178,7 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
       });
       result.captures++;
       result.artifacts += entries.length;
+      for (const l of leftOut) result.artifactsLeftOut.push({ key, ...l });
     } catch (e) {
       if (e instanceof CommittedMeanwhile) {
         result.skipped++;

@@ -219,11 +219,14 @@ function writtenOut<Ref>(
   m: Omit<CaptureManifest, 'artifacts'> & { artifacts: Array<Omit<CaptureManifest['artifacts'][number], 'chunks'> & { chunks: Ref[] }> },
   chunkOf: (ref: Ref, where: string) => ManifestChunk,
   placeOf: (n: number) => string = (n) => `manifest artifacts[${n}]`,
+  positions?: readonly number[],
 ): CaptureManifest {
   const { captureId, host, collectedAt, receivedAt, committedAt, collector } = m;
   const sizes = new Map<string, number>();
   let references = 0;
-  const artifacts = m.artifacts.map((a, n) => {
+  const artifacts = m.artifacts.map((a, k) => {
+    // Its place in the manifest: the artifacts may be some of them (decodeManifestPartly).
+    const n = positions?.[k] ?? k;
     const where = placeOf(n);
     if (a.id !== artifactId(captureId, n)) throw new Error(`${where} has id ${a.id}; commit gives it ${artifactId(captureId, n)}`);
     references += a.chunks.length;
@@ -297,74 +300,129 @@ export async function decodeChunkList(sha256: string, raw: Uint8Array): Promise<
 /** How many chunk lists one manifest's reader asks for at once. */
 const LISTS_AT_ONCE = 8;
 
-/** Each distinct list of a format 3 manifest, a few at a time; the first failure stops it, naming the artifact. */
-async function listsOf(m: z.infer<typeof ManifestV3Shape>, lists: ChunkListSource): Promise<Map<string, ChunkList>> {
-  const first = new Map<string, number>();
-  for (const [n, a] of m.artifacts.entries()) if (!first.has(a.chunkList)) first.set(a.chunkList, n);
-  const wanted = [...first];
+/** Each distinct list of a format 3 manifest, a few at a time: those read, and why each other one was not. */
+async function listsOf(m: z.infer<typeof ManifestV3Shape>, lists: ChunkListSource): Promise<{ found: Map<string, ChunkList>; failed: Map<string, string> }> {
+  const wanted = [...new Set(m.artifacts.map((a) => a.chunkList))];
   const found = new Map<string, ChunkList>();
+  const failed = new Map<string, string>();
   let next = 0;
   const worker = async () => {
     while (next < wanted.length) {
-      const [sha, n] = wanted[next++];
+      const sha = wanted[next++];
       try {
         found.set(sha, await lists(sha));
       } catch (e) {
-        next = wanted.length;
-        throw new Error(`manifest artifacts[${n}] (${m.artifacts[n].fileName}): ${(e as Error).message}`);
+        failed.set(sha, (e as Error).message);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(LISTS_AT_ONCE, wanted.length) }, worker));
-  return found;
+  return { found, failed };
+}
+
+/**
+ * An artifact of a format 3 manifest whose chunk list is missing or damaged (or does not add
+ * up to it), left out of what decodeManifestPartly answers: its place in the manifest (its id
+ * is `artifactId(captureId, index)`), its file name, the list it names, and why.
+ */
+export interface LeftOutArtifact {
+  index: number;
+  fileName: string;
+  chunkList: string;
+  message: string;
+}
+
+/** A manifest read back with the artifacts whose chunk list reads (decodeManifestPartly). */
+export interface PartlyDecoded {
+  /** The artifacts that read, each with the id of its place in the manifest. */
+  manifest: CaptureManifest;
+  /** Each artifact's place in the manifest, in `manifest.artifacts`' order. */
+  positions: number[];
+  leftOut: LeftOutArtifact[];
+}
+
+/** Format 3 with the artifacts whose list reads and checks out, and why each other one does not. */
+async function decodeV3(m: z.infer<typeof ManifestV3Shape>, lists: ChunkListSource): Promise<PartlyDecoded> {
+  const { found, failed } = await listsOf(m, lists);
+  const placeOf = (n: number) => `manifest artifacts[${n}] (chunk list ${m.artifacts[n].chunkList})`;
+  const kept: CaptureManifest['artifacts'] = [];
+  const positions: number[] = [];
+  const leftOut: LeftOutArtifact[] = [];
+  for (const [n, a] of m.artifacts.entries()) {
+    const list = found.get(a.chunkList);
+    const left = (message: string) => leftOut.push({ index: n, fileName: a.fileName, chunkList: a.chunkList, message });
+    if (!list) {
+      left(`manifest artifacts[${n}] (${a.fileName}): ${failed.get(a.chunkList)}`);
+      continue;
+    }
+    const artifact = {
+      id: artifactId(m.captureId, n),
+      kind: a.kind,
+      fileName: a.fileName,
+      sourcePath: a.sourcePath,
+      device: a.device ?? null,
+      size: list.size,
+      sha256: list.sha256,
+      chunks: list.chunks,
+      chunkList: list.stored,
+    };
+    try {
+      // What a list alone must hold (its chunks add up to its size, …), asked of this artifact alone.
+      writtenOut({ ...m, artifacts: [artifact] }, (c) => c, placeOf, [n]);
+    } catch (e) {
+      left((e as Error).message);
+      continue;
+    }
+    kept.push(artifact);
+    positions.push(n);
+  }
+  // What holds across artifacts (a chunk's one size, the capture's references) is the manifest's.
+  return { manifest: writtenOut({ ...m, artifacts: kept }, (c) => c, placeOf, positions), positions, leftOut };
 }
 
 /**
  * A manifest's bytes read back, whichever format: format 1 (plain JSON), format 2 or 3
  * (gzip), checked field by field against what a commit writes (a damaged or hand-edited
  * manifest is an Error naming the field, never a wrong capture). Format 3 reads each artifact's
- * chunk list from `lists` (one missing or damaged is an Error naming the artifact and the list);
- * its artifacts carry the list as `chunkList`. Its chunks hold a ManifestChunk's four fields
- * and nothing else (a table entry is one object for each of its uses). Throws on anything else,
- * naming what it found.
+ * chunk list from `lists` (one missing or damaged is an Error naming each such artifact and its
+ * list; decodeManifestPartly answers the others instead); its artifacts carry the list as
+ * `chunkList`. Its chunks hold a ManifestChunk's four fields and nothing else (a table entry is
+ * one object for each of its uses). Throws on anything else, naming what it found.
  */
 export async function decodeManifest(bytes: Uint8Array, lists?: ChunkListSource): Promise<CaptureManifest> {
+  const { manifest, leftOut } = await decodeManifestPartly(bytes, lists);
+  if (leftOut.length > 0) throw new Error(leftOut.map((l) => l.message).join('; '));
+  return manifest;
+}
+
+/**
+ * decodeManifest, but a format 3 artifact whose chunk list is missing or damaged is left out
+ * and said why (`leftOut`) rather than failing the manifest: a list is shared by every capture
+ * of the same bytes, on any host and day, so one lost object would otherwise cost each of
+ * those captures all its artifacts (rebuild, api/admin/rebuild.ts). Whatever else is wrong
+ * with the manifest still throws.
+ */
+export async function decodeManifestPartly(bytes: Uint8Array, lists?: ChunkListSource): Promise<PartlyDecoded> {
   const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
   const text = new TextDecoder().decode(gzipped ? await gunzipBounded(bytes, MANIFEST_MAX_BYTES, 64 * 1024) : bytes);
   const x = JSON.parse(text) as unknown;
   const format = x && typeof x === 'object' ? (x as { format?: unknown }).format : undefined;
-  if (format === 'vmfs-catalog-manifest/1') return writtenOut(shaped(ManifestV1Shape, x, 'format 1 manifest'), (c) => c);
+  const whole = (manifest: CaptureManifest): PartlyDecoded => ({ manifest, positions: manifest.artifacts.map((_, n) => n), leftOut: [] });
+  if (format === 'vmfs-catalog-manifest/1') return whole(writtenOut(shaped(ManifestV1Shape, x, 'format 1 manifest'), (c) => c));
   if (format === 'vmfs-catalog-manifest/2') {
     const m = shaped(ManifestV2Shape, x, 'format 2 manifest');
-    return writtenOut(m, (i, where) => {
-      const c = m.chunks[i];
-      if (!c) throw new Error(`${where} names chunk ${i}, not in its table of ${m.chunks.length}`);
-      return c;
-    });
+    return whole(
+      writtenOut(m, (i, where) => {
+        const c = m.chunks[i];
+        if (!c) throw new Error(`${where} names chunk ${i}, not in its table of ${m.chunks.length}`);
+        return c;
+      }),
+    );
   }
   if (format === 'vmfs-catalog-manifest/3') {
     const m = shaped(ManifestV3Shape, x, 'format 3 manifest');
     if (!lists) throw new Error('a format 3 manifest is read with its chunk lists, and none were given');
-    const found = await listsOf(m, lists);
-    const artifacts = m.artifacts.map((a, n) => {
-      const list = found.get(a.chunkList)!;
-      return {
-        id: artifactId(m.captureId, n),
-        kind: a.kind,
-        fileName: a.fileName,
-        sourcePath: a.sourcePath,
-        device: a.device ?? null,
-        size: list.size,
-        sha256: list.sha256,
-        chunks: list.chunks,
-        chunkList: list.stored,
-      };
-    });
-    return writtenOut(
-      { ...m, artifacts },
-      (c) => c,
-      (n) => `manifest artifacts[${n}] (chunk list ${m.artifacts[n].chunkList})`,
-    );
+    return decodeV3(m, lists);
   }
   throw new Error(`not a vmfs-catalog-manifest/1, /2 or /3 object (format ${JSON.stringify(format ?? null)})`);
 }

@@ -45,6 +45,11 @@ export const RebuildResult = z
     artifacts: z.number(),
     tokens: z.object({ restored: z.number(), revoked: z.number() }).describe('Tokens brought back from the store, and tokens revoked again'),
     errors: z.array(z.object({ key: z.string(), message: z.string() })),
+    artifactsLeftOut: z
+      .array(z.object({ key: z.string(), index: z.number(), fileName: z.string(), chunkList: z.string(), message: z.string() }))
+      .describe(
+        "Artifacts left out of a recreated capture because the chunk list its manifest names is missing or damaged: the manifest's key, the artifact's index in it (its id derives from capture id and index), file name, list SHA-256, and why. The capture has its other artifacts.",
+      ),
   })
   .openapi('RebuildResult');
 

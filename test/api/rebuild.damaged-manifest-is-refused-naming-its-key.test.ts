@@ -1,11 +1,12 @@
 /**
  * A manifest in the store that is not what a commit writes — damaged, or edited by hand — is
- * refused by `rebuild` and listed by `check`, each naming the manifest's key and the field (for
- * format 3, the chunk list it names: missing, its bytes not hashing to its name, not the shape
- * of a list, or not adding up to its artifact), and
+ * refused by `rebuild` and listed by `check`, each naming the manifest's key and the field, and
  * the other manifests are still read: no 500 for the whole rebuild (a missing `collector`, a
  * chunk named by a path, a NUL in a file name all stopped it before), and no capture recreated
- * from it (an artifact id commit never gives was written as it stood).
+ * from it (an artifact id commit never gives was written as it stood). A format 3 manifest
+ * whose chunk list is damaged (missing, its bytes not hashing to its name, not the shape of a
+ * list, or not adding up to its artifact) is sound otherwise: `rebuild` recreates its capture
+ * without that artifact and reports it, and `check` lists the manifest with why.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -52,8 +53,8 @@ describeEachFlavour('a damaged manifest', (flavour) => {
   let goodKey: string;
   let goodCapture: string;
   const damaged: Array<{ key: string; captureId: string; says: RegExp }> = [];
-  /** The format 3 manifests among them, with the chunk list each names. */
-  const listed: Array<{ key: string; sha: string }> = [];
+  /** Format 3 manifests naming a damaged chunk list for their one artifact, with the list. */
+  const listed: Array<{ key: string; captureId: string; sha: string; says: RegExp }> = [];
   beforeAll(async () => {
     catalog = await startTestCatalog(flavour, { listen: true });
     const { store } = catalog.services;
@@ -126,8 +127,7 @@ describeEachFlavour('a damaged manifest', (flavour) => {
       m.artifacts[0].chunkList = sha;
       const key = manifestKey(good3.host.name, m.captureId);
       await store.put(key, gzipSync(JSON.stringify(m)));
-      damaged.push({ key, captureId: m.captureId, says: says(sha) });
-      listed.push({ key, sha });
+      listed.push({ key, captureId: m.captureId, sha, says: says(sha) });
     }
   }, 120_000);
   afterAll(async () => {
@@ -145,24 +145,30 @@ describeEachFlavour('a damaged manifest', (flavour) => {
       sql.raw('TRUNCATE hosts, captures, blobs, artifacts, volumes, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY'),
     );
     const result = await post<RebuildResult>('/v1/admin/rebuild');
-    expect(result).toMatchObject({ manifests: damaged.length + 1, captures: 1, skipped: 0, artifacts: 1 });
+    expect(result).toMatchObject({ manifests: damaged.length + listed.length + 1, captures: 1 + listed.length, skipped: 0, artifacts: 1 });
     expect([...result.errors].sort((a, b) => a.key.localeCompare(b.key))).toEqual(
       [...damaged].sort((a, b) => a.key.localeCompare(b.key)).map((d) => ({ key: d.key, message: expect.stringMatching(d.says) })),
     );
     const rows = await queryRows<{ id: string }>(catalog.services.db, sql`select id from captures order by id`);
-    expect(rows.map((r) => r.id)).toEqual([goodCapture]);
-    // A format 3 manifest's error names the artifact and its chunk list.
-    for (const { key, sha } of listed) expect(result.errors.find((e) => e.key === key)?.message).toMatch(new RegExp(`^manifest artifacts\\[0\\] .*${sha}`));
+    expect(rows.map((r) => r.id)).toEqual([goodCapture, ...listed.map((l) => l.captureId)].sort());
+    // A damaged chunk list leaves its artifact out, named with the list, and its capture is kept.
+    expect([...result.artifactsLeftOut].sort((a, b) => a.key.localeCompare(b.key))).toEqual(
+      [...listed]
+        .sort((a, b) => a.key.localeCompare(b.key))
+        .map((l) => ({ key: l.key, index: 0, fileName: 'sdb.hex', chunkList: l.sha, message: expect.stringMatching(l.says) })),
+    );
+    for (const { key, sha } of listed)
+      expect(result.artifactsLeftOut.find((e) => e.key === key)?.message).toMatch(new RegExp(`^manifest artifacts\\[0\\] .*${sha}`));
   });
 
   it('is listed by check with why, and nothing else is', async () => {
     const report = await post<CheckReport>('/v1/admin/check');
-    expect(report.unreadableManifests.map((u) => u.key)).toEqual(damaged.map((d) => d.key).sort());
-    for (const d of damaged) expect(report.unreadableManifests.find((u) => u.key === d.key)?.message).toMatch(d.says);
+    expect(report.unreadableManifests.map((u) => u.key)).toEqual([...damaged, ...listed].map((d) => d.key).sort());
+    for (const d of [...damaged, ...listed]) expect(report.unreadableManifests.find((u) => u.key === d.key)?.message).toMatch(d.says);
     expect(report.manifestsWithoutCapture).toEqual(damaged.map((d) => d.key).sort());
     expect(report).toMatchObject({ capturesWithoutManifest: [], missingChunks: [], clean: false });
     const printed = formatCheckReport(report);
-    for (const d of damaged) expect(printed).toContain(`unreadable manifest ${d.key}: `);
+    for (const d of [...damaged, ...listed]) expect(printed).toContain(`unreadable manifest ${d.key}: `);
     expect(printed).not.toContain(goodKey);
   });
 });

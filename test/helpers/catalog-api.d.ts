@@ -302,6 +302,14 @@ export interface components {
           key: string;
           message: string;
         }[];
+      /** @description Artifacts left out of a recreated capture because the chunk list its manifest names is missing or damaged: the manifest's key, the artifact's index in it (its id derives from capture id and index), file name, list SHA-256, and why. The capture has its other artifacts. */
+      artifactsLeftOut: {
+          key: string;
+          index: number;
+          fileName: string;
+          chunkList: string;
+          message: string;
+        }[];
     };
     ReindexResult: {
       artifacts: number;
