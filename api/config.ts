@@ -155,7 +155,9 @@ export const configSchema = z.object({
     .default('unlimited'),
   RETENTION_KEEP_WITHIN: z
     .string()
-    .regex(/^(?:\d+y)?(?:\d+m)?(?:\d+d)?(?:\d+h)?$/, 'a duration such as 7d, 36h, 1y6m')
+    .regex(/^(?:0|(?:\d+y)?(?:\d+m)?(?:\d+d)?(?:\d+h)?)$/, 'a duration such as 7d, 36h, 1y6m, or 0 for none')
+    // A bare 0 turns the rule off, as for the counts above it (the same as 0d).
+    .transform((v) => (v === '0' ? '0h' : v))
     .default('7d'),
   /**
    * IANA time zone whose calendar days, ISO weeks, months and years the retention buckets follow.
