@@ -21,6 +21,7 @@ import { checkStore, formatCheckReport } from './retention/check.js';
 import { pinCapture, unpinCapture } from './retention/pins.js';
 import { dropOpenCapture } from './ingest/staging.js';
 import { runEventChecks } from './events/checks.js';
+import { runMaintenance } from './maintenance.js';
 
 const USAGE = `usage: npm run catalog -- <command> [options]
 
@@ -40,6 +41,9 @@ commands:
   pin ID --note TEXT           keep a capture whatever the policy says
   unpin ID                     remove a pin
   events scan                  raise host-stale (and re-check the health events), send due webhooks
+  maintenance                  run the maintenance pass now, as the server does each hour: stale
+                               commit jobs, staging sweep, event checks, retention when
+                               RETENTION_SCHEDULED, the chunk listing, the day's scrub when due
 
 options:
   --json                       machine-readable output on stdout
@@ -47,10 +51,24 @@ options:
 
 Configuration comes from the environment, as for \`npm start\` (see .env.example).
 With the embedded database (no DATABASE_URL), stop the server first or use the
-API's admin routes (POST /v1/tokens, /v1/admin/rebuild, /v1/admin/reindex).
+API's routes (the refusal names the one for the command).
 
 exit status: 0 done · 1 failed · 3 check found problems · 64 usage · 75 the embedded
 database is in use by a running server · 78 a setting is invalid`;
+
+/** What a command does through a running server's API, for the refusal on a busy embedded database. */
+const BUSY_ROUTES: Record<string, string> = {
+  tokens: 'POST /v1/tokens (or the console)',
+  rebuild: 'POST /v1/admin/rebuild',
+  reindex: 'POST /v1/admin/reindex',
+  retention: 'POST /v1/retention/run?dry_run=true|false',
+  check: 'POST /v1/admin/check?read_data_subset=N',
+  events: 'POST /v1/admin/events/scan',
+  drop: 'DELETE /v1/captures/{id}',
+  pin: 'PUT /v1/captures/{id}/pin',
+  unpin: 'DELETE /v1/captures/{id}/pin',
+  maintenance: 'nothing: the running server makes this pass itself each hour',
+};
 
 /** A usage mistake: exit 64 (EX_USAGE) with one line. */
 class UsageError extends Error {}
@@ -227,6 +245,21 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           return 0;
         });
       }
+      case 'maintenance': {
+        if (sub) throw new UsageError(`maintenance takes no arguments (got ${JSON.stringify(sub)})`);
+        return await withServices(async (opened) => {
+          const done = await runMaintenance(opened.services);
+          await cliAudit(opened, 'maintenance', 'catalog', { failed: done.failed.map((f) => f.step) });
+          const lines = [
+            `maintenance: events ${done.events ? `${done.events.raised} raised, ${done.events.resolved} resolved` : '-'}; staging sweep ${done.sweptStaging ? `${done.sweptStaging.captures} areas` : '-'}; ` +
+              `retention ${done.retention ? `${done.retention.dropped} dropped` : 'not scheduled'}; listing ${done.listing ? `${done.listing.vouched} vouched, ${done.listing.doubted} doubted` : '-'}; ` +
+              `scrub ${done.scrub ? `${done.scrub.read} read, ${done.scrub.corrupt} corrupt` : 'not due'}`,
+            ...done.failed.map((f) => `  ${f.step} failed: ${f.error}`),
+          ];
+          print(lines.join('\n'), done);
+          return done.failed.length > 0 ? 1 : 0;
+        });
+      }
       case 'check': {
         if (sub) throw new UsageError(`check takes no arguments (got ${JSON.stringify(sub)}); use --read-data-subset=N%`);
         const subset = values['read-data-subset'];
@@ -275,9 +308,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       return 64;
     }
     if (e instanceof DatabaseBusyError) {
-      io.err(
-        `catalog: the embedded database in ${e.dataDir} is in use by a running catalog server (pid ${e.pid}); stop it first, or use the API's admin routes instead\n`,
-      );
+      const route = BUSY_ROUTES[command] ?? "the API's admin routes";
+      io.err(`catalog: the embedded database in ${e.dataDir} is in use by a running catalog server (pid ${e.pid}); stop it first, or use ${route}\n`);
       return 75;
     }
     if (e instanceof ConfigError) {

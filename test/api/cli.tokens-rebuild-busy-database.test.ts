@@ -118,6 +118,11 @@ describe('catalog CLI', () => {
     expect(oneLine(busy.stderr)).toBe(true);
     expect(busy.stderr).toContain('in use by a running catalog server');
     expect(busy.stderr).toContain(`pid ${server.pid}`);
+    expect(busy.stderr).toContain('POST /v1/tokens');
+    // Each command names its own route.
+    const check = await catalogCli(['check'], env);
+    expect(check.code).toBe(75);
+    expect(check.stderr).toContain('POST /v1/admin/check');
     // A capture begun over the protocol and never committed, for `drop` once the server is gone.
     const p = prepareCapture({ host: 'esx-open', artifacts: [{ kind: 'vmfs-undelete', fileName: 'u.tar', bytes: randomBytes(2000) }] });
     await begin(remoteCatalog(server.url, bootstrap), p.request);
@@ -136,6 +141,19 @@ describe('catalog CLI', () => {
     const usage = await catalogCli(['drop'], env);
     expect(usage.code).toBe(64);
     expect(oneLine(usage.stderr)).toBe(true);
+  });
+
+  it('runs the maintenance pass on demand and says what it did', { timeout: 300_000 }, async () => {
+    const run = await catalogCli(['maintenance', '--json'], env);
+    expect(run.code).toBe(0);
+    const done = JSON.parse(run.stdout) as { failed: unknown[]; listing: { vouched: number; doubted: number } | null; events: unknown };
+    expect(done.failed).toEqual([]);
+    expect(done.listing).not.toBeNull();
+    expect(done.events).not.toBeNull();
+    const text = await catalogCli(['maintenance'], env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^maintenance: events \d+ raised, \d+ resolved; .*listing \d+ vouched, \d+ doubted; scrub /);
+    expect((await catalogCli(['maintenance', 'now'], env)).code).toBe(64);
   });
 
   it('rebuild after the database is deleted gives the same search answers', { timeout: 600_000 }, async () => {
