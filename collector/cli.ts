@@ -87,11 +87,14 @@ export function parseInteger(text: string, what: string, min: number, max: numbe
   return v;
 }
 
+/** Read when --config and VMFS_COLLECTOR_CONFIG name none; help texts name it through this one string. */
+export const DEFAULT_CONFIG_FILE = '/etc/vmfs-collector.json';
+
 export const COMMON_HELP = `
 Catalog options (flags win over env, env over the config file):
   --url URL              catalog base URL (env CATALOG_URL, config "catalogUrl")
   --token TOKEN          bearer token (env CATALOG_TOKEN, config "token"); never printed
-  --config FILE          JSON config (default /etc/vmfs-collector.json; a missing default is fine)
+  --config FILE          JSON config (default ${DEFAULT_CONFIG_FILE}; a missing default is fine)
   --retries N            retries per request on network errors, 408, 429 and 5xx
                          (default 4; a Retry-After up to 60 s is waited out)
   --json                 machine-readable output on stdout

@@ -1,10 +1,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { CollectorError, UsageError } from './errors.js';
-import { parseBytes, parseInteger } from './cli.js';
+import { DEFAULT_CONFIG_FILE, parseBytes, parseInteger } from './cli.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './http.js';
 
-export const DEFAULT_CONFIG_FILE = '/etc/vmfs-collector.json';
 export const DEFAULT_SPOOL_DIR = '/var/spool/vmfs-collector';
 export const DEFAULT_SPOOL_MAX_BYTES = 2 * 1024 ** 3;
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { noPositionals, parseCommand, printedHelp } from '../cli.js';
+import { DEFAULT_CONFIG_FILE, noPositionals, parseCommand, printedHelp } from '../cli.js';
 import { UsageError } from '../errors.js';
 import { shellQuote } from '../host-access.js';
 
@@ -10,7 +10,7 @@ export const HELP = `Usage: collector cron [--schedule "M H * * *"] [--args="...
 Prints a crontab line that runs collect daily, for a storage host, an ESX host or the
 Linux proxy that collects ESXi hosts (ESXi has no Node: --args="--ssh root@esxi01").
 The default minute is derived from the host name, so a fleet does not start at once.
-The line holds no URL or token: it relies on /etc/vmfs-collector.json (shape
+The line holds no URL or token: it relies on ${DEFAULT_CONFIG_FILE} (shape
 printed with it). --args may not hold --token: no token in a crontab.
 
   --schedule SPEC        five cron fields (default: a host-specific minute past 02:00)
@@ -27,7 +27,7 @@ export async function run(args: string[]): Promise<number> {
   const minute = createHash('sha256').update(hostname()).digest()[0] % 60;
   const schedule = values.schedule ?? `${minute} 2 * * *`;
   if (schedule.trim().split(/\s+/).length !== 5) throw new UsageError('cron: --schedule wants five cron fields');
-  if (values.args && /(^|\s)--token\b/.test(values.args)) throw new UsageError('cron: --args must not carry --token; put "token" in /etc/vmfs-collector.json');
+  if (values.args && /(^|\s)--token\b/.test(values.args)) throw new UsageError(`cron: --args must not carry --token; put "token" in ${DEFAULT_CONFIG_FILE}`);
   const script = resolve(process.argv[1] ?? 'collector.cjs');
   // Each path one word for cron's shell (a space in "/opt/vmfs tools/" split the line in two).
   const cmd = `${shellQuote(process.execPath)} ${shellQuote(script)} collect --quiet${values.args ? ` ${values.args}` : ''} >> /var/log/vmfs-collector.log 2>&1`;
@@ -36,7 +36,7 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify({ line }, null, 2)}\n`);
     return 0;
   }
-  process.stdout.write(`# The line relies on /etc/vmfs-collector.json (mode 600, owned by root) for the catalog:
+  process.stdout.write(`# The line relies on ${DEFAULT_CONFIG_FILE} (mode 600, owned by root) for the catalog:
 # {"catalogUrl": "https://catalog.example/", "token": "<token>"}
 
 # crontab -e (as root), or /etc/cron.d/vmfs-collector with "root" after the schedule:

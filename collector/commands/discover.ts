@@ -1,4 +1,4 @@
-import { HOST_HELP, HOST_OPTIONS, noPositionals, parseCommand, parseHostSettings, printedHelp } from '../cli.js';
+import { DEFAULT_CONFIG_FILE, HOST_HELP, HOST_OPTIONS, noPositionals, parseCommand, parseHostSettings, printedHelp } from '../cli.js';
 import { loadConfigFile } from '../config.js';
 import { discoverHost, type Discovery } from '../discover.js';
 import { hostAccesses } from '../host-access.js';
@@ -17,7 +17,7 @@ and sends nothing; backing stores are kept by collect only when they hold VMFS.
   --undelete PATH        as collect --undelete
   --host NAME            host name to show (default: hostname)
 ${HOST_HELP}
-  --config FILE          JSON config (default /etc/vmfs-collector.json)
+  --config FILE          JSON config (default ${DEFAULT_CONFIG_FILE})
   --json                 machine-readable output
   -h, --help             this help
 `;
