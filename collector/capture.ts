@@ -1,4 +1,14 @@
-import { CHUNK_SIZE, isFormatError, planHeaderDump, redactSecrets, type ArtifactRef, type ArtifactKind } from '../formats/index.js';
+import {
+  CHUNK_SIZE,
+  isFormatError,
+  planHeaderDump,
+  redactSecrets,
+  vmfsPartitionOffsets,
+  LVM_HEADER_OFFSET,
+  type ArtifactRef,
+  type ArtifactKind,
+} from '../formats/index.js';
+import { visible } from '../formats/printable.js';
 import { bufferSource, chunkStream, SourceChangedError, type ChunkStager, type ChunkStreamOptions } from './chunker.js';
 import type { DigestMemo } from './digest-memo.js';
 import { describeError } from './errors.js';
@@ -8,6 +18,49 @@ import type { ArtifactSource } from './spool.js';
 
 /** How much of a device is read to plan a header dump (partition table + LVM header). */
 export const PLAN_BYTES = 3 * 1024 * 1024;
+/**
+ * A dump that would end past this starts at its VMFS partition instead of byte 0: the
+ * catalog parses a header dump from its first 64 MiB (api PARSE_LIMIT_BYTES), and a
+ * boot disk's datastore starting GiBs in would otherwise be GiBs of dump it cannot parse.
+ */
+const DISK_DUMP_MAX = 0x4000000;
+
+/** Where a header dump starts on its device, how long it is, and the bytes read at its start. */
+export interface DumpPlan {
+  offset: number;
+  need: number;
+  first: Buffer;
+}
+
+/**
+ * Plans a header dump from a device's first PLAN_BYTES (`head`, copied for the parser:
+ * the captured bytes must be the device's, whatever a parser does with its input).
+ * When the partition table names a VMFS partition whose LVM header lies past `head`,
+ * PLAN_BYTES more are read at that partition's start and planned from: two reads at
+ * most, whatever the table says, and a start past the device's end reads nothing and
+ * fails like any short dump. Throws the parser's FormatError when nothing can be planned.
+ */
+export async function planDump(head: Buffer, readAt: (offset: number, length: number) => Promise<Buffer>): Promise<DumpPlan> {
+  const planOf = (b: Buffer): number => {
+    planScratch ??= new Uint8Array(PLAN_BYTES);
+    planScratch.set(b);
+    return planHeaderDump(planScratch.subarray(0, b.length)).needBytes;
+  };
+  let at = 0;
+  let first = head;
+  let need: number;
+  try {
+    need = planOf(head);
+  } catch (e) {
+    // Planned from the head when it can be (a probe may find the VMFS a wrong table misses);
+    // else from the first VMFS entry whose LVM header the head does not hold.
+    at = vmfsPartitionOffsets(head).find((o) => o + LVM_HEADER_OFFSET + 4 > head.length) ?? 0;
+    if (!at) throw e;
+    first = await readAt(at, PLAN_BYTES);
+    need = planOf(first);
+  }
+  return at + need > DISK_DUMP_MAX ? { offset: at, need, first } : { offset: 0, need: at + need, first: head };
+}
 
 export type ArtifactStatus = 'ok' | 'error' | 'skipped';
 
@@ -55,7 +108,8 @@ async function* concatSources(head: Buffer, rest: AsyncIterable<Buffer> | null):
 
 /**
  * Artifacts are captured one after another, so the 3 MiB planning head and the copy
- * the parser gets are allocated once per process: memory stays flat over 50 devices.
+ * the parser gets are allocated once per process: memory stays flat over 50 devices
+ * (a partition past the head costs one more 3 MiB buffer, dropped with its dump).
  */
 let headBuffer: Buffer | null = null;
 let planScratch: Uint8Array | null = null;
@@ -90,9 +144,11 @@ export function failedArtifact(p: Pick<PlannedArtifact, 'kind' | 'fileName' | 's
 }
 
 /**
- * Reads one planned artifact through the chunker. Header dumps read 3 MiB first,
- * plan the length that reaches the FS descriptor, then stream the rest: the
- * first 3 MiB are not read twice.
+ * Reads one planned artifact through the chunker. Header dumps read 3 MiB first
+ * (and 3 MiB at a VMFS partition past them: `planDump`), plan the length that
+ * reaches the FS descriptor, then stream the rest from where the dump's first
+ * 3 MiB end: those are not read twice. A dump with no plan keeps the first 3 MiB
+ * and says so in one line on stderr; it was read, so the run does not count it failed.
  */
 export async function captureArtifact(
   access: HostAccess,
@@ -116,31 +172,30 @@ export async function captureArtifact(
       source = bufferSource(Buffer.from(red.buffer, red.byteOffset, red.byteLength));
       forceStage = true;
     } else if (p.read && p.read.length === 'header') {
-      const head = await readAll(access.read(p.read.path, 0, PLAN_BYTES), PLAN_BYTES, (headBuffer ??= Buffer.allocUnsafe(PLAN_BYTES)));
-      let need: number;
+      const path = p.read.path;
+      const head = await readAll(access.read(path, 0, PLAN_BYTES), PLAN_BYTES, (headBuffer ??= Buffer.allocUnsafe(PLAN_BYTES)));
+      let d: DumpPlan = { offset: 0, need: opts.headerBytes ?? head.length, first: head };
       if (opts.headerBytes !== null) {
-        need = opts.headerBytes;
-        out.note = `--header-bytes ${need}`;
+        out.note = `--header-bytes ${d.need}`;
       } else {
         try {
-          // A copy: the captured bytes must be exactly the device's, whatever a parser does with its input.
-          planScratch ??= new Uint8Array(PLAN_BYTES);
-          planScratch.set(head);
-          need = planHeaderDump(planScratch.subarray(0, head.length)).needBytes;
-          out.note = `planned ${need} bytes to reach the FS descriptor`;
+          d = await planDump(head, (at, n) => readAll(access.read(path, at, n), n));
+          out.note = `planned ${d.need} bytes from byte ${d.offset} to reach the FS descriptor`;
         } catch (e) {
           if (p.onlyIfVmfs && isFormatError(e)) {
             out.status = 'skipped';
             out.note = `no VMFS found (${describeError(e)})`;
             return out;
           }
-          need = head.length;
           out.note = `no VMFS layout to plan from (${describeError(e)}); kept the first ${head.length} bytes`;
+          // The capture still succeeds (its bytes are the device's); only this line says the dump is short.
+          process.stderr.write(`warning: ${visible(path)}: ${out.note}\n`);
         }
       }
-      const rest = need > head.length && head.length === PLAN_BYTES ? access.read(p.read.path, PLAN_BYTES, need - PLAN_BYTES) : null;
-      source = concatSources(head.subarray(0, Math.min(need, head.length)), rest);
-      out.source = { access: access.ref, path: p.read.path, offset: 0 };
+      const { offset, need, first } = d;
+      const rest = need > first.length && first.length === PLAN_BYTES ? access.read(path, offset + PLAN_BYTES, need - PLAN_BYTES) : null;
+      source = concatSources(first.subarray(0, Math.min(need, first.length)), rest);
+      out.source = { access: access.ref, path, offset };
     } else if (p.read) {
       source = access.read(p.read.path, 0, p.read.length as number);
       out.source = { access: access.ref, path: p.read.path, offset: 0 };

@@ -3,7 +3,7 @@
  * headers), file name second. Never throws.
  */
 import type { ArtifactKind } from './types.js';
-import { hasVmfsPartitionEntry, looksLikeVhSf, looksLikeVmfsHeader } from './vmfs.js';
+import { looksLikeVhSf, looksLikeVmfsHeader, vmfsPartitionOffsets } from './vmfs.js';
 
 /** Text detection looks at this much of the start of a file. */
 const TEXT_WINDOW = 64 * 1024;
@@ -92,7 +92,7 @@ export function detect(bytes: Uint8Array, fileName?: string): ArtifactKind {
     if (byText) return byText;
     // A table naming a VMFS partition whose header the bytes do not reach: a
     // first-sector `part-backup` dump, or a 2 MiB legacy dump of a GPT disk.
-    if (hasVmfsPartitionEntry(bytes)) return 'vmfs-header';
+    if (vmfsPartitionOffsets(bytes).length > 0) return 'vmfs-header';
     if (fileName) return nameKind(fileName) ?? 'unknown';
     return 'unknown';
   } catch {

@@ -11,6 +11,8 @@ export {
   parseVmfsHeader,
   parseVhSf,
   planHeaderDump,
+  vmfsPartitionOffsets,
+  LVM_HEADER_OFFSET,
   formatUuid,
   type VmfsHeaderDetails,
   type HeaderDumpPlan,

@@ -28,6 +28,8 @@ export const DEFAULT_DATA_OFFSET = 0x1100000;
  */
 export const PROBE_LBAS = [128, 2048, 63, 1024, 16384] as const;
 
+/** `0x` and the hex digits, as notes and errors name offsets and values. */
+const hex = (n: number | bigint): string => '0x' + n.toString(16);
 /** LVM_DevMetadata is 0xD6 bytes (dissect c_lvm.py). */
 const LVM_HEADER_SIZE = 0xd6;
 const VOLUME_ENTRY_SIZE = 0x200;
@@ -213,7 +215,7 @@ function isoFromSecs(s: number): string | null {
 function u64(view: DataView, off: number, field: string, notes: string[]): number {
   const v = view.getBigUint64(off, true);
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-    notes.push(`${field} 0x${v.toString(16)} exceeds 2^53; clamped`);
+    notes.push(`${field} ${hex(v)} exceeds 2^53; clamped`);
     return Number.MAX_SAFE_INTEGER;
   }
   return Number(v);
@@ -328,7 +330,7 @@ interface LvmRead {
 
 function parseLvmHeader(bytes: Uint8Array, h: number, notes: string[], hints: VmfsHeaderHints = {}): LvmRead {
   if (h + LVM_HEADER_SIZE > bytes.length) {
-    throw new FormatError('truncated', `dump ends inside the LVM device header at 0x${h.toString(16)}`, { offset: bytes.length });
+    throw new FormatError('truncated', `dump ends inside the LVM device header at ${hex(h)}`, { offset: bytes.length });
   }
   const v = new DataView(bytes.buffer, bytes.byteOffset + h, LVM_HEADER_SIZE);
   const b = bytes.subarray(h, h + LVM_HEADER_SIZE);
@@ -383,7 +385,7 @@ function volumeTableOffset(lvm: LvmDeviceHeader, notes: string[]): number {
   if (lvm.majorVersion < 6) return 0x200;
   const a = lvm.mdAlignment;
   if (a >= 0x200 && a <= 0x100000 && (a & (a - 1)) === 0) return a;
-  notes.push(`LVM 6 mdAlignment 0x${a.toString(16)} unusable; assumed 0x1000`);
+  notes.push(`LVM 6 mdAlignment ${hex(a)} unusable; assumed 0x1000`);
   return 0x1000;
 }
 
@@ -401,7 +403,7 @@ function parseVolumeTable(bytes: Uint8Array, lvm: LvmDeviceHeader, notes: string
   for (let i = 0; i < count; i++) {
     const off = start + i * VOLUME_ENTRY_SIZE;
     if (off + VOLUME_ENTRY_SIZE > bytes.length) {
-      notes.push(`dump ends before volume table entry ${i} at 0x${off.toString(16)}`);
+      notes.push(`dump ends before volume table entry ${i} at ${hex(off)}`);
       break;
     }
     const v = new DataView(bytes.buffer, bytes.byteOffset + off, VOLUME_ENTRY_SIZE);
@@ -447,7 +449,7 @@ function parseFsDescriptor(bytes: Uint8Array, off: number, notes: string[]): FsD
   const ctime = v.getUint32(0xa9, true);
   return {
     offset: off,
-    magic: '0x' + magic.toString(16),
+    magic: hex(magic),
     vmfsL: magic === FS_MAGIC_VMFSL,
     rawVersion,
     minorVersion,
@@ -478,7 +480,7 @@ interface Located {
 }
 
 function isVmfsEntry(table: PartitionTable, type: string): boolean {
-  return table.scheme === 'gpt' ? type === GPT_TYPE_VMFS : type === '0x' + MBR_TYPE_VMFS.toString(16);
+  return table.scheme === 'gpt' ? type === GPT_TYPE_VMFS : type === hex(MBR_TYPE_VMFS);
 }
 
 /**
@@ -548,7 +550,7 @@ function locateVmfs(bytes: Uint8Array): Located {
     };
   }
   if (unreachable) {
-    throw new FormatError('truncated', `dump ends before the LVM header of the VMFS partition at 0x${unreachable.offset.toString(16)}`, {
+    throw new FormatError('truncated', `dump ends before the LVM header of the VMFS partition at ${hex(unreachable.offset)}`, {
       offset: bytes.length,
     });
   }
@@ -640,14 +642,14 @@ export function parseVmfsHeader(bytes: Uint8Array, hints: VmfsHeaderHints = {}):
     let fsDescriptor: FsDescriptor | null = null;
     const fsOff = where.partitionOffset + lvm.dataOffset + FS_DESCRIPTOR_OFFSET;
     if (lvm.dataOffset === 0 || lvm.dataOffset > MAX_PLAUSIBLE_DATA_OFFSET) {
-      notes.push(`dataOffset 0x${lvm.dataOffset.toString(16)} implausible; FS descriptor not looked for`);
+      notes.push(`dataOffset ${hex(lvm.dataOffset)} implausible; FS descriptor not looked for`);
     } else if (fsOff + FS_DESCRIPTOR_SIZE > bytes.length) {
-      notes.push(`dump ends before the FS descriptor at 0x${fsOff.toString(16)}`);
+      notes.push(`dump ends before the FS descriptor at ${hex(fsOff)}`);
     } else if (hasFsDescriptor(bytes, fsOff)) {
       fsDescriptor = parseFsDescriptor(bytes, fsOff, notes);
     } else {
       // A later extent of a spanned volume has no descriptor at its LV start.
-      notes.push(`no FS descriptor magic at 0x${fsOff.toString(16)}`);
+      notes.push(`no FS descriptor magic at ${hex(fsOff)}`);
     }
     const segmentUuid = volumeTable[0]?.segmentUuid ?? fsDescriptor?.segmentUuid ?? null;
     const details: VmfsHeaderDetails = {
@@ -703,7 +705,7 @@ export function planHeaderDump(firstBytes: Uint8Array): HeaderDumpPlan {
     const lvm = parseLvmHeader(firstBytes, where.partitionOffset + LVM_HEADER_OFFSET, notes).header;
     let dataOffset = lvm.dataOffset;
     if (dataOffset === 0 || dataOffset > MAX_PLAUSIBLE_DATA_OFFSET) {
-      notes.push(`dataOffset 0x${dataOffset.toString(16)} implausible; planned with 0x${DEFAULT_DATA_OFFSET.toString(16)}`);
+      notes.push(`dataOffset ${hex(dataOffset)} implausible; planned with ${hex(DEFAULT_DATA_OFFSET)}`);
       dataOffset = DEFAULT_DATA_OFFSET;
     }
     return {
@@ -726,13 +728,18 @@ export function looksLikeVmfsHeader(bytes: Uint8Array): boolean {
   }
 }
 
-/** True when a partition table in the first sectors names a VMFS partition (a short `part-backup` dump). */
-export function hasVmfsPartitionEntry(bytes: Uint8Array): boolean {
+/**
+ * Byte offsets of the VMFS partitions a partition table in the first sectors names
+ * (none when it names none or cannot be read). Detect takes a dump naming one as a
+ * header dump (a short `part-backup` dump); a planner reads at one next when a
+ * disk's first bytes end before its VMFS (a datastore on an ESXi boot disk starts GiBs in).
+ */
+export function vmfsPartitionOffsets(bytes: Uint8Array): number[] {
   try {
-    const table = parsePartitionTable(bytes);
-    return table.scheme !== 'none' && table.entries.some((e) => isVmfsEntry(table, e.type));
+    const t = parsePartitionTable(bytes);
+    return t.entries.filter((e) => isVmfsEntry(t, e.type)).map((e) => e.startLba * t.sectorSize);
   } catch {
-    return false;
+    return [];
   }
 }
 

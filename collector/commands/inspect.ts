@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { ARTIFACT_KINDS, detect, isFormatError, parseArtifact, planHeaderDump, type ArtifactKind, type ParsedArtifact } from '../../formats/index.js';
-import { PLAN_BYTES } from '../capture.js';
+import { ARTIFACT_KINDS, detect, isFormatError, parseArtifact, type ArtifactKind, type ParsedArtifact } from '../../formats/index.js';
+import { PLAN_BYTES, planDump } from '../capture.js';
 import { parseCommand, printedHelp } from '../cli.js';
 import { describeError, EXIT, UsageError } from '../errors.js';
 import { openToRead, readAt } from '../host-access.js';
@@ -42,7 +42,8 @@ function readRange(fh: FileHandle, offset: number, length: number): Promise<Buff
 
 /**
  * The bytes a parser needs: a header dump up to its FS descriptor (not a whole
- * 1.5 GiB support dump), a `.vh.sf` up to 3 MiB, text whole.
+ * 1.5 GiB support dump; from the VMFS partition's start when that lies far in,
+ * as collect plans it), a `.vh.sf` up to 3 MiB, text whole.
  */
 async function readForKind(path: string, forced: ArtifactKind | undefined): Promise<{ kind: ArtifactKind; bytes: Buffer }> {
   const fh = await openToRead(path);
@@ -56,14 +57,23 @@ async function readForKind(path: string, forced: ArtifactKind | undefined): Prom
     // The whole file (or device) is in `head`, or only its start is wanted.
     if (head.length < PLAN_BYTES || size === PLAN_BYTES || kind === 'vh-sf' || kind === 'vmfs-undelete') return { kind, bytes: head };
     let need = Math.min(size, MAX_TEXT_READ);
+    let at = 0;
+    let first = head;
     if (kind === 'vmfs-header') {
+      // As collect plans it: a VMFS partition past the head is read at its start.
       try {
-        need = Math.min(size, planHeaderDump(new Uint8Array(head)).needBytes);
+        ({ offset: at, need, first } = await planDump(head, (o, n) => readRange(fh, o, n)));
       } catch {
         need = 0;
       }
     }
-    return { kind, bytes: need > PLAN_BYTES ? Buffer.concat([head, await readRange(fh, PLAN_BYTES, need - PLAN_BYTES)]) : head };
+    return {
+      kind,
+      bytes:
+        need > PLAN_BYTES && first.length === PLAN_BYTES
+          ? Buffer.concat([first, await readRange(fh, at + PLAN_BYTES, Math.min(need, size - at) - PLAN_BYTES)])
+          : first,
+    };
   } finally {
     await fh.close();
   }
