@@ -38,7 +38,7 @@ export interface CheckReport {
   missingChunks: Array<{ sha256: string; artifacts: string[] }>;
   wrongSize: Array<{ sha256: string; expected: number; actual: number }>;
   orphanChunks: Array<{ key: string; size: number }>;
-  /** `blobs` rows whose object is gone, and artifacts whose capture is not committed. */
+  /** `blobs` rows whose object is gone (of chunks no artifact references: a referenced one is a missing chunk), and artifacts whose capture is not committed. */
   orphanRows: { blobs: string[]; artifacts: string[] };
   scrub: { percent: number; read: number; bytes: number; from: string | null; to: string | null; wrapped: boolean; corrupt: CorruptChunk[] } | null;
   /** What the chunk listing said of the `blobs` records (api/ingest/staging.ts `vouchListed`). */
@@ -123,8 +123,9 @@ export async function checkStore(
   // The listing is the store's word for every chunk at once: captures need not ask it (CHUNK_TRUST_MS).
   const listing = await vouchListed(db, atItsKey, blobRows, listedFrom);
   const orphanRows = {
+    // A referenced chunk without its object is a missing chunk (listed above), not also an orphan row.
     blobs: blobRows
-      .filter((b) => !stored.has(b.sha256))
+      .filter((b) => !stored.has(b.sha256) && !refs.has(b.sha256))
       .map((b) => b.sha256)
       .sort(),
     artifacts: rowsOf<{ id: string }>(
