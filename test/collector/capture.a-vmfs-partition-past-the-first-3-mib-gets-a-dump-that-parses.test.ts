@@ -53,7 +53,10 @@ function bytesAt(file: string, offset: number, length: number): Buffer {
 
 async function capture(name: string) {
   const warnings: string[] = [];
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (warnings.push(String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    warnings.push(String(s));
+    return true;
+  });
   const r = await captureArtifact(new LocalAccess(root), plan(name), new ChunkStager(null, new Set()), { headerBytes: null });
   vi.restoreAllMocks();
   return { r, warnings };
