@@ -18,7 +18,7 @@ import type { CaptureManifestV3 } from '../../formats/protocol.js';
 import { artifactId } from '../../api/ingest/begin.js';
 import type { CheckReport } from '../../api/retention/check.js';
 import type { RebuildResult } from '../../api/admin/rebuild.js';
-import { runCli } from '../../api/cli.js';
+import { cli } from '../helpers/in-process-cli.js';
 import { chunkKey } from '../../api/store/types.js';
 import { queryRows } from '../../db/client.js';
 import { buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
@@ -50,28 +50,6 @@ function captureOf(host: Host, collectedAt: Date): IngestInput {
       },
     ],
   };
-}
-
-async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
-  const saved = { ...process.env };
-  Object.assign(process.env, env, { LOG_LEVEL: 'silent' });
-  let out = '';
-  let err = '';
-  try {
-    const code = await runCli(args, {
-      out: (s) => {
-        out += s;
-      },
-      err: (s) => {
-        err += s;
-      },
-      isTTY: false,
-    });
-    return { code, out, err };
-  } finally {
-    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-    Object.assign(process.env, saved);
-  }
 }
 
 describeEachFlavour('a lost chunk list two hosts share', (flavour) => {

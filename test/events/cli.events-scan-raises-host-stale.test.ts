@@ -7,32 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { runCli } from '../../api/cli.js';
+import { cli } from '../helpers/in-process-cli.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { ingest } from '../helpers/ingest-client.js';
 import { EXTENT1, extent1Dump } from '../api/read-side-seed.js';
-
-async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
-  const saved = { ...process.env };
-  Object.assign(process.env, env, { LOG_LEVEL: 'silent' });
-  let out = '';
-  let err = '';
-  try {
-    const code = await runCli(args, {
-      out: (s) => {
-        out += s;
-      },
-      err: (s) => {
-        err += s;
-      },
-      isTTY: false,
-    });
-    return { code, out, err };
-  } finally {
-    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-    Object.assign(process.env, saved);
-  }
-}
 
 describeEachFlavour('catalog events scan', (flavour) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'vrc-events-cli-'));
