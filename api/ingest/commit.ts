@@ -226,7 +226,7 @@ export async function commitCapture(
         entries.flatMap((e) => e.ref.chunks.map((c) => c.sha256)).filter((s) => !inserting.has(s)),
       );
       // Which chunk lists are stored already, asked under the lock too (listsWithRows says why).
-      const listed = listsWithRows(tx, lists, committedAt);
+      const listed = listsWithRows(tx, lists);
       // The rows follow in the same pipeline (writeCapture); until COMMIT they are this
       // transaction's alone, and are rolled back with it when the claim or the check says no.
       const rows = writeCapture(tx, record, entries, blobRows, systemUuid, verified.held);

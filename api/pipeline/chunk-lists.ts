@@ -8,7 +8,7 @@
 import { sql } from 'drizzle-orm';
 import type { ManifestChunk } from '../../formats/protocol.js';
 import { queryRows, type Db } from '../../db/client.js';
-import { pool, trustedRecord } from '../ingest/staging.js';
+import { pool } from '../ingest/staging.js';
 import { OldestFirst } from '../oldest-first.js';
 import { type BlobStore, chunkKey } from '../store/types.js';
 import { type ChunkList, type ChunkListSource, decodeChunkList, encodeChunkList, type EncodedChunkList } from './manifest.js';
@@ -38,25 +38,25 @@ export function chunkListRows(encoded: EncodedChunkLists, at: Date): BlobRow[] {
 }
 
 /**
- * The lists among `encoded` that have their `blobs` row (`doubted`: rows past their trust window,
- * or whose object a store listing did not show, or that rebuild recreated without asking the
- * store — their `last_verified` is the epoch, api/ingest/staging.ts vouchListed). Asked inside the commit's
+ * The lists among `encoded` that have their `blobs` row (`doubted`: rows whose object a store
+ * listing did not show, or that rebuild recreated without asking the store — their
+ * `last_verified` is the epoch, api/ingest/staging.ts vouchListed). A list's record is not
+ * aged out as a chunk's is (CHUNK_TRUST_MS): asking the store about every artifact's list once
+ * a window would be a request per artifact where the chunks cost one listing; the hourly
+ * maintenance listing doubts a list lost from the bucket, and `check` reports it. Asked inside the commit's
  * transaction once it holds the ingest lock (api/retention/lock.ts): from then until it ends no
  * sweep batch runs, so a list with its row stays, and one without is stored by storeChunkLists
  * and given its row by this transaction, with the artifacts that name it. Asking before the lock
  * would leave a window where another capture's commit gives a list its row and a sweep of that
  * capture deletes it, after this commit found it stored.
  */
-export async function listsWithRows(tx: Db, encoded: EncodedChunkLists, at: Date): Promise<{ stored: Set<string>; doubted: string[] }> {
-  const rows = await queryRows<{ sha256: string; last_verified: string | Date }>(
+export async function listsWithRows(tx: Db, encoded: EncodedChunkLists): Promise<{ stored: Set<string>; doubted: string[] }> {
+  const rows = await queryRows<{ sha256: string; doubted: boolean }>(
     tx,
-    sql`SELECT b.sha256, b.last_verified FROM blobs b
+    sql`SELECT b.sha256, b.last_verified <= 'epoch'::timestamptz AS doubted FROM blobs b
          WHERE b.sha256 IN (SELECT jsonb_array_elements_text(${JSON.stringify([...encoded.distinct.keys()])}::jsonb))`,
   );
-  // A record past its trust window (no maintenance listing renewed it) is doubted as a chunk's
-  // is (api/ingest/staging.ts CHUNK_TRUST_MS): its list is stored again, after a look.
-  const doubted = (r: { sha256: string; last_verified: string | Date }) => !trustedRecord({ sha256: r.sha256, lastVerified: new Date(r.last_verified) }, at);
-  return { stored: new Set(rows.filter((r) => !doubted(r)).map((r) => r.sha256)), doubted: rows.filter(doubted).map((r) => r.sha256) };
+  return { stored: new Set(rows.filter((r) => !r.doubted).map((r) => r.sha256)), doubted: rows.filter((r) => r.doubted).map((r) => r.sha256) };
 }
 
 /**

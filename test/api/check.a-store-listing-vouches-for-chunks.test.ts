@@ -196,16 +196,16 @@ describeEachFlavour('a store listing vouches for the chunks it shows', (flavour)
     expect(after.lastVerified.getTime()).toBe(0);
   });
 
-  it('a chunk list whose record is past its window, with no listing since, is stored again by the next commit naming it', async () => {
-    const bytes = new TextEncoder().encode('tank/l@stale\t1793491200\t1\n'.repeat(30));
-    const input = { host: 'stor-stale', hostKind: 'solaris' as const, artifacts: [{ kind: 'zfs-snapshots' as const, fileName: 'z.txt', bytes }] };
+  it('a chunk list lost from the bucket is doubted by the hourly listing and stored again by the next commit naming it', async () => {
+    const bytes = new TextEncoder().encode('tank/l@lost\t1793491200\t1\n'.repeat(30));
+    const input = { host: 'stor-lost-list', hostKind: 'solaris' as const, artifacts: [{ kind: 'zfs-snapshots' as const, fileName: 'z.txt', bytes }] };
     const first = await ingest(catalog, input);
     const { db, store } = catalog.services;
     const [row] = await db.select({ list: artifacts.chunkList }).from(artifacts).where(eq(artifacts.id, first.artifacts[0].id));
     const list = row.list!;
-    // Lost from the bucket, and no maintenance pass ran to doubt it: only its record's age tells.
     await store.delete(chunkKey(list));
-    skew += 2 * CHUNK_TRUST_MS + 60_000;
+    skew += 3600_000;
+    expect((await vouchForStoredChunks({ db, store, now: () => new Date(Date.now() + skew) })).doubted).toBeGreaterThanOrEqual(1);
     const done = await ingest(catalog, input);
     expect(done.state).toBe('committed');
     expect(await store.head(chunkKey(list))).not.toBeNull();

@@ -7,7 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifacts } from '../../db/schema.js';
+import { chunkKey } from '../../api/store/types.js';
 import { startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { stageFolder } from '../helpers/staged-hosts.js';
 import { buildVhSf } from '../fixtures/vmfs-images.js';
@@ -66,8 +69,14 @@ describe('small chunks go through the catalog', { timeout: 120_000 }, () => {
       expect([r.json.chunksUploaded, r.json.putRequests]).toEqual([4, 3]);
       expect(urlUploads).toHaveLength(2);
       expect(urlUploads.every((k) => k.startsWith('staging/'))).toBe(true);
-      // The two small chunks went straight to their keys; the two large ones were published by the commit.
-      expect(routed).toHaveLength(4);
+      // The two small chunks went straight to their keys; the two large ones were published by the
+      // commit, and with them the artifact's chunk list (a chunk of its own, manifest format 3).
+      const [artifact] = await catalog.services.db
+        .select({ list: artifacts.chunkList })
+        .from(artifacts)
+        .where(eq(artifacts.captureId, r.json.captures[0].captureId));
+      expect(routed.filter((k) => k !== chunkKey(artifact.list!))).toHaveLength(4);
+      expect(routed).toContain(chunkKey(artifact.list!));
     } finally {
       store.writeVerified = writeVerified;
       store.putIfAbsent = putIfAbsent;
