@@ -143,19 +143,6 @@ describe('catalog CLI', () => {
     expect(oneLine(usage.stderr)).toBe(true);
   });
 
-  it('runs the maintenance pass on demand and says what it did', { timeout: 300_000 }, async () => {
-    const run = await catalogCli(['maintenance', '--json'], env);
-    expect(run.code).toBe(0);
-    const done = JSON.parse(run.stdout) as { failed: unknown[]; listing: { vouched: number; doubted: number } | null; events: unknown };
-    expect(done.failed).toEqual([]);
-    expect(done.listing).not.toBeNull();
-    expect(done.events).not.toBeNull();
-    const text = await catalogCli(['maintenance'], env);
-    expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^maintenance: events \d+ raised, \d+ resolved; .*listing \d+ vouched, \d+ doubted; scrub /);
-    expect((await catalogCli(['maintenance', 'now'], env)).code).toBe(64);
-  });
-
   it('rebuild after the database is deleted gives the same search answers', { timeout: 600_000 }, async () => {
     const server = await startServerChild(await serverChildEnv(dataDir, bootstrap));
     servers.push(server);

@@ -12,7 +12,7 @@ import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../help
 import { ingest } from '../helpers/ingest-client.js';
 import { EXTENT1, extent1Dump } from '../api/read-side-seed.js';
 
-describeEachFlavour('catalog events scan', (flavour) => {
+describeEachFlavour('catalog events scan and maintenance', (flavour) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'vrc-events-cli-'));
   let catalog: TestCatalog | undefined;
   afterAll(async () => {
@@ -53,5 +53,18 @@ describeEachFlavour('catalog events scan', (flavour) => {
     const bad = await cli(['events', 'sweep'], env);
     expect(bad.code).toBe(64);
     expect(bad.err).toMatch(/^catalog: unknown events command "sweep"; try events scan\n$/);
+    // The whole hourly pass, on demand: what each step did, and no step failed.
+    const pass = await cli(['maintenance', '--json'], env);
+    expect(pass.code).toBe(0);
+    const done = JSON.parse(pass.out) as { failed: unknown[]; listing: { vouched: number } | null; events: { raised: number } | null };
+    expect(done.failed).toEqual([]);
+    expect(done.listing).not.toBeNull();
+    expect(done.events?.raised).toBe(0);
+    const text = await cli(['maintenance'], env);
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(
+      /^maintenance: events 0 raised, 0 resolved; staging sweep \d+ areas; retention not scheduled; listing \d+ vouched, \d+ doubted; scrub /,
+    );
+    expect((await cli(['maintenance', 'now'], env)).code).toBe(64);
   });
 });
