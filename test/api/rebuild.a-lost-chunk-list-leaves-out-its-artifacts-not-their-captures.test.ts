@@ -18,7 +18,7 @@ import type { CaptureManifestV3 } from '../../formats/protocol.js';
 import { artifactId } from '../../api/ingest/begin.js';
 import type { CheckReport } from '../../api/retention/check.js';
 import type { RebuildResult } from '../../api/admin/rebuild.js';
-import { cli } from '../helpers/in-process-cli.js';
+import { cli, cliEnvOf } from '../helpers/in-process-cli.js';
 import { chunkKey } from '../../api/store/types.js';
 import { queryRows } from '../../db/client.js';
 import { buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
@@ -167,21 +167,8 @@ describeEachFlavour('a lost chunk list two hosts share', (flavour) => {
     const c = catalog!;
     await c.services.db.execute(sql.raw(`TRUNCATE ${TABLES} RESTART IDENTITY`));
     await c.services.store.delete(chunkKey(list));
-    const { config } = c.services;
-    const env: Record<string, string> = { DATA_DIR: dataDir };
-    if (flavour === 'postgres-s3') {
-      Object.assign(env, {
-        DATABASE_URL: config.DATABASE_URL!,
-        S3_BUCKET: config.S3_BUCKET!,
-        S3_ENDPOINT: config.S3_ENDPOINT!,
-        S3_REGION: config.S3_REGION,
-        S3_FORCE_PATH_STYLE: 'true',
-      });
-    } else {
-      // One process at a time holds the embedded database: the catalog lets go of it (its data dir stays).
-      await c.close();
-      catalog = undefined;
-    }
+    const { env, closed } = await cliEnvOf(c, flavour, dataDir);
+    if (closed) catalog = undefined;
     const run = await cli(['rebuild'], env);
     expect(run.err).toBe('');
     expect(run.code).toBe(2);

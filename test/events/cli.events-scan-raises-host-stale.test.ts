@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { cli } from '../helpers/in-process-cli.js';
+import { cli, cliEnvOf } from '../helpers/in-process-cli.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { ingest } from '../helpers/ingest-client.js';
 import { EXTENT1, extent1Dump } from '../api/read-side-seed.js';
@@ -28,21 +28,8 @@ describeEachFlavour('catalog events scan and maintenance', (flavour) => {
       collectedAt: new Date('2000-01-01T00:00:00Z'),
       artifacts: [{ kind: 'vmfs-header', fileName: 'h.hex', device: EXTENT1.deviceId, bytes: extent1Dump() }],
     });
-    const { config } = catalog.services;
-    const env: Record<string, string> = { DATA_DIR: dataDir };
-    if (flavour === 'postgres-s3') {
-      Object.assign(env, {
-        DATABASE_URL: config.DATABASE_URL!,
-        S3_BUCKET: config.S3_BUCKET!,
-        S3_ENDPOINT: config.S3_ENDPOINT!,
-        S3_REGION: config.S3_REGION,
-        S3_FORCE_PATH_STYLE: 'true',
-      });
-    } else {
-      // One process at a time holds the embedded database: the catalog lets go of it (its data dir stays).
-      await catalog.close();
-      catalog = undefined;
-    }
+    const { env, closed } = await cliEnvOf(catalog, flavour, dataDir);
+    if (closed) catalog = undefined;
     const first = await cli(['events', 'scan', '--json'], env);
     expect(first.err).toBe('');
     expect(first.code).toBe(0);
