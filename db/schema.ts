@@ -384,6 +384,8 @@ export const events = pgTable(
     index('events_device').on(t.deviceId),
     index('events_artifact').on(t.artifactId),
     uniqueIndex('events_open_condition').on(t.condition).where(sql`${t.resolvedAt} IS NULL`),
+    // A commit that stores chunks asks which of them have an open chunk-corrupt event (api/events/chunk-corrupt.ts).
+    index('events_open_chunk_corrupt').on(sql`(${t.details}->>'sha256')`).where(sql`${t.type} = 'chunk-corrupt' AND ${t.resolvedAt} IS NULL`),
   ],
 );
 

@@ -26,7 +26,8 @@ import { encodeManifest } from '../pipeline/manifest.js';
 import { chunkListRows, encodeChunkLists, listsWithRows, storeChunkLists } from '../pipeline/chunk-lists.js';
 import { afterCommit } from '../events/checks.js';
 import { leaveIngestGate } from './admission.js';
-import { enqueueCaptureEvents } from '../events/webhook.js';
+import { enqueueCaptureEvents, enqueueEvents } from '../events/webhook.js';
+import { resolveChunkCorrupt } from '../events/chunk-corrupt.js';
 
 type CaptureRow = typeof captures.$inferSelect;
 
@@ -265,11 +266,16 @@ export async function commitCapture(
       if (done.status === 'rejected') throw done.reason;
       if (put.status === 'rejected') throw put.reason;
       written = done.value;
-      for (const { sha256, storedSize } of await newLists) await tx.update(blobs).set({ storedSize }).where(eq(blobs.sha256, sha256));
+      const listsStored = await newLists;
+      for (const { sha256, storedSize } of listsStored.resized) await tx.update(blobs).set({ storedSize }).where(eq(blobs.sha256, sha256));
       // A doubted list was stored again just now: its record vouches for it from here on.
       if (withRows.value.doubted.length > 0) await markVerified(tx, withRows.value.doubted, committedAt);
       // Webhooks for the drift this capture raised: queued with it, sent after it commits.
       await enqueueCaptureEvents(tx, services.config, committedAt, captureId);
+      // A chunk the scrub found corrupt and this commit stored whole again (bytes it verified,
+      // or a chunk list it encoded): its chunk-corrupt events are resolved.
+      const whole = await resolveChunkCorrupt(tx, [...newBlobs.map((b) => b.sha256), ...listsStored.created], committedAt);
+      await enqueueEvents(tx, services.config, committedAt, 'event.resolved', whole);
     });
   } catch (e) {
     if (e instanceof AlreadyCommitted) return committedAnswer(db, (await loadCapture(db, captureId))!);

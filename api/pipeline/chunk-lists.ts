@@ -69,25 +69,30 @@ export async function listsWithRows(tx: Db, encoded: EncodedChunkLists): Promise
  * commit that failed after it — the same list under its own hash, which writing again changes
  * nothing of (on the bench's Swift that look was a HEAD for each new list). A list stored here
  * whose commit then fails is an object without a row, which nothing sweeps and `check` lists as
- * an orphan chunk. Answers the stored sizes that differ from the rows chunkListRows gave: a list
- * a failed commit left, compressed by another zlib to other bytes.
+ * an orphan chunk. Answers the lists it created (their bytes are the ones encoded here) and the
+ * stored sizes that differ from the rows chunkListRows gave: a list a failed commit left,
+ * compressed by another zlib to other bytes.
  */
 export async function storeChunkLists(
   store: BlobStore,
   encoded: EncodedChunkLists,
   stored: Set<string>,
   doubted: ReadonlySet<string> = new Set(),
-): Promise<Array<{ sha256: string; storedSize: number }>> {
+): Promise<{ created: string[]; resized: Array<{ sha256: string; storedSize: number }> }> {
   const absent = [...encoded.distinct.values()].filter((e) => !stored.has(e.chunk.sha256));
+  const created: string[] = [];
   const found = await pool(absent, 16, async (e) => {
     const key = chunkKey(e.chunk.sha256);
     // A doubted list's object is most likely there (a rebuild doubts every record): look first,
     // so a server without write-once creates does not overwrite it.
-    if ((await store.putIfAbsent(key, e.stored, { seenAbsent: !doubted.has(e.chunk.sha256) })) === 'created') return null;
+    if ((await store.putIfAbsent(key, e.stored, { seenAbsent: !doubted.has(e.chunk.sha256) })) === 'created') {
+      created.push(e.chunk.sha256);
+      return null;
+    }
     const head = await store.head(key);
     return head && head.size !== e.chunk.storedSize ? { sha256: e.chunk.sha256, storedSize: head.size } : null;
   });
-  return found.filter((f) => f !== null);
+  return { created, resized: found.filter((f) => f !== null) };
 }
 
 /**

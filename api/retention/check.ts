@@ -7,9 +7,10 @@
  * slice of the stored chunks, going on in key order from where the last slice stopped
  * (`scrub_state`), so N % a run covers the whole store every 100/N runs. A chunk whose bytes
  * no longer hash to its name raises one `chunk-corrupt` event (critical) per affected
- * artifact and volume, so the volume's page shows it.
+ * artifact and volume, so the volume's page shows it; a chunk the slice reads whole resolves
+ * its open ones (api/events/chunk-corrupt.ts).
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { blobs, events, extents, scrubState, segments } from '../../db/schema.js';
 import type { Services } from '../context.js';
 import { ChunkError, decodeChunk } from '../pipeline/chunks.js';
@@ -18,6 +19,9 @@ import { chunkListReader } from '../pipeline/chunk-lists.js';
 import { doubtRecords, markMissing, pool, vouchListed } from '../ingest/staging.js';
 import { chunkKey, isManifestKey, manifestKeysOf } from '../store/types.js';
 import { rowsOf } from './gather.js';
+import type { Db } from '../../db/client.js';
+import { resolveChunkCorrupt } from '../events/chunk-corrupt.js';
+import { enqueueEvents } from '../events/webhook.js';
 
 export interface CorruptChunk {
   sha256: string;
@@ -54,10 +58,7 @@ export const SCRUB = 'chunks';
  * Every manifest is read (a GET each, 8 at a time) unless `readManifests` is false, as in the
  * scheduled maintenance pass, whose job is the scrub slice.
  */
-export async function checkStore(
-  services: Pick<Services, 'db' | 'store' | 'now'>,
-  options: { readDataPercent?: number; readManifests?: boolean } = {},
-): Promise<CheckReport> {
+export async function checkStore(services: CheckServices, options: { readDataPercent?: number; readManifests?: boolean } = {}): Promise<CheckReport> {
   const { db, store, now } = services;
   const manifests = new Set<string>();
   for await (const o of store.list('manifests/')) if (isManifestKey(o.key)) manifests.add(o.key);
@@ -196,9 +197,16 @@ async function unreadableOf(store: Services['store'], keys: string[]): Promise<C
   return found.filter((x) => x !== null);
 }
 
-/** Re-reads and re-hashes the next `percent` of the chunks (in key order, wrapping), and records where it stopped. */
+/** What `check` needs: the config only for webhooks of the events the scrub raises and resolves. */
+type CheckServices = Pick<Services, 'db' | 'store' | 'now' | 'config'>;
+
+/**
+ * Re-reads and re-hashes the next `percent` of the chunks (in key order, wrapping), and records
+ * where it stopped. A chunk read whole resolves its open chunk-corrupt events (put back whole
+ * since the scrub found it corrupt); a corrupt one raises them.
+ */
 async function scrubSlice(
-  services: Pick<Services, 'db' | 'store' | 'now'>,
+  services: CheckServices,
   shas: string[],
   percent: number,
   sizeOf: (sha: string) => number | undefined,
@@ -264,6 +272,10 @@ async function scrubSlice(
       .set({ lastVerified: at })
       .where(inArray(blobs.sha256, good.slice(i, i + 500)));
   for (const c of corrupt) await raiseCorrupt(services, c, await repairable(services, c.sha256, setAside.get(c.sha256)!));
+  await db.transaction(async (txRaw) => {
+    const tx = txRaw as unknown as Db;
+    await enqueueEvents(tx, services.config, at, 'event.resolved', await resolveChunkCorrupt(tx, good, at));
+  });
   await doubtRecords(db, vanished);
   corrupt.sort((a, b) => a.sha256.localeCompare(b.sha256));
   const to = slice.length ? slice[slice.length - 1] : from;
@@ -300,8 +312,11 @@ async function repairable(services: Pick<Services, 'db' | 'store'>, sha256: stri
   return `its stored copy was set aside as ${quarantineKey(sha256)}; the next capture of a host holding these bytes uploads them again, or restore from another capture`;
 }
 
-/** One chunk-corrupt event per affected artifact and volume (once: an open event for the same chunk and artifact is not repeated). */
-async function raiseCorrupt(services: Pick<Services, 'db' | 'now'>, c: CorruptChunk, repair: string): Promise<void> {
+/**
+ * One chunk-corrupt event per affected artifact and volume (once: an open event for the same
+ * chunk and artifact is not repeated; one resolved since is), queued for webhooks.
+ */
+async function raiseCorrupt(services: Pick<Services, 'db' | 'now' | 'config'>, c: CorruptChunk, repair: string): Promise<void> {
   const { db, now } = services;
   if (c.artifacts.length === 0) return;
   const arts = rowsOf<{ id: string; capture_id: string; host: string; device: string | null; file_name: string }>(
@@ -329,7 +344,7 @@ async function raiseCorrupt(services: Pick<Services, 'db' | 'now'>, c: CorruptCh
     const existing = await db
       .select({ id: events.id, details: events.details })
       .from(events)
-      .where(and(eq(events.type, 'chunk-corrupt'), eq(events.artifactId, a.id), eq(events.acknowledged, false)));
+      .where(and(eq(events.type, 'chunk-corrupt'), eq(events.artifactId, a.id), eq(events.acknowledged, false), isNull(events.resolvedAt)));
     if (existing.some((e) => (e.details as { sha256?: string } | null)?.sha256 === c.sha256)) continue;
     const volumes = [...(vols.get(a.id) ?? [])].sort();
     const rows = (volumes.length ? volumes : [null]).map((v) => ({
@@ -344,7 +359,17 @@ async function raiseCorrupt(services: Pick<Services, 'db' | 'now'>, c: CorruptCh
       details: { sha256: c.sha256, reason: c.reason, artifacts: c.artifacts, volumes: c.volumes },
       createdAt: now(),
     }));
-    await db.insert(events).values(rows);
+    await db.transaction(async (txRaw) => {
+      const tx = txRaw as unknown as Db;
+      const raised = await tx.insert(events).values(rows).returning({ id: events.id });
+      await enqueueEvents(
+        tx,
+        services.config,
+        rows[0].createdAt,
+        'event.raised',
+        raised.map((r) => r.id),
+      );
+    });
   }
 }
 

@@ -1,0 +1,1 @@
+CREATE INDEX "events_open_chunk_corrupt" ON "events" USING btree (("details"->>'sha256')) WHERE "events"."type" = 'chunk-corrupt' AND "events"."resolved_at" IS NULL;
