@@ -44,6 +44,12 @@ export function printedHelp(values: { help?: boolean }, help: string): boolean {
   return values.help === true;
 }
 
+/** `text` if it is one of `values`, else a usage error naming `what` (a flag's value, a kind). */
+export function oneOf<T extends string>(text: string, what: string, values: readonly T[]): T {
+  if (!values.includes(text as T)) throw new UsageError(`${what} must be one of ${values.join(', ')}`);
+  return text as T;
+}
+
 /** Refuses arguments a command does not take. */
 export function noPositionals(command: string, positionals: string[]): void {
   if (positionals.length) throw new UsageError(`${command}: unexpected argument ${positionals[0]}`);

@@ -117,9 +117,13 @@ interface SendFlags extends CatalogFlags {
 export function resolveSendConfig(flags: SendFlags, file: ConfigFile, env: NodeJS.ProcessEnv = process.env): SendConfig {
   const base = resolveCatalogConfig(flags, file, env);
   const maxText = flags['spool-max-bytes'] ?? (file.spoolMaxBytes !== undefined ? String(file.spoolMaxBytes) : undefined);
+  const host = flags.host ?? env.COLLECTOR_HOST ?? file.host;
+  // The catalog's rule (api/ingest/limits.ts hostNameProblem): a name it would refuse is a typo to say now, not a capture to set aside.
+  if (host !== undefined && (host.length > 253 || !/^[\w-]{1,63}(\.[\w-]{1,63})*$/.test(host)))
+    throw new UsageError(`host name ${JSON.stringify(host)} is not dot-separated labels of letters, digits, - and _`);
   return {
     ...base,
-    host: flags.host ?? env.COLLECTOR_HOST ?? file.host ?? hostname(),
+    host: host ?? hostname(),
     spoolDir: flags.spool ?? file.spool ?? DEFAULT_SPOOL_DIR,
     spoolMaxBytes: maxText !== undefined ? parseBytes(maxText, '--spool-max-bytes') : DEFAULT_SPOOL_MAX_BYTES,
     parallel: flags.parallel !== undefined ? parseInteger(flags.parallel, '--parallel', 1, 64) : (file.parallel ?? 8),

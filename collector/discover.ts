@@ -8,7 +8,8 @@ import {
   type HostRef,
   type TargetLu,
 } from '../formats/index.js';
-import { describeError } from './errors.js';
+import { oneOf } from './cli.js';
+import { describeError, UsageError } from './errors.js';
 import type { HostAccess } from './host-access.js';
 
 /** `.vh.sf` copies: the FS descriptor sits at +2 MiB, so the first 8 MiB are plenty. */
@@ -55,8 +56,8 @@ export interface Discovery {
 export interface DiscoverOptions {
   hostName: string;
   devices?: string[];
-  /** `KIND:PATH` */
-  files?: string[];
+  /** `--file KIND:PATH`, parsed (parseFileSpec). */
+  files?: FileSpec[];
   undeletePaths?: string[];
 }
 
@@ -267,14 +268,19 @@ async function discoverSolaris(access: HostAccess, d: Discovery): Promise<boolea
   return true;
 }
 
-/** Parses `KIND:PATH` of `--file`. */
-export function parseFileSpec(spec: string): { kind: ArtifactKind; path: string } {
+/** The kinds a user may name (`--file`, `import --kind`): every kind but `unknown`. */
+export const NAMED_KINDS = ARTIFACT_KINDS.filter((k) => k !== 'unknown');
+
+export interface FileSpec {
+  kind: ArtifactKind;
+  path: string;
+}
+
+/** Parses `KIND:PATH` of `--file` (config "files"): a usage error unless KIND is a kind and PATH is given. */
+export function parseFileSpec(spec: string): FileSpec {
   const i = spec.indexOf(':');
-  const kind = spec.slice(0, i) as ArtifactKind;
-  if (i <= 0 || !(ARTIFACT_KINDS as readonly string[]).includes(kind) || kind === 'unknown') {
-    throw new Error(`--file wants KIND:PATH with KIND one of ${ARTIFACT_KINDS.filter((k) => k !== 'unknown').join(', ')}: ${spec}`);
-  }
-  return { kind, path: spec.slice(i + 1) };
+  if (i < 0 || i === spec.length - 1) throw new UsageError(`--file wants KIND:PATH: ${spec}`);
+  return { kind: oneOf(spec.slice(0, i), `--file ${spec}: KIND`, NAMED_KINDS), path: spec.slice(i + 1) };
 }
 
 /**
@@ -311,14 +317,7 @@ export async function discoverHost(access: HostAccess, opts: DiscoverOptions): P
     const base = path.split('/').pop() ?? path;
     d.artifacts.push(headerDump(path, /^(naa|eui|t10|mpx)\./.test(base) ? base : path, 'given with --device'));
   }
-  for (const spec of opts.files ?? []) {
-    let parsed: { kind: ArtifactKind; path: string };
-    try {
-      parsed = parseFileSpec(spec);
-    } catch (e) {
-      d.artifacts.push({ kind: 'unknown', fileName: safeName(spec), sourcePath: spec, device: null, why: 'given with --file', error: describeError(e) });
-      continue;
-    }
+  for (const parsed of opts.files ?? []) {
     // A file given by hand is already the artifact (a saved dump, an export): stored whole.
     d.artifacts.push({
       kind: parsed.kind,

@@ -1,6 +1,6 @@
 import { DEFAULT_CONFIG_FILE, HOST_HELP, HOST_OPTIONS, noPositionals, parseCommand, parseHostSettings, printedHelp } from '../cli.js';
 import { loadConfigFile } from '../config.js';
-import { discoverHost, type Discovery } from '../discover.js';
+import { discoverHost, parseFileSpec, type Discovery } from '../discover.js';
 import { hostAccesses } from '../host-access.js';
 import { printableJson, visible, visibleLines } from '../../formats/printable.js';
 
@@ -62,6 +62,7 @@ export async function run(args: string[]): Promise<number> {
   if (printedHelp(values, HELP)) return 0;
   noPositionals('discover', positionals);
   const file = loadConfigFile(values.config);
+  const files = (values.file ?? file.files)?.map(parseFileSpec);
   const ssh = values.ssh ?? file.ssh ?? [];
   const localName = values.host ?? process.env.COLLECTOR_HOST ?? file.host ?? (await import('node:os')).hostname();
   const accesses = hostAccesses('discover', ssh, values.root ?? file.root ?? '/', localName, hostSettings);
@@ -71,7 +72,7 @@ export async function run(args: string[]): Promise<number> {
       await discoverHost(access, {
         hostName,
         devices: values.device ?? file.devices,
-        files: values.file ?? file.files,
+        files,
         undeletePaths: values.undelete ?? file.undeletePaths,
       }),
     );

@@ -1,10 +1,10 @@
 import { promises as fsp } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { ARTIFACT_KINDS, detect, type ArtifactKind, type HostRef } from '../../formats/index.js';
+import { detect, type ArtifactKind, type HostRef } from '../../formats/index.js';
 import { failedArtifact, PLAN_BYTES, type CapturedArtifact } from '../capture.js';
-import { COMMON_HELP, EXIT_HELP, parseCommand, printedHelp, SEND_HELP, SEND_OPTIONS } from '../cli.js';
+import { COMMON_HELP, EXIT_HELP, oneOf, parseCommand, printedHelp, SEND_HELP, SEND_OPTIONS } from '../cli.js';
 import { loadConfigFile, resolveSendConfig } from '../config.js';
-import { WHOLE_FILE, type PlannedArtifact } from '../discover.js';
+import { NAMED_KINDS, WHOLE_FILE, type PlannedArtifact } from '../discover.js';
 import { describeError, UsageError } from '../errors.js';
 import { LocalAccess } from '../host-access.js';
 import { Progress } from '../progress.js';
@@ -77,12 +77,8 @@ export async function run(args: string[]): Promise<number> {
   if (printedHelp(values, HELP)) return 0;
   if (positionals.length === 0) throw new UsageError('import: no FILE given (see import --help)');
   if (!values.host) throw new UsageError('import: --host NAME is required (the host the files came from)');
-  const forced = values.kind as ArtifactKind | undefined;
-  if (forced !== undefined && (!(ARTIFACT_KINDS as readonly string[]).includes(forced) || forced === 'unknown')) {
-    throw new UsageError(`import: --kind must be one of ${ARTIFACT_KINDS.filter((k) => k !== 'unknown').join(', ')}`);
-  }
-  const hostKind = values['host-kind'] as HostRef['kind'] | undefined;
-  if (hostKind !== undefined && !HOST_KINDS.includes(hostKind)) throw new UsageError(`import: --host-kind must be one of ${HOST_KINDS.join(', ')}`);
+  const forced = values.kind === undefined ? undefined : oneOf(values.kind, '--kind', NAMED_KINDS);
+  const hostKind = values['host-kind'] === undefined ? undefined : oneOf(values['host-kind'], '--host-kind', HOST_KINDS);
   const file = loadConfigFile(values.config);
   const cfg = resolveSendConfig(values, file);
   const dryRun = values['dry-run'] === true;

@@ -2,7 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ARTIFACT_KINDS, detect, isFormatError, parseArtifact, type ArtifactKind, type ParsedArtifact } from '../../formats/index.js';
 import { PLAN_BYTES, planDump } from '../capture.js';
-import { parseCommand, printedHelp } from '../cli.js';
+import { oneOf, parseCommand, printedHelp } from '../cli.js';
 import { describeError, EXIT, UsageError } from '../errors.js';
 import { openToRead, readAt } from '../host-access.js';
 import { printableJson, visibleLines } from '../../formats/printable.js';
@@ -149,10 +149,7 @@ export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand('inspect', { kind: { type: 'string' } }, args, true);
   if (printedHelp(values, HELP)) return 0;
   if (positionals.length === 0) throw new UsageError('inspect: no FILE given (see inspect --help)');
-  const kind = values.kind as ArtifactKind | undefined;
-  if (kind !== undefined && !(ARTIFACT_KINDS as readonly string[]).includes(kind)) {
-    throw new UsageError(`inspect: --kind must be one of ${ARTIFACT_KINDS.join(', ')}`);
-  }
+  const kind = values.kind === undefined ? undefined : oneOf(values.kind, '--kind', ARTIFACT_KINDS);
   const results: InspectResult[] = [];
   for (const f of positionals) results.push(await inspectFile(f, kind));
   process.stdout.write(values.json ? printableJson(results) + '\n' : visibleLines(results.map(summarize).join('\n\n')) + '\n');

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE, buildBundle, runCollector, runJson } from './run-collector.js';
 import { stageEsxiHost, type EsxiHost } from '../helpers/staged-hosts.js';
+import { ARTIFACT_KINDS } from '../../formats/index.js';
 
 const COMMANDS = ['collect', 'import', 'inspect', 'discover', 'restore', 'cron', 'spool'];
 const SECRET = 'tok-never-printed-0123456789abcdef';
@@ -149,6 +150,35 @@ describe('usage errors', () => {
       const r = await runCollector([...args], clean());
       expect(r.code, args.join(' ')).toBe(64);
       expect(r.stderr).toBe(`${message}\n`);
+    }
+  });
+});
+
+describe('a value the collector or the catalog could never use', () => {
+  const kinds = ARTIFACT_KINDS.filter((k) => k !== 'unknown').join(', ');
+  it('is a usage error (64, one line) before anything is read or sent, from a flag or the config file', async () => {
+    const cfg = join(dir, 'files.json');
+    writeFileSync(cfg, JSON.stringify({ files: ['bogus:/dev/x'] }));
+    // An empty --root: without the check, each run reads nothing and exits 1 ("nothing found").
+    const root = mkdtempSync(join(dir, 'root-'));
+    for (const [args, message] of [
+      [['collect', '--dry-run', '--root', root, '--file', 'bogus:/dev/x'], `collector collect: --file bogus:/dev/x: KIND must be one of ${kinds}`],
+      [['collect', '--dry-run', '--root', root, '--file', 'vh-sf:'], 'collector collect: --file wants KIND:PATH: vh-sf:'],
+      [['collect', '--dry-run', '--root', root, '--file', '/backup/ds1.vh.sf'], 'collector collect: --file wants KIND:PATH: /backup/ds1.vh.sf'],
+      [['collect', '--dry-run', '--root', root, '--config', cfg], `collector collect: --file bogus:/dev/x: KIND must be one of ${kinds}`],
+      [['discover', '--root', root, '--file', 'bogus:/dev/x'], `collector discover: --file bogus:/dev/x: KIND must be one of ${kinds}`],
+      [
+        ['collect', '--dry-run', '--root', root, '--host', 'esx 01'],
+        'collector collect: host name "esx 01" is not dot-separated labels of letters, digits, - and _',
+      ],
+      [['collect', '--dry-run', '--root', root, '--host', ''], 'collector collect: host name "" is not dot-separated labels of letters, digits, - and _'],
+      [['import', '--dry-run', '--host', 'esx01', '--kind', 'bogus', cfg], `collector import: --kind must be one of ${kinds}`],
+      [['import', '--dry-run', '--host', 'esx01', '--host-kind', 'vcenter', cfg], 'collector import: --host-kind must be one of esx, esxi, solaris, linux'],
+    ] as const) {
+      const r = await runCollector([...args], clean());
+      expect([args.join(' '), r.code]).toEqual([args.join(' '), 64]);
+      expect(r.stderr).toBe(`${message}\n`);
+      expect(r.stdout).toBe('');
     }
   });
 });
