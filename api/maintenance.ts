@@ -5,8 +5,9 @@
  * re-evaluates the other health events) and sends due webhook deliveries; with
  * RETENTION_SCHEDULED it applies retention; and it lists every chunk key, which vouches for
  * the chunks the store shows (api/ingest/staging.ts `vouchListed`, so a daily run asks the
- * store nothing per chunk) — once a day with SCRUB_PERCENT > 0 that listing is `check`'s,
- * which also re-reads and re-hashes the next slice of chunks.
+ * store nothing per chunk); once a day with SCRUB_PERCENT > 0 it re-reads and re-hashes the
+ * next slice of chunks (api/retention/check.ts `scrubChunks`). Both walk the chunks a page at
+ * a time: the pass holds no list of every chunk, however many the store holds.
  */
 import { asc, eq, gt } from 'drizzle-orm';
 import { blobs, scrubState } from '../db/schema.js';
@@ -16,7 +17,7 @@ import { chunkKey } from './store/types.js';
 import { sweepStaging, vouchListed, type SweepResult } from './ingest/staging.js';
 import { runEventChecks, type EventChecks } from './events/checks.js';
 import { runRetention } from './retention/run.js';
-import { checkStore, SCRUB } from './retention/check.js';
+import { artifactsNaming, SCRUB, scrubChunks } from './retention/check.js';
 
 /**
  * How long after a scrub the next one is due: a day, less an hour, so an hourly pass that
@@ -30,7 +31,7 @@ export interface Maintenance {
   events: EventChecks | null;
   /** With RETENTION_SCHEDULED: what retention dropped and freed (null when off). */
   retention: { runId: number; dropped: number; chunksDeleted: number; bytesFreed: number } | null;
-  /** The day's scrub, when it was due: the slice of stored chunks re-hashed, and the corrupt ones found (null otherwise). */
+  /** The day's scrub, when it was due: the slice of stored chunks re-hashed, the corrupt ones found, and whether all it read was whole and there (null otherwise). */
   scrub: { read: number; corrupt: number; clean: boolean } | null;
   /** Chunks the pass's listing vouched for anew and doubted (not shown at their recorded size). */
   listing: { vouched: number; doubted: number } | null;
@@ -67,15 +68,12 @@ export async function runMaintenance(services: Services): Promise<Maintenance> {
         return { runId: r.runId, dropped: r.dropped.length, chunksDeleted: r.chunksDeleted, bytesFreed: r.bytesFreed };
       })
     : null;
+  const listing = await step('chunk listing', () => vouchForStoredChunks(services));
   let scrub: Maintenance['scrub'] = null;
-  let listing: Maintenance['listing'] = null;
   if (services.config.SCRUB_PERCENT > 0 && (await step('scrub', () => scrubDue(services)))) {
-    const c = await step('scrub', () => checkStore(services, { readDataPercent: services.config.SCRUB_PERCENT, readManifests: false }));
-    if (c) {
-      scrub = { read: c.scrub?.read ?? 0, corrupt: c.scrub?.corrupt.length ?? 0, clean: c.clean };
-      listing = c.listing;
-    }
-  } else listing = await step('chunk listing', () => vouchForStoredChunks(services));
+    const s = await step('scrub', () => scrubChunks(services, services.config.SCRUB_PERCENT, (shas) => artifactsNaming(services.db, shas)));
+    if (s) scrub = { read: s.read, corrupt: s.corrupt.length, clean: s.corrupt.length === 0 && s.vanished.length === 0 };
+  }
   services.logger.info('maintenance done', { sweptStaging, events, retention, scrub, listing, commitJobs, failed });
   return { sweptStaging, events, retention, scrub, listing, commitJobs, failed };
 }

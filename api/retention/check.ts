@@ -55,10 +55,11 @@ export const SCRUB = 'chunks';
 
 /**
  * Checks the store against the catalog (and, with readDataPercent > 0, re-hashes a slice).
- * Every manifest is read (a GET each, 8 at a time) unless `readManifests` is false, as in the
- * scheduled maintenance pass, whose job is the scrub slice.
+ * Every manifest is read (a GET each, 8 at a time), and every key and record is held at once:
+ * this is the operator's full check. The scheduled maintenance pass lists and scrubs without it
+ * (api/maintenance.ts), a page at a time.
  */
-export async function checkStore(services: CheckServices, options: { readDataPercent?: number; readManifests?: boolean } = {}): Promise<CheckReport> {
+export async function checkStore(services: CheckServices, options: { readDataPercent?: number } = {}): Promise<CheckReport> {
   const { db, store, now } = services;
   const manifests = new Set<string>();
   for await (const o of store.list('manifests/')) if (isManifestKey(o.key)) manifests.add(o.key);
@@ -70,7 +71,7 @@ export async function checkStore(services: CheckServices, options: { readDataPer
     .sort();
   // A capture's manifest of the other format (left by an upgrade, manifestKeysOf) is its own.
   const manifestsWithoutCapture = [...manifests].filter((k) => !manifestKeysOf(k).some((x) => rowKeys.has(x))).sort();
-  const unreadableManifests = options.readManifests === false ? [] : await unreadableOf(store, [...manifests].sort());
+  const unreadableManifests = await unreadableOf(store, [...manifests].sort());
 
   // Referenced: chunk → stored size and the artifacts naming it. An artifact's chunk list is a
   // chunk it names (api/pipeline/chunk-lists.ts), its sizes those of its `blobs` row (null: none).
@@ -138,11 +139,12 @@ export async function checkStore(services: CheckServices, options: { readDataPer
   let scrub: CheckReport['scrub'] = null;
   const percent = options.readDataPercent ?? 0;
   if (percent > 0) {
-    const sizes = new Map(blobRows.map((b) => [b.sha256, Number(b.size)]));
-    const { vanished, ...slice } = await scrubSlice(services, [...stored.keys()].sort(), percent, (sha) => refs.get(sha)?.size ?? sizes.get(sha), refs);
+    const { vanished, ...slice } = await scrubChunks(services, percent, async (shas) => new Map(shas.map((sha) => [sha, refs.get(sha)?.artifacts ?? []])));
     scrub = slice;
-    // What the slice found listed but gone counts as the listing's gaps do.
+    // What the slice found listed but gone counts as the listing's gaps do (a chunk the listing
+    // did not show is already a missing chunk or an orphan row above).
     for (const sha of vanished) {
+      if (!stored.has(sha)) continue;
       const r = refs.get(sha);
       if (r) missingChunks.push({ sha256: sha, artifacts: [...r.artifacts].sort() });
       else orphanRows.blobs.push(sha);
@@ -200,71 +202,66 @@ async function unreadableOf(store: Services['store'], keys: string[]): Promise<C
 /** What `check` needs: the config only for webhooks of the events the scrub raises and resolves. */
 type CheckServices = Pick<Services, 'db' | 'store' | 'now' | 'config'>;
 
+/** `blobs` records a scrub reads a page at a time: its slice is walked, never held whole. */
+const SCRUB_PAGE = 1000;
+
 /**
- * Re-reads and re-hashes the next `percent` of the chunks (in key order, wrapping), and records
- * where it stopped. A chunk read whole resolves its open chunk-corrupt events (put back whole
- * since the scrub found it corrupt); a corrupt one raises them.
+ * Re-reads and re-hashes the next `percent` of the chunks the catalog holds a record of (the
+ * `blobs` rows in hash order, wrapping, a page at a time, so memory stays flat however many
+ * chunks the store holds), and records where it stopped. A chunk read whole resolves its open
+ * chunk-corrupt events (put back whole since the scrub found it corrupt); a corrupt one raises
+ * them, naming the artifacts `artifactsOf` gives (asked only for the chunks found corrupt or
+ * gone). A record whose object is gone is doubted (the next capture naming it uploads it
+ * again) and returned as `vanished`. An object without a record has nothing to compare with
+ * and is not read (`check` lists it as an orphan).
  */
-async function scrubSlice(
+export async function scrubChunks(
   services: CheckServices,
-  shas: string[],
   percent: number,
-  sizeOf: (sha: string) => number | undefined,
-  refs: Map<string, { artifacts: string[] }>,
+  artifactsOf: (shas: string[]) => Promise<Map<string, string[]>>,
+  options: { pageRows?: number } = {},
 ): Promise<NonNullable<CheckReport['scrub']> & { vanished: string[] }> {
-  const { db, store, now } = services;
+  const { db, now } = services;
+  const pageRows = options.pageRows ?? SCRUB_PAGE;
   const [state] = await db.select().from(scrubState).where(eq(scrubState.name, SCRUB));
   const from = state?.cursor ?? null;
-  const take = shas.length === 0 ? 0 : Math.min(shas.length, Math.max(1, Math.ceil((shas.length * percent) / 100)));
-  let start = from === null ? 0 : shas.findIndex((s) => s > from);
+  const [{ n }] = rowsOf<{ n: number | string }>(await db.execute(sql`select count(*) as n from blobs`));
+  const total = Number(n);
+  const take = total === 0 ? 0 : Math.min(total, Math.max(1, Math.ceil((total * percent) / 100)));
+  const found: SliceFindings = { read: 0, bytes: 0, good: [], corrupt: [], vanished: [], setAside: new Map() };
   let wrapped = false;
-  if (start < 0) {
-    start = 0;
-    wrapped = from !== null;
-  }
-  const slice: string[] = [];
-  for (let i = 0; i < take; i++) {
-    const idx = (start + i) % shas.length;
-    if (i > 0 && idx === 0) wrapped = true;
-    slice.push(shas[idx]);
-  }
-  const corrupt: CorruptChunk[] = [];
-  const good: string[] = [];
-  const vanished: string[] = [];
-  const setAside = new Map<string, Uint8Array>();
-  let bytes = 0;
-  await pool(slice, 8, async (sha) => {
-    const size = sizeOf(sha);
-    const raw = await store.getBytes(chunkKey(sha));
-    if (!raw) {
-      // Listed, yet not there: gone since the listing, or a listing that still shows a deleted
-      // object (eventually consistent servers). A chunk with a record is reported missing.
-      if (size !== undefined) vanished.push(sha);
-      return;
+  let to = from;
+  // From the cursor to the end, then (wrapped) from the start up to the cursor.
+  const parts = from === null ? [sql`true`] : [sql`sha256 > ${from}`, sql`sha256 <= ${from}`];
+  for (const [i, part] of parts.entries()) {
+    let after = sql``;
+    while (found.read < take) {
+      const page = rowsOf<{ sha256: string; size: number | string }>(
+        await db.execute(sql`select sha256, size from blobs where ${part} ${after} order by sha256 limit ${Math.min(pageRows, take - found.read)}`),
+      );
+      if (page.length === 0) break;
+      if (i === 1) wrapped = true;
+      await scrubPage(services, page, found);
+      to = page[page.length - 1].sha256;
+      after = sql`and sha256 > ${to}`;
     }
-    bytes += raw.length;
-    if (size === undefined) return; // an orphan: nothing to compare with
-    try {
-      await decodeChunk(sha, size, raw);
-      good.push(sha);
-    } catch (e) {
-      if (!(e instanceof ChunkError)) throw e;
-      // Read once more before anything is moved: a read that went wrong is not a chunk that did.
-      const again = await store.getBytes(chunkKey(sha));
-      if (
-        again &&
-        (await decodeChunk(sha, size, again).then(
-          () => true,
-          () => false,
-        ))
-      ) {
-        good.push(sha);
-        return;
-      }
-      corrupt.push({ sha256: sha, reason: e.message, artifacts: [...(refs.get(sha)?.artifacts ?? [])].sort(), volumes: [] });
-      setAside.set(sha, again ?? raw);
-    }
-  });
+  }
+  // A chunk set aside as corrupt has no record until it is stored whole again, yet its open
+  // events name it: each scrub reads it again wherever the cursor is, so bytes put back under
+  // its key (a copy of the bucket, say) resolve them within the day.
+  const read = new Set([...found.good, ...found.vanished, ...found.corrupt.map((c) => c.sha256)]);
+  const awaited = rowsOf<{ sha256: string; size: number | string }>(
+    await db.execute(sql`
+      select distinct e.details->>'sha256' as sha256, c->>'size' as size
+      from events e join artifacts a on a.id = e.artifact_id, jsonb_array_elements(a.chunks) c
+      where e.type = 'chunk-corrupt' and e.resolved_at is null and c->>'sha256' = e.details->>'sha256'`),
+  ).filter((r) => !read.has(r.sha256));
+  await scrubPage(services, awaited, found, { absentIsGone: false });
+  const { good, corrupt, vanished, setAside, bytes } = found;
+  if (corrupt.length || vanished.length) {
+    const named = await artifactsOf([...corrupt.map((c) => c.sha256), ...vanished]);
+    for (const c of corrupt) c.artifacts = [...(named.get(c.sha256) ?? [])].sort();
+  }
   const at = now();
   for (let i = 0; i < good.length; i += 500)
     await db
@@ -278,13 +275,98 @@ async function scrubSlice(
   });
   await doubtRecords(db, vanished);
   corrupt.sort((a, b) => a.sha256.localeCompare(b.sha256));
-  const to = slice.length ? slice[slice.length - 1] : from;
   const passStartedAt = wrapped || !state?.passStartedAt ? at : state.passStartedAt;
   await db
     .insert(scrubState)
     .values({ name: SCRUB, cursor: to, passStartedAt, updatedAt: at })
     .onConflictDoUpdate({ target: scrubState.name, set: { cursor: to, passStartedAt, updatedAt: at } });
-  return { percent, read: slice.length, bytes, from, to, wrapped, corrupt, vanished };
+  return { percent, read: found.read, bytes, from, to, wrapped, corrupt, vanished };
+}
+
+/**
+ * The committed artifacts naming each of `shas`, as a chunk or as their chunk list. It reads
+ * every artifact row (no index leads from a chunk to them), so it is asked only for the few
+ * chunks a scheduled scrub found corrupt or gone.
+ */
+export async function artifactsNaming(db: Db, shas: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (shas.length === 0) return out;
+  const list = sql.join(
+    shas.map((sha) => sql`${sha}`),
+    sql`, `,
+  );
+  const contains = sql.join(
+    shas.map((sha) => sql`${JSON.stringify([{ sha256: sha }])}::jsonb`),
+    sql`, `,
+  );
+  for (const r of rowsOf<{ sha: string; id: string }>(
+    await db.execute(sql`
+      select c->>'sha256' as sha, a.id from artifacts a join captures cap on cap.id = a.capture_id and cap.state = 'committed',
+        jsonb_array_elements(a.chunks) c
+      where a.chunks @> any(array[${contains}]) and c->>'sha256' in (${list})
+      union
+      select a.chunk_list as sha, a.id from artifacts a join captures cap on cap.id = a.capture_id and cap.state = 'committed'
+      where a.chunk_list in (${list})`),
+  ))
+    out.set(r.sha, [...(out.get(r.sha) ?? []), r.id]);
+  return out;
+}
+
+interface SliceFindings {
+  read: number;
+  bytes: number;
+  good: string[];
+  corrupt: CorruptChunk[];
+  vanished: string[];
+  /** A corrupt chunk's bytes as last read, for quarantine. */
+  setAside: Map<string, Uint8Array>;
+}
+
+/**
+ * Reads and re-hashes one page of a scrub's chunks, 8 at a time, into `found`. An absent one
+ * is `vanished` unless `absentIsGone` is false (a chunk set aside as corrupt: its absence is
+ * already known).
+ */
+async function scrubPage(
+  services: CheckServices,
+  page: Array<{ sha256: string; size: number | string }>,
+  found: SliceFindings,
+  options: { absentIsGone?: boolean } = {},
+): Promise<void> {
+  const { store } = services;
+  await pool(page, 8, async ({ sha256: sha, size: s }) => {
+    const size = Number(s);
+    const raw = await store.getBytes(chunkKey(sha));
+    if (!raw && options.absentIsGone === false) return;
+    found.read++;
+    if (!raw) {
+      // Gone since the listing, or a listing that still shows a deleted object (eventually
+      // consistent servers): the record is doubted and the chunk reported missing.
+      found.vanished.push(sha);
+      return;
+    }
+    found.bytes += raw.length;
+    try {
+      await decodeChunk(sha, size, raw);
+      found.good.push(sha);
+    } catch (e) {
+      if (!(e instanceof ChunkError)) throw e;
+      // Read once more before anything is moved: a read that went wrong is not a chunk that did.
+      const again = await store.getBytes(chunkKey(sha));
+      if (
+        again &&
+        (await decodeChunk(sha, size, again).then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        found.good.push(sha);
+        return;
+      }
+      found.corrupt.push({ sha256: sha, reason: e.message, artifacts: [], volumes: [] });
+      found.setAside.set(sha, again ?? raw);
+    }
+  });
 }
 
 /** Where a chunk's bytes that no longer hash to its name are kept once taken from under it. */
