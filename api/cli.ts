@@ -46,7 +46,10 @@ commands:
                                RETENTION_SCHEDULED, the chunk listing, the day's scrub when due
 
 options:
-  --json                       machine-readable output on stdout
+  --json                       machine-readable output on stdout; an error too, as
+                               {"error":{"code","message"}} — code usage, database_busy,
+                               invalid_setting, failed, or the API's (not_found, conflict, …) —
+                               while stderr keeps its one line and the exit status is the same
   -h, --help                   this text
 
 Configuration comes from the environment, as for \`npm start\` (see .env.example).
@@ -106,6 +109,23 @@ async function cliAudit(opened: OpenedServices, action: string, subject: string,
   await db.insert(audit).values({ at: now(), tokenId: null, role: 'cli', action, subject, remoteAddr: 'cli', requestId: null, details });
 }
 
+/** `--json` among the options (before any `--`), read from argv itself: a line that does not parse still asked for it. */
+function asksForJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/**
+ * Ends a run that failed: one line on stderr, and with --json the error on stdout as well, in the
+ * API's shape ({"error":{"code","message"}}, api/errors.ts), so a script reading stdout finds
+ * JSON there whatever happened. Answers the exit status.
+ */
+function failed(io: Io, json: boolean, status: number, code: string, message: string): number {
+  io.err(`catalog: ${message}\n`);
+  if (json) io.out(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
+  return status;
+}
+
 /** Runs one CLI invocation; returns the exit status. */
 export async function runCli(argv: string[], io: Io): Promise<number> {
   let parsed;
@@ -126,15 +146,19 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       },
     });
   } catch (e) {
-    io.err(`catalog: ${(e as Error).message}\n`);
-    return 64;
+    return failed(io, asksForJson(argv), 64, 'usage', (e as Error).message);
   }
   const { values, positionals } = parsed;
   const json = values.json ?? false;
   const print = (human: string, machine: unknown) => io.out(json ? JSON.stringify(machine, null, 2) + '\n' : human + '\n');
-  if (values.help || positionals.length === 0) {
-    (values.help ? io.out : io.err)(USAGE + '\n');
-    return values.help ? 0 : 64;
+  if (values.help) {
+    io.out(USAGE + '\n');
+    return 0;
+  }
+  if (positionals.length === 0) {
+    if (json) return failed(io, json, 64, 'usage', 'no command given; see --help');
+    io.err(USAGE + '\n');
+    return 64;
   }
   const [command, sub, ...rest] = positionals;
   try {
@@ -303,25 +327,20 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}; see --help`);
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`catalog: ${e.message}\n`);
-      return 64;
-    }
+    if (e instanceof UsageError) return failed(io, json, 64, 'usage', e.message);
     if (e instanceof DatabaseBusyError) {
       const route = BUSY_ROUTES[command] ?? "the API's admin routes";
-      io.err(`catalog: the embedded database in ${e.dataDir} is in use by a running catalog server (pid ${e.pid}); stop it first, or use ${route}\n`);
-      return 75;
+      return failed(
+        io,
+        json,
+        75,
+        'database_busy',
+        `the embedded database in ${e.dataDir} is in use by a running catalog server (pid ${e.pid}); stop it first, or use ${route}`,
+      );
     }
-    if (e instanceof ConfigError) {
-      io.err(`catalog: ${e.message.replace(/\n\s*/g, ' ')}\n`);
-      return 78;
-    }
-    if (e instanceof ApiError) {
-      io.err(`catalog: ${e.message}\n`);
-      return 1;
-    }
-    io.err(`catalog: ${failureLine(e)}\n`);
-    return 1;
+    if (e instanceof ConfigError) return failed(io, json, 78, 'invalid_setting', e.message.replace(/\n\s*/g, ' '));
+    if (e instanceof ApiError) return failed(io, json, 1, e.code, e.message);
+    return failed(io, json, 1, 'failed', failureLine(e));
   }
 }
 

@@ -103,7 +103,7 @@ Catalog options (flags win over env, env over the config file):
   --config FILE          JSON config (default ${DEFAULT_CONFIG_FILE}; a missing default is fine)
   --retries N            retries per request on network errors, 408, 429 and 5xx
                          (default 4; a Retry-After up to 60 s is waited out)
-  --json                 machine-readable output on stdout
+  --json                 machine-readable output on stdout, an error's too
   -h, --help             this help`;
 
 export const SEND_HELP = `

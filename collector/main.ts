@@ -5,7 +5,7 @@
  */
 import { CollectorError, describeError, EXIT } from './errors.js';
 import { VERSION } from './version.js';
-import { visible } from '../formats/printable.js';
+import { printableJson, visible } from '../formats/printable.js';
 
 const USAGE = `Usage: collector <command> [options]
 
@@ -55,23 +55,28 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const load = command === undefined ? undefined : COMMANDS[command];
+  // The one line on stderr, and with --json (before any `--`) the same as JSON on stdout, where a
+  // script reads the command's own: {"error":{"code","message"}}, code usage (64), rejected (65),
+  // unreachable (75) or failed.
+  const fail = (message: string, status: number): number => {
+    process.stderr.write(`collector${load ? ` ${command}` : ''}: ${visible(message)}\n`);
+    const args = rest.indexOf('--');
+    if ((args < 0 ? rest : rest.slice(0, args)).includes('--json'))
+      process.stdout.write(`${printableJson({ error: { code: { 64: 'usage', 65: 'rejected', 75: 'unreachable' }[status] ?? 'failed', message } })}\n`);
+    return status;
+  };
   if (!load) {
-    process.stderr.write(command === undefined ? USAGE : `collector: unknown command ${JSON.stringify(command)} (see collector --help)\n`);
-    return EXIT.usage;
+    if (command === undefined) process.stderr.write(USAGE);
+    return command === undefined ? EXIT.usage : fail(`unknown command ${JSON.stringify(command)} (see collector --help)`, EXIT.usage);
   }
   try {
     return await (await load()).run(rest);
   } catch (e) {
-    if (e instanceof CollectorError) {
-      // Usage errors name their command themselves ("restore: --at is not …"): once is enough.
-      const m = e.message;
-      process.stderr.write(`collector ${command}: ${visible(m.slice(m.startsWith(`${command}: `) ? command.length + 2 : 0))}\n`);
-      return e.exitCode;
-    }
+    // Usage errors name their command themselves ("restore: --at is not …"): once is enough.
+    if (e instanceof CollectorError) return fail(e.message.slice(e.message.startsWith(`${command}: `) ? command.length + 2 : 0), e.exitCode);
     // Unexpected: still one line, unless the operator asks for the trace.
-    process.stderr.write(`collector ${command}: internal error: ${visible(describeError(e))}\n`);
     if (process.env.COLLECTOR_DEBUG) process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
-    return EXIT.failed;
+    return fail(`internal error: ${describeError(e)}`, EXIT.failed);
   }
 }
 

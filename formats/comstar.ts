@@ -12,7 +12,7 @@
  * these (stderr mixed in) are skipped.
  */
 import { FormatError } from './errors.js';
-import type { ParsedArtifact, TargetLu } from './types.js';
+import { detailsOnly, type ParsedArtifact, type TargetLu } from './types.js';
 import { commandWords, deviceIdFromGuid, guarded, parseCount, valueOrNull, textSections } from './text.js';
 
 export interface ComstarLu {
@@ -483,6 +483,6 @@ export function parseComstarListing(input: Uint8Array | string): ParsedArtifact 
       targetLus,
       redacted: [...new Set(redacted)],
     };
-    return { kind: 'comstar-listing', partition: null, device: null, vmfs: null, details };
+    return detailsOnly('comstar-listing', details);
   });
 }

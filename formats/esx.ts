@@ -6,7 +6,7 @@
  * Unrecognised lines (stderr) are skipped.
  */
 import { FormatError } from './errors.js';
-import type { EsxDevice, EsxExtent, ParsedArtifact } from './types.js';
+import { detailsOnly, type EsxDevice, type EsxExtent, type ParsedArtifact } from './types.js';
 import { canonicalEsxDevice, canonicalVmfsUuid, commandWords, guarded, parseCount, valueOrNull, textSections } from './text.js';
 
 export interface EsxPartition {
@@ -295,7 +295,7 @@ export function parseEsxInventory(input: Uint8Array | string): ParsedArtifact {
 
     if (!recognised) throw new FormatError('unrecognized', 'ESX inventory: no esxcfg, esxcli, esx.conf or partedUtil output found');
     const details: EsxDetails = { sections: sectionInfo, systemUuid, devices, extents, vmhbaDevices, partitionTables };
-    return { kind: 'esx-inventory', partition: null, device: null, vmfs: null, details };
+    return detailsOnly('esx-inventory', details);
   });
 }
 

@@ -3,7 +3,7 @@
  * `inspect` and the catalog's ingest parse every artifact the same way.
  */
 import { FormatError, isFormatError } from './errors.js';
-import type { ArtifactKind, ParsedArtifact } from './types.js';
+import { detailsOnly, type ArtifactKind, type ParsedArtifact } from './types.js';
 import { cleanDeep } from './text-rule.js';
 import { parseVmfsHeader, parseVhSf, type VmfsHeaderHints } from './vmfs.js';
 import { parseIscsitgtSmf, parseStmfSmf } from './smf.js';
@@ -13,7 +13,7 @@ import { parseZfsSnapshots } from './zfs.js';
 
 /** vmfs-undelete archives have no public format (docs/formats.md "vmfs-undelete archives"): kept opaque, never parsed. */
 function opaqueUndelete(bytes: Uint8Array): ParsedArtifact {
-  return { kind: 'vmfs-undelete', partition: null, device: null, vmfs: null, details: { opaque: true, size: bytes.length } };
+  return detailsOnly('vmfs-undelete', { opaque: true, size: bytes.length });
 }
 
 /**

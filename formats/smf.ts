@@ -10,7 +10,7 @@
  */
 import { XMLParser, XMLValidator, type EntityDecoderOptions } from 'fast-xml-parser';
 import { FormatError } from './errors.js';
-import type { ParsedArtifact, TargetLu } from './types.js';
+import { detailsOnly, type ParsedArtifact, type TargetLu } from './types.js';
 import { MAX_XML_BYTES, decodeInput, deviceIdFromGuid, guarded, looksBinary } from './text.js';
 
 /** One property: its SMF type and every value (a propval has one). */
@@ -399,7 +399,7 @@ export function parseIscsitgtSmf(input: Uint8Array | string): ParsedArtifact {
     }
 
     const details: IscsitgtDetails = { service, targets, initiators, tpgts, lus, targetLus, redacted: [...new Set(redacted)] };
-    return { kind: 'iscsitgt-smf', partition: null, device: null, vmfs: null, details };
+    return detailsOnly('iscsitgt-smf', details);
   });
 }
 
@@ -585,6 +585,6 @@ export function parseStmfSmf(input: Uint8Array | string): ParsedArtifact {
     }
 
     const details: StmfDetails = { hostGroups, targetGroups, lus, views, providerData, targetLus, redacted: [...new Set(redacted)] };
-    return { kind: 'stmf-smf', partition: null, device: null, vmfs: null, details };
+    return detailsOnly('stmf-smf', details);
   });
 }

@@ -120,6 +120,11 @@ export interface ParsedArtifact {
   details: ArtifactDetails;
 }
 
+/** What a parser answers for a kind that names no partition, device or volume itself (listings, exports, opaque archives). */
+export function detailsOnly(kind: ArtifactKind, details: ArtifactDetails): ParsedArtifact {
+  return { kind, partition: null, device: null, vmfs: null, details };
+}
+
 export interface ArtifactDetails {
   /** iscsitgt-smf, stmf-smf, comstar-listing. */
   targetLus?: TargetLu[];

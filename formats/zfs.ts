@@ -4,7 +4,7 @@
  * Lines without TABs (stderr such as "no datasets available") are skipped.
  */
 import { FormatError } from './errors.js';
-import type { ParsedArtifact, ZfsSnapshot } from './types.js';
+import { detailsOnly, type ParsedArtifact, type ZfsSnapshot } from './types.js';
 import { guarded, textSections } from './text.js';
 
 export interface ZfsDetails {
@@ -56,7 +56,7 @@ export function parseZfsSnapshots(input: Uint8Array | string): ParsedArtifact {
     }
     const datasets = [...new Set(snapshots.map((s) => s.dataset))].sort();
     const details: ZfsDetails = { snapshots, datasets };
-    return { kind: 'zfs-snapshots', partition: null, device: null, vmfs: null, details };
+    return detailsOnly('zfs-snapshots', details);
   });
 }
 

@@ -183,6 +183,37 @@ describe('a value the collector or the catalog could never use', () => {
   });
 });
 
+describe('an error under --json', () => {
+  it('is the one line on stderr, the same exit status, and {"error":{"code","message"}} on stdout', async () => {
+    for (const [args, status, code, message] of [
+      [['collect', '--json', '--dry-run', '--file', 'bogus:/dev/x'], 64, 'usage', 'collector collect: --file bogus:/dev/x: KIND must be one of'],
+      [['frobnicate', '--json'], 64, 'usage', 'collector: unknown command "frobnicate" (see collector --help)'],
+      [
+        ['restore', '--volume', '4a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '--at', 'yesterday', '--json'],
+        64,
+        'usage',
+        'collector restore: --at is not an ISO 8601 time: yesterday',
+      ],
+      [['spool', 'list', '--json', '--no-such-flag'], 64, 'usage', "collector spool: Unknown option '--no-such-flag'"],
+      [['spool', 'list', '--json', '--config', join(dir, 'nope.json')], 1, 'failed', `collector spool: config ${join(dir, 'nope.json')}: ENOENT`],
+    ] as const) {
+      const r = await runCollector([...args], clean());
+      expect([args.join(' '), r.code]).toEqual([args.join(' '), status]);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0].startsWith(message), lines[0]).toBe(true);
+      // The same words, without the "collector <command>: " the line starts with.
+      expect(JSON.parse(r.stdout)).toEqual({ error: { code, message: lines[0].replace(/^collector( \w+)?: /, '') } });
+    }
+    // Without --json (or with it only after `--`), stdout stays empty.
+    for (const args of [['frobnicate'], ['collect', '--dry-run', '--file', 'bogus:/dev/x'], ['collect', '--dry-run', '--', '--json']]) {
+      const r = await runCollector(args, clean());
+      expect(r.code).toBe(64);
+      expect(r.stdout).toBe('');
+    }
+  });
+});
+
 describe('cron', () => {
   it('prints a line that runs the collector from a path with a space, pasted as printed', async () => {
     const place = join(dir, 'vmfs tools');
