@@ -123,9 +123,10 @@ export function parseSha256Sums(text: string): Map<string, string> {
 
 /**
  * Checks every unpacked file against SHA256SUMS: each listed file present with that
- * hash, and no file the list does not name. Throws on the first discrepancy.
+ * hash, and no file the list does not name. Throws on the first discrepancy; answers
+ * SHA256SUMS itself, the one file it does not verify.
  */
-export async function verifyBundle(dir: string, files: UnpackedFile[]): Promise<void> {
+export async function verifyBundle(dir: string, files: UnpackedFile[]): Promise<UnpackedFile> {
   const sumsFiles = files.filter((f) => posix.basename(f.path) === 'SHA256SUMS');
   if (sumsFiles.length !== 1) throw new CollectorError(`bundle refused: expected one SHA256SUMS, found ${sumsFiles.length}`);
   const sumsFile = sumsFiles[0];
@@ -144,6 +145,7 @@ export async function verifyBundle(dir: string, files: UnpackedFile[]): Promise<
     const rel = base === '.' ? f.path : posix.relative(base, f.path);
     if (!sums.has(rel)) throw new CollectorError(`bundle refused: ${f.path} is not listed in SHA256SUMS`);
   }
+  return sumsFile;
 }
 
 /** GET with up to 3 redirects (a Lambda catalog answers with a presigned object URL). */
@@ -217,10 +219,11 @@ export async function run(args: string[]): Promise<number> {
 
   const path = values.volume ? `/v1/volumes/${encodeURIComponent(id)}/restore-bundle` : `/v1/luns/${encodeURIComponent(id)}/restore-bundle`;
   let files: UnpackedFile[];
+  let sums: UnpackedFile;
   try {
     const stream = await downloadWithRetry(client, values.at ? `${path}?at=${encodeURIComponent(values.at)}` : path);
     files = await unpackBundle(stream, staging);
-    await verifyBundle(staging, files);
+    sums = await verifyBundle(staging, files);
     if (existing) await fsp.rmdir(out);
     await fsp.rename(staging, out);
   } catch (e) {
@@ -228,10 +231,12 @@ export async function run(args: string[]): Promise<number> {
     if (e instanceof CollectorError) throw e;
     throw new CollectorError(`restore: ${describeError(e)}`);
   }
-  // The bundle's own top directory (beside SHA256SUMS) holds RESTORE.md.
-  const guide = join(out, posix.dirname(files.find((f) => posix.basename(f.path) === 'SHA256SUMS')!.path), 'RESTORE.md');
+  // The bundle's own top directory (beside SHA256SUMS) holds RESTORE.md. The files verified are
+  // those SHA256SUMS lists: every one but itself.
+  const guide = join(out, posix.dirname(sums.path), 'RESTORE.md');
+  files = files.filter((f) => f !== sums);
   if (values.json) {
-    process.stdout.write(printableJson({ output: out, verified: true, restoreGuide: guide, files }) + '\n');
+    process.stdout.write(printableJson({ output: out, verified: true, restoreGuide: guide, sha256sums: sums.path, files }) + '\n');
   } else {
     process.stdout.write(`${out}: ${files.length} file(s), every SHA-256 verified against SHA256SUMS\n`);
     for (const f of files) process.stdout.write(`  ${f.sha256}  ${visible(f.path)}\n`);

@@ -185,7 +185,9 @@ describe('a storage host and an agentless ESXi host', { timeout: 120_000 }, () =
       expect(r.code, r.stderr).toBe(0);
       expect(r.json.verified).toBe(true);
       const names = r.json.files.map((f: any) => f.path.split('/').pop());
-      expect(names).toEqual(expect.arrayContaining(['SHA256SUMS', 'RESTORE.md', 'restore.sh']));
+      expect(names).toEqual(expect.arrayContaining(['RESTORE.md', 'restore.sh']));
+      expect(names).not.toContain('SHA256SUMS');
+      expect(r.json.sha256sums).toMatch(/\/SHA256SUMS$/);
       // The header dump in the bundle is the device's own first bytes.
       const device = readFileSync(join(storage.root, storage.lus[0].backingStore));
       const dumps = r.json.files.filter((f: any) => f.path.includes('vmfs-header'));

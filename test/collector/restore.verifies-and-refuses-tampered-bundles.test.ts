@@ -105,7 +105,11 @@ describe('restore', () => {
     expect(r.code, r.stderr).toBe(0);
     const base = join(r.out, `restore-${UUID}`);
     for (const [name, data] of Object.entries(goodFiles)) expect(sha(readFileSync(join(base, name)))).toBe(sha(data));
-    expect(r.stdout).toContain('verified');
+    // The count is of the files SHA256SUMS lists and that were checked against it, not of SHA256SUMS too.
+    const n = Object.keys(goodFiles).length;
+    expect(r.stdout).toContain(`${r.out}: ${n} file(s), every SHA-256 verified against SHA256SUMS\n`);
+    expect(r.stdout.split('\n').filter((l) => /^ {2}[0-9a-f]{64} {2}/.test(l))).toHaveLength(n);
+    expect(r.stdout).not.toMatch(/ {2}restore-[^ ]+\/SHA256SUMS\n/);
     expect(requests.at(-1)?.url).toBe(`/v1/volumes/${UUID}/restore-bundle?at=2026-11-01T00%3A00%3A00Z`);
     expect(readdirSync(r.parent)).toEqual(['restored']);
   });
@@ -145,7 +149,13 @@ describe('restore', () => {
     const r = await runJson(['restore', '--device', 'naa.600144f0c0ffee000000000000000001', '-o', out, '--json'], env());
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.verified).toBe(true);
-    expect(r.json.files.map((f: any) => f.path).sort()).toContain(`restore-${UUID}/SHA256SUMS`);
+    // `files` are those verified against SHA256SUMS; the list itself is named apart.
+    expect(r.json.files.map((f: any) => f.path).sort()).toEqual(
+      Object.keys(goodFiles)
+        .map((n) => `restore-${UUID}/${n}`)
+        .sort(),
+    );
+    expect(r.json.sha256sums).toBe(`restore-${UUID}/SHA256SUMS`);
   });
 
   const refusals: Array<[string, () => Buffer, RegExp]> = [
