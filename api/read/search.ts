@@ -9,7 +9,8 @@
  * inside the fragment (`midWordRows`) or through its trigram index; exact IQNs and zvol paths
  * btree indexes on targets.
  */
-import { sql, type SQL } from 'drizzle-orm';
+import { fillPlaceholders, sql, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type { SearchHit, SearchResultBody } from '../schemas/catalog.js';
 import { queryRows, type Db } from '../../db/client.js';
 import { canonicalDeviceId, canonicalVmfsUuid, parseQuery, parseVml, type SearchQuery } from '../../formats/ids.js';
@@ -229,17 +230,123 @@ function kindList(kinds: string[]): SQL {
 
 const raw = (b: boolean) => sql.raw(b ? 'true' : 'false');
 
+/** What a fragment's statement text depends on (`fragmentSql`): its kinds and how the fragment reads. */
+interface FragmentShape {
+  kinds: string[];
+  /** The fragment has a letter or digit: it has word starts (`wordProbe`). */
+  probe: boolean;
+  /** The fragment holds more than its probe (`-prod`, `Prod`), checked on every name its probe finds. */
+  whole: boolean;
+  /** It begins with a separator: its word starts are every name containing it. */
+  wordStartsAlone: boolean;
+  /** ASCII: containment checked by strpos answers as ILIKE does (db/migrations/0012). */
+  ascii: boolean;
+  /** A target name's word start is checked by a regular expression (`wordStartPattern`), else by search_name_words. */
+  wordPattern: boolean;
+  /** Labels and host names are read from search_name_starts (an ASCII probe), else from the word-start GIN index. */
+  nameStarts: boolean;
+  /** The mid-word read is from a word start inside the fragment (`innerWordStart`), else the trigram index. */
+  midWords: boolean;
+  /** The trigram read is of a run of the fragment, the whole fragment checked after (`indexedRun`). */
+  midChecked: boolean;
+}
+
+/** The values a fragment's statement runs with, each a parameter named as here (`T`). */
+interface FragmentTerms {
+  fragment: string;
+  lower: string;
+  probe: string;
+  /** The first string after every one starting with the probe (`afterPrefix`), for search_name_starts. */
+  probeEnd: string;
+  /** `'probe':*` (`prefixTsquery`). */
+  probeWords: string;
+  whole: string;
+  wordPattern: string;
+  midWords: string;
+  midLike: string;
+  enough: number;
+  enoughLess: number;
+  cap: number;
+  capPlus: number;
+  window: number;
+  probeRows: number;
+}
+
+/** Each term as the parameter it is in a fragment's statement. */
+const T = Object.fromEntries(
+  [
+    'fragment',
+    'lower',
+    'probe',
+    'probeEnd',
+    'probeWords',
+    'whole',
+    'wordPattern',
+    'midWords',
+    'midLike',
+    'enough',
+    'enoughLess',
+    'cap',
+    'capPlus',
+    'window',
+    'probeRows',
+  ].map((name) => [name, sql`${sql.placeholder(name)}`]),
+) as Record<keyof FragmentTerms, SQL>;
+
+/** A fragment's shape and terms: `enough` answers a kind, at most `cap` names ranked, the newest `window` target rows. */
+function fragmentTerms(kinds: string[], fragment: string, enough: number, window: number, cap: number): { shape: FragmentShape; terms: FragmentTerms } {
+  const lower = fragment.toLowerCase();
+  const probe = wordProbe(fragment);
+  const inner = innerWordStart(lower);
+  // Digits tell names apart; a word start such as 'lun' or '1' can begin a million of them,
+  // where the trigram index may find the fragment's own rare run ('datastore-1').
+  const midWords = inner !== null && inner.length >= 3 && /[0-9]/.test(inner);
+  const run = indexedRun(fragment);
+  const pattern = probe ? wordStartPattern(probe) : null;
+  const hasVolumeHost = kinds.some((k) => VOLUME_HOST_KINDS.includes(k));
+  return {
+    shape: {
+      kinds,
+      probe: probe !== '',
+      whole: probe !== lower,
+      wordStartsAlone: probe !== '' && inner === probe,
+      ascii: /^\p{ASCII}*$/u.test(lower),
+      wordPattern: pattern !== null,
+      nameStarts: hasVolumeHost && /^[\x20-\x7e]+$/.test(probe),
+      midWords,
+      midChecked: !midWords && run !== fragment,
+    },
+    terms: {
+      fragment,
+      lower,
+      probe,
+      probeEnd: probe && /^[\x20-\x7e]+$/.test(probe) ? afterPrefix(probe) : '',
+      probeWords: prefixTsquery(probe),
+      whole: lower,
+      wordPattern: pattern ?? '',
+      midWords: midWords ? prefixTsquery(inner) : '',
+      midLike: `%${likeEscape(run)}%`,
+      enough,
+      enoughLess: enough - 1,
+      cap,
+      capPlus: cap + 1,
+      window,
+      probeRows: Math.min(PROBE_ROWS, window),
+    },
+  };
+}
+
 /**
- * search_names rows of `kinds` with a word starting with `probe` (and holding `whole` where
- * given): one range read of each word-start index the kinds are in.
+ * search_names rows of `kinds` with a word matching `words` (a prefix tsquery, `prefixTsquery`),
+ * and holding `whole` where given: one range read of each word-start index the kinds are in.
  */
-function wordStartRows(kinds: string[], probe: string, whole: string | null): SQL {
+function wordStartRows(kinds: string[], words: SQL, whole: SQL | null): SQL {
   const reads = [VOLUME_HOST_KINDS, TARGET_KINDS]
     .map((index) => kinds.filter((k) => index.includes(k)))
     .filter((some) => some.length > 0)
     .map(
       (some) => sql`SELECT n.kind, n.name, n.ref FROM search_names n
-       WHERE search_name_words(n.name) @@ ${prefixTsquery(probe)}::tsquery ${whole === null ? sql`` : sql`AND strpos(lower(n.name), ${whole}) > 0`} AND n.kind IN ${kindList(some)}`,
+       WHERE search_name_words(n.name) @@ ${words}::tsquery ${whole === null ? sql`` : sql`AND strpos(lower(n.name), ${whole}) > 0`} AND n.kind IN ${kindList(some)}`,
     );
   return sql.join(reads, sql` UNION ALL `);
 }
@@ -261,26 +368,27 @@ function afterPrefix(prefix: string): string {
  * order of the word, at most `cap` + 1 of them: all of them when there are at most `cap`) and
  * `nb` (only when `ns` found more: the first `cap` such rows by the name's trigram count, each
  * count a lazy range of search_name_starts_trigrams), and `vh`, the distinct label and host
- * rows of `kinds` they name. Both reads take only names holding `whole` where given, and stop
- * at their LIMIT: `cap` rows however many names the fragment starts a word of
- * (db/migrations/0018). A name in which the probe starts two words is two rows of the cap.
+ * rows of `kinds` they name. Both reads take only names holding the whole fragment where it is
+ * more than its probe (`whole`), and stop at their LIMIT: `cap` rows however many names the
+ * fragment starts a word of (db/migrations/0018). A name in which the probe starts two words is
+ * two rows of the cap.
  */
-function nameStartsCtes(kinds: string[], probe: string, whole: string | null, cap: number): SQL {
+function nameStartsCtes(kinds: string[], whole: boolean): SQL {
   // A fragment that holds more than its probe ('-prod') is filtered here, in the index-only reads
   // (name is in their INCLUDE), not after the cap: the capped names would be the probe's ('prod-…'),
   // few of which hold the fragment.
-  const holds = whole === null ? sql`` : sql` AND strpos(lower(s.name), ${whole}) > 0`;
-  const range = sql`s.word ~>=~ ${probe} AND s.word ~<~ ${afterPrefix(probe)} AND s.kind IN ${kindList(kinds)}${holds}`;
-  return sql`ns AS MATERIALIZED (SELECT s.kind, s.name, s.ref FROM search_name_starts s WHERE ${range} ORDER BY s.word USING ~<~ LIMIT ${cap + 1}),
+  const holds = whole ? sql` AND strpos(lower(s.name), ${T.whole}) > 0` : sql``;
+  const range = sql`s.word ~>=~ ${T.probe} AND s.word ~<~ ${T.probeEnd} AND s.kind IN ${kindList(kinds)}${holds}`;
+  return sql`ns AS MATERIALIZED (SELECT s.kind, s.name, s.ref FROM search_name_starts s WHERE ${range} ORDER BY s.word USING ~<~ LIMIT ${T.capPlus}),
       nb AS MATERIALIZED (
         SELECT x.kind, x.name, x.ref FROM generate_series(
-            CASE WHEN (SELECT count(*) FROM ns) > ${cap} THEN (SELECT min(trigrams) FROM search_name_starts) END,
+            CASE WHEN (SELECT count(*) FROM ns) > ${T.cap} THEN (SELECT min(trigrams) FROM search_name_starts) END,
             (SELECT max(trigrams) FROM search_name_starts)) b(trigrams)
-          CROSS JOIN LATERAL (SELECT s.kind, s.name, s.ref FROM search_name_starts s WHERE s.trigrams = b.trigrams AND ${range} ORDER BY s.word USING ~<~ LIMIT ${cap}) x
-         LIMIT ${cap}),
+          CROSS JOIN LATERAL (SELECT s.kind, s.name, s.ref FROM search_name_starts s WHERE s.trigrams = b.trigrams AND ${range} ORDER BY s.word USING ~<~ LIMIT ${T.cap}) x
+         LIMIT ${T.cap}),
       vh AS MATERIALIZED (
         SELECT DISTINCT kind, name, ref FROM (
-          SELECT * FROM ns WHERE (SELECT count(*) FROM ns) <= ${cap} UNION ALL SELECT * FROM nb) m)`;
+          SELECT * FROM ns WHERE (SELECT count(*) FROM ns) <= ${T.cap} UNION ALL SELECT * FROM nb) m)`;
 }
 
 /**
@@ -289,15 +397,10 @@ function nameStartsCtes(kinds: string[], probe: string, whole: string | null, ca
  * in what follows it (`innerWordStart`: `test-123456` reads the words starting `123456`, a
  * handful of names), else the trigram index.
  */
-function midWordRows(kinds: string[], fragment: string): SQL {
-  const lower = fragment.toLowerCase();
-  const inner = innerWordStart(lower);
-  // Digits tell names apart; a word start such as 'lun' or '1' can begin a million of them,
-  // where the trigram index may find the fragment's own rare run ('datastore-1').
-  if (inner && inner.length >= 3 && /[0-9]/.test(inner)) return wordStartRows(kinds, inner, lower);
-  const run = indexedRun(fragment);
+function midWordRows(kinds: string[], shape: FragmentShape): SQL {
+  if (shape.midWords) return wordStartRows(kinds, T.midWords, T.lower);
   return sql`SELECT n.kind, n.name, n.ref FROM search_names n
-     WHERE n.name ILIKE ${'%' + likeEscape(run) + '%'} ${run === fragment ? sql`` : sql`AND strpos(lower(n.name), ${lower}) > 0`} AND n.kind IN ${kindList(kinds)}`;
+     WHERE n.name ILIKE ${T.midLike} ${shape.midChecked ? sql`AND strpos(lower(n.name), ${T.lower}) > 0` : sql``} AND n.kind IN ${kindList(kinds)}`;
 }
 
 /**
@@ -331,14 +434,14 @@ function targetRowsNamed(names: SQL): SQL {
       UNION ALL SELECT t2.* FROM targets t2 WHERE m.kind = 'backingStore' AND t2.backing_store = m.name) t`;
 }
 
-/** The latest row of each target LU among `rows` (target rows, any repeated), newest first. */
-function latestOf(rows: SQL, limit: number): SQL {
+/** The latest row of each target LU among `rows` (target rows, any repeated), newest first, `enough` of them. */
+function latestOf(rows: SQL): SQL {
   return sql`
     SELECT * FROM (
       SELECT DISTINCT ON (${TARGET_KEY}) t.*
         FROM (${rows}) t
        ORDER BY ${TARGET_KEY}, t.seen_at DESC, t.id DESC
-    ) x ORDER BY x.seen_at DESC, x.id DESC LIMIT ${limit}`;
+    ) x ORDER BY x.seen_at DESC, x.id DESC LIMIT ${T.enough}`;
 }
 
 /**
@@ -348,23 +451,22 @@ function latestOf(rows: SQL, limit: number): SQL {
  * answer are read: those ranking at least as high as the limit-th name (so ties at the cut are
  * all weighed by last seen).
  */
-function volumesNamed(names: SQL, text: string, limit: number): SQL {
-  const lower = text.toLowerCase();
+function volumesNamed(names: SQL): SQL {
   return sql`
     WITH r AS MATERIALIZED (
-      SELECT m.ref, (lower(m.name) = ${lower})::int * 2 + similarity(m.name, ${text}) AS rank FROM (${names}) m WHERE m.kind = 'label')
+      SELECT m.ref, (lower(m.name) = ${T.lower})::int * 2 + similarity(m.name, ${T.fragment}) AS rank FROM (${names}) m WHERE m.kind = 'label')
     SELECT v.vmfs_uuid, v.label, v.version, v.last_seen
       FROM r CROSS JOIN LATERAL (SELECT * FROM volumes v WHERE v.vmfs_uuid = r.ref) v
-     WHERE r.rank >= coalesce((SELECT c.rank FROM r c ORDER BY c.rank DESC LIMIT 1 OFFSET ${limit - 1}), -1)
-     ORDER BY (lower(v.label) = ${lower}) DESC, similarity(v.label, ${text}) DESC, v.last_seen DESC, v.vmfs_uuid LIMIT ${limit}`;
+     WHERE r.rank >= coalesce((SELECT c.rank FROM r c ORDER BY c.rank DESC LIMIT 1 OFFSET ${T.enoughLess}), -1)
+     ORDER BY (lower(v.label) = ${T.lower}) DESC, similarity(v.label, ${T.fragment}) DESC, v.last_seen DESC, v.vmfs_uuid LIMIT ${T.enough}`;
 }
 
 /** The hosts named in `names`, exact name first, then by similarity, then last seen (then name, so ties at a cut answer alike). */
-function hostsNamed(names: SQL, text: string, limit: number): SQL {
+function hostsNamed(names: SQL): SQL {
   return sql`
     SELECT h.name, h.kind, h.last_seen FROM (${names}) m CROSS JOIN LATERAL (SELECT * FROM hosts h WHERE h.name = m.ref) h
      WHERE m.kind = 'host'
-     ORDER BY (lower(h.name) = ${text.toLowerCase()}) DESC, similarity(h.name, ${text}) DESC, h.last_seen DESC, h.name LIMIT ${limit}`;
+     ORDER BY (lower(h.name) = ${T.lower}) DESC, similarity(h.name, ${T.fragment}) DESC, h.last_seen DESC, h.name LIMIT ${T.enough}`;
 }
 
 /** How many of the newest target rows a fragment's target LUs are first looked for in (`fragmentSql`). */
@@ -401,68 +503,62 @@ type FragmentRow = { hit: 'volume' | 'host' | 'target' | 'capped'; row: Row };
  * fragment that starts a million backing stores costs a label search nothing). One statement:
  * each branch sits behind a one-time filter, so only the reads the answer needs start.
  */
-function fragmentSql(kinds: string[], fragment: string, enough: number, window: number, cap: number): SQL {
-  const lower = fragment.toLowerCase();
-  const probe = wordProbe(fragment);
+function fragmentSql(shape: FragmentShape): SQL {
+  const { kinds } = shape;
   const volumeHost = kinds.filter((k) => VOLUME_HOST_KINDS.includes(k));
   const target = kinds.filter((k) => TARGET_KINDS.includes(k));
   const outputs = (names: SQL, gate: SQL) => [
-    ...(volumeHost.includes('label') ? [sql`SELECT 'volume' AS hit, to_jsonb(v) AS row FROM (${volumesNamed(names, fragment, enough)}) v WHERE ${gate}`] : []),
-    ...(volumeHost.includes('host') ? [sql`SELECT 'host' AS hit, to_jsonb(h) AS row FROM (${hostsNamed(names, fragment, enough)}) h WHERE ${gate}`] : []),
+    ...(volumeHost.includes('label') ? [sql`SELECT 'volume' AS hit, to_jsonb(v) AS row FROM (${volumesNamed(names)}) v WHERE ${gate}`] : []),
+    ...(volumeHost.includes('host') ? [sql`SELECT 'host' AS hit, to_jsonb(h) AS row FROM (${hostsNamed(names)}) h WHERE ${gate}`] : []),
   ];
-  if (!probe) {
+  if (!shape.probe) {
     // No letter or digit: no word starts, only the trigram index.
-    const names = midWordRows(kinds, fragment);
+    const names = midWordRows(kinds, shape);
     return sql.join(
       [
         ...outputs(names, sql`true`),
-        sql`SELECT 'target' AS hit, to_jsonb(x) AS row FROM (${latestOf(targetRowsNamed(sql`SELECT kind, name FROM (${names}) m`), enough)}) x`,
+        sql`SELECT 'target' AS hit, to_jsonb(x) AS row FROM (${latestOf(targetRowsNamed(sql`SELECT kind, name FROM (${names}) m`))}) x`,
       ],
       sql` UNION ALL `,
     );
   }
-  const whole = probe === lower ? null : lower;
-  // The fragment begins with a separator: its word starts are every name containing it.
-  const wordStartsAlone = innerWordStart(lower) === probe;
-  // Containment checked by strpos answers as ILIKE does only for ASCII (db/migrations/0012).
-  const ascii = /^\p{ASCII}*$/u.test(lower);
+  const whole = shape.whole ? T.whole : null;
+  const { wordStartsAlone, ascii } = shape;
   const col = (k: string) => sql.raw(`w.${TARGET_COLUMN[k]}`);
-  const startsWord = wordStartPattern(probe);
   const wordMatch = (k: string) =>
-    sql`(strpos(lower(${col(k)}), ${probe}) > 0 AND ${
-      startsWord === null ? sql`search_name_words(${col(k)}) @@ ${prefixTsquery(probe)}::tsquery` : sql`lower(${col(k)}) ~ ${startsWord}`
+    sql`(strpos(lower(${col(k)}), ${T.probe}) > 0 AND ${
+      shape.wordPattern ? sql`lower(${col(k)}) ~ ${T.wordPattern}` : sql`search_name_words(${col(k)}) @@ ${T.probeWords}::tsquery`
     } ${whole === null ? sql`` : sql`AND strpos(lower(${col(k)}), ${whole}) > 0`})`;
   const flag = (k: string) => sql.raw(`w_${TARGET_COLUMN[k]}`);
   // An ASCII probe reads the labels' and hosts' word starts from their btree (`nameStartsCtes`,
   // at most RANKED_NAMES of them); another, whose lower case the app and the database may
   // spell apart, the GIN index of search_name_words.
-  const nameStarts = volumeHost.length > 0 && /^[\x20-\x7e]+$/.test(probe);
+  const { nameStarts } = shape;
   const volumeHostWords = volumeHost.length
-    ? wordStartRows(volumeHost, probe, whole)
+    ? wordStartRows(volumeHost, T.probeWords, whole)
     : sql`SELECT ''::text AS kind, ''::text AS name, ''::text AS ref WHERE false`;
-  const targetWords = wordStartRows(target, probe, whole);
+  const targetWords = wordStartRows(target, T.probeWords, whole);
   const namesOf = (names: string) => sql.raw(`SELECT kind, name FROM ${names}`);
-  const probeRows = Math.min(PROBE_ROWS, window);
-  const withBlock = sql`WITH ${nameStarts ? nameStartsCtes(volumeHost, probe, whole, cap) : sql`vh AS MATERIALIZED (${volumeHostWords})`},
-      vh_all AS MATERIALIZED (${volumeHost.length ? namesUnion(sql`SELECT * FROM vh`, midWordRows(volumeHost, fragment)) : sql`SELECT * FROM vh`}),
-      newest AS MATERIALIZED (SELECT t.iqn, t.alias, t.backing_store FROM targets t ORDER BY t.seen_at DESC, t.id DESC LIMIT ${probeRows}),
+  const withBlock = sql`WITH ${nameStarts ? nameStartsCtes(volumeHost, shape.whole) : sql`vh AS MATERIALIZED (${volumeHostWords})`},
+      vh_all AS MATERIALIZED (${volumeHost.length ? namesUnion(sql`SELECT * FROM vh`, midWordRows(volumeHost, shape)) : sql`SELECT * FROM vh`}),
+      newest AS MATERIALIZED (SELECT t.iqn, t.alias, t.backing_store FROM targets t ORDER BY t.seen_at DESC, t.id DESC LIMIT ${T.probeRows}),
       dense AS MATERIALIZED (
-        SELECT (SELECT count(*) FROM newest) < ${probeRows}
+        SELECT (SELECT count(*) FROM newest) < ${T.probeRows}
             OR EXISTS (SELECT 1 FROM newest w WHERE ${sql.join(
-              target.map((k) => sql`strpos(lower(${col(k)}), ${probe}) > 0`),
+              target.map((k) => sql`strpos(lower(${col(k)}), ${T.probe}) > 0`),
               sql` OR `,
             )}) AS dense),
-      win AS MATERIALIZED (SELECT t.* FROM targets t WHERE (SELECT dense FROM dense) ORDER BY t.seen_at DESC, t.id DESC LIMIT ${window}),
+      win AS MATERIALIZED (SELECT t.* FROM targets t WHERE (SELECT dense FROM dense) ORDER BY t.seen_at DESC, t.id DESC LIMIT ${T.window}),
       tm AS MATERIALIZED (
         SELECT w.*, ${sql.join(
           target.map((k) => sql`${wordMatch(k)} AS ${flag(k)}`),
           sql`, `,
         )}, (${sql.join(
-          target.map((k) => sql`strpos(lower(${col(k)}), ${lower}) > 0`),
+          target.map((k) => sql`strpos(lower(${col(k)}), ${T.lower}) > 0`),
           sql` OR `,
         )}) AS contains
           FROM win w WHERE ${sql.join(
-            target.map((k) => sql`strpos(lower(${col(k)}), ${probe}) > 0`),
+            target.map((k) => sql`strpos(lower(${col(k)}), ${T.probe}) > 0`),
             sql` OR `,
           )}),
       tw AS MATERIALIZED (${latestOf(
@@ -470,43 +566,58 @@ function fragmentSql(kinds: string[], fragment: string, enough: number, window: 
           target.map((k) => flag(k)),
           sql` OR `,
         )}`,
-        enough,
       )}),
-      tc AS MATERIALIZED (${latestOf(sql`SELECT * FROM tm WHERE contains`, enough)}),
+      tc AS MATERIALIZED (${latestOf(sql`SELECT * FROM tm WHERE contains`)}),
       tn AS MATERIALIZED (${targetWords}),
-      tn_all AS MATERIALIZED (${namesUnion(sql`SELECT * FROM tn`, midWordRows(target, fragment))}),
+      tn_all AS MATERIALIZED (${namesUnion(sql`SELECT * FROM tn`, midWordRows(target, shape))}),
       p AS MATERIALIZED (
         SELECT (SELECT count(*) FROM vh) AS vh,
                (SELECT ${sql.join(
                  target.map((k) => sql`count(DISTINCT CASE WHEN ${flag(k)} THEN ${sql.raw(TARGET_COLUMN[k])} END)`),
                  sql` + `,
                )} FROM tm) AS tw_names,
-               (SELECT dense FROM dense) AND (SELECT count(*) FROM win) < ${window} AS complete),
+               (SELECT dense FROM dense) AND (SELECT count(*) FROM win) < ${T.window} AS complete),
       f AS MATERIALIZED (
-        SELECT CASE WHEN ${raw(wordStartsAlone)} OR p.vh + p.tw_names >= ${enough} THEN true
+        SELECT CASE WHEN ${raw(wordStartsAlone)} OR p.vh + p.tw_names >= ${T.enough} THEN true
                     WHEN p.complete THEN false
-                    ELSE p.vh + (SELECT count(*) FROM tn) >= ${enough} END AS word_starts,
+                    ELSE p.vh + (SELECT count(*) FROM tn) >= ${T.enough} END AS word_starts,
                p.complete
           FROM p)`;
   const selects = [
-    ...(nameStarts ? [sql`SELECT 'capped' AS hit, NULL::jsonb AS row WHERE (SELECT count(*) FROM ns) > ${cap}`] : []),
+    ...(nameStarts ? [sql`SELECT 'capped' AS hit, NULL::jsonb AS row WHERE (SELECT count(*) FROM ns) > ${T.cap}`] : []),
     ...outputs(sql`SELECT * FROM vh`, sql`(SELECT word_starts FROM f)`),
     ...outputs(sql`SELECT * FROM vh_all`, sql`NOT (SELECT word_starts FROM f)`),
     sql`SELECT 'target' AS hit, to_jsonb(x) AS row FROM tw x
-        WHERE (SELECT word_starts FROM f) AND ((SELECT complete FROM f) OR (SELECT count(*) FROM tw) >= ${enough})`,
-    sql`SELECT 'target' AS hit, to_jsonb(x) AS row FROM (${latestOf(targetRowsNamed(namesOf('tn')), enough)}) x
-        WHERE (SELECT word_starts FROM f) AND NOT ((SELECT complete FROM f) OR (SELECT count(*) FROM tw) >= ${enough})`,
+        WHERE (SELECT word_starts FROM f) AND ((SELECT complete FROM f) OR (SELECT count(*) FROM tw) >= ${T.enough})`,
+    sql`SELECT 'target' AS hit, to_jsonb(x) AS row FROM (${latestOf(targetRowsNamed(namesOf('tn')))}) x
+        WHERE (SELECT word_starts FROM f) AND NOT ((SELECT complete FROM f) OR (SELECT count(*) FROM tw) >= ${T.enough})`,
     sql`SELECT 'target' AS hit, to_jsonb(x) AS row FROM tc x
-        WHERE NOT (SELECT word_starts FROM f) AND ${raw(ascii)} AND ((SELECT complete FROM f) OR (SELECT count(*) FROM tc) >= ${enough})`,
-    sql`SELECT 'target' AS hit, to_jsonb(x) AS row FROM (${latestOf(targetRowsNamed(namesOf('tn_all')), enough)}) x
-        WHERE NOT (SELECT word_starts FROM f) AND NOT (${raw(ascii)} AND ((SELECT complete FROM f) OR (SELECT count(*) FROM tc) >= ${enough}))`,
+        WHERE NOT (SELECT word_starts FROM f) AND ${raw(ascii)} AND ((SELECT complete FROM f) OR (SELECT count(*) FROM tc) >= ${T.enough})`,
+    sql`SELECT 'target' AS hit, to_jsonb(x) AS row FROM (${latestOf(targetRowsNamed(namesOf('tn_all')))}) x
+        WHERE NOT (SELECT word_starts FROM f) AND NOT (${raw(ascii)} AND ((SELECT complete FROM f) OR (SELECT count(*) FROM tc) >= ${T.enough}))`,
   ];
   return sql`${withBlock} ${sql.join(selects, sql` UNION ALL `)}`;
 }
 
-/** Runs `fragmentSql`. */
+/**
+ * The statement text of each fragment shape, rendered once: a search's own values go in as
+ * parameters (`fragmentTerms`), so a request builds and renders no statement, and each
+ * connection prepares each shape once.
+ */
+const fragmentStatements = new Map<string, { text: string; params: unknown[] }>();
+const dialect = new PgDialect();
+
+/** Runs `fragmentSql` for a fragment: its shape's statement with its terms. */
 async function fragmentRows(db: Db, kinds: string[], fragment: string, enough: number, window: number, cap = RANKED_NAMES): Promise<FragmentRow[]> {
-  return queryPrepared<FragmentRow>(db, fragmentSql(kinds, fragment, enough, window, cap));
+  const { shape, terms } = fragmentTerms(kinds, fragment, enough, window, cap);
+  const key = JSON.stringify(shape);
+  let statement = fragmentStatements.get(key);
+  if (!statement) {
+    const { sql: text, params } = dialect.sqlToQuery(fragmentSql(shape));
+    statement = { text, params };
+    fragmentStatements.set(key, statement);
+  }
+  return queryPreparedText<FragmentRow>(db, statement.text, fillPlaceholders(statement.params, terms as unknown as Record<string, unknown>));
 }
 
 /** Volume rows for some VMFS UUIDs; UUIDs only seen in extents/segments get a bare row. */
