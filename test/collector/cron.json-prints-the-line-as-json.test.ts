@@ -27,10 +27,11 @@ it('prints {"line": …} with the same line the text recipe holds, and nothing e
   expect(text.stdout.split('\n')).toContain(r.json.line);
 });
 
-it('still refuses a token in the line, as a usage error with no JSON', async () => {
+it('still refuses a token in the line, as a usage error: no line, the error as JSON', async () => {
   const r = await runCollector(['cron', '--json', '--args=--token abc'], env());
   expect(r.code).toBe(64);
-  expect(r.stdout).toBe('');
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  expect(JSON.parse(r.stdout)).toEqual({ error: { code: 'usage', message: expect.stringMatching(/^--args must not carry --token/) } });
 });
 
 it('documents --json in cron --help', async () => {
