@@ -26,13 +26,19 @@ export class UsageError extends CollectorError {
   }
 }
 
-/** A short, single-line description of any thrown value, for reports and stderr. */
-export function describeError(e: unknown): string {
+/**
+ * A short, single-line description of any thrown value, for reports and stderr. With the `url`
+ * a request went to, a scheme that does not match what the server speaks is said as such, with
+ * what to change: OpenSSL's "wrong version number" is an https:// URL answered in plain HTTP; a
+ * connection an http:// URL found closed without an answer is what a TLS server does with it.
+ */
+export function describeError(e: unknown, url?: string): string {
   if (e instanceof Error) {
     const code = (e as NodeJS.ErrnoException).code;
     const msg = e.message.split('\n')[0];
-    // OpenSSL's words for an https:// URL whose server speaks plain HTTP.
-    if (msg.includes('wrong version number')) return `${code}: no TLS there (an https:// URL for an http:// catalog?)`;
+    const at = url && new URL(url).host;
+    if (at && msg.includes('wrong version number')) return `${at} speaks plain HTTP, not TLS: make the URL http://${at}`;
+    if (at && code === 'ECONNRESET' && url.startsWith('http:')) return `${at} hung up unanswered: if it speaks TLS, make the URL https://${at}`;
     return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
   }
   return String(e).split('\n')[0];

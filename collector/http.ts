@@ -4,13 +4,15 @@ import { CollectorError, describeError } from './errors.js';
 
 /**
  * The catalog could not be reached, or kept failing after every retry: try again later.
- * `status` is the last HTTP status (0: network error or timeout).
+ * `status` is the last HTTP status (0: network error or timeout); `reason` what went wrong,
+ * without the request it happened to (which names one capture).
  */
 export class UnreachableError extends CollectorError {
   constructor(
     message: string,
     readonly status = 0,
     readonly requestId?: string,
+    readonly reason = message,
   ) {
     super(message, 75);
     this.name = 'UnreachableError';
@@ -138,8 +140,9 @@ export async function requestWithRetry(req: HttpRequest | (() => HttpRequest), w
   let wait = 0;
   for (let attempt = 0; attempt <= policy.retries; attempt++) {
     if (attempt > 0) await new Promise((r) => setTimeout(r, Math.max(wait, backoffDelay(attempt - 1, policy))));
+    const sent = typeof req === 'function' ? req() : req;
     try {
-      const res = await request(typeof req === 'function' ? req() : req);
+      const res = await request(sent);
       if (res.status >= 200 && res.status < 300) return res;
       const err = catalogError(res);
       status = res.status;
@@ -147,14 +150,17 @@ export async function requestWithRetry(req: HttpRequest | (() => HttpRequest), w
       last = `HTTP ${status} ${err.text}${requestId ? ` (request ${requestId})` : ''}`;
       if (status < 500 && status !== 408 && status !== 429) throw new RejectedError(`${what}: ${last}`, status, requestId);
       wait = retryAfterMs(res.headers['retry-after'] as string | undefined) ?? 0;
-      if (wait > RETRY_AFTER_MAX_MS) throw new UnreachableError(`${what}: ${last}; retry after ${Math.round(wait / 1000)} s`, status, requestId);
+      if (wait > RETRY_AFTER_MAX_MS) {
+        last += `; retry after ${Math.round(wait / 1000)} s`;
+        throw new UnreachableError(`${what}: ${last}`, status, requestId, last);
+      }
     } catch (e) {
       if (e instanceof CollectorError) throw e;
-      last = describeError(e);
+      last = describeError(e, sent.url);
       status = 0;
       requestId = undefined;
       wait = 0;
     }
   }
-  throw new UnreachableError(`${what} failed after ${policy.retries + 1} attempts: ${last}`, status, requestId);
+  throw new UnreachableError(`${what} failed after ${policy.retries + 1} attempts: ${last}`, status, requestId, last);
 }

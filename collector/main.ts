@@ -27,8 +27,8 @@ Commands:
 Configuration: flags, then env CATALOG_URL / CATALOG_TOKEN / COLLECTOR_HOST, then
 the JSON file given with --config, else env VMFS_COLLECTOR_CONFIG, else
 /etc/vmfs-collector.json (a missing default file is fine).
-Exit status: 0 done · 1 failed · 2 partial · 64 usage · 65 delivered, but a capture was
-rejected (see collector spool list) · 75 catalog unreachable, capture spooled.
+Exit status: 0 done · 1 failed · 2 partial · 64 usage · 65 rejected · 75 spooled
+(collector collect --help says when).
 `;
 
 type CommandModule = { run(args: string[]): Promise<number> };

@@ -230,7 +230,9 @@ export class SendSession {
     this.waiting = true;
     // 202: the catalog is up, its worker still on this commit; the other captures still go.
     if (e.status === 202) this.late = true;
-    else if (e.status < 500 || e.status === 502 || e.status === 503 || e.status === 504) this.unreachable = e.message;
+    // What is wrong, not the request it went wrong on: that names one capture, and this
+    // becomes the error of every capture the run spools after it.
+    else if (e.status < 500 || e.status === 502 || e.status === 503 || e.status === 504) this.unreachable = `catalog unreachable: ${e.reason}`;
     else process.stderr.write(`warning: ${visible(e.message)}\n`);
     return true;
   }
@@ -320,7 +322,7 @@ export class SendSession {
     } catch (e) {
       if (this.noteRejected(e)) rep.state = 'rejected';
       else rep.state = this.noteUnreachable(e) || this.noteRefusal(e, host.name) ? 'spooled' : 'failed';
-      rep.error = this.refused ?? describeError(e);
+      rep.error = this.refused ?? this.unreachable ?? describeError(e);
     }
     return rep;
   }

@@ -33,3 +33,8 @@ export class FormatError extends Error {
 export function isFormatError(e: unknown): e is FormatError {
   return e instanceof FormatError || (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'FormatError');
 }
+
+/** Refuses an empty input ('empty', "no bytes"): the first check of each parser of bytes. */
+export function someBytes(bytes: Uint8Array): void {
+  if (bytes.length === 0) throw new FormatError('empty', 'no bytes', { offset: 0 });
+}

@@ -3,7 +3,7 @@
  * libfdisk gpt.c for field meaning). CRC mismatches are reported, never fatal:
  * a damaged table is exactly what a recovery operator needs to see.
  */
-import { FormatError } from './errors.js';
+import { FormatError, someBytes } from './errors.js';
 import { cleanText } from './text-rule.js';
 
 /** One partition as a restore needs it. */
@@ -270,7 +270,7 @@ function hasGptSignature(bytes: Uint8Array, at: number): boolean {
  * 4096-byte sectors) with its entry array. No table at all is scheme 'none'.
  */
 export function parsePartitionTable(bytes: Uint8Array): PartitionTable {
-  if (bytes.length === 0) throw new FormatError('empty', 'no bytes', { offset: 0 });
+  someBytes(bytes);
   if (bytes.length < 512) throw new FormatError('truncated', 'a partition table needs the first 512-byte sector', { offset: bytes.length });
   try {
     const notes: string[] = [];

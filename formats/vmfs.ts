@@ -5,7 +5,7 @@
  * `c_lvm.py` (LVM_DevMetadata, SCSI_DiskId, LVM_VolDescriptor) and
  * glandium/vmfs-tools `libvmfs/vmfs_volume.h`.
  */
-import { FormatError, isFormatError } from './errors.js';
+import { FormatError, isFormatError, someBytes } from './errors.js';
 import { deviceIdFromIdBytes, deviceNameKeys, buildVml, naaDesignatorLength, toHex, VML_ID_TYPE } from './ids.js';
 import { cleanDeep, fieldText } from './text-rule.js';
 import { parsePartitionTable, GPT_TYPE_VMFS, MBR_TYPE_VMFS, viewOf, type PartitionTable, type CrcCheck } from './partition.js';
@@ -633,7 +633,7 @@ function wrap<T>(what: string, fn: () => T): T {
  */
 export function parseVmfsHeader(bytes: Uint8Array, hints: VmfsHeaderHints = {}): ParsedArtifact {
   return wrap('vmfs header', () => {
-    if (bytes.length === 0) throw new FormatError('empty', 'no bytes', { offset: 0 });
+    someBytes(bytes);
     const where = locateVmfs(bytes);
     const notes = where.notes;
     const read = parseLvmHeader(bytes, where.partitionOffset + LVM_HEADER_OFFSET, notes, hints);
@@ -674,7 +674,7 @@ export function parseVmfsHeader(bytes: Uint8Array, hints: VmfsHeaderHints = {}):
 /** Parses a `.vh.sf` copy: its byte 0 is LV byte 0, so the FS descriptor is at 0x200000. */
 export function parseVhSf(bytes: Uint8Array): ParsedArtifact {
   return wrap('.vh.sf', () => {
-    if (bytes.length === 0) throw new FormatError('empty', 'no bytes', { offset: 0 });
+    someBytes(bytes);
     if (bytes.length < FS_DESCRIPTOR_OFFSET + FS_DESCRIPTOR_SIZE) {
       throw new FormatError('truncated', '.vh.sf copy ends before the FS descriptor at 0x200000', { offset: bytes.length });
     }
@@ -699,7 +699,7 @@ export function parseVhSf(bytes: Uint8Array): ParsedArtifact {
  */
 export function planHeaderDump(firstBytes: Uint8Array): HeaderDumpPlan {
   return wrap('header dump plan', () => {
-    if (firstBytes.length === 0) throw new FormatError('empty', 'no bytes', { offset: 0 });
+    someBytes(firstBytes);
     const where = locateVmfs(firstBytes);
     const notes = where.notes;
     const lvm = parseLvmHeader(firstBytes, where.partitionOffset + LVM_HEADER_OFFSET, notes).header;

@@ -39,11 +39,15 @@ const OPTIONS = {
   output: { type: 'string', short: 'o' },
 } as const;
 
+/** A bundle that fails a check: refused, with why (nothing of it is kept). */
+function refuse(why: string): never {
+  throw new CollectorError(`bundle refused: ${why}`);
+}
 /** A tar member path made safe: relative, no `..`, no empty segments. */
 export function safeMemberPath(p: string): string {
   const norm = posix.normalize(p.replace(/\/+$/, ''));
   if (norm === '' || norm === '.' || norm.startsWith('/') || norm === '..' || norm.startsWith('../') || norm.includes('\0') || norm.split('/').includes('..')) {
-    throw new CollectorError(`bundle refused: unsafe member path ${JSON.stringify(p)}`);
+    refuse(`unsafe member path ${JSON.stringify(p)}`);
   }
   return norm;
 }
@@ -67,14 +71,14 @@ export async function unpackBundle(stream: AsyncIterable<Buffer>, dir: string): 
   const reader = new TarReader({
     entry(e: TarEntry) {
       if (e.typeflag === 'x' || e.typeflag === 'g') return;
-      if (e.type === 'other') throw new CollectorError(`bundle refused: ${JSON.stringify(e.path)} is not a plain file or directory (type ${e.typeflag})`);
+      if (e.type === 'other') refuse(`${JSON.stringify(e.path)} is not a plain file or directory (type ${e.typeflag})`);
       const rel = safeMemberPath(e.path);
       const target = join(dir, rel);
       if (e.type === 'directory') {
         mkdirSync(target, { recursive: true });
         return;
       }
-      if (seen.has(rel)) throw new CollectorError(`bundle refused: ${rel} appears twice`);
+      if (seen.has(rel)) refuse(`${rel} appears twice`);
       seen.add(rel);
       mkdirSync(dirname(target), { recursive: true });
       fd = openSync(target, 'wx', e.mode & 0o100 ? 0o755 : 0o644);
@@ -102,7 +106,7 @@ export async function unpackBundle(stream: AsyncIterable<Buffer>, dir: string): 
     reader.end();
   } catch (e) {
     if (e instanceof CollectorError) throw e;
-    throw new CollectorError(`bundle refused: ${describeError(e)}`);
+    refuse(describeError(e));
   } finally {
     if (fd !== null) closeSync(fd);
   }
@@ -115,7 +119,7 @@ export function parseSha256Sums(text: string): Map<string, string> {
   for (const line of text.split(/\r?\n/)) {
     if (!line.trim()) continue;
     const m = /^([0-9a-fA-F]{64}) [ *](.+)$/.exec(line);
-    if (!m) throw new CollectorError(`bundle refused: SHA256SUMS line not understood: ${JSON.stringify(line.slice(0, 80))}`);
+    if (!m) refuse(`SHA256SUMS line not understood: ${JSON.stringify(line.slice(0, 80))}`);
     sums.set(posix.normalize(m[2].replace(/^\.\//, '')), m[1].toLowerCase());
   }
   return sums;
@@ -128,22 +132,22 @@ export function parseSha256Sums(text: string): Map<string, string> {
  */
 export async function verifyBundle(dir: string, files: UnpackedFile[]): Promise<UnpackedFile> {
   const sumsFiles = files.filter((f) => posix.basename(f.path) === 'SHA256SUMS');
-  if (sumsFiles.length !== 1) throw new CollectorError(`bundle refused: expected one SHA256SUMS, found ${sumsFiles.length}`);
+  if (sumsFiles.length !== 1) refuse(`expected one SHA256SUMS, found ${sumsFiles.length}`);
   const sumsFile = sumsFiles[0];
   const base = posix.dirname(sumsFile.path);
   const sums = parseSha256Sums(await fsp.readFile(join(dir, sumsFile.path), 'utf8'));
-  if (sums.size === 0) throw new CollectorError('bundle refused: SHA256SUMS is empty');
+  if (sums.size === 0) refuse('SHA256SUMS is empty');
   const byPath = new Map(files.map((f) => [f.path, f]));
   for (const [rel, want] of sums) {
     const path = base === '.' ? rel : posix.join(base, rel);
     const f = byPath.get(path);
-    if (!f) throw new CollectorError(`bundle refused: ${path} is listed in SHA256SUMS but missing`);
-    if (f.sha256 !== want) throw new CollectorError(`bundle refused: ${path} does not match its SHA-256 in SHA256SUMS (tampered or corrupt)`);
+    if (!f) refuse(`${path} is listed in SHA256SUMS but missing`);
+    if (f.sha256 !== want) refuse(`${path} does not match its SHA-256 in SHA256SUMS (tampered or corrupt)`);
   }
   for (const f of files) {
     if (f === sumsFile) continue;
     const rel = base === '.' ? f.path : posix.relative(base, f.path);
-    if (!sums.has(rel)) throw new CollectorError(`bundle refused: ${f.path} is not listed in SHA256SUMS`);
+    if (!sums.has(rel)) refuse(`${f.path} is not listed in SHA256SUMS`);
   }
   return sumsFile;
 }
@@ -157,7 +161,7 @@ async function download(client: CatalogClient, path: string): Promise<AsyncItera
     try {
       res = await openRequest(req);
     } catch (e) {
-      throw new UnreachableError(`catalog unreachable: ${describeError(e)}`);
+      throw new UnreachableError(`catalog unreachable: ${describeError(e, req.url)}`);
     }
     const status = res.statusCode ?? 0;
     if (status >= 300 && status < 400 && res.headers.location) {

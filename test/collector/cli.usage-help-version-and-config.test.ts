@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -231,19 +231,54 @@ describe('cron', () => {
   });
 });
 
-describe('an https:// catalog URL for a catalog that speaks plain HTTP', () => {
-  it('says there is no TLS there, not only OpenSSL\'s "wrong version number"', async () => {
-    const server = createServer((_req, res) => res.end('plain'));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    try {
-      const { port } = server.address() as AddressInfo;
-      const env = { ...clean(), CATALOG_URL: `https://127.0.0.1:${port}`, CATALOG_TOKEN: SECRET };
-      const r = await runCollector(['restore', '--volume', '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '-o', join(dir, 'tls-out'), '--retries', '0'], env);
-      expect(r.code).toBe(75);
-      expect(r.stderr.trim().split('\n')).toEqual(['collector restore: catalog unreachable: EPROTO: no TLS there (an https:// URL for an http:// catalog?)']);
-    } finally {
-      server.close();
-    }
+describe('a catalog URL whose scheme the catalog does not speak', () => {
+  const plain = createServer((_req, res) => res.end('plain'));
+  // What a TLS server does with a plain HTTP request: reads it and hangs up, unanswered.
+  const tlsLike = createNetServer((socket) => socket.once('data', () => socket.destroy()));
+  let plainAt = '';
+  let tlsAt = '';
+  beforeAll(async () => {
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => tlsLike.listen(0, '127.0.0.1', r));
+    plainAt = `127.0.0.1:${(plain.address() as AddressInfo).port}`;
+    tlsAt = `127.0.0.1:${(tlsLike.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    plain.close();
+    tlsLike.close();
+  });
+  const inventory = join(dir, 'esx-inventory.txt');
+  const send = (url: string, spool: string) =>
+    runJson(['import', '--json', '--host', 'esx01', '--kind', 'esx-inventory', inventory, '--url', url, '--spool', join(dir, spool), '--retries', '0'], {
+      ...clean(),
+      CATALOG_TOKEN: SECRET,
+    });
+
+  it('https:// to a plain HTTP catalog: says so and what to change, for restore and for every capture spooled', async () => {
+    const env = { ...clean(), CATALOG_URL: `https://${plainAt}`, CATALOG_TOKEN: SECRET };
+    const r = await runCollector(['restore', '--volume', '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '-o', join(dir, 'tls-out'), '--retries', '0'], env);
+    expect(r.code).toBe(75);
+    const said = `${plainAt} speaks plain HTTP, not TLS: make the URL http://${plainAt}`;
+    expect(r.stderr.trim().split('\n')).toEqual([`collector restore: catalog unreachable: ${said}`]);
+
+    writeFileSync(inventory, 'esxcfg-scsidevs -l\n');
+    const first = await send(`https://${plainAt}`, 'spool-tls');
+    expect(first.code).toBe(75);
+    expect(first.json.captures[0].error).toBe(`catalog unreachable: ${said}`);
+    // The next run tries the spooled capture first: the new capture's error says what is wrong,
+    // not which spooled capture the failing request was for.
+    const second = await send(`https://${plainAt}`, 'spool-tls');
+    expect(second.code).toBe(75);
+    expect(second.json.captures[0].error).toBe(`catalog unreachable: ${said}`);
+    expect(second.stdout + second.stderr).not.toContain(first.json.captures[0].captureId);
+    expect(second.stdout + second.stderr).not.toContain(SECRET);
+  });
+
+  it('http:// to a catalog that hangs up unanswered, as a TLS one does: says https:// may be what it wants', async () => {
+    writeFileSync(inventory, 'esxcfg-scsidevs -l\n');
+    const r = await send(`http://${tlsAt}`, 'spool-plain');
+    expect(r.code).toBe(75);
+    expect(r.json.captures[0].error).toBe(`catalog unreachable: ${tlsAt} hung up unanswered: if it speaks TLS, make the URL https://${tlsAt}`);
   });
 });
 
