@@ -550,13 +550,12 @@ function fragmentSql(shape: FragmentShape): SQL {
   const fromWindow = (rows: string) => sql`((SELECT complete FROM f) OR (SELECT count(*) FROM ${sql.raw(rows)}) >= ${T.enough})`;
   const names = sql`${nameStarts ? nameStartsCtes(volumeHost, shape.whole) : sql`vh AS MATERIALIZED (${volumeHostWords})`},
       vh_all AS MATERIALIZED (${volumeHost.length ? namesUnion(sql`SELECT * FROM vh`, midWordRows(volumeHost, shape)) : sql`SELECT * FROM vh`}),
-      newest AS MATERIALIZED (SELECT t.iqn, t.alias, t.backing_store FROM targets t ORDER BY t.seen_at DESC, t.id DESC LIMIT ${T.probeRows}),
       dense AS MATERIALIZED (
-        SELECT (SELECT count(*) FROM newest) < ${T.probeRows}
-            OR EXISTS (SELECT 1 FROM newest w WHERE ${sql.join(
-              target.map((k) => sql`strpos(lower(${col(k)}), ${T.probe}) > 0`),
-              sql` OR `,
-            )}) AS dense)`;
+        SELECT count(*) < ${T.probeRows} OR coalesce(bool_or(strpos(w.names, ${T.probe}) > 0), false) AS dense
+          FROM (SELECT lower(concat_ws(E'\\n', ${sql.join(
+            target.map((k) => sql.raw(`t.${TARGET_COLUMN[k]}`)),
+            sql`, `,
+          )})) AS names FROM targets t ORDER BY t.seen_at DESC, t.id DESC LIMIT ${T.probeRows}) w)`;
   const outputsFrom = (capped: SQL) => [
     ...(nameStarts ? [sql`SELECT 'capped' AS hit, NULL::jsonb AS row WHERE ${capped}`] : []),
     // One output of each kind, over the names or target rows the answer is taken from: each
