@@ -355,11 +355,13 @@ function wordStartRows(kinds: string[], words: SQL, whole: SQL | null): SQL {
 }
 
 /**
- * How many label and host names a text fragment's word starts are ranked from. A fragment that
- * starts a word of more (`prod`: 200,000 labels at 1 M volumes) is ranked from this many of
- * them, those with the fewest trigrams, and the answer says so (`capped`).
+ * How many label and host names a text fragment's word starts are ranked by similarity. A
+ * fragment that starts a word of more (`prod-1`: 22,000 labels at 1 M volumes) is answered with
+ * the first this many read in the order of search_name_starts_trigrams — exact name first, then
+ * fewest trigrams, then byte order of the word (`nameRank`) — and the answer says so (`capped`).
+ * At least the answer's size (limit + 1), so a capped answer is still cut by `truncated`.
  */
-export const RANKED_NAMES = 1000;
+export const RANKED_NAMES = 200;
 
 /** The first string after every string starting with an ASCII `prefix`, in byte order. */
 function afterPrefix(prefix: string): string {
@@ -369,12 +371,13 @@ function afterPrefix(prefix: string): string {
 /**
  * The CTEs `ns` (rows of search_name_starts whose word starts with an ASCII `probe`, in byte
  * order of the word, at most `cap` + 1 of them: all of them when there are at most `cap`) and
- * `nb` (only when `ns` found more: the first `cap` such rows by the name's trigram count, each
- * count a lazy range of search_name_starts_trigrams), and `vh`, the distinct label and host
- * rows of `kinds` they name. Both reads take only names holding the whole fragment where it is
- * more than its probe (`whole`), and stop at their LIMIT: `cap` rows however many names the
- * fragment starts a word of (db/migrations/0018). A name in which the probe starts two words is
- * two rows of the cap.
+ * `nb` (only when `ns` found more: the first `cap` such rows by the name's trigram count, then
+ * byte order of the word, each count a lazy range of search_name_starts_trigrams, numbered in
+ * that order: `ord`), and `vh`, the distinct label and host rows of `kinds` they name, each with
+ * its first `ord` (null when not capped). Both reads take only names holding the whole fragment
+ * where it is more than its probe (`whole`), and stop at their LIMIT: `cap` rows however many
+ * names the fragment starts a word of (db/migrations/0018). A name in which the probe starts two
+ * words is two rows of the cap.
  */
 function nameStartsCtes(kinds: string[], whole: boolean): SQL {
   // A fragment that holds more than its probe ('-prod') is filtered here, in the index-only reads
@@ -384,13 +387,15 @@ function nameStartsCtes(kinds: string[], whole: boolean): SQL {
   const range = sql`s.word ~>=~ ${T.probe} AND s.word ~<~ ${T.probeEnd} AND s.kind IN ${kindList(kinds)}${holds}`;
   return sql`ns AS MATERIALIZED (SELECT s.kind, s.name, s.ref FROM search_name_starts s WHERE ${range} ORDER BY s.word USING ~<~ LIMIT ${T.capPlus}),
       nb AS MATERIALIZED (
-        SELECT x.kind, x.name, x.ref FROM generate_series((SELECT min(trigrams) FROM search_name_starts), (SELECT max(trigrams) FROM search_name_starts)) b(trigrams)
-          CROSS JOIN LATERAL (SELECT s.kind, s.name, s.ref FROM search_name_starts s WHERE s.trigrams = b.trigrams AND ${range} ORDER BY s.word USING ~<~ LIMIT ${T.cap}) x
-         WHERE (SELECT count(*) FROM ns) > ${T.cap}
-         LIMIT ${T.cap}),
+        SELECT y.*, row_number() OVER () AS ord FROM (
+          SELECT x.kind, x.name, x.ref FROM generate_series((SELECT min(trigrams) FROM search_name_starts), (SELECT max(trigrams) FROM search_name_starts)) b(trigrams)
+            CROSS JOIN LATERAL (SELECT s.kind, s.name, s.ref FROM search_name_starts s WHERE s.trigrams = b.trigrams AND ${range} ORDER BY s.word USING ~<~ LIMIT ${T.cap}) x
+           WHERE (SELECT count(*) FROM ns) > ${T.cap}
+           LIMIT ${T.cap}) y),
       vh AS MATERIALIZED (
-        SELECT DISTINCT kind, name, ref FROM (
-          SELECT * FROM ns WHERE (SELECT count(*) FROM ns) <= ${T.cap} UNION ALL SELECT * FROM nb) m)`;
+        SELECT kind, name, ref, min(ord) AS ord FROM (
+          SELECT *, NULL::bigint AS ord FROM ns WHERE (SELECT count(*) FROM ns) <= ${T.cap} UNION ALL SELECT * FROM nb) m
+         GROUP BY kind, name, ref)`;
 }
 
 /**
@@ -416,6 +421,11 @@ function wordStartPattern(probe: string): string | null {
   if (!/^[a-z0-9][\x20-\x7e]*$/.test(probe)) return null;
   const literal = probe.replace(/[^a-z0-9]/g, (c) => `\\${c}`);
   return `${/^[0-9]/.test(probe) ? '(^|[^[:alnum:]]|[[:alpha:]])' : '(^|[^[:alnum:]])'}${literal}`;
+}
+
+/** Names (kind, name, ref) not read in a capped answer's order: `ord` null (`nameRank`). */
+function unranked(names: SQL): SQL {
+  return sql`SELECT u.kind, u.name, u.ref, NULL::bigint AS ord FROM (${names}) u`;
 }
 
 /** `first` and the rows of `more` not in it. */
@@ -447,28 +457,43 @@ function latestOf(rows: SQL): SQL {
 }
 
 /**
- * The volumes labelled with one of `names`, exact label first, then by pg_trgm similarity, then
- * last seen, then VMFS UUID (so ties at a cut answer alike). The similarity is worked out on the
- * names (a label row's name is the volume's label), and only the volumes that can make the
- * answer are read: those ranking at least as high as the limit-th name (so ties at the cut are
- * all weighed by last seen).
+ * How close a name of `names` (kind, name, ref, ord) is to the fragment: 2 for the exact name,
+ * plus its pg_trgm similarity — or, in a capped answer (`ord`, `nameStartsCtes`), the order it
+ * was read in: fewest trigrams, then byte order of the word. Similarity divides by the trigrams
+ * of both strings, so among names a fragment starts a word of, those with fewer trigrams are the
+ * more similar ones; ranking the capped names by the order they are read in gives that answer
+ * without working out a similarity for each of the 1,000, and without a tie for last seen to
+ * break among hundreds of names of one length (each a volume to read).
+ */
+function nameRank(m: string): SQL {
+  const name = sql.raw(`${m}.name`);
+  const ord = sql.raw(`${m}.ord`);
+  return sql`(lower(${name}) = ${T.lower})::int * 2 + CASE WHEN ${ord} IS NULL THEN similarity(${name}, ${T.fragment}) ELSE 1 / (1 + ${ord})::float8 END`;
+}
+
+/**
+ * The volumes labelled with one of `names`, by `nameRank` (exact label first, then pg_trgm
+ * similarity, or a capped answer's order), then last seen, then VMFS UUID (so ties at a cut
+ * answer alike). The rank is worked out on the names (a label row's name is the volume's label),
+ * and only the volumes that can make the answer are read: those ranking at least as high as the
+ * limit-th name (so ties at the cut are all weighed by last seen).
  */
 function volumesNamed(names: SQL): SQL {
   return sql`
     WITH r AS MATERIALIZED (
-      SELECT m.ref, (lower(m.name) = ${T.lower})::int * 2 + similarity(m.name, ${T.fragment}) AS rank FROM (${names}) m WHERE m.kind = 'label')
+      SELECT m.ref, ${nameRank('m')} AS rank FROM (${names}) m WHERE m.kind = 'label')
     SELECT v.vmfs_uuid, v.label, v.version, v.last_seen
       FROM r CROSS JOIN LATERAL (SELECT * FROM volumes v WHERE v.vmfs_uuid = r.ref) v
      WHERE r.rank >= coalesce((SELECT c.rank FROM r c ORDER BY c.rank DESC LIMIT 1 OFFSET ${T.enoughLess}), -1)
-     ORDER BY (lower(v.label) = ${T.lower}) DESC, similarity(v.label, ${T.fragment}) DESC, v.last_seen DESC, v.vmfs_uuid LIMIT ${T.enough}`;
+     ORDER BY r.rank DESC, v.last_seen DESC, v.vmfs_uuid LIMIT ${T.enough}`;
 }
 
-/** The hosts named in `names`, exact name first, then by similarity, then last seen (then name, so ties at a cut answer alike). */
+/** The hosts named in `names`, by `nameRank`, then last seen (then name, so ties at a cut answer alike). */
 function hostsNamed(names: SQL): SQL {
   return sql`
     SELECT h.name, h.kind, h.last_seen FROM (${names}) m CROSS JOIN LATERAL (SELECT * FROM hosts h WHERE h.name = m.ref) h
      WHERE m.kind = 'host'
-     ORDER BY (lower(h.name) = ${T.lower}) DESC, similarity(h.name, ${T.fragment}) DESC, h.last_seen DESC, h.name LIMIT ${T.enough}`;
+     ORDER BY ${nameRank('m')} DESC, h.last_seen DESC, h.name LIMIT ${T.enough}`;
 }
 
 /** How many of the newest target rows a fragment's target LUs are first looked for in (`fragmentSql`). */
@@ -524,7 +549,7 @@ function fragmentSql(shape: FragmentShape): SQL {
     const names = midWordRows(kinds, shape);
     return sql.join(
       [
-        ...outputs(names, sql`true`),
+        ...outputs(unranked(names), sql`true`),
         sql`SELECT 'target' AS hit, to_jsonb(x) AS row FROM (${latestOf(targetRowsNamed(sql`SELECT kind, name FROM (${names}) m`))}) x`,
       ],
       sql` UNION ALL `,
@@ -548,8 +573,8 @@ function fragmentSql(shape: FragmentShape): SQL {
   const targetWords = wordStartRows(target, T.probeWords, whole);
   // The target LUs are taken from the window's `rows` (tw, tc) when it holds them all or enough of them.
   const fromWindow = (rows: string) => sql`((SELECT complete FROM f) OR (SELECT count(*) FROM ${sql.raw(rows)}) >= ${T.enough})`;
-  const names = sql`${nameStarts ? nameStartsCtes(volumeHost, shape.whole) : sql`vh AS MATERIALIZED (${volumeHostWords})`},
-      vh_all AS MATERIALIZED (${volumeHost.length ? namesUnion(sql`SELECT * FROM vh`, midWordRows(volumeHost, shape)) : sql`SELECT * FROM vh`}),
+  const names = sql`${nameStarts ? nameStartsCtes(volumeHost, shape.whole) : sql`vh AS MATERIALIZED (${unranked(volumeHostWords)})`},
+      vh_all AS MATERIALIZED (${volumeHost.length ? namesUnion(sql`SELECT * FROM vh`, unranked(midWordRows(volumeHost, shape))) : sql`SELECT * FROM vh`}),
       dense AS MATERIALIZED (
         SELECT count(*) < ${T.probeRows} OR coalesce(bool_or(strpos(w.names, ${T.probe}) > 0), false) AS dense
           FROM (SELECT lower(concat_ws(E'\\n', ${sql.join(
@@ -737,7 +762,7 @@ export function withoutPartitionSuffix(query: SearchQuery): UnderstoodQuery {
 export interface SearchOptions {
   /** How many of the newest target rows a fragment's target LUs are first looked for in (`fragmentSql`); tests shrink it. */
   targetWindow?: number;
-  /** How many label and host names a fragment's word starts are ranked from (RANKED_NAMES); tests shrink it. */
+  /** How many label and host names a fragment's word starts are ranked by similarity (RANKED_NAMES); tests shrink it. */
   rankedNames?: number;
 }
 
@@ -745,10 +770,10 @@ export interface SearchOptions {
 export async function searchCatalog(db: Db, typed: SearchQuery, limit: number = DEFAULT_SEARCH_LIMIT, options: SearchOptions = {}): Promise<SearchResult> {
   const query = withoutPartitionSuffix(typed);
   const window = Math.max(1, options.targetWindow ?? TARGET_WINDOW);
-  const cap = Math.max(1, options.rankedNames ?? RANKED_NAMES);
+  const n = Math.max(1, Math.min(limit, MAX_SEARCH_LIMIT)) + 1;
+  const cap = Math.max(1, options.rankedNames ?? Math.max(RANKED_NAMES, n));
   let capped = false;
   const hits = new Hits();
-  const n = Math.max(1, Math.min(limit, MAX_SEARCH_LIMIT)) + 1;
   switch (query.type) {
     case 'vmfsUuid':
       await idHits(db, hits, { uuid: query.vmfsUuid }, n);

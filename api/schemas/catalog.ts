@@ -274,7 +274,7 @@ export const SearchResponse = z
       .literal(true)
       .optional()
       .describe(
-        'A text fragment starts a word of more labels and host names than a search ranks (1,000): the volumes and hosts answered are the most similar of the 1,000 with the fewest trigrams (similarity favours short names), and one with more trigrams may be as similar. A longer fragment narrows it. Absent when every name was ranked',
+        'A text fragment starts a word of more labels and host names than a search ranks by similarity (200, or the limit + 1 when more): the volumes and hosts answered are then the exact name, then those with the fewest trigrams (the shortest), then in byte order of the word they start, not the most similar by pg_trgm and last seen (similarity favours short names; a name with more trigrams may be as similar). A longer fragment narrows it. Absent when every name was ranked',
       ),
   })
   .openapi('SearchResult');

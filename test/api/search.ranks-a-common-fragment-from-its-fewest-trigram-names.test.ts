@@ -4,9 +4,10 @@
  * RANKED_NAMES of them: a fragment that starts a word of more (`prod` of 200,000 labels) is
  * ranked from those with the fewest trigrams, and the answer says so with `capped`. Here the cap
  * is shrunk: a fragment in no more names than the cap answers exactly as with the whole table and
- * without `capped`; one in more is answered from the names with the fewest trigrams (the order
- * of word starts being by trigram count, then byte order of the word), says `capped`, and is
- * still cut by `truncated`; and the word starts follow a relabelled volume.
+ * without `capped`; one in more is answered with the names in the order they are read — the exact
+ * name first, then fewest trigrams, then byte order of the word, not by similarity and last seen
+ * (api/read/search.ts nameRank) — says `capped`, and is still cut by `truncated`; and the word
+ * starts follow a relabelled volume.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
@@ -67,25 +68,32 @@ describeEachFlavour('search: a fragment in more names than a search ranks', (fla
     }
   });
 
-  it('ranks a fragment in more word starts than the cap from those with the fewest trigrams, and says so', async () => {
+  it('answers a fragment in more word starts than the cap with its names in the order they are read, and says so', async () => {
     // 'prod-1' starts a word of 14 labels. Trigram counts: 'prod-1' 7, 'ds-prod-1' 10, 'PROD-1-old'
-    // and 'ds-prod-1d' 11, 'ds-prod-100' 12. Ranked from 5: prod-1, ds-prod-1, then of the 11s in
-    // byte order of the word 'prod-1-old' (a '-' before digits), 'prod-10', 'prod-11'.
+    // and 'ds-prod-1d' 11, 'ds-prod-100' 12. Read in that order, the 11s in byte order of the word:
+    // 'prod-1-old' (a '-' before digits), 'prod-10', 'prod-11', …
     expect(await starts('prod-1')).toBe(14);
     const five = await search('prod-1', 3, 5);
     expect(five.capped).toBe(true);
     expect(five.truncated).toBe(true);
-    // The four closest of those five (limit + 1): prod-1 (exact), ds-prod-1 (0.7), PROD-1-old, and of
-    // ds-prod-10 and ds-prod-11 (0.5 each) the one seen last, ds-prod-11; then by score and last seen.
-    expect(labels(five)).toEqual(['prod-1', 'PROD-1-old', 'ds-prod-11']);
-    // Ranked from all 14, ds-prod-13 (seen last of the ten 0.5s) takes that place.
+    // The first four read (limit + 1): prod-1 (exact), ds-prod-1, PROD-1-old, ds-prod-10 — not, of the
+    // ten ds-prod-1d as similar as each other, the one seen last; then by score and last seen.
+    expect(labels(five)).toEqual(['prod-1', 'PROD-1-old', 'ds-prod-10']);
+    // Ranked from all 14 by similarity, ds-prod-13 (seen last of the ten 0.5s) takes that place.
     const all = await search('prod-1', 3);
     expect(all.capped).toBeUndefined();
     expect(labels(all)).toEqual(['prod-1', 'PROD-1-old', 'ds-prod-13']);
-    // Ranked from 13 (all but ds-prod-100, the one with the most trigrams): the same hits, still capped.
-    const thirteen = await search('prod-1', 3, 13);
-    expect(thirteen.capped).toBe(true);
-    expect(thirteen.hits).toEqual(all.hits);
+    // However many names a capped answer may be read from, it is the first ones read.
+    for (const rankedNames of [4, 5, 13]) {
+      const capped = await search('prod-1', 3, rankedNames);
+      expect(capped.capped).toBe(true);
+      expect(capped.hits).toEqual(five.hits);
+    }
+    // A wider one takes the next read: the first seven are prod-1, ds-prod-1, PROD-1-old and
+    // ds-prod-10 … 13 (by their word), of which six are answered by score and last seen.
+    const wide = await search('prod-1', 6, 13);
+    expect(wide.capped).toBe(true);
+    expect(labels(wide)).toEqual(['prod-1', 'PROD-1-old', 'ds-prod-13', 'ds-prod-12', 'ds-prod-11', 'ds-prod-10']);
     // 'prod' starts a word of 14 labels and 12 hosts ('prod-esx01' …, 11 trigrams each). Ranked from
     // 14, the 13 labels of 7–11 trigrams come first and of the hosts only the first word, 'prod-esx01'.
     const hosts = (body: Awaited<ReturnType<typeof search>>) => body.hits.flatMap((h) => (h.type === 'host' ? [h.name] : []));

@@ -143,7 +143,7 @@ export function ResultsPage({ user, q, result }: { user: ConsoleUser; q: string;
       {result.truncated && <p class="hint">More hits exist: make the query more precise.</p>}
       {result.capped && (
         <p class="hint" id="capped">
-          This fragment starts a word of more names than a search ranks: the closest shown are from the shortest of them. A longer fragment ranks them all.
+          This fragment starts a word of more names than a search ranks: those shown are the shortest of them, in name order. A longer fragment ranks them all.
         </p>
       )}
     </Layout>
