@@ -26,6 +26,7 @@ import { distinctChunks } from './begin.js';
 import { blobRowsOf, type BlobJson, jsonOf, pool, publishChunk, publishEach, trustedRecord } from './staging.js';
 import { OldestFirst } from '../oldest-first.js';
 import { onePer } from '../one-per.js';
+import { arrivedOf } from './arrived.js';
 
 const KiB = 1024;
 /** A chunk goes through the catalog when it is stored in at most this many bytes; larger ones use upload URLs. */
@@ -136,6 +137,8 @@ export const receivedOf = onePer((_store: BlobStore) => new ReceivedChunks());
 interface Declaration {
   declared: Map<string, BeginRequest['artifacts'][number]['chunks'][number]>;
   deferred: Set<string>;
+  /** The declared artifacts (their chunk lists share the chunk references above): ArrivedArtifacts follows them. */
+  artifacts: BeginRequest['artifacts'];
   /** Chunk references of the request: what keeping it costs. */
   refs: number;
 }
@@ -235,7 +238,12 @@ async function batchRecords(db: Db, captureId: string, shas: string[]): Promise<
   if (!declaration) {
     // Kept for another begin than the one the row names now, or dropped meanwhile: read it.
     const req = (row.request === null ? await requestOf(db, captureId) : jsonOf(row.request)) as BeginRequest;
-    declaration = { declared: distinctChunks(req), deferred: onlySecretBearing(req), refs: req.artifacts.reduce((n, a) => n + a.chunks.length, 0) };
+    declaration = {
+      declared: distinctChunks(req),
+      deferred: onlySecretBearing(req),
+      artifacts: req.artifacts,
+      refs: req.artifacts.reduce((n, a) => n + a.chunks.length, 0),
+    };
     kept.set(captureId, begun, declaration);
   }
   return {
@@ -429,6 +437,8 @@ export async function receiveChunks(
   // Published and verified: later commits in this process read it from memory (a staged one is not published yet).
   const published = keptOf(store);
   for (const c of chunks) if (!deferred.has(c.sha256)) published.add(c.sha256, c.size, c.storedBytes, c.encoding);
+  // Each artifact whose chunks have now all arrived is hashed whole and parsed before its commit asks.
+  if (chunks.length > 0) arrivedOf(store).arrived(captureId, cap.declaration.artifacts, kept);
   return { captureId, received: shas };
 }
 

@@ -26,6 +26,7 @@ import { encodeManifest } from '../pipeline/manifest.js';
 import { chunkListRows, encodeChunkLists, listsWithRows, storeChunkLists } from '../pipeline/chunk-lists.js';
 import { afterCommit } from '../events/checks.js';
 import { leaveIngestGate } from './admission.js';
+import { arrivedOf } from './arrived.js';
 import { enqueueCaptureEvents, enqueueEvents } from '../events/webhook.js';
 import { resolveChunkCorrupt } from '../events/chunk-corrupt.js';
 
@@ -160,6 +161,8 @@ export async function commitCapture(
 
   // An artifact the host committed before, byte for byte, keeps that parse: nothing is read again.
   const earlier = await earlierParses(db, cap.host, publishing.refs, new Set(newBlobs.map((b) => b.sha256)));
+  // Artifacts this process hashed whole and parsed while their chunks arrived (ingest/arrived.ts).
+  for (const [i, outcome] of await arrivedOf(store).take(captureId, publishing.refs)) if (!earlier.has(i)) earlier.set(i, outcome);
   await cache.prefetch(
     store,
     publishing.refs.flatMap((r, i) => (earlier.get(i) ? [] : r.chunks)),

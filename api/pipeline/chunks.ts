@@ -226,17 +226,18 @@ export interface AssembledArtifact {
  * whole-artifact SHA-256 is checked without holding a 4 GiB artifact. Each chunk is hashed
  * and copied into place as it arrives; with `lend`, into the window buffer the cache lends
  * (`ChunkCache.windowOf`, valid until its next assembly), so the artifacts one commit parses
- * share one buffer.
+ * share one buffer; with `into`, into that buffer (when it is long enough).
  */
 export async function assembleArtifact(
   store: BlobStore,
   chunks: Array<{ sha256: string; size: number }>,
-  options: { window: number; hashAll: boolean; cache?: ChunkCache; lend?: boolean },
+  options: { window: number; hashAll: boolean; cache?: ChunkCache; lend?: boolean; into?: Uint8Array },
 ): Promise<AssembledArtifact> {
   const cache = options.cache ?? new ChunkCache();
   const hash = createHash('sha256');
   const total = chunks.reduce((n, c) => n + c.size, 0);
-  const out = options.lend ? cache.windowOf(Math.min(options.window, total)) : new Uint8Array(Math.min(options.window, total));
+  const length = Math.min(options.window, total);
+  const out = options.into && options.into.length >= length ? options.into.subarray(0, length) : options.lend ? cache.windowOf(length) : new Uint8Array(length);
   let held = 0;
   let offset = 0;
   // Read ahead a few chunks at a time: one GET after another costs a round trip each on S3.

@@ -43,7 +43,7 @@ const OPAQUE_KINDS: ReadonlySet<ArtifactKind> = new Set(['vmfs-undelete']);
 export type ParseOutcome = Pick<ParsedEntry, 'parseStatus' | 'parseError' | 'parsed'>;
 
 /** What makes two artifacts the same input to the parser: kind, name, hints, and the exact bytes (chunk by chunk). */
-function parseInput(
+export function parseInput(
   a: Pick<ManifestArtifact, 'kind' | 'fileName' | 'sourcePath' | 'device' | 'size' | 'sha256'> & { chunks: Array<{ sha256: string; size: number }> },
 ): string {
   return JSON.stringify([a.kind, a.fileName, a.sourcePath, a.device ?? null, a.size, a.sha256, a.chunks.map((c) => [c.sha256, c.size])]);
@@ -151,6 +151,24 @@ export async function parseStoredArtifact(
   }
   const entry: ParsedEntry = { id, index, ref, parseStatus: 'opaque', parseError: null, parsed: null };
   if (opaque) return entry;
+  return { ...entry, ...parseAssembled(ref, bytes, window) };
+}
+
+/** Whether an artifact of this kind is parsed from its bytes at all (docs/formats.md §7). */
+export function isParsed(kind: ArtifactKind): boolean {
+  return !OPAQUE_KINDS.has(kind);
+}
+
+/**
+ * The parse of an artifact's assembled window (`bytes`, the first `window` bytes of it, its
+ * whole SHA-256 already checked): a parser that refuses the bytes makes a parse error, never a throw.
+ */
+export function parseAssembled(
+  ref: Pick<ManifestArtifact, 'kind' | 'fileName' | 'sourcePath' | 'device' | 'size'>,
+  bytes: Uint8Array,
+  window: number,
+): ParseOutcome {
+  const entry: ParseOutcome = { parseStatus: 'opaque', parseError: null, parsed: null };
   let kind: ArtifactKind = ref.kind;
   if (kind === 'unknown') {
     kind = detect(bytes, ref.fileName);

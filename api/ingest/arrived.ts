@@ -1,0 +1,208 @@
+/**
+ * Artifacts hashed whole and parsed while the rest of their capture still arrives through
+ * the catalog (`PUT /v1/captures/{id}/chunks`). Once every chunk of an artifact has arrived
+ * and been verified in this process (ReceivedChunks, or KeptChunks for one published before),
+ * the artifact is assembled from those chunks, its SHA-256 checked against the declared one
+ * and its parse window parsed — one artifact at a time, between the batches, on a main thread
+ * that otherwise waits for the store's writes. Its commit then takes that outcome (`take`)
+ * instead of assembling, hashing and parsing the artifact once every chunk is in, all in a row.
+ *
+ * Nothing is weakened: the bytes are the chunks the commit names, each verified against its
+ * SHA-256 when it arrived (or when it was kept), in the declared order, so the whole hash
+ * and the parse come out as the commit's would; the commit still verifies that every chunk
+ * rests in the store and still refuses an artifact whose whole hash differs (an outcome is
+ * kept only when the hash matched, and only for the very artifact it was made of: kind,
+ * names, device, size, SHA-256 and chunk list). Nothing is written anywhere: a commit in
+ * another process, after a restart, or of an artifact not done here (a chunk pushed out of
+ * the in-memory bounds, a kind that goes through redaction, one past the parse window, the
+ * bound on captures below) does the work itself, as before.
+ */
+import { createHash } from 'node:crypto';
+import { CHUNK_SIZE, type BeginRequest } from '../../formats/protocol.js';
+import type { BlobStore } from '../store/types.js';
+import { assembleArtifact, ChunkCache, keptOf, PARSE_LIMIT_BYTES } from '../pipeline/chunks.js';
+import { sharedBytes, sha256Shared } from '../pipeline/hash-thread.js';
+import { isParsed, parseAssembled, parseInput, type ParseOutcome } from '../pipeline/parse.js';
+import { mayNeedRedaction } from '../pipeline/redaction.js';
+import type { ManifestArtifact } from '../pipeline/verify.js';
+import { OldestFirst } from '../oldest-first.js';
+import { onePer } from '../one-per.js';
+import type { ReceivedChunks } from './chunks.js';
+
+type DeclaredArtifact = BeginRequest['artifacts'][number];
+
+/** One capture's artifacts as they arrive. */
+interface Arrivals {
+  artifacts: DeclaredArtifact[];
+  /** Per artifact, how many of its chunks (from the first) were found arrived; -1 once it was queued or left out. */
+  found: number[];
+  /** Per artifact, whether one of its chunks came with this capture (an artifact of chunks all kept from before is the host's earlier one, whose parse the commit takes over). */
+  sent: boolean[];
+  /** Outcomes under way or done, by artifact index: null when the commit must do the artifact itself. */
+  outcomes: Map<number, Promise<ParseOutcome | null>>;
+  stopped: boolean;
+}
+
+interface Job {
+  captureId: string;
+  arrivals: Arrivals;
+  index: number;
+  done: (outcome: ParseOutcome | null) => void;
+}
+
+const ZEROS = new Uint8Array(CHUNK_SIZE);
+const ZEROS_SHA256 = createHash('sha256').update(ZEROS).digest('hex');
+
+/**
+ * Whether a chunk is a whole chunk of zeros, by its name: its bytes are known without it (most
+ * of a header dump; every dump of a capture names it, and it may well arrive last).
+ */
+function isZeros(c: { sha256: string; size: number }): boolean {
+  return c.size === CHUNK_SIZE && c.sha256 === ZEROS_SHA256;
+}
+
+/**
+ * Artifacts parsed at once, each assembled in a window of its own (at most 64 MiB, the parse
+ * window): while the hashing thread hashes one, this thread assembles or parses the other.
+ */
+const LANES = 2;
+
+/** The early work of one store's captures (see the module comment). */
+export class ArrivedArtifacts {
+  private readonly captures = new Map<string, Arrivals>();
+  private readonly oldest = new OldestFirst(this.captures);
+  private readonly queue: Job[] = [];
+  /** Lanes parsing artifacts now (run). */
+  private lanes = 0;
+
+  constructor(
+    private readonly store: BlobStore,
+    /** Captures followed at once: a newer one stops the oldest (its commit does the rest itself). */
+    private readonly maxCaptures = 4,
+  ) {}
+
+  /**
+   * After a batch of the capture's chunks was verified and kept in `received`: queues each
+   * artifact whose chunks have now all arrived. `artifacts`: the capture's declaration.
+   */
+  arrived(captureId: string, artifacts: DeclaredArtifact[], received: ReceivedChunks): void {
+    let a = this.captures.get(captureId);
+    if (!a) {
+      while (this.captures.size >= this.maxCaptures) this.stop(this.oldest.take());
+      a = {
+        artifacts,
+        // Only what the commit would assemble and parse the same way: no redaction, a parse window holding it all.
+        found: artifacts.map((x) => (mayNeedRedaction(x.kind) || !isParsed(x.kind) || x.size > PARSE_LIMIT_BYTES || x.chunks.length === 0 ? -1 : 0)),
+        sent: artifacts.map(() => false),
+        outcomes: new Map(),
+        stopped: false,
+      };
+      this.captures.set(captureId, a);
+    } else if (a.artifacts !== artifacts) {
+      // A later begin of the same capture (the same artifacts; encodings may differ): the outcomes still hold.
+      a.artifacts = artifacts;
+    }
+    const kept = keptOf(this.store);
+    for (let i = 0; i < a.artifacts.length; i++) {
+      let n = a.found[i];
+      if (n < 0) continue;
+      const chunks = a.artifacts[i].chunks;
+      // Chunks mostly arrive in declaration order: each artifact is walked on from where it stopped.
+      for (; n < chunks.length; n++) {
+        const c = chunks[n];
+        if (received.get(captureId, c.sha256)?.size === c.size) a.sent[i] = true;
+        else if (!kept.has(c.sha256, c.size) && !isZeros(c)) break;
+      }
+      if (n < chunks.length || !a.sent[i]) {
+        a.found[i] = n < chunks.length ? n : -1;
+        continue;
+      }
+      a.found[i] = -1;
+      const arrivals = a;
+      a.outcomes.set(i, new Promise((done) => this.queue.push({ captureId, arrivals, index: i, done })));
+    }
+    void this.run(received);
+  }
+
+  /**
+   * The commit's part: stops the capture's early work and answers the outcomes done or under
+   * way, by artifact index, of the artifacts in `refs` (as the commit will store them) that
+   * they were made of.
+   */
+  async take(captureId: string, refs: ManifestArtifact[]): Promise<Map<number, ParseOutcome>> {
+    const a = this.captures.get(captureId);
+    const out = new Map<number, ParseOutcome>();
+    if (!a) return out;
+    this.stop(captureId);
+    for (const [i, outcome] of a.outcomes) {
+      const done = await outcome;
+      const declared = a.artifacts[i];
+      if (done && refs[i] && parseInput(refs[i]) === parseInput({ ...declared, device: declared.device ?? null })) out.set(i, done);
+    }
+    return out;
+  }
+
+  /** Resolves once no artifact waits to be parsed (tests). */
+  async idle(): Promise<void> {
+    while (this.lanes > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /** Stops a capture's early work: its queued artifacts are left to its commit. */
+  private stop(captureId: string): void {
+    const a = this.captures.get(captureId);
+    if (!a) return;
+    this.captures.delete(captureId);
+    a.stopped = true;
+    for (const job of this.queue.filter((j) => j.arrivals === a)) job.done(null);
+  }
+
+  /** Starts lanes while artifacts wait and fewer than LANES run. */
+  private run(received: ReceivedChunks): void {
+    while (this.lanes < LANES && this.queue.length > 0) {
+      this.lanes++;
+      void this.lane(received);
+    }
+  }
+
+  /** Parses queued artifacts one after another in a window of its own, dropped when the queue runs dry. */
+  private async lane(received: ReceivedChunks): Promise<void> {
+    let window: Uint8Array | null = null;
+    try {
+      while (this.queue.length > 0) {
+        // A turn of the event loop between artifacts: requests waiting on this thread go first.
+        await new Promise((r) => setImmediate(r));
+        const job = this.queue.shift();
+        if (!job) break;
+        if (job.arrivals.stopped) {
+          job.done(null);
+          continue;
+        }
+        const size = job.arrivals.artifacts[job.index].size;
+        if (!window || window.length < size) window = sharedBytes(size);
+        job.done(await this.parse(job, received, window).catch(() => null));
+      }
+    } finally {
+      this.lanes--;
+    }
+  }
+
+  /** One artifact assembled from its arrived chunks, hashed whole and parsed; null when its whole hash is not the declared one. */
+  private async parse(job: Job, received: ReceivedChunks, window: Uint8Array): Promise<ParseOutcome | null> {
+    const artifact = job.arrivals.artifacts[job.index];
+    // A cache of this artifact's own: its arrived chunks as they were kept; KeptChunks, or at worst the store, for the rest.
+    const cache = new ChunkCache(undefined, true);
+    for (const c of artifact.chunks) {
+      const r = received.get(job.captureId, c.sha256);
+      if (r?.size === c.size) cache.addStored(c.sha256, r.stored, r.encoding, r.sparse);
+      else if (isZeros(c)) cache.add(c.sha256, ZEROS);
+    }
+    const { bytes } = await assembleArtifact(this.store, artifact.chunks, { window: artifact.size, hashAll: false, cache, into: window });
+    if (bytes.length !== artifact.size) return null;
+    // Hashed on the other core while this thread serves the next batches; parsed once the hash is the declared one.
+    if ((await sha256Shared(bytes)) !== artifact.sha256) return null;
+    return parseAssembled({ ...artifact, device: artifact.device ?? null }, bytes, artifact.size);
+  }
+}
+
+/** The early work of one store (shared by every request the process serves). */
+export const arrivedOf = onePer((store: BlobStore) => new ArrivedArtifacts(store));
