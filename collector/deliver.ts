@@ -213,11 +213,13 @@ export async function deliverCapture(c: SpooledCapture, client: CatalogClient, s
       // 4 MiB), four requests at a time: it stores each with one request of its own. A catalog
       // without that route (404, 405: an older one) gets them by URL, as it gets larger ones.
       const sizes = new Map(c.begin.artifacts.flatMap((a) => a.chunks.map((ch) => [ch.sha256, ch.storedSize ?? ch.size])));
+      // In the order begin lists them (the order of first declaration): the catalog hashes and
+      // parses an artifact once its chunks are in, and the chunks many artifacts share come first.
       const urls: UploadTarget[] = [];
       const batches: UploadTarget[][] = [[]];
       for (const t of new Map(begun.missing.map((t) => [t.sha256, t])).values()) {
         if (sizes.get(t.sha256)! > 131036) urls.push(t);
-        else if (batches[0].push(t) > 31) batches.unshift([]);
+        else if (batches.at(-1)!.push(t) > 31) batches.push([]);
       }
       await pool(
         batches.filter((b) => b.length),
