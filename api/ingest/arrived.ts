@@ -3,9 +3,10 @@
  * the catalog (`PUT /v1/captures/{id}/chunks`). Once every chunk of an artifact has arrived
  * and been verified in this process (ReceivedChunks, or KeptChunks for one published before),
  * the artifact is assembled from those chunks, its SHA-256 checked against the declared one
- * and its parse window parsed — one artifact at a time, between the batches, on a main thread
- * that otherwise waits for the store's writes. Its commit then takes that outcome (`take`)
- * instead of assembling, hashing and parsing the artifact once every chunk is in, all in a row.
+ * (on the hashing thread, pipeline/hash-thread.ts) and its parse window parsed, between the
+ * batches. Its commit then takes that outcome (`take`) instead of assembling, hashing and
+ * parsing every artifact on the event loop once the last chunk is in, while the other core
+ * waits.
  *
  * Nothing is weakened: the bytes are the chunks the commit names, each verified against its
  * SHA-256 when it arrived (or when it was kept), in the declared order, so the whole hash

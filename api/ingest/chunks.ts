@@ -19,7 +19,7 @@ import { type blobs, captureChunks, captures } from '../../db/schema.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { stagingKey, type BlobStore } from '../store/types.js';
-import { CHUNK_ENTRY_BYTES, ChunkError, decodeChunk, keptOf, PACK_RATIO, SparseChunk, sha256Hex, type VerifiedChunk } from '../pipeline/chunks.js';
+import { CHUNK_ENTRY_BYTES, ChunkError, keptOf, PACK_RATIO, SparseChunk, sha256Hex, type VerifiedChunk, verifyChunk } from '../pipeline/chunks.js';
 import { mayNeedRedaction } from '../pipeline/redaction.js';
 import { assertHostAllowed } from './host-scope.js';
 import { distinctChunks } from './begin.js';
@@ -459,14 +459,27 @@ async function verifyFramed(c: FramedChunk, ref: BeginRequest['artifacts'][numbe
   if (ref.storedSha256 !== undefined && sha256Hex(c.stored) !== ref.storedSha256)
     return problem('wrong-hash', 'the stored bytes do not have the declared stored SHA-256');
   try {
-    const v = await decodeChunk(c.sha256, ref.size, c.stored);
-    if (v.encoding !== encoding) return problem('bad-encoding', `sent as ${v.encoding}, declared ${encoding}`);
     // The inflated bytes are not kept: a batch holds no more than its body once checked, and the
     // pages of them that are not zeros when those are a quarter of the chunk or less (a dump's
     // chunk: a few KiB), which its commit writes into place instead of inflating it again —
-    // as long as the batch's `pages` allow.
-    const sparse = SparseChunk.of(v.bytes, Math.min(Math.floor(v.bytes.length / PACK_RATIO), pages.left - SparseChunk.ENTRY_BYTES));
-    if (sparse) pages.left -= sparse.cost;
+    // as long as the batch's `pages` allow. They are hashed on the hashing thread, which takes them over.
+    // The pages are taken from `pages` as they are kept (the other chunks of the batch are checked meanwhile) and given back should the chunk fail.
+    let sparse: SparseChunk | null = null;
+    const giveBack = () => {
+      if (sparse) pages.left += sparse.cost;
+      sparse = null;
+    };
+    const v = await verifyChunk(c.sha256, ref.size, c.stored, (bytes) => {
+      sparse = SparseChunk.of(bytes, Math.min(Math.floor(bytes.length / PACK_RATIO), pages.left - SparseChunk.ENTRY_BYTES));
+      if (sparse) pages.left -= sparse.cost;
+    }).catch((e: unknown) => {
+      giveBack();
+      throw e;
+    });
+    if (v.encoding !== encoding) {
+      giveBack();
+      return problem('bad-encoding', `sent as ${v.encoding}, declared ${encoding}`);
+    }
     return { chunk: { encoding: v.encoding, storedSize: v.storedSize, sha256: c.sha256, size: ref.size, storedBytes: c.stored, sparse } };
   } catch (e) {
     if (!(e instanceof ChunkError)) throw e;

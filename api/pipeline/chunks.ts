@@ -10,6 +10,7 @@ import { CHUNK_SIZE, type ChunkEncoding } from '../../formats/protocol.js';
 import type { ArtifactKind } from '../../formats/types.js';
 import { chunkKey, type BlobStore } from '../store/types.js';
 import { OldestFirst } from '../oldest-first.js';
+import { sha256HandedOver } from './hash-thread.js';
 import { onePer } from '../one-per.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -191,6 +192,26 @@ export function sparseOf(bytes: Uint8Array): SparseChunk | null {
  * it, so a chunk announced as 1 byte that inflated on to 1 MiB cost 16,384 pieces.
  */
 export async function decodeChunk(sha256: string, size: number, stored: Uint8Array): Promise<VerifiedChunk> {
+  return checkedChunk(sha256, size, stored, async (bytes) => sha256Hex(bytes));
+}
+
+/**
+ * decodeChunk for a chunk that is checked and then dropped (the chunks route): `look` sees its
+ * bytes first (what is kept of them), then the inflated bytes are handed over to the hashing
+ * thread, which hashes them there and drops them — this thread neither hashes a MiB a chunk nor
+ * collects it. The same checks, in the same order; no bytes are answered.
+ */
+export async function verifyChunk(sha256: string, size: number, stored: Uint8Array, look: (bytes: Uint8Array) => void): Promise<Omit<VerifiedChunk, 'bytes'>> {
+  const { encoding, storedSize, bytes } = await checkedChunk(sha256, size, stored, (inflated) => {
+    look(inflated);
+    return sha256HandedOver(inflated);
+  });
+  if (encoding === 'identity') look(bytes);
+  return { encoding, storedSize };
+}
+
+/** decodeChunk's checks, the SHA-256 of inflated bytes taken by `hashInflated` (which may take the bytes over). */
+async function checkedChunk(sha256: string, size: number, stored: Uint8Array, hashInflated: (inflated: Uint8Array) => Promise<string>): Promise<VerifiedChunk> {
   if (stored.length === size && sha256Hex(stored) === sha256) return { bytes: stored, encoding: 'identity', storedSize: stored.length };
   if (stored.length >= 2 && stored[0] === GZIP_MAGIC[0] && stored[1] === GZIP_MAGIC[1]) {
     let inflated: Uint8Array;
@@ -206,7 +227,7 @@ export async function decodeChunk(sha256: string, size: number, stored: Uint8Arr
       throw new ChunkError(sha256, ce.reason, `chunk ${sha256}: ${ce.message}`);
     }
     if (inflated.length !== size) throw new ChunkError(sha256, 'wrong-size', `chunk ${sha256}: inflates to ${inflated.length} bytes, announced ${size}`);
-    if (sha256Hex(inflated) !== sha256) throw new ChunkError(sha256, 'wrong-hash', `chunk ${sha256}: the stored bytes do not have this SHA-256`);
+    if ((await hashInflated(inflated)) !== sha256) throw new ChunkError(sha256, 'wrong-hash', `chunk ${sha256}: the stored bytes do not have this SHA-256`);
     return { bytes: inflated, encoding: 'gzip', storedSize: stored.length };
   }
   if (stored.length !== size) throw new ChunkError(sha256, 'wrong-size', `chunk ${sha256}: stored ${stored.length} bytes, announced ${size}`);

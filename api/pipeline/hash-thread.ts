@@ -1,7 +1,8 @@
 /**
- * SHA-256 on a thread of its own, of bytes in shared memory: the main thread hands over a
- * view of a SharedArrayBuffer (nothing is copied; posting it costs ~0.5 ms where hashing 20 MiB
- * costs ~15) and goes on serving requests while the other core hashes. WebCrypto's digest runs on
+ * SHA-256 on a thread of its own, of bytes in shared memory or handed over: the main thread
+ * posts a view of a SharedArrayBuffer, or transfers an ArrayBuffer it is done with (nothing is
+ * copied; posting costs ~0.5 ms where hashing 20 MiB costs ~15), and goes on serving requests
+ * while the other core hashes. WebCrypto's digest runs on
  * the thread pool too, but copies its input first, which for fresh memory costs about what the
  * hash does. One worker per process, started on first use and never holding the process open;
  * should it fail, every hash it was asked for fails and later ones run on the calling thread.
@@ -53,12 +54,33 @@ export function sharedBytes(size: number): Uint8Array {
  */
 export function sha256Shared(bytes: Uint8Array): Promise<string> {
   const w = bytes.buffer instanceof SharedArrayBuffer ? hashWorker() : null;
-  if (!w) return Promise.resolve(createHash('sha256').update(bytes).digest('hex'));
+  return w ? ask(w, bytes) : Promise.resolve(hashHere(bytes));
+}
+
+/** Below this, hashing here costs less than the trip to the hashing thread. */
+const HAND_OVER_MIN_BYTES = 64 * 1024;
+
+/**
+ * SHA-256 hex of bytes this thread is done with: their memory is handed over to the hashing
+ * thread (transferred, not copied; they read as empty here from then on), which hashes them and
+ * drops them, so this thread collects no garbage for them either. Small ones, and memory that
+ * cannot be handed over (Node copies its shared pool's instead), are hashed as before.
+ */
+export function sha256HandedOver(bytes: Uint8Array): Promise<string> {
+  const w = bytes.byteLength >= HAND_OVER_MIN_BYTES && bytes.buffer instanceof ArrayBuffer ? hashWorker() : null;
+  return w ? ask(w, bytes, [bytes.buffer as ArrayBuffer]) : Promise.resolve(hashHere(bytes));
+}
+
+function hashHere(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function ask(w: Worker, bytes: Uint8Array, transfer: ArrayBuffer[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
     const id = nextId++;
     // Held open while a hash is owed, as any pending I/O would hold it.
     if (waiting.size === 0) w.ref();
     waiting.set(id, { resolve, reject });
-    w.postMessage({ id, view: bytes });
+    w.postMessage({ id, view: bytes }, transfer);
   });
 }
