@@ -45,7 +45,7 @@ import { distinctChunks } from './begin.js';
 import { type ReceivedChunks, receivedOf } from './chunks.js';
 import { assertHostAllowed } from './host-scope.js';
 import { earlierParses } from '../pipeline/parse.js';
-import { chunkRecordsJson, chunkRecordsOf, chunkRecordsOnce, type ChunkRecords, type ChunkRecordsJson } from '../pipeline/verify.js';
+import { chunkRecordsJson, chunkRecordsOf, chunkRecordsOnce, type ChunkRecords, type ChunkRecordsJson, type ManifestArtifact } from '../pipeline/verify.js';
 
 /** Times a job may be taken (its runner then vanishing) before it fails instead of being taken again. */
 export const MAX_ATTEMPTS = 5;
@@ -134,14 +134,18 @@ export const INLINE_WHOLE_HASH_FACTOR = 16;
 export async function wholeBytesToHash(db: Db, host: string, request: BeginRequest, atMost = Number.POSITIVE_INFINITY): Promise<number> {
   const total = request.artifacts.reduce((n, a) => n + a.size, 0);
   if (total <= atMost) return total;
-  const refs = request.artifacts.map((a) => ({
+  const earlier = await earlierParses(db, host, declaredRefs(request));
+  return request.artifacts.reduce((n, a, i) => n + (earlier.has(i) ? 0 : a.size), 0);
+}
+
+/** A request's artifacts as a commit would store them had every chunk rested as declared (no ids yet). */
+export function declaredRefs(request: BeginRequest): ManifestArtifact[] {
+  return request.artifacts.map((a) => ({
     ...a,
     id: '',
     device: a.device ?? null,
     chunks: a.chunks.map((c) => ({ ...c, encoding: c.encoding ?? 'identity', storedSize: c.storedSize ?? c.size })),
   }));
-  const earlier = await earlierParses(db, host, refs);
-  return request.artifacts.reduce((n, a, i) => n + (earlier.has(i) ? 0 : a.size), 0);
 }
 
 async function loadCaptureRow(db: Db, captureId: string): Promise<typeof captures.$inferSelect | undefined> {

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { arrivedOf } from '../../api/ingest/arrived.js';
-import type { ManifestArtifact } from '../../api/pipeline/verify.js';
+import { declaredRefs } from '../../api/ingest/commit-jobs.js';
 import { parseArtifact } from '../../formats/parse.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
@@ -48,17 +48,7 @@ describeEachFlavour('captures: artifacts hashed whole and parsed as their chunks
   }
 
   /** The artifacts as the commit stores them, for ArrivedArtifacts.take. */
-  const refsOf = (p: PreparedCapture): ManifestArtifact[] =>
-    p.request.artifacts.map((a) => ({
-      id: '',
-      kind: a.kind,
-      fileName: a.fileName,
-      sourcePath: a.sourcePath,
-      device: a.device ?? null,
-      size: a.size,
-      sha256: a.sha256,
-      chunks: a.chunks.map((c) => ({ sha256: c.sha256, size: c.size, encoding: c.encoding ?? 'identity', storedSize: c.storedSize ?? c.size })),
-    }));
+  const refsOf = (p: PreparedCapture) => declaredRefs(p.request);
 
   it('parses each artifact once its chunks are in, as the commit would, and the commit answers that parse', async () => {
     const input = dumps(10);
