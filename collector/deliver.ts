@@ -226,7 +226,7 @@ export async function deliverCapture(c: SpooledCapture, client: CatalogClient, s
         4,
         async (b) => {
           const bodies = await Promise.all(b.map((t) => storedBytes(spool, t)));
-          const body = Buffer.concat(bodies.flatMap((d, i) => [Buffer.from(`${b[i].sha256}${d.length.toString(16).padStart(8, '0')}`, 'hex'), d]));
+          const body = Buffer.concat(bodies.flatMap((d, i) => [Buffer.from(b[i].sha256 + d.length.toString(16).padStart(8, '0'), 'hex'), d]));
           try {
             await client.put({ ...b[0], url: `v1/captures/${c.begin.captureId}/chunks`, headers: { 'content-type': 'application/octet-stream' } }, body);
           } catch (e) {
