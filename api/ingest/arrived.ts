@@ -67,6 +67,8 @@ function isZeros(c: { sha256: string; size: number }): boolean {
  * window): while the hashing thread hashes one, this thread assembles or parses the other.
  */
 const LANES = 2;
+/** How long the windows of lanes that ended are kept for the next batch's artifacts. */
+const WINDOWS_KEPT_MS = 5_000;
 
 /** The early work of one store's captures (see the module comment). */
 export class ArrivedArtifacts {
@@ -75,6 +77,9 @@ export class ArrivedArtifacts {
   private readonly queue: Job[] = [];
   /** Lanes parsing artifacts now (run). */
   private lanes = 0;
+  /** Windows of lanes that ended, for the next ones (dropped once no capture is followed, or WINDOWS_KEPT_MS after the last lane ended). */
+  private windows: Uint8Array[] = [];
+  private lastEnded = 0;
 
   constructor(
     private readonly store: BlobStore,
@@ -153,6 +158,7 @@ export class ArrivedArtifacts {
     const a = this.captures.get(captureId);
     if (!a) return;
     this.captures.delete(captureId);
+    if (this.captures.size === 0) this.windows = [];
     a.stopped = true;
     for (const job of this.queue.filter((j) => j.arrivals === a)) job.done(null);
   }
@@ -165,9 +171,13 @@ export class ArrivedArtifacts {
     }
   }
 
-  /** Parses queued artifacts one after another in a window of its own, dropped when the queue runs dry. */
+  /**
+   * Parses queued artifacts one after another in a window of its own, kept for the next lane
+   * while a capture is followed: fresh memory costs a page fault per 4 KiB, about what hashing
+   * it costs, and the queue of a capture runs dry between most of its batches.
+   */
   private async lane(received: ReceivedChunks): Promise<void> {
-    let window: Uint8Array | null = null;
+    let window = this.windows.pop() ?? null;
     try {
       while (this.queue.length > 0) {
         // A turn of the event loop between artifacts: requests waiting on this thread go first.
@@ -184,6 +194,15 @@ export class ArrivedArtifacts {
       }
     } finally {
       this.lanes--;
+      if (window && this.captures.size > 0) this.windows.push(window);
+      // A capture whose batches stopped coming (abandoned, or committed elsewhere) holds no windows for long.
+      if (this.lanes === 0) {
+        const ended = Date.now();
+        this.lastEnded = ended;
+        setTimeout(() => {
+          if (this.lanes === 0 && this.lastEnded === ended) this.windows = [];
+        }, WINDOWS_KEPT_MS).unref();
+      }
     }
   }
 
