@@ -272,6 +272,10 @@ interface FragmentTerms {
   capPlus: number;
   window: number;
   probeRows: number;
+  /** The window is read whatever the newest rows hold: the sparse statement found too many target names. */
+  wide: boolean;
+  /** TARGET_NAMES + 1. */
+  targetNames: number;
 }
 
 /** Each term as the parameter it is in a fragment's statement. */
@@ -292,11 +296,25 @@ const T = Object.fromEntries(
     'capPlus',
     'window',
     'probeRows',
+    'wide',
+    'targetNames',
   ].map((name) => [name, sql`${sql.placeholder(name)}`]),
 ) as Record<keyof FragmentTerms, SQL>;
 
-/** A fragment's shape and terms: `enough` answers a kind, at most `cap` names ranked, the newest `window` target rows. */
-function fragmentTerms(kinds: string[], fragment: string, enough: number, window: number, cap: number): { shape: FragmentShape; terms: FragmentTerms } {
+/** How far a fragment's reads go (SearchOptions): the newest `window` target rows, `cap` names ranked, `names` target names before the window. */
+interface FragmentReads {
+  window: number;
+  cap: number;
+  names: number;
+}
+
+/** A fragment's shape and terms, `enough` answers of each kind. */
+function fragmentTerms(
+  kinds: string[],
+  fragment: string,
+  enough: number,
+  { window, cap, names }: FragmentReads,
+): { shape: FragmentShape; terms: FragmentTerms } {
   const lower = fragment.toLowerCase();
   const probe = wordProbe(fragment);
   const inner = innerWordStart(lower);
@@ -335,6 +353,8 @@ function fragmentTerms(kinds: string[], fragment: string, enough: number, window
       capPlus: cap + 1,
       window,
       probeRows: Math.min(PROBE_ROWS, window),
+      wide: false,
+      targetNames: names + 1,
     },
   };
 }
@@ -500,6 +520,15 @@ function hostsNamed(names: SQL): SQL {
 export const TARGET_WINDOW = 1000;
 
 /**
+ * How many target names the statement without the window (`fragmentSql`, sparse) reads before it
+ * gives way to the one with it: a fragment the newest rows do not hold may still be in a good
+ * part of the table (`n.1986-03.com.sun:02:a`, 62,500 IQNs at 1 M volumes, when the newest rows
+ * are another storage host's), and reading every name it is in, and the target rows of each, took
+ * seconds where the window answers from 1,000 rows.
+ */
+const TARGET_NAMES = 1000;
+
+/**
  * How many of the newest target rows are read first to see whether the fragment is in any: a
  * fragment none of them holds is rare among target names, and the window is not read for it.
  */
@@ -576,7 +605,7 @@ function fragmentSql(shape: FragmentShape): SQL {
   const names = sql`${nameStarts ? nameStartsCtes(volumeHost, shape.whole) : sql`vh AS MATERIALIZED (${unranked(volumeHostWords)})`},
       vh_all AS MATERIALIZED (${volumeHost.length ? namesUnion(sql`SELECT * FROM vh`, unranked(midWordRows(volumeHost, shape))) : sql`SELECT * FROM vh`}),
       dense AS MATERIALIZED (
-        SELECT count(*) < ${T.probeRows} OR coalesce(bool_or(strpos(w.names, ${T.probe}) > 0), false) AS dense
+        SELECT count(*) < ${T.probeRows} OR coalesce(bool_or(strpos(w.names, ${T.probe}) > 0), false) OR ${T.wide} AS dense
           FROM (SELECT lower(concat_ws(E'\\n', ${sql.join(
             target.map((k) => sql.raw(`t.${TARGET_COLUMN[k]}`)),
             sql`, `,
@@ -589,11 +618,12 @@ function fragmentSql(shape: FragmentShape): SQL {
   ];
   if (shape.sparse) {
     // No window: the newest target rows hold no name with the probe, so the target LUs come from
-    // their names' word starts. When they do hold one, only the row 'dense' comes back, and the
-    // whole statement is run.
+    // their names' word starts. When they do hold one, or the names it would read are more than
+    // TARGET_NAMES (a fragment common among targets, just not among the newest 100 rows), only
+    // the row 'dense' comes back (word_starts is null), and the whole statement is run.
     const selects = [
-      sql`SELECT 'dense' AS hit, NULL::jsonb AS row WHERE (SELECT dense FROM dense)`,
-      ...outputsFrom(sql`NOT (SELECT dense FROM dense) AND (SELECT count(*) FROM ns) > ${T.cap}`),
+      sql`SELECT 'dense' AS hit, NULL::jsonb AS row WHERE (SELECT word_starts FROM f) IS NULL`,
+      ...outputsFrom(sql`(SELECT word_starts FROM f) IS NOT NULL AND (SELECT count(*) FROM ns) > ${T.cap}`),
       sql`SELECT 'target' AS hit, to_jsonb(x) AS row FROM (${latestOf(
         targetRowsNamed(
           sql`SELECT kind, name FROM tn WHERE (SELECT word_starts FROM f) UNION ALL SELECT kind, name FROM tn_all WHERE NOT (SELECT word_starts FROM f)`,
@@ -601,11 +631,13 @@ function fragmentSql(shape: FragmentShape): SQL {
       )}) x`,
     ];
     return sql`WITH ${names},
-      tn AS MATERIALIZED (${targetWords}),
-      tn_all AS MATERIALIZED (${namesUnion(sql`SELECT * FROM tn`, midWordRows(target, shape))}),
+      tn AS MATERIALIZED (SELECT * FROM (${targetWords}) n LIMIT ${T.targetNames}),
+      tn_all AS MATERIALIZED (SELECT * FROM (${namesUnion(sql`SELECT * FROM tn`, midWordRows(target, shape))}) n LIMIT ${T.targetNames}),
       f AS MATERIALIZED (
-        SELECT CASE WHEN (SELECT dense FROM dense) THEN NULL
-                    ELSE ${raw(wordStartsAlone)} OR (SELECT count(*) FROM vh) + (SELECT count(*) FROM tn) >= ${T.enough} END AS word_starts)
+        SELECT CASE WHEN (SELECT dense FROM dense) OR (SELECT count(*) FROM tn) >= ${T.targetNames} THEN NULL
+                    WHEN ${raw(wordStartsAlone)} OR (SELECT count(*) FROM vh) + (SELECT count(*) FROM tn) >= ${T.enough} THEN true
+                    WHEN (SELECT count(*) FROM tn_all) >= ${T.targetNames} THEN NULL
+                    ELSE false END AS word_starts)
       ${sql.join(selects, sql` UNION ALL `)}`;
   }
   const withBlock = sql`WITH ${names},
@@ -665,8 +697,8 @@ const fragmentStatements = new Map<string, { text: string; params: unknown[] }>(
 const dialect = new PgDialect();
 
 /** Runs `fragmentSql` for a fragment: its shape's statement with its terms. */
-async function fragmentRows(db: Db, kinds: string[], fragment: string, enough: number, window: number, cap = RANKED_NAMES): Promise<FragmentRow[]> {
-  const { shape, terms } = fragmentTerms(kinds, fragment, enough, window, cap);
+async function fragmentRows(db: Db, kinds: string[], fragment: string, enough: number, reads: FragmentReads): Promise<FragmentRow[]> {
+  const { shape, terms } = fragmentTerms(kinds, fragment, enough, reads);
   const run = async (shape: FragmentShape) => {
     const key = JSON.stringify(shape);
     let statement = fragmentStatements.get(key);
@@ -680,7 +712,9 @@ async function fragmentRows(db: Db, kinds: string[], fragment: string, enough: n
   // Most fragments are not in the newest target rows: first the statement without the window.
   if (!shape.probe) return run(shape);
   const rows = await run({ ...shape, sparse: true });
-  return rows.some((r) => r.hit === 'dense') ? run(shape) : rows;
+  if (!rows.some((r) => r.hit === 'dense')) return rows;
+  terms.wide = true;
+  return run(shape);
 }
 
 /** Volume rows for some VMFS UUIDs; UUIDs only seen in extents/segments get a bare row. */
@@ -764,6 +798,8 @@ export interface SearchOptions {
   targetWindow?: number;
   /** How many label and host names a fragment's word starts are ranked by similarity (RANKED_NAMES); tests shrink it. */
   rankedNames?: number;
+  /** How many target names a fragment not in the newest target rows is read from before the window is (TARGET_NAMES); tests shrink it. */
+  targetNames?: number;
 }
 
 /** Runs a typed query against the catalog; at most `limit` hits, best first. */
@@ -772,6 +808,7 @@ export async function searchCatalog(db: Db, typed: SearchQuery, limit: number = 
   const window = Math.max(1, options.targetWindow ?? TARGET_WINDOW);
   const n = Math.max(1, Math.min(limit, MAX_SEARCH_LIMIT)) + 1;
   const cap = Math.max(1, options.rankedNames ?? Math.max(RANKED_NAMES, n));
+  const reads: FragmentReads = { window, cap, names: Math.max(1, options.targetNames ?? TARGET_NAMES) };
   let capped = false;
   const hits = new Hits();
   switch (query.type) {
@@ -806,16 +843,16 @@ export async function searchCatalog(db: Db, typed: SearchQuery, limit: number = 
       for (const { hit, row } of rows) hits.add(targetHit(row, hit === 'iqn' ? 100 : 90, hit));
       // A fragment of an IQN: only when nothing matched exactly.
       if (rows.length === 0) {
-        for (const { row } of await fragmentRows(db, ['iqn'], query.iqn, n, window)) hits.add(targetHit(row, 70, 'iqn'));
+        for (const { row } of await fragmentRows(db, ['iqn'], query.iqn, n, reads)) hits.add(targetHit(row, 70, 'iqn'));
       }
       break;
     }
     case 'backingStore':
       await esxPathHits(db, hits, query.path, n);
-      await backingStoreHits(db, hits, query.path, query.dataset, n, window);
+      await backingStoreHits(db, hits, query.path, query.dataset, n, reads);
       break;
     case 'text':
-      capped = await textHits(db, hits, query.text, n, window, cap);
+      capped = await textHits(db, hits, query.text, n, reads);
       break;
   }
   const sorted = hits.sorted();
@@ -921,7 +958,7 @@ function dashed(digits: string): string {
   return [digits.slice(0, 8), digits.slice(8, 16), digits.slice(16, 20), digits.slice(20)].filter((p) => p).join('-');
 }
 
-async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: string | null, n: number, window: number): Promise<void> {
+async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: string | null, n: number, reads: FragmentReads): Promise<void> {
   const snapshotName = path.includes('@') && !path.startsWith('/') ? path : null;
   const exact: string[] = [path];
   if (dataset) exact.push(`/dev/zvol/rdsk/${dataset}`, `/dev/zvol/dsk/${dataset}`);
@@ -929,7 +966,7 @@ async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: strin
   for (const r of targets) hits.add(targetHit(r, 100, 'backingStore'));
   if (targets.length === 0) {
     const fragment = dataset ?? path;
-    for (const { row } of await fragmentRows(db, ['backingStore'], fragment, n, window)) hits.add(targetHit(row, 70, 'backingStore'));
+    for (const { row } of await fragmentRows(db, ['backingStore'], fragment, n, reads)) hits.add(targetHit(row, 70, 'backingStore'));
   }
   // The datastore on that zvol: the zvol path is often all a storage admin has.
   const devices = [...new Set(targets.map((t) => str(t.device_id)).filter((d): d is string => !!d))];
@@ -962,9 +999,9 @@ async function backingStoreHits(db: Db, hits: Hits, path: string, dataset: strin
  * (`fragmentSql`). Exact beats prefix beats fragment; pg_trgm similarity orders the fragments;
  * each kind has its own order and limit.
  */
-async function textHits(db: Db, hits: Hits, text: string, n: number, window: number, cap: number): Promise<boolean> {
+async function textHits(db: Db, hits: Hits, text: string, n: number, reads: FragmentReads): Promise<boolean> {
   const lower = text.toLowerCase();
-  const rows = await fragmentRows(db, ['label', 'host', 'iqn', 'alias', 'backingStore'], text, n, window, cap);
+  const rows = await fragmentRows(db, ['label', 'host', 'iqn', 'alias', 'backingStore'], text, n, reads);
   let capped = false;
   for (const { hit, row } of rows) {
     if (hit === 'capped') capped = true;

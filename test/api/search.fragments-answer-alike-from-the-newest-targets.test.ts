@@ -5,7 +5,8 @@
  * indexes. The answer must not depend on which way it was found: every fragment kind here (zvol
  * path fragments, IQN fragments typed and as text, label and host fragments, fragments found only
  * mid-word) answers the same with a window of the one newest row as with one holding the whole
- * table, at every limit. And the answers are the documented ones: target LUs newest first by
+ * table, at every limit, and whether its target names are read or, being more than a few, give
+ * way to the window. And the answers are the documented ones: target LUs newest first by
  * their latest matching row, volumes exact label first then by similarity then last seen, word
  * starts first when the answer is cut short.
  */
@@ -100,7 +101,8 @@ describeEachFlavour('search: fragment answers, whichever way their target LUs ar
   });
   afterAll(async () => catalog?.close());
 
-  const search = (q: string, limit: number, targetWindow?: number) => searchCatalog(catalog.services.db, parseQuery(q), limit, { targetWindow });
+  const search = (q: string, limit: number, targetWindow?: number, targetNames?: number) =>
+    searchCatalog(catalog.services.db, parseQuery(q), limit, { targetWindow, targetNames });
   const targets = (hits: Awaited<ReturnType<typeof search>>['hits']) =>
     hits.flatMap((h) => (h.type === 'target' ? [`${h.storageHost}|${h.iqn}|${h.lun}|${h.deviceId}|${h.backingStore}`] : []));
   const expected = (lus: Lu[]) => lus.map((r) => `${luKey(r)}|${r.backingStore}`);
@@ -144,6 +146,13 @@ describeEachFlavour('search: fragment answers, whichever way their target LUs ar
         const whole = await search(q, limit);
         for (const targetWindow of [1, 2, 4, 9, 30]) {
           expect(await search(q, limit, targetWindow), `${q} limit ${limit} window ${targetWindow}`).toEqual(whole);
+        }
+        // A fragment the newest rows do not hold, in more target names than are read without the
+        // window, is answered by the statement with it.
+        for (const targetWindow of [4, 30]) {
+          for (const targetNames of [1, 3]) {
+            expect(await search(q, limit, targetWindow, targetNames), `${q} limit ${limit} window ${targetWindow} names ${targetNames}`).toEqual(whole);
+          }
         }
       }
     }
