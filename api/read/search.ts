@@ -249,8 +249,11 @@ interface FragmentShape {
   midWords: boolean;
   /** The trigram read is of a run of the fragment, the whole fragment checked after (`indexedRun`). */
   midChecked: boolean;
-  /** The statement without the window of newest target rows, for a fragment they do not hold (`fragmentSql`). */
-  sparse: boolean;
+  /**
+   * The statement without the window of newest target rows, for a fragment they do not hold
+   * (`fragmentSql`), reading at most this many target names (TARGET_NAMES); 0 for the whole one.
+   */
+  sparse: number;
 }
 
 /** The values a fragment's statement runs with, each a parameter named as here (`T`). */
@@ -274,8 +277,6 @@ interface FragmentTerms {
   probeRows: number;
   /** The window is read whatever the newest rows hold: the sparse statement found too many target names. */
   wide: boolean;
-  /** TARGET_NAMES + 1. */
-  targetNames: number;
 }
 
 /** Each term as the parameter it is in a fragment's statement. */
@@ -297,7 +298,6 @@ const T = Object.fromEntries(
     'window',
     'probeRows',
     'wide',
-    'targetNames',
   ].map((name) => [name, sql`${sql.placeholder(name)}`]),
 ) as Record<keyof FragmentTerms, SQL>;
 
@@ -309,12 +309,7 @@ interface FragmentReads {
 }
 
 /** A fragment's shape and terms, `enough` answers of each kind. */
-function fragmentTerms(
-  kinds: string[],
-  fragment: string,
-  enough: number,
-  { window, cap, names }: FragmentReads,
-): { shape: FragmentShape; terms: FragmentTerms } {
+function fragmentTerms(kinds: string[], fragment: string, enough: number, { window, cap }: FragmentReads): { shape: FragmentShape; terms: FragmentTerms } {
   const lower = fragment.toLowerCase();
   const probe = wordProbe(fragment);
   const inner = innerWordStart(lower);
@@ -335,7 +330,7 @@ function fragmentTerms(
       nameStarts: hasVolumeHost && /^[\x20-\x7e]+$/.test(probe),
       midWords,
       midChecked: !midWords && run !== fragment,
-      sparse: false,
+      sparse: 0,
     },
     terms: {
       fragment,
@@ -354,7 +349,6 @@ function fragmentTerms(
       window,
       probeRows: Math.min(PROBE_ROWS, window),
       wide: false,
-      targetNames: names + 1,
     },
   };
 }
@@ -617,6 +611,10 @@ function fragmentSql(shape: FragmentShape): SQL {
     ...outputs(sql`SELECT * FROM vh WHERE (SELECT word_starts FROM f) UNION ALL SELECT * FROM vh_all WHERE NOT (SELECT word_starts FROM f)`, sql`true`),
   ];
   if (shape.sparse) {
+    // Counted to the limit only (the CTEs are read as far as they are pulled), and the limit in
+    // the text: a LIMIT on the CTEs themselves changed their estimates enough that PostgreSQL
+    // planned every run of some shapes again rather than keep the generic plan.
+    const limit = sql.raw(String(shape.sparse + 1));
     // No window: the newest target rows hold no name with the probe, so the target LUs come from
     // their names' word starts. When they do hold one, or the names it would read are more than
     // TARGET_NAMES (a fragment common among targets, just not among the newest 100 rows), only
@@ -631,12 +629,12 @@ function fragmentSql(shape: FragmentShape): SQL {
       )}) x`,
     ];
     return sql`WITH ${names},
-      tn AS MATERIALIZED (SELECT * FROM (${targetWords}) n LIMIT ${T.targetNames}),
-      tn_all AS MATERIALIZED (SELECT * FROM (${namesUnion(sql`SELECT * FROM tn`, midWordRows(target, shape))}) n LIMIT ${T.targetNames}),
+      tn AS MATERIALIZED (${targetWords}),
+      tn_all AS MATERIALIZED (${namesUnion(sql`SELECT * FROM tn`, midWordRows(target, shape))}),
       f AS MATERIALIZED (
-        SELECT CASE WHEN (SELECT dense FROM dense) OR (SELECT count(*) FROM tn) >= ${T.targetNames} THEN NULL
+        SELECT CASE WHEN (SELECT dense FROM dense) OR (SELECT count(*) FROM (SELECT 1 FROM tn LIMIT ${limit}) n) >= ${limit} THEN NULL
                     WHEN ${raw(wordStartsAlone)} OR (SELECT count(*) FROM vh) + (SELECT count(*) FROM tn) >= ${T.enough} THEN true
-                    WHEN (SELECT count(*) FROM tn_all) >= ${T.targetNames} THEN NULL
+                    WHEN (SELECT count(*) FROM (SELECT 1 FROM tn_all LIMIT ${limit}) n) >= ${limit} THEN NULL
                     ELSE false END AS word_starts)
       ${sql.join(selects, sql` UNION ALL `)}`;
   }
@@ -711,7 +709,7 @@ async function fragmentRows(db: Db, kinds: string[], fragment: string, enough: n
   };
   // Most fragments are not in the newest target rows: first the statement without the window.
   if (!shape.probe) return run(shape);
-  const rows = await run({ ...shape, sparse: true });
+  const rows = await run({ ...shape, sparse: reads.names });
   if (!rows.some((r) => r.hit === 'dense')) return rows;
   terms.wide = true;
   return run(shape);
