@@ -1,13 +1,14 @@
 /**
  * Search: whatever an operator pastes (docs/architecture.md "Who uses it", "Search"), typed by
  * `parseQuery` (formats/ids.ts), answered with scored hits, best first.
- * Each query type is one round trip. Device ids, vml ids and LVM UUIDs are one call of the
- * plpgsql function search_id_hits (db/migrations/0013), which reads `search_keys` (one row per
- * distinct id → volume or device, kept by triggers: db/schema.ts) and primary keys; text
- * fragments one statement (`fragmentSql`): the newest target rows, and `search_names` through
- * its word-start indexes (0012, 0017), for a fragment no word starts with also from a word start
- * inside the fragment (`midWordRows`) or through its trigram index; exact IQNs and zvol paths
- * btree indexes on targets.
+ * Each query type is one round trip, a text fragment two when the newest target rows hold it.
+ * Device ids, vml ids and LVM UUIDs are one call of the plpgsql function search_id_hits
+ * (db/migrations/0013), which reads `search_keys` (one row per distinct id → volume or device,
+ * kept by triggers: db/schema.ts) and primary keys; text fragments a statement rendered once for
+ * each shape of fragment (`fragmentSql`): the newest target rows, and `search_names` through its
+ * word-start indexes (0012, 0017, 0018), for a fragment no word starts with also from a word
+ * start inside the fragment (`midWordRows`) or through its trigram index; exact IQNs and zvol
+ * paths btree indexes on targets.
  */
 import { fillPlaceholders, sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
