@@ -216,13 +216,18 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
             skipped: result.skipped,
             errors: result.errors.length,
             artifactsLeftOut: left.length,
+            artifactsBroughtBack: result.artifactsBroughtBack.length,
           });
           const errors = result.errors.map((e) => `\n  ${e.key}: ${e.message}`).join('');
           const leftOut = left.length
             ? `, ${left.length} artifacts left out of their capture (chunk list missing or damaged)${left.map((l) => `\n  ${l.key} artifacts[${l.index}] (${l.fileName}) chunk list ${l.chunkList}: ${l.message}`).join('')}`
             : '';
+          const back = result.artifactsBroughtBack;
+          const broughtBack = back.length
+            ? `, ${back.length} artifacts brought back into captures already present (their chunk list reads again)${back.map((b) => `\n  ${b.key} artifacts[${b.index}] (${b.fileName})`).join('')}`
+            : '';
           print(
-            `rebuild: ${result.manifests} manifests, ${result.captures} captures recreated (${result.artifacts} artifacts), ${result.skipped} already present, ${result.tokens.restored} tokens restored, ${result.errors.length} errors${errors}${leftOut}`,
+            `rebuild: ${result.manifests} manifests, ${result.captures} captures recreated (${result.artifacts} artifacts), ${result.skipped} already present, ${result.tokens.restored} tokens restored, ${result.errors.length} errors${errors}${leftOut}${broughtBack}`,
             result,
           );
           return result.errors.length > 0 || left.length > 0 ? 2 : 0;

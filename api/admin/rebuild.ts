@@ -3,10 +3,10 @@
  * `rebuild` recreates catalog rows from the manifests in the store alone (the bucket
  * is the source of truth), `reindex` re-parses stored artifacts after a parser changed.
  */
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { BeginRequest, CaptureManifest } from '../../formats/protocol.js';
 import type { ArtifactKind } from '../../formats/types.js';
-import type { Db } from '../../db/client.js';
+import { queryRows, type Db } from '../../db/client.js';
 import { artifacts, type blobs, captures } from '../../db/schema.js';
 import type { Services } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -20,6 +20,8 @@ import { parseStoredArtifact, type ParsedEntry } from '../pipeline/parse.js';
 import { decodeManifestPartly, type LeftOutArtifact } from '../pipeline/manifest.js';
 import { chunkListReader } from '../pipeline/chunk-lists.js';
 import { PARSER_VERSION } from '../../formats/parse.js';
+import { artifactId } from '../ingest/begin.js';
+import { jsonOf } from '../ingest/staging.js';
 
 /** Progress callback: `done` of `total` items, with what is being worked on. */
 export type Progress = (done: number, total: number, what: string) => void;
@@ -40,6 +42,11 @@ export interface RebuildResult {
    * `artifactId(captureId, index)`), file name, list, and why. Their capture has the others.
    */
   artifactsLeftOut: Array<{ key: string } & LeftOutArtifact>;
+  /**
+   * Artifacts of captures already in the catalog that had no row (an earlier rebuild left them
+   * out) and whose chunk list reads now: recreated in their capture, with the id of their place.
+   */
+  artifactsBroughtBack: Array<{ key: string; index: number; fileName: string }>;
 }
 
 /**
@@ -64,6 +71,35 @@ function requestOf(m: CaptureManifest): BeginRequest {
   };
 }
 
+/** The capture as the catalog records it, from its manifest. */
+function recordOf(m: CaptureManifest, key: string): CaptureRecord {
+  return {
+    captureId: m.captureId,
+    host: m.host,
+    collectedAt: new Date(m.collectedAt),
+    receivedAt: new Date(m.receivedAt),
+    committedAt: new Date(m.committedAt),
+    collectorVersion: m.collector.version,
+    manifestKey: key,
+  };
+}
+
+/**
+ * The `blobs` rows of these artifacts' chunks and chunk lists, known from a manifest, not asked
+ * of the store: never verified (epoch), so the first begin naming a chunk asks the store before
+ * `blobs` vouches for it (CHUNK_TRUST_MS, api/ingest/staging.ts).
+ */
+function chunkRowsOf(list: CaptureManifest['artifacts'], committedAt: Date): Array<typeof blobs.$inferInsert> {
+  const rows = new Map<string, typeof blobs.$inferInsert>();
+  for (const a of list)
+    for (const c of a.chunkList ? [...a.chunks, a.chunkList] : a.chunks) {
+      if (rows.has(c.sha256)) continue;
+      const { sha256, size, encoding, storedSize } = c;
+      rows.set(sha256, { sha256, size, encoding, storedSize, firstStored: committedAt, lastVerified: new Date(0) });
+    }
+  return [...rows.values()];
+}
+
 /** A capture committed by someone else (a commit retry) while rebuild was working on it. */
 class CommittedMeanwhile extends Error {}
 
@@ -77,7 +113,10 @@ class CommittedMeanwhile extends Error {}
  * every host and day, and one lost object cost each of those captures all its artifacts when it
  * failed the manifest. A manifest otherwise unreadable is an error naming its key, and the
  * others are still read. Manifests are applied oldest capture first, so drift events
- * come out as they did at commit time. Captures already committed are skipped.
+ * come out as they did at commit time. Captures already committed are skipped, but for the
+ * artifacts of theirs their manifest names and the catalog has no row of (an earlier rebuild
+ * left them out, their chunk list lost): those whose list reads again are recreated in their
+ * capture (`artifactsBroughtBack`), the others reported left out again.
  *
  * A commit writes its manifest before its transaction commits (the store is the source of
  * truth), so a manifest may exist for a capture whose commit failed and whose row is still
@@ -88,7 +127,7 @@ class CommittedMeanwhile extends Error {}
  * committed meanwhile by the retry is left alone and counted as skipped.
  */
 export async function rebuildCatalog(services: Services, onProgress?: Progress): Promise<RebuildResult> {
-  const { db, store, now } = services;
+  const { db, store } = services;
   const keys: string[] = [];
   const listed = new Set<string>();
   for await (const o of store.list('manifests/')) if (isManifestKey(o.key)) listed.add(o.key);
@@ -104,6 +143,7 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
     tokens: { restored: restored.restored, revoked: restored.revoked },
     errors: [...restored.errors],
     artifactsLeftOut: [],
+    artifactsBroughtBack: [],
   };
   const loaded: Array<{ key: string; manifest: CaptureManifest; positions: number[]; leftOut: LeftOutArtifact[] }> = [];
   // Format 3's chunk lists: each fetched and checked once, a bounded part of them kept.
@@ -119,39 +159,63 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
   }
   loaded.sort((a, b) => a.manifest.collectedAt.localeCompare(b.manifest.collectedAt) || a.manifest.captureId.localeCompare(b.manifest.captureId));
   let done = 0;
+  let broughtBack = false;
   for (const { key, manifest, positions, leftOut } of loaded) {
     onProgress?.(done++, loaded.length, key);
-    const [existing] = await db.select({ state: captures.state }).from(captures).where(eq(captures.id, manifest.captureId));
+    const [existing] = await queryRows<{ state: string; ids: string[] | string | null }>(
+      db,
+      sql`SELECT c.state, (SELECT json_agg(a.id) FROM artifacts a WHERE a.capture_id = c.id) AS ids FROM captures c WHERE c.id = ${manifest.captureId}`,
+    );
+    const record = recordOf(manifest, key);
+    // Parses the manifest's artifacts at these places in `manifest.artifacts`.
+    const parse = async (at: number[]) => {
+      const entries: ParsedEntry[] = [];
+      for (const i of at)
+        entries.push(await parseStoredArtifact(db, store, manifest.artifacts[i], manifest.artifacts[i].id, positions[i], { verifyWhole: false }));
+      return entries;
+    };
+    const systemUuidOf = (entries: ParsedEntry[]) => entries.map((e) => e.parsed?.details?.systemUuid ?? null).find((s) => !!s) ?? null;
     if (existing?.state === 'committed') {
       result.skipped++;
+      // A capture an earlier rebuild recreated without an artifact whose chunk list was lost: once
+      // the list reads again (a later commit of the same bytes stored it), the artifact comes back.
+      const rows = new Set(jsonOf<string[]>(existing.ids) ?? []);
+      for (const l of leftOut) if (!rows.has(artifactId(manifest.captureId, l.index))) result.artifactsLeftOut.push({ key, ...l });
+      const missing = manifest.artifacts.flatMap((a, i) => (rows.has(a.id) ? [] : [i]));
+      if (missing.length === 0) continue;
+      try {
+        const entries = await parse(missing);
+        await db.transaction(async (txRaw) => {
+          const tx = txRaw as unknown as Db;
+          await writeCapture(
+            tx,
+            record,
+            entries,
+            chunkRowsOf(
+              missing.map((i) => manifest.artifacts[i]),
+              record.committedAt,
+            ),
+            systemUuidOf(entries),
+          );
+          // The begin the manifest implies, now with these artifacts too.
+          await tx
+            .update(captures)
+            .set({ request: requestOf(manifest) })
+            .where(eq(captures.id, manifest.captureId));
+        });
+        result.artifacts += entries.length;
+        for (const e of entries) result.artifactsBroughtBack.push({ key, index: e.index, fileName: e.ref.fileName });
+        broughtBack = true;
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+        result.errors.push({ key, message: e.message });
+      }
       continue;
     }
     try {
-      const entries: ParsedEntry[] = [];
-      for (let i = 0; i < manifest.artifacts.length; i++) {
-        const ref = manifest.artifacts[i];
-        entries.push(await parseStoredArtifact(db, store, ref, ref.id, positions[i], { verifyWhole: false }));
-      }
-      const record: CaptureRecord = {
-        captureId: manifest.captureId,
-        host: manifest.host,
-        collectedAt: new Date(manifest.collectedAt),
-        receivedAt: new Date(manifest.receivedAt),
-        committedAt: new Date(manifest.committedAt),
-        collectorVersion: manifest.collector.version,
-        manifestKey: key,
-      };
-      const _at = now();
-      const chunkRows = new Map<string, typeof blobs.$inferInsert>();
-      // Known from a manifest, not asked of the store: never verified (epoch), so the first begin
-      // naming the chunk asks the store before `blobs` vouches for it (CHUNK_TRUST_MS, api/ingest/staging.ts).
-      for (const a of manifest.artifacts)
-        for (const c of a.chunkList ? [...a.chunks, a.chunkList] : a.chunks) {
-          if (chunkRows.has(c.sha256)) continue;
-          const { sha256, size, encoding, storedSize } = c;
-          chunkRows.set(sha256, { sha256, size, encoding, storedSize, firstStored: record.committedAt, lastVerified: new Date(0) });
-        }
-      const systemUuid = entries.map((e) => e.parsed?.details?.systemUuid ?? null).find((s) => !!s) ?? null;
+      const entries = await parse(manifest.artifacts.map((_, i) => i));
+      const chunkRows = chunkRowsOf(manifest.artifacts, record.committedAt);
+      const systemUuid = systemUuidOf(entries);
       await db.transaction(async (txRaw) => {
         const tx = txRaw as unknown as Db;
         // An open row (begun, manifest written, transaction lost) is replaced by the manifest's
@@ -174,7 +238,7 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
           .onConflictDoNothing()
           .returning({ id: captures.id });
         if (inserted.length === 0) throw new CommittedMeanwhile();
-        await writeCapture(tx, record, entries, [...chunkRows.values()], systemUuid);
+        await writeCapture(tx, record, entries, chunkRows, systemUuid);
       });
       result.captures++;
       result.artifacts += entries.length;
@@ -190,7 +254,7 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
   }
   // Health conditions (an LU's GUID no captured header names, a backing zvol without recent
   // snapshots, …) are not in any manifest: they follow from the rows just restored.
-  if (result.captures > 0) await reconcileAfterRestore(services);
+  if (result.captures > 0 || broughtBack) await reconcileAfterRestore(services);
   onProgress?.(loaded.length, loaded.length, 'done');
   return result;
 }

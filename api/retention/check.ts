@@ -14,7 +14,8 @@ import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { blobs, events, extents, scrubState, segments } from '../../db/schema.js';
 import type { Services } from '../context.js';
 import { ChunkError, decodeChunk } from '../pipeline/chunks.js';
-import { decodeManifest } from '../pipeline/manifest.js';
+import { decodeManifestPartly } from '../pipeline/manifest.js';
+import { artifactId } from '../ingest/begin.js';
 import { chunkListReader } from '../pipeline/chunk-lists.js';
 import { doubtRecords, markMissing, pool, vouchListed } from '../ingest/staging.js';
 import { chunkKey, isManifestKey, manifestKeysOf } from '../store/types.js';
@@ -39,6 +40,12 @@ export interface CheckReport {
   manifestsWithoutCapture: string[];
   /** Manifests `rebuild` could not read (not the format a commit writes), with why. */
   unreadableManifests: Array<{ key: string; message: string }>;
+  /**
+   * Artifacts the manifest of a committed capture names that have no row (a rebuild left them
+   * out: their chunk list was lost): the key, the artifact's id (of its place), index and file name.
+   * A rebuild brings back those whose list reads.
+   */
+  artifactsWithoutRow: Array<{ key: string; artifactId: string; index: number; fileName: string }>;
   missingChunks: Array<{ sha256: string; artifacts: string[] }>;
   wrongSize: Array<{ sha256: string; expected: number; actual: number }>;
   orphanChunks: Array<{ key: string; size: number }>;
@@ -71,7 +78,15 @@ export async function checkStore(services: CheckServices, options: { readDataPer
     .sort();
   // A capture's manifest of the other format (left by an upgrade, manifestKeysOf) is its own.
   const manifestsWithoutCapture = [...manifests].filter((k) => !manifestKeysOf(k).some((x) => rowKeys.has(x))).sort();
-  const unreadableManifests = await unreadableOf(store, [...manifests].sort());
+  const read = await readManifests(store, [...manifests].sort(), (k) => manifestKeysOf(k).some((x) => rowKeys.has(x)));
+  const unreadableManifests = read.unreadable;
+  const withRows = new Set(
+    rowsOf<{ id: string }>(await db.execute(sql`select a.id from artifacts a join captures c on c.id = a.capture_id and c.state = 'committed'`)).map(
+      (r) => r.id,
+    ),
+  );
+  // One capture's manifest in both formats (an upgrade's) names each artifact twice: said once.
+  const artifactsWithoutRow = [...new Map(read.named.filter((n) => !withRows.has(n.artifactId)).map((n) => [n.artifactId, n])).values()];
 
   // Referenced: chunk → stored size and the artifacts naming it. An artifact's chunk list is a
   // chunk it names (api/pipeline/chunk-lists.ts), its sizes those of its `blobs` row (null: none).
@@ -156,6 +171,7 @@ export async function checkStore(services: CheckServices, options: { readDataPer
     !capturesWithoutManifest.length &&
     !manifestsWithoutCapture.length &&
     !unreadableManifests.length &&
+    !artifactsWithoutRow.length &&
     !missingChunks.length &&
     !wrongSize.length &&
     !orphanChunks.length &&
@@ -170,6 +186,7 @@ export async function checkStore(services: CheckServices, options: { readDataPer
     capturesWithoutManifest,
     manifestsWithoutCapture,
     unreadableManifests,
+    artifactsWithoutRow,
     missingChunks,
     wrongSize,
     orphanChunks,
@@ -182,21 +199,36 @@ export async function checkStore(services: CheckServices, options: { readDataPer
 
 /**
  * The manifests among `keys` that do not read back as one (api/pipeline/manifest.ts; format 3
- * with its chunk lists, each fetched once), with why; a store failure is thrown.
+ * with its chunk lists, each fetched once), with why, as decodeManifest says it; and every
+ * artifact those of committed captures (`committed`) name, whether its list reads or not
+ * (`named`, in key and index order). A store failure is thrown.
  */
-async function unreadableOf(store: Services['store'], keys: string[]): Promise<CheckReport['unreadableManifests']> {
+async function readManifests(
+  store: Services['store'],
+  keys: string[],
+  committed: (key: string) => boolean,
+): Promise<{ unreadable: CheckReport['unreadableManifests']; named: CheckReport['artifactsWithoutRow'] }> {
   const lists = chunkListReader(store);
   const found = await pool(keys, 8, async (key) => {
     const bytes = await store.getBytes(key);
     if (!bytes) return null; // gone since the listing (retention dropped it meanwhile)
     try {
-      await decodeManifest(bytes, lists);
-      return null;
+      const { manifest, positions, leftOut } = await decodeManifestPartly(bytes, lists);
+      const named = committed(key)
+        ? [
+            ...manifest.artifacts.map((a, i) => ({ key, artifactId: a.id, index: positions[i], fileName: a.fileName })),
+            ...leftOut.map((l) => ({ key, artifactId: artifactId(manifest.captureId, l.index), index: l.index, fileName: l.fileName })),
+          ].sort((a, b) => a.index - b.index)
+        : [];
+      return { named, unreadable: leftOut.length ? { key, message: leftOut.map((l) => l.message).join('; ') } : null };
     } catch (e) {
-      return { key, message: (e as Error).message };
+      return { named: [], unreadable: { key, message: (e as Error).message } };
     }
   });
-  return found.filter((x) => x !== null);
+  return {
+    unreadable: found.flatMap((f) => (f?.unreadable ? [f.unreadable] : [])),
+    named: found.flatMap((f) => f?.named ?? []),
+  };
 }
 
 /** What `check` needs: the config only for webhooks of the events the scrub raises and resolves. */
@@ -461,6 +493,7 @@ export function formatCheckReport(r: CheckReport): string {
   for (const id of r.capturesWithoutManifest) lines.push(`  capture without manifest: ${id}`);
   for (const k of r.manifestsWithoutCapture) lines.push(`  manifest without capture: ${k}`);
   for (const u of r.unreadableManifests) lines.push(`  unreadable manifest ${u.key}: ${u.message}`);
+  for (const a of r.artifactsWithoutRow) lines.push(`  artifact without row: ${a.key} artifacts[${a.index}] (${a.fileName}), id ${a.artifactId}`);
   for (const m of r.missingChunks) lines.push(`  missing chunk ${m.sha256} (artifacts ${m.artifacts.join(', ')})`);
   for (const w of r.wrongSize) lines.push(`  chunk ${w.sha256} has ${w.actual} bytes, ${w.expected} expected`);
   for (const o of r.orphanChunks) lines.push(`  orphan chunk ${o.key} (${o.size} bytes)`);

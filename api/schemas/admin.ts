@@ -48,7 +48,12 @@ export const RebuildResult = z
     artifactsLeftOut: z
       .array(z.object({ key: z.string(), index: z.number(), fileName: z.string(), chunkList: z.string(), message: z.string() }))
       .describe(
-        "Artifacts left out of a recreated capture because the chunk list its manifest names is missing or damaged: the manifest's key, the artifact's index in it (its id derives from capture id and index), file name, list SHA-256, and why. The capture has its other artifacts.",
+        "Artifacts left out of a recreated capture because the chunk list its manifest names is missing or damaged: the manifest's key, the artifact's index in it (its id derives from capture id and index), file name, list SHA-256, and why. The capture has its other artifacts. An artifact of a capture already in the catalog that still has no row is listed again.",
+      ),
+    artifactsBroughtBack: z
+      .array(z.object({ key: z.string(), index: z.number(), fileName: z.string() }))
+      .describe(
+        'Artifacts of captures already in the catalog that had no row (an earlier rebuild left them out) and whose chunk list reads now: recreated in their capture, with the id of their place in the manifest',
       ),
   })
   .openapi('RebuildResult');

@@ -47,6 +47,11 @@ export const CheckReport = z
     unreadableManifests: z
       .array(z.object({ key: z.string(), message: z.string() }))
       .describe('Manifests rebuild could not read (damaged, or not what a commit writes), with why'),
+    artifactsWithoutRow: z
+      .array(z.object({ key: z.string(), artifactId: z.string(), index: z.number(), fileName: z.string() }))
+      .describe(
+        "Artifacts the manifest of a committed capture names that have no row (a rebuild left them out, their chunk list lost): the manifest's key, the artifact's id (of its place), index and file name. A rebuild brings back those whose chunk list reads.",
+      ),
     missingChunks: z.array(z.object({ sha256: z.string(), artifacts: z.array(z.string()) })),
     wrongSize: z.array(z.object({ sha256: z.string(), expected: z.number(), actual: z.number() })),
     orphanChunks: z.array(z.object({ key: z.string(), size: z.number() })),

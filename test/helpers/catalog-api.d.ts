@@ -302,13 +302,19 @@ export interface components {
           key: string;
           message: string;
         }[];
-      /** @description Artifacts left out of a recreated capture because the chunk list its manifest names is missing or damaged: the manifest's key, the artifact's index in it (its id derives from capture id and index), file name, list SHA-256, and why. The capture has its other artifacts. */
+      /** @description Artifacts left out of a recreated capture because the chunk list its manifest names is missing or damaged: the manifest's key, the artifact's index in it (its id derives from capture id and index), file name, list SHA-256, and why. The capture has its other artifacts. An artifact of a capture already in the catalog that still has no row is listed again. */
       artifactsLeftOut: {
           key: string;
           index: number;
           fileName: string;
           chunkList: string;
           message: string;
+        }[];
+      /** @description Artifacts of captures already in the catalog that had no row (an earlier rebuild left them out) and whose chunk list reads now: recreated in their capture, with the id of their place in the manifest */
+      artifactsBroughtBack: {
+          key: string;
+          index: number;
+          fileName: string;
         }[];
     };
     ReindexResult: {
@@ -731,6 +737,13 @@ export interface components {
       unreadableManifests: {
           key: string;
           message: string;
+        }[];
+      /** @description Artifacts the manifest of a committed capture names that have no row (a rebuild left them out, their chunk list lost): the manifest's key, the artifact's id (of its place), index and file name. A rebuild brings back those whose chunk list reads. */
+      artifactsWithoutRow: {
+          key: string;
+          artifactId: string;
+          index: number;
+          fileName: string;
         }[];
       missingChunks: {
           sha256: string;
