@@ -61,7 +61,9 @@ database is in use by a running server · 78 a setting is invalid`;
 
 /** What a command does through a running server's API, for the refusal on a busy embedded database. */
 const BUSY_ROUTES: Record<string, string> = {
-  tokens: 'POST /v1/tokens (or the console)',
+  'tokens create': 'POST /v1/tokens (or the console)',
+  'tokens list': 'GET /v1/tokens (or the console)',
+  'tokens revoke': 'DELETE /v1/tokens/{id} (or the console)',
   rebuild: 'POST /v1/admin/rebuild',
   reindex: 'POST /v1/admin/reindex',
   retention: 'POST /v1/retention/run?dry_run=true|false',
@@ -70,7 +72,6 @@ const BUSY_ROUTES: Record<string, string> = {
   drop: 'DELETE /v1/captures/{id}',
   pin: 'PUT /v1/captures/{id}/pin',
   unpin: 'DELETE /v1/captures/{id}/pin',
-  maintenance: 'nothing: the running server makes this pass itself each hour',
 };
 
 /** A usage mistake: exit 64 (EX_USAGE) with one line. */
@@ -334,13 +335,15 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) return failed(io, json, 64, 'usage', e.message);
     if (e instanceof DatabaseBusyError) {
-      const route = BUSY_ROUTES[command] ?? "the API's admin routes";
+      const route = BUSY_ROUTES[`${command} ${sub}`] ?? BUSY_ROUTES[command] ?? "the API's admin routes";
       return failed(
         io,
         json,
         75,
         'database_busy',
-        `the embedded database in ${e.dataDir} is in use by a running catalog server (pid ${e.pid}); stop it first, or use ${route}`,
+        command === 'maintenance'
+          ? `the embedded database in ${e.dataDir} is in use by a running catalog server (pid ${e.pid}), which runs this pass itself (first a minute after its start, then hourly); stop it first to run one now`
+          : `the embedded database in ${e.dataDir} is in use by a running catalog server (pid ${e.pid}); stop it first, or use ${route}`,
       );
     }
     if (e instanceof ConfigError) return failed(io, json, 78, 'invalid_setting', e.message.replace(/\n\s*/g, ' '));

@@ -78,6 +78,41 @@ export async function runMaintenance(services: Services): Promise<Maintenance> {
   return { sweptStaging, events, retention, scrub, listing, commitJobs, failed };
 }
 
+/** How soon after a self-hosted server starts its first maintenance pass runs: soon, so a server restarted more often than hourly still scrubs and raises host-stale, yet not during the start itself. */
+export const FIRST_PASS_AFTER_MS = 60_000;
+
+/** How often a self-hosted server runs the pass after the first (on AWS, the maintenance function's schedule does). */
+export const PASS_EVERY_MS = 3_600_000;
+
+/**
+ * The server's schedule of passes: the first FIRST_PASS_AFTER_MS after start, then every
+ * PASS_EVERY_MS, never two at once; a failed pass is logged and the schedule goes on.
+ * Returns the function that stops it. Timers are unref'd: they never keep a process alive.
+ */
+export function scheduleMaintenance(services: Services, run: (services: Services) => Promise<unknown> = runMaintenance): () => void {
+  let running = false;
+  const pass = () => {
+    if (running) return;
+    running = true;
+    run(services)
+      .catch((e: unknown) => services.logger.warn('maintenance failed', { error: e instanceof Error ? e.message : String(e) }))
+      .finally(() => {
+        running = false;
+      });
+  };
+  let every: ReturnType<typeof setInterval> | undefined;
+  const first = setTimeout(() => {
+    pass();
+    every = setInterval(pass, PASS_EVERY_MS);
+    every.unref();
+  }, FIRST_PASS_AFTER_MS);
+  first.unref();
+  return () => {
+    clearTimeout(first);
+    if (every) clearInterval(every);
+  };
+}
+
 /** Whether the last scrub is SCRUB_EVERY_MS old (or there was none). */
 async function scrubDue(services: Pick<Services, 'db' | 'now'>): Promise<boolean> {
   const [state] = await services.db.select({ at: scrubState.updatedAt }).from(scrubState).where(eq(scrubState.name, SCRUB));

@@ -14,7 +14,7 @@
  *
  * What runs where: every worker serves HTTP and runs commit jobs (a job is taken by one
  * conditional UPDATE under a lease, api/ingest/commit-jobs.ts, which several servers or
- * Lambda instances already share); the work that is one process's job — the hourly
+ * Lambda instances already share); the work that is one process's job — the
  * maintenance pass and the start's sweep of unfinished uploads — runs in worker 1 (its replacement
  * takes it over). Each process keeps its own admission gate, health-pass queue, token and
  * presence caches and copies of chunks it received; docs/architecture.md ("Server
@@ -38,21 +38,23 @@ import { FsBlobStore } from './store/fs.js';
  * the two overlap instead of adding up at start.
  */
 async function loadAppModules() {
-  const [{ createApp }, { ensureBootstrapToken, keepAllTokens }, { runMaintenance }, { startCommitWorker }, { forgetVerifiedTokens, whenTokensForgotten }] =
-    await Promise.all([
-      import('./app.js'),
-      import('./admin/tokens.js'),
-      import('./maintenance.js'),
-      import('./ingest/commit-jobs.js'),
-      import('./http/auth.js'),
-    ]);
-  return { createApp, ensureBootstrapToken, keepAllTokens, runMaintenance, startCommitWorker, forgetVerifiedTokens, whenTokensForgotten };
+  const [
+    { createApp },
+    { ensureBootstrapToken, keepAllTokens },
+    { scheduleMaintenance },
+    { startCommitWorker },
+    { forgetVerifiedTokens, whenTokensForgotten },
+  ] = await Promise.all([
+    import('./app.js'),
+    import('./admin/tokens.js'),
+    import('./maintenance.js'),
+    import('./ingest/commit-jobs.js'),
+    import('./http/auth.js'),
+  ]);
+  return { createApp, ensureBootstrapToken, keepAllTokens, scheduleMaintenance, startCommitWorker, forgetVerifiedTokens, whenTokensForgotten };
 }
 
 type AppModules = Awaited<ReturnType<typeof loadAppModules>>;
-
-/** How often a self-hosted server runs the maintenance pass (api/maintenance.ts; on AWS, the maintenance function does). */
-const MAINTENANCE_INTERVAL_MS = 3_600_000;
 
 /** The environment variable that tells a worker its slot (1 … SERVER_PROCESSES); slot 1 runs the maintenance. */
 const SLOT_ENV = 'VRC_SERVER_SLOT';
@@ -139,7 +141,7 @@ async function bootstrap(
   return created;
 }
 
-/** The one-process-only work: the sweep of unfinished uploads, and the hourly maintenance pass. Returns the function that stops it. */
+/** The one-process-only work: the sweep of unfinished uploads, and the maintenance pass (a minute after start, then hourly). Returns the function that stops it. */
 function startMaintenance(services: Services, modules: AppModules): () => void {
   if (services.store instanceof FsBlobStore) {
     // Temp files of uploads that a crash (kill -9) cut off; finished objects are never temp
@@ -152,22 +154,10 @@ function startMaintenance(services: Services, modules: AppModules): () => void {
       (e: unknown) => services.logger.warn('could not remove unfinished uploads', { error: e instanceof Error ? e.message : String(e) }),
     );
   }
-  // The maintenance pass, hourly: host-stale, the cross-host health events, due webhook
-  // deliveries, the staging sweep, scheduled retention, the chunk listing and the daily scrub.
-  // (It logs what it did itself.)
-  let running = false;
-  const checks = setInterval(() => {
-    if (running) return;
-    running = true;
-    modules
-      .runMaintenance(services)
-      .catch((e: unknown) => services.logger.warn('maintenance failed', { error: e instanceof Error ? e.message : String(e) }))
-      .finally(() => {
-        running = false;
-      });
-  }, MAINTENANCE_INTERVAL_MS);
-  checks.unref();
-  return () => clearInterval(checks);
+  // The maintenance pass, a minute after start and then hourly: host-stale, the cross-host
+  // health events, due webhook deliveries, the staging sweep, scheduled retention, the chunk
+  // listing and the daily scrub. (It logs what it did itself.)
+  return modules.scheduleMaintenance(services);
 }
 
 /**

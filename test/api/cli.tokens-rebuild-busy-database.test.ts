@@ -118,8 +118,15 @@ describe('catalog CLI', () => {
     expect(oneLine(busy.stderr)).toBe(true);
     expect(busy.stderr).toContain('in use by a running catalog server');
     expect(busy.stderr).toContain(`pid ${server.pid}`);
-    expect(busy.stderr).toContain('POST /v1/tokens');
+    expect(busy.stderr).toContain('GET /v1/tokens');
     // Each command names its own route.
+    const revoke = await catalogCli(['tokens', 'revoke', 'some-id'], env);
+    expect(revoke.code).toBe(75);
+    expect(revoke.stderr).toContain('DELETE /v1/tokens/{id}');
+    const maintenance = await catalogCli(['maintenance'], env);
+    expect(maintenance.code).toBe(75);
+    expect(maintenance.stderr).toContain('runs this pass itself (first a minute after its start, then hourly)');
+    expect(maintenance.stderr).not.toContain('use nothing');
     const check = await catalogCli(['check'], env);
     expect(check.code).toBe(75);
     expect(check.stderr).toContain('POST /v1/admin/check');
