@@ -38,6 +38,8 @@ export interface Observation {
   segmentUuid?: string | null;
   lun?: number | null;
   label?: string | null;
+  /** The host whose artifact made the observation; absent for the label a volume shows when no earlier artifact of the kind is known. */
+  host?: string;
   version?: string | null;
   blockSize?: number | null;
   sizeBytes?: number | null;
@@ -133,9 +135,16 @@ export function detectDrift(previous: Observation | null, current: Observation):
     });
   }
   if (previous.label != null && current.label != null && previous.label !== current.label) {
-    push('label-changed', 'info', `the datastore label changed from "${previous.label}" to "${current.label}"`, {
+    // A host relabelling what it saw itself is routine; a label another host (or no earlier
+    // artifact of the kind) showed, replaced by this host's bytes, is worth a look: it is
+    // what the volume is then shown and searched as.
+    const sameHost = current.host === undefined || previous.host === current.host;
+    const by = sameHost ? '' : ` (reported by ${current.host}${previous.host ? `; "${previous.label}" was ${previous.host}'s` : ''})`;
+    push('label-changed', sameHost ? 'info' : 'warning', `the datastore label changed from "${previous.label}" to "${current.label}"${by}`, {
       previous: previous.label,
       current: current.label,
+      ...(current.host ? { host: current.host } : {}),
+      ...(previous.host ? { previousHost: previous.host } : {}),
     });
   }
   const changed: Record<string, { previous: unknown; current: unknown }> = {};

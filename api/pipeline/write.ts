@@ -82,8 +82,15 @@ async function previousObservations(tx: Db, asks: DriftAsk[], before: Date): Pro
          ORDER BY o.seen_at DESC LIMIT 1`),
     },
   ];
-  await Promise.all(
-    lookups.map(async ({ keys, rows }) => {
+  const labelled = asks.map((a, i) => (a.obs.vmfsUuid && a.obs.label != null ? i : -1)).filter((i) => i >= 0);
+  const [volumeLabels] = await Promise.all([
+    labelled.length === 0
+      ? []
+      : queryRows<{ vmfs_uuid: string; label: string | null }>(
+          tx,
+          sql`SELECT vmfs_uuid, label FROM volumes WHERE vmfs_uuid IN (SELECT jsonb_array_elements_text(${JSON.stringify([...new Set(labelled.map((i) => asks[i].obs.vmfsUuid))])}::jsonb))`,
+        ),
+    ...lookups.map(async ({ keys, rows }) => {
       // Each distinct key once; its answer goes to every ask that named it.
       const distinct = [...new Set(keys.filter((k): k is string => !!k))];
       if (distinct.length === 0) return;
@@ -93,7 +100,16 @@ async function previousObservations(tx: Db, asks: DriftAsk[], before: Date): Pro
         if (k) found[i] = byKey.get(k) ?? null;
       });
     }),
-  );
+  ]);
+  // An extent or volume this kind of artifact never showed before is still compared with the
+  // label the catalog shows for its volume, whoever reported it: a dump or .vh.sf naming a
+  // known VMFS UUID under another label (a relabel, or another host's bytes claiming the
+  // volume) raises label-changed, which names the host that sent it and the label before.
+  const shown = new Map(volumeLabels.map((v) => [v.vmfs_uuid, v.label]));
+  for (const i of labelled) {
+    const label = shown.get(asks[i].obs.vmfsUuid!);
+    if (found[i] === null && label != null) found[i] = { deviceId: null, vmfsUuid: asks[i].obs.vmfsUuid, label };
+  }
   return found;
 }
 
@@ -123,7 +139,8 @@ function observationOf(prev: PreviousRow): Observation | null {
     },
     parsed,
   );
-  return rows.observations[0] ?? null;
+  const found = rows.observations[0];
+  return found ? { ...found, host: prev.host } : null;
 }
 
 /** What one artifact writes: its catalog rows and its drift events. */
@@ -154,7 +171,8 @@ function observe(record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt
   // until fixed, rather than a device-id-changed raised again by every capture.
   const zvolDump = /^\/dev\/zvol\//.test(entry.ref.sourcePath);
   const kind = entry.parsed.kind;
-  return { rows, asks: rows.observations.map((found) => ({ kind, obs: zvolDump ? { ...found, sourceDeviceId: null } : found })) };
+  const host = record.host.name;
+  return { rows, asks: rows.observations.map((found) => ({ kind, obs: zvolDump ? { ...found, host, sourceDeviceId: null } : { ...found, host } })) };
 }
 
 /** An artifact's rows and drift events, given the previous observation of each of its asks. */

@@ -321,6 +321,34 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
     expect(vol.label).toBe('prod-b');
   });
 
+  it("another host's .vh.sf relabelling a volume known from a header dump raises label-changed as a warning naming that host", async () => {
+    // esx10 dumps the header of its datastore; esx-evil then sends a .vh.sf claiming the same
+    // VMFS UUID under another label. No .vh.sf of the volume was seen before, yet the label
+    // the catalog shows is what it is compared with.
+    const header = await ingest(catalog, {
+      host: 'esx10',
+      collectedAt: new Date('2026-11-04T00:00:00Z'),
+      artifacts: [{ kind: 'vmfs-header', fileName: 'sdc.hex', bytes: buildVmfsDisk({ vmfsUuid: '5b1c3e7f-2b4d6e80-91a2-0050569a1b99', label: 'dr-ds02' }) }],
+    });
+    expect(header.state).toBe('committed');
+    const evil = await ingest(catalog, {
+      host: 'esx-evil',
+      collectedAt: new Date('2026-11-04T01:00:00Z'),
+      artifacts: [{ kind: 'vh-sf', fileName: 'vh.sf', bytes: buildVhSf({ vmfsUuid: '5b1c3e7f-2b4d6e80-91a2-0050569a1b99', label: 'HACKED' }) }],
+    });
+    const ev = await catalog.services.db.select().from(events).where(eq(events.artifactId, evil.artifacts[0].id));
+    expect(ev.map((e) => [e.type, e.severity, e.host])).toEqual([['label-changed', 'warning', 'esx-evil']]);
+    expect(ev[0].message).toContain('"dr-ds02" to "HACKED" (reported by esx-evil');
+    // The same host relabelling its own .vh.sf later is routine: info.
+    const again = await ingest(catalog, {
+      host: 'esx-evil',
+      collectedAt: new Date('2026-11-04T02:00:00Z'),
+      artifacts: [{ kind: 'vh-sf', fileName: 'vh.sf', bytes: buildVhSf({ vmfsUuid: '5b1c3e7f-2b4d6e80-91a2-0050569a1b99', label: 'HACKED-2' }) }],
+    });
+    const ev2 = await catalog.services.db.select().from(events).where(eq(events.artifactId, again.artifacts[0].id));
+    expect(ev2.map((e) => [e.type, e.severity])).toEqual([['label-changed', 'info']]);
+  });
+
   it('two commits of one capture at the same time index it once and answer the same', async () => {
     const prepared = prepareCapture({ host: 'esx09', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: enc('tank/c@x\t1793491200\t5\n') }] });
     await uploadMissing(catalog, prepared, await begin(catalog, prepared.request));
