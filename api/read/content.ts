@@ -1,12 +1,13 @@
 /**
  * An artifact's bytes, streamed chunk by chunk from the blob store: gzip-stored
- * chunks are inflated, every whole chunk is checked against its SHA-256 on the way
- * out, and nothing larger than one chunk is ever held in memory.
+ * chunks are inflated, and every chunk is checked whole against its SHA-256 before any
+ * of its bytes go out; nothing larger than two chunks is ever held in memory.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CHUNK_SIZE } from '../../formats/protocol.js';
+import { ChunkError, decodeChunk } from '../pipeline/chunks.js';
 import { BlobNotFoundError, chunkKey, type BlobStore } from '../store/types.js';
 
 /** One chunk of an artifact as `artifacts.chunks` records it. */
@@ -34,7 +35,8 @@ export function chunkList(value: unknown): StoredChunk[] {
   }));
 }
 
-class ChunkIntegrityError extends Error {
+/** A stored chunk whose bytes are not the chunk its name says (or not there at its size). */
+export class ChunkIntegrityError extends Error {
   constructor(
     readonly sha256: string,
     message: string,
@@ -44,52 +46,27 @@ class ChunkIntegrityError extends Error {
   }
 }
 
-/** An opened chunk: its pieces, and how to let go of its stream when it is never read to the end. */
-type OpenedChunk = AsyncIterable<Buffer> & { destroy(): void };
-
-/**
- * A gzip-stored chunk piped into its inflater when it is opened, so the chunk opened ahead
- * has its first piece ready when its turn comes (a whole inflated chunk waiting ahead
- * measured no faster, and held a MiB more). An error waits, and is thrown to the reader.
- */
-function inflated(stream: Readable, chunk: StoredChunk): OpenedChunk {
-  // Larger output pieces than the 16 KiB default: fewer hand-offs per 1 MiB chunk.
-  const gunzip = createGunzip({ chunkSize: 128 * 1024 });
-  gunzip.on('error', () => {}); // kept by the stream, thrown when it is read
-  stream.on('error', (e) => gunzip.destroy(e));
-  stream.pipe(gunzip);
-  const destroy = () => {
-    stream.destroy();
-    gunzip.destroy();
-  };
-  async function* pieces(): AsyncGenerator<Buffer> {
-    let total = 0;
-    try {
-      for await (const part of gunzip as AsyncIterable<Buffer>) {
-        total += part.length;
-        // A gzip chunk is bounded by its declared size (≤ 1 MiB): never inflate past it.
-        if (total > chunk.size || total > CHUNK_SIZE) throw new ChunkIntegrityError(chunk.sha256, 'inflates past its declared size');
-        yield part;
-      }
-    } finally {
-      destroy();
-    }
+/** One whole chunk's bytes, read and checked against its SHA-256 (inflated when stored as gzip). */
+async function verifiedBytes(store: BlobStore, chunk: StoredChunk): Promise<Uint8Array> {
+  const key = chunkKey(chunk.sha256);
+  const raw = await store.getBytes(key);
+  if (!raw) throw new BlobNotFoundError(key);
+  try {
+    return (await decodeChunk(chunk.sha256, chunk.size, raw)).bytes;
+  } catch (e) {
+    if (e instanceof ChunkError) throw new ChunkIntegrityError(chunk.sha256, e.message.replace(`chunk ${chunk.sha256}: `, ''));
+    throw e;
   }
-  return Object.assign(pieces(), { destroy });
-}
-
-/** Opens the stored object of a chunk: the whole (inflated) chunk, or an identity chunk's byte range. */
-async function openChunk(store: BlobStore, chunk: StoredChunk, from: number, to: number): Promise<OpenedChunk> {
-  const whole = from === 0 && to === chunk.size - 1;
-  if (chunk.encoding === 'gzip') return inflated(await store.getStream(chunkKey(chunk.sha256)), chunk);
-  return (await store.getStream(chunkKey(chunk.sha256), whole ? undefined : { start: from, end: to })) as Readable & OpenedChunk;
 }
 
 /**
- * Bytes `range` (inclusive; default all) of an artifact made of `chunks`, in order.
- * The next chunk's object is opened (a gzip chunk's inflating started) while the current
- * one streams (one ahead), so a store with per-request latency (S3) does not stall between
- * chunks.
+ * Bytes `range` (inclusive; default all) of an artifact made of `chunks`, in order, one
+ * piece per chunk. Every chunk the range touches is read whole and checked against its
+ * SHA-256 before any of its bytes are yielded — also for a range that wants only part of it
+ * (a chunk is at most 1 MiB) — so a damaged chunk throws ChunkIntegrityError and none of
+ * its bytes go out. The next chunk is read and checked while the current one is sent (one
+ * ahead), so a store with per-request latency (S3) does not stall between chunks; at most
+ * two chunks are held.
  */
 export async function* artifactBytes(store: BlobStore, chunks: StoredChunk[], range?: ByteRange): AsyncGenerator<Uint8Array> {
   const total = chunks.reduce((n, c) => n + c.size, 0);
@@ -106,57 +83,20 @@ export async function* artifactBytes(store: BlobStore, chunks: StoredChunk[], ra
     }
     offset += chunk.size;
   }
-  const opened: Array<Promise<OpenedChunk>> = [];
-  const open = (i: number) => {
-    if (i < plan.length && !opened[i]) {
-      opened[i] = openChunk(store, plan[i].chunk, plan[i].from, plan[i].to);
-      opened[i].catch(() => {}); // surfaced when awaited
+  const read: Array<Promise<Uint8Array>> = [];
+  const readAt = (i: number) => {
+    if (i < plan.length && !read[i]) {
+      read[i] = verifiedBytes(store, plan[i].chunk);
+      read[i].catch(() => {}); // surfaced when awaited
     }
   };
-  try {
-    for (let i = 0; i < plan.length; i++) {
-      open(i);
-      const { chunk, from, to } = plan[i];
-      const body = await opened[i];
-      open(i + 1);
-      const whole = from === 0 && to === chunk.size - 1;
-      // gzip chunks always arrive whole: cut the wanted slice out while hashing all of it.
-      const sliceFromInflated = chunk.encoding === 'gzip';
-      const hash = whole || sliceFromInflated ? createHash('sha256') : null;
-      let pos = 0;
-      let sent = 0;
-      for await (const part of body) {
-        hash?.update(part);
-        if (sliceFromInflated) {
-          const a = Math.max(from, pos);
-          const b = Math.min(to + 1, pos + part.length);
-          if (b > a) {
-            yield part.subarray(a - pos, b - pos);
-            sent += b - a;
-          }
-        } else {
-          yield part;
-          sent += part.length;
-        }
-        pos += part.length;
-      }
-      const wantBytes = to - from + 1;
-      if (sent !== wantBytes) throw new ChunkIntegrityError(chunk.sha256, `store gave ${sent} bytes, expected ${wantBytes}`);
-      if (hash && pos === chunk.size) {
-        const got = hash.digest('hex');
-        if (got !== chunk.sha256) throw new ChunkIntegrityError(chunk.sha256, `stored bytes hash to ${got}`);
-      } else if (hash) {
-        throw new ChunkIntegrityError(chunk.sha256, `inflates to ${pos} bytes, expected ${chunk.size}`);
-      }
-    }
-  } finally {
-    // Close the look-ahead stream when the reader stops early or an error ends the loop.
-    for (const p of opened) {
-      p?.then(
-        (s) => s.destroy(),
-        () => {},
-      );
-    }
+  for (let i = 0; i < plan.length; i++) {
+    readAt(i);
+    const { from, to } = plan[i];
+    const bytes = await read[i];
+    readAt(i + 1);
+    delete read[i];
+    yield bytes.subarray(from, to + 1);
   }
 }
 

@@ -401,6 +401,31 @@ async function scrubPage(
   });
 }
 
+/**
+ * A chunk a download or a bundle found damaged, recorded as the scrub would: read once more
+ * (a read that went wrong is not a chunk that did); still damaged, its bytes are set aside and
+ * its record dropped (repairable) and chunk-corrupt is raised for every artifact naming it;
+ * gone, its record is doubted. Answers whether the chunk was found damaged or gone.
+ */
+export async function recordDamagedChunk(services: CheckServices, chunk: { sha256: string; size: number }): Promise<boolean> {
+  const { db, store } = services;
+  const raw = await store.getBytes(chunkKey(chunk.sha256));
+  if (!raw) {
+    await doubtRecords(db, [chunk.sha256]);
+    return true;
+  }
+  try {
+    await decodeChunk(chunk.sha256, chunk.size, raw);
+    return false;
+  } catch (e) {
+    if (!(e instanceof ChunkError)) throw e;
+    const artifacts = (await artifactsNaming(db, [chunk.sha256])).get(chunk.sha256) ?? [];
+    const c: CorruptChunk = { sha256: chunk.sha256, reason: e.message, artifacts: [...artifacts].sort(), volumes: [] };
+    await raiseCorrupt(services, c, await repairable(services, chunk.sha256, raw));
+    return true;
+  }
+}
+
 /** Where a chunk's bytes that no longer hash to its name are kept once taken from under it. */
 export function quarantineKey(sha256: string): string {
   return `quarantine/${sha256}`;

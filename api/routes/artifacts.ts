@@ -10,7 +10,9 @@ import { requireRole } from '../http/auth.js';
 import { ApiError } from '../errors.js';
 import type { App } from '../context.js';
 import { recordAudit } from '../http/audit.js';
-import { artifactBytes, assembleObject, toWebStream } from '../read/content.js';
+import { artifactBytes, assembleObject, ChunkIntegrityError, type StoredChunk, toWebStream } from '../read/content.js';
+import { recordDamagedChunk } from '../retention/check.js';
+import type { Services } from '../context.js';
 import { etagMatches, parseRange } from '../http/range.js';
 import { attachmentDisposition } from '../store/content-disposition.js';
 import { READ_ERRORS, err } from '../schemas/common.js';
@@ -58,9 +60,59 @@ const contentRoute = createRoute({
     302: { description: 'Redirect to a presigned GET of the bytes' },
     304: { description: 'Not modified (If-None-Match names the SHA-256)' },
     416: err('Range not satisfiable'),
+    502: err(
+      'A stored chunk of the artifact no longer matches its SHA-256 (chunk_corrupt): nothing of it is sent; it is set aside and raised as chunk-corrupt',
+    ),
     ...READ_ERRORS,
   },
 });
+
+/**
+ * Records a chunk a download found damaged as the scrub would (api/retention/check.ts
+ * recordDamagedChunk); a failure to record is logged, never thrown over the answer.
+ */
+export async function noteDamagedChunk(services: Services, chunks: StoredChunk[], sha256: string, requestId: string): Promise<void> {
+  const chunk = chunks.find((c) => c.sha256 === sha256);
+  if (!chunk) return;
+  await recordDamagedChunk(services, chunk).catch((e) => {
+    services.logger.error('recording a damaged chunk failed', { requestId, sha256, err: e instanceof Error ? e.message : String(e) });
+  });
+}
+
+/** The 502 a damaged chunk found before the answer started becomes: the artifact and chunk named, what happens next. */
+export function chunkCorrupt(what: string, e: ChunkIntegrityError): ApiError {
+  return new ApiError(
+    'chunk_corrupt',
+    `${what}: stored chunk ${e.sha256} no longer matches its SHA-256, so none of it is sent; it is set aside and raised as chunk-corrupt — the next capture of a host holding these bytes stores it again, or use another capture's copy`,
+    { sha256: e.sha256 },
+  );
+}
+
+/**
+ * `source` with its first piece read before the answer starts: a chunk found damaged there
+ * is a 502 naming it (recorded), not a 200 that breaks off.
+ */
+async function primed(
+  services: Services,
+  source: AsyncGenerator<Uint8Array>,
+  what: string,
+  chunks: StoredChunk[],
+  requestId: string,
+): Promise<AsyncGenerator<Uint8Array>> {
+  let first: IteratorResult<Uint8Array>;
+  try {
+    first = await source.next();
+  } catch (e) {
+    if (!(e instanceof ChunkIntegrityError)) throw e;
+    await noteDamagedChunk(services, chunks, e.sha256, requestId);
+    throw chunkCorrupt(what, e);
+  }
+  return (async function* () {
+    if (first.done) return;
+    yield first.value;
+    yield* source;
+  })();
+}
 
 /** Registers the artifact routes. */
 export function registerArtifactRoutes(app: App): void {
@@ -75,7 +127,8 @@ export function registerArtifactRoutes(app: App): void {
   app.openapi(contentRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { redirect } = c.req.valid('query');
-    const { db, store, logger } = c.var.services;
+    const { services } = c.var;
+    const { db, store, logger } = services;
     const found = await artifactContent(db, id);
     if (!found) throw new ApiError('not_found', `no artifact ${id}`);
     const { sha256, size, fileName, chunks } = found;
@@ -91,7 +144,15 @@ export function registerArtifactRoutes(app: App): void {
     if (redirect === '1' || redirect === 'true') {
       // Content-addressed: one assembled object per distinct artifact content.
       const key = `bundles/artifacts/${sha256}`;
-      if (!(await store.head(key))) await assembleObject(store, key, artifactBytes(store, chunks));
+      if (!(await store.head(key))) {
+        try {
+          await assembleObject(store, key, artifactBytes(store, chunks));
+        } catch (e) {
+          if (!(e instanceof ChunkIntegrityError)) throw e;
+          await noteDamagedChunk(services, chunks, e.sha256, c.var.requestId);
+          throw chunkCorrupt(`artifact ${id} (${fileName})`, e);
+        }
+      }
       const signed = await store.presignGet(key, { expiresInSeconds: DOWNLOAD_URL_TTL_SECONDS, fileName });
       await recordAudit(c, 'download', id, { fileName, sha256, size, redirect: true });
       return c.redirect(signed.url, 302);
@@ -108,8 +169,13 @@ export function registerArtifactRoutes(app: App): void {
     if (c.req.method !== 'HEAD') {
       await recordAudit(c, 'download', id, { fileName, sha256, size, ...(range ? { range: `${range.start}-${range.end}` } : {}) });
     }
-    const body = toWebStream(artifactBytes(store, chunks, range ?? undefined), (e) => {
+    // Each chunk is checked whole before any of its bytes go out: the first before the
+    // answer starts (a 502 naming it), a later one ends the transfer short (never a clean end).
+    const what = `artifact ${id} (${fileName})`;
+    const source = await primed(services, artifactBytes(store, chunks, range ?? undefined), what, chunks, c.var.requestId);
+    const body = toWebStream(source, (e) => {
       logger.error('artifact stream failed', { requestId: c.var.requestId, artifactId: id, err: e instanceof Error ? e.message : String(e) });
+      if (e instanceof ChunkIntegrityError) void noteDamagedChunk(services, chunks, e.sha256, c.var.requestId);
     });
     const headers: Record<string, string> = { ...common, 'Content-Type': 'application/octet-stream' };
     if (range) {

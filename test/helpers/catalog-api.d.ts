@@ -1683,6 +1683,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description A stored chunk of the artifact no longer matches its SHA-256 (chunk_corrupt): nothing of it is sent; it is set aside and raised as chunk-corrupt */
+      502: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** Everything to restore a volume as of a time: artifacts, SHA256SUMS, RESTORE.md, restore.sh */
