@@ -42,6 +42,8 @@ export interface CaptureRecord {
 interface DriftAsk {
   kind: ArtifactKind;
   obs: Observation;
+  /** Where the artifact's bytes were read on its host. */
+  sourcePath: string;
 }
 
 /**
@@ -53,7 +55,9 @@ interface DriftAsk {
  * observation is picked first and only its artifact read, by id (a lateral with a LIMIT, so
  * no planner joins first): joined before the pick, every day kept of every key was joined to
  * its artifact and sorted with it (the embedded database, 29 unchanged days of 50 dumps:
- * 26 ms → 9 ms; the first day 9 → 7.5 ms).
+ * 26 ms → 9 ms; the first day 9 → 7.5 ms). The same-source pick joins each earlier extent
+ * row to its artifact newest first and stops at the first of the same source path, which on
+ * a daily run is the day before.
  */
 async function previousObservations(tx: Db, asks: DriftAsk[], before: Date): Promise<Array<Observation | null>> {
   const found: Array<Observation | null> = asks.map(() => null);
@@ -64,22 +68,41 @@ async function previousObservations(tx: Db, asks: DriftAsk[], before: Date): Pro
     SELECT u.i, p.id, p.capture_id, p.host, p.collected_at, p.kind, p.device, p.parsed
       FROM jsonb_array_elements_text(${list}::jsonb) WITH ORDINALITY AS u(key, i)
       CROSS JOIN LATERAL (${newest}) p`;
+  // Each key is `<extent or VMFS UUID>\x1f<host>\x1f<source path>` (no part can hold a control
+  // character: ingest/limits.ts). The newest earlier artifact of the same host and source
+  // path comes first, then the newest of any: a host sending one extent from two sources (the
+  // device, and an old dump imported by hand) compares each with its own past, not with the
+  // other one every day.
+  const part = (n: number) => sql`split_part(u.key, chr(31), ${n})`;
   const lookups = [
     {
-      keys: asks.map((a) => (a.kind === 'vmfs-header' ? (a.obs.extentUuid ?? null) : null)),
+      keys: asks.map((a) => (a.kind === 'vmfs-header' && a.obs.extentUuid ? keyOf(a.obs.extentUuid, a) : null)),
       rows: latest(sql`
         SELECT a.* FROM (
-          SELECT o.artifact_id FROM extents o
-           WHERE o.extent_uuid = u.key AND o.source = 'header' AND o.seen_at < ${at}::timestamptz
-           ORDER BY o.seen_at DESC LIMIT 1) o
+          (SELECT o.artifact_id FROM extents o JOIN artifacts s ON s.id = o.artifact_id
+            WHERE o.extent_uuid = ${part(1)} AND o.source = 'header' AND o.seen_at < ${at}::timestamptz
+              AND o.host = ${part(2)} AND s.source_path = ${part(3)}
+            ORDER BY o.seen_at DESC LIMIT 1)
+          UNION ALL
+          (SELECT o.artifact_id FROM extents o
+            WHERE o.extent_uuid = ${part(1)} AND o.source = 'header' AND o.seen_at < ${at}::timestamptz
+            ORDER BY o.seen_at DESC LIMIT 1)
+          LIMIT 1) o
          CROSS JOIN LATERAL (SELECT * FROM artifacts a WHERE a.id = o.artifact_id LIMIT 1) a`),
     },
     {
-      keys: asks.map((a) => (a.kind === 'vh-sf' ? (a.obs.vmfsUuid ?? null) : null)),
+      keys: asks.map((a) => (a.kind === 'vh-sf' && a.obs.vmfsUuid ? keyOf(a.obs.vmfsUuid, a) : null)),
       rows: latest(sql`
-        SELECT a.* FROM segments o JOIN artifacts a ON a.id = o.artifact_id
-         WHERE o.vmfs_uuid = u.key AND a.kind = 'vh-sf' AND o.seen_at < ${at}::timestamptz
-         ORDER BY o.seen_at DESC LIMIT 1`),
+        SELECT * FROM (
+          (SELECT a.* FROM segments o JOIN artifacts a ON a.id = o.artifact_id
+            WHERE o.vmfs_uuid = ${part(1)} AND a.kind = 'vh-sf' AND o.seen_at < ${at}::timestamptz
+              AND a.host = ${part(2)} AND a.source_path = ${part(3)}
+            ORDER BY o.seen_at DESC LIMIT 1)
+          UNION ALL
+          (SELECT a.* FROM segments o JOIN artifacts a ON a.id = o.artifact_id
+            WHERE o.vmfs_uuid = ${part(1)} AND a.kind = 'vh-sf' AND o.seen_at < ${at}::timestamptz
+            ORDER BY o.seen_at DESC LIMIT 1)
+          LIMIT 1) p`),
     },
   ];
   const labelled = asks.map((a, i) => (a.obs.vmfsUuid && a.obs.label != null ? i : -1)).filter((i) => i >= 0);
@@ -111,6 +134,11 @@ async function previousObservations(tx: Db, asks: DriftAsk[], before: Date): Pro
     if (found[i] === null && label != null) found[i] = { deviceId: null, vmfsUuid: asks[i].obs.vmfsUuid, label };
   }
   return found;
+}
+
+/** A drift lookup's key: the extent or VMFS UUID, the host and the source path, split in SQL by `part`. */
+function keyOf(uuid: string, ask: DriftAsk): string {
+  return `${uuid}\x1f${ask.obs.host ?? ''}\x1f${ask.sourcePath}`;
 }
 
 interface PreviousRow {
@@ -172,7 +200,11 @@ function observe(record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt
   const zvolDump = /^\/dev\/zvol\//.test(entry.ref.sourcePath);
   const kind = entry.parsed.kind;
   const host = record.host.name;
-  return { rows, asks: rows.observations.map((found) => ({ kind, obs: zvolDump ? { ...found, host, sourceDeviceId: null } : { ...found, host } })) };
+  const sourcePath = entry.ref.sourcePath;
+  return {
+    rows,
+    asks: rows.observations.map((found) => ({ kind, sourcePath, obs: zvolDump ? { ...found, host, sourceDeviceId: null } : { ...found, host } })),
+  };
 }
 
 /** An artifact's rows and drift events, given the previous observation of each of its asks. */

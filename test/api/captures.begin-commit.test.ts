@@ -349,6 +349,29 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
     expect(ev2.map((e) => [e.type, e.severity])).toEqual([['label-changed', 'info']]);
   });
 
+  it('a host sending one extent from two sources compares each with its own past: identical days raise nothing', async () => {
+    // The live device and an older dump imported by hand: same extent, another disk size (so
+    // another partition end and volume size).
+    const ids = { extentUuid: '5b1c3e7f-2b4d6e80-91a2-0050569a1baa', vmfsUuid: '5b1c3e7f-2b4d6e80-91a2-0050569a1bab', label: 'two-src' };
+    const live = buildVmfsDisk({ ...ids, deviceSizeBytes: 64 * 1024 * 1024 * 1024 });
+    const old = buildVmfsDisk({ ...ids, deviceSizeBytes: 3 * 1024 * 1024 * 1024 * 1024 });
+    const day = (n: number) =>
+      ingest(catalog, {
+        host: 'esx11',
+        collectedAt: new Date(Date.UTC(2026, 10, 5 + n)),
+        artifacts: [
+          { kind: 'vmfs-header', fileName: 'sdd.hex', sourcePath: '/dev/disks/naa.x', bytes: live },
+          { kind: 'vmfs-header', fileName: 'old.hex', sourcePath: '/root/old.hex', bytes: old },
+        ],
+      });
+    await day(0);
+    for (const n of [1, 2, 3]) {
+      const done = await day(n);
+      const raised = await catalog.services.db.select().from(events).where(eq(events.captureId, done.captureId));
+      expect(raised.map((e) => `${e.type}: ${e.message}`)).toEqual([]);
+    }
+  });
+
   it('two commits of one capture at the same time index it once and answer the same', async () => {
     const prepared = prepareCapture({ host: 'esx09', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes: enc('tank/c@x\t1793491200\t5\n') }] });
     await uploadMissing(catalog, prepared, await begin(catalog, prepared.request));
