@@ -5,7 +5,7 @@
  * when a running server has it.
  */
 import { parseArgs } from 'node:util';
-import { DatabaseBusyError } from '../db/client.js';
+import { DatabaseBusyError, EmbeddedDatabaseUnreadableError } from '../db/client.js';
 import { audit } from '../db/schema.js';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../formats/types.js';
 import { openServices, type OpenedServices } from './boot.js';
@@ -48,7 +48,7 @@ commands:
 options:
   --json                       machine-readable output on stdout; an error too, as
                                {"error":{"code","message"}} — code usage, database_busy,
-                               invalid_setting, failed, or the API's (not_found, conflict, …) —
+                               database_unreadable, invalid_setting, failed, or the API's (not_found, conflict, …) —
                                while stderr keeps its one line and the exit status is the same
   -h, --help                   this text
 
@@ -57,7 +57,8 @@ With the embedded database (no DATABASE_URL), stop the server first or use the
 API's routes (the refusal names the one for the command).
 
 exit status: 0 done · 1 failed · 3 check found problems · 64 usage · 75 the embedded
-database is in use by a running server · 78 a setting is invalid`;
+database is in use by a running server · 78 a setting is invalid, or the embedded
+database cannot be opened (the message says how to rebuild it)`;
 
 /** What a command does through a running server's API, for the refusal on a busy embedded database. */
 const BUSY_ROUTES: Record<string, string> = {
@@ -346,6 +347,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           : `the embedded database in ${e.dataDir} is in use by a running catalog server (pid ${e.pid}); stop it first, or use ${route}`,
       );
     }
+    if (e instanceof EmbeddedDatabaseUnreadableError) return failed(io, json, 78, 'database_unreadable', e.message);
     if (e instanceof ConfigError) return failed(io, json, 78, 'invalid_setting', e.message.replace(/\n\s*/g, ' '));
     if (e instanceof ApiError) return failed(io, json, 1, e.code, e.message);
     return failed(io, json, 1, 'failed', failureLine(e));

@@ -27,7 +27,7 @@ import { serve } from '@hono/node-server';
 import { openServices } from './boot.js';
 import { ConfigError, loadConfig, localBaseUrl, serverProcessesOf, startWarnings, urlHost, type Config } from './config.js';
 import type { Services } from './context.js';
-import { DatabaseBusyError } from '../db/client.js';
+import { DatabaseBusyError, EmbeddedDatabaseUnreadableError } from '../db/client.js';
 import { failureLine } from './errors.js';
 import { createLogger } from './logger.js';
 import { FsBlobStore } from './store/fs.js';
@@ -355,7 +355,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  if (err instanceof ConfigError || err instanceof DatabaseBusyError) {
+  if (err instanceof ConfigError || err instanceof DatabaseBusyError || err instanceof EmbeddedDatabaseUnreadableError) {
     process.stderr.write(`catalog: ${err.message}\n`);
     process.exit(78);
   }

@@ -47,6 +47,37 @@ export class DatabaseBusyError extends Error {
   }
 }
 
+/**
+ * Thrown when PGlite cannot open the embedded database in DATA_DIR/pg (a file of it deleted or
+ * damaged): PGlite itself only says "Aborted()". The catalog's content is all in the store's
+ * manifests, so the way out is a rebuild into an empty directory.
+ */
+export class EmbeddedDatabaseUnreadableError extends Error {
+  constructor(
+    readonly pgDir: string,
+    readonly dataDir: string,
+    readonly why: string,
+  ) {
+    super(
+      `the embedded database in ${pgDir} cannot be opened (${why}); move it away (mv ${shellWord(pgDir)} ${shellWord(`${pgDir}.damaged`)}) ` +
+        `and run \`npm run catalog -- rebuild\` with the same settings (DATA_DIR=${shellWord(dataDir)}): it makes the catalog again from the manifests in the chunk store`,
+    );
+    this.name = 'EmbeddedDatabaseUnreadableError';
+  }
+}
+
+/** A path as one shell word: as it is when it needs no quoting, else single-quoted. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+/** What is known of why PGlite could not open pgDir: a file every PostgreSQL data directory holds that is missing, or what PGlite said. */
+function whyUnopenable(pgDir: string, e: unknown): string {
+  for (const file of ['PG_VERSION', 'global/pg_control']) if (!existsSync(join(pgDir, file))) return `${file} is missing`;
+  const said = e instanceof Error ? e.message : String(e);
+  return /^Aborted\(/.test(said) ? 'PGlite aborted while starting it: a file of it is damaged' : said;
+}
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -343,6 +374,8 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
       relaxedDurability: false,
       startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
       ...(await preloaded),
+    }).catch((e: unknown) => {
+      throw new EmbeddedDatabaseUnreadableError(pgDir, options.dataDir, whyUnopenable(pgDir, e));
     });
     const db = drizzle(client, { schema }) as unknown as Db;
     if (migrate && !(await migrationsApplied(async (text) => (await client.query<{ created_at: string | number | null }>(text)).rows))) {
