@@ -106,12 +106,18 @@ export async function drPlanInput(db: Db, sel: BundleSelection, pointInTime: boo
     const own = byId.get(t.artifactId);
     if (stack === 'iscsitgt' && own?.parsed?.details) enrichIscsitgt(lu, own.parsed.details as IscsitgtDetails);
     if (stack === 'comstar') {
+      let targetListing: ComstarDetails | null = null;
       for (const r of storage.filter((s) => s.host === t.storageHost && s.kind !== 'iscsitgt-smf')) {
         const d = r.parsed?.details;
         if (!d) continue;
         if (r.kind === 'stmf-smf') enrichStmf(lu, d as StmfDetails);
-        else enrichListing(lu, d as ComstarDetails);
+        else {
+          enrichListing(lu, d as ComstarDetails);
+          if (!targetListing && (d as ComstarDetails).targets?.length) targetListing = d as ComstarDetails;
+        }
       }
+      // After every capture is read: the view's target group may come from the stmf export.
+      if (targetListing) resolveTargets(lu, targetListing);
     }
     lus.push(lu);
   }
@@ -164,11 +170,35 @@ function enrichListing(lu: PlanLu, d: ComstarDetails): void {
     lu.hostGroup ??= groupOf(view.hostGroup, d.hostGroups);
     lu.targetGroup ??= groupOf(view.targetGroup, d.targetGroups);
   }
-  const target = lu.iqn ? (d.targets ?? []).find((t) => t.iqn.toLowerCase() === lu.iqn!.toLowerCase()) : undefined;
-  if (target && !lu.portalGroups.length) {
-    const tags = target.tpgTags.map((t) => t.tpg).filter((t) => t !== 'default');
-    lu.portalGroups = tags.map((tag) => ({ tag, addresses: (d.tpgs ?? []).find((p) => p.tag === tag)?.portals ?? [] }));
-    lu.alias ??= target.alias;
-    lu.chap ||= target.chapSecretSet === true || /chap/i.test(target.auth ?? '');
+  const own = (d.lus ?? []).find((l) => sameGuid(l.deviceId ?? l.guid, lu));
+  if (own) {
+    lu.luAlias ??= own.alias;
+    lu.blockSize ??= own.blockSize;
+    lu.writebackCacheDisabled ??= own.writebackCache === null ? null : !own.writebackCache;
   }
+}
+
+/**
+ * The iSCSI targets that reach the LU, from the newest listing of `itadm list-target -v`: the
+ * view's one target (iqn) or its target group's members, and for a view to All targets every
+ * target listed; their portal groups with the portals `itadm list-tpg -v` showed.
+ */
+function resolveTargets(lu: PlanLu, d: ComstarDetails): void {
+  const listed = d.targets ?? [];
+  const byIqn = new Map(listed.map((t) => [t.iqn.toLowerCase(), t]));
+  const iqns = lu.iqn ? [lu.iqn] : lu.targetGroup ? lu.targetGroup.members : listed.map((t) => t.iqn);
+  lu.targets = iqns.map((iqn) => {
+    const t = byIqn.get(iqn.toLowerCase());
+    return { iqn, alias: t?.alias ?? null, tpgs: (t?.tpgTags ?? []).map((x) => x.tpg).filter((x) => x !== 'default') };
+  });
+  const tags = new Set(lu.targets.flatMap((t) => t.tpgs));
+  const portals = (tag: string) => (d.tpgs ?? []).find((p) => p.tag === tag)?.portals ?? [];
+  if (!lu.portalGroups.length) lu.portalGroups = [...tags].map((tag) => ({ tag, addresses: portals(tag) }));
+  lu.unboundPortalGroups = (d.tpgs ?? []).filter((p) => !tags.has(p.tag)).map((p) => ({ tag: p.tag, addresses: p.portals }));
+  const one = lu.iqn ? byIqn.get(lu.iqn.toLowerCase()) : undefined;
+  lu.alias ??= one?.alias ?? null;
+  lu.chap ||= lu.targets.some((x) => {
+    const t = byIqn.get(x.iqn.toLowerCase());
+    return t?.chapSecretSet === true || /chap/i.test(t?.auth ?? '');
+  });
 }

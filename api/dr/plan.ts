@@ -11,10 +11,17 @@
  *   (illumos-gate `usr/src/cmd/iscsi/iscsitgtd/`): `svccfg import` of a saved export
  *   brings it back; an LU's zvol is the `backing-store` property of group
  *   `param_<target>_<lun>`; TPGTs and initiators are `iscsitadm` objects.
- * - COMSTAR (`stmfadm(1M)`, `itadm(1M)`, `sbdadm(1M)`; illumos-gate `usr/src/cmd/stmfadm/`):
- *   `stmfadm create-lu -p guid=<32 hex>` gives a new LU the GUID we saved, which ESX
- *   then reports as `naa.<guid>`; `import-lu` re-registers a zvol that still holds its
- *   LU metadata (and so its GUID); views map the LU to a LUN number per host/target group.
+ * - COMSTAR (`stmfadm(8)`, `itadm(8)`, `sbdadm(8)`; illumos-gate `usr/src/man/man8/`,
+ *   `usr/src/cmd/stmfadm/stmfadm.c`): `import-lu` re-registers a zvol that still holds its
+ *   LU metadata, with its GUID, block size, alias and cache setting, so it comes first;
+ *   `create-lu -p guid=<32 hex>` gives a new LU the GUID we saved (ESX then reports
+ *   `naa.<guid>`), and takes one `-p prop=value` per property: `blk` (default 512) and
+ *   `guid` only at creation, `alias` and `wcd` (write-back cache disable) also later.
+ *   stmfadm splits each `-p` argument with strtok at every `=`, so a value holding `=`
+ *   cannot be passed. Views map the LU to a LUN number per host/target group; a view with
+ *   no target group reaches the LU through every target. `itadm create-tpg <name> <portal>…`
+ *   and `create-target -n <iqn> -l <alias> -t <tpg>[,<tpg>]`; a target on the `default`
+ *   portal group listens on every address, port 3260.
  * - ESX treats a LUN whose device id differs from the one in its VMFS header as a
  *   snapshot LUN (VMware KB 1011387): it mounts only after a resignature, which gives
  *   the volume a new VMFS UUID.
@@ -61,6 +68,14 @@ export interface PlanGroup {
   members: string[];
 }
 
+/** A COMSTAR iSCSI target that reaches the LU, as `itadm list-target -v` showed it. */
+export interface PlanTarget {
+  iqn: string;
+  alias: string | null;
+  /** Names of the portal groups it is bound to; empty: the `default` group. */
+  tpgs: string[];
+}
+
 export interface PlanLu {
   stack: 'iscsitgt' | 'comstar';
   storageHost: string;
@@ -82,6 +97,17 @@ export interface PlanLu {
   targetGroup?: PlanGroup | null;
   /** Whether the capture shows CHAP configured (secrets are never kept). */
   chap: boolean;
+  /**
+   * COMSTAR: the iSCSI targets the LU's view reaches — the view's target group's members, or,
+   * for a view to All targets, every target `itadm list-target` showed. Absent: only `iqn`.
+   */
+  targets?: PlanTarget[];
+  /** COMSTAR: portal groups captured on the host that none of `targets` is bound to. */
+  unboundPortalGroups?: { tag: string; addresses: string[] }[];
+  /** COMSTAR LU properties from `stmfadm list-lu -v`, which create-lu would otherwise default. */
+  luAlias?: string | null;
+  blockSize?: number | null;
+  writebackCacheDisabled?: boolean | null;
   source: PlanSource;
   /** Other captures of the same LU whose fields filled gaps in this one (see luFor). */
   alsoFrom?: PlanSource[];
@@ -269,6 +295,11 @@ function luFor(lus: PlanLu[], deviceId: string): PlanLu | null {
     if (!lu.portalGroups.length) lu.portalGroups = m.portalGroups;
     if (!lu.initiators.length) lu.initiators = m.initiators;
     lu.chap ||= m.chap;
+    if (!lu.targets?.length && m.targets?.length) lu.targets = m.targets;
+    if (!lu.unboundPortalGroups?.length && m.unboundPortalGroups?.length) lu.unboundPortalGroups = m.unboundPortalGroups;
+    lu.luAlias ??= m.luAlias;
+    lu.blockSize ??= m.blockSize;
+    lu.writebackCacheDisabled ??= m.writebackCacheDisabled;
     if (JSON.stringify(lu) !== before && m.source.artifactId !== lu.source.artifactId) lu.alsoFrom!.push(m.source);
   }
   return lu;
@@ -331,43 +362,102 @@ function stepsForIscsitgt(lu: PlanLu, clonePath: string | null): Omit<PlanStep, 
   return steps;
 }
 
+/**
+ * The LU properties create-lu is given besides the GUID: the captured block size, write-back
+ * cache disabled, alias. An alias stmfadm cannot take back as it was (empty, holding `=` or a
+ * control character, longer than 255) is left out and named in `left`.
+ */
+function luProps(lu: PlanLu): { props: string[]; left: string[] } {
+  const props: string[] = [];
+  const left: string[] = [];
+  if (lu.blockSize) props.push(`blk=${lu.blockSize}`);
+  if (lu.writebackCacheDisabled === true) props.push('wcd=true');
+  const alias = lu.luAlias ?? null;
+  if (alias !== null) {
+    if (alias !== '' && alias.length <= 255 && !/[=\u0000-\u001f\u007f]/.test(alias)) props.push(`alias=${alias}`);
+    else left.push(`the LU alias ${JSON.stringify(alias)} (stmfadm splits -p at each '=' and takes at most 255 printable characters)`);
+  }
+  return { props, left };
+}
+
+/** iSCSI target names itadm creates (IQN or EUI); target group members may also be FC ports, which it does not. */
+const ISCSI_NAME = /^(iqn\.|eui\.)/i;
+
 function stepsForComstar(lu: PlanLu, headerDeviceId: string, clonePath: string | null): Omit<PlanStep, 'n'>[] {
   const steps: Omit<PlanStep, 'n'>[] = [];
   const guid = guidOf(headerDeviceId) ?? guidOf(lu.deviceId) ?? lu.deviceId;
   const zvol = clonePath ?? lu.backingStore ?? '<zvol>';
+  const { props, left } = luProps(lu);
+  const create = command('stmfadm', 'create-lu', ...['-p', `guid=${guid}`], ...props.flatMap((p) => ['-p', p]), zvol);
   steps.push({
     stage: 'storage',
-    title: `Create the LU with the GUID the VMFS header expects (${guid})`,
-    commands: [command('stmfadm', 'create-lu', '-p', `guid=${guid}`, zvol)],
+    title: `Bring back the LU with the GUID the VMFS header expects (${guid})`,
+    commands: [`${command('stmfadm', 'import-lu', zvol)} || ${create}`, command('stmfadm', 'list-lu', '-v', guid)],
     note:
-      `If ${zvol} still holds its LU metadata (the original zvol or a replica of it), \`${command('stmfadm', 'import-lu', zvol)}\` ` +
-      `(or \`${command('sbdadm', 'import-lu', zvol)}\`) brings the LU back with its GUID instead; check with \`${command('stmfadm', 'list-lu', '-v', guid)}\`.`,
+      `import-lu re-registers the LU from the metadata ${zvol} still holds (the original zvol, or a replica received with its properties), ` +
+      'with its GUID, block size, alias and cache setting; only when it fails (no LU metadata: a clone, or a zvol received without it) ' +
+      `does create-lu make the LU with the saved GUID${props.length ? ` and the captured ${props.map((p) => p.replace(/^alias=.*/, 'alias')).join(', ')}` : ''}. ` +
+      `Builds without stmfadm import-lu have \`${command('sbdadm', 'import-lu', zvol)}\`. list-lu -v must show ${guid}: if the import brought ` +
+      "another GUID, the zvol held another LU's metadata — delete-lu that LU and run the create-lu alone." +
+      (left.length ? ` Left out of create-lu: ${left.join('; ')}; set it by hand.` : ''),
     from: sourcesOf(lu),
   });
+  // A view with no target group reaches the LU through every target, so every captured target is re-created.
+  const targets: PlanTarget[] = lu.targets?.length ? lu.targets : lu.iqn ? [{ iqn: lu.iqn, alias: lu.alias, tpgs: lu.portalGroups.map((g) => g.tag) }] : [];
+  const tpgs = new Set(targets.flatMap((t) => t.tpgs));
+  // A captured name that begins with '-' would be read as an option where it is an operand: such a command is left out.
+  const refused: string[] = [];
+  const operands = (...words: string[]) => {
+    const bad = words.filter((w) => w.startsWith('-'));
+    refused.push(...bad);
+    return bad.length === 0;
+  };
   const groups: string[] = [];
-  if (lu.hostGroup) {
+  if (lu.hostGroup && operands(lu.hostGroup.name)) {
     groups.push(command('stmfadm', 'create-hg', lu.hostGroup.name));
-    if (lu.hostGroup.members.length) groups.push(command('stmfadm', 'add-hg-member', '-g', lu.hostGroup.name, ...lu.hostGroup.members));
+    if (lu.hostGroup.members.length && operands(...lu.hostGroup.members))
+      groups.push(command('stmfadm', 'add-hg-member', '-g', lu.hostGroup.name, ...lu.hostGroup.members));
   }
-  if (lu.targetGroup) groups.push(command('stmfadm', 'create-tg', lu.targetGroup.name));
-  for (const g of lu.portalGroups) groups.push(command('itadm', 'create-tpg', g.tag, ...g.addresses));
-  if (lu.iqn) {
-    const words = ['itadm', 'create-target', '-n', lu.iqn];
-    if (lu.alias) words.push('-l', lu.alias);
-    if (lu.portalGroups.length) words.push('-t', lu.portalGroups.map((g) => g.tag).join(','));
+  if (lu.targetGroup && operands(lu.targetGroup.name)) groups.push(command('stmfadm', 'create-tg', lu.targetGroup.name));
+  for (const g of lu.portalGroups)
+    if (tpgs.has(g.tag) && g.addresses.length && operands(g.tag, ...g.addresses)) groups.push(command('itadm', 'create-tpg', g.tag, ...g.addresses));
+  for (const t of targets) {
+    if (!ISCSI_NAME.test(t.iqn)) continue;
+    const words = ['itadm', 'create-target', '-n', t.iqn];
+    if (t.alias) words.push('-l', t.alias);
+    if (t.tpgs.length) words.push('-t', t.tpgs.join(','));
     groups.push(command(...words));
   }
-  if (lu.targetGroup && lu.targetGroup.members.length) {
+  if (lu.targetGroup?.members.length && operands(lu.targetGroup.name, ...lu.targetGroup.members)) {
     for (const m of lu.targetGroup.members) groups.push(command('stmfadm', 'offline-target', m));
     groups.push(command('stmfadm', 'add-tg-member', '-g', lu.targetGroup.name, ...lu.targetGroup.members));
     for (const m of lu.targetGroup.members) groups.push(command('stmfadm', 'online-target', m));
   }
+  const unbound = (lu.unboundPortalGroups ?? []).filter((g) => !tpgs.has(g.tag));
+  const noPortals = [...tpgs].filter((tag) => !lu.portalGroups.some((g) => g.tag === tag && g.addresses.length));
+  const notes = [
+    'Skip what already exists on this storage host.',
+    lu.targetGroup ? '' : 'The view is for all targets: every target the capture showed is re-created.',
+    targets.some((t) => ISCSI_NAME.test(t.iqn) && !t.tpgs.length)
+      ? 'A target without -t uses the default portal group (every address, port 3260), as captured.'
+      : '',
+    unbound.length
+      ? `Portal groups captured on this host that none of these targets is bound to: ${unbound.map((g) => `${g.tag} (${g.addresses.join(', ') || 'no portals'})`).join('; ')}; re-create them with itadm create-tpg only for other targets.`
+      : '',
+    noPortals.length
+      ? `No portals were captured for ${noPortals.join(', ')} (itadm list-tpg -v): create each with itadm create-tpg NAME ADDRESS[:PORT] before create-target.`
+      : '',
+    lu.chap ? 'CHAP was configured: set the secret again (itadm modify-target -s); it was redacted at capture.' : '',
+    refused.length
+      ? `Left out: commands whose operands begin with '-' (${refused.map((w) => JSON.stringify(w)).join(', ')}), which the tool would read as options.`
+      : '',
+  ];
   if (groups.length) {
     steps.push({
       stage: 'storage',
       title: 'Re-create the host group, target group, portal group and target',
       commands: groups,
-      note: `Skip what already exists on this storage host.${lu.chap ? ' CHAP was configured: set the secret again (itadm modify-target -s); it was redacted at capture.' : ''}`,
+      note: notes.filter(Boolean).join(' '),
       from: sourcesOf(lu),
     });
   }
@@ -466,7 +556,9 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
     const lunMatch = ext.lun === null || lu.lun === null || ext.lun === lu.lun;
     const stackSteps = lu.stack === 'iscsitgt' ? stepsForIscsitgt(lu, clonePath) : stepsForComstar(lu, ext.deviceId, clonePath);
     const guaranteeStep =
-      lu.stack === 'iscsitgt' ? 'svccfg import (the saved param_ group carries the GUID)' : `stmfadm create-lu -p guid=${headerGuid ?? '…'}`;
+      lu.stack === 'iscsitgt'
+        ? 'svccfg import (the saved param_ group carries the GUID)'
+        : `stmfadm import-lu (the zvol's LU metadata carries the GUID), else stmfadm create-lu -p guid=${headerGuid ?? '…'}`;
     naaChecks.push({
       deviceId: ext.deviceId,
       headerDeviceId: ext.deviceId,

@@ -2,12 +2,11 @@
  * The DR plan for a volume on a COMSTAR storage host, from real captures through the
  * catalog on both flavours: an ESX host's header dump and .vh.sf, and the storage host's
  * `svccfg export -a stmf`, its stmfadm/itadm/sbdadm listings and its zfs snapshot list.
- * The plan gives the LU the GUID the VMFS header expects, re-creates the host group, the
+ * The plan brings the LU back (import-lu, else create-lu with the GUID the VMFS header expects), re-creates the host group, the
  * target group, the portal group and the target, and presents the LU as the saved LUN.
  * Command syntax sources: illumos stmfadm(1M), itadm(1M), zfs(1M); esxcli storage.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildVhSf, buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import {
   collectorFile,
   itadmListTarget,
@@ -20,6 +19,7 @@ import {
   zfsListSnapshots,
 } from '../fixtures/text-fixtures.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
+import { ingestComstarEsxVolume, ingestComstarStorageHost } from '../helpers/comstar-captures.js';
 import { ingest } from '../helpers/ingest-client.js';
 
 const GUID = '600144F0C6E7D3B400004F9A2C4E0001';
@@ -36,37 +36,7 @@ describeEachFlavour('DR plan for a volume on a COMSTAR host', (flavour) => {
   let catalog: TestCatalog;
   beforeAll(async () => {
     catalog = await startTestCatalog(flavour);
-    await ingest(catalog, {
-      host: 'esx01',
-      hostKind: 'esxi',
-      collectedAt: T0,
-      artifacts: [
-        {
-          kind: 'vmfs-header',
-          fileName: `${NAA}.bin`,
-          sourcePath: `/vmfs/devices/disks/${NAA}`,
-          device: NAA,
-          bytes: buildVmfsDisk({
-            scheme: 'mbr',
-            startLba: 128,
-            lvmMajor: 3,
-            dumpLength: 'legacy',
-            deviceId: NAA,
-            lun: 0,
-            vendor: 'SUN',
-            model: 'COMSTAR',
-            vmfsUuid: UUID,
-            label: LABEL,
-          }),
-        },
-        {
-          kind: 'vh-sf',
-          fileName: 'comstar-ds.vh.sf',
-          sourcePath: `/vmfs/volumes/${UUID}/.vh.sf`,
-          bytes: buildVhSf({ vmfsUuid: UUID, label: LABEL, lvmMajor: 3 }),
-        },
-      ],
-    });
+    await ingestComstarEsxVolume(catalog, { host: 'esx01', collectedAt: T0, guid: GUID, lun: 0, vmfsUuid: UUID, label: LABEL });
     const listing = collectorFile([
       { command: 'stmfadm list-lu -v', output: stmfadmListLu([{ guid: GUID, alias: 'esx-vol0', dataFile: ZVOL, sizeBytes: 107374182400 }]) },
       { command: `stmfadm list-view -l ${GUID}`, output: stmfadmListView([{ entry: 0, hostGroup: 'esx', targetGroup: 'tg0', lun: 0 }]) },
@@ -76,24 +46,17 @@ describeEachFlavour('DR plan for a volume on a COMSTAR host', (flavour) => {
       { command: 'stmfadm list-hg -v', output: stmfadmListGroups('host', [{ name: 'esx', members: [ESX] }]) },
       { command: 'stmfadm list-tg -v', output: stmfadmListGroups('target', [{ name: 'tg0', members: [TGT] }]) },
     ]);
-    await ingest(catalog, {
+    await ingestComstarStorageHost(catalog, {
       host: 'zfs01',
-      hostKind: 'solaris',
       collectedAt: new Date(T0.getTime() + 3_600_000),
-      artifacts: [
-        { kind: 'comstar-listing', fileName: 'comstar.txt', sourcePath: 'stmfadm/itadm/sbdadm', bytes: enc(listing) },
-        {
-          kind: 'stmf-smf',
-          fileName: 'stmf.xml',
-          sourcePath: 'svccfg export -a stmf',
-          bytes: enc(
-            stmfExport({
-              hostGroups: [{ name: 'esx', members: [ESX] }],
-              targetGroups: [{ name: 'tg0', members: [TGT] }],
-              lus: [{ guid: GUID, views: [{ entry: 0, hostGroup: 'esx', targetGroup: 'tg0', lun: 0 }] }],
-            }),
-          ),
-        },
+      listing,
+      listingSource: 'stmfadm/itadm/sbdadm',
+      stmfExport: stmfExport({
+        hostGroups: [{ name: 'esx', members: [ESX] }],
+        targetGroups: [{ name: 'tg0', members: [TGT] }],
+        lus: [{ guid: GUID, views: [{ entry: 0, hostGroup: 'esx', targetGroup: 'tg0', lun: 0 }] }],
+      }),
+      more: [
         {
           kind: 'zfs-snapshots',
           fileName: 'zfs-snapshots.txt',
@@ -119,7 +82,8 @@ describeEachFlavour('DR plan for a volume on a COMSTAR host', (flavour) => {
     expect(plan.steps.flatMap((s) => s.commands)).toEqual([
       'zfs create -p tank/clones',
       'zfs clone tank/iscsi/esx-vol0@hourly-0200 tank/clones/esx-vol0-hourly-0200',
-      `stmfadm create-lu -p guid=${GUID} /dev/zvol/rdsk/tank/clones/esx-vol0-hourly-0200`,
+      `stmfadm import-lu /dev/zvol/rdsk/tank/clones/esx-vol0-hourly-0200 || stmfadm create-lu -p guid=${GUID} -p blk=512 -p alias=esx-vol0 /dev/zvol/rdsk/tank/clones/esx-vol0-hourly-0200`,
+      `stmfadm list-lu -v ${GUID}`,
       'stmfadm create-hg esx',
       `stmfadm add-hg-member -g esx ${ESX}`,
       'stmfadm create-tg tg0',

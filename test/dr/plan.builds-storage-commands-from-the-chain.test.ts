@@ -3,7 +3,7 @@
  * iscsitgt storage host and for a COMSTAR host, the NAA mismatch case, missing links,
  * and quoting of names that came from a collector.
  *
- * Command syntax sources: illumos `stmfadm(1M)` (create-lu -p guid=, add-view -n/-h/-t,
+ * Command syntax sources: illumos `stmfadm(1M)` (import-lu, create-lu -p guid=, add-view -n/-h/-t,
  * create-hg, add-hg-member -g, create-tg, add-tg-member -g with the target offline),
  * `itadm(1M)` (create-tpg, create-target -n/-l/-t), `svccfg(1M)` (import, delete,
  * `setprop pg/name = type: value`), `iscsitadm(1M)` (create tpgt, modify tpgt -i,
@@ -151,11 +151,12 @@ describe('COMSTAR', () => {
   it('creates the LU with the saved GUID, the groups, the target and the view with the saved LUN', () => {
     const plan = buildDrPlan(comstar);
     expect(plan.complete).toBe(true);
-    expect(plan.naaChecks[0].guaranteedBy).toBe(`stmfadm create-lu -p guid=${GUID}`);
+    expect(plan.naaChecks[0].guaranteedBy).toBe(`stmfadm import-lu (the zvol's LU metadata carries the GUID), else stmfadm create-lu -p guid=${GUID}`);
     expect(plan.steps.flatMap((s) => s.commands)).toEqual([
       'zfs create -p tank/clones',
       'zfs clone tank/iscsi/lun3@daily-2026-11-27 tank/clones/lun3-daily-2026-11-27',
-      `stmfadm create-lu -p guid=${GUID} /dev/zvol/rdsk/tank/clones/lun3-daily-2026-11-27`,
+      `stmfadm import-lu /dev/zvol/rdsk/tank/clones/lun3-daily-2026-11-27 || stmfadm create-lu -p guid=${GUID} /dev/zvol/rdsk/tank/clones/lun3-daily-2026-11-27`,
+      `stmfadm list-lu -v ${GUID}`,
       'stmfadm create-hg esx-cluster',
       'stmfadm add-hg-member -g esx-cluster iqn.1998-01.com.vmware:esx01 iqn.1998-01.com.vmware:esx02',
       'stmfadm create-tg tg-vmfs',
@@ -170,7 +171,7 @@ describe('COMSTAR', () => {
       'esxcli storage vmfs snapshot list',
       'esxcli storage vmfs extent list',
     ]);
-    expect(plan.steps.find((s) => s.commands[0].startsWith('stmfadm create-lu'))!.note).toMatch(/stmfadm import-lu/);
+    expect(plan.steps.find((s) => s.commands[0].startsWith('stmfadm import-lu'))!.note).toMatch(/only when it fails .* does create-lu/);
   });
 
   it('a replica presented under a new GUID is named, with both ways out', () => {
