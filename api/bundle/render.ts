@@ -153,7 +153,7 @@ export function renderRestoreGuide(sel: BundleSelection): string {
     '- Legacy iscsitgt: `svcadm disable iscsitgt`, `svccfg import <iscsitgt-smf file>`, `svcadm enable iscsitgt`; secrets were redacted at capture, so set CHAP secrets again (`iscsitadm modify admin -C`).',
   );
   out.push(
-    '- COMSTAR: `svcadm disable stmf`, `svccfg import <stmf-smf file>`, `svcadm enable stmf`; or rebuild from the listings: `stmfadm create-lu -p guid=<GUID> <data file>` (or `stmfadm import-lu`/`sbdadm import-lu` when the zvol still has its metadata), `stmfadm add-view -n <LUN> <GUID>`, `itadm create-target -n <IQN>`, `itadm create-tpg`.',
+    '- COMSTAR: `svcadm disable stmf`, `svccfg import <stmf-smf file>`, `svcadm enable stmf`; or rebuild from the listings: `stmfadm import-lu <data file>` when the zvol still has its LU metadata, else `stmfadm create-lu -p guid=<GUID> -p blk=<Block Size> -p wcd=true (when Writeback Cache is Disabled) -p alias=<Alias> <data file>`, `itadm create-tpg <TPG> <portal>`, `itadm create-target -n <IQN> -t <TPG>` (every target, for a view with target group All), `stmfadm add-view -n <LUN> <GUID>`; `restore.sh --plan` prints these with the saved values.',
   );
   out.push('- Keep every GUID and LUN exactly as above, or ESX sees snapshot LUNs.');
   out.push('');
