@@ -438,6 +438,9 @@ function stepsForComstar(lu: PlanLu, headerDeviceId: string, clonePath: string |
   const notes = [
     'Skip what already exists on this storage host.',
     lu.targetGroup ? '' : 'The view is for all targets: every target the capture showed is re-created.',
+    lu.targetGroup && !lu.targetGroup.members.length
+      ? `The members of target group ${lu.targetGroup.name} were not captured (stmfadm list-tg -v): create its targets and add them with stmfadm add-tg-member.`
+      : '',
     targets.some((t) => ISCSI_NAME.test(t.iqn) && !t.tpgs.length)
       ? 'A target without -t uses the default portal group (every address, port 3260), as captured.'
       : '',

@@ -174,6 +174,13 @@ describe('COMSTAR', () => {
     expect(plan.steps.find((s) => s.commands[0].startsWith('stmfadm import-lu'))!.note).toMatch(/only when it fails .* does create-lu/);
   });
 
+  it('a target group whose members were not captured is named, and no target is guessed', () => {
+    const lu = { ...comstar.lus[0], iqn: null, alias: null, portalGroups: [], targetGroup: { name: 'tg-vmfs', members: [] } };
+    const step = buildDrPlan({ ...comstar, lus: [lu] }).steps.find((s) => s.title.startsWith('Re-create'))!;
+    expect(step.commands.some((c) => c.startsWith('itadm create-target'))).toBe(false);
+    expect(step.note).toMatch(/members of target group tg-vmfs were not captured \(stmfadm list-tg -v\)/);
+  });
+
   it('a replica presented under a new GUID is named, with both ways out', () => {
     const replica = { ...comstar, lus: [{ ...comstar.lus[0], deviceId: 'naa.600144f0aaaabbbb0000cccc00001111' }] };
     const plan = buildDrPlan(replica);
