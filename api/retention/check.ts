@@ -451,19 +451,26 @@ async function repairable(services: Pick<Services, 'db' | 'store'>, sha256: stri
   return `its stored copy was set aside as ${quarantineKey(sha256)}; the next capture of a host holding these bytes uploads them again, or restore from another capture`;
 }
 
+/** Artifact ids an event's details list at most; `artifactCount` says how many there are. */
+const EVENT_ARTIFACTS = 50;
+
 /**
- * One chunk-corrupt event per affected artifact and volume (once: an open event for the same
- * chunk and artifact is not repeated; one resolved since is), queued for webhooks.
+ * One chunk-corrupt event per damaged chunk and affected volume, and one per host for its
+ * artifacts on no volume (once: an open event for the same chunk and volume, or host, is not
+ * repeated; one resolved since is), queued for webhooks. A chunk many artifacts share (the
+ * first MiB every daily dump of a datastore repeats) is then one critical event on the
+ * volume's page, not one per capture kept; the event names the newest artifact holding it,
+ * and its details list the others.
  */
 async function raiseCorrupt(services: Pick<Services, 'db' | 'now' | 'config'>, c: CorruptChunk, repair: string): Promise<void> {
   const { db, now } = services;
   if (c.artifacts.length === 0) return;
-  const arts = rowsOf<{ id: string; capture_id: string; host: string; device: string | null; file_name: string }>(
+  const arts = rowsOf<{ id: string; capture_id: string; host: string; device: string | null; file_name: string; collected_at: Date | string }>(
     await db.execute(sql`
-    select id, capture_id, host, device, file_name from artifacts where id in (${sql.join(
+    select id, capture_id, host, device, file_name, collected_at from artifacts where id in (${sql.join(
       c.artifacts.map((a) => sql`${a}`),
       sql`, `,
-    )})`),
+    )}) order by collected_at desc, id`),
   );
   const vols = new Map<string, Set<string>>();
   const ext = await db
@@ -479,37 +486,58 @@ async function raiseCorrupt(services: Pick<Services, 'db' | 'now' | 'config'>, c
     }
   const devices = new Map(ext.filter((r) => r.d).map((r) => [r.a, r.d!]));
   c.volumes = [...new Set([...vols.values()].flatMap((s) => [...s]))].sort();
+  // The groups, newest artifact first in each: a volume's, or a host's artifacts on no volume.
+  const groups = new Map<string, { volume: string | null; arts: typeof arts }>();
   for (const a of arts) {
-    const existing = await db
-      .select({ id: events.id, details: events.details })
-      .from(events)
-      .where(and(eq(events.type, 'chunk-corrupt'), eq(events.artifactId, a.id), eq(events.acknowledged, false), isNull(events.resolvedAt)));
-    if (existing.some((e) => (e.details as { sha256?: string } | null)?.sha256 === c.sha256)) continue;
-    const volumes = [...(vols.get(a.id) ?? [])].sort();
-    const rows = (volumes.length ? volumes : [null]).map((v) => ({
-      type: 'chunk-corrupt',
-      severity: 'critical',
-      vmfsUuid: v,
-      deviceId: devices.get(a.id) ?? a.device ?? null,
-      host: a.host,
-      captureId: a.capture_id,
-      artifactId: a.id,
-      message: `${a.file_name}: stored chunk ${c.sha256} no longer matches its hash (${c.reason}); ${repair}`,
-      details: { sha256: c.sha256, reason: c.reason, artifacts: c.artifacts, volumes: c.volumes },
-      createdAt: now(),
-    }));
-    await db.transaction(async (txRaw) => {
-      const tx = txRaw as unknown as Db;
-      const raised = await tx.insert(events).values(rows).returning({ id: events.id });
-      await enqueueEvents(
-        tx,
-        services.config,
-        rows[0].createdAt,
-        'event.raised',
-        raised.map((r) => r.id),
-      );
-    });
+    const volumes = [...(vols.get(a.id) ?? [])];
+    for (const key of volumes.length ? volumes.map((v) => `v:${v}`) : [`h:${a.host}`]) {
+      const g = groups.get(key) ?? { volume: key.startsWith('v:') ? key.slice(2) : null, arts: [] };
+      g.arts.push(a);
+      groups.set(key, g);
+    }
   }
+  const open = await db
+    .select({ vmfsUuid: events.vmfsUuid, host: events.host })
+    .from(events)
+    .where(and(eq(events.type, 'chunk-corrupt'), eq(events.acknowledged, false), isNull(events.resolvedAt), sql`${events.details}->>'sha256' = ${c.sha256}`));
+  const raisedFor = new Set(open.map((e) => (e.vmfsUuid ? `v:${e.vmfsUuid}` : `h:${e.host}`)));
+  const at = now();
+  const rows = [...groups]
+    .filter(([key]) => !raisedFor.has(key))
+    .map(([, { volume, arts: held }]) => {
+      const a = held[0];
+      const others = held.length > 1 ? ` (and ${held.length - 1} other artifact${held.length > 2 ? 's' : ''} holding it)` : '';
+      return {
+        type: 'chunk-corrupt',
+        severity: 'critical' as const,
+        vmfsUuid: volume,
+        deviceId: devices.get(a.id) ?? a.device ?? null,
+        host: a.host,
+        captureId: a.capture_id,
+        artifactId: a.id,
+        message: `${a.file_name}${others}: stored chunk ${c.sha256} no longer matches its hash (${c.reason}); ${repair}`,
+        details: {
+          sha256: c.sha256,
+          reason: c.reason,
+          artifacts: held.slice(0, EVENT_ARTIFACTS).map((x) => x.id),
+          artifactCount: held.length,
+          volumes: c.volumes,
+        },
+        createdAt: at,
+      };
+    });
+  if (rows.length === 0) return;
+  await db.transaction(async (txRaw) => {
+    const tx = txRaw as unknown as Db;
+    const raised = await tx.insert(events).values(rows).returning({ id: events.id });
+    await enqueueEvents(
+      tx,
+      services.config,
+      at,
+      'event.raised',
+      raised.map((r) => r.id),
+    );
+  });
 }
 
 /** The report in words. */

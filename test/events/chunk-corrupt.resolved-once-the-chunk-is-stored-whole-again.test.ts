@@ -102,27 +102,36 @@ describeEachFlavour('chunk-corrupt resolved once the chunk is whole again', (fla
   });
 
   it('a scrub that reads the chunk whole again resolves it; one still reading it damaged does not', async () => {
-    // Both of esx-good's captures name the chunk now: an event for each artifact.
+    // Both of esx-good's captures name the chunk now: one event for the host's artifacts on no
+    // volume, naming the newest and listing both.
     await corrupt(shaB, chunkB);
     await scrub();
-    expect((await eventsOf(shaB)).map((e) => e.resolvedAt)).toEqual([null, null]);
+    const [raised] = await eventsOf(shaB);
+    expect((await eventsOf(shaB)).map((e) => e.resolvedAt)).toEqual([null]);
+    expect(raised.message).toContain('(and 1 other artifact holding it)');
+    const [row] = await queryRows<{ details: { artifactCount: number; artifacts: string[] } }>(
+      catalog.services.db,
+      sql`SELECT details FROM events WHERE id = ${raised.id}`,
+    );
+    expect(row.details.artifactCount).toBe(2);
+    expect(row.details.artifacts).toHaveLength(2);
     // Damaged bytes put back under its key: corrupt again, the open events are not repeated.
     await corrupt(shaB, chunkB);
     expect((await scrub()).scrub.corrupt.map((c: { sha256: string }) => c.sha256)).toEqual([shaB]);
-    expect((await eventsOf(shaB)).map((e) => e.resolvedAt)).toEqual([null, null]);
+    expect((await eventsOf(shaB)).map((e) => e.resolvedAt)).toEqual([null]);
     // The good bytes put back (say, from a copy of the bucket): the next scrub reads them whole.
     await catalog.services.store.put(chunkKey(shaB), chunkB);
     await scrub();
     const resolved = await eventsOf(shaB);
-    expect(resolved.map((e) => e.resolvedAt !== null)).toEqual([true, true]);
+    expect(resolved.map((e) => e.resolvedAt !== null)).toEqual([true]);
     for (const e of resolved) expect(await webhooks('event.resolved', e.id)).toBe(1);
   });
 
   it('a chunk corrupt again after its event was resolved raises a new one', async () => {
     await corrupt(shaA, chunkA);
     await scrub();
-    // The resolved one stays resolved; one new open event per artifact naming the chunk.
+    // The resolved one stays resolved; one new open event for the host's artifacts naming the chunk.
     const events = await eventsOf(shaA);
-    expect(events.map((e) => e.resolvedAt === null)).toEqual([false, true, true]);
+    expect(events.map((e) => e.resolvedAt === null)).toEqual([false, true]);
   });
 });
