@@ -395,7 +395,7 @@ function stepsForComstar(lu: PlanLu, headerDeviceId: string, clonePath: string |
     commands: [`${command('stmfadm', 'import-lu', zvol)} || ${create}`, command('stmfadm', 'list-lu', '-v', guid)],
     note:
       `import-lu re-registers the LU from the metadata ${zvol} still holds (the original zvol, or a replica received with its properties), ` +
-      'with its GUID, block size, alias and cache setting; only when it fails (no LU metadata: a clone, or a zvol received without it) ' +
+      'with its GUID, block size, alias and cache setting; only when it fails (the zvol holds no LU metadata, e.g. it was received without its properties) ' +
       `does create-lu make the LU with the saved GUID${props.length ? ` and the captured ${props.map((p) => p.replace(/^alias=.*/, 'alias')).join(', ')}` : ''}. ` +
       `Builds without stmfadm import-lu have \`${command('sbdadm', 'import-lu', zvol)}\`. list-lu -v must show ${guid}: if the import brought ` +
       "another GUID, the zvol held another LU's metadata — delete-lu that LU and run the create-lu alone." +
