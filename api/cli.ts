@@ -56,7 +56,8 @@ Configuration comes from the environment, as for \`npm start\` (see .env.example
 With the embedded database (no DATABASE_URL), stop the server first or use the
 API's routes (the refusal names the one for the command).
 
-exit status: 0 done · 1 failed · 3 check found problems · 64 usage · 75 the embedded
+exit status: 0 done · 1 failed · 2 done in part: rebuild left manifests or artifacts out,
+reindex could not read artifacts (each named) · 3 check found problems · 64 usage · 75 the embedded
 database is in use by a running server · 78 a setting is invalid, or the embedded
 database cannot be opened (the message says how to rebuild it)`;
 
@@ -243,7 +244,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           const result = await reindexArtifacts(opened.services, { kind }, progressPrinter(io, 'reindex'));
           await cliAudit(opened, 'reindex', kind ?? 'all', { artifacts: result.artifacts, ok: result.ok, error: result.error });
           print(
-            `reindex: ${result.artifacts} artifacts — ${result.ok} parsed, ${result.error} parse errors, ${result.opaque} opaque, ${result.failed.length} unreadable`,
+            `reindex: ${result.artifacts} artifacts — ${result.ok} parsed, ${result.error} parse errors, ${result.opaque} opaque, ${result.failed.length} unreadable${result.failed.map((f) => `\n  artifact ${f.id}: ${f.message}`).join('')}`,
             result,
           );
           return result.failed.length > 0 ? 2 : 0;
