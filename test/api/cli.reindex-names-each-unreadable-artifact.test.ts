@@ -18,13 +18,13 @@ describe('catalog reindex', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('names each artifact it could not read and exits 2', { timeout: 120_000 }, async () => {
-    const catalog = await startTestCatalog('pglite', { env: { DATA_DIR: dataDir } });
+    const catalog = await startTestCatalog('embedded', { env: { DATA_DIR: dataDir } });
     const bytes = new TextEncoder().encode('tank/l@daily\t1793491200\t1\n');
     const done = await ingest(catalog, { host: 'esx-lost', artifacts: [{ kind: 'zfs-snapshots', fileName: 'z.txt', bytes }] });
     const id = done.artifacts[0].id;
     const [row] = await catalog.services.db.select({ chunks: artifacts.chunks }).from(artifacts).where(eq(artifacts.id, id));
     for (const c of row.chunks as Array<{ sha256: string }>) await catalog.services.store.delete(chunkKey(c.sha256));
-    const { env } = await cliEnvOf(catalog, 'pglite', dataDir);
+    const { env } = await cliEnvOf(catalog, 'embedded', dataDir);
     const run = await cli(['reindex'], env);
     expect(run.code).toBe(2);
     expect(run.out).toMatch(/^reindex: 1 artifacts — 0 parsed, 0 parse errors, 0 opaque, 1 unreadable\n {2}artifact /);
