@@ -8,6 +8,7 @@ import { PICK_ONE, renderDrPlanText, type PlanStep } from '../dr/plan.js';
 import { candidateExtent, describePartition, extentAction, renderRestoreScript, sourceCommand, type RestoreExtent } from './restore-script.js';
 import { visible } from '../../formats/printable.js';
 import type { BundleSelection } from './select.js';
+import type { LeftOutFile } from './types.js';
 
 /** `sha256sum -c` lines: `<hex>  <path>`. */
 export function renderSha256Sums(entries: Array<{ path: string; sha256: string }>): string {
@@ -34,6 +35,7 @@ export function renderRestoreGuide(sel: BundleSelection): string {
   if (sel.version) out.push(`Filesystem: ${visible(sel.version)}.`);
   if (sel.deviceId && sel.volumes.length) out.push(`Volumes on this device: ${visible(sel.volumes.join(', '))}.`);
   out.push('');
+  if (sel.leftOut?.length) out.push(...renderLeftOut(sel.leftOut), '');
   out.push(
     'First, in this directory: `sha256sum -c SHA256SUMS` (Solaris/illumos: `digest -a sha256 <file>` per line; `restore.sh` does this itself). Do not use a bundle that fails it.',
   );
@@ -227,6 +229,22 @@ function renderDrPlanSection(plan: DrPlan): string[] {
   return out;
 }
 
+/** What the bundle left out because the catalog's copy is damaged, and what it carries instead. */
+function renderLeftOut(leftOut: LeftOutFile[]): string[] {
+  const out = ['## Left out: damaged in the catalog', ''];
+  out.push(
+    'These files have a stored chunk that no longer matches its SHA-256 (or is gone), so the bundle does not carry them. The catalog set the chunk aside and raised chunk-corrupt; the next capture of the host stores it again.',
+  );
+  out.push('');
+  out.push('| file | host | captured | chunk | instead |');
+  out.push('|---|---|---|---|---|');
+  for (const l of leftOut)
+    out.push(
+      `| ${mdCell(l.fileName)} (${mdCell(l.kind)}) | ${mdCell(l.host)} | ${mdCell(l.collectedAt)} | \`${l.chunk}\` | ${l.replacedBy ? `${mdCell(l.replacedBy.path)}, captured ${mdCell(l.replacedBy.collectedAt)}` : 'nothing: no other capture reads whole'} |`,
+    );
+  return out;
+}
+
 /** bundle.json: the selection without chunk lists. */
 export function renderBundleJson(sel: BundleSelection): string {
   return (
@@ -245,6 +263,7 @@ export function renderBundleJson(sel: BundleSelection): string {
         targets: sel.targets,
         snapshots: sel.snapshots,
         drPlan: sel.drPlan ?? null,
+        leftOut: sel.leftOut ?? [],
       },
       null,
       2,

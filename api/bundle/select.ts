@@ -52,13 +52,36 @@ export function composeSelection(
   };
 }
 
+/** `rows` without the artifacts in `leaveOut`: each series then falls back to its next newest capture the rows hold. */
+function withoutArtifacts(rows: BundleRows, leaveOut: ReadonlySet<string>): BundleRows {
+  if (leaveOut.size === 0) return rows;
+  const keep = <T extends { artifact: { id: string } }>(list: T[]) => list.filter((r) => !leaveOut.has(r.artifact.id));
+  const keepRefs = (list: BundleRows['inventories']) => list.filter((a) => !leaveOut.has(a.id));
+  return {
+    ...rows,
+    extents: keep(rows.extents),
+    descriptors: keep(rows.descriptors),
+    inventories: keepRefs(rows.inventories),
+    undelete: keepRefs(rows.undelete),
+    storageConfig: keepRefs(rows.storageConfig),
+  };
+}
+
 /**
  * Chooses the bundle's files and restore plan for a subject as of `at`; 404 when nothing is
  * known by then. With the store, the dumps several hosts made of one device are compared by
- * the table bytes restore.sh would copy too (api/bundle/saved-tables.ts).
+ * the table bytes restore.sh would copy too (api/bundle/saved-tables.ts). Artifacts in
+ * `leaveOut` are not chosen (api/bundle/intact.ts).
  */
-export async function selectBundle(db: Db, subject: BundleSubject, at: Date, now: Date, store?: BlobStore): Promise<BundleSelection> {
-  const rows = await gatherBundleRows(db, subject, at);
+export async function selectBundle(
+  db: Db,
+  subject: BundleSubject,
+  at: Date,
+  now: Date,
+  store?: BlobStore,
+  leaveOut: ReadonlySet<string> = new Set(),
+): Promise<BundleSelection> {
+  const rows = withoutArtifacts(await gatherBundleRows(db, subject, at), leaveOut);
   const savedTables = store ? await savedTablesOf(store, rows.extents) : undefined;
   const sel = composeSelection(rows, subject, at, now, savedTables);
   if (!sel) {

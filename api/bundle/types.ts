@@ -94,4 +94,21 @@ export interface BundleSelection {
   volumes: string[];
   /** The storage-side DR plan (api/dr/plan.ts), when the caller asked for it. */
   drPlan?: DrPlan;
+  /** Artifacts left out because a chunk of theirs is damaged or gone (api/bundle/intact.ts); absent or empty: none. */
+  leftOut?: LeftOutFile[];
+}
+
+/** An artifact a bundle left out: the chunk that failed, and the other capture's copy carried instead, if any. */
+export interface LeftOutFile {
+  artifactId: string;
+  host: string;
+  kind: string;
+  fileName: string;
+  sourcePath: string;
+  collectedAt: string;
+  /** The damaged or missing chunk. */
+  chunk: string;
+  reason: string;
+  /** The file of the same series (host, kind, source path, device) the bundle carries instead; null: none. */
+  replacedBy: { artifactId: string; path: string; collectedAt: string } | null;
 }

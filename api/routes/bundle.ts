@@ -10,11 +10,12 @@ import type { App, AppEnv } from '../context.js';
 import { recordAudit } from '../http/audit.js';
 import { assembleObject, toWebStream } from '../read/content.js';
 import { bundleFileName, bundleObjectKey, bundleTarGz } from '../bundle/tar.js';
-import { selectBundle, type BundleSubject } from '../bundle/select.js';
+import type { BundleSubject } from '../bundle/select.js';
+import { selectIntactBundle } from '../bundle/intact.js';
 import { deviceIdParam, timeParam, vmfsUuidParam } from '../http/params.js';
 import { attachmentDisposition } from '../store/content-disposition.js';
 import { DOWNLOAD_URL_TTL_SECONDS } from './artifacts.js';
-import { READ_ERRORS } from '../schemas/common.js';
+import { READ_ERRORS, err } from '../schemas/common.js';
 import { drPlanForSelection } from '../dr/gather.js';
 
 const query = z.object({
@@ -27,8 +28,15 @@ const query = z.object({
 });
 
 const responses = {
-  200: { description: 'The bundle (.tar.gz), streamed', content: { 'application/gzip': { schema: z.string().openapi({ format: 'binary' }) } } },
+  200: {
+    description:
+      "The bundle (.tar.gz), streamed. An artifact with a damaged chunk is left out (another capture's copy carried where one exists), as RESTORE.md and bundle.json `leftOut` say",
+    content: { 'application/gzip': { schema: z.string().openapi({ format: 'binary' }) } },
+  },
   302: { description: 'Redirect to a presigned GET of the assembled bundle' },
+  502: err(
+    'chunk_corrupt: a header dump restore.sh needs has a damaged chunk and no other capture holds an intact one; the message names the artifact and what to do',
+  ),
   ...READ_ERRORS,
 };
 
@@ -66,7 +74,8 @@ export function bundleTime(at: string | undefined, now: Date): Date {
 async function answerBundle(c: Context<AppEnv>, subject: BundleSubject, at: string | undefined, redirect: string | undefined): Promise<Response> {
   const { db, store, now, logger } = c.var.services;
   const current = now();
-  const sel = await selectBundle(db, subject, bundleTime(at, current), current, store);
+  // Every chunk is checked before the answer starts: a damaged artifact is left out (or the bundle refused).
+  const sel = await selectIntactBundle(c.var.services, subject, bundleTime(at, current), current);
   // A volume's bundle carries its DR plan (RESTORE.md "DR plan", DR-PLAN.txt, restore.sh --plan).
   if (subject.vmfsUuid) sel.drPlan = await drPlanForSelection(db, sel, at !== undefined);
   const fileName = bundleFileName(sel);

@@ -1705,7 +1705,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description The bundle (.tar.gz), streamed */
+      /** @description The bundle (.tar.gz), streamed. An artifact with a damaged chunk is left out (another capture's copy carried where one exists), as RESTORE.md and bundle.json `leftOut` say */
       200: {
         content: {
           "application/gzip": string;
@@ -1735,6 +1735,12 @@ export interface operations {
       };
       /** @description Not in the catalog */
       404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description chunk_corrupt: a header dump restore.sh needs has a damaged chunk and no other capture holds an intact one; the message names the artifact and what to do */
+      502: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1755,7 +1761,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description The bundle (.tar.gz), streamed */
+      /** @description The bundle (.tar.gz), streamed. An artifact with a damaged chunk is left out (another capture's copy carried where one exists), as RESTORE.md and bundle.json `leftOut` say */
       200: {
         content: {
           "application/gzip": string;
@@ -1785,6 +1791,12 @@ export interface operations {
       };
       /** @description Not in the catalog */
       404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description chunk_corrupt: a header dump restore.sh needs has a damaged chunk and no other capture holds an intact one; the message names the artifact and what to do */
+      502: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
