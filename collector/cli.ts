@@ -77,7 +77,7 @@ export const HOST_OPTIONS = {
 } as const satisfies OptionSpec;
 
 export const HOST_HELP = `  --command-timeout S    kill a host command (or an ssh read silent that long) after S
-                         seconds; that artifact fails (default 300)`;
+                       seconds; that artifact fails (default 300)`;
 
 /** How the run reaches its hosts: `--command-timeout` (seconds), else the default. */
 export function parseHostSettings(commandTimeout: string | undefined): HostSettings {
@@ -98,27 +98,26 @@ export const DEFAULT_CONFIG_FILE = '/etc/vmfs-collector.json';
 
 export const COMMON_HELP = `
 Catalog options (flags win over env, env over the config file):
-  --url URL              catalog base URL (env CATALOG_URL, config "catalogUrl")
-  --token TOKEN          bearer token (env CATALOG_TOKEN, config "token"); never printed
-  --config FILE          JSON config (default ${DEFAULT_CONFIG_FILE}; a missing default is fine)
-  --retries N            retries per request on network errors, 408, 429 and 5xx
-                         (default 4; a Retry-After up to 60 s is waited out)
-  --json                 machine-readable output on stdout, an error's too
-  -h, --help             this help`;
+  --url URL            catalog base URL (env CATALOG_URL, config "catalogUrl")
+  --token TOKEN        bearer token (env CATALOG_TOKEN, config "token"); never printed
+  --config FILE        JSON config (default ${DEFAULT_CONFIG_FILE}; a missing default is fine)
+  --retries N          retries per request on network errors, 408, 429 and 5xx
+                       (default 4; a Retry-After up to 60 s is waited out)
+  --json               machine-readable output on stdout, an error's too
+  -h, --help           this help`;
 
 export const SEND_HELP = `
 Sending options:
-  --host NAME            host name recorded (env COLLECTOR_HOST, config "host"; default: hostname)
-  --spool DIR            spool for unsent captures and staged chunks (default /var/spool/vmfs-collector)
-  --spool-max-bytes N    bound on the spool (default 2G; K/M/G suffixes)
-  --parallel N           chunk uploads at once (default 8)
-  --dry-run              read, hash and report, but upload and commit nothing
-  -q, --quiet            no progress output (progress only shows on a TTY anyway)`;
+  --host NAME          host name recorded (env COLLECTOR_HOST, config "host"; default: hostname)
+  --spool DIR          spool for unsent captures and staged chunks (default /var/spool/vmfs-collector)
+  --spool-max-bytes N  bound on the spool (default 2G; K/M/G suffixes)
+  --parallel N         chunk uploads at once (default 8)
+  --dry-run            read, hash and report, but upload and commit nothing
+  -q, --quiet          no progress output (shown on a TTY only)`;
 
 export const EXIT_HELP = `
 Exit status: 0 done · 1 failed (nothing could be read; or token, host or URL refused:
-capture kept in the spool) · 2 partial (some artifacts failed) · 64 usage · 65 delivered, but the catalog will never
-take a capture (a 4xx but 401/403/404/405/408/429, or the same 5xx but 502/503/504 on
-3 runs over 6 h while others went through): set aside in <spool>/rejected/ (collector
-spool list) · 75 catalog unreachable or failing, capture spooled for the next run. When
-several apply: a refused token (1), then 75, 1, 65, 2.`;
+kept in the spool) · 2 partial (some artifacts failed) · 64 usage · 65 the catalog will
+never take a capture (a 4xx but 401/403/404/405/408/429, or one 5xx but 502/503/504 on
+3 runs over 6 h): set aside in <spool>/rejected/ (collector spool list) · 75 catalog
+unreachable or failing: spooled for the next run. First that applies: refused token (1), 75, 1, 65, 2.`;

@@ -43,6 +43,19 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   spool: () => import('./commands/spool.js'),
 };
 
+/**
+ * The one line on stderr, and with --json (before any `--`) the same as JSON on stdout, where a
+ * script reads the command's own: {"error":{"code","message"}}, code usage (64), rejected (65),
+ * unreachable (75) or failed. Answers `status`.
+ */
+function failed(argv: string[], message: string, status: number): number {
+  process.stderr.write(`collector${argv[0] in COMMANDS ? ` ${argv[0]}` : ''}: ${visible(message)}\n`);
+  const args = argv.indexOf('--');
+  if ((args < 0 ? argv : argv.slice(0, args)).includes('--json'))
+    process.stdout.write(`${printableJson({ error: { code: { 64: 'usage', 65: 'rejected', 75: 'unreachable' }[status] ?? 'failed', message } })}\n`);
+  return status;
+}
+
 /** Runs one command line; resolves with the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -55,16 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const load = command === undefined ? undefined : COMMANDS[command];
-  // The one line on stderr, and with --json (before any `--`) the same as JSON on stdout, where a
-  // script reads the command's own: {"error":{"code","message"}}, code usage (64), rejected (65),
-  // unreachable (75) or failed.
-  const fail = (message: string, status: number): number => {
-    process.stderr.write(`collector${load ? ` ${command}` : ''}: ${visible(message)}\n`);
-    const args = rest.indexOf('--');
-    if ((args < 0 ? rest : rest.slice(0, args)).includes('--json'))
-      process.stdout.write(`${printableJson({ error: { code: { 64: 'usage', 65: 'rejected', 75: 'unreachable' }[status] ?? 'failed', message } })}\n`);
-    return status;
-  };
+  const fail = (message: string, status: number) => failed(argv, message, status);
   if (!load) {
     if (command === undefined) process.stderr.write(USAGE);
     return command === undefined ? EXIT.usage : fail(`unknown command ${JSON.stringify(command)} (see collector --help)`, EXIT.usage);
@@ -81,7 +85,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
+  const argv = process.argv.slice(2);
+  main(argv).then((code) => {
     process.exitCode = code;
   });
+  // The loop ran dry with the command still waiting (a stream that neither ended nor failed):
+  // that must not pass for success.
+  process.on('beforeExit', () => (process.exitCode ??= failed(argv, 'internal error: the command stopped before it finished', EXIT.failed)));
 }

@@ -23,14 +23,14 @@ export const HELP = `Usage: collector collect [options]
 Discovers what this host (or each --ssh host) can lose, reads it, cuts it into 1 MiB
 chunks, uploads only the chunks the catalog lacks, and commits one capture per host.
 
-  --root DIR             read devices and files under DIR (default /; for staged hosts)
-  --ssh [USER@]HOST      collect from an agentless ESXi host through ssh (repeatable;
-                         config "ssh"); BatchMode, 10 s connect timeout, host keys
-                         must already be in known_hosts
-  --device PATH          also dump the VMFS header region of PATH (repeatable)
-  --file KIND:PATH       also capture PATH as KIND, e.g. vh-sf:/backup/ds1.vh.sf (repeatable)
-  --undelete PATH        vmfs-undelete archive file or directory (repeatable; config "undeletePaths")
-  --header-bytes N       header dump length instead of the planned one (e.g. 1536M for support)
+  --root DIR           read devices and files under DIR (default /; for staged hosts)
+  --ssh [USER@]HOST    collect from an agentless ESXi host through ssh (repeatable;
+                       config "ssh"); BatchMode, 10 s connect timeout, host keys
+                       must already be in known_hosts
+  --device PATH        also dump the VMFS header region of PATH (repeatable)
+  --file KIND:PATH     also capture PATH as KIND, e.g. vh-sf:/backup/ds1.vh.sf (repeatable)
+  --undelete PATH      vmfs-undelete archive file or directory (repeatable; config "undeletePaths")
+  --header-bytes N     header dump length instead of the planned one (e.g. 1536M for support)
 ${HOST_HELP}
 ${SEND_HELP}
 ${COMMON_HELP}

@@ -13,10 +13,10 @@ The default minute is derived from the host name, so a fleet does not start at o
 The line holds no URL or token: it relies on ${DEFAULT_CONFIG_FILE} (shape
 printed with it). --args may not hold --token: no token in a crontab.
 
-  --schedule SPEC        five cron fields (default: a host-specific minute past 02:00)
-  --args="..."           extra collect arguments, e.g. --args="--ssh root@esx01 --ssh root@esx02"
-  --json                 only {"line": "<the crontab line>"} on stdout
-  -h, --help             this help
+  --schedule SPEC      five cron fields (default: a host-specific minute past 02:00)
+  --args="..."         extra collect arguments, e.g. --args="--ssh root@esx01 --ssh root@esx02"
+  --json               only {"line": "<the crontab line>"} on stdout
+  -h, --help           this help
 `;
 
 /** `cron`: prints the lines; changes nothing. */

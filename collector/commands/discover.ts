@@ -10,16 +10,16 @@ Runs the host's own commands (esxcli, esxcfg-vmhbadevs, svccfg, stmfadm, itadm,
 sbdadm, zfs) and lists what collect would capture, and why. Reads no device data
 and sends nothing; backing stores are kept by collect only when they hold VMFS.
 
-  --root DIR             devices and files under DIR (default /)
-  --ssh [USER@]HOST      an agentless ESXi host, through ssh (repeatable)
-  --device PATH          as collect --device
-  --file KIND:PATH       as collect --file
-  --undelete PATH        as collect --undelete
-  --host NAME            host name to show (default: hostname)
+  --root DIR           devices and files under DIR (default /)
+  --ssh [USER@]HOST    an agentless ESXi host, through ssh (repeatable)
+  --device PATH        as collect --device
+  --file KIND:PATH     as collect --file
+  --undelete PATH      as collect --undelete
+  --host NAME          host name to show (default: hostname)
 ${HOST_HELP}
-  --config FILE          JSON config (default ${DEFAULT_CONFIG_FILE})
-  --json                 machine-readable output
-  -h, --help             this help
+  --config FILE        JSON config (default ${DEFAULT_CONFIG_FILE})
+  --json               machine-readable output
+  -h, --help           this help
 `;
 
 const OPTIONS = {

@@ -18,9 +18,9 @@ vmfs-metadata-sdX-vh.sf.bu, part-backup-*.hex, vmfs-undelete archives, saved
 (then its name); its modification time is when it was collected: files with the
 same modification time form one capture collected at that time.
 
-  --host NAME            the host the files came from (required)
-  --host-kind KIND       esx, esxi, solaris or linux (default: guessed from the kinds)
-  --kind KIND            treat every FILE as KIND instead of detecting it
+  --host NAME          the host the files came from (required)
+  --host-kind KIND     esx, esxi, solaris or linux (default: guessed from the kinds)
+  --kind KIND          treat every FILE as KIND instead of detecting it
 ${SEND_HELP.replace(/\n {2}--host NAME[^\n]*/, '')}
 ${COMMON_HELP}
 ${EXIT_HELP}

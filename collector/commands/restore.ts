@@ -20,15 +20,15 @@ that fails any check is refused and nothing is left behind. This command never w
 to a device: read RESTORE.md in DIR/vmfs-restore-<uuid>-<time>/ (the path is printed
 at the end); its restore.sh --apply does, after its own checks.
 
-  --volume UUID          VMFS volume UUID (as under /vmfs/volumes)
-  --device ID            device id (naa.…, eui.…, t10.…) instead of a volume
-  --at ISO               the catalog as of this time (default: latest)
-  -o, --output DIR       where to unpack (default ./restore-<id>); must be new or empty
+  --volume UUID        VMFS volume UUID (as under /vmfs/volumes)
+  --device ID          device id (naa.…, eui.…, t10.…) instead of a volume
+  --at ISO             the catalog as of this time (default: latest)
+  -o, --output DIR     where to unpack (default ./restore-<id>); must be new or empty
 ${COMMON_HELP}
 
 Exit status: 0 unpacked and verified · 1 failed (token refused, nothing for that volume or
 device at that time, or the bundle failed a check) · 64 usage · 75 catalog unreachable,
-busy or failing (5xx, 408, 429): try again.
+busy or failing (5xx, 408, 429), or the download cut short: try again.
 `;
 
 const OPTIONS = {
@@ -179,7 +179,14 @@ async function download(client: CatalogClient, path: string): Promise<AsyncItera
       if (status >= 500 || status === 408 || status === 429) throw new UnreachableError(`restore bundle: HTTP ${status} ${msg}`);
       throw new RejectedError(`restore bundle: HTTP ${status} ${msg}`, status);
     }
-    return res.pipe(createGunzip());
+    // pipe() passes on neither a cut connection nor a timeout: the unpacking waited for bytes that
+    // never came, the event loop emptied and the run ended 0 with half a bundle staged.
+    const gz = createGunzip();
+    let got = 0;
+    const cut = (why: string) => gz.destroy(new UnreachableError(`download interrupted after ${got} bytes: ${why}`));
+    res.on('data', (c: Buffer) => (got += c.length)).on('error', (e) => cut(describeError(e)));
+    res.on('close', () => res.complete || cut('connection closed'));
+    return res.pipe(gz);
   }
   throw new CollectorError('restore bundle: too many redirects');
 }

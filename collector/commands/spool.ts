@@ -9,15 +9,15 @@ import { printableJson, visible } from '../../formats/printable.js';
 export const HELP = `Usage: collector spool list | resend ID | drop ID [options]
 
 The captures waiting in the spool for the catalog (pending) and those it will never
-take (rejected: a 4xx, or the same 5xx on 3 runs over 6 h while others went through).
+take (rejected: collect --help says when).
 
-  list                   each capture: id, state, host, collected at, artifacts, size,
-                         failed attempts, last error (--json: all of it)
-  resend ID              deliver a capture now; a rejected one goes back to the queue
-  drop ID                delete a capture, pending or rejected, saying what it was
+  list                 each capture: id, state, host, collected at, artifacts, size,
+                       failed attempts, last error (--json: all of it)
+  resend ID            deliver a capture now; a rejected one goes back to the queue
+  drop ID              delete a capture, pending or rejected, saying what it was
   ID may be any unique prefix of a capture id.
 
-  --spool DIR            the spool (default /var/spool/vmfs-collector; config "spool")
+  --spool DIR          the spool (default /var/spool/vmfs-collector; config "spool")
 ${COMMON_HELP}
 
 Exit status: 0 done · 1 failed, or no such capture · 64 usage · 65 rejected again ·
