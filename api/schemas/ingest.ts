@@ -9,7 +9,8 @@ import { FILE_NAME_RULE, HOST_NAME_RULE, LIMITS } from '../ingest/limits.js';
 
 export const SHA256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits');
 
-export const UUID = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID');
+// No regex flags: /openapi.json publishes the source alone as the JSON-schema pattern (a `/i` would be lost).
+export const UUID = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a UUID');
 
 export const Size = z.number().int().nonnegative();
 
