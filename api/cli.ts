@@ -21,7 +21,7 @@ import { checkStore, formatCheckReport } from './retention/check.js';
 import { pinCapture, unpinCapture } from './retention/pins.js';
 import { dropOpenCapture } from './ingest/staging.js';
 import { runEventChecks } from './events/checks.js';
-import { runMaintenance } from './maintenance.js';
+import { type Maintenance, runMaintenance } from './maintenance.js';
 
 const USAGE = `usage: npm run catalog -- <command> [options]
 
@@ -41,9 +41,11 @@ commands:
   pin ID --note TEXT           keep a capture whatever the policy says
   unpin ID                     remove a pin
   events scan                  raise host-stale (and re-check the health events), send due webhooks
-  maintenance                  run the maintenance pass now, as the server does each hour: stale
-                               commit jobs, staging sweep, event checks, retention when
-                               RETENTION_SCHEDULED, the chunk listing, the day's scrub when due
+  maintenance                  run the maintenance pass now, as the server does (a minute after
+                               start, then hourly): stale commit jobs, staging sweep, event
+                               checks, retention when RETENTION_SCHEDULED, the chunk listing,
+                               the day's scrub when due; exit 3 when it finds chunks lost or
+                               corrupt (the output says what to do)
 
 options:
   --json                       machine-readable output on stdout; an error too, as
@@ -57,7 +59,8 @@ With the embedded database (no DATABASE_URL), stop the server first or use the
 API's routes (the refusal names the one for the command).
 
 exit status: 0 done · 1 failed · 2 done in part: rebuild left manifests or artifacts out,
-reindex could not read artifacts (each named) · 3 check found problems · 64 usage · 75 the embedded
+reindex could not read artifacts (each named) · 3 check or maintenance found problems
+(lost or corrupt chunks) · 64 usage · 75 the embedded
 database is in use by a running server · 78 a setting is invalid, or the embedded
 database cannot be opened (the message says how to rebuild it)`;
 
@@ -75,6 +78,33 @@ const BUSY_ROUTES: Record<string, string> = {
   pin: 'PUT /v1/captures/{id}/pin',
   unpin: 'DELETE /v1/captures/{id}/pin',
 };
+
+/** Whether a maintenance pass found chunks lost (listing) or corrupt or gone (scrub): exit 3, as for `check`'s findings. */
+function maintenanceFoundProblems(done: Maintenance): boolean {
+  return (done.listing?.doubted ?? 0) > 0 || (done.scrub !== null && !done.scrub.clean);
+}
+
+/** The maintenance pass's report: one summary line, then what each finding means and what to do. */
+function formatMaintenance(done: Maintenance): string {
+  const lines = [
+    `maintenance: event checks ${done.events ? `${done.events.raised} raised, ${done.events.resolved} resolved` : '-'}; staging sweep ${done.sweptStaging ? `${done.sweptStaging.captures} areas` : '-'}; ` +
+      `retention ${done.retention ? `${done.retention.dropped} dropped` : 'not scheduled'}; listing ${done.listing ? `${done.listing.vouched} vouched, ${done.listing.doubted} doubted` : '-'}; ` +
+      `scrub ${done.scrub ? `${done.scrub.read} read, ${done.scrub.corrupt} corrupt` : 'not due'}`,
+    ...done.failed.map((f) => `  ${f.step} failed: ${f.error}`),
+  ];
+  const doubted = done.listing?.doubted ?? 0;
+  if (doubted > 0)
+    lines.push(
+      `  ${doubted} chunks the catalog holds are not in the store at their recorded size (lost, or the store is not all there: an unmounted directory, another bucket). ` +
+        'Check the store first; then `npm run catalog -- check` names the artifacts that need them. The next capture of a host holding a lost chunk uploads it again.',
+    );
+  if (done.scrub && !done.scrub.clean)
+    lines.push(
+      `  the scrub found ${done.scrub.corrupt} chunks corrupt (bytes no longer matching their hash: set aside under quarantine/) or gone; ` +
+        'a critical chunk-corrupt event names the artifacts each affects (GET /v1/events). The next capture of a host holding the good bytes uploads them again.',
+    );
+  return lines.join('\n');
+}
 
 /** A usage mistake: exit 64 (EX_USAGE) with one line. */
 class UsageError extends Error {}
@@ -282,14 +312,9 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         return await withServices(async (opened) => {
           const done = await runMaintenance(opened.services);
           await cliAudit(opened, 'maintenance', 'catalog', { failed: done.failed.map((f) => f.step) });
-          const lines = [
-            `maintenance: events ${done.events ? `${done.events.raised} raised, ${done.events.resolved} resolved` : '-'}; staging sweep ${done.sweptStaging ? `${done.sweptStaging.captures} areas` : '-'}; ` +
-              `retention ${done.retention ? `${done.retention.dropped} dropped` : 'not scheduled'}; listing ${done.listing ? `${done.listing.vouched} vouched, ${done.listing.doubted} doubted` : '-'}; ` +
-              `scrub ${done.scrub ? `${done.scrub.read} read, ${done.scrub.corrupt} corrupt` : 'not due'}`,
-            ...done.failed.map((f) => `  ${f.step} failed: ${f.error}`),
-          ];
-          print(lines.join('\n'), done);
-          return done.failed.length > 0 ? 1 : 0;
+          print(formatMaintenance(done), done);
+          // A failed step first (the pass did not see everything), then what it found.
+          return done.failed.length > 0 ? 1 : maintenanceFoundProblems(done) ? 3 : 0;
         });
       }
       case 'check': {

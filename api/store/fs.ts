@@ -79,10 +79,17 @@ function ignoreMissing(err: unknown): void {
 }
 
 /** A directory's entries; none when it does not exist (yet). */
-async function entriesOf(dir: string) {
+/**
+ * A directory's entries; none when it does not exist. Listing (`strict`), a file where the
+ * directory should be (ENOTDIR: a failed mount leaves such things) is an error, not an empty
+ * listing, which would tell the maintenance pass that every chunk is lost.
+ */
+async function entriesOf(dir: string, strict = false) {
   try {
     return await readdir(dir, { withFileTypes: true });
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    if (strict && code === 'ENOTDIR') throw new Error(`cannot list ${dir}: it is a file, not a directory (a failed mount?)`);
     if (isMissing(err)) return [];
     throw err;
   }
@@ -421,7 +428,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   private async *walk(dir: string, keyPrefix: string, prefix: string): AsyncGenerator<ObjectInfo> {
-    const entries = await entriesOf(dir);
+    const entries = await entriesOf(dir, true);
     // A directory stands for the keys under `name/`: sorting it as `name/` puts
     // `a-b` (0x2d) before `a/…` (0x2f), the order S3 would list them in.
     const named = entries

@@ -50,7 +50,7 @@ describeEachFlavour('catalog events scan and maintenance', (flavour) => {
     const text = await cli(['maintenance'], env);
     expect(text.code).toBe(0);
     expect(text.out).toMatch(
-      /^maintenance: events 0 raised, 0 resolved; staging sweep \d+ areas; retention not scheduled; listing \d+ vouched, \d+ doubted; scrub /,
+      /^maintenance: event checks 0 raised, 0 resolved; staging sweep \d+ areas; retention not scheduled; listing \d+ vouched, \d+ doubted; scrub /,
     );
     expect((await cli(['maintenance', 'now'], env)).code).toBe(64);
   });
