@@ -11,6 +11,7 @@ import {
 import { oneOf } from './cli.js';
 import { describeError, UsageError } from './errors.js';
 import type { HostAccess } from './host-access.js';
+import { resolve } from 'node:path';
 
 /** `.vh.sf` copies: the FS descriptor sits at +2 MiB, so the first 8 MiB are plenty. */
 export const VH_SF_BYTES = 8 * 1024 * 1024;
@@ -298,8 +299,12 @@ export async function discoverHost(access: HostAccess, opts: DiscoverOptions): P
   }
   const esx = await discoverEsx(access, d);
   if (!esx) await discoverSolaris(access, d);
+  // A relative path given here is the operator's current directory's, not the host root's
+  // (LocalAccess joins every path under its root: `vh.sf` was read as /vh.sf).
+  const abs = (p: string) => (r ? p : resolve(p));
 
-  for (const dir of opts.undeletePaths ?? []) {
+  for (let dir of opts.undeletePaths ?? []) {
+    dir = abs(dir);
     const names = await access.list(dir);
     const files = names === null ? [dir] : names.map((n) => `${dir.replace(/\/+$/, '')}/${n}`);
     for (const path of files) {
@@ -313,19 +318,21 @@ export async function discoverHost(access: HostAccess, opts: DiscoverOptions): P
       });
     }
   }
-  for (const path of opts.devices ?? []) {
+  for (let path of opts.devices ?? []) {
+    path = abs(path);
     const base = path.split('/').pop() ?? path;
     d.artifacts.push(headerDump(path, /^(naa|eui|t10|mpx)\./.test(base) ? base : path, 'given with --device'));
   }
   for (const parsed of opts.files ?? []) {
+    const path = abs(parsed.path);
     // A file given by hand is already the artifact (a saved dump, an export): stored whole.
     d.artifacts.push({
       kind: parsed.kind,
-      fileName: safeName(parsed.path.split('/').pop() ?? parsed.path),
-      sourcePath: parsed.path,
+      fileName: safeName(path.split('/').pop() ?? path),
+      sourcePath: path,
       device: null,
       why: 'given with --file',
-      read: { path: parsed.path, length: WHOLE_FILE },
+      read: { path, length: WHOLE_FILE },
     });
   }
   return d;

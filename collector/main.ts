@@ -91,5 +91,5 @@ if (require.main === module) {
   });
   // The loop ran dry with the command still waiting (a stream that neither ended nor failed):
   // that must not pass for success.
-  process.on('beforeExit', () => (process.exitCode ??= failed(argv, 'internal error: the command stopped before it finished', EXIT.failed)));
+  process.on('beforeExit', () => (process.exitCode ??= failed(argv, 'internal error: the command never finished', EXIT.failed)));
 }

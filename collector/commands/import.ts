@@ -15,8 +15,8 @@ export const HELP = `Usage: collector import FILE... --host NAME [options]
 Uploads backups made before the collector existed: vmfs-header-backup-sdX.hex,
 vmfs-metadata-sdX-vh.sf.bu, part-backup-*.hex, vmfs-undelete archives, saved
 "svccfg export" XML, saved listings. Each file's kind is detected from its content
-(then its name); its modification time is when it was collected: files with the
-same modification time form one capture collected at that time.
+(then its name); files with the same modification time form one capture collected
+at that time.
 
   --host NAME          the host the files came from (required)
   --host-kind KIND     esx, esxi, solaris or linux (default: guessed from the kinds)
