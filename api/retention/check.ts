@@ -22,7 +22,7 @@ import { chunkKey, isManifestKey, manifestKeysOf } from '../store/types.js';
 import { rowsOf } from './gather.js';
 import type { Db } from '../../db/client.js';
 import { resolveChunkCorrupt } from '../events/chunk-corrupt.js';
-import { enqueueEvents } from '../events/webhook.js';
+import { enqueueEvents, kickDelivery } from '../events/webhook.js';
 
 export interface CorruptChunk {
   sha256: string;
@@ -231,8 +231,8 @@ async function readManifests(
   };
 }
 
-/** What `check` needs: the config only for webhooks of the events the scrub raises and resolves. */
-type CheckServices = Pick<Services, 'db' | 'store' | 'now' | 'config'>;
+/** What `check` needs: the config and logger only for webhooks of the events the scrub raises and resolves. */
+type CheckServices = Pick<Services, 'db' | 'store' | 'now' | 'config' | 'logger'>;
 
 /** `blobs` records a scrub reads a page at a time: its slice is walked, never held whole. */
 const SCRUB_PAGE = 1000;
@@ -301,10 +301,14 @@ export async function scrubChunks(
       .set({ lastVerified: at })
       .where(inArray(blobs.sha256, good.slice(i, i + 500)));
   for (const c of corrupt) await raiseCorrupt(services, c, await repairable(services, c.sha256, setAside.get(c.sha256)!));
-  await db.transaction(async (txRaw) => {
+  const resolved = await db.transaction(async (txRaw) => {
     const tx = txRaw as unknown as Db;
-    await enqueueEvents(tx, services.config, at, 'event.resolved', await resolveChunkCorrupt(tx, good, at));
+    const ids = await resolveChunkCorrupt(tx, good, at);
+    await enqueueEvents(tx, services.config, at, 'event.resolved', ids);
+    return ids;
   });
+  // Sent now, as a commit's are, not at the next events scan.
+  if (corrupt.length || resolved.length) kickDelivery(services);
   await doubtRecords(db, vanished);
   corrupt.sort((a, b) => a.sha256.localeCompare(b.sha256));
   const passStartedAt = wrapped || !state?.passStartedAt ? at : state.passStartedAt;
@@ -422,6 +426,7 @@ export async function recordDamagedChunk(services: CheckServices, chunk: { sha25
     const artifacts = (await artifactsNaming(db, [chunk.sha256])).get(chunk.sha256) ?? [];
     const c: CorruptChunk = { sha256: chunk.sha256, reason: e.message, artifacts: [...artifacts].sort(), volumes: [] };
     await raiseCorrupt(services, c, await repairable(services, chunk.sha256, raw));
+    kickDelivery(services);
     return true;
   }
 }
@@ -462,7 +467,7 @@ const EVENT_ARTIFACTS = 50;
  * volume's page, not one per capture kept; the event names the newest artifact holding it,
  * and its details list the others.
  */
-async function raiseCorrupt(services: Pick<Services, 'db' | 'now' | 'config'>, c: CorruptChunk, repair: string): Promise<void> {
+async function raiseCorrupt(services: Pick<Services, 'db' | 'now' | 'config' | 'logger'>, c: CorruptChunk, repair: string): Promise<void> {
   const { db, now } = services;
   if (c.artifacts.length === 0) return;
   const arts = rowsOf<{ id: string; capture_id: string; host: string; device: string | null; file_name: string; collected_at: Date | string }>(

@@ -3,9 +3,14 @@
  * same every day and on every host that sees the LUN) raises one critical chunk-corrupt event
  * for its volume, naming the newest artifact and listing the others — not one per artifact
  * kept, which on a fleet's retained days would be hundreds of critical alerts for one fault.
+ * Its webhook goes out when the check raises it, as a commit's events do, not at the next
+ * events scan.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { deliveriesSettled } from '../../api/events/webhook.js';
 import { chunkKey } from '../../api/store/types.js';
 import { events } from '../../db/schema.js';
 import { buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
@@ -14,11 +19,20 @@ import { ingest, sha256Hex } from '../helpers/ingest-client.js';
 
 describeEachFlavour('a shared damaged chunk is one event per volume', (flavour) => {
   let catalog: TestCatalog;
+  const hooks: string[] = [];
+  const receiver = createServer((req, res) => {
+    hooks.push(String(req.headers['x-catalog-event']));
+    req.resume();
+    req.on('end', () => res.end());
+  });
   beforeAll(async () => {
-    catalog = await startTestCatalog(flavour);
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+    const { port } = receiver.address() as AddressInfo;
+    catalog = await startTestCatalog(flavour, { env: { WEBHOOK_URL: `http://127.0.0.1:${port}/hook` } });
   });
   afterAll(async () => {
     await catalog?.close();
+    await new Promise<void>((r) => receiver.close(() => r()));
   });
 
   it('three hosts, two days each: one event for the volume, listing all six artifacts', async () => {
@@ -52,5 +66,8 @@ describeEachFlavour('a shared damaged chunk is one event per volume', (flavour) 
     expect(details.artifactCount).toBe(6);
     expect([...details.artifacts].sort()).toEqual([...held].sort());
     expect(open[0].message).toContain('(and 5 other artifacts holding it)');
+    // Sent by the check itself: no events scan or maintenance pass ran.
+    await deliveriesSettled(catalog.services);
+    expect(hooks).toEqual(['event.raised']);
   });
 });
