@@ -159,6 +159,10 @@ export async function captureArtifact(
 ): Promise<CapturedArtifact> {
   const out = failedArtifact(p, p.error ?? null);
   if (p.error) return out;
+  const cap = p.read?.cap ?? 1 / 0;
+  const capped = (n: number) => {
+    if (n > cap) throw new Error(`${p.kind} over its ${cap}-byte cap: stopped reading`);
+  };
   try {
     let source: AsyncIterable<Buffer>;
     let forceStage = false;
@@ -168,6 +172,7 @@ export async function captureArtifact(
       forceStage = true;
     } else if (p.read && isTextKind(p.kind)) {
       const raw = await readAll(access.read(p.read.path, 0, p.read.length === 'header' ? PLAN_BYTES : p.read.length));
+      capped(raw.length);
       const red = redactSecrets(p.kind, raw).bytes;
       source = bufferSource(Buffer.from(red.buffer, red.byteOffset, red.byteLength));
       forceStage = true;
@@ -219,6 +224,7 @@ export async function captureArtifact(
       opts.digests!.forget(src);
       return captureArtifact(access, p, stager, opts, false);
     }
+    capped(c.size);
     if (src && access.ref.type === 'local') opts.digests?.set(src, { size: c.size, sha256: c.sha256, chunks: c.chunks.map((x) => x.sha256) });
     out.size = c.size;
     out.sha256 = c.sha256;

@@ -12,17 +12,27 @@ import { oneOf } from './cli.js';
 import { describeError, UsageError } from './errors.js';
 import type { HostAccess } from './host-access.js';
 import { resolve } from 'node:path';
+import { MAX_TEXT_BYTES, MAX_XML_BYTES } from '../formats/text.js';
 
 /** `.vh.sf` copies: the FS descriptor sits at +2 MiB, so the first 8 MiB are plenty. */
 export const VH_SF_BYTES = 8 * 1024 * 1024;
-/** Streamed whole (vmfs-undelete archives, `--file` of a binary kind). */
-export const WHOLE_FILE = Number.MAX_SAFE_INTEGER;
 
 const TEXT_KINDS: ReadonlySet<ArtifactKind> = new Set(['iscsitgt-smf', 'stmf-smf', 'comstar-listing', 'esx-inventory', 'zfs-snapshots']);
 
 /** True for the kinds stored as text (redacted before hashing). */
 export function isTextKind(kind: ArtifactKind): boolean {
   return TEXT_KINDS.has(kind);
+}
+
+/**
+ * A file read whole (--file, --undelete, import), up to its kind's cap: what the catalog parses of
+ * a text kind (formats/text.ts), else the most it takes of any artifact (artifactBytes, 4 GiB:
+ * api/ingest/limits.ts). One byte more is read to tell: a special file (/dev/zero) stops there
+ * and fails its artifact, where it was read for ever (or into a buffer past Node's limit).
+ */
+export function wholeFile(path: string, kind: ArtifactKind): PlannedArtifact['read'] {
+  const cap = kind.endsWith('-smf') ? MAX_XML_BYTES : isTextKind(kind) ? MAX_TEXT_BYTES : 2 ** 32;
+  return { path, length: cap + 1, cap };
 }
 
 /** One artifact `collect` would capture, and why. */
@@ -37,7 +47,7 @@ export interface PlannedArtifact {
   /** Command output, already redacted. */
   text?: Buffer;
   /** Bytes to read from a device or file: a header dump (length planned from its start) or a fixed length. */
-  read?: { path: string; length: number | 'header' };
+  read?: { path: string; length: number | 'header'; cap?: number };
   /** A backing store: skipped (not an error) when it holds no VMFS. */
   onlyIfVmfs?: boolean;
   /** Discovery already knows it cannot be captured. */
@@ -314,7 +324,7 @@ export async function discoverHost(access: HostAccess, opts: DiscoverOptions): P
         sourcePath: path,
         device: null,
         why: 'configured vmfs-undelete path',
-        read: { path, length: WHOLE_FILE },
+        read: wholeFile(path, 'vmfs-undelete'),
       });
     }
   }
@@ -332,7 +342,7 @@ export async function discoverHost(access: HostAccess, opts: DiscoverOptions): P
       sourcePath: path,
       device: null,
       why: 'given with --file',
-      read: { path, length: WHOLE_FILE },
+      read: wholeFile(path, parsed.kind),
     });
   }
   return d;

@@ -25,8 +25,7 @@ Commands:
   collector --version            the collector's version
 
 Configuration: flags, then env CATALOG_URL / CATALOG_TOKEN / COLLECTOR_HOST, then
-the JSON file given with --config, else env VMFS_COLLECTOR_CONFIG, else
-/etc/vmfs-collector.json (a missing default file is fine).
+the JSON file --config (else env VMFS_COLLECTOR_CONFIG, else /etc/vmfs-collector.json).
 Exit status: 0 done · 1 failed · 2 partial · 64 usage · 65 rejected · 75 spooled
 (collector collect --help says when).
 `;

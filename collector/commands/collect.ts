@@ -25,8 +25,7 @@ chunks, uploads only the chunks the catalog lacks, and commits one capture per h
 
   --root DIR           read devices and files under DIR (default /; for staged hosts)
   --ssh [USER@]HOST    collect from an agentless ESXi host through ssh (repeatable;
-                       config "ssh"); BatchMode, 10 s connect timeout, host keys
-                       must already be in known_hosts
+                       config "ssh"); host keys must already be in known_hosts
   --device PATH        also dump the VMFS header region of PATH (repeatable)
   --file KIND:PATH     also capture PATH as KIND, e.g. vh-sf:/backup/ds1.vh.sf (repeatable)
   --undelete PATH      vmfs-undelete archive file or directory (repeatable; config "undeletePaths")

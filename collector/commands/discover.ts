@@ -6,9 +6,9 @@ import { printableJson, visible, visibleLines } from '../../formats/printable.js
 
 export const HELP = `Usage: collector discover [--root DIR] [--ssh [USER@]HOST]... [--json]
 
-Runs the host's own commands (esxcli, esxcfg-vmhbadevs, svccfg, stmfadm, itadm,
-sbdadm, zfs) and lists what collect would capture, and why. Reads no device data
-and sends nothing; backing stores are kept by collect only when they hold VMFS.
+Runs the host's own commands (esxcli, svccfg, stmfadm, itadm, zfs, …) and lists what
+collect would capture (a backing store only if it holds VMFS), and why. Reads no
+device data and sends nothing.
 
   --root DIR           devices and files under DIR (default /)
   --ssh [USER@]HOST    an agentless ESXi host, through ssh (repeatable)
@@ -39,15 +39,7 @@ function toJson(d: Discovery) {
       sourcePath: a.sourcePath,
       device: a.device,
       why: a.why,
-      bytes: a.text
-        ? a.text.length
-        : a.read
-          ? a.read.length === 'header'
-            ? 'header'
-            : a.read.length >= Number.MAX_SAFE_INTEGER
-              ? 'whole'
-              : a.read.length
-          : null,
+      bytes: a.text ? a.text.length : a.read ? (a.read.length === 'header' ? 'header' : a.read.cap ? 'whole' : a.read.length) : null,
       onlyIfVmfs: a.onlyIfVmfs === true,
       error: a.error ?? null,
     })),

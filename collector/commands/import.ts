@@ -4,7 +4,7 @@ import { detect, type ArtifactKind, type HostRef } from '../../formats/index.js'
 import { failedArtifact, PLAN_BYTES, type CapturedArtifact } from '../capture.js';
 import { COMMON_HELP, EXIT_HELP, oneOf, parseCommand, printedHelp, SEND_HELP, SEND_OPTIONS } from '../cli.js';
 import { loadConfigFile, resolveSendConfig } from '../config.js';
-import { NAMED_KINDS, WHOLE_FILE, type PlannedArtifact } from '../discover.js';
+import { NAMED_KINDS, wholeFile, type PlannedArtifact } from '../discover.js';
 import { describeError, UsageError } from '../errors.js';
 import { LocalAccess } from '../host-access.js';
 import { Progress } from '../progress.js';
@@ -65,7 +65,7 @@ async function planFile(path: string, forced: ArtifactKind | undefined): Promise
     }
     if (kind === 'unknown') throw new Error('not a recognised backup (content and name); use --kind');
     // Legacy dumps are stored whole, exactly as the old scripts wrote them.
-    return { plan: { kind, fileName: base, sourcePath: abs, device: null, why: 'imported', read: { path: abs, length: WHOLE_FILE } }, mtime: st.mtime };
+    return { plan: { kind, fileName: base, sourcePath: abs, device: null, why: 'imported', read: wholeFile(abs, kind) }, mtime: st.mtime };
   } catch (e) {
     return failedArtifact({ kind: forced ?? 'unknown', fileName: base, sourcePath: abs, device: null }, describeError(e));
   }
