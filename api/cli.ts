@@ -21,6 +21,7 @@ import { checkStore, formatCheckReport } from './retention/check.js';
 import { pinCapture, unpinCapture } from './retention/pins.js';
 import { dropOpenCapture } from './ingest/staging.js';
 import { runEventChecks } from './events/checks.js';
+import { hostScopeProblem } from './ingest/host-scope.js';
 import { type Maintenance, runMaintenance } from './maintenance.js';
 
 const USAGE = `usage: npm run catalog -- <command> [options]
@@ -203,6 +204,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           if (!values.name) throw new UsageError('tokens create needs --name NAME');
           if (role === 'collector' && !values.host) throw new UsageError('a collector token needs --host HOST (the only host it may write for)');
           if (role !== 'collector' && values.host) throw new UsageError(`an ${role} token reaches every host: --host is for collector tokens only`);
+          const hostProblem = values.host ? hostScopeProblem(values.host) : null;
+          if (hostProblem) throw new UsageError(`--host: ${hostProblem}`);
           return await withServices(async (opened) => {
             const created = await createToken(opened.services, { role, host: values.host ?? null, name: values.name! });
             await cliAudit(opened, 'token-create', created.id, { role, host: created.host, name: created.name });

@@ -16,6 +16,7 @@ import { hashSecret, newSecret, type NewToken } from './secrets.js';
 import type { Role, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { forgetVerifiedTokens } from '../http/auth.js';
+import { hostScopeProblem } from '../ingest/host-scope.js';
 import type { BlobStore } from '../store/types.js';
 import { prepareDataDir } from '../data-dir.js';
 
@@ -68,6 +69,8 @@ export async function createToken(services: TokenServices, input: { role: Role; 
   // Only a collector's writes are scoped; an admin or operator token with a host kept and listed it, looking scoped while it reads every host.
   if (input.role !== 'collector' && input.host)
     throw new ApiError('bad_request', `an ${input.role} token reaches every host: a host is for collector tokens only (leave it out)`);
+  const hostProblem = input.host ? hostScopeProblem(input.host) : null;
+  if (hostProblem) throw new ApiError('bad_request', hostProblem);
   const id = randomUUID();
   const token = newSecret();
   const row = { id, name: input.name, role: input.role, host: input.host ?? null, secretSha256: hashSecret(token), createdAt: services.now(), revokedAt: null };

@@ -8,7 +8,7 @@ export const TokenCreate = z
       .string()
       .min(1)
       .max(255)
-      .regex(/^[A-Za-z0-9._:*-]+$/, 'a host name, or a pattern with * wildcards')
+      .regex(/^[A-Za-z0-9._*-]+$/, 'a host name, or a pattern with * wildcards')
       .optional()
       .describe('collector tokens: the host they write for, or a pattern such as `esxi-*` for an SSH proxy collecting a cluster'),
     name: z.string().min(1).max(200),
