@@ -12,8 +12,9 @@ import { queryRows, type Db } from '../../db/client.js';
 import { inList } from '../read/rows.js';
 import { datasetOfBackingStore } from '../../formats/zfs.js';
 import type { Severity } from '../pipeline/drift.js';
+import type { HEALTH_EVENT_TYPES } from './types.js';
 
-export type HealthEventType = 'target-guid-mismatch' | 'backing-store-missing' | 'host-stale';
+export type HealthEventType = (typeof HEALTH_EVENT_TYPES)[number];
 
 /** A condition that holds now; its key names it across captures. */
 export interface HealthCondition {

@@ -6,15 +6,9 @@
  * differs from the one written in the VMFS header.
  */
 import type { PartitionInfo } from '../../formats/types.js';
+import type { DRIFT_EVENT_TYPES } from '../events/types.js';
 
-export type DriftEventType =
-  | 'lun-id-changed'
-  | 'device-id-changed'
-  | 'partition-missing'
-  | 'partition-changed'
-  | 'label-changed'
-  | 'header-changed'
-  | 'parse-error';
+export type DriftEventType = (typeof DRIFT_EVENT_TYPES)[number];
 
 export type Severity = 'info' | 'warning' | 'critical';
 

@@ -3,6 +3,7 @@
  * `/openapi.json`) and of the read modules' types (`z.infer`, exported below).
  */
 import { z } from '@hono/zod-openapi';
+import { EVENT_TYPES } from '../events/types.js';
 
 /**
  * A JSON value or null, documented as a nullable object: OpenAPI 3.0 client generators
@@ -88,7 +89,7 @@ export const ArtifactSummarySchema = z
 export const EventSchema = z
   .object({
     id: z.number(),
-    type: z.string(),
+    type: z.string().describe(`One of: ${EVENT_TYPES.join(', ')}`),
     severity: z.string(),
     vmfsUuid: z.string().nullable(),
     deviceId: z.string().nullable(),
@@ -116,7 +117,11 @@ const linkedRows = {
   targets: z.array(TargetSchema),
   snapshots: z.array(SnapshotSchema),
   artifacts: z.array(ArtifactSummarySchema),
-  events: z.array(EventSchema),
+  events: z
+    .array(EventSchema)
+    .describe(
+      'The newest 200 events of the volume and its devices (or of the LUN), newest first, whatever their state: open, acknowledged (`acknowledged`) and resolved (`resolvedAt`) — the history a timeline marks. The open ones alone: `GET /v1/events?status=open&vmfsUuid=…` (or `deviceId=…`)',
+    ),
 };
 
 export const VolumeSchema = z

@@ -426,6 +426,7 @@ export interface components {
       /** @description zfs snapshots of the LUs' backing zvols, per the latest snapshot list */
       snapshots: components["schemas"]["ZfsSnapshot"][];
       artifacts: components["schemas"]["ArtifactListed"][];
+      /** @description The newest 200 events of the volume and its devices (or of the LUN), newest first, whatever their state: open, acknowledged (`acknowledged`) and resolved (`resolvedAt`) — the history a timeline marks. The open ones alone: `GET /v1/events?status=open&vmfsUuid=…` (or `deviceId=…`) */
       events: components["schemas"]["Event"][];
     };
     Extent: {
@@ -495,6 +496,7 @@ export interface components {
     };
     Event: {
       id: number;
+      /** @description One of: lun-id-changed, device-id-changed, partition-missing, partition-changed, label-changed, header-changed, parse-error, target-guid-mismatch, backing-store-missing, host-stale, chunk-corrupt */
       type: string;
       severity: string;
       vmfsUuid: string | null;
@@ -533,6 +535,7 @@ export interface components {
       targets: components["schemas"]["TargetLu"][];
       snapshots: components["schemas"]["ZfsSnapshot"][];
       artifacts: components["schemas"]["ArtifactListed"][];
+      /** @description The newest 200 events of the volume and its devices (or of the LUN), newest first, whatever their state: open, acknowledged (`acknowledged`) and resolved (`resolvedAt`) — the history a timeline marks. The open ones alone: `GET /v1/events?status=open&vmfsUuid=…` (or `deviceId=…`) */
       events: components["schemas"]["Event"][];
     };
     Host: {

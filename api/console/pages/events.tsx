@@ -3,6 +3,7 @@
 import { EventTable, Layout } from '../layout.js';
 import type { ConsoleUser } from '../session.js';
 import type { EventView } from '../../schemas/catalog.js';
+import { EVENT_TYPES } from '../../events/types.js';
 
 /** The filters the events page takes (query string). */
 export interface EventFilters {
@@ -11,8 +12,6 @@ export interface EventFilters {
   severity?: string;
   host?: string;
 }
-
-export const EVENT_TYPES = ['lun-id-changed', 'device-id-changed', 'partition-missing', 'partition-changed', 'label-changed', 'header-changed', 'parse-error'];
 
 /** The page; `back` returns here after an acknowledgement. */
 export function EventsPage({
