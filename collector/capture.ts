@@ -229,7 +229,17 @@ export async function captureArtifact(
     out.size = c.size;
     out.sha256 = c.sha256;
     out.chunks = c.chunks.length;
-    out.ref = { kind: p.kind, fileName: p.fileName, sourcePath: p.sourcePath, device: p.device, size: c.size, sha256: c.sha256, chunks: c.chunks };
+    // What the catalog keeps holds no control character (api/ingest/limits.ts): one in a path
+    // refused the whole capture. Escaped as \xNN, the path still reads.
+    out.ref = {
+      kind: p.kind,
+      fileName: p.fileName,
+      sourcePath: visible(p.sourcePath),
+      device: p.device && visible(p.device),
+      size: c.size,
+      sha256: c.sha256,
+      chunks: c.chunks,
+    };
     out.status = 'ok';
   } catch (e) {
     out.error = describeError(e);
