@@ -165,6 +165,12 @@ export const configSchema = z.object({
    * RETENTION_SCHEDULED, the hourly maintenance pass) later.
    */
   RETENTION_TIME_ZONE: z.string().min(1).refine(knownTimeZone, 'unknown time zone; use an IANA name such as Europe/Berlin or UTC').default('UTC'),
+  /**
+   * Whether the Node server runs the maintenance pass itself (worker 1, a minute after start,
+   * then hourly). false where something else runs it: the AWS maintenance function, or a
+   * process that must not do work of its own beside what it is asked (benchmarks, tests).
+   */
+  MAINTENANCE_SCHEDULED: bool.default(true),
   /** Whether the scheduled maintenance pass applies retention (deletes dropped captures and their chunks). */
   RETENTION_SCHEDULED: bool.default(false),
   /** Percent of the stored chunks the maintenance pass re-reads and re-hashes once a day (0 = no scrub). */

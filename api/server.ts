@@ -156,7 +156,8 @@ function startMaintenance(services: Services, modules: AppModules): () => void {
   }
   // The maintenance pass, a minute after start and then hourly: host-stale, the cross-host
   // health events, due webhook deliveries, the staging sweep, scheduled retention, the chunk
-  // listing and the daily scrub. (It logs what it did itself.)
+  // listing and the daily scrub. (It logs what it did itself.) MAINTENANCE_SCHEDULED=false: none.
+  if (!services.config.MAINTENANCE_SCHEDULED) return () => {};
   return modules.scheduleMaintenance(services);
 }
 
