@@ -103,6 +103,7 @@ describe('renderBundleJson', () => {
         'targets',
         'snapshots',
         'drPlan',
+        'leftOut',
       ]);
       expect(json).toMatchObject({
         format: 'vmfs-catalog-bundle/1',
@@ -112,6 +113,8 @@ describe('renderBundleJson', () => {
         version: 'VMFS-3.31',
         at: sel.at,
         drPlan: expected,
+        // Nothing left out of an intact selection (api/bundle/intact.ts fills it when a file is damaged).
+        leftOut: [],
       });
       expect(json.files).toHaveLength(sel.files.length);
       for (const f of json.files) expect(f).not.toHaveProperty('chunks');
