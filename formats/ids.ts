@@ -224,10 +224,32 @@ export function parseQuery(term: string): SearchQuery {
   return cleanDeep(readQuery(term));
 }
 
+/** A vSphere datastore URL, `ds:///vmfs/volumes/<uuid>/`: its path. */
+const DATASTORE_URL = /^ds:\/\/(\/vmfs\/volumes\/.+)$/i;
+/** A vSphere datastore path, `[label] folder/file.vmx`: the label. */
+const DATASTORE_PATH = /^\[([^\]]+)\]/;
+/** A WWN or NAA written in colon-separated bytes, as arrays and SAN switches print it (`60:06:01:60:…`). */
+const COLON_BYTES = /^[0-9a-f]{2}(?::[0-9a-f]{2}){7}(?:(?::[0-9a-f]{2}){8})?$/i;
+
+/**
+ * The id inside the spellings an operator copies from vSphere or an array's tools, or the
+ * term as it is: a datastore URL is its `/vmfs/volumes/…` path, a datastore path its label,
+ * colon-separated bytes their hex.
+ */
+function unwrapped(t: string): string {
+  const url = DATASTORE_URL.exec(t);
+  if (url) return url[1];
+  const path = DATASTORE_PATH.exec(t);
+  const label = path?.[1].trim();
+  if (label) return label;
+  if (COLON_BYTES.test(t)) return t.replace(/:/g, '');
+  return t;
+}
+
 function readQuery(term: string): SearchQuery {
   const raw = term;
-  const t = term.trim();
-  if (t.length === 0) throw new FormatError('empty', 'empty search term', { offset: 0 });
+  if (term.trim().length === 0) throw new FormatError('empty', 'empty search term', { offset: 0 });
+  const t = unwrapped(term.trim());
   const lower = t.toLowerCase();
   if (lower.startsWith('vml.')) {
     try {

@@ -162,6 +162,16 @@ describeEachFlavour('GET /v1/search', (flavour) => {
     expect(volumeHits(body)).toEqual([PROD.vmfsUuid]);
   });
 
+  it('understands what vSphere and array tools print: a datastore URL, a datastore path, an NAA in colon-separated bytes', async () => {
+    for (const q of [`ds:///vmfs/volumes/${PROD.vmfsUuid}/`, `[${PROD.label}] vm1/vm1.vmx`]) {
+      const { body } = await search(q);
+      expect(body.hits[0], q).toMatchObject({ type: 'volume', vmfsUuid: PROD.vmfsUuid });
+    }
+    const colons = EXTENT2.deviceId.slice(4).match(/../g)!.join(':').toUpperCase();
+    const { body } = await search(colons);
+    expect(body.hits[0], colons).toMatchObject({ type: 'lun', deviceId: EXTENT2.deviceId });
+  });
+
   it('bounds the hits, says when it cut, and answers nothing for the unknown', async () => {
     const { body } = await search('esx', '&limit=1');
     expect(body.hits).toHaveLength(1);

@@ -40,6 +40,23 @@ const cases: [string, Expected][] = [
   ['vml.zz', { type: 'text', text: 'vml.zz' }],
   ['5a1c', { type: 'text', text: '5a1c' }],
   ['5a1c-3e7f-2b4d', { type: 'text', text: '5a1c-3e7f-2b4d' }],
+  // Spellings copied from vSphere and array tools (VMware's datastore URL `ds:///vmfs/volumes/<uuid>/`
+  // and datastore path `[datastore] folder/file.vmx`, as the vSphere Web Services API reference
+  // documents DatastoreSummary.url and a VirtualMachine's files; a WWN in colon-separated bytes as
+  // SAN switches print it).
+  [
+    'ds:///vmfs/volumes/5a1c3e7f-2b4d6e80-91a2-0050569a1b2c/',
+    { type: 'backingStore', path: '/vmfs/volumes/5a1c3e7f-2b4d6e80-91a2-0050569a1b2c/', dataset: null },
+  ],
+  ['[prod-ds01] vm01/vm01.vmx', { type: 'text', text: 'prod-ds01' }],
+  ['[prod-ds01]', { type: 'text', text: 'prod-ds01' }],
+  [
+    '60:01:44:F0:C0:FF:EE:00:00:00:00:00:00:00:BE:EF',
+    { type: 'hex', hex: '600144f0c0ffee00000000000000beef', vmfsUuid: '600144f0-c0ffee00-0000-00000000beef', deviceId: 'naa.600144f0c0ffee00000000000000beef' },
+  ],
+  ['50:01:43:80:12:34:56:78', { type: 'deviceId', deviceId: 'naa.5001438012345678' }],
+  ['[]', { type: 'text', text: '[]' }],
+  ['60:01:44', { type: 'text', text: '60:01:44' }],
 ];
 
 describe('parseQuery', () => {
