@@ -307,8 +307,8 @@ export async function scrubChunks(
     await enqueueEvents(tx, services.config, at, 'event.resolved', ids);
     return ids;
   });
-  // Sent now, as a commit's are, not at the next events scan.
-  if (corrupt.length || resolved.length) kickDelivery(services);
+  // Sent now, as a commit's are, not at the next events scan (raiseCorrupt sends what it raises).
+  if (resolved.length) kickDelivery(services);
   await doubtRecords(db, vanished);
   corrupt.sort((a, b) => a.sha256.localeCompare(b.sha256));
   const passStartedAt = wrapped || !state?.passStartedAt ? at : state.passStartedAt;
@@ -426,7 +426,6 @@ export async function recordDamagedChunk(services: CheckServices, chunk: { sha25
     const artifacts = (await artifactsNaming(db, [chunk.sha256])).get(chunk.sha256) ?? [];
     const c: CorruptChunk = { sha256: chunk.sha256, reason: e.message, artifacts: [...artifacts].sort(), volumes: [] };
     await raiseCorrupt(services, c, await repairable(services, chunk.sha256, raw));
-    kickDelivery(services);
     return true;
   }
 }
@@ -465,7 +464,7 @@ const EVENT_ARTIFACTS = 50;
  * repeated; one resolved since is), queued for webhooks. A chunk many artifacts share (the
  * first MiB every daily dump of a datastore repeats) is then one critical event on the
  * volume's page, not one per capture kept; the event names the newest artifact holding it,
- * and its details list the others.
+ * and its details list the others. Their webhooks are sent now, as a commit's are.
  */
 async function raiseCorrupt(services: Pick<Services, 'db' | 'now' | 'config' | 'logger'>, c: CorruptChunk, repair: string): Promise<void> {
   const { db, now } = services;
@@ -543,6 +542,7 @@ async function raiseCorrupt(services: Pick<Services, 'db' | 'now' | 'config' | '
       raised.map((r) => r.id),
     );
   });
+  kickDelivery(services);
 }
 
 /** The report in words. */
