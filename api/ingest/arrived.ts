@@ -39,15 +39,19 @@ interface Arrivals {
   found: number[];
   /** Per artifact, whether one of its chunks came with this capture (an artifact of chunks all kept from before is the host's earlier one, whose parse the commit takes over). */
   sent: boolean[];
-  /** Outcomes under way or done, by artifact index: null when the commit must do the artifact itself. */
-  outcomes: Map<number, Promise<ParseOutcome | null>>;
+  /**
+   * Outcomes under way or done, by artifact index, each with the declared artifact it is made of
+   * (a capture dropped and begun again under its id may declare another there): null when the
+   * commit must do the artifact itself.
+   */
+  outcomes: Map<number, { artifact: DeclaredArtifact; outcome: Promise<ParseOutcome | null> }>;
   stopped: boolean;
 }
 
 interface Job {
   captureId: string;
   arrivals: Arrivals;
-  index: number;
+  artifact: DeclaredArtifact;
   done: (outcome: ParseOutcome | null) => void;
 }
 
@@ -125,7 +129,8 @@ export class ArrivedArtifacts {
       }
       a.found[i] = -1;
       const arrivals = a;
-      a.outcomes.set(i, new Promise((done) => this.queue.push({ captureId, arrivals, index: i, done })));
+      const artifact = a.artifacts[i];
+      a.outcomes.set(i, { artifact, outcome: new Promise((done) => this.queue.push({ captureId, arrivals, artifact, done })) });
     }
     void this.run(received);
   }
@@ -140,10 +145,9 @@ export class ArrivedArtifacts {
     const out = new Map<number, ParseOutcome>();
     if (!a) return out;
     this.stop(captureId);
-    for (const [i, outcome] of a.outcomes) {
+    for (const [i, { artifact, outcome }] of a.outcomes) {
       const done = await outcome;
-      const declared = a.artifacts[i];
-      if (done && refs[i] && parseInput(refs[i]) === parseInput({ ...declared, device: declared.device ?? null })) out.set(i, done);
+      if (done && refs[i] && parseInput(refs[i]) === parseInput({ ...artifact, device: artifact.device ?? null })) out.set(i, done);
     }
     return out;
   }
@@ -188,7 +192,7 @@ export class ArrivedArtifacts {
           job.done(null);
           continue;
         }
-        const size = job.arrivals.artifacts[job.index].size;
+        const size = job.artifact.size;
         if (!window || window.length < size) window = sharedBytes(size);
         job.done(await this.parse(job, received, window).catch(() => null));
       }
@@ -208,7 +212,7 @@ export class ArrivedArtifacts {
 
   /** One artifact assembled from its arrived chunks, hashed whole and parsed; null when its whole hash is not the declared one. */
   private async parse(job: Job, received: ReceivedChunks, window: Uint8Array): Promise<ParseOutcome | null> {
-    const artifact = job.arrivals.artifacts[job.index];
+    const artifact = job.artifact;
     // A cache of this artifact's own: its arrived chunks as they were kept; KeptChunks, or at worst the store, for the rest.
     const cache = new ChunkCache(undefined, true);
     for (const c of artifact.chunks) {
