@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_CONFIG_FILE, noPositionals, parseCommand, printedHelp } from '../cli.js';
 import { UsageError } from '../errors.js';
 import { shellQuote } from '../host-access.js';
+import { hasControlChars } from '../../formats/printable.js';
 
 export const HELP = `Usage: collector cron [--schedule "M H * * *"] [--args="..."] [--json]
 
@@ -14,10 +15,34 @@ The line holds no URL or token: it relies on ${DEFAULT_CONFIG_FILE} (shape
 printed with it). --args may not hold --token: no token in a crontab.
 
   --schedule SPEC      five cron fields (default: a host-specific minute past 02:00)
-  --args="..."         extra collect arguments, e.g. --args="--ssh root@esx01 --ssh root@esx02"
+  --args="..."         extra collect arguments, e.g. --args="--ssh root@esx01 --ssh root@esx02":
+                       words as sh splits them ('…', "…", \\), each passed as is, never run
   --json               only {"line": "<the crontab line>"} on stdout
   -h, --help           this help
 `;
+
+/**
+ * --args as the words collect is to get: split as sh splits a command line (blanks between
+ * words, '…' and "…" quoting, \ escaping), with nothing expanded or run: `$(…)`, `;` and `*`
+ * stay characters of their word. Null for an unclosed quote or a \ at the end.
+ */
+export function splitArgs(text: string): string[] | null {
+  const piece = /[ \t\n]+|'([^']*)'|"((?:[^"\\]|\\[\s\S])*)"|\\([\s\S])|[^ \t\n'"\\]+/y;
+  const words: string[] = [];
+  let word: string | null = null;
+  while (piece.lastIndex < text.length) {
+    const m = piece.exec(text);
+    if (!m) return null;
+    if (/^[ \t\n]/.test(m[0])) {
+      if (word !== null) words.push(word);
+      word = null;
+    } else {
+      // Inside "…" a backslash escapes only \, ", $ and ` (POSIX 2.2.3).
+      word = (word ?? '') + (m[1] ?? m[2]?.replace(/\\([\\"$`])/g, '$1') ?? m[3] ?? m[0]);
+    }
+  }
+  return word === null ? words : [...words, word];
+}
 
 /** `cron`: prints the lines; changes nothing. */
 export async function run(args: string[]): Promise<number> {
@@ -25,13 +50,20 @@ export async function run(args: string[]): Promise<number> {
   if (printedHelp(values, HELP)) return 0;
   noPositionals('cron', positionals);
   const minute = createHash('sha256').update(hostname()).digest()[0] % 60;
-  const schedule = values.schedule ?? `${minute} 2 * * *`;
-  if (schedule.trim().split(/\s+/).length !== 5) throw new UsageError('cron: --schedule wants five cron fields');
-  if (values.args && /(^|\s)--token\b/.test(values.args)) throw new UsageError(`cron: --args must not carry --token; put "token" in ${DEFAULT_CONFIG_FILE}`);
+  const fields = (values.schedule ?? `${minute} 2 * * *`).trim().split(/\s+/);
+  if (fields.length !== 5 || !fields.every((f) => /^[\w*,/?-]+$/.test(f))) throw new UsageError('cron: --schedule wants five cron fields');
+  const extra = splitArgs(values.args ?? '');
+  if (!extra) throw new UsageError('cron: --args has a quote left open or a \\ at its end');
+  if (extra.some((w) => /^--token\b/.test(w))) throw new UsageError(`cron: --args must not carry --token; put "token" in ${DEFAULT_CONFIG_FILE}`);
   const script = resolve(process.argv[1] ?? 'collector.cjs');
-  // Each path one word for cron's shell (a space in "/opt/vmfs tools/" split the line in two).
-  const cmd = `${shellQuote(process.execPath)} ${shellQuote(script)} collect --quiet${values.args ? ` ${values.args}` : ''} >> /var/log/vmfs-collector.log 2>&1`;
-  const line = `${schedule} ${cmd}`;
+  // Every word quoted for cron's shell (a space in "/opt/vmfs tools/" split the line in two;
+  // `$(…)` or `;` in --args ran), and every % escaped: cron makes a bare one a line break.
+  const words = [process.execPath, script, 'collect', '--quiet', ...extra];
+  const cmd = words.map(shellQuote).join(' ');
+  const unwritable = words.find((w) => hasControlChars(w) || w.includes('\\%'));
+  if (unwritable !== undefined)
+    throw new UsageError(`cron: ${JSON.stringify(unwritable)} cannot be written in a crontab line (a control character, or \\ before %)`);
+  const line = `${fields.join(' ')} ${cmd.replaceAll('%', '\\%')} >> /var/log/vmfs-collector.log 2>&1`;
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ line }, null, 2)}\n`);
     return 0;

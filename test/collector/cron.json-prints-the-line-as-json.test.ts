@@ -6,14 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildBundle, runCollector, runJson } from './run-collector.js';
+import { buildBundle, isolatedEnv, runCollector, runJson } from './run-collector.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cron-json-'));
-const env = (): NodeJS.ProcessEnv => {
-  const e: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(CATALOG_|COLLECTOR_)/.test(k)) e[k] = v;
-  return { ...e, VMFS_COLLECTOR_CONFIG: join(dir, 'absent.json') };
-};
+const env = () => isolatedEnv(join(dir, 'absent.json'));
 beforeAll(() => buildBundle());
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

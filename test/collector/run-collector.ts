@@ -15,6 +15,13 @@ export function buildBundle(): void {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run the tests with vitest (its globalSetup builds it) or \`npm run build\``);
 }
 
+/** This process's environment without the catalog and collector settings of the one running the tests, and `config` as the config file. */
+export function isolatedEnv(config: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(CATALOG_|COLLECTOR_)/.test(k)) env[k] = v;
+  return { ...env, VMFS_COLLECTOR_CONFIG: config };
+}
+
 export interface CollectorRun {
   code: number;
   stdout: string;
