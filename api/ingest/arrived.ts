@@ -1,15 +1,15 @@
 /**
  * Artifacts hashed whole and parsed while the rest of their capture still arrives through
  * the catalog (`PUT /v1/captures/{id}/chunks`). Once every chunk of an artifact has arrived
- * and been verified in this process (ReceivedChunks, or KeptChunks for one published before),
- * the artifact is assembled from those chunks, its SHA-256 checked against the declared one
+ * with this capture and been verified in this process (ReceivedChunks; the chunk of zeros is
+ * known by its name), the artifact is assembled from those chunks, its SHA-256 checked against the declared one
  * (on the hashing thread, pipeline/hash-thread.ts) and its parse window parsed, between the
  * batches. Its commit then takes that outcome (`take`) instead of assembling, hashing and
  * parsing every artifact on the event loop once the last chunk is in, while the other core
  * waits.
  *
  * Nothing is weakened: the bytes are the chunks the commit names, each verified against its
- * SHA-256 when it arrived (or when it was kept), in the declared order, so the whole hash
+ * SHA-256 when it arrived, in the declared order, so the whole hash
  * and the parse come out as the commit's would; the commit still verifies that every chunk
  * rests in the store and still refuses an artifact whose whole hash differs (an outcome is
  * kept only when the hash matched, and only for the very artifact it was made of: kind,
@@ -17,11 +17,16 @@
  * another process, after a restart, or of an artifact not done here (a chunk pushed out of
  * the in-memory bounds, a kind that goes through redaction, one past the parse window, the
  * bound on captures below) does the work itself, as before.
+ *
+ * A chunk this process keeps from an earlier capture (KeptChunks) does not count as arrived:
+ * it may be another host's, and whether the work runs (an assembly, a whole hash, a parse)
+ * would tell a collector token that declares it beside a chunk of its own whether that chunk
+ * is in memory here — begin and the commit only ever count the chunks a host holds.
  */
 import { createHash } from 'node:crypto';
 import { CHUNK_SIZE, type BeginRequest } from '../../formats/protocol.js';
 import type { BlobStore } from '../store/types.js';
-import { assembleArtifact, ChunkCache, keptOf, PARSE_LIMIT_BYTES } from '../pipeline/chunks.js';
+import { assembleArtifact, ChunkCache, PARSE_LIMIT_BYTES } from '../pipeline/chunks.js';
 import { sharedBytes, sha256Shared } from '../pipeline/hash-thread.js';
 import { isParsed, parseAssembled, parseInput, type ParseOutcome } from '../pipeline/parse.js';
 import { mayNeedRedaction } from '../pipeline/redaction.js';
@@ -37,7 +42,7 @@ interface Arrivals {
   artifacts: DeclaredArtifact[];
   /** Per artifact, how many of its chunks (from the first) were found arrived; -1 once it was queued or left out. */
   found: number[];
-  /** Per artifact, whether one of its chunks came with this capture (an artifact of chunks all kept from before is the host's earlier one, whose parse the commit takes over). */
+  /** Per artifact, whether one of its chunks came with this capture (an artifact of nothing but the chunk of zeros is left to the commit). */
   sent: boolean[];
   /**
    * Outcomes under way or done, by artifact index, each with the declared artifact it is made of
@@ -112,7 +117,6 @@ export class ArrivedArtifacts {
       // A later begin of the same capture (the same artifacts; encodings may differ): the outcomes still hold.
       a.artifacts = artifacts;
     }
-    const kept = keptOf(this.store);
     for (let i = 0; i < a.artifacts.length; i++) {
       let n = a.found[i];
       if (n < 0) continue;
@@ -121,7 +125,7 @@ export class ArrivedArtifacts {
       for (; n < chunks.length; n++) {
         const c = chunks[n];
         if (received.get(captureId, c.sha256)?.size === c.size) a.sent[i] = true;
-        else if (!kept.has(c.sha256, c.size) && !isZeros(c)) break;
+        else if (!isZeros(c)) break;
       }
       if (n < chunks.length || !a.sent[i]) {
         a.found[i] = n < chunks.length ? n : -1;
@@ -213,7 +217,7 @@ export class ArrivedArtifacts {
   /** One artifact assembled from its arrived chunks, hashed whole and parsed; null when its whole hash is not the declared one. */
   private async parse(job: Job, received: ReceivedChunks, window: Uint8Array): Promise<ParseOutcome | null> {
     const artifact = job.artifact;
-    // A cache of this artifact's own: its arrived chunks as they were kept; KeptChunks, or at worst the store, for the rest.
+    // A cache of this artifact's own: its arrived chunks as they were kept; KeptChunks, or at worst the store, for one pushed out since.
     const cache = new ChunkCache(undefined, true);
     for (const c of artifact.chunks) {
       const r = received.get(job.captureId, c.sha256);
