@@ -196,9 +196,15 @@ export class ArrivedArtifacts {
           job.done(null);
           continue;
         }
-        const size = job.artifact.size;
-        if (!window || window.length < size) window = sharedBytes(size);
-        job.done(await this.parse(job, received, window).catch(() => null));
+        let outcome: ParseOutcome | null = null;
+        try {
+          // A window refused (a RangeError when memory is short) fails this artifact alone: its commit awaits it.
+          if (!window || window.length < job.artifact.size) window = sharedBytes(job.artifact.size);
+          outcome = await this.parse(job, received, window);
+        } catch {
+          outcome = null;
+        }
+        job.done(outcome);
       }
     } finally {
       this.lanes--;
