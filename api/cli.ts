@@ -45,8 +45,8 @@ commands:
   maintenance                  run the maintenance pass now, as the server does (a minute after
                                start, then hourly): stale commit jobs, staging sweep, event
                                checks, retention when RETENTION_SCHEDULED, the chunk listing,
-                               the day's scrub when due; exit 3 when it finds chunks lost or
-                               corrupt (the output says what to do)
+                               the day's scrub when due, chunk-missing events; exit 3 when it
+                               finds chunks lost or corrupt (the output says what to do)
 
 options:
   --json                       machine-readable output on stdout; an error too, as
@@ -82,7 +82,7 @@ const BUSY_ROUTES: Record<string, string> = {
 
 /** Whether a maintenance pass found chunks lost (listing) or corrupt or gone (scrub): exit 3, as for `check`'s findings. */
 function maintenanceFoundProblems(done: Maintenance): boolean {
-  return (done.listing?.doubted ?? 0) > 0 || (done.scrub !== null && !done.scrub.clean);
+  return (done.listing?.doubted ?? 0) > 0 || (done.chunkMissing?.holding ?? 0) > 0 || (done.scrub !== null && !done.scrub.clean);
 }
 
 /** The maintenance pass's report: one summary line, then what each finding means and what to do. */
@@ -90,14 +90,18 @@ function formatMaintenance(done: Maintenance): string {
   const lines = [
     `maintenance: event checks ${done.events ? `${done.events.raised} raised, ${done.events.resolved} resolved` : '-'}; staging sweep ${done.sweptStaging ? `${done.sweptStaging.captures} areas` : '-'}; ` +
       `retention ${done.retention ? `${done.retention.dropped} dropped` : 'not scheduled'}; listing ${done.listing ? `${done.listing.vouched} vouched, ${done.listing.doubted} doubted` : '-'}; ` +
-      `scrub ${done.scrub ? `${done.scrub.read} read, ${done.scrub.corrupt} corrupt` : 'not due'}`,
+      `scrub ${done.scrub ? `${done.scrub.read} read, ${done.scrub.corrupt} corrupt` : 'not due'}; ` +
+      `chunk-missing ${done.chunkMissing ? `${done.chunkMissing.raised} raised, ${done.chunkMissing.resolved} resolved, ${done.chunkMissing.holding} open` : '-'}`,
     ...done.failed.map((f) => `  ${f.step} failed: ${f.error}`),
   ];
   const doubted = done.listing?.doubted ?? 0;
-  if (doubted > 0)
+  const missingOn = done.chunkMissing?.holding ?? 0;
+  if (doubted > 0 || missingOn > 0)
     lines.push(
-      `  ${doubted} chunks the catalog holds are not in the store at their recorded size (lost, or the store is not all there: an unmounted directory, another bucket). ` +
-        'Check the store first; then `npm run catalog -- check` names the artifacts that need them. The next capture of a host holding a lost chunk uploads it again.',
+      `  ${doubted > 0 ? `${doubted} chunks the catalog holds are` : 'chunks kept artifacts reference are still'} not in the store at their recorded size (lost, or the store is not all there: an unmounted directory, another bucket); ` +
+        `${missingOn} volume${missingOn === 1 ? '' : 's'} or host${missingOn === 1 ? '' : 's'} affected. ` +
+        'Check the store first; then `npm run catalog -- check` names the artifacts that need them. The next capture of a host holding a lost chunk uploads it again. ' +
+        'A critical chunk-missing event on each (GET /v1/events?type=chunk-missing) says how many chunks and artifacts; it is resolved once none is missing.',
     );
   if (done.scrub && !done.scrub.clean)
     lines.push(

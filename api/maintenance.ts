@@ -7,7 +7,8 @@
  * the chunks the store shows (api/ingest/staging.ts `vouchListed`, so a daily run asks the
  * store nothing per chunk); once a day with SCRUB_PERCENT > 0 it re-reads and re-hashes the
  * next slice of chunks (api/retention/check.ts `scrubChunks`). Both walk the chunks a page at
- * a time: the pass holds no list of every chunk, however many the store holds.
+ * a time: the pass holds no list of every chunk, however many the store holds. Then it raises
+ * and resolves chunk-missing events (api/events/chunk-missing.ts) from what they doubted.
  */
 import { asc, eq, gt } from 'drizzle-orm';
 import { blobs, scrubState } from '../db/schema.js';
@@ -16,6 +17,7 @@ import { runStaleCommitJobs, type JobRun } from './ingest/commit-jobs.js';
 import { chunkKey } from './store/types.js';
 import { sweepStaging, vouchListed, type SweepResult } from './ingest/staging.js';
 import { runEventChecks, type EventChecks } from './events/checks.js';
+import { type ChunkMissingPass, reconcileChunkMissing } from './events/chunk-missing.js';
 import { runRetention } from './retention/run.js';
 import { artifactsNaming, SCRUB, scrubChunks } from './retention/check.js';
 
@@ -35,6 +37,8 @@ export interface Maintenance {
   scrub: { read: number; corrupt: number; clean: boolean } | null;
   /** Chunks the pass's listing vouched for anew and doubted (not shown at their recorded size). */
   listing: { vouched: number; doubted: number } | null;
+  /** chunk-missing events raised and resolved after the listing (null when the listing failed: an unlistable store raises none). */
+  chunkMissing: ChunkMissingPass | null;
   /** Commit jobs whose worker vanished (a timeout, a lost invocation), run here: how each ended. */
   commitJobs: Record<JobRun, number> | null;
   /** The steps that failed, with why: the others ran all the same. */
@@ -74,8 +78,11 @@ export async function runMaintenance(services: Services): Promise<Maintenance> {
     const s = await step('scrub', () => scrubChunks(services, services.config.SCRUB_PERCENT, (shas) => artifactsNaming(services.db, shas)));
     if (s) scrub = { read: s.read, corrupt: s.corrupt.length, clean: s.corrupt.length === 0 && s.vanished.length === 0 };
   }
-  services.logger.info('maintenance done', { sweptStaging, events, retention, scrub, listing, commitJobs, failed });
-  return { sweptStaging, events, retention, scrub, listing, commitJobs, failed };
+  // After the listing and the scrub have doubted what the store lacks; never after a listing
+  // that failed (a chunks directory that is a file, a store that does not answer).
+  const chunkMissing = listing ? await step('chunk-missing events', () => reconcileChunkMissing(services)) : null;
+  services.logger.info('maintenance done', { sweptStaging, events, retention, scrub, listing, chunkMissing, commitJobs, failed });
+  return { sweptStaging, events, retention, scrub, listing, chunkMissing, commitJobs, failed };
 }
 
 /** How soon after a self-hosted server starts its first maintenance pass runs: soon, so a server restarted more often than hourly still scrubs and raises host-stale, yet not during the start itself. */

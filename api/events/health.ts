@@ -16,10 +16,10 @@ import type { HEALTH_EVENT_TYPES } from './types.js';
 
 export type HealthEventType = (typeof HEALTH_EVENT_TYPES)[number];
 
-/** A condition that holds now; its key names it across captures. */
+/** A condition that holds now; its key names it across captures (chunk-missing is one too: events/chunk-missing.ts). */
 export interface HealthCondition {
   condition: string;
-  type: HealthEventType;
+  type: HealthEventType | 'chunk-missing';
   severity: Severity;
   host: string | null;
   vmfsUuid: string | null;
@@ -667,7 +667,7 @@ function unresolvedInScope(scope: HealthScope): SQL {
  */
 export async function applyConditions(
   tx: Db,
-  types: HealthEventType[],
+  types: HealthCondition['type'][],
   holding: HealthCondition[],
   at: Date,
   captureId: string | null,

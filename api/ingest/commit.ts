@@ -29,6 +29,7 @@ import { leaveIngestGate } from './admission.js';
 import { arrivedOf } from './arrived.js';
 import { enqueueCaptureEvents, enqueueEvents } from '../events/webhook.js';
 import { resolveChunkCorrupt } from '../events/chunk-corrupt.js';
+import { resolveChunkMissingAfterCommit } from '../events/chunk-missing.js';
 
 type CaptureRow = typeof captures.$inferSelect;
 
@@ -298,6 +299,9 @@ export async function commitCapture(
   // shared pass holds no connection, so the ingest gate's slot goes to the next request.
   leaveIngestGate(services, captureId);
   await afterCommit(services, { captureId, host: req.host.name });
+  // Chunks stored again (uploaded by this capture, or found in the store by its begin) may be
+  // the last a chunk-missing event of its volumes or host waited for.
+  await resolveChunkMissingAfterCommit(services, captureId, req.host.name);
   return {
     captureId,
     state: 'committed',

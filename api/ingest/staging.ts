@@ -61,7 +61,9 @@ export function trustedRecord(row: Pick<BlobRow, 'sha256' | 'lastVerified'>, at:
  * (when older than VOUCH_REFRESH_MS); a chunk published before the listing began that it does
  * not show, or shows at another size, is doubted — its record is moved out of its trust window,
  * so the next begin or commit naming it asks the store and, finding it gone, has it uploaded
- * again. A chunk published while the listing ran is left alone. Rows only, no store request.
+ * again (also a record already past its window: a doubted record says the store lacks the
+ * chunk, which chunk-missing events read). A chunk published while the listing ran is left
+ * alone. Rows only, no store request.
  */
 export async function vouchListed(
   db: Db,
@@ -75,7 +77,7 @@ export async function vouchListed(
     const size = listed.get(r.sha256);
     if (size === r.storedSize) {
       if (r.lastVerified.getTime() < from.getTime() - VOUCH_REFRESH_MS) renew.push(r.sha256);
-    } else if (r.firstStored.getTime() < from.getTime() && trustedRecord(r, from)) doubt.push(r.sha256);
+    } else if (r.firstStored.getTime() < from.getTime() && r.lastVerified.getTime() !== DOUBTED.getTime()) doubt.push(r.sha256);
   }
   // Each only where no answer of the store newer than the listing's start moved the record since.
   for (const [shas, at] of [
@@ -90,8 +92,8 @@ export async function vouchListed(
   return { vouched: renew.length, doubted: doubt.length };
 }
 
-/** The `last_verified` of a record a listing doubted: outside every trust window. */
-const DOUBTED = new Date(0);
+/** The `last_verified` of a record a listing doubted: outside every trust window (api/events/chunk-missing.ts reads it as "missing"). */
+export const DOUBTED = new Date(0);
 
 /** Moves these chunks' records out of every trust window: the next capture naming one asks the store. */
 export async function doubtRecords(db: Db, shas: string[]): Promise<void> {

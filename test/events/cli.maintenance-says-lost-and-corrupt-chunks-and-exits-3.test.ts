@@ -1,7 +1,8 @@
 /**
  * `npm run catalog -- maintenance` on an embedded catalog whose store lost or damaged chunks:
  * a chunk gone (the listing doubts it) and a chunk overwritten (the scrub finds it corrupt)
- * exit 3 with a line saying what that means and what to do; a chunks directory replaced by a
+ * exit 3 with a line saying what that means and what to do (and the chunk-missing event it
+ * raised), as long as the chunk stays missing; a chunks directory replaced by a
  * file (a failed mount) is a failed listing step (exit 1), not every chunk doubted quietly.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -41,6 +42,13 @@ describe('catalog maintenance over a damaged store', () => {
     expect(lost.out).toMatch(/listing \d+ vouched, [1-9]\d* doubted/);
     expect(lost.out).toContain('not in the store at their recorded size');
     expect(lost.out).toContain('npm run catalog -- check');
+    expect(lost.out).toContain('chunk-missing 1 raised, 0 resolved, 1 open');
+    expect(lost.out).toContain('1 volume or host affected');
+    expect(lost.out).toContain('A critical chunk-missing event on each (GET /v1/events?type=chunk-missing)');
+    // An hour later nothing new is doubted, yet the chunk is still missing: still exit 3.
+    const still = await cli(['maintenance'], { ...env, SCRUB_PERCENT: '0' });
+    expect(still.code).toBe(3);
+    expect(still.out).toMatch(/listing \d+ vouched, 0 doubted;.*chunk-missing 0 raised, 0 resolved, 1 open/);
 
     // One chunk overwritten with other bytes of its size: the scrub (all of it, due at once) finds it corrupt.
     writeFileSync(files[1], Buffer.alloc(statSync(files[1]).size, 0x41));

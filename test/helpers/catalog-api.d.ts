@@ -496,7 +496,7 @@ export interface components {
     };
     Event: {
       id: number;
-      /** @description One of: lun-id-changed, device-id-changed, partition-missing, partition-changed, label-changed, header-changed, parse-error, target-guid-mismatch, backing-store-missing, host-stale, chunk-corrupt */
+      /** @description One of: lun-id-changed, device-id-changed, partition-missing, partition-changed, label-changed, header-changed, parse-error, target-guid-mismatch, backing-store-missing, host-stale, chunk-corrupt, chunk-missing */
       type: string;
       severity: string;
       vmfsUuid: string | null;
