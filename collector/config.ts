@@ -1,8 +1,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { CollectorError, UsageError } from './errors.js';
+import { CollectorError, EXIT, UsageError } from './errors.js';
 import { DEFAULT_CONFIG_FILE, parseBytes, parseInteger } from './cli.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './http.js';
+import { hostNameProblem } from '../formats/host-name.js';
 
 export const DEFAULT_SPOOL_DIR = '/var/spool/vmfs-collector';
 export const DEFAULT_SPOOL_MAX_BYTES = 2 * 1024 ** 3;
@@ -22,6 +23,8 @@ export interface ConfigFile {
   files?: string[];
   undeletePaths?: string[];
   headerBytes?: number | string;
+  /** The file these came from (set by loadConfigFile; not a key of the file). */
+  from?: string;
 }
 
 export interface CatalogConfig {
@@ -37,34 +40,41 @@ export interface SendConfig extends CatalogConfig {
   parallel: number;
 }
 
-/** Reads the config file: an explicit `--config` must exist, the default may not. */
+/**
+ * Reads the config file: an explicit `--config` must exist, the default may not. One that cannot
+ * be read or is not a JSON object with keys of the documented types fails the command (exit 78).
+ * `from` is set to the file's path (when there was one), for messages about its values.
+ */
 export function loadConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): ConfigFile {
   const path = explicit ?? env.VMFS_COLLECTOR_CONFIG ?? DEFAULT_CONFIG_FILE;
+  const invalid = (why: string) => new CollectorError(`config ${path}: ${why}`, EXIT.config);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     if (explicit === undefined && (e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new CollectorError(`config ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw invalid((e as NodeJS.ErrnoException).code ?? (e as Error).message);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new CollectorError(`config ${path}: not valid JSON (${(e as Error).message})`);
+    // V8 quotes the text around the error ('Unexpected token 'v', "{"token": vrc_…" is not
+    // valid JSON'): a token written without quotes would reach stderr and the cron log.
+    throw invalid(`not valid JSON (${(e as Error).message.replace(/, (\.\.\.)?"[\s\S]* is not valid JSON$/, '')})`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CollectorError(`config ${path}: must be a JSON object`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid('must be a JSON object');
   const c = parsed as Record<string, unknown>;
   for (const k of ['catalogUrl', 'token', 'host', 'spool', 'root'] as const) {
-    if (c[k] !== undefined && typeof c[k] !== 'string') throw new CollectorError(`config ${path}: "${k}" must be a string`);
+    if (c[k] !== undefined && typeof c[k] !== 'string') throw invalid(`"${k}" must be a string`);
   }
   for (const k of ['ssh', 'devices', 'files', 'undeletePaths'] as const) {
     if (c[k] !== undefined && !(Array.isArray(c[k]) && (c[k] as unknown[]).every((x) => typeof x === 'string'))) {
-      throw new CollectorError(`config ${path}: "${k}" must be a list of strings`);
+      throw invalid(`"${k}" must be a list of strings`);
     }
   }
   if (typeof c.token === 'string') warnIfOthersCanRead(path);
-  return c as ConfigFile;
+  return { ...(c as ConfigFile), from: path };
 }
 
 /**
@@ -118,9 +128,9 @@ export function resolveSendConfig(flags: SendFlags, file: ConfigFile, env: NodeJ
   const base = resolveCatalogConfig(flags, file, env);
   const maxText = flags['spool-max-bytes'] ?? (file.spoolMaxBytes !== undefined ? String(file.spoolMaxBytes) : undefined);
   const host = flags.host ?? env.COLLECTOR_HOST ?? file.host;
-  // The catalog's rule (api/ingest/limits.ts hostNameProblem): a name it would refuse is a typo to say now, not a capture to set aside.
-  if (host !== undefined && (host.length > 253 || !/^[\w-]{1,63}(\.[\w-]{1,63})*$/.test(host)))
-    throw new UsageError(`host name ${JSON.stringify(host)} is not dot-separated labels of letters, digits, - and _`);
+  // The catalog's rule: a name it would refuse is a typo to say now, not a capture to set aside.
+  const hostProblem = host === undefined ? null : hostNameProblem(host);
+  if (hostProblem) throw new UsageError(`host name ${JSON.stringify(host)} ${hostProblem}`);
   return {
     ...base,
     host: host ?? hostname(),

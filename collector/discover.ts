@@ -10,6 +10,7 @@ import {
 } from '../formats/index.js';
 import { oneOf } from './cli.js';
 import { describeError, UsageError } from './errors.js';
+import type { ConfigFile } from './config.js';
 import type { HostAccess } from './host-access.js';
 import { resolve } from 'node:path';
 import { MAX_TEXT_BYTES, MAX_XML_BYTES } from '../formats/text.js';
@@ -287,11 +288,19 @@ export interface FileSpec {
   path: string;
 }
 
-/** Parses `KIND:PATH` of `--file` (config "files"): a usage error unless KIND is a kind and PATH is given. */
-export function parseFileSpec(spec: string): FileSpec {
+/**
+ * Parses `KIND:PATH` of `--file` (config "files"): a usage error unless KIND is a kind and PATH
+ * is given, naming `source`, where the spec came from.
+ */
+export function parseFileSpec(spec: string, source = '--file'): FileSpec {
   const i = spec.indexOf(':');
-  if (i < 0 || i === spec.length - 1) throw new UsageError(`--file wants KIND:PATH: ${spec}`);
-  return { kind: oneOf(spec.slice(0, i), `--file ${spec}: KIND`, NAMED_KINDS), path: spec.slice(i + 1) };
+  if (i < 0 || i === spec.length - 1) throw new UsageError(`${source} wants KIND:PATH: ${spec}`);
+  return { kind: oneOf(spec.slice(0, i), `${source} ${spec}: KIND`, NAMED_KINDS), path: spec.slice(i + 1) };
+}
+
+/** The `--file` specs, else the config file's "files", parsed: a bad one is named where it was written. */
+export function fileSpecs(flags: string[] | undefined, file: ConfigFile): FileSpec[] | undefined {
+  return flags ? flags.map((spec) => parseFileSpec(spec)) : file.files?.map((spec) => parseFileSpec(spec, `config ${file.from}: "files" entry`));
 }
 
 /**

@@ -7,6 +7,7 @@
  * the first limit passed. See docs/architecture.md ("Limits").
  */
 import { CHUNK_SIZE, type BeginRequest } from '../../formats/protocol.js';
+import { HOST_LABEL_BYTES, HOST_NAME_BYTES, HOST_NAME_RULE, hostNameProblem } from '../../formats/host-name.js';
 import { ApiError } from '../errors.js';
 
 const KiB = 1024;
@@ -30,8 +31,8 @@ export const LIMITS = {
   /** A gzip stream of 1 MiB of incompressible bytes is a little larger than 1 MiB. */
   storedChunkBytes: CHUNK_SIZE + 64 * KiB,
   /** Host names: DNS style (see HOST_NAME_RULE). */
-  hostNameBytes: 253,
-  hostLabelBytes: 63,
+  hostNameBytes: HOST_NAME_BYTES,
+  hostLabelBytes: HOST_LABEL_BYTES,
   /** File names: see FILE_NAME_RULE. */
   fileNameBytes: 255,
   sourcePathBytes: 4096,
@@ -46,14 +47,8 @@ export const MAX_ARTIFACTS_PER_CAPTURE = LIMITS.artifactsPerCapture;
 export const MAX_ARTIFACT_BYTES = LIMITS.artifactBytes;
 export const MAX_STORED_CHUNK_BYTES = LIMITS.storedChunkBytes;
 
-/**
- * Host names are DNS-style: dot-separated labels of ASCII letters, digits, `-` and `_`
- * (`_` because some hosts' own names carry it), each 1–63 bytes, at most 253 in all; so
- * no leading, trailing or doubled dot. Such a name is its own URI encoding and a valid
- * store key segment.
- */
-export const HOST_NAME_RULE = 'dot-separated labels of letters, digits, - and _ (each 1-63 characters, at most 253 in all)';
-const HOST_LABEL = /^[A-Za-z0-9_-]{1,63}$/;
+/** Host names: formats/host-name.ts, the rule the collector checks too. */
+export { HOST_NAME_RULE, hostNameProblem };
 
 /**
  * File names are what the collector saw (`.vh.sf`, `backup (1).hex`, non-ASCII): the catalog
@@ -70,17 +65,6 @@ export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Half of a UTF-16 pair with no other half: not UTF-8 text. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Why `name` is not a valid host name, or null when it is. */
-export function hostNameProblem(name: string): string | null {
-  if (name.length === 0) return 'is empty';
-  if (name.length > LIMITS.hostNameBytes) return `is ${name.length} characters; the limit is ${LIMITS.hostNameBytes}`;
-  for (const label of name.split('.')) {
-    if (label.length > LIMITS.hostLabelBytes) return `has a label of ${label.length} characters; the limit is ${LIMITS.hostLabelBytes}`;
-    if (!HOST_LABEL.test(label)) return `is not ${HOST_NAME_RULE}`;
-  }
-  return null;
-}
 
 /** Why `name` is not a valid artifact file name, or null when it is. */
 export function fileNameProblem(name: string): string | null {

@@ -12,7 +12,7 @@ import {
   SEND_OPTIONS,
 } from '../cli.js';
 import { loadConfigFile, resolveSendConfig } from '../config.js';
-import { discoverHost, parseFileSpec } from '../discover.js';
+import { discoverHost, fileSpecs } from '../discover.js';
 import { UsageError } from '../errors.js';
 import { hostAccesses } from '../host-access.js';
 import { Progress } from '../progress.js';
@@ -53,7 +53,7 @@ export async function run(args: string[]): Promise<number> {
   const headerBytesText = values['header-bytes'] ?? (file.headerBytes !== undefined ? String(file.headerBytes) : undefined);
   const headerBytes = headerBytesText !== undefined ? parseBytes(headerBytesText, '--header-bytes') : null;
   if (headerBytes !== null && headerBytes < 512) throw new UsageError('--header-bytes: at least 512');
-  const files = (values.file ?? file.files)?.map(parseFileSpec);
+  const files = fileSpecs(values.file, file);
   const sshTargets = values.ssh ?? file.ssh ?? [];
   const accesses = hostAccesses('collect', sshTargets, values.root ?? file.root ?? '/', cfg.host, hostSettings);
   const dryRun = values['dry-run'] === true;

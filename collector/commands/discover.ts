@@ -1,6 +1,6 @@
 import { DEFAULT_CONFIG_FILE, HOST_HELP, HOST_OPTIONS, noPositionals, parseCommand, parseHostSettings, printedHelp } from '../cli.js';
 import { loadConfigFile } from '../config.js';
-import { discoverHost, parseFileSpec, type Discovery } from '../discover.js';
+import { discoverHost, fileSpecs, type Discovery } from '../discover.js';
 import { hostAccesses } from '../host-access.js';
 import { printableJson, visible, visibleLines } from '../../formats/printable.js';
 
@@ -54,7 +54,7 @@ export async function run(args: string[]): Promise<number> {
   if (printedHelp(values, HELP)) return 0;
   noPositionals('discover', positionals);
   const file = loadConfigFile(values.config);
-  const files = (values.file ?? file.files)?.map(parseFileSpec);
+  const files = fileSpecs(values.file, file);
   const ssh = values.ssh ?? file.ssh ?? [];
   const localName = values.host ?? process.env.COLLECTOR_HOST ?? file.host ?? (await import('node:os')).hostname();
   const accesses = hostAccesses('discover', ssh, values.root ?? file.root ?? '/', localName, hostSettings);

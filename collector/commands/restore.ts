@@ -28,7 +28,8 @@ ${COMMON_HELP}
 
 Exit status: 0 unpacked and verified · 1 failed (token refused, nothing for that volume or
 device at that time, or the bundle failed a check) · 64 usage · 75 catalog unreachable,
-busy or failing (5xx, 408, 429), or the download cut short: try again.
+busy or failing (5xx, 408, 429), or the download cut short: try again · 78 config file
+unreadable or invalid.
 `;
 
 const OPTIONS = {

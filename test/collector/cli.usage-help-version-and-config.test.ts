@@ -73,7 +73,7 @@ describe('the command line', () => {
       ...clean(),
       PATH: host.env.PATH,
     });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(78);
     expect(r.stderr).toMatch(/nope\.json: ENOENT/);
     const ok = await runCollector(['collect', '--dry-run', '--json', '--root', host.root], { ...host.env, ...clean(), PATH: host.env.PATH });
     expect(ok.code, ok.stderr).toBe(0);
@@ -159,19 +159,32 @@ describe('a value the collector or the catalog could never use', () => {
   it('is a usage error (64, one line) before anything is read or sent, from a flag or the config file', async () => {
     const cfg = join(dir, 'files.json');
     writeFileSync(cfg, JSON.stringify({ files: ['bogus:/dev/x'] }));
+    const cfgNoKind = join(dir, 'files-no-kind.json');
+    writeFileSync(cfgNoKind, JSON.stringify({ files: ['vh-sf:/backup/ds1.vh.sf', '/backup/ds1.vh.sf'] }));
     // An empty --root: without the check, each run reads nothing and exits 1 ("nothing found").
     const root = mkdtempSync(join(dir, 'root-'));
     for (const [args, message] of [
       [['collect', '--dry-run', '--root', root, '--file', 'bogus:/dev/x'], `collector collect: --file bogus:/dev/x: KIND must be one of ${kinds}`],
       [['collect', '--dry-run', '--root', root, '--file', 'vh-sf:'], 'collector collect: --file wants KIND:PATH: vh-sf:'],
       [['collect', '--dry-run', '--root', root, '--file', '/backup/ds1.vh.sf'], 'collector collect: --file wants KIND:PATH: /backup/ds1.vh.sf'],
-      [['collect', '--dry-run', '--root', root, '--config', cfg], `collector collect: --file bogus:/dev/x: KIND must be one of ${kinds}`],
+      // A config file's entry is named as such, not as a --file the command line never had.
+      [['collect', '--dry-run', '--root', root, '--config', cfg], `collector collect: config ${cfg}: "files" entry bogus:/dev/x: KIND must be one of ${kinds}`],
+      [['discover', '--root', root, '--config', cfgNoKind], `collector discover: config ${cfgNoKind}: "files" entry wants KIND:PATH: /backup/ds1.vh.sf`],
       [['discover', '--root', root, '--file', 'bogus:/dev/x'], `collector discover: --file bogus:/dev/x: KIND must be one of ${kinds}`],
       [
         ['collect', '--dry-run', '--root', root, '--host', 'esx 01'],
-        'collector collect: host name "esx 01" is not dot-separated labels of letters, digits, - and _',
+        'collector collect: host name "esx 01" is not dot-separated labels of letters, digits, - and _ (each 1-63 characters, at most 253 in all)',
       ],
-      [['collect', '--dry-run', '--root', root, '--host', ''], 'collector collect: host name "" is not dot-separated labels of letters, digits, - and _'],
+      [['collect', '--dry-run', '--root', root, '--host', ''], 'collector collect: host name "" is empty'],
+      // Each too long a name or label says which limit it passes (the catalog's words, api/ingest/limits.ts).
+      [
+        ['collect', '--dry-run', '--root', root, '--host', `${'a'.repeat(64)}.example`],
+        `collector collect: host name "${'a'.repeat(64)}.example" has a label of 64 characters; the limit is 63`,
+      ],
+      [
+        ['collect', '--dry-run', '--root', root, '--host', `${'a'.repeat(63)}.`.repeat(4).slice(0, 254)],
+        `collector collect: host name "${`${'a'.repeat(63)}.`.repeat(4).slice(0, 254)}" is 254 characters; the limit is 253`,
+      ],
       [['import', '--dry-run', '--host', 'esx01', '--kind', 'bogus', cfg], `collector import: --kind must be one of ${kinds}`],
       [['import', '--dry-run', '--host', 'esx01', '--host-kind', 'vcenter', cfg], 'collector import: --host-kind must be one of esx, esxi, solaris, linux'],
     ] as const) {
@@ -195,7 +208,7 @@ describe('an error under --json', () => {
         'collector restore: --at is not an ISO 8601 time: yesterday',
       ],
       [['spool', 'list', '--json', '--no-such-flag'], 64, 'usage', "collector spool: Unknown option '--no-such-flag'"],
-      [['spool', 'list', '--json', '--config', join(dir, 'nope.json')], 1, 'failed', `collector spool: config ${join(dir, 'nope.json')}: ENOENT`],
+      [['spool', 'list', '--json', '--config', join(dir, 'nope.json')], 78, 'invalid_config', `collector spool: config ${join(dir, 'nope.json')}: ENOENT`],
     ] as const) {
       const r = await runCollector([...args], clean());
       expect([args.join(' '), r.code]).toEqual([args.join(' '), status]);
