@@ -5,11 +5,10 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
 import { bodyLimit } from 'hono/body-limit';
-import { compress } from 'hono/compress';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError, RETRY_AFTER_SECONDS, TOO_MANY_RETRY_AFTER_SECONDS, describeError, errorBody, errorContext, toApiError } from './errors.js';
 import { CONTROL_CHARS, LIMITS } from './ingest/limits.js';
-import { inflateFailure, inflateRequest } from './http/content-encoding.js';
+import { gzipAnswers, inflateFailure, inflateRequest } from './http/content-encoding.js';
 import type { AppEnv, App, Services } from './context.js';
 import { routeModules } from './routes/index.js';
 import { registerDocsRoutes } from './routes/docs.js';
@@ -103,8 +102,8 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
   });
   // Ingest answers (a commit's found ids, a begin's upload URLs) go gzipped to a client that
   // accepts it; anything under 1 KiB goes as is.
-  app.use('/v1/captures', compress({ encoding: 'gzip' }));
-  app.use('/v1/captures/*', compress({ encoding: 'gzip' }));
+  app.use('/v1/captures', gzipAnswers);
+  app.use('/v1/captures/*', gzipAnswers);
 
   app.onError((thrown, c) => {
     const requestId = c.var.requestId ?? randomUUID();

@@ -13,11 +13,59 @@
  * cost that.
  */
 import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
-import type { Context } from 'hono';
+import { gunzip, gzip, gzipSync } from 'node:zlib';
+import type { Context, Next } from 'hono';
 import { ApiError } from '../errors.js';
 
 const gunzipAsync = promisify(gunzip);
+const gzipAsync = promisify(gzip);
+
+/** Answers smaller than this go as they are: gzip would save a few hundred bytes at best. */
+export const GZIP_ANSWER_MIN_BYTES = 1024;
+/** Answers up to this size are compressed on the calling thread (tens of µs), larger ones on the pool. */
+const SYNC_GZIP_MAX_BYTES = 64 * 1024;
+
+/** Whether an Accept-Encoding header takes gzip (not refused with q=0). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  for (const part of header.split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding.trim() !== 'gzip' && coding.trim() !== '*') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
+}
+
+/**
+ * JSON answers of 1 KiB and more (a commit's found ids, a begin's upload URLs) go gzipped to a
+ * client whose Accept-Encoding takes gzip (the collector's does); smaller ones, and every answer
+ * to a client that does not take it, go as the route made them. hono/compress did this before:
+ * its threshold read Content-Length, which a route's JSON answer lacks, so it compressed every
+ * answer of such a client, a few dozen bytes too, each through a CompressionStream; and setting
+ * its Vary header turned every answer, compressed or not, from the bytes the route made into a
+ * streamed Response read back chunk by chunk.
+ */
+export async function gzipAnswers(c: Context, next: Next): Promise<void> {
+  // Set before the route answers: it goes out with the route's headers, nothing made again.
+  c.header('vary', 'Accept-Encoding');
+  await next();
+  const res = c.res;
+  if (c.req.method === 'HEAD' || !acceptsGzip(c.req.header('accept-encoding'))) return;
+  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(res.headers.get('content-type') ?? '') || res.headers.has('content-encoding')) return;
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const headers = new Headers(res.headers);
+  let body: Uint8Array = bytes;
+  if (bytes.length >= GZIP_ANSWER_MIN_BYTES) {
+    const packed = bytes.length <= SYNC_GZIP_MAX_BYTES ? gzipSync(bytes) : await gzipAsync(bytes);
+    body = new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength);
+    headers.set('content-encoding', 'gzip');
+  }
+  headers.set('content-length', String(body.length));
+  // Cleared first: assigning over an answer would have Hono copy it into a streamed Response again.
+  c.res = undefined;
+  c.res = new Response(body as BodyInit, { status: res.status, headers });
+}
 
 /** Why a request's gzip body could not be read, once a read failed (a route's JSON validator reports any failure as malformed JSON). */
 const failures = new WeakMap<Context, ApiError>();
