@@ -43,8 +43,11 @@ export interface MissingGroup {
 
 /** The condition key of a group: its volume, or its host for artifacts on no volume. */
 export function chunkMissingCondition(g: Pick<MissingGroup, 'vmfsUuid' | 'host'>): string {
-  return g.vmfsUuid ? `chunk-missing:volume:${g.vmfsUuid}` : `chunk-missing:host:${g.host}`;
+  return g.vmfsUuid ? `${OF_VOLUME}${g.vmfsUuid}` : `${OF_HOST}${g.host}`;
 }
+
+const OF_VOLUME = 'chunk-missing:volume:';
+const OF_HOST = 'chunk-missing:host:';
 
 /** The chunk-missing conditions that hold for these groups (pure). */
 export function chunkMissingConditions(groups: readonly MissingGroup[]): HealthCondition[] {
@@ -202,11 +205,13 @@ export async function resolveChunkMissingAfterCommit(services: MissingServices, 
   try {
     const open = await queryRows<{ condition: string; vmfs_uuid: string | null; host: string | null }>(
       db,
+      // Equality on the condition: probes of the partial index of open conditions, whatever the events table holds.
       sql`select condition, vmfs_uuid, host from events
-           where condition like 'chunk-missing:%' and resolved_at is null
-             and (vmfs_uuid in (select vmfs_uuid from extents where capture_id = ${captureId} and vmfs_uuid is not null
-                                union select s.vmfs_uuid from segments s join artifacts a on a.id = s.artifact_id where a.capture_id = ${captureId})
-                  or (vmfs_uuid is null and host = ${host}))`,
+           where resolved_at is null and condition in (
+             select ${OF_VOLUME}::text || x.vmfs_uuid from artifacts a join extents x on x.artifact_id = a.id
+              where a.capture_id = ${captureId} and x.vmfs_uuid is not null
+             union select ${OF_VOLUME}::text || s.vmfs_uuid from artifacts a join segments s on s.artifact_id = a.id where a.capture_id = ${captureId}
+             union select ${OF_HOST}::text || ${host}::text)`,
     );
     if (open.length === 0) return;
     const at = services.now();
