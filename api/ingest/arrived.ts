@@ -76,6 +76,8 @@ function isZeros(c: { sha256: string; size: number }): boolean {
  * window): while the hashing thread hashes one, this thread assembles or parses the other.
  */
 const LANES = 2;
+/** Captures stopped that ArrivedArtifacts remembers, not to follow them again (~100 bytes each). */
+const STOPPED_KEPT = 4096;
 /** How long the windows of lanes that ended are kept for the next batch's artifacts. */
 const WINDOWS_KEPT_MS = 5_000;
 
@@ -83,6 +85,13 @@ const WINDOWS_KEPT_MS = 5_000;
 export class ArrivedArtifacts {
   private readonly captures = new Map<string, Arrivals>();
   private readonly oldest = new OldestFirst(this.captures);
+  /**
+   * Captures stopped lately (taken by their commit, or pushed out by newer ones), not followed
+   * again: one pushed out would push out another with its next batch and do again what it had
+   * done, batch after batch, while more captures arrive than are followed; one taken gets no
+   * more use of it. The newest STOPPED_KEPT are remembered.
+   */
+  private readonly stopped = new Set<string>();
   private readonly queue: Job[] = [];
   /** Lanes parsing artifacts now (run). */
   private lanes = 0;
@@ -103,6 +112,7 @@ export class ArrivedArtifacts {
   arrived(captureId: string, artifacts: DeclaredArtifact[], received: ReceivedChunks): void {
     let a = this.captures.get(captureId);
     if (!a) {
+      if (this.stopped.has(captureId)) return;
       while (this.captures.size >= this.maxCaptures) this.stop(this.oldest.take());
       a = {
         artifacts,
@@ -166,6 +176,8 @@ export class ArrivedArtifacts {
     const a = this.captures.get(captureId);
     if (!a) return;
     this.captures.delete(captureId);
+    this.stopped.add(captureId);
+    if (this.stopped.size > STOPPED_KEPT) this.stopped.delete(this.stopped.values().next().value!);
     if (this.captures.size === 0) this.windows = [];
     a.stopped = true;
     for (const job of this.queue.filter((j) => j.arrivals === a)) job.done(null);
