@@ -3,8 +3,10 @@
  * (EX_DATAERR): the run delivered what it could, but the catalog will never take one
  * capture, which now waits in `<spool>/rejected/` for an operator. `config` (EX_CONFIG): the
  * config file cannot be read, or is not a JSON object with keys of the documented types.
+ * `damaged` (as the catalog CLI's check and maintenance exit for corrupt chunks): the catalog's
+ * copy of what a restore needs has a damaged chunk, which asking again will not mend.
  */
-export const EXIT = { ok: 0, failed: 1, partial: 2, usage: 64, rejected: 65, spooled: 75, config: 78 } as const;
+export const EXIT = { ok: 0, failed: 1, partial: 2, damaged: 3, usage: 64, rejected: 65, spooled: 75, config: 78 } as const;
 
 /**
  * An expected failure: printed as one line on stderr, never with a stack trace.

@@ -98,18 +98,13 @@ export async function request(req: HttpRequest): Promise<HttpResponse> {
   return { status: res.statusCode ?? 0, headers: res.headers, body: res.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body };
 }
 
-/** The server's `{"error":{"code","message"}}` text, or the start of the body. */
-export function errorText(res: HttpResponse): string {
-  return catalogError(res).text;
-}
-
-/** The error text and request id of a response (`{"error":{"code","message","requestId"}}`, or the x-request-id header). */
-export function catalogError(res: HttpResponse): { text: string; requestId?: string } {
+/** The error text, code and request id of a response (`{"error":{"code","message","requestId"}}`, or the x-request-id header). */
+export function catalogError(res: HttpResponse): { text: string; code?: string; requestId?: string } {
   let requestId = res.headers['x-request-id'] as string | undefined;
   try {
     const e = (JSON.parse(res.body.toString()) as { error?: { code?: string; message?: string; requestId?: string } }).error;
     requestId = e?.requestId ?? requestId;
-    if (e?.message) return { text: e.code ? `${e.code}: ${e.message}` : e.message, requestId };
+    if (e?.message) return { text: e.code ? `${e.code}: ${e.message}` : e.message, code: e.code, requestId };
   } catch {
     /* not JSON */
   }

@@ -34,23 +34,23 @@ Commands:
 
 Configuration: flags, then env CATALOG_URL / CATALOG_TOKEN / COLLECTOR_HOST, then
 the JSON file --config (else env VMFS_COLLECTOR_CONFIG, else /etc/vmfs-collector.json).
-Exit status: 0 done · 1 failed · 2 partial · 64 usage · 65 rejected · 75 spooled ·
-78 config file unreadable or invalid (collector collect --help says when).
+Exit status: 0 done · 1 failed · 2 partial · 3 damaged in the catalog (restore) · 64 usage ·
+65 rejected · 75 spooled · 78 config file unreadable or invalid (collector collect --help says when).
 `;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { collect, import: importBackups, inspect, discover, restore, cron, spool };
 
 /**
  * The one line on stderr, and with --json (before any `--`) the same as JSON on stdout, where a
- * script reads the command's own: {"error":{"code","message"}}, code usage (64), rejected (65),
- * unreachable (75), invalid_config (78) or failed. Answers `status`.
+ * script reads the command's own: {"error":{"code","message"}}, code chunk_corrupt (3), usage (64),
+ * rejected (65), unreachable (75), invalid_config (78) or failed. Answers `status`.
  */
 function failed(argv: string[], message: string, status: number): number {
   process.stderr.write(`collector${argv[0] in COMMANDS ? ` ${argv[0]}` : ''}: ${visible(message)}\n`);
   const args = argv.indexOf('--');
   if ((args < 0 ? argv : argv.slice(0, args)).includes('--json'))
     process.stdout.write(
-      `${printableJson({ error: { code: { 64: 'usage', 65: 'rejected', 75: 'unreachable', 78: 'invalid_config' }[status] ?? 'failed', message } })}\n`,
+      `${printableJson({ error: { code: { 3: 'chunk_corrupt', 64: 'usage', 65: 'rejected', 75: 'unreachable', 78: 'invalid_config' }[status] ?? 'failed', message } })}\n`,
     );
   return status;
 }

@@ -6,8 +6,8 @@ import { createGunzip } from 'node:zlib';
 import { CatalogClient } from '../catalog-client.js';
 import { CATALOG_OPTIONS, COMMON_HELP, noPositionals, parseCommand, printedHelp } from '../cli.js';
 import { loadConfigFile, requireCatalog, resolveCatalogConfig } from '../config.js';
-import { CollectorError, describeError, UsageError } from '../errors.js';
-import { backoffDelay, errorText, openRequest, RejectedError, UnreachableError, type HttpRequest } from '../http.js';
+import { CollectorError, describeError, EXIT, UsageError } from '../errors.js';
+import { backoffDelay, catalogError, openRequest, RejectedError, UnreachableError, type HttpRequest } from '../http.js';
 import { makeDir } from '../spool.js';
 import { TarReader, type TarEntry } from '../tar.js';
 import { printableJson, visible } from '../../formats/printable.js';
@@ -28,8 +28,9 @@ ${COMMON_HELP}
 
 Exit status: 0 unpacked and verified · 1 failed (token refused, nothing for that volume or
 device at that time, or the bundle failed a check) · 64 usage · 75 catalog unreachable,
-busy or failing (5xx, 408, 429), or the download cut short: try again · 78 config file
-unreadable or invalid.
+busy or failing (5xx, 408, 429), or the download cut short: try again · 3 the catalog's
+copy of a file the bundle needs is damaged (chunk_corrupt; the message names it and what
+to do): asking again will not help · 78 config file unreadable or invalid.
 `;
 
 const OPTIONS = {
@@ -175,7 +176,9 @@ async function download(client: CatalogClient, path: string): Promise<AsyncItera
     if (status !== 200) {
       const parts: Buffer[] = [];
       for await (const c of res) parts.push(c as Buffer);
-      const msg = errorText({ status, headers: res.headers, body: Buffer.concat(parts) });
+      const { text: msg, code } = catalogError({ status, headers: res.headers, body: Buffer.concat(parts) });
+      // A damaged chunk (the catalog's 502 naming the artifact and what to do) is not mended by asking again.
+      if (code === 'chunk_corrupt') throw new CollectorError(`restore bundle: HTTP ${status} ${msg}`, EXIT.damaged);
       // Busy or timed out (408, 429, 5xx): try again later, like every other request.
       if (status >= 500 || status === 408 || status === 429) throw new UnreachableError(`restore bundle: HTTP ${status} ${msg}`);
       throw new RejectedError(`restore bundle: HTTP ${status} ${msg}`, status);
