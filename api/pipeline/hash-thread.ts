@@ -5,7 +5,8 @@
  * while the other core hashes. WebCrypto's digest runs on
  * the thread pool too, but copies its input first, which for fresh memory costs about what the
  * hash does. One worker per process, started on first use and never holding the process open;
- * should it fail, every hash it was asked for fails and later ones run on the calling thread.
+ * should it fail, every hash it was asked for fails and later ones run on the calling thread, as
+ * they all do when it cannot be started.
  */
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
@@ -23,7 +24,13 @@ const waiting = new Map<number, { resolve: (sha256: string) => void; reject: (e:
 function hashWorker(): Worker | null {
   if (broken) return null;
   if (!worker) {
-    worker = new Worker(WORKER, { eval: true });
+    try {
+      worker = new Worker(WORKER, { eval: true });
+    } catch {
+      // No thread to be had (ERR_WORKER_INIT_FAILED: the process or its container is at its limit): every hash runs here.
+      broken = true;
+      return null;
+    }
     worker.unref();
     worker.on('message', ({ id, sha256 }: { id: number; sha256: string }) => {
       const w = waiting.get(id);
