@@ -124,7 +124,13 @@ export class ArrivedArtifacts {
       };
       this.captures.set(captureId, a);
     } else if (a.artifacts !== artifacts) {
-      // A later begin of the same capture (the same artifacts; encodings may differ): the outcomes still hold.
+      // A later begin of the same capture (the same artifacts; encodings may differ): what arrived
+      // still holds. A capture dropped and begun again under its id with other artifacts is left
+      // to its commit: what arrived for the dropped one says nothing of these.
+      if (artifacts.length !== a.artifacts.length || artifacts.some((x, i) => parseInput(x) !== parseInput(a!.artifacts[i]))) {
+        this.stop(captureId);
+        return;
+      }
       a.artifacts = artifacts;
     }
     for (let i = 0; i < a.artifacts.length; i++) {
