@@ -4,11 +4,11 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError, RETRY_AFTER_SECONDS, TOO_MANY_RETRY_AFTER_SECONDS, describeError, errorBody, errorContext, toApiError } from './errors.js';
 import { CONTROL_CHARS, LIMITS } from './ingest/limits.js';
 import { gzipAnswers, inflateFailure, inflateRequest } from './http/content-encoding.js';
+import { bodyLimit } from './http/body-limit.js';
 import type { AppEnv, App, Services } from './context.js';
 import { routeModules } from './routes/index.js';
 import { registerDocsRoutes } from './routes/docs.js';

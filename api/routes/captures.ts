@@ -2,8 +2,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { BeginBody } from '../../formats/protocol.js';
-import { bodyLimit } from 'hono/body-limit';
 import { requireRole } from '../http/auth.js';
+import { bodyLimit } from '../http/body-limit.js';
 import { ApiError, annotateError } from '../errors.js';
 import type { App, AppEnv } from '../context.js';
 import { beginCapture } from '../ingest/begin.js';

@@ -1,0 +1,27 @@
+/**
+ * Request body limits that read nothing when the request states its length. hono's bodyLimit
+ * first asks for the request's body stream (`c.req.raw.body`), and on the Node server that
+ * turns the request into a web Request reading its socket through a ReadableStream: every
+ * later read of the body (a begin's JSON, a chunk batch's bytes) then went through that stream
+ * instead of straight from the socket. A body with a Content-Length (and no Transfer-Encoding)
+ * is held to the limit by that header, as hono holds it; one without (chunked) goes to hono's
+ * bodyLimit, which counts it as it streams.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit as streamedBodyLimit } from 'hono/body-limit';
+
+type BodyLimitOptions = Parameters<typeof streamedBodyLimit>[0];
+
+/** hono's bodyLimit, without touching the body of a request that says how long it is. */
+export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler {
+  const streamed = streamedBodyLimit(options);
+  return async (c, next) => {
+    const length = c.req.header('content-length');
+    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return streamed(c, next);
+    if (parseInt(length || '0', 10) > options.maxSize) {
+      if (options.onError) return options.onError(c);
+      return streamed(c, next);
+    }
+    await next();
+  };
+}
