@@ -17,10 +17,8 @@ let port: number;
 
 beforeAll(async () => {
   const app = new Hono();
-  app.put(
-    '/echo',
-    bodyLimit({ maxSize: LIMIT, onError: (c) => c.text('too large', 413) }),
-    async (c) => c.text(String((await c.req.arrayBuffer()).byteLength)),
+  app.put('/echo', bodyLimit({ maxSize: LIMIT, onError: (c) => c.text('too large', 413) }), async (c) =>
+    c.text(String((await c.req.arrayBuffer()).byteLength)),
   );
   await new Promise<void>((resolve) => {
     server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve());
