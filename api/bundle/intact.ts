@@ -11,9 +11,9 @@
 import type { Db } from '../../db/client.js';
 import { ApiError } from '../errors.js';
 import type { Services } from '../context.js';
-import { ChunkError, decodeChunk } from '../pipeline/chunks.js';
+import { ChunkError, checkStoredChunk, sha256Hex } from '../pipeline/chunks.js';
 import { pool } from '../ingest/staging.js';
-import type { StoredChunk } from '../read/content.js';
+import type { CheckedObject, StoredChunk } from '../read/content.js';
 import { recordDamagedChunk } from '../retention/check.js';
 import { chunkKey } from '../store/types.js';
 import { selectBundle } from './select.js';
@@ -25,16 +25,21 @@ const MAX_ROUNDS = 8;
 /** Why each chunk is unusable (null: read whole and good), shared by the rounds of one bundle. */
 type Verdicts = Map<string, string | null>;
 
-/** Reads and checks every chunk of `files` not judged yet, 8 at a time. */
-async function judge(services: Pick<Services, 'store'>, files: BundleFile[], verdicts: Verdicts): Promise<void> {
+/**
+ * Reads and checks every chunk of `files` not judged yet, 8 at a time. A good chunk stored as
+ * gzip data alone is noted in `checked` (its object's size and SHA-256): the tar sends that
+ * object when it reads the same again, without inflating and hashing the chunk a second time.
+ */
+async function judge(services: Pick<Services, 'store'>, files: BundleFile[], verdicts: Verdicts, checked: Map<string, CheckedObject>): Promise<void> {
   const todo = new Map<string, StoredChunk>();
   for (const f of files) for (const c of f.chunks) if (!verdicts.has(c.sha256)) todo.set(c.sha256, c);
   await pool([...todo.values()], 8, async (c) => {
     const raw = await services.store.getBytes(chunkKey(c.sha256));
     if (!raw) return void verdicts.set(c.sha256, 'gone from the store');
     try {
-      await decodeChunk(c.sha256, c.size, raw);
+      const { gzipOnly } = await checkStoredChunk(c.sha256, c.size, raw);
       verdicts.set(c.sha256, null);
+      if (gzipOnly) checked.set(c.sha256, { storedSize: raw.length, storedSha256: sha256Hex(raw) });
     } catch (e) {
       if (!(e instanceof ChunkError)) throw e;
       verdicts.set(c.sha256, e.message);
@@ -61,6 +66,7 @@ export async function selectIntactBundle(
 ): Promise<BundleSelection> {
   const { db, store } = services;
   const verdicts: Verdicts = new Map();
+  const checked = new Map<string, CheckedObject>();
   const damaged = new Map<string, { file: BundleFile; chunk: string; reason: string }>();
   const recorded = new Set<string>();
   const what = subject.vmfsUuid ? `volume ${subject.vmfsUuid}` : `device ${subject.deviceId}`;
@@ -75,7 +81,7 @@ export async function selectIntactBundle(
       throw e;
     }
     first ??= sel;
-    await judge(services, sel.files, verdicts);
+    await judge(services, sel.files, verdicts, checked);
     // A chunk found bad is read once more and recorded as the scrub would; one that reads
     // whole the second time was a read that went wrong, not a chunk that did.
     for (const f of sel.files)
@@ -95,6 +101,7 @@ export async function selectIntactBundle(
     for (const b of bad) damaged.set(b.file.artifactId, b);
     if (bad.length && round < MAX_ROUNDS) continue;
     if (bad.length) throw refusal(what, [...damaged.values()], null);
+    sel.checked = checked;
     if (damaged.size === 0) return sel;
     const lost = [...headerDevices(first)].filter((d) => !headerDevices(sel).has(d));
     if (lost.length) throw refusal(what, [...damaged.values()], lost);

@@ -48,7 +48,7 @@ async function* tarPieces(store: BlobStore, sel: BundleSelection): AsyncGenerato
   for (const f of sel.files) {
     yield* tarHeader(`${sel.root}/${f.path}`, f.size, new Date(f.collectedAt), 0o644);
     let sent = 0;
-    for await (const checked of checkedChunks(store, f.chunks)) {
+    for await (const checked of checkedChunks(store, f.chunks, sel.checked)) {
       if (checked.gzipMember) {
         sent += checked.size;
         yield { gzipMember: checked.gzipMember };

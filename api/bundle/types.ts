@@ -2,7 +2,7 @@
  * The shapes of a restore bundle's selection: the typed rows the queries gather
  * (api/bundle/rows.ts), and what the pure selection makes of them (api/bundle/select.ts).
  */
-import type { StoredChunk } from '../read/content.js';
+import type { CheckedObject, StoredChunk } from '../read/content.js';
 import type { DrPlan } from '../dr/plan.js';
 import type { RestorePlan } from './restore-script.js';
 import type { PartitionView, SnapshotView, TargetView } from '../schemas/catalog.js';
@@ -96,6 +96,8 @@ export interface BundleSelection {
   drPlan?: DrPlan;
   /** Artifacts left out because a chunk of theirs is damaged or gone (api/bundle/intact.ts); absent or empty: none. */
   leftOut?: LeftOutFile[];
+  /** The stored objects of its chunks checked before the answer started, that go out as they are when read again unchanged (api/bundle/intact.ts). */
+  checked?: ReadonlyMap<string, CheckedObject>;
 }
 
 /** An artifact a bundle left out: the chunk that failed, and the other capture's copy carried instead, if any. */

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CHUNK_SIZE } from '../../formats/protocol.js';
-import { ChunkError, decodeChunk } from '../pipeline/chunks.js';
+import { ChunkError, decodeChunk, sha256Hex } from '../pipeline/chunks.js';
 import { BlobNotFoundError, chunkKey, type BlobStore } from '../store/types.js';
 
 /** One chunk of an artifact as `artifacts.chunks` records it. */
@@ -100,6 +100,18 @@ export async function* artifactBytes(store: BlobStore, chunks: StoredChunk[], ra
   }
 }
 
+/**
+ * A chunk's stored object as a check made earlier in the same request found it: gzip data
+ * alone that inflates to the chunk (api/bundle/intact.ts), named by its size and SHA-256. Read
+ * again to be sent, an object with that size and SHA-256 is those very bytes, so it goes out
+ * without a second inflate and hash of the whole chunk: hashing the stored bytes costs a
+ * fraction of that for the compressible chunks stored gzipped.
+ */
+export interface CheckedObject {
+  storedSize: number;
+  storedSha256: string;
+}
+
 /** A chunk checked against its SHA-256, as an archive takes it: a gzip member to copy, or bytes to compress. */
 export type CheckedChunk = { gzipMember: Buffer; size: number; bytes?: undefined } | { bytes: Buffer; gzipMember?: undefined };
 
@@ -147,12 +159,14 @@ function checkGzip(stored: Buffer, chunk: StoredChunk, keep: boolean): Promise<{
  * is gzip data and nothing else comes as that object: a `.tar.gz` can carry it unchanged,
  * as gzip readers join members (RFC 1952, 2.2). Anything else comes as its bytes.
  */
-async function checkedChunk(store: BlobStore, chunk: StoredChunk): Promise<CheckedChunk> {
+async function checkedChunk(store: BlobStore, chunk: StoredChunk, checked?: ReadonlyMap<string, CheckedObject>): Promise<CheckedChunk> {
   const key = chunkKey(chunk.sha256);
   const raw = await store.getBytes(key);
   if (!raw) throw new BlobNotFoundError(key);
   const stored = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   if (chunk.encoding === 'gzip') {
+    const known = checked?.get(chunk.sha256);
+    if (known && stored.length === known.storedSize && sha256Hex(stored) === known.storedSha256) return { gzipMember: stored, size: chunk.size };
     const first = await checkGzip(stored, chunk, false);
     // Trailing bytes after the gzip data would upset a strict reader: send the bytes instead.
     return first.consumedAll ? { gzipMember: stored, size: chunk.size } : { bytes: (await checkGzip(stored, chunk, true)).bytes! };
@@ -163,13 +177,16 @@ async function checkedChunk(store: BlobStore, chunk: StoredChunk): Promise<Check
   return { bytes: stored };
 }
 
-/** An artifact's whole chunks in order, each checked before it is yielded, a few read ahead. */
-export async function* checkedChunks(store: BlobStore, chunks: StoredChunk[]): AsyncGenerator<CheckedChunk> {
+/**
+ * An artifact's whole chunks in order, each checked before it is yielded, a few read ahead;
+ * one whose object is in `checked` and reads as it did there is not inflated again.
+ */
+export async function* checkedChunks(store: BlobStore, chunks: StoredChunk[], checked?: ReadonlyMap<string, CheckedObject>): AsyncGenerator<CheckedChunk> {
   const inFlight: Array<Promise<CheckedChunk>> = [];
   let next = 0;
   for (let i = 0; i < chunks.length; i++) {
     for (; next < chunks.length && next <= i + LOOK_AHEAD; next++) {
-      const p = checkedChunk(store, chunks[next]);
+      const p = checkedChunk(store, chunks[next], checked);
       p.catch(() => {}); // surfaced when its turn comes
       inFlight.push(p);
     }
