@@ -44,14 +44,25 @@ async function loadAppModules() {
     { scheduleMaintenance },
     { startCommitWorker },
     { forgetVerifiedTokens, whenTokensForgotten },
+    { emptyCatalogNotice },
   ] = await Promise.all([
     import('./app.js'),
     import('./admin/tokens.js'),
     import('./maintenance.js'),
     import('./ingest/commit-jobs.js'),
     import('./http/auth.js'),
+    import('./admin/empty-catalog.js'),
   ]);
-  return { createApp, ensureBootstrapToken, keepAllTokens, scheduleMaintenance, startCommitWorker, forgetVerifiedTokens, whenTokensForgotten };
+  return {
+    createApp,
+    ensureBootstrapToken,
+    keepAllTokens,
+    scheduleMaintenance,
+    startCommitWorker,
+    forgetVerifiedTokens,
+    whenTokensForgotten,
+    emptyCatalogNotice,
+  };
 }
 
 type AppModules = Awaited<ReturnType<typeof loadAppModules>>;
@@ -122,15 +133,22 @@ async function openWithModules(config: Config) {
 }
 
 /**
- * What a start does once, before anything serves: the first-start admin token, and every
- * token's restorable record in the store (see rebuild); a store that cannot be reached now is
- * retried at the next start, not a reason to stay down.
+ * What a start does once, before anything serves: the first-start admin token, every
+ * token's restorable record in the store (see rebuild), and a line on stderr when the store
+ * holds manifests the empty database does not (rebuild brings them back); a store that cannot
+ * be reached now is retried at the next start, not a reason to stay down.
  */
 async function bootstrap(
   services: Services,
   config: Config,
-  tokens: Pick<AppModules, 'ensureBootstrapToken' | 'keepAllTokens'>,
+  tokens: Pick<AppModules, 'ensureBootstrapToken' | 'keepAllTokens' | 'emptyCatalogNotice'>,
 ): Promise<{ token: string; file: string } | null> {
+  await tokens.emptyCatalogNotice(services).then(
+    (notice) => {
+      if (notice) process.stderr.write(`Warning: ${notice}\n`);
+    },
+    (e: unknown) => services.logger.warn('could not compare the store with the catalog', { error: e instanceof Error ? e.message : String(e) }),
+  );
   const created = await tokens.ensureBootstrapToken(services, services.config.DATA_DIR, config.CATALOG_BOOTSTRAP_TOKEN);
   await tokens.keepAllTokens(services).then(
     (written) => {
@@ -254,7 +272,7 @@ async function runPrimary(config: Config, processes: number): Promise<void> {
   const { services, close } = await openServices(config, { logger });
   let created: { token: string; file: string } | null;
   try {
-    created = await bootstrap(services, config, await import('./admin/tokens.js'));
+    created = await bootstrap(services, config, { ...(await import('./admin/tokens.js')), ...(await import('./admin/empty-catalog.js')) });
   } finally {
     await close();
   }

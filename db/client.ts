@@ -366,6 +366,10 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
     const { PGlite } = await import('@electric-sql/pglite');
     const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
     const { drizzle } = await import('drizzle-orm/pglite');
+    // PGlite runs initdb in any directory without PG_VERSION, over whatever else it holds: a
+    // database that lost that one file would come back empty, as if nothing had happened.
+    if (existsSync(pgDir) && readdirSync(pgDir).length > 0 && !existsSync(join(pgDir, 'PG_VERSION')))
+      throw new EmbeddedDatabaseUnreadableError(pgDir, options.dataDir, 'PG_VERSION is missing, and opening it would make an empty database over it');
     if (migrate) await seedFromTemplate(pgDir, { pg_trgm });
     mkdirSync(pgDir, { recursive: true });
     // relaxedDurability stays off: a commit the API acknowledged must survive kill -9.
