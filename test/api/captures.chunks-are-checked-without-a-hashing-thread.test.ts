@@ -1,35 +1,45 @@
 /**
  * A catalog that cannot start its hashing thread (api/pipeline/hash-thread.ts: `new Worker`
- * throws when the process or its container is at its limit of threads, as a small function
- * or a tight cgroup may be) hashes on the calling thread instead: chunk batches are verified
- * and stored, and the capture commits with its artifacts parsed, where every batch holding a
- * chunk of 64 KiB or more was answered 500.
+ * throws ERR_WORKER_INIT_FAILED when the process or its container is at its limit of threads,
+ * as a small function or a tight cgroup may be) hashes on the calling thread instead: chunk
+ * batches are verified and stored, and the capture commits with its artifacts parsed, where
+ * every batch holding a chunk of 64 KiB or more was answered 500. The real server runs as a
+ * child whose node:worker_threads refuses every thread (a module loaded before it, --require).
  */
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
-import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
-import { begin, commit, frameChunks, prepareCapture } from '../helpers/ingest-client.js';
+import { serverChildEnv, startServerChild, type ServerChild } from '../helpers/server-child.js';
+import { begin, commit, frameChunks, prepareCapture, remoteCatalog } from '../helpers/ingest-client.js';
 
-vi.mock('node:worker_threads', async (original) => {
-  const real = await original<typeof import('node:worker_threads')>();
-  class NoThread {
-    constructor() {
-      throw Object.assign(new Error('ERR_WORKER_INIT_FAILED: thread creation failed (EAGAIN)'), { code: 'ERR_WORKER_INIT_FAILED' });
-    }
+const NO_THREADS = `const threads = require('node:worker_threads');
+threads.Worker = class {
+  constructor() {
+    throw Object.assign(new Error('Worker initialization failure: EAGAIN'), { code: 'ERR_WORKER_INIT_FAILED' });
   }
-  return { ...real, default: { ...real, Worker: NoThread }, Worker: NoThread };
-});
+};
+require('node:module').syncBuiltinESMExports();
+`;
 
-describeEachFlavour('captures: chunks are checked without a hashing thread', (flavour) => {
-  let catalog: TestCatalog;
+describe('captures: chunks are checked without a hashing thread', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vrc-no-thread-'));
+  const token = `no-thread-admin-${randomBytes(16).toString('hex')}`;
+  let server: ServerChild | undefined;
   beforeAll(async () => {
-    catalog = await startTestCatalog(flavour, { listen: true });
+    const preload = join(dataDir, 'no-threads.cjs');
+    writeFileSync(preload, NO_THREADS);
+    server = await startServerChild({ ...(await serverChildEnv(join(dataDir, 'data'), token)), NODE_OPTIONS: `--require ${preload}` });
   });
   afterAll(async () => {
-    await catalog?.close();
+    await server?.kill('SIGTERM');
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('takes a batch of large chunks and commits the capture', async () => {
+    const catalog = remoteCatalog(server!.url, token);
     // A dump's 1 MiB chunks: each inflates past the 64 KiB from which a hash goes to the thread.
     const p = prepareCapture({
       host: 'esx-no-thread',

@@ -5,37 +5,31 @@
  * followed it anew and pushed out another: every artifact of it complete so far was assembled,
  * hashed whole and parsed again, batch after batch, and thrown away with the next push.
  */
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { arrivedOf } from '../../api/ingest/arrived.js';
+import { afterAll, beforeAll, expect, it, type MockInstance, vi } from 'vitest';
+import { ArrivedArtifacts, arrivedOf } from '../../api/ingest/arrived.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, commit, frameChunks, prepareCapture, type PreparedCapture } from '../helpers/ingest-client.js';
 
-const hashed = vi.hoisted(() => new Map<string, number>());
-vi.mock('../../api/pipeline/hash-thread.js', async (original) => {
-  const real = await original<typeof import('../../api/pipeline/hash-thread.js')>();
-  return {
-    ...real,
-    // Only the early work hashes whole artifacts through here.
-    sha256Shared: async (bytes: Uint8Array) => {
-      const sha256 = await real.sha256Shared(bytes);
-      hashed.set(sha256, (hashed.get(sha256) ?? 0) + 1);
-      return sha256;
-    },
-  };
-});
+/** The early work's own step for one artifact: assembled, hashed whole, parsed. */
+interface ParseStep {
+  parse: (job: { artifact: { sha256: string } }, ...rest: unknown[]) => Promise<unknown>;
+}
 
 describeEachFlavour('captures: the early parse does each artifact once under many captures', (flavour) => {
   let catalog: TestCatalog;
+  const hashed = new Map<string, number>();
+  let step: MockInstance<ParseStep['parse']> | undefined;
   beforeAll(async () => {
     catalog = await startTestCatalog(flavour, { listen: true });
+    step = vi.spyOn(ArrivedArtifacts.prototype as unknown as ParseStep, 'parse');
   });
   afterAll(async () => {
+    step?.mockRestore();
     await catalog?.close();
   });
 
   it('hashes each artifact whole at most once with five captures arriving at once', async () => {
-    hashed.clear();
     const captures: Array<{ p: PreparedCapture; missing: Set<string> }> = [];
     for (let h = 0; h < 5; h++) {
       const p = prepareCapture({
@@ -64,6 +58,7 @@ describeEachFlavour('captures: the early parse does each artifact once under man
         await arrivedOf(catalog.services.store).idle();
       }
     }
+    for (const [job] of step!.mock.calls) hashed.set(job.artifact.sha256, (hashed.get(job.artifact.sha256) ?? 0) + 1);
     const artifacts = new Set(captures.flatMap(({ p }) => p.request.artifacts.map((a) => a.sha256)));
     expect([...hashed.keys()].every((s) => artifacts.has(s))).toBe(true);
     expect(Math.max(...hashed.values())).toBe(1);
