@@ -201,6 +201,11 @@ export function decodePgName(name: string): string {
   return name.replace(/__[12]/g, (m) => (m === '__2' ? ':' : '.'));
 }
 
+/** A group name as iscsitgtd writes it into SMF (mgmt_scf.c pgname_encode): `:` → `__2`, `.` → `__1`. */
+export function encodePgName(name: string): string {
+  return name.replace(/[:.]/g, (c) => (c === ':' ? '__2' : '__1'));
+}
+
 /**
  * Block count as iscsitgtd reads it (`strtoll(str, NULL, 0)`: `0x` hex,
  * leading-0 octal, else decimal), times 512; null when it is not a number.

@@ -26,6 +26,8 @@
  *   snapshot LUN (VMware KB 1011387): it mounts only after a resignature, which gives
  *   the volume a new VMFS UUID.
  */
+import { visible } from '../../formats/printable.js';
+import { encodePgName } from '../../formats/smf.js';
 import { datasetOfBackingStore } from '../../formats/zfs.js';
 import { shQuote, sourceCommand } from '../bundle/restore-script.js';
 
@@ -166,6 +168,12 @@ export interface NaaCheck {
    * reports and the restore.sh line that restores the table from its dump. Null: no dispute.
    */
   dispute: { extent: number; candidates: Array<{ host: string; lun: number | null; command: string }> } | null;
+  /**
+   * More than one storage host's captures present this id (a LU moved or replicated, a stale
+   * export sent again, or a collector sending another host's configuration): each host, newest
+   * capture first. The steps follow the first; the plan is then not complete. Absent: one host.
+   */
+  presenters?: Array<{ host: string; stack: PlanLu['stack']; collectedAt: string }>;
 }
 
 /** The restore script's own guard, the same for every extent. */
@@ -238,12 +246,17 @@ export function guidOf(deviceId: string): string | null {
   return m ? m[1].toUpperCase() : null;
 }
 
-/** The snapshot to clone for a point in time: the newest taken at or before `at` (the newest of all without). */
-export function chooseSnapshot(snapshots: PlanSnapshot[], dataset: string, at: string | null): PlanSnapshot | null {
+/**
+ * The snapshot to clone for a point in time: the newest of `host`'s snapshots of `dataset` taken
+ * at or before `at` (the newest of all without). Only the storage host that presents the LU: pool
+ * and dataset names repeat across hosts (`tank/iscsi/vol1` on two arrays), and another host's
+ * snapshot cannot be cloned where the LU lives.
+ */
+export function chooseSnapshot(snapshots: PlanSnapshot[], dataset: string, at: string | null, host: string): PlanSnapshot | null {
   const limit = at ? Date.parse(at) : Infinity;
   let best: PlanSnapshot | null = null;
   for (const s of snapshots) {
-    if (s.dataset !== dataset) continue;
+    if (s.dataset !== dataset || s.host.toLowerCase() !== host.toLowerCase()) continue;
     const t = Date.parse(s.createdAt);
     if (t > limit) continue;
     if (!best || t > Date.parse(best.createdAt) || (t === Date.parse(best.createdAt) && s.snapshot > best.snapshot)) best = s;
@@ -305,9 +318,32 @@ function luFor(lus: PlanLu[], deviceId: string): PlanLu | null {
   return lu;
 }
 
+/** Each storage host whose captures present `deviceId`, with its newest such capture's stack and time, newest first. */
+function presentersOf(lus: PlanLu[], deviceId: string): Array<{ host: string; stack: PlanLu['stack']; collectedAt: string }> {
+  const byHost = new Map<string, { host: string; stack: PlanLu['stack']; collectedAt: string }>();
+  for (const l of lus) {
+    if (l.deviceId.toLowerCase() !== deviceId.toLowerCase()) continue;
+    const prev = byHost.get(l.storageHost);
+    if (!prev || Date.parse(l.source.collectedAt) > Date.parse(prev.collectedAt))
+      byHost.set(l.storageHost, { host: l.storageHost, stack: l.stack, collectedAt: l.source.collectedAt });
+  }
+  return [...byHost.values()].sort((a, b) => Date.parse(b.collectedAt) - Date.parse(a.collectedAt));
+}
+
 /** The captures a step of this LU comes from. */
 function sourcesOf(lu: PlanLu): PlanSource[] {
   return [lu.source, ...(lu.alsoFrom ?? [])];
+}
+
+/**
+ * A value as svccfg's own command line reads it: svccfg joins its arguments and splits them
+ * again, so a path holding a blank needs svccfg's double quotes, inside which `\` and `"` are
+ * escaped with `\` (Oracle Solaris "Managing System Services", svccfg setprop: "Setting a Value
+ * that Contains Embedded Spaces"). A value of path characters only is left bare, as svccfg reads
+ * it the same; the shell quoting goes around either.
+ */
+export function svccfgString(value: string): string {
+  return /^[\w/.:@+,%-]+$/.test(value) ? value : `"${value.replace(/[\\"]/g, '\\$&')}"`;
 }
 
 function stepsForIscsitgt(lu: PlanLu, clonePath: string | null): Omit<PlanStep, 'n'>[] {
@@ -319,8 +355,9 @@ function stepsForIscsitgt(lu: PlanLu, clonePath: string | null): Omit<PlanStep, 
     commands: [command('svcadm', 'disable', 'iscsitgt'), command('svccfg', 'delete', 'iscsitgt'), command('svccfg', 'import', savedFile(lu.source))],
     note:
       'svccfg delete replaces the whole target configuration: run it only when the saved export is to become the whole configuration ' +
-      '(a rebuilt or DR storage host); to add this target to a running configuration, skip it. CHAP secrets and the `passwords` group were ' +
-      'redacted at capture and are not in the export.',
+      '(a rebuilt or DR storage host); to add this target to a running configuration, skip it. Secrets are never uploaded: the saved ' +
+      "export's `passwords` group holds the placeholder REDACTED where each CHAP or RADIUS secret was, and the import sets it" +
+      (lu.chap ? ' (the CHAP step below sets them again).' : '; set any secret the target used again (iscsitadm modify admin -C / -R).'),
     from: sourcesOf(lu),
   });
   if (target !== null && lu.lun !== null) {
@@ -329,7 +366,7 @@ function stepsForIscsitgt(lu: PlanLu, clonePath: string | null): Omit<PlanStep, 
       stage: 'storage',
       title: `Point LUN ${lu.lun} of target ${target} at ${clonePath ? 'the clone' : 'the DR path'}`,
       commands: [
-        command('svccfg', '-s', 'iscsitgt', 'setprop', `param_${target}_${lu.lun}/backing-store`, '=', 'astring:', newPath),
+        command('svccfg', '-s', 'iscsitgt', 'setprop', `${encodePgName(`param_${target}_${lu.lun}`)}/backing-store`, '=', 'astring:', svccfgString(newPath)),
         command('svcadm', 'refresh', 'iscsitgt'),
       ],
       note: clonePath
@@ -349,13 +386,23 @@ function stepsForIscsitgt(lu: PlanLu, clonePath: string | null): Omit<PlanStep, 
     fix.push(command('iscsitadm', 'create', 'initiator', '-n', i.iqn, i.name));
     if (target) fix.push(command('iscsitadm', 'modify', 'target', '-l', i.name, target));
   }
-  if (lu.chap) for (const i of lu.initiators) fix.push(command('iscsitadm', 'modify', 'initiator', '-C', i.name));
   if (fix.length) {
     steps.push({
       stage: 'storage',
       title: 'Re-create portal groups and the ACL when addresses or initiators differ',
       commands: fix,
-      note: `Only when the DR site's addresses or initiators differ from the saved ones (the import restored the saved ones).${lu.chap ? ' CHAP was configured: set each secret again (-C prompts for it).' : ''}`,
+      note: "Only when the DR site's addresses or initiators differ from the saved ones (the import restored the saved ones).",
+      from: sourcesOf(lu),
+    });
+  }
+  if (lu.chap) {
+    steps.push({
+      stage: 'storage',
+      title: 'Set the CHAP secrets again (not optional)',
+      commands: [command('iscsitadm', 'modify', 'admin', '-C'), ...lu.initiators.map((i) => command('iscsitadm', 'modify', 'initiator', '-C', i.name))],
+      note:
+        'CHAP was configured. The import set each secret to the placeholder REDACTED (secrets are never uploaded), so CHAP logins fail ' +
+        'until each is set again; -C prompts for it. Skip the admin line if the target had no secret of its own; a RADIUS secret: iscsitadm modify admin -R.',
       from: sourcesOf(lu),
     });
   }
@@ -533,12 +580,12 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
         collector: 'collect on the storage host with the COMSTAR listings (stmfadm list-lu -v shows the data file)',
       });
     } else {
-      const snap = chooseSnapshot(input.snapshots, dataset, input.at);
+      const snap = chooseSnapshot(input.snapshots, dataset, input.at, lu.storageHost);
       if (!snap) {
         missing.push({
           link: 'snapshots',
           deviceId: ext.deviceId,
-          message: `no snapshot of ${dataset}${input.at ? ` taken at or before ${input.at}` : ''} is on record`,
+          message: `no snapshot of ${dataset} on ${lu.storageHost}${input.at ? ` taken at or before ${input.at}` : ''} is on record`,
           collector: `collect on ${lu.storageHost} (zfs list -H -p -t snapshot)`,
         });
       } else if (input.at) {
@@ -547,7 +594,7 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
         clonePath = `/dev/zvol/rdsk/${clone}`;
         steps.push({
           stage: 'zfs',
-          title: `Clone ${dataset}@${snap.snapshot} (newest snapshot at or before ${input.at})`,
+          title: `On ${lu.storageHost}: clone ${dataset}@${snap.snapshot} (newest snapshot at or before ${input.at})`,
           commands: [command('zfs', 'create', '-p', `${pool}/clones`), command('zfs', 'clone', `${dataset}@${snap.snapshot}`, clone)],
           note: `The LU is then backed by ${clonePath}; the replicated zvol ${dataset} stays untouched.`,
           from: [snap.source],
@@ -555,6 +602,7 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
       }
     }
     const headerGuid = guidOf(ext.deviceId);
+    const presenters = presentersOf(input.lus, ext.deviceId);
     const match = lu.deviceId.toLowerCase() === ext.deviceId.toLowerCase();
     const lunMatch = ext.lun === null || lu.lun === null || ext.lun === lu.lun;
     const stackSteps = lu.stack === 'iscsitgt' ? stepsForIscsitgt(lu, clonePath) : stepsForComstar(lu, ext.deviceId, clonePath);
@@ -577,8 +625,14 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
         `${lu.lun !== null ? ` as LUN ${lu.lun}` : ''} (${lu.stack}); ${guaranteeStep} keeps that id.` +
         (lunMatch ? '' : ` The LUN differs (${lu.lun} ≠ ${ext.lun}): present it as LUN ${ext.lun}, or ESX sees a snapshot LUN.`) +
         ` Before writing, ${RESTORE_CHECK(ext.deviceId)}.` +
+        (presenters.length > 1
+          ? ` Captures from ${presenters.length} storage hosts present ${ext.deviceId}: ` +
+            `${presenters.map((p) => `${p.host} (${p.stack}, ${p.collectedAt})`).join(', ')}. The steps below follow ${lu.storageHost}'s, ` +
+            "the newest: confirm which host really serves this LU before running them (a moved LU, a stale export, or one host sending another's configuration)."
+          : '') +
         disputeNote(ext),
       dispute: disputeOf(ext),
+      ...(presenters.length > 1 ? { presenters } : {}),
     });
     steps.push(...stackSteps);
   }
@@ -602,7 +656,7 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
     vmfsUuid: input.vmfsUuid,
     label: input.label,
     at: input.at,
-    complete: missing.length === 0 && naaChecks.every((c) => c.verdict === 'match'),
+    complete: missing.length === 0 && naaChecks.every((c) => c.verdict === 'match' && !c.presenters),
     naaChecks,
     missing,
     steps: steps.map((s, i) => ({ n: i + 1, ...s })),
@@ -620,9 +674,13 @@ function dedupeExtents(extents: PlanExtent[]): PlanExtent[] {
   return [...byDevice.values()].sort((a, b) => a.deviceId.localeCompare(b.deviceId));
 }
 
-/** Text from captures on one line: a newline in a collector-supplied name must not start a pasteable line. */
+/**
+ * Text from captures on one line, as restore.sh and RESTORE.md show it (formats/printable.ts):
+ * a newline in a collector-supplied name must not start a pasteable line, and a bidi override
+ * must not make a comment read otherwise than it runs.
+ */
 function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
+  return visible(text);
 }
 
 /** Above a disputed extent's candidate lines, which are comments: pasting them all would apply each table in turn. */

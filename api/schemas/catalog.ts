@@ -300,7 +300,7 @@ export const DrPlanSchema = z
     vmfsUuid: z.string(),
     label: z.string().nullable(),
     at: z.string().nullable(),
-    complete: z.boolean().describe('Every link of the chain is on record and every NAA matches'),
+    complete: z.boolean().describe('Every link of the chain is on record, every NAA matches and one storage host presents each'),
     naaChecks: z.array(
       z.object({
         deviceId: z.string(),
@@ -326,6 +326,12 @@ export const DrPlanSchema = z
           })
           .nullable()
           .describe("Hosts' newest header dumps of the device disagree on its partition table: each candidate host, newest dump first"),
+        presenters: z
+          .array(z.object({ host: z.string(), stack: z.enum(['iscsitgt', 'comstar']), collectedAt: z.string() }))
+          .optional()
+          .describe(
+            "More than one storage host's captures present this device id: each host, newest capture first. The steps follow the first; the plan is then not complete",
+          ),
       }),
     ),
     missing: z.array(

@@ -98,6 +98,7 @@ describe('legacy iscsitgt', () => {
       'iscsitadm modify target -p 1 lun3',
       'iscsitadm create initiator -n iqn.1998-01.com.vmware:esx01 esx01',
       'iscsitadm modify target -l esx01 lun3',
+      'iscsitadm modify admin -C',
       'iscsitadm modify initiator -C esx01',
       'esxcli storage core adapter rescan --all',
       'esxcli storage vmfs snapshot list',
@@ -117,10 +118,10 @@ describe('legacy iscsitgt', () => {
   });
 
   it('chooses the newest snapshot taken at or before the time asked', () => {
-    expect(chooseSnapshot(snapshots, 'tank/iscsi/lun3', '2026-11-27T00:59:59Z')!.snapshot).toBe('daily-2026-11-26');
-    expect(chooseSnapshot(snapshots, 'tank/iscsi/lun3', '2026-11-27T01:00:00Z')!.snapshot).toBe('daily-2026-11-27');
-    expect(chooseSnapshot(snapshots, 'tank/iscsi/lun3', null)!.snapshot).toBe('daily-2026-11-28');
-    expect(chooseSnapshot(snapshots, 'tank/iscsi/lun3', '2026-01-01T00:00:00Z')).toBeNull();
+    expect(chooseSnapshot(snapshots, 'tank/iscsi/lun3', '2026-11-27T00:59:59Z', 'thumper')!.snapshot).toBe('daily-2026-11-26');
+    expect(chooseSnapshot(snapshots, 'tank/iscsi/lun3', '2026-11-27T01:00:00Z', 'thumper')!.snapshot).toBe('daily-2026-11-27');
+    expect(chooseSnapshot(snapshots, 'tank/iscsi/lun3', null, 'thumper')!.snapshot).toBe('daily-2026-11-28');
+    expect(chooseSnapshot(snapshots, 'tank/iscsi/lun3', '2026-01-01T00:00:00Z', 'thumper')).toBeNull();
   });
 });
 
