@@ -632,7 +632,7 @@ export interface components {
       vmfsUuid: string;
       label: string | null;
       at: string | null;
-      /** @description Every link of the chain is on record and every NAA matches */
+      /** @description Every link of the chain is on record, every NAA matches and one storage host presents each */
       complete: boolean;
       naaChecks: ({
           deviceId: string;
@@ -660,6 +660,13 @@ export interface components {
                 command: string;
               })[];
           }) | null;
+          /** @description More than one storage host's captures present this device id: each host, newest capture first. The steps follow the first; the plan is then not complete */
+          presenters?: ({
+              host: string;
+              /** @enum {string} */
+              stack: "iscsitgt" | "comstar";
+              collectedAt: string;
+            })[];
         })[];
       missing: ({
           /** @enum {string} */
