@@ -328,6 +328,8 @@ export async function publishChunk(
   known: BlobRow | undefined,
   /** The stored size a listing just found under the chunk key (null: absent); undefined when none was made. */
   listed?: number | null,
+  /** The staging key the bytes were read from, which the store may publish as it rests (putIfAbsent). */
+  staged?: string,
 ): Promise<Published> {
   const key = chunkKey(chunk.sha256);
   const size = chunk.size;
@@ -337,7 +339,7 @@ export async function publishChunk(
   };
   // A key a listing found taken is not written again (write once), and asking whether it is
   // taken once more would only repeat the listing's answer.
-  const outcome = typeof listed === 'number' ? 'exists' : await store.putIfAbsent(key, chunk.storedBytes, { seenAbsent: listed === null });
+  const outcome = typeof listed === 'number' ? 'exists' : await store.putIfAbsent(key, chunk.storedBytes, { seenAbsent: listed === null, staged });
   presenceOf(store).forget(chunk.sha256);
   if (outcome === 'created') {
     // A row describing an object that was lost (maybe another encoding) must not survive it.

@@ -229,7 +229,7 @@ export async function verifyChunks(
         stored.set(c.sha256, { sha256: c.sha256, size: c.size, encoding: v.encoding, storedSize: v.storedSize });
         return;
       }
-      const done = await publishChunk(db, store, at, v, k, listed);
+      const done = await publishChunk(db, store, at, v, k, listed, key);
       keptOf(store).add(c.sha256, c.size, v.storedBytes, v.encoding);
       stored.set(c.sha256, done.stored);
       if (done.newBlob) newBlobs.push(done.newBlob);
@@ -309,7 +309,7 @@ export async function publishStaged(
   await pool(wanted, PUBLISH_CONCURRENCY, async (sha) => {
     const v = pending.get(sha)?.size === sizes.get(sha) ? pending.get(sha)! : await readStaged(store, captureId, { sha256: sha, size: sizes.get(sha)! });
     if (!v) throw new ApiError('unprocessable', `chunk ${sha} vanished from staging during the commit; retry`);
-    done.set(sha, await publishChunk(db, store, at, v, known.get(sha)));
+    done.set(sha, await publishChunk(db, store, at, v, known.get(sha), undefined, stagingKey(captureId, sha)));
   });
   return {
     refs: refs.map((r) => ({ ...r, chunks: r.chunks.map((c) => done.get(c.sha256)?.stored ?? c) })),

@@ -4,7 +4,23 @@
  * (`/v1/blobs/<key>?exp=…&len=…&sha256=…&sig=…`, see api/routes/blobs.ts).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, createReadStream, type Dirent, fsync, linkSync, openSync, readdirSync, renameSync, unlinkSync, write, writev, writeSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  type Dirent,
+  fstatSync,
+  fsync,
+  linkSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  write,
+  writev,
+  writeSync,
+} from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -257,9 +273,17 @@ export class FsBlobStore implements BlobStore {
     });
   }
 
-  /** Write-once create: a temp file hard-linked to the key, which fails when the key exists. */
-  async putIfAbsent(key: string, body: Uint8Array): Promise<'created' | 'exists'> {
+  /**
+   * Write-once create: a temp file hard-linked to the key, which fails when the key exists.
+   * `staged`: the staging key the bytes were read from; when its file still holds exactly them,
+   * that file is what gets linked (linkStaged).
+   */
+  async putIfAbsent(key: string, body: Uint8Array, options: { seenAbsent?: boolean; staged?: string } = {}): Promise<'created' | 'exists'> {
     const target = this.path(key);
+    if (options.staged !== undefined) {
+      const linked = await this.linkStaged(options.staged, target, body);
+      if (linked) return linked;
+    }
     let outcome: 'created' | 'exists' = 'created';
     await this.writeAtomically(target, writeAll(body), (temp) => {
       try {
@@ -273,6 +297,62 @@ export class FsBlobStore implements BlobStore {
       return outcome === 'created';
     });
     return outcome;
+  }
+
+  /**
+   * Publishes a staged upload by linking its file to `target`, once its bytes are on disk: no
+   * second copy of them and no temp file (creating a file costs more than a small commit's
+   * other filesystem calls together, and the staged file's inode no longer goes free when the
+   * staging area is removed). Only when the staged file holds exactly `body`, the bytes the
+   * caller verified; null when it does not or is gone (the caller then writes `body`). An upload to the same staging key renames its own file over the
+   * name, so the file linked may not be the one read: then `body` is written over it.
+   */
+  private async linkStaged(staged: string, target: string, body: Uint8Array): Promise<'created' | 'exists' | null> {
+    assertKey(staged);
+    if (captureOfStagingKey(staged) === null) return null;
+    const source = this.path(staged);
+    let fd: number;
+    try {
+      fd = openSync(source, 'r');
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+    let checked: { dev: number; ino: number };
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile() || st.size !== body.length) return null;
+      const onDisk = Buffer.allocUnsafe(body.length);
+      for (let at = 0; at < onDisk.length; ) {
+        const n = readSync(fd, onDisk, at, onDisk.length - at, at);
+        if (n === 0) return null;
+        at += n;
+      }
+      if (!onDisk.equals(body)) return null;
+      // Staged uploads are written without fsync (writeAtomically): the key's object must be durable.
+      await fsyncFd(fd);
+      checked = { dev: st.dev, ino: st.ino };
+    } finally {
+      closeSync(fd);
+    }
+    // The key's directory is made when the link finds it missing, as writeAtomically makes it.
+    for (let tries = 0; ; tries++) {
+      try {
+        linkSync(source, target);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') return 'exists';
+        if (code !== 'ENOENT') throw err;
+        if (tries > 0) return null;
+        await mkdir(dirname(target), { recursive: true });
+      }
+    }
+    const linked = statSync(target);
+    // Another file took the staged name between the read and the link: the verified bytes go over it.
+    if (linked.dev !== checked.dev || linked.ino !== checked.ino) await this.writeAtomically(target, writeAll(body));
+    else await syncDirectory(dirname(target));
+    return 'created';
   }
 
   async openStaging(captureId: string): Promise<void> {

@@ -63,8 +63,10 @@ export interface BlobStore {
    * (OpenStack Swift) falls back to "HEAD, then PUT only if absent" — safe because only
    * the commit writes these keys, always with bytes it has verified. `seenAbsent`: the
    * caller found the key absent in a listing moments ago, so that fallback skips its HEAD.
+   * `staged`: the staging key the bytes were read from; the fs store links that file into place
+   * when it still holds exactly them, instead of writing a copy.
    */
-  putIfAbsent(key: string, body: Uint8Array, options?: { seenAbsent?: boolean }): Promise<'created' | 'exists'>;
+  putIfAbsent(key: string, body: Uint8Array, options?: { seenAbsent?: boolean; staged?: string }): Promise<'created' | 'exists'>;
   /**
    * Whether putIfAbsent is one request (a native write-once create): false on an S3 server
    * that proved it ignores conditional PUTs (it then needs a look first), undefined before
