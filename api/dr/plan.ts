@@ -436,6 +436,21 @@ function stepsForComstar(lu: PlanLu, headerDeviceId: string, clonePath: string |
   const zvol = clonePath ?? lu.backingStore ?? '<zvol>';
   const { props, left } = luProps(lu);
   const create = command('stmfadm', 'create-lu', ...['-p', `guid=${guid}`], ...props.flatMap((p) => ['-p', p]), zvol);
+  if (clonePath) {
+    // A clone carries the original zvol's LU metadata: on the host still serving the LU, its GUID is taken.
+    steps.push({
+      stage: 'storage',
+      title: `Only if ${lu.storageHost} still serves LU ${guid}: take it off, keeping its views`,
+      commands: [command('stmfadm', 'list-lu', '-v', guid), command('stmfadm', 'delete-lu', '-k', guid)],
+      note:
+        `Run delete-lu only when list-lu shows ${guid} (this host still serves it, from ${lu.backingStore ?? 'the original zvol'}). ` +
+        'The clone holds the same LU metadata, so while that LU is registered both import-lu and create-lu below fail (the GUID is in use). ' +
+        'delete-lu deregisters the LU and leaves its data intact; -k keeps its views, so the clone is reached through them (the add-view step then ' +
+        `reports they exist: skip it). ESX hosts lose the LU until the next step. To go back to the original later: ` +
+        `${command('stmfadm', 'delete-lu', '-k', guid)}, then ${command('stmfadm', 'import-lu', lu.backingStore ?? '<original zvol>')}.`,
+      from: sourcesOf(lu),
+    });
+  }
   steps.push({
     stage: 'storage',
     title: `Bring back the LU with the GUID the VMFS header expects (${guid})`,

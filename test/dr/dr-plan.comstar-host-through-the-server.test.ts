@@ -82,6 +82,8 @@ describeEachFlavour('DR plan for a volume on a COMSTAR host', (flavour) => {
     expect(plan.steps.flatMap((s) => s.commands)).toEqual([
       'zfs create -p tank/clones',
       'zfs clone tank/iscsi/esx-vol0@hourly-0200 tank/clones/esx-vol0-hourly-0200',
+      'stmfadm list-lu -v 600144F0C6E7D3B400004F9A2C4E0001',
+      'stmfadm delete-lu -k 600144F0C6E7D3B400004F9A2C4E0001',
       `stmfadm import-lu /dev/zvol/rdsk/tank/clones/esx-vol0-hourly-0200 || stmfadm create-lu -p guid=${GUID} -p blk=512 -p alias=esx-vol0 /dev/zvol/rdsk/tank/clones/esx-vol0-hourly-0200`,
       `stmfadm list-lu -v ${GUID}`,
       'stmfadm create-hg esx',

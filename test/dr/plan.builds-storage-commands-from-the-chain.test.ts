@@ -156,6 +156,8 @@ describe('COMSTAR', () => {
     expect(plan.steps.flatMap((s) => s.commands)).toEqual([
       'zfs create -p tank/clones',
       'zfs clone tank/iscsi/lun3@daily-2026-11-27 tank/clones/lun3-daily-2026-11-27',
+      'stmfadm list-lu -v 600144F0C0FFEE00000049A1B2C3D4E5',
+      'stmfadm delete-lu -k 600144F0C0FFEE00000049A1B2C3D4E5',
       `stmfadm import-lu /dev/zvol/rdsk/tank/clones/lun3-daily-2026-11-27 || stmfadm create-lu -p guid=${GUID} /dev/zvol/rdsk/tank/clones/lun3-daily-2026-11-27`,
       `stmfadm list-lu -v ${GUID}`,
       'stmfadm create-hg esx-cluster',

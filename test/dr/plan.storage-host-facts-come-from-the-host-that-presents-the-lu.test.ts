@@ -145,3 +145,25 @@ describe('DR plan: iscsitgt secrets after the import', () => {
     expect(restore.note).not.toContain('not in the export');
   });
 });
+
+describe('DR plan: a COMSTAR point in time on the host that still serves the LU', () => {
+  // stmfadm(8) (illumos-gate usr/src/man/man8/stmfadm.8, usr/src/cmd/stmfadm/stmfadm.c): delete-lu
+  // deregisters an LU, its data left intact; -k (--keep-views) keeps its view entries. A zfs clone
+  // holds its origin's data, the LU metadata with its GUID among it.
+  const comstar = lu({ stack: 'comstar', targetName: null, backingStore: '/dev/zvol/rdsk/tank/iscsi/vol-b', storageHost: 'omni01' });
+  const snaps = [{ ...base.snapshots[0], host: 'omni01', dataset: 'tank/iscsi/vol-b' }];
+
+  it('takes the registered LU off (keeping its views) before importing the clone, whose metadata carries the same GUID', () => {
+    const plan = buildDrPlan({ ...base, lus: [comstar], snapshots: snaps });
+    const cmds = plan.steps.flatMap((s) => s.commands);
+    const off = cmds.indexOf('stmfadm delete-lu -k 600144F0BBBB0000000000000000B001');
+    const imp = cmds.findIndex((c) => c.startsWith('stmfadm import-lu /dev/zvol/rdsk/tank/clones/'));
+    expect(off).toBeGreaterThan(cmds.indexOf('zfs clone tank/iscsi/vol-b@snap-1 tank/clones/vol-b-snap-1'));
+    expect(imp).toBeGreaterThan(off);
+    const step = plan.steps.find((s) => s.commands.includes(cmds[off]))!;
+    expect(step.title).toMatch(/^Only if omni01 still serves LU 600144F0BBBB0000000000000000B001/);
+    expect(step.note).toContain('stmfadm import-lu /dev/zvol/rdsk/tank/iscsi/vol-b');
+    // The latest state (no clone): nothing is deleted.
+    expect(commands({ ...base, at: null, lus: [comstar], snapshots: snaps }).some((c) => c.includes('delete-lu'))).toBe(false);
+  });
+});
