@@ -152,10 +152,10 @@ export function renderRestoreGuide(sel: BundleSelection): string {
   out.push('');
   out.push('### Lost iSCSI target configuration');
   out.push(
-    '- Legacy iscsitgt: `svcadm disable iscsitgt`, `svccfg import <iscsitgt-smf file>`, `svcadm enable iscsitgt`; secrets were redacted at capture, so set CHAP secrets again (`iscsitadm modify admin -C`).',
+    '- Legacy iscsitgt: `svcadm disable iscsitgt`, `svccfg import <iscsitgt-smf file>`, `svcadm enable iscsitgt`. Secrets are never uploaded: the export holds the placeholder `REDACTED` where each CHAP or RADIUS secret was (the `passwords` group), and the import sets it, so set every secret again, not only when something changed: `iscsitadm modify admin -C` (and `-R` for RADIUS), `iscsitadm modify initiator -C <name>` for each initiator.',
   );
   out.push(
-    '- COMSTAR: `svcadm disable stmf`, `svccfg import <stmf-smf file>`, `svcadm enable stmf`; or rebuild from the listings: `stmfadm import-lu <data file>` when the zvol still has its LU metadata, else `stmfadm create-lu -p guid=<GUID> -p blk=<Block Size> -p wcd=true (when Writeback Cache is Disabled) -p alias=<Alias> <data file>`, `itadm create-tpg <TPG> <portal>`, `itadm create-target -n <IQN> -t <TPG>` (every target, for a view with target group All), `stmfadm add-view -n <LUN> <GUID>`; `restore.sh --plan` prints these with the saved values.',
+    '- COMSTAR: `svcadm disable stmf`, `svccfg import <stmf-smf file>`, `svcadm enable stmf` — only when the file holds no `REDACTED` value: where CHAP was configured, the iscsit provider data (`provider_data_pg_iscsit`, every target, portal group and CHAP setting in one packed block) was withheld at capture and reads `REDACTED`, which is not opaque data svccfg can import, and the targets are not in the file. Then, or always: rebuild from the listings: `stmfadm import-lu <data file>` when the zvol still has its LU metadata, else `stmfadm create-lu -p guid=<GUID> -p blk=<Block Size> -p wcd=true (when Writeback Cache is Disabled) -p alias=<Alias> <data file>`, `itadm create-tpg <TPG> <portal>`, `itadm create-target -n <IQN> -t <TPG>` (every target, for a view with target group All), `stmfadm add-view -n <LUN> <GUID>`; `restore.sh --plan` prints these with the saved values.',
   );
   out.push('- Keep every GUID and LUN exactly as above, or ESX sees snapshot LUNs.');
   out.push('');
