@@ -10,6 +10,7 @@ import { READ_ERRORS } from '../schemas/common.js';
 import { EventSchema } from '../schemas/catalog.js';
 import { err } from '../schemas/common.js';
 import { runEventChecks } from '../events/checks.js';
+import { EVENT_TYPES } from '../events/types.js';
 
 const scanRoute = createRoute({
   method: 'post',
@@ -49,7 +50,7 @@ const listRoute = createRoute({
   middleware: [requireRole('operator')] as const,
   request: {
     query: z.object({
-      type: z.string().max(100).optional(),
+      type: z.enum(EVENT_TYPES).optional().openapi({ description: 'One event type; another name is a 400, as for severity and status' }),
       severity: z.enum(['info', 'warning', 'critical']).optional(),
       host: z.string().max(255).optional(),
       vmfsUuid: z.string().max(100).optional().openapi({ description: 'Any spelling' }),

@@ -86,7 +86,8 @@ describeEachFlavour('GET /v1/events', (flavour) => {
   });
 
   it('400 for a malformed filter', async () => {
-    for (const q of ['?since=yesterday', '?vmfsUuid=xyz', '?deviceId=naa.zz', '?severity=loud', '?limit=0']) {
+    // An unknown type is refused like an unknown severity or status: a typo (lun-changed) found nothing, answered as if no such event were open.
+    for (const q of ['?since=yesterday', '?vmfsUuid=xyz', '?deviceId=naa.zz', '?severity=loud', '?limit=0', '?type=bogus', '?type=lun-changed']) {
       const { status, body } = await events(q);
       expect(status, q).toBe(400);
       expect(body.error.code).toBe('bad_request');

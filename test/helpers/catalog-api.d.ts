@@ -1528,7 +1528,8 @@ export interface operations {
   listEvents: {
     parameters: {
       query?: {
-        type?: string;
+        /** @description One event type; another name is a 400, as for severity and status */
+        type?: "lun-id-changed" | "device-id-changed" | "partition-missing" | "partition-changed" | "label-changed" | "header-changed" | "parse-error" | "target-guid-mismatch" | "backing-store-missing" | "host-stale" | "chunk-corrupt" | "chunk-missing";
         severity?: "info" | "warning" | "critical";
         host?: string;
         /** @description Any spelling */
