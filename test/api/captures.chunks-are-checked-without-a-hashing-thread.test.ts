@@ -1,10 +1,12 @@
 /**
- * A catalog that cannot start its hashing thread (api/pipeline/hash-thread.ts: `new Worker`
- * throws ERR_WORKER_INIT_FAILED when the process or its container is at its limit of threads,
- * as a small function or a tight cgroup may be) hashes on the calling thread instead: chunk
- * batches are verified and stored, and the capture commits with its artifacts parsed, where
- * every batch holding a chunk of 64 KiB or more was answered 500. The real server runs as a
- * child whose node:worker_threads refuses every thread (a module loaded before it, --require).
+ * A catalog without its hashing thread (api/pipeline/hash-thread.ts) hashes on the calling
+ * thread instead: chunk batches are verified and stored, and the capture commits with its
+ * artifacts parsed. Whether the thread cannot start (`new Worker` throws ERR_WORKER_INIT_FAILED
+ * when the process or its container is at its limit of threads, as a small function or a tight
+ * cgroup may be: every batch holding a chunk of 64 KiB or more was answered 500), or stops while
+ * it holds a chunk's bytes (handed over, not copied: that batch was answered 500). The real
+ * server runs as a child whose node:worker_threads is changed by a module loaded before it
+ * (--require).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,7 @@ import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import { serverChildEnv, startServerChild, type ServerChild } from '../helpers/server-child.js';
 import { begin, commit, frameChunks, prepareCapture, remoteCatalog } from '../helpers/ingest-client.js';
 
+/** Every thread refused. */
 const NO_THREADS = `const threads = require('node:worker_threads');
 threads.Worker = class {
   constructor() {
@@ -24,13 +27,31 @@ threads.Worker = class {
 require('node:module').syncBuiltinESMExports();
 `;
 
-describe('captures: chunks are checked without a hashing thread', () => {
+/** A thread that stops once it was handed its first message. */
+const THREAD_STOPS = `const threads = require('node:worker_threads');
+const Thread = threads.Worker;
+threads.Worker = class extends Thread {
+  postMessage(message, transfer) {
+    super.postMessage(message, transfer);
+    if (!this.stopping) {
+      this.stopping = true;
+      void this.terminate();
+    }
+  }
+};
+require('node:module').syncBuiltinESMExports();
+`;
+
+describe.each([
+  ['that cannot start', NO_THREADS],
+  ['that stops', THREAD_STOPS],
+])('captures: chunks are checked with a hashing thread %s', (_, threads) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'vrc-no-thread-'));
   const token = `no-thread-admin-${randomBytes(16).toString('hex')}`;
   let server: ServerChild | undefined;
   beforeAll(async () => {
-    const preload = join(dataDir, 'no-threads.cjs');
-    writeFileSync(preload, NO_THREADS);
+    const preload = join(dataDir, 'threads.cjs');
+    writeFileSync(preload, threads);
     server = await startServerChild({ ...(await serverChildEnv(join(dataDir, 'data'), token)), NODE_OPTIONS: `--require ${preload}` });
   });
   afterAll(async () => {
