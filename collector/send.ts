@@ -304,6 +304,7 @@ export class SendSession {
     try {
       const d = await this.deliver(spooled);
       this.account(d);
+      if (d.commit?.clockSkew) process.stderr.write(`warning: ${visible(d.commit.clockSkew.message)}\n`);
       rep.state = 'committed';
       rep.chunksUploaded = d.chunksUploaded;
       rep.bytesUploaded = d.bytesUploaded;

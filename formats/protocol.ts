@@ -131,6 +131,11 @@ export interface CommitResponse {
   committedAt: string;
   manifestKey: string;
   artifacts: ArtifactSummary[];
+  /**
+   * Present when the collector's clock was more than 10 minutes ahead of the catalog's: the
+   * capture is stored at its receipt time. `message` is one line for the collector to show.
+   */
+  clockSkew?: { collectedAt: string; storedAs: string; aheadSeconds: number; message: string };
 }
 
 /** 202 to a commit: a worker is verifying and indexing the capture; POST commit again after `retryAfter` seconds. */

@@ -21,6 +21,7 @@ import { decodeManifestPartly, type LeftOutArtifact } from '../pipeline/manifest
 import { chunkListReader } from '../pipeline/chunk-lists.js';
 import { PARSER_VERSION } from '../../formats/parse.js';
 import { artifactId } from '../ingest/begin.js';
+import { storedCollectionTime } from '../ingest/collector-clock.js';
 import { jsonOf } from '../ingest/staging.js';
 
 /** Progress callback: `done` of `total` items, with what is being worked on. */
@@ -71,12 +72,15 @@ function requestOf(m: CaptureManifest): BeginRequest {
   };
 }
 
-/** The capture as the catalog records it, from its manifest. */
+/**
+ * The capture as the catalog records it, from its manifest: the manifest keeps the collection
+ * time the collector sent, and a clock ahead of the receipt is stored as commit stored it.
+ */
 function recordOf(m: CaptureManifest, key: string): CaptureRecord {
   return {
     captureId: m.captureId,
     host: m.host,
-    collectedAt: new Date(m.collectedAt),
+    collectedAt: storedCollectionTime(new Date(m.collectedAt), new Date(m.receivedAt)).collectedAt,
     receivedAt: new Date(m.receivedAt),
     committedAt: new Date(m.committedAt),
     collectorVersion: m.collector.version,

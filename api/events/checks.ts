@@ -1,6 +1,6 @@
 /**
  * When the health events run: after each committed capture (`afterCommit`: the host's
- * host-stale is resolved, the target-guid-mismatch and backing-store-missing conditions the
+ * host-stale is resolved, its clock-skew raised or resolved, the target-guid-mismatch and backing-store-missing conditions the
  * capture can change re-evaluated) and in the scheduled run (`runEventChecks`: host-stale
  * scan, every target-guid-mismatch and backing-store-missing condition, due webhook
  * deliveries). Both queue webhooks for what they raised and resolved in the same transaction.
@@ -9,6 +9,7 @@ import type { Db } from '../../db/client.js';
 import type { Services } from '../context.js';
 import { reconcileHealth, type CommittedCapture, type Reconciled } from './health.js';
 import { resolveHostStale, scanStaleHosts } from './stale.js';
+import { reconcileClockSkew } from './clock-skew.js';
 import { deliverDue, enqueueEvents, kickDelivery, type DeliveryPass } from './webhook.js';
 
 type EventServices = Pick<Services, 'db' | 'config' | 'logger' | 'now'>;
@@ -69,9 +70,10 @@ async function healthPass(services: EventServices, captures: CommittedCapture[])
         captures.map((c) => c.host),
         at,
       );
+      const clock = await reconcileClockSkew(tx, captures, at);
       const health = await reconcileHealth(tx, at, newest.captureId, healthOptions(services), captures);
-      await enqueueEvents(tx, services.config, at, 'event.raised', health.raised);
-      await enqueueEvents(tx, services.config, at, 'event.resolved', [...fresh, ...health.resolved]);
+      await enqueueEvents(tx, services.config, at, 'event.raised', [...clock.raised, ...health.raised]);
+      await enqueueEvents(tx, services.config, at, 'event.resolved', [...fresh, ...clock.resolved, ...health.resolved]);
     });
   } catch (e) {
     services.logger.warn('health events not evaluated after commit', {

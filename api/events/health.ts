@@ -523,6 +523,8 @@ const STORAGE_HOSTS = sql.raw(`
 export interface CommittedCapture {
   captureId: string;
   host: string;
+  /** Set when the collector's clock was ahead and the capture was stored at its receipt (api/ingest/collector-clock.ts). */
+  clock?: { sentAt: Date; receivedAt: Date; aheadMs: number } | null;
 }
 
 const symmetricDifference = (a: ReadonlySet<string>, b: ReadonlySet<string>) => [...a, ...b].filter((x) => !(a.has(x) && b.has(x)));

@@ -17,8 +17,11 @@ export const DRIFT_EVENT_TYPES = [
   'parse-error',
 ] as const;
 
-/** Conditions that hold until a later capture or scan finds them gone (api/events/health.ts, stale.ts). */
-export const HEALTH_EVENT_TYPES = ['target-guid-mismatch', 'backing-store-missing', 'host-stale'] as const;
+/**
+ * Conditions that hold until a later capture or scan finds them gone (api/events/health.ts,
+ * stale.ts, clock-skew.ts: a host whose collector's clock is ahead of the catalog's).
+ */
+export const HEALTH_EVENT_TYPES = ['target-guid-mismatch', 'backing-store-missing', 'host-stale', 'clock-skew'] as const;
 
 /**
  * A stored chunk whose bytes no longer hash to its name (scrub, download, bundle:

@@ -30,6 +30,7 @@ import { arrivedOf } from './arrived.js';
 import { enqueueCaptureEvents, enqueueEvents } from '../events/webhook.js';
 import { resolveChunkCorrupt } from '../events/chunk-corrupt.js';
 import { resolveChunkMissingAfterCommit } from '../events/chunk-missing.js';
+import { describeAhead, storedCollectionTime } from './collector-clock.js';
 
 type CaptureRow = typeof captures.$inferSelect;
 
@@ -183,10 +184,13 @@ export async function commitCapture(
   const blobRows = [...newBlobs, ...chunkListRows(lists, now())];
 
   const committedAt = now();
+  // A collector clock ahead of the receipt: the capture is stored at its receipt time (the
+  // manifest keeps the time sent, and rebuild applies the same rule).
+  const collected = storedCollectionTime(cap.collectedAt, cap.receivedAt);
   const record: CaptureRecord = {
     captureId,
     host: req.host,
-    collectedAt: cap.collectedAt,
+    collectedAt: collected.collectedAt,
     receivedAt: cap.receivedAt,
     committedAt,
     collectorVersion: cap.collectorVersion,
@@ -217,7 +221,8 @@ export async function commitCapture(
         sql`
         WITH gate AS MATERIALIZED (${INGEST_LOCK_QUERY}),
              claimed AS (
-               UPDATE captures SET state = 'committed', committed_at = ${committedAt.toISOString()}::timestamptz, manifest_key = ${record.manifestKey}
+               UPDATE captures SET state = 'committed', committed_at = ${committedAt.toISOString()}::timestamptz, manifest_key = ${record.manifestKey},
+                      collected_at = ${record.collectedAt.toISOString()}::timestamptz
                  FROM gate
                 WHERE captures.id = ${captureId} AND captures.state = 'open'
                RETURNING captures.id),
@@ -265,7 +270,9 @@ export async function commitCapture(
       // lists the catalog lacks stored first (a manifest never names an absent object), their
       // `blobs` rows inserted with the artifacts that name them.
       const newLists = storeChunkLists(store, lists, withRows.value.stored, new Set(withRows.value.doubted));
-      const manifest = newLists.then(() => encodeManifest(buildManifest(record, entries))).then((bytes) => store.put(record.manifestKey, bytes));
+      const manifest = newLists
+        .then(() => encodeManifest(buildManifest({ ...record, collectedAt: cap.collectedAt }, entries)))
+        .then((bytes) => store.put(record.manifestKey, bytes));
       const [done, put] = await Promise.allSettled([rows, manifest]);
       if (done.status === 'rejected') throw done.reason;
       if (put.status === 'rejected') throw put.reason;
@@ -298,7 +305,8 @@ export async function commitCapture(
   // resolved) and webhook delivery: after the commit, never failing it. Waiting for the
   // shared pass holds no connection, so the ingest gate's slot goes to the next request.
   leaveIngestGate(services, captureId);
-  await afterCommit(services, { captureId, host: req.host.name });
+  const clock = collected.aheadMs === null ? null : { sentAt: cap.collectedAt, receivedAt: cap.receivedAt, aheadMs: collected.aheadMs };
+  await afterCommit(services, { captureId, host: req.host.name, clock });
   // Chunks stored again (uploaded by this capture, or found in the store by its begin) may be
   // the last a chunk-missing event of its volumes or host waited for.
   await resolveChunkMissingAfterCommit(services, captureId, req.host.name);
@@ -308,5 +316,16 @@ export async function commitCapture(
     committedAt: committedAt.toISOString(),
     manifestKey: record.manifestKey,
     artifacts: written.map((e) => summarize({ ...e, kind: e.ref.kind, fileName: e.ref.fileName })),
+    ...(clock ? { clockSkew: clockSkewAnswer(req.host.name, clock) } : {}),
+  };
+}
+
+/** What the commit tells a collector whose clock is ahead: the times, and one line to show. */
+function clockSkewAnswer(host: string, clock: { sentAt: Date; receivedAt: Date; aheadMs: number }): NonNullable<CommitResponse['clockSkew']> {
+  return {
+    collectedAt: clock.sentAt.toISOString(),
+    storedAs: clock.receivedAt.toISOString(),
+    aheadSeconds: Math.floor(clock.aheadMs / 1000),
+    message: `${host}'s clock is ${describeAhead(clock.aheadMs)} ahead of the catalog's: this capture, collected at ${clock.sentAt.toISOString()} by it, is stored as collected at ${clock.receivedAt.toISOString()}; set the clock right (NTP)`,
   };
 }

@@ -110,6 +110,17 @@ export const CommitResponse = z
     committedAt: z.string(),
     manifestKey: z.string(),
     artifacts: z.array(ArtifactSummary),
+    clockSkew: z
+      .object({
+        collectedAt: z.string().describe('The collection time the collector sent'),
+        storedAs: z.string().describe("The time the catalog stored instead: the capture's receipt (its first begin)"),
+        aheadSeconds: z.number().int(),
+        message: z.string().describe('One line for the collector to show'),
+      })
+      .optional()
+      .describe(
+        "Present when the collector's clock was more than 10 minutes ahead of the catalog's: the capture is stored as collected at its receipt, so restores and DR plans see it now, and a clock-skew event names the host. Only in the answer of the commit that committed it",
+      ),
   })
   .openapi('CommitResponse');
 

@@ -196,6 +196,16 @@ export interface components {
       committedAt: string;
       manifestKey: string;
       artifacts: components["schemas"]["ArtifactSummary"][];
+      /** @description Present when the collector's clock was more than 10 minutes ahead of the catalog's: the capture is stored as collected at its receipt, so restores and DR plans see it now, and a clock-skew event names the host. Only in the answer of the commit that committed it */
+      clockSkew?: {
+        /** @description The collection time the collector sent */
+        collectedAt: string;
+        /** @description The time the catalog stored instead: the capture's receipt (its first begin) */
+        storedAs: string;
+        aheadSeconds: number;
+        /** @description One line for the collector to show */
+        message: string;
+      };
     };
     ArtifactSummary: {
       id: string;
@@ -496,7 +506,7 @@ export interface components {
     };
     Event: {
       id: number;
-      /** @description One of: lun-id-changed, device-id-changed, partition-missing, partition-changed, label-changed, header-changed, parse-error, target-guid-mismatch, backing-store-missing, host-stale, chunk-corrupt, chunk-missing */
+      /** @description One of: lun-id-changed, device-id-changed, partition-missing, partition-changed, label-changed, header-changed, parse-error, target-guid-mismatch, backing-store-missing, host-stale, clock-skew, chunk-corrupt, chunk-missing */
       type: string;
       severity: string;
       vmfsUuid: string | null;
