@@ -11,7 +11,7 @@ import { declaredRefs } from '../../api/ingest/commit-jobs.js';
 import { CHUNK_SIZE } from '../../formats/protocol.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
-import { begin, collectorTokens, commit, frameChunks, prepareCapture, type PreparedCapture } from '../helpers/ingest-client.js';
+import { begin, collectorTokens, commit, prepareCapture, type PreparedCapture, sendChunks } from '../helpers/ingest-client.js';
 
 describeEachFlavour('captures: the early parse takes no chunk the host did not send', (flavour) => {
   let catalog: TestCatalog;
@@ -26,14 +26,7 @@ describeEachFlavour('captures: the early parse takes no chunk the host did not s
 
   async function send(p: PreparedCapture, token: string, only?: (sha256: string) => boolean): Promise<void> {
     const missing = [...new Set((await begin(catalog, p.request, token)).missing.map((m) => m.sha256))].filter((s) => !only || only(s));
-    const res = await catalog.request(`/v1/captures/${p.request.captureId}/chunks`, {
-      method: 'PUT',
-      token,
-      headers: { 'content-type': 'application/octet-stream' },
-      body: frameChunks(missing.map((s) => [s, p.stored.get(s)!])) as unknown as BodyInit,
-    });
-    expect(res.status).toBe(200);
-    await res.body?.cancel();
+    await sendChunks(catalog, p, missing, token);
     await arrivedOf(catalog.services.store).idle();
   }
 

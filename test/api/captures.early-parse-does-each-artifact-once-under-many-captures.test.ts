@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it, type MockInstance, vi } from 'vitest';
 import { ArrivedArtifacts, arrivedOf } from '../../api/ingest/arrived.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
-import { begin, commit, frameChunks, prepareCapture, type PreparedCapture } from '../helpers/ingest-client.js';
+import { begin, commit, prepareCapture, type PreparedCapture, sendChunks } from '../helpers/ingest-client.js';
 
 /** The early work's own step for one artifact: assembled, hashed whole, parsed. */
 interface ParseStep {
@@ -48,13 +48,7 @@ describeEachFlavour('captures: the early parse does each artifact once under man
     for (const i of [0, 1]) {
       for (const { p, missing } of captures) {
         const mine = p.request.artifacts[i].chunks.map((c) => c.sha256).filter((s) => missing.delete(s));
-        const res = await catalog.request(`/v1/captures/${p.request.captureId}/chunks`, {
-          method: 'PUT',
-          headers: { 'content-type': 'application/octet-stream' },
-          body: frameChunks(mine.map((s) => [s, p.stored.get(s)!])) as unknown as BodyInit,
-        });
-        expect(res.status).toBe(200);
-        await res.body?.cancel();
+        await sendChunks(catalog, p, mine);
         await arrivedOf(catalog.services.store).idle();
       }
     }

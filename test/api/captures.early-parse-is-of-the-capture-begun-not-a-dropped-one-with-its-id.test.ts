@@ -12,7 +12,7 @@ import { declaredRefs } from '../../api/ingest/commit-jobs.js';
 import { CHUNK_SIZE } from '../../formats/protocol.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
-import { begin, commit, frameChunks, prepareCapture, uuidv7, type PreparedCapture } from '../helpers/ingest-client.js';
+import { begin, commit, prepareCapture, type PreparedCapture, sendChunks, uuidv7 } from '../helpers/ingest-client.js';
 
 describeEachFlavour('captures: the early parse is of the capture begun, not of a dropped one with its id', (flavour) => {
   let catalog: TestCatalog;
@@ -33,13 +33,7 @@ describeEachFlavour('captures: the early parse is of the capture begun, not of a
 
   async function sendThroughCatalog(p: PreparedCapture, only?: (sha256: string) => boolean): Promise<void> {
     const missing = [...new Set((await begin(catalog, p.request)).missing.map((m) => m.sha256))].filter((s) => !only || only(s));
-    const res = await catalog.request(`/v1/captures/${p.request.captureId}/chunks`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/octet-stream' },
-      body: frameChunks(missing.map((s) => [s, p.stored.get(s)!])) as unknown as BodyInit,
-    });
-    expect(res.status).toBe(200);
-    await res.body?.cancel();
+    await sendChunks(catalog, p, missing);
     await arrivedOf(catalog.services.store).idle();
   }
 

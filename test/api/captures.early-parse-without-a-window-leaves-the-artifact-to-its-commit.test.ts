@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import { serverChildEnv, startServerChild, type ServerChild } from '../helpers/server-child.js';
-import { begin, commit, frameChunks, prepareCapture, remoteCatalog } from '../helpers/ingest-client.js';
+import { begin, commit, prepareCapture, remoteCatalog, sendChunks } from '../helpers/ingest-client.js';
 
 const SHORT_OF_MEMORY = `globalThis.SharedArrayBuffer = new Proxy(SharedArrayBuffer, {
   construct(target, args) {
@@ -52,13 +52,7 @@ describe('captures: early parse without a window leaves the artifact to its comm
       ],
     });
     const missing = [...new Set((await begin(catalog, p.request)).missing.map((m) => m.sha256))];
-    const res = await catalog.request(`/v1/captures/${p.request.captureId}/chunks`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/octet-stream' },
-      body: frameChunks(missing.map((s) => [s, p.stored.get(s)!])) as unknown as BodyInit,
-    });
-    expect(res.status).toBe(200);
-    await res.body?.cancel();
+    await sendChunks(catalog, p, missing);
     const done = await commit(catalog, p.request.captureId);
     expect(done.artifacts.map((a) => a.parseStatus)).toEqual(['ok']);
   });

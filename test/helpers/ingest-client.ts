@@ -261,3 +261,14 @@ export function frameChunks(chunks: Array<[string, Uint8Array]>): Buffer {
     }),
   );
 }
+
+/** PUT /v1/captures/{id}/chunks with these chunks of a prepared capture (by hash, as stored); throws IngestHttpError on an error answer. */
+export async function sendChunks(catalog: TestCatalog, prepared: PreparedCapture, shas: string[], token: string = catalog.adminToken): Promise<void> {
+  const res = await catalog.request(`/v1/captures/${prepared.request.captureId}/chunks`, {
+    method: 'PUT',
+    token,
+    headers: { 'content-type': 'application/octet-stream' },
+    body: frameChunks(shas.map((s) => [s, prepared.stored.get(s)!])) as unknown as BodyInit,
+  });
+  await json('chunks', res);
+}
