@@ -274,6 +274,7 @@ each extent, the command that restores its partition table.
   --apply               write, but only to a device whose LVM header (partition
                         + 0x100000) carries the extent's device id
   --device PATH         the device to restore (one extent), or N=PATH / naa.…=PATH
+                        (an naa., eui. or vml. id in any case)
   --extent N            only extent N
   --source N=HOST       extent N is disputed (hosts' dumps of its device disagree
                         on the partition table; see RESTORE.md): restore it from
@@ -347,13 +348,22 @@ verify_sums() {
 # DEVICE_MAP and SOURCE_MAP hold one option value a line (a newline first). Each is read
 # line by line from a here-document: every line as written, never split further or globbed.
 
+# A --device key as the catalog writes device ids: naa., eui. and vml. ids are hex, so any
+# case names the same device (stmfadm prints GUIDs in upper case); other keys as given.
+device_key() {
+  case $1 in
+    [Nn][Aa][Aa].*|[Ee][Uu][Ii].*|[Vv][Mm][Ll].*) printf '%s' "$1" | tr ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz ;;
+    *) printf '%s' "$1" ;;
+  esac
+}
+
 # The device to use for extent $1 (device id $2), default $3: the last matching --device wins.
 device_for() {
   dev=$3
   while IFS= read -r m; do
     case "$m" in
       /*) [ "$EXTENTS" -eq 1 ] && dev=$m ;;
-      *=*) key=\${m%%=*}; val=\${m#*=}
+      *=*) key=$(device_key "\${m%%=*}"); val=\${m#*=}
            if [ "$key" = "$1" ] || [ "$key" = "$2" ]; then dev=$val; fi ;;
     esac
   done <<MAP
@@ -422,7 +432,7 @@ check_devices() {
     case $m in
       '') ;; # DEVICE_MAP's first line; add_device refused an empty value
       /*) [ "$EXTENTS" -eq 1 ] || die "--device $(shown "$m"): this bundle has $EXTENTS extents; name the one with --device N=PATH" ;;
-      ?*=/*) check_device_key "\${m%%=*}"
+      ?*=/*) check_device_key "$(device_key "\${m%%=*}")"
              case \${m#*=} in /*) ;; *) die "--device wants /PATH, N=/PATH or DEVICE_ID=/PATH, got $(shown "$m")" ;; esac ;;
       *) die "--device wants /PATH, N=/PATH or DEVICE_ID=/PATH, got $(shown "$m")" ;;
     esac
