@@ -2,7 +2,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
 import type { EventView } from '../schemas/catalog.js';
-import { eventView } from './volumes.js';
+import { eventView, volumeEventsWhere } from './volumes.js';
 import { ApiError } from '../errors.js';
 import { CONTROL_CHARS } from '../ingest/limits.js';
 
@@ -34,7 +34,7 @@ export async function listEvents(db: Db, f: EventFilter): Promise<{ events: Even
   if (f.type) where.push(sql`type = ${f.type}`);
   if (f.severity) where.push(sql`severity = ${f.severity}`);
   if (f.host) where.push(sql`host = ${f.host}`);
-  if (f.vmfsUuid) where.push(sql`vmfs_uuid = ${f.vmfsUuid}`);
+  if (f.vmfsUuid) where.push(await volumeEventsWhere(db, f.vmfsUuid));
   if (f.deviceId) where.push(sql`device_id = ${f.deviceId}`);
   if (f.acknowledged !== undefined) where.push(sql`acknowledged = ${f.acknowledged}`);
   if (f.status === 'open') where.push(sql`acknowledged = false AND resolved_at IS NULL`);

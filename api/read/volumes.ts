@@ -246,14 +246,25 @@ async function linkedArtifactIds(db: Db, vmfsUuid: string | null, segmentUuids: 
   return rows.map((r) => String(r.artifact_id));
 }
 
+/** The extents of a volume: those its header dumps name, and those of its segments. */
+async function extentsOfVolume(db: Db, vmfsUuid: string, segmentUuids: string[]): Promise<ExtentView[]> {
+  return extentsWhere(db, segmentUuids.length ? sql`(e.vmfs_uuid = ${vmfsUuid} OR e.segment_uuid IN ${inList(segmentUuids)})` : sql`e.vmfs_uuid = ${vmfsUuid}`);
+}
+
+/**
+ * Which events are a volume's, as its page lists them: those raised on the volume and those on
+ * its devices (an LU's backing-store-missing, a LUN's lun-id-changed). GET /v1/events?vmfsUuid= too.
+ */
+export async function volumeEventsWhere(db: Db, vmfsUuid: string, deviceIds?: string[]): Promise<SQL> {
+  deviceIds ??= unique((await extentsOfVolume(db, vmfsUuid, await segmentsOfVolume(db, vmfsUuid))).map((e) => e.deviceId));
+  return deviceIds.length ? sql`(vmfs_uuid = ${vmfsUuid} OR device_id IN ${inList(deviceIds)})` : sql`vmfs_uuid = ${vmfsUuid}`;
+}
+
 /** The volume view, or 404 when the catalog has never seen the volume. */
 export async function getVolume(db: Db, vmfsUuid: string): Promise<VolumeView> {
   const [volume] = await queryRows<Row>(db, sql`SELECT * FROM volumes WHERE vmfs_uuid = ${vmfsUuid}`);
   const segmentUuids = await segmentsOfVolume(db, vmfsUuid);
-  const extents = await extentsWhere(
-    db,
-    segmentUuids.length ? sql`(e.vmfs_uuid = ${vmfsUuid} OR e.segment_uuid IN ${inList(segmentUuids)})` : sql`e.vmfs_uuid = ${vmfsUuid}`,
-  );
+  const extents = await extentsOfVolume(db, vmfsUuid, segmentUuids);
   if (!volume && extents.length === 0 && segmentUuids.length === 0) {
     throw new ApiError('not_found', `no volume ${vmfsUuid} in the catalog`);
   }
@@ -273,7 +284,7 @@ export async function getVolume(db: Db, vmfsUuid: string): Promise<VolumeView> {
     );
     artifactIds.push(...undelete.map((r) => String(r.id)));
   }
-  const events = await eventsWhere(db, deviceIds.length ? sql`(vmfs_uuid = ${vmfsUuid} OR device_id IN ${inList(deviceIds)})` : sql`vmfs_uuid = ${vmfsUuid}`);
+  const events = await eventsWhere(db, await volumeEventsWhere(db, vmfsUuid, deviceIds));
   return {
     vmfsUuid,
     label: str(volume?.label),

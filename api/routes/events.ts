@@ -53,7 +53,9 @@ const listRoute = createRoute({
       type: z.enum(EVENT_TYPES).optional().openapi({ description: 'One event type; another name is a 400, as for severity and status' }),
       severity: z.enum(['info', 'warning', 'critical']).optional(),
       host: z.string().max(255).optional(),
-      vmfsUuid: z.string().max(100).optional().openapi({ description: 'Any spelling' }),
+      vmfsUuid: z.string().max(100).optional().openapi({
+        description: "Any spelling; the volume's events are those raised on it and on its devices (an LU's backing-store-missing), as its page lists them",
+      }),
       deviceId: z.string().max(300).optional().openapi({ description: 'Any spelling, or a vml.' }),
       acknowledged: z.enum(['true', 'false']).optional(),
       status: z

@@ -64,8 +64,13 @@ describeEachFlavour('GET /v1/events', (flavour) => {
     expect((await events('?since=2100-01-01T00:00:00Z')).body.events).toEqual([]);
     expect((await events('?until=2000-01-01T00:00:00Z')).body.events).toEqual([]);
     expect((await events('?since=2000-01-01T00:00:00Z&until=2100-01-01T00:00:00Z')).body.events.length).toBeGreaterThan(1);
+    // A volume's events: those raised on it and on its devices, the set its page lists.
     const vol = await events(`?vmfsUuid=${PROD.vmfsUuid.replace(/-/g, '').toUpperCase()}`);
-    expect(vol.body.events.every((e: Json) => e.vmfsUuid === PROD.vmfsUuid)).toBe(true);
+    const page = (await catalog.request(`/v1/volumes/${PROD.vmfsUuid}`).then((r) => r.json())) as Json;
+    const devices = new Set(page.extents.map((x: Json) => x.deviceId));
+    expect(vol.body.events.every((e: Json) => e.vmfsUuid === PROD.vmfsUuid || devices.has(e.deviceId))).toBe(true);
+    expect(vol.body.events.map((e: Json) => e.id).sort()).toEqual(page.events.map((e: Json) => e.id).sort());
+    expect(vol.body.events.some((e: Json) => e.type === 'lun-id-changed')).toBe(true);
   });
 
   it('pages by id with before/nextBefore', async () => {

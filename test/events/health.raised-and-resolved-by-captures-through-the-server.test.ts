@@ -214,6 +214,11 @@ describeEachFlavour('health events from captures', (flavour) => {
       vmfsUuid: null,
       details: { reason: 'no-recent-snapshot', newestSnapshot: 'h26', replicationPeriodHours: 48 },
     });
+    // The volume's events (?vmfsUuid=) hold those of its devices, as its page lists them.
+    const ofVolume = await events(`?vmfsUuid=${PROD.vmfsUuid}&type=backing-store-missing&status=open`);
+    expect(ofVolume.map((e) => e.id)).toEqual([byDataset.get(EXTENT2.dataset)!.id]);
+    const page = (await (await catalog.request(`/v1/volumes/${PROD.vmfsUuid}`)).json()) as Json;
+    expect(page.events.map((e: Json) => e.id)).toContain(byDataset.get(EXTENT2.dataset)!.id);
 
     // Replication caught up and lun5 snapshotted again: both resolved by the next capture.
     await capture('sol01', 81, [

@@ -1542,7 +1542,7 @@ export interface operations {
         type?: "lun-id-changed" | "device-id-changed" | "partition-missing" | "partition-changed" | "label-changed" | "header-changed" | "parse-error" | "target-guid-mismatch" | "backing-store-missing" | "host-stale" | "chunk-corrupt" | "chunk-missing";
         severity?: "info" | "warning" | "critical";
         host?: string;
-        /** @description Any spelling */
+        /** @description Any spelling; the volume's events are those raised on it and on its devices (an LU's backing-store-missing), as its page lists them */
         vmfsUuid?: string;
         /** @description Any spelling, or a vml. */
         deviceId?: string;
