@@ -69,6 +69,7 @@ export async function runMaintenance(services: Services): Promise<Maintenance> {
   const retention = services.config.RETENTION_SCHEDULED
     ? await step('retention', async () => {
         const r = await runRetention(services, { dryRun: false, ranBy: 'maintenance' });
+        for (const warning of r.plan.warnings) services.logger.warn('retention', { runId: r.runId, warning });
         return { runId: r.runId, dropped: r.dropped.length, chunksDeleted: r.chunksDeleted, bytesFreed: r.bytesFreed };
       })
     : null;

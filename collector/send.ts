@@ -247,7 +247,8 @@ export class SendSession {
       captureId: uuidv7(),
       host,
       collectedAt,
-      collector: { version: VERSION },
+      // An import's collectedAt is its files' mtime, old on purpose: retention buckets it by that.
+      collector: this.report.command === 'import' ? { version: VERSION, mode: 'import' } : { version: VERSION },
       artifacts: ok.map((a) => a.ref!),
     };
     const rep: CaptureReport = {

@@ -48,6 +48,11 @@ export const captures = pgTable(
     receivedAt: ts('received_at').notNull(),
     committedAt: ts('committed_at'),
     collectorVersion: text('collector_version').notNull(),
+    /**
+     * The begin said `collector.mode: "import"`: the collection time is the modification time of
+     * files saved before the collector existed, so retention buckets it by that time (api/retention/policy.ts).
+     */
+    imported: boolean('imported').notNull().default(false),
     manifestKey: text('manifest_key'),
     /** The begin request as accepted, so commit and retries see exactly what was announced. */
     request: jsonb('request').notNull(),

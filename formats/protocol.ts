@@ -74,12 +74,23 @@ export interface HostRef {
   systemUuid?: string | null;
 }
 
+/**
+ * The collector that sent a capture. `mode: 'import'`: `collectedAt` is the modification time of
+ * files saved before the collector existed (`collector import`), so it may be months before the
+ * catalog receives it, on purpose; retention then buckets the capture by it. Absent (older
+ * collectors) or `collect`: the time the collector read the bytes.
+ */
+export interface CollectorRef {
+  version: string;
+  mode?: 'collect' | 'import';
+}
+
 export interface BeginRequest {
   /** UUIDv7 chosen by the collector. */
   captureId: string;
   host: HostRef;
   collectedAt: string;
-  collector: { version: string };
+  collector: CollectorRef;
   artifacts: ArtifactRef[];
 }
 
@@ -171,7 +182,7 @@ export interface CaptureManifest {
   collectedAt: string;
   receivedAt: string;
   committedAt: string;
-  collector: { version: string };
+  collector: CollectorRef;
   artifacts: Array<
     Omit<ArtifactRef, 'chunks'> & {
       id: string;

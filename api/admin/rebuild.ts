@@ -84,6 +84,7 @@ function recordOf(m: CaptureManifest, key: string): CaptureRecord {
     receivedAt: new Date(m.receivedAt),
     committedAt: new Date(m.committedAt),
     collectorVersion: m.collector.version,
+    imported: m.collector.mode === 'import',
     manifestKey: key,
   };
 }
@@ -236,6 +237,7 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
             receivedAt: record.receivedAt,
             committedAt: record.committedAt,
             collectorVersion: record.collectorVersion,
+            imported: record.imported,
             manifestKey: key,
             request: requestOf(manifest),
           })

@@ -161,9 +161,9 @@ export async function beginCapture(services: Services, principal: Principal, bod
     db,
     sql`
     WITH gate AS MATERIALIZED (${INGEST_LOCK_QUERY})
-    INSERT INTO captures (id, host, state, collected_at, received_at, collector_version, request, last_begun_at)
+    INSERT INTO captures (id, host, state, collected_at, received_at, collector_version, imported, request, last_begun_at)
     SELECT ${req.captureId}, ${req.host.name}, 'open', ${collectedAt.toISOString()}::timestamptz, ${begunAt}::timestamptz,
-           ${req.collector.version}, ${JSON.stringify(req)}::jsonb, ${begunAt}::timestamptz
+           ${req.collector.version}, ${req.collector.mode === 'import'}, ${JSON.stringify(req)}::jsonb, ${begunAt}::timestamptz
       FROM gate
      WHERE (SELECT count(*) FROM captures o
              WHERE o.host = ${req.host.name} AND o.state = 'open'

@@ -194,6 +194,7 @@ export async function commitCapture(
     receivedAt: cap.receivedAt,
     committedAt,
     collectorVersion: cap.collectorVersion,
+    imported: cap.imported,
     manifestKey: manifestKey(req.host.name, captureId),
   };
   const systemUuid = entries.map((e) => e.parsed?.details?.systemUuid ?? null).find((s) => !!s) ?? null;

@@ -138,7 +138,7 @@ const headerShape = {
   collectedAt: Instant,
   receivedAt: Instant,
   committedAt: Instant,
-  collector: z.object({ version: Text('collectorVersionBytes').min(1) }),
+  collector: z.object({ version: Text('collectorVersionBytes').min(1), mode: z.enum(['collect', 'import']).optional() }),
 };
 
 const artifactShape = {

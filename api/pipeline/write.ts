@@ -35,6 +35,8 @@ export interface CaptureRecord {
   receivedAt: Date;
   committedAt: Date;
   collectorVersion: string;
+  /** Collected by `collector import`: the collection time is the saved files' modification time (formats/protocol.ts CollectorRef). */
+  imported?: boolean;
   manifestKey: string;
 }
 
@@ -452,7 +454,7 @@ export function buildManifest(record: CaptureRecord, entries: ParsedEntry[]): Ca
     collectedAt: record.collectedAt.toISOString(),
     receivedAt: record.receivedAt.toISOString(),
     committedAt: record.committedAt.toISOString(),
-    collector: { version: record.collectorVersion },
+    collector: { version: record.collectorVersion, ...(record.imported ? { mode: 'import' as const } : {}) },
     artifacts: entries.map((e) => e.ref),
   };
 }

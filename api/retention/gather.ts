@@ -10,12 +10,14 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { applyRetention, type RetentionCapture, type RetentionPolicy } from './policy.js';
+import { applyRetention, CLOCK_SKEW_LIMIT_MS, type RetentionCapture, type RetentionPolicy } from './policy.js';
 
 export interface PlannedCapture {
   captureId: string;
   host: string;
   collectedAt: string;
+  /** Sent by `collector import`: bucketed by its collection time, however old (policy.ts). */
+  imported: boolean;
   /** The time the rules used (receipt time when the collector's clock was off). */
   time: string;
   decision: 'keep' | 'drop';
@@ -33,6 +35,8 @@ export interface RetentionPlan {
   captures: PlannedCapture[];
   keep: number;
   drop: number;
+  /** History the run would lose as a whole rather than thin out, per host (see collapseWarnings). */
+  warnings: string[];
 }
 
 interface Row extends RetentionCapture {
@@ -74,8 +78,16 @@ async function protectedCaptures(db: Db): Promise<Map<string, Map<string, string
 
 /** Decides every committed capture's fate; reads only, changes nothing. */
 export async function planRetention(db: Db, policy: RetentionPolicy, timeZone: string, now: Date): Promise<RetentionPlan> {
-  const caps = rowsOf<{ id: string; host: string; collected_at: string | Date; received_at: string | Date; manifest_key: string | null; note: string | null }>(
-    await db.execute(sql`select c.id, c.host, c.collected_at, c.received_at, c.manifest_key, p.note
+  const caps = rowsOf<{
+    id: string;
+    host: string;
+    collected_at: string | Date;
+    received_at: string | Date;
+    imported: boolean;
+    manifest_key: string | null;
+    note: string | null;
+  }>(
+    await db.execute(sql`select c.id, c.host, c.collected_at, c.received_at, c.imported, c.manifest_key, p.note
       from captures c left join capture_pins p on p.capture_id = c.id where c.state = 'committed'`),
   );
   const arts = rowsOf<{ id: string; capture_id: string; kind: string; device: string | null; source_path: string }>(
@@ -91,6 +103,7 @@ export async function planRetention(db: Db, policy: RetentionPolicy, timeZone: s
         host: c.host,
         collectedAt: new Date(c.collected_at),
         receivedAt: new Date(c.received_at),
+        imported: c.imported === true,
         pinnedNote: c.note,
         manifestKey: c.manifest_key,
       },
@@ -132,7 +145,46 @@ export async function planRetention(db: Db, policy: RetentionPolicy, timeZone: s
   const captures = [...planned.values()].sort((a, b) => b.time.localeCompare(a.time) || b.captureId.localeCompare(a.captureId));
   for (const p of captures) if (p.decision === 'drop') p.reasons = [drops.get(p.captureId) ?? 'no rule keeps it'];
   const keep = captures.filter((c) => c.decision === 'keep').length;
-  return { policy, timeZone, now: now.toISOString(), captures, keep, drop: captures.length - keep };
+  return { policy, timeZone, now: now.toISOString(), captures, keep, drop: captures.length - keep, warnings: collapseWarnings(captures, byId) };
+}
+
+/**
+ * Per host, the dropped captures whose history goes as a whole rather than thinned out:
+ * captures collected more than a day before they arrived and not marked imported (an older
+ * collector's `import`, or a clock behind) are judged by receipt time, so a year of them that
+ * arrived together falls into one week's bucket and all but one or two go; and imported
+ * captures the policy drops, bucketed by when they were collected.
+ */
+function collapseWarnings(captures: PlannedCapture[], byId: ReadonlyMap<string, Row>): string[] {
+  const span = (list: PlannedCapture[]) => {
+    const times = list.map((c) => c.collectedAt).sort();
+    return times.length === 1 ? times[0] : `${times[0]} to ${times[times.length - 1]}`;
+  };
+  const perHost = new Map<string, { behind: PlannedCapture[]; imported: PlannedCapture[]; importedAll: number }>();
+  for (const c of captures) {
+    const row = byId.get(c.captureId)!;
+    const h = perHost.get(c.host) ?? { behind: [], imported: [], importedAll: 0 };
+    perHost.set(c.host, h);
+    if (row.imported) h.importedAll++;
+    if (c.decision !== 'drop') continue;
+    if (row.imported) h.imported.push(c);
+    else if (row.receivedAt.getTime() - row.collectedAt.getTime() > CLOCK_SKEW_LIMIT_MS) h.behind.push(c);
+  }
+  const out: string[] = [];
+  for (const [host, h] of [...perHost.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
+    if (h.behind.length)
+      out.push(
+        `host ${host}: ${h.behind.length} captures collected ${span(h.behind)}, each more than a day before the catalog received it, ` +
+          'are not marked as imported, so they are judged by when they arrived (a collector clock behind) and dropped as if all were taken then. ' +
+          'If they are old backups brought in by an older collector, pin those to keep (pin CAPTURE_ID --note …) or import the files again with a collector that marks its imports, before a run that deletes.',
+      );
+    if (h.imported.length)
+      out.push(
+        `host ${host}: ${h.imported.length} of ${h.importedAll} imported captures (collected ${span(h.imported)}) are dropped by the policy, ` +
+          'bucketed by when they were collected; pin any of them to keep.',
+      );
+  }
+  return out;
 }
 
 function entry(planned: Map<string, PlannedCapture>, cap: Row, time: Date): PlannedCapture {
@@ -142,6 +194,7 @@ function entry(planned: Map<string, PlannedCapture>, cap: Row, time: Date): Plan
       captureId: cap.id,
       host: cap.host,
       collectedAt: cap.collectedAt.toISOString(),
+      imported: cap.imported === true,
       time: time.toISOString(),
       decision: 'drop',
       reasons: [],

@@ -16,6 +16,14 @@
  *   captures out of their buckets. `keep-within` counts back from the newest capture
  *   that is not after `now`; a capture dated after `now` (a clock up to a day ahead)
  *   is kept until it can be judged, as restic does.
+ * - An imported capture (`collector import`: backups saved before the collector existed,
+ *   dated by their files' modification times, on purpose months before they arrive) is
+ *   bucketed by its collection time however far that lies before its receipt (after it by
+ *   more than a day: receipt time, as above). It can only add keeps, never take a bucket
+ *   from a capture collected live: the live captures of a series are decided by the rules
+ *   run on them alone, exactly as if nothing had been imported, and the imported ones by
+ *   the rules run on the whole series, where a live capture still holds its bucket. A
+ *   series is one host's (gather.ts), so a host's imports never touch another host's.
  * - Pinned captures and captures the caller protects (the newest good capture of a
  *   volume, extent or LU) are always kept, with that reason; they still take their
  *   place in the period buckets like any other capture.
@@ -64,6 +72,8 @@ export interface RetentionCapture {
   pinnedNote?: string | null;
   /** Reasons the caller must keep it whatever the policy says, e.g. "newest good capture of volume …". */
   protectedBy?: string[];
+  /** Sent by `collector import` (the collection time is the saved files' modification time). */
+  imported?: boolean;
 }
 
 export interface Kept<C> {
@@ -224,11 +234,14 @@ export function describePolicy(p: RetentionPolicy): string {
   return parts.length ? `keep ${parts.join(', ')}` : 'keep nothing but pinned and protected captures';
 }
 
-/** The time the rules use for a capture: collection time, unless the collector's clock was off by more than a day. */
+/**
+ * The time the rules use for a capture: collection time, unless the collector's clock was off by
+ * more than a day — for an imported capture, only ahead: its files are meant to be older.
+ */
 export function effectiveTime(c: RetentionCapture): { time: Date; note: string | null } {
   const skew = c.collectedAt.getTime() - c.receivedAt.getTime();
   if (Number.isNaN(skew)) return { time: c.receivedAt, note: 'collection time unreadable; receipt time used' };
-  if (Math.abs(skew) <= CLOCK_SKEW_LIMIT_MS) return { time: c.collectedAt, note: null };
+  if (Math.abs(skew) <= CLOCK_SKEW_LIMIT_MS || (c.imported && skew < 0)) return { time: c.collectedAt, note: c.imported ? 'imported' : null };
   const hours = Math.round(Math.abs(skew) / 3_600_000);
   return { time: c.receivedAt, note: `collector clock ${hours} h ${skew > 0 ? 'ahead' : 'behind'}; receipt time used` };
 }
@@ -236,11 +249,31 @@ export function effectiveTime(c: RetentionCapture): { time: Date; note: string |
 /**
  * Applies a policy to the captures of one group (one host and artifact source).
  * Deterministic: ties in time are broken by capture id, newest (greatest) first.
+ * Imported captures only add keeps (see above): the others are decided without them.
  */
 export function applyRetention<C extends RetentionCapture>(captures: readonly C[], policy: RetentionPolicy, timeZone: string, now: Date): RetentionResult<C> {
   checkTimeZone(timeZone);
+  if (!captures.some((c) => c.imported)) return applyRules(captures, policy, timeZone, now);
+  const live = applyRules(
+    captures.filter((c) => !c.imported),
+    policy,
+    timeZone,
+    now,
+  );
+  const whole = applyRules(captures, policy, timeZone, now);
+  const imported = <T extends { capture: C }>(list: T[]) => list.filter((x) => x.capture.imported);
+  return { keep: [...live.keep, ...imported(whole.keep)].sort(newestFirst), drop: [...live.drop, ...imported(whole.drop)].sort(newestFirst) };
+}
+
+/** Newest first; ties in time by capture id, greatest first. */
+function newestFirst(a: { capture: RetentionCapture; time: Date }, b: { capture: RetentionCapture; time: Date }): number {
+  return b.time.getTime() - a.time.getTime() || (a.capture.id < b.capture.id ? 1 : a.capture.id > b.capture.id ? -1 : 0);
+}
+
+/** The rules on one list of captures, newest first. */
+function applyRules<C extends RetentionCapture>(captures: readonly C[], policy: RetentionPolicy, timeZone: string, now: Date): RetentionResult<C> {
   const items = captures.map((capture) => ({ capture, ...effectiveTime(capture) }));
-  items.sort((a, b) => b.time.getTime() - a.time.getTime() || (a.capture.id < b.capture.id ? 1 : a.capture.id > b.capture.id ? -1 : 0));
+  items.sort(newestFirst);
 
   const rules = PERIODS.map(({ period, key }) => ({ period, left: policy[key] as KeepCount | undefined, last: null as string | null })).filter(
     (r) => r.left === 'unlimited' || (typeof r.left === 'number' && r.left > 0),

@@ -183,5 +183,6 @@ export function formatRetentionReport(r: RetentionReport): string {
   );
   for (const l of r.lockedCaptures) lines.push(`  capture ${l.captureId} locked until ${l.until}`);
   for (const l of r.lockedChunks) lines.push(`  ${l.key} locked until ${l.until}`);
+  for (const w of r.plan.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
 }

@@ -60,7 +60,17 @@ export const BeginRequestSchema = z
       systemUuid: z.string().nullable().optional(),
     }),
     collectedAt: z.string().datetime({ offset: true }),
-    collector: z.object({ version: z.string().min(1) }),
+    collector: z.object({
+      version: z.string().min(1),
+      mode: z
+        .enum(['collect', 'import'])
+        .optional()
+        .describe(
+          '`import`: collectedAt is the modification time of files saved before the collector existed (collector import), ' +
+            "so retention buckets the capture by it however long before its receipt it lies (only in the capture's own host's series, " +
+            'and never in place of a capture collected live). Absent or `collect`: the time the collector read the bytes',
+        ),
+    }),
     artifacts: z.array(ArtifactDeclaration).describe(`At most ${LIMITS.artifactsPerCapture}`),
   })
   .openapi('BeginRequest');

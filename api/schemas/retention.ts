@@ -8,6 +8,7 @@ export const PlannedCapture = z
     captureId: z.string(),
     host: z.string(),
     collectedAt: z.string(),
+    imported: z.boolean().describe('Sent by `collector import`: bucketed by its collection time however old, and only ever adding keeps'),
     time: z.string().describe('The time the rules used: collection time, or receipt time when the collector clock was more than a day off'),
     decision: z.enum(['keep', 'drop']),
     reasons: z
@@ -24,7 +25,17 @@ export const RetentionReport = z
     dryRun: z.boolean(),
     policy: z.string(),
     timeZone: z.string(),
-    plan: z.object({ now: z.string(), keep: z.number(), drop: z.number(), captures: z.array(PlannedCapture) }),
+    plan: z.object({
+      now: z.string(),
+      keep: z.number(),
+      drop: z.number(),
+      captures: z.array(PlannedCapture),
+      warnings: z
+        .array(z.string())
+        .describe(
+          'Per host, history the run loses as a whole: captures collected over a day before they arrived and not marked imported (judged by receipt time), and imported captures the policy drops',
+        ),
+    }),
     dropped: z.array(z.string()),
     lockedCaptures: z
       .array(z.object({ captureId: z.string(), until: z.string() }))

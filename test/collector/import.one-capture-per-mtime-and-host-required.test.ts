@@ -1,9 +1,10 @@
 /**
  * `import` makes one capture per distinct modification time (files sharing one share
- * the capture, collected at that time), and refuses to run without --host: the
- * importing machine's own name would file another host's backups under it.
+ * the capture, collected at that time), marks its begin `collector.mode: "import"` (so
+ * retention buckets the capture by that old time, not by when it arrived), and refuses to
+ * run without --host: the importing machine's own name would file another host's backups under it.
  */
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +39,31 @@ describe('import', { timeout: 60_000 }, () => {
       ['oldesx', t1.toISOString(), ['a-vh.sf.bu', 'c-vh.sf.bu']],
       ['oldesx', t2.toISOString(), ['b-vh.sf.bu']],
     ]);
+  });
+
+  it("marks each capture's begin as an import (here as spooled: the catalog is unreachable)", async () => {
+    const spool = join(dir, 'spool-mark');
+    const r = await runJson(
+      [
+        'import',
+        '--json',
+        '--host',
+        'oldesx',
+        '--url',
+        'http://127.0.0.1:9',
+        '--token',
+        't',
+        '--spool',
+        spool,
+        join(dir, 'a-vh.sf.bu'),
+        join(dir, 'b-vh.sf.bu'),
+      ],
+      env.env,
+    );
+    expect(r.code, r.stderr).toBe(75);
+    const begins = readdirSync(join(spool, 'captures')).map((f) => JSON.parse(readFileSync(join(spool, 'captures', f), 'utf8')).begin);
+    expect(begins).toHaveLength(2);
+    for (const b of begins) expect(b.collector).toEqual({ version: expect.any(String), mode: 'import' });
   });
 
   it('refuses to run without --host (usage, exit 64), even with COLLECTOR_HOST set', async () => {

@@ -237,6 +237,11 @@ export interface components {
       collectedAt: string;
       collector: {
         version: string;
+        /**
+         * @description `import`: collectedAt is the modification time of files saved before the collector existed (collector import), so retention buckets the capture by it however long before its receipt it lies (only in the capture's own host's series, and never in place of a capture collected live). Absent or `collect`: the time the collector read the bytes
+         * @enum {string}
+         */
+        mode?: "collect" | "import";
       };
       /** @description At most 10000 */
       artifacts: components["schemas"]["ArtifactDeclaration"][];
@@ -714,6 +719,8 @@ export interface components {
         keep: number;
         drop: number;
         captures: components["schemas"]["RetentionCapture"][];
+        /** @description Per host, history the run loses as a whole: captures collected over a day before they arrived and not marked imported (judged by receipt time), and imported captures the policy drops */
+        warnings: string[];
       };
       dropped: string[];
       /** @description Dropped by the policy, left because Object Lock holds their manifest */
@@ -733,6 +740,8 @@ export interface components {
       captureId: string;
       host: string;
       collectedAt: string;
+      /** @description Sent by `collector import`: bucketed by its collection time however old, and only ever adding keeps */
+      imported: boolean;
       /** @description The time the rules used: collection time, or receipt time when the collector clock was more than a day off */
       time: string;
       /** @enum {string} */

@@ -1,0 +1,1 @@
+ALTER TABLE "captures" ADD COLUMN "imported" boolean DEFAULT false NOT NULL;
