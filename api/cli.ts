@@ -13,6 +13,7 @@ import { ConfigError, loadConfig } from './config.js';
 import type { Role } from './context.js';
 import { ApiError, failureLine } from './errors.js';
 import { createLogger } from './logger.js';
+import { VERSION } from './version.js';
 import { rebuildCatalog, reindexArtifacts, type Progress } from './admin/rebuild.js';
 import { createToken, revokeToken } from './admin/tokens.js';
 import { listTokens } from './read/tokens.js';
@@ -54,6 +55,7 @@ options:
                                database_unreadable, invalid_setting, failed, or the API's (not_found, conflict, …) —
                                while stderr keeps its one line and the exit status is the same
   -h, --help                   this text
+  -V, --version                the catalog's version (package.json's, as the collector's --version)
 
 Configuration comes from the environment, as for \`npm start\` (see .env.example).
 With the embedded database (no DATABASE_URL), stop the server first or use the
@@ -181,6 +183,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         note: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'V', default: false },
       },
     });
   } catch (e) {
@@ -191,6 +194,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   const print = (human: string, machine: unknown) => io.out(json ? JSON.stringify(machine, null, 2) + '\n' : human + '\n');
   if (values.help) {
     io.out(USAGE + '\n');
+    return 0;
+  }
+  if (values.version) {
+    print(VERSION, { version: VERSION });
     return 0;
   }
   if (positionals.length === 0) {
