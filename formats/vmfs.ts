@@ -549,10 +549,15 @@ function locateVmfs(bytes: Uint8Array): Located {
       notes,
     };
   }
-  if (unreachable) {
-    throw new FormatError('truncated', `dump ends before the LVM header of the VMFS partition at ${hex(unreachable.offset)}`, {
-      offset: bytes.length,
-    });
+  if (unreachable && table) {
+    // A 2 MiB dump (old scripts' `dd bs=512 count=4096`) of a disk whose VMFS partition starts at 1 MiB (GPT, LBA 2048) ends just before the LVM header.
+    const parts = table.entries.filter((e) => isVmfsEntry(table!, e.type)).map((e) => `${e.index} at LBA ${e.startLba}–${e.endLba}`);
+    throw new FormatError(
+      'truncated',
+      `dump ends at ${hex(bytes.length)}, before the VMFS partition's LVM header at ${hex(unreachable.offset)}: it names no device; ` +
+        `its ${table.scheme} table holds partition ${parts.join(', ')}; dump again with the collector`,
+      { offset: bytes.length },
+    );
   }
   if (bytes.length < LVM_HEADER_OFFSET + 4) {
     throw new FormatError('truncated', 'dump too short to reach an LVM header (needs more than 1 MiB)', { offset: bytes.length });

@@ -15,6 +15,15 @@ describe('parseVmfsHeader refuses what is not a VMFS header', () => {
     expect(() => parseVmfsHeader(bytes)).toThrow(err(code));
   });
 
+  it('says why a 2 MiB dump of a GPT disk names no device, and what its partition table reads', () => {
+    // VMFS5 partitions start at LBA 2048 (1 MiB; VMware KB 1036609, "partedUtil" GPT layout) and the
+    // LVM header lies 1 MiB into the partition (vmfs-tools vmfs_volume.h VMFS_VOLINFO_BASE 0x100000):
+    // at 2 MiB, just past the end of what `dd bs=512 count=4096` kept.
+    expect(() => parseVmfsHeader(buildVmfsDisk({ lvmMajor: 5, dumpLength: 'legacy' }))).toThrow(
+      /dump ends at 0x200000, before the VMFS partition's LVM header at 0x200000: it names no device; its gpt table holds partition 1 at LBA 2048–\d+; dump again with the collector/,
+    );
+  });
+
   it('clamps an impossible u64 with a note instead of rounding it', () => {
     const bytes = buildVmfsDisk({ lvmMajor: 3 });
     const h = 128 * 512 + 0x100000;
