@@ -162,7 +162,9 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
       result.errors.push({ key, message: (e as Error).message });
     }
   }
-  loaded.sort((a, b) => a.manifest.collectedAt.localeCompare(b.manifest.collectedAt) || a.manifest.captureId.localeCompare(b.manifest.captureId));
+  // In the order of the times the catalog stores (a clock ahead counts at its receipt), as commits compared them.
+  const storedAt = (m: CaptureManifest) => storedCollectionTime(new Date(m.collectedAt), new Date(m.receivedAt)).collectedAt.getTime();
+  loaded.sort((a, b) => storedAt(a.manifest) - storedAt(b.manifest) || a.manifest.captureId.localeCompare(b.manifest.captureId));
   let done = 0;
   let broughtBack = false;
   for (const { key, manifest, positions, leftOut } of loaded) {
