@@ -15,14 +15,17 @@ import { queryRows, type Db } from '../../db/client.js';
  * holds only them, seldom any), so a commit of a day's new chunks or a scrub slice of many sends
  * no long list of hashes.
  */
-export async function resolveChunkCorrupt(tx: Db, shas: Iterable<string>, at: Date): Promise<number[]> {
-  const open = await queryRows<{ sha256: string }>(
-    tx,
-    sql`SELECT DISTINCT details->>'sha256' AS sha256 FROM events WHERE type = 'chunk-corrupt' AND resolved_at IS NULL`,
-  );
+export async function resolveChunkCorrupt(
+  tx: Db,
+  shas: Iterable<string>,
+  at: Date,
+  /** The chunks with an open event, when the caller asked already (openChunkCorrupt, sent in a pipeline of its own). */
+  asked?: Promise<string[]>,
+): Promise<number[]> {
+  const open = await (asked ?? openChunkCorrupt(tx));
   if (open.length === 0) return [];
   const named = new Set(shas);
-  const whole = open.map((r) => r.sha256).filter((s) => named.has(s));
+  const whole = open.filter((s) => named.has(s));
   if (whole.length === 0) return [];
   const rows = await queryRows<{ id: number | string }>(
     tx,
@@ -32,4 +35,13 @@ export async function resolveChunkCorrupt(tx: Db, shas: Iterable<string>, at: Da
        AND (details->>'sha256') IN (SELECT jsonb_array_elements_text(${JSON.stringify(whole)}::jsonb)) RETURNING id`,
   );
   return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+}
+
+/** The chunks that have an open chunk-corrupt event (the partial index events_open_chunk_corrupt holds only them). */
+export async function openChunkCorrupt(tx: Db): Promise<string[]> {
+  const rows = await queryRows<{ sha256: string }>(
+    tx,
+    sql`SELECT DISTINCT details->>'sha256' AS sha256 FROM events WHERE type = 'chunk-corrupt' AND resolved_at IS NULL`,
+  );
+  return rows.map((r) => r.sha256);
 }

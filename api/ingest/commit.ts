@@ -28,7 +28,7 @@ import { afterCommit } from '../events/checks.js';
 import { leaveIngestGate } from './admission.js';
 import { arrivedOf } from './arrived.js';
 import { enqueueCaptureEvents, enqueueEvents } from '../events/webhook.js';
-import { resolveChunkCorrupt } from '../events/chunk-corrupt.js';
+import { openChunkCorrupt, resolveChunkCorrupt } from '../events/chunk-corrupt.js';
 import { resolveChunkMissingAfterCommit } from '../events/chunk-missing.js';
 import { describeAhead, storedCollectionTime } from './collector-clock.js';
 
@@ -238,13 +238,17 @@ export async function commitCapture(
       );
       // Which chunk lists are stored already, asked under the lock too (listsWithRows says why).
       const listed = listsWithRows(tx, lists);
+      // The chunks with an open chunk-corrupt event, asked in the same pipeline rather than in a
+      // round trip of its own at the end (resolveChunkCorrupt below).
+      const corrupt = openChunkCorrupt(tx);
+      corrupt.catch(() => undefined); // read below, or settled with the pipeline when the transaction is refused
       // The rows follow in the same pipeline (writeCapture); until COMMIT they are this
       // transaction's alone, and are rolled back with it when the claim or the check says no.
       const rows = writeCapture(tx, record, entries, blobRows, systemUuid, verified.held);
       rows.catch(() => undefined); // its failure is read below; it may come before the claim's answer
       const refuse = async (e: unknown): Promise<never> => {
         // Nothing of the pipeline may still be on its way when the transaction rolls back.
-        await Promise.allSettled([rows]);
+        await Promise.allSettled([rows, corrupt]);
         throw e;
       };
       const [claimed, swept, withRows] = await Promise.allSettled([claim, check, listed]);
@@ -286,7 +290,7 @@ export async function commitCapture(
       await enqueueCaptureEvents(tx, services.config, committedAt, captureId);
       // A chunk the scrub found corrupt and this commit stored whole again (bytes it verified,
       // or a chunk list it encoded): its chunk-corrupt events are resolved.
-      const whole = await resolveChunkCorrupt(tx, [...newBlobs.map((b) => b.sha256), ...listsStored.created], committedAt);
+      const whole = await resolveChunkCorrupt(tx, [...newBlobs.map((b) => b.sha256), ...listsStored.created], committedAt, corrupt);
       await enqueueEvents(tx, services.config, committedAt, 'event.resolved', whole);
     });
   } catch (e) {

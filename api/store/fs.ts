@@ -56,6 +56,12 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const KEY_SEGMENT = /^[A-Za-z0-9_~%+=@,:-][A-Za-z0-9._~%+=@,:-]*$/;
 const MAX_KEY_LENGTH = 1024;
 const WRITE_BATCH = 256 * 1024;
+/**
+ * Temp file names: this process's random prefix and a count, unique without asking the CSPRNG
+ * for bytes on every write (the create's 'wx' refuses a name taken anyway).
+ */
+const TEMP_PREFIX = `.tmp-${randomBytes(6).toString('hex')}-`;
+let tempCount = 0;
 
 /** True when a key can name a file under the store root (no traversal, no temp-file names). */
 export function isValidBlobKey(key: string): boolean {
@@ -419,7 +425,7 @@ export class FsBlobStore implements BlobStore {
     const staged = captureOfStagingKey(relativeKey(this.root, target)) !== null;
     // Same directory as the target, so the rename cannot cross a filesystem; the
     // leading dot keeps it out of listings and out of the key space.
-    const temp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
+    const temp = join(dir, `${TEMP_PREFIX}${(tempCount++).toString(36)}`);
     let fd: number;
     try {
       fd = openSync(temp, 'wx', 0o644);
