@@ -558,8 +558,14 @@ export function formatCheckReport(r: CheckReport): string {
   for (const b of r.orphanRows.blobs) lines.push(`  blobs row without object: ${b}`);
   for (const a of r.orphanRows.artifacts) lines.push(`  artifact row without committed capture: ${a}`);
   if (r.scrub) {
+    const s = r.scrub;
+    // A whole pass — 100 %, or a slice that went round from the cursor back to it — read every
+    // record: "from X to X, wrapped" said that in a riddle.
+    const all = s.percent >= 100 || (s.wrapped && s.from !== null && s.to === s.from);
     lines.push(
-      `  read ${r.scrub.read} chunks (${r.scrub.bytes} bytes, ${r.scrub.percent}%) from ${r.scrub.from ?? 'the start'} to ${r.scrub.to ?? '-'}${r.scrub.wrapped ? ', wrapped' : ''}`,
+      all
+        ? `  read all ${s.read} chunks (${s.bytes} bytes)`
+        : `  read ${s.read} chunks (${s.bytes} bytes, ${s.percent}%) from ${s.from ?? 'the start'} to ${s.to ?? '-'}${s.wrapped ? ', wrapped' : ''}`,
     );
     for (const c of r.scrub.corrupt)
       lines.push(`  CORRUPT chunk ${c.sha256}: ${c.reason} (artifacts ${c.artifacts.join(', ') || '-'}; volumes ${c.volumes.join(', ') || '-'})`);
