@@ -9,6 +9,15 @@
 export const EXIT = { ok: 0, failed: 1, partial: 2, damaged: 3, usage: 64, rejected: 65, spooled: 75, config: 78 } as const;
 
 /**
+ * What `--json` puts on stdout for a failure, in the catalog API's shape: `{"error":{"code","message"}}`,
+ * the code by exit status (README, "Scripts"): chunk_corrupt (3), usage (64), rejected (65),
+ * unreachable (75), invalid_config (78), else failed.
+ */
+export const jsonError = (status: number, message: string) => ({
+  error: { code: { 3: 'chunk_corrupt', 64: 'usage', 65: 'rejected', 75: 'unreachable', 78: 'invalid_config' }[status] ?? 'failed', message },
+});
+
+/**
  * An expected failure: printed as one line on stderr, never with a stack trace.
  * `exitCode` is what the process ends with.
  */

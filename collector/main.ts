@@ -11,7 +11,7 @@ import { run as importBackups } from './commands/import.js';
 import { run as inspect } from './commands/inspect.js';
 import { run as restore } from './commands/restore.js';
 import { run as spool } from './commands/spool.js';
-import { CollectorError, describeError, EXIT } from './errors.js';
+import { CollectorError, describeError, EXIT, jsonError } from './errors.js';
 import { VERSION } from './version.js';
 import { printableJson, visible } from '../formats/printable.js';
 
@@ -42,16 +42,12 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { collect,
 
 /**
  * The one line on stderr, and with --json (before any `--`) the same as JSON on stdout, where a
- * script reads the command's own: {"error":{"code","message"}}, code chunk_corrupt (3), usage (64),
- * rejected (65), unreachable (75), invalid_config (78) or failed. Answers `status`.
+ * script reads the command's own (jsonError). Answers `status`.
  */
 function failed(argv: string[], message: string, status: number): number {
   process.stderr.write(`collector${argv[0] in COMMANDS ? ` ${argv[0]}` : ''}: ${visible(message)}\n`);
   const args = argv.indexOf('--');
-  if ((args < 0 ? argv : argv.slice(0, args)).includes('--json'))
-    process.stdout.write(
-      `${printableJson({ error: { code: { 3: 'chunk_corrupt', 64: 'usage', 65: 'rejected', 75: 'unreachable', 78: 'invalid_config' }[status] ?? 'failed', message } })}\n`,
-    );
+  if ((args < 0 ? argv : argv.slice(0, args)).includes('--json')) process.stdout.write(`${printableJson(jsonError(status, message))}\n`);
   return status;
 }
 

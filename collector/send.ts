@@ -8,7 +8,7 @@ import { ChunkStager } from './chunker.js';
 import { requireCatalog, type SendConfig } from './config.js';
 import { CaptureRejected, deliverCapture, NOT_THE_CAPTURE, type DeliveryResult } from './deliver.js';
 import { DigestMemo } from './digest-memo.js';
-import { describeError, EXIT } from './errors.js';
+import { describeError, EXIT, jsonError } from './errors.js';
 import { DEFAULT_HOST_SETTINGS, type HostAccess, type HostSettings } from './host-access.js';
 import { RejectedError, UnreachableError } from './http.js';
 import type { Progress } from './progress.js';
@@ -170,7 +170,9 @@ export class SendSession {
       this.close();
     }
     this.progress.finish();
-    process.stdout.write(json ? printableJson(r) + '\n' : formatRunReport(r));
+    // A failure's report carries the error every other failure prints with --json, so a script
+    // reads `.error` whatever went wrong; "done in part" (2) is a result, as the catalog CLI's.
+    process.stdout.write(json ? printableJson(this.failure ? { ...jsonError(r.exitCode, this.failure), ...r } : r) + '\n' : formatRunReport(r));
     return r.exitCode;
   }
 
@@ -239,6 +241,8 @@ export class SendSession {
 
   private waiting = false;
   private late = false;
+  /** Why the run failed (exit 1, 65 or 75), for --json's error. */
+  private failure = '';
 
   /** Builds, spools and sends one capture of a host's artifacts (none when `unreachable` says why the host could not be reached). */
   async send(host: HostRef, collectedAt: string, artifacts: CapturedArtifact[], unreachable?: string): Promise<CaptureReport> {
@@ -365,19 +369,28 @@ export class SendSession {
       r.bytesUploaded = this.stager.stats.storedBytes;
     }
     const states = r.captures.map((c) => c.state);
-    if (this.refused) {
-      process.stderr.write(`error: ${visible(this.refused)}\n`);
-      r.exitCode = EXIT.failed;
-    } else if (!this.late && (states.includes('spooled') || ((this.unreachable || this.waiting) && r.spool.pending > 0))) r.exitCode = EXIT.spooled;
-    else if (states.includes('failed')) r.exitCode = EXIT.failed;
+    // What the captures in `state` went wrong with, host by host.
+    const errors = (state: CaptureState) =>
+      r.captures
+        .filter((c) => c.state === state)
+        .map((c) => `${c.host}: ${c.error}`)
+        .join('; ');
+    const fail = (status: number, why: string, say?: boolean) => {
+      if (say) process.stderr.write(`error: ${visible(why)}\n`);
+      r.exitCode = status;
+      this.failure = why;
+    };
+    const waiting = `${r.spool.pending} capture(s) waiting in the spool for the next run`;
+    if (this.refused) fail(EXIT.failed, this.refused, true);
+    else if (!this.late && (states.includes('spooled') || ((this.unreachable || this.waiting) && r.spool.pending > 0)))
+      fail(EXIT.spooled, `${waiting}: ${this.unreachable ?? (errors('spooled') || 'the catalog failed on them')}`);
+    else if (states.includes('failed')) fail(EXIT.failed, errors('failed'));
     // Not one artifact read on any host: a failure, not a partial success.
-    else if (states.length && !states.some((s) => s !== 'empty')) {
-      process.stderr.write(`error: ${visible(r.captures.map((c) => `${c.host}: ${c.error}`).join('; '))}\n`);
-      r.exitCode = EXIT.failed;
-    } else if (r.spool.rejected.length > 0) r.exitCode = EXIT.rejected;
+    else if (states.length && !states.some((s) => s !== 'empty')) fail(EXIT.failed, errors('empty'), true);
+    else if (r.spool.rejected.length > 0) fail(EXIT.rejected, `set aside in rejected/ (collector spool list): ${r.spool.rejected.join(', ')}`);
     else if (r.artifactsFailed > 0 || states.includes('empty')) r.exitCode = EXIT.partial;
     // A commit still in progress at the catalog: try later, unless something else failed.
-    else r.exitCode = this.late ? EXIT.spooled : EXIT.ok;
+    else if (this.late) fail(EXIT.spooled, `${waiting}: the catalog is still verifying a commit`);
     return r;
   }
 

@@ -2,6 +2,7 @@ import { DEFAULT_CONFIG_FILE, HOST_HELP, HOST_OPTIONS, noPositionals, parseComma
 import { loadConfigFile } from '../config.js';
 import { discoverHost, fileSpecs, type Discovery } from '../discover.js';
 import { hostAccesses } from '../host-access.js';
+import { EXIT, jsonError } from '../errors.js';
 import { printableJson, visible, visibleLines } from '../../formats/printable.js';
 
 export const HELP = `Usage: collector discover [--root DIR] [--ssh [USER@]HOST]... [--json]
@@ -69,8 +70,12 @@ export async function run(args: string[]): Promise<number> {
       }),
     );
   }
+  const none = found.every((d) => d.unreachable);
   if (values.json) {
-    process.stdout.write(printableJson(found.map(toJson)) + '\n');
+    // No host reached is a failure: its JSON is the error every failure prints, naming each host's reason.
+    process.stdout.write(
+      printableJson(none ? jsonError(EXIT.failed, found.map((d) => `${d.host.name}: ${d.unreachable}`).join('; ')) : found.map(toJson)) + '\n',
+    );
   } else {
     for (const d of found) {
       if (d.unreachable) {
@@ -92,5 +97,5 @@ export async function run(args: string[]): Promise<number> {
     }
   }
   // No host reached: a failure; some: partial.
-  return found.every((d) => d.unreachable) ? 1 : found.some((d) => d.unreachable || d.artifacts.some((a) => a.error)) ? 2 : 0;
+  return none ? EXIT.failed : found.some((d) => d.unreachable || d.artifacts.some((a) => a.error)) ? 2 : 0;
 }

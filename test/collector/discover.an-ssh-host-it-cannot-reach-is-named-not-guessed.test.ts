@@ -2,7 +2,7 @@
  * `discover --ssh HOST` and `collect --ssh HOST` to a host ssh cannot reach say so, with
  * ssh's own reason, after one login attempt. They labelled it "(linux)" — every ESX and
  * Solaris command failed in turn (each after ssh's connect timeout), so it passed for a
- * Linux host with nothing on it.
+ * Linux host with nothing on it. With --json, no host reached is the error every failure prints.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -41,6 +41,13 @@ it('discover --json gives no kind for it, and the reason', async () => {
   expect(r.json[1]).toMatchObject({ host: { name: 'esxi01', kind: 'esxi' }, unreachable: null });
 });
 
+it('discover --json with no host reached prints the error every failure prints, naming each host and why', async () => {
+  // Exit 1 printed the list of hosts it could not reach, where a script looks for {"error"} (README, "Scripts").
+  const r = await runJson(['discover', '--json', '--ssh', 'root@unreachable-esxi'], proxy.env);
+  expect(r.code, r.stderr).toBe(1);
+  expect(r.json).toEqual({ error: { code: 'failed', message: `unreachable-esxi: ${REASON}` } });
+});
+
 it('collect reports it with the reason, not as a Linux host', async () => {
   const args = ['collect', '--dry-run', '--ssh', 'root@unreachable-esxi', '--spool', join(proxy.dir, 'spool')];
   const r = await runCollector(args, proxy.env);
@@ -49,4 +56,5 @@ it('collect reports it with the reason, not as a Linux host', async () => {
   expect(r.stderr).toBe(`error: unreachable-esxi: ${REASON}\n`);
   const j = await runJson([...args, '--json'], proxy.env);
   expect(j.json.captures[0]).toMatchObject({ host: 'unreachable-esxi', hostKind: null, state: 'empty', error: REASON, artifacts: [] });
+  expect(j.json.error).toEqual({ code: 'failed', message: `unreachable-esxi: ${REASON}` });
 });
