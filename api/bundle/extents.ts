@@ -31,7 +31,8 @@ export function defaultDevicePath(e: ExtentRow): string {
   return `/vmfs/devices/disks/${e.deviceId ?? e.artifact.device ?? 'UNKNOWN-DEVICE'}`;
 }
 
-function partitionOf(row: ExtentRow, savedTables?: ReadonlyMap<string, string>): RestorePartition {
+/** The partition entry a dump's extent row holds, as restore.sh writes it; with its saved table's SHA-256 when `savedTables` has it. */
+export function partitionOf(row: ExtentRow, savedTables?: ReadonlyMap<string, string>): RestorePartition {
   const savedTable = savedTables?.get(row.artifact.id);
   return {
     ...(savedTable ? { savedTable } : {}),

@@ -4,7 +4,9 @@
  * so every chunk of the chosen files is checked first; an artifact with a damaged or missing
  * chunk is left out, its series falling back to the next newest capture the catalog holds
  * (another capture's copy), and RESTORE.md and bundle.json say what was left out and what
- * came instead. When what was left out is a header dump restore.sh needs for a device and no
+ * came instead — for a header dump, the dump its device is restored from, by capture, host
+ * and artifact, and whether its LUN or partition entry differs from the newer capture's
+ * (api/bundle/fallback.ts). When what was left out is a header dump restore.sh needs for a device and no
  * other dump of that device is intact, the bundle is refused up front (502 chunk_corrupt),
  * naming the artifact and what to do.
  */
@@ -16,6 +18,7 @@ import { pool } from '../ingest/staging.js';
 import type { CheckedObject, StoredChunk } from '../read/content.js';
 import { recordDamagedChunk } from '../retention/check.js';
 import { chunkKey } from '../store/types.js';
+import { dumpInsteadOf, olderDumps } from './fallback.js';
 import { selectBundle } from './select.js';
 import type { BundleFile, BundleSelection, BundleSubject, LeftOutFile } from './types.js';
 
@@ -102,11 +105,18 @@ export async function selectIntactBundle(
     if (bad.length && round < MAX_ROUNDS) continue;
     if (bad.length) throw refusal(what, [...damaged.values()], null);
     sel.checked = checked;
+    const facts = sel.deviceFacts ?? [];
+    sel.olderDumps = olderDumps(facts, sel.plan.extents, sel.files, new Set(damaged.keys()));
     if (damaged.size === 0) return sel;
     const lost = [...headerDevices(first)].filter((d) => !headerDevices(sel).has(d));
     if (lost.length) throw refusal(what, [...damaged.values()], lost);
     sel.leftOut = [...damaged.values()].map(({ file, chunk, reason }) => {
-      const instead = sel.files.find((f) => seriesOf(f) === seriesOf(file));
+      // A header dump is replaced by whichever dump its device's extent is now restored from
+      // (an older capture's, or another host's); any other file by the next of its series.
+      const series = sel.files.find((f) => seriesOf(f) === seriesOf(file));
+      const instead =
+        dumpInsteadOf(facts, sel.plan.extents, sel.files, file.artifactId) ??
+        (series ? { artifactId: series.artifactId, captureId: series.captureId, host: series.host, path: series.path, collectedAt: series.collectedAt } : null);
       return {
         artifactId: file.artifactId,
         host: file.host,
@@ -116,7 +126,7 @@ export async function selectIntactBundle(
         collectedAt: file.collectedAt,
         chunk,
         reason,
-        replacedBy: instead ? { artifactId: instead.artifactId, path: instead.path, collectedAt: instead.collectedAt } : null,
+        replacedBy: instead,
       } satisfies LeftOutFile;
     });
     return sel;

@@ -8,7 +8,7 @@ import { PICK_ONE, renderDrPlanText, type PlanStep } from '../dr/plan.js';
 import { candidateExtent, describePartition, extentAction, renderRestoreScript, sourceCommand, type RestoreExtent } from './restore-script.js';
 import { visible } from '../../formats/printable.js';
 import type { BundleSelection } from './select.js';
-import type { LeftOutFile } from './types.js';
+import type { DumpRef, LeftOutFile, OlderDump } from './types.js';
 
 /** `sha256sum -c` lines: `<hex>  <path>`. */
 export function renderSha256Sums(entries: Array<{ path: string; sha256: string }>): string {
@@ -35,6 +35,8 @@ export function renderRestoreGuide(sel: BundleSelection): string {
   if (sel.version) out.push(`Filesystem: ${visible(sel.version)}.`);
   if (sel.deviceId && sel.volumes.length) out.push(`Volumes on this device: ${visible(sel.volumes.join(', '))}.`);
   out.push('');
+  const older = (sel.olderDumps ?? []).filter((o) => o.warning || o.reason === 'left-out');
+  if (older.length) out.push(...renderOlderDumps(older), '');
   if (sel.leftOut?.length) out.push(...renderLeftOut(sel.leftOut), '');
   out.push(
     'First, in this directory: `sha256sum -c SHA256SUMS` (Solaris/illumos: `digest -a sha256 <file>` per line; `restore.sh` does this itself). Do not use a bundle that fails it.',
@@ -240,8 +242,35 @@ function renderLeftOut(leftOut: LeftOutFile[]): string[] {
   out.push('|---|---|---|---|---|');
   for (const l of leftOut)
     out.push(
-      `| ${mdCell(l.fileName)} (${mdCell(l.kind)}) | ${mdCell(l.host)} | ${mdCell(l.collectedAt)} | \`${l.chunk}\` | ${l.replacedBy ? `${mdCell(l.replacedBy.path)}, captured ${mdCell(l.replacedBy.collectedAt)}` : 'nothing: no other capture reads whole'} |`,
+      `| ${mdCell(l.fileName)} (${mdCell(l.kind)}) | ${mdCell(l.host)} | ${mdCell(l.collectedAt)} | \`${l.chunk}\` | ${l.replacedBy ? mdCell(describeDump(l.replacedBy)) : 'nothing: no other capture reads whole'} |`,
     );
+  return out;
+}
+
+/** A carried dump as the admin finds it: bundle path, host, when, capture and artifact ids. */
+function describeDump(d: DumpRef): string {
+  return `${d.path} (${d.host}, captured ${d.collectedAt}, capture ${d.captureId}, artifact ${d.artifactId})`;
+}
+
+/**
+ * RESTORE.md's account of extents restored from a dump older than the newest capture of
+ * their device: first, in bold, each one whose LUN or partition entry differs (the sentence
+ * bundle.json's `olderDumps[].warning` holds), then which dump each extent uses.
+ */
+function renderOlderDumps(older: OlderDump[]): string[] {
+  const out = ['## Restored from an older header dump', ''];
+  for (const o of older) if (o.warning) out.push(`**Check before running restore.sh:** ${o.warning}`, '');
+  for (const o of older) {
+    const why =
+      o.reason === 'left-out'
+        ? 'its dump is damaged in the catalog and left out'
+        : o.reason === 'lost-table'
+          ? 'its dump had lost the partition table'
+          : 'it holds no header dump of the device';
+    out.push(
+      `- Extent ${o.extent} (${visible(o.deviceId ?? 'unknown device')}): restored from ${visible(describeDump(o.used))}; the newer capture of ${visible(o.newest.host)}, ${o.newest.collectedAt} (capture ${o.newest.captureId}), is not used because ${why}. ${o.differences.length ? 'They differ (above).' : 'Its LUN and partition entry agree with the dump.'}`,
+    );
+  }
   return out;
 }
 
@@ -264,6 +293,7 @@ export function renderBundleJson(sel: BundleSelection): string {
         snapshots: sel.snapshots,
         drPlan: sel.drPlan ?? null,
         leftOut: sel.leftOut ?? [],
+        olderDumps: sel.olderDumps ?? [],
       },
       null,
       2,

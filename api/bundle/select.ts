@@ -81,12 +81,15 @@ export async function selectBundle(
   store?: BlobStore,
   leaveOut: ReadonlySet<string> = new Set(),
 ): Promise<BundleSelection> {
-  const rows = withoutArtifacts(await gatherBundleRows(db, subject, at), leaveOut);
+  const all = await gatherBundleRows(db, subject, at);
+  const rows = withoutArtifacts(all, leaveOut);
   const savedTables = store ? await savedTablesOf(store, rows.extents) : undefined;
   const sel = composeSelection(rows, subject, at, now, savedTables);
   if (!sel) {
     const what = subject.vmfsUuid ? `volume ${subject.vmfsUuid}` : `device ${subject.deviceId}`;
     throw new ApiError('not_found', `the catalog holds nothing for ${what} at or before ${at.toISOString()}`);
   }
+  // What the left-out dumps said of their devices stays known: api/bundle/fallback.ts compares it.
+  sel.deviceFacts = all.extents;
   return sel;
 }

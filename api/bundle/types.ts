@@ -96,6 +96,16 @@ export interface BundleSelection {
   drPlan?: DrPlan;
   /** Artifacts left out because a chunk of theirs is damaged or gone (api/bundle/intact.ts); absent or empty: none. */
   leftOut?: LeftOutFile[];
+  /**
+   * Extents restored from a header dump older than the newest capture that saw their device
+   * (api/bundle/fallback.ts): which dump went in, what it stands in for, and what differs.
+   */
+  olderDumps?: OlderDump[];
+  /**
+   * Every extent row the catalog holds on the subject at or before the time, the left-out
+   * artifacts' included (api/bundle/select.ts): what the newest capture said of each device.
+   */
+  deviceFacts?: readonly ExtentRow[];
   /** The stored objects of its chunks checked before the answer started, that go out as they are when read again unchanged (api/bundle/intact.ts). */
   checked?: ReadonlyMap<string, CheckedObject>;
 }
@@ -111,6 +121,58 @@ export interface LeftOutFile {
   /** The damaged or missing chunk. */
   chunk: string;
   reason: string;
-  /** The file of the same series (host, kind, source path, device) the bundle carries instead; null: none. */
-  replacedBy: { artifactId: string; path: string; collectedAt: string } | null;
+  /**
+   * What the bundle carries instead: for a header dump, the dump its device's extent is
+   * restored from (any host's, any series); for any other file, the next newest of its
+   * series (host, kind, source path, device). Null: none.
+   */
+  replacedBy: DumpRef | null;
+}
+
+/** One stored artifact a bundle carries, named as the admin finds it in the catalog. */
+export interface DumpRef {
+  artifactId: string;
+  captureId: string;
+  host: string;
+  /** Bundle-relative path. */
+  path: string;
+  /** ISO 8601. */
+  collectedAt: string;
+}
+
+/** A fact of a device two captures may disagree on. */
+export interface FactDifference {
+  fact: 'lun' | 'partition';
+  /** As the dump the bundle carries has it. */
+  dump: string | number | null;
+  /** As the newest capture has it. */
+  newest: string | number | null;
+}
+
+/** An extent restored from a header dump older than the newest capture that saw its device. */
+export interface OlderDump {
+  /** The extent's number in the restore plan. */
+  extent: number;
+  deviceId: string | null;
+  /** The dump restore.sh takes the extent from. */
+  used: DumpRef;
+  /** The newest capture's artifact that saw the device. */
+  newest: {
+    artifactId: string;
+    captureId: string;
+    host: string;
+    kind: string;
+    fileName: string;
+    collectedAt: string;
+  };
+  /**
+   * Why the older dump: `left-out` (the newer dump is damaged in the catalog and left out),
+   * `lost-table` (the newer dump had lost the partition table), `no-dump` (the newer capture
+   * saw the device in its inventory but holds no header dump of it).
+   */
+  reason: 'left-out' | 'lost-table' | 'no-dump';
+  /** The device facts the two disagree on; empty: none found. */
+  differences: FactDifference[];
+  /** One sentence for the admin when `differences` is not empty: what differs, what to check before restore.sh; else null. */
+  warning: string | null;
 }

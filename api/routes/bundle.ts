@@ -30,7 +30,7 @@ const query = z.object({
 const responses = {
   200: {
     description:
-      "The bundle (.tar.gz), streamed. An artifact with a damaged chunk is left out (another capture's copy carried where one exists), as RESTORE.md and bundle.json `leftOut` say",
+      "The bundle (.tar.gz), streamed. An artifact with a damaged chunk is left out (another capture's copy carried where one exists), as RESTORE.md and bundle.json `leftOut` say; an extent restored from a header dump older than its device's newest capture is named in bundle.json `olderDumps`, with a warning when their LUN or partition entry differ",
     content: { 'application/gzip': { schema: z.string().openapi({ format: 'binary' }) } },
   },
   302: { description: 'Redirect to a presigned GET of the assembled bundle' },

@@ -8,13 +8,12 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { chunkKey } from '../../api/store/types.js';
 import { CHUNK_SIZE } from '../../formats/protocol.js';
+import { damageChunk, unpackBundle } from '../helpers/bundle-tar.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { ingest } from '../helpers/ingest-client.js';
 import { EXTENT1, EXTENT2, HOUR, PROD, T0, extent1Dump, extent2Dump, seedDatacenter, type Seeded } from './read-side-seed.js';
@@ -35,22 +34,8 @@ describeEachFlavour('restore bundle with a damaged artifact', (flavour) => {
     for (const t of temps) rmSync(t, { recursive: true, force: true });
   });
 
-  /** Overwrites a stored chunk with other bytes of the same length (one flipped byte). */
-  async function damage(sha: string): Promise<void> {
-    const { store } = catalog.services;
-    const bad = Buffer.from((await store.getBytes(chunkKey(sha)))!);
-    bad[bad.length >> 1] ^= 0xff;
-    await store.put(chunkKey(sha), bad);
-  }
-  async function unpack(res: Response): Promise<string> {
-    expect(res.status).toBe(200);
-    const dir = mkdtempSync(join(tmpdir(), 'vrc-bundle-'));
-    temps.push(dir);
-    writeFileSync(join(dir, 'b.tar.gz'), new Uint8Array(await res.arrayBuffer()));
-    await run('tar', ['-xzf', join(dir, 'b.tar.gz'), '-C', dir]);
-    const [name] = readdirSync(dir).filter((n) => n !== 'b.tar.gz');
-    return join(dir, name);
-  }
+  const damage = (sha: string) => damageChunk(catalog, sha);
+  const unpack = (res: Response) => unpackBundle(res, temps);
   const bundle = () => catalog.request(`/v1/volumes/${PROD.vmfsUuid}/restore-bundle`);
   const inventory = () => seeded.esx01.artifacts.find((a) => a.fileName === 'inventory.txt')!;
 
@@ -103,7 +88,9 @@ describeEachFlavour('restore bundle with a damaged artifact', (flavour) => {
     expect(json.leftOut.find((l: { artifactId: string }) => l.artifactId === later.artifacts[0].id)).toMatchObject({
       replacedBy: { artifactId: older.id, path: `esx01/vmfs-header/${EXTENT2.deviceId}.hex` },
     });
-    expect(readFileSync(join(root, 'RESTORE.md'), 'utf8')).toContain(`esx01/vmfs-header/${EXTENT2.deviceId}.hex, captured`);
+    expect(readFileSync(join(root, 'RESTORE.md'), 'utf8')).toContain(
+      `esx01/vmfs-header/${EXTENT2.deviceId}.hex (esx01, captured ${T0.toISOString()}, capture ${seeded.esx01.captureId}, artifact ${older.id})`,
+    );
   });
 
   it("refuses up front, naming the artifact, when a device's only dump is damaged", async () => {

@@ -104,6 +104,7 @@ describe('renderBundleJson', () => {
         'snapshots',
         'drPlan',
         'leftOut',
+        'olderDumps',
       ]);
       expect(json).toMatchObject({
         format: 'vmfs-catalog-bundle/1',
@@ -115,6 +116,8 @@ describe('renderBundleJson', () => {
         drPlan: expected,
         // Nothing left out of an intact selection (api/bundle/intact.ts fills it when a file is damaged).
         leftOut: [],
+        // No extent restored from a dump older than its device's newest capture (api/bundle/fallback.ts).
+        olderDumps: [],
       });
       expect(json.files).toHaveLength(sel.files.length);
       for (const f of json.files) expect(f).not.toHaveProperty('chunks');

@@ -1735,7 +1735,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description The bundle (.tar.gz), streamed. An artifact with a damaged chunk is left out (another capture's copy carried where one exists), as RESTORE.md and bundle.json `leftOut` say */
+      /** @description The bundle (.tar.gz), streamed. An artifact with a damaged chunk is left out (another capture's copy carried where one exists), as RESTORE.md and bundle.json `leftOut` say; an extent restored from a header dump older than its device's newest capture is named in bundle.json `olderDumps`, with a warning when their LUN or partition entry differ */
       200: {
         content: {
           "application/gzip": string;
@@ -1791,7 +1791,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description The bundle (.tar.gz), streamed. An artifact with a damaged chunk is left out (another capture's copy carried where one exists), as RESTORE.md and bundle.json `leftOut` say */
+      /** @description The bundle (.tar.gz), streamed. An artifact with a damaged chunk is left out (another capture's copy carried where one exists), as RESTORE.md and bundle.json `leftOut` say; an extent restored from a header dump older than its device's newest capture is named in bundle.json `olderDumps`, with a warning when their LUN or partition entry differ */
       200: {
         content: {
           "application/gzip": string;
