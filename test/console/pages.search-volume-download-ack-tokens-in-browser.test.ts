@@ -1,7 +1,7 @@
 /**
  * The console's pages in chromium, as an admin and an operator: search by upper-case NAA
  * and by `vml.…:1`, grouped results, the volume page, an artifact download checked against
- * the SHA-256 the page shows, a bundle as of an earlier capture, acknowledging an event,
+ * the SHA-256 the page shows, a bundle and the DR plan as of an earlier capture, acknowledging an event,
  * creating and revoking a token, sign-out; the same on a phone-sized screen. Every page is
  * screenshotted (.tmp/console-screens/) and checked with axe-core.
  */
@@ -83,6 +83,17 @@ describe.skipIf(noBrowser !== null)('the web console in a real browser', () => {
     // The DR plan text, through the same session.
     await Promise.all([page.waitForNavigation(), page.click('text=DR plan (text)')]);
     expect(await page.textContent('body')).toContain(`DR plan for ${PROD.vmfsUuid} (${PROD.label})`);
+    expect(await page.textContent('body')).not.toContain(' as of ');
+
+    // The DR plan as of the first capture, from the same form as the bundle (README: the volume page shows it).
+    await page.goto(`${url}/volumes/${PROD.vmfsUuid}`);
+    const first = options[options.length - 1];
+    await page.selectOption('#as-of', first);
+    await Promise.all([page.waitForNavigation(), page.click('text=DR plan as of then')]);
+    const asOf = new URL(page.url());
+    expect(asOf.pathname).toBe(`/v1/volumes/${PROD.vmfsUuid}/dr-plan`);
+    expect(Object.fromEntries(asOf.searchParams)).toEqual({ at: first, format: 'text' });
+    expect(await page.textContent('body')).toContain(`DR plan for ${PROD.vmfsUuid} (${PROD.label}) as of ${first}`);
 
     await page.goto(`${url}/luns/${EXTENT1.deviceId}`);
     await screenAndCheck(page, '05-device');

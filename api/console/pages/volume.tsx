@@ -100,7 +100,10 @@ function SnapshotTable({ snapshots }: { snapshots: SnapshotView[] }) {
   );
 }
 
-/** The restore actions: the newest bundle in one click, or as of a chosen capture. */
+/**
+ * The restore actions: the newest bundle and DR plan in one click each, or either as of a chosen
+ * capture (one form: each button sends `at=` to its own route, the plan's with `format=text`).
+ */
 function RestoreActions({ bundleHref, points, drPlanHref }: { bundleHref: string; points: TimelinePoint[]; drPlanHref?: string }) {
   const newestFirst = [...points].reverse();
   return (
@@ -123,13 +126,19 @@ function RestoreActions({ bundleHref, points, drPlanHref }: { bundleHref: string
             <button type="submit" class="secondary">
               Download bundle as of then
             </button>
+            {drPlanHref && (
+              <button type="submit" class="secondary" formaction={drPlanHref} name="format" value="text">
+                DR plan as of then
+              </button>
+            )}
           </form>
         )}
-        {drPlanHref && <a href={drPlanHref}>DR plan (text): storage commands in order</a>}
+        {drPlanHref && <a href={`${drPlanHref}?format=text`}>DR plan (text): storage commands in order</a>}
       </div>
       <p class="hint">
         A bundle is a <code>.tar.gz</code> with the artifacts, <code>SHA256SUMS</code>, <code>RESTORE.md</code> and a checked <code>restore.sh</code> (dry run
-        unless <code>--apply</code>).
+        unless <code>--apply</code>). The DR plan as of a capture is made from the captures up to then and backs each LU with a clone of the newest ZFS snapshot
+        taken before it.
       </p>
     </section>
   );
@@ -175,7 +184,7 @@ export function VolumePage({ user, v, via }: { user: ConsoleUser; v: VolumeView;
         <dt>Segment UUIDs</dt>
         <dd>{v.segmentUuids.length ? v.segmentUuids.map((s) => <code>{s} </code>) : '—'}</dd>
       </dl>
-      <RestoreActions bundleHref={`${base}/restore-bundle`} points={points} drPlanHref={`${base}/dr-plan?format=text`} />
+      <RestoreActions bundleHref={`${base}/restore-bundle`} points={points} drPlanHref={`${base}/dr-plan`} />
       <h2>Timeline</h2>
       <Timeline points={points} />
       <h2 id="open-events">
