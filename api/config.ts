@@ -225,6 +225,15 @@ export function localBaseUrl(host: string, port: number): string {
   return `http://${urlHost(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host)}:${port}`;
 }
 
+/**
+ * Whether a host (a URL's hostname, IPv6 in brackets, or a bind address) is this machine's
+ * loopback: localhost, 127.0.0.0/8, ::1 or an IPv4-mapped 127.x. No other machine reaches it.
+ */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::1' || /^::ffff:(127\.|7f[0-9a-f]{2}:)/.test(h);
+}
+
 /** A host as a URL writes it: an IPv6 literal in brackets. */
 export function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;

@@ -20,6 +20,7 @@ import { listTokens } from '../read/tokens.js';
 import { getLun, getVolume } from '../read/volumes.js';
 import { createToken, revokeToken } from '../admin/tokens.js';
 import { TokenCreate } from '../schemas/admin.js';
+import { isLoopback } from '../config.js';
 import { localPath } from './format.js';
 import { CONSOLE_CSS } from './style.js';
 import { csrfMatches, sameSiteRequest, sessionUser, signIn, signOut, type ConsoleUser } from './session.js';
@@ -288,7 +289,11 @@ export function registerConsole(app: App): void {
           throw e;
         }
         await recordAudit(c, 'token-create', token.id, { role: token.role, host: token.host, name: token.name });
-        const created: JustCreated = { token, catalogUrl: (config.PUBLIC_URL ?? new URL(c.req.url).origin).replace(/\/+$/, '') };
+        const catalogUrl = (config.PUBLIC_URL ?? new URL(c.req.url).origin).replace(/\/+$/, '');
+        const loopback = isLoopback(new URL(catalogUrl).hostname)
+          ? { publicUrlSet: !!config.PUBLIC_URL, listensOnLoopback: isLoopback(config.HOST) }
+          : undefined;
+        const created: JustCreated = { token, catalogUrl, loopback };
         return html(c, <TokensPage user={user} tokens={await listTokens(db)} created={created} />, 200);
       },
       { admin: true, post: true },

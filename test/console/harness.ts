@@ -29,6 +29,23 @@ export interface ConsoleRig {
   close(): Promise<void>;
 }
 
+/** Debian's chromium, headless, talking to nothing but the pages it is sent to. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
 /**
  * Starts a seeded catalog (the read-side datacenter plus drift on extent 1: re-presented as
  * LUN 9, a lun-id-changed event) and a headless chromium.
@@ -50,19 +67,7 @@ export async function startRig(options: { now?: () => Date } = {}): Promise<Cons
       },
     ],
   });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   const downloads = mkdtempSync(join(tmpdir(), 'vrc-console-dl-'));
   mkdirSync(SCREENS, { recursive: true });
   return {

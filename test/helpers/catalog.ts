@@ -38,6 +38,8 @@ export interface StartOptions {
   listen?: boolean;
   now?: () => Date;
   env?: Record<string, string>;
+  /** With listen: PUBLIC_URL (default the listening URL); null leaves it unset, as a fresh install has it. */
+  publicUrl?: string | null;
 }
 
 /** True under CI (.ci/run exports CI=true), where every service the tests need must be present. */
@@ -107,7 +109,7 @@ export async function startTestCatalog(flavour: Flavour, options: StartOptions =
     await new Promise<void>((r) => probe.close(() => r()));
     url = `http://127.0.0.1:${port}`;
     env.PORT = String(port);
-    env.PUBLIC_URL = url;
+    if (options.publicUrl !== null) env.PUBLIC_URL = options.publicUrl ?? url;
   }
   const config = loadConfig(env);
   const opened = await openServices(config, { logger: createLogger('silent'), now: options.now });

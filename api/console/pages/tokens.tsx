@@ -9,10 +9,39 @@ import type { NewToken } from '../../admin/secrets.js';
 export interface JustCreated {
   token: NewToken;
   catalogUrl: string;
+  /**
+   * Set when catalogUrl is a loopback address (PUBLIC_URL unset and the console opened on
+   * 127.0.0.1, or PUBLIC_URL naming it): whether PUBLIC_URL is set, and whether the catalog
+   * listens on loopback only (HOST), which PUBLIC_URL alone does not change.
+   */
+  loopback?: { publicUrlSet: boolean; listensOnLoopback: boolean };
+}
+
+/**
+ * Says that catalogUrl reaches the catalog only from this machine, and what to set. A storage
+ * host given the file as shown tried 127.0.0.1 — itself — on every run, and spooled each capture.
+ */
+function LoopbackNote({ catalogUrl, loopback }: { catalogUrl: string; loopback: NonNullable<JustCreated['loopback']> }) {
+  return (
+    <p class="notice bad" id="catalog-url-note">
+      <strong>
+        <code>{catalogUrl}</code> is the catalog's loopback address
+      </strong>
+      : it reaches the catalog from this machine only, never from a storage host. {loopback.publicUrlSet ? 'PUBLIC_URL names it' : 'PUBLIC_URL is not set'}: set{' '}
+      <code>PUBLIC_URL</code> to the address the hosts reach (<code>https://catalog.example:8787</code>, say)
+      {loopback.listensOnLoopback && (
+        <>
+          {' '}
+          and, as the catalog listens on loopback only, <code>HOST=0.0.0.0</code> (or put a proxy in front)
+        </>
+      )}
+      , restart it, and write that address as <code>catalogUrl</code> in the file.
+    </p>
+  );
 }
 
 function CreatedNotice({ created }: { created: JustCreated }) {
-  const { token, catalogUrl } = created;
+  const { token, catalogUrl, loopback } = created;
   // A pattern scope (esxi-*) is no host name: as "host" in the file, every run without --ssh named its capture's host "esxi-*", which begin refuses.
   const hostName = token.host && !token.host.includes('*') ? token.host : null;
   const json = JSON.stringify({ catalogUrl, token: token.token, ...(hostName ? { host: hostName } : {}) });
@@ -36,6 +65,7 @@ function CreatedNotice({ created }: { created: JustCreated }) {
           <pre class="secret" id="collector-config">
             {json}
           </pre>
+          {loopback && <LoopbackNote catalogUrl={catalogUrl} loopback={loopback} />}
           {/* No environment line: a token in a crontab lands in logs and mail, which the file (and `collector cron`, which refuses --token) keeps it out of. */}
           <p>
             Keep it as <code>/etc/vmfs-collector.json</code> with mode 0600 on the host that runs the collector; then <code>node collector.cjs cron</code>{' '}
