@@ -16,7 +16,7 @@ import { deviceIdParam, vmfsUuidParam } from '../http/params.js';
 import { ackNote, acknowledgeEvent, listEvents } from '../read/events.js';
 import { getHost, listHosts } from '../read/hosts.js';
 import { searchCatalog, type SearchResult } from '../read/search.js';
-import { listTokens } from '../read/tokens.js';
+import { listTokens, tokenNames } from '../read/tokens.js';
 import { getLun, getVolume } from '../read/volumes.js';
 import { createToken, revokeToken } from '../admin/tokens.js';
 import { TokenCreate } from '../schemas/admin.js';
@@ -240,9 +240,21 @@ export function registerConsole(app: App): void {
       const [open, acknowledged, resolved] = [await list('open'), await list('acknowledged'), await list('resolved')];
       // An acknowledged event whose condition is gone is listed once, as acknowledged.
       const shown = new Set(acknowledged.map((e) => e.id));
+      const ackers = await tokenNames(
+        db,
+        acknowledged.flatMap((e) => (e.acknowledgedBy ? [e.acknowledgedBy] : [])),
+      );
       return html(
         c,
-        <EventsPage user={user} filters={filters} open={open} acknowledged={acknowledged} resolved={resolved.filter((e) => !shown.has(e.id))} back={here(c)} />,
+        <EventsPage
+          user={user}
+          filters={filters}
+          open={open}
+          acknowledged={acknowledged}
+          resolved={resolved.filter((e) => !shown.has(e.id))}
+          back={here(c)}
+          ackers={ackers}
+        />,
       );
     }),
   );

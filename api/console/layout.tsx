@@ -145,8 +145,38 @@ export function isOpen(e: EventView): boolean {
   return !e.acknowledged && !e.resolvedAt;
 }
 
-/** Events, with an acknowledge form on each open one. */
-export function EventTable({ events, user, back, caption }: { events: EventView[]; user: ConsoleUser; back: string; caption: string }) {
+/**
+ * Who acknowledged an event: the token's name where `names` has it, with its id (names need not be
+ * unique); the bootstrap token (CATALOG_BOOTSTRAP_TOKEN) has no row and is called that.
+ */
+function AcknowledgedBy({ id, names }: { id: string | null; names?: Map<string, string> }) {
+  if (!id) return null;
+  if (id === 'bootstrap') return <> by the bootstrap admin token</>;
+  const name = names?.get(id);
+  return (
+    <>
+      {' '}
+      by {name ? <>“{name}” (token </> : 'token '}
+      <code>{id}</code>
+      {name ? ')' : ''}
+    </>
+  );
+}
+
+/** Events, with an acknowledge form on each open one; an acknowledged one says when, by which token (`ackers`: names by id) and its note. */
+export function EventTable({
+  events,
+  user,
+  back,
+  caption,
+  ackers,
+}: {
+  events: EventView[];
+  user: ConsoleUser;
+  back: string;
+  caption: string;
+  ackers?: Map<string, string>;
+}) {
   if (events.length === 0) return <p>No events.</p>;
   return (
     <Table caption={caption} head={['When', 'Severity', 'Event', 'Where', 'State']}>
@@ -180,6 +210,7 @@ export function EventTable({ events, user, back, caption }: { events: EventView[
             {e.acknowledged ? (
               <span>
                 acknowledged <Time iso={e.acknowledgedAt} />
+                <AcknowledgedBy id={e.acknowledgedBy} names={ackers} />
                 {e.ackNote && (
                   <>
                     : <q>{e.ackNote}</q>

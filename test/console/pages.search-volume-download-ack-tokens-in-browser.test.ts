@@ -117,11 +117,29 @@ describe.skipIf(noBrowser !== null)('the web console in a real browser', () => {
     await page.fill(`#note-${id}`, 'LUN renumbered on purpose during the SAN move');
     await Promise.all([page.waitForNavigation(), page.click(`#event-${id} button`)]);
     expect(await page.locator(`#event-${id}`).count()).toBe(0);
+    // Another (a host-stale warning, as the events scan raises it), acknowledged over the API with the bootstrap admin token (no row in tokens).
+    const [{ id: other }] = await queryRows<{ id: number }>(
+      rig.catalog.services.db,
+      sql`INSERT INTO events (type, severity, host, message, condition, created_at)
+          VALUES ('host-stale', 'warning', 'esx09', 'No capture from esx09 for 40 h', 'host-stale:esx09', now()) RETURNING id`,
+    );
+    expect((await rig.catalog.request(`/v1/events/${other}/ack`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(
+      200,
+    );
     await page.goto(`${rig.catalog.url}/events?state=all`);
-    expect(await page.textContent(`#event-${id}`)).toContain('LUN renumbered on purpose during the SAN move');
+    const api = (await (await rig.catalog.request(`/v1/events?acknowledged=true`)).json()) as {
+      events: Array<{ id: number; ackNote: string; acknowledgedBy: string }>;
+    };
+    const acked = api.events.find((e) => e.id === Number(id))!;
+    expect(acked.ackNote).toBe('LUN renumbered on purpose during the SAN move');
+    // Who acknowledged it, where the page shows the acknowledgement: the token's name and id, then the note.
+    expect((await page.textContent(`#event-${id}`))!.replace(/\s+/g, ' ')).toMatch(
+      new RegExp(
+        `acknowledged \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC by “operator-test” \\(token ${acked.acknowledgedBy}\\): “?LUN renumbered on purpose during the SAN move”?`,
+      ),
+    );
+    expect(await page.textContent(`#event-${other}`)).toContain('by the bootstrap admin token');
     await screenAndCheck(page, '09-events-all');
-    const api = (await (await rig.catalog.request(`/v1/events?acknowledged=true`)).json()) as { events: Array<{ id: number; ackNote: string }> };
-    expect(api.events.find((e) => e.id === Number(id))?.ackNote).toBe('LUN renumbered on purpose during the SAN move');
     await context.close();
   });
 

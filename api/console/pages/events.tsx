@@ -21,6 +21,7 @@ export function EventsPage({
   acknowledged,
   resolved,
   back,
+  ackers,
 }: {
   user: ConsoleUser;
   filters: EventFilters;
@@ -28,6 +29,8 @@ export function EventsPage({
   acknowledged: EventView[];
   resolved: EventView[];
   back: string;
+  /** The names of the tokens that acknowledged the events shown, by id. */
+  ackers?: Map<string, string>;
 }) {
   const types = [...new Set([...EVENT_TYPES, ...(filters.type ? [filters.type] : [])])];
   return (
@@ -85,7 +88,7 @@ export function EventsPage({
           <h2 id="acked-h">
             Acknowledged <span class="group-count">({acknowledged.length})</span>
           </h2>
-          <EventTable events={acknowledged} user={user} back={back} caption="Acknowledged events" />
+          <EventTable events={acknowledged} user={user} back={back} caption="Acknowledged events" ackers={ackers} />
         </section>
       )}
       {(filters.state === 'resolved' || filters.state === 'all') && (
