@@ -26,7 +26,7 @@
 import { createHash } from 'node:crypto';
 import { CHUNK_SIZE, type BeginRequest } from '../../formats/protocol.js';
 import type { BlobStore } from '../store/types.js';
-import { assembleArtifact, ChunkCache, PARSE_LIMIT_BYTES } from '../pipeline/chunks.js';
+import { ArtifactWindow, assembleArtifact, ChunkCache, PARSE_LIMIT_BYTES } from '../pipeline/chunks.js';
 import { sharedBytes, sha256Shared } from '../pipeline/hash-thread.js';
 import { isParsed, parseAssembled, parseInput, type ParseOutcome } from '../pipeline/parse.js';
 import { mayNeedRedaction } from '../pipeline/redaction.js';
@@ -96,7 +96,7 @@ export class ArrivedArtifacts {
   /** Lanes parsing artifacts now (run). */
   private lanes = 0;
   /** Windows of lanes that ended, for the next ones (dropped once no capture is followed, or WINDOWS_KEPT_MS after the last lane ended). */
-  private windows: Uint8Array[] = [];
+  private windows: ArtifactWindow[] = [];
   private lastEnded = 0;
 
   constructor(
@@ -217,7 +217,7 @@ export class ArrivedArtifacts {
         let outcome: ParseOutcome | null = null;
         try {
           // A window refused (a RangeError when memory is short) fails this artifact alone: its commit awaits it.
-          if (!window || window.length < job.artifact.size) window = sharedBytes(job.artifact.size);
+          if (!window || window.bytes.length < job.artifact.size) window = new ArtifactWindow(sharedBytes(job.artifact.size));
           outcome = await this.parse(job, received, window);
         } catch {
           outcome = null;
@@ -239,7 +239,7 @@ export class ArrivedArtifacts {
   }
 
   /** One artifact assembled from its arrived chunks, hashed whole and parsed; null when its whole hash is not the declared one. */
-  private async parse(job: Job, received: ReceivedChunks, window: Uint8Array): Promise<ParseOutcome | null> {
+  private async parse(job: Job, received: ReceivedChunks, window: ArtifactWindow): Promise<ParseOutcome | null> {
     const artifact = job.artifact;
     // A cache of this artifact's own: its arrived chunks as they were kept; KeptChunks, or at worst the store, for one pushed out since.
     const cache = new ChunkCache(undefined, true);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assembleArtifact, ChunkCache, ChunkError, SparseChunk, sparseOf } from '../../api/pipeline/chunks.js';
+import { ArtifactWindow, assembleArtifact, ChunkCache, ChunkError, SparseChunk, sparseOf } from '../../api/pipeline/chunks.js';
 import { receivedOf } from '../../api/ingest/chunks.js';
 import { FsBlobStore } from '../../api/store/fs.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
@@ -41,11 +41,14 @@ describe('SparseChunk', () => {
     const sparse = SparseChunk.of(bytes, bytes.length)!;
     expect(sparse.size).toBe(bytes.length);
     expect(Buffer.from(sparse.bytes()).equals(Buffer.from(bytes))).toBe(true);
-    const out = new Uint8Array(bytes.length + 300).fill(0xee);
-    sparse.writeInto(out, 100);
-    expect(Buffer.from(out.subarray(100, 100 + bytes.length)).equals(Buffer.from(bytes))).toBe(true);
-    expect(out.subarray(0, 100).every((x) => x === 0xee)).toBe(true);
-    expect(out.subarray(100 + bytes.length).every((x) => x === 0xee)).toBe(true);
+    // Memory of its own, and shared memory (an early assembly's window, zeroed another way).
+    for (const memory of [new ArrayBuffer(bytes.length + 300), new SharedArrayBuffer(bytes.length + 300)]) {
+      const out = new Uint8Array(memory).fill(0xee);
+      sparse.writeInto(out, 100);
+      expect(Buffer.from(out.subarray(100, 100 + bytes.length)).equals(Buffer.from(bytes))).toBe(true);
+      expect(out.subarray(0, 100).every((x) => x === 0xee)).toBe(true);
+      expect(out.subarray(100 + bytes.length).every((x) => x === 0xee)).toBe(true);
+    }
   });
 
   it('holds copies of its pages: the inflated bytes it came from can change (or go) without changing it', () => {
@@ -99,6 +102,22 @@ describe('a cache that holds chunks as their pages', () => {
       expect(Buffer.from(got.bytes).equals(whole(parts))).toBe(true);
       expect(got.sha256).toBe(sha(whole(parts)));
       got.bytes.fill(0x77);
+    }
+  });
+
+  it('a window artifacts are assembled into one after another (ArtifactWindow, shared memory) holds each exactly, whatever the one before wrote', async () => {
+    const cache = filled();
+    const dense = randomBytes(MiB);
+    cache.addStored(sha(dense), dense, 'identity');
+    // The last chunk of an artifact, shorter than a MiB, kept as its pages.
+    const short = dumpChunk(5000, [4500]);
+    cache.addStored(sha(short), gzipSync(short), 'gzip', sparseOf(short));
+    const window = new ArtifactWindow(new Uint8Array(new SharedArrayBuffer(4 * MiB)));
+    for (const parts of [[dense, a, b, dense], [zero, zero, a, zero], [b], [a, dense, zero], [zero, zero, zero, zero], [dense, short], [a, short]]) {
+      const got = await assembleArtifact(empty, ref(parts), { window: 4 * MiB, hashAll: true, cache, into: window });
+      expect(got.bytes.buffer).toBe(window.bytes.buffer);
+      expect(Buffer.from(got.bytes).equals(whole(parts))).toBe(true);
+      expect(got.sha256).toBe(sha(whole(parts)));
     }
   });
 
