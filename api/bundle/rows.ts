@@ -6,7 +6,8 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
 import { chunkList } from '../read/content.js';
-import { segmentsOfVolume, snapshotsOfDatasets, targetsOfDevices, volumesOnDevices } from '../read/volumes.js';
+import { snapshotsOfDatasets, targetsOfDevices, volumesOnDevices } from '../read/volumes.js';
+import { segmentsOfVolume, volumeLink, type VolumeLink } from '../read/segment-claims.js';
 import { inList, iso, num, str } from '../read/rows.js';
 import { backingDatasetsOf, esxHostsOf, storageHostsOf, subjectDeviceIds } from './choose.js';
 import type { ArtifactRef, BundleRows, BundleSubject, DescriptorRow, ExtentRow } from './types.js';
@@ -67,37 +68,38 @@ async function artifactsOfHosts(db: Db, hosts: string[], kinds: readonly string[
   return rows.map(artifactRef);
 }
 
-/** Extents on the subject (a volume through its UUID or segment UUIDs, or one device), newest artifact first. */
-async function extentsOf(db: Db, subject: BundleSubject, at: Date): Promise<ExtentRow[]> {
-  let link: SQL;
-  if (subject.vmfsUuid) {
-    const segs = await segmentsOfVolume(db, subject.vmfsUuid, at);
-    link = segs.length ? sql`(e.vmfs_uuid = ${subject.vmfsUuid} OR e.segment_uuid IN ${inList(segs)})` : sql`e.vmfs_uuid = ${subject.vmfsUuid}`;
-  } else {
-    link = sql`e.device_id = ${subject.deviceId}`;
-  }
+/**
+ * Extents on the subject (a volume through its UUID or its segments as api/read/segment-claims.ts
+ * decides them, or one device), newest artifact first.
+ */
+async function extentsOf(db: Db, link: VolumeLink | null, subject: BundleSubject, at: Date): Promise<ExtentRow[]> {
   const rows = await queryRows<Row>(
     db,
     sql`
     SELECT e.*, ${ARTIFACT_COLUMNS}
       FROM extents e JOIN artifacts a ON a.id = e.artifact_id
-     WHERE ${link} AND a.collected_at <= ${at.toISOString()}
+     WHERE ${link ? link.where : sql`e.device_id = ${subject.deviceId}`} AND a.collected_at <= ${at.toISOString()}
      ORDER BY a.collected_at DESC, e.id`,
   );
   return rows.map(extentRow);
 }
 
-/** FS descriptor copies (.vh.sf, long dumps) of the volumes. */
-async function descriptorsOf(db: Db, volumes: string[], at: Date): Promise<DescriptorRow[]> {
-  if (volumes.length === 0) return [];
-  const rows = await queryRows<Row>(
-    db,
-    sql`
-    SELECT s.vmfs_uuid, ${ARTIFACT_COLUMNS}
-      FROM segments s JOIN artifacts a ON a.id = s.artifact_id
-     WHERE s.vmfs_uuid IN ${inList(volumes)} AND a.collected_at <= ${at.toISOString()}`,
-  );
-  return rows.map((r) => ({ vmfsUuid: String(r.vmfs_uuid), artifact: artifactRef(r) }));
+/** FS descriptor copies (.vh.sf, long dumps) of the volumes, of the segments that are theirs (a contradicted claim is none). */
+async function descriptorsOf(db: Db, volumes: string[], at: Date, link: VolumeLink | null): Promise<DescriptorRow[]> {
+  const out: DescriptorRow[] = [];
+  for (const vmfsUuid of volumes) {
+    const segs = link?.segmentUuids ?? (await segmentsOfVolume(db, vmfsUuid, at));
+    if (segs.length === 0) continue;
+    const rows = await queryRows<Row>(
+      db,
+      sql`
+      SELECT s.vmfs_uuid, ${ARTIFACT_COLUMNS}
+        FROM segments s JOIN artifacts a ON a.id = s.artifact_id
+       WHERE s.vmfs_uuid = ${vmfsUuid} AND s.segment_uuid IN ${inList(segs)} AND a.collected_at <= ${at.toISOString()}`,
+    );
+    out.push(...rows.map((r) => ({ vmfsUuid: String(r.vmfs_uuid), artifact: artifactRef(r) })));
+  }
+  return out;
 }
 
 /** vmfs-undelete archives on `hosts` whose source path or device names one of the volumes. */
@@ -115,23 +117,36 @@ function undeleteOf(db: Db, hosts: string[], volumes: string[], at: Date): Promi
   );
 }
 
-async function volumeMeta(db: Db, volumes: string[]): Promise<BundleRows['volume']> {
+/**
+ * The volume's label and version: those of its newest FS descriptor at or before the bundle's
+ * time among `descriptors` (so a contradicted `.vh.sf` claim, which is none of them, names
+ * nothing), else the volumes row (the newest sighting of all, an inventory's name included).
+ */
+async function volumeMeta(db: Db, volumes: string[], descriptors: DescriptorRow[]): Promise<BundleRows['volume']> {
   if (volumes.length !== 1) return null;
-  const [row] = await queryRows<Row>(db, sql`SELECT label, version FROM volumes WHERE vmfs_uuid = ${volumes[0]}`);
+  const key = (d: DescriptorRow) => `${d.artifact.collectedAt} ${d.artifact.id}`;
+  const newest = descriptors.reduce<DescriptorRow | null>((n, d) => (!n || key(d) > key(n) ? d : n), null);
+  const [row] = newest
+    ? await queryRows<Row>(
+        db,
+        sql`SELECT parsed->'vmfs'->>'label' AS label, parsed->'vmfs'->>'version' AS version FROM artifacts WHERE id = ${newest.artifact.id}`,
+      )
+    : await queryRows<Row>(db, sql`SELECT label, version FROM volumes WHERE vmfs_uuid = ${volumes[0]}`);
   return row ? { label: str(row.label), version: str(row.version) } : null;
 }
 
 /** Everything the catalog holds about `subject` at or before `at`. */
 export async function gatherBundleRows(db: Db, subject: BundleSubject, at: Date): Promise<BundleRows> {
   const volumes = subject.vmfsUuid ? [subject.vmfsUuid] : await volumesOnDevices(db, [subject.deviceId!], at);
-  const extents = await extentsOf(db, subject, at);
-  const descriptors = await descriptorsOf(db, volumes, at);
+  const link = subject.vmfsUuid ? await volumeLink(db, subject.vmfsUuid, at) : null;
+  const extents = await extentsOf(db, link, subject, at);
+  const descriptors = await descriptorsOf(db, volumes, at, link);
   const esxHosts = esxHostsOf(extents, descriptors);
   const inventories = await artifactsOfHosts(db, esxHosts, ['esx-inventory'], at);
   const undelete = await undeleteOf(db, esxHosts, volumes, at);
   const targets = await targetsOfDevices(db, subjectDeviceIds(extents, subject), at);
   const storageConfig = await artifactsOfHosts(db, storageHostsOf(targets), STORAGE_KINDS, at);
   const snapshots = await snapshotsOfDatasets(db, backingDatasetsOf(targets), at);
-  const volume = await volumeMeta(db, volumes);
+  const volume = await volumeMeta(db, volumes, descriptors);
   return { volumes, extents, descriptors, inventories, undelete, targets, storageConfig, snapshots, volume };
 }

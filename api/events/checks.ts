@@ -1,15 +1,17 @@
 /**
  * When the health events run: after each committed capture (`afterCommit`: the host's
- * host-stale is resolved, its clock-skew raised or resolved, the target-guid-mismatch and backing-store-missing conditions the
+ * host-stale is resolved, its clock-skew raised or resolved, the segment-claim-conflicts its FS
+ * descriptors take part in raised, the target-guid-mismatch and backing-store-missing conditions the
  * capture can change re-evaluated) and in the scheduled run (`runEventChecks`: host-stale
- * scan, every target-guid-mismatch and backing-store-missing condition, due webhook
- * deliveries). Both queue webhooks for what they raised and resolved in the same transaction.
+ * scan, every target-guid-mismatch, backing-store-missing and segment-claim-conflict condition, due
+ * webhook deliveries). Both queue webhooks for what they raised and resolved in the same transaction.
  */
 import type { Db } from '../../db/client.js';
 import type { Services } from '../context.js';
 import { reconcileHealth, type CommittedCapture, type Reconciled } from './health.js';
 import { resolveHostStale, scanStaleHosts } from './stale.js';
 import { reconcileClockSkew } from './clock-skew.js';
+import { raiseSegmentClaimConflicts, reconcileSegmentClaimConflicts } from './segment-claims.js';
 import { deliverDue, enqueueEvents, kickDelivery, type DeliveryPass } from './webhook.js';
 
 type EventServices = Pick<Services, 'db' | 'config' | 'logger' | 'now'>;
@@ -71,8 +73,9 @@ async function healthPass(services: EventServices, captures: CommittedCapture[])
         at,
       );
       const clock = await reconcileClockSkew(tx, captures, at);
+      const claims = await raiseSegmentClaimConflicts(tx, captures, at);
       const health = await reconcileHealth(tx, at, newest.captureId, healthOptions(services), captures);
-      await enqueueEvents(tx, services.config, at, 'event.raised', [...clock.raised, ...health.raised]);
+      await enqueueEvents(tx, services.config, at, 'event.raised', [...clock.raised, ...claims.raised, ...health.raised]);
       await enqueueEvents(tx, services.config, at, 'event.resolved', [...fresh, ...clock.resolved, ...health.resolved]);
     });
   } catch (e) {
@@ -101,8 +104,9 @@ export async function reevaluateHealth(services: EventServices): Promise<{ raise
 /** Every cross-host condition evaluated in `tx`, its events (and `also`'s, raised first) queued for webhooks. */
 async function reconcileEverything(tx: Db, services: EventServices, at: Date, also: Reconciled = { raised: [], resolved: [] }) {
   const health = await reconcileHealth(tx, at, null, healthOptions(services));
-  const raised = [...also.raised, ...health.raised];
-  const resolved = [...also.resolved, ...health.resolved];
+  const claims = await reconcileSegmentClaimConflicts(tx, at);
+  const raised = [...also.raised, ...health.raised, ...claims.raised];
+  const resolved = [...also.resolved, ...health.resolved, ...claims.resolved];
   await enqueueEvents(tx, services.config, at, 'event.raised', raised);
   await enqueueEvents(tx, services.config, at, 'event.resolved', resolved);
   return { raised: raised.length, resolved: resolved.length };

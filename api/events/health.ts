@@ -13,6 +13,7 @@ import { inList } from '../read/rows.js';
 import { datasetOfBackingStore } from '../../formats/zfs.js';
 import type { Severity } from '../pipeline/drift.js';
 import type { HEALTH_EVENT_TYPES } from './types.js';
+import { VMFS_OF_EXTENT } from '../read/segment-claims.js';
 
 export type HealthEventType = (typeof HEALTH_EVENT_TYPES)[number];
 
@@ -262,9 +263,6 @@ const dateOf = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const jsonList = (values: Iterable<string>) => JSON.stringify([...values]);
-
-/** An extent's volume: named in its header, or (a dump without the FS descriptor) through its segment UUID. */
-const VMFS_OF_EXTENT = sql.raw(`coalesce(e.vmfs_uuid, (SELECT s.vmfs_uuid FROM segments s WHERE s.segment_uuid = e.segment_uuid LIMIT 1))`);
 
 /**
  * Each host's newest capture with rows in `table` matching `where` (alias `x`): one index

@@ -19,9 +19,10 @@ export const DRIFT_EVENT_TYPES = [
 
 /**
  * Conditions that hold until a later capture or scan finds them gone (api/events/health.ts,
- * stale.ts, clock-skew.ts: a host whose collector's clock is ahead of the catalog's).
+ * stale.ts, clock-skew.ts: a host whose collector's clock is ahead of the catalog's;
+ * segment-claims.ts: a `.vh.sf` tying a segment to a volume that a header dump contradicts).
  */
-export const HEALTH_EVENT_TYPES = ['target-guid-mismatch', 'backing-store-missing', 'host-stale', 'clock-skew'] as const;
+export const HEALTH_EVENT_TYPES = ['target-guid-mismatch', 'backing-store-missing', 'host-stale', 'clock-skew', 'segment-claim-conflict'] as const;
 
 /**
  * A stored chunk whose bytes no longer hash to its name (scrub, download, bundle:

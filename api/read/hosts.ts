@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
 import type { CaptureView, HostDetailView, HostView } from '../schemas/catalog.js';
 import { iso, num, str } from './rows.js';
+import { VMFS_OF_EXTENT } from './segment-claims.js';
 import { artifactSummary, eventView } from './volumes.js';
 
 type Row = Record<string, unknown>;
@@ -96,9 +97,8 @@ export async function getHost(db: Db, name: string, now: Date, staleAfterHours: 
     db,
     sql`
     SELECT x.vmfs_uuid, v.label, x.last_seen FROM (
-      SELECT coalesce(e.vmfs_uuid, s.vmfs_uuid) AS vmfs_uuid, max(e.seen_at) AS last_seen
+      SELECT ${VMFS_OF_EXTENT} AS vmfs_uuid, max(e.seen_at) AS last_seen
         FROM extents e JOIN artifacts a ON a.id = e.artifact_id
-        LEFT JOIN segments s ON e.vmfs_uuid IS NULL AND s.segment_uuid = e.segment_uuid
        WHERE e.host = ${name}
        GROUP BY 1
     ) x LEFT JOIN volumes v ON v.vmfs_uuid = x.vmfs_uuid

@@ -12,6 +12,7 @@ import { queryRows, type Db } from '../../db/client.js';
 import { ApiError } from '../errors.js';
 import { inList, iso, num, str, unique } from './rows.js';
 import { datasetOfBackingStore } from '../../formats/zfs.js';
+import { segmentRowStands, volumeLink, type VolumeLink } from './segment-claims.js';
 import type { ArtifactSummaryView, EventView, ExtentView, LunView, SnapshotView, TargetView, VolumeView } from '../schemas/catalog.js';
 
 // The view types are the response schemas' (api/schemas/catalog.ts).
@@ -126,24 +127,9 @@ export function eventView(r: Row): EventView {
 
 const EXTENT_KEY = sql.raw(`e.host, e.source, coalesce(e.device_id, ''), coalesce(e.device_path, ''), coalesce(e.lun, -1)`);
 
-/** `AND a.collected_at <= at` (the artifacts joined as `a`), or nothing without a time. */
-function collectedBy(at: Date | undefined): SQL {
-  return at ? sql`AND a.collected_at <= ${at.toISOString()}` : sql``;
-}
-
-/** Segment UUIDs of a volume: from FS descriptors (segments) and from inventory/header rows that named the volume. */
-export async function segmentsOfVolume(db: Db, vmfsUuid: string, at?: Date): Promise<string[]> {
-  const before = collectedBy(at);
-  const rows = await queryRows<Row>(
-    db,
-    sql`
-    SELECT s.segment_uuid FROM segments s JOIN artifacts a ON a.id = s.artifact_id
-     WHERE s.vmfs_uuid = ${vmfsUuid} ${before}
-    UNION
-    SELECT e.segment_uuid FROM extents e JOIN artifacts a ON a.id = e.artifact_id
-     WHERE e.vmfs_uuid = ${vmfsUuid} AND e.segment_uuid IS NOT NULL ${before}`,
-  );
-  return rows.map((r) => String(r.segment_uuid));
+/** `AND a.collected_at <= at` (the artifacts joined as `a`, or as `alias`), or nothing without a time. */
+function collectedBy(at: Date | undefined, alias = 'a'): SQL {
+  return at ? sql`AND ${sql.raw(alias)}.collected_at <= ${at.toISOString()}` : sql``;
 }
 
 /** Latest sighting of each extent of a volume (per host, source, device and LUN), with its first sighting. */
@@ -224,14 +210,16 @@ async function eventsWhere(db: Db, where: SQL): Promise<EventView[]> {
   const rows = await queryRows<Row>(db, sql`SELECT * FROM events WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ${VIEW_LIMITS.events}`);
   return rows.map(eventView);
 }
-/** Every artifact id whose rows link to the volume or its devices (bounded). */
-async function linkedArtifactIds(db: Db, vmfsUuid: string | null, segmentUuids: string[], deviceIds: string[]): Promise<string[]> {
+/** Every artifact id whose rows link to the volume (its segments and extent rows, `link`) or its devices (bounded). */
+async function linkedArtifactIds(db: Db, link: { vmfsUuid: string; volume: VolumeLink } | null, deviceIds: string[]): Promise<string[]> {
   const parts: SQL[] = [];
-  if (vmfsUuid) {
-    parts.push(sql`SELECT artifact_id, seen_at FROM segments WHERE vmfs_uuid = ${vmfsUuid}`);
-    parts.push(sql`SELECT artifact_id, seen_at FROM extents WHERE vmfs_uuid = ${vmfsUuid}`);
+  if (link) {
+    const { vmfsUuid, volume } = link;
+    if (volume.segmentUuids.length) {
+      parts.push(sql`SELECT artifact_id, seen_at FROM segments WHERE vmfs_uuid = ${vmfsUuid} AND segment_uuid IN ${inList(volume.segmentUuids)}`);
+    }
+    parts.push(sql`SELECT e.artifact_id, e.seen_at FROM extents e WHERE ${volume.where}`);
   }
-  if (segmentUuids.length) parts.push(sql`SELECT artifact_id, seen_at FROM extents WHERE segment_uuid IN ${inList(segmentUuids)}`);
   if (deviceIds.length) {
     parts.push(sql`SELECT artifact_id, seen_at FROM extents WHERE device_id IN ${inList(deviceIds)}`);
     parts.push(sql`SELECT artifact_id, seen_at FROM targets WHERE device_id IN ${inList(deviceIds)}`);
@@ -246,9 +234,9 @@ async function linkedArtifactIds(db: Db, vmfsUuid: string | null, segmentUuids: 
   return rows.map((r) => String(r.artifact_id));
 }
 
-/** The extents of a volume: those its header dumps name, and those of its segments. */
-async function extentsOfVolume(db: Db, vmfsUuid: string, segmentUuids: string[]): Promise<ExtentView[]> {
-  return extentsWhere(db, segmentUuids.length ? sql`(e.vmfs_uuid = ${vmfsUuid} OR e.segment_uuid IN ${inList(segmentUuids)})` : sql`e.vmfs_uuid = ${vmfsUuid}`);
+/** The extents of a volume: those its header dumps and inventories name, and those of its segments (api/read/segment-claims.ts). */
+async function extentsOfVolume(db: Db, link: VolumeLink): Promise<ExtentView[]> {
+  return extentsWhere(db, link.where);
 }
 
 /**
@@ -256,22 +244,23 @@ async function extentsOfVolume(db: Db, vmfsUuid: string, segmentUuids: string[])
  * its devices (an LU's backing-store-missing, a LUN's lun-id-changed). GET /v1/events?vmfsUuid= too.
  */
 export async function volumeEventsWhere(db: Db, vmfsUuid: string, deviceIds?: string[]): Promise<SQL> {
-  deviceIds ??= unique((await extentsOfVolume(db, vmfsUuid, await segmentsOfVolume(db, vmfsUuid))).map((e) => e.deviceId));
+  deviceIds ??= unique((await extentsOfVolume(db, await volumeLink(db, vmfsUuid))).map((e) => e.deviceId));
   return deviceIds.length ? sql`(vmfs_uuid = ${vmfsUuid} OR device_id IN ${inList(deviceIds)})` : sql`vmfs_uuid = ${vmfsUuid}`;
 }
 
 /** The volume view, or 404 when the catalog has never seen the volume. */
 export async function getVolume(db: Db, vmfsUuid: string): Promise<VolumeView> {
   const [volume] = await queryRows<Row>(db, sql`SELECT * FROM volumes WHERE vmfs_uuid = ${vmfsUuid}`);
-  const segmentUuids = await segmentsOfVolume(db, vmfsUuid);
-  const extents = await extentsOfVolume(db, vmfsUuid, segmentUuids);
+  const link = await volumeLink(db, vmfsUuid);
+  const { segmentUuids } = link;
+  const extents = await extentsOfVolume(db, link);
   if (!volume && extents.length === 0 && segmentUuids.length === 0) {
     throw new ApiError('not_found', `no volume ${vmfsUuid} in the catalog`);
   }
   const deviceIds = unique(extents.map((e) => e.deviceId));
   const targets = await targetsOfDevices(db, deviceIds);
   const snapshots = await snapshotsOfDatasets(db, unique(targets.map((t) => datasetOfBackingStore(t.backingStore))));
-  const artifactIds = unique([...(await linkedArtifactIds(db, vmfsUuid, segmentUuids, deviceIds)), ...snapshots.map((s) => s.artifactId)]);
+  const artifactIds = unique([...(await linkedArtifactIds(db, { vmfsUuid, volume: link }, deviceIds)), ...snapshots.map((s) => s.artifactId)]);
   const hosts = unique(extents.map((e) => e.host));
   // vmfs-undelete archives are opaque: they link to a volume through the path they were saved under.
   if (hosts.length) {
@@ -303,17 +292,22 @@ export async function getVolume(db: Db, vmfsUuid: string): Promise<VolumeView> {
   };
 }
 
-/** VMFS UUIDs whose extents sit on any of the devices (directly, or through the segment UUID). */
+/**
+ * VMFS UUIDs whose extents sit on any of the devices (directly, or through a segment UUID an
+ * FS descriptor ties to the volume that no header dump contradicts: api/read/segment-claims.ts).
+ */
 export async function volumesOnDevices(db: Db, deviceIds: string[], at?: Date): Promise<string[]> {
   if (deviceIds.length === 0) return [];
   const before = collectedBy(at);
   const rows = await queryRows<Row>(
     db,
     sql`
-    SELECT DISTINCT coalesce(e.vmfs_uuid, s.vmfs_uuid) AS vmfs_uuid
-      FROM extents e JOIN artifacts a ON a.id = e.artifact_id
-      LEFT JOIN segments s ON e.vmfs_uuid IS NULL AND s.segment_uuid = e.segment_uuid
-     WHERE e.device_id IN ${inList(deviceIds)} ${before}`,
+    SELECT DISTINCT e.vmfs_uuid FROM extents e JOIN artifacts a ON a.id = e.artifact_id
+     WHERE e.device_id IN ${inList(deviceIds)} AND e.vmfs_uuid IS NOT NULL ${before}
+    UNION
+    SELECT DISTINCT s.vmfs_uuid FROM extents e JOIN artifacts ea ON ea.id = e.artifact_id
+      JOIN segments s ON s.segment_uuid = e.segment_uuid JOIN artifacts a ON a.id = s.artifact_id
+     WHERE e.device_id IN ${inList(deviceIds)} AND e.vmfs_uuid IS NULL ${collectedBy(at, 'ea')} ${before} AND ${segmentRowStands(at)}`,
   );
   return unique(rows.map((r) => str(r.vmfs_uuid)));
 }
@@ -341,7 +335,7 @@ export async function getLun(db: Db, deviceId: string): Promise<LunView> {
     extents,
     targets,
     snapshots,
-    artifacts: await artifactsByIds(db, unique([...(await linkedArtifactIds(db, null, [], [deviceId])), ...snapshots.map((s) => s.artifactId)])),
+    artifacts: await artifactsByIds(db, unique([...(await linkedArtifactIds(db, null, [deviceId])), ...snapshots.map((s) => s.artifactId)])),
     events: await eventsWhere(db, sql`device_id = ${deviceId}`),
   };
 }

@@ -106,7 +106,9 @@ export const EventSchema = z
     condition: z
       .string()
       .nullable()
-      .describe('Health events (target-guid-mismatch, backing-store-missing, host-stale, clock-skew): the condition reported, one open event each'),
+      .describe(
+        'Health events (target-guid-mismatch, backing-store-missing, host-stale, clock-skew, segment-claim-conflict): the condition reported, one open event each',
+      ),
     resolvedAt: z.string().nullable().describe('When a later capture or scan found the condition gone'),
   })
   .openapi('Event');

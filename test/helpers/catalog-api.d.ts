@@ -511,7 +511,7 @@ export interface components {
     };
     Event: {
       id: number;
-      /** @description One of: lun-id-changed, device-id-changed, partition-missing, partition-changed, label-changed, header-changed, parse-error, target-guid-mismatch, backing-store-missing, host-stale, clock-skew, chunk-corrupt, chunk-missing */
+      /** @description One of: lun-id-changed, device-id-changed, partition-missing, partition-changed, label-changed, header-changed, parse-error, target-guid-mismatch, backing-store-missing, host-stale, clock-skew, segment-claim-conflict, chunk-corrupt, chunk-missing */
       type: string;
       severity: string;
       vmfsUuid: string | null;
@@ -528,7 +528,7 @@ export interface components {
       /** @description Id of the token that acknowledged it */
       acknowledgedBy: string | null;
       ackNote: string | null;
-      /** @description Health events (target-guid-mismatch, backing-store-missing, host-stale, clock-skew): the condition reported, one open event each */
+      /** @description Health events (target-guid-mismatch, backing-store-missing, host-stale, clock-skew, segment-claim-conflict): the condition reported, one open event each */
       condition: string | null;
       /** @description When a later capture or scan found the condition gone */
       resolvedAt: string | null;
@@ -1548,7 +1548,7 @@ export interface operations {
     parameters: {
       query?: {
         /** @description One event type; another name is a 400, as for severity and status */
-        type?: "lun-id-changed" | "device-id-changed" | "partition-missing" | "partition-changed" | "label-changed" | "header-changed" | "parse-error" | "target-guid-mismatch" | "backing-store-missing" | "host-stale" | "clock-skew" | "chunk-corrupt" | "chunk-missing";
+        type?: "lun-id-changed" | "device-id-changed" | "partition-missing" | "partition-changed" | "label-changed" | "header-changed" | "parse-error" | "target-guid-mismatch" | "backing-store-missing" | "host-stale" | "clock-skew" | "segment-claim-conflict" | "chunk-corrupt" | "chunk-missing";
         severity?: "info" | "warning" | "critical";
         host?: string;
         /** @description Any spelling; the volume's events are those raised on it and on its devices (an LU's backing-store-missing), as its page lists them */
