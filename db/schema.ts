@@ -163,7 +163,24 @@ export const volumes = pgTable(
     firstSeen: ts('first_seen').notNull(),
     lastSeen: ts('last_seen').notNull(),
   },
-  // Labels are searched through search_names (below).
+  // Labels are searched through volume_labels and search_names (below).
+);
+
+/**
+ * Every label a volume was seen with (a header dump's, an ESX inventory's), first and last
+ * seen: a datastore renamed since, or a resignatured copy's `snap-…` prefix, is still found by
+ * the name the operator remembers. Labels are searched through search_names, kept by a trigger
+ * on this table (db/migrations/0023).
+ */
+export const volumeLabels = pgTable(
+  'volume_labels',
+  {
+    vmfsUuid: text('vmfs_uuid').notNull(),
+    label: text('label').notNull(),
+    firstSeen: ts('first_seen').notNull(),
+    lastSeen: ts('last_seen').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.vmfsUuid, t.label] })],
 );
 
 /** segment UUID → VMFS UUID, learned from FS descriptors (`.vh.sf`, long header dumps). */

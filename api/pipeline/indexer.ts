@@ -9,7 +9,7 @@ import { getTableColumns, getTableName, inArray, sql, type SQL, type SQLWrapper,
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import { canonicalDeviceId, parseVml } from '../../formats/ids.js';
 import type { Db } from '../../db/client.js';
-import { extents, luns, segments, targets, volumes, zfsSnapshots, events, hosts } from '../../db/schema.js';
+import { extents, luns, segments, targets, volumes, volumeLabels, zfsSnapshots, events, hosts } from '../../db/schema.js';
 import type { Observation } from './drift.js';
 
 export interface ArtifactContext {
@@ -320,6 +320,7 @@ export function indexedRowStatements(tx: Db, rows: IndexedRows): Array<PromiseLi
     ...jsonInserts(zfsSnapshots, rows.zfsSnapshots),
     ...chunked(rows.segments, BATCH).map((b) => tx.insert(segments).values(b).onConflictDoNothing()),
     ...volumeUpserts(tx, rows.volumes),
+    ...volumeLabelUpserts(tx, rows.volumes),
     ...lunUpserts(tx, rows.luns),
   ].map((q) => tx.execute(q));
 }
@@ -374,6 +375,37 @@ export function volumeUpserts(tx: Db, rows: VolumeRow[]): SQLWrapper[] {
           creatorMac: sql`coalesce(volumes.creator_mac, excluded.creator_mac)`,
           firstSeen: sql`least(volumes.first_seen, excluded.first_seen)`,
           lastSeen: sql`greatest(volumes.last_seen, excluded.last_seen)`,
+        },
+      }),
+  );
+}
+
+/** Records each (volume, label) seen, widening its first and last sighting: earlier labels stay searchable. */
+export function volumeLabelUpserts(tx: Db, rows: VolumeRow[]): SQLWrapper[] {
+  const seen = new Map<string, typeof volumeLabels.$inferInsert>();
+  for (const r of rows) {
+    if (!r.label) continue;
+    const key = JSON.stringify([r.vmfsUuid, r.label]);
+    const prev = seen.get(key);
+    const first = r.firstSeen as Date;
+    const last = r.lastSeen as Date;
+    if (!prev) seen.set(key, { vmfsUuid: r.vmfsUuid, label: r.label, firstSeen: first, lastSeen: last });
+    else {
+      if (first < (prev.firstSeen as Date)) prev.firstSeen = first;
+      if (last > (prev.lastSeen as Date)) prev.lastSeen = last;
+    }
+  }
+  // In key order, so two commits naming the same labels lock their rows in the same order.
+  const sorted = [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+  return chunked(sorted, BATCH).map((batch) =>
+    tx
+      .insert(volumeLabels)
+      .values(batch)
+      .onConflictDoUpdate({
+        target: [volumeLabels.vmfsUuid, volumeLabels.label],
+        set: {
+          firstSeen: sql`least(volume_labels.first_seen, excluded.first_seen)`,
+          lastSeen: sql`greatest(volume_labels.last_seen, excluded.last_seen)`,
         },
       }),
   );

@@ -65,6 +65,19 @@ function volumeHit(r: Row, score: number, match: string): VolumeHit {
   return { type: 'volume', score, match, vmfsUuid: String(r.vmfs_uuid), label: str(r.label), version: str(r.version), lastSeen: iso(r.last_seen) };
 }
 
+/**
+ * A volume found by one of its labels (`r.matched`, volume_labels): scored on that name as on
+ * the current label (exact 95, prefix 80, else 60), five less and with `earlierLabel` set
+ * when it is a label the volume no longer carries.
+ */
+function labelHit(r: Row, lowerQuery: string, exact?: number): VolumeHit {
+  const matched = str(r.matched) ?? str(r.label) ?? '';
+  const lower = matched.toLowerCase();
+  const score = exact ?? (lower === lowerQuery ? 95 : lower.startsWith(lowerQuery) ? 80 : 60);
+  if (matched === str(r.label)) return volumeHit(r, score, 'label');
+  return { ...volumeHit(r, score - 5, 'earlierLabel'), earlierLabel: matched };
+}
+
 function lunHit(r: Row, score: number, match: string): LunHit {
   return {
     type: 'lun',
@@ -487,17 +500,18 @@ function nameRank(m: string): SQL {
 }
 
 /**
- * The volumes labelled with one of `names`, by `nameRank` (exact label first, then pg_trgm
- * similarity, or a capped answer's order), then last seen, then VMFS UUID (so ties at a cut
- * answer alike). The rank is worked out on the names (a label row's name is the volume's label),
+ * The volumes labelled with one of `names` (now or earlier: volume_labels), each by its best
+ * name's `nameRank` (exact label first, then pg_trgm similarity, or a capped answer's order),
+ * then last seen, then VMFS UUID (so ties at a cut answer alike), with the name that matched
+ * (`matched`). The rank is worked out on the names (a label row's name is one of the volume's labels),
  * and only the volumes that can make the answer are read: those ranking at least as high as the
  * limit-th name (so ties at the cut are all weighed by last seen).
  */
 function volumesNamed(names: SQL): SQL {
   return sql`
     WITH r AS MATERIALIZED (
-      SELECT m.ref, ${nameRank('m')} AS rank FROM (${names}) m WHERE m.kind = 'label')
-    SELECT v.vmfs_uuid, v.label, v.version, v.last_seen
+      SELECT DISTINCT ON (m.ref) m.ref, m.name, ${nameRank('m')} AS rank FROM (${names}) m WHERE m.kind = 'label' ORDER BY m.ref, 3 DESC)
+    SELECT v.vmfs_uuid, v.label, v.version, v.last_seen, r.name AS matched
       FROM r CROSS JOIN LATERAL (SELECT * FROM volumes v WHERE v.vmfs_uuid = r.ref) v
      WHERE r.rank >= coalesce((SELECT c.rank FROM r c ORDER BY c.rank DESC LIMIT 1 OFFSET ${T.enoughLess}), -1)
      ORDER BY r.rank DESC, v.last_seen DESC, v.vmfs_uuid LIMIT ${T.enough}`;
@@ -873,10 +887,10 @@ async function esxPathHits(db: Db, hits: Hits, path: string, n: number): Promise
     const byLabel = await queryPrepared<Row>(
       db,
       sql`
-      SELECT v.vmfs_uuid, v.label, v.version, v.last_seen FROM search_names s JOIN volumes v ON v.vmfs_uuid = s.ref
+      SELECT v.vmfs_uuid, v.label, v.version, v.last_seen, s.name AS matched FROM search_names s JOIN volumes v ON v.vmfs_uuid = s.ref
        WHERE s.kind = 'label' AND s.name ILIKE ${likeEscape(label)} AND lower(s.name) = ${label.toLowerCase()} LIMIT ${n}`,
     );
-    for (const r of byLabel) hits.add(volumeHit(r, 95, 'label'));
+    for (const r of byLabel) hits.add(labelHit(r, label.toLowerCase(), 95));
   }
   const disk = /^\/vmfs\/devices\/disks\/([^/:]+)(?::\d+)?$/.exec(path);
   if (disk) {
@@ -1004,10 +1018,8 @@ async function textHits(db: Db, hits: Hits, text: string, n: number, reads: Frag
   let capped = false;
   for (const { hit, row } of rows) {
     if (hit === 'capped') capped = true;
-    else if (hit === 'volume') {
-      const label = String(row.label).toLowerCase();
-      hits.add(volumeHit(row, label === lower ? 95 : label.startsWith(lower) ? 80 : 60, 'label'));
-    } else if (hit === 'host') {
+    else if (hit === 'volume') hits.add(labelHit(row, lower));
+    else if (hit === 'host') {
       const name = String(row.name).toLowerCase();
       hits.add({
         type: 'host',

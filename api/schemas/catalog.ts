@@ -239,6 +239,10 @@ export const HitSchema = z
       label: z.string().nullable(),
       version: z.string().nullable(),
       lastSeen: z.string().nullable(),
+      earlierLabel: z
+        .string()
+        .optional()
+        .describe('The label that matched, which the volume no longer carries (match `earlierLabel`): renamed since, or a resignatured copy'),
     }),
     z.object({
       type: z.literal('lun'),

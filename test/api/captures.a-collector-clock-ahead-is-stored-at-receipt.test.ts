@@ -71,7 +71,7 @@ describeEachFlavour('a collector clock ahead of the catalog', (flavour) => {
     const artifactTimes = () => queryRows(catalog.services.db, sql`SELECT id, collected_at FROM artifacts ORDER BY id`);
     const before = [await times(), await artifactTimes()];
     await catalog.services.db.execute(
-      sql.raw('TRUNCATE hosts, captures, blobs, artifacts, volumes, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY'),
+      sql.raw('TRUNCATE hosts, captures, blobs, artifacts, volumes, volume_labels, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY'),
     );
     expect(await rebuildCatalog(catalog.services)).toMatchObject({ captures: 1, errors: [] });
     expect([await times(), await artifactTimes()]).toEqual(before);

@@ -54,7 +54,7 @@ describeEachFlavour('a capture whose manifest rests in both formats', (flavour) 
 
   it('rebuild recreates the capture once, from `.json.gz` (format 3 now)', async () => {
     await catalog.services.db.execute(
-      sql.raw('TRUNCATE hosts, captures, blobs, artifacts, volumes, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY'),
+      sql.raw('TRUNCATE hosts, captures, blobs, artifacts, volumes, volume_labels, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY'),
     );
     const result = await rebuildCatalog(catalog.services);
     expect(result).toMatchObject({ captures: 2, skipped: 0, errors: [] });

@@ -27,7 +27,7 @@ import { buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, IngestHttpError, ingest, prepareCapture, type IngestInput } from '../helpers/ingest-client.js';
 
-const TABLES = 'hosts, captures, blobs, artifacts, volumes, segments, extents, luns, targets, zfs_snapshots, events';
+const TABLES = 'hosts, captures, blobs, artifacts, volumes, volume_labels, segments, extents, luns, targets, zfs_snapshots, events';
 const SHARED = buildVmfsDisk({ lvmMajor: 5 });
 /** Each host's own LUN head: a volume of its own, which stays readable. */
 const OWN = {

@@ -142,7 +142,7 @@ describeEachFlavour('a damaged manifest', (flavour) => {
 
   it('is a rebuild error naming its key and field, and the good manifest is still read', async () => {
     await catalog.services.db.execute(
-      sql.raw('TRUNCATE hosts, captures, blobs, artifacts, volumes, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY'),
+      sql.raw('TRUNCATE hosts, captures, blobs, artifacts, volumes, volume_labels, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY'),
     );
     const result = await post<RebuildResult>('/v1/admin/rebuild');
     expect(result).toMatchObject({ manifests: damaged.length + listed.length + 1, captures: 1 + listed.length, skipped: 0, artifacts: 1 });

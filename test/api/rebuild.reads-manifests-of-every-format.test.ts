@@ -109,7 +109,7 @@ describeEachFlavour('rebuild from manifests of formats 1, 2 and 3', (flavour) =>
     expect(before.captures).toHaveLength(3);
     expect(before.captures.map((c) => (c as { manifest_key: string }).manifest_key)).toEqual([oldKey, v2Key, newKey]);
     await catalog.services.db.execute(
-      sql.raw('TRUNCATE hosts, captures, blobs, artifacts, volumes, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY'),
+      sql.raw('TRUNCATE hosts, captures, blobs, artifacts, volumes, volume_labels, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY'),
     );
     const result = await rebuildCatalog(catalog.services);
     expect(result).toMatchObject({ manifests: 3, captures: 3, skipped: 0, artifacts: 4, errors: [] });

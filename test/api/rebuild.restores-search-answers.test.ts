@@ -179,7 +179,7 @@ describeEachFlavour('rebuild and reindex', (flavour) => {
 
   it('rebuild after the tables are emptied gives the same rows', async () => {
     await catalog.services.db.execute(
-      sql.raw('TRUNCATE hosts, captures, blobs, artifacts, volumes, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY'),
+      sql.raw('TRUNCATE hosts, captures, blobs, artifacts, volumes, volume_labels, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY'),
     );
     expect((await snapshot(catalog)).volumes).toEqual([]);
     const res = await catalog.request('/v1/admin/rebuild', { method: 'POST' });

@@ -20,7 +20,7 @@ interface Json {
   [k: string]: any;
 }
 
-const ALL_TABLES = 'tokens, audit, hosts, captures, blobs, artifacts, volumes, segments, extents, luns, targets, zfs_snapshots, events';
+const ALL_TABLES = 'tokens, audit, hosts, captures, blobs, artifacts, volumes, volume_labels, segments, extents, luns, targets, zfs_snapshots, events';
 
 async function wipeDatabase(catalog: TestCatalog): Promise<void> {
   await queryRows(catalog.services.db, sql.raw(`TRUNCATE ${ALL_TABLES} RESTART IDENTITY`));

@@ -1,7 +1,7 @@
 /**
  * Volumes and hosts written straight into a catalog's tables, each seen a given number of hours
  * after T0 (distinct times, so that ties in similarity are cut alike): what the search tests rank.
- * The lookup tables' triggers add their names.
+ * The lookup tables' triggers add their names (a label's from volume_labels, as a commit writes it).
  */
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
@@ -13,11 +13,9 @@ export const HOUR = 3_600_000;
 export async function seedNames(db: Db, labels: Array<[string, number]>, hosts: Array<[string, number]>): Promise<void> {
   for (const [i, [label, hours]] of labels.entries()) {
     const seen = new Date(T0 + hours * HOUR).toISOString();
-    await queryRows(
-      db,
-      sql`INSERT INTO volumes (vmfs_uuid, label, version, first_seen, last_seen)
-          VALUES (${`5a1c3e7f-2b4d6e80-91a2-${String(i).padStart(12, '0')}`}, ${label}, 'VMFS-6', ${seen}, ${seen})`,
-    );
+    const uuid = `5a1c3e7f-2b4d6e80-91a2-${String(i).padStart(12, '0')}`;
+    await queryRows(db, sql`INSERT INTO volumes (vmfs_uuid, label, version, first_seen, last_seen) VALUES (${uuid}, ${label}, 'VMFS-6', ${seen}, ${seen})`);
+    await queryRows(db, sql`INSERT INTO volume_labels (vmfs_uuid, label, first_seen, last_seen) VALUES (${uuid}, ${label}, ${seen}, ${seen})`);
   }
   for (const [name, hours] of hosts) {
     const seen = new Date(T0 + hours * HOUR).toISOString();

@@ -149,7 +149,9 @@ describeEachFlavour('search lookup tables', (flavour) => {
 
   it('after the tables are truncated and rebuilt from the bucket: empty in between, then the same answers', async () => {
     const { db } = catalog.services;
-    await db.execute(sql.raw('TRUNCATE hosts, captures, blobs, artifacts, volumes, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY'));
+    await db.execute(
+      sql.raw('TRUNCATE hosts, captures, blobs, artifacts, volumes, volume_labels, segments, extents, luns, targets, zfs_snapshots, events RESTART IDENTITY'),
+    );
     expect(await drift()).toEqual(inStep);
     expect(await queryRows(db, sql`SELECT * FROM search_keys`)).toEqual([]);
     expect(await queryRows(db, sql`SELECT * FROM search_names`)).toEqual([]);
@@ -184,7 +186,7 @@ describeEachFlavour('search lookup tables', (flavour) => {
     expect(second.hits.filter((h: Json) => h.type === 'volume')).toEqual([]);
   });
 
-  it('a relabelled volume is found by its new label and no longer by the old one', async () => {
+  it('a relabelled volume is found by its new label, and by the old one as an earlier label', async () => {
     await ingest(catalog, {
       host: 'esx01',
       hostKind: 'esxi',
@@ -202,7 +204,24 @@ describeEachFlavour('search lookup tables', (flavour) => {
     expect(await drift()).toEqual(inStep);
     const renamed = await search('gold-tier');
     expect(renamed.hits[0]).toMatchObject({ type: 'volume', vmfsUuid: DEFAULTS.vmfsUuid, label: 'gold-tier', match: 'label', score: 95 });
-    expect((await search('datastore')).hits.filter((h: Json) => h.type === 'volume')).toEqual([]);
+    expect(renamed.hits[0].earlierLabel).toBeUndefined();
+    // 'datastore' starts the old label datastore1: a prefix match (80), five below as an earlier label.
+    expect((await search('datastore')).hits.filter((h: Json) => h.type === 'volume')).toEqual([
+      expect.objectContaining({ vmfsUuid: DEFAULTS.vmfsUuid, label: 'gold-tier', match: 'earlierLabel', earlierLabel: 'datastore1', score: 75 }),
+    ]);
     expect((await search(`/vmfs/volumes/gold-tier`)).hits[0]).toMatchObject({ type: 'volume', vmfsUuid: DEFAULTS.vmfsUuid });
+    expect((await search(`/vmfs/volumes/datastore1`)).hits[0]).toMatchObject({
+      type: 'volume',
+      vmfsUuid: DEFAULTS.vmfsUuid,
+      match: 'earlierLabel',
+      earlierLabel: 'datastore1',
+      score: 90,
+    });
+    // volume_labels holds both, oldest first.
+    const labels = await queryRows<{ label: string }>(
+      catalog.services.db,
+      sql`SELECT label FROM volume_labels WHERE vmfs_uuid = ${DEFAULTS.vmfsUuid} ORDER BY first_seen`,
+    );
+    expect(labels.map((l) => l.label)).toEqual(['datastore1', 'gold-tier']);
   });
 });

@@ -121,16 +121,24 @@ describeEachFlavour('search: a fragment in more names than a search ranks', (fla
     expect(await search('-prod', 25, 12)).toEqual(whole);
   });
 
-  it('follows a relabelled volume: its old label no longer starts a word, its new one does', async () => {
+  it('follows a relabelled volume: its new label starts a word, and its old one still does, as an earlier label', async () => {
     const { db } = catalog.services;
-    await queryRows(db, sql`UPDATE volumes SET label = 'qa-lab-7' WHERE label = 'ds-test-1'`);
+    const [{ vmfs_uuid: uuid }] = await queryRows<{ vmfs_uuid: string }>(db, sql`SELECT vmfs_uuid FROM volumes WHERE label = 'ds-test-1'`);
+    // As a commit relabels: the volume's label, and the label beside its earlier ones.
+    await queryRows(db, sql`UPDATE volumes SET label = 'qa-lab-7' WHERE vmfs_uuid = ${uuid}`);
+    await queryRows(db, sql`INSERT INTO volume_labels (vmfs_uuid, label, first_seen, last_seen) VALUES (${uuid}, 'qa-lab-7', now(), now())`);
     try {
-      expect(labels(await search('test-1', 25))).toEqual([]);
       expect(labels(await search('lab-7', 25, 1))).toEqual(['qa-lab-7']);
       expect(await starts('qa-lab')).toBe(1);
-      expect(await starts('test-1')).toBe(0);
+      expect(await starts('test-1')).toBe(1);
+      const old = await search('test-1', 25);
+      expect(old.hits.filter((h) => h.type === 'volume')).toEqual([
+        expect.objectContaining({ vmfsUuid: uuid, label: 'qa-lab-7', match: 'earlierLabel', earlierLabel: 'ds-test-1' }),
+      ]);
     } finally {
-      await queryRows(db, sql`UPDATE volumes SET label = 'ds-test-1' WHERE label = 'qa-lab-7'`);
+      await queryRows(db, sql`DELETE FROM volume_labels WHERE vmfs_uuid = ${uuid} AND label = 'qa-lab-7'`);
+      await queryRows(db, sql`DELETE FROM search_names WHERE kind = 'label' AND ref = ${uuid} AND name = 'qa-lab-7'`);
+      await queryRows(db, sql`UPDATE volumes SET label = 'ds-test-1' WHERE vmfs_uuid = ${uuid}`);
     }
   });
 });

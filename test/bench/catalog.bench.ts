@@ -133,6 +133,7 @@ export async function bulkLoad(catalog: TestCatalog): Promise<void> {
              'ds-' || (ARRAY['prod','test','dev','backup','vdi'])[g % 5 + 1] || '-' || g, 'VMFS-5.81', 1048576, now() - interval '300 days', now()
         FROM (SELECT g, md5('vol' || g) AS h FROM generate_series(1, ${VOLUMES}) g) x`,
     ],
+    ['volume_labels', sql`INSERT INTO volume_labels (vmfs_uuid, label, first_seen, last_seen) SELECT vmfs_uuid, label, first_seen, last_seen FROM volumes`],
     [
       'segments',
       sql`INSERT INTO segments (artifact_id, segment_uuid, vmfs_uuid, seen_at)

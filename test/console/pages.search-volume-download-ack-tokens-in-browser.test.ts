@@ -199,6 +199,10 @@ describe.skipIf(noBrowser !== null)('the web console in a real browser', () => {
           SELECT '5a1c3e7f-2b4d6e80-91a2-' || lpad(to_hex(i), 12, '0'), 'capx-' || i, 'VMFS-6', now(), now()
             FROM generate_series(1, ${RANKED_NAMES + 1}) i`,
     );
+    await queryRows(
+      rig.catalog.services.db,
+      sql`INSERT INTO volume_labels (vmfs_uuid, label, first_seen, last_seen) SELECT vmfs_uuid, label, first_seen, last_seen FROM volumes WHERE label LIKE 'capx-%'`,
+    );
     const { page, context } = await freshPage(rig);
     await signIn(page, rig.catalog.url, rig.catalog.adminToken);
     await page.goto(`${rig.catalog.url}/search?q=capx`);

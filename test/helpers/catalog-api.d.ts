@@ -370,6 +370,8 @@ export interface components {
       label: string | null;
       version: string | null;
       lastSeen: string | null;
+      /** @description The label that matched, which the volume no longer carries (match `earlierLabel`): renamed since, or a resignatured copy */
+      earlierLabel?: string;
     }, {
       /** @enum {string} */
       type: "lun";

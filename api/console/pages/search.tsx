@@ -74,8 +74,8 @@ function HitLine({ h }: { h: SearchHit }) {
     case 'volume':
       return (
         <li>
-          <a href={href}>{h.label ?? '(no label)'}</a> <code>{h.vmfsUuid}</code> {h.version && <span class="tag">{h.version}</span>} · last seen{' '}
-          <Time iso={h.lastSeen} />
+          <a href={href}>{h.label ?? '(no label)'}</a> {h.earlierLabel && <span class="tag">formerly {h.earlierLabel}</span>} <code>{h.vmfsUuid}</code>{' '}
+          {h.version && <span class="tag">{h.version}</span>} · last seen <Time iso={h.lastSeen} />
         </li>
       );
     case 'lun':
