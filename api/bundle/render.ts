@@ -217,7 +217,9 @@ function renderDrPlanSection(plan: DrPlan): string[] {
     if (c.dispute) out.push('', '  ```', `  ${PICK_ONE}`, ...c.dispute.candidates.map((d) => `  #   ${d.command}`), '  ```', '');
   }
   for (const m of plan.missing) out.push(`- **Missing ${m.link}**: ${visible(m.message)} — ${visible(m.collector)}`);
-  if (plan.naaChecks.length || plan.missing.length) out.push('');
+  const late = plan.storageFactsFrom ?? [];
+  for (const f of late) out.push(`- **Storage facts from after the requested time**: ${visible(f.message)}`);
+  if (plan.naaChecks.length || plan.missing.length || late.length) out.push('');
   const from = (s: PlanStep) => s.from.map((f) => visible(f.bundlePath ?? `${f.kind} ${f.fileName} (${f.host}, not in this bundle)`)).join(', ');
   for (const s of plan.steps) {
     out.push(`${s.n}. **${visible(s.title)}** (${s.stage}; from ${from(s)})${s.note ? ` — ${visible(s.note)}` : ''}`);

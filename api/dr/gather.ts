@@ -4,6 +4,8 @@
  * the plan's "svccfg import <file>" names a file the operator holds — enriched with what
  * only the parsed SMF exports and COMSTAR listings know (an iscsitgt target's local name,
  * its TPGTs and initiators; COMSTAR views with their host and target groups, TPG portals).
+ * A device no LU presents at or before the time takes its storage facts from the first
+ * capture after it that does (api/dr/later-storage.ts), and the plan says so.
  */
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
@@ -11,6 +13,7 @@ import type { IscsitgtDetails, StmfDetails } from '../../formats/smf.js';
 import type { ComstarDetails } from '../../formats/comstar.js';
 import type { BundleSelection } from '../bundle/select.js';
 import { inList } from '../read/rows.js';
+import { laterStorageFacts } from './later-storage.js';
 import { buildDrPlan, guidOf, type DrPlan, type DrPlanInput, type PlanGroup, type PlanLu, type PlanSource } from './plan.js';
 
 interface ArtifactRow {
@@ -36,7 +39,20 @@ export async function drPlanForSelection(db: Db, sel: BundleSelection, pointInTi
 
 /** The plan's input: extents from the selected header dumps, LUs from the storage captures, snapshots of their zvols. */
 export async function drPlanInput(db: Db, sel: BundleSelection, pointInTime: boolean): Promise<DrPlanInput> {
-  const ids = [...new Set([...sel.targets.map((t) => t.artifactId), ...sel.snapshots.map((s) => s.artifactId), ...sel.files.map((f) => f.artifactId)])];
+  // Devices no LU presents at or before the time: their storage facts may start later.
+  const presented = new Set(sel.targets.flatMap((t) => (t.deviceId ? [t.deviceId.toLowerCase()] : [])));
+  const unpresented = [...new Set(sel.plan.extents.flatMap((e) => (e.deviceId && !presented.has(e.deviceId.toLowerCase()) ? [e.deviceId] : [])))];
+  const later = await laterStorageFacts(db, unpresented, new Date(sel.at));
+  const targets = [...sel.targets, ...later.targets];
+  const snapshots = [...sel.snapshots, ...later.snapshots];
+  const ids = [
+    ...new Set([
+      ...targets.map((t) => t.artifactId),
+      ...snapshots.map((s) => s.artifactId),
+      ...sel.files.map((f) => f.artifactId),
+      ...later.storageArtifactIds,
+    ]),
+  ];
   const rows = ids.length
     ? await queryRows<ArtifactRow>(db, sql`SELECT id, kind, host, file_name, collected_at, parsed FROM artifacts WHERE id IN ${inList(ids)}`)
     : [];
@@ -83,7 +99,7 @@ export async function drPlanInput(db: Db, sel: BundleSelection, pointInTime: boo
     .sort((a, b) => isoOf(b.collected_at).localeCompare(isoOf(a.collected_at)));
 
   const lus: PlanLu[] = [];
-  for (const t of sel.targets) {
+  for (const t of targets) {
     if (!t.deviceId) continue;
     const stack = t.stack === 'comstar' ? 'comstar' : 'iscsitgt';
     const lu: PlanLu = {
@@ -128,7 +144,8 @@ export async function drPlanInput(db: Db, sel: BundleSelection, pointInTime: boo
     at: pointInTime ? sel.at : null,
     extents,
     lus,
-    snapshots: sel.snapshots.map((s) => ({ host: s.host, dataset: s.dataset, snapshot: s.snapshot, createdAt: s.createdAt, source: source(s.artifactId) })),
+    snapshots: snapshots.map((s) => ({ host: s.host, dataset: s.dataset, snapshot: s.snapshot, createdAt: s.createdAt, source: source(s.artifactId) })),
+    storageFactsFrom: later.from,
   };
 }
 

@@ -131,6 +131,43 @@ export interface DrPlanInput {
   extents: PlanExtent[];
   lus: PlanLu[];
   snapshots: PlanSnapshot[];
+  /**
+   * LUs in `lus` taken from a storage capture after the time asked for, as no capture at or
+   * before it presents their device (api/dr/later-storage.ts). Absent or empty: none.
+   */
+  storageFactsFrom?: Omit<StorageFactsFrom, 'message'>[];
+}
+
+/** A storage host whose facts for a device come from a capture after the time the plan was asked for. */
+export interface StorageFactsFrom {
+  storageHost: string;
+  deviceId: string;
+  /** The host's first capture after `requestedAt` that presents the device (ISO 8601): the LU facts are from it. */
+  collectedAt: string;
+  requestedAt: string;
+  /** The host was captured at or before `requestedAt` too, without presenting the device. */
+  capturedBefore: boolean;
+  /**
+   * That capture's storage artifacts (SMF exports, COMSTAR listings) the steps read: a bundle
+   * of the requested time does not carry them; /v1/artifacts/{id}/content downloads each.
+   */
+  artifactIds: string[];
+  /** One sentence for the plan's reader. */
+  message: string;
+}
+
+/** The sentence a plan gives a storage host whose facts are from after the time asked for. */
+function storageFactsMessage(f: Omit<StorageFactsFrom, 'message'>): string {
+  const first = f.capturedBefore
+    ? `storage host ${f.storageHost}'s captures at or before the requested time ${f.requestedAt} do not present ${f.deviceId}; the first that does is of ${f.collectedAt}`
+    : `storage host ${f.storageHost} first captured at ${f.collectedAt}, after the requested time ${f.requestedAt}`;
+  return (
+    `${first}: its facts for ${f.deviceId} (LU, GUID, LUN, target, backing store) are from then, not from the requested time — ` +
+    'check no LU was re-created or re-numbered in between before running the steps; a snapshot is still cloned only if one taken at or before the requested time was captured' +
+    (f.artifactIds.length
+      ? `; the saved configuration is artifact ${f.artifactIds.join(', ')} (GET /v1/artifacts/{id}/content), not in a bundle of the requested time.`
+      : '.')
+  );
 }
 
 export interface PlanStep {
@@ -223,6 +260,8 @@ export interface DrPlan {
   complete: boolean;
   naaChecks: NaaCheck[];
   missing: MissingLink[];
+  /** Storage hosts whose facts come from a capture after `at` (the first that presents the device); empty: none. */
+  storageFactsFrom: StorageFactsFrom[];
   steps: PlanStep[];
 }
 
@@ -585,6 +624,7 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
       });
       continue;
     }
+    const late = (input.storageFactsFrom ?? []).find((f) => f.storageHost === lu.storageHost && f.deviceId.toLowerCase() === ext.deviceId.toLowerCase());
     const dataset = datasetOfBackingStore(lu.backingStore);
     let clonePath: string | null = null;
     if (!dataset) {
@@ -600,7 +640,9 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
         missing.push({
           link: 'snapshots',
           deviceId: ext.deviceId,
-          message: `no snapshot of ${dataset} on ${lu.storageHost}${input.at ? ` taken at or before ${input.at}` : ''} is on record`,
+          message:
+            `no snapshot of ${dataset} on ${lu.storageHost}${input.at ? ` taken at or before ${input.at}` : ''} is on record` +
+            (late ? ` (the host's snapshot lists start after that time: none older is invented)` : ''),
           collector: `collect on ${lu.storageHost} (zfs list -H -p -t snapshot)`,
         });
       } else if (input.at) {
@@ -640,6 +682,7 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
         `${lu.lun !== null ? ` as LUN ${lu.lun}` : ''} (${lu.stack}); ${guaranteeStep} keeps that id.` +
         (lunMatch ? '' : ` The LUN differs (${lu.lun} ≠ ${ext.lun}): present it as LUN ${ext.lun}, or ESX sees a snapshot LUN.`) +
         ` Before writing, ${RESTORE_CHECK(ext.deviceId)}.` +
+        (late ? ` ${lu.storageHost}'s facts are from its capture of ${late.collectedAt}, after the requested time ${late.requestedAt}.` : '') +
         (presenters.length > 1
           ? ` Captures from ${presenters.length} storage hosts present ${ext.deviceId}: ` +
             `${presenters.map((p) => `${p.host} (${p.stack}, ${p.collectedAt})`).join(', ')}. The steps below follow ${lu.storageHost}'s, ` +
@@ -674,6 +717,9 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
     complete: missing.length === 0 && naaChecks.every((c) => c.verdict === 'match' && !c.presenters),
     naaChecks,
     missing,
+    storageFactsFrom: (input.storageFactsFrom ?? [])
+      .filter((f) => extents.some((e) => e.deviceId.toLowerCase() === f.deviceId.toLowerCase()))
+      .map((f) => ({ ...f, message: storageFactsMessage(f) })),
     steps: steps.map((s, i) => ({ n: i + 1, ...s })),
   };
 }
@@ -710,6 +756,8 @@ export function renderDrPlanText(plan: DrPlan): string {
   const out: string[] = [];
   out.push(`# ${oneLine(`DR plan for ${plan.vmfsUuid}${plan.label ? ` (${plan.label})` : ''}${plan.at ? ` as of ${plan.at}` : ''}`)}`);
   out.push(plan.complete ? '# The chain is complete and every NAA matches.' : '# The chain is NOT complete or an NAA differs: read the notes below.');
+  // Before the checks: every fact below about these LUs is from then.
+  for (const f of plan.storageFactsFrom ?? []) out.push(`# ${oneLine(`Storage facts from after the requested time: ${f.message}`)}`);
   for (const c of plan.naaChecks) {
     out.push(`# ${oneLine(`NAA check (${c.verdict}): ${c.message}`)}`);
     // Quoted as restore.sh matches the host (sourceCommand): each is one line, to paste alone.

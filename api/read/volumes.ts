@@ -73,7 +73,8 @@ function targetView(r: Row): TargetView {
   return { ...targetFields(r), seenAt: iso(r.seen_at)!, artifactId: String(r.artifact_id) };
 }
 
-function snapshotView(r: Row): SnapshotView {
+/** A zfs_snapshots row (raw) as the view lists it. */
+export function snapshotView(r: Row): SnapshotView {
   return {
     host: String(r.host),
     dataset: String(r.dataset),

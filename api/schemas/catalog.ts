@@ -348,6 +348,23 @@ export const DrPlanSchema = z
         collector: z.string(),
       }),
     ),
+    storageFactsFrom: z
+      .array(
+        z.object({
+          storageHost: z.string(),
+          deviceId: z.string(),
+          collectedAt: z.string().describe("The host's first capture after the requested time that presents the device: the LU facts are from it"),
+          requestedAt: z.string(),
+          capturedBefore: z.boolean().describe('The host was captured at or before the requested time too, without presenting the device'),
+          artifactIds: z
+            .array(z.string())
+            .describe("That capture's storage artifacts the steps read; a bundle of the requested time does not carry them: GET /v1/artifacts/{id}/content"),
+          message: z.string(),
+        }),
+      )
+      .describe(
+        'Storage hosts whose LU facts for a device come from a capture after the requested time, as none at or before it presents the device; a snapshot is still cloned only when one taken at or before that time was captured. Empty: none',
+      ),
     steps: z.array(
       z.object({
         n: z.number(),

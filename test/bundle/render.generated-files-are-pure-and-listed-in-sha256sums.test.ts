@@ -38,7 +38,7 @@ function selection(over: Partial<Parameters<typeof rows>[0]> = {}): BundleSelect
   )!;
 }
 
-const DR_PLAN: DrPlan = { vmfsUuid: VOL, label: 'prod', at: null, complete: true, naaChecks: [], missing: [], steps: [] };
+const DR_PLAN: DrPlan = { vmfsUuid: VOL, label: 'prod', at: null, complete: true, naaChecks: [], missing: [], storageFactsFrom: [], steps: [] };
 
 describe('renderSha256Sums', () => {
   it.each([

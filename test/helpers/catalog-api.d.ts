@@ -692,6 +692,19 @@ export interface components {
           message: string;
           collector: string;
         })[];
+      /** @description Storage hosts whose LU facts for a device come from a capture after the requested time, as none at or before it presents the device; a snapshot is still cloned only when one taken at or before that time was captured. Empty: none */
+      storageFactsFrom: {
+          storageHost: string;
+          deviceId: string;
+          /** @description The host's first capture after the requested time that presents the device: the LU facts are from it */
+          collectedAt: string;
+          requestedAt: string;
+          /** @description The host was captured at or before the requested time too, without presenting the device */
+          capturedBefore: boolean;
+          /** @description That capture's storage artifacts the steps read; a bundle of the requested time does not carry them: GET /v1/artifacts/{id}/content */
+          artifactIds: string[];
+          message: string;
+        }[];
       steps: ({
           n: number;
           /** @enum {string} */
