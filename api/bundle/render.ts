@@ -80,7 +80,7 @@ export function renderRestoreGuide(sel: BundleSelection): string {
     out.push('```');
     out.push('');
     out.push(
-      "Device paths differ between hosts and boots (`/dev/sdX` on ESX 3, `/vmfs/devices/disks/<id>` on ESXi, `/dev/zvol/rdsk/<dataset>` on the storage host): name the right one with `--device N=PATH`. If the device's LVM header is gone or carries another id, the script refuses; once you have checked the device yourself (for instance when the id recorded above is wrong), `--force-device PATH` lets it write that one device. `--apply` exits 0 when it wrote every extent it could, 2 when an extent was refused or failed, 3 when there was nothing to write.",
+      'Device paths differ between hosts and boots (`/dev/sdX` on ESX 3, `/vmfs/devices/disks/<id>` on ESXi, `/dev/zvol/rdsk/<dataset>` on the storage host): name the right one with `--device N=PATH`. If the device\'s LVM header is gone or carries another id, the script refuses; once you have checked the device yourself (for instance when the id recorded above is wrong), `--force-device PATH` lets it write that one device. A device that already holds the saved table is left alone ("nothing to write"), and a partition given where the disk is wanted (`DISK:1` on ESXi, `/dev/sdb1`) is refused, naming the disk to give. `--apply` exits 0 when it wrote every extent it could (or every table was already as saved), 2 when an extent was refused or failed, 3 when there was nothing to write.',
     );
   }
   out.push('');

@@ -228,6 +228,7 @@ SOURCE_MAP=
 ONLY=
 REFUSED=0
 WROTE=0
+SAME=0
 
 say() { printf '%s\\n' "$*"; }
 die() { printf 'restore.sh: %s\\n' "$*" >&2; exit 1; }
@@ -284,8 +285,10 @@ each extent, the command that restores its partition table.
   --force-device PATH   write PATH although its LVM header cannot confirm it (gone,
                         unreadable, or carrying another id): only after checking
                         yourself that PATH is the right device
-Exit status: 0 done (or dry run), 1 bad arguments or bundle, 2 some extent refused
-or failed, 3 --apply had nothing to write.
+A device already holding the saved table is left alone; a partition named where the
+disk is wanted (DISK:1, /dev/sdb1) is refused.
+Exit status: 0 done (or dry run, or every table already as saved), 1 bad arguments
+or bundle, 2 some extent refused or failed, 3 --apply had nothing to write.
 USAGE
 }
 
@@ -512,6 +515,41 @@ restore_extent() {
     gone) say "  no LVM header at sector $sector (magic 0xC001D00D missing)" ;;
     unreadable) say "  $qdev is not readable here" ;;
   esac
+  # A partition named where the disk is wanted: ESXi's DISK:N, or a device whose LVM header
+  # sits 1 MiB in (where it is in the partition itself, not at the partition's start + 1 MiB).
+  if [ "$HEADER_STATE" != match ]; then
+    case $dev in
+      /vmfs/devices/disks/*:[0-9]*) PART_OF="the disk: --device $n=$(shown "\${dev%:*}")" ;;
+      *) PART_OF=
+         if [ "$start" -gt 0 ] && [ "$HEADER_STATE" != unreadable ]; then
+           state=$HEADER_STATE; seen=$HEADER_ID
+           check_header "$dev" $((sector - start)) "$expect"
+           [ "$HEADER_STATE" = match ] && PART_OF="the disk it is on: --device $n=PATH"
+           HEADER_STATE=$state; HEADER_ID=$seen
+         fi ;;
+    esac
+    if [ -n "$PART_OF" ]; then
+      say "  $qdev is a partition, not the disk: the partition table is written to the whole disk; name $PART_OF"
+      [ "$APPLY" -eq 1 ] && REFUSED=1
+      return
+    fi
+  fi
+  # Already as saved: nothing to write (on ESXi, partedUtil getptbl prints 'N START END GUID NAME ATTR' per partition).
+  if [ "$HEADER_STATE" = match ]; then
+    same=
+    if [ "$kind" = mbr ]; then
+      want=$(dd if="$file" bs=512 count=1 2>/dev/null | od -A n -t x1 -v | tr -d ' \\n')
+      got=$(dd if="$dev" bs=512 count=1 2>/dev/null | od -A n -t x1 -v | tr -d ' \\n')
+      [ "\${#want}" -eq 1024 ] && [ "$want" = "$got" ] && same="sector 0 already holds the saved table"
+    elif command -v partedUtil >/dev/null 2>&1 && partedUtil getptbl "$dev" 2>/dev/null | grep -qi "^$index $start $end $ptype "; then
+      same="partition $index is already there as saved (partedUtil getptbl)"
+    fi
+    if [ -n "$same" ]; then
+      say "  $same: nothing to write"
+      SAME=$((SAME + 1))
+      return
+    fi
+  fi
   if [ "$APPLY" -ne 1 ]; then
     say "  would run: $cmd"
     say "  or:        $alt"
@@ -605,6 +643,7 @@ export function renderRestoreScript(plan: RestorePlan): string {
   lines.push('say ""');
   lines.push('if [ "$REFUSED" -ne 0 ]; then say "some extents were refused or failed: nothing was written to them"; exit 2; fi');
   lines.push(
+    'if [ "$APPLY" -eq 1 ] && [ "$WROTE" -eq 0 ] && [ "$SAME" -gt 0 ]; then say "every partition table is already as saved: nothing was written"; exit 0; fi',
     'if [ "$APPLY" -eq 1 ] && [ "$WROTE" -eq 0 ]; then say "nothing to write: no extent of this bundle has a partition table this script can restore (see above); nothing was written"; exit 3; fi',
   );
   lines.push('exit 0');

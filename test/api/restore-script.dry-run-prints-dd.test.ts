@@ -256,6 +256,56 @@ describe('restore-script: run with sh on device files', () => {
     chmodSync(join(bin, 'partedUtil'), 0o755);
     const applied = run(script, ['--apply', '--device', dev], { ...process.env, PATH: `${bin}:${process.env.PATH}` });
     expect(applied.code, applied.out).toBe(0);
-    expect(readFileSync(log, 'utf8')).toBe(`[setptbl][${dev}][gpt][1 2048 209715166 AA31E02A400F11DB9590000C2911D1B8 0]\n`);
+    // It asks for the table first (this stand-in prints none), then writes it.
+    expect(readFileSync(log, 'utf8')).toBe(`[getptbl][${dev}]\n[setptbl][${dev}][gpt][1 2048 209715166 AA31E02A400F11DB9590000C2911D1B8 0]\n`);
+    // A partedUtil whose getptbl shows the partition as saved: nothing is written, exit 0.
+    // getptbl's output, one line per partition 'N START END TYPE-GUID NAME ATTR' after the
+    // label and geometry lines: VMware KB 1036609, "Using the partedUtil command line utility on ESXi".
+    writeFileSync(
+      join(bin, 'partedUtil'),
+      `#!/bin/sh\nfor a in "$@"; do printf '[%s]' "$a"; done >> ${shQuote(log)}\necho >> ${shQuote(log)}\n` +
+        `[ "$1" = getptbl ] && printf 'gpt\\n13054 255 63 209715200\\n1 2048 209715166 AA31E02A400F11DB9590000C2911D1B8 vmfs 0\\n'\nexit 0\n`,
+    );
+    writeFileSync(log, '');
+    const again = run(script, ['--apply', '--device', dev], { ...process.env, PATH: `${bin}:${process.env.PATH}` });
+    expect(again.code, again.out).toBe(0);
+    expect(again.out).toContain('partition 1 is already there as saved (partedUtil getptbl): nothing to write');
+    expect(again.out).toContain('every partition table is already as saved: nothing was written');
+    expect(readFileSync(log, 'utf8')).toBe(`[getptbl][${dev}]\n`);
+  });
+
+  it('--apply on a device that already holds the saved table writes nothing and says so', () => {
+    const dev = device(dump);
+    const { script } = bundle(extent(), dump);
+    const { code, out } = run(script, ['--apply', '--device', dev]);
+    expect(code, out).toBe(0);
+    expect(out).toContain('sector 0 already holds the saved table: nothing to write');
+    expect(out).toContain('every partition table is already as saved: nothing was written');
+    expect(out).not.toContain('running:');
+    // The dry run says the same instead of a command to run.
+    const dry = run(script, ['--device', dev]);
+    expect(dry.code, dry.out).toBe(0);
+    expect(dry.out).toContain('nothing to write');
+    expect(dry.out).not.toContain('would run:');
+  });
+
+  it('a partition named where the disk is wanted is refused, naming what to give instead', () => {
+    // The VMFS partition alone (what /dev/sdb1 reads): its LVM header 1 MiB in, not at the
+    // partition's start (LBA 128) + 1 MiB as on the disk (docs/formats.md §1; vmfs-tools
+    // libvmfs/vmfs_volume.h VMFS_VOLINFO_BASE 0x100000).
+    const partition = device(dump.subarray(128 * 512));
+    const before = sha256(readFileSync(partition));
+    const { script } = bundle(extent(), dump);
+    const applied = run(script, ['--apply', '--device', partition]);
+    expect(applied.code, applied.out).toBe(2);
+    expect(applied.out).toContain(`${partition} is a partition, not the disk`);
+    expect(applied.out).toContain('name the disk it is on: --device 1=PATH');
+    expect(sha256(readFileSync(partition))).toBe(before);
+    // ESXi names partition N of a disk DISK:N: the disk is named back.
+    const esxi = run(script, ['--apply', '--device', `/vmfs/devices/disks/${NAA}:1`]);
+    expect(esxi.code, esxi.out).toBe(2);
+    expect(esxi.out).toContain(
+      `is a partition, not the disk: the partition table is written to the whole disk; name the disk: --device 1=/vmfs/devices/disks/${NAA}`,
+    );
   });
 });
