@@ -6,9 +6,12 @@
  * JSON (`storageFactsFrom`), the NAA check and the text, and still clones only a snapshot taken
  * at or before the time — and none when the host's lists hold none that old.
  */
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDrPlan, renderDrPlanText, type DrPlanInput, type PlanSource } from '../../api/dr/plan.js';
 import { EXTENT1, EXTENT2, HOUR, PROD, T0, seedDatacenter } from '../api/read-side-seed.js';
+import { readVerifiedBundle, unpackBundle } from '../helpers/bundle-tar.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 
 interface Json {
@@ -23,7 +26,11 @@ describeEachFlavour('GET dr-plan?at= before the first storage capture', (flavour
     const seeded = await seedDatacenter(catalog);
     iscsitgt = seeded.sol01.artifacts.find((a) => a.kind === 'iscsitgt-smf')!;
   });
-  afterAll(async () => catalog?.close());
+  const temps: string[] = [];
+  afterAll(async () => {
+    await catalog?.close();
+    for (const t of temps) rmSync(t, { recursive: true, force: true });
+  });
 
   const AT = new Date(T0.getTime() + HOUR / 2).toISOString();
   const SOL01_FIRST = new Date(T0.getTime() + HOUR).toISOString();
@@ -59,6 +66,14 @@ describeEachFlavour('GET dr-plan?at= before the first storage capture', (flavour
     const restore = body.steps.find((s: Json) => s.commands.includes('svccfg import iscsitgt.xml'));
     expect(restore.from[0]).toMatchObject({ artifactId: iscsitgt.id, host: 'sol01', bundlePath: null });
     expect(body.storageFactsFrom[0].message).toContain(`artifact ${iscsitgt.id} (GET /v1/artifacts/{id}/content)`);
+  });
+
+  it("says it in a restore bundle of that time too: RESTORE.md's plan and DR-PLAN.txt", async () => {
+    const root = await unpackBundle(await catalog.request(`/v1/volumes/${PROD.vmfsUuid}/restore-bundle?at=${encodeURIComponent(AT)}`), temps);
+    const { json, guide } = await readVerifiedBundle(root);
+    expect(json.drPlan.storageFactsFrom.map((f: Json) => f.deviceId)).toEqual([EXTENT1.deviceId, EXTENT2.deviceId]);
+    expect(guide).toContain(`- **Storage facts from after the requested time**: storage host sol01 first captured at ${SOL01_FIRST}`);
+    expect(readFileSync(join(root, 'DR-PLAN.txt'), 'utf8')).toContain('# Storage facts from after the requested time: storage host sol01');
   });
 
   it('says it in the text plan, before the checks', async () => {
