@@ -25,6 +25,7 @@ import { assertHostAllowed } from './host-scope.js';
 import { distinctChunks } from './begin.js';
 import { blobRowsOf, type BlobJson, jsonOf, pool, publishChunk, publishEach, trustedRecord } from './staging.js';
 import { OldestFirst } from '../oldest-first.js';
+import type { Logger } from '../logger.js';
 import { onePer } from '../one-per.js';
 import { arrivedOf } from './arrived.js';
 
@@ -388,7 +389,7 @@ export async function receiveChunks(
   // The pages kept of the batch's chunks (SparseChunk) come to at most this body's length again:
   // a small body of well-compressed chunks keeps no more pages than it weighs.
   const pages = { left: body.length };
-  const verified = await pool(batch, 4, (c) => verifyFramed(c, declared.get(c.sha256)!, pages));
+  const verified = await pool(batch, 4, (c) => verifyFramed(c, declared.get(c.sha256)!, pages, logger));
   const problems = verified.flatMap((v) => ('problem' in v ? [v.problem] : []));
   if (problems.length > 0) {
     const shown = problems.slice(0, 5).map((p) => p.message);
@@ -451,7 +452,12 @@ type Checked =
   | { problem: { sha256: string; reason: string; message: string } };
 
 /** One framed chunk against its declaration: stored size and SHA-256 when declared, encoding, and its name after a bounded inflate. */
-async function verifyFramed(c: FramedChunk, ref: BeginRequest['artifacts'][number]['chunks'][number], pages: { left: number }): Promise<Checked> {
+async function verifyFramed(
+  c: FramedChunk,
+  ref: BeginRequest['artifacts'][number]['chunks'][number],
+  pages: { left: number },
+  logger: Logger,
+): Promise<Checked> {
   const problem = (reason: string, message: string): Checked => ({ problem: { sha256: c.sha256, reason, message: `chunk ${c.sha256}: ${message}` } });
   const encoding = ref.encoding ?? 'identity';
   if (ref.storedSize !== undefined && c.stored.length !== ref.storedSize)
@@ -469,10 +475,16 @@ async function verifyFramed(c: FramedChunk, ref: BeginRequest['artifacts'][numbe
       if (sparse) pages.left += sparse.cost;
       sparse = null;
     };
-    const v = await verifyChunk(c.sha256, ref.size, c.stored, (bytes) => {
-      sparse = SparseChunk.of(bytes, Math.min(Math.floor(bytes.length / PACK_RATIO), pages.left - SparseChunk.ENTRY_BYTES));
-      if (sparse) pages.left -= sparse.cost;
-    }).catch((e: unknown) => {
+    const v = await verifyChunk(
+      c.sha256,
+      ref.size,
+      c.stored,
+      (bytes) => {
+        sparse = SparseChunk.of(bytes, Math.min(Math.floor(bytes.length / PACK_RATIO), pages.left - SparseChunk.ENTRY_BYTES));
+        if (sparse) pages.left -= sparse.cost;
+      },
+      logger,
+    ).catch((e: unknown) => {
       giveBack();
       throw e;
     });

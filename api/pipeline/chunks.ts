@@ -12,6 +12,7 @@ import { chunkKey, type BlobStore } from '../store/types.js';
 import { OldestFirst } from '../oldest-first.js';
 import { sha256HandedOver } from './hash-thread.js';
 import { onePer } from '../one-per.js';
+import type { Logger } from '../logger.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -235,11 +236,17 @@ export async function decodeChunk(sha256: string, size: number, stored: Uint8Arr
  * thread, which hashes them there and drops them — this thread neither hashes a MiB a chunk nor
  * collects it. The same checks, in the same order; no bytes are answered.
  */
-export async function verifyChunk(sha256: string, size: number, stored: Uint8Array, look: (bytes: Uint8Array) => void): Promise<Omit<VerifiedChunk, 'bytes'>> {
+export async function verifyChunk(
+  sha256: string,
+  size: number,
+  stored: Uint8Array,
+  look: (bytes: Uint8Array) => void,
+  logger?: Logger,
+): Promise<Omit<VerifiedChunk, 'bytes'>> {
   const { encoding, storedSize, bytes } = await checkedChunk(sha256, size, stored, (inflated) => {
     look(inflated);
-    // A hashing thread that stopped holding them took the bytes with it: they are inflated again and hashed here.
-    return sha256HandedOver(inflated).catch(async () => sha256Hex(await gunzipBounded(stored, CHUNK_SIZE, size)));
+    // A hashing thread that stopped or stalled holding them took the bytes with it: they are inflated again and hashed here.
+    return sha256HandedOver(inflated, logger).catch(async () => sha256Hex(await gunzipBounded(stored, CHUNK_SIZE, size)));
   });
   if (encoding === 'identity') look(bytes);
   return { encoding, storedSize };
