@@ -8,7 +8,7 @@
  * entity processing off, and only the five predefined entities and character
  * references are decoded afterwards, in one linear pass.
  */
-import { XMLParser, XMLValidator, type EntityDecoderOptions } from 'fast-xml-parser';
+import { XMLParser, XMLValidator, type EntityDecoderOptions, type X2jOptions } from 'fast-xml-parser';
 import { FormatError } from './errors.js';
 import { detailsOnly, type ParsedArtifact, type TargetLu } from './types.js';
 import { MAX_XML_BYTES, decodeInput, deviceIdFromGuid, guarded, looksBinary } from './text.js';
@@ -44,7 +44,11 @@ const IDENTITY_ENTITY_DECODER: EntityDecoderOptions = {
   decode: (value: string): string => value,
 };
 
-const xmlParser = new XMLParser({
+/**
+ * The one parser's options. The collector bundle writes the fixed ones into fast-xml-parser's
+ * code (infra/build.mjs, infra/xml-options-folded.json): a test holds the two to the same values.
+ */
+export const XML_PARSER_OPTIONS: X2jOptions = {
   ignoreAttributes: false,
   attributeNamePrefix: '',
   attributesGroupName: '@',
@@ -63,7 +67,9 @@ const xmlParser = new XMLParser({
   // parsing): an identity decoder says so explicitly, and lets the collector bundle
   // leave the library's entity tables out (infra/build.mjs).
   entityDecoder: IDENTITY_ENTITY_DECODER,
-});
+};
+
+const xmlParser = new XMLParser(XML_PARSER_OPTIONS);
 
 /** Line (1-based) of a character offset. */
 function lineAt(text: string, offset: number): number {

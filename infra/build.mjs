@@ -107,6 +107,45 @@ function copyMigrations(files, to) {
 
 // Parts of fast-xml-parser that formats/smf.ts switches off are dead code in the
 // collector, which has a size budget: see the comments in infra/shims/.
+//
+// The parser also reads its options as it goes (`if (options.captureMetaData) …` on every
+// tag). The collector's one parser (formats/smf.ts) fixes them, so the options in
+// infra/xml-options-folded.json are written into its code as those constants, and esbuild
+// drops the branches they close: metadata capture, stop nodes, comments and CDATA as
+// properties, namespace prefixes, name transforms, unpaired tags, the entity decoder it
+// would build (~4,300 bytes). A test in test/build/ holds smf.ts to those values.
+const FOLDED_XML_OPTIONS = JSON.parse(readFileSync(path('infra/xml-options-folded.json'), 'utf8'));
+const FOLDED_READ = new RegExp(`\\b(?:this\\.)?options\\.(${Object.keys(FOLDED_XML_OPTIONS).join('|')})\\b(?!\\s*=[^=])`, 'g');
+/** Edits that each must apply once, so a fast-xml-parser whose code moved fails the build instead of bundling half-folded. */
+const FOLDED_EDITS = {
+  'OrderedObjParser.js': [
+    // smf.ts passes its own (identity) entity decoder: the library's is never built.
+    ['if (this.options.entityDecoder)', 'if (true)'],
+    // No stop nodes: the set stays empty, so no tag is one and their reader is never called.
+    ['if (stopNodesOpts && stopNodesOpts.length > 0)', 'if (false)'],
+    ['this.isCurrentNodeStopNode = this.isItStopNode();', ''],
+    ['if (this.isCurrentNodeStopNode)', 'if (false)'],
+    ['this.isItStopNode = isItStopNode;', ''],
+    ['this.readStopNodeData = readStopNodeData;', ''],
+    // processEntities is off (the stand-in makes it { enabled: false }): values pass as they are.
+    ['const entityConfig = this.options.processEntities;', 'return val;'],
+  ],
+};
+/** fast-xml-parser's source `text` of `file` with the collector's fixed options written in. */
+function foldXmlOptions(file, text) {
+  const name = file.slice(file.lastIndexOf('/') + 1);
+  if (!['OrderedObjParser.js', 'node2json.js', 'XMLParser.js'].includes(name)) return text;
+  let out = text.replace(FOLDED_READ, (_, option) => String(FOLDED_XML_OPTIONS[option]));
+  // No unpaired tags (the options' empty list): no tag is one.
+  out = out.replace(/\boptions\.unpairedTagsSet\.has\((?:[^()]|\([^()]*\))*\)/g, 'false');
+  for (const [from, to] of FOLDED_EDITS[name] ?? []) {
+    if (out.split(from).length !== 2) throw new Error(`infra/build.mjs: fast-xml-parser's ${name} no longer holds \`${from}\` once: see FOLDED_EDITS`);
+    out = out.replace(from, to);
+  }
+  if (out === text) throw new Error(`infra/build.mjs: no option of infra/xml-options-folded.json is read in fast-xml-parser's ${name}`);
+  return out;
+}
+
 const xmlOptionsOff = {
   name: 'xml-options-off',
   setup(b) {
@@ -117,7 +156,10 @@ const xmlOptionsOff = {
     b.onResolve({ filter: /\/OptionsBuilder\.js$/ }, () => ({ path: path('infra/shims/xml-options-fixed.js') }));
     // Its modules each open with 'use strict', which esbuild repeats inside each lazily run
     // module; the collector is one strict-mode script already (see collectorTsconfig below).
-    b.onLoad({ filter: /\/fast-xml-parser\/src\/.*\.js$/ }, (a) => ({ contents: readFileSync(a.path, 'utf8').replace(/^'use strict';/m, ''), loader: 'js' }));
+    b.onLoad({ filter: /\/fast-xml-parser\/src\/.*\.js$/ }, (a) => ({
+      contents: foldXmlOptions(a.path, readFileSync(a.path, 'utf8').replace(/^'use strict';/m, '')),
+      loader: 'js',
+    }));
   },
 };
 
@@ -128,29 +170,32 @@ const collectorTsconfig = { compilerOptions: { ...JSON.parse(readFileSync(path('
 
 const lambdaOnly = process.argv.includes('--lambda-only');
 if (!lambdaOnly)
-  await buildTo({
-    entryPoints: [path('collector/main.ts')],
-    plugins: [xmlOptionsOff],
-    charset: 'utf8',
-    outfile: path('dist/collector.cjs'),
-    bundle: true,
-    platform: 'node',
-    target: 'node18',
-    format: 'cjs',
-    // BUILD_MINIFY=0 keeps names, for a CPU profile (the size budget holds for the minified bundle only).
-    minify: process.env.BUILD_MINIFY !== '0',
-    legalComments: 'none',
-    tsconfigRaw: collectorTsconfig,
-    // fast-xml-parser's parser keeps the first four on itself and reads them on every tag; the
-    // rest are options and state it reads by name, options set only in formats/smf.ts and
-    // infra/shims/xml-options-fixed.js (nothing reads one by a string). Nothing outside the
-    // bundle sees them, so they may be short (~580 bytes, and ~1,040 for the rest).
-    mangleProps:
-      /^(readonlyMatcher|isCurrentNodeStopNode|stopNodeExpressionsSet|saveTextToParentTag|textNodeName|captureMetaData|attributeNamePrefix|attributesGroupName|processEntities|entityDecoder|unpairedTagsSet|tagsNodeStack)$/,
-    banner: { js: '#!/usr/bin/env node\n"use strict";' },
-    define: { __COLLECTOR_VERSION__: JSON.stringify(pkg.version) },
-    logLevel: quiet ? 'error' : 'warning',
-  });
+  await buildTo(
+    {
+      entryPoints: [path('collector/main.ts')],
+      plugins: [xmlOptionsOff],
+      charset: 'utf8',
+      outfile: path('dist/collector.cjs'),
+      bundle: true,
+      platform: 'node',
+      target: 'node18',
+      format: 'cjs',
+      // BUILD_MINIFY=0 keeps names, for a CPU profile (the size budget holds for the minified bundle only).
+      minify: process.env.BUILD_MINIFY !== '0',
+      legalComments: 'none',
+      tsconfigRaw: collectorTsconfig,
+      // fast-xml-parser's parser keeps the first four on itself and reads them on every tag; the
+      // rest are options and state it reads by name, options set only in formats/smf.ts and
+      // infra/shims/xml-options-fixed.js (nothing reads one by a string). Nothing outside the
+      // bundle sees them, so they may be short (~580 bytes, and ~1,040 for the rest).
+      mangleProps:
+        /^(readonlyMatcher|isCurrentNodeStopNode|stopNodeExpressionsSet|saveTextToParentTag|textNodeName|captureMetaData|attributeNamePrefix|attributesGroupName|processEntities|entityDecoder|unpairedTagsSet|tagsNodeStack)$/,
+      banner: { js: '#!/usr/bin/env node\n"use strict";' },
+      define: { __COLLECTOR_VERSION__: JSON.stringify(pkg.version) },
+      logLevel: quiet ? 'error' : 'warning',
+    },
+    ['infra/xml-options-folded.json'],
+  );
 if (!lambdaOnly) report('dist/collector.cjs');
 
 /**
