@@ -14,7 +14,9 @@ take (rejected: collect --help says when).
   list                 each capture: id, state, host, collected at, artifacts, size,
                        failed attempts, last error (--json: all of it)
   resend ID            deliver a capture now; a rejected one goes back to the queue
+                       (--json: the capture as listed, chunks and bytes uploaded)
   drop ID              delete a capture, pending or rejected, saying what it was
+                       (--json: the capture as listed)
   ID may be any unique prefix of a capture id.
 
   --spool DIR          the spool (default /var/spool/vmfs-collector; config "spool")
@@ -37,6 +39,9 @@ function pick(entries: SpoolEntry[], id: string, dir: string): SpoolEntry {
   );
 }
 
+/** An entry as --json prints it: everything but the capture's begin body. */
+const shown = ({ capture, ...e }: SpoolEntry) => e;
+
 const describe = (e: SpoolEntry) => `${e.state} capture ${e.id} of ${e.host}, collected ${e.collectedAt}: ${e.artifacts} artifact(s), ${mib(e.size)}`;
 
 /** `spool`: list, resend or drop the captures in the spool. */
@@ -52,7 +57,7 @@ export async function run(args: string[]): Promise<number> {
   if (action === 'list') {
     const entries = await readSpool(dir, true);
     if (values.json) {
-      process.stdout.write(printableJson({ spool: dir, captures: entries.map(({ capture, ...e }) => e) }) + '\n');
+      process.stdout.write(printableJson({ spool: dir, captures: entries.map(shown) }) + '\n');
     } else {
       for (const e of entries)
         process.stdout.write(
@@ -67,14 +72,20 @@ export async function run(args: string[]): Promise<number> {
   const spool = await Spool.open(dir, cfg.spoolMaxBytes);
   try {
     const e = pick(await readSpool(dir), id, dir);
+    // With --json, the one document is written once the action is done; a failure is main's error document.
     if (action === 'drop') {
-      process.stdout.write(`dropping ${visible(describe(e))}\n`);
+      if (!values.json) process.stdout.write(`dropping ${visible(describe(e))}\n`);
       await spool.drop(e);
+      if (values.json) process.stdout.write(printableJson({ spool: dir, dropped: shown(e) }) + '\n');
       return 0;
     }
     const c = e.state === 'rejected' ? await spool.unreject(e) : e.capture;
     const d = await deliverCapture(c, new CatalogClient(client!.catalogUrl, client!.token, cfg.retry), spool, { parallel: cfg.parallel });
-    process.stdout.write(`delivered capture ${e.id} of ${e.host}: ${d.chunksUploaded} chunk(s) uploaded, ${mib(d.bytesUploaded)}\n`);
+    process.stdout.write(
+      values.json
+        ? printableJson({ spool: dir, resent: shown(e), chunksUploaded: d.chunksUploaded, bytesUploaded: d.bytesUploaded }) + '\n'
+        : `delivered capture ${e.id} of ${e.host}: ${d.chunksUploaded} chunk(s) uploaded, ${mib(d.bytesUploaded)}\n`,
+    );
     return 0;
   } finally {
     spool.close();
