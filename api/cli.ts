@@ -187,7 +187,9 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       },
     });
   } catch (e) {
-    return failed(io, asksForJson(argv), 64, 'usage', (e as Error).message);
+    // parseArgs says some errors in three lines (a value starting with '-': the last line says
+    // to write --name=-VALUE); joined, they stay the one line stderr promises.
+    return failed(io, asksForJson(argv), 64, 'usage', (e as Error).message.replace(/\n/g, ' '));
   }
   const { values, positionals } = parsed;
   const json = values.json ?? false;

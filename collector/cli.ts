@@ -23,7 +23,7 @@ export const SEND_OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
 } as const satisfies OptionSpec;
 
-/** parseArgs with `--help`/`--json` added and its errors turned into usage errors (exit 64). */
+/** parseArgs with `--help`/`--json` added and its errors turned into usage errors (exit 64), each in one line: a value starting with `-` keeps parseArgs' last line, which says to write `--args=-VALUE`. */
 export function parseCommand<O extends OptionSpec>(command: string, options: O, args: string[], allowPositionals: boolean) {
   try {
     const r = parseArgs({
@@ -34,7 +34,7 @@ export function parseCommand<O extends OptionSpec>(command: string, options: O, 
     });
     return r;
   } catch (e) {
-    throw new UsageError(`${command}: ${(e as Error).message.split('\n')[0]}`);
+    throw new UsageError(`${command}: ${(e as Error).message.replace(/\n/g, ' ')}`);
   }
 }
 

@@ -25,6 +25,9 @@ describe('catalog CLI errors under --json', () => {
       [['frobnicate', '--json'], 64, 'usage', 'unknown command "frobnicate"; see --help', {}],
       [['--json'], 64, 'usage', 'no command given; see --help', {}],
       [['check', '--read-data-subset=200%', '--json'], 64, 'usage', '--read-data-subset takes a percentage from 0 to 100, e.g. 5% (got "200%")', {}],
+      // A value starting with '-' after a space: node's parseArgs says so in three lines, the last
+      // naming the way out; they are joined into the one line.
+      [['pin', '0190b4c1-0000-7000-8000-000000000000', '--note', '-- before the swap', '--json'], 64, 'usage', "use '--note=-XYZ'", {}],
       [['check', '--json'], 78, 'invalid_setting', 'SCRUB_PERCENT', { SCRUB_PERCENT: 'lots' }],
       [
         ['pin', '0190b4c1-0000-7000-8000-000000000000', '--note', 'keep', '--json'],

@@ -61,6 +61,16 @@ describe('the command line', () => {
     }
   });
 
+  it('says in its one line how to give a value that starts with a dash (cron --args="--ssh …")', async () => {
+    const r = await runCollector(['cron', '--args', '--ssh root@esxi01'], clean());
+    expect(r.code).toBe(64);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain("use '--args=-XYZ'");
+    const ok = await runCollector(['cron', '--args=--ssh root@esxi01'], clean());
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('collect --quiet --ssh root@esxi01 ');
+  });
+
   it('needs a catalog URL and token to send, and says so', async () => {
     const r = await runCollector(['collect', '--root', host.root, '--spool', join(dir, 'spool')], { ...host.env, ...clean(), PATH: host.env.PATH });
     expect(r.code).toBe(64);
