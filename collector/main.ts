@@ -55,7 +55,8 @@ function failed(argv: string[], message: string, status: number): number {
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === '--version' || command === '-V' || command === 'version') {
-    process.stdout.write(`${VERSION}\n`);
+    // --json: one JSON document, as every command's and the catalog CLI's --version print.
+    process.stdout.write(rest.includes('--json') ? `${JSON.stringify({ version: VERSION }, null, 2)}\n` : `${VERSION}\n`);
     return EXIT.ok;
   }
   if (command === '--help' || command === '-h' || command === 'help') {

@@ -37,6 +37,10 @@ describe('the command line', () => {
     const v = await runCollector(['--version'], clean());
     expect(v.code).toBe(0);
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    // --json: a JSON document (a bare 0.1.0 is not one), as the catalog CLI's --version --json.
+    const j = await runCollector(['--version', '--json'], clean());
+    expect(j.code).toBe(0);
+    expect(JSON.parse(j.stdout)).toEqual({ version: v.stdout.trim() });
     const h = await runCollector(['--help'], clean());
     expect(h.code).toBe(0);
     for (const c of COMMANDS) expect(h.stdout).toContain(c);
