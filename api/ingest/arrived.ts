@@ -18,10 +18,13 @@
  * the in-memory bounds, a kind that goes through redaction, one past the parse window, the
  * bound on captures below) does the work itself, as before.
  *
- * A chunk this process keeps from an earlier capture (KeptChunks) does not count as arrived:
- * it may be another host's, and whether the work runs (an assembly, a whole hash, a parse)
- * would tell a collector token that declares it beside a chunk of its own whether that chunk
- * is in memory here — begin and the commit only ever count the chunks a host holds.
+ * A chunk this process keeps from an earlier capture (KeptChunks) does not count as arrived
+ * for being kept: it may be another host's, and whether the work runs (an assembly, a whole
+ * hash, a parse) would tell a collector token that declares it beside a chunk of its own
+ * whether that chunk is in memory here. What counts besides the chunks that arrived is what
+ * begin and the commit count: the chunks the capture's begin found its host holds (`held`), read
+ * as the commit reads them (KeptChunks, else the store). So a day's dump changed in one chunk
+ * is done once that chunk arrives, not left to its commit.
  */
 import { createHash } from 'node:crypto';
 import { CHUNK_SIZE, type BeginRequest } from '../../formats/protocol.js';
@@ -78,6 +81,8 @@ function isZeros(c: { sha256: string; size: number }): boolean {
 const LANES = 2;
 /** Captures stopped that ArrivedArtifacts remembers, not to follow them again (~100 bytes each). */
 const STOPPED_KEPT = 4096;
+/** Captures whose host's held chunks are remembered from their begin (a set of references each). */
+const HELD_KEPT = 16;
 /** How long the windows of lanes that ended are kept for the next batch's artifacts. */
 const WINDOWS_KEPT_MS = 5_000;
 
@@ -92,6 +97,8 @@ export class ArrivedArtifacts {
    * more use of it. The newest STOPPED_KEPT are remembered.
    */
   private readonly stopped = new Set<string>();
+  /** Per capture, the chunks its begin found its host holds (the newest HELD_KEPT captures). */
+  private readonly heldBy = new Map<string, Set<string>>();
   private readonly queue: Job[] = [];
   /** Lanes parsing artifacts now (run). */
   private lanes = 0;
@@ -104,6 +111,17 @@ export class ArrivedArtifacts {
     /** Captures followed at once: a newer one stops the oldest (its commit does the rest itself). */
     private readonly maxCaptures = 4,
   ) {}
+
+  /**
+   * At a capture's begin that lacks some chunks: the chunks its host holds (confirmed as begin
+   * answers them present), which count for its artifacts as arrived ones do.
+   */
+  held(captureId: string, shas: Set<string>): void {
+    if (this.stopped.has(captureId)) return;
+    this.heldBy.delete(captureId);
+    this.heldBy.set(captureId, shas);
+    if (this.heldBy.size > HELD_KEPT) this.heldBy.delete(this.heldBy.keys().next().value!);
+  }
 
   /**
    * After a batch of the capture's chunks was verified and kept in `received`: queues each
@@ -133,6 +151,7 @@ export class ArrivedArtifacts {
       }
       a.artifacts = artifacts;
     }
+    const held = this.heldBy.get(captureId);
     for (let i = 0; i < a.artifacts.length; i++) {
       let n = a.found[i];
       if (n < 0) continue;
@@ -141,7 +160,7 @@ export class ArrivedArtifacts {
       for (; n < chunks.length; n++) {
         const c = chunks[n];
         if (received.get(captureId, c.sha256)?.size === c.size) a.sent[i] = true;
-        else if (!isZeros(c)) break;
+        else if (!isZeros(c) && !held?.has(c.sha256)) break;
       }
       if (n < chunks.length || !a.sent[i]) {
         a.found[i] = n < chunks.length ? n : -1;
@@ -161,6 +180,7 @@ export class ArrivedArtifacts {
    * they were made of.
    */
   async take(captureId: string, refs: ManifestArtifact[]): Promise<Map<number, ParseOutcome>> {
+    this.heldBy.delete(captureId);
     const a = this.captures.get(captureId);
     const out = new Map<number, ParseOutcome>();
     if (!a) return out;
@@ -182,6 +202,7 @@ export class ArrivedArtifacts {
     const a = this.captures.get(captureId);
     if (!a) return;
     this.captures.delete(captureId);
+    this.heldBy.delete(captureId);
     this.stopped.add(captureId);
     if (this.stopped.size > STOPPED_KEPT) this.stopped.delete(this.stopped.values().next().value!);
     if (this.captures.size === 0) this.windows = [];

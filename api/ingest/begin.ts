@@ -17,6 +17,7 @@ import { checkBeginLimits, LIMITS } from './limits.js';
 import { INGEST_LOCK_QUERY } from '../retention/lock.js';
 import { stagedSizes } from '../pipeline/verify.js';
 import { deliveredChunks } from './chunks.js';
+import { arrivedOf } from './arrived.js';
 
 /**
  * Deterministic artifact id from (captureId, index), shaped like a UUID (version
@@ -224,6 +225,9 @@ export async function beginCapture(services: Services, principal: Principal, bod
       `chunk ${noMd5[0]}${noMd5.length > 1 ? ` (and ${noMd5.length - 1} more)` : ''} needs storedMd5 (base64 MD5 of the bytes as uploaded): this catalog stores chunks in S3, which binds upload URLs to it`,
     );
   }
+  // The host's own chunks count with those its batches bring for the early work of each
+  // artifact (a changed dump: most of its chunks held, one or two sent).
+  if (lacking.length > 0) arrivedOf(store).held(req.captureId, new Set(held.keys()));
   const missing: UploadTarget[] = [];
   if (lacking.length > 0) await store.openStaging(req.captureId);
   await pool(lacking, 16, async (sha) => {

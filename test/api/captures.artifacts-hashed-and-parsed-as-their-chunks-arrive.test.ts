@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { arrivedOf } from '../../api/ingest/arrived.js';
 import { declaredRefs } from '../../api/ingest/commit-jobs.js';
 import { parseArtifact } from '../../formats/parse.js';
+import { CHUNK_SIZE } from '../../formats/protocol.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, commit, frameChunks, prepareCapture, type PreparedCapture } from '../helpers/ingest-client.js';
@@ -71,6 +72,29 @@ describeEachFlavour('captures: artifacts hashed whole and parsed as their chunks
     await arrivedOf(catalog.services.store).idle();
     const viaEarly = await commit(catalog, q.request.captureId);
     expect(viaEarly.artifacts.map(({ id: _, ...a }) => a)).toEqual(done.artifacts.map(({ id: _, ...a }) => a));
+  });
+
+  it("does a dump changed in one chunk once that chunk arrives, its other chunks the host's own", async () => {
+    const input = dumps(50);
+    const first = prepareCapture({ host: 'esx-changed', artifacts: input });
+    await sendThroughCatalog(first);
+    await commit(catalog, first.request.captureId);
+
+    // The next day: one page of the second dump changed, past its first MiB; the host holds every other chunk.
+    const changed = input.map((a) => ({ ...a, bytes: a.bytes.slice() }));
+    expect(changed[1].bytes.length).toBeGreaterThan(CHUNK_SIZE + 8192);
+    changed[1].bytes.fill(0x5a, CHUNK_SIZE + 4096, CHUNK_SIZE + 8192);
+    const next = prepareCapture({ host: 'esx-changed', artifacts: changed });
+    const missing = new Set((await begin(catalog, next.request)).missing.map((m) => m.sha256));
+    expect(missing.size).toBe(1);
+    await sendThroughCatalog(next);
+    await arrivedOf(catalog.services.store).idle();
+    const taken = await arrivedOf(catalog.services.store).take(next.request.captureId, refsOf(next));
+    // The unchanged dumps sent nothing: their commit keeps yesterday's parse (earlierParses).
+    expect([...taken.keys()]).toEqual([1]);
+    expect(taken.get(1)!.parsed).toEqual(JSON.parse(JSON.stringify(parseArtifact('vmfs-header', changed[1].bytes, { deviceName: changed[1].device }))));
+    const done = await commit(catalog, next.request.captureId);
+    expect(done.artifacts.map((a) => a.parseStatus)).toEqual(['ok', 'ok', 'ok']);
   });
 
   it('takes no outcome for an artifact declared otherwise than it was made of', async () => {
