@@ -40,7 +40,11 @@ it('discover --json escapes them and reads back as what ssh said', async () => {
   const r = await runJson(['discover', '--json', '--ssh', 'root@hostile-esxi'], proxy.env);
   expect(noRaw(r.stdout)).toBe(false);
   expect(r.stdout).toContain('\\u202etxt.exe');
-  expect(r.json[0].unreachable).toBe(`could not be reached over ssh: ${RAW}`);
+  // No host reached: the one JSON document is the error, naming the host and what ssh said.
+  expect(r.code).toBe(1);
+  expect(r.json.error.code).toBe('failed');
+  expect(r.json.error.message).toContain(`hostile-esxi`);
+  expect(r.json.error.message).toContain(`could not be reached over ssh: ${RAW}`);
 });
 
 it('collect escapes them in its report and in its error line', async () => {
