@@ -6,7 +6,7 @@
  * starts; and that server, started the way the image starts it, answers /healthz.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -109,6 +109,10 @@ describe('Dockerfile', () => {
 });
 
 describe('systemd unit', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
   it('runs the bundled server as its own user with a read-only system', () => {
     const unit = read('infra/systemd/vmfs-catalog.service');
     expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/vmfs-catalog\/dist\/server\.mjs$/m);
@@ -118,4 +122,57 @@ describe('systemd unit', () => {
     // The primary of several server processes stops its workers itself (api/server.ts).
     expect(unit).toMatch(/^KillMode=mixed$/m);
   });
+
+  it('its header installs, as written, the server ExecStart starts and the admin commands', async () => {
+    const unit = read('infra/systemd/vmfs-catalog.service');
+    const steps = [...unit.matchAll(/^# {3}(.+)$/gm)].map((m) => m[1]);
+    const build = steps.find((l) => l.startsWith('node infra/build.mjs'));
+    const copy = steps.find((l) => l.includes('/opt/vmfs-catalog') && l.includes('cp '));
+    const install = steps.find((l) => l.includes('npm ci'));
+    expect(build).toBe('node infra/build.mjs --server --cli');
+    expect(install).toBe('(cd /opt/vmfs-catalog && sudo npm ci --omit=dev)');
+    // A checkout holding what the build step makes (built into it, not over dist/ that other
+    // suites use), and a host whose /opt has no vmfs-catalog yet. Under ROOT, so the checkout's
+    // node_modules stand for what npm ci installs; npm ci needs the package files, checked here.
+    mkdirSync(join(ROOT, '.tmp'), { recursive: true });
+    const work = mkdtempSync(join(ROOT, '.tmp', 'systemd-'));
+    dirs.push(work);
+    const checkout = join(work, 'checkout');
+    mkdirSync(checkout);
+    for (const f of ['package.json', 'package-lock.json']) writeFileSync(join(checkout, f), read(f));
+    await promisify(execFile)('node', ['infra/build.mjs', '--quiet', '--server', '--cli', '--out', join(checkout, 'dist')], { cwd: ROOT });
+    mkdirSync(join(work, 'opt'));
+    const opt = join(work, 'opt', 'vmfs-catalog');
+    await promisify(execFile)('sh', ['-c', copy!.replaceAll('sudo ', '').replaceAll('/opt/vmfs-catalog', opt)], { cwd: checkout });
+    for (const f of ['package.json', 'package-lock.json', 'dist/catalog.mjs', 'dist/migrations']) expect(existsSync(join(opt, f)), f).toBe(true);
+    const execStart = /^ExecStart=\/usr\/bin\/node (\S+)$/m.exec(unit)![1].replace('/opt/vmfs-catalog', opt);
+    const data = mkdtempSync(join(tmpdir(), 'vrc-systemd-'));
+    dirs.push(data);
+    const child = spawn(process.execPath, [execStart], {
+      cwd: opt,
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', DATA_DIR: data },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (b) => {
+          out += b;
+          const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        child.stderr.on('data', (b) => {
+          out += b;
+        });
+        child.once('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+      });
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const admin = steps.find((l) => l.includes('dist/catalog.mjs'))!;
+    expect(admin).toContain('cd /opt/vmfs-catalog && node dist/catalog.mjs');
+    const help = await promisify(execFile)('node', ['dist/catalog.mjs', '--help'], { cwd: opt, env: { PATH: process.env.PATH, NODE_ENV: 'production' } });
+    expect(help.stdout).toMatch(/tokens create --role/);
+  }, 180_000);
 });
