@@ -53,6 +53,8 @@ interface Arrivals {
    * commit must do the artifact itself.
    */
   outcomes: Map<number, { artifact: DeclaredArtifact; outcome: Promise<ParseOutcome | null> }>;
+  /** The estimated heap its outcomes done hold (estimatedHeapBytes), counted in ArrivedArtifacts' budget until it is stopped. */
+  heldBytes: number;
   stopped: boolean;
 }
 
@@ -86,6 +88,15 @@ const HELD_KEPT = 16;
 /** How long the windows of lanes that ended are kept for the next batch's artifacts. */
 const WINDOWS_KEPT_MS = 5_000;
 
+/**
+ * The heap the outcomes done and not yet taken may hold, all captures together (estimated:
+ * estimatedHeapBytes). An outcome that would go past it is dropped, and its commit parses the
+ * artifact itself, as without early work. A parse's output can weigh several times its input:
+ * an 8 MiB `zfs list` of 166,618 snapshots parsed to 46 MiB of heap, held until its commit
+ * (docs/performance.md); a header dump's weighs a few KiB.
+ */
+export const EARLY_HELD_BYTES = 32 * 1024 * 1024;
+
 /** The early work of one store's captures (see the module comment). */
 export class ArrivedArtifacts {
   private readonly captures = new Map<string, Arrivals>();
@@ -110,7 +121,12 @@ export class ArrivedArtifacts {
     private readonly store: BlobStore,
     /** Captures followed at once: a newer one stops the oldest (its commit does the rest itself). */
     private readonly maxCaptures = 4,
+    /** The estimated heap the outcomes waiting for their commits may hold (EARLY_HELD_BYTES). */
+    private readonly heldBudget = EARLY_HELD_BYTES,
   ) {}
+
+  /** The estimated heap the outcomes waiting for their commits hold now. */
+  private heldBytes = 0;
 
   /**
    * At a capture's begin that lacks some chunks: the chunks its host holds (confirmed as begin
@@ -138,6 +154,7 @@ export class ArrivedArtifacts {
         found: artifacts.map((x) => (mayNeedRedaction(x.kind) || !isParsed(x.kind) || x.size > PARSE_LIMIT_BYTES || x.chunks.length === 0 ? -1 : 0)),
         sent: artifacts.map(() => false),
         outcomes: new Map(),
+        heldBytes: 0,
         stopped: false,
       };
       this.captures.set(captureId, a);
@@ -206,6 +223,9 @@ export class ArrivedArtifacts {
     this.stopped.add(captureId);
     if (this.stopped.size > STOPPED_KEPT) this.stopped.delete(this.stopped.values().next().value!);
     if (this.captures.size === 0) this.windows = [];
+    // Its outcomes are its commit's now (take), or nobody's.
+    this.heldBytes -= a.heldBytes;
+    a.heldBytes = 0;
     a.stopped = true;
     for (const job of this.queue.filter((j) => j.arrivals === a)) job.done(null);
   }
@@ -239,7 +259,7 @@ export class ArrivedArtifacts {
         try {
           // A window refused (a RangeError when memory is short) fails this artifact alone: its commit awaits it.
           if (!window || window.bytes.length < job.artifact.size) window = new ArtifactWindow(sharedBytes(job.artifact.size));
-          outcome = await this.parse(job, received, window);
+          outcome = this.hold(job.arrivals, await this.parse(job, received, window));
         } catch {
           outcome = null;
         }
@@ -259,6 +279,21 @@ export class ArrivedArtifacts {
     }
   }
 
+  /**
+   * An outcome done, counted in the budget while its capture is followed; null (its commit
+   * parses the artifact itself) when it would go past the budget. One whose capture was stopped
+   * meanwhile goes to the commit that took it, or to nobody, and holds nothing here.
+   */
+  private hold(arrivals: Arrivals, outcome: ParseOutcome | null): ParseOutcome | null {
+    if (!outcome || arrivals.stopped) return outcome;
+    const left = this.heldBudget - this.heldBytes;
+    const bytes = estimatedHeapBytes(outcome, left);
+    if (bytes > left) return null;
+    this.heldBytes += bytes;
+    arrivals.heldBytes += bytes;
+    return outcome;
+  }
+
   /** One artifact assembled from its arrived chunks, hashed whole and parsed; null when its whole hash is not the declared one. */
   private async parse(job: Job, received: ReceivedChunks, window: ArtifactWindow): Promise<ParseOutcome | null> {
     const artifact = job.artifact;
@@ -275,6 +310,35 @@ export class ArrivedArtifacts {
     if ((await sha256Shared(bytes)) !== artifact.sha256) return null;
     return parseAssembled({ ...artifact, device: artifact.device ?? null }, bytes, artifact.size);
   }
+}
+
+/**
+ * About how much heap a JSON value (a parse's outcome) holds, in bytes, counting no further
+ * than just past `limit`. A rough model of V8's layout on 64-bit: an object 32 bytes and 16 a
+ * property, an array 32 and 8 an element, a string 24 and a byte a character, a number 16 —
+ * on the 8 MiB `zfs list` above it says 50.7 MiB where 46 MiB were measured, in 33 ms (its parse: about 1 s). A string
+ * the parser cut out of its input may share that input's memory; counted whole, it is over
+ * rather than under.
+ */
+export function estimatedHeapBytes(value: unknown, limit = Number.POSITIVE_INFINITY): number {
+  let bytes = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0 && bytes <= limit) {
+    const v = stack.pop();
+    if (typeof v === 'string') bytes += 24 + v.length;
+    else if (typeof v === 'number') bytes += 16;
+    else if (Array.isArray(v)) {
+      bytes += 32 + 8 * v.length;
+      for (const x of v) stack.push(x);
+    } else if (v !== null && typeof v === 'object') {
+      bytes += 32;
+      for (const k in v) {
+        bytes += 16;
+        stack.push((v as Record<string, unknown>)[k]);
+      }
+    }
+  }
+  return bytes;
 }
 
 /** The early work of one store (shared by every request the process serves). */
