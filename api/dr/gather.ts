@@ -160,6 +160,9 @@ function enrichIscsitgt(lu: PlanLu, d: IscsitgtDetails): void {
   lu.initiators = target.aclNames.map((name) => ({ name, iqn: initiators.get(name) ?? name })).filter((i) => !!i.iqn);
   // The collector names what it redacted: CHAP secrets were configured.
   lu.chap = (d.redacted ?? []).some((r) => /chap|passwords/i.test(r));
+  // Every initiator the export defines may hold a CHAP secret in the passwords group, on the
+  // target's ACL or not (a target without an ACL admits every initiator): each is set again.
+  lu.chapInitiators = lu.chap ? (d.initiators ?? []).map((i) => i.name) : [];
 }
 
 function sameGuid(deviceIdOrGuid: string | null, lu: PlanLu): boolean {

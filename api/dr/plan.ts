@@ -100,6 +100,11 @@ export interface PlanLu {
   /** Whether the capture shows CHAP configured (secrets are never kept). */
   chap: boolean;
   /**
+   * iscsitgt, CHAP configured: every initiator the export defines, on the target's ACL or not
+   * (the passwords group may hold a secret for each) — each secret is set again. Absent: the ACL's.
+   */
+  chapInitiators?: string[];
+  /**
    * COMSTAR: the iSCSI targets the LU's view reaches — the view's target group's members, or,
    * for a view to All targets, every target `itadm list-target` showed. Absent: only `iqn`.
    */
@@ -347,6 +352,7 @@ function luFor(lus: PlanLu[], deviceId: string): PlanLu | null {
     if (!lu.portalGroups.length) lu.portalGroups = m.portalGroups;
     if (!lu.initiators.length) lu.initiators = m.initiators;
     lu.chap ||= m.chap;
+    if (!lu.chapInitiators?.length && m.chapInitiators?.length) lu.chapInitiators = m.chapInitiators;
     if (!lu.targets?.length && m.targets?.length) lu.targets = m.targets;
     if (!lu.unboundPortalGroups?.length && m.unboundPortalGroups?.length) lu.unboundPortalGroups = m.unboundPortalGroups;
     lu.luAlias ??= m.luAlias;
@@ -438,10 +444,15 @@ function stepsForIscsitgt(lu: PlanLu, clonePath: string | null): Omit<PlanStep, 
     steps.push({
       stage: 'storage',
       title: 'Set the CHAP secrets again (not optional)',
-      commands: [command('iscsitadm', 'modify', 'admin', '-C'), ...lu.initiators.map((i) => command('iscsitadm', 'modify', 'initiator', '-C', i.name))],
+      commands: [
+        command('iscsitadm', 'modify', 'admin', '-C'),
+        ...[...new Set([...lu.initiators.map((i) => i.name), ...(lu.chapInitiators ?? [])])].map((name) =>
+          command('iscsitadm', 'modify', 'initiator', '-C', name),
+        ),
+      ],
       note:
         'CHAP was configured. The import set each secret to the placeholder REDACTED (secrets are never uploaded), so CHAP logins fail ' +
-        'until each is set again; -C prompts for it. Skip the admin line if the target had no secret of its own; a RADIUS secret: iscsitadm modify admin -R.',
+        'until each is set again; -C prompts for it. Skip the admin line if the target had no secret of its own, and an initiator line for an initiator that had none; a RADIUS secret: iscsitadm modify admin -R.',
       from: sourcesOf(lu),
     });
   }
