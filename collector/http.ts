@@ -20,6 +20,15 @@ export class UnreachableError extends CollectorError {
 }
 
 /**
+ * What a try-again-later failure says about the catalog, not the request it went wrong on:
+ * network errors, timeouts and 502/503/504 mean it is out of reach ('catalog unreachable: …');
+ * null for a 202 (still committing) or another 5xx (failing on this capture).
+ */
+export function unreachableLine(e: UnreachableError): string | null {
+  return e.status !== 202 && (e.status < 500 || e.status === 502 || e.status === 503 || e.status === 504) ? `catalog unreachable: ${e.reason}` : null;
+}
+
+/**
  * A 4xx that retrying the same request cannot change (status 0: the collector itself
  * cannot send the capture). `store`: an object store refused an upload URL, not the catalog.
  */

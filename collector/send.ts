@@ -10,7 +10,7 @@ import { CaptureRejected, deliverCapture, NOT_THE_CAPTURE, type DeliveryResult }
 import { DigestMemo } from './digest-memo.js';
 import { describeError, EXIT, jsonError } from './errors.js';
 import { DEFAULT_HOST_SETTINGS, type HostAccess, type HostSettings } from './host-access.js';
-import { RejectedError, UnreachableError } from './http.js';
+import { RejectedError, UnreachableError, unreachableLine } from './http.js';
 import type { Progress } from './progress.js';
 import { readSpool, Spool, type SpooledCapture } from './spool.js';
 import { uuidv7 } from './uuidv7.js';
@@ -234,7 +234,7 @@ export class SendSession {
     if (e.status === 202) this.late = true;
     // What is wrong, not the request it went wrong on: that names one capture, and this
     // becomes the error of every capture the run spools after it.
-    else if (e.status < 500 || e.status === 502 || e.status === 503 || e.status === 504) this.unreachable = `catalog unreachable: ${e.reason}`;
+    else if (unreachableLine(e)) this.unreachable = unreachableLine(e)!;
     else process.stderr.write(`warning: ${visible(e.message)}\n`);
     return true;
   }

@@ -2,6 +2,7 @@ import { CATALOG_OPTIONS, COMMON_HELP, parseCommand, printedHelp } from '../cli.
 import { loadConfigFile, requireCatalog, resolveSendConfig } from '../config.js';
 import { CatalogClient } from '../catalog-client.js';
 import { deliverCapture } from '../deliver.js';
+import { UnreachableError, unreachableLine } from '../http.js';
 import { CollectorError, UsageError } from '../errors.js';
 import { readSpool, Spool, type SpoolEntry } from '../spool.js';
 import { printableJson, visible } from '../../formats/printable.js';
@@ -80,7 +81,11 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     const c = e.state === 'rejected' ? await spool.unreject(e) : e.capture;
-    const d = await deliverCapture(c, new CatalogClient(client!.catalogUrl, client!.token, cfg.retry), spool, { parallel: cfg.parallel });
+    const d = await deliverCapture(c, new CatalogClient(client!.catalogUrl, client!.token, cfg.retry), spool, { parallel: cfg.parallel }).catch((err) => {
+      // As collect says it: what is wrong with the catalog, not the request it went wrong on.
+      if (err instanceof UnreachableError) err.message = unreachableLine(err) ?? err.message;
+      throw err;
+    });
     process.stdout.write(
       values.json
         ? printableJson({ spool: dir, resent: shown(e), chunksUploaded: d.chunksUploaded, bytesUploaded: d.bytesUploaded }) + '\n'

@@ -75,7 +75,8 @@ describe('spool resend and drop with --json', { timeout: 90_000 }, () => {
     const unreachable = await runJson(spoolCommand('spool', 'resend', id, '--json', '--url', await down()), env());
     expect(unreachable.code, unreachable.stderr).toBe(75);
     expect(Object.keys(unreachable.json)).toEqual(['error']);
-    expect(unreachable.json.error).toEqual({ code: 'unreachable', message: expect.stringMatching(/ECONNREFUSED/) });
+    // What is wrong, as collect says it — not the one request it went wrong on.
+    expect(unreachable.json.error).toEqual({ code: 'unreachable', message: expect.stringMatching(/^catalog unreachable: .*ECONNREFUSED/) });
     expect(unreachable.stderr).toBe(`collector spool: ${unreachable.json.error.message}\n`);
     expect(waiting()).toContain(`${id}.json`);
 
