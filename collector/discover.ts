@@ -12,7 +12,8 @@ import { oneOf } from './cli.js';
 import { describeError, UsageError } from './errors.js';
 import type { ConfigFile } from './config.js';
 import type { HostAccess } from './host-access.js';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { MAX_TEXT_BYTES, MAX_XML_BYTES } from '../formats/text.js';
 
 /** `.vh.sf` copies: the FS descriptor sits at +2 MiB, so the first 8 MiB are plenty. */
@@ -53,6 +54,8 @@ export interface PlannedArtifact {
   onlyIfVmfs?: boolean;
   /** Discovery already knows it cannot be captured. */
   error?: string;
+  /** The path collect opens when it is not `read.path`: under `--root`, every host path is read below the root. */
+  readAs?: string;
 }
 
 export interface Discovery {
@@ -353,6 +356,18 @@ export async function discoverHost(access: HostAccess, opts: DiscoverOptions): P
       why: 'given with --file',
       read: wholeFile(path, parsed.kind),
     });
+  }
+  // Under --root, collect reads each host path below the root (LocalAccess joins them): show
+  // that path, and say when one given by hand is not there, rather than list what collect cannot read.
+  if (access.ref.type === 'local') {
+    const root = access.ref.root;
+    for (const a of d.artifacts) {
+      if (!a.read) continue;
+      const at = join(root, a.read.path);
+      if (at !== a.read.path) a.readAs = at;
+      if (/^given/.test(a.why) && !existsSync(at))
+        d.notes.push(`${a.why.replace('given with ', '')} ${a.read.path}: no such file under ${root} (collect would read ${at})`);
+    }
   }
   return d;
 }

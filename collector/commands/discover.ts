@@ -43,6 +43,7 @@ function toJson(d: Discovery) {
       bytes: a.text ? a.text.length : a.read ? (a.read.length === 'header' ? 'header' : a.read.cap ? 'whole' : a.read.length) : null,
       onlyIfVmfs: a.onlyIfVmfs === true,
       error: a.error ?? null,
+      readAs: a.readAs ?? null,
     })),
     notes: d.notes,
   };
@@ -90,7 +91,7 @@ export async function run(args: string[]): Promise<number> {
             ? 'header dump, length planned from its partition table and LVM header'
             : 'file';
         process.stdout.write(
-          `  ${a.kind.padEnd(15)} ${visible(a.sourcePath)}\n      ${visible(a.why)}; ${what}${a.onlyIfVmfs ? ' (only if it holds VMFS)' : ''}${a.error ? `\n      ERROR ${visible(a.error)}` : ''}\n`,
+          `  ${a.kind.padEnd(15)} ${visible(a.sourcePath)}${a.readAs ? ` (read as ${visible(a.readAs)})` : ''}\n      ${visible(a.why)}; ${what}${a.onlyIfVmfs ? ' (only if it holds VMFS)' : ''}${a.error ? `\n      ERROR ${visible(a.error)}` : ''}\n`,
         );
       }
       for (const n of d.notes) process.stdout.write(`  note: ${visible(n)}\n`);
