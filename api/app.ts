@@ -12,7 +12,7 @@ import { bodyLimit } from './http/body-limit.js';
 import type { AppEnv, App, Services } from './context.js';
 import { routeModules } from './routes/index.js';
 import { registerDocsRoutes } from './routes/docs.js';
-import { registerConsole } from './console/index.js';
+import { notFoundPage, registerConsole } from './console/index.js';
 import { createBlobRoutes } from './routes/blobs.js';
 import { servesOwnUrls } from './store/types.js';
 import { VERSION } from './version.js';
@@ -145,7 +145,9 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
     return c.json(errorBody(api.code, api.message, requestId, api.details), api.status);
   });
 
-  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`, c.var.requestId ?? randomUUID()), 404));
+  app.notFound(
+    async (c) => (await notFoundPage(c)) ?? c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`, c.var.requestId ?? randomUUID()), 404),
+  );
 
   // The web console first: its session bridge for download links must run before the API's guards.
   registerConsole(app);

@@ -54,6 +54,17 @@ function problem(c: C, user: ConsoleUser | null, e: ApiError): Response {
   return html(c, <ProblemPage user={user} title={title} message={e.message} />, status);
 }
 
+/**
+ * A browser's unknown page (`/login`, a mistyped link) as an HTML 404 in the console's frame,
+ * or null for an API client (no text/html in Accept) and for any /v1 path, whose callers
+ * read the JSON error shape.
+ */
+export async function notFoundPage(c: C): Promise<Response | null> {
+  if (/^\/v1(\/|$)/.test(c.req.path) || !(c.req.header('accept') ?? '').includes('text/html')) return null;
+  const user = await sessionUser(c);
+  return html(c, <ProblemPage user={user} title="Not found" message={`There is no page at ${c.req.path}.`} />, 404);
+}
+
 /** The path and query of this request, to come back to after signing in. */
 function here(c: C): string {
   const u = new URL(c.req.url);
