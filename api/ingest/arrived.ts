@@ -122,8 +122,17 @@ export class ArrivedArtifacts {
     /** Captures followed at once: a newer one stops the oldest (its commit does the rest itself). */
     private readonly maxCaptures = 4,
     /** The estimated heap the outcomes waiting for their commits may hold (EARLY_HELD_BYTES). */
-    private readonly heldBudget = EARLY_HELD_BYTES,
+    private heldBudget = EARLY_HELD_BYTES,
   ) {}
+
+  /** Tests only: sets the budget (EARLY_HELD_BYTES otherwise), so a small result can prove what a big one would; answers a function that puts it back. */
+  heldBudgetForTests(bytes: number): () => void {
+    const before = this.heldBudget;
+    this.heldBudget = bytes;
+    return () => {
+      this.heldBudget = before;
+    };
+  }
 
   /** The estimated heap the outcomes waiting for their commits hold now. */
   private heldBytes = 0;
