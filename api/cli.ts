@@ -67,6 +67,21 @@ reindex could not read artifacts (each named) · 3 check or maintenance found pr
 database is in use by a running server · 78 a setting is invalid, or the embedded
 database cannot be opened (the message says how to rebuild it)`;
 
+/**
+ * `<command> --help`: that command's entries of USAGE's command list (all of `tokens`, or just
+ * `tokens create`), or null for a command it does not list.
+ */
+function commandUsage(command: string, sub?: string): string | null {
+  const list = USAGE.slice(USAGE.indexOf('commands:\n') + 10, USAGE.indexOf('\n\noptions:'));
+  // An entry starts at two spaces' indent; its description lines are indented further.
+  const entries = list.split(/\n(?= {2}\S)/).map((e) => e.replace(/^ {2}/, ''));
+  const mine = entries.filter((e) => e.split(/\s/)[0] === command);
+  const exact = mine.filter((e) => e.split(/\s/)[1] === sub);
+  const shown = exact.length ? exact : mine;
+  if (!shown.length) return null;
+  return `usage: npm run catalog -- ${shown.join('\n   or: npm run catalog -- ')}\n\n--json, --help, --version and the exit statuses: npm run catalog -- --help`;
+}
+
 /** What a command does through a running server's API, for the refusal on a busy embedded database. */
 const BUSY_ROUTES: Record<string, string> = {
   'tokens create': 'POST /v1/tokens (or the console)',
@@ -195,7 +210,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   const json = values.json ?? false;
   const print = (human: string, machine: unknown) => io.out(json ? JSON.stringify(machine, null, 2) + '\n' : human + '\n');
   if (values.help) {
-    io.out(USAGE + '\n');
+    // `<command> --help` shows that command's own entry; an unknown one, or none, everything.
+    io.out(((positionals.length ? commandUsage(positionals[0], positionals[1]) : null) ?? USAGE) + '\n');
     return 0;
   }
   if (values.version) {

@@ -1,0 +1,52 @@
+/**
+ * `npm run catalog -- <command> --help` printed the whole usage; it prints that command's own
+ * entry (all of `tokens`, or one subcommand), and points to `--help` for the rest, without
+ * opening the database. An unknown command's --help still prints everything.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { ROOT, serverEnv } from '../helpers/spawn-server.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'vrc-cli-help-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+const cli = (args: string[]) =>
+  spawnSync(process.execPath, [join(ROOT, 'dist/catalog.mjs'), ...args], {
+    cwd: ROOT,
+    env: serverEnv({ DATA_DIR: dataDir }),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+
+const POINTER = '--json, --help, --version and the exit statuses: npm run catalog -- --help\n';
+
+it('check --help prints the check entry alone', () => {
+  const r = cli(['check', '--help']);
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout).toBe(
+    `usage: npm run catalog -- check [--read-data-subset=N%]\n${' '.repeat(31)}check manifests, rows and chunks; re-hash the next N % of chunks\n\n${POINTER}`,
+  );
+  expect(r.stderr).toBe('');
+});
+
+it('tokens -h lists its three subcommands; tokens revoke --help just the one', () => {
+  const all = cli(['tokens', '-h']);
+  expect(all.status).toBe(0);
+  expect(all.stdout.match(/^(usage| {3}or): npm run catalog -- tokens (\w+)/gm)?.map((l) => l.split(' ').pop())).toEqual(['create', 'list', 'revoke']);
+  expect(all.stdout).not.toMatch(/rebuild|retention|exit status:/);
+  const one = cli(['tokens', 'revoke', '--help']);
+  expect(one.stdout).toBe(`usage: npm run catalog -- tokens revoke ID             revoke a token\n\n${POINTER}`);
+});
+
+it('--help alone, and an unknown command with --help, still print the whole usage', () => {
+  for (const args of [['--help'], ['bogus', '--help']]) {
+    const r = cli(args);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage: npm run catalog -- <command> \[options\]\n\ncommands:\n/);
+    expect(r.stdout).toContain('exit status: 0 done');
+  }
+  expect(readdirSync(dataDir)).toEqual([]);
+});
