@@ -414,6 +414,11 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
 
 const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain || process.argv[1]?.endsWith('api/cli.ts')) {
+  // A reader that stops early (`… | head`): the rest of the output goes nowhere and the command
+  // still finishes its work (a rebuild cut off by a closed pipe would be worse than lost lines).
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
   runCli(process.argv.slice(2), {
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s),

@@ -81,6 +81,10 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // A reader that stops early (`… | head`): the rest of the output goes nowhere; the run finishes.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
   const argv = process.argv.slice(2);
   main(argv).then((code) => {
     process.exitCode = code;
