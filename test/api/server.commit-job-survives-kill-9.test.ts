@@ -55,8 +55,9 @@ for (const flavour of availableFlavours() as Flavour[]) {
       const first = await startServerChild(env);
       servers.push(first);
       const catalog = remoteCatalog(first.url, token);
-      // 96 MiB of random filler: seconds of reading and hashing, so the kill lands mid-job.
-      const dump = buildVmfsDisk({ dumpLength: 100 * MiB, extraRegions: [{ offset: 4 * MiB, bytes: randomBytes(96 * MiB) }] });
+      // 48 MiB of random filler: a second or more of reading and hashing, so the kill (sent as soon
+      // as a poll sees the job started) lands mid-job.
+      const dump = buildVmfsDisk({ dumpLength: 52 * MiB, extraRegions: [{ offset: 4 * MiB, bytes: randomBytes(48 * MiB) }] });
       const prepared = prepareCapture({
         host: 'esx-job-kill9',
         artifacts: [{ kind: 'vmfs-header', fileName: 'support.bin', device: DEFAULTS.deviceId, bytes: dump }],
@@ -91,7 +92,8 @@ for (const flavour of availableFlavours() as Flavour[]) {
         res = await poll(again);
         if (res.status !== 202) break;
         const p = (await res.json()) as CommitInProgress;
-        await new Promise((r) => setTimeout(r, Math.min(p.retryAfter, 2) * 1000));
+        // Polled more often than Retry-After asks: the answer comes as soon as the lease lapses and the job ends.
+        await new Promise((r) => setTimeout(r, Math.min(p.retryAfter, 0.25) * 1000));
       }
       expect(res.status).toBe(200);
       const done = (await res.json()) as CommitResponse;
