@@ -46,6 +46,14 @@ function catalogCli(args: string[], env: Record<string, string>): Promise<Run> {
 
 const oneLine = (s: string) => s.trim().split('\n').length === 1;
 
+const BAD_USAGE = [
+  ['bogus'],
+  ['tokens', 'create', '--name', 'x'],
+  ['tokens', 'create', '--role', 'collector', '--name', 'x'],
+  ['reindex', '--kind', 'nope'],
+  ['tokens', 'list', '--wat'],
+];
+
 describe('catalog CLI', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'vrc-cli-'));
   const env = { DATA_DIR: dataDir };
@@ -58,23 +66,17 @@ describe('catalog CLI', () => {
   });
 
   it('prints help, and one-line errors for bad usage', { timeout: 300_000 }, async () => {
-    const help = await catalogCli(['--help'], env);
+    // None of these opens the database: they run at once.
+    const [help, none, ...bad] = await Promise.all([catalogCli(['--help'], env), catalogCli([], env), ...BAD_USAGE.map((args) => catalogCli(args, env))]);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/tokens create --role/);
     // Each status the commands end with, as `check` (3) and a busy embedded database (75) use them.
     expect(help.stdout).toMatch(
       /exit status: 0 done · 1 failed · 2 done in part: rebuild left manifests or artifacts out,\s+reindex could not read artifacts \(each named\) · 3 check or maintenance found problems\s+\(lost or corrupt chunks\) · 64 usage · 75 the embedded\s+database is in use by a running server · 78 a setting is invalid, or the embedded\s+database cannot be opened/,
     );
-    const none = await catalogCli([], env);
     expect(none.code).toBe(64);
-    for (const args of [
-      ['bogus'],
-      ['tokens', 'create', '--name', 'x'],
-      ['tokens', 'create', '--role', 'collector', '--name', 'x'],
-      ['reindex', '--kind', 'nope'],
-      ['tokens', 'list', '--wat'],
-    ]) {
-      const r = await catalogCli(args, env);
+    for (const [i, args] of BAD_USAGE.entries()) {
+      const r = bad[i];
       expect(r.code, args.join(' ')).toBe(64);
       expect(oneLine(r.stderr), r.stderr).toBe(true);
       expect(r.stderr).toMatch(/^catalog: /);
@@ -113,21 +115,21 @@ describe('catalog CLI', () => {
     // The token the CLI created works against the server.
     const tokensRes = await fetch(`${server.url}/v1/tokens`, { headers: { authorization: `Bearer ${adminToken}` } });
     expect(tokensRes.status).toBe(200);
-    const busy = await catalogCli(['tokens', 'list'], env);
+    // Each finds the server holding the database: they run at once.
+    const [busy, revoke, maintenance, check] = await Promise.all(
+      [['tokens', 'list'], ['tokens', 'revoke', 'some-id'], ['maintenance'], ['check']].map((args) => catalogCli(args, env)),
+    );
     expect(busy.code).toBe(75);
     expect(oneLine(busy.stderr)).toBe(true);
     expect(busy.stderr).toContain('in use by a running catalog server');
     expect(busy.stderr).toContain(`pid ${server.pid}`);
     expect(busy.stderr).toContain('GET /v1/tokens');
     // Each command names its own route.
-    const revoke = await catalogCli(['tokens', 'revoke', 'some-id'], env);
     expect(revoke.code).toBe(75);
     expect(revoke.stderr).toContain('DELETE /v1/tokens/{id}');
-    const maintenance = await catalogCli(['maintenance'], env);
     expect(maintenance.code).toBe(75);
     expect(maintenance.stderr).toContain('runs this pass itself (first a minute after its start, then hourly)');
     expect(maintenance.stderr).not.toContain('use nothing');
-    const check = await catalogCli(['check'], env);
     expect(check.code).toBe(75);
     expect(check.stderr).toContain('POST /v1/admin/check');
     // A capture begun over the protocol and never committed, for `drop` once the server is gone.
