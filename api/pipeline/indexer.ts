@@ -35,6 +35,12 @@ export interface IndexedRows {
   targets: TargetRow[];
   zfsSnapshots: SnapshotRow[];
   volumes: VolumeRow[];
+  /**
+   * A volume as an FS descriptor that is not a header dump's (a `.vh.sf`: a claim) names it,
+   * with the segment it ties the volume to: written only where no header dump contradicts the
+   * claim (`claimedVolumeUpserts`).
+   */
+  claimedVolumes: Array<{ volume: VolumeRow; segmentUuid: string }>;
   luns: LunRow[];
   /** From an ESX inventory's /system/uuid. */
   hostSystemUuid: string | null;
@@ -63,13 +69,23 @@ function lunFromVml(vml: string | null): number | null {
 
 /** The catalog rows one parsed artifact contributes. */
 export function indexRows(ctx: ArtifactContext, parsed: ParsedArtifact): IndexedRows {
-  const out: IndexedRows = { extents: [], segments: [], targets: [], zfsSnapshots: [], volumes: [], luns: [], hostSystemUuid: null, observations: [] };
+  const out: IndexedRows = {
+    extents: [],
+    segments: [],
+    targets: [],
+    zfsSnapshots: [],
+    volumes: [],
+    claimedVolumes: [],
+    luns: [],
+    hostSystemUuid: null,
+    observations: [],
+  };
   const base = { artifactId: ctx.artifactId, captureId: ctx.captureId, seenAt: ctx.collectedAt };
   const vmfs = parsed.vmfs;
   const devicePath = ctx.device && !deviceIdOrNull(ctx.device) ? ctx.device : null;
 
   if (vmfs?.vmfsUuid) {
-    out.volumes.push({
+    const volume: VolumeRow = {
       vmfsUuid: vmfs.vmfsUuid,
       label: vmfs.label,
       version: vmfs.version,
@@ -78,7 +94,9 @@ export function indexRows(ctx: ArtifactContext, parsed: ParsedArtifact): Indexed
       creatorMac: vmfs.creatorMac,
       firstSeen: ctx.collectedAt,
       lastSeen: ctx.collectedAt,
-    });
+    };
+    if (parsed.kind !== 'vmfs-header' && vmfs.segmentUuid) out.claimedVolumes.push({ volume, segmentUuid: vmfs.segmentUuid });
+    else out.volumes.push(volume);
     if (vmfs.segmentUuid) out.segments.push({ artifactId: ctx.artifactId, segmentUuid: vmfs.segmentUuid, vmfsUuid: vmfs.vmfsUuid, seenAt: ctx.collectedAt });
   }
 
@@ -321,6 +339,7 @@ export function indexedRowStatements(tx: Db, rows: IndexedRows): Array<PromiseLi
     ...chunked(rows.segments, BATCH).map((b) => tx.insert(segments).values(b).onConflictDoNothing()),
     ...volumeUpserts(tx, rows.volumes),
     ...volumeLabelUpserts(tx, rows.volumes),
+    ...claimedVolumeUpserts(tx, rows.claimedVolumes),
     ...lunUpserts(tx, rows.luns),
   ].map((q) => tx.execute(q));
 }
@@ -361,24 +380,19 @@ export function volumeUpserts(tx: Db, rows: VolumeRow[]): SQLWrapper[] {
   return chunked(
     newestBy(rows, (r) => r.vmfsUuid),
     BATCH,
-  ).map((batch) =>
-    tx
-      .insert(volumes)
-      .values(batch)
-      .onConflictDoUpdate({
-        target: volumes.vmfsUuid,
-        set: {
-          label: newerWins('volumes', 'label'),
-          version: newerWins('volumes', 'version'),
-          blockSize: newerWins('volumes', 'block_size'),
-          createdAt: sql`coalesce(volumes.created_at, excluded.created_at)`,
-          creatorMac: sql`coalesce(volumes.creator_mac, excluded.creator_mac)`,
-          firstSeen: sql`least(volumes.first_seen, excluded.first_seen)`,
-          lastSeen: sql`greatest(volumes.last_seen, excluded.last_seen)`,
-        },
-      }),
-  );
+  ).map((batch) => tx.insert(volumes).values(batch).onConflictDoUpdate({ target: volumes.vmfsUuid, set: volumeMerge }));
 }
+
+/** How a volume row merges into the one stored: the newest observation's label/version win. */
+const volumeMerge = {
+  label: newerWins('volumes', 'label'),
+  version: newerWins('volumes', 'version'),
+  blockSize: newerWins('volumes', 'block_size'),
+  createdAt: sql`coalesce(volumes.created_at, excluded.created_at)`,
+  creatorMac: sql`coalesce(volumes.creator_mac, excluded.creator_mac)`,
+  firstSeen: sql`least(volumes.first_seen, excluded.first_seen)`,
+  lastSeen: sql`greatest(volumes.last_seen, excluded.last_seen)`,
+};
 
 /** Records each (volume, label) seen, widening its first and last sighting: earlier labels stay searchable. */
 export function volumeLabelUpserts(tx: Db, rows: VolumeRow[]): SQLWrapper[] {
@@ -409,6 +423,43 @@ export function volumeLabelUpserts(tx: Db, rows: VolumeRow[]): SQLWrapper[] {
         },
       }),
   );
+}
+
+/**
+ * A claim's volume row and label (see `IndexedRows.claimedVolumes`), each claim as one
+ * statement: a `.vh.sf` any host's collector token can send must not relabel a volume whose
+ * header dumps contradict it (api/read/segment-claims.ts: a header ties its segment to another
+ * volume, or its volume to another segment). Such a claim still makes the row of a volume the
+ * catalog did not know (its page then shows the conflict), changes no row it knew, and adds no
+ * label to search. The segments rows the same pipeline inserted before are seen, so a header
+ * dump in the same capture counts.
+ */
+export function claimedVolumeUpserts(tx: Db, claims: IndexedRows['claimedVolumes']): SQLWrapper[] {
+  // One statement per distinct claim (the newest sighting of each volume and segment).
+  const newest = new Map<string, IndexedRows['claimedVolumes'][number]>();
+  for (const c of claims) {
+    const key = JSON.stringify([c.volume.vmfsUuid, c.segmentUuid]);
+    const prev = newest.get(key);
+    if (!prev || (c.volume.lastSeen as Date) >= (prev.volume.lastSeen as Date)) newest.set(key, c);
+  }
+  const sorted = [...newest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c);
+  return sorted.flatMap(({ volume, segmentUuid }) => {
+    const standing = (vmfsUuid: SQL) => sql`NOT EXISTS (
+      SELECT 1 FROM segments n JOIN artifacts na ON na.id = n.artifact_id
+       WHERE na.kind = 'vmfs-header'
+         AND ((n.segment_uuid = ${segmentUuid} AND n.vmfs_uuid <> ${vmfsUuid}) OR (n.vmfs_uuid = ${vmfsUuid} AND n.segment_uuid <> ${segmentUuid})))`;
+    const row = tx
+      .insert(volumes)
+      .values(volume)
+      .onConflictDoUpdate({ target: volumes.vmfsUuid, set: volumeMerge, setWhere: standing(sql`excluded.vmfs_uuid`) });
+    if (!volume.label) return [row];
+    const label = sql`INSERT INTO volume_labels (vmfs_uuid, label, first_seen, last_seen)
+      SELECT ${volume.vmfsUuid}, ${volume.label}, ${(volume.firstSeen as Date).toISOString()}::timestamptz, ${(volume.lastSeen as Date).toISOString()}::timestamptz
+       WHERE ${standing(sql`${volume.vmfsUuid}`)}
+      ON CONFLICT (vmfs_uuid, label) DO UPDATE SET first_seen = least(volume_labels.first_seen, excluded.first_seen),
+                                                   last_seen = greatest(volume_labels.last_seen, excluded.last_seen)`;
+    return [row, label];
+  });
 }
 
 /** Inserts or merges luns: the newest observation's LUN, vml, vendor/model win. */

@@ -435,6 +435,7 @@ function mergedRows(all: IndexedRows[]): IndexedRows {
     targets: cat('targets'),
     zfsSnapshots: cat('zfsSnapshots'),
     volumes: cat('volumes'),
+    claimedVolumes: cat('claimedVolumes'),
     luns: cat('luns'),
     hostSystemUuid: null,
     observations: [],

@@ -194,10 +194,23 @@ describeEachFlavour("a foreign host's .vh.sf", (flavour) => {
     expect(attackers.map((a: Json) => [a.kind, a.device])).toEqual([['vmfs-header', V1.deviceId]]);
     expect(page.artifacts.filter((a: Json) => a.host !== ATTACKER)).toEqual(was.artifacts);
     expect(page.targets).toEqual(was.targets);
-    // The label shown follows the newest sighting, as for any label (docs/architecture.md), and
-    // the attacker's relabel is a label-changed warning naming it; the bundle keeps V1's own.
+    // The attacker's relabel is a label-changed warning naming it, but a contradicted claim
+    // changes no label: the page, the bundle and search keep V1's own.
     expect(page.events.some((e: Json) => e.type === 'label-changed' && e.host === ATTACKER)).toBe(true);
+    expect(was.label).toBe('prod-v1');
+    expect([page.label, page.version, page.blockSize]).toEqual([was.label, was.version, was.blockSize]);
     expect(JSON.parse(before.get(V1.vmfsUuid)!.bundleJson).label).toBe('prod-v1');
+  });
+
+  it("search by the contradicted claims' label finds no volume; V1 is found by its own", async () => {
+    const found = async (q: string) => {
+      const res = await catalog.request(`/v1/search?q=${encodeURIComponent(q)}`);
+      expect(res.status).toBe(200);
+      return ((await res.json()) as Json).hits.filter((r: Json) => r.type === 'volume').map((r: Json) => [r.vmfsUuid, r.label]);
+    };
+    expect(await found('evil')).toEqual([]);
+    expect(await found('prod-v1')).toEqual([[V1.vmfsUuid, 'prod-v1']]);
+    expect(await found(V1.vmfsUuid)).toEqual([[V1.vmfsUuid, 'prod-v1']]);
   });
 
   it('raises one segment-claim-conflict per contradicted claim, naming the host that sent it', async () => {
