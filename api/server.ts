@@ -31,6 +31,7 @@ import { DatabaseBusyError, EmbeddedDatabaseUnreadableError } from '../db/client
 import { failureLine } from './errors.js';
 import { createLogger } from './logger.js';
 import { FsBlobStore } from './store/fs.js';
+import { VERSION } from './version.js';
 
 /**
  * The app's modules (routes, schemas, console) are imported while the database opens,
@@ -365,8 +366,42 @@ async function runPrimary(config: Config, processes: number): Promise<void> {
   for (let slot = 1; slot <= processes; slot++) fork(slot);
 }
 
+const USAGE = `usage: npm start   (or node dist/server.mjs)
+
+Starts the catalog: the API, the web console and the maintenance pass. It takes no
+arguments: every setting is an environment variable, documented in .env.example, e.g.
+  PORT=9000 npm start
+  DATA_DIR=/srv/catalog HOST=0.0.0.0 PUBLIC_URL=https://catalog.example npm start
+  DATABASE_URL=postgres://… S3_BUCKET=… S3_ENDPOINT=… npm start
+A bad value stops the start with a line naming the variable (exit 78).
+The admin commands (tokens, rebuild, retention, check, …): npm run catalog -- --help
+`;
+
+/**
+ * The server's settings are environment variables only: --help and --version answer and exit;
+ * any other argument (a --port 9000, a typo) is a usage error (64) rather than a server started
+ * as if it had not been given.
+ */
+function answerArguments(args: string[]): number | null {
+  if (args.length === 0) return null;
+  if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  process.stderr.write(
+    `catalog: the server takes no arguments (got ${JSON.stringify(args.join(' '))}): its settings are environment variables, e.g. PORT=9000 npm start (.env.example lists them; --help)\n`,
+  );
+  return 64;
+}
+
 async function main(): Promise<void> {
   if (cluster.isWorker) return runWorker();
+  const answered = answerArguments(process.argv.slice(2));
+  if (answered !== null) process.exit(answered);
   const config = loadConfig();
   const processes = serverProcessesOf(config, availableParallelism());
   if (config.PORT === 0 && !config.PUBLIC_URL) config.PORT = await freePort(config.HOST);
