@@ -541,8 +541,13 @@ restore_extent() {
       want=$(dd if="$file" bs=512 count=1 2>/dev/null | od -A n -t x1 -v | tr -d ' \\n')
       got=$(dd if="$dev" bs=512 count=1 2>/dev/null | od -A n -t x1 -v | tr -d ' \\n')
       [ "\${#want}" -eq 1024 ] && [ "$want" = "$got" ] && same="sector 0 already holds the saved table"
-    elif command -v partedUtil >/dev/null 2>&1 && partedUtil getptbl "$dev" 2>/dev/null | grep -qi "^$index $start $end $ptype "; then
-      same="partition $index is already there as saved (partedUtil getptbl)"
+    elif command -v partedUtil >/dev/null 2>&1; then
+      partedUtil getptbl "$dev" 2>/dev/null | grep -qi "^$index $start $end $ptype " && same="partition $index is already there as saved (partedUtil getptbl)"
+    else
+      # No partedUtil (not ESXi): the primary GPT as the printed dd line writes it, byte for byte.
+      want=$(dd if="$file" bs=512 count=34 2>/dev/null | od -A n -t x1 -v | tr -d ' \\n')
+      got=$(dd if="$dev" bs=512 count=34 2>/dev/null | od -A n -t x1 -v | tr -d ' \\n')
+      [ "\${#want}" -eq 34816 ] && [ "$want" = "$got" ] && same="sectors 0-33 already hold the saved primary GPT"
     fi
     if [ -n "$same" ]; then
       say "  $same: nothing to write"

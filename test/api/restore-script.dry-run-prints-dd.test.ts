@@ -142,6 +142,13 @@ describe('restore-script: run with sh on device files', () => {
     return d;
   }
 
+  /** A GPT disk after the accident: the primary table (sectors 0-33) zeroed. */
+  function wipedGpt(dump: Uint8Array): Uint8Array {
+    const d = new Uint8Array(dump);
+    d.fill(0, 0, 34 * 512);
+    return d;
+  }
+
   const run = (script: string, args: string[], env: NodeJS.ProcessEnv = process.env) => {
     const r = spawnSync('sh', [script, ...args], { encoding: 'utf8', env });
     return { code: r.status, out: r.stdout + r.stderr };
@@ -239,7 +246,7 @@ describe('restore-script: run with sh on device files', () => {
     const e = extent({
       partition: { scheme: 'gpt', index: 1, startLba: 2048, endLba: 209715166, type: 'AA31E02A-400F-11DB-9590-000C2911D1B8', missing: false },
     });
-    const dev = device(gptDump);
+    const dev = device(wipedGpt(gptDump));
     const { script } = bundle(e, gptDump);
     const line = `partedUtil setptbl ${dev} gpt '1 2048 209715166 AA31E02A400F11DB9590000C2911D1B8 0'`;
     const dry = run(script, ['--device', dev]);
@@ -272,6 +279,35 @@ describe('restore-script: run with sh on device files', () => {
     expect(again.out).toContain('partition 1 is already there as saved (partedUtil getptbl): nothing to write');
     expect(again.out).toContain('every partition table is already as saved: nothing was written');
     expect(readFileSync(log, 'utf8')).toBe(`[getptbl][${dev}]\n`);
+  });
+
+  it('GPT without partedUtil (a Linux host): the dd line it prints, pasted, restores the table, and --apply then finds nothing to write', () => {
+    const gptDump = buildVmfsDisk({ lvmMajor: 5, scheme: 'gpt', deviceId: NAA, lun: 3, dumpLength: 3 * 1024 * 1024, noiseSeed: 1 });
+    const e = extent({
+      partition: { scheme: 'gpt', index: 1, startLba: 2048, endLba: 209715166, type: 'AA31E02A-400F-11DB-9590-000C2911D1B8', missing: false },
+    });
+    const dev = device(wipedGpt(gptDump));
+    const { script, dir } = bundle(e, gptDump);
+    const linux = { ...process.env, PATH: '/usr/bin:/bin' };
+    const refused = run(script, ['--apply', '--device', dev], linux);
+    expect(refused.code, refused.out).toBe(2);
+    const dd = /partedUtil is not here \(ESXi has it\); elsewhere: (dd [^\n]*)/.exec(refused.out)![1];
+    const pasted = spawnSync('sh', ['-c', dd], { cwd: dir, encoding: 'utf8' });
+    expect(pasted.status, pasted.stderr).toBe(0);
+    expect(
+      readFileSync(dev)
+        .subarray(0, 34 * 512)
+        .equals(Buffer.from(gptDump.subarray(0, 34 * 512))),
+    ).toBe(true);
+    const again = run(script, ['--apply', '--device', dev], linux);
+    expect(again.code, again.out).toBe(0);
+    expect(again.out).toContain('sectors 0-33 already hold the saved primary GPT: nothing to write');
+    expect(again.out).toContain('every partition table is already as saved: nothing was written');
+    // One byte off in the entries is not the saved table: refused again, as before the dd.
+    const bytes = readFileSync(dev);
+    bytes[2 * 512 + 40] ^= 1;
+    writeFileSync(dev, bytes);
+    expect(run(script, ['--apply', '--device', dev], linux).code).toBe(2);
   });
 
   it('--apply on a device that already holds the saved table writes nothing and says so', () => {
