@@ -202,6 +202,12 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       },
     });
   } catch (e) {
+    // An unknown option is named with where the command's options are listed (parseArgs' own
+    // sentence advised `-- "--x"`, which no command takes).
+    const unknown = /^Unknown option '(.*?)'\./.exec((e as Error).message);
+    const command = argv.find((a) => !a.startsWith('-'));
+    if (unknown)
+      return failed(io, asksForJson(argv), 64, 'usage', `unknown option ${unknown[1]} (npm run catalog -- ${command ? `${command} ` : ''}--help lists them)`);
     // parseArgs says some errors in three lines (a value starting with '-': the last line says
     // to write --name=-VALUE); joined, they stay the one line stderr promises.
     return failed(io, asksForJson(argv), 64, 'usage', (e as Error).message.replace(/\n/g, ' '));

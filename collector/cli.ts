@@ -34,6 +34,10 @@ export function parseCommand<O extends OptionSpec>(command: string, options: O, 
     });
     return r;
   } catch (e) {
+    // An unknown option is named with where the options are listed; parseArgs' own sentence
+    // advised `-- "--x"`, a positional no command but inspect and import takes.
+    const unknown = /^Unknown option '(.*?)'\./.exec((e as Error).message);
+    if (unknown) throw new UsageError(`${command}: unknown option ${unknown[1]} (collector ${command} --help lists them)`);
     throw new UsageError(`${command}: ${(e as Error).message.replace(/\n/g, ' ')}`);
   }
 }

@@ -21,7 +21,9 @@ describe('catalog CLI errors under --json', () => {
 
   it('are the one line on stderr, the same exit status, and the error as JSON on stdout', { timeout: 60_000 }, async () => {
     for (const [args, status, code, message, extraEnv] of [
-      [['check', '--json', '--no-such-flag'], 64, 'usage', "Unknown option '--no-such-flag'", {}],
+      // An unknown option names where the command's options are listed, not parseArgs' advice to write `-- "--x"`.
+      [['check', '--json', '--no-such-flag'], 64, 'usage', 'unknown option --no-such-flag (npm run catalog -- check --help lists them)', {}],
+      [['retention', '--dry-runn', '--json'], 64, 'usage', 'unknown option --dry-runn (npm run catalog -- retention --help lists them)', {}],
       [['frobnicate', '--json'], 64, 'usage', 'unknown command "frobnicate"; see --help', {}],
       [['--json'], 64, 'usage', 'no command given; see --help', {}],
       [['check', '--read-data-subset=200%', '--json'], 64, 'usage', '--read-data-subset takes a percentage from 0 to 100, e.g. 5% (got "200%")', {}],

@@ -221,7 +221,9 @@ describe('an error under --json', () => {
         'usage',
         'collector restore: --at is not an ISO 8601 time: yesterday',
       ],
-      [['spool', 'list', '--json', '--no-such-flag'], 64, 'usage', "collector spool: Unknown option '--no-such-flag'"],
+      // An unknown option names where the options are listed, not parseArgs' advice to write `-- "--x"`.
+      [['spool', 'list', '--json', '--no-such-flag'], 64, 'usage', 'collector spool: unknown option --no-such-flag (collector spool --help lists them)'],
+      [['collect', '--bogus', '--json'], 64, 'usage', 'collector collect: unknown option --bogus (collector collect --help lists them)'],
       [['spool', 'list', '--json', '--config', join(dir, 'nope.json')], 78, 'invalid_config', `collector spool: config ${join(dir, 'nope.json')}: ENOENT`],
     ] as const) {
       const r = await runCollector([...args], clean());
