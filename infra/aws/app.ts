@@ -32,8 +32,26 @@ function contextFromArgs(argv: string[]): Record<string, string> {
   return context;
 }
 
+/** The context keys the app reads; any other is a typo that would be dropped without a word. */
+const CONTEXT_KEYS = ['database', 'databaseSecretArn', 'objectLock', 'stackName', 'lambdaCodeDir', 'maintenanceMinutes'];
+
+/**
+ * Refuses context the stack would silently read as its default: an unknown key (`objectlock`)
+ * or an objectLock other than true/false (`yes`) gave a bucket without Object Lock, a setting
+ * made when the bucket is created.
+ */
+function checkContext(context: Record<string, string>): void {
+  for (const key of Object.keys(context))
+    if (!CONTEXT_KEYS.includes(key)) throw new Error(`-c ${key}=…: not a setting of this app (it reads ${CONTEXT_KEYS.join(', ')})`);
+  if (context.objectLock !== undefined && !['true', 'false'].includes(String(context.objectLock)))
+    throw new Error(`-c objectLock=${context.objectLock}: use true or false`);
+  if (context.maintenanceMinutes !== undefined && !/^[1-9]\d*$/.test(String(context.maintenanceMinutes)))
+    throw new Error(`-c maintenanceMinutes=${context.maintenanceMinutes}: a whole number of minutes, 1 or more`);
+}
+
 /** Builds the stack from context; exported for the assertions test. */
 export function buildApp(context: Record<string, string>, outdir?: string): { app: App; stack: CatalogStack } {
+  checkContext(context);
   const app = new App({ context, outdir });
   const database = (app.node.tryGetContext('database') ?? 'aurora') as string;
   if (database !== 'aurora' && database !== 'secret') throw new Error(`-c database=${database}: use aurora or secret`);
@@ -58,7 +76,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const resources = Object.keys((template.template as { Resources: object }).Resources).length;
     const bundle = `${(app.node.tryGetContext('lambdaCodeDir') as string | undefined) ?? `${ROOT}dist`}/lambda.mjs`;
     console.log(
-      `${template.templateFullPath}: ${resources} resources (database=${stack.node.tryGetContext('database') ?? 'aurora'}); ` +
+      `${template.templateFullPath}: ${resources} resources (database=${stack.node.tryGetContext('database') ?? 'aurora'}, ` +
+        `objectLock=${String(stack.node.tryGetContext('objectLock')) === 'true'}); ` +
         `Lambda bundle ${bundle}: ${(statSync(bundle).size / 1024).toFixed(1)} KiB (nodejs22.x, arm64)`,
     );
   } catch (e) {

@@ -149,4 +149,12 @@ describe('existing database from Secrets Manager, with Object Lock', () => {
     expect(() => buildApp({ lambdaCodeDir: code, database: 'secret' }, out)).toThrow(/databaseSecretArn/);
     expect(() => buildApp({ lambdaCodeDir: code, database: 'mysql' }, out)).toThrow(/use aurora or secret/);
   });
+
+  it('refuses context it would read as its default: an unknown key, an objectLock other than true/false, minutes that are no whole number', () => {
+    // Each of these synthesized a bucket without Object Lock (or a NaN schedule) without a word.
+    expect(() => buildApp({ lambdaCodeDir: code, objectlock: 'true' }, out)).toThrow(/-c objectlock=…: not a setting of this app \(it reads .*objectLock/);
+    expect(() => buildApp({ lambdaCodeDir: code, objectLock: 'yes' }, out)).toThrow('-c objectLock=yes: use true or false');
+    expect(() => buildApp({ lambdaCodeDir: code, maintenanceMinutes: 'abc' }, out)).toThrow(/maintenanceMinutes=abc: a whole number of minutes/);
+    expect(() => buildApp({ lambdaCodeDir: code, maintenanceMinutes: '0' }, out)).toThrow(/maintenanceMinutes=0/);
+  });
 });
