@@ -5,7 +5,7 @@
  * when a running server has it.
  */
 import { parseArgs } from 'node:util';
-import { DatabaseBusyError, EmbeddedDatabaseUnreadableError } from '../db/client.js';
+import { adminCommand, DatabaseBusyError, EmbeddedDatabaseUnreadableError } from '../db/client.js';
 import { audit } from '../db/schema.js';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../formats/types.js';
 import { openServices, type OpenedServices } from './boot.js';
@@ -117,7 +117,7 @@ function formatMaintenance(done: Maintenance): string {
     lines.push(
       `  ${doubted > 0 ? `${doubted} chunks the catalog holds are` : 'chunks kept artifacts reference are still'} not in the store at their recorded size (lost, or the store is not all there: an unmounted directory, another bucket); ` +
         `${missingOn} volume${missingOn === 1 ? '' : 's'} or host${missingOn === 1 ? '' : 's'} affected. ` +
-        'Check the store first; then `npm run catalog -- check` names the artifacts that need them. The next capture of a host holding a lost chunk uploads it again. ' +
+        `Check the store first; then \`${adminCommand('check')}\` names the artifacts that need them. The next capture of a host holding a lost chunk uploads it again. ` +
         'A critical chunk-missing event on each (GET /v1/events?type=chunk-missing) says how many chunks and artifacts; it is resolved once none is missing.',
     );
   if (done.scrub && !done.scrub.clean)
@@ -207,7 +207,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     const unknown = /^Unknown option '(.*?)'\./.exec((e as Error).message);
     const command = argv.find((a) => !a.startsWith('-'));
     if (unknown)
-      return failed(io, asksForJson(argv), 64, 'usage', `unknown option ${unknown[1]} (npm run catalog -- ${command ? `${command} ` : ''}--help lists them)`);
+      return failed(io, asksForJson(argv), 64, 'usage', `unknown option ${unknown[1]} (${adminCommand(`${command ? `${command} ` : ''}--help`)} lists them)`);
     // parseArgs says some errors in three lines (a value starting with '-': the last line says
     // to write --name=-VALUE); joined, they stay the one line stderr promises.
     return failed(io, asksForJson(argv), 64, 'usage', (e as Error).message.replace(/\n/g, ' '));

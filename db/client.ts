@@ -20,7 +20,7 @@ import {
 import { copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { join, dirname } from 'node:path';
+import { basename, join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema.js';
@@ -60,10 +60,25 @@ export class EmbeddedDatabaseUnreadableError extends Error {
   ) {
     super(
       `the embedded database in ${pgDir} cannot be opened (${why}); move it away (mv ${shellWord(pgDir)} ${shellWord(`${pgDir}.damaged`)}) ` +
-        `and run \`npm run catalog -- rebuild\` with the same settings (DATA_DIR=${shellWord(dataDir)}): it makes the catalog again from the manifests in the chunk store`,
+        `and run \`DATA_DIR=${shellWord(dataDir)} ${adminCommand('rebuild')}\` with the other settings as they are: it makes the catalog again from the manifests in the chunk store`,
     );
     this.name = 'EmbeddedDatabaseUnreadableError';
   }
+}
+
+/**
+ * The catalog's admin command line for `args` as an operator runs it where this process runs:
+ * beside a bundle deployed without the checkout (a container's /app/dist, systemd's
+ * /opt/vmfs-catalog/dist), `node …/dist/catalog.mjs ARGS` — `npm run catalog` finds no build
+ * script there; anywhere else (a checkout, tests, Lambda), `npm run catalog -- ARGS`.
+ */
+export function adminCommand(args: string, script = process.argv[1]): string {
+  if (script && /^(server|catalog)\.mjs$/.test(basename(script))) {
+    const dist = dirname(resolve(script));
+    if (existsSync(join(dist, 'catalog.mjs')) && !existsSync(join(dist, '..', 'infra', 'build.mjs')))
+      return `node ${shellWord(join(dist, 'catalog.mjs'))} ${args}`;
+  }
+  return `npm run catalog -- ${args}`;
 }
 
 /** A path as one shell word: as it is when it needs no quoting, else single-quoted. */

@@ -5,6 +5,7 @@
  * when the database is empty, and then by at most one listing page of the store.
  */
 import { eq } from 'drizzle-orm';
+import { adminCommand } from '../../db/client.js';
 import { captures } from '../../db/schema.js';
 import type { Services } from '../context.js';
 import { isManifestKey } from '../store/types.js';
@@ -23,5 +24,5 @@ export async function emptyCatalogNotice(services: Pick<Services, 'db' | 'store'
   }
   if (manifests === 0) return null;
   const counted = manifests >= MANIFESTS_COUNTED ? `${MANIFESTS_COUNTED} or more` : String(manifests);
-  return `the store holds ${counted} capture manifest${manifests === 1 ? '' : 's'} but the catalog is empty: run \`npm run catalog -- rebuild\` (or POST /v1/admin/rebuild) to recreate it from them`;
+  return `the store holds ${counted} capture manifest${manifests === 1 ? '' : 's'} but the catalog is empty: run \`${adminCommand('rebuild')}\` (or POST /v1/admin/rebuild) to recreate it from them`;
 }

@@ -44,7 +44,7 @@ describe('an embedded database without PG_VERSION', () => {
     expect(listed.stderr.trim().split('\n')).toHaveLength(1);
     expect(listed.stderr).toContain(`the embedded database in ${pgDir} cannot be opened (PG_VERSION is missing`);
     expect(listed.stderr).toContain(`(mv ${pgDir} ${pgDir}.damaged)`);
-    expect(listed.stderr).toContain('`npm run catalog -- rebuild`');
+    expect(listed.stderr).toContain(`\`DATA_DIR=${dataDir} npm run catalog -- rebuild\``);
     const server = spawnSync(process.execPath, [SERVER_BUNDLE], { cwd: ROOT, env: serverEnv({ ...env, PORT: '0' }), encoding: 'utf8', timeout: 120_000 });
     expect(server.status, server.stdout).toBe(78);
     expect(server.stderr).toContain('cannot be opened (PG_VERSION is missing');

@@ -6,7 +6,7 @@
  * (here its token) back from the store.
  */
 import { execSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -30,7 +30,7 @@ describe('a damaged embedded database', () => {
     expect(listed.stderr).not.toContain('Aborted()');
     expect(listed.stderr.trim().split('\n')).toHaveLength(1);
     expect(listed.stderr).toContain(`the embedded database in ${join(dataDir, 'pg')} cannot be opened (global/pg_control is missing)`);
-    expect(listed.stderr).toContain('`npm run catalog -- rebuild`');
+    expect(listed.stderr).toContain(`\`DATA_DIR=${dataDir} npm run catalog -- rebuild\` with the other settings as they are`);
     const asJson = cli(['tokens', 'list', '--json'], env);
     expect(asJson.status).toBe(78);
     expect(JSON.parse(asJson.stdout).error.code).toBe('database_unreadable');
@@ -50,5 +50,43 @@ describe('a damaged embedded database', () => {
     const after = cli(['tokens', 'list'], env);
     expect(after.status, after.stderr).toBe(0);
     expect(after.stdout).toContain('before-damage');
+  });
+
+  it('deployed without the checkout (a container, systemd), names the bundle beside it, and that line pasted works', { timeout: 300_000 }, () => {
+    // The layout infra/compose/Dockerfile and the systemd unit's header make: dist/catalog.mjs and
+    // its migrations, package.json and the production node_modules beside, no infra/build.mjs —
+    // `npm run catalog` finds no build script there.
+    const app = mkdtempSync(join(tmpdir(), 'vrc-deployed-'));
+    const data = join(app, 'data');
+    try {
+      mkdirSync(join(app, 'dist'));
+      cpSync(join(ROOT, 'dist/catalog.mjs'), join(app, 'dist/catalog.mjs'));
+      cpSync(join(ROOT, 'dist/migrations'), join(app, 'dist/migrations'), { recursive: true });
+      cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
+      symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
+      const deployed = (args: string[]) =>
+        spawnSync(process.execPath, [join(app, 'dist/catalog.mjs'), ...args], {
+          cwd: app,
+          env: serverEnv({ DATA_DIR: data }),
+          encoding: 'utf8',
+          timeout: 120_000,
+        });
+      expect(deployed(['tokens', 'create', '--role', 'admin', '--name', 'deployed']).status).toBe(0);
+      rmSync(join(data, 'pg', 'global', 'pg_control'));
+      const listed = deployed(['tokens', 'list']);
+      expect(listed.status).toBe(78);
+      const command = `DATA_DIR=${data} node ${join(app, 'dist/catalog.mjs')} rebuild`;
+      expect(listed.stderr).toContain(`\`${command}\``);
+      expect(listed.stderr).not.toContain('npm run catalog');
+      execSync(`mv ${/\(mv ([^)]+)\)/.exec(listed.stderr)![1]}`);
+      // Pasted as printed, from another directory and without the setting in the environment.
+      const pasted = spawnSync('sh', ['-c', command], { cwd: tmpdir(), env: serverEnv({}), encoding: 'utf8', timeout: 120_000 });
+      expect(pasted.status, pasted.stderr).toBe(0);
+      expect(deployed(['tokens', 'list']).stdout).toContain('deployed');
+      // An unknown option there names the same bundle's --help.
+      expect(deployed(['check', '--bogus']).stderr).toContain(`unknown option --bogus (node ${join(app, 'dist/catalog.mjs')} check --help lists them)`);
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
   });
 });
