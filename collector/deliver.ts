@@ -6,7 +6,7 @@ import { readAll } from './capture.js';
 import { ChunkStager, sha256Hex } from './chunker.js';
 import { CollectorError, describeError, EXIT } from './errors.js';
 import { accessFromRef, type HostAccess, type HostSettings } from './host-access.js';
-import { RejectedError, UnreachableError } from './http.js';
+import { RejectedError, UnreachableError, unreachableLine } from './http.js';
 import type { DeliveryAttempt, Rejection, Spool, SpooledCapture } from './spool.js';
 
 export interface DeliveryResult {
@@ -78,7 +78,9 @@ export function givesUp(attempts: DeliveryAttempt[], now: number, lastDelivery: 
  */
 async function settleFailure(c: SpooledCapture, e: unknown, spool: Spool, now: number): Promise<unknown> {
   const http = e instanceof RejectedError || e instanceof UnreachableError ? e : null;
-  const attempt: DeliveryAttempt = { at: new Date(now).toISOString(), status: http?.status ?? 0, error: describeError(e) };
+  // The catalog out of reach is recorded as the run says it ('catalog unreachable: …'), not by the request it hit.
+  const error = (e instanceof UnreachableError && unreachableLine(e)) || describeError(e);
+  const attempt: DeliveryAttempt = { at: new Date(now).toISOString(), status: http?.status ?? 0, error };
   if (http?.requestId) attempt.requestId = http.requestId;
   await spool.recordAttempt(c, attempt);
   let message = attempt.error;

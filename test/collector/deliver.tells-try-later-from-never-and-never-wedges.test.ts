@@ -232,7 +232,8 @@ describe('try later or never', { timeout: 90_000 }, () => {
       expect(c.size).toBeGreaterThan(MiB);
     }
     expect(listed.captures[0]).toMatchObject({ attempts: 1, rejection: null });
-    expect(listed.captures[0].lastError).toMatch(/ECONNREFUSED/);
+    // What was wrong with the catalog, as the run said it, not the request it happened on.
+    expect(listed.captures[0].lastError).toMatch(/^catalog unreachable: connect ECONNREFUSED /);
     expect(listed.captures[1]).toMatchObject({ attempts: 2, rejection: { status: 400, requestId: 'req-400' } });
     expect(listed.captures[1].lastError).toMatch(/bad host name/);
     // A rejected capture keeps its staged chunks for a resend (command output cannot be re-read).
