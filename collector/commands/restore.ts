@@ -27,7 +27,7 @@ at the end); its restore.sh --apply does, after its own checks.
 ${COMMON_HELP}
 
 Exit status: 0 unpacked and verified · 1 failed (token refused, nothing for that volume or
-device at that time, or the bundle failed a check) · 64 usage · 75 catalog unreachable,
+device at that time, the bundle failed a check, or DIR could not be written) · 64 usage · 75 catalog unreachable,
 busy or failing (5xx, 408, 429), or the download cut short: try again · 3 the catalog's
 copy of a file the bundle needs is damaged (chunk_corrupt; the message names it and what
 to do): asking again will not help · 78 config file unreadable or invalid.
@@ -45,6 +45,15 @@ const OPTIONS = {
 function refuse(why: string): never {
   throw new CollectorError(`bundle refused: ${why}`);
 }
+/** Runs a write to the disk the bundle is unpacked onto; a failure there (full, read-only, out of quota) is the disk's, not the bundle's. */
+function onDisk<T>(path: string, write: () => T): T {
+  try {
+    return write();
+  } catch (e) {
+    throw new CollectorError(`cannot write ${path}: ${describeError(e)} (nothing of the bundle is kept)`);
+  }
+}
+
 /** A tar member path made safe: relative, no `..`, no empty segments. */
 export function safeMemberPath(p: string): string {
   const norm = posix.normalize(p.replace(/\/+$/, ''));
@@ -66,7 +75,9 @@ export interface UnpackedFile {
  */
 export async function unpackBundle(stream: AsyncIterable<Buffer>, dir: string): Promise<UnpackedFile[]> {
   const files: UnpackedFile[] = [];
+  /** The files and the directories written so far, by member path. */
   const seen = new Set<string>();
+  const dirs = new Set<string>();
   let fd: number | null = null;
   let hash: Hash | null = null;
   let current: UnpackedFile | null = null;
@@ -76,29 +87,38 @@ export async function unpackBundle(stream: AsyncIterable<Buffer>, dir: string): 
       if (e.type === 'other') refuse(`${JSON.stringify(e.path)} is not a plain file or directory (type ${e.typeflag})`);
       const rel = safeMemberPath(e.path);
       const target = join(dir, rel);
+      // A member at or under a file the bundle already holds is the bundle's fault, not the disk's.
+      for (let p = rel; p !== '.'; p = posix.dirname(p))
+        if (seen.has(p)) refuse(`${rel} ${p === rel ? 'appears twice' : `is inside ${p}, a file of the bundle`}`);
       if (e.type === 'directory') {
-        mkdirSync(target, { recursive: true });
+        onDisk(target, () => mkdirSync(target, { recursive: true }));
+        dirs.add(rel);
         return;
       }
-      if (seen.has(rel)) refuse(`${rel} appears twice`);
+      if (dirs.has(rel)) refuse(`${rel} appears twice`);
       seen.add(rel);
-      mkdirSync(dirname(target), { recursive: true });
-      fd = openSync(target, 'wx', e.mode & 0o100 ? 0o755 : 0o644);
+      for (let p = posix.dirname(rel); p !== '.'; p = posix.dirname(p)) dirs.add(p);
+      fd = onDisk(target, () => {
+        mkdirSync(dirname(target), { recursive: true });
+        return openSync(target, 'wx', e.mode & 0o100 ? 0o755 : 0o644);
+      });
       hash = createHash('sha256');
       current = { path: rel, size: 0, sha256: '' };
     },
     data(chunk: Buffer) {
       if (fd === null || !hash || !current) return;
-      writeSync(fd, chunk);
+      const out = fd;
+      onDisk(join(dir, current.path), () => writeSync(out, chunk));
       hash.update(chunk);
       current.size += chunk.length;
     },
     entryEnd() {
       if (fd === null || !hash || !current) return;
-      closeSync(fd);
+      const out = fd;
+      fd = null;
+      onDisk(join(dir, current.path), () => closeSync(out));
       current.sha256 = hash.digest('hex');
       files.push(current);
-      fd = null;
       hash = null;
       current = null;
     },
