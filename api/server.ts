@@ -105,6 +105,25 @@ function consoleUrl(publicUrl: string | undefined, address: string, port: number
   return `${localBaseUrl(address, port)}/`;
 }
 
+/** The first-start admin token, shown this once: when the catalog listens, or when it cannot (the next start would not show it). */
+function printCreatedToken(created: { token: string; file: string } | null): void {
+  if (created)
+    process.stdout.write(`First start: created an admin token. It is shown once here and kept in ${created.file} (mode 0600):\n  ${created.token}\n`);
+}
+
+/** Why a port could not be listened on, and the way out. */
+function listenFailure(config: Config, e: NodeJS.ErrnoException): string {
+  const way =
+    e.code === 'EADDRINUSE'
+      ? `: another process listens there; stop it, or start this one on another port (PORT=${config.PORT + 1} npm start)`
+      : e.code === 'EACCES' && config.PORT < 1024
+        ? `: port ${config.PORT} needs privileges; use a port from 1024 up (PORT=8787) behind a proxy`
+        : e.code === 'EADDRNOTAVAIL'
+          ? `: ${config.HOST} is no address of this machine (HOST)`
+          : '';
+  return `cannot listen on ${config.HOST}:${config.PORT}: ${e.code ?? e.message}${way}`;
+}
+
 /** The lines a start prints on stdout once the catalog listens (the console URL first: it is what a newcomer opens). */
 function printListening(
   config: Config,
@@ -113,9 +132,7 @@ function printListening(
   created: { token: string; file: string } | null,
 ): void {
   process.stdout.write(`Web console: ${consoleUrl(config.PUBLIC_URL, info.address, info.port)} (sign in with an operator or admin token)\n`);
-  if (created) {
-    process.stdout.write(`First start: created an admin token. It is shown once here and kept in ${created.file} (mode 0600):\n  ${created.token}\n`);
-  }
+  printCreatedToken(created);
   // One write with the listening line, which a supervisor (or a test) waits for.
   const warnings = startWarnings(config).map((w) => `Warning: ${w}\n`);
   process.stdout.write(
@@ -189,7 +206,13 @@ async function serveCatalog(
   close: () => Promise<void>,
   modules: AppModules,
   config: Config,
-  options: { stopOn: NodeJS.Signals[]; stopMaintenance: () => void; onListening: (info: AddressInfo) => void },
+  options: {
+    stopOn: NodeJS.Signals[];
+    stopMaintenance: () => void;
+    onListening: (info: AddressInfo) => void;
+    /** The admin token this start created, shown even when the port cannot be listened on. */
+    created?: { token: string; file: string } | null;
+  },
 ): Promise<void> {
   const app = modules.createApp(services);
   const stopCommitWorker = await modules.startCommitWorker(services);
@@ -201,7 +224,8 @@ async function serveCatalog(
   server.on('error', (e: NodeJS.ErrnoException) => {
     // The port taken (EADDRINUSE) or refused (EACCES): one line, not a stack trace.
     if (!listened) {
-      process.stderr.write(`catalog: cannot listen on ${config.HOST}:${config.PORT}: ${e.code ?? e.message}\n`);
+      printCreatedToken(options.created ?? null);
+      process.stderr.write(`catalog: ${listenFailure(config, e)}\n`);
       process.exit(1);
     }
     services.logger.warn('server error', { error: e.code ?? e.message });
@@ -229,6 +253,7 @@ async function runSingle(config: Config): Promise<void> {
   await serveCatalog(services, close, modules, config, {
     stopOn: ['SIGINT', 'SIGTERM'],
     stopMaintenance,
+    created,
     onListening: (info) =>
       printListening(config, info, { dbFlavour: services.dbFlavour, storeKind: services.store.kind, dataDir: services.config.DATA_DIR, processes: 1 }, created),
   });
@@ -313,6 +338,7 @@ async function runPrimary(config: Config, processes: number): Promise<void> {
     if (!serving) {
       // A worker that cannot start (the database refused it, the port is taken) will not start
       // when asked again: the start fails, with the worker's own message above this line.
+      printCreatedToken(created);
       process.stderr.write(`catalog: server process ${slot} exited before it listened (${signal ?? `exit code ${code}`})\n`);
       for (const w of workers()) w.process.kill('SIGKILL');
       process.exit(typeof code === 'number' && code > 0 ? code : 1);

@@ -1,0 +1,46 @@
+/**
+ * A first start whose port is taken: the admin token it created is still shown (it is shown
+ * once, and the next start, not being the first, shows none — the operator was never given
+ * it), and the line says what is in the way and how to start elsewhere, where it said only
+ * `cannot listen on 127.0.0.1:8787: EADDRINUSE`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT, SERVER_BUNDLE, serverEnv } from '../helpers/spawn-server.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'vrc-port-taken-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe('npm start on a port another process holds', () => {
+  it('shows the first-start token, says the port is taken and how to pick another, exit 1', { timeout: 120_000 }, async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const child = spawn(process.execPath, [SERVER_BUNDLE], {
+        cwd: ROOT,
+        env: serverEnv({ DATA_DIR: dataDir, PORT: String(port) }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code, err).toBe(1);
+      const kept = readFileSync(join(dataDir, 'bootstrap-token'), 'utf8').trim();
+      expect(out).toContain(
+        `First start: created an admin token. It is shown once here and kept in ${join(dataDir, 'bootstrap-token')} (mode 0600):\n  ${kept}\n`,
+      );
+      expect(err.trim().split('\n')).toEqual([
+        `catalog: cannot listen on 127.0.0.1:${port}: EADDRINUSE: another process listens there; stop it, or start this one on another port (PORT=${port + 1} npm start)`,
+      ]);
+    } finally {
+      blocker.close();
+    }
+  });
+});
