@@ -435,7 +435,14 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  if (err instanceof ConfigError || err instanceof DatabaseBusyError || err instanceof EmbeddedDatabaseUnreadableError) {
+  if (err instanceof DatabaseBusyError) {
+    // The error's own advice (the API's admin routes) is for an admin command, not a second server.
+    process.stderr.write(
+      `catalog: the embedded database in ${err.dataDir} is in use by another process (pid ${err.pid}: a catalog server, or an admin command); it allows one at a time: stop that one, or give this server its own DATA_DIR (and PORT)\n`,
+    );
+    process.exit(78);
+  }
+  if (err instanceof ConfigError || err instanceof EmbeddedDatabaseUnreadableError) {
     process.stderr.write(`catalog: ${err.message}\n`);
     process.exit(78);
   }

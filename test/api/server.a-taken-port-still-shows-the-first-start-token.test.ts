@@ -1,16 +1,19 @@
 /**
+ * A second server on a data directory a running one holds: the line says so and the way out
+ * (its own DATA_DIR), where it gave an admin command's advice ("use the API's admin routes").
+ *
  * A first start whose port is taken: the admin token it created is still shown (it is shown
  * once, and the next start, not being the first, shows none — the operator was never given
  * it), and the line says what is in the way and how to start elsewhere, where it said only
  * `cannot listen on 127.0.0.1:8787: EADDRINUSE`.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, SERVER_BUNDLE, serverEnv } from '../helpers/spawn-server.js';
+import { ROOT, SERVER_BUNDLE, serverEnv, spawnServer } from '../helpers/spawn-server.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'vrc-port-taken-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -41,6 +44,27 @@ describe('npm start on a port another process holds', () => {
       ]);
     } finally {
       blocker.close();
+    }
+  });
+});
+
+describe('npm start on a data directory another server holds', () => {
+  it('says another process holds it and to give this server its own DATA_DIR, exit 78', { timeout: 180_000 }, async () => {
+    const first = await spawnServer({ DATA_DIR: dataDir });
+    try {
+      const second = spawnSync(process.execPath, [SERVER_BUNDLE], {
+        cwd: ROOT,
+        env: serverEnv({ DATA_DIR: dataDir, PORT: '0' }),
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      expect(second.status, second.stderr).toBe(78);
+      expect(second.stderr.trim().split('\n')).toHaveLength(1);
+      expect(second.stderr).toContain(`catalog: the embedded database in ${dataDir} is in use by another process (pid ${first.child.pid}`);
+      expect(second.stderr).toContain('give this server its own DATA_DIR (and PORT)');
+      expect(second.stderr).not.toContain('admin routes');
+    } finally {
+      await first.stop();
     }
   });
 });
