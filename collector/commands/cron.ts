@@ -4,15 +4,15 @@ import { resolve } from 'node:path';
 import { DEFAULT_CONFIG_FILE, noPositionals, parseCommand, printedHelp } from '../cli.js';
 import { UsageError } from '../errors.js';
 import { shellQuote } from '../host-access.js';
-import { hasControlChars } from '../../formats/printable.js';
+import { hasControlChars, visible } from '../../formats/printable.js';
 
 export const HELP = `Usage: collector cron [--schedule "M H * * *"] [--args="..."] [--json]
 
 Prints a crontab line that runs collect daily, for a storage host, an ESX host or the
 Linux proxy that collects ESXi hosts (ESXi has no Node: --args="--ssh root@esxi01").
 The default minute is derived from the host name, so a fleet does not start at once.
-The line holds no URL or token: it relies on ${DEFAULT_CONFIG_FILE} (shape
-printed with it). --args may not hold --token: no token in a crontab.
+The line holds no URL or token: it relies on ${DEFAULT_CONFIG_FILE}, or the --config FILE
+in --args (shape printed with it). --args may not hold --token: no token in a crontab.
 
   --schedule SPEC      five cron fields (default: a host-specific minute past 02:00)
   --args="..."         extra collect arguments, e.g. --args="--ssh root@esx01 --ssh root@esx02":
@@ -54,7 +54,10 @@ export async function run(args: string[]): Promise<number> {
   if (fields.length !== 5 || !fields.every((f) => /^[\w*,/?-]+$/.test(f))) throw new UsageError('cron: --schedule wants five cron fields');
   const extra = splitArgs(values.args ?? '');
   if (!extra) throw new UsageError('cron: --args has a quote left open or a \\ at its end');
-  if (extra.some((w) => /^--token\b/.test(w))) throw new UsageError(`cron: --args must not carry --token; put "token" in ${DEFAULT_CONFIG_FILE}`);
+  // The file the line's collect reads: the --config it carries, else the default.
+  const at = extra.findIndex((w) => w === '--config' || w.startsWith('--config='));
+  const configFile = at < 0 ? DEFAULT_CONFIG_FILE : extra[at].startsWith('--config=') ? extra[at].slice(9) : (extra[at + 1] ?? DEFAULT_CONFIG_FILE);
+  if (extra.some((w) => /^--token\b/.test(w))) throw new UsageError(`cron: --args must not carry --token; put "token" in ${visible(configFile)}`);
   const script = resolve(process.argv[1] ?? 'collector.cjs');
   // Every word quoted for cron's shell (a space in "/opt/vmfs tools/" split the line in two;
   // `$(…)` or `;` in --args ran), and every % escaped: cron makes a bare one a line break.
@@ -68,7 +71,7 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify({ line }, null, 2)}\n`);
     return 0;
   }
-  process.stdout.write(`# The line relies on ${DEFAULT_CONFIG_FILE} (mode 600, owned by root) for the catalog:
+  process.stdout.write(`# The line relies on ${visible(configFile)} (mode 600, owned by root) for the catalog:
 # {"catalogUrl": "https://catalog.example/", "token": "<token>"}
 
 # crontab -e (as root), or /etc/cron.d/vmfs-collector with "root" after the schedule:

@@ -123,6 +123,13 @@ describe('the command line', () => {
     expect(r.stdout).toContain('relies on /etc/vmfs-collector.json');
     expect(r.stdout).toContain('"token": "<token>"');
     expect((await runCollector(['cron', '--help'], clean())).stdout).toContain('relies on /etc/vmfs-collector.json');
+    // A line that carries its own --config relies on that file, and says so.
+    for (const args of ['--config /etc/vmfs/proxy.json --ssh root@esx01', '--ssh root@esx01 --config=/etc/vmfs/proxy.json']) {
+      const own = await runCollector(['cron', `--args=${args}`], clean());
+      expect(own.code).toBe(0);
+      expect(own.stdout).toContain('# The line relies on /etc/vmfs/proxy.json (mode 600');
+      expect(own.stdout).not.toContain('/etc/vmfs-collector.json');
+    }
   });
 
   it('refuses to put a token in the crontab (usage, exit 64)', async () => {
