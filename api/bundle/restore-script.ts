@@ -318,6 +318,7 @@ $1" ;;
     --extent) shift; [ $# -gt 0 ] || die "--extent needs a number"; ONLY=$1 ;;
     --extent=*) ONLY=\${1#--extent=} ;;
     -h|--help) usage; exit 0 ;;
+    /*) usage >&2; die "unknown argument: $(shown "$1"): name a device with --device PATH (or --device N=PATH)" ;;
     *) usage >&2; die "unknown argument: $(shown "$1")" ;;
   esac
   shift

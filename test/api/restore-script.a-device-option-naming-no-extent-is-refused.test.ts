@@ -83,6 +83,16 @@ describe.each(availableShells())('restore.sh under $name', (shell) => {
     );
   });
 
+  it('says how to name a device given bare, without --device (sh restore.sh --apply /dev/sdb)', () => {
+    for (const apply of [[], ['--apply']]) {
+      const r = runScript(shell, one, [...apply, '/dev/sdb']);
+      expect(r.code, r.out).toBe(1);
+      expect(r.out.trim().split('\n').at(-1)).toBe('restore.sh: unknown argument: /dev/sdb: name a device with --device PATH (or --device N=PATH)');
+    }
+    // Any other stray word is unknown, as before.
+    expect(runScript(shell, one, ['--bogus']).out.trim().split('\n').at(-1)).toBe('restore.sh: unknown argument: --bogus');
+  });
+
   it('refuses --device= (empty after =) in one line, exit 1', () => {
     refusedInOneLine(one, ['--device='], /--device is empty/);
     refusedInOneLine(two, ['--device=2=/tmp/disk', '--device='], /--device is empty/);
