@@ -11,7 +11,7 @@ import { ARTIFACT_KINDS, type ArtifactKind } from '../formats/types.js';
 import { openServices, type OpenedServices } from './boot.js';
 import { ConfigError, loadConfig } from './config.js';
 import type { Role } from './context.js';
-import { ApiError, failureLine } from './errors.js';
+import { ApiError, failureLine, isUnavailable } from './errors.js';
 import { createLogger } from './logger.js';
 import { VERSION } from './version.js';
 import { rebuildCatalog, reindexArtifacts, type Progress } from './admin/rebuild.js';
@@ -414,6 +414,9 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     if (e instanceof EmbeddedDatabaseUnreadableError) return failed(io, json, 78, 'database_unreadable', e.message);
     if (e instanceof ConfigError) return failed(io, json, 78, 'invalid_setting', e.message.replace(/\n\s*/g, ' '));
     if (e instanceof ApiError) return failed(io, json, 1, e.code, e.message);
+    // The store or the database not answering is said as such, with what it said (the address).
+    if (isUnavailable(e))
+      return failed(io, json, 1, 'service_unavailable', `the catalog's database or store is out of reach (${failureLine(e)}); run this again once it answers`);
     return failed(io, json, 1, 'failed', failureLine(e));
   }
 }
