@@ -27,6 +27,23 @@ export interface ConfigFile {
   from?: string;
 }
 
+/** The keys of a config file (ConfigFile's, but `from`). */
+const CONFIG_KEYS = [
+  'catalogUrl',
+  'token',
+  'host',
+  'spool',
+  'spoolMaxBytes',
+  'parallel',
+  'retries',
+  'root',
+  'ssh',
+  'devices',
+  'files',
+  'undeletePaths',
+  'headerBytes',
+];
+
 export interface CatalogConfig {
   catalogUrl: string | null;
   token: string | null;
@@ -73,6 +90,10 @@ export function loadConfigFile(explicit: string | undefined, env: NodeJS.Process
       throw invalid(`"${k}" must be a list of strings`);
     }
   }
+  // A key no command reads (a typo, "tokn", "catalogURL") is said, not dropped without a word.
+  for (const k of Object.keys(c))
+    if (!CONFIG_KEYS.includes(k))
+      process.stderr.write(`collector: warning: config ${path}: ${JSON.stringify(k)} is no setting (ignored); the keys: ${CONFIG_KEYS.join(', ')}\n`);
   if (typeof c.token === 'string') warnIfOthersCanRead(path);
   return { ...(c as ConfigFile), from: path };
 }

@@ -61,3 +61,39 @@ it('the default file too (VMFS_COLLECTOR_CONFIG), and --help documents 78', asyn
     expect((await runCollector([command, '--help'])).stdout).toMatch(/78 config file\s+unreadable or invalid/);
   expect((await runCollector(['--help'])).stdout).toMatch(/78 config file unreadable or invalid/);
 });
+
+it('a key no command reads (a typo) is said on stderr, naming the keys; the rest of the file is used', async () => {
+  // "tokn" for "token": the run then said only 'no token: … or "token" in the config file'.
+  const file = join(dir, 'typo.json');
+  writeFileSync(file, JSON.stringify({ catalogUrl: 'http://127.0.0.1:9', tokn: SECRET }), { mode: 0o600 });
+  const r = await runCollector(['spool', 'list', '--spool', join(dir, 'spool-typo'), '--config', file], isolatedEnv(join(dir, 'absent.json')));
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).toBe(
+    `collector: warning: config ${file}: "tokn" is no setting (ignored); the keys: catalogUrl, token, host, spool, spoolMaxBytes, parallel, retries, root, ssh, devices, files, undeletePaths, headerBytes\n`,
+  );
+  expect(r.stderr).not.toContain(SECRET);
+  // Every key the file may hold is taken without a word.
+  const full = join(dir, 'full.json');
+  writeFileSync(
+    full,
+    JSON.stringify({
+      catalogUrl: 'http://127.0.0.1:9',
+      token: 't',
+      host: 'h',
+      spool: join(dir, 'spool-full'),
+      spoolMaxBytes: '1G',
+      parallel: 2,
+      retries: 1,
+      root: '/',
+      ssh: [],
+      devices: [],
+      files: [],
+      undeletePaths: [],
+      headerBytes: '2M',
+    }),
+    { mode: 0o600 },
+  );
+  const quiet = await runCollector(['spool', 'list', '--config', full], isolatedEnv(join(dir, 'absent.json')));
+  expect(quiet.code, quiet.stderr).toBe(0);
+  expect(quiet.stderr).toBe('');
+});
