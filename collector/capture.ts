@@ -209,7 +209,10 @@ export async function captureArtifact(
     }
     const streamOpts: ChunkStreamOptions = { onBytes: opts.onBytes, forceStage };
     const src = out.source;
-    const prior = src && usePrior && access.ref.type === 'local' ? opts.digests?.get(src) : null;
+    const local = src && access.ref.type === 'local';
+    const prior = local && usePrior ? opts.digests?.get(src) : null;
+    // A local source's chunks are compared with those kept of its last read rather than hashed.
+    if (local) streamOpts.kept = opts.digests?.kept;
     if (src && prior) {
       // A second access: it reads into its own buffer, not the one `source` yields.
       const again = accessFromRef(access.ref);
@@ -225,7 +228,7 @@ export async function captureArtifact(
       return captureArtifact(access, p, stager, opts, false);
     }
     capped(c.size);
-    if (src && access.ref.type === 'local') opts.digests?.set(src, { size: c.size, sha256: c.sha256, chunks: c.chunks.map((x) => x.sha256) });
+    if (local) opts.digests?.set(src, { size: c.size, sha256: c.sha256, chunks: c.chunks.map((x) => x.sha256) });
     out.size = c.size;
     out.sha256 = c.sha256;
     out.chunks = c.chunks.length;

@@ -336,7 +336,7 @@ function pidAlive(pid: number): boolean {
 }
 
 /** Write to a temp name, then rename: readers never see half a file. */
-async function writeAtomic(path: string, data: string | Buffer): Promise<void> {
+export async function writeAtomic(path: string, data: string | Buffer): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
   await fsp.writeFile(tmp, data);
   await fsp.rename(tmp, path);
