@@ -121,6 +121,9 @@ describe('systemd unit', () => {
     expect(unit).toMatch(/^EnvironmentFile=\/etc\/vmfs-catalog\.env$/m);
     // The primary of several server processes stops its workers itself (api/server.ts).
     expect(unit).toMatch(/^KillMode=mixed$/m);
+    // A start that fails on a setting (78) or an argument (64) is not restarted every RestartSec for ever.
+    expect(unit).toMatch(/^Restart=on-failure$/m);
+    expect(unit).toMatch(/^RestartPreventExitStatus=64 78$/m);
   });
 
   it('its header installs, as written, the server ExecStart starts and the admin commands', async () => {
