@@ -83,8 +83,14 @@ export async function createToken(services: TokenServices, input: { role: Role; 
  * Revokes a token (404 when unknown). The store learns of it first, so a rebuild never
  * brings a revoked token back; revoking twice keeps the first time.
  */
-export async function revokeToken(services: TokenServices, id: string): Promise<Date> {
+export async function revokeToken(services: TokenServices & Pick<Services, 'config'>, id: string): Promise<Date> {
   const [row] = await services.db.select().from(tokens).where(eq(tokens.id, id));
+  // The first admin token given as a setting is no row of the catalog: the setting is what retires it.
+  if (!row && id === 'bootstrap' && services.config.CATALOG_BOOTSTRAP_TOKEN)
+    throw new ApiError(
+      'conflict',
+      'the bootstrap admin token is the CATALOG_BOOTSTRAP_TOKEN setting, not a token the catalog keeps: retire it by unsetting that setting and restarting the catalog (on AWS, deploy again with -c bootstrapToken=false); create an admin token of your own first',
+    );
   if (!row) throw new ApiError('not_found', `no token ${id}`);
   const at = row.revokedAt ?? services.now();
   await putKept(services.store, kept({ ...row, revokedAt: at }));

@@ -49,6 +49,10 @@ const revoke = createRoute({
   responses: {
     200: { description: 'Revoked', content: { 'application/json': { schema: z.object({ id: z.string(), revokedAt: z.string() }) } } },
     404: { description: 'No such token', content: { 'application/json': { schema: ErrorSchema } } },
+    409: {
+      description: 'The bootstrap admin token of CATALOG_BOOTSTRAP_TOKEN (id `bootstrap`): a setting, retired by unsetting it',
+      content: { 'application/json': { schema: ErrorSchema } },
+    },
   },
 });
 

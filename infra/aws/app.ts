@@ -33,7 +33,7 @@ function contextFromArgs(argv: string[]): Record<string, string> {
 }
 
 /** The context keys the app reads; any other is a typo that would be dropped without a word. */
-const CONTEXT_KEYS = ['database', 'databaseSecretArn', 'objectLock', 'stackName', 'lambdaCodeDir', 'maintenanceMinutes'];
+const CONTEXT_KEYS = ['database', 'databaseSecretArn', 'objectLock', 'bootstrapToken', 'stackName', 'lambdaCodeDir', 'maintenanceMinutes'];
 
 /**
  * Refuses context the stack would silently read as its default: an unknown key (`objectlock`)
@@ -43,8 +43,8 @@ const CONTEXT_KEYS = ['database', 'databaseSecretArn', 'objectLock', 'stackName'
 function checkContext(context: Record<string, string>): void {
   for (const key of Object.keys(context))
     if (!CONTEXT_KEYS.includes(key)) throw new Error(`-c ${key}=…: not a setting of this app (it reads ${CONTEXT_KEYS.join(', ')})`);
-  if (context.objectLock !== undefined && !['true', 'false'].includes(String(context.objectLock)))
-    throw new Error(`-c objectLock=${context.objectLock}: use true or false`);
+  for (const key of ['objectLock', 'bootstrapToken'])
+    if (context[key] !== undefined && !['true', 'false'].includes(String(context[key]))) throw new Error(`-c ${key}=${context[key]}: use true or false`);
   if (context.maintenanceMinutes !== undefined && !/^[1-9]\d*$/.test(String(context.maintenanceMinutes)))
     throw new Error(`-c maintenanceMinutes=${context.maintenanceMinutes}: a whole number of minutes, 1 or more`);
 }
@@ -60,6 +60,7 @@ export function buildApp(context: Record<string, string>, outdir?: string): { ap
     database,
     databaseSecretArn: app.node.tryGetContext('databaseSecretArn'),
     objectLock: String(app.node.tryGetContext('objectLock')) === 'true',
+    bootstrapToken: String(app.node.tryGetContext('bootstrapToken')) !== 'false',
     maintenanceEvery: Duration.minutes(Number(app.node.tryGetContext('maintenanceMinutes') ?? 60)),
   });
   return { app, stack };

@@ -42,6 +42,11 @@ export interface CatalogStackProps extends StackProps {
   objectLock?: boolean;
   /** How often the maintenance function runs. */
   maintenanceEvery?: Duration;
+  /**
+   * false: the functions no longer take the generated first admin token (CATALOG_BOOTSTRAP_TOKEN
+   * unset): how it is retired once an admin token of the catalog's own exists. Default true.
+   */
+  bootstrapToken?: boolean;
 }
 
 export class CatalogStack extends Stack {
@@ -129,7 +134,7 @@ export class CatalogStack extends Stack {
       env.DATABASE_SECRET_ARN = dbSecret.secretArn;
     }
     // Resolved by CloudFormation at deploy time; only its SHA-256 is ever stored by the catalog.
-    env.CATALOG_BOOTSTRAP_TOKEN = SecretValue.secretsManager(bootstrap.secretArn).unsafeUnwrap();
+    if (props.bootstrapToken !== false) env.CATALOG_BOOTSTRAP_TOKEN = SecretValue.secretsManager(bootstrap.secretArn).unsafeUnwrap();
 
     const code = lambda.Code.fromAsset(props.lambdaCodeDir, { exclude: ['collector.cjs', '*.map.txt'] });
     const fn = (name: string, handler: string, timeout: Duration, description: string) =>

@@ -962,6 +962,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The bootstrap admin token of CATALOG_BOOTSTRAP_TOKEN (id `bootstrap`): a setting, retired by unsetting it */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** Begin a capture: announce its artifacts and chunks, get upload URLs for the chunks the store lacks */

@@ -150,6 +150,18 @@ describe('existing database from Secrets Manager, with Object Lock', () => {
     expect(() => buildApp({ lambdaCodeDir: code, database: 'mysql' }, out)).toThrow(/use aurora or secret/);
   });
 
+  it('leaves the generated first admin token out of the functions with -c bootstrapToken=false (how it is retired)', () => {
+    const env = (t: Template) =>
+      (Object.values(t.findResources('AWS::Lambda::Function')) as any[])
+        .filter((f) => /^lambda\./.test(f.Properties.Handler))
+        .map((f) => f.Properties.Environment.Variables);
+    expect(env(synth({})).every((v) => 'CATALOG_BOOTSTRAP_TOKEN' in v)).toBe(true);
+    const retired = env(synth({ bootstrapToken: 'false' }));
+    expect(retired.length).toBeGreaterThan(0);
+    for (const v of retired) expect(v).not.toHaveProperty('CATALOG_BOOTSTRAP_TOKEN');
+    expect(() => buildApp({ lambdaCodeDir: code, bootstrapToken: 'no' }, out)).toThrow('-c bootstrapToken=no: use true or false');
+  });
+
   it('refuses context it would read as its default: an unknown key, an objectLock other than true/false, minutes that are no whole number', () => {
     // Each of these synthesized a bucket without Object Lock (or a NaN schedule) without a word.
     expect(() => buildApp({ lambdaCodeDir: code, objectlock: 'true' }, out)).toThrow(/-c objectlock=…: not a setting of this app \(it reads .*objectLock/);
