@@ -29,7 +29,7 @@
 import { createHash } from 'node:crypto';
 import { CHUNK_SIZE, type BeginRequest } from '../../formats/protocol.js';
 import type { BlobStore } from '../store/types.js';
-import { ArtifactWindow, assembleArtifact, ChunkCache, PARSE_LIMIT_BYTES } from '../pipeline/chunks.js';
+import { ArtifactWindow, assembleArtifact, ChunkCache, PARSE_LIMIT_BYTES, sha256Hex } from '../pipeline/chunks.js';
 import { sharedBytes, sha256Shared } from '../pipeline/hash-thread.js';
 import { isParsed, parseAssembled, parseInput, type ParseOutcome } from '../pipeline/parse.js';
 import { mayNeedRedaction } from '../pipeline/redaction.js';
@@ -197,19 +197,40 @@ export class ArrivedArtifacts {
       const artifact = a.artifacts[i];
       a.outcomes.set(i, { artifact, outcome: new Promise((done) => this.queue.push({ captureId, arrivals, artifact, done })) });
     }
-    void this.run(received);
+    this.received = received;
+    this.run();
   }
+
+  /** The chunks received through the catalog, as the last batch handed them over (one object per store). */
+  private received: ReceivedChunks | null = null;
 
   /**
    * The commit's part: stops the capture's early work and answers the outcomes done or under
    * way, by artifact index, of the artifacts in `refs` (as the commit will store them) that
-   * they were made of.
+   * they were made of. The capture's artifacts still queued are done first, here, their whole
+   * hash taken on this thread while the lanes' hashing thread hashes theirs: the commit, which
+   * waits for them anyway, gets them from two cores (a day's five changed dumps were left to
+   * the commit, one after another, once the lanes' two were done).
    */
   async take(captureId: string, refs: ManifestArtifact[]): Promise<Map<number, ParseOutcome>> {
     this.heldBy.delete(captureId);
     const a = this.captures.get(captureId);
     const out = new Map<number, ParseOutcome>();
     if (!a) return out;
+    for (;;) {
+      const i = a.stopped ? -1 : this.queue.findIndex((j) => j.arrivals === a);
+      if (i < 0) break;
+      const [job] = this.queue.splice(i, 1);
+      let window = this.windows.pop() ?? null;
+      try {
+        // A window refused (a RangeError when memory is short) leaves this artifact to the commit.
+        if (!window || window.bytes.length < job.artifact.size) window = new ArtifactWindow(sharedBytes(job.artifact.size));
+        job.done(await this.parse(job, window, true));
+      } catch {
+        job.done(null);
+      }
+      if (window) this.windows.push(window);
+    }
     this.stop(captureId);
     for (const [i, { artifact, outcome }] of a.outcomes) {
       const done = await outcome;
@@ -240,10 +261,10 @@ export class ArrivedArtifacts {
   }
 
   /** Starts lanes while artifacts wait and fewer than LANES run. */
-  private run(received: ReceivedChunks): void {
+  private run(): void {
     while (this.lanes < LANES && this.queue.length > 0) {
       this.lanes++;
-      void this.lane(received);
+      void this.lane();
     }
   }
 
@@ -252,7 +273,7 @@ export class ArrivedArtifacts {
    * while a capture is followed: fresh memory costs a page fault per 4 KiB, about what hashing
    * it costs, and the queue of a capture runs dry between most of its batches.
    */
-  private async lane(received: ReceivedChunks): Promise<void> {
+  private async lane(): Promise<void> {
     let window = this.windows.pop() ?? null;
     try {
       while (this.queue.length > 0) {
@@ -268,7 +289,7 @@ export class ArrivedArtifacts {
         try {
           // A window refused (a RangeError when memory is short) fails this artifact alone: its commit awaits it.
           if (!window || window.bytes.length < job.artifact.size) window = new ArtifactWindow(sharedBytes(job.artifact.size));
-          outcome = this.hold(job.arrivals, await this.parse(job, received, window));
+          outcome = this.hold(job.arrivals, await this.parse(job, window));
         } catch {
           outcome = null;
         }
@@ -303,9 +324,13 @@ export class ArrivedArtifacts {
     return outcome;
   }
 
-  /** One artifact assembled from its arrived chunks, hashed whole and parsed; null when its whole hash is not the declared one. */
-  private async parse(job: Job, received: ReceivedChunks, window: ArtifactWindow): Promise<ParseOutcome | null> {
+  /**
+   * One artifact assembled from its arrived chunks, hashed whole (on the hashing thread, or on
+   * this one: `here`) and parsed; null when its whole hash is not the declared one.
+   */
+  private async parse(job: Job, window: ArtifactWindow, here = false): Promise<ParseOutcome | null> {
     const artifact = job.artifact;
+    const received = this.received!;
     // A cache of this artifact's own: its arrived chunks as they were kept; KeptChunks, or at worst the store, for one pushed out since.
     const cache = new ChunkCache(undefined, true);
     for (const c of artifact.chunks) {
@@ -316,7 +341,7 @@ export class ArrivedArtifacts {
     const { bytes } = await assembleArtifact(this.store, artifact.chunks, { window: artifact.size, hashAll: false, cache, into: window });
     if (bytes.length !== artifact.size) return null;
     // Hashed on the other core while this thread serves the next batches; parsed once the hash is the declared one.
-    if ((await sha256Shared(bytes)) !== artifact.sha256) return null;
+    if ((here ? sha256Hex(bytes) : await sha256Shared(bytes)) !== artifact.sha256) return null;
     return parseAssembled({ ...artifact, device: artifact.device ?? null }, bytes, artifact.size);
   }
 }

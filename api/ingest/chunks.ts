@@ -437,7 +437,7 @@ export async function receiveChunks(
   for (const c of chunks) kept.add(captureId, c.sha256, { stored: c.storedBytes, encoding: c.encoding, size: c.size, sparse: c.sparse });
   // Published and verified: later commits in this process read it from memory (a staged one is not published yet).
   const published = keptOf(store);
-  for (const c of chunks) if (!deferred.has(c.sha256)) published.add(c.sha256, c.size, c.storedBytes, c.encoding);
+  for (const c of chunks) if (!deferred.has(c.sha256)) published.add(c.sha256, c.size, c.storedBytes, c.encoding, c.sparse);
   // Each artifact whose chunks have now all arrived is hashed whole and parsed before its commit asks.
   if (chunks.length > 0) arrivedOf(store).arrived(captureId, cap.declaration.artifacts, kept);
   return { captureId, received: shas };

@@ -487,15 +487,23 @@ export class ChunkCache {
    * kept as (the assembly writes it into place; its bytes are not handed out).
    */
   piece(store: BlobStore, sha256: string, size: number): Promise<Uint8Array | SparseChunk> {
-    const sparse = this.sparse.get(sha256);
+    const sparse = this.sparse.get(sha256) ?? this.keptSparse(store, sha256, size);
     if (!sparse) return this.get(store, sha256, size);
     if (sparse.size !== size) return Promise.reject(new ChunkError(sha256, 'wrong-size', `chunk ${sha256}: holds ${sparse.size} bytes, announced ${size}`));
     return Promise.resolve(sparse);
   }
 
+  /** A chunk KeptChunks holds as its non-zero pages, taken into this cache (while its budget allows). */
+  private keptSparse(store: BlobStore, sha256: string, size: number): SparseChunk | undefined {
+    const kept = this.kept ? keptOf(store).get(sha256, size) : undefined;
+    if (!(kept instanceof SparseChunk)) return undefined;
+    this.addSparse(sha256, kept);
+    return kept;
+  }
+
   /** The verified bytes of a chunk, from the cache or the store. */
   get(store: BlobStore, sha256: string, size: number): Promise<Uint8Array> {
-    const sparse = this.sparse.get(sha256);
+    const sparse = this.sparse.get(sha256) ?? this.keptSparse(store, sha256, size);
     if (sparse) {
       if (sparse.size !== size) return Promise.reject(new ChunkError(sha256, 'wrong-size', `chunk ${sha256}: holds ${sparse.size} bytes, announced ${size}`));
       // A buffer of the caller's own each time: what it does with it reaches no other reader.
@@ -506,7 +514,7 @@ export class ChunkCache {
     const packed = this.packed.get(sha256);
     if (packed) return this.inflate(sha256, packed, size);
     const kept = this.kept ? keptOf(store).get(sha256, size) : undefined;
-    if (kept) {
+    if (kept instanceof Uint8Array) {
       this.addStored(sha256, kept, 'gzip');
       return this.inflate(sha256, kept, size);
     }
@@ -518,10 +526,10 @@ export class ChunkCache {
       const stored = await store.getBytes(key);
       if (!stored) throw new ChunkError(sha256, 'missing', `chunk ${sha256} is not in the store`);
       const v = await decodeChunk(sha256, size, stored);
-      // A published chunk read and verified: later commits in this process need not read it again.
-      if (key === chunkKey(sha256)) keptOf(store).add(sha256, size, stored, v.encoding);
       const room = fits ? size : 0;
       const sparse = this.sparse.has(sha256) ? null : sparseOf(v.bytes);
+      // A published chunk read and verified: later commits in this process need not read it again.
+      if (key === chunkKey(sha256)) keptOf(store).add(sha256, size, stored, v.encoding, sparse);
       if (sparse && this.bytes - room + sparse.cost <= this.maxBytes) {
         // Kept as its non-zero pages instead: the room taken shrinks to theirs.
         if (fits) this.entries.delete(sha256);
@@ -599,22 +607,24 @@ export class ChunkCache {
 
 /**
  * Published chunks this process verified lately (received through the catalog, or read from
- * the store and checked against their hash), kept as stored across commits when they rest
- * gzipped at a quarter of their size or less — a header dump's chunks, mostly zeros — bounded
- * in bytes (the least recently used go first). A commit's ChunkCache takes a chunk from here
- * before it asks the store: the next day's capture of a dump changed in one chunk needs its
- * other chunks for the whole hash and the parse, and they are the ones this process received
- * or read the day before (on S3, a GET each). The bytes were verified when they were kept;
- * whether the store still holds the chunk is verifyChunks' question, asked as before.
+ * the store and checked against their hash), kept across commits as their pages that are not
+ * zeros (SparseChunk) when those come to a quarter of the chunk or less, else as stored when
+ * they rest gzipped at a quarter of their size or less — a header dump's chunks, mostly zeros —
+ * bounded in bytes (the least recently used go first). A commit's ChunkCache takes a chunk from
+ * here before it asks the store: the next day's capture of a dump changed in one chunk needs
+ * its other chunks for the whole hash and the parse, and they are the ones this process
+ * received or read the day before (on S3, a GET each); kept as pages, an assembly writes them
+ * into place with no inflate. The bytes were verified when they were kept; whether the store
+ * still holds the chunk is verifyChunks' question, asked as before.
  */
 export class KeptChunks {
-  private readonly entries = new Map<string, { stored: Uint8Array; size: number }>();
+  private readonly entries = new Map<string, { stored: Uint8Array | SparseChunk; size: number }>();
   private readonly oldest = new OldestFirst(this.entries);
   private bytes = 0;
   constructor(private readonly maxBytes = 32 * 1024 * 1024) {}
 
-  /** The stored (gzip) bytes of a chunk of this size, if kept. */
-  get(sha256: string, size: number): Uint8Array | undefined {
+  /** A chunk of this size, if kept: its non-zero pages, or its stored (gzip) bytes. */
+  get(sha256: string, size: number): Uint8Array | SparseChunk | undefined {
     const hit = this.entries.get(sha256);
     if (!hit || hit.size !== size) return undefined;
     this.oldest.use(sha256);
@@ -631,7 +641,7 @@ export class KeptChunks {
       const hit = this.entries.get(s);
       if (!hit) continue;
       this.entries.delete(s);
-      this.bytes -= hit.stored.length + CHUNK_ENTRY_BYTES;
+      this.bytes -= costOf(hit.stored);
     }
   }
 
@@ -640,20 +650,27 @@ export class KeptChunks {
    * charged CHUNK_ENTRY_BYTES beside its bytes, so many tiny chunks (a collector may send 65,536
    * in a capture) cost the process what the bound counts, not several times more.
    */
-  add(sha256: string, size: number, stored: Uint8Array, encoding: ChunkEncoding): void {
-    const cost = stored.length + CHUNK_ENTRY_BYTES;
-    if (encoding !== 'gzip' || stored.length * PACK_RATIO > size || cost > this.maxBytes || this.entries.has(sha256)) return;
+  add(sha256: string, size: number, stored: Uint8Array, encoding: ChunkEncoding, sparse?: SparseChunk | null): void {
+    // `sparse`: the chunk's non-zero pages (at most a quarter of it), when they were taken.
+    const keep = sparse && sparse.size === size ? sparse : stored;
+    const cost = costOf(keep);
+    if ((keep === stored && (encoding !== 'gzip' || stored.length * PACK_RATIO > size)) || cost > this.maxBytes || this.entries.has(sha256)) return;
     while (this.bytes + cost > this.maxBytes) {
       const oldest = this.oldest.take();
-      this.bytes -= this.entries.get(oldest)!.stored.length + CHUNK_ENTRY_BYTES;
+      this.bytes -= costOf(this.entries.get(oldest)!.stored);
       this.entries.delete(oldest);
     }
     // A copy when the bytes are part of something larger (a request body): that is not held for
     // them. `new Uint8Array(…)` copies; a Node Buffer's slice() would be a view of the same memory.
-    const own = stored.byteOffset === 0 && stored.buffer.byteLength === stored.length ? stored : new Uint8Array(stored);
+    const own = keep instanceof SparseChunk || (keep.byteOffset === 0 && keep.buffer.byteLength === keep.length) ? keep : new Uint8Array(keep);
     this.entries.set(sha256, { stored: own, size });
-    this.bytes += own.length + CHUNK_ENTRY_BYTES;
+    this.bytes += cost;
   }
+}
+
+/** What KeptChunks counts for a chunk: its bytes (a SparseChunk's pages and entry) and its map entry. */
+function costOf(kept: Uint8Array | SparseChunk): number {
+  return (kept instanceof SparseChunk ? kept.cost : kept.length) + CHUNK_ENTRY_BYTES;
 }
 
 /** The kept verified chunks of one store (shared by every request the process serves). */

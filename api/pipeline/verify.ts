@@ -9,7 +9,7 @@ import { queryRows, type Db } from '../../db/client.js';
 import type { blobs } from '../../db/schema.js';
 import { ApiError } from '../errors.js';
 import { stagingKey, stagingPrefix, type BlobStore } from '../store/types.js';
-import { ChunkCache, ChunkError, decodeChunk, keptOf, type VerifiedChunk } from './chunks.js';
+import { ChunkCache, ChunkError, decodeChunk, keptOf, sparseOf, type VerifiedChunk } from './chunks.js';
 import { receivedOf, type DeliveredRow } from '../ingest/chunks.js';
 import {
   blobRowsOf,
@@ -230,7 +230,7 @@ export async function verifyChunks(
         return;
       }
       const done = await publishChunk(db, store, at, v, k, listed, key);
-      keptOf(store).add(c.sha256, c.size, v.storedBytes, v.encoding);
+      keptOf(store).add(c.sha256, c.size, v.storedBytes, v.encoding, sparseOf(v.bytes));
       stored.set(c.sha256, done.stored);
       if (done.newBlob) newBlobs.push(done.newBlob);
     } catch (e) {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, expect, it } from 'vitest';
-import { assembleArtifact, ChunkCache, KeptChunks, keptOf } from '../../api/pipeline/chunks.js';
+import { assembleArtifact, ChunkCache, KeptChunks, keptOf, SparseChunk, sparseOf } from '../../api/pipeline/chunks.js';
 import { FsBlobStore } from '../../api/store/fs.js';
 import { chunkKey, stagingKey, type BlobStore } from '../../api/store/types.js';
 
@@ -230,5 +230,37 @@ it('a published chunk read and verified once is taken from memory by a later com
   const own = new KeptChunks();
   own.add(sha(packs[0]), packs[0].length, inBody, 'gzip');
   body.fill(0);
-  expect(Buffer.from(own.get(sha(packs[0]), packs[0].length)!).equals(gzipSync(packs[0]))).toBe(true);
+  expect(Buffer.from(own.get(sha(packs[0]), packs[0].length) as Uint8Array).equals(gzipSync(packs[0]))).toBe(true);
+});
+
+it('a chunk kept with its non-zero pages is assembled from them by a later commit: exact bytes, no store read, and it costs its pages', async () => {
+  const fs = new FsBlobStore({ dataDir: dir, publicBaseUrl: 'http://127.0.0.1:1' });
+  const chunk = new Uint8Array(1024 * 1024);
+  chunk.set(randomBytes(5000), 8192);
+  chunk[1024 * 1024 - 1] = 7;
+  let reads = 0;
+  const counting: BlobStore = Object.assign(Object.create(fs) as BlobStore, {
+    getBytes: (key: string) => {
+      reads++;
+      return fs.getBytes(key);
+    },
+  });
+  // As the chunks route keeps a chunk it received: its gzip bytes and its pages (none of it in the store).
+  keptOf(counting).add(sha(chunk), chunk.length, new Uint8Array(gzipSync(chunk)), 'gzip', sparseOf(chunk));
+  expect(keptOf(counting).get(sha(chunk), chunk.length)).toBeInstanceOf(SparseChunk);
+  const refs = [chunk, chunk].map((c) => ({ sha256: sha(c), size: c.length }));
+  const a = await assembleArtifact(counting, refs, { window: 2 * chunk.length, hashAll: true, cache: new ChunkCache(undefined, true) });
+  expect(Buffer.from(a.bytes).equals(Buffer.concat([chunk, chunk]))).toBe(true);
+  expect(a.sha256).toBe(sha(Buffer.concat([chunk, chunk])));
+  expect(reads).toBe(0);
+  // Without KeptChunks (reindex, rebuild) the store is asked, and lacks it.
+  await expect(assembleArtifact(counting, refs.slice(0, 1), { window: chunk.length, hashAll: true, cache: new ChunkCache() })).rejects.toThrow(
+    /not in the store/,
+  );
+  // Bounded as gzip bytes are: three pages and the entry (640 bytes), not the MiB.
+  const small = new KeptChunks(3 * 4096 + SparseChunk.ENTRY_BYTES + 640);
+  small.add(sha(chunk), chunk.length, new Uint8Array(gzipSync(chunk)), 'gzip', sparseOf(chunk));
+  expect(small.has(sha(chunk), chunk.length)).toBe(true);
+  small.add('0'.repeat(64), chunk.length, new Uint8Array(gzipSync(chunk)), 'gzip', sparseOf(chunk));
+  expect(small.has(sha(chunk), chunk.length)).toBe(false);
 });
