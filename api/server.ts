@@ -28,7 +28,7 @@ import { openServices } from './boot.js';
 import { ConfigError, loadConfig, localBaseUrl, serverProcessesOf, startWarnings, urlHost, type Config } from './config.js';
 import type { Services } from './context.js';
 import { DatabaseBusyError, EmbeddedDatabaseUnreadableError } from '../db/client.js';
-import { failureLine } from './errors.js';
+import { failureLine, isUnavailable } from './errors.js';
 import { createLogger } from './logger.js';
 import { FsBlobStore } from './store/fs.js';
 import { VERSION } from './version.js';
@@ -446,6 +446,11 @@ main().catch((err) => {
     process.stderr.write(`catalog: ${err.message}\n`);
     process.exit(78);
   }
-  process.stderr.write(`catalog: cannot start: ${failureLine(err)}\n`);
+  // The database or the store not answering (a stopped PostgreSQL, an S3 endpoint down): said as such, with what was reached for.
+  if (isUnavailable(err))
+    process.stderr.write(
+      `catalog: cannot start: the database or the store does not answer (${failureLine(err)}); check that it runs and that DATABASE_URL or S3_ENDPOINT names it\n`,
+    );
+  else process.stderr.write(`catalog: cannot start: ${failureLine(err)}\n`);
   process.exit(1);
 });

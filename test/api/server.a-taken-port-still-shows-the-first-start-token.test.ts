@@ -68,3 +68,34 @@ describe('npm start on a data directory another server holds', () => {
     }
   });
 });
+
+describe('npm start with its PostgreSQL not answering', () => {
+  it('says the database or store does not answer, with the address, and which settings name it; exit 1', { timeout: 120_000 }, async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const r = spawnSync(process.execPath, [SERVER_BUNDLE], {
+      cwd: ROOT,
+      env: serverEnv({
+        DATA_DIR: join(dataDir, 'pg-down'),
+        PORT: '0',
+        DATABASE_URL: `postgres://catalog@127.0.0.1:${port}/catalog`,
+        DATABASE_CONNECT_TIMEOUT: '2',
+      }),
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(r.status, r.stderr).toBe(1);
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('{'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^catalog: cannot start: the database or the store does not answer \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}.*\\); check that it runs and that DATABASE_URL or S3_ENDPOINT names it$`,
+      ),
+    );
+  });
+});
