@@ -128,6 +128,11 @@ function formatMaintenance(done: Maintenance): string {
   return lines.join('\n');
 }
 
+/** Usage text as this CLI is run here: `npm run catalog -- …` in a checkout, `node …/dist/catalog.mjs …` beside a deployed bundle (adminCommand). */
+function asRun(text: string): string {
+  return text.replaceAll('npm run catalog -- ', adminCommand(''));
+}
+
 /** A usage mistake: exit 64 (EX_USAGE) with one line. */
 class UsageError extends Error {}
 
@@ -217,7 +222,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   const print = (human: string, machine: unknown) => io.out(json ? JSON.stringify(machine, null, 2) + '\n' : human + '\n');
   if (values.help) {
     // `<command> --help` shows that command's own entry; an unknown one, or none, everything.
-    io.out(((positionals.length ? commandUsage(positionals[0], positionals[1]) : null) ?? USAGE) + '\n');
+    io.out(asRun((positionals.length ? commandUsage(positionals[0], positionals[1]) : null) ?? USAGE) + '\n');
     return 0;
   }
   if (values.version) {
@@ -226,7 +231,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   }
   if (positionals.length === 0) {
     if (json) return failed(io, json, 64, 'usage', 'no command given; see --help');
-    io.err(USAGE + '\n');
+    io.err(asRun(USAGE) + '\n');
     return 64;
   }
   const [command, sub, ...rest] = positionals;

@@ -83,6 +83,12 @@ describe('a damaged embedded database', () => {
       const pasted = spawnSync('sh', ['-c', command], { cwd: tmpdir(), env: serverEnv({}), encoding: 'utf8', timeout: 120_000 });
       expect(pasted.status, pasted.stderr).toBe(0);
       expect(deployed(['tokens', 'list']).stdout).toContain('deployed');
+      // Its usage is written as it is run there, whole and one command's.
+      const catalogMjs = join(app, 'dist/catalog.mjs');
+      const help = deployed(['--help']);
+      expect(help.stdout).toContain(`usage: node ${catalogMjs} <command> [options]`);
+      expect(help.stdout).not.toContain('npm run catalog');
+      expect(deployed(['check', '--help']).stdout).toContain(`usage: node ${catalogMjs} check [--read-data-subset=N%]`);
       // An unknown option there names the same bundle's --help.
       expect(deployed(['check', '--bogus']).stderr).toContain(`unknown option --bogus (node ${join(app, 'dist/catalog.mjs')} check --help lists them)`);
     } finally {
