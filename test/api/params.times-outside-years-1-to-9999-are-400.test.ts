@@ -1,7 +1,8 @@
 /**
  * A time query parameter JavaScript reads but PostgreSQL cannot store (a signed year:
  * `-000001-01-01T00:00:00Z`, `+010000-…`) is a 400 naming the parameter, on every route
- * that takes one; it reached the query and came back a 500.
+ * that takes one; it reached the query and came back a 500. So is a day the month lacks
+ * (`2026-02-30`), which Date rolled over into another day (2026-03-02) and answered for that.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
@@ -23,7 +24,14 @@ describeEachFlavour('params: times outside years 1–9999', (flavour) => {
     await catalog?.close();
   });
 
-  for (const raw of ['-000001-01-01T00:00:00Z', '-271821-04-20T00:00:00Z', '+010000-01-01T00:00:00Z']) {
+  for (const raw of [
+    '-000001-01-01T00:00:00Z',
+    '-271821-04-20T00:00:00Z',
+    '+010000-01-01T00:00:00Z',
+    '2026-02-30T00:00:00Z',
+    '2026-04-31',
+    '2027-02-29T12:00:00+02:00',
+  ]) {
     it(`answers 400 for ${raw}`, async () => {
       const t = encodeURIComponent(raw);
       for (const [name, path] of [
@@ -46,5 +54,7 @@ describeEachFlavour('params: times outside years 1–9999', (flavour) => {
   it('still takes a time inside them', async () => {
     expect((await catalog.request('/v1/events?since=0001-01-01T00:00:00Z&until=9999-12-31T23:59:59Z')).status).toBe(200);
     expect((await catalog.request(`/v1/volumes/${VOLUME}/restore-bundle?at=2001-01-01T00:00:00Z`)).status).toBe(404);
+    // A leap day, and a day written in an offset whose UTC day is the next.
+    expect((await catalog.request('/v1/events?since=2028-02-29T00:00:00Z&until=2026-12-31T23:30:00-05:00')).status).toBe(200);
   });
 });
