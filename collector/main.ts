@@ -26,7 +26,7 @@ Commands:
   inspect FILE...     parse saved artifacts locally and print what they say
   discover            show what collect would capture here, and why
   restore             fetch a restore bundle, verify every checksum, unpack it
-  cron                print the crontab line (and how to keep it on ESXi)
+  cron                print the crontab line (ESXi, which has no Node: from a proxy, --ssh)
   spool               list, resend or drop captures waiting in the spool or rejected
 
   collector <command> --help     options of a command

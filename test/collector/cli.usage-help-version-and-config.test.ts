@@ -119,6 +119,10 @@ describe('the command line', () => {
     // ESXi has no Node: no recipe for keeping the line in ESXi's own crontab, the help points at --ssh.
     expect(r.stdout).not.toContain('rc.local');
     expect((await runCollector(['cron', '--help'], clean())).stdout).toContain('ESXi has no Node: --args="--ssh root@esxi01"');
+    // The command list says the same; it promised "how to keep it on ESXi", which cron no longer prints.
+    const main = (await runCollector(['--help'], clean())).stdout;
+    expect(main).toMatch(/^ {2}cron {16}print the crontab line \(ESXi, which has no Node: from a proxy, --ssh\)$/m);
+    expect(main).not.toContain('keep it on ESXi');
     // The line has no URL or token: it says where they come from, with a placeholder.
     expect(r.stdout).toContain('relies on /etc/vmfs-collector.json');
     expect(r.stdout).toContain('"token": "<token>"');
