@@ -613,7 +613,11 @@ export function renderRestoreScript(plan: RestorePlan): string {
   lines.push('check_devices');
   lines.push('verify_sums');
   lines.push('if [ "$PLAN" -eq 1 ]; then');
-  lines.push('  [ -f DR-PLAN.txt ] || die "this bundle has no DR-PLAN.txt (a bundle of one LUN, or from an older catalog)"');
+  // A LUN's bundle carries no plan: the plan is its volume's, which the bundle names when it knows it.
+  const volumePlan = plan.vmfsUuid
+    ? `; the DR plan is its volume's: collector restore --volume ${visible(plan.vmfsUuid)} --at ${visible(plan.at)} (or GET /v1/volumes/${visible(plan.vmfsUuid)}/dr-plan?format=text&at=${visible(plan.at)})`
+    : '';
+  lines.push(`  [ -f DR-PLAN.txt ] || die ${shQuote(`this bundle has no DR-PLAN.txt (a bundle of one LUN, or from an older catalog)${volumePlan}`)}`);
   lines.push('  cat DR-PLAN.txt');
   lines.push('  exit 0');
   lines.push('fi');
