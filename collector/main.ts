@@ -67,7 +67,9 @@ export async function main(argv: string[]): Promise<number> {
   const fail = (message: string, status: number) => failed(argv, message, status);
   if (!runCommand) {
     if (command === undefined) process.stderr.write(USAGE);
-    return command === undefined ? EXIT.usage : fail(`unknown command ${JSON.stringify(command)} (see collector --help)`, EXIT.usage);
+    if (command === undefined) return EXIT.usage;
+    // `collector --json` (or an option before the command): no command, not an unknown one named "--json".
+    return fail(`${command.startsWith('-') ? 'no command given' : `unknown command ${JSON.stringify(command)}`} (see collector --help)`, EXIT.usage);
   }
   try {
     return await runCommand(rest);

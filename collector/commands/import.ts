@@ -75,7 +75,7 @@ async function planFile(path: string, forced: ArtifactKind | undefined): Promise
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand('import', OPTIONS, args, true);
   if (printedHelp(values, HELP)) return 0;
-  if (positionals.length === 0) throw new UsageError('import: no FILE given (see import --help)');
+  if (positionals.length === 0) throw new UsageError('import: no FILE given (see collector import --help)');
   if (!values.host) throw new UsageError('import: --host NAME is required (the host the files came from)');
   const forced = values.kind === undefined ? undefined : oneOf(values.kind, '--kind', NAMED_KINDS);
   const hostKind = values['host-kind'] === undefined ? undefined : oneOf(values['host-kind'], '--host-kind', HOST_KINDS);

@@ -148,7 +148,7 @@ function summarize(r: InspectResult): string {
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand('inspect', { kind: { type: 'string' } }, args, true);
   if (printedHelp(values, HELP)) return 0;
-  if (positionals.length === 0) throw new UsageError('inspect: no FILE given (see inspect --help)');
+  if (positionals.length === 0) throw new UsageError('inspect: no FILE given (see collector inspect --help)');
   const kind = values.kind === undefined ? undefined : oneOf(values.kind, '--kind', ARTIFACT_KINDS);
   const results: InspectResult[] = [];
   for (const f of positionals) results.push(await inspectFile(f, kind));

@@ -164,7 +164,7 @@ describe('usage errors', () => {
   it('are one line naming the command once ("collector restore: --at …", not "collector restore: restore: --at …")', async () => {
     for (const [args, message] of [
       [['restore', '--volume', '4a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '--at', 'yesterday'], 'collector restore: --at is not an ISO 8601 time: yesterday'],
-      [['inspect'], 'collector inspect: no FILE given (see inspect --help)'],
+      [['inspect'], 'collector inspect: no FILE given (see collector inspect --help)'],
       [['cron', '--schedule', '1 2 3'], 'collector cron: --schedule wants five cron fields'],
       [['spool', 'frobnicate'], 'collector spool: expected list, resend ID or drop ID (see collector spool --help)'],
       [
@@ -226,6 +226,9 @@ describe('an error under --json', () => {
     for (const [args, status, code, message] of [
       [['collect', '--json', '--dry-run', '--file', 'bogus:/dev/x'], 64, 'usage', 'collector collect: --file bogus:/dev/x: KIND must be one of'],
       [['frobnicate', '--json'], 64, 'usage', 'collector: unknown command "frobnicate" (see collector --help)'],
+      // An option where the command goes is no command, not one named "--json".
+      [['--json'], 64, 'usage', 'collector: no command given (see collector --help)'],
+      [['inspect', '--json'], 64, 'usage', 'collector inspect: no FILE given (see collector inspect --help)'],
       [
         ['restore', '--volume', '4a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '--at', 'yesterday', '--json'],
         64,
