@@ -4,12 +4,14 @@
  * the embedded database only one process may hold it, so this says so plainly
  * when a running server has it.
  */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { adminCommand, DatabaseBusyError, EmbeddedDatabaseUnreadableError } from '../db/client.js';
 import { audit } from '../db/schema.js';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../formats/types.js';
 import { openServices, type OpenedServices } from './boot.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, onPostgres } from './config.js';
 import type { Role } from './context.js';
 import { ApiError, failureLine, isUnavailable } from './errors.js';
 import { createLogger } from './logger.js';
@@ -154,14 +156,24 @@ function progressPrinter(io: Io, label: string): Progress | undefined {
   };
 }
 
-async function withServices<T>(fn: (opened: OpenedServices) => Promise<T>): Promise<T> {
+/**
+ * Opens the catalog for one command. An embedded catalog DATA_DIR did not hold (no pg/PG_VERSION)
+ * is made anew by the open: `onFresh` is told, with the directory, once the command has succeeded
+ * (a failure keeps its one line).
+ */
+async function openForCommand<T>(fn: (opened: OpenedServices) => Promise<T>, onFresh?: (dataDir: string) => void): Promise<T> {
   const config = loadConfig();
+  const dataDir = resolve(config.DATA_DIR);
+  const fresh = !onPostgres(config) && !existsSync(join(dataDir, 'pg', 'PG_VERSION'));
   const opened = await openServices(config, { logger: createLogger(config.LOG_LEVEL === 'debug' ? 'debug' : 'warn') });
+  let result: T;
   try {
-    return await fn(opened);
+    result = await fn(opened);
   } finally {
     await opened.close();
   }
+  if (fresh) onFresh?.(dataDir);
+  return result;
 }
 
 async function cliAudit(opened: OpenedServices, action: string, subject: string, details: Record<string, unknown>): Promise<void> {
@@ -235,6 +247,19 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     return 64;
   }
   const [command, sub, ...rest] = positionals;
+  // A DATA_DIR that held no catalog (a typo, a relative ./data read from another directory) is
+  // made anew by any command: said, as 'no tokens' or an empty check would not say it. Not for
+  // rebuild, whose work is to fill an empty one.
+  const withServices = <T>(fn: (opened: OpenedServices) => Promise<T>) =>
+    openForCommand(
+      fn,
+      command === 'rebuild'
+        ? undefined
+        : (dataDir) =>
+            io.err(
+              `catalog: warning: DATA_DIR ${dataDir} held no catalog: a new, empty one was made there; if the server's is elsewhere, set DATA_DIR to it\n`,
+            ),
+    );
   try {
     switch (command) {
       case 'tokens': {
