@@ -300,7 +300,9 @@ export async function commitCapture(
   // Uploads to this capture are now useless: its staged objects go (the fs upload route
   // refuses its keys from here on); what a crash leaves behind, the sweep removes.
   if (!options.stagingUnused)
-    await store.closeStaging(captureId).catch((e) => services.logger.warn('staging cleanup failed', { captureId, error: (e as Error).message }));
+    await store
+      .closeStaging(captureId, { background: true })
+      .catch((e) => services.logger.warn('staging cleanup failed', { captureId, error: (e as Error).message }));
   receivedOf(store).forget(
     captureId,
     distinct.map((c) => c.sha256),

@@ -334,12 +334,18 @@ export class S3BlobStore implements BlobStore {
    * even inside a Multi-Object Delete (~20 ms each), so hundreds would hold up a commit's
    * answer for seconds. What a process that dies meanwhile leaves behind, the staging
    * sweep (api/ingest/staging.ts) and the bucket's lifecycle rule for `staging/` remove.
+   * `background` (a commit): the listing goes there too — a request (~30 ms on Swift), most
+   * often of an empty area, as a daily run's few new chunks come through the catalog.
    */
-  async closeStaging(captureId: string): Promise<void> {
+  async closeStaging(captureId: string, options: { background?: boolean } = {}): Promise<void> {
     const keys: string[] = [];
-    for await (const o of this.list(stagingPrefix(captureId))) keys.push(o.key);
-    if (keys.length <= CLEANUP_INLINE_KEYS) return this.deleteKeys(keys);
-    const work: Promise<void> = this.deleteKeys(keys)
+    const listed = (async () => {
+      for await (const o of this.list(stagingPrefix(captureId))) keys.push(o.key);
+    })();
+    if (!options.background) await listed;
+    if (!options.background && keys.length <= CLEANUP_INLINE_KEYS) return this.deleteKeys(keys);
+    const work: Promise<void> = listed
+      .then(() => this.deleteKeys(keys))
       .catch(() => {})
       .finally(() => this.cleanups.delete(work));
     this.cleanups.add(work);

@@ -85,8 +85,13 @@ export interface BlobStore {
    * refuses keys of a capture whose area is gone). A no-op on S3.
    */
   openStaging(captureId: string): Promise<void>;
-  /** Removes a capture's staging area and every object in it; later uploads to it are refused (fs) or orphaned (S3, swept). */
-  closeStaging(captureId: string): Promise<void>;
+  /**
+   * Removes a capture's staging area and every object in it; later uploads to it are refused (fs)
+   * or orphaned (S3, swept). `background`: the removal may go on after this returns (on S3 its
+   * listing and deletes are requests; `settled` waits for them) — for a committed capture, whose
+   * staged objects nothing reads again.
+   */
+  closeStaging(captureId: string, options?: { background?: boolean }): Promise<void>;
   /** Every object under a prefix, in key order. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** A URL the collector PUTs one chunk to. */
