@@ -232,9 +232,18 @@ const DATASTORE_PATH = /^\[([^\]]+)\]/;
 const COLON_BYTES = /^[0-9a-f]{2}(?::[0-9a-f]{2}){7}(?:(?::[0-9a-f]{2}){8})?$/i;
 
 /**
- * The id inside the spellings an operator copies from vSphere or an array's tools, or the
- * term as it is: a datastore URL is its `/vmfs/volumes/…` path, a datastore path its label,
- * colon-separated bytes their hex.
+ * A WWN as a Linux host at the DR site spells it: udev's /dev/disk/by-id names (`wwn-0x…`,
+ * `scsi-3…`, `dm-uuid-mpath-3…`: the 3 is SCSI's designator type for an NAA), lsscsi's `0x…`,
+ * and multipath's or scsi_id's 33 digits `3…`.
+ */
+const LINUX_WWN = /^(?:\/dev\/disk\/by-id\/)?(?:wwn-0x|0x|scsi-3|dm-uuid-mpath-3)([0-9a-f]{32}|[0-9a-f]{16})$|^3([0-9a-f]{32})$/i;
+/** A 16-byte id written as a GUID, 8-4-4-4-12 (Windows, some array tools). */
+const DASHED_GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The id inside the spellings an operator copies from vSphere, an array's tools or a Linux
+ * host, or the term as it is: a datastore URL is its `/vmfs/volumes/…` path, a datastore path
+ * its label, colon-separated bytes, a GUID's dashes or Linux's WWN names their hex.
  */
 function unwrapped(t: string): string {
   const url = DATASTORE_URL.exec(t);
@@ -242,7 +251,9 @@ function unwrapped(t: string): string {
   const path = DATASTORE_PATH.exec(t);
   const label = path?.[1].trim();
   if (label) return label;
-  if (COLON_BYTES.test(t)) return t.replace(/:/g, '');
+  if (COLON_BYTES.test(t) || DASHED_GUID.test(t)) return t.replace(/[:-]/g, '');
+  const wwn = LINUX_WWN.exec(t);
+  if (wwn) return wwn[1] ?? wwn[2];
   return t;
 }
 

@@ -172,6 +172,15 @@ describeEachFlavour('GET /v1/search', (flavour) => {
     expect(body.hits[0], colons).toMatchObject({ type: 'lun', deviceId: EXTENT2.deviceId });
   });
 
+  it('understands what a Linux host at the DR site prints: /dev/disk/by-id names, lsscsi 0x, multipath 3…, a GUID', async () => {
+    const hex = EXTENT2.deviceId.slice(4);
+    const guid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`.toUpperCase();
+    for (const q of [`/dev/disk/by-id/wwn-0x${hex}`, `0x${hex}`, `scsi-3${hex}`, `3${hex}`, guid]) {
+      const { body } = await search(q);
+      expect(body.hits[0], q).toMatchObject({ type: 'lun', deviceId: EXTENT2.deviceId });
+    }
+  });
+
   it('bounds the hits, says when it cut, and answers nothing for the unknown', async () => {
     const { body } = await search('esx', '&limit=1');
     expect(body.hits).toHaveLength(1);

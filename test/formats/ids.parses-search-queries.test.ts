@@ -57,6 +57,25 @@ const cases: [string, Expected][] = [
   ['50:01:43:80:12:34:56:78', { type: 'deviceId', deviceId: 'naa.5001438012345678' }],
   ['[]', { type: 'text', text: '[]' }],
   ['60:01:44', { type: 'text', text: '60:01:44' }],
+  // A Linux host's spellings (udev's /dev/disk/by-id names, lsscsi -w, multipath -ll and
+  // scsi_id: a leading 3 is the designator type NAA), and a GUID's 8-4-4-4-12: the same id.
+  ...[
+    '0x600144f0c0ffee00000000000000beef',
+    'wwn-0x600144f0c0ffee00000000000000beef',
+    '/dev/disk/by-id/wwn-0x600144f0c0ffee00000000000000beef',
+    'scsi-3600144f0c0ffee00000000000000beef',
+    '/dev/disk/by-id/dm-uuid-mpath-3600144f0c0ffee00000000000000beef',
+    '3600144f0c0ffee00000000000000beef',
+    '600144F0-C0FF-EE00-0000-00000000BEEF',
+  ].map((term): [string, Expected] => [
+    term,
+    { type: 'hex', hex: '600144f0c0ffee00000000000000beef', vmfsUuid: '600144f0-c0ffee00-0000-00000000beef', deviceId: 'naa.600144f0c0ffee00000000000000beef' },
+  ]),
+  ['wwn-0x5001438012345678', { type: 'deviceId', deviceId: 'naa.5001438012345678' }],
+  ['scsi-35001438012345678', { type: 'deviceId', deviceId: 'naa.5001438012345678' }],
+  // Not those: a bare 3 before 16 digits stays a VMFS UUID prefix; a 0x before other lengths is text.
+  ['35001438012345678', { type: 'uuidPrefix', prefix: '35001438-01234567-8' }],
+  ['0x5001438012', { type: 'text', text: '0x5001438012' }],
 ];
 
 describe('parseQuery', () => {
