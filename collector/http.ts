@@ -38,6 +38,8 @@ export class RejectedError extends CollectorError {
     message: string,
     readonly status: number,
     readonly requestId?: string,
+    /** The answer was not the catalog's error document (another server, a proxy in front). */
+    readonly foreign = false,
   ) {
     super(message);
     this.name = 'RejectedError';
@@ -152,7 +154,7 @@ export async function requestWithRetry(req: HttpRequest | (() => HttpRequest), w
       status = res.status;
       requestId = err.requestId;
       last = `HTTP ${status} ${err.text}${requestId ? ` (request ${requestId})` : ''}`;
-      if (status < 500 && status !== 408 && status !== 429) throw new RejectedError(`${what}: ${last}`, status, requestId);
+      if (status < 500 && status !== 408 && status !== 429) throw new RejectedError(`${what}: ${last}`, status, requestId, !err.code);
       wait = retryAfterMs(res.headers['retry-after'] as string | undefined) ?? 0;
       if (wait > RETRY_AFTER_MAX_MS) {
         last += `; retry after ${Math.round(wait / 1000)} s`;

@@ -337,13 +337,15 @@ export class SendSession {
   private noteRefusal(e: unknown, host: string): boolean {
     // An object store's 403 on an upload URL is an expired signature, not the token.
     if (!(e instanceof RejectedError && NOT_THE_CAPTURE.includes(e.status)) || e.store) return false;
-    const what =
-      e.status === 401
+    // An answer that is not the catalog's (an S3 endpoint given as the catalog URL) blames the URL, not the token.
+    const what = e.foreign
+      ? 'the catalog URL answers as another server does, not the catalog'
+      : e.status === 401
         ? 'the catalog refused the token'
         : e.status === 403
           ? `the token is not allowed to send for host ${host}`
           : 'the catalog URL does not lead to its API';
-    this.refused ??= `${what} (HTTP ${e.status}); kept in the spool until the ${e.status > 403 ? 'URL' : 'token'} is fixed`;
+    this.refused ??= `${what} (HTTP ${e.status}); kept in the spool until the ${e.foreign || e.status > 403 ? 'URL' : 'token'} is fixed`;
     return true;
   }
 

@@ -5,6 +5,8 @@
  * spool, says why once, and exits 1; the next run with a good token delivers it.
  */
 import { readdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MiB, stageEsxiHost, stageSolarisHost, type EsxiHost } from '../helpers/staged-hosts.js';
@@ -87,6 +89,26 @@ describe('delivery refusals', { timeout: 60_000 }, () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/not allowed to send for host esxi-refused \(HTTP 403\)/);
     expect(spooled('captures')).toHaveLength(1);
+  });
+
+  it('blames the URL, not the token, when another server answers there (an S3 endpoint given as the catalog URL)', async () => {
+    const other = createServer((_req, res) => {
+      res.writeHead(403, { 'content-type': 'application/xml' }).end('<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>');
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+      const r = await runJson(['collect', '--json', '--root', host.root, '--host', 'esxi-refused', '--spool', spool, '--url', url, '--retries', '0'], {
+        ...host.env,
+        CATALOG_TOKEN: TOKEN,
+      });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/the catalog URL answers as another server does, not the catalog \(HTTP 403\); kept in the spool until the URL is fixed/);
+      expect(r.stderr).not.toMatch(/token/);
+      expect(spooled('captures')).toHaveLength(1);
+    } finally {
+      other.close();
+    }
   });
 
   it('does not blame the token for an upload URL the store refuses (403: expired signature)', async () => {
