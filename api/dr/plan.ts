@@ -480,7 +480,7 @@ function luProps(lu: PlanLu): { props: string[]; left: string[] } {
 /** iSCSI target names itadm creates (IQN or EUI); target group members may also be FC ports, which it does not. */
 const ISCSI_NAME = /^(iqn\.|eui\.)/i;
 
-function stepsForComstar(lu: PlanLu, headerDeviceId: string, clonePath: string | null): Omit<PlanStep, 'n'>[] {
+function stepsForComstar(lu: PlanLu, headerDeviceId: string, clonePath: string | null, headerLun: number | null = null): Omit<PlanStep, 'n'>[] {
   const steps: Omit<PlanStep, 'n'>[] = [];
   const guid = guidOf(headerDeviceId) ?? guidOf(lu.deviceId) ?? lu.deviceId;
   const zvol = clonePath ?? lu.backingStore ?? '<zvol>';
@@ -576,16 +576,23 @@ function stepsForComstar(lu: PlanLu, headerDeviceId: string, clonePath: string |
       from: sourcesOf(lu),
     });
   }
+  // The LUN the VMFS header expects, as the NAA check says to present it; else the saved view's.
+  const lun = headerLun ?? lu.lun;
   const view = ['stmfadm', 'add-view'];
-  if (lu.lun !== null) view.push('-n', String(lu.lun));
+  if (lun !== null) view.push('-n', String(lun));
   if (lu.hostGroup) view.push('-h', lu.hostGroup.name);
   if (lu.targetGroup) view.push('-t', lu.targetGroup.name);
   view.push(guid);
   steps.push({
     stage: 'storage',
-    title: `Present the LU as LUN ${lu.lun ?? '?'}`,
+    title: `Present the LU as LUN ${lun ?? '?'}`,
     commands: [command(...view), command('stmfadm', 'list-view', '-l', guid)],
-    note: lu.lun === null ? 'The saved view had no LUN number: use the LUN in the VMFS header, or ESX treats the volume as a snapshot LUN.' : null,
+    note:
+      lun === null
+        ? 'The saved view had no LUN number: use the LUN in the VMFS header, or ESX treats the volume as a snapshot LUN.'
+        : lu.lun !== null && lu.lun !== lun
+          ? `The capture showed it as LUN ${lu.lun}; the VMFS header expects LUN ${lun}, so it is presented as ${lun}, or ESX sees a snapshot LUN (NAA check).`
+          : null,
     from: sourcesOf(lu),
   });
   return steps;
@@ -673,7 +680,7 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
     const presenters = presentersOf(input.lus, ext.deviceId);
     const match = lu.deviceId.toLowerCase() === ext.deviceId.toLowerCase();
     const lunMatch = ext.lun === null || lu.lun === null || ext.lun === lu.lun;
-    const stackSteps = lu.stack === 'iscsitgt' ? stepsForIscsitgt(lu, clonePath) : stepsForComstar(lu, ext.deviceId, clonePath);
+    const stackSteps = lu.stack === 'iscsitgt' ? stepsForIscsitgt(lu, clonePath) : stepsForComstar(lu, ext.deviceId, clonePath, ext.lun);
     const guaranteeStep =
       lu.stack === 'iscsitgt'
         ? 'svccfg import (the saved param_ group carries the GUID)'

@@ -195,11 +195,19 @@ describe('COMSTAR', () => {
     expect(plan.missing.map((m) => m.link)).toEqual(['storage-lu']);
   });
 
-  it('a LUN that differs from the header is called out', () => {
+  it('a LUN that differs from the header is called out, and the view presents the LUN the header expects', () => {
     const plan = buildDrPlan({ ...comstar, lus: [{ ...comstar.lus[0], lun: 7 }] });
-    expect(plan.naaChecks[0].message).toMatch(/The LUN differs \(7 ≠ 3\)/);
+    expect(plan.naaChecks[0].message).toMatch(/The LUN differs \(7 ≠ 3\): present it as LUN 3/);
     expect(plan.naaChecks[0].lunMismatch).toBe(true);
     expect(buildDrPlan(comstar).naaChecks[0].lunMismatch).toBe(false);
+    // The step the NAA check points at does what it says (it presented the captured LUN 7).
+    const view = plan.steps.find((s) => s.title.startsWith('Present the LU'))!;
+    expect(view.title).toBe('Present the LU as LUN 3');
+    expect(view.commands[0]).toBe(`stmfadm add-view -n 3 -h esx-cluster -t tg-vmfs ${GUID}`);
+    expect(view.note).toBe('The capture showed it as LUN 7; the VMFS header expects LUN 3, so it is presented as 3, or ESX sees a snapshot LUN (NAA check).');
+    // A saved view without a LUN number takes the header's.
+    const unnumbered = buildDrPlan({ ...comstar, lus: [{ ...comstar.lus[0], lun: null }] }).steps.find((s) => s.title.startsWith('Present the LU'))!;
+    expect(unnumbered.commands[0]).toBe(`stmfadm add-view -n 3 -h esx-cluster -t tg-vmfs ${GUID}`);
   });
 
   it("states the step that keeps the NAA and the restore script's check of it on the device", () => {
