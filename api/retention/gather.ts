@@ -1,7 +1,8 @@
 /**
  * What retention decides on: every committed capture, grouped into series — one per host
  * and artifact source (a device's header dumps, a volume's `.vh.sf`, a target host's SMF
- * export: host + kind + device, or the source path when there is no device). The policy
+ * export: host + kind + device, or the source path when there is no device; a header dump sent
+ * without its device, as `collector import` sends one, is of the device its parse names). The policy
  * (policy.ts) runs on each series on its own. A capture is kept when any of its artifacts
  * is kept by its series — a capture is the unit a manifest, `rebuild` and a restore bundle
  * deal in, so it goes only when no series needs it — and its reasons are the union of the
@@ -91,7 +92,11 @@ export async function planRetention(db: Db, policy: RetentionPolicy, timeZone: s
       from captures c left join capture_pins p on p.capture_id = c.id where c.state = 'committed'`),
   );
   const arts = rowsOf<{ id: string; capture_id: string; kind: string; device: string | null; source_path: string }>(
-    await db.execute(sql`select a.id, a.capture_id, a.kind, a.device, a.source_path from artifacts a
+    // A header dump sent without its device (collector import: a year of old cron-script files,
+    // each at its own path) is of the device its parse names: one series, as a live collect's are.
+    await db.execute(sql`select a.id, a.capture_id, a.kind,
+        coalesce(a.device, case when a.kind = 'vmfs-header' then a.parsed->'device'->>'deviceId' end) as device, a.source_path
+      from artifacts a
       join captures c on c.id = a.capture_id and c.state = 'committed'`),
   );
   const prot = await protectedCaptures(db);

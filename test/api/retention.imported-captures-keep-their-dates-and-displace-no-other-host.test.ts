@@ -12,6 +12,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { planRetention, type RetentionPlan } from '../../api/retention/gather.js';
 import { DEFAULT_POLICY } from '../../api/retention/policy.js';
+import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import { startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, collectorTokens, commit, prepareCapture, uploadMissing } from '../helpers/ingest-client.js';
 import { BACKUP_DATES, IMPORTED_AT, JUDGED_AT } from '../retention/old-cron-backups.js';
@@ -28,12 +29,16 @@ interface Sent {
   sourcePath: string;
   device?: string;
   mode?: 'import';
+  /** A real header dump instead of opaque bytes. */
+  dump?: Uint8Array;
 }
 async function send(s: Sent): Promise<string> {
   const prepared = prepareCapture({
     host: s.host,
     collectedAt: s.collectedAt,
-    artifacts: [{ kind: 'unknown', fileName: 'sdb.hex', sourcePath: s.sourcePath, device: s.device ?? null, bytes: randomBytes(200) }],
+    artifacts: [
+      { kind: s.dump ? 'vmfs-header' : 'unknown', fileName: 'sdb.hex', sourcePath: s.sourcePath, device: s.device ?? null, bytes: s.dump ?? randomBytes(200) },
+    ],
   });
   if (s.mode) prepared.request.collector.mode = s.mode;
   const answer = await begin(catalog, prepared.request, tokens[s.host]);
@@ -81,6 +86,21 @@ it('a year of imported backups keeps the newest of every month, dated by their f
   const row = p.captures.find((c) => c.host === 'esx01')!;
   const manifest = JSON.parse(gunzipSync((await catalog.services.store.getBytes(row.manifestKey!))!).toString('utf8'));
   expect(manifest.collector).toEqual({ version: 'test-0', mode: 'import' });
+});
+
+it('a year of imported header dumps, each file at its own path, is one series: the device the dumps name', async () => {
+  // Old cron scripts kept each day's dump in a dated directory; collector import sends each
+  // with its own path and no device. Each was a series of its own, so none was ever thinned.
+  clock = IMPORTED_AT;
+  const dump = buildVmfsDisk({ lvmMajor: 3, scheme: 'mbr', deviceId: 'naa.6000c29a0b1c2d3e4f5a6b7c8d9e0f44', dumpLength: 'legacy', noiseSeed: 44 });
+  for (const d of BACKUP_DATES)
+    await send({ host: 'esx04', collectedAt: `${d}T02:00:00Z`, sourcePath: `/backup/${d}/vmfs-header-backup-sdb.hex`, mode: 'import', dump });
+  const kept = ofHost(await plan(), 'esx04')
+    .filter((c) => c.decision === 'keep')
+    .map((c) => c.collectedAt.slice(0, 10))
+    .sort();
+  // As the year under one path above: weekly W49, W47, W45, W44, W42, monthly June to November, the oldest.
+  expect(kept).toEqual(['06-05', '06-28', '07-31', '08-22', '09-24', '10-16', '10-27', '11-07', '11-18', '11-30'].map((d) => `2026-${d}`));
 });
 
 it("captures one host marks imported, dated into another host's buckets, change nothing retention decides for that host", async () => {
