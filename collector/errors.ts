@@ -51,6 +51,9 @@ export function describeError(e: unknown, url?: string): string {
     const at = url && new URL(url).host;
     if (at && msg.includes('wrong version number')) return `${at} speaks plain HTTP, not TLS: make the URL http://${at}`;
     if (at && code === 'ECONNRESET' && url.startsWith('http:')) return `${at} hung up unanswered: if it speaks TLS, make the URL https://${at}`;
+    // Not a passing fault: this host does not trust the certificate, or it names another host.
+    if (at && /CERT|SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code ?? ''))
+      return `${code}: ${msg}: this host does not trust ${at}'s TLS certificate; give its CA with NODE_EXTRA_CA_CERTS=FILE, and a URL with the name it was issued for`;
     return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
   }
   return String(e).split('\n')[0];
