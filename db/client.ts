@@ -16,6 +16,7 @@ import {
   renameSync,
   rmSync,
   rmdirSync,
+  statfsSync,
 } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -79,6 +80,32 @@ export function adminCommand(args: string, script = process.argv[1]): string {
       return `node ${shellWord(join(dist, 'catalog.mjs'))} ${args}`;
   }
   return `npm run catalog -- ${args}`;
+}
+
+/**
+ * A new embedded database (DATA_DIR/pg absent or empty) that could not be made — most often a
+ * full filesystem, where initdb stops half-way. Nothing of it was kept, so there is nothing to
+ * move away or rebuild: the way out is room, or another DATA_DIR. (An EmbeddedDatabaseUnreadableError
+ * for the exit status and JSON code the server and the CLI give one.)
+ */
+export class EmbeddedDatabaseUncreatableError extends EmbeddedDatabaseUnreadableError {
+  constructor(pgDir: string, dataDir: string, why: string) {
+    super(pgDir, dataDir, why);
+    this.message = `the embedded database cannot be made in ${pgDir} (${why}); nothing of it was kept: free room there, or set DATA_DIR to another filesystem, and start again`;
+    this.name = 'EmbeddedDatabaseUncreatableError';
+  }
+}
+
+/** Why a new embedded database could not be made in pgDir: a filesystem nearly full, said in MiB free, or what PGlite said. */
+function whyUncreatable(pgDir: string, e: unknown): string {
+  try {
+    const fs = statfsSync(dirname(pgDir));
+    const free = (fs.bavail * fs.bsize) / 1048576;
+    if (free < 64) return `its filesystem has ${free.toFixed(1)} MiB free; a new catalog takes about 40 MiB`;
+  } catch {
+    /* no statfs: what PGlite said */
+  }
+  return e instanceof Error ? e.message.split('\n')[0] : String(e);
 }
 
 /** A path as one shell word: as it is when it needs no quoting, else single-quoted. */
@@ -385,6 +412,7 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
     // database that lost that one file would come back empty, as if nothing had happened.
     if (existsSync(pgDir) && readdirSync(pgDir).length > 0 && !existsSync(join(pgDir, 'PG_VERSION')))
       throw new EmbeddedDatabaseUnreadableError(pgDir, options.dataDir, 'PG_VERSION is missing, and opening it would make an empty database over it');
+    const fresh = !existsSync(pgDir) || readdirSync(pgDir).length === 0;
     if (migrate) await seedFromTemplate(pgDir, { pg_trgm });
     mkdirSync(pgDir, { recursive: true });
     // relaxedDurability stays off: a commit the API acknowledged must survive kill -9.
@@ -394,6 +422,12 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
       startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
       ...(await preloaded),
     }).catch((e: unknown) => {
+      // A database this open was making (none was there) is not damaged: its start is gone, and why is said.
+      if (fresh && !existsSync(join(pgDir, 'PG_VERSION'))) {
+        rmSync(pgDir, { recursive: true, force: true });
+        const why = whyUncreatable(pgDir, e);
+        throw new EmbeddedDatabaseUncreatableError(pgDir, options.dataDir, why);
+      }
       throw new EmbeddedDatabaseUnreadableError(pgDir, options.dataDir, whyUnopenable(pgDir, e));
     });
     const db = drizzle(client, { schema }) as unknown as Db;
