@@ -167,7 +167,9 @@ async function bootstrap(
     },
     (e: unknown) => services.logger.warn('could not compare the store with the catalog', { error: e instanceof Error ? e.message : String(e) }),
   );
-  const created = await tokens.ensureBootstrapToken(services, services.config.DATA_DIR, config.CATALOG_BOOTSTRAP_TOKEN);
+  const created = await tokens.ensureBootstrapToken(services, services.config.DATA_DIR, config.CATALOG_BOOTSTRAP_TOKEN, (line) =>
+    process.stderr.write(`Warning: ${line}\n`),
+  );
   await tokens.keepAllTokens(services).then(
     (written) => {
       if (written > 0) services.logger.info('kept token records in the store', { written });

@@ -237,11 +237,25 @@ export async function ensureBootstrapToken(
   services: TokenServices,
   dataDir: string,
   bootstrapToken: string | undefined,
+  /** Told, in one line, when an admin token came back from the store: no first-start token is shown then. */
+  notice?: (line: string) => void,
 ): Promise<(NewToken & { file: string }) | null> {
   if (bootstrapToken) return null;
   if (await hasActiveAdmin(services.db)) return null;
-  await restoreTokens(services.db, services.store);
-  if (await hasActiveAdmin(services.db)) return null;
+  const back = await restoreTokens(services.db, services.store);
+  if (await hasActiveAdmin(services.db)) {
+    // A new host on the old bucket: the admin secrets are the lost catalog's (its DATA_DIR/bootstrap-token
+    // may be gone with it), and this start shows none — say how in, rather than nothing.
+    const admins = await services.db
+      .select({ name: tokens.name })
+      .from(tokens)
+      .where(and(eq(tokens.role, 'admin'), isNull(tokens.revokedAt)));
+    notice?.(
+      `the database held no token: ${back.restored} came back from the store, those of the catalog that wrote it (admin: ${admins.map((a) => JSON.stringify(a.name)).join(', ')}), ` +
+        'so no first-start admin token was made: sign in with one of those; with none at hand, start once with CATALOG_BOOTSTRAP_TOKEN set to a secret of your own (24 characters or more), create an admin token with it, then unset it',
+    );
+    return null;
+  }
   const created = await createToken(services, { role: 'admin', name: 'bootstrap' });
   const file = writeNewFile(dataDir, 'bootstrap-token', created.token + '\n');
   return { ...created, file };
