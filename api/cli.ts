@@ -305,7 +305,11 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
             return 0;
           });
         }
-        throw new UsageError(`unknown tokens command ${JSON.stringify(sub ?? '')}; try tokens create|list|revoke`);
+        throw new UsageError(
+          sub === undefined
+            ? 'tokens needs a subcommand: create, list or revoke'
+            : `unknown tokens command ${JSON.stringify(sub)}; try tokens create|list|revoke`,
+        );
       }
       case 'rebuild': {
         if (sub) throw new UsageError(`rebuild takes no arguments (got ${JSON.stringify(sub)})`);
@@ -349,6 +353,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         });
       }
       case 'events': {
+        if (sub === undefined) throw new UsageError('events needs a subcommand: scan');
         if (sub !== 'scan' || rest.length) throw new UsageError(`unknown events command ${JSON.stringify([sub, ...rest].join(' '))}; try events scan`);
         return await withServices(async (opened) => {
           const result = await runEventChecks(opened.services);

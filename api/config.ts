@@ -120,8 +120,8 @@ export const configSchema = z.object({
   /** Where events are POSTed (optional); deliveries wait in the webhook_outbox table and are retried. */
   WEBHOOK_URL: z
     .string()
-    .url()
-    .regex(/^https?:\/\//, 'must be an http(s) URL')
+    // One problem, said once: it was "Invalid URL" and "must be an http(s) URL" on two lines.
+    .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), 'must be an http(s) URL')
     .optional(),
   /** Key of the X-Catalog-Signature-256 HMAC-SHA256 header on every webhook delivery. */
   WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),

@@ -26,6 +26,9 @@ describe('catalog CLI errors under --json', () => {
       [['retention', '--dry-runn', '--json'], 64, 'usage', 'unknown option --dry-runn (npm run catalog -- retention --help lists them)', {}],
       [['frobnicate', '--json'], 64, 'usage', 'unknown command "frobnicate"; see --help', {}],
       [['--json'], 64, 'usage', 'no command given; see --help', {}],
+      // A command of subcommands given none says which there are (it said 'unknown tokens command ""').
+      [['tokens', '--json'], 64, 'usage', 'tokens needs a subcommand: create, list or revoke', {}],
+      [['events', '--json'], 64, 'usage', 'events needs a subcommand: scan', {}],
       [['check', '--read-data-subset=200%', '--json'], 64, 'usage', '--read-data-subset takes a percentage from 0 to 100, e.g. 5% (got "200%")', {}],
       // A value starting with '-' after a space: node's parseArgs says so in three lines, the last
       // naming the way out; they are joined into the one line.
