@@ -26,7 +26,12 @@ import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema.js';
 
-export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+/**
+ * The catalog's database handle. Drizzle is given no relational schema (`db.query.*`, which the
+ * catalog does not use): with one, every transaction and savepoint made a query builder for
+ * each of the schema's tables before its first statement.
+ */
+export type Db = PgDatabase<PgQueryResultHKT>;
 
 export interface CatalogDb {
   db: Db;
@@ -339,7 +344,7 @@ export const PREPARE_MAX_PARAMETERS = 64;
 
 /** The part of a postgres.js client (or of its transaction or savepoint) that drizzle calls. */
 interface PostgresJsLike {
-  unsafe(query: string, params?: unknown[], options?: { prepare?: boolean }): unknown;
+  unsafe(query: string, params?: unknown[], options?: { prepare?: boolean; simple?: boolean }): unknown;
   begin(...args: unknown[]): unknown;
   savepoint?(...args: unknown[]): unknown;
 }
@@ -363,8 +368,13 @@ export function preparing<T extends object>(client: T): T {
   return new Proxy(client, {
     get(target, key, receiver) {
       if (key === 'unsafe')
-        return (query: string, params?: unknown[], options?: { prepare?: boolean }) =>
-          c.unsafe(query, params, { ...options, prepare: options?.prepare === true || (params?.length ?? 0) <= PREPARE_MAX_PARAMETERS });
+        return (query: string, params?: unknown[], options?: { prepare?: boolean; simple?: boolean }) => {
+          const prepare = options?.prepare === true || (params?.length ?? 0) <= PREPARE_MAX_PARAMETERS;
+          // postgres.js sends a statement without parameters as a simple query, which PostgreSQL
+          // parses and plans anew every time (a commit's probe of open chunk-corrupt events):
+          // prepared, its plan is kept too. One statement a string, as every one drizzle sends is.
+          return c.unsafe(query, params, { ...options, prepare, ...(prepare && options?.simple === undefined ? { simple: false } : {}) });
+        };
       if (key === 'begin') return (...args: unknown[]) => c.begin(...wrapCallback(args));
       if (key === 'savepoint' && typeof c.savepoint === 'function') return (...args: unknown[]) => c.savepoint!(...wrapCallback(args));
       return Reflect.get(target, key, receiver);
@@ -393,7 +403,7 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
       // 6–130 ms on a busy server for a read of well under a millisecond.
       connection: { statement_timeout: options.statementTimeoutMs ?? 120_000, jit: 'off', max_parallel_workers_per_gather: '0' },
     });
-    const db = drizzle(options.prepare === false ? sql : preparing(sql), { schema }) as unknown as Db;
+    const db = drizzle(options.prepare === false ? sql : preparing(sql)) as unknown as Db;
     if (migrate && !(await migrationsApplied((text) => sql.unsafe(text)))) {
       const { migrate: run } = await import('drizzle-orm/postgres-js/migrator');
       await run(drizzle(sql, { schema }), { migrationsFolder: MIGRATIONS_DIR });
@@ -430,7 +440,7 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
       }
       throw new EmbeddedDatabaseUnreadableError(pgDir, options.dataDir, whyUnopenable(pgDir, e));
     });
-    const db = drizzle(client, { schema }) as unknown as Db;
+    const db = drizzle(client) as unknown as Db;
     if (migrate && !(await migrationsApplied(async (text) => (await client.query<{ created_at: string | number | null }>(text)).rows))) {
       const { migrate: run } = await import('drizzle-orm/pglite/migrator');
       await run(drizzle(client, { schema }), { migrationsFolder: MIGRATIONS_DIR });

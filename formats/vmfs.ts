@@ -725,6 +725,9 @@ export function planHeaderDump(firstBytes: Uint8Array): HeaderDumpPlan {
 
 /** True when the bytes hold an LVM header where a VMFS dump would (used by detect). */
 export function looksLikeVmfsHeader(bytes: Uint8Array): boolean {
+  // Every LVM header locateVmfs finds lies LVM_HEADER_OFFSET or more into the bytes: shorter
+  // ones (any text artifact) hold none, answered without the two errors locateVmfs would throw.
+  if (bytes.length < LVM_HEADER_OFFSET + 4) return false;
   try {
     locateVmfs(bytes);
     return true;

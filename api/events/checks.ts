@@ -2,7 +2,7 @@
  * When the health events run: after each committed capture (`afterCommit`: the host's
  * host-stale is resolved, its clock-skew raised or resolved, the segment-claim-conflicts its FS
  * descriptors take part in raised, the target-guid-mismatch and backing-store-missing conditions the
- * capture can change re-evaluated) and in the scheduled run (`runEventChecks`: host-stale
+ * capture can change re-evaluated, the chunk-missing events its chunks ended resolved) and in the scheduled run (`runEventChecks`: host-stale
  * scan, every target-guid-mismatch, backing-store-missing and segment-claim-conflict condition, due
  * webhook deliveries). Both queue webhooks for what they raised and resolved in the same transaction.
  */
@@ -13,6 +13,7 @@ import { resolveHostStale, scanStaleHosts } from './stale.js';
 import { reconcileClockSkew } from './clock-skew.js';
 import { raiseSegmentClaimConflicts, reconcileSegmentClaimConflicts } from './segment-claims.js';
 import { deliverDue, enqueueEvents, kickDelivery, type DeliveryPass } from './webhook.js';
+import { resolveChunkMissingAfterCommits } from './chunk-missing.js';
 
 type EventServices = Pick<Services, 'db' | 'config' | 'logger' | 'now'>;
 
@@ -84,6 +85,9 @@ async function healthPass(services: EventServices, captures: CommittedCapture[])
       error: e instanceof Error ? e.message : String(e),
     });
   }
+  // Chunks stored again (uploaded by these captures, or found in the store by their begins) may
+  // be the last a chunk-missing event of their volumes or hosts waited for: one probe for them all.
+  await resolveChunkMissingAfterCommits(services, captures);
   kickDelivery(services);
 }
 

@@ -195,13 +195,17 @@ export interface ChunkMissingPass {
 }
 
 /**
- * After a commit that stored chunks: the open chunk-missing events of its volumes and host
- * whose chunks are all back now are resolved (a collector uploaded the lost chunks again).
- * One indexed probe when none is open; raising stays the maintenance pass's. Never fails the
+ * After commits that stored chunks: the open chunk-missing events of their volumes and hosts
+ * whose chunks are all back now are resolved (a collector uploaded the lost chunks again). Run
+ * once for the captures a health pass answers for (api/events/checks.ts), not once a commit:
+ * one indexed probe when none is open; raising stays the maintenance pass's. Never fails a
  * commit: the next pass resolves what this could not.
  */
-export async function resolveChunkMissingAfterCommit(services: MissingServices, captureId: string, host: string): Promise<void> {
+export async function resolveChunkMissingAfterCommits(services: MissingServices, committed: ReadonlyArray<{ captureId: string; host: string }>): Promise<void> {
   const { db } = services;
+  if (committed.length === 0) return;
+  const captureIds = JSON.stringify([...new Set(committed.map((c) => c.captureId))]);
+  const hostNames = JSON.stringify([...new Set(committed.map((c) => c.host))]);
   try {
     const open = await queryRows<{ condition: string; vmfs_uuid: string | null; host: string | null }>(
       db,
@@ -209,9 +213,10 @@ export async function resolveChunkMissingAfterCommit(services: MissingServices, 
       sql`select condition, vmfs_uuid, host from events
            where resolved_at is null and condition in (
              select ${OF_VOLUME}::text || x.vmfs_uuid from artifacts a join extents x on x.artifact_id = a.id
-              where a.capture_id = ${captureId} and x.vmfs_uuid is not null
-             union select ${OF_VOLUME}::text || s.vmfs_uuid from artifacts a join segments s on s.artifact_id = a.id where a.capture_id = ${captureId}
-             union select ${OF_HOST}::text || ${host}::text)`,
+              where a.capture_id in (select jsonb_array_elements_text(${captureIds}::jsonb)) and x.vmfs_uuid is not null
+             union select ${OF_VOLUME}::text || s.vmfs_uuid from artifacts a join segments s on s.artifact_id = a.id
+              where a.capture_id in (select jsonb_array_elements_text(${captureIds}::jsonb))
+             union select ${OF_HOST}::text || h.name from jsonb_array_elements_text(${hostNames}::jsonb) as h(name))`,
     );
     if (open.length === 0) return;
     const at = services.now();
@@ -233,7 +238,10 @@ export async function resolveChunkMissingAfterCommit(services: MissingServices, 
     });
     if (resolved.length) kickDelivery(services);
   } catch (e) {
-    services.logger.warn('chunk-missing events not re-evaluated after commit', { captureId, error: e instanceof Error ? e.message : String(e) });
+    services.logger.warn('chunk-missing events not re-evaluated after commit', {
+      captureIds: committed.map((c) => c.captureId),
+      error: e instanceof Error ? e.message : String(e),
+    });
   }
 }
 

@@ -12,7 +12,7 @@ import { assertHostAllowed } from './host-scope.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { stagingKey } from '../store/types.js';
-import { confirmHeld, pool, STAGING_MAX_AGE_MS } from './staging.js';
+import { confirmHeld, heldBlobsJson, type HeldJson, heldRowsOf, pool, STAGING_MAX_AGE_MS } from './staging.js';
 import { checkBeginLimits, LIMITS } from './limits.js';
 import { INGEST_LOCK_QUERY } from '../retention/lock.js';
 import { stagedSizes } from '../pipeline/verify.js';
@@ -155,24 +155,28 @@ export async function beginCapture(services: Services, principal: Principal, bod
   // on garbage collection sees this capture's chunks as referenced, and a sweep batch in
   // progress finishes before this begin says which chunks are present. One statement takes
   // the lock and inserts (its implicit transaction holds the lock until the row is
-  // committed): a new capture's begin costs one round trip here, not five.
+  // committed), and reads the `blobs` rows of the declared chunks the host holds: a new
+  // capture's begin costs one round trip here, not five.
   const begunAt = now().toISOString();
   const openSince = new Date(now().getTime() - STAGING_MAX_AGE_MS).toISOString();
-  const inserted = await queryRows(
-    db,
-    sql`
-    WITH gate AS MATERIALIZED (${INGEST_LOCK_QUERY})
-    INSERT INTO captures (id, host, state, collected_at, received_at, collector_version, imported, request, last_begun_at)
-    SELECT ${req.captureId}, ${req.host.name}, 'open', ${collectedAt.toISOString()}::timestamptz, ${begunAt}::timestamptz,
-           ${req.collector.version}, ${req.collector.mode === 'import'}, ${JSON.stringify(req)}::jsonb, ${begunAt}::timestamptz
-      FROM gate
-     WHERE (SELECT count(*) FROM captures o
-             WHERE o.host = ${req.host.name} AND o.state = 'open'
-               AND coalesce(o.last_begun_at, o.received_at) > ${openSince}::timestamptz) < ${MAX_OPEN_CAPTURES}
-    ON CONFLICT DO NOTHING RETURNING id`,
-  );
   const chunks = distinctChunks(req);
   const shas = [...chunks.keys()];
+  const [begun] = await queryRows<{ id: string | null; held: HeldJson }>(
+    db,
+    sql`
+    WITH gate AS MATERIALIZED (${INGEST_LOCK_QUERY}),
+         inserted AS (
+           INSERT INTO captures (id, host, state, collected_at, received_at, collector_version, imported, request, last_begun_at)
+           SELECT ${req.captureId}, ${req.host.name}, 'open', ${collectedAt.toISOString()}::timestamptz, ${begunAt}::timestamptz,
+                  ${req.collector.version}, ${req.collector.mode === 'import'}, ${JSON.stringify(req)}::jsonb, ${begunAt}::timestamptz
+             FROM gate
+            WHERE (SELECT count(*) FROM captures o
+                    WHERE o.host = ${req.host.name} AND o.state = 'open'
+                      AND coalesce(o.last_begun_at, o.received_at) > ${openSince}::timestamptz) < ${MAX_OPEN_CAPTURES}
+           ON CONFLICT DO NOTHING RETURNING id)
+    SELECT (SELECT id FROM inserted) AS id, ${heldBlobsJson(req.host.name, shas)} AS held`,
+  );
+  const inserted = begun?.id ? [begun.id] : [];
   if (inserted.length === 0) {
     // A repeat (a retry, or a collector resuming its spool): the capture must be the same one.
     const [row] = await db.select().from(captures).where(eq(captures.id, req.captureId));
@@ -199,7 +203,7 @@ export async function beginCapture(services: Services, principal: Principal, bod
   // Present means: this host holds the chunk (dedup is per host, see api/ingest/staging.ts) and
   // the store answers that it has it, or this capture already staged it (the commit verifies)
   // or delivered it through the catalog (verified on arrival, api/ingest/chunks.ts).
-  const held = await confirmHeld(db, store, now(), req.host.name, shas);
+  const held = await confirmHeld(db, store, now(), heldRowsOf(begun?.held ?? null));
   // Staged and delivered chunks matter only for chunks the host does not hold (an unchanged
   // run lists nothing), and only for a capture begun before (uploads follow a begin).
   const again = inserted.length === 0 && !shas.every((s) => held.has(s));

@@ -44,6 +44,7 @@ import { type CommitOptions, commitCapture, committedAnswer } from './commit.js'
 import { distinctChunks } from './begin.js';
 import { type ReceivedChunks, receivedOf } from './chunks.js';
 import { assertHostAllowed } from './host-scope.js';
+import { onePer } from '../one-per.js';
 import { earlierParses } from '../pipeline/parse.js';
 import { chunkRecordsJson, chunkRecordsOf, chunkRecordsOnce, type ChunkRecords, type ChunkRecordsJson, type ManifestArtifact } from '../pipeline/verify.js';
 
@@ -177,16 +178,14 @@ function takeableAt(now: Date) {
 }
 
 /**
- * POST /v1/captures/{id}/commit: the synchronous commit when its work is small, else a job
- * for a worker (202). Repeating it polls the job; see the module comment.
+ * The statement commitOrHandOff reads a capture with: its row, its job, and — only when a commit
+ * will read them, not to answer a committed capture again or a job's poll — its request (up to
+ * 65,536 chunk references) and its chunk records. Built once per database, for the capture id as
+ * its parameter: building it cost about as much of the catalog's CPU as a small commit's parse.
  */
-export async function commitOrHandOff(services: Services, principal: Principal, captureId: string, options: CommitOptions = {}): Promise<CommitOutcome> {
-  const { db } = services;
-  // The capture and its job, if any, in one statement; the row goes on to commitCapture, which
-  // need not read it again. Its request (up to 65,536 chunk references) and its chunk records
-  // only when a commit will read them: not to answer a committed capture again or a job's poll.
+const commitRowOf = onePer((db: Db) => {
   const { request: _request, ...columns } = getTableColumns(captures);
-  const [found] = await db
+  return db
     .select({
       cap: columns,
       request: sql<BeginRequest | null>`CASE WHEN ${captures.state} = 'open' AND ${commitJobs.captureId} IS NULL THEN ${captures.request} END`.mapWith(
@@ -202,7 +201,19 @@ export async function commitOrHandOff(services: Services, principal: Principal, 
     })
     .from(captures)
     .leftJoin(commitJobs, eq(commitJobs.captureId, captures.id))
-    .where(eq(captures.id, captureId));
+    .where(eq(captures.id, sql.placeholder('captureId')))
+    .prepare('commit_row');
+});
+
+/**
+ * POST /v1/captures/{id}/commit: the synchronous commit when its work is small, else a job
+ * for a worker (202). Repeating it polls the job; see the module comment.
+ */
+export async function commitOrHandOff(services: Services, principal: Principal, captureId: string, options: CommitOptions = {}): Promise<CommitOutcome> {
+  const { db } = services;
+  // The capture and its job, if any, in one statement; the row goes on to commitCapture, which
+  // need not read it again.
+  const [found] = await commitRowOf(db).execute({ captureId });
   // No capture: the synchronous commit says so (404), as it always has.
   if (!found) return { status: 200, body: await commitCapture(services, principal, captureId) };
   const { job } = found;

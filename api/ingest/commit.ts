@@ -29,7 +29,6 @@ import { leaveIngestGate } from './admission.js';
 import { arrivedOf } from './arrived.js';
 import { enqueueCaptureEvents, enqueueEvents } from '../events/webhook.js';
 import { openChunkCorrupt, resolveChunkCorrupt } from '../events/chunk-corrupt.js';
-import { resolveChunkMissingAfterCommit } from '../events/chunk-missing.js';
 import { describeAhead, storedCollectionTime } from './collector-clock.js';
 
 type CaptureRow = typeof captures.$inferSelect;
@@ -313,10 +312,9 @@ export async function commitCapture(
   // shared pass holds no connection, so the ingest gate's slot goes to the next request.
   leaveIngestGate(services, captureId);
   const clock = collected.aheadMs === null ? null : { sentAt: cap.collectedAt, receivedAt: cap.receivedAt, aheadMs: collected.aheadMs };
+  // Chunks stored again may also be the last a chunk-missing event of its volumes or host waited
+  // for: the same pass resolves those (api/events/chunk-missing.ts), once for all its captures.
   await afterCommit(services, { captureId, host: req.host.name, clock });
-  // Chunks stored again (uploaded by this capture, or found in the store by its begin) may be
-  // the last a chunk-missing event of its volumes or host waited for.
-  await resolveChunkMissingAfterCommit(services, captureId, req.host.name);
   return {
     captureId,
     state: 'committed',

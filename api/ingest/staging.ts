@@ -256,34 +256,39 @@ export function blobRowsOf(rows: BlobJson[] | null): Map<string, BlobRow> {
 /** What confirmHeld reads of a `blobs` row: whether it vouches for the chunk, and for which stored size. */
 export type HeldRow = Pick<BlobRow, 'sha256' | 'storedSize' | 'lastVerified'>;
 
+/** A heldBlobsJson value as the driver answered it. */
+export type HeldJson = Array<[string, number, string]> | string | null;
+
 /**
- * The `blobs` records of those of these chunks the host holds: one statement (a join), the
- * hashes as one JSON parameter and the three columns it needs as one JSON value — a day's 351
- * distinct chunks as 351 parameters and full rows cost the embedded database about twice as long.
+ * The `blobs` records of those of these chunks the host holds, as one JSON value (heldRowsOf
+ * reads it back): a part of a statement, so the begin reads them with its capture's row
+ * (api/ingest/begin.ts). The hashes go as one JSON parameter and the three columns it needs
+ * come back as one JSON value — a day's 351 distinct chunks as 351 parameters and full rows
+ * cost the embedded database about twice as long.
  */
-async function heldBlobs(db: Db, host: string, shas: string[]): Promise<Map<string, HeldRow>> {
-  const [row] = await queryRows<{ held: Array<[string, number, string]> | string | null }>(
-    db,
-    sql`
-    SELECT json_agg(json_build_array(b.sha256, b.stored_size, b.last_verified)) AS held
+export function heldBlobsJson(host: string, shas: string[]): SQL {
+  return sql`(SELECT json_agg(json_build_array(b.sha256, b.stored_size, b.last_verified))
       FROM jsonb_array_elements_text(${JSON.stringify(shas)}::jsonb) AS w(sha256)
       JOIN host_chunks h ON h.host = ${host} AND h.sha256 = w.sha256
-      JOIN blobs b ON b.sha256 = w.sha256`,
-  );
+      JOIN blobs b ON b.sha256 = w.sha256)`;
+}
+
+/** The records a heldBlobsJson value holds, by chunk. */
+export function heldRowsOf(value: HeldJson): Map<string, HeldRow> {
   const m = new Map<string, HeldRow>();
-  for (const [sha256, storedSize, lastVerified] of jsonOf(row.held) ?? [])
+  for (const [sha256, storedSize, lastVerified] of jsonOf(value) ?? [])
     m.set(sha256, { sha256, storedSize: Number(storedSize), lastVerified: new Date(lastVerified) });
   return m;
 }
 
 /**
- * Which of a host's chunks really are in the store: held by the host, known to `blobs`, and
- * answered by the store (HEAD/stat, cached briefly) with the stored size `blobs` recorded.
+ * Which of a host's chunks really are in the store: held by the host, known to `blobs` (`known`,
+ * read with heldBlobsJson), and answered by the store (HEAD/stat, cached briefly) with the stored
+ * size `blobs` recorded.
  * A chunk `blobs` calls present that the store lacks is marked missing (its row deleted),
  * so it is handed out for upload again instead of wedging every commit.
  */
-export async function confirmHeld(db: Db, store: BlobStore, now: Date, host: string, shas: string[]): Promise<Map<string, HeldRow>> {
-  const known = await heldBlobs(db, host, shas);
+export async function confirmHeld(db: Db, store: BlobStore, now: Date, known: Map<string, HeldRow>): Promise<Map<string, HeldRow>> {
   const presence = presenceOf(store);
   const confirmed = new Map<string, HeldRow>();
   const lost: string[] = [];

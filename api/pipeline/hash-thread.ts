@@ -150,16 +150,19 @@ export function sharedBytes(size: number): Uint8Array {
 }
 
 /**
+ * Below this, hashing here costs less than the trip to the hashing thread (a message each way,
+ * and the thread woken: for an artifact of a few KiB, several times its hash).
+ */
+const HAND_OVER_MIN_BYTES = 64 * 1024;
+
+/**
  * SHA-256 hex of `bytes`: on the hashing thread when they live in shared memory (sharedBytes;
- * they must not change until this resolves), else here.
+ * they must not change until this resolves) and are not small, else here.
  */
 export function sha256Shared(bytes: Uint8Array): Promise<string> {
-  const w = bytes.buffer instanceof SharedArrayBuffer ? hashWorker() : null;
+  const w = bytes.byteLength >= HAND_OVER_MIN_BYTES && bytes.buffer instanceof SharedArrayBuffer ? hashWorker() : null;
   return w ? ask(w, bytes) : Promise.resolve(hashHere(bytes));
 }
-
-/** Below this, hashing here costs less than the trip to the hashing thread. */
-const HAND_OVER_MIN_BYTES = 64 * 1024;
 
 /**
  * SHA-256 hex of bytes this thread is done with: their memory is handed over to the hashing

@@ -526,10 +526,12 @@ export function cleanJson<T>(value: T): T {
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** Any surrogate at all: a string without one (nearly every string) skips LONE_SURROGATE's lookarounds. */
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 function cleanString(s: string): string {
   const noNul = s.includes('\u0000') ? s.replace(/\u0000/g, '') : s;
-  return noNul.replace(LONE_SURROGATE, '\uFFFD');
+  return SURROGATE.test(noNul) ? noNul.replace(LONE_SURROGATE, '\uFFFD') : noNul;
 }
 
 function clean(v: unknown): unknown {

@@ -12,7 +12,7 @@
  * (default `1,2`: one process, then a primary with two workers; `auto` is what the server
  * starts by default), and prints how many server processes served it.
  * On Linux it also prints where the CPU went during each run (/proc): the catalog server (its
- * primary and workers together),
+ * primary and workers together, and how much of it was spent in the kernel),
  * the PostgreSQL backends serving it, this process (the simulated collectors) and the whole
  * machine — server, database and clients share its cores, so a commit rate is only read
  * together with the share the server got. Asserts nothing.
@@ -87,9 +87,14 @@ const PROCESSES = (process.env.LOAD_PROCESSES ?? '1,2').split(',').filter((p) =>
 
 /** CPU seconds a process has used (user + system), from /proc; null when unknown. */
 function cpuSecondsOf(pid: number): number | null {
+  return systemSecondsOf(pid, true);
+}
+
+/** CPU seconds a process has used in the kernel (or, `all`, in all: user + system), from /proc; null when unknown. */
+function systemSecondsOf(pid: number, all = false): number | null {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+    return ((all ? Number(fields[11]) : 0) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
   } catch {
     return null;
   }
@@ -136,8 +141,11 @@ function cpuMeter(serverPid: number, databaseUrl: string): CpuMeter | null {
   // Server processes (the primary and its workers) as of the start; one replaced meanwhile loses its share.
   let servers: number[] = [];
   const serverSeconds = () => servers.reduce((n, p) => n + (cpuSecondsOf(p) ?? 0), 0);
+  // The server's share spent in the kernel: its files' creates, syncs and socket calls.
+  const serverSystemSeconds = () => servers.reduce((n, p) => n + (systemSecondsOf(p) ?? 0), 0);
   let at: {
     server: number;
+    serverSystem: number;
     primary: number;
     transactions: number;
     own: NodeJS.CpuUsage;
@@ -152,6 +160,7 @@ function cpuMeter(serverPid: number, databaseUrl: string): CpuMeter | null {
       at = {
         transactions: committed,
         server: serverSeconds(),
+        serverSystem: serverSystemSeconds(),
         primary: cpuSecondsOf(serverPid) ?? 0,
         own: process.cpuUsage(),
         machine: machineSeconds(),
@@ -160,6 +169,7 @@ function cpuMeter(serverPid: number, databaseUrl: string): CpuMeter | null {
     },
     async report(commits) {
       const server = serverSeconds() - at.server;
+      const serverSystem = serverSystemSeconds() - at.serverSystem;
       const primary = (cpuSecondsOf(serverPid) ?? 0) - at.primary;
       const own = process.cpuUsage(at.own);
       const clients = (own.user + own.system) / 1e6;
@@ -173,7 +183,7 @@ function cpuMeter(serverPid: number, databaseUrl: string): CpuMeter | null {
       await sql.end({ timeout: 1 });
       const perCommit = (s: number) => (commits > 0 ? `${((1000 * s) / commits).toFixed(1)} ms/commit` : '-');
       return (
-        `       cpu: server ${server.toFixed(1)} s (${perCommit(server)}${servers.length > 1 ? `; its primary ${primary.toFixed(1)} s` : ''}), PostgreSQL ${database.toFixed(1)} s (${perCommit(database)}; ${commits > 0 ? (xacts / commits).toFixed(1) : '-'} transactions/commit), ` +
+        `       cpu: server ${server.toFixed(1)} s (${perCommit(server)}, ${perCommit(serverSystem).replace('/commit', '')} of it in the kernel${servers.length > 1 ? `; its primary ${primary.toFixed(1)} s` : ''}), PostgreSQL ${database.toFixed(1)} s (${perCommit(database)}; ${commits > 0 ? (xacts / commits).toFixed(1) : '-'} transactions/commit), ` +
         `collectors (this process) ${clients.toFixed(1)} s (${perCommit(clients)}); the server got ${((100 * server) / total).toFixed(0)}% of ` +
         `the machine's ${availableParallelism()} cores, which were ${((100 * busy) / total).toFixed(0)}% busy (${((100 * (busy - server - database - clients)) / total) | 0}% by other processes)`
       );
