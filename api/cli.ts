@@ -234,7 +234,9 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   const print = (human: string, machine: unknown) => io.out(json ? JSON.stringify(machine, null, 2) + '\n' : human + '\n');
   if (values.help) {
     // `<command> --help` shows that command's own entry; an unknown one, or none, everything.
-    io.out(asRun((positionals.length ? commandUsage(positionals[0], positionals[1]) : null) ?? USAGE) + '\n');
+    const usage = asRun((positionals.length ? commandUsage(positionals[0], positionals[1]) : null) ?? USAGE);
+    // --json: one JSON document, the usage in it, as every other answer under --json.
+    io.out(values.json ? `${JSON.stringify({ usage }, null, 2)}\n` : `${usage}\n`);
     return 0;
   }
   if (values.version) {

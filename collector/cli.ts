@@ -43,8 +43,9 @@ export function parseCommand<O extends OptionSpec>(command: string, options: O, 
 }
 
 /** Writes a command's help when `--help` asked for it; true when it did (the command then ends). */
-export function printedHelp(values: { help?: boolean }, help: string): boolean {
-  if (values.help) process.stdout.write(help);
+export function printedHelp(values: { help?: boolean; json?: boolean }, help: string): boolean {
+  // --json: one JSON document, the usage in it, as every other answer under --json.
+  if (values.help) process.stdout.write(values.json ? `${JSON.stringify({ usage: help }, null, 2)}\n` : help);
   return values.help === true;
 }
 

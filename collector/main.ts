@@ -60,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE);
+    process.stdout.write(rest.includes('--json') ? `${JSON.stringify({ usage: USAGE }, null, 2)}\n` : USAGE);
     return EXIT.ok;
   }
   const runCommand = command === undefined ? undefined : COMMANDS[command];

@@ -50,3 +50,15 @@ it('--help alone, and an unknown command with --help, still print the whole usag
   }
   expect(readdirSync(dataDir)).toEqual([]);
 });
+
+it('--help under --json is one JSON document holding the usage, as every answer under --json', () => {
+  for (const [args, first] of [
+    [['--help', '--json'], 'usage: npm run catalog -- <command> [options]'],
+    [['check', '--help', '--json'], 'usage: npm run catalog -- check [--read-data-subset=N%]'],
+  ] as const) {
+    const r = cli([...args]);
+    expect(r.status).toBe(0);
+    const { usage } = JSON.parse(r.stdout) as { usage: string };
+    expect(usage.split('\n')[0]).toBe(first);
+  }
+});

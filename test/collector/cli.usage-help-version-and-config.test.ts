@@ -112,6 +112,18 @@ describe('the command line', () => {
     for (const out of [fromFile, fromEnv, fromFlag, sent]) expect(out.stdout + out.stderr).not.toContain(SECRET);
   });
 
+  it('--help under --json is one JSON document holding the usage, for the collector and each command', async () => {
+    for (const [args, first] of [
+      [['--help', '--json'], 'Usage: collector <command> [options]'],
+      [['collect', '--help', '--json'], 'Usage: collector collect [options]'],
+      [['spool', '--json', '--help'], 'Usage: collector spool list | resend ID | drop ID [options]'],
+    ] as const) {
+      const r = await runCollector([...args], clean());
+      expect(r.code, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as { usage: string }).usage.split('\n')[0]).toBe(first);
+    }
+  });
+
   it('prints a crontab line, for the proxy of ESXi hosts too', async () => {
     const r = await runCollector(['cron', '--schedule', '5 3 * * *', '--args=--ssh root@esx01'], clean());
     expect(r.code).toBe(0);
