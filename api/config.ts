@@ -257,6 +257,13 @@ export function startWarnings(config: Pick<Config, 'HOST' | 'PORT' | 'PUBLIC_URL
       );
     }
   }
+  // The console's links and forms start at / (api/console): under a proxy's path they lead to the proxy's root.
+  const path = config.PUBLIC_URL ? new URL(config.PUBLIC_URL).pathname.replace(/\/+$/, '') : '';
+  if (path) {
+    warnings.push(
+      `PUBLIC_URL has a path (${path}): the API and the collectors' uploads work under it, but the web console's links and forms start at /, so behind a proxy that serves the catalog under ${path} the console reaches the proxy's root instead; give the catalog an address of its own (a host name) for the console`,
+    );
+  }
   if ((config.HOST === '0.0.0.0' || config.HOST === '::') && !config.PUBLIC_URL) {
     const local = localBaseUrl(config.HOST, config.PORT);
     const named = config.S3_BUCKET
