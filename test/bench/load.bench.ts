@@ -21,9 +21,9 @@
  *   LOAD_COLLECTORS=200,500 LOAD_CAPTURES=5 LOAD_PROCESSES=1,2 LOAD_CLIENT=collector|fetch LOAD_CHUNKS=batch|urls npx tsx test/bench/load.bench.ts
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnServer } from '../helpers/spawn-server.js';
 import { createDatabase } from '../helpers/database.js';
@@ -300,6 +300,26 @@ async function oneRun(catalog: TestCatalog, collectors: number, meter: CpuMeter 
   if (meter) console.log(await meter.report(commits));
 }
 
+/**
+ * CPU microseconds a file create costs beside the data directory (in the directory it was made
+ * in, with the same filesystem's state): a small commit creates five objects and a staging
+ * directory, and where creates are dear (ext4 without a journal, among other work's deletions:
+ * it reads the inode table entry of each recently freed inode it passes) they are most of the
+ * server's time in the kernel. The files stay until the run is over (createsDir), as the data
+ * directory does: removing them now would free inodes the run's creates then pass.
+ */
+function createMicros(dataDir: string, files = 200): number {
+  const dir = createsDir(dataDir);
+  mkdirSync(dir);
+  const before = process.cpuUsage();
+  for (let i = 0; i < files; i++) closeSync(openSync(join(dir, String(i)), 'wx'));
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / files;
+}
+
+/** Where createMicros makes its files: beside the data directory, removed with it. */
+const createsDir = (dataDir: string) => join(dataDir, '..', `${basename(dataDir)}-creates`);
+
 async function healthRate(url: string, clients: number): Promise<number> {
   let n = 0;
   const until = performance.now() + 3000;
@@ -336,13 +356,16 @@ export async function run(): Promise<void> {
       });
       try {
         const count = /processes: (\d+)/.exec(server.stdout())?.[1] ?? '?';
-        console.log(`  SERVER_PROCESSES=${processes}: ${count} server process${count === '1' ? '' : 'es'}`);
+        console.log(
+          `  SERVER_PROCESSES=${processes}: ${count} server process${count === '1' ? '' : 'es'}; a file create in its data directory's filesystem costs ${createMicros(dataDir).toFixed(0)} µs of CPU (TMPDIR moves it)`,
+        );
         await oneRun(remoteCatalog(server.url, TOKEN), n, cpuMeter(server.child.pid!, created.url));
         console.log(`       yardstick: GET /healthz by ${n} clients ${(await healthRate(server.url, n)).toFixed(0)} req/s`);
       } finally {
         await server.stop();
         await created.drop();
         rmSync(dataDir, { recursive: true, force: true });
+        rmSync(createsDir(dataDir), { recursive: true, force: true });
       }
     }
   }
