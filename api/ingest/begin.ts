@@ -12,9 +12,9 @@ import { assertHostAllowed } from './host-scope.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { stagingKey } from '../store/types.js';
-import { confirmHeld, heldBlobsJson, type HeldJson, heldRowsOf, pool, STAGING_MAX_AGE_MS } from './staging.js';
+import { confirmHeld, heldBlobsJson, type HeldJson, heldRowsOf, pool, readHeldBlobs, STAGING_MAX_AGE_MS } from './staging.js';
 import { checkBeginLimits, LIMITS } from './limits.js';
-import { INGEST_LOCK_QUERY } from '../retention/lock.js';
+import { INGEST_LOCK_WAITED_QUERY } from '../retention/lock.js';
 import { stagedSizes } from '../pipeline/verify.js';
 import { deliveredChunks } from './chunks.js';
 import { arrivedOf } from './arrived.js';
@@ -156,15 +156,17 @@ export async function beginCapture(services: Services, principal: Principal, bod
   // progress finishes before this begin says which chunks are present. One statement takes
   // the lock and inserts (its implicit transaction holds the lock until the row is
   // committed), and reads the `blobs` rows of the declared chunks the host holds: a new
-  // capture's begin costs one round trip here, not five.
+  // capture's begin costs one round trip here, not five. Those rows are read with the snapshot
+  // the statement started with: when it had to wait for a sweep batch (`waited`) they may be
+  // rows the batch deleted, and are read again.
   const begunAt = now().toISOString();
   const openSince = new Date(now().getTime() - STAGING_MAX_AGE_MS).toISOString();
   const chunks = distinctChunks(req);
   const shas = [...chunks.keys()];
-  const [begun] = await queryRows<{ id: string | null; held: HeldJson }>(
+  const [begun] = await queryRows<{ id: string | null; waited: boolean | null; held: HeldJson }>(
     db,
     sql`
-    WITH gate AS MATERIALIZED (${INGEST_LOCK_QUERY}),
+    WITH gate AS MATERIALIZED (${INGEST_LOCK_WAITED_QUERY}),
          inserted AS (
            INSERT INTO captures (id, host, state, collected_at, received_at, collector_version, imported, request, last_begun_at)
            SELECT ${req.captureId}, ${req.host.name}, 'open', ${collectedAt.toISOString()}::timestamptz, ${begunAt}::timestamptz,
@@ -174,7 +176,8 @@ export async function beginCapture(services: Services, principal: Principal, bod
                     WHERE o.host = ${req.host.name} AND o.state = 'open'
                       AND coalesce(o.last_begun_at, o.received_at) > ${openSince}::timestamptz) < ${MAX_OPEN_CAPTURES}
            ON CONFLICT DO NOTHING RETURNING id)
-    SELECT (SELECT id FROM inserted) AS id, ${heldBlobsJson(req.host.name, shas)} AS held`,
+    SELECT (SELECT id FROM inserted) AS id, (SELECT waited FROM gate) AS waited,
+           CASE WHEN (SELECT waited FROM gate) THEN NULL ELSE ${heldBlobsJson(req.host.name, shas)} END AS held`,
   );
   const inserted = begun?.id ? [begun.id] : [];
   if (inserted.length === 0) {
@@ -203,7 +206,8 @@ export async function beginCapture(services: Services, principal: Principal, bod
   // Present means: this host holds the chunk (dedup is per host, see api/ingest/staging.ts) and
   // the store answers that it has it, or this capture already staged it (the commit verifies)
   // or delivered it through the catalog (verified on arrival, api/ingest/chunks.ts).
-  const held = await confirmHeld(db, store, now(), heldRowsOf(begun?.held ?? null));
+  const known = begun?.waited ? await readHeldBlobs(db, req.host.name, shas) : heldRowsOf(begun?.held ?? null);
+  const held = await confirmHeld(db, store, now(), known);
   // Staged and delivered chunks matter only for chunks the host does not hold (an unchanged
   // run lists nothing), and only for a capture begun before (uploads follow a begin).
   const again = inserted.length === 0 && !shas.every((s) => held.has(s));

@@ -273,6 +273,12 @@ export function heldBlobsJson(host: string, shas: string[]): SQL {
       JOIN blobs b ON b.sha256 = w.sha256)`;
 }
 
+/** heldBlobsJson as a statement of its own, for a begin whose statement read them before a sweep batch ended (api/ingest/begin.ts). */
+export async function readHeldBlobs(db: Db, host: string, shas: string[]): Promise<Map<string, HeldRow>> {
+  const [row] = await queryRows<{ held: HeldJson }>(db, sql`SELECT ${heldBlobsJson(host, shas)} AS held`);
+  return heldRowsOf(row?.held ?? null);
+}
+
 /** The records a heldBlobsJson value holds, by chunk. */
 export function heldRowsOf(value: HeldJson): Map<string, HeldRow> {
   const m = new Map<string, HeldRow>();
