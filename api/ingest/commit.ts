@@ -297,10 +297,12 @@ export async function commitCapture(
     throw e;
   }
   // Uploads to this capture are now useless: its staged objects go (the fs upload route
-  // refuses its keys from here on); what a crash leaves behind, the sweep removes.
+  // refuses its keys from here on); what a crash leaves behind, the sweep removes. They go
+  // after the answer, but before it where redaction rewrote an artifact: its staged chunks
+  // hold the secrets the catalog removed, which must not outlive the answer.
   if (!options.stagingUnused)
     await store
-      .closeStaging(captureId, { background: true })
+      .closeStaging(captureId, { background: redaction.notes.size === 0 })
       .catch((e) => services.logger.warn('staging cleanup failed', { captureId, error: (e as Error).message }));
   receivedOf(store).forget(
     captureId,
