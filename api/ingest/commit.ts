@@ -23,7 +23,7 @@ import { publishStaged, verifyChunks, type ChunkRecords, type ManifestArtifact, 
 import { earlierParses, parseStoredArtifact, withRedaction, type ParsedEntry } from '../pipeline/parse.js';
 import { buildManifest, summarize, writeCapture, type CaptureRecord } from '../pipeline/write.js';
 import { encodeManifest } from '../pipeline/manifest.js';
-import { chunkListRows, encodeChunkLists, listsWithRows, storeChunkLists } from '../pipeline/chunk-lists.js';
+import { chunkListRows, encodeChunkLists, listsWithRows, storeAbsentChunkLists, storeChunkLists } from '../pipeline/chunk-lists.js';
 import { afterCommit } from '../events/checks.js';
 import { leaveIngestGate } from './admission.js';
 import { arrivedOf } from './arrived.js';
@@ -162,6 +162,8 @@ export async function commitCapture(
 
   // An artifact the host committed before, byte for byte, keeps that parse: nothing is read again.
   const earlier = await earlierParses(db, cap.host, publishing.refs, new Set(newBlobs.map((b) => b.sha256)));
+  // Every artifact the host committed before, byte for byte: their chunk lists are those captures'.
+  const unchanged = earlier.size === req.artifacts.length;
   // Artifacts this process hashed whole and parsed while their chunks arrived (ingest/arrived.ts).
   for (const [i, outcome] of await arrivedOf(store).take(captureId, publishing.refs)) if (!earlier.has(i)) earlier.set(i, outcome);
   await cache.prefetch(
@@ -202,10 +204,17 @@ export async function commitCapture(
   // open with its manifest naming them, and garbage collection keeps an open capture's lists as
   // it keeps its request's chunks (api/retention/gc.ts), so none it reused from an earlier
   // capture is swept before the retry.
+  // A changed artifact's new list is stored while the transaction claims the capture and plans
+  // its rows (storeAbsentChunkLists): the manifest then waits for no PUT. An unchanged capture's
+  // lists are the earlier captures' (each artifact took its earlier parse): nothing to ask.
+  const storing = unchanged ? null : storeAbsentChunkLists(db, store, lists);
+  storing?.catch(() => undefined); // awaited below, once the capture's lists are recorded
   await db
     .update(captures)
     .set({ chunkLists: [...lists.distinct.keys()] })
     .where(and(eq(captures.id, captureId), eq(captures.state, 'open')));
+  const early = storing ? (await storing).created : Promise.resolve(new Set<string>());
+  early.catch(() => undefined); // read in the transaction, which fails with it
   let written = entries;
   try {
     await db.transaction(async (txRaw) => {
@@ -273,7 +282,11 @@ export async function commitCapture(
       // Format 3 (api/pipeline/manifest.ts): each artifact's chunk list named by its hash, the
       // lists the catalog lacks stored first (a manifest never names an absent object), their
       // `blobs` rows inserted with the artifacts that name them.
-      const newLists = storeChunkLists(store, lists, withRows.value.stored, new Set(withRows.value.doubted));
+      const ahead = await early.catch(refuse);
+      const newLists = storeChunkLists(store, lists, new Set([...withRows.value.stored, ...ahead]), new Set(withRows.value.doubted)).then((r) => ({
+        ...r,
+        created: [...ahead, ...r.created],
+      }));
       const manifest = newLists
         .then(() => encodeManifest(buildManifest({ ...record, collectedAt: cap.collectedAt }, entries)))
         .then((bytes) => store.put(record.manifestKey, bytes));

@@ -96,6 +96,31 @@ export async function storeChunkLists(
 }
 
 /**
+ * Stores, ahead of the commit's transaction, the lists that have no `blobs` row now (asked
+ * without the lock: only to leave out those with one) — a changed artifact's new list — so the
+ * manifest, which must wait for them, goes out once the capture is claimed instead of after
+ * their PUTs (on S3, a request each). Answers the lists it created. It changes nothing of what
+ * the transaction decides: under the lock listsWithRows is asked as before, and storeChunkLists
+ * stores what it still finds absent, leaving out these. An object stored here has no row, so no
+ * sweep takes it; the transaction gives it its row, and a commit that fails after this leaves
+ * it as storeChunkLists would (an orphan, listed by `check`).
+ */
+export async function storeAbsentChunkLists(db: Db, store: BlobStore, encoded: EncodedChunkLists): Promise<{ created: Promise<Set<string>> }> {
+  // The lookup is answered before this resolves: the caller's transaction, begun after, waits for no statement of it.
+  const { stored, doubted } = await listsWithRows(db, encoded);
+  const withRow = new Set([...stored, ...doubted]);
+  const created = new Set<string>();
+  const puts = pool(
+    [...encoded.distinct.values()].filter((e) => !withRow.has(e.chunk.sha256)),
+    16,
+    async (e) => {
+      if ((await store.putIfAbsent(chunkKey(e.chunk.sha256), e.stored, { seenAbsent: true })) === 'created') created.add(e.chunk.sha256);
+    },
+  );
+  return { created: puts.then(() => created) };
+}
+
+/**
  * A reader of chunk lists for format 3 manifests (decodeManifest): each list fetched once and
  * checked (decodeChunkList), kept for the manifests after it — a daily host's unchanged
  * artifacts name the same list in every capture — up to `maxBytes` of lists' JSON, least
