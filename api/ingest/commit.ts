@@ -206,8 +206,11 @@ export async function commitCapture(
   // capture is swept before the retry.
   // A changed artifact's new list is stored while the transaction claims the capture and plans
   // its rows (storeAbsentChunkLists): the manifest then waits for no PUT. An unchanged capture's
-  // lists are the earlier captures' (each artifact took its earlier parse): nothing to ask.
-  const storing = unchanged ? null : storeAbsentChunkLists(db, store, lists);
+  // lists are the earlier captures' (each artifact took its earlier parse): nothing to ask. Nor
+  // does a capture of one-chunk artifacts (a storage host's listings): their lists are a few
+  // hundred bytes, and the lookup ahead would be one more statement a small commit pays for.
+  const listsAhead = !unchanged && publishing.refs.some((r) => r.chunks.length > 1);
+  const storing = listsAhead ? storeAbsentChunkLists(db, store, lists) : null;
   storing?.catch(() => undefined); // awaited below, once the capture's lists are recorded
   await db
     .update(captures)
