@@ -21,7 +21,9 @@ fi
 if [ "$missing" = 1 ]; then
   apt-get update
   # shellcheck disable=SC2086 # a list of package names
-  DEBIAN_FRONTEND=noninteractive apt-get install -y $PACKAGES
+  # --force-confold keeps a swift.conf written below by an earlier run instead of prompting.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -o Dpkg::Options::=--force-confold \
+    -o Dpkg::Options::=--force-confdef $PACKAGES
 fi
 
 # Every Swift server reads this file whatever swift_dir says; the Debian package
