@@ -11,7 +11,7 @@
  * details, TPG rows `%-30s%-9d` and `    portals:\t…`. Lines that fit none of
  * these (stderr mixed in) are skipped.
  */
-import { FormatError } from './errors.js';
+import { malformed, unrecognized } from './errors.js';
 import { detailsOnly, type ParsedArtifact, type TargetLu } from './types.js';
 import { commandWords, deviceIdFromGuid, guarded, parseCount, valueOrNull, textSections } from './text.js';
 
@@ -279,7 +279,7 @@ export function parseComstarListing(input: Uint8Array | string): ParsedArtifact 
           case 'list-lu': {
             if (line.startsWith('LU Name:')) {
               const guid = line.slice('LU Name:'.length).trim();
-              if (!GUID32.test(guid)) throw new FormatError('malformed', `LU Name is not 32 hex digits: ${guid.slice(0, 40)}`, { line: lineNo });
+              if (!GUID32.test(guid)) malformed(`LU Name is not 32 hex digits: ${guid.slice(0, 40)}`, { line: lineNo });
               const key = guid.toUpperCase();
               lu = lus.get(key) ?? emptyLu(key);
               lus.set(key, lu);
@@ -292,7 +292,7 @@ export function parseComstarListing(input: Uint8Array | string): ParsedArtifact 
           case 'list-view': {
             if (line.startsWith('View Entry:')) {
               const n = line.slice('View Entry:'.length).trim();
-              if (!/^\d{1,9}$/.test(n)) throw new FormatError('malformed', `View Entry is not a number: ${n.slice(0, 40)}`, { line: lineNo });
+              if (!/^\d{1,9}$/.test(n)) malformed(`View Entry is not a number: ${n.slice(0, 40)}`, { line: lineNo });
               view = { guid: viewGuid, deviceId: deviceIdFromGuid(viewGuid), entry: Number(n), hostGroup: null, targetGroup: null, lun: null };
               views.push(view);
             } else if (indented && view) {
@@ -417,7 +417,7 @@ export function parseComstarListing(input: Uint8Array | string): ParsedArtifact 
       sectionInfo.push({ command: section.command, kind: firstKind, line: section.command === null ? section.firstLine : section.markerLine });
     }
 
-    if (!recognised) throw new FormatError('unrecognized', 'COMSTAR listing: no stmfadm, sbdadm or itadm output found');
+    if (!recognised) unrecognized('COMSTAR listing: no stmfadm, sbdadm or itadm output found');
 
     const sbdByDevice = new Map(sbd.map((s) => [s.deviceId, s]));
     const luList = [...lus.values()];

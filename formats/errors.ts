@@ -38,3 +38,18 @@ export function isFormatError(e: unknown): e is FormatError {
 export function someBytes(bytes: Uint8Array): void {
   if (bytes.length === 0) throw new FormatError('empty', 'no bytes', { offset: 0 });
 }
+
+/** Throws FormatError 'malformed': one call where each parser repeated the construction (the collector bundle's budget). */
+export function malformed(message: string, where?: { offset?: number; line?: number }): never {
+  throw new FormatError('malformed', message, where);
+}
+
+/** Throws FormatError 'unrecognized' (see malformed). */
+export function unrecognized(message: string, where?: { offset?: number; line?: number }): never {
+  throw new FormatError('unrecognized', message, where);
+}
+
+/** Throws FormatError 'truncated' (see malformed). */
+export function truncated(message: string, where?: { offset?: number; line?: number }): never {
+  throw new FormatError('truncated', message, where);
+}

@@ -5,7 +5,7 @@
  * One bare output, or the collector's sections (`# vmfs-collector: <command>`).
  * Unrecognised lines (stderr) are skipped.
  */
-import { FormatError } from './errors.js';
+import { malformed, unrecognized } from './errors.js';
 import { detailsOnly, type EsxDevice, type EsxExtent, type ParsedArtifact } from './types.js';
 import { canonicalEsxDevice, canonicalVmfsUuid, commandWords, guarded, parseCount, valueOrNull, textSections } from './text.js';
 
@@ -293,7 +293,7 @@ export function parseEsxInventory(input: Uint8Array | string): ParsedArtifact {
       sectionInfo.push({ command: section.command, kind: firstKind, line: section.command === null ? section.firstLine : section.markerLine });
     }
 
-    if (!recognised) throw new FormatError('unrecognized', 'ESX inventory: no esxcfg, esxcli, esx.conf or partedUtil output found');
+    if (!recognised) unrecognized('ESX inventory: no esxcfg, esxcli, esx.conf or partedUtil output found');
     const details: EsxDetails = { sections: sectionInfo, systemUuid, devices, extents, vmhbaDevices, partitionTables };
     return detailsOnly('esx-inventory', details);
   });
@@ -352,7 +352,7 @@ function partitionLine(words: string[], lineNo: number): EsxPartition {
   const start = parseCount(words[1] ?? null);
   const end = parseCount(words[2] ?? null);
   if (num === null || start === null || end === null || words.length < 4) {
-    throw new FormatError('malformed', 'partedUtil partition line needs number, start, end and type', { line: lineNo });
+    malformed('partedUtil partition line needs number, start, end and type', { line: lineNo });
   }
   const typeGuid = dashedGuid(words[3]);
   if (typeGuid !== null) {
@@ -368,7 +368,7 @@ function partitionLine(words: string[], lineNo: number): EsxPartition {
   }
   const mbrType = parseCount(words[3]);
   if (mbrType === null || mbrType > 255) {
-    throw new FormatError('malformed', `partedUtil partition type is neither a GUID nor an MBR type: ${words[3].slice(0, 40)}`, { line: lineNo });
+    malformed(`partedUtil partition type is neither a GUID nor an MBR type: ${words[3].slice(0, 40)}`, { line: lineNo });
   }
   return { num, start, end, typeGuid: null, typeName: `0x${mbrType.toString(16).padStart(2, '0')}`, mbrType, attr: parseCount(words[4] ?? null) };
 }

@@ -2,7 +2,7 @@
  * Device identifiers (naa./eui./t10./mpx./vml.), VMFS UUID spellings and the
  * typed search query a pasted term becomes (docs/formats.md, "Device identifiers").
  */
-import { FormatError } from './errors.js';
+import { FormatError, malformed, truncated } from './errors.js';
 import { cleanDeep } from './text-rule.js';
 
 const HEX = /^[0-9a-f]+$/i;
@@ -45,20 +45,20 @@ export function canonicalDeviceId(s: string): string {
   if (prefix === 'naa.') {
     // NAA type 5 ids are 8 bytes, type 6 16 bytes (docs/formats.md "Device identifiers"); ESX prints both.
     if (HEX.test(rest) && (rest.length === 16 || rest.length === 32)) return 'naa.' + rest.toLowerCase();
-    throw new FormatError('malformed', `naa. id needs 16 or 32 hex digits: ${JSON.stringify(t.slice(0, 80))}`, { offset: 4 });
+    malformed(`naa. id needs 16 or 32 hex digits: ${JSON.stringify(t.slice(0, 80))}`, { offset: 4 });
   }
   if (prefix === 'eui.') {
     // EUI-64 (16 digits); NVMe namespaces also show 24/32-digit EUI/NGUID forms.
     if (HEX.test(rest) && (rest.length === 16 || rest.length === 24 || rest.length === 32)) return 'eui.' + rest.toLowerCase();
-    throw new FormatError('malformed', `eui. id needs 16, 24 or 32 hex digits: ${JSON.stringify(t.slice(0, 80))}`, { offset: 4 });
+    malformed(`eui. id needs 16, 24 or 32 hex digits: ${JSON.stringify(t.slice(0, 80))}`, { offset: 4 });
   }
   if (prefix === 't10.' || prefix === 'mpx.') {
     // t10 ids carry vendor/product text whose case is significant as printed.
     if (rest.length > 0 && rest.length <= 256 && /^[\x21-\x7e]+$/.test(rest)) return prefix + rest;
-    throw new FormatError('malformed', `${prefix} id has no printable body`, { offset: 4 });
+    malformed(`${prefix} id has no printable body`, { offset: 4 });
   }
   if (HEX.test(t) && (t.length === 16 || t.length === 32)) return 'naa.' + t.toLowerCase();
-  throw new FormatError('malformed', `not a device id: ${JSON.stringify(t.slice(0, 80))}`, { offset: 0 });
+  malformed(`not a device id: ${JSON.stringify(t.slice(0, 80))}`, { offset: 0 });
 }
 
 /**
@@ -71,14 +71,14 @@ export function canonicalDeviceId(s: string): string {
 export function deviceIdFromIdBytes(idType: number, idBytes: Uint8Array): string {
   if (idType === VML_ID_TYPE.naa || idType === VML_ID_TYPE.symm) {
     if (idBytes.length === 8 || idBytes.length === 16) return 'naa.' + toHex(idBytes);
-    throw new FormatError('malformed', `NAA device id must be 8 or 16 bytes, got ${idBytes.length}`, { offset: 0 });
+    malformed(`NAA device id must be 8 or 16 bytes, got ${idBytes.length}`, { offset: 0 });
   }
   if (idType === VML_ID_TYPE.serial || idType === VML_ID_TYPE.mpx) {
     const text = printableAscii(idBytes)?.trim().replace(/\s+/g, '_');
     if (text) return (idType === VML_ID_TYPE.mpx ? 'mpx.' : 't10.') + text;
-    throw new FormatError('malformed', 'serial/mpx device id is not printable ASCII', { offset: 0 });
+    malformed('serial/mpx device id is not printable ASCII', { offset: 0 });
   }
-  throw new FormatError('malformed', `unknown device id type ${idType}`, { offset: 0 });
+  malformed(`unknown device id type ${idType}`, { offset: 0 });
 }
 
 /**
@@ -123,12 +123,12 @@ export interface VmlParts {
  */
 export function parseVml(s: string): VmlParts {
   const t = s.trim();
-  if (t.slice(0, 4).toLowerCase() !== 'vml.') throw new FormatError('malformed', 'vml id must start with vml.', { offset: 0 });
+  if (t.slice(0, 4).toLowerCase() !== 'vml.') malformed('vml id must start with vml.', { offset: 0 });
   const hex = t.slice(4);
-  if (!HEX.test(hex) || hex.length % 2 !== 0) throw new FormatError('malformed', 'vml id body must be an even number of hex digits', { offset: 4 });
+  if (!HEX.test(hex) || hex.length % 2 !== 0) malformed('vml id body must be an even number of hex digits', { offset: 4 });
   if (hex.length > 256) throw new FormatError('too_large', 'vml id longer than 128 bytes', { offset: 4 });
   const b = fromHex(hex);
-  if (b.length < 6) throw new FormatError('truncated', 'vml id shorter than its 5-byte prefix plus an id', { offset: 4 + b.length * 2 });
+  if (b.length < 6) truncated('vml id shorter than its 5-byte prefix plus an id', { offset: 4 + b.length * 2 });
   const idType = b[0];
   const deviceType = b[1];
   const lun = b[2] | (b[3] << 8);
@@ -143,13 +143,13 @@ export function parseVml(s: string): VmlParts {
     idBytes = body.subarray(0, body.length - 6);
     modelBytes = body.subarray(body.length - 6);
   } else {
-    throw new FormatError('truncated', 'vml id has no device-id bytes', { offset: 14 });
+    truncated('vml id has no device-id bytes', { offset: 14 });
   }
   let deviceId: string;
   try {
     deviceId = deviceIdFromIdBytes(idType, idBytes);
   } catch (e) {
-    throw new FormatError('malformed', `vml device id: ${(e as Error).message}`, { offset: 14 });
+    malformed(`vml device id: ${(e as Error).message}`, { offset: 14 });
   }
   const modelPrefix = printableAscii(modelBytes) ?? '';
   return { vml: 'vml.' + hex.toLowerCase(), deviceId, lun, idType, deviceType, modelPrefix };

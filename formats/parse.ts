@@ -2,7 +2,7 @@
  * One entry point from (kind, bytes) to a ParsedArtifact, so the collector's
  * `inspect` and the catalog's ingest parse every artifact the same way.
  */
-import { FormatError, isFormatError } from './errors.js';
+import { isFormatError, malformed, unrecognized } from './errors.js';
 import { detailsOnly, type ArtifactKind, type ParsedArtifact } from './types.js';
 import { cleanDeep } from './text-rule.js';
 import { parseVmfsHeader, parseVhSf, type VmfsHeaderHints } from './vmfs.js';
@@ -46,9 +46,9 @@ function dispatch(kind: ArtifactKind, bytes: Uint8Array, hints: ParseHints): Par
     case 'zfs-snapshots':
       return parseZfsSnapshots(bytes);
     case 'unknown':
-      throw new FormatError('unrecognized', 'artifact kind unknown; nothing to parse', { offset: 0 });
+      return unrecognized('artifact kind unknown; nothing to parse', { offset: 0 });
     default:
-      throw new FormatError('unrecognized', `no parser for kind ${JSON.stringify(kind)}`, { offset: 0 });
+      unrecognized(`no parser for kind ${JSON.stringify(kind)}`, { offset: 0 });
   }
 }
 
@@ -62,6 +62,6 @@ export function parseArtifact(kind: ArtifactKind, bytes: Uint8Array, hints: Pars
     return cleanDeep(dispatch(kind, bytes, hints));
   } catch (e) {
     if (isFormatError(e)) throw e;
-    throw new FormatError('malformed', `${kind} parser failed: ${(e as Error)?.message ?? String(e)}`, { offset: 0 });
+    malformed(`${kind} parser failed: ${(e as Error)?.message ?? String(e)}`, { offset: 0 });
   }
 }

@@ -3,7 +3,7 @@
  * libfdisk gpt.c for field meaning). CRC mismatches are reported, never fatal:
  * a damaged table is exactly what a recovery operator needs to see.
  */
-import { FormatError, someBytes } from './errors.js';
+import { FormatError, someBytes, malformed, truncated } from './errors.js';
 import { cleanText } from './text-rule.js';
 
 /** One partition as a restore needs it. */
@@ -123,7 +123,7 @@ export function formatGuid(b: Uint8Array): string {
 export function readSafeU64(view: DataView, off: number, field: string, base = 0): number {
   const v = view.getBigUint64(off, true);
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new FormatError('malformed', `${field} 0x${v.toString(16)} exceeds 2^53`, { offset: base + off });
+    malformed(`${field} 0x${v.toString(16)} exceeds 2^53`, { offset: base + off });
   }
   return Number(v);
 }
@@ -271,7 +271,7 @@ function hasGptSignature(bytes: Uint8Array, at: number): boolean {
  */
 export function parsePartitionTable(bytes: Uint8Array): PartitionTable {
   someBytes(bytes);
-  if (bytes.length < 512) throw new FormatError('truncated', 'a partition table needs the first 512-byte sector', { offset: bytes.length });
+  if (bytes.length < 512) truncated('a partition table needs the first 512-byte sector', { offset: bytes.length });
   try {
     const notes: string[] = [];
     const mbr = parseMbr(bytes);
@@ -287,6 +287,6 @@ export function parsePartitionTable(bytes: Uint8Array): PartitionTable {
     return { scheme: 'mbr', sectorSize: 512, mbr, gpt: null, entries: mbr.entries, notes };
   } catch (e) {
     if (e instanceof FormatError) throw e;
-    throw new FormatError('malformed', `partition table: ${(e as Error).message}`, { offset: 0 });
+    malformed(`partition table: ${(e as Error).message}`, { offset: 0 });
   }
 }

@@ -9,7 +9,7 @@
  * references are decoded afterwards, in one linear pass.
  */
 import { XMLParser, XMLValidator, type EntityDecoderOptions, type X2jOptions } from 'fast-xml-parser';
-import { FormatError } from './errors.js';
+import { malformed, unrecognized } from './errors.js';
 import { detailsOnly, type ParsedArtifact, type TargetLu } from './types.js';
 import { MAX_XML_BYTES, decodeInput, deviceIdFromGuid, guarded, looksBinary } from './text.js';
 
@@ -99,18 +99,18 @@ function decodeEntities(v: string): string {
 function neutraliseDoctype(text: string): string {
   const entity = text.search(/<!ENTITY/i);
   if (entity !== -1) {
-    throw new FormatError('malformed', 'SMF export declares an entity; entity declarations are refused', { line: lineAt(text, entity) });
+    malformed('SMF export declares an entity; entity declarations are refused', { line: lineAt(text, entity) });
   }
   const start = text.search(/<!DOCTYPE/i);
   if (start === -1) return text;
   const end = text.indexOf('>', start);
-  if (end === -1) throw new FormatError('malformed', 'unclosed DOCTYPE', { line: lineAt(text, start) });
+  if (end === -1) malformed('unclosed DOCTYPE', { line: lineAt(text, start) });
   const decl = text.slice(start, end + 1);
   if (decl.includes('[')) {
-    throw new FormatError('malformed', 'DOCTYPE with an internal subset is refused', { line: lineAt(text, start) });
+    malformed('DOCTYPE with an internal subset is refused', { line: lineAt(text, start) });
   }
   if (text.slice(end + 1).search(/<!DOCTYPE/i) !== -1) {
-    throw new FormatError('malformed', 'more than one DOCTYPE', { line: lineAt(text, end) });
+    malformed('more than one DOCTYPE', { line: lineAt(text, end) });
   }
   return text.slice(0, start) + decl.replace(/[^\n]/g, ' ') + text.slice(end + 1);
 }
@@ -161,22 +161,22 @@ function readPropertyGroup(pg: XmlNode, service: string, instance: string | null
 export function readSmfExport(input: Uint8Array | string, what: string): SmfPropertyGroup[] {
   const raw = decodeInput(input, MAX_XML_BYTES, what);
   if (looksBinary(raw) || !raw.includes('<service_bundle')) {
-    throw new FormatError('unrecognized', `${what}: no <service_bundle> element`);
+    unrecognized(`${what}: no <service_bundle> element`);
   }
   const text = neutraliseDoctype(raw);
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (valid !== true) {
-    throw new FormatError('malformed', `${what}: ${valid.err.msg}`, { line: valid.err.line });
+    malformed(`${what}: ${valid.err.msg}`, { line: valid.err.line });
   }
   let doc: XmlNode;
   try {
     doc = xmlParser.parse(text) as XmlNode;
   } catch (e) {
     // The validator lets a few oddities through (an unclosed processing instruction) that the parser refuses.
-    throw new FormatError('malformed', `${what}: ${e instanceof Error ? e.message.slice(0, 200) : 'unreadable XML'}`);
+    malformed(`${what}: ${e instanceof Error ? e.message.slice(0, 200) : 'unreadable XML'}`);
   }
   const bundles = asNodes(doc.service_bundle);
-  if (bundles.length === 0) throw new FormatError('unrecognized', `${what}: no <service_bundle> element`);
+  if (bundles.length === 0) unrecognized(`${what}: no <service_bundle> element`);
   const groups: SmfPropertyGroup[] = [];
   for (const bundle of bundles) {
     for (const svc of asNodes(bundle.service)) {
@@ -331,7 +331,7 @@ export function parseIscsitgtSmf(input: Uint8Array | string): ParsedArtifact {
 
     if (targetPgs.size === 0 && paramPgs.length === 0 && initiatorPgs.size === 0 && tpgtPgs.size === 0) {
       const named = groups.find((g) => /iscsitgt/.test(g.service));
-      if (!named) throw new FormatError('unrecognized', 'iscsitgt SMF export: no target, initiator, tpgt or param groups');
+      if (!named) unrecognized('iscsitgt SMF export: no target, initiator, tpgt or param groups');
       service = named.service;
     }
 
@@ -509,7 +509,7 @@ export function parseStmfSmf(input: Uint8Array | string): ParsedArtifact {
     const hostGroupPg = byName.get('host_groups');
     const targetGroupPg = byName.get('target_groups');
     const known = [...byName.keys()].some((n) => /^(lu-|view_entry-|provider_data_pg_)/.test(n)) || hostGroupPg || targetGroupPg || byName.has('stmf_data');
-    if (!known) throw new FormatError('unrecognized', 'stmf SMF export: no host_groups, target_groups, lu-, view_entry- or provider data groups');
+    if (!known) unrecognized('stmf SMF export: no host_groups, target_groups, lu-, view_entry- or provider data groups');
 
     const hostGroups = readGroups(hostGroupPg);
     const targetGroups = readGroups(targetGroupPg);

@@ -4,7 +4,7 @@
  * CRLF, the collector's section convention, and identifier normalisation.
  * Everything here is linear in the input: no backtracking-prone regexes.
  */
-import { FormatError, isFormatError } from './errors.js';
+import { FormatError, isFormatError, malformed, unrecognized } from './errors.js';
 import { canonicalDeviceId } from './ids.js';
 import { cleanDeep, decodeUtf8 } from './text-rule.js';
 
@@ -26,7 +26,7 @@ const PLACEHOLDERS = new Set(['not set', '-', '<error retrieving property>', 'pr
  */
 export function decodeInput(input: Uint8Array | string, maxBytes: number, what: string): string {
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
-    throw new FormatError('unrecognized', `${what}: input is neither text nor bytes`);
+    unrecognized(`${what}: input is neither text nor bytes`);
   }
   const size = typeof input === 'string' ? input.length : input.byteLength;
   if (size > maxBytes) {
@@ -56,7 +56,7 @@ export interface Section {
 /** A listing's sections: `decodeInput` with the text bound, binary input refused ('unrecognized'), then `splitSections`. */
 export function textSections(input: Uint8Array | string, what: string): Section[] {
   const text = decodeInput(input, MAX_TEXT_BYTES, what);
-  if (looksBinary(text)) throw new FormatError('unrecognized', `${what}: binary input`);
+  if (looksBinary(text)) unrecognized(`${what}: binary input`);
   return splitSections(splitLines(text));
 }
 
@@ -164,6 +164,6 @@ export function guarded<T>(what: string, body: () => T): T {
   } catch (e) {
     if (isFormatError(e)) throw e;
     const message = e instanceof Error ? e.message : String(e);
-    throw new FormatError('malformed', `${what}: ${message.slice(0, 200)}`);
+    malformed(`${what}: ${message.slice(0, 200)}`);
   }
 }

@@ -5,7 +5,7 @@
  * `c_lvm.py` (LVM_DevMetadata, SCSI_DiskId, LVM_VolDescriptor) and
  * glandium/vmfs-tools `libvmfs/vmfs_volume.h`.
  */
-import { FormatError, isFormatError, someBytes } from './errors.js';
+import { FormatError, isFormatError, someBytes, malformed, truncated } from './errors.js';
 import { deviceIdFromIdBytes, deviceNameKeys, buildVml, naaDesignatorLength, toHex, VML_ID_TYPE } from './ids.js';
 import { cleanDeep, fieldText } from './text-rule.js';
 import { parsePartitionTable, GPT_TYPE_VMFS, MBR_TYPE_VMFS, viewOf, type PartitionTable, type CrcCheck } from './partition.js';
@@ -183,7 +183,7 @@ export interface HeaderDumpPlan {
  * little-endian integers, then the 6 MAC bytes in stored order (docs/formats.md "VMFS UUID").
  */
 export function formatUuid(b: Uint8Array): string {
-  if (b.length < 16) throw new FormatError('truncated', 'a VMFS UUID is 16 bytes', { offset: b.length });
+  if (b.length < 16) truncated('a VMFS UUID is 16 bytes', { offset: b.length });
   const v = viewOf(b);
   const h = (n: number, w: number) => n.toString(16).padStart(w, '0');
   return `${h(v.getUint32(0, true), 8)}-${h(v.getUint32(4, true), 8)}-${h(v.getUint16(8, true), 4)}-${toHex(b.subarray(10, 16))}`;
@@ -330,7 +330,7 @@ interface LvmRead {
 
 function parseLvmHeader(bytes: Uint8Array, h: number, notes: string[], hints: VmfsHeaderHints = {}): LvmRead {
   if (h + LVM_HEADER_SIZE > bytes.length) {
-    throw new FormatError('truncated', `dump ends inside the LVM device header at ${hex(h)}`, { offset: bytes.length });
+    truncated(`dump ends inside the LVM device header at ${hex(h)}`, { offset: bytes.length });
   }
   const v = new DataView(bytes.buffer, bytes.byteOffset + h, LVM_HEADER_SIZE);
   const b = bytes.subarray(h, h + LVM_HEADER_SIZE);
@@ -560,7 +560,7 @@ function locateVmfs(bytes: Uint8Array): Located {
     );
   }
   if (bytes.length < LVM_HEADER_OFFSET + 4) {
-    throw new FormatError('truncated', 'dump too short to reach an LVM header (needs more than 1 MiB)', { offset: bytes.length });
+    truncated('dump too short to reach an LVM header (needs more than 1 MiB)', { offset: bytes.length });
   }
   throw new FormatError('bad_magic', `no LVM magic 0xC001D00D through the partition table, at 0x100000, or at LBA ${PROBE_LBAS.join('/')}`, {
     offset: LVM_HEADER_OFFSET,
@@ -626,7 +626,7 @@ function wrap<T>(what: string, fn: () => T): T {
     return fn();
   } catch (e) {
     if (isFormatError(e)) throw e;
-    throw new FormatError('malformed', `${what}: ${(e as Error)?.message ?? String(e)}`, { offset: 0 });
+    malformed(`${what}: ${(e as Error)?.message ?? String(e)}`, { offset: 0 });
   }
 }
 
@@ -681,7 +681,7 @@ export function parseVhSf(bytes: Uint8Array): ParsedArtifact {
   return wrap('.vh.sf', () => {
     someBytes(bytes);
     if (bytes.length < FS_DESCRIPTOR_OFFSET + FS_DESCRIPTOR_SIZE) {
-      throw new FormatError('truncated', '.vh.sf copy ends before the FS descriptor at 0x200000', { offset: bytes.length });
+      truncated('.vh.sf copy ends before the FS descriptor at 0x200000', { offset: bytes.length });
     }
     if (!hasFsDescriptor(bytes, FS_DESCRIPTOR_OFFSET)) {
       throw new FormatError('bad_magic', 'no FS descriptor magic 0x2FABF15E at 0x200000', { offset: FS_DESCRIPTOR_OFFSET });

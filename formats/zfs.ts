@@ -3,7 +3,7 @@
  * TAB-separated (`-H`), creation in epoch seconds and used in bytes (`-p`).
  * Lines without TABs (stderr such as "no datasets available") are skipped.
  */
-import { FormatError } from './errors.js';
+import { malformed, unrecognized } from './errors.js';
 import { detailsOnly, type ParsedArtifact, type ZfsSnapshot } from './types.js';
 import { guarded, textSections } from './text.js';
 
@@ -33,15 +33,15 @@ export function parseZfsSnapshots(input: Uint8Array | string): ParsedArtifact {
         const name = fields[0];
         const at = name.indexOf('@');
         if (at <= 0 || at === name.length - 1) continue;
-        if (fields.length < 3) throw new FormatError('malformed', 'snapshot line needs name, creation and used', { line: lineNo });
+        if (fields.length < 3) malformed('snapshot line needs name, creation and used', { line: lineNo });
         const creation = fields[1];
         const used = fields[2];
-        if (!/^\d{1,12}$/.test(creation)) throw new FormatError('malformed', `creation is not epoch seconds: ${creation.slice(0, 40)}`, { line: lineNo });
+        if (!/^\d{1,12}$/.test(creation)) malformed(`creation is not epoch seconds: ${creation.slice(0, 40)}`, { line: lineNo });
         // `-p` prints exact bytes; `-` appears for a snapshot being destroyed.
-        if (!/^(\d{1,16}|-)$/.test(used)) throw new FormatError('malformed', `used is not a byte count: ${used.slice(0, 40)}`, { line: lineNo });
+        if (!/^(\d{1,16}|-)$/.test(used)) malformed(`used is not a byte count: ${used.slice(0, 40)}`, { line: lineNo });
         const seconds = Number(creation);
         const date = new Date(seconds * 1000);
-        if (Number.isNaN(date.getTime())) throw new FormatError('malformed', `creation out of range: ${creation}`, { line: lineNo });
+        if (Number.isNaN(date.getTime())) malformed(`creation out of range: ${creation}`, { line: lineNo });
         snapshots.push({
           name,
           dataset: name.slice(0, at),
@@ -52,7 +52,7 @@ export function parseZfsSnapshots(input: Uint8Array | string): ParsedArtifact {
       }
     }
     if (snapshots.length === 0 && !zfsSection) {
-      throw new FormatError('unrecognized', 'zfs snapshot list: no `dataset@snapshot<TAB>creation<TAB>used` lines');
+      unrecognized('zfs snapshot list: no `dataset@snapshot<TAB>creation<TAB>used` lines');
     }
     const datasets = [...new Set(snapshots.map((s) => s.dataset))].sort();
     const details: ZfsDetails = { snapshots, datasets };
