@@ -66,12 +66,13 @@ export class CatalogClient {
   /**
    * POST /v1/captures: idempotent on captureId. The answer leaves out the chunks present (unused
    * here), and carries the commit's answer when the catalog committed the capture with it.
+   * `partial`: the artifacts read so far, POST /v1/captures/{id}/partial (deliverPart).
    */
-  async begin(req: BeginBody): Promise<BeginResponse> {
+  async begin(req: BeginBody, partial?: boolean): Promise<BeginResponse> {
     const send = () => {
-      const r = this.json('POST', '/v1/captures', req);
+      const r = this.json('POST', partial ? `/v1/captures/${req.captureId}/partial` : '/v1/captures', req);
       // An unchanged capture is committed by its begin (the answer's `commit`): one round trip.
-      r.headers!.prefer = 'return=minimal, commit-if-complete';
+      r.headers!.prefer = partial ? 'return=minimal' : 'return=minimal, commit-if-complete';
       if (this.gzip) {
         r.headers!['content-encoding'] = 'gzip';
         r.body = gzipSync(r.body!);
@@ -80,7 +81,8 @@ export class CatalogClient {
     };
     const res = await send().catch((e) => {
       // 400 (a catalog that predates gzip bodies reads them as bad JSON), 415, or another refusal of the request itself.
-      if (!this.gzip || !(e instanceof RejectedError && e.status < 416)) throw e;
+      // (Not a catalog without the partial route: it predates neither.)
+      if (partial || !this.gzip || !(e instanceof RejectedError && e.status < 416)) throw e;
       this.gzip = false;
       return send();
     });
@@ -129,6 +131,11 @@ export class CatalogClient {
       if (e instanceof RejectedError) e.store = true;
       throw e;
     });
+  }
+
+  /** This client without retries (a step that may simply stop: deliverPart). */
+  once(): CatalogClient {
+    return new CatalogClient(this.baseUrl, this.token, { ...this.retry, retries: 0 }, { ...this.timeouts, commitWaitMs: undefined });
   }
 
   /** A GET under the API, for downloads; the caller streams the response. */

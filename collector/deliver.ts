@@ -26,6 +26,11 @@ export interface DeliveryOptions {
   host?: HostSettings;
 }
 
+/** A delivery's result before anything was sent. */
+export function newResult(captureId: string): DeliveryResult {
+  return { captureId, commit: null, chunksUploaded: 0, bytesUploaded: 0, putRequests: 0, beginRequests: 0 };
+}
+
 /** A capture moved to `rejected/`: the run goes on with the others; the exit status says so. */
 export class CaptureRejected extends CollectorError {
   constructor(
@@ -163,12 +168,64 @@ async function storedBytes(spool: Spool, t: UploadTarget): Promise<Buffer> {
 }
 
 /**
+ * PUTs the chunks `begun` lists missing, each from its staged file: those stored in at most
+ * 131,036 bytes through the catalog, 32 a request (at most 4 MiB), four requests at a time
+ * (it stores each with one request of its own); a catalog without that route (404, 405: an
+ * older one) gets them by URL, as it gets larger ones.
+ */
+async function sendMissing(
+  c: Pick<SpooledCapture, 'begin'>,
+  begun: BeginResponse,
+  client: CatalogClient,
+  spool: Spool,
+  opts: DeliveryOptions,
+  result: DeliveryResult,
+): Promise<void> {
+  const sent = (body: Buffer) => {
+    result.chunksUploaded++;
+    result.bytesUploaded += body.length;
+    opts.onUploaded?.(body.length);
+  };
+  const sizes = new Map(c.begin.artifacts.flatMap((a) => a.chunks.map((ch) => [ch.sha256, ch.storedSize ?? ch.size])));
+  // In the order begin lists them (the order of first declaration): the catalog hashes and
+  // parses an artifact once its chunks are in, and the chunks many artifacts share come first.
+  const urls: UploadTarget[] = [];
+  const batches: UploadTarget[][] = [[]];
+  for (const t of new Map(begun.missing.map((t) => [t.sha256, t])).values()) {
+    if (sizes.get(t.sha256)! > 131036) urls.push(t);
+    else if (batches.at(-1)!.push(t) > 31) batches.push([]);
+  }
+  await pool(
+    batches.filter((b) => b.length),
+    4,
+    async (b) => {
+      const bodies = await Promise.all(b.map((t) => storedBytes(spool, t)));
+      const body = Buffer.concat(bodies.flatMap((d, i) => [Buffer.from(b[i].sha256 + d.length.toString(16).padStart(8, '0'), 'hex'), d]));
+      try {
+        await client.put({ ...b[0], url: `v1/captures/${c.begin.captureId}/chunks`, headers: { 'content-type': 'application/octet-stream' } }, body);
+      } catch (e) {
+        if (!(e instanceof RejectedError && e.status > 403 && e.status < 406)) throw e;
+        return void urls.push(...b);
+      }
+      result.putRequests++;
+      bodies.forEach(sent);
+    },
+  );
+  await pool(urls, opts.parallel, async (t) => {
+    const body = await storedBytes(spool, t);
+    await client.put(t, body);
+    result.putRequests++;
+    sent(body);
+  });
+}
+
+/**
  * Sends one spooled capture: begin, PUT what the catalog lacks, commit; then remembers
  * its chunks as present and drops it from the spool. Safe to repeat: same captureId.
  * Network failures surface as UnreachableError with the capture still spooled.
  */
 export async function deliverCapture(c: SpooledCapture, client: CatalogClient, spool: Spool, opts: DeliveryOptions): Promise<DeliveryResult> {
-  const result: DeliveryResult = { captureId: c.begin.captureId, commit: null, chunksUploaded: 0, bytesUploaded: 0, putRequests: 0, beginRequests: 0 };
+  const result = newResult(c.begin.captureId);
   const allShas = new Set(c.begin.artifacts.flatMap((a) => a.chunks.map((ch) => ch.sha256)));
   // An artifact this host committed before, byte for byte, is declared by that artifact's id
   // instead of its chunk list; if the catalog cannot resolve one, the lists go after all.
@@ -206,45 +263,7 @@ export async function deliverCapture(c: SpooledCapture, client: CatalogClient, s
         begun = await client.begin(c.begin);
         result.beginRequests++;
       }
-      const sent = (body: Buffer) => {
-        result.chunksUploaded++;
-        result.bytesUploaded += body.length;
-        opts.onUploaded?.(body.length);
-      };
-      // Chunks stored in at most 131,036 bytes go through the catalog, 32 a request (at most
-      // 4 MiB), four requests at a time: it stores each with one request of its own. A catalog
-      // without that route (404, 405: an older one) gets them by URL, as it gets larger ones.
-      const sizes = new Map(c.begin.artifacts.flatMap((a) => a.chunks.map((ch) => [ch.sha256, ch.storedSize ?? ch.size])));
-      // In the order begin lists them (the order of first declaration): the catalog hashes and
-      // parses an artifact once its chunks are in, and the chunks many artifacts share come first.
-      const urls: UploadTarget[] = [];
-      const batches: UploadTarget[][] = [[]];
-      for (const t of new Map(begun.missing.map((t) => [t.sha256, t])).values()) {
-        if (sizes.get(t.sha256)! > 131036) urls.push(t);
-        else if (batches.at(-1)!.push(t) > 31) batches.push([]);
-      }
-      await pool(
-        batches.filter((b) => b.length),
-        4,
-        async (b) => {
-          const bodies = await Promise.all(b.map((t) => storedBytes(spool, t)));
-          const body = Buffer.concat(bodies.flatMap((d, i) => [Buffer.from(b[i].sha256 + d.length.toString(16).padStart(8, '0'), 'hex'), d]));
-          try {
-            await client.put({ ...b[0], url: `v1/captures/${c.begin.captureId}/chunks`, headers: { 'content-type': 'application/octet-stream' } }, body);
-          } catch (e) {
-            if (!(e instanceof RejectedError && e.status > 403 && e.status < 406)) throw e;
-            return void urls.push(...b);
-          }
-          result.putRequests++;
-          bodies.forEach(sent);
-        },
-      );
-      await pool(urls, opts.parallel, async (t) => {
-        const body = await storedBytes(spool, t);
-        await client.put(t, body);
-        result.putRequests++;
-        sent(body);
-      });
+      await sendMissing(c, begun, client, spool, opts, result);
     };
     // A catalog that committed the capture with its begin (an unchanged run) said so in `commit`.
     if (begun.commit) result.commit = begun.commit;
@@ -269,4 +288,22 @@ export async function deliverCapture(c: SpooledCapture, client: CatalogClient, s
   await spool.removeCapture(c.begin.captureId);
   await spool.collectGarbage();
   return result;
+}
+
+/**
+ * One step of a capture declared while it is still read (SendSession.declareSoFar): the
+ * artifacts read so far declared in part (POST /v1/captures/{id}/partial), then the staged
+ * chunks the catalog lacks of them sent, so it verifies, hashes and parses them while the rest
+ * is read. The capture itself goes as always once read (deliverCapture, same captureId). Any
+ * failure (a catalog without the route: 404) ends the steps; nothing is recorded in the spool.
+ */
+export async function deliverPart(
+  c: Pick<SpooledCapture, 'begin'>,
+  client: CatalogClient,
+  spool: Spool,
+  opts: DeliveryOptions,
+  result: DeliveryResult,
+): Promise<void> {
+  const begun = await client.begin(c.begin, true);
+  await sendMissing(c, { ...begun, missing: begun.missing.filter((t) => spool.staged(t.sha256)) }, client, spool, opts, result);
 }

@@ -157,26 +157,24 @@ export class ArrivedArtifacts {
     if (!a) {
       if (this.stopped.has(captureId)) return;
       while (this.captures.size >= this.maxCaptures) this.stop(this.oldest.take());
-      a = {
-        artifacts,
-        // Only what the commit would assemble and parse the same way: no redaction, a parse window holding it all.
-        found: artifacts.map((x) => (mayNeedRedaction(x.kind) || !isParsed(x.kind) || x.size > PARSE_LIMIT_BYTES || x.chunks.length === 0 ? -1 : 0)),
-        sent: artifacts.map(() => false),
-        outcomes: new Map(),
-        heldBytes: 0,
-        stopped: false,
-      };
+      a = { artifacts: [], found: [], sent: [], outcomes: new Map(), heldBytes: 0, stopped: false };
       this.captures.set(captureId, a);
     } else if (a.artifacts !== artifacts) {
-      // A later begin of the same capture (the same artifacts; encodings may differ): what arrived
-      // still holds. A capture dropped and begun again under its id with other artifacts is left
-      // to its commit: what arrived for the dropped one says nothing of these.
-      if (artifacts.length !== a.artifacts.length || artifacts.some((x, i) => parseInput(x) !== parseInput(a!.artifacts[i]))) {
+      // A later begin of the same capture (the same artifacts, or more of them after those when
+      // it was declared in part; encodings may differ): what arrived still holds. A capture
+      // dropped and begun again under its id with other artifacts is left to its commit: what
+      // arrived for the dropped one says nothing of these.
+      if (artifacts.length < a.artifacts.length || a.artifacts.some((x, i) => parseInput(x) !== parseInput(artifacts[i]))) {
         this.stop(captureId);
         return;
       }
-      a.artifacts = artifacts;
     }
+    // Only what the commit would assemble and parse the same way: no redaction, a parse window holding it all.
+    for (const x of artifacts.slice(a.artifacts.length)) {
+      a.found.push(mayNeedRedaction(x.kind) || !isParsed(x.kind) || x.size > PARSE_LIMIT_BYTES || x.chunks.length === 0 ? -1 : 0);
+      a.sent.push(false);
+    }
+    a.artifacts = artifacts;
     const held = this.heldBy.get(captureId);
     for (let i = 0; i < a.artifacts.length; i++) {
       let n = a.found[i];

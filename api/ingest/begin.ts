@@ -38,15 +38,43 @@ export const EARLIEST_COLLECTED_AT = Date.parse('0001-01-01T00:00:00Z');
  * What identifies a capture: host, collection time (as an instant, so a retry may spell it
  * differently) and content — everything but how chunks travel (a repeat may add encodings).
  * `captures.collected_at` is written by the first begin only, so a repeat with another
- * time must be refused rather than let the stored request disagree with it.
+ * time must be refused rather than let the stored request disagree with it. Answered in two
+ * parts, the capture's and one per artifact, so a declaration in part can be held against the
+ * whole one (`declaresPart`).
  */
-function captureIdentity(req: BeginRequest): string {
+function captureIdentity(req: BeginRequest): { head: string; artifacts: string[] } {
   const at = new Date(req.collectedAt);
-  return JSON.stringify({
-    host: req.host.name,
-    collectedAt: Number.isNaN(at.getTime()) ? req.collectedAt : at.toISOString(),
-    artifacts: req.artifacts.map((a) => [a.kind, a.fileName, a.sourcePath, a.device ?? null, a.size, a.sha256, a.chunks.map((c) => [c.sha256, c.size])]),
-  });
+  return {
+    head: JSON.stringify([req.host.name, Number.isNaN(at.getTime()) ? req.collectedAt : at.toISOString()]),
+    artifacts: req.artifacts.map((a) =>
+      JSON.stringify([a.kind, a.fileName, a.sourcePath, a.device ?? null, a.size, a.sha256, a.chunks.map((c) => [c.sha256, c.size])]),
+    ),
+  };
+}
+
+/** Whether `part` is `whole` or its first artifacts, each unchanged (host, collection time and content; encodings aside). */
+function declaresPart(whole: BeginRequest, part: BeginRequest): boolean {
+  const w = captureIdentity(whole);
+  const p = captureIdentity(part);
+  return w.head === p.head && p.artifacts.length <= w.artifacts.length && p.artifacts.every((a, i) => a === w.artifacts[i]);
+}
+
+/**
+ * A capture's stored request while its collector still reads: begun with the artifacts read
+ * so far (POST /v1/captures/{id}/partial), it takes chunks as any open capture, and each later
+ * declaration must hold it as its first artifacts; its commit is refused until a begin
+ * (POST /v1/captures) declares it whole.
+ */
+export type StoredRequest = BeginRequest & { partial?: true };
+
+/** Refuses the commit of a capture declared in part (409). */
+export function assertDeclaredWhole(captureId: string, request: unknown): void {
+  if ((request as StoredRequest | null)?.partial) {
+    throw new ApiError(
+      'conflict',
+      `capture ${captureId} is declared in part (POST /v1/captures/{id}/partial); begin it with its whole declaration (POST /v1/captures) before its commit`,
+    );
+  }
 }
 
 /** Every distinct chunk of a request, first declaration first. */
@@ -137,7 +165,7 @@ export const MAX_OPEN_CAPTURES = 32;
  * POST /v1/captures: records the capture (idempotent on its id) and answers which chunks to
  * upload where; `minimal` (`Prefer: return=minimal`) leaves the present chunks unlisted.
  */
-export async function beginCapture(services: Services, principal: Principal, body: BeginBody, minimal = false): Promise<BeginResponse> {
+export async function beginCapture(services: Services, principal: Principal, body: BeginBody, minimal = false, partial = false): Promise<BeginResponse> {
   const { db, store, config, now } = services;
   assertHostAllowed(principal, body.host.name);
   const request = await resolvePrevious(db, body);
@@ -170,7 +198,7 @@ export async function beginCapture(services: Services, principal: Principal, bod
          inserted AS (
            INSERT INTO captures (id, host, state, collected_at, received_at, collector_version, imported, request, last_begun_at)
            SELECT ${req.captureId}, ${req.host.name}, 'open', ${collectedAt.toISOString()}::timestamptz, ${begunAt}::timestamptz,
-                  ${req.collector.version}, ${req.collector.mode === 'import'}, ${JSON.stringify(req)}::jsonb, ${begunAt}::timestamptz
+                  ${req.collector.version}, ${req.collector.mode === 'import'}, ${JSON.stringify(partial ? { ...req, partial: true } : req)}::jsonb, ${begunAt}::timestamptz
              FROM gate
             WHERE (SELECT count(*) FROM captures o
                     WHERE o.host = ${req.host.name} AND o.state = 'open'
@@ -189,17 +217,29 @@ export async function beginCapture(services: Services, principal: Principal, bod
         `host ${req.host.name} has ${MAX_OPEN_CAPTURES} captures begun and not committed within ${STAGING_MAX_AGE_MS / 3600_000} h; commit them, or retry after Retry-After seconds (an open capture expires ${STAGING_MAX_AGE_MS / 3600_000} h after its latest begin)`,
       );
     }
-    const accepted = row.request as BeginRequest;
-    if (row.host !== req.host.name || captureIdentity(accepted) !== captureIdentity(req)) {
-      throw new ApiError('conflict', `capture ${req.captureId} already exists with a different host, collection time or artifacts; pick a new capture id`);
+    const accepted = row.request as StoredRequest;
+    // The same declaration; or one that holds the capture's declaration in part as its first
+    // artifacts (extending it, or declaring it whole); or, in part, the first artifacts of a
+    // capture declared whole already (a late repeat: the whole one stays).
+    const extended = row.state === 'open' && !!accepted.partial && declaresPart(req, accepted);
+    if (row.host !== req.host.name || !(extended || (declaresPart(accepted, req) && (partial || declaresPart(req, accepted))))) {
+      throw new ApiError(
+        'conflict',
+        accepted.partial && row.host === req.host.name
+          ? `capture ${req.captureId} is declared in part with other artifacts: a later declaration must hold the earlier one's artifacts, unchanged, as its first; pick a new capture id`
+          : `capture ${req.captureId} already exists with a different host, collection time or artifacts; pick a new capture id`,
+      );
     }
     if (row.state === 'committed') return { captureId: req.captureId, state: 'committed', missing: [], ...(minimal ? {} : { present: shas }) };
     // A repeat may declare encodings the first call did not: keep the newest declaration.
-    // The time of this begin starts its upload URLs' lives (the staging sweep waits for them).
-    const changed = JSON.stringify(accepted) !== JSON.stringify(req);
+    // The time of this begin starts its upload URLs' lives (the staging sweep waits for them),
+    // and names the declaration a batch reads (chunks.ts Declarations): a changed one moves it on.
+    const next: StoredRequest = !partial ? req : extended ? { ...req, partial: true } : accepted;
+    const changed = JSON.stringify(accepted) !== JSON.stringify(next);
+    const last = row.lastBegunAt?.getTime() ?? 0;
     await db
       .update(captures)
-      .set({ lastBegunAt: now(), ...(changed ? { request: req } : {}) })
+      .set({ lastBegunAt: changed ? new Date(Math.max(now().getTime(), last + 1)) : now(), ...(changed ? { request: next } : {}) })
       .where(eq(captures.id, req.captureId));
   }
 

@@ -41,7 +41,7 @@ import { captures, commitJobs } from '../../db/schema.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError, describeError, ERROR_STATUS, toApiError, type ErrorCode } from '../errors.js';
 import { type CommitOptions, commitCapture, committedAnswer } from './commit.js';
-import { distinctChunks } from './begin.js';
+import { assertDeclaredWhole, distinctChunks } from './begin.js';
 import { type ReceivedChunks, receivedOf } from './chunks.js';
 import { assertHostAllowed } from './host-scope.js';
 import { onePer } from '../one-per.js';
@@ -240,6 +240,7 @@ export async function commitOrHandOff(services: Services, principal: Principal, 
   const cap = found.request ? { ...found.cap, request: found.request } : await loadCaptureRow(db, captureId);
   if (!cap) return { status: 200, body: await commitCapture(services, principal, captureId) };
   if (cap.state === 'committed') return { status: 200, body: await committedAnswer(db, cap) };
+  assertDeclaredWhole(captureId, cap.request);
   const limit = services.config.COMMIT_INLINE_MAX_BYTES;
   const request = cap.request as BeginRequest;
   // Read once for the weighing and the commit's verify (the same distinct chunks): with the row above when it read them.

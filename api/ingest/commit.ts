@@ -18,7 +18,7 @@ import { ChunkCache } from '../pipeline/chunks.js';
 import { redactArtifacts } from '../pipeline/redaction.js';
 import { onlySecretBearing, receivedOf } from './chunks.js';
 import { markVerified, maybeSweepStaging } from './staging.js';
-import { artifactId, distinctChunks } from './begin.js';
+import { artifactId, assertDeclaredWhole, distinctChunks } from './begin.js';
 import { publishStaged, verifyChunks, type ChunkRecords, type ManifestArtifact, type VerifiedChunks } from '../pipeline/verify.js';
 import { earlierParses, parseStoredArtifact, withRedaction, type ParsedEntry } from '../pipeline/parse.js';
 import { buildManifest, summarize, writeCapture, type CaptureRecord } from '../pipeline/write.js';
@@ -129,6 +129,7 @@ export async function commitCapture(
   if (!cap) throw new ApiError('not_found', `no capture ${captureId}; begin it first with POST /v1/captures`);
   assertHostAllowed(principal, cap.host);
   if (cap.state === 'committed') return committedAnswer(db, cap);
+  assertDeclaredWhole(captureId, cap.request);
 
   const req = cap.request as BeginRequest;
   const distinct = [...distinctChunks(req).values()].map((c) => ({ sha256: c.sha256, size: c.size }));

@@ -72,6 +72,42 @@ const begin = createRoute({
   },
 });
 
+const partial = createRoute({
+  method: 'post',
+  path: '/v1/captures/{id}/partial',
+  operationId: 'beginCapturePartly',
+  tags: ['ingest'],
+  security: [{ bearer: [] }],
+  summary:
+    'Begin a capture with the artifacts read so far, while its collector reads the rest: its chunks can be sent meanwhile, its commit waits for the whole declaration',
+  description:
+    "The body is a begin (POST /v1/captures) whose captureId is {id}, declaring the artifacts read so far; the answer is a begin's. Repeated with more artifacts, " +
+    "it extends the declaration: each later one must hold the earlier one's artifacts, unchanged, as its first (409 otherwise), and is held to the limits table whole. " +
+    'The capture takes chunks as any open one; its commit answers 409 until a begin (POST /v1/captures) declares it whole, holding this one as its first artifacts. ' +
+    'A catalog without this route answers 404 or 405: begin once every artifact is read.',
+  middleware: [requireRole('collector'), precheckCounts, admitIngest] as const,
+  request: {
+    params: z.object({ id: UUID }),
+    headers: z.object({
+      prefer: z.string().optional().describe('`return=minimal`, as for a begin'),
+      'content-encoding': z.string().optional().describe('`gzip`, as for a begin'),
+    }),
+    body: { content: { 'application/json': { schema: BeginRequestSchema } }, required: true },
+  },
+  responses: {
+    200: { description: 'The chunks to upload (idempotent on captureId and declaration)', content: { 'application/json': { schema: BeginResponse } } },
+    400: err('Bad request (the body names another capture id than the path), or over a limit of the limits table (details.limit names it)'),
+    401: err('No or bad token'),
+    403: err('Wrong role or another host'),
+    409: err("The capture id is taken by different content, or the declaration does not hold the capture's earlier one as its first artifacts"),
+    413: err('The request body is over the size limit, as sent or inflated'),
+    415: err('A Content-Encoding other than gzip'),
+    422: err('An artifact declared by `previous` does not resolve, as for a begin'),
+    429: err('As for a begin: the host has MAX_OPEN_CAPTURES (32) open captures'),
+    503: err('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
+  },
+});
+
 const commit = createRoute({
   method: 'post',
   path: '/v1/captures/{id}/commit',
@@ -175,7 +211,7 @@ const drop = createRoute({
   },
 });
 
-/** Registers POST /v1/captures, PUT /v1/captures/{id}/chunks, POST /v1/captures/{id}/commit and DELETE /v1/captures/{id}. */
+/** Registers POST /v1/captures, POST /v1/captures/{id}/partial, PUT /v1/captures/{id}/chunks, POST /v1/captures/{id}/commit and DELETE /v1/captures/{id}. */
 export function registerCaptureRoutes(app: App): void {
   app.openapi(begin, async (c) => {
     const body: BeginBody = c.req.valid('json');
@@ -191,6 +227,16 @@ export function registerCaptureRoutes(app: App): void {
       });
       if (answer.commit) c.header('preference-applied', 'commit-if-complete');
     }
+    return c.json(answer, 200);
+  });
+  app.openapi(partial, async (c) => {
+    const body: BeginBody = c.req.valid('json');
+    const id = c.req.valid('param').id.toLowerCase();
+    if (body.captureId.toLowerCase() !== id) throw new ApiError('bad_request', `the body begins capture ${body.captureId}, the path names ${id}`);
+    const minimal = /\breturn=minimal\b/i.test(c.req.header('prefer') ?? '');
+    const answer = await beginCapture(c.var.services, c.var.principal!, body, minimal, true).catch((e: unknown) => {
+      throw annotateError(e, { captureId: id });
+    });
     return c.json(answer, 200);
   });
   app.openapi(chunks, async (c) => {

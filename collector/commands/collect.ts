@@ -70,7 +70,10 @@ export async function run(args: string[]): Promise<number> {
       });
       progress.setTotal(d.artifacts.length);
       const captured = [];
-      for (const p of d.artifacts) captured.push(await session.capture(access, p, headerBytes));
+      for (const p of d.artifacts) {
+        captured.push(await session.capture(access, p, headerBytes));
+        session.declareSoFar(d.host, collectedAt, captured);
+      }
       await session.send(d.host, collectedAt, captured, d.unreachable);
     }
   }, values.json === true);

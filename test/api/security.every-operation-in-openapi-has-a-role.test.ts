@@ -26,6 +26,7 @@ const ROLES: Record<string, Guard> = {
   beginCapture: 'collector',
   sendCaptureChunks: 'collector',
   commitCapture: 'collector',
+  beginCapturePartly: 'collector',
   search: 'operator',
   getVolume: 'operator',
   getLun: 'operator',

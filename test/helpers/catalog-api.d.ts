@@ -32,6 +32,13 @@ export interface paths {
     /** Begin a capture: announce its artifacts and chunks, get upload URLs for the chunks the store lacks */
     post: operations["beginCapture"];
   };
+  "/v1/captures/{id}/partial": {
+    /**
+     * Begin a capture with the artifacts read so far, while its collector reads the rest: its chunks can be sent meanwhile, its commit waits for the whole declaration
+     * @description The body is a begin (POST /v1/captures) whose captureId is {id}, declaring the artifacts read so far; the answer is a begin's. Repeated with more artifacts, it extends the declaration: each later one must hold the earlier one's artifacts, unchanged, as its first (409 otherwise), and is held to the limits table whole. The capture takes chunks as any open one; its commit answers 409 until a begin (POST /v1/captures) declares it whole, holding this one as its first artifacts. A catalog without this route answers 404 or 405: begin once every artifact is read.
+     */
+    post: operations["beginCapturePartly"];
+  };
   "/v1/captures/{id}/chunks": {
     /**
      * Send small chunks of an open capture through the catalog: verified in memory, published write-once, one store request each
@@ -1035,6 +1042,90 @@ export interface operations {
         };
       };
       /** @description The host already has MAX_OPEN_CAPTURES (32) captures begun and not committed within 24 h; a new one is refused until one commits or expires (a repeated begin of an open capture is not); retry after Retry-After seconds */
+      429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds */
+      503: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  /**
+   * Begin a capture with the artifacts read so far, while its collector reads the rest: its chunks can be sent meanwhile, its commit waits for the whole declaration
+   * @description The body is a begin (POST /v1/captures) whose captureId is {id}, declaring the artifacts read so far; the answer is a begin's. Repeated with more artifacts, it extends the declaration: each later one must hold the earlier one's artifacts, unchanged, as its first (409 otherwise), and is held to the limits table whole. The capture takes chunks as any open one; its commit answers 409 until a begin (POST /v1/captures) declares it whole, holding this one as its first artifacts. A catalog without this route answers 404 or 405: begin once every artifact is read.
+   */
+  beginCapturePartly: {
+    parameters: {
+      header?: {
+        /** @description `return=minimal`, as for a begin */
+        prefer?: string;
+        /** @description `gzip`, as for a begin */
+        "content-encoding"?: string;
+      };
+      path: {
+        id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["BeginRequest"];
+      };
+    };
+    responses: {
+      /** @description The chunks to upload (idempotent on captureId and declaration) */
+      200: {
+        content: {
+          "application/json": components["schemas"]["BeginResponse"];
+        };
+      };
+      /** @description Bad request (the body names another capture id than the path), or over a limit of the limits table (details.limit names it) */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No or bad token */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Wrong role or another host */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The capture id is taken by different content, or the declaration does not hold the capture's earlier one as its first artifacts */
+      409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The request body is over the size limit, as sent or inflated */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description A Content-Encoding other than gzip */
+      415: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description An artifact declared by `previous` does not resolve, as for a begin */
+      422: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description As for a begin: the host has MAX_OPEN_CAPTURES (32) open captures */
       429: {
         content: {
           "application/json": components["schemas"]["Error"];
