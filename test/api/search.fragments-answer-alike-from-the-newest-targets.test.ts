@@ -142,23 +142,27 @@ describeEachFlavour('search: fragment answers, whichever way their target LUs ar
 
   it('answers every fragment kind the same whether the newest target rows settle it or the names are read', async () => {
     // The fragments at once (the searches only read): PostgreSQL answers them on its pool's connections.
+    // Limits: a cut answer of one and of a few, and an uncut one; windows: the newest row alone,
+    // a few, more than the LUs a fragment names, and all of them (1,120 searches when every
+    // step in between was tried: over a minute on PGlite with the test suite beside it).
     const alike = async (q: string) => {
-      for (const limit of [1, 3, 5, 25]) {
+      for (const limit of [1, 3, 25]) {
         const whole = await search(q, limit);
-        for (const targetWindow of [1, 2, 4, 9, 30]) {
+        for (const targetWindow of [1, 2, 9, 30]) {
           expect(await search(q, limit, targetWindow), `${q} limit ${limit} window ${targetWindow}`).toEqual(whole);
         }
         // A fragment the newest rows do not hold, in more target names than are read without the
         // window, is answered by the statement with it.
-        for (const targetWindow of [4, 30]) {
-          for (const targetNames of [1, 3]) {
-            expect(await search(q, limit, targetWindow, targetNames), `${q} limit ${limit} window ${targetWindow} names ${targetNames}`).toEqual(whole);
-          }
+        for (const [targetWindow, targetNames] of [
+          [4, 1],
+          [30, 3],
+        ]) {
+          expect(await search(q, limit, targetWindow, targetNames), `${q} limit ${limit} window ${targetWindow} names ${targetNames}`).toEqual(whole);
         }
       }
     };
     await Promise.all(FRAGMENTS.map(alike));
-  });
+  }, 180_000);
 
   it('answers a zvol path fragment with the LUs of every backing store it starts a word of, newest first by their latest matching row', async () => {
     const tank = newestLus(rows, (r) => r.backingStore.includes('/rdsk/tank/'));
