@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DrPlan } from '../dr/plan.js';
-import { PICK_ONE, renderDrPlanText, type PlanStep } from '../dr/plan.js';
+import { incompleteReasons, PICK_ONE, renderDrPlanText, type PlanStep } from '../dr/plan.js';
 import { candidateExtent, describePartition, extentAction, renderRestoreScript, sourceCommand, type RestoreExtent } from './restore-script.js';
 import { visible } from '../../formats/printable.js';
 import type { BundleSelection } from './select.js';
@@ -212,6 +212,8 @@ function renderDrPlanSection(plan: DrPlan): string[] {
       (plan.at ? ` Planned as of ${visible(plan.at)}: the LUs are backed by clones of the newest snapshot at or before that time.` : ''),
   );
   out.push('');
+  if (!plan.complete)
+    out.push(`**The plan is NOT complete**: ${visible(incompleteReasons(plan).join('; '))}. Read the notes below before running any step.`, '');
   for (const c of plan.naaChecks) {
     out.push(`- **NAA check (${c.verdict})**: ${visible(c.message)}`);
     if (c.dispute) out.push('', '  ```', `  ${PICK_ONE}`, ...c.dispute.candidates.map((d) => `  #   ${d.command}`), '  ```', '');

@@ -712,6 +712,9 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
     });
     steps.push(...stackSteps);
   }
+  const lateFacts = (input.storageFactsFrom ?? [])
+    .filter((f) => extents.some((e) => e.deviceId.toLowerCase() === f.deviceId.toLowerCase()))
+    .map((f) => ({ ...f, message: storageFactsMessage(f) }));
   if (extents.length) {
     steps.push({
       stage: 'esx',
@@ -732,14 +735,29 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
     vmfsUuid: input.vmfsUuid,
     label: input.label,
     at: input.at,
-    complete: missing.length === 0 && naaChecks.every((c) => c.verdict === 'match' && !c.presenters),
+    // Facts from a later capture are not the requested time's: the LU may have been re-created or re-numbered in between.
+    complete: missing.length === 0 && naaChecks.every((c) => c.verdict === 'match' && !c.presenters) && lateFacts.length === 0,
     naaChecks,
     missing,
-    storageFactsFrom: (input.storageFactsFrom ?? [])
-      .filter((f) => extents.some((e) => e.deviceId.toLowerCase() === f.deviceId.toLowerCase()))
-      .map((f) => ({ ...f, message: storageFactsMessage(f) })),
+    storageFactsFrom: lateFacts,
     steps: steps.map((s, i) => ({ n: i + 1, ...s })),
   };
+}
+
+/**
+ * Why a plan is not complete, one short phrase each, in the order its notes come; empty for a
+ * complete plan. The headline of the text plan and of RESTORE.md's plan: the first line an
+ * operator reads must say what to check, not only that something is amiss.
+ */
+export function incompleteReasons(plan: DrPlan): string[] {
+  const out: string[] = [];
+  const hosts = [...new Set((plan.storageFactsFrom ?? []).map((f) => f.storageHost))];
+  if (hosts.length)
+    out.push(`the storage facts of ${hosts.join(', ')} are from a capture after the requested time ${plan.at ?? ''} (confirm no LU changed in between)`);
+  if (plan.naaChecks.some((c) => c.verdict !== 'match')) out.push('an NAA differs or no captured LU presents it');
+  if (plan.naaChecks.some((c) => c.presenters)) out.push('more than one storage host presents an NAA (confirm which serves it)');
+  if (plan.missing.length) out.push(`missing: ${[...new Set(plan.missing.map((m) => m.link))].join(', ')}`);
+  return out;
 }
 
 /** One extent per device id: the newest header's. */
@@ -773,7 +791,11 @@ export const PICK_ONE = "#   Pick ONE host's table and run its line alone, witho
 export function renderDrPlanText(plan: DrPlan): string {
   const out: string[] = [];
   out.push(`# ${oneLine(`DR plan for ${plan.vmfsUuid}${plan.label ? ` (${plan.label})` : ''}${plan.at ? ` as of ${plan.at}` : ''}`)}`);
-  out.push(plan.complete ? '# The chain is complete and every NAA matches.' : '# The chain is NOT complete or an NAA differs: read the notes below.');
+  out.push(
+    plan.complete
+      ? '# The chain is complete and every NAA matches.'
+      : `# ${oneLine(`The plan is NOT complete: ${incompleteReasons(plan).join('; ')}. Read the notes below before running any step.`)}`,
+  );
   // Before the checks: every fact below about these LUs is from then.
   for (const f of plan.storageFactsFrom ?? []) out.push(`# ${oneLine(`Storage facts from after the requested time: ${f.message}`)}`);
   for (const c of plan.naaChecks) {

@@ -306,7 +306,11 @@ export const DrPlanSchema = z
     vmfsUuid: z.string(),
     label: z.string().nullable(),
     at: z.string().nullable(),
-    complete: z.boolean().describe('Every link of the chain is on record, every NAA matches and one storage host presents each'),
+    complete: z
+      .boolean()
+      .describe(
+        "Every link of the chain is on record, every NAA matches, one storage host presents each, and every storage host's facts are of the requested time (storageFactsFrom is empty)",
+      ),
     naaChecks: z.array(
       z.object({
         deviceId: z.string(),
@@ -363,7 +367,7 @@ export const DrPlanSchema = z
         }),
       )
       .describe(
-        'Storage hosts whose LU facts for a device come from a capture after the requested time, as none at or before it presents the device; a snapshot is still cloned only when one taken at or before that time was captured. Empty: none',
+        'Storage hosts whose LU facts for a device come from a capture after the requested time, as none at or before it presents the device; a snapshot is still cloned only when one taken at or before that time was captured, and the plan is then not complete (the LU may have been re-created or re-numbered in between). Empty: none',
       ),
     steps: z.array(
       z.object({

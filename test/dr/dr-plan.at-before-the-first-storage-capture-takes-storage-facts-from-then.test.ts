@@ -4,7 +4,9 @@
  * (test/api/read-side-seed.ts). The plan must not call the LUs "never collected" and advise a
  * resignature: it takes sol01's facts from its first capture after the time, says so in the
  * JSON (`storageFactsFrom`), the NAA check and the text, and still clones only a snapshot taken
- * at or before the time — and none when the host's lists hold none that old.
+ * at or before the time — and none when the host's lists hold none that old. Such a plan is not
+ * complete: the LU may have been re-created or re-numbered between the time and that capture,
+ * and the first line of the text plan and of RESTORE.md's plan says so and why.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,6 +47,8 @@ describeEachFlavour('GET dr-plan?at= before the first storage capture', (flavour
       [EXTENT2.deviceId, 'match', EXTENT2.lun],
     ]);
     expect(body.missing).toEqual([]);
+    // Every link found and every NAA matching, yet the facts are not the requested time's.
+    expect(body.complete).toBe(false);
     expect(JSON.stringify(body)).not.toContain('never collected');
     expect(body.storageFactsFrom).toEqual(
       [EXTENT1, EXTENT2].map((e) => ({
@@ -73,12 +77,19 @@ describeEachFlavour('GET dr-plan?at= before the first storage capture', (flavour
     const { json, guide } = await readVerifiedBundle(root);
     expect(json.drPlan.storageFactsFrom.map((f: Json) => f.deviceId)).toEqual([EXTENT1.deviceId, EXTENT2.deviceId]);
     expect(guide).toContain(`- **Storage facts from after the requested time**: storage host sol01 first captured at ${SOL01_FIRST}`);
+    expect(guide).toContain(
+      `**The plan is NOT complete**: the storage facts of sol01 are from a capture after the requested time ${AT} (confirm no LU changed in between).`,
+    );
+    expect(json.drPlan.complete).toBe(false);
     expect(readFileSync(join(root, 'DR-PLAN.txt'), 'utf8')).toContain('# Storage facts from after the requested time: storage host sol01');
   });
 
-  it('says it in the text plan, before the checks', async () => {
+  it('says it in the text plan, its first lines before the checks', async () => {
     const text = await (await plan('text')).text();
     const lines = text.split('\n');
+    expect(lines[1]).toBe(
+      `# The plan is NOT complete: the storage facts of sol01 are from a capture after the requested time ${AT} (confirm no LU changed in between). Read the notes below before running any step.`,
+    );
     const note = lines.findIndex((l) => l.startsWith('# Storage facts from after the requested time: storage host sol01 first captured at'));
     expect(note).toBeGreaterThan(0);
     expect(note).toBeLessThan(lines.findIndex((l) => l.startsWith('# NAA check')));
@@ -149,6 +160,19 @@ describe('DR plan with storage facts from after the time', () => {
       }),
     ]);
     expect(p.complete).toBe(false);
+  });
+
+  it('is not complete even when every link is found and every NAA matches', () => {
+    const older = { ...input.snapshots[0], snapshot: 'daily-10-31', createdAt: '2026-10-31T00:00:00.000Z' };
+    const p = buildDrPlan({ ...input, snapshots: [older] });
+    expect(p.missing).toEqual([]);
+    expect(p.naaChecks.map((c) => c.verdict)).toEqual(['match']);
+    expect(p.complete).toBe(false);
+    expect(renderDrPlanText(p).split('\n')[1]).toBe(
+      '# The plan is NOT complete: the storage facts of sol02 are from a capture after the requested time 2026-11-01T00:00:00.000Z (confirm no LU changed in between). Read the notes below before running any step.',
+    );
+    // The same plan with facts of the time itself is complete.
+    expect(buildDrPlan({ ...input, snapshots: [older], storageFactsFrom: undefined }).complete).toBe(true);
   });
 
   it('names a host captured before the time that did not present the device yet', () => {

@@ -116,7 +116,9 @@ describe('DR plan: storage facts from the host that presents the LU', () => {
       { host: 'sol02', stack: 'iscsitgt', collectedAt: '2026-11-30T02:00:00.000Z' },
     ]);
     expect(plan.naaChecks[0].message).toMatch(/Captures from 2 storage hosts present .*esx01.*sol02.*confirm which host really serves this LU/);
-    expect(renderDrPlanText(plan)).toContain('# The chain is NOT complete');
+    expect(renderDrPlanText(plan)).toContain(
+      '# The plan is NOT complete: more than one storage host presents an NAA (confirm which serves it); missing: snapshots.',
+    );
     // One host: no presenters, complete.
     const one = buildDrPlan({ ...base, at: null });
     expect(one.naaChecks[0].presenters).toBeUndefined();

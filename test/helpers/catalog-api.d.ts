@@ -656,7 +656,7 @@ export interface components {
       vmfsUuid: string;
       label: string | null;
       at: string | null;
-      /** @description Every link of the chain is on record, every NAA matches and one storage host presents each */
+      /** @description Every link of the chain is on record, every NAA matches, one storage host presents each, and every storage host's facts are of the requested time (storageFactsFrom is empty) */
       complete: boolean;
       naaChecks: ({
           deviceId: string;
@@ -699,7 +699,7 @@ export interface components {
           message: string;
           collector: string;
         })[];
-      /** @description Storage hosts whose LU facts for a device come from a capture after the requested time, as none at or before it presents the device; a snapshot is still cloned only when one taken at or before that time was captured. Empty: none */
+      /** @description Storage hosts whose LU facts for a device come from a capture after the requested time, as none at or before it presents the device; a snapshot is still cloned only when one taken at or before that time was captured, and the plan is then not complete (the LU may have been re-created or re-numbered in between). Empty: none */
       storageFactsFrom: {
           storageHost: string;
           deviceId: string;
