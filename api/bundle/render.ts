@@ -133,7 +133,7 @@ export function renderRestoreGuide(sel: BundleSelection): string {
   out.push('### LUN re-presented under another LUN ID, or as a snapshot LUN (resignature)');
   out.push('ESX compares the device id and LUN in the LVM header with what it sees; a mismatch makes the volume a *snapshot LUN* that is not mounted.');
   out.push(
-    '- Best: present the LU again with its old LUN number (table above). COMSTAR: `stmfadm remove-view -l <GUID> -a` then `stmfadm add-view -n <LUN> <GUID>`; iscsitgt: recreate the LU with the same LUN (`iscsitadm create target -u <LUN> -b <backing store> <name>`).',
+    "- Best: present the LU again with its old LUN number (table above). COMSTAR: `stmfadm remove-view -l <GUID> -a` then `stmfadm add-view -n <LUN> <GUID>`; iscsitgt: the LUN is in the name of the LU's SMF group, so with the service disabled import a copy of the saved export whose `param_<target>_<LUN>` group carries the old LUN, then `svccfg -s iscsitgt delpropvalue target_<target>/lun-list <other LUN>` and `svccfg -s iscsitgt addpropvalue target_<target>/lun-list <LUN>` (`sh restore.sh --plan` prints these with the saved names); re-creating the LU with `iscsitadm create target -u <LUN>` gives it a new GUID, itself a snapshot LUN to ESX.",
   );
   out.push(
     '- Or mount keeping the signature (same VMFS UUID, VMs stay registered): ESXi `esxcli storage vmfs snapshot list`, `esxcli storage vmfs snapshot mount -u <VMFS UUID>`; ESX 3.x: set `LVM.DisallowSnapshotLun = 0`, rescan. Never while the original is also mounted.',

@@ -391,27 +391,98 @@ export function svccfgString(value: string): string {
   return /^[\w/.:@+,%-]+$/.test(value) ? value : `"${value.replace(/[\\"]/g, '\\$&')}"`;
 }
 
-function stepsForIscsitgt(lu: PlanLu, clonePath: string | null): Omit<PlanStep, 'n'>[] {
+/** One LU of an iscsitgt export the plan brings back: the clone to back it with, the LUN the VMFS header expects. */
+interface IscsitgtEntry {
+  lu: PlanLu;
+  clonePath: string | null;
+  /** The header's LUN, else the saved one. */
+  lun: number | null;
+}
+
+/** A property group name that sed and svccfg take as written: what encodePgName makes of an iscsitgtd name. */
+const PLAIN_PG = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * The steps that bring back one saved iscsitgt export and the LUs of it the plan needs, once
+ * per export: `svccfg delete` replaces the whole configuration, so a second import for a second
+ * LU of the same host would undo what the steps did for the first (its clone's backing store).
+ *
+ * An LU whose saved LUN is not the one its VMFS header expects is moved there in the repository
+ * before the daemon starts, so it keeps its GUID: the copy of the export imported has its
+ * `param_<target>_<lun>` group renamed (iscsitgtd reads the LUN from the group's name,
+ * mgmt_scf.c `mgmt_param_save2scf`) and the target's `lun-list` trades the old number for the
+ * new (svccfg(8) delpropvalue, addpropvalue). Re-creating the LU at the new LUN with iscsitadm
+ * instead would give it a new GUID: a new LU's parameters start with guid 0 and it is given
+ * one when it first comes online (mgmt_create.c `create_lun`), so ESX would see another device.
+ */
+function stepsForIscsitgt(entries: IscsitgtEntry[]): Omit<PlanStep, 'n'>[] {
   const steps: Omit<PlanStep, 'n'>[] = [];
-  const target = lu.targetName ?? null;
+  const first = entries[0].lu;
+  const from = [...new Map(entries.flatMap((e) => sourcesOf(e.lu)).map((s) => [s.artifactId, s])).values()];
+  const saved = savedFile(first.source);
+  const moves: Array<{ target: string; from: number; to: number; group: string; newGroup: string }> = [];
+  const byHand: string[] = [];
+  for (const { lu, lun } of entries) {
+    if (lu.targetName === null || lu.targetName === undefined || lu.lun === null || lun === null || lun === lu.lun) continue;
+    const group = encodePgName(`param_${lu.targetName}_${lu.lun}`);
+    const newGroup = encodePgName(`param_${lu.targetName}_${lun}`);
+    const targetGroup = encodePgName(`target_${lu.targetName}`);
+    if (PLAIN_PG.test(targetGroup)) moves.push({ target: lu.targetName, from: lu.lun, to: lun, group, newGroup });
+    else
+      byHand.push(
+        `LUN ${lu.lun} of target ${JSON.stringify(lu.targetName)} must become LUN ${lun} (its name is not one sed and svccfg take as written: rename group ${JSON.stringify(group)} and its lun-list value by hand)`,
+      );
+  }
+  const lunFile = moves.length ? saved.replace(/(\.xml)?$/i, `.lun${moves.map((m) => m.to).join('-')}.xml`) : saved;
+  const commands = [command('svcadm', 'disable', 'iscsitgt'), command('svccfg', 'delete', 'iscsitgt')];
+  if (moves.length) {
+    // One sed for every move, so each group is renamed once from the saved names (svccfg export quotes with ' or ").
+    const script = moves.flatMap((m) => ['-e', `s/name=\\(["']\\)${m.group}\\1/name=\\1${m.newGroup}\\1/`]);
+    commands.push(`${command('sed', ...script, saved)} > ${shellQuote(lunFile)}`);
+  }
+  commands.push(command('svccfg', 'import', lunFile));
+  for (const m of moves) {
+    const list = `${encodePgName(`target_${m.target}`)}/lun-list`;
+    commands.push(
+      command('svccfg', '-s', 'iscsitgt', 'delpropvalue', list, String(m.from)),
+      command('svccfg', '-s', 'iscsitgt', 'addpropvalue', list, String(m.to)),
+    );
+  }
+  const lunNote = moves.length
+    ? ` The VMFS header expects ${moves.map((m) => `LUN ${m.to} where target ${m.target} had LUN ${m.from}`).join('; ')}: the import takes a copy of the export (${lunFile}) ` +
+      `whose parameter group is renamed to the new LUN (${moves.map((m) => `${m.group} → ${m.newGroup}`).join(', ')}), and the target's lun-list trades the old number for the new, ` +
+      'so the LU keeps its GUID; otherwise ESX sees a snapshot LUN. Do not re-create it with iscsitadm create target -u instead: a new LU gets a new GUID when it first comes online. ' +
+      `If the target's saved lun-list already holds ${moves.map((m) => m.to).join(' or ')}, another LU has that LUN: move that one first.` +
+      (moves.some((m) => m.from === 0)
+        ? ' iscsitgtd wants LUN 0 to be the first LU of a target made and the last removed: a target left without LUN 0 may need another LU moved to 0.'
+        : '')
+    : '';
   steps.push({
     stage: 'storage',
-    title: `Restore the iscsitgt configuration on ${lu.storageHost}`,
-    commands: [command('svcadm', 'disable', 'iscsitgt'), command('svccfg', 'delete', 'iscsitgt'), command('svccfg', 'import', savedFile(lu.source))],
+    title: `Restore the iscsitgt configuration on ${first.storageHost}`,
+    commands,
     note:
       'svccfg delete replaces the whole target configuration: run it only when the saved export is to become the whole configuration ' +
       '(a rebuilt or DR storage host); to add this target to a running configuration, skip it. Secrets are never uploaded: the saved ' +
       "export's `passwords` group holds the placeholder REDACTED where each CHAP or RADIUS secret was, and the import sets it" +
-      (lu.chap ? ' (the CHAP step below sets them again).' : '; set any secret the target used again (iscsitadm modify admin -C / -R).'),
-    from: sourcesOf(lu),
+      (entries.some((e) => e.lu.chap)
+        ? ' (the CHAP step below sets them again).'
+        : '; set any secret the target used again (iscsitadm modify admin -C / -R).') +
+      lunNote +
+      (byHand.length ? ` Left out: ${byHand.join('; ')}.` : ''),
+    from,
   });
-  if (target !== null && lu.lun !== null) {
+  for (const { lu, clonePath, lun } of entries) {
+    const target = lu.targetName ?? null;
+    if (target === null || lu.lun === null) continue;
+    // The group as the steps above left it: renamed to the header's LUN when it was moved.
+    const at = moves.some((m) => m.target === target && m.from === lu.lun) ? (lun ?? lu.lun) : lu.lun;
     const newPath = clonePath ?? lu.backingStore ?? '<new backing store>';
     steps.push({
       stage: 'storage',
-      title: `Point LUN ${lu.lun} of target ${target} at ${clonePath ? 'the clone' : 'the DR path'}`,
+      title: `Point LUN ${at} of target ${target} at ${clonePath ? 'the clone' : 'the DR path'}`,
       commands: [
-        command('svccfg', '-s', 'iscsitgt', 'setprop', `${encodePgName(`param_${target}_${lu.lun}`)}/backing-store`, '=', 'astring:', svccfgString(newPath)),
+        command('svccfg', '-s', 'iscsitgt', 'setprop', `${encodePgName(`param_${target}_${at}`)}/backing-store`, '=', 'astring:', svccfgString(newPath)),
         command('svcadm', 'refresh', 'iscsitgt'),
       ],
       note: clonePath
@@ -420,40 +491,44 @@ function stepsForIscsitgt(lu: PlanLu, clonePath: string | null): Omit<PlanStep, 
       from: sourcesOf(lu),
     });
   }
-  steps.push({ stage: 'storage', title: 'Start the target', commands: [command('svcadm', 'enable', 'iscsitgt')], note: null, from: sourcesOf(lu) });
+  steps.push({ stage: 'storage', title: 'Start the target', commands: [command('svcadm', 'enable', 'iscsitgt')], note: null, from });
   const fix: string[] = [];
-  for (const g of lu.portalGroups) {
-    fix.push(command('iscsitadm', 'create', 'tpgt', g.tag));
-    for (const a of g.addresses) fix.push(command('iscsitadm', 'modify', 'tpgt', '-i', a, g.tag));
-    if (target) fix.push(command('iscsitadm', 'modify', 'target', '-p', g.tag, target));
-  }
-  for (const i of lu.initiators) {
-    fix.push(command('iscsitadm', 'create', 'initiator', '-n', i.iqn, i.name));
-    if (target) fix.push(command('iscsitadm', 'modify', 'target', '-l', i.name, target));
+  for (const { lu } of entries) {
+    const target = lu.targetName ?? null;
+    for (const g of lu.portalGroups) {
+      fix.push(command('iscsitadm', 'create', 'tpgt', g.tag));
+      for (const a of g.addresses) fix.push(command('iscsitadm', 'modify', 'tpgt', '-i', a, g.tag));
+      if (target) fix.push(command('iscsitadm', 'modify', 'target', '-p', g.tag, target));
+    }
+    for (const i of lu.initiators) {
+      fix.push(command('iscsitadm', 'create', 'initiator', '-n', i.iqn, i.name));
+      if (target) fix.push(command('iscsitadm', 'modify', 'target', '-l', i.name, target));
+    }
   }
   if (fix.length) {
     steps.push({
       stage: 'storage',
       title: 'Re-create portal groups and the ACL when addresses or initiators differ',
-      commands: fix,
+      commands: [...new Set(fix)],
       note: "Only when the DR site's addresses or initiators differ from the saved ones (the import restored the saved ones).",
-      from: sourcesOf(lu),
+      from,
     });
   }
-  if (lu.chap) {
+  const chap = entries.filter((e) => e.lu.chap);
+  if (chap.length) {
     steps.push({
       stage: 'storage',
       title: 'Set the CHAP secrets again (not optional)',
       commands: [
         command('iscsitadm', 'modify', 'admin', '-C'),
-        ...[...new Set([...lu.initiators.map((i) => i.name), ...(lu.chapInitiators ?? [])])].map((name) =>
+        ...[...new Set(chap.flatMap(({ lu }) => [...lu.initiators.map((i) => i.name), ...(lu.chapInitiators ?? [])]))].map((name) =>
           command('iscsitadm', 'modify', 'initiator', '-C', name),
         ),
       ],
       note:
         'CHAP was configured. The import set each secret to the placeholder REDACTED (secrets are never uploaded), so CHAP logins fail ' +
         'until each is set again; -C prompts for it. Skip the admin line if the target had no secret of its own, and an initiator line for an initiator that had none; a RADIUS secret: iscsitadm modify admin -R.',
-      from: sourcesOf(lu),
+      from,
     });
   }
   return steps;
@@ -602,7 +677,8 @@ function stepsForComstar(lu: PlanLu, headerDeviceId: string, clonePath: string |
 export function buildDrPlan(input: DrPlanInput): DrPlan {
   const naaChecks: NaaCheck[] = [];
   const missing: MissingLink[] = [];
-  const steps: Omit<PlanStep, 'n'>[] = [];
+  let steps: Omit<PlanStep, 'n'>[] = [];
+  const iscsitgtExports = new Map<string, { mark: Omit<PlanStep, 'n'>; entries: IscsitgtEntry[] }>();
   const extents = dedupeExtents(input.extents);
   if (!extents.length) {
     missing.push({
@@ -680,7 +756,17 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
     const presenters = presentersOf(input.lus, ext.deviceId);
     const match = lu.deviceId.toLowerCase() === ext.deviceId.toLowerCase();
     const lunMatch = ext.lun === null || lu.lun === null || ext.lun === lu.lun;
-    const stackSteps = lu.stack === 'iscsitgt' ? stepsForIscsitgt(lu, clonePath) : stepsForComstar(lu, ext.deviceId, clonePath, ext.lun);
+    if (lu.stack === 'iscsitgt') {
+      // One set of steps per saved export, where its first LU comes (stepsForIscsitgt).
+      const entry = { lu, clonePath, lun: ext.lun ?? lu.lun };
+      const held = iscsitgtExports.get(lu.source.artifactId);
+      if (held) held.entries.push(entry);
+      else {
+        const mark: Omit<PlanStep, 'n'> = { stage: 'storage', title: '', commands: [], note: null, from: [] };
+        iscsitgtExports.set(lu.source.artifactId, { mark, entries: [entry] });
+        steps.push(mark);
+      }
+    } else steps.push(...stepsForComstar(lu, ext.deviceId, clonePath, ext.lun));
     const guaranteeStep =
       lu.stack === 'iscsitgt'
         ? 'svccfg import (the saved param_ group carries the GUID)'
@@ -698,7 +784,12 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
       message:
         `the VMFS header expects ${ext.deviceId}${ext.lun !== null ? ` at LUN ${ext.lun}` : ''}; ${lu.storageHost} presents ${lu.deviceId}` +
         `${lu.lun !== null ? ` as LUN ${lu.lun}` : ''} (${lu.stack}); ${guaranteeStep} keeps that id.` +
-        (lunMatch ? '' : ` The LUN differs (${lu.lun} ≠ ${ext.lun}): present it as LUN ${ext.lun}, or ESX sees a snapshot LUN.`) +
+        (lunMatch
+          ? ''
+          : ` The LUN differs (${lu.lun} ≠ ${ext.lun}): present it as LUN ${ext.lun}, or ESX sees a snapshot LUN` +
+            (lu.stack === 'iscsitgt'
+              ? ' (the restore step below moves it there before the target starts, keeping its GUID).'
+              : ' (the add-view step below does).')) +
         ` Before writing, ${RESTORE_CHECK(ext.deviceId)}.` +
         (late ? ` ${lu.storageHost}'s facts are from its capture of ${late.collectedAt}, after the requested time ${late.requestedAt}.` : '') +
         (presenters.length > 1
@@ -710,8 +801,12 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
       dispute: disputeOf(ext),
       ...(presenters.length > 1 ? { presenters } : {}),
     });
-    steps.push(...stackSteps);
   }
+  const marks = new Map([...iscsitgtExports.values()].map((x) => [x.mark, x.entries]));
+  steps = steps.flatMap((st) => {
+    const entries = marks.get(st);
+    return entries ? stepsForIscsitgt(entries) : [st];
+  });
   const lateFacts = (input.storageFactsFrom ?? [])
     .filter((f) => extents.some((e) => e.deviceId.toLowerCase() === f.deviceId.toLowerCase()))
     .map((f) => ({ ...f, message: storageFactsMessage(f) }));
