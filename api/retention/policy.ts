@@ -163,20 +163,29 @@ export function isoWeek(year: number, month: number, day: number): { year: numbe
   return { year: weekYear, week: Math.floor((date.getTime() - jan1) / 86_400_000 / 7) + 1 };
 }
 
+/** Two digits, as ISO 8601 writes a month, day, hour or week. */
+const two = (n: number) => String(n).padStart(2, '0');
+
+/**
+ * A capture's bucket of a period, written as ISO 8601 writes it (`2026-08`, `2026-08-05`,
+ * `2026-08-05T07`, `2026-W05`), so a reason reads as a date and sorts as one. Object Lock
+ * (object-lock.ts lockDateFor) reads only the tier word, so reasons written before the
+ * padding (`monthly 2026-8`) read the same.
+ */
 function bucketOf(period: Period, w: Wall, index: number): string {
   switch (period) {
     case 'last':
       return `#${index}`;
     case 'hourly':
-      return `${w.year}-${w.month}-${w.day}T${w.hour}`;
+      return `${w.year}-${two(w.month)}-${two(w.day)}T${two(w.hour)}`;
     case 'daily':
-      return `${w.year}-${w.month}-${w.day}`;
+      return `${w.year}-${two(w.month)}-${two(w.day)}`;
     case 'weekly': {
       const iw = isoWeek(w.year, w.month, w.day);
-      return `${iw.year}-W${iw.week}`;
+      return `${iw.year}-W${two(iw.week)}`;
     }
     case 'monthly':
-      return `${w.year}-${w.month}`;
+      return `${w.year}-${two(w.month)}`;
     case 'yearly':
       return `${w.year}`;
   }

@@ -13,7 +13,7 @@ export const PlannedCapture = z
     decision: z.enum(['keep', 'drop']),
     reasons: z
       .array(z.string())
-      .describe('Why it is kept (e.g. "within 7d", "weekly 2025-W3", "pinned: <note>", "newest good capture of volume …"), or why it goes'),
+      .describe('Why it is kept (e.g. "within 7d", "weekly 2025-W03", "monthly 2025-08", "pinned: <note>", "newest good capture of volume …"), or why it goes'),
     series: z.array(z.object({ series: z.string(), reasons: z.array(z.string()) })).describe('What each host and artifact source said'),
     manifestKey: z.string().nullable(),
   })

@@ -62,7 +62,7 @@ describeEachFlavour('retention run', (flavour) => {
     expect(byId.get(ids[3])!.reasons).toContain('pinned: before the array swap');
     expect(byId.get(ids[0])!.reasons).toContain(`newest good capture of extent ${DEFAULTS.extentUuid}`);
     // 2025-01-31 is January's newest capture; 2025-01-02 nothing keeps (default policy).
-    expect(byId.get(ids[30])!.reasons).toContain('monthly 2025-1');
+    expect(byId.get(ids[30])!.reasons).toContain('monthly 2025-01');
     expect(byId.get(ids[1])!.decision).toBe('drop');
     const { db } = catalog.services;
     expect(rowsOf<{ n: number }>(await db.execute(sql`select count(*)::int as n from captures`))[0].n).toBe(DAYS);

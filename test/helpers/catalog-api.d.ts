@@ -768,7 +768,7 @@ export interface components {
       time: string;
       /** @enum {string} */
       decision: "keep" | "drop";
-      /** @description Why it is kept (e.g. "within 7d", "weekly 2025-W3", "pinned: <note>", "newest good capture of volume …"), or why it goes */
+      /** @description Why it is kept (e.g. "within 7d", "weekly 2025-W03", "monthly 2025-08", "pinned: <note>", "newest good capture of volume …"), or why it goes */
       reasons: string[];
       /** @description What each host and artifact source said */
       series: {

@@ -95,6 +95,8 @@ it('dates a lock by the longest tier keeping the capture', () => {
   // Fresh objects: the keep-within window (7d), at least a day.
   expect(initialLockDate({ RETENTION_KEEP_WITHIN: '7d' }, now).toISOString()).toBe('2025-03-08T00:00:00.000Z');
   // Monthly (12 months) outlasts weekly (5 weeks).
+  expect(lockDateFor(['weekly 2025-W05', 'monthly 2025-01'], time, DEFAULT_POLICY, now, 400).toISOString()).toBe('2026-01-31T12:00:00.000Z');
+  // Reasons written before they were padded ('monthly 2025-1') read the same.
   expect(lockDateFor(['weekly 2025-W5', 'monthly 2025-1'], time, DEFAULT_POLICY, now, 400).toISOString()).toBe('2026-01-31T12:00:00.000Z');
   // An unlimited tier or a pin has no end: the maximum from now, renewed by each run.
   expect(lockDateFor(['yearly 2025'], time, DEFAULT_POLICY, now, 400).toISOString()).toBe('2026-04-05T00:00:00.000Z');

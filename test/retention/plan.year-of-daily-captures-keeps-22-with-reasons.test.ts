@@ -89,7 +89,7 @@ it('explains all 365 captures and keeps 22', async () => {
     '2025-12-31',
   ]);
   const last = plan.captures.find((c) => c.collectedAt.startsWith('2025-12-31'))!;
-  expect(last.reasons).toEqual(['within 7d', 'weekly 2026-W1', 'monthly 2025-12', 'yearly 2025']);
+  expect(last.reasons).toEqual(['within 7d', 'weekly 2026-W01', 'monthly 2025-12', 'yearly 2025']);
   expect(plan.captures.find((c) => c.collectedAt.startsWith('2025-01-01'))!.reasons).toEqual(['oldest yearly']);
   expect(plan.captures.find((c) => c.collectedAt.startsWith('2025-06-15'))!.reasons).toEqual(['no rule keeps it']);
 });

@@ -58,8 +58,21 @@ describe('restic documented cases', () => {
     const r = applyRetention(sundays, { keepDaily: 4 }, 'UTC', new Date('2019-11-18T00:00:00Z'));
     expect(ids(r.keep)).toEqual(['2019-10-27', '2019-11-03', '2019-11-10', '2019-11-17']);
     expect(r.drop).toHaveLength(8);
-    for (const k of r.keep) expect(k.reasons).toEqual([`daily ${k.capture.id.replace(/-0/g, '-')}`]);
+    for (const k of r.keep) expect(k.reasons).toEqual([`daily ${k.capture.id}`]);
     expect(r.drop.every((d) => d.reason === 'no rule keeps it')).toBe(true);
+  });
+
+  it('writes each bucket as ISO 8601 does, months, days, hours and weeks in two digits', () => {
+    const one = [cap('a', '2026-08-05T07:00:00Z')];
+    const now = new Date('2026-08-06T00:00:00Z');
+    expect(applyRetention(one, { keepHourly: 1, keepDaily: 1, keepWeekly: 1, keepMonthly: 1, keepYearly: 1 }, 'UTC', now).keep[0].reasons).toEqual([
+      'hourly 2026-08-05T07',
+      'daily 2026-08-05',
+      'weekly 2026-W32',
+      'monthly 2026-08',
+      'yearly 2026',
+    ]);
+    expect(applyRetention([cap('b', '2026-01-02T00:00:00Z')], { keepWeekly: 1 }, 'UTC', now).keep[0].reasons).toEqual(['weekly 2026-W01']);
   });
 
   it('a rule with count left at the oldest capture keeps the oldest too', () => {
@@ -144,8 +157,8 @@ describe('calendar periods in the configured time zone', () => {
     const utc = applyRetention(caps, { keepDaily: 5 }, 'UTC', new Date('2026-03-03T00:00:00Z'));
     const berlin = applyRetention(caps, { keepDaily: 5 }, 'Europe/Berlin', new Date('2026-03-03T00:00:00Z'));
     expect(utc.keep.find((k) => k.capture.id === 'a')!.reasons).toEqual(['oldest daily']);
-    expect(berlin.keep.find((k) => k.capture.id === 'a')!.reasons).toEqual(['daily 2026-3-1']);
-    expect(berlin.keep.find((k) => k.capture.id === 'b')!.reasons).toEqual(['daily 2026-3-2']);
+    expect(berlin.keep.find((k) => k.capture.id === 'a')!.reasons).toEqual(['daily 2026-03-01']);
+    expect(berlin.keep.find((k) => k.capture.id === 'b')!.reasons).toEqual(['daily 2026-03-02']);
   });
 
   it('at the autumn DST change the repeated local hour is one hourly bucket', () => {
