@@ -39,14 +39,6 @@ export class UsageError extends CollectorError {
 }
 
 /**
- * A fault of this host's settings, not of the network: a TLS certificate it does not trust (or
- * issued for another name), or an https:// URL answered in plain HTTP. Retrying cannot mend
- * it, so it exits 78 (EX_CONFIG), not 75: cron would try again forever.
- */
-export const settingFault = (e: unknown) =>
-  /CERT|SIGNED|UNABLE_TO_(GET|VERIFY)/.test((e as NodeJS.ErrnoException)?.code ?? '') || /wrong version number/.test((e as Error)?.message);
-
-/**
  * A short, single-line description of any thrown value, for reports and stderr. With the `url`
  * a request went to, a scheme that does not match what the server speaks is said as such, with
  * what to change: OpenSSL's "wrong version number" is an https:// URL answered in plain HTTP; a
@@ -60,7 +52,7 @@ export function describeError(e: unknown, url?: string): string {
     if (at && msg.includes('wrong version number')) return `${at} speaks plain HTTP, not TLS: make the URL http://${at}`;
     if (at && code === 'ECONNRESET' && url.startsWith('http:')) return `${at} hung up unanswered: if it speaks TLS, make the URL https://${at}`;
     // Not a passing fault: this host does not trust the certificate, or it names another host.
-    if (at && settingFault(e))
+    if (at && /CERT|SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code ?? ''))
       return `${code}: ${msg}: this host does not trust ${at}'s TLS certificate; give its CA with NODE_EXTRA_CA_CERTS=FILE, and a URL with the name it was issued for`;
     return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
   }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { CollectorError, describeError, EXIT, settingFault } from './errors.js';
+import { CollectorError, describeError } from './errors.js';
 
 /**
  * The catalog could not be reached, or kept failing after every retry: try again later.
@@ -13,9 +13,8 @@ export class UnreachableError extends CollectorError {
     readonly status = 0,
     readonly requestId?: string,
     readonly reason = message,
-    code = 75,
   ) {
-    super(message, code);
+    super(message, 75);
     this.name = 'UnreachableError';
   }
 }
@@ -164,7 +163,6 @@ export async function requestWithRetry(req: HttpRequest | (() => HttpRequest), w
     } catch (e) {
       if (e instanceof CollectorError) throw e;
       last = describeError(e, sent.url);
-      if (settingFault(e)) throw new UnreachableError(`${what}: ${last}`, 0, undefined, last, EXIT.config);
       status = 0;
       requestId = undefined;
       wait = 0;

@@ -272,17 +272,13 @@ export class SendSession {
     if (e.status === 202) this.late = true;
     // What is wrong, not the request it went wrong on: that names one capture, and this
     // becomes the error of every capture the run spools after it.
-    else if (unreachableLine(e)) {
-      this.unreachable = unreachableLine(e)!;
-      // This host's settings at fault (its CA, the URL): exit 78, not 75.
-      this.setting ||= e.exitCode === EXIT.config;
-    } else process.stderr.write(`warning: ${visible(e.message)}\n`);
+    else if (unreachableLine(e)) this.unreachable = unreachableLine(e)!;
+    else process.stderr.write(`warning: ${visible(e.message)}\n`);
     return true;
   }
 
   private waiting = false;
   private late = false;
-  private setting = false;
   /** Why the run failed (exit 1, 65 or 75), for --json's error. */
   private failure = '';
 
@@ -434,7 +430,7 @@ export class SendSession {
     const waiting = `${r.spool.pending} capture(s) waiting in the spool for the next run`;
     if (this.refused) fail(EXIT.failed, this.refused, true);
     else if (!this.late && (states.includes('spooled') || ((this.unreachable || this.waiting) && r.spool.pending > 0)))
-      fail(this.setting ? EXIT.config : EXIT.spooled, `${waiting}: ${this.unreachable ?? (errors('spooled') || 'the catalog failed on them')}`);
+      fail(EXIT.spooled, `${waiting}: ${this.unreachable ?? (errors('spooled') || 'the catalog failed on them')}`);
     else if (states.includes('failed')) fail(EXIT.failed, errors('failed'));
     // Not one artifact read on any host: a failure, not a partial success.
     else if (states.length && !states.some((s) => s !== 'empty')) fail(EXIT.failed, errors('empty'), true);

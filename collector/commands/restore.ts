@@ -6,7 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { CatalogClient } from '../catalog-client.js';
 import { CATALOG_OPTIONS, COMMON_HELP, noPositionals, parseCommand, printedHelp } from '../cli.js';
 import { loadConfigFile, requireCatalog, resolveCatalogConfig } from '../config.js';
-import { CollectorError, describeError, EXIT, settingFault, UsageError } from '../errors.js';
+import { CollectorError, describeError, EXIT, UsageError } from '../errors.js';
 import { backoffDelay, catalogError, openRequest, RejectedError, UnreachableError, type HttpRequest } from '../http.js';
 import { makeDir } from '../spool.js';
 import { TarReader, type TarEntry } from '../tar.js';
@@ -30,8 +30,7 @@ Exit status: 0 unpacked and verified · 1 failed (token refused, nothing for tha
 device at that time, the bundle failed a check, or DIR could not be written) · 64 usage · 75 catalog unreachable,
 busy or failing (5xx, 408, 429), or the download cut short: try again · 3 the catalog's
 copy of a file the bundle needs is damaged (chunk_corrupt; the message names it and what
-to do): asking again will not help · 78 config file unreadable or invalid, or the
-catalog's TLS certificate untrusted.
+to do): asking again will not help · 78 config file unreadable or invalid.
 `;
 
 const OPTIONS = {
@@ -184,8 +183,7 @@ async function download(client: CatalogClient, path: string): Promise<AsyncItera
     try {
       res = await openRequest(req);
     } catch (e) {
-      const why = `catalog unreachable: ${describeError(e, req.url)}`;
-      throw new UnreachableError(why, 0, undefined, why, settingFault(e) ? EXIT.config : 75);
+      throw new UnreachableError(`catalog unreachable: ${describeError(e, req.url)}`);
     }
     const status = res.statusCode ?? 0;
     if (status >= 300 && status < 400 && res.headers.location) {

