@@ -371,6 +371,9 @@ export class FsBlobStore implements BlobStore {
    * recursive walk, which stats every entry and tries the directory first. An entry that is
    * no file, or one that appears meanwhile (an upload starting), leaves the rest to rm.
    */
+  /** Nothing runs in the background: closeStaging has removed the area when it returns. */
+  async settled(): Promise<void> {}
+
   async closeStaging(captureId: string): Promise<void> {
     const dir = this.path(stagingPrefix(captureId).slice(0, -1));
     // Listed on this thread, as its names are unlinked: a small capture's area holds a name or

@@ -92,6 +92,12 @@ export interface BlobStore {
    * staged objects nothing reads again.
    */
   closeStaging(captureId: string, options?: { background?: boolean }): Promise<void>;
+  /**
+   * Resolves once every removal `closeStaging` left running in the background has ended: what
+   * waits for a commit's cleanup (a test, a sweep that must not race it) asks any store alike.
+   * The filesystem store removes before it returns, so it is always settled.
+   */
+  settled(): Promise<void>;
   /** Every object under a prefix, in key order. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** A URL the collector PUTs one chunk to. */

@@ -12,7 +12,6 @@ import { chunkKey, stagingKey } from '../../api/store/types.js';
 import { decodeChunk } from '../../api/pipeline/chunks.js';
 import { artifactId } from '../../api/ingest/begin.js';
 import { sweepStaging } from '../../api/ingest/staging.js';
-import type { S3BlobStore } from '../../api/store/s3.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, collectorTokens, commit, md5Base64, prepareCapture, putChunk, sha256Hex, uploadMissing } from '../helpers/ingest-client.js';
 
@@ -87,7 +86,7 @@ describeEachFlavour('attack: an upload URL cannot overwrite a verified chunk', (
     await uploadMissing(catalog, prepared, answer);
     await commit(catalog, prepared.request.captureId, tokens.victimhost);
     // Staging is gone with the commit (on S3 just after its answer: S3BlobStore.closeStaging).
-    await (catalog.services.store as Partial<S3BlobStore>).settled?.();
+    await catalog.services.store.settled();
     expect(await catalog.services.store.head(stagingKey(prepared.request.captureId, answer.missing[0].sha256))).toBeNull();
 
     const again = await putChunk(catalog, answer.missing[0], bytes);

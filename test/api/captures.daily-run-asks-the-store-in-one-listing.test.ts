@@ -12,7 +12,6 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { blobs } from '../../db/schema.js';
 import type { BlobStore } from '../../api/store/types.js';
-import type { S3BlobStore } from '../../api/store/s3.js';
 import { chunkKey, stagingPrefix } from '../../api/store/types.js';
 import { CHUNK_TRUST_MS, LIST_PAGE_COST_IN_HEADS } from '../../api/ingest/staging.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
@@ -67,7 +66,7 @@ describeEachFlavour('a daily run asks the store about its chunks in one listing'
     }
     for (const a of artifacts) expect(await store.head(chunkKey(sha256Hex(a.bytes)))).not.toBeNull();
     // More than a few staged uploads are removed after the commit answered (S3BlobStore.closeStaging).
-    await (store as Partial<S3BlobStore>).settled?.();
+    await store.settled();
     const staged: string[] = [];
     for await (const o of store.list(stagingPrefix(first.request.captureId))) staged.push(o.key);
     expect(staged).toEqual([]);

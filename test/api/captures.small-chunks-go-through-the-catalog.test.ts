@@ -15,7 +15,6 @@ import { artifacts, blobs, captureChunks } from '../../db/schema.js';
 import { CHUNK_BATCH_MAX_BYTES, receivedOf, SMALL_CHUNK_MAX_STORED_BYTES } from '../../api/ingest/chunks.js';
 import { sweepUnreferencedChunks } from '../../api/retention/gc.js';
 import { chunkKey, stagingPrefix, type BlobStore } from '../../api/store/types.js';
-import type { S3BlobStore } from '../../api/store/s3.js';
 import { decodeChunk, keptOf } from '../../api/pipeline/chunks.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import type { BeginResponse } from '../../formats/protocol.js';
@@ -75,7 +74,7 @@ async function counting<T>(store: BlobStore, fn: () => Promise<T>): Promise<{ re
 
 async function stagedKeys(store: BlobStore, captureId: string): Promise<string[]> {
   // A commit's staging area goes after it answered, on S3 (S3BlobStore.closeStaging).
-  await (store as Partial<S3BlobStore>).settled?.();
+  await store.settled();
   const keys: string[] = [];
   for await (const o of store.list(stagingPrefix(captureId))) keys.push(o.key);
   return keys;

@@ -1,11 +1,13 @@
 /**
  * One BlobStore contract, two stores: the filesystem store and the S3 store on Swift
- * answer put/get/head/list/delete/range/presigned GET the same way.
+ * answer put/get/head/list/delete/range/presigned GET the same way, and both answer
+ * settled() once a staging area closed in the background is gone (the S3 store removes it
+ * after closeStaging returns; the filesystem store before, so it is always settled).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlobNotFoundError, chunkKey, manifestKey } from '../../api/store/types.js';
+import { BlobNotFoundError, chunkKey, manifestKey, stagingKey, stagingPrefix } from '../../api/store/types.js';
 import { S3BlobStore } from '../../api/store/s3.js';
 import { s3TestConfig } from '../helpers/swift.js';
 import { startStore, storeKinds, type StoreUnderTest } from './blob-server.js';
@@ -36,6 +38,16 @@ for (const kind of storeKinds()) {
 
     it('is reachable', async () => {
       await expect(t.store.check()).resolves.toBeUndefined();
+    });
+
+    it('settles a staging area closed in the background: after settled() nothing of it is listed', async () => {
+      const capture = `0190aaaa-bbbb-7ccc-8ddd-${kind === 's3' ? '000000000001' : '000000000002'}`;
+      await t.store.openStaging(capture);
+      // More than closeStaging removes inline on S3, so its removal goes on after it returns.
+      for (let i = 0; i < 40; i++) await t.store.put(stagingKey(capture, sha(Buffer.from(`staged ${i}`))), Buffer.from(`staged ${i}`));
+      await t.store.closeStaging(capture, { background: true });
+      await t.store.settled();
+      expect(await keys(t.store.list(stagingPrefix(capture)))).toEqual([]);
     });
 
     it('puts a chunk and gets it back whole, with its size', async () => {

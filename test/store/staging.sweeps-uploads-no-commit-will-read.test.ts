@@ -10,7 +10,6 @@ import { stagingKey } from '../../api/store/types.js';
 import { STAGING_MAX_AGE_MS, sweepStaging } from '../../api/ingest/staging.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, commit, prepareCapture, uploadMissing } from '../helpers/ingest-client.js';
-import type { S3BlobStore } from '../../api/store/s3.js';
 
 describeEachFlavour('staging sweep', (flavour) => {
   let catalog: TestCatalog;
@@ -54,7 +53,7 @@ describeEachFlavour('staging sweep', (flavour) => {
     await uploadMissing(catalog, prepared, answer);
     await commit(catalog, prepared.request.captureId);
     // The commit's own cleanup first (on S3 it goes on after the answer: S3BlobStore.closeStaging).
-    await (catalog.services.store as Partial<S3BlobStore>).settled?.();
+    await catalog.services.store.settled();
     // What a commit that died after its transaction, before its cleanup, leaves behind.
     const key = stagingKey(prepared.request.captureId, answer.missing[0].sha256);
     await catalog.services.store.openStaging(prepared.request.captureId);
