@@ -4,7 +4,7 @@
  * with upload URLs to per-capture staging keys.
  */
 import { createHash } from 'node:crypto';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { ArtifactRef, BeginBody, BeginRequest, BeginResponse, UploadTarget } from '../../formats/protocol.js';
 import { captures } from '../../db/schema.js';
 import { queryRows, type Db } from '../../db/client.js';
@@ -208,9 +208,15 @@ export async function beginCapture(services: Services, principal: Principal, bod
            CASE WHEN (SELECT waited FROM gate) THEN NULL ELSE ${heldBlobsJson(req.host.name, shas)} END AS held`,
   );
   const inserted = begun?.id ? [begun.id] : [];
-  if (inserted.length === 0) {
-    // A repeat (a retry, or a collector resuming its spool): the capture must be the same one.
+  // A repeat (a retry, or a collector resuming its spool): the capture must be the same one. The
+  // row is written only as it was read (its state open, its latest begin the one read): a part
+  // the collector gave up waiting for may still run here beside the begin that declares the
+  // capture whole, and written over that declaration it would hold the commit back (409) — so a
+  // repeat that finds the row moved on decides again on the row as it is now.
+  for (let attempt = 0; inserted.length === 0; attempt++) {
     const [row] = await db.select().from(captures).where(eq(captures.id, req.captureId));
+    // Dropped or swept since this begin's insert found it: begun afresh.
+    if (!row && attempt > 0) return beginCapture(services, principal, body, minimal, partial);
     if (!row) {
       throw new ApiError(
         'too_many_requests',
@@ -233,14 +239,25 @@ export async function beginCapture(services: Services, principal: Principal, bod
     if (row.state === 'committed') return { captureId: req.captureId, state: 'committed', missing: [], ...(minimal ? {} : { present: shas }) };
     // A repeat may declare encodings the first call did not: keep the newest declaration.
     // The time of this begin starts its upload URLs' lives (the staging sweep waits for them),
-    // and names the declaration a batch reads (chunks.ts Declarations): a changed one moves it on.
+    // and names the declaration a batch reads (chunks.ts Declarations): a changed one moves it on,
+    // and none moves it back to the time of an earlier declaration.
     const next: StoredRequest = !partial ? req : extended ? { ...req, partial: true } : accepted;
     const changed = JSON.stringify(accepted) !== JSON.stringify(next);
     const last = row.lastBegunAt?.getTime() ?? 0;
-    await db
+    const written = await db
       .update(captures)
-      .set({ lastBegunAt: changed ? new Date(Math.max(now().getTime(), last + 1)) : now(), ...(changed ? { request: next } : {}) })
-      .where(eq(captures.id, req.captureId));
+      .set({ lastBegunAt: new Date(Math.max(now().getTime(), last + (changed ? 1 : 0))), ...(changed ? { request: next } : {}) })
+      .where(
+        and(
+          eq(captures.id, req.captureId),
+          eq(captures.state, 'open'),
+          row.lastBegunAt ? eq(captures.lastBegunAt, row.lastBegunAt) : isNull(captures.lastBegunAt),
+        ),
+      )
+      .returning({ id: captures.id });
+    if (written.length > 0) break;
+    if (attempt >= 7)
+      throw new ApiError('service_unavailable', `capture ${req.captureId} is being begun by other requests at once; retry after Retry-After seconds`);
   }
 
   // Present means: this host holds the chunk (dedup is per host, see api/ingest/staging.ts) and
