@@ -247,6 +247,16 @@ export function urlHost(host: string): string {
  * console opened at the printed address names it in a collector's configuration: a collector
  * on another machine reached the catalog, then failed each upload.
  */
+/**
+ * The path PUBLIC_URL puts before the catalog's own paths (`/vmfs-catalog` for
+ * `https://proxy.example/vmfs-catalog/`), '' for none: a reverse proxy serving the catalog
+ * there strips it before a request arrives, so routes stay at `/` and only what the catalog
+ * writes for a browser (the console's links, forms and redirects) must carry it.
+ */
+export function publicPathPrefix(publicUrl: string | undefined): string {
+  return publicUrl ? new URL(publicUrl).pathname.replace(/\/+$/, '') : '';
+}
+
 export function startWarnings(config: Pick<Config, 'HOST' | 'PORT' | 'PUBLIC_URL' | 'DATA_DIR' | 'S3_BUCKET' | 'S3_ENDPOINT' | 'S3_OBJECT_LOCK'>): string[] {
   const warnings: string[] = [];
   if (!config.S3_BUCKET) {
@@ -256,13 +266,6 @@ export function startWarnings(config: Pick<Config, 'HOST' | 'PORT' | 'PUBLIC_URL
         `${set.join(' and ')} ${set.length > 1 ? 'are' : 'is'} set but S3_BUCKET is not: chunks and manifests are kept in the filesystem store under DATA_DIR (${fsStoreRoot(config.DATA_DIR)}), not in S3; S3_BUCKET selects S3`,
       );
     }
-  }
-  // The console's links and forms start at / (api/console): under a proxy's path they lead to the proxy's root.
-  const path = config.PUBLIC_URL ? new URL(config.PUBLIC_URL).pathname.replace(/\/+$/, '') : '';
-  if (path) {
-    warnings.push(
-      `PUBLIC_URL has a path (${path}): the API and the collectors' uploads work under it, but the web console's links and forms start at /, so behind a proxy that serves the catalog under ${path} the console reaches the proxy's root instead; give the catalog an address of its own (a host name) for the console`,
-    );
   }
   if ((config.HOST === '0.0.0.0' || config.HOST === '::') && !config.PUBLIC_URL) {
     const local = localBaseUrl(config.HOST, config.PORT);

@@ -20,7 +20,7 @@ import { listTokens, tokenNames } from '../read/tokens.js';
 import { getLun, getVolume } from '../read/volumes.js';
 import { createToken, revokeToken } from '../admin/tokens.js';
 import { TokenCreate } from '../schemas/admin.js';
-import { isLoopback } from '../config.js';
+import { isLoopback, publicPathPrefix } from '../config.js';
 import { localPath } from './format.js';
 import { CONSOLE_CSS } from './style.js';
 import { csrfMatches, sameSiteRequest, sessionUser, signIn, signOut, type ConsoleUser } from './session.js';
@@ -45,7 +45,19 @@ function html(c: C, node: unknown, status: 200 | 400 | 401 | 403 | 404 | 409 = 2
   c.header('Cache-Control', 'no-store');
   c.header('X-Content-Type-Options', 'nosniff');
   c.header('Referrer-Policy', 'same-origin');
-  return c.html(`<!doctype html>${String(node)}`, status);
+  return c.html(`<!doctype html>${underPrefix(c, String(node))}`, status);
+}
+
+/**
+ * The page with each of its own absolute paths (href, action, formaction, src: the pages
+ * write them all from `/`) under PUBLIC_URL's path, for a catalog a reverse proxy serves
+ * under it (config.ts publicPathPrefix). JSX writes every attribute in double quotes with
+ * `"` escaped, so an attribute's value cannot start one of these; text holding `href="/`
+ * only reads differently.
+ */
+function underPrefix(c: C, page: string): string {
+  const prefix = publicPathPrefix(c.var.services.config.PUBLIC_URL).replace(/&/g, '&amp;');
+  return prefix ? page.replace(/(\s(?:href|action|formaction|src)=")\/(?!\/)/g, (_m, attr: string) => `${attr}${prefix}/`) : page;
 }
 
 function problem(c: C, user: ConsoleUser | null, e: ApiError): Response {
@@ -142,6 +154,13 @@ export function registerConsole(app: App): void {
     await next();
   });
   for (const path of ['/', '/sign-in', '/sign-out', '/search', '/volumes/*', '/luns/*', '/hosts', '/hosts/*', '/events', '/events/*', '/tokens', '/tokens/*']) {
+    // A redirect to one of the console's own paths goes under PUBLIC_URL's path too (see underPrefix).
+    app.use(path, async (c, next) => {
+      await next();
+      const prefix = publicPathPrefix(c.var.services.config.PUBLIC_URL);
+      const to = c.res.headers.get('location');
+      if (prefix && to?.startsWith('/') && !to.startsWith('//')) c.res.headers.set('location', prefix + to);
+    });
     app.use(path, async (c, next) => {
       if (c.req.method !== 'POST') return next();
       return bodyLimit({

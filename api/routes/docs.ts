@@ -17,10 +17,10 @@ h1{font-size:1.5rem}code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3p
 </style></head><body>
 <h1>VMFS Recovery Catalog API</h1>
 <p>Every route under <code>/v1</code> takes <code>Authorization: Bearer &lt;token&gt;</code>. Errors are always
-<code>{"error":{"code","message","requestId"}}</code>. Machine-readable: <a href="/openapi.json">/openapi.json</a>.</p>
+<code>{"error":{"code","message","requestId"}}</code>. Machine-readable: <a href="openapi.json">/openapi.json</a>.</p>
 <div id="routes">Loading…</div>
 <script>
-fetch('/openapi.json').then(r=>r.json()).then(spec=>{
+fetch('openapi.json').then(r=>r.json()).then(spec=>{
   const root=document.getElementById('routes');root.textContent='';
   for(const [path,ops] of Object.entries(spec.paths||{})){
     for(const [method,op] of Object.entries(ops)){
