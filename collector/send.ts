@@ -203,7 +203,7 @@ export class SendSession {
    * declared, the steps one after another, what they sent. `off`: the catalog said no (one
    * without the route) or a step failed: the rest goes as the whole capture does.
    */
-  private part = { id: '', staged: 0, steps: Promise.resolve(), sent: newResult(''), off: false };
+  private part = { id: '', read: 0, staged: 0, steps: Promise.resolve(), sent: newResult(''), off: false };
 
   /**
    * After each artifact read: once the staged chunks of those read (chunks the catalog is not
@@ -211,14 +211,15 @@ export class SendSession {
    * declared in part and their chunks sent while the rest is read, so the catalog verifies,
    * hashes and parses them meanwhile (day 1 of a host: ~300 new chunks). Doubling keeps the
    * declarations sent at about twice the whole one; a day with a few changed chunks (day 2)
-   * declares nothing in part.
+   * declares nothing in part. `artifacts`: those read so far, the one just read last (counted
+   * once, in `read`).
    */
   declareSoFar(host: HostRef, collectedAt: string, artifacts: CapturedArtifact[]): void {
     const p = this.part;
+    p.read += artifacts.at(-1)?.ref?.chunks.filter((c) => c.encoding).length ?? 0;
+    if (this.dryRun || p.off || this.unreachable || this.refused || p.read < Math.max(32, 2 * p.staged)) return;
+    p.staged = p.read;
     const refs = artifacts.flatMap((a) => (a.status === 'ok' && a.ref ? [a.ref] : []));
-    const staged = refs.reduce((n, a) => n + a.chunks.filter((c) => c.encoding).length, 0);
-    if (this.dryRun || p.off || this.unreachable || this.refused || staged < Math.max(32, 2 * p.staged)) return;
-    p.staged = staged;
     p.id ||= uuidv7();
     this.partClient ??= this.client!.once();
     const client = this.partClient;
@@ -287,7 +288,7 @@ export class SendSession {
     const ok = artifacts.filter((a) => a.status === 'ok' && a.ref);
     const part = this.part;
     // The capture declared in part while it was read goes on under its id; the next starts afresh.
-    this.part = { id: '', staged: 0, steps: Promise.resolve(), sent: newResult(''), off: part.off };
+    this.part = { id: '', read: 0, staged: 0, steps: Promise.resolve(), sent: newResult(''), off: part.off };
     const begin: BeginRequest = {
       captureId: part.id || uuidv7(),
       host,
