@@ -443,6 +443,16 @@ export async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Pro
 
 /** Staged uploads of an open capture are kept this long after its latest begin. */
 export const STAGING_MAX_AGE_MS = 24 * 3600_000;
+/**
+ * An open capture still declared in part (POST /v1/captures/{id}/partial) is kept this long
+ * after its latest begin. Its collector sends parts only while it reads, and spools nothing
+ * until it has read everything: one left in part is a run that stopped while it read (killed,
+ * rebooted, out of memory), which never sends it again, and kept 24 h each would take up its
+ * host's open captures (MAX_OPEN_CAPTURES) where such runs repeat. A run that only spooled
+ * later (or reads for longer than this without a part) begins it again whole under its id: a
+ * new row, its chunks sent again.
+ */
+export const PARTIAL_MAX_AGE_MS = 3600_000;
 const SWEEP_INTERVAL_MS = 3600_000;
 const lastSweep = new WeakMap<BlobStore, number>();
 
@@ -458,8 +468,8 @@ export interface SweepResult {
 /**
  * Removes the staged uploads no commit will read: those of committed captures (a commit
  * that died before its cleanup), of captures the catalog does not know, and of open
- * captures last begun more than `maxAgeMs` ago (abandoned; a later begin hands out new
- * URLs). The `capture_chunks` records of such captures go too. Runs from the commit path at
+ * captures last begun more than `maxAgeMs` ago, or still declared in part and last begun
+ * more than PARTIAL_MAX_AGE_MS ago (abandoned; a later begin hands out new URLs). The `capture_chunks` records of such captures go too. Runs from the commit path at
  * most once an hour per process (`maybeSweepStaging`).
  */
 export async function sweepStaging(services: Pick<Services, 'db' | 'store' | 'now'>, options: { maxAgeMs?: number } = {}): Promise<SweepResult> {
@@ -483,9 +493,12 @@ export async function sweepStaging(services: Pick<Services, 'db' | 'store' | 'no
   // collection forever. One whose commit a worker holds or waits for stays (its job decides);
   // a failed job's row goes with its capture.
   // Their staging areas go below, with every other staging area no commit will read.
+  // One still declared in part goes after PARTIAL_MAX_AGE_MS (its commit is refused, so no job holds it).
+  const partialCutoff = new Date(now().getTime() - Math.min(maxAge, PARTIAL_MAX_AGE_MS)).toISOString();
   const expired = await deleteOpenCaptures(
     db,
-    sql`coalesce(c.last_begun_at, c.received_at) < ${cutoff}::timestamptz
+    sql`(coalesce(c.last_begun_at, c.received_at) < ${cutoff}::timestamptz
+         OR (coalesce(c.last_begun_at, c.received_at) < ${partialCutoff}::timestamptz AND (c.request->>'partial') = 'true'))
         AND NOT EXISTS (SELECT 1 FROM commit_jobs j WHERE j.capture_id = c.id AND j.state <> 'failed')`,
   );
   const result: SweepResult = { deleted: 0, captures: 0, expired: expired.length };

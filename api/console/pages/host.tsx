@@ -136,8 +136,8 @@ export function HostPage({ user, h, now }: { user: ConsoleUser; h: HostDetailVie
             Open captures <span class="group-count">({h.openCaptures.length})</span>
           </h2>
           <p>
-            Begun and not committed. The catalog drops one 24 h after its last begin; an admin can drop one now with{' '}
-            <code>DELETE /v1/captures/&#123;id&#125;</code>, and the collector sends it again with its next run.
+            Begun and not committed. The catalog drops one 24 h after its last begin (one a stopped run left declared in part, an hour after); an admin can drop
+            one now with <code>DELETE /v1/captures/&#123;id&#125;</code>, and the collector sends it again with its next run.
           </p>
           <Table caption="Open captures" head={['Collected', 'Last begun', 'Artifacts', 'Commit job', 'Capture id']}>
             {h.openCaptures.map((c) => (
