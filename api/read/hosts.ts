@@ -85,7 +85,7 @@ export async function getHost(db: Db, name: string, now: Date, staleAfterHours: 
     db,
     sql`
     SELECT c.id, c.collected_at, coalesce(c.last_begun_at, c.received_at) AS last_begun_at,
-           jsonb_array_length(c.request->'artifacts') AS artifact_count, j.state AS job_state, j.attempts AS job_attempts, j.error AS job_error
+           jsonb_array_length(c.request->'artifacts') AS artifact_count, coalesce(c.request->>'partial' = 'true', false) AS partial, j.state AS job_state, j.attempts AS job_attempts, j.error AS job_error
       FROM captures c LEFT JOIN commit_jobs j ON j.capture_id = c.id
      WHERE c.host = ${name} AND c.state = 'open'
      ORDER BY 3 DESC LIMIT 100`,
@@ -124,6 +124,7 @@ export async function getHost(db: Db, name: string, now: Date, staleAfterHours: 
       collectedAt: iso(o.collected_at)!,
       lastBegunAt: iso(o.last_begun_at)!,
       artifactCount: num(o.artifact_count) ?? 0,
+      partial: o.partial === true,
       commitJob: o.job_state === null ? null : { state: String(o.job_state), attempts: num(o.job_attempts) ?? 0, error: jobError(o.job_error) },
     })),
     artifacts: artifacts.map(artifactSummary),

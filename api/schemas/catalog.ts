@@ -185,8 +185,13 @@ export const OpenCaptureSchema = z
   .object({
     id: z.string(),
     collectedAt: z.string(),
-    lastBegunAt: z.string().describe('Its latest begin; the staging sweep drops it 24 h after this'),
+    lastBegunAt: z.string().describe('Its latest begin; the staging sweep drops it 24 h after this (one declared in part, an hour after)'),
     artifactCount: z.number(),
+    partial: z
+      .boolean()
+      .describe(
+        'Declared in part (POST /v1/captures/{id}/partial) and not yet whole: its collector still reads, or stopped while it read and spooled nothing (killed, rebooted), so no run sends it again',
+      ),
     commitJob: z
       .object({ state: z.string(), attempts: z.number(), error: z.string().nullable().describe('A failed job: the error its commit ended with') })
       .nullable()

@@ -5,7 +5,8 @@
  * instead of 24 h, so runs that stop so repeatedly do not take up their host's open captures
  * (MAX_OPEN_CAPTURES, 429 for every new capture until they expire). An open capture declared
  * whole, and one in part begun lately, stay; a capture dropped in part and later sent whole
- * from the spool under its id still commits.
+ * from the spool under its id still commits. The host's page (GET /v1/hosts/{name}, operators)
+ * marks the open captures declared in part; the host's collector token cannot read it.
  */
 import { randomBytes } from 'node:crypto';
 import { eq, inArray } from 'drizzle-orm';
@@ -15,6 +16,7 @@ import { captureChunks, captures } from '../../db/schema.js';
 import type { BeginRequest } from '../../formats/protocol.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, collectorTokens, commit, prepareCapture, sendChunks, uploadMissing } from '../helpers/ingest-client.js';
+import { tokenFor } from './read-side-seed.js';
 
 const small = (i: number) => {
   const bytes = Buffer.alloc(64 * 1024);
@@ -25,9 +27,11 @@ const small = (i: number) => {
 describeEachFlavour('a capture left in part', (flavour) => {
   let catalog: TestCatalog;
   let token: string;
+  let operator: string;
   beforeAll(async () => {
     catalog = await startTestCatalog(flavour);
     token = (await collectorTokens(catalog, ['esx-a']))['esx-a'];
+    operator = await tokenFor(catalog, 'operator');
   });
   afterAll(async () => {
     await catalog?.close();
@@ -50,6 +54,10 @@ describeEachFlavour('a capture left in part', (flavour) => {
       .where(eq(captures.id, id));
 
   it('is dropped an hour after its latest begin; a whole one and a recent part stay', async () => {
+    // The host's page exists once the host committed a capture.
+    const first = prepareCapture({ host: 'esx-a', artifacts: [small(9)] });
+    await uploadMissing(catalog, first, await begin(catalog, first.request, token));
+    await commit(catalog, first.request.captureId, token);
     const stopped = prepareCapture({ host: 'esx-a', artifacts: [small(0), small(1)] });
     const recent = prepareCapture({ host: 'esx-a', artifacts: [small(2), small(3)] });
     const whole = prepareCapture({ host: 'esx-a', artifacts: [small(4)] });
@@ -60,6 +68,19 @@ describeEachFlavour('a capture left in part', (flavour) => {
     await age(stopped.request.captureId, PARTIAL_MAX_AGE_MS + 60_000);
     await age(recent.request.captureId, PARTIAL_MAX_AGE_MS - 60_000);
     await age(whole.request.captureId, PARTIAL_MAX_AGE_MS + 60_000);
+
+    // The host's page marks the two declared in part; the collector token reads no host page.
+    expect((await catalog.request('/v1/hosts/esx-a', { token })).status).toBe(403);
+    const page = await catalog.request('/v1/hosts/esx-a', { token: operator });
+    expect(page.status).toBe(200);
+    const open = ((await page.json()) as { openCaptures: Array<{ id: string; partial: boolean; artifactCount: number }> }).openCaptures;
+    expect(new Map(open.map((c) => [c.id, [c.partial, c.artifactCount]]))).toEqual(
+      new Map([
+        [stopped.request.captureId, [true, 1]],
+        [recent.request.captureId, [true, 1]],
+        [whole.request.captureId, [false, 1]],
+      ]),
+    );
 
     const swept = await sweepStaging(catalog.services);
     expect(swept.expired).toBe(1);

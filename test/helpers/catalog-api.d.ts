@@ -610,9 +610,11 @@ export interface components {
     OpenCapture: {
       id: string;
       collectedAt: string;
-      /** @description Its latest begin; the staging sweep drops it 24 h after this */
+      /** @description Its latest begin; the staging sweep drops it 24 h after this (one declared in part, an hour after) */
       lastBegunAt: string;
       artifactCount: number;
+      /** @description Declared in part (POST /v1/captures/{id}/partial) and not yet whole: its collector still reads, or stopped while it read and spooled nothing (killed, rebooted), so no run sends it again */
+      partial: boolean;
       /** @description A commit handed to a worker */
       commitJob: ({
         state: string;

@@ -137,7 +137,8 @@ export function HostPage({ user, h, now }: { user: ConsoleUser; h: HostDetailVie
           </h2>
           <p>
             Begun and not committed. The catalog drops one 24 h after its last begin (one a stopped run left declared in part, an hour after); an admin can drop
-            one now with <code>DELETE /v1/captures/&#123;id&#125;</code>, and the collector sends it again with its next run.
+            one now with <code>DELETE /v1/captures/&#123;id&#125;</code>, and the collector sends it again with its next run. One declared in part is a
+            collector still reading, or a run that stopped while it read (killed, rebooted) and spooled nothing, which no run sends again.
           </p>
           <Table caption="Open captures" head={['Collected', 'Last begun', 'Artifacts', 'Commit job', 'Capture id']}>
             {h.openCaptures.map((c) => (
@@ -148,7 +149,10 @@ export function HostPage({ user, h, now }: { user: ConsoleUser; h: HostDetailVie
                 <td>
                   <Time iso={c.lastBegunAt} />
                 </td>
-                <td>{c.artifactCount}</td>
+                <td>
+                  {c.artifactCount}
+                  {c.partial ? ' (declared in part)' : ''}
+                </td>
                 <td>{c.commitJob ? `${c.commitJob.state}${c.commitJob.error ? `: ${c.commitJob.error}` : ''}` : '—'}</td>
                 <td>
                   <code>{c.id}</code>
