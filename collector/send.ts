@@ -209,7 +209,7 @@ export class SendSession {
    * After each artifact read: once the staged chunks of those read (chunks the catalog is not
    * known to hold) are at least 32 and twice those declared so far, the artifacts read are
    * declared in part and their chunks sent while the rest is read, so the catalog verifies,
-   * hashes and parses them meanwhile (day 1 of a host: ~300 new chunks). Doubling keeps the
+   * hashes and parses them meanwhile (day 1 of 50 LUN heads: after 2, 4, 8, 16 and 32 of them). Doubling keeps the
    * declarations sent at about twice the whole one; a day with a few changed chunks (day 2)
    * declares nothing in part. `artifacts`: those read so far, the one just read last (counted
    * once, in `read`).
