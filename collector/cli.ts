@@ -126,4 +126,5 @@ kept in the spool) · 2 partial (some artifacts failed) · 64 usage · 65 the ca
 never take a capture (a 4xx but 401/403/404/405/408/429, or one 5xx but 502/503/504 on
 3 runs over 6 h): set aside in <spool>/rejected/ (collector spool list) · 75 catalog
 unreachable or failing: spooled for the next run · 78 config file unreadable or invalid
-(nothing done). First that applies: refused token (1), 75, 1, 65, 2.`;
+(nothing done), or TLS cert untrusted. First that applies: refused token (1),
+75/78, 1, 65, 2.`;

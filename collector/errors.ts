@@ -39,6 +39,13 @@ export class UsageError extends CollectorError {
 }
 
 /**
+ * A TLS certificate this host does not trust (or issued for another name): a setting of this
+ * host to change (its CA, the URL), not an outage, so retrying cannot mend it and it exits 78
+ * (EX_CONFIG), not 75, which cron would retry for ever.
+ */
+export const untrusted = (e: unknown) => /CERT|SIGNED|UNABLE_TO_/.test((e as NodeJS.ErrnoException)?.code!);
+
+/**
  * A short, single-line description of any thrown value, for reports and stderr. With the `url`
  * a request went to, a scheme that does not match what the server speaks is said as such, with
  * what to change: OpenSSL's "wrong version number" is an https:// URL answered in plain HTTP; a
@@ -52,7 +59,7 @@ export function describeError(e: unknown, url?: string): string {
     if (at && msg.includes('wrong version number')) return `${at} speaks plain HTTP, not TLS: make the URL http://${at}`;
     if (at && code === 'ECONNRESET' && url.startsWith('http:')) return `${at} hung up unanswered: if it speaks TLS, make the URL https://${at}`;
     // Not a passing fault: this host does not trust the certificate, or it names another host.
-    if (at && /CERT|SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code ?? ''))
+    if (at && untrusted(e))
       return `${code}: ${msg}: this host does not trust ${at}'s TLS certificate; give its CA with NODE_EXTRA_CA_CERTS=FILE, and a URL with the name it was issued for`;
     return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
   }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { CollectorError, describeError } from './errors.js';
+import { CollectorError, describeError, untrusted } from './errors.js';
 
 /**
  * The catalog could not be reached, or kept failing after every retry: try again later.
@@ -13,8 +13,9 @@ export class UnreachableError extends CollectorError {
     readonly status = 0,
     readonly requestId?: string,
     readonly reason = message,
+    code = 75,
   ) {
-    super(message, 75);
+    super(message, code);
     this.name = 'UnreachableError';
   }
 }
@@ -163,6 +164,7 @@ export async function requestWithRetry(req: HttpRequest | (() => HttpRequest), w
     } catch (e) {
       if (e instanceof CollectorError) throw e;
       last = describeError(e, sent.url);
+      if (untrusted(e)) throw new UnreachableError(last, 0, undefined, last, 78);
       status = 0;
       requestId = undefined;
       wait = 0;

@@ -273,13 +273,18 @@ export class SendSession {
     if (e.status === 202) this.late = true;
     // What is wrong, not the request it went wrong on: that names one capture, and this
     // becomes the error of every capture the run spools after it.
-    else if (unreachableLine(e)) this.unreachable = unreachableLine(e)!;
-    else process.stderr.write(`warning: ${visible(e.message)}\n`);
+    else if (unreachableLine(e)) {
+      this.unreachable = unreachableLine(e)!;
+      // 78 for a certificate this host does not trust: its setting to mend, not an outage.
+      this.code = e.exitCode;
+    } else process.stderr.write(`warning: ${visible(e.message)}\n`);
     return true;
   }
 
   private waiting = false;
   private late = false;
+  /** The spooled run's exit status: 75, or the unreachable error's (78: a setting). */
+  private code = 75;
   /** Why the run failed (exit 1, 65 or 75), for --json's error. */
   private failure = '';
 
@@ -431,7 +436,7 @@ export class SendSession {
     const waiting = `${r.spool.pending} capture(s) waiting in the spool for the next run`;
     if (this.refused) fail(EXIT.failed, this.refused, true);
     else if (!this.late && (states.includes('spooled') || ((this.unreachable || this.waiting) && r.spool.pending > 0)))
-      fail(EXIT.spooled, `${waiting}: ${this.unreachable ?? (errors('spooled') || 'the catalog failed on them')}`);
+      fail(this.code, `${waiting}: ${this.unreachable ?? (errors('spooled') || 'the catalog failed on them')}`);
     else if (states.includes('failed')) fail(EXIT.failed, errors('failed'));
     // Not one artifact read on any host: a failure, not a partial success.
     else if (states.length && !states.some((s) => s !== 'empty')) fail(EXIT.failed, errors('empty'), true);

@@ -6,7 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { CatalogClient } from '../catalog-client.js';
 import { CATALOG_OPTIONS, COMMON_HELP, noPositionals, parseCommand, printedHelp } from '../cli.js';
 import { loadConfigFile, requireCatalog, resolveCatalogConfig } from '../config.js';
-import { CollectorError, describeError, EXIT, UsageError } from '../errors.js';
+import { CollectorError, describeError, EXIT, untrusted, UsageError } from '../errors.js';
 import { backoffDelay, catalogError, openRequest, RejectedError, UnreachableError, type HttpRequest } from '../http.js';
 import { makeDir } from '../spool.js';
 import { TarReader, type TarEntry } from '../tar.js';
@@ -183,7 +183,9 @@ async function download(client: CatalogClient, path: string): Promise<AsyncItera
     try {
       res = await openRequest(req);
     } catch (e) {
-      throw new UnreachableError(`catalog unreachable: ${describeError(e, req.url)}`);
+      const why = `catalog unreachable: ${describeError(e, req.url)}`;
+      // A certificate this host does not trust is not retried, and exits 78 (errors.ts untrusted).
+      throw untrusted(e) ? new CollectorError(why, EXIT.config) : new UnreachableError(why);
     }
     const status = res.statusCode ?? 0;
     if (status >= 300 && status < 400 && res.headers.location) {

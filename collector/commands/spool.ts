@@ -24,7 +24,8 @@ take (rejected: collect --help says when).
 ${COMMON_HELP}
 
 Exit status: 0 done · 1 failed, or no such capture · 64 usage · 65 rejected again ·
-75 catalog unreachable (the capture stays pending) · 78 config file unreadable or invalid.
+75 catalog unreachable (the capture stays pending) · 78 config file unreadable or invalid,
+or TLS cert untrusted.
 `;
 
 const OPTIONS = { ...CATALOG_OPTIONS, spool: { type: 'string' } } as const;
