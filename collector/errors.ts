@@ -43,7 +43,7 @@ export class UsageError extends CollectorError {
  * host to change (its CA, the URL), not an outage, so retrying cannot mend it and it exits 78
  * (EX_CONFIG), not 75, which cron would retry for ever.
  */
-export const untrusted = (e: unknown) => /CERT|SIGNED|UNABLE_TO_/.test((e as NodeJS.ErrnoException)?.code!);
+export const untrusted = (e: unknown) => /CERT|SIGNED|UNABLE_TO_/.test((e as NodeJS.ErrnoException)?.code as string);
 
 /**
  * A short, single-line description of any thrown value, for reports and stderr. With the `url`
