@@ -161,8 +161,12 @@ export interface StorageFactsFrom {
   message: string;
 }
 
-/** The sentence a plan gives a storage host whose facts are from after the time asked for. */
-function storageFactsMessage(f: Omit<StorageFactsFrom, 'message'>): string {
+/**
+ * The sentence a plan gives a storage host whose facts are from after the time asked for.
+ * `files`: the saved files of that capture the steps read by their bare name (a bundle of the
+ * requested time does not carry them), each with the download that puts it there.
+ */
+function storageFactsMessage(f: Omit<StorageFactsFrom, 'message'>, files: PlanSource[]): string {
   const first = f.capturedBefore
     ? `storage host ${f.storageHost}'s captures at or before the requested time ${f.requestedAt} do not present ${f.deviceId}; the first that does is of ${f.collectedAt}`
     : `storage host ${f.storageHost} first captured at ${f.collectedAt}, after the requested time ${f.requestedAt}`;
@@ -170,9 +174,19 @@ function storageFactsMessage(f: Omit<StorageFactsFrom, 'message'>): string {
     `${first}: its facts for ${f.deviceId} (LU, GUID, LUN, target, backing store) are from then, not from the requested time — ` +
     'check no LU was re-created or re-numbered in between before running the steps; a snapshot is still cloned only if one taken at or before the requested time was captured' +
     (f.artifactIds.length
-      ? `; the saved configuration is artifact ${f.artifactIds.join(', ')} (GET /v1/artifacts/{id}/content), not in a bundle of the requested time.`
+      ? `; the saved configuration is artifact ${f.artifactIds.join(', ')} (GET /v1/artifacts/{id}/content), not in a bundle of the requested time` +
+        files.map((s) => `; the steps read it as ${s.fileName}: fetch it there first, ${fetchCommand(s)}`).join('') +
+        '.'
       : '.')
   );
+}
+
+/**
+ * The download of a saved file a step reads by its bare name, as an operator runs it beside the
+ * plan: the catalog's address and an operator token are the operator's, named as variables.
+ */
+function fetchCommand(s: PlanSource): string {
+  return `curl -fo ${shQuote(s.fileName)} -H "Authorization: Bearer $TOKEN" "$CATALOG_URL/v1/artifacts/${encodeURIComponent(s.artifactId)}/content"`;
 }
 
 export interface PlanStep {
@@ -809,7 +823,12 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
   });
   const lateFacts = (input.storageFactsFrom ?? [])
     .filter((f) => extents.some((e) => e.deviceId.toLowerCase() === f.deviceId.toLowerCase()))
-    .map((f) => ({ ...f, message: storageFactsMessage(f) }));
+    .map((f) => {
+      // The files of that capture the steps name without a bundle path, once each.
+      const files = new Map<string, PlanSource>();
+      for (const src of steps.flatMap((st) => st.from)) if (src.bundlePath === null && f.artifactIds.includes(src.artifactId)) files.set(src.artifactId, src);
+      return { ...f, message: storageFactsMessage(f, [...files.values()]) };
+    });
   if (extents.length) {
     steps.push({
       stage: 'esx',

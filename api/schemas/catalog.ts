@@ -367,7 +367,9 @@ export const DrPlanSchema = z
           capturedBefore: z.boolean().describe('The host was captured at or before the requested time too, without presenting the device'),
           artifactIds: z
             .array(z.string())
-            .describe("That capture's storage artifacts the steps read; a bundle of the requested time does not carry them: GET /v1/artifacts/{id}/content"),
+            .describe(
+              "That capture's storage artifacts the steps read; a bundle of the requested time does not carry them: GET /v1/artifacts/{id}/content (message gives the download of each file a step reads by its bare name)",
+            ),
           message: z.string(),
         }),
       )

@@ -710,7 +710,7 @@ export interface components {
           requestedAt: string;
           /** @description The host was captured at or before the requested time too, without presenting the device */
           capturedBefore: boolean;
-          /** @description That capture's storage artifacts the steps read; a bundle of the requested time does not carry them: GET /v1/artifacts/{id}/content */
+          /** @description That capture's storage artifacts the steps read; a bundle of the requested time does not carry them: GET /v1/artifacts/{id}/content (message gives the download of each file a step reads by its bare name) */
           artifactIds: string[];
           message: string;
         }[];
