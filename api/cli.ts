@@ -41,7 +41,8 @@ commands:
   check [--read-data-subset=N%]
                                check manifests, rows and chunks; re-hash the next N % of chunks
   drop ID                      drop an open capture (begun, never committed) now, as the staging
-                               sweep does 24 h after its last begin; its collector sends it again
+                               sweep does 24 h after its last begin, one still declared in part
+                               an hour after; its collector sends it again
   pin ID --note TEXT           keep a capture whatever the policy says
   unpin ID                     remove a pin
   events scan                  raise host-stale (and re-check the health events), send due webhooks

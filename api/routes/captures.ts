@@ -194,7 +194,7 @@ const drop = createRoute({
   tags: ['ingest'],
   security: [{ bearer: [] }],
   summary:
-    'Drop an open capture (begun, not committed) now, as the staging sweep does 24 h after its last begin: for a host refused new captures (429), or a stuck one. ' +
+    'Drop an open capture (begun, not committed) now, as the staging sweep does 24 h after its last begin, one still declared in part an hour after: for a host refused new captures (429), or a stuck one. ' +
     'Its collector begins it again with its next run unless its spool is cleared',
   middleware: [requireRole('admin')] as const,
   request: { params: z.object({ id: UUID }) },
