@@ -824,9 +824,12 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
   const lateFacts = (input.storageFactsFrom ?? [])
     .filter((f) => extents.some((e) => e.deviceId.toLowerCase() === f.deviceId.toLowerCase()))
     .map((f) => {
-      // The files of that capture the steps name without a bundle path, once each.
+      // The files of that capture a step's commands read by their bare name (no bundle path), once each.
       const files = new Map<string, PlanSource>();
-      for (const src of steps.flatMap((st) => st.from)) if (src.bundlePath === null && f.artifactIds.includes(src.artifactId)) files.set(src.artifactId, src);
+      for (const st of steps)
+        for (const src of st.from)
+          if (src.bundlePath === null && f.artifactIds.includes(src.artifactId) && st.commands.some((c) => c.split(' ').includes(shQuote(src.fileName))))
+            files.set(src.artifactId, src);
       return { ...f, message: storageFactsMessage(f, [...files.values()]) };
     });
   if (extents.length) {
