@@ -12,7 +12,7 @@ import { assertHostAllowed } from './host-scope.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { stagingKey } from '../store/types.js';
-import { confirmHeld, heldBlobsJson, type HeldJson, heldRowsOf, pool, readHeldBlobs, STAGING_MAX_AGE_MS } from './staging.js';
+import { confirmHeld, heldBlobsJson, type HeldJson, heldRowsOf, PARTIAL_MAX_AGE_MS, pool, readHeldBlobs, STAGING_MAX_AGE_MS } from './staging.js';
 import { checkBeginLimits, LIMITS } from './limits.js';
 import { INGEST_LOCK_WAITED_QUERY } from '../retention/lock.js';
 import { stagedSizes } from '../pipeline/verify.js';
@@ -220,7 +220,7 @@ export async function beginCapture(services: Services, principal: Principal, bod
     if (!row) {
       throw new ApiError(
         'too_many_requests',
-        `host ${req.host.name} has ${MAX_OPEN_CAPTURES} captures begun and not committed within ${STAGING_MAX_AGE_MS / 3600_000} h; commit them, or retry after Retry-After seconds (an open capture expires ${STAGING_MAX_AGE_MS / 3600_000} h after its latest begin)`,
+        `host ${req.host.name} has ${MAX_OPEN_CAPTURES} captures begun and not committed within ${STAGING_MAX_AGE_MS / 3600_000} h; commit them, or retry after Retry-After seconds (the staging sweep drops an open capture ${STAGING_MAX_AGE_MS / 3600_000} h after its latest begin, one still declared in part after ${PARTIAL_MAX_AGE_MS / 3600_000} h)`,
       );
     }
     const accepted = row.request as StoredRequest;

@@ -66,7 +66,7 @@ const begin = createRoute({
       'An artifact declared by `previous` is not one this host committed with the same kind, fileName, sourcePath, device, size and sha256; send its chunks',
     ),
     429: err(
-      'The host already has MAX_OPEN_CAPTURES (32) captures begun and not committed within 24 h; a new one is refused until one commits or expires (a repeated begin of an open capture is not); retry after Retry-After seconds',
+      'The host already has MAX_OPEN_CAPTURES (32) captures begun and not committed within 24 h; a new one is refused until one commits or the staging sweep drops one (24 h after its latest begin; 1 h for one still declared in part; a repeated begin of an open capture is not refused); retry after Retry-After seconds',
     ),
     503: err('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
   },

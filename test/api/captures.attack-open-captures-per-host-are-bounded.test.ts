@@ -47,6 +47,8 @@ describeEachFlavour('open captures per host', (flavour) => {
     const body = (await refused.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('too_many_requests');
     expect(body.error.message).toContain(`${MAX_OPEN_CAPTURES} captures begun and not committed`);
+    // How long until one frees itself, for a whole capture and for one left declared in part.
+    expect(body.error.message).toContain('drops an open capture 24 h after its latest begin, one still declared in part after 1 h');
 
     // A capture already open may always be begun again (a collector resuming its spool).
     expect((await begin(catalog, open[0].request, token)).state).toBe('open');
