@@ -6,7 +6,7 @@
  * early must close its file once the piece in flight has landed.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -54,10 +54,22 @@ describe('local reads with one piece read ahead', () => {
 
   it('closes the file when the reader stops early, and the next read starts clean', async () => {
     const access = new LocalAccess(root);
-    const openFiles = () => readdirSync('/proc/self/fd').length;
+    // This disk file's descriptors only: the test process's own count moves with whatever the
+    // test files run before this one in the same worker are still closing.
+    const disk = join(root, 'dev', 'disk');
+    const openFiles = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === disk;
+        } catch {
+          return false; // closed while listed
+        }
+      }).length;
     const before = openFiles();
+    expect(before).toBe(0);
     for await (const piece of access.read('/dev/disk', 0, bytes.length)) {
       expect(piece.equals(bytes.subarray(0, 4 * MiB))).toBe(true);
+      expect(openFiles()).toBe(1); // open while it reads: what the count below must see closed
       break;
     }
     expect(openFiles()).toBe(before);
