@@ -153,7 +153,8 @@ export function registerConsole(app: App): void {
     }
     await next();
   });
-  for (const path of ['/', '/sign-in', '/sign-out', '/search', '/volumes/*', '/luns/*', '/hosts', '/hosts/*', '/events', '/events/*', '/tokens', '/tokens/*']) {
+  // `/hosts/*` matches `/hosts` too: listing both ran each middleware twice there (a redirect prefixed twice).
+  for (const path of ['/', '/sign-in', '/sign-out', '/search', '/volumes/*', '/luns/*', '/hosts/*', '/events/*', '/tokens/*']) {
     // A redirect to one of the console's own paths goes under PUBLIC_URL's path too (see underPrefix).
     app.use(path, async (c, next) => {
       await next();
