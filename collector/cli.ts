@@ -81,7 +81,7 @@ export const HOST_OPTIONS = {
   'command-timeout': { type: 'string' },
 } as const satisfies OptionSpec;
 
-export const HOST_HELP = `  --command-timeout S    kill a host command (or an ssh read silent that long) after S
+export const HOST_HELP = `  --command-timeout S  kill a host command (or an ssh read silent that long) after S
                        seconds; that artifact fails (default 300)`;
 
 /** How the run reaches its hosts: `--command-timeout` (seconds), else the default. */
@@ -101,6 +101,9 @@ export function parseInteger(text: string, what: string, min: number, max: numbe
 /** Read when --config and VMFS_COLLECTOR_CONFIG name none; help texts name it through this one string. */
 export const DEFAULT_CONFIG_FILE = '/etc/vmfs-collector.json';
 
+/** Where captures wait without --spool or "spool"; help texts name it through this one string. */
+export const DEFAULT_SPOOL_DIR = '/var/spool/vmfs-collector';
+
 export const COMMON_HELP = `
 Catalog options (flags win over env, env over the config file):
   --url URL            catalog base URL (env CATALOG_URL, config "catalogUrl")
@@ -114,7 +117,7 @@ Catalog options (flags win over env, env over the config file):
 export const SEND_HELP = `
 Sending options:
   --host NAME          host name recorded (env COLLECTOR_HOST, config "host"; default: hostname)
-  --spool DIR          spool for unsent captures and staged chunks (default /var/spool/vmfs-collector)
+  --spool DIR          spool for unsent captures and staged chunks (default ${DEFAULT_SPOOL_DIR})
   --spool-max-bytes N  bound on the spool (default 2G; K/M/G suffixes)
   --parallel N         chunk uploads at once (default 8)
   --dry-run            read, hash and report, but upload and commit nothing

@@ -1,11 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { CollectorError, EXIT, UsageError } from './errors.js';
-import { DEFAULT_CONFIG_FILE, parseBytes, parseInteger } from './cli.js';
+import { DEFAULT_CONFIG_FILE, DEFAULT_SPOOL_DIR, parseBytes, parseInteger } from './cli.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './http.js';
 import { hostNameProblem } from '../formats/host-name.js';
 
-export const DEFAULT_SPOOL_DIR = '/var/spool/vmfs-collector';
 export const DEFAULT_SPOOL_MAX_BYTES = 2 * 1024 ** 3;
 
 /** The JSON config file, every key optional. */

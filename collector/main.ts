@@ -11,6 +11,7 @@ import { run as importBackups } from './commands/import.js';
 import { run as inspect } from './commands/inspect.js';
 import { run as restore } from './commands/restore.js';
 import { run as spool } from './commands/spool.js';
+import { DEFAULT_CONFIG_FILE } from './cli.js';
 import { CollectorError, describeError, EXIT, jsonError } from './errors.js';
 import { VERSION } from './version.js';
 import { printableJson, visible } from '../formats/printable.js';
@@ -33,9 +34,9 @@ Commands:
   collector --version            the collector's version
 
 Configuration: flags, then env CATALOG_URL / CATALOG_TOKEN / COLLECTOR_HOST, then
-the JSON file --config (else env VMFS_COLLECTOR_CONFIG, else /etc/vmfs-collector.json).
+the JSON file --config (else env VMFS_COLLECTOR_CONFIG, else ${DEFAULT_CONFIG_FILE}).
 Exit status: 0 done · 1 failed · 2 partial · 3 damaged in the catalog (restore) · 64 usage ·
-65 rejected · 75 spooled · 78 config file unreadable or invalid (collector collect --help says when).
+65 rejected · 75 spooled · 78 config file unreadable or invalid, or TLS cert untrusted.
 `;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { collect, import: importBackups, inspect, discover, restore, cron, spool };

@@ -30,7 +30,8 @@ Exit status: 0 unpacked and verified · 1 failed (token refused, nothing for tha
 device at that time, the bundle failed a check, or DIR could not be written) · 64 usage · 75 catalog unreachable,
 busy or failing (5xx, 408, 429), or the download cut short: try again · 3 the catalog's
 copy of a file the bundle needs is damaged (chunk_corrupt; the message names it and what
-to do): asking again will not help · 78 config file unreadable or invalid.
+to do): asking again will not help · 78 config file unreadable or invalid, or TLS
+cert untrusted.
 `;
 
 const OPTIONS = {

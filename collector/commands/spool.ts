@@ -1,4 +1,4 @@
-import { CATALOG_OPTIONS, COMMON_HELP, parseCommand, printedHelp } from '../cli.js';
+import { CATALOG_OPTIONS, COMMON_HELP, DEFAULT_SPOOL_DIR, parseCommand, printedHelp } from '../cli.js';
 import { loadConfigFile, requireCatalog, resolveSendConfig } from '../config.js';
 import { CatalogClient } from '../catalog-client.js';
 import { deliverCapture } from '../deliver.js';
@@ -20,7 +20,7 @@ take (rejected: collect --help says when).
                        (--json: the capture as listed)
   ID may be any unique prefix of a capture id.
 
-  --spool DIR          the spool (default /var/spool/vmfs-collector; config "spool")
+  --spool DIR          the spool (default ${DEFAULT_SPOOL_DIR}; config "spool")
 ${COMMON_HELP}
 
 Exit status: 0 done · 1 failed, or no such capture · 64 usage · 65 rejected again ·

@@ -96,4 +96,15 @@ describe('an https catalog whose certificate this host does not trust', { timeou
     expect(r.stderr).toMatch(/does not trust 127\.0\.0\.1:\d+'s TLS certificate/);
     expect(existsSync(out)).toBe(false);
   });
+
+  it('every help that lists exit 78 names the untrusted certificate with it', async () => {
+    // restore --help and the command list said only "config file unreadable or invalid".
+    for (const args of [['--help'], ['collect', '--help'], ['import', '--help'], ['restore', '--help'], ['spool', '--help']]) {
+      const help = (await runCollector(args)).stdout;
+      expect([args[0], help.replace(/\s+/g, ' ')]).toEqual([
+        args[0],
+        expect.stringMatching(/ 78 config file unreadable or invalid,? (\(nothing done\), )?or TLS cert untrusted\./),
+      ]);
+    }
+  });
 });
