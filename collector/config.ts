@@ -26,22 +26,27 @@ export interface ConfigFile {
   from?: string;
 }
 
-/** The keys of a config file (ConfigFile's, but `from`). */
-const CONFIG_KEYS = [
-  'catalogUrl',
-  'token',
-  'host',
-  'spool',
-  'spoolMaxBytes',
-  'parallel',
-  'retries',
-  'root',
-  'ssh',
-  'devices',
-  'files',
-  'undeletePaths',
-  'headerBytes',
-];
+/**
+ * The keys of a config file (ConfigFile's, but `from`) and what each must hold: a string (s), a
+ * list of strings (l), or a whole number in its flag's range; a byte count (null) is read as its
+ * flag reads one. A number was taken as it came: `"retries": -1` or `"x"` made every run send
+ * nothing and spool its capture as unreachable (exit 75), run after run.
+ */
+const CONFIG_KEYS: Record<string, 's' | 'l' | [number, number] | null> = {
+  catalogUrl: 's',
+  token: 's',
+  host: 's',
+  spool: 's',
+  spoolMaxBytes: null,
+  parallel: [1, 64],
+  retries: [0, 20],
+  root: 's',
+  ssh: 'l',
+  devices: 'l',
+  files: 'l',
+  undeletePaths: 'l',
+  headerBytes: null,
+};
 
 export interface CatalogConfig {
   catalogUrl: string | null;
@@ -81,18 +86,22 @@ export function loadConfigFile(explicit: string | undefined, env: NodeJS.Process
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid('must be a JSON object');
   const c = parsed as Record<string, unknown>;
-  for (const k of ['catalogUrl', 'token', 'host', 'spool', 'root'] as const) {
-    if (c[k] !== undefined && typeof c[k] !== 'string') throw invalid(`"${k}" must be a string`);
-  }
-  for (const k of ['ssh', 'devices', 'files', 'undeletePaths'] as const) {
-    if (c[k] !== undefined && !(Array.isArray(c[k]) && (c[k] as unknown[]).every((x) => typeof x === 'string'))) {
-      throw invalid(`"${k}" must be a list of strings`);
-    }
+  for (const [k, t] of Object.entries(CONFIG_KEYS)) {
+    const v = c[k];
+    const wrong =
+      v !== undefined &&
+      (t === 's'
+        ? typeof v !== 'string' && 'a string'
+        : t === 'l'
+          ? !(Array.isArray(v) && v.every((x) => typeof x === 'string')) && 'a list of strings'
+          : t && !(Number.isInteger(v) && (v as number) >= t[0] && (v as number) <= t[1]) && `a whole number from ${t[0]} to ${t[1]}`);
+    if (wrong) throw invalid(`"${k}" must be ${wrong}`);
   }
   // A key no command reads (a typo, "tokn", "catalogURL") is said, not dropped without a word.
+  const keys = Object.keys(CONFIG_KEYS);
   for (const k of Object.keys(c))
-    if (!CONFIG_KEYS.includes(k))
-      process.stderr.write(`collector: warning: config ${path}: ${JSON.stringify(k)} is no setting (ignored); the keys: ${CONFIG_KEYS.join(', ')}\n`);
+    if (!keys.includes(k))
+      process.stderr.write(`collector: warning: config ${path}: ${JSON.stringify(k)} is no setting (ignored); the keys: ${keys.join(', ')}\n`);
   if (typeof c.token === 'string') warnIfOthersCanRead(path);
   return { ...(c as ConfigFile), from: path };
 }
