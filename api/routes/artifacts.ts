@@ -15,6 +15,7 @@ import { recordDamagedChunk } from '../retention/check.js';
 import type { Services } from '../context.js';
 import { etagMatches, parseRange } from '../http/range.js';
 import { attachmentDisposition } from '../store/content-disposition.js';
+import { BlobNotFoundError } from '../store/types.js';
 import { READ_ERRORS, err } from '../schemas/common.js';
 import { ArtifactSchema } from '../schemas/catalog.js';
 
@@ -61,7 +62,7 @@ const contentRoute = createRoute({
     304: { description: 'Not modified (If-None-Match names the SHA-256)' },
     416: err('Range not satisfiable'),
     502: err(
-      'A stored chunk of the artifact no longer matches its SHA-256 (chunk_corrupt): nothing of it is sent; it is set aside and raised as chunk-corrupt',
+      'A stored chunk of the artifact no longer matches its SHA-256, or is gone from the store (chunk_corrupt): nothing of it is sent; a damaged one is set aside and raised as chunk-corrupt',
     ),
     ...READ_ERRORS,
   },
@@ -88,9 +89,19 @@ export function chunkCorrupt(what: string, e: ChunkIntegrityError): ApiError {
   );
 }
 
+/** The 502 a chunk gone from the store before the answer started becomes, as a restore bundle names it. */
+export function chunkGone(what: string, e: BlobNotFoundError): ApiError {
+  const sha256 = e.key.slice(e.key.lastIndexOf('/') + 1);
+  return new ApiError(
+    'chunk_corrupt',
+    `${what}: stored chunk ${sha256} is gone from the store, so none of it is sent — check the store (an unmounted directory, a deleted bucket prefix, another bucket); the next capture of a host holding these bytes uploads it again, or use another capture's copy`,
+    { sha256 },
+  );
+}
+
 /**
- * `source` with its first piece read before the answer starts: a chunk found damaged there
- * is a 502 naming it (recorded), not a 200 that breaks off.
+ * `source` with its first piece read before the answer starts: a chunk found damaged (or
+ * gone) there is a 502 naming it (a damaged one recorded), not a 200 that breaks off.
  */
 async function primed(
   services: Services,
@@ -103,6 +114,7 @@ async function primed(
   try {
     first = await source.next();
   } catch (e) {
+    if (e instanceof BlobNotFoundError) throw chunkGone(what, e);
     if (!(e instanceof ChunkIntegrityError)) throw e;
     await noteDamagedChunk(services, chunks, e.sha256, requestId);
     throw chunkCorrupt(what, e);
@@ -148,6 +160,7 @@ export function registerArtifactRoutes(app: App): void {
         try {
           await assembleObject(store, key, artifactBytes(store, chunks));
         } catch (e) {
+          if (e instanceof BlobNotFoundError) throw chunkGone(`artifact ${id} (${fileName})`, e);
           if (!(e instanceof ChunkIntegrityError)) throw e;
           await noteDamagedChunk(services, chunks, e.sha256, c.var.requestId);
           throw chunkCorrupt(`artifact ${id} (${fileName})`, e);

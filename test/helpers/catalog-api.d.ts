@@ -1827,7 +1827,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description A stored chunk of the artifact no longer matches its SHA-256 (chunk_corrupt): nothing of it is sent; it is set aside and raised as chunk-corrupt */
+      /** @description A stored chunk of the artifact no longer matches its SHA-256, or is gone from the store (chunk_corrupt): nothing of it is sent; a damaged one is set aside and raised as chunk-corrupt */
       502: {
         content: {
           "application/json": components["schemas"]["Error"];
