@@ -70,7 +70,13 @@ const listRoute = createRoute({
         .positive()
         .optional()
         .openapi({ description: 'Page: only events with an id below this (`nextBefore` of the previous page)' }),
-      limit: z.coerce.number().int().min(1).max(MAX_EVENT_LIMIT).optional(),
+      limit: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(MAX_EVENT_LIMIT)
+        .optional()
+        .openapi({ description: `At most this many events (default ${DEFAULT_EVENT_LIMIT}); the next page: \`before\`` }),
     }),
   },
   responses: {

@@ -1678,6 +1678,7 @@ export interface operations {
         until?: string;
         /** @description Page: only events with an id below this (`nextBefore` of the previous page) */
         before?: number;
+        /** @description At most this many events (default 100); the next page: `before` */
         limit?: number;
       };
     };
