@@ -31,7 +31,7 @@ function isoOf(v: Date | string): string {
 
 /**
  * Builds the plan for a bundle selection. `pointInTime`: the operator asked for a time
- * (`?at=`), so the plan clones the newest snapshot before it instead of using the live zvol.
+ * (`?at=`), so the plan clones the newest snapshot taken at or before it instead of using the live zvol.
  */
 export async function drPlanForSelection(db: Db, sel: BundleSelection, pointInTime: boolean): Promise<DrPlan> {
   return buildDrPlan(await drPlanInput(db, sel, pointInTime));

@@ -29,7 +29,7 @@ const drPlanRoute = createRoute({
         .string()
         .max(64)
         .optional()
-        .openapi({ description: 'ISO 8601: plan from the captures at or before this time, cloning the newest zfs snapshot before it' }),
+        .openapi({ description: 'ISO 8601: plan from the captures at or before this time, cloning the newest zfs snapshot taken at or before it' }),
       format: z.enum(['json', 'text']).optional().openapi({ description: 'text: the plan as restore.sh --plan prints it' }),
     }),
   },

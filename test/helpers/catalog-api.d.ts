@@ -1952,7 +1952,7 @@ export interface operations {
   getVolumeDrPlan: {
     parameters: {
       query?: {
-        /** @description ISO 8601: plan from the captures at or before this time, cloning the newest zfs snapshot before it */
+        /** @description ISO 8601: plan from the captures at or before this time, cloning the newest zfs snapshot taken at or before it */
         at?: string;
         /** @description text: the plan as restore.sh --plan prints it */
         format?: "json" | "text";
