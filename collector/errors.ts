@@ -10,7 +10,7 @@ export const EXIT = { ok: 0, failed: 1, partial: 2, damaged: 3, usage: 64, rejec
 
 /**
  * What `--json` puts on stdout for a failure, in the catalog API's shape: `{"error":{"code","message"}}`,
- * the code by exit status (README, "Scripts"): chunk_corrupt (3), usage (64), rejected (65),
+ * the code by exit status (README, "Operating the catalog", its "Scripts:" paragraph): chunk_corrupt (3), usage (64), rejected (65),
  * unreachable (75), invalid_config (78), else failed.
  */
 export const jsonError = (status: number, message: string) => ({

@@ -27,7 +27,7 @@ interface Json {
 const RUNS = Number(process.env.INGEST_PROPERTY_RUNS ?? 25);
 const SEED = process.env.INGEST_PROPERTY_SEED ? Number(process.env.INGEST_PROPERTY_SEED) : Date.now() % 2 ** 31;
 
-/** Offsets inside the LVM header (vmfs-tools lvm.h; docs/formats.md "LVM header"). */
+/** Offsets inside the LVM header (vmfs-tools lvm.h; docs/formats.md "LVM device header"). */
 const LVM = { idLength: 0x0d, vendor: 0x12, model: 0x1a, revision: 0x2a, id: 0x2e } as const;
 /** FS descriptor label (vmfs-tools fs.h: `label[128]` at +0x1d). */
 const FS_LABEL = 0x1d;

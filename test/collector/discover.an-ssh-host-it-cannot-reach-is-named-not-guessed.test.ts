@@ -42,7 +42,7 @@ it('discover --json gives no kind for it, and the reason', async () => {
 });
 
 it('discover --json with no host reached prints the error every failure prints, naming each host and why', async () => {
-  // Exit 1 printed the list of hosts it could not reach, where a script looks for {"error"} (README, "Scripts").
+  // Exit 1 printed the list of hosts it could not reach, where a script looks for {"error"} (README, "Operating the catalog", its "Scripts:" paragraph).
   const r = await runJson(['discover', '--json', '--ssh', 'root@unreachable-esxi'], proxy.env);
   expect(r.code, r.stderr).toBe(1);
   expect(r.json).toEqual({ error: { code: 'failed', message: `unreachable-esxi: ${REASON}` } });
