@@ -403,6 +403,10 @@ arguments: every setting is an environment variable, documented in .env.example,
   DATABASE_URL=postgres://… S3_BUCKET=… S3_ENDPOINT=… npm start
 A bad value stops the start with a line naming the variable (exit 78).
 The admin commands (tokens, rebuild, retention, check, …): npm run catalog -- --help
+
+exit status: 0 stopped (SIGTERM, Ctrl-C) · 1 cannot start (the port taken, the database
+or the store not answering) · 64 an argument · 78 a setting is invalid, DATA_DIR cannot
+be used, or the embedded database cannot be opened or another process holds it
 `;
 
 /**

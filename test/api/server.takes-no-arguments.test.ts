@@ -42,6 +42,11 @@ describe('node dist/server.mjs ARGS', () => {
     expect(help.stdout).toContain('PORT=9000 npm start');
     expect(help.stdout).toContain('.env.example');
     expect(help.stdout).toContain('npm run catalog -- --help');
+    // Each status this start ends with (the cases are tested where they happen: a taken port and
+    // a database not answering 1, a held embedded database 78), one line of --help.
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain(
+      'exit status: 0 stopped (SIGTERM, Ctrl-C) · 1 cannot start (the port taken, the database or the store not answering) · 64 an argument · 78 a setting is invalid, DATA_DIR cannot be used, or the embedded database cannot be opened or another process holds it',
+    );
     expect(h).toEqual(help);
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
