@@ -2,8 +2,9 @@
  * `collector cron --json` prints {"line": …}, the crontab line alone, as every other
  * command's --json prints JSON; it was accepted and ignored (the text recipe came out).
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildBundle, isolatedEnv, runCollector, runJson } from './run-collector.js';
@@ -32,4 +33,11 @@ it('still refuses a token in the line, as a usage error: no line, the error as J
 
 it('documents --json in cron --help', async () => {
   expect((await runCollector(['cron', '--help'], env())).stdout).toMatch(/--json +only \{"line": "<the crontab line>"\} on stdout/);
+});
+
+it('without --schedule, runs daily at the minute past 02:00 the host name gives, as README and --help say', async () => {
+  const r = await runJson(['cron', '--json'], env());
+  const minute = createHash('sha256').update(hostname()).digest()[0] % 60;
+  expect(r.json.line).toMatch(new RegExp(`^${minute} 2 \\* \\* \\* .*collect --quiet >> /var/log/vmfs-collector\\.log 2>&1$`));
+  expect((await runCollector(['cron', '--help'], env())).stdout).toContain('(default: a host-specific minute past 02:00)');
 });
