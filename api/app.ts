@@ -5,7 +5,17 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
 import { HTTPException } from 'hono/http-exception';
-import { ApiError, RETRY_AFTER_SECONDS, TOO_MANY_RETRY_AFTER_SECONDS, describeError, errorBody, errorContext, toApiError } from './errors.js';
+import {
+  ApiError,
+  ERROR_STATUS,
+  type ErrorCode,
+  RETRY_AFTER_SECONDS,
+  TOO_MANY_RETRY_AFTER_SECONDS,
+  describeError,
+  errorBody,
+  errorContext,
+  toApiError,
+} from './errors.js';
 import { CONTROL_CHARS, LIMITS } from './ingest/limits.js';
 import { gzipAnswers, inflateFailure, inflateRequest } from './http/content-encoding.js';
 import { bodyLimit } from './http/body-limit.js';
@@ -59,6 +69,9 @@ export function decodedUrlProblem(rawUrl: string): string | null {
   return null;
 }
 
+/** The code of each 4xx an HTTPException (a validator's, a middleware's) carries, as the taxonomy maps it. */
+const CODE_OF_STATUS = new Map<number, ErrorCode>(Object.entries(ERROR_STATUS).map(([code, status]) => [status, code as ErrorCode]));
+
 /** Builds the catalog app around its services. */
 export function createApp(services: Services, extraRoutes: Array<(app: App) => void> = []): App {
   const app = new OpenAPIHono<AppEnv>({
@@ -111,19 +124,13 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
     const err = (thrown instanceof HTTPException && inflateFailure(c)) || thrown;
     if (err instanceof HTTPException) {
       const status = err.status;
-      const code =
-        status === 401
-          ? 'unauthorized'
-          : status === 403
-            ? 'forbidden'
-            : status === 404
-              ? 'not_found'
-              : status === 413
-                ? 'payload_too_large'
-                : status >= 500
-                  ? 'internal'
-                  : 'bad_request';
-      return c.json(errorBody(code, status >= 500 ? 'internal error' : err.message || code, requestId), status);
+      const code = status >= 500 ? 'internal' : (CODE_OF_STATUS.get(status) ?? 'bad_request');
+      // The route's media-type gate names no type: every body a route validates is JSON.
+      const message =
+        status === 415
+          ? `the request body must be JSON: send it with Content-Type: application/json (got ${JSON.stringify(c.req.header('content-type')?.slice(0, 100) ?? 'no Content-Type')})`
+          : err.message || code;
+      return c.json(errorBody(code, status >= 500 ? 'internal error' : message, requestId), status);
     }
     if (err instanceof SyntaxError) return c.json(errorBody('bad_request', 'the request body is not valid JSON', requestId), 400);
     const api = toApiError(err);
