@@ -268,7 +268,9 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       case 'tokens': {
         if (sub === 'create') {
           const role = values.role as Role | undefined;
-          if (!role || !['admin', 'operator', 'collector'].includes(role)) throw new UsageError('tokens create needs --role admin|operator|collector');
+          if (!role) throw new UsageError('tokens create needs --role admin|operator|collector');
+          if (!['admin', 'operator', 'collector'].includes(role))
+            throw new UsageError(`tokens create: no role ${JSON.stringify(role)}; --role is admin, operator or collector`);
           if (!values.name) throw new UsageError('tokens create needs --name NAME');
           if (role === 'collector' && !values.host) throw new UsageError('a collector token needs --host HOST (the only host it may write for)');
           if (role !== 'collector' && values.host) throw new UsageError(`an ${role} token reaches every host: --host is for collector tokens only`);
