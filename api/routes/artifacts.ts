@@ -15,7 +15,8 @@ import { recordDamagedChunk } from '../retention/check.js';
 import type { Services } from '../context.js';
 import { etagMatches, parseRange } from '../http/range.js';
 import { attachmentDisposition } from '../store/content-disposition.js';
-import { BlobNotFoundError } from '../store/types.js';
+import { BlobNotFoundError, chunkKey } from '../store/types.js';
+import { openChunkCorrupt } from '../events/chunk-corrupt.js';
 import { READ_ERRORS, err } from '../schemas/common.js';
 import { ArtifactSchema } from '../schemas/catalog.js';
 
@@ -100,6 +101,26 @@ export function chunkGone(what: string, e: BlobNotFoundError): ApiError {
 }
 
 /**
+ * The first chunk `range` (default all) reaches that a download or the scrub found damaged
+ * and set aside, its key still empty: an open chunk-corrupt event names it (seldom any, and
+ * then one HEAD each). A chunk put back under its key since is not one: it is sent, checked.
+ */
+async function setAsideChunk(services: Services, chunks: StoredChunk[], range: { start: number; end: number } | null): Promise<string | null> {
+  const open = await openChunkCorrupt(services.db);
+  if (open.length === 0) return null;
+  const flagged = new Set(open);
+  const start = range?.start ?? 0;
+  const end = range?.end ?? Number.POSITIVE_INFINITY;
+  let offset = 0;
+  for (const c of chunks) {
+    const reached = offset <= end && offset + c.size - 1 >= start;
+    offset += c.size;
+    if (reached && flagged.has(c.sha256) && !(await services.store.head(chunkKey(c.sha256)))) return c.sha256;
+  }
+  return null;
+}
+
+/**
  * `source` with its first piece read before the answer starts: a chunk found damaged (or
  * gone) there is a 502 naming it (a damaged one recorded), not a 200 that breaks off.
  */
@@ -179,6 +200,14 @@ export function registerArtifactRoutes(app: App): void {
       c.header('Content-Range', `bytes */${size}`);
       throw new ApiError('range_not_satisfiable', `range ${c.req.header('range')} is outside the artifact's ${size} bytes`);
     }
+    // A chunk set aside earlier would break the transfer off where it starts: said before the answer does.
+    const aside = await setAsideChunk(services, chunks, range);
+    if (aside)
+      throw new ApiError(
+        'chunk_corrupt',
+        `artifact ${id} (${fileName}): stored chunk ${aside} was found damaged and set aside (an open chunk-corrupt event), so none of it is sent — the next capture of a host holding these bytes stores it again, or use another capture's copy`,
+        { sha256: aside },
+      );
     if (c.req.method !== 'HEAD') {
       await recordAudit(c, 'download', id, { fileName, sha256, size, ...(range ? { range: `${range.start}-${range.end}` } : {}) });
     }
