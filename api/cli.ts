@@ -1,6 +1,6 @@
 /**
- * `npm run catalog -- <command>`: the admin commands without the API (tokens,
- * rebuild, reindex). They open the same database and store the server uses; with
+ * `npm run catalog -- <command>`: the admin commands without the API (tokens, rebuild,
+ * reindex, retention, check, drop, pin, events scan, maintenance; USAGE lists them). They open the same database and store the server uses; with
  * the embedded database only one process may hold it, so this says so plainly
  * when a running server has it.
  */
