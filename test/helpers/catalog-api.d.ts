@@ -1842,7 +1842,7 @@ export interface operations {
       query?: {
         /** @description ISO 8601: the newest capture of each source at or before this time (default now) */
         at?: string;
-        /** @description 1: assemble in the store and answer 302 to a presigned GET */
+        /** @description 1: assemble in the store and answer 302 to a presigned GET; 0: stream it. Unset: stream it, but on AWS Lambda (answers buffered whole, at most 6 MB) answer the 302 */
         redirect?: "0" | "1" | "true" | "false";
       };
       path: {
@@ -1898,7 +1898,7 @@ export interface operations {
       query?: {
         /** @description ISO 8601: the newest capture of each source at or before this time (default now) */
         at?: string;
-        /** @description 1: assemble in the store and answer 302 to a presigned GET */
+        /** @description 1: assemble in the store and answer 302 to a presigned GET; 0: stream it. Unset: stream it, but on AWS Lambda (answers buffered whole, at most 6 MB) answer the 302 */
         redirect?: "0" | "1" | "true" | "false";
       };
       path: {
