@@ -11,9 +11,9 @@ import { adminCommand, DatabaseBusyError, EmbeddedDatabaseUnreadableError } from
 import { audit } from '../db/schema.js';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../formats/types.js';
 import { openServices, type OpenedServices } from './boot.js';
-import { ConfigError, loadConfig, onPostgres } from './config.js';
+import { ConfigError, loadConfig, missingBucket, onPostgres } from './config.js';
 import type { Role } from './context.js';
-import { ApiError, failureLine, isUnavailable } from './errors.js';
+import { ApiError, failureLine, isMissingBucket, isUnavailable } from './errors.js';
 import { createLogger } from './logger.js';
 import { VERSION } from './version.js';
 import { rebuildCatalog, reindexArtifacts, type Progress } from './admin/rebuild.js';
@@ -170,6 +170,8 @@ async function openForCommand<T>(fn: (opened: OpenedServices) => Promise<T>, onF
   let result: T;
   try {
     result = await fn(opened);
+  } catch (e) {
+    throw isMissingBucket(e) ? missingBucket(config) : e;
   } finally {
     await opened.close();
   }

@@ -288,6 +288,14 @@ export class ConfigError extends Error {
   }
 }
 
+/** The setting error a store answering "no such bucket" is: the bucket and where it was looked for, named. */
+export function missingBucket(config: Pick<Config, 'S3_BUCKET' | 'S3_ENDPOINT' | 'S3_REGION'>): ConfigError {
+  const where = config.S3_ENDPOINT ?? `AWS S3 (${config.S3_REGION})`;
+  return new ConfigError([
+    `S3_BUCKET: no bucket ${JSON.stringify(config.S3_BUCKET ?? '')} at ${where}: make it (versioned), or set S3_BUCKET to the catalog's`,
+  ]);
+}
+
 /** Reads and validates the configuration; empty strings count as unset. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));

@@ -238,6 +238,14 @@ export function isUnavailable(err: unknown): boolean {
   return false;
 }
 
+/** Whether the S3 store answered that its bucket does not exist: S3_BUCKET names no bucket at S3_ENDPOINT. */
+export function isMissingBucket(err: unknown): boolean {
+  return causeChain(err).some((e) => {
+    const x = e as { name?: unknown; Code?: unknown };
+    return x.name === 'NoSuchBucket' || x.Code === 'NoSuchBucket';
+  });
+}
+
 /** The ApiError a failure becomes: itself when it is one, `service_unavailable` for an outage, else `internal`. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
