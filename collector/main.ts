@@ -53,7 +53,7 @@ function failed(argv: string[], message: string, status: number): number {
 }
 
 /** Runs one command line; resolves with the exit status. */
-export async function main(argv: string[]): Promise<number> {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === '--version' || command === '-V' || command === 'version') {
     // --json: one JSON document, as every command's and the catalog CLI's --version print.

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { DEFAULT_CONFIG_FILE, HOST_HELP, HOST_OPTIONS, noPositionals, parseCommand, parseHostSettings, printedHelp } from '../cli.js';
 import { loadConfigFile } from '../config.js';
 import { discoverHost, fileSpecs, type Discovery } from '../discover.js';
@@ -58,7 +59,7 @@ export async function run(args: string[]): Promise<number> {
   const file = loadConfigFile(values.config);
   const files = fileSpecs(values.file, file);
   const ssh = values.ssh ?? file.ssh ?? [];
-  const localName = values.host ?? process.env.COLLECTOR_HOST ?? file.host ?? (await import('node:os')).hostname();
+  const localName = values.host ?? process.env.COLLECTOR_HOST ?? file.host ?? hostname();
   const accesses = hostAccesses('discover', ssh, values.root ?? file.root ?? '/', localName, hostSettings);
   const found: Discovery[] = [];
   for (const { access, hostName } of accesses) {
