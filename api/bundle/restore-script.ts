@@ -266,7 +266,7 @@ shown() {
 
 usage() {
   cat <<'USAGE'
-usage: sh restore.sh [--apply] [--device [N=|DEVICE_ID=]PATH]... [--extent N] [--force-device PATH]
+usage: sh restore.sh [--apply | --dry-run] [--device [N=|DEVICE_ID=]PATH]... [--extent N] [--force-device PATH]
                      [--source N=HOST]...
        sh restore.sh --plan
 
@@ -274,6 +274,7 @@ Without --apply nothing is written: the script verifies SHA256SUMS and prints, f
 each extent, the command that restores its partition table.
   --apply               write, but only to a device whose LVM header (partition
                         + 0x100000) carries the extent's device id
+  --dry-run             write nothing (the default; it undoes an --apply before it)
   --device PATH         the device to restore (one extent), or N=PATH / naa.…=PATH
                         (an naa., eui. or vml. id in any case)
   --extent N            only extent N
