@@ -186,6 +186,49 @@ const nodeBuiltinsOnce = {
   },
 };
 
+// Property names of fast-xml-parser's own objects (the parser, its options, nodes, the
+// validator's and the entity decoder's state), written short in the collector: nothing outside
+// the bundle sees them and nothing reads one by a string (~330 bytes for the parser's first four,
+// which it reads on every tag, ~2,500 for the rest). The options and the decoder are also set
+// in formats/smf.ts and infra/shims/, renamed alike. A name here renames that property in every
+// file of the bundle, a spooled capture or a report written as JSON too, so a collector or
+// formats source other than smf.ts that holds one of these words fails the build (below).
+const XML_PROPS = [
+  ...['readonlyMatcher', 'isCurrentNodeStopNode', 'stopNodeExpressionsSet', 'saveTextToParentTag'],
+  ...['textNodeName', 'captureMetaData', 'attributeNamePrefix', 'attributesGroupName', 'processEntities', 'entityDecoder'],
+  ...['unpairedTagsSet', 'tagsNodeStack', 'tagname', 'getMetaDataSymbol', 'matcher', 'replaceEntitiesValue', 'onDangerousProperty'],
+  ...['numberParseOptions', 'buildAttributesMap', 'resolveNameSpace', 'externalEntities', 'attributeValueProcessor', 'doctypefound'],
+  ...['currentExpandedLength', 'entityExpansionCount', 'startIndex', 'updateCurrent', 'parseTextData', 'addChild', 'ignoreAttributesFn'],
+  ...['unpairedTags', 'tagValueProcessor', 'tagStartPos', 'tagExp', 'closeIndex', 'attrExpPresent', 'stopNodes', 'addStartIndex'],
+  ...['getCurrentTag', 'transformAttributeName', 'readDocType', 'alwaysCreateTextNode', 'strictReservedNames', 'rawTagName'],
+  ...['maxTotalExpansions', 'updateTag', 'maxExpansionDepth', 'maxExpandedLength', 'transformTagName', 'commentPropName', 'endIndex'],
+  ...['readOnly', 'parseXml', 'removeNSPrefix', 'maxEntityCount', 'preserveOrder', 'cdataPropName', 'maxEntitySize', 'leadingZeros'],
+  ...['allowedTags', 'addEndIndex', 'currentNode', 'matchesAny', 'tagClosed', 'eNotation', 'tagFilter', 'appliesTo', 'addEntity'],
+  ...['allowBooleanAttributes', 'setXmlVersion', 'addInputEntities', 'setExternalEntities', 'maxNestedTags', 'parseAttributeValue'],
+  ...['ignoreDeclaration', 'ignoreAttributes', 'parseTagValue', 'htmlEntities', 'ignorePiTags', 'trimValues'],
+];
+const XML_PROP_WORD = new RegExp(`\\b(${XML_PROPS.join('|')})\\b`);
+const xmlPropsStayInside = {
+  name: 'xml-props-stay-inside',
+  setup(b) {
+    b.onLoad({ filter: /\/(collector|formats)\/[^/]+(\/[^/]+)?\.ts$/ }, (a) => {
+      if (a.path.endsWith('/formats/smf.ts')) return undefined;
+      const text = readFileSync(a.path, 'utf8');
+      const hit = XML_PROP_WORD.exec(text);
+      if (!hit) return undefined;
+      const line = text.slice(0, hit.index).split('\n').length;
+      return {
+        errors: [
+          {
+            text: `"${hit[1]}" is a property name the collector bundle renames (XML_PROPS in infra/build.mjs): use another name here, or take it off that list`,
+            location: { file: relative(ROOT, a.path), line, column: 0, lineText: text.split('\n')[line - 1] },
+          },
+        ],
+      };
+    });
+  },
+};
+
 // The collector is one strict-mode script: its first statement (after the shebang) says so
 // once, instead of each lazily loaded module repeating "use strict" (tsconfig's `strict`
 // implies alwaysStrict, which has esbuild emit the directive per module; ~500 bytes). Its
@@ -201,7 +244,7 @@ if (!lambdaOnly)
   await buildTo(
     {
       entryPoints: [path('collector/main.ts')],
-      plugins: [xmlOptionsOff, nodeBuiltinsOnce],
+      plugins: [xmlOptionsOff, nodeBuiltinsOnce, xmlPropsStayInside],
       charset: 'utf8',
       outfile: path('dist/collector.cjs'),
       bundle: true,
@@ -212,12 +255,7 @@ if (!lambdaOnly)
       minify: process.env.BUILD_MINIFY !== '0',
       legalComments: 'none',
       tsconfigRaw: collectorTsconfig,
-      // fast-xml-parser's parser keeps the first four on itself and reads them on every tag; the
-      // rest are options and state it reads by name, options set only in formats/smf.ts and
-      // infra/shims/xml-options-fixed.js (nothing reads one by a string). Nothing outside the
-      // bundle sees them, so they may be short (~580 bytes, and ~1,040 for the rest).
-      mangleProps:
-        /^(readonlyMatcher|isCurrentNodeStopNode|stopNodeExpressionsSet|saveTextToParentTag|textNodeName|captureMetaData|attributeNamePrefix|attributesGroupName|processEntities|entityDecoder|unpairedTagsSet|tagsNodeStack)$/,
+      mangleProps: new RegExp(`^(${XML_PROPS.join('|')})$`),
       banner: { js: '#!/usr/bin/env node\n"use strict";' },
       define: { __COLLECTOR_VERSION__: JSON.stringify(pkg.version) },
       logLevel: quiet ? 'error' : 'warning',
