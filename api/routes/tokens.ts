@@ -20,6 +20,7 @@ const create = createRoute({
   responses: {
     201: { description: 'Created; the secret is in `token` and is never shown again', content: { 'application/json': { schema: TokenCreated } } },
     400: { description: 'Bad request', content: { 'application/json': { schema: ErrorSchema } } },
+    ...ADMIN_ERRORS,
   },
 });
 
@@ -48,6 +49,7 @@ const revoke = createRoute({
   request: { params: z.object({ id: z.string().min(1).max(100) }) },
   responses: {
     200: { description: 'Revoked', content: { 'application/json': { schema: z.object({ id: z.string(), revokedAt: z.string() }) } } },
+    ...ADMIN_ERRORS,
     404: { description: 'No such token', content: { 'application/json': { schema: ErrorSchema } } },
     409: {
       description: 'The bootstrap admin token of CATALOG_BOOTSTRAP_TOKEN (id `bootstrap`): a setting, retired by unsetting it',

@@ -54,6 +54,7 @@ interface Operation {
   path: string;
   operationId: string;
   security?: unknown[];
+  responses: Record<string, unknown>;
 }
 
 describe('every operation in /openapi.json has a role, and the API enforces it', () => {
@@ -95,6 +96,12 @@ describe('every operation in /openapi.json has a role, and the API enforces it',
 
   it('documents security as the table says', () => {
     for (const op of operations) expect(op.security, op.operationId).toEqual(ROLES[op.operationId] === 'none' ? [] : [{ bearer: [] }]);
+  });
+
+  it('documents the 401 and 403 every guarded operation answers', () => {
+    // POST /v1/tokens and DELETE /v1/tokens/{id} listed neither.
+    for (const op of operations.filter((o) => ROLES[o.operationId] !== 'none'))
+      expect([op.operationId, '401' in op.responses, '403' in op.responses]).toEqual([op.operationId, true, true]);
   });
 
   it('answers 401 without a token and 403 to a role it does not admit', async () => {

@@ -946,6 +946,18 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description No or bad token */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The token's role is not admin */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** Revoke a token */
@@ -963,6 +975,18 @@ export interface operations {
             id: string;
             revokedAt: string;
           };
+        };
+      };
+      /** @description No or bad token */
+      401: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The token's role is not admin */
+      403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
         };
       };
       /** @description No such token */
