@@ -61,7 +61,7 @@ const begin = createRoute({
     403: err('Wrong role or another host'),
     409: err('The capture id is taken by different content'),
     413: err('The request body is over the size limit, as sent or inflated'),
-    415: err('A Content-Encoding other than gzip'),
+    415: err('A Content-Encoding other than gzip, or a body not sent as JSON (Content-Type: application/json)'),
     422: err(
       'An artifact declared by `previous` is not one this host committed with the same kind, fileName, sourcePath, device, size and sha256; send its chunks',
     ),
@@ -101,7 +101,7 @@ const partial = createRoute({
     403: err('Wrong role or another host'),
     409: err("The capture id is taken by different content, or the declaration does not hold the capture's earlier one as its first artifacts"),
     413: err('The request body is over the size limit, as sent or inflated'),
-    415: err('A Content-Encoding other than gzip'),
+    415: err('A Content-Encoding other than gzip, or a body not sent as JSON (Content-Type: application/json)'),
     422: err('An artifact declared by `previous` does not resolve, as for a begin'),
     429: err('As for a begin: the host has MAX_OPEN_CAPTURES (32) open captures'),
     503: err('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),

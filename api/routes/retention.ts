@@ -7,7 +7,7 @@ import { runRetention } from '../retention/run.js';
 import { checkStore } from '../retention/check.js';
 import { pinCapture, unpinCapture } from '../retention/pins.js';
 import { CheckReport, Pin, PinBody, RetentionReport } from '../schemas/retention.js';
-import { err } from '../schemas/common.js';
+import { err, NOT_JSON } from '../schemas/common.js';
 
 const run = createRoute({
   method: 'post',
@@ -69,6 +69,7 @@ const pin = createRoute({
     401: err('No or bad token'),
     403: err('Not an admin token'),
     404: err('No such committed capture'),
+    415: NOT_JSON,
   },
 });
 

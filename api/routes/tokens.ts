@@ -5,7 +5,7 @@ import { requireRole } from '../http/auth.js';
 import type { App } from '../context.js';
 import { recordAudit } from '../http/audit.js';
 import { createToken, revokeToken } from '../admin/tokens.js';
-import { ADMIN_ERRORS, ErrorSchema } from '../schemas/common.js';
+import { ADMIN_ERRORS, ErrorSchema, NOT_JSON } from '../schemas/common.js';
 import { TokenCreate, TokenCreated, TokenRow } from '../schemas/admin.js';
 
 const create = createRoute({
@@ -21,6 +21,7 @@ const create = createRoute({
     201: { description: 'Created; the secret is in `token` and is never shown again', content: { 'application/json': { schema: TokenCreated } } },
     400: { description: 'Bad request', content: { 'application/json': { schema: ErrorSchema } } },
     ...ADMIN_ERRORS,
+    415: NOT_JSON,
   },
 });
 

@@ -32,6 +32,9 @@ export const Health = z
 /** Any route answers this for a path or query holding NUL, control characters or bad percent-encoding (api/app.ts). */
 export const PATH_ERROR = err('A path or query with NUL, control characters or bad percent-encoding');
 
+/** What a route that takes a JSON body answers to a body sent as another media type (api/app.ts). */
+export const NOT_JSON = err('The body is not sent as JSON (Content-Type: application/json)');
+
 /** Error responses of the admin routes. */
 export const ADMIN_ERRORS = {
   401: err('No or bad token'),

@@ -958,6 +958,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The body is not sent as JSON (Content-Type: application/json) */
+      415: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** Revoke a token */
@@ -1055,7 +1061,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description A Content-Encoding other than gzip */
+      /** @description A Content-Encoding other than gzip, or a body not sent as JSON (Content-Type: application/json) */
       415: {
         content: {
           "application/json": components["schemas"]["Error"];
@@ -1139,7 +1145,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description A Content-Encoding other than gzip */
+      /** @description A Content-Encoding other than gzip, or a body not sent as JSON (Content-Type: application/json) */
       415: {
         content: {
           "application/json": components["schemas"]["Error"];
@@ -2128,6 +2134,12 @@ export interface operations {
       };
       /** @description No such committed capture */
       404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The body is not sent as JSON (Content-Type: application/json) */
+      415: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
