@@ -183,10 +183,14 @@ function storageFactsMessage(f: Omit<StorageFactsFrom, 'message'>, files: PlanSo
 
 /**
  * The download of a saved file a step reads by its bare name, as an operator runs it beside the
- * plan: the catalog's address and an operator token are the operator's, named as variables.
+ * plan: the catalog's address and an operator token are the operator's, named as variables; one
+ * left unset stops it with the shell saying which to set (`${VAR:?…}`), not a curl error.
  */
 function fetchCommand(s: PlanSource): string {
-  return `curl -fo ${shQuote(s.fileName)} -H "Authorization: Bearer $TOKEN" "$CATALOG_URL/v1/artifacts/${encodeURIComponent(s.artifactId)}/content"`;
+  return (
+    `curl -fo ${shQuote(s.fileName)} -H "Authorization: Bearer \${TOKEN:?set TOKEN to an operator token}" ` +
+    `"\${CATALOG_URL:?set CATALOG_URL to the catalog address}/v1/artifacts/${encodeURIComponent(s.artifactId)}/content"`
+  );
 }
 
 export interface PlanStep {

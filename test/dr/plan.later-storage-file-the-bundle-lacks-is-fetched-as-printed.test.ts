@@ -95,8 +95,10 @@ describe('a storage file the bundle of the requested time lacks', () => {
     const restore = plan.steps.find((s) => s.commands.includes('svccfg import iscsitgt.lun4.xml'));
     expect(restore?.commands.find((c) => c.startsWith('sed '))).toMatch(/ iscsitgt\.xml > iscsitgt\.lun4\.xml$/);
     const text = renderDrPlanText(plan);
-    const fetch = /curl -fo iscsitgt\.xml -H "Authorization: Bearer \$TOKEN" "\$CATALOG_URL\/v1\/artifacts\/[^"]+\/content"/.exec(text)?.[0];
-    expect(fetch, text).toBe(`curl -fo iscsitgt.xml -H "Authorization: Bearer $TOKEN" "$CATALOG_URL/v1/artifacts/${EXPORT_ID}/content"`);
+    const fetch = /curl -fo iscsitgt\.xml -H "Authorization: Bearer \$\{TOKEN[^}]*\}" "\$\{CATALOG_URL[^}]*\}\/v1\/artifacts\/[^"]+\/content"/.exec(text)?.[0];
+    expect(fetch, text).toBe(
+      `curl -fo iscsitgt.xml -H "Authorization: Bearer \${TOKEN:?set TOKEN to an operator token}" "\${CATALOG_URL:?set CATALOG_URL to the catalog address}/v1/artifacts/${EXPORT_ID}/content"`,
+    );
     expect(plan.storageFactsFrom[0].message).toContain(fetch);
 
     const dir = mkdtempSync(join(tmpdir(), 'plan-fetch-'));
@@ -113,6 +115,27 @@ describe('a storage file the bundle of the requested time lacks', () => {
     const moved = readFileSync(join(dir, 'iscsitgt.lun4.xml'), 'utf8');
     expect(moved).toContain("name='param_lun4_4'");
     expect(moved).not.toContain("name='param_lun4_0'");
+  });
+
+  it('pasted without TOKEN or CATALOG_URL set, the download says which to set, and sends nothing', async () => {
+    const fetch = /curl -fo iscsitgt\.xml [^\n]*\/content"/.exec(renderDrPlanText(buildDrPlan(input)))![0];
+    const dir = mkdtempSync(join(tmpdir(), 'plan-fetch-unset-'));
+    temps.push(dir);
+    const before = requests.length;
+    for (const [env, named] of [
+      [{ TOKEN }, 'CATALOG_URL: set CATALOG_URL to the catalog address'],
+      [{ CATALOG_URL: url }, 'TOKEN: set TOKEN to an operator token'],
+    ] as const) {
+      const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'TOKEN' && k !== 'CATALOG_URL'));
+      const r = await new Promise<{ code: number; stderr: string }>((done) =>
+        execFile('sh', ['-c', fetch], { cwd: dir, env: { ...clean, ...env }, timeout: 30_000 }, (err, _out, stderr) =>
+          done({ code: err ? ((err.code as number) ?? 1) : 0, stderr }),
+        ),
+      );
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(named);
+    }
+    expect(requests.length).toBe(before);
   });
 
   it('says nothing of a download when the bundle carries the file', () => {
