@@ -147,7 +147,7 @@ function mbrType(type: string): number {
 function nothingToRestore(extent: RestoreExtent): string | null {
   const p = extent.partition;
   if (p.scheme === 'none' || p.missing) {
-    return `the dump${extent.headerCollectedAt ? ` of ${extent.headerCollectedAt}` : ''} holds no partition table entry for this VMFS partition (it was found by probing at LBA ${p.startLba}); pick an earlier --at, or recreate the entry by hand (RESTORE.md)`;
+    return `the dump${extent.headerCollectedAt ? ` of ${extent.headerCollectedAt}` : ''} holds no partition table entry for this VMFS partition (it was found by probing at LBA ${p.startLba}); fetch a bundle of an earlier time (collector restore --at, or ?at=), or recreate the entry by hand (RESTORE.md)`;
   }
   if (!extent.headerFile) return 'no header dump of this extent is in the bundle';
   return null;
