@@ -22,6 +22,9 @@ ${HOST_HELP}
   --config FILE        JSON config (default ${DEFAULT_CONFIG_FILE})
   --json               machine-readable output
   -h, --help           this help
+
+Exit status: 0 done · 1 no host reached · 2 some host not reached, or an ERROR line ·
+64 usage · 78 config file unreadable or invalid.
 `;
 
 const OPTIONS = {

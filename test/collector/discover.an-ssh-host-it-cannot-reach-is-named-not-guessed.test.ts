@@ -58,3 +58,10 @@ it('collect reports it with the reason, not as a Linux host', async () => {
   expect(j.json.captures[0]).toMatchObject({ host: 'unreachable-esxi', hostKind: null, state: 'empty', error: REASON, artifacts: [] });
   expect(j.json.error).toEqual({ code: 'failed', message: `unreachable-esxi: ${REASON}` });
 });
+
+it('discover --help says the exit statuses these runs end with', async () => {
+  const help = (await runCollector(['discover', '--help'], proxy.env)).stdout.replace(/\s+/g, ' ');
+  expect(help).toContain(
+    'Exit status: 0 done · 1 no host reached · 2 some host not reached, or an ERROR line · 64 usage · 78 config file unreadable or invalid.',
+  );
+});
