@@ -28,16 +28,17 @@ export interface ConfigFile {
 
 /**
  * The keys of a config file (ConfigFile's, but `from`) and what each must hold: a string (s), a
- * list of strings (l), or a whole number in its flag's range; a byte count (null) is read as its
- * flag reads one. A number was taken as it came: `"retries": -1` or `"x"` made every run send
- * nothing and spool its capture as unreachable (exit 75), run after run.
+ * list of strings (l), a byte count as its flag reads one (b), or a whole number in its flag's
+ * range. A number was taken as it came: `"retries": -1` or `"x"` made every run send nothing and
+ * spool its capture as unreachable (exit 75), run after run; a byte count that was none was
+ * refused as a flag never given (`--spool-max-bytes: not a byte count`, exit 64).
  */
-const CONFIG_KEYS: Record<string, 's' | 'l' | [number, number] | null> = {
+const CONFIG_KEYS: Record<string, 's' | 'l' | 'b' | [number, number]> = {
   catalogUrl: 's',
   token: 's',
   host: 's',
   spool: 's',
-  spoolMaxBytes: null,
+  spoolMaxBytes: 'b',
   parallel: [1, 64],
   retries: [0, 20],
   root: 's',
@@ -45,8 +46,18 @@ const CONFIG_KEYS: Record<string, 's' | 'l' | [number, number] | null> = {
   devices: 'l',
   files: 'l',
   undeletePaths: 'l',
-  headerBytes: null,
+  headerBytes: 'b',
 };
+
+/** True when parseBytes reads `text` as a byte count. */
+function isByteCount(text: string): boolean {
+  try {
+    parseBytes(text, '');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export interface CatalogConfig {
   catalogUrl: string | null;
@@ -94,7 +105,9 @@ export function loadConfigFile(explicit: string | undefined, env: NodeJS.Process
         ? typeof v !== 'string' && 'a string'
         : t === 'l'
           ? !(Array.isArray(v) && v.every((x) => typeof x === 'string')) && 'a list of strings'
-          : t && !(Number.isInteger(v) && (v as number) >= t[0] && (v as number) <= t[1]) && `a whole number from ${t[0]} to ${t[1]}`);
+          : t === 'b'
+            ? !((typeof v === 'number' || typeof v === 'string') && isByteCount(String(v))) && 'a byte count (a number, or text such as "2G")'
+            : !(Number.isInteger(v) && (v as number) >= t[0] && (v as number) <= t[1]) && `a whole number from ${t[0]} to ${t[1]}`);
     if (wrong) throw invalid(`"${k}" must be ${wrong}`);
   }
   // A key no command reads (a typo, "tokn", "catalogURL") is said, not dropped without a word.

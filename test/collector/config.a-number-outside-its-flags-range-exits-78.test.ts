@@ -1,6 +1,7 @@
 /**
  * A config file's "retries" and "parallel" are held to the range their flags take (--retries
- * 0–20, --parallel 1–64) and must be whole numbers: one that is not stops every command that
+ * 0–20, --parallel 1–64) and must be whole numbers, "spoolMaxBytes" and "headerBytes" byte
+ * counts as their flags read them: one that is not stops every command that
  * reads the file with one line naming it, exit 78, as for any key of the wrong type (README,
  * "Running the collector"). `"retries": "x"` or `-1` was taken as it came: collect then sent no
  * request at all and spooled its capture as "catalog unreachable: " (exit 75), run after run.
@@ -47,6 +48,10 @@ it.each([
   ['parallel', 65, 'a whole number from 1 to 64'],
   ['parallel', '8', 'a whole number from 1 to 64'],
   ['parallel', null, 'a whole number from 1 to 64'],
+  // A byte count that is none was refused as a flag never given ("--spool-max-bytes: not a byte count", exit 64).
+  ['spoolMaxBytes', true, 'a byte count (a number, or text such as "2G")'],
+  ['spoolMaxBytes', '2 gigs', 'a byte count (a number, or text such as "2G")'],
+  ['headerBytes', -1, 'a byte count (a number, or text such as "2G")'],
 ])('"%s": %j is refused by every command that reads the file (exit 78)', async (key, value, what) => {
   const file = configWith(`${key}-${String(value)}`, { [key]: value });
   for (const args of [
@@ -60,8 +65,8 @@ it.each([
 
 it('the ends of each range are taken without a word', async () => {
   for (const values of [
-    { retries: 0, parallel: 1 },
-    { retries: 20, parallel: 64 },
+    { retries: 0, parallel: 1, spoolMaxBytes: 1048576, headerBytes: '1536M' },
+    { retries: 20, parallel: 64, spoolMaxBytes: '2G', headerBytes: 2097152 },
   ]) {
     const file = configWith(`ends-${values.retries}`, values);
     const r = await runCollector(['spool', 'list', '--spool', join(dir, 'spool-ends'), '--config', file], isolatedEnv(join(dir, 'absent.json')));
