@@ -117,6 +117,8 @@ function copyMigrations(files, to) {
 const FOLDED_XML_OPTIONS = JSON.parse(readFileSync(path('infra/xml-options-folded.json'), 'utf8'));
 const FOLDED_READ = new RegExp(`\\b(?:this\\.)?options\\.(${Object.keys(FOLDED_XML_OPTIONS).join('|')})\\b(?!\\s*=[^=])`, 'g');
 /** Edits that each must apply once, so a fast-xml-parser whose code moved fails the build instead of bundling half-folded. */
+/** An edit's `to` that cuts the whole block its `from` opens. */
+const CUT = Symbol('cut');
 const FOLDED_EDITS = {
   'OrderedObjParser.js': [
     // smf.ts passes its own (identity) entity decoder: the library's is never built.
@@ -136,20 +138,47 @@ const FOLDED_EDITS = {
     ['if (typeof xmlData !== "string" && xmlData.toString) {', 'if (false) {'],
     // smf.ts adds no entity (entities stay as written): the method fails loudly if called after all.
     ['addEntity(key, value) {', "addEntity(key, value) {\nthrow new Error('XML entity decoding is not part of the collector bundle');"],
+    ['static getMetaDataSymbol() {', CUT],
+  ],
+  // captureMetaData is off: no node gets a start or end index, so none carries metadata.
+  'xmlNode.js': [
+    ['this.addStartIndex(startIndex);', ''],
+    ['addStartIndex(startIndex) {', CUT],
+    ['addEndIndex(endIndex) {', CUT],
+    ['static getMetaDataSymbol() {', CUT],
+    ['let METADATA_SYMBOL;', ''],
+    ['if (typeof Symbol !== "function") {\n  METADATA_SYMBOL = "@@xmlMetadata";\n} else {\n  METADATA_SYMBOL = Symbol("XML Node Metadata");\n}', ''],
+  ],
+  'node2json.js': [
+    ['const METADATA_SYMBOL = XmlNode.getMetaDataSymbol();', ''],
+    ['if (tagObj[METADATA_SYMBOL] !== undefined && typeof val === "object" && val !== null) {', CUT],
   ],
 };
+/**
+ * `text` without the block that opens with `from` (a method, an if): from it through the brace
+ * closing the first one after it (these blocks hold no brace in a string or a comment).
+ */
+function cutBlock(text, from) {
+  const start = text.indexOf(from);
+  let depth = 0;
+  for (let i = text.indexOf('{', start + from.length - 1); i < text.length; i++) {
+    if (text[i] === '{') depth++;
+    else if (text[i] === '}' && --depth === 0) return text.slice(0, start) + text.slice(i + 1);
+  }
+  throw new Error(`infra/build.mjs: no end to the block \`${from}\` opens in fast-xml-parser`);
+}
 /** fast-xml-parser's source `text` of `file` with the collector's fixed options written in. */
 function foldXmlOptions(file, text) {
   const name = file.slice(file.lastIndexOf('/') + 1);
-  if (!['OrderedObjParser.js', 'node2json.js', 'XMLParser.js'].includes(name)) return text;
+  if (!['OrderedObjParser.js', 'node2json.js', 'XMLParser.js', 'xmlNode.js'].includes(name)) return text;
   let out = text.replace(FOLDED_READ, (_, option) => String(FOLDED_XML_OPTIONS[option]));
   // No unpaired tags (the options' empty list): no tag is one.
   out = out.replace(/\boptions\.unpairedTagsSet\.has\((?:[^()]|\([^()]*\))*\)/g, 'false');
   for (const [from, to] of FOLDED_EDITS[name] ?? []) {
     if (out.split(from).length !== 2) throw new Error(`infra/build.mjs: fast-xml-parser's ${name} no longer holds \`${from}\` once: see FOLDED_EDITS`);
-    out = out.replace(from, to);
+    out = to === CUT ? cutBlock(out, from) : out.replace(from, to);
   }
-  if (out === text) throw new Error(`infra/build.mjs: no option of infra/xml-options-folded.json is read in fast-xml-parser's ${name}`);
+  if (out === text) throw new Error(`infra/build.mjs: no option of infra/xml-options-folded.json is read in fast-xml-parser's ${name}, nor edited`);
   return out;
 }
 
