@@ -342,6 +342,15 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
             `rebuild: ${result.manifests} manifests, ${result.captures} captures recreated (${result.artifacts} artifacts), ${result.skipped} already present, ${result.tokens.restored} tokens restored, ${result.errors.length} errors${errors}${leftOut}${broughtBack}`,
             result,
           );
+          // A store with nothing to rebuild from is most often not the catalog's: a mistyped or relative DATA_DIR, another bucket.
+          if (result.manifests === 0) {
+            const { config, store } = opened.services;
+            const s3 = store.kind === 's3';
+            const where = s3 ? `bucket ${config.S3_BUCKET} at ${config.S3_ENDPOINT ?? `AWS S3 (${config.S3_REGION})`}` : join(config.DATA_DIR, 'blobs');
+            io.err(
+              `catalog: warning: the store (${where}) holds no capture manifest, so nothing was rebuilt; if the catalog's store is another, set ${s3 ? 'S3_BUCKET' : 'DATA_DIR'} to it and run rebuild again\n`,
+            );
+          }
           return result.errors.length > 0 || left.length > 0 ? 2 : 0;
         });
       }
