@@ -6,8 +6,9 @@
  * connection URL is kept in Secrets Manager. `npm run cdk:synth` synthesizes it offline.
  *
  * Lambda's limits are met by the design, not by settings: uploads never pass through the
- * function (collectors PUT to presigned S3 URLs signed by the function's role), large
- * downloads and bundles answer with a presigned GET (`?redirect=1`), and each function
+ * function (collectors PUT to presigned S3 URLs signed by the function's role), restore
+ * bundles answer with a presigned GET (a 302, unless `?redirect=0`) and large downloads do with
+ * `?redirect=1`, since an answer is capped at 6 MB, and each function
  * instance holds at most one database connection (`DATABASE_POOL_MAX=1`; RDS Proxy pools
  * them) with prepared statements off, which a transaction-pooling proxy needs. A commit
  * whose uploaded bytes would take longer to verify than a request may run is answered 202
