@@ -42,7 +42,7 @@ commands:
                                check manifests, rows and chunks; re-hash the next N % of chunks
   drop ID                      drop an open capture (begun, never committed) now, as the staging
                                sweep does 24 h after its last begin, one still declared in part
-                               an hour after; its collector sends it again
+                               an hour after; its collector sends it again if it spooled it
   pin ID --note TEXT           keep a capture whatever the policy says
   unpin ID                     remove a pin
   events scan                  raise host-stale (and re-check the health events), send due webhooks

@@ -195,7 +195,7 @@ const drop = createRoute({
   security: [{ bearer: [] }],
   summary:
     'Drop an open capture (begun, not committed) now, as the staging sweep does 24 h after its last begin, one still declared in part an hour after: for a host refused new captures (429), or a stuck one. ' +
-    'Its collector begins it again with its next run unless its spool is cleared',
+    'Its collector begins it again with its next run if the capture waits in its spool (one a stopped run left declared in part never does: that run spooled nothing)',
   middleware: [requireRole('admin')] as const,
   request: { params: z.object({ id: UUID }) },
   responses: {

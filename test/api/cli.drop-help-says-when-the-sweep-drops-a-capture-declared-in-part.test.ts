@@ -21,9 +21,12 @@ it('drop --help and the DELETE route name both ages the sweep drops an open capt
   expect(r.code, r.err).toBe(0);
   const help = r.out.replace(/\s+/g, ' ');
   expect(help).toContain('24 h after its last begin, one still declared in part an hour after');
+  // A part a stopped run left was never spooled: no run sends it again (both said every one is sent again).
+  expect(help).toContain('its collector sends it again if it spooled it');
   const catalog = await startTestCatalog('embedded');
   const doc = (await (await catalog.request('/openapi.json')).json()) as any;
   await catalog.close();
   const route = doc.paths['/v1/captures/{id}'].delete;
   expect(route.summary).toContain('24 h after its last begin, one still declared in part an hour after');
+  expect(route.summary).toContain('one a stopped run left declared in part never does');
 });

@@ -47,7 +47,7 @@ export interface paths {
     put: operations["sendCaptureChunks"];
   };
   "/v1/captures/{id}": {
-    /** Drop an open capture (begun, not committed) now, as the staging sweep does 24 h after its last begin, one still declared in part an hour after: for a host refused new captures (429), or a stuck one. Its collector begins it again with its next run unless its spool is cleared */
+    /** Drop an open capture (begun, not committed) now, as the staging sweep does 24 h after its last begin, one still declared in part an hour after: for a host refused new captures (429), or a stuck one. Its collector begins it again with its next run if the capture waits in its spool (one a stopped run left declared in part never does: that run spooled nothing) */
     delete: operations["dropOpenCapture"];
   };
   "/v1/captures/{id}/commit": {
@@ -1243,7 +1243,7 @@ export interface operations {
       };
     };
   };
-  /** Drop an open capture (begun, not committed) now, as the staging sweep does 24 h after its last begin, one still declared in part an hour after: for a host refused new captures (429), or a stuck one. Its collector begins it again with its next run unless its spool is cleared */
+  /** Drop an open capture (begun, not committed) now, as the staging sweep does 24 h after its last begin, one still declared in part an hour after: for a host refused new captures (429), or a stuck one. Its collector begins it again with its next run if the capture waits in its spool (one a stopped run left declared in part never does: that run spooled nothing) */
   dropOpenCapture: {
     parameters: {
       path: {
