@@ -66,9 +66,33 @@ export function buildApp(context: Record<string, string>, outdir?: string): { ap
   return { app, stack };
 }
 
+const USAGE = `usage: npm run cdk:synth -- [-c KEY=VALUE]... [--out DIR]
+
+Synthesizes the catalog's AWS deployment into cdk.out/ (or --out DIR), offline; deploy it
+with \`npx aws-cdk deploy --app cdk.out\` (AWS credentials) or from its CloudFormation template.
+
+  -c database=aurora|secret    aurora (default): Aurora Serverless v2 behind RDS Proxy;
+                               secret: a PostgreSQL of yours, its postgres:// URL in
+  -c databaseSecretArn=ARN     this Secrets Manager secret (needed with database=secret)
+  -c objectLock=true|false     the bucket with S3 Object Lock (default false; cannot be undone)
+  -c bootstrapToken=true|false a first admin token generated into Secrets Manager (default
+                               true); false leaves it out once an admin token of your own exists
+  -c stackName=NAME            the CloudFormation stack (default VmfsRecoveryCatalog)
+  -c lambdaCodeDir=DIR         where lambda.mjs is (default the checkout's dist/)
+  -c maintenanceMinutes=N      minutes between maintenance runs (default 60)
+  --out DIR                    where to write the cloud assembly (default cdk.out/)
+  -h, --help                   this text
+
+Any other key, or a value other than these, stops the synth (exit 1).
+`;
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
     const args = process.argv.slice(2);
+    if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    }
     const out =
       parseArgs({ args, options: { context: { type: 'string', short: 'c', multiple: true }, out: { type: 'string' } } }).values.out ?? `${ROOT}cdk.out`;
     const { app, stack } = buildApp(contextFromArgs(args), out);
@@ -82,7 +106,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
         `Lambda bundle ${bundle}: ${(statSync(bundle).size / 1024).toFixed(1)} KiB (nodejs22.x, arm64)`,
     );
   } catch (e) {
-    console.error(`cdk:synth: ${(e as Error).message}`);
+    const unknown = (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+    console.error(`cdk:synth: ${(e as Error).message}${unknown ? ' (npm run cdk:synth -- --help lists the settings)' : ''}`);
     process.exit(1);
   }
 }
