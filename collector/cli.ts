@@ -4,21 +4,26 @@ import { DEFAULT_HOST_SETTINGS, type HostSettings } from './host-access.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
+/** An option given a value: `--url URL` (parseArgs' string option; one object for every such option). */
+export const VALUE = { type: 'string' } as const;
+/** An option given once for each of its values: `--ssh A --ssh B`. */
+export const VALUES = { type: 'string', multiple: true } as const;
+
 /** Options every command that talks to the catalog understands. */
 export const CATALOG_OPTIONS = {
-  config: { type: 'string' },
-  url: { type: 'string' },
-  token: { type: 'string' },
-  retries: { type: 'string' },
+  config: VALUE,
+  url: VALUE,
+  token: VALUE,
+  retries: VALUE,
 } as const satisfies OptionSpec;
 
 /** Options of commands that send captures (collect, import). */
 export const SEND_OPTIONS = {
   ...CATALOG_OPTIONS,
-  host: { type: 'string' },
-  spool: { type: 'string' },
-  'spool-max-bytes': { type: 'string' },
-  parallel: { type: 'string' },
+  host: VALUE,
+  spool: VALUE,
+  'spool-max-bytes': VALUE,
+  parallel: VALUE,
   'dry-run': { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
 } as const satisfies OptionSpec;
@@ -73,12 +78,12 @@ export function parseBytes(text: string, what: string): number {
 
 /** Options of commands that discover hosts (collect, discover): where to look and how long a host command may take. */
 export const HOST_OPTIONS = {
-  root: { type: 'string' },
-  ssh: { type: 'string', multiple: true },
-  device: { type: 'string', multiple: true },
-  file: { type: 'string', multiple: true },
-  undelete: { type: 'string', multiple: true },
-  'command-timeout': { type: 'string' },
+  root: VALUE,
+  ssh: VALUES,
+  device: VALUES,
+  file: VALUES,
+  undelete: VALUES,
+  'command-timeout': VALUE,
 } as const satisfies OptionSpec;
 
 export const HOST_HELP = `  --command-timeout S  kill a host command (or an ssh read silent that long) after S

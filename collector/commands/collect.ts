@@ -10,6 +10,7 @@ import {
   printedHelp,
   SEND_HELP,
   SEND_OPTIONS,
+  VALUE,
 } from '../cli.js';
 import { loadConfigFile, resolveSendConfig } from '../config.js';
 import { discoverHost, fileSpecs } from '../discover.js';
@@ -39,7 +40,7 @@ ${EXIT_HELP}
 const OPTIONS = {
   ...SEND_OPTIONS,
   ...HOST_OPTIONS,
-  'header-bytes': { type: 'string' },
+  'header-bytes': VALUE,
 } as const;
 
 /** `collect`: discover → read → chunk → upload missing → commit, one capture per host. */

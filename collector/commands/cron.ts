@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { DEFAULT_CONFIG_FILE, noPositionals, parseCommand, printedHelp } from '../cli.js';
+import { DEFAULT_CONFIG_FILE, noPositionals, parseCommand, printedHelp, VALUE } from '../cli.js';
 import { UsageError } from '../errors.js';
 import { shellQuote } from '../host-access.js';
 import { hasControlChars, visible } from '../../formats/printable.js';
@@ -46,7 +46,7 @@ export function splitArgs(text: string): string[] | null {
 
 /** `cron`: prints the lines; changes nothing. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommand('cron', { schedule: { type: 'string' }, args: { type: 'string' } }, args, true);
+  const { values, positionals } = parseCommand('cron', { schedule: VALUE, args: VALUE }, args, true);
   if (printedHelp(values, HELP)) return 0;
   noPositionals('cron', positionals);
   const minute = createHash('sha256').update(hostname()).digest()[0] % 60;

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { DEFAULT_CONFIG_FILE, HOST_HELP, HOST_OPTIONS, noPositionals, parseCommand, parseHostSettings, printedHelp } from '../cli.js';
+import { DEFAULT_CONFIG_FILE, HOST_HELP, HOST_OPTIONS, noPositionals, parseCommand, parseHostSettings, printedHelp, VALUE } from '../cli.js';
 import { loadConfigFile } from '../config.js';
 import { discoverHost, fileSpecs, type Discovery } from '../discover.js';
 import { hostAccesses } from '../host-access.js';
@@ -28,8 +28,8 @@ Exit status: 0 done · 1 no host reached · 2 some host not reached, or an ERROR
 `;
 
 const OPTIONS = {
-  config: { type: 'string' },
-  host: { type: 'string' },
+  config: VALUE,
+  host: VALUE,
   ...HOST_OPTIONS,
 } as const;
 

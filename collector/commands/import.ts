@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { detect, type ArtifactKind, type HostRef } from '../../formats/index.js';
 import { failedArtifact, PLAN_BYTES, type CapturedArtifact } from '../capture.js';
-import { COMMON_HELP, EXIT_HELP, oneOf, parseCommand, printedHelp, SEND_HELP, SEND_OPTIONS } from '../cli.js';
+import { COMMON_HELP, EXIT_HELP, oneOf, parseCommand, printedHelp, SEND_HELP, SEND_OPTIONS, VALUE } from '../cli.js';
 import { loadConfigFile, resolveSendConfig } from '../config.js';
 import { NAMED_KINDS, wholeFile, type PlannedArtifact } from '../discover.js';
 import { describeError, UsageError } from '../errors.js';
@@ -28,8 +28,8 @@ ${EXIT_HELP}
 
 const OPTIONS = {
   ...SEND_OPTIONS,
-  'host-kind': { type: 'string' },
-  kind: { type: 'string' },
+  'host-kind': VALUE,
+  kind: VALUE,
 } as const;
 
 const HOST_KINDS = ['esx', 'esxi', 'solaris', 'linux'] as const;

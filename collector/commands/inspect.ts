@@ -2,7 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ARTIFACT_KINDS, detect, isFormatError, parseArtifact, type ArtifactKind, type ParsedArtifact } from '../../formats/index.js';
 import { PLAN_BYTES, planDump } from '../capture.js';
-import { oneOf, parseCommand, printedHelp } from '../cli.js';
+import { oneOf, parseCommand, printedHelp, VALUE } from '../cli.js';
 import { describeError, EXIT, UsageError } from '../errors.js';
 import { openToRead, readAt } from '../host-access.js';
 import { printableJson, visibleLines } from '../../formats/printable.js';
@@ -146,7 +146,7 @@ function summarize(r: InspectResult): string {
 
 /** `inspect FILE...`: local parse, human or `--json` output. */
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommand('inspect', { kind: { type: 'string' } }, args, true);
+  const { values, positionals } = parseCommand('inspect', { kind: VALUE }, args, true);
   if (printedHelp(values, HELP)) return 0;
   if (positionals.length === 0) throw new UsageError('inspect: no FILE given (see collector inspect --help)');
   const kind = values.kind === undefined ? undefined : oneOf(values.kind, '--kind', ARTIFACT_KINDS);

@@ -4,7 +4,7 @@ import * as fsp from 'node:fs/promises';
 import { dirname, join, posix, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { CatalogClient } from '../catalog-client.js';
-import { CATALOG_OPTIONS, COMMON_HELP, noPositionals, parseCommand, printedHelp } from '../cli.js';
+import { CATALOG_OPTIONS, COMMON_HELP, noPositionals, parseCommand, printedHelp, VALUE } from '../cli.js';
 import { loadConfigFile, requireCatalog, resolveCatalogConfig } from '../config.js';
 import { CollectorError, describeError, EXIT, untrusted, UsageError } from '../errors.js';
 import { backoffDelay, catalogError, openRequest, RejectedError, UnreachableError, type HttpRequest } from '../http.js';
@@ -36,9 +36,9 @@ cert untrusted.
 
 const OPTIONS = {
   ...CATALOG_OPTIONS,
-  volume: { type: 'string' },
-  device: { type: 'string' },
-  at: { type: 'string' },
+  volume: VALUE,
+  device: VALUE,
+  at: VALUE,
   output: { type: 'string', short: 'o' },
 } as const;
 

@@ -1,4 +1,4 @@
-import { CATALOG_OPTIONS, COMMON_HELP, DEFAULT_SPOOL_DIR, parseCommand, printedHelp } from '../cli.js';
+import { CATALOG_OPTIONS, COMMON_HELP, DEFAULT_SPOOL_DIR, parseCommand, printedHelp, VALUE } from '../cli.js';
 import { loadConfigFile, requireCatalog, resolveSendConfig } from '../config.js';
 import { CatalogClient } from '../catalog-client.js';
 import { deliverCapture } from '../deliver.js';
@@ -28,7 +28,7 @@ Exit status: 0 done · 1 failed, or no such capture · 64 usage · 65 rejected a
 or TLS cert untrusted.
 `;
 
-const OPTIONS = { ...CATALOG_OPTIONS, spool: { type: 'string' } } as const;
+const OPTIONS = { ...CATALOG_OPTIONS, spool: VALUE } as const;
 
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 
