@@ -13,12 +13,18 @@ import { ApiError } from '../errors.js';
 import { inList, iso, num, str, unique } from './rows.js';
 import { datasetOfBackingStore } from '../../formats/zfs.js';
 import { segmentRowStands, volumeLink, type VolumeLink } from './segment-claims.js';
-import type { ArtifactSummaryView, EventView, ExtentView, LunView, SnapshotView, TargetView, VolumeView } from '../schemas/catalog.js';
+import {
+  type ArtifactSummaryView,
+  type EventView,
+  type ExtentView,
+  type LunView,
+  type SnapshotView,
+  type TargetView,
+  type VolumeView,
+  VIEW_LIMITS,
+} from '../schemas/catalog.js';
 
 // The view types are the response schemas' (api/schemas/catalog.ts).
-
-/** Bounds on the lists a view returns (history can grow for years). */
-export const VIEW_LIMITS = { artifacts: 500, events: 200, snapshots: 500, targets: 500, extents: 1000 } as const;
 
 type Row = Record<string, unknown>;
 

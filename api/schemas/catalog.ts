@@ -113,16 +113,22 @@ export const EventSchema = z
   })
   .openapi('Event');
 
+/**
+ * Bounds on the lists a volume or LUN view returns (history can grow for years): each list is
+ * the newest so many, newest first, and says so in its description.
+ */
+export const VIEW_LIMITS = { artifacts: 500, events: 200, snapshots: 500, targets: 500, extents: 1000 } as const;
+
 /** What a volume or a LUN links to, in both views. */
 const linkedRows = {
-  extents: z.array(ExtentSchema),
-  targets: z.array(TargetSchema),
-  snapshots: z.array(SnapshotSchema),
-  artifacts: z.array(ArtifactSummarySchema),
+  extents: z.array(ExtentSchema).describe(`At most the ${VIEW_LIMITS.extents} seen last, newest first`),
+  targets: z.array(TargetSchema).describe(`At most the ${VIEW_LIMITS.targets} seen last, newest first`),
+  snapshots: z.array(SnapshotSchema).describe(`At most the ${VIEW_LIMITS.snapshots} newest, newest first`),
+  artifacts: z.array(ArtifactSummarySchema).describe(`At most the ${VIEW_LIMITS.artifacts} collected last, newest first`),
   events: z
     .array(EventSchema)
     .describe(
-      'The newest 200 events of the volume and its devices (or of the LUN), newest first, whatever their state: open, acknowledged (`acknowledged`) and resolved (`resolvedAt`) — the history a timeline marks. The open ones alone: `GET /v1/events?status=open&vmfsUuid=…` (or `deviceId=…`)',
+      `The newest ${VIEW_LIMITS.events} events of the volume and its devices (or of the LUN), newest first, whatever their state: open, acknowledged (\`acknowledged\`) and resolved (\`resolvedAt\`) — the history a timeline marks. The open ones alone: \`GET /v1/events?status=open&vmfsUuid=…\` (or \`deviceId=…\`)`,
     ),
 };
 
@@ -138,9 +144,15 @@ export const VolumeSchema = z
     lastSeen: z.string().nullable(),
     segmentUuids: z.array(z.string()),
     ...linkedRows,
-    extents: linkedRows.extents.describe('The latest sighting of each extent per host, source, device and LUN'),
-    targets: linkedRows.targets.describe("iSCSI LUs presenting the extents' devices (NAA = LU GUID)"),
-    snapshots: linkedRows.snapshots.describe("zfs snapshots of the LUs' backing zvols, per the latest snapshot list"),
+    extents: linkedRows.extents.describe(
+      `The latest sighting of each extent per host, source, device and LUN: at most the ${VIEW_LIMITS.extents} seen last, newest first`,
+    ),
+    targets: linkedRows.targets.describe(
+      `iSCSI LUs presenting the extents' devices (NAA = LU GUID): at most the ${VIEW_LIMITS.targets} seen last, newest first`,
+    ),
+    snapshots: linkedRows.snapshots.describe(
+      `zfs snapshots of the LUs' backing zvols, per the latest snapshot list: at most the ${VIEW_LIMITS.snapshots} newest, newest first`,
+    ),
   })
   .openapi('Volume');
 

@@ -443,12 +443,13 @@ export interface components {
       firstSeen: string | null;
       lastSeen: string | null;
       segmentUuids: string[];
-      /** @description The latest sighting of each extent per host, source, device and LUN */
+      /** @description The latest sighting of each extent per host, source, device and LUN: at most the 1000 seen last, newest first */
       extents: components["schemas"]["Extent"][];
-      /** @description iSCSI LUs presenting the extents' devices (NAA = LU GUID) */
+      /** @description iSCSI LUs presenting the extents' devices (NAA = LU GUID): at most the 500 seen last, newest first */
       targets: components["schemas"]["TargetLu"][];
-      /** @description zfs snapshots of the LUs' backing zvols, per the latest snapshot list */
+      /** @description zfs snapshots of the LUs' backing zvols, per the latest snapshot list: at most the 500 newest, newest first */
       snapshots: components["schemas"]["ZfsSnapshot"][];
+      /** @description At most the 500 collected last, newest first */
       artifacts: components["schemas"]["ArtifactListed"][];
       /** @description The newest 200 events of the volume and its devices (or of the LUN), newest first, whatever their state: open, acknowledged (`acknowledged`) and resolved (`resolvedAt`) — the history a timeline marks. The open ones alone: `GET /v1/events?status=open&vmfsUuid=…` (or `deviceId=…`) */
       events: components["schemas"]["Event"][];
@@ -555,9 +556,13 @@ export interface components {
           label: string | null;
           version: string | null;
         })[];
+      /** @description At most the 1000 seen last, newest first */
       extents: components["schemas"]["Extent"][];
+      /** @description At most the 500 seen last, newest first */
       targets: components["schemas"]["TargetLu"][];
+      /** @description At most the 500 newest, newest first */
       snapshots: components["schemas"]["ZfsSnapshot"][];
+      /** @description At most the 500 collected last, newest first */
       artifacts: components["schemas"]["ArtifactListed"][];
       /** @description The newest 200 events of the volume and its devices (or of the LUN), newest first, whatever their state: open, acknowledged (`acknowledged`) and resolved (`resolvedAt`) — the history a timeline marks. The open ones alone: `GET /v1/events?status=open&vmfsUuid=…` (or `deviceId=…`) */
       events: components["schemas"]["Event"][];
