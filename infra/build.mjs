@@ -11,6 +11,35 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
+const USAGE = `usage: node infra/build.mjs [--quiet] [--lambda | --lambda-only] [--server] [--cli] [--out DIR] [--if-changed]
+  (none)          dist/collector.cjs only
+  --lambda        also dist/lambda.mjs (AWS Lambda) and dist/migrations; --lambda-only: that alone
+  --server        also dist/server.mjs (containers, systemd)
+  --cli           also dist/catalog.mjs (the admin commands)
+  --out DIR       the catalog bundles in DIR instead of dist/
+  --if-changed    skip a bundle whose recorded inputs are unchanged
+  --quiet         no size lines
+`;
+// An option not known here is refused before anything is built: a typo (--sever) would
+// otherwise build less than asked, and say nothing of it.
+for (let i = 2; i < process.argv.length; i++) {
+  const arg = process.argv[i];
+  if (arg === '--help' || arg === '-h') {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  if (arg === '--out') {
+    if (!process.argv[i + 1] || process.argv[i + 1].startsWith('-')) {
+      process.stderr.write('build: --out needs a directory\n');
+      process.exit(64);
+    }
+    i++;
+  } else if (!['--quiet', '--lambda', '--lambda-only', '--server', '--cli', '--if-changed'].includes(arg)) {
+    process.stderr.write(`build: unknown option ${arg} (node infra/build.mjs --help lists them)\n`);
+    process.exit(64);
+  }
+}
+
 const quiet = process.argv.includes('--quiet');
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const path = (p) => new URL(`../${p}`, import.meta.url).pathname;
