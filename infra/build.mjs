@@ -160,6 +160,9 @@ const FOLDED_EDITS = {
     ['this.readStopNodeData = readStopNodeData;', ''],
     // processEntities is off (the stand-in makes it { enabled: false }): values pass as they are.
     ['const entityConfig = this.options.processEntities;', 'return val;'],
+    // ignoreAttributes is false: no attribute is ignored, and the filter it would build is never made.
+    ['this.ignoreAttributesFn = getIgnoreAttributesFn(false)', ''],
+    ['if (this.ignoreAttributesFn(attrName, jPathStr)) continue;', ''],
   ],
   'XMLParser.js': [
     // smf.ts parses a string (formats/text.ts decodes the bytes): bytes or another object would
