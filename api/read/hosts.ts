@@ -4,7 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
-import type { CaptureView, HostDetailView, HostView } from '../schemas/catalog.js';
+import { type CaptureView, HOST_VIEW_LIMITS, type HostDetailView, type HostView } from '../schemas/catalog.js';
 import { iso, num, str } from './rows.js';
 import { VMFS_OF_EXTENT } from './segment-claims.js';
 import { artifactSummary, eventView } from './volumes.js';
@@ -79,7 +79,7 @@ export async function getHost(db: Db, name: string, now: Date, staleAfterHours: 
     SELECT c.id, c.collected_at, c.committed_at, c.collector_version,
            (SELECT count(*) FROM artifacts a WHERE a.capture_id = c.id) AS artifact_count
       FROM captures c WHERE c.host = ${name} AND c.state = 'committed'
-     ORDER BY c.collected_at DESC LIMIT 100`,
+     ORDER BY c.collected_at DESC LIMIT ${HOST_VIEW_LIMITS.captures}`,
   );
   const open = await queryRows<Row>(
     db,
@@ -88,7 +88,7 @@ export async function getHost(db: Db, name: string, now: Date, staleAfterHours: 
            jsonb_array_length(c.request->'artifacts') AS artifact_count, coalesce(c.request->>'partial' = 'true', false) AS partial, j.state AS job_state, j.attempts AS job_attempts, j.error AS job_error
       FROM captures c LEFT JOIN commit_jobs j ON j.capture_id = c.id
      WHERE c.host = ${name} AND c.state = 'open'
-     ORDER BY 3 DESC LIMIT 100`,
+     ORDER BY 3 DESC LIMIT ${HOST_VIEW_LIMITS.openCaptures}`,
   );
   const artifacts = host.lastCapture
     ? await queryRows<Row>(db, sql`SELECT * FROM artifacts WHERE capture_id = ${host.lastCapture.id} ORDER BY kind, file_name`)
@@ -103,7 +103,7 @@ export async function getHost(db: Db, name: string, now: Date, staleAfterHours: 
        GROUP BY 1
     ) x LEFT JOIN volumes v ON v.vmfs_uuid = x.vmfs_uuid
      WHERE x.vmfs_uuid IS NOT NULL
-     ORDER BY x.last_seen DESC LIMIT 500`,
+     ORDER BY x.last_seen DESC LIMIT ${HOST_VIEW_LIMITS.volumes}`,
   );
   // Each artifact of the host's newest capture that lists targets describes the current configuration.
   const targets = await queryRows<Row>(
@@ -113,9 +113,9 @@ export async function getHost(db: Db, name: string, now: Date, staleAfterHours: 
      WHERE t.capture_id = (
        SELECT t2.capture_id FROM targets t2 JOIN artifacts a ON a.id = t2.artifact_id
         WHERE t2.storage_host = ${name} ORDER BY a.collected_at DESC LIMIT 1)
-     ORDER BY t.iqn, t.lun LIMIT 1000`,
+     ORDER BY t.iqn, t.lun LIMIT ${HOST_VIEW_LIMITS.targets}`,
   );
-  const events = await queryRows<Row>(db, sql`SELECT * FROM events WHERE host = ${name} ORDER BY created_at DESC, id DESC LIMIT 200`);
+  const events = await queryRows<Row>(db, sql`SELECT * FROM events WHERE host = ${name} ORDER BY created_at DESC, id DESC LIMIT ${HOST_VIEW_LIMITS.events}`);
   return {
     ...host,
     captures: captures.map(captureView),

@@ -211,15 +211,24 @@ export const OpenCaptureSchema = z
   })
   .openapi('OpenCapture');
 
+/** Bounds on the lists a host's view returns, each named in its description. */
+export const HOST_VIEW_LIMITS = { captures: 100, openCaptures: 100, volumes: 500, targets: 1000, events: 200 } as const;
+
 export const HostDetailSchema = HostSchema.extend({
-  captures: z.array(CaptureSchema).describe('Newest first, at most 100'),
+  captures: z.array(CaptureSchema).describe(`Committed captures, newest first, at most ${HOST_VIEW_LIMITS.captures}`),
   openCaptures: z
     .array(OpenCaptureSchema)
-    .describe('Captures begun and not committed, newest begin first (a host may hold at most 32 within 24 h; DELETE /v1/captures/{id} drops one)'),
+    .describe(
+      `Captures begun and not committed, newest begin first, at most ${HOST_VIEW_LIMITS.openCaptures} (a host may hold at most 32 within 24 h; DELETE /v1/captures/{id} drops one)`,
+    ),
   artifacts: z.array(ArtifactSummarySchema).describe('The artifacts of the last capture'),
-  volumes: z.array(z.object({ vmfsUuid: z.string(), label: z.string().nullable(), lastSeen: z.string() })).describe('Volumes whose extents this host saw'),
-  targets: z.array(z.object(luFields)).describe('LUs this host presents (storage hosts), per its last capture that listed any'),
-  events: z.array(EventSchema),
+  volumes: z
+    .array(z.object({ vmfsUuid: z.string(), label: z.string().nullable(), lastSeen: z.string() }))
+    .describe(`Volumes whose extents this host saw: at most the ${HOST_VIEW_LIMITS.volumes} seen last, newest first`),
+  targets: z
+    .array(z.object(luFields))
+    .describe(`LUs this host presents (storage hosts), per its last capture that listed any: at most ${HOST_VIEW_LIMITS.targets}, by IQN and LUN`),
+  events: z.array(EventSchema).describe(`The newest ${HOST_VIEW_LIMITS.events} events raised on this host, newest first, whatever their state`),
 }).openapi('HostDetail');
 
 export const ArtifactSchema = z

@@ -1,13 +1,14 @@
 /**
  * A volume or LUN view returns at most so many of each list it links to (VIEW_LIMITS: history
- * grows for years), the newest first, and /openapi.json says how many for each — only the
+ * grows for years), the newest first, and /openapi.json says how many for each, as it does for
+ * a host's page (HOST_VIEW_LIMITS) — only the
  * events' bound was said (as a number written beside the constant), so a client could not
  * tell a volume's 500 artifacts from all of them. Against a seeded volume with more events
  * than its bound.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { events } from '../../db/schema.js';
-import { VIEW_LIMITS } from '../../api/schemas/catalog.js';
+import { HOST_VIEW_LIMITS, VIEW_LIMITS } from '../../api/schemas/catalog.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { PROD, seedDatacenter, T0 } from './read-side-seed.js';
 
@@ -43,5 +44,10 @@ describeEachFlavour('a volume view and its documented bounds', (flavour) => {
     for (const shape of ['Volume', 'Lun'])
       for (const [list, bound] of Object.entries(VIEW_LIMITS))
         expect([shape, list, doc.components.schemas[shape].properties[list].description]).toEqual([shape, list, expect.stringContaining(` ${bound} `)]);
+    // A host's page likewise: its events, volumes, targets and captures had no bound said but the captures'.
+    const host = doc.components.schemas.HostDetail as unknown as { allOf: Array<{ properties?: Record<string, { description?: string }> }> };
+    const hostLists = Object.assign({}, ...host.allOf.map((part) => part.properties ?? {})) as Record<string, { description?: string }>;
+    for (const [list, bound] of Object.entries(HOST_VIEW_LIMITS))
+      expect([list, hostLists[list].description]).toEqual([list, expect.stringMatching(new RegExp(` ${bound}\\b`))]);
   });
 });

@@ -587,19 +587,19 @@ export interface components {
       artifactCount: number;
     }) | null;
     HostDetail: components["schemas"]["Host"] & ({
-      /** @description Newest first, at most 100 */
+      /** @description Committed captures, newest first, at most 100 */
       captures: components["schemas"]["CaptureListed"][];
-      /** @description Captures begun and not committed, newest begin first (a host may hold at most 32 within 24 h; DELETE /v1/captures/{id} drops one) */
+      /** @description Captures begun and not committed, newest begin first, at most 100 (a host may hold at most 32 within 24 h; DELETE /v1/captures/{id} drops one) */
       openCaptures: components["schemas"]["OpenCapture"][];
       /** @description The artifacts of the last capture */
       artifacts: components["schemas"]["ArtifactListed"][];
-      /** @description Volumes whose extents this host saw */
+      /** @description Volumes whose extents this host saw: at most the 500 seen last, newest first */
       volumes: ({
           vmfsUuid: string;
           label: string | null;
           lastSeen: string;
         })[];
-      /** @description LUs this host presents (storage hosts), per its last capture that listed any */
+      /** @description LUs this host presents (storage hosts), per its last capture that listed any: at most 1000, by IQN and LUN */
       targets: ({
           stack: string;
           iqn: string | null;
@@ -610,6 +610,7 @@ export interface components {
           sizeBytes: number | null;
           seenAt: string;
         })[];
+      /** @description The newest 200 events raised on this host, newest first, whatever their state */
       events: components["schemas"]["Event"][];
     });
     OpenCapture: {
