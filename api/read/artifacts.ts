@@ -1,7 +1,7 @@
 /** One artifact: its metadata and parse result, and where its bytes rest. */
 import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
-import type { ArtifactView } from '../schemas/catalog.js';
+import { ARTIFACT_EVENTS_LIMIT, type ArtifactView } from '../schemas/catalog.js';
 import { chunkList, type StoredChunk } from './content.js';
 import { iso, num, str } from './rows.js';
 import { eventView } from './volumes.js';
@@ -21,7 +21,7 @@ async function artifactRow(db: Db, id: string): Promise<Row | null> {
 export async function getArtifact(db: Db, id: string): Promise<ArtifactView | null> {
   const r = await artifactRow(db, id);
   if (!r) return null;
-  const events = await queryRows<Row>(db, sql`SELECT * FROM events WHERE artifact_id = ${id} ORDER BY created_at DESC, id DESC LIMIT 100`);
+  const events = await queryRows<Row>(db, sql`SELECT * FROM events WHERE artifact_id = ${id} ORDER BY created_at DESC, id DESC LIMIT ${ARTIFACT_EVENTS_LIMIT}`);
   return {
     id: String(r.id),
     captureId: String(r.capture_id),

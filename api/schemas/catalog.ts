@@ -211,6 +211,9 @@ export const OpenCaptureSchema = z
   })
   .openapi('OpenCapture');
 
+/** How many of an artifact's events its view returns (the newest). */
+export const ARTIFACT_EVENTS_LIMIT = 100;
+
 /** Bounds on the lists a host's view returns, each named in its description. */
 export const HOST_VIEW_LIMITS = { captures: 100, openCaptures: 100, volumes: 500, targets: 1000, events: 200 } as const;
 
@@ -250,7 +253,7 @@ export const ArtifactSchema = z
     parsed: jsonOrNull('What the parser found (kind, ids, details)'),
     pinned: z.boolean(),
     contentUrl: z.string().describe('Where the bytes are'),
-    events: z.array(EventSchema),
+    events: z.array(EventSchema).describe(`The newest ${ARTIFACT_EVENTS_LIMIT} events raised on this artifact, newest first, whatever their state`),
   })
   .openapi('Artifact');
 

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { events } from '../../db/schema.js';
-import { HOST_VIEW_LIMITS, VIEW_LIMITS } from '../../api/schemas/catalog.js';
+import { ARTIFACT_EVENTS_LIMIT, HOST_VIEW_LIMITS, VIEW_LIMITS } from '../../api/schemas/catalog.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { PROD, seedDatacenter, T0 } from './read-side-seed.js';
 
@@ -49,5 +49,6 @@ describeEachFlavour('a volume view and its documented bounds', (flavour) => {
     const hostLists = Object.assign({}, ...host.allOf.map((part) => part.properties ?? {})) as Record<string, { description?: string }>;
     for (const [list, bound] of Object.entries(HOST_VIEW_LIMITS))
       expect([list, hostLists[list].description]).toEqual([list, expect.stringMatching(new RegExp(` ${bound}\\b`))]);
+    expect(doc.components.schemas.Artifact.properties.events.description).toContain(`newest ${ARTIFACT_EVENTS_LIMIT} events`);
   });
 });

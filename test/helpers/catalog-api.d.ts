@@ -658,6 +658,7 @@ export interface components {
       pinned: boolean;
       /** @description Where the bytes are */
       contentUrl: string;
+      /** @description The newest 100 events raised on this artifact, newest first, whatever their state */
       events: components["schemas"]["Event"][];
     };
     DrPlan: {
