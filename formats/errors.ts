@@ -1,7 +1,8 @@
 import { cleanText } from './text-rule.js';
 
-/** Why a parser refused its input. */
-export type FormatErrorCode = 'empty' | 'truncated' | 'bad_magic' | 'unrecognized' | 'malformed' | 'too_large';
+/** Why a parser refused its input (docs/formats.md names each). */
+export const FORMAT_ERROR_CODES = ['empty', 'truncated', 'bad_magic', 'unrecognized', 'malformed', 'too_large'] as const;
+export type FormatErrorCode = (typeof FORMAT_ERROR_CODES)[number];
 
 /**
  * The only error a parser in formats/ may throw. `offset` is a byte offset into
