@@ -3,6 +3,7 @@
  * `/openapi.json`) and of the read modules' types (`z.infer`, exported below).
  */
 import { z } from '@hono/zod-openapi';
+import { FORMAT_ERROR_CODES } from '../../formats/errors.js';
 import { EVENT_TYPES } from '../events/types.js';
 
 /**
@@ -249,7 +250,7 @@ export const ArtifactSchema = z
     sha256: z.string(),
     chunkCount: z.number(),
     parseStatus: z.string(),
-    parseError: jsonOrNull('`{code, message}` when the parser refused the bytes'),
+    parseError: jsonOrNull(`\`{code, message}\` when the parser refused the bytes; code is one of ${FORMAT_ERROR_CODES.join(', ')} (docs/formats.md)`),
     parsed: jsonOrNull('What the parser found (kind, ids, details)'),
     pinned: z.boolean(),
     contentUrl: z.string().describe('Where the bytes are'),

@@ -4,6 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import type * as protocol from '../../formats/protocol.js';
+import { FORMAT_ERROR_CODES } from '../../formats/errors.js';
 import { ARTIFACT_KINDS } from '../../formats/types.js';
 import { FILE_NAME_RULE, HOST_NAME_RULE, LIMITS } from '../ingest/limits.js';
 
@@ -108,7 +109,7 @@ export const ArtifactSummary = z
     kind: z.enum(ARTIFACT_KINDS),
     fileName: z.string(),
     parseStatus: z.enum(['ok', 'error', 'opaque']),
-    parseError: z.object({ code: z.string(), message: z.string() }).nullable(),
+    parseError: z.object({ code: z.string().describe(`One of ${FORMAT_ERROR_CODES.join(', ')} (docs/formats.md)`), message: z.string() }).nullable(),
     found: z.record(z.string(), z.array(z.string())).describe('Ids found: vmfsUuid, deviceId, vml, iqn, backingStore, …'),
   })
   .openapi('ArtifactSummary');
