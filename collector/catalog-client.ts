@@ -30,29 +30,31 @@ let commitWaitLeft = 5 * 60_000;
 
 /** The catalog's ingest API as the collector uses it: JSON over HTTP, bearer token. */
 export class CatalogClient {
-  private readonly origin: string;
+  readonly #origin: string;
+  readonly #token: string;
 
   constructor(
     readonly baseUrl: string,
-    private readonly token: string,
+    token: string,
     readonly retry: RetryPolicy,
     readonly timeouts: ClientTimeouts = DEFAULT_TIMEOUTS,
   ) {
-    this.origin = new URL(baseUrl).origin;
+    this.#token = token;
+    this.#origin = new URL(baseUrl).origin;
     if (timeouts.commitWaitMs !== undefined) commitWaitLeft = timeouts.commitWaitMs;
   }
 
-  private json(method: string, path: string, body?: unknown): HttpRequest {
+  #json(method: string, path: string, body?: unknown): HttpRequest {
     return {
       method,
       url: `${this.baseUrl}${path}`,
-      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', accept: 'application/json', 'accept-encoding': 'gzip' },
+      headers: { authorization: `Bearer ${this.#token}`, 'content-type': 'application/json', accept: 'application/json', 'accept-encoding': 'gzip' },
       body: body === undefined ? '' : JSON.stringify(body),
       timeoutMs: this.timeouts.requestMs,
     };
   }
 
-  private static parse<T>(body: Buffer, what: string): T {
+  static #parse<T>(body: Buffer, what: string): T {
     try {
       return JSON.parse(body.toString()) as T;
     } catch {
@@ -61,7 +63,7 @@ export class CatalogClient {
   }
 
   /** Begins go gzipped until a catalog refuses one (400 to 415: one that predates gzip bodies says 400): then plain. */
-  private gzip = true;
+  #gzip = true;
 
   /**
    * POST /v1/captures: idempotent on captureId. The answer leaves out the chunks present (unused
@@ -70,10 +72,10 @@ export class CatalogClient {
    */
   async begin(req: BeginBody, partial?: boolean): Promise<BeginResponse> {
     const send = () => {
-      const r = this.json('POST', partial ? `/v1/captures/${req.captureId}/partial` : '/v1/captures', req);
+      const r = this.#json('POST', partial ? `/v1/captures/${req.captureId}/partial` : '/v1/captures', req);
       // An unchanged capture is committed by its begin (the answer's `commit`): one round trip.
       r.headers!.prefer = partial ? 'return=minimal' : 'return=minimal, commit-if-complete';
-      if (this.gzip) {
+      if (this.#gzip) {
         r.headers!['content-encoding'] = 'gzip';
         r.body = gzipSync(r.body!);
       }
@@ -82,11 +84,11 @@ export class CatalogClient {
     const res = await send().catch((e) => {
       // 400 (a catalog that predates gzip bodies reads them as bad JSON), 415, or another refusal of the request itself.
       // (Not a catalog without the partial route: it predates neither.)
-      if (partial || !this.gzip || !(e instanceof RejectedError && e.status < 416)) throw e;
-      this.gzip = false;
+      if (partial || !this.#gzip || !(e instanceof RejectedError && e.status < 416)) throw e;
+      this.#gzip = false;
       return send();
     });
-    return CatalogClient.parse<BeginResponse>(res.body, 'begin');
+    return CatalogClient.#parse<BeginResponse>(res.body, 'begin');
   }
 
   /**
@@ -95,12 +97,12 @@ export class CatalogClient {
    * run's wait is used up (UnreachableError with status 202: try later).
    */
   async commit(captureId: string): Promise<CommitResponse> {
-    const req = { ...this.json('POST', `/v1/captures/${encodeURIComponent(captureId)}/commit`, {}), timeoutMs: this.timeouts.commitMs };
+    const req = { ...this.#json('POST', `/v1/captures/${encodeURIComponent(captureId)}/commit`, {}), timeoutMs: this.timeouts.commitMs };
     req.headers!.prefer = 'respond-async';
     let waited = 0;
     for (;;) {
       const res = await requestWithRetry(req, `commit capture ${captureId}`, this.retry);
-      if (res.status !== 202) return CatalogClient.parse<CommitResponse>(res.body, 'commit');
+      if (res.status !== 202) return CatalogClient.#parse<CommitResponse>(res.body, 'commit');
       const wait = Math.min(Math.max(retryAfterMs(res.headers['retry-after'] as string) ?? 5000, 1000), 30_000, commitWaitLeft);
       if (wait <= 0)
         throw new UnreachableError(
@@ -121,7 +123,7 @@ export class CatalogClient {
   async put(target: UploadTarget, body: Buffer): Promise<void> {
     const url = new URL(target.url, `${this.baseUrl}/`).toString();
     const headers: Record<string, string> = { ...target.headers };
-    if (new URL(url).origin === this.origin) headers.authorization = `Bearer ${this.token}`;
+    if (new URL(url).origin === this.#origin) headers.authorization = `Bearer ${this.#token}`;
     await requestWithRetry(
       { method: 'PUT', url, headers, body, timeoutMs: this.timeouts.requestMs },
       `upload chunk ${target.sha256.slice(0, 12)}`,
@@ -135,11 +137,11 @@ export class CatalogClient {
 
   /** This client without retries (a step that may simply stop: deliverPart). */
   once(): CatalogClient {
-    return new CatalogClient(this.baseUrl, this.token, { ...this.retry, retries: 0 }, { ...this.timeouts, commitWaitMs: undefined });
+    return new CatalogClient(this.baseUrl, this.#token, { ...this.retry, retries: 0 }, { ...this.timeouts, commitWaitMs: undefined });
   }
 
   /** A GET under the API, for downloads; the caller streams the response. */
   getRequest(path: string): HttpRequest {
-    return { method: 'GET', url: `${this.baseUrl}${path}`, headers: { authorization: `Bearer ${this.token}` }, timeoutMs: 300_000 };
+    return { method: 'GET', url: `${this.baseUrl}${path}`, headers: { authorization: `Bearer ${this.#token}` }, timeoutMs: 300_000 };
   }
 }

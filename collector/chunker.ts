@@ -198,13 +198,16 @@ export interface StagerStats {
  */
 export class ChunkStager {
   readonly stats: StagerStats = { compressed: 0, storedBytes: 0, unstaged: 0 };
-  private refs = new Map<string, Promise<ChunkRef>>();
+  #refs = new Map<string, Promise<ChunkRef>>();
+  readonly #spool: Spool | null;
+  readonly #known: ReadonlySet<string>;
+  readonly #level: number;
 
-  constructor(
-    private readonly spool: Spool | null,
-    private readonly known: ReadonlySet<string>,
-    private readonly level: number = GZIP_LEVEL,
-  ) {}
+  constructor(spool: Spool | null, known: ReadonlySet<string>, level: number = GZIP_LEVEL) {
+    this.#spool = spool;
+    this.#known = known;
+    this.#level = level;
+  }
 
   /**
    * The chunk's declaration. `force` stages it even when the catalog is believed to hold
@@ -212,48 +215,48 @@ export class ChunkStager {
    * redacted text) or are about to be sent must be kept.
    */
   offer(sha256: string, data: Buffer, force = false): Promise<ChunkRef> {
-    if (!force && this.known.has(sha256)) return Promise.resolve({ sha256, size: data.length });
-    let p = this.refs.get(sha256);
+    if (!force && this.#known.has(sha256)) return Promise.resolve({ sha256, size: data.length });
+    let p = this.#refs.get(sha256);
     if (!p) {
-      p = this.stage(sha256, data, force);
-      this.refs.set(sha256, p);
+      p = this.#stage(sha256, data, force);
+      this.#refs.set(sha256, p);
     }
     return p;
   }
 
-  private async stage(sha256: string, input: Buffer, force: boolean): Promise<ChunkRef> {
-    const existing = this.spool?.staged(sha256);
+  async #stage(sha256: string, input: Buffer, force: boolean): Promise<ChunkRef> {
+    const existing = this.#spool?.staged(sha256);
     if (existing) {
       const stored = await fsp.readFile(existing.file);
       return { sha256, size: input.length, encoding: existing.encoding, ...storedFields(stored) };
     }
     // Readers reuse their buffers once we return: work on a copy from a small pool, so
     // a run over many devices does not leave a MiB of garbage per new chunk.
-    const copy = this.takeBuffer();
+    const copy = this.#takeBuffer();
     const data = copy.subarray(0, input.length);
     input.copy(data);
     try {
-      const gz = await gzipChunk(data, this.level);
+      const gz = await gzipChunk(data, this.#level);
       const encoding: ChunkEncoding = gz.length < data.length ? 'gzip' : 'identity';
       const stored = encoding === 'gzip' ? gz : data;
       const ref: ChunkRef = { sha256, size: data.length, encoding, ...storedFields(stored) };
-      if (this.spool && !(await this.spool.stage(sha256, encoding, stored, force))) {
+      if (this.#spool && !(await this.#spool.stage(sha256, encoding, stored, force))) {
         this.stats.unstaged++;
-        this.refs.delete(sha256);
+        this.#refs.delete(sha256);
         return { sha256, size: data.length };
       }
       this.stats.compressed++;
       this.stats.storedBytes += stored.length;
       return ref;
     } finally {
-      this.pool.push(copy);
+      this.#pool.push(copy);
     }
   }
 
-  private pool: Buffer[] = [];
+  #pool: Buffer[] = [];
 
-  private takeBuffer(): Buffer {
-    return this.pool.pop() ?? Buffer.allocUnsafe(CHUNK_SIZE);
+  #takeBuffer(): Buffer {
+    return this.#pool.pop() ?? Buffer.allocUnsafe(CHUNK_SIZE);
   }
 }
 

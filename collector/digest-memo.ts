@@ -21,16 +21,20 @@ const KEPT_MAX = 64 * 1024 * 1024;
  * chunks' hashes; a kept chunk that does not match the bytes read is merely hashed.
  */
 export class DigestMemo {
-  private changed = false;
-  private keptSize = 0;
+  #changed = false;
+  #keptSize = 0;
+  readonly #file: string;
+  readonly #entries: Map<string, PriorDigest>;
 
   private constructor(
-    private readonly file: string,
-    private readonly entries: Map<string, PriorDigest>,
+    file: string,
+    entries: Map<string, PriorDigest>,
     /** Kept chunks by hash (chunker.ts knownSha adds those it hashes). */
     readonly kept = new Map<string, Buffer>(),
   ) {
-    this.keptSize = kept.size;
+    this.#file = file;
+    this.#entries = entries;
+    this.#keptSize = kept.size;
   }
 
   static async load(spoolDir: string): Promise<DigestMemo> {
@@ -61,24 +65,24 @@ export class DigestMemo {
   }
 
   get(source: ArtifactSource): PriorDigest | null {
-    return this.entries.get(DigestMemo.key(source)) ?? null;
+    return this.#entries.get(DigestMemo.key(source)) ?? null;
   }
 
   set(source: ArtifactSource, digest: PriorDigest): void {
     const key = DigestMemo.key(source);
-    this.entries.delete(key);
-    this.entries.set(key, digest);
-    this.changed = true;
+    this.#entries.delete(key);
+    this.#entries.set(key, digest);
+    this.#changed = true;
   }
 
   forget(source: ArtifactSource): void {
-    this.changed = this.entries.delete(DigestMemo.key(source)) || this.changed;
+    this.#changed = this.#entries.delete(DigestMemo.key(source)) || this.#changed;
   }
 
   /** Writes the memo if it changed (temp file + rename), and the kept chunks when some were added: those the sources' digests name. */
   async save(): Promise<void> {
-    const keep = [...this.entries].slice(-MEMO_MAX);
-    if (this.kept.size !== this.keptSize) {
+    const keep = [...this.#entries].slice(-MEMO_MAX);
+    if (this.kept.size !== this.#keptSize) {
       const parts: Buffer[] = [];
       let size = 0;
       // The sources read last first, should the bound leave some out.
@@ -90,13 +94,13 @@ export class DigestMemo {
         head.writeUInt32BE(k.length, 32);
         parts.push(head, k);
       }
-      await writeAtomic(join(this.file, '..', KEPT_FILE), Buffer.concat(parts));
-      this.keptSize = this.kept.size;
+      await writeAtomic(join(this.#file, '..', KEPT_FILE), Buffer.concat(parts));
+      this.#keptSize = this.kept.size;
     }
-    if (!this.changed) return;
+    if (!this.#changed) return;
     const out: Record<string, { size: number; sha256: string; chunks: string }> = {};
     for (const [key, e] of keep) out[key] = { size: e.size, sha256: e.sha256, chunks: e.chunks.join('') };
-    await writeAtomic(this.file, JSON.stringify({ format: 'vmfs-collector-digests/1', entries: out }));
-    this.changed = false;
+    await writeAtomic(this.#file, JSON.stringify({ format: 'vmfs-collector-digests/1', entries: out }));
+    this.#changed = false;
   }
 }

@@ -135,7 +135,7 @@ export async function readAt(fh: fsp.FileHandle, buf: Buffer, at: number): Promi
 export class LocalAccess implements HostAccess {
   readonly ref: AccessRef;
   readonly label = 'local';
-  private buffers: Buffer[] | null = null;
+  #buffers: Buffer[] | null = null;
   constructor(
     readonly root: string,
     readonly settings: HostSettings = DEFAULT_HOST_SETTINGS,
@@ -161,7 +161,7 @@ export class LocalAccess implements HostAccess {
     // the thread pool before this one is yielded, so it is read while this one is hashed.
     // A piece is 4 chunks: a chunk of zeros is named at memory speed (chunker.ts), and with
     // one chunk a piece the thread pool's round trips took a fifth longer on 50 LUN heads.
-    const bufs = (this.buffers ??= [0, 1].map(() => Buffer.allocUnsafe(4 * CHUNK_SIZE)));
+    const bufs = (this.#buffers ??= [0, 1].map(() => Buffer.allocUnsafe(4 * CHUNK_SIZE)));
     const end = offset + length;
     /** Up to 4 MiB from `at`, ending on a chunk boundary (the chunker takes whole aligned chunks without copying); `short` at the file's end. */
     const fill = async (buf: Buffer, at: number): Promise<{ piece: Buffer; short: boolean }> => {
@@ -242,12 +242,12 @@ export class SshAccess implements HostAccess {
     this.label = target;
   }
 
-  private sshArgs(remote: string): string[] {
+  #sshArgs(remote: string): string[] {
     return [...SSH_OPTIONS, '--', this.target, remote];
   }
 
   async run(argv: string[]): Promise<CommandResult> {
-    const r = await runProcess('ssh', this.sshArgs(argv.map(shellQuote).join(' ')), this.settings.commandTimeoutMs);
+    const r = await runProcess('ssh', this.#sshArgs(argv.map(shellQuote).join(' ')), this.settings.commandTimeoutMs);
     if (r.missing) return { ...r, missing: false, stderr: 'ssh client not found on PATH' };
     // ssh exits 255 for its own failures; 127 is the remote shell's "command not found".
     return { ...r, missing: r.code === 127 };
@@ -257,7 +257,7 @@ export class SshAccess implements HostAccess {
     if (offset % CHUNK_SIZE !== 0) throw new Error('remote reads start on a 1 MiB boundary');
     const count = Math.ceil(length / CHUNK_SIZE);
     const remote = `dd if=${shellQuote(path)} bs=1M skip=${offset / CHUNK_SIZE} count=${count} 2>/dev/null || { echo "dd failed" >&2; exit 3; }`;
-    const child = spawn('ssh', this.sshArgs(remote), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ssh', this.#sshArgs(remote), { stdio: ['ignore', 'pipe', 'pipe'] });
     // A long dump may take longer than the timeout: only silence for that long ends it.
     const dog = watchdog(child, this.settings.commandTimeoutMs);
     const err: Buffer[] = [];

@@ -85,25 +85,33 @@ export interface RunReport {
 export class SendSession {
   readonly report: RunReport;
   readonly stager: ChunkStager;
-  private readonly started = Date.now();
+  readonly #started = Date.now();
   /** Set once the catalog proved unreachable: the rest of the run only spools. */
-  private unreachable: string | null = null;
+  #unreachable: string | null = null;
   /** Set once the catalog refused the token (401), its host scope (403) or the URL (404/405): the rest only spools. */
-  private refused: string | null = null;
-  private dryRunCounted = { chunks: 0, bytes: 0 };
+  #refused: string | null = null;
+  #dryRunCounted = { chunks: 0, bytes: 0 };
+  readonly #spool: Spool | null;
+  readonly #client: CatalogClient | null;
+  readonly #progress: Progress;
+  readonly #host: HostSettings;
 
   private constructor(
     command: string,
     readonly cfg: SendConfig,
     readonly dryRun: boolean,
-    private readonly spool: Spool | null,
-    private readonly client: CatalogClient | null,
+    spool: Spool | null,
+    client: CatalogClient | null,
     known: Set<string>,
-    private readonly progress: Progress,
-    private readonly host: HostSettings,
+    progress: Progress,
+    host: HostSettings,
     /** Digests of earlier reads (none in a dry run): unchanged sources are hashed once. */
     readonly digests: DigestMemo | null = null,
   ) {
+    this.#spool = spool;
+    this.#client = client;
+    this.#progress = progress;
+    this.#host = host;
     this.stager = new ChunkStager(spool, known);
     this.report = {
       command,
@@ -151,8 +159,8 @@ export class SendSession {
     try {
       return await captureArtifact(access, plan, this.stager, { headerBytes, onBytes: this.onBytes, digests: this.digests });
     } finally {
-      this.readMs += Date.now() - start;
-      this.progress.artifactDone();
+      this.#readMs += Date.now() - start;
+      this.#progress.artifactDone();
     }
   }
 
@@ -169,33 +177,33 @@ export class SendSession {
     } finally {
       this.close();
     }
-    this.progress.finish();
+    this.#progress.finish();
     // A failure's report carries the error every other failure prints with --json, so a script
     // reads `.error` whatever went wrong; "done in part" (2) is a result, as the catalog CLI's.
-    process.stdout.write(json ? printableJson(this.failure ? { ...jsonError(r.exitCode, this.failure), ...r } : r) + '\n' : formatRunReport(r));
+    process.stdout.write(json ? printableJson(this.#failure ? { ...jsonError(r.exitCode, this.#failure), ...r } : r) + '\n' : formatRunReport(r));
     return r.exitCode;
   }
 
-  private readMs = 0;
+  #readMs = 0;
 
   /** Counts bytes read (for the report and progress). */
   onBytes = (n: number): void => {
     this.report.bytesRead += n;
-    this.progress.read(n);
+    this.#progress.read(n);
   };
 
-  private account(d: DeliveryResult): void {
+  #account(d: DeliveryResult): void {
     this.report.chunksUploaded += d.chunksUploaded;
     this.report.bytesUploaded += d.bytesUploaded;
     this.report.putRequests += d.putRequests;
   }
 
-  private options(): DeliveryOptions {
-    return { parallel: this.cfg.parallel, onUploaded: (n) => this.progress.upload(n), host: this.host };
+  #options(): DeliveryOptions {
+    return { parallel: this.cfg.parallel, onUploaded: (n) => this.#progress.upload(n), host: this.#host };
   }
 
-  private deliver(c: SpooledCapture): Promise<DeliveryResult> {
-    return deliverCapture(c, this.client!, this.spool!, this.options());
+  #deliver(c: SpooledCapture): Promise<DeliveryResult> {
+    return deliverCapture(c, this.#client!, this.#spool!, this.#options());
   }
 
   /**
@@ -203,7 +211,7 @@ export class SendSession {
    * declared, the steps one after another, what they sent. `off`: the catalog said no (one
    * without the route) or a step failed: the rest goes as the whole capture does.
    */
-  private part = { id: '', read: 0, staged: 0, steps: Promise.resolve(), sent: newResult(''), off: false };
+  #part = { id: '', read: 0, staged: 0, steps: Promise.resolve(), sent: newResult(''), off: false };
 
   /**
    * After each artifact read: once the staged chunks of those read (chunks the catalog is not
@@ -215,23 +223,23 @@ export class SendSession {
    * once, in `read`).
    */
   declareSoFar(host: HostRef, collectedAt: string, artifacts: CapturedArtifact[]): void {
-    const p = this.part;
+    const p = this.#part;
     p.read += artifacts.at(-1)?.ref?.chunks.filter((c) => c.encoding).length ?? 0;
-    if (this.dryRun || p.off || this.unreachable || this.refused || p.read < Math.max(32, 2 * p.staged)) return;
+    if (this.dryRun || p.off || this.#unreachable || this.#refused || p.read < Math.max(32, 2 * p.staged)) return;
     p.staged = p.read;
     const refs = artifacts.flatMap((a) => (a.status === 'ok' && a.ref ? [a.ref] : []));
     p.id ||= uuidv7();
-    this.partClient ??= this.client!.once();
-    const client = this.partClient;
+    this.#partClient ??= this.#client!.once();
+    const client = this.#partClient;
     const begin: BeginRequest = { captureId: p.id, host, collectedAt, collector: { version: VERSION }, artifacts: refs };
     p.steps = p.steps
-      .then(() => (p.off ? undefined : deliverPart({ begin }, client, this.spool!, this.options(), p.sent)))
+      .then(() => (p.off ? undefined : deliverPart({ begin }, client, this.#spool!, this.#options(), p.sent)))
       .catch(() => {
         p.off = true;
       });
   }
 
-  private partClient?: CatalogClient;
+  #partClient?: CatalogClient;
 
   /**
    * Sends captures earlier runs left in the spool, oldest first. Stops when the catalog
@@ -239,22 +247,22 @@ export class SendSession {
    * hold up the ones behind it.
    */
   async flushSpool(): Promise<void> {
-    if (!this.spool) return;
-    for (const c of await this.spool.pendingCaptures()) {
-      if (this.unreachable) break;
+    if (!this.#spool) return;
+    for (const c of await this.#spool.pendingCaptures()) {
+      if (this.#unreachable) break;
       try {
-        this.account(await this.deliver(c));
+        this.#account(await this.#deliver(c));
         this.report.spool.delivered.push(c.begin.captureId);
       } catch (e) {
-        if (this.noteRejected(e) || this.noteUnreachable(e)) continue;
-        if (this.noteRefusal(e, c.begin.host.name)) break;
+        if (this.#noteRejected(e) || this.#noteUnreachable(e)) continue;
+        if (this.#noteRefusal(e, c.begin.host.name)) break;
         process.stderr.write(`warning: spooled capture ${c.begin.captureId}: ${visible(describeError(e))}\n`);
       }
     }
   }
 
   /** Says so (one line) when a capture was moved to rejected/. */
-  private noteRejected(e: unknown): boolean {
+  #noteRejected(e: unknown): boolean {
     if (!(e instanceof CaptureRejected)) return false;
     process.stderr.write(`rejected: ${visible(e.message)}\n`);
     this.report.spool.rejected.push(e.captureId);
@@ -266,34 +274,34 @@ export class SendSession {
    * out of reach: the rest of the run only spools. Any other 5xx is the catalog failing on
    * this capture: the next one still goes.
    */
-  private noteUnreachable(e: unknown): boolean {
+  #noteUnreachable(e: unknown): boolean {
     if (!(e instanceof UnreachableError)) return false;
-    this.waiting = true;
+    this.#waiting = true;
     // 202: the catalog is up, its worker still on this commit; the other captures still go.
-    if (e.status === 202) this.late = true;
+    if (e.status === 202) this.#late = true;
     // What is wrong, not the request it went wrong on: that names one capture, and this
     // becomes the error of every capture the run spools after it.
     else if (unreachableLine(e)) {
-      this.unreachable = unreachableLine(e)!;
+      this.#unreachable = unreachableLine(e)!;
       // 78 for a certificate this host does not trust: its setting to mend, not an outage.
-      this.code = e.exitCode;
+      this.#code = e.exitCode;
     } else process.stderr.write(`warning: ${visible(e.message)}\n`);
     return true;
   }
 
-  private waiting = false;
-  private late = false;
+  #waiting = false;
+  #late = false;
   /** The spooled run's exit status: 75, or the unreachable error's (78: a setting). */
-  private code = 75;
+  #code = 75;
   /** Why the run failed (exit 1, 65 or 75), for --json's error. */
-  private failure = '';
+  #failure = '';
 
   /** Builds, spools and sends one capture of a host's artifacts (none when `unreachable` says why the host could not be reached). */
   async send(host: HostRef, collectedAt: string, artifacts: CapturedArtifact[], unreachable?: string): Promise<CaptureReport> {
     const ok = artifacts.filter((a) => a.status === 'ok' && a.ref);
-    const part = this.part;
+    const part = this.#part;
     // The capture declared in part while it was read goes on under its id; the next starts afresh.
-    this.part = { id: '', read: 0, staged: 0, steps: Promise.resolve(), sent: newResult(''), off: part.off };
+    this.#part = { id: '', read: 0, staged: 0, steps: Promise.resolve(), sent: newResult(''), off: part.off };
     const begin: BeginRequest = {
       captureId: part.id || uuidv7(),
       host,
@@ -341,23 +349,23 @@ export class SendSession {
     }
     if (this.dryRun) {
       // What would go out: every chunk the catalog is not known to hold, compressed.
-      rep.chunksUploaded = this.stager.stats.compressed - this.dryRunCounted.chunks;
-      rep.bytesUploaded = this.stager.stats.storedBytes - this.dryRunCounted.bytes;
-      this.dryRunCounted = { chunks: this.stager.stats.compressed, bytes: this.stager.stats.storedBytes };
+      rep.chunksUploaded = this.stager.stats.compressed - this.#dryRunCounted.chunks;
+      rep.bytesUploaded = this.stager.stats.storedBytes - this.#dryRunCounted.bytes;
+      this.#dryRunCounted = { chunks: this.stager.stats.compressed, bytes: this.stager.stats.storedBytes };
       return rep;
     }
     const spooled: SpooledCapture = { format: 'vmfs-collector-spool/1', begin, sources: ok.map((a) => a.source), spooledAt: new Date().toISOString() };
-    await this.spool!.saveCapture(spooled);
-    if (this.unreachable || this.refused) {
+    await this.#spool!.saveCapture(spooled);
+    if (this.#unreachable || this.#refused) {
       rep.state = 'spooled';
-      rep.error = this.refused ?? this.unreachable;
+      rep.error = this.#refused ?? this.#unreachable;
       return rep;
     }
     try {
       await part.steps;
-      this.account(part.sent);
-      const d = await this.deliver(spooled);
-      this.account(d);
+      this.#account(part.sent);
+      const d = await this.#deliver(spooled);
+      this.#account(d);
       d.chunksUploaded += part.sent.chunksUploaded;
       d.bytesUploaded += part.sent.bytesUploaded;
       if (d.commit?.clockSkew) process.stderr.write(`warning: ${visible(d.commit.clockSkew.message)}\n`);
@@ -377,15 +385,15 @@ export class SendSession {
           }
         });
     } catch (e) {
-      if (this.noteRejected(e)) rep.state = 'rejected';
-      else rep.state = this.noteUnreachable(e) || this.noteRefusal(e, host.name) ? 'spooled' : 'failed';
-      rep.error = this.refused ?? this.unreachable ?? describeError(e);
+      if (this.#noteRejected(e)) rep.state = 'rejected';
+      else rep.state = this.#noteUnreachable(e) || this.#noteRefusal(e, host.name) ? 'spooled' : 'failed';
+      rep.error = this.#refused ?? this.#unreachable ?? describeError(e);
     }
     return rep;
   }
 
   /** Remembers a 401/403/404/405: every other capture would get the same answer. */
-  private noteRefusal(e: unknown, host: string): boolean {
+  #noteRefusal(e: unknown, host: string): boolean {
     // An object store's 403 on an upload URL is an expired signature, not the token.
     if (!(e instanceof RejectedError && NOT_THE_CAPTURE.includes(e.status)) || e.store) return false;
     // An answer that is not the catalog's (an S3 endpoint given as the catalog URL) blames the URL, not the token.
@@ -396,7 +404,7 @@ export class SendSession {
         : e.status === 403
           ? `the token is not allowed to send for host ${host}`
           : 'the catalog URL does not lead to its API';
-    this.refused ??= `${what} (HTTP ${e.status}); kept in the spool until the ${e.foreign || e.status > 403 ? 'URL' : 'token'} is fixed`;
+    this.#refused ??= `${what} (HTTP ${e.status}); kept in the spool until the ${e.foreign || e.status > 403 ? 'URL' : 'token'} is fixed`;
     return true;
   }
 
@@ -408,14 +416,14 @@ export class SendSession {
    */
   async finish(): Promise<RunReport> {
     const r = this.report;
-    r.seconds = Math.round((Date.now() - this.started) / 10) / 100;
-    r.readSeconds = Math.round(this.readMs / 10) / 100;
-    if (this.spool) {
+    r.seconds = Math.round((Date.now() - this.#started) / 10) / 100;
+    r.readSeconds = Math.round(this.#readMs / 10) / 100;
+    if (this.#spool) {
       await this.digests?.save();
-      const entries = await readSpool(this.spool.dir);
+      const entries = await readSpool(this.#spool.dir);
       r.spool.pending = entries.filter((e) => e.state === 'pending').length;
       r.spool.setAside = entries.length - r.spool.pending;
-      this.spool.close();
+      this.#spool.close();
     }
     if (r.dryRun) {
       r.chunksUploaded = this.stager.stats.compressed;
@@ -431,24 +439,24 @@ export class SendSession {
     const fail = (status: number, why: string, say?: boolean) => {
       if (say) process.stderr.write(`error: ${visible(why)}\n`);
       r.exitCode = status;
-      this.failure = why;
+      this.#failure = why;
     };
     const waiting = `${r.spool.pending} capture(s) waiting in the spool for the next run`;
-    if (this.refused) fail(EXIT.failed, this.refused, true);
-    else if (!this.late && (states.includes('spooled') || ((this.unreachable || this.waiting) && r.spool.pending > 0)))
-      fail(this.code, `${waiting}: ${this.unreachable ?? (errors('spooled') || 'the catalog failed on them')}`);
+    if (this.#refused) fail(EXIT.failed, this.#refused, true);
+    else if (!this.#late && (states.includes('spooled') || ((this.#unreachable || this.#waiting) && r.spool.pending > 0)))
+      fail(this.#code, `${waiting}: ${this.#unreachable ?? (errors('spooled') || 'the catalog failed on them')}`);
     else if (states.includes('failed')) fail(EXIT.failed, errors('failed'));
     // Not one artifact read on any host: a failure, not a partial success.
     else if (states.length && !states.some((s) => s !== 'empty')) fail(EXIT.failed, errors('empty'), true);
     else if (r.spool.rejected.length > 0) fail(EXIT.rejected, `set aside in rejected/ (collector spool list): ${r.spool.rejected.join(', ')}`);
     else if (r.artifactsFailed > 0 || states.includes('empty')) r.exitCode = EXIT.partial;
     // A commit still in progress at the catalog: try later, unless something else failed.
-    else if (this.late) fail(EXIT.spooled, `${waiting}: the catalog is still verifying a commit`);
+    else if (this.#late) fail(EXIT.spooled, `${waiting}: the catalog is still verifying a commit`);
     return r;
   }
 
   close(): void {
-    this.spool?.close();
+    this.#spool?.close();
   }
 }
 

@@ -80,9 +80,9 @@ const ARTIFACTS_FILE = 'known-artifacts';
  * (`known-chunks`, one per line).
  */
 export class Spool {
-  private usedBytes = 0;
-  private stagedIndex = new Map<string, StagedChunk>();
-  private lockFd: number | null = null;
+  #usedBytes = 0;
+  #stagedIndex = new Map<string, StagedChunk>();
+  #lockFd: number | null = null;
 
   private constructor(
     readonly dir: string,
@@ -97,7 +97,7 @@ export class Spool {
     } catch (e) {
       throw new CollectorError(`spool ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (use --spool DIR)`);
     }
-    s.takeLock();
+    s.#takeLock();
     for (const name of await fsp.readdir(join(dir, 'chunks'))) {
       const m = /^([0-9a-f]{64})\.(gz|raw)$/.exec(name);
       const file = join(dir, 'chunks', name);
@@ -106,23 +106,23 @@ export class Spool {
         await fsp.rm(file, { force: true });
         continue;
       }
-      s.stagedIndex.set(m[1], { sha256: m[1], encoding: m[2] === 'gz' ? 'gzip' : 'identity', file });
-      s.usedBytes += (await fsp.stat(file)).size;
+      s.#stagedIndex.set(m[1], { sha256: m[1], encoding: m[2] === 'gz' ? 'gzip' : 'identity', file });
+      s.#usedBytes += (await fsp.stat(file)).size;
     }
     return s;
   }
 
   /** A path inside the spool. */
-  private at(...parts: string[]): string {
+  #at(...parts: string[]): string {
     return join(this.dir, ...parts);
   }
 
-  private takeLock(): void {
-    const path = this.at('lock');
+  #takeLock(): void {
+    const path = this.#at('lock');
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        this.lockFd = openSync(path, 'wx');
-        writeFileSync(this.lockFd, String(process.pid));
+        this.#lockFd = openSync(path, 'wx');
+        writeFileSync(this.#lockFd, String(process.pid));
         return;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new CollectorError(`spool lock ${path}: ${(e as Error).message}`);
@@ -136,11 +136,11 @@ export class Spool {
 
   /** Releases the lock. */
   close(): void {
-    if (this.lockFd === null) return;
-    closeSync(this.lockFd);
-    this.lockFd = null;
+    if (this.#lockFd === null) return;
+    closeSync(this.#lockFd);
+    this.#lockFd = null;
     try {
-      unlinkSync(this.at('lock'));
+      unlinkSync(this.#at('lock'));
     } catch {
       /* already gone */
     }
@@ -148,25 +148,25 @@ export class Spool {
 
   /** When a capture from this spool was last delivered (ms; 0: never): every delivery rewrites known-chunks. */
   async lastDelivery(): Promise<number> {
-    return (await fsp.stat(this.at(KNOWN_FILE)).catch(() => ({ mtimeMs: 0 }))).mtimeMs;
+    return (await fsp.stat(this.#at(KNOWN_FILE)).catch(() => ({ mtimeMs: 0 }))).mtimeMs;
   }
 
   /** The lines of a spool file (none when it is missing). */
-  private lines(name: string): Promise<string[]> {
-    return fsp.readFile(this.at(name), 'utf8').then(
+  #lines(name: string): Promise<string[]> {
+    return fsp.readFile(this.#at(name), 'utf8').then(
       (t) => t.split('\n'),
       () => [],
     );
   }
 
   /** Rewrites a spool file whole with the last `max` of `lines`. */
-  private keep(name: string, lines: string[], max: number): Promise<void> {
-    return writeAtomic(this.at(name), lines.slice(-max).join('\n') + '\n');
+  #keep(name: string, lines: string[], max: number): Promise<void> {
+    return writeAtomic(this.#at(name), lines.slice(-max).join('\n') + '\n');
   }
 
   /** Hashes the catalog has confirmed it holds. */
   async knownChunks(): Promise<Set<string>> {
-    return new Set((await this.lines(KNOWN_FILE)).filter((l) => /^[0-9a-f]{64}$/.test(l)));
+    return new Set((await this.#lines(KNOWN_FILE)).filter((l) => /^[0-9a-f]{64}$/.test(l)));
   }
 
   /** Records hashes the catalog holds (rewritten whole, newest last, bounded). */
@@ -176,7 +176,7 @@ export class Spool {
       known.delete(h);
       known.add(h);
     }
-    await this.keep(KNOWN_FILE, [...known], KNOWN_MAX);
+    await this.#keep(KNOWN_FILE, [...known], KNOWN_MAX);
   }
 
   /**
@@ -184,7 +184,7 @@ export class Spool {
    * `known-artifacts`, a "key id" line each, newest last. A cache: losing it costs chunk lists.
    */
   async knownArtifacts(): Promise<Map<string, string>> {
-    return new Map((await this.lines(ARTIFACTS_FILE)).map((l) => l.split(' ') as [string, string]).filter((p) => p[1]));
+    return new Map((await this.#lines(ARTIFACTS_FILE)).map((l) => l.split(' ') as [string, string]).filter((p) => p[1]));
   }
 
   /** Records artifact ids (rewritten whole, newest last, bounded). */
@@ -194,7 +194,7 @@ export class Spool {
       known.delete(k);
       known.set(k, id);
     }
-    await this.keep(
+    await this.#keep(
       ARTIFACTS_FILE,
       [...known].map((p) => p.join(' ')),
       KNOWN_MAX / 20,
@@ -206,30 +206,30 @@ export class Spool {
     const known = await this.knownChunks();
     let changed = false;
     for (const h of hashes) changed = known.delete(h) || changed;
-    if (changed) await this.keep(KNOWN_FILE, [...known], KNOWN_MAX);
+    if (changed) await this.#keep(KNOWN_FILE, [...known], KNOWN_MAX);
   }
 
   staged(sha256: string): StagedChunk | null {
-    return this.stagedIndex.get(sha256) ?? null;
+    return this.#stagedIndex.get(sha256) ?? null;
   }
 
   /** Stores a chunk's upload bytes; false when the spool bound would be exceeded. */
   async stage(sha256: string, encoding: ChunkEncoding, stored: Buffer, overBound = false): Promise<boolean> {
-    if (this.stagedIndex.has(sha256)) return true;
-    if (!overBound && this.usedBytes + stored.length > this.maxBytes) return false;
-    const file = this.at('chunks', `${sha256}.${encoding === 'gzip' ? 'gz' : 'raw'}`);
+    if (this.#stagedIndex.has(sha256)) return true;
+    if (!overBound && this.#usedBytes + stored.length > this.maxBytes) return false;
+    const file = this.#at('chunks', `${sha256}.${encoding === 'gzip' ? 'gz' : 'raw'}`);
     await writeAtomic(file, stored);
-    this.usedBytes += stored.length;
-    this.stagedIndex.set(sha256, { sha256, encoding, file });
+    this.#usedBytes += stored.length;
+    this.#stagedIndex.set(sha256, { sha256, encoding, file });
     return true;
   }
 
   async saveCapture(c: SpooledCapture): Promise<void> {
-    await writeAtomic(this.at('captures', `${c.begin.captureId}.json`), JSON.stringify(c));
+    await writeAtomic(this.#at('captures', `${c.begin.captureId}.json`), JSON.stringify(c));
   }
 
   async removeCapture(captureId: string): Promise<void> {
-    await fsp.rm(this.at('captures', `${captureId}.json`), { force: true });
+    await fsp.rm(this.#at('captures', `${captureId}.json`), { force: true });
   }
 
   /** Adds a failed delivery to the capture's spool entry. */
@@ -240,7 +240,7 @@ export class Spool {
 
   /** Moves a capture the catalog will never take out of the queue, kept for an operator. */
   async rejectCapture(c: SpooledCapture, why: Rejection): Promise<void> {
-    const dir = this.at('rejected', c.begin.captureId);
+    const dir = this.#at('rejected', c.begin.captureId);
     await makeDir(dir);
     await writeAtomic(join(dir, 'capture.json'), JSON.stringify(c));
     await writeAtomic(join(dir, 'rejection.json'), JSON.stringify(why, null, 2) + '\n');
@@ -251,13 +251,13 @@ export class Spool {
   async unreject(e: SpoolEntry): Promise<SpooledCapture> {
     const c = { ...e.capture, attempts: [] };
     await this.saveCapture(c);
-    await fsp.rm(this.at('rejected', e.id), { recursive: true, force: true });
+    await fsp.rm(this.#at('rejected', e.id), { recursive: true, force: true });
     return c;
   }
 
   /** Deletes a capture, pending or rejected, and the staged chunks only it needed. */
   async drop(e: SpoolEntry): Promise<void> {
-    await (e.state === 'pending' ? this.removeCapture(e.id) : fsp.rm(this.at('rejected', e.id), { recursive: true, force: true }));
+    await (e.state === 'pending' ? this.removeCapture(e.id) : fsp.rm(this.#at('rejected', e.id), { recursive: true, force: true }));
     await this.collectGarbage();
   }
 
@@ -272,12 +272,12 @@ export class Spool {
     for (const e of await readSpool(this.dir)) {
       for (const a of e.capture.begin.artifacts) for (const ch of a.chunks) if (ch.encoding) needed.add(ch.sha256);
     }
-    for (const [sha, s] of this.stagedIndex) {
+    for (const [sha, s] of this.#stagedIndex) {
       if (needed.has(sha)) continue;
       const size = (await fsp.stat(s.file).catch(() => ({ size: 0 }))).size;
       await fsp.rm(s.file, { force: true });
-      this.usedBytes -= size;
-      this.stagedIndex.delete(sha);
+      this.#usedBytes -= size;
+      this.#stagedIndex.delete(sha);
     }
   }
 }

@@ -39,61 +39,64 @@ const MAX_META = 1024 * 1024;
 type State = 'header' | 'meta' | 'data' | 'pad' | 'end';
 
 export class TarReader {
-  private state: State = 'header';
-  private pos = 0;
-  private header = Buffer.alloc(BLOCK);
-  private headerFill = 0;
-  private remaining = 0;
-  private padRemaining = 0;
-  private meta: Buffer[] = [];
-  private metaType = '';
-  private pax: Record<string, string> = {};
-  private globalPax: Record<string, string> = {};
-  private longName: string | null = null;
-  private longLink: string | null = null;
-  private sawZeroBlock = false;
+  #state: State = 'header';
+  #pos = 0;
+  #header = Buffer.alloc(BLOCK);
+  #headerFill = 0;
+  #remaining = 0;
+  #padRemaining = 0;
+  #meta: Buffer[] = [];
+  #metaType = '';
+  #pax: Record<string, string> = {};
+  #globalPax: Record<string, string> = {};
+  #longName: string | null = null;
+  #longLink: string | null = null;
+  #sawZeroBlock = false;
+  readonly #sink: TarSink;
 
-  constructor(private readonly sink: TarSink) {}
+  constructor(sink: TarSink) {
+    this.#sink = sink;
+  }
 
   /** Feeds the next bytes of the (already gunzipped) archive. */
   write(chunk: Buffer): void {
     let i = 0;
     while (i < chunk.length) {
-      switch (this.state) {
+      switch (this.#state) {
         case 'end':
           // Trailing bytes after the end-of-archive blocks must be zero padding.
-          for (; i < chunk.length; i++, this.pos++) if (chunk[i] !== 0) throw new TarError('data after end of archive', this.pos);
+          for (; i < chunk.length; i++, this.#pos++) if (chunk[i] !== 0) throw new TarError('data after end of archive', this.#pos);
           return;
         case 'header': {
-          const n = Math.min(BLOCK - this.headerFill, chunk.length - i);
-          chunk.copy(this.header, this.headerFill, i, i + n);
-          this.headerFill += n;
+          const n = Math.min(BLOCK - this.#headerFill, chunk.length - i);
+          chunk.copy(this.#header, this.#headerFill, i, i + n);
+          this.#headerFill += n;
           i += n;
-          this.pos += n;
-          if (this.headerFill === BLOCK) {
-            this.headerFill = 0;
-            this.onHeader();
+          this.#pos += n;
+          if (this.#headerFill === BLOCK) {
+            this.#headerFill = 0;
+            this.#onHeader();
           }
           break;
         }
         case 'meta':
         case 'data': {
-          const n = Math.min(this.remaining, chunk.length - i);
+          const n = Math.min(this.#remaining, chunk.length - i);
           const part = chunk.subarray(i, i + n);
-          if (this.state === 'data') this.sink.data(part);
-          else this.meta.push(Buffer.from(part));
+          if (this.#state === 'data') this.#sink.data(part);
+          else this.#meta.push(Buffer.from(part));
           i += n;
-          this.pos += n;
-          this.remaining -= n;
-          if (this.remaining === 0) this.finishBody();
+          this.#pos += n;
+          this.#remaining -= n;
+          if (this.#remaining === 0) this.#finishBody();
           break;
         }
         case 'pad': {
-          const n = Math.min(this.padRemaining, chunk.length - i);
+          const n = Math.min(this.#padRemaining, chunk.length - i);
           i += n;
-          this.pos += n;
-          this.padRemaining -= n;
-          if (this.padRemaining === 0) this.state = 'header';
+          this.#pos += n;
+          this.#padRemaining -= n;
+          if (this.#padRemaining === 0) this.#state = 'header';
           break;
         }
       }
@@ -102,21 +105,21 @@ export class TarReader {
 
   /** Declares the input complete; throws when it stopped inside an entry. */
   end(): void {
-    if (this.state === 'end') return;
-    if (this.state === 'header' && this.headerFill === 0 && this.sawZeroBlock) return;
-    if (this.state === 'header' && this.headerFill === 0 && this.pos === 0) throw new TarError('empty archive', 0);
-    throw new TarError('archive is truncated', this.pos);
+    if (this.#state === 'end') return;
+    if (this.#state === 'header' && this.#headerFill === 0 && this.#sawZeroBlock) return;
+    if (this.#state === 'header' && this.#headerFill === 0 && this.#pos === 0) throw new TarError('empty archive', 0);
+    throw new TarError('archive is truncated', this.#pos);
   }
 
-  private onHeader(): void {
-    const h = this.header;
-    const at = this.pos - BLOCK;
+  #onHeader(): void {
+    const h = this.#header;
+    const at = this.#pos - BLOCK;
     if (h.every((b) => b === 0)) {
-      if (this.sawZeroBlock) this.state = 'end';
-      this.sawZeroBlock = true;
+      if (this.#sawZeroBlock) this.#state = 'end';
+      this.#sawZeroBlock = true;
       return;
     }
-    if (this.sawZeroBlock) throw new TarError('header after an end-of-archive block', at);
+    if (this.#sawZeroBlock) throw new TarError('header after an end-of-archive block', at);
     const stored = parseOctal(h, 148, 8, at);
     let sum = 0;
     for (let k = 0; k < BLOCK; k++) sum += k >= 148 && k < 156 ? 0x20 : h[k];
@@ -126,9 +129,9 @@ export class TarReader {
     const size = parseNumeric(h, 124, 12, at);
     if (typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K') {
       if (size > MAX_META) throw new TarError(`metadata entry of ${size} bytes is too large`, at);
-      this.metaType = typeflag;
-      this.meta = [];
-      this.startBody(size, 'meta');
+      this.#metaType = typeflag;
+      this.#meta = [];
+      this.#startBody(size, 'meta');
       return;
     }
     const magic = h.toString('latin1', 257, 262);
@@ -138,9 +141,9 @@ export class TarReader {
       if (prefix) path = `${prefix}/${path}`;
     }
     let linkPath = cString(h, 157, 100);
-    const pax = { ...this.globalPax, ...this.pax };
-    if (this.longName !== null) path = this.longName;
-    if (this.longLink !== null) linkPath = this.longLink;
+    const pax = { ...this.#globalPax, ...this.#pax };
+    if (this.#longName !== null) path = this.#longName;
+    if (this.#longLink !== null) linkPath = this.#longLink;
     if (pax.path !== undefined) path = pax.path;
     if (pax.linkpath !== undefined) linkPath = pax.linkpath;
     let entrySize = size;
@@ -148,34 +151,34 @@ export class TarReader {
       if (!/^\d{1,15}$/.test(pax.size)) throw new TarError('bad pax size', at);
       entrySize = Number(pax.size);
     }
-    this.pax = {};
-    this.longName = null;
-    this.longLink = null;
+    this.#pax = {};
+    this.#longName = null;
+    this.#longLink = null;
     const type: TarEntry['type'] = typeflag === '0' || typeflag === '7' ? 'file' : typeflag === '5' ? 'directory' : 'other';
     // Only regular files carry data for our purposes; links, devices and
     // directories with a size field are still skipped over by their size.
-    this.sink.entry({ path, type, typeflag, size: entrySize, mode: parseOctal(h, 100, 8, at), mtime: parseNumeric(h, 136, 12, at), linkPath });
-    this.startBody(entrySize, 'data');
+    this.#sink.entry({ path, type, typeflag, size: entrySize, mode: parseOctal(h, 100, 8, at), mtime: parseNumeric(h, 136, 12, at), linkPath });
+    this.#startBody(entrySize, 'data');
   }
 
-  private startBody(size: number, state: 'meta' | 'data'): void {
-    this.remaining = size;
-    this.padRemaining = (BLOCK - (size % BLOCK)) % BLOCK;
-    this.state = state;
-    if (size === 0) this.finishBody();
+  #startBody(size: number, state: 'meta' | 'data'): void {
+    this.#remaining = size;
+    this.#padRemaining = (BLOCK - (size % BLOCK)) % BLOCK;
+    this.#state = state;
+    if (size === 0) this.#finishBody();
   }
 
-  private finishBody(): void {
-    if (this.state === 'data') this.sink.entryEnd();
+  #finishBody(): void {
+    if (this.#state === 'data') this.#sink.entryEnd();
     else {
-      const body = Buffer.concat(this.meta);
-      this.meta = [];
-      if (this.metaType === 'x') this.pax = parsePax(body, this.pos);
-      else if (this.metaType === 'g') Object.assign(this.globalPax, parsePax(body, this.pos));
-      else if (this.metaType === 'L') this.longName = cString(body, 0, body.length);
-      else this.longLink = cString(body, 0, body.length);
+      const body = Buffer.concat(this.#meta);
+      this.#meta = [];
+      if (this.#metaType === 'x') this.#pax = parsePax(body, this.#pos);
+      else if (this.#metaType === 'g') Object.assign(this.#globalPax, parsePax(body, this.#pos));
+      else if (this.#metaType === 'L') this.#longName = cString(body, 0, body.length);
+      else this.#longLink = cString(body, 0, body.length);
     }
-    this.state = this.padRemaining > 0 ? 'pad' : 'header';
+    this.#state = this.#padRemaining > 0 ? 'pad' : 'header';
   }
 }
 
