@@ -13,7 +13,7 @@ export function vmfsUuidParam(raw: string): string {
   return uuid;
 }
 
-/** A device id path or query parameter (already decoded by the router, see vmfsUuidParam) in any spelling (naa./bare hex/upper case/vml.) → canonical device id, or 400. */
+/** A device id path or query parameter (already decoded by the router, see vmfsUuidParam) in any spelling (naa./bare hex/upper case/vml., a `:N` partition suffix) → canonical device id, or 400. */
 export function deviceIdParam(raw: string): { deviceId: string; lun: number | null } {
   const t = raw.trim();
   try {
@@ -21,7 +21,14 @@ export function deviceIdParam(raw: string): { deviceId: string; lun: number | nu
       const v = parseVml(t);
       return { deviceId: v.deviceId, lun: v.lun };
     }
-    return { deviceId: canonicalDeviceId(t), lun: null };
+    try {
+      return { deviceId: canonicalDeviceId(t), lun: null };
+    } catch (e) {
+      // `naa.…:1` as esxcfg-scsidevs -m and esxcli's extent list print it: the device's partition 1, so the device.
+      const partition = /^(.+):\d{1,3}$/.exec(t);
+      if (!partition) throw e;
+      return { deviceId: canonicalDeviceId(partition[1]), lun: null };
+    }
   } catch {
     throw new ApiError('bad_request', `not a device id: ${JSON.stringify(t.slice(0, 80))} (naa./eui./t10./vml. or 16/32 hex digits)`);
   }

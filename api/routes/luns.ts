@@ -21,7 +21,10 @@ const getLunRoute = createRoute({
         .string()
         .min(1)
         .max(300)
-        .openapi({ description: '`naa.…` in any case, bare hex, `eui.`/`t10.`, or a `vml.` id', example: 'naa.600144f0aabbccddeeff001122334455' }),
+        .openapi({
+          description: '`naa.…` in any case (`naa.…:1`, a partition as esxcli prints it, names its device), bare hex, `eui.`/`t10.`, or a `vml.` id',
+          example: 'naa.600144f0aabbccddeeff001122334455',
+        }),
     }),
   },
   responses: { 200: { description: 'The device', content: { 'application/json': { schema: LunSchema } } }, ...READ_ERRORS },

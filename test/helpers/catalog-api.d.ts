@@ -1508,7 +1508,7 @@ export interface operations {
   getLun: {
     parameters: {
       path: {
-        /** @description `naa.…` in any case, bare hex, `eui.`/`t10.`, or a `vml.` id */
+        /** @description `naa.…` in any case (`naa.…:1`, a partition as esxcli prints it, names its device), bare hex, `eui.`/`t10.`, or a `vml.` id */
         deviceId: string;
       };
     };
