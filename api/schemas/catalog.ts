@@ -250,7 +250,9 @@ export const ArtifactSchema = z
     sha256: z.string(),
     chunkCount: z.number(),
     parseStatus: z.string(),
-    parseError: jsonOrNull(`\`{code, message}\` when the parser refused the bytes; code is one of ${FORMAT_ERROR_CODES.join(', ')} (docs/formats.md)`),
+    parseError: jsonOrNull(
+      `\`{code, message}\` when the parser refused the bytes; code is a parser's (${FORMAT_ERROR_CODES.join(', ')}: docs/formats.md) or unindexable (the catalog could not index what the parser returned)`,
+    ),
     parsed: jsonOrNull('What the parser found (kind, ids, details)'),
     pinned: z.boolean(),
     contentUrl: z.string().describe('Where the bytes are'),

@@ -109,7 +109,14 @@ export const ArtifactSummary = z
     kind: z.enum(ARTIFACT_KINDS),
     fileName: z.string(),
     parseStatus: z.enum(['ok', 'error', 'opaque']),
-    parseError: z.object({ code: z.string().describe(`One of ${FORMAT_ERROR_CODES.join(', ')} (docs/formats.md)`), message: z.string() }).nullable(),
+    parseError: z
+      .object({
+        code: z
+          .string()
+          .describe(`A parser's (${FORMAT_ERROR_CODES.join(', ')}: docs/formats.md) or unindexable (the catalog could not index what the parser returned)`),
+        message: z.string(),
+      })
+      .nullable(),
     found: z.record(z.string(), z.array(z.string())).describe('Ids found: vmfsUuid, deviceId, vml, iqn, backingStore, …'),
   })
   .openapi('ArtifactSummary');

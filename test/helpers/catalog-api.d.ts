@@ -222,7 +222,7 @@ export interface components {
       /** @enum {string} */
       parseStatus: "ok" | "error" | "opaque";
       parseError: {
-        /** @description One of empty, truncated, bad_magic, unrecognized, malformed, too_large (docs/formats.md) */
+        /** @description A parser's (empty, truncated, bad_magic, unrecognized, malformed, too_large: docs/formats.md) or unindexable (the catalog could not index what the parser returned) */
         code: string;
         message: string;
       } | null;
@@ -652,7 +652,7 @@ export interface components {
       sha256: string;
       chunkCount: number;
       parseStatus: string;
-      /** @description `{code, message}` when the parser refused the bytes; code is one of empty, truncated, bad_magic, unrecognized, malformed, too_large (docs/formats.md) */
+      /** @description `{code, message}` when the parser refused the bytes; code is a parser's (empty, truncated, bad_magic, unrecognized, malformed, too_large: docs/formats.md) or unindexable (the catalog could not index what the parser returned) */
       parseError?: Record<string, unknown> | null;
       /** @description What the parser found (kind, ids, details) */
       parsed?: Record<string, unknown> | null;
