@@ -62,7 +62,7 @@ export function chunkMissingConditions(groups: readonly MissingGroup[]): HealthC
       deviceId: g.deviceId,
       host: g.host,
       message:
-        `${chunks} of ${g.fileName}${others} ${g.vmfsUuid ? 'of this volume' : `of ${g.host}`} are missing from the store: ` +
+        `${chunks} of ${g.fileName}${others} ${g.vmfsUuid ? 'of this volume' : `of ${g.host}`} ${g.chunkCount === 1 ? 'is' : 'are'} missing from the store: ` +
         'check the store (an unmounted directory, a deleted bucket prefix, another bucket) and put the objects back; ' +
         'the next capture of a host holding the same bytes uploads them again; resolved once none is missing',
       details: {

@@ -87,7 +87,7 @@ describeEachFlavour('chunk-missing', (flavour) => {
     let now = await open();
     expect(now.map((e) => [e.vmfsUuid, e.severity])).toEqual([[DEFAULTS.vmfsUuid, 'critical']]);
     expect(now[0].details).toMatchObject({ chunkCount: 1, chunks: [shared], artifactCount: 2 });
-    expect(now[0].message).toContain('1 stored chunk of sdb.hex and 1 other artifact of this volume are missing from the store');
+    expect(now[0].message).toContain('1 stored chunk of sdb.hex and 1 other artifact of this volume is missing from the store');
     expect(hooks).toEqual(['event.raised']);
     // Still missing an hour later: the same event, no second one.
     expect(await pass()).toMatchObject({ raised: 0, resolved: 0, holding: 1 });
