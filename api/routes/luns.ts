@@ -17,14 +17,10 @@ const getLunRoute = createRoute({
   middleware: [requireRole('operator')] as const,
   request: {
     params: z.object({
-      deviceId: z
-        .string()
-        .min(1)
-        .max(300)
-        .openapi({
-          description: '`naa.…` in any case (`naa.…:1`, a partition as esxcli prints it, names its device), bare hex, `eui.`/`t10.`, or a `vml.` id',
-          example: 'naa.600144f0aabbccddeeff001122334455',
-        }),
+      deviceId: z.string().min(1).max(300).openapi({
+        description: '`naa.…` in any case (`naa.…:1`, a partition as esxcli prints it, names its device), bare hex, `eui.`/`t10.`, or a `vml.` id',
+        example: 'naa.600144f0aabbccddeeff001122334455',
+      }),
     }),
   },
   responses: { 200: { description: 'The device', content: { 'application/json': { schema: LunSchema } } }, ...READ_ERRORS },
