@@ -153,7 +153,8 @@ export function resolveCatalogConfig(flags: CatalogFlags, file: ConfigFile, env:
   const retries = flags.retries !== undefined ? parseInteger(flags.retries, '--retries', 0, 20) : (file.retries ?? DEFAULT_RETRY.retries);
   return {
     catalogUrl: catalogUrl === null ? null : catalogUrl.replace(/\/+$/, ''),
-    token: flags.token ?? env.CATALOG_TOKEN ?? file.token ?? null,
+    // A line end read with it (a secret file, $(cat …)) is no part of a token, and no header takes it.
+    token: (flags.token ?? env.CATALOG_TOKEN ?? file.token)?.trim() || null,
     retry: { ...DEFAULT_RETRY, retries },
   };
 }
