@@ -11,7 +11,12 @@ export const TokenCreate = z
       .regex(/^[A-Za-z0-9._*-]+$/, 'a host name, or a pattern with * wildcards')
       .optional()
       .describe('collector tokens: the host they write for, or a pattern such as `esxi-*` for an SSH proxy collecting a cluster'),
-    name: z.string().min(1).max(200),
+    // PostgreSQL refuses NUL in text (a 500 at the insert); no other control character belongs in a name either.
+    name: z
+      .string()
+      .min(1)
+      .max(200)
+      .refine((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s), 'holds a NUL or control character'),
   })
   .openapi('TokenCreate');
 

@@ -87,5 +87,15 @@ export const CheckReport = z
   })
   .openapi('CheckReport');
 
-export const PinBody = z.object({ note: z.string().min(1).max(500).describe('Why this capture must be kept') }).openapi('PinRequest');
+export const PinBody = z
+  .object({
+    // Line breaks and tabs as in an event's note; NUL (which PostgreSQL refuses in text) and other control characters not.
+    note: z
+      .string()
+      .min(1)
+      .max(500)
+      .refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/.test(s), 'holds a NUL or control character')
+      .describe('Why this capture must be kept'),
+  })
+  .openapi('PinRequest');
 export const Pin = z.object({ captureId: z.string(), note: z.string(), pinnedAt: z.string(), pinnedBy: z.string().nullable() }).openapi('Pin');
