@@ -90,9 +90,12 @@ export function chunkCorrupt(what: string, e: ChunkIntegrityError): ApiError {
   );
 }
 
+/** The chunk a BlobNotFoundError of a chunk key names. */
+const goneSha = (e: BlobNotFoundError): string => e.key.slice(e.key.lastIndexOf('/') + 1);
+
 /** The 502 a chunk gone from the store before the answer started becomes, as a restore bundle names it. */
 export function chunkGone(what: string, e: BlobNotFoundError): ApiError {
-  const sha256 = e.key.slice(e.key.lastIndexOf('/') + 1);
+  const sha256 = goneSha(e);
   return new ApiError(
     'chunk_corrupt',
     `${what}: stored chunk ${sha256} is gone from the store, so none of it is sent — check the store (an unmounted directory, a deleted bucket prefix, another bucket); the next capture of a host holding these bytes uploads it again, or use another capture's copy`,
@@ -135,7 +138,10 @@ async function primed(
   try {
     first = await source.next();
   } catch (e) {
-    if (e instanceof BlobNotFoundError) throw chunkGone(what, e);
+    if (e instanceof BlobNotFoundError) {
+      await noteDamagedChunk(services, chunks, goneSha(e), requestId);
+      throw chunkGone(what, e);
+    }
     if (!(e instanceof ChunkIntegrityError)) throw e;
     await noteDamagedChunk(services, chunks, e.sha256, requestId);
     throw chunkCorrupt(what, e);
@@ -181,7 +187,10 @@ export function registerArtifactRoutes(app: App): void {
         try {
           await assembleObject(store, key, artifactBytes(store, chunks));
         } catch (e) {
-          if (e instanceof BlobNotFoundError) throw chunkGone(`artifact ${id} (${fileName})`, e);
+          if (e instanceof BlobNotFoundError) {
+            await noteDamagedChunk(services, chunks, goneSha(e), c.var.requestId);
+            throw chunkGone(`artifact ${id} (${fileName})`, e);
+          }
           if (!(e instanceof ChunkIntegrityError)) throw e;
           await noteDamagedChunk(services, chunks, e.sha256, c.var.requestId);
           throw chunkCorrupt(`artifact ${id} (${fileName})`, e);
@@ -217,7 +226,8 @@ export function registerArtifactRoutes(app: App): void {
     const source = await primed(services, artifactBytes(store, chunks, range ?? undefined), what, chunks, c.var.requestId);
     const body = toWebStream(source, (e) => {
       logger.error('artifact stream failed', { requestId: c.var.requestId, artifactId: id, err: e instanceof Error ? e.message : String(e) });
-      if (e instanceof ChunkIntegrityError) void noteDamagedChunk(services, chunks, e.sha256, c.var.requestId);
+      if (e instanceof ChunkIntegrityError || e instanceof BlobNotFoundError)
+        void noteDamagedChunk(services, chunks, e instanceof BlobNotFoundError ? goneSha(e) : e.sha256, c.var.requestId);
     });
     const headers: Record<string, string> = { ...common, 'Content-Type': 'application/octet-stream' };
     if (range) {

@@ -3,10 +3,14 @@
  * another bucket) answers 502 `chunk_corrupt` naming the artifact and the chunk, as a restore
  * bundle says "gone from the store" — not 500 "internal error", which told the operator
  * nothing and sent them to the server's log. `?redirect=1`, which assembles the object first,
- * the same.
+ * the same. The chunk's record is doubted, as the scrub does (docs/architecture.md, "Errors"):
+ * the host's next begin asks the store and has the chunk uploaded again — also when the chunk
+ * gone is met later in the transfer, which then breaks off.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { blobs } from '../../db/schema.js';
 import { chunkKey } from '../../api/store/types.js';
 import { CHUNK_SIZE } from '../../formats/protocol.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
@@ -17,8 +21,13 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 describeEachFlavour('an artifact download whose chunk is gone from the store', (flavour) => {
   let catalog: TestCatalog;
   let id = '';
+  let later = '';
   const bytes = new Uint8Array(randomBytes(CHUNK_SIZE + 5000));
   const first = sha256(bytes.subarray(0, CHUNK_SIZE));
+  const other = new Uint8Array(randomBytes(2 * CHUNK_SIZE));
+  const second = sha256(other.subarray(CHUNK_SIZE));
+  const verified = async (sha: string) =>
+    (await catalog.services.db.select({ at: blobs.lastVerified }).from(blobs).where(eq(blobs.sha256, sha)))[0]?.at.getTime();
   beforeAll(async () => {
     catalog = await startTestCatalog(flavour);
     const res = await ingest(catalog, {
@@ -27,7 +36,14 @@ describeEachFlavour('an artifact download whose chunk is gone from the store', (
       artifacts: [{ kind: 'unknown', fileName: 'dump.bin', bytes }],
     });
     id = res.artifacts[0].id;
+    const res2 = await ingest(catalog, {
+      host: 'esx01',
+      collectedAt: new Date('2026-03-02T00:00:00Z'),
+      artifacts: [{ kind: 'unknown', fileName: 'other.bin', bytes: other }],
+    });
+    later = res2.artifacts[0].id;
     await catalog.services.store.delete(chunkKey(first));
+    await catalog.services.store.delete(chunkKey(second));
   });
   afterAll(async () => {
     await catalog?.close();
@@ -46,5 +62,15 @@ describeEachFlavour('an artifact download whose chunk is gone from the store', (
     const res = await catalog.request(`/v1/artifacts/${id}/content`, { headers: { range: `bytes=${CHUNK_SIZE}-${CHUNK_SIZE + 99}` } });
     expect(res.status).toBe(206);
     expect(Buffer.from(await res.arrayBuffer()).equals(Buffer.from(bytes.subarray(CHUNK_SIZE, CHUNK_SIZE + 100)))).toBe(true);
+  });
+
+  it('the record of a chunk a download found gone is doubted, met first or later in the transfer', async () => {
+    expect(await verified(first)).toBe(0);
+    expect(await verified(second)).toBeGreaterThan(0);
+    const res = await catalog.request(`/v1/artifacts/${later}/content`);
+    expect(res.status).toBe(200);
+    await expect(res.arrayBuffer()).rejects.toThrow();
+    for (let i = 0; i < 200 && (await verified(second)) !== 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await verified(second)).toBe(0);
   });
 });
