@@ -1,10 +1,14 @@
 /** Shapes every route shares: the error body, error responses, health. */
 import { z } from '@hono/zod-openapi';
+import { ERROR_STATUS, type ErrorCode } from '../errors.js';
+
+/** Every code an error answer may carry: the taxonomy's own keys, so a client can switch on them. */
+const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
 
 export const ErrorSchema = z
   .object({
     error: z.object({
-      code: z.string().openapi({ example: 'not_found' }),
+      code: z.enum(ERROR_CODES).openapi({ example: 'not_found', description: 'What went wrong, one code per HTTP status: a client may switch on it' }),
       message: z.string(),
       requestId: z.string(),
     }),

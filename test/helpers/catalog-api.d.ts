@@ -143,8 +143,12 @@ export interface components {
     };
     Error: {
       error: {
-        /** @example not_found */
-        code: string;
+        /**
+         * @description What went wrong, one code per HTTP status: a client may switch on it
+         * @example not_found
+         * @enum {string}
+         */
+        code: "bad_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "payload_too_large" | "unsupported_media_type" | "range_not_satisfiable" | "unprocessable" | "too_many_requests" | "internal" | "chunk_corrupt" | "service_unavailable";
         message: string;
         requestId: string;
       };
