@@ -296,6 +296,14 @@ export function missingBucket(config: Pick<Config, 'S3_BUCKET' | 'S3_ENDPOINT' |
   ]);
 }
 
+/** The setting error an S3_ENDPOINT answering as no S3 server does is (errors.ts foreignStoreStatus). */
+export function foreignStore(config: Pick<Config, 'S3_ENDPOINT' | 'S3_REGION'>, status: number, reason: string): ConfigError {
+  const where = config.S3_ENDPOINT ?? `AWS S3 (${config.S3_REGION})`;
+  return new ConfigError([
+    `S3_ENDPOINT: ${where} answered HTTP ${status} as no S3 server does (${reason}): set it to the address of the store's S3 API (MinIO: its API port, not its console's)`,
+  ]);
+}
+
 /** Reads and validates the configuration; empty strings count as unset. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));

@@ -246,6 +246,21 @@ export function isMissingBucket(err: unknown): boolean {
   });
 }
 
+/**
+ * The HTTP status of a 4xx the S3 store could not read as S3's: a body that is not S3's XML
+ * (a web application's JSON or HTML), or a 404 without a body to any request but a HEAD (which
+ * the store answers itself). S3_ENDPOINT then leads to another kind of server. Null otherwise.
+ */
+export function foreignStoreStatus(err: unknown): number | null {
+  for (const e of causeChain(err)) {
+    const x = e as { message?: unknown; $metadata?: { httpStatusCode?: number } };
+    const status = x.$metadata?.httpStatusCode;
+    if (status === undefined || status < 400 || status >= 500 || typeof x.message !== 'string') continue;
+    if (x.message.startsWith('@aws-sdk XML parse error') || (status === 404 && x.message === 'UnknownError')) return status;
+  }
+  return null;
+}
+
 /** The ApiError a failure becomes: itself when it is one, `service_unavailable` for an outage, else `internal`. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
