@@ -6,7 +6,7 @@ import type { App } from '../context.js';
 import { recordAudit } from '../http/audit.js';
 import { rebuildCatalog, reindexArtifacts } from '../admin/rebuild.js';
 import { RebuildResult, ReindexResult } from '../schemas/admin.js';
-import { err } from '../schemas/common.js';
+import { ADMIN_ERRORS, err } from '../schemas/common.js';
 
 const rebuild = createRoute({
   method: 'post',
@@ -18,8 +18,7 @@ const rebuild = createRoute({
   middleware: [requireRole('admin')] as const,
   responses: {
     200: { description: 'Counts', content: { 'application/json': { schema: RebuildResult } } },
-    401: err('No or bad token'),
-    403: err('Not an admin token'),
+    ...ADMIN_ERRORS,
   },
 });
 
@@ -34,9 +33,8 @@ const reindex = createRoute({
   request: { query: z.object({ kind: z.enum(ARTIFACT_KINDS).optional() }) },
   responses: {
     200: { description: 'Counts', content: { 'application/json': { schema: ReindexResult } } },
+    ...ADMIN_ERRORS,
     400: err('Unknown kind'),
-    401: err('No or bad token'),
-    403: err('Not an admin token'),
   },
 });
 

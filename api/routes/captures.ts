@@ -14,7 +14,7 @@ import { BeginRequestSchema, BeginResponse, ChunksReceived, CommitInProgress, Co
 import { dropOpenCapture } from '../ingest/staging.js';
 import { recordAudit } from '../http/audit.js';
 import { CHUNK_BATCH_MAX_BYTES, CHUNK_BATCH_MAX_CHUNKS, receiveChunks, SMALL_CHUNK_MAX_STORED_BYTES } from '../ingest/chunks.js';
-import { err } from '../schemas/common.js';
+import { err, retryLater } from '../schemas/common.js';
 
 /** The counting limits, checked on the parsed JSON before it is validated (a 100,000-chunk request is refused cheaply). */
 const precheckCounts: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -65,10 +65,10 @@ const begin = createRoute({
     422: err(
       'An artifact declared by `previous` is not one this host committed with the same kind, fileName, sourcePath, device, size and sha256; send its chunks',
     ),
-    429: err(
+    429: retryLater(
       'The host already has MAX_OPEN_CAPTURES (32) captures begun and not committed within 24 h; a new one is refused until one commits or the staging sweep drops one (24 h after its latest begin; 1 h for one still declared in part; a repeated begin of an open capture is not refused); retry after Retry-After seconds',
     ),
-    503: err('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
+    503: retryLater('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
   },
 });
 
@@ -103,8 +103,8 @@ const partial = createRoute({
     413: err('The request body is over the size limit, as sent or inflated'),
     415: err('A Content-Encoding other than gzip, or a body not sent as JSON (Content-Type: application/json)'),
     422: err('An artifact declared by `previous` does not resolve, as for a begin'),
-    429: err('As for a begin: the host has MAX_OPEN_CAPTURES (32) open captures'),
-    503: err('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
+    429: retryLater('As for a begin: the host has MAX_OPEN_CAPTURES (32) open captures; retry after Retry-After seconds'),
+    503: retryLater('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
   },
 });
 
@@ -138,12 +138,13 @@ const commit = createRoute({
       headers: z.object({ 'retry-after': z.string().describe('Seconds to wait before POSTing commit again') }),
       content: { 'application/json': { schema: CommitInProgress } },
     },
+    400: err('Bad capture id'),
     401: err('No or bad token'),
     403: err('Wrong role or another host'),
     404: err('No such capture'),
     413: err('A chunk inflates past 1 MiB'),
     422: err('A chunk is missing or is not what its name says; nothing was indexed'),
-    503: err('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
+    503: retryLater('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
   },
 });
 
@@ -183,7 +184,7 @@ const chunks = createRoute({
     409: err('The capture is committed, or a chunk is one begin answers present'),
     413: err('The batch is over its size or chunk-count limit, a chunk over its size limit, or a chunk inflates past 1 MiB'),
     422: err('A chunk is not declared by the capture, or is not what its name and declaration say; nothing of the batch was stored'),
-    503: err('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
+    503: retryLater('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
   },
 });
 
@@ -203,11 +204,12 @@ const drop = createRoute({
       description: 'Dropped: the capture row, its chunk records, its waiting or failed commit job, its staging area',
       content: { 'application/json': { schema: OpenCaptureDropped } },
     },
+    400: err('Bad capture id'),
     401: err('No or bad token'),
     403: err('Not an admin token'),
     404: err('No open capture with this id'),
     409: err('The capture is committed (retention decides about it), or a worker is committing it now'),
-    503: err('The database is unavailable; retry after Retry-After seconds'),
+    503: retryLater('The database is unavailable or did not answer in time; retry after Retry-After seconds'),
   },
 });
 

@@ -6,9 +6,8 @@ import { requireRole } from '../http/auth.js';
 import { ApiError } from '../errors.js';
 import type { App } from '../context.js';
 import { deviceIdParam, timeParam, vmfsUuidParam } from '../http/params.js';
-import { READ_ERRORS } from '../schemas/common.js';
+import { ADMIN_ERRORS, JSON_TOO_LARGE, READ_ERRORS } from '../schemas/common.js';
 import { EventSchema } from '../schemas/catalog.js';
-import { err } from '../schemas/common.js';
 import { runEventChecks } from '../events/checks.js';
 import { EVENT_TYPES } from '../events/types.js';
 
@@ -35,8 +34,7 @@ const scanRoute = createRoute({
         },
       },
     },
-    401: err('No or bad token'),
-    403: err('Not an admin token'),
+    ...ADMIN_ERRORS,
   },
 });
 
@@ -110,6 +108,7 @@ const ackRoute = createRoute({
   responses: {
     200: { description: 'The acknowledged event', content: { 'application/json': { schema: EventSchema } } },
     ...READ_ERRORS,
+    413: JSON_TOO_LARGE,
   },
 });
 

@@ -4,7 +4,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import type { App, Services } from '../context.js';
 import { RETRY_AFTER_SECONDS, describeError } from '../errors.js';
-import { Health, PATH_ERROR } from '../schemas/common.js';
+import { Health, PATH_ERROR, RETRY_AFTER_HEADER } from '../schemas/common.js';
 
 const healthz = createRoute({
   method: 'get',
@@ -25,7 +25,11 @@ const readyz = createRoute({
   responses: {
     200: { description: 'Database and store work', content: { 'application/json': { schema: Health } } },
     400: PATH_ERROR,
-    503: { description: 'The database or the store does not work (or not in time)', content: { 'application/json': { schema: Health } } },
+    503: {
+      description: 'The database or the store does not work (or not in time); ask again after Retry-After seconds',
+      headers: RETRY_AFTER_HEADER,
+      content: { 'application/json': { schema: Health } },
+    },
   },
 });
 

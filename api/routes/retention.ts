@@ -7,7 +7,7 @@ import { runRetention } from '../retention/run.js';
 import { checkStore } from '../retention/check.js';
 import { pinCapture, unpinCapture } from '../retention/pins.js';
 import { CheckReport, Pin, PinBody, RetentionReport } from '../schemas/retention.js';
-import { err, NOT_JSON } from '../schemas/common.js';
+import { ADMIN_ERRORS, err, NOT_JSON } from '../schemas/common.js';
 
 const run = createRoute({
   method: 'post',
@@ -20,9 +20,8 @@ const run = createRoute({
   request: { query: z.object({ dry_run: z.enum(['true', 'false']).default('true').describe('true (the default): only say what would happen') }) },
   responses: {
     200: { description: 'The run, recorded', content: { 'application/json': { schema: RetentionReport } } },
+    ...ADMIN_ERRORS,
     400: err('Bad parameter'),
-    401: err('No or bad token'),
-    403: err('Not an admin token'),
   },
 });
 
@@ -46,9 +45,8 @@ const check = createRoute({
   },
   responses: {
     200: { description: 'What was found', content: { 'application/json': { schema: CheckReport } } },
+    ...ADMIN_ERRORS,
     400: err('Bad parameter'),
-    401: err('No or bad token'),
-    403: err('Not an admin token'),
   },
 });
 
@@ -65,9 +63,8 @@ const pin = createRoute({
   request: { params: CaptureParam, body: { content: { 'application/json': { schema: PinBody } }, required: true } },
   responses: {
     200: { description: 'Pinned', content: { 'application/json': { schema: Pin } } },
+    ...ADMIN_ERRORS,
     400: err('Bad id or note'),
-    401: err('No or bad token'),
-    403: err('Not an admin token'),
     404: err('No such committed capture'),
     415: NOT_JSON,
   },
@@ -84,9 +81,8 @@ const unpin = createRoute({
   request: { params: CaptureParam },
   responses: {
     200: { description: 'Unpinned', content: { 'application/json': { schema: z.object({ captureId: z.string(), pinned: z.boolean() }) } } },
+    ...ADMIN_ERRORS,
     400: err('Bad id'),
-    401: err('No or bad token'),
-    403: err('Not an admin token'),
     404: err('Not pinned'),
   },
 });

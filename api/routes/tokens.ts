@@ -5,7 +5,7 @@ import { requireRole } from '../http/auth.js';
 import type { App } from '../context.js';
 import { recordAudit } from '../http/audit.js';
 import { createToken, revokeToken } from '../admin/tokens.js';
-import { ADMIN_ERRORS, ErrorSchema, NOT_JSON } from '../schemas/common.js';
+import { ADMIN_ERRORS, ErrorSchema, JSON_TOO_LARGE, NOT_JSON } from '../schemas/common.js';
 import { TokenCreate, TokenCreated, TokenRow } from '../schemas/admin.js';
 
 const create = createRoute({
@@ -19,8 +19,9 @@ const create = createRoute({
   request: { body: { content: { 'application/json': { schema: TokenCreate } }, required: true } },
   responses: {
     201: { description: 'Created; the secret is in `token` and is never shown again', content: { 'application/json': { schema: TokenCreated } } },
-    400: { description: 'Bad request', content: { 'application/json': { schema: ErrorSchema } } },
     ...ADMIN_ERRORS,
+    400: { description: 'Bad request', content: { 'application/json': { schema: ErrorSchema } } },
+    413: JSON_TOO_LARGE,
     415: NOT_JSON,
   },
 });

@@ -905,8 +905,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description The database or the store does not work (or not in time) */
+      /** @description The database or the store does not work (or not in time); ask again after Retry-After seconds */
       503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Health"];
         };
@@ -924,6 +928,12 @@ export interface operations {
           };
         };
       };
+      /** @description A path or query with NUL, control characters or bad percent-encoding */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description No or bad token */
       401: {
         content: {
@@ -932,6 +942,16 @@ export interface operations {
       };
       /** @description The token's role is not admin */
       403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -970,8 +990,24 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The request body is over 67108864 bytes, as sent or inflated */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description The body is not sent as JSON (Content-Type: application/json) */
       415: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -995,6 +1031,12 @@ export interface operations {
           };
         };
       };
+      /** @description A path or query with NUL, control characters or bad percent-encoding */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description No or bad token */
       401: {
         content: {
@@ -1015,6 +1057,16 @@ export interface operations {
       };
       /** @description The bootstrap admin token of CATALOG_BOOTSTRAP_TOKEN (id `bootstrap`): a setting, retired by unsetting it */
       409: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1087,12 +1139,20 @@ export interface operations {
       };
       /** @description The host already has MAX_OPEN_CAPTURES (32) captures begun and not committed within 24 h; a new one is refused until one commits or the staging sweep drops one (24 h after its latest begin; 1 h for one still declared in part; a repeated begin of an open capture is not refused); retry after Retry-After seconds */
       429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
       };
       /** @description The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds */
       503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1169,14 +1229,22 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description As for a begin: the host has MAX_OPEN_CAPTURES (32) open captures */
+      /** @description As for a begin: the host has MAX_OPEN_CAPTURES (32) open captures; retry after Retry-After seconds */
       429: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
       };
       /** @description The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds */
       503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1249,6 +1317,10 @@ export interface operations {
       };
       /** @description The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds */
       503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1267,6 +1339,12 @@ export interface operations {
       200: {
         content: {
           "application/json": components["schemas"]["OpenCaptureDropped"];
+        };
+      };
+      /** @description Bad capture id */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
         };
       };
       /** @description No or bad token */
@@ -1293,8 +1371,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description The database is unavailable; retry after Retry-After seconds */
+      /** @description The database is unavailable or did not answer in time; retry after Retry-After seconds */
       503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1329,6 +1411,12 @@ export interface operations {
           "application/json": components["schemas"]["CommitInProgress"];
         };
       };
+      /** @description Bad capture id */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description No or bad token */
       401: {
         content: {
@@ -1361,6 +1449,10 @@ export interface operations {
       };
       /** @description The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds */
       503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1376,14 +1468,30 @@ export interface operations {
           "application/json": components["schemas"]["RebuildResult"];
         };
       };
+      /** @description A path or query with NUL, control characters or bad percent-encoding */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description No or bad token */
       401: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Not an admin token */
+      /** @description The token's role is not admin */
       403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1416,8 +1524,18 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Not an admin token */
+      /** @description The token's role is not admin */
       403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1465,6 +1583,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** A VMFS volume joined to its extents, LUs, snapshots, artifacts and events */
@@ -1502,6 +1630,16 @@ export interface operations {
       };
       /** @description Not in the catalog */
       404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1547,6 +1685,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** Every host with its last capture and staleness */
@@ -1581,6 +1729,16 @@ export interface operations {
       };
       /** @description Not in the catalog */
       404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1625,6 +1783,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** Run the scheduled event checks now: host-stale, the cross-host health events, due webhook deliveries */
@@ -1636,14 +1804,30 @@ export interface operations {
           "application/json": components["schemas"]["EventScan"];
         };
       };
+      /** @description A path or query with NUL, control characters or bad percent-encoding */
+      400: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description No or bad token */
       401: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Not an admin token */
+      /** @description The token's role is not admin */
       403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1693,6 +1877,22 @@ export interface operations {
       };
       /** @description Not in the catalog */
       404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The request body is over 67108864 bytes, as sent or inflated */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1758,6 +1958,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** An artifact's metadata and what the parser found in it */
@@ -1795,6 +2005,16 @@ export interface operations {
       };
       /** @description Not in the catalog */
       404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1876,6 +2096,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** Everything to restore a volume as of a time: artifacts, SHA256SUMS, RESTORE.md, restore.sh */
@@ -1928,6 +2158,16 @@ export interface operations {
       };
       /** @description chunk_corrupt: a header dump restore.sh needs has a damaged chunk and no other capture holds an intact one; the message names the artifact and what to do */
       502: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -1988,6 +2228,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** The storage commands, in order, that bring a volume's LUNs back with the NAA its VMFS header expects */
@@ -2035,6 +2285,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** Apply the GFS retention policy: every capture with its keep reasons or drop; unless a dry run, delete dropped captures and unreferenced chunks */
@@ -2064,8 +2324,18 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Not an admin token */
+      /** @description The token's role is not admin */
       403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -2099,8 +2369,18 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Not an admin token */
+      /** @description The token's role is not admin */
       403: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -2138,7 +2418,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Not an admin token */
+      /** @description The token's role is not admin */
       403: {
         content: {
           "application/json": components["schemas"]["Error"];
@@ -2152,6 +2432,16 @@ export interface operations {
       };
       /** @description The body is not sent as JSON (Content-Type: application/json) */
       415: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -2187,7 +2477,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Not an admin token */
+      /** @description The token's role is not admin */
       403: {
         content: {
           "application/json": components["schemas"]["Error"];
@@ -2195,6 +2485,16 @@ export interface operations {
       };
       /** @description Not pinned */
       404: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The catalog's database or store is unavailable or did not answer in time; wait the seconds of the Retry-After header (30), then send the request again */
+      503: {
+        headers: {
+          /** @description Seconds to wait before sending the request again */
+          "retry-after": string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
