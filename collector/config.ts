@@ -78,7 +78,7 @@ export interface SendConfig extends CatalogConfig {
  * `from` is set to the file's path (when there was one), for messages about its values.
  */
 export function loadConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): ConfigFile {
-  const path = explicit ?? env.VMFS_COLLECTOR_CONFIG ?? DEFAULT_CONFIG_FILE;
+  const path = explicit ?? (env.VMFS_COLLECTOR_CONFIG || DEFAULT_CONFIG_FILE);
   const invalid = (why: string) => new CollectorError(`config ${path}: ${why}`, EXIT.config);
   let text: string;
   try {
@@ -138,9 +138,12 @@ interface CatalogFlags {
   retries?: string;
 }
 
-/** Catalog URL and token: flags, then env, then the file. */
+/**
+ * Catalog URL and token: flags, then env, then the file. A variable set to nothing
+ * (`CATALOG_URL=` in a cron env file) is unset, as the catalog takes its own: hence `||`.
+ */
 export function resolveCatalogConfig(flags: CatalogFlags, file: ConfigFile, env: NodeJS.ProcessEnv = process.env): CatalogConfig {
-  const catalogUrl = flags.url ?? env.CATALOG_URL ?? file.catalogUrl ?? null;
+  const catalogUrl = flags.url ?? (env.CATALOG_URL || file.catalogUrl) ?? null;
   if (catalogUrl !== null) {
     let u: URL;
     try {
@@ -154,7 +157,7 @@ export function resolveCatalogConfig(flags: CatalogFlags, file: ConfigFile, env:
   return {
     catalogUrl: catalogUrl === null ? null : catalogUrl.replace(/\/+$/, ''),
     // A line end read with it (a secret file, $(cat …)) is no part of a token, and no header takes it.
-    token: (flags.token ?? env.CATALOG_TOKEN ?? file.token)?.trim() || null,
+    token: (flags.token ?? (env.CATALOG_TOKEN || file.token))?.trim() || null,
     retry: { ...DEFAULT_RETRY, retries },
   };
 }
@@ -170,7 +173,7 @@ interface SendFlags extends CatalogFlags {
 export function resolveSendConfig(flags: SendFlags, file: ConfigFile, env: NodeJS.ProcessEnv = process.env): SendConfig {
   const base = resolveCatalogConfig(flags, file, env);
   const maxText = flags['spool-max-bytes'] ?? (file.spoolMaxBytes !== undefined ? String(file.spoolMaxBytes) : undefined);
-  const host = flags.host ?? env.COLLECTOR_HOST ?? file.host;
+  const host = flags.host ?? (env.COLLECTOR_HOST || file.host);
   // The catalog's rule: a name it would refuse is a typo to say now, not a capture to set aside.
   const hostProblem = host === undefined ? null : hostNameProblem(host);
   if (hostProblem) throw new UsageError(`host name ${JSON.stringify(host)} ${hostProblem}`);

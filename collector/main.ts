@@ -35,6 +35,7 @@ Commands:
 
 Configuration: flags, then env CATALOG_URL / CATALOG_TOKEN / COLLECTOR_HOST, then
 the JSON file --config (else env VMFS_COLLECTOR_CONFIG, else ${DEFAULT_CONFIG_FILE}).
+A variable set to nothing is unset.
 Exit status: 0 done · 1 failed · 2 partial · 3 damaged in the catalog (restore) · 64 usage ·
 65 rejected · 75 spooled · 78 config file unreadable or invalid, or TLS cert untrusted.
 `;

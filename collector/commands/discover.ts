@@ -62,7 +62,7 @@ export async function run(args: string[]): Promise<number> {
   const file = loadConfigFile(values.config);
   const files = fileSpecs(values.file, file);
   const ssh = values.ssh ?? file.ssh ?? [];
-  const localName = values.host ?? process.env.COLLECTOR_HOST ?? file.host ?? hostname();
+  const localName = values.host ?? (process.env.COLLECTOR_HOST || file.host) ?? hostname();
   const accesses = hostAccesses('discover', ssh, values.root ?? file.root ?? '/', localName, hostSettings);
   const found: Discovery[] = [];
   for (const { access, hostName } of accesses) {
