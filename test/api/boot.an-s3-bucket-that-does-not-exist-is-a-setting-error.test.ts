@@ -36,7 +36,7 @@ describe.skipIf(!s3)('S3_BUCKET naming no bucket', () => {
       encoding: 'utf8',
       timeout: 60_000,
     });
-  const line = `catalog: invalid configuration: S3_BUCKET: no bucket "${bucket}" at ${s3!.endpoint}: make it (versioned), or set S3_BUCKET to the catalog's\n`;
+  const line = `catalog: invalid configuration: S3_BUCKET: no bucket "${bucket}" at ${s3?.endpoint}: make it (versioned), or set S3_BUCKET to the catalog's\n`;
 
   it('npm start: one line naming the bucket and the endpoint, exit 78', () => {
     const r = run(SERVER_BUNDLE, [], 'server');
