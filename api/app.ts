@@ -115,7 +115,7 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
   });
   // Ingest answers (a commit's found ids, a begin's upload URLs) go gzipped to a client that
   // accepts it; anything under 1 KiB goes as is.
-  app.use('/v1/captures', gzipAnswers);
+  // `/v1/captures/*` matches `/v1/captures` too: one registration, one pass per answer.
   app.use('/v1/captures/*', gzipAnswers);
 
   app.onError((thrown, c) => {
