@@ -1,6 +1,6 @@
 /** Opens the services the app runs on, from a validated configuration. */
 import { resolve } from 'node:path';
-import { openDb } from '../db/client.js';
+import { openDb, type OpenDbOptions } from '../db/client.js';
 import { localBaseUrl, type Config } from './config.js';
 import type { Services } from './context.js';
 import { createLogger, type Logger } from './logger.js';
@@ -29,7 +29,13 @@ function quietAwsNodeVersionNotice(): void {
 /** Database (migrated) + blob store + logger + clock. */
 export async function openServices(
   config: Config,
-  options: { logger?: Logger; now?: () => Date; fetchSecret?: (arn: string, region: string) => Promise<string> } = {},
+  options: {
+    logger?: Logger;
+    now?: () => Date;
+    fetchSecret?: (arn: string, region: string) => Promise<string>;
+    /** The embedded database's lock: who this is, and how long to wait for another holder (db/client.ts). */
+    embedded?: Pick<OpenDbOptions, 'holder' | 'lockWaitMs' | 'onHeld'>;
+  } = {},
 ): Promise<OpenedServices> {
   const dataDir = resolve(config.DATA_DIR);
   quietAwsNodeVersionNotice();
@@ -50,6 +56,7 @@ export async function openServices(
     statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
     poolMax: config.DATABASE_POOL_MAX,
     prepare: config.DATABASE_PREPARE,
+    ...options.embedded,
   });
   const publicBaseUrl = config.PUBLIC_URL ?? localBaseUrl(config.HOST, config.PORT);
   // The S3 store (and the AWS SDK it loads) is imported only when a bucket is configured:

@@ -67,8 +67,8 @@ API's routes (the refusal names the one for the command).
 exit status: 0 done · 1 failed · 2 done in part: rebuild left manifests or artifacts out,
 reindex could not read artifacts (each named) · 3 check or maintenance found problems
 (lost or corrupt chunks) · 64 usage · 75 the embedded
-database is in use by a running server · 78 a setting is invalid, or the embedded
-database cannot be opened (the message says how to rebuild it)`;
+database is in use by a running server or another admin command · 78 a setting is invalid,
+or the embedded database cannot be opened (the message says how to rebuild it)`;
 
 /**
  * `<command> --help`: that command's entries of USAGE's command list (all of `tokens`, or just
@@ -162,11 +162,11 @@ function progressPrinter(io: Io, label: string): Progress | undefined {
  * is made anew by the open: `onFresh` is told, with the directory, once the command has succeeded
  * (a failure keeps its one line).
  */
-async function openForCommand<T>(fn: (opened: OpenedServices) => Promise<T>, onFresh?: (dataDir: string) => void): Promise<T> {
+async function openForCommand<T>(holder: string, fn: (opened: OpenedServices) => Promise<T>, onFresh?: (dataDir: string) => void): Promise<T> {
   const config = loadConfig();
   const dataDir = resolve(config.DATA_DIR);
   const fresh = !onPostgres(config) && !existsSync(join(dataDir, 'pg', 'PG_VERSION'));
-  const opened = await openServices(config, { logger: createLogger(config.LOG_LEVEL === 'debug' ? 'debug' : 'warn') });
+  const opened = await openServices(config, { logger: createLogger(config.LOG_LEVEL === 'debug' ? 'debug' : 'warn'), embedded: { holder } });
   let result: T;
   try {
     result = await fn(opened);
@@ -259,6 +259,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   // rebuild, whose work is to fill an empty one.
   const withServices = <T>(fn: (opened: OpenedServices) => Promise<T>) =>
     openForCommand(
+      // What a server waiting for this database names (api/server.ts): `catalog retention`.
+      `catalog ${command === 'tokens' && sub ? `tokens ${sub}` : command}`,
       fn,
       command === 'rebuild'
         ? undefined
@@ -459,9 +461,11 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         json,
         75,
         'database_busy',
-        command === 'maintenance'
-          ? `the embedded database in ${e.dataDir} is in use by a running catalog server (pid ${e.pid}), which runs this pass itself (first a minute after its start, then hourly); stop it first to run one now`
-          : `the embedded database in ${e.dataDir} is in use by a running catalog server (pid ${e.pid}); stop it first, or use ${route}`,
+        e.holder && e.holder !== 'catalog server'
+          ? `the embedded database in ${e.dataDir} is in use by another admin command (${e.heldBy}); it allows one at a time: run this again once that one ends`
+          : command === 'maintenance'
+            ? `the embedded database in ${e.dataDir} is in use by a running catalog server (pid ${e.pid}), which runs this pass itself (first a minute after its start, then hourly); stop it first to run one now`
+            : `the embedded database in ${e.dataDir} is in use by a running catalog server (pid ${e.pid}); stop it first, or use ${route}`,
       );
     }
     if (e instanceof EmbeddedDatabaseUnreadableError) return failed(io, json, 78, 'database_unreadable', e.message);

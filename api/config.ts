@@ -89,6 +89,12 @@ export const configSchema = z.object({
   DATABASE_CONNECT_TIMEOUT: z.coerce.number().int().min(1).max(600).default(10),
   /** Milliseconds one SQL statement may run on Postgres (statement_timeout); 0 = no limit. */
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(86_400_000).default(120_000),
+  /**
+   * Seconds a server start waits for another process holding the embedded database (an admin
+   * command such as retention or maintenance) to let go, before it exits 75 (EX_TEMPFAIL) for its
+   * service manager to start it again; 0 = exit at once. The catalog CLI does not wait.
+   */
+  DATABASE_LOCK_WAIT: z.coerce.number().int().min(0).max(3600).default(60),
   /** Milliseconds /readyz waits for the database and the store probe before it answers 503. */
   READY_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
   CATALOG_BOOTSTRAP_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),

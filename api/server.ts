@@ -142,7 +142,17 @@ function printListening(
 
 /** Opens the database and the store while the app's modules load. */
 async function openWithModules(config: Config) {
-  const opening = openServices(config);
+  const opening = openServices(config, {
+    embedded: {
+      holder: 'catalog server',
+      // An admin command (retention, maintenance) lets go when it ends: waited for, said once.
+      lockWaitMs: config.DATABASE_LOCK_WAIT * 1000,
+      onHeld: (held) =>
+        process.stderr.write(
+          `catalog: the embedded database in ${held.dataDir} is in use by another process (${held.heldBy}); waiting up to ${config.DATABASE_LOCK_WAIT} s for it to let go (DATABASE_LOCK_WAIT)\n`,
+        ),
+    },
+  });
   const modules = loadAppModules();
   // Neither is left unhandled while the other is awaited.
   modules.catch(() => {});
@@ -405,8 +415,10 @@ A bad value stops the start with a line naming the variable (exit 78).
 The admin commands (tokens, rebuild, retention, check, …): npm run catalog -- --help
 
 exit status: 0 stopped (SIGTERM, Ctrl-C) · 1 cannot start (the port taken, the database
-or the store not answering) · 64 an argument · 78 a setting is invalid, DATA_DIR cannot
-be used, or the embedded database cannot be opened or another process holds it
+or the store not answering) · 64 an argument · 75 another process (an admin command, another
+server) still holds the embedded database after DATABASE_LOCK_WAIT seconds (60): start again
+later, as systemd does · 78 a setting is invalid, DATA_DIR cannot be used, or the embedded
+database cannot be opened
 `;
 
 /**
@@ -442,11 +454,14 @@ async function main(): Promise<void> {
 
 main().catch((err) => {
   if (err instanceof DatabaseBusyError) {
-    // The error's own advice (the API's admin routes) is for an admin command, not a second server.
+    // Not a setting error (78, which systemd does not restart): the holder is most often an
+    // admin command that ends on its own, so this is EX_TEMPFAIL and the service manager starts
+    // the server again. The error's own advice (the API's admin routes) is for an admin command.
+    const waited = err.waitedMs > 0 ? ` after ${Math.round(err.waitedMs / 1000)} s` : '';
     process.stderr.write(
-      `catalog: the embedded database in ${err.dataDir} is in use by another process (pid ${err.pid}: a catalog server, or an admin command); it allows one at a time: stop that one, or give this server its own DATA_DIR (and PORT)\n`,
+      `catalog: the embedded database in ${err.dataDir} is still in use by another process (${err.heldBy})${waited}; it allows one at a time. Exit 75: start this again once that one ends (systemd does, RestartSec later); a second server needs its own DATA_DIR (and PORT)\n`,
     );
-    process.exit(78);
+    process.exit(75);
   }
   if (err instanceof ConfigError || err instanceof EmbeddedDatabaseUnreadableError) {
     process.stderr.write(`catalog: ${err.message}\n`);

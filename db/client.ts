@@ -47,9 +47,18 @@ export class DatabaseBusyError extends Error {
   constructor(
     readonly pid: number,
     readonly dataDir: string,
+    /** What the holder wrote into the lock ('catalog server', 'catalog retention'); absent in a lock an older catalog wrote. */
+    readonly holder?: string,
+    /** Milliseconds this open waited for it to let go (OpenDbOptions.lockWaitMs) before giving up. */
+    readonly waitedMs = 0,
   ) {
     super(`the embedded database in ${dataDir} is held by a running process (pid ${pid}); stop it, or use the API's admin routes instead`);
     this.name = 'DatabaseBusyError';
+  }
+
+  /** The holder as a line names it: `pid 4242: catalog retention`, or `pid 4242` when the lock does not say. */
+  get heldBy(): string {
+    return this.holder ? `pid ${this.pid}: ${this.holder}` : `pid ${this.pid}`;
   }
 }
 
@@ -136,30 +145,56 @@ function pidAlive(pid: number): boolean {
 
 /**
  * PGlite allows one process per data dir and does not guard it itself: a lock file
- * with our pid does. A stale lock (its process gone, e.g. after kill -9) is taken over.
+ * with our pid does (and on its second line what this process is, for another to name it:
+ * older readers take the pid from the first line alike). A stale lock (its process gone,
+ * e.g. after kill -9) is taken over.
  */
-function lockDataDir(pgDir: string): () => void {
+function lockDataDir(pgDir: string, holder: string | undefined): () => void {
   const lockPath = join(pgDir, '..', 'catalog.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(lockPath, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-      writeFileSync(fd, String(process.pid));
+      writeFileSync(fd, holder ? `${process.pid}\n${holder.replace(/\s+/g, ' ')}\n` : String(process.pid));
       closeSync(fd);
       return () => {
         try {
-          if (readFileSync(lockPath, 'utf8') === String(process.pid)) unlinkSync(lockPath);
+          if (Number.parseInt(readFileSync(lockPath, 'utf8'), 10) === process.pid) unlinkSync(lockPath);
         } catch {
           /* already gone */
         }
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
-      if (Number.isFinite(pid) && pid !== process.pid && pidAlive(pid)) throw new DatabaseBusyError(pid, dirname(pgDir));
+      const [first, second] = readFileSync(lockPath, 'utf8').split('\n');
+      const pid = Number.parseInt(first, 10);
+      if (Number.isFinite(pid) && pid !== process.pid && pidAlive(pid)) throw new DatabaseBusyError(pid, dirname(pgDir), second?.trim() || undefined);
       unlinkSync(lockPath);
     }
   }
   throw new Error(`cannot lock ${lockPath}`);
+}
+
+/** How often a wait for a held embedded database looks again. */
+const LOCK_POLL_MS = 250;
+
+/**
+ * lockDataDir, waiting up to `waitMs` for a holder to let go: `onHeld` is told once, when the
+ * wait starts; past it, the DatabaseBusyError names the last holder and how long it waited.
+ */
+async function lockDataDirWaiting(pgDir: string, options: Pick<OpenDbOptions, 'holder' | 'lockWaitMs' | 'onHeld'>): Promise<() => void> {
+  const waitMs = options.lockWaitMs ?? 0;
+  const started = Date.now();
+  for (let told = false; ; told = true) {
+    try {
+      return lockDataDir(pgDir, options.holder);
+    } catch (e) {
+      if (!(e instanceof DatabaseBusyError)) throw e;
+      const waited = Date.now() - started;
+      if (waited >= waitMs) throw waitMs > 0 ? new DatabaseBusyError(e.pid, e.dataDir, e.holder, waited) : e;
+      if (!told) options.onHeld?.(e);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(LOCK_POLL_MS, waitMs - waited)));
+    }
+  }
 }
 
 /**
@@ -332,6 +367,12 @@ export interface OpenDbOptions {
   poolMax?: number;
   /** Postgres only: prepared statements (default true; false behind a transaction-pooling proxy). */
   prepare?: boolean;
+  /** Embedded only: what this process is, kept in the lock for another process to name ('catalog server'). */
+  holder?: string;
+  /** Embedded only: milliseconds to wait for another process to let go of the database (default 0: DatabaseBusyError at once). */
+  lockWaitMs?: number;
+  /** Embedded only: told once, with who holds it, when the database is held and the open starts to wait. */
+  onHeld?: (held: DatabaseBusyError) => void;
 }
 
 /**
@@ -412,7 +453,7 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
   }
   const pgDir = join(options.dataDir, 'pg');
   mkdirSync(options.dataDir, { recursive: true });
-  const unlock = lockDataDir(pgDir);
+  const unlock = await lockDataDirWaiting(pgDir, options);
   try {
     const preloaded = preloadPglite();
     const { PGlite } = await import('@electric-sql/pglite');

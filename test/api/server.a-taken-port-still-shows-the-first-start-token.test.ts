@@ -1,6 +1,7 @@
 /**
- * A second server on a data directory a running one holds: the line says so and the way out
- * (its own DATA_DIR), where it gave an admin command's advice ("use the API's admin routes").
+ * A second server on a data directory a running one holds: it names the holder, waits
+ * DATABASE_LOCK_WAIT for it, then says the way out (its own DATA_DIR) and exits 75, where it
+ * gave an admin command's advice ("use the API's admin routes").
  *
  * A first start whose port is taken: the admin token it created is still shown (it is shown
  * once, and the next start, not being the first, shows none — the operator was never given
@@ -49,19 +50,25 @@ describe('npm start on a port another process holds', () => {
 });
 
 describe('npm start on a data directory another server holds', () => {
-  it('says another process holds it and to give this server its own DATA_DIR, exit 78', { timeout: 180_000 }, async () => {
+  it('names the server holding it, waits DATABASE_LOCK_WAIT, says to give this server its own DATA_DIR, exit 75', { timeout: 180_000 }, async () => {
     const first = await spawnServer({ DATA_DIR: dataDir });
     try {
       const second = spawnSync(process.execPath, [SERVER_BUNDLE], {
         cwd: ROOT,
-        env: serverEnv({ DATA_DIR: dataDir, PORT: '0' }),
+        env: serverEnv({ DATA_DIR: dataDir, PORT: '0', DATABASE_LOCK_WAIT: '1' }),
         encoding: 'utf8',
         timeout: 120_000,
       });
-      expect(second.status, second.stderr).toBe(78);
-      expect(second.stderr.trim().split('\n')).toHaveLength(1);
-      expect(second.stderr).toContain(`catalog: the embedded database in ${dataDir} is in use by another process (pid ${first.child.pid}`);
-      expect(second.stderr).toContain('give this server its own DATA_DIR (and PORT)');
+      expect(second.status, second.stderr).toBe(75);
+      const lines = second.stderr.trim().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toBe(
+        `catalog: the embedded database in ${dataDir} is in use by another process (pid ${first.child.pid}: catalog server); waiting up to 1 s for it to let go (DATABASE_LOCK_WAIT)`,
+      );
+      expect(lines[1]).toContain(
+        `catalog: the embedded database in ${dataDir} is still in use by another process (pid ${first.child.pid}: catalog server) after 1 s`,
+      );
+      expect(lines[1]).toContain('a second server needs its own DATA_DIR (and PORT)');
       expect(second.stderr).not.toContain('admin routes');
     } finally {
       await first.stop();
