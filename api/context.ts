@@ -14,6 +14,14 @@ export interface Principal {
   host: string | null;
 }
 
+/**
+ * The most bytes a buffered answer (Services.bufferedAnswers) carries. Lambda's 6 MB is the
+ * payload API Gateway gets, and a binary body goes in it base64-encoded, 4 characters for each 3
+ * bytes (hono/aws-lambda), so about 4.5 MB of bytes fit: 4 MiB is 5.6 MB encoded, leaving room
+ * for the headers and the envelope.
+ */
+export const BUFFERED_ANSWER_MAX_BYTES = 4 * 1024 * 1024;
+
 export interface Services {
   db: Db;
   dbFlavour: 'postgres' | 'pglite';
@@ -30,7 +38,8 @@ export interface Services {
   /**
    * True where an answer is buffered whole before it goes out, and capped (AWS Lambda behind API
    * Gateway: 6 MB): a restore bundle asked for without `redirect` then goes by a presigned GET
-   * (api/routes/bundle.ts). Unset: answers stream.
+   * (api/routes/bundle.ts), and so does an artifact download of more than
+   * BUFFERED_ANSWER_MAX_BYTES (api/routes/artifacts.ts). Unset: answers stream.
    */
   bufferedAnswers?: boolean;
 }

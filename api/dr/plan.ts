@@ -184,11 +184,15 @@ function storageFactsMessage(f: Omit<StorageFactsFrom, 'message'>, files: PlanSo
 /**
  * The download of a saved file a step reads by its bare name, as an operator runs it beside the
  * plan: the catalog's address and an operator token are the operator's, named as variables; one
- * left unset stops it with the shell saying which to set (`${VAR:?…}`), not a curl error.
+ * left unset stops it with the shell saying which to set (`${VAR:?…}`), not a curl error. -L: on
+ * AWS Lambda a large artifact is a 302 to a presigned GET in the bucket (api/routes/artifacts.ts).
+ * curl sends a -H Authorization to the redirect's target only on the same host and port (7.58
+ * onwards; port and scheme since 7.83), so the bearer token stays with the catalog — S3 refuses a
+ * presigned GET that carries a second authorization.
  */
 function fetchCommand(s: PlanSource): string {
   return (
-    `curl -fo ${shQuote(s.fileName)} -H "Authorization: Bearer \${TOKEN:?set TOKEN to an operator token}" ` +
+    `curl -fLo ${shQuote(s.fileName)} -H "Authorization: Bearer \${TOKEN:?set TOKEN to an operator token}" ` +
     `"\${CATALOG_URL:?set CATALOG_URL to the catalog address}/v1/artifacts/${encodeURIComponent(s.artifactId)}/content"`
   );
 }

@@ -2,13 +2,17 @@
  * One artifact: its metadata, and its bytes — streamed from the chunks, never
  * buffered whole, with ETag = SHA-256, the original file name, single-range
  * requests and If-None-Match. `?redirect=1` assembles the object in the store and
- * answers 302 to a presigned GET (for runtimes that cap response sizes, e.g. Lambda).
+ * answers 302 to a presigned GET. Where answers are buffered and capped (Lambda:
+ * Services.bufferedAnswers) that is also the answer asked without `redirect` when the bytes to
+ * send — the artifact, or the range asked for — are more than a buffered answer carries; a
+ * smaller one is answered directly, as on Node: one round trip, no copy assembled in the bucket,
+ * and the curl lines the catalog prints (with -L) get the file either way. `?redirect=0` streams.
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { artifactContent, getArtifact } from '../read/artifacts.js';
 import { requireRole } from '../http/auth.js';
 import { ApiError } from '../errors.js';
-import type { App } from '../context.js';
+import { BUFFERED_ANSWER_MAX_BYTES, type App } from '../context.js';
 import { recordAudit } from '../http/audit.js';
 import { artifactBytes, assembleObject, ChunkIntegrityError, type StoredChunk, toWebStream } from '../read/content.js';
 import { recordDamagedChunk } from '../retention/check.js';
@@ -44,11 +48,21 @@ const contentRoute = createRoute({
   tags: ['catalog'],
   security: [{ bearer: [] }],
   summary: "The artifact's original bytes (streamed; Range, If-None-Match; ?redirect=1 for a presigned URL)",
+  description:
+    'Streamed from its chunks, with ETag = SHA-256, one byte range, If-None-Match and If-Range. `redirect=1` answers 302 to a presigned GET of ' +
+    `the object assembled in the store (valid ${DOWNLOAD_URL_TTL_SECONDS / 60} min); on AWS Lambda, whose answers are buffered and capped at 6 MB, ` +
+    `that is also the answer without \`redirect\` when the bytes to send (the artifact, or the range asked for) are more than ${BUFFERED_ANSWER_MAX_BYTES / 1048576} MiB, ` +
+    'so a client follows redirects (`curl -L`; the presigned URL carries its own authorization). `redirect=0` always streams.',
   middleware: [requireRole('operator')] as const,
   request: {
     params: idParam,
     query: z.object({
-      redirect: z.enum(['0', '1', 'true', 'false']).optional().openapi({ description: '1: answer 302 to a presigned GET of the assembled object' }),
+      redirect: z
+        .enum(['0', '1', 'true', 'false'])
+        .optional()
+        .openapi({
+          description: `1: answer 302 to a presigned GET of the assembled object; 0: stream it. Unset: stream, except on AWS Lambda past ${BUFFERED_ANSWER_MAX_BYTES / 1048576} MiB (the 302)`,
+        }),
     }),
     headers: z.object({
       range: z.string().optional().openapi({ description: 'One byte range, e.g. `bytes=0-511`' }),
@@ -59,7 +73,7 @@ const contentRoute = createRoute({
   responses: {
     200: { description: 'The bytes', content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } },
     206: { description: 'The requested range', content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } },
-    302: { description: 'Redirect to a presigned GET of the bytes' },
+    302: { description: `Redirect to a presigned GET of the bytes: asked with redirect=1, or on AWS Lambda past ${BUFFERED_ANSWER_MAX_BYTES / 1048576} MiB` },
     304: { description: 'Not modified (If-None-Match names the SHA-256)' },
     416: err('Range not satisfiable'),
     502: err(
@@ -180,7 +194,15 @@ export function registerArtifactRoutes(app: App): void {
     };
     if (etagMatches(c.req.header('if-none-match'), sha256)) return c.body(null, 304, common);
 
-    if (redirect === '1' || redirect === 'true') {
+    let range = parseRange(c.req.header('range'), size);
+    const ifRange = c.req.header('if-range');
+    // If-Range with another validator: the client's partial copy is stale, send it all.
+    if (range && ifRange && !etagMatches(ifRange, sha256)) range = null;
+    const asked = redirect === undefined ? undefined : redirect === '1' || redirect === 'true';
+    // Unasked on a buffered runtime: what the answer cannot carry goes by the store (a HEAD carries no bytes).
+    const sending = range && range !== 'unsatisfiable' ? range.end - range.start + 1 : size;
+    const tooLarge = services.bufferedAnswers === true && c.req.method !== 'HEAD' && range !== 'unsatisfiable' && sending > BUFFERED_ANSWER_MAX_BYTES;
+    if (asked ?? tooLarge) {
       // Content-addressed: one assembled object per distinct artifact content.
       const key = `bundles/artifacts/${sha256}`;
       if (!(await store.head(key))) {
@@ -196,15 +218,12 @@ export function registerArtifactRoutes(app: App): void {
           throw chunkCorrupt(`artifact ${id} (${fileName})`, e);
         }
       }
+      // A range asked for is asked of the store again: a client sends Range along a redirect (curl -L, browsers), and S3 answers it.
       const signed = await store.presignGet(key, { expiresInSeconds: DOWNLOAD_URL_TTL_SECONDS, fileName });
       await recordAudit(c, 'download', id, { fileName, sha256, size, redirect: true });
       return c.redirect(signed.url, 302);
     }
 
-    let range = parseRange(c.req.header('range'), size);
-    const ifRange = c.req.header('if-range');
-    // If-Range with another validator: the client's partial copy is stale, send it all.
-    if (range && ifRange && !etagMatches(ifRange, sha256)) range = null;
     if (range === 'unsatisfiable') {
       c.header('Content-Range', `bytes */${size}`);
       throw new ApiError('range_not_satisfiable', `range ${c.req.header('range')} is outside the artifact's ${size} bytes`);

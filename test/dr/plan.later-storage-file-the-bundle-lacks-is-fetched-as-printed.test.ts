@@ -95,9 +95,9 @@ describe('a storage file the bundle of the requested time lacks', () => {
     const restore = plan.steps.find((s) => s.commands.includes('svccfg import iscsitgt.lun4.xml'));
     expect(restore?.commands.find((c) => c.startsWith('sed '))).toMatch(/ iscsitgt\.xml > iscsitgt\.lun4\.xml$/);
     const text = renderDrPlanText(plan);
-    const fetch = /curl -fo iscsitgt\.xml -H "Authorization: Bearer \$\{TOKEN[^}]*\}" "\$\{CATALOG_URL[^}]*\}\/v1\/artifacts\/[^"]+\/content"/.exec(text)?.[0];
+    const fetch = /curl -fLo iscsitgt\.xml -H "Authorization: Bearer \$\{TOKEN[^}]*\}" "\$\{CATALOG_URL[^}]*\}\/v1\/artifacts\/[^"]+\/content"/.exec(text)?.[0];
     expect(fetch, text).toBe(
-      `curl -fo iscsitgt.xml -H "Authorization: Bearer \${TOKEN:?set TOKEN to an operator token}" "\${CATALOG_URL:?set CATALOG_URL to the catalog address}/v1/artifacts/${EXPORT_ID}/content"`,
+      `curl -fLo iscsitgt.xml -H "Authorization: Bearer \${TOKEN:?set TOKEN to an operator token}" "\${CATALOG_URL:?set CATALOG_URL to the catalog address}/v1/artifacts/${EXPORT_ID}/content"`,
     );
     expect(plan.storageFactsFrom[0].message).toContain(fetch);
 
@@ -118,7 +118,7 @@ describe('a storage file the bundle of the requested time lacks', () => {
   });
 
   it('pasted without TOKEN or CATALOG_URL set, the download says which to set, and sends nothing', async () => {
-    const fetch = /curl -fo iscsitgt\.xml [^\n]*\/content"/.exec(renderDrPlanText(buildDrPlan(input)))![0];
+    const fetch = /curl -fLo iscsitgt\.xml [^\n]*\/content"/.exec(renderDrPlanText(buildDrPlan(input)))![0];
     const dir = mkdtempSync(join(tmpdir(), 'plan-fetch-unset-'));
     temps.push(dir);
     const before = requests.length;

@@ -99,7 +99,10 @@ export interface paths {
     get: operations["getArtifact"];
   };
   "/v1/artifacts/{id}/content": {
-    /** The artifact's original bytes (streamed; Range, If-None-Match; ?redirect=1 for a presigned URL) */
+    /**
+     * The artifact's original bytes (streamed; Range, If-None-Match; ?redirect=1 for a presigned URL)
+     * @description Streamed from its chunks, with ETag = SHA-256, one byte range, If-None-Match and If-Range. `redirect=1` answers 302 to a presigned GET of the object assembled in the store (valid 15 min); on AWS Lambda, whose answers are buffered and capped at 6 MB, that is also the answer without `redirect` when the bytes to send (the artifact, or the range asked for) are more than 4 MiB, so a client follows redirects (`curl -L`; the presigned URL carries its own authorization). `redirect=0` always streams.
+     */
     get: operations["getArtifactContent"];
   };
   "/v1/volumes/{vmfsUuid}/restore-bundle": {
@@ -2021,11 +2024,14 @@ export interface operations {
       };
     };
   };
-  /** The artifact's original bytes (streamed; Range, If-None-Match; ?redirect=1 for a presigned URL) */
+  /**
+   * The artifact's original bytes (streamed; Range, If-None-Match; ?redirect=1 for a presigned URL)
+   * @description Streamed from its chunks, with ETag = SHA-256, one byte range, If-None-Match and If-Range. `redirect=1` answers 302 to a presigned GET of the object assembled in the store (valid 15 min); on AWS Lambda, whose answers are buffered and capped at 6 MB, that is also the answer without `redirect` when the bytes to send (the artifact, or the range asked for) are more than 4 MiB, so a client follows redirects (`curl -L`; the presigned URL carries its own authorization). `redirect=0` always streams.
+   */
   getArtifactContent: {
     parameters: {
       query?: {
-        /** @description 1: answer 302 to a presigned GET of the assembled object */
+        /** @description 1: answer 302 to a presigned GET of the assembled object; 0: stream it. Unset: stream, except on AWS Lambda past 4 MiB (the 302) */
         redirect?: "0" | "1" | "true" | "false";
       };
       header?: {
@@ -2052,7 +2058,7 @@ export interface operations {
           "application/octet-stream": string;
         };
       };
-      /** @description Redirect to a presigned GET of the bytes */
+      /** @description Redirect to a presigned GET of the bytes: asked with redirect=1, or on AWS Lambda past 4 MiB */
       302: {
         content: never;
       };
