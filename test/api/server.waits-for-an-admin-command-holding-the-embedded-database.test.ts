@@ -10,7 +10,7 @@
  * second line, as the catalog CLI writes it (db/client.ts lockDataDir).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -112,5 +112,38 @@ describe('npm start on an embedded database an admin command holds', () => {
       server.kill('SIGTERM');
       await new Promise((resolve) => server.once('exit', resolve));
     }
+  });
+});
+
+describe('the catalog CLI and the embedded database lock', () => {
+  it('writes what it runs into the lock, for a waiting server to name', { timeout: 120_000 }, async () => {
+    const dataDir = join(scratch, 'cli-writes');
+    const cli = spawn(process.execPath, [join(ROOT, 'dist/catalog.mjs'), 'check'], { cwd: ROOT, env: serverEnv({ DATA_DIR: dataDir }), stdio: 'ignore' });
+    holders.push(cli);
+    const exited = new Promise((resolve) => cli.once('exit', resolve));
+    let lock = '';
+    for (let i = 0; i < 3000 && !lock && cli.exitCode === null; i++) {
+      try {
+        lock = readFileSync(join(dataDir, 'catalog.lock'), 'utf8');
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+    expect(lock).toBe(`${cli.pid}\ncatalog check\n`);
+    await exited;
+  });
+
+  it('held by another admin command: says so, not a server, exit 75 at once', { timeout: 120_000 }, () => {
+    const { dataDir, holder } = holdDataDir('cli-held');
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist/catalog.mjs'), 'maintenance'], {
+      cwd: ROOT,
+      env: serverEnv({ DATA_DIR: dataDir }),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(75);
+    expect(r.stderr).toBe(
+      `catalog: the embedded database in ${dataDir} is in use by another admin command (pid ${holder.pid}: catalog retention); it allows one at a time: run this again once that one ends\n`,
+    );
   });
 });
