@@ -82,6 +82,24 @@ export function deviceIdFromIdBytes(idType: number, idBytes: Uint8Array): string
 }
 
 /**
+ * The canonical id of a device as an operator pastes it: naa./eui./t10./mpx. or 16/32 hex
+ * digits, maybe with the `:N` partition suffix `esxcfg-scsidevs -m` and esxcli's extent list
+ * print (the device's partition N, so the device). Throws FormatError 'malformed' for anything
+ * else. The catalog's `/v1/luns/{deviceId}` (which also takes a `vml.` id) and
+ * `collector restore --device` read it alike.
+ */
+export function deviceIdOf(s: string): string {
+  const t = s.trim();
+  const partition = /^(.+):\d{1,3}$/.exec(t);
+  try {
+    return canonicalDeviceId(t);
+  } catch (e) {
+    if (!partition) throw e;
+    return canonicalDeviceId(partition[1]);
+  }
+}
+
+/**
  * Length in bytes of the NAA designator that starts with this byte, from its
  * high nibble (the NAA field, T10 SPC-4 "NAA designator format"): types 1, 2,
  * 3 and 5 are 8 bytes, type 6 (IEEE Registered Extended) 16; 0 otherwise.

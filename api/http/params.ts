@@ -1,5 +1,5 @@
 /** Path and query parameters in any spelling an operator pastes, made canonical, or a 400. */
-import { canonicalDeviceId, canonicalVmfsUuid, parseVml } from '../../formats/ids.js';
+import { canonicalVmfsUuid, deviceIdOf, parseVml } from '../../formats/ids.js';
 import { ApiError } from '../errors.js';
 
 /**
@@ -21,14 +21,7 @@ export function deviceIdParam(raw: string): { deviceId: string; lun: number | nu
       const v = parseVml(t);
       return { deviceId: v.deviceId, lun: v.lun };
     }
-    try {
-      return { deviceId: canonicalDeviceId(t), lun: null };
-    } catch (e) {
-      // `naa.…:1` as esxcfg-scsidevs -m and esxcli's extent list print it: the device's partition 1, so the device.
-      const partition = /^(.+):\d{1,3}$/.exec(t);
-      if (!partition) throw e;
-      return { deviceId: canonicalDeviceId(partition[1]), lun: null };
-    }
+    return { deviceId: deviceIdOf(t), lun: null };
   } catch {
     throw new ApiError('bad_request', `not a device id: ${JSON.stringify(t.slice(0, 80))} (naa./eui./t10./vml. or 16/32 hex digits)`);
   }

@@ -10,6 +10,7 @@ import { CollectorError, describeError, EXIT, untrusted, UsageError } from '../e
 import { backoffDelay, catalogError, openRequest, RejectedError, UnreachableError, type HttpRequest } from '../http.js';
 import { makeDir } from '../spool.js';
 import { TarReader, type TarEntry } from '../tar.js';
+import { canonicalVmfsUuid, deviceIdOf } from '../../formats/ids.js';
 import { printableJson, visible } from '../../formats/printable.js';
 
 export const HELP = `Usage: collector restore (--volume UUID | --device ID) [--at ISO] [-o DIR]
@@ -21,13 +22,14 @@ to a device: read RESTORE.md in DIR/vmfs-restore-<uuid>-<time>/ (the path is pri
 at the end); its restore.sh --apply does, after its own checks.
 
   --volume UUID        VMFS volume UUID (as under /vmfs/volumes)
-  --device ID          device id (naa.…, eui.…, t10.…) instead of a volume
+  --device ID          device id (naa.…, eui.…, t10.…, vml.…, naa.…:1) instead of a volume
   --at ISO             the catalog as of this time (default: latest)
   -o, --output DIR     where to unpack (default ./restore-<id>); must be new or empty
 ${COMMON_HELP}
 
-Exit status: 0 unpacked and verified · 1 failed (token refused, nothing for that volume or
-device at that time, the bundle failed a check, or DIR could not be written) · 64 usage · 75 catalog unreachable,
+Exit status: 0 unpacked and verified · 1 failed (token refused, no such volume or device
+at that time, the bundle failed a check, or DIR could not be written) · 64 usage (a --volume
+or --device that is no UUID or device id: nothing is sent) · 75 catalog unreachable,
 busy or failing (5xx, 408, 429), or the download cut short: try again · 3 the catalog's
 copy of a file the bundle needs is damaged (chunk_corrupt; the message names it and what
 to do): asking again will not help · 78 config file unreadable or invalid, or TLS
@@ -238,6 +240,18 @@ export async function run(args: string[]): Promise<number> {
   if (!values.volume === !values.device) throw new UsageError('restore: give exactly one of --volume UUID or --device ID');
   if (values.at !== undefined && Number.isNaN(Date.parse(values.at))) throw new UsageError(`restore: --at is not an ISO 8601 time: ${values.at}`);
   const id = (values.volume ?? values.device)!.trim();
+  // What the catalog can never take (its 400: exit 1, after the request) is refused here, before anything is sent.
+  let known: unknown = null;
+  try {
+    // A vml. id is the catalog's to decode (formats/ids.ts parseVml, ~1 KB of this bundle).
+    known = values.volume ? canonicalVmfsUuid(id) : /^vml\./i.test(id) || deviceIdOf(id);
+  } catch {
+    // no device id: known stays null
+  }
+  if (!known)
+    throw new UsageError(
+      `restore: --${values.volume ? 'volume takes a VMFS UUID (32 hex digits, dashes optional)' : 'device takes naa./eui./t10./mpx./vml. or 16/32 hex digits (a :N partition suffix too)'}, not ${JSON.stringify(id.slice(0, 80))}`,
+    );
   const cfg = resolveCatalogConfig(values, loadConfigFile(values.config));
   const { catalogUrl, token } = requireCatalog(cfg);
   const client = new CatalogClient(catalogUrl, token, cfg.retry);

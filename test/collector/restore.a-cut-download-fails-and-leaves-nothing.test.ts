@@ -52,7 +52,7 @@ describe('restore over a download cut mid-way', () => {
   for (const how of ['sized', 'chunked']) {
     it(`exits 75 with one line and leaves no partial directory (${how})`, async () => {
       const out = join(dir, how);
-      const r = await runCollector(['restore', '--device', how, '-o', out, '--url', url, '--retries', '0'], env);
+      const r = await runCollector(['restore', '--device', `t10.${how}`, '-o', out, '--url', url, '--retries', '0'], env);
       expect(r.code).toBe(75);
       expect(r.stdout).toBe('');
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -62,7 +62,7 @@ describe('restore over a download cut mid-way', () => {
   }
 
   it('says so as the --json error shape on stdout', async () => {
-    const r = await runJson(['restore', '--device', 'sized', '-o', join(dir, 'j'), '--url', url, '--retries', '0', '--json'], env);
+    const r = await runJson(['restore', '--device', 't10.sized', '-o', join(dir, 'j'), '--url', url, '--retries', '0', '--json'], env);
     expect(r.code).toBe(75);
     expect(r.json.error.code).toBe('unreachable');
     expect(r.json.error.message).toMatch(/^download interrupted after \d+ bytes/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildVml, canonicalDeviceId, canonicalVmfsUuid, parseVml } from '../../formats/ids.js';
+import { buildVml, canonicalDeviceId, canonicalVmfsUuid, deviceIdOf, parseVml } from '../../formats/ids.js';
 
 const err = (code: string) => expect.objectContaining({ name: 'FormatError', code });
 
@@ -23,6 +23,29 @@ describe('canonicalDeviceId', () => {
       expect(() => canonicalDeviceId(input)).toThrow(err('malformed'));
     },
   );
+});
+
+describe('deviceIdOf', () => {
+  it.each([
+    ['NAA.600144F0C0FFEE00000000000000BEEF', 'naa.600144f0c0ffee00000000000000beef'],
+    ['naa.600144f0c0ffee00000000000000beef:1', 'naa.600144f0c0ffee00000000000000beef'],
+    [' 5000C50012345678:12 ', 'naa.5000c50012345678'],
+    ['MPX.vmhba32:C0:T0:L0', 'mpx.vmhba32:C0:T0:L0'],
+  ])('%s → %s', (input, expected) => {
+    expect(deviceIdOf(input)).toBe(expected);
+  });
+
+  it.each([
+    'nope',
+    'naa.zz:1',
+    'naa.600144f0c0ffee00000000000000beef:',
+    'naa.600144f0c0ffee00000000000000beef:x',
+    'naa.600144f0c0ffee00000000000000beef:1:1',
+    'naa.600144f0c0ffee00000000000000beef:1234',
+    '',
+  ])('refuses %j', (input) => {
+    expect(() => deviceIdOf(input)).toThrow(err('malformed'));
+  });
 });
 
 describe('parseVml', () => {
