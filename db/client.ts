@@ -5,18 +5,17 @@
  */
 import {
   mkdirSync,
-  openSync,
-  closeSync,
+  linkSync,
   readFileSync,
   writeFileSync,
   unlinkSync,
-  constants,
   existsSync,
   readdirSync,
   renameSync,
   rmSync,
   rmdirSync,
   statfsSync,
+  statSync,
 } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
@@ -143,35 +142,95 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** How young an empty lock file is taken as one being written, not one left behind (an older catalog wrote its pid after creating the file). */
+const EMPTY_LOCK_GRACE_MS = 5_000;
+
 /**
  * PGlite allows one process per data dir and does not guard it itself: a lock file
  * with our pid does (and on its second line what this process is, for another to name it:
- * older readers take the pid from the first line alike). A stale lock (its process gone,
- * e.g. after kill -9) is taken over.
+ * older readers take the pid from the first line alike). The lock is written whole into a file
+ * of this process's own and linked into place, which fails when a lock is there: no other
+ * process ever reads it half written (created empty, then written, another process starting
+ * meanwhile read no pid, took the lock for a stale one and deleted it: both then held the
+ * database). A stale lock (its process gone, e.g. after kill -9) is taken over.
  */
-function lockDataDir(pgDir: string, holder: string | undefined): () => void {
+export function lockDataDir(pgDir: string, holder: string | undefined): () => void {
   const lockPath = join(pgDir, '..', 'catalog.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lockPath, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-      writeFileSync(fd, holder ? `${process.pid}\n${holder.replace(/\s+/g, ' ')}\n` : String(process.pid));
-      closeSync(fd);
-      return () => {
-        try {
-          if (Number.parseInt(readFileSync(lockPath, 'utf8'), 10) === process.pid) unlinkSync(lockPath);
-        } catch {
-          /* already gone */
-        }
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const [first, second] = readFileSync(lockPath, 'utf8').split('\n');
+  const mine = `${lockPath}.${process.pid}.new`;
+  writeFileSync(mine, holder ? `${process.pid}\n${holder.replace(/\s+/g, ' ')}\n` : String(process.pid), { mode: 0o600 });
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        linkSync(mine, lockPath);
+        return () => {
+          try {
+            if (Number.parseInt(readFileSync(lockPath, 'utf8'), 10) === process.pid) unlinkSync(lockPath);
+          } catch {
+            /* already gone */
+          }
+        };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      let read: string;
+      try {
+        read = readFileSync(lockPath, 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // let go meanwhile
+        throw e;
+      }
+      const [first, second] = read.split('\n');
       const pid = Number.parseInt(first, 10);
       if (Number.isFinite(pid) && pid !== process.pid && pidAlive(pid)) throw new DatabaseBusyError(pid, dirname(pgDir), second?.trim() || undefined);
-      unlinkSync(lockPath);
+      if (!Number.isFinite(pid) && lockAgeMs(lockPath) < EMPTY_LOCK_GRACE_MS)
+        throw new DatabaseBusyError(0, dirname(pgDir), 'a process still writing its lock');
+      breakStaleLock(lockPath, read);
+    }
+  } finally {
+    try {
+      unlinkSync(mine);
+    } catch {
+      /* never written */
     }
   }
   throw new Error(`cannot lock ${lockPath}`);
+}
+
+/** Milliseconds since the lock file was last written (0 when it is gone). */
+function lockAgeMs(lockPath: string): number {
+  try {
+    return Date.now() - statSync(lockPath).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Removes the stale lock whose content was `read`, and only that one: it is moved aside first
+ * and what was moved is read again. Another process may have broken the same stale lock and
+ * linked its own in between; what was moved aside is then that live lock, which goes back
+ * (the DatabaseBusyError names its holder).
+ */
+export function breakStaleLock(lockPath: string, read: string): void {
+  const aside = `${lockPath}.${process.pid}.stale`;
+  try {
+    renameSync(lockPath, aside);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // broken or let go meanwhile
+    throw e;
+  }
+  const moved = readFileSync(aside, 'utf8');
+  if (moved !== read) {
+    try {
+      linkSync(aside, lockPath);
+    } catch {
+      /* a third process locked meanwhile: its lock stays */
+    }
+    unlinkSync(aside);
+    const [first, second] = moved.split('\n');
+    throw new DatabaseBusyError(Number.parseInt(first, 10) || 0, dirname(lockPath), second?.trim() || undefined);
+  }
+  unlinkSync(aside);
 }
 
 /** How often a wait for a held embedded database looks again. */
