@@ -1,3 +1,5 @@
+import { statSync, type Stats } from 'node:fs';
+import { resolve } from 'node:path';
 import { CATALOG_OPTIONS, COMMON_HELP, DEFAULT_SPOOL_DIR, parseCommand, printedHelp, VALUE } from '../cli.js';
 import { loadConfigFile, requireCatalog, resolveSendConfig } from '../config.js';
 import { CatalogClient } from '../catalog-client.js';
@@ -20,12 +22,13 @@ take (rejected: collect --help says when).
                        (--json: the capture as listed)
   ID may be any unique prefix of a capture id.
 
-  --spool DIR          the spool (default ${DEFAULT_SPOOL_DIR}; config "spool")
+  --spool DIR          the spool (default ${DEFAULT_SPOOL_DIR}; config "spool"); one
+                       given must exist, the default not there yet has no captures
 ${COMMON_HELP}
 
-Exit status: 0 done · 1 failed, or no such capture · 64 usage · 65 rejected again ·
-75 catalog unreachable (the capture stays pending) · 78 config file unreadable or invalid,
-or TLS cert untrusted.
+Exit status: 0 done · 1 failed, or no such capture · 64 usage, or no directory at the
+--spool or "spool" given · 65 rejected again · 75 catalog unreachable (the capture stays
+pending) · 78 config file unreadable or invalid, or TLS cert untrusted.
 `;
 
 const OPTIONS = { ...CATALOG_OPTIONS, spool: VALUE } as const;
@@ -53,8 +56,22 @@ export async function run(args: string[]): Promise<number> {
   const [action, id] = positionals;
   const arity = action === 'list' ? 1 : action === 'resend' || action === 'drop' ? 2 : 0;
   if (!arity || positionals.length !== arity) throw new UsageError(`spool: expected list, resend ID or drop ID (see collector spool --help)`);
-  const cfg = resolveSendConfig(values, loadConfigFile(values.config));
+  const file = loadConfigFile(values.config);
+  const cfg = resolveSendConfig(values, file);
   const dir = cfg.spoolDir;
+  let found: Stats | undefined;
+  try {
+    found = statSync(dir);
+  } catch {
+    // not there (or not to be reached): found stays undefined
+  }
+  // A spool named by --spool or "spool" that is not there is a typo to say, not a spool with nothing
+  // waiting (list said "no captures", exit 0; resend and drop made one there). The default not there
+  // yet is a host that never spooled.
+  if (!found?.isDirectory() && (found || resolve(dir) !== DEFAULT_SPOOL_DIR))
+    throw new UsageError(
+      `spool: ${values.spool !== undefined ? '--spool' : file.spool !== undefined ? `"spool" of ${file.from}:` : 'the spool'} ${dir} ${found ? 'is not a directory' : 'does not exist'}`,
+    );
 
   if (action === 'list') {
     const entries = await readSpool(dir, true);
@@ -71,6 +88,7 @@ export async function run(args: string[]): Promise<number> {
   }
 
   const client = action === 'resend' ? requireCatalog(cfg) : null;
+  if (!found) pick([], id, dir);
   const spool = await Spool.open(dir, cfg.spoolMaxBytes);
   try {
     const e = pick(await readSpool(dir), id, dir);

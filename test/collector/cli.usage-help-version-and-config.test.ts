@@ -343,11 +343,14 @@ describe('a spool or restore directory mkdir cannot make', () => {
   // timeout ends a run that still hangs, and the exit status then fails the test.)
   it('is one line on stderr and a non-zero exit, not a hang', () => {
     const env = { ...clean(), CATALOG_URL: 'http://127.0.0.1:9', CATALOG_TOKEN: SECRET };
-    const spool = spawnSync(process.execPath, [BUNDLE, 'spool', 'drop', '0190', '--spool', '/proc/vrc-no-such/spool'], {
-      env,
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    // import makes its spool (spool resend and drop make none: a --spool not there is their usage error).
+    const inventory = join(dir, 'inventory.json');
+    writeFileSync(inventory, '{}');
+    const spool = spawnSync(
+      process.execPath,
+      [BUNDLE, 'import', '--host', 'esx01', '--kind', 'esx-inventory', inventory, '--spool', '/proc/vrc-no-such/spool', '--retries', '0'],
+      { env, encoding: 'utf8', timeout: 30_000 },
+    );
     expect(spool.status, spool.stderr).toBe(1);
     expect(spool.stderr.trim().split('\n')).toEqual([expect.stringMatching(/spool \/proc\/vrc-no-such\/spool: ENOENT \(use --spool DIR\)/)]);
     const restore = spawnSync(process.execPath, [BUNDLE, 'restore', '--volume', '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '-o', '/proc/vrc-no-such/out'], {

@@ -69,7 +69,7 @@ it('the ends of each range are taken without a word', async () => {
     { retries: 20, parallel: 64, spoolMaxBytes: '2G', headerBytes: 2097152 },
   ]) {
     const file = configWith(`ends-${values.retries}`, values);
-    const r = await runCollector(['spool', 'list', '--spool', join(dir, 'spool-ends'), '--config', file], isolatedEnv(join(dir, 'absent.json')));
+    const r = await runCollector(['spool', 'list', '--spool', dir, '--config', file], isolatedEnv(join(dir, 'absent.json')));
     expect([r.code, r.stderr]).toEqual([0, '']);
   }
 });
