@@ -355,14 +355,24 @@ async function copyTree(from: string, to: string): Promise<void> {
     }
   };
   await walk(from, to);
+  // A failed copy (a full filesystem) stops every worker before the next file, and the error
+  // goes out only once all eight have stopped: rejected at the first failure, the copy still
+  // had files in flight while the caller removed the half-made tree, whose rmdir then failed
+  // (ENOTEMPTY) and stopped the start with that instead of the full filesystem it was.
   let next = 0;
+  let failed: { error: unknown } | undefined;
   const worker = async () => {
-    while (next < files.length) {
+    while (!failed && next < files.length) {
       const [src, dest] = files[next++];
-      await copyFile(src, dest);
+      try {
+        await copyFile(src, dest);
+      } catch (error) {
+        failed ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
+  if (failed) throw failed.error;
 }
 
 /**
