@@ -1,6 +1,8 @@
 /** Admin: retention runs, store check and scrub, pins (api/retention/). */
 import { createRoute, z } from '@hono/zod-openapi';
 import { requireRole } from '../http/auth.js';
+import { bodyLimit } from '../http/body-limit.js';
+import { ApiError } from '../errors.js';
 import type { App } from '../context.js';
 import { recordAudit } from '../http/audit.js';
 import { runRetention } from '../retention/run.js';
@@ -52,6 +54,13 @@ const check = createRoute({
 
 const CaptureParam = z.object({ id: z.string().regex(/^[0-9A-Fa-f-]{1,64}$/, 'a capture id') });
 
+/**
+ * A pin's body is a note of at most 500 characters: more than this is refused before it is read.
+ * The app's shared body limit (64 MiB) holds POST, PATCH and DELETE; a PUT held none, so a
+ * body of any size was read whole before the note's own check refused it.
+ */
+export const PIN_BODY_MAX_BYTES = 16 * 1024;
+
 const pin = createRoute({
   method: 'put',
   path: '/v1/captures/{id}/pin',
@@ -59,13 +68,22 @@ const pin = createRoute({
   tags: ['admin'],
   security: [{ bearer: [] }],
   summary: 'Pin a capture: retention keeps it, listed as "pinned: <note>"',
-  middleware: [requireRole('admin')] as const,
+  middleware: [
+    requireRole('admin'),
+    bodyLimit({
+      maxSize: PIN_BODY_MAX_BYTES,
+      onError: () => {
+        throw new ApiError('payload_too_large', `a pin's body is at most ${PIN_BODY_MAX_BYTES} bytes (its note at most 500 characters)`);
+      },
+    }),
+  ] as const,
   request: { params: CaptureParam, body: { content: { 'application/json': { schema: PinBody } }, required: true } },
   responses: {
     200: { description: 'Pinned', content: { 'application/json': { schema: Pin } } },
     ...ADMIN_ERRORS,
     400: err('Bad id or note'),
     404: err('No such committed capture'),
+    413: err(`The body is over ${PIN_BODY_MAX_BYTES} bytes`),
     415: NOT_JSON,
   },
 });

@@ -2436,6 +2436,12 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The body is over 16384 bytes */
+      413: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       /** @description The body is not sent as JSON (Content-Type: application/json) */
       415: {
         content: {
