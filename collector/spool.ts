@@ -292,7 +292,13 @@ export async function readSpool(dir: string, sizes = false): Promise<SpoolEntry[
   const read = async (file: string) => JSON.parse(await fsp.readFile(file, 'utf8'));
   for (const state of ['pending', 'rejected'] as const) {
     const sub = join(dir, state === 'pending' ? 'captures' : 'rejected');
-    const names = (await fsp.readdir(sub).catch(() => [] as string[])).sort();
+    // Not there yet is empty; there but unreadable (a file, no permission) is said, not listed as empty.
+    const names = (
+      await fsp.readdir(sub).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return [] as string[];
+        throw new CollectorError(`cannot read ${sub}: ${e.code ?? e.message}`);
+      })
+    ).sort();
     for (const n of names) {
       if (state === 'pending' && !n.endsWith('.json')) continue;
       try {

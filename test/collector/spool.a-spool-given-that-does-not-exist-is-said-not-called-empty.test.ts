@@ -50,6 +50,18 @@ it('says a --spool that is a file is not a directory', async () => {
   expect(r.stderr).toBe(`collector spool: --spool ${file} is not a directory\n`);
 });
 
+it('a spool whose captures or rejected directory cannot be read says so, exit 1, not "no captures"', async () => {
+  for (const sub of ['captures', 'rejected']) {
+    const broken = join(dir, `broken-${sub}`);
+    mkdirSync(broken);
+    writeFileSync(join(broken, sub), ''); // a file where the directory belongs
+    const r = await runCollector(['spool', 'list', '--spool', broken], env);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toBe(`collector spool: cannot read ${join(broken, sub)}: ENOTDIR\n`);
+    expect(r.stdout).toBe('');
+  }
+});
+
 it('a spool that is there with nothing in it has no captures, exit 0', async () => {
   const empty = join(dir, 'empty');
   mkdirSync(empty);
