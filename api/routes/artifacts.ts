@@ -95,24 +95,29 @@ export async function noteDamagedChunk(services: Services, chunks: StoredChunk[]
   });
 }
 
-/** The 502 a damaged chunk found before the answer started becomes: the artifact and chunk named, what happens next. */
-export function chunkCorrupt(what: string, e: ChunkIntegrityError): ApiError {
-  return new ApiError(
-    'chunk_corrupt',
-    `${what}: stored chunk ${e.sha256} no longer matches its SHA-256, so none of it is sent; it is set aside and raised as chunk-corrupt — the next capture of a host holding these bytes stores it again, or use another capture's copy`,
-    { sha256: e.sha256 },
-  );
+/** The chunk a read failed on: one found damaged, or one gone from the store (its key's last part); null for any other error. */
+function failedChunk(e: unknown): string | null {
+  if (e instanceof ChunkIntegrityError) return e.sha256;
+  if (e instanceof BlobNotFoundError) return e.key.slice(e.key.lastIndexOf('/') + 1);
+  return null;
 }
 
-/** The chunk a BlobNotFoundError of a chunk key names. */
-const goneSha = (e: BlobNotFoundError): string => e.key.slice(e.key.lastIndexOf('/') + 1);
-
-/** The 502 a chunk gone from the store before the answer started becomes, as a restore bundle names it. */
-export function chunkGone(what: string, e: BlobNotFoundError): ApiError {
-  const sha256 = goneSha(e);
+/**
+ * What a read of `what`'s chunks that failed before the answer started becomes: for a chunk
+ * found damaged or gone, recorded as the scrub would (noteDamagedChunk) and a 502 naming the
+ * artifact, the chunk and what happens next; any other error as it was.
+ */
+async function chunkFailure(services: Services, chunks: StoredChunk[], what: string, e: unknown, requestId: string): Promise<unknown> {
+  const sha256 = failedChunk(e);
+  if (!sha256) return e;
+  await noteDamagedChunk(services, chunks, sha256, requestId);
+  const why =
+    e instanceof BlobNotFoundError
+      ? 'is gone from the store, so none of it is sent — check the store (an unmounted directory, a deleted bucket prefix, another bucket);'
+      : 'no longer matches its SHA-256, so none of it is sent; it is set aside and raised as chunk-corrupt —';
   return new ApiError(
     'chunk_corrupt',
-    `${what}: stored chunk ${sha256} is gone from the store, so none of it is sent — check the store (an unmounted directory, a deleted bucket prefix, another bucket); the next capture of a host holding these bytes uploads it again, or use another capture's copy`,
+    `${what}: stored chunk ${sha256} ${why} the next capture of a host holding these bytes stores it again, or use another capture's copy`,
     { sha256 },
   );
 }
@@ -152,13 +157,7 @@ async function primed(
   try {
     first = await source.next();
   } catch (e) {
-    if (e instanceof BlobNotFoundError) {
-      await noteDamagedChunk(services, chunks, goneSha(e), requestId);
-      throw chunkGone(what, e);
-    }
-    if (!(e instanceof ChunkIntegrityError)) throw e;
-    await noteDamagedChunk(services, chunks, e.sha256, requestId);
-    throw chunkCorrupt(what, e);
+    throw await chunkFailure(services, chunks, what, e, requestId);
   }
   return (async function* () {
     if (first.done) return;
@@ -209,13 +208,7 @@ export function registerArtifactRoutes(app: App): void {
         try {
           await assembleObject(store, key, artifactBytes(store, chunks));
         } catch (e) {
-          if (e instanceof BlobNotFoundError) {
-            await noteDamagedChunk(services, chunks, goneSha(e), c.var.requestId);
-            throw chunkGone(`artifact ${id} (${fileName})`, e);
-          }
-          if (!(e instanceof ChunkIntegrityError)) throw e;
-          await noteDamagedChunk(services, chunks, e.sha256, c.var.requestId);
-          throw chunkCorrupt(`artifact ${id} (${fileName})`, e);
+          throw await chunkFailure(services, chunks, `artifact ${id} (${fileName})`, e, c.var.requestId);
         }
       }
       // A range asked for is asked of the store again: a client sends Range along a redirect (curl -L, browsers), and S3 answers it.
@@ -245,8 +238,8 @@ export function registerArtifactRoutes(app: App): void {
     const source = await primed(services, artifactBytes(store, chunks, range ?? undefined), what, chunks, c.var.requestId);
     const body = toWebStream(source, (e) => {
       logger.error('artifact stream failed', { requestId: c.var.requestId, artifactId: id, err: e instanceof Error ? e.message : String(e) });
-      if (e instanceof ChunkIntegrityError || e instanceof BlobNotFoundError)
-        void noteDamagedChunk(services, chunks, e instanceof BlobNotFoundError ? goneSha(e) : e.sha256, c.var.requestId);
+      const sha256 = failedChunk(e);
+      if (sha256) void noteDamagedChunk(services, chunks, sha256, c.var.requestId);
     });
     const headers: Record<string, string> = { ...common, 'Content-Type': 'application/octet-stream' };
     if (range) {
