@@ -11,9 +11,9 @@ import { adminCommand, DatabaseBusyError, EmbeddedDatabaseUnreadableError } from
 import { audit } from '../db/schema.js';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../formats/types.js';
 import { openServices, type OpenedServices } from './boot.js';
-import { ConfigError, foreignStore, loadConfig, missingBucket, onPostgres } from './config.js';
+import { ConfigError, loadConfig, onPostgres, storeSettingError } from './config.js';
 import type { Role } from './context.js';
-import { ApiError, failureLine, foreignStoreStatus, isMissingBucket, isUnavailable } from './errors.js';
+import { ApiError, failureLine, isUnavailable } from './errors.js';
 import { createLogger } from './logger.js';
 import { VERSION } from './version.js';
 import { rebuildCatalog, reindexArtifacts, type Progress } from './admin/rebuild.js';
@@ -171,9 +171,7 @@ async function openForCommand<T>(holder: string, fn: (opened: OpenedServices) =>
   try {
     result = await fn(opened);
   } catch (e) {
-    if (isMissingBucket(e)) throw missingBucket(config);
-    const foreign = foreignStoreStatus(e);
-    throw foreign === null ? e : foreignStore(config, foreign, failureLine(e));
+    throw storeSettingError(e, () => config) ?? e;
   } finally {
     await opened.close();
   }

@@ -3,6 +3,7 @@
  * Every variable is documented in .env.example.
  */
 import { z } from 'zod';
+import { failureLine, foreignStoreStatus, isMissingBucket } from './errors.js';
 import { checkTimeZone } from './retention/policy.js';
 import { fsStoreRoot } from './store/fs.js';
 
@@ -294,19 +295,24 @@ export class ConfigError extends Error {
   }
 }
 
-/** The setting error a store answering "no such bucket" is: the bucket and where it was looked for, named. */
-export function missingBucket(config: Pick<Config, 'S3_BUCKET' | 'S3_ENDPOINT' | 'S3_REGION'>): ConfigError {
+/**
+ * The setting error a store failure is when S3_BUCKET or S3_ENDPOINT is wrong — the bucket not
+ * there, or an endpoint answering as no S3 server does (errors.ts isMissingBucket,
+ * foreignStoreStatus) — with the bucket and where it was looked for named; null for any other
+ * failure. `settings` is read only for such a failure.
+ */
+export function storeSettingError(err: unknown, settings: () => Pick<Config, 'S3_BUCKET' | 'S3_ENDPOINT' | 'S3_REGION'>): ConfigError | null {
+  const missing = isMissingBucket(err);
+  const status = missing ? null : foreignStoreStatus(err);
+  if (!missing && status === null) return null;
+  const config = settings();
   const where = config.S3_ENDPOINT ?? `AWS S3 (${config.S3_REGION})`;
+  if (missing)
+    return new ConfigError([
+      `S3_BUCKET: no bucket ${JSON.stringify(config.S3_BUCKET ?? '')} at ${where}: make it (versioned), or set S3_BUCKET to the catalog's`,
+    ]);
   return new ConfigError([
-    `S3_BUCKET: no bucket ${JSON.stringify(config.S3_BUCKET ?? '')} at ${where}: make it (versioned), or set S3_BUCKET to the catalog's`,
-  ]);
-}
-
-/** The setting error an S3_ENDPOINT answering as no S3 server does is (errors.ts foreignStoreStatus). */
-export function foreignStore(config: Pick<Config, 'S3_ENDPOINT' | 'S3_REGION'>, status: number, reason: string): ConfigError {
-  const where = config.S3_ENDPOINT ?? `AWS S3 (${config.S3_REGION})`;
-  return new ConfigError([
-    `S3_ENDPOINT: ${where} answered HTTP ${status} as no S3 server does (${reason}): set it to the address of the store's S3 API (MinIO: its API port, not its console's)`,
+    `S3_ENDPOINT: ${where} answered HTTP ${status} as no S3 server does (${failureLine(err)}): set it to the address of the store's S3 API (MinIO: its API port, not its console's)`,
   ]);
 }
 

@@ -25,10 +25,10 @@ import { createServer, type AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { serve } from '@hono/node-server';
 import { openServices } from './boot.js';
-import { ConfigError, foreignStore, loadConfig, localBaseUrl, missingBucket, serverProcessesOf, startWarnings, urlHost, type Config } from './config.js';
+import { ConfigError, loadConfig, localBaseUrl, serverProcessesOf, startWarnings, storeSettingError, urlHost, type Config } from './config.js';
 import type { Services } from './context.js';
 import { DatabaseBusyError, EmbeddedDatabaseUnreadableError } from '../db/client.js';
-import { failureLine, foreignStoreStatus, isMissingBucket, isUnavailable } from './errors.js';
+import { failureLine, isUnavailable } from './errors.js';
 import { createLogger } from './logger.js';
 import { FsBlobStore } from './store/fs.js';
 import { VERSION } from './version.js';
@@ -467,13 +467,10 @@ main().catch((err) => {
     process.stderr.write(`catalog: ${err.message}\n`);
     process.exit(78);
   }
-  if (isMissingBucket(err)) {
-    process.stderr.write(`catalog: ${missingBucket(loadConfig()).message}\n`);
-    process.exit(78);
-  }
-  const foreign = foreignStoreStatus(err);
-  if (foreign !== null) {
-    process.stderr.write(`catalog: ${foreignStore(loadConfig(), foreign, failureLine(err)).message}\n`);
+  // A wrong bucket or endpoint is named as the setting it is.
+  const setting = storeSettingError(err, loadConfig);
+  if (setting) {
+    process.stderr.write(`catalog: ${setting.message}\n`);
     process.exit(78);
   }
   // The database or the store not answering (a stopped PostgreSQL, an S3 endpoint down): said as such, with what was reached for.
