@@ -6,31 +6,24 @@
  * whitespace around a token is no part of it (tokens are base64url): it is sent without it.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildBundle, isolatedEnv, runCollector } from './run-collector.js';
+import { buildBundle, emptyCatalog, isolatedEnv, runCollector } from './run-collector.js';
 
 const TOKEN = 'vrc_operator-token-0123456789abcdef';
 const dir = mkdtempSync(join(tmpdir(), 'config-token-'));
-let server: Server;
+let catalog: Awaited<ReturnType<typeof emptyCatalog>>;
 let url = '';
-const seen: string[] = [];
+let seen: string[] = [];
 
 beforeAll(async () => {
   buildBundle();
-  // A catalog that holds nothing: each restore asks once and is told 404.
-  server = createServer((req, res) => {
-    seen.push(String(req.headers.authorization));
-    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no volume', requestId: 'r' } }));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  catalog = await emptyCatalog();
+  ({ url, seen } = catalog);
 });
 afterAll(async () => {
-  await new Promise((r) => server?.close(r));
+  await catalog?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -7,32 +7,25 @@
  * empty" (collect). Through the built bundle.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildBundle, isolatedEnv, runCollector } from './run-collector.js';
+import { buildBundle, emptyCatalog, isolatedEnv, runCollector } from './run-collector.js';
 
 const TOKEN = 'vrc_operator-token-0123456789abcdef';
 const VOLUME = '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c';
 const dir = mkdtempSync(join(tmpdir(), 'config-empty-env-'));
-let server: Server;
+let catalog: Awaited<ReturnType<typeof emptyCatalog>>;
 let url = '';
-const seen: string[] = [];
+let seen: string[] = [];
 
 beforeAll(async () => {
   buildBundle();
-  // A catalog that holds nothing: a restore asks once and is told 404.
-  server = createServer((req, res) => {
-    seen.push(String(req.headers.authorization));
-    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no volume', requestId: 'r' } }));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  catalog = await emptyCatalog();
+  ({ url, seen } = catalog);
 });
 afterAll(async () => {
-  await new Promise((r) => server?.close(r));
+  await catalog?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

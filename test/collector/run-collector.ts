@@ -65,3 +65,20 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * A catalog that holds nothing, on a real socket: every request is answered 404 in the JSON
+ * error shape (a restore asks once and is told so), and the Authorization header each sent is
+ * kept in `seen`, for the tests of what token a collector sends.
+ */
+export async function emptyCatalog(): Promise<{ url: string; seen: string[]; close: () => Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    seen.push(String(req.headers.authorization));
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no volume', requestId: 'r' } }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, seen, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
