@@ -1,4 +1,4 @@
-import { statSync, type Stats } from 'node:fs';
+import { readdirSync, statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { CATALOG_OPTIONS, COMMON_HELP, DEFAULT_SPOOL_DIR, parseCommand, printedHelp, VALUE } from '../cli.js';
 import { loadConfigFile, requireCatalog, resolveSendConfig } from '../config.js';
@@ -23,15 +23,28 @@ take (rejected: collect --help says when).
   ID may be any unique prefix of a capture id.
 
   --spool DIR          the spool (default ${DEFAULT_SPOOL_DIR}; config "spool"); one
-                       given must exist, the default not there yet has no captures
+                       given must exist and be a spool or empty, the default not
+                       there yet has no captures
 ${COMMON_HELP}
 
-Exit status: 0 done · 1 failed, or no such capture · 64 usage, or no directory at the
+Exit status: 0 done · 1 failed, or no such capture · 64 usage, or no spool at the
 --spool or "spool" given · 65 rejected again · 75 catalog unreachable (the capture stays
 pending) · 78 config file unreadable or invalid, or TLS cert untrusted.
 `;
 
 const OPTIONS = { ...CATALOG_OPTIONS, spool: VALUE } as const;
+
+const SPOOL_PARTS = ['captures/', 'chunks/', 'rejected/', 'lock'];
+
+/** A directory with entries, none of them a spool's. An unreadable one is left to the spool's own read to say. */
+function notSpool(dir: string): boolean {
+  try {
+    const names = readdirSync(dir);
+    return names.length > 0 && !names.some((n) => SPOOL_PARTS.includes(n) || SPOOL_PARTS.includes(`${n}/`));
+  } catch {
+    return false;
+  }
+}
 
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 
@@ -68,9 +81,15 @@ export async function run(args: string[]): Promise<number> {
   // A spool named by --spool or "spool" that is not there is a typo to say, not a spool with nothing
   // waiting (list said "no captures", exit 0; resend and drop made one there). The default not there
   // yet is a host that never spooled.
-  if (!found?.isDirectory() && (found || resolve(dir) !== DEFAULT_SPOOL_DIR))
+  // A directory holding other things but none of a spool's is one named a level off (/var/spool
+  // for /var/spool/vrc-collector): list would say "no captures" and resend/drop would make a
+  // spool among its files. An empty one is a spool made ready before the first collect.
+  const problem = !found?.isDirectory()
+    ? (found || resolve(dir) !== DEFAULT_SPOOL_DIR) && (found ? 'is not a directory' : 'does not exist')
+    : notSpool(dir) && `is not a spool (it has none of ${SPOOL_PARTS.join(', ')})`;
+  if (problem)
     throw new UsageError(
-      `spool: ${values.spool !== undefined ? '--spool' : file.spool !== undefined ? `"spool" of ${file.from}:` : 'the spool'} ${dir} ${found ? 'is not a directory' : 'does not exist'}`,
+      `spool: ${values.spool !== undefined ? '--spool' : file.spool !== undefined ? `"spool" of ${file.from}:` : 'the spool'} ${dir} ${problem}`,
     );
 
   if (action === 'list') {

@@ -4,9 +4,11 @@
  * "spool" that does not exist (or is not a directory) is now one line naming it, exit 64, as a
  * --root that is not there is; `resend` and `drop`, which made a spool there and then found no
  * capture in it, say the same and make nothing. The default spool not there yet (a host that
- * never spooled) still has no captures, exit 0. Through the built bundle.
+ * never spooled) still has no captures, exit 0. A directory with files but none of a spool's
+ * (`/var/spool`, named one level off) is said the same way: list called it empty, and resend
+ * and drop made a spool among its files. Through the built bundle.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -62,6 +64,21 @@ it('a spool whose captures or rejected directory cannot be read says so, exit 1,
   }
 });
 
+it.each([
+  [['list'], 'list'],
+  [['resend', '0190'], 'resend'],
+  [['drop', '0190'], 'drop'],
+])("spool %j --spool naming a directory one level off (files, none of a spool's): exit 64, nothing made there", async (args) => {
+  const parent = join(dir, `var-spool-${args[0]}`);
+  mkdirSync(join(parent, 'cron'), { recursive: true });
+  writeFileSync(join(parent, 'mail'), '');
+  const r = await runCollector(['spool', ...args, '--spool', parent, '--url', 'http://127.0.0.1:9', '--token', 't'], env);
+  expect(r.code, r.stderr).toBe(64);
+  expect(r.stderr).toBe(`collector spool: --spool ${parent} is not a spool (it has none of captures/, chunks/, rejected/, lock)\n`);
+  expect(r.stdout).toBe('');
+  expect(readdirSync(parent).sort()).toEqual(['cron', 'mail']);
+});
+
 it('a spool that is there with nothing in it has no captures, exit 0', async () => {
   const empty = join(dir, 'empty');
   mkdirSync(empty);
@@ -84,7 +101,7 @@ it.runIf(!existsSync(DEFAULT_SPOOL_DIR))('the default spool not there yet: no ca
 it('spool --help says a spool given must exist and exits 64 when it does not', async () => {
   const help = (await runCollector(['spool', '--help'], env)).stdout;
   expect(help).toMatch(
-    /--spool DIR +the spool \(default \/var\/spool\/vmfs-collector; config "spool"\); one\s+given must exist, the default not there yet has no captures/,
+    /--spool DIR +the spool \(default \/var\/spool\/vmfs-collector; config "spool"\); one\s+given must exist and be a spool or empty, the default not\s+there yet has no captures/,
   );
-  expect(help).toMatch(/64 usage, or no directory at the\s+--spool or "spool" given/);
+  expect(help).toMatch(/64 usage, or no spool at the\s+--spool or "spool" given/);
 });
