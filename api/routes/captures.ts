@@ -8,7 +8,7 @@ import { ApiError, annotateError } from '../errors.js';
 import type { App, AppEnv } from '../context.js';
 import { beginCapture } from '../ingest/begin.js';
 import { commitAtBegin, commitOrHandOff } from '../ingest/commit-jobs.js';
-import { precheckBeginCounts } from '../ingest/limits.js';
+import { precheckBeginCounts, precheckBeginText } from '../ingest/limits.js';
 import { admitIngest } from '../ingest/admission.js';
 import { BeginRequestSchema, BeginResponse, ChunksReceived, CommitInProgress, CommitResponse, OpenCaptureDropped, UUID } from '../schemas/ingest.js';
 import { dropOpenCapture } from '../ingest/staging.js';
@@ -16,13 +16,26 @@ import { recordAudit } from '../http/audit.js';
 import { CHUNK_BATCH_MAX_BYTES, CHUNK_BATCH_MAX_CHUNKS, receiveChunks, SMALL_CHUNK_MAX_STORED_BYTES } from '../ingest/chunks.js';
 import { err, retryLater } from '../schemas/common.js';
 
-/** The counting limits, checked on the parsed JSON before it is validated (a 100,000-chunk request is refused cheaply). */
+/**
+ * The counting limits: JSON values on the text before it is parsed (64 MiB of `{},` would hold
+ * the heap and the event loop), then artifacts and chunks on the parsed JSON before it is
+ * validated (a 100,000-chunk request is refused cheaply).
+ */
 const precheckCounts: MiddlewareHandler<AppEnv> = async (c, next) => {
-  let body: unknown;
+  let text: string | undefined;
   try {
-    body = await c.req.json();
+    text = await c.req.text();
   } catch {
-    body = undefined;
+    text = undefined; // the validator's read says why (a gzip body that does not inflate)
+  }
+  let body: unknown;
+  if (text !== undefined) {
+    precheckBeginText(text);
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
   }
   precheckBeginCounts(body);
   await next();
