@@ -33,6 +33,11 @@ export function artifactId(captureId: string, index: number): string {
 
 /** 0001-01-01T00:00:00Z, the earliest instant a timestamptz holds in the common era (PostgreSQL has no year 0). */
 export const EARLIEST_COLLECTED_AT = Date.parse('0001-01-01T00:00:00Z');
+/**
+ * 9999-12-31T23:59:59.999Z: later instants are written `+010000-…` (toISOString), which
+ * PostgreSQL refuses; `9999-12-31T23:59:59.999-14:00` is one, and the datetime check takes it.
+ */
+export const LATEST_COLLECTED_AT = Date.parse('9999-12-31T23:59:59.999Z');
 
 /**
  * What identifies a capture: host, collection time (as an instant, so a retry may spell it
@@ -175,6 +180,7 @@ export async function beginCapture(services: Services, principal: Principal, bod
   if (Number.isNaN(collectedAt.getTime())) throw new ApiError('bad_request', `collectedAt is not a date: ${req.collectedAt}`);
   // PostgreSQL has no year 0: an earlier time (0000-…, or 0001-01-01 at a positive offset) cannot be stored.
   if (collectedAt.getTime() < EARLIEST_COLLECTED_AT) throw new ApiError('bad_request', `collectedAt is before year 1 in UTC: ${req.collectedAt}`);
+  if (collectedAt.getTime() > LATEST_COLLECTED_AT) throw new ApiError('bad_request', `collectedAt is after year 9999 in UTC: ${req.collectedAt}`);
   // A capture needs the store (uploads, then the manifest): while it has just shown an
   // outage, say "later" now rather than hand out upload URLs that cannot work.
   if (store.recentlyUnavailable?.()) throw new ApiError('service_unavailable', 'the blob store is unavailable; retry after Retry-After seconds');

@@ -14,7 +14,7 @@ import { gzip, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import type { CaptureManifest, CaptureManifestV2, CaptureManifestV3, ChunkListV1, ManifestChunk } from '../../formats/protocol.js';
 import { ARTIFACT_KINDS } from '../../formats/types.js';
-import { artifactId, EARLIEST_COLLECTED_AT } from '../ingest/begin.js';
+import { artifactId, EARLIEST_COLLECTED_AT, LATEST_COLLECTED_AT } from '../ingest/begin.js';
 import { fileNameProblem, hostNameProblem, LIMITS, type LimitName, textValueProblem } from '../ingest/limits.js';
 import { SHA256 } from '../schemas/ingest.js';
 import { gunzipBounded, sha256Hex } from './chunks.js';
@@ -119,7 +119,8 @@ const Text = (limit: LimitName) => Checked((s) => textValueProblem(limit, s)?.wh
 const Instant = z
   .string()
   .datetime({ offset: true })
-  .refine((s) => Date.parse(s) >= EARLIEST_COLLECTED_AT, 'is before year 1 in UTC');
+  .refine((s) => Date.parse(s) >= EARLIEST_COLLECTED_AT, 'is before year 1 in UTC')
+  .refine((s) => Date.parse(s) <= LATEST_COLLECTED_AT, 'is after year 9999 in UTC');
 
 const ManifestChunkShape = z.object({
   sha256: SHA256,
