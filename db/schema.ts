@@ -67,8 +67,9 @@ export const captures = pgTable(
   },
   (t) => [
     index('captures_host_time').on(t.host, t.collectedAt),
-    // A host's open captures, counted by every new begin (api/ingest/begin.ts MAX_OPEN_CAPTURES); a row leaves it when its capture commits.
-    index('captures_open_host').on(t.host).where(sql`state = 'open'`),
+    // A host's open captures in any letter case (its tokens cover every spelling), counted by every
+    // new begin (api/ingest/begin.ts MAX_OPEN_CAPTURES); a row leaves it when its capture commits.
+    index('captures_open_host').on(sql`lower(${t.host})`).where(sql`state = 'open'`),
   ],
 );
 

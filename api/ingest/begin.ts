@@ -161,7 +161,9 @@ export async function resolvePrevious(db: Db, body: BeginBody): Promise<BeginReq
  * before the next, so a working one has one or two open; the bound is what keeps a token
  * from filling the database with begin requests (a `previous` reference of a few bytes
  * stands for an artifact's whole chunk list, stored with the capture) that nothing commits.
- * Repeating the begin of a capture already open is never refused. An open capture past that
+ * Repeating the begin of a capture already open is never refused. They count in any letter case of
+ * the host's name, as its collector tokens cover every spelling (host-scope.ts): counted by the name
+ * as sent, a token for esx01 held 32 under each of esx01, ESX01, Esx01, …. An open capture past that
  * age stops counting, and the staging sweep deletes it (api/ingest/staging.ts sweepStaging).
  */
 export const MAX_OPEN_CAPTURES = 32;
@@ -207,7 +209,7 @@ export async function beginCapture(services: Services, principal: Principal, bod
                   ${req.collector.version}, ${req.collector.mode === 'import'}, ${JSON.stringify(partial ? { ...req, partial: true } : req)}::jsonb, ${begunAt}::timestamptz
              FROM gate
             WHERE (SELECT count(*) FROM captures o
-                    WHERE o.host = ${req.host.name} AND o.state = 'open'
+                    WHERE lower(o.host) = lower(${req.host.name}) AND o.state = 'open'
                       AND coalesce(o.last_begun_at, o.received_at) > ${openSince}::timestamptz) < ${MAX_OPEN_CAPTURES}
            ON CONFLICT DO NOTHING RETURNING id)
     SELECT (SELECT id FROM inserted) AS id, (SELECT waited FROM gate) AS waited,
@@ -226,7 +228,7 @@ export async function beginCapture(services: Services, principal: Principal, bod
     if (!row) {
       throw new ApiError(
         'too_many_requests',
-        `host ${req.host.name} has ${MAX_OPEN_CAPTURES} captures begun and not committed within ${STAGING_MAX_AGE_MS / 3600_000} h; commit them, or retry after Retry-After seconds (the staging sweep drops an open capture ${STAGING_MAX_AGE_MS / 3600_000} h after its latest begin, one still declared in part after ${PARTIAL_MAX_AGE_MS / 3600_000} h)`,
+        `host ${req.host.name} (in any letter case) has ${MAX_OPEN_CAPTURES} captures begun and not committed within ${STAGING_MAX_AGE_MS / 3600_000} h; commit them, or retry after Retry-After seconds (the staging sweep drops an open capture ${STAGING_MAX_AGE_MS / 3600_000} h after its latest begin, one still declared in part after ${PARTIAL_MAX_AGE_MS / 3600_000} h)`,
       );
     }
     const accepted = row.request as StoredRequest;

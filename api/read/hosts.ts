@@ -87,7 +87,7 @@ export async function getHost(db: Db, name: string, now: Date, staleAfterHours: 
     SELECT c.id, c.collected_at, coalesce(c.last_begun_at, c.received_at) AS last_begun_at,
            jsonb_array_length(c.request->'artifacts') AS artifact_count, coalesce(c.request->>'partial' = 'true', false) AS partial, j.state AS job_state, j.attempts AS job_attempts, j.error AS job_error
       FROM captures c LEFT JOIN commit_jobs j ON j.capture_id = c.id
-     WHERE c.host = ${name} AND c.state = 'open'
+     WHERE lower(c.host) = lower(${name}) AND c.state = 'open'
      ORDER BY 3 DESC LIMIT ${HOST_VIEW_LIMITS.openCaptures}`,
   );
   const artifacts = host.lastCapture

@@ -223,7 +223,7 @@ export const HostDetailSchema = HostSchema.extend({
   openCaptures: z
     .array(OpenCaptureSchema)
     .describe(
-      `Captures begun and not committed, newest begin first, at most ${HOST_VIEW_LIMITS.openCaptures} (a host may hold at most 32 within 24 h; DELETE /v1/captures/{id} drops one)`,
+      `Captures begun and not committed under the host's name in any letter case, newest begin first, at most ${HOST_VIEW_LIMITS.openCaptures} (a host may hold at most 32 within 24 h, counted so; DELETE /v1/captures/{id} drops one)`,
     ),
   artifacts: z.array(ArtifactSummarySchema).describe('The artifacts of the last capture'),
   volumes: z

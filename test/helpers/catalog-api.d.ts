@@ -597,7 +597,7 @@ export interface components {
     HostDetail: components["schemas"]["Host"] & ({
       /** @description Committed captures, newest first, at most 100 */
       captures: components["schemas"]["CaptureListed"][];
-      /** @description Captures begun and not committed, newest begin first, at most 100 (a host may hold at most 32 within 24 h; DELETE /v1/captures/{id} drops one) */
+      /** @description Captures begun and not committed under the host's name in any letter case, newest begin first, at most 100 (a host may hold at most 32 within 24 h, counted so; DELETE /v1/captures/{id} drops one) */
       openCaptures: components["schemas"]["OpenCapture"][];
       /** @description The artifacts of the last capture */
       artifacts: components["schemas"]["ArtifactListed"][];
