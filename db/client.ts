@@ -152,7 +152,8 @@ const EMPTY_LOCK_GRACE_MS = 5_000;
  * of this process's own and linked into place, which fails when a lock is there: no other
  * process ever reads it half written (created empty, then written, another process starting
  * meanwhile read no pid, took the lock for a stale one and deleted it: both then held the
- * database). A stale lock (its process gone, e.g. after kill -9) is taken over.
+ * database). A stale lock (its process gone, e.g. after kill -9) is taken over, by one process
+ * at a time (breakStaleLock).
  */
 export function lockDataDir(pgDir: string, holder: string | undefined): () => void {
   const lockPath = join(pgDir, '..', 'catalog.lock');
@@ -206,29 +207,77 @@ function lockAgeMs(lockPath: string): number {
 }
 
 /**
- * Removes the stale lock whose content was `read`, and only that one: it is moved aside first
- * and what was moved is read again. Another process may have broken the same stale lock and
- * linked its own in between; what was moved aside is then that live lock, which goes back
- * (the DatabaseBusyError names its holder).
+ * Removes the stale lock whose content was `read`, and only that one. Breakers go one at a
+ * time, each holding `catalog.lock.break` (written whole and linked into place, as the lock is)
+ * while it reads the lock again and moves it aside: a lock is then only ever removed by its
+ * holder or by the one breaker that found it stale, so a live lock never leaves its name. (When
+ * each breaker moved the lock aside unguarded, one that read the stale lock late moved the lock
+ * a second process had just linked, and a third process found the name free and linked its
+ * own: two holders.) A lock that is no longer the one read stays, and the DatabaseBusyError
+ * names its holder; so does a live breaker's mark. A mark whose process is gone (killed within
+ * its few microseconds of breaking) is moved aside and removed as a stale lock once was.
  */
 export function breakStaleLock(lockPath: string, read: string): void {
-  const aside = `${lockPath}.${process.pid}.stale`;
+  const breakPath = `${lockPath}.break`;
+  const mine = `${breakPath}.${process.pid}.new`;
+  writeFileSync(mine, `${process.pid}\nbreaking a stale lock\n`, { mode: 0o600 });
   try {
-    renameSync(lockPath, aside);
+    linkSync(mine, breakPath);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // broken or let go meanwhile
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const mark = readIfThere(breakPath);
+    const pid = Number.parseInt(mark ?? '', 10);
+    if (mark !== null && Number.isFinite(pid) && pidAlive(pid)) throw new DatabaseBusyError(pid, dirname(lockPath), 'breaking a stale lock');
+    if (mark !== null) moveAsideIfUnchanged(breakPath, mark);
+    return; // the caller looks at the lock again
+  } finally {
+    unlinkSync(mine);
+  }
+  try {
+    const now = readIfThere(lockPath);
+    if (now === null) return; // let go meanwhile
+    if (now !== read) {
+      const [first, second] = now.split('\n');
+      throw new DatabaseBusyError(Number.parseInt(first, 10) || 0, dirname(lockPath), second?.trim() || undefined);
+    }
+    moveAsideIfUnchanged(lockPath, read);
+  } finally {
+    unlinkSync(breakPath);
+  }
+}
+
+/** The file's text, or null when it is not there. */
+function readIfThere(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+/**
+ * Moves `path` aside and removes it if it still held `read`; what was moved otherwise goes
+ * back (unless another file took the name meanwhile) and the DatabaseBusyError names its holder.
+ */
+function moveAsideIfUnchanged(path: string, read: string): void {
+  const aside = `${path}.${process.pid}.stale`;
+  try {
+    renameSync(path, aside);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // removed meanwhile
     throw e;
   }
   const moved = readFileSync(aside, 'utf8');
   if (moved !== read) {
     try {
-      linkSync(aside, lockPath);
+      linkSync(aside, path);
     } catch {
-      /* a third process locked meanwhile: its lock stays */
+      /* another file took the name meanwhile: it stays */
     }
     unlinkSync(aside);
     const [first, second] = moved.split('\n');
-    throw new DatabaseBusyError(Number.parseInt(first, 10) || 0, dirname(lockPath), second?.trim() || undefined);
+    throw new DatabaseBusyError(Number.parseInt(first, 10) || 0, dirname(path), second?.trim() || undefined);
   }
   unlinkSync(aside);
 }

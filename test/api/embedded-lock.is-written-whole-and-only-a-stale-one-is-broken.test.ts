@@ -5,10 +5,13 @@
  * pid written after; a process starting in between (a server waiting for an admin command
  * polls every 250 ms) read no pid, took it for a stale lock and deleted it. Now the lock is
  * linked into place whole, an empty one younger than a few seconds counts as held, and a stale
- * one is broken only if it is still the one read.
+ * one is broken only if it is still the one read, by one process at a time: with each breaker
+ * moving the lock aside unguarded, three processes starting at once after a kill -9 could end
+ * with two holders (one breaker moved aside the lock another had just linked, and the third
+ * linked its own into the name left free).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -79,5 +82,51 @@ describe('the embedded database lock', () => {
     expect(thrown).toBeInstanceOf(DatabaseBusyError);
     expect((thrown as DatabaseBusyError).heldBy).toBe(`pid ${process.ppid}: catalog retention`);
     expect(readFileSync(lock, 'utf8')).toBe(live);
+  });
+
+  it('a process breaking the stale lock it read, after another broke it and linked its own, never moves that live lock from its name (a third process starting at once linked its own there: two holders)', async () => {
+    const { dir, lock } = dataDir('three');
+    const staleRead = `${deadPid()}\ncatalog server\n`;
+    const live = `${process.ppid}\ncatalog retention\n`;
+    writeFileSync(lock, live);
+    const seen: string[] = [];
+    const watcher = watch(dir, (event, name) => seen.push(`${event} ${name}`));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(() => breakStaleLock(lock, staleRead)).toThrow(DatabaseBusyError);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      watcher.close();
+    }
+    // inotify names every rename and link of catalog.lock: none, so at no instant was the name free.
+    expect(seen.filter((e) => e.endsWith(' catalog.lock'))).toEqual([]);
+    expect(readFileSync(lock, 'utf8')).toBe(live);
+    expect(readdirSync(dir).sort()).toEqual(['catalog.lock', 'pg']);
+  });
+
+  it('a stale lock another live process is breaking is left to it: busy, naming that process, and the lock untouched', () => {
+    const { pgDir, lock } = dataDir('being-broken');
+    const stale = `${deadPid()}\ncatalog server\n`;
+    writeFileSync(lock, stale);
+    writeFileSync(`${lock}.break`, `${process.ppid}\nbreaking a stale lock\n`);
+    let thrown: unknown;
+    try {
+      lockDataDir(pgDir, 'catalog server');
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(DatabaseBusyError);
+    expect((thrown as DatabaseBusyError).heldBy).toBe(`pid ${process.ppid}: breaking a stale lock`);
+    expect(readFileSync(lock, 'utf8')).toBe(stale);
+  });
+
+  it('a breaker killed while breaking leaves its mark: that mark and the stale lock are taken over, nothing left beside the lock', () => {
+    const { dir, pgDir, lock } = dataDir('breaker-killed');
+    writeFileSync(lock, `${deadPid()}\ncatalog server\n`);
+    writeFileSync(`${lock}.break`, `${deadPid()}\nbreaking a stale lock\n`);
+    const release = lockDataDir(pgDir, 'catalog server');
+    expect(readFileSync(lock, 'utf8')).toBe(`${process.pid}\ncatalog server\n`);
+    expect(readdirSync(dir).sort()).toEqual(['catalog.lock', 'pg']);
+    release();
   });
 });
