@@ -31,7 +31,7 @@ import { CHUNK_SIZE, type BeginRequest } from '../../formats/protocol.js';
 import type { BlobStore } from '../store/types.js';
 import { ArtifactWindow, assembleArtifact, ChunkCache, PARSE_LIMIT_BYTES, sha256Hex } from '../pipeline/chunks.js';
 import { sharedBytes, sha256Shared } from '../pipeline/hash-thread.js';
-import { isParsed, parseAssembled, parseInput, type ParseOutcome } from '../pipeline/parse.js';
+import { estimatedHeapBytes, isParsed, parseAssembled, parseInput, type ParseOutcome } from '../pipeline/parse.js';
 import { mayNeedRedaction } from '../pipeline/redaction.js';
 import type { ManifestArtifact } from '../pipeline/verify.js';
 import { OldestFirst } from '../oldest-first.js';
@@ -344,34 +344,7 @@ export class ArrivedArtifacts {
   }
 }
 
-/**
- * About how much heap a JSON value (a parse's outcome) holds, in bytes, counting no further
- * than just past `limit`. A rough model of V8's layout on 64-bit: an object 32 bytes and 16 a
- * property, an array 32 and 8 an element, a string 24 and a byte a character, a number 16 —
- * on the 8 MiB `zfs list` above it says 50.7 MiB where 46 MiB were measured, in 33 ms (its parse: about 1 s). A string
- * the parser cut out of its input may share that input's memory; counted whole, it is over
- * rather than under.
- */
-export function estimatedHeapBytes(value: unknown, limit = Number.POSITIVE_INFINITY): number {
-  let bytes = 0;
-  const stack: unknown[] = [value];
-  while (stack.length > 0 && bytes <= limit) {
-    const v = stack.pop();
-    if (typeof v === 'string') bytes += 24 + v.length;
-    else if (typeof v === 'number') bytes += 16;
-    else if (Array.isArray(v)) {
-      bytes += 32 + 8 * v.length;
-      for (const x of v) stack.push(x);
-    } else if (v !== null && typeof v === 'object') {
-      bytes += 32;
-      for (const k in v) {
-        bytes += 16;
-        stack.push((v as Record<string, unknown>)[k]);
-      }
-    }
-  }
-  return bytes;
-}
+export { estimatedHeapBytes };
 
 /** The early work of one store (shared by every request the process serves). */
 export const arrivedOf = onePer((store: BlobStore) => new ArrivedArtifacts(store));

@@ -1,0 +1,71 @@
+/**
+ * What a parser makes of an artifact is bounded, not only its input: a text kind may be 32 MiB
+ * (formats/text.ts), and a `zfs list` of lines like `t@1z\t1\t1` (10 bytes each) is 2.9 million
+ * snapshots — 751 MiB of parsed JSON on the heap, 291 MiB as the artifact's jsonb. Sent by one
+ * collector token to the real server on the embedded database, its commit held the event loop
+ * for 38 s, ran PGlite out of memory (53200) and answered 503, which the collector sends again
+ * every run, each time as long; the process kept 4.7 GB. Such an outcome (over
+ * PARSED_MAX_HEAP_BYTES, estimated as the early parse's budget is) is now the artifact's parse
+ * error `too_large`, and the capture commits. A listing of real snapshot names at the 32 MiB
+ * text cap (553,892 snapshots) is well under it.
+ */
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { estimatedHeapBytes, PARSED_MAX_HEAP_BYTES } from '../../api/pipeline/parse.js';
+import { parseArtifact } from '../../formats/parse.js';
+import { MAX_TEXT_BYTES } from '../../formats/text.js';
+import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
+import { collectorTokens, ingest } from '../helpers/ingest-client.js';
+
+/** A `zfs list -H -p -t snapshot -o name,creation,used` of at most `bytes`, one snapshot per `line(n)`. */
+function zfsListing(bytes: number, line: (n: number) => string): { text: Uint8Array; snapshots: number } {
+  const lines: string[] = [];
+  let size = 0;
+  for (let n = 0; ; n++) {
+    const l = line(n);
+    if (size + l.length > bytes) return { text: new TextEncoder().encode(lines.join('')), snapshots: n };
+    lines.push(l);
+    size += l.length;
+  }
+}
+const tiny = (n: number) => `t@${n.toString(36)}\t1\t1\n`;
+const real = (n: number) => `tank/vol/lun${n % 500}@zfs-auto-snap_daily-${n}\t1793491200\t123456\n`;
+
+it('takes a listing of real snapshot names at the text cap well under the bound', () => {
+  const { text, snapshots } = zfsListing(MAX_TEXT_BYTES, real);
+  expect(snapshots).toBeGreaterThan(500_000);
+  expect(estimatedHeapBytes(parseArtifact('zfs-snapshots', text, {}))).toBeLessThan(PARSED_MAX_HEAP_BYTES * 0.75);
+});
+
+describeEachFlavour('captures: a parse of millions of rows is a parse error, not an outage', (flavour) => {
+  let catalog: TestCatalog;
+  let token: string;
+  beforeAll(async () => {
+    catalog = await startTestCatalog(flavour, { listen: true });
+    ({ 'san-rows': token } = await collectorTokens(catalog, ['san-rows']));
+  });
+  afterAll(async () => {
+    await catalog?.close();
+  });
+
+  it('commits a 32 MiB zfs list of 2.9 million snapshots with the parse error too_large', async () => {
+    const { text, snapshots } = zfsListing(MAX_TEXT_BYTES, tiny);
+    expect(snapshots).toBeGreaterThan(2_900_000);
+    expect(gzipSync(text).length).toBeLessThan(16 * 1024 * 1024);
+    const started = performance.now();
+    const done = await ingest(catalog, {
+      host: 'san-rows',
+      hostKind: 'solaris',
+      token,
+      artifacts: [{ kind: 'zfs-snapshots', fileName: 'zfs-list.txt', bytes: text, gzip: true }],
+    });
+    console.log(`committed in ${Math.round(performance.now() - started)} ms`);
+    expect(done.state).toBe('committed');
+    expect(done.artifacts[0].parseStatus).toBe('error');
+    expect(done.artifacts[0].parseError?.code).toBe('too_large');
+    expect(done.artifacts[0].parseError?.message).toContain('MiB');
+    // The bytes are kept as sent, as for any parse error.
+    const content = await catalog.request(`/v1/artifacts/${done.artifacts[0].id}/content`);
+    expect(Buffer.from(await content.arrayBuffer()).equals(Buffer.from(text))).toBe(true);
+  }, 240_000);
+});
