@@ -456,7 +456,13 @@ function stepsForIscsitgt(entries: IscsitgtEntry[]): Omit<PlanStep, 'n'>[] {
       );
   }
   const lunFile = moves.length ? saved.replace(/(\.xml)?$/i, `.lun${moves.map((m) => m.to).join('-')}.xml`) : saved;
-  const commands = [command('svcadm', 'disable', 'iscsitgt'), command('svccfg', 'delete', 'iscsitgt')];
+  // The delete, and the lun-list trades after the import, run only where the export they follow
+  // is: the plan is also read from the API, away from the bundle, and pasted there a bare delete
+  // removed the whole configuration while the import after it found no file. grep names a file
+  // that is not there; an empty one (a sed that failed into its redirect) fails it quietly after
+  // sed's own message.
+  const ifHere = (file: string, line: string) => `grep -q iscsitgt ${shellQuote(file)} && ${line}`;
+  const commands = [command('svcadm', 'disable', 'iscsitgt'), ifHere(saved, command('svccfg', 'delete', 'iscsitgt'))];
   if (moves.length) {
     // One sed for every move, so each group is renamed once from the saved names (svccfg export quotes with ' or ").
     const script = moves.flatMap((m) => ['-e', `s/name=\\(["']\\)${m.group}\\1/name=\\1${m.newGroup}\\1/`]);
@@ -466,8 +472,8 @@ function stepsForIscsitgt(entries: IscsitgtEntry[]): Omit<PlanStep, 'n'>[] {
   for (const m of moves) {
     const list = `${encodePgName(`target_${m.target}`)}/lun-list`;
     commands.push(
-      command('svccfg', '-s', 'iscsitgt', 'delpropvalue', list, String(m.from)),
-      command('svccfg', '-s', 'iscsitgt', 'addpropvalue', list, String(m.to)),
+      ifHere(lunFile, command('svccfg', '-s', 'iscsitgt', 'delpropvalue', list, String(m.from))),
+      ifHere(lunFile, command('svccfg', '-s', 'iscsitgt', 'addpropvalue', list, String(m.to))),
     );
   }
   const lunNote = moves.length

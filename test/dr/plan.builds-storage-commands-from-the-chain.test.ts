@@ -13,6 +13,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildDrPlan, chooseSnapshot, renderDrPlanText, shellQuote, type DrPlanInput, type PlanSource } from '../../api/dr/plan.js';
 
 const NAA = 'naa.600144f0c0ffee00000049a1b2c3d4e5';
@@ -88,7 +90,7 @@ describe('legacy iscsitgt', () => {
       'zfs create -p tank/clones',
       'zfs clone tank/iscsi/lun3@daily-2026-11-27 tank/clones/lun3-daily-2026-11-27',
       'svcadm disable iscsitgt',
-      'svccfg delete iscsitgt',
+      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.xml && svccfg delete iscsitgt',
       'svccfg import thumper/iscsitgt-smf/iscsitgt.xml',
       'svccfg -s iscsitgt setprop param_lun3_3/backing-store = astring: /dev/zvol/rdsk/tank/clones/lun3-daily-2026-11-27',
       'svcadm refresh iscsitgt',
@@ -252,6 +254,9 @@ describe('hostile names from a collector', () => {
     });
     const text = renderDrPlanText(plan);
     const dir = spawnSync('mktemp', ['-d']).stdout.toString().trim();
+    // In the bundle's directory, where the saved export is: its delete runs only there.
+    mkdirSync(join(dir, 'thumper/iscsitgt-smf'), { recursive: true });
+    writeFileSync(join(dir, 'thumper/iscsitgt-smf/iscsitgt.xml'), "<service name='system/iscsitgt'/>\n");
     // Each command line run through sh with the tools replaced by `echo`: nothing else may run.
     for (const line of plan.steps.flatMap((s) => s.commands)) {
       const r = spawnSync('sh', [
@@ -260,7 +265,8 @@ describe('hostile names from a collector', () => {
       ]);
       expect(r.status, line).toBe(0);
     }
-    expect(spawnSync('ls', ['-A', dir]).stdout.toString()).toBe('');
+    expect(spawnSync('find', [dir, '-name', 'PWNED']).stdout.toString()).toBe('');
+    expect(spawnSync('ls', ['-A', dir]).stdout.toString()).toBe('thumper\n');
     // In the text, names with newlines never start a line of their own.
     expect(text.split('\n').some((l) => l.startsWith('touch'))).toBe(false);
   });

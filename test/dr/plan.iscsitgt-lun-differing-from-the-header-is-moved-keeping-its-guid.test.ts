@@ -75,11 +75,11 @@ describe('iscsitgt LU at another LUN than its VMFS header expects', () => {
     expect(restore.title).toBe('Restore the iscsitgt configuration on thumper');
     expect(restore.commands).toEqual([
       'svcadm disable iscsitgt',
-      'svccfg delete iscsitgt',
+      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.xml && svccfg delete iscsitgt',
       `sed -e 's/name=\\(["'\\'']\\)param_tgt__1prod__21_3\\1/name=\\1param_tgt__1prod__21_4\\1/' thumper/iscsitgt-smf/iscsitgt.xml > thumper/iscsitgt-smf/iscsitgt.lun4.xml`,
       'svccfg import thumper/iscsitgt-smf/iscsitgt.lun4.xml',
-      'svccfg -s iscsitgt delpropvalue target_tgt__1prod__21/lun-list 3',
-      'svccfg -s iscsitgt addpropvalue target_tgt__1prod__21/lun-list 4',
+      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4.xml && svccfg -s iscsitgt delpropvalue target_tgt__1prod__21/lun-list 3',
+      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4.xml && svccfg -s iscsitgt addpropvalue target_tgt__1prod__21/lun-list 4',
     ]);
     expect(restore.note).toContain('so the LU keeps its GUID');
     expect(restore.note).toContain('Do not re-create it with iscsitadm create target -u instead: a new LU gets a new GUID');
@@ -91,7 +91,11 @@ describe('iscsitgt LU at another LUN than its VMFS header expects', () => {
     expect(plan.naaChecks[0].lunMismatch).toBe(true);
     // A LUN that matches: the saved export is imported as it is.
     const same = buildDrPlan({ ...moved, extents: [extent(NAA1, 3)] });
-    expect(same.steps[0].commands).toEqual(['svcadm disable iscsitgt', 'svccfg delete iscsitgt', 'svccfg import thumper/iscsitgt-smf/iscsitgt.xml']);
+    expect(same.steps[0].commands).toEqual([
+      'svcadm disable iscsitgt',
+      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.xml && svccfg delete iscsitgt',
+      'svccfg import thumper/iscsitgt-smf/iscsitgt.xml',
+    ]);
   });
 
   it("the sed, run by each shell, renames only that LU's group and the GUID stays with it", () => {
@@ -143,13 +147,13 @@ describe('iscsitgt LU at another LUN than its VMFS header expects', () => {
     expect(titles.filter((t) => t === 'Start the target')).toHaveLength(1);
     expect(plan.steps[0].commands).toEqual([
       'svcadm disable iscsitgt',
-      'svccfg delete iscsitgt',
+      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.xml && svccfg delete iscsitgt',
       `sed -e 's/name=\\(["'\\'']\\)param_tgt__1prod__21_3\\1/name=\\1param_tgt__1prod__21_4\\1/' -e 's/name=\\(["'\\'']\\)param_tgt__1prod__21_1\\1/name=\\1param_tgt__1prod__21_5\\1/' thumper/iscsitgt-smf/iscsitgt.xml > thumper/iscsitgt-smf/iscsitgt.lun4-5.xml`,
       'svccfg import thumper/iscsitgt-smf/iscsitgt.lun4-5.xml',
-      'svccfg -s iscsitgt delpropvalue target_tgt__1prod__21/lun-list 3',
-      'svccfg -s iscsitgt addpropvalue target_tgt__1prod__21/lun-list 4',
-      'svccfg -s iscsitgt delpropvalue target_tgt__1prod__21/lun-list 1',
-      'svccfg -s iscsitgt addpropvalue target_tgt__1prod__21/lun-list 5',
+      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4-5.xml && svccfg -s iscsitgt delpropvalue target_tgt__1prod__21/lun-list 3',
+      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4-5.xml && svccfg -s iscsitgt addpropvalue target_tgt__1prod__21/lun-list 4',
+      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4-5.xml && svccfg -s iscsitgt delpropvalue target_tgt__1prod__21/lun-list 1',
+      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4-5.xml && svccfg -s iscsitgt addpropvalue target_tgt__1prod__21/lun-list 5',
     ]);
     // Both backing-store steps come after the one import and before the start: a second import would undo the first's.
     expect(titles).toEqual([
@@ -165,7 +169,11 @@ describe('iscsitgt LU at another LUN than its VMFS header expects', () => {
     const evil = 'x/y;$(reboot)';
     const plan = buildDrPlan({ ...moved, lus: [{ ...lu(NAA1, 3, 'lun3'), targetName: evil }] });
     const text = renderDrPlanText(plan);
-    expect(plan.steps[0].commands).toEqual(['svcadm disable iscsitgt', 'svccfg delete iscsitgt', 'svccfg import thumper/iscsitgt-smf/iscsitgt.xml']);
+    expect(plan.steps[0].commands).toEqual([
+      'svcadm disable iscsitgt',
+      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.xml && svccfg delete iscsitgt',
+      'svccfg import thumper/iscsitgt-smf/iscsitgt.xml',
+    ]);
     expect(plan.steps[0].note).toContain(`Left out: LUN 3 of target ${JSON.stringify(evil)} must become LUN 4`);
     expect(text).not.toMatch(/^ {3}sed /m);
   });
