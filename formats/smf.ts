@@ -28,6 +28,22 @@ export interface SmfPropertyGroup {
   properties: Map<string, SmfProperty>;
 }
 
+/**
+ * An instance as exported, with the state `svcadm enable`/`disable` left it in: the `enabled`
+ * attribute of `<instance>` or `<create_default_instance>` (service_bundle(4), illumos-gate
+ * usr/src/cmd/svc/dtd/service_bundle.dtd.1: `enabled (true | false) #REQUIRED` on both).
+ */
+export interface SmfInstance {
+  service: string;
+  name: string;
+  enabled: boolean | null;
+}
+
+function enabledAttr(node: XmlNode): boolean | null {
+  const v = attr(node, 'enabled');
+  return v === 'true' ? true : v === 'false' ? false : null;
+}
+
 /** Property names whose values are secrets wherever they appear (CHAP and RADIUS secrets, passwords). */
 export const SECRET_PROPERTY_RE = /secret|chap|passw/i;
 
@@ -158,7 +174,7 @@ function readPropertyGroup(pg: XmlNode, service: string, instance: string | null
  * level, in document order). Throws FormatError for anything that is not a
  * well-formed service bundle.
  */
-export function readSmfExport(input: Uint8Array | string, what: string): SmfPropertyGroup[] {
+export function readSmfExport(input: Uint8Array | string, what: string, instances?: SmfInstance[]): SmfPropertyGroup[] {
   const raw = decodeInput(input, MAX_XML_BYTES, what);
   if (looksBinary(raw) || !raw.includes('<service_bundle')) {
     unrecognized(`${what}: no <service_bundle> element`);
@@ -182,8 +198,10 @@ export function readSmfExport(input: Uint8Array | string, what: string): SmfProp
     for (const svc of asNodes(bundle.service)) {
       const service = attr(svc, 'name') ?? '';
       for (const pg of asNodes(svc.property_group)) groups.push(readPropertyGroup(pg, service, null));
+      for (const d of asNodes(svc.create_default_instance)) instances?.push({ service, name: 'default', enabled: enabledAttr(d) });
       for (const inst of asNodes(svc.instance)) {
         const instance = attr(inst, 'name') ?? '';
+        instances?.push({ service, name: instance, enabled: enabledAttr(inst) });
         for (const pg of asNodes(inst.property_group)) groups.push(readPropertyGroup(pg, service, instance));
       }
     }
@@ -280,6 +298,11 @@ export interface IscsitgtDetails {
   lus: IscsitgtLu[];
   targetLus: TargetLu[];
   redacted: string[];
+  /**
+   * Whether the export shows the service's default instance enabled; null when it names none.
+   * A host moved to COMSTAR keeps its iscsitgt configuration, disabled, and still exports it.
+   */
+  enabled?: boolean | null;
 }
 
 /** Names of secret-bearing properties in a group, as `group/property`. */
@@ -295,7 +318,8 @@ function secretNames(pg: SmfPropertyGroup, whole: boolean): string[] {
 /** Parse `svccfg export iscsitgt`: targets, initiators, TPGTs and LUs, with secrets named but never returned. */
 export function parseIscsitgtSmf(input: Uint8Array | string): ParsedArtifact {
   return guarded('iscsitgt SMF export', () => {
-    const groups = readSmfExport(input, 'iscsitgt SMF export');
+    const instances: SmfInstance[] = [];
+    const groups = readSmfExport(input, 'iscsitgt SMF export', instances);
     const targetPgs = new Map<string, SmfPropertyGroup>();
     const initiatorPgs = new Map<string, SmfPropertyGroup>();
     const tpgtPgs = new Map<string, SmfPropertyGroup>();
@@ -409,7 +433,8 @@ export function parseIscsitgtSmf(input: Uint8Array | string): ParsedArtifact {
       }
     }
 
-    const details: IscsitgtDetails = { service, targets, initiators, tpgts, lus, targetLus, redacted: [...new Set(redacted)] };
+    const own = instances.find((i) => i.name === 'default' && /iscsitgt/.test(i.service));
+    const details: IscsitgtDetails = { service, targets, initiators, tpgts, lus, targetLus, redacted: [...new Set(redacted)], enabled: own?.enabled ?? null };
     return detailsOnly('iscsitgt-smf', details);
   });
 }

@@ -88,6 +88,11 @@ export interface PlanLu {
   alias: string | null;
   backingStore: string | null;
   sizeBytes: number | null;
+  /**
+   * iscsitgt: the export shows the service disabled (formats/smf.ts `enabled`). A host moved to
+   * COMSTAR still exports its old iscsitgt configuration: the LU it serves is COMSTAR's.
+   */
+  serviceDisabled?: boolean;
   /** iscsitgt: the target's local name (`target_<name>` group); needed for `param_<name>_<lun>`. */
   targetName?: string | null;
   /** iscsitgt: TPGT tags and their addresses; COMSTAR: TPG tags and portals. */
@@ -356,7 +361,10 @@ function describeSource(s: PlanSource): string {
 function luFor(lus: PlanLu[], deviceId: string): PlanLu | null {
   const matches = lus.filter((l) => l.deviceId.toLowerCase() === deviceId.toLowerCase());
   matches.sort(
-    (a, b) => Date.parse(b.source.collectedAt) - Date.parse(a.source.collectedAt) || Number(b.backingStore !== null) - Number(a.backingStore !== null),
+    (a, b) =>
+      Date.parse(b.source.collectedAt) - Date.parse(a.source.collectedAt) ||
+      Number(!!a.serviceDisabled) - Number(!!b.serviceDisabled) ||
+      Number(b.backingStore !== null) - Number(a.backingStore !== null),
   );
   if (!matches.length) return null;
   const lu: PlanLu = { ...matches[0], alsoFrom: [] };
@@ -782,6 +790,15 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
     }
     const headerGuid = guidOf(ext.deviceId);
     const presenters = presentersOf(input.lus, ext.deviceId);
+    // The same capture also shows the LU in a disabled iscsitgt export: say why the steps are not its.
+    const disabledBeside = input.lus.some(
+      (l) =>
+        l.serviceDisabled &&
+        l.stack !== lu.stack &&
+        l.storageHost === lu.storageHost &&
+        l.source.collectedAt === lu.source.collectedAt &&
+        l.deviceId.toLowerCase() === ext.deviceId.toLowerCase(),
+    );
     const match = lu.deviceId.toLowerCase() === ext.deviceId.toLowerCase();
     const lunMatch = ext.lun === null || lu.lun === null || ext.lun === lu.lun;
     if (lu.stack === 'iscsitgt') {
@@ -818,6 +835,9 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
             (lu.stack === 'iscsitgt'
               ? ' (the restore step below moves it there before the target starts, keeping its GUID).'
               : ' (the add-view step below does).')) +
+        (disabledBeside
+          ? ` ${lu.storageHost}'s iscsitgt export of the same capture holds this LU too, with that service disabled (a host moved to COMSTAR keeps its old configuration): the steps follow COMSTAR; do not enable iscsitgt there.`
+          : '') +
         ` Before writing, ${RESTORE_CHECK(ext.deviceId)}.` +
         (late ? ` ${lu.storageHost}'s facts are from its capture of ${late.collectedAt}, after the requested time ${late.requestedAt}.` : '') +
         (presenters.length > 1
