@@ -109,6 +109,19 @@ function chunkRowsOf(list: CaptureManifest['artifacts'], committedAt: Date): Arr
 class CommittedMeanwhile extends Error {}
 
 /**
+ * Thrown inside a recreating transaction when the capture's manifest left the store since it
+ * was read: a retention run dropped the capture meanwhile (its manifest deleted first, then its
+ * rows). Looked at once the transaction holds the capture's row, so a drop either finished
+ * before (the manifest is gone: nothing is recreated) or starts after (it drops what was written).
+ */
+class GoneMeanwhile extends Error {}
+
+/** Throws GoneMeanwhile when `key` is no longer in the store. */
+async function assertStillStored(store: Services['store'], key: string): Promise<void> {
+  if (!(await store.head(key))) throw new GoneMeanwhile();
+}
+
+/**
  * Restores the tokens kept under `tokens/`, then recreates every capture found under
  * `manifests/` that the catalog lacks (any manifest format, api/pipeline/manifest.ts; format 3
  * with its artifacts' chunk lists, whose `blobs` rows it recreates with the chunks'): reads its
@@ -130,6 +143,11 @@ class CommittedMeanwhile extends Error {}
  * and answers it with the same artifact ids (they derive from capture id and index). Both
  * orders give the rows once: the open row is replaced only while still open, and a capture
  * committed meanwhile by the retry is left alone and counted as skipped.
+ *
+ * Manifests are all read before any capture is recreated, so a retention run may drop
+ * captures in between (their manifest first, then their rows): each capture is recreated only
+ * if its manifest is still in the store once the transaction holds its row (GoneMeanwhile),
+ * else a dropped capture came back without its manifest.
  */
 export async function rebuildCatalog(services: Services, onProgress?: Progress): Promise<RebuildResult> {
   const { db, store } = services;
@@ -194,6 +212,14 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
         const entries = await parse(missing);
         await db.transaction(async (txRaw) => {
           const tx = txRaw as unknown as Db;
+          // The begin the manifest implies, now with these artifacts too; no row: dropped meanwhile.
+          const held = await tx
+            .update(captures)
+            .set({ request: requestOf(manifest) })
+            .where(eq(captures.id, manifest.captureId))
+            .returning({ id: captures.id });
+          if (held.length === 0) throw new GoneMeanwhile();
+          await assertStillStored(store, key);
           await writeCapture(
             tx,
             record,
@@ -204,16 +230,15 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
             ),
             systemUuidOf(entries),
           );
-          // The begin the manifest implies, now with these artifacts too.
-          await tx
-            .update(captures)
-            .set({ request: requestOf(manifest) })
-            .where(eq(captures.id, manifest.captureId));
         });
         result.artifacts += entries.length;
         for (const e of entries) result.artifactsBroughtBack.push({ key, index: e.index, fileName: e.ref.fileName });
         broughtBack = true;
       } catch (e) {
+        if (e instanceof GoneMeanwhile) {
+          result.errors.push({ key, message: 'gone since the listing' });
+          continue;
+        }
         if (!(e instanceof ApiError)) throw e;
         result.errors.push({ key, message: e.message });
       }
@@ -246,6 +271,7 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
           .onConflictDoNothing()
           .returning({ id: captures.id });
         if (inserted.length === 0) throw new CommittedMeanwhile();
+        await assertStillStored(store, key);
         await writeCapture(tx, record, entries, chunkRows, systemUuid);
       });
       result.captures++;
@@ -254,6 +280,10 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
     } catch (e) {
       if (e instanceof CommittedMeanwhile) {
         result.skipped++;
+        continue;
+      }
+      if (e instanceof GoneMeanwhile) {
+        result.errors.push({ key, message: 'gone since the listing' });
         continue;
       }
       if (!(e instanceof ApiError)) throw e;
