@@ -28,7 +28,8 @@ at the end); its restore.sh --apply does, after its own checks.
 ${COMMON_HELP}
 
 Exit status: 0 unpacked and verified · 1 failed (token refused, no such volume or device
-at that time, the bundle failed a check, or DIR could not be written) · 64 usage (a --volume
+at that time, a URL that does not lead to the catalog's API, the bundle failed a check,
+or DIR could not be written) · 64 usage (a --volume
 or --device that is no UUID or device id: nothing is sent) · 75 catalog unreachable,
 busy or failing (5xx, 408, 429), or the download cut short: try again · 3 the catalog's
 copy of a file the bundle needs is damaged (chunk_corrupt; the message names it and what
@@ -177,6 +178,12 @@ export async function verifyBundle(dir: string, files: UnpackedFile[]): Promise<
   return sumsFile;
 }
 
+/** A URL as an operator typed it, without any user or password in it. */
+function shownUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname.replace(/\/$/, '')}`;
+}
+
 /** GET with up to 3 redirects (a Lambda catalog answers with a presigned object URL). */
 async function download(client: CatalogClient, path: string): Promise<AsyncIterable<Buffer>> {
   let req: HttpRequest = client.getRequest(path);
@@ -206,6 +213,13 @@ async function download(client: CatalogClient, path: string): Promise<AsyncItera
       if (code === 'chunk_corrupt') throw new CollectorError(`restore bundle: HTTP ${status} ${msg}`, EXIT.damaged);
       // Busy or timed out (408, 429, 5xx): try again later, like every other request.
       if (status >= 500 || status === 408 || status === 429) throw new UnreachableError(`restore bundle: HTTP ${status} ${msg}`);
+      // A 404 that is no volume's or device's — the catalog's answer to a path it has no route for
+      // (api/app.ts), or another server's page — is the URL's fault (CATALOG_URL=…/v1), not the id's.
+      if (status === 404 && (code !== 'not_found' || msg.startsWith('not_found: no route for ')))
+        throw new RejectedError(
+          `the catalog URL ${shownUrl(client.baseUrl)} does not lead to its API (HTTP 404: ${msg}): give the catalog's base URL, the console's address (without /v1)`,
+          status,
+        );
       throw new RejectedError(`restore bundle: HTTP ${status} ${msg}`, status);
     }
     // pipe() passes on neither a cut connection nor a timeout: the unpacking waited for bytes that
