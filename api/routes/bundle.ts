@@ -19,13 +19,14 @@ import { attachmentDisposition } from '../store/content-disposition.js';
 import { DOWNLOAD_URL_TTL_SECONDS } from './artifacts.js';
 import { READ_ERRORS, err } from '../schemas/common.js';
 import { drPlanForSelection } from '../dr/gather.js';
+import { ApiError } from '../errors.js';
+import { namesTimeZone, noTimeZone } from '../../formats/zoned-time.js';
 
 const query = z.object({
-  at: z
-    .string()
-    .max(64)
-    .optional()
-    .openapi({ description: 'ISO 8601: the newest capture of each source at or before this time (default now)', example: '2026-03-01T00:00:00Z' }),
+  at: z.string().max(64).optional().openapi({
+    description: 'ISO 8601 with Z or an offset (a time without one is a 400): the newest capture of each source at or before this time (default now)',
+    example: '2026-03-01T00:00:00Z',
+  }),
   redirect: z.enum(['0', '1', 'true', 'false']).optional().openapi({
     description:
       '1: assemble in the store and answer 302 to a presigned GET; 0: stream it. Unset: stream it, but on AWS Lambda (answers buffered whole, at most 6 MB) answer the 302',
@@ -69,10 +70,11 @@ const lunBundleRoute = createRoute({
   responses,
 });
 
-/** `?at=` as a time (400 when unreadable); a time after now is now. */
+/** `?at=` as a time (400 when unreadable, or naming no zone); a time after now is now. */
 export function bundleTime(at: string | undefined, now: Date): Date {
   if (!at) return now;
   const d = timeParam('at', at);
+  if (!namesTimeZone(at)) throw new ApiError('bad_request', `at: ${noTimeZone(at)}`);
   return d.getTime() > now.getTime() ? now : d;
 }
 

@@ -25,11 +25,10 @@ const drPlanRoute = createRoute({
   request: {
     params: z.object({ vmfsUuid: z.string().min(1).max(100) }),
     query: z.object({
-      at: z
-        .string()
-        .max(64)
-        .optional()
-        .openapi({ description: 'ISO 8601: plan from the captures at or before this time, cloning the newest zfs snapshot taken at or before it' }),
+      at: z.string().max(64).optional().openapi({
+        description:
+          'ISO 8601 with Z or an offset (a time without one is a 400): plan from the captures at or before this time, cloning the newest zfs snapshot taken at or before it',
+      }),
       format: z.enum(['json', 'text']).optional().openapi({ description: 'text: the plan as restore.sh --plan prints it' }),
     }),
   },

@@ -11,6 +11,7 @@ import { backoffDelay, catalogError, openRequest, RejectedError, UnreachableErro
 import { makeDir } from '../spool.js';
 import { TarReader, type TarEntry } from '../tar.js';
 import { canonicalVmfsUuid, deviceIdOf } from '../../formats/ids.js';
+import { namesTimeZone, noTimeZone } from '../../formats/zoned-time.js';
 import { printableJson, visible } from '../../formats/printable.js';
 
 export const HELP = `Usage: collector restore (--volume UUID | --device ID) [--at ISO] [-o DIR]
@@ -23,7 +24,7 @@ at the end); its restore.sh --apply does, after its own checks.
 
   --volume UUID        VMFS volume UUID (as under /vmfs/volumes)
   --device ID          device id (naa.…, eui.…, t10.…, vml.…, naa.…:1) instead of a volume
-  --at ISO             the catalog as of this time (default: latest)
+  --at ISO             the catalog as of this time, with Z or an offset (default: latest)
   -o, --output DIR     where to unpack (default ./restore-<id>); must be new or empty
 ${COMMON_HELP}
 
@@ -253,6 +254,7 @@ export async function run(args: string[]): Promise<number> {
   noPositionals('restore', positionals);
   if (!values.volume === !values.device) throw new UsageError('restore: give exactly one of --volume UUID or --device ID');
   if (values.at !== undefined && Number.isNaN(Date.parse(values.at))) throw new UsageError(`restore: --at is not an ISO 8601 time: ${values.at}`);
+  if (values.at !== undefined && !namesTimeZone(values.at)) throw new UsageError(`restore: --at ${noTimeZone(values.at)}`);
   const id = (values.volume ?? values.device)!.trim();
   // What the catalog can never take (its 400: exit 1, after the request) is refused here, before anything is sent.
   let known: unknown = null;

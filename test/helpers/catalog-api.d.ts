@@ -2118,7 +2118,7 @@ export interface operations {
   getVolumeRestoreBundle: {
     parameters: {
       query?: {
-        /** @description ISO 8601: the newest capture of each source at or before this time (default now) */
+        /** @description ISO 8601 with Z or an offset (a time without one is a 400): the newest capture of each source at or before this time (default now) */
         at?: string;
         /** @description 1: assemble in the store and answer 302 to a presigned GET; 0: stream it. Unset: stream it, but on AWS Lambda (answers buffered whole, at most 6 MB) answer the 302 */
         redirect?: "0" | "1" | "true" | "false";
@@ -2184,7 +2184,7 @@ export interface operations {
   getLunRestoreBundle: {
     parameters: {
       query?: {
-        /** @description ISO 8601: the newest capture of each source at or before this time (default now) */
+        /** @description ISO 8601 with Z or an offset (a time without one is a 400): the newest capture of each source at or before this time (default now) */
         at?: string;
         /** @description 1: assemble in the store and answer 302 to a presigned GET; 0: stream it. Unset: stream it, but on AWS Lambda (answers buffered whole, at most 6 MB) answer the 302 */
         redirect?: "0" | "1" | "true" | "false";
@@ -2250,7 +2250,7 @@ export interface operations {
   getVolumeDrPlan: {
     parameters: {
       query?: {
-        /** @description ISO 8601: plan from the captures at or before this time, cloning the newest zfs snapshot taken at or before it */
+        /** @description ISO 8601 with Z or an offset (a time without one is a 400): plan from the captures at or before this time, cloning the newest zfs snapshot taken at or before it */
         at?: string;
         /** @description text: the plan as restore.sh --plan prints it */
         format?: "json" | "text";
