@@ -16,7 +16,7 @@ import { restoreTokens } from './tokens.js';
 import { reevaluateHealth } from '../events/checks.js';
 import { reconcileHealth } from '../events/health.js';
 import { indexEntry, writeArtifactGuarded, writeCapture, type CaptureRecord } from '../pipeline/write.js';
-import { parseStoredArtifact, type ParsedEntry } from '../pipeline/parse.js';
+import { CaptureParseBudget, parseStoredArtifact, type ParsedEntry } from '../pipeline/parse.js';
 import { decodeManifestPartly, type LeftOutArtifact } from '../pipeline/manifest.js';
 import { chunkListReader } from '../pipeline/chunk-lists.js';
 import { PARSER_VERSION } from '../../formats/parse.js';
@@ -195,8 +195,11 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
     // Parses the manifest's artifacts at these places in `manifest.artifacts`.
     const parse = async (at: number[]) => {
       const entries: ParsedEntry[] = [];
+      const budget = new CaptureParseBudget();
       for (const i of at)
-        entries.push(await parseStoredArtifact(db, store, manifest.artifacts[i], manifest.artifacts[i].id, positions[i], { verifyWhole: false }));
+        entries.push(
+          budget.charge(await parseStoredArtifact(db, store, manifest.artifacts[i], manifest.artifacts[i].id, positions[i], { verifyWhole: false })),
+        );
       return entries;
     };
     const systemUuidOf = (entries: ParsedEntry[]) => entries.map((e) => e.parsed?.details?.systemUuid ?? null).find((s) => !!s) ?? null;

@@ -20,7 +20,7 @@ import { onlySecretBearing, receivedOf } from './chunks.js';
 import { markVerified, maybeSweepStaging } from './staging.js';
 import { artifactId, assertDeclaredWhole, distinctChunks } from './begin.js';
 import { publishStaged, verifyChunks, type ChunkRecords, type ManifestArtifact, type VerifiedChunks } from '../pipeline/verify.js';
-import { earlierParses, parseStoredArtifact, withRedaction, type ParsedEntry } from '../pipeline/parse.js';
+import { CaptureParseBudget, earlierParses, parseStoredArtifact, withRedaction, type ParsedEntry } from '../pipeline/parse.js';
 import { buildManifest, summarize, writeCapture, type CaptureRecord } from '../pipeline/write.js';
 import { encodeManifest } from '../pipeline/manifest.js';
 import { chunkListRows, encodeChunkLists, listsWithRows, storeAbsentChunkLists, storeChunkLists } from '../pipeline/chunk-lists.js';
@@ -172,9 +172,10 @@ export async function commitCapture(
     publishing.refs.flatMap((r, i) => (earlier.get(i) ? [] : r.chunks)),
   );
   const parsed: ParsedEntry[] = [];
+  const budget = new CaptureParseBudget();
   for (let i = 0; i < req.artifacts.length; i++) {
     const ref = publishing.refs[i];
-    const entry = await parseStoredArtifact(db, store, ref, ref.id, i, { verifyWhole: true, cache, earlier: earlier.get(i) });
+    const entry = budget.charge(await parseStoredArtifact(db, store, ref, ref.id, i, { verifyWhole: true, cache, earlier: earlier.get(i) }));
     parsed.push(withRedaction(entry, redaction.notes.get(i)));
   }
   // Each artifact's chunk list as a chunk (format 3): stored in the transaction below, unless

@@ -198,6 +198,37 @@ export function estimatedHeapBytes(value: unknown, limit = Number.POSITIVE_INFIN
 export const PARSED_MAX_HEAP_BYTES = 256 * 1024 * 1024;
 
 /**
+ * What the parses of one capture's artifacts hold together, charged artifact by artifact in
+ * their order (commit and rebuild alike): each is under PARSED_MAX_HEAP_BYTES alone, and a
+ * capture writes all of its rows at once, so twenty 10 MiB `zfs list`s of 10-byte lines (each
+ * 244 MiB, from 3 MB sent) took the real server past its heap and ended the process. Once
+ * they pass the same bound together, the next artifact with a parse is the parse error
+ * `too_large` instead, its bytes kept as sent.
+ */
+export class CaptureParseBudget {
+  private left = PARSED_MAX_HEAP_BYTES;
+
+  /** The entry as parsed, or as the parse error `too_large` when its parse would pass what is left. */
+  charge(entry: ParsedEntry): ParsedEntry {
+    if (!entry.parsed) return entry;
+    const bytes = estimatedHeapBytes(entry.parsed, this.left);
+    if (bytes <= this.left) {
+      this.left -= bytes;
+      return entry;
+    }
+    return {
+      ...entry,
+      parseStatus: 'error',
+      parsed: null,
+      parseError: {
+        code: 'too_large',
+        message: `what the parser made of this artifact and of the capture's artifacts before it is over the ${PARSED_MAX_HEAP_BYTES / 1024 / 1024} MiB the catalog indexes from one capture`,
+      },
+    };
+  }
+}
+
+/**
  * The parse of an artifact's assembled window (`bytes`, the first `window` bytes of it, its
  * whole SHA-256 already checked): a parser that refuses the bytes makes a parse error, never a throw.
  */
