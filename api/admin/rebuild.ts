@@ -318,7 +318,9 @@ export interface ReindexResult {
 
 /**
  * Re-parses stored artifacts (all, or one kind) and replaces their child rows and
- * events, oldest first so drift is computed against already re-parsed predecessors.
+ * events, oldest first so drift is computed against already re-parsed predecessors. An
+ * artifact deleted since the listing (a retention run dropping its capture) is left out: its
+ * row is held while its rows are written, so none are written for an artifact that is gone.
  * Volumes and luns are merged again, never deleted.
  */
 export async function reindexArtifacts(services: Services, options: { kind?: ArtifactKind } = {}, onProgress?: Progress): Promise<ReindexResult> {
@@ -364,6 +366,10 @@ export async function reindexArtifacts(services: Services, options: { kind?: Art
       const record = { captureId: a.captureId, host: req.host, collectedAt: a.collectedAt, committedAt: cap.committedAt ?? a.collectedAt };
       const written = await db.transaction(async (txRaw) => {
         const tx = txRaw as unknown as Db;
+        // Held until the rows are written: a retention run dropping its capture since the listing
+        // deleted it (then nothing is indexed again) or waits, and then deletes what is written.
+        const [held] = await tx.select({ id: artifacts.id }).from(artifacts).where(eq(artifacts.id, a.id)).for('update');
+        if (!held) return null;
         await deleteArtifactRows(tx, [a.id]);
         // What the database refuses of a new parse is recorded as a parse error, as at commit.
         return writeArtifactGuarded(tx, record, entry, async (sp, x) => {
@@ -374,6 +380,7 @@ export async function reindexArtifacts(services: Services, options: { kind?: Art
           await indexEntry(sp, record, x);
         });
       });
+      if (!written) continue; // dropped meanwhile, as one whose capture is gone above
       result[written.parseStatus]++;
     }
   }

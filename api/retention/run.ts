@@ -44,11 +44,15 @@ export interface RetentionRunOptions {
   timeZone?: string;
 }
 
-/** Deletes one capture's rows (its manifest is already gone). */
+/**
+ * Deletes one capture's rows (its manifest is already gone). Its artifacts' rows are held
+ * first: a reindex writing one's extents and the like holds it too, so the rows it writes are
+ * deleted here after it ends, not left behind naming an artifact that is gone.
+ */
 async function deleteCaptureRows(db: Db, captureId: string): Promise<void> {
   await db.transaction(async (txRaw) => {
     const tx = txRaw as unknown as Db;
-    const ids = (await tx.select({ id: artifacts.id }).from(artifacts).where(eq(artifacts.captureId, captureId))).map((r) => r.id);
+    const ids = (await tx.select({ id: artifacts.id }).from(artifacts).where(eq(artifacts.captureId, captureId)).for('update')).map((r) => r.id);
     await deleteArtifactRows(tx, ids);
     if (ids.length) await tx.delete(artifacts).where(inArray(artifacts.id, ids));
     await tx.delete(capturePins).where(eq(capturePins.captureId, captureId));
