@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { adminCommand, DatabaseBusyError, EmbeddedDatabaseUnreadableError } from '../db/client.js';
+import { adminCommand, DatabaseBusyError, DatabaseNewerError, EmbeddedDatabaseUnreadableError } from '../db/client.js';
 import { audit } from '../db/schema.js';
 import { ARTIFACT_KINDS, type ArtifactKind } from '../formats/types.js';
 import { openServices, type OpenedServices } from './boot.js';
@@ -68,7 +68,8 @@ exit status: 0 done · 1 failed · 2 done in part: rebuild left manifests or art
 reindex could not read artifacts (each named) · 3 check or maintenance found problems
 (lost or corrupt chunks) · 64 usage · 75 the embedded
 database is in use by a running server or another admin command · 78 a setting is invalid,
-or the embedded database cannot be opened (the message says how to rebuild it)`;
+the embedded database cannot be opened (the message says how to rebuild it), or a later
+release of the catalog migrated the database`;
 
 /**
  * `<command> --help`: that command's entries of USAGE's command list (all of `tokens`, or just
@@ -467,6 +468,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       );
     }
     if (e instanceof EmbeddedDatabaseUnreadableError) return failed(io, json, 78, 'database_unreadable', e.message);
+    if (e instanceof DatabaseNewerError) return failed(io, json, 78, 'database_newer', e.message);
     if (e instanceof ConfigError) return failed(io, json, 78, 'invalid_setting', e.message.replace(/\n\s*/g, ' '));
     if (e instanceof ApiError) return failed(io, json, 1, e.code, e.message);
     // The store or the database not answering is said as such, with what it said (the address).

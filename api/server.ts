@@ -27,7 +27,7 @@ import { serve } from '@hono/node-server';
 import { openServices } from './boot.js';
 import { ConfigError, loadConfig, localBaseUrl, serverProcessesOf, startWarnings, storeSettingError, urlHost, type Config } from './config.js';
 import type { Services } from './context.js';
-import { DatabaseBusyError, EmbeddedDatabaseUnreadableError } from '../db/client.js';
+import { DatabaseBusyError, DatabaseNewerError, EmbeddedDatabaseUnreadableError } from '../db/client.js';
 import { failureLine, isUnavailable } from './errors.js';
 import { createLogger } from './logger.js';
 import { FsBlobStore } from './store/fs.js';
@@ -417,8 +417,8 @@ The admin commands (tokens, rebuild, retention, check, …): npm run catalog -- 
 exit status: 0 stopped (SIGTERM, Ctrl-C) · 1 cannot start (the port taken, the database
 or the store not answering) · 64 an argument · 75 another process (an admin command, another
 server) still holds the embedded database after DATABASE_LOCK_WAIT seconds (60): start again
-later, as systemd does · 78 a setting is invalid, DATA_DIR cannot be used, or the embedded
-database cannot be opened
+later, as systemd does · 78 a setting is invalid, DATA_DIR cannot be used, the embedded
+database cannot be opened, or a later release of the catalog migrated the database
 `;
 
 /**
@@ -463,7 +463,7 @@ main().catch((err) => {
     );
     process.exit(75);
   }
-  if (err instanceof ConfigError || err instanceof EmbeddedDatabaseUnreadableError) {
+  if (err instanceof ConfigError || err instanceof EmbeddedDatabaseUnreadableError || err instanceof DatabaseNewerError) {
     process.stderr.write(`catalog: ${err.message}\n`);
     process.exit(78);
   }

@@ -454,21 +454,62 @@ function preloadPglite(): Promise<{ pgliteWasmModule: WebAssembly.Module; fsBund
 }
 
 /**
+ * Thrown when the database holds migrations newer than any in db/migrations: a later release
+ * of the catalog migrated it. This release would run on tables it does not know to keep (a
+ * sweep of chunks their new columns reference, rows a new table must follow), so it opens
+ * nothing and changes nothing; the release that migrated it runs on it again.
+ */
+export class DatabaseNewerError extends Error {
+  constructor(
+    /** What the line calls the database: the embedded one's directory, or DATABASE_URL's without its password. */
+    readonly where: string,
+    /** Migrations applied after this release's newest. */
+    readonly newer: number,
+    /** When the newest of them was generated (its drizzle journal time). */
+    readonly newestAt: number,
+  ) {
+    super(
+      `${where} was migrated by a newer release of the catalog (${newer} migration${newer === 1 ? '' : 's'} this release does not have, the newest of ` +
+        `${new Date(newestAt).toISOString().slice(0, 10)}); this release does not run on it and left it as it was: start the release that migrated it (or a later one)`,
+    );
+    this.name = 'DatabaseNewerError';
+  }
+}
+
+/**
  * True when the database already holds every migration in db/migrations: the newest
  * applied one is at least as new as the newest in the journal, which is drizzle's own test
  * for "nothing pending". One SELECT instead of the migrator's CREATE SCHEMA / CREATE TABLE
  * IF NOT EXISTS and transaction on every start. False on any doubt (no table yet, no
- * journal): the migrator then runs as before.
+ * journal): the migrator then runs as before. A database holding migrations newer than the
+ * journal's newest is refused (DatabaseNewerError): drizzle's migrator would take it as up to date.
  */
-async function migrationsApplied(query: (text: string) => Promise<Array<{ created_at: string | number | null }>>): Promise<boolean> {
+async function migrationsApplied(
+  query: (text: string) => Promise<Array<{ created_at: string | number | null; newer: string | number | null }>>,
+  where: string,
+): Promise<boolean> {
+  let newest: number;
+  let rows: Array<{ created_at: string | number | null; newer: string | number | null }>;
   try {
     const journal = JSON.parse(readFileSync(join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ when: number }> };
-    const newest = Math.max(...journal.entries.map((e) => Number(e.when)));
+    newest = Math.max(...journal.entries.map((e) => Number(e.when)));
     if (!Number.isFinite(newest)) return false;
-    const rows = await query('SELECT max(created_at) AS created_at FROM drizzle.__drizzle_migrations');
-    return rows[0]?.created_at != null && Number(rows[0].created_at) >= newest;
+    rows = await query(`SELECT max(created_at) AS created_at, count(*) FILTER (WHERE created_at > ${newest}) AS newer FROM drizzle.__drizzle_migrations`);
   } catch {
     return false;
+  }
+  const newer = Number(rows[0]?.newer ?? 0);
+  if (newer > 0) throw new DatabaseNewerError(where, newer, Number(rows[0].created_at));
+  return rows[0]?.created_at != null && Number(rows[0].created_at) >= newest;
+}
+
+/** DATABASE_URL as a line may name it: its host, port and database, never its user or password. */
+function databaseNamed(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    return `the database ${url.host}${url.pathname} (DATABASE_URL)`;
+  } catch {
+    return 'the database DATABASE_URL names';
   }
 }
 
@@ -563,9 +604,14 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
       connection: { statement_timeout: options.statementTimeoutMs ?? 120_000, jit: 'off', max_parallel_workers_per_gather: '0' },
     });
     const db = drizzle(options.prepare === false ? sql : preparing(sql)) as unknown as Db;
-    if (migrate && !(await migrationsApplied((text) => sql.unsafe(text)))) {
-      const { migrate: run } = await import('drizzle-orm/postgres-js/migrator');
-      await run(drizzle(sql, { schema }), { migrationsFolder: MIGRATIONS_DIR });
+    try {
+      if (migrate && !(await migrationsApplied((text) => sql.unsafe(text), databaseNamed(options.databaseUrl)))) {
+        const { migrate: run } = await import('drizzle-orm/postgres-js/migrator');
+        await run(drizzle(sql, { schema }), { migrationsFolder: MIGRATIONS_DIR });
+      }
+    } catch (e) {
+      await sql.end({ timeout: 5 });
+      throw e;
     }
     return { db, flavour: 'postgres', close: () => sql.end({ timeout: 5 }) };
   }
@@ -600,9 +646,15 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
       throw new EmbeddedDatabaseUnreadableError(pgDir, options.dataDir, whyUnopenable(pgDir, e));
     });
     const db = drizzle(client) as unknown as Db;
-    if (migrate && !(await migrationsApplied(async (text) => (await client.query<{ created_at: string | number | null }>(text)).rows))) {
-      const { migrate: run } = await import('drizzle-orm/pglite/migrator');
-      await run(drizzle(client, { schema }), { migrationsFolder: MIGRATIONS_DIR });
+    try {
+      type Row = { created_at: string | number | null; newer: string | number | null };
+      if (migrate && !(await migrationsApplied(async (text) => (await client.query<Row>(text)).rows, `the embedded database in ${pgDir}`))) {
+        const { migrate: run } = await import('drizzle-orm/pglite/migrator');
+        await run(drizzle(client, { schema }), { migrationsFolder: MIGRATIONS_DIR });
+      }
+    } catch (e) {
+      await client.close();
+      throw e;
     }
     return {
       db,

@@ -45,7 +45,7 @@ describe('node dist/server.mjs ARGS', () => {
     // Each status this start ends with (the cases are tested where they happen: a taken port and
     // a database not answering 1, a held embedded database 75), one line of --help.
     expect(help.stdout.replace(/\s+/g, ' ')).toContain(
-      'exit status: 0 stopped (SIGTERM, Ctrl-C) · 1 cannot start (the port taken, the database or the store not answering) · 64 an argument · 75 another process (an admin command, another server) still holds the embedded database after DATABASE_LOCK_WAIT seconds (60): start again later, as systemd does · 78 a setting is invalid, DATA_DIR cannot be used, or the embedded database cannot be opened',
+      'exit status: 0 stopped (SIGTERM, Ctrl-C) · 1 cannot start (the port taken, the database or the store not answering) · 64 an argument · 75 another process (an admin command, another server) still holds the embedded database after DATABASE_LOCK_WAIT seconds (60): start again later, as systemd does · 78 a setting is invalid, DATA_DIR cannot be used, the embedded database cannot be opened, or a later release of the catalog migrated the database',
     );
     expect(h).toEqual(help);
     expect(version.code).toBe(0);
