@@ -5,6 +5,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
 import { HTTPException } from 'hono/http-exception';
+import { getPath } from 'hono/utils/url';
 import {
   ApiError,
   ERROR_STATUS,
@@ -75,6 +76,10 @@ const CODE_OF_STATUS = new Map<number, ErrorCode>(Object.entries(ERROR_STATUS).m
 /** Builds the catalog app around its services. */
 export function createApp(services: Services, extraRoutes: Array<(app: App) => void> = []): App {
   const app = new OpenAPIHono<AppEnv>({
+    // `//v1/…` is `/v1/…`: a base URL given with its trailing slash (the console's address, as
+    // `npm start` prints it) before a path that starts with one, as the DR plan's
+    // `"${CATALOG_URL}/v1/artifacts/…"` downloads and curl lines typed by hand do.
+    getPath: (req) => getPath(req).replace(/^\/{2,}/, '/'),
     defaultHook: (result) => {
       if (!result.success) {
         const issues = result.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
