@@ -185,8 +185,43 @@ function shownUrl(url: string): string {
   return `${u.origin}${u.pathname.replace(/\/$/, '')}`;
 }
 
+/**
+ * What a restore is doing, on one line of stderr when it is a terminal: the catalog checks every
+ * chunk of a bundle before its first byte (minutes for a support-grade dump), and a run silent
+ * that long reads as hung. Silent otherwise (a script, --json).
+ */
+class RestoreProgress {
+  readonly #enabled = process.stderr.isTTY === true;
+  readonly #start = Date.now();
+  #bytes = 0;
+  #last = 0;
+  readonly #ticker = this.#enabled ? setInterval(() => this.#draw(), 1000).unref() : null;
+
+  bytes(n: number): void {
+    this.#bytes += n;
+    if (this.#enabled && Date.now() - this.#last >= 200) this.#draw();
+  }
+
+  #draw(): void {
+    this.#last = Date.now();
+    const secs = Math.round((this.#last - this.#start) / 1000);
+    const mib = this.#bytes / 1048576;
+    process.stderr.write(
+      this.#bytes === 0
+        ? `\r\x1b[Krestore bundle: ${secs} s, the catalog checks every chunk before it sends the first`
+        : `\r\x1b[Krestore bundle: ${mib.toFixed(1)} MiB received in ${secs} s`,
+    );
+  }
+
+  /** Clears the line before what the run prints next. */
+  finish(): void {
+    if (this.#ticker) clearInterval(this.#ticker);
+    if (this.#enabled) process.stderr.write('\r\x1b[K');
+  }
+}
+
 /** GET with up to 3 redirects (a Lambda catalog answers with a presigned object URL). */
-async function download(client: CatalogClient, path: string): Promise<AsyncIterable<Buffer>> {
+async function download(client: CatalogClient, path: string, progress?: RestoreProgress): Promise<AsyncIterable<Buffer>> {
   let req: HttpRequest = client.getRequest(path);
   const origin = new URL(req.url).origin;
   for (let hop = 0; hop < 4; hop++) {
@@ -228,7 +263,12 @@ async function download(client: CatalogClient, path: string): Promise<AsyncItera
     const gz = createGunzip();
     let got = 0;
     const cut = (why: string) => gz.destroy(new UnreachableError(`download interrupted after ${got} bytes: ${why}`));
-    res.on('data', (c: Buffer) => (got += c.length)).on('error', (e) => cut(describeError(e)));
+    res
+      .on('data', (c: Buffer) => {
+        got += c.length;
+        progress?.bytes(c.length);
+      })
+      .on('error', (e) => cut(describeError(e)));
     res.on('close', () => res.complete || cut('connection closed'));
     return res.pipe(gz);
   }
@@ -236,10 +276,10 @@ async function download(client: CatalogClient, path: string): Promise<AsyncItera
 }
 
 /** download() again on network errors, 408, 429 and 5xx, with the upload backoff (`--retries`). */
-async function downloadWithRetry(client: CatalogClient, path: string): Promise<AsyncIterable<Buffer>> {
+async function downloadWithRetry(client: CatalogClient, path: string, progress?: RestoreProgress): Promise<AsyncIterable<Buffer>> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await download(client, path);
+      return await download(client, path, progress);
     } catch (e) {
       if (!(e instanceof UnreachableError) || attempt >= client.retry.retries) throw e;
       await new Promise((r) => setTimeout(r, backoffDelay(attempt, client.retry)));
@@ -288,13 +328,16 @@ export async function run(args: string[]): Promise<number> {
   const path = values.volume ? `/v1/volumes/${encodeURIComponent(id)}/restore-bundle` : `/v1/luns/${encodeURIComponent(id)}/restore-bundle`;
   let files: UnpackedFile[];
   let sums: UnpackedFile;
+  const progress = values.json ? undefined : new RestoreProgress();
   try {
-    const stream = await downloadWithRetry(client, values.at ? `${path}?at=${encodeURIComponent(values.at)}` : path);
+    const stream = await downloadWithRetry(client, values.at ? `${path}?at=${encodeURIComponent(values.at)}` : path, progress);
     files = await unpackBundle(stream, staging);
+    progress?.finish();
     sums = await verifyBundle(staging, files);
     if (existing) await fsp.rmdir(out);
     await fsp.rename(staging, out);
   } catch (e) {
+    progress?.finish();
     await fsp.rm(staging, { recursive: true, force: true });
     if (e instanceof CollectorError) throw e;
     throw new CollectorError(`restore: ${describeError(e)}`);
