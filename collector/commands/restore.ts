@@ -319,7 +319,9 @@ export async function run(args: string[]): Promise<number> {
     if (e.code === 'ENOTDIR') throw new UsageError(`restore: ${out} is a file, not a directory (-o wants a new or empty directory)`);
     throw new CollectorError(`restore: ${out}: ${describeError(e)}`);
   });
-  if (existing && existing.length > 0) throw new UsageError(`restore: ${out} exists and is not empty`);
+  // A second run into the first's directory: say where to go instead, and that the first stays.
+  if (existing && existing.length > 0)
+    throw new UsageError(`restore: ${out} exists and is not empty (-o wants a new or empty directory: -o ${out}-2, say; what is in ${out} is left as it is)`);
   const staging = `${out}.partial-${process.pid}`;
   await makeDir(staging).catch((e) => {
     throw new CollectorError(`restore: ${staging}: ${describeError(e)}`);
