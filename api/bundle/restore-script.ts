@@ -619,6 +619,8 @@ export function renderRestoreScript(plan: RestorePlan): string {
     ? `; the DR plan is its volume's: collector restore --volume ${visible(plan.vmfsUuid)} --at ${visible(plan.at)} (or GET /v1/volumes/${visible(plan.vmfsUuid)}/dr-plan?format=text&at=${visible(plan.at)})`
     : '';
   lines.push(`  [ -f DR-PLAN.txt ] || die ${shQuote(`this bundle has no DR-PLAN.txt (a bundle of one LUN, or from an older catalog)${volumePlan}`)}`);
+  // The steps name the bundle's files relative to it; the plan is pasted wherever the operator is.
+  lines.push('  say "cd $(q "$PWD")   # the steps below name the bundle\'s files from here"');
   lines.push('  cat DR-PLAN.txt');
   lines.push('  exit 0');
   lines.push('fi');
