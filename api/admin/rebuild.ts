@@ -197,9 +197,7 @@ export async function rebuildCatalog(services: Services, onProgress?: Progress):
       const entries: ParsedEntry[] = [];
       const budget = new CaptureParseBudget();
       for (const i of at)
-        entries.push(
-          budget.charge(await parseStoredArtifact(db, store, manifest.artifacts[i], manifest.artifacts[i].id, positions[i], { verifyWhole: false })),
-        );
+        entries.push(await parseStoredArtifact(db, store, manifest.artifacts[i], manifest.artifacts[i].id, positions[i], { verifyWhole: false, budget }));
       return entries;
     };
     const systemUuidOf = (entries: ParsedEntry[]) => entries.map((e) => e.parsed?.details?.systemUuid ?? null).find((s) => !!s) ?? null;

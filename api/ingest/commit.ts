@@ -175,7 +175,7 @@ export async function commitCapture(
   const budget = new CaptureParseBudget();
   for (let i = 0; i < req.artifacts.length; i++) {
     const ref = publishing.refs[i];
-    const entry = budget.charge(await parseStoredArtifact(db, store, ref, ref.id, i, { verifyWhole: true, cache, earlier: earlier.get(i) }));
+    const entry = await parseStoredArtifact(db, store, ref, ref.id, i, { verifyWhole: true, cache, earlier: earlier.get(i), budget });
     parsed.push(withRedaction(entry, redaction.notes.get(i)));
   }
   // Each artifact's chunk list as a chunk (format 3): stored in the transaction below, unless

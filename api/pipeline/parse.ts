@@ -8,6 +8,7 @@ import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import { isFormatError } from '../../formats/errors.js';
 import { PARSER_VERSION, parseArtifact } from '../../formats/parse.js';
 import { detect } from '../../formats/detect.js';
+import { MAX_TEXT_BYTES } from '../../formats/text.js';
 import { queryRows, type Db } from '../../db/client.js';
 import { ApiError } from '../errors.js';
 import type { BlobStore } from '../store/types.js';
@@ -124,11 +125,13 @@ export async function parseStoredArtifact(
   ref: ManifestArtifact,
   id: string,
   index: number,
-  options: { verifyWhole: boolean; kindFilter?: ArtifactKind; cache?: ChunkCache; earlier?: ParseOutcome },
+  options: { verifyWhole: boolean; kindFilter?: ArtifactKind; cache?: ChunkCache; earlier?: ParseOutcome; budget?: CaptureParseBudget },
 ): Promise<ParsedEntry> {
   const opaque = OPAQUE_KINDS.has(ref.kind);
-  if (options.earlier) return { id, index, ref, ...options.earlier };
   const window = opaque ? 0 : parseWindow(ref.kind, ref.size);
+  // Charged whether or not the parse is taken over, so commit and rebuild come out the same.
+  const admitted = !options.budget || options.budget.admits(ref.kind, window);
+  if (options.earlier && admitted) return options.budget?.charge({ id, index, ref, ...options.earlier }) ?? { id, index, ref, ...options.earlier };
   const needWhole = options.verifyWhole;
   let bytes: Uint8Array = new Uint8Array(0);
   if (window > 0 || needWhole) {
@@ -151,7 +154,15 @@ export async function parseStoredArtifact(
   }
   const entry: ParsedEntry = { id, index, ref, parseStatus: 'opaque', parseError: null, parsed: null };
   if (opaque) return entry;
-  return { ...entry, ...parseAssembled(ref, bytes, window) };
+  if (!admitted) {
+    const mib = PARSED_TEXT_MAX_BYTES / 1024 / 1024;
+    return {
+      ...entry,
+      ...CaptureParseBudget.over(`this capture's text artifacts come to over ${mib} MiB with this one: the catalog parses no more text from one capture`),
+    };
+  }
+  const parsed: ParsedEntry = { ...entry, ...parseAssembled(ref, bytes, window) };
+  return options.budget?.charge(parsed) ?? parsed;
 }
 
 /** Whether an artifact of this kind is parsed from its bytes at all (docs/formats.md §7). */
@@ -198,6 +209,14 @@ export function estimatedHeapBytes(value: unknown, limit = Number.POSITIVE_INFIN
 export const PARSED_MAX_HEAP_BYTES = 256 * 1024 * 1024;
 
 /**
+ * The most text one capture's artifacts are parsed from (CaptureParseBudget.admits): a parse
+ * reads its text line by line, for up to a few seconds a 32 MiB text kind's, and a capture may
+ * name the same chunks in 10,000 artifacts — hours of parsing for a few MiB sent. Eight
+ * artifacts at the 32 MiB text cap; a storage host's listings and exports are KiB to MiB.
+ */
+export const PARSED_TEXT_MAX_BYTES = 256 * 1024 * 1024;
+
+/**
  * What the parses of one capture's artifacts hold together, charged artifact by artifact in
  * their order (commit and rebuild alike): each is under PARSED_MAX_HEAP_BYTES alone, and a
  * capture writes all of its rows at once, so twenty 10 MiB `zfs list`s of 10-byte lines (each
@@ -207,6 +226,31 @@ export const PARSED_MAX_HEAP_BYTES = 256 * 1024 * 1024;
  */
 export class CaptureParseBudget {
   private left = PARSED_MAX_HEAP_BYTES;
+  private textLeft = PARSED_TEXT_MAX_BYTES;
+
+  /** The parse error `too_large` of an artifact past the capture's bound, saying which. */
+  static over(message: string): ParseOutcome {
+    return { parseStatus: 'error', parsed: null, parseError: { code: 'too_large', message } };
+  }
+
+  /**
+   * Whether an artifact of `kind` may be parsed from its `window` bytes: header dumps and
+   * `.vh.sf` copies are read a few structures at a time, every other parsed kind (text, and
+   * `unknown`, which may be detected as text) is read line by line, and their bytes together
+   * (each up to the text cap) are held to PARSED_TEXT_MAX_BYTES. A refused one ends the
+   * capture's text parses, so the outcome depends only on the artifacts and their order.
+   */
+  admits(kind: ArtifactKind, window: number): boolean {
+    if (kind === 'vmfs-header' || kind === 'vh-sf' || OPAQUE_KINDS.has(kind)) return true;
+    // Past the text cap a text parser refuses the bytes unread (formats/text.ts).
+    const text = Math.min(window, MAX_TEXT_BYTES);
+    if (text > this.textLeft) {
+      this.textLeft = 0;
+      return false;
+    }
+    this.textLeft -= text;
+    return true;
+  }
 
   /** The entry as parsed, or as the parse error `too_large` when its parse would pass what is left. */
   charge(entry: ParsedEntry): ParsedEntry {
@@ -216,14 +260,10 @@ export class CaptureParseBudget {
       this.left -= bytes;
       return entry;
     }
+    const mib = PARSED_MAX_HEAP_BYTES / 1024 / 1024;
     return {
       ...entry,
-      parseStatus: 'error',
-      parsed: null,
-      parseError: {
-        code: 'too_large',
-        message: `what the parser made of this artifact and of the capture's artifacts before it is over the ${PARSED_MAX_HEAP_BYTES / 1024 / 1024} MiB the catalog indexes from one capture`,
-      },
+      ...CaptureParseBudget.over(`the parses of this capture's artifacts hold over ${mib} MiB with this one's: the catalog indexes no more from one capture`),
     };
   }
 }

@@ -9,10 +9,13 @@
  * error `too_large`, and the capture commits. A listing of real snapshot names at the 32 MiB
  * text cap (553,892 snapshots) is well under it. A capture's parses are held to the same bound
  * together (a capture writes its rows at once): twenty 10 MiB lists of 10-byte lines, each under
- * it alone, 3 MB sent, ended the real server on PostgreSQL + S3 (heap out of memory).
+ * it alone, 3 MB sent, ended the real server on PostgreSQL + S3 (heap out of memory). And the
+ * text a capture's parses read is bounded (PARSED_TEXT_MAX_BYTES): a parse reads its text line
+ * by line, and 10,000 artifacts naming the same six chunks of a 6 MiB list would be parsed
+ * 10,000 times (1.9 s each for 10-byte lines, 0.15 s for lines it skips).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { estimatedHeapBytes, PARSED_MAX_HEAP_BYTES } from '../../api/pipeline/parse.js';
+import { estimatedHeapBytes, PARSED_MAX_HEAP_BYTES, PARSED_TEXT_MAX_BYTES } from '../../api/pipeline/parse.js';
 import { parseArtifact } from '../../formats/parse.js';
 import { MAX_TEXT_BYTES } from '../../formats/text.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
@@ -43,6 +46,8 @@ it('takes a listing of real snapshot names at the text cap well under the bound'
 const small = zfsListing(4 * 1024 * 1024, real).text;
 const big = zfsListing(10 * 1024 * 1024, tiny).text;
 const huge = zfsListing(MAX_TEXT_BYTES, tiny);
+/** 6 MiB of lines a zfs list skips (no TAB): read line by line, nothing made of them. */
+const skipped = new TextEncoder().encode('x@y 1 1\n'.repeat((6 * 1024 * 1024) / 8));
 
 it('takes a 10 MiB list of 957,000 snapshots alone (244 MiB)', () => {
   expect(estimatedHeapBytes(parseArtifact('zfs-snapshots', big, {}))).toBeLessThan(PARSED_MAX_HEAP_BYTES);
@@ -97,5 +102,23 @@ describeEachFlavour('captures: a parse of millions of rows is a parse error, not
       ['big3.txt', 'error', 'too_large'],
     ]);
     expect(done.artifacts[1].parseError?.message).toContain('one capture');
+  }, 240_000);
+
+  it('parses at most PARSED_TEXT_MAX_BYTES of text from one capture, however many artifacts name the same chunks', async () => {
+    // 42 of them come to 252 MiB of the 256 MiB (PARSED_TEXT_MAX_BYTES); the 43rd would pass it.
+    const n = Math.floor((256 * 1024 * 1024) / skipped.length);
+    const started = performance.now();
+    const done = await ingest(catalog, {
+      host: 'san-rows',
+      hostKind: 'solaris',
+      token,
+      artifacts: Array.from({ length: n + 8 }, (_, i) => ({ kind: 'zfs-snapshots' as const, fileName: `junk${i}.txt`, bytes: skipped, gzip: true })),
+    });
+    console.log(`${n + 8} artifacts of 6 MiB committed in ${Math.round(performance.now() - started)} ms`);
+    const codes = done.artifacts.map((a) => a.parseError?.code);
+    expect(codes.slice(0, n)).toEqual(Array(n).fill('unrecognized'));
+    expect(codes.slice(n)).toEqual(Array(8).fill('too_large'));
+    expect(done.artifacts[n].parseError?.message).toContain('no more text from one capture');
+    expect(PARSED_TEXT_MAX_BYTES).toBe(256 * 1024 * 1024);
   }, 240_000);
 });
