@@ -468,8 +468,8 @@ function stepsForIscsitgt(entries: IscsitgtEntry[]): Omit<PlanStep, 'n'>[] {
   // is: the plan is also read from the API, away from the bundle, and pasted there a bare delete
   // removed the whole configuration while the import after it found no file. grep names a file
   // that is not there; an empty one (a sed that failed into its redirect) fails it quietly after
-  // sed's own message.
-  const ifHere = (file: string, line: string) => `grep -q iscsitgt ${shellQuote(file)} && ${line}`;
+  // sed's own message. No -q: Solaris 10's /usr/bin/grep, where iscsitgt runs, has none.
+  const ifHere = (file: string, line: string) => `grep iscsitgt ${shellQuote(file)} >/dev/null && ${line}`;
   const commands = [command('svcadm', 'disable', 'iscsitgt'), ifHere(saved, command('svccfg', 'delete', 'iscsitgt'))];
   if (moves.length) {
     // One sed for every move, so each group is renamed once from the saved names (svccfg export quotes with ' or ").

@@ -90,7 +90,7 @@ describe('legacy iscsitgt', () => {
       'zfs create -p tank/clones',
       'zfs clone tank/iscsi/lun3@daily-2026-11-27 tank/clones/lun3-daily-2026-11-27',
       'svcadm disable iscsitgt',
-      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.xml && svccfg delete iscsitgt',
+      'grep iscsitgt thumper/iscsitgt-smf/iscsitgt.xml >/dev/null && svccfg delete iscsitgt',
       'svccfg import thumper/iscsitgt-smf/iscsitgt.xml',
       'svccfg -s iscsitgt setprop param_lun3_3/backing-store = astring: /dev/zvol/rdsk/tank/clones/lun3-daily-2026-11-27',
       'svcadm refresh iscsitgt',

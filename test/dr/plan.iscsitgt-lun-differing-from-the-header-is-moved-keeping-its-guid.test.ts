@@ -75,11 +75,11 @@ describe('iscsitgt LU at another LUN than its VMFS header expects', () => {
     expect(restore.title).toBe('Restore the iscsitgt configuration on thumper');
     expect(restore.commands).toEqual([
       'svcadm disable iscsitgt',
-      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.xml && svccfg delete iscsitgt',
+      'grep iscsitgt thumper/iscsitgt-smf/iscsitgt.xml >/dev/null && svccfg delete iscsitgt',
       `sed -e 's/name=\\(["'\\'']\\)param_tgt__1prod__21_3\\1/name=\\1param_tgt__1prod__21_4\\1/' thumper/iscsitgt-smf/iscsitgt.xml > thumper/iscsitgt-smf/iscsitgt.lun4.xml`,
       'svccfg import thumper/iscsitgt-smf/iscsitgt.lun4.xml',
-      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4.xml && svccfg -s iscsitgt delpropvalue target_tgt__1prod__21/lun-list 3',
-      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4.xml && svccfg -s iscsitgt addpropvalue target_tgt__1prod__21/lun-list 4',
+      'grep iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4.xml >/dev/null && svccfg -s iscsitgt delpropvalue target_tgt__1prod__21/lun-list 3',
+      'grep iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4.xml >/dev/null && svccfg -s iscsitgt addpropvalue target_tgt__1prod__21/lun-list 4',
     ]);
     expect(restore.note).toContain('so the LU keeps its GUID');
     expect(restore.note).toContain('Do not re-create it with iscsitadm create target -u instead: a new LU gets a new GUID');
@@ -93,7 +93,7 @@ describe('iscsitgt LU at another LUN than its VMFS header expects', () => {
     const same = buildDrPlan({ ...moved, extents: [extent(NAA1, 3)] });
     expect(same.steps[0].commands).toEqual([
       'svcadm disable iscsitgt',
-      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.xml && svccfg delete iscsitgt',
+      'grep iscsitgt thumper/iscsitgt-smf/iscsitgt.xml >/dev/null && svccfg delete iscsitgt',
       'svccfg import thumper/iscsitgt-smf/iscsitgt.xml',
     ]);
   });
@@ -147,13 +147,13 @@ describe('iscsitgt LU at another LUN than its VMFS header expects', () => {
     expect(titles.filter((t) => t === 'Start the target')).toHaveLength(1);
     expect(plan.steps[0].commands).toEqual([
       'svcadm disable iscsitgt',
-      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.xml && svccfg delete iscsitgt',
+      'grep iscsitgt thumper/iscsitgt-smf/iscsitgt.xml >/dev/null && svccfg delete iscsitgt',
       `sed -e 's/name=\\(["'\\'']\\)param_tgt__1prod__21_3\\1/name=\\1param_tgt__1prod__21_4\\1/' -e 's/name=\\(["'\\'']\\)param_tgt__1prod__21_1\\1/name=\\1param_tgt__1prod__21_5\\1/' thumper/iscsitgt-smf/iscsitgt.xml > thumper/iscsitgt-smf/iscsitgt.lun4-5.xml`,
       'svccfg import thumper/iscsitgt-smf/iscsitgt.lun4-5.xml',
-      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4-5.xml && svccfg -s iscsitgt delpropvalue target_tgt__1prod__21/lun-list 3',
-      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4-5.xml && svccfg -s iscsitgt addpropvalue target_tgt__1prod__21/lun-list 4',
-      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4-5.xml && svccfg -s iscsitgt delpropvalue target_tgt__1prod__21/lun-list 1',
-      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4-5.xml && svccfg -s iscsitgt addpropvalue target_tgt__1prod__21/lun-list 5',
+      'grep iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4-5.xml >/dev/null && svccfg -s iscsitgt delpropvalue target_tgt__1prod__21/lun-list 3',
+      'grep iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4-5.xml >/dev/null && svccfg -s iscsitgt addpropvalue target_tgt__1prod__21/lun-list 4',
+      'grep iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4-5.xml >/dev/null && svccfg -s iscsitgt delpropvalue target_tgt__1prod__21/lun-list 1',
+      'grep iscsitgt thumper/iscsitgt-smf/iscsitgt.lun4-5.xml >/dev/null && svccfg -s iscsitgt addpropvalue target_tgt__1prod__21/lun-list 5',
     ]);
     // Both backing-store steps come after the one import and before the start: a second import would undo the first's.
     expect(titles).toEqual([
@@ -171,7 +171,7 @@ describe('iscsitgt LU at another LUN than its VMFS header expects', () => {
     const text = renderDrPlanText(plan);
     expect(plan.steps[0].commands).toEqual([
       'svcadm disable iscsitgt',
-      'grep -q iscsitgt thumper/iscsitgt-smf/iscsitgt.xml && svccfg delete iscsitgt',
+      'grep iscsitgt thumper/iscsitgt-smf/iscsitgt.xml >/dev/null && svccfg delete iscsitgt',
       'svccfg import thumper/iscsitgt-smf/iscsitgt.xml',
     ]);
     expect(plan.steps[0].note).toContain(`Left out: LUN 3 of target ${JSON.stringify(evil)} must become LUN 4`);

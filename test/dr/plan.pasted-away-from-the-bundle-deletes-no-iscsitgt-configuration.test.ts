@@ -8,7 +8,9 @@
  * configuration there, and the import after it found no file to bring it back.
  *
  * svccfg(8) (illumos-gate usr/src/man/man8/svccfg.8): `delete` removes the service and its
- * whole configuration from the repository; `import` reads the file named.
+ * whole configuration from the repository; `import` reads the file named. The storage host's grep
+ * is Solaris 10's /usr/bin/grep, which takes only -b -c -h -i -l -n -s -v -w (grep(1), Solaris 10
+ * Reference Manual; -q is /usr/xpg4/bin/grep's): the paste runs with a grep that refuses any other.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,6 +73,11 @@ describe('the iscsitgt step of a DR plan pasted whole', () => {
       writeFileSync(join(bin, name), script);
       chmodSync(join(bin, name), 0o755);
     }
+    writeFileSync(
+      join(bin, 'grep'),
+      `#!/bin/sh\nfor a in "$@"; do case $a in -*[!bchilnsvw]*) echo "grep: illegal option -- \${a#-}" >&2; echo 'Usage: grep -hblcnsviw pattern file . . .' >&2; exit 2 ;; esac; done\nexec /bin/grep "$@"\n`,
+    );
+    chmodSync(join(bin, 'grep'), 0o755);
     const work = join(dir, 'work');
     mkdirSync(work);
     if (withBundle) {
