@@ -28,6 +28,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CHUNK_SIZE, type BeginRequest } from '../../formats/protocol.js';
+import { MAX_TEXT_BYTES } from '../../formats/text.js';
 import type { BlobStore } from '../store/types.js';
 import { ArtifactWindow, assembleArtifact, ChunkCache, PARSE_LIMIT_BYTES, sha256Hex } from '../pipeline/chunks.js';
 import { sharedBytes, sha256Shared } from '../pipeline/hash-thread.js';
@@ -55,8 +56,18 @@ interface Arrivals {
   outcomes: Map<number, { artifact: DeclaredArtifact; outcome: Promise<ParseOutcome | null> }>;
   /** The estimated heap its outcomes done hold (estimatedHeapBytes), counted in ArrivedArtifacts' budget until it is stopped. */
   heldBytes: number;
+  /** The text its artifacts may still be parsed early from (EARLY_TEXT_BYTES). */
+  textLeft: number;
   stopped: boolean;
 }
+
+/**
+ * The text a capture's artifacts are parsed early from, at most: one text kind at its cap. A
+ * capture may name the same chunks in 10,000 artifacts, each parsed here on the event loop as
+ * soon as one batch brought them (30 of a 6 MiB list held it for most of a minute, from 1.5 KB
+ * sent); the commit parses the rest itself, within its own bound (CaptureParseBudget).
+ */
+export const EARLY_TEXT_BYTES = MAX_TEXT_BYTES;
 
 interface Job {
   captureId: string;
@@ -157,7 +168,7 @@ export class ArrivedArtifacts {
     if (!a) {
       if (this.stopped.has(captureId)) return;
       while (this.captures.size >= this.maxCaptures) this.stop(this.oldest.take());
-      a = { artifacts: [], found: [], sent: [], outcomes: new Map(), heldBytes: 0, stopped: false };
+      a = { artifacts: [], found: [], sent: [], outcomes: new Map(), heldBytes: 0, textLeft: EARLY_TEXT_BYTES, stopped: false };
       this.captures.set(captureId, a);
     } else if (a.artifacts !== artifacts) {
       // A later begin of the same capture (the same artifacts, or more of them after those when
@@ -191,8 +202,13 @@ export class ArrivedArtifacts {
         continue;
       }
       a.found[i] = -1;
-      const arrivals = a;
       const artifact = a.artifacts[i];
+      if (artifact.kind !== 'vmfs-header' && artifact.kind !== 'vh-sf') {
+        const text = Math.min(artifact.size, MAX_TEXT_BYTES);
+        if (text > a.textLeft) continue; // left to the commit
+        a.textLeft -= text;
+      }
+      const arrivals = a;
       a.outcomes.set(i, { artifact, outcome: new Promise((done) => this.queue.push({ captureId, arrivals, artifact, done })) });
     }
     this.received = received;
