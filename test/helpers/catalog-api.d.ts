@@ -1884,7 +1884,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description The request body is over 67108864 bytes, as sent or inflated */
+      /** @description The body is over 16384 bytes, as sent or inflated */
       413: {
         content: {
           "application/json": components["schemas"]["Error"];
