@@ -35,13 +35,15 @@ export function serverEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 export const SERVER_BUNDLE = join(ROOT, 'dist/server.mjs');
 
 /** Starts `node dist/server.mjs` with the given env (DATA_DIR required) on PORT=0 unless given. */
-export async function spawnServer(env: Record<string, string>, timeoutMs = 120_000): Promise<ServerProcess> {
+/** `as`: the user to run it as (uid and gid; the test must be root). */
+export async function spawnServer(env: Record<string, string>, timeoutMs = 120_000, as?: { uid: number; gid: number }): Promise<ServerProcess> {
   // SERVER_NODE_ARGS: node options for the server only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" in a benchmark.
   const nodeArgs = (process.env.SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, SERVER_BUNDLE], {
     cwd: ROOT,
     env: serverEnv({ PORT: '0', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...as,
   });
   let out = '';
   let err = '';
