@@ -8,7 +8,7 @@ import { FsBlobStore } from './store/fs.js';
 import type { BlobStore } from './store/types.js';
 import { initialLockDate } from './retention/object-lock.js';
 import { databaseUrlFromSecret, fetchSecretString } from './database-secret.js';
-import { prepareDataDir } from './data-dir.js';
+import { checkStoreDirs, prepareDataDir } from './data-dir.js';
 
 export interface OpenedServices {
   services: Services;
@@ -49,6 +49,7 @@ export async function openServices(
   // only for a first start's token file (api/admin/tokens.ts checks it then), and on Lambda it
   // is not writable at all.
   if (!databaseUrl || !config.S3_BUCKET) prepareDataDir(dataDir);
+  if (!config.S3_BUCKET) checkStoreDirs(dataDir);
   const opened = await openDb({
     databaseUrl,
     dataDir,
