@@ -316,12 +316,29 @@ export function storeSettingError(err: unknown, settings: () => Pick<Config, 'S3
   ]);
 }
 
+/**
+ * One line per bad variable: the first of its issues, passing over zod's own bound of a whole
+ * number (<=9007199254740991) when the variable has a range of its own — PORT=99999999999999999999
+ * said both, the range second.
+ */
+function oneProblemEach(issues: Array<{ path: PropertyKey[]; message: string }>): string[] {
+  const byName = new Map<string, string[]>();
+  for (const i of issues) {
+    const name = i.path.map(String).join('.') || '(env)';
+    byName.set(name, [...(byName.get(name) ?? []), i.message]);
+  }
+  return [...byName].map(([name, messages]) => {
+    const own = messages.filter((m) => !m.includes(String(Number.MAX_SAFE_INTEGER)));
+    return `${name}: ${(own.length > 0 ? own : messages)[0]}`;
+  });
+}
+
 /** Reads and validates the configuration; empty strings count as unset. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = configSchema.safeParse(cleaned);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+    throw new ConfigError(oneProblemEach(parsed.error.issues));
   }
   return parsed.data;
 }
