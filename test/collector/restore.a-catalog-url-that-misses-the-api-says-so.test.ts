@@ -11,16 +11,15 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { PROD, seedDatacenter } from '../api/read-side-seed.js';
-import { buildBundle, isolatedEnv, runCollector } from './run-collector.js';
+import { buildBundle, isolatedEnv, runCollector, serveApp } from './run-collector.js';
 
 describeEachFlavour('collector restore: a catalog URL that misses the API', (flavour) => {
   const dir = mkdtempSync(join(tmpdir(), 'restore-url-'));
   let catalog: TestCatalog;
-  let server: ServerType;
+  let served: Awaited<ReturnType<typeof serveApp>>;
   let other: Server;
   let url: string;
   let otherUrl: string;
@@ -29,16 +28,15 @@ describeEachFlavour('collector restore: a catalog URL that misses the API', (fla
     buildBundle();
     catalog = await startTestCatalog(flavour);
     await seedDatacenter(catalog);
-    server = serve({ fetch: catalog.app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise<void>((r) => server.once('listening', () => r()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await serveApp(catalog.app);
+    url = served.url;
     // Another web server on the address given: its own 404 page.
     other = createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<html><body><h1>404 Not Found</h1></body></html>'));
     await new Promise<void>((r) => other.listen(0, '127.0.0.1', () => r()));
     otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
-    await new Promise<void>((r) => server?.close(() => r()));
+    await served?.close();
     await new Promise<void>((r) => other?.close(() => r()));
     await catalog?.close();
     rmSync(dir, { recursive: true, force: true });

@@ -7,22 +7,20 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { chunkKey } from '../../api/store/types.js';
 import { CHUNK_SIZE } from '../../formats/protocol.js';
 import { startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { EXTENT1, PROD, extent1Dump, seedDatacenter, type Seeded } from '../api/read-side-seed.js';
-import { buildBundle, isolatedEnv, runCollector } from './run-collector.js';
+import { buildBundle, isolatedEnv, runCollector, serveApp } from './run-collector.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const dir = mkdtempSync(join(tmpdir(), 'restore-corrupt-'));
 let catalog: TestCatalog;
 let seeded: Seeded;
-let server: ServerType;
+let served: Awaited<ReturnType<typeof serveApp>>;
 let url: string;
 /** Restore-bundle requests that reached the catalog. */
 let bundleRequests = 0;
@@ -31,19 +29,11 @@ beforeAll(async () => {
   buildBundle();
   catalog = await startTestCatalog('embedded');
   seeded = await seedDatacenter(catalog);
-  server = serve({
-    fetch: (req: Request, env: unknown) => {
-      if (new URL(req.url).pathname.endsWith('/restore-bundle')) bundleRequests++;
-      return catalog.app.fetch(req, env);
-    },
-    port: 0,
-    hostname: '127.0.0.1',
-  });
-  await new Promise<void>((r) => server.once('listening', () => r()));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  served = await serveApp(catalog.app, (req) => new URL(req.url).pathname.endsWith('/restore-bundle') && bundleRequests++);
+  url = served.url;
 });
 afterAll(async () => {
-  await new Promise<void>((r) => server?.close(() => r()));
+  await served?.close();
   await catalog?.close();
   rmSync(dir, { recursive: true, force: true });
 });

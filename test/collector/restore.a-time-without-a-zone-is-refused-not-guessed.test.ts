@@ -9,19 +9,17 @@
  * a time with either is taken as before. Against the real catalog over a socket.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { EXTENT1, PROD, seedDatacenter } from '../api/read-side-seed.js';
-import { buildBundle, isolatedEnv, runCollector } from './run-collector.js';
+import { buildBundle, isolatedEnv, runCollector, serveApp } from './run-collector.js';
 
 describeEachFlavour('a restore time without a zone', (flavour) => {
   const dir = mkdtempSync(join(tmpdir(), 'restore-at-'));
   let catalog: TestCatalog;
-  let server: ServerType;
+  let served: Awaited<ReturnType<typeof serveApp>>;
   let url: string;
   let requests = 0;
 
@@ -29,19 +27,11 @@ describeEachFlavour('a restore time without a zone', (flavour) => {
     buildBundle();
     catalog = await startTestCatalog(flavour);
     await seedDatacenter(catalog);
-    server = serve({
-      fetch: (req: Request, env: unknown) => {
-        requests++;
-        return catalog.app.fetch(req, env);
-      },
-      port: 0,
-      hostname: '127.0.0.1',
-    });
-    await new Promise<void>((r) => server.once('listening', () => r()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await serveApp(catalog.app, () => requests++);
+    url = served.url;
   });
   afterAll(async () => {
-    await new Promise<void>((r) => server?.close(() => r()));
+    await served?.close();
     await catalog?.close();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -8,19 +8,17 @@
  * Against the real catalog, over a socket.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { EXTENT1, PROD, seedDatacenter, vmlOf } from '../api/read-side-seed.js';
-import { buildBundle, isolatedEnv, runCollector } from './run-collector.js';
+import { buildBundle, isolatedEnv, runCollector, serveApp } from './run-collector.js';
 
 describeEachFlavour('collector restore: the id it is given', (flavour) => {
   const dir = mkdtempSync(join(tmpdir(), 'restore-id-'));
   let catalog: TestCatalog;
-  let server: ServerType;
+  let served: Awaited<ReturnType<typeof serveApp>>;
   let url: string;
   /** Restore-bundle requests that reached the catalog. */
   let requests = 0;
@@ -29,19 +27,11 @@ describeEachFlavour('collector restore: the id it is given', (flavour) => {
     buildBundle();
     catalog = await startTestCatalog(flavour);
     await seedDatacenter(catalog);
-    server = serve({
-      fetch: (req: Request, env: unknown) => {
-        if (new URL(req.url).pathname.endsWith('/restore-bundle')) requests++;
-        return catalog.app.fetch(req, env);
-      },
-      port: 0,
-      hostname: '127.0.0.1',
-    });
-    await new Promise<void>((r) => server.once('listening', () => r()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await serveApp(catalog.app, (req) => new URL(req.url).pathname.endsWith('/restore-bundle') && requests++);
+    url = served.url;
   });
   afterAll(async () => {
-    await new Promise<void>((r) => server?.close(() => r()));
+    await served?.close();
     await catalog?.close();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -6,31 +6,28 @@
  * socket.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { PROD, seedDatacenter } from '../api/read-side-seed.js';
-import { buildBundle, isolatedEnv, runCollector } from './run-collector.js';
+import { buildBundle, isolatedEnv, runCollector, serveApp } from './run-collector.js';
 
 describeEachFlavour('collector restore into a directory already holding a bundle', (flavour) => {
   const dir = mkdtempSync(join(tmpdir(), 'restore-again-'));
   let catalog: TestCatalog;
-  let server: ServerType;
+  let served: Awaited<ReturnType<typeof serveApp>>;
   let url: string;
 
   beforeAll(async () => {
     buildBundle();
     catalog = await startTestCatalog(flavour);
     await seedDatacenter(catalog);
-    server = serve({ fetch: catalog.app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise<void>((r) => server.once('listening', () => r()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await serveApp(catalog.app);
+    url = served.url;
   });
   afterAll(async () => {
-    await new Promise<void>((r) => server?.close(() => r()));
+    await served?.close();
     await catalog?.close();
     rmSync(dir, { recursive: true, force: true });
   });

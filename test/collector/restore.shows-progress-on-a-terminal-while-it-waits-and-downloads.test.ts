@@ -9,14 +9,12 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { PROD, seedDatacenter } from '../api/read-side-seed.js';
-import { BUNDLE, buildBundle, isolatedEnv, runCollector } from './run-collector.js';
+import { BUNDLE, buildBundle, isolatedEnv, runCollector, serveApp } from './run-collector.js';
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
 if (!hasScript) console.warn('restore progress test: script(1) (util-linux) is not installed here, so no pty to run it on; apt-get install bsdutils');
@@ -24,26 +22,18 @@ if (!hasScript) console.warn('restore progress test: script(1) (util-linux) is n
 describeEachFlavour('collector restore: progress on a terminal', (flavour) => {
   const dir = mkdtempSync(join(tmpdir(), 'restore-progress-'));
   let catalog: TestCatalog;
-  let server: ServerType;
+  let served: Awaited<ReturnType<typeof serveApp>>;
   let url: string;
 
   beforeAll(async () => {
     buildBundle();
     catalog = await startTestCatalog(flavour);
     await seedDatacenter(catalog);
-    server = serve({
-      fetch: async (req: Request, env: unknown) => {
-        await new Promise((r) => setTimeout(r, 2500));
-        return catalog.app.fetch(req, env);
-      },
-      port: 0,
-      hostname: '127.0.0.1',
-    });
-    await new Promise<void>((r) => server.once('listening', () => r()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await serveApp(catalog.app, () => new Promise((r) => setTimeout(r, 2500)));
+    url = served.url;
   });
   afterAll(async () => {
-    await new Promise<void>((r) => server?.close(() => r()));
+    await served?.close();
     await catalog?.close();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -82,3 +82,25 @@ export async function emptyCatalog(): Promise<{ url: string; seen: string[]; clo
   const { port } = server.address() as import('node:net').AddressInfo;
   return { url: `http://127.0.0.1:${port}`, seen, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
+
+/**
+ * A catalog's app on a real socket of its own (127.0.0.1, a free port), for a collector to
+ * reach: `before`, when given, sees each request first (to count it, or to hold it a while).
+ */
+export async function serveApp(
+  app: { fetch: (req: Request, env: unknown) => Response | Promise<Response> },
+  before?: (req: Request) => unknown,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const { serve } = await import('@hono/node-server');
+  const server = serve({
+    fetch: async (req: Request, env: unknown) => {
+      await before?.(req);
+      return app.fetch(req, env);
+    },
+    port: 0,
+    hostname: '127.0.0.1',
+  });
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
