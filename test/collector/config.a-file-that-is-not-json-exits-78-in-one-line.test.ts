@@ -66,7 +66,9 @@ it('a key no command reads (a typo) is said on stderr, naming the keys; the rest
   // "tokn" for "token": the run then said only 'no token: … or "token" in the config file'.
   const file = join(dir, 'typo.json');
   writeFileSync(file, JSON.stringify({ catalogUrl: 'http://127.0.0.1:9', tokn: SECRET }), { mode: 0o600 });
-  const r = await runCollector(['spool', 'list', '--spool', dir, '--config', file], isolatedEnv(join(dir, 'absent.json')));
+  // A spool given must exist and hold nothing but a spool's (spool list says so, exit 64): an empty one.
+  const spool = mkdtempSync(join(dir, 'spool-'));
+  const r = await runCollector(['spool', 'list', '--spool', spool, '--config', file], isolatedEnv(join(dir, 'absent.json')));
   expect(r.code, r.stderr).toBe(0);
   expect(r.stderr).toBe(
     `collector: warning: config ${file}: "tokn" is no setting (ignored); the keys: catalogUrl, token, host, spool, spoolMaxBytes, parallel, retries, root, ssh, devices, files, undeletePaths, headerBytes\n`,
@@ -80,8 +82,7 @@ it('a key no command reads (a typo) is said on stderr, naming the keys; the rest
       catalogUrl: 'http://127.0.0.1:9',
       token: 't',
       host: 'h',
-      // A spool given must exist (spool list says so, exit 64): the test's directory.
-      spool: dir,
+      spool,
       spoolMaxBytes: '1G',
       parallel: 2,
       retries: 1,

@@ -69,7 +69,9 @@ it('the ends of each range are taken without a word', async () => {
     { retries: 20, parallel: 64, spoolMaxBytes: '2G', headerBytes: 2097152 },
   ]) {
     const file = configWith(`ends-${values.retries}`, values);
-    const r = await runCollector(['spool', 'list', '--spool', dir, '--config', file], isolatedEnv(join(dir, 'absent.json')));
+    // A spool given must exist and hold nothing but a spool's: an empty one.
+    const spool = mkdtempSync(join(dir, 'spool-'));
+    const r = await runCollector(['spool', 'list', '--spool', spool, '--config', file], isolatedEnv(join(dir, 'absent.json')));
     expect([r.code, r.stderr]).toEqual([0, '']);
   }
 });
