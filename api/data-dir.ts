@@ -12,14 +12,19 @@ import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ConfigError } from './config.js';
 
-/** Creates `dir` (an absolute path) and its missing parents, or throws a ConfigError saying why not. */
+/**
+ * Creates `dir` (an absolute path) and its missing parents, or throws a ConfigError saying why
+ * not. A DATA_DIR made here is the catalog user's alone (0700): it holds the embedded database,
+ * token records and every stored artifact, which other local users have no business reading.
+ * One that exists keeps its mode.
+ */
 export function prepareDataDir(dir: string): void {
   const missing: string[] = [];
   for (let d = dir; !existsSync(d) && d !== dirname(d); d = dirname(d)) missing.unshift(d);
   try {
     for (const d of missing) {
       try {
-        mkdirSync(d);
+        mkdirSync(d, d === dir ? 0o700 : undefined);
       } catch (e) {
         // Another process of this catalog made it meanwhile.
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(d).isDirectory()) throw e;

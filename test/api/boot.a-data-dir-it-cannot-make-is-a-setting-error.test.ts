@@ -2,11 +2,14 @@
  * `DATA_DIR=/proc/x npm start` (or `npm run catalog`) hung for ever inside Node's recursive
  * mkdir: /proc answers ENOENT to `mkdir /proc/x`, mkdir -p makes the parent (EEXIST) and tries
  * again, without end. A DATA_DIR the catalog cannot make or write in now stops the start at
- * once with one line naming DATA_DIR and why, exit 78 as every other setting error.
+ * once with one line naming DATA_DIR and why, exit 78 as every other setting error. A DATA_DIR
+ * the start makes is its user's alone (0700): made with the umask's 0755, every local user could
+ * read the embedded database, the token records and every stored artifact in it.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { prepareDataDir } from '../../api/data-dir.js';
@@ -37,6 +40,27 @@ describe.each([
     const r = start('/proc');
     expect(r.status).toBe(78);
     expect(r.stderr).toMatch(/^catalog: invalid configuration: DATA_DIR: cannot use \/proc: ENOENT: [^\n]*\n$/);
+  });
+
+  it("a DATA_DIR it makes is its user's alone (0700); its missing parents are made as mkdir -p makes them", async () => {
+    const parent = join(dir, `new-parent-${args.length}`);
+    const target = join(parent, 'data');
+    // The server stops once it finds its port taken (exit 1), after it made DATA_DIR and opened the database in it.
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    try {
+      const port = String((busy.address() as AddressInfo).port);
+      const r = spawnSync('sh', ['-c', 'umask 022; exec "$@"', 'sh', process.execPath, bundle, ...args], {
+        env: serverEnv({ DATA_DIR: target, HOST: '127.0.0.1', PORT: port }),
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.signal, 'the start hung').toBeNull();
+      expect(statSync(target).mode & 0o777).toBe(0o700);
+      expect(statSync(parent).mode & 0o777).toBe(0o755);
+    } finally {
+      await new Promise<void>((r) => busy.close(() => r()));
+    }
   });
 
   it('a DATA_DIR under a file', () => {

@@ -118,6 +118,8 @@ describe('systemd unit', () => {
     expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/vmfs-catalog\/dist\/server\.mjs$/m);
     expect(unit).toMatch(/^User=vmfs-catalog$/m);
     expect(unit).toMatch(/^ProtectSystem=strict$/m);
+    // Its database, token records and artifacts are no other local user's to read.
+    expect(unit).toMatch(/^UMask=0077$/m);
     expect(unit).toMatch(/^EnvironmentFile=\/etc\/vmfs-catalog\.env$/m);
     // The primary of several server processes stops its workers itself (api/server.ts).
     expect(unit).toMatch(/^KillMode=mixed$/m);
