@@ -13,6 +13,7 @@ import { TarReader, type TarEntry } from '../tar.js';
 import { canonicalVmfsUuid, deviceIdOf } from '../../formats/ids.js';
 import { namesTimeZone, noTimeZone } from '../../formats/zoned-time.js';
 import { printableJson, visible } from '../../formats/printable.js';
+import { DownloadProgress } from '../progress.js';
 
 export const HELP = `Usage: collector restore (--volume UUID | --device ID) [--at ISO] [-o DIR]
 
@@ -185,43 +186,8 @@ function shownUrl(url: string): string {
   return `${u.origin}${u.pathname.replace(/\/$/, '')}`;
 }
 
-/**
- * What a restore is doing, on one line of stderr when it is a terminal: the catalog checks every
- * chunk of a bundle before its first byte (minutes for a support-grade dump), and a run silent
- * that long reads as hung. Silent otherwise (a script, --json).
- */
-class RestoreProgress {
-  readonly #enabled = process.stderr.isTTY === true;
-  readonly #start = Date.now();
-  #bytes = 0;
-  #last = 0;
-  readonly #ticker = this.#enabled ? setInterval(() => this.#draw(), 1000).unref() : null;
-
-  bytes(n: number): void {
-    this.#bytes += n;
-    if (this.#enabled && Date.now() - this.#last >= 200) this.#draw();
-  }
-
-  #draw(): void {
-    this.#last = Date.now();
-    const secs = Math.round((this.#last - this.#start) / 1000);
-    const mib = this.#bytes / 1048576;
-    process.stderr.write(
-      this.#bytes === 0
-        ? `\r\x1b[Krestore bundle: ${secs} s, the catalog checks every chunk before it sends the first`
-        : `\r\x1b[Krestore bundle: ${mib.toFixed(1)} MiB received in ${secs} s`,
-    );
-  }
-
-  /** Clears the line before what the run prints next. */
-  finish(): void {
-    if (this.#ticker) clearInterval(this.#ticker);
-    if (this.#enabled) process.stderr.write('\r\x1b[K');
-  }
-}
-
 /** GET with up to 3 redirects (a Lambda catalog answers with a presigned object URL). */
-async function download(client: CatalogClient, path: string, progress?: RestoreProgress): Promise<AsyncIterable<Buffer>> {
+async function download(client: CatalogClient, path: string, progress?: DownloadProgress): Promise<AsyncIterable<Buffer>> {
   let req: HttpRequest = client.getRequest(path);
   const origin = new URL(req.url).origin;
   for (let hop = 0; hop < 4; hop++) {
@@ -276,7 +242,7 @@ async function download(client: CatalogClient, path: string, progress?: RestoreP
 }
 
 /** download() again on network errors, 408, 429 and 5xx, with the upload backoff (`--retries`). */
-async function downloadWithRetry(client: CatalogClient, path: string, progress?: RestoreProgress): Promise<AsyncIterable<Buffer>> {
+async function downloadWithRetry(client: CatalogClient, path: string, progress?: DownloadProgress): Promise<AsyncIterable<Buffer>> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await download(client, path, progress);
@@ -330,7 +296,7 @@ export async function run(args: string[]): Promise<number> {
   const path = values.volume ? `/v1/volumes/${encodeURIComponent(id)}/restore-bundle` : `/v1/luns/${encodeURIComponent(id)}/restore-bundle`;
   let files: UnpackedFile[];
   let sums: UnpackedFile;
-  const progress = values.json ? undefined : new RestoreProgress();
+  const progress = values.json ? undefined : new DownloadProgress();
   try {
     const stream = await downloadWithRetry(client, values.at ? `${path}?at=${encodeURIComponent(values.at)}` : path, progress);
     files = await unpackBundle(stream, staging);
