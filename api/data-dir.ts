@@ -7,9 +7,9 @@
  * made and removed inside proves DATA_DIR takes the ones the catalog makes later (a DATA_DIR
  * of /proc itself passes the first step); any failure is a setting error naming DATA_DIR.
  */
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { existsSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { firstUnwritable, shellWord, userName } from '../db/client.js';
 import { ConfigError } from './config.js';
 
 /**
@@ -45,33 +45,10 @@ export function prepareDataDir(dir: string): void {
  * 'retry later' (EACCES in the log), which collectors spool and send again every run for ever.
  */
 export function checkStoreDirs(dataDir: string): void {
-  const walk = (dir: string, depth: number): string | null => {
-    let entries: import('node:fs').Dirent[];
-    try {
-      accessSync(dir, constants.W_OK | constants.X_OK);
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') return null;
-      if (code === 'EROFS') return `${dir}: a read-only filesystem`;
-      const st = statSync(dir);
-      return `${dir}: owner uid ${st.uid}, mode 0${(st.mode & 0o777).toString(8)}, this process uid ${process.getuid?.() ?? '?'}`;
-    }
-    if (depth === 0) return null;
-    for (const entry of entries) {
-      const found = entry.isDirectory() ? walk(join(dir, entry.name), depth - 1) : null;
-      if (found) return found;
-    }
-    return null;
-  };
   const blobs = join(dataDir, 'blobs');
-  const found = existsSync(blobs) ? walk(blobs, 2) : null;
-  if (!found) return;
-  let user: string;
-  try {
-    user = userInfo().username;
-  } catch {
-    user = String(process.getuid?.() ?? 'USER');
-  }
-  throw new ConfigError([`DATA_DIR: the file store in ${blobs} cannot be written by this process (${found}): chown -R ${user} ${blobs}, or make it writable`]);
+  const found = existsSync(blobs) ? firstUnwritable(blobs, 2, true) : null;
+  if (found)
+    throw new ConfigError([
+      `DATA_DIR: the file store in ${blobs} cannot be written by this process (${found}): chown -R ${shellWord(userName())} ${shellWord(blobs)}, or make it writable`,
+    ]);
 }

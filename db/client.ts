@@ -128,7 +128,8 @@ export class EmbeddedDatabaseUnwritableError extends EmbeddedDatabaseUnreadableE
   }
 }
 
-function userName(): string {
+/** The name of the user this process runs as, for a `chown` line (its uid where it has no name). */
+export function userName(): string {
   try {
     return userInfo().username;
   } catch {
@@ -137,38 +138,32 @@ function userName(): string {
 }
 
 /**
- * The first directory or file of the embedded database this process may not write, said with
- * its owner and mode (`…/pg/global/pg_control: owner uid 0, mode 0600, this process uid 998`),
- * or null when it may write them all. Asked only once PGlite failed to open it.
+ * The first directory or file under `path` (itself included, `depth` levels down, directories
+ * only when `dirsOnly`) this process may not write, said with its owner and mode
+ * (`…/pg/global/pg_control: owner uid 0, mode 0600, this process uid 998`), or null when it may
+ * write them all. A directory must also be entered (x). Asked only once something failed.
  */
-function unwritablePart(pgDir: string): string | null {
-  const said = (path: string) => {
+export function firstUnwritable(path: string, depth = Number.POSITIVE_INFINITY, dirsOnly = false): string | null {
+  let entries: import('node:fs').Dirent[];
+  try {
+    const dir = statSync(path).isDirectory();
+    accessSync(path, dir ? fsConstants.W_OK | fsConstants.X_OK : fsConstants.W_OK);
+    if (!dir) return null;
+    entries = readdirSync(path, { withFileTypes: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EROFS') return `${path}: a read-only filesystem`;
+    if (code !== 'EACCES' && code !== 'EPERM') return null;
     const st = statSync(path);
     return `${path}: owner uid ${st.uid}, mode 0${(st.mode & 0o777).toString(8)}, this process uid ${process.getuid?.() ?? '?'}`;
-  };
-  const walk = (path: string): string | null => {
-    try {
-      accessSync(path, fsConstants.W_OK);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return code === 'EROFS' ? `${path}: a read-only filesystem` : said(path);
-      return null;
-    }
-    let entries: import('node:fs').Dirent[] = [];
-    try {
-      entries = readdirSync(path, { withFileTypes: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
-      if ((e as NodeJS.ErrnoException).code === 'EACCES') return said(path);
-      return null;
-    }
-    for (const entry of entries) {
-      const found = walk(join(path, entry.name));
-      if (found) return found;
-    }
-    return null;
-  };
-  return walk(pgDir);
+  }
+  if (depth <= 0) return null;
+  for (const entry of entries) {
+    if (dirsOnly && !entry.isDirectory()) continue;
+    const found = firstUnwritable(join(path, entry.name), depth - 1, dirsOnly);
+    if (found) return found;
+  }
+  return null;
 }
 
 /** Why a new embedded database could not be made in pgDir: a filesystem nearly full, said in MiB free, or what PGlite said. */
@@ -184,7 +179,7 @@ function whyUncreatable(pgDir: string, e: unknown): string {
 }
 
 /** A path as one shell word: as it is when it needs no quoting, else single-quoted. */
-function shellWord(s: string): string {
+export function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }
 
@@ -705,7 +700,7 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
         const why = whyUncreatable(pgDir, e);
         throw new EmbeddedDatabaseUncreatableError(pgDir, options.dataDir, why);
       }
-      const unwritable = unwritablePart(pgDir);
+      const unwritable = firstUnwritable(pgDir);
       if (unwritable) throw new EmbeddedDatabaseUnwritableError(pgDir, options.dataDir, unwritable);
       throw new EmbeddedDatabaseUnreadableError(pgDir, options.dataDir, whyUnopenable(pgDir, e));
     });
