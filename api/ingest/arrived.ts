@@ -32,7 +32,7 @@ import { MAX_TEXT_BYTES } from '../../formats/text.js';
 import type { BlobStore } from '../store/types.js';
 import { ArtifactWindow, assembleArtifact, ChunkCache, PARSE_LIMIT_BYTES, sha256Hex } from '../pipeline/chunks.js';
 import { sharedBytes, sha256Shared } from '../pipeline/hash-thread.js';
-import { estimatedHeapBytes, isParsed, parseAssembled, parseInput, type ParseOutcome } from '../pipeline/parse.js';
+import { CaptureParseBudget, estimatedHeapBytes, isParsed, parseAssembled, parseInput, type ParseOutcome } from '../pipeline/parse.js';
 import { mayNeedRedaction } from '../pipeline/redaction.js';
 import type { ManifestArtifact } from '../pipeline/verify.js';
 import { OldestFirst } from '../oldest-first.js';
@@ -56,8 +56,8 @@ interface Arrivals {
   outcomes: Map<number, { artifact: DeclaredArtifact; outcome: Promise<ParseOutcome | null> }>;
   /** The estimated heap its outcomes done hold (estimatedHeapBytes), counted in ArrivedArtifacts' budget until it is stopped. */
   heldBytes: number;
-  /** The text its artifacts may still be parsed early from (EARLY_TEXT_BYTES). */
-  textLeft: number;
+  /** The text its artifacts may still be parsed early from (EARLY_TEXT_BYTES in all). */
+  text: CaptureParseBudget;
   stopped: boolean;
 }
 
@@ -168,7 +168,7 @@ export class ArrivedArtifacts {
     if (!a) {
       if (this.stopped.has(captureId)) return;
       while (this.captures.size >= this.maxCaptures) this.stop(this.oldest.take());
-      a = { artifacts: [], found: [], sent: [], outcomes: new Map(), heldBytes: 0, textLeft: EARLY_TEXT_BYTES, stopped: false };
+      a = { artifacts: [], found: [], sent: [], outcomes: new Map(), heldBytes: 0, text: new CaptureParseBudget(EARLY_TEXT_BYTES), stopped: false };
       this.captures.set(captureId, a);
     } else if (a.artifacts !== artifacts) {
       // A later begin of the same capture (the same artifacts, or more of them after those when
@@ -203,11 +203,7 @@ export class ArrivedArtifacts {
       }
       a.found[i] = -1;
       const artifact = a.artifacts[i];
-      if (artifact.kind !== 'vmfs-header' && artifact.kind !== 'vh-sf') {
-        const text = Math.min(artifact.size, MAX_TEXT_BYTES);
-        if (text > a.textLeft) continue; // left to the commit
-        a.textLeft -= text;
-      }
+      if (!a.text.admits(artifact.kind, artifact.size)) continue; // left to the commit
       const arrivals = a;
       a.outcomes.set(i, { artifact, outcome: new Promise((done) => this.queue.push({ captureId, arrivals, artifact, done })) });
     }

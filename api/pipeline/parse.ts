@@ -226,7 +226,12 @@ export const PARSED_TEXT_MAX_BYTES = 256 * 1024 * 1024;
  */
 export class CaptureParseBudget {
   private left = PARSED_MAX_HEAP_BYTES;
-  private textLeft = PARSED_TEXT_MAX_BYTES;
+  private textLeft: number;
+
+  /** `textBytes`: the text its artifacts are parsed from in all (the early parse holds it to EARLY_TEXT_BYTES). */
+  constructor(textBytes = PARSED_TEXT_MAX_BYTES) {
+    this.textLeft = textBytes;
+  }
 
   /** The parse error `too_large` of an artifact past the capture's bound, saying which. */
   static over(message: string): ParseOutcome {
