@@ -23,7 +23,7 @@ import { bodyLimit } from './http/body-limit.js';
 import type { AppEnv, App, Services } from './context.js';
 import { routeModules } from './routes/index.js';
 import { registerDocsRoutes } from './routes/docs.js';
-import { notFoundPage, registerConsole } from './console/index.js';
+import { notFoundPage, registerConsole, searchWithBlanks } from './console/index.js';
 import { createBlobRoutes } from './routes/blobs.js';
 import { servesOwnUrls } from './store/types.js';
 import { VERSION } from './version.js';
@@ -96,7 +96,12 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
     c.header('x-request-id', requestId);
     const started = performance.now();
     const problem = pathOrQueryProblem(c.req.url);
-    if (problem) throw new ApiError('bad_request', problem);
+    if (problem) {
+      // A console search pasted with a tab in it (a column of `zfs list -H`) is searched with blanks.
+      const blanks = searchWithBlanks(c.req.method, c.req.path, c.req.url);
+      if (blanks) return c.redirect(blanks, 303);
+      throw new ApiError('bad_request', problem);
+    }
     await next();
     // Never log headers: they carry bearer tokens.
     services.logger.debug('request', { requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) });

@@ -10,6 +10,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { isFormatError } from '../../formats/errors.js';
 import { parseQuery } from '../../formats/ids.js';
 import type { App, AppEnv } from '../context.js';
+import { CONTROL_CHARS } from '../ingest/limits.js';
 import { ApiError, toApiError } from '../errors.js';
 import { recordAudit } from '../http/audit.js';
 import { deviceIdParam, vmfsUuidParam } from '../http/params.js';
@@ -75,6 +76,25 @@ export async function notFoundPage(c: C): Promise<Response | null> {
   if (/^\/v1(\/|$)/.test(c.req.path) || !(c.req.header('accept') ?? '').includes('text/html')) return null;
   const user = await sessionUser(c);
   return html(c, <ProblemPage user={user} title="Not found" message={`There is no page at ${c.req.path}.`} />, 404);
+}
+
+/**
+ * The console search a browser sent with a tab, CR, LF, VT or FF in its query (an input keeps
+ * a pasted tab: a column of `zfs list -H`, a spreadsheet cell) as the relative URL of the same
+ * search with each as a blank, or null for any other request or any other control character,
+ * which the app's URL check refuses. Relative, so a redirect to it stays under PUBLIC_URL's path.
+ */
+export function searchWithBlanks(method: string, path: string, rawUrl: string): string | null {
+  if (method !== 'GET' || path !== '/search') return null;
+  const { search } = new URL(rawUrl);
+  if (/%(?![0-9A-Fa-f]{2})/.test(search)) return null;
+  const query = new URLSearchParams();
+  for (const [k, v] of new URLSearchParams(search)) {
+    const value = k === 'q' ? v.replace(/[\t\n\v\f\r]/g, ' ') : v;
+    if (CONTROL_CHARS.test(k) || CONTROL_CHARS.test(value)) return null;
+    query.append(k, value);
+  }
+  return `?${query.toString()}`;
 }
 
 /** The path and query of this request, to come back to after signing in. */
