@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const all = ['formats', 'collector', 'catalog', 'start', 'search', 'load', 'health', 'sizing'];
+const all = ['formats', 'collector', 'catalog', 'start', 'search', 'load', 'health', 'sizing', 'bigcommit'];
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   process.stdout.write(

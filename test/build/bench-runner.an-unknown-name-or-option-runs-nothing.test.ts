@@ -11,7 +11,7 @@ import { ROOT } from '../helpers/spawn-server.js';
 
 const bench = (...args: string[]) =>
   spawnSync(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'test/bench/run.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
-const NAMES = 'formats, collector, catalog, start, search, load, health, sizing';
+const NAMES = 'formats, collector, catalog, start, search, load, health, sizing, bigcommit';
 
 it('a name that is no benchmark: one line naming them, exit 64, none run', () => {
   const r = bench('search', 'serch');
