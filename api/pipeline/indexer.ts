@@ -223,17 +223,20 @@ export function indexRows(ctx: ArtifactContext, parsed: ParsedArtifact): Indexed
   return out;
 }
 
-function addFound(found: Record<string, string[]>, key: string, value: string | null | undefined | number): void {
+/** The ids found so far, each key's values once in the order first found (a Set: a listing names 550,000 snapshots). */
+type Found = Map<string, Set<string>>;
+
+function addFound(found: Found, key: string, value: string | null | undefined | number): void {
   if (value === null || value === undefined || value === '') return;
-  const v = String(value);
-  const list = (found[key] ??= []);
-  if (!list.includes(v)) list.push(v);
+  let set = found.get(key);
+  if (!set) found.set(key, (set = new Set()));
+  set.add(String(value));
 }
 
 /** The ids a parsed artifact names, for the commit summary: vmfsUuid, deviceId, vml, iqn, backingStore, … */
 export function foundIds(parsed: ParsedArtifact | null): Record<string, string[]> {
-  const found: Record<string, string[]> = {};
-  if (!parsed) return found;
+  const found: Found = new Map();
+  if (!parsed) return {};
   addFound(found, 'vmfsUuid', parsed.vmfs?.vmfsUuid);
   addFound(found, 'label', parsed.vmfs?.label);
   addFound(found, 'segmentUuid', parsed.vmfs?.segmentUuid);
@@ -260,7 +263,7 @@ export function foundIds(parsed: ParsedArtifact | null): Record<string, string[]
   for (const s of d.snapshots ?? []) {
     addFound(found, 'dataset', s.dataset);
   }
-  return found;
+  return Object.fromEntries([...found].map(([k, v]) => [k, [...v]]));
 }
 
 /** Deletes every child row an artifact produced (before reindexing it). */
