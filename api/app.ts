@@ -6,6 +6,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
 import { HTTPException } from 'hono/http-exception';
 import { getPath } from 'hono/utils/url';
+import type { Context } from 'hono';
 import {
   ApiError,
   ERROR_STATUS,
@@ -23,7 +24,7 @@ import { bodyLimit } from './http/body-limit.js';
 import type { AppEnv, App, Services } from './context.js';
 import { routeModules } from './routes/index.js';
 import { registerDocsRoutes } from './routes/docs.js';
-import { notFoundPage, registerConsole, searchWithBlanks } from './console/index.js';
+import { errorPage, notFoundPage, registerConsole, searchWithBlanks } from './console/index.js';
 import { createBlobRoutes } from './routes/blobs.js';
 import { servesOwnUrls } from './store/types.js';
 import { VERSION } from './version.js';
@@ -128,7 +129,8 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
   // `/v1/captures/*` matches `/v1/captures` too: one registration, one pass per answer.
   app.use('/v1/captures/*', gzipAnswers);
 
-  app.onError((thrown, c) => {
+  /** The JSON error a failure is answered with. */
+  const errorAnswer = (thrown: Error, c: Context<AppEnv>): Response => {
     const requestId = c.var.requestId ?? randomUUID();
     // A validator that could not read a gzip body says "malformed"; the inflate knows why (413, 400).
     const err = (thrown instanceof HTTPException && inflateFailure(c)) || thrown;
@@ -160,6 +162,11 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
     if (api.code === 'service_unavailable') c.header('retry-after', String(RETRY_AFTER_SECONDS));
     else if (api.code === 'too_many_requests') c.header('retry-after', String(TOO_MANY_RETRY_AFTER_SECONDS));
     return c.json(errorBody(api.code, api.message, requestId, api.details), api.status);
+  };
+  // A browser's failed console page is a page (console/index.tsx errorPage); the JSON error otherwise.
+  app.onError(async (thrown, c) => {
+    const answer = errorAnswer(thrown, c);
+    return (await errorPage(c, answer)) ?? answer;
   });
 
   app.notFound(

@@ -6,6 +6,7 @@
  * Without JavaScript everything reads and downloads; forms are plain POSTs with a CSRF token.
  */
 import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { bodyLimit } from 'hono/body-limit';
 import { isFormatError } from '../../formats/errors.js';
 import { parseQuery } from '../../formats/ids.js';
@@ -41,7 +42,7 @@ const DOWNLOAD_PATH = /^\/v1\/(artifacts\/[^/]+\/content|volumes\/[^/]+\/(restor
 
 const CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-function html(c: C, node: unknown, status: 200 | 400 | 401 | 403 | 404 | 409 = 200): Response {
+function html(c: C, node: unknown, status: ContentfulStatusCode = 200): Response {
   c.header('Content-Security-Policy', CSP);
   c.header('Cache-Control', 'no-store');
   c.header('X-Content-Type-Options', 'nosniff');
@@ -95,6 +96,35 @@ export function searchWithBlanks(method: string, path: string, rawUrl: string): 
     query.append(k, value);
   }
   return `?${query.toString()}`;
+}
+
+/**
+ * A failed request of a browser outside /v1 (a console page, a form post) as a page in the
+ * console's frame, or null for an API client and any /v1 path, which keep the JSON error
+ * `answer` is. The same status, Retry-After and request id: a 503 says the database or store
+ * is out of reach and when to retry, a 500 which request id the catalog's log names the cause
+ * under, a 4xx its own message. Only a 4xx looks up the session (for the header): a 5xx may be
+ * the database itself.
+ */
+export async function errorPage(c: C, answer: Response): Promise<Response | null> {
+  if (/^\/v1(\/|$)/.test(c.req.path) || !(c.req.header('accept') ?? '').includes('text/html')) return null;
+  const { error } = (await answer.clone().json()) as { error: { message: string; requestId: string } };
+  const status = answer.status as ContentfulStatusCode;
+  const retryAfter = answer.headers.get('retry-after');
+  const user = status < 500 ? await sessionUser(c).catch(() => null) : null;
+  let title = status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : status === 401 ? 'Not signed in' : 'Cannot do that';
+  let message = error.message;
+  if (status === 503) {
+    title = 'Catalog unavailable';
+    message = `The catalog cannot reach its database or its store right now${retryAfter ? `: reload this page in ${retryAfter} seconds` : ''}. If it stays so, the catalog's log says why (request id ${error.requestId}); /readyz says which of the two is down.`;
+  } else if (status >= 500) {
+    title = 'Catalog error';
+    message = `The catalog failed to answer this page (${error.message}). Its log names the cause under request id ${error.requestId}.`;
+  }
+  const page = html(c, <ProblemPage user={user} title={title} message={message} />, status);
+  if (retryAfter) page.headers.set('retry-after', retryAfter);
+  page.headers.set('x-request-id', error.requestId);
+  return page;
 }
 
 /** The path and query of this request, to come back to after signing in. */
