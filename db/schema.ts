@@ -64,12 +64,20 @@ export const captures = pgTable(
      * garbage collection and `check` count an open capture's lists as in use, as its request's chunks.
      */
     chunkLists: jsonb('chunk_lists'),
+    /**
+     * The token whose begin opened the capture (null for a capture begun before migration 0025):
+     * a collector token may hold at most MAX_OPEN_CAPTURES_PER_TOKEN open captures over all the
+     * hosts of its scope (api/ingest/begin.ts), as a wildcard token could otherwise invent hosts.
+     */
+    openedBy: text('opened_by'),
   },
   (t) => [
     index('captures_host_time').on(t.host, t.collectedAt),
     // A host's open captures in any letter case (its tokens cover every spelling), counted by every
     // new begin (api/ingest/begin.ts MAX_OPEN_CAPTURES); a row leaves it when its capture commits.
     index('captures_open_host').on(sql`lower(${t.host})`).where(sql`state = 'open'`),
+    // A token's open captures, counted by every new begin of a collector token (MAX_OPEN_CAPTURES_PER_TOKEN).
+    index('captures_open_token').on(t.openedBy).where(sql`state = 'open'`),
   ],
 );
 

@@ -169,6 +169,28 @@ export async function resolvePrevious(db: Db, body: BeginBody): Promise<BeginReq
 export const MAX_OPEN_CAPTURES = 32;
 
 /**
+ * Captures one collector token may have begun and not committed within STAGING_MAX_AGE_MS, over
+ * every host of its scope. MAX_OPEN_CAPTURES bounds each host name, and a wildcard token
+ * (`esxi-*`, one SSH proxy collecting a cluster) covers as many names as it cares to invent: 32
+ * under each of esxi-1, esxi-2, … was no bound at all. A proxy sends its hosts' captures one
+ * after another, each begun and committed before the next, so a working one has a few open; 256
+ * leaves two for each host of a proxy serving 128 (a vSphere 7 or 8 cluster holds at most 96, by VMware's configuration maximums). Past it a
+ * new capture is answered 429 as past the host's bound. Counted by `captures.opened_by` (migration
+ * 0025): a capture begun before it has none and counts for no token. Admin tokens are not held to it.
+ */
+export const MAX_OPEN_CAPTURES_PER_TOKEN = 256;
+
+/** The captures `tokenId` opened that are open and begun since `since` (as the begin's bound counts them). */
+async function openCapturesOf(db: Db, tokenId: string, since: string): Promise<number> {
+  const [row] = await queryRows<{ n: number | string }>(
+    db,
+    sql`SELECT count(*) AS n FROM captures o
+         WHERE o.opened_by = ${tokenId} AND o.state = 'open' AND coalesce(o.last_begun_at, o.received_at) > ${since}::timestamptz`,
+  );
+  return Number(row?.n ?? 0);
+}
+
+/**
  * POST /v1/captures: records the capture (idempotent on its id) and answers which chunks to
  * upload where; `minimal` (`Prefer: return=minimal`) leaves the present chunks unlisted.
  */
@@ -199,18 +221,24 @@ export async function beginCapture(services: Services, principal: Principal, bod
   const openSince = new Date(now().getTime() - STAGING_MAX_AGE_MS).toISOString();
   const chunks = distinctChunks(req);
   const shas = [...chunks.keys()];
+  // The token whose open captures are counted: a collector's (MAX_OPEN_CAPTURES_PER_TOKEN).
+  const counted = principal.role === 'collector' ? principal.tokenId : null;
   const [begun] = await queryRows<{ id: string | null; waited: boolean | null; held: HeldJson }>(
     db,
     sql`
     WITH gate AS MATERIALIZED (${INGEST_LOCK_WAITED_QUERY}),
          inserted AS (
-           INSERT INTO captures (id, host, state, collected_at, received_at, collector_version, imported, request, last_begun_at)
+           INSERT INTO captures (id, host, state, collected_at, received_at, collector_version, imported, request, last_begun_at, opened_by)
            SELECT ${req.captureId}, ${req.host.name}, 'open', ${collectedAt.toISOString()}::timestamptz, ${begunAt}::timestamptz,
-                  ${req.collector.version}, ${req.collector.mode === 'import'}, ${JSON.stringify(partial ? { ...req, partial: true } : req)}::jsonb, ${begunAt}::timestamptz
+                  ${req.collector.version}, ${req.collector.mode === 'import'}, ${JSON.stringify(partial ? { ...req, partial: true } : req)}::jsonb, ${begunAt}::timestamptz,
+                  ${principal.tokenId}
              FROM gate
             WHERE (SELECT count(*) FROM captures o
                     WHERE lower(o.host) = lower(${req.host.name}) AND o.state = 'open'
                       AND coalesce(o.last_begun_at, o.received_at) > ${openSince}::timestamptz) < ${MAX_OPEN_CAPTURES}
+              AND (${counted}::text IS NULL OR (SELECT count(*) FROM captures o
+                    WHERE o.opened_by = ${counted} AND o.state = 'open'
+                      AND coalesce(o.last_begun_at, o.received_at) > ${openSince}::timestamptz) < ${MAX_OPEN_CAPTURES_PER_TOKEN})
            ON CONFLICT DO NOTHING RETURNING id)
     SELECT (SELECT id FROM inserted) AS id, (SELECT waited FROM gate) AS waited,
            CASE WHEN (SELECT waited FROM gate) THEN NULL ELSE ${heldBlobsJson(req.host.name, shas)} END AS held`,
@@ -226,6 +254,12 @@ export async function beginCapture(services: Services, principal: Principal, bod
     // Dropped or swept since this begin's insert found it: begun afresh.
     if (!row && attempt > 0) return beginCapture(services, principal, body, minimal, partial);
     if (!row) {
+      if (counted && (await openCapturesOf(db, counted, openSince)) >= MAX_OPEN_CAPTURES_PER_TOKEN) {
+        throw new ApiError(
+          'too_many_requests',
+          `this collector token (host scope ${principal.host}) has ${MAX_OPEN_CAPTURES_PER_TOKEN} captures begun and not committed within ${STAGING_MAX_AGE_MS / 3600_000} h over all its hosts; commit them, or retry after Retry-After seconds (the staging sweep drops an open capture ${STAGING_MAX_AGE_MS / 3600_000} h after its latest begin, one still declared in part after ${PARTIAL_MAX_AGE_MS / 3600_000} h)`,
+        );
+      }
       throw new ApiError(
         'too_many_requests',
         `host ${req.host.name} (in any letter case) has ${MAX_OPEN_CAPTURES} captures begun and not committed within ${STAGING_MAX_AGE_MS / 3600_000} h; commit them, or retry after Retry-After seconds (the staging sweep drops an open capture ${STAGING_MAX_AGE_MS / 3600_000} h after its latest begin, one still declared in part after ${PARTIAL_MAX_AGE_MS / 3600_000} h)`,

@@ -79,7 +79,7 @@ const begin = createRoute({
       'An artifact declared by `previous` is not one this host committed with the same kind, fileName, sourcePath, device, size and sha256; send its chunks',
     ),
     429: retryLater(
-      'The host already has MAX_OPEN_CAPTURES (32) captures begun and not committed within 24 h; a new one is refused until one commits or the staging sweep drops one (24 h after its latest begin; 1 h for one still declared in part; a repeated begin of an open capture is not refused); retry after Retry-After seconds',
+      'The host already has MAX_OPEN_CAPTURES (32) captures begun and not committed within 24 h, or the collector token has MAX_OPEN_CAPTURES_PER_TOKEN (256) over all the hosts of its scope; a new one is refused until one commits or the staging sweep drops one (24 h after its latest begin; 1 h for one still declared in part; a repeated begin of an open capture is not refused); retry after Retry-After seconds',
     ),
     503: retryLater('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
   },
@@ -116,7 +116,9 @@ const partial = createRoute({
     413: err('The request body is over the size limit, as sent or inflated'),
     415: err('A Content-Encoding other than gzip, or a body not sent as JSON (Content-Type: application/json)'),
     422: err('An artifact declared by `previous` does not resolve, as for a begin'),
-    429: retryLater('As for a begin: the host has MAX_OPEN_CAPTURES (32) open captures; retry after Retry-After seconds'),
+    429: retryLater(
+      'As for a begin: the host has MAX_OPEN_CAPTURES (32) open captures, or the collector token MAX_OPEN_CAPTURES_PER_TOKEN (256); retry after Retry-After seconds',
+    ),
     503: retryLater('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
   },
 });

@@ -1140,7 +1140,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description The host already has MAX_OPEN_CAPTURES (32) captures begun and not committed within 24 h; a new one is refused until one commits or the staging sweep drops one (24 h after its latest begin; 1 h for one still declared in part; a repeated begin of an open capture is not refused); retry after Retry-After seconds */
+      /** @description The host already has MAX_OPEN_CAPTURES (32) captures begun and not committed within 24 h, or the collector token has MAX_OPEN_CAPTURES_PER_TOKEN (256) over all the hosts of its scope; a new one is refused until one commits or the staging sweep drops one (24 h after its latest begin; 1 h for one still declared in part; a repeated begin of an open capture is not refused); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds to wait before sending the request again */
@@ -1232,7 +1232,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description As for a begin: the host has MAX_OPEN_CAPTURES (32) open captures; retry after Retry-After seconds */
+      /** @description As for a begin: the host has MAX_OPEN_CAPTURES (32) open captures, or the collector token MAX_OPEN_CAPTURES_PER_TOKEN (256); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds to wait before sending the request again */
