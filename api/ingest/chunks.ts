@@ -21,7 +21,7 @@ import { ApiError } from '../errors.js';
 import { stagingKey, type BlobStore } from '../store/types.js';
 import { CHUNK_ENTRY_BYTES, ChunkError, keptOf, PACK_RATIO, SparseChunk, sha256Hex, type VerifiedChunk, verifyChunk } from '../pipeline/chunks.js';
 import { mayNeedRedaction } from '../pipeline/redaction.js';
-import { assertHostAllowed } from './host-scope.js';
+import { assertCaptureOfScope, noSuchCapture } from './host-scope.js';
 import { distinctChunks } from './begin.js';
 import { blobRowsOf, type BlobJson, jsonOf, pool, publishChunk, publishEach, trustedRecord } from './staging.js';
 import { OldestFirst } from '../oldest-first.js';
@@ -260,7 +260,7 @@ async function batchRecords(db: Db, captureId: string, shas: string[]): Promise<
 
 async function requestOf(db: Db, captureId: string): Promise<BeginRequest> {
   const [row] = await db.select({ request: captures.request }).from(captures).where(eq(captures.id, captureId));
-  if (!row) throw new ApiError('not_found', `no capture ${captureId}; begin it first with POST /v1/captures`);
+  if (!row) throw noSuchCapture(captureId);
   return row.request as BeginRequest;
 }
 
@@ -366,8 +366,8 @@ export async function receiveChunks(
   }
   const shas = batch.map((c) => c.sha256);
   const cap = await batchRecords(db, captureId, shas);
-  if (!cap) throw new ApiError('not_found', `no capture ${captureId}; begin it first with POST /v1/captures`);
-  assertHostAllowed(principal, cap.host);
+  if (!cap) throw noSuchCapture(captureId);
+  assertCaptureOfScope(principal, cap.host, captureId);
   if (cap.state !== 'open') throw new ApiError('conflict', `capture ${captureId} is committed; it takes no more chunks`);
   if (badBody) throw badBody;
   const { declared, deferred } = cap.declaration;

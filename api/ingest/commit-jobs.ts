@@ -43,7 +43,7 @@ import { ApiError, describeError, ERROR_STATUS, toApiError, type ErrorCode } fro
 import { type CommitOptions, commitCapture, committedAnswer } from './commit.js';
 import { assertDeclaredWhole, distinctChunks } from './begin.js';
 import { type ReceivedChunks, receivedOf } from './chunks.js';
-import { assertHostAllowed } from './host-scope.js';
+import { assertCaptureOfScope } from './host-scope.js';
 import { onePer } from '../one-per.js';
 import { earlierParses } from '../pipeline/parse.js';
 import { chunkRecordsJson, chunkRecordsOf, chunkRecordsOnce, type ChunkRecords, type ChunkRecordsJson, type ManifestArtifact } from '../pipeline/verify.js';
@@ -217,8 +217,9 @@ export async function commitOrHandOff(services: Services, principal: Principal, 
   // No capture: the synchronous commit says so (404), as it always has.
   if (!found) return { status: 200, body: await commitCapture(services, principal, captureId) };
   const { job } = found;
-  // Before the job is looked at: another host's token learns nothing about this one's commit.
-  assertHostAllowed(principal, found.cap.host);
+  // Before the job is looked at: another host's token learns nothing about this one's commit,
+  // nor that the capture exists (answered as an unknown id).
+  assertCaptureOfScope(principal, found.cap.host, captureId);
   if (found.cap.state === 'committed') {
     if (job) await db.delete(commitJobs).where(eq(commitJobs.captureId, captureId));
     return { status: 200, body: await committedAnswer(db, found.cap) };

@@ -10,7 +10,7 @@ import { queryRows, type Db } from '../../db/client.js';
 import { artifacts, blobs, captures } from '../../db/schema.js';
 import { INGEST_LOCK_QUERY } from '../retention/lock.js';
 import { LIMITS } from './limits.js';
-import { assertHostAllowed } from './host-scope.js';
+import { assertCaptureOfScope, noSuchCapture } from './host-scope.js';
 import type { Principal, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { manifestKey } from '../store/types.js';
@@ -126,8 +126,8 @@ export async function commitCapture(
 ): Promise<CommitResponse> {
   const { db, store, now } = services;
   const cap = row ?? (await loadCapture(db, captureId));
-  if (!cap) throw new ApiError('not_found', `no capture ${captureId}; begin it first with POST /v1/captures`);
-  assertHostAllowed(principal, cap.host);
+  if (!cap) throw noSuchCapture(captureId);
+  assertCaptureOfScope(principal, cap.host, captureId);
   if (cap.state === 'committed') return committedAnswer(db, cap);
   assertDeclaredWhole(captureId, cap.request);
 

@@ -29,6 +29,21 @@ export function hostScopeCovers(scope: string, host: string): boolean {
   return new RegExp(`^${pattern}$`, 'i').test(host);
 }
 
+/** The answer to a capture id the catalog does not hold, or one a collector token may not touch (assertCaptureOfScope). */
+export function noSuchCapture(captureId: string): ApiError {
+  return new ApiError('not_found', `no capture ${captureId}; begin it first with POST /v1/captures`);
+}
+
+/**
+ * A collector token may only touch the captures of the host(s) of its scope; for another
+ * host's capture it is answered as for a capture id the catalog does not hold (404, the same
+ * code and message), so its token cannot learn that an id it saw or guessed exists, or when it
+ * is committed. Admin may touch any.
+ */
+export function assertCaptureOfScope(principal: Principal, host: string, captureId: string): void {
+  if (principal.role === 'collector' && !(principal.host && hostScopeCovers(principal.host, host))) throw noSuchCapture(captureId);
+}
+
 /** A collector token may only write for the host(s) of its scope; admin may write for any. */
 export function assertHostAllowed(principal: Principal, host: string): void {
   if (principal.role === 'collector' && !(principal.host && hostScopeCovers(principal.host, host))) {

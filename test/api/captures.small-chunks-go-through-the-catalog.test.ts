@@ -209,9 +209,9 @@ describeEachFlavour('small chunks go through the catalog', (flavour) => {
       await storedChunkIs(catalog, victim.sha, victim.size);
     };
 
-    it("another host's capture: 403", async () => {
+    it("another host's capture: 404, as an unknown id", async () => {
       const { p, answer } = await open('esx-b');
-      await refused(403, await send(catalog, p.request.captureId, missingOf(p, answer), tokens['esx-a']));
+      await refused(404, await send(catalog, p.request.captureId, missingOf(p, answer), tokens['esx-a']));
       expect(await catalog.services.db.select().from(captureChunks).where(eq(captureChunks.captureId, p.request.captureId))).toEqual([]);
     });
 

@@ -1288,13 +1288,13 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Wrong role or another host */
+      /** @description Wrong role */
       403: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description No such capture */
+      /** @description No such capture; a collector token is answered so for a capture of a host outside its scope too, with the same code and message */
       404: {
         content: {
           "application/json": components["schemas"]["Error"];
@@ -1426,13 +1426,13 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Wrong role or another host */
+      /** @description Wrong role */
       403: {
         content: {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description No such capture */
+      /** @description No such capture; a collector token is answered so for a capture of a host outside its scope too, with the same code and message */
       404: {
         content: {
           "application/json": components["schemas"]["Error"];
