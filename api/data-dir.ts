@@ -9,7 +9,8 @@
  */
 import { existsSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { firstUnwritable, shellWord, userName } from '../db/client.js';
+import { firstUnwritable, userName } from '../db/client.js';
+import { shellWord } from '../formats/printable.js';
 import { ConfigError } from './config.js';
 
 /**

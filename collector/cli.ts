@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './errors.js';
+import { shellWord } from '../formats/printable.js';
 import { DEFAULT_HOST_SETTINGS, type HostSettings } from './host-access.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -108,6 +109,11 @@ export const DEFAULT_CONFIG_FILE = '/etc/vmfs-collector.json';
 
 /** Where captures wait without --spool or "spool"; help texts name it through this one string. */
 export const DEFAULT_SPOOL_DIR = '/var/spool/vmfs-collector';
+
+/** `collector spool list` as the operator pastes it to see `dir`: with `--spool DIR` unless it is the default spool. */
+export function spoolListCommand(dir: string): string {
+  return dir === DEFAULT_SPOOL_DIR ? 'collector spool list' : `collector spool list --spool ${shellWord(dir)}`;
+}
 
 export const COMMON_HELP = `
 Catalog options (flags win over env, env over the config file):

@@ -4,6 +4,7 @@ import { CollectorError, EXIT, UsageError } from './errors.js';
 import { DEFAULT_CONFIG_FILE, DEFAULT_SPOOL_DIR, parseBytes, parseInteger } from './cli.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './http.js';
 import { hostNameProblem } from '../formats/host-name.js';
+import { shellWord } from '../formats/printable.js';
 
 export const DEFAULT_SPOOL_MAX_BYTES = 2 * 1024 ** 3;
 
@@ -127,7 +128,7 @@ function warnIfOthersCanRead(path: string): void {
   const mode = statSync(path, { throwIfNoEntry: false })?.mode ?? 0;
   if (mode & 0o077)
     process.stderr.write(
-      `collector: warning: ${path} holds a token and others can read it (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 ${path}\n`,
+      `collector: warning: ${path} holds a token and others can read it (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 ${shellWord(path)}\n`,
     );
 }
 

@@ -4,6 +4,7 @@ import { CHUNK_SIZE, type BeginResponse, type ChunkRef, type CommitResponse, typ
 import type { CatalogClient } from './catalog-client.js';
 import { readAll } from './capture.js';
 import { ChunkStager, sha256Hex } from './chunker.js';
+import { spoolListCommand } from './cli.js';
 import { CollectorError, describeError, EXIT } from './errors.js';
 import { accessFromRef, type HostAccess, type HostSettings } from './host-access.js';
 import { RejectedError, UnreachableError, unreachableLine } from './http.js';
@@ -96,7 +97,7 @@ async function settleFailure(c: SpooledCapture, e: unknown, spool: Spool, now: n
   const rejection: Rejection = { rejectedAt: attempt.at, status: attempt.status, message, requestId: attempt.requestId ?? null };
   await spool.rejectCapture(c, rejection);
   return new CaptureRejected(
-    `capture ${c.begin.captureId} of ${c.begin.host.name} (collected ${c.begin.collectedAt}) will never be taken: ${message}; kept in ${spool.dir}/rejected/${c.begin.captureId}/ (see collector spool list)`,
+    `capture ${c.begin.captureId} of ${c.begin.host.name} (collected ${c.begin.collectedAt}) will never be taken: ${message}; kept in ${spool.dir}/rejected/${c.begin.captureId}/ (see ${spoolListCommand(spool.dir)})`,
     c.begin.captureId,
     rejection,
   );

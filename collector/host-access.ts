@@ -3,6 +3,7 @@ import { constants, statSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
 import { CHUNK_SIZE } from '../formats/index.js';
+import { shellWord } from '../formats/printable.js';
 import { UsageError } from './errors.js';
 
 /** The outcome of running one of the host's commands. */
@@ -202,11 +203,6 @@ export class LocalAccess implements HostAccess {
   }
 }
 
-/** Quotes one word for the remote POSIX shell. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
 /**
  * Options that keep ssh from prompting or trusting an unknown host key, and that end
  * a session whose host went silent (4 keepalives 15 s apart unanswered).
@@ -247,7 +243,7 @@ export class SshAccess implements HostAccess {
   }
 
   async run(argv: string[]): Promise<CommandResult> {
-    const r = await runProcess('ssh', this.#sshArgs(argv.map(shellQuote).join(' ')), this.settings.commandTimeoutMs);
+    const r = await runProcess('ssh', this.#sshArgs(argv.map(shellWord).join(' ')), this.settings.commandTimeoutMs);
     if (r.missing) return { ...r, missing: false, stderr: 'ssh client not found on PATH' };
     // ssh exits 255 for its own failures; 127 is the remote shell's "command not found".
     return { ...r, missing: r.code === 127 };
@@ -256,7 +252,7 @@ export class SshAccess implements HostAccess {
   async *read(path: string, offset: number, length: number): AsyncIterable<Buffer> {
     if (offset % CHUNK_SIZE !== 0) throw new Error('remote reads start on a 1 MiB boundary');
     const count = Math.ceil(length / CHUNK_SIZE);
-    const remote = `dd if=${shellQuote(path)} bs=1M skip=${offset / CHUNK_SIZE} count=${count} 2>/dev/null || { echo "dd failed" >&2; exit 3; }`;
+    const remote = `dd if=${shellWord(path)} bs=1M skip=${offset / CHUNK_SIZE} count=${count} 2>/dev/null || { echo "dd failed" >&2; exit 3; }`;
     const child = spawn('ssh', this.#sshArgs(remote), { stdio: ['ignore', 'pipe', 'pipe'] });
     // A long dump may take longer than the timeout: only silence for that long ends it.
     const dog = watchdog(child, this.settings.commandTimeoutMs);

@@ -8,6 +8,7 @@ import { ChunkStager } from './chunker.js';
 import { requireCatalog, type SendConfig } from './config.js';
 import { CaptureRejected, deliverCapture, deliverPart, newResult, NOT_THE_CAPTURE, type DeliveryOptions, type DeliveryResult } from './deliver.js';
 import { DigestMemo } from './digest-memo.js';
+import { DEFAULT_SPOOL_DIR, spoolListCommand } from './cli.js';
 import { describeError, EXIT, jsonError } from './errors.js';
 import { DEFAULT_HOST_SETTINGS, type HostAccess, type HostSettings } from './host-access.js';
 import { RejectedError, UnreachableError, unreachableLine } from './http.js';
@@ -180,7 +181,9 @@ export class SendSession {
     this.#progress.finish();
     // A failure's report carries the error every other failure prints with --json, so a script
     // reads `.error` whatever went wrong; "done in part" (2) is a result, as the catalog CLI's.
-    process.stdout.write(json ? printableJson(this.#failure ? { ...jsonError(r.exitCode, this.#failure), ...r } : r) + '\n' : formatRunReport(r));
+    process.stdout.write(
+      json ? printableJson(this.#failure ? { ...jsonError(r.exitCode, this.#failure), ...r } : r) + '\n' : formatRunReport(r, this.#spool?.dir),
+    );
     return r.exitCode;
   }
 
@@ -448,7 +451,8 @@ export class SendSession {
     else if (states.includes('failed')) fail(EXIT.failed, errors('failed'));
     // Not one artifact read on any host: a failure, not a partial success.
     else if (states.length && !states.some((s) => s !== 'empty')) fail(EXIT.failed, errors('empty'), true);
-    else if (r.spool.rejected.length > 0) fail(EXIT.rejected, `set aside in rejected/ (collector spool list): ${r.spool.rejected.join(', ')}`);
+    else if (r.spool.rejected.length > 0)
+      fail(EXIT.rejected, `set aside in rejected/ (${spoolListCommand(this.#spool?.dir ?? DEFAULT_SPOOL_DIR)}): ${r.spool.rejected.join(', ')}`);
     else if (r.artifactsFailed > 0 || states.includes('empty')) r.exitCode = EXIT.partial;
     // A commit still in progress at the catalog: try later, unless something else failed.
     else if (this.#late) fail(EXIT.spooled, `${waiting}: the catalog is still verifying a commit`);
@@ -461,7 +465,7 @@ export class SendSession {
 }
 
 /** Human summary of a run, a few lines. */
-export function formatRunReport(r: RunReport): string {
+export function formatRunReport(r: RunReport, spoolDir = DEFAULT_SPOOL_DIR): string {
   const lines: string[] = [];
   const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
   if (r.spool.delivered.length) lines.push(`delivered ${r.spool.delivered.length} spooled capture(s): ${r.spool.delivered.join(', ')}`);
@@ -481,7 +485,7 @@ export function formatRunReport(r: RunReport): string {
     `${r.dryRun ? 'dry run: ' : ''}${r.artifacts} artifact(s), ${r.chunks} chunk(s), read ${mib(r.bytesRead)}, ` +
       `${r.dryRun ? 'would upload' : 'uploaded'} ${r.chunksUploaded} chunk(s) ${mib(r.bytesUploaded)} in ${r.seconds} s` +
       (r.spool.pending ? `; ${r.spool.pending} capture(s) waiting in the spool` : '') +
-      (r.spool.setAside ? `; ${r.spool.setAside} rejected (collector spool list)` : ''),
+      (r.spool.setAside ? `; ${r.spool.setAside} rejected (${spoolListCommand(spoolDir)})` : ''),
   );
   // Each line as one line: what a host said (a note, an error) is shown escaped, a line break in it too.
   return lines.map(visible).join('\n') + '\n';

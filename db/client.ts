@@ -27,6 +27,7 @@ import { basename, join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema.js';
+import { shellWord } from '../formats/printable.js';
 
 /**
  * The catalog's database handle. Drizzle is given no relational schema (`db.query.*`, which the
@@ -176,11 +177,6 @@ function whyUncreatable(pgDir: string, e: unknown): string {
     /* no statfs: what PGlite said */
   }
   return e instanceof Error ? e.message.split('\n')[0] : String(e);
-}
-
-/** A path as one shell word: as it is when it needs no quoting, else single-quoted. */
-export function shellWord(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }
 
 /** What is known of why PGlite could not open pgDir: a file every PostgreSQL data directory holds that is missing, or what PGlite said. */

@@ -36,3 +36,14 @@ export function visibleLines(text: string): string {
 export function printableJson(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(new RegExp(`[${WIDE}]`, 'g'), (c) => `\\u${hex(c, 4)}`);
 }
+
+/**
+ * One word of a command line an operator is shown and may paste (a path in `-o DIR`, `chown`,
+ * `chmod`, a remote ssh command, a restore.sh step): as it is when it holds only characters no
+ * shell treats specially, else single-quoted with each `'` written `'\''` — POSIX, so sh, dash,
+ * busybox sh, ksh and bash read it back as the same word. A caller that prints it keeps control
+ * characters out (`hasControlChars`): a quoted newline is correct sh but splits the line.
+ */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}

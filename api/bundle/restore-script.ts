@@ -21,7 +21,7 @@
  * command line unquoted, and control characters never reach the output at all.
  */
 
-import { hasControlChars, visible } from '../../formats/printable.js';
+import { hasControlChars, shellWord, visible } from '../../formats/printable.js';
 
 /** GPT type GUID of a VMFS partition, as partedUtil spells it (docs/formats.md §2). */
 export const PARTEDUTIL_VMFS_TYPE = 'AA31E02A400F11DB9590000C2911D1B8';
@@ -106,17 +106,6 @@ function quotedForDisplay(s: string): string {
   return `"${visible(s.replace(/[\\"]/g, (c) => `\\${c}`))}"`;
 }
 
-/**
- * Quotes one argument for sh: bare when it holds only characters no shell treats
- * specially, else single quotes with each `'` written `'\''` (POSIX; dash, busybox
- * sh and ksh agree). Callers keep control characters out (see `hasControlChars`):
- * a quoted newline is correct sh but splits a printed command over two lines.
- */
-export function shQuote(s: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The device id bytes an LVM header holds for a device id, from the NAA/EUI hex or the vml. */
 export function expectedIdHex(deviceId: string | null, vml: string | null): string | null {
   if (deviceId) {
@@ -188,7 +177,7 @@ export function sourceCommand(extent: number, host: string): string {
 
 /** `--source N=HOST` for `host`, quoted as one argument, the host as restore.sh prints and matches it. */
 function sourceOption(extent: number, host: string): string {
-  return `--source ${shQuote(`${extent}=${visible(host)}`)}`;
+  return `--source ${shellWord(`${extent}=${visible(host)}`)}`;
 }
 
 /** The command that restores one extent's partition table onto `device`. */
@@ -203,18 +192,18 @@ export function extentAction(extent: RestoreExtent, device: string): ExtentActio
   }
   const p = extent.partition;
   const index = p.index > 0 ? p.index : 1;
-  const file = shQuote(extent.headerFile!);
-  const dev = shQuote(device);
+  const file = shellWord(extent.headerFile!);
+  const dev = shellWord(device);
   if (p.scheme === 'mbr') {
     return {
       kind: 'mbr',
       command: `dd if=${file} of=${dev} bs=512 count=1 conv=notrunc`,
-      alternative: `partedUtil setptbl ${dev} msdos ${shQuote(`${index} ${p.startLba} ${p.endLba} ${mbrType(p.type)} 0`)}`,
+      alternative: `partedUtil setptbl ${dev} msdos ${shellWord(`${index} ${p.startLba} ${p.endLba} ${mbrType(p.type)} 0`)}`,
     };
   }
   return {
     kind: 'gpt',
-    command: `partedUtil setptbl ${dev} gpt ${shQuote(`${index} ${p.startLba} ${p.endLba} ${partedType(p.type)} 0`)}`,
+    command: `partedUtil setptbl ${dev} gpt ${shellWord(`${index} ${p.startLba} ${p.endLba} ${partedType(p.type)} 0`)}`,
     alternative: `dd if=${file} of=${dev} bs=512 count=34 conv=notrunc   # primary GPT only; repair the backup header afterwards (sgdisk -e / partedUtil fixGpt)`,
   };
 }
@@ -618,14 +607,14 @@ export function renderRestoreScript(plan: RestorePlan): string {
   const volumePlan = plan.vmfsUuid
     ? `; the DR plan is its volume's: collector restore --volume ${visible(plan.vmfsUuid)} --at ${visible(plan.at)} (or GET /v1/volumes/${visible(plan.vmfsUuid)}/dr-plan?format=text&at=${visible(plan.at)})`
     : '';
-  lines.push(`  [ -f DR-PLAN.txt ] || die ${shQuote(`this bundle has no DR-PLAN.txt (a bundle of one LUN, or from an older catalog)${volumePlan}`)}`);
+  lines.push(`  [ -f DR-PLAN.txt ] || die ${shellWord(`this bundle has no DR-PLAN.txt (a bundle of one LUN, or from an older catalog)${volumePlan}`)}`);
   // The steps name the bundle's files relative to it; the plan is pasted wherever the operator is.
   lines.push('  say "cd $(q "$PWD")   # the steps below name the bundle\'s files from here"');
   lines.push('  cat DR-PLAN.txt');
   lines.push('  exit 0');
   lines.push('fi');
   lines.push(
-    `say ${shQuote(`volume ${visible(plan.vmfsUuid ?? 'unknown')}${label ? ` (${label})` : ''}, ${plan.extents.length} extent(s), as of ${visible(plan.at)}`)}`,
+    `say ${shellWord(`volume ${visible(plan.vmfsUuid ?? 'unknown')}${label ? ` (${label})` : ''}, ${plan.extents.length} extent(s), as of ${visible(plan.at)}`)}`,
   );
   // The commands a dry run shows name the bundle's files as relative paths: where they run by hand.
   lines.push(
@@ -633,22 +622,22 @@ export function renderRestoreScript(plan: RestorePlan): string {
   );
   for (const e of plan.extents) {
     if (!e.dispute) {
-      lines.push(`restore_extent ${restoreExtentArgs(e, '').map(shQuote).join(' ')}`);
+      lines.push(`restore_extent ${restoreExtentArgs(e, '').map(shellWord).join(' ')}`);
       continue;
     }
     // A disputed extent: the picked host's candidate, or every candidate shown and none written.
-    const id = shQuote(visible(e.deviceId ?? e.vml ?? 'unknown'));
+    const id = shellWord(visible(e.deviceId ?? e.vml ?? 'unknown'));
     lines.push(`source_of ${e.number}`);
     lines.push('case $SRC in');
     for (const c of e.dispute) {
       const args = restoreExtentArgs(candidateExtent(e, c), `from ${c.host}'s dump of ${c.headerCollectedAt}, picked with --source`);
-      lines.push(`  ${shQuote(visible(c.host))}) restore_extent ${args.map(shQuote).join(' ')} ;;`);
+      lines.push(`  ${shellWord(visible(c.host))}) restore_extent ${args.map(shellWord).join(' ')} ;;`);
     }
-    lines.push(`  *) if disputed ${e.number} ${id} ${shQuote(describeDispute(e.dispute))}; then`);
+    lines.push(`  *) if disputed ${e.number} ${id} ${shellWord(describeDispute(e.dispute))}; then`);
     lines.push('       ( APPLY=0');
     for (const c of e.dispute) {
       const args = restoreExtentArgs(candidateExtent(e, c), `if picked (${sourceOption(e.number, c.host)})`);
-      lines.push(`         restore_extent ${args.map(shQuote).join(' ')}`);
+      lines.push(`         restore_extent ${args.map(shellWord).join(' ')}`);
     }
     lines.push('       )', '     fi ;;');
     lines.push('esac');
@@ -670,11 +659,11 @@ export function renderRestoreScript(plan: RestorePlan): string {
 function renderCheckSource(disputes: readonly RestoreExtent[]): string[] {
   const out = ['check_source() {', '  case $1 in'];
   for (const e of disputes) {
-    const hosts = e.dispute!.map((c) => shQuote(visible(c.host)));
+    const hosts = e.dispute!.map((c) => shellWord(visible(c.host)));
     out.push(`    ${e.number}) case $2 in`);
     out.push(`         ${hosts.join('|')}) ;;`);
     out.push(
-      `         *) die "--source $(shown "$1=$2"): extent $1 has no candidate dump from $(shown "$2"); its candidates:" ${shQuote(hosts.join(', '))} ;;`,
+      `         *) die "--source $(shown "$1=$2"): extent $1 has no candidate dump from $(shown "$2"); its candidates:" ${shellWord(hosts.join(', '))} ;;`,
     );
     out.push('       esac ;;');
   }
@@ -687,13 +676,13 @@ function renderCheckSource(disputes: readonly RestoreExtent[]): string[] {
 /** check_device_key KEY for restore.sh: dies unless KEY is an extent's number or device id (as restore_extent gets it). */
 function renderCheckDeviceKey(extents: readonly RestoreExtent[]): string[] {
   const keys = extents.map((e) => [String(e.number), visible(e.deviceId ?? e.vml ?? 'unknown')] as const);
-  const known = keys.length ? keys.flat().map(shQuote).join('|') : "''";
+  const known = keys.length ? keys.flat().map(shellWord).join('|') : "''";
   const listed = keys.map(([n, id]) => `${n} ${id}`).join(', ') || 'none';
   return [
     'check_device_key() {',
     '  case $1 in',
     `    ${known}) ;;`,
-    `    *) die "--device $(shown "$1")=…: no extent of this bundle is $(shown "$1"); its extents:" ${shQuote(listed)} ;;`,
+    `    *) die "--device $(shown "$1")=…: no extent of this bundle is $(shown "$1"); its extents:" ${shellWord(listed)} ;;`,
     '  esac',
     '}',
   ];

@@ -26,10 +26,10 @@
  *   snapshot LUN (VMware KB 1011387): it mounts only after a resignature, which gives
  *   the volume a new VMFS UUID.
  */
-import { visible } from '../../formats/printable.js';
+import { shellWord, visible } from '../../formats/printable.js';
 import { encodePgName } from '../../formats/smf.js';
 import { datasetOfBackingStore } from '../../formats/zfs.js';
-import { shQuote, sourceCommand } from '../bundle/restore-script.js';
+import { sourceCommand } from '../bundle/restore-script.js';
 
 /** An artifact a step comes from, named as it appears in the restore bundle. */
 export interface PlanSource {
@@ -197,7 +197,7 @@ function storageFactsMessage(f: Omit<StorageFactsFrom, 'message'>, files: PlanSo
  */
 function fetchCommand(s: PlanSource): string {
   return (
-    `curl -fLo ${shQuote(s.fileName)} -H "Authorization: Bearer \${TOKEN:?set TOKEN to an operator token}" ` +
+    `curl -fLo ${shellWord(s.fileName)} -H "Authorization: Bearer \${TOKEN:?set TOKEN to an operator token}" ` +
     `"\${CATALOG_URL:?set CATALOG_URL to the catalog address}/v1/artifacts/${encodeURIComponent(s.artifactId)}/content"`
   );
 }
@@ -303,7 +303,7 @@ export interface DrPlan {
  * stays one line an operator can copy alone; no real IQN, zvol or group name holds one.
  */
 export function shellQuote(arg: string): string {
-  return shQuote(arg.replace(/[\u0000-\u001f\u007f]/g, '?'));
+  return shellWord(arg.replace(/[\u0000-\u001f\u007f]/g, '?'));
 }
 
 /** One command line from its words, each quoted. */
@@ -862,7 +862,7 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
       const files = new Map<string, PlanSource>();
       for (const st of steps)
         for (const src of st.from)
-          if (src.bundlePath === null && f.artifactIds.includes(src.artifactId) && st.commands.some((c) => c.split(' ').includes(shQuote(src.fileName))))
+          if (src.bundlePath === null && f.artifactIds.includes(src.artifactId) && st.commands.some((c) => c.split(' ').includes(shellWord(src.fileName))))
             files.set(src.artifactId, src);
       return { ...f, message: storageFactsMessage(f, [...files.values()]) };
     });

@@ -3,8 +3,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { DEFAULT_CONFIG_FILE, noPositionals, parseCommand, printedHelp, VALUE } from '../cli.js';
 import { UsageError } from '../errors.js';
-import { shellQuote } from '../host-access.js';
-import { hasControlChars, visible } from '../../formats/printable.js';
+import { hasControlChars, shellWord, visible } from '../../formats/printable.js';
 
 export const HELP = `Usage: collector cron [--schedule "M H * * *"] [--args="..."] [--json]
 
@@ -62,7 +61,7 @@ export async function run(args: string[]): Promise<number> {
   // Every word quoted for cron's shell (a space in "/opt/vmfs tools/" split the line in two;
   // `$(…)` or `;` in --args ran), and every % escaped: cron makes a bare one a line break.
   const words = [process.execPath, script, 'collect', '--quiet', ...extra];
-  const cmd = words.map(shellQuote).join(' ');
+  const cmd = words.map(shellWord).join(' ');
   const unwritable = words.find((w) => hasControlChars(w) || w.includes('\\%'));
   if (unwritable !== undefined)
     throw new UsageError(`cron: ${JSON.stringify(unwritable)} cannot be written in a crontab line (a control character, or \\ before %)`);

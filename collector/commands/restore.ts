@@ -12,7 +12,7 @@ import { makeDir } from '../spool.js';
 import { TarReader, type TarEntry } from '../tar.js';
 import { canonicalVmfsUuid, deviceIdOf } from '../../formats/ids.js';
 import { namesTimeZone, noTimeZone } from '../../formats/zoned-time.js';
-import { printableJson, visible } from '../../formats/printable.js';
+import { printableJson, shellWord, visible } from '../../formats/printable.js';
 import { DownloadProgress } from '../progress.js';
 
 export const HELP = `Usage: collector restore (--volume UUID | --device ID) [--at ISO] [-o DIR]
@@ -287,7 +287,9 @@ export async function run(args: string[]): Promise<number> {
   });
   // A second run into the first's directory: say where to go instead, and that the first stays.
   if (existing && existing.length > 0)
-    throw new UsageError(`restore: ${out} exists and is not empty (-o wants a new or empty directory: -o ${out}-2, say; what is in ${out} is left as it is)`);
+    throw new UsageError(
+      `restore: ${out} exists and is not empty (-o wants a new or empty directory: -o ${shellWord(`${out}-2`)}, say; what is in ${out} is left as it is)`,
+    );
   const staging = `${out}.partial-${process.pid}`;
   await makeDir(staging).catch((e) => {
     throw new CollectorError(`restore: ${staging}: ${describeError(e)}`);

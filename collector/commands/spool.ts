@@ -1,6 +1,6 @@
 import { readdirSync, statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
-import { CATALOG_OPTIONS, COMMON_HELP, DEFAULT_SPOOL_DIR, parseCommand, printedHelp, VALUE } from '../cli.js';
+import { CATALOG_OPTIONS, COMMON_HELP, DEFAULT_SPOOL_DIR, parseCommand, printedHelp, spoolListCommand, VALUE } from '../cli.js';
 import { loadConfigFile, requireCatalog, resolveSendConfig } from '../config.js';
 import { CatalogClient } from '../catalog-client.js';
 import { deliverCapture } from '../deliver.js';
@@ -53,7 +53,9 @@ function pick(entries: SpoolEntry[], id: string, dir: string): SpoolEntry {
   const hits = entries.filter((e) => e.id.startsWith(id));
   if (hits.length === 1 && id) return hits[0];
   throw new CollectorError(
-    hits.length ? `${JSON.stringify(id)} matches ${hits.length} captures in ${dir}` : `no capture ${JSON.stringify(id)} in ${dir} (see collector spool list)`,
+    hits.length
+      ? `${JSON.stringify(id)} matches ${hits.length} captures in ${dir}`
+      : `no capture ${JSON.stringify(id)} in ${dir} (see ${spoolListCommand(dir)})`,
   );
 }
 

@@ -12,7 +12,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectedIdHex, extentAction, renderRestoreScript, shQuote, type RestoreExtent, type RestorePlan } from '../../api/bundle/restore-script.js';
+import { expectedIdHex, extentAction, renderRestoreScript, type RestoreExtent, type RestorePlan } from '../../api/bundle/restore-script.js';
+import { shellWord } from '../../formats/printable.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 
 const NAA = 'naa.600144f0aabbccddeeff001122334455';
@@ -81,8 +82,8 @@ describe('restore-script: pure parts', () => {
     ['esx01/vmfs-header/a b.hex', `'esx01/vmfs-header/a b.hex'`],
     [`it's`, `'it'\\''s'`],
     ['$(reboot)', `'$(reboot)'`],
-  ])('shQuote(%s)', (input, want) => {
-    expect(shQuote(input)).toBe(want);
+  ])('shellWord(%s)', (input, want) => {
+    expect(shellWord(input)).toBe(want);
   });
 
   it('is deterministic and never writes in its text without --apply gating', () => {
@@ -259,7 +260,7 @@ describe('restore-script: run with sh on device files', () => {
     const bin = mkdtempSync(join(tmpdir(), 'vrc-bin-'));
     dirs.push(bin);
     const log = join(bin, 'calls');
-    writeFileSync(join(bin, 'partedUtil'), `#!/bin/sh\nfor a in "$@"; do printf '[%s]' "$a"; done >> ${shQuote(log)}\necho >> ${shQuote(log)}\n`);
+    writeFileSync(join(bin, 'partedUtil'), `#!/bin/sh\nfor a in "$@"; do printf '[%s]' "$a"; done >> ${shellWord(log)}\necho >> ${shellWord(log)}\n`);
     chmodSync(join(bin, 'partedUtil'), 0o755);
     const applied = run(script, ['--apply', '--device', dev], { ...process.env, PATH: `${bin}:${process.env.PATH}` });
     expect(applied.code, applied.out).toBe(0);
@@ -270,7 +271,7 @@ describe('restore-script: run with sh on device files', () => {
     // label and geometry lines: VMware KB 1036609, "Using the partedUtil command line utility on ESXi".
     writeFileSync(
       join(bin, 'partedUtil'),
-      `#!/bin/sh\nfor a in "$@"; do printf '[%s]' "$a"; done >> ${shQuote(log)}\necho >> ${shQuote(log)}\n` +
+      `#!/bin/sh\nfor a in "$@"; do printf '[%s]' "$a"; done >> ${shellWord(log)}\necho >> ${shellWord(log)}\n` +
         `[ "$1" = getptbl ] && printf 'gpt\\n13054 255 63 209715200\\n1 2048 209715166 AA31E02A400F11DB9590000C2911D1B8 vmfs 0\\n'\nexit 0\n`,
     );
     writeFileSync(log, '');

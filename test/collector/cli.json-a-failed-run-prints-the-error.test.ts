@@ -119,7 +119,7 @@ describe('collect --json on a failed run', { timeout: 120_000 }, () => {
     writeFileSync(file, JSON.stringify(entry));
     const r = await runJson([...args(server.url, spool), '--json'], env());
     expect(r.code, r.stderr).toBe(65);
-    expect(r.json.error).toEqual({ code: 'rejected', message: `set aside in rejected/ (collector spool list): ${bad}` });
+    expect(r.json.error).toEqual({ code: 'rejected', message: `set aside in rejected/ (collector spool list --spool ${spool}): ${bad}` });
     expect(r.json.captures[0].state).toBe('committed');
 
     // One artifact read, one not (a file that is not there): done in part, a result without an error.

@@ -58,7 +58,7 @@ describe('spool resend and drop with --json', { timeout: 90_000 }, () => {
 
     const none = await runJson(spoolCommand('spool', 'drop', id, '--json'), env());
     expect(none.code).toBe(1);
-    const message = `no capture ${JSON.stringify(id)} in ${spool} (see collector spool list)`;
+    const message = `no capture ${JSON.stringify(id)} in ${spool} (see collector spool list --spool ${spool})`;
     expect(none.json).toEqual({ error: { code: 'failed', message } });
     expect(none.stderr).toBe(`collector spool: ${message}\n`);
   });
