@@ -20,7 +20,7 @@ import {
 } from './errors.js';
 import { CONTROL_CHARS, LIMITS } from './ingest/limits.js';
 import { gzipAnswers, inflateFailure, inflateRequest } from './http/content-encoding.js';
-import { bodyLimit } from './http/body-limit.js';
+import { bodyLimit, SMALL_BODY_MAX_BYTES } from './http/body-limit.js';
 import type { AppEnv, App, Services } from './context.js';
 import { routeModules } from './routes/index.js';
 import { registerDocsRoutes } from './routes/docs.js';
@@ -29,8 +29,11 @@ import { createBlobRoutes } from './routes/blobs.js';
 import { servesOwnUrls } from './store/types.js';
 import { VERSION } from './version.js';
 
-/** JSON request bodies above this are refused with 413 before they are parsed (see LIMITS). */
+/** JSON request bodies above this are refused with 413 before they are parsed (see LIMITS): a begin's (BEGIN_PATH). */
 export const MAX_JSON_BODY_BYTES = LIMITS.requestBodyBytes;
+
+/** The routes that take a begin's body, up to MAX_JSON_BODY_BYTES (every other one SMALL_BODY_MAX_BYTES): POST /v1/captures and POST /v1/captures/{id}/partial. */
+const BEGIN_PATH = /^\/v1\/captures(?:\/[^/]+\/partial)?$/;
 
 const PLAIN_URL = /^[!-$&-~]*$/;
 
@@ -112,13 +115,14 @@ export function createApp(services: Services, extraRoutes: Array<(app: App) => v
     if (c.req.method === 'POST' || c.req.method === 'DELETE' || c.req.method === 'PATCH') {
       // A gzip body is held to the limit twice: as sent, then inflated when the route reads it,
       // after its token and role checks (inflateRequest).
+      const limit = c.req.method === 'POST' && BEGIN_PATH.test(c.req.path) ? MAX_JSON_BODY_BYTES : SMALL_BODY_MAX_BYTES;
       return bodyLimit({
-        maxSize: MAX_JSON_BODY_BYTES,
+        maxSize: limit,
         onError: () => {
-          throw new ApiError('payload_too_large', `request body over ${MAX_JSON_BODY_BYTES} bytes`);
+          throw new ApiError('payload_too_large', `request body over ${limit} bytes`);
         },
       })(c, async () => {
-        inflateRequest(c, MAX_JSON_BODY_BYTES);
+        inflateRequest(c, limit);
         await next();
       });
     }

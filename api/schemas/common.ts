@@ -1,7 +1,7 @@
 /** Shapes every route shares: the error body, error responses, health. */
 import { z } from '@hono/zod-openapi';
 import { ERROR_STATUS, type ErrorCode, RETRY_AFTER_SECONDS } from '../errors.js';
-import { LIMITS } from '../ingest/limits.js';
+import { SMALL_BODY_MAX_BYTES } from '../http/body-limit.js';
 
 /** Every code an error answer may carry: the taxonomy's own keys, so a client can switch on them. */
 const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
@@ -56,8 +56,8 @@ export const PATH_ERROR = err('A path or query with NUL, control characters or b
 /** What a route that takes a JSON body answers to a body sent as another media type (api/app.ts). */
 export const NOT_JSON = err('The body is not sent as JSON (Content-Type: application/json)');
 
-/** What a POST, PATCH or DELETE under /v1 answers to a body over the limit (api/app.ts MAX_JSON_BODY_BYTES). */
-export const JSON_TOO_LARGE = err(`The request body is over ${LIMITS.requestBodyBytes} bytes, as sent or inflated`);
+/** What a POST, PATCH or DELETE under /v1 but a begin answers to a body over the limit (api/http/body-limit.ts SMALL_BODY_MAX_BYTES). */
+export const JSON_TOO_LARGE = err(`The request body is over ${SMALL_BODY_MAX_BYTES} bytes, as sent or inflated`);
 
 /** Error responses of the admin routes (a route with its own 400 puts it after these). */
 export const ADMIN_ERRORS = {

@@ -993,7 +993,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description The request body is over 67108864 bytes, as sent or inflated */
+      /** @description The request body is over 16384 bytes, as sent or inflated */
       413: {
         content: {
           "application/json": components["schemas"]["Error"];
