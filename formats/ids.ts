@@ -174,6 +174,20 @@ export function parseVml(s: string): VmlParts {
 }
 
 /**
+ * A device as an operator pastes it: any spelling `deviceIdOf` takes, or a `vml.` id, decoded
+ * (`parseVml`) to the device and the LUN it names (null for the other spellings). Throws
+ * FormatError naming what is wrong (`vml id body must be an even number of hex digits`). The
+ * catalog's `/v1/luns/{deviceId}` (api/http/params.ts) and `collector restore --device` read an
+ * id through this one function, so the collector refuses, before sending, what the catalog would.
+ */
+export function deviceOf(s: string): { deviceId: string; lun: number | null } {
+  const t = s.trim();
+  if (t.slice(0, 4).toLowerCase() !== 'vml.') return { deviceId: deviceIdOf(t), lun: null };
+  const v = parseVml(t);
+  return { deviceId: v.deviceId, lun: v.lun };
+}
+
+/**
  * Builds the `vml.` id ESX derives from a device's SCSI identity (docs/formats.md
  * "Device identifiers"): the 5-byte head, then the id bytes, then 6 model bytes.
  */

@@ -1,5 +1,5 @@
 /** Path and query parameters in any spelling an operator pastes, made canonical, or a 400. */
-import { canonicalVmfsUuid, deviceIdOf, parseVml } from '../../formats/ids.js';
+import { canonicalVmfsUuid, deviceOf } from '../../formats/ids.js';
 import { ApiError } from '../errors.js';
 
 /**
@@ -17,11 +17,7 @@ export function vmfsUuidParam(raw: string): string {
 export function deviceIdParam(raw: string): { deviceId: string; lun: number | null } {
   const t = raw.trim();
   try {
-    if (t.toLowerCase().startsWith('vml.')) {
-      const v = parseVml(t);
-      return { deviceId: v.deviceId, lun: v.lun };
-    }
-    return { deviceId: deviceIdOf(t), lun: null };
+    return deviceOf(t);
   } catch {
     throw new ApiError('bad_request', `not a device id: ${JSON.stringify(t.slice(0, 80))} (naa./eui./t10./vml. or 16/32 hex digits)`);
   }

@@ -10,7 +10,7 @@ import { CollectorError, describeError, EXIT, untrusted, UsageError } from '../e
 import { backoffDelay, catalogError, openRequest, RejectedError, UnreachableError, type HttpRequest } from '../http.js';
 import { makeDir } from '../spool.js';
 import { TarReader, type TarEntry } from '../tar.js';
-import { canonicalVmfsUuid, deviceIdOf } from '../../formats/ids.js';
+import { canonicalVmfsUuid, deviceOf } from '../../formats/ids.js';
 import { namesTimeZone, noTimeZone } from '../../formats/zoned-time.js';
 import { printableJson, shellWord, visible } from '../../formats/printable.js';
 import { DownloadProgress } from '../progress.js';
@@ -263,16 +263,17 @@ export async function run(args: string[]): Promise<number> {
   if (values.at !== undefined && !namesTimeZone(values.at)) throw new UsageError(`restore: --at ${noTimeZone(values.at)}`);
   const id = (values.volume ?? values.device)!.trim();
   // What the catalog can never take (its 400: exit 1, after the request) is refused here, before anything is sent.
+  // The catalog's own rules (formats/ids.ts deviceOf): a vml. id is decoded here too, and what is wrong with it said.
   let known: unknown = null;
+  let why = '';
   try {
-    // A vml. id is the catalog's to decode (formats/ids.ts parseVml, ~1 KB of this bundle).
-    known = values.volume ? canonicalVmfsUuid(id) : /^vml\./i.test(id) || deviceIdOf(id);
-  } catch {
-    // no device id: known stays null
+    known = values.volume ? canonicalVmfsUuid(id) : deviceOf(id);
+  } catch (e) {
+    if (/^vml\./i.test(id)) why = `: ${(e as Error).message}`;
   }
   if (!known)
     throw new UsageError(
-      `restore: --${values.volume ? 'volume takes a VMFS UUID (32 hex digits, dashes optional)' : 'device takes naa./eui./t10./mpx./vml. or 16/32 hex digits (a :N partition suffix too)'}, not ${JSON.stringify(id.slice(0, 80))}`,
+      `restore: --${values.volume ? 'volume takes a VMFS UUID (32 hex digits, dashes optional)' : 'device takes naa./eui./t10./mpx./vml. or 16/32 hex digits (a :N partition suffix too)'}, not ${JSON.stringify(id.slice(0, 80))}${why}`,
     );
   const cfg = resolveCatalogConfig(values, loadConfigFile(values.config));
   const { catalogUrl, token } = requireCatalog(cfg);
