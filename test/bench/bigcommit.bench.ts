@@ -19,12 +19,12 @@
  *   BIGCOMMIT_MIB=8 BIGCOMMIT_FLAVOURS=embedded,postgres npx tsx test/bench/bigcommit.bench.ts
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
-import { openDb } from '../../db/client.js';
+import { openDb, queryRows, type Db } from '../../db/client.js';
 import { parseArtifact } from '../../formats/parse.js';
 import { MAX_TEXT_BYTES } from '../../formats/text.js';
 import type { ZfsSnapshot } from '../../formats/types.js';
@@ -58,6 +58,28 @@ function zfsListing(bytes: number): { text: Uint8Array; snapshots: number } {
     }
   }
   return { text: new TextEncoder().encode(lines.join('')), snapshots: lines.length };
+}
+
+/** CPU seconds (user + system) of a process, from /proc; null where there is none. */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds of the PostgreSQL backends serving `databaseUrl` (other than the asking one), by pid. */
+async function backendSeconds(databaseUrl: string): Promise<Map<number, number>> {
+  const { default: postgres } = await import('postgres');
+  const q = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await q<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
+    return new Map(rows.map((r) => [r.pid, cpuSeconds(r.pid) ?? 0]));
+  } finally {
+    await q.end({ timeout: 1 });
+  }
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -105,13 +127,16 @@ function arrayLiteral(values: Array<string | number>): string {
   return `{${values.map((v) => (typeof v === 'number' ? String(v) : `"${v.replace(/[\\"]/g, '\\$&')}"`)).join(',')}}`;
 }
 
-/** Milliseconds of one INSERT … SELECT FROM unnest of the snapshots' rows, rolled back. */
-async function unnestInsert(databaseUrl: string | undefined, dataDir: string, snapshots: ZfsSnapshot[]): Promise<number> {
+/** Milliseconds and CPU seconds (this process's, or the PostgreSQL backend's) of one INSERT … SELECT FROM unnest of the snapshots' rows, rolled back. */
+async function unnestInsert(databaseUrl: string | undefined, dataDir: string, snapshots: ZfsSnapshot[]): Promise<{ ms: number; cpu: number }> {
   const { db, close } = await openDb({ databaseUrl, dataDir, migrate: false });
-  let took = 0;
+  let took = { ms: 0, cpu: 0 };
   try {
     await db
       .transaction(async (tx) => {
+        const [{ pid }] = (await queryRows<{ pid: number }>(tx as unknown as Db, sql`SELECT pg_backend_pid() AS pid`)) as Array<{ pid: number }>;
+        const cpu = () => (databaseUrl ? (cpuSeconds(Number(pid)) ?? 0) : (process.cpuUsage().user + process.cpuUsage().system) / 1e6);
+        const c = cpu();
         const t = performance.now();
         await tx.execute(sql`
           INSERT INTO zfs_snapshots (artifact_id, capture_id, host, dataset, snapshot, name, created_at, used_bytes)
@@ -119,7 +144,7 @@ async function unnestInsert(databaseUrl: string | undefined, dataDir: string, sn
             FROM unnest(${arrayLiteral(snapshots.map((x) => x.dataset))}::text[], ${arrayLiteral(snapshots.map((x) => x.snapshot))}::text[],
                         ${arrayLiteral(snapshots.map((x) => x.name))}::text[], ${arrayLiteral(snapshots.map((x) => x.createdAt))}::timestamptz[],
                         ${arrayLiteral(snapshots.map((x) => x.usedBytes))}::bigint[]) AS r(d, s, n, c, u)`);
-        took = performance.now() - t;
+        took = { ms: performance.now() - t, cpu: cpu() - c };
         tx.rollback();
       })
       .catch((e: unknown) => {
@@ -147,6 +172,7 @@ async function oneFlavour(flavour: string, listing: { text: Uint8Array; snapshot
       ...(created ? { DATABASE_URL: created.url } : {}),
     });
     let commitMs = 0;
+    let cpuUsed: number | null = null;
     let outcome = '';
     try {
       const catalog = remoteCatalog(server.url, TOKEN);
@@ -159,6 +185,8 @@ async function oneFlavour(flavour: string, listing: { text: Uint8Array; snapshot
       const health = prober(server.url, '/healthz');
       const search = prober(server.url, '/v1/search?q=naa.600144f0000000000000000000000001', TOKEN);
       await new Promise((r) => setTimeout(r, 1500));
+      const serverCpu = cpuSeconds(server.child.pid!);
+      const backends = created ? await backendSeconds(created.url) : null;
       const t = performance.now();
       // A 202 hands the commit to a worker: asked again until it answers 200, as the collector does.
       for (;;) {
@@ -175,8 +203,21 @@ async function oneFlavour(flavour: string, listing: { text: Uint8Array; snapshot
       }
       commitMs = performance.now() - t;
       const end = performance.now();
+      const serverUsed = serverCpu === null ? null : (cpuSeconds(server.child.pid!) ?? 0) - serverCpu;
+      let databaseUsed: number | null = null;
+      if (backends) {
+        databaseUsed = 0;
+        for (const [pid, now] of await backendSeconds(created!.url)) databaseUsed += now - (backends.get(pid) ?? 0);
+      }
+      cpuUsed = created ? databaseUsed : serverUsed;
       await Promise.all([health.stop(), search.stop()]);
-      console.log(`  ${flavour}: commit ${ms(commitMs)} (${outcome})`);
+      const cpu = [
+        serverUsed === null ? '' : `the server's CPU ${serverUsed.toFixed(1)} s`,
+        databaseUsed === null ? '' : `PostgreSQL's ${databaseUsed.toFixed(1)} s`,
+      ]
+        .filter(Boolean)
+        .join(', ');
+      console.log(`  ${flavour}: commit ${ms(commitMs)} (${outcome})${cpu ? `; ${cpu}` : ''}`);
       console.log(`     GET /healthz before the commit: ${during(health.answers, 0, t)}; during it: ${during(health.answers, t, end)}`);
       console.log(`     GET /v1/search before the commit: ${during(search.answers, 0, t)}; during it: ${during(search.answers, t, end)}`);
       // A repeated commit answers from the rows (the collector's retry, a poll).
@@ -188,7 +229,8 @@ async function oneFlavour(flavour: string, listing: { text: Uint8Array; snapshot
     }
     const baseline = await unnestInsert(created?.url, dataDir, snapshots);
     console.log(
-      `     baseline: the ${snapshots.length} rows by one unnest INSERT on the same database ${ms(baseline)}: the commit is ${(commitMs / baseline).toFixed(1)}× it`,
+      `     baseline: the ${snapshots.length} rows by one unnest INSERT on the same database ${ms(baseline.ms)}, ${baseline.cpu.toFixed(1)} s of ${created ? "its backend's" : "the embedded database's"} CPU: the commit is ${(commitMs / baseline.ms).toFixed(1)}× it` +
+        (cpuUsed === null ? '' : `, its CPU ${(cpuUsed / baseline.cpu).toFixed(1)}× (${created ? "PostgreSQL's" : "the server's"})`),
     );
   } finally {
     await created?.drop();
