@@ -51,6 +51,7 @@ export class CatalogClient {
       headers: { authorization: `Bearer ${this.#token}`, 'content-type': 'application/json', accept: 'application/json', 'accept-encoding': 'gzip' },
       body: body === undefined ? '' : JSON.stringify(body),
       timeoutMs: this.timeouts.requestMs,
+      catalog: true,
     };
   }
 
@@ -142,6 +143,6 @@ export class CatalogClient {
 
   /** A GET under the API, for downloads; the caller streams the response. */
   getRequest(path: string): HttpRequest {
-    return { method: 'GET', url: `${this.baseUrl}${path}`, headers: { authorization: `Bearer ${this.#token}` }, timeoutMs: 300_000 };
+    return { method: 'GET', url: `${this.baseUrl}${path}`, headers: { authorization: `Bearer ${this.#token}` }, timeoutMs: 300_000, catalog: true };
   }
 }

@@ -50,14 +50,20 @@ export const untrusted = (e: unknown) => /CERT|SIGNED|UNABLE_TO_/.test((e as Nod
  * a request went to, a scheme that does not match what the server speaks is said as such, with
  * what to change: OpenSSL's "wrong version number" is an https:// URL answered in plain HTTP; a
  * connection an http:// URL found closed without an answer is what a TLS server does with it.
+ * A refused connection is nothing listening at the URL's host and port: a catalog stopped or
+ * restarting, or a URL with the wrong port. Which one, only the operator can tell, so it still
+ * exits 75 (a restart passes; a spooled capture waits), but the line names the address and, for
+ * the `catalog`'s own URL, the settings that give it.
  */
-export function describeError(e: unknown, url?: string): string {
+export function describeError(e: unknown, url?: string, catalog = false): string {
   if (e instanceof Error) {
     const code = (e as NodeJS.ErrnoException).code;
     const msg = e.message.split('\n')[0];
     const at = url && new URL(url).host;
     if (at && msg.includes('wrong version number')) return `${at} speaks plain HTTP, not TLS: make the URL http://${at}`;
     if (at && code === 'ECONNRESET' && url.startsWith('http:')) return `${at} hung up unanswered: if it speaks TLS, make the URL https://${at}`;
+    if (at && code === 'ECONNREFUSED')
+      return `nothing listens on ${at} (${msg})${catalog ? `: the catalog is not running there, or that is not its port — check --url, CATALOG_URL or the config file's "catalogUrl"` : ''}`;
     // Not a passing fault: this host does not trust the certificate, or it names another host.
     if (at && untrusted(e))
       return `${code}: ${msg}: this host does not trust ${at}'s TLS certificate; give its CA with NODE_EXTRA_CA_CERTS=FILE, and a URL with the name it was issued for`;

@@ -71,6 +71,8 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   body?: Buffer | string;
   timeoutMs?: number;
+  /** Sent to the catalog's own URL (not an upload URL it handed out): a refused connection then names the settings that give it. */
+  catalog?: boolean;
 }
 
 export interface HttpResponse {
@@ -167,7 +169,7 @@ export async function requestWithRetry(req: HttpRequest | (() => HttpRequest), w
       }
     } catch (e) {
       if (e instanceof CollectorError) throw e;
-      last = describeError(e, sent.url);
+      last = describeError(e, sent.url, sent.catalog);
       if (untrusted(e)) throw new UnreachableError(last, 0, undefined, last, 78);
       status = 0;
       requestId = undefined;

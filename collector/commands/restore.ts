@@ -33,7 +33,8 @@ Exit status: 0 unpacked and verified · 1 failed (token refused, no such volume 
 at that time, a URL that does not lead to the catalog's API, the bundle failed a check,
 or DIR could not be written) · 64 usage (a --volume
 or --device that is no UUID or device id: nothing is sent) · 75 catalog unreachable,
-busy or failing (5xx, 408, 429), or the download cut short: try again · 3 the catalog's
+busy or failing (5xx, 408, 429), or the download cut short: try again; a refused
+connection says "nothing listens on HOST:PORT": check the port of --url / CATALOG_URL · 3 the catalog's
 copy of a file the bundle needs is damaged (chunk_corrupt; the message names it and what
 to do): asking again will not help · 78 config file unreadable or invalid, or TLS
 cert untrusted.
@@ -195,7 +196,7 @@ async function download(client: CatalogClient, path: string, progress?: Download
     try {
       res = await openRequest(req);
     } catch (e) {
-      const why = `catalog unreachable: ${describeError(e, req.url)}`;
+      const why = `catalog unreachable: ${describeError(e, req.url, req.catalog)}`;
       // A certificate this host does not trust is not retried, and exits 78 (errors.ts untrusted).
       throw untrusted(e) ? new CollectorError(why, EXIT.config) : new UnreachableError(why);
     }

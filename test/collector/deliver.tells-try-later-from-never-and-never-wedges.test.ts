@@ -233,7 +233,9 @@ describe('try later or never', { timeout: 90_000 }, () => {
     }
     expect(listed.captures[0]).toMatchObject({ attempts: 1, rejection: null });
     // What was wrong with the catalog, as the run said it, not the request it happened on.
-    expect(listed.captures[0].lastError).toMatch(/^catalog unreachable: connect ECONNREFUSED /);
+    expect(listed.captures[0].lastError).toMatch(
+      /^catalog unreachable: nothing listens on 127\.0\.0\.1:\d+ \(connect ECONNREFUSED [^)]*\): the catalog is not running there, or that is not its port — check --url, CATALOG_URL or the config file's "catalogUrl"$/,
+    );
     expect(listed.captures[1]).toMatchObject({ attempts: 2, rejection: { status: 400, requestId: 'req-400' } });
     expect(listed.captures[1].lastError).toMatch(/bad host name/);
     // A rejected capture keeps its staged chunks for a resend (command output cannot be re-read).
