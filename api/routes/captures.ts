@@ -41,6 +41,17 @@ const precheckCounts: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+/**
+ * Reads a chunk batch's body before the batch enters the ingest gate (admitIngest), as a begin's
+ * is read by precheckCounts: read inside it, 16 batches whose bodies came a few bytes at a time
+ * (a request may take 5 minutes to arrive) held every slot, and every other host's begin and
+ * commit waited in the queue and was answered 503. The handler's read takes the cached bytes.
+ */
+const readBatchFirst: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await c.req.arrayBuffer();
+  await next();
+};
+
 const begin = createRoute({
   method: 'post',
   path: '/v1/captures',
@@ -184,6 +195,7 @@ const chunks = createRoute({
         throw new ApiError('payload_too_large', `a batch of chunks is at most ${CHUNK_BATCH_MAX_BYTES} bytes`);
       },
     }),
+    readBatchFirst,
     admitIngest,
   ] as const,
   request: {
