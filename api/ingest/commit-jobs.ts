@@ -397,12 +397,15 @@ export async function runCommitJob(services: Services, captureId: string, runner
 }
 
 /**
- * Jobs a runner may take now (queued, or running under a lease that ran out), host by host
- * in turn: each host’s first waiting job, oldest first, then each host’s second, and so on,
- * where a job still running counts as its host's turn taken. So one host's many large
- * captures (up to MAX_OPEN_CAPTURES of them, api/ingest/begin.ts) do not keep another host's commit waiting behind
- * them all: it is taken as soon as a slot frees. A host has at most MAX_OPEN_CAPTURES open
- * captures, so the rows read here are bounded by the hosts with work waiting.
+ * Jobs a runner may take now (queued, or running under a lease that ran out), collector by
+ * collector in turn: each one's first waiting job, oldest first, then each one's second, and so
+ * on, where a job still running counts as its turn taken. So one collector's many large
+ * captures do not keep another's commit waiting behind them all: it is taken as soon as a slot
+ * frees. A collector is the token whose begin opened the capture (`captures.opened_by`), or for a
+ * capture begun before the catalog recorded it, its host in any letter case: by host name as sent,
+ * a wildcard token (`esxi-*`) took a turn for each host it invented, and any token one for each
+ * spelling of its host (esx01, ESX01, …), and another host's job waited behind one of each. The
+ * rows read here are bounded by the open captures (MAX_OPEN_CAPTURES_PER_TOKEN, api/ingest/begin.ts).
  */
 export async function takeableJobs(services: Services): Promise<string[]> {
   const now = services.now();
@@ -410,18 +413,21 @@ export async function takeableJobs(services: Services): Promise<string[]> {
     .select({
       captureId: commitJobs.captureId,
       host: commitJobs.host,
+      openedBy: captures.openedBy,
       state: commitJobs.state,
       leaseUntil: commitJobs.leaseUntil,
       queuedAt: commitJobs.queuedAt,
     })
     .from(commitJobs)
+    .leftJoin(captures, eq(captures.id, commitJobs.captureId))
     .where(inArray(commitJobs.state, ['queued', 'running']))
     .orderBy(commitJobs.queuedAt, commitJobs.captureId);
   const turns = new Map<string, number>();
   const waiting: Array<{ captureId: string; turn: number; order: number }> = [];
   rows.forEach((r, order) => {
-    const turn = (turns.get(r.host) ?? 0) + 1;
-    turns.set(r.host, turn);
+    const collector = r.openedBy ? `token ${r.openedBy}` : `host ${r.host.toLowerCase()}`;
+    const turn = (turns.get(collector) ?? 0) + 1;
+    turns.set(collector, turn);
     if (takeable(r, now)) waiting.push({ captureId: r.captureId, turn, order });
   });
   waiting.sort((a, b) => a.turn - b.turn || a.order - b.order);
