@@ -302,6 +302,9 @@ export async function getVolume(db: Db, vmfsUuid: string): Promise<VolumeView> {
 /**
  * VMFS UUIDs whose extents sit on any of the devices (directly, or through a segment UUID an
  * FS descriptor ties to the volume that no header dump contradicts: api/read/segment-claims.ts).
+ * Each distinct claim is checked once: joined row by row, a device's daily dumps without the FS
+ * descriptor times the volume's daily `.vh.sf` copies each ran the check over every segment row,
+ * cubic in the days kept (a year of one host's captures: minutes).
  */
 export async function volumesOnDevices(db: Db, deviceIds: string[], at?: Date): Promise<string[]> {
   if (deviceIds.length === 0) return [];
@@ -312,9 +315,12 @@ export async function volumesOnDevices(db: Db, deviceIds: string[], at?: Date): 
     SELECT DISTINCT e.vmfs_uuid FROM extents e JOIN artifacts a ON a.id = e.artifact_id
      WHERE e.device_id IN ${inList(deviceIds)} AND e.vmfs_uuid IS NOT NULL ${before}
     UNION
-    SELECT DISTINCT s.vmfs_uuid FROM extents e JOIN artifacts ea ON ea.id = e.artifact_id
-      JOIN segments s ON s.segment_uuid = e.segment_uuid JOIN artifacts a ON a.id = s.artifact_id
-     WHERE e.device_id IN ${inList(deviceIds)} AND e.vmfs_uuid IS NULL ${collectedBy(at, 'ea')} ${before} AND ${segmentRowStands(at)}`,
+    SELECT DISTINCT s.vmfs_uuid FROM (
+      SELECT DISTINCT s.segment_uuid, s.vmfs_uuid, a.kind FROM segments s JOIN artifacts a ON a.id = s.artifact_id
+       WHERE s.segment_uuid IN (SELECT e.segment_uuid FROM extents e JOIN artifacts ea ON ea.id = e.artifact_id
+                                 WHERE e.device_id IN ${inList(deviceIds)} AND e.vmfs_uuid IS NULL ${collectedBy(at, 'ea')}) ${before}
+    ) s
+     WHERE ${segmentRowStands(at, 's')}`,
   );
   return unique(rows.map((r) => str(r.vmfs_uuid)));
 }
