@@ -729,6 +729,15 @@ export async function openDb(options: OpenDbOptions): Promise<CatalogDb> {
 }
 
 /**
+ * Whether a database handle (the catalog's, a transaction's or a savepoint's) is the embedded
+ * database's: drizzle's session holds the driver's client, and only postgres.js's has `unsafe`.
+ */
+export function isEmbedded(db: Db): boolean {
+  const client = (db as unknown as { session?: { client?: { unsafe?: unknown } } }).session?.client;
+  return client !== undefined && typeof client.unsafe !== 'function';
+}
+
+/**
  * Rows of a raw SQL query, the same on both drivers (postgres.js returns an array,
  * PGlite an object with `rows`). Prefer the query builder; use this for SQL it cannot say.
  */

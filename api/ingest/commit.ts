@@ -17,6 +17,7 @@ import { manifestKey } from '../store/types.js';
 import { ChunkCache } from '../pipeline/chunks.js';
 import { redactArtifacts } from '../pipeline/redaction.js';
 import { onlySecretBearing, receivedOf } from './chunks.js';
+import { turnIfDue } from '../pipeline/indexer.js';
 import { markVerified, maybeSweepStaging } from './staging.js';
 import { artifactId, assertDeclaredWhole, distinctChunks } from './begin.js';
 import { publishStaged, verifyChunks, type ChunkRecords, type ManifestArtifact, type VerifiedChunks } from '../pipeline/verify.js';
@@ -173,10 +174,13 @@ export async function commitCapture(
   );
   const parsed: ParsedEntry[] = [];
   const budget = new CaptureParseBudget();
+  // A parse runs on the event loop (a 32 MiB listing for seconds): other requests get a turn between two.
+  let turn = performance.now();
   for (let i = 0; i < req.artifacts.length; i++) {
     const ref = publishing.refs[i];
     const entry = await parseStoredArtifact(db, store, ref, ref.id, i, { verifyWhole: true, cache, earlier: earlier.get(i), budget });
     parsed.push(withRedaction(entry, redaction.notes.get(i)));
+    turn = await turnIfDue(turn);
   }
   // Each artifact's chunk list as a chunk (format 3): stored in the transaction below, unless
   // it has its `blobs` row (an unchanged artifact's is yesterday's).

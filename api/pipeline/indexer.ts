@@ -8,7 +8,7 @@
 import { getTableColumns, getTableName, inArray, sql, type SQL, type SQLWrapper, type Table } from 'drizzle-orm';
 import type { ArtifactKind, ParsedArtifact } from '../../formats/types.js';
 import { canonicalDeviceId, parseVml } from '../../formats/ids.js';
-import type { Db } from '../../db/client.js';
+import { isEmbedded, type Db } from '../../db/client.js';
 import { extents, luns, segments, targets, volumes, volumeLabels, zfsSnapshots, events, hosts } from '../../db/schema.js';
 import type { Observation } from './drift.js';
 
@@ -281,12 +281,29 @@ const BATCH = 500;
  * Sends statements as one pipeline and waits for all of them. Each is a lazy query
  * (drizzle's `db.execute`, built when created and sent when first awaited); awaiting them
  * together sends them in array order (postgres.js pipelines them on the transaction's
- * connection; PGlite runs them in turn). Fails with the first real error: after one
- * statement fails, those behind it in the same transaction fail with 25P02
- * (in_failed_sql_transaction), which says nothing. No statement of the batch is still on its
- * way when this returns or throws, so a caller may roll back a savepoint at once.
+ * connection). Fails with the first real error: after one statement fails, those behind it
+ * in the same transaction fail with 25P02 (in_failed_sql_transaction), which says nothing. No
+ * statement of the batch is still on its way when this returns or throws, so a caller may roll
+ * back a savepoint at once.
+ *
+ * On the embedded database (`db` given and embedded) they run one after the other, as PGlite
+ * runs them anyway, and the event loop is given a turn whenever YIELD_AFTER_MS have gone since
+ * the last: PGlite runs each statement on the event loop's own thread, and a run of them (a
+ * 542,000-snapshot listing is 55 statements of 10,000 rows) otherwise answers nothing else —
+ * not even /healthz — until the last is done. Other statements of the database still wait for
+ * the transaction (PGlite has one connection); requests that need none are answered. The first
+ * failure ends the run: the statements behind it would fail with 25P02, and are never sent.
  */
-export async function settleAll(statements: Array<PromiseLike<unknown>>): Promise<void> {
+export async function settleAll(statements: Array<PromiseLike<unknown>>, db?: Db): Promise<void> {
+  if (db && isEmbedded(db)) {
+    // A turn first: what the caller did before (planning, building these) held the loop too.
+    let since = await turnIfDue(Number.NEGATIVE_INFINITY);
+    for (const statement of statements) {
+      await statement;
+      since = await turnIfDue(since);
+    }
+    return;
+  }
   const results = await Promise.allSettled(statements);
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length === 0) return;
@@ -295,6 +312,16 @@ export async function settleAll(statements: Array<PromiseLike<unknown>>): Promis
     return (cause as { code?: unknown } | null)?.code;
   };
   throw failures.find((e) => codeOf(e) !== '25P02') ?? failures[0];
+}
+
+/** How long a run of embedded statements (or of a commit's parses) holds the event loop before it is given a turn. */
+export const YIELD_AFTER_MS = 50;
+
+/** Gives the event loop a turn (setImmediate) once YIELD_AFTER_MS have gone since `since`; answers when the last turn was. */
+export async function turnIfDue(since: number): Promise<number> {
+  if (performance.now() - since < YIELD_AFTER_MS) return since;
+  await new Promise((resolve) => setImmediate(resolve));
+  return performance.now();
 }
 
 /** Keeps for each key the row with the newest lastSeen (one upsert may not touch a row twice). */
@@ -326,7 +353,7 @@ const newerWins = (table: string, col: string) =>
 
 /** Writes the rows of one artifact (child rows, then volume and lun upserts). */
 export async function writeIndexedRows(tx: Db, rows: IndexedRows): Promise<void> {
-  await settleAll(indexedRowStatements(tx, rows));
+  await settleAll(indexedRowStatements(tx, rows), tx);
 }
 
 /**
@@ -386,8 +413,15 @@ export const SNAPSHOT_BATCH = 10_000;
  * and commas, braces and blanks stay in it) with its backslashes and double quotes escaped.
  */
 function textArray(values: string[]): string {
-  return `{${values.map((v) => `"${v.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    out += `${i ? ',"' : '"'}${NEEDS_ESCAPE.test(v) ? v.replace(ESCAPED, '\\$&') : v}"`;
+  }
+  return `${out}}`;
 }
+const NEEDS_ESCAPE = /[\\"]/;
+const ESCAPED = /[\\"]/g;
 
 /**
  * A listing's zfs_snapshots rows, SNAPSHOT_BATCH a statement, each artifact's rows apart: its
@@ -414,12 +448,18 @@ export function snapshotInserts(rows: SnapshotRow[]): SQL[] {
       end++;
     const batch = rows.slice(start, end);
     const created = batch.map((r) => {
-      const ms = new Date(r.createdAt).getTime();
+      const ms = r.createdAt instanceof Date ? r.createdAt.getTime() : new Date(r.createdAt).getTime();
       if (!Number.isFinite(ms)) throw new RangeError('Invalid time value');
-      return String(ms);
+      return ms;
     });
     // The parser's names are their dataset@snapshot; one that is not (none yet) is sent as it is.
-    const named = batch.some((r) => r.name !== `${r.dataset}@${r.snapshot}`);
+    const named = batch.some(
+      (r) =>
+        r.name.length !== r.dataset.length + 1 + r.snapshot.length ||
+        r.name.charCodeAt(r.dataset.length) !== 64 ||
+        !r.name.startsWith(r.dataset) ||
+        !r.name.endsWith(r.snapshot),
+    );
     const name = named ? sql`r.name` : sql`r.dataset || '@' || r.snapshot`;
     const names = named ? sql`, ${textArray(batch.map((r) => r.name))}::text[]` : sql``;
     out.push(sql`
@@ -427,7 +467,7 @@ export function snapshotInserts(rows: SnapshotRow[]): SQL[] {
       SELECT ${artifactId}, ${captureId}, ${host}, r.dataset, r.snapshot, ${name},
              timestamptz 'epoch' + r.created_ms * interval '1 millisecond', r.used_bytes
         FROM unnest(${textArray(batch.map((r) => r.dataset))}::text[], ${textArray(batch.map((r) => r.snapshot))}::text[],
-                    ${`{${created.join(',')}}`}::bigint[], ${`{${batch.map((r) => String(r.usedBytes)).join(',')}}`}::bigint[]${names})
+                    ${`{${created.join(',')}}`}::bigint[], ${`{${batch.map((r) => r.usedBytes).join(',')}}`}::bigint[]${names})
              AS r(dataset, snapshot, created_ms, used_bytes${named ? sql`, name` : sql``})`);
     start = end;
   }

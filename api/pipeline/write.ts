@@ -270,7 +270,7 @@ function entryStatements(tx: Db, planned: PlannedEntry): Array<PromiseLike<unkno
  */
 export async function indexEntry(tx: Db, record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt' | 'committedAt'>, entry: ParsedEntry): Promise<void> {
   const [planned] = await planEntries(tx, record, [entry]);
-  await settleAll(entryStatements(tx, planned));
+  await settleAll(entryStatements(tx, planned), tx);
 }
 
 function artifactRow(record: Pick<CaptureRecord, 'captureId' | 'host' | 'collectedAt'>, e: ParsedEntry): typeof artifacts.$inferInsert {
@@ -365,18 +365,21 @@ export async function writeCapture(
     await tx.transaction(async (spRaw) => {
       const sp = spRaw as unknown as Db;
       // Every statement is built before the first is sent; settleAll sends them in this order.
-      await settleAll([
-        ...jsonInserts(
-          artifacts,
-          entries.map((e) => artifactRow(record, e)),
-        ).map((q) => sp.execute(q)),
-        // Every artifact's rows of a kind in one statement (a capture of 50 header dumps sends
-        // 3 here, not 150): the same rows as per artifact, merged as one artifact's are.
-        ...entryStatements(sp, {
-          rows: planned.some((p) => p.rows) ? mergedRows(planned.flatMap((p) => (p.rows ? [p.rows] : []))) : null,
-          events: planned.flatMap((p) => p.events),
-        }),
-      ]);
+      await settleAll(
+        [
+          ...jsonInserts(
+            artifacts,
+            entries.map((e) => artifactRow(record, e)),
+          ).map((q) => sp.execute(q)),
+          // Every artifact's rows of a kind in one statement (a capture of 50 header dumps sends
+          // 3 here, not 150): the same rows as per artifact, merged as one artifact's are.
+          ...entryStatements(sp, {
+            rows: planned.some((p) => p.rows) ? mergedRows(planned.flatMap((p) => (p.rows ? [p.rows] : []))) : null,
+            events: planned.flatMap((p) => p.events),
+          }),
+        ],
+        sp,
+      );
     });
     return entries;
   } catch (e) {
@@ -388,7 +391,7 @@ export async function writeCapture(
       await writeArtifactGuarded(tx, record, entry, async (sp, x) => {
         await sp.insert(artifacts).values(artifactRow(record, x));
         // The plan made above, unless the entry became a parse error (then its own, without lookups).
-        await settleAll(entryStatements(sp, x === entry ? planned[i] : (await planEntries(sp, record, [x]))[0]));
+        await settleAll(entryStatements(sp, x === entry ? planned[i] : (await planEntries(sp, record, [x]))[0]), sp);
       }).catch((e: unknown) => {
         throw annotateError(e, { artifactId: entry.id });
       }),
