@@ -428,8 +428,8 @@ const ESCAPED = /[\\"]/g;
  * artifact, capture and host sent once, the rows as four arrays unnested into the table (dataset,
  * snapshot, creation in epoch milliseconds, bytes used); the name is the dataset and snapshot
  * joined by `@`, as the parser cut it (formats/zfs.ts), so it is built by the statement. A
- * 542,000-snapshot listing (32 MiB, the text cap) sends some 35 MB, where one JSON object a row
- * (jsonInserts) sent 140 MB that each driver measured and PostgreSQL parsed as jsonb: PGlite's CPU
+ * 542,000-snapshot listing (32 MiB, the text cap) sends 37 MB, where one JSON object a row
+ * (jsonInserts) sent 168 MB that each driver measured and PostgreSQL parsed as jsonb: PGlite's CPU
  * for the rows 19.1 → 11.4 s. An invalid date fails here, before any statement goes, as in
  * jsonInserts.
  */
