@@ -3,7 +3,7 @@
  * Every variable is documented in .env.example.
  */
 import { z } from 'zod';
-import { failureLine, foreignStoreStatus, isMissingBucket } from './errors.js';
+import { failureLine, foreignStoreStatus, isMissingBucket, isMissingCredentials } from './errors.js';
 import { checkTimeZone } from './retention/policy.js';
 import { fsStoreRoot } from './store/fs.js';
 
@@ -37,6 +37,27 @@ function publicUrlProblem(value: string): string | null {
 }
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/**
+ * The largest retention count: a million captures a rule may keep (hourly, 114 years). A count
+ * is a number or `unlimited`; past this a typo (a digit too many, 1e23 as `99999999999999999999999`)
+ * is said, not printed back as "1e+23 daily".
+ */
+export const KEEP_COUNT_MAX = 1_000_000;
+const keepCount = z
+  .string()
+  .refine((v) => v === 'unlimited' || (/^\d+$/.test(v) && Number(v) <= KEEP_COUNT_MAX), `a number from 0 to ${KEEP_COUNT_MAX}, or unlimited`);
+/** The longest RETENTION_KEEP_WITHIN, in years. */
+export const KEEP_WITHIN_MAX_YEARS = 100;
+/** True for a RETENTION_KEEP_WITHIN (already in its syntax) of at most KEEP_WITHIN_MAX_YEARS, the parts added up. */
+function withinBound(v: string): boolean {
+  const m = /^(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)d)?(?:(\d+)h)?$/.exec(v);
+  if (!m) return true;
+  const [y, mo, d, h] = m.slice(1).map((x) => Number(x ?? 0));
+  return y * 8784 + mo * 732 + d * 24 + h <= KEEP_WITHIN_MAX_YEARS * 8784;
+}
+/** The longest STALE_AFTER_HOURS and REPLICATION_PERIOD_HOURS: ten years. */
+const HOURS_MAX = 87_600;
 
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
@@ -117,13 +138,14 @@ export const configSchema = z.object({
     .number()
     .int()
     .min(0)
+    .max(2 ** 40)
     .default(64 * 1024 * 1024),
   /** Seconds a commit worker holds a job without renewing it; a job whose runner died is taken again after this. */
   COMMIT_JOB_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   /** Hours after which a host without a capture is reported stale. */
-  STALE_AFTER_HOURS: z.coerce.number().positive().default(36),
+  STALE_AFTER_HOURS: z.coerce.number().positive().max(HOURS_MAX).default(36),
   /** Hours after the newest snapshot of an LU's backing zvol before backing-store-missing says replication stopped. */
-  REPLICATION_PERIOD_HOURS: z.coerce.number().positive().default(48),
+  REPLICATION_PERIOD_HOURS: z.coerce.number().positive().max(HOURS_MAX).default(48),
   /** Where events are POSTed (optional); deliveries wait in the webhook_outbox table and are retried. */
   WEBHOOK_URL: z
     .string()
@@ -136,33 +158,20 @@ export const configSchema = z.object({
   TRUST_PROXY: bool.default(false),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** GFS retention (api/retention/): counts per period (a number or `unlimited`), keep-within as a duration (`7d`). */
-  RETENTION_KEEP_LAST: z
-    .string()
-    .regex(/^(\d+|unlimited)$/, 'a number or unlimited')
-    .optional(),
-  RETENTION_KEEP_HOURLY: z
-    .string()
-    .regex(/^(\d+|unlimited)$/, 'a number or unlimited')
-    .optional(),
-  RETENTION_KEEP_DAILY: z
-    .string()
-    .regex(/^(\d+|unlimited)$/, 'a number or unlimited')
-    .optional(),
-  RETENTION_KEEP_WEEKLY: z
-    .string()
-    .regex(/^(\d+|unlimited)$/, 'a number or unlimited')
-    .default('5'),
-  RETENTION_KEEP_MONTHLY: z
-    .string()
-    .regex(/^(\d+|unlimited)$/, 'a number or unlimited')
-    .default('12'),
-  RETENTION_KEEP_YEARLY: z
-    .string()
-    .regex(/^(\d+|unlimited)$/, 'a number or unlimited')
-    .default('unlimited'),
+  RETENTION_KEEP_LAST: keepCount.optional(),
+  RETENTION_KEEP_HOURLY: keepCount.optional(),
+  RETENTION_KEEP_DAILY: keepCount.optional(),
+  RETENTION_KEEP_WEEKLY: keepCount.default('5'),
+  RETENTION_KEEP_MONTHLY: keepCount.default('12'),
+  RETENTION_KEEP_YEARLY: keepCount.default('unlimited'),
   RETENTION_KEEP_WITHIN: z
     .string()
     .regex(/^(?:0|(?:\d+y)?(?:\d+m)?(?:\d+d)?(?:\d+h)?)$/, 'a duration such as 7d, 36h, 1y6m, or 0 for none')
+    // Past the dates a Date holds, every retention run with a capture failed ('Invalid time value').
+    .refine(
+      withinBound,
+      `at most ${KEEP_WITHIN_MAX_YEARS} years (${KEEP_WITHIN_MAX_YEARS}y, ${KEEP_WITHIN_MAX_YEARS * 12}m, ${KEEP_WITHIN_MAX_YEARS * 366}d or ${KEEP_WITHIN_MAX_YEARS * 8784}h)`,
+    )
     // A bare 0 turns the rule off, as for the counts above it (the same as 0d).
     .transform((v) => (v === '0' ? '0h' : v))
     .default('7d'),
@@ -298,15 +307,22 @@ export class ConfigError extends Error {
 /**
  * The setting error a store failure is when S3_BUCKET or S3_ENDPOINT is wrong — the bucket not
  * there, or an endpoint answering as no S3 server does (errors.ts isMissingBucket,
- * foreignStoreStatus) — with the bucket and where it was looked for named; null for any other
- * failure. `settings` is read only for such a failure.
+ * foreignStoreStatus), or no credentials for it (S3_BUCKET set, and no AWS_ACCESS_KEY_ID, profile
+ * or role: the SDK's 'Could not load credentials from any providers', exit 1 before) — with the
+ * bucket and where it was looked for named; null for any other failure. `settings` is read only
+ * for such a failure.
  */
 export function storeSettingError(err: unknown, settings: () => Pick<Config, 'S3_BUCKET' | 'S3_ENDPOINT' | 'S3_REGION'>): ConfigError | null {
   const missing = isMissingBucket(err);
-  const status = missing ? null : foreignStoreStatus(err);
-  if (!missing && status === null) return null;
+  const noCredentials = !missing && isMissingCredentials(err);
+  const status = missing || noCredentials ? null : foreignStoreStatus(err);
+  if (!missing && !noCredentials && status === null) return null;
   const config = settings();
   const where = config.S3_ENDPOINT ?? `AWS S3 (${config.S3_REGION})`;
+  if (noCredentials)
+    return new ConfigError([
+      `S3_BUCKET: no credentials for bucket ${JSON.stringify(config.S3_BUCKET ?? '')} at ${where} (${failureLine(err)}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or run where a role gives them`,
+    ]);
   if (missing)
     return new ConfigError([
       `S3_BUCKET: no bucket ${JSON.stringify(config.S3_BUCKET ?? '')} at ${where}: make it (versioned), or set S3_BUCKET to the catalog's`,

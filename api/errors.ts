@@ -238,6 +238,11 @@ export function isUnavailable(err: unknown): boolean {
   return false;
 }
 
+/** Whether the S3 client found no credentials (no AWS_ACCESS_KEY_ID, profile or role): the SDK's CredentialsProviderError. */
+export function isMissingCredentials(err: unknown): boolean {
+  return causeChain(err).some((e) => (e as { name?: unknown }).name === 'CredentialsProviderError');
+}
+
 /** Whether the S3 store answered that its bucket does not exist: S3_BUCKET names no bucket at S3_ENDPOINT. */
 export function isMissingBucket(err: unknown): boolean {
   return causeChain(err).some((e) => {

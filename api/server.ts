@@ -175,7 +175,11 @@ async function bootstrap(
     (notice) => {
       if (notice) process.stderr.write(`Warning: ${notice}\n`);
     },
-    (e: unknown) => services.logger.warn('could not compare the store with the catalog', { error: e instanceof Error ? e.message : String(e) }),
+    (e: unknown) => {
+      // A setting to mend (no bucket, no credentials, no S3 server) stops the start with its one line (exit 78), not a warning first.
+      if (storeSettingError(e, () => config)) throw e;
+      services.logger.warn('could not compare the store with the catalog', { error: e instanceof Error ? e.message : String(e) });
+    },
   );
   const created = await tokens.ensureBootstrapToken(services, services.config.DATA_DIR, config.CATALOG_BOOTSTRAP_TOKEN, (line) =>
     process.stderr.write(`Warning: ${line}\n`),

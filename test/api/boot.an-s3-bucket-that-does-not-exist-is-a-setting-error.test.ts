@@ -40,12 +40,8 @@ describe.skipIf(!s3)('S3_BUCKET naming no bucket', () => {
 
   it('npm start: one line naming the bucket and the endpoint, exit 78', () => {
     const r = run(SERVER_BUNDLE, [], 'server');
-    expect(
-      r.stderr
-        .split('\n')
-        .filter((l) => l.startsWith('catalog:'))
-        .join('\n') + '\n',
-    ).toBe(line);
+    // That line alone: a warning that the store could not be compared with the catalog came first.
+    expect(r.stderr).toBe(line);
     expect(r.status).toBe(78);
   });
 

@@ -44,6 +44,43 @@ it('two bad settings are a line each', () => {
   expect((thrown as ConfigError).problems.map((p) => p.split(':')[0])).toEqual(['PORT', 'S3_MAX_ATTEMPTS']);
 });
 
+/**
+ * Settings that had no upper bound at all: a retention count of 99999999999999999999999 was taken
+ * and printed back as '1e+23 daily', a RETENTION_KEEP_WITHIN of 300000y made every retention run
+ * with a capture fail ('Invalid time value'), STALE_AFTER_HOURS=1e308 passed, and
+ * COMMIT_INLINE_MAX_BYTES said only zod's bound of a whole number. Each now has a range of its own.
+ */
+it.each([
+  ['RETENTION_KEEP_LAST', '99999999999999999999999', 'a number from 0 to 1000000, or unlimited'],
+  ['RETENTION_KEEP_HOURLY', '1000001', 'a number from 0 to 1000000, or unlimited'],
+  ['RETENTION_KEEP_DAILY', '99999999999999999999999', 'a number from 0 to 1000000, or unlimited'],
+  ['RETENTION_KEEP_WEEKLY', '99999999999999999999999', 'a number from 0 to 1000000, or unlimited'],
+  ['RETENTION_KEEP_MONTHLY', '99999999999999999999999', 'a number from 0 to 1000000, or unlimited'],
+  ['RETENTION_KEEP_YEARLY', '99999999999999999999999', 'a number from 0 to 1000000, or unlimited'],
+  ['RETENTION_KEEP_WITHIN', '300000y', 'at most 100 years (100y, 1200m, 36600d or 878400h)'],
+  ['RETENTION_KEEP_WITHIN', '99y13m', 'at most 100 years (100y, 1200m, 36600d or 878400h)'],
+  ['STALE_AFTER_HOURS', '1e308', 'Too big: expected number to be <=87600'],
+  ['REPLICATION_PERIOD_HOURS', '99999999999999999999', 'Too big: expected number to be <=87600'],
+  ['COMMIT_INLINE_MAX_BYTES', '99999999999999999999', 'Too big: expected number to be <=1099511627776'],
+])('%s=%s is one problem naming its range', (name, value, said) => {
+  expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+  try {
+    loadConfig({ [name]: value });
+  } catch (e) {
+    expect((e as ConfigError).problems).toEqual([`${name}: ${said}`]);
+  }
+});
+
+it.each([
+  ['RETENTION_KEEP_DAILY', '1000000'],
+  ['RETENTION_KEEP_YEARLY', 'unlimited'],
+  ['RETENTION_KEEP_WITHIN', '100y'],
+  ['RETENTION_KEEP_WITHIN', '1y6m'],
+  ['STALE_AFTER_HOURS', '87600'],
+])('%s=%s, at its bound or under, is taken', (name, value) => {
+  expect(() => loadConfig({ [name]: value })).not.toThrow();
+});
+
 const dataDir = mkdtempSync(join(tmpdir(), 'vrc-config-range-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
@@ -55,4 +92,14 @@ it('the server says it in one line, exit 78', { timeout: 60_000 }, () => {
     timeout: 30_000,
   });
   expect([r.status, r.stderr]).toEqual([78, 'catalog: invalid configuration: PORT: Too big: expected number to be <=65535\n']);
+});
+
+it('the admin CLI says a retention count past its bound in one line, exit 78', { timeout: 60_000 }, () => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist/catalog.mjs'), 'retention', '--dry-run'], {
+    cwd: ROOT,
+    env: serverEnv({ DATA_DIR: dataDir, RETENTION_KEEP_DAILY: '99999999999999999999999' }),
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  expect([r.status, r.stderr]).toEqual([78, 'catalog: invalid configuration: RETENTION_KEEP_DAILY: a number from 0 to 1000000, or unlimited\n']);
 });
