@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DrPlan } from '../dr/plan.js';
-import { incompleteReasons, PICK_ONE, renderDrPlanText, type PlanStep } from '../dr/plan.js';
+import { completeButCautions, incompleteReasons, PICK_ONE, renderDrPlanText, type PlanStep } from '../dr/plan.js';
 import { candidateExtent, describePartition, extentAction, renderRestoreScript, sourceCommand, type RestoreExtent } from './restore-script.js';
 import { visible } from '../../formats/printable.js';
 import type { BundleSelection } from './select.js';
@@ -214,6 +214,7 @@ function renderDrPlanSection(plan: DrPlan): string[] {
   out.push('');
   if (!plan.complete)
     out.push(`**The plan is NOT complete**: ${visible(incompleteReasons(plan).join('; '))}. Read the notes below before running any step.`, '');
+  else if (completeButCautions(plan).length) out.push(`**The plan is complete, but** ${visible(completeButCautions(plan).join('; '))}.`, '');
   for (const c of plan.naaChecks) {
     out.push(`- **NAA check (${c.verdict})**: ${visible(c.message)}`);
     if (c.dispute) out.push('', '  ```', `  ${PICK_ONE}`, ...c.dispute.candidates.map((d) => `  #   ${d.command}`), '  ```', '');

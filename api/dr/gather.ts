@@ -154,6 +154,7 @@ function enrichIscsitgt(lu: PlanLu, d: IscsitgtDetails): void {
     (d.targets ?? []).find((x) => lu.iqn && x.iqn?.toLowerCase() === lu.iqn.toLowerCase()) ??
     (d.lus ?? []).map((l) => (l.deviceId === lu.deviceId ? (d.targets ?? []).find((x) => x.name === l.target) : undefined)).find(Boolean);
   if (d.enabled === false) lu.serviceDisabled = true;
+  if (d.enabled !== undefined) lu.serviceEnabled = d.enabled;
   if (!target) return;
   lu.targetName = target.name;
   lu.portalGroups = (d.tpgts ?? []).filter((g) => target.tpgts.includes(g.tag)).map((g) => ({ tag: g.tag, addresses: g.addresses }));

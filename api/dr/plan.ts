@@ -93,6 +93,12 @@ export interface PlanLu {
    * COMSTAR still exports its old iscsitgt configuration: the LU it serves is COMSTAR's.
    */
   serviceDisabled?: boolean;
+  /**
+   * iscsitgt: the export's `enabled` as parsed (formats/smf.ts): true or false; null when the
+   * export names no instance; absent when the capture was parsed before the catalog read it
+   * (`catalog reindex` reads it).
+   */
+  serviceEnabled?: boolean | null;
   /** iscsitgt: the target's local name (`target_<name>` group); needed for `param_<name>_<lun>`. */
   targetName?: string | null;
   /** iscsitgt: TPGT tags and their addresses; COMSTAR: TPG tags and portals. */
@@ -359,11 +365,14 @@ function describeSource(s: PlanSource): string {
  * chosen row are filled from the other rows of the same storage host and stack.
  */
 function luFor(lus: PlanLu[], deviceId: string): PlanLu | null {
+  // Of one capture's rows: COMSTAR or an enabled iscsitgt first, then an iscsitgt export whose
+  // state is not known (a host moved to COMSTAR still exports its old one), a disabled one last.
+  const stackRank = (l: PlanLu) => (l.serviceDisabled ? 2 : stateUnknown(l) ? 1 : 0);
   const matches = lus.filter((l) => l.deviceId.toLowerCase() === deviceId.toLowerCase());
   matches.sort(
     (a, b) =>
       Date.parse(b.source.collectedAt) - Date.parse(a.source.collectedAt) ||
-      Number(!!a.serviceDisabled) - Number(!!b.serviceDisabled) ||
+      stackRank(a) - stackRank(b) ||
       Number(b.backingStore !== null) - Number(a.backingStore !== null),
   );
   if (!matches.length) return null;
@@ -799,6 +808,16 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
         l.source.collectedAt === lu.source.collectedAt &&
         l.deviceId.toLowerCase() === ext.deviceId.toLowerCase(),
     );
+    // The same capture shows the LU in the other stack too, and an iscsitgt export there does not say whether its service runs.
+    const unsureBeside = input.lus.find(
+      (l) =>
+        l.stack !== lu.stack &&
+        (stateUnknown(l) || stateUnknown(lu)) &&
+        l.storageHost === lu.storageHost &&
+        l.source.collectedAt === lu.source.collectedAt &&
+        l.deviceId.toLowerCase() === ext.deviceId.toLowerCase(),
+    );
+    const unsureExport = unsureBeside && (stateUnknown(lu) ? lu : unsureBeside);
     const match = lu.deviceId.toLowerCase() === ext.deviceId.toLowerCase();
     const lunMatch = ext.lun === null || lu.lun === null || ext.lun === lu.lun;
     if (lu.stack === 'iscsitgt') {
@@ -837,6 +856,14 @@ export function buildDrPlan(input: DrPlanInput): DrPlan {
               : ' (the add-view step below does).')) +
         (disabledBeside
           ? ` ${lu.storageHost}'s iscsitgt export of the same capture holds this LU too, with that service disabled (a host moved to COMSTAR keeps its old configuration): the steps follow COMSTAR; do not enable iscsitgt there.`
+          : '') +
+        (unsureExport
+          ? ` ${lu.storageHost}'s capture of ${lu.source.collectedAt} holds this LU in both an iscsitgt export and COMSTAR, and the iscsitgt export ` +
+            (unsureExport.serviceEnabled === null
+              ? 'names no instance, so whether that service was enabled is not known'
+              : 'was parsed before the catalog read whether that service was enabled (run `catalog reindex` to read it and make this certain)') +
+            `: the steps follow ${lu.stack === 'comstar' ? 'COMSTAR, as a host moved from iscsitgt to COMSTAR still exports its old configuration' : 'iscsitgt'}; ` +
+            `check which one serves it on ${lu.storageHost} (svcs iscsitgt stmf) before running them.`
           : '') +
         ` Before writing, ${RESTORE_CHECK(ext.deviceId)}.` +
         (late ? ` ${lu.storageHost}'s facts are from its capture of ${late.collectedAt}, after the requested time ${late.requestedAt}.` : '') +
@@ -911,6 +938,25 @@ export function incompleteReasons(plan: DrPlan): string[] {
   return out;
 }
 
+/** An iscsitgt row whose export does not say whether the service was enabled (not read yet, or no instance named). */
+function stateUnknown(l: PlanLu): boolean {
+  return l.stack === 'iscsitgt' && !l.serviceDisabled && l.serviceEnabled !== true;
+}
+
+/**
+ * What a complete plan still asks the operator to see done, one short phrase each: an LU the
+ * steps present at another LUN than the capture had it (its VMFS header's). The headline says
+ * it beside "complete", so the first line read is not "nothing to watch".
+ */
+export function completeButCautions(plan: DrPlan): string[] {
+  const moved = plan.naaChecks.filter((c) => c.lunMismatch);
+  return moved.length
+    ? [
+        `${moved.map((c) => `${c.deviceId} moves from LUN ${c.luLun} to LUN ${c.headerLun}`).join(', ')} (its VMFS header's; a step below does it: run it before the rescan, or ESX sees a snapshot LUN)`,
+      ]
+    : [];
+}
+
 /** One extent per device id: the newest header's. */
 function dedupeExtents(extents: PlanExtent[]): PlanExtent[] {
   const byDevice = new Map<string, PlanExtent>();
@@ -944,7 +990,7 @@ export function renderDrPlanText(plan: DrPlan): string {
   out.push(`# ${oneLine(`DR plan for ${plan.vmfsUuid}${plan.label ? ` (${plan.label})` : ''}${plan.at ? ` as of ${plan.at}` : ''}`)}`);
   out.push(
     plan.complete
-      ? '# The chain is complete and every NAA matches.'
+      ? `# ${oneLine(`The chain is complete and every NAA matches${completeButCautions(plan).length ? `, but ${completeButCautions(plan).join('; ')}` : ''}.`)}`
       : `# ${oneLine(`The plan is NOT complete: ${incompleteReasons(plan).join('; ')}. Read the notes below before running any step.`)}`,
   );
   // Before the checks: every fact below about these LUs is from then.
