@@ -317,8 +317,10 @@ export function registerConsole(app: App): void {
       const { db } = c.var.services;
       const base = { type: filters.type, severity: filters.severity, host: filters.host, limit: 200 };
       const list = async (status: 'open' | 'acknowledged' | 'resolved') =>
-        filters.state === status || filters.state === 'all' ? (await listEvents(db, { ...base, status })).events : [];
-      const [open, acknowledged, resolved] = [await list('open'), await list('acknowledged'), await list('resolved')];
+        filters.state === status || filters.state === 'all' ? await listEvents(db, { ...base, status }) : { events: [], nextBefore: null };
+      const lists = { open: await list('open'), acknowledged: await list('acknowledged'), resolved: await list('resolved') };
+      const [open, acknowledged, resolved] = [lists.open.events, lists.acknowledged.events, lists.resolved.events];
+      const cut = { open: !!lists.open.nextBefore, acknowledged: !!lists.acknowledged.nextBefore, resolved: !!lists.resolved.nextBefore };
       // An acknowledged event whose condition is gone is listed once, as acknowledged.
       const shown = new Set(acknowledged.map((e) => e.id));
       const ackers = await tokenNames(
@@ -335,6 +337,7 @@ export function registerConsole(app: App): void {
           resolved={resolved.filter((e) => !shown.has(e.id))}
           back={here(c)}
           ackers={ackers}
+          cut={cut}
         />,
       );
     }),

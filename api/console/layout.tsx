@@ -78,6 +78,14 @@ export function Layout(props: LayoutProps) {
   );
 }
 
+/**
+ * A list's count in its heading: `(12)`, or `(the newest 500; older ones not listed)` for a list
+ * the catalog cuts at a limit when it reached it — a bare `(500)` read as all there is.
+ */
+export function ListCount({ n, cut }: { n: number; cut: boolean }) {
+  return <span class="group-count">{cut ? `(the newest ${n}; older ones not listed)` : `(${n})`}</span>;
+}
+
 /** A time element in UTC. */
 export function Time({ iso }: { iso: string | null | undefined }) {
   return iso ? <time datetime={iso}>{when(iso)}</time> : <span>—</span>;

@@ -37,7 +37,8 @@ const H = 110;
 const PAD = 40;
 
 /** The SVG and its list. */
-export function Timeline({ points }: { points: TimelinePoint[] }) {
+/** `cut`: the artifacts the points come from reached their limit, so older captures are not drawn. */
+export function Timeline({ points, cut = false }: { points: TimelinePoint[]; cut?: boolean }) {
   if (points.length === 0) return <p>No captures hold this volume yet.</p>;
   const times = points.map((p) => new Date(p.collectedAt).getTime());
   const min = Math.min(...times);
@@ -55,7 +56,7 @@ export function Timeline({ points }: { points: TimelinePoint[] }) {
         data-changes={changed}
       >
         <title id="timeline-title">Captures of this volume over time</title>
-        <desc id="timeline-desc">{`${points.length} captures from ${when(points[0].collectedAt)} to ${when(points[points.length - 1].collectedAt)}; ${changed} raised a change.`}</desc>
+        <desc id="timeline-desc">{`${cut ? 'The newest ' : ''}${points.length} captures from ${when(points[0].collectedAt)} to ${when(points[points.length - 1].collectedAt)}; ${changed} raised a change.`}</desc>
         <line x1={PAD / 2} y1={55} x2={W - PAD / 2} y2={55} stroke="#4d5661" stroke-width={2} />
         {points.map((p, i) => {
           const cx = x(times[i]);
@@ -85,7 +86,10 @@ export function Timeline({ points }: { points: TimelinePoint[] }) {
       </svg>
       <figcaption>
         <details>
-          <summary>The {points.length} captures as a list</summary>
+          <summary>
+            The {cut ? 'newest ' : ''}
+            {points.length} captures as a list
+          </summary>
           <ol>
             {points.map((p) => (
               <li>

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { extract } from 'tar';
 import { expect } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { queryRows, type Db } from '../../db/client.js';
 import { reportMissingService, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { ingest } from '../helpers/ingest-client.js';
 import { EXTENT1, HOUR, T0, extent1Dump, seedDatacenter } from '../api/read-side-seed.js';
@@ -162,4 +164,18 @@ export async function verifyBundle(tarGz: string, into: string): Promise<string[
     verified.push(m[2]);
   }
   return verified;
+}
+
+/** Copies every row of `table` that `where` picks `days` times, a day earlier each time, renaming the ids that `rename` lists. */
+export async function copyDaily(db: Db, table: string, where: string, rename: string[], times: string[], days: number): Promise<void> {
+  const cols = (
+    await queryRows<{ column_name: string }>(
+      db,
+      sql`SELECT column_name FROM information_schema.columns WHERE table_name = ${table} AND table_schema = current_schema() AND column_default IS NULL ORDER BY ordinal_position`,
+    )
+  ).map((r) => r.column_name);
+  const value = (c: string) => (rename.includes(c) ? `${c} || '-' || g` : times.includes(c) ? `${c} - make_interval(days => g)` : c);
+  await db.execute(
+    sql.raw(`INSERT INTO ${table} (${cols.join(', ')}) SELECT ${cols.map(value).join(', ')} FROM ${table}, generate_series(1, ${days}) g WHERE ${where}`),
+  );
 }

@@ -15,29 +15,15 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { queryRows, type Db } from '../../db/client.js';
+import { queryRows } from '../../db/client.js';
 import { startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { ingest } from '../helpers/ingest-client.js';
 import { EXTENT1, PROD, T0, extent1Dump, prodVhSf } from '../api/read-side-seed.js';
-import { launchChromium, noBrowser, screenAndCheck, signIn, verifyBundle } from './harness.js';
+import { copyDaily, launchChromium, noBrowser, screenAndCheck, signIn, verifyBundle } from './harness.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const DAYS = 365;
-
-/** Copies every row of `table` that `where` picks `days` times, a day earlier each time, renaming the ids that `rename` lists. */
-async function copyDaily(db: Db, table: string, where: string, rename: string[], times: string[], days: number): Promise<void> {
-  const cols = (
-    await queryRows<{ column_name: string }>(
-      db,
-      sql`SELECT column_name FROM information_schema.columns WHERE table_name = ${table} AND table_schema = current_schema() AND column_default IS NULL ORDER BY ordinal_position`,
-    )
-  ).map((r) => r.column_name);
-  const value = (c: string) => (rename.includes(c) ? `${c} || '-' || g` : times.includes(c) ? `${c} - make_interval(days => g)` : c);
-  await db.execute(
-    sql.raw(`INSERT INTO ${table} (${cols.join(', ')}) SELECT ${cols.map(value).join(', ')} FROM ${table}, generate_series(1, ${days}) g WHERE ${where}`),
-  );
-}
 
 describe.skipIf(noBrowser !== null)('a device seen daily for a year', () => {
   let catalog: TestCatalog;

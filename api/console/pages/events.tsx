@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** Events: open first, filters, acknowledge with a note. */
-import { EventTable, Layout } from '../layout.js';
+import { EventTable, Layout, ListCount } from '../layout.js';
 import type { ConsoleUser } from '../session.js';
 import type { EventView } from '../../schemas/catalog.js';
 import { EVENT_TYPES } from '../../events/types.js';
@@ -22,6 +22,7 @@ export function EventsPage({
   resolved,
   back,
   ackers,
+  cut,
 }: {
   user: ConsoleUser;
   filters: EventFilters;
@@ -31,11 +32,18 @@ export function EventsPage({
   back: string;
   /** The names of the tokens that acknowledged the events shown, by id. */
   ackers?: Map<string, string>;
+  /** The states whose list reached the page's limit: older events of that state are not listed. */
+  cut?: { open: boolean; acknowledged: boolean; resolved: boolean };
 }) {
   const types = [...new Set([...EVENT_TYPES, ...(filters.type ? [filters.type] : [])])];
   return (
     <Layout title="Events" user={user}>
       <h1>Events</h1>
+      {cut && (cut.open || cut.acknowledged || cut.resolved) && (
+        <p class="notice" id="events-cut">
+          Only the newest events of each state are listed: narrow them by type, severity or host to see older ones.
+        </p>
+      )}
       <form method="get" action="/events" class="actions" aria-label="Filter events">
         <div class="field">
           <label for="f-state">State</label>
@@ -78,7 +86,7 @@ export function EventsPage({
       {(filters.state === 'open' || filters.state === 'all') && (
         <section aria-labelledby="open-h">
           <h2 id="open-h">
-            Open <span class="group-count">({open.length})</span>
+            Open <ListCount n={open.length} cut={!!cut?.open} />
           </h2>
           <EventTable events={open} user={user} back={back} caption="Open events" />
         </section>
@@ -86,7 +94,7 @@ export function EventsPage({
       {(filters.state === 'acknowledged' || filters.state === 'all') && (
         <section aria-labelledby="acked-h">
           <h2 id="acked-h">
-            Acknowledged <span class="group-count">({acknowledged.length})</span>
+            Acknowledged <ListCount n={acknowledged.length} cut={!!cut?.acknowledged} />
           </h2>
           <EventTable events={acknowledged} user={user} back={back} caption="Acknowledged events" ackers={ackers} />
         </section>
@@ -94,7 +102,7 @@ export function EventsPage({
       {(filters.state === 'resolved' || filters.state === 'all') && (
         <section aria-labelledby="resolved-h">
           <h2 id="resolved-h">
-            Resolved <span class="group-count">({resolved.length})</span>
+            Resolved <ListCount n={resolved.length} cut={!!cut?.resolved} />
           </h2>
           <p class="hint">A later capture or check found the condition gone.</p>
           <EventTable events={resolved} user={user} back={back} caption="Resolved events" />

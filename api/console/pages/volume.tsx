@@ -1,8 +1,8 @@
 /** @jsxImportSource hono/jsx */
 /** The volume page (what an operator restores from) and the device (LUN) page. */
-import { ArtifactTable, EventTable, Layout, Table, Time, isOpen } from '../layout.js';
+import { ArtifactTable, EventTable, Layout, ListCount, Table, Time, isOpen } from '../layout.js';
 import type { ConsoleUser } from '../session.js';
-import type { ExtentView, LunView, SnapshotView, TargetView, VolumeView } from '../../schemas/catalog.js';
+import { type ExtentView, type LunView, type SnapshotView, type TargetView, VIEW_LIMITS, type VolumeView } from '../../schemas/catalog.js';
 import { Timeline, timelinePoints, type TimelinePoint } from '../timeline.js';
 import { bytes, decodeVmfsUuid, when } from '../format.js';
 
@@ -104,7 +104,7 @@ function SnapshotTable({ snapshots }: { snapshots: SnapshotView[] }) {
  * The restore actions: the newest bundle and DR plan in one click each, or either as of a chosen
  * capture (one form: each button sends `at=` to its own route, the plan's with `format=text`).
  */
-function RestoreActions({ bundleHref, points, drPlanHref }: { bundleHref: string; points: TimelinePoint[]; drPlanHref?: string }) {
+function RestoreActions({ bundleHref, points, drPlanHref, cut }: { bundleHref: string; points: TimelinePoint[]; drPlanHref?: string; cut: boolean }) {
   const newestFirst = [...points].reverse();
   return (
     <section aria-labelledby="restore">
@@ -140,6 +140,12 @@ function RestoreActions({ bundleHref, points, drPlanHref }: { bundleHref: string
         unless <code>--apply</code>). The DR plan as of a capture is made from the captures up to then and backs each LU with a clone of the newest ZFS snapshot
         taken before it.
       </p>
+      {cut && (
+        <p class="hint" id="older-captures">
+          The list holds the captures of the newest {VIEW_LIMITS.artifacts} artifacts. For an older capture, add <code>?at=</code> and its time with a zone (
+          <code>?at=2026-01-31T02:00:00Z</code>) to the address of the restore bundle link.
+        </p>
+      )}
     </section>
   );
 }
@@ -184,9 +190,9 @@ export function VolumePage({ user, v, via }: { user: ConsoleUser; v: VolumeView;
         <dt>Segment UUIDs</dt>
         <dd>{v.segmentUuids.length ? v.segmentUuids.map((s) => <code>{s} </code>) : '—'}</dd>
       </dl>
-      <RestoreActions bundleHref={`${base}/restore-bundle`} points={points} drPlanHref={`${base}/dr-plan`} />
+      <RestoreActions bundleHref={`${base}/restore-bundle`} points={points} drPlanHref={`${base}/dr-plan`} cut={v.artifacts.length >= VIEW_LIMITS.artifacts} />
       <h2>Timeline</h2>
-      <Timeline points={points} />
+      <Timeline points={points} cut={v.artifacts.length >= VIEW_LIMITS.artifacts} />
       <h2 id="open-events">
         Open events <span class="group-count">({open.length})</span>
       </h2>
@@ -198,7 +204,7 @@ export function VolumePage({ user, v, via }: { user: ConsoleUser; v: VolumeView;
       <h2>ZFS snapshots of the backing stores</h2>
       <SnapshotTable snapshots={v.snapshots} />
       <h2>
-        Artifacts <span class="group-count">({v.artifacts.length})</span>
+        Artifacts <ListCount n={v.artifacts.length} cut={v.artifacts.length >= VIEW_LIMITS.artifacts} />
       </h2>
       <ArtifactTable artifacts={v.artifacts} caption="Artifacts of this volume" />
     </Layout>
@@ -240,7 +246,11 @@ export function LunPage({ user, l }: { user: ConsoleUser; l: LunView }) {
             : '—'}
         </dd>
       </dl>
-      <RestoreActions bundleHref={`/v1/luns/${encodeURIComponent(l.deviceId)}/restore-bundle`} points={points} />
+      <RestoreActions
+        bundleHref={`/v1/luns/${encodeURIComponent(l.deviceId)}/restore-bundle`}
+        points={points}
+        cut={l.artifacts.length >= VIEW_LIMITS.artifacts}
+      />
       <h2>
         Open events <span class="group-count">({open.length})</span>
       </h2>
@@ -252,7 +262,7 @@ export function LunPage({ user, l }: { user: ConsoleUser; l: LunView }) {
       <h2>ZFS snapshots of the backing stores</h2>
       <SnapshotTable snapshots={l.snapshots} />
       <h2>
-        Artifacts <span class="group-count">({l.artifacts.length})</span>
+        Artifacts <ListCount n={l.artifacts.length} cut={l.artifacts.length >= VIEW_LIMITS.artifacts} />
       </h2>
       <ArtifactTable artifacts={l.artifacts} caption="Artifacts of this device" />
     </Layout>
