@@ -22,6 +22,15 @@ describe('hostScopeCovers', () => {
     ['*.lab.example', 'esx3.lab.example.evil', false],
     ['esx01', 'ESX01', true],
     ['ESXI-*', 'esxi-01', true],
+    ['esx*-*.lab', 'esx3-a.lab', true],
+    ['esx*-*.lab', 'esx3.lab', false],
+    ['*a*b*', 'xxaxxbxx', true],
+    ['*a*b*', 'xxbxxaxx', false],
+    ['a*a*a', 'aaaa', true],
+    ['a*a*a', 'aa', false],
+    ['*', 'anything.at.all', true],
+    ['**', '', true],
+    ['esxi-*', 'esxi-01/x', false],
   ])('scope %s covers %s: %s', (scope, host, covered) => {
     expect(hostScopeCovers(scope, host)).toBe(covered);
   });
