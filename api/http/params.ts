@@ -1,5 +1,6 @@
 /** Path and query parameters in any spelling an operator pastes, made canonical, or a 400. */
 import { canonicalVmfsUuid, deviceOf } from '../../formats/ids.js';
+import { timeProblem } from '../../formats/zoned-time.js';
 import { ApiError } from '../errors.js';
 
 /**
@@ -29,16 +30,7 @@ export function deviceIdParam(raw: string): { deviceId: string; lun: number | nu
  * signed year in its input syntax, so a time outside years 1–9999 was a 500 at the query.
  */
 export function timeParam(name: string, raw: string): Date {
-  const d = new Date(raw);
-  if (Number.isNaN(d.getTime())) throw new ApiError('bad_request', `${name}: not an ISO 8601 time: ${JSON.stringify(raw.slice(0, 60))}`);
-  // Date rolls a day the month lacks over (2026-02-30 → 2026-03-02): a typo'd date would be answered as another one.
-  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(raw);
-  if (ymd) {
-    const day = new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, Number(ymd[3])));
-    if (day.getUTCMonth() !== Number(ymd[2]) - 1 || day.getUTCDate() !== Number(ymd[3]))
-      throw new ApiError('bad_request', `${name}: ${ymd[0]} is no day of the calendar: ${JSON.stringify(raw.slice(0, 60))}`);
-  }
-  const year = d.getUTCFullYear();
-  if (year < 1 || year > 9999) throw new ApiError('bad_request', `${name}: ${JSON.stringify(raw.slice(0, 60))} is outside the years 0001–9999`);
-  return d;
+  const problem = timeProblem(raw);
+  if (problem) throw new ApiError('bad_request', `${name}: ${problem}`);
+  return new Date(raw);
 }

@@ -11,7 +11,7 @@ import { backoffDelay, catalogError, openRequest, RejectedError, UnreachableErro
 import { makeDir } from '../spool.js';
 import { TarReader, type TarEntry } from '../tar.js';
 import { canonicalVmfsUuid, deviceOf } from '../../formats/ids.js';
-import { namesTimeZone, noTimeZone } from '../../formats/zoned-time.js';
+import { namesTimeZone, noTimeZone, timeProblem } from '../../formats/zoned-time.js';
 import { printableJson, shellWord, visible } from '../../formats/printable.js';
 import { DownloadProgress } from '../progress.js';
 
@@ -260,7 +260,9 @@ export async function run(args: string[]): Promise<number> {
   if (printedHelp(values, HELP)) return 0;
   noPositionals('restore', positionals);
   if (!values.volume === !values.device) throw new UsageError('restore: give exactly one of --volume UUID or --device ID');
-  if (values.at !== undefined && Number.isNaN(Date.parse(values.at))) throw new UsageError(`restore: --at is not an ISO 8601 time: ${values.at}`);
+  // The catalog's own rules (formats/zoned-time.ts): a day its month lacks, or a year past 9999, was its 400, exit 1, after the request.
+  const atProblem = values.at === undefined ? null : timeProblem(values.at);
+  if (atProblem) throw new UsageError(`restore: --at ${atProblem.startsWith('not ') ? `is ${atProblem}` : atProblem}`);
   if (values.at !== undefined && !namesTimeZone(values.at)) throw new UsageError(`restore: --at ${noTimeZone(values.at)}`);
   const id = (values.volume ?? values.device)!.trim();
   // What the catalog can never take (its 400: exit 1, after the request) is refused here, before anything is sent.

@@ -175,7 +175,7 @@ describe('the command line', () => {
 describe('usage errors', () => {
   it('are one line naming the command once ("collector restore: --at …", not "collector restore: restore: --at …")', async () => {
     for (const [args, message] of [
-      [['restore', '--volume', '4a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '--at', 'yesterday'], 'collector restore: --at is not an ISO 8601 time: yesterday'],
+      [['restore', '--volume', '4a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '--at', 'yesterday'], 'collector restore: --at is not an ISO 8601 time: "yesterday"'],
       [['inspect'], 'collector inspect: no FILE given (see collector inspect --help)'],
       [['cron', '--schedule', '1 2 3'], 'collector cron: --schedule wants five cron fields'],
       [['spool', 'frobnicate'], 'collector spool: expected list, resend ID or drop ID (see collector spool --help)'],
@@ -245,7 +245,7 @@ describe('an error under --json', () => {
         ['restore', '--volume', '4a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '--at', 'yesterday', '--json'],
         64,
         'usage',
-        'collector restore: --at is not an ISO 8601 time: yesterday',
+        'collector restore: --at is not an ISO 8601 time: "yesterday"',
       ],
       // An unknown option names where the options are listed, not parseArgs' advice to write `-- "--x"`.
       [['spool', 'list', '--json', '--no-such-flag'], 64, 'usage', 'collector spool: unknown option --no-such-flag (collector spool --help lists them)'],

@@ -57,6 +57,21 @@ describeEachFlavour('a restore time without a zone', (flavour) => {
     expect(readdirSync(dir).filter((f) => f.startsWith(`out-${n}`))).toEqual([]);
   });
 
+  // The catalog's other rules for a time (formats/zoned-time.ts timeProblem): these were its 400, exit 1, after the request.
+  it.each([
+    ['2030-02-30T03:00Z', '--at 2030-02-30 is no day of the calendar: "2030-02-30T03:00Z"'],
+    ['2030-04-31T03:00:00+02:00', '--at 2030-04-31 is no day of the calendar: "2030-04-31T03:00:00+02:00"'],
+    ['0000-06-01T00:00Z', '--at "0000-06-01T00:00Z" is outside the years 0001–9999'],
+  ])('collector restore --at %s, which the catalog would refuse: exit 64, its one line, nothing sent', async (at, said) => {
+    const r = await restore(at);
+    expect(r.code, r.stderr).toBe(64);
+    expect(r.stderr.trim().split('\n')).toEqual([`collector restore: ${said}`]);
+    expect(requests).toBe(0);
+    const api = await get(`/v1/volumes/${PROD.vmfsUuid}/restore-bundle?at=${encodeURIComponent(at)}`);
+    expect(api.status).toBe(400);
+    expect(((await api.json()) as { error: { message: string } }).error.message).toBe(`at: ${said.replace(/^--at /, '')}`);
+  });
+
   it.each(['2030-12-03T03:00Z', '2030-12-03T03:00:00+14:00', '2030-12-03T03:00:00.000-0500'])('collector restore --at %s restores', async (at) => {
     const r = await restore(at);
     expect(r.code, r.stderr).toBe(0);
