@@ -237,7 +237,8 @@ const UUID_PREFIX = /^[0-9a-f]{8}-([0-9a-f]{0,8}|[0-9a-f]{8}-([0-9a-f]{0,4}|[0-9
 
 /**
  * Turns any term a user pastes into a typed query. Rules, first match wins
- * (the term is trimmed; an empty term throws FormatError 'empty'):
+ * (the term is trimmed, and loses a pair of quotes around it with a comma after them, as a
+ * value copied out of JSON has; an empty term throws FormatError 'empty'):
  * 1. `vml.<hex>` that decodes → vml (device id and LUN decoded).
  * 2. `naa.`/`eui.`/`t10.`/`mpx.` (any case) that canonicalises → deviceId.
  * 3. `iqn.…` → iqn, lower-cased (RFC 3720 names compare case-insensitively).
@@ -289,10 +290,20 @@ function unwrapped(t: string): string {
   return t;
 }
 
+/** Quotes around the whole term: a JSON string, a shell word, a quotation in a ticket or chat. */
+const QUOTED = /^(["'`\u201c\u2018])(.+)(["'`\u201d\u2019])$/s;
+const CLOSING: Record<string, string> = { '"': '"', "'": "'", '`': '`', '\u201c': '\u201d', '\u2018': '\u2019' };
+
+/** The term without the comma after it and the pair of quotes around it that a value copied out of JSON (`"5a1c…",`) or a quoted line carries. */
+function unquoted(t: string): string {
+  const m = QUOTED.exec(t.replace(/,$/, '').trim());
+  return m && CLOSING[m[1]] === m[3] && m[2].trim() ? m[2].trim() : t;
+}
+
 function readQuery(term: string): SearchQuery {
   const raw = term;
   if (term.trim().length === 0) throw new FormatError('empty', 'empty search term', { offset: 0 });
-  const t = unwrapped(term.trim());
+  const t = unwrapped(unquoted(term.trim()));
   const lower = t.toLowerCase();
   if (lower.startsWith('vml.')) {
     try {
