@@ -67,9 +67,10 @@ API's routes (the refusal names the one for the command).
 exit status: 0 done · 1 failed · 2 done in part: rebuild left manifests or artifacts out,
 reindex could not read artifacts (each named) · 3 check or maintenance found problems
 (lost or corrupt chunks) · 64 usage · 75 the embedded
-database is in use by a running server or another admin command · 78 a setting is invalid,
-the embedded database cannot be opened (the message says how to rebuild it), or a later
-release of the catalog migrated the database`;
+database is in use by a running server or another admin command · 78 a setting is invalid
+(S3_BUCKET without credentials too), DATA_DIR's database or file store cannot be opened or
+written by this user (the message says what to do: chown it, or rebuild a damaged one), or a
+later release of the catalog migrated the database`;
 
 /**
  * `<command> --help`: that command's entries of USAGE's command list (all of `tokens`, or just

@@ -37,7 +37,8 @@ Configuration: flags, then env CATALOG_URL / CATALOG_TOKEN / COLLECTOR_HOST, the
 the JSON file --config (else env VMFS_COLLECTOR_CONFIG, else ${DEFAULT_CONFIG_FILE}).
 A variable set to nothing is unset.
 Exit status: 0 done · 1 failed · 2 partial · 3 damaged in the catalog (restore) · 64 usage ·
-65 rejected · 75 spooled · 78 config file unreadable or invalid, or TLS cert untrusted.
+65 rejected · 75 the catalog unreachable or busy: try again (collect, import: spooled for
+the next run) · 78 config file unreadable or invalid, or TLS cert untrusted.
 `;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { collect, import: importBackups, inspect, discover, restore, cron, spool };

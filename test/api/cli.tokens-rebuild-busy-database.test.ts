@@ -72,7 +72,7 @@ describe('catalog CLI', () => {
     expect(help.stdout).toMatch(/tokens create --role/);
     // Each status the commands end with, as `check` (3) and a busy embedded database (75) use them.
     expect(help.stdout).toMatch(
-      /exit status: 0 done · 1 failed · 2 done in part: rebuild left manifests or artifacts out,\s+reindex could not read artifacts \(each named\) · 3 check or maintenance found problems\s+\(lost or corrupt chunks\) · 64 usage · 75 the embedded\s+database is in use by a running server or another admin command · 78 a setting is invalid,\s+the embedded database cannot be opened \(the message says how to rebuild it\), or a later\s+release of the catalog migrated the database/,
+      /exit status: 0 done · 1 failed · 2 done in part: rebuild left manifests or artifacts out,\s+reindex could not read artifacts \(each named\) · 3 check or maintenance found problems\s+\(lost or corrupt chunks\) · 64 usage · 75 the embedded\s+database is in use by a running server or another admin command · 78 a setting is invalid\s+\(S3_BUCKET without credentials too\), DATA_DIR's database or file store cannot be opened or\s+written by this user \(the message says what to do: chown it, or rebuild a damaged one\), or a\s+later release of the catalog migrated the database/,
     );
     expect(none.code).toBe(64);
     for (const [i, args] of BAD_USAGE.entries()) {

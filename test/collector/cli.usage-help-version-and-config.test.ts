@@ -159,6 +159,10 @@ describe('the command line', () => {
 
   it('documents exit 1 and VMFS_COLLECTOR_CONFIG', async () => {
     expect((await runCollector(['--help'], clean())).stdout).toMatch(/VMFS_COLLECTOR_CONFIG[\s\S]*1 failed/);
+    // 75 is restore's and spool resend's too, where nothing is spooled: it said only 'spooled'.
+    expect((await runCollector(['--help'], clean())).stdout).toMatch(
+      / · 75 the catalog unreachable or busy: try again \(collect, import: spooled for\nthe next run\) · 78 /,
+    );
     for (const c of ['collect', 'import']) expect((await runCollector([c, '--help'], clean())).stdout).toMatch(/Exit status: 0 done · 1 failed/);
     expect((await runCollector(['restore', '--help'], clean())).stdout).toMatch(
       /Exit status: 0 unpacked and verified · 1 failed [\s\S]* 64 usage \(a --volume[\s\S]* · 75 catalog unreachable/,
