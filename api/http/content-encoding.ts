@@ -13,11 +13,11 @@
  * cost that.
  */
 import { promisify } from 'node:util';
-import { gunzip, gzip, gzipSync } from 'node:zlib';
+import { createGunzip, gzip, gzipSync } from 'node:zlib';
 import type { Context, Next } from 'hono';
 import { ApiError } from '../errors.js';
+import { bodyBudgetFull, holdInflated } from '../ingest/body-budget.js';
 
-const gunzipAsync = promisify(gunzip);
 const gzipAsync = promisify(gzip);
 
 /** Answers smaller than this go as they are: gzip would save a few hundred bytes at best. */
@@ -75,6 +75,18 @@ export function inflateFailure(c: Context): ApiError | undefined {
   return failures.get(c);
 }
 
+/** The stated length of the bodies inflateRequest replaced (theirs is the inflated body's, unknown until read). */
+const sentLengths = new WeakMap<Context, number>();
+
+/** The request body's length as sent (Content-Length, without Transfer-Encoding), if it says. */
+export function sentLength(c: Context): number | undefined {
+  const replaced = sentLengths.get(c);
+  if (replaced !== undefined) return replaced;
+  if (c.req.header('transfer-encoding') !== undefined) return undefined;
+  const stated = c.req.header('content-length');
+  return stated !== undefined && /^\d{1,15}$/.test(stated) ? Number(stated) : undefined;
+}
+
 /** Replaces a gzip request body by one that inflates when read (a no-op for a plain body). */
 export function inflateRequest(c: Context, maxBytes: number): void {
   const coding = c.req.header('content-encoding')?.trim().toLowerCase();
@@ -84,13 +96,14 @@ export function inflateRequest(c: Context, maxBytes: number): void {
     throw new ApiError('unsupported_media_type', `request bodies may be sent with Content-Encoding gzip, not ${JSON.stringify(coding.slice(0, 40))}`);
   }
   const raw = c.req.raw;
+  const sent = sentLength(c);
+  if (sent !== undefined) sentLengths.set(c, sent);
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         // Read from the request itself: HonoRequest's body cache must not keep the compressed bytes.
         const packed = new Uint8Array(await raw.arrayBuffer());
-        const out = await gunzipAsync(packed, { maxOutputLength: maxBytes });
-        controller.enqueue(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+        for (const part of await inflateWithin(packed, maxBytes, (bytes) => holdInflated(c, bytes))) controller.enqueue(part);
         controller.close();
       } catch (e) {
         const failure = inflateError(e, maxBytes);
@@ -103,6 +116,33 @@ export function inflateRequest(c: Context, maxBytes: number): void {
   headers.delete('content-encoding');
   headers.delete('content-length');
   c.req.raw = new Request(raw.url, { method: raw.method, headers, body, duplex: 'half' } as RequestInit);
+}
+
+/**
+ * Inflates `packed` piece by piece, each piece taken from the request body budget
+ * (`take`, api/ingest/body-budget.ts) before it is kept: a body stops inflating at `maxBytes`
+ * (413) or where the budget ends (503), never holding more than either.
+ */
+function inflateWithin(packed: Uint8Array, maxBytes: number, take: (bytes: number) => boolean): Promise<Uint8Array[]> {
+  return new Promise((resolve, reject) => {
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    const inflate = createGunzip({ chunkSize: 64 * 1024 });
+    const stop = (error: ApiError) => {
+      inflate.destroy();
+      parts.length = 0;
+      reject(error);
+    };
+    inflate.on('data', (part: Buffer) => {
+      total += part.length;
+      if (total > maxBytes) return stop(new ApiError('payload_too_large', `request body inflates past ${maxBytes} bytes`));
+      if (!take(part.length)) return stop(bodyBudgetFull());
+      parts.push(new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
+    });
+    inflate.on('end', () => resolve(parts));
+    inflate.on('error', reject);
+    inflate.end(packed);
+  });
 }
 
 function inflateError(e: unknown, maxBytes: number): ApiError {

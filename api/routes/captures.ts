@@ -8,7 +8,8 @@ import { ApiError, annotateError } from '../errors.js';
 import type { App, AppEnv } from '../context.js';
 import { beginCapture } from '../ingest/begin.js';
 import { commitAtBegin, commitOrHandOff } from '../ingest/commit-jobs.js';
-import { precheckBeginCounts, precheckBeginText } from '../ingest/limits.js';
+import { LIMITS, precheckBeginCounts, precheckBeginText } from '../ingest/limits.js';
+import { holdBody } from '../ingest/body-budget.js';
 import { admitIngest } from '../ingest/admission.js';
 import { BeginRequestSchema, BeginResponse, ChunksReceived, CommitInProgress, CommitResponse, OpenCaptureDropped, UUID } from '../schemas/ingest.js';
 import { dropOpenCapture } from '../ingest/staging.js';
@@ -59,7 +60,7 @@ const begin = createRoute({
   tags: ['ingest'],
   security: [{ bearer: [] }],
   summary: 'Begin a capture: announce its artifacts and chunks, get upload URLs for the chunks the store lacks',
-  middleware: [requireRole('collector'), precheckCounts, admitIngest] as const,
+  middleware: [requireRole('collector'), holdBody(LIMITS.requestBodyBytes), precheckCounts, admitIngest] as const,
   request: {
     headers: z.object({
       prefer: z
@@ -109,7 +110,7 @@ const partial = createRoute({
     "it extends the declaration: each later one must hold the earlier one's artifacts, unchanged, as its first (409 otherwise), and is held to the limits table whole. " +
     'The capture takes chunks as any open one; its commit answers 409 until a begin (POST /v1/captures) declares it whole, holding this one as its first artifacts. ' +
     'A catalog without this route answers 404 or 405: begin once every artifact is read.',
-  middleware: [requireRole('collector'), precheckCounts, admitIngest] as const,
+  middleware: [requireRole('collector'), holdBody(LIMITS.requestBodyBytes), precheckCounts, admitIngest] as const,
   request: {
     params: z.object({ id: UUID }),
     headers: z.object({
@@ -195,6 +196,7 @@ const chunks = createRoute({
         throw new ApiError('payload_too_large', `a batch of chunks is at most ${CHUNK_BATCH_MAX_BYTES} bytes`);
       },
     }),
+    holdBody(CHUNK_BATCH_MAX_BYTES),
     readBatchFirst,
     admitIngest,
   ] as const,
