@@ -99,15 +99,19 @@ export function searchWithBlanks(method: string, path: string, rawUrl: string): 
 }
 
 /**
- * A failed request of a browser outside /v1 (a console page, a form post) as a page in the
- * console's frame, or null for an API client and any /v1 path, which keep the JSON error
+ * A failed request of a browser outside /v1 (a console page, a form post) or on a console link
+ * into it (a restore bundle, the DR plan, an artifact, without a bearer token) as a page in the
+ * console's frame, or null for an API client and any other /v1 request, which keep the JSON error
  * `answer` is. The same status, Retry-After and request id: a 503 says the database or store
  * is out of reach and when to retry, a 500 which request id the catalog's log names the cause
- * under, a 4xx its own message. Only a 4xx looks up the session (for the header): a 5xx may be
+ * under, any other its own message (a 502 chunk_corrupt names the damaged artifact). Only a 4xx looks up the session (for the header): a 5xx may be
  * the database itself.
  */
 export async function errorPage(c: C, answer: Response): Promise<Response | null> {
-  if (/^\/v1(\/|$)/.test(c.req.path) || !(c.req.header('accept') ?? '').includes('text/html')) return null;
+  if (!(c.req.header('accept') ?? '').includes('text/html')) return null;
+  // A console link to a download or the DR plan, followed by a browser without a bearer token, is the console's too.
+  const link = !c.req.header('authorization') && DOWNLOAD_PATH.test(c.req.path);
+  if (/^\/v1(\/|$)/.test(c.req.path) && !link) return null;
   const { error } = (await answer.clone().json()) as { error: { message: string; requestId: string } };
   const status = answer.status as ContentfulStatusCode;
   const retryAfter = answer.headers.get('retry-after');
@@ -117,7 +121,10 @@ export async function errorPage(c: C, answer: Response): Promise<Response | null
   if (status === 503) {
     title = 'Catalog unavailable';
     message = `The catalog cannot reach its database or its store right now${retryAfter ? `: reload this page in ${retryAfter} seconds` : ''}. If it stays so, the catalog's log says why (request id ${error.requestId}); /readyz says which of the two is down.`;
-  } else if (status >= 500) {
+  } else if (status > 500) {
+    // A refusal the catalog explains (502 chunk_corrupt: the bytes a bundle needs are damaged).
+    title = 'Catalog refused';
+  } else if (status === 500) {
     title = 'Catalog error';
     message = `The catalog failed to answer this page (${error.message}). Its log names the cause under request id ${error.requestId}.`;
   }

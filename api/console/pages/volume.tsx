@@ -110,7 +110,8 @@ function RestoreActions({ bundleHref, points, drPlanHref, cut }: { bundleHref: s
     <section aria-labelledby="restore">
       <h2 id="restore">Restore</h2>
       <div class="actions">
-        <a class="button big" id="restore-bundle" href={bundleHref} download>
+        {/* No `download`: the bundle comes as an attachment, and a refused one (a damaged dump) shows its reason as a page instead of a failed download. */}
+        <a class="button big" id="restore-bundle" href={bundleHref}>
           Restore bundle (newest captures)
         </a>
         {newestFirst.length > 0 && (
