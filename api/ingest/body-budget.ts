@@ -21,6 +21,7 @@ import type { AppEnv, Services } from '../context.js';
 import { ApiError } from '../errors.js';
 import { sentLength } from '../http/content-encoding.js';
 import { INGEST_QUEUE, INGEST_WAIT_MS } from './admission.js';
+import { onePer } from '../one-per.js';
 
 /** Body bytes the ingest routes of one process hold at once: four of the largest begins. */
 export const BODY_BUDGET_BYTES = 256 * 1024 * 1024;
@@ -162,16 +163,11 @@ export function bodyBudgetFull(): ApiError {
   return new ApiError('service_unavailable', 'the catalog is reading as many request bodies as it holds at once; retry after Retry-After seconds');
 }
 
-const budgets = new WeakMap<object, BodyBudget>();
+const budgetOf = onePer((_db: Services['db']) => new BodyBudget());
 
 /** The body budget of one catalog (keyed by its database handle, as its ingest gate is). */
 export function bodyBudgetOf(services: Pick<Services, 'db'>): BodyBudget {
-  let budget = budgets.get(services.db);
-  if (!budget) {
-    budget = new BodyBudget();
-    budgets.set(services.db, budget);
-  }
-  return budget;
+  return budgetOf(services.db);
 }
 
 const heldBy = new WeakMap<Context, Held>();
