@@ -16,7 +16,7 @@ const GiB = 1024 * MiB;
 
 /** The limits table. Names are what a 400 answer carries in `details.limit`. */
 export const LIMITS = {
-  /** JSON request body, checked before it is parsed (413). A 65,536-chunk begin is about 20 MB. */
+  /** A begin's (or a part's) JSON body, checked before it is parsed (413); every other route's is SMALL_BODY_MAX_BYTES. A 65,536-chunk begin is about 20 MB. */
   requestBodyBytes: 64 * MiB,
   /**
    * JSON values of a begin body, counted before it is parsed as its objects, arrays and commas

@@ -89,8 +89,10 @@ const listRoute = createRoute({
 
 /**
  * An ack's body holds a note of at most 2000 characters (12,000 bytes of JSON at worst, each
- * escaped): held to the shared 64 MiB of POST bodies, 64 MiB of `{},` in a field the route
+ * escaped): held to the 64 MiB POST bodies once shared, 64 MiB of `{},` in a field the route
  * ignores was parsed whole, twice, for 1.5 GB of heap and tens of seconds of the event loop.
+ * The app's limit for every such route is now as small (SMALL_BODY_MAX_BYTES); this one stays
+ * the ack's own.
  */
 export const ACK_BODY_MAX_BYTES = 16 * 1024;
 

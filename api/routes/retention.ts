@@ -56,8 +56,9 @@ const CaptureParam = z.object({ id: z.string().regex(/^[0-9A-Fa-f-]{1,64}$/, 'a 
 
 /**
  * A pin's body is a note of at most 500 characters: more than this is refused before it is read.
- * The app's shared body limit (64 MiB) holds POST, PATCH and DELETE; a PUT held none, so a
- * body of any size was read whole before the note's own check refused it.
+ * The app's shared body limits (api/app.ts: 16 KiB, a begin's 64 MiB) hold POST, PATCH and
+ * DELETE; a PUT is held by none, so a body of any size was read whole before the note's own check
+ * refused it.
  */
 export const PIN_BODY_MAX_BYTES = 16 * 1024;
 
