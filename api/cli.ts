@@ -55,7 +55,8 @@ commands:
 options:
   --json                       machine-readable output on stdout; an error too, as
                                {"error":{"code","message"}} — code usage, database_busy,
-                               database_unreadable, invalid_setting, failed, or the API's (not_found, conflict, …) —
+                               database_unreadable, database_newer, invalid_setting, failed, or the
+                               API's (not_found, conflict, service_unavailable, …) —
                                while stderr keeps its one line and the exit status is the same
   -h, --help                   this text
   -V, --version                the catalog's version (package.json's, as the collector's --version)

@@ -4,7 +4,7 @@
  * opening the database. An unknown command's --help still prints everything.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -61,4 +61,14 @@ it('--help under --json is one JSON document holding the usage, as every answer 
     const { usage } = JSON.parse(r.stdout) as { usage: string };
     expect(usage.split('\n')[0]).toBe(first);
   }
+});
+
+it('--help names every --json error code the CLI answers with', () => {
+  // The codes are the ones api/cli.ts hands to failed(): read from the source, so a new one
+  // without its line in --help fails here (database_newer was missing, README named it).
+  const source = readFileSync(join(ROOT, 'api/cli.ts'), 'utf8');
+  const codes = [...new Set([...source.matchAll(/failed\(\s*io,\s*json,\s*\d+,\s*'([a-z_]+)'/g)].map((m) => m[1]))];
+  expect(codes).toEqual(expect.arrayContaining(['usage', 'database_busy', 'database_newer', 'failed']));
+  const help = cli(['--help']).stdout.replace(/\s+/g, ' ');
+  for (const code of codes) expect(help, code).toContain(code);
 });
