@@ -217,17 +217,25 @@ export class ChunkStager {
   offer(sha256: string, data: Buffer, force = false): Promise<ChunkRef> {
     if (!force && this.#known.has(sha256)) return Promise.resolve({ sha256, size: data.length });
     let p = this.#refs.get(sha256);
-    if (!p) {
+    // Staged earlier in this run, then swept from the spool (the capture that declared it was
+    // delivered, and dedup is per host): stage it again, or this capture would declare it staged
+    // without the bytes — lost for good when they cannot be read again (command output).
+    if (!p || (this.#staged.has(sha256) && this.#spool && !this.#spool.staged(sha256))) {
+      this.#staged.delete(sha256);
       p = this.#stage(sha256, data, force);
       this.#refs.set(sha256, p);
     }
     return p;
   }
 
+  /** Chunks this stager staged whose staging has finished (their file was in the spool then). */
+  #staged = new Set<string>();
+
   async #stage(sha256: string, input: Buffer, force: boolean): Promise<ChunkRef> {
     const existing = this.#spool?.staged(sha256);
     if (existing) {
       const stored = await fsp.readFile(existing.file);
+      this.#staged.add(sha256);
       return { sha256, size: input.length, encoding: existing.encoding, ...storedFields(stored) };
     }
     // Readers reuse their buffers once we return: work on a copy from a small pool, so
@@ -247,6 +255,7 @@ export class ChunkStager {
       }
       this.stats.compressed++;
       this.stats.storedBytes += stored.length;
+      if (this.#spool) this.#staged.add(sha256);
       return ref;
     } finally {
       this.#pool.push(copy);
