@@ -223,6 +223,13 @@ async function download(client: CatalogClient, path: string, progress?: Download
           `the catalog URL ${shownUrl(client.baseUrl)} does not lead to its API (HTTP 404: ${msg}): give the catalog's base URL, the console's address (without /v1)`,
           status,
         );
+      // Any other refusal that is not the catalog's error document (an S3 endpoint's 403 in XML,
+      // a proxy's page) is the URL's too: said as the catalog's, a 403 read as the token refused.
+      if (!code)
+        throw new RejectedError(
+          `the catalog URL ${shownUrl(client.baseUrl)} answers as another server does, not the catalog (HTTP ${status}: ${msg}): give the catalog's base URL, the console's address`,
+          status,
+        );
       throw new RejectedError(`restore bundle: HTTP ${status} ${msg}`, status);
     }
     // pipe() passes on neither a cut connection nor a timeout: the unpacking waited for bytes that

@@ -31,7 +31,16 @@ describeEachFlavour('collector restore: a catalog URL that misses the API', (fla
     served = await serveApp(catalog.app);
     url = served.url;
     // Another web server on the address given: its own 404 page.
-    other = createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<html><body><h1>404 Not Found</h1></body></html>'));
+    // Under /s3: an S3 endpoint (Swift's s3api, MinIO) given as the catalog URL, its 403 in XML.
+    other = createServer((req, res) =>
+      req.url?.startsWith('/s3/')
+        ? res
+            .writeHead(403, { 'content-type': 'application/xml' })
+            .end(
+              "<?xml version='1.0' encoding='UTF-8'?>\n<Error><Code>AccessDenied</Code><Message>AWS authentication requires a valid Date or x-amz-date header</Message></Error>",
+            )
+        : res.writeHead(404, { 'content-type': 'text/html' }).end('<html><body><h1>404 Not Found</h1></body></html>'),
+    );
     await new Promise<void>((r) => other.listen(0, '127.0.0.1', () => r()));
     otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
   });
@@ -67,6 +76,33 @@ describeEachFlavour('collector restore: a catalog URL that misses the API', (fla
     const r = await restore(otherUrl);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr.trim()).toMatch(new RegExp(`^collector restore: the catalog URL ${otherUrl} does not lead to its API \\(HTTP 404: <html>`));
+  });
+
+  it("an S3 endpoint's 403 is the URL's fault, not the token's", async () => {
+    // Before: `restore bundle: HTTP 403 <?xml …`, which reads as the token refused (a collector's 403).
+    const r = await restore(`${otherUrl}/s3`);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr.trim()).toMatch(
+      new RegExp(
+        `^collector restore: the catalog URL ${otherUrl}/s3 answers as another server does, not the catalog \\(HTTP 403: <\\?xml .*AccessDenied.*\\): give the catalog's base URL, the console's address$`,
+      ),
+    );
+  });
+
+  it("the catalog's own 403 (a collector token) is still said as the catalog says it", async () => {
+    const created = await catalog.request('/v1/tokens', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'collector', host: 'esx01', name: 'restore-403' }),
+    });
+    const { token } = (await created.json()) as { token: string };
+    const r = await runCollector(
+      ['restore', '--volume', PROD.vmfsUuid, '-o', join(dir, `out-${++n}`), '--url', url, '--token', token, '--retries', '0'],
+      isolatedEnv(join(dir, 'absent.json')),
+    );
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^collector restore: restore bundle: HTTP 403 forbidden: /);
   });
 
   it('a volume the catalog does not hold is still its 404, naming the volume', async () => {
