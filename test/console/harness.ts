@@ -15,7 +15,7 @@ import { sql } from 'drizzle-orm';
 import { queryRows, type Db } from '../../db/client.js';
 import { reportMissingService, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { ingest } from '../helpers/ingest-client.js';
-import { EXTENT1, HOUR, T0, extent1Dump, seedDatacenter } from '../api/read-side-seed.js';
+import { EXTENT1, HOUR, PROD, T0, extent1Dump, prodVhSf, seedDatacenter } from '../api/read-side-seed.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Why the browser suite cannot run here, or null. Under CI a missing browser fails the run. */
@@ -178,4 +178,34 @@ export async function copyDaily(db: Db, table: string, where: string, rename: st
   await db.execute(
     sql.raw(`INSERT INTO ${table} (${cols.join(', ')}) SELECT ${cols.map(value).join(', ')} FROM ${table}, generate_series(1, ${days}) g WHERE ${where}`),
   );
+}
+
+/**
+ * One host's daily captures of a volume for `days` days, the newest at T0 + `days` days: one
+ * through the protocol (a legacy header dump of EXTENT1 and the volume's `.vh.sf`), the days
+ * before as copies of its rows a day apart (copyDaily). Answers the database.
+ */
+export async function seedDailyCaptures(catalog: TestCatalog, days: number): Promise<Db> {
+  const day = await ingest(catalog, {
+    host: 'esx10',
+    hostKind: 'esxi',
+    collectedAt: new Date(T0.getTime() + days * 86_400_000),
+    artifacts: [
+      {
+        kind: 'vmfs-header',
+        fileName: `${EXTENT1.deviceId}.hex`,
+        sourcePath: `/vmfs/devices/disks/${EXTENT1.deviceId}`,
+        device: EXTENT1.deviceId,
+        bytes: extent1Dump(),
+      },
+      { kind: 'vh-sf', fileName: '.vh.sf', sourcePath: `/vmfs/volumes/${PROD.vmfsUuid}/.vh.sf`, bytes: prodVhSf() },
+    ],
+  });
+  const db = catalog.services.db;
+  const id = day.captureId;
+  await copyDaily(db, 'captures', `id = '${id}'`, ['id', 'manifest_key'], ['collected_at', 'received_at', 'committed_at'], days - 1);
+  await copyDaily(db, 'artifacts', `capture_id = '${id}'`, ['id', 'capture_id'], ['collected_at'], days - 1);
+  await copyDaily(db, 'extents', `capture_id = '${id}'`, ['artifact_id', 'capture_id'], ['seen_at'], days - 1);
+  await copyDaily(db, 'segments', `artifact_id IN (SELECT id FROM artifacts WHERE capture_id = '${id}')`, ['artifact_id'], ['seen_at'], days - 1);
+  return db;
 }

@@ -12,10 +12,9 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
-import { ingest } from '../helpers/ingest-client.js';
-import { EXTENT1, PROD, T0, extent1Dump, prodVhSf } from '../api/read-side-seed.js';
+import { EXTENT1, PROD } from '../api/read-side-seed.js';
 import { join } from 'node:path';
-import { SCREENS, copyDaily, launchChromium, noBrowser, seriousA11yViolations, signIn } from './harness.js';
+import { SCREENS, launchChromium, noBrowser, seedDailyCaptures, seriousA11yViolations, signIn } from './harness.js';
 
 const DAYS = 365;
 const OPEN_EVENTS = 250;
@@ -25,27 +24,7 @@ describe.skipIf(noBrowser !== null)('lists cut at their limit', () => {
   let browser: Browser;
   beforeAll(async () => {
     catalog = await startTestCatalog('embedded', { listen: true });
-    const day = await ingest(catalog, {
-      host: 'esx10',
-      hostKind: 'esxi',
-      collectedAt: new Date(T0.getTime() + DAYS * 86_400_000),
-      artifacts: [
-        {
-          kind: 'vmfs-header',
-          fileName: `${EXTENT1.deviceId}.hex`,
-          sourcePath: `/vmfs/devices/disks/${EXTENT1.deviceId}`,
-          device: EXTENT1.deviceId,
-          bytes: extent1Dump(),
-        },
-        { kind: 'vh-sf', fileName: '.vh.sf', sourcePath: `/vmfs/volumes/${PROD.vmfsUuid}/.vh.sf`, bytes: prodVhSf() },
-      ],
-    });
-    const db = catalog.services.db;
-    const id = day.captureId;
-    await copyDaily(db, 'captures', `id = '${id}'`, ['id', 'manifest_key'], ['collected_at', 'received_at', 'committed_at'], DAYS - 1);
-    await copyDaily(db, 'artifacts', `capture_id = '${id}'`, ['id', 'capture_id'], ['collected_at'], DAYS - 1);
-    await copyDaily(db, 'extents', `capture_id = '${id}'`, ['artifact_id', 'capture_id'], ['seen_at'], DAYS - 1);
-    await copyDaily(db, 'segments', `artifact_id IN (SELECT id FROM artifacts WHERE capture_id = '${id}')`, ['artifact_id'], ['seen_at'], DAYS - 1);
+    const db = await seedDailyCaptures(catalog, DAYS);
     await db.execute(sql`
       INSERT INTO events (type, severity, host, device_id, message, created_at)
       SELECT 'lun-id-changed', 'warning', 'esx10', ${EXTENT1.deviceId}, 'LUN ' || g || ' then ' || (g + 1), now() - make_interval(hours => ${OPEN_EVENTS} - g)

@@ -17,9 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { queryRows } from '../../db/client.js';
 import { startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
-import { ingest } from '../helpers/ingest-client.js';
-import { EXTENT1, PROD, T0, extent1Dump, prodVhSf } from '../api/read-side-seed.js';
-import { copyDaily, launchChromium, noBrowser, screenAndCheck, signIn, verifyBundle } from './harness.js';
+import { EXTENT1, PROD } from '../api/read-side-seed.js';
+import { launchChromium, noBrowser, screenAndCheck, seedDailyCaptures, signIn, verifyBundle } from './harness.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -31,27 +30,7 @@ describe.skipIf(noBrowser !== null)('a device seen daily for a year', () => {
   const downloads = mkdtempSync(join(tmpdir(), 'vrc-lun-year-'));
   beforeAll(async () => {
     catalog = await startTestCatalog('embedded', { listen: true });
-    const day = await ingest(catalog, {
-      host: 'esx10',
-      hostKind: 'esxi',
-      collectedAt: new Date(T0.getTime() + DAYS * 86_400_000),
-      artifacts: [
-        {
-          kind: 'vmfs-header',
-          fileName: `${EXTENT1.deviceId}.hex`,
-          sourcePath: `/vmfs/devices/disks/${EXTENT1.deviceId}`,
-          device: EXTENT1.deviceId,
-          bytes: extent1Dump(),
-        },
-        { kind: 'vh-sf', fileName: '.vh.sf', sourcePath: `/vmfs/volumes/${PROD.vmfsUuid}/.vh.sf`, bytes: prodVhSf() },
-      ],
-    });
-    const db = catalog.services.db;
-    const id = day.captureId;
-    await copyDaily(db, 'captures', `id = '${id}'`, ['id', 'manifest_key'], ['collected_at', 'received_at', 'committed_at'], DAYS - 1);
-    await copyDaily(db, 'artifacts', `capture_id = '${id}'`, ['id', 'capture_id'], ['collected_at'], DAYS - 1);
-    await copyDaily(db, 'extents', `capture_id = '${id}'`, ['artifact_id', 'capture_id'], ['seen_at'], DAYS - 1);
-    await copyDaily(db, 'segments', `artifact_id IN (SELECT id FROM artifacts WHERE capture_id = '${id}')`, ['artifact_id'], ['seen_at'], DAYS - 1);
+    const db = await seedDailyCaptures(catalog, DAYS);
     const [counts] = await queryRows<{ extents: number; segments: number }>(
       db,
       sql`SELECT (SELECT count(*)::int FROM extents WHERE device_id = ${EXTENT1.deviceId} AND vmfs_uuid IS NULL) AS extents, (SELECT count(*)::int FROM segments) AS segments`,
