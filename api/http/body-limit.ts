@@ -7,7 +7,7 @@
  * is held to the limit by that header, as hono holds it; one without (chunked) goes to hono's
  * bodyLimit, which counts it as it streams.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit as streamedBodyLimit } from 'hono/body-limit';
 
 type BodyLimitOptions = Parameters<typeof streamedBodyLimit>[0];
@@ -22,13 +22,31 @@ type BodyLimitOptions = Parameters<typeof streamedBodyLimit>[0];
  */
 export const SMALL_BODY_MAX_BYTES = 16 * 1024;
 
+/** The stated length of the bodies replaced by one of another length (an inflated gzip body, api/http/content-encoding.ts). */
+const sentLengths = new WeakMap<Context, number>();
+
+/** The request body's length as sent (Content-Length, without Transfer-Encoding), if it says. */
+export function sentLength(c: Context): number | undefined {
+  const replaced = sentLengths.get(c);
+  if (replaced !== undefined) return replaced;
+  if (c.req.header('transfer-encoding') !== undefined) return undefined;
+  const stated = c.req.header('content-length');
+  return stated !== undefined && /^\d{1,15}$/.test(stated) ? Number(stated) : undefined;
+}
+
+/** Keeps the body's length as sent before its body is replaced: sentLength answers it after. */
+export function keepSentLength(c: Context): void {
+  const sent = sentLength(c);
+  if (sent !== undefined) sentLengths.set(c, sent);
+}
+
 /** hono's bodyLimit, without touching the body of a request that says how long it is. */
 export function bodyLimit(options: BodyLimitOptions): MiddlewareHandler {
   const streamed = streamedBodyLimit(options);
   return async (c, next) => {
-    const length = c.req.header('content-length');
-    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return streamed(c, next);
-    if (parseInt(length || '0', 10) > options.maxSize) {
+    const length = sentLength(c);
+    if (length === undefined) return streamed(c, next);
+    if (length > options.maxSize) {
       if (options.onError) return options.onError(c);
       return streamed(c, next);
     }

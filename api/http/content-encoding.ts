@@ -17,6 +17,7 @@ import { createGunzip, gzip, gzipSync } from 'node:zlib';
 import type { Context, Next } from 'hono';
 import { ApiError } from '../errors.js';
 import { bodyBudgetFull, holdInflated } from '../ingest/body-budget.js';
+import { keepSentLength } from './body-limit.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -75,18 +76,6 @@ export function inflateFailure(c: Context): ApiError | undefined {
   return failures.get(c);
 }
 
-/** The stated length of the bodies inflateRequest replaced (theirs is the inflated body's, unknown until read). */
-const sentLengths = new WeakMap<Context, number>();
-
-/** The request body's length as sent (Content-Length, without Transfer-Encoding), if it says. */
-export function sentLength(c: Context): number | undefined {
-  const replaced = sentLengths.get(c);
-  if (replaced !== undefined) return replaced;
-  if (c.req.header('transfer-encoding') !== undefined) return undefined;
-  const stated = c.req.header('content-length');
-  return stated !== undefined && /^\d{1,15}$/.test(stated) ? Number(stated) : undefined;
-}
-
 /** Replaces a gzip request body by one that inflates when read (a no-op for a plain body). */
 export function inflateRequest(c: Context, maxBytes: number): void {
   const coding = c.req.header('content-encoding')?.trim().toLowerCase();
@@ -96,8 +85,7 @@ export function inflateRequest(c: Context, maxBytes: number): void {
     throw new ApiError('unsupported_media_type', `request bodies may be sent with Content-Encoding gzip, not ${JSON.stringify(coding.slice(0, 40))}`);
   }
   const raw = c.req.raw;
-  const sent = sentLength(c);
-  if (sent !== undefined) sentLengths.set(c, sent);
+  keepSentLength(c);
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {

@@ -19,7 +19,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv, Services } from '../context.js';
 import { ApiError } from '../errors.js';
-import { sentLength } from '../http/content-encoding.js';
+import { sentLength } from '../http/body-limit.js';
 import { INGEST_QUEUE, INGEST_WAIT_MS } from './admission.js';
 import { onePer } from '../one-per.js';
 
