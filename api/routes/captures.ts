@@ -53,6 +53,11 @@ const readBatchFirst: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+/** The 503 of every ingest route: an outage, a full ingest gate (admitIngest) or a full body budget (holdBody). */
+const INGEST_UNAVAILABLE = retryLater(
+  'The store or the database is unavailable, or the catalog is busy with other captures (its ingest slots, or the request bodies it reads at once, are taken); retry after Retry-After seconds',
+);
+
 const begin = createRoute({
   method: 'post',
   path: '/v1/captures',
@@ -93,7 +98,7 @@ const begin = createRoute({
     429: retryLater(
       'The host already has MAX_OPEN_CAPTURES (32) captures begun and not committed within 24 h, or the collector token has MAX_OPEN_CAPTURES_PER_TOKEN (256) over all the hosts of its scope; a new one is refused until one commits or the staging sweep drops one (24 h after its latest begin; 1 h for one still declared in part; a repeated begin of an open capture is not refused); retry after Retry-After seconds',
     ),
-    503: retryLater('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
+    503: INGEST_UNAVAILABLE,
   },
 });
 
@@ -131,7 +136,7 @@ const partial = createRoute({
     429: retryLater(
       'As for a begin: the host has MAX_OPEN_CAPTURES (32) open captures, or the collector token MAX_OPEN_CAPTURES_PER_TOKEN (256); retry after Retry-After seconds',
     ),
-    503: retryLater('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
+    503: INGEST_UNAVAILABLE,
   },
 });
 
@@ -171,7 +176,7 @@ const commit = createRoute({
     404: err('No such capture; a collector token is answered so for a capture of a host outside its scope too, with the same code and message'),
     413: err('A chunk inflates past 1 MiB'),
     422: err('A chunk is missing or is not what its name says; nothing was indexed'),
-    503: retryLater('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
+    503: INGEST_UNAVAILABLE,
   },
 });
 
@@ -213,7 +218,7 @@ const chunks = createRoute({
     409: err('The capture is committed, or a chunk is one begin answers present'),
     413: err('The batch is over its size or chunk-count limit, a chunk over its size limit, or a chunk inflates past 1 MiB'),
     422: err('A chunk is not declared by the capture, or is not what its name and declaration say; nothing of the batch was stored'),
-    503: retryLater('The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds'),
+    503: INGEST_UNAVAILABLE,
   },
 });
 

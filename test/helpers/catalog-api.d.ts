@@ -1150,7 +1150,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds */
+      /** @description The store or the database is unavailable, or the catalog is busy with other captures (its ingest slots, or the request bodies it reads at once, are taken); retry after Retry-After seconds */
       503: {
         headers: {
           /** @description Seconds to wait before sending the request again */
@@ -1242,7 +1242,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds */
+      /** @description The store or the database is unavailable, or the catalog is busy with other captures (its ingest slots, or the request bodies it reads at once, are taken); retry after Retry-After seconds */
       503: {
         headers: {
           /** @description Seconds to wait before sending the request again */
@@ -1318,7 +1318,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds */
+      /** @description The store or the database is unavailable, or the catalog is busy with other captures (its ingest slots, or the request bodies it reads at once, are taken); retry after Retry-After seconds */
       503: {
         headers: {
           /** @description Seconds to wait before sending the request again */
@@ -1450,7 +1450,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description The store or the database is unavailable, or the catalog is busy with other captures; retry after Retry-After seconds */
+      /** @description The store or the database is unavailable, or the catalog is busy with other captures (its ingest slots, or the request bodies it reads at once, are taken); retry after Retry-After seconds */
       503: {
         headers: {
           /** @description Seconds to wait before sending the request again */
