@@ -27,6 +27,11 @@ import { onePer } from '../one-per.js';
 export const BODY_BUDGET_BYTES = 256 * 1024 * 1024;
 /** What one token may hold of it: one of the largest begins. */
 export const BODY_BUDGET_PER_TOKEN_BYTES = BODY_BUDGET_BYTES / 4;
+/**
+ * Requests of one token waiting at once: past it, that token's next one is a 503 at once, so
+ * one token's many connections cannot fill the queue every other host's requests wait in.
+ */
+export const BODY_BUDGET_WAITING_PER_TOKEN = 32;
 
 interface Waiter {
   readonly key: string;
@@ -46,6 +51,7 @@ export class BodyBudget {
     readonly perKey: number = BODY_BUDGET_PER_TOKEN_BYTES,
     readonly queue: number = INGEST_QUEUE,
     readonly waitMs: number = INGEST_WAIT_MS,
+    readonly queuePerKey: number = BODY_BUDGET_WAITING_PER_TOKEN,
   ) {}
 
   /** Bytes held now, and requests waiting. */
@@ -57,7 +63,7 @@ export class BodyBudget {
   async reserve(key: string, bytes: number): Promise<Held> {
     const want = Math.min(bytes, this.perKey);
     if (!this.blockedAhead(key) && this.fits(key, want)) return this.take(key, want);
-    if (this.waiting.length >= this.queue) throw bodyBudgetFull();
+    if (this.waiting.length >= this.queue || this.waiting.filter((w) => w.key === key).length >= this.queuePerKey) throw bodyBudgetFull();
     await new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         key,

@@ -2,7 +2,8 @@
  * The request body budget (api/ingest/body-budget.ts) on its own: bytes are taken while they
  * fit the whole budget and the key's share, waiters are let in in order as bytes come back, a
  * waiter only its own share holds back does not hold back other keys, one the whole budget holds
- * back keeps its turn, a wait ends in a 503 after waitMs, a full queue is a 503 at once, and a
+ * back keeps its turn, a wait ends in a 503 after waitMs, a full queue is a 503 at once, so is a
+ * key's request past its own part of the queue (the other keys still wait), and a
  * gzip body's inflated bytes take the place of what was reserved before taking more.
  */
 import { describe, expect, it } from 'vitest';
@@ -58,6 +59,21 @@ describe('body budget', () => {
     await expect(budget.reserve('c', 5)).rejects.toMatchObject({ code: 'service_unavailable', status: 503 });
     await expect(waited).rejects.toMatchObject({ code: 'service_unavailable', status: 503 });
     held.release();
+    expect(budget.load).toEqual({ used: 0, waiting: 0 });
+  });
+
+  it("answers a key's request past its part of the queue with 503 at once, while other keys still wait", async () => {
+    const budget = new BodyBudget(10, 10, 10, 60_000, 2);
+    const held = await budget.reserve('a', 10);
+    const waiting = [budget.reserve('a', 5), budget.reserve('a', 5)];
+    await expect(budget.reserve('a', 5)).rejects.toMatchObject({ code: 'service_unavailable', status: 503 });
+    const other = budget.reserve('b', 5);
+    await settled();
+    expect(budget.load).toEqual({ used: 10, waiting: 3 });
+    held.release();
+    (await waiting[0]).release();
+    (await waiting[1]).release();
+    (await other).release();
     expect(budget.load).toEqual({ used: 0, waiting: 0 });
   });
 
