@@ -80,7 +80,8 @@ export function Layout(props: LayoutProps) {
 
 /**
  * A list's count in its heading: `(12)`, or `(the newest 500; older ones not listed)` for a list
- * the catalog cuts at a limit when it reached it — a bare `(500)` read as all there is.
+ * the catalog cut at its limit with older rows left out (the view's truncation flag) — a bare
+ * `(500)` read as all there is. A list that holds exactly its limit and nothing more keeps `(500)`.
  */
 export function ListCount({ n, cut }: { n: number; cut: boolean }) {
   return <span class="group-count">{cut ? `(the newest ${n}; older ones not listed)` : `(${n})`}</span>;

@@ -37,7 +37,7 @@ const H = 110;
 const PAD = 40;
 
 /** The SVG and its list. */
-/** `cut`: the artifacts the points come from reached their limit, so older captures are not drawn. */
+/** `cut`: the artifacts the points come from were cut at their limit, so older captures are not drawn. */
 export function Timeline({ points, cut = false }: { points: TimelinePoint[]; cut?: boolean }) {
   if (points.length === 0) return <p>No captures hold this volume yet.</p>;
   const times = points.map((p) => new Date(p.collectedAt).getTime());

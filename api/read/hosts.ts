@@ -79,7 +79,7 @@ export async function getHost(db: Db, name: string, now: Date, staleAfterHours: 
     SELECT c.id, c.collected_at, c.committed_at, c.collector_version,
            (SELECT count(*) FROM artifacts a WHERE a.capture_id = c.id) AS artifact_count
       FROM captures c WHERE c.host = ${name} AND c.state = 'committed'
-     ORDER BY c.collected_at DESC LIMIT ${HOST_VIEW_LIMITS.captures}`,
+     ORDER BY c.collected_at DESC LIMIT ${HOST_VIEW_LIMITS.captures + 1}`,
   );
   const open = await queryRows<Row>(
     db,
@@ -118,7 +118,8 @@ export async function getHost(db: Db, name: string, now: Date, staleAfterHours: 
   const events = await queryRows<Row>(db, sql`SELECT * FROM events WHERE host = ${name} ORDER BY created_at DESC, id DESC LIMIT ${HOST_VIEW_LIMITS.events}`);
   return {
     ...host,
-    captures: captures.map(captureView),
+    captures: captures.slice(0, HOST_VIEW_LIMITS.captures).map(captureView),
+    capturesTruncated: captures.length > HOST_VIEW_LIMITS.captures,
     openCaptures: open.map((o) => ({
       id: String(o.id),
       collectedAt: iso(o.collected_at)!,

@@ -28,6 +28,9 @@ import {
 
 type Row = Record<string, unknown>;
 
+/** A volume's vmfs-undelete archives (linked by the path they were saved under) are the newest so many. */
+const UNDELETE_ARCHIVES_LIMIT = 50;
+
 function extentView(r: Row): ExtentView {
   const scheme = str(r.partition_scheme);
   return {
@@ -200,25 +203,35 @@ export async function latestSnapshotRows(db: Db, datasets: string[], limit: numb
   );
 }
 
-async function artifactsByIds(db: Db, ids: string[]): Promise<ArtifactSummaryView[]> {
-  if (ids.length === 0) return [];
+/** A list cut at its limit: the rows kept, and whether more were there than it holds. */
+interface Cut<T> {
+  rows: T[];
+  more: boolean;
+}
+
+/** The newest of `ids` up to the limit; `more` when `cut` (ids already left out) or more are held than listed. */
+async function artifactsByIds(db: Db, ids: string[], cut: boolean): Promise<Cut<ArtifactSummaryView>> {
+  if (ids.length === 0) return { rows: [], more: cut };
   const rows = await queryRows<Row>(
     db,
     sql`
     SELECT id, capture_id, kind, file_name, source_path, device, host, collected_at, size, sha256, parse_status
       FROM artifacts WHERE id IN ${inList(ids)}
      ORDER BY collected_at DESC, host, file_name
-     LIMIT ${VIEW_LIMITS.artifacts}`,
+     LIMIT ${VIEW_LIMITS.artifacts + 1}`,
   );
-  return rows.map(artifactSummary);
+  return { rows: rows.slice(0, VIEW_LIMITS.artifacts).map(artifactSummary), more: cut || rows.length > VIEW_LIMITS.artifacts };
 }
 
 async function eventsWhere(db: Db, where: SQL): Promise<EventView[]> {
   const rows = await queryRows<Row>(db, sql`SELECT * FROM events WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ${VIEW_LIMITS.events}`);
   return rows.map(eventView);
 }
-/** Every artifact id whose rows link to the volume (its segments and extent rows, `link`) or its devices (bounded). */
-async function linkedArtifactIds(db: Db, link: { vmfsUuid: string; volume: VolumeLink } | null, deviceIds: string[]): Promise<string[]> {
+/**
+ * The artifact ids whose rows link to the volume (its segments and extent rows, `link`) or its
+ * devices, the newest seen up to the limit; `more` when others link too (one more row is read).
+ */
+async function linkedArtifactIds(db: Db, link: { vmfsUuid: string; volume: VolumeLink } | null, deviceIds: string[]): Promise<Cut<string>> {
   const parts: SQL[] = [];
   if (link) {
     const { vmfsUuid, volume } = link;
@@ -231,14 +244,14 @@ async function linkedArtifactIds(db: Db, link: { vmfsUuid: string; volume: Volum
     parts.push(sql`SELECT artifact_id, seen_at FROM extents WHERE device_id IN ${inList(deviceIds)}`);
     parts.push(sql`SELECT artifact_id, seen_at FROM targets WHERE device_id IN ${inList(deviceIds)}`);
   }
-  if (parts.length === 0) return [];
+  if (parts.length === 0) return { rows: [], more: false };
   const rows = await queryRows<Row>(
     db,
     sql`
     SELECT artifact_id FROM (${sql.join(parts, sql` UNION ALL `)}) l
-     GROUP BY artifact_id ORDER BY max(seen_at) DESC LIMIT ${VIEW_LIMITS.artifacts}`,
+     GROUP BY artifact_id ORDER BY max(seen_at) DESC LIMIT ${VIEW_LIMITS.artifacts + 1}`,
   );
-  return rows.map((r) => String(r.artifact_id));
+  return { rows: rows.slice(0, VIEW_LIMITS.artifacts).map((r) => String(r.artifact_id)), more: rows.length > VIEW_LIMITS.artifacts };
 }
 
 /** The extents of a volume: those its header dumps and inventories name, and those of its segments (api/read/segment-claims.ts). */
@@ -267,7 +280,9 @@ export async function getVolume(db: Db, vmfsUuid: string): Promise<VolumeView> {
   const deviceIds = unique(extents.map((e) => e.deviceId));
   const targets = await targetsOfDevices(db, deviceIds);
   const snapshots = await snapshotsOfDatasets(db, unique(targets.map((t) => datasetOfBackingStore(t.backingStore))));
-  const artifactIds = unique([...(await linkedArtifactIds(db, { vmfsUuid, volume: link }, deviceIds)), ...snapshots.map((s) => s.artifactId)]);
+  const linked = await linkedArtifactIds(db, { vmfsUuid, volume: link }, deviceIds);
+  const artifactIds = unique([...linked.rows, ...snapshots.map((s) => s.artifactId)]);
+  let undeleteCut = false;
   const hosts = unique(extents.map((e) => e.host));
   // vmfs-undelete archives are opaque: they link to a volume through the path they were saved under.
   if (hosts.length) {
@@ -276,11 +291,13 @@ export async function getVolume(db: Db, vmfsUuid: string): Promise<VolumeView> {
       sql`
       SELECT id FROM artifacts WHERE host IN ${inList(hosts)} AND kind = 'vmfs-undelete'
          AND (source_path LIKE ${'%' + vmfsUuid + '%'} OR device = ${vmfsUuid})
-       ORDER BY collected_at DESC LIMIT 50`,
+       ORDER BY collected_at DESC LIMIT ${UNDELETE_ARCHIVES_LIMIT + 1}`,
     );
-    artifactIds.push(...undelete.map((r) => String(r.id)));
+    artifactIds.push(...undelete.slice(0, UNDELETE_ARCHIVES_LIMIT).map((r) => String(r.id)));
+    undeleteCut = undelete.length > UNDELETE_ARCHIVES_LIMIT;
   }
   const events = await eventsWhere(db, await volumeEventsWhere(db, vmfsUuid, deviceIds));
+  const artifacts = await artifactsByIds(db, unique(artifactIds), linked.more || undeleteCut);
   return {
     vmfsUuid,
     label: str(volume?.label),
@@ -294,7 +311,8 @@ export async function getVolume(db: Db, vmfsUuid: string): Promise<VolumeView> {
     extents,
     targets,
     snapshots,
-    artifacts: await artifactsByIds(db, unique(artifactIds)),
+    artifacts: artifacts.rows,
+    artifactsTruncated: artifacts.more,
     events,
   };
 }
@@ -336,6 +354,8 @@ export async function getLun(db: Db, deviceId: string): Promise<LunView> {
   const known = new Map(volumes.map((v) => [String(v.vmfs_uuid), v]));
   const snapshots = await snapshotsOfDatasets(db, unique(targets.map((t) => datasetOfBackingStore(t.backingStore))));
   const latest = extents.find((e) => e.source === 'header') ?? extents[0];
+  const linked = await linkedArtifactIds(db, null, [deviceId]);
+  const artifacts = await artifactsByIds(db, unique([...linked.rows, ...snapshots.map((s) => s.artifactId)]), linked.more);
   return {
     deviceId,
     lun: num(lun?.lun) ?? latest?.lun ?? targets[0]?.lun ?? null,
@@ -348,7 +368,8 @@ export async function getLun(db: Db, deviceId: string): Promise<LunView> {
     extents,
     targets,
     snapshots,
-    artifacts: await artifactsByIds(db, unique([...(await linkedArtifactIds(db, null, [deviceId])), ...snapshots.map((s) => s.artifactId)])),
+    artifacts: artifacts.rows,
+    artifactsTruncated: artifacts.more,
     events: await eventsWhere(db, sql`device_id = ${deviceId}`),
   };
 }

@@ -126,6 +126,11 @@ const linkedRows = {
   targets: z.array(TargetSchema).describe(`At most the ${VIEW_LIMITS.targets} seen last, newest first`),
   snapshots: z.array(SnapshotSchema).describe(`At most the ${VIEW_LIMITS.snapshots} newest, newest first`),
   artifacts: z.array(ArtifactSummarySchema).describe(`At most the ${VIEW_LIMITS.artifacts} collected last, newest first`),
+  artifactsTruncated: z
+    .boolean()
+    .describe(
+      `More artifacts link to it than \`artifacts\` holds (its limit of ${VIEW_LIMITS.artifacts}): older ones are not listed. False when the list is all there is, even at the limit`,
+    ),
   events: z
     .array(EventSchema)
     .describe(
@@ -220,6 +225,11 @@ export const HOST_VIEW_LIMITS = { captures: 100, openCaptures: 100, volumes: 500
 
 export const HostDetailSchema = HostSchema.extend({
   captures: z.array(CaptureSchema).describe(`Committed captures, newest first, at most ${HOST_VIEW_LIMITS.captures}`),
+  capturesTruncated: z
+    .boolean()
+    .describe(
+      `The host has more committed captures than \`captures\` holds (its limit of ${HOST_VIEW_LIMITS.captures}): older ones are not listed. False when the list is all there is, even at the limit`,
+    ),
   openCaptures: z
     .array(OpenCaptureSchema)
     .describe(

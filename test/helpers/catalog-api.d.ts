@@ -459,6 +459,8 @@ export interface components {
       snapshots: components["schemas"]["ZfsSnapshot"][];
       /** @description At most the 500 collected last, newest first */
       artifacts: components["schemas"]["ArtifactListed"][];
+      /** @description More artifacts link to it than `artifacts` holds (its limit of 500): older ones are not listed. False when the list is all there is, even at the limit */
+      artifactsTruncated: boolean;
       /** @description The newest 200 events of the volume and its devices (or of the LUN), newest first, whatever their state: open, acknowledged (`acknowledged`) and resolved (`resolvedAt`) — the history a timeline marks. The open ones alone: `GET /v1/events?status=open&vmfsUuid=…` (or `deviceId=…`) */
       events: components["schemas"]["Event"][];
     };
@@ -572,6 +574,8 @@ export interface components {
       snapshots: components["schemas"]["ZfsSnapshot"][];
       /** @description At most the 500 collected last, newest first */
       artifacts: components["schemas"]["ArtifactListed"][];
+      /** @description More artifacts link to it than `artifacts` holds (its limit of 500): older ones are not listed. False when the list is all there is, even at the limit */
+      artifactsTruncated: boolean;
       /** @description The newest 200 events of the volume and its devices (or of the LUN), newest first, whatever their state: open, acknowledged (`acknowledged`) and resolved (`resolvedAt`) — the history a timeline marks. The open ones alone: `GET /v1/events?status=open&vmfsUuid=…` (or `deviceId=…`) */
       events: components["schemas"]["Event"][];
     };
@@ -597,6 +601,8 @@ export interface components {
     HostDetail: components["schemas"]["Host"] & ({
       /** @description Committed captures, newest first, at most 100 */
       captures: components["schemas"]["CaptureListed"][];
+      /** @description The host has more committed captures than `captures` holds (its limit of 100): older ones are not listed. False when the list is all there is, even at the limit */
+      capturesTruncated: boolean;
       /** @description Captures begun and not committed under the host's name in any letter case, newest begin first, at most 100 (a host may hold at most 32 within 24 h, counted so; DELETE /v1/captures/{id} drops one) */
       openCaptures: components["schemas"]["OpenCapture"][];
       /** @description The artifacts of the last capture */

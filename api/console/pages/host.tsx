@@ -2,7 +2,7 @@
 /** The hosts list and one host: kind, last capture and its age (stale flagged), what it held. */
 import { ArtifactTable, EventTable, Layout, ListCount, Table, Time, isOpen } from '../layout.js';
 import type { ConsoleUser } from '../session.js';
-import { HOST_VIEW_LIMITS, type HostDetailView, type HostView } from '../../schemas/catalog.js';
+import type { HostDetailView, HostView } from '../../schemas/catalog.js';
 import { ago, bytes } from '../format.js';
 
 function Age({ h, now }: { h: HostView; now: Date }) {
@@ -163,7 +163,7 @@ export function HostPage({ user, h, now }: { user: ConsoleUser; h: HostDetailVie
         </>
       )}
       <h2>
-        Captures <ListCount n={h.captures.length} cut={h.captures.length >= HOST_VIEW_LIMITS.captures} />
+        Captures <ListCount n={h.captures.length} cut={h.capturesTruncated} />
       </h2>
       <Table caption="Captures" head={['Collected', 'Committed', 'Collector', 'Artifacts', 'Capture id']}>
         {h.captures.map((c) => (

@@ -191,9 +191,9 @@ export function VolumePage({ user, v, via }: { user: ConsoleUser; v: VolumeView;
         <dt>Segment UUIDs</dt>
         <dd>{v.segmentUuids.length ? v.segmentUuids.map((s) => <code>{s} </code>) : '—'}</dd>
       </dl>
-      <RestoreActions bundleHref={`${base}/restore-bundle`} points={points} drPlanHref={`${base}/dr-plan`} cut={v.artifacts.length >= VIEW_LIMITS.artifacts} />
+      <RestoreActions bundleHref={`${base}/restore-bundle`} points={points} drPlanHref={`${base}/dr-plan`} cut={v.artifactsTruncated} />
       <h2>Timeline</h2>
-      <Timeline points={points} cut={v.artifacts.length >= VIEW_LIMITS.artifacts} />
+      <Timeline points={points} cut={v.artifactsTruncated} />
       <h2 id="open-events">
         Open events <span class="group-count">({open.length})</span>
       </h2>
@@ -205,7 +205,7 @@ export function VolumePage({ user, v, via }: { user: ConsoleUser; v: VolumeView;
       <h2>ZFS snapshots of the backing stores</h2>
       <SnapshotTable snapshots={v.snapshots} />
       <h2>
-        Artifacts <ListCount n={v.artifacts.length} cut={v.artifacts.length >= VIEW_LIMITS.artifacts} />
+        Artifacts <ListCount n={v.artifacts.length} cut={v.artifactsTruncated} />
       </h2>
       <ArtifactTable artifacts={v.artifacts} caption="Artifacts of this volume" />
     </Layout>
@@ -247,11 +247,7 @@ export function LunPage({ user, l }: { user: ConsoleUser; l: LunView }) {
             : '—'}
         </dd>
       </dl>
-      <RestoreActions
-        bundleHref={`/v1/luns/${encodeURIComponent(l.deviceId)}/restore-bundle`}
-        points={points}
-        cut={l.artifacts.length >= VIEW_LIMITS.artifacts}
-      />
+      <RestoreActions bundleHref={`/v1/luns/${encodeURIComponent(l.deviceId)}/restore-bundle`} points={points} cut={l.artifactsTruncated} />
       <h2>
         Open events <span class="group-count">({open.length})</span>
       </h2>
@@ -263,7 +259,7 @@ export function LunPage({ user, l }: { user: ConsoleUser; l: LunView }) {
       <h2>ZFS snapshots of the backing stores</h2>
       <SnapshotTable snapshots={l.snapshots} />
       <h2>
-        Artifacts <ListCount n={l.artifacts.length} cut={l.artifacts.length >= VIEW_LIMITS.artifacts} />
+        Artifacts <ListCount n={l.artifacts.length} cut={l.artifactsTruncated} />
       </h2>
       <ArtifactTable artifacts={l.artifacts} caption="Artifacts of this device" />
     </Layout>
