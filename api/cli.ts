@@ -88,6 +88,11 @@ function commandUsage(command: string, sub?: string): string | null {
   return `usage: npm run catalog -- ${shown.join('\n   or: npm run catalog -- ')}\n\n--json, --help, --version and the exit statuses: npm run catalog -- --help`;
 }
 
+/** The usage error of a command USAGE does not list, with or without --help. */
+function unknownCommand(command: string): string {
+  return `unknown command ${JSON.stringify(command)}; see --help`;
+}
+
 /** What a command does through a running server's API, for the refusal on a busy embedded database. */
 const BUSY_ROUTES: Record<string, string> = {
   'tokens create': 'POST /v1/tokens (or the console)',
@@ -239,8 +244,11 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   const json = values.json ?? false;
   const print = (human: string, machine: unknown) => io.out(json ? JSON.stringify(machine, null, 2) + '\n' : human + '\n');
   if (values.help) {
-    // `<command> --help` shows that command's own entry; an unknown one, or none, everything.
-    const usage = asRun((positionals.length ? commandUsage(positionals[0], positionals[1]) : null) ?? USAGE);
+    // `<command> --help` shows that command's own entry; none, everything. An unknown command is
+    // the usage error it is without --help: one line, 64, nothing on stdout.
+    const own = positionals.length ? commandUsage(positionals[0], positionals[1]) : null;
+    if (positionals.length && !own) return failed(io, json, 64, 'usage', unknownCommand(positionals[0]));
+    const usage = asRun(own ?? USAGE);
     // --json: one JSON document, the usage in it, as every other answer under --json.
     io.out(values.json ? `${JSON.stringify({ usage }, null, 2)}\n` : `${usage}\n`);
     return 0;
@@ -451,7 +459,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         });
       }
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}; see --help`);
+        throw new UsageError(unknownCommand(command));
     }
   } catch (e) {
     if (e instanceof UsageError) return failed(io, json, 64, 'usage', e.message);

@@ -1,7 +1,8 @@
 /**
  * `npm run catalog -- <command> --help` printed the whole usage; it prints that command's own
  * entry (all of `tokens`, or one subcommand), and points to `--help` for the rest, without
- * opening the database. An unknown command's --help still prints everything.
+ * opening the database. An unknown command's --help is the usage error the command is without
+ * it (exit 64, one line on stderr), where it printed everything and exited 0.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -41,13 +42,27 @@ it('tokens -h lists its three subcommands; tokens revoke --help just the one', (
   expect(one.stdout).toBe(`usage: npm run catalog -- tokens revoke ID             revoke a token\n\n${POINTER}`);
 });
 
-it('--help alone, and an unknown command with --help, still print the whole usage', () => {
-  for (const args of [['--help'], ['bogus', '--help']]) {
+it('--help alone prints the whole usage', () => {
+  const r = cli(['--help']);
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/^usage: npm run catalog -- <command> \[options\]\n\ncommands:\n/);
+  expect(r.stdout).toContain('exit status: 0 done');
+  expect(readdirSync(dataDir)).toEqual([]);
+});
+
+it('an unknown command with --help is the usage error it is without: one line on stderr, 64', () => {
+  // It printed the whole usage and exited 0, so a script's typo (`catalog retnetion --help`) passed.
+  const bare = cli(['bogus']);
+  expect([bare.status, bare.stderr]).toEqual([64, 'catalog: unknown command "bogus"; see --help\n']);
+  for (const args of [
+    ['bogus', '--help'],
+    ['-h', 'bogus'],
+  ]) {
     const r = cli(args);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^usage: npm run catalog -- <command> \[options\]\n\ncommands:\n/);
-    expect(r.stdout).toContain('exit status: 0 done');
+    expect([args, r.status, r.stdout, r.stderr]).toEqual([args, 64, '', bare.stderr]);
   }
+  const json = cli(['bogus', '--help', '--json']);
+  expect([json.status, JSON.parse(json.stdout)]).toEqual([64, { error: { code: 'usage', message: 'unknown command "bogus"; see --help' } }]);
   expect(readdirSync(dataDir)).toEqual([]);
 });
 
