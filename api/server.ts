@@ -105,10 +105,34 @@ function consoleUrl(publicUrl: string | undefined, address: string, port: number
   return `${localBaseUrl(address, port)}/`;
 }
 
-/** The first-start admin token, shown this once: when the catalog listens, or when it cannot (the next start would not show it). */
+/**
+ * Whether HOST:PORT can be listened on, tried before the start opens the database or makes a
+ * first-start admin token: a port another process holds stops the start with nothing made.
+ * Null when it can; else the listen error.
+ */
+async function listenProblem(config: Config): Promise<NodeJS.ErrnoException | null> {
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(config.PORT, config.HOST, () => resolve()));
+  } catch (e) {
+    return e as NodeJS.ErrnoException;
+  }
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return null;
+}
+
+/** The first-start admin token, shown this once, when the catalog listens. */
 function printCreatedToken(created: { token: string; file: string } | null): void {
   if (created)
     process.stdout.write(`First start: created an admin token. It is shown once here and kept in ${created.file} (mode 0600):\n  ${created.token}\n`);
+}
+
+/**
+ * A start that made its first-start admin token and then could not listen (the port taken
+ * between the check and the listen) shows no token it does not serve: its line says where it is kept.
+ */
+function keptTokenNote(created: { file: string } | null | undefined): string {
+  return created ? ` (the first-start admin token it made is kept in ${created.file})` : '';
 }
 
 /** Why a port could not be listened on, and the way out. */
@@ -226,7 +250,7 @@ async function serveCatalog(
     stopOn: NodeJS.Signals[];
     stopMaintenance: () => void;
     onListening: (info: AddressInfo) => void;
-    /** The admin token this start created, shown even when the port cannot be listened on. */
+    /** The admin token this start created: where it is kept is said when the port cannot be listened on. */
     created?: { token: string; file: string } | null;
   },
 ): Promise<void> {
@@ -240,8 +264,7 @@ async function serveCatalog(
   server.on('error', (e: NodeJS.ErrnoException) => {
     // The port taken (EADDRINUSE) or refused (EACCES): one line, not a stack trace.
     if (!listened) {
-      printCreatedToken(options.created ?? null);
-      process.stderr.write(`catalog: ${listenFailure(config, e)}\n`);
+      process.stderr.write(`catalog: ${listenFailure(config, e)}${keptTokenNote(options.created)}\n`);
       process.exit(1);
     }
     services.logger.warn('server error', { error: e.code ?? e.message });
@@ -354,8 +377,7 @@ async function runPrimary(config: Config, processes: number): Promise<void> {
     if (!serving) {
       // A worker that cannot start (the database refused it, the port is taken) will not start
       // when asked again: the start fails, with the worker's own message above this line.
-      printCreatedToken(created);
-      process.stderr.write(`catalog: server process ${slot} exited before it listened (${signal ?? `exit code ${code}`})\n`);
+      process.stderr.write(`catalog: server process ${slot} exited before it listened (${signal ?? `exit code ${code}`})${keptTokenNote(created)}\n`);
       for (const w of workers()) w.process.kill('SIGKILL');
       process.exit(typeof code === 'number' && code > 0 ? code : 1);
     }
@@ -453,6 +475,12 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const processes = serverProcessesOf(config, availableParallelism());
   if (config.PORT === 0 && !config.PUBLIC_URL) config.PORT = await freePort(config.HOST);
+  // The port first: a start that cannot listen makes no database, token or first-start line.
+  const cannotListen = await listenProblem(config);
+  if (cannotListen) {
+    process.stderr.write(`catalog: ${listenFailure(config, cannotListen)}\n`);
+    process.exit(1);
+  }
   return processes === 1 ? runSingle(config) : runPrimary(config, processes);
 }
 

@@ -6,10 +6,9 @@
  * the start makes is its user's alone (0700): made with the umask's 0755, every local user could
  * read the embedded database, the token records and every stored artifact in it.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { prepareDataDir } from '../../api/data-dir.js';
@@ -45,22 +44,22 @@ describe.each([
   it("a DATA_DIR it makes is its user's alone (0700); its missing parents are made as mkdir -p makes them", async () => {
     const parent = join(dir, `new-parent-${args.length}`);
     const target = join(parent, 'data');
-    // The server stops once it finds its port taken (exit 1), after it made DATA_DIR and opened the database in it.
-    const busy = createServer();
-    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
-    try {
-      const port = String((busy.address() as AddressInfo).port);
-      const r = spawnSync('sh', ['-c', 'umask 022; exec "$@"', 'sh', process.execPath, bundle, ...args], {
-        env: serverEnv({ DATA_DIR: target, HOST: '127.0.0.1', PORT: port }),
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
-      expect(r.signal, 'the start hung').toBeNull();
-      expect(statSync(target).mode & 0o777).toBe(0o700);
-      expect(statSync(parent).mode & 0o777).toBe(0o755);
-    } finally {
-      await new Promise<void>((r) => busy.close(() => r()));
-    }
+    // The command is stopped once it has made DATA_DIR: the server once it listens (SIGTERM), the CLI when done.
+    const child = spawn('sh', ['-c', 'umask 022; exec "$@"', 'sh', process.execPath, bundle, ...args], {
+      env: serverEnv({ DATA_DIR: target, HOST: '127.0.0.1', PORT: '0' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (/listening on/.test(out)) child.kill('SIGTERM');
+    });
+    const hang = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const signal = await new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_code, sig) => r(sig)));
+    clearTimeout(hang);
+    expect(signal, 'the start hung').not.toBe('SIGKILL');
+    expect(statSync(target).mode & 0o777).toBe(0o700);
+    expect(statSync(parent).mode & 0o777).toBe(0o755);
   });
 
   it('a DATA_DIR under a file', () => {

@@ -3,13 +3,14 @@
  * DATABASE_LOCK_WAIT for it, then says the way out (its own DATA_DIR) and exits 75, where it
  * gave an admin command's advice ("use the API's admin routes").
  *
- * A first start whose port is taken: the admin token it created is still shown (it is shown
- * once, and the next start, not being the first, shows none — the operator was never given
- * it), and the line says what is in the way and how to start elsewhere, where it said only
- * `cannot listen on 127.0.0.1:8787: EADDRINUSE`.
+ * A first start whose port is taken: the port is tried before anything is made, so the start
+ * says what is in the way and how to start elsewhere in one line on stderr and makes no
+ * database and no first-start admin token — it made and printed one, then did not serve it
+ * (a token on a terminal for a catalog that is not running). The next start, on a free port,
+ * is the first start.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'vrc-port-taken-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 describe('npm start on a port another process holds', () => {
-  it('shows the first-start token, says the port is taken and how to pick another, exit 1', { timeout: 120_000 }, async () => {
+  it('says the port is taken and how to pick another, exit 1, before it makes or prints a token', { timeout: 120_000 }, async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as AddressInfo).port;
@@ -36,10 +37,8 @@ describe('npm start on a port another process holds', () => {
       child.stderr.on('data', (d) => (err += d));
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
       expect(code, err).toBe(1);
-      const kept = readFileSync(join(dataDir, 'bootstrap-token'), 'utf8').trim();
-      expect(out).toContain(
-        `First start: created an admin token. It is shown once here and kept in ${join(dataDir, 'bootstrap-token')} (mode 0600):\n  ${kept}\n`,
-      );
+      expect(out).toBe('');
+      expect(readdirSync(dataDir)).toEqual([]);
       expect(err.trim().split('\n')).toEqual([
         `catalog: cannot listen on 127.0.0.1:${port}: EADDRINUSE: another process listens there; stop it, or start this one on another port (PORT=${port + 1} npm start)`,
       ]);
