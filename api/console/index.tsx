@@ -24,6 +24,7 @@ import { createToken, revokeToken } from '../admin/tokens.js';
 import { TokenCreate } from '../schemas/admin.js';
 import { isLoopback, publicPathPrefix } from '../config.js';
 import { localPath } from './format.js';
+import { FAVICON_HEADERS, FAVICON_SVG } from './favicon.js';
 import { CONSOLE_CSS } from './style.js';
 import { csrfMatches, sameSiteRequest, sessionUser, signIn, signOut, type ConsoleUser } from './session.js';
 import { ProblemPage, SignInPage } from './pages/sign-in.js';
@@ -231,6 +232,7 @@ export function registerConsole(app: App): void {
   }
 
   app.get('/console.css', (c) => c.body(CONSOLE_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'public, max-age=3600' }));
+  app.get('/favicon.ico', (c) => c.body(FAVICON_SVG, 200, FAVICON_HEADERS));
 
   app.get('/sign-in', async (c) => {
     const next = localPath(c.req.query('next'));

@@ -27,6 +27,7 @@ export function Layout(props: LayoutProps) {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · ${PRODUCT}`}</title>
         <link rel="stylesheet" href="/console.css" />
+        <link rel="icon" type="image/svg+xml" href="/favicon.ico" />
       </head>
       <body>
         <a class="skip" href="#main">
