@@ -116,7 +116,15 @@ export async function errorPage(c: C, answer: Response): Promise<Response | null
   const { error } = (await answer.clone().json()) as { error: { message: string; requestId: string } };
   const status = answer.status as ContentfulStatusCode;
   const retryAfter = answer.headers.get('retry-after');
-  const user = status < 500 ? await sessionUser(c).catch(() => null) : null;
+  // A 5xx page reads no session (the database may be what failed), and a 4xx one whose session
+  // read fails cannot tell either: such a page says nothing of who is signed in.
+  let userUnknown = status >= 500;
+  const user = userUnknown
+    ? null
+    : await sessionUser(c).catch(() => {
+        userUnknown = true;
+        return null;
+      });
   let title = status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : status === 401 ? 'Not signed in' : 'Cannot do that';
   let message = error.message;
   if (status === 503) {
@@ -129,7 +137,7 @@ export async function errorPage(c: C, answer: Response): Promise<Response | null
     title = 'Catalog error';
     message = `The catalog failed to answer this page (${error.message}). Its log names the cause under request id ${error.requestId}.`;
   }
-  const page = html(c, <ProblemPage user={user} title={title} message={message} />, status);
+  const page = html(c, <ProblemPage user={user} userUnknown={userUnknown} title={title} message={message} />, status);
   if (retryAfter) page.headers.set('retry-after', retryAfter);
   page.headers.set('x-request-id', error.requestId);
   return page;

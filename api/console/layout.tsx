@@ -10,6 +10,11 @@ export const PRODUCT = 'VMFS Recovery Catalog';
 export interface LayoutProps {
   title: string;
   user: ConsoleUser | null;
+  /**
+   * The page cannot tell who is signed in (an error page the catalog answers without reading
+   * the session: its database may be out of reach): the footer then says nothing of it.
+   */
+  userUnknown?: boolean;
   /** The search box's text. */
   q?: string;
   /** The landing page has its own large search box. */
@@ -72,7 +77,7 @@ export function Layout(props: LayoutProps) {
         </header>
         <main id="main">{props.children}</main>
         <footer>
-          {PRODUCT} · signed in as {user ? user.role : 'nobody'} · times in UTC · <a href="/docs">API</a>
+          {PRODUCT} · {props.userUnknown ? '' : user ? `signed in as ${user.role} · ` : 'not signed in · '}times in UTC · <a href="/docs">API</a>
         </footer>
       </body>
     </html>

@@ -43,9 +43,22 @@ export function SignInPage({ next, problem, expired }: { next: string; problem?:
 }
 
 /** A page for a refused or failed request, with the status it was answered with. */
-export function ProblemPage({ user, title, message, q }: { user: ConsoleUser | null; title: string; message: string; q?: string }) {
+export function ProblemPage({
+  user,
+  userUnknown,
+  title,
+  message,
+  q,
+}: {
+  user: ConsoleUser | null;
+  /** Who is signed in was not read (see LayoutProps.userUnknown). */
+  userUnknown?: boolean;
+  title: string;
+  message: string;
+  q?: string;
+}) {
   return (
-    <Layout title={title} user={user} q={q}>
+    <Layout title={title} user={user} userUnknown={userUnknown} q={q}>
       <h1>{title}</h1>
       <p class="notice bad" role="alert">
         {message}
