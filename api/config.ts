@@ -56,6 +56,11 @@ function withinBound(v: string): boolean {
   const [y, mo, d, h] = m.slice(1).map((x) => Number(x ?? 0));
   return y * 8784 + mo * 732 + d * 24 + h <= KEEP_WITHIN_MAX_YEARS * 8784;
 }
+/**
+ * The largest COLLECTOR_TOKEN_HOSTS_MAX: a begin naming a new host counts the token's hosts, and a
+ * number past this is a typo more likely than a fleet behind one token.
+ */
+export const COLLECTOR_TOKEN_HOSTS_LIMIT = 65_536;
 /** The longest STALE_AFTER_HOURS and REPLICATION_PERIOD_HOURS: ten years. */
 const HOURS_MAX = 87_600;
 
@@ -142,6 +147,13 @@ export const configSchema = z.object({
     .default(64 * 1024 * 1024),
   /** Seconds a commit worker holds a job without renewing it; a job whose runner died is taken again after this. */
   COMMIT_JOB_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /**
+   * Hosts one collector token may bring into the catalog (api/ingest/begin.ts): a begin naming a
+   * host the catalog does not hold yet is refused with 403 once the token's commits brought this
+   * many, counting the new hosts its open captures name. A wildcard scope (`esxi-*`) covers any
+   * name its collector invents; its begins for hosts already there are never refused.
+   */
+  COLLECTOR_TOKEN_HOSTS_MAX: z.coerce.number().int().min(1).max(COLLECTOR_TOKEN_HOSTS_LIMIT).default(256),
   /** Hours after which a host without a capture is reported stale. */
   STALE_AFTER_HOURS: z.coerce.number().positive().max(HOURS_MAX).default(36),
   /** Hours after the newest snapshot of an LU's backing zvol before backing-store-missing says replication stopped. */

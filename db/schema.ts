@@ -19,8 +19,16 @@ export const hosts = pgTable(
     firstSeen: ts('first_seen').notNull(),
     lastSeen: ts('last_seen').notNull(),
     lastCaptureId: text('last_capture_id'),
+    /**
+     * The token whose capture's commit brought the host into the catalog (its `captures.opened_by`;
+     * null for a host committed before migration 0026, or rebuilt from the store): a collector
+     * token may bring at most COLLECTOR_TOKEN_HOSTS_MAX hosts (api/ingest/begin.ts), as a
+     * wildcard token could otherwise invent any number.
+     */
+    introducedBy: text('introduced_by'),
   },
-  // Host names are searched through search_names (below).
+  // Host names are searched through search_names (below). A token's hosts, counted by a begin naming a new host.
+  (t) => [index('hosts_introduced_by').on(t.introducedBy).where(sql`introduced_by IS NOT NULL`)],
 );
 
 export const tokens = pgTable(

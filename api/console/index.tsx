@@ -16,7 +16,7 @@ import { ApiError, toApiError } from '../errors.js';
 import { recordAudit } from '../http/audit.js';
 import { deviceIdParam, vmfsUuidParam } from '../http/params.js';
 import { ackNote, acknowledgeEvent, listEvents } from '../read/events.js';
-import { getHost, listHosts } from '../read/hosts.js';
+import { DEFAULT_HOST_LIMIT, getHost, listHosts } from '../read/hosts.js';
 import { searchCatalog, type SearchResult } from '../read/search.js';
 import { listTokens, tokenNames } from '../read/tokens.js';
 import { getLun, getVolume } from '../read/volumes.js';
@@ -311,7 +311,11 @@ export function registerConsole(app: App): void {
     page(async (c, user) => {
       const { db, now, config } = c.var.services;
       const at = now();
-      return html(c, <HostsPage user={user} hosts={await listHosts(db, at, config.STALE_AFTER_HOURS)} now={at} staleAfterHours={config.STALE_AFTER_HOURS} />);
+      // The host this page starts after (its Next page link's); none, or an empty one, is the first page.
+      const after = c.req.query('after') || null;
+      if (after !== null && after.length > 255) throw new ApiError('bad_request', 'Not a host name to list the hosts after.');
+      const page = await listHosts(db, at, config.STALE_AFTER_HOURS, { after, limit: DEFAULT_HOST_LIMIT });
+      return html(c, <HostsPage user={user} hosts={page.hosts} after={after} nextAfter={page.nextAfter} now={at} staleAfterHours={config.STALE_AFTER_HOURS} />);
     }),
   );
 

@@ -4,7 +4,7 @@
  * with upload URLs to per-capture staging keys.
  */
 import { createHash } from 'node:crypto';
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, type SQL, sql } from 'drizzle-orm';
 import type { ArtifactRef, BeginBody, BeginRequest, BeginResponse, UploadTarget } from '../../formats/protocol.js';
 import { captures } from '../../db/schema.js';
 import { queryRows, type Db } from '../../db/client.js';
@@ -180,14 +180,37 @@ export const MAX_OPEN_CAPTURES = 32;
  */
 export const MAX_OPEN_CAPTURES_PER_TOKEN = 256;
 
-/** The captures `tokenId` opened that are open and begun since `since` (as the begin's bound counts them). */
-async function openCapturesOf(db: Db, tokenId: string, since: string): Promise<number> {
-  const [row] = await queryRows<{ n: number | string }>(
-    db,
-    sql`SELECT count(*) AS n FROM captures o
-         WHERE o.opened_by = ${tokenId} AND o.state = 'open' AND coalesce(o.last_begun_at, o.received_at) > ${since}::timestamptz`,
+/**
+ * Hosts a collector token may bring into the catalog is the setting COLLECTOR_TOKEN_HOSTS_MAX
+ * (256 by default): a host comes in with the commit of its first capture, and a wildcard token
+ * (`esxi-*`) covers every name its collector cares to invent — each a row in `hosts`, in the
+ * hosts list, the search and the stale-host checks, for good (hosts are never dropped). A token's
+ * hosts are those its commits brought in (`hosts.introduced_by`, migration 0026) and the names
+ * its open captures give that no host holds yet (brought in once one commits), so a begin past
+ * the bound is refused before anything is stored. Only a begin naming a new host is held to it:
+ * hosts already there, whoever brought them (an admin, another token, this one), are begun for
+ * as ever. Names count as the catalog keeps them, as sent: `ESX01` beside `esx01` is a host of
+ * its own, which is how an exact scope could otherwise add one for each spelling. A host brought
+ * in before migration 0026 (or rebuilt from the store) counts for no token.
+ */
+function hostsOfToken(tokenId: string): SQL {
+  return sql`((SELECT count(*) FROM hosts h WHERE h.introduced_by = ${tokenId})
+            + (SELECT count(DISTINCT o.host) FROM captures o
+                WHERE o.opened_by = ${tokenId} AND o.state = 'open' AND NOT EXISTS (SELECT 1 FROM hosts h WHERE h.name = o.host)))`;
+}
+
+/** True when `host` is in the catalog, or a name an open capture of `tokenId` gives (not new to the token). */
+function hostKnownTo(tokenId: string, host: string): SQL {
+  return sql`(EXISTS (SELECT 1 FROM hosts h WHERE h.name = ${host})
+           OR EXISTS (SELECT 1 FROM captures o WHERE o.opened_by = ${tokenId} AND o.state = 'open' AND o.host = ${host}))`;
+}
+
+/** The 403 of a begin naming a new host past the token's bound. */
+function tooManyHosts(principal: Principal, host: string, held: number, max: number): ApiError {
+  return new ApiError(
+    'forbidden',
+    `this collector token (host scope ${principal.host}) has brought ${held} hosts into the catalog, the most COLLECTOR_TOKEN_HOSTS_MAX (${max}) allows, and may not bring in host ${host}; its begins for hosts the catalog holds are taken as before. Give the host a token of its own, or raise COLLECTOR_TOKEN_HOSTS_MAX`,
   );
-  return Number(row?.n ?? 0);
 }
 
 /**
@@ -221,28 +244,55 @@ export async function beginCapture(services: Services, principal: Principal, bod
   const openSince = new Date(now().getTime() - STAGING_MAX_AGE_MS).toISOString();
   const chunks = distinctChunks(req);
   const shas = [...chunks.keys()];
-  // The token whose open captures are counted: a collector's (MAX_OPEN_CAPTURES_PER_TOKEN).
+  // The token whose open captures and hosts are counted: a collector's (MAX_OPEN_CAPTURES_PER_TOKEN, COLLECTOR_TOKEN_HOSTS_MAX).
   const counted = principal.role === 'collector' ? principal.tokenId : null;
-  const [begun] = await queryRows<{ id: string | null; waited: boolean | null; held: HeldJson }>(
+  const hostsMax = config.COLLECTOR_TOKEN_HOSTS_MAX;
+  const [begun] = await queryRows<{
+    id: string | null;
+    waited: boolean | null;
+    held: HeldJson;
+    host_room: boolean | null;
+    token_room: boolean | null;
+    hosts_room: boolean | null;
+    new_host: boolean | null;
+  }>(
     db,
     sql`
     WITH gate AS MATERIALIZED (${INGEST_LOCK_WAITED_QUERY}),
+         room AS MATERIALIZED (
+           SELECT (SELECT count(*) FROM captures o
+                    WHERE lower(o.host) = lower(${req.host.name}) AND o.state = 'open'
+                      AND coalesce(o.last_begun_at, o.received_at) > ${openSince}::timestamptz) < ${MAX_OPEN_CAPTURES} AS host_room,
+                  (${counted}::text IS NULL OR (SELECT count(*) FROM captures o
+                    WHERE o.opened_by = ${counted} AND o.state = 'open'
+                      AND coalesce(o.last_begun_at, o.received_at) > ${openSince}::timestamptz) < ${MAX_OPEN_CAPTURES_PER_TOKEN}) AS token_room,
+                  ${counted ? sql`NOT ${hostKnownTo(counted, req.host.name)}` : sql`FALSE`} AS new_host
+             FROM gate),
+         hosts_room AS MATERIALIZED (
+           SELECT CASE WHEN r.new_host THEN ${counted ? hostsOfToken(counted) : sql`0`} < ${hostsMax} ELSE TRUE END AS hosts_room FROM room r),
          inserted AS (
            INSERT INTO captures (id, host, state, collected_at, received_at, collector_version, imported, request, last_begun_at, opened_by)
            SELECT ${req.captureId}, ${req.host.name}, 'open', ${collectedAt.toISOString()}::timestamptz, ${begunAt}::timestamptz,
                   ${req.collector.version}, ${req.collector.mode === 'import'}, ${JSON.stringify(partial ? { ...req, partial: true } : req)}::jsonb, ${begunAt}::timestamptz,
                   ${principal.tokenId}
-             FROM gate
-            WHERE (SELECT count(*) FROM captures o
-                    WHERE lower(o.host) = lower(${req.host.name}) AND o.state = 'open'
-                      AND coalesce(o.last_begun_at, o.received_at) > ${openSince}::timestamptz) < ${MAX_OPEN_CAPTURES}
-              AND (${counted}::text IS NULL OR (SELECT count(*) FROM captures o
-                    WHERE o.opened_by = ${counted} AND o.state = 'open'
-                      AND coalesce(o.last_begun_at, o.received_at) > ${openSince}::timestamptz) < ${MAX_OPEN_CAPTURES_PER_TOKEN})
+             FROM room, hosts_room
+            WHERE room.host_room AND room.token_room AND hosts_room.hosts_room
            ON CONFLICT DO NOTHING RETURNING id)
     SELECT (SELECT id FROM inserted) AS id, (SELECT waited FROM gate) AS waited,
-           CASE WHEN (SELECT waited FROM gate) THEN NULL ELSE ${heldBlobsJson(req.host.name, shas)} END AS held`,
+           CASE WHEN (SELECT waited FROM gate) THEN NULL ELSE ${heldBlobsJson(req.host.name, shas)} END AS held,
+           room.host_room, room.token_room, hosts_room.hosts_room, room.new_host
+      FROM room, hosts_room`,
   );
+  // A begin naming a new host counts again once its capture is in: two such begins at once may
+  // each have found room for one more. One that now finds the bound passed drops its capture and
+  // is refused (both may be; a later begin finds the room).
+  if (counted && begun?.id && begun.new_host) {
+    const [recount] = await queryRows<{ n: number | string }>(db, sql`SELECT ${hostsOfToken(counted)} AS n`);
+    if (Number(recount?.n ?? 0) > hostsMax) {
+      await db.delete(captures).where(and(eq(captures.id, req.captureId), eq(captures.state, 'open')));
+      throw tooManyHosts(principal, req.host.name, hostsMax, hostsMax);
+    }
+  }
   const inserted = begun?.id ? [begun.id] : [];
   // A repeat (a retry, or a collector resuming its spool): the capture must be the same one. The
   // row is written only as it was read (its state open, its latest begin the one read): a part
@@ -254,16 +304,22 @@ export async function beginCapture(services: Services, principal: Principal, bod
     // Dropped or swept since this begin's insert found it: begun afresh.
     if (!row && attempt > 0) return beginCapture(services, principal, body, minimal, partial);
     if (!row) {
-      if (counted && (await openCapturesOf(db, counted, openSince)) >= MAX_OPEN_CAPTURES_PER_TOKEN) {
+      // Refused by a bound, as the begin's own statement found the counts (they may have moved since).
+      if (begun?.hosts_room === false) throw tooManyHosts(principal, req.host.name, hostsMax, hostsMax);
+      if (begun?.token_room === false) {
         throw new ApiError(
           'too_many_requests',
           `this collector token (host scope ${principal.host}) has ${MAX_OPEN_CAPTURES_PER_TOKEN} captures begun and not committed within ${STAGING_MAX_AGE_MS / 3600_000} h over all its hosts; commit them, or retry after Retry-After seconds (the staging sweep drops an open capture ${STAGING_MAX_AGE_MS / 3600_000} h after its latest begin, one still declared in part after ${PARTIAL_MAX_AGE_MS / 3600_000} h)`,
         );
       }
-      throw new ApiError(
-        'too_many_requests',
-        `host ${req.host.name} (in any letter case) has ${MAX_OPEN_CAPTURES} captures begun and not committed within ${STAGING_MAX_AGE_MS / 3600_000} h; commit them, or retry after Retry-After seconds (the staging sweep drops an open capture ${STAGING_MAX_AGE_MS / 3600_000} h after its latest begin, one still declared in part after ${PARTIAL_MAX_AGE_MS / 3600_000} h)`,
-      );
+      if (begun?.host_room === false) {
+        throw new ApiError(
+          'too_many_requests',
+          `host ${req.host.name} (in any letter case) has ${MAX_OPEN_CAPTURES} captures begun and not committed within ${STAGING_MAX_AGE_MS / 3600_000} h; commit them, or retry after Retry-After seconds (the staging sweep drops an open capture ${STAGING_MAX_AGE_MS / 3600_000} h after its latest begin, one still declared in part after ${PARTIAL_MAX_AGE_MS / 3600_000} h)`,
+        );
+      }
+      // Its id was taken when the insert ran, and the capture dropped or swept since: begun afresh.
+      return beginCapture(services, principal, body, minimal, partial);
     }
     const accepted = row.request as StoredRequest;
     // The same declaration; or one that holds the capture's declaration in part as its first

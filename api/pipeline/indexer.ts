@@ -584,7 +584,11 @@ export function lunUpserts(tx: Db, rows: LunRow[]): SQLWrapper[] {
   );
 }
 
-/** Inserts or merges a host: kind and system UUID from its newest capture. */
+/**
+ * Inserts or merges a host: kind and system UUID from its newest capture. A new host records the
+ * token that opened the capture bringing it in (`introduced_by`, counted against
+ * COLLECTOR_TOKEN_HOSTS_MAX by api/ingest/begin.ts); a host already there keeps its own.
+ */
 export function hostUpsert(tx: Db, host: { name: string; kind: string; systemUuid: string | null; seenAt: Date; captureId: string }): SQLWrapper {
   return tx
     .insert(hosts)
@@ -595,6 +599,7 @@ export function hostUpsert(tx: Db, host: { name: string; kind: string; systemUui
       firstSeen: host.seenAt,
       lastSeen: host.seenAt,
       lastCaptureId: host.captureId,
+      introducedBy: sql`(SELECT c.opened_by FROM captures c WHERE c.id = ${host.captureId})`,
     })
     .onConflictDoUpdate({
       target: hosts.name,

@@ -21,9 +21,15 @@ function captureView(r: Row): CaptureView {
   };
 }
 
-/** Hosts (all, or one) with their newest committed capture. */
-async function hostRows(db: Db, name?: string): Promise<Row[]> {
-  const where = name === undefined ? sql`TRUE` : sql`h.name = ${name}`;
+/** Hosts a page of GET /v1/hosts (and the console's hosts page) lists unless asked for fewer. */
+export const DEFAULT_HOST_LIMIT = 100;
+/** The most hosts one page lists. */
+export const MAX_HOST_LIMIT = 1000;
+
+/** Hosts (one, or a page by name: those named after `after`, at most `limit`) with their newest committed capture. */
+async function hostRows(db: Db, which: { name: string } | { after: string | null; limit: number }): Promise<Row[]> {
+  const where = 'name' in which ? sql`h.name = ${which.name}` : which.after === null ? sql`TRUE` : sql`h.name > ${which.after}`;
+  const limit = 'name' in which ? sql`` : sql`LIMIT ${which.limit}`;
   return queryRows<Row>(
     db,
     sql`
@@ -36,7 +42,7 @@ async function hostRows(db: Db, name?: string): Promise<Row[]> {
          ORDER BY c.collected_at DESC LIMIT 1
       ) lc ON TRUE
      WHERE ${where}
-     ORDER BY h.name`,
+     ORDER BY h.name ${limit}`,
   );
 }
 
@@ -63,14 +69,25 @@ function hostView(r: Row, now: Date, staleAfterHours: number): HostView {
   };
 }
 
-/** Every host, by name. */
-export async function listHosts(db: Db, now: Date, staleAfterHours: number): Promise<HostView[]> {
-  return (await hostRows(db)).map((r) => hostView(r, now, staleAfterHours));
+/**
+ * One page of hosts by name: at most `limit`, named after `after` (the previous page's
+ * `nextAfter`; null for the first page), and the `after` of the next page (null on the last).
+ * Keyed by the name, not an offset: a host brought in meanwhile neither repeats nor hides another.
+ */
+export async function listHosts(
+  db: Db,
+  now: Date,
+  staleAfterHours: number,
+  page: { after: string | null; limit: number },
+): Promise<{ hosts: HostView[]; nextAfter: string | null }> {
+  const rows = await hostRows(db, { after: page.after, limit: page.limit + 1 });
+  const hosts = rows.slice(0, page.limit).map((r) => hostView(r, now, staleAfterHours));
+  return { hosts, nextAfter: rows.length > page.limit ? hosts[hosts.length - 1].name : null };
 }
 
 /** One host with its captures, last artifacts, volumes seen, LUs presented and events; null when unknown. */
 export async function getHost(db: Db, name: string, now: Date, staleAfterHours: number): Promise<HostDetailView | null> {
-  const [row] = await hostRows(db, name);
+  const [row] = await hostRows(db, { name });
   if (!row) return null;
   const host = hostView(row, now, staleAfterHours);
   const captures = await queryRows<Row>(

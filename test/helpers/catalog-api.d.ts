@@ -75,7 +75,7 @@ export interface paths {
     get: operations["getLun"];
   };
   "/v1/hosts": {
-    /** Every host with its last capture and staleness */
+    /** The hosts, by name, a page at a time, each with its last capture and staleness */
     get: operations["listHosts"];
   };
   "/v1/hosts/{name}": {
@@ -1116,7 +1116,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Wrong role or another host */
+      /** @description Wrong role or another host, or a host the catalog does not hold yet while the collector token has brought COLLECTOR_TOKEN_HOSTS_MAX (256 by default) hosts into it (counting the new hosts its open captures name); the token's begins for hosts the catalog holds are taken */
       403: {
         content: {
           "application/json": components["schemas"]["Error"];
@@ -1208,7 +1208,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Wrong role or another host */
+      /** @description Wrong role or another host, or a new host past the collector token's COLLECTOR_TOKEN_HOSTS_MAX, as for a begin */
       403: {
         content: {
           "application/json": components["schemas"]["Error"];
@@ -1706,14 +1706,23 @@ export interface operations {
       };
     };
   };
-  /** Every host with its last capture and staleness */
+  /** The hosts, by name, a page at a time, each with its last capture and staleness */
   listHosts: {
+    parameters: {
+      query?: {
+        /** @description Page: only hosts named after this one, by name (`nextAfter` of the previous page); an empty one is a 400, as a limit out of range is */
+        after?: string;
+        /** @description At most this many hosts (default 100); the next page: `after` */
+        limit?: number;
+      };
+    };
     responses: {
-      /** @description Hosts by name */
+      /** @description A page of hosts by name, and the `after` of the next page (null on the last) */
       200: {
         content: {
           "application/json": {
             hosts: components["schemas"]["Host"][];
+            nextAfter: string | null;
             staleAfterHours: number;
           };
         };

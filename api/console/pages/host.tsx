@@ -4,6 +4,7 @@ import { ArtifactTable, EventTable, Layout, ListCount, Table, Time, isOpen } fro
 import type { ConsoleUser } from '../session.js';
 import type { HostDetailView, HostView } from '../../schemas/catalog.js';
 import { ago, bytes } from '../format.js';
+import { DEFAULT_HOST_LIMIT } from '../../read/hosts.js';
 
 function Age({ h, now }: { h: HostView; now: Date }) {
   const when = h.lastCapture?.collectedAt;
@@ -15,18 +16,35 @@ function Age({ h, now }: { h: HostView; now: Date }) {
   );
 }
 
-/** Every host. */
-export function HostsPage({ user, hosts, now, staleAfterHours }: { user: ConsoleUser; hosts: HostView[]; now: Date; staleAfterHours: number }) {
+/**
+ * The hosts by name, a page at a time (GET /v1/hosts's pages): `after` names the host the page
+ * starts after (null: the first page), `nextAfter` the next page's (null: this is the last).
+ */
+export function HostsPage({
+  user,
+  hosts,
+  after,
+  nextAfter,
+  now,
+  staleAfterHours,
+}: {
+  user: ConsoleUser;
+  hosts: HostView[];
+  after: string | null;
+  nextAfter: string | null;
+  now: Date;
+  staleAfterHours: number;
+}) {
   const stale = hosts.filter((h) => h.stale).length;
+  const paged = after !== null || nextAfter !== null;
   return (
     <Layout title="Hosts" user={user}>
       <h1>
-        Hosts{' '}
-        <span class="group-count">
-          ({hosts.length}, {stale} stale)
-        </span>
+        Hosts <span class="group-count">{paged ? `(${hosts.length} on this page, ${stale} of them stale)` : `(${hosts.length}, ${stale} stale)`}</span>
       </h1>
-      <p class="hint">A host is stale when its last capture is older than {staleAfterHours} hours.</p>
+      <p class="hint">
+        A host is stale when its last capture is older than {staleAfterHours} hours.{paged && ` Listed by name, ${DEFAULT_HOST_LIMIT} to a page.`}
+      </p>
       <Table caption="Hosts" head={['Host', 'Kind', 'Last capture', 'Age', 'Artifacts']}>
         {hosts.map((h) => (
           <tr>
@@ -44,6 +62,17 @@ export function HostsPage({ user, hosts, now, staleAfterHours }: { user: Console
           </tr>
         ))}
       </Table>
+      {paged && (
+        <p>
+          {after !== null && <a href="/hosts">First page</a>}
+          {after !== null && nextAfter !== null && ' · '}
+          {nextAfter !== null && (
+            <a href={`/hosts?after=${encodeURIComponent(nextAfter)}`} rel="next">
+              Next page (after {nextAfter})
+            </a>
+          )}
+        </p>
+      )}
     </Layout>
   );
 }
