@@ -73,15 +73,20 @@ database is in use by a running server or another admin command · 78 a setting 
 written by this user (the message says what to do: chown it, or rebuild a damaged one), or a
 later release of the catalog migrated the database`;
 
+/** USAGE's command-list entries of `command` (`tokens`: its three), each from its name on. */
+function entriesOf(command: string): string[] {
+  const list = USAGE.slice(USAGE.indexOf('commands:\n') + 10, USAGE.indexOf('\n\noptions:'));
+  // An entry starts at two spaces' indent; its description lines are indented further.
+  const entries = list.split(/\n(?= {2}\S)/).map((e) => e.replace(/^ {2}/, ''));
+  return entries.filter((e) => e.split(/\s/)[0] === command);
+}
+
 /**
  * `<command> --help`: that command's entries of USAGE's command list (all of `tokens`, or just
  * `tokens create`), or null for a command it does not list.
  */
 function commandUsage(command: string, sub?: string): string | null {
-  const list = USAGE.slice(USAGE.indexOf('commands:\n') + 10, USAGE.indexOf('\n\noptions:'));
-  // An entry starts at two spaces' indent; its description lines are indented further.
-  const entries = list.split(/\n(?= {2}\S)/).map((e) => e.replace(/^ {2}/, ''));
-  const mine = entries.filter((e) => e.split(/\s/)[0] === command);
+  const mine = entriesOf(command);
   const exact = mine.filter((e) => e.split(/\s/)[1] === sub);
   const shown = exact.length ? exact : mine;
   if (!shown.length) return null;
@@ -91,6 +96,16 @@ function commandUsage(command: string, sub?: string): string | null {
 /** The usage error of a command USAGE does not list, with or without --help. */
 function unknownCommand(command: string): string {
   return `unknown command ${JSON.stringify(command)}; see --help`;
+}
+
+/**
+ * The usage error of a subcommand a command with subcommands (tokens, events: each entry's
+ * second word a lower-case name) does not have, or null; an ID or an option is not one.
+ */
+function unknownSubcommand(command: string, sub: string | undefined): string | null {
+  const subs = entriesOf(command).map((e) => e.split(/\s/)[1] ?? '');
+  if (sub === undefined || !subs.length || !subs.every((s) => /^[a-z]+$/.test(s)) || subs.includes(sub)) return null;
+  return `unknown ${command} command ${JSON.stringify(sub)}; try ${command} ${subs.join('|')}`;
 }
 
 /** What a command does through a running server's API, for the refusal on a busy embedded database. */
@@ -244,10 +259,12 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
   const json = values.json ?? false;
   const print = (human: string, machine: unknown) => io.out(json ? JSON.stringify(machine, null, 2) + '\n' : human + '\n');
   if (values.help) {
-    // `<command> --help` shows that command's own entry; none, everything. An unknown command is
-    // the usage error it is without --help: one line, 64, nothing on stdout.
+    // `<command> --help` shows that command's own entry; none, everything. An unknown command or
+    // subcommand is the usage error it is without --help: one line, 64, nothing on stdout.
     const own = positionals.length ? commandUsage(positionals[0], positionals[1]) : null;
     if (positionals.length && !own) return failed(io, json, 64, 'usage', unknownCommand(positionals[0]));
+    const unknownSub = positionals.length ? unknownSubcommand(positionals[0], positionals[1]) : null;
+    if (unknownSub) return failed(io, json, 64, 'usage', unknownSub);
     const usage = asRun(own ?? USAGE);
     // --json: one JSON document, the usage in it, as every other answer under --json.
     io.out(values.json ? `${JSON.stringify({ usage }, null, 2)}\n` : `${usage}\n`);
