@@ -25,7 +25,7 @@ import type { RestoreExtent } from '../../api/bundle/restore-script.js';
 import { buildVmfsDisk, type VmfsImageOptions } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { collectorTokens, ingest } from '../helpers/ingest-client.js';
-import { availableShells, shellsFor, runScript, sha256 } from './restore-harness.js';
+import { availableShells, runScriptAsync, type Shell, sha256, shellsFor } from './restore-harness.js';
 
 const shells = availableShells();
 
@@ -52,6 +52,12 @@ const dump = (ids: typeof DISPUTED, over: VmfsImageOptions = {}) =>
 describeEachFlavour('another host claiming the same LUN', (flavour) => {
   let catalog: TestCatalog;
   const temps: string[] = [];
+  /**
+   * Each volume's bundle, downloaded and unpacked once: the tests only read it, and each shell
+   * writes its device images under names of its own, so the shells run side by side.
+   */
+  let disputedRoot: string;
+  let agreedRoot: string;
   const victimDump = dump(DISPUTED);
   // The same device and volume, with the table moved: the partition (and so its LVM header) at LBA 2048.
   const attackerDump = dump(DISPUTED, { startLba: 2048 });
@@ -92,6 +98,8 @@ describeEachFlavour('another host claiming the same LUN', (flavour) => {
     await commitDump(ATTACKER, T_ATTACKER, attackerDump, DISPUTED);
     await commitDump(VICTIM, T_VICTIM, agreedDump, AGREED);
     await commitDump(PEER, T_ATTACKER, agreedDump, AGREED);
+    disputedRoot = await bundle(DISPUTED.vmfsUuid);
+    agreedRoot = await bundle(AGREED.vmfsUuid);
   });
   afterAll(async () => {
     await catalog?.close();
@@ -99,7 +107,7 @@ describeEachFlavour('another host claiming the same LUN', (flavour) => {
   });
 
   it('the bundle carries both hosts dumps, and bundle.json, RESTORE.md and the DR plan show the dispute', async () => {
-    const root = await bundle(DISPUTED.vmfsUuid);
+    const root = disputedRoot;
     const [extent] = (JSON.parse(readFileSync(join(root, 'bundle.json'), 'utf8')) as { extents: RestoreExtent[] }).extents;
     expect(extent.deviceId).toBe(DISPUTED.deviceId);
     expect(extent.dispute?.map((c) => [c.host, c.headerCollectedAt, c.partition.startLba])).toEqual([
@@ -128,66 +136,82 @@ describeEachFlavour('another host claiming the same LUN', (flavour) => {
     );
   });
 
-  it.each(shellsFor(flavour, shells))('$name: --apply refuses the disputed extent and writes nothing; --source picks the host', async (shell) => {
-    const root = await bundle(DISPUTED.vmfsUuid);
-    const script = join(root, 'restore.sh');
-    const disk = wipedDisk(root, 'disk.img', victimDump);
+  /** A file name of the shell's own in a shared bundle directory. */
+  const own = (shell: Shell, name: string) => `${shell.name.replace(/\W+/g, '-')}-${name}`;
 
-    const refused = runScript(shell, script, ['--apply', '--device', disk.path]);
-    expect(refused.code, refused.out).toBe(2);
-    const line = refused.out.split('\n').find((l) => l.includes('REFUSED'));
-    expect(line, refused.out).toContain(`${ATTACKER} (LUN 3, dump of ${T_ATTACKER}): MBR #1, LBA 2048–`);
-    expect(line).toContain(`${VICTIM} (LUN 3, dump of ${T_VICTIM}): MBR #1, LBA 128–`);
-    expect(line).toContain('--source 1=HOST');
-    expect(refused.out).not.toContain('running:');
-    expect(sha256(readFileSync(disk.path))).toBe(disk.before);
+  it.concurrent.for(shellsFor(flavour, shells))(
+    '$name: --apply refuses the disputed extent and writes nothing; --source picks the host',
+    async (shell, { expect }) => {
+      const root = disputedRoot;
+      const script = join(root, 'restore.sh');
+      const disk = wipedDisk(root, own(shell, 'disk.img'), victimDump);
+      const again = wipedDisk(root, own(shell, 'disk2.img'), victimDump);
 
-    // The dry run shows what each candidate would run, and its header check: only the victim's table finds D's LVM header.
-    const dry = runScript(shell, script, ['--device', disk.path]);
-    expect(dry.code, dry.out).toBe(0);
-    expect(dry.out).toContain(`extent 1, if picked (--source 1=${VICTIM})`);
-    expect(dry.out).toContain(`LVM header at sector ${128 + 2048} carries ${DISPUTED.deviceId}: the right device`);
-    expect(dry.out).toContain(`no LVM header at sector ${2048 + 2048}`);
+      const refused = await runScriptAsync(shell, script, ['--apply', '--device', disk.path]);
+      expect(refused.code, refused.out).toBe(2);
+      const line = refused.out.split('\n').find((l) => l.includes('REFUSED'));
+      expect(line, refused.out).toContain(`${ATTACKER} (LUN 3, dump of ${T_ATTACKER}): MBR #1, LBA 2048–`);
+      expect(line).toContain(`${VICTIM} (LUN 3, dump of ${T_VICTIM}): MBR #1, LBA 128–`);
+      expect(line).toContain('--source 1=HOST');
+      expect(refused.out).not.toContain('running:');
+      expect(sha256(readFileSync(disk.path))).toBe(disk.before);
 
-    // Not a candidate, or not a disputed extent: one line, exit 1, nothing run.
-    for (const bad of [`1=esx-nobody`, `2=${VICTIM}`, '1=', VICTIM]) {
-      const r = runScript(shell, script, ['--apply', '--device', disk.path, '--source', bad]);
-      expect(r.code, `${bad}: ${r.out}`).toBe(1);
-      expect(r.out.trim().split('\n'), r.out).toHaveLength(1);
-      expect(r.out).toMatch(/^restore\.sh: /);
-    }
-    expect(sha256(readFileSync(disk.path))).toBe(disk.before);
+      // Runs that read the disk but write nothing (or are stopped before anything runs) go
+      // together, and with the first run of the attacker's table on the second image.
+      // Not a candidate, or not a disputed extent: one line, exit 1, nothing run. Which words
+      // --source takes is the script's parsing against the candidates the bundle names (both
+      // hosts, checked above for this flavour's bundle): it is checked under every shell once,
+      // with the embedded catalog's bundle.
+      const badSources = flavour === 'embedded' ? [`1=esx-nobody`, `2=${VICTIM}`, '1=', VICTIM] : [];
+      const [dry, unconfirmed, ...bad] = await Promise.all([
+        runScriptAsync(shell, script, ['--device', disk.path]),
+        // The attacker's table, picked: the operator's explicit choice, still under the LVM header check.
+        runScriptAsync(shell, script, ['--apply', '--device', again.path, `--source=1=${ATTACKER}`]),
+        ...badSources.map((b) => runScriptAsync(shell, script, ['--apply', '--device', disk.path, '--source', b])),
+      ]);
+      // The dry run shows what each candidate would run, and its header check: only the victim's table finds D's LVM header.
+      expect(dry.code, dry.out).toBe(0);
+      expect(dry.out).toContain(`extent 1, if picked (--source 1=${VICTIM})`);
+      expect(dry.out).toContain(`LVM header at sector ${128 + 2048} carries ${DISPUTED.deviceId}: the right device`);
+      expect(dry.out).toContain(`no LVM header at sector ${2048 + 2048}`);
+      for (const [i, r] of bad.entries()) {
+        expect(r.code, `${badSources[i]}: ${r.out}`).toBe(1);
+        expect(r.out.trim().split('\n'), r.out).toHaveLength(1);
+        expect(r.out).toMatch(/^restore\.sh: /);
+      }
+      expect(sha256(readFileSync(disk.path))).toBe(disk.before);
+      expect(unconfirmed.code, unconfirmed.out).toBe(2);
+      expect(unconfirmed.out).toContain('REFUSED: cannot confirm');
+      expect(sha256(readFileSync(again.path))).toBe(again.before);
 
-    const victim = runScript(shell, script, ['--apply', '--device', disk.path, '--source', `1=${VICTIM}`]);
-    expect(victim.code, victim.out).toBe(0);
-    expect(victim.out).toContain('sector 0 written and read back');
-    expect(sha256(readFileSync(disk.path))).toBe(sha256(victimDump));
+      const [victim, forced] = await Promise.all([
+        runScriptAsync(shell, script, ['--apply', '--device', disk.path, '--source', `1=${VICTIM}`]),
+        runScriptAsync(shell, script, ['--apply', '--device', again.path, '--source', `1=${ATTACKER}`, '--force-device', again.path]),
+      ]);
+      expect(victim.code, victim.out).toBe(0);
+      expect(victim.out).toContain('sector 0 written and read back');
+      expect(sha256(readFileSync(disk.path))).toBe(sha256(victimDump));
+      expect(forced.code, forced.out).toBe(0);
+      const written = readFileSync(again.path);
+      expect(sha256(written.subarray(0, 512))).toBe(sha256(attackerDump.subarray(0, 512)));
+      expect(sha256(written.subarray(512))).toBe(sha256(victimDump.subarray(512)));
+    },
+  );
 
-    // The attacker's table, picked: the operator's explicit choice, still under the LVM header check.
-    const again = wipedDisk(root, 'disk2.img', victimDump);
-    const unconfirmed = runScript(shell, script, ['--apply', '--device', again.path, `--source=1=${ATTACKER}`]);
-    expect(unconfirmed.code, unconfirmed.out).toBe(2);
-    expect(unconfirmed.out).toContain('REFUSED: cannot confirm');
-    expect(sha256(readFileSync(again.path))).toBe(again.before);
-    const forced = runScript(shell, script, ['--apply', '--device', again.path, '--source', `1=${ATTACKER}`, '--force-device', again.path]);
-    expect(forced.code, forced.out).toBe(0);
-    const written = readFileSync(again.path);
-    expect(sha256(written.subarray(0, 512))).toBe(sha256(attackerDump.subarray(0, 512)));
-    expect(sha256(written.subarray(512))).toBe(sha256(victimDump.subarray(512)));
-  });
-
-  it.each(shellsFor(flavour, shells))('$name: two hosts whose dumps agree restore as before, with no --source', async (shell) => {
-    const root = await bundle(AGREED.vmfsUuid);
+  it.concurrent.for(shellsFor(flavour, shells))('$name: two hosts whose dumps agree restore as before, with no --source', async (shell, { expect }) => {
+    const root = agreedRoot;
     const [extent] = (JSON.parse(readFileSync(join(root, 'bundle.json'), 'utf8')) as { extents: RestoreExtent[] }).extents;
     expect(extent).toMatchObject({ deviceId: AGREED.deviceId, host: PEER, dispute: null });
     expect(readFileSync(join(root, 'RESTORE.md'), 'utf8')).not.toContain(') is disputed');
-    const disk = wipedDisk(root, 'disk.img', agreedDump);
-    const applied = runScript(shell, join(root, 'restore.sh'), ['--apply', '--device', disk.path]);
+    const disk = wipedDisk(root, own(shell, 'disk.img'), agreedDump);
+    const [applied, r] = await Promise.all([
+      runScriptAsync(shell, join(root, 'restore.sh'), ['--apply', '--device', disk.path]),
+      // --source has nothing to pick here.
+      runScriptAsync(shell, join(root, 'restore.sh'), ['--source', `1=${PEER}`]),
+    ]);
     expect(applied.code, applied.out).toBe(0);
     expect(applied.out).not.toContain('DISPUTED');
     expect(sha256(readFileSync(disk.path))).toBe(sha256(agreedDump));
-    // --source has nothing to pick here.
-    const r = runScript(shell, join(root, 'restore.sh'), ['--source', `1=${PEER}`]);
     expect(r.code, r.out).toBe(1);
     expect(r.out).toContain('extent 1 is not disputed');
   });

@@ -2,7 +2,7 @@
  * Shared by the restore-* tests: the POSIX shells restore.sh must run under, a bundle
  * directory built from a restore plan, and LVM header edits on disk images.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -70,6 +70,31 @@ export function runScript(shell: Shell, script: string, args: string[], env: Nod
   // Bounded: a script that waits (on a FIFO, a terminal) fails its test instead of hanging the run.
   const r = spawnSync(shell.argv[0], [...shell.argv.slice(1), script, ...args], { encoding: 'utf8', env, timeout: 60_000 });
   return { code: r.status, out: r.stdout + r.stderr };
+}
+
+/**
+ * runScript without blocking: the test's runs that do not depend on one another (other shells,
+ * other devices, options refused before anything is read) go together under Promise.all.
+ */
+export function runScriptAsync(
+  shell: Shell,
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(shell.argv[0], [...shell.argv.slice(1), script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out: stdout + stderr }));
+  });
 }
 
 const LVM_MAGIC = [0x0d, 0xd0, 0x01, 0xc0]; // 0xC001D00D little-endian
