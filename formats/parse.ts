@@ -27,7 +27,13 @@ export const PARSER_VERSION = 1;
 /** What the caller knows about where the bytes came from; every field optional. */
 export type ParseHints = VmfsHeaderHints;
 
-function dispatch(kind: ArtifactKind, bytes: Uint8Array, hints: ParseHints): ParsedArtifact {
+/** Bounds on what a parse may make, past which it stops with FormatError 'too_large'. */
+export interface ParseBounds {
+  /** The most heap its outcome may hold, by the catalog's heap model; only listings whose rows can pass it (zfs) count as they go. */
+  maxHeapBytes?: number;
+}
+
+function dispatch(kind: ArtifactKind, bytes: Uint8Array, hints: ParseHints, bounds: ParseBounds): ParsedArtifact {
   switch (kind) {
     case 'vmfs-header':
       return parseVmfsHeader(bytes, hints);
@@ -44,7 +50,7 @@ function dispatch(kind: ArtifactKind, bytes: Uint8Array, hints: ParseHints): Par
     case 'esx-inventory':
       return parseEsxInventory(bytes);
     case 'zfs-snapshots':
-      return parseZfsSnapshots(bytes);
+      return parseZfsSnapshots(bytes, bounds.maxHeapBytes);
     case 'unknown':
       return unrecognized('artifact kind unknown; nothing to parse', { offset: 0 });
     default:
@@ -57,9 +63,9 @@ function dispatch(kind: ArtifactKind, bytes: Uint8Array, hints: ParseHints): Par
  * Every parser applies the text rule (text-rule.ts) itself; the result is
  * walked once more here so no string leaves formats/ without it.
  */
-export function parseArtifact(kind: ArtifactKind, bytes: Uint8Array, hints: ParseHints = {}): ParsedArtifact {
+export function parseArtifact(kind: ArtifactKind, bytes: Uint8Array, hints: ParseHints = {}, bounds: ParseBounds = {}): ParsedArtifact {
   try {
-    return cleanDeep(dispatch(kind, bytes, hints));
+    return cleanDeep(dispatch(kind, bytes, hints, bounds));
   } catch (e) {
     if (isFormatError(e)) throw e;
     malformed(`${kind} parser failed: ${(e as Error)?.message ?? String(e)}`, { offset: 0 });

@@ -297,7 +297,9 @@ export function parseAssembled(
   }
   try {
     // The device a header dump was read from settles which device-id layout it holds (docs/formats.md §1).
-    const parsed = parseArtifact(kind, bytes, { deviceName: ref.device ?? ref.sourcePath });
+    // A listing stops as soon as its rows pass the bound (formats/zfs.ts), where most of the
+    // work of 32 MiB of short lines is; what any parse made is still estimated whole below.
+    const parsed = parseArtifact(kind, bytes, { deviceName: ref.device ?? ref.sourcePath }, { maxHeapBytes: PARSED_MAX_HEAP_BYTES });
     if (estimatedHeapBytes(parsed, PARSED_MAX_HEAP_BYTES) > PARSED_MAX_HEAP_BYTES) {
       entry.parseStatus = 'error';
       entry.parseError = {
