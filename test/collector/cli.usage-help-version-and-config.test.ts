@@ -2,14 +2,14 @@
  * The CLI surface: --help on every command, --version, exit 64 for usage errors,
  * configuration precedence (flags > env > file), and the token never printed.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLE, buildBundle, runCollector, runJson } from './run-collector.js';
+import { BUNDLE, buildBundle, runCollector as runOne, runJson as runJsonOne, type CollectorRun } from './run-collector.js';
 import { stageEsxiHost, type EsxiHost } from '../helpers/staged-hosts.js';
 import { ARTIFACT_KINDS } from '../../formats/index.js';
 
@@ -23,6 +23,38 @@ const clean = (): NodeJS.ProcessEnv => {
 };
 let host: EsxiHost;
 
+// The tests and the runs inside them are independent (each has its own spool and files): they
+// run at once, at most six collector processes at a time, each still a process of its own (exit
+// statuses, stderr lines and stdout are what is tested).
+const waiting: Array<() => void> = [];
+let running = 0;
+async function limited<T>(run: () => Promise<T>): Promise<T> {
+  if (running >= 6) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await run();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+const runCollector = (...args: Parameters<typeof runOne>) => limited(() => runOne(...args));
+const runJson = (...args: Parameters<typeof runJsonOne>) => limited(() => runJsonOne(...args));
+/** `command args` spawned asynchronously, its status and output; killed (SIGKILL) after `timeout` ms. */
+const runCommand = (command: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeout = 60_000): Promise<CollectorRun> =>
+  limited(
+    () =>
+      new Promise((resolve, reject) => {
+        const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout, killSignal: 'SIGKILL' });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      }),
+  );
+
 beforeAll(async () => {
   buildBundle();
   host = await stageEsxiHost([{ deviceId: 'naa.6006016012345678abcdef0123450009', index: 9, sizeBytes: 24 * 1024 * 1024 }]);
@@ -32,33 +64,33 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('the command line', () => {
+describe.concurrent('the command line', () => {
   it('prints the version, and the usage', async () => {
-    const v = await runCollector(['--version'], clean());
+    const [v, j, h, none] = await Promise.all([['--version'], ['--version', '--json'], ['--help'], []].map((args) => runCollector(args, clean())));
     expect(v.code).toBe(0);
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     // --json: a JSON document (a bare 0.1.0 is not one), as the catalog CLI's --version --json.
-    const j = await runCollector(['--version', '--json'], clean());
     expect(j.code).toBe(0);
     expect(JSON.parse(j.stdout)).toEqual({ version: v.stdout.trim() });
-    const h = await runCollector(['--help'], clean());
     expect(h.code).toBe(0);
     for (const c of COMMANDS) expect(h.stdout).toContain(c);
-    const none = await runCollector([], clean());
     expect(none.code).toBe(64);
   });
 
   it('has --help on every command', async () => {
-    for (const c of COMMANDS) {
-      const r = await runCollector([c, '--help'], clean());
+    const runs = await Promise.all(COMMANDS.map((c) => runCollector([c, '--help'], clean())));
+    for (const [i, c] of COMMANDS.entries()) {
+      const r = runs[i];
       expect([c, r.code]).toEqual([c, 0]);
       expect(r.stdout).toMatch(new RegExp(`^Usage: collector ${c}`));
     }
   });
 
   it('exits 64 with one line for an unknown command or flag', async () => {
-    for (const args of [['frobnicate'], ['collect', '--no-such-flag'], ['collect', '--parallel', 'many'], ['import'], ['cron', '--schedule', '1 2 3']]) {
-      const r = await runCollector(args, clean());
+    const cases = [['frobnicate'], ['collect', '--no-such-flag'], ['collect', '--parallel', 'many'], ['import'], ['cron', '--schedule', '1 2 3']];
+    const runs = await Promise.all(cases.map((args) => runCollector(args, clean())));
+    for (const [i, args] of cases.entries()) {
+      const r = runs[i];
       expect([args.join(' '), r.code]).toEqual([args.join(' '), 64]);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -66,11 +98,13 @@ describe('the command line', () => {
   });
 
   it('says in its one line how to give a value that starts with a dash (cron --args="--ssh …")', async () => {
-    const r = await runCollector(['cron', '--args', '--ssh root@esxi01'], clean());
+    const [r, ok] = await Promise.all([
+      runCollector(['cron', '--args', '--ssh root@esxi01'], clean()),
+      runCollector(['cron', '--args=--ssh root@esxi01'], clean()),
+    ]);
     expect(r.code).toBe(64);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain("use '--args=-XYZ'");
-    const ok = await runCollector(['cron', '--args=--ssh root@esxi01'], clean());
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('collect --quiet --ssh root@esxi01 ');
   });
@@ -82,14 +116,16 @@ describe('the command line', () => {
   });
 
   it('refuses a missing explicit config file, accepts a missing default one', async () => {
-    const r = await runCollector(['collect', '--dry-run', '--root', host.root, '--config', join(dir, 'nope.json')], {
-      ...host.env,
-      ...clean(),
-      PATH: host.env.PATH,
-    });
+    const [r, ok] = await Promise.all([
+      runCollector(['collect', '--dry-run', '--root', host.root, '--config', join(dir, 'nope.json')], {
+        ...host.env,
+        ...clean(),
+        PATH: host.env.PATH,
+      }),
+      runCollector(['collect', '--dry-run', '--json', '--root', host.root], { ...host.env, ...clean(), PATH: host.env.PATH }),
+    ]);
     expect(r.code).toBe(78);
     expect(r.stderr).toMatch(/nope\.json: ENOENT/);
-    const ok = await runCollector(['collect', '--dry-run', '--json', '--root', host.root], { ...host.env, ...clean(), PATH: host.env.PATH });
     expect(ok.code, ok.stderr).toBe(0);
   });
 
@@ -97,51 +133,61 @@ describe('the command line', () => {
     const cfg = join(dir, 'cfg.json');
     writeFileSync(cfg, JSON.stringify({ catalogUrl: 'http://127.0.0.1:9/from-file', token: SECRET, host: 'from-file' }));
     const env = { ...host.env, ...clean(), PATH: host.env.PATH };
-    const fromFile = await runJson(['collect', '--dry-run', '--json', '--root', host.root, '--config', cfg], env);
+    const [fromFile, fromEnv, fromFlag, sent] = await Promise.all([
+      runJson(['collect', '--dry-run', '--json', '--root', host.root, '--config', cfg], env),
+      runJson(['collect', '--dry-run', '--json', '--root', host.root, '--config', cfg], { ...env, COLLECTOR_HOST: 'from-env' }),
+      runJson(['collect', '--dry-run', '--json', '--root', host.root, '--config', cfg, '--host', 'from-flag'], {
+        ...env,
+        COLLECTOR_HOST: 'from-env',
+      }),
+      // A real send to a closed port: the error names the request, never the token.
+      runJson(['collect', '--json', '--root', host.root, '--config', cfg, '--spool', join(dir, 'spool-cfg'), '--retries', '0'], env),
+    ]);
     expect(fromFile.json.captures[0].host).toBe('from-file');
-    const fromEnv = await runJson(['collect', '--dry-run', '--json', '--root', host.root, '--config', cfg], { ...env, COLLECTOR_HOST: 'from-env' });
     expect(fromEnv.json.captures[0].host).toBe('from-env');
-    const fromFlag = await runJson(['collect', '--dry-run', '--json', '--root', host.root, '--config', cfg, '--host', 'from-flag'], {
-      ...env,
-      COLLECTOR_HOST: 'from-env',
-    });
     expect(fromFlag.json.captures[0].host).toBe('from-flag');
-    // A real send to a closed port: the error names the request, never the token.
-    const sent = await runJson(['collect', '--json', '--root', host.root, '--config', cfg, '--spool', join(dir, 'spool-cfg'), '--retries', '0'], env);
     expect(sent.code).toBe(75);
     for (const out of [fromFile, fromEnv, fromFlag, sent]) expect(out.stdout + out.stderr).not.toContain(SECRET);
   });
 
   it('--help under --json is one JSON document holding the usage, for the collector and each command', async () => {
-    for (const [args, first] of [
+    const cases = [
       [['--help', '--json'], 'Usage: collector <command> [options]'],
       [['collect', '--help', '--json'], 'Usage: collector collect [options]'],
       [['spool', '--json', '--help'], 'Usage: collector spool list | resend ID | drop ID [options]'],
-    ] as const) {
-      const r = await runCollector([...args], clean());
+    ] as const;
+    const runs = await Promise.all(cases.map(([args]) => runCollector([...args], clean())));
+    for (const [i, [, first]] of cases.entries()) {
+      const r = runs[i];
       expect(r.code, r.stderr).toBe(0);
       expect((JSON.parse(r.stdout) as { usage: string }).usage.split('\n')[0]).toBe(first);
     }
   });
 
   it('prints a crontab line, for the proxy of ESXi hosts too', async () => {
-    const r = await runCollector(['cron', '--schedule', '5 3 * * *', '--args=--ssh root@esx01'], clean());
+    const owns = ['--config /etc/vmfs/proxy.json --ssh root@esx01', '--ssh root@esx01 --config=/etc/vmfs/proxy.json'];
+    // `cron --help` once for both of its checks below.
+    const [r, cronHelp, mainHelp, ...ownRuns] = await Promise.all([
+      runCollector(['cron', '--schedule', '5 3 * * *', '--args=--ssh root@esx01'], clean()),
+      runCollector(['cron', '--help'], clean()),
+      runCollector(['--help'], clean()),
+      ...owns.map((args) => runCollector(['cron', `--args=${args}`], clean())),
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^5 3 \* \* \* .*collector\.cjs collect --quiet --ssh root@esx01 >> \/var\/log\/vmfs-collector\.log 2>&1$/m);
     // ESXi has no Node: no recipe for keeping the line in ESXi's own crontab, the help points at --ssh.
     expect(r.stdout).not.toContain('rc.local');
-    expect((await runCollector(['cron', '--help'], clean())).stdout).toContain('ESXi has no Node: --args="--ssh root@esxi01"');
+    expect(cronHelp.stdout).toContain('ESXi has no Node: --args="--ssh root@esxi01"');
     // The command list says the same; it promised "how to keep it on ESXi", which cron no longer prints.
-    const main = (await runCollector(['--help'], clean())).stdout;
+    const main = mainHelp.stdout;
     expect(main).toMatch(/^ {2}cron {16}print the crontab line \(ESXi, which has no Node: from a proxy, --ssh\)$/m);
     expect(main).not.toContain('keep it on ESXi');
     // The line has no URL or token: it says where they come from, with a placeholder.
     expect(r.stdout).toContain('relies on /etc/vmfs-collector.json');
     expect(r.stdout).toContain('"token": "<token>"');
-    expect((await runCollector(['cron', '--help'], clean())).stdout).toContain('relies on /etc/vmfs-collector.json');
+    expect(cronHelp.stdout).toContain('relies on /etc/vmfs-collector.json');
     // A line that carries its own --config relies on that file, and says so.
-    for (const args of ['--config /etc/vmfs/proxy.json --ssh root@esx01', '--ssh root@esx01 --config=/etc/vmfs/proxy.json']) {
-      const own = await runCollector(['cron', `--args=${args}`], clean());
+    for (const own of ownRuns) {
       expect(own.code).toBe(0);
       expect(own.stdout).toContain('# The line relies on /etc/vmfs/proxy.json (mode 600');
       expect(own.stdout).not.toContain('/etc/vmfs-collector.json');
@@ -149,8 +195,8 @@ describe('the command line', () => {
   });
 
   it('refuses to put a token in the crontab (usage, exit 64)', async () => {
-    for (const args of ['--token=abc', '--ssh root@esx01 --token abc']) {
-      const r = await runCollector(['cron', `--args=${args}`], clean());
+    const runs = await Promise.all(['--token=abc', '--ssh root@esx01 --token abc'].map((args) => runCollector(['cron', `--args=${args}`], clean())));
+    for (const r of runs) {
       expect(r.code).toBe(64);
       expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/must not carry --token/)]);
       expect(r.stdout).toBe('');
@@ -158,15 +204,15 @@ describe('the command line', () => {
   });
 
   it('documents exit 1 and VMFS_COLLECTOR_CONFIG', async () => {
-    expect((await runCollector(['--help'], clean())).stdout).toMatch(/VMFS_COLLECTOR_CONFIG[\s\S]*1 failed/);
+    // `--help` once for both of its checks.
+    const [main, collect, imp, restore] = await Promise.all(
+      [['--help'], ['collect', '--help'], ['import', '--help'], ['restore', '--help']].map((args) => runCollector(args, clean())),
+    );
+    expect(main.stdout).toMatch(/VMFS_COLLECTOR_CONFIG[\s\S]*1 failed/);
     // 75 is restore's and spool resend's too, where nothing is spooled: it said only 'spooled'.
-    expect((await runCollector(['--help'], clean())).stdout).toMatch(
-      / · 75 the catalog unreachable or busy: try again \(collect, import: spooled for\nthe next run\) · 78 /,
-    );
-    for (const c of ['collect', 'import']) expect((await runCollector([c, '--help'], clean())).stdout).toMatch(/Exit status: 0 done · 1 failed/);
-    expect((await runCollector(['restore', '--help'], clean())).stdout).toMatch(
-      /Exit status: 0 unpacked and verified · 1 failed [\s\S]* 64 usage \(a --volume[\s\S]* · 75 catalog unreachable/,
-    );
+    expect(main.stdout).toMatch(/ · 75 the catalog unreachable or busy: try again \(collect, import: spooled for\nthe next run\) · 78 /);
+    for (const r of [collect, imp]) expect(r.stdout).toMatch(/Exit status: 0 done · 1 failed/);
+    expect(restore.stdout).toMatch(/Exit status: 0 unpacked and verified · 1 failed [\s\S]* 64 usage \(a --volume[\s\S]* · 75 catalog unreachable/);
   });
 
   it('is a usage error (64, one line) to collect from a --root that does not exist', async () => {
@@ -176,9 +222,9 @@ describe('the command line', () => {
   });
 });
 
-describe('usage errors', () => {
+describe.concurrent('usage errors', () => {
   it('are one line naming the command once ("collector restore: --at …", not "collector restore: restore: --at …")', async () => {
-    for (const [args, message] of [
+    const cases = [
       [['restore', '--volume', '4a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '--at', 'yesterday'], 'collector restore: --at is not an ISO 8601 time: "yesterday"'],
       [['inspect'], 'collector inspect: no FILE given (see collector inspect --help)'],
       [['cron', '--schedule', '1 2 3'], 'collector cron: --schedule wants five cron fields'],
@@ -187,15 +233,17 @@ describe('usage errors', () => {
         ['restore', '--volume', '4a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '--url', 'http://127.0.0.1:9', '--token', SECRET, '-o', BUNDLE],
         `collector restore: ${BUNDLE} is a file, not a directory (-o wants a new or empty directory)`,
       ],
-    ] as const) {
-      const r = await runCollector([...args], clean());
+    ] as const;
+    const runs = await Promise.all(cases.map(([args]) => runCollector([...args], clean())));
+    for (const [i, [args, message]] of cases.entries()) {
+      const r = runs[i];
       expect(r.code, args.join(' ')).toBe(64);
       expect(r.stderr).toBe(`${message}\n`);
     }
   });
 });
 
-describe('a value the collector or the catalog could never use', () => {
+describe.concurrent('a value the collector or the catalog could never use', () => {
   const kinds = ARTIFACT_KINDS.filter((k) => k !== 'unknown').join(', ');
   it('is a usage error (64, one line) before anything is read or sent, from a flag or the config file', async () => {
     const cfg = join(dir, 'files.json');
@@ -204,7 +252,7 @@ describe('a value the collector or the catalog could never use', () => {
     writeFileSync(cfgNoKind, JSON.stringify({ files: ['vh-sf:/backup/ds1.vh.sf', '/backup/ds1.vh.sf'] }));
     // An empty --root: without the check, each run reads nothing and exits 1 ("nothing found").
     const root = mkdtempSync(join(dir, 'root-'));
-    for (const [args, message] of [
+    const cases = [
       [['collect', '--dry-run', '--root', root, '--file', 'bogus:/dev/x'], `collector collect: --file bogus:/dev/x: KIND must be one of ${kinds}`],
       [['collect', '--dry-run', '--root', root, '--file', 'vh-sf:'], 'collector collect: --file wants KIND:PATH: vh-sf:'],
       [['collect', '--dry-run', '--root', root, '--file', '/backup/ds1.vh.sf'], 'collector collect: --file wants KIND:PATH: /backup/ds1.vh.sf'],
@@ -228,8 +276,10 @@ describe('a value the collector or the catalog could never use', () => {
       ],
       [['import', '--dry-run', '--host', 'esx01', '--kind', 'bogus', cfg], `collector import: --kind must be one of ${kinds}`],
       [['import', '--dry-run', '--host', 'esx01', '--host-kind', 'vcenter', cfg], 'collector import: --host-kind must be one of esx, esxi, solaris, linux'],
-    ] as const) {
-      const r = await runCollector([...args], clean());
+    ] as const;
+    const runs = await Promise.all(cases.map(([args]) => runCollector([...args], clean())));
+    for (const [i, [args, message]] of cases.entries()) {
+      const r = runs[i];
       expect([args.join(' '), r.code]).toEqual([args.join(' '), 64]);
       expect(r.stderr).toBe(`${message}\n`);
       expect(r.stdout).toBe('');
@@ -237,9 +287,9 @@ describe('a value the collector or the catalog could never use', () => {
   });
 });
 
-describe('an error under --json', () => {
+describe.concurrent('an error under --json', () => {
   it('is the one line on stderr, the same exit status, and {"error":{"code","message"}} on stdout', async () => {
-    for (const [args, status, code, message] of [
+    const cases = [
       [['collect', '--json', '--dry-run', '--file', 'bogus:/dev/x'], 64, 'usage', 'collector collect: --file bogus:/dev/x: KIND must be one of'],
       [['frobnicate', '--json'], 64, 'usage', 'collector: unknown command "frobnicate" (see collector --help)'],
       // An option where the command goes is no command, not one named "--json".
@@ -255,8 +305,14 @@ describe('an error under --json', () => {
       [['spool', 'list', '--json', '--no-such-flag'], 64, 'usage', 'collector spool: unknown option --no-such-flag (collector spool --help lists them)'],
       [['collect', '--bogus', '--json'], 64, 'usage', 'collector collect: unknown option --bogus (collector collect --help lists them)'],
       [['spool', 'list', '--json', '--config', join(dir, 'nope.json')], 78, 'invalid_config', `collector spool: config ${join(dir, 'nope.json')}: ENOENT`],
-    ] as const) {
-      const r = await runCollector([...args], clean());
+    ] as const;
+    const plain = [['frobnicate'], ['collect', '--dry-run', '--file', 'bogus:/dev/x'], ['collect', '--dry-run', '--', '--json']];
+    const [runs, plainRuns] = await Promise.all([
+      Promise.all(cases.map(([args]) => runCollector([...args], clean()))),
+      Promise.all(plain.map((args) => runCollector(args, clean()))),
+    ]);
+    for (const [i, [args, status, code, message]] of cases.entries()) {
+      const r = runs[i];
       expect([args.join(' '), r.code]).toEqual([args.join(' '), status]);
       const lines = r.stderr.trim().split('\n');
       expect(lines).toHaveLength(1);
@@ -265,32 +321,31 @@ describe('an error under --json', () => {
       expect(JSON.parse(r.stdout)).toEqual({ error: { code, message: lines[0].replace(/^collector( \w+)?: /, '') } });
     }
     // Without --json (or with it only after `--`), stdout stays empty.
-    for (const args of [['frobnicate'], ['collect', '--dry-run', '--file', 'bogus:/dev/x'], ['collect', '--dry-run', '--', '--json']]) {
-      const r = await runCollector(args, clean());
+    for (const r of plainRuns) {
       expect(r.code).toBe(64);
       expect(r.stdout).toBe('');
     }
   });
 });
 
-describe('cron', () => {
+describe.concurrent('cron', () => {
   it('prints a line that runs the collector from a path with a space, pasted as printed', async () => {
     const place = join(dir, 'vmfs tools');
     mkdirSync(place, { recursive: true });
     copyFileSync(BUNDLE, join(place, 'collector.cjs'));
-    const r = spawnSync(process.execPath, [join(place, 'collector.cjs'), 'cron', '--schedule', '5 3 * * *'], { env: clean(), encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
+    const r = await runCommand(process.execPath, [join(place, 'collector.cjs'), 'cron', '--schedule', '5 3 * * *'], clean());
+    expect(r.code, r.stderr).toBe(0);
     const line = r.stdout.split('\n').find((l) => l.startsWith('5 3 * * * '))!;
     expect(line).toContain(`'${join(place, 'collector.cjs')}'`);
     // What cron's shell runs, with --version for collect and without the log redirect.
     const command = line.slice('5 3 * * * '.length).replace(/ collect --quiet >> .*$/, ' --version');
-    const ran = spawnSync('sh', ['-c', command], { encoding: 'utf8' });
-    expect(ran.status, ran.stderr).toBe(0);
+    const ran = await runCommand('sh', ['-c', command]);
+    expect(ran.code, ran.stderr).toBe(0);
     expect(ran.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 });
 
-describe('a catalog URL whose scheme the catalog does not speak', () => {
+describe.concurrent('a catalog URL whose scheme the catalog does not speak', () => {
   const plain = createServer((_req, res) => res.end('plain'));
   // What a TLS server does with a plain HTTP request: reads it and hangs up, unanswered.
   const tlsLike = createNetServer((socket) => socket.once('data', () => socket.destroy()));
@@ -341,28 +396,27 @@ describe('a catalog URL whose scheme the catalog does not speak', () => {
   });
 });
 
-describe('a spool or restore directory mkdir cannot make', () => {
+describe.concurrent('a spool or restore directory mkdir cannot make', () => {
   // /proc answers ENOENT to mkdir under it although /proc exists, which sent Node's recursive
-  // mkdir round for ever: the collector spun at 100% CPU and printed nothing. (spawnSync's
-  // timeout ends a run that still hangs, and the exit status then fails the test.)
-  it('is one line on stderr and a non-zero exit, not a hang', () => {
+  // mkdir round for ever: the collector spun at 100% CPU and printed nothing. (A 30 s timeout
+  // ends a run that still hangs, and the exit status then fails the test.)
+  it('is one line on stderr and a non-zero exit, not a hang', async () => {
     const env = { ...clean(), CATALOG_URL: 'http://127.0.0.1:9', CATALOG_TOKEN: SECRET };
     // import makes its spool (spool resend and drop make none: a --spool not there is their usage error).
     const inventory = join(dir, 'inventory.json');
     writeFileSync(inventory, '{}');
-    const spool = spawnSync(
-      process.execPath,
-      [BUNDLE, 'import', '--host', 'esx01', '--kind', 'esx-inventory', inventory, '--spool', '/proc/vrc-no-such/spool', '--retries', '0'],
-      { env, encoding: 'utf8', timeout: 30_000 },
-    );
-    expect(spool.status, spool.stderr).toBe(1);
+    const [spool, restore] = await Promise.all([
+      runCommand(
+        process.execPath,
+        [BUNDLE, 'import', '--host', 'esx01', '--kind', 'esx-inventory', inventory, '--spool', '/proc/vrc-no-such/spool', '--retries', '0'],
+        env,
+        30_000,
+      ),
+      runCommand(process.execPath, [BUNDLE, 'restore', '--volume', '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '-o', '/proc/vrc-no-such/out'], env, 30_000),
+    ]);
+    expect(spool.code, spool.stderr).toBe(1);
     expect(spool.stderr.trim().split('\n')).toEqual([expect.stringMatching(/spool \/proc\/vrc-no-such\/spool: ENOENT \(use --spool DIR\)/)]);
-    const restore = spawnSync(process.execPath, [BUNDLE, 'restore', '--volume', '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c', '-o', '/proc/vrc-no-such/out'], {
-      env,
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    expect(restore.status, restore.stderr).toBe(1);
+    expect(restore.code, restore.stderr).toBe(1);
     expect(restore.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^collector restore: \/proc\/vrc-no-such\/out\.partial-\d+: .*ENOENT/)]);
     expect(restore.stderr).not.toContain('internal error');
   });
