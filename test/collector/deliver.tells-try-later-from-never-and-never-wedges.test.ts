@@ -9,7 +9,7 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { MiB, stageEsxiHost, type EsxiHost } from '../helpers/staged-hosts.js';
 import { startScriptedCatalog, type ScriptedCatalog } from './scripted-catalog.js';
 import { buildBundle, freePort, runCollector, runJson } from './run-collector.js';
@@ -17,51 +17,53 @@ import { buildBundle, freePort, runCollector, runJson } from './run-collector.js
 const TOKEN = 'scripted-catalog-token-0123456789';
 const HOUR = 3_600_000;
 
-describe('try later or never', { timeout: 90_000 }, () => {
+// Each test has a scripted catalog and a spool of its own: they run at once (the collector runs
+// are processes; the host they read is staged once and only read).
+describe.concurrent('try later or never', { timeout: 90_000 }, () => {
   let host: EsxiHost;
-  let cat: ScriptedCatalog;
-  let spool: string;
   let n = 0;
 
   beforeAll(async () => {
     buildBundle();
     host = await stageEsxiHost([{ deviceId: 'naa.6006016012345678abcdef01234500cc', index: 4, sizeBytes: 16 * MiB }]);
   });
-  beforeEach(async () => {
-    await cat?.close();
-    cat = await startScriptedCatalog(TOKEN);
-    spool = join(host.dir, `spool-never-${n++}`);
-  });
   afterAll(async () => {
-    await cat?.close();
     host?.cleanup();
   });
 
-  const collect = (url = cat.url, retries = '0') =>
-    runJson(['collect', '--json', '--root', host.root, '--host', 'esxi-never', '--spool', spool, '--url', url, '--retries', retries], {
-      ...host.env,
-      CATALOG_TOKEN: TOKEN,
-    });
-  const spoolCmd = (...args: string[]) =>
-    runCollector(['spool', '--spool', spool, '--url', cat.url, '--retries', '0', ...args], { ...host.env, CATALOG_TOKEN: TOKEN });
-  const pending = () =>
-    readdirSync(join(spool, 'captures'))
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => f.slice(0, -5));
-  const rejected = () => readdirSync(join(spool, 'rejected'));
-  const entryFile = (id: string) => join(spool, 'captures', `${id}.json`);
-  const entry = (id: string) => JSON.parse(readFileSync(entryFile(id), 'utf8'));
-  const commits = () => cat.log.filter((l) => l.endsWith('/commit')).map((l) => l.split('/')[3]);
+  /** A scripted catalog and a spool for one test, and the commands and views of them it uses. */
+  async function fresh() {
+    const cat: ScriptedCatalog = await startScriptedCatalog(TOKEN);
+    onTestFinished(() => cat.close());
+    const spool = join(host.dir, `spool-never-${n++}`);
+    const collect = (url = cat.url, retries = '0') =>
+      runJson(['collect', '--json', '--root', host.root, '--host', 'esxi-never', '--spool', spool, '--url', url, '--retries', retries], {
+        ...host.env,
+        CATALOG_TOKEN: TOKEN,
+      });
+    const spoolCmd = (...args: string[]) =>
+      runCollector(['spool', '--spool', spool, '--url', cat.url, '--retries', '0', ...args], { ...host.env, CATALOG_TOKEN: TOKEN });
+    const pending = () =>
+      readdirSync(join(spool, 'captures'))
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => f.slice(0, -5));
+    const rejected = () => readdirSync(join(spool, 'rejected'));
+    const entryFile = (id: string) => join(spool, 'captures', `${id}.json`);
+    const entry = (id: string) => JSON.parse(readFileSync(entryFile(id), 'utf8'));
+    const commits = () => cat.log.filter((l) => l.endsWith('/commit')).map((l) => l.split('/')[3]);
 
-  /** One capture left pending by a run that could not reach any catalog. */
-  const pendingCapture = async (): Promise<string> => {
-    const down = `http://127.0.0.1:${await freePort()}`;
-    const r = await collect(down);
-    expect(r.code, r.stderr).toBe(75);
-    return r.json.captures[0].captureId;
-  };
+    /** One capture left pending by a run that could not reach any catalog. */
+    const pendingCapture = async (): Promise<string> => {
+      const down = `http://127.0.0.1:${await freePort()}`;
+      const r = await collect(down);
+      expect(r.code, r.stderr).toBe(75);
+      return r.json.captures[0].captureId;
+    };
+    return { cat, spool, collect, spoolCmd, pending, rejected, entryFile, entry, commits, pendingCapture };
+  }
 
   it('keeps a capture pending on network errors (exit 75) and records the attempt', async () => {
+    const { pending, rejected, entry, pendingCapture } = await fresh();
     const id = await pendingCapture();
     expect(pending()).toEqual([id]);
     const [attempt] = entry(id).attempts;
@@ -71,6 +73,7 @@ describe('try later or never', { timeout: 90_000 }, () => {
   });
 
   it('sets a capture the catalog refuses (422) aside, delivers the next one, and exits 65', async () => {
+    const { cat, spool, collect, pending, rejected, commits, pendingCapture } = await fresh();
     const first = await pendingCapture();
     cat.mode.answer = ({ captureId }) =>
       captureId === first
@@ -101,6 +104,7 @@ describe('try later or never', { timeout: 90_000 }, () => {
   });
 
   it('retries 429 and takes it as "later", never as a refusal', async () => {
+    const { cat, collect, rejected } = await fresh();
     let left = 1;
     cat.mode.answer = ({ path }) =>
       path === '/v1/captures' && left-- > 0
@@ -113,6 +117,7 @@ describe('try later or never', { timeout: 90_000 }, () => {
   });
 
   it('keeps a capture pending on 503 with a Retry-After past what a run waits (exit 75), and delivers it once the catalog is back', async () => {
+    const { cat, collect, pending, rejected, entry, commits } = await fresh();
     cat.mode.answer = () => ({
       status: 503,
       headers: { 'retry-after': '3600' },
@@ -137,6 +142,7 @@ describe('try later or never', { timeout: 90_000 }, () => {
   });
 
   it('does not let a capture the catalog fails on (500) hold up later ones, and gives up on it after 3 runs over 6 h', async () => {
+    const { cat, spool, collect, pending, rejected, entryFile, entry, commits, pendingCapture } = await fresh();
     const stuck = await pendingCapture();
     cat.mode.answer = ({ captureId }) =>
       captureId === stuck ? { status: 500, body: { error: { code: 'internal', message: 'internal error', requestId: 'req-500' } } } : undefined;
@@ -176,6 +182,7 @@ describe('try later or never', { timeout: 90_000 }, () => {
   });
 
   it('never gives up while the catalog answers 500 to every capture (an outage, not the capture)', async () => {
+    const { cat, collect, pending, rejected, entryFile, entry, pendingCapture } = await fresh();
     const stuck = await pendingCapture();
     cat.mode.answer = ({ path }) => (path === '/v1/captures' ? { status: 500, body: { error: { code: 'internal', message: 'internal error' } } } : undefined);
     const e = entry(stuck);
@@ -190,6 +197,7 @@ describe('try later or never', { timeout: 90_000 }, () => {
   });
 
   it('keeps everything spooled when the URL does not lead to the catalog (404 at begin), says so once, and exits 1', async () => {
+    const { cat, collect, pending, rejected, pendingCapture } = await fresh();
     const first = await pendingCapture();
     const r = await collect(`${cat.url}/not-the-api`);
     expect(r.code, r.stderr).toBe(1);
@@ -200,6 +208,7 @@ describe('try later or never', { timeout: 90_000 }, () => {
   });
 
   it('opens a capture again when its commit finds it gone (404) and commits it', async () => {
+    const { cat, collect, rejected, commits } = await fresh();
     let left = 1;
     cat.mode.answer = ({ path }) =>
       path.endsWith('/commit') && left-- > 0 ? { status: 404, body: { error: { code: 'not_found', message: 'no open capture' } } } : undefined;
@@ -211,6 +220,7 @@ describe('try later or never', { timeout: 90_000 }, () => {
   });
 
   it('lists, resends and drops spooled captures', async () => {
+    const { cat, spool, collect, spoolCmd, pending, rejected, commits, pendingCapture } = await fresh();
     const refused = await pendingCapture();
     cat.mode.answer = ({ captureId }) =>
       captureId === refused ? { status: 400, body: { error: { code: 'bad_request', message: 'bad host name', requestId: 'req-400' } } } : undefined;
@@ -268,22 +278,26 @@ describe('try later or never', { timeout: 90_000 }, () => {
     expect(commits()).not.toContain(waiting);
     // Nothing left that needs a staged chunk: the spool keeps none.
     expect(readdirSync(join(spool, 'chunks'))).toEqual([]);
-    expect(JSON.parse((await spoolCmd('list', '--json')).stdout).captures).toEqual([]);
-
-    for (const args of [
+    // What is left to ask changes nothing in the spool: asked at once.
+    const missing = [
       ['drop', waiting],
       ['resend', 'no-such-capture'],
       ['drop', ''],
-    ]) {
-      const bad = await spoolCmd(...args);
+    ];
+    const usage = [['frob'], ['resend'], ['list', 'extra']];
+    const [listed2, help, ...runs] = await Promise.all([
+      spoolCmd('list', '--json'),
+      spoolCmd('--help'),
+      ...[...missing, ...usage].map((args) => spoolCmd(...args)),
+    ]);
+    expect(JSON.parse(listed2.stdout).captures).toEqual([]);
+    for (const [i, args] of missing.entries()) {
+      const bad = runs[i];
       expect([args.join(' '), bad.code]).toEqual([args.join(' '), 1]);
       expect(bad.stderr.trim().split('\n')).toHaveLength(1);
       expect(bad.stderr).toMatch(/no capture/);
     }
-    for (const args of [['frob'], ['resend'], ['list', 'extra']]) {
-      expect((await spoolCmd(...args)).code).toBe(64);
-    }
-    const help = await spoolCmd('--help');
+    for (const r of runs.slice(missing.length)) expect(r.code).toBe(64);
     expect(help.stdout).toMatch(/^Usage: collector spool/);
   });
 });
