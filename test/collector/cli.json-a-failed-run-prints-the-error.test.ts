@@ -6,36 +6,35 @@
  * capture the catalog refuses (65, `rejected`). Those printed the report alone, so a script
  * reading `.error` took a spooled or refused run for a success. A run done in part (2) is a
  * result, as the catalog CLI's: its report carries no error. Without --json, stdout keeps the
- * summary and stderr its lines. Against the real server (`npm start`'s, embedded flavour).
+ * summary and stderr its lines. Against a real catalog on a socket (embedded flavour): the
+ * collector is the process under test, so the catalog runs in this process.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnServer, type ServerProcess } from '../helpers/spawn-server.js';
+import { startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { MiB, stageEsxiHost, type EsxiHost } from '../helpers/staged-hosts.js';
 import { buildBundle, freePort, runCollector, runJson } from './run-collector.js';
 
 const TOKEN = 'collector-json-failure-bootstrap-token-0123456789';
-const SERVER_START_MS = 180_000;
 
-describe('collect --json on a failed run', { timeout: 120_000 }, () => {
-  let dataDir: string;
-  let server: ServerProcess;
+// Each test has a spool of its own: they run at once.
+describe.concurrent('collect --json on a failed run', { timeout: 120_000 }, () => {
+  let server: TestCatalog;
   let host: EsxiHost;
   let n = 0;
 
   beforeAll(async () => {
     buildBundle();
-    dataDir = mkdtempSync(join(tmpdir(), 'collector-json-failure-'));
-    server = await spawnServer({ DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: TOKEN, PORT: String(await freePort()) }, SERVER_START_MS);
-    host = await stageEsxiHost([{ deviceId: 'naa.6006016012345678abcdef01234500ee', index: 5, sizeBytes: 16 * MiB }]);
-  }, SERVER_START_MS + 60_000);
+    [server, host] = await Promise.all([
+      startTestCatalog('embedded', { listen: true, env: { CATALOG_BOOTSTRAP_TOKEN: TOKEN } }),
+      stageEsxiHost([{ deviceId: 'naa.6006016012345678abcdef01234500ee', index: 5, sizeBytes: 16 * MiB }]),
+    ]);
+  }, 180_000);
 
   afterAll(async () => {
-    await server?.stop();
+    await server?.close();
     host?.cleanup();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   /** collect's arguments with a spool of its own (`spool` names one to share), against `url`. */
@@ -57,7 +56,7 @@ describe('collect --json on a failed run', { timeout: 120_000 }, () => {
   const down = async () => `http://127.0.0.1:${await freePort()}`;
 
   it('the catalog out of reach: exit 75, error unreachable, and the report', async () => {
-    const r = await runJson([...args(await down()), '--json'], env());
+    const [r, human] = await Promise.all([runJson([...args(await down()), '--json'], env()), runCollector(args(await down()), env())]);
     expect(r.code, r.stderr).toBe(75);
     expect(r.json.error).toEqual({
       code: 'unreachable',
@@ -66,7 +65,6 @@ describe('collect --json on a failed run', { timeout: 120_000 }, () => {
     expect(r.json.captures[0].state).toBe('spooled');
     expect(r.json.exitCode).toBe(75);
     // Human mode: the summary, no JSON.
-    const human = await runCollector(args(await down()), env());
     expect(human.code).toBe(75);
     expect(human.stdout).toMatch(/^esxi-json \(esxi\) capture \S+: spooled — catalog unreachable: /m);
     expect(human.stdout).not.toContain('"error"');
