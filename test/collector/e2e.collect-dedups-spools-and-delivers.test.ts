@@ -2,13 +2,15 @@
  * The collector bundle against the real catalog (`npm start`'s server, embedded flavour):
  * a staged ESXi host is captured; a second run uploads no chunk bytes; 4 KiB changed
  * in one device uploads exactly one chunk; with the catalog down the capture is spooled
- * (exit 75) and the next run delivers it once.
+ * (exit 75) and the next run delivers it once. A second, empty catalog (in this process: only
+ * what it holds matters there) has the spool re-read chunks it believed delivered.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, readdirSync, rmSync, writeSync, closeSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { spawnServer, type ServerProcess } from '../helpers/spawn-server.js';
 import { MiB, stageEsxiHost, type EsxiHost } from '../helpers/staged-hosts.js';
 import { buildBundle, freePort, runJson } from './run-collector.js';
@@ -20,6 +22,7 @@ const SERVER_START_MS = 180_000;
 describe('collect against the real catalog', { timeout: 120_000 }, () => {
   let dataDir: string;
   let server: ServerProcess;
+  let other: TestCatalog;
   let host: EsxiHost;
   let spool: string;
   let port: string;
@@ -43,16 +46,21 @@ describe('collect against the real catalog', { timeout: 120_000 }, () => {
     buildBundle();
     dataDir = mkdtempSync(join(tmpdir(), 'collector-e2e-data-'));
     port = String(await freePort());
-    server = await spawnServer({ DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: TOKEN, PORT: port }, SERVER_START_MS);
-    host = await stageEsxiHost([
-      { deviceId: 'naa.6006016012345678abcdef0123450001', index: 1, sizeBytes: 48 * MiB },
-      { deviceId: 'naa.6006016012345678abcdef0123450002', index: 2, sizeBytes: 48 * MiB },
+    // At once: the server, the second catalog and the staged host.
+    [server, other, host] = await Promise.all([
+      spawnServer({ DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: TOKEN, PORT: port }, SERVER_START_MS),
+      startTestCatalog('embedded', { listen: true, env: { CATALOG_BOOTSTRAP_TOKEN: TOKEN } }),
+      stageEsxiHost([
+        { deviceId: 'naa.6006016012345678abcdef0123450001', index: 1, sizeBytes: 48 * MiB },
+        { deviceId: 'naa.6006016012345678abcdef0123450002', index: 2, sizeBytes: 48 * MiB },
+      ]),
     ]);
     spool = join(host.dir, 'spool');
   }, SERVER_START_MS + 60_000);
 
   afterAll(async () => {
     await server?.stop();
+    await other?.close();
     host?.cleanup();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
@@ -114,24 +122,16 @@ describe('collect against the real catalog', { timeout: 120_000 }, () => {
 
   it('re-reads and re-declares chunks a catalog lacks although the spool believes it holds them', { timeout: SERVER_START_MS + 120_000 }, async () => {
     // A second, empty catalog: every chunk in the spool's known list is stale there.
-    const otherData = mkdtempSync(join(tmpdir(), 'collector-e2e-data2-'));
-    const otherPort = String(await freePort());
-    const other = await spawnServer({ DATA_DIR: otherData, CATALOG_BOOTSTRAP_TOKEN: TOKEN, PORT: otherPort }, SERVER_START_MS);
-    try {
-      const r = await runJson(['collect', '--json', '--root', host.root, '--host', 'esxi-e2e', '--spool', spool, '--url', other.url, '--retries', '1'], {
-        ...host.env,
-        CATALOG_TOKEN: TOKEN,
-      });
-      expect(r.code, r.stderr + JSON.stringify(r.json.captures[0]?.error)).toBe(0);
-      const [c] = r.json.captures;
-      expect(c.state).toBe('committed');
-      for (const a of c.artifacts) expect([a.kind, a.parseStatus]).toEqual([a.kind, 'ok']);
-      expect(r.json.chunksUploaded).toBeGreaterThan(5);
-      // Re-read chunks went up compressed too.
-      expect(r.json.bytesUploaded).toBeLessThan(r.json.bytesRead / 20);
-    } finally {
-      await other.stop();
-      rmSync(otherData, { recursive: true, force: true });
-    }
+    const r = await runJson(['collect', '--json', '--root', host.root, '--host', 'esxi-e2e', '--spool', spool, '--url', other.url, '--retries', '1'], {
+      ...host.env,
+      CATALOG_TOKEN: TOKEN,
+    });
+    expect(r.code, r.stderr + JSON.stringify(r.json.captures[0]?.error)).toBe(0);
+    const [c] = r.json.captures;
+    expect(c.state).toBe('committed');
+    for (const a of c.artifacts) expect([a.kind, a.parseStatus]).toEqual([a.kind, 'ok']);
+    expect(r.json.chunksUploaded).toBeGreaterThan(5);
+    // Re-read chunks went up compressed too.
+    expect(r.json.bytesUploaded).toBeLessThan(r.json.bytesRead / 20);
   });
 });
