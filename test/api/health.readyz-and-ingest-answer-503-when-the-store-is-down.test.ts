@@ -2,20 +2,22 @@
  * Store outages: /readyz writes, reads and deletes a probe object and asks the database,
  * and answers 503 when either fails or does not answer in time; begin and commit answer
  * 503 service_unavailable with Retry-After (the collector's "try later") while the S3
- * server is frozen (SIGSTOP: connections accepted, nothing answered) or stopped, and a
+ * server is frozen (connections accepted, nothing answered, as under SIGSTOP) or stopped, and a
  * commit retried after the outage goes through.
  *
- * The S3 server here is a PRIVATE Swift (infra/swift/start.sh in a temp dir, its own
- * ports), never the shared one the other suites use.
+ * The catalog reaches the S3 server (the test Swift, a bucket of its own) through a TCP relay
+ * of this file's own, and it is the relay that freezes (takes connections, passes nothing
+ * either way) and stops (closes its port and every connection): the Swift the other suites use
+ * is never frozen or stopped, and no Swift of its own has to be started (rings, four servers).
  */
-import { mkdtempSync, renameSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reportMissingService, startTestCatalog, underCi, type TestCatalog } from '../helpers/catalog.js';
+import { reportMissingService, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { begin, commit, ingest, IngestHttpError, prepareCapture, uploadMissing } from '../helpers/ingest-client.js';
-import { startSwift, type RunningSwift } from '../helpers/swift.js';
+import { s3TestConfig } from '../helpers/swift.js';
 
 async function readyz(catalog: TestCatalog): Promise<{ status: number; body: { status: string; checks: Record<string, string> }; ms: number }> {
   const started = performance.now();
@@ -77,54 +79,84 @@ describe('readyz on the filesystem store', () => {
   });
 });
 
-/** A free block of ports for a private Swift (proxy, +1..+3, +9). */
-async function freePortBlock(): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 4000) * 10;
-    const all = await Promise.all([0, 1, 2, 3, 9].map((d) => free(base + d)));
-    if (all.every(Boolean)) return base;
-  }
-  throw new Error('no free block of ports for a private Swift');
+/**
+ * A TCP relay on 127.0.0.1 to `target` (host:port). freeze(): connections are still taken but
+ * nothing passes either way, on them or on those already open (what a SIGSTOPped server does);
+ * thaw() lets it all through again; stop(): the port is closed and every connection with it.
+ */
+async function startRelay(target: { host: string; port: number }) {
+  let frozen = false;
+  const pairs: Array<{ client: Socket; upstream?: Socket; linked: boolean }> = [];
+  const link = (pair: (typeof pairs)[number]) => {
+    if (pair.client.destroyed) return;
+    pair.upstream ??= connect(target.port, target.host);
+    pair.upstream.on('error', () => pair.client.destroy());
+    pair.client.on('error', () => pair.upstream?.destroy());
+    pair.upstream.on('close', () => pair.client.destroy());
+    pair.client.on('close', () => pair.upstream?.destroy());
+    pair.client.pipe(pair.upstream);
+    pair.upstream.pipe(pair.client);
+    pair.linked = true;
+  };
+  const server: Server = createServer({ pauseOnConnect: true }, (client) => {
+    const pair = { client, linked: false };
+    pairs.push(pair);
+    if (!frozen) link(pair);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    freeze() {
+      frozen = true;
+      for (const p of pairs) {
+        if (!p.linked || !p.upstream) continue;
+        p.client.unpipe(p.upstream);
+        p.upstream.unpipe(p.client);
+        p.client.pause();
+        p.upstream.pause();
+        p.linked = false;
+      }
+    },
+    thaw() {
+      frozen = false;
+      for (const p of pairs) {
+        if (p.linked || p.client.destroyed) continue;
+        if (p.upstream) {
+          p.client.pipe(p.upstream);
+          p.upstream.pipe(p.client);
+          p.linked = true;
+        } else link(p);
+      }
+    },
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const p of pairs) {
+        p.client.destroy();
+        p.upstream?.destroy();
+      }
+      await closed;
+    },
+  };
 }
 
-describe('outages of the S3 store (a private Swift, frozen then stopped)', () => {
-  let swift: RunningSwift | undefined;
-  let swiftDir = '';
-  let proxyPid = 0;
+describe('outages of the S3 store (frozen then stopped)', () => {
+  let relay: Awaited<ReturnType<typeof startRelay>> | undefined;
   let catalog: TestCatalog | undefined;
-  let why: string | null = null;
-  const savedEnv: Record<string, string | undefined> = {};
+  const s3 = s3TestConfig();
+  const why = s3 ? null : 'S3_ENDPOINT is not set: no S3 server to relay to (CI starts Swift; see .ci/run)';
+  if (why) reportMissingService('[outage tests] not run', why);
 
   beforeAll(async () => {
-    swiftDir = mkdtempSync(join(tmpdir(), 'vrc-private-swift-'));
-    // A first start builds rings; on a busy machine it takes longer than start.sh's default 30 s.
-    process.env.SWIFT_START_TIMEOUT ??= '150';
-    try {
-      swift = await startSwift(swiftDir, await freePortBlock());
-    } catch (e) {
-      why = `a private Swift could not be started (${String(e).split('\n').slice(0, 3).join(' ').slice(0, 300)}); install it with infra/swift/install.sh`;
-      // Under CI this fails the run; elsewhere the tests below print why and do nothing.
-      if (underCi()) throw new Error(why);
-      reportMissingService('[outage tests] not run', why);
-      return;
-    }
-    proxyPid = Number(readFileSync(join(swiftDir, 'run', 'proxy.pid'), 'utf8'));
-    // The S3 client takes its credentials from the standard AWS chain.
-    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
-      savedEnv[k] = process.env[k];
-      process.env[k] = swift.env[k];
-    }
+    if (!s3) return;
+    const bucket = `vrc-outage-${randomBytes(5).toString('hex')}`;
+    await s3.createBucket(bucket);
+    const target = new URL(s3.endpoint);
+    relay = await startRelay({ host: target.hostname, port: Number(target.port || 80) });
     catalog = await startTestCatalog('embedded', {
       env: {
-        S3_BUCKET: swift.config.bucket,
-        S3_ENDPOINT: swift.config.endpoint,
-        S3_REGION: swift.config.region,
+        S3_BUCKET: bucket,
+        S3_ENDPOINT: relay.url,
+        S3_REGION: s3.region,
         S3_FORCE_PATH_STYLE: 'true',
         // Short, so a frozen server costs this test seconds: 1 s of silence, 2 tries.
         S3_TIMEOUT_MS: '1000',
@@ -135,20 +167,9 @@ describe('outages of the S3 store (a private Swift, frozen then stopped)', () =>
   }, 200_000);
 
   afterAll(async () => {
-    if (proxyPid) {
-      try {
-        process.kill(proxyPid, 'SIGCONT');
-      } catch {
-        /* gone */
-      }
-    }
+    relay?.thaw();
     await catalog?.close();
-    await swift?.stop();
-    for (const [k, v] of Object.entries(savedEnv)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    if (swiftDir) rmSync(swiftDir, { recursive: true, force: true });
+    await relay?.stop();
   }, 60_000);
 
   const bytes = (tag: string) => new TextEncoder().encode(`tank/${tag}@daily\t1793491200\t1\n`);
@@ -163,7 +184,7 @@ describe('outages of the S3 store (a private Swift, frozen then stopped)', () =>
     const pending = prepareCapture({ host: 'esx-outage', artifacts: [{ kind: 'zfs-snapshots', fileName: 'b.txt', bytes: bytes('b') }] });
     await uploadMissing(catalog, pending, await begin(catalog, pending.request));
 
-    process.kill(proxyPid, 'SIGSTOP');
+    relay!.freeze();
     try {
       const down = await readyz(catalog);
       expect(down.status).toBe(503);
@@ -188,21 +209,20 @@ describe('outages of the S3 store (a private Swift, frozen then stopped)', () =>
         `frozen S3: readyz 503 in ${down.ms.toFixed(0)} ms, begin 503 in ${beginMs.toFixed(0)} ms, commit 503 in ${(performance.now() - started).toFixed(0)} ms`,
       );
     } finally {
-      process.kill(proxyPid, 'SIGCONT');
+      relay!.thaw();
     }
     expect((await readyz(catalog)).status).toBe(200);
     expect((await commit(catalog, pending.request.captureId)).state).toBe('committed');
   }, 120_000);
 
   it('stopped: readyz, begin and commit answer 503 with Retry-After', async () => {
-    if (!catalog || !swift) {
+    if (!catalog || !relay) {
       console.warn(`skipped: ${why}`);
       return;
     }
     const pending = prepareCapture({ host: 'esx-outage', artifacts: [{ kind: 'zfs-snapshots', fileName: 'd.txt', bytes: bytes('d') }] });
     await uploadMissing(catalog, pending, await begin(catalog, pending.request));
-    await swift.stop();
-    proxyPid = 0;
+    await relay.stop();
 
     const down = await readyz(catalog);
     expect(down.status).toBe(503);
