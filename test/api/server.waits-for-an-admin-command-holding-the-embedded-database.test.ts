@@ -9,7 +9,7 @@
  * The holder is a live process whose pid is in DATA_DIR/catalog.lock with what it is on the
  * second line, as the catalog CLI writes it (db/client.ts lockDataDir).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,20 +40,30 @@ function holdDataDir(name: string): { dataDir: string; holder: ChildProcess; let
   };
 }
 
-function startHeld(dataDir: string, wait: string) {
-  return spawnSync(process.execPath, [SERVER_BUNDLE], {
-    cwd: ROOT,
-    env: serverEnv({ DATA_DIR: dataDir, PORT: '0', DATABASE_LOCK_WAIT: wait }),
-    encoding: 'utf8',
-    timeout: 120_000,
+/** `node script args` run to its end (killed after `timeout` ms), asynchronously: the tests of this file run at once. */
+function run(args: string[], env: Record<string, string>, timeout: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: serverEnv(env), stdio: ['ignore', 'pipe', 'pipe'], timeout, killSignal: 'SIGKILL' });
+    holders.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
 
-describe('npm start on an embedded database an admin command holds', () => {
-  it('says who holds it and that it waits, then exits 75 (restarted by systemd), not 78', { timeout: 120_000 }, () => {
+function startHeld(dataDir: string, wait: string) {
+  return run([SERVER_BUNDLE], { DATA_DIR: dataDir, PORT: '0', DATABASE_LOCK_WAIT: wait }, 120_000);
+}
+
+// Each test has a data dir of its own: they run at once.
+describe.concurrent('npm start on an embedded database an admin command holds', () => {
+  it('says who holds it and that it waits, then exits 75 (restarted by systemd), not 78', { timeout: 120_000 }, async () => {
     const { dataDir, holder } = holdDataDir('stays');
     const started = Date.now();
-    const r = startHeld(dataDir, '2');
+    const r = await startHeld(dataDir, '2');
     const took = Date.now() - started;
     expect(r.status, r.stderr).toBe(75);
     expect(r.stdout).not.toContain('listening on');
@@ -64,9 +74,9 @@ describe('npm start on an embedded database an admin command holds', () => {
     expect(took).toBeGreaterThanOrEqual(2000);
   });
 
-  it('DATABASE_LOCK_WAIT=0: one line and exit 75 at once', { timeout: 120_000 }, () => {
+  it('DATABASE_LOCK_WAIT=0: one line and exit 75 at once', { timeout: 120_000 }, async () => {
     const { dataDir, holder } = holdDataDir('no-wait');
-    const r = startHeld(dataDir, '0');
+    const r = await startHeld(dataDir, '0');
     expect(r.status, r.stderr).toBe(75);
     expect(r.stderr.trim().split('\n')).toEqual([
       `catalog: the embedded database in ${dataDir} is still in use by another process (pid ${holder.pid}: catalog retention); it allows one at a time. Exit 75: start this again once that one ends (systemd does, RestartSec later); a second server needs its own DATA_DIR (and PORT)`,
@@ -115,7 +125,7 @@ describe('npm start on an embedded database an admin command holds', () => {
   });
 });
 
-describe('the catalog CLI and the embedded database lock', () => {
+describe.concurrent('the catalog CLI and the embedded database lock', () => {
   it('writes what it runs into the lock, for a waiting server to name', { timeout: 120_000 }, async () => {
     const dataDir = join(scratch, 'cli-writes');
     const cli = spawn(process.execPath, [join(ROOT, 'dist/catalog.mjs'), 'check'], { cwd: ROOT, env: serverEnv({ DATA_DIR: dataDir }), stdio: 'ignore' });
@@ -133,14 +143,9 @@ describe('the catalog CLI and the embedded database lock', () => {
     await exited;
   });
 
-  it('held by another admin command: says so, not a server, exit 75 at once', { timeout: 120_000 }, () => {
+  it('held by another admin command: says so, not a server, exit 75 at once', { timeout: 120_000 }, async () => {
     const { dataDir, holder } = holdDataDir('cli-held');
-    const r = spawnSync(process.execPath, [join(ROOT, 'dist/catalog.mjs'), 'maintenance'], {
-      cwd: ROOT,
-      env: serverEnv({ DATA_DIR: dataDir }),
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const r = await run([join(ROOT, 'dist/catalog.mjs'), 'maintenance'], { DATA_DIR: dataDir }, 60_000);
     expect(r.status, r.stderr).toBe(75);
     expect(r.stderr).toBe(
       `catalog: the embedded database in ${dataDir} is in use by another admin command (pid ${holder.pid}: catalog retention); it allows one at a time: run this again once that one ends\n`,
