@@ -13,9 +13,10 @@
  * argv. The test asserts one recorded call with the intended argv and an empty
  * sandbox (the payloads `touch` files there). Every shell of restore-harness runs it
  * (dash, busybox sh, ksh). The API part uses the embedded flavour only: rendering does
- * not depend on the database or store.
+ * not depend on the database or store. The shells, and the runs of one shell, go side by side;
+ * a command line the guide and the dry run print alike is run once under each shell.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +27,7 @@ import type { RestoreExtent } from '../../api/bundle/restore-script.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
 import { startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { ingest, IngestHttpError } from '../helpers/ingest-client.js';
-import { availableShells, runScript, writeBundle, type Shell } from './restore-harness.js';
+import { availableShells, runScriptAsync, runShellAsync, type Shell, writeBundle } from './restore-harness.js';
 
 const temps: string[] = [];
 afterAll(() => {
@@ -112,16 +113,19 @@ function intendedArgv(e: RestoreExtent): { command: string[]; alternative: strin
 
 const hasControl = (s: string) => /[\u0000-\u001f\u007f]/.test(s);
 
+interface SandboxRun {
+  calls: string[][];
+  left: string[];
+  code: number | null;
+  out: string;
+}
+
 /** Runs one command line with `sh -c` in an empty sandbox; returns the recorded calls and what the sandbox holds after. */
-function runInSandbox(shell: Shell, line: string): { calls: string[][]; left: string[]; code: number | null; out: string } {
+async function runInSandbox(shell: Shell, line: string): Promise<SandboxRun> {
   const sandbox = tempDir('vrc-sandbox-');
   const { bin, calls } = stubBin();
-  const r = spawnSync(shell.argv[0], [...shell.argv.slice(1), '-c', line], {
-    cwd: sandbox,
-    encoding: 'utf8',
-    env: { PATH: `${bin}:${process.env.PATH}`, HOME: sandbox },
-  });
-  return { calls: recordedCalls(calls), left: readdirSync(sandbox), code: r.status, out: r.stdout + r.stderr };
+  const r = await runShellAsync(shell, ['-c', line], { cwd: sandbox, env: { PATH: `${bin}:${process.env.PATH}`, HOME: sandbox } });
+  return { calls: recordedCalls(calls), left: readdirSync(sandbox), code: r.code, out: r.stdout + r.stderr };
 }
 
 /** The command lines of RESTORE.md's code blocks, each with the extent number of the `# extent N:` comment before it. */
@@ -169,71 +173,81 @@ function printedCommands(out: string): Map<number, { would: string[]; or: string
   return byExtent;
 }
 
-function expectRunsExactly(shell: Shell, line: string, argv: string[]) {
-  const r = runInSandbox(shell, line);
-  expect(r.left, `${shell.name}: ${JSON.stringify(line)} left files behind: ${r.out}`).toEqual([]);
-  expect(r.calls, `${shell.name}: ${JSON.stringify(line)} (${r.out})`).toEqual([argv]);
-}
-
 /** Runs every check on an unpacked bundle directory whose extents are `extents`. */
-function checkBundle(shells: Shell[], root: string, extents: RestoreExtent[], hostileDevices: string[]) {
+async function checkBundle(shells: Shell[], root: string, extents: RestoreExtent[], hostileDevices: string[]) {
   const guide = readFileSync(join(root, 'RESTORE.md'), 'utf8');
   const before = readdirSync(root).sort();
   // Every device whose path a command can carry must appear in one: the checks below are not vacuous.
   const printable = extents.filter((e) => !hasControl(e.devicePath));
   expect(printable.map((e) => e.devicePath)).toEqual(expect.arrayContaining(hostileDevices.filter((d) => !hasControl(d))));
 
+  // A command line printed alike by RESTORE.md and the dry run (or twice by either) is the same
+  // case under the same shell: it runs once, and each place that prints it checks that run.
+  const runs = new Map<string, Promise<SandboxRun>>();
+  async function expectRunsExactly(shell: Shell, line: string, argv: string[]) {
+    const key = `${shell.name}\0${line}`;
+    if (!runs.has(key)) runs.set(key, runInSandbox(shell, line));
+    const r = await runs.get(key)!;
+    expect(r.left, `${shell.name}: ${JSON.stringify(line)} left files behind: ${r.out}`).toEqual([]);
+    expect(r.calls, `${shell.name}: ${JSON.stringify(line)} (${r.out})`).toEqual([argv]);
+  }
+
   // RESTORE.md: every command line in a code block is one extent's intended command.
   const commands = guideCommands(guide);
   expect(commands.map((c) => c.extent)).toEqual(printable.map((e) => e.number));
-  for (const shell of shells) {
-    for (const c of commands) expectRunsExactly(shell, c.line, intendedArgv(extents[c.extent! - 1]).command);
-  }
   for (const e of extents.filter((x) => hasControl(x.devicePath))) {
     expect(guide).toContain(`# extent ${e.number}: `);
     expect(guide).toMatch(new RegExp(`# nothing automatic: the recorded device path .* holds control characters.*--device ${e.number}=PATH`));
   }
 
-  for (const shell of shells) {
-    // The dry run itself runs nothing it should not (it cds into the bundle, where a relative touch would land).
-    const cwd = tempDir('vrc-cwd-');
-    const dry = spawnSync(shell.argv[0], [...shell.argv.slice(1), join(root, 'restore.sh')], { cwd, encoding: 'utf8' });
-    expect(dry.status, dry.stdout + dry.stderr).toBe(0);
-    expect(readdirSync(root).sort()).toEqual(before);
-    expect(readdirSync(cwd)).toEqual([]);
-    // No raw control character reaches the operator's terminal.
-    expect(dry.stdout.replace(/\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f]/);
-    const printed = printedCommands(dry.stdout);
-    expect([...printed.keys()]).toEqual(extents.map((e) => e.number));
-    for (const e of extents) {
-      const p = printed.get(e.number)!;
-      if (hasControl(e.devicePath)) {
-        expect(p.would, p.text).toEqual([]);
-        expect(p.text).toContain('holds control characters');
-        continue;
-      }
-      const want = intendedArgv(e);
-      expect(p.would, p.text).toHaveLength(1);
-      expect(p.or, p.text).toHaveLength(1);
-      expectRunsExactly(shell, p.would[0], want.command);
-      expectRunsExactly(shell, p.or[0], want.alternative);
-    }
+  await Promise.all(
+    shells.map(async (shell) => {
+      const checks: Array<Promise<void>> = commands.map((c) => expectRunsExactly(shell, c.line, intendedArgv(extents[c.extent! - 1]).command));
 
-    // --apply --force-device: what the script itself runs gets the hostile path as one argument.
-    for (const e of printable.filter((x) => hostileDevices.includes(x.devicePath) && x.partition.scheme === 'mbr')) {
-      const sandbox = tempDir('vrc-sandbox-');
-      const { bin, calls } = stubBin();
-      const r = runScript(shell, join(root, 'restore.sh'), ['--apply', '--extent', String(e.number), '--force-device', e.devicePath], {
-        PATH: `${bin}:${process.env.PATH}`,
-        HOME: sandbox,
-      });
-      // The stand-in dd writes nothing, so the read-back differs: refused after the write.
-      expect(r.code, r.out).toBe(2);
-      expect(recordedCalls(calls)[0], r.out).toEqual(intendedArgv(e).command);
+      // --apply --force-device: what the script itself runs gets the hostile path as one argument.
+      for (const e of printable.filter((x) => hostileDevices.includes(x.devicePath) && x.partition.scheme === 'mbr')) {
+        checks.push(
+          (async () => {
+            const sandbox = tempDir('vrc-sandbox-');
+            const { bin, calls } = stubBin();
+            const r = await runScriptAsync(shell, join(root, 'restore.sh'), ['--apply', '--extent', String(e.number), '--force-device', e.devicePath], {
+              PATH: `${bin}:${process.env.PATH}`,
+              HOME: sandbox,
+            });
+            // The stand-in dd writes nothing, so the read-back differs: refused after the write.
+            expect(r.code, r.out).toBe(2);
+            expect(recordedCalls(calls)[0], r.out).toEqual(intendedArgv(e).command);
+            expect(readdirSync(root).sort()).toEqual(before);
+            expect(readdirSync(sandbox)).toEqual([]);
+          })(),
+        );
+      }
+
+      // The dry run itself runs nothing it should not (it cds into the bundle, where a relative touch would land).
+      const cwd = tempDir('vrc-cwd-');
+      const dry = await runShellAsync(shell, [join(root, 'restore.sh')], { cwd });
+      expect(dry.code, dry.stdout + dry.stderr).toBe(0);
       expect(readdirSync(root).sort()).toEqual(before);
-      expect(readdirSync(sandbox)).toEqual([]);
-    }
-  }
+      expect(readdirSync(cwd)).toEqual([]);
+      // No raw control character reaches the operator's terminal.
+      expect(dry.stdout.replace(/\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f]/);
+      const printed = printedCommands(dry.stdout);
+      expect([...printed.keys()]).toEqual(extents.map((e) => e.number));
+      for (const e of extents) {
+        const p = printed.get(e.number)!;
+        if (hasControl(e.devicePath)) {
+          expect(p.would, p.text).toEqual([]);
+          expect(p.text).toContain('holds control characters');
+          continue;
+        }
+        const want = intendedArgv(e);
+        expect(p.would, p.text).toHaveLength(1);
+        expect(p.or, p.text).toHaveLength(1);
+        checks.push(expectRunsExactly(shell, p.would[0], want.command), expectRunsExactly(shell, p.or[0], want.alternative));
+      }
+      await Promise.all(checks);
+    }),
+  );
 }
 
 const shells = availableShells();
@@ -265,7 +279,7 @@ describe('restore bundle rendered from hostile strings', () => {
   for (const [i, label] of HOSTILE_LABELS.entries()) {
     it(
       `every printed and documented command runs only the intended tool, the hostile string one argument (label ${i + 1} of ${HOSTILE_LABELS.length})`,
-      () => {
+      async () => {
         const dir = tempDir('vrc-pure-');
         const extents = allExtents.filter((_, k) => k % HOSTILE_LABELS.length === i).map((e, k) => ({ ...e, number: k + 1 }));
         const devices = extents.map((e) => e.devicePath);
@@ -292,7 +306,7 @@ describe('restore bundle rendered from hostile strings', () => {
           volumes: [],
         };
         writeFileSync(join(dir, 'RESTORE.md'), renderRestoreGuide(sel));
-        checkBundle(shells, dir, extents, devices);
+        await checkBundle(shells, dir, extents, devices);
       },
       CHECK_TIMEOUT_MS,
     );
@@ -378,7 +392,7 @@ describe('restore bundle built through the API from hostile collector input', ()
         const root = join(dir, name);
         const manifest = JSON.parse(readFileSync(join(root, 'bundle.json'), 'utf8')) as { extents: RestoreExtent[] };
         expect(manifest.extents.map((e) => e.devicePath).sort()).toEqual([...devices].sort());
-        checkBundle(shells, root, manifest.extents, devices);
+        await checkBundle(shells, root, manifest.extents, devices);
         checkedDevices += devices.length;
       },
       CHECK_TIMEOUT_MS,

@@ -82,8 +82,22 @@ export function runScriptAsync(
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ code: number | null; out: string }> {
+  return runShellAsync(shell, [script, ...args], { env }).then((r) => ({ code: r.code, out: r.stdout + r.stderr }));
+}
+
+/** `shell args…` (a script and its arguments, or -c and a command line), without blocking; bounded as runScript is. */
+export function runShellAsync(
+  shell: Shell,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(shell.argv[0], [...shell.argv.slice(1), script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    const child = spawn(shell.argv[0], [...shell.argv.slice(1), ...args], {
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -93,7 +107,7 @@ export function runScriptAsync(
       stderr += d;
     });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out: stdout + stderr }));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
