@@ -38,14 +38,14 @@ export function hangGuard(parser: string, limitMs = HANG_LIMIT_MS): HangGuard {
 }
 
 /** fc.assert with every input under a hang guard; prints the slowest input's time even when the property fails. */
-export function assertGuarded<T>(parser: string, arb: fc.Arbitrary<T>, predicate: (input: T) => unknown, runs: number): void {
+export function assertGuarded<T>(parser: string, arb: fc.Arbitrary<T>, predicate: (input: T) => unknown, runs: number, seed?: number): void {
   const guard = hangGuard(parser);
   try {
     fc.assert(
       fc.property(arb, (input) => {
         guard.check(() => predicate(input));
       }),
-      { numRuns: runs },
+      seed === undefined ? { numRuns: runs } : { numRuns: runs, seed },
     );
   } finally {
     guard.report();
