@@ -14,7 +14,15 @@ import { ARTIFACT_KINDS } from '../../formats/types.js';
 import { assertGuarded, hangGuard } from '../helpers/hang-guard.js';
 import { buildTwoExtentVolume, buildVhSf, buildVmfsDisk, vmfsDiskRegions, type VmfsImageOptions } from '../fixtures/vmfs-images.js';
 
-const RUNS = 10_000;
+/**
+ * Inputs per parser: FUZZ_BINARY_RUNS (default 3,000; the structured and mutated inputs aim at
+ * the structures' offsets, so a few thousand reach every branch kind, and each run draws new
+ * ones from a new seed). The seed is printed so a failure can be replayed with
+ * FUZZ_BINARY_SEED; a deeper run is FUZZ_BINARY_RUNS=100000.
+ */
+const RUNS = Number(process.env.FUZZ_BINARY_RUNS ?? 3_000);
+const SEED = process.env.FUZZ_BINARY_SEED ? Number(process.env.FUZZ_BINARY_SEED) : Date.now() % 2 ** 31;
+console.log(`[fuzz] binary: seed ${SEED}, ${RUNS} inputs per parser (replay: FUZZ_BINARY_SEED=${SEED})`);
 
 /** Runs fn; a thrown non-FormatError fails the property. */
 function onlyFormatError(fn: () => unknown): boolean {
@@ -107,11 +115,16 @@ const structuredArb = fc.record({
   dataOffsetSmall: fc.integer({ min: 0, max: 0x8 }),
 });
 
+/** The ranges of `scratch` the previous input wrote: zeroing them (not all 3.2 MiB) makes it all zeros again. */
+let scratchDirty: Array<[number, number]> = [];
+
 function withStructured<T>(s: { lba: number; lvm: Uint8Array; table: Uint8Array; dataOffsetSmall: number }, fn: (bytes: Uint8Array) => T): T {
-  scratch.fill(0);
+  for (const [from, to] of scratchDirty) scratch.fill(0, from, to);
+  scratchDirty = [[0, 0x200]];
   const h = s.lba * 512 + 0x100000;
   scratch.set(s.lvm, h);
   scratch.set([0x0d, 0xd0, 0x01, 0xc0], h);
+  scratchDirty.push([h, h + 0x200]);
   // Keep dataOffset small so the FS descriptor lands inside the scratch image half the time.
   if (s.dataOffsetSmall > 0) {
     const dv = new DataView(scratch.buffer, h + 0x7a, 8);
@@ -119,6 +132,7 @@ function withStructured<T>(s: { lba: number; lvm: Uint8Array; table: Uint8Array;
     const fs = s.lba * 512 + s.dataOffsetSmall * 0x1000 + 0x200000;
     scratch.set(s.table.subarray(0, 0x100), fs);
     scratch.set([0x5e, 0xf1, 0xab, 0x2f], fs);
+    scratchDirty.push([fs, fs + 0x100]);
   }
   scratch.set(s.table.subarray(0, 0x1be), 0);
   scratch.set(s.table.subarray(0x1be, 0x200), 0x1be);
@@ -158,6 +172,7 @@ describe('binary parsers let only FormatError out', () => {
       ),
       (run) => onlyFormatError(() => run(parsePartitionTable)),
       RUNS,
+      SEED,
     );
   });
 
@@ -171,6 +186,7 @@ describe('binary parsers let only FormatError out', () => {
       ),
       (run) => onlyFormatError(() => run(parseVmfsHeader)),
       RUNS,
+      SEED,
     );
   });
 
@@ -188,6 +204,7 @@ describe('binary parsers let only FormatError out', () => {
           expect(Number.isSafeInteger(plan.needBytes)).toBe(true);
         }),
       RUNS,
+      SEED,
     );
   });
 
@@ -206,6 +223,7 @@ describe('binary parsers let only FormatError out', () => {
       ),
       (run) => onlyFormatError(() => run(parseVhSf)),
       RUNS,
+      SEED,
     );
   });
 
@@ -258,6 +276,7 @@ describe('binary parsers let only FormatError out', () => {
         return true;
       },
       RUNS,
+      SEED,
     );
   });
 });
@@ -283,6 +302,7 @@ describe('identifier parsers let only FormatError out', () => {
           expect(v.lun).toBeLessThan(65536);
         }),
       RUNS,
+      SEED,
     );
   });
 
@@ -296,6 +316,7 @@ describe('identifier parsers let only FormatError out', () => {
           expect(canonicalDeviceId(id)).toBe(id);
         }),
       RUNS,
+      SEED,
     );
   });
 
@@ -315,6 +336,7 @@ describe('identifier parsers let only FormatError out', () => {
         return true;
       },
       RUNS,
+      SEED,
     );
   });
 
@@ -328,6 +350,7 @@ describe('identifier parsers let only FormatError out', () => {
         return true;
       },
       RUNS,
+      SEED,
     );
   });
 });
