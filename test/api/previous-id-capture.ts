@@ -8,9 +8,12 @@ import { uuidv7, type TestArtifact } from '../helpers/ingest-client.js';
 
 const MiB = 1024 * 1024;
 
-/** A header dump of LUN `lun` with a chunk of its own (filled with `fill`), so each LUN adds one distinct chunk. */
+/**
+ * A header dump of LUN `lun` with a chunk of its own (filled with `fill`), so each LUN adds one distinct chunk.
+ * A small data offset puts the FS descriptor near 4 MiB (20 MiB at the default offset).
+ */
 export function lunHeader(lun: number, fill: number): TestArtifact {
-  const bytes = buildVmfsDisk({ dumpLength: 'descriptor' });
+  const bytes = buildVmfsDisk({ dumpLength: 'descriptor', dataOffset: 0x200000 });
   bytes.fill(fill, bytes.length - 2 * MiB, bytes.length - MiB);
   return { kind: 'vmfs-header', fileName: `lun${lun}.bin`, sourcePath: `/dev/disks/lun${lun}`, device: `naa.600144f000000000000000000000000${lun}`, bytes };
 }
