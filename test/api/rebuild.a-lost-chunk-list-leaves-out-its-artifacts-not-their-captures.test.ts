@@ -28,7 +28,12 @@ import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../help
 import { begin, IngestHttpError, ingest, prepareCapture, type IngestInput } from '../helpers/ingest-client.js';
 
 const TABLES = 'hosts, captures, blobs, artifacts, volumes, volume_labels, segments, extents, luns, targets, zfs_snapshots, events';
-const SHARED = buildVmfsDisk({ lvmMajor: 5 });
+/**
+ * LUN heads dumped through the FS descriptor; a small data offset puts it near 3 MiB (at the
+ * default offset each dump is 20 MiB, which only makes every commit and rebuild read more).
+ */
+const HEAD = { lvmMajor: 5, dataOffset: 0x100000 } as const;
+const SHARED = buildVmfsDisk(HEAD);
 /** Each host's own LUN head: a volume of its own, which stays readable. */
 const OWN = {
   esx61: { vmfsUuid: '5b2d4f80-3c5e7f91-a2b3-0050569a1b61', deviceId: 'naa.60060160123456780000000000000061' },
@@ -48,7 +53,7 @@ function captureOf(host: Host, collectedAt: Date): IngestInput {
         kind: 'vmfs-header',
         fileName: 'own.hex',
         device: own.deviceId,
-        bytes: buildVmfsDisk({ lvmMajor: 5, vmfsUuid: own.vmfsUuid, deviceId: own.deviceId, label: host }),
+        bytes: buildVmfsDisk({ ...HEAD, vmfsUuid: own.vmfsUuid, deviceId: own.deviceId, label: host }),
       },
     ],
   };
