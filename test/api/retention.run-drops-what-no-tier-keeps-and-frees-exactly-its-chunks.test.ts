@@ -1,11 +1,12 @@
 /**
- * A retention run over 50 daily captures of one storage host, on both flavours: the dry
+ * A retention run over 36 daily captures of one storage host, on both flavours: the dry
  * run explains every capture and changes nothing; the real run deletes exactly the dropped
  * captures, frees exactly their chunks and chunk lists (a chunk or list kept captures share
  * stays), keeps the pinned
  * capture and the newest good capture of a volume, records the run; `check` is clean after,
  * and `rebuild` on an emptied catalog brings back exactly the kept set.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
@@ -15,19 +16,26 @@ import { buildVmfsDisk, DEFAULTS } from '../fixtures/vmfs-images.js';
 import { rowsOf } from '../../api/retention/gather.js';
 import { chunkKey } from '../../api/store/types.js';
 
-const DAYS = 50;
+/**
+ * 2025-01-01 to 2025-02-05: January's newest capture and five weeks of captures, and more than
+ * 20 that no tier keeps (each dropped capture is a manifest, its rows and two chunks to delete).
+ */
+const DAYS = 36;
 const UNIQUE = 3000;
+/** Captures ingested at once. */
+const BATCH = 10;
 
 describeEachFlavour('retention run', (flavour) => {
   let catalog: TestCatalog;
   let clock = new Date('2025-01-01T12:01:00Z');
+  // Each capture is received a minute after it was collected, whichever others are in flight.
+  const receipt = new AsyncLocalStorage<Date>();
   const ids: string[] = [];
   beforeAll(async () => {
-    catalog = await startTestCatalog(flavour, { now: () => clock });
+    catalog = await startTestCatalog(flavour, { now: () => receipt.getStore() ?? clock });
     const shared = randomBytes(2000);
-    for (let d = 0; d < DAYS; d++) {
+    const day = (d: number) => {
       const at = new Date(Date.UTC(2025, 0, 1 + d, 12, 0, 0));
-      clock = new Date(at.getTime() + 60_000);
       const artifacts = [
         { kind: 'unknown' as const, fileName: 'daily.bin', sourcePath: '/var/dumps/daily.bin', bytes: randomBytes(UNIQUE) },
         { kind: 'unknown' as const, fileName: 'same.bin', sourcePath: '/var/dumps/same.bin', bytes: shared },
@@ -37,9 +45,15 @@ describeEachFlavour('retention run', (flavour) => {
         d === 0
           ? [{ kind: 'vmfs-header' as const, fileName: 'sdb.hex', device: DEFAULTS.deviceId, bytes: buildVmfsDisk({ lvmMajor: 3, dumpLength: 'legacy' }) }]
           : [];
-      const done = await ingest(catalog, { host: 'stor1', hostKind: 'solaris', collectedAt: at, artifacts: [...artifacts, ...extra] });
-      ids.push(done.captureId);
-    }
+      return receipt.run(new Date(at.getTime() + 60_000), async () => {
+        const done = await ingest(catalog, { host: 'stor1', hostKind: 'solaris', collectedAt: at, artifacts: [...artifacts, ...extra] });
+        ids[d] = done.captureId;
+      });
+    };
+    // The first day alone (it brings the host, the extent and the shared chunk in), then the
+    // others a batch at a time: retention reads each capture's times, not the order of commits.
+    await day(0);
+    for (let d = 1; d < DAYS; d += BATCH) await Promise.all(Array.from({ length: Math.min(BATCH, DAYS - d) }, (_, i) => day(d + i)));
     clock = new Date(Date.UTC(2025, 0, DAYS, 18, 0, 0));
   }, 240_000);
   afterAll(async () => {
