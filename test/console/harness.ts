@@ -53,23 +53,35 @@ export function launchChromium(): Promise<Browser> {
  * LUN 9, a lun-id-changed event) and a headless chromium.
  */
 export async function startRig(options: { now?: () => Date } = {}): Promise<ConsoleRig> {
-  const catalog = await startTestCatalog('embedded', { listen: true, now: options.now });
-  await seedDatacenter(catalog);
-  await ingest(catalog, {
-    host: 'esx01',
-    hostKind: 'esxi',
-    collectedAt: new Date(T0.getTime() + 24 * HOUR),
-    artifacts: [
-      {
-        kind: 'vmfs-header',
-        fileName: `${EXTENT1.deviceId}.hex`,
-        sourcePath: `/vmfs/devices/disks/${EXTENT1.deviceId}`,
-        device: EXTENT1.deviceId,
-        bytes: extent1Dump({ lun: 9 }),
-      },
-    ],
+  // Chromium starts while the catalog is seeded (neither waits on the other).
+  const launching = launchChromium();
+  let catalog: TestCatalog | undefined;
+  try {
+    catalog = await startTestCatalog('embedded', { listen: true, now: options.now });
+    await seedDatacenter(catalog);
+    await ingest(catalog, {
+      host: 'esx01',
+      hostKind: 'esxi',
+      collectedAt: new Date(T0.getTime() + 24 * HOUR),
+      artifacts: [
+        {
+          kind: 'vmfs-header',
+          fileName: `${EXTENT1.deviceId}.hex`,
+          sourcePath: `/vmfs/devices/disks/${EXTENT1.deviceId}`,
+          device: EXTENT1.deviceId,
+          bytes: extent1Dump({ lun: 9 }),
+        },
+      ],
+    });
+  } catch (e) {
+    await (await launching.catch(() => null))?.close();
+    await catalog?.close();
+    throw e;
+  }
+  const browser = await launching.catch(async (e: unknown) => {
+    await catalog.close();
+    throw e;
   });
-  const browser = await launchChromium();
   const downloads = mkdtempSync(join(tmpdir(), 'vrc-console-dl-'));
   mkdirSync(SCREENS, { recursive: true });
   return {
