@@ -17,6 +17,8 @@ import { iscsitgtExport, zfsListSnapshots } from '../fixtures/text-fixtures.js';
 
 /** Through the LVM header and volume table of a GPT disk (partition at LBA 2048). */
 const MiB3 = 3 * 1024 * 1024;
+/** Puts the FS descriptor of a dump through it near 3 MiB (20 MiB at the default data offset). */
+const SMALL_DATA_OFFSET = 0x100000;
 const enc = (s: string) => new TextEncoder().encode(s);
 
 const iscsitgt = enc(
@@ -328,7 +330,13 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
     const header = await ingest(catalog, {
       host: 'esx10',
       collectedAt: new Date('2026-11-04T00:00:00Z'),
-      artifacts: [{ kind: 'vmfs-header', fileName: 'sdc.hex', bytes: buildVmfsDisk({ vmfsUuid: '5b1c3e7f-2b4d6e80-91a2-0050569a1b99', label: 'dr-ds02' }) }],
+      artifacts: [
+        {
+          kind: 'vmfs-header',
+          fileName: 'sdc.hex',
+          bytes: buildVmfsDisk({ vmfsUuid: '5b1c3e7f-2b4d6e80-91a2-0050569a1b99', label: 'dr-ds02', dataOffset: SMALL_DATA_OFFSET }),
+        },
+      ],
     });
     expect(header.state).toBe('committed');
     const evil = await ingest(catalog, {
@@ -352,7 +360,12 @@ describeEachFlavour('captures: begin and commit', (flavour) => {
   it('a host sending one extent from two sources compares each with its own past: identical days raise nothing', async () => {
     // The live device and an older dump imported by hand: same extent, another disk size (so
     // another partition end and volume size).
-    const ids = { extentUuid: '5b1c3e7f-2b4d6e80-91a2-0050569a1baa', vmfsUuid: '5b1c3e7f-2b4d6e80-91a2-0050569a1bab', label: 'two-src' };
+    const ids = {
+      extentUuid: '5b1c3e7f-2b4d6e80-91a2-0050569a1baa',
+      vmfsUuid: '5b1c3e7f-2b4d6e80-91a2-0050569a1bab',
+      label: 'two-src',
+      dataOffset: SMALL_DATA_OFFSET,
+    };
     const live = buildVmfsDisk({ ...ids, deviceSizeBytes: 64 * 1024 * 1024 * 1024 });
     const old = buildVmfsDisk({ ...ids, deviceSizeBytes: 3 * 1024 * 1024 * 1024 * 1024 });
     const day = (n: number) =>
