@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectedIdHex, type RestoreExtent, type RestorePlan } from '../../api/bundle/restore-script.js';
 import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
-import { availableShells, runScript, sha256, withIdLength, writeBundle } from './restore-harness.js';
+import { availableShells, runScriptAsync, sha256, withIdLength, writeBundle } from './restore-harness.js';
 
 const NAA = 'naa.600144f0aabbccddeeff001122334455';
 const OTHER_NAA = 'naa.600144f0000000000000000000000001';
@@ -63,9 +63,23 @@ const plan = (extents: RestoreExtent[]): RestorePlan => ({
   extents,
 });
 
-/** A 2 MiB dump from LBA 0 of an ESX 3.5 extent on a COMSTAR LU (MBR, VMFS partition at LBA 128). */
-const dumpOf = (deviceId: string, idLength: number) =>
-  withIdLength(buildVmfsDisk({ lvmMajor: 3, scheme: 'mbr', deviceId, lun: 3, vendor: 'SUN', model: 'COMSTAR', dumpLength: 'legacy', noiseSeed: 1 }), idLength);
+/**
+ * A 2 MiB dump from LBA 0 of an ESX 3.5 extent on a COMSTAR LU (MBR, VMFS partition at LBA 128).
+ * Built once for each id and length: every test and shell only reads it (the device images are copies).
+ */
+const dumps = new Map<string, Uint8Array>();
+const dumpOf = (deviceId: string, idLength: number) => {
+  const key = `${deviceId}/${idLength}`;
+  if (!dumps.has(key))
+    dumps.set(
+      key,
+      withIdLength(
+        buildVmfsDisk({ lvmMajor: 3, scheme: 'mbr', deviceId, lun: 3, vendor: 'SUN', model: 'COMSTAR', dumpLength: 'legacy', noiseSeed: 1 }),
+        idLength,
+      ),
+    );
+  return dumps.get(key)!;
+};
 
 /** The disk after the accident: sector 0 zeroed. */
 function wipedDevice(dump: Uint8Array): string {
@@ -82,7 +96,8 @@ describe('expectedIdHex reads the seed-spelling vml', () => {
   });
 });
 
-describe.each(availableShells())('restore.sh device check under $name', (shell) => {
+// Each test has its own bundle and device image: the tests of all shells run side by side.
+describe.concurrent.each(availableShells())('restore.sh device check under $name', (shell) => {
   const bundle = (extents: RestoreExtent[], dump: Uint8Array) => writeBundle(tempDir('vrc-bundle-'), plan(extents), { [HEADER_FILE]: dump });
 
   it.each([
@@ -90,82 +105,82 @@ describe.each(availableShells())('restore.sh device check under $name', (shell) 
     ['16 (the NAA alone)', NAA, 16],
     ['14 (an 8-byte NAA + 6 model bytes)', NAA8, 14],
     ['8 (an 8-byte NAA alone)', NAA8, 8],
-  ])('a header whose id length is %s is the right device, and --apply restores it', (_name, deviceId, length) => {
+  ])('a header whose id length is %s is the right device, and --apply restores it', async (_name, deviceId, length) => {
     const dump = dumpOf(deviceId, length);
     const dev = wipedDevice(dump);
     const script = bundle([extent({ deviceId, devicePath: dev, expectedIdHex: deviceId.slice(4) })], dump);
-    const dry = runScript(shell, script, []);
+    const dry = await runScriptAsync(shell, script, []);
     expect(dry.code, dry.out).toBe(0);
     expect(dry.out).toContain(`LVM header at sector 2176 carries ${deviceId}: the right device`);
-    const applied = runScript(shell, script, ['--apply']);
+    const applied = await runScriptAsync(shell, script, ['--apply']);
     expect(applied.code, applied.out).toBe(0);
     expect(applied.out).not.toContain('--force-device');
     expect(sha256(readFileSync(dev))).toBe(sha256(dump));
   });
 
-  it('a recorded device path that is a FIFO is not read: the dry run ends and says so', () => {
+  it('a recorded device path that is a FIFO is not read: the dry run ends and says so', async () => {
     const dump = dumpOf(NAA, 22);
     const fifo = join(tempDir('vrc-fifo-'), 'pipe');
     execFileSync('mkfifo', [fifo]);
-    const dry = runScript(shell, bundle([extent({ devicePath: fifo })], dump), []);
+    const dry = await runScriptAsync(shell, bundle([extent({ devicePath: fifo })], dump), []);
     expect(dry.code, dry.out).toBe(0);
     expect(dry.out).toContain('is not readable here');
   });
 
-  it('compares case-insensitively (an expected id in upper case, as stmfadm prints GUIDs)', () => {
+  it('compares case-insensitively (an expected id in upper case, as stmfadm prints GUIDs)', async () => {
     const dump = dumpOf(NAA, 22);
     const dev = wipedDevice(dump);
     const script = bundle([extent({ devicePath: dev, expectedIdHex: NAA.slice(4).toUpperCase() })], dump);
-    const applied = runScript(shell, script, ['--apply']);
+    const applied = await runScriptAsync(shell, script, ['--apply']);
     expect(applied.code, applied.out).toBe(0);
     expect(sha256(readFileSync(dev))).toBe(sha256(dump));
   });
 
-  it('another NAA in a 22-byte header is the wrong device (shown without the model bytes); --force-device overrides it', () => {
+  it('another NAA in a 22-byte header is the wrong device (shown without the model bytes); --force-device overrides it', async () => {
     const dump = dumpOf(NAA, 22);
     const otherDisk = dumpOf(OTHER_NAA, 22);
     const dev = wipedDevice(otherDisk);
     const before = sha256(readFileSync(dev));
     const script = bundle([extent({ devicePath: dev })], dump);
-    const refused = runScript(shell, script, ['--apply']);
+    const refused = await runScriptAsync(shell, script, ['--apply']);
     expect(refused.code, refused.out).toBe(2);
     expect(refused.out).toContain(`carries id ${OTHER_NAA.slice(4)}, expected ${NAA.slice(4)}: WRONG DEVICE`);
     expect(refused.out).toContain(`re-run with --force-device ${dev}`);
     expect(sha256(readFileSync(dev))).toBe(before);
-    const forced = runScript(shell, script, ['--apply', '--force-device', dev]);
+    const forced = await runScriptAsync(shell, script, ['--apply', '--force-device', dev]);
     expect(forced.code, forced.out).toBe(0);
     expect(forced.out).toContain('writing without a matching header');
     expect(Buffer.compare(readFileSync(dev).subarray(0, 512), Buffer.from(dump.subarray(0, 512)))).toBe(0);
   });
 
-  it('an extent whose expected id is unknown is refused without --force-device and written with it', () => {
+  it('an extent whose expected id is unknown is refused without --force-device and written with it', async () => {
     const dump = dumpOf(NAA, 22);
     const dev = wipedDevice(dump);
     const script = bundle([extent({ deviceId: null, devicePath: dev, expectedIdHex: null })], dump);
-    expect(runScript(shell, script, ['--apply']).code).toBe(2);
-    const forced = runScript(shell, script, ['--apply', '--force-device', dev]);
+    expect((await runScriptAsync(shell, script, ['--apply'])).code).toBe(2);
+    const forced = await runScriptAsync(shell, script, ['--apply', '--force-device', dev]);
     expect(forced.code, forced.out).toBe(0);
     expect(sha256(readFileSync(dev))).toBe(sha256(dump));
   });
 
-  it('--apply with nothing to write says so and exits 3; the dry run of the same bundle exits 0', () => {
+  it('--apply with nothing to write says so and exits 3; the dry run of the same bundle exits 0', async () => {
     const dump = dumpOf(NAA, 22);
     const noTable = extent({ partition: { scheme: 'none', index: 0, startLba: 2048, endLba: 0, type: '', missing: true } });
     const script = bundle([noTable], dump);
-    const applied = runScript(shell, script, ['--apply']);
+    const applied = await runScriptAsync(shell, script, ['--apply']);
     expect(applied.code, applied.out).toBe(3);
     expect(applied.out).toContain('nothing to write');
-    expect(runScript(shell, script, []).code).toBe(0);
+    expect((await runScriptAsync(shell, script, [])).code).toBe(0);
     const empty = writeBundle(tempDir('vrc-bundle-'), plan([]), {});
-    const none = runScript(shell, empty, ['--apply']);
+    const none = await runScriptAsync(shell, empty, ['--apply']);
     expect(none.code, none.out).toBe(3);
     expect(none.out).toContain('nothing to write');
   });
 
-  it('--extent naming no extent of the bundle is an error, before anything is read', () => {
+  it('--extent naming no extent of the bundle is an error, before anything is read', async () => {
     const dump = dumpOf(NAA, 22);
     const script = bundle([extent({ devicePath: wipedDevice(dump) })], dump);
-    const r = runScript(shell, script, ['--apply', '--extent', '9']);
+    const r = await runScriptAsync(shell, script, ['--apply', '--extent', '9']);
     expect(r.code, r.out).toBe(1);
     expect(r.out).toContain('no extent 9 in this bundle (it has 1)');
   });
