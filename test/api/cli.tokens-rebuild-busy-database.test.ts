@@ -1,9 +1,12 @@
 /**
- * `npm run catalog -- …` as a real process (dist/catalog.mjs, which that script runs;
- * test/helpers/build-once.ts builds it before any suite): usage errors in one line, tokens
- * create/list/revoke, a clear message while a running server holds the embedded
- * database, `drop` of an open capture, and `rebuild` after the database directory is deleted giving the same
- * search answers as before.
+ * `npm run catalog -- …`: usage errors in one line, tokens create/list/revoke, a clear message
+ * while a running server holds the embedded database, `drop` of an open capture, and `rebuild`
+ * after the database directory is deleted giving the same search answers as before. Where the
+ * process is what is tested (exit statuses of usage errors, a server process holding the
+ * database) the CLI runs as a real process (dist/catalog.mjs, which that script runs;
+ * test/helpers/build-once.ts builds it before any suite); the commands that only read and
+ * write the catalog run in this process (api/cli.ts runCli), as do the catalogs the rebuild
+ * compares.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../api/app.js';
+import { openServices } from '../../api/boot.js';
+import { loadConfig } from '../../api/config.js';
+import { createLogger } from '../../api/logger.js';
+import type { TestCatalog } from '../helpers/catalog.js';
+import { cli } from '../helpers/in-process-cli.js';
 import { ROOT, serverEnv } from '../helpers/spawn-server.js';
 import { serverChildEnv, startServerChild, type ServerChild } from '../helpers/server-child.js';
 import { begin, ingest, prepareCapture, remoteCatalog } from '../helpers/ingest-client.js';
@@ -45,6 +54,35 @@ function catalogCli(args: string[], env: Record<string, string>): Promise<Run> {
 }
 
 const oneLine = (s: string) => s.trim().split('\n').length === 1;
+
+/** `catalog args` run in this process (runCli), in the shape of a process run. */
+async function catalogHere(args: string[], env: Record<string, string>): Promise<Run> {
+  const r = await cli(args, env);
+  return { code: r.code, stdout: r.out, stderr: r.err };
+}
+
+/** The catalog of `dataDir` opened in this process (what the server serves), for the protocol helpers. */
+async function openHere(dataDir: string, adminToken: string): Promise<TestCatalog> {
+  const opened = await openServices(loadConfig({ DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: adminToken, LOG_LEVEL: 'silent' }), {
+    logger: createLogger('silent'),
+  });
+  const app = createApp(opened.services);
+  return {
+    flavour: 'embedded',
+    app,
+    services: opened.services,
+    url: '',
+    adminToken,
+    dataDir,
+    request: async (path, init = {}) => {
+      const { token = adminToken, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      if (token) headers.set('authorization', `Bearer ${token}`);
+      return app.request(path, { ...rest, headers });
+    },
+    close: () => opened.close(),
+  };
+}
 
 const BAD_USAGE = [
   ['bogus'],
@@ -85,26 +123,26 @@ describe('catalog CLI', () => {
 
   let adminToken = '';
   it('creates, lists and revokes tokens', { timeout: 300_000 }, async () => {
-    const created = await catalogCli(['tokens', 'create', '--role', 'admin', '--name', 'ops', '--json'], env);
+    const created = await catalogHere(['tokens', 'create', '--role', 'admin', '--name', 'ops', '--json'], env);
     expect(created.code, created.stderr).toBe(0);
     const admin = JSON.parse(created.stdout) as { id: string; token: string; role: string };
     expect(admin).toMatchObject({ role: 'admin', token: expect.stringMatching(/^vrc_/) });
     adminToken = admin.token;
     const collector = JSON.parse(
-      (await catalogCli(['tokens', 'create', '--role', 'collector', '--host', 'esx01', '--name', 'esx01 cron', '--json'], env)).stdout,
+      (await catalogHere(['tokens', 'create', '--role', 'collector', '--host', 'esx01', '--name', 'esx01 cron', '--json'], env)).stdout,
     ) as { id: string };
-    const human = await catalogCli(['tokens', 'create', '--role', 'operator', '--name', 'desk'], env);
+    const human = await catalogHere(['tokens', 'create', '--role', 'operator', '--name', 'desk'], env);
     expect(human.stdout).toMatch(/shown once/);
 
-    const revoke = await catalogCli(['tokens', 'revoke', collector.id], env);
+    const revoke = await catalogHere(['tokens', 'revoke', collector.id], env);
     expect(revoke.code).toBe(0);
-    const list = JSON.parse((await catalogCli(['tokens', 'list', '--json'], env)).stdout) as {
+    const list = JSON.parse((await catalogHere(['tokens', 'list', '--json'], env)).stdout) as {
       tokens: Array<{ id: string; role: string; host: string | null; revokedAt: string | null }>;
     };
     expect(list.tokens).toHaveLength(3);
     expect(list.tokens.find((t) => t.id === collector.id)).toMatchObject({ role: 'collector', host: 'esx01', revokedAt: expect.any(String) });
     expect(JSON.stringify(list)).not.toContain(admin.token);
-    const unknown = await catalogCli(['tokens', 'revoke', 'no-such-id'], env);
+    const unknown = await catalogHere(['tokens', 'revoke', 'no-such-id'], env);
     expect(unknown.code).toBe(1);
     expect(oneLine(unknown.stderr)).toBe(true);
   });
@@ -140,22 +178,20 @@ describe('catalog CLI', () => {
   });
 
   it('drops an open capture; a second drop is one line and exit 1, no id a usage error', { timeout: 300_000 }, async () => {
-    const dropped = await catalogCli(['drop', openCapture, '--json'], env);
+    const dropped = await catalogHere(['drop', openCapture, '--json'], env);
     expect(dropped.code, dropped.stderr).toBe(0);
     expect(JSON.parse(dropped.stdout)).toEqual({ captureId: openCapture, host: 'esx-open', chunkRecords: 0, dropped: true });
-    const again = await catalogCli(['drop', openCapture], env);
+    const again = await catalogHere(['drop', openCapture], env);
     expect(again.code).toBe(1);
     expect(oneLine(again.stderr)).toBe(true);
     expect(again.stderr).toContain(`no open capture ${openCapture}`);
-    const usage = await catalogCli(['drop'], env);
+    const usage = await catalogHere(['drop'], env);
     expect(usage.code).toBe(64);
     expect(oneLine(usage.stderr)).toBe(true);
   });
 
   it('rebuild after the database is deleted gives the same search answers', { timeout: 600_000 }, async () => {
-    const server = await startServerChild(await serverChildEnv(dataDir, bootstrap));
-    servers.push(server);
-    const catalog = remoteCatalog(server.url, bootstrap);
+    const catalog = await openHere(dataDir, bootstrap);
     const t0 = Date.parse('2026-10-01T02:00:00Z');
     await ingest(catalog, {
       host: 'esx01',
@@ -195,28 +231,30 @@ describe('catalog CLI', () => {
       '/dev/zvol/rdsk/tank/cli/lun0',
       'esx01',
     ];
-    const answers = async (base: string) => {
+    const answers = async (c: TestCatalog) => {
       const out: unknown[] = [];
       for (const q of queries) {
-        const r = await fetch(`${base}/v1/search?q=${encodeURIComponent(q)}`, { headers: { authorization: `Bearer ${bootstrap}` } });
+        const r = await c.request(`/v1/search?q=${encodeURIComponent(q)}`);
         expect(r.status).toBe(200);
         out.push(await r.json());
       }
-      out.push(await (await fetch(`${base}/v1/volumes/${DEFAULTS.vmfsUuid}`, { headers: { authorization: `Bearer ${bootstrap}` } })).json());
+      out.push(await (await c.request(`/v1/volumes/${DEFAULTS.vmfsUuid}`)).json());
       return out;
     };
-    const before = await answers(server.url);
+    const before = await answers(catalog);
     expect(JSON.stringify(before[0])).toContain(DEFAULTS.vmfsUuid);
-    await server.kill('SIGTERM');
+    await catalog.close();
 
     rmSync(join(dataDir, 'pg'), { recursive: true, force: true });
-    const rebuilt = await catalogCli(['rebuild', '--json'], env);
+    const rebuilt = await catalogHere(['rebuild', '--json'], env);
     expect(rebuilt.code, rebuilt.stderr).toBe(0);
     expect(JSON.parse(rebuilt.stdout)).toMatchObject({ manifests: 2, captures: 2, artifacts: 3, errors: [] });
 
-    const after = await startServerChild(await serverChildEnv(dataDir, bootstrap));
-    servers.push(after);
-    expect(await answers(after.url)).toEqual(before);
-    await after.kill('SIGTERM');
+    const after = await openHere(dataDir, bootstrap);
+    try {
+      expect(await answers(after)).toEqual(before);
+    } finally {
+      await after.close();
+    }
   });
 });
