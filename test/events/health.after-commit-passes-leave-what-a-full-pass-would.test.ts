@@ -80,14 +80,23 @@ function listing(datasets: string[], taken: Date): TestArtifact {
   };
 }
 
-/** A storage host's dump of an LU's zvol, whose VMFS header names `deviceId`. */
+/** A storage host's dump of an LU's zvol, whose VMFS header names `deviceId` (a small data offset: a 4 MiB dump, not 20). */
 function zvolHeader(dataset: string, deviceId: string): TestArtifact {
   return {
     kind: 'vmfs-header',
     fileName: `${dataset.replaceAll('/', '-')}.bin`,
     sourcePath: `/dev/zvol/rdsk/${dataset}`,
     device: deviceId,
-    bytes: buildVmfsDisk({ lvmMajor: 5, vmfsUuid: VMFS, segmentUuid: '6b000000-00000002-0003-000c29000001', label: 'ds', deviceId, lun: 1, noiseSeed: 3 }),
+    bytes: buildVmfsDisk({
+      lvmMajor: 5,
+      dataOffset: 0x200000,
+      vmfsUuid: VMFS,
+      segmentUuid: '6b000000-00000002-0003-000c29000001',
+      label: 'ds',
+      deviceId,
+      lun: 1,
+      noiseSeed: 3,
+    }),
   };
 }
 
