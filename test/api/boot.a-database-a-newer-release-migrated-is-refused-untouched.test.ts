@@ -7,21 +7,27 @@
  * drizzle.__drizzle_migrations, generated after this release's newest (drizzle's migrator
  * records each migration's journal time as created_at: node_modules/drizzle-orm/migrator.js).
  * Once that row is gone again (the later release, or nothing newer) the catalog starts on it
- * with its captures whole. Embedded always; PostgreSQL when TEST_DATABASE_URL is set.
+ * with its captures whole. Embedded always; PostgreSQL when TEST_DATABASE_URL is set. The
+ * refusals are the server's and the CLI's processes (their exit statuses and stderr); the
+ * catalog that writes the capture first and serves it at the end is opened in this process.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../api/app.js';
+import { openServices } from '../../api/boot.js';
+import { loadConfig } from '../../api/config.js';
+import { createLogger } from '../../api/logger.js';
 import { MIGRATIONS_DIR, openDb, queryRows } from '../../db/client.js';
 import { buildVhSf, DEFAULTS } from '../fixtures/vmfs-images.js';
-import { reportMissingService } from '../helpers/catalog.js';
-import { createDatabase } from '../helpers/database.js';
-import { ingest, remoteCatalog } from '../helpers/ingest-client.js';
-import { ROOT, SERVER_BUNDLE, serverEnv, spawnServer } from '../helpers/spawn-server.js';
+import { reportMissingService, type TestCatalog } from '../helpers/catalog.js';
+import { createDatabase, PG_TEMPLATE_ENV } from '../helpers/database.js';
+import { ingest } from '../helpers/ingest-client.js';
+import { ROOT, SERVER_BUNDLE, serverEnv } from '../helpers/spawn-server.js';
 
 const flavours: Array<'embedded' | 'postgres'> = ['embedded'];
 if (process.env.TEST_DATABASE_URL) flavours.push('postgres');
@@ -31,11 +37,45 @@ const journal = JSON.parse(readFileSync(join(MIGRATIONS_DIR, 'meta', '_journal.j
 const NEWEST = Math.max(...journal.entries.map((e) => e.when));
 const LATER = NEWEST + 86_400_000;
 
-const cli = (args: string[], env: Record<string, string>) =>
-  spawnSync(process.execPath, [join(ROOT, 'dist/catalog.mjs'), ...args], { cwd: ROOT, env: serverEnv(env), encoding: 'utf8', timeout: 120_000 });
+/** `node args` run to its end (killed after `timeout` ms), asynchronously: the flavours run at once. */
+function run(args: string[], env: Record<string, string>, timeout: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: serverEnv(env), stdio: ['ignore', 'pipe', 'pipe'], timeout, killSignal: 'SIGKILL' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const cli = (args: string[], env: Record<string, string>) => run([join(ROOT, 'dist/catalog.mjs'), ...args], env, 120_000);
+
+/** The catalog on `env`'s database and DATA_DIR, opened in this process, for the protocol helpers. */
+async function openHere(env: Record<string, string>, adminToken: string): Promise<TestCatalog> {
+  const opened = await openServices(loadConfig({ ...env, LOG_LEVEL: 'silent' }), { logger: createLogger('silent') });
+  const app = createApp(opened.services);
+  return {
+    flavour: 'embedded',
+    app,
+    services: opened.services,
+    url: '',
+    adminToken,
+    dataDir: env.DATA_DIR,
+    request: async (path, init = {}) => {
+      const { token = adminToken, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      if (token) headers.set('authorization', `Bearer ${token}`);
+      return app.request(path, { ...rest, headers });
+    },
+    close: () => opened.close(),
+  };
+}
 
 for (const flavour of flavours) {
-  describe(`a database a newer release migrated [${flavour}]`, () => {
+  // Each flavour has its own data dir and database: they run at once.
+  describe.concurrent(`a database a newer release migrated [${flavour}]`, () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'vrc-newer-db-'));
     const token = `boot-admin-${randomBytes(16).toString('hex')}`;
     const env: Record<string, string> = { DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: token };
@@ -45,37 +85,39 @@ for (const flavour of flavours) {
       rmSync(dataDir, { recursive: true, force: true });
     });
 
-    /** Runs one statement on the catalog's database with the catalog's own client, its lock held meanwhile. */
-    async function onDatabase<T>(text: string): Promise<T[]> {
+    /** Runs statements, in order, on the catalog's database with the catalog's own client, its lock held meanwhile; each one's rows. */
+    async function onDatabase(...texts: string[]): Promise<unknown[][]> {
       const opened = await openDb({ dataDir, databaseUrl: env.DATABASE_URL, migrate: false });
       try {
-        return await queryRows<T>(opened.db, sql.raw(text));
+        const rows: unknown[][] = [];
+        for (const text of texts) rows.push(await queryRows(opened.db, sql.raw(text)));
+        return rows;
       } finally {
         await opened.close();
       }
     }
+    const COUNTS =
+      "SELECT (SELECT count(*) FROM pg_tables WHERE schemaname = 'public') AS tables, (SELECT count(*) FROM captures) AS captures, (SELECT count(*) FROM drizzle.__drizzle_migrations) AS migrations";
 
     it('is refused by the server and the CLI, exit 78 in one line, and left as it was', { timeout: 300_000 }, async () => {
       if (flavour === 'postgres') {
-        const db = await createDatabase(process.env.TEST_DATABASE_URL!, 'vrc_newer');
+        // A copy of the run's migrated template (test/helpers/build-once.ts) when there is one.
+        const db = await createDatabase(process.env.TEST_DATABASE_URL!, 'vrc_newer', process.env[PG_TEMPLATE_ENV]);
         env.DATABASE_URL = db.url;
         drop = db.drop;
       }
-      const first = await spawnServer(env);
+      const first = await openHere(env, token);
       let artifactId: string;
       try {
-        const committed = await ingest(remoteCatalog(first.url, token), {
+        const committed = await ingest(first, {
           host: 'esx01',
           artifacts: [{ kind: 'vh-sf', fileName: 'vh.sf', sourcePath: `/vmfs/volumes/${DEFAULTS.vmfsUuid}/.vh.sf`, bytes: buildVhSf() }],
         });
         artifactId = committed.artifacts[0].id;
       } finally {
-        await first.stop();
+        await first.close();
       }
-      await onDatabase(`INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ('a later release', ${LATER})`);
-      const before = await onDatabase<{ tables: string; captures: string; migrations: string }>(
-        "SELECT (SELECT count(*) FROM pg_tables WHERE schemaname = 'public') AS tables, (SELECT count(*) FROM captures) AS captures, (SELECT count(*) FROM drizzle.__drizzle_migrations) AS migrations",
-      );
+      const [, before] = await onDatabase(`INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ('a later release', ${LATER})`, COUNTS);
 
       const where =
         flavour === 'embedded'
@@ -83,31 +125,29 @@ for (const flavour of flavours) {
           : `the database ${new URL(env.DATABASE_URL).host}${new URL(env.DATABASE_URL).pathname} (DATABASE_URL)`;
       const day = new Date(LATER).toISOString().slice(0, 10);
       // Refused before it listens: a server still up after 30 s started on it (and is stopped, exit 0).
-      const server = spawnSync(process.execPath, [SERVER_BUNDLE], { cwd: ROOT, env: serverEnv({ ...env, PORT: '0' }), encoding: 'utf8', timeout: 30_000 });
+      const server = await run([SERVER_BUNDLE], { ...env, PORT: '0' }, 30_000);
       expect([server.status, server.stdout], server.stderr).toEqual([78, '']);
       expect(server.stderr).toBe(
         `catalog: ${where} was migrated by a newer release of the catalog (1 migration this release does not have, the newest of ${day}); this release does not run on it and left it as it was: start the release that migrated it (or a later one)\n`,
       );
-      const listed = cli(['tokens', 'list', '--json'], env);
+      const listed = await cli(['tokens', 'list', '--json'], env);
       expect(listed.status, listed.stderr).toBe(78);
       expect(listed.stderr.trim().split('\n')).toHaveLength(1);
       expect(JSON.parse(listed.stdout).error.code).toBe('database_newer');
       expect(listed.stderr).toContain(`${where} was migrated by a newer release`);
 
-      const after = await onDatabase<(typeof before)[0]>(
-        "SELECT (SELECT count(*) FROM pg_tables WHERE schemaname = 'public') AS tables, (SELECT count(*) FROM captures) AS captures, (SELECT count(*) FROM drizzle.__drizzle_migrations) AS migrations",
-      );
+      // Counted; then, back on the release that knows every migration it holds (the later
+      // release's row taken away again), the catalog serves what it had.
+      const [after] = await onDatabase(COUNTS, `DELETE FROM drizzle.__drizzle_migrations WHERE created_at = ${LATER}`);
       expect(after).toEqual(before);
 
-      // Back on the release that knows every migration it holds, the catalog serves what it had.
-      await onDatabase(`DELETE FROM drizzle.__drizzle_migrations WHERE created_at = ${LATER}`);
-      const again = await spawnServer(env);
+      const again = await openHere(env, token);
       try {
-        const res = await fetch(`${again.url}/v1/artifacts/${artifactId}/content`, { headers: { authorization: `Bearer ${token}` } });
+        const res = await again.request(`/v1/artifacts/${artifactId}/content`);
         expect(res.status).toBe(200);
         expect(Buffer.from(await res.arrayBuffer()).equals(Buffer.from(buildVhSf()))).toBe(true);
       } finally {
-        await again.stop();
+        await again.close();
       }
     });
   });
