@@ -28,7 +28,8 @@ import { s3TestConfig } from '../helpers/swift.js';
 const MiB = 1024 * 1024;
 
 for (const flavour of availableFlavours() as Flavour[]) {
-  describe(`a commit job after kill -9 [${flavour}]`, () => {
+  // Each flavour has its own servers, data dir and database: they run at once.
+  describe.concurrent(`a commit job after kill -9 [${flavour}]`, () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'vrc-job-kill9-'));
     const token = `job-kill9-admin-${randomBytes(16).toString('hex')}`;
     const servers: ServerChild[] = [];
