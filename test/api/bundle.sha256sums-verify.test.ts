@@ -60,11 +60,20 @@ describeEachFlavour('restore bundles', (flavour) => {
 
   const bundleFor = (path: string) => catalog.request(path).then(unpack);
 
+  /**
+   * The volume's bundle as seeded, downloaded and unpacked once for the tests that only read it
+   * (the first three; a later test adds a capture): its answer's headers and its root directory.
+   */
+  let seededBundle: Promise<{ headers: Headers; root: string }> | undefined;
+  const seededProdBundle = () => {
+    seededBundle ??= catalog.request(`/v1/volumes/${PROD.vmfsUuid}/restore-bundle`).then(async (res) => ({ headers: res.headers, ...(await unpack(res)) }));
+    return seededBundle;
+  };
+
   it('streams a .tar.gz whose SHA256SUMS verifies with sha256sum -c', async () => {
-    const res = await catalog.request(`/v1/volumes/${PROD.vmfsUuid}/restore-bundle`);
-    expect(res.headers.get('content-type')).toBe('application/gzip');
-    expect(res.headers.get('content-disposition')).toMatch(/attachment; filename="vmfs-restore-5a1c3e7f-2b4d6e80-91a2-0050569a1b2c-\d{8}T\d{6}Z\.tar\.gz"/);
-    const { root } = await unpack(res);
+    const { headers, root } = await seededProdBundle();
+    expect(headers.get('content-type')).toBe('application/gzip');
+    expect(headers.get('content-disposition')).toMatch(/attachment; filename="vmfs-restore-5a1c3e7f-2b4d6e80-91a2-0050569a1b2c-\d{8}T\d{6}Z\.tar\.gz"/);
     const check = await run('sha256sum', ['-c', 'SHA256SUMS'], { cwd: root });
     expect(check.stdout).not.toContain('FAILED');
     const listed = readFileSync(join(root, 'SHA256SUMS'), 'utf8')
@@ -76,7 +85,7 @@ describeEachFlavour('restore bundles', (flavour) => {
   });
 
   it('holds every artifact of the volume, its ESX host and its storage host, and nothing else', async () => {
-    const { root } = await bundleFor(`/v1/volumes/${PROD.vmfsUuid}/restore-bundle`);
+    const { root } = await seededProdBundle();
     expect(listFiles(root)).toEqual(
       [
         'DR-PLAN.txt',
@@ -118,11 +127,20 @@ describeEachFlavour('restore bundles', (flavour) => {
   });
 
   it('restore.sh verifies the bundle, prints the right dd line per extent, and its --apply restores a wiped table', async () => {
-    const { root } = await bundleFor(`/v1/volumes/${PROD.vmfsUuid}/restore-bundle`);
-    const dry = await run('sh', [join(root, 'restore.sh')]);
+    const { root } = await seededProdBundle();
+    // The accident: extent 1's first sector zeroed. The bundle's script puts it back (below); the dry run and --plan only read.
+    const disk = join(mkdtempSync(join(tmpdir(), 'vrc-disk-')), 'lun3');
+    temps.push(disk);
+    const wiped = new Uint8Array(extent1Dump());
+    wiped.fill(0, 0, 512);
+    writeFileSync(disk, wiped);
+    const [dry, plan, applied] = await Promise.all([
+      run('sh', [join(root, 'restore.sh')]),
+      // --plan prints the DR plan the bundle carries (after the same verification), and RESTORE.md holds it too.
+      run('sh', [join(root, 'restore.sh'), '--plan']),
+      run('sh', [join(root, 'restore.sh'), '--apply', '--extent', '1', '--device', `1=${disk}`]),
+    ]);
     expect(dry.stdout).toContain('SHA256SUMS: 10 files verified');
-    // --plan prints the DR plan the bundle carries (after the same verification), and RESTORE.md holds it too.
-    const plan = await run('sh', [join(root, 'restore.sh'), '--plan']);
     expect(plan.stdout).toContain('SHA256SUMS: 10 files verified');
     expect(plan.stdout).toContain('   svccfg import sol01/iscsitgt-smf/iscsitgt.xml\n');
     expect(plan.stdout).toContain(`NAA check (match): the VMFS header expects ${EXTENT1.deviceId} at LUN ${EXTENT1.lun}`);
@@ -133,13 +151,6 @@ describeEachFlavour('restore bundles', (flavour) => {
     for (const d of [EXTENT1.deviceId, EXTENT2.deviceId]) {
       expect(dry.stdout).toContain(`would run: dd if=esx01/vmfs-header/${d}.hex of=/vmfs/devices/disks/${d} bs=512 count=1 conv=notrunc`);
     }
-    // The accident: extent 1's first sector zeroed. The bundle's script puts it back.
-    const disk = join(mkdtempSync(join(tmpdir(), 'vrc-disk-')), 'lun3');
-    temps.push(disk);
-    const wiped = new Uint8Array(extent1Dump());
-    wiped.fill(0, 0, 512);
-    writeFileSync(disk, wiped);
-    const applied = await run('sh', [join(root, 'restore.sh'), '--apply', '--extent', '1', '--device', `1=${disk}`]);
     expect(applied.stdout).toContain('sector 0 written and read back');
     expect(sha256(readFileSync(disk))).toBe(sha256(extent1Dump()));
   });
