@@ -7,14 +7,14 @@
  * killed is replaced with a log line; SIGTERM stops them all with exit code 0. The embedded
  * database refuses more than one process in one line. Linux only (/proc).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, serverProcessesOf } from '../../api/config.js';
 import { reportMissingService, type TestCatalog } from '../helpers/catalog.js';
 import { createDatabase, PG_TEMPLATE_ENV } from '../helpers/database.js';
@@ -166,9 +166,22 @@ describe.skipIf(!databaseUrl || !onLinux)('the server as several processes on Po
     };
   }
 
-  it('serves requests from more than one process, and a capture whose steps reach different processes commits', { timeout: 300_000 }, async () => {
+  // Two servers, started at once: one for the tests that leave it running (the last of them,
+  // a worker killed, stops it with SIGTERM), one for the kill -9 of the primary.
+  const started = async () => {
     const env = await freshEnv();
-    const server = await start(env);
+    return { env, server: await start(env) };
+  };
+  let shared: ReturnType<typeof started>;
+  let killed: ReturnType<typeof started>;
+  beforeAll(async () => {
+    shared = started();
+    killed = started();
+    await Promise.all([shared, killed]);
+  }, 300_000);
+
+  it('serves requests from more than one process, and a capture whose steps reach different processes commits', { timeout: 300_000 }, async () => {
+    const { env, server } = await shared;
     expect(server.stdout()).toContain('processes: 2');
     // Printed once, by the primary, not once per worker.
     expect(server.stdout().match(/listening on/g)).toHaveLength(1);
@@ -208,8 +221,7 @@ describe.skipIf(!databaseUrl || !onLinux)('the server as several processes on Po
   });
 
   it('a revocation takes effect at once in every process, not after the verified-token memory runs out', { timeout: 300_000 }, async () => {
-    const env = await freshEnv();
-    const server = await start(env);
+    const { env, server } = await shared;
     const workers = await until('two workers', () => {
       const w = childrenOf(server.child.pid!);
       return w.length === 2 && w;
@@ -235,8 +247,7 @@ describe.skipIf(!databaseUrl || !onLinux)('the server as several processes on Po
   });
 
   it('a kill -9 of the primary leaves no process behind and the port free; a restart answers at once', { timeout: 300_000 }, async () => {
-    const env = await freshEnv();
-    const first = await start(env);
+    const { env, server: first } = await killed;
     const workers = await until('two workers', () => {
       const w = childrenOf(first.child.pid!);
       return w.length === 2 && w;
@@ -255,8 +266,7 @@ describe.skipIf(!databaseUrl || !onLinux)('the server as several processes on Po
   });
 
   it('a worker that dies is replaced, with a log line; SIGTERM stops every process', { timeout: 300_000 }, async () => {
-    const env = await freshEnv();
-    const server = await start(env);
+    const { env, server } = await shared;
     const primary = server.child.pid!;
     const workers = await until('two workers', () => {
       const w = childrenOf(primary);
@@ -292,13 +302,22 @@ describe.skipIf(!databaseUrl || !onLinux)('the server as several processes on Po
 });
 
 describe('the embedded database and SERVER_PROCESSES', () => {
-  it('refuses more than one process with one line naming the setting', { timeout: 60_000 }, () => {
+  it('refuses more than one process with one line naming the setting', { timeout: 60_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'vrc-processes-embedded-'));
     try {
-      const run = spawnSync(process.execPath, [SERVER_BUNDLE], {
-        env: serverEnv({ DATA_DIR: dataDir, PORT: '0', SERVER_PROCESSES: '2' }),
-        encoding: 'utf8',
-        timeout: 60_000,
+      const run = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [SERVER_BUNDLE], {
+          env: serverEnv({ DATA_DIR: dataDir, PORT: '0', SERVER_PROCESSES: '2' }),
+          stdio: ['ignore', 'pipe', 'pipe'],
+          timeout: 60_000,
+          killSignal: 'SIGKILL',
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.once('error', reject);
+        child.once('close', (status) => resolve({ status, stdout, stderr }));
       });
       expect(run.status).toBe(78);
       expect(run.stdout).toBe('');
