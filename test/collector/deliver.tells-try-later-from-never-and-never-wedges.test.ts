@@ -25,7 +25,7 @@ describe.concurrent('try later or never', { timeout: 90_000 }, () => {
 
   beforeAll(async () => {
     buildBundle();
-    host = await stageEsxiHost([{ deviceId: 'naa.6006016012345678abcdef01234500cc', index: 4, sizeBytes: 16 * MiB }]);
+    host = await stageEsxiHost([{ deviceId: 'naa.6006016012345678abcdef01234500cc', index: 4, sizeBytes: 4 * MiB }]);
   });
   afterAll(async () => {
     host?.cleanup();
