@@ -28,7 +28,7 @@ describe.concurrent('collect --json on a failed run', { timeout: 120_000 }, () =
     buildBundle();
     [server, host] = await Promise.all([
       startTestCatalog('embedded', { listen: true, env: { CATALOG_BOOTSTRAP_TOKEN: TOKEN } }),
-      stageEsxiHost([{ deviceId: 'naa.6006016012345678abcdef01234500ee', index: 5, sizeBytes: 16 * MiB }]),
+      stageEsxiHost([{ deviceId: 'naa.6006016012345678abcdef01234500ee', index: 5, sizeBytes: 4 * MiB }]),
     ]);
   }, 180_000);
 
