@@ -1,5 +1,7 @@
 /**
- * The collector bundle against the real catalog (`npm start`'s server, embedded flavour):
+ * The collector bundle against the real catalog (the app `npm start` serves, embedded flavour,
+ * opened in this process on its own data dir and port, so it can be stopped and started again
+ * there; the collector is the process under test):
  * a staged ESXi host is captured; a second run uploads no chunk bytes; 4 KiB changed
  * in one device uploads exactly one chunk; with the catalog down the capture is spooled
  * (exit 75) and the next run delivers it once. A second, empty catalog (in this process: only
@@ -10,8 +12,12 @@ import { mkdtempSync, openSync, readdirSync, rmSync, writeSync, closeSync, exist
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serve } from '@hono/node-server';
+import { createApp } from '../../api/app.js';
+import { openServices } from '../../api/boot.js';
+import { loadConfig } from '../../api/config.js';
+import { createLogger } from '../../api/logger.js';
 import { startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
-import { spawnServer, type ServerProcess } from '../helpers/spawn-server.js';
 import { MiB, stageEsxiHost, type EsxiHost } from '../helpers/staged-hosts.js';
 import { buildBundle, freePort, runJson } from './run-collector.js';
 
@@ -19,9 +25,30 @@ const TOKEN = 'collector-e2e-bootstrap-token-0123456789';
 /** A fresh embedded catalog can take long on a loaded machine. */
 const SERVER_START_MS = 180_000;
 
+/** The catalog of `dataDir` served on 127.0.0.1:`port` from this process, as `npm start` serves it. */
+async function serveCatalog(dataDir: string, port: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const url = `http://127.0.0.1:${port}`;
+  const config = loadConfig({ DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: TOKEN, PORT: port, PUBLIC_URL: url, LOG_LEVEL: 'silent' });
+  const opened = await openServices(config, { logger: createLogger('silent') });
+  const server = serve({ fetch: createApp(opened.services).fetch, port: Number(port), hostname: '127.0.0.1' });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    stop: () =>
+      (stopped ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        });
+        await opened.close();
+      })()),
+  };
+}
+
 describe('collect against the real catalog', { timeout: 120_000 }, () => {
   let dataDir: string;
-  let server: ServerProcess;
+  let server: Awaited<ReturnType<typeof serveCatalog>>;
   let other: TestCatalog;
   let host: EsxiHost;
   let spool: string;
@@ -48,7 +75,7 @@ describe('collect against the real catalog', { timeout: 120_000 }, () => {
     port = String(await freePort());
     // At once: the server, the second catalog and the staged host.
     [server, other, host] = await Promise.all([
-      spawnServer({ DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: TOKEN, PORT: port }, SERVER_START_MS),
+      serveCatalog(dataDir, port),
       startTestCatalog('embedded', { listen: true, env: { CATALOG_BOOTSTRAP_TOKEN: TOKEN } }),
       stageEsxiHost([
         { deviceId: 'naa.6006016012345678abcdef0123450001', index: 1, sizeBytes: 48 * MiB },
@@ -107,7 +134,7 @@ describe('collect against the real catalog', { timeout: 120_000 }, () => {
     const spooledId = down.json.captures[0].captureId;
     expect(readdirSync(join(spool, 'captures'))).toEqual([`${spooledId}.json`]);
 
-    server = await spawnServer({ DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: TOKEN, PORT: port }, SERVER_START_MS);
+    server = await serveCatalog(dataDir, port);
     const up = await collect();
     expect(up.code, up.stderr).toBe(0);
     expect(up.json.spool).toEqual({ delivered: [spooledId], pending: 0, rejected: [], setAside: 0 });
