@@ -57,7 +57,7 @@ const runCommand = (command: string, args: string[], env: NodeJS.ProcessEnv = pr
 
 beforeAll(async () => {
   buildBundle();
-  host = await stageEsxiHost([{ deviceId: 'naa.6006016012345678abcdef0123450009', index: 9, sizeBytes: 24 * 1024 * 1024 }]);
+  host = await stageEsxiHost([{ deviceId: 'naa.6006016012345678abcdef0123450009', index: 9, sizeBytes: 4 * 1024 * 1024 }]);
 });
 afterAll(() => {
   host?.cleanup();
