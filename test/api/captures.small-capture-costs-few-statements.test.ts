@@ -3,7 +3,7 @@
  * `PUT /v1/captures/{id}/chunks` → commit) costs few statements: each one is a round trip, a
  * socket write and, outside a transaction, a transaction of its own, and under load they were
  * most of the catalog's CPU per commit. A new capture's begin is one statement (its row, with the
- * `blobs` rows of the declared chunks its host holds: it was two). A chunk batch is two statements (what its checks read,
+ * `blobs` rows of the declared chunks its host holds: it was two), two for a host's first. A chunk batch is two statements (what its checks read,
  * then its records with the check that the capture is open): it was seven (the capture, its
  * declaration, three lookups, the state re-check, the records). The commit reads the capture
  * and its chunk records in one (it was four), records the chunk lists it will name, and its
@@ -78,7 +78,10 @@ it('a begin is one statement, a chunk batch two, and the commit reads its captur
     console.log(
       `capture ${c}: begin ${statements.begin} statements, chunk batch ${statements.batch}, commit ${statements.commit} (${statements.commitReads} before its transaction)`,
     );
-    expect(statements.begin).toBe(1);
+    // The first capture of a host new to its collector token is one more: the token's hosts
+    // counted again once its row is in, as begins at once may each have found room for one more
+    // (COLLECTOR_TOKEN_HOSTS_MAX). A host the catalog holds is one statement, as every day's is.
+    expect(statements.begin).toBe(c === 0 ? 2 : 1);
     expect(statements.batch).toBe(2);
     expect(statements.commitReads).toBe(1);
   }
