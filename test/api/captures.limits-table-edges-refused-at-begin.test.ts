@@ -113,18 +113,15 @@ describeEachFlavour('captures: the limits table at its edges', (flavour) => {
       artifacts: names.map((fileName, i) => ({ kind: 'unknown' as const, fileName, bytes: new Uint8Array([i]) })),
     });
     expect(done.state).toBe('committed');
-    // The artifacts' pages and downloads at once (they only read).
-    await Promise.all(
-      done.artifacts.map(async (a) => {
-        const meta = (await (await catalog.request(`/v1/artifacts/${a.id}`)).json()) as { fileName: string };
-        expect(names).toContain(meta.fileName);
-        const res = await catalog.request(`/v1/artifacts/${a.id}/content`);
-        await res.arrayBuffer();
-        // The plain filename= fallback holds no path separator, quote or control character.
-        const plain = /filename="([^"]*)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? '';
-        expect(plain, meta.fileName).not.toMatch(/[/\\"\u0000-\u001f]/);
-      }),
-    );
+    for (const a of done.artifacts) {
+      const meta = (await (await catalog.request(`/v1/artifacts/${a.id}`)).json()) as { fileName: string };
+      expect(names).toContain(meta.fileName);
+      const res = await catalog.request(`/v1/artifacts/${a.id}/content`);
+      await res.arrayBuffer();
+      // The plain filename= fallback holds no path separator, quote or control character.
+      const plain = /filename="([^"]*)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? '';
+      expect(plain, meta.fileName).not.toMatch(/[/\\"\u0000-\u001f]/);
+    }
   });
 
   it('refuses NUL or control bytes in sourcePath, device and collector version', async () => {
@@ -162,50 +159,38 @@ describeEachFlavour('captures: the limits table at its edges', (flavour) => {
     await expectLimit(request([oneByteChunks(LIMITS.chunksPerArtifact + 1)]), 'chunksPerArtifact');
   });
 
-  // A capture at a limit is begun on each flavour (its request is stored in the database); one
-  // past it is refused by the request's own count (api/ingest/limits.ts), before the database
-  // or the store is asked anything, so that refusal is sent to one flavour.
-  const refusalsToo = flavour === 'embedded';
-
   it('takes chunksPerCapture chunks and refuses one more', async () => {
     const per = LIMITS.chunksPerArtifact;
     const full = Array.from({ length: LIMITS.chunksPerCapture / per }, (_, i) => oneByteChunks(per, `part${i}.bin`));
     expect((await post(request(full))).status).toBe(200);
-    if (refusalsToo) await expectLimit(request([...full, oneByteChunks(1, 'one-more.bin')]), 'chunksPerCapture');
+    await expectLimit(request([...full, oneByteChunks(1, 'one-more.bin')]), 'chunksPerCapture');
   });
 
   it('takes captureBytes declared bytes and refuses one byte more', async () => {
     const n = LIMITS.captureBytes / LIMITS.artifactBytes;
     const full = Array.from({ length: n }, (_, i) => mibChunks(LIMITS.artifactBytes / MiB, `lun${i}.bin`));
     expect((await post(request(full))).status).toBe(200);
-    if (refusalsToo) await expectLimit(request([...full, oneByteChunks(1, 'one-more.bin')]), 'captureBytes');
+    await expectLimit(request([...full, oneByteChunks(1, 'one-more.bin')]), 'captureBytes');
   });
 
-  // The body's size is checked by the HTTP layer before anything reads it: the same on both flavours.
-  if (refusalsToo)
-    it('refuses a body over requestBodyBytes with 413 before parsing it', async () => {
-      // Only spaces: parsed, it would be a 400 (not JSON); the 413 shows the size is checked first.
-      const piece = new Uint8Array(MiB).fill(0x20);
-      let sent = 0;
-      const body = new ReadableStream<Uint8Array>({
-        pull(ctrl) {
-          if (sent > LIMITS.requestBodyBytes) {
-            ctrl.close();
-            return;
-          }
-          ctrl.enqueue(piece);
-          sent += piece.length;
-        },
-      });
-      const res = await catalog.request('/v1/captures', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-        duplex: 'half',
-      } as RequestInit);
-      expect(res.status).toBe(413);
-      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+  it('refuses a body over requestBodyBytes with 413 before parsing it', async () => {
+    // Only spaces: parsed, it would be a 400 (not JSON); the 413 shows the size is checked first.
+    const piece = new Uint8Array(MiB).fill(0x20);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(ctrl) {
+        if (sent > LIMITS.requestBodyBytes) {
+          ctrl.close();
+          return;
+        }
+        ctrl.enqueue(piece);
+        sent += piece.length;
+      },
     });
+    const res = await catalog.request('/v1/captures', { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+  });
 
   it('answers a 20,000-chunk begin, and refuses 100,000 one-byte chunks with a small answer', async () => {
     // 20,000 distinct chunks, all missing: begin hands out 20,000 upload URLs.
