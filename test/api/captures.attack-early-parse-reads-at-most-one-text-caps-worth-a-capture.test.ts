@@ -15,8 +15,11 @@ import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../help
 import { begin, collectorTokens, commit, prepareCapture, sendChunks } from '../helpers/ingest-client.js';
 
 const MiB = 1024 * 1024;
-/** 6 MiB of lines a zfs list skips (no TAB): six times the same 1 MiB chunk, gzipped to about 1.5 KB. */
-const skipped = new TextEncoder().encode('x@y 1 1\n'.repeat((6 * MiB) / 8));
+/**
+ * 6 MiB of lines a zfs list skips (no TAB): six times the same 1 MiB chunk, gzipped to about
+ * 1.5 KB. The bound counts bytes, not lines: lines of 4 KiB keep the parses to 1,536 lines each.
+ */
+const skipped = new TextEncoder().encode(`${'x@y 1 1 '.repeat(511)}x@y 1 1\n`.repeat((6 * MiB) / 4096));
 
 describeEachFlavour('captures: the early parse reads at most one text cap’s worth a capture', (flavour) => {
   let catalog: TestCatalog;
