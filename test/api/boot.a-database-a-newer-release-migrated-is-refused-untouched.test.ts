@@ -1,33 +1,15 @@
-/**
- * A database a later release migrated (going back to an older release after an upgrade): the
- * server and the CLI refuse it, exit 78 in one line naming the database and what to do, and
- * change nothing in it — drizzle's migrator takes a database whose newest applied migration
- * is newer than its own as up to date, so this release would otherwise run on tables it does
- * not know. The later release is stood in for as it would appear: one more row in
- * drizzle.__drizzle_migrations, generated after this release's newest (drizzle's migrator
- * records each migration's journal time as created_at: node_modules/drizzle-orm/migrator.js).
- * Once that row is gone again (the later release, or nothing newer) the catalog starts on it
- * with its captures whole. Embedded always; PostgreSQL when TEST_DATABASE_URL is set. The
- * refusals are the server's and the CLI's processes (their exit statuses and stderr); the
- * catalog that writes the capture first and serves it at the end is opened in this process.
- */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../api/app.js';
-import { openServices } from '../../api/boot.js';
-import { loadConfig } from '../../api/config.js';
-import { createLogger } from '../../api/logger.js';
 import { MIGRATIONS_DIR, openDb, queryRows } from '../../db/client.js';
 import { buildVhSf, DEFAULTS } from '../fixtures/vmfs-images.js';
-import { reportMissingService, type TestCatalog } from '../helpers/catalog.js';
+import { openTestCatalogAt, reportMissingService } from '../helpers/catalog.js';
 import { createDatabase, PG_TEMPLATE_ENV } from '../helpers/database.js';
 import { ingest } from '../helpers/ingest-client.js';
-import { ROOT, SERVER_BUNDLE, serverEnv } from '../helpers/spawn-server.js';
+import { ROOT, runNode, SERVER_BUNDLE } from '../helpers/spawn-server.js';
 
 const flavours: Array<'embedded' | 'postgres'> = ['embedded'];
 if (process.env.TEST_DATABASE_URL) flavours.push('postgres');
@@ -37,41 +19,7 @@ const journal = JSON.parse(readFileSync(join(MIGRATIONS_DIR, 'meta', '_journal.j
 const NEWEST = Math.max(...journal.entries.map((e) => e.when));
 const LATER = NEWEST + 86_400_000;
 
-/** `node args` run to its end (killed after `timeout` ms), asynchronously: the flavours run at once. */
-function run(args: string[], env: Record<string, string>, timeout: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: serverEnv(env), stdio: ['ignore', 'pipe', 'pipe'], timeout, killSignal: 'SIGKILL' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-const cli = (args: string[], env: Record<string, string>) => run([join(ROOT, 'dist/catalog.mjs'), ...args], env, 120_000);
-
-/** The catalog on `env`'s database and DATA_DIR, opened in this process, for the protocol helpers. */
-async function openHere(env: Record<string, string>, adminToken: string): Promise<TestCatalog> {
-  const opened = await openServices(loadConfig({ ...env, LOG_LEVEL: 'silent' }), { logger: createLogger('silent') });
-  const app = createApp(opened.services);
-  return {
-    flavour: 'embedded',
-    app,
-    services: opened.services,
-    url: '',
-    adminToken,
-    dataDir: env.DATA_DIR,
-    request: async (path, init = {}) => {
-      const { token = adminToken, ...rest } = init;
-      const headers = new Headers(rest.headers);
-      if (token) headers.set('authorization', `Bearer ${token}`);
-      return app.request(path, { ...rest, headers });
-    },
-    close: () => opened.close(),
-  };
-}
+const cli = (args: string[], env: Record<string, string>) => runNode([join(ROOT, 'dist/catalog.mjs'), ...args], env, 120_000);
 
 for (const flavour of flavours) {
   // Each flavour has its own data dir and database: they run at once.
@@ -106,7 +54,7 @@ for (const flavour of flavours) {
         env.DATABASE_URL = db.url;
         drop = db.drop;
       }
-      const first = await openHere(env, token);
+      const first = await openTestCatalogAt(env, token);
       let artifactId: string;
       try {
         const committed = await ingest(first, {
@@ -125,7 +73,7 @@ for (const flavour of flavours) {
           : `the database ${new URL(env.DATABASE_URL).host}${new URL(env.DATABASE_URL).pathname} (DATABASE_URL)`;
       const day = new Date(LATER).toISOString().slice(0, 10);
       // Refused before it listens: a server still up after 30 s started on it (and is stopped, exit 0).
-      const server = await run([SERVER_BUNDLE], { ...env, PORT: '0' }, 30_000);
+      const server = await runNode([SERVER_BUNDLE], { ...env, PORT: '0' }, 30_000);
       expect([server.status, server.stdout], server.stderr).toEqual([78, '']);
       expect(server.stderr).toBe(
         `catalog: ${where} was migrated by a newer release of the catalog (1 migration this release does not have, the newest of ${day}); this release does not run on it and left it as it was: start the release that migrated it (or a later one)\n`,
@@ -141,7 +89,7 @@ for (const flavour of flavours) {
       const [after] = await onDatabase(COUNTS, `DELETE FROM drizzle.__drizzle_migrations WHERE created_at = ${LATER}`);
       expect(after).toEqual(before);
 
-      const again = await openHere(env, token);
+      const again = await openTestCatalogAt(env, token);
       try {
         const res = await again.request(`/v1/artifacts/${artifactId}/content`);
         expect(res.status).toBe(200);

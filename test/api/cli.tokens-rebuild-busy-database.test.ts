@@ -14,11 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../api/app.js';
-import { openServices } from '../../api/boot.js';
-import { loadConfig } from '../../api/config.js';
-import { createLogger } from '../../api/logger.js';
-import type { TestCatalog } from '../helpers/catalog.js';
+import { openTestCatalogAt, type TestCatalog } from '../helpers/catalog.js';
 import { cli } from '../helpers/in-process-cli.js';
 import { ROOT, serverEnv } from '../helpers/spawn-server.js';
 import { serverChildEnv, startServerChild, type ServerChild } from '../helpers/server-child.js';
@@ -59,29 +55,6 @@ const oneLine = (s: string) => s.trim().split('\n').length === 1;
 async function catalogHere(args: string[], env: Record<string, string>): Promise<Run> {
   const r = await cli(args, env);
   return { code: r.code, stdout: r.out, stderr: r.err };
-}
-
-/** The catalog of `dataDir` opened in this process (what the server serves), for the protocol helpers. */
-async function openHere(dataDir: string, adminToken: string): Promise<TestCatalog> {
-  const opened = await openServices(loadConfig({ DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: adminToken, LOG_LEVEL: 'silent' }), {
-    logger: createLogger('silent'),
-  });
-  const app = createApp(opened.services);
-  return {
-    flavour: 'embedded',
-    app,
-    services: opened.services,
-    url: '',
-    adminToken,
-    dataDir,
-    request: async (path, init = {}) => {
-      const { token = adminToken, ...rest } = init;
-      const headers = new Headers(rest.headers);
-      if (token) headers.set('authorization', `Bearer ${token}`);
-      return app.request(path, { ...rest, headers });
-    },
-    close: () => opened.close(),
-  };
 }
 
 const BAD_USAGE = [
@@ -191,7 +164,7 @@ describe('catalog CLI', () => {
   });
 
   it('rebuild after the database is deleted gives the same search answers', { timeout: 600_000 }, async () => {
-    const catalog = await openHere(dataDir, bootstrap);
+    const catalog = await openTestCatalogAt({ DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: bootstrap }, bootstrap);
     const t0 = Date.parse('2026-10-01T02:00:00Z');
     await ingest(catalog, {
       host: 'esx01',
@@ -250,7 +223,7 @@ describe('catalog CLI', () => {
     expect(rebuilt.code, rebuilt.stderr).toBe(0);
     expect(JSON.parse(rebuilt.stdout)).toMatchObject({ manifests: 2, captures: 2, artifacts: 3, errors: [] });
 
-    const after = await openHere(dataDir, bootstrap);
+    const after = await openTestCatalogAt({ DATA_DIR: dataDir, CATALOG_BOOTSTRAP_TOKEN: bootstrap }, bootstrap);
     try {
       expect(await answers(after)).toEqual(before);
     } finally {

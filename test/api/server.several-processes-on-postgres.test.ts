@@ -1,13 +1,3 @@
-/**
- * SERVER_PROCESSES: the real server bundle (dist/server.mjs) on PostgreSQL as a primary and
- * workers sharing one port. Requests are served by more than one process (the sockets of
- * concurrent connections are held by different workers, read from /proc) and a capture whose
- * begin, uploads and commit each come on a new connection commits; a kill -9 of the primary
- * leaves no worker behind and the port free, and a restart on that port answers; a worker
- * killed is replaced with a log line; SIGTERM stops them all with exit code 0. The embedded
- * database refuses more than one process in one line. Linux only (/proc).
- */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -20,7 +10,7 @@ import { reportMissingService, type TestCatalog } from '../helpers/catalog.js';
 import { createDatabase, PG_TEMPLATE_ENV } from '../helpers/database.js';
 import { commit, begin, prepareCapture, remoteCatalog, uploadMissing } from '../helpers/ingest-client.js';
 import { freePort } from '../helpers/server-child.js';
-import { SERVER_BUNDLE, serverEnv, spawnServer, type ServerProcess } from '../helpers/spawn-server.js';
+import { runNode, SERVER_BUNDLE, spawnServer, type ServerProcess } from '../helpers/spawn-server.js';
 
 const onLinux = existsSync('/proc/self/stat');
 
@@ -305,20 +295,7 @@ describe('the embedded database and SERVER_PROCESSES', () => {
   it('refuses more than one process with one line naming the setting', { timeout: 60_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'vrc-processes-embedded-'));
     try {
-      const run = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, [SERVER_BUNDLE], {
-          env: serverEnv({ DATA_DIR: dataDir, PORT: '0', SERVER_PROCESSES: '2' }),
-          stdio: ['ignore', 'pipe', 'pipe'],
-          timeout: 60_000,
-          killSignal: 'SIGKILL',
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => (stdout += d));
-        child.stderr.on('data', (d) => (stderr += d));
-        child.once('error', reject);
-        child.once('close', (status) => resolve({ status, stdout, stderr }));
-      });
+      const run = await runNode([SERVER_BUNDLE], { DATA_DIR: dataDir, PORT: '0', SERVER_PROCESSES: '2' }, 60_000);
       expect(run.status).toBe(78);
       expect(run.stdout).toBe('');
       expect(run.stderr).toBe(

@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, SERVER_BUNDLE, serverEnv } from '../helpers/spawn-server.js';
+import { ROOT, runNode, SERVER_BUNDLE, serverEnv } from '../helpers/spawn-server.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'vrc-held-db-'));
 const holders: ChildProcess[] = [];
@@ -40,22 +40,8 @@ function holdDataDir(name: string): { dataDir: string; holder: ChildProcess; let
   };
 }
 
-/** `node script args` run to its end (killed after `timeout` ms), asynchronously: the tests of this file run at once. */
-function run(args: string[], env: Record<string, string>, timeout: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: serverEnv(env), stdio: ['ignore', 'pipe', 'pipe'], timeout, killSignal: 'SIGKILL' });
-    holders.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
 function startHeld(dataDir: string, wait: string) {
-  return run([SERVER_BUNDLE], { DATA_DIR: dataDir, PORT: '0', DATABASE_LOCK_WAIT: wait }, 120_000);
+  return runNode([SERVER_BUNDLE], { DATA_DIR: dataDir, PORT: '0', DATABASE_LOCK_WAIT: wait }, 120_000, (child) => holders.push(child));
 }
 
 // Each test has a data dir of its own: they run at once.
@@ -145,7 +131,7 @@ describe.concurrent('the catalog CLI and the embedded database lock', () => {
 
   it('held by another admin command: says so, not a server, exit 75 at once', { timeout: 120_000 }, async () => {
     const { dataDir, holder } = holdDataDir('cli-held');
-    const r = await run([join(ROOT, 'dist/catalog.mjs'), 'maintenance'], { DATA_DIR: dataDir }, 60_000);
+    const r = await runNode([join(ROOT, 'dist/catalog.mjs'), 'maintenance'], { DATA_DIR: dataDir }, 60_000, (child) => holders.push(child));
     expect(r.status, r.stderr).toBe(75);
     expect(r.stderr).toBe(
       `catalog: the embedded database in ${dataDir} is in use by another admin command (pid ${holder.pid}: catalog retention); it allows one at a time: run this again once that one ends\n`,

@@ -119,12 +119,11 @@ export async function startTestCatalog(flavour: Flavour, options: StartOptions =
     await new Promise<void>((r) => server!.once('listening', () => r()));
   }
 
+  const inProcess = inProcessRequest(app, adminToken);
   const request = async (path: string, init: RequestInit & { token?: string | null } = {}) => {
-    const { token = adminToken, ...rest } = init;
-    const headers = new Headers(rest.headers);
-    if (token) headers.set('authorization', `Bearer ${token}`);
-    if (server) return fetch(url + path, { ...rest, headers });
-    return app.request(path, { ...rest, headers });
+    if (!server) return inProcess(path, init);
+    const { token: _token, ...rest } = init;
+    return fetch(url + path, { ...rest, headers: withToken(init, adminToken) });
   };
 
   return {
@@ -141,5 +140,42 @@ export async function startTestCatalog(flavour: Flavour, options: StartOptions =
       if (dropDb) await dropDb();
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** `init`'s headers with `Authorization: Bearer` its token (default `adminToken`; null: none). */
+function withToken(init: RequestInit & { token?: string | null }, adminToken: string): Headers {
+  const headers = new Headers(init.headers);
+  const token = init.token === undefined ? adminToken : init.token;
+  if (token) headers.set('authorization', `Bearer ${token}`);
+  return headers;
+}
+
+/** TestCatalog.request through app.request, no socket. */
+function inProcessRequest(app: App, adminToken: string): TestCatalog['request'] {
+  return async (path, init = {}) => {
+    const { token: _token, ...rest } = init;
+    return app.request(path, { ...rest, headers: withToken(init, adminToken) });
+  };
+}
+
+/**
+ * The catalog of `env` (its DATA_DIR, and DATABASE_URL and S3 settings when given) opened in
+ * this process, as a server started on those settings would serve it, requests through
+ * app.request: for tests that open a catalog a process made or left, or open one again on the
+ * same data. Nothing is made for it and nothing removed at close.
+ */
+export async function openTestCatalogAt(env: Record<string, string>, adminToken: string): Promise<TestCatalog> {
+  const opened = await openServices(loadConfig({ ...env, LOG_LEVEL: 'silent' }), { logger: createLogger('silent') });
+  const app = createApp(opened.services);
+  return {
+    flavour: env.DATABASE_URL ? 'postgres-s3' : 'embedded',
+    app,
+    services: opened.services,
+    url: '',
+    adminToken,
+    dataDir: env.DATA_DIR ?? '',
+    request: inProcessRequest(app, adminToken),
+    close: () => opened.close(),
   };
 }

@@ -31,6 +31,37 @@ export function serverEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, LOG_LEVEL: 'warn', MAINTENANCE_SCHEDULED: 'false', ...extra };
 }
 
+/** What a process run to its end (runNode) printed and exited with. */
+export interface NodeRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `node args` from the repository root with serverEnv(env), run to its end asynchronously (so
+ * tests may run several at once), killed with SIGKILL after `timeoutMs`; `spawned` is handed
+ * the child, for a test that must be able to kill it early.
+ */
+export function runNode(args: string[], env: Record<string, string>, timeoutMs: number, spawned?: (child: ChildProcess) => void): Promise<NodeRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: serverEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    });
+    spawned?.(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 /** The built server `npm start` runs (test/helpers/build-once.ts builds it before any suite). */
 export const SERVER_BUNDLE = join(ROOT, 'dist/server.mjs');
 
