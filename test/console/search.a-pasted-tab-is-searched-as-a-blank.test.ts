@@ -36,11 +36,14 @@ describe.skipIf(noBrowser !== null)('a search pasted with a tab', () => {
     await Promise.all([page.waitForURL(/\/volumes\//), page.keyboard.press('Enter')]);
     expect(await page.textContent('#vmfs-uuid')).toBe(PROD.vmfsUuid);
 
-    // An upper-case NAA with the tab a spreadsheet cell ends in.
+    // An upper-case NAA with the tab a spreadsheet cell ends in. It leads to the volume page
+    // this one already is, so waitForURL would be met at once: the new document is waited for.
     await page.focus('#header-q');
     await page.keyboard.press('Control+A');
     await page.keyboard.insertText(`${EXTENT1.deviceId.toUpperCase()}\t`);
-    await Promise.all([page.waitForURL(/\/volumes\//), page.keyboard.press('Enter')]);
+    await Promise.all([page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame() }), page.keyboard.press('Enter')]);
+    await page.waitForLoadState('domcontentloaded');
+    expect(page.url()).toMatch(/\/volumes\//);
     expect(await page.textContent('#vmfs-uuid')).toBe(PROD.vmfsUuid);
     expect(await page.inputValue('#header-q')).toBe(`${EXTENT1.deviceId.toUpperCase()} `);
     await screenAndCheck(page, 'search-pasted-tab');
