@@ -1,14 +1,10 @@
-/**
- * The CLI surface: --help on every command, --version, exit 64 for usage errors,
- * configuration precedence (flags > env > file), and the token never printed.
- */
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProcess } from '../helpers/spawn-server.js';
 import { BUNDLE, buildBundle, runCollector as runOne, runJson as runJsonOne, type CollectorRun } from './run-collector.js';
 import { stageEsxiHost, type EsxiHost } from '../helpers/staged-hosts.js';
 import { ARTIFACT_KINDS } from '../../formats/index.js';
@@ -42,18 +38,10 @@ const runCollector = (...args: Parameters<typeof runOne>) => limited(() => runOn
 const runJson = (...args: Parameters<typeof runJsonOne>) => limited(() => runJsonOne(...args));
 /** `command args` spawned asynchronously, its status and output; killed (SIGKILL) after `timeout` ms. */
 const runCommand = (command: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeout = 60_000): Promise<CollectorRun> =>
-  limited(
-    () =>
-      new Promise((resolve, reject) => {
-        const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout, killSignal: 'SIGKILL' });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => (stdout += d));
-        child.stderr.on('data', (d) => (stderr += d));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-      }),
-  );
+  limited(async () => {
+    const r = await runProcess(command, args, { env, timeoutMs: timeout });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  });
 
 beforeAll(async () => {
   buildBundle();

@@ -3,7 +3,7 @@
  * run by test/helpers/build-once.ts), spawned asynchronously (an in-process server may
  * have to answer).
  */
-import { spawn } from 'node:child_process';
+import { runProcess } from '../helpers/spawn-server.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -29,16 +29,9 @@ export interface CollectorRun {
 }
 
 /** Spawns the bundle with args and env; resolves when it exits. */
-export function runCollector(args: string[], env: NodeJS.ProcessEnv = process.env, cwd: string = ROOT): Promise<CollectorRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BUNDLE, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+export async function runCollector(args: string[], env: NodeJS.ProcessEnv = process.env, cwd: string = ROOT): Promise<CollectorRun> {
+  const r = await runProcess(process.execPath, [BUNDLE, ...args], { env, cwd });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Runs with `--json` already in args and parses stdout. */

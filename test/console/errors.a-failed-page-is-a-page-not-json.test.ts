@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
+import { startTestCatalog, type TestCatalog, withDatabaseFailing } from '../helpers/catalog.js';
 import { launchChromium, noBrowser, screenAndCheck, signIn } from './harness.js';
 
 const VOLUME = '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c';
@@ -26,25 +26,6 @@ describe.skipIf(noBrowser !== null)('a console page that fails, in a browser', (
     await catalog?.close();
   });
 
-  /** Makes every database query of the catalog throw `error` while `body` runs. */
-  async function withDatabaseFailing<T>(error: Error, body: () => Promise<T>): Promise<T> {
-    const db = catalog.services.db as unknown as Record<string, unknown>;
-    const names = ['select', 'execute', 'insert', 'update', 'delete', 'transaction'];
-    const saved = names.map((n) => [n, Object.getOwnPropertyDescriptor(db, n)] as const);
-    for (const n of names)
-      db[n] = () => {
-        throw error;
-      };
-    try {
-      return await body();
-    } finally {
-      for (const [n, d] of saved) {
-        if (d) Object.defineProperty(db, n, d);
-        else delete db[n];
-      }
-    }
-  }
-
   it('shows the database being out of reach, an internal error and a refused search as pages', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
@@ -52,7 +33,7 @@ describe.skipIf(noBrowser !== null)('a console page that fails, in a browser', (
 
     // The database out of reach: a connection refused.
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-    await withDatabaseFailing(refused, async () => {
+    await withDatabaseFailing(catalog, refused, async () => {
       const r = await page.goto(`${catalog.url}/volumes/${VOLUME}`);
       expect(r!.status()).toBe(503);
       expect(r!.headers()['content-type']).toMatch(/^text\/html/);
@@ -74,7 +55,7 @@ describe.skipIf(noBrowser !== null)('a console page that fails, in a browser', (
     });
 
     // An internal error names the request id the log has the cause under.
-    await withDatabaseFailing(new Error('something unexpected'), async () => {
+    await withDatabaseFailing(catalog, new Error('something unexpected'), async () => {
       const r = await page.goto(`${catalog.url}/hosts`);
       expect(r!.status()).toBe(500);
       expect(await page.textContent('h1')).toBe('Catalog error');

@@ -6,7 +6,7 @@
  * role, and one without a session 'not signed in'. Over HTTP with a console session, no browser.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
+import { describeEachFlavour, startTestCatalog, type TestCatalog, withDatabaseFailing } from '../helpers/catalog.js';
 
 const VOLUME = '5a1c3e7f-2b4d6e80-91a2-0050569a1b2c';
 
@@ -21,25 +21,6 @@ describeEachFlavour('the footer of an error page', (flavour) => {
   });
   afterAll(async () => catalog?.close());
 
-  /** Makes every database query of the catalog throw `error` while `body` runs. */
-  async function withDatabaseFailing<T>(error: Error, body: () => Promise<T>): Promise<T> {
-    const db = catalog.services.db as unknown as Record<string, unknown>;
-    const names = ['select', 'execute', 'insert', 'update', 'delete', 'transaction'];
-    const saved = names.map((n) => [n, Object.getOwnPropertyDescriptor(db, n)] as const);
-    for (const n of names)
-      db[n] = () => {
-        throw error;
-      };
-    try {
-      return await body();
-    } finally {
-      for (const [n, d] of saved) {
-        if (d) Object.defineProperty(db, n, d);
-        else delete db[n];
-      }
-    }
-  }
-
   /** The status and footer text (tags dropped) of a console page asked with the session cookie, or without. */
   async function footerOf(path: string, withSession = true): Promise<[number, string]> {
     const res = await catalog.request(path, { token: null, headers: { accept: 'text/html', ...(withSession ? { cookie } : {}) } });
@@ -49,8 +30,11 @@ describeEachFlavour('the footer of an error page', (flavour) => {
 
   it('says nothing of who is signed in when the database is out of reach, or the page failed', async () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-    expect(await withDatabaseFailing(refused, () => footerOf(`/volumes/${VOLUME}`))).toEqual([503, 'VMFS Recovery Catalog · times in UTC · API']);
-    expect(await withDatabaseFailing(new Error('something unexpected'), () => footerOf('/hosts'))).toEqual([500, 'VMFS Recovery Catalog · times in UTC · API']);
+    expect(await withDatabaseFailing(catalog, refused, () => footerOf(`/volumes/${VOLUME}`))).toEqual([503, 'VMFS Recovery Catalog · times in UTC · API']);
+    expect(await withDatabaseFailing(catalog, new Error('something unexpected'), () => footerOf('/hosts'))).toEqual([
+      500,
+      'VMFS Recovery Catalog · times in UTC · API',
+    ]);
   });
 
   it('says the role of a session it read, and a page without one says not signed in', async () => {

@@ -179,3 +179,25 @@ export async function openTestCatalogAt(env: Record<string, string>, adminToken:
     close: () => opened.close(),
   };
 }
+
+/**
+ * Runs `body` with every database query of `catalog` throwing `error` (an outage, a bug), and
+ * puts the database handle back as it was after, whatever `body` does.
+ */
+export async function withDatabaseFailing<T>(catalog: TestCatalog, error: Error, body: () => Promise<T>): Promise<T> {
+  const db = catalog.services.db as unknown as Record<string, unknown>;
+  const names = ['select', 'execute', 'insert', 'update', 'delete', 'transaction'];
+  const saved = names.map((n) => [n, Object.getOwnPropertyDescriptor(db, n)] as const);
+  for (const n of names)
+    db[n] = () => {
+      throw error;
+    };
+  try {
+    return await body();
+  } finally {
+    for (const [n, d] of saved) {
+      if (d) Object.defineProperty(db, n, d);
+      else delete db[n];
+    }
+  }
+}

@@ -39,20 +39,24 @@ export interface NodeRun {
 }
 
 /**
- * `node args` from the repository root with serverEnv(env), run to its end asynchronously (so
- * tests may run several at once), killed with SIGKILL after `timeoutMs`; `spawned` is handed
- * the child, for a test that must be able to kill it early.
+ * `command args` run to its end asynchronously (so tests may run several at once), its output
+ * and exit status; killed with SIGKILL after `timeoutMs` when given; `spawned` is handed the
+ * child, for a test that must be able to kill it early.
  */
-export function runNode(args: string[], env: Record<string, string>, timeoutMs: number, spawned?: (child: ChildProcess) => void): Promise<NodeRun> {
+export function runProcess(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; spawned?: (child: ChildProcess) => void } = {},
+): Promise<NodeRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      cwd: ROOT,
-      env: serverEnv(env),
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: timeoutMs,
+      timeout: options.timeoutMs,
       killSignal: 'SIGKILL',
     });
-    spawned?.(child);
+    options.spawned?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -60,6 +64,11 @@ export function runNode(args: string[], env: Record<string, string>, timeoutMs: 
     child.once('error', reject);
     child.once('close', (status) => resolve({ status, stdout, stderr }));
   });
+}
+
+/** `node args` from the repository root with serverEnv(env), run to its end (runProcess). */
+export function runNode(args: string[], env: Record<string, string>, timeoutMs: number, spawned?: (child: ChildProcess) => void): Promise<NodeRun> {
+  return runProcess(process.execPath, args, { env: serverEnv(env), cwd: ROOT, timeoutMs, spawned });
 }
 
 /** The built server `npm start` runs (test/helpers/build-once.ts builds it before any suite). */
