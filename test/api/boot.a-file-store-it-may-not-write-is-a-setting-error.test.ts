@@ -15,9 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildVhSf, DEFAULTS } from '../fixtures/vmfs-images.js';
-import { reportMissingService } from '../helpers/catalog.js';
+import { openTestCatalogAt, reportMissingService } from '../helpers/catalog.js';
 import { createDatabase } from '../helpers/database.js';
-import { ingest, remoteCatalog } from '../helpers/ingest-client.js';
+import { ingest } from '../helpers/ingest-client.js';
 import { ROOT, SERVER_BUNDLE, serverEnv, spawnServer } from '../helpers/spawn-server.js';
 
 const NOBODY = 65534;
@@ -55,19 +55,21 @@ for (const flavour of flavours)
         env.DATABASE_URL = db.url;
         drop = db.drop;
       }
+      // The catalog's data is made in this process (a server's start is not what is tested
+      // here), then given to the catalog user, as a restore by root that was chowned back would.
       mkdirSync(dataDir);
-      chownSync(dataDir, NOBODY, NOBODY);
-      const first = await spawnServer(env, 120_000, asNobody);
+      const first = await openTestCatalogAt(env, token);
       let artifactId: string;
       try {
-        const committed = await ingest(remoteCatalog(first.url, token), {
+        const committed = await ingest(first, {
           host: 'esx01',
           artifacts: [{ kind: 'vh-sf', fileName: 'vh.sf', sourcePath: `/vmfs/volumes/${DEFAULTS.vmfsUuid}/.vh.sf`, bytes: buildVhSf() }],
         });
         artifactId = committed.artifacts[0].id;
       } finally {
-        await first.stop();
+        await first.close();
       }
+      chownTree(dataDir, NOBODY);
 
       chownTree(blobs, 0);
       for (const argv of [[SERVER_BUNDLE], [join(ROOT, 'dist/catalog.mjs'), 'tokens', 'list']]) {
