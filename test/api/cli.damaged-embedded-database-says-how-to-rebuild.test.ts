@@ -10,6 +10,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cli as cliHere } from '../helpers/in-process-cli.js';
 import { ROOT, SERVER_BUNDLE, serverEnv } from '../helpers/spawn-server.js';
 
 const cli = (args: string[], env: Record<string, string>) =>
@@ -20,9 +21,11 @@ describe('a damaged embedded database', () => {
   const env = { DATA_DIR: dataDir };
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it('is named with the way out, which works', { timeout: 300_000 }, () => {
-    const created = cli(['tokens', 'create', '--role', 'admin', '--name', 'before-damage'], env);
-    expect(created.status, created.stderr).toBe(0);
+  // The commands that make the catalog, rebuild it and read it back run in this process (their
+  // process is not what is tested); those that meet the damage, and the pasted line, are the bundles'.
+  it('is named with the way out, which works', { timeout: 300_000 }, async () => {
+    const created = await cliHere(['tokens', 'create', '--role', 'admin', '--name', 'before-damage'], env);
+    expect(created.code, created.err).toBe(0);
     rmSync(join(dataDir, 'pg', 'global', 'pg_control'));
 
     const listed = cli(['tokens', 'list'], env);
@@ -45,14 +48,14 @@ describe('a damaged embedded database', () => {
     expect(mv).toBe(`${join(dataDir, 'pg')} ${join(dataDir, 'pg')}.damaged`);
     execSync(`mv ${mv}`);
     expect(existsSync(join(dataDir, 'pg'))).toBe(false);
-    const rebuilt = cli(['rebuild'], env);
-    expect(rebuilt.status, rebuilt.stderr).toBe(0);
-    const after = cli(['tokens', 'list'], env);
-    expect(after.status, after.stderr).toBe(0);
-    expect(after.stdout).toContain('before-damage');
+    const rebuilt = await cliHere(['rebuild'], env);
+    expect(rebuilt.code, rebuilt.err).toBe(0);
+    const after = await cliHere(['tokens', 'list'], env);
+    expect(after.code, after.err).toBe(0);
+    expect(after.out).toContain('before-damage');
   });
 
-  it('deployed without the checkout (a container, systemd), names the bundle beside it, and that line pasted works', { timeout: 300_000 }, () => {
+  it('deployed without the checkout (a container, systemd), names the bundle beside it, and that line pasted works', { timeout: 300_000 }, async () => {
     // The layout infra/compose/Dockerfile and the systemd unit's header make: dist/catalog.mjs and
     // its migrations, package.json and the production node_modules beside, no infra/build.mjs —
     // `npm run catalog` finds no build script there.
@@ -71,7 +74,7 @@ describe('a damaged embedded database', () => {
           encoding: 'utf8',
           timeout: 120_000,
         });
-      expect(deployed(['tokens', 'create', '--role', 'admin', '--name', 'deployed']).status).toBe(0);
+      expect((await cliHere(['tokens', 'create', '--role', 'admin', '--name', 'deployed'], { DATA_DIR: data })).code).toBe(0);
       rmSync(join(data, 'pg', 'global', 'pg_control'));
       const listed = deployed(['tokens', 'list']);
       expect(listed.status).toBe(78);
@@ -82,7 +85,7 @@ describe('a damaged embedded database', () => {
       // Pasted as printed, from another directory and without the setting in the environment.
       const pasted = spawnSync('sh', ['-c', command], { cwd: tmpdir(), env: serverEnv({}), encoding: 'utf8', timeout: 120_000 });
       expect(pasted.status, pasted.stderr).toBe(0);
-      expect(deployed(['tokens', 'list']).stdout).toContain('deployed');
+      expect((await cliHere(['tokens', 'list'], { DATA_DIR: data })).out).toContain('deployed');
       // Its usage is written as it is run there, whole and one command's.
       const catalogMjs = join(app, 'dist/catalog.mjs');
       const help = deployed(['--help']);
