@@ -41,6 +41,8 @@ export class RejectedError extends CollectorError {
     readonly requestId?: string,
     /** The answer was not the catalog's error document (another server, a proxy in front). */
     readonly foreign = false,
+    /** The catalog's setting or limit the request ran into (the error's `details.limit`). */
+    readonly limit?: string,
   ) {
     super(message);
     this.name = 'RejectedError';
@@ -117,12 +119,13 @@ export async function request(req: HttpRequest): Promise<HttpResponse> {
 }
 
 /** The error text, code and request id of a response (`{"error":{"code","message","requestId"}}`, or the x-request-id header). */
-export function catalogError(res: HttpResponse): { text: string; code?: string; requestId?: string } {
+export function catalogError(res: HttpResponse): { text: string; code?: string; requestId?: string; limit?: string } {
   let requestId = res.headers['x-request-id'] as string | undefined;
   try {
-    const e = (JSON.parse(res.body.toString()) as { error?: { code?: string; message?: string; requestId?: string } }).error;
+    const e = (JSON.parse(res.body.toString()) as { error?: { code?: string; message?: string; requestId?: string; details?: { limit?: unknown } } }).error;
     requestId = e?.requestId ?? requestId;
-    if (e?.message) return { text: e.code ? `${e.code}: ${e.message}` : e.message, code: e.code, requestId };
+    const limit = typeof e?.details?.limit === 'string' ? e.details.limit : undefined;
+    if (e?.message) return { text: e.code ? `${e.code}: ${e.message}` : e.message, code: e.code, requestId, limit };
   } catch {
     /* not JSON */
   }
@@ -161,7 +164,7 @@ export async function requestWithRetry(req: HttpRequest | (() => HttpRequest), w
       status = res.status;
       requestId = err.requestId;
       last = `HTTP ${status} ${err.text}${requestId ? ` (request ${requestId})` : ''}`;
-      if (status < 500 && status !== 408 && status !== 429) throw new RejectedError(`${what}: ${last}`, status, requestId, !err.code);
+      if (status < 500 && status !== 408 && status !== 429) throw new RejectedError(`${what}: ${last}`, status, requestId, !err.code, err.limit);
       wait = retryAfterMs(res.headers['retry-after'] as string | undefined) ?? 0;
       if (wait > RETRY_AFTER_MAX_MS) {
         last += `; retry after ${Math.round(wait / 1000)} s`;

@@ -91,6 +91,11 @@ export class SendSession {
   #unreachable: string | null = null;
   /** Set once the catalog refused the token (401), its host scope (403) or the URL (404/405): the rest only spools. */
   #refused: string | null = null;
+  /**
+   * Hosts the catalog would not let the token bring in (403 with details.limit
+   * COLLECTOR_TOKEN_HOSTS_MAX), each with why: their captures only spool, the other hosts' go.
+   */
+  readonly #hostsRefused = new Map<string, string>();
   #dryRunCounted = { chunks: 0, bytes: 0 };
   readonly #spool: Spool | null;
   readonly #client: CatalogClient | null;
@@ -253,12 +258,17 @@ export class SendSession {
     if (!this.#spool) return;
     for (const c of await this.#spool.pendingCaptures()) {
       if (this.#unreachable) break;
+      // A host past the token's bound stays refused for this run: its other captures wait unsent.
+      if (this.#hostsRefused.has(c.begin.host.name)) continue;
       try {
         this.#account(await this.#deliver(c));
         this.report.spool.delivered.push(c.begin.captureId);
       } catch (e) {
         if (this.#noteRejected(e) || this.#noteUnreachable(e)) continue;
-        if (this.#noteRefusal(e, c.begin.host.name)) break;
+        if (this.#noteRefusal(e, c.begin.host.name)) {
+          if (this.#refused) break;
+          continue;
+        }
         process.stderr.write(`warning: spooled capture ${c.begin.captureId}: ${visible(describeError(e))}\n`);
       }
     }
@@ -359,9 +369,10 @@ export class SendSession {
     }
     const spooled: SpooledCapture = { format: 'vmfs-collector-spool/1', begin, sources: ok.map((a) => a.source), spooledAt: new Date().toISOString() };
     await this.#spool!.saveCapture(spooled);
-    if (this.#unreachable || this.#refused) {
+    const hostRefused = this.#hostsRefused.get(host.name);
+    if (this.#unreachable || this.#refused || hostRefused) {
       rep.state = 'spooled';
-      rep.error = this.#refused ?? this.#unreachable;
+      rep.error = this.#refused ?? this.#unreachable ?? hostRefused!;
       return rep;
     }
     try {
@@ -390,15 +401,26 @@ export class SendSession {
     } catch (e) {
       if (this.#noteRejected(e)) rep.state = 'rejected';
       else rep.state = this.#noteUnreachable(e) || this.#noteRefusal(e, host.name) ? 'spooled' : 'failed';
-      rep.error = this.#refused ?? this.#unreachable ?? describeError(e);
+      rep.error = this.#refused ?? this.#unreachable ?? this.#hostsRefused.get(host.name) ?? describeError(e);
     }
     return rep;
   }
 
-  /** Remembers a 401/403/404/405: every other capture would get the same answer. */
+  /**
+   * Remembers a 401/403/404/405: every other capture would get the same answer — but for a
+   * host the token may not bring into the catalog (its COLLECTOR_TOKEN_HOSTS_MAX reached):
+   * only that host's captures would, so the run's other hosts still go.
+   */
   #noteRefusal(e: unknown, host: string): boolean {
     // An object store's 403 on an upload URL is an expired signature, not the token.
     if (!(e instanceof RejectedError && NOT_THE_CAPTURE.includes(e.status)) || e.store) return false;
+    if (e.status === 403 && e.limit === 'COLLECTOR_TOKEN_HOSTS_MAX' && !e.foreign) {
+      this.#hostsRefused.set(
+        host,
+        `the catalog will not let this token bring in host ${host}: the token has brought the most hosts COLLECTOR_TOKEN_HOSTS_MAX allows (HTTP 403); kept in the spool until the host has a token of its own or the setting is raised`,
+      );
+      return true;
+    }
     // An answer that is not the catalog's (an S3 endpoint given as the catalog URL) blames the URL, not the token.
     const what = e.foreign
       ? 'the catalog URL answers as another server does, not the catalog'
@@ -446,7 +468,15 @@ export class SendSession {
     };
     const waiting = `${r.spool.pending} capture(s) waiting in the spool for the next run`;
     if (this.#refused) fail(EXIT.failed, this.#refused, true);
-    else if (!this.#late && (states.includes('spooled') || ((this.#unreachable || this.#waiting) && r.spool.pending > 0)))
+    else if (this.#hostsRefused.size > 0) {
+      const hosts = [...this.#hostsRefused.keys()];
+      const named = hosts.length > 10 ? `${hosts.slice(0, 10).join(', ')} and ${hosts.length - 10} more` : hosts.join(', ');
+      fail(
+        EXIT.failed,
+        `the catalog will not let this token bring in ${hosts.length === 1 ? 'host' : 'hosts'} ${named}: the token has brought the most hosts COLLECTOR_TOKEN_HOSTS_MAX allows (HTTP 403); their captures are kept in the spool until each has a token of its own or the setting is raised; the run's other hosts went on`,
+        true,
+      );
+    } else if (!this.#late && (states.includes('spooled') || ((this.#unreachable || this.#waiting) && r.spool.pending > 0)))
       fail(this.#code, `${waiting}: ${this.#unreachable ?? (errors('spooled') || 'the catalog failed on them')}`);
     else if (states.includes('failed')) fail(EXIT.failed, errors('failed'));
     // Not one artifact read on any host: a failure, not a partial success.

@@ -205,11 +205,15 @@ function hostKnownTo(tokenId: string, host: string): SQL {
            OR EXISTS (SELECT 1 FROM captures o WHERE o.opened_by = ${tokenId} AND o.state = 'open' AND o.host = ${host}))`;
 }
 
-/** The 403 of a begin naming a new host past the token's bound. */
+/**
+ * The 403 of a begin naming a new host past the token's bound. `details.limit` names the setting,
+ * so a collector tells it from a refused token: only this host's captures wait, its others go.
+ */
 function tooManyHosts(principal: Principal, host: string, held: number, max: number): ApiError {
   return new ApiError(
     'forbidden',
     `this collector token (host scope ${principal.host}) has brought ${held} hosts into the catalog, the most COLLECTOR_TOKEN_HOSTS_MAX (${max}) allows, and may not bring in host ${host}; its begins for hosts the catalog holds are taken as before. Give the host a token of its own, or raise COLLECTOR_TOKEN_HOSTS_MAX`,
+    { limit: 'COLLECTOR_TOKEN_HOSTS_MAX', host, hosts: held, max },
   );
 }
 

@@ -89,7 +89,7 @@ const begin = createRoute({
     400: err('Bad request, or over a limit of the limits table (details.limit names it)'),
     401: err('No or bad token'),
     403: err(
-      "Wrong role or another host, or a host the catalog does not hold yet while the collector token has brought COLLECTOR_TOKEN_HOSTS_MAX (256 by default) hosts into it (counting the new hosts its open captures name); the token's begins for hosts the catalog holds are taken",
+      "Wrong role or another host, or a host the catalog does not hold yet while the collector token has brought COLLECTOR_TOKEN_HOSTS_MAX (256 by default) hosts into it (counting the new hosts its open captures name; then details.limit is COLLECTOR_TOKEN_HOSTS_MAX); the token's begins for hosts the catalog holds are taken",
     ),
     409: err('The capture id is taken by different content'),
     413: err('The request body is over the size limit, as sent or inflated'),

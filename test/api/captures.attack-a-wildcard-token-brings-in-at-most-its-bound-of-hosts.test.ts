@@ -64,8 +64,10 @@ describeEachFlavour('captures: a collector token brings at most COLLECTOR_TOKEN_
     for (const host of ['esxi-4', 'ESXI-1', 'esxi-invented-999']) {
       const refused = await beginAnswer(capture(host), proxy);
       expect(refused.status, `${host}: ${refused.body}`).toBe(403);
-      const { error } = JSON.parse(refused.body) as { error: { code: string; message: string; requestId: string } };
+      const { error } = JSON.parse(refused.body) as { error: { code: string; message: string; requestId: string; details: unknown } };
       expect(error.code).toBe('forbidden');
+      // What the collector reads to keep only this host's captures waiting (collector/send.ts).
+      expect(error.details).toEqual({ limit: 'COLLECTOR_TOKEN_HOSTS_MAX', host, hosts: BOUND, max: BOUND });
       expect(error.requestId).toBeTruthy();
       expect(error.message).toContain(`this collector token (host scope esxi-*) has brought ${BOUND} hosts into the catalog`);
       expect(error.message).toContain(`COLLECTOR_TOKEN_HOSTS_MAX (${BOUND})`);

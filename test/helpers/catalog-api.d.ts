@@ -1116,7 +1116,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      /** @description Wrong role or another host, or a host the catalog does not hold yet while the collector token has brought COLLECTOR_TOKEN_HOSTS_MAX (256 by default) hosts into it (counting the new hosts its open captures name); the token's begins for hosts the catalog holds are taken */
+      /** @description Wrong role or another host, or a host the catalog does not hold yet while the collector token has brought COLLECTOR_TOKEN_HOSTS_MAX (256 by default) hosts into it (counting the new hosts its open captures name; then details.limit is COLLECTOR_TOKEN_HOSTS_MAX); the token's begins for hosts the catalog holds are taken */
       403: {
         content: {
           "application/json": components["schemas"]["Error"];
