@@ -35,6 +35,10 @@ export function parseZfsSnapshots(input: Uint8Array | string, maxHeapBytes = Num
     const snapshots: ZfsSnapshot[] = [];
     let heap = 0;
     let zfsSection = false;
+    // A recursive snapshot (`zfs snapshot -r`) gives every dataset the same creation second:
+    // the ISO time of the line before is taken again rather than made again.
+    let lastCreation = '';
+    let lastCreatedAt = '';
     for (const section of sections) {
       if (section.command !== null) {
         if (!/\bzfs\b/.test(section.command)) continue;
@@ -43,20 +47,27 @@ export function parseZfsSnapshots(input: Uint8Array | string, maxHeapBytes = Num
       for (let i = 0; i < section.lines.length; i++) {
         const lineNo = section.firstLine + i;
         const line = section.lines[i];
-        if (!line.includes('\t')) continue;
-        const fields = line.split('\t').map((f) => f.trim());
-        const name = fields[0];
+        // The first three TAB-separated fields, each trimmed (the rest of the line is not read),
+        // cut out where the TABs are rather than split into an array a line.
+        const tab1 = line.indexOf('\t');
+        if (tab1 < 0) continue;
+        const name = line.slice(0, tab1).trim();
         const at = name.indexOf('@');
         if (at <= 0 || at === name.length - 1) continue;
-        if (fields.length < 3) malformed('snapshot line needs name, creation and used', { line: lineNo });
-        const creation = fields[1];
-        const used = fields[2];
+        const tab2 = line.indexOf('\t', tab1 + 1);
+        if (tab2 < 0) malformed('snapshot line needs name, creation and used', { line: lineNo });
+        const tab3 = line.indexOf('\t', tab2 + 1);
+        const creation = line.slice(tab1 + 1, tab2).trim();
+        const used = (tab3 < 0 ? line.slice(tab2 + 1) : line.slice(tab2 + 1, tab3)).trim();
         if (!/^\d{1,12}$/.test(creation)) malformed(`creation is not epoch seconds: ${creation.slice(0, 40)}`, { line: lineNo });
         // `-p` prints exact bytes; `-` appears for a snapshot being destroyed.
         if (!/^(\d{1,16}|-)$/.test(used)) malformed(`used is not a byte count: ${used.slice(0, 40)}`, { line: lineNo });
-        const seconds = Number(creation);
-        const date = new Date(seconds * 1000);
-        if (Number.isNaN(date.getTime())) malformed(`creation out of range: ${creation}`, { line: lineNo });
+        if (creation !== lastCreation) {
+          const date = new Date(Number(creation) * 1000);
+          if (Number.isNaN(date.getTime())) malformed(`creation out of range: ${creation}`, { line: lineNo });
+          lastCreation = creation;
+          lastCreatedAt = date.toISOString();
+        }
         heap += ROW_BYTES + 2 * name.length;
         if (heap > maxHeapBytes) {
           throw new FormatError('too_large', `zfs snapshot list: its rows come to over ${maxHeapBytes / 1024 / 1024} MiB by line ${lineNo}`, { line: lineNo });
@@ -65,7 +76,7 @@ export function parseZfsSnapshots(input: Uint8Array | string, maxHeapBytes = Num
           name,
           dataset: name.slice(0, at),
           snapshot: name.slice(at + 1),
-          createdAt: date.toISOString(),
+          createdAt: lastCreatedAt,
           usedBytes: used === '-' ? 0 : Number(used),
         });
       }
