@@ -42,7 +42,7 @@ export class RejectedError extends CollectorError {
     /** The answer was not the catalog's error document (another server, a proxy in front). */
     readonly foreign = false,
     /** The catalog's setting or limit the request ran into (the error's `details.limit`). */
-    readonly limit?: string,
+    readonly limit?: unknown,
   ) {
     super(message);
     this.name = 'RejectedError';
@@ -119,13 +119,12 @@ export async function request(req: HttpRequest): Promise<HttpResponse> {
 }
 
 /** The error text, code and request id of a response (`{"error":{"code","message","requestId"}}`, or the x-request-id header). */
-export function catalogError(res: HttpResponse): { text: string; code?: string; requestId?: string; limit?: string } {
+export function catalogError(res: HttpResponse): { text: string; code?: string; requestId?: string; limit?: unknown } {
   let requestId = res.headers['x-request-id'] as string | undefined;
   try {
     const e = (JSON.parse(res.body.toString()) as { error?: { code?: string; message?: string; requestId?: string; details?: { limit?: unknown } } }).error;
     requestId = e?.requestId ?? requestId;
-    const limit = typeof e?.details?.limit === 'string' ? e.details.limit : undefined;
-    if (e?.message) return { text: e.code ? `${e.code}: ${e.message}` : e.message, code: e.code, requestId, limit };
+    if (e?.message) return { text: e.code ? `${e.code}: ${e.message}` : e.message, code: e.code, requestId, limit: e.details?.limit };
   } catch {
     /* not JSON */
   }

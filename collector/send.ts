@@ -95,7 +95,7 @@ export class SendSession {
    * Hosts the catalog would not let the token bring in (403 with details.limit
    * COLLECTOR_TOKEN_HOSTS_MAX), each with why: their captures only spool, the other hosts' go.
    */
-  readonly #hostsRefused = new Map<string, string>();
+  readonly #hostsRefused = new Set<string>();
   #dryRunCounted = { chunks: 0, bytes: 0 };
   readonly #spool: Spool | null;
   readonly #client: CatalogClient | null;
@@ -369,7 +369,7 @@ export class SendSession {
     }
     const spooled: SpooledCapture = { format: 'vmfs-collector-spool/1', begin, sources: ok.map((a) => a.source), spooledAt: new Date().toISOString() };
     await this.#spool!.saveCapture(spooled);
-    const hostRefused = this.#hostsRefused.get(host.name);
+    const hostRefused = this.#bound(host.name);
     if (this.#unreachable || this.#refused || hostRefused) {
       rep.state = 'spooled';
       rep.error = this.#refused ?? this.#unreachable ?? hostRefused!;
@@ -401,9 +401,14 @@ export class SendSession {
     } catch (e) {
       if (this.#noteRejected(e)) rep.state = 'rejected';
       else rep.state = this.#noteUnreachable(e) || this.#noteRefusal(e, host.name) ? 'spooled' : 'failed';
-      rep.error = this.#refused ?? this.#unreachable ?? this.#hostsRefused.get(host.name) ?? describeError(e);
+      rep.error = this.#refused ?? this.#unreachable ?? this.#bound(host.name) ?? describeError(e);
     }
     return rep;
+  }
+
+  /** Why `host`'s captures wait, if the catalog would not let the token bring it in. */
+  #bound(host: string): string | undefined {
+    if (this.#hostsRefused.has(host)) return boundRefused(host);
   }
 
   /**
@@ -414,11 +419,9 @@ export class SendSession {
   #noteRefusal(e: unknown, host: string): boolean {
     // An object store's 403 on an upload URL is an expired signature, not the token.
     if (!(e instanceof RejectedError && NOT_THE_CAPTURE.includes(e.status)) || e.store) return false;
-    if (e.status === 403 && e.limit === 'COLLECTOR_TOKEN_HOSTS_MAX' && !e.foreign) {
-      this.#hostsRefused.set(
-        host,
-        `the catalog will not let this token bring in host ${host}: the token has brought the most hosts COLLECTOR_TOKEN_HOSTS_MAX allows (HTTP 403); kept in the spool until the host has a token of its own or the setting is raised`,
-      );
+    // Only this 403 names the setting (details.limit).
+    if (e.limit === 'COLLECTOR_TOKEN_HOSTS_MAX') {
+      this.#hostsRefused.add(host);
       return true;
     }
     // An answer that is not the catalog's (an S3 endpoint given as the catalog URL) blames the URL, not the token.
@@ -469,13 +472,7 @@ export class SendSession {
     const waiting = `${r.spool.pending} capture(s) waiting in the spool for the next run`;
     if (this.#refused) fail(EXIT.failed, this.#refused, true);
     else if (this.#hostsRefused.size > 0) {
-      const hosts = [...this.#hostsRefused.keys()];
-      const named = hosts.length > 10 ? `${hosts.slice(0, 10).join(', ')} and ${hosts.length - 10} more` : hosts.join(', ');
-      fail(
-        EXIT.failed,
-        `the catalog will not let this token bring in ${hosts.length === 1 ? 'host' : 'hosts'} ${named}: the token has brought the most hosts COLLECTOR_TOKEN_HOSTS_MAX allows (HTTP 403); their captures are kept in the spool until each has a token of its own or the setting is raised; the run's other hosts went on`,
-        true,
-      );
+      fail(EXIT.failed, boundRefused([...this.#hostsRefused].join(', ')), true);
     } else if (!this.#late && (states.includes('spooled') || ((this.#unreachable || this.#waiting) && r.spool.pending > 0)))
       fail(this.#code, `${waiting}: ${this.#unreachable ?? (errors('spooled') || 'the catalog failed on them')}`);
     else if (states.includes('failed')) fail(EXIT.failed, errors('failed'));
@@ -493,6 +490,10 @@ export class SendSession {
     this.#spool?.close();
   }
 }
+
+/** Why a host's captures wait: the catalog's 403 for a new host past the token's COLLECTOR_TOKEN_HOSTS_MAX. */
+const boundRefused = (hosts: string) =>
+  `this token may not bring ${hosts} into the catalog: COLLECTOR_TOKEN_HOSTS_MAX reached (HTTP 403); kept in the spool until each has a token of its own or the setting is raised`;
 
 /** Human summary of a run, a few lines. */
 export function formatRunReport(r: RunReport, spoolDir = DEFAULT_SPOOL_DIR): string {
