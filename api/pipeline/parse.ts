@@ -161,7 +161,7 @@ export async function parseStoredArtifact(
       ...CaptureParseBudget.over(`this capture's text artifacts come to over ${mib} MiB with this one: the catalog parses no more text from one capture`),
     };
   }
-  const parsed: ParsedEntry = { ...entry, ...parseAssembled(ref, bytes, window) };
+  const parsed: ParsedEntry = { ...entry, ...parseAssembled(ref, bytes, window, options.budget?.heapLeft) };
   return options.budget?.charge(parsed) ?? parsed;
 }
 
@@ -257,6 +257,17 @@ export class CaptureParseBudget {
     return true;
   }
 
+  /** The heap the capture's parses may still hold (estimatedHeapBytes): what `charge` takes a parse against. */
+  get heapLeft(): number {
+    return this.left;
+  }
+
+  /** The parse error `too_large` of a parse past what is left of the capture's heap bound. */
+  static overHeap(): ParseOutcome {
+    const mib = PARSED_MAX_HEAP_BYTES / 1024 / 1024;
+    return CaptureParseBudget.over(`the parses of this capture's artifacts hold over ${mib} MiB with this one's: the catalog indexes no more from one capture`);
+  }
+
   /** The entry as parsed, or as the parse error `too_large` when its parse would pass what is left. */
   charge(entry: ParsedEntry): ParsedEntry {
     if (!entry.parsed) return entry;
@@ -265,22 +276,22 @@ export class CaptureParseBudget {
       this.left -= bytes;
       return entry;
     }
-    const mib = PARSED_MAX_HEAP_BYTES / 1024 / 1024;
-    return {
-      ...entry,
-      ...CaptureParseBudget.over(`the parses of this capture's artifacts hold over ${mib} MiB with this one's: the catalog indexes no more from one capture`),
-    };
+    return { ...entry, ...CaptureParseBudget.overHeap() };
   }
 }
 
 /**
  * The parse of an artifact's assembled window (`bytes`, the first `window` bytes of it, its
  * whole SHA-256 already checked): a parser that refuses the bytes makes a parse error, never a throw.
+ * `heapLeft` (a commit's CaptureParseBudget.heapLeft): a parse under PARSED_MAX_HEAP_BYTES but
+ * past it is the capture's parse error `too_large` straight away, as `charge` would make it,
+ * without the copy the text rule's cleaning makes of it first (a 957,000-snapshot list: 244 MiB).
  */
 export function parseAssembled(
   ref: Pick<ManifestArtifact, 'kind' | 'fileName' | 'sourcePath' | 'device' | 'size'>,
   bytes: Uint8Array,
   window: number,
+  heapLeft = Number.POSITIVE_INFINITY,
 ): ParseOutcome {
   const entry: ParseOutcome = { parseStatus: 'opaque', parseError: null, parsed: null };
   let kind: ArtifactKind = ref.kind;
@@ -300,7 +311,8 @@ export function parseAssembled(
     // A listing stops as soon as its rows pass the bound (formats/zfs.ts), where most of the
     // work of 32 MiB of short lines is; what any parse made is still estimated whole below.
     const parsed = parseArtifact(kind, bytes, { deviceName: ref.device ?? ref.sourcePath }, { maxHeapBytes: PARSED_MAX_HEAP_BYTES });
-    if (estimatedHeapBytes(parsed, PARSED_MAX_HEAP_BYTES) > PARSED_MAX_HEAP_BYTES) {
+    const held = estimatedHeapBytes(parsed, PARSED_MAX_HEAP_BYTES);
+    if (held > PARSED_MAX_HEAP_BYTES) {
       entry.parseStatus = 'error';
       entry.parseError = {
         code: 'too_large',
@@ -308,6 +320,9 @@ export function parseAssembled(
       };
       return entry;
     }
+    // The same estimate `charge` makes of the cleaned parse: a parser's strings already
+    // follow the text rule (formats/text-rule.ts), which cleanJson leaves as they are.
+    if (held > heapLeft) return CaptureParseBudget.overHeap();
     entry.parsed = cleanJson(parsed);
     entry.parseStatus = 'ok';
   } catch (e) {
