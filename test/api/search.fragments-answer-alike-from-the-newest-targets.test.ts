@@ -126,42 +126,46 @@ describeEachFlavour('search: fragment answers, whichever way their target LUs ar
     '3779b',
     '03.com',
     'shared',
-    // Label, alias and host fragments, at word starts, mid-word, after a separator.
-    'prod-1',
-    'PROD-1',
-    'prod',
-    'rod-1',
-    '-prod',
-    'ds-prod-1',
+    // Alias fragments, and words of labels and backing stores alike.
     'lu-1',
-    'esx0',
     'tank',
     'lun2',
-    'no-such-name',
   ];
+  /**
+   * Label and host fragments, at word starts, mid-word, after a separator, and one naming
+   * nothing. No target row holds any of them, so at every window tried above the newest target
+   * rows settle nothing and the statement that reads the names without the window answers: each
+   * is tried with one window and one bound on the target names read, as it is answered the same
+   * way at all of them (168 searches a flavour, now 72; every fragment class still tried).
+   */
+  const NAME_FRAGMENTS = ['prod-1', 'PROD-1', 'prod', 'rod-1', '-prod', 'ds-prod-1', 'esx0', 'no-such-name'];
 
   it('answers every fragment kind the same whether the newest target rows settle it or the names are read', async () => {
     // The fragments at once (the searches only read): PostgreSQL answers them on its pool's connections.
     // Limits: a cut answer of one and of a few, and an uncut one; windows: the newest row alone,
     // a few, more than the LUs a fragment names, and all of them (1,120 searches when every
     // step in between was tried: over a minute on PGlite with the test suite beside it).
-    const alike = async (q: string) => {
+    const alike = async (
+      q: string,
+      windows = [1, 2, 9, 30],
+      namesBounds = [
+        [4, 1],
+        [30, 3],
+      ],
+    ) => {
       for (const limit of [1, 3, 25]) {
         const whole = await search(q, limit);
-        for (const targetWindow of [1, 2, 9, 30]) {
+        for (const targetWindow of windows) {
           expect(await search(q, limit, targetWindow), `${q} limit ${limit} window ${targetWindow}`).toEqual(whole);
         }
         // A fragment the newest rows do not hold, in more target names than are read without the
         // window, is answered by the statement with it.
-        for (const [targetWindow, targetNames] of [
-          [4, 1],
-          [30, 3],
-        ]) {
+        for (const [targetWindow, targetNames] of namesBounds) {
           expect(await search(q, limit, targetWindow, targetNames), `${q} limit ${limit} window ${targetWindow} names ${targetNames}`).toEqual(whole);
         }
       }
     };
-    await Promise.all(FRAGMENTS.map(alike));
+    await Promise.all([...FRAGMENTS.map((q) => alike(q)), ...NAME_FRAGMENTS.map((q) => alike(q, [1], [[4, 1]]))]);
   }, 180_000);
 
   it('answers a zvol path fragment with the LUs of every backing store it starts a word of, newest first by their latest matching row', async () => {
