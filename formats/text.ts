@@ -68,17 +68,20 @@ export function textSections(input: Uint8Array | string, what: string): Section[
 export function splitSections(lines: string[]): Section[] {
   const sections: Section[] = [];
   let current: Section = { command: null, markerLine: 0, firstLine: 1, lines: [] };
+  // A section's lines are sliced out whole at the next marker, not pushed one by one (a 32 MiB
+  // listing of short lines is millions of them, most often in one section).
+  const close = (end: number) => {
+    current.lines = lines.slice(current.firstLine - 1, end);
+    if (current.command !== null || current.lines.some((l) => l.trim() !== '')) sections.push(current);
+  };
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    const trimmed = line.trimStart();
+    const trimmed = lines[i].trimStart();
     if (trimmed.startsWith(SECTION_MARKER)) {
-      if (current.command !== null || current.lines.some((l) => l.trim() !== '')) sections.push(current);
+      close(i);
       current = { command: trimmed.slice(SECTION_MARKER.length).trim(), markerLine: i + 1, firstLine: i + 2, lines: [] };
-    } else {
-      current.lines.push(line);
     }
   }
-  if (current.command !== null || current.lines.some((l) => l.trim() !== '')) sections.push(current);
+  close(lines.length);
   return sections;
 }
 
