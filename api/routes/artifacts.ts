@@ -21,6 +21,9 @@ import { etagMatches, parseRange } from '../http/range.js';
 import { attachmentDisposition } from '../store/content-disposition.js';
 import { BlobNotFoundError, chunkKey } from '../store/types.js';
 import { openChunkCorrupt } from '../events/chunk-corrupt.js';
+import { and, gt, inArray } from 'drizzle-orm';
+import { blobs } from '../../db/schema.js';
+import { DOUBTED, markVerified, pool } from '../ingest/staging.js';
 import { READ_ERRORS, err } from '../schemas/common.js';
 import { ArtifactSchema } from '../schemas/catalog.js';
 
@@ -123,23 +126,61 @@ async function chunkFailure(services: Services, chunks: StoredChunk[], what: str
 }
 
 /**
- * The first chunk `range` (default all) reaches that a download or the scrub found damaged
- * and set aside, its key still empty: an open chunk-corrupt event names it (seldom any, and
- * then one HEAD each). A chunk put back under its key since is not one: it is sent, checked.
+ * The first chunk `range` (default all) reaches that the catalog already knows it cannot
+ * send, before the answer starts: one found damaged and set aside by a download or the scrub,
+ * its key still empty (an open chunk-corrupt event names it), or one whose record a listing,
+ * scrub or download doubted or dropped and that the store does not show either (gone: a
+ * chunk-missing). Seldom any: one query
+ * for the records, then a HEAD for each such chunk (HEAD_CONCURRENCY at once); a chunk put
+ * back under its key since is not one, and is sent, checked. Without this a later chunk known
+ * gone broke off a transfer already answered 200.
  */
-async function setAsideChunk(services: Services, chunks: StoredChunk[], range: { start: number; end: number } | null): Promise<string | null> {
-  const open = await openChunkCorrupt(services.db);
-  if (open.length === 0) return null;
-  const flagged = new Set(open);
+async function unsendableChunk(services: Services, chunks: StoredChunk[], range: { start: number; end: number } | null): Promise<Unsendable | null> {
   const start = range?.start ?? 0;
   const end = range?.end ?? Number.POSITIVE_INFINITY;
+  const reached: StoredChunk[] = [];
   let offset = 0;
   for (const c of chunks) {
-    const reached = offset <= end && offset + c.size - 1 >= start;
+    if (offset <= end && offset + c.size - 1 >= start) reached.push(c);
     offset += c.size;
-    if (reached && flagged.has(c.sha256) && !(await services.store.head(chunkKey(c.sha256)))) return c.sha256;
   }
-  return null;
+  const [flagged, trusted] = await Promise.all([openChunkCorrupt(services.db), trustedRecords(services, [...new Set(reached.map((c) => c.sha256))])]);
+  const setAside = new Set(flagged);
+  const asked = [...new Map(reached.filter((c) => setAside.has(c.sha256) || !trusted.has(c.sha256)).map((c) => [c.sha256, c])).values()];
+  if (asked.length === 0) return null;
+  const shown = new Map(await pool(asked, HEAD_CONCURRENCY, async (c) => [c.sha256, (await services.store.head(chunkKey(c.sha256)))?.size ?? null] as const));
+  // What the store showed as recorded is vouched for again (as a begin that asked it would): the next download does not ask.
+  const present = asked.filter((c) => shown.get(c.sha256) === c.storedSize && !setAside.has(c.sha256)).map((c) => c.sha256);
+  if (present.length > 0) await markVerified(services.db, present, services.now());
+  // One shown at another size is still sent, checked: the same bytes stored again in another encoding are that.
+  const gone = reached.find((c) => shown.get(c.sha256) === null);
+  return gone ? { sha256: gone.sha256, setAside: setAside.has(gone.sha256) } : null;
+}
+
+/** A chunk a download cannot send: gone from the store, or set aside earlier as damaged (an open chunk-corrupt event) and not put back. */
+interface Unsendable {
+  sha256: string;
+  setAside: boolean;
+}
+
+/**
+ * HEADs in flight when a download asks the store for chunks whose records are in doubt: a
+ * catalog rebuilt from its store holds every record so until the next maintenance pass's
+ * listing vouches for it, and a 1.5 GiB dump is 1,536 chunks.
+ */
+const HEAD_CONCURRENCY = 16;
+
+/** Of `shas`, those with a record no listing, scrub or download doubted (api/ingest/staging.ts DOUBTED). */
+async function trustedRecords(services: Services, shas: string[]): Promise<Set<string>> {
+  const trusted = new Set<string>();
+  for (let i = 0; i < shas.length; i += 1000) {
+    const rows = await services.db
+      .select({ sha256: blobs.sha256 })
+      .from(blobs)
+      .where(and(inArray(blobs.sha256, shas.slice(i, i + 1000)), gt(blobs.lastVerified, DOUBTED)));
+    for (const r of rows) trusted.add(r.sha256);
+  }
+  return trusted;
 }
 
 /**
@@ -221,20 +262,21 @@ export function registerArtifactRoutes(app: App): void {
       c.header('Content-Range', `bytes */${size}`);
       throw new ApiError('range_not_satisfiable', `range ${c.req.header('range')} is outside the artifact's ${size} bytes`);
     }
-    // A chunk set aside earlier would break the transfer off where it starts: said before the answer does.
-    const aside = await setAsideChunk(services, chunks, range);
-    if (aside)
+    // A chunk set aside or gone would break the transfer off where it starts: said before the answer does.
+    const what = `artifact ${id} (${fileName})`;
+    const unsendable = await unsendableChunk(services, chunks, range);
+    if (unsendable?.setAside)
       throw new ApiError(
         'chunk_corrupt',
-        `artifact ${id} (${fileName}): stored chunk ${aside} was found damaged and set aside (an open chunk-corrupt event), so none of it is sent — the next capture of a host holding these bytes stores it again, or use another capture's copy`,
-        { sha256: aside },
+        `${what}: stored chunk ${unsendable.sha256} was found damaged and set aside (an open chunk-corrupt event), so none of it is sent — the next capture of a host holding these bytes stores it again, or use another capture's copy`,
+        { sha256: unsendable.sha256 },
       );
+    if (unsendable) throw await chunkFailure(services, chunks, what, new BlobNotFoundError(chunkKey(unsendable.sha256)), c.var.requestId);
     if (c.req.method !== 'HEAD') {
       await recordAudit(c, 'download', id, { fileName, sha256, size, ...(range ? { range: `${range.start}-${range.end}` } : {}) });
     }
     // Each chunk is checked whole before any of its bytes go out: the first before the
     // answer starts (a 502 naming it), a later one ends the transfer short (never a clean end).
-    const what = `artifact ${id} (${fileName})`;
     const source = await primed(services, artifactBytes(store, chunks, range ?? undefined), what, chunks, c.var.requestId);
     const body = toWebStream(source, (e) => {
       logger.error('artifact stream failed', { requestId: c.var.requestId, artifactId: id, err: e instanceof Error ? e.message : String(e) });

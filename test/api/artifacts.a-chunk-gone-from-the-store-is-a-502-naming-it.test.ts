@@ -5,7 +5,10 @@
  * nothing and sent them to the server's log. `?redirect=1`, which assembles the object first,
  * the same. The chunk's record is doubted, as the scrub does (docs/architecture.md, "Errors"):
  * the host's next begin asks the store and has the chunk uploaded again — also when the chunk
- * gone is met later in the transfer, which then breaks off.
+ * gone is met later in the transfer, which then breaks off. Once the catalog knows a chunk is
+ * gone (its record doubted, or no record), a download that reaches it is a 502 before the
+ * answer starts, wherever the chunk is, not a 200 that breaks off; a doubted chunk the store
+ * still shows is sent, and vouched for again.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
@@ -72,5 +75,31 @@ describeEachFlavour('an artifact download whose chunk is gone from the store', (
     await expect(res.arrayBuffer()).rejects.toThrow();
     for (let i = 0; i < 200 && (await verified(second)) !== 0; i++) await new Promise((r) => setTimeout(r, 25));
     expect(await verified(second)).toBe(0);
+  });
+
+  it('a later chunk known gone is a 502 before the answer starts, not a 200 that breaks off', async () => {
+    expect(await verified(second)).toBe(0);
+    const res = await catalog.request(`/v1/artifacts/${later}/content`);
+    expect(res.status).toBe(502);
+    const body = await res.json();
+    expect(body.error.code).toBe('chunk_corrupt');
+    expect(body.error.message).toContain(`artifact ${later} (other.bin): stored chunk ${second} is gone from the store`);
+    expect(body.error.details).toEqual({ sha256: second });
+    // A range short of it is still sent.
+    const head = await catalog.request(`/v1/artifacts/${later}/content`, { headers: { range: `bytes=0-99` } });
+    expect(head.status).toBe(206);
+    expect(Buffer.from(await head.arrayBuffer()).equals(Buffer.from(other.subarray(0, 100)))).toBe(true);
+  });
+
+  it('a chunk whose record was doubted but the store shows is sent, and vouched for again', async () => {
+    const firstOfLater = sha256(other.subarray(0, CHUNK_SIZE));
+    await catalog.services.db
+      .update(blobs)
+      .set({ lastVerified: new Date(0) })
+      .where(eq(blobs.sha256, firstOfLater));
+    const res = await catalog.request(`/v1/artifacts/${later}/content`, { headers: { range: `bytes=0-${CHUNK_SIZE - 1}` } });
+    expect(res.status).toBe(206);
+    expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(firstOfLater);
+    expect(await verified(firstOfLater)).toBeGreaterThan(0);
   });
 });
