@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderRestoreGuide } from '../../api/bundle/render.js';
 import type { BundleSelection } from '../../api/bundle/select.js';
 import type { RestoreExtent } from '../../api/bundle/restore-script.js';
-import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
+import { buildVmfsDisk, SHORT_DUMP_DATA_OFFSET } from '../fixtures/vmfs-images.js';
 import { startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { ingest, IngestHttpError } from '../helpers/ingest-client.js';
 import { availableShells, runScriptAsync, runShellAsync, type Shell, writeBundle } from './restore-harness.js';
@@ -328,7 +328,9 @@ describe('restore bundle built through the API from hostile collector input', ()
       for (const [j, device] of devices.entries()) {
         const deviceId = `naa.600144f0${v.toString(16).padStart(4, '0')}${j.toString(16).padStart(20, '0')}`;
         // The first extent's dump reaches the FS descriptor (label, VMFS UUID); the others
-        // link to it through the segment UUID in their volume table, as on a real host.
+        // link to it through the segment UUID in their volume table, as on a real host. The
+        // strings are the point, not the dumps' length: ~4 MiB, not ~20 MiB, at
+        // SHORT_DUMP_DATA_OFFSET (every dry run and --apply checks them against SHA256SUMS).
         const bytes = buildVmfsDisk({
           lvmMajor: 3,
           scheme: 'mbr',
@@ -342,6 +344,7 @@ describe('restore bundle built through the API from hostile collector input', ()
           extentCount: devices.length,
           firstPE: j * 400,
           peCount: 400,
+          dataOffset: SHORT_DUMP_DATA_OFFSET,
           ...(j === 0 ? { dumpLength: 'descriptor' as const } : { dumpLength: 'legacy' as const, fsDescriptor: false }),
         });
         for (const host of [HOSTILE_HOSTS[(v + j) % HOSTILE_HOSTS.length], 'esx-plain']) {
