@@ -11,12 +11,15 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
+import { buildVmfsDisk, SHORT_DUMP_DATA_OFFSET } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { ingest } from '../helpers/ingest-client.js';
-import { availableShells, shellsFor, runScript, sha256, withIdLength } from './restore-harness.js';
+import { availableShells, shellsFor, runScript, withIdLength } from './restore-harness.js';
 
 const shells = availableShells();
+
+/** Whether two byte strings are equal: compared byte for byte, not hashed (a dozen hashes of a dump a test). */
+const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 
 describeEachFlavour('a bundle of a 22-byte device id header', (flavour) => {
   let catalog: TestCatalog;
@@ -40,6 +43,8 @@ describeEachFlavour('a bundle of a 22-byte device id header', (flavour) => {
   beforeAll(async () => {
     catalog = await startTestCatalog(flavour);
     for (const c of cases) {
+      // The id length is the point, not the dump's: ~4 MiB at SHORT_DUMP_DATA_OFFSET instead of
+      // ~20 MiB (each restore.sh run checks it against SHA256SUMS, each device image copies it).
       const dump = withIdLength(
         buildVmfsDisk({
           lvmMajor: 3,
@@ -52,6 +57,7 @@ describeEachFlavour('a bundle of a 22-byte device id header', (flavour) => {
           vendor: 'SUN',
           model: 'COMSTAR',
           dumpLength: 'descriptor',
+          dataOffset: SHORT_DUMP_DATA_OFFSET,
         }),
         c.length,
       );
@@ -91,7 +97,7 @@ describeEachFlavour('a bundle of a 22-byte device id header', (flavour) => {
       const applied = runScript(shell, join(root, 'restore.sh'), ['--apply', '--device', disk]);
       expect(applied.code, applied.out).toBe(0);
       expect(applied.out).toContain('sector 0 written and read back');
-      expect(sha256(readFileSync(disk)), shell.name).toBe(sha256(dump));
+      expect(same(readFileSync(disk), dump), `${shell.name}: the device holds the dump's bytes`).toBe(true);
     }
   });
 });
