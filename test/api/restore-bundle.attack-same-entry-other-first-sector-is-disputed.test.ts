@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RestoreExtent } from '../../api/bundle/restore-script.js';
-import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
+import { buildVmfsDisk, SHORT_DUMP_DATA_OFFSET } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { collectorTokens, ingest } from '../helpers/ingest-client.js';
 import { availableShells, shellsFor, runScript, sha256 } from './restore-harness.js';
@@ -28,8 +28,12 @@ const IDS = {
   segmentUuid: '5a1c3e7e-11223344-5566-0050569a1e01',
 };
 
-/** The victim's dump, and the attacker's: the same, with a second MBR entry (type 0x83, LBA 200, 64 sectors) in sector 0. */
-const victimDump = buildVmfsDisk({ lvmMajor: 3, scheme: 'mbr', ...IDS, label: 'prod', lun: 4, dumpLength: 'descriptor' });
+/**
+ * The victim's dump, and the attacker's: the same, with a second MBR entry (type 0x83, LBA 200,
+ * 64 sectors) in sector 0. What differs is sector 0, not the dumps' length: ~4 MiB at
+ * SHORT_DUMP_DATA_OFFSET, not ~20 MiB (each restore.sh run checks them, each device image copies one).
+ */
+const victimDump = buildVmfsDisk({ lvmMajor: 3, scheme: 'mbr', ...IDS, label: 'prod', lun: 4, dumpLength: 'descriptor', dataOffset: SHORT_DUMP_DATA_OFFSET });
 const attackerDump = (() => {
   const d = new Uint8Array(victimDump);
   const entry = 446 + 16;
