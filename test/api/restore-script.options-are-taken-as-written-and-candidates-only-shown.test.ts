@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RestoreCandidate, RestoreExtent, RestorePlan } from '../../api/bundle/restore-script.js';
-import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
+import { buildVmfsDisk, SHORT_DUMP_DATA_OFFSET } from '../fixtures/vmfs-images.js';
 import { availableShells, runScript, sha256, writeBundle } from './restore-harness.js';
 
 const shells = availableShells();
@@ -40,7 +40,8 @@ const dispute = [candidate('esx-a', 0), candidate('esx-b', 1)];
 function bundle(alone = false): { dir: string; image: string; dump: Uint8Array } {
   const dir = mkdtempSync(join(tmpdir(), 'vrc-restore-options-'));
   temps.push(dir);
-  const dump = buildVmfsDisk({ lvmMajor: 3, scheme: 'mbr', deviceId: WRITTEN, dumpLength: 'descriptor' });
+  // The options are the point, not the dump's length: ~4 MiB at SHORT_DUMP_DATA_OFFSET, not ~20 MiB.
+  const dump = buildVmfsDisk({ lvmMajor: 3, scheme: 'mbr', deviceId: WRITTEN, dumpLength: 'descriptor', dataOffset: SHORT_DUMP_DATA_OFFSET });
   const image = join(dir, 'disk2.img');
   const wiped = new Uint8Array(dump);
   wiped.fill(0, 0, 512);
