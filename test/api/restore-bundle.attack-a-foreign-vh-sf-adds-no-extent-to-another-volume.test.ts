@@ -20,7 +20,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildVhSf, buildVmfsDisk, type VmfsImageOptions } from '../fixtures/vmfs-images.js';
+import { buildVhSf, buildVmfsDisk, SHORT_DUMP_DATA_OFFSET, type VmfsImageOptions } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { collectorTokens, ingest, sha256Hex, type TestArtifact } from '../helpers/ingest-client.js';
 import { EXTENT1, EXTENT2, PROD, extent1Dump, extent2Dump, prodVhSf } from './read-side-seed.js';
@@ -57,9 +57,13 @@ const T_B = new Date('2026-10-02T02:00:00.000Z');
 const T_A2 = new Date('2026-10-03T02:00:00.000Z');
 const NOW = new Date('2026-10-05T00:00:00.000Z');
 
-/** A header dump of a one-extent VMFS3 volume (MBR, partition at LBA 128) reaching the FS descriptor. */
+/**
+ * A header dump of a one-extent VMFS3 volume (MBR, partition at LBA 128) reaching the FS
+ * descriptor. What counts is that it reaches the descriptor, not its length: ~4 MiB at
+ * SHORT_DUMP_DATA_OFFSET instead of ~20 MiB at ESX's data offset (each bundle carries it).
+ */
 const headOf = (v: typeof V1, label: string, over: VmfsImageOptions = {}) =>
-  buildVmfsDisk({ lvmMajor: 3, scheme: 'mbr', ...v, label, lun: 3, dumpLength: 'descriptor', ...over });
+  buildVmfsDisk({ lvmMajor: 3, scheme: 'mbr', ...v, label, lun: 3, dumpLength: 'descriptor', dataOffset: SHORT_DUMP_DATA_OFFSET, ...over });
 /** A legacy 2 MiB dump: LVM header and volume table (segment UUID), no FS descriptor, so no VMFS UUID. */
 const legacyOf = (deviceId: string, segmentUuid: string, noiseSeed: number) =>
   buildVmfsDisk({ lvmMajor: 3, scheme: 'mbr', deviceId, segmentUuid, lun: 9, fsDescriptor: false, dumpLength: 'legacy', noiseSeed });
@@ -106,7 +110,7 @@ describeEachFlavour("a foreign host's .vh.sf", (flavour) => {
     };
   }
 
-  /** A volume's page alone: the tests that read only the page do not build its bundle (V1's and V2's carry ~20 MB dumps). */
+  /** A volume's page alone: the tests that read only the page do not build its bundle (V1's and V2's carry ~4 MiB dumps). */
   async function pageOf(vmfsUuid: string): Promise<Json> {
     const page = await catalog.request(`/v1/volumes/${vmfsUuid}`);
     expect(page.status).toBe(200);
