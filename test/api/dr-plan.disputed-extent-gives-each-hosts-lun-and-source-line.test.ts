@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PICK_ONE, type DrPlan } from '../../api/dr/plan.js';
-import { buildVmfsDisk } from '../fixtures/vmfs-images.js';
+import { buildVmfsDisk, SHORT_DUMP_DATA_OFFSET } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { collectorTokens, ingest } from '../helpers/ingest-client.js';
 import { availableShells, sha256 } from './restore-harness.js';
@@ -33,8 +33,11 @@ describeEachFlavour('a disputed extent in the DR plan', (flavour) => {
   const work = mkdtempSync(join(tmpdir(), 'vrc-dr-dispute-'));
   // The device both hosts say they read: an image here, so the pasted line can write it.
   const device = join(work, 'lun.img');
-  const victimDump = buildVmfsDisk({ lvmMajor: 3, scheme: 'mbr', ...IDS, label: 'prod', lun: 3, dumpLength: 'descriptor' });
-  const attackerDump = buildVmfsDisk({ lvmMajor: 3, scheme: 'mbr', ...IDS, label: 'prod', lun: 7, startLba: 2048, dumpLength: 'descriptor' });
+  // What the hosts dispute is the table and the LUN, not the dumps' length: ~4–5 MiB at
+  // SHORT_DUMP_DATA_OFFSET, not ~20 MiB (each shell's run checks them, the device image copies one).
+  const short = { dumpLength: 'descriptor', dataOffset: SHORT_DUMP_DATA_OFFSET } as const;
+  const victimDump = buildVmfsDisk({ lvmMajor: 3, scheme: 'mbr', ...IDS, label: 'prod', lun: 3, ...short });
+  const attackerDump = buildVmfsDisk({ lvmMajor: 3, scheme: 'mbr', ...IDS, label: 'prod', lun: 7, startLba: 2048, ...short });
 
   /** The unpacked restore bundle (fetched once: the shells' runs below block this process, the server's too). */
   let root: string;
