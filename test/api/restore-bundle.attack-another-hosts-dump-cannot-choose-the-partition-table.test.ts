@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RestoreExtent } from '../../api/bundle/restore-script.js';
-import { buildVmfsDisk, type VmfsImageOptions } from '../fixtures/vmfs-images.js';
+import { buildVmfsDisk, SHORT_DUMP_DATA_OFFSET, type VmfsImageOptions } from '../fixtures/vmfs-images.js';
 import { describeEachFlavour, startTestCatalog, type TestCatalog } from '../helpers/catalog.js';
 import { collectorTokens, ingest } from '../helpers/ingest-client.js';
 import { availableShells, runScriptAsync, type Shell, shellsFor } from './restore-harness.js';
@@ -55,11 +55,12 @@ const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffse
  * An MBR header dump of a VMFS3 volume (LVM 3), as a host reads it off the LUN. What is disputed
  * is sector 0 and where it puts the LVM header; the dump's length is not the point. At the data
  * offset ESX writes (0x1100000) a dump through the FS descriptor is ~20 MB, which every
- * restore.sh run checks against SHA256SUMS and every device image copies: 0x200000 puts the
- * descriptor near 4 MiB, past both tables' LVM headers (sectors 128 + 2048 and 2048 + 2048).
+ * restore.sh run checks against SHA256SUMS and every device image copies: SHORT_DUMP_DATA_OFFSET
+ * (0x200000) puts the descriptor near 4 MiB, past both tables' LVM headers (sectors 128 + 2048
+ * and 2048 + 2048).
  */
 const dump = (ids: typeof DISPUTED, over: VmfsImageOptions = {}) =>
-  buildVmfsDisk({ lvmMajor: 3, scheme: 'mbr', ...ids, label: 'prod', lun: 3, dumpLength: 'descriptor', dataOffset: 0x200000, ...over });
+  buildVmfsDisk({ lvmMajor: 3, scheme: 'mbr', ...ids, label: 'prod', lun: 3, dumpLength: 'descriptor', dataOffset: SHORT_DUMP_DATA_OFFSET, ...over });
 
 describeEachFlavour('another host claiming the same LUN', (flavour) => {
   let catalog: TestCatalog;
